@@ -1,0 +1,86 @@
+# xmppd - see README.md. `make` builds, `make check` runs every test,
+# `make run` serves localhost:5222 with its own Redis.
+
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+DESTDIR   ?=
+
+CC        ?= cc
+PKGS      := expat hiredis libsystemd openssl libidn
+CFLAGS    ?= -O2 -g
+XCFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Ihandler -Irouter \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lsystemd -lssl -lcrypto -lidn)
+
+# B is the build directory: build/ normally, build/san/ for the sanitizer build.
+B         ?= build
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+COMMON    := handler/xmalloc.c handler/config.c handler/jid.c handler/log.c handler/scram.c \
+             router/store.c router/account.c router/session.c router/route.c
+HANDLER   := handler/main.c handler/xml.c handler/stream.c handler/sasl.c \
+             handler/iqauth.c handler/bind.c handler/serveriq.c handler/deliver.c
+CTL       := ctl/xmppctl.c
+LUA       := $(wildcard router/lua/*.lua)
+UNITTESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+
+all: $(B)/xmpp-handler $(B)/xmppctl
+
+$(B)/%.o: %.c $(wildcard handler/*.h router/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) $(CFLAGS) -c $< -o $@
+
+# Lua scripts become C strings so a handler never reads files at run time.
+$(B)/gen/scripts.c: $(LUA) tests/embed-lua.sh
+	@mkdir -p $(dir $@)
+	sh tests/embed-lua.sh $(LUA) > $@
+
+$(B)/gen/scripts.o: $(B)/gen/scripts.c
+	$(CC) $(XCFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/xmpp-handler: $(call obj,$(HANDLER) $(COMMON)) $(B)/gen/scripts.o
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/xmppctl: $(call obj,$(CTL) $(COMMON)) $(B)/gen/scripts.o
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/tests/%: tests/unit/%.c $(call obj,$(COMMON) handler/xml.c) $(B)/gen/scripts.o
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+unit: $(addprefix $(B)/tests/,$(UNITTESTS))
+	@for t in $^; do echo "== $$t"; $$t || exit 1; done
+
+deps:
+	@sh tests/deps.sh
+
+# Every test, against binaries built with AddressSanitizer and UBSan.
+check: deps all
+	$(MAKE) --no-print-directory B=build/san CFLAGS="-O1 -g $(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all unit
+	sh tests/run.sh build/san
+
+run: deps all
+	sh tests/run-server.sh $(B)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/xmpp
+	install -m 755 $(B)/xmpp-handler $(B)/xmppctl $(DESTDIR)$(BINDIR)/
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 units/xmpp.socket $(DESTDIR)$(UNITDIR)/
+	sed 's|@BINDIR@|$(BINDIR)|g' units/xmpp@.service.in > $(DESTDIR)$(UNITDIR)/xmpp@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/xmpp@.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf || \
+	    install -m 644 xmpp.conf.example $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf
+
+clean:
+	rm -rf build
+
+.PHONY: all unit deps check run install clean

@@ -1,0 +1,735 @@
+/*
+ * xmppctl - the operator's tool for xmppd.
+ *
+ * It reads the same xmpp.conf(5) as the handlers (Redis URL, key prefix,
+ * served domains) and works directly on the Redis they share: accounts
+ * (adduser, passwd, deluser, users) and a view of bound sessions
+ * (sessions). It never sees a client connection.
+ *
+ * Passwords never reach Redis: only SCRAM-SHA-1 and SCRAM-SHA-256 data
+ * (salt, iterations, StoredKey, ServerKey) is stored, unless the operator
+ * asks for legacy XEP-0078 digest login, which needs the plaintext.
+ *
+ * Exit codes (s6 style):
+ *   0   ok
+ *   1   what was asked for failed: no such user, user exists
+ *   100 usage error or bad input: unknown command, bad JID, domain not
+ *       served, empty / mismatched / unacceptable password
+ *   111 system failure: bad configuration, Redis unreachable or failing,
+ *       no terminal, out of memory
+ */
+#define PROG "xmppctl"
+#define USAGE PROG " [-c FILE] adduser|passwd [--legacy-digest] JID | deluser JID" \
+" | users | sessions [JID]   (-h for help)"
+#define HELP \
+"usage: " PROG " [-c FILE] COMMAND [ARGS]\n" \
+"\n" \
+"commands:\n" \
+"  adduser [--legacy-digest] JID   create the account JID (user@domain)\n" \
+"  passwd [--legacy-digest] JID    set a new password for JID\n" \
+"  deluser JID                     remove JID and everything it owns\n" \
+"  users                           list accounts, one bare JID per line\n" \
+"  sessions [JID]                  list bound sessions (of all online users or of JID)\n" \
+"\n" \
+"options:\n" \
+"  -c FILE          configuration file (default: $XMPP_CONFIG, then\n" \
+"                   /etc/xmpp/xmpp.conf)\n" \
+"  --legacy-digest  also store the password itself in Redis, which legacy\n" \
+"                   XEP-0078 <digest/> login (old clients such as Pandion)\n" \
+"                   needs; without it only SCRAM data is stored and digest\n" \
+"                   login fails for the account. passwd without it removes\n" \
+"                   a stored plaintext.\n" \
+"\n" \
+"The password is the first line of standard input when that is not a\n" \
+"terminal; otherwise it is asked twice on the terminal, without echo.\n" \
+"\n" \
+"exit codes: 0 ok, 1 failed (no such user, user exists), 100 usage error,\n" \
+"111 system failure (configuration, Redis).\n"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "jid.h"
+#include "scram.h"
+#include "store.h"
+#include "account.h"
+#include "session.h"
+
+enum {
+	XC_OK = 0,
+	XC_FAIL = 1,
+	XC_USAGE = 100,
+	XC_SYS = 111
+};
+
+/* A stored digest secret must fit an account field, so that bounds every
+ * password (SCRAM itself has no such limit, but one limit is simpler). */
+#define PASSWORD_MAX      (ACCOUNT_MAX_FIELD - 1)
+/* SASLprep (NFKC) can lengthen a string: room for that in the check. */
+#define PASSWORD_PREP_MAX (4 * PASSWORD_MAX + 1)
+#define TTY_PATH          "/dev/tty"
+#define SCAN_COUNT        1000          /* SSCAN batch hint */
+#define SCAN_CURSOR_MAX   32            /* a cursor is a 64-bit decimal */
+#define SESSION_LINE_MAX  (JID_MAX + 1024 + 512)
+#define ISO8601_MAX       32
+#define URL_SHOWN_MAX     1024
+
+/* What one run needs: the configuration, the Redis connection, and where
+ * the configuration came from (-c, or NULL for the default search). */
+struct ctl {
+	const char *conf_path;
+	struct config cfg;
+	struct store st;
+	int connected;
+};
+
+/* A growable list of strings (user and session listings). */
+struct strvec {
+	char **v;
+	size_t n, cap;
+};
+
+static void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void ctl_err(const char *fmt, ...)
+{
+	va_list ap;
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Print the reason and the usage text; the exit code of a usage error. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n" PROG ": usage: " USAGE "\n", stderr);
+	return XC_USAGE;
+}
+
+/* ---- memory: running out can only end the program ---- */
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p) {
+		ctl_err("out of memory");
+		exit(XC_SYS);
+	}
+	return p;
+}
+
+static void strvec_add(struct strvec *sv, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	if (sv->n == sv->cap) {
+		sv->cap = sv->cap ? 2 * sv->cap : 64;
+		sv->v = xrealloc(sv->v, sv->cap * sizeof *sv->v);
+	}
+	sv->v[sv->n] = xrealloc(NULL, len);
+	memcpy(sv->v[sv->n++], s, len);
+}
+
+static int strvec_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort and drop duplicates (SSCAN may return an element more than once). */
+static void strvec_sort_uniq(struct strvec *sv)
+{
+	size_t i, o = 0;
+	if (sv->n == 0)
+		return;
+	qsort(sv->v, sv->n, sizeof *sv->v, strvec_cmp);
+	for (i = 1; i < sv->n; i++) {
+		if (!strcmp(sv->v[i], sv->v[o]))
+			free(sv->v[i]);
+		else
+			sv->v[++o] = sv->v[i];
+	}
+	sv->n = o + 1;
+}
+
+static void strvec_free(struct strvec *sv)
+{
+	size_t i;
+	for (i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = sv->cap = 0;
+}
+
+/* ---- configuration, Redis, JIDs ---- */
+
+static int ctl_load_config(struct ctl *c)
+{
+	char err[CONFIG_MAX_STR + 256];
+	if (config_load(&c->cfg, c->conf_path, err, sizeof err) == -1) {
+		ctl_err("config: %s", err);
+		return XC_SYS;
+	}
+	return XC_OK;
+}
+
+/* The URL as shown in messages: a password in it is masked. */
+static void url_shown(const char *url, char *out, size_t outsz)
+{
+	const char *at = strchr(url, '@'), *colon;
+	if (!strncmp(url, "redis://", 8) && at) {
+		colon = memchr(url + 8, ':', (size_t)(at - url - 8));
+		if (colon) {
+			snprintf(out, outsz, "%.*s:***%s", (int)(colon - url), url, at);
+			return;
+		}
+	}
+	snprintf(out, outsz, "%s", url);
+}
+
+/* store_open()'s reason may start with "connect <url>: ", which would
+ * repeat the URL (and show its password): keep only what follows. */
+static const char *connect_reason(const struct store *st, const char *url)
+{
+	size_t n = strlen(url);
+	const char *e = st->err;
+	if (!strncmp(e, "connect ", 8) && !strncmp(e + 8, url, n) && !strncmp(e + 8 + n, ": ", 2))
+		return e + 8 + n + 2;
+	return e;
+}
+
+static int ctl_connect(struct ctl *c)
+{
+	char shown[URL_SHOWN_MAX];
+	if (store_open(&c->st, c->cfg.redis, c->cfg.key_prefix,
+	    c->cfg.redis_timeout_ms) == -1) {
+		url_shown(c->cfg.redis, shown, sizeof shown);
+		ctl_err("redis %s: %s", shown, connect_reason(&c->st, c->cfg.redis));
+		store_close(&c->st);
+		return XC_SYS;
+	}
+	/* store_open() leaves this 0 (no staleness check); session_each()
+	 * must hide the records of handlers that died, as the handlers do. */
+	c->st.session_ttl = c->cfg.session_ttl;
+	c->connected = 1;
+	return XC_OK;
+}
+
+static int redis_failed(struct ctl *c)
+{
+	ctl_err("redis: %s", c->st.err[0] ? c->st.err : "unknown error");
+	return XC_SYS;
+}
+
+/* Parse arg as an account JID: a bare "user@domain" whose domain is served.
+ * On success the normalised bare JID is in bare. */
+static int ctl_account_jid(const struct ctl *c, const char *arg, char *bare,
+    size_t baresz)
+{
+	struct jid j;
+	if (jid_parse(arg, &j) == -1) {
+		ctl_err("bad JID '%s': not a valid address (RFC 7622)", arg);
+		return XC_USAGE;
+	}
+	if (!j.node[0]) {
+		ctl_err("bad JID '%s': a user part is required (user@domain)", arg);
+		return XC_USAGE;
+	}
+	if (j.resource[0]) {
+		ctl_err("bad JID '%s': an account is a bare JID, without /resource", arg);
+		return XC_USAGE;
+	}
+	if (!config_serves(&c->cfg, j.domain)) {
+		ctl_err("bad JID '%s': domain '%s' is not served (see 'domain' in the configuration)",
+		    arg, j.domain);
+		return XC_USAGE;
+	}
+	jid_bare(&j, bare, baresz);
+	return XC_OK;
+}
+
+/* Load the configuration, check the JID and connect, in the order that
+ * reports a usage error before a system failure where it can. */
+static int ctl_open_for(struct ctl *c, const char *arg, char *bare, size_t baresz)
+{
+	int rc;
+	if ((rc = ctl_load_config(c)) != XC_OK)
+		return rc;
+	if (arg && (rc = ctl_account_jid(c, arg, bare, baresz)) != XC_OK)
+		return rc;
+	return ctl_connect(c);
+}
+
+/* ---- passwords ---- */
+
+enum { PW_ERR_IO = -1, PW_ERR_LONG = -2, PW_ERR_NUL = -3 };
+
+/* The terminal whose echo is off, so a signal can turn it back on. */
+static int tty_fd = -1;
+static struct termios tty_saved;
+static volatile sig_atomic_t tty_echo_off;
+
+static void tty_restore(void)
+{
+	if (tty_echo_off) {
+		tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
+		tty_echo_off = 0;
+	}
+}
+
+/* Restore the terminal, then die of the signal as if we had no handler. */
+static void tty_on_signal(int sig)
+{
+	struct sigaction sa;
+	tty_restore();
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+	raise(sig);
+}
+
+static void tty_catch_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct sigaction sa;
+	size_t i;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = tty_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* Read one line from fd a byte at a time (so nothing after it is consumed),
+ * without its "\n" or "\r\n". Returns the length, or PW_ERR_*. */
+static int pw_read_line(int fd, char *buf, size_t bufsz)
+{
+	size_t n = 0;
+	char ch;
+	for (;;) {
+		ssize_t r = read(fd, &ch, 1);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return PW_ERR_IO;
+		}
+		if (r == 0 || ch == '\n')
+			break;
+		if (ch == '\0')
+			return PW_ERR_NUL;
+		if (n + 1 >= bufsz)
+			return PW_ERR_LONG;
+		buf[n++] = ch;
+	}
+	if (n && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+static int pw_read_error(int r, const char *from)
+{
+	switch (r) {
+	case PW_ERR_LONG:
+		ctl_err("password longer than %d bytes", PASSWORD_MAX);
+		return XC_USAGE;
+	case PW_ERR_NUL:
+		ctl_err("password contains a NUL byte");
+		return XC_USAGE;
+	default:
+		ctl_err("reading password from %s: %s", from, strerror(errno));
+		return XC_SYS;
+	}
+}
+
+/* Ask for the password twice on the terminal, echo off (newline echoed). */
+static int pw_from_tty(const char *bare, char *pw, size_t pwsz)
+{
+	char again[PASSWORD_MAX + 1];
+	struct termios t;
+	int r1, r2, rc = XC_OK;
+
+	tty_fd = open(TTY_PATH, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (tty_fd == -1) {
+		ctl_err("%s: %s", TTY_PATH, strerror(errno));
+		return XC_SYS;
+	}
+	if (tcgetattr(tty_fd, &tty_saved) == -1) {
+		ctl_err("%s: %s", TTY_PATH, strerror(errno));
+		close(tty_fd);
+		return XC_SYS;
+	}
+	tty_catch_signals();
+	t = tty_saved;
+	t.c_lflag &= ~(tcflag_t)ECHO;
+	t.c_lflag |= ECHONL;
+	tty_echo_off = 1;
+	if (tcsetattr(tty_fd, TCSAFLUSH, &t) == -1) {
+		tty_echo_off = 0;
+		ctl_err("%s: %s", TTY_PATH, strerror(errno));
+		close(tty_fd);
+		return XC_SYS;
+	}
+	dprintf(tty_fd, "Password for %s: ", bare);
+	r1 = pw_read_line(tty_fd, pw, pwsz);
+	r2 = PW_ERR_IO;
+	if (r1 >= 0) {
+		dprintf(tty_fd, "Retype password: ");
+		r2 = pw_read_line(tty_fd, again, sizeof again);
+	}
+	tty_restore();
+	close(tty_fd);
+	tty_fd = -1;
+	if (r1 < 0)
+		rc = pw_read_error(r1, TTY_PATH);
+	else if (r2 < 0)
+		rc = pw_read_error(r2, TTY_PATH);
+	else if (strcmp(pw, again)) {
+		ctl_err("passwords do not match");
+		rc = XC_USAGE;
+	}
+	explicit_bzero(again, sizeof again);
+	return rc;
+}
+
+/* The new password: first line of stdin, or asked on the terminal. Refuses
+ * an empty password and one SASLprep (RFC 4013) prohibits. */
+static int pw_get(const char *bare, char *pw, size_t pwsz)
+{
+	char prepped[PASSWORD_PREP_MAX];
+	int rc = XC_OK, r;
+
+	if (isatty(STDIN_FILENO)) {
+		if ((rc = pw_from_tty(bare, pw, pwsz)) != XC_OK)
+			return rc;
+	} else if ((r = pw_read_line(STDIN_FILENO, pw, pwsz)) < 0) {
+		return pw_read_error(r, "standard input");
+	}
+	if (!pw[0]) {
+		ctl_err("empty password refused");
+		return XC_USAGE;
+	}
+	if (scram_saslprep(pw, prepped, sizeof prepped) == -1 || !prepped[0]) {
+		ctl_err("password refused: SASLprep (RFC 4013) prohibits it");
+		rc = XC_USAGE;
+	}
+	explicit_bzero(prepped, sizeof prepped);
+	return rc;
+}
+
+/* Fresh SCRAM-SHA-1 and SCRAM-SHA-256 credentials as storage lines. */
+static int creds_make(const char *pw, char *sha1, char *sha256, size_t linesz)
+{
+	struct scram_cred cred;
+	int rc = XC_OK;
+	if (scram_cred_make(SCRAM_SHA1, pw, NULL, 0, SCRAM_ITERATIONS, &cred) == -1
+	    || scram_cred_format(&cred, sha1, linesz) == -1
+	    || scram_cred_make(SCRAM_SHA256, pw, NULL, 0, SCRAM_ITERATIONS, &cred) == -1
+	    || scram_cred_format(&cred, sha256, linesz) == -1) {
+		ctl_err("cannot compute SCRAM credentials");
+		rc = XC_SYS;
+	}
+	explicit_bzero(&cred, sizeof cred);
+	return rc;
+}
+
+/* ---- commands ---- */
+
+/* adduser / passwd: [--legacy-digest] JID. create says which. */
+static int cmd_setpw(struct ctl *c, int argc, char **argv, int create)
+{
+	char bare[JID_MAX], pw[PASSWORD_MAX + 1];
+	char sha1[ACCOUNT_MAX_FIELD], sha256[ACCOUNT_MAX_FIELD];
+	const char *jid = NULL;
+	struct account acct;
+	int legacy = 0, i, rc, r;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--legacy-digest"))
+			legacy = 1;
+		else if (argv[i][0] == '-')
+			return usage_error("unknown option '%s'", argv[i]);
+		else if (jid)
+			return usage_error("one JID expected");
+		else
+			jid = argv[i];
+	}
+	if (!jid)
+		return usage_error("%s: JID expected", create ? "adduser" : "passwd");
+	if ((rc = ctl_open_for(c, jid, bare, sizeof bare)) != XC_OK)
+		return rc;
+
+	/* Check first so nobody types a password for nothing; account_put
+	 * with create_only still settles a race. */
+	r = account_get(&c->st, bare, &acct);
+	explicit_bzero(&acct, sizeof acct);
+	if (r == -1)
+		return redis_failed(c);
+	if (create && r == 1) {
+		ctl_err("user %s exists", bare);
+		return XC_FAIL;
+	}
+	if (!create && r == 0) {
+		ctl_err("no such user %s", bare);
+		return XC_FAIL;
+	}
+
+	if ((rc = pw_get(bare, pw, sizeof pw)) == XC_OK
+	    && (rc = creds_make(pw, sha1, sha256, sizeof sha1)) == XC_OK) {
+		r = account_put(&c->st, bare, sha1, sha256, legacy ? pw : NULL, create);
+		if (r == -1)
+			rc = redis_failed(c);
+		else if (r == 0) {
+			ctl_err("user %s exists", bare);
+			rc = XC_FAIL;
+		}
+	}
+	explicit_bzero(pw, sizeof pw);
+	return rc;
+}
+
+static int cmd_adduser(struct ctl *c, int argc, char **argv)
+{
+	return cmd_setpw(c, argc, argv, 1);
+}
+
+static int cmd_passwd(struct ctl *c, int argc, char **argv)
+{
+	return cmd_setpw(c, argc, argv, 0);
+}
+
+static int cmd_deluser(struct ctl *c, int argc, char **argv)
+{
+	char bare[JID_MAX];
+	int rc, r;
+
+	if (argc != 1 || argv[0][0] == '-')
+		return usage_error("deluser: one JID expected");
+	if ((rc = ctl_open_for(c, argv[0], bare, sizeof bare)) != XC_OK)
+		return rc;
+	r = account_delete(&c->st, bare);
+	if (r == -1)
+		return redis_failed(c);
+	if (r == 0) {
+		ctl_err("no such user %s", bare);
+		return XC_FAIL;
+	}
+	return XC_OK;
+}
+
+static int users_collect(const char *bare, void *arg)
+{
+	strvec_add(arg, bare);
+	return 0;
+}
+
+static void print_lines(const struct strvec *sv)
+{
+	size_t i;
+	for (i = 0; i < sv->n; i++)
+		puts(sv->v[i]);
+}
+
+/* A listing that did not reach its reader (full disk, closed pipe) is a
+ * failure, not a success. */
+static int stdout_flush(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		ctl_err("standard output: %s", strerror(errno));
+		return XC_SYS;
+	}
+	return XC_OK;
+}
+
+static int cmd_users(struct ctl *c, int argc, char **argv)
+{
+	struct strvec users = { 0 };
+	int rc;
+
+	(void)argv;
+	if (argc != 0)
+		return usage_error("users: no arguments expected");
+	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
+		return rc;
+	if (account_each(&c->st, users_collect, &users) == -1)
+		rc = redis_failed(c);
+	else {
+		strvec_sort_uniq(&users);
+		print_lines(&users);
+		rc = stdout_flush();
+	}
+	strvec_free(&users);
+	return rc;
+}
+
+/* Every member of the online index (SSCAN, never SMEMBERS on a big set). */
+static int online_collect(struct ctl *c, struct strvec *out)
+{
+	char key[STORE_MAX_KEY], cursor[SCAN_CURSOR_MAX] = "0";
+	redisReply *r, *items;
+	size_t i;
+
+	store_global_key(&c->st, "online", key, sizeof key);
+	do {
+		r = store_cmd(&c->st, "SSCAN %s %s COUNT %d", key, cursor, SCAN_COUNT);
+		if (!r)
+			return -1;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+		    || r->element[0]->type != REDIS_REPLY_STRING
+		    || r->element[0]->len >= sizeof cursor
+		    || r->element[1]->type != REDIS_REPLY_ARRAY) {
+			snprintf(c->st.err, sizeof c->st.err, "SSCAN: unexpected reply");
+			freeReplyObject(r);
+			return -1;
+		}
+		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+		items = r->element[1];
+		for (i = 0; i < items->elements; i++)
+			if (items->element[i]->type == REDIS_REPLY_STRING)
+				strvec_add(out, items->element[i]->str);
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0"));
+	return 0;
+}
+
+struct session_lines {
+	const char *bare;
+	struct strvec lines;
+};
+
+static void iso8601_utc(long t, char *out, size_t outsz)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || !strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, outsz, "%ld", t);
+}
+
+static int session_line(const struct session_info *si, void *arg)
+{
+	struct session_lines *sl = arg;
+	char line[SESSION_LINE_MAX], since[ISO8601_MAX];
+	iso8601_utc(si->since, since, sizeof since);
+	snprintf(line, sizeof line, "%s/%s  host=%s pid=%ld prio=%d avail=%d since=%s",
+	    sl->bare, si->resource, si->host, si->pid, si->prio, si->avail ? 1 : 0, since);
+	strvec_add(&sl->lines, line);
+	return 0;
+}
+
+/* The sessions of each user in users (sorted), each user's sorted by
+ * resource, under one header line. */
+static int sessions_print(struct ctl *c, const struct strvec *users)
+{
+	struct session_lines sl;
+	size_t i;
+	int rc = XC_OK;
+
+	puts("# JID/resource  host pid prio avail since(UTC)");
+	for (i = 0; i < users->n && rc == XC_OK; i++) {
+		memset(&sl, 0, sizeof sl);
+		sl.bare = users->v[i];
+		if (session_each(&c->st, sl.bare, session_line, &sl) == -1)
+			rc = redis_failed(c);
+		else {
+			strvec_sort_uniq(&sl.lines);
+			print_lines(&sl.lines);
+		}
+		strvec_free(&sl.lines);
+	}
+	return rc == XC_OK ? stdout_flush() : rc;
+}
+
+static int cmd_sessions(struct ctl *c, int argc, char **argv)
+{
+	struct strvec users = { 0 };
+	struct account acct;
+	char bare[JID_MAX];
+	int rc, r;
+
+	if (argc > 1 || (argc == 1 && argv[0][0] == '-'))
+		return usage_error("sessions: at most one JID expected");
+	if ((rc = ctl_open_for(c, argc ? argv[0] : NULL, bare, sizeof bare)) != XC_OK)
+		return rc;
+	if (argc) {
+		r = account_get(&c->st, bare, &acct);
+		explicit_bzero(&acct, sizeof acct);
+		if (r == -1)
+			return redis_failed(c);
+		if (r == 0) {
+			ctl_err("no such user %s", bare);
+			return XC_FAIL;
+		}
+		strvec_add(&users, bare);
+	} else if (online_collect(c, &users) == -1) {
+		strvec_free(&users);
+		return redis_failed(c);
+	}
+	strvec_sort_uniq(&users);
+	rc = sessions_print(c, &users);
+	strvec_free(&users);
+	return rc;
+}
+
+static const struct command {
+	const char *name;
+	int (*run)(struct ctl *c, int argc, char **argv);
+} commands[] = {
+	{ "adduser", cmd_adduser },
+	{ "passwd", cmd_passwd },
+	{ "deluser", cmd_deluser },
+	{ "users", cmd_users },
+	{ "sessions", cmd_sessions },
+};
+
+int main(int argc, char **argv)
+{
+	static struct ctl ctl;          /* large: keep it off the stack */
+	const struct command *cmd = NULL;
+	size_t i;
+	int opt, rc;
+
+	opterr = 0;
+	while ((opt = getopt(argc, argv, "+c:h")) != -1) {
+		switch (opt) {
+		case 'c':
+			ctl.conf_path = optarg;
+			break;
+		case 'h':
+			fputs(HELP, stdout);
+			return XC_OK;
+		default:
+			if (optopt == 'c')
+				return usage_error("option -c needs a FILE");
+			return usage_error("unknown option '-%c'", optopt);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("COMMAND expected");
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[optind], commands[i].name))
+			cmd = &commands[i];
+	if (!cmd)
+		return usage_error("unknown command '%s'", argv[optind]);
+	rc = cmd->run(&ctl, argc - optind - 1, argv + optind + 1);
+	if (ctl.connected)
+		store_close(&ctl.st);
+	return rc;
+}

@@ -1,0 +1,225 @@
+/*
+ * config.c - the xmpp.conf(5) reader. Small and strict: an unknown key or a
+ * bad value is an error naming the line, so a typo never silently changes
+ * how the server behaves.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONFIG_MAX_LINE 4096
+
+static void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof *c);
+	strcpy(c->domains[0], "localhost");
+	c->ndomains = 1;
+	strcpy(c->redis, "redis://127.0.0.1:6379/0");
+	strcpy(c->key_prefix, "xmpp:");
+	c->allow_plaintext_auth = 0;
+	if (gethostname(c->hostname, sizeof c->hostname - 1) == -1)
+		strcpy(c->hostname, "localhost");
+	c->max_stanza_size = 262144;
+	c->max_depth = 32;
+	c->max_attrs = 64;
+	c->idle_timeout = 600;
+	c->auth_timeout = 60;
+	c->auth_fail_delay_ms = 1000;
+	c->offline_max = 1000;
+	c->session_ttl = 90;
+	c->redis_timeout_ms = 2000;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*out = 1;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_int(const char *v, long lo, long hi, long *out)
+{
+	char *end;
+	long n;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < lo || n > hi)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int copy_str(char *dst, size_t dstsz, const char *v)
+{
+	if (strlen(v) >= dstsz)
+		return -1;
+	strcpy(dst, v);
+	return 0;
+}
+
+/* Domains are compared byte-wise with the prepped JID domain, so they are
+ * stored lower-case; a trailing dot is dropped as RFC 7622 3.2 says. */
+static int parse_domains(struct config *c, char *v)
+{
+	char *tok, *save = NULL;
+	c->ndomains = 0;
+	for (tok = strtok_r(v, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		size_t n = strlen(tok), i;
+		if (n && tok[n - 1] == '.')
+			tok[--n] = '\0';
+		if (n == 0 || n >= CONFIG_MAX_DOMAIN || c->ndomains == CONFIG_MAX_DOMAINS)
+			return -1;
+		for (i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)tok[i];
+			if (ch <= ' ' || strchr("@/:{}\"'<>&", ch))
+				return -1;
+			tok[i] = (char)tolower(ch);
+		}
+		strcpy(c->domains[c->ndomains++], tok);
+	}
+	return c->ndomains ? 0 : -1;
+}
+
+struct int_key {
+	const char *name;
+	long lo, hi;
+	size_t off;
+	int is_size;
+};
+
+#define INT_KEY(n, lo, hi) { #n, lo, hi, offsetof(struct config, n), 0 }
+static const struct int_key int_keys[] = {
+	{ "max_stanza_size", 1024, 16L * 1024 * 1024, offsetof(struct config, max_stanza_size), 1 },
+	INT_KEY(max_depth, 4, 1000),
+	INT_KEY(max_attrs, 4, 10000),
+	INT_KEY(idle_timeout, 1, 86400 * 7),
+	INT_KEY(auth_timeout, 1, 3600),
+	INT_KEY(auth_fail_delay_ms, 0, 60000),
+	INT_KEY(offline_max, 0, 1000000),
+	INT_KEY(session_ttl, 5, 86400),
+	INT_KEY(redis_timeout_ms, 10, 600000),
+};
+
+static int config_set(struct config *c, const char *k, char *v)
+{
+	size_t i;
+	long n;
+	if (!strcmp(k, "domain"))
+		return parse_domains(c, v);
+	if (!strcmp(k, "redis"))
+		return copy_str(c->redis, sizeof c->redis, v);
+	if (!strcmp(k, "key_prefix"))
+		return strpbrk(v, "{} \t") ? -1 : copy_str(c->key_prefix, sizeof c->key_prefix, v);
+	if (!strcmp(k, "allow_plaintext_auth"))
+		return parse_bool(v, &c->allow_plaintext_auth);
+	if (!strcmp(k, "tls_cert"))
+		return copy_str(c->tls_cert, sizeof c->tls_cert, v);
+	if (!strcmp(k, "tls_key"))
+		return copy_str(c->tls_key, sizeof c->tls_key, v);
+	if (!strcmp(k, "hostname"))
+		return strpbrk(v, " \t") ? -1 : copy_str(c->hostname, sizeof c->hostname, v);
+	for (i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++) {
+		const struct int_key *ik = &int_keys[i];
+		if (strcmp(k, ik->name))
+			continue;
+		if (parse_int(v, ik->lo, ik->hi, &n) == -1)
+			return -1;
+		if (ik->is_size)
+			*(size_t *)((char *)c + ik->off) = (size_t)n;
+		else
+			*(int *)((char *)c + ik->off) = (int)n;
+		return 0;
+	}
+	return -2;
+}
+
+int config_load(struct config *c, const char *path, char *errbuf, size_t errlen)
+{
+	char line[CONFIG_MAX_LINE];
+	int explicit = 1, lineno = 0, rc = 0;
+	FILE *f;
+
+	config_defaults(c);
+	if (!path || !*path)
+		path = getenv("XMPP_CONFIG");
+	if (!path || !*path) {
+		path = CONFIG_DEFAULT_PATH;
+		explicit = 0;
+	}
+	f = fopen(path, "r");
+	if (!f) {
+		if (!explicit && errno == ENOENT)
+			return 0;
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		char *s, *eq, *k, *v;
+		int r;
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(errbuf, errlen, "%s:%d: line too long", path, lineno);
+			rc = -1;
+			break;
+		}
+		s = trim(line);
+		if (*s == '#' || *s == '\0')
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(errbuf, errlen, "%s:%d: expected 'key = value'", path, lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		k = trim(s);
+		v = trim(eq + 1);
+		r = config_set(c, k, v);
+		if (r == -2) {
+			snprintf(errbuf, errlen, "%s:%d: unknown key '%s'", path, lineno, k);
+			rc = -1;
+			break;
+		}
+		if (r == -1) {
+			snprintf(errbuf, errlen, "%s:%d: bad value for '%s'", path, lineno, k);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(errbuf, errlen, "%s: read error", path);
+		rc = -1;
+	}
+	fclose(f);
+	return rc;
+}
+
+int config_serves(const struct config *c, const char *domain)
+{
+	int i;
+	for (i = 0; i < c->ndomains; i++)
+		if (!strcmp(c->domains[i], domain))
+			return 1;
+	return 0;
+}

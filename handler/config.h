@@ -1,0 +1,47 @@
+/*
+ * config.h - xmpp.conf(5): "key = value" lines, read on every connection.
+ *
+ * Contract: config_load() never exits and never crashes on bad input; it
+ * fills defaults first, then the file, and on any error returns -1 with a
+ * one-line reason in errbuf (file, line, what). Every string is owned by
+ * the struct (fixed arrays: no free needed).
+ */
+#ifndef XMPPD_CONFIG_H
+#define XMPPD_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH  "/etc/xmpp/xmpp.conf"
+#define CONFIG_MAX_DOMAINS   16
+#define CONFIG_MAX_DOMAIN    256     /* RFC 7622: domainpart <= 1023 bytes; we keep it smaller */
+#define CONFIG_MAX_STR       1024
+
+struct config {
+	char domains[CONFIG_MAX_DOMAINS][CONFIG_MAX_DOMAIN];
+	int ndomains;
+	char redis[CONFIG_MAX_STR];          /* redis://[:pw@]host[:port][/db] or unix:/path */
+	char key_prefix[128];                /* default "xmpp:" */
+	int allow_plaintext_auth;            /* PLAIN / iq:auth <password> without TLS */
+	char tls_cert[CONFIG_MAX_STR];
+	char tls_key[CONFIG_MAX_STR];
+	char hostname[256];                  /* this host's name in session records */
+	size_t max_stanza_size;              /* bytes; policy-violation beyond */
+	int max_depth;                       /* XML nesting below the stream root */
+	int max_attrs;                       /* attributes on one element */
+	int idle_timeout;                    /* seconds without input once authenticated */
+	int auth_timeout;                    /* seconds allowed to authenticate */
+	int auth_fail_delay_ms;              /* pause after a failed authentication */
+	int offline_max;                     /* offline messages kept per user */
+	int session_ttl;                     /* seconds a session lives without heartbeat */
+	int redis_timeout_ms;                /* connect and command timeout */
+};
+
+/* Load defaults, then the file at path (NULL: $XMPP_CONFIG, then the
+ * default path). A missing default file is not an error (defaults apply);
+ * a missing explicit file is. */
+int config_load(struct config *c, const char *path, char *errbuf, size_t errlen);
+
+/* 1 if name (already lower-cased/prepped) is one of the served domains. */
+int config_serves(const struct config *c, const char *domain);
+
+#endif

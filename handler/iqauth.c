@@ -1,0 +1,119 @@
+/*
+ * iqauth.c - legacy login, XEP-0078, as the clients xmppd grew from speak
+ * it: get lists the fields, set logs in with a digest (hex SHA-1 of stream
+ * id + password, possible only for accounts created with a digest secret)
+ * or a password (where plaintext authentication is allowed), and binds the
+ * resource at once.
+ */
+#include "modules.h"
+#include "stream.h"
+#include "account.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+void iqauth_features(struct conn *c, struct xml_node *features)
+{
+	(void)c;
+	xml_new_child(features, NS_IQ_AUTH_FEAT, "auth");
+}
+
+static const char *child_text(struct xml_node *q, const char *name)
+{
+	struct xml_node *n = xml_child(q, NS_IQ_AUTH, name);
+	return n ? xml_text(n) : NULL;
+}
+
+static void iqauth_get(struct conn *c, struct xml_node *iq, struct xml_node *q)
+{
+	struct xml_node *r = xml_new(NS_IQ_AUTH, "query");
+	const char *user = child_text(q, "username");
+	struct xml_node *u = xml_new_child(r, NS_IQ_AUTH, "username");
+	if (user)
+		xml_add_text(u, user, strlen(user));
+	if (c->cfg->allow_plaintext_auth)
+		xml_new_child(r, NS_IQ_AUTH, "password");
+	xml_new_child(r, NS_IQ_AUTH, "digest");
+	xml_new_child(r, NS_IQ_AUTH, "resource");
+	iq_result(c, iq, r);
+}
+
+/* 1 if the digest matches the account's digest secret. */
+static int digest_ok(struct conn *c, const char *bare, const char *digest)
+{
+	struct account a;
+	char want[41];
+	struct xbuf in = { 0 };
+	int r = account_get(c->store, bare, &a);
+	if (r <= 0 || !a.digest_secret[0])
+		return r < 0 ? -1 : 0;
+	xbuf_adds(&in, c->stream_id);
+	xbuf_adds(&in, a.digest_secret);
+	sha1_hex(in.p, in.len, want);
+	xbuf_free(&in);
+	return strlen(digest) == 40 && !strcasecmp(digest, want);
+}
+
+static void iqauth_fail(struct conn *c, struct xml_node *iq, const char *node,
+    const char *type, const char *cond)
+{
+	log_msg(LOG_NOTICE, "login failed for '%s': iq:auth %s", node, cond);
+	if (c->cfg->auth_fail_delay_ms)
+		usleep((useconds_t)c->cfg->auth_fail_delay_ms * 1000);
+	stanza_error(c, iq, type, cond, NULL);
+}
+
+static void iqauth_set(struct conn *c, struct xml_node *iq, struct xml_node *q)
+{
+	const char *user = child_text(q, "username"), *res = child_text(q, "resource");
+	const char *digest = child_text(q, "digest"), *pw = child_text(q, "password");
+	char node[JID_MAX_PART], resource[JID_MAX_PART], bare[JID_MAX];
+	int ok;
+
+	if (!user || !*user || !res || !*res || ((!digest || !*digest) && (!pw || !*pw))) {
+		stanza_error(c, iq, "modify", "not-acceptable", "username, resource and a secret are required");
+		return;
+	}
+	if (jid_nodeprep(user, node, sizeof node) == -1 ||
+	    jid_resourceprep(res, resource, sizeof resource) == -1) {
+		stanza_error(c, iq, "modify", "jid-malformed", NULL);
+		return;
+	}
+	snprintf(bare, sizeof bare, "%s@%s", node, c->domain);
+	if (digest && *digest) {
+		ok = digest_ok(c, bare, digest);
+	} else if (!c->cfg->allow_plaintext_auth) {
+		stanza_error(c, iq, "cancel", "not-allowed", "plaintext passwords need TLS");
+		return;
+	} else {
+		ok = sasl_check_password(c, node, pw);
+	}
+	if (ok == -1) {
+		stanza_error(c, iq, "wait", "internal-server-error", NULL);
+		return;
+	}
+	if (!ok) {
+		iqauth_fail(c, iq, node, "auth", "not-authorized");
+		return;
+	}
+	conn_authenticated(c, node, digest && *digest ? "iq:auth digest" : "iq:auth password");
+	if (conn_bind(c, resource) == -1) {
+		stanza_error(c, iq, "wait", "internal-server-error", NULL);
+		c->jid.node[0] = '\0';
+		return;
+	}
+	iq_result(c, iq, NULL);
+}
+
+void iqauth_handle(struct conn *c, struct xml_node *iq)
+{
+	struct xml_node *q = xml_first_element(iq);
+	const char *type = xml_get(iq, "type");
+	if (!strcmp(type, "get"))
+		iqauth_get(c, iq, q);
+	else if (!strcmp(type, "set"))
+		iqauth_set(c, iq, q);
+}

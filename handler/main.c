@@ -1,0 +1,236 @@
+/*
+ * xmpp-handler - serve one XMPP client connection on stdin/stdout.
+ *
+ * Started by systemd (Accept=yes) or any inetd with the connection as fd
+ * 0 and 1. The whole life of a connection is this file's main():
+ *
+ *   config -> Redis -> loop { poll(client, subscriber, timers)
+ *                             client bytes -> expat -> stream state machine
+ *                                -> sasl / iqauth / bind / serveriq / deliver
+ *                             subscriber payloads -> conn_deliver -> client
+ *                             queued output -> client }
+ *   -> session removed from Redis -> exit
+ *
+ * Exit status: 0 the stream ended, 111 system failure before serving.
+ */
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "stream.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG  "xmpp-handler"
+#define USAGE "usage: " PROG " [-c config-file]"
+
+#define READ_CHUNK        16384
+#define OUT_MAX           (4 * 1024 * 1024)  /* unread output that ends a session */
+#define CLOSE_GRACE_SEC   5                  /* to flush the last bytes */
+#define REDIS_TRIES       3
+#define REDIS_RETRY_MS    300
+
+static volatile sig_atomic_t got_term;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	got_term = 1;
+}
+
+static void peer_name(char *out, size_t outsz)
+{
+	const char *a = getenv("REMOTE_ADDR"), *p = getenv("REMOTE_PORT");
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (a) {
+		snprintf(out, outsz, "%s%s%s", a, p ? ":" : "", p ? p : "");
+		return;
+	}
+	if (getpeername(STDIN_FILENO, (struct sockaddr *)&ss, &len) == -1) {
+		snprintf(out, outsz, "local");
+		return;
+	}
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+		snprintf(out, outsz, "%s:%u", host, ntohs(s4->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+		snprintf(out, outsz, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else {
+		snprintf(out, outsz, "local");
+	}
+}
+
+/* A bad config still deserves a stream error rather than a dropped socket. */
+static void refuse(const char *why)
+{
+	static const char msg[] = "<?xml version='1.0'?><stream:stream "
+	    "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+	    "version='1.0'><stream:error><internal-server-error "
+	    "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>";
+	log_msg(LOG_ERR, "refusing connection: %s", why);
+	if (write(STDOUT_FILENO, msg, sizeof msg - 1) == -1)
+		log_msg(LOG_ERR, "write: %s", strerror(errno));
+	exit(111);
+}
+
+static int open_store(struct store *st, const struct config *cfg)
+{
+	int i;
+	for (i = 0; i < REDIS_TRIES; i++) {
+		if (store_open(st, cfg->redis, cfg->key_prefix, cfg->redis_timeout_ms) == 0) {
+			st->session_ttl = cfg->session_ttl;
+			return 0;
+		}
+		usleep(REDIS_RETRY_MS * 1000);
+	}
+	log_msg(LOG_ERR, "redis: %s", st->err);
+	return -1;
+}
+
+/* Write what is queued; -1 when the client is gone. */
+static int flush_out(struct conn *c)
+{
+	while (c->out.len) {
+		ssize_t n = write(STDOUT_FILENO, c->out.p, c->out.len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		xbuf_consume(&c->out, (size_t)n);
+	}
+	return 0;
+}
+
+/* Hand each published payload to the connection. -1 if Redis went away. */
+static int read_subscriber(struct conn *c, struct store *st)
+{
+	redisReply *r;
+	if (redisBufferRead(st->sub) != REDIS_OK)
+		return -1;
+	for (;;) {
+		if (redisGetReplyFromReader(st->sub, (void **)&r) != REDIS_OK)
+			return -1;
+		if (!r)
+			return 0;
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		    r->element[2]->type == REDIS_REPLY_STRING &&
+		    !strcmp(r->element[0]->str, "message"))
+			conn_deliver(c, r->element[2]->str, r->element[2]->len);
+		freeReplyObject(r);
+	}
+}
+
+static void serve(struct conn *c, struct store *st)
+{
+	char buf[READ_CHUNK];
+	time_t closing_since = 0;
+
+	for (;;) {
+		struct pollfd pfd[3];
+		int n = 0, timeout, isub = -1;
+		time_t now = time(NULL);
+
+		if (got_term)
+			conn_stream_error(c, "system-shutdown", NULL);
+		timeout = conn_tick(c, now);
+		if (c->state == CS_CLOSING) {
+			if (!closing_since)
+				closing_since = now;
+			if (!c->out.len || now - closing_since >= CLOSE_GRACE_SEC)
+				break;
+		}
+		if (c->out.len > OUT_MAX) {
+			conn_eof(c, "client does not read");
+			break;
+		}
+		pfd[n].fd = STDIN_FILENO;
+		pfd[n].events = c->state == CS_CLOSING ? 0 : POLLIN;
+		if (c->out.len)
+			pfd[n].events |= POLLOUT;
+		n++;
+		if (st->sub && c->state != CS_CLOSING) {
+			isub = n;
+			pfd[n].fd = st->sub->fd;
+			pfd[n++].events = POLLIN;
+		}
+		if (poll(pfd, (nfds_t)n, timeout * 1000) == -1) {
+			if (errno == EINTR)
+				continue;
+			conn_eof(c, "poll failed");
+			break;
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t got = read(STDIN_FILENO, buf, sizeof buf);
+			if (got > 0)
+				conn_input(c, buf, (size_t)got);
+			else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+				conn_eof(c, got == 0 ? "client closed the connection" : strerror(errno));
+				break;
+			}
+		}
+		if (isub >= 0 && pfd[isub].revents && read_subscriber(c, st) == -1)
+			conn_stream_error(c, "internal-server-error", "storage unavailable");
+		if (flush_out(c) == -1) {
+			conn_eof(c, "client gone");
+			break;
+		}
+	}
+	flush_out(c);
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct store st;
+	struct conn c;
+	char err[512], peer[128];
+	const char *cfgpath = NULL;
+	int opt, flags;
+
+	log_init(PROG);
+	while ((opt = getopt(argc, argv, "c:")) != -1) {
+		if (opt == 'c') {
+			cfgpath = optarg;
+		} else {
+			fprintf(stderr, "%s\n", USAGE);
+			return 100;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_term);
+	signal(SIGHUP, on_term);
+	peer_name(peer, sizeof peer);
+	log_set_context(peer, NULL, NULL);
+	if (config_load(&cfg, cfgpath, err, sizeof err) == -1)
+		refuse(err);
+	flags = fcntl(STDIN_FILENO, F_GETFL);
+	if (flags == -1 || fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK) == -1)
+		refuse("stdin is not usable");
+	conn_init(&c, &cfg, &st, peer);
+	log_msg(LOG_INFO, "connect");
+	c.store_ok = open_store(&st, &cfg) == 0;
+	serve(&c, &st);
+	conn_finish(&c);
+	conn_free(&c);
+	store_close(&st);
+	return 0;
+}

@@ -1,0 +1,302 @@
+/*
+ * sasl.c - SASL (RFC 6120 6). Credentials are SCRAM data only; PLAIN is
+ * verified by deriving the keys from the offered password. A failure
+ * leaves the stream open (clients try the next mechanism) but is delayed,
+ * and SASL_MAX_FAILURES failures end the stream.
+ */
+#include "sasl.h"
+#include "stream.h"
+#include "account.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SASL_MAX_DATA 4096     /* decoded bytes of one SASL message */
+
+static const struct {
+	const char *name;
+	enum sasl_mech mech;
+} mechs[] = {
+	{ "SCRAM-SHA-256", SASL_SCRAM_SHA256 },
+	{ "SCRAM-SHA-1", SASL_SCRAM_SHA1 },
+	{ "PLAIN", SASL_PLAIN },
+};
+
+static int plain_allowed(const struct conn *c)
+{
+	/* No TLS yet: PLAIN only where the operator allows cleartext. */
+	return c->cfg->allow_plaintext_auth;
+}
+
+void sasl_features(struct conn *c, struct xml_node *features)
+{
+	struct xml_node *m = xml_new_child(features, NS_SASL, "mechanisms");
+	size_t i;
+	for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
+		if (mechs[i].mech == SASL_PLAIN && !plain_allowed(c))
+			continue;
+		xml_add_text(xml_new_child(m, NS_SASL, "mechanism"), mechs[i].name,
+		    strlen(mechs[i].name));
+	}
+}
+
+static void send_sasl(struct conn *c, const char *name, const char *b64)
+{
+	struct xml_node *n = xml_new(NS_SASL, name);
+	if (b64)
+		xml_add_text(n, b64, strlen(b64));
+	conn_send(c, n);
+	xml_free(n);
+}
+
+static void send_data(struct conn *c, const char *name, const char *data, size_t len)
+{
+	char b64[SASL_MAX_DATA * 2];
+	if (len == 0) {
+		send_sasl(c, name, "=");
+		return;
+	}
+	if (b64_encode((const unsigned char *)data, len, b64, sizeof b64) < 0) {
+		conn_stream_error(c, "internal-server-error", NULL);
+		return;
+	}
+	send_sasl(c, name, b64);
+}
+
+static void sasl_fail(struct conn *c, const char *cond, int delay)
+{
+	struct xml_node *f = xml_new(NS_SASL, "failure");
+	xml_new_child(f, NS_SASL, cond);
+	c->sasl.mech = SASL_NONE;
+	if (delay) {
+		c->sasl.failures++;
+		log_msg(LOG_NOTICE, "login failed for '%s': %s", c->sasl.node, cond);
+		/* The handler serves this one client: sleeping only slows it. */
+		if (c->cfg->auth_fail_delay_ms)
+			usleep((useconds_t)c->cfg->auth_fail_delay_ms * 1000);
+	}
+	conn_send(c, f);
+	xml_free(f);
+	if (c->sasl.failures >= SASL_MAX_FAILURES)
+		conn_stream_error(c, "policy-violation", "too many failed authentication attempts");
+}
+
+static void sasl_success(struct conn *c, const char *data, size_t len, const char *how)
+{
+	if (data)
+		send_data(c, "success", data, len);
+	else
+		send_sasl(c, "success", NULL);
+	c->sasl.mech = SASL_NONE;
+	conn_authenticated(c, c->sasl.node, how);
+	c->restart = 1;          /* RFC 6120 6.4.6: a new stream follows */
+}
+
+/* Decode the base64 text of a SASL element: "=" is the empty response.
+ * Returns the length or -1. */
+static int decode(struct xml_node *el, char *out, size_t outsz)
+{
+	const char *t = xml_text(el);
+	size_t n = strlen(t);
+	int len;
+	if (n == 0 || (n == 1 && t[0] == '='))
+		return 0;
+	len = b64_decode(t, n, (unsigned char *)out, outsz - 1);
+	if (len < 0)
+		return -1;
+	out[len] = '\0';
+	return len;
+}
+
+static int lookup_cred(struct conn *c, const char *node, enum scram_hash h,
+    struct scram_cred *cred)
+{
+	struct account a;
+	char bare[JID_MAX];
+	int r;
+	snprintf(bare, sizeof bare, "%s@%s", node, c->domain);
+	r = account_get(c->store, bare, &a);
+	if (r == -1) {
+		log_msg(LOG_ERR, "account lookup: %s", c->store->err);
+		return -1;
+	}
+	if (r == 0)
+		return 0;
+	return scram_cred_parse(h, h == SCRAM_SHA1 ? a.scram_sha1 : a.scram_sha256, cred) == 0;
+}
+
+int sasl_check_password(struct conn *c, const char *node, const char *password)
+{
+	struct scram_cred cred;
+	int r = lookup_cred(c, node, SCRAM_SHA256, &cred);
+	if (r <= 0)
+		return r;
+	return scram_cred_check_password(&cred, password) == 1;
+}
+
+static void plain_exchange(struct conn *c, const char *data, size_t len)
+{
+	const char *authzid = data, *authcid, *pw;
+	char want[JID_MAX];
+	int r;
+
+	authcid = memchr(data, '\0', len);
+	if (!authcid) {
+		sasl_fail(c, "malformed-request", 1);
+		return;
+	}
+	authcid++;
+	pw = memchr(authcid, '\0', len - (size_t)(authcid - data));
+	if (!pw || memchr(pw + 1, '\0', len - (size_t)(pw + 1 - data))) {
+		sasl_fail(c, "malformed-request", 1);
+		return;
+	}
+	pw++;
+	if (jid_nodeprep(authcid, c->sasl.node, sizeof c->sasl.node) == -1) {
+		snprintf(c->sasl.node, sizeof c->sasl.node, "(invalid)");
+		sasl_fail(c, "not-authorized", 1);
+		return;
+	}
+	snprintf(want, sizeof want, "%s@%s", c->sasl.node, c->domain);
+	if (*authzid && strcmp(authzid, want)) {
+		sasl_fail(c, "invalid-authzid", 1);
+		return;
+	}
+	r = sasl_check_password(c, c->sasl.node, pw);
+	if (r == -1) {
+		sasl_fail(c, "temporary-auth-failure", 0);
+		return;
+	}
+	if (r == 0) {
+		sasl_fail(c, "not-authorized", 1);
+		return;
+	}
+	sasl_success(c, NULL, 0, "PLAIN");
+}
+
+static const char *scram_cond(enum scram_err e)
+{
+	switch (e) {
+	case SCRAM_MALFORMED: return "malformed-request";
+	case SCRAM_UNSUPPORTED_CB: return "malformed-request";
+	case SCRAM_INTERNAL: return "temporary-auth-failure";
+	default: return "not-authorized";
+	}
+}
+
+static void scram_first(struct conn *c, const char *data, size_t len)
+{
+	enum scram_hash h = c->sasl.mech == SASL_SCRAM_SHA1 ? SCRAM_SHA1 : SCRAM_SHA256;
+	struct scram_cred cred;
+	enum scram_err err = SCRAM_MALFORMED;
+	char out[SCRAM_MAX_MSG];
+	int r;
+
+	scram_server_init(&c->sasl.scram, h);
+	if (scram_server_client_first(&c->sasl.scram, data, len, &err) == -1) {
+		sasl_fail(c, scram_cond(err), 1);
+		return;
+	}
+	if (jid_nodeprep(c->sasl.scram.username, c->sasl.node, sizeof c->sasl.node) == -1) {
+		snprintf(c->sasl.node, sizeof c->sasl.node, "(invalid)");
+		sasl_fail(c, "not-authorized", 1);
+		return;
+	}
+	r = lookup_cred(c, c->sasl.node, h, &cred);
+	if (r == -1) {
+		sasl_fail(c, "temporary-auth-failure", 0);
+		return;
+	}
+	if (r == 0)          /* go on with a fake: the proof will fail */
+		scram_cred_fake(h, c->sasl.node, &cred);
+	if (scram_server_first(&c->sasl.scram, &cred, out, sizeof out) == -1) {
+		sasl_fail(c, "temporary-auth-failure", 0);
+		return;
+	}
+	send_data(c, "challenge", out, strlen(out));
+}
+
+static void scram_final(struct conn *c, const char *data, size_t len)
+{
+	enum scram_err err = SCRAM_MALFORMED;
+	char out[SCRAM_MAX_MSG];
+	const char *how = c->sasl.mech == SASL_SCRAM_SHA1 ? "SCRAM-SHA-1" : "SCRAM-SHA-256";
+
+	if (scram_server_client_final(&c->sasl.scram, data, len, out, sizeof out, &err) == -1) {
+		sasl_fail(c, scram_cond(err), 1);
+		return;
+	}
+	sasl_success(c, out, strlen(out), how);
+}
+
+/* One step of the exchange in progress with the client's data. */
+static void step(struct conn *c, const char *data, size_t len)
+{
+	switch (c->sasl.mech) {
+	case SASL_PLAIN:
+		plain_exchange(c, data, len);
+		break;
+	case SASL_SCRAM_SHA1:
+	case SASL_SCRAM_SHA256:
+		if (c->sasl.scram.step == 0)
+			scram_first(c, data, len);
+		else
+			scram_final(c, data, len);
+		break;
+	default:
+		break;
+	}
+}
+
+void sasl_handle(struct conn *c, struct xml_node *el)
+{
+	char data[SASL_MAX_DATA];
+	int len;
+	size_t i;
+
+	if (!strcmp(el->name, "abort")) {
+		c->sasl.mech = SASL_NONE;
+		sasl_fail(c, "aborted", 0);
+		return;
+	}
+	if (!strcmp(el->name, "auth")) {
+		const char *name = xml_get(el, "mechanism");
+		c->sasl.mech = SASL_NONE;
+		c->sasl.node[0] = '\0';
+		memset(&c->sasl.scram, 0, sizeof c->sasl.scram);
+		for (i = 0; name && i < sizeof mechs / sizeof mechs[0]; i++)
+			if (!strcmp(name, mechs[i].name))
+				c->sasl.mech = mechs[i].mech;
+		if (c->sasl.mech == SASL_NONE) {
+			sasl_fail(c, "invalid-mechanism", 0);
+			return;
+		}
+		if (c->sasl.mech == SASL_PLAIN && !plain_allowed(c)) {
+			c->sasl.mech = SASL_NONE;
+			sasl_fail(c, "encryption-required", 0);
+			return;
+		}
+		if (!xml_text(el)[0]) {
+			/* No initial response: ask for it with an empty challenge. */
+			send_sasl(c, "challenge", NULL);
+			return;
+		}
+	} else if (!strcmp(el->name, "response")) {
+		if (c->sasl.mech == SASL_NONE) {
+			sasl_fail(c, "malformed-request", 0);
+			return;
+		}
+	} else {
+		conn_stream_error(c, "unsupported-stanza-type", el->name);
+		return;
+	}
+	len = decode(el, data, sizeof data);
+	if (len < 0) {
+		sasl_fail(c, "incorrect-encoding", 1);
+		return;
+	}
+	step(c, data, (size_t)len);
+}

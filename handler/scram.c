@@ -1,0 +1,851 @@
+/*
+ * scram.c - SCRAM-SHA-1 / SCRAM-SHA-256 server side (RFC 5802, RFC 7677)
+ * and the credential arithmetic behind it. See scram.h for the contract.
+ *
+ * Every primitive comes from OpenSSL (digests, HMAC, PBKDF2, RAND, base64,
+ * constant-time compare) or libidn (SASLprep); this file only does framing.
+ */
+#include "scram.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stringprep.h>
+
+#define SHA1_LEN          20
+#define SHA256_LEN        32
+#define MAX_PASSWORD      1024                /* SASLprep'd password bytes */
+#define MAX_CNONCE        (SCRAM_MAX_MSG / 2) /* leaves room in server-first */
+#define FAKE_SECRET_LEN   32
+#define CRED_SALT_MAX     sizeof(((struct scram_cred *)0)->salt)
+#define B64_LEN(n)        ((((n) + 2) / 3) * 4) /* encoded length, no NUL */
+#define AUTH_MSG_MAX      (3 * SCRAM_MAX_MSG)   /* three messages + 2 commas */
+#define CLIENT_KEY_LABEL  "Client Key"
+#define SERVER_KEY_LABEL  "Server Key"
+
+/*
+ * Digest for a hash id; NULL for an id we do not know, so callers can
+ * reject it instead of dereferencing garbage.
+ */
+static const EVP_MD *scram_md(enum scram_hash h)
+{
+	switch (h) {
+	case SCRAM_SHA1:
+		return EVP_sha1();
+	case SCRAM_SHA256:
+		return EVP_sha256();
+	}
+	return NULL;
+}
+
+/*
+ * SASL mechanism name; NULL for an unknown hash so it can never be
+ * advertised by accident.
+ */
+const char *scram_mech_name(enum scram_hash h)
+{
+	switch (h) {
+	case SCRAM_SHA1:
+		return "SCRAM-SHA-1";
+	case SCRAM_SHA256:
+		return "SCRAM-SHA-256";
+	}
+	return NULL;
+}
+
+/*
+ * Digest length; 0 for an unknown hash, which every caller here treats as
+ * "invalid", so a zeroed or corrupted struct fails closed.
+ */
+size_t scram_key_len(enum scram_hash h)
+{
+	switch (h) {
+	case SCRAM_SHA1:
+		return SHA1_LEN;
+	case SCRAM_SHA256:
+		return SHA256_LEN;
+	}
+	return 0;
+}
+
+/* H(data) into out (scram_key_len(h) bytes); -1 if OpenSSL fails. */
+static int hash_buf(enum scram_hash h, const void *data, size_t len,
+    unsigned char *out)
+{
+	const EVP_MD *md = scram_md(h);
+	unsigned int outlen = 0;
+
+	if (md == NULL || EVP_Digest(data, len, out, &outlen, md, NULL) != 1 ||
+	    outlen != scram_key_len(h))
+		return -1;
+	return 0;
+}
+
+/* HMAC(key, data) into out (scram_key_len(h) bytes); -1 if OpenSSL fails. */
+static int hmac_buf(enum scram_hash h, const unsigned char *key,
+    size_t keylen, const void *data, size_t len, unsigned char *out)
+{
+	const EVP_MD *md = scram_md(h);
+	unsigned int outlen = 0;
+
+	if (md == NULL || keylen > INT_MAX ||
+	    HMAC(md, key, (int)keylen, data, len, out, &outlen) == NULL ||
+	    outlen != scram_key_len(h))
+		return -1;
+	return 0;
+}
+
+/*
+ * Standard base64 with padding and no line breaks. Fails rather than
+ * truncates: on -1 out is "" (if it has room for that).
+ */
+int b64_encode(const unsigned char *in, size_t len, char *out, size_t outsz)
+{
+	if (out == NULL || outsz == 0)
+		return -1;
+	out[0] = '\0';
+	if ((in == NULL && len > 0) || len > (size_t)INT_MAX / 4 * 3 - 3)
+		return -1;
+	if (B64_LEN(len) >= outsz)
+		return -1;
+	if (len == 0)
+		return 0;
+	return EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+}
+
+static int b64_alphabet(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+/*
+ * Strict base64 decode: length a multiple of 4, only the alphabet, '='
+ * only as one or two final pad characters, no whitespace. Returns the true
+ * byte count (EVP_DecodeBlock counts pad bytes as data; we subtract them)
+ * and never writes beyond outsz, even though EVP_DecodeBlock always
+ * produces whole 3-byte groups.
+ */
+int b64_decode(const char *in, size_t len, unsigned char *out, size_t outsz)
+{
+	unsigned char last[3];
+	size_t i, pad = 0, outlen, head;
+
+	if (in == NULL || (out == NULL && outsz > 0))
+		return -1;
+	if (len % 4 != 0 || len > INT_MAX)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (in[len - 1] == '=')
+		pad = in[len - 2] == '=' ? 2 : 1;
+	for (i = 0; i < len - pad; i++)
+		if (!b64_alphabet((unsigned char)in[i]))
+			return -1;
+	outlen = len / 4 * 3 - pad;
+	if (outlen > outsz)
+		return -1;
+	head = len - 4;
+	if (head > 0 && EVP_DecodeBlock(out, (const unsigned char *)in,
+	    (int)head) != (int)(head / 4 * 3))
+		return -1;
+	if (EVP_DecodeBlock(last, (const unsigned char *)in + head, 4) != 3)
+		return -1;
+	memcpy(out + head / 4 * 3, last, 3 - pad);
+	OPENSSL_cleanse(last, sizeof last);
+	return (int)outlen;
+}
+
+/*
+ * SASLprep (RFC 4013, query profile: unassigned code points allowed, as
+ * libidn's flags 0). Prohibited output, bad bidi, invalid UTF-8 or an
+ * output that does not fit all fail; on failure out is "".
+ */
+int scram_saslprep(const char *in, char *out, size_t outsz)
+{
+	char *prepped = NULL;
+	size_t n;
+
+	if (out == NULL || outsz == 0)
+		return -1;
+	out[0] = '\0';
+	if (in == NULL)
+		return -1;
+	if (stringprep_profile(in, &prepped, "SASLprep", 0) != STRINGPREP_OK ||
+	    prepped == NULL) {
+		free(prepped);
+		return -1;
+	}
+	n = strlen(prepped);
+	if (n < outsz)
+		memcpy(out, prepped, n + 1);
+	OPENSSL_cleanse(prepped, n);
+	free(prepped);
+	return n < outsz ? 0 : -1;
+}
+
+/*
+ * Shape check for a credential handed to us: known hash, sane salt and
+ * iteration count. Keeps PBKDF2 and the server steps away from garbage.
+ */
+static int cred_ok(const struct scram_cred *c)
+{
+	return c != NULL && scram_key_len(c->hash) != 0 &&
+	    c->salt_len >= 1 && c->salt_len <= CRED_SALT_MAX &&
+	    c->iterations >= 1 && c->iterations <= SCRAM_MAX_ITERATIONS;
+}
+
+/*
+ * From an already SASLprep'd password: SaltedPassword = Hi(...),
+ * StoredKey = H(HMAC(SP, "Client Key")), ServerKey = HMAC(SP, "Server Key")
+ * (server may be NULL). Intermediate secrets are wiped on every path.
+ */
+static int derive_keys(enum scram_hash h, const char *prepped,
+    const unsigned char *salt, size_t salt_len, unsigned iterations,
+    unsigned char *stored, unsigned char *server)
+{
+	const EVP_MD *md = scram_md(h);
+	size_t kl = scram_key_len(h), plen = strlen(prepped);
+	unsigned char salted[SCRAM_MAX_KEY], ckey[SCRAM_MAX_KEY];
+	int rc = -1;
+
+	if (md == NULL || plen > INT_MAX || salt_len > INT_MAX ||
+	    iterations > INT_MAX)
+		return -1;
+	if (PKCS5_PBKDF2_HMAC(prepped, (int)plen, salt, (int)salt_len,
+	    (int)iterations, md, (int)kl, salted) != 1)
+		goto out;
+	if (hmac_buf(h, salted, kl, CLIENT_KEY_LABEL,
+	    strlen(CLIENT_KEY_LABEL), ckey) < 0)
+		goto out;
+	if (hash_buf(h, ckey, kl, stored) < 0)
+		goto out;
+	if (server != NULL && hmac_buf(h, salted, kl, SERVER_KEY_LABEL,
+	    strlen(SERVER_KEY_LABEL), server) < 0)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_cleanse(salted, sizeof salted);
+	OPENSSL_cleanse(ckey, sizeof ckey);
+	return rc;
+}
+
+/*
+ * New credential from a password. Only the derived keys leave this
+ * function; the password copy is wiped. On failure *out is zeroed, so a
+ * half-made credential can never be stored.
+ */
+int scram_cred_make(enum scram_hash h, const char *password,
+    const unsigned char *salt, size_t salt_len, unsigned iterations,
+    struct scram_cred *out)
+{
+	char prepped[MAX_PASSWORD];
+	struct scram_cred c;
+	int rc = -1;
+
+	if (out == NULL)
+		return -1;
+	memset(out, 0, sizeof *out);
+	memset(&c, 0, sizeof c);
+	c.hash = h;
+	c.iterations = iterations;
+	if (salt == NULL) {
+		c.salt_len = SCRAM_SALT_LEN;
+		if (RAND_bytes(c.salt, (int)c.salt_len) != 1)
+			goto out;
+	} else {
+		if (salt_len > sizeof c.salt)
+			goto out;
+		memcpy(c.salt, salt, salt_len);
+		c.salt_len = salt_len;
+	}
+	if (!cred_ok(&c) || password == NULL)
+		goto out;
+	if (scram_saslprep(password, prepped, sizeof prepped) < 0)
+		goto out;
+	if (derive_keys(h, prepped, c.salt, c.salt_len, c.iterations,
+	    c.stored_key, c.server_key) < 0)
+		goto out;
+	*out = c;
+	rc = 0;
+out:
+	OPENSSL_cleanse(prepped, sizeof prepped);
+	OPENSSL_cleanse(&c, sizeof c);
+	return rc;
+}
+
+/*
+ * Password check against stored SCRAM data (for PLAIN / iq:auth). A
+ * password SASLprep rejects can never have been stored, so it is a plain
+ * mismatch (0), not an error; -1 only for a bad credential or OpenSSL
+ * failure. The key comparison is constant time.
+ */
+int scram_cred_check_password(const struct scram_cred *c, const char *password)
+{
+	char prepped[MAX_PASSWORD];
+	unsigned char stored[SCRAM_MAX_KEY];
+	int rc = -1;
+
+	if (!cred_ok(c) || password == NULL)
+		return -1;
+	if (scram_saslprep(password, prepped, sizeof prepped) < 0) {
+		rc = 0;
+		goto out;
+	}
+	if (derive_keys(c->hash, prepped, c->salt, c->salt_len, c->iterations,
+	    stored, NULL) < 0)
+		goto out;
+	rc = CRYPTO_memcmp(stored, c->stored_key,
+	    scram_key_len(c->hash)) == 0 ? 1 : 0;
+out:
+	OPENSSL_cleanse(prepped, sizeof prepped);
+	OPENSSL_cleanse(stored, sizeof stored);
+	return rc;
+}
+
+/*
+ * One storage line, exactly what scram_cred_parse reads back. Fails (out
+ * "") rather than truncating.
+ */
+int scram_cred_format(const struct scram_cred *c, char *out, size_t outsz)
+{
+	char salt[B64_LEN(CRED_SALT_MAX) + 1];
+	char sk[B64_LEN(SCRAM_MAX_KEY) + 1], vk[B64_LEN(SCRAM_MAX_KEY) + 1];
+	size_t kl;
+	int n;
+
+	if (out == NULL || outsz == 0)
+		return -1;
+	out[0] = '\0';
+	if (!cred_ok(c))
+		return -1;
+	kl = scram_key_len(c->hash);
+	if (b64_encode(c->salt, c->salt_len, salt, sizeof salt) < 0 ||
+	    b64_encode(c->stored_key, kl, sk, sizeof sk) < 0 ||
+	    b64_encode(c->server_key, kl, vk, sizeof vk) < 0)
+		return -1;
+	n = snprintf(out, outsz, "%u,%s,%s,%s", c->iterations, salt, sk, vk);
+	if (n < 0 || (size_t)n >= outsz) {
+		out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Parse a storage line for hash h. Anything not exactly four fields, with
+ * decimal iterations in [1, SCRAM_MAX_ITERATIONS], a non-empty salt and
+ * keys of the digest length, is rejected; *out is zeroed on failure so
+ * corrupt data never reaches the server steps.
+ */
+int scram_cred_parse(enum scram_hash h, const char *line, struct scram_cred *out)
+{
+	struct scram_cred c;
+	const char *f[4], *p, *e;
+	size_t flen[4], kl = scram_key_len(h), i;
+	unsigned long iter = 0;
+	int n, rc = -1;
+
+	if (out == NULL)
+		return -1;
+	memset(out, 0, sizeof *out);
+	if (line == NULL || kl == 0)
+		return -1;
+	memset(&c, 0, sizeof c);
+	c.hash = h;
+
+	p = line;
+	for (i = 0; i < 4; i++) {
+		e = strchr(p, ',');
+		f[i] = p;
+		if (i < 3) {
+			if (e == NULL)
+				return -1;
+			flen[i] = (size_t)(e - p);
+			p = e + 1;
+		} else {
+			if (e != NULL)
+				return -1;
+			flen[i] = strlen(p);
+		}
+	}
+
+	/* 7 digits is enough for SCRAM_MAX_ITERATIONS and cannot overflow */
+	if (flen[0] == 0 || flen[0] > 7)
+		goto out;
+	for (i = 0; i < flen[0]; i++) {
+		if (f[0][i] < '0' || f[0][i] > '9')
+			goto out;
+		iter = iter * 10 + (unsigned long)(f[0][i] - '0');
+	}
+	if (iter < 1 || iter > SCRAM_MAX_ITERATIONS)
+		goto out;
+	c.iterations = (unsigned)iter;
+
+	n = b64_decode(f[1], flen[1], c.salt, sizeof c.salt);
+	if (n < 1)
+		goto out;
+	c.salt_len = (size_t)n;
+	if (b64_decode(f[2], flen[2], c.stored_key, sizeof c.stored_key) !=
+	    (int)kl)
+		goto out;
+	if (b64_decode(f[3], flen[3], c.server_key, sizeof c.server_key) !=
+	    (int)kl)
+		goto out;
+	*out = c;
+	rc = 0;
+out:
+	OPENSSL_cleanse(&c, sizeof c);
+	return rc;
+}
+
+static unsigned char fake_secret[FAKE_SECRET_LEN];
+static pthread_once_t fake_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Per-process secret for fake salts. If RAND fails it stays zero: fake
+ * salts then become predictable (a user-enumeration leak, not an auth
+ * bypass), which is preferable to aborting.
+ */
+static void fake_secret_init(void)
+{
+	if (RAND_bytes(fake_secret, sizeof fake_secret) != 1)
+		memset(fake_secret, 0, sizeof fake_secret);
+}
+
+/*
+ * Credential for a user that does not exist. The salt is stable per
+ * (hash, username) within this process, so asking twice looks like a real
+ * account; iterations match new accounts. The keys are random (zero if
+ * RAND fails, still unreachable: nobody can find a ClientKey hashing to
+ * them), so no proof ever verifies. Salts change across restarts.
+ */
+void scram_cred_fake(enum scram_hash h, const char *username,
+    struct scram_cred *out)
+{
+	unsigned char msg[32 + SHA256_LEN], mac[SHA256_LEN];
+	const char *name = scram_mech_name(h);
+	size_t nlen, kl = scram_key_len(h);
+	unsigned int maclen = 0;
+
+	if (out == NULL)
+		return;
+	memset(out, 0, sizeof *out);
+	if (name == NULL)
+		return;
+	if (username == NULL)
+		username = "";
+	pthread_once(&fake_once, fake_secret_init);
+
+	/* mac = HMAC-SHA256(secret, mech name || NUL || SHA256(username)) */
+	nlen = strlen(name) + 1;
+	memcpy(msg, name, nlen);
+	if (EVP_Digest(username, strlen(username), msg + nlen, NULL,
+	    EVP_sha256(), NULL) != 1 ||
+	    HMAC(EVP_sha256(), fake_secret, sizeof fake_secret, msg,
+	    nlen + SHA256_LEN, mac, &maclen) == NULL || maclen != sizeof mac)
+		memset(mac, 0, sizeof mac);
+
+	out->hash = h;
+	out->iterations = SCRAM_ITERATIONS;
+	out->salt_len = SCRAM_SALT_LEN;
+	memcpy(out->salt, mac, SCRAM_SALT_LEN);
+	if (RAND_bytes(out->stored_key, (int)kl) != 1 ||
+	    RAND_bytes(out->server_key, (int)kl) != 1) {
+		memset(out->stored_key, 0, sizeof out->stored_key);
+		memset(out->server_key, 0, sizeof out->server_key);
+	}
+}
+
+/*
+ * Fresh exchange for hash h. Anything else than a known hash leaves the
+ * struct in the failed state, so the later steps refuse it too.
+ */
+int scram_server_init(struct scram_server *s, enum scram_hash h)
+{
+	if (s == NULL)
+		return -1;
+	memset(s, 0, sizeof *s);
+	if (scram_key_len(h) == 0) {
+		s->failed = 1;
+		return -1;
+	}
+	s->hash = h;
+	return 0;
+}
+
+/*
+ * Test hook. A value that is empty, too long or not a valid nonce is
+ * remembered as bad so that scram_server_first fails, rather than silently
+ * falling back to a random nonce the test did not expect.
+ */
+void scram_server_set_nonce(struct scram_server *s, const char *server_part)
+{
+	size_t n, i;
+
+	if (s == NULL)
+		return;
+	s->fixed_nonce[0] = '\0';
+	s->fixed_nonce_state = 0;
+	if (server_part == NULL)
+		return;
+	n = strlen(server_part);
+	s->fixed_nonce_state = -1;
+	if (n == 0 || n >= sizeof s->fixed_nonce)
+		return;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)server_part[i];
+		if (c < 0x21 || c > 0x7e || c == ',')
+			return;
+	}
+	memcpy(s->fixed_nonce, server_part, n + 1);
+	s->fixed_nonce_state = 1;
+}
+
+/* Record a failure: the exchange is dead from here on. Always -1. */
+static int server_fail(struct scram_server *s, enum scram_err *err,
+    enum scram_err why)
+{
+	if (err != NULL)
+		*err = why;
+	if (s != NULL)
+		s->failed = 1;
+	return -1;
+}
+
+/* RFC 5802 "printable": %x21-7E except ','. */
+static int nonce_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c < 0x21 || c > 0x7e || c == ',')
+			return 0;
+	}
+	return 1;
+}
+
+static int is_alpha(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/*
+ * Optional trailing extensions ",x=..." starting at e (a ',' or NULL).
+ * Their values are ignored, but each must at least look like attr=value;
+ * the core attributes may not be repeated this way.
+ */
+static int extensions_ok(const char *e, const char *core)
+{
+	const char *p;
+
+	while (e != NULL) {
+		p = e + 1;
+		if (!is_alpha(p[0]) || p[1] != '=' || strchr(core, p[0]) != NULL)
+			return 0;
+		e = strchr(p, ',');
+	}
+	return 1;
+}
+
+/*
+ * Step 1. Only accepts a complete, well-formed client-first-message with
+ * no channel binding demand, no authzid, no mandatory extension, a
+ * non-empty username that survives =2C/=3D decoding and SASLprep, and a
+ * printable nonce. Nothing is stored in s unless all of that holds.
+ */
+int scram_server_client_first(struct scram_server *s, const char *msg,
+    size_t len, enum scram_err *err)
+{
+	char buf[SCRAM_MAX_MSG], user[SCRAM_MAX_USER];
+	char *p, *end, *bare, *nonce;
+	size_t hlen, ulen = 0, nlen;
+
+	if (err != NULL)
+		*err = SCRAM_OK;
+	if (s == NULL)
+		return server_fail(NULL, err, SCRAM_INTERNAL);
+	if (s->failed || s->step != 0 || s->have_client_first ||
+	    scram_key_len(s->hash) == 0)
+		return server_fail(s, err, SCRAM_MALFORMED);
+	if (msg == NULL || len == 0 || len >= sizeof buf ||
+	    memchr(msg, '\0', len) != NULL)
+		return server_fail(s, err, SCRAM_MALFORMED);
+	memcpy(buf, msg, len);
+	buf[len] = '\0';
+
+	/* gs2-header: cbind flag, optional empty authzid */
+	p = buf;
+	if (p[0] == 'p' && p[1] == '=')
+		return server_fail(s, err, SCRAM_UNSUPPORTED_CB);
+	/* 'y' is fine while we never advertise a -PLUS mechanism */
+	if ((p[0] != 'n' && p[0] != 'y') || p[1] != ',')
+		return server_fail(s, err, SCRAM_MALFORMED);
+	p += 2;
+	if (p[0] == 'a' && p[1] == '=') {
+		p += 2;
+		if (*p != ',')
+			return server_fail(s, err, SCRAM_NOT_AUTHORIZED);
+	}
+	if (*p != ',')
+		return server_fail(s, err, SCRAM_MALFORMED);
+	p++;
+	hlen = (size_t)(p - buf);
+	if (hlen >= sizeof s->gs2_header)
+		return server_fail(s, err, SCRAM_MALFORMED);
+
+	/* client-first-bare: no mandatory extension, then n=, r= */
+	bare = p;
+	if (bare[0] != 'n' || bare[1] != '=')
+		return server_fail(s, err, SCRAM_MALFORMED);
+	end = strchr(bare + 2, ',');
+	if (end == NULL)
+		return server_fail(s, err, SCRAM_MALFORMED);
+	for (p = bare + 2; p < end; p++) {
+		char c = *p;
+
+		if (c == '=') {
+			if (end - p >= 3 && p[1] == '2' && p[2] == 'C')
+				c = ',';
+			else if (end - p >= 3 && p[1] == '3' && p[2] == 'D')
+				c = '=';
+			else
+				return server_fail(s, err, SCRAM_MALFORMED);
+			p += 2;
+		}
+		if (ulen + 1 >= sizeof user)
+			return server_fail(s, err, SCRAM_MALFORMED);
+		user[ulen++] = c;
+	}
+	user[ulen] = '\0';
+	if (ulen == 0)
+		return server_fail(s, err, SCRAM_MALFORMED);
+
+	p = end + 1;
+	if (p[0] != 'r' || p[1] != '=')
+		return server_fail(s, err, SCRAM_MALFORMED);
+	nonce = p + 2;
+	end = strchr(nonce, ',');
+	nlen = end != NULL ? (size_t)(end - nonce) : strlen(nonce);
+	if (!nonce_ok(nonce, nlen) || nlen > MAX_CNONCE)
+		return server_fail(s, err, SCRAM_MALFORMED);
+	if (!extensions_ok(end, "mnr"))
+		return server_fail(s, err, SCRAM_MALFORMED);
+
+	if (scram_saslprep(user, s->username, sizeof s->username) < 0 ||
+	    s->username[0] == '\0')
+		return server_fail(s, err, SCRAM_MALFORMED);
+	memcpy(s->gs2_header, buf, hlen);
+	s->gs2_header[hlen] = '\0';
+	memcpy(s->client_first_bare, bare, strlen(bare) + 1);
+	memcpy(s->nonce, nonce, nlen);
+	s->nonce[nlen] = '\0';
+	s->have_client_first = 1;
+	return 0;
+}
+
+/*
+ * Step 2. Appends the server nonce part and builds server-first from cred
+ * (copied, so the caller's storage may go away). Needs a parsed
+ * client-first and a credential of this exchange's hash; any failure,
+ * including out being too small, kills the exchange and leaves out "".
+ */
+int scram_server_first(struct scram_server *s, const struct scram_cred *cred,
+    char *out, size_t outsz)
+{
+	unsigned char rnd[SCRAM_NONCE_LEN];
+	char snonce[B64_LEN(SCRAM_NONCE_LEN) + 1];
+	char salt[B64_LEN(CRED_SALT_MAX) + 1];
+	const char *sp;
+	size_t clen, splen;
+	int n;
+
+	if (out != NULL && outsz > 0)
+		out[0] = '\0';
+	if (s == NULL)
+		return -1;
+	if (out == NULL || outsz == 0 || s->failed || s->step != 0 ||
+	    !s->have_client_first || !cred_ok(cred) || cred->hash != s->hash ||
+	    s->fixed_nonce_state < 0)
+		goto fail;
+
+	if (s->fixed_nonce_state > 0) {
+		sp = s->fixed_nonce;
+	} else {
+		if (RAND_bytes(rnd, sizeof rnd) != 1 ||
+		    b64_encode(rnd, sizeof rnd, snonce, sizeof snonce) < 0)
+			goto fail;
+		sp = snonce;
+	}
+	clen = strlen(s->nonce);
+	splen = strlen(sp);
+	if (clen + splen >= sizeof s->nonce)
+		goto fail;
+	if (b64_encode(cred->salt, cred->salt_len, salt, sizeof salt) < 0)
+		goto fail;
+	n = snprintf(s->server_first, sizeof s->server_first,
+	    "r=%s%s,s=%s,i=%u", s->nonce, sp, salt, cred->iterations);
+	if (n < 0 || (size_t)n >= sizeof s->server_first || (size_t)n >= outsz)
+		goto fail;
+
+	memcpy(s->nonce + clen, sp, splen + 1);
+	memcpy(out, s->server_first, (size_t)n + 1);
+	s->cred = *cred;
+	s->have_client_first = 0;
+	s->step = 1;
+	OPENSSL_cleanse(rnd, sizeof rnd);
+	return 0;
+fail:
+	OPENSSL_cleanse(rnd, sizeof rnd);
+	s->server_first[0] = '\0';
+	if (out != NULL && outsz > 0)
+		out[0] = '\0';
+	s->failed = 1;
+	return -1;
+}
+
+/*
+ * Step 3. Succeeds only if c= is exactly base64(gs2-header), r= is exactly
+ * our full nonce and the proof verifies (constant-time compare of
+ * H(ClientKey) with StoredKey). A nonce mismatch is reported as
+ * SCRAM_MALFORMED (protocol confusion or replay, not a wrong password).
+ * Only then is server-final written; on any failure out is "".
+ */
+int scram_server_client_final(struct scram_server *s, const char *msg,
+    size_t len, char *out, size_t outsz, enum scram_err *err)
+{
+	char buf[SCRAM_MAX_MSG], am[AUTH_MSG_MAX];
+	char cbind[B64_LEN(sizeof s->gs2_header) + 1];
+	unsigned char proof[SCRAM_MAX_KEY], csig[SCRAM_MAX_KEY];
+	unsigned char ckey[SCRAM_MAX_KEY], check[SCRAM_MAX_KEY];
+	unsigned char ssig[SCRAM_MAX_KEY];
+	char *last, *cval, *rval, *e, *pval;
+	size_t kl, i, clen, rlen;
+	enum scram_err why = SCRAM_MALFORMED;
+	int n, rc = -1;
+
+	if (err != NULL)
+		*err = SCRAM_OK;
+	if (out != NULL && outsz > 0)
+		out[0] = '\0';
+	if (s == NULL)
+		return server_fail(NULL, err, SCRAM_INTERNAL);
+	if (out == NULL || outsz == 0)
+		return server_fail(s, err, SCRAM_INTERNAL);
+	kl = scram_key_len(s->hash);
+	if (s->failed || s->step != 1 || kl == 0)
+		return server_fail(s, err, SCRAM_MALFORMED);
+	if (msg == NULL || len == 0 || len >= sizeof buf ||
+	    memchr(msg, '\0', len) != NULL)
+		return server_fail(s, err, SCRAM_MALFORMED);
+	memcpy(buf, msg, len);
+	buf[len] = '\0';
+
+	/* proof is the last attribute; cut it off to get ...-without-proof */
+	last = strrchr(buf, ',');
+	if (last == NULL || last[1] != 'p' || last[2] != '=')
+		goto fail;
+	*last = '\0';
+	pval = last + 3;
+
+	if (buf[0] != 'c' || buf[1] != '=')
+		goto fail;
+	cval = buf + 2;
+	e = strchr(cval, ',');
+	if (e == NULL)
+		goto fail;
+	clen = (size_t)(e - cval);
+	if (e[1] != 'r' || e[2] != '=')
+		goto fail;
+	rval = e + 3;
+	e = strchr(rval, ',');
+	rlen = e != NULL ? (size_t)(e - rval) : strlen(rval);
+	if (!extensions_ok(e, "crp"))
+		goto fail;
+
+	if (b64_encode((const unsigned char *)s->gs2_header,
+	    strlen(s->gs2_header), cbind, sizeof cbind) < 0) {
+		why = SCRAM_INTERNAL;
+		goto fail;
+	}
+	if (clen != strlen(cbind) || memcmp(cval, cbind, clen) != 0) {
+		why = SCRAM_BAD_CHANNEL_BINDING;
+		goto fail;
+	}
+	if (rlen != strlen(s->nonce) || memcmp(rval, s->nonce, rlen) != 0)
+		goto fail;
+	if (b64_decode(pval, strlen(pval), proof, sizeof proof) != (int)kl)
+		goto fail;
+
+	n = snprintf(am, sizeof am, "%s,%s,%s", s->client_first_bare,
+	    s->server_first, buf);
+	why = SCRAM_INTERNAL;
+	if (n < 0 || (size_t)n >= sizeof am)
+		goto fail;
+	if (hmac_buf(s->hash, s->cred.stored_key, kl, am, (size_t)n, csig) < 0)
+		goto fail;
+	for (i = 0; i < kl; i++)
+		ckey[i] = proof[i] ^ csig[i];
+	if (hash_buf(s->hash, ckey, kl, check) < 0)
+		goto fail;
+	if (CRYPTO_memcmp(check, s->cred.stored_key, kl) != 0) {
+		why = SCRAM_NOT_AUTHORIZED;
+		goto fail;
+	}
+	if (hmac_buf(s->hash, s->cred.server_key, kl, am, (size_t)n, ssig) < 0)
+		goto fail;
+	if (outsz < 3 || b64_encode(ssig, kl, out + 2, outsz - 2) < 0) {
+		out[0] = '\0';
+		goto fail;
+	}
+	out[0] = 'v';
+	out[1] = '=';
+	s->step = 2;
+	rc = 0;
+	goto done;
+fail:
+	out[0] = '\0';
+	server_fail(s, err, why);
+done:
+	OPENSSL_cleanse(proof, sizeof proof);
+	OPENSSL_cleanse(csig, sizeof csig);
+	OPENSSL_cleanse(ckey, sizeof ckey);
+	OPENSSL_cleanse(check, sizeof check);
+	OPENSSL_cleanse(ssig, sizeof ssig);
+	return rc;
+}
+
+/*
+ * XEP-0078 digest form: 40 lower-case hex digits. out is "" if hashing
+ * fails, never partially filled.
+ */
+void sha1_hex(const void *data, size_t len, char out[41])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[SHA1_LEN];
+	unsigned int mdlen = 0;
+	size_t i;
+
+	if (out == NULL)
+		return;
+	out[0] = '\0';
+	if ((data == NULL && len > 0) ||
+	    EVP_Digest(data, len, md, &mdlen, EVP_sha1(), NULL) != 1 ||
+	    mdlen != SHA1_LEN)
+		return;
+	for (i = 0; i < SHA1_LEN; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0x0f];
+	}
+	out[2 * SHA1_LEN] = '\0';
+}

@@ -1,0 +1,508 @@
+/*
+ * stream.c - the client stream: header, features, errors, and dispatch.
+ * The state machine of RFC 6120 lives here and nowhere else:
+ *
+ *   WAIT_HEADER --header--> AUTH --SASL success--> (restart) WAIT_HEADER
+ *     --header--> BIND --bind--> SESSION
+ *   AUTH --iq:auth set (XEP-0078)--> SESSION
+ *   any --stream error or </stream:stream>--> CLOSING
+ */
+#include "stream.h"
+#include "modules.h"
+#include "log.h"
+#include "route.h"
+#include "session.h"
+#include "xmalloc.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void on_open(void *ctx, struct xml_node *root, const char *default_ns);
+static void on_element(void *ctx, struct xml_node *el);
+static void on_close(void *ctx);
+static void on_error(void *ctx, const char *cond, const char *reason);
+
+static const struct xml_stream_cb stream_cb = { on_open, on_element, on_close, on_error };
+
+static void new_stream_id(struct conn *c)
+{
+	unsigned char raw[STREAM_ID_BYTES];
+	int i;
+	if (RAND_bytes(raw, sizeof raw) != 1)
+		abort();                 /* no entropy: nothing safe to do */
+	for (i = 0; i < STREAM_ID_BYTES; i++)
+		sprintf(c->stream_id + 2 * i, "%02x", raw[i]);
+}
+
+void conn_init(struct conn *c, const struct config *cfg, struct store *st, const char *peer)
+{
+	struct xml_limits lim;
+	memset(c, 0, sizeof *c);
+	c->cfg = cfg;
+	c->store = st;
+	c->state = CS_WAIT_HEADER;
+	snprintf(c->peer, sizeof c->peer, "%s", peer);
+	snprintf(c->domain, sizeof c->domain, "%s", cfg->domains[0]);
+	lim.max_stanza = cfg->max_stanza_size;
+	lim.max_depth = cfg->max_depth;
+	lim.max_attrs = cfg->max_attrs;
+	c->xs = xml_stream_new(&lim, &stream_cb, c);
+	if (!c->xs)
+		abort();
+	c->opened = c->last_input = c->last_heartbeat = time(NULL);
+	new_stream_id(c);
+	log_set_context(peer, c->stream_id, NULL);
+}
+
+void conn_free(struct conn *c)
+{
+	xml_stream_free(c->xs);
+	xbuf_free(&c->out);
+}
+
+/* ---- output ---- */
+
+void conn_send(struct conn *c, const struct xml_node *n)
+{
+	if (c->state == CS_CLOSING)
+		return;
+	xml_write(&c->out, n, NS_CLIENT);
+}
+
+void conn_send_raw(struct conn *c, const char *s)
+{
+	if (c->state == CS_CLOSING)
+		return;
+	xbuf_adds(&c->out, s);
+}
+
+static void send_header(struct conn *c)
+{
+	xbuf_addf(&c->out, "<?xml version='1.0'?><stream:stream xmlns='" NS_CLIENT
+	    "' xmlns:stream='" NS_STREAMS "' id='%s' from='", c->stream_id);
+	xbuf_add_esc(&c->out, c->domain, strlen(c->domain));
+	xbuf_adds(&c->out, "' version='1.0' xml:lang='en'>");
+	c->header_sent = 1;
+}
+
+void conn_stream_error(struct conn *c, const char *cond, const char *text)
+{
+	if (c->state == CS_CLOSING)
+		return;
+	if (!c->header_sent)
+		send_header(c);
+	xbuf_addf(&c->out, "<stream:error><%s xmlns='" NS_STREAM_ERRORS "'/>", cond);
+	if (text) {
+		xbuf_adds(&c->out, "<text xmlns='" NS_STREAM_ERRORS "'>");
+		xbuf_add_esc(&c->out, text, strlen(text));
+		xbuf_adds(&c->out, "</text>");
+	}
+	xbuf_adds(&c->out, "</stream:error></stream:stream>");
+	snprintf(c->end_reason, sizeof c->end_reason, "stream error %s%s%s", cond,
+	    text ? ": " : "", text ? text : "");
+	log_msg(LOG_INFO, "stream error %s (%s)", cond, text ? text : "");
+	c->state = CS_CLOSING;
+}
+
+/* ---- stanza helpers ---- */
+
+struct xml_node *stanza_reply(struct conn *c, const struct xml_node *st, const char *type)
+{
+	struct xml_node *r = xml_new(NS_CLIENT, st->name);
+	const char *from = xml_get(st, "from"), *to = xml_get(st, "to"), *id = xml_get(st, "id");
+	/* An answer comes from whom the stanza was sent to; with no 'to' the
+	 * client addressed its own account (RFC 6120 10.3.3): the bare JID,
+	 * or nothing before a resource is bound. */
+	if (to)
+		xml_set(r, "from", to);
+	if (from)
+		xml_set(r, "to", from);
+	else if (c->state == CS_SESSION)
+		xml_set(r, "to", c->full);
+	if (id)
+		xml_set(r, "id", id);
+	if (type)
+		xml_set(r, "type", type);
+	return r;
+}
+
+void stanza_error(struct conn *c, const struct xml_node *st, const char *etype,
+    const char *cond, const char *text)
+{
+	struct xml_node *r, *e, *ch;
+	const char *t = xml_get(st, "type");
+
+	if (t && !strcmp(t, "error"))
+		return;                  /* never answer an error with an error */
+	if (!strcmp(st->name, "iq") && t && (!strcmp(t, "result")))
+		return;
+	r = stanza_reply(c, st, "error");
+	/* Keep the payload so the sender can match the error to its request. */
+	for (ch = st->children; ch; ch = ch->next)
+		if (ch->name && strcmp(ch->name, "error"))
+			xml_add(r, xml_copy(ch));
+	e = xml_new_child(r, NS_CLIENT, "error");
+	xml_set(e, "type", etype);
+	xml_new_child(e, NS_STANZA_ERRORS, cond);
+	if (text)
+		xml_add_text(xml_new_child(e, NS_STANZA_ERRORS, "text"), text, strlen(text));
+	conn_send(c, r);
+	xml_free(r);
+}
+
+void iq_result(struct conn *c, const struct xml_node *iq, struct xml_node *payload)
+{
+	struct xml_node *r = stanza_reply(c, iq, "result");
+	if (payload)
+		xml_add(r, payload);
+	conn_send(c, r);
+	xml_free(r);
+}
+
+/* ---- the header ---- */
+
+/* RFC 6120 4.7.5: "1.0" is ours; a higher major is unsupported; none at all
+ * is a pre-1.0 stream, which old iq:auth clients still open. */
+static int check_version(struct conn *c, const char *v)
+{
+	unsigned major, minor;
+	char tail;
+	if (!v) {
+		c->legacy = 1;
+		return 0;
+	}
+	if (sscanf(v, "%u.%u%c", &major, &minor, &tail) != 2 || major != 1) {
+		conn_stream_error(c, "unsupported-version", NULL);
+		return -1;
+	}
+	c->legacy = 0;
+	return 0;
+}
+
+static void send_features(struct conn *c)
+{
+	struct xml_node *f;
+	if (c->legacy)
+		return;
+	f = xml_new(NS_STREAMS, "features");
+	f->prefix = xstrdup("stream");
+	if (c->state == CS_AUTH) {
+		sasl_features(c, f);
+		iqauth_features(c, f);
+	} else {
+		bind_features(c, f);
+	}
+	/* The stream prefix is declared on the header: write it bare. */
+	xbuf_adds(&c->out, "<stream:features>");
+	{
+		struct xml_node *ch;
+		for (ch = f->children; ch; ch = ch->next)
+			xml_write(&c->out, ch, NS_CLIENT);
+	}
+	xbuf_adds(&c->out, "</stream:features>");
+	xml_free(f);
+}
+
+static void on_open(void *ctx, struct xml_node *root, const char *default_ns)
+{
+	struct conn *c = ctx;
+	const char *to = xml_get(root, "to");
+	struct jid j;
+
+	if (c->state == CS_CLOSING)
+		return;
+	if (!root->ns || strcmp(root->ns, NS_STREAMS) || strcmp(root->name, "stream")) {
+		conn_stream_error(c, "invalid-namespace", "not a stream header");
+		return;
+	}
+	if (strcmp(default_ns, NS_CLIENT)) {
+		conn_stream_error(c, "invalid-namespace", "default namespace must be jabber:client");
+		return;
+	}
+	if (to) {
+		if (jid_parse(to, &j) == -1 || j.node[0] || j.resource[0] ||
+		    !config_serves(c->cfg, j.domain)) {
+			conn_stream_error(c, "host-unknown", NULL);
+			return;
+		}
+		if (c->jid.domain[0] && strcmp(j.domain, c->jid.domain)) {
+			conn_stream_error(c, "host-unknown", "domain changed on restart");
+			return;
+		}
+		snprintf(c->domain, sizeof c->domain, "%s", j.domain);
+	}
+	send_header(c);
+	if (check_version(c, xml_get(root, "version")) == -1)
+		return;
+	if (!c->store_ok) {
+		conn_stream_error(c, "internal-server-error", "storage unavailable");
+		return;
+	}
+	c->state = c->jid.node[0] ? CS_BIND : CS_AUTH;
+	send_features(c);
+}
+
+static void on_close(void *ctx)
+{
+	struct conn *c = ctx;
+	if (c->state != CS_CLOSING) {
+		xbuf_adds(&c->out, "</stream:stream>");
+		snprintf(c->end_reason, sizeof c->end_reason, "closed by client");
+		c->state = CS_CLOSING;
+	}
+}
+
+static void on_error(void *ctx, const char *cond, const char *reason)
+{
+	conn_stream_error(ctx, cond, reason);
+}
+
+/* ---- dispatch ---- */
+
+static int is_stanza_name(const char *n)
+{
+	return !strcmp(n, "message") || !strcmp(n, "presence") || !strcmp(n, "iq");
+}
+
+/* RFC 6120 8.2.3: an IQ needs an id and a known type; get/set carry
+ * exactly one payload element. Answers bad-request and returns -1 if not. */
+static int iq_valid(struct conn *c, struct xml_node *iq)
+{
+	const char *type = xml_get(iq, "type"), *id = xml_get(iq, "id");
+	struct xml_node *ch;
+	int n = 0;
+
+	if (!type || (strcmp(type, "get") && strcmp(type, "set") &&
+	    strcmp(type, "result") && strcmp(type, "error"))) {
+		stanza_error(c, iq, "modify", "bad-request", "missing or unknown IQ type");
+		return -1;
+	}
+	if (!id || !*id) {
+		stanza_error(c, iq, "modify", "bad-request", "IQ without id");
+		return -1;
+	}
+	if (!strcmp(type, "get") || !strcmp(type, "set")) {
+		for (ch = iq->children; ch; ch = ch->next)
+			n += ch->name != NULL;
+		if (n != 1) {
+			stanza_error(c, iq, "modify", "bad-request",
+			    "IQ get/set needs exactly one payload");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void dispatch_auth(struct conn *c, struct xml_node *el)
+{
+	struct xml_node *q;
+	if (el->ns && !strcmp(el->ns, NS_SASL)) {
+		sasl_handle(c, el);
+		return;
+	}
+	if (!strcmp(el->name, "iq") && (q = xml_first_element(el)) && q->ns &&
+	    !strcmp(q->ns, NS_IQ_AUTH)) {
+		if (iq_valid(c, el) == 0)
+			iqauth_handle(c, el);
+		return;
+	}
+	conn_stream_error(c, "not-authorized", "authenticate first");
+}
+
+static void dispatch_bind(struct conn *c, struct xml_node *el)
+{
+	if (!strcmp(el->name, "iq")) {
+		if (iq_valid(c, el) == -1)
+			return;
+		if (bind_handle(c, el))
+			return;
+		if (!xml_get(el, "to") || !strcmp(xml_get(el, "to"), c->domain)) {
+			serveriq_handle(c, el);
+			return;
+		}
+	}
+	conn_stream_error(c, "not-authorized", "bind a resource first");
+}
+
+static void dispatch_session(struct conn *c, struct xml_node *el)
+{
+	if (!strcmp(el->name, "iq")) {
+		if (iq_valid(c, el) == -1)
+			return;
+		if (bind_handle(c, el))
+			return;
+	}
+	deliver_outbound(c, el);
+}
+
+static void on_element(void *ctx, struct xml_node *el)
+{
+	struct conn *c = ctx;
+
+	if (c->state == CS_CLOSING)
+		goto done;
+	if (el->ns && !strcmp(el->ns, NS_STREAMS) && !strcmp(el->name, "error")) {
+		xbuf_adds(&c->out, "</stream:stream>");
+		snprintf(c->end_reason, sizeof c->end_reason, "client sent a stream error");
+		c->state = CS_CLOSING;
+		goto done;
+	}
+	if (is_stanza_name(el->name) && (!el->ns || strcmp(el->ns, NS_CLIENT))) {
+		conn_stream_error(c, "invalid-namespace", "stanza outside jabber:client");
+		goto done;
+	}
+	if (!is_stanza_name(el->name) && !(c->state == CS_AUTH && el->ns &&
+	    !strcmp(el->ns, NS_SASL))) {
+		conn_stream_error(c, "unsupported-stanza-type", el->name);
+		goto done;
+	}
+	switch (c->state) {
+	case CS_AUTH:
+		dispatch_auth(c, el);
+		break;
+	case CS_BIND:
+		dispatch_bind(c, el);
+		break;
+	case CS_SESSION:
+		dispatch_session(c, el);
+		break;
+	default:
+		break;
+	}
+done:
+	xml_free(el);
+	if (c->restart) {
+		c->restart = 0;
+		c->state = CS_WAIT_HEADER;
+		xml_stream_stop(c->xs);
+	}
+}
+
+/* ---- input ---- */
+
+void conn_input(struct conn *c, const char *buf, size_t len)
+{
+	size_t used;
+	int r;
+
+	c->last_input = time(NULL);
+	while (len > 0 && c->state != CS_CLOSING) {
+		r = xml_stream_feed(c->xs, buf, len, &used);
+		if (r != XML_FEED_RESTART)
+			break;
+		/* Bytes after the element that finished authentication belong
+		 * to the new stream (RFC 6120 6.4.6). */
+		if (xml_stream_reset(c->xs) == -1) {
+			conn_stream_error(c, "internal-server-error", NULL);
+			break;
+		}
+		buf += used;
+		len -= used;
+	}
+}
+
+void conn_eof(struct conn *c, const char *why)
+{
+	if (c->state != CS_CLOSING)
+		snprintf(c->end_reason, sizeof c->end_reason, "%s", why);
+	c->state = CS_CLOSING;
+}
+
+/* ---- authentication and binding, shared by SASL and iq:auth ---- */
+
+void conn_authenticated(struct conn *c, const char *node, const char *how)
+{
+	snprintf(c->jid.node, sizeof c->jid.node, "%s", node);
+	snprintf(c->jid.domain, sizeof c->jid.domain, "%s", c->domain);
+	jid_bare(&c->jid, c->bare, sizeof c->bare);
+	log_set_context(NULL, NULL, c->bare);
+	log_msg(LOG_INFO, "login ok (%s)", how);
+}
+
+int conn_bind(struct conn *c, const char *resource)
+{
+	char replaced[64];
+	snprintf(c->jid.resource, sizeof c->jid.resource, "%s", resource);
+	jid_full(&c->jid, c->full, sizeof c->full);
+	if (session_register(c->store, c->bare, resource, c->stream_id,
+	    c->cfg->hostname, (long)getpid(), replaced, sizeof replaced) == -1) {
+		log_msg(LOG_ERR, "session register: %s", c->store->err);
+		c->jid.resource[0] = '\0';
+		return -1;
+	}
+	if (route_subscribe(c->store, c->bare, resource) == -1) {
+		log_msg(LOG_ERR, "subscribe: %s", c->store->err);
+		session_unregister(c->store, c->bare, resource, c->stream_id);
+		c->jid.resource[0] = '\0';
+		return -1;
+	}
+	/* The session that held this resource ends with <conflict/>
+	 * (RFC 6120 7.7.2.2): the newest login wins. */
+	if (replaced[0] && strcmp(replaced, c->stream_id))
+		route_kick(c->store, c->bare, resource, replaced, "conflict");
+	log_set_context(NULL, NULL, c->full);
+	log_msg(LOG_INFO, "session bound");
+	c->state = CS_SESSION;
+	c->last_heartbeat = time(NULL);
+	return 0;
+}
+
+/* ---- from Redis ---- */
+
+void conn_deliver(struct conn *c, const char *payload, size_t len)
+{
+	struct route_msg m;
+	if (route_parse(payload, len, &m) == -1) {
+		log_msg(LOG_WARNING, "malformed payload on our channel");
+		return;
+	}
+	if (m.kind == ROUTE_KICK) {
+		if (!strcmp(m.id, c->stream_id))
+			conn_stream_error(c, m.cond, NULL);
+		return;
+	}
+	if (m.kind == ROUTE_STANZA && c->state == CS_SESSION) {
+		/* Stanzas on channels were produced by xmppd and are trusted. */
+		xbuf_add(&c->out, m.body, m.body_len);
+	}
+}
+
+/* ---- timers ---- */
+
+int conn_tick(struct conn *c, time_t now)
+{
+	int hb = c->cfg->session_ttl / 3, left;
+	if (c->state == CS_CLOSING)
+		return 1;
+	if (c->state != CS_SESSION) {
+		left = (int)(c->opened + c->cfg->auth_timeout - now);
+		if (left <= 0) {
+			conn_stream_error(c, "connection-timeout", "authentication took too long");
+			return 1;
+		}
+		return left;
+	}
+	left = (int)(c->last_input + c->cfg->idle_timeout - now);
+	if (left <= 0) {
+		conn_stream_error(c, "connection-timeout", "idle");
+		return 1;
+	}
+	if (now - c->last_heartbeat >= hb) {
+		c->last_heartbeat = now;
+		if (session_update(c->store, c->bare, c->jid.resource, c->stream_id, 0, -1) == -1) {
+			conn_stream_error(c, "conflict", "session no longer registered");
+			return 1;
+		}
+	}
+	return left < hb ? left : hb;
+}
+
+void conn_finish(struct conn *c)
+{
+	if (c->jid.resource[0] && c->store_ok)
+		session_unregister(c->store, c->bare, c->jid.resource, c->stream_id);
+	log_msg(LOG_INFO, "disconnect: %s", c->end_reason[0] ? c->end_reason : "end");
+}

@@ -1,0 +1,137 @@
+/*
+ * account.c - account records and the users index.
+ */
+#include "account.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Every per-user key suffix; account_delete removes them all. */
+static const char *const user_keys[] = {
+	"account", "roster", "sessions", "presence", "offline", "pending", NULL
+};
+
+static void copy_field(char *dst, const redisReply *r)
+{
+	dst[0] = '\0';
+	if (r->type == REDIS_REPLY_STRING && r->len < ACCOUNT_MAX_FIELD) {
+		memcpy(dst, r->str, r->len);
+		dst[r->len] = '\0';
+	}
+}
+
+int account_get(struct store *s, const char *bare, struct account *a)
+{
+	char key[STORE_MAX_KEY];
+	redisReply *r;
+	int found;
+
+	memset(a, 0, sizeof *a);
+	store_user_key(s, bare, "account", key, sizeof key);
+	r = store_cmd(s, "HMGET %s scram-sha-1 scram-sha-256 digest-secret", key);
+	if (!r)
+		return -1;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+		freeReplyObject(r);
+		snprintf(s->err, sizeof s->err, "HMGET: unexpected reply");
+		return -1;
+	}
+	copy_field(a->scram_sha1, r->element[0]);
+	copy_field(a->scram_sha256, r->element[1]);
+	copy_field(a->digest_secret, r->element[2]);
+	freeReplyObject(r);
+	found = a->scram_sha1[0] || a->scram_sha256[0];
+	return found;
+}
+
+int account_put(struct store *s, const char *bare, const char *scram_sha1,
+    const char *scram_sha256, const char *digest_secret, int create_only)
+{
+	char key[STORE_MAX_KEY], users[STORE_MAX_KEY];
+	redisReply *r;
+
+	store_user_key(s, bare, "account", key, sizeof key);
+	store_global_key(s, "users", users, sizeof users);
+	if (create_only) {
+		r = store_cmd(s, "HSETNX %s created %lld", key, (long long)time(NULL));
+		if (!r)
+			return -1;
+		if (r->integer == 0) {
+			freeReplyObject(r);
+			return 0;
+		}
+		freeReplyObject(r);
+	}
+	r = store_cmd(s, "HSET %s scram-sha-1 %s scram-sha-256 %s", key,
+	    scram_sha1, scram_sha256);
+	if (!r)
+		return -1;
+	freeReplyObject(r);
+	r = digest_secret ? store_cmd(s, "HSET %s digest-secret %s", key, digest_secret)
+	    : store_cmd(s, "HDEL %s digest-secret", key);
+	if (!r)
+		return -1;
+	freeReplyObject(r);
+	r = store_cmd(s, "SADD %s %s", users, bare);
+	if (!r)
+		return -1;
+	freeReplyObject(r);
+	return 1;
+}
+
+int account_delete(struct store *s, const char *bare)
+{
+	char key[STORE_MAX_KEY], users[STORE_MAX_KEY];
+	redisReply *r;
+	long long existed;
+	int i;
+
+	store_user_key(s, bare, "account", key, sizeof key);
+	r = store_cmd(s, "EXISTS %s", key);
+	if (!r)
+		return -1;
+	existed = r->integer;
+	freeReplyObject(r);
+	for (i = 0; user_keys[i]; i++) {
+		store_user_key(s, bare, user_keys[i], key, sizeof key);
+		r = store_cmd(s, "DEL %s", key);
+		if (!r)
+			return -1;
+		freeReplyObject(r);
+	}
+	store_global_key(s, "users", users, sizeof users);
+	r = store_cmd(s, "SREM %s %s", users, bare);
+	if (!r)
+		return -1;
+	existed |= r->integer;
+	freeReplyObject(r);
+	return existed ? 1 : 0;
+}
+
+int account_each(struct store *s, int (*fn)(const char *bare, void *arg), void *arg)
+{
+	char users[STORE_MAX_KEY], cursor[32] = "0";
+	redisReply *r;
+	size_t i;
+
+	store_global_key(s, "users", users, sizeof users);
+	do {
+		r = store_cmd(s, "SSCAN %s %s COUNT 500", users, cursor);
+		if (!r)
+			return -1;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			freeReplyObject(r);
+			return -1;
+		}
+		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+		for (i = 0; i < r->element[1]->elements; i++) {
+			if (fn(r->element[1]->element[i]->str, arg) == -1) {
+				freeReplyObject(r);
+				return -1;
+			}
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0"));
+	return 0;
+}

@@ -1,0 +1,283 @@
+/*
+ * store.c - Redis connections and key names. Two connections per handler:
+ * hiredis 0.14 speaks RESP2, where a subscribed connection can run nothing
+ * else.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <openssl/sha.h>
+
+struct redis_url {
+	char host[256];
+	int port;
+	char path[512];          /* unix socket; "" for TCP */
+	char password[256];
+	int db;
+};
+
+static int parse_url(const char *url, struct redis_url *u)
+{
+	const char *p, *at, *slash, *colon;
+	char *end;
+	size_t n;
+
+	memset(u, 0, sizeof *u);
+	u->port = 6379;
+	if (!strncmp(url, "unix:", 5)) {
+		const char *q = strchr(url + 5, '?');
+		n = q ? (size_t)(q - url - 5) : strlen(url + 5);
+		if (n == 0 || n >= sizeof u->path)
+			return -1;
+		memcpy(u->path, url + 5, n);
+		if (q) {
+			if (strncmp(q, "?db=", 4))
+				return -1;
+			u->db = (int)strtol(q + 4, &end, 10);
+			if (*end || u->db < 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (strncmp(url, "redis://", 8))
+		return -1;
+	p = url + 8;
+	at = strchr(p, '@');
+	if (at) {
+		const char *pw = memchr(p, ':', (size_t)(at - p));
+		if (pw) {
+			n = (size_t)(at - pw - 1);
+			if (n >= sizeof u->password)
+				return -1;
+			memcpy(u->password, pw + 1, n);
+		}
+		p = at + 1;
+	}
+	slash = strchr(p, '/');
+	n = slash ? (size_t)(slash - p) : strlen(p);
+	colon = memchr(p, ':', n);
+	if (colon) {
+		u->port = (int)strtol(colon + 1, &end, 10);
+		if (end != p + n || u->port <= 0 || u->port > 65535)
+			return -1;
+		n = (size_t)(colon - p);
+	}
+	if (n == 0 || n >= sizeof u->host)
+		return -1;
+	memcpy(u->host, p, n);
+	if (slash && slash[1]) {
+		u->db = (int)strtol(slash + 1, &end, 10);
+		if (*end || u->db < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void set_err(struct store *s, const char *what, const redisContext *c,
+    const redisReply *r)
+{
+	if (r && r->type == REDIS_REPLY_ERROR)
+		snprintf(s->err, sizeof s->err, "%s: %s", what, r->str);
+	else if (c && c->err)
+		snprintf(s->err, sizeof s->err, "%s: %s", what, c->errstr);
+	else
+		snprintf(s->err, sizeof s->err, "%s: unexpected reply", what);
+}
+
+/* Connect, authenticate and select the database; a fresh context or NULL. */
+static redisContext *store_connect(struct store *s)
+{
+	struct redis_url u;
+	struct timeval tv;
+	redisContext *c;
+	redisReply *r;
+
+	if (parse_url(s->url, &u) == -1) {
+		snprintf(s->err, sizeof s->err, "bad redis URL '%s'", s->url);
+		return NULL;
+	}
+	tv.tv_sec = s->timeout_ms / 1000;
+	tv.tv_usec = (s->timeout_ms % 1000) * 1000;
+	c = u.path[0] ? redisConnectUnixWithTimeout(u.path, tv)
+	    : redisConnectWithTimeout(u.host, u.port, tv);
+	if (!c || c->err) {
+		snprintf(s->err, sizeof s->err, "connect %s: %s", s->url,
+		    c ? c->errstr : "out of memory");
+		goto fail;
+	}
+	if (redisSetTimeout(c, tv) != REDIS_OK) {
+		set_err(s, "timeout", c, NULL);
+		goto fail;
+	}
+	if (u.password[0]) {
+		r = redisCommand(c, "AUTH %s", u.password);
+		if (!r || r->type == REDIS_REPLY_ERROR) {
+			set_err(s, "AUTH", c, r);
+			if (r)
+				freeReplyObject(r);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	if (u.db) {
+		r = redisCommand(c, "SELECT %d", u.db);
+		if (!r || r->type == REDIS_REPLY_ERROR) {
+			set_err(s, "SELECT", c, r);
+			if (r)
+				freeReplyObject(r);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	return c;
+fail:
+	if (c)
+		redisFree(c);
+	return NULL;
+}
+
+int store_open(struct store *s, const char *url, const char *prefix, int timeout_ms)
+{
+	memset(s, 0, sizeof *s);
+	snprintf(s->url, sizeof s->url, "%s", url);
+	snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
+	s->timeout_ms = timeout_ms;
+	s->cmd = store_connect(s);
+	return s->cmd ? 0 : -1;
+}
+
+int store_open_sub(struct store *s)
+{
+	if (s->sub)
+		return 0;
+	s->sub = store_connect(s);
+	return s->sub ? 0 : -1;
+}
+
+void store_close(struct store *s)
+{
+	if (s->cmd)
+		redisFree(s->cmd);
+	if (s->sub)
+		redisFree(s->sub);
+	s->cmd = s->sub = NULL;
+}
+
+/* Percent-encode the characters that would break the hash tag. */
+static void escape_jid(const char *in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (; *in && o + 4 < outsz; in++) {
+		if (*in == '{' || *in == '}' || *in == '%') {
+			snprintf(out + o, outsz - o, "%%%02X", (unsigned char)*in);
+			o += 3;
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+}
+
+void store_user_key(const struct store *s, const char *bare, const char *what,
+    char *out, size_t outsz)
+{
+	char esc[STORE_MAX_KEY];
+	escape_jid(bare, esc, sizeof esc);
+	snprintf(out, outsz, "%s{%s}%s%s", s->prefix, esc, what ? ":" : "",
+	    what ? what : "");
+}
+
+void store_full_channel(const struct store *s, const char *bare,
+    const char *resource, char *out, size_t outsz)
+{
+	char esc[STORE_MAX_KEY];
+	escape_jid(bare, esc, sizeof esc);
+	snprintf(out, outsz, "%s{%s}/%s", s->prefix, esc, resource);
+}
+
+void store_global_key(const struct store *s, const char *name, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s%s", s->prefix, name);
+}
+
+static redisReply *check_reply(struct store *s, redisReply *r, const char *what)
+{
+	if (!r || r->type == REDIS_REPLY_ERROR) {
+		set_err(s, what, s->cmd, r);
+		if (r)
+			freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+redisReply *store_cmd(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+	if (!s->cmd) {
+		snprintf(s->err, sizeof s->err, "not connected");
+		return NULL;
+	}
+	va_start(ap, fmt);
+	r = redisvCommand(s->cmd, fmt, ap);
+	va_end(ap);
+	return check_reply(s, r, "redis");
+}
+
+redisReply *store_cmdargv(struct store *s, int argc, const char **argv, const size_t *lens)
+{
+	if (!s->cmd) {
+		snprintf(s->err, sizeof s->err, "not connected");
+		return NULL;
+	}
+	return check_reply(s, redisCommandArgv(s->cmd, argc, argv, lens), "redis");
+}
+
+#define STORE_MAX_EVAL_ARGS 64
+
+redisReply *store_eval(struct store *s, const char *script, char *cached_sha,
+    int nkeys, int argc, const char **argv, const size_t *lens)
+{
+	const char *av[STORE_MAX_EVAL_ARGS + 3];
+	size_t al[STORE_MAX_EVAL_ARGS + 3];
+	char nk[16];
+	redisReply *r;
+	int i;
+
+	if (argc > STORE_MAX_EVAL_ARGS || !s->cmd) {
+		snprintf(s->err, sizeof s->err, "eval: too many arguments");
+		return NULL;
+	}
+	if (!cached_sha[0]) {
+		/* SCRIPT LOAD's answer is the SHA-1 of the text; compute it
+		 * locally so the common path is a single EVALSHA. */
+		unsigned char md[SHA_DIGEST_LENGTH];
+		SHA1((const unsigned char *)script, strlen(script), md);
+		for (i = 0; i < SHA_DIGEST_LENGTH; i++)
+			sprintf(cached_sha + 2 * i, "%02x", md[i]);
+	}
+	snprintf(nk, sizeof nk, "%d", nkeys);
+	av[0] = "EVALSHA"; al[0] = 7;
+	av[1] = cached_sha; al[1] = 40;
+	av[2] = nk; al[2] = strlen(nk);
+	for (i = 0; i < argc; i++) {
+		av[i + 3] = argv[i];
+		al[i + 3] = lens ? lens[i] : strlen(argv[i]);
+	}
+	r = redisCommandArgv(s->cmd, argc + 3, av, al);
+	if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+		freeReplyObject(r);
+		r = redisCommand(s->cmd, "SCRIPT LOAD %s", script);
+		if (!check_reply(s, r, "SCRIPT LOAD"))
+			return NULL;
+		freeReplyObject(r);
+		r = redisCommandArgv(s->cmd, argc + 3, av, al);
+	}
+	return check_reply(s, r, "EVALSHA");
+}

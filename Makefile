@@ -20,9 +20,9 @@ B         ?= build
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 COMMON    := handler/xmalloc.c handler/config.c handler/jid.c handler/log.c handler/scram.c \
-             router/store.c router/account.c router/session.c router/route.c
+             router/store.c router/account.c router/session.c router/route.c router/roster.c
 HANDLER   := handler/main.c handler/xml.c handler/stream.c handler/sasl.c \
-             handler/iqauth.c handler/bind.c handler/serveriq.c handler/deliver.c
+             handler/iqauth.c handler/bind.c handler/serveriq.c handler/deliver.c handler/rosteriq.c handler/presence.c
 CTL       := ctl/xmppctl.c
 LUA       := $(wildcard router/lua/*.lua)
 UNITTESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))

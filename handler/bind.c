@@ -16,6 +16,7 @@ void bind_features(struct conn *c, struct xml_node *features)
 {
 	(void)c;
 	xml_new_child(features, NS_BIND, "bind");
+	xml_new_child(features, NS_ROSTERVER, "ver");
 	xml_new_child(xml_new_child(features, NS_SESSION, "session"), NS_SESSION, "optional");
 }
 

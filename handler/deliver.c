@@ -1,33 +1,133 @@
 /*
- * deliver.c - stanzas leaving the client for others, and arriving for it.
+ * deliver.c - messages and IQs from the client to others (RFC 6121 8),
+ * and what arrives for the client from Redis.
+ *
+ * The recipient-side decision (which resources, or offline storage) is one
+ * script inside Redis (route_stanza.lua); this file turns its outcome into
+ * the RFC's answer, so every stanza accepted ends delivered, stored, or
+ * answered with an error.
  */
 #include "modules.h"
 #include "stream.h"
 #include "route.h"
-#include "session.h"
 #include "log.h"
+#include "xmalloc.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-/* Addressed to the server itself, or to the user's own account. */
-static int for_server(struct conn *c, const char *to)
+static void utc_stamp(char *out, size_t outsz)
 {
-	return !to || !strcmp(to, c->domain) || !strcmp(to, c->bare);
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int is_query(const char *ns, const struct xml_node *iq)
+{
+	const struct xml_node *q = xml_first_element(iq);
+	return q && q->ns && !strcmp(q->ns, ns);
+}
+
+static char *offline_form(struct conn *c, const struct xml_node *st)
+{
+	struct xml_node *copy = xml_copy(st), *d;
+	char stamp[32], *s;
+	d = xml_new_child(copy, NS_DELAY, "delay");
+	xml_set(d, "from", c->domain);
+	utc_stamp(stamp, sizeof stamp);
+	xml_set(d, "stamp", stamp);
+	xml_add_text(d, "Offline Storage", 15);
+	s = xml_string(copy, NULL);
+	xml_free(copy);
+	return s;
+}
+
+/* A message or IQ to a user of one of our domains. */
+static void route_local(struct conn *c, struct xml_node *st, const struct jid *to)
+{
+	const char *type = xml_get(st, "type");
+	int is_iq = !strcmp(st->name, "iq");
+	char bare[JID_MAX], *xml, *env, *stored;
+	size_t len;
+	enum route_outcome o;
+
+	jid_bare(to, bare, sizeof bare);
+	xml_set(st, "from", c->full);
+	xml = xml_string(st, NULL);
+	env = route_envelope("stanza", xml, &len);
+	/* What offline storage keeps: the stanza with its XEP-0203 delay. */
+	stored = is_iq ? xstrdup("") : offline_form(c, st);
+	o = route_stanza(c->store, bare, to->resource, is_iq,
+	    type ? type : "normal", env, len, stored, c->cfg->offline_max);
+	switch (o) {
+	case RO_DELIVERED:
+	case RO_OFFLINE:
+	case RO_DROPPED:
+		break;
+	case RO_NOUSER:
+	case RO_UNAVAILABLE:
+	case RO_FULL:
+		stanza_error(c, st, "cancel", "service-unavailable", NULL);
+		break;
+	case RO_ERROR:
+		log_msg(LOG_ERR, "route: %s", c->store->err);
+		stanza_error(c, st, "wait", "internal-server-error", NULL);
+		break;
+	}
+	free(xml);
+	free(env);
+	free(stored);
 }
 
 void deliver_outbound(struct conn *c, struct xml_node *st)
 {
 	const char *to = xml_get(st, "to");
-	if (!strcmp(st->name, "iq") && for_server(c, to)) {
-		serveriq_handle(c, st);
+	struct jid j;
+
+	if (!strcmp(st->name, "presence")) {
+		presence_outbound(c, st);
 		return;
 	}
-	if (!strcmp(st->name, "presence"))
-		return;                  /* presence broadcast: not served yet */
-	stanza_error(c, st, "cancel", "service-unavailable", NULL);
-}
-
-void deliver_inbound(struct conn *c, struct xml_node *st)
-{
-	conn_send(c, st);
+	if (to && jid_parse(to, &j) == -1) {
+		stanza_error(c, st, "modify", "jid-malformed", NULL);
+		return;
+	}
+	if (!strcmp(st->name, "iq")) {
+		/* No 'to', or the user's own bare JID: the server answers for
+		 * the account (RFC 6120 10.3.3). */
+		if (!to || !strcmp(to, c->bare)) {
+			if (is_query(NS_ROSTER, st))
+				rosteriq_handle(c, st);
+			else
+				serveriq_handle(c, st);
+			return;
+		}
+		if (!j.node[0] && !j.resource[0] && !strcmp(j.domain, c->domain)) {
+			serveriq_handle(c, st);
+			return;
+		}
+	}
+	if (!to) {
+		/* A message without 'to' is for the user's own account. */
+		jid_parse(c->bare, &j);
+	}
+	if (!config_serves(c->cfg, j.domain)) {
+		stanza_error(c, st, "cancel", "remote-server-not-found", NULL);
+		return;
+	}
+	if (!j.node[0]) {
+		stanza_error(c, st, "cancel", "service-unavailable", NULL);
+		return;
+	}
+	if (!strcmp(st->name, "iq") && !j.resource[0]) {
+		/* To another user's bare JID: the server answers on the
+		 * user's behalf (RFC 6121 8.5.2.1.3) and serves nothing there. */
+		stanza_error(c, st, "cancel", "service-unavailable", NULL);
+		return;
+	}
+	route_local(c, st, &j);
 }

@@ -3,11 +3,15 @@
  *   iqauth.c    legacy login, XEP-0078 (jabber:iq:auth)
  *   bind.c      resource binding (RFC 6120 7) and the RFC 3921 session IQ
  *   serveriq.c  IQs addressed to the server: ping, disco, version
- *   deliver.c   stanzas from the client to others, and from others to it
+ *   rosteriq.c  the roster (RFC 6121 2) and roster pushes
+ *   presence.c  presence and subscriptions (RFC 6121 3, 4)
+ *   deliver.c   messages and IQs from the client to others (RFC 6121 8)
  * Each takes a stanza it does not own: stream.c frees it afterwards.
  */
 #ifndef XMPPD_MODULES_H
 #define XMPPD_MODULES_H
+
+#include <stddef.h>
 
 struct conn;
 struct xml_node;
@@ -33,8 +37,29 @@ int bind_handle(struct conn *c, struct xml_node *iq);
 /* serveriq.c: answer an IQ addressed to the server or the user's account. */
 void serveriq_handle(struct conn *c, struct xml_node *iq);
 
+#define NS_ROSTER        "jabber:iq:roster"
+#define NS_ROSTERVER     "urn:xmpp:features:rosterver"
+#define NS_DELAY         "urn:xmpp:delay"
+
+/* rosteriq.c: jabber:iq:roster, and roster pushes */
+void rosteriq_handle(struct conn *c, struct xml_node *iq);
+/* Send a roster push for item (stored form) with version ver to the
+ * user's every session that asked for the roster. */
+void rosteriq_push(struct conn *c, const char *bare, const char *item, const char *ver);
+/* Write a push that arrived on our bare channel to the client. */
+void rosteriq_deliver_push(struct conn *c, const char *item, size_t len, const char *ver);
+
+/* presence.c */
+void presence_outbound(struct conn *c, struct xml_node *p);
+/* The user sends a subscription presence of type to contact (bare JID),
+ * from a stanza or on its behalf (roster removal). */
+void presence_subscription(struct conn *c, const char *contact, const char *type);
+/* The session ends: unavailable to everyone who saw it available. */
+void presence_end(struct conn *c);
+/* Tell the contacts of a dead session (reaped) that it is unavailable. */
+void presence_reaped(const char *bare, const char *resource, const char *presence, void *conn);
+
 /* deliver.c */
 void deliver_outbound(struct conn *c, struct xml_node *st);
-void deliver_inbound(struct conn *c, struct xml_node *st);
 
 #endif

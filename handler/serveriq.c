@@ -14,7 +14,8 @@
 
 /* Every feature the server really implements, and nothing else. */
 static const char *const server_features[] = {
-	NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION, NS_IQ_AUTH, NULL
+	NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION, NS_IQ_AUTH,
+	NS_ROSTER, "msgoffline", NULL
 };
 
 static struct xml_node *disco_info(struct conn *c, const char *to)

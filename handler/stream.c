@@ -61,6 +61,7 @@ void conn_free(struct conn *c)
 {
 	xml_stream_free(c->xs);
 	xbuf_free(&c->out);
+	xbuf_free(&c->directed);
 }
 
 /* ---- output ---- */
@@ -435,7 +436,7 @@ int conn_bind(struct conn *c, const char *resource)
 	}
 	if (route_subscribe(c->store, c->bare, resource) == -1) {
 		log_msg(LOG_ERR, "subscribe: %s", c->store->err);
-		session_unregister(c->store, c->bare, resource, c->stream_id);
+		session_unregister(c->store, c->bare, resource, c->stream_id, NULL);
 		c->jid.resource[0] = '\0';
 		return -1;
 	}
@@ -464,10 +465,13 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 			conn_stream_error(c, m.cond, NULL);
 		return;
 	}
-	if (m.kind == ROUTE_STANZA && c->state == CS_SESSION) {
-		/* Stanzas on channels were produced by xmppd and are trusted. */
+	if (c->state != CS_SESSION)
+		return;
+	/* Stanzas on channels were produced by xmppd and are trusted. */
+	if (m.kind == ROUTE_STANZA || (m.kind == ROUTE_PRESENCE && c->available))
 		xbuf_add(&c->out, m.body, m.body_len);
-	}
+	else if (m.kind == ROUTE_PUSH)
+		rosteriq_deliver_push(c, m.body, m.body_len, m.ver);
 }
 
 /* ---- timers ---- */
@@ -492,17 +496,21 @@ int conn_tick(struct conn *c, time_t now)
 	}
 	if (now - c->last_heartbeat >= hb) {
 		c->last_heartbeat = now;
-		if (session_update(c->store, c->bare, c->jid.resource, c->stream_id, 0, -1) == -1) {
+		if (session_update(c->store, c->bare, c->jid.resource, c->stream_id, 0, -1, NULL) == 1) {
 			conn_stream_error(c, "conflict", "session no longer registered");
 			return 1;
 		}
+		/* Living handlers clean up after dead ones. */
+		session_reap(c->store, presence_reaped, c);
 	}
 	return left < hb ? left : hb;
 }
 
 void conn_finish(struct conn *c)
 {
-	if (c->jid.resource[0] && c->store_ok)
-		session_unregister(c->store, c->bare, c->jid.resource, c->stream_id);
+	if (c->jid.resource[0] && c->store_ok) {
+		presence_end(c);
+		session_unregister(c->store, c->bare, c->jid.resource, c->stream_id, NULL);
+	}
 	log_msg(LOG_INFO, "disconnect: %s", c->end_reason[0] ? c->end_reason : "end");
 }

@@ -47,6 +47,10 @@ struct conn {
 	char full[JID_MAX];
 	struct sasl sasl;
 	struct xbuf out;                 /* bytes not yet written to the client */
+	int available;                   /* initial presence sent, not unavailable */
+	int priority;
+	int roster_requested;            /* roster pushes go to this session */
+	struct xbuf directed;            /* JIDs sent directed presence, '\n'-separated */
 	time_t opened, last_input, last_heartbeat;
 	char end_reason[128];
 };

@@ -144,7 +144,7 @@ struct xml_node *xml_new_child(struct xml_node *parent, const char *ns, const ch
 void xml_add_text(struct xml_node *n, const char *text, size_t len)
 {
 	struct xml_node *t = n->last;
-	if (t && !t->name) {            /* merge adjacent character data */
+	if (t && !t->name && !t->raw) { /* merge adjacent character data */
 		t->text = xrealloc(t->text, t->text_len + len + 1);
 		memcpy(t->text + t->text_len, text, len);
 		t->text_len += len;
@@ -154,6 +154,15 @@ void xml_add_text(struct xml_node *n, const char *text, size_t len)
 	t = xcalloc(1, sizeof *t);
 	t->text = xstrndup(text, len);
 	t->text_len = len;
+	xml_add(n, t);
+}
+
+void xml_add_raw(struct xml_node *n, const char *xml, size_t len)
+{
+	struct xml_node *t = xcalloc(1, sizeof *t);
+	t->text = xstrndup(xml, len);
+	t->text_len = len;
+	t->raw = 1;
 	xml_add(n, t);
 }
 
@@ -247,6 +256,7 @@ struct xml_node *xml_copy(const struct xml_node *n)
 	if (!n->name) {
 		c->text = xstrndup(n->text, n->text_len);
 		c->text_len = n->text_len;
+		c->raw = n->raw;
 		return c;
 	}
 	c->ns = dup_or_null(n->ns);
@@ -309,7 +319,10 @@ void xml_write(struct xbuf *b, const struct xml_node *n, const char *parent_ns)
 	const char *ns = n->ns ? n->ns : "";
 
 	if (!n->name) {
-		xbuf_add_esc(b, n->text, n->text_len);
+		if (n->raw)
+			xbuf_add(b, n->text, n->text_len);
+		else
+			xbuf_add_esc(b, n->text, n->text_len);
 		return;
 	}
 	xbuf_adds(b, "<");
@@ -339,6 +352,15 @@ void xml_write(struct xbuf *b, const struct xml_node *n, const char *parent_ns)
 		xbuf_addf(b, "</%s:%s>", n->prefix, n->name);
 	else
 		xbuf_addf(b, "</%s>", n->name);
+}
+
+char *xml_string(const struct xml_node *n, size_t *len)
+{
+	struct xbuf b = { 0 };
+	xml_write(&b, n, NS_CLIENT);
+	if (len)
+		*len = b.len;
+	return b.p ? b.p : xstrdup("");
 }
 
 /* ---- the stream parser ---- */
@@ -614,4 +636,60 @@ int xml_stream_feed(struct xml_stream *s, const char *buf, size_t len, size_t *c
 	}
 	*consumed = len;
 	return XML_FEED_OK;
+}
+
+/* ---- one element from a string ---- */
+
+struct one {
+	struct xml_stream *s;
+	struct xml_node *el;
+	int bad;
+};
+
+static void one_open(void *ctx, struct xml_node *root, const char *ns)
+{
+	(void)ctx; (void)root; (void)ns;
+}
+
+static void one_element(void *ctx, struct xml_node *el)
+{
+	struct one *o = ctx;
+	if (o->el)
+		o->bad = 1, xml_free(el);
+	else
+		o->el = el;
+}
+
+static void one_close(void *ctx)
+{
+	(void)ctx;
+}
+
+static void one_error(void *ctx, const char *cond, const char *reason)
+{
+	(void)cond; (void)reason;
+	((struct one *)ctx)->bad = 1;
+}
+
+struct xml_node *xml_parse_string(const char *xml, size_t len)
+{
+	static const struct xml_stream_cb cb = { one_open, one_element, one_close, one_error };
+	static const char open[] = "<s xmlns='" NS_CLIENT "'>", close[] = "</s>";
+	struct xml_limits lim = { len + sizeof open + sizeof close, 64, 256 };
+	struct one o = { NULL, NULL, 0 };
+	size_t used;
+
+	o.s = xml_stream_new(&lim, &cb, &o);
+	if (!o.s)
+		return NULL;
+	if (xml_stream_feed(o.s, open, sizeof open - 1, &used) != XML_FEED_OK ||
+	    xml_stream_feed(o.s, xml, len, &used) != XML_FEED_OK ||
+	    xml_stream_feed(o.s, close, sizeof close - 1, &used) != XML_FEED_OK)
+		o.bad = 1;
+	xml_stream_free(o.s);
+	if (o.bad) {
+		xml_free(o.el);
+		return NULL;
+	}
+	return o.el;
 }

@@ -44,6 +44,7 @@ struct xml_node {
 	char *prefix;           /* as the sender wrote it, or NULL (default ns) */
 	char *name;             /* NULL for a text node */
 	char *text;             /* text nodes only */
+	int raw;                /* text is trusted, already serialised XML */
 	size_t text_len;
 	struct xml_attr *attrs;
 	struct xml_node *children, *last, *next, *parent;
@@ -53,6 +54,9 @@ struct xml_node *xml_new(const char *ns, const char *name);
 struct xml_node *xml_add(struct xml_node *parent, struct xml_node *child);
 struct xml_node *xml_new_child(struct xml_node *parent, const char *ns, const char *name);
 void xml_add_text(struct xml_node *n, const char *text, size_t len);
+/* Append already serialised XML produced by xmppd itself (stored roster
+ * items, presence): written verbatim, never escaped. */
+void xml_add_raw(struct xml_node *n, const char *xml, size_t len);
 void xml_set(struct xml_node *n, const char *name, const char *value);
 void xml_unset(struct xml_node *n, const char *name);
 const char *xml_get(const struct xml_node *n, const char *name);
@@ -68,6 +72,15 @@ void xml_free(struct xml_node *n);
 /* Serialise n; parent_ns is the default namespace in scope (so xmlns is
  * written only where it changes). */
 void xml_write(struct xbuf *b, const struct xml_node *n, const char *parent_ns);
+
+/* Serialise n into a new NUL-terminated string (parent namespace
+ * jabber:client); *len receives its length when len is not NULL. */
+char *xml_string(const struct xml_node *n, size_t *len);
+
+/* Parse one complete element (xmppd's own stored XML) into a tree, with
+ * the stream parser's restrictions; the default namespace is
+ * jabber:client. NULL if it is not one well-formed element. */
+struct xml_node *xml_parse_string(const char *xml, size_t len);
 
 /* The stream parser. */
 struct xml_limits {

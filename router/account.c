@@ -9,7 +9,7 @@
 
 /* Every per-user key suffix; account_delete removes them all. */
 static const char *const user_keys[] = {
-	"account", "roster", "sessions", "presence", "offline", "pending", NULL
+	"account", "roster", "rosterver", "pending", "sessions", "presence", "offline", NULL
 };
 
 static void copy_field(char *dst, const redisReply *r)

@@ -1,10 +1,27 @@
 /*
- * route.c - envelopes on pub/sub channels.
+ * route.c - envelopes on pub/sub channels, and the routing scripts.
  */
 #include "route.h"
+#include "scripts.h"
+#include "xmalloc.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static char sha_route[41], sha_presence[41], sha_offline[41];
+
+char *route_envelope(const char *header, const char *body, size_t *len)
+{
+	size_t h = strlen(header), b = strlen(body);
+	char *p = xmalloc(h + b + 2);
+	memcpy(p, header, h);
+	p[h] = '\n';
+	memcpy(p + h + 1, body, b + 1);
+	*len = h + 1 + b;
+	return p;
+}
 
 long route_publish(struct store *s, const char *channel, const char *payload, size_t len)
 {
@@ -17,6 +34,37 @@ long route_publish(struct store *s, const char *channel, const char *payload, si
 	n = (long)r->integer;
 	freeReplyObject(r);
 	return n;
+}
+
+int route_fanout(struct store *s, const char *const *bares, int n,
+    const char *const *payloads, const size_t *lens, long *counts)
+{
+	const char ***av = xcalloc((size_t)n + 1, sizeof *av);
+	const size_t **al = xcalloc((size_t)n + 1, sizeof *al);
+	int *ac = xcalloc((size_t)n + 1, sizeof *ac), i, rc;
+	redisReply **rep = xcalloc((size_t)n + 1, sizeof *rep);
+	char (*chan)[STORE_MAX_KEY] = xcalloc((size_t)n + 1, sizeof *chan);
+	const char **argbuf = xcalloc(3 * ((size_t)n + 1), sizeof *argbuf);
+	size_t *lenbuf = xcalloc(3 * ((size_t)n + 1), sizeof *lenbuf);
+
+	for (i = 0; i < n; i++) {
+		store_user_key(s, bares[i], NULL, chan[i], sizeof chan[i]);
+		argbuf[3 * i] = "PUBLISH"; lenbuf[3 * i] = 7;
+		argbuf[3 * i + 1] = chan[i]; lenbuf[3 * i + 1] = strlen(chan[i]);
+		argbuf[3 * i + 2] = payloads[i]; lenbuf[3 * i + 2] = lens[i];
+		av[i] = &argbuf[3 * i];
+		al[i] = &lenbuf[3 * i];
+		ac[i] = 3;
+	}
+	rc = n ? store_pipeline(s, n, av, al, ac, rep) : 0;
+	for (i = 0; i < n; i++) {
+		if (counts)
+			counts[i] = rep[i] && rep[i]->type == REDIS_REPLY_INTEGER ? (long)rep[i]->integer : -1;
+		if (rep[i])
+			freeReplyObject(rep[i]);
+	}
+	free(av); free(al); free(ac); free(rep); free(chan); free(argbuf); free(lenbuf);
+	return rc;
 }
 
 long route_kick(struct store *s, const char *bare, const char *resource,
@@ -55,27 +103,127 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 int route_parse(const char *p, size_t len, struct route_msg *m)
 {
 	const char *nl = memchr(p, '\n', len);
+	char line[192];
+	size_t n;
+
 	memset(m, 0, sizeof *m);
 	m->kind = ROUTE_UNKNOWN;
-	if (!nl)
+	if (!nl || (size_t)(nl - p) >= sizeof line)
 		return -1;
-	if (nl - p == 6 && !memcmp(p, "stanza", 6)) {
+	n = (size_t)(nl - p);
+	memcpy(line, p, n);
+	line[n] = '\0';
+	m->body = nl + 1;
+	m->body_len = len - n - 1;
+	if (!strcmp(line, "stanza"))
 		m->kind = ROUTE_STANZA;
-		m->body = nl + 1;
-		m->body_len = len - (size_t)(nl + 1 - p);
-		return 0;
-	}
-	if (nl - p > 5 && !memcmp(p, "kick ", 5)) {
-		char line[192];
-		size_t n = (size_t)(nl - p);
-		if (n >= sizeof line)
-			return -1;
-		memcpy(line, p, n);
-		line[n] = '\0';
-		if (sscanf(line, "kick %63s %63s", m->id, m->cond) != 2)
-			return -1;
+	else if (!strcmp(line, "presence"))
+		m->kind = ROUTE_PRESENCE;
+	else if (sscanf(line, "push %31s", m->ver) == 1)
+		m->kind = ROUTE_PUSH;
+	else if (sscanf(line, "kick %63s %63s", m->id, m->cond) == 2)
 		m->kind = ROUTE_KICK;
-		return 0;
+	else
+		return -1;
+	return 0;
+}
+
+enum route_outcome route_stanza(struct store *s, const char *bare, const char *resource,
+    int is_iq, const char *msg_type, const char *envelope, size_t envlen,
+    const char *stored, int offline_cap)
+{
+	char acct[STORE_MAX_KEY], sess[STORE_MAX_KEY], off[STORE_MAX_KEY], exp[STORE_MAX_KEY];
+	char chan[STORE_MAX_KEY], now[32], ttl[16], cap[16];
+	const char *argv[14];
+	size_t lens[14];
+	redisReply *r;
+	const char *o;
+	enum route_outcome out = RO_ERROR;
+	int i;
+
+	store_user_key(s, bare, "account", acct, sizeof acct);
+	store_user_key(s, bare, "sessions", sess, sizeof sess);
+	store_user_key(s, bare, "offline", off, sizeof off);
+	store_global_key(s, "expiry", exp, sizeof exp);
+	store_user_key(s, bare, NULL, chan, sizeof chan);
+	snprintf(now, sizeof now, "%ld", (long)time(NULL));
+	snprintf(ttl, sizeof ttl, "%d", s->session_ttl);
+	snprintf(cap, sizeof cap, "%d", offline_cap);
+	argv[0] = acct; argv[1] = sess; argv[2] = off; argv[3] = exp;
+	argv[4] = chan; argv[5] = resource; argv[6] = is_iq ? "iq" : "message";
+	argv[7] = msg_type; argv[8] = envelope; argv[9] = stored;
+	argv[10] = now; argv[11] = ttl; argv[12] = cap; argv[13] = bare;
+	for (i = 0; i < 14; i++)
+		lens[i] = strlen(argv[i]);
+	lens[8] = envlen;
+	r = store_eval(s, lua_route_stanza, sha_route, 4, 14, argv, lens);
+	if (!r)
+		return RO_ERROR;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING) {
+		o = r->element[0]->str;
+		out = !strcmp(o, "delivered") ? RO_DELIVERED : !strcmp(o, "offline") ? RO_OFFLINE :
+		    !strcmp(o, "nouser") ? RO_NOUSER : !strcmp(o, "full") ? RO_FULL :
+		    !strcmp(o, "dropped") ? RO_DROPPED : RO_UNAVAILABLE;
 	}
-	return -1;
+	freeReplyObject(r);
+	return out;
+}
+
+static void each_string(redisReply *r, void (*fn)(const char *, size_t, void *), void *arg)
+{
+	size_t i;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING)
+			fn(r->element[i]->str, r->element[i]->len, arg);
+}
+
+int route_presence_of(struct store *s, const char *const *bares, int n,
+    void (*fn)(const char *xml, size_t len, void *arg), void *arg)
+{
+	char (*keys)[STORE_MAX_KEY];
+	const char **argv;
+	char now[32], ttl[16];
+	redisReply *r;
+	int i;
+
+	if (n == 0)
+		return 0;
+	keys = xcalloc(2 * (size_t)n, sizeof *keys);
+	argv = xcalloc(2 * (size_t)n + 2, sizeof *argv);
+	for (i = 0; i < n; i++) {
+		store_user_key(s, bares[i], "sessions", keys[2 * i], sizeof keys[0]);
+		store_user_key(s, bares[i], "presence", keys[2 * i + 1], sizeof keys[0]);
+		argv[2 * i] = keys[2 * i];
+		argv[2 * i + 1] = keys[2 * i + 1];
+	}
+	snprintf(now, sizeof now, "%ld", (long)time(NULL));
+	snprintf(ttl, sizeof ttl, "%d", s->session_ttl);
+	argv[2 * n] = now;
+	argv[2 * n + 1] = ttl;
+	r = store_eval(s, lua_presence_get, sha_presence, 2 * n, 2 * n + 2, argv, NULL);
+	free(keys);
+	free(argv);
+	if (!r)
+		return -1;
+	each_string(r, fn, arg);
+	freeReplyObject(r);
+	return 0;
+}
+
+int route_offline_take(struct store *s, const char *bare,
+    void (*fn)(const char *xml, size_t len, void *arg), void *arg)
+{
+	char key[STORE_MAX_KEY];
+	const char *argv[1];
+	redisReply *r;
+
+	store_user_key(s, bare, "offline", key, sizeof key);
+	argv[0] = key;
+	r = store_eval(s, lua_offline_take, sha_offline, 1, 1, argv, NULL);
+	if (!r)
+		return -1;
+	each_string(r, fn, arg);
+	freeReplyObject(r);
+	return 0;
 }

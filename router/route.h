@@ -1,13 +1,16 @@
 /*
- * route.h - what travels between handlers over Redis pub/sub.
+ * route.h - what travels between handlers over Redis pub/sub, and the
+ * routing decisions taken inside Redis.
  *
  * Each bound session subscribes to its full-JID channel
  * "<prefix>{bare}/<resource>" and its bare channel "<prefix>{bare}".
  * A published payload is one envelope: a header line, '\n', then a body:
- *   "stanza\n<xml>"             deliver this stanza to the client
+ *   "stanza\n<xml>"             deliver to the client as is (full channel)
+ *   "presence\n<xml>"           deliver only if this session is available
+ *                               (presence broadcasts, subscription requests)
+ *   "push <ver>\n<item>"        roster push: only to sessions that asked for
+ *                               the roster
  *   "kick <id> <condition>\n"   session <id> must end with that stream error
- *                               (conflict when a resource is taken over,
- *                               policy-violation / reset by xmppctl kick)
  */
 #ifndef XMPPD_ROUTE_H
 #define XMPPD_ROUTE_H
@@ -15,24 +18,55 @@
 #include <stddef.h>
 #include "store.h"
 
-enum route_kind { ROUTE_STANZA, ROUTE_KICK, ROUTE_UNKNOWN };
+enum route_kind { ROUTE_STANZA, ROUTE_PRESENCE, ROUTE_PUSH, ROUTE_KICK, ROUTE_UNKNOWN };
 
 struct route_msg {
 	enum route_kind kind;
 	char id[64];            /* kick: target stream id */
 	char cond[64];          /* kick: stream error condition */
-	const char *body;       /* stanza: the XML (points into the reply) */
+	char ver[32];           /* push: roster version */
+	const char *body;       /* the XML (points into the payload) */
 	size_t body_len;
+};
+
+enum route_outcome {
+	RO_DELIVERED,           /* published to at least one live session */
+	RO_OFFLINE,             /* stored for the user's next login */
+	RO_NOUSER,              /* no such account */
+	RO_UNAVAILABLE,         /* nobody can take it: service-unavailable */
+	RO_FULL,                /* offline store full: service-unavailable */
+	RO_DROPPED,             /* RFC 6121 says to ignore it silently */
+	RO_ERROR                /* Redis failed */
 };
 
 /* Publish a kick to one full JID's channel. Returns receivers or -1. */
 long route_kick(struct store *s, const char *bare, const char *resource,
     const char *id, const char *cond);
-/* Publish a stanza to a channel. Returns receivers or -1. */
-long route_publish(struct store *s, const char *channel, const char *xml, size_t len);
+/* Publish a payload to a channel. Returns receivers or -1. */
+long route_publish(struct store *s, const char *channel, const char *payload, size_t len);
+/* Publish one envelope to many users' bare channels in one round trip.
+ * counts[i] receives the receivers of bares[i] (may be NULL). */
+int route_fanout(struct store *s, const char *const *bares, int n,
+    const char *const *payloads, const size_t *lens, long *counts);
 /* Subscribe the sub connection to the session's two channels. */
 int route_subscribe(struct store *s, const char *bare, const char *resource);
 /* Parse a published payload; 0 ok, -1 malformed. */
 int route_parse(const char *payload, size_t len, struct route_msg *m);
+/* Build an envelope: header line + '\n' + body, into a malloc'd buffer. */
+char *route_envelope(const char *header, const char *body, size_t *len);
+
+/* Deliver a message or IQ to local user bare (resource may be ""), per
+ * route_stanza.lua; stored is what goes to offline storage. */
+enum route_outcome route_stanza(struct store *s, const char *bare, const char *resource,
+    int is_iq, const char *msg_type, const char *envelope, size_t envlen,
+    const char *stored, int offline_cap);
+
+/* The current presence of each of n users (presence_get.lua, one round
+ * trip): fn(xml) for each available resource. */
+int route_presence_of(struct store *s, const char *const *bares, int n,
+    void (*fn)(const char *xml, size_t len, void *arg), void *arg);
+/* Take the user's offline stanzas, oldest first. */
+int route_offline_take(struct store *s, const char *bare,
+    void (*fn)(const char *xml, size_t len, void *arg), void *arg);
 
 #endif

@@ -5,27 +5,43 @@
  */
 #include "session.h"
 #include "scripts.h"
+#include "xmalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static char sha_register[41], sha_unregister[41], sha_update[41];
+static char sha_register[41], sha_unregister[41], sha_update[41], sha_reap[41];
+
+struct session_keys {
+	char sessions[STORE_MAX_KEY], presence[STORE_MAX_KEY];
+	char online[STORE_MAX_KEY], expiry[STORE_MAX_KEY];
+};
+
+static void keys_for(struct store *s, const char *bare, struct session_keys *k)
+{
+	store_user_key(s, bare, "sessions", k->sessions, sizeof k->sessions);
+	store_user_key(s, bare, "presence", k->presence, sizeof k->presence);
+	store_global_key(s, "online", k->online, sizeof k->online);
+	store_global_key(s, "expiry", k->expiry, sizeof k->expiry);
+}
 
 int session_register(struct store *s, const char *bare, const char *resource,
     const char *id, const char *host, long pid, char *replaced_id, size_t idsz)
 {
-	char key[STORE_MAX_KEY], online[STORE_MAX_KEY], rec[SESSION_MAX_RECORD];
-	const char *argv[5];
+	struct session_keys k;
+	char rec[SESSION_MAX_RECORD], exp[32];
+	const char *argv[8];
 	redisReply *r;
 	long now = (long)time(NULL);
 
-	store_user_key(s, bare, "sessions", key, sizeof key);
-	store_global_key(s, "online", online, sizeof online);
+	keys_for(s, bare, &k);
 	snprintf(rec, sizeof rec, "id=%s prio=0 avail=0 host=%s pid=%ld since=%ld seen=%ld",
 	    id, host, pid, now, now);
-	argv[0] = key; argv[1] = online; argv[2] = bare; argv[3] = resource; argv[4] = rec;
-	r = store_eval(s, lua_session_register, sha_register, 2, 5, argv, NULL);
+	snprintf(exp, sizeof exp, "%ld", now + s->session_ttl);
+	argv[0] = k.sessions; argv[1] = k.online; argv[2] = k.expiry;
+	argv[3] = bare; argv[4] = resource; argv[5] = rec; argv[6] = id; argv[7] = exp;
+	r = store_eval(s, lua_session_register, sha_register, 3, 8, argv, NULL);
 	if (!r)
 		return -1;
 	snprintf(replaced_id, idsz, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
@@ -34,41 +50,90 @@ int session_register(struct store *s, const char *bare, const char *resource,
 }
 
 int session_unregister(struct store *s, const char *bare, const char *resource,
-    const char *id)
+    const char *id, char **presence)
 {
-	char key[STORE_MAX_KEY], online[STORE_MAX_KEY];
-	const char *argv[5];
+	struct session_keys k;
+	const char *argv[7];
 	redisReply *r;
+	int ours;
 
-	store_user_key(s, bare, "sessions", key, sizeof key);
-	store_global_key(s, "online", online, sizeof online);
-	argv[0] = key; argv[1] = online; argv[2] = bare; argv[3] = resource; argv[4] = id;
-	r = store_eval(s, lua_session_unregister, sha_unregister, 2, 5, argv, NULL);
+	if (presence)
+		*presence = NULL;
+	keys_for(s, bare, &k);
+	argv[0] = k.sessions; argv[1] = k.online; argv[2] = k.presence; argv[3] = k.expiry;
+	argv[4] = bare; argv[5] = resource; argv[6] = id;
+	r = store_eval(s, lua_session_unregister, sha_unregister, 4, 7, argv, NULL);
 	if (!r)
 		return -1;
+	ours = r->type == REDIS_REPLY_STRING;
+	if (ours && presence && r->len)
+		*presence = xstrndup(r->str, r->len);
 	freeReplyObject(r);
-	return 0;
+	return ours;
 }
 
 int session_update(struct store *s, const char *bare, const char *resource,
-    const char *id, int prio, int avail)
+    const char *id, int prio, int avail, const char *presence_xml)
 {
-	char key[STORE_MAX_KEY], now[32], p[16], a[16];
-	const char *argv[6];
+	struct session_keys k;
+	char now[32], p[16], a[16], exp[32];
+	const char *argv[11];
 	redisReply *r;
+	long t = (long)time(NULL);
 	int ok;
 
-	store_user_key(s, bare, "sessions", key, sizeof key);
-	snprintf(now, sizeof now, "%ld", (long)time(NULL));
+	keys_for(s, bare, &k);
+	snprintf(now, sizeof now, "%ld", t);
+	snprintf(exp, sizeof exp, "%ld", t + s->session_ttl);
 	snprintf(p, sizeof p, "%d", prio);
 	snprintf(a, sizeof a, "%d", avail);
-	argv[0] = key; argv[1] = resource; argv[2] = id; argv[3] = now; argv[4] = p; argv[5] = a;
-	r = store_eval(s, lua_session_update, sha_update, 1, 6, argv, NULL);
+	argv[0] = k.sessions; argv[1] = k.presence; argv[2] = k.expiry;
+	argv[3] = resource; argv[4] = id; argv[5] = now; argv[6] = p; argv[7] = a;
+	argv[8] = exp; argv[9] = bare; argv[10] = presence_xml ? presence_xml : "";
+	r = store_eval(s, lua_session_update, sha_update, 3, 11, argv, NULL);
 	if (!r)
 		return -1;
 	ok = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 	freeReplyObject(r);
-	return ok ? 0 : -1;
+	return ok ? 0 : 1;
+}
+
+int session_reap(struct store *s,
+    void (*fn)(const char *bare, const char *resource, const char *presence, void *arg),
+    void *arg)
+{
+	char expiry[STORE_MAX_KEY], now[32], batch[16];
+	const char *argv[3];
+	redisReply *r;
+	size_t i;
+	int n = 0;
+
+	store_global_key(s, "expiry", expiry, sizeof expiry);
+	snprintf(now, sizeof now, "%ld", (long)time(NULL));
+	snprintf(batch, sizeof batch, "%d", SESSION_REAP_BATCH);
+	argv[0] = expiry; argv[1] = now; argv[2] = batch;
+	r = store_eval(s, lua_session_reap, sha_reap, 1, 3, argv, NULL);
+	if (!r)
+		return -1;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		/* "<id> <bare>/<resource>": ids have no spaces, bare JIDs no '/'. */
+		char *m = xstrndup(r->element[i]->str, r->element[i]->len);
+		char *sp = strchr(m, ' '), *slash = sp ? strchr(sp + 1, '/') : NULL;
+		char *pres = NULL;
+		if (sp && slash) {
+			*sp = '\0';
+			*slash = '\0';
+			if (session_unregister(s, sp + 1, slash + 1, m, &pres) == 1) {
+				n++;
+				if (pres && fn)
+					fn(sp + 1, slash + 1, pres, arg);
+			}
+			free(pres);
+		}
+		free(m);
+	}
+	freeReplyObject(r);
+	return n;
 }
 
 static int field(const char *rec, const char *name, char *out, size_t outsz)
@@ -126,7 +191,7 @@ int session_each(struct store *s, const char *bare,
 	r = store_cmd(s, "HGETALL %s", key);
 	if (!r)
 		return -1;
-	for (i = 0; i + 1 < r->elements; i += 2) {
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
 		const char *res = r->element[i]->str, *rec = r->element[i + 1]->str;
 		if (session_parse(res, rec, &si) == -1)
 			continue;

@@ -4,11 +4,14 @@
  * <prefix>{jid}:sessions is a hash resource -> record, the record being
  * space-separated key=value pairs an operator can read in redis-cli:
  *   "id=<stream id> prio=<n> avail=<0|1> host=<host> pid=<pid> since=<unix> seen=<unix>"
- * <prefix>online is a set of bare JIDs with at least one session (index for
- * xmppctl sessions; entries are removed with the last session).
- *
- * A record whose seen is older than the session TTL belongs to a handler
- * that died without cleaning up; readers treat it as gone and remove it.
+ * <prefix>{jid}:presence is a hash resource -> the last presence that
+ * resource broadcast (only while available).
+ * <prefix>online is a set of bare JIDs with at least one session.
+ * <prefix>expiry is a sorted set "<stream id> <bare>/<resource>" scored by
+ * the time the session expires unless its handler refreshes it; living
+ * handlers reap what expires (session_reap), so a handler killed with
+ * SIGKILL or a lost host is noticed within the session TTL plus one
+ * heartbeat.
  */
 #ifndef XMPPD_SESSION_H
 #define XMPPD_SESSION_H
@@ -17,6 +20,7 @@
 #include "store.h"
 
 #define SESSION_MAX_RECORD 1024
+#define SESSION_REAP_BATCH 16
 
 struct session_info {
 	char resource[1024];
@@ -30,18 +34,24 @@ struct session_info {
 };
 
 /* Register (or replace) the session for bare/resource. If another session
- * held the resource, its stream id is copied to replaced_id (else "") so
- * the caller can tell it to end with <conflict/>. */
+ * held the resource, its stream id is copied to replaced_id (else ""). */
 int session_register(struct store *s, const char *bare, const char *resource,
     const char *id, const char *host, long pid, char *replaced_id, size_t idsz);
-/* Remove the record only if it is still ours (same id): a replaced session
- * must not remove its successor. */
+/* Remove the session if it is still ours (same id). Returns 1 and the
+ * presence it had broadcast in *presence (malloc'd, NULL if it was not
+ * available), 0 if it was not ours, -1 on error. */
 int session_unregister(struct store *s, const char *bare, const char *resource,
-    const char *id);
-/* Refresh seen (and set prio/avail when avail >= 0). */
+    const char *id, char **presence);
+/* Refresh seen; with avail >= 0 also set prio/avail and the presence
+ * (presence_xml when avail is 1). 0 ok, 1 session gone, -1 error. */
 int session_update(struct store *s, const char *bare, const char *resource,
-    const char *id, int prio, int avail);
-/* Parse a record; 0 ok, -1 malformed. */
+    const char *id, int prio, int avail, const char *presence_xml);
+/* Claim expired sessions and end each (as session_unregister); fn is
+ * called for each that had broadcast presence, so the caller tells its
+ * contacts it is unavailable. Returns the number reaped or -1. */
+int session_reap(struct store *s,
+    void (*fn)(const char *bare, const char *resource, const char *presence, void *arg),
+    void *arg);
 int session_parse(const char *resource, const char *record, struct session_info *out);
 /* Call fn for each live session of bare. */
 int session_each(struct store *s, const char *bare,

@@ -13,6 +13,8 @@
 #include <sys/time.h>
 #include <openssl/sha.h>
 
+#include "xmalloc.h"
+
 struct redis_url {
 	char host[256];
 	int port;
@@ -239,29 +241,34 @@ redisReply *store_cmdargv(struct store *s, int argc, const char **argv, const si
 	return check_reply(s, redisCommandArgv(s->cmd, argc, argv, lens), "redis");
 }
 
-#define STORE_MAX_EVAL_ARGS 64
+/* SCRIPT LOAD's answer is the SHA-1 of the text: compute it locally so
+ * the common path is a single EVALSHA. */
+static void script_sha(const char *script, char *sha)
+{
+	unsigned char md[SHA_DIGEST_LENGTH];
+	int i;
+	SHA1((const unsigned char *)script, strlen(script), md);
+	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
+		sprintf(sha + 2 * i, "%02x", md[i]);
+}
 
 redisReply *store_eval(struct store *s, const char *script, char *cached_sha,
     int nkeys, int argc, const char **argv, const size_t *lens)
 {
-	const char *av[STORE_MAX_EVAL_ARGS + 3];
-	size_t al[STORE_MAX_EVAL_ARGS + 3];
+	const char **av;
+	size_t *al;
 	char nk[16];
-	redisReply *r;
+	redisReply *r = NULL;
 	int i;
 
-	if (argc > STORE_MAX_EVAL_ARGS || !s->cmd) {
-		snprintf(s->err, sizeof s->err, "eval: too many arguments");
+	if (!s->cmd) {
+		snprintf(s->err, sizeof s->err, "not connected");
 		return NULL;
 	}
-	if (!cached_sha[0]) {
-		/* SCRIPT LOAD's answer is the SHA-1 of the text; compute it
-		 * locally so the common path is a single EVALSHA. */
-		unsigned char md[SHA_DIGEST_LENGTH];
-		SHA1((const unsigned char *)script, strlen(script), md);
-		for (i = 0; i < SHA_DIGEST_LENGTH; i++)
-			sprintf(cached_sha + 2 * i, "%02x", md[i]);
-	}
+	if (!cached_sha[0])
+		script_sha(script, cached_sha);
+	av = xcalloc((size_t)argc + 3, sizeof *av);
+	al = xcalloc((size_t)argc + 3, sizeof *al);
 	snprintf(nk, sizeof nk, "%d", nkeys);
 	av[0] = "EVALSHA"; al[0] = 7;
 	av[1] = cached_sha; al[1] = 40;
@@ -275,9 +282,37 @@ redisReply *store_eval(struct store *s, const char *script, char *cached_sha,
 		freeReplyObject(r);
 		r = redisCommand(s->cmd, "SCRIPT LOAD %s", script);
 		if (!check_reply(s, r, "SCRIPT LOAD"))
-			return NULL;
+			goto out;
 		freeReplyObject(r);
 		r = redisCommandArgv(s->cmd, argc + 3, av, al);
 	}
-	return check_reply(s, r, "EVALSHA");
+	r = check_reply(s, r, "EVALSHA");
+out:
+	free(av);
+	free(al);
+	return r;
+}
+
+int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t *cmd_lens[],
+    const int *cmd_argc, redisReply **replies)
+{
+	int i, rc = 0;
+	for (i = 0; i < n; i++)
+		if (redisAppendCommandArgv(s->cmd, cmd_argc[i], cmd_argv[i], cmd_lens[i]) != REDIS_OK) {
+			set_err(s, "pipeline", s->cmd, NULL);
+			return -1;
+		}
+	for (i = 0; i < n; i++) {
+		void *r = NULL;
+		if (redisGetReply(s->cmd, &r) != REDIS_OK) {
+			set_err(s, "pipeline", s->cmd, NULL);
+			for (; i < n; i++)
+				replies[i] = NULL;
+			return -1;
+		}
+		replies[i] = r;
+		if (!r || replies[i]->type == REDIS_REPLY_ERROR)
+			rc = -1;
+	}
+	return rc;
 }

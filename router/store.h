@@ -57,4 +57,9 @@ redisReply *store_cmdargv(struct store *s, int argc, const char **argv, const si
 redisReply *store_eval(struct store *s, const char *script, char *cached_sha,
     int nkeys, int argc, const char **argv, const size_t *lens);
 
+/* Send n commands in one round trip; replies[i] is each reply (NULL if
+ * the connection failed; free each). -1 if any failed. */
+int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t *cmd_lens[],
+    const int *cmd_argc, redisReply **replies);
+
 #endif

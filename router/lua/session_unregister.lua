@@ -1,12 +1,19 @@
--- Remove resource ARGV[2] of user ARGV[1] only if it still holds stream id
--- ARGV[3]: a session that was replaced must not remove its successor.
--- KEYS[1] sessions hash, KEYS[2] online index set.  Returns 1 if removed.
+-- End the session of resource ARGV[2] of user ARGV[1] if it still holds
+-- stream id ARGV[3] (a replaced session must not remove its successor):
+-- its record, its presence, its expiry entry, and the online index entry
+-- with the last session.
+-- KEYS[1] sessions hash, KEYS[2] online set, KEYS[3] presence hash,
+-- KEYS[4] expiry index.  Returns the presence it had ('' if none), or
+-- false if the session was not ours.
+redis.call('ZREM', KEYS[4], ARGV[3] .. ' ' .. ARGV[1] .. '/' .. ARGV[2])
 local old = redis.call('HGET', KEYS[1], ARGV[2])
 if not old or string.match(old, 'id=(%S+)') ~= ARGV[3] then
-  return 0
+  return false
 end
+local pres = redis.call('HGET', KEYS[3], ARGV[2]) or ''
 redis.call('HDEL', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[3], ARGV[2])
 if redis.call('HLEN', KEYS[1]) == 0 then
   redis.call('SREM', KEYS[2], ARGV[1])
 end
-return 1
+return pres

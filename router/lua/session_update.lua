@@ -1,6 +1,9 @@
--- Refresh the record of resource ARGV[1] if it still holds stream id ARGV[2]:
--- seen := ARGV[3]; when ARGV[5] ~= '-1', prio := ARGV[4], avail := ARGV[5].
--- KEYS[1] sessions hash.  Returns 1 if updated, 0 if the session is gone.
+-- Refresh the session of resource ARGV[1] of user ARGV[7] if it still
+-- holds stream id ARGV[2]: seen := ARGV[3], expiry := ARGV[6]; when ARGV[5]
+-- is not '-1', prio := ARGV[4] and avail := ARGV[5], and the presence
+-- hash gets ARGV[8] (avail 1) or loses the resource (avail 0).
+-- KEYS[1] sessions hash, KEYS[2] presence hash, KEYS[3] expiry index.
+-- Returns 1 if updated, 0 if the session is gone (replaced or reaped).
 local rec = redis.call('HGET', KEYS[1], ARGV[1])
 if not rec or string.match(rec, 'id=(%S+)') ~= ARGV[2] then
   return 0
@@ -9,6 +12,12 @@ rec = string.gsub(rec, 'seen=%S+', 'seen=' .. ARGV[3])
 if ARGV[5] ~= '-1' then
   rec = string.gsub(rec, 'prio=%S+', 'prio=' .. ARGV[4])
   rec = string.gsub(rec, 'avail=%S+', 'avail=' .. ARGV[5])
+  if ARGV[5] == '1' then
+    redis.call('HSET', KEYS[2], ARGV[1], ARGV[8])
+  else
+    redis.call('HDEL', KEYS[2], ARGV[1])
+  end
 end
 redis.call('HSET', KEYS[1], ARGV[1], rec)
+redis.call('ZADD', KEYS[3], ARGV[6], ARGV[2] .. ' ' .. ARGV[7] .. '/' .. ARGV[1])
 return 1

@@ -1,0 +1,59 @@
+-- Deliver a message or IQ to a local user: the one decision that reads the
+-- recipient's sessions and may write its offline store, taken atomically.
+-- KEYS[1] account hash, KEYS[2] sessions hash, KEYS[3] offline list,
+-- KEYS[4] session expiry index.
+-- ARGV[1] channel prefix "<prefix>{bare}", ARGV[2] resource or '',
+-- ARGV[3] 'message' or 'iq', ARGV[4] message type, ARGV[5] envelope to
+-- publish, ARGV[6] the stanza as stored offline (with its delay stamp),
+-- ARGV[7] now, ARGV[8] session TTL, ARGV[9] offline cap, ARGV[10] bare JID.
+-- Returns { outcome, count }: 'delivered' (count receivers), 'offline',
+-- 'nouser', 'unavailable' (nobody to take it: answer service-unavailable),
+-- 'full' (offline store at its cap), 'dropped' (RFC 6121 says ignore).
+local chan, res, kind, mtype, env, stored = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local now, ttl, cap = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return { 'nouser', 0 }
+end
+local function live(rec)
+  local seen = tonumber(string.match(rec, 'seen=(%d+)') or '0')
+  return now - seen <= ttl
+end
+-- A record whose handler no longer listens is a dead session: expire it
+-- now so the reaper broadcasts its unavailable presence.
+local function publish(r, rec)
+  local n = redis.call('PUBLISH', chan .. '/' .. r, env)
+  if n == 0 then
+    local id = string.match(rec, 'id=(%S+)') or ''
+    redis.call('ZADD', KEYS[4], 0, id .. ' ' .. ARGV[10] .. '/' .. r)
+  end
+  return n
+end
+if res ~= '' then
+  local rec = redis.call('HGET', KEYS[2], res)
+  if rec and live(rec) then
+    local n = publish(res, rec)
+    if n > 0 then return { 'delivered', n } end
+  end
+  -- RFC 6121 8.5.3.2: no such resource
+  if kind == 'iq' then return { 'unavailable', 0 } end
+  if mtype == 'groupchat' then return { 'unavailable', 0 } end
+  if mtype == 'headline' or mtype == 'error' then return { 'dropped', 0 } end
+  -- chat and normal: treat as sent to the bare JID
+end
+local delivered = 0
+if kind == 'message' and mtype ~= 'groupchat' then
+  local all = redis.call('HGETALL', KEYS[2])
+  for i = 1, #all, 2 do
+    local rec = all[i + 1]
+    local prio = tonumber(string.match(rec, 'prio=(%-?%d+)') or '-1')
+    if string.find(rec, 'avail=1', 1, true) and prio >= 0 and live(rec) then
+      delivered = delivered + publish(all[i], rec)
+    end
+  end
+end
+if delivered > 0 then return { 'delivered', delivered } end
+if kind == 'iq' or mtype == 'groupchat' then return { 'unavailable', 0 } end
+if mtype == 'headline' or mtype == 'error' then return { 'dropped', 0 } end
+if redis.call('LLEN', KEYS[3]) >= cap then return { 'full', 0 } end
+redis.call('RPUSH', KEYS[3], stored)
+return { 'offline', 0 }

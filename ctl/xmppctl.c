@@ -20,7 +20,8 @@
  */
 #define PROG "xmppctl"
 #define USAGE PROG " [-c FILE] adduser|passwd [--legacy-digest] JID | deluser JID" \
-" | users | sessions [JID]   (-h for help)"
+" | users | sessions [JID] | roster JID [add|remove CONTACT ...] | kick JID[/RESOURCE]" \
+"   (-h for help)"
 #define HELP \
 "usage: " PROG " [-c FILE] COMMAND [ARGS]\n" \
 "\n" \
@@ -30,6 +31,14 @@
 "  deluser JID                     remove JID and everything it owns\n" \
 "  users                           list accounts, one bare JID per line\n" \
 "  sessions [JID]                  list bound sessions (of all online users or of JID)\n" \
+"  roster JID                      show JID's roster, one contact per line\n" \
+"  roster JID add CONTACT [-s SUB] [-n NAME] [-g GROUP]...\n" \
+"                                  add or replace CONTACT in JID's roster with\n" \
+"                                  subscription SUB (none|to|from|both, default\n" \
+"                                  both); online sessions get a roster push\n" \
+"  roster JID remove CONTACT       remove CONTACT from JID's roster\n" \
+"  kick JID[/RESOURCE]             end the user's sessions (or one) with a\n" \
+"                                  <policy-violation/> stream error\n" \
 "\n" \
 "options:\n" \
 "  -c FILE          configuration file (default: $XMPP_CONFIG, then\n" \
@@ -63,6 +72,10 @@
 #include "store.h"
 #include "account.h"
 #include "session.h"
+#include "roster.h"
+#include "route.h"
+#include "xml.h"
+#include "xmalloc.h"
 
 enum {
 	XC_OK = 0,
@@ -122,18 +135,6 @@ static int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs("\n" PROG ": usage: " USAGE "\n", stderr);
 	return XC_USAGE;
-}
-
-/* ---- memory: running out can only end the program ---- */
-
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (!p) {
-		ctl_err("out of memory");
-		exit(XC_SYS);
-	}
-	return p;
 }
 
 static void strvec_add(struct strvec *sv, const char *s)
@@ -688,6 +689,205 @@ static int cmd_sessions(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
+/* ---- rosters ---- */
+
+static int roster_line(const char *contact, const char *item, void *arg)
+{
+	struct strvec *sv = arg;
+	static const char *const names[] = { "none", "to", "from", "both" };
+	struct xml_node *n = xml_parse_string(item, strlen(item)), *g;
+	struct xbuf line = { 0 };
+	const char *name = n ? xml_get(n, "name") : NULL;
+
+	xbuf_addf(&line, "%s  subscription=%s%s", contact, names[roster_item_sub(item)],
+	    roster_item_ask(item) ? " ask=subscribe" : "");
+	if (name)
+		xbuf_addf(&line, " name=\"%s\"", name);
+	for (g = n ? n->children : NULL; g; g = g->next)
+		if (g->name && !strcmp(g->name, "group"))
+			xbuf_addf(&line, " group=\"%s\"", xml_text(g));
+	strvec_add(sv, line.p);
+	xbuf_free(&line);
+	xml_free(n);
+	return 0;
+}
+
+static int roster_show(struct ctl *c, const char *bare)
+{
+	struct strvec lines = { 0 };
+	char ver[ROSTER_VER_MAX];
+	int rc;
+	if (roster_each(&c->st, bare, ver, sizeof ver, roster_line, &lines) == -1) {
+		strvec_free(&lines);
+		return redis_failed(c);
+	}
+	strvec_sort_uniq(&lines);
+	printf("# roster of %s, version %s\n", bare, ver);
+	print_lines(&lines);
+	strvec_free(&lines);
+	rc = stdout_flush();
+	return rc;
+}
+
+static int roster_add(struct ctl *c, const char *bare, const char *contact,
+    int argc, char **argv)
+{
+	const char *sub = "both", *name = NULL;
+	char ver[ROSTER_VER_MAX];
+	struct xbuf body = { 0 }, groups = { 0 };
+	int i, rc = XC_OK;
+
+	for (i = 0; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "-s"))
+			sub = argv[i + 1];
+		else if (!strcmp(argv[i], "-n"))
+			name = argv[i + 1];
+		else if (!strcmp(argv[i], "-g")) {
+			xbuf_adds(&groups, "<group>");
+			xbuf_add_esc(&groups, argv[i + 1], strlen(argv[i + 1]));
+			xbuf_adds(&groups, "</group>");
+		} else
+			break;
+	}
+	if (i != argc || (strcmp(sub, "none") && strcmp(sub, "to") &&
+	    strcmp(sub, "from") && strcmp(sub, "both"))) {
+		xbuf_free(&groups);
+		return usage_error("roster JID add CONTACT [-s none|to|from|both] [-n NAME] [-g GROUP]...");
+	}
+	/* The stored form starts with the subscription (see roster.h). */
+	xbuf_addf(&body, "<item subscription='%s' jid='", sub);
+	xbuf_add_esc(&body, contact, strlen(contact));
+	xbuf_adds(&body, "'");
+	if (name) {
+		xbuf_adds(&body, " name='");
+		xbuf_add_esc(&body, name, strlen(name));
+		xbuf_adds(&body, "'");
+	}
+	if (groups.len) {
+		xbuf_adds(&body, ">");
+		xbuf_add(&body, groups.p, groups.len);
+		xbuf_adds(&body, "</item>");
+	} else {
+		xbuf_adds(&body, "/>");
+	}
+	if (roster_put(&c->st, bare, contact, body.p, ver, sizeof ver) == -1 ||
+	    route_push(&c->st, bare, body.p, ver) == -1)
+		rc = redis_failed(c);
+	xbuf_free(&body);
+	xbuf_free(&groups);
+	return rc;
+}
+
+static int roster_del(struct ctl *c, const char *bare, const char *contact)
+{
+	char ver[ROSTER_VER_MAX], *old = NULL;
+	struct xbuf push = { 0 };
+	int rc = XC_OK;
+
+	if (roster_remove(&c->st, bare, contact, &old, ver, sizeof ver) == -1)
+		return redis_failed(c);
+	if (!old) {
+		ctl_err("%s is not in the roster of %s", contact, bare);
+		return XC_FAIL;
+	}
+	xbuf_adds(&push, "<item jid='");
+	xbuf_add_esc(&push, contact, strlen(contact));
+	xbuf_adds(&push, "' subscription='remove'/>");
+	if (route_push(&c->st, bare, push.p, ver) == -1)
+		rc = redis_failed(c);
+	xbuf_free(&push);
+	free(old);
+	return rc;
+}
+
+static int cmd_roster(struct ctl *c, int argc, char **argv)
+{
+	char bare[JID_MAX], contact[JID_MAX];
+	struct account acct;
+	struct jid j;
+	int rc, r;
+
+	if (argc < 1 || argv[0][0] == '-' || argc == 2)
+		return usage_error("roster JID [add|remove CONTACT ...]");
+	if ((rc = ctl_open_for(c, argv[0], bare, sizeof bare)) != XC_OK)
+		return rc;
+	r = account_get(&c->st, bare, &acct);
+	explicit_bzero(&acct, sizeof acct);
+	if (r == -1)
+		return redis_failed(c);
+	if (r == 0) {
+		ctl_err("no such user %s", bare);
+		return XC_FAIL;
+	}
+	if (argc == 1)
+		return roster_show(c, bare);
+	if (jid_parse(argv[2], &j) == -1 || j.resource[0]) {
+		ctl_err("bad JID '%s'", argv[2]);
+		return XC_USAGE;
+	}
+	jid_bare(&j, contact, sizeof contact);
+	if (!strcmp(argv[1], "add"))
+		return roster_add(c, bare, contact, argc - 3, argv + 3);
+	if (!strcmp(argv[1], "remove") && argc == 3)
+		return roster_del(c, bare, contact);
+	return usage_error("roster JID [add|remove CONTACT ...]");
+}
+
+/* ---- kick ---- */
+
+struct kick {
+	struct ctl *c;
+	const char *bare;
+	const char *resource;     /* NULL: every session */
+	int n;
+};
+
+static int kick_one(const struct session_info *si, void *arg)
+{
+	struct kick *k = arg;
+	long got;
+	if (k->resource && strcmp(k->resource, si->resource))
+		return 0;
+	got = route_kick(&k->c->st, k->bare, si->resource, si->id, "policy-violation");
+	if (got == -1)
+		return -1;
+	/* Nobody listening: the handler is gone; remove what it left. */
+	if (got == 0 && session_unregister(&k->c->st, k->bare, si->resource, si->id, NULL) == -1)
+		return -1;
+	printf("%s/%s %s\n", k->bare, si->resource, got ? "kicked" : "removed (stale)");
+	k->n++;
+	return 0;
+}
+
+static int cmd_kick(struct ctl *c, int argc, char **argv)
+{
+	struct kick k;
+	struct jid j;
+	char bare[JID_MAX];
+	int rc;
+
+	if (argc != 1 || argv[0][0] == '-')
+		return usage_error("kick: one JID[/RESOURCE] expected");
+	if (jid_parse(argv[0], &j) == -1 || !j.node[0]) {
+		ctl_err("bad JID '%s'", argv[0]);
+		return XC_USAGE;
+	}
+	jid_bare(&j, bare, sizeof bare);
+	if ((rc = ctl_open_for(c, bare, bare, sizeof bare)) != XC_OK)
+		return rc;
+	k.c = c;
+	k.bare = bare;
+	k.resource = j.resource[0] ? j.resource : NULL;
+	k.n = 0;
+	if (session_each(&c->st, bare, kick_one, &k) == -1)
+		return redis_failed(c);
+	if (k.n == 0) {
+		ctl_err("no session of %s", argv[0]);
+		return XC_FAIL;
+	}
+	return stdout_flush();
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
@@ -697,6 +897,8 @@ static const struct command {
 	{ "deluser", cmd_deluser },
 	{ "users", cmd_users },
 	{ "sessions", cmd_sessions },
+	{ "roster", cmd_roster },
+	{ "kick", cmd_kick },
 };
 
 int main(int argc, char **argv)

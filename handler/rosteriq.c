@@ -21,16 +21,8 @@ static unsigned long push_seq;
 
 void rosteriq_push(struct conn *c, const char *bare, const char *item, const char *ver)
 {
-	char hdr[64], *env;
-	const char *bares[1];
-	size_t len;
-
-	snprintf(hdr, sizeof hdr, "push %s", ver);
-	env = route_envelope(hdr, item, &len);
-	bares[0] = bare;
-	if (route_fanout(c->store, bares, 1, (const char *const *)&env, &len, NULL) == -1)
+	if (route_push(c->store, bare, item, ver) == -1)
 		log_msg(LOG_ERR, "roster push: %s", c->store->err);
-	free(env);
 }
 
 void rosteriq_deliver_push(struct conn *c, const char *item, size_t len, const char *ver)

@@ -108,6 +108,26 @@ int roster_set(struct store *s, const char *bare, const char *contact,
 	return item_reply(r, item, ver, versz);
 }
 
+int roster_put(struct store *s, const char *bare, const char *contact,
+    const char *item, char *ver, size_t versz)
+{
+	char rk[STORE_MAX_KEY], vk[STORE_MAX_KEY];
+	redisReply *r;
+
+	store_user_key(s, bare, "roster", rk, sizeof rk);
+	store_user_key(s, bare, "rosterver", vk, sizeof vk);
+	r = store_cmd(s, "HSET %s %s %s", rk, contact, item);
+	if (!r)
+		return -1;
+	freeReplyObject(r);
+	r = store_cmd(s, "INCR %s", vk);
+	if (!r)
+		return -1;
+	snprintf(ver, versz, "%lld", r->integer);
+	freeReplyObject(r);
+	return 0;
+}
+
 int roster_remove(struct store *s, const char *bare, const char *contact,
     char **old, char *ver, size_t versz)
 {

@@ -36,6 +36,10 @@ int roster_version(struct store *s, const char *bare, char *ver, size_t versz);
  * (" jid='...' ...>...</item>" or " jid='...'/>"). *item is malloc'd. */
 int roster_set(struct store *s, const char *bare, const char *contact,
     const char *body, char **item, char *ver, size_t versz);
+/* Write a whole item as is (operators seeding rosters: the caller builds
+ * it in the stored form). */
+int roster_put(struct store *s, const char *bare, const char *contact,
+    const char *item, char *ver, size_t versz);
 /* Remove; *old is the removed item (malloc'd) or NULL if there was none. */
 int roster_remove(struct store *s, const char *bare, const char *contact,
     char **old, char *ver, size_t versz);

@@ -67,6 +67,19 @@ int route_fanout(struct store *s, const char *const *bares, int n,
 	return rc;
 }
 
+long route_push(struct store *s, const char *bare, const char *item, const char *ver)
+{
+	char hdr[64], chan[STORE_MAX_KEY], *env;
+	size_t len;
+	long n;
+	snprintf(hdr, sizeof hdr, "push %s", ver);
+	env = route_envelope(hdr, item, &len);
+	store_user_key(s, bare, NULL, chan, sizeof chan);
+	n = route_publish(s, chan, env, len);
+	free(env);
+	return n;
+}
+
 long route_kick(struct store *s, const char *bare, const char *resource,
     const char *id, const char *cond)
 {

@@ -48,6 +48,9 @@ long route_publish(struct store *s, const char *channel, const char *payload, si
  * counts[i] receives the receivers of bares[i] (may be NULL). */
 int route_fanout(struct store *s, const char *const *bares, int n,
     const char *const *payloads, const size_t *lens, long *counts);
+/* A roster push of item (stored form) at version ver to every session of
+ * bare that asked for the roster. Returns receivers or -1. */
+long route_push(struct store *s, const char *bare, const char *item, const char *ver);
 /* Subscribe the sub connection to the session's two channels. */
 int route_subscribe(struct store *s, const char *bare, const char *resource);
 /* Parse a published payload; 0 ok, -1 malformed. */

@@ -22,7 +22,7 @@ SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 COMMON    := handler/xmalloc.c handler/config.c handler/jid.c handler/log.c handler/scram.c \
              router/store.c router/account.c router/session.c router/route.c router/roster.c
 HANDLER   := handler/main.c handler/xml.c handler/stream.c handler/sasl.c \
-             handler/iqauth.c handler/bind.c handler/serveriq.c handler/deliver.c handler/rosteriq.c handler/presence.c
+             handler/iqauth.c handler/bind.c handler/serveriq.c handler/deliver.c handler/rosteriq.c handler/presence.c handler/ackq.c
 CTL       := ctl/xmppctl.c handler/xml.c
 LUA       := $(wildcard router/lua/*.lua)
 UNITTESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -49,9 +49,9 @@ $(B)/xmpp-handler: $(call obj,$(HANDLER) $(COMMON)) $(B)/gen/scripts.o
 $(B)/xmppctl: $(call obj,$(CTL) $(COMMON)) $(B)/gen/scripts.o
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(B)/tests/%: tests/unit/%.c $(call obj,$(COMMON) handler/xml.c) $(B)/gen/scripts.o
+$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(call obj,$(COMMON) handler/xml.c) $(B)/gen/scripts.o
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) $(filter-out %.h,$^) $(LDLIBS) -o $@
 
 unit: $(addprefix $(B)/tests/,$(UNITTESTS))
 	@for t in $^; do echo "== $$t"; $$t || exit 1; done

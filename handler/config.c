@@ -4,6 +4,7 @@
  * how the server behaves.
  */
 #include "config.h"
+#include "jid.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -78,25 +79,18 @@ static int copy_str(char *dst, size_t dstsz, const char *v)
 	return 0;
 }
 
-/* Domains are compared byte-wise with the prepped JID domain, so they are
- * stored lower-case; a trailing dot is dropped as RFC 7622 3.2 says. */
+/* Domains are compared byte-wise with prepped JID domains, so they are
+ * prepped the same way (nameprep, lower case, no trailing dot). */
 static int parse_domains(struct config *c, char *v)
 {
 	char *tok, *save = NULL;
+	struct jid j;
 	c->ndomains = 0;
 	for (tok = strtok_r(v, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-		size_t n = strlen(tok), i;
-		if (n && tok[n - 1] == '.')
-			tok[--n] = '\0';
-		if (n == 0 || n >= CONFIG_MAX_DOMAIN || c->ndomains == CONFIG_MAX_DOMAINS)
+		if (c->ndomains == CONFIG_MAX_DOMAINS || jid_parse(tok, &j) == -1 ||
+		    j.node[0] || j.resource[0] || strlen(j.domain) >= CONFIG_MAX_DOMAIN)
 			return -1;
-		for (i = 0; i < n; i++) {
-			unsigned char ch = (unsigned char)tok[i];
-			if (ch <= ' ' || strchr("@/:{}\"'<>&", ch))
-				return -1;
-			tok[i] = (char)tolower(ch);
-		}
-		strcpy(c->domains[c->ndomains++], tok);
+		strcpy(c->domains[c->ndomains++], j.domain);
 	}
 	return c->ndomains ? 0 : -1;
 }

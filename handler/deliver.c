@@ -36,6 +36,12 @@ static char *offline_form(struct conn *c, const struct xml_node *st)
 {
 	struct xml_node *copy = xml_copy(st), *d;
 	char stamp[32], *s;
+	if (xml_child(copy, NS_DELAY, "delay")) {
+		/* stored before: the first stamp is the true one */
+		s = xml_string(copy, NULL);
+		xml_free(copy);
+		return s;
+	}
 	d = xml_new_child(copy, NS_DELAY, "delay");
 	xml_set(d, "from", c->domain);
 	utc_stamp(stamp, sizeof stamp);
@@ -46,8 +52,8 @@ static char *offline_form(struct conn *c, const struct xml_node *st)
 	return s;
 }
 
-/* A message or IQ to a user of one of our domains. */
-static void route_local(struct conn *c, struct xml_node *st, const struct jid *to)
+/* Route st (its 'from' already set) to local user `to`. */
+static enum route_outcome route_to(struct conn *c, struct xml_node *st, const struct jid *to)
 {
 	const char *type = xml_get(st, "type");
 	int is_iq = !strcmp(st->name, "iq");
@@ -56,14 +62,25 @@ static void route_local(struct conn *c, struct xml_node *st, const struct jid *t
 	enum route_outcome o;
 
 	jid_bare(to, bare, sizeof bare);
-	xml_set(st, "from", c->full);
 	xml = xml_string(st, NULL);
 	env = route_envelope("stanza", xml, &len);
 	/* What offline storage keeps: the stanza with its XEP-0203 delay. */
 	stored = is_iq ? xstrdup("") : offline_form(c, st);
 	o = route_stanza(c->store, bare, to->resource, is_iq,
 	    type ? type : "normal", env, len, stored, c->cfg->offline_max);
-	switch (o) {
+	if (o == RO_ERROR)
+		log_msg(LOG_ERR, "route: %s", c->store->err);
+	free(xml);
+	free(env);
+	free(stored);
+	return o;
+}
+
+/* A message or IQ from the client to a user of one of our domains. */
+static void route_local(struct conn *c, struct xml_node *st, const struct jid *to)
+{
+	xml_set(st, "from", c->full);
+	switch (route_to(c, st, to)) {
 	case RO_DELIVERED:
 	case RO_OFFLINE:
 	case RO_DROPPED:
@@ -74,13 +91,31 @@ static void route_local(struct conn *c, struct xml_node *st, const struct jid *t
 		stanza_error(c, st, "cancel", "service-unavailable", NULL);
 		break;
 	case RO_ERROR:
-		log_msg(LOG_ERR, "route: %s", c->store->err);
 		stanza_error(c, st, "wait", "internal-server-error", NULL);
 		break;
 	}
-	free(xml);
-	free(env);
-	free(stored);
+}
+
+void deliver_reroute(struct conn *c, const char *xml, size_t len)
+{
+	struct xml_node *st = xml_parse_string(xml, len), *err;
+	const char *from;
+	struct jid to, sender;
+	enum route_outcome o;
+
+	if (!st)
+		return;
+	jid_parse(c->bare, &to);
+	o = route_to(c, st, &to);
+	from = xml_get(st, "from");
+	if (o != RO_DELIVERED && o != RO_OFFLINE && from && jid_parse(from, &sender) == 0 &&
+	    (err = stanza_error_new(c, st, "cancel", "service-unavailable", NULL))) {
+		xml_set(err, "from", c->bare);
+		route_to(c, err, &sender);
+		xml_free(err);
+	}
+	log_msg(LOG_INFO, "unconfirmed message routed again (%d)", (int)o);
+	xml_free(st);
 }
 
 void deliver_outbound(struct conn *c, struct xml_node *st)

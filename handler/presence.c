@@ -152,6 +152,11 @@ static void send_raw(const char *xml, size_t len, void *arg)
 	xbuf_add(&s->c->out, xml, len);
 }
 
+static void send_offline(const char *xml, size_t len, void *arg)
+{
+	conn_send_message(((struct sendctx *)arg)->c, xml, len);
+}
+
 static int send_pending(const char *contact, const char *stanza, void *arg)
 {
 	(void)contact;
@@ -174,7 +179,7 @@ static void initial_presence(struct conn *c)
 		route_presence_of(c->store, (const char *const *)l.v, l.n, send_raw, &sc);
 	sc.skip_from = NULL;
 	roster_pending_each(c->store, c->bare, send_pending, &sc);
-	route_offline_take(c->store, c->bare, send_raw, &sc);
+	route_offline_take(c->store, c->bare, send_offline, &sc);
 	jl_free(&l);
 	xbuf_free(&skip);
 }

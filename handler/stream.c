@@ -62,6 +62,7 @@ void conn_free(struct conn *c)
 	xml_stream_free(c->xs);
 	xbuf_free(&c->out);
 	xbuf_free(&c->directed);
+	ackq_drain(c, NULL);
 }
 
 /* ---- output ---- */
@@ -130,16 +131,16 @@ struct xml_node *stanza_reply(struct conn *c, const struct xml_node *st, const c
 	return r;
 }
 
-void stanza_error(struct conn *c, const struct xml_node *st, const char *etype,
-    const char *cond, const char *text)
+struct xml_node *stanza_error_new(struct conn *c, const struct xml_node *st,
+    const char *etype, const char *cond, const char *text)
 {
 	struct xml_node *r, *e, *ch;
 	const char *t = xml_get(st, "type");
 
 	if (t && !strcmp(t, "error"))
-		return;                  /* never answer an error with an error */
-	if (!strcmp(st->name, "iq") && t && (!strcmp(t, "result")))
-		return;
+		return NULL;             /* never answer an error with an error */
+	if (!strcmp(st->name, "iq") && t && !strcmp(t, "result"))
+		return NULL;
 	r = stanza_reply(c, st, "error");
 	/* Keep the payload so the sender can match the error to its request. */
 	for (ch = st->children; ch; ch = ch->next)
@@ -150,8 +151,17 @@ void stanza_error(struct conn *c, const struct xml_node *st, const char *etype,
 	xml_new_child(e, NS_STANZA_ERRORS, cond);
 	if (text)
 		xml_add_text(xml_new_child(e, NS_STANZA_ERRORS, "text"), text, strlen(text));
-	conn_send(c, r);
-	xml_free(r);
+	return r;
+}
+
+void stanza_error(struct conn *c, const struct xml_node *st, const char *etype,
+    const char *cond, const char *text)
+{
+	struct xml_node *r = stanza_error_new(c, st, etype, cond, text);
+	if (r) {
+		conn_send(c, r);
+		xml_free(r);
+	}
 }
 
 void iq_result(struct conn *c, const struct xml_node *iq, struct xml_node *payload)
@@ -331,6 +341,10 @@ static void dispatch_bind(struct conn *c, struct xml_node *el)
 static void dispatch_session(struct conn *c, struct xml_node *el)
 {
 	if (!strcmp(el->name, "iq")) {
+		const char *type = xml_get(el, "type");
+		if (type && (!strcmp(type, "result") || !strcmp(type, "error")) &&
+		    ackq_answer(c, xml_get(el, "id")))
+			return;
 		if (iq_valid(c, el) == -1)
 			return;
 		if (bind_handle(c, el))
@@ -453,6 +467,19 @@ int conn_bind(struct conn *c, const char *resource)
 
 /* ---- from Redis ---- */
 
+void conn_send_message(struct conn *c, const char *xml, size_t len)
+{
+	if (c->state == CS_CLOSING)
+		return;
+	if (ackq_add(c, xml, len) == -1) {
+		/* Kept for rerouting (the session ends), not lost. */
+		conn_stream_error(c, "resource-constraint", "client does not confirm what it reads");
+		return;
+	}
+	xbuf_add(&c->out, xml, len);
+	ackq_ping(c);
+}
+
 void conn_deliver(struct conn *c, const char *payload, size_t len)
 {
 	struct route_msg m;
@@ -468,7 +495,9 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 	if (c->state != CS_SESSION)
 		return;
 	/* Stanzas on channels were produced by xmppd and are trusted. */
-	if (m.kind == ROUTE_STANZA || (m.kind == ROUTE_PRESENCE && c->available))
+	if (m.kind == ROUTE_STANZA && m.body_len > 8 && !memcmp(m.body, "<message", 8))
+		conn_send_message(c, m.body, m.body_len);
+	else if (m.kind == ROUTE_STANZA || (m.kind == ROUTE_PRESENCE && c->available))
 		xbuf_add(&c->out, m.body, m.body_len);
 	else if (m.kind == ROUTE_PUSH)
 		rosteriq_deliver_push(c, m.body, m.body_len, m.ver);
@@ -511,6 +540,8 @@ void conn_finish(struct conn *c)
 	if (c->jid.resource[0] && c->store_ok) {
 		presence_end(c);
 		session_unregister(c->store, c->bare, c->jid.resource, c->stream_id, NULL);
+		/* Unregistered first, so nothing is routed back to us. */
+		ackq_drain(c, deliver_reroute);
 	}
 	log_msg(LOG_INFO, "disconnect: %s", c->end_reason[0] ? c->end_reason : "end");
 }

@@ -17,6 +17,7 @@
 #include "store.h"
 #include "xml.h"
 #include "sasl.h"
+#include "ackq.h"
 
 #define NS_STREAM_ERRORS "urn:ietf:params:xml:ns:xmpp-streams"
 #define NS_STANZA_ERRORS "urn:ietf:params:xml:ns:xmpp-stanzas"
@@ -47,6 +48,7 @@ struct conn {
 	char full[JID_MAX];
 	struct sasl sasl;
 	struct xbuf out;                 /* bytes not yet written to the client */
+	struct ackq ackq;                /* messages written but not proven read */
 	int available;                   /* initial presence sent, not unavailable */
 	int priority;
 	int roster_requested;            /* roster pushes go to this session */
@@ -72,11 +74,17 @@ void conn_free(struct conn *c);
 /* Output. */
 void conn_send(struct conn *c, const struct xml_node *n);
 void conn_send_raw(struct conn *c, const char *s);
+/* A message for the client: written, and kept until proven read (ackq). */
+void conn_send_message(struct conn *c, const char *xml, size_t len);
 void conn_stream_error(struct conn *c, const char *cond, const char *text);
 
 /* Stanza helpers shared by the modules. */
 /* A reply skeleton: same element name, to=<from>, from=<to or domain>, id. */
 struct xml_node *stanza_reply(struct conn *c, const struct xml_node *st, const char *type);
+/* The error reply (RFC 6120 8.3) to st, or NULL where none is due
+ * (st is an error, or an IQ result). */
+struct xml_node *stanza_error_new(struct conn *c, const struct xml_node *st,
+    const char *etype, const char *cond, const char *text);
 /* Send a stanza error (RFC 6120 8.3) for st; never for type='error'. */
 void stanza_error(struct conn *c, const struct xml_node *st, const char *etype,
     const char *cond, const char *text);

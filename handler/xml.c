@@ -82,6 +82,10 @@ void xbuf_add_esc(struct xbuf *b, const char *s, size_t n)
 		case '>': rep = "&gt;"; break;
 		case '"': rep = "&quot;"; break;
 		case '\'': rep = "&apos;"; break;
+		/* kept exact through attribute normalisation and CR folding */
+		case '\t': rep = "&#9;"; break;
+		case '\n': rep = "&#10;"; break;
+		case '\r': rep = "&#13;"; break;
 		default: continue;
 		}
 		xbuf_add(b, s + start, i - start);
@@ -239,11 +243,24 @@ struct xml_node *xml_first_element(const struct xml_node *n)
 
 const char *xml_text(struct xml_node *n)
 {
-	struct xml_node *c;
+	struct xml_node *c, *first = NULL;
+	struct xbuf b = { 0 };
+	int runs = 0;
+
 	for (c = n->children; c; c = c->next)
-		if (!c->name)
-			return c->text;
-	return "";
+		if (!c->name && !c->raw && runs++ == 0)
+			first = c;
+	if (runs <= 1)
+		return first ? first->text : "";
+	/* Text split by child elements: joined once, cached in the element
+	 * node's own (otherwise unused) text field. */
+	for (c = n->children; c; c = c->next)
+		if (!c->name && !c->raw)
+			xbuf_add(&b, c->text, c->text_len);
+	free(n->text);
+	n->text = b.p;
+	n->text_len = b.len;
+	return n->text;
 }
 
 struct xml_node *xml_copy(const struct xml_node *n)
@@ -296,15 +313,31 @@ void xml_free(struct xml_node *n)
 	}
 }
 
-static void write_attr(struct xbuf *b, const struct xml_attr *a)
+/* Has this element already declared prefix for ns (its own prefix, or an
+ * earlier attribute's)? */
+static int declared(const struct xml_node *n, const struct xml_attr *upto, const char *prefix)
+{
+	const struct xml_attr *a;
+	if (n->prefix && !strcmp(n->prefix, prefix))
+		return 1;
+	for (a = n->attrs; a && a != upto; a = a->next)
+		if (a->ns && a->prefix && strcmp(a->ns, NS_XML) && !strcmp(a->prefix, prefix))
+			return 1;
+	return 0;
+}
+
+static void write_attr(struct xbuf *b, const struct xml_node *n, const struct xml_attr *a)
 {
 	xbuf_adds(b, " ");
-	if (a->ns) {
-		if (!strcmp(a->ns, NS_XML))
-			xbuf_adds(b, "xml:");
-		else if (a->prefix)
-			xbuf_addf(b, "xmlns:%s='", a->prefix), xbuf_add_esc(b, a->ns, strlen(a->ns)),
-			    xbuf_addf(b, "' %s:", a->prefix);
+	if (a->ns && !strcmp(a->ns, NS_XML)) {
+		xbuf_adds(b, "xml:");
+	} else if (a->ns && a->prefix) {
+		if (!declared(n, a, a->prefix)) {
+			xbuf_addf(b, "xmlns:%s='", a->prefix);
+			xbuf_add_esc(b, a->ns, strlen(a->ns));
+			xbuf_adds(b, "' ");
+		}
+		xbuf_addf(b, "%s:", a->prefix);
 	}
 	xbuf_adds(b, a->name);
 	xbuf_adds(b, "='");
@@ -340,7 +373,7 @@ void xml_write(struct xbuf *b, const struct xml_node *n, const char *parent_ns)
 		}
 	}
 	for (a = n->attrs; a; a = a->next)
-		write_attr(b, a);
+		write_attr(b, n, a);
 	if (!n->children) {
 		xbuf_adds(b, "/>");
 		return;
@@ -456,6 +489,8 @@ static void XMLCALL on_start(void *ud, const char *name, const char **atts)
 	}
 	if (s->cur)
 		xml_add(s->cur, n);
+	else
+		s->mark = (unsigned long long)XML_GetCurrentByteIndex(s->p);
 	s->cur = n;
 }
 
@@ -477,8 +512,14 @@ static void XMLCALL on_end(void *ud, const char *name)
 		return;
 	s->cur = n->parent;
 	if (s->depth == 1) {
-		s->mark = (unsigned long long)XML_GetCurrentByteIndex(s->p) +
+		unsigned long long end = (unsigned long long)XML_GetCurrentByteIndex(s->p) +
 		    (unsigned long long)XML_GetCurrentByteCount(s->p);
+		if (end - s->mark > s->lim.max_stanza) {
+			xml_free(n);
+			fail(s, "policy-violation", "stanza too large");
+			return;
+		}
+		s->mark = end;
 		n->parent = NULL;
 		s->cb.element(s->ctx, n);
 		if (s->stop) {
@@ -491,8 +532,14 @@ static void XMLCALL on_end(void *ud, const char *name)
 static void XMLCALL on_text(void *ud, const char *text, int len)
 {
 	struct xml_stream *s = ud;
-	if (s->failed || s->stop || !s->cur)
-		return;                /* whitespace between stanzas */
+	if (s->failed || s->stop)
+		return;
+	if (!s->cur) {
+		/* whitespace between stanzas (keepalives): not part of one */
+		s->mark = (unsigned long long)XML_GetCurrentByteIndex(s->p) +
+		    (unsigned long long)XML_GetCurrentByteCount(s->p);
+		return;
+	}
 	xml_add_text(s->cur, text, (size_t)len);
 }
 
@@ -609,16 +656,6 @@ int xml_stream_feed(struct xml_stream *s, const char *buf, size_t len, size_t *c
 	*consumed = 0;
 	if (s->failed)
 		return XML_FEED_ERROR;
-	/* Bound what expat buffers: a stanza (or the bytes of one start tag
-	 * expat has not finished) may not outgrow the stanza limit. */
-	if (s->depth >= 1 && s->fed + len - s->mark > s->lim.max_stanza) {
-		fail(s, "policy-violation", "stanza too large");
-		return XML_FEED_ERROR;
-	}
-	if (s->depth == 0 && s->fed + len > s->lim.max_stanza) {
-		fail(s, "policy-violation", "stream header too large");
-		return XML_FEED_ERROR;
-	}
 	s->fed += len;
 	st = XML_Parse(s->p, buf, (int)len, XML_FALSE);
 	if (s->stop && !s->failed) {
@@ -627,6 +664,12 @@ int xml_stream_feed(struct xml_stream *s, const char *buf, size_t len, size_t *c
 	}
 	if (s->failed)
 		return XML_FEED_ERROR;
+	/* Bound what one stanza (or one unfinished start tag, or a header)
+	 * may hold: at most the limit plus one read's worth is ever buffered. */
+	if (st != XML_STATUS_ERROR && s->fed - s->mark > s->lim.max_stanza) {
+		fail(s, "policy-violation", s->depth ? "stanza too large" : "stream header too large");
+		return XML_FEED_ERROR;
+	}
 	if (st == XML_STATUS_ERROR) {
 		enum XML_Error e = XML_GetErrorCode(s->p);
 		/* An undefined entity is the only way an entity reaches us. */

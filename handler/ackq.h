@@ -1,0 +1,46 @@
+/*
+ * ackq.h - messages written to the client but not yet proven read.
+ *
+ * "Written" is not "delivered": the kernel accepts what we write to a
+ * client that has already vanished. Each message handed to the client is
+ * kept here until the client answers a ping (XEP-0199) sent after it;
+ * when the session ends, whatever is still here is routed again (to the
+ * user's other resources, or offline storage), never dropped.
+ */
+#ifndef XMPPD_ACKQ_H
+#define XMPPD_ACKQ_H
+
+#include <stddef.h>
+
+#define ACKQ_MAX_BYTES (1024 * 1024)   /* unconfirmed output that ends a session */
+#define ACKQ_ID_PREFIX "xmppd-ack-"
+
+struct ackq_item {
+	char *xml;
+	size_t len;
+	unsigned long seq;        /* ping sequence that will confirm it */
+	struct ackq_item *next;
+};
+
+struct ackq {
+	struct ackq_item *head, *tail;
+	size_t bytes;
+	unsigned long next_seq;   /* the ping that confirms items added now */
+	int ping_out;             /* a ping is unanswered */
+};
+
+struct conn;
+
+/* Keep a message the client is being sent; -1 when the queue is over
+ * its limit (the caller ends the session). */
+int ackq_add(struct conn *c, const char *xml, size_t len);
+/* Ask for a confirmation of what was added since the last ping, unless a
+ * ping is already out. */
+void ackq_ping(struct conn *c);
+/* An IQ result or error with this id arrived: 1 if it answered our ping
+ * (it is consumed), else 0. */
+int ackq_answer(struct conn *c, const char *id);
+/* Hand every unconfirmed message to fn, oldest first, and empty the queue. */
+void ackq_drain(struct conn *c, void (*fn)(struct conn *c, const char *xml, size_t len));
+
+#endif

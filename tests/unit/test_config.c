@@ -1,0 +1,430 @@
+/*
+ * test_config.c - unit tests for handler/config.c (xmpp.conf(5)).
+ *
+ * Every file is a mkstemp() file under /tmp, removed at the end.
+ * Prints one line per failing check, then "N passed, M failed"; exits
+ * non-zero if anything failed.
+ */
+#include "config.h"
+#include "jid.h"
+#include "xmalloc.h"
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_TEMP 1024
+static char *temps[MAX_TEMP];
+static int ntemps;
+
+/* A temporary file holding text; the path lives until cleanup(). */
+static const char *conf(const char *text)
+{
+	char tmpl[] = "/tmp/xmppd-test-config-XXXXXX";
+	int fd = mkstemp(tmpl);
+	size_t len = strlen(text);
+	if (fd == -1 || ntemps == MAX_TEMP) {
+		perror("mkstemp");
+		exit(2);
+	}
+	if (write(fd, text, len) != (ssize_t)len) {
+		perror("write");
+		exit(2);
+	}
+	close(fd);
+	temps[ntemps] = strdup(tmpl);
+	return temps[ntemps++];
+}
+
+static void cleanup(void)
+{
+	int i;
+	for (i = 0; i < ntemps; i++) {
+		unlink(temps[i]);
+		free(temps[i]);
+	}
+	ntemps = 0;
+}
+
+static struct config cfg;
+static char err[512];
+
+/* Load text; returns config_load's result. */
+static int load(const char *text)
+{
+	err[0] = '\0';
+	return config_load(&cfg, conf(text), err, sizeof err);
+}
+
+/* The error names this file and line and contains what. */
+#define CHECK_ERR(text, line, what) do { \
+	const char *p_ = conf(text); \
+	char want_[600]; \
+	err[0] = '\0'; \
+	CHECK_INT(config_load(&cfg, p_, err, sizeof err), -1); \
+	snprintf(want_, sizeof want_, "%s:%d:", p_, (line)); \
+	if (!CHECK(strncmp(err, want_, strlen(want_)) == 0)) \
+		printf("  errbuf \"%s\", want prefix \"%s\"\n", err, want_); \
+	if (!CHECK(strstr(err, (what)) != NULL)) \
+		printf("  errbuf \"%s\", want it to contain \"%s\"\n", err, (what)); \
+} while (0)
+
+static void check_defaults(const struct config *c)
+{
+	char host[256] = "";
+	CHECK_INT(c->ndomains, 1);
+	CHECK_STR(c->domains[0], "localhost");
+	CHECK_STR(c->redis, "redis://127.0.0.1:6379/0");
+	CHECK_STR(c->key_prefix, "xmpp:");
+	CHECK_INT(c->allow_plaintext_auth, 0);
+	CHECK_STR(c->tls_cert, "");
+	CHECK_STR(c->tls_key, "");
+	if (gethostname(host, sizeof host - 1) == -1)
+		strcpy(host, "localhost");
+	CHECK_STR(c->hostname, host);
+	CHECK_INT(c->max_stanza_size, 262144);
+	CHECK_INT(c->max_depth, 32);
+	CHECK_INT(c->max_attrs, 64);
+	CHECK_INT(c->idle_timeout, 600);
+	CHECK_INT(c->auth_timeout, 60);
+	CHECK_INT(c->auth_fail_delay_ms, 1000);
+	CHECK_INT(c->offline_max, 1000);
+	CHECK_INT(c->session_ttl, 90);
+	CHECK_INT(c->redis_timeout_ms, 2000);
+}
+
+static void test_defaults(void)
+{
+	CHECK_INT(load("# only comments\n\n   # indented comment\n\t\n"), 0);
+	check_defaults(&cfg);
+	CHECK_INT(load(""), 0);
+	check_defaults(&cfg);
+
+	/* A second load starts again from the defaults. */
+	CHECK_INT(load("max_depth = 10\ndomain = a.example\n"), 0);
+	CHECK_INT(cfg.max_depth, 10);
+	CHECK_INT(load("# nothing\n"), 0);
+	check_defaults(&cfg);
+
+	/* No path, no $XMPP_CONFIG, and no default file: defaults, no error. */
+	if (access(CONFIG_DEFAULT_PATH, F_OK) == -1) {
+		unsetenv("XMPP_CONFIG");
+		CHECK_INT(config_load(&cfg, NULL, err, sizeof err), 0);
+		check_defaults(&cfg);
+		CHECK_INT(config_load(&cfg, "", err, sizeof err), 0);
+		check_defaults(&cfg);
+	}
+}
+
+static void test_domains(void)
+{
+	CHECK_INT(load("domain = Example.COM other.ORG.\tThird.Net\n"), 0);
+	CHECK_INT(cfg.ndomains, 3);
+	CHECK_STR(cfg.domains[0], "example.com");
+	CHECK_STR(cfg.domains[1], "other.org");
+	CHECK_STR(cfg.domains[2], "third.net");
+	CHECK_INT(load("domain = a.example, b.example,c.example\n"), 0);
+	CHECK_INT(cfg.ndomains, 3);
+	CHECK_STR(cfg.domains[2], "c.example");
+	CHECK_INT(load("domain = single.example\n"), 0);
+	CHECK_INT(cfg.ndomains, 1);
+	CHECK_STR(cfg.domains[0], "single.example");
+
+	/* At most 16 domains, each under 256 bytes. */
+	{
+		char text[8192], d[300];
+		int i;
+		strcpy(text, "domain =");
+		for (i = 0; i < 16; i++)
+			sprintf(text + strlen(text), " d%d.example", i);
+		strcat(text, "\n");
+		CHECK_INT(load(text), 0);
+		CHECK_INT(cfg.ndomains, 16);
+		CHECK_STR(cfg.domains[15], "d15.example");
+		strcpy(text + strlen(text) - 1, " d16.example\n");
+		CHECK_ERR(text, 1, "domain");
+
+		memset(d, 'x', 255);
+		d[255] = '\0';
+		snprintf(text, sizeof text, "domain = %s\n", d);
+		CHECK_INT(load(text), 0);
+		CHECK_INT(strlen(cfg.domains[0]), 255);
+		memset(d, 'x', 256);
+		d[256] = '\0';
+		snprintf(text, sizeof text, "domain = %s\n", d);
+		CHECK_ERR(text, 1, "domain");
+	}
+	CHECK_ERR("domain =\n", 1, "domain");
+	CHECK_ERR("domain = a@b.example\n", 1, "domain");
+	CHECK_ERR("domain = b.example:5222\n", 1, "domain");
+	CHECK_ERR("domain = .\n", 1, "domain");
+}
+
+static void test_strings(void)
+{
+	CHECK_INT(load("redis = unix:/run/redis/redis-server.sock?db=2\n"), 0);
+	CHECK_STR(cfg.redis, "unix:/run/redis/redis-server.sock?db=2");
+	/* Only the first '=' separates key and value. */
+	CHECK_INT(load("redis=redis://:p=w@h:1/3\n"), 0);
+	CHECK_STR(cfg.redis, "redis://:p=w@h:1/3");
+
+	CHECK_INT(load("key_prefix = test:ns:\n"), 0);
+	CHECK_STR(cfg.key_prefix, "test:ns:");
+	CHECK_ERR("key_prefix = a{b}\n", 1, "key_prefix");
+	CHECK_ERR("key_prefix = a b\n", 1, "key_prefix");
+	{
+		char text[400], v[200];
+		memset(v, 'k', 127);
+		v[127] = '\0';
+		snprintf(text, sizeof text, "key_prefix = %s\n", v);
+		CHECK_INT(load(text), 0);
+		CHECK_STR(cfg.key_prefix, v);
+		strcat(v, "k");
+		snprintf(text, sizeof text, "key_prefix = %s\n", v);
+		CHECK_ERR(text, 1, "key_prefix");
+	}
+
+	CHECK_INT(load("tls_cert = /etc/ssl/a.pem\ntls_key = /etc/ssl/a.key\n"), 0);
+	CHECK_STR(cfg.tls_cert, "/etc/ssl/a.pem");
+	CHECK_STR(cfg.tls_key, "/etc/ssl/a.key");
+	CHECK_INT(load("hostname = node1.example\n"), 0);
+	CHECK_STR(cfg.hostname, "node1.example");
+	CHECK_ERR("hostname = node 1\n", 1, "hostname");
+}
+
+static void test_bool(void)
+{
+	static const char *yes[] = { "yes", "true", "on", "1" };
+	static const char *no[] = { "no", "false", "off", "0" };
+	char text[100];
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		snprintf(text, sizeof text, "allow_plaintext_auth = %s\n", yes[i]);
+		CHECK_INT(load(text), 0);
+		CHECK_INT(cfg.allow_plaintext_auth, 1);
+		snprintf(text, sizeof text, "allow_plaintext_auth = %s\n", no[i]);
+		CHECK_INT(load(text), 0);
+		CHECK_INT(cfg.allow_plaintext_auth, 0);
+	}
+	CHECK_ERR("# c\nallow_plaintext_auth = maybe\n", 2, "allow_plaintext_auth");
+	CHECK_ERR("allow_plaintext_auth =\n", 1, "allow_plaintext_auth");
+	CHECK_ERR("allow_plaintext_auth = yes # comment\n", 1, "allow_plaintext_auth");
+}
+
+struct range {
+	const char *key;
+	long lo, hi;
+};
+
+static long get_num(const struct config *c, const char *key)
+{
+	if (!strcmp(key, "max_stanza_size")) return (long)c->max_stanza_size;
+	if (!strcmp(key, "max_depth")) return c->max_depth;
+	if (!strcmp(key, "max_attrs")) return c->max_attrs;
+	if (!strcmp(key, "idle_timeout")) return c->idle_timeout;
+	if (!strcmp(key, "auth_timeout")) return c->auth_timeout;
+	if (!strcmp(key, "auth_fail_delay_ms")) return c->auth_fail_delay_ms;
+	if (!strcmp(key, "offline_max")) return c->offline_max;
+	if (!strcmp(key, "session_ttl")) return c->session_ttl;
+	if (!strcmp(key, "redis_timeout_ms")) return c->redis_timeout_ms;
+	return -12345;
+}
+
+static void test_numbers(void)
+{
+	/* The ranges xmpp.conf.example documents. */
+	static const struct range r[] = {
+		{ "max_stanza_size", 1024, 16777216 },
+		{ "max_depth", 4, 1000 },
+		{ "max_attrs", 4, 10000 },
+		{ "idle_timeout", 1, 604800 },
+		{ "auth_timeout", 1, 3600 },
+		{ "auth_fail_delay_ms", 0, 60000 },
+		{ "offline_max", 0, 1000000 },
+		{ "session_ttl", 5, 86400 },
+		{ "redis_timeout_ms", 10, 600000 },
+	};
+	static const char *junk[] = { "", "abc", "10x", "1e3", "0x10", "1 0",
+	    "99999999999999999999999" };
+	char text[200];
+	size_t i, k;
+
+	for (i = 0; i < sizeof r / sizeof r[0]; i++) {
+		snprintf(text, sizeof text, "%s = %ld\n", r[i].key, r[i].lo);
+		if (CHECK_INT(load(text), 0))
+			CHECK_INT(get_num(&cfg, r[i].key), r[i].lo);
+		snprintf(text, sizeof text, "%s = %ld\n", r[i].key, r[i].hi);
+		if (CHECK_INT(load(text), 0))
+			CHECK_INT(get_num(&cfg, r[i].key), r[i].hi);
+		snprintf(text, sizeof text, "%s = %ld\n", r[i].key, (r[i].lo + r[i].hi) / 2);
+		if (CHECK_INT(load(text), 0))
+			CHECK_INT(get_num(&cfg, r[i].key), (r[i].lo + r[i].hi) / 2);
+		snprintf(text, sizeof text, "\n%s = %ld\n", r[i].key, r[i].lo - 1);
+		CHECK_ERR(text, 2, r[i].key);
+		snprintf(text, sizeof text, "\n\n%s = %ld\n", r[i].key, r[i].hi + 1);
+		CHECK_ERR(text, 3, r[i].key);
+		for (k = 0; k < sizeof junk / sizeof junk[0]; k++) {
+			snprintf(text, sizeof text, "%s = %s\n", r[i].key, junk[k]);
+			CHECK_ERR(text, 1, r[i].key);
+		}
+	}
+	CHECK_ERR("auth_fail_delay_ms = -1\n", 1, "auth_fail_delay_ms");
+
+	/* Layout: blanks around key and value, CRLF, no final newline. */
+	CHECK_INT(load("  max_depth\t=\t10  \r\nmax_attrs=20\r\nidle_timeout = 30"), 0);
+	CHECK_INT(cfg.max_depth, 10);
+	CHECK_INT(cfg.max_attrs, 20);
+	CHECK_INT(cfg.idle_timeout, 30);
+}
+
+static void test_all_keys(void)
+{
+	CHECK_INT(load(
+	    "# every key\n"
+	    "domain = A.example B.example\n"
+	    "redis = redis://:pw@db.example:6380/2\n"
+	    "key_prefix = x1:\n"
+	    "allow_plaintext_auth = true\n"
+	    "tls_cert = /c.pem\n"
+	    "tls_key = /k.pem\n"
+	    "hostname = h1\n"
+	    "max_stanza_size = 65536\n"
+	    "max_depth = 16\n"
+	    "max_attrs = 32\n"
+	    "idle_timeout = 300\n"
+	    "auth_timeout = 30\n"
+	    "auth_fail_delay_ms = 0\n"
+	    "offline_max = 50\n"
+	    "session_ttl = 60\n"
+	    "redis_timeout_ms = 500\n"), 0);
+	CHECK_INT(cfg.ndomains, 2);
+	CHECK_STR(cfg.domains[0], "a.example");
+	CHECK_STR(cfg.domains[1], "b.example");
+	CHECK_STR(cfg.redis, "redis://:pw@db.example:6380/2");
+	CHECK_STR(cfg.key_prefix, "x1:");
+	CHECK_INT(cfg.allow_plaintext_auth, 1);
+	CHECK_STR(cfg.tls_cert, "/c.pem");
+	CHECK_STR(cfg.tls_key, "/k.pem");
+	CHECK_STR(cfg.hostname, "h1");
+	CHECK_INT(cfg.max_stanza_size, 65536);
+	CHECK_INT(cfg.max_depth, 16);
+	CHECK_INT(cfg.max_attrs, 32);
+	CHECK_INT(cfg.idle_timeout, 300);
+	CHECK_INT(cfg.auth_timeout, 30);
+	CHECK_INT(cfg.auth_fail_delay_ms, 0);
+	CHECK_INT(cfg.offline_max, 50);
+	CHECK_INT(cfg.session_ttl, 60);
+	CHECK_INT(cfg.redis_timeout_ms, 500);
+}
+
+static void test_errors(void)
+{
+	char path[64];
+
+	CHECK_ERR("# c\n\nfrobnicate = 1\n", 3, "frobnicate");
+	CHECK_ERR("max_depth = 10\njust some words\n", 2, "key = value");
+	CHECK_ERR("= 5\n", 1, "unknown key");
+	CHECK_ERR("Max_Depth = 10\n", 1, "Max_Depth");      /* keys are exact */
+	CHECK_ERR("max_depth = 10\nmax_depth = 3\n", 2, "max_depth");
+	/* A line that does not fit the 4096-byte line buffer. */
+	{
+		char *text = xmalloc(6000);
+		memset(text, ' ', 5000);
+		memcpy(text, "redis = ", 8);
+		strcpy(text + 5000, "x\n");
+		CHECK_ERR(text, 1, "too long");
+		free(text);
+	}
+
+	/* A missing explicit file is an error naming it. */
+	strcpy(path, conf(""));
+	unlink(path);
+	err[0] = '\0';
+	CHECK_INT(config_load(&cfg, path, err, sizeof err), -1);
+	if (!CHECK(strstr(err, path) != NULL))
+		printf("  errbuf \"%s\" does not name %s\n", err, path);
+	/* A directory cannot be read as a file. */
+	err[0] = '\0';
+	CHECK_INT(config_load(&cfg, "/tmp", err, sizeof err), -1);
+	CHECK(err[0] != '\0');
+	/* A tiny errbuf is still terminated. */
+	{
+		char tiny[8];
+		memset(tiny, 'Z', sizeof tiny);
+		CHECK_INT(config_load(&cfg, conf("bogus = 1\n"), tiny, sizeof tiny), -1);
+		CHECK(memchr(tiny, '\0', sizeof tiny) != NULL);
+	}
+}
+
+static void test_env(void)
+{
+	const char *p = conf("max_depth = 7\ndomain = env.example\n");
+	char path[64];
+
+	setenv("XMPP_CONFIG", p, 1);
+	CHECK_INT(config_load(&cfg, NULL, err, sizeof err), 0);
+	CHECK_INT(cfg.max_depth, 7);
+	CHECK_STR(cfg.domains[0], "env.example");
+	CHECK_INT(config_load(&cfg, "", err, sizeof err), 0);   /* "" is no path */
+	CHECK_INT(cfg.max_depth, 7);
+	/* An explicit path wins over the environment. */
+	CHECK_INT(config_load(&cfg, conf("max_depth = 9\n"), err, sizeof err), 0);
+	CHECK_INT(cfg.max_depth, 9);
+	/* A file named by $XMPP_CONFIG must exist. */
+	strcpy(path, conf(""));
+	unlink(path);
+	setenv("XMPP_CONFIG", path, 1);
+	err[0] = '\0';
+	CHECK_INT(config_load(&cfg, NULL, err, sizeof err), -1);
+	CHECK(strstr(err, path) != NULL);
+	/* Errors in it name it too. */
+	setenv("XMPP_CONFIG", conf("\nnope\n"), 1);
+	err[0] = '\0';
+	CHECK_INT(config_load(&cfg, NULL, err, sizeof err), -1);
+	CHECK(strstr(err, getenv("XMPP_CONFIG")) != NULL);
+	CHECK(strstr(err, ":2:") != NULL);
+	unsetenv("XMPP_CONFIG");
+}
+
+static void test_serves(void)
+{
+	struct jid j;
+
+	CHECK_INT(load("domain = Example.COM chat.example.org.\n"), 0);
+	CHECK_INT(config_serves(&cfg, "example.com"), 1);
+	CHECK_INT(config_serves(&cfg, "chat.example.org"), 1);
+	CHECK_INT(config_serves(&cfg, "example.org"), 0);
+	CHECK_INT(config_serves(&cfg, "example.co"), 0);
+	CHECK_INT(config_serves(&cfg, "example.com.evil"), 0);
+	CHECK_INT(config_serves(&cfg, ""), 0);
+	CHECK_INT(load("# defaults\n"), 0);
+	CHECK_INT(config_serves(&cfg, "localhost"), 1);
+	CHECK_INT(config_serves(&cfg, "example.com"), 0);
+
+	/* A configured domain matches the prepped domain of a JID at it,
+	 * however either is spelt. */
+	CHECK_INT(load("domain = Example.COM.\n"), 0);
+	if (CHECK_INT(jid_parse("u@EXAMPLE.com", &j), 0))
+		CHECK_INT(config_serves(&cfg, j.domain), 1);
+	CHECK_INT(load("domain = B\xC3\x9C" "CHER.example\n"), 0);
+	if (CHECK_INT(jid_parse("u@B\xC3\x9C" "CHER.example", &j), 0))
+		CHECK_INT(config_serves(&cfg, j.domain), 1);
+}
+
+int main(void)
+{
+	unsetenv("XMPP_CONFIG");
+	test_defaults();
+	test_domains();
+	test_strings();
+	test_bool();
+	test_numbers();
+	test_all_keys();
+	test_errors();
+	test_env();
+	test_serves();
+	cleanup();
+	return CHECK_DONE();
+}

@@ -245,6 +245,11 @@ static void on_open(void *ctx, struct xml_node *root, const char *default_ns)
 		}
 		snprintf(c->domain, sizeof c->domain, "%s", j.domain);
 	}
+	if (c->header_sent) {
+		/* RFC 6120 4.3.2: every stream, restarts included, has its own id. */
+		new_stream_id(c);
+		log_set_context(NULL, c->stream_id, NULL);
+	}
 	send_header(c);
 	if (check_version(c, xml_get(root, "version")) == -1)
 		return;

@@ -517,6 +517,73 @@ static int cmd_passwd(struct ctl *c, int argc, char **argv)
 	return cmd_setpw(c, argc, argv, 0);
 }
 
+/* ---- kick ---- */
+
+struct kick {
+	struct ctl *c;
+	const char *bare;
+	const char *resource;     /* NULL: every session */
+	const char *cond;         /* the stream error the session ends with */
+	int quiet;
+	int n;
+};
+
+static int kick_one(const struct session_info *si, void *arg)
+{
+	struct kick *k = arg;
+	long got;
+	if (k->resource && strcmp(k->resource, si->resource))
+		return 0;
+	got = route_kick(&k->c->st, k->bare, si->resource, si->id, k->cond);
+	if (got == -1)
+		return -1;
+	/* Nobody listening: the handler is gone; remove what it left. */
+	if (got == 0 && session_unregister(&k->c->st, k->bare, si->resource, si->id, NULL) == -1)
+		return -1;
+	if (!k->quiet)
+		printf("%s/%s %s\n", k->bare, si->resource, got ? "kicked" : "removed (stale)");
+	k->n++;
+	return 0;
+}
+
+/* End every session of a user who is being deleted. */
+static int deluser_kick(struct ctl *c, const char *bare)
+{
+	struct kick k = { c, bare, NULL, "not-authorized", 1, 0 };
+	return session_each(&c->st, bare, kick_one, &k);
+}
+
+static int cmd_kick(struct ctl *c, int argc, char **argv)
+{
+	struct kick k;
+	struct jid j;
+	char bare[JID_MAX];
+	int rc;
+
+	if (argc != 1 || argv[0][0] == '-')
+		return usage_error("kick: one JID[/RESOURCE] expected");
+	if (jid_parse(argv[0], &j) == -1 || !j.node[0]) {
+		ctl_err("bad JID '%s'", argv[0]);
+		return XC_USAGE;
+	}
+	jid_bare(&j, bare, sizeof bare);
+	if ((rc = ctl_open_for(c, bare, bare, sizeof bare)) != XC_OK)
+		return rc;
+	k.c = c;
+	k.bare = bare;
+	k.resource = j.resource[0] ? j.resource : NULL;
+	k.cond = "policy-violation";
+	k.quiet = 0;
+	k.n = 0;
+	if (session_each(&c->st, bare, kick_one, &k) == -1)
+		return redis_failed(c);
+	if (k.n == 0) {
+		ctl_err("no session of %s", argv[0]);
+		return XC_FAIL;
+	}
+	return stdout_flush();
+}
+
 static int cmd_deluser(struct ctl *c, int argc, char **argv)
 {
 	char bare[JID_MAX];
@@ -526,6 +593,9 @@ static int cmd_deluser(struct ctl *c, int argc, char **argv)
 		return usage_error("deluser: one JID expected");
 	if ((rc = ctl_open_for(c, argv[0], bare, sizeof bare)) != XC_OK)
 		return rc;
+	r = deluser_kick(c, bare);
+	if (r == -1)
+		return redis_failed(c);
 	r = account_delete(&c->st, bare);
 	if (r == -1)
 		return redis_failed(c);
@@ -831,61 +901,6 @@ static int cmd_roster(struct ctl *c, int argc, char **argv)
 	if (!strcmp(argv[1], "remove") && argc == 3)
 		return roster_del(c, bare, contact);
 	return usage_error("roster JID [add|remove CONTACT ...]");
-}
-
-/* ---- kick ---- */
-
-struct kick {
-	struct ctl *c;
-	const char *bare;
-	const char *resource;     /* NULL: every session */
-	int n;
-};
-
-static int kick_one(const struct session_info *si, void *arg)
-{
-	struct kick *k = arg;
-	long got;
-	if (k->resource && strcmp(k->resource, si->resource))
-		return 0;
-	got = route_kick(&k->c->st, k->bare, si->resource, si->id, "policy-violation");
-	if (got == -1)
-		return -1;
-	/* Nobody listening: the handler is gone; remove what it left. */
-	if (got == 0 && session_unregister(&k->c->st, k->bare, si->resource, si->id, NULL) == -1)
-		return -1;
-	printf("%s/%s %s\n", k->bare, si->resource, got ? "kicked" : "removed (stale)");
-	k->n++;
-	return 0;
-}
-
-static int cmd_kick(struct ctl *c, int argc, char **argv)
-{
-	struct kick k;
-	struct jid j;
-	char bare[JID_MAX];
-	int rc;
-
-	if (argc != 1 || argv[0][0] == '-')
-		return usage_error("kick: one JID[/RESOURCE] expected");
-	if (jid_parse(argv[0], &j) == -1 || !j.node[0]) {
-		ctl_err("bad JID '%s'", argv[0]);
-		return XC_USAGE;
-	}
-	jid_bare(&j, bare, sizeof bare);
-	if ((rc = ctl_open_for(c, bare, bare, sizeof bare)) != XC_OK)
-		return rc;
-	k.c = c;
-	k.bare = bare;
-	k.resource = j.resource[0] ? j.resource : NULL;
-	k.n = 0;
-	if (session_each(&c->st, bare, kick_one, &k) == -1)
-		return redis_failed(c);
-	if (k.n == 0) {
-		ctl_err("no session of %s", argv[0]);
-		return XC_FAIL;
-	}
-	return stdout_flush();
 }
 
 static const struct command {

@@ -134,7 +134,8 @@ void deliver_outbound(struct conn *c, struct xml_node *st)
 	if (!strcmp(st->name, "iq")) {
 		/* No 'to', or the user's own bare JID: the server answers for
 		 * the account (RFC 6120 10.3.3). */
-		if (!to || !strcmp(to, c->bare)) {
+		if (!to || (!j.resource[0] && !strcmp(j.node, c->jid.node) &&
+		    !strcmp(j.domain, c->jid.domain))) {
 			if (is_query(NS_ROSTER, st))
 				rosteriq_handle(c, st);
 			else

@@ -64,6 +64,9 @@ static void iqauth_fail(struct conn *c, struct xml_node *iq, const char *node,
 	if (c->cfg->auth_fail_delay_ms)
 		usleep((useconds_t)c->cfg->auth_fail_delay_ms * 1000);
 	stanza_error(c, iq, type, cond, NULL);
+	/* One budget of failures per stream, whichever way the client tries. */
+	if (++c->sasl.failures >= SASL_MAX_FAILURES)
+		conn_stream_error(c, "policy-violation", "too many failed authentication attempts");
 }
 
 static void iqauth_set(struct conn *c, struct xml_node *iq, struct xml_node *q)

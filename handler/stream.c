@@ -86,7 +86,8 @@ static void send_header(struct conn *c)
 	xbuf_addf(&c->out, "<?xml version='1.0'?><stream:stream xmlns='" NS_CLIENT
 	    "' xmlns:stream='" NS_STREAMS "' id='%s' from='", c->stream_id);
 	xbuf_add_esc(&c->out, c->domain, strlen(c->domain));
-	xbuf_adds(&c->out, "' version='1.0' xml:lang='en'>");
+	/* RFC 6120 4.7.5: a pre-1.0 client gets a header without version. */
+	xbuf_adds(&c->out, c->legacy ? "' xml:lang='en'>" : "' version='1.0' xml:lang='en'>");
 	c->header_sent = 1;
 }
 
@@ -181,15 +182,9 @@ static int check_version(struct conn *c, const char *v)
 {
 	unsigned major, minor;
 	char tail;
-	if (!v) {
-		c->legacy = 1;
-		return 0;
-	}
-	if (sscanf(v, "%u.%u%c", &major, &minor, &tail) != 2 || major != 1) {
-		conn_stream_error(c, "unsupported-version", NULL);
+	c->legacy = !v;
+	if (v && (sscanf(v, "%u.%u%c", &major, &minor, &tail) != 2 || major != 1))
 		return -1;
-	}
-	c->legacy = 0;
 	return 0;
 }
 
@@ -250,9 +245,11 @@ static void on_open(void *ctx, struct xml_node *root, const char *default_ns)
 		new_stream_id(c);
 		log_set_context(NULL, c->stream_id, NULL);
 	}
-	send_header(c);
-	if (check_version(c, xml_get(root, "version")) == -1)
+	if (check_version(c, xml_get(root, "version")) == -1) {
+		conn_stream_error(c, "unsupported-version", NULL);
 		return;
+	}
+	send_header(c);
 	if (!c->store_ok) {
 		conn_stream_error(c, "internal-server-error", "storage unavailable");
 		return;

@@ -517,6 +517,8 @@ static int cmd_passwd(struct ctl *c, int argc, char **argv)
 	return cmd_setpw(c, argc, argv, 0);
 }
 
+static int stdout_flush(void);
+
 /* ---- kick ---- */
 
 struct kick {

@@ -218,6 +218,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_term);
 	signal(SIGHUP, on_term);
+	signal(SIGINT, on_term);
 	peer_name(peer, sizeof peer);
 	log_set_context(peer, NULL, NULL);
 	if (config_load(&cfg, cfgpath, err, sizeof err) == -1)

@@ -84,7 +84,14 @@ void conn_send_raw(struct conn *c, const char *s)
 static void send_header(struct conn *c)
 {
 	xbuf_addf(&c->out, "<?xml version='1.0'?><stream:stream xmlns='" NS_CLIENT
-	    "' xmlns:stream='" NS_STREAMS "' id='%s' from='", c->stream_id);
+	    "' xmlns:stream='" NS_STREAMS "' id='%s' ", c->stream_id);
+	if (c->peer_jid[0]) {
+		/* RFC 6120 4.7.2: answer the client's 'from' with our 'to'. */
+		xbuf_adds(&c->out, "to='");
+		xbuf_add_esc(&c->out, c->peer_jid, strlen(c->peer_jid));
+		xbuf_adds(&c->out, "' ");
+	}
+	xbuf_adds(&c->out, "from='");
 	xbuf_add_esc(&c->out, c->domain, strlen(c->domain));
 	/* RFC 6120 4.7.5: a pre-1.0 client gets a header without version. */
 	xbuf_adds(&c->out, c->legacy ? "' xml:lang='en'>" : "' version='1.0' xml:lang='en'>");
@@ -215,7 +222,7 @@ static void send_features(struct conn *c)
 static void on_open(void *ctx, struct xml_node *root, const char *default_ns)
 {
 	struct conn *c = ctx;
-	const char *to = xml_get(root, "to");
+	const char *to = xml_get(root, "to"), *from = xml_get(root, "from");
 	struct jid j;
 
 	if (c->state == CS_CLOSING)
@@ -240,6 +247,9 @@ static void on_open(void *ctx, struct xml_node *root, const char *default_ns)
 		}
 		snprintf(c->domain, sizeof c->domain, "%s", j.domain);
 	}
+	c->peer_jid[0] = '\0';
+	if (from && jid_parse(from, &j) == 0)
+		jid_full(&j, c->peer_jid, sizeof c->peer_jid);
 	if (c->header_sent) {
 		/* RFC 6120 4.3.2: every stream, restarts included, has its own id. */
 		new_stream_id(c);

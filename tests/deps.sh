@@ -1,0 +1,35 @@
+#!/bin/sh
+# deps.sh - make sure the Debian packages that build and test xmppd are
+# installed. Quiet when they are. Missing ones are installed when run as
+# root (apt-get update once, then install); otherwise the apt-get command
+# is printed and the exit status is 1.
+set -eu
+
+PKGS="pkg-config libexpat1-dev libhiredis-dev libsystemd-dev libssl-dev libidn-dev
+redis-server redis-tools systemd python3 python3-slixmpp python3-pytest
+python3-pytest-xdist mandoc"
+
+installed() {
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
+missing=
+# A compiler and make: build-essential, or at least gcc and make.
+if ! installed build-essential && ! { installed gcc && installed make; }; then
+	missing=build-essential
+fi
+for p in $PKGS; do
+	installed "$p" || missing="$missing $p"
+done
+missing=${missing# }
+[ -z "$missing" ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends $missing"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing Debian packages: $missing" >&2
+	echo "deps.sh: run as root: apt-get update && DEBIAN_FRONTEND=noninteractive $cmd" >&2
+	exit 1
+fi
+echo "deps.sh: installing $missing" >&2
+apt-get update
+DEBIAN_FRONTEND=noninteractive $cmd

@@ -1,0 +1,674 @@
+"""harness.py - run xmppd for protocol tests, talk raw XML to it, replay transcripts.
+
+Server       one xmppd "deployment": a private redis-server on a unix socket in a
+             temp dir, an xmpp.conf, and N listeners, each a
+             `systemd-socket-activate --inetd -a` on 127.0.0.1 running
+             $XMPPD_BUILD/xmpp-handler per connection (one listener = one host).
+Raw          a socket client that parses what the server sends with
+             ElementTree's XMLPullParser: the stream header is the open root,
+             each depth-1 element is reported whole, the end of the stream and
+             the end of the socket are reported too.
+Transcript   a *.xmpp file (syntax in the Transcript docstring) replayed
+             against a fresh Server with a Raw client.
+
+Everything started here is stopped by PID. Every wait has a timeout (TIMEOUT).
+"""
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("XMPPD_BUILD", ROOT / "build" / "san")).resolve()
+TIMEOUT = 5.0
+
+NS_STREAMS = "http://etherx.jabber.org/streams"
+NS_CLIENT = "jabber:client"
+NS_XML = "http://www.w3.org/XML/1998/namespace"
+NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+NS_STREAM_ERR = "urn:ietf:params:xml:ns:xmpp-streams"
+NS_STANZA_ERR = "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+UBSAN_OPTIONS = "print_stacktrace=1:halt_on_error=1"
+
+
+def _lsan_works():
+    """LeakSanitizer cannot run under ptrace (strace, gdb, some sandboxes):
+    it then dies with a "fatal error" at exit. Probe once with xmppctl."""
+    try:
+        p = subprocess.run([str(BUILD / "xmppctl"), "--no-such-option"],
+                           capture_output=True, text=True, timeout=TIMEOUT,
+                           env=dict(os.environ, ASAN_OPTIONS="detect_leaks=1"))
+    except OSError:
+        return True
+    return "LeakSanitizer has encountered a fatal error" not in p.stderr and \
+        "does not work under ptrace" not in p.stderr
+
+
+ASAN_OPTIONS = "abort_on_error=0:detect_leaks=%d" % (1 if _lsan_works() else 0)
+SAN_ENV = dict(os.environ, ASAN_OPTIONS=ASAN_OPTIONS, UBSAN_OPTIONS=UBSAN_OPTIONS)
+
+
+def wait_until(cond, timeout=TIMEOUT, what="condition"):
+    """Poll cond() until it returns something true; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = cond()
+        if r:
+            return r
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.02)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children(pid):
+    """PIDs whose parent is pid (live ones only: zombies do not count)."""
+    kids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[1]) == pid:
+            kids.append(int(d))
+    return kids
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] != "Z"
+
+
+# ---- Redis ----
+
+class RedisError(Exception):
+    pass
+
+
+def redis_call(sock_path, *args, timeout=TIMEOUT):
+    """One command over RESP2 on a unix socket: str, int, list, None or RedisError."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(sock_path)
+        parts = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        s.sendall(b"".join(parts))
+        f = s.makefile("rb")
+        return _resp_read(f)
+
+
+def _resp_read(f):
+    line = f.readline()
+    if not line:
+        raise RedisError("connection closed")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise RedisError(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)[:-2]
+        return data.decode("utf-8", "replace")
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_resp_read(f) for _ in range(n)]
+    raise RedisError("bad reply %r" % line)
+
+
+# ---- the server ----
+
+class Server:
+    """A running xmppd: Redis, config and listeners. Use as a context manager
+    or call start()/stop()."""
+
+    DEFAULTS = {"domain": "localhost", "allow_plaintext_auth": "yes",
+                "auth_fail_delay_ms": "50"}
+
+    def __init__(self, listeners=1, **conf):
+        self.dir = tempfile.mkdtemp(prefix="xmppd-test-")   # short: unix socket paths
+        self.domain = str(conf.get("domain", "localhost")).split(",")[0].split()[0]
+        self.redis_sock = os.path.join(self.dir, "redis.sock")
+        self.conf_path = os.path.join(self.dir, "xmpp.conf")
+        self.nlisteners = listeners
+        self.conf = dict(self.DEFAULTS, redis="unix:" + self.redis_sock)
+        for k, v in conf.items():
+            self.conf[k] = ("yes" if v else "no") if isinstance(v, bool) else v
+        self.ports = []
+        self.listeners = []     # Popen
+        self.logs = []          # stderr file of each listener
+        self.redis_proc = None
+        self.clients = []       # Raw clients to close before stopping
+
+    @property
+    def port(self):
+        return self.ports[0]
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        with open(self.conf_path, "w") as f:
+            for k, v in self.conf.items():
+                f.write("%s = %s\n" % (k, v))
+        self.redis_proc = subprocess.Popen(
+            ["redis-server", "--port", "0", "--unixsocket", self.redis_sock,
+             "--unixsocketperm", "700", "--dir", self.dir, "--save", "",
+             "--appendonly", "no", "--logfile", os.path.join(self.dir, "redis.log")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self._redis_up, what="redis-server PING")
+        for i in range(self.nlisteners):
+            self._start_listener(i)
+        return self
+
+    def _redis_up(self):
+        if self.redis_proc.poll() is not None:
+            raise AssertionError("redis-server exited with %s" % self.redis_proc.returncode)
+        try:
+            return self.redis("PING") == "PONG"
+        except OSError:
+            return False
+
+    def _start_listener(self, i):
+        log = os.path.join(self.dir, "listener%d.log" % i)
+        for _ in range(5):                 # a port taken meanwhile: try another
+            port = free_port()
+            with open(log, "ab") as f:
+                start = f.tell()
+                p = subprocess.Popen(
+                    ["systemd-socket-activate", "--inetd", "-a", "-l", "127.0.0.1:%d" % port,
+                     "-E", "XMPP_CONFIG=" + self.conf_path, "-E", "ASAN_OPTIONS=" + ASAN_OPTIONS,
+                     "-E", "UBSAN_OPTIONS=" + UBSAN_OPTIONS, str(BUILD / "xmpp-handler")],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=f)
+
+            def listening():
+                with open(log, "rb") as f:
+                    f.seek(start)
+                    return b"Listening on" in f.read() or p.poll() is not None
+            wait_until(listening, what="systemd-socket-activate on port %d" % port)
+            if p.poll() is None:
+                self.ports.append(port)
+                self.listeners.append(p)
+                self.logs.append(log)
+                return
+        raise AssertionError("could not start a listener:\n" + self.log())
+
+    def stop(self):
+        """Close our clients, let handlers finish (so sanitizers report), stop
+        listeners and Redis by PID, then fail on any sanitizer report."""
+        for c in self.clients:
+            c.close()
+        handlers = set()
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            kids = [k for p in self.listeners for k in _children(p.pid)]
+            handlers.update(kids)
+            if not kids:
+                break
+            time.sleep(0.05)
+        for pid in handlers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while any(_alive(pid) for pid in handlers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for pid in handlers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        for p in self.listeners + [self.redis_proc]:
+            if p and p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        bad = self.sanitizer_reports()
+        if not os.environ.get("XMPPD_KEEP_TMP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if bad:
+            raise AssertionError("sanitizer reports:\n" + bad)
+
+    def sanitizer_reports(self):
+        """The sanitizer reports in every log we own (listeners, handlers, xmppctl)."""
+        reports = []
+        for path in self.logs + [os.path.join(self.dir, "xmppctl.log")]:
+            try:
+                with open(path, errors="replace") as f:
+                    lines = f.read().splitlines()
+            except OSError:
+                continue
+            for i, line in enumerate(lines):
+                if any(m in line for m in SANITIZER_MARKS):
+                    reports.append("%s:\n%s" % (os.path.basename(path), "\n".join(lines[i:i + 15])))
+        return "\n\n".join(reports)
+
+    def log(self):
+        """Everything the listeners and their handlers wrote to stderr so far."""
+        out = []
+        for path in self.logs:
+            with open(path, errors="replace") as f:
+                out.append(f.read())
+        return "".join(out)
+
+    def redis(self, *args):
+        return redis_call(self.redis_sock, *args)
+
+    def ctl(self, *args, input=None):
+        p = subprocess.run([str(BUILD / "xmppctl"), "-c", self.conf_path] + [str(a) for a in args],
+                           input=input, capture_output=True, text=True, timeout=TIMEOUT * 2,
+                           env=SAN_ENV)
+        with open(os.path.join(self.dir, "xmppctl.log"), "a") as f:
+            f.write(p.stderr)
+        return p
+
+    def adduser(self, jid, password, legacy_digest=False):
+        args = ["adduser"] + (["--legacy-digest"] if legacy_digest else []) + [jid]
+        p = self.ctl(*args, input=password + "\n")
+        assert p.returncode == 0, "xmppctl %s failed (%d): %s" % (" ".join(args), p.returncode, p.stderr)
+
+    def raw(self, listener=0):
+        """A Raw client connected to one listener, closed at stop()."""
+        return Raw(self.ports[listener], server=self)
+
+
+# ---- XML helpers ----
+
+def split_tag(tag):
+    if tag.startswith("{"):
+        ns, name = tag[1:].split("}", 1)
+        return ns, name
+    return "", tag
+
+
+def _attr_name(k):
+    ns, name = split_tag(k)
+    return "xml:" + name if ns == NS_XML else (name if not ns else "{%s}%s" % (ns, name))
+
+
+def to_xml(el, parent_ns=NS_CLIENT):
+    """Serialise an element for humans: stream:* prefixed, xmlns only where it changes."""
+    ns, name = split_tag(el.tag)
+    if ns == NS_STREAMS:
+        out, inner = "<stream:" + name, parent_ns
+    else:
+        out, inner = "<" + name + ("" if ns == parent_ns else " xmlns='%s'" % ns), ns
+    for k, v in el.attrib.items():
+        out += " %s='%s'" % (_attr_name(k), v.replace("&", "&amp;").replace("'", "&apos;")
+                             .replace("<", "&lt;"))
+    body = (el.text or "").replace("&", "&amp;").replace("<", "&lt;")
+    for c in el:
+        body += to_xml(c, inner) + (c.tail or "").replace("&", "&amp;").replace("<", "&lt;")
+    if not body:
+        return out + "/>"
+    return out + ">" + body + "</" + ("stream:" if ns == NS_STREAMS else "") + name + ">"
+
+
+def header_xml(el):
+    """A stream header as its open tag, attributes only."""
+    return "<stream:stream%s>" % "".join(" %s='%s'" % (_attr_name(k), v) for k, v in el.attrib.items())
+
+
+def _text(el):
+    return ((el.text or "") + "".join(c.tail or "" for c in el)).strip()
+
+
+# Children whose order the RFCs leave open (compared as a set).
+UNORDERED = {"{%s}mechanisms" % NS_SASL}
+# ... and lists that are the server's to extend: the transcript names the
+# entries it relies on, others are ignored (RFC 6120 4.3.2, XEP-0030 3.1).
+OPEN = {"{%s}features" % NS_STREAMS, "{http://jabber.org/protocol/disco#info}query"}
+
+
+def compare(exp, got, vars, path=""):
+    """None if got matches exp, else what differs. Rules:
+    - names, namespaces and attributes must match; an expected attribute
+      '{*}' matches any value or none, '{id}' matches any value and stores
+      it in vars['id'] (Raw.expect also requires it to be a new stream id);
+    - text is compared with surrounding whitespace stripped; '{*}' inside
+      expected text matches one or more characters;
+    - children in order (any order inside UNORDERED elements);
+    - optional parts (RFC 6120 4.9.2, 8.3.1) unless the transcript lists
+      them: <text/> in stream and stanza errors, and the original payload
+      echoed in an error stanza;
+    - in OPEN elements (stream features, disco#info) received children that
+      match no expected child are ignored: a transcript lists the features
+      it relies on, and those are compared in full."""
+    path += "/" + split_tag(exp.tag)[1]
+    if exp.tag != got.tag:
+        return "%s: expected element %s, got %s" % (path, exp.tag, got.tag)
+    for k, v in exp.attrib.items():
+        if v == "{*}":
+            continue
+        if k not in got.attrib:
+            return "%s: attribute %s missing" % (path, _attr_name(k))
+        if v == "{id}":
+            vars["id"] = got.attrib[k]
+        elif got.attrib[k] != v:
+            return "%s: attribute %s: expected %r, got %r" % (path, _attr_name(k), v, got.attrib[k])
+    for k in got.attrib:
+        if k not in exp.attrib:
+            return "%s: unexpected attribute %s=%r" % (path, _attr_name(k), got.attrib[k])
+    et, gt = _text(exp), _text(got)
+    if "{*}" in et:
+        pattern = ".+".join(re.escape(p) for p in et.split("{*}"))
+        if not re.fullmatch(pattern, gt, re.S):
+            return "%s: text %r does not match %r" % (path, gt, et)
+    elif et != gt:
+        return "%s: expected text %r, got %r" % (path, et, gt)
+    kids = list(got)
+    etags = [c.tag for c in exp]
+    text_tag = {"{%s}error" % NS_STREAMS: "{%s}text" % NS_STREAM_ERR,
+                "{%s}error" % NS_CLIENT: "{%s}text" % NS_STANZA_ERR}.get(exp.tag)
+    if text_tag and text_tag not in etags:
+        kids = [c for c in kids if c.tag != text_tag]
+    if exp.get("type") == "error" and etags == ["{%s}error" % NS_CLIENT]:
+        kids = [c for c in kids if c.tag in etags]
+    if len(kids) != len(exp) and exp.tag not in OPEN:
+        return "%s: expected %d children (%s), got %d (%s)" % (
+            path, len(exp), " ".join(split_tag(t)[1] for t in etags), len(kids),
+            " ".join(split_tag(c.tag)[1] for c in kids))
+    if exp.tag in UNORDERED or exp.tag in OPEN:
+        left = list(kids)
+        for e in exp:
+            match = next((g for g in left if compare(e, g, vars, path) is None), None)
+            if match is None:
+                same = [g for g in left if g.tag == e.tag]
+                if len(same) == 1:          # say what differs in the likely match
+                    return compare(e, same[0], vars, path)
+                return "%s: no child matches %s" % (path, to_xml(e, split_tag(exp.tag)[0]))
+            left.remove(match)
+        return None
+    for e, g in zip(exp, kids):
+        d = compare(e, g, vars, path)
+        if d:
+            return d
+    return None
+
+
+STREAM_OPEN = ("<stream:stream xmlns='jabber:client' "
+               "xmlns:stream='http://etherx.jabber.org/streams'>")
+
+
+def parse_expected(text):
+    """Expected stanzas (an XML fragment in the stream's context) -> elements."""
+    return list(ET.fromstring(STREAM_OPEN + text + "</stream:stream>"))
+
+
+def parse_header(text):
+    """An expected or sent stream header (an open tag) -> element."""
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    if "xmlns:stream" not in text:
+        text = text.replace("<stream:stream", "<stream:stream xmlns:stream='%s'" % NS_STREAMS, 1)
+    return ET.fromstring(text + "</stream:stream>")
+
+
+# ---- the raw client ----
+
+class Raw:
+    """A client socket whose input is parsed as an XMPP stream. Events from
+    next(): ("header", el), ("element", el), ("end", None) for
+    </stream:stream>, ("closed", None) when the socket closes, ("error", msg)
+    when the server sent something that is not XML."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=TIMEOUT, server=None):
+        self.sock = socket.create_connection((host, port), timeout)
+        self.timeout = timeout
+        self.events = []
+        self.eof = False
+        self.header = None
+        self.transcript = []      # "C: ..." / "S: ..." lines, for failure reports
+        self.vars = {}            # {id} captured by expect()
+        self.stream_ids = []      # every stream id the server sent
+        self.restart()
+        if server is not None:
+            server.clients.append(self)
+
+    def restart(self):
+        """Parse a new stream from here on (after SASL success, RFC 6120 6.4.6)."""
+        self.parser = ET.XMLPullParser(events=("start", "end"))
+        self.depth = 0
+        self.root = None
+
+    def send(self, text):
+        data = text.encode() if isinstance(text, str) else text
+        self.transcript.append("C: " + data.decode(errors="replace"))
+        self.sock.sendall(data)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _feed(self, data):
+        try:
+            self.parser.feed(data)
+            for ev, el in self.parser.read_events():
+                if ev == "start":
+                    self.depth += 1
+                    if self.depth == 1:
+                        self.root = self.header = el
+                        self.events.append(("header", el))
+                else:
+                    self.depth -= 1
+                    if self.depth == 1:
+                        self.events.append(("element", el))
+                        self.root.remove(el)
+                    elif self.depth == 0:
+                        self.events.append(("end", None))
+        except ET.ParseError as e:
+            self.events.append(("error", "server sent bad XML: %s" % e))
+            self.eof = True
+
+    def next(self, timeout=None):
+        """The next event, waiting at most timeout seconds (AssertionError then)."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while not self.events:
+            if self.eof:
+                self.transcript.append("S: (connection closed)")
+                return ("closed", None)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("nothing from the server within %.1f s" %
+                                     (self.timeout if timeout is None else timeout))
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                data = b""
+            if data:
+                self._feed(data)
+            else:
+                self.eof = True
+        ev, el = self.events.pop(0)
+        self.transcript.append("S: " + describe(ev, el))
+        return ev, el
+
+    def expect(self, expected, timeout=None):
+        """Wait for what `expected` describes and check it (AssertionError on a
+        mismatch); returns what arrived. `expected` is transcript syntax:
+        a header "<stream:stream ...>" (attributes compared), "</stream:stream>"
+        (the stream ends, then the socket closes), or one or more stanzas."""
+        expected = expected.strip()
+        if expected == "</stream:stream>":
+            ev, el = self.next(timeout)
+            if ev != "end":
+                raise AssertionError("expected </stream:stream>, got %s" % describe(ev, el))
+            return self.read_until_closed(timeout)
+        if re.match(r"(<\?xml[^>]*\?>\s*)?<stream:stream[\s>]", expected):
+            exp = parse_header(expected)
+            ev, el = self.next(timeout)
+            if ev != "header":
+                raise AssertionError("expected a stream header, got %s" % describe(ev, el))
+            diff = compare(exp, ET.Element(el.tag, el.attrib), self.vars)
+            if not diff and "{id}" in exp.attrib.values() and self.vars["id"] in self.stream_ids:
+                diff = "stream id %r reused: each stream, restarts included, needs a new one " \
+                       "(RFC 6120 4.7.3, 6.4.6)" % self.vars["id"]
+            if diff:
+                raise Mismatch(diff, header_xml(exp), header_xml(el))
+            self.stream_ids.append(el.get("id"))
+            return el
+        got = None
+        for exp in parse_expected(expected):
+            ev, got = self.next(timeout)
+            if ev != "element":
+                raise Mismatch("expected a stanza, got %s" % describe(ev, got), to_xml(exp),
+                               describe(ev, got))
+            diff = compare(exp, got, self.vars)
+            if diff:
+                raise Mismatch(diff, to_xml(exp), to_xml(got))
+        return got
+
+    def read_until_closed(self, timeout=None):
+        """Elements received until the socket closes (AssertionError if it
+        stays open for timeout seconds)."""
+        got = []
+        while True:
+            ev, el = self.next(timeout)
+            if ev == "closed":
+                return got
+            if ev == "element":
+                got.append(el)
+
+    def open(self, to="localhost", version="1.0"):
+        """Send a stream header, check the answer's header; returns the
+        features element (None for a pre-1.0 stream)."""
+        self.send("<stream:stream to='%s' xmlns='jabber:client' xmlns:stream='%s'%s "
+                  "xml:lang='en'>" % (to, NS_STREAMS, " version='%s'" % version if version else ""))
+        ev, el = self.next()
+        assert ev == "header", describe(ev, el)
+        if not version:
+            return None
+        ev, el = self.next()
+        assert ev == "element" and el.tag == "{%s}features" % NS_STREAMS, describe(ev, el)
+        return el
+
+
+def describe(ev, el):
+    if ev == "element":
+        return to_xml(el)
+    if ev == "header":
+        return header_xml(el)
+    if ev == "end":
+        return "</stream:stream>"
+    if ev == "closed":
+        return "(connection closed)"
+    return str(el)
+
+
+class Mismatch(AssertionError):
+    def __init__(self, why, expected, received):
+        super().__init__("%s\n  expected: %s\n  received: %s" % (why, expected, received))
+        self.why, self.expected, self.received = why, expected, received
+
+
+# ---- transcripts ----
+
+def digest(stream_id, password):
+    """XEP-0078 digest: hex SHA-1 of stream id + password."""
+    return hashlib.sha1((stream_id + password).encode()).hexdigest()
+
+
+class Transcript:
+    """A parsed *.xmpp file: directives (users, config) and steps.
+
+        @user test@localhost secret           account created before the run
+        @user-digest test@localhost secret    ... with xmppctl --legacy-digest
+        @conf key = value                     extra xmpp.conf line
+        # comment
+        C: <xml/>     the client sends (continues on following lines)
+        S: <xml/>     the server must send this next (continues likewise)
+        S: </stream:stream>   the server closes the stream, then the socket
+
+    In C: text, {digest:PASSWORD} becomes the XEP-0078 digest for the current
+    stream id (captured by id='{id}' in an expected header)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.users = []      # (jid, password, legacy_digest)
+        self.conf = {}
+        self.steps = []      # (line number, "C" or "S", text)
+        for n, line in enumerate(self.path.read_text().splitlines(), 1):
+            if line.startswith("#"):
+                continue
+            if line.startswith("@"):
+                self._directive(n, line)
+            elif line[:2] in ("C:", "S:"):
+                self.steps.append((n, line[0], line[2:].lstrip()))
+            elif self.steps:
+                n0, who, text = self.steps[-1]
+                self.steps[-1] = (n0, who, text + "\n" + line)
+            elif line.strip():
+                raise ValueError("%s:%d: text before the first C:/S: line" % (path, n))
+
+    def _directive(self, n, line):
+        word, _, rest = line.partition(" ")
+        if word in ("@user", "@user-digest"):
+            jid, password = rest.split()
+            self.users.append((jid, password, word == "@user-digest"))
+        elif word == "@conf":
+            key, _, value = rest.partition("=")
+            self.conf[key.strip()] = value.strip()
+        else:
+            raise ValueError("%s:%d: unknown directive %s" % (self.path, n, word))
+
+    def run(self, server):
+        """Replay against a started server; AssertionError with the
+        conversation so far on the first difference."""
+        for jid, password, legacy in self.users:
+            server.adduser(jid, password, legacy_digest=legacy)
+        raw = server.raw()
+        headers = 0
+        for n, who, text in self.steps:
+            text = text.rstrip()
+            try:
+                if who == "C":
+                    if re.match(r"\s*(<\?xml[^>]*\?>\s*)?<stream:stream[\s>]", text):
+                        if headers:
+                            raw.restart()
+                        headers += 1
+                    text = re.sub(r"\{digest:([^}]*)\}",
+                                  lambda m: digest(raw.vars.get("id", ""), m.group(1)), text)
+                    raw.send(text)
+                else:
+                    raw.expect(text)
+            except AssertionError as e:
+                log = server.log().splitlines()[-15:]
+                raise AssertionError(
+                    "%s:%d: %s\n\nconversation:\n%s\n\nserver log (tail):\n%s" % (
+                        self.path.name, n, e, "\n".join(raw.transcript), "\n".join(log))) from None
+        raw.close()

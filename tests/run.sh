@@ -1,0 +1,30 @@
+#!/bin/sh
+# run.sh BUILD_DIR [PYTEST-ARGS...] - the protocol tests (tests/proto, or the
+# tests/... named in PYTEST-ARGS) against
+# the xmpp-handler and xmppctl in BUILD_DIR, with Debian's python3 and pytest
+# (not whatever python3 comes first in PATH: it may lack Debian's packages).
+# Runs 4 tests at a time when pytest-xdist is installed. Exit status is
+# pytest's: non-zero when a test fails.
+set -eu
+if [ $# -lt 1 ]; then
+	echo "usage: sh tests/run.sh BUILD_DIR [PYTEST-ARGS...]" >&2
+	exit 100
+fi
+build=$(cd "$1" && pwd)
+shift
+for f in xmpp-handler xmppctl; do
+	if [ ! -x "$build/$f" ]; then
+		echo "run.sh: $build/$f is missing: build it first (make)" >&2
+		exit 1
+	fi
+done
+cd "$(dirname "$0")/.."
+par=
+if /usr/bin/python3 -c 'import xdist' 2>/dev/null; then
+	par="-n 4"
+fi
+what=tests/proto               # unless the arguments name tests themselves
+for a in "$@"; do
+	case $a in tests/*) what= ;; esac
+done
+XMPPD_BUILD=$build exec /usr/bin/python3 -m pytest -q -p no:cacheprovider $par $what "$@"

@@ -19,7 +19,7 @@ LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhir
 B         ?= build
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-COMMON    := handler/xmalloc.c handler/config.c handler/jid.c handler/log.c handler/scram.c \
+COMMON    := handler/xmalloc.c handler/config.c handler/jid.c handler/log.c handler/scram.c handler/tls.c \
              router/store.c router/account.c router/session.c router/route.c router/roster.c
 HANDLER   := handler/main.c handler/xml.c handler/stream.c handler/sasl.c \
              handler/iqauth.c handler/bind.c handler/serveriq.c handler/deliver.c handler/rosteriq.c handler/presence.c handler/ackq.c

@@ -52,8 +52,9 @@ void rosteriq_deliver_push(struct conn *c, const char *item, size_t len, const c
 /* presence.c */
 void presence_outbound(struct conn *c, struct xml_node *p);
 /* The user sends a subscription presence of type to contact (bare JID),
- * from a stanza or on its behalf (roster removal). */
-void presence_subscription(struct conn *c, const char *contact, const char *type);
+ * from its stanza orig or, with orig NULL, on its behalf (roster removal). */
+void presence_subscription(struct conn *c, const char *contact, const char *type,
+    const struct xml_node *orig);
 /* The session ends: unavailable to everyone who saw it available. */
 void presence_end(struct conn *c);
 /* Tell the contacts of a dead session (reaped) that it is unavailable. */

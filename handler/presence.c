@@ -285,9 +285,12 @@ static void directed(struct conn *c, struct xml_node *p, const struct jid *to)
 
 /* ---- subscriptions ---- */
 
-static char *sub_stanza(const char *from, const char *to, const char *type)
+/* A subscription presence: the client's own (its id, status, nick ... are
+ * kept, RFC 6121 3.1.3) or a fresh one, stamped with bare JIDs. */
+static char *sub_stanza(const char *from, const char *to, const char *type,
+    const struct xml_node *orig)
 {
-	struct xml_node *p = xml_new(NS_CLIENT, "presence");
+	struct xml_node *p = orig ? xml_copy(orig) : xml_new(NS_CLIENT, "presence");
 	char *s;
 	xml_set(p, "type", type);
 	xml_set(p, "to", to);
@@ -349,7 +352,8 @@ static void tell_presence(const char *xml, size_t len, void *arg)
 	free(s);
 }
 
-void presence_subscription(struct conn *c, const char *contact, const char *type)
+void presence_subscription(struct conn *c, const char *contact, const char *type,
+    const struct xml_node *orig)
 {
 	enum roster_action a = RA_DROP, a2;
 	char ver[ROSTER_VER_MAX], *item = NULL, *stanza;
@@ -360,7 +364,7 @@ void presence_subscription(struct conn *c, const char *contact, const char *type
 	int exists;
 
 	xbuf_add_esc(&attr, contact, strlen(contact));
-	stanza = sub_stanza(c->bare, contact, type);
+	stanza = sub_stanza(c->bare, contact, type, orig);
 	if (roster_subscription(c->store, c->bare, contact, 1, type, attr.p ? attr.p : "",
 	    stanza, &a, &item, ver, sizeof ver) == -1)
 		log_msg(LOG_ERR, "subscription: %s", c->store->err);
@@ -374,7 +378,7 @@ void presence_subscription(struct conn *c, const char *contact, const char *type
 	if (!exists) {
 		/* RFC 6121 3.1.3: no such contact: it "answers" unsubscribed. */
 		if (!strcmp(type, "subscribe")) {
-			char *reply = sub_stanza(contact, c->bare, "unsubscribed");
+			char *reply = sub_stanza(contact, c->bare, "unsubscribed", NULL);
 			sub_inbound(c, c->bare, contact, "unsubscribed", reply);
 			free(reply);
 		}
@@ -382,7 +386,7 @@ void presence_subscription(struct conn *c, const char *contact, const char *type
 	}
 	a2 = sub_inbound(c, contact, c->bare, type, stanza);
 	if (a2 == RA_AUTOREPLY) {
-		char *reply = sub_stanza(contact, c->bare, "subscribed");
+		char *reply = sub_stanza(contact, c->bare, "subscribed", NULL);
 		sub_inbound(c, c->bare, contact, "subscribed", reply);
 		free(reply);
 		/* and the contact's presence, now that we may see it */
@@ -444,7 +448,7 @@ void presence_outbound(struct conn *c, struct xml_node *p)
 		jid_bare(&j, bare, sizeof bare);
 		if (!strcmp(bare, c->bare))
 			return;          /* to oneself: nothing to change */
-		presence_subscription(c, bare, type);
+		presence_subscription(c, bare, type, p);
 		return;
 	}
 	if (!strcmp(type, "probe"))

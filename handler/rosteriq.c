@@ -151,9 +151,9 @@ static void roster_remove_contact(struct conn *c, struct xml_node *iq, const cha
 	snprintf(push, sizeof push, "<item jid='%s' subscription='remove'/>", e.p);
 	rosteriq_push(c, c->bare, push, ver);
 	if (SUB_HAS_TO(sub) || roster_item_ask(old))
-		presence_subscription(c, contact, "unsubscribe");
+		presence_subscription(c, contact, "unsubscribe", NULL);
 	if (SUB_HAS_FROM(sub))
-		presence_subscription(c, contact, "unsubscribed");
+		presence_subscription(c, contact, "unsubscribed", NULL);
 	xbuf_free(&e);
 	free(old);
 }

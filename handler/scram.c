@@ -1,6 +1,8 @@
 /*
- * scram.c - SCRAM-SHA-1 / SCRAM-SHA-256 server side (RFC 5802, RFC 7677)
- * and the credential arithmetic behind it. See scram.h for the contract.
+ * scram.c - SCRAM-SHA-1 / SCRAM-SHA-256 server side (RFC 5802, RFC 7677),
+ * with channel binding for the -PLUS variants (RFC 5802 section 6,
+ * RFC 5929, RFC 9266), and the credential arithmetic behind it. See
+ * scram.h for the contract.
  *
  * Every primitive comes from OpenSSL (digests, HMAC, PBKDF2, RAND, base64,
  * constant-time compare) or libidn (SASLprep); this file only does framing.
@@ -29,6 +31,8 @@
 #define AUTH_MSG_MAX      (3 * SCRAM_MAX_MSG)   /* three messages + 2 commas */
 #define CLIENT_KEY_LABEL  "Client Key"
 #define SERVER_KEY_LABEL  "Server Key"
+#define GS2_HEADER_MAX    sizeof(((struct scram_server *)0)->gs2_header)
+#define CBIND_INPUT_MAX   (GS2_HEADER_MAX + SCRAM_CB_MAX) /* gs2 + cb data */
 
 /*
  * Digest for a hash id; NULL for an id we do not know, so callers can
@@ -56,6 +60,32 @@ const char *scram_mech_name(enum scram_hash h)
 		return "SCRAM-SHA-1";
 	case SCRAM_SHA256:
 		return "SCRAM-SHA-256";
+	}
+	return NULL;
+}
+
+/* "SCRAM-...-PLUS" name; NULL for an unknown hash, as scram_mech_name. */
+const char *scram_mech_name_plus(enum scram_hash h)
+{
+	switch (h) {
+	case SCRAM_SHA1:
+		return "SCRAM-SHA-1-PLUS";
+	case SCRAM_SHA256:
+		return "SCRAM-SHA-256-PLUS";
+	}
+	return NULL;
+}
+
+/* Registered channel-binding type name; NULL for an unknown type. */
+const char *scram_cb_name(enum scram_cb_type t)
+{
+	switch (t) {
+	case SCRAM_CB_TLS_EXPORTER:
+		return "tls-exporter";
+	case SCRAM_CB_TLS_SERVER_END_POINT:
+		return "tls-server-end-point";
+	case SCRAM_CB_NTYPES:
+		break;
 	}
 	return NULL;
 }
@@ -520,6 +550,57 @@ static int server_fail(struct scram_server *s, enum scram_err *err,
 	return -1;
 }
 
+/*
+ * Channel-binding policy. Only before client-first: changing it later
+ * would make the earlier checks meaningless, so that kills the exchange.
+ */
+int scram_server_set_channel_binding(struct scram_server *s, int plus,
+    int advertised)
+{
+	if (s == NULL)
+		return -1;
+	if (s->failed || s->step != 0 || s->have_client_first) {
+		s->failed = 1;
+		return -1;
+	}
+	s->cb_configured = 1;
+	s->cb_plus = plus != 0;
+	s->cb_advertised = advertised != 0;
+	return 0;
+}
+
+/*
+ * Offer one channel-binding type with a copy of its data. Bad arguments
+ * leave the type unoffered (so a client naming it is refused); a call
+ * after client-first kills the exchange, as above.
+ */
+int scram_server_set_cb_data(struct scram_server *s, enum scram_cb_type type,
+    const unsigned char *data, size_t len)
+{
+	if (s == NULL)
+		return -1;
+	if (s->failed || s->step != 0 || s->have_client_first) {
+		s->failed = 1;
+		return -1;
+	}
+	if (scram_cb_name(type) == NULL || data == NULL || len == 0 ||
+	    len > SCRAM_CB_MAX)
+		return -1;
+	s->cb_configured = 1;
+	memcpy(s->cb[type].data, data, len);
+	s->cb[type].len = len;
+	s->cb[type].present = 1;
+	return 0;
+}
+
+/* Name of the type client-first bound to; NULL if none (or no exchange). */
+const char *scram_server_cb_used(const struct scram_server *s)
+{
+	if (s == NULL || s->failed || !s->cb_active)
+		return NULL;
+	return scram_cb_name(s->cb_type);
+}
+
 /* RFC 5802 "printable": %x21-7E except ','. */
 static int nonce_ok(const char *p, size_t n)
 {
@@ -538,6 +619,35 @@ static int nonce_ok(const char *p, size_t n)
 static int is_alpha(char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* RFC 5802 cb-name: 1*(ALPHA / DIGIT / "." / "-"). */
+static int cb_name_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!is_alpha(p[i]) && !(p[i] >= '0' && p[i] <= '9') &&
+		    p[i] != '.' && p[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* The offered type called name (n bytes, exact match), or -1. */
+static int cb_lookup(const struct scram_server *s, const char *name, size_t n)
+{
+	int i;
+
+	for (i = 0; i < SCRAM_CB_NTYPES; i++) {
+		const char *known = scram_cb_name((enum scram_cb_type)i);
+
+		if (s->cb[i].present && known != NULL && strlen(known) == n &&
+		    memcmp(known, name, n) == 0)
+			return i;
+	}
+	return -1;
 }
 
 /*
@@ -559,8 +669,10 @@ static int extensions_ok(const char *e, const char *core)
 }
 
 /*
- * Step 1. Only accepts a complete, well-formed client-first-message with
- * no channel binding demand, no authzid, no mandatory extension, a
+ * Step 1. Only accepts a complete, well-formed client-first-message whose
+ * gs2 header fits the channel-binding policy (scram.h: 'p=' with a
+ * -PLUS mechanism and an offered type, else 'n', or 'y' when no -PLUS
+ * mechanism was advertised), no authzid, no mandatory extension, a
  * non-empty username that survives =2C/=3D decoding and SASLprep, and a
  * printable nonce. Nothing is stored in s unless all of that holds.
  */
@@ -570,6 +682,7 @@ int scram_server_client_first(struct scram_server *s, const char *msg,
 	char buf[SCRAM_MAX_MSG], user[SCRAM_MAX_USER];
 	char *p, *end, *bare, *nonce;
 	size_t hlen, ulen = 0, nlen;
+	int cbt = -1;
 
 	if (err != NULL)
 		*err = SCRAM_OK;
@@ -586,12 +699,29 @@ int scram_server_client_first(struct scram_server *s, const char *msg,
 
 	/* gs2-header: cbind flag, optional empty authzid */
 	p = buf;
-	if (p[0] == 'p' && p[1] == '=')
-		return server_fail(s, err, SCRAM_UNSUPPORTED_CB);
-	/* 'y' is fine while we never advertise a -PLUS mechanism */
-	if ((p[0] != 'n' && p[0] != 'y') || p[1] != ',')
+	if (p[0] == 'p' && p[1] == '=') {
+		if (!s->cb_configured)     /* plain SCRAM: no binding at all */
+			return server_fail(s, err, SCRAM_UNSUPPORTED_CB);
+		if (!s->cb_plus)           /* 'p' belongs to -PLUS only */
+			return server_fail(s, err, SCRAM_MALFORMED);
+		end = strchr(p + 2, ',');
+		if (end == NULL || !cb_name_ok(p + 2, (size_t)(end - p - 2)))
+			return server_fail(s, err, SCRAM_MALFORMED);
+		cbt = cb_lookup(s, p + 2, (size_t)(end - p - 2));
+		if (cbt < 0)
+			return server_fail(s, err, SCRAM_UNSUPPORTED_CB);
+		p = end + 1;
+	} else if ((p[0] == 'n' || p[0] == 'y') && p[1] == ',') {
+		if (s->cb_plus)            /* -PLUS without binding */
+			return server_fail(s, err, SCRAM_MALFORMED);
+		/* 'y': the client could bind but thinks we cannot; if we
+		 * offered -PLUS, someone removed it from <mechanisms/> */
+		if (p[0] == 'y' && s->cb_advertised)
+			return server_fail(s, err, SCRAM_BAD_CHANNEL_BINDING);
+		p += 2;
+	} else {
 		return server_fail(s, err, SCRAM_MALFORMED);
-	p += 2;
+	}
 	if (p[0] == 'a' && p[1] == '=') {
 		p += 2;
 		if (*p != ',')
@@ -650,6 +780,8 @@ int scram_server_client_first(struct scram_server *s, const char *msg,
 	memcpy(s->client_first_bare, bare, strlen(bare) + 1);
 	memcpy(s->nonce, nonce, nlen);
 	s->nonce[nlen] = '\0';
+	s->cb_active = cbt >= 0;
+	s->cb_type = cbt >= 0 ? (enum scram_cb_type)cbt : SCRAM_CB_TLS_EXPORTER;
 	s->have_client_first = 1;
 	return 0;
 }
@@ -715,7 +847,9 @@ fail:
 }
 
 /*
- * Step 3. Succeeds only if c= is exactly base64(gs2-header), r= is exactly
+ * Step 3. Succeeds only if c= is exactly base64(gs2-header || cb-data)
+ * (cb-data: the offered type's data when client-first said 'p=', else
+ * nothing), r= is exactly
  * our full nonce and the proof verifies (constant-time compare of
  * H(ClientKey) with StoredKey). A nonce mismatch is reported as
  * SCRAM_MALFORMED (protocol confusion or replay, not a wrong password).
@@ -725,12 +859,13 @@ int scram_server_client_final(struct scram_server *s, const char *msg,
     size_t len, char *out, size_t outsz, enum scram_err *err)
 {
 	char buf[SCRAM_MAX_MSG], am[AUTH_MSG_MAX];
-	char cbind[B64_LEN(sizeof s->gs2_header) + 1];
+	unsigned char cbin[CBIND_INPUT_MAX];
+	char cbind[B64_LEN(CBIND_INPUT_MAX) + 1];
 	unsigned char proof[SCRAM_MAX_KEY], csig[SCRAM_MAX_KEY];
 	unsigned char ckey[SCRAM_MAX_KEY], check[SCRAM_MAX_KEY];
 	unsigned char ssig[SCRAM_MAX_KEY];
 	char *last, *cval, *rval, *e, *pval;
-	size_t kl, i, clen, rlen;
+	size_t kl, i, clen, rlen, hlen, cblen;
 	enum scram_err why = SCRAM_MALFORMED;
 	int n, rc = -1;
 
@@ -773,12 +908,26 @@ int scram_server_client_final(struct scram_server *s, const char *msg,
 	if (!extensions_ok(e, "crp"))
 		goto fail;
 
-	if (b64_encode((const unsigned char *)s->gs2_header,
-	    strlen(s->gs2_header), cbind, sizeof cbind) < 0) {
+	hlen = strlen(s->gs2_header);
+	cblen = hlen;
+	memcpy(cbin, s->gs2_header, hlen);
+	if (s->cb_active) {
+		if (scram_cb_name(s->cb_type) == NULL ||
+		    !s->cb[s->cb_type].present ||
+		    s->cb[s->cb_type].len > sizeof cbin - hlen) {
+			why = SCRAM_INTERNAL;
+			goto fail;
+		}
+		memcpy(cbin + hlen, s->cb[s->cb_type].data,
+		    s->cb[s->cb_type].len);
+		cblen += s->cb[s->cb_type].len;
+	}
+	if (b64_encode(cbin, cblen, cbind, sizeof cbind) < 0) {
 		why = SCRAM_INTERNAL;
 		goto fail;
 	}
-	if (clen != strlen(cbind) || memcmp(cval, cbind, clen) != 0) {
+	if (clen != strlen(cbind) ||
+	    CRYPTO_memcmp(cval, cbind, clen) != 0) {
 		why = SCRAM_BAD_CHANNEL_BINDING;
 		goto fail;
 	}
@@ -822,6 +971,7 @@ done:
 	OPENSSL_cleanse(ckey, sizeof ckey);
 	OPENSSL_cleanse(check, sizeof check);
 	OPENSSL_cleanse(ssig, sizeof ssig);
+	OPENSSL_cleanse(cbin, sizeof cbin);
 	return rc;
 }
 

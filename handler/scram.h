@@ -1,6 +1,8 @@
 /*
  * scram.h - SCRAM-SHA-1 / SCRAM-SHA-256 (RFC 5802, RFC 7677), server side,
- * plus the credential arithmetic xmppctl needs to create accounts.
+ * with or without channel binding (the -PLUS variants, RFC 5802 section 6,
+ * RFC 5929 tls-server-end-point, RFC 9266 tls-exporter), plus the
+ * credential arithmetic xmppctl needs to create accounts.
  *
  * All hashing, HMAC, PBKDF2 and base64 come from OpenSSL; SASLprep from
  * libidn. Nothing here touches Redis or the network: the caller fetches the
@@ -25,8 +27,16 @@
 #define SCRAM_MAX_USER     1024
 #define SCRAM_MAX_ITERATIONS 1000000 /* highest iteration count we accept */
 #define SCRAM_FIXED_NONCE_MAX 128    /* buffer for scram_server_set_nonce */
+#define SCRAM_CB_MAX       64      /* channel-binding data, bytes (TLS_CB_MAX) */
 
 enum scram_hash { SCRAM_SHA1 = 0, SCRAM_SHA256 = 1 };
+
+/* Channel-binding types a server can offer ("p=<name>" in the gs2 header). */
+enum scram_cb_type {
+	SCRAM_CB_TLS_EXPORTER = 0,          /* "tls-exporter", RFC 9266 */
+	SCRAM_CB_TLS_SERVER_END_POINT = 1,  /* "tls-server-end-point", RFC 5929 */
+	SCRAM_CB_NTYPES
+};
 
 /* A stored credential: what an account hash in Redis holds per hash. */
 struct scram_cred {
@@ -43,8 +53,11 @@ enum scram_err {
 	SCRAM_OK = 0,
 	SCRAM_MALFORMED,          /* -> malformed-request */
 	SCRAM_NOT_AUTHORIZED,     /* -> not-authorized (bad proof) */
-	SCRAM_BAD_CHANNEL_BINDING,/* -> not-authorized / channel binding mismatch */
-	SCRAM_UNSUPPORTED_CB,     /* client demanded channel binding ('p=') */
+	SCRAM_BAD_CHANNEL_BINDING,/* -> not-authorized: c= does not match our
+	                           * channel binding, or a downgrade ('y' while
+	                           * we advertised a -PLUS mechanism) */
+	SCRAM_UNSUPPORTED_CB,     /* 'p=' naming a type we do not offer (or any
+	                           * 'p=' when no channel binding is set up) */
 	SCRAM_INTERNAL            /* -> temporary-auth-failure */
 };
 
@@ -61,10 +74,27 @@ struct scram_server {
 	int failed;                          /* a step failed: every later call fails */
 	int fixed_nonce_state;               /* 0 random, 1 use fixed_nonce, -1 bad hook value */
 	char fixed_nonce[SCRAM_FIXED_NONCE_MAX];
+	/* channel binding: set by scram_server_set_channel_binding and
+	 * scram_server_set_cb_data before client-first */
+	int cb_configured;                   /* either of them was called */
+	int cb_plus;                         /* mechanism in use is -PLUS */
+	int cb_advertised;                   /* a -PLUS mechanism was offered */
+	struct {
+		int present;
+		size_t len;
+		unsigned char data[SCRAM_CB_MAX];
+	} cb[SCRAM_CB_NTYPES];               /* types offered, with their data */
+	int cb_active;                       /* client-first had a valid 'p=' */
+	enum scram_cb_type cb_type;          /* ... naming this type */
 };
 
 /* Name as in SASL ("SCRAM-SHA-1"), digest length in bytes. */
 const char *scram_mech_name(enum scram_hash h);
+/* The channel-binding variant's name ("SCRAM-SHA-1-PLUS"); NULL if unknown. */
+const char *scram_mech_name_plus(enum scram_hash h);
+/* Channel-binding type name as in the gs2 header ("tls-exporter"); NULL if
+ * unknown. */
+const char *scram_cb_name(enum scram_cb_type t);
 size_t scram_key_len(enum scram_hash h);
 
 /* SASLprep (RFC 4013) of a UTF-8 string into out (size outsz). -1 if the
@@ -93,6 +123,36 @@ int scram_cred_parse(enum scram_hash h, const char *line, struct scram_cred *out
 int scram_server_init(struct scram_server *s, enum scram_hash h);
 int scram_server_client_first(struct scram_server *s, const char *msg,
     size_t len, enum scram_err *err);
+
+/*
+ * Channel binding, set after scram_server_init and before
+ * scram_server_client_first (at any other time they fail and the exchange
+ * is dead). A caller that never calls them gets plain SCRAM as before: 'n'
+ * and 'y' accepted, any 'p=' refused with SCRAM_UNSUPPORTED_CB.
+ *
+ * scram_server_set_channel_binding: plus = 1 if the mechanism in use is
+ * SCRAM-*-PLUS; advertised = 1 if this stream's <mechanisms/> offered any
+ * -PLUS mechanism. Then, in client-first:
+ *  - -PLUS mechanism: the gs2 header must be "p=<name>" with a type given
+ *    to scram_server_set_cb_data (else SCRAM_UNSUPPORTED_CB); 'n' or 'y'
+ *    is SCRAM_MALFORMED.
+ *  - other mechanism: 'n' is fine; 'y' is fine only if advertised = 0,
+ *    else a downgrade, SCRAM_BAD_CHANNEL_BINDING; 'p=' is SCRAM_MALFORMED.
+ * In client-final, c= must be base64(gs2-header || cb-data) (cb-data only
+ * with 'p='), else SCRAM_BAD_CHANNEL_BINDING.
+ *
+ * scram_server_set_cb_data: offer one type with its data (copied,
+ * 1..SCRAM_CB_MAX bytes, e.g. from tls_cb_exporter); a type whose data is
+ * unavailable (tls-exporter on TLS 1.2) is simply not set. -1 on bad
+ * arguments leaves the type unset (the exchange stays usable).
+ */
+int scram_server_set_channel_binding(struct scram_server *s, int plus,
+    int advertised);
+int scram_server_set_cb_data(struct scram_server *s, enum scram_cb_type type,
+    const unsigned char *data, size_t len);
+/* After a successful client-first: the channel-binding type name the
+ * client chose ('p='), or NULL if it used none. For logs. */
+const char *scram_server_cb_used(const struct scram_server *s);
 
 /* Step 2: with the user's credential (or, for an unknown user, a fake
  * credential made by scram_cred_fake so timing and replies do not reveal

@@ -34,11 +34,10 @@ if res ~= '' then
     local n = publish(res, rec)
     if n > 0 then return { 'delivered', n } end
   end
-  -- RFC 6121 8.5.3.2: no such resource
-  if kind == 'iq' then return { 'unavailable', 0 } end
-  if mtype == 'groupchat' then return { 'unavailable', 0 } end
+  -- RFC 6121 8.5.3.2.1: no such resource. Only chat falls back to the
+  -- bare JID; headline and error are ignored; the rest bounce.
   if mtype == 'headline' or mtype == 'error' then return { 'dropped', 0 } end
-  -- chat and normal: treat as sent to the bare JID
+  if kind == 'iq' or mtype ~= 'chat' then return { 'unavailable', 0 } end
 end
 local delivered = 0
 if kind == 'message' and mtype ~= 'groupchat' then

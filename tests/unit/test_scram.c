@@ -475,6 +475,374 @@ static void test_random_roundtrip(enum scram_hash h, const char *gs2,
 	}
 }
 
+/* --- channel binding (-PLUS, RFC 5802 section 6, RFC 9266) ------------- */
+
+/* What one side of a channel-binding exchange uses. */
+struct cb_case {
+	enum scram_hash h;
+	int configure;                 /* call scram_server_set_channel_binding */
+	int plus, advertised;
+	const unsigned char *exporter; /* server's tls-exporter data or NULL */
+	size_t exporter_len;
+	const unsigned char *sep;      /* server's tls-server-end-point or NULL */
+	size_t sep_len;
+	const char *gs2;               /* client's gs2 header */
+	const unsigned char *ccb;      /* client's cb data for c= (or NULL) */
+	size_t ccb_len;
+	const char *cgs2;              /* gs2 header the client puts in c=
+	                                * (NULL: same as gs2) */
+};
+
+#define CB_FIRST_FAILED  (-1)
+#define CB_FINAL_FAILED  (-2)
+#define CB_SETUP_FAILED  (-3)
+
+/*
+ * Run a whole exchange as an independent client would: the client
+ * computes c= = base64(gs2 || cb data) and its proof from the password,
+ * parses the nonce out of server-first and checks the server signature.
+ * 0 on success, CB_*_FAILED with *err on failure; *used gets
+ * scram_server_cb_used() after client-first.
+ */
+static int cb_exchange(const struct cb_case *k, enum scram_err *err,
+    const char **used)
+{
+	static const char *bare = "n=user,r=cbclientnonce";
+	struct scram_server s;
+	struct scram_cred c;
+	unsigned char cbin[256], ssig[64];
+	char msg[2 * SCRAM_MAX_MSG], sf[SCRAM_MAX_MSG], am[4 * SCRAM_MAX_MSG];
+	char cb64[400], proof[64], sfin[SCRAM_MAX_MSG], want[128];
+	const char *cgs2 = k->cgs2 != NULL ? k->cgs2 : k->gs2;
+	const char *comma;
+	size_t n;
+
+	*err = SCRAM_OK;
+	*used = NULL;
+	if (scram_cred_make(k->h, "pencil", NULL, 0, 4096, &c) != 0 ||
+	    scram_server_init(&s, k->h) != 0)
+		return CB_SETUP_FAILED;
+	if (k->configure &&
+	    scram_server_set_channel_binding(&s, k->plus, k->advertised) != 0)
+		return CB_SETUP_FAILED;
+	if (k->exporter != NULL && scram_server_set_cb_data(&s,
+	    SCRAM_CB_TLS_EXPORTER, k->exporter, k->exporter_len) != 0)
+		return CB_SETUP_FAILED;
+	if (k->sep != NULL && scram_server_set_cb_data(&s,
+	    SCRAM_CB_TLS_SERVER_END_POINT, k->sep, k->sep_len) != 0)
+		return CB_SETUP_FAILED;
+
+	snprintf(msg, sizeof msg, "%s%s", k->gs2, bare);
+	if (first(&s, msg, err) != 0)
+		return CB_FIRST_FAILED;
+	*used = scram_server_cb_used(&s);
+	if (scram_server_first(&s, &c, sf, sizeof sf) != 0)
+		return CB_SETUP_FAILED;
+
+	/* client side from here on: only sf and its own inputs */
+	n = strlen(cgs2);
+	if (n + k->ccb_len > sizeof cbin)
+		return CB_SETUP_FAILED;
+	memcpy(cbin, cgs2, n);
+	if (k->ccb != NULL)
+		memcpy(cbin + n, k->ccb, k->ccb_len);
+	if (b64_encode(cbin, n + (k->ccb != NULL ? k->ccb_len : 0), cb64,
+	    sizeof cb64) < 0)
+		return CB_SETUP_FAILED;
+	comma = strchr(sf, ',');
+	if (strncmp(sf, "r=", 2) != 0 || comma == NULL)
+		return CB_SETUP_FAILED;
+	snprintf(msg, sizeof msg, "c=%s,r=%.*s", cb64, (int)(comma - sf - 2),
+	    sf + 2);
+	snprintf(am, sizeof am, "%s,%s,%s", bare, sf, msg);
+	if (client_proof(k->h, "pencil", c.salt, c.salt_len, c.iterations, am,
+	    proof, sizeof proof, ssig) != 0)
+		return CB_SETUP_FAILED;
+	snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ",p=%s", proof);
+	if (final(&s, msg, sfin, sizeof sfin, err) != 0)
+		return CB_FINAL_FAILED;
+	strcpy(want, "v=");
+	if (b64_encode(ssig, scram_key_len(k->h), want + 2,
+	    sizeof want - 2) < 0 || strcmp(sfin, want) != 0)
+		return CB_SETUP_FAILED;   /* the server's signature is wrong */
+	return 0;
+}
+
+static void test_channel_binding(void)
+{
+	unsigned char exp[32], sep[32], other[32], big[SCRAM_CB_MAX + 1];
+	struct cb_case k;
+	enum scram_err err;
+	const char *used;
+	size_t i;
+
+	for (i = 0; i < sizeof exp; i++) {
+		exp[i] = (unsigned char)(0xa0 + i);
+		sep[i] = (unsigned char)(0x10 + 3 * i);
+		other[i] = exp[i];
+	}
+	other[31] ^= 1;
+	for (i = 0; i < sizeof big; i++)
+		big[i] = (unsigned char)i;
+
+	/* SCRAM-SHA-256-PLUS with tls-exporter (TLS 1.3) */
+	memset(&k, 0, sizeof k);
+	k.h = SCRAM_SHA256;
+	k.configure = k.plus = k.advertised = 1;
+	k.exporter = exp;
+	k.exporter_len = sizeof exp;
+	k.sep = sep;
+	k.sep_len = sizeof sep;
+	k.gs2 = "p=tls-exporter,,";
+	k.ccb = exp;
+	k.ccb_len = sizeof exp;
+	CHECK(cb_exchange(&k, &err, &used) == 0);
+	CHECK(err == SCRAM_OK);
+	CHECK_STR(used, "tls-exporter");
+
+	/* the same with an (empty) authzid in the gs2 header */
+	k.gs2 = "p=tls-exporter,a=,";
+	CHECK(cb_exchange(&k, &err, &used) == 0);
+
+	/* SCRAM-SHA-1-PLUS, client picks tls-server-end-point */
+	k.h = SCRAM_SHA1;
+	k.gs2 = "p=tls-server-end-point,,";
+	k.ccb = sep;
+	CHECK(cb_exchange(&k, &err, &used) == 0);
+	CHECK_STR(used, "tls-server-end-point");
+
+	/* TLS 1.2: only tls-server-end-point offered */
+	k.exporter = NULL;
+	CHECK(cb_exchange(&k, &err, &used) == 0);
+	k.gs2 = "p=tls-exporter,,";
+	k.ccb = exp;
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_UNSUPPORTED_CB);
+
+	/* the largest data we keep (a SHA-512 certificate hash) */
+	k.h = SCRAM_SHA256;
+	k.sep = big;
+	k.sep_len = SCRAM_CB_MAX;
+	k.gs2 = "p=tls-server-end-point,,";
+	k.ccb = big;
+	k.ccb_len = SCRAM_CB_MAX;
+	CHECK(cb_exchange(&k, &err, &used) == 0);
+
+	/* wrong channel-binding data: one bit, the other type's, none,
+	 * truncated, extra bytes */
+	k.exporter = exp;
+	k.exporter_len = sizeof exp;
+	k.sep = sep;
+	k.sep_len = sizeof sep;
+	k.gs2 = "p=tls-exporter,,";
+	k.ccb = other;
+	k.ccb_len = sizeof other;
+	CHECK(cb_exchange(&k, &err, &used) == CB_FINAL_FAILED);
+	CHECK(err == SCRAM_BAD_CHANNEL_BINDING);
+	k.ccb = sep;
+	CHECK(cb_exchange(&k, &err, &used) == CB_FINAL_FAILED);
+	CHECK(err == SCRAM_BAD_CHANNEL_BINDING);
+	k.ccb = NULL;
+	k.ccb_len = 0;
+	CHECK(cb_exchange(&k, &err, &used) == CB_FINAL_FAILED);
+	CHECK(err == SCRAM_BAD_CHANNEL_BINDING);
+	k.ccb = exp;
+	k.ccb_len = sizeof exp - 1;
+	CHECK(cb_exchange(&k, &err, &used) == CB_FINAL_FAILED);
+	CHECK(err == SCRAM_BAD_CHANNEL_BINDING);
+	k.ccb = big;
+	k.ccb_len = sizeof big;
+	memcpy(big, exp, sizeof exp);
+	CHECK(cb_exchange(&k, &err, &used) == CB_FINAL_FAILED);
+	CHECK(err == SCRAM_BAD_CHANNEL_BINDING);
+
+	/* right data under a different gs2 header in c= */
+	k.ccb = exp;
+	k.ccb_len = sizeof exp;
+	k.cgs2 = "p=tls-server-end-point,,";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FINAL_FAILED);
+	CHECK(err == SCRAM_BAD_CHANNEL_BINDING);
+	k.cgs2 = "n,,";
+	k.ccb = NULL;
+	k.ccb_len = 0;
+	CHECK(cb_exchange(&k, &err, &used) == CB_FINAL_FAILED);
+	CHECK(err == SCRAM_BAD_CHANNEL_BINDING);
+	k.cgs2 = NULL;
+
+	/* -PLUS with an unknown / unoffered / malformed cb name */
+	k.ccb = exp;
+	k.ccb_len = sizeof exp;
+	k.gs2 = "p=tls-unique,,";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_UNSUPPORTED_CB);
+	k.gs2 = "p=TLS-EXPORTER,,";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_UNSUPPORTED_CB);
+	k.gs2 = "p=tls-exporterx,,";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_UNSUPPORTED_CB);
+	k.gs2 = "p=tls_exporter,,";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_MALFORMED);
+	k.gs2 = "p=,,";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_MALFORMED);
+	k.gs2 = "p=tls-exporter";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_MALFORMED);
+	k.gs2 = "p=tls-exporter,a=admin,";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err != SCRAM_OK);
+
+	/* -PLUS without binding: 'n' and 'y' are protocol violations */
+	k.ccb = NULL;
+	k.ccb_len = 0;
+	k.gs2 = "n,,";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_MALFORMED);
+	k.gs2 = "y,,";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_MALFORMED);
+
+	/* non-PLUS mechanism while -PLUS was advertised: 'n' fine, 'y' is a
+	 * downgrade, 'p=' malformed */
+	k.plus = 0;
+	k.gs2 = "n,,";
+	CHECK(cb_exchange(&k, &err, &used) == 0);
+	CHECK(used == NULL);
+	k.gs2 = "y,,";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_BAD_CHANNEL_BINDING);
+	k.gs2 = "p=tls-exporter,,";
+	k.ccb = exp;
+	k.ccb_len = sizeof exp;
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_MALFORMED);
+	/* 'n' but c= carrying cb data anyway */
+	k.gs2 = "n,,";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FINAL_FAILED);
+	CHECK(err == SCRAM_BAD_CHANNEL_BINDING);
+
+	/* non-PLUS, nothing advertised (e.g. no TLS): 'y' and 'n' fine,
+	 * 'p=' malformed */
+	k.advertised = 0;
+	k.exporter = NULL;
+	k.sep = NULL;
+	k.ccb = NULL;
+	k.ccb_len = 0;
+	k.gs2 = "y,,";
+	CHECK(cb_exchange(&k, &err, &used) == 0);
+	k.gs2 = "n,,";
+	CHECK(cb_exchange(&k, &err, &used) == 0);
+	k.gs2 = "p=tls-exporter,,";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_MALFORMED);
+
+	/* a caller that sets nothing: plain SCRAM as before */
+	k.configure = 0;
+	k.gs2 = "y,,";
+	CHECK(cb_exchange(&k, &err, &used) == 0);
+	k.gs2 = "p=tls-exporter,,";
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_UNSUPPORTED_CB);
+
+	/* -PLUS but no type offered at all */
+	k.configure = k.plus = k.advertised = 1;
+	CHECK(cb_exchange(&k, &err, &used) == CB_FIRST_FAILED);
+	CHECK(err == SCRAM_UNSUPPORTED_CB);
+}
+
+/* The setters: timing, argument checks, copying, names. */
+static void test_channel_binding_setup(void)
+{
+	struct scram_server s;
+	struct scram_cred c;
+	enum scram_err err;
+	unsigned char data[SCRAM_CB_MAX + 1], keep[32];
+	char out[SCRAM_MAX_MSG];
+	struct cb_case k;
+	const char *used;
+
+	memset(data, 0x5a, sizeof data);
+
+	/* the RFC 5802 vector is unchanged with a non-PLUS policy */
+	make_cred(SCRAM_SHA1, "pencil", "QSXCR+Q6sek8bf92", 4096, &c);
+	CHECK(scram_server_init(&s, SCRAM_SHA1) == 0);
+	CHECK(scram_server_set_channel_binding(&s, 0, 1) == 0);
+	CHECK(scram_server_set_cb_data(&s, SCRAM_CB_TLS_EXPORTER, data,
+	    32) == 0);
+	scram_server_set_nonce(&s, "3rfcNHYJY1ZVvWVs7j");
+	CHECK(first(&s, V_FIRST, &err) == 0);
+	CHECK(scram_server_cb_used(&s) == NULL);
+	CHECK(scram_server_first(&s, &c, out, sizeof out) == 0);
+	CHECK(final(&s, "c=biws,r=" V_NONCE ",p=" V_PROOF, out, sizeof out,
+	    &err) == 0);
+	CHECK_STR(out, "v=rmF9pqV8S7suAoZWja4dJRkFsKQ=");
+
+	/* bad data arguments: -1, type not offered, exchange still usable */
+	CHECK(scram_server_init(&s, SCRAM_SHA256) == 0);
+	CHECK(scram_server_set_channel_binding(&s, 1, 1) == 0);
+	CHECK(scram_server_set_cb_data(&s, SCRAM_CB_TLS_EXPORTER, data,
+	    0) == -1);
+	CHECK(scram_server_set_cb_data(&s, SCRAM_CB_TLS_EXPORTER, data,
+	    SCRAM_CB_MAX + 1) == -1);
+	CHECK(scram_server_set_cb_data(&s, SCRAM_CB_TLS_EXPORTER, NULL,
+	    32) == -1);
+	CHECK(scram_server_set_cb_data(&s, (enum scram_cb_type)7, data,
+	    32) == -1);
+	CHECK(scram_server_set_cb_data(&s, SCRAM_CB_NTYPES, data, 32) == -1);
+	CHECK(s.failed == 0);
+	CHECK(first(&s, "p=tls-exporter,,n=user,r=abc", &err) == -1);
+	CHECK(err == SCRAM_UNSUPPORTED_CB);
+
+	/* too late: after client-first the setters kill the exchange */
+	CHECK(scram_server_init(&s, SCRAM_SHA256) == 0);
+	CHECK(first(&s, "n,,n=user,r=abc", &err) == 0);
+	CHECK(scram_server_set_channel_binding(&s, 0, 0) == -1);
+	CHECK(s.failed == 1);
+	CHECK(scram_server_init(&s, SCRAM_SHA256) == 0);
+	CHECK(first(&s, "n,,n=user,r=abc", &err) == 0);
+	CHECK(scram_server_set_cb_data(&s, SCRAM_CB_TLS_EXPORTER, data,
+	    32) == -1);
+	CHECK(scram_server_first(&s, &c, out, sizeof out) == -1);
+	CHECK(scram_server_set_channel_binding(NULL, 1, 1) == -1);
+	CHECK(scram_server_set_cb_data(NULL, SCRAM_CB_TLS_EXPORTER, data,
+	    32) == -1);
+	CHECK(scram_server_cb_used(NULL) == NULL);
+
+	/* the data is copied: the caller's buffer may change afterwards */
+	memset(keep, 0x33, sizeof keep);
+	memset(&k, 0, sizeof k);
+	k.h = SCRAM_SHA256;
+	k.configure = k.plus = k.advertised = 1;
+	memcpy(data, keep, sizeof keep);
+	k.exporter = data;
+	k.exporter_len = sizeof keep;
+	k.gs2 = "p=tls-exporter,,";
+	k.ccb = keep;
+	k.ccb_len = sizeof keep;
+	CHECK(cb_exchange(&k, &err, &used) == 0);
+	CHECK(scram_server_init(&s, SCRAM_SHA256) == 0);
+	CHECK(scram_server_set_channel_binding(&s, 1, 1) == 0);
+	CHECK(scram_server_set_cb_data(&s, SCRAM_CB_TLS_EXPORTER, data,
+	    sizeof keep) == 0);
+	memset(data, 0, sizeof data);
+	CHECK(first(&s, "p=tls-exporter,,n=user,r=abc", &err) == 0);
+	CHECK_STR(scram_server_cb_used(&s), "tls-exporter");
+	CHECK(s.cb[SCRAM_CB_TLS_EXPORTER].len == sizeof keep);
+	CHECK(memcmp(s.cb[SCRAM_CB_TLS_EXPORTER].data, keep, sizeof keep) == 0);
+
+	/* names */
+	CHECK_STR(scram_mech_name_plus(SCRAM_SHA1), "SCRAM-SHA-1-PLUS");
+	CHECK_STR(scram_mech_name_plus(SCRAM_SHA256), "SCRAM-SHA-256-PLUS");
+	CHECK(scram_mech_name_plus((enum scram_hash)5) == NULL);
+	CHECK_STR(scram_cb_name(SCRAM_CB_TLS_EXPORTER), "tls-exporter");
+	CHECK_STR(scram_cb_name(SCRAM_CB_TLS_SERVER_END_POINT),
+	    "tls-server-end-point");
+	CHECK(scram_cb_name(SCRAM_CB_NTYPES) == NULL);
+	CHECK(scram_cb_name((enum scram_cb_type)9) == NULL);
+}
+
 /* --- fake credentials ------------------------------------------------- */
 
 static void test_fake(void)
@@ -677,6 +1045,8 @@ int main(void)
 	test_random_roundtrip(SCRAM_SHA256, "n,,", "biws");
 	test_random_roundtrip(SCRAM_SHA256, "y,,", "eSws");
 	test_random_roundtrip(SCRAM_SHA1, "n,a=,", "bixhPSw=");
+	test_channel_binding();
+	test_channel_binding_setup();
 	test_fake();
 	test_cred(SCRAM_SHA1);
 	test_cred(SCRAM_SHA256);

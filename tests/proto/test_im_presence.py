@@ -1,0 +1,163 @@
+"""RFC 6121 4: presence between subscribed contacts (slixmpp on both
+sides), priorities, and the unavailable presence of a handler that died.
+"""
+import asyncio
+import os
+import signal
+import time
+
+try:
+    from . import clients as C
+except ImportError:
+    import clients as C
+
+from im_helpers import (PW, both, body_is, is_, online, handshake, redis_hash,
+                        xmls, q, NS_CLIENT)
+
+ALICE, BOB = 'alice@localhost', 'bob@localhost'
+
+
+def show_status(el):
+    s = el.find(q(NS_CLIENT, 'show'))
+    t = el.find(q(NS_CLIENT, 'status'))
+    return (s.text if s is not None else None, t.text if t is not None else None)
+
+
+def test_presence_between_contacts(server):
+    """After the handshake: bob's initial presence reaches alice, and bob
+    gets alice's current presence right after his own initial presence
+    without a probe reaching alice (4.2.2, 4.2.3); a change reaches the
+    contact (4.4.2); a clean disconnect is broadcast as unavailable (4.5.2)."""
+    server.adduser(ALICE, PW)
+    server.adduser(BOB, PW)
+    seen = {}
+
+    async def go():
+        a = await online(server.port, ALICE + '/a1')
+        b = await online(server.port, BOB + '/b1')
+        await handshake(a, b)
+        # alice's presence is now busy; bob leaves cleanly
+        na = a.mark()
+        a.xmpp.send_presence(pshow='dnd', pstatus='busy')
+        await b.wait(both(is_('presence', type=None, from_=a.full),
+                          lambda e: show_status(e) == ('dnd', 'busy')))
+        await b.close()
+        un = await a.wait1(is_('presence', type='unavailable', from_=BOB + '/b1'), since=na)
+        seen['unavail_clean'] = un.get('to')
+
+        # bob comes back: roster first, then initial presence
+        b2 = await online(server.port, BOB + '/b2', presence=False)
+        na = a.mark()
+        await b2.none_for(is_('presence', from_=a.full), seconds=0.5)
+        nb = b2.mark()
+        b2.xmpp.send_presence(pstatus='back')
+        # right after it: read from Redis by bob's handler (bounded wait)
+        got = await b2.wait1(is_('presence', type=None, from_=a.full), since=nb, timeout=3)
+        seen['b_got'] = show_status(got)
+        seen['b_got_to'] = got.get('to')
+        avail = await a.wait1(is_('presence', type=None, from_=b2.full), since=na)
+        seen['a_got'] = show_status(avail)
+        await asyncio.sleep(0.3)
+        seen['probes'] = a.seen(is_('presence', type='probe')) + b2.seen(is_('presence', type='probe'))
+
+        # a change of bob's presence reaches alice
+        na = a.mark()
+        b2.xmpp.send_presence(pshow='away', pstatus='lunch')
+        ch = await a.wait1(both(is_('presence', from_=b2.full),
+                                lambda e: show_status(e) == ('away', 'lunch')), since=na)
+        seen['change_type'] = ch.get('type')
+        # unavailable with a status on a clean close
+        na = a.mark()
+        b2.xmpp.send_presence(ptype='unavailable', pstatus='bye')
+        await b2.close()
+        un = await a.wait(is_('presence', type='unavailable', from_=b2.full), since=na)
+        seen['unavail_status'] = [show_status(u)[1] for u in un]
+        seen['presence_hash'] = redis_hash(server, 'xmpp:{%s}:presence' % BOB)
+        await a.close()
+    C.run(go, timeout=60)
+
+    assert seen['unavail_clean'] in (None, ALICE, ALICE + '/a1'), seen
+    assert seen['b_got'] == ('dnd', 'busy'), seen
+    assert seen['a_got'] == (None, 'back'), seen
+    assert seen['probes'] == [], xmls(seen['probes'])
+    assert seen['change_type'] is None, seen
+    # the first unavailable carries bob's status (RFC 6121 4.5.2); no second one
+    assert seen['unavail_status'] == ['bye'], seen
+    assert seen['presence_hash'] == {}, seen
+
+
+def test_negative_priority_is_not_a_bare_jid_target(server):
+    """RFC 6121 4.7.2.3 / 8.5.2.1.1: a resource with negative priority
+    never receives messages sent to the bare JID; when it is the only one
+    left, such a message goes to offline storage (8.5.2.2.1)."""
+    server.adduser(ALICE, PW)
+    server.adduser(BOB, PW)
+    seen = {}
+
+    async def go():
+        a = await online(server.port, ALICE + '/a1')
+        desk = await online(server.port, BOB + '/desk', ppriority=0)
+        lurk = await online(server.port, BOB + '/lurk', ppriority=-1)
+        await asyncio.sleep(0.2)
+        a.xmpp.send_message(mto=BOB, mbody='to the bare JID', mtype='chat')
+        await desk.wait(both(is_('message', from_=a.full), body_is('to the bare JID')))
+        await lurk.none_for(is_('message'), seconds=1.0)
+        # a full-JID message still reaches the negative-priority resource
+        a.xmpp.send_message(mto=BOB + '/lurk', mbody='to lurk', mtype='chat')
+        await lurk.wait(both(is_('message', from_=a.full), body_is('to lurk')))
+        await desk.close()
+        await asyncio.sleep(0.3)
+        a.xmpp.send_message(mto=BOB, mbody='nobody takes this', mtype='chat')
+        await a.sync()
+        seen['llen'] = C.poll(lambda: server.redis('LLEN', 'xmpp:{%s}:offline' % BOB), 3)
+        await lurk.none_for(body_is('nobody takes this'), seconds=0.7)
+        seen['errors'] = a.seen(is_('message', type='error'))
+        await lurk.close()
+        await a.close()
+    C.run(go, timeout=60)
+
+    assert seen['llen'] == 1, seen
+    assert seen['errors'] == [], xmls(seen['errors'])
+
+
+def test_unavailable_after_sigkill(server_factory):
+    """A handler killed with SIGKILL cannot say goodbye: within the session
+    TTL plus a heartbeat a living handler reaps the session, the contact
+    gets the unavailable presence (RFC 6121 4.5.2 on the server's behalf),
+    the records are gone, and a message to the bare JID is stored offline."""
+    server = server_factory(session_ttl=5)
+    server.adduser(ALICE, PW)
+    server.adduser(BOB, PW)
+    seen = {}
+
+    async def go():
+        a = await online(server.port, ALICE + '/a1')
+        b = await online(server.port, BOB + '/b1')
+        await handshake(a, b)
+        sess = C.redis_sessions(server, BOB)
+        pid = int(C.parse_session_record(sess['b1'])['pid'])
+        assert C.handler_running(pid), (pid, sess)
+        na = a.mark()
+        t0 = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        un = await a.wait1(is_('presence', type='unavailable', from_=BOB + '/b1'),
+                           since=na, timeout=15)
+        seen['after'] = time.monotonic() - t0
+        seen['sessions'] = C.redis_sessions(server, BOB)
+        seen['presence'] = redis_hash(server, 'xmpp:{%s}:presence' % BOB)
+        seen['online'] = server.redis('SISMEMBER', 'xmpp:online', BOB)
+        a.xmpp.send_message(mto=BOB, mbody='are you there?', mtype='chat')
+        await a.sync()
+        seen['llen'] = C.poll(lambda: server.redis('LLEN', 'xmpp:{%s}:offline' % BOB), 3)
+        seen['errors'] = a.seen(is_('message', type='error'))
+        seen['dup'] = len(a.seen(is_('presence', type='unavailable', from_=BOB + '/b1'), na))
+        await a.close()
+    C.run(go, timeout=60)
+
+    assert seen['after'] < 15, seen
+    assert seen['sessions'] == {}, seen
+    assert seen['presence'] == {}, seen
+    assert seen['online'] == 0, seen
+    assert seen['llen'] == 1, seen
+    assert seen['errors'] == [], xmls(seen['errors'])
+    assert seen['dup'] == 1, seen

@@ -95,6 +95,29 @@ static int parse_domains(struct config *c, char *v)
 	return c->ndomains ? 0 : -1;
 }
 
+/* "DOMAIN CERT KEY": a certificate for one domain (chosen by SNI). */
+static int parse_tls_domain(struct config *c, char *v)
+{
+	struct config_tls_domain *d;
+	char *dom, *cert, *key, *save = NULL;
+	struct jid j;
+
+	if (c->ntls_domains == CONFIG_MAX_DOMAINS)
+		return -1;
+	d = &c->tls_domains[c->ntls_domains];
+	dom = strtok_r(v, " \t", &save);
+	cert = strtok_r(NULL, " \t", &save);
+	key = strtok_r(NULL, " \t", &save);
+	if (!key || strtok_r(NULL, " \t", &save) || jid_parse(dom, &j) == -1 ||
+	    j.node[0] || j.resource[0] || strlen(j.domain) >= sizeof d->domain ||
+	    copy_str(d->cert, sizeof d->cert, cert) == -1 ||
+	    copy_str(d->key, sizeof d->key, key) == -1)
+		return -1;
+	strcpy(d->domain, j.domain);
+	c->ntls_domains++;
+	return 0;
+}
+
 struct int_key {
 	const char *name;
 	long lo, hi;
@@ -131,6 +154,8 @@ static int config_set(struct config *c, const char *k, char *v)
 		return copy_str(c->tls_cert, sizeof c->tls_cert, v);
 	if (!strcmp(k, "tls_key"))
 		return copy_str(c->tls_key, sizeof c->tls_key, v);
+	if (!strcmp(k, "tls_domain"))
+		return parse_tls_domain(c, v);
 	if (!strcmp(k, "hostname"))
 		return strpbrk(v, " \t") ? -1 : copy_str(c->hostname, sizeof c->hostname, v);
 	for (i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++) {

@@ -16,6 +16,12 @@
 #define CONFIG_MAX_DOMAIN    256     /* RFC 7622: domainpart <= 1023 bytes; we keep it smaller */
 #define CONFIG_MAX_STR       1024
 
+struct config_tls_domain {
+	char domain[CONFIG_MAX_DOMAIN];
+	char cert[CONFIG_MAX_STR];
+	char key[CONFIG_MAX_STR];
+};
+
 struct config {
 	char domains[CONFIG_MAX_DOMAINS][CONFIG_MAX_DOMAIN];
 	int ndomains;
@@ -24,6 +30,8 @@ struct config {
 	int allow_plaintext_auth;            /* PLAIN / iq:auth <password> without TLS */
 	char tls_cert[CONFIG_MAX_STR];
 	char tls_key[CONFIG_MAX_STR];
+	struct config_tls_domain tls_domains[CONFIG_MAX_DOMAINS];
+	int ntls_domains;                    /* "tls_domain = DOMAIN CERT KEY" lines */
 	char hostname[256];                  /* this host's name in session records */
 	size_t max_stanza_size;              /* bytes; policy-violation beyond */
 	int max_depth;                       /* XML nesting below the stream root */

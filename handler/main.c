@@ -11,7 +11,8 @@
  *                             queued output -> client }
  *   -> session removed from Redis -> exit
  *
- * Exit status: 0 the stream ended, 111 system failure before serving.
+ * -T: direct TLS (XEP-0368, port 5223): TLS from the first byte.
+ * Exit status: 0 the stream ended, 100 usage, 111 system failure before serving.
  */
 #include "config.h"
 #include "log.h"
@@ -32,7 +33,7 @@
 #include <unistd.h>
 
 #define PROG  "xmpp-handler"
-#define USAGE "usage: " PROG " [-c config-file]"
+#define USAGE "usage: " PROG " [-c config-file] [-T]"
 
 #define READ_CHUNK        16384
 #define OUT_MAX           (4 * 1024 * 1024)  /* unread output that ends a session */
@@ -103,23 +104,6 @@ static int open_store(struct store *st, const struct config *cfg)
 	return -1;
 }
 
-/* Write what is queued; -1 when the client is gone. */
-static int flush_out(struct conn *c)
-{
-	while (c->out.len) {
-		ssize_t n = write(STDOUT_FILENO, c->out.p, c->out.len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			return -1;
-		}
-		xbuf_consume(&c->out, (size_t)n);
-	}
-	return 0;
-}
-
 /* Hand each published payload to the connection. -1 if Redis went away. */
 static int read_subscriber(struct conn *c, struct store *st)
 {
@@ -163,9 +147,9 @@ static void serve(struct conn *c, struct store *st)
 			break;
 		}
 		pfd[n].fd = STDIN_FILENO;
-		pfd[n].events = c->state == CS_CLOSING ? 0 : POLLIN;
-		if (c->out.len)
-			pfd[n].events |= POLLOUT;
+		pfd[n].events = io_events(&c->io, c->out.len > 0);
+		if (c->state == CS_CLOSING)
+			pfd[n].events &= ~POLLIN;
 		n++;
 		if (st->sub && c->state != CS_CLOSING) {
 			isub = n;
@@ -178,23 +162,24 @@ static void serve(struct conn *c, struct store *st)
 			conn_eof(c, "poll failed");
 			break;
 		}
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t got = read(STDIN_FILENO, buf, sizeof buf);
-			if (got > 0)
+		if (pfd[0].revents) {
+			long got;
+			/* TLS may hold more than one read's worth: drain it. */
+			while ((got = io_read(&c->io, buf, sizeof buf)) > 0 && c->state != CS_CLOSING)
 				conn_input(c, buf, (size_t)got);
-			else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
-				conn_eof(c, got == 0 ? "client closed the connection" : strerror(errno));
+			if (got == -1) {
+				conn_eof(c, c->io.err);
 				break;
 			}
 		}
 		if (isub >= 0 && pfd[isub].revents && read_subscriber(c, st) == -1)
 			conn_stream_error(c, "internal-server-error", "storage unavailable");
-		if (flush_out(c) == -1) {
-			conn_eof(c, "client gone");
+		if (io_flush(&c->io, &c->out) == -1) {
+			conn_eof(c, c->io.err);
 			break;
 		}
 	}
-	flush_out(c);
+	io_flush(&c->io, &c->out);
 }
 
 int main(int argc, char **argv)
@@ -204,12 +189,14 @@ int main(int argc, char **argv)
 	struct conn c;
 	char err[512], peer[128];
 	const char *cfgpath = NULL;
-	int opt, flags;
+	int opt, flags, direct_tls = 0;
 
 	log_init(PROG);
-	while ((opt = getopt(argc, argv, "c:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:T")) != -1) {
 		if (opt == 'c') {
 			cfgpath = optarg;
+		} else if (opt == 'T') {
+			direct_tls = 1;
 		} else {
 			fprintf(stderr, "%s\n", USAGE);
 			return 100;
@@ -226,8 +213,12 @@ int main(int argc, char **argv)
 	flags = fcntl(STDIN_FILENO, F_GETFL);
 	if (flags == -1 || fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK) == -1)
 		refuse("stdin is not usable");
-	conn_init(&c, &cfg, &st, peer);
-	log_msg(LOG_INFO, "connect");
+	conn_init(&c, &cfg, &st, peer, STDIN_FILENO, STDOUT_FILENO);
+	log_msg(LOG_INFO, "connect%s", direct_tls ? " (direct TLS)" : "");
+	if (direct_tls && io_tls_prepare(&c.io, &cfg) == -1) {
+		log_msg(LOG_ERR, "direct TLS: %s", c.io.err);
+		return 111;     /* no TLS to speak: nothing can be said to the client */
+	}
 	c.store_ok = open_store(&st, &cfg) == 0;
 	serve(&c, &st);
 	conn_finish(&c);

@@ -16,19 +16,32 @@
 
 #define SASL_MAX_DATA 4096     /* decoded bytes of one SASL message */
 
+/* Strongest first: clients that take the first they know get the best. */
 static const struct {
 	const char *name;
 	enum sasl_mech mech;
 } mechs[] = {
+	{ "SCRAM-SHA-256-PLUS", SASL_SCRAM_SHA256_PLUS },
+	{ "SCRAM-SHA-1-PLUS", SASL_SCRAM_SHA1_PLUS },
 	{ "SCRAM-SHA-256", SASL_SCRAM_SHA256 },
 	{ "SCRAM-SHA-1", SASL_SCRAM_SHA1 },
 	{ "PLAIN", SASL_PLAIN },
 };
 
-static int plain_allowed(const struct conn *c)
+static int is_plus(enum sasl_mech m)
 {
-	/* No TLS yet: PLAIN only where the operator allows cleartext. */
-	return c->cfg->allow_plaintext_auth;
+	return m == SASL_SCRAM_SHA1_PLUS || m == SASL_SCRAM_SHA256_PLUS;
+}
+
+/* Which mechanisms this stream offers: PLAIN only inside TLS unless the
+ * operator allows cleartext; -PLUS only inside TLS (they bind to it). */
+static int mech_offered(const struct conn *c, enum sasl_mech m)
+{
+	if (m == SASL_PLAIN)
+		return io_secure(&c->io) || c->cfg->allow_plaintext_auth;
+	if (is_plus(m))
+		return io_secure(&c->io);
+	return 1;
 }
 
 void sasl_features(struct conn *c, struct xml_node *features)
@@ -36,10 +49,20 @@ void sasl_features(struct conn *c, struct xml_node *features)
 	struct xml_node *m = xml_new_child(features, NS_SASL, "mechanisms");
 	size_t i;
 	for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
-		if (mechs[i].mech == SASL_PLAIN && !plain_allowed(c))
+		if (!mech_offered(c, mechs[i].mech))
 			continue;
 		xml_add_text(xml_new_child(m, NS_SASL, "mechanism"), mechs[i].name,
 		    strlen(mechs[i].name));
+	}
+	if (io_secure(&c->io)) {
+		/* XEP-0440: the channel-binding types a -PLUS client may use. */
+		struct xml_node *cb = xml_new_child(features, NS_SASL_CB, "sasl-channel-binding");
+		unsigned char d[TLS_CB_MAX];
+		if (tls_cb_exporter(c->io.tls, d, sizeof d) > 0)
+			xml_set(xml_new_child(cb, NS_SASL_CB, "channel-binding"), "type", "tls-exporter");
+		if (tls_cb_server_end_point(c->io.tls, d, sizeof d) > 0)
+			xml_set(xml_new_child(cb, NS_SASL_CB, "channel-binding"), "type",
+			    "tls-server-end-point");
 	}
 }
 
@@ -187,15 +210,32 @@ static const char *scram_cond(enum scram_err e)
 	}
 }
 
+/* Give SCRAM what it needs to check channel binding (RFC 5802 6) and to
+ * detect a downgrade: -PLUS was offered on this stream when TLS is up. */
+static void bind_channel(struct conn *c)
+{
+	unsigned char d[TLS_CB_MAX];
+	int n;
+	scram_server_set_channel_binding(&c->sasl.scram, is_plus(c->sasl.mech), io_secure(&c->io));
+	if (!io_secure(&c->io))
+		return;
+	if ((n = tls_cb_exporter(c->io.tls, d, sizeof d)) > 0)
+		scram_server_set_cb_data(&c->sasl.scram, SCRAM_CB_TLS_EXPORTER, d, (size_t)n);
+	if ((n = tls_cb_server_end_point(c->io.tls, d, sizeof d)) > 0)
+		scram_server_set_cb_data(&c->sasl.scram, SCRAM_CB_TLS_SERVER_END_POINT, d, (size_t)n);
+}
+
 static void scram_first(struct conn *c, const char *data, size_t len)
 {
-	enum scram_hash h = c->sasl.mech == SASL_SCRAM_SHA1 ? SCRAM_SHA1 : SCRAM_SHA256;
+	enum scram_hash h = c->sasl.mech == SASL_SCRAM_SHA1 || c->sasl.mech == SASL_SCRAM_SHA1_PLUS ?
+	    SCRAM_SHA1 : SCRAM_SHA256;
 	struct scram_cred cred;
 	enum scram_err err = SCRAM_MALFORMED;
 	char out[SCRAM_MAX_MSG];
 	int r;
 
 	scram_server_init(&c->sasl.scram, h);
+	bind_channel(c);
 	if (scram_server_client_first(&c->sasl.scram, data, len, &err) == -1) {
 		sasl_fail(c, scram_cond(err), 1);
 		return;
@@ -223,7 +263,12 @@ static void scram_final(struct conn *c, const char *data, size_t len)
 {
 	enum scram_err err = SCRAM_MALFORMED;
 	char out[SCRAM_MAX_MSG];
-	const char *how = c->sasl.mech == SASL_SCRAM_SHA1 ? "SCRAM-SHA-1" : "SCRAM-SHA-256";
+	const char *how = "SCRAM";
+	size_t i;
+
+	for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++)
+		if (mechs[i].mech == c->sasl.mech)
+			how = mechs[i].name;
 
 	if (scram_server_client_final(&c->sasl.scram, data, len, out, sizeof out, &err) == -1) {
 		sasl_fail(c, scram_cond(err), 1);
@@ -241,6 +286,8 @@ static void step(struct conn *c, const char *data, size_t len)
 		break;
 	case SASL_SCRAM_SHA1:
 	case SASL_SCRAM_SHA256:
+	case SASL_SCRAM_SHA1_PLUS:
+	case SASL_SCRAM_SHA256_PLUS:
 		if (c->sasl.scram.step == 0)
 			scram_first(c, data, len);
 		else
@@ -274,7 +321,8 @@ void sasl_handle(struct conn *c, struct xml_node *el)
 			sasl_fail(c, "invalid-mechanism", 0);
 			return;
 		}
-		if (c->sasl.mech == SASL_PLAIN && !plain_allowed(c)) {
+		if (!mech_offered(c, c->sasl.mech)) {
+			/* PLAIN or -PLUS without TLS (RFC 6120 6.4.5) */
 			c->sasl.mech = SASL_NONE;
 			sasl_fail(c, "encryption-required", 0);
 			return;

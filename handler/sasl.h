@@ -14,7 +14,10 @@
 struct conn;
 struct xml_node;
 
-enum sasl_mech { SASL_NONE, SASL_PLAIN, SASL_SCRAM_SHA1, SASL_SCRAM_SHA256 };
+enum sasl_mech { SASL_NONE, SASL_PLAIN, SASL_SCRAM_SHA1, SASL_SCRAM_SHA256,
+	SASL_SCRAM_SHA1_PLUS, SASL_SCRAM_SHA256_PLUS };
+
+#define NS_SASL_CB "urn:xmpp:sasl-cb:0"    /* XEP-0440 */
 
 struct sasl {
 	enum sasl_mech mech;      /* exchange in progress, or SASL_NONE */

@@ -37,13 +37,15 @@ static void new_stream_id(struct conn *c)
 		sprintf(c->stream_id + 2 * i, "%02x", raw[i]);
 }
 
-void conn_init(struct conn *c, const struct config *cfg, struct store *st, const char *peer)
+void conn_init(struct conn *c, const struct config *cfg, struct store *st, const char *peer,
+    int rfd, int wfd)
 {
 	struct xml_limits lim;
 	memset(c, 0, sizeof *c);
 	c->cfg = cfg;
 	c->store = st;
 	c->state = CS_WAIT_HEADER;
+	io_init(&c->io, rfd, wfd);
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
 	snprintf(c->domain, sizeof c->domain, "%s", cfg->domains[0]);
 	lim.max_stanza = cfg->max_stanza_size;
@@ -60,6 +62,7 @@ void conn_init(struct conn *c, const struct config *cfg, struct store *st, const
 void conn_free(struct conn *c)
 {
 	xml_stream_free(c->xs);
+	io_free(&c->io);
 	xbuf_free(&c->out);
 	xbuf_free(&c->directed);
 	ackq_drain(c, NULL);
@@ -203,8 +206,16 @@ static void send_features(struct conn *c)
 	f = xml_new(NS_STREAMS, "features");
 	f->prefix = xstrdup("stream");
 	if (c->state == CS_AUTH) {
-		sasl_features(c, f);
-		iqauth_features(c, f);
+		if (io_tls_configured(c->cfg) && !c->io.tls) {
+			struct xml_node *t = xml_new_child(f, NS_TLS, "starttls");
+			if (conn_tls_required(c))
+				xml_new_child(t, NS_TLS, "required");
+		}
+		/* Mechanisms only where they may be used (RFC 6120 5.3.1). */
+		if (!conn_tls_required(c)) {
+			sasl_features(c, f);
+			iqauth_features(c, f);
+		}
 	} else {
 		bind_features(c, f);
 	}
@@ -319,9 +330,40 @@ static int iq_valid(struct conn *c, struct xml_node *iq)
 	return 0;
 }
 
+int conn_tls_required(const struct conn *c)
+{
+	return io_tls_configured(c->cfg) && !c->cfg->allow_plaintext_auth && !c->io.tls;
+}
+
+/* RFC 6120 5.4.2: <starttls/> -> <proceed/>, TLS, a new stream. */
+static void starttls(struct conn *c)
+{
+	if (c->io.tls) {
+		conn_stream_error(c, "policy-violation", "TLS is already up");
+		return;
+	}
+	if (!io_tls_configured(c->cfg) || io_tls_prepare(&c->io, c->cfg) == -1) {
+		log_msg(LOG_ERR, "STARTTLS refused: %s", c->io.err[0] ? c->io.err : "no certificate");
+		xbuf_adds(&c->out, "<failure xmlns='" NS_TLS "'/></stream:stream>");
+		snprintf(c->end_reason, sizeof c->end_reason, "TLS unavailable");
+		c->state = CS_CLOSING;
+		return;
+	}
+	xbuf_adds(&c->out, "<proceed xmlns='" NS_TLS "'/>");
+	c->restart = 1;
+}
+
 static void dispatch_auth(struct conn *c, struct xml_node *el)
 {
 	struct xml_node *q;
+	if (el->ns && !strcmp(el->ns, NS_TLS) && !strcmp(el->name, "starttls")) {
+		starttls(c);
+		return;
+	}
+	if (conn_tls_required(c)) {
+		conn_stream_error(c, "policy-violation", "STARTTLS required");
+		return;
+	}
 	if (el->ns && !strcmp(el->ns, NS_SASL)) {
 		sasl_handle(c, el);
 		return;
@@ -382,7 +424,7 @@ static void on_element(void *ctx, struct xml_node *el)
 		goto done;
 	}
 	if (!is_stanza_name(el->name) && !(c->state == CS_AUTH && el->ns &&
-	    !strcmp(el->ns, NS_SASL))) {
+	    (!strcmp(el->ns, NS_SASL) || !strcmp(el->ns, NS_TLS)))) {
 		conn_stream_error(c, "unsupported-stanza-type", el->name);
 		goto done;
 	}

@@ -18,9 +18,11 @@
 #include "xml.h"
 #include "sasl.h"
 #include "ackq.h"
+#include "io.h"
 
 #define NS_STREAM_ERRORS "urn:ietf:params:xml:ns:xmpp-streams"
 #define NS_STANZA_ERRORS "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define NS_TLS           "urn:ietf:params:xml:ns:xmpp-tls"
 #define STREAM_ID_BYTES  12
 
 enum conn_state {
@@ -48,6 +50,7 @@ struct conn {
 	char bare[JID_MAX];
 	char full[JID_MAX];
 	struct sasl sasl;
+	struct io io;                    /* the client's bytes, plain or TLS */
 	struct xbuf out;                 /* bytes not yet written to the client */
 	struct ackq ackq;                /* messages written but not proven read */
 	int available;                   /* initial presence sent, not unavailable */
@@ -58,7 +61,8 @@ struct conn {
 	char end_reason[128];
 };
 
-void conn_init(struct conn *c, const struct config *cfg, struct store *st, const char *peer);
+void conn_init(struct conn *c, const struct config *cfg, struct store *st, const char *peer,
+    int rfd, int wfd);
 /* Feed bytes from the client. */
 void conn_input(struct conn *c, const char *buf, size_t len);
 /* A payload published to one of our channels. */
@@ -91,6 +95,10 @@ void stanza_error(struct conn *c, const struct xml_node *st, const char *etype,
     const char *cond, const char *text);
 /* Send an empty IQ result for iq (optionally with one payload child). */
 void iq_result(struct conn *c, const struct xml_node *iq, struct xml_node *payload);
+
+/* STARTTLS must come before authentication: a certificate is configured,
+ * the operator does not allow plaintext authentication, TLS is not up. */
+int conn_tls_required(const struct conn *c);
 
 /* Called by sasl / iqauth when the user is authenticated (node set). */
 void conn_authenticated(struct conn *c, const char *node, const char *how);

@@ -30,8 +30,12 @@ static void config_defaults(struct config *c)
 	c->max_depth = 32;
 	c->max_attrs = 64;
 	c->idle_timeout = 600;
-	c->auth_timeout = 60;
+	c->auth_timeout = 30;
 	c->auth_fail_delay_ms = 1000;
+	c->auth_fail_window = 900;
+	c->auth_block_after = 10;
+	c->max_read_rate = 131072;
+	c->max_read_burst = 1048576;
 	c->offline_max = 1000;
 	c->session_ttl = 90;
 	c->redis_timeout_ms = 2000;
@@ -122,12 +126,15 @@ struct int_key {
 	const char *name;
 	long lo, hi;
 	size_t off;
-	int is_size;
+	int kind;               /* KEY_INT, KEY_SIZE, KEY_LONG */
 };
 
-#define INT_KEY(n, lo, hi) { #n, lo, hi, offsetof(struct config, n), 0 }
+enum { KEY_INT, KEY_SIZE, KEY_LONG };
+
+#define INT_KEY(n, lo, hi) { #n, lo, hi, offsetof(struct config, n), KEY_INT }
+#define LONG_KEY(n, lo, hi) { #n, lo, hi, offsetof(struct config, n), KEY_LONG }
 static const struct int_key int_keys[] = {
-	{ "max_stanza_size", 1024, 16L * 1024 * 1024, offsetof(struct config, max_stanza_size), 1 },
+	{ "max_stanza_size", 1024, 16L * 1024 * 1024, offsetof(struct config, max_stanza_size), KEY_SIZE },
 	INT_KEY(max_depth, 4, 1000),
 	INT_KEY(max_attrs, 4, 10000),
 	INT_KEY(idle_timeout, 1, 86400 * 7),
@@ -136,6 +143,10 @@ static const struct int_key int_keys[] = {
 	INT_KEY(offline_max, 0, 1000000),
 	INT_KEY(session_ttl, 5, 86400),
 	INT_KEY(redis_timeout_ms, 10, 600000),
+	INT_KEY(auth_fail_window, 1, 86400),
+	INT_KEY(auth_block_after, 1, 1000000),
+	LONG_KEY(max_read_rate, 1024, 1L << 30),
+	LONG_KEY(max_read_burst, 4096, 1L << 30),
 };
 
 static int config_set(struct config *c, const char *k, char *v)
@@ -164,8 +175,10 @@ static int config_set(struct config *c, const char *k, char *v)
 			continue;
 		if (parse_int(v, ik->lo, ik->hi, &n) == -1)
 			return -1;
-		if (ik->is_size)
+		if (ik->kind == KEY_SIZE)
 			*(size_t *)((char *)c + ik->off) = (size_t)n;
+		else if (ik->kind == KEY_LONG)
+			*(long *)((char *)c + ik->off) = n;
 		else
 			*(int *)((char *)c + ik->off) = (int)n;
 		return 0;

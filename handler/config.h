@@ -39,6 +39,10 @@ struct config {
 	int idle_timeout;                    /* seconds without input once authenticated */
 	int auth_timeout;                    /* seconds allowed to authenticate */
 	int auth_fail_delay_ms;              /* pause after a failed authentication */
+	int auth_fail_window;                /* seconds failures are remembered */
+	int auth_block_after;                /* failures (account or address) that block */
+	long max_read_rate;                  /* bytes/s a client may send on average */
+	long max_read_burst;                 /* bytes it may send at once */
 	int offline_max;                     /* offline messages kept per user */
 	int session_ttl;                     /* seconds a session lives without heartbeat */
 	int redis_timeout_ms;                /* connect and command timeout */

@@ -60,9 +60,7 @@ static int digest_ok(struct conn *c, const char *bare, const char *digest)
 static void iqauth_fail(struct conn *c, struct xml_node *iq, const char *node,
     const char *type, const char *cond)
 {
-	log_msg(LOG_NOTICE, "login failed for '%s': iq:auth %s", node, cond);
-	if (c->cfg->auth_fail_delay_ms)
-		usleep((useconds_t)c->cfg->auth_fail_delay_ms * 1000);
+	sasl_record_failure(c, node, "iq:auth");
 	stanza_error(c, iq, type, cond, NULL);
 	/* One budget of failures per stream, whichever way the client tries. */
 	if (++c->sasl.failures >= SASL_MAX_FAILURES)
@@ -86,6 +84,10 @@ static void iqauth_set(struct conn *c, struct xml_node *iq, struct xml_node *q)
 		return;
 	}
 	snprintf(bare, sizeof bare, "%s@%s", node, c->domain);
+	if (sasl_blocked(c, node)) {
+		iqauth_fail(c, iq, node, "auth", "not-authorized");
+		return;
+	}
 	if (digest && *digest) {
 		ok = digest_ok(c, bare, digest);
 	} else if (!c->cfg->allow_plaintext_auth) {

@@ -123,11 +123,34 @@ static int read_subscriber(struct conn *c, struct store *st)
 	}
 }
 
+/* Token bucket over the client's bytes: max_read_rate per second on
+ * average, max_read_burst at once. -1 once the client has outrun it. */
+struct rate {
+	double tokens;
+	struct timespec last;
+};
+
+static int rate_take(struct rate *r, const struct config *cfg, long n)
+{
+	struct timespec now;
+	double dt;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	dt = (double)(now.tv_sec - r->last.tv_sec) + (double)(now.tv_nsec - r->last.tv_nsec) / 1e9;
+	r->last = now;
+	r->tokens += dt * (double)cfg->max_read_rate;
+	if (r->tokens > (double)cfg->max_read_burst)
+		r->tokens = (double)cfg->max_read_burst;
+	r->tokens -= (double)n;
+	return r->tokens < 0 ? -1 : 0;
+}
+
 static void serve(struct conn *c, struct store *st)
 {
 	char buf[READ_CHUNK];
 	time_t closing_since = 0;
+	struct rate rate = { (double)c->cfg->max_read_burst, { 0, 0 } };
 
+	clock_gettime(CLOCK_MONOTONIC, &rate.last);
 	for (;;) {
 		struct pollfd pfd[3];
 		int n = 0, timeout, isub = -1;
@@ -163,10 +186,15 @@ static void serve(struct conn *c, struct store *st)
 			break;
 		}
 		if (pfd[0].revents) {
-			long got;
+			long got = 0;
 			/* TLS may hold more than one read's worth: drain it. */
-			while ((got = io_read(&c->io, buf, sizeof buf)) > 0 && c->state != CS_CLOSING)
+			while (c->state != CS_CLOSING && (got = io_read(&c->io, buf, sizeof buf)) > 0) {
+				if (rate_take(&rate, c->cfg, got) == -1) {
+					conn_stream_error(c, "policy-violation", "sending too fast");
+					break;
+				}
 				conn_input(c, buf, (size_t)got);
+			}
 			if (got == -1) {
 				conn_eof(c, c->io.err);
 				break;

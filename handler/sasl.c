@@ -7,6 +7,7 @@
 #include "sasl.h"
 #include "stream.h"
 #include "account.h"
+#include "authfail.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -89,6 +90,36 @@ static void send_data(struct conn *c, const char *name, const char *data, size_t
 	send_sasl(c, name, b64);
 }
 
+static void bare_of(const struct conn *c, const char *node, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s@%s", node, c->domain);
+}
+
+int sasl_blocked(struct conn *c, const char *node)
+{
+	char bare[JID_MAX];
+	bare_of(c, node, bare, sizeof bare);
+	return authfail_count(c->store, bare, c->peer_ip) >= c->cfg->auth_block_after;
+}
+
+void sasl_record_failure(struct conn *c, const char *node, const char *what)
+{
+	char bare[JID_MAX];
+	long n, ms = c->cfg->auth_fail_delay_ms;
+
+	bare_of(c, node, bare, sizeof bare);
+	n = authfail_record(c->store, bare, c->peer_ip, c->cfg->auth_fail_window);
+	log_msg(LOG_NOTICE, "login failed for '%s': %s (%ld in window)", node, what, n);
+	/* Double the pause with each recent failure, up to a ceiling: the
+	 * handler serves this one client, so sleeping slows only it. */
+	while (n-- > 1 && ms < SASL_MAX_DELAY_MS)
+		ms *= 2;
+	if (ms > SASL_MAX_DELAY_MS)
+		ms = SASL_MAX_DELAY_MS;
+	if (ms)
+		usleep((useconds_t)ms * 1000);
+}
+
 static void sasl_fail(struct conn *c, const char *cond, int delay)
 {
 	struct xml_node *f = xml_new(NS_SASL, "failure");
@@ -96,10 +127,7 @@ static void sasl_fail(struct conn *c, const char *cond, int delay)
 	c->sasl.mech = SASL_NONE;
 	if (delay) {
 		c->sasl.failures++;
-		log_msg(LOG_NOTICE, "login failed for '%s': %s", c->sasl.node, cond);
-		/* The handler serves this one client: sleeping only slows it. */
-		if (c->cfg->auth_fail_delay_ms)
-			usleep((useconds_t)c->cfg->auth_fail_delay_ms * 1000);
+		sasl_record_failure(c, c->sasl.node, cond);
 	}
 	conn_send(c, f);
 	xml_free(f);
@@ -109,6 +137,9 @@ static void sasl_fail(struct conn *c, const char *cond, int delay)
 
 static void sasl_success(struct conn *c, const char *data, size_t len, const char *how)
 {
+	char bare[JID_MAX];
+	bare_of(c, c->sasl.node, bare, sizeof bare);
+	authfail_clear(c->store, bare);
 	if (data)
 		send_data(c, "success", data, len);
 	else
@@ -188,6 +219,10 @@ static void plain_exchange(struct conn *c, const char *data, size_t len)
 		sasl_fail(c, "invalid-authzid", 1);
 		return;
 	}
+	if (sasl_blocked(c, c->sasl.node)) {
+		sasl_fail(c, "not-authorized", 1);
+		return;
+	}
 	r = sasl_check_password(c, c->sasl.node, pw);
 	if (r == -1) {
 		sasl_fail(c, "temporary-auth-failure", 0);
@@ -242,6 +277,10 @@ static void scram_first(struct conn *c, const char *data, size_t len)
 	}
 	if (jid_nodeprep(c->sasl.scram.username, c->sasl.node, sizeof c->sasl.node) == -1) {
 		snprintf(c->sasl.node, sizeof c->sasl.node, "(invalid)");
+		sasl_fail(c, "not-authorized", 1);
+		return;
+	}
+	if (sasl_blocked(c, c->sasl.node)) {
 		sasl_fail(c, "not-authorized", 1);
 		return;
 	}

@@ -10,6 +10,7 @@
 
 #define NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
 #define SASL_MAX_FAILURES 5     /* then the stream ends: slows guessing */
+#define SASL_MAX_DELAY_MS 8000  /* the longest pause after a failure */
 
 struct conn;
 struct xml_node;
@@ -33,5 +34,11 @@ void sasl_handle(struct conn *c, struct xml_node *el);
 /* Check a password against an account: 1 ok, 0 wrong or no such user,
  * -1 Redis error. Shared by PLAIN and iq:auth <password>. */
 int sasl_check_password(struct conn *c, const char *node, const char *password);
+/* 1 while the account or the client's address has failed too often
+ * (auth_block_after within auth_fail_window, counted in Redis for every
+ * host). Shared by SASL and iq:auth. */
+int sasl_blocked(struct conn *c, const char *node);
+/* Count a failure, log it, and pause: the pause grows with the count. */
+void sasl_record_failure(struct conn *c, const char *node, const char *what);
 
 #endif

@@ -37,6 +37,17 @@ static void new_stream_id(struct conn *c)
 		sprintf(c->stream_id + 2 * i, "%02x", raw[i]);
 }
 
+/* "1.2.3.4:5678" -> "1.2.3.4", "[::1]:5678" -> "::1", else as is. */
+static void peer_address(const char *peer, char *out, size_t outsz)
+{
+	const char *end = peer[0] == '[' ? strchr(peer, ']') : strrchr(peer, ':');
+	if (peer[0] == '[')
+		peer++;
+	if (!end || end <= peer)
+		end = peer + strlen(peer);
+	snprintf(out, outsz, "%.*s", (int)(end - peer), peer);
+}
+
 void conn_init(struct conn *c, const struct config *cfg, struct store *st, const char *peer,
     int rfd, int wfd)
 {
@@ -47,6 +58,7 @@ void conn_init(struct conn *c, const struct config *cfg, struct store *st, const
 	c->state = CS_WAIT_HEADER;
 	io_init(&c->io, rfd, wfd);
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
+	peer_address(peer, c->peer_ip, sizeof c->peer_ip);
 	snprintf(c->domain, sizeof c->domain, "%s", cfg->domains[0]);
 	lim.max_stanza = cfg->max_stanza_size;
 	lim.max_depth = cfg->max_depth;

@@ -45,6 +45,7 @@ struct conn {
 	char stream_id[2 * STREAM_ID_BYTES + 1];
 	char domain[JID_MAX_PART];       /* served domain this stream is for */
 	char peer[128];
+	char peer_ip[128];               /* the address alone, for counters */
 	char peer_jid[JID_MAX];          /* the 'from' of the client's header */
 	struct jid jid;                  /* node+domain after auth, +resource after bind */
 	char bare[JID_MAX];

@@ -9,7 +9,7 @@
 
 /* Every per-user key suffix; account_delete removes them all. */
 static const char *const user_keys[] = {
-	"account", "roster", "rosterver", "pending", "sessions", "presence", "offline", NULL
+	"account", "roster", "rosterver", "pending", "sessions", "presence", "offline", "authfail", NULL
 };
 
 static void copy_field(char *dst, const redisReply *r)

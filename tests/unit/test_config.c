@@ -87,8 +87,12 @@ static void check_defaults(const struct config *c)
 	CHECK_INT(c->max_depth, 32);
 	CHECK_INT(c->max_attrs, 64);
 	CHECK_INT(c->idle_timeout, 600);
-	CHECK_INT(c->auth_timeout, 60);
+	CHECK_INT(c->auth_timeout, 30);
 	CHECK_INT(c->auth_fail_delay_ms, 1000);
+	CHECK_INT(c->auth_fail_window, 900);
+	CHECK_INT(c->auth_block_after, 10);
+	CHECK_INT(c->max_read_rate, 131072);
+	CHECK_INT(c->max_read_burst, 1048576);
 	CHECK_INT(c->offline_max, 1000);
 	CHECK_INT(c->session_ttl, 90);
 	CHECK_INT(c->redis_timeout_ms, 2000);
@@ -229,6 +233,10 @@ static long get_num(const struct config *c, const char *key)
 	if (!strcmp(key, "offline_max")) return c->offline_max;
 	if (!strcmp(key, "session_ttl")) return c->session_ttl;
 	if (!strcmp(key, "redis_timeout_ms")) return c->redis_timeout_ms;
+	if (!strcmp(key, "auth_fail_window")) return c->auth_fail_window;
+	if (!strcmp(key, "auth_block_after")) return c->auth_block_after;
+	if (!strcmp(key, "max_read_rate")) return c->max_read_rate;
+	if (!strcmp(key, "max_read_burst")) return c->max_read_burst;
 	return -12345;
 }
 
@@ -245,6 +253,10 @@ static void test_numbers(void)
 		{ "offline_max", 0, 1000000 },
 		{ "session_ttl", 5, 86400 },
 		{ "redis_timeout_ms", 10, 600000 },
+		{ "auth_fail_window", 1, 86400 },
+		{ "auth_block_after", 1, 1000000 },
+		{ "max_read_rate", 1024, 1073741824 },
+		{ "max_read_burst", 4096, 1073741824 },
 	};
 	static const char *junk[] = { "", "abc", "10x", "1e3", "0x10", "1 0",
 	    "99999999999999999999999" };

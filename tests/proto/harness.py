@@ -442,8 +442,9 @@ class Raw:
     </stream:stream>, ("closed", None) when the socket closes, ("error", msg)
     when the server sent something that is not XML."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=TIMEOUT, server=None):
-        self.sock = socket.create_connection((host, port), timeout)
+    def __init__(self, port, host="127.0.0.1", timeout=TIMEOUT, server=None, source=None):
+        self.sock = socket.create_connection((host, port), timeout,
+                                             source_address=(source, 0) if source else None)
         self.timeout = timeout
         self.events = []
         self.eof = False

@@ -55,6 +55,8 @@ void presence_outbound(struct conn *c, struct xml_node *p);
  * from its stanza orig or, with orig NULL, on its behalf (roster removal). */
 void presence_subscription(struct conn *c, const char *contact, const char *type,
     const struct xml_node *orig);
+/* Store our current presence again (after our session record was lost). */
+void presence_refresh(struct conn *c);
 /* The session ends: unavailable to everyone who saw it available. */
 void presence_end(struct conn *c);
 /* Tell the contacts of a dead session (reaped) that it is unavailable. */

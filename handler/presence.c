@@ -236,11 +236,22 @@ static void broadcast_presence(struct conn *c, struct xml_node *p, int avail)
 	c->available = avail;
 	c->priority = prio;
 	broadcast(c->store, c->bare, xml);
-	free(xml);
+	free(c->last_presence);
+	c->last_presence = avail ? xml : NULL;
+	if (!avail)
+		free(xml);
 	if (avail && !was)
 		initial_presence(c);
 	if (!avail)
 		directed_unavailable(c);
+}
+
+void presence_refresh(struct conn *c)
+{
+	if (c->available && c->last_presence &&
+	    session_update(c->store, c->bare, c->jid.resource, c->stream_id, c->priority, 1,
+	    c->last_presence) != 0)
+		log_msg(LOG_ERR, "presence restore failed: %s", c->store->err);
 }
 
 void presence_end(struct conn *c)

@@ -77,6 +77,7 @@ void conn_free(struct conn *c)
 	io_free(&c->io);
 	xbuf_free(&c->out);
 	xbuf_free(&c->directed);
+	free(c->last_presence);
 	ackq_drain(c, NULL);
 }
 
@@ -569,6 +570,18 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 		rosteriq_deliver_push(c, m.body, m.body_len, m.ver);
 }
 
+static void session_restore(struct conn *c)
+{
+	char replaced[64];
+	if (session_register(c->store, c->bare, c->jid.resource, c->stream_id,
+	    c->cfg->hostname, (long)getpid(), replaced, sizeof replaced) == -1) {
+		log_msg(LOG_ERR, "session register: %s", c->store->err);
+		return;
+	}
+	if (c->available)
+		presence_refresh(c);
+}
+
 /* ---- timers ---- */
 
 int conn_tick(struct conn *c, time_t now)
@@ -591,9 +604,19 @@ int conn_tick(struct conn *c, time_t now)
 	}
 	if (now - c->last_heartbeat >= hb) {
 		c->last_heartbeat = now;
-		if (session_update(c->store, c->bare, c->jid.resource, c->stream_id, 0, -1, NULL) == 1) {
-			conn_stream_error(c, "conflict", "session no longer registered");
+		switch (session_update(c->store, c->bare, c->jid.resource, c->stream_id, 0, -1, NULL)) {
+		case 1:
+			conn_stream_error(c, "conflict", "resource taken by another session");
 			return 1;
+		case 2:
+			/* Our record is gone (reaped while we stalled, or Redis
+			 * restarted empty): put it back rather than end a live
+			 * session. */
+			log_msg(LOG_WARNING, "session record lost; registering again");
+			session_restore(c);
+			break;
+		default:
+			break;
 		}
 		/* Living handlers clean up after dead ones. */
 		session_reap(c->store, presence_reaped, c);

@@ -56,6 +56,7 @@ struct conn {
 	struct ackq ackq;                /* messages written but not proven read */
 	int available;                   /* initial presence sent, not unavailable */
 	int priority;
+	char *last_presence;             /* what we broadcast last, while available */
 	int roster_requested;            /* roster pushes go to this session */
 	struct xbuf directed;            /* JIDs sent directed presence, '\n'-separated */
 	time_t opened, last_input, last_heartbeat;

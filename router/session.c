@@ -93,9 +93,9 @@ int session_update(struct store *s, const char *bare, const char *resource,
 	r = store_eval(s, lua_session_update, sha_update, 3, 11, argv, NULL);
 	if (!r)
 		return -1;
-	ok = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	ok = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0;
 	freeReplyObject(r);
-	return ok ? 0 : 1;
+	return ok == 1 ? 0 : ok == 0 ? 1 : 2;
 }
 
 int session_reap(struct store *s,

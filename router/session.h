@@ -43,7 +43,8 @@ int session_register(struct store *s, const char *bare, const char *resource,
 int session_unregister(struct store *s, const char *bare, const char *resource,
     const char *id, char **presence);
 /* Refresh seen; with avail >= 0 also set prio/avail and the presence
- * (presence_xml when avail is 1). 0 ok, 1 session gone, -1 error. */
+ * (presence_xml when avail is 1). 0 ok, 1 another session holds the
+ * resource, 2 no record (reaped, or Redis lost its data), -1 error. */
 int session_update(struct store *s, const char *bare, const char *resource,
     const char *id, int prio, int avail, const char *presence_xml);
 /* Claim expired sessions and end each (as session_unregister); fn is

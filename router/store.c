@@ -207,6 +207,20 @@ void store_global_key(const struct store *s, const char *name, char *out, size_t
 	snprintf(out, outsz, "%s%s", s->prefix, name);
 }
 
+/* A command connection that failed (Redis restarted, a timeout) is
+ * replaced before the next command; the command that saw the failure is
+ * not repeated, since it may have run (a PUBLISH or RPUSH twice would
+ * duplicate a stanza): its caller answers it with an error. */
+static int store_ensure(struct store *s)
+{
+	if (s->cmd && !s->cmd->err)
+		return 0;
+	if (s->cmd)
+		redisFree(s->cmd);
+	s->cmd = store_connect(s);
+	return s->cmd ? 0 : -1;
+}
+
 static redisReply *check_reply(struct store *s, redisReply *r, const char *what)
 {
 	if (!r || r->type == REDIS_REPLY_ERROR) {
@@ -222,10 +236,8 @@ redisReply *store_cmd(struct store *s, const char *fmt, ...)
 {
 	va_list ap;
 	redisReply *r;
-	if (!s->cmd) {
-		snprintf(s->err, sizeof s->err, "not connected");
+	if (store_ensure(s) == -1)
 		return NULL;
-	}
 	va_start(ap, fmt);
 	r = redisvCommand(s->cmd, fmt, ap);
 	va_end(ap);
@@ -234,10 +246,8 @@ redisReply *store_cmd(struct store *s, const char *fmt, ...)
 
 redisReply *store_cmdargv(struct store *s, int argc, const char **argv, const size_t *lens)
 {
-	if (!s->cmd) {
-		snprintf(s->err, sizeof s->err, "not connected");
+	if (store_ensure(s) == -1)
 		return NULL;
-	}
 	return check_reply(s, redisCommandArgv(s->cmd, argc, argv, lens), "redis");
 }
 
@@ -261,10 +271,8 @@ redisReply *store_eval(struct store *s, const char *script, char *cached_sha,
 	redisReply *r = NULL;
 	int i;
 
-	if (!s->cmd) {
-		snprintf(s->err, sizeof s->err, "not connected");
+	if (store_ensure(s) == -1)
 		return NULL;
-	}
 	if (!cached_sha[0])
 		script_sha(script, cached_sha);
 	av = xcalloc((size_t)argc + 3, sizeof *av);
@@ -297,6 +305,11 @@ int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t
     const int *cmd_argc, redisReply **replies)
 {
 	int i, rc = 0;
+	if (store_ensure(s) == -1) {
+		for (i = 0; i < n; i++)
+			replies[i] = NULL;
+		return -1;
+	}
 	for (i = 0; i < n; i++)
 		if (redisAppendCommandArgv(s->cmd, cmd_argc[i], cmd_argv[i], cmd_lens[i]) != REDIS_OK) {
 			set_err(s, "pipeline", s->cmd, NULL);

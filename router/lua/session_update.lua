@@ -3,9 +3,13 @@
 -- is not '-1', prio := ARGV[4] and avail := ARGV[5], and the presence
 -- hash gets ARGV[8] (avail 1) or loses the resource (avail 0).
 -- KEYS[1] sessions hash, KEYS[2] presence hash, KEYS[3] expiry index.
--- Returns 1 if updated, 0 if the session is gone (replaced or reaped).
+-- Returns 1 if updated, 0 if another session holds the resource, -1 if
+-- there is no record at all (reaped, or Redis lost its data).
 local rec = redis.call('HGET', KEYS[1], ARGV[1])
-if not rec or string.match(rec, 'id=(%S+)') ~= ARGV[2] then
+if not rec then
+  return -1
+end
+if string.match(rec, 'id=(%S+)') ~= ARGV[2] then
   return 0
 end
 rec = string.gsub(rec, 'seen=%S+', 'seen=' .. ARGV[3])

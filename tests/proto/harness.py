@@ -4,6 +4,9 @@ Server       one xmppd "deployment": a private redis-server on a unix socket in 
              temp dir, an xmpp.conf, and N listeners, each a
              `systemd-socket-activate --inetd -a` on 127.0.0.1 running
              $XMPPD_BUILD/xmpp-handler per connection (one listener = one host).
+             listener_args gives listener i extra handler arguments (e.g.
+             ["-T"] for direct TLS), handler_env extra environment variables
+             for every handler (e.g. CREDENTIALS_DIRECTORY).
 Raw          a socket client that parses what the server sends with
              ElementTree's XMLPullParser: the stream header is the open root,
              each depth-1 element is reported whole, the end of the stream and
@@ -153,8 +156,14 @@ class Server:
     DEFAULTS = {"domain": "localhost", "allow_plaintext_auth": "yes",
                 "auth_fail_delay_ms": "50"}
 
-    def __init__(self, listeners=1, **conf):
+    def __init__(self, listeners=1, listener_args=None, handler_env=None, **conf):
+        """listeners: how many; listener_args: one list of extra xmpp-handler
+        arguments per listener (missing entries: none), e.g. [[], ["-T"]];
+        handler_env: {name: value} set for every handler; conf: xmpp.conf
+        lines (True/False become yes/no)."""
         self.dir = tempfile.mkdtemp(prefix="xmppd-test-")   # short: unix socket paths
+        self.listener_args = [list(a) for a in (listener_args or [])]
+        self.handler_env = dict(handler_env or {})
         self.domain = str(conf.get("domain", "localhost")).split(",")[0].split()[0]
         self.redis_sock = os.path.join(self.dir, "redis.sock")
         self.conf_path = os.path.join(self.dir, "xmpp.conf")
@@ -202,6 +211,8 @@ class Server:
 
     def _start_listener(self, i):
         log = os.path.join(self.dir, "listener%d.log" % i)
+        extra = self.listener_args[i] if i < len(self.listener_args) else []
+        env = [a for k, v in sorted(self.handler_env.items()) for a in ("-E", "%s=%s" % (k, v))]
         for _ in range(5):                 # a port taken meanwhile: try another
             port = free_port()
             with open(log, "ab") as f:
@@ -209,7 +220,8 @@ class Server:
                 p = subprocess.Popen(
                     ["systemd-socket-activate", "--inetd", "-a", "-l", "127.0.0.1:%d" % port,
                      "-E", "XMPP_CONFIG=" + self.conf_path, "-E", "ASAN_OPTIONS=" + ASAN_OPTIONS,
-                     "-E", "UBSAN_OPTIONS=" + UBSAN_OPTIONS, str(BUILD / "xmpp-handler")],
+                     "-E", "UBSAN_OPTIONS=" + UBSAN_OPTIONS] + env +
+                    [str(BUILD / "xmpp-handler")] + extra,
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=f)
 
             def listening():

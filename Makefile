@@ -9,11 +9,19 @@ SYSCONFDIR ?= /etc
 DESTDIR   ?=
 
 CC        ?= cc
-PKGS      := expat hiredis libsystemd openssl libidn
+PKGS      := expat hiredis openssl libidn
 CFLAGS    ?= -O2 -g
 XCFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Ihandler -Irouter \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lsystemd -lssl -lcrypto -lidn)
+# Libraries are linked statically: each connection is a fresh process, and
+# every shared library costs it exec time and private pages (bench/README.md).
+# STATIC=no links them dynamically. libsystemd is dlopen()ed by log.c.
+STATIC    ?= yes
+ifeq ($(STATIC),yes)
+LDLIBS    := -Wl,-Bstatic -lexpat -lhiredis -lssl -lcrypto -lidn -Wl,-Bdynamic -ldl -pthread
+else
+LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lssl -lcrypto -lidn) -ldl
+endif
 
 # B is the build directory: build/ normally, build/san/ for the sanitizer build.
 B         ?= build

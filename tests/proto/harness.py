@@ -156,12 +156,19 @@ class Server:
     DEFAULTS = {"domain": "localhost", "allow_plaintext_auth": "yes",
                 "auth_fail_delay_ms": "50"}
 
-    def __init__(self, listeners=1, listener_args=None, handler_env=None, **conf):
+    def __init__(self, listeners=1, listener_args=None, handler_env=None, redis_args=(),
+                 handler_cmd=None, **conf):
         """listeners: how many; listener_args: one list of extra xmpp-handler
         arguments per listener (missing entries: none), e.g. [[], ["-T"]];
-        handler_env: {name: value} set for every handler; conf: xmpp.conf
-        lines (True/False become yes/no)."""
+        handler_env: {name: value} set for every handler; redis_args: extra
+        redis-server arguments, after ours so they override them (e.g.
+        ["--appendonly", "yes"]); handler_cmd: what each listener runs per
+        connection instead of [$XMPPD_BUILD/xmpp-handler] (e.g. a valgrind
+        wrapper); conf: xmpp.conf lines (True/False become yes/no)."""
         self.dir = tempfile.mkdtemp(prefix="xmppd-test-")   # short: unix socket paths
+        self.redis_args = [str(a) for a in redis_args]
+        self.handler_cmd = [str(a) for a in handler_cmd] if handler_cmd else \
+            [str(BUILD / "xmpp-handler")]
         self.listener_args = [list(a) for a in (listener_args or [])]
         self.handler_env = dict(handler_env or {})
         self.domain = str(conf.get("domain", "localhost")).split(",")[0].split()[0]
@@ -191,15 +198,44 @@ class Server:
         with open(self.conf_path, "w") as f:
             for k, v in self.conf.items():
                 f.write("%s = %s\n" % (k, v))
-        self.redis_proc = subprocess.Popen(
-            ["redis-server", "--port", "0", "--unixsocket", self.redis_sock,
-             "--unixsocketperm", "700", "--dir", self.dir, "--save", "",
-             "--appendonly", "no", "--logfile", os.path.join(self.dir, "redis.log")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self._redis_up, what="redis-server PING")
+        self.start_redis()
         for i in range(self.nlisteners):
             self._start_listener(i)
         return self
+
+    def start_redis(self):
+        """Start redis-server on our unix socket and data dir; after
+        stop_redis() it comes back on the same socket, dir and arguments."""
+        self.redis_proc = subprocess.Popen(
+            ["redis-server", "--port", "0", "--unixsocket", self.redis_sock,
+             "--unixsocketperm", "700", "--dir", self.dir, "--save", "",
+             "--appendonly", "no", "--logfile", os.path.join(self.dir, "redis.log")]
+            + self.redis_args,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self._redis_up, what="redis-server PING")
+
+    def stop_redis(self):
+        """Stop redis-server by PID with SIGTERM (a normal shutdown, which
+        writes the AOF if redis_args turned it on) and wait for it."""
+        p = self.redis_proc
+        if p and p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(TIMEOUT * 2)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def handler_pids(self):
+        """PIDs of the handlers running now, over all listeners."""
+        return [k for p in self.listeners for k in _children(p.pid)]
+
+    def handler_exits(self):
+        """{pid: exit code} of every handler that has ended, from the
+        listeners' "Child N died with code C" lines (for a handler killed
+        by a signal, C is the signal number)."""
+        return {int(m.group(1)): int(m.group(2))
+                for m in re.finditer(r"Child (\d+) died with code (-?\d+)", self.log())}
 
     def _redis_up(self):
         if self.redis_proc.poll() is not None:
@@ -221,7 +257,7 @@ class Server:
                     ["systemd-socket-activate", "--inetd", "-a", "-l", "127.0.0.1:%d" % port,
                      "-E", "XMPP_CONFIG=" + self.conf_path, "-E", "ASAN_OPTIONS=" + ASAN_OPTIONS,
                      "-E", "UBSAN_OPTIONS=" + UBSAN_OPTIONS] + env +
-                    [str(BUILD / "xmpp-handler")] + extra,
+                    self.handler_cmd + extra,
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=f)
 
             def listening():

@@ -1,0 +1,43 @@
+/*
+ * fake_router.h - the control side of fake_router.c: an in-memory stand-in
+ * for router/*.c (and Redis) that the fuzz targets link instead.
+ *
+ * fake_router.c defines every function declared in router/store.h,
+ * account.h, session.h, route.h and roster.h. State lives in small tables
+ * reset for each input, preloaded with:
+ *   accounts  alice@localhost, bob@localhost, test@localhost, carol@localhost
+ *             (password "secret" each, SCRAM-SHA-1 and -256 with a fixed salt
+ *             and FAKE_ITERATIONS iterations, digest secret "secret")
+ *   sessions  bob@localhost/phone (available), alice@localhost/laptop
+ *             (available, priority 1), carol@localhost/old (available, dead:
+ *             session_reap ends it)
+ *   rosters   alice: bob (both), carol (from), dave@localhost (none, ask);
+ *             bob: alice (both)
+ *   pending   alice: a subscription request from eve@localhost
+ *   offline   alice: one chat message from bob
+ * Whatever is published to a channel the connection subscribed to (its
+ * full JID, its bare JID) is queued; the harness hands it to conn_deliver,
+ * as the main loop would.
+ */
+#ifndef XMPPD_FUZZ_FAKE_ROUTER_H
+#define XMPPD_FUZZ_FAKE_ROUTER_H
+
+#include <stddef.h>
+
+#define FAKE_ITERATIONS 8
+#define FAKE_PASSWORD   "secret"
+/* The fixed 16-byte salt of every fake account (make-seeds.py uses it). */
+#define FAKE_SALT       "xmppd-fuzz-salt!"
+
+/* Build the credentials (once) and reset every table to the preloaded state. */
+void fake_router_reset(void);
+/* Make router call number n (1-based, counted from the reset) fail as
+ * Redis would (-1 / RO_ERROR with store->err set); 0: never. */
+void fake_router_fail_at(unsigned n);
+/* Take the oldest payload published to one of our channels: 1 and a
+ * malloc'd copy in *payload / *len, or 0 when none is queued. */
+int fake_router_take(char **payload, size_t *len);
+/* Router calls made since the reset. */
+unsigned fake_router_calls(void);
+
+#endif

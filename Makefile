@@ -82,9 +82,13 @@ install: all
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 644 units/xmpp.socket $(DESTDIR)$(UNITDIR)/
-	sed 's|@BINDIR@|$(BINDIR)|g' units/xmpp@.service.in > $(DESTDIR)$(UNITDIR)/xmpp@.service
-	chmod 644 $(DESTDIR)$(UNITDIR)/xmpp@.service
+	install -d $(DESTDIR)$(UNITDIR)/xmpp@.service.d $(DESTDIR)$(UNITDIR)/xmpps@.service.d
+	install -m 644 units/xmpp.socket units/xmpps.socket $(DESTDIR)$(UNITDIR)/
+	for u in xmpp xmpps; do \
+	    sed 's|@BINDIR@|$(BINDIR)|g' units/$$u@.service.in > $(DESTDIR)$(UNITDIR)/$$u@.service && \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$u@.service && \
+	    install -m 644 units/xmpp-sandbox.conf $(DESTDIR)$(UNITDIR)/$$u@.service.d/10-sandbox.conf || exit 1; \
+	done
 	test -e $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf || \
 	    install -m 644 xmpp.conf.example $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf
 

@@ -27,6 +27,12 @@ static const char *child_text(struct xml_node *q, const char *name)
 	return n ? xml_text(n) : NULL;
 }
 
+/* A password travels in the clear unless TLS protects the stream. */
+static int password_allowed(const struct conn *c)
+{
+	return c->cfg->allow_plaintext_auth || io_secure(&c->io);
+}
+
 static void iqauth_get(struct conn *c, struct xml_node *iq, struct xml_node *q)
 {
 	struct xml_node *r = xml_new(NS_IQ_AUTH, "query");
@@ -34,7 +40,7 @@ static void iqauth_get(struct conn *c, struct xml_node *iq, struct xml_node *q)
 	struct xml_node *u = xml_new_child(r, NS_IQ_AUTH, "username");
 	if (user)
 		xml_add_text(u, user, strlen(user));
-	if (c->cfg->allow_plaintext_auth)
+	if (password_allowed(c))
 		xml_new_child(r, NS_IQ_AUTH, "password");
 	xml_new_child(r, NS_IQ_AUTH, "digest");
 	xml_new_child(r, NS_IQ_AUTH, "resource");
@@ -90,7 +96,7 @@ static void iqauth_set(struct conn *c, struct xml_node *iq, struct xml_node *q)
 	}
 	if (digest && *digest) {
 		ok = digest_ok(c, bare, digest);
-	} else if (!c->cfg->allow_plaintext_auth) {
+	} else if (!password_allowed(c)) {
 		stanza_error(c, iq, "cancel", "not-allowed", "plaintext passwords need TLS");
 		return;
 	} else {

@@ -153,7 +153,7 @@ static void serve(struct conn *c, struct store *st)
 	clock_gettime(CLOCK_MONOTONIC, &rate.last);
 	for (;;) {
 		struct pollfd pfd[3];
-		int n = 0, timeout, isub = -1;
+		int n = 0, timeout, isub = -1, tls_was_up;
 		time_t now = time(NULL);
 
 		if (got_term)
@@ -202,10 +202,14 @@ static void serve(struct conn *c, struct store *st)
 		}
 		if (isub >= 0 && pfd[isub].revents && read_subscriber(c, st) == -1)
 			conn_stream_error(c, "internal-server-error", "storage unavailable");
+		tls_was_up = io_secure(&c->io);
 		if (io_flush(&c->io, &c->out) == -1) {
 			conn_eof(c, c->io.err);
 			break;
 		}
+		if (!tls_was_up && io_secure(&c->io))
+			log_msg(LOG_INFO, "TLS %s %s sni=%s", tls_version(c->io.tls),
+			    tls_cipher(c->io.tls), tls_sni(c->io.tls) ? tls_sni(c->io.tls) : "-");
 	}
 	io_flush(&c->io, &c->out);
 }
@@ -245,6 +249,8 @@ int main(int argc, char **argv)
 	log_msg(LOG_INFO, "connect%s", direct_tls ? " (direct TLS)" : "");
 	if (direct_tls && io_tls_prepare(&c.io, &cfg) == -1) {
 		log_msg(LOG_ERR, "direct TLS: %s", c.io.err);
+		conn_free(&c);
+		store_close(&st);
 		return 111;     /* no TLS to speak: nothing can be said to the client */
 	}
 	c.store_ok = open_store(&st, &cfg) == 0;

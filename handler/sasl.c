@@ -120,15 +120,21 @@ void sasl_record_failure(struct conn *c, const char *node, const char *what)
 		usleep((useconds_t)ms * 1000);
 }
 
-static void sasl_fail(struct conn *c, const char *cond, int delay)
+/* How a failure counts: not at all (the client gave up or asked for
+ * what is not offered), toward this stream's limit only (a malformed or
+ * refused exchange: no secret was tried), or as a wrong secret, counted
+ * in Redis for the account and the address and delayed. */
+enum sasl_blame { SF_NONE, SF_PROTOCOL, SF_SECRET };
+
+static void sasl_fail(struct conn *c, const char *cond, enum sasl_blame blame)
 {
 	struct xml_node *f = xml_new(NS_SASL, "failure");
 	xml_new_child(f, NS_SASL, cond);
 	c->sasl.mech = SASL_NONE;
-	if (delay) {
+	if (blame != SF_NONE)
 		c->sasl.failures++;
+	if (blame == SF_SECRET)
 		sasl_record_failure(c, c->sasl.node, cond);
-	}
 	conn_send(c, f);
 	xml_free(f);
 	if (c->sasl.failures >= SASL_MAX_FAILURES)
@@ -199,37 +205,37 @@ static void plain_exchange(struct conn *c, const char *data, size_t len)
 
 	authcid = memchr(data, '\0', len);
 	if (!authcid) {
-		sasl_fail(c, "malformed-request", 1);
+		sasl_fail(c, "malformed-request", SF_PROTOCOL);
 		return;
 	}
 	authcid++;
 	pw = memchr(authcid, '\0', len - (size_t)(authcid - data));
 	if (!pw || memchr(pw + 1, '\0', len - (size_t)(pw + 1 - data))) {
-		sasl_fail(c, "malformed-request", 1);
+		sasl_fail(c, "malformed-request", SF_PROTOCOL);
 		return;
 	}
 	pw++;
 	if (jid_nodeprep(authcid, c->sasl.node, sizeof c->sasl.node) == -1) {
 		snprintf(c->sasl.node, sizeof c->sasl.node, "(invalid)");
-		sasl_fail(c, "not-authorized", 1);
+		sasl_fail(c, "not-authorized", SF_PROTOCOL);
 		return;
 	}
 	snprintf(want, sizeof want, "%s@%s", c->sasl.node, c->domain);
 	if (*authzid && strcmp(authzid, want)) {
-		sasl_fail(c, "invalid-authzid", 1);
+		sasl_fail(c, "invalid-authzid", SF_PROTOCOL);
 		return;
 	}
 	if (sasl_blocked(c, c->sasl.node)) {
-		sasl_fail(c, "not-authorized", 1);
+		sasl_fail(c, "not-authorized", SF_SECRET);
 		return;
 	}
 	r = sasl_check_password(c, c->sasl.node, pw);
 	if (r == -1) {
-		sasl_fail(c, "temporary-auth-failure", 0);
+		sasl_fail(c, "temporary-auth-failure", SF_NONE);
 		return;
 	}
 	if (r == 0) {
-		sasl_fail(c, "not-authorized", 1);
+		sasl_fail(c, "not-authorized", SF_SECRET);
 		return;
 	}
 	sasl_success(c, NULL, 0, "PLAIN");
@@ -272,27 +278,27 @@ static void scram_first(struct conn *c, const char *data, size_t len)
 	scram_server_init(&c->sasl.scram, h);
 	bind_channel(c);
 	if (scram_server_client_first(&c->sasl.scram, data, len, &err) == -1) {
-		sasl_fail(c, scram_cond(err), 1);
+		sasl_fail(c, scram_cond(err), SF_PROTOCOL);
 		return;
 	}
 	if (jid_nodeprep(c->sasl.scram.username, c->sasl.node, sizeof c->sasl.node) == -1) {
 		snprintf(c->sasl.node, sizeof c->sasl.node, "(invalid)");
-		sasl_fail(c, "not-authorized", 1);
+		sasl_fail(c, "not-authorized", SF_PROTOCOL);
 		return;
 	}
 	if (sasl_blocked(c, c->sasl.node)) {
-		sasl_fail(c, "not-authorized", 1);
+		sasl_fail(c, "not-authorized", SF_SECRET);
 		return;
 	}
 	r = lookup_cred(c, c->sasl.node, h, &cred);
 	if (r == -1) {
-		sasl_fail(c, "temporary-auth-failure", 0);
+		sasl_fail(c, "temporary-auth-failure", SF_NONE);
 		return;
 	}
 	if (r == 0)          /* go on with a fake: the proof will fail */
 		scram_cred_fake(h, c->sasl.node, &cred);
 	if (scram_server_first(&c->sasl.scram, &cred, out, sizeof out) == -1) {
-		sasl_fail(c, "temporary-auth-failure", 0);
+		sasl_fail(c, "temporary-auth-failure", SF_NONE);
 		return;
 	}
 	send_data(c, "challenge", out, strlen(out));
@@ -310,7 +316,7 @@ static void scram_final(struct conn *c, const char *data, size_t len)
 			how = mechs[i].name;
 
 	if (scram_server_client_final(&c->sasl.scram, data, len, out, sizeof out, &err) == -1) {
-		sasl_fail(c, scram_cond(err), 1);
+		sasl_fail(c, scram_cond(err), err == SCRAM_NOT_AUTHORIZED ? SF_SECRET : SF_PROTOCOL);
 		return;
 	}
 	sasl_success(c, out, strlen(out), how);
@@ -345,7 +351,7 @@ void sasl_handle(struct conn *c, struct xml_node *el)
 
 	if (!strcmp(el->name, "abort")) {
 		c->sasl.mech = SASL_NONE;
-		sasl_fail(c, "aborted", 0);
+		sasl_fail(c, "aborted", SF_NONE);
 		return;
 	}
 	if (!strcmp(el->name, "auth")) {
@@ -357,13 +363,13 @@ void sasl_handle(struct conn *c, struct xml_node *el)
 			if (!strcmp(name, mechs[i].name))
 				c->sasl.mech = mechs[i].mech;
 		if (c->sasl.mech == SASL_NONE) {
-			sasl_fail(c, "invalid-mechanism", 0);
+			sasl_fail(c, "invalid-mechanism", SF_NONE);
 			return;
 		}
 		if (!mech_offered(c, c->sasl.mech)) {
 			/* PLAIN or -PLUS without TLS (RFC 6120 6.4.5) */
 			c->sasl.mech = SASL_NONE;
-			sasl_fail(c, "encryption-required", 0);
+			sasl_fail(c, "encryption-required", SF_NONE);
 			return;
 		}
 		if (!xml_text(el)[0]) {
@@ -373,7 +379,7 @@ void sasl_handle(struct conn *c, struct xml_node *el)
 		}
 	} else if (!strcmp(el->name, "response")) {
 		if (c->sasl.mech == SASL_NONE) {
-			sasl_fail(c, "malformed-request", 0);
+			sasl_fail(c, "malformed-request", SF_NONE);
 			return;
 		}
 	} else {
@@ -382,7 +388,7 @@ void sasl_handle(struct conn *c, struct xml_node *el)
 	}
 	len = decode(el, data, sizeof data);
 	if (len < 0) {
-		sasl_fail(c, "incorrect-encoding", 1);
+		sasl_fail(c, "incorrect-encoding", SF_PROTOCOL);
 		return;
 	}
 	step(c, data, (size_t)len);

@@ -475,6 +475,13 @@ void conn_input(struct conn *c, const char *buf, size_t len)
 		r = xml_stream_feed(c->xs, buf, len, &used);
 		if (r != XML_FEED_RESTART)
 			break;
+		/* RFC 6120 5.4.3.3: what follows <starttls/> in the clear is
+		 * not the client's (a man in the middle may have added it):
+		 * the next stream starts inside TLS. */
+		if (c->io.start_pending) {
+			xml_stream_reset(c->xs);
+			break;
+		}
 		/* Bytes after the element that finished authentication belong
 		 * to the new stream (RFC 6120 6.4.6). */
 		if (xml_stream_reset(c->xs) == -1) {

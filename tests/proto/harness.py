@@ -13,17 +13,22 @@ Raw          a socket client that parses what the server sends with
              the end of the socket are reported too.
 Transcript   a *.xmpp file (syntax in the Transcript docstring) replayed
              against a fresh Server with a Raw client.
+Pump         a Raw client read by a background thread, which keeps every
+             element and answers the server's delivery pings (xmppd-ack-N),
+             for tests that send and receive at the same time (floods, faults).
 
 Everything started here is stopped by PID. Every wait has a timeout (TIMEOUT).
 """
 import hashlib
 import os
 import re
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -721,3 +726,126 @@ class Transcript:
                     "%s:%d: %s\n\nconversation:\n%s\n\nserver log (tail):\n%s" % (
                         self.path.name, n, e, "\n".join(raw.transcript), "\n".join(log))) from None
         raw.close()
+
+
+# ---- a client read by a thread ----
+
+class Pump:
+    """Read a Raw client's stream in a background thread. Every element is
+    kept in .elements (in order); the server's delivery pings (id
+    xmppd-ack-N) are answered at once unless answer_pings is False;
+    .stream_errors lists the stream error conditions received; .ended is
+    set at </stream:stream>, .closed when the socket closes; .ids holds the
+    id of every element received. send() may be
+    called from the test's thread while the pump reads. Stop with close()."""
+
+    ACK_PREFIX = "xmppd-ack-"
+
+    def __init__(self, raw, answer_pings=True, keep=True):
+        self.raw = raw
+        self.answer_pings = answer_pings
+        self.keep = keep                  # False: count elements, keep only errors
+        self.elements = []
+        self.ids = set()                  # the id of every element received
+        self.count = 0                    # elements received
+        self.stream_errors = []
+        self.ended = self.closed = False
+        self.bad_xml = None
+        self.pings_answered = 0
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._stop = False
+        raw.sock.settimeout(None)         # blocking; the thread waits in select()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def send(self, data):
+        """Send text or bytes; False if the connection is gone."""
+        data = data.encode() if isinstance(data, str) else data
+        try:
+            with self._send_lock:
+                self.raw.sock.sendall(data)
+            return True
+        except OSError:
+            return False
+
+    def _run(self):
+        sock = self.raw.sock
+        while not self._stop:
+            try:
+                r, _, _ = select.select([sock], [], [], 0.1)
+                if not r:
+                    continue
+                data = sock.recv(262144)
+            except (OSError, ValueError):
+                data = b""
+            if not data:
+                break
+            self.raw._feed(data)
+            events, self.raw.events = self.raw.events, []
+            for ev, el in events:
+                if ev == "element":
+                    self._element(el)
+                elif ev == "end":
+                    self.ended = True
+                elif ev == "error":
+                    self.bad_xml = el
+        self.closed = True
+
+    def _element(self, el):
+        if el.tag == "{%s}error" % NS_STREAMS:
+            self.stream_errors.append(next((split_tag(c.tag)[1] for c in el
+                                            if split_tag(c.tag)[1] != "text"), "?"))
+        elif self.answer_pings and el.tag == "{%s}iq" % NS_CLIENT and el.get("type") == "get" \
+                and (el.get("id") or "").startswith(self.ACK_PREFIX):
+            self.send("<iq type='result' id='%s' to='%s'/>" % (el.get("id"), el.get("from", "")))
+            self.pings_answered += 1
+        with self._lock:
+            self.count += 1
+            if el.get("id") is not None:
+                self.ids.add(el.get("id"))
+            if self.keep or el.get("type") == "error" or el.tag == "{%s}error" % NS_STREAMS:
+                self.elements.append(el)
+
+    def seen(self, pred):
+        with self._lock:
+            return [e for e in self.elements if pred(e)]
+
+    def wait(self, pred, timeout=TIMEOUT, count=1, what=None):
+        """The first `count` elements matching pred; AssertionError if they
+        do not arrive within timeout (or the stream closes first)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.seen(pred)
+            if len(got) >= count:
+                return got[:count]
+            if self.closed or time.monotonic() > deadline:
+                raise AssertionError("%s: %d of %d x %s within %.1f s (stream %s)" % (
+                    "closed" if self.closed else "timed out", len(got), count,
+                    what or getattr(pred, "__doc__", None) or pred, timeout,
+                    "closed" if self.closed else "open"))
+            time.sleep(0.01)
+
+    @property
+    def gone(self):
+        """The stream ended or the socket closed."""
+        return self.ended or self.closed
+
+    def close(self, timeout=TIMEOUT):
+        """Send </stream:stream>, wait (bounded) for the socket to close,
+        then stop the thread and close the socket. True if the server
+        closed in time."""
+        if not self.closed:
+            self.send("</stream:stream>")
+        deadline = time.monotonic() + timeout
+        while not self.closed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        ok = self.closed
+        self.abort()
+        return ok
+
+    def abort(self):
+        """Stop reading and close the socket (no </stream:stream>)."""
+        self._stop = True
+        self._thread.join(1)
+        self.raw.close()

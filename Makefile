@@ -71,6 +71,7 @@ deps:
 check: deps all
 	$(MAKE) --no-print-directory B=build/san CFLAGS="-O1 -g $(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all unit
 	sh tests/run.sh build/san
+	bash tests/systemd/run.sh
 
 run: deps all
 	sh tests/run-server.sh $(B)

@@ -1,0 +1,308 @@
+#!/usr/bin/python3
+"""Clients for tests/systemd/run.sh, run from the host's python3 inside the
+container's network namespace (nsenter --target PID --net), so 127.0.0.1:5222
+is the container's xmpp.socket.
+
+Every wait is bounded. Results are JSON, written to a file given with --out
+(atomically: the file appears complete or not at all) and echoed on stdout.
+
+  login    --jid J --password P --out F
+      one slixmpp (third-party library) login: SASL, bind, session.
+  message  --jid A --password PA --to B --to-password PB --out F
+      A and B log in (slixmpp), B sends presence, A sends B a message;
+      ok when B receives it.
+  hold-slix --jid-format 'u{:02d}@localhost' --count N --password P
+            --out F --release F2
+      N concurrent slixmpp logins; write F when all are done (or failed),
+      stay connected until F2 exists, then log out cleanly.
+  hold-raw --count N --out F --release F2
+      N concurrent raw TCP connections, each sends a stream header and
+      reads until </stream:features> (or EOF / timeout); write F with what
+      each received, hold every connection until F2 exists, then close the
+      streams.
+  burst    --count N [--parallel P] --out F
+      N connections opened and closed at once, P at a time, as fast as
+      possible (activations of the socket unit in a short time).
+"""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+
+HOST = '127.0.0.1'
+PORT = 5222
+TIMEOUT = 20.0          # bound of each login / read
+HOLD_MAX = 120.0        # longest we wait for the release file
+
+HEADER = ("<?xml version='1.0'?><stream:stream to='localhost' "
+          "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+          "version='1.0'>")
+
+
+def write_out(path, obj):
+    data = json.dumps(obj, sort_keys=True)
+    if path:
+        tmp = path + '.tmp'
+        with open(tmp, 'w') as f:
+            f.write(data + '\n')
+        os.rename(tmp, path)
+    print(data, flush=True)
+
+
+async def wait_release(path):
+    deadline = time.monotonic() + HOLD_MAX
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
+# ---------------------------------------------------------------- slixmpp
+
+def make_client(jid, password):
+    import slixmpp
+
+    class Client(slixmpp.ClientXMPP):
+        def __init__(self):
+            super().__init__(jid, password)
+            self.result = {'jid': jid, 'ok': False, 'error': None}
+            self.done = asyncio.get_running_loop().create_future()
+            self.received = []
+            self.add_event_handler('session_start', self._start)
+            self.add_event_handler('failed_all_auth', self._fail_auth)
+            self.add_event_handler('connection_failed', self._conn_failed)
+            self.add_event_handler('disconnected', self._disconnected)
+            self.add_event_handler('stream_error', self._stream_error)
+            self.add_event_handler('message', self._message)
+
+        def _finish(self):
+            if not self.done.done():
+                self.done.set_result(self.result)
+
+        async def _start(self, _event):
+            self.result['ok'] = True
+            self.result['bound_jid'] = str(self.boundjid)
+            self.result['stream_id'] = getattr(self, 'stream_id', None)
+            sock = self.transport.get_extra_info('sockname') if self.transport else None
+            self.result['local'] = '%s:%d' % sock[:2] if sock else None
+            self._finish()
+
+        def _fail_auth(self, _event):
+            self.result['error'] = 'authentication failed'
+            self._finish()
+
+        def _conn_failed(self, event):
+            self.result['error'] = 'connection failed: %s' % (event,)
+            self._finish()
+
+        def _disconnected(self, event):
+            if not self.result['ok']:
+                self.result['error'] = self.result['error'] or 'disconnected: %s' % (event,)
+            self._finish()
+
+        def _stream_error(self, err):
+            self.result['error'] = 'stream error: %s' % (err['condition'],)
+
+        def _message(self, msg):
+            if msg['type'] in ('chat', 'normal'):
+                self.received.append(str(msg['body']))
+
+        def start(self):
+            self.connect(address=(HOST, PORT), use_ssl=False,
+                         force_starttls=False, disable_starttls=True)
+
+    return Client()
+
+
+async def login(jid, password):
+    c = make_client(jid, password)
+    c.start()
+    try:
+        await asyncio.wait_for(asyncio.shield(c.done), TIMEOUT)
+    except asyncio.TimeoutError:
+        c.result['error'] = 'timeout after %gs' % TIMEOUT
+    return c
+
+
+async def logout(clients):
+    waits = []
+    for c in clients:
+        if c.result.get('ok'):
+            c.disconnect()
+            waits.append(c.disconnected)
+        else:
+            c.abort()
+    if waits:
+        try:
+            await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), TIMEOUT)
+        except asyncio.TimeoutError:
+            pass
+    for c in clients:
+        try:
+            c.abort()
+        except Exception:
+            pass
+
+
+async def cmd_login(a):
+    c = await login(a.jid, a.password)
+    write_out(a.out, c.result)
+    await logout([c])
+    return 0 if c.result['ok'] else 1
+
+
+async def cmd_message(a):
+    sender, receiver = await asyncio.gather(login(a.jid, a.password), login(a.to, a.to_password))
+    res = {'ok': False, 'sender': sender.result, 'receiver': receiver.result, 'error': None}
+    if sender.result['ok'] and receiver.result['ok']:
+        receiver.send_presence()
+        await asyncio.sleep(0.3)
+        token = 'systemd-test-%d' % os.getpid()
+        sender.send_message(mto=receiver.result['bound_jid'], mbody=token, mtype='chat')
+        deadline = time.monotonic() + TIMEOUT
+        while token not in receiver.received and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        res['ok'] = token in receiver.received
+        if not res['ok']:
+            res['error'] = 'message not received within %gs' % TIMEOUT
+    else:
+        res['error'] = 'login failed'
+    write_out(a.out, res)
+    await logout([sender, receiver])
+    return 0 if res['ok'] else 1
+
+
+async def cmd_hold_slix(a):
+    jids = [a.jid_format.format(i) for i in range(1, a.count + 1)]
+    clients = await asyncio.gather(*(login(j, a.password) for j in jids))
+    ok = [c for c in clients if c.result['ok']]
+    write_out(a.out, {'count': a.count, 'ok': len(ok),
+                      'failed': [c.result for c in clients if not c.result['ok']]})
+    released = await wait_release(a.release)
+    await logout(clients)
+    return 0 if released and len(ok) == a.count else 1
+
+
+async def raw_one(i):
+    r = {'i': i, 'served': False, 'received': '', 'local': None, 'error': None}
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, PORT), TIMEOUT)
+    except (OSError, asyncio.TimeoutError) as e:
+        r['error'] = 'connect: %r' % (e,)
+        return r, None
+    sock = writer.get_extra_info('sockname')
+    r['local'] = '%s:%d' % sock[:2]
+    buf = b''
+    try:
+        writer.write(HEADER.encode())
+        await writer.drain()
+        deadline = time.monotonic() + TIMEOUT
+        while b'</stream:features>' not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                r['error'] = 'timeout waiting for features'
+                break
+            chunk = await asyncio.wait_for(reader.read(65536), left)
+            if not chunk:
+                r['error'] = 'EOF before features'
+                break
+            buf += chunk
+    except (OSError, asyncio.TimeoutError) as e:
+        r['error'] = 'read: %r' % (e,)
+    r['received'] = buf.decode('utf-8', 'replace')
+    r['served'] = (b'</stream:features>' in buf)
+    return r, writer
+
+
+async def cmd_hold_raw(a):
+    pairs = await asyncio.gather(*(raw_one(i) for i in range(a.count)))
+    results = [p[0] for p in pairs]
+    served = sum(1 for r in results if r['served'])
+    write_out(a.out, {'count': a.count, 'served': served, 'conns': results})
+    released = await wait_release(a.release)
+    for _, w in pairs:
+        if w is None:
+            continue
+        try:
+            w.write(b'</stream:stream>')
+            await asyncio.wait_for(w.drain(), 2)
+        except Exception:
+            pass
+        w.close()
+    for _, w in pairs:
+        if w is None:
+            continue
+        try:
+            await asyncio.wait_for(w.wait_closed(), 2)
+        except Exception:
+            pass
+    return 0 if released else 1
+
+
+async def cmd_burst(a):
+    """Open and at once close COUNT connections, PARALLEL at a time, as fast
+    as possible: many activations of the socket unit in a short time."""
+    sem = asyncio.Semaphore(a.parallel)
+    errors = {}
+    done = 0
+
+    async def one():
+        nonlocal done
+        async with sem:
+            try:
+                _, w = await asyncio.wait_for(asyncio.open_connection(HOST, PORT), TIMEOUT)
+                w.close()
+                done += 1
+            except (OSError, asyncio.TimeoutError) as e:
+                k = type(e).__name__
+                errors[k] = errors.get(k, 0) + 1
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(one() for _ in range(a.count)))
+    res = {'count': a.count, 'connected': done, 'errors': errors,
+           'seconds': round(time.monotonic() - t0, 3)}
+    write_out(a.out, res)
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest='cmd', required=True)
+    s = sub.add_parser('login')
+    s.add_argument('--jid', required=True)
+    s.add_argument('--password', required=True)
+    s.add_argument('--out')
+    s = sub.add_parser('message')
+    s.add_argument('--jid', required=True)
+    s.add_argument('--password', required=True)
+    s.add_argument('--to', required=True)
+    s.add_argument('--to-password', required=True)
+    s.add_argument('--out')
+    s = sub.add_parser('hold-slix')
+    s.add_argument('--jid-format', required=True)
+    s.add_argument('--count', type=int, required=True)
+    s.add_argument('--password', required=True)
+    s.add_argument('--out', required=True)
+    s.add_argument('--release', required=True)
+    s = sub.add_parser('hold-raw')
+    s.add_argument('--count', type=int, required=True)
+    s.add_argument('--out', required=True)
+    s.add_argument('--release', required=True)
+    s = sub.add_parser('burst')
+    s.add_argument('--count', type=int, required=True)
+    s.add_argument('--parallel', type=int, default=50)
+    s.add_argument('--out')
+    a = p.parse_args()
+    logging.basicConfig(level=logging.CRITICAL)
+    fn = {'login': cmd_login, 'message': cmd_message,
+          'hold-slix': cmd_hold_slix, 'hold-raw': cmd_hold_raw, 'burst': cmd_burst}[a.cmd]
+    return asyncio.run(fn(a))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -242,12 +242,27 @@ class Server:
         return {int(m.group(1)): int(m.group(2))
                 for m in re.finditer(r"Child (\d+) died with code (-?\d+)", self.log())}
 
+    def wait_handlers_exit(self, timeout=TIMEOUT):
+        """Wait until every handler spawned so far has exited and its
+        listener has logged its exit; returns handler_exits(). AssertionError
+        naming the ones still running after timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            spawned = {int(p) for p in re.findall(r"Spawned .* as PID (\d+)", self.log())}
+            exits = self.handler_exits()
+            if spawned <= set(exits):
+                return exits
+            if time.monotonic() > deadline:
+                raise AssertionError("handlers still running %.0f s later: %s" % (
+                    timeout, sorted(spawned - set(exits))))
+            time.sleep(0.05)
+
     def _redis_up(self):
         if self.redis_proc.poll() is not None:
             raise AssertionError("redis-server exited with %s" % self.redis_proc.returncode)
         try:
             return self.redis("PING") == "PONG"
-        except OSError:
+        except (OSError, RedisError):      # not listening yet, or LOADING its data
             return False
 
     def _start_listener(self, i):
@@ -736,8 +751,9 @@ class Pump:
     xmppd-ack-N) are answered at once unless answer_pings is False;
     .stream_errors lists the stream error conditions received; .ended is
     set at </stream:stream>, .closed when the socket closes; .ids holds the
-    id of every element received. send() may be
-    called from the test's thread while the pump reads. Stop with close()."""
+    id of every element received, .by_name counts them by element name.
+    send() may be called from the test's thread while the pump reads. Stop
+    with close()."""
 
     ACK_PREFIX = "xmppd-ack-"
 
@@ -747,6 +763,7 @@ class Pump:
         self.keep = keep                  # False: count elements, keep only errors
         self.elements = []
         self.ids = set()                  # the id of every element received
+        self.by_name = {}                 # element name -> how many received
         self.count = 0                    # elements received
         self.stream_errors = []
         self.ended = self.closed = False
@@ -804,6 +821,8 @@ class Pump:
             self.count += 1
             if el.get("id") is not None:
                 self.ids.add(el.get("id"))
+            name = split_tag(el.tag)[1]
+            self.by_name[name] = self.by_name.get(name, 0) + 1
             if self.keep or el.get("type") == "error" or el.tag == "{%s}error" % NS_STREAMS:
                 self.elements.append(el)
 

@@ -9,24 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ackq_add(struct conn *c, const char *xml, size_t len)
+void ackq_add(struct conn *c, const char *xml, size_t len)
 {
 	struct ackq *q = &c->ackq;
 	struct ackq_item *it;
 
-	if (q->bytes + len > ACKQ_MAX_BYTES)
-		return -1;
 	it = xcalloc(1, sizeof *it);
 	it->xml = xstrndup(xml, len);
 	it->len = len;
 	it->seq = q->next_seq;
+	it->since = time(NULL);
 	if (q->tail)
 		q->tail->next = it;
 	else
 		q->head = it;
 	q->tail = it;
 	q->bytes += len;
-	return 0;
 }
 
 void ackq_ping(struct conn *c)

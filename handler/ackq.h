@@ -11,6 +11,7 @@
 #define XMPPD_ACKQ_H
 
 #include <stddef.h>
+#include <time.h>
 
 #define ACKQ_MAX_BYTES (1024 * 1024)   /* unconfirmed output that ends a session */
 #define ACKQ_ID_PREFIX "xmppd-ack-"
@@ -19,6 +20,7 @@ struct ackq_item {
 	char *xml;
 	size_t len;
 	unsigned long seq;        /* ping sequence that will confirm it */
+	time_t since;             /* when it was handed to the client */
 	struct ackq_item *next;
 };
 
@@ -31,9 +33,9 @@ struct ackq {
 
 struct conn;
 
-/* Keep a message the client is being sent; -1 when the queue is over
- * its limit (the caller ends the session). */
-int ackq_add(struct conn *c, const char *xml, size_t len);
+/* Keep a message the client is being sent. The caller watches the
+ * queue's size against ACKQ_MAX_BYTES (and ends the session past it). */
+void ackq_add(struct conn *c, const char *xml, size_t len);
 /* Ask for a confirmation of what was added since the last ping, unless a
  * ping is already out. */
 void ackq_ping(struct conn *c);

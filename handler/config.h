@@ -38,6 +38,7 @@ struct config {
 	int max_attrs;                       /* attributes on one element */
 	int idle_timeout;                    /* seconds without input once authenticated */
 	int auth_timeout;                    /* seconds allowed to authenticate */
+	int ack_timeout;                     /* seconds a message may stay unconfirmed */
 	int auth_fail_delay_ms;              /* pause after a failed authentication */
 	int auth_fail_window;                /* seconds failures are remembered */
 	int auth_block_after;                /* failures (account or address) that block */

@@ -96,7 +96,7 @@ static void route_local(struct conn *c, struct xml_node *st, const struct jid *t
 	}
 }
 
-void deliver_reroute(struct conn *c, const char *xml, size_t len)
+void deliver_reroute(struct conn *c, const char *bare, const char *xml, size_t len)
 {
 	struct xml_node *st = xml_parse_string(xml, len), *err;
 	const char *from;
@@ -105,16 +105,19 @@ void deliver_reroute(struct conn *c, const char *xml, size_t len)
 
 	if (!st)
 		return;
-	jid_parse(c->bare, &to);
+	if (jid_parse(bare, &to) == -1) {
+		xml_free(st);
+		return;
+	}
 	o = route_to(c, st, &to);
 	from = xml_get(st, "from");
 	if (o != RO_DELIVERED && o != RO_OFFLINE && from && jid_parse(from, &sender) == 0 &&
 	    (err = stanza_error_new(c, st, "cancel", "service-unavailable", NULL))) {
-		xml_set(err, "from", c->bare);
+		xml_set(err, "from", bare);
 		route_to(c, err, &sender);
 		xml_free(err);
 	}
-	log_msg(LOG_INFO, "unconfirmed message routed again (%d)", (int)o);
+	log_msg(LOG_INFO, "undelivered %s for %s routed again (%d)", st->name, bare, (int)o);
 	xml_free(st);
 }
 

@@ -64,8 +64,9 @@ void presence_reaped(const char *bare, const char *resource, const char *presenc
 
 /* deliver.c */
 void deliver_outbound(struct conn *c, struct xml_node *st);
-/* Route again a message this session never saw confirmed (ackq_drain):
- * to the user's other resources or offline, else bounced to its sender. */
-void deliver_reroute(struct conn *c, const char *xml, size_t len);
+/* Route again a stanza a session of bare never delivered (unconfirmed,
+ * or left in its inbox): a message to the user's other resources or
+ * offline, else bounced to its sender; an IQ request bounced. */
+void deliver_reroute(struct conn *c, const char *bare, const char *xml, size_t len);
 
 #endif

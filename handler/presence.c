@@ -129,12 +129,14 @@ void presence_reaped(const char *bare, const char *resource, const char *presenc
 {
 	struct conn *c = conn;
 	char full[JID_MAX + JID_MAX_PART], *u;
-	(void)presence;
 	snprintf(full, sizeof full, "%s/%s", bare, resource);
 	log_msg(LOG_INFO, "reaped dead session %s", full);
-	u = unavailable_from(full, NULL);
-	broadcast(c->store, bare, u);
-	free(u);
+	if (presence) {
+		u = unavailable_from(full, NULL);
+		broadcast(c->store, bare, u);
+		free(u);
+	}
+	conn_drain_inbox(c, bare, resource);
 }
 
 /* ---- what the user receives at initial presence ---- */
@@ -150,11 +152,6 @@ static void send_raw(const char *xml, size_t len, void *arg)
 	if (s->skip_from && strstr(xml, s->skip_from) && strstr(xml, s->skip_from) < strchr(xml, '>'))
 		return;
 	xbuf_add(&s->c->out, xml, len);
-}
-
-static void send_offline(const char *xml, size_t len, void *arg)
-{
-	conn_send_message(((struct sendctx *)arg)->c, xml, len);
 }
 
 static int send_pending(const char *contact, const char *stanza, void *arg)
@@ -179,7 +176,8 @@ static void initial_presence(struct conn *c)
 		route_presence_of(c->store, (const char *const *)l.v, l.n, send_raw, &sc);
 	sc.skip_from = NULL;
 	roster_pending_each(c->store, c->bare, send_pending, &sc);
-	route_offline_take(c->store, c->bare, send_offline, &sc);
+	c->offline_more = 1;
+	conn_pull(c);
 	jl_free(&l);
 	xbuf_free(&skip);
 }

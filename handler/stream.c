@@ -410,8 +410,10 @@ static void dispatch_session(struct conn *c, struct xml_node *el)
 	if (!strcmp(el->name, "iq")) {
 		const char *type = xml_get(el, "type");
 		if (type && (!strcmp(type, "result") || !strcmp(type, "error")) &&
-		    ackq_answer(c, xml_get(el, "id")))
+		    ackq_answer(c, xml_get(el, "id"))) {
+			conn_pull(c);
 			return;
+		}
 		if (iq_valid(c, el) == -1)
 			return;
 		if (bind_handle(c, el))
@@ -543,10 +545,12 @@ int conn_bind(struct conn *c, const char *resource)
 
 void conn_send_message(struct conn *c, const char *xml, size_t len)
 {
+	/* Kept until confirmed, whatever happens next: if the session ends
+	 * now, conn_finish routes it again. */
+	ackq_add(c, xml, len);
 	if (c->state == CS_CLOSING)
 		return;
-	if (ackq_add(c, xml, len) == -1) {
-		/* Kept for rerouting (the session ends), not lost. */
+	if (c->ackq.bytes > ACKQ_MAX_BYTES) {
 		conn_stream_error(c, "resource-constraint", "client does not confirm what it reads");
 		return;
 	}
@@ -567,14 +571,66 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 		return;
 	}
 	if (c->state != CS_SESSION)
-		return;
+		return;       /* an inbox waits: taken by conn_finish if we end */
 	/* Stanzas on channels were produced by xmppd and are trusted. */
-	if (m.kind == ROUTE_STANZA && m.body_len > 8 && !memcmp(m.body, "<message", 8))
+	if (m.kind == ROUTE_INBOX)
+		conn_pull(c);
+	else if (m.kind == ROUTE_STANZA && m.body_len > 8 && !memcmp(m.body, "<message", 8))
 		conn_send_message(c, m.body, m.body_len);
 	else if (m.kind == ROUTE_STANZA || (m.kind == ROUTE_PRESENCE && c->available))
 		xbuf_add(&c->out, m.body, m.body_len);
 	else if (m.kind == ROUTE_PUSH)
 		rosteriq_deliver_push(c, m.body, m.body_len, m.ver);
+}
+
+static void pull_one(const char *env, size_t len, void *arg)
+{
+	conn_deliver(arg, env, len);
+}
+
+/* Room for more unconfirmed messages: pull only while the client keeps
+ * up, so a backlog waits in Redis rather than in this process. */
+static int ackq_room(const struct conn *c)
+{
+	return c->ackq.bytes < ACKQ_MAX_BYTES / 2;
+}
+
+void conn_pull(struct conn *c)
+{
+	int got;
+
+	while (c->state == CS_SESSION && ackq_room(c)) {
+		got = route_inbox_take(c->store, c->bare, c->jid.resource, PULL_BATCH, pull_one, c);
+		if (got == PULL_BATCH)
+			continue;
+		if (got == -1 || !c->offline_more || !c->available)
+			break;
+		/* The inbox is empty: bring the next offline batch into it. */
+		got = route_offline_move(c->store, c->bare, c->jid.resource, PULL_BATCH);
+		if (got < PULL_BATCH)
+			c->offline_more = 0;
+		if (got <= 0)
+			break;
+	}
+}
+
+static void reroute_env(const char *env, size_t len, void *arg)
+{
+	struct conn *c = arg;
+	struct route_msg m;
+	if (route_parse(env, len, &m) == 0 && m.kind == ROUTE_STANZA)
+		deliver_reroute(c, c->reroute_bare, m.body, m.body_len);
+}
+
+/* Whatever waits in a session's inbox goes to the user's other resources
+ * or offline storage, or back to its sender as an error. */
+void conn_drain_inbox(struct conn *c, const char *bare, const char *resource)
+{
+	int got;
+	snprintf(c->reroute_bare, sizeof c->reroute_bare, "%s", bare);
+	do
+		got = route_inbox_take(c->store, bare, resource, PULL_BATCH, reroute_env, c);
+	while (got == PULL_BATCH);
 }
 
 static void session_restore(struct conn *c)
@@ -609,6 +665,18 @@ int conn_tick(struct conn *c, time_t now)
 		conn_stream_error(c, "connection-timeout", "idle");
 		return 1;
 	}
+	if (c->ackq.head) {
+		/* A client that does not answer the ping sent after a message
+		 * within ack_timeout is gone or stuck: end the session, so
+		 * what it did not confirm goes elsewhere (conn_finish). */
+		int ack_left = (int)(c->ackq.head->since + c->cfg->ack_timeout - now);
+		if (ack_left <= 0) {
+			conn_stream_error(c, "resource-constraint", "client does not confirm what it reads");
+			return 1;
+		}
+		if (ack_left < left)
+			left = ack_left;
+	}
 	if (now - c->last_heartbeat >= hb) {
 		c->last_heartbeat = now;
 		switch (session_update(c->store, c->bare, c->jid.resource, c->stream_id, 0, -1, NULL)) {
@@ -631,13 +699,26 @@ int conn_tick(struct conn *c, time_t now)
 	return left < hb ? left : hb;
 }
 
+static void reroute_unconfirmed(struct conn *c, const char *xml, size_t len)
+{
+	deliver_reroute(c, c->bare, xml, len);
+}
+
 void conn_finish(struct conn *c)
 {
+	/* Redis may be restarting: wait a little rather than leave a stale
+	 * session (which would otherwise expire after session_ttl). */
+	if (c->jid.resource[0] && c->store_ok &&
+	    store_wait(c->store, FINISH_TRIES, FINISH_WAIT_MS) == -1)
+		log_msg(LOG_ERR, "cannot clean up, Redis unreachable (%s): the session expires "
+		    "in %d s", c->store->err, c->cfg->session_ttl);
 	if (c->jid.resource[0] && c->store_ok) {
 		presence_end(c);
-		session_unregister(c->store, c->bare, c->jid.resource, c->stream_id, NULL);
+		if (session_unregister(c->store, c->bare, c->jid.resource, c->stream_id, NULL) == -1)
+			log_msg(LOG_ERR, "session unregister: %s", c->store->err);
 		/* Unregistered first, so nothing is routed back to us. */
-		ackq_drain(c, deliver_reroute);
+		conn_drain_inbox(c, c->bare, c->jid.resource);
+		ackq_drain(c, reroute_unconfirmed);
 	}
 	log_msg(LOG_INFO, "disconnect: %s", c->end_reason[0] ? c->end_reason : "end");
 }

@@ -24,6 +24,9 @@
 #define NS_STANZA_ERRORS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define NS_TLS           "urn:ietf:params:xml:ns:xmpp-tls"
 #define STREAM_ID_BYTES  12
+#define PULL_BATCH       64      /* stanzas taken from Redis at a time */
+#define FINISH_TRIES     10      /* waits for Redis before cleaning up ... */
+#define FINISH_WAIT_MS   300     /* ... each this long */
 
 enum conn_state {
 	CS_WAIT_HEADER,     /* nothing yet, or a restart is pending */
@@ -57,6 +60,8 @@ struct conn {
 	int available;                   /* initial presence sent, not unavailable */
 	int priority;
 	char *last_presence;             /* what we broadcast last, while available */
+	int offline_more;                /* offline messages wait to be pulled */
+	char reroute_bare[JID_MAX];      /* whose inbox conn_drain_inbox empties */
 	int roster_requested;            /* roster pushes go to this session */
 	struct xbuf directed;            /* JIDs sent directed presence, '\n'-separated */
 	time_t opened, last_input, last_heartbeat;
@@ -81,6 +86,12 @@ void conn_free(struct conn *c);
 /* Output. */
 void conn_send(struct conn *c, const struct xml_node *n);
 void conn_send_raw(struct conn *c, const char *s);
+/* Take what waits for this session in Redis (its inbox, then offline
+ * messages after initial presence) as far as the client keeps up. */
+void conn_pull(struct conn *c);
+/* Route again what waits in a session's inbox (ours at the end, or a dead
+ * session's when it is reaped). */
+void conn_drain_inbox(struct conn *c, const char *bare, const char *resource);
 /* A message for the client: written, and kept until proven read (ackq). */
 void conn_send_message(struct conn *c, const char *xml, size_t len);
 void conn_stream_error(struct conn *c, const char *cond, const char *text);

@@ -12,6 +12,8 @@
 
 static char sha_route[41], sha_presence[41], sha_offline[41];
 
+#define JID_INBOX_MAX 1100      /* "inbox:" + a resource of up to 1023 bytes */
+
 char *route_envelope(const char *header, const char *body, size_t *len)
 {
 	size_t h = strlen(header), b = strlen(body);
@@ -130,6 +132,8 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 	m->body_len = len - n - 1;
 	if (!strcmp(line, "stanza"))
 		m->kind = ROUTE_STANZA;
+	else if (!strcmp(line, "inbox"))
+		m->kind = ROUTE_INBOX;
 	else if (!strcmp(line, "presence"))
 		m->kind = ROUTE_PRESENCE;
 	else if (sscanf(line, "push %31s", m->ver) == 1)
@@ -146,9 +150,9 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
     const char *stored, int offline_cap)
 {
 	char acct[STORE_MAX_KEY], sess[STORE_MAX_KEY], off[STORE_MAX_KEY], exp[STORE_MAX_KEY];
-	char chan[STORE_MAX_KEY], now[32], ttl[16], cap[16];
-	const char *argv[14];
-	size_t lens[14];
+	char chan[STORE_MAX_KEY], now[32], ttl[16], cap[16], box[STORE_MAX_KEY];
+	const char *argv[15];
+	size_t lens[15];
 	redisReply *r;
 	const char *o;
 	enum route_outcome out = RO_ERROR;
@@ -166,10 +170,12 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
 	argv[4] = chan; argv[5] = resource; argv[6] = is_iq ? "iq" : "message";
 	argv[7] = msg_type; argv[8] = envelope; argv[9] = stored;
 	argv[10] = now; argv[11] = ttl; argv[12] = cap; argv[13] = bare;
-	for (i = 0; i < 14; i++)
+	store_user_key(s, bare, "inbox:", box, sizeof box);
+	argv[14] = box;
+	for (i = 0; i < 15; i++)
 		lens[i] = strlen(argv[i]);
 	lens[8] = envlen;
-	r = store_eval(s, lua_route_stanza, sha_route, 4, 14, argv, lens);
+	r = store_eval(s, lua_route_stanza, sha_route, 4, 15, argv, lens);
 	if (!r)
 		return RO_ERROR;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
@@ -224,19 +230,52 @@ int route_presence_of(struct store *s, const char *const *bares, int n,
 	return 0;
 }
 
-int route_offline_take(struct store *s, const char *bare,
-    void (*fn)(const char *xml, size_t len, void *arg), void *arg)
+static void inbox_key(struct store *s, const char *bare, const char *resource,
+    char *out, size_t outsz)
 {
-	char key[STORE_MAX_KEY];
-	const char *argv[1];
-	redisReply *r;
+	char what[JID_INBOX_MAX];
+	snprintf(what, sizeof what, "inbox:%s", resource);
+	store_user_key(s, bare, what, out, outsz);
+}
 
-	store_user_key(s, bare, "offline", key, sizeof key);
-	argv[0] = key;
-	r = store_eval(s, lua_offline_take, sha_offline, 1, 1, argv, NULL);
+int route_offline_move(struct store *s, const char *bare, const char *resource, int max)
+{
+	char off[STORE_MAX_KEY], box[STORE_MAX_KEY], n[16];
+	const char *argv[3];
+	redisReply *r;
+	int got;
+
+	store_user_key(s, bare, "offline", off, sizeof off);
+	inbox_key(s, bare, resource, box, sizeof box);
+	snprintf(n, sizeof n, "%d", max);
+	argv[0] = off; argv[1] = box; argv[2] = n;
+	r = store_eval(s, lua_offline_move, sha_offline, 2, 3, argv, NULL);
 	if (!r)
 		return -1;
+	got = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
+	freeReplyObject(r);
+	return got;
+}
+
+int route_inbox_take(struct store *s, const char *bare, const char *resource, int max,
+    void (*fn)(const char *env, size_t len, void *arg), void *arg)
+{
+	char key[STORE_MAX_KEY];
+	redisReply *r;
+	int got;
+
+	inbox_key(s, bare, resource, key, sizeof key);
+	r = store_cmd(s, "LRANGE %s 0 %d", key, max - 1);
+	if (!r)
+		return -1;
+	got = r->type == REDIS_REPLY_ARRAY ? (int)r->elements : 0;
 	each_string(r, fn, arg);
 	freeReplyObject(r);
-	return 0;
+	if (got == 0)
+		return 0;
+	r = store_cmd(s, "LTRIM %s %d -1", key, got);
+	if (!r)
+		return -1;
+	freeReplyObject(r);
+	return got;
 }

@@ -5,7 +5,10 @@
  * Each bound session subscribes to its full-JID channel
  * "<prefix>{bare}/<resource>" and its bare channel "<prefix>{bare}".
  * A published payload is one envelope: a header line, '\n', then a body:
- *   "stanza\n<xml>"             deliver to the client as is (full channel)
+ *   "inbox\n"                   stanzas wait in the session's inbox list
+ *                               <prefix>{bare}:inbox:<resource>: take them
+ *   "stanza\n<xml>"             deliver to the client as is (full channel;
+ *                               inbox entries are such envelopes too)
  *   "presence\n<xml>"           deliver only if this session is available
  *                               (presence broadcasts, subscription requests)
  *   "push <ver>\n<item>"        roster push: only to sessions that asked for
@@ -18,7 +21,8 @@
 #include <stddef.h>
 #include "store.h"
 
-enum route_kind { ROUTE_STANZA, ROUTE_PRESENCE, ROUTE_PUSH, ROUTE_KICK, ROUTE_UNKNOWN };
+enum route_kind { ROUTE_STANZA, ROUTE_PRESENCE, ROUTE_PUSH, ROUTE_KICK, ROUTE_INBOX,
+	ROUTE_UNKNOWN };
 
 struct route_msg {
 	enum route_kind kind;
@@ -68,8 +72,14 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
  * trip): fn(xml) for each available resource. */
 int route_presence_of(struct store *s, const char *const *bares, int n,
     void (*fn)(const char *xml, size_t len, void *arg), void *arg);
-/* Take the user's offline stanzas, oldest first. */
-int route_offline_take(struct store *s, const char *bare,
-    void (*fn)(const char *xml, size_t len, void *arg), void *arg);
+/* Move up to max of the user's offline stanzas into one session's inbox
+ * (offline_move.lua); returns how many, or -1. */
+int route_offline_move(struct store *s, const char *bare, const char *resource, int max);
+/* Hand fn up to max envelopes from one session's inbox, oldest first, and
+ * only then remove them: a lost answer repeats a stanza, never loses one.
+ * One reader per inbox (its session, or whoever reaps it). Returns how
+ * many, or -1. */
+int route_inbox_take(struct store *s, const char *bare, const char *resource, int max,
+    void (*fn)(const char *env, size_t len, void *arg), void *arg);
 
 #endif

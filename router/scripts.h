@@ -15,7 +15,7 @@ extern const char lua_roster_sub[];
 extern const char lua_roster_set[];
 extern const char lua_roster_remove[];
 extern const char lua_route_stanza[];
-extern const char lua_offline_take[];
+extern const char lua_offline_move[];
 extern const char lua_authfail_record[];
 
 #endif

@@ -125,7 +125,7 @@ int session_reap(struct store *s,
 			*slash = '\0';
 			if (session_unregister(s, sp + 1, slash + 1, m, &pres) == 1) {
 				n++;
-				if (pres && fn)
+				if (fn)
 					fn(sp + 1, slash + 1, pres, arg);
 			}
 			free(pres);

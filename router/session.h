@@ -48,8 +48,9 @@ int session_unregister(struct store *s, const char *bare, const char *resource,
 int session_update(struct store *s, const char *bare, const char *resource,
     const char *id, int prio, int avail, const char *presence_xml);
 /* Claim expired sessions and end each (as session_unregister); fn is
- * called for each that had broadcast presence, so the caller tells its
- * contacts it is unavailable. Returns the number reaped or -1. */
+ * called for each, with the presence it had broadcast (NULL if none), so
+ * the caller tells its contacts it is unavailable and routes again what
+ * waits in its inbox. Returns the number reaped or -1. */
 int session_reap(struct store *s,
     void (*fn)(const char *bare, const char *resource, const char *presence, void *arg),
     void *arg);

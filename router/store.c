@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include <openssl/sha.h>
 
 #include "xmalloc.h"
@@ -242,6 +243,20 @@ redisReply *store_cmd(struct store *s, const char *fmt, ...)
 	r = redisvCommand(s->cmd, fmt, ap);
 	va_end(ap);
 	return check_reply(s, r, "redis");
+}
+
+int store_wait(struct store *s, int tries, int wait_ms)
+{
+	int i;
+	for (i = 0; i < tries; i++) {
+		redisReply *r = store_cmd(s, "PING");
+		if (r) {
+			freeReplyObject(r);
+			return 0;
+		}
+		usleep((useconds_t)wait_ms * 1000);
+	}
+	return -1;
 }
 
 redisReply *store_cmdargv(struct store *s, int argc, const char **argv, const size_t *lens)

@@ -46,6 +46,10 @@ void store_full_channel(const struct store *s, const char *bare,
 /* Global keys: "<prefix><name>" (the users index, the online index). */
 void store_global_key(const struct store *s, const char *name, char *out, size_t outsz);
 
+/* Wait up to tries * wait_ms for Redis to answer PING (reconnecting as
+ * needed): 0 once it does, -1 if it never did. */
+int store_wait(struct store *s, int tries, int wait_ms);
+
 /* Run a command (hiredis format) on the command connection; returns the
  * reply (caller frees with freeReplyObject) or NULL with s->err set. A
  * Redis error reply is returned as NULL too. */

@@ -5,7 +5,12 @@
 -- ARGV[1] channel prefix "<prefix>{bare}", ARGV[2] resource or '',
 -- ARGV[3] 'message' or 'iq', ARGV[4] message type, ARGV[5] envelope to
 -- publish, ARGV[6] the stanza as stored offline (with its delay stamp),
--- ARGV[7] now, ARGV[8] session TTL, ARGV[9] offline cap, ARGV[10] bare JID.
+-- ARGV[7] now, ARGV[8] session TTL, ARGV[9] offline cap, ARGV[10] bare JID,
+-- ARGV[11] inbox key prefix "<prefix>{bare}:inbox:".
+-- A stanza for a session goes into that session's inbox list (durable:
+-- pub/sub alone is at most once) and a wake-up "inbox" is published on
+-- its full-JID channel; the handler takes from the inbox, and whatever a
+-- session leaves there is routed again when it ends or is reaped.
 -- Returns { outcome, count }: 'delivered' (count receivers), 'offline',
 -- 'nouser', 'unavailable' (nobody to take it: answer service-unavailable),
 -- 'full' (offline store at its cap), 'dropped' (RFC 6121 says ignore).
@@ -18,11 +23,15 @@ local function live(rec)
   local seen = tonumber(string.match(rec, 'seen=(%d+)') or '0')
   return now - seen <= ttl
 end
--- A record whose handler no longer listens is a dead session: expire it
--- now so the reaper broadcasts its unavailable presence.
+-- A record whose handler no longer listens is a dead session: take the
+-- stanza back, and expire the session now so the reaper broadcasts its
+-- unavailable presence.
 local function publish(r, rec)
-  local n = redis.call('PUBLISH', chan .. '/' .. r, env)
+  local box = ARGV[11] .. r
+  redis.call('RPUSH', box, env)
+  local n = redis.call('PUBLISH', chan .. '/' .. r, 'inbox\n')
   if n == 0 then
+    redis.call('RPOP', box)
     local id = string.match(rec, 'id=(%S+)') or ''
     redis.call('ZADD', KEYS[4], 0, id .. ' ' .. ARGV[10] .. '/' .. r)
   end

@@ -20,7 +20,9 @@ ALICE, BOB, CAROL = "alice@localhost", "bob@localhost", "carol@localhost"
 STREAM_OPEN = ("<stream:stream to='localhost' xmlns='jabber:client' "
                "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
 NS_PING = "urn:xmpp:ping"
-FAST = {"max_read_rate": 1 << 30, "max_read_burst": 1 << 30}   # the rate limit is not the subject
+# The rate limit is not the subject; a message unconfirmed for 3 s ends a
+# session (ack_timeout), so a client that never reads is let go quickly.
+FAST = {"max_read_rate": 1 << 30, "max_read_burst": 1 << 30, "ack_timeout": 3}
 
 
 def users(server, *bares):
@@ -304,8 +306,9 @@ def test_client_that_never_reads(server_factory):
     answers the delivery pings). alice sends him 1,500 messages of 2 kB
     (3 MB, over the 1 MiB of unconfirmed messages, ACKQ_MAX_BYTES).
     Expected (xmpp-handler(8), "Unconfirmed messages", LIMITS): bob's
-    handler ends his session, <resource-constraint/> past 1 MiB of
-    unconfirmed messages (or closes past OUT_MAX, 4 MiB unread), and exits
+    handler ends his session, <resource-constraint/> once a message stays
+    unconfirmed for ack_timeout (3 s here) or past 1 MiB of unconfirmed
+    messages (or closes past OUT_MAX, 4 MiB unread), and exits
     within CLOSE_GRACE (5 s) plus slack; alice is served all along (every
     ping answered within 2 s) and so is carol; and nothing is lost: bob
     read nothing, so every message is in bob's offline list (routed again

@@ -6,7 +6,6 @@
 #include "stream.h"
 #include "log.h"
 
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,13 +21,9 @@ void bind_features(struct conn *c, struct xml_node *features)
 
 static void random_resource(char *out, size_t outsz)
 {
-	unsigned char raw[BIND_RANDOM_BYTES];
-	size_t i;
-	if (RAND_bytes(raw, sizeof raw) != 1)
-		memset(raw, 0, sizeof raw);
-	snprintf(out, outsz, "xmppd-");
-	for (i = 0; i < sizeof raw && strlen(out) + 3 <= outsz; i++)
-		sprintf(out + strlen(out), "%02x", raw[i]);
+	char hex[2 * BIND_RANDOM_BYTES + 1];
+	random_hex(hex, BIND_RANDOM_BYTES);
+	snprintf(out, outsz, "xmppd-%s", hex);
 }
 
 static void bind_resource(struct conn *c, struct xml_node *iq, struct xml_node *b)

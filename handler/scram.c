@@ -4,21 +4,29 @@
  * RFC 5929, RFC 9266), and the credential arithmetic behind it. See
  * scram.h for the contract.
  *
- * Every primitive comes from OpenSSL (digests, HMAC, PBKDF2, RAND, base64,
- * constant-time compare) or libidn (SASLprep); this file only does framing.
+ * Every primitive comes from GNU Nettle (digests, HMAC, PBKDF2, base64,
+ * constant-time compare), getrandom(2) or libidn (SASLprep); this file only
+ * does framing. Not OpenSSL: its first use (provider and method-store
+ * set-up) costs each handler process about 190 KiB of private heap, and
+ * a plaintext connection needs no TLS.
  */
 #include "scram.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
+#include <nettle/base64.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
+#include <nettle/pbkdf2.h>
+#include <nettle/sha1.h>
+#include <nettle/sha2.h>
 #include <stringprep.h>
 
 #define SHA1_LEN          20
@@ -34,19 +42,39 @@
 #define GS2_HEADER_MAX    sizeof(((struct scram_server *)0)->gs2_header)
 #define CBIND_INPUT_MAX   (GS2_HEADER_MAX + SCRAM_CB_MAX) /* gs2 + cb data */
 
-/*
- * Digest for a hash id; NULL for an id we do not know, so callers can
- * reject it instead of dereferencing garbage.
- */
-static const EVP_MD *scram_md(enum scram_hash h)
+_Static_assert(SHA1_LEN == SHA1_DIGEST_SIZE, "SHA-1 digest size");
+_Static_assert(SHA256_LEN == SHA256_DIGEST_SIZE, "SHA-256 digest size");
+_Static_assert(SCRAM_MAX_KEY >= SHA256_DIGEST_SIZE, "SCRAM_MAX_KEY");
+
+/* Wipe a secret; not optimised away like a memset before it goes dead. */
+static void wipe(void *p, size_t n)
 {
-	switch (h) {
-	case SCRAM_SHA1:
-		return EVP_sha1();
-	case SCRAM_SHA256:
-		return EVP_sha256();
+	explicit_bzero(p, n);
+}
+
+/*
+ * n random bytes from the kernel (getrandom(2), blocking only until the
+ * pool is initialised at boot). Retries on EINTR and short reads; -1 if
+ * the call fails otherwise, e.g. ENOSYS under a seccomp filter.
+ */
+static int random_bytes(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+
+	while (n > 0) {
+		ssize_t r = getrandom(p, n, 0);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
 	}
-	return NULL;
+	return 0;
 }
 
 /*
@@ -105,31 +133,63 @@ size_t scram_key_len(enum scram_hash h)
 	return 0;
 }
 
-/* H(data) into out (scram_key_len(h) bytes); -1 if OpenSSL fails. */
+/* H(data) into out (scram_key_len(h) bytes); -1 for an unknown hash. */
 static int hash_buf(enum scram_hash h, const void *data, size_t len,
     unsigned char *out)
 {
-	const EVP_MD *md = scram_md(h);
-	unsigned int outlen = 0;
+	switch (h) {
+	case SCRAM_SHA1: {
+		struct sha1_ctx ctx;
 
-	if (md == NULL || EVP_Digest(data, len, out, &outlen, md, NULL) != 1 ||
-	    outlen != scram_key_len(h))
-		return -1;
-	return 0;
+		sha1_init(&ctx);
+		if (len > 0)
+			sha1_update(&ctx, len, data);
+		sha1_digest(&ctx, SHA1_DIGEST_SIZE, out);
+		wipe(&ctx, sizeof ctx);
+		return 0;
+	}
+	case SCRAM_SHA256: {
+		struct sha256_ctx ctx;
+
+		sha256_init(&ctx);
+		if (len > 0)
+			sha256_update(&ctx, len, data);
+		sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
+		wipe(&ctx, sizeof ctx);
+		return 0;
+	}
+	}
+	return -1;
 }
 
-/* HMAC(key, data) into out (scram_key_len(h) bytes); -1 if OpenSSL fails. */
+/*
+ * HMAC(key, data) into out (scram_key_len(h) bytes); -1 for an unknown
+ * hash. The context holds key-derived state, so it is wiped.
+ */
 static int hmac_buf(enum scram_hash h, const unsigned char *key,
     size_t keylen, const void *data, size_t len, unsigned char *out)
 {
-	const EVP_MD *md = scram_md(h);
-	unsigned int outlen = 0;
+	switch (h) {
+	case SCRAM_SHA1: {
+		struct hmac_sha1_ctx ctx;
 
-	if (md == NULL || keylen > INT_MAX ||
-	    HMAC(md, key, (int)keylen, data, len, out, &outlen) == NULL ||
-	    outlen != scram_key_len(h))
-		return -1;
-	return 0;
+		hmac_sha1_set_key(&ctx, keylen, key);
+		hmac_sha1_update(&ctx, len, data);
+		hmac_sha1_digest(&ctx, SHA1_DIGEST_SIZE, out);
+		wipe(&ctx, sizeof ctx);
+		return 0;
+	}
+	case SCRAM_SHA256: {
+		struct hmac_sha256_ctx ctx;
+
+		hmac_sha256_set_key(&ctx, keylen, key);
+		hmac_sha256_update(&ctx, len, data);
+		hmac_sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
+		wipe(&ctx, sizeof ctx);
+		return 0;
+	}
+	}
+	return -1;
 }
 
 /*
@@ -147,7 +207,9 @@ int b64_encode(const unsigned char *in, size_t len, char *out, size_t outsz)
 		return -1;
 	if (len == 0)
 		return 0;
-	return EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	base64_encode_raw(out, len, in);
+	out[B64_LEN(len)] = '\0';
+	return (int)B64_LEN(len);
 }
 
 static int b64_alphabet(unsigned char c)
@@ -157,15 +219,36 @@ static int b64_alphabet(unsigned char c)
 }
 
 /*
+ * Nettle's decoder for n characters (no padding, n a multiple of 4, all
+ * already checked to be in the alphabet) into exactly n / 4 * 3 bytes.
+ */
+static int b64_decode_groups(const char *in, size_t n, unsigned char *out)
+{
+	struct base64_decode_ctx ctx;
+	size_t got = 0;
+
+	base64_decode_init(&ctx);
+	if (!base64_decode_update(&ctx, &got, out, n, in) ||
+	    !base64_decode_final(&ctx) || got != n / 4 * 3)
+		return -1;
+	return 0;
+}
+
+/*
  * Strict base64 decode: length a multiple of 4, only the alphabet, '='
- * only as one or two final pad characters, no whitespace. Returns the true
- * byte count (EVP_DecodeBlock counts pad bytes as data; we subtract them)
- * and never writes beyond outsz, even though EVP_DecodeBlock always
- * produces whole 3-byte groups.
+ * only as one or two final pad characters, no whitespace. Nettle's decoder
+ * is more lenient (it skips whitespace, and accepts unpadded input), so
+ * all of that is checked here first and Nettle only sees whole groups of
+ * alphabet characters. As before (OpenSSL's EVP_DecodeBlock), the unused
+ * low bits of the last character before padding are ignored, not
+ * required to be zero: the final group is decoded with its '=' read as
+ * 'A' (zero bits) and only its real bytes kept. Returns the byte count and
+ * never writes beyond outsz.
  */
 int b64_decode(const char *in, size_t len, unsigned char *out, size_t outsz)
 {
 	unsigned char last[3];
+	char tail[4];
 	size_t i, pad = 0, outlen, head;
 
 	if (in == NULL || (out == NULL && outsz > 0))
@@ -183,13 +266,19 @@ int b64_decode(const char *in, size_t len, unsigned char *out, size_t outsz)
 	if (outlen > outsz)
 		return -1;
 	head = len - 4;
-	if (head > 0 && EVP_DecodeBlock(out, (const unsigned char *)in,
-	    (int)head) != (int)(head / 4 * 3))
+	if (head > 0 && b64_decode_groups(in, head, out) < 0)
 		return -1;
-	if (EVP_DecodeBlock(last, (const unsigned char *)in + head, 4) != 3)
+	memcpy(tail, in + head, 4);
+	for (i = 4 - pad; i < 4; i++)
+		tail[i] = 'A';
+	if (b64_decode_groups(tail, 4, last) < 0) {
+		wipe(last, sizeof last);
+		wipe(tail, sizeof tail);
 		return -1;
+	}
 	memcpy(out + head / 4 * 3, last, 3 - pad);
-	OPENSSL_cleanse(last, sizeof last);
+	wipe(last, sizeof last);
+	wipe(tail, sizeof tail);
 	return (int)outlen;
 }
 
@@ -216,7 +305,7 @@ int scram_saslprep(const char *in, char *out, size_t outsz)
 	n = strlen(prepped);
 	if (n < outsz)
 		memcpy(out, prepped, n + 1);
-	OPENSSL_cleanse(prepped, n);
+	wipe(prepped, n);
 	free(prepped);
 	return n < outsz ? 0 : -1;
 }
@@ -241,17 +330,25 @@ static int derive_keys(enum scram_hash h, const char *prepped,
     const unsigned char *salt, size_t salt_len, unsigned iterations,
     unsigned char *stored, unsigned char *server)
 {
-	const EVP_MD *md = scram_md(h);
 	size_t kl = scram_key_len(h), plen = strlen(prepped);
 	unsigned char salted[SCRAM_MAX_KEY], ckey[SCRAM_MAX_KEY];
 	int rc = -1;
 
-	if (md == NULL || plen > INT_MAX || salt_len > INT_MAX ||
-	    iterations > INT_MAX)
+	/* Nettle asserts on zero iterations: refuse them here instead */
+	if (kl == 0 || iterations < 1 || iterations > SCRAM_MAX_ITERATIONS)
 		return -1;
-	if (PKCS5_PBKDF2_HMAC(prepped, (int)plen, salt, (int)salt_len,
-	    (int)iterations, md, (int)kl, salted) != 1)
-		goto out;
+	switch (h) {
+	case SCRAM_SHA1:
+		pbkdf2_hmac_sha1(plen, (const uint8_t *)prepped, iterations,
+		    salt_len, salt, kl, salted);
+		break;
+	case SCRAM_SHA256:
+		pbkdf2_hmac_sha256(plen, (const uint8_t *)prepped, iterations,
+		    salt_len, salt, kl, salted);
+		break;
+	default:
+		return -1;
+	}
 	if (hmac_buf(h, salted, kl, CLIENT_KEY_LABEL,
 	    strlen(CLIENT_KEY_LABEL), ckey) < 0)
 		goto out;
@@ -262,8 +359,8 @@ static int derive_keys(enum scram_hash h, const char *prepped,
 		goto out;
 	rc = 0;
 out:
-	OPENSSL_cleanse(salted, sizeof salted);
-	OPENSSL_cleanse(ckey, sizeof ckey);
+	wipe(salted, sizeof salted);
+	wipe(ckey, sizeof ckey);
 	return rc;
 }
 
@@ -288,7 +385,7 @@ int scram_cred_make(enum scram_hash h, const char *password,
 	c.iterations = iterations;
 	if (salt == NULL) {
 		c.salt_len = SCRAM_SALT_LEN;
-		if (RAND_bytes(c.salt, (int)c.salt_len) != 1)
+		if (random_bytes(c.salt, c.salt_len) < 0)
 			goto out;
 	} else {
 		if (salt_len > sizeof c.salt)
@@ -306,16 +403,16 @@ int scram_cred_make(enum scram_hash h, const char *password,
 	*out = c;
 	rc = 0;
 out:
-	OPENSSL_cleanse(prepped, sizeof prepped);
-	OPENSSL_cleanse(&c, sizeof c);
+	wipe(prepped, sizeof prepped);
+	wipe(&c, sizeof c);
 	return rc;
 }
 
 /*
  * Password check against stored SCRAM data (for PLAIN / iq:auth). A
  * password SASLprep rejects can never have been stored, so it is a plain
- * mismatch (0), not an error; -1 only for a bad credential or OpenSSL
- * failure. The key comparison is constant time.
+ * mismatch (0), not an error; -1 only for a bad credential. The key
+ * comparison is constant time (memeql_sec).
  */
 int scram_cred_check_password(const struct scram_cred *c, const char *password)
 {
@@ -332,11 +429,11 @@ int scram_cred_check_password(const struct scram_cred *c, const char *password)
 	if (derive_keys(c->hash, prepped, c->salt, c->salt_len, c->iterations,
 	    stored, NULL) < 0)
 		goto out;
-	rc = CRYPTO_memcmp(stored, c->stored_key,
-	    scram_key_len(c->hash)) == 0 ? 1 : 0;
+	rc = memeql_sec(stored, c->stored_key,
+	    scram_key_len(c->hash)) ? 1 : 0;
 out:
-	OPENSSL_cleanse(prepped, sizeof prepped);
-	OPENSSL_cleanse(stored, sizeof stored);
+	wipe(prepped, sizeof prepped);
+	wipe(stored, sizeof stored);
 	return rc;
 }
 
@@ -432,7 +529,7 @@ int scram_cred_parse(enum scram_hash h, const char *line, struct scram_cred *out
 	*out = c;
 	rc = 0;
 out:
-	OPENSSL_cleanse(&c, sizeof c);
+	wipe(&c, sizeof c);
 	return rc;
 }
 
@@ -440,13 +537,13 @@ static unsigned char fake_secret[FAKE_SECRET_LEN];
 static pthread_once_t fake_once = PTHREAD_ONCE_INIT;
 
 /*
- * Per-process secret for fake salts. If RAND fails it stays zero: fake
+ * Per-process secret for fake salts. If getrandom fails it stays zero: fake
  * salts then become predictable (a user-enumeration leak, not an auth
  * bypass), which is preferable to aborting.
  */
 static void fake_secret_init(void)
 {
-	if (RAND_bytes(fake_secret, sizeof fake_secret) != 1)
+	if (random_bytes(fake_secret, sizeof fake_secret) < 0)
 		memset(fake_secret, 0, sizeof fake_secret);
 }
 
@@ -454,7 +551,7 @@ static void fake_secret_init(void)
  * Credential for a user that does not exist. The salt is stable per
  * (hash, username) within this process, so asking twice looks like a real
  * account; iterations match new accounts. The keys are random (zero if
- * RAND fails, still unreachable: nobody can find a ClientKey hashing to
+ * getrandom fails, still unreachable: nobody can find a ClientKey hashing to
  * them), so no proof ever verifies. Salts change across restarts.
  */
 void scram_cred_fake(enum scram_hash h, const char *username,
@@ -463,7 +560,6 @@ void scram_cred_fake(enum scram_hash h, const char *username,
 	unsigned char msg[32 + SHA256_LEN], mac[SHA256_LEN];
 	const char *name = scram_mech_name(h);
 	size_t nlen, kl = scram_key_len(h);
-	unsigned int maclen = 0;
 
 	if (out == NULL)
 		return;
@@ -477,18 +573,17 @@ void scram_cred_fake(enum scram_hash h, const char *username,
 	/* mac = HMAC-SHA256(secret, mech name || NUL || SHA256(username)) */
 	nlen = strlen(name) + 1;
 	memcpy(msg, name, nlen);
-	if (EVP_Digest(username, strlen(username), msg + nlen, NULL,
-	    EVP_sha256(), NULL) != 1 ||
-	    HMAC(EVP_sha256(), fake_secret, sizeof fake_secret, msg,
-	    nlen + SHA256_LEN, mac, &maclen) == NULL || maclen != sizeof mac)
+	if (hash_buf(SCRAM_SHA256, username, strlen(username), msg + nlen) < 0 ||
+	    hmac_buf(SCRAM_SHA256, fake_secret, sizeof fake_secret, msg,
+	    nlen + SHA256_LEN, mac) < 0)
 		memset(mac, 0, sizeof mac);
 
 	out->hash = h;
 	out->iterations = SCRAM_ITERATIONS;
 	out->salt_len = SCRAM_SALT_LEN;
 	memcpy(out->salt, mac, SCRAM_SALT_LEN);
-	if (RAND_bytes(out->stored_key, (int)kl) != 1 ||
-	    RAND_bytes(out->server_key, (int)kl) != 1) {
+	if (random_bytes(out->stored_key, kl) < 0 ||
+	    random_bytes(out->server_key, kl) < 0) {
 		memset(out->stored_key, 0, sizeof out->stored_key);
 		memset(out->server_key, 0, sizeof out->server_key);
 	}
@@ -814,7 +909,7 @@ int scram_server_first(struct scram_server *s, const struct scram_cred *cred,
 	if (s->fixed_nonce_state > 0) {
 		sp = s->fixed_nonce;
 	} else {
-		if (RAND_bytes(rnd, sizeof rnd) != 1 ||
+		if (random_bytes(rnd, sizeof rnd) < 0 ||
 		    b64_encode(rnd, sizeof rnd, snonce, sizeof snonce) < 0)
 			goto fail;
 		sp = snonce;
@@ -835,10 +930,10 @@ int scram_server_first(struct scram_server *s, const struct scram_cred *cred,
 	s->cred = *cred;
 	s->have_client_first = 0;
 	s->step = 1;
-	OPENSSL_cleanse(rnd, sizeof rnd);
+	wipe(rnd, sizeof rnd);
 	return 0;
 fail:
-	OPENSSL_cleanse(rnd, sizeof rnd);
+	wipe(rnd, sizeof rnd);
 	s->server_first[0] = '\0';
 	if (out != NULL && outsz > 0)
 		out[0] = '\0';
@@ -926,8 +1021,7 @@ int scram_server_client_final(struct scram_server *s, const char *msg,
 		why = SCRAM_INTERNAL;
 		goto fail;
 	}
-	if (clen != strlen(cbind) ||
-	    CRYPTO_memcmp(cval, cbind, clen) != 0) {
+	if (clen != strlen(cbind) || !memeql_sec(cval, cbind, clen)) {
 		why = SCRAM_BAD_CHANNEL_BINDING;
 		goto fail;
 	}
@@ -947,7 +1041,7 @@ int scram_server_client_final(struct scram_server *s, const char *msg,
 		ckey[i] = proof[i] ^ csig[i];
 	if (hash_buf(s->hash, ckey, kl, check) < 0)
 		goto fail;
-	if (CRYPTO_memcmp(check, s->cred.stored_key, kl) != 0) {
+	if (!memeql_sec(check, s->cred.stored_key, kl)) {
 		why = SCRAM_NOT_AUTHORIZED;
 		goto fail;
 	}
@@ -966,12 +1060,12 @@ fail:
 	out[0] = '\0';
 	server_fail(s, err, why);
 done:
-	OPENSSL_cleanse(proof, sizeof proof);
-	OPENSSL_cleanse(csig, sizeof csig);
-	OPENSSL_cleanse(ckey, sizeof ckey);
-	OPENSSL_cleanse(check, sizeof check);
-	OPENSSL_cleanse(ssig, sizeof ssig);
-	OPENSSL_cleanse(cbin, sizeof cbin);
+	wipe(proof, sizeof proof);
+	wipe(csig, sizeof csig);
+	wipe(ckey, sizeof ckey);
+	wipe(check, sizeof check);
+	wipe(ssig, sizeof ssig);
+	wipe(cbin, sizeof cbin);
 	return rc;
 }
 
@@ -983,15 +1077,12 @@ void sha1_hex(const void *data, size_t len, char out[41])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[SHA1_LEN];
-	unsigned int mdlen = 0;
 	size_t i;
 
 	if (out == NULL)
 		return;
 	out[0] = '\0';
-	if ((data == NULL && len > 0) ||
-	    EVP_Digest(data, len, md, &mdlen, EVP_sha1(), NULL) != 1 ||
-	    mdlen != SHA1_LEN)
+	if ((data == NULL && len > 0) || hash_buf(SCRAM_SHA1, data, len, md) < 0)
 		return;
 	for (i = 0; i < SHA1_LEN; i++) {
 		out[2 * i] = hex[md[i] >> 4];

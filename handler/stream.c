@@ -14,7 +14,7 @@
 #include "session.h"
 #include "xmalloc.h"
 
-#include <openssl/rand.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,14 +27,21 @@ static void on_error(void *ctx, const char *cond, const char *reason);
 
 static const struct xml_stream_cb stream_cb = { on_open, on_element, on_close, on_error };
 
+void random_hex(char *out, size_t nbytes)
+{
+	unsigned char raw[64];
+	size_t i;
+	/* The kernel's generator: OpenSSL's would cost a plaintext session
+	 * a few hundred KiB of heap for its state. */
+	if (nbytes > sizeof raw || getrandom(raw, nbytes, 0) != (ssize_t)nbytes)
+		abort();                 /* no entropy: nothing safe to do */
+	for (i = 0; i < nbytes; i++)
+		sprintf(out + 2 * i, "%02x", raw[i]);
+}
+
 static void new_stream_id(struct conn *c)
 {
-	unsigned char raw[STREAM_ID_BYTES];
-	int i;
-	if (RAND_bytes(raw, sizeof raw) != 1)
-		abort();                 /* no entropy: nothing safe to do */
-	for (i = 0; i < STREAM_ID_BYTES; i++)
-		sprintf(c->stream_id + 2 * i, "%02x", raw[i]);
+	random_hex(c->stream_id, STREAM_ID_BYTES);
 }
 
 /* "1.2.3.4:5678" -> "1.2.3.4", "[::1]:5678" -> "::1", else as is. */

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char sha_record[41];
-
 static void addr_key(struct store *s, const char *addr, char *out, size_t outsz)
 {
 	char name[256];
@@ -28,7 +26,7 @@ long authfail_record(struct store *s, const char *bare, const char *addr, int wi
 	addr_key(s, addr, ak, sizeof ak);
 	snprintf(w, sizeof w, "%d", window);
 	argv[0] = uk; argv[1] = ak; argv[2] = w;
-	r = store_eval(s, lua_authfail_record, sha_record, 2, 3, argv, NULL);
+	r = store_eval(s, lua_authfail_record, lua_authfail_record_sha, 2, 3, argv, NULL);
 	if (!r)
 		return -1;
 	n = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : -1;

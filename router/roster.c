@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char sha_sub[41], sha_set[41], sha_remove[41];
-
 enum roster_sub roster_item_sub(const char *item)
 {
 	static const char head[] = "<item subscription='";
@@ -102,7 +100,7 @@ int roster_set(struct store *s, const char *bare, const char *contact,
 	store_user_key(s, bare, "roster", rk, sizeof rk);
 	store_user_key(s, bare, "rosterver", vk, sizeof vk);
 	argv[0] = rk; argv[1] = vk; argv[2] = contact; argv[3] = body;
-	r = store_eval(s, lua_roster_set, sha_set, 2, 4, argv, NULL);
+	r = store_eval(s, lua_roster_set, lua_roster_set_sha, 2, 4, argv, NULL);
 	if (!r)
 		return -1;
 	return item_reply(r, item, ver, versz);
@@ -139,7 +137,7 @@ int roster_remove(struct store *s, const char *bare, const char *contact,
 	store_user_key(s, bare, "rosterver", vk, sizeof vk);
 	store_user_key(s, bare, "pending", pk, sizeof pk);
 	argv[0] = rk; argv[1] = vk; argv[2] = pk; argv[3] = contact;
-	r = store_eval(s, lua_roster_remove, sha_remove, 3, 4, argv, NULL);
+	r = store_eval(s, lua_roster_remove, lua_roster_remove_sha, 3, 4, argv, NULL);
 	if (!r)
 		return -1;
 	return item_reply(r, old, ver, versz);
@@ -159,7 +157,7 @@ int roster_subscription(struct store *s, const char *bare, const char *contact,
 	store_user_key(s, bare, "pending", pk, sizeof pk);
 	argv[0] = rk; argv[1] = vk; argv[2] = pk; argv[3] = contact;
 	argv[4] = out ? "out" : "in"; argv[5] = type; argv[6] = contact_attr; argv[7] = stanza;
-	r = store_eval(s, lua_roster_sub, sha_sub, 3, 8, argv, NULL);
+	r = store_eval(s, lua_roster_sub, lua_roster_sub_sha, 3, 8, argv, NULL);
 	if (!r)
 		return -1;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {

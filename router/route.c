@@ -10,8 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-static char sha_route[41], sha_presence[41], sha_offline[41];
-
 #define JID_INBOX_MAX 1100      /* "inbox:" + a resource of up to 1023 bytes */
 
 char *route_envelope(const char *header, const char *body, size_t *len)
@@ -175,7 +173,7 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
 	for (i = 0; i < 15; i++)
 		lens[i] = strlen(argv[i]);
 	lens[8] = envlen;
-	r = store_eval(s, lua_route_stanza, sha_route, 4, 15, argv, lens);
+	r = store_eval(s, lua_route_stanza, lua_route_stanza_sha, 4, 15, argv, lens);
 	if (!r)
 		return RO_ERROR;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
@@ -220,7 +218,7 @@ int route_presence_of(struct store *s, const char *const *bares, int n,
 	snprintf(ttl, sizeof ttl, "%d", s->session_ttl);
 	argv[2 * n] = now;
 	argv[2 * n + 1] = ttl;
-	r = store_eval(s, lua_presence_get, sha_presence, 2 * n, 2 * n + 2, argv, NULL);
+	r = store_eval(s, lua_presence_get, lua_presence_get_sha, 2 * n, 2 * n + 2, argv, NULL);
 	free(keys);
 	free(argv);
 	if (!r)
@@ -249,7 +247,7 @@ int route_offline_move(struct store *s, const char *bare, const char *resource, 
 	inbox_key(s, bare, resource, box, sizeof box);
 	snprintf(n, sizeof n, "%d", max);
 	argv[0] = off; argv[1] = box; argv[2] = n;
-	r = store_eval(s, lua_offline_move, sha_offline, 2, 3, argv, NULL);
+	r = store_eval(s, lua_offline_move, lua_offline_move_sha, 2, 3, argv, NULL);
 	if (!r)
 		return -1;
 	got = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;

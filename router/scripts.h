@@ -1,21 +1,22 @@
 /*
  * scripts.h - the Lua scripts of router/lua/, embedded at build time
- * (the Makefile turns each router/lua/NAME.lua into lua_NAME). Each
+ * (the Makefile turns each router/lua/NAME.lua into lua_NAME, with its
+ * SHA-1 as lua_NAME_sha). Each
  * script's header comment is its contract.
  */
 #ifndef XMPPD_SCRIPTS_H
 #define XMPPD_SCRIPTS_H
 
-extern const char lua_session_register[];
-extern const char lua_session_unregister[];
-extern const char lua_session_update[];
-extern const char lua_session_reap[];
-extern const char lua_presence_get[];
-extern const char lua_roster_sub[];
-extern const char lua_roster_set[];
-extern const char lua_roster_remove[];
-extern const char lua_route_stanza[];
-extern const char lua_offline_move[];
-extern const char lua_authfail_record[];
+extern const char lua_session_register[], lua_session_register_sha[];
+extern const char lua_session_unregister[], lua_session_unregister_sha[];
+extern const char lua_session_update[], lua_session_update_sha[];
+extern const char lua_session_reap[], lua_session_reap_sha[];
+extern const char lua_presence_get[], lua_presence_get_sha[];
+extern const char lua_roster_sub[], lua_roster_sub_sha[];
+extern const char lua_roster_set[], lua_roster_set_sha[];
+extern const char lua_roster_remove[], lua_roster_remove_sha[];
+extern const char lua_route_stanza[], lua_route_stanza_sha[];
+extern const char lua_offline_move[], lua_offline_move_sha[];
+extern const char lua_authfail_record[], lua_authfail_record_sha[];
 
 #endif

@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char sha_register[41], sha_unregister[41], sha_update[41], sha_reap[41];
-
 struct session_keys {
 	char sessions[STORE_MAX_KEY], presence[STORE_MAX_KEY];
 	char online[STORE_MAX_KEY], expiry[STORE_MAX_KEY];
@@ -41,7 +39,7 @@ int session_register(struct store *s, const char *bare, const char *resource,
 	snprintf(exp, sizeof exp, "%ld", now + s->session_ttl);
 	argv[0] = k.sessions; argv[1] = k.online; argv[2] = k.expiry;
 	argv[3] = bare; argv[4] = resource; argv[5] = rec; argv[6] = id; argv[7] = exp;
-	r = store_eval(s, lua_session_register, sha_register, 3, 8, argv, NULL);
+	r = store_eval(s, lua_session_register, lua_session_register_sha, 3, 8, argv, NULL);
 	if (!r)
 		return -1;
 	snprintf(replaced_id, idsz, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
@@ -62,7 +60,7 @@ int session_unregister(struct store *s, const char *bare, const char *resource,
 	keys_for(s, bare, &k);
 	argv[0] = k.sessions; argv[1] = k.online; argv[2] = k.presence; argv[3] = k.expiry;
 	argv[4] = bare; argv[5] = resource; argv[6] = id;
-	r = store_eval(s, lua_session_unregister, sha_unregister, 4, 7, argv, NULL);
+	r = store_eval(s, lua_session_unregister, lua_session_unregister_sha, 4, 7, argv, NULL);
 	if (!r)
 		return -1;
 	ours = r->type == REDIS_REPLY_STRING;
@@ -90,7 +88,7 @@ int session_update(struct store *s, const char *bare, const char *resource,
 	argv[0] = k.sessions; argv[1] = k.presence; argv[2] = k.expiry;
 	argv[3] = resource; argv[4] = id; argv[5] = now; argv[6] = p; argv[7] = a;
 	argv[8] = exp; argv[9] = bare; argv[10] = presence_xml ? presence_xml : "";
-	r = store_eval(s, lua_session_update, sha_update, 3, 11, argv, NULL);
+	r = store_eval(s, lua_session_update, lua_session_update_sha, 3, 11, argv, NULL);
 	if (!r)
 		return -1;
 	ok = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0;
@@ -112,7 +110,7 @@ int session_reap(struct store *s,
 	snprintf(now, sizeof now, "%ld", (long)time(NULL));
 	snprintf(batch, sizeof batch, "%d", SESSION_REAP_BATCH);
 	argv[0] = expiry; argv[1] = now; argv[2] = batch;
-	r = store_eval(s, lua_session_reap, sha_reap, 1, 3, argv, NULL);
+	r = store_eval(s, lua_session_reap, lua_session_reap_sha, 1, 3, argv, NULL);
 	if (!r)
 		return -1;
 	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
-#include <openssl/sha.h>
 
 #include "xmalloc.h"
 
@@ -266,18 +265,7 @@ redisReply *store_cmdargv(struct store *s, int argc, const char **argv, const si
 	return check_reply(s, redisCommandArgv(s->cmd, argc, argv, lens), "redis");
 }
 
-/* SCRIPT LOAD's answer is the SHA-1 of the text: compute it locally so
- * the common path is a single EVALSHA. */
-static void script_sha(const char *script, char *sha)
-{
-	unsigned char md[SHA_DIGEST_LENGTH];
-	int i;
-	SHA1((const unsigned char *)script, strlen(script), md);
-	for (i = 0; i < SHA_DIGEST_LENGTH; i++)
-		sprintf(sha + 2 * i, "%02x", md[i]);
-}
-
-redisReply *store_eval(struct store *s, const char *script, char *cached_sha,
+redisReply *store_eval(struct store *s, const char *script, const char *sha,
     int nkeys, int argc, const char **argv, const size_t *lens)
 {
 	const char **av;
@@ -288,13 +276,11 @@ redisReply *store_eval(struct store *s, const char *script, char *cached_sha,
 
 	if (store_ensure(s) == -1)
 		return NULL;
-	if (!cached_sha[0])
-		script_sha(script, cached_sha);
 	av = xcalloc((size_t)argc + 3, sizeof *av);
 	al = xcalloc((size_t)argc + 3, sizeof *al);
 	snprintf(nk, sizeof nk, "%d", nkeys);
 	av[0] = "EVALSHA"; al[0] = 7;
-	av[1] = cached_sha; al[1] = 40;
+	av[1] = sha; al[1] = 40;
 	av[2] = nk; al[2] = strlen(nk);
 	for (i = 0; i < argc; i++) {
 		av[i + 3] = argv[i];

@@ -56,9 +56,10 @@ int store_wait(struct store *s, int tries, int wait_ms);
 redisReply *store_cmd(struct store *s, const char *fmt, ...);
 redisReply *store_cmdargv(struct store *s, int argc, const char **argv, const size_t *lens);
 
-/* Run a Lua script by EVALSHA, loading it with SCRIPT LOAD on NOSCRIPT
- * (one round trip in the common case). sha is cached in *cached_sha. */
-redisReply *store_eval(struct store *s, const char *script, char *cached_sha,
+/* Run a Lua script by EVALSHA (sha: its SHA-1 in hex, made at build
+ * time), loading it with SCRIPT LOAD on NOSCRIPT: one round trip in the
+ * common case. */
+redisReply *store_eval(struct store *s, const char *script, const char *sha,
     int nkeys, int argc, const char **argv, const size_t *lens);
 
 /* Send n commands in one round trip; replies[i] is each reply (NULL if

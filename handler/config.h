@@ -15,11 +15,14 @@
 #define CONFIG_MAX_DOMAINS   16
 #define CONFIG_MAX_DOMAIN    256     /* RFC 7622: domainpart <= 1023 bytes; we keep it smaller */
 #define CONFIG_MAX_STR       1024
+#define CONFIG_MAX_PATH      256     /* per-domain certificate paths: every
+                                        handler zeroes this struct, so it is
+                                        kept small */
 
 struct config_tls_domain {
 	char domain[CONFIG_MAX_DOMAIN];
-	char cert[CONFIG_MAX_STR];
-	char key[CONFIG_MAX_STR];
+	char cert[CONFIG_MAX_PATH];
+	char key[CONFIG_MAX_PATH];
 };
 
 struct config {

@@ -9,7 +9,7 @@ SYSCONFDIR ?= /etc
 DESTDIR   ?=
 
 CC        ?= cc
-PKGS      := expat hiredis openssl libidn
+PKGS      := expat hiredis openssl libidn nettle
 CFLAGS    ?= -O2 -g
 # Not position-independent: a PIE's relocated tables (OpenSSL's above all)
 # are private dirty pages in every process, about 380 KiB per connection.
@@ -21,9 +21,9 @@ XCFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Ihandler -Irouter \
 # STATIC=no links them dynamically. libsystemd is dlopen()ed by log.c.
 STATIC    ?= yes
 ifeq ($(STATIC),yes)
-LDLIBS    := -Wl,-Bstatic -lexpat -lhiredis -lssl -lcrypto -lidn -Wl,-Bdynamic -ldl -pthread
+LDLIBS    := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -Wl,-Bdynamic -ldl -pthread
 else
-LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lssl -lcrypto -lidn) -ldl
+LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -ldl
 endif
 
 # B is the build directory: build/ normally, build/san/ for the sanitizer build.

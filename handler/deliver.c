@@ -32,24 +32,17 @@ static int is_query(const char *ns, const struct xml_node *iq)
 	return q && q->ns && !strcmp(q->ns, ns);
 }
 
-static char *offline_form(struct conn *c, const struct xml_node *st)
+/* The XEP-0203 <delay/> offline storage adds, or "" when the stanza
+ * already carries one (it was stored before: the first stamp is true). */
+static void delay_element(struct conn *c, const struct xml_node *st, struct xbuf *out)
 {
-	struct xml_node *copy = xml_copy(st), *d;
-	char stamp[32], *s;
-	if (xml_child(copy, NS_DELAY, "delay")) {
-		/* stored before: the first stamp is the true one */
-		s = xml_string(copy, NULL);
-		xml_free(copy);
-		return s;
-	}
-	d = xml_new_child(copy, NS_DELAY, "delay");
-	xml_set(d, "from", c->domain);
+	char stamp[32];
+	if (xml_child(st, NS_DELAY, "delay"))
+		return;
 	utc_stamp(stamp, sizeof stamp);
-	xml_set(d, "stamp", stamp);
-	xml_add_text(d, "Offline Storage", 15);
-	s = xml_string(copy, NULL);
-	xml_free(copy);
-	return s;
+	xbuf_adds(out, "<delay xmlns='" NS_DELAY "' from='");
+	xbuf_add_esc(out, c->domain, strlen(c->domain));
+	xbuf_addf(out, "' stamp='%s'>Offline Storage</delay>", stamp);
 }
 
 /* Route st (its 'from' already set) to local user `to`. */
@@ -57,22 +50,23 @@ static enum route_outcome route_to(struct conn *c, struct xml_node *st, const st
 {
 	const char *type = xml_get(st, "type");
 	int is_iq = !strcmp(st->name, "iq");
-	char bare[JID_MAX], *xml, *env, *stored;
+	char bare[JID_MAX], *xml, *env;
+	struct xbuf delay = { 0 };
 	size_t len;
 	enum route_outcome o;
 
 	jid_bare(to, bare, sizeof bare);
 	xml = xml_string(st, NULL);
 	env = route_envelope("stanza", xml, &len);
-	/* What offline storage keeps: the stanza with its XEP-0203 delay. */
-	stored = is_iq ? xstrdup("") : offline_form(c, st);
+	if (!is_iq)
+		delay_element(c, st, &delay);
 	o = route_stanza(c->store, bare, to->resource, is_iq,
-	    type ? type : "normal", env, len, stored, c->cfg->offline_max);
+	    type ? type : "normal", env, len, delay.p ? delay.p : "", c->cfg->offline_max);
 	if (o == RO_ERROR)
 		log_msg(LOG_ERR, "route: %s", c->store->err);
 	free(xml);
 	free(env);
-	free(stored);
+	xbuf_free(&delay);
 	return o;
 }
 

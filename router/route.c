@@ -145,7 +145,7 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 
 enum route_outcome route_stanza(struct store *s, const char *bare, const char *resource,
     int is_iq, const char *msg_type, const char *envelope, size_t envlen,
-    const char *stored, int offline_cap)
+    const char *delay, int offline_cap)
 {
 	char acct[STORE_MAX_KEY], sess[STORE_MAX_KEY], off[STORE_MAX_KEY], exp[STORE_MAX_KEY];
 	char chan[STORE_MAX_KEY], now[32], ttl[16], cap[16], box[STORE_MAX_KEY];
@@ -166,7 +166,7 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
 	snprintf(cap, sizeof cap, "%d", offline_cap);
 	argv[0] = acct; argv[1] = sess; argv[2] = off; argv[3] = exp;
 	argv[4] = chan; argv[5] = resource; argv[6] = is_iq ? "iq" : "message";
-	argv[7] = msg_type; argv[8] = envelope; argv[9] = stored;
+	argv[7] = msg_type; argv[8] = envelope; argv[9] = delay;
 	argv[10] = now; argv[11] = ttl; argv[12] = cap; argv[13] = bare;
 	store_user_key(s, bare, "inbox:", box, sizeof box);
 	argv[14] = box;

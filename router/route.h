@@ -63,10 +63,11 @@ int route_parse(const char *payload, size_t len, struct route_msg *m);
 char *route_envelope(const char *header, const char *body, size_t *len);
 
 /* Deliver a message or IQ to local user bare (resource may be ""), per
- * route_stanza.lua; stored is what goes to offline storage. */
+ * route_stanza.lua; delay is the <delay/> element offline storage adds
+ * ("" for none). */
 enum route_outcome route_stanza(struct store *s, const char *bare, const char *resource,
     int is_iq, const char *msg_type, const char *envelope, size_t envlen,
-    const char *stored, int offline_cap);
+    const char *delay, int offline_cap);
 
 /* The current presence of each of n users (presence_get.lua, one round
  * trip): fn(xml) for each available resource. */

@@ -4,7 +4,8 @@
 -- KEYS[4] session expiry index.
 -- ARGV[1] channel prefix "<prefix>{bare}", ARGV[2] resource or '',
 -- ARGV[3] 'message' or 'iq', ARGV[4] message type, ARGV[5] envelope to
--- publish, ARGV[6] the stanza as stored offline (with its delay stamp),
+-- publish ("stanza\n" .. xml), ARGV[6] the XEP-0203 <delay/> element that
+-- offline storage adds before the message's end tag ('' to store it as is),
 -- ARGV[7] now, ARGV[8] session TTL, ARGV[9] offline cap, ARGV[10] bare JID,
 -- ARGV[11] inbox key prefix "<prefix>{bare}:inbox:".
 -- A stanza for a session goes into that session's inbox list (durable:
@@ -14,7 +15,7 @@
 -- Returns { outcome, count }: 'delivered' (count receivers), 'offline',
 -- 'nouser', 'unavailable' (nobody to take it: answer service-unavailable),
 -- 'full' (offline store at its cap), 'dropped' (RFC 6121 says ignore).
-local chan, res, kind, mtype, env, stored = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local chan, res, kind, mtype, env, delay = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local now, ttl, cap = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return { 'nouser', 0 }
@@ -63,5 +64,15 @@ if delivered > 0 then return { 'delivered', delivered } end
 if kind == 'iq' or mtype == 'groupchat' then return { 'unavailable', 0 } end
 if mtype == 'headline' or mtype == 'error' then return { 'dropped', 0 } end
 if redis.call('LLEN', KEYS[3]) >= cap then return { 'full', 0 } end
+-- The stored form is made here, only when needed: the stanza with its
+-- delay stamp inside (xmppd writes "</message>" or "/>" at the end).
+local stored = string.sub(env, 8)
+if delay ~= '' then
+  if string.sub(stored, -10) == '</message>' then
+    stored = string.sub(stored, 1, -11) .. delay .. '</message>'
+  elseif string.sub(stored, -2) == '/>' then
+    stored = string.sub(stored, 1, -3) .. '>' .. delay .. '</message>'
+  end
+end
 redis.call('RPUSH', KEYS[3], stored)
 return { 'offline', 0 }

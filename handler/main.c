@@ -202,6 +202,8 @@ static void serve(struct conn *c, struct store *st)
 		}
 		if (isub >= 0 && pfd[isub].revents && read_subscriber(c, st) == -1)
 			conn_stream_error(c, "internal-server-error", "storage unavailable");
+		if (c->inbox_ready)
+			conn_pull(c);     /* one pull for every wake-up read at once */
 		tls_was_up = io_secure(&c->io);
 		if (io_flush(&c->io, &c->out) == -1) {
 			conn_eof(c, c->io.err);

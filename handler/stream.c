@@ -581,7 +581,7 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 		return;       /* an inbox waits: taken by conn_finish if we end */
 	/* Stanzas on channels were produced by xmppd and are trusted. */
 	if (m.kind == ROUTE_INBOX)
-		conn_pull(c);
+		c->inbox_ready = 1;     /* pulled once per read of the subscriber */
 	else if (m.kind == ROUTE_STANZA && m.body_len > 8 && !memcmp(m.body, "<message", 8))
 		conn_send_message(c, m.body, m.body_len);
 	else if (m.kind == ROUTE_STANZA || (m.kind == ROUTE_PRESENCE && c->available))
@@ -606,6 +606,7 @@ void conn_pull(struct conn *c)
 {
 	int got;
 
+	c->inbox_ready = 0;
 	while (c->state == CS_SESSION && ackq_room(c)) {
 		got = route_inbox_take(c->store, c->bare, c->jid.resource, PULL_BATCH, pull_one, c);
 		if (got == PULL_BATCH)
@@ -721,10 +722,14 @@ void conn_finish(struct conn *c)
 		    "in %d s", c->store->err, c->cfg->session_ttl);
 	if (c->jid.resource[0] && c->store_ok) {
 		presence_end(c);
-		if (session_unregister(c->store, c->bare, c->jid.resource, c->stream_id, NULL) == -1)
+		int ours = session_unregister(c->store, c->bare, c->jid.resource, c->stream_id, NULL);
+		if (ours == -1)
 			log_msg(LOG_ERR, "session unregister: %s", c->store->err);
-		/* Unregistered first, so nothing is routed back to us. */
-		conn_drain_inbox(c, c->bare, c->jid.resource);
+		/* Unregistered first, so nothing is routed back to us. The
+		 * inbox is the resource's: after a takeover it is the new
+		 * session's to read, not ours to empty. */
+		if (ours == 1)
+			conn_drain_inbox(c, c->bare, c->jid.resource);
 		ackq_drain(c, reroute_unconfirmed);
 	}
 	log_msg(LOG_INFO, "disconnect: %s", c->end_reason[0] ? c->end_reason : "end");

@@ -111,16 +111,21 @@ struct strvec {
 	size_t n, cap;
 };
 
+static void ctl_verr(const char *fmt, va_list ap)
+{
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 static void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void ctl_err(const char *fmt, ...)
 {
 	va_list ap;
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_verr(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* Print the reason and the usage text; the exit code of a usage error. */
@@ -129,11 +134,10 @@ static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_verr(fmt, ap);
 	va_end(ap);
-	fputs("\n" PROG ": usage: " USAGE "\n", stderr);
+	fputs(PROG ": usage: " USAGE "\n", stderr);
 	return XC_USAGE;
 }
 

@@ -76,6 +76,10 @@ check: deps all
 	sh tests/run.sh build/san
 	bash tests/systemd/run.sh
 
+# Beside Prosody and ejabberd: see bench/README.md (minutes; not part of check).
+bench: all
+	sh bench/run.sh
+
 run: deps all
 	sh tests/run-server.sh $(B)
 
@@ -99,4 +103,4 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all unit deps check run install clean
+.PHONY: all unit deps check run bench install clean

@@ -1,0 +1,1033 @@
+#!/usr/bin/python3
+"""bench.py - xmppd beside Prosody and ejabberd, side by side (`make bench`).
+
+Started by bench/run.sh (which installs the packages and builds
+build/bench/xmppload). Every server gets a private temporary directory, a
+free loopback port and its own accounts; all of them run at once, idle
+while another is measured, and each scenario is run on every server in
+turn (the order rotates from run to run), so that the ratios come from the
+same minutes of this noisy, shared machine. Prints one table and appends
+it to bench/results.md. Everything started here is stopped by PID.
+
+Environment (defaults in brackets):
+  BENCH_SERVERS   servers to run [xmppd prosody ejabberd]
+  BENCH_RUNS      runs of every scenario [3]
+  BENCH_MECHS     login mechanisms [plain scram-sha-1]
+  LOGIN_N LOGIN_C logins and logins in progress at a time [2000 50]
+  MSG_P MSG_W MSG_T MSG_D  pairs, window, seconds, drain seconds [50 10 10 3]
+  IDLE_N          idle connections for the memory figure [1000]
+  FANOUT_K FANOUT_G FANOUT_R FANOUT_S  contacts, groups, rounds, storms [50 4 20 3]
+  BENCH_SCENARIOS scenarios, in this order [login idle messages fanout]
+  BENCH_SCALE     "1": also the scale scenario (see README) [0]
+  SCALE_LEVELS    connections held during the scale scenario [1000 10000]
+  SCALE_SERVERS   servers the scale scenario runs on [xmppd]
+  BENCH_RESULTS   history file to append to [bench/results.md]; "-" for none
+  XMPPD_BUILD     directory with xmpp-handler [build]
+  BENCH_KEEP      "1": keep the temporary directories (logs) [0]
+  BENCH_COMMIT    what to call the code measured in results.md [git HEAD]
+"""
+import base64
+import datetime
+import hashlib
+import hmac
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = Path(os.environ.get("XMPPD_BUILD", ROOT / "build")).resolve()
+LOAD = ROOT / "build" / "bench" / "xmppload"
+DOMAIN = "localhost"
+PASSWORD = "secret"
+PATTERN = "user%d"
+
+
+def env_int(name, default):
+    return int(os.environ.get(name, default))
+
+
+CFG = {
+    "servers": os.environ.get("BENCH_SERVERS", "xmppd prosody ejabberd").split(),
+    "runs": env_int("BENCH_RUNS", 3),
+    "mechs": os.environ.get("BENCH_MECHS", "plain scram-sha-1").split(),
+    "login_n": env_int("LOGIN_N", 2000),
+    "login_c": env_int("LOGIN_C", 50),
+    "msg_p": env_int("MSG_P", 50),
+    "msg_w": env_int("MSG_W", 10),
+    "msg_t": env_int("MSG_T", 10),
+    "msg_d": env_int("MSG_D", 3),
+    "idle_n": env_int("IDLE_N", 1000),
+    "fo_k": env_int("FANOUT_K", 50),
+    "fo_g": env_int("FANOUT_G", 4),
+    "fo_r": env_int("FANOUT_R", 20),
+    "fo_s": env_int("FANOUT_S", 3),
+    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages fanout").split(),
+    "scale": os.environ.get("BENCH_SCALE", "0") == "1",
+    "scale_levels": [int(x) for x in os.environ.get("SCALE_LEVELS", "1000 10000").split()],
+    "scale_servers": os.environ.get("SCALE_SERVERS", "xmppd").split(),
+    "results": os.environ.get("BENCH_RESULTS", str(ROOT / "bench" / "results.md")),
+}
+
+# Plain users 1..NPLAIN have no contacts; the fan-out cliques come after.
+IDLE_BASE = max(20, CFG["idle_n"] // 10)
+NPLAIN = max(CFG["login_n"], 2 * CFG["msg_p"], IDLE_BASE + CFG["idle_n"])
+FO_FIRST = NPLAIN + 1
+NFO = CFG["fo_g"] * (CFG["fo_k"] + 1) if "fanout" in CFG["scenarios"] else 0
+# Held by the scale scenario (PLAIN only: they share one SCRAM salt in
+# xmppd's Redis, which costs the server the same and spares the set-up
+# thousands of PBKDF2 runs).
+SCALE_FIRST = FO_FIRST + NFO
+NSCALE = max(CFG["scale_levels"]) if CFG["scale"] else 0
+IS_ROOT = os.geteuid() == 0
+
+
+def log(*a):
+    print("bench:", *a, file=sys.stderr, flush=True)
+
+
+# ---- processes and memory ----
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise RuntimeError("timed out waiting for " + what)
+        time.sleep(0.05)
+
+
+def proc_stat(pid):
+    """(state, ppid, utime+stime, cutime+cstime) in clock ticks, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    fields = s[s.rfind(")") + 2:].split()
+    return fields[0], int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+
+
+def children(pid):
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            st = proc_stat(int(d))
+            if st and st[0] != "Z" and st[1] == pid:
+                kids.append(int(d))
+    return kids
+
+
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        k = children(todo.pop())
+        out += k
+        todo += k
+    return out
+
+
+def alive(pid):
+    st = proc_stat(pid)
+    return st is not None and st[0] != "Z"
+
+
+def pss_kib(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def rmtree(d):
+    if os.environ.get("BENCH_KEEP") == "1":
+        log("kept " + d)
+    else:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def stop_pid(pid, grace=5.0):
+    if not pid or not alive(pid):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if alive(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+# ---- accounts ----
+
+def scram_line(h, salt, iterations=4096):
+    sp = hashlib.pbkdf2_hmac(h, PASSWORD.encode(), salt, iterations)
+    ck = hmac.new(sp, b"Client Key", h).digest()
+    sk = hashlib.new(h, ck).digest()
+    vk = hmac.new(sp, b"Server Key", h).digest()
+    b = lambda x: base64.b64encode(x).decode()
+    return "%d,%s,%s,%s" % (iterations, b(salt), b(sk), b(vk))
+
+
+def xmppd_creds(i):
+    """SCRAM-SHA-1 and -256 lines with a salt of the user's own, as xmppctl writes them."""
+    return scram_line("sha1", os.urandom(16)), scram_line("sha256", os.urandom(16))
+
+
+def users():
+    """[(number, [contact numbers])]: plain users, the fan-out cliques, then
+    the users the scale scenario holds."""
+    out = [(i, []) for i in range(1, NPLAIN + 1)]
+    k1 = CFG["fo_k"] + 1
+    for g in range(CFG["fo_g"] if NFO else 0):
+        members = [FO_FIRST + g * k1 + m for m in range(k1)]
+        out += [(u, [v for v in members if v != u]) for u in members]
+    out += [(i, []) for i in range(SCALE_FIRST, SCALE_FIRST + NSCALE)]
+    return out
+
+
+def jid(n):
+    return (PATTERN % n) + "@" + DOMAIN
+
+
+def resp(*args):
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(parts)
+
+
+def write_prosody_data(datadir, ulist):
+    """Prosody's internal storage: one Lua file per account and roster."""
+    host = Path(datadir) / DOMAIN
+    (host / "accounts").mkdir(parents=True, exist_ok=True)
+    (host / "roster").mkdir(parents=True, exist_ok=True)
+    for n, contacts in ulist:
+        name = PATTERN % n
+        (host / "accounts" / (name + ".dat")).write_text(
+            'return {\n\t["password"] = "%s";\n};\n' % PASSWORD)
+        if contacts:
+            items = "".join('\t["%s"] = {\n\t\t["subscription"] = "both";\n\t\t["groups"] = {};\n\t};\n'
+                            % jid(c) for c in contacts)
+            (host / "roster" / (name + ".dat")).write_text(
+                'return {\n\t[false] = {\n\t\t["version"] = 1;\n\t};\n%s};\n' % items)
+
+
+# ---- servers ----
+
+class Xmppd:
+    name = "xmppd"
+
+    def __init__(self, work):
+        self.dir = tempfile.mkdtemp(prefix="xb-x-")      # short: unix socket path
+        self.sock = os.path.join(self.dir, "redis.sock")
+        self.conf = os.path.join(self.dir, "xmpp.conf")
+        self.redis = self.sa = None
+        self.port = None
+
+    def redis_cli(self, *args, **kw):
+        return subprocess.run(["redis-cli", "-s", self.sock] + list(args), capture_output=True,
+                              check=True, timeout=60, **kw)
+
+    def start(self, ulist):
+        handler = BUILD / "xmpp-handler"
+        strings = handler.read_bytes()
+        with open(self.conf, "w") as f:
+            f.write("domain = %s\nredis = unix:%s\nallow_plaintext_auth = yes\n" % (DOMAIN, self.sock))
+            # The per-connection read limit would throttle the message
+            # scenario; Prosody's and ejabberd's limits are off too.
+            if b"max_read_rate" in strings:
+                f.write("max_read_rate = 1073741824\nmax_read_burst = 1073741824\n")
+        self.redis = subprocess.Popen(
+            ["redis-server", "--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "700",
+             "--dir", self.dir, "--save", "", "--appendonly", "no", "--maxclients", "120000",
+             "--logfile", os.path.join(self.dir, "redis.log")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.sock) and
+                 self.redis_cli("ping").stdout.strip() == b"PONG", 10, "redis-server")
+        t = time.monotonic()
+        own = [n for n, _ in ulist if n < SCALE_FIRST]
+        with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
+            creds = list(ex.map(xmppd_creds, own, chunksize=64))
+        if len(ulist) > len(own):
+            creds += [xmppd_creds(0)] * (len(ulist) - len(own))
+        now = int(time.time())
+        cmds = []
+        for (n, contacts), (s1, s256) in zip(ulist, creds):
+            bare = jid(n)
+            cmds.append(resp("HSET", "xmpp:{%s}:account" % bare, "scram-sha-1", s1,
+                             "scram-sha-256", s256, "created", now))
+            cmds.append(resp("SADD", "xmpp:users", bare))
+            for c in contacts:
+                cmds.append(resp("HSET", "xmpp:{%s}:roster" % bare, jid(c),
+                                 "<item subscription='both' jid='%s'/>" % jid(c)))
+        self.redis_cli("--pipe", input=b"".join(cmds))
+        log("xmppd: %d accounts written to Redis in %.1f s" % (len(ulist), time.monotonic() - t))
+        self.log = os.path.join(self.dir, "handlers.log")
+        for _ in range(5):
+            self.port = free_port()
+            with open(self.log, "ab") as lf:
+                self.sa = subprocess.Popen(
+                    ["systemd-socket-activate", "--inetd", "-a", "-l", "127.0.0.1:%d" % self.port,
+                     "-E", "XMPP_CONFIG=" + self.conf, str(handler)],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=lf)
+            try:
+                wait_for(lambda: self.sa.poll() is not None or b"Listening on" in open(self.log, "rb").read(),
+                         10, "systemd-socket-activate")
+            except RuntimeError:
+                pass
+            if self.sa.poll() is None:
+                return
+        raise RuntimeError("xmppd: could not listen")
+
+    def restart(self):
+        """Nothing to do: no handler outlives its connection (Redis stays)."""
+
+    def procs(self):
+        """PIDs whose memory grows with connections: the handlers and Redis."""
+        return children(self.sa.pid) + [self.redis.pid]
+
+    def cpu_ticks(self):
+        """CPU of the listener and every handler it has reaped, plus Redis."""
+        a, r = proc_stat(self.sa.pid), proc_stat(self.redis.pid)
+        return a[2] + a[3] + r[2]
+
+    def settle(self, timeout=15):
+        """Wait until every handler has exited (and been reaped)."""
+        deadline = time.monotonic() + timeout
+        while children(self.sa.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.sa:
+            kids = children(self.sa.pid)
+            for k in kids:
+                stop_pid(k, 3)
+            stop_pid(self.sa.pid)
+        if self.redis:
+            stop_pid(self.redis.pid)
+        for p in (self.sa, self.redis):
+            if p:
+                try:
+                    p.wait(1)
+                except subprocess.TimeoutExpired:
+                    pass
+        rmtree(self.dir)
+
+
+class Prosody:
+    name = "prosody"
+
+    def __init__(self, work):
+        self.work = work
+        self.dir = tempfile.mkdtemp(prefix="xb-p-")
+        self.proc = None
+        self.port = None
+
+    def start(self, ulist):
+        data = os.path.join(self.dir, "data")
+        shutil.copytree(os.path.join(self.work, "prosody-data"), data)
+        os.makedirs(os.path.join(self.dir, "certs"))
+        self.port = free_port()
+        cfg = os.path.join(self.dir, "prosody.cfg.lua")
+        with open(cfg, "w") as f:
+            f.write("""-- written by bench/bench.py
+%(root)s
+pidfile = "%(d)s/prosody.pid"
+data_path = "%(d)s/data"
+certificates = "%(d)s/certs"
+log = { warn = "%(d)s/prosody.log" }
+interfaces = { "127.0.0.1" }
+c2s_ports = { %(port)d }
+c2s_interfaces = { "127.0.0.1" }
+network_backend = "epoll"
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix"; "offline" }
+modules_disabled = { "s2s" }
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+storage = "internal"
+VirtualHost "%(domain)s"
+""" % {"d": self.dir, "port": self.port, "domain": DOMAIN,
+       "root": "run_as_root = true" if IS_ROOT else ""})
+        self.cfg = cfg
+        self.launch()
+
+    def launch(self):
+        t = time.monotonic()
+        self.proc = subprocess.Popen(["prosody", "--config", self.cfg, "-F"], cwd=self.dir,
+                                     stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.dir, "out.log"), "ab"),
+                                     stderr=subprocess.STDOUT)
+        wait_for(lambda: self.proc.poll() is not None or port_open(self.port), 20, "prosody")
+        if self.proc.poll() is not None:
+            raise RuntimeError("prosody exited: " + open(os.path.join(self.dir, "out.log")).read()[-2000:])
+        log("prosody: up in %.1f s" % (time.monotonic() - t))
+
+    def restart(self):
+        stop_pid(self.proc.pid)
+        self.proc.wait(5)
+        self.launch()
+
+    def procs(self):
+        return [self.proc.pid]
+
+    def cpu_ticks(self):
+        return proc_stat(self.proc.pid)[2]
+
+    def settle(self, timeout=5):
+        time.sleep(0.3)
+
+    def stop(self):
+        if self.proc:
+            stop_pid(self.proc.pid)
+            try:
+                self.proc.wait(1)
+            except subprocess.TimeoutExpired:
+                pass
+        rmtree(self.dir)
+
+
+class Ejabberd:
+    """Runs as the ejabberd user (ejabberdctl insists when started by root),
+    with its own config dir, spool, logs, Erlang node name and distribution
+    port (no epmd), and HOME (for the Erlang cookie) in a temp dir."""
+    name = "ejabberd"
+
+    def __init__(self, work):
+        self.work = work
+        self.dir = tempfile.mkdtemp(prefix="xb-e-")
+        self.pid = None
+        self.port = None
+
+    def ctl(self, *args, timeout=120, check=True):
+        cmd = ["ejabberdctl", "--config-dir", self.dir, "--spool", self.dir + "/spool",
+               "--logs", self.dir + "/logs"] + list(args)
+        if IS_ROOT:
+            # setpriv, not runuser or su: PAM would reset the file
+            # descriptor limit to 1024.
+            cmd = ["setpriv", "--reuid=ejabberd", "--regid=ejabberd", "--init-groups",
+                   "env", "HOME=" + self.dir, "USER=ejabberd", "LOGNAME=ejabberd"] + cmd
+        p = subprocess.run(cmd, cwd=self.dir, capture_output=True, text=True, timeout=timeout)
+        if check and p.returncode:
+            raise RuntimeError("ejabberdctl %s: %s%s" % (" ".join(args), p.stdout, p.stderr))
+        return p
+
+    def start(self, ulist):
+        self.port = free_port()
+        dist = free_port()
+        os.makedirs(self.dir + "/spool")
+        os.makedirs(self.dir + "/logs")
+        open(self.dir + "/inetrc", "w").close()
+        with open(self.dir + "/ejabberd.yml", "w") as f:
+            f.write("""# written by bench/bench.py
+hosts:
+  - %(domain)s
+loglevel: warning
+certfiles: []
+acme:
+  auto: false
+listen:
+  -
+    port: %(port)d
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    max_stanza_size: 262144
+    backlog: 1024
+    shaper: none
+    access: c2s
+    starttls_required: false
+auth_method: internal
+auth_password_format: plain
+acl:
+  loopback:
+    ip:
+      - 127.0.0.0/8
+access_rules:
+  c2s:
+    allow: all
+shaper_rules:
+  max_user_sessions: 10
+  max_user_offline_messages: 5000
+  c2s_shaper: none
+modules:
+  mod_roster: {}
+  mod_offline: {}
+  mod_disco: {}
+  mod_ping: {}
+  mod_admin_extra: {}
+""" % {"domain": DOMAIN, "port": self.port})
+        with open(self.dir + "/ejabberdctl.cfg", "w") as f:
+            f.write('ERLANG_NODE=xmppbench%d@localhost\nERL_DIST_PORT=%d\n'
+                    'EJABBERD_PID_PATH=%s/ejabberd.pid\nERL_MAX_PORTS=200000\n'
+                    'ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"\n' % (os.getpid(), dist, self.dir))
+        shutil.copytree(os.path.join(self.work, "prosody-data"), self.dir + "/import")
+        if IS_ROOT:
+            pw = pwd.getpwnam("ejabberd")
+            for dp, dns, fns in os.walk(self.dir):
+                for n in [dp] + [os.path.join(dp, x) for x in fns]:
+                    os.chown(n, pw.pw_uid, pw.pw_gid)
+        t = time.monotonic()
+        self.launch()
+        t2 = time.monotonic()
+        self.ctl("import_prosody", self.dir + "/import", timeout=300)
+        wait_for(lambda: port_open(self.port), 20, "ejabberd port")
+        log("ejabberd: up in %.1f s, %d accounts imported in %.1f s" % (
+            t2 - t, len(ulist), time.monotonic() - t2))
+
+    def launch(self):
+        if os.path.exists(self.dir + "/ejabberd.pid"):
+            os.unlink(self.dir + "/ejabberd.pid")
+        self.ctl("start")
+        self.ctl("started", timeout=90)
+        wait_for(lambda: os.path.exists(self.dir + "/ejabberd.pid"), 10, "ejabberd pid file")
+        self.pid = int(open(self.dir + "/ejabberd.pid").read().split()[0])
+
+    def halt(self):
+        try:
+            self.ctl("stop", timeout=30, check=False)
+        except subprocess.TimeoutExpired:
+            pass
+        deadline = time.monotonic() + 15
+        while alive(self.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for p in [self.pid] + descendants(self.pid):
+            stop_pid(p, 2)
+
+    def restart(self):
+        """Accounts and rosters stay in the spool (Mnesia)."""
+        t = time.monotonic()
+        self.halt()
+        self.launch()
+        wait_for(lambda: port_open(self.port), 30, "ejabberd port")
+        log("ejabberd: restarted in %.1f s" % (time.monotonic() - t))
+
+    def procs(self):
+        return [self.pid] + descendants(self.pid)
+
+    def cpu_ticks(self):
+        return proc_stat(self.pid)[2]
+
+    def settle(self, timeout=5):
+        time.sleep(0.3)
+
+    def stop(self):
+        if self.pid and alive(self.pid):
+            self.halt()
+        rmtree(self.dir)
+
+
+# ---- the load generator ----
+
+def parse_line(line):
+    return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+
+
+def xmppload(server, scenario, args, timeout):
+    cmd = [str(LOAD), scenario, "-p", str(server.port), "-d", DOMAIN, "-u", PATTERN,
+           "-w", PASSWORD, "-l", server.name] + [str(a) for a in args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    lines = [l for l in p.stdout.splitlines() if l.startswith("scenario=")]
+    if not lines:
+        raise RuntimeError("xmppload %s: no result (exit %d): %s" % (scenario, p.returncode, p.stderr[-500:]))
+    print(lines[-1], flush=True)
+    return parse_line(lines[-1])
+
+
+def measure_cpu(server, fn):
+    """Run fn(); return (its result, server CPU seconds it cost)."""
+    server.settle()
+    c0 = server.cpu_ticks()
+    r = fn()
+    server.settle()
+    return r, (server.cpu_ticks() - c0) / TICK
+
+
+def sc_login(server, mech):
+    n = CFG["login_n"]
+    r, cpu = measure_cpu(server, lambda: xmppload(
+        server, "login", ["-m", mech, "-n", n, "-c", CFG["login_c"]], timeout=120 + n / 20))
+    r["server_cpu_ms_per_login"] = "%.3f" % (cpu * 1000 / max(1, int(r["ok"])))
+    return r
+
+
+def sc_messages(server):
+    r, cpu = measure_cpu(server, lambda: xmppload(
+        server, "messages", ["-P", CFG["msg_p"], "-W", CFG["msg_w"], "-T", CFG["msg_t"],
+                             "-D", CFG["msg_d"], "-c", CFG["login_c"]],
+        timeout=120 + CFG["msg_t"] + CFG["msg_d"]))
+    if "received" not in r:
+        raise RuntimeError("not every user logged in: online=%s first_error=%s" % (
+            r.get("online"), r.get("first_error")))
+    # includes the logins and logouts of the 2P users: small beside the messages
+    r["server_cpu_us_per_msg"] = "%.2f" % (cpu * 1e6 / max(1, int(r["received"])))
+    return r
+
+
+def meminfo():
+    out = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            k, v = line.split(":", 1)
+            out[k] = int(v.split()[0])
+    return out
+
+
+def kernel_kib(mi):
+    """Kernel memory that grows with processes and sockets."""
+    return mi["Slab"] + mi["KernelStack"] + mi["PageTables"]
+
+
+def hold(server, first, n):
+    """An xmppload holding n idle connections (users first..): (Popen, result line)."""
+    p = subprocess.Popen([str(LOAD), "idle", "-p", str(server.port), "-d", DOMAIN, "-u", PATTERN,
+                          "-w", PASSWORD, "-l", server.name, "-f", str(first), "-n", str(n),
+                          "-c", str(CFG["login_c"]), "-T", "300"], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 200
+    while time.monotonic() < deadline:
+        line = p.stdout.readline()
+        if not line:
+            break
+        if line.startswith("scenario=idle "):
+            return p, parse_line(line)
+    release(p)
+    raise RuntimeError("xmppload idle gave no result")
+
+
+def release(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGUSR1)
+        try:
+            p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def proc_kernel_kib(pid):
+    """Kernel memory a process holds that its PSS does not show: its page
+    tables and a 16 KiB kernel stack per thread (x86-64)."""
+    pte, threads = 0, 0
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmPTE:"):
+                    pte = int(line.split()[1])
+                elif line.startswith("Threads:"):
+                    threads = int(line.split()[1])
+    except OSError:
+        pass
+    return pte + 16 * threads
+
+
+def snapshot(server, loaders):
+    procs = server.procs()
+    mi = meminfo()
+    snap = {"pss": sum(pss_kib(q) for q in procs), "avail": mi["MemAvailable"], "kernel": kernel_kib(mi),
+            "pkernel": sum(proc_kernel_kib(q) for q in procs),
+            "load": sum(pss_kib(l.pid) for l in loaders), "procs": procs}
+    if isinstance(server, Xmppd):
+        snap["redis"] = pss_kib(server.redis.pid)
+        hs = [q for q in procs if q != server.redis.pid]
+        snap["handler_avg"] = sum(pss_kib(q) for q in hs) / max(1, len(hs))
+    return snap
+
+
+def steady(server, most=20.0):
+    """Wait (at least 2 s, at most `most`) until the server's memory stops
+    moving: a garbage-collected server may still be giving back what the
+    previous scenario used."""
+    time.sleep(1)
+    last = sum(pss_kib(q) for q in server.procs())
+    deadline = time.monotonic() + most
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        cur = sum(pss_kib(q) for q in server.procs())
+        if abs(cur - last) <= max(256, cur * 0.002):
+            return
+        last = cur
+
+
+def sc_idle(server):
+    """N idle authenticated connections on top of B already held: what
+    grows between the two points, divided by N. The server is restarted
+    first: a garbage-collected server (Lua, Erlang) keeps the memory the
+    previous scenarios used and would fit new connections into it."""
+    n, b = CFG["idle_n"], IDLE_BASE
+    server.restart()
+    server.settle()
+    loaders = []
+    try:
+        p0, _ = hold(server, 1, b)
+        loaders.append(p0)
+        steady(server)
+        s1 = snapshot(server, loaders)
+        p1, up = hold(server, 1 + b, n)
+        loaders.append(p1)
+        steady(server)          # lazy allocations, the last presences
+        s2 = snapshot(server, loaders)
+        nup = max(1, int(up["up"]))
+        r = dict(up)
+        r["procs"] = len(s2["procs"])
+        r["proc_kib_per_conn"] = "%.1f" % ((s2["pss"] - s1["pss"]) / nup)
+        r["pkernel_kib_per_conn"] = "%.1f" % ((s2["pkernel"] - s1["pkernel"]) / nup)
+        r["total_kib_per_conn"] = "%.1f" % ((s2["pss"] - s1["pss"] + s2["pkernel"] - s1["pkernel"]) / nup)
+        r["kernel_kib_per_conn"] = "%.1f" % ((s2["kernel"] - s1["kernel"]) / nup)
+        r["memavail_kib_per_conn"] = "%.1f" % ((s1["avail"] - s2["avail"] - (s2["load"] - s1["load"])) / nup)
+        keys = ["up", "procs", "proc_kib_per_conn", "pkernel_kib_per_conn", "total_kib_per_conn",
+                "kernel_kib_per_conn", "memavail_kib_per_conn"]
+        if isinstance(server, Xmppd):
+            r["handler_pss_kib"] = "%.1f" % s2["handler_avg"]
+            r["redis_kib_per_conn"] = "%.1f" % ((s2["redis"] - s1["redis"]) / nup)
+            keys += ["handler_pss_kib", "redis_kib_per_conn"]
+        print("scenario=idle-memory server=%s base=%d " % (server.name, b) +
+              " ".join("%s=%s" % (k, r[k]) for k in keys), flush=True)
+        return r
+    finally:
+        for p in reversed(loaders):
+            release(p)
+
+
+def sc_fanout(server):
+    return xmppload(server, "fanout", ["-f", FO_FIRST, "-K", CFG["fo_k"], "-G", CFG["fo_g"],
+                                       "-R", CFG["fo_r"], "-S", CFG["fo_s"], "-c", CFG["login_c"]],
+                    timeout=240)
+
+
+# ---- the table ----
+
+# (label, result key, metric key, better: "higher"/"lower")
+ROWS = []
+for m in CFG["mechs"]:
+    M = "SCRAM-SHA-1" if m.lower().startswith("scram") else "PLAIN"
+    ROWS += [("login %s: logins/s" % M, "login-" + m, "rate", "higher"),
+             ("login %s: latency p50 ms" % M, "login-" + m, "p50_ms", "lower"),
+             ("login %s: latency p90 ms" % M, "login-" + m, "p90_ms", "lower"),
+             ("login %s: latency p99 ms" % M, "login-" + m, "p99_ms", "lower"),
+             ("login %s: server CPU ms/login" % M, "login-" + m, "server_cpu_ms_per_login", "lower")]
+ROWS += [("messages: delivered/s", "messages", "rate", "higher"),
+         ("messages: latency p50 ms", "messages", "p50_ms", "lower"),
+         ("messages: latency p99 ms", "messages", "p99_ms", "lower"),
+         ("messages: latency max ms", "messages", "max_ms", "lower"),
+         ("messages: lost", "messages", "lost", "lower"),
+         ("messages: of earlier runs, delivered again", "messages", "from_earlier_runs", "-"),
+         ("messages: server CPU us/msg", "messages", "server_cpu_us_per_msg", "lower"),
+         ("idle: KiB/conn, server processes (PSS)", "idle", "proc_kib_per_conn", "lower"),
+         ("idle: KiB/conn, their page tables + kernel stacks", "idle", "pkernel_kib_per_conn", "lower"),
+         ("idle: KiB/conn, the two above", "idle", "total_kib_per_conn", "lower"),
+         ("idle: KiB/conn, system-wide kernel growth (noisy)", "idle", "kernel_kib_per_conn", "lower"),
+         ("idle: KiB/conn, MemAvailable drop (noisy)", "idle", "memavail_kib_per_conn", "lower"),
+         ("fanout: one change to K contacts p50 ms", "fanout", "one_p50_ms", "lower"),
+         ("fanout: one change to K contacts max ms", "fanout", "one_max_ms", "lower"),
+         ("fanout: storm presence stanzas/s", "fanout", "storm_rate", "higher"),
+         ("fanout: storm stanzas missing", "fanout", "storm_missing", "lower")]
+
+
+# Rows whose peers' figures are too close to zero for a ratio to mean anything.
+NO_RATIO = ("page tables + kernel stacks", "(noisy)")
+
+
+def fmt(x):
+    if x is None:
+        return "-"
+    if abs(x) >= 1000:
+        return "%.0f" % x
+    if abs(x) >= 100:
+        return "%.1f" % x
+    return "%.2f" % x
+
+
+def table(results, servers, runs):
+    """results[server][key] = [dict per run]. Medians; min-max when runs > 1."""
+    names = [s.name for s in servers]
+    peers = [n for n in names if n != "xmppd"] if "xmppd" in names else []
+    head = ["metric"] + names + ["xmppd/" + p for p in peers] + ["better"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    med = {}
+    for label, key, metric, better in ROWS:
+        cells, meds = [label], {}
+        for n in names:
+            vals = []
+            for r in results.get(n, {}).get(key, []):
+                try:
+                    vals.append(float(r[metric]))
+                except (KeyError, ValueError):
+                    pass
+            if not vals:
+                cells.append("-")
+                continue
+            m = statistics.median(vals)
+            meds[n] = m
+            cells.append(fmt(m) + (" (%s-%s)" % (fmt(min(vals)), fmt(max(vals))) if len(vals) > 1 else ""))
+        for p in peers:
+            a, b = meds.get("xmppd"), meds.get(p)
+            # no ratio of figures that are noise around zero
+            ok = a is not None and b and a * b > 0 and better != "-" and not label.endswith(NO_RATIO)
+            cells.append("%.2f" % (a / b) if ok else "-")
+        cells.append(better)
+        med[label] = meds
+        if len(cells) > 1 and any(c != "-" for c in cells[1:1 + len(names)]):
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines), med
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) // 1024 // 1024
+    return "%d x %s, %d GiB, kernel %s" % (os.cpu_count(), model, mem, os.uname().release)
+
+
+def commit():
+    if os.environ.get("BENCH_COMMIT"):
+        return os.environ["BENCH_COMMIT"]
+    try:
+        h = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                           text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return h + (" (with uncommitted changes)" if dirty else "")
+    except OSError:
+        return "?"
+
+
+def versions():
+    out = []
+    for pkg in ("prosody", "ejabberd", "redis-server"):
+        v = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True).stdout
+        out.append("%s %s" % (pkg, v or "?"))
+    return ", ".join(out)
+
+
+# ---- scale (optional, xmppd only) ----
+
+def est_kib_per_conn(server, results):
+    """The largest of the idle scenario's figures (processes + the system-wide
+    kernel growth, MemAvailable drop): the machine is shared, so rather too
+    much than too little."""
+    best = 0.0
+    for r in results.get(server.name, {}).get("idle", []):
+        try:
+            best = max(best, float(r["proc_kib_per_conn"]) + float(r["kernel_kib_per_conn"]),
+                       float(r["total_kib_per_conn"]), float(r["memavail_kib_per_conn"]))
+        except (KeyError, ValueError):
+            pass
+    return best or (1200.0 if server.name == "xmppd" else 100.0)
+
+
+def sc_scale(server, results):
+    """For each L in SCALE_LEVELS: hold L idle connections (a second
+    xmppload, source addresses spread over 127.0.0.x for the ports), then
+    measure logins (PLAIN) and messages beside them. A level that would
+    use more than 60% of MemAvailable is skipped and said so (the machine
+    is shared: others' tests must not meet the OOM killer)."""
+    out = []
+    est = est_kib_per_conn(server, results)
+    import resource
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limits = "open files %d/%d" % nofile
+    if isinstance(server, Xmppd):
+        mc = server.redis_cli("config", "get", "maxclients").stdout.split()
+        limits += ", Redis maxclients %s (2 per session)" % (mc[-1].decode() if mc else "?")
+    limits += ", pid_max %s" % open("/proc/sys/kernel/pid_max").read().strip()
+    print("scenario=scale-limits server=%s %s" % (server.name, limits.replace(" ", "_")), flush=True)
+    for level in CFG["scale_levels"]:
+        need = level * est
+        avail = meminfo()["MemAvailable"]
+        if need > 0.6 * avail:
+            msg = "skipped: needs about %.1f GiB at %.0f KiB/conn, %.1f GiB available" % (
+                need / 2**20, est, avail / 2**20)
+            print("scenario=scale server=%s level=%d %s" % (server.name, level, msg.replace(" ", "_")), flush=True)
+            out.append((level, {"up": "-", "note": msg}, {}, {}))
+            continue
+        t = time.monotonic()
+        p = subprocess.Popen([str(LOAD), "idle", "-p", str(server.port), "-d", DOMAIN, "-u", PATTERN,
+                              "-w", PASSWORD, "-l", server.name, "-f", str(SCALE_FIRST), "-n", str(level),
+                              "-c", "100", "-A", str(min(250, 1 + level // 20000)), "-T", "1800"],
+                             stdout=subprocess.PIPE, text=True)
+        try:
+            line = ""
+            deadline = time.monotonic() + 1200
+            while time.monotonic() < deadline:
+                line = p.stdout.readline()
+                if not line or line.startswith("scenario=idle "):
+                    break
+            held = parse_line(line) if line.startswith("scenario=idle ") else {"up": "0"}
+            held["note"] = "held in %.0f s; %s; %s" % (time.monotonic() - t, held.get("first_error", ""), limits)
+            print("scenario=scale-hold server=%s level=%d up=%s rate=%s failed=%s first_error=%s" % (
+                server.name, level, held.get("up"), held.get("rate"), held.get("failed"),
+                held.get("first_error")), flush=True)
+            lg, ms = {}, {}
+            try:
+                lg = sc_login(server, "plain")
+                ms = sc_messages(server)
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                held["note"] += "; then: %s" % e
+            if lg.get("failed", "0") != "0":
+                held["note"] += "; logins beside it: %s failed (%s)" % (lg["failed"], lg.get("first_error"))
+            out.append((level, held, lg, ms))
+        finally:
+            release(p)
+            server.settle(120)
+    return out
+
+
+def raise_pid_max(need):
+    """The scale scenario may need more PIDs than pid_max: raise it (root
+    only) and return the old value to restore, else None."""
+    try:
+        cur = int(open("/proc/sys/kernel/pid_max").read())
+    except OSError:
+        return None
+    if need <= cur * 0.8 or not IS_ROOT:
+        return None
+    try:
+        with open("/proc/sys/kernel/pid_max", "w") as f:
+            f.write(str(min(4194304, max(need * 2, cur))))
+        log("pid_max raised from %d for the scale scenario" % cur)
+        return cur
+    except OSError:
+        return None
+
+
+def main():
+    if not LOAD.exists():
+        sys.exit("bench.py: %s is missing: run sh bench/run.sh" % LOAD)
+    wanted = CFG["servers"]
+    classes = {"xmppd": Xmppd, "prosody": Prosody, "ejabberd": Ejabberd}
+    if "ejabberd" in wanted and not IS_ROOT:
+        try:
+            if pwd.getpwuid(os.geteuid()).pw_name != "ejabberd":
+                log("ejabberd skipped: ejabberdctl runs only as root or the ejabberd user")
+                wanted = [w for w in wanted if w != "ejabberd"]
+        except KeyError:
+            pass
+    t_start = time.monotonic()
+    load_start = os.getloadavg()
+    ulist = users()
+    work = tempfile.mkdtemp(prefix="xb-w-")
+    servers = []
+    results = {}
+    scale = None
+    try:
+        write_prosody_data(os.path.join(work, "prosody-data"), ulist)
+        if IS_ROOT:
+            os.chmod(work, 0o755)
+        for w in wanted:
+            s = classes[w](work)
+            servers.append(s)
+            s.start(ulist)
+        log("%d users (%d plain, %d in %d fan-out groups of %d); servers up in %.0f s" % (
+            len(ulist), NPLAIN, NFO, CFG["fo_g"] if NFO else 0, CFG["fo_k"] + 1, time.monotonic() - t_start))
+        for run in range(CFG["runs"]):
+            order = servers[run % len(servers):] + servers[:run % len(servers)]
+            log("run %d of %d (order: %s)" % (run + 1, CFG["runs"], " ".join(s.name for s in order)))
+            for sc in CFG["scenarios"]:
+                jobs = []
+                if sc == "login":
+                    jobs = [("login-" + m, (lambda s, m=m: sc_login(s, m))) for m in CFG["mechs"]]
+                elif sc == "messages":
+                    jobs = [("messages", sc_messages)]
+                elif sc == "idle":
+                    jobs = [("idle", sc_idle)]
+                elif sc == "fanout":
+                    jobs = [("fanout", sc_fanout)]
+                for key, fn in jobs:
+                    for s in order:
+                        try:
+                            r = fn(s)
+                        except (RuntimeError, subprocess.TimeoutExpired) as e:
+                            log("%s %s failed: %s" % (s.name, key, e))
+                            continue
+                        results.setdefault(s.name, {}).setdefault(key, []).append(r)
+        if CFG["scale"]:
+            old_pid_max = raise_pid_max(NSCALE + 4096)
+            try:
+                scale = [(s.name, sc_scale(s, results)) for s in servers if s.name in CFG["scale_servers"]]
+            finally:
+                if old_pid_max:
+                    with open("/proc/sys/kernel/pid_max", "w") as f:
+                        f.write(str(old_pid_max))
+    finally:
+        for s in servers:
+            try:
+                s.stop()
+            except Exception as e:          # keep stopping the others
+                log("stopping %s: %s" % (s.name, e))
+        rmtree(work)
+    tbl, _ = table(results, servers, CFG["runs"])
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    head = ("### %s, commit %s\n\nMachine: %s; load average at start %.2f %.2f %.2f; %s.\n"
+            "Runs: %d (median, and min-max over runs). Scenarios: %s. login N=%d C=%d; messages P=%d W=%d T=%ds; "
+            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d. Took %.0f s.\n" % (
+                stamp, commit(), machine(), load_start[0], load_start[1], load_start[2], versions(),
+                CFG["runs"], " ".join(CFG["scenarios"] + (["scale"] if CFG["scale"] else [])),
+                CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"],
+                CFG["idle_n"], CFG["fo_k"], CFG["fo_g"], CFG["fo_r"], CFG["fo_s"],
+                time.monotonic() - t_start))
+    text = head + "\n" + tbl + "\n"
+    if scale:
+        text += "\nScale: logins (PLAIN, N=%d C=%d) and messages (P=%d W=%d T=%ds) beside L held connections:\n\n" % (
+            CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"])
+        text += ("| server | held L | up | logins/s | login p99 ms | delivered/s | msg p99 ms | lost | note |\n"
+                 "|---|---|---|---|---|---|---|---|---|\n")
+        for name, rows in scale:
+            for level, held, lg, ms in rows:
+                text += "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n" % (
+                    name, level, held.get("up", "-"), lg.get("rate", "-"), lg.get("p99_ms", "-"),
+                    ms.get("rate", "-"), ms.get("p99_ms", "-"), ms.get("lost", "-"), held.get("note", ""))
+    print("\n" + text)
+    if CFG["results"] != "-":
+        new = not os.path.exists(CFG["results"])
+        with open(CFG["results"], "a") as f:
+            if new:
+                f.write("# xmppd benchmark history\n\nOne section per `make bench` run, newest last "
+                        "(see bench/README.md for what each row measures).\n\n")
+            f.write(text + "\n")
+        log("appended to " + CFG["results"])
+
+
+if __name__ == "__main__":
+    main()

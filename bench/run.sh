@@ -1,0 +1,61 @@
+#!/bin/sh
+# run.sh - `make bench`: xmppd beside Prosody and ejabberd on this machine.
+#
+# As root, installs the Debian packages that are missing (Prosody,
+# ejabberd and erlang-luerl for its Prosody import, redis-server, the
+# compiler and OpenSSL headers), without letting their system services
+# start; as another user it prints the apt-get command and stops. Builds
+# build/bench/xmppload, then bench/bench.py starts every server in a
+# temporary directory on a free loopback port, runs the scenarios side by
+# side, prints the table and appends it to bench/results.md. Settings are
+# environment variables: see bench/README.md or the top of bench/bench.py.
+set -eu
+cd "$(dirname "$0")/.."
+
+PKGS="prosody ejabberd erlang-luerl redis-server redis-tools systemd python3 libssl-dev gcc"
+installed() {
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+missing=
+for p in $PKGS; do
+	installed "$p" || missing="$missing $p"
+done
+missing=${missing# }
+if [ -n "$missing" ]; then
+	cmd="apt-get install -y --no-install-recommends $missing"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "bench: missing Debian packages: $missing" >&2
+		echo "bench: run as root: apt-get update && DEBIAN_FRONTEND=noninteractive $cmd" >&2
+		exit 1
+	fi
+	echo "bench: installing $missing" >&2
+	# The packages' own services (a system-wide Prosody and ejabberd on
+	# port 5222) must not start: policy-rc.d says no while we install.
+	guard=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		guard=1
+	fi
+	rc=0
+	{ apt-get update -q && DEBIAN_FRONTEND=noninteractive $cmd; } || rc=$?
+	[ -z "$guard" ] || rm -f /usr/sbin/policy-rc.d
+	[ $rc -eq 0 ] || exit $rc
+fi
+
+if [ ! -x build/xmpp-handler ]; then
+	echo "bench: build/xmpp-handler is missing: run make first (make bench does)" >&2
+	exit 1
+fi
+mkdir -p build/bench
+cc -O2 -Wall -Wextra -o build/bench/xmppload bench/xmppload.c -lssl -lcrypto
+
+# Thousands of connections: every process here may use what the hard
+# limit allows (root may raise it where the sandbox lets it; the scale
+# scenario needs that, and says what it got).
+if [ "$(id -u)" -eq 0 ] && [ "${BENCH_SCALE:-0}" = 1 ]; then
+	ulimit -H -n 1048576 2>/dev/null || true
+fi
+ulimit -S -n "$(ulimit -H -n)" 2>/dev/null || true
+
+exec /usr/bin/python3 bench/bench.py

@@ -1,0 +1,1582 @@
+/*
+ * xmppload - an XMPP client load generator (plain RFC 6120/6121, no TLS).
+ *
+ * One process, one epoll loop, non-blocking sockets, thousands of client
+ * connections. It speaks to any XMPP server (xmppd, Prosody, ejabberd):
+ * stream header, SASL PLAIN or SCRAM-SHA-1 (OpenSSL for the crypto) without
+ * TLS, stream restart, resource binding, the RFC 3921 session IQ when the
+ * server advertises it as required, initial presence. Server pings (and any
+ * other IQ get/set) are answered. What the server sends is cut into
+ * top-level elements by a tiny incremental scanner: enough to find each
+ * stanza, its name, a few attributes and the text of a child.
+ *
+ * Scenarios (each bounded in time; each prints one line of key=value pairs):
+ *   login    N clients log in, C at a time (connect -> auth -> bind ->
+ *            presence), then close: logins/s and latency from TCP connect
+ *            to the bind result (p50/p90/p99/max).
+ *   messages P pairs of users; each user keeps W chat messages in flight to
+ *            its partner (bare JID) for T seconds, each carrying its send
+ *            time; then a drain: delivered/s, latency p50/p99/max, lost.
+ *            Messages of an earlier run (stored offline, routed again)
+ *            are counted apart, not as this run's.
+ *   idle     N clients log in and stay until SIGUSR1/SIGTERM/SIGINT (or
+ *            T seconds): prints a line when all are up, another at the end.
+ *   fanout   G groups of K+1 users, each group a clique of mutual contacts
+ *            (set up by the caller): R times one user changes presence,
+ *            time until all K contacts have it; then S storms where every
+ *            user changes presence at once: presence stanzas/s delivered.
+ *
+ * Users are PATTERN with %d replaced by FIRST, FIRST+1, ...
+ * Build: cc -O2 -Wall -Wextra -o xmppload xmppload.c -lssl -lcrypto
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#define MAX_IN        (1 << 20)   /* largest element we accept */
+#define READ_CHUNK    16384
+#define LOGIN_TIMEOUT_NS (30LL * 1000000000LL)
+
+/* ---- options ---- */
+
+static struct {
+	const char *host, *domain, *pattern, *password, *resource, *label;
+	int port, mech;           /* mech: 0 auto, 1 PLAIN, 2 SCRAM-SHA-1 */
+	int n, conc, first;
+	int pairs, window;
+	double secs, drain;
+	int k, groups, rounds, storms;
+	int srcaddrs;             /* > 1: bind to 127.0.0.1 .. 127.0.0.N */
+	int hold;                 /* login: keep connections until the end */
+} opt = {
+	.host = "127.0.0.1", .domain = "localhost", .pattern = "user%d",
+	.password = "secret", .resource = "xl", .label = "-",
+	.port = 5222, .mech = 1, .n = 100, .conc = 50, .first = 1,
+	.pairs = 50, .window = 10, .secs = 10, .drain = 3,
+	.k = 50, .groups = 4, .rounds = 20, .storms = 3, .srcaddrs = 1,
+};
+
+enum scenario { SC_LOGIN, SC_MESSAGES, SC_IDLE, SC_FANOUT };
+static enum scenario scen;
+static const char *scen_name;
+
+static const char *mech_name(int m)
+{
+	return m == 2 ? "SCRAM-SHA-1" : m == 1 ? "PLAIN" : "auto";
+}
+
+/* ---- time, stats ---- */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+struct samples {
+	int64_t *v;
+	size_t n, cap;
+};
+
+static void samples_add(struct samples *s, int64_t x)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 4096;
+		s->v = realloc(s->v, s->cap * sizeof *s->v);
+		if (!s->v) {
+			perror("xmppload: realloc");
+			exit(111);
+		}
+	}
+	s->v[s->n++] = x;
+}
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void samples_sort(struct samples *s)
+{
+	if (s->n)
+		qsort(s->v, s->n, sizeof *s->v, cmp64);
+}
+
+/* Percentile of sorted samples, in milliseconds. */
+static double pct_ms(const struct samples *s, double p)
+{
+	size_t i;
+	if (!s->n)
+		return 0;
+	i = (size_t)(p / 100.0 * (double)(s->n - 1) + 0.5);
+	if (i >= s->n)
+		i = s->n - 1;
+	return (double)s->v[i] / 1e6;
+}
+
+static double cpu_secs(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* ---- connections ---- */
+
+enum state {
+	ST_FREE, ST_CONNECTING, ST_HEADER, ST_FEATURES, ST_AUTH, ST_SCRAM_FINAL,
+	ST_HEADER2, ST_FEATURES2, ST_BIND, ST_SESSION, ST_ONLINE, ST_CLOSING,
+	ST_DONE, ST_FAILED
+};
+
+struct conn {
+	int fd, idx, user;
+	enum state st;
+	unsigned ev;                 /* registered epoll events */
+	char *in;
+	size_t inlen, incap, pos, tagstart, elemstart;
+	int depth, intag;
+	char quote;
+	char *out;
+	size_t outlen, outcap;
+	int dirty;
+	int64_t t_start, t_bound;
+	int need_session, mech;
+	char cnonce[40];
+	char first_bare[300];
+	unsigned char server_sig[20];
+	/* scenario state */
+	int peer;
+	long sent, recvd, inflight;
+	long pres_in;                /* presence stanzas from others */
+};
+
+static struct conn *conns;
+static int nconns;
+static int epfd;
+static int *dirty_list, ndirty;
+
+/* counters */
+static int started, active_logins, online, finished, failed_n, closed_n;
+static char first_error[200];
+static struct samples login_lat;
+static int64_t t_first_connect, t_last_bound;
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	got_signal = 1;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "xmppload: %s: %s\n", what, strerror(errno));
+	exit(111);
+}
+
+static void user_name(int user, char *out, size_t outsz)
+{
+	snprintf(out, outsz, opt.pattern, user);
+}
+
+static void out_append(struct conn *c, const char *s, size_t len)
+{
+	if (c->fd < 0)
+		return;
+	if (c->outlen + len > c->outcap) {
+		size_t cap = c->outcap ? c->outcap : 1024;
+		while (cap < c->outlen + len)
+			cap *= 2;
+		c->out = realloc(c->out, cap);
+		if (!c->out)
+			die("realloc");
+		c->outcap = cap;
+	}
+	memcpy(c->out + c->outlen, s, len);
+	c->outlen += len;
+	if (!c->dirty) {
+		c->dirty = 1;
+		dirty_list[ndirty++] = c->idx;
+	}
+}
+
+static void out_printf(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void out_printf(struct conn *c, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof buf) {
+		fprintf(stderr, "xmppload: output line too long\n");
+		exit(111);
+	}
+	out_append(c, buf, (size_t)n);
+}
+
+static void set_events(struct conn *c, unsigned ev)
+{
+	struct epoll_event e = { .events = ev, .data.u32 = (uint32_t)c->idx };
+	if (c->ev == ev)
+		return;
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &e) == -1)
+		die("epoll_ctl MOD");
+	c->ev = ev;
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->fd >= 0) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		c->fd = -1;
+		closed_n++;
+	}
+	free(c->in);
+	c->in = NULL;
+	c->inlen = c->incap = 0;
+	free(c->out);
+	c->out = NULL;
+	c->outlen = c->outcap = 0;
+}
+
+static int in_login(const struct conn *c)
+{
+	return c->st >= ST_CONNECTING && c->st < ST_ONLINE;
+}
+
+static void conn_fail(struct conn *c, const char *why)
+{
+	if (c->st == ST_FAILED || c->st == ST_DONE)
+		return;
+	if (c->st == ST_CLOSING) {      /* we were leaving anyway */
+		c->st = ST_DONE;
+		finished++;
+		conn_close(c);
+		return;
+	}
+	if (!first_error[0]) {
+		char u[64];
+		user_name(c->user, u, sizeof u);
+		snprintf(first_error, sizeof first_error, "%s:%s", u, why);
+		for (char *p = first_error; *p; p++)
+			if (*p == ' ' || *p == '=')
+				*p = '_';
+	}
+	if (in_login(c))
+		active_logins--;
+	if (c->st == ST_ONLINE)
+		online--;
+	c->st = ST_FAILED;
+	failed_n++;
+	conn_close(c);
+}
+
+static void flush_conn(struct conn *c)
+{
+	while (c->fd >= 0 && c->outlen) {
+		ssize_t w = write(c->fd, c->out, c->outlen);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				set_events(c, EPOLLIN | EPOLLOUT);
+				return;
+			}
+			conn_fail(c, "write-error");
+			return;
+		}
+		memmove(c->out, c->out + w, c->outlen - (size_t)w);
+		c->outlen -= (size_t)w;
+	}
+	if (c->fd >= 0 && c->st != ST_CONNECTING)
+		set_events(c, EPOLLIN);
+}
+
+static void flush_dirty(void)
+{
+	int i;
+	for (i = 0; i < ndirty; i++) {
+		struct conn *c = &conns[dirty_list[i]];
+		c->dirty = 0;
+		if (c->st != ST_CONNECTING)
+			flush_conn(c);
+	}
+	ndirty = 0;
+}
+
+/* ---- base64 and SCRAM-SHA-1 ---- */
+
+static size_t b64enc(const unsigned char *in, size_t len, char *out)
+{
+	return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+}
+
+/* -1 on bad input. */
+static int b64dec(const char *in, size_t len, unsigned char *out, size_t outsz)
+{
+	int n;
+	size_t pad = 0;
+	while (len && (in[len - 1] == ' ' || in[len - 1] == '\n' || in[len - 1] == '\r' || in[len - 1] == '\t'))
+		len--;
+	while (len && (*in == ' ' || *in == '\n' || *in == '\r' || *in == '\t'))
+		in++, len--;
+	if (len % 4 || len / 4 * 3 > outsz)
+		return -1;
+	if (len && in[len - 1] == '=')
+		pad++;
+	if (len > 1 && in[len - 2] == '=')
+		pad++;
+	n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
+	if (n < 0)
+		return -1;
+	return n - (int)pad;
+}
+
+/* SaltedPassword cache: the same salt and count need no new PBKDF2. */
+#define SP_CACHE 64
+static struct {
+	unsigned char salt[64], sp[20];
+	int saltlen, iter, used;
+} sp_cache[SP_CACHE];
+static long pbkdf2_calls;
+
+static int salted_password(const unsigned char *salt, int saltlen, int iter, unsigned char sp[20])
+{
+	unsigned h = (unsigned)iter;
+	int i, slot;
+	for (i = 0; i < saltlen; i++)
+		h = h * 31 + salt[i];
+	slot = (int)(h % SP_CACHE);
+	if (sp_cache[slot].used && sp_cache[slot].iter == iter && sp_cache[slot].saltlen == saltlen &&
+	    !memcmp(sp_cache[slot].salt, salt, (size_t)saltlen)) {
+		memcpy(sp, sp_cache[slot].sp, 20);
+		return 0;
+	}
+	pbkdf2_calls++;
+	if (PKCS5_PBKDF2_HMAC_SHA1(opt.password, (int)strlen(opt.password), salt, saltlen,
+	    iter, 20, sp) != 1)
+		return -1;
+	if (saltlen <= (int)sizeof sp_cache[slot].salt) {
+		memcpy(sp_cache[slot].salt, salt, (size_t)saltlen);
+		sp_cache[slot].saltlen = saltlen;
+		sp_cache[slot].iter = iter;
+		memcpy(sp_cache[slot].sp, sp, 20);
+		sp_cache[slot].used = 1;
+	}
+	return 0;
+}
+
+static void hmac_sha1(const unsigned char *key, size_t klen, const void *data, size_t dlen,
+    unsigned char out[20])
+{
+	unsigned int l = 20;
+	HMAC(EVP_sha1(), key, (int)klen, data, dlen, out, &l);
+}
+
+/* server-first (decoded) -> client-final (plain, not yet base64). */
+static int scram_final(struct conn *c, const char *sfirst, char *out, size_t outsz)
+{
+	const char *r = NULL, *s = NULL, *i = NULL, *p;
+	size_t rlen = 0, slen = 0;
+	unsigned char salt[64], sp[20], ck[20], sk[20], cs[20], proof[20], svk[20];
+	char am[1200], proof64[40], without[400];
+	int saltlen, iter, k;
+
+	for (p = sfirst; *p; ) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l > 2 && p[1] == '=') {
+			if (p[0] == 'r') r = p + 2, rlen = l - 2;
+			else if (p[0] == 's') s = p + 2, slen = l - 2;
+			else if (p[0] == 'i') i = p + 2;
+		}
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	if (!r || !s || !i || rlen >= 200 || rlen < strlen(c->cnonce) ||
+	    strncmp(r, c->cnonce, strlen(c->cnonce)))
+		return -1;
+	iter = atoi(i);
+	saltlen = b64dec(s, slen, salt, sizeof salt);
+	if (iter < 1 || saltlen <= 0)
+		return -1;
+	if (salted_password(salt, saltlen, iter, sp) < 0)
+		return -1;
+	snprintf(without, sizeof without, "c=biws,r=%.*s", (int)rlen, r);
+	if ((size_t)snprintf(am, sizeof am, "%s,%s,%s", c->first_bare, sfirst, without) >= sizeof am)
+		return -1;
+	hmac_sha1(sp, 20, "Client Key", 10, ck);
+	SHA1(ck, 20, sk);
+	hmac_sha1(sk, 20, am, strlen(am), cs);
+	for (k = 0; k < 20; k++)
+		proof[k] = ck[k] ^ cs[k];
+	hmac_sha1(sp, 20, "Server Key", 10, svk);
+	hmac_sha1(svk, 20, am, strlen(am), c->server_sig);
+	b64enc(proof, 20, proof64);
+	if ((size_t)snprintf(out, outsz, "%s,p=%s", without, proof64) >= outsz)
+		return -1;
+	return 0;
+}
+
+/* "v=..." (decoded) must carry the server signature. */
+static int scram_verify(struct conn *c, const char *data)
+{
+	unsigned char v[40];
+	int n;
+	if (strncmp(data, "v=", 2))
+		return -1;
+	n = b64dec(data + 2, strlen(data + 2), v, sizeof v);
+	return n == 20 && !memcmp(v, c->server_sig, 20) ? 0 : -1;
+}
+
+/* ---- element helpers (e points at '<', len covers the whole element) ---- */
+
+/* Local name of the element's start tag. */
+static void el_name(const char *e, size_t len, char *out, size_t outsz)
+{
+	size_t i = 1, j = 0, start = 1;
+	while (i < len && e[i] != ' ' && e[i] != '>' && e[i] != '/' && e[i] != '\t' &&
+	    e[i] != '\n' && e[i] != '\r') {
+		if (e[i] == ':')
+			start = i + 1;
+		i++;
+	}
+	for (j = 0; start + j < i && j + 1 < outsz; j++)
+		out[j] = e[start + j];
+	out[j] = 0;
+}
+
+static const char *mem_find(const char *h, size_t hlen, const char *n)
+{
+	return memmem(h, hlen, n, strlen(n));
+}
+
+/* The value of attribute name in the start tag (no entity decoding). */
+static int el_attr(const char *e, size_t len, const char *name, char *out, size_t outsz)
+{
+	size_t nl = strlen(name), i;
+	const char *end = memchr(e, '>', len);
+	char q = 0;
+	if (!end)
+		return -1;
+	for (i = 1; e + i + nl + 2 < end; i++) {
+		if (q) {
+			if (e[i] == q)
+				q = 0;
+			continue;
+		}
+		if (e[i] == '\'' || e[i] == '"') {
+			q = e[i];
+			continue;
+		}
+		if ((e[i - 1] == ' ' || e[i - 1] == '\t' || e[i - 1] == '\n' || e[i - 1] == '\r') &&
+		    !memcmp(e + i, name, nl)) {
+			size_t k = i + nl, j = 0;
+			while (e + k < end && (e[k] == ' ' || e[k] == '\t' || e[k] == '\n'))
+				k++;
+			if (e[k] != '=')
+				continue;
+			k++;
+			while (e + k < end && (e[k] == ' ' || e[k] == '\t' || e[k] == '\n'))
+				k++;
+			if (e[k] != '\'' && e[k] != '"')
+				return -1;
+			q = e[k++];
+			while (e + k < end && e[k] != q && j + 1 < outsz)
+				out[j++] = e[k++];
+			out[j] = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* First descendant element with this local name: its start, or NULL. */
+static const char *el_child(const char *e, size_t len, const char *name, size_t *clen)
+{
+	size_t nl = strlen(name), i;
+	for (i = 1; i + nl + 1 < len; i++) {
+		if (e[i] != '<' || e[i + 1] == '/' || e[i + 1] == '!' || e[i + 1] == '?')
+			continue;
+		{
+			size_t s = i + 1, k = s;
+			while (k < len && e[k] != ' ' && e[k] != '>' && e[k] != '/' && e[k] != '\t' && e[k] != '\n') {
+				if (e[k] == ':')
+					s = k + 1;
+				k++;
+			}
+			if (k - s == nl && !memcmp(e + s, name, nl)) {
+				*clen = len - i;
+				return e + i;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Text content of a simple element (up to its first '<' after the start tag). */
+static int el_text(const char *e, size_t len, char *out, size_t outsz)
+{
+	const char *gt = memchr(e, '>', len), *lt;
+	size_t n;
+	if (!gt || gt[-1] == '/') {
+		if (outsz)
+			out[0] = 0;
+		return gt ? 0 : -1;
+	}
+	lt = memchr(gt + 1, '<', (size_t)(e + len - gt - 1));
+	if (!lt)
+		return -1;
+	n = (size_t)(lt - gt - 1);
+	if (n + 1 > outsz)
+		return -1;
+	memcpy(out, gt + 1, n);
+	out[n] = 0;
+	return 0;
+}
+
+/* ---- the login state machine ---- */
+
+static void send_header(struct conn *c)
+{
+	out_printf(c, "<?xml version='1.0'?><stream:stream to='%s' version='1.0' "
+	    "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>", opt.domain);
+}
+
+static void scenario_online(struct conn *c);
+static void scenario_stanza(struct conn *c, const char *e, size_t len, const char *name);
+
+static void go_online(struct conn *c)
+{
+	out_printf(c, "<presence/>");
+	c->st = ST_ONLINE;
+	active_logins--;
+	online++;
+	scenario_online(c);
+}
+
+static void on_features(struct conn *c, const char *e, size_t len)
+{
+	char u[128], buf[400], b64[600];
+	int mech = opt.mech;
+	if (c->st == ST_FEATURES) {
+		int plain = mem_find(e, len, ">PLAIN<") != NULL;
+		int scram = mem_find(e, len, ">SCRAM-SHA-1<") != NULL;
+		if (mech == 0)
+			mech = scram ? 2 : 1;
+		if ((mech == 1 && !plain) || (mech == 2 && !scram)) {
+			conn_fail(c, "mechanism-not-offered");
+			return;
+		}
+		user_name(c->user, u, sizeof u);
+		if (mech == 1) {
+			size_t ul = strlen(u), pl = strlen(opt.password);
+			buf[0] = 0;
+			memcpy(buf + 1, u, ul);
+			buf[1 + ul] = 0;
+			memcpy(buf + 2 + ul, opt.password, pl);
+			b64enc((unsigned char *)buf, 2 + ul + pl, b64);
+			out_printf(c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>%s</auth>", b64);
+		} else {
+			unsigned char rnd[18];
+			char cf[400];
+			if (RAND_bytes(rnd, sizeof rnd) != 1)
+				die("RAND_bytes");
+			b64enc(rnd, sizeof rnd, c->cnonce);
+			snprintf(c->first_bare, sizeof c->first_bare, "n=%s,r=%s", u, c->cnonce);
+			snprintf(cf, sizeof cf, "n,,%s", c->first_bare);
+			b64enc((unsigned char *)cf, strlen(cf), b64);
+			out_printf(c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>%s</auth>", b64);
+		}
+		c->mech = mech;
+		c->st = ST_AUTH;
+		return;
+	}
+	/* after the restart */
+	{
+		size_t sl;
+		const char *s;
+		if (!el_child(e, len, "bind", &sl)) {
+			conn_fail(c, "no-bind-feature");
+			return;
+		}
+		s = el_child(e, len, "session", &sl);
+		c->need_session = 0;
+		if (s) {
+			/* optional unless it says nothing: look inside <session .../> */
+			const char *gt = memchr(s, '>', sl);
+			if (gt && gt[-1] != '/') {
+				const char *endt = mem_find(s, sl, "session>");
+				c->need_session = !(endt && mem_find(s, (size_t)(endt - s), "optional"));
+			} else {
+				c->need_session = 1;
+			}
+		}
+		out_printf(c, "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+		    "<resource>%s</resource></bind></iq>", opt.resource);
+		c->st = ST_BIND;
+	}
+}
+
+static void on_sasl(struct conn *c, const char *e, size_t len, const char *name)
+{
+	char text[1200], dec[900], out[600], b64[900];
+	int n;
+	if (!strcmp(name, "failure")) {
+		char cond[64] = "failure", why[80];
+		const char *ch = memchr(e, '>', len);
+		/* the first child element names the condition */
+		if (ch && ch[-1] != '/' && (ch = memchr(ch, '<', (size_t)(e + len - ch))) && ch[1] != '/')
+			el_name(ch, (size_t)(e + len - ch), cond, sizeof cond);
+		snprintf(why, sizeof why, "sasl-%s", cond);
+		conn_fail(c, why);
+		return;
+	}
+	if (el_text(e, len, text, sizeof text) < 0) {
+		conn_fail(c, "sasl-bad-element");
+		return;
+	}
+	n = 0;
+	if (text[0] && strcmp(text, "=")) {
+		n = b64dec(text, strlen(text), (unsigned char *)dec, sizeof dec - 1);
+		if (n < 0) {
+			conn_fail(c, "sasl-bad-base64");
+			return;
+		}
+	}
+	dec[n] = 0;
+	if (!strcmp(name, "challenge")) {
+		if (c->st == ST_AUTH && c->mech == 2) {
+			if (scram_final(c, dec, out, sizeof out) < 0) {
+				conn_fail(c, "scram-bad-server-first");
+				return;
+			}
+			b64enc((unsigned char *)out, strlen(out), b64);
+			out_printf(c, "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>%s</response>", b64);
+			c->st = ST_SCRAM_FINAL;
+		} else if (c->st == ST_SCRAM_FINAL) {
+			/* server-final as a challenge: verify, answer empty */
+			if (scram_verify(c, dec) < 0) {
+				conn_fail(c, "scram-bad-server-signature");
+				return;
+			}
+			out_printf(c, "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+			c->st = ST_AUTH;    /* verified: an empty success follows */
+		} else {
+			conn_fail(c, "unexpected-challenge");
+		}
+		return;
+	}
+	if (!strcmp(name, "success")) {
+		if (c->st == ST_SCRAM_FINAL && scram_verify(c, dec) < 0) {
+			conn_fail(c, "scram-bad-server-signature");
+			return;
+		}
+		c->depth = 0;       /* the server's new header follows */
+		send_header(c);
+		c->st = ST_HEADER2;
+		return;
+	}
+	conn_fail(c, "unexpected-sasl-element");
+}
+
+/* Answer IQ get/set from the server: pings (and roster pushes) get a result,
+ * anything else service-unavailable. */
+static void answer_iq(struct conn *c, const char *e, size_t len)
+{
+	char type[16], id[128], from[300];
+	size_t cl;
+	if (el_attr(e, len, "type", type, sizeof type) < 0 ||
+	    (strcmp(type, "get") && strcmp(type, "set")))
+		return;
+	if (el_attr(e, len, "id", id, sizeof id) < 0)
+		id[0] = 0;
+	if (el_attr(e, len, "from", from, sizeof from) < 0)
+		from[0] = 0;
+	if (el_child(e, len, "ping", &cl) || el_child(e, len, "query", &cl))
+		out_printf(c, "<iq type='result' id='%s'%s%s%s/>", id,
+		    from[0] ? " to='" : "", from, from[0] ? "'" : "");
+	else
+		out_printf(c, "<iq type='error' id='%s'%s%s%s><error type='cancel'>"
+		    "<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+		    id, from[0] ? " to='" : "", from, from[0] ? "'" : "");
+}
+
+static void on_element(struct conn *c, const char *e, size_t len)
+{
+	char name[64];
+	el_name(e, len, name, sizeof name);
+	if (!strcmp(name, "error") && (e[1] == 's' && !strncmp(e, "<stream:error", 13))) {
+		char cond[64] = "?", why[100];
+		const char *ch = memchr(e, '>', len);
+		if (ch && (ch = memchr(ch, '<', (size_t)(e + len - ch))) && ch[1] != '/')
+			el_name(ch, (size_t)(e + len - ch), cond, sizeof cond);
+		snprintf(why, sizeof why, "stream-error-%s", cond);
+		conn_fail(c, why);
+		return;
+	}
+	switch (c->st) {
+	case ST_FEATURES:
+	case ST_FEATURES2:
+		if (!strcmp(name, "features"))
+			on_features(c, e, len);
+		else
+			conn_fail(c, "expected-features");
+		return;
+	case ST_AUTH:
+	case ST_SCRAM_FINAL:
+		on_sasl(c, e, len, name);
+		return;
+	case ST_BIND:
+	case ST_SESSION: {
+		char id[32], type[16];
+		if (strcmp(name, "iq") || el_attr(e, len, "id", id, sizeof id) < 0) {
+			if (!strcmp(name, "iq"))
+				answer_iq(c, e, len);
+			return;  /* something else early: ignore */
+		}
+		if (el_attr(e, len, "type", type, sizeof type) < 0)
+			type[0] = 0;
+		if (c->st == ST_BIND && !strcmp(id, "b1")) {
+			if (strcmp(type, "result")) {
+				conn_fail(c, "bind-error");
+				return;
+			}
+			c->t_bound = now_ns();
+			t_last_bound = c->t_bound;
+			samples_add(&login_lat, c->t_bound - c->t_start);
+			if (c->need_session) {
+				out_printf(c, "<iq type='set' id='s1'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
+				c->st = ST_SESSION;
+			} else {
+				go_online(c);
+			}
+		} else if (c->st == ST_SESSION && !strcmp(id, "s1")) {
+			if (strcmp(type, "result")) {
+				conn_fail(c, "session-error");
+				return;
+			}
+			go_online(c);
+		} else {
+			answer_iq(c, e, len);
+		}
+		return;
+	}
+	case ST_ONLINE:
+	case ST_CLOSING:
+		if (!strcmp(name, "iq")) {
+			answer_iq(c, e, len);
+			return;
+		}
+		if (c->st == ST_ONLINE)
+			scenario_stanza(c, e, len, name);
+		return;
+	default:
+		return;
+	}
+}
+
+static void on_stream_open(struct conn *c)
+{
+	if (c->st == ST_HEADER)
+		c->st = ST_FEATURES;
+	else if (c->st == ST_HEADER2)
+		c->st = ST_FEATURES2;
+}
+
+static void on_stream_close(struct conn *c)
+{
+	if (c->st == ST_CLOSING) {
+		c->st = ST_DONE;
+		finished++;
+		conn_close(c);
+	} else {
+		conn_fail(c, "stream-closed-by-server");
+	}
+}
+
+/* Cut the input into top-level elements. */
+static void scan(struct conn *c)
+{
+	size_t keep;
+	while (c->fd >= 0 && c->pos < c->inlen) {
+		char ch = c->in[c->pos];
+		if (!c->intag) {
+			if (ch == '<') {
+				c->intag = 1;
+				c->quote = 0;
+				c->tagstart = c->pos;
+			}
+			c->pos++;
+			continue;
+		}
+		if (c->quote) {
+			if (ch == c->quote)
+				c->quote = 0;
+			c->pos++;
+			continue;
+		}
+		if ((ch == '\'' || ch == '"') && c->in[c->tagstart + 1] != '!') {
+			c->quote = ch;
+			c->pos++;
+			continue;
+		}
+		if (ch != '>') {
+			c->pos++;
+			continue;
+		}
+		c->intag = 0;
+		c->pos++;
+		{
+			char k = c->in[c->tagstart + 1];
+			if (k == '?' || k == '!')
+				continue;            /* declaration, comment */
+			if (k == '/') {
+				c->depth--;
+				if (c->depth == 1)
+					on_element(c, c->in + c->elemstart, c->pos - c->elemstart);
+				else if (c->depth <= 0) {
+					c->depth = 0;
+					on_stream_close(c);
+				}
+			} else if (c->in[c->pos - 2] == '/') {
+				if (c->depth == 1)
+					on_element(c, c->in + c->tagstart, c->pos - c->tagstart);
+				else if (c->depth == 0)
+					conn_fail(c, "empty-stream");
+			} else {
+				if (c->depth == 0) {
+					c->depth = 1;
+					on_stream_open(c);
+				} else {
+					if (c->depth == 1)
+						c->elemstart = c->tagstart;
+					c->depth++;
+				}
+			}
+		}
+	}
+	if (c->fd < 0 || !c->in)
+		return;
+	/* keep only what a pending element still needs */
+	keep = c->depth >= 2 ? c->elemstart : c->intag ? c->tagstart : c->pos;
+	if (keep > 0) {
+		memmove(c->in, c->in + keep, c->inlen - keep);
+		c->inlen -= keep;
+		c->pos -= keep;
+		if (c->tagstart >= keep)
+			c->tagstart -= keep;
+		if (c->elemstart >= keep)
+			c->elemstart -= keep;
+	}
+}
+
+static void on_readable(struct conn *c)
+{
+	for (;;) {
+		ssize_t r;
+		if (c->incap - c->inlen < READ_CHUNK) {
+			size_t cap = c->incap ? c->incap * 2 : READ_CHUNK * 2;
+			if (cap > MAX_IN + READ_CHUNK) {
+				conn_fail(c, "element-too-large");
+				return;
+			}
+			c->in = realloc(c->in, cap);
+			if (!c->in)
+				die("realloc");
+			c->incap = cap;
+		}
+		r = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			conn_fail(c, c->st == ST_CLOSING ? "reset-at-close" : "read-error");
+			return;
+		}
+		if (r == 0) {
+			if (c->st == ST_CLOSING) {
+				c->st = ST_DONE;
+				finished++;
+				conn_close(c);
+			} else {
+				conn_fail(c, "eof");
+			}
+			return;
+		}
+		c->inlen += (size_t)r;
+		scan(c);
+		if (c->fd < 0)
+			return;
+		if ((size_t)r < READ_CHUNK)
+			return;
+	}
+}
+
+static void conn_start(struct conn *c)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
+	struct epoll_event e;
+	int one = 1;
+
+	if (inet_pton(AF_INET, opt.host, &sa.sin_addr) != 1) {
+		fprintf(stderr, "xmppload: bad host %s (an IPv4 address)\n", opt.host);
+		exit(100);
+	}
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->t_start = now_ns();
+	if (!t_first_connect)
+		t_first_connect = c->t_start;
+	c->st = ST_CONNECTING;
+	started++;
+	active_logins++;
+	if (c->fd < 0) {
+		conn_fail(c, errno == EMFILE || errno == ENFILE ? "too-many-files" : "socket");
+		return;
+	}
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (opt.srcaddrs > 1) {
+		struct sockaddr_in src = { .sin_family = AF_INET };
+		src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(c->idx % opt.srcaddrs));
+#ifdef IP_BIND_ADDRESS_NO_PORT
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+#endif
+		if (bind(c->fd, (struct sockaddr *)&src, sizeof src) == -1) {
+			close(c->fd);
+			c->fd = -1;
+			conn_fail(c, "bind-source");
+			return;
+		}
+	}
+	e.events = EPOLLOUT;
+	e.data.u32 = (uint32_t)c->idx;
+	c->ev = EPOLLOUT;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &e) == -1)
+		die("epoll_ctl ADD");
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) == -1 && errno != EINPROGRESS) {
+		conn_fail(c, "connect");
+		return;
+	}
+}
+
+static void on_connected(struct conn *c)
+{
+	int err = 0;
+	socklen_t l = sizeof err;
+	getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+	if (err) {
+		errno = err;
+		conn_fail(c, err == ECONNREFUSED ? "connection-refused" : "connect-error");
+		return;
+	}
+	c->st = ST_HEADER;
+	set_events(c, EPOLLIN);
+	send_header(c);
+}
+
+/* Send </stream:stream>; the connection ends when the server closes. */
+static void conn_end(struct conn *c)
+{
+	if (c->st != ST_ONLINE)
+		return;
+	online--;
+	out_printf(c, "</stream:stream>");
+	c->st = ST_CLOSING;
+}
+
+/* ---- scenarios ---- */
+
+/* messages */
+static long msg_sent, msg_recvd, msg_errors, msg_stray, msg_old;
+static unsigned run_tag;     /* tells this run's messages from older ones */
+static struct samples msg_lat;
+static int sending;
+static long seq_counter;
+
+static void send_chat(struct conn *c)
+{
+	char to[128];
+	struct conn *p = &conns[c->peer];
+	user_name(p->user, to, sizeof to);
+	seq_counter++;
+	out_printf(c, "<message to='%s@%s' type='chat' id='m%ld'><body>xl %08x %d %ld %" PRId64 "</body></message>",
+	    to, opt.domain, seq_counter, run_tag, c->idx, seq_counter, now_ns());
+	c->sent++;
+	c->inflight++;
+	msg_sent++;
+}
+
+/* fanout */
+static int fo_phase;        /* 0 setup, 1 single rounds, 2 storms, 3 done */
+static int fo_round;
+static long fo_expect, fo_got;
+static int64_t fo_t0, fo_tlast;
+static struct samples fo_single, fo_single_first;
+static long fo_single_missing, fo_storm_missing, fo_initial;
+static double fo_storm_rates[64], fo_storm_ms[64];
+static int fo_nstorms;
+static char fo_tag;         /* 'o' one, 's' storm */
+
+static void scenario_online(struct conn *c)
+{
+	(void)c;
+	if (scen == SC_LOGIN && !opt.hold)
+		conn_end(c);
+}
+
+static void scenario_stanza(struct conn *c, const char *e, size_t len, const char *name)
+{
+	char type[16] = "", buf[200];
+	size_t cl;
+	const char *ch;
+
+	if (el_attr(e, len, "type", type, sizeof type) < 0)
+		type[0] = 0;
+	if (scen == SC_MESSAGES && !strcmp(name, "message")) {
+		int from;
+		long seq;
+		int64_t t;
+		unsigned tag;
+		if (!strcmp(type, "error")) {
+			msg_errors++;
+			return;
+		}
+		ch = el_child(e, len, "body", &cl);
+		if (!ch || el_text(ch, cl, buf, sizeof buf) < 0 ||
+		    sscanf(buf, "xl %x %d %ld %" SCNd64, &tag, &from, &seq, &t) != 4 ||
+		    from < 0 || from >= nconns) {
+			msg_stray++;
+			return;
+		}
+		if (tag != run_tag) {
+			/* sent by an earlier run, kept for the user (offline or
+			 * routed again by the server): not this run's traffic */
+			msg_old++;
+			return;
+		}
+		msg_recvd++;
+		c->recvd++;
+		samples_add(&msg_lat, now_ns() - t);
+		{
+			struct conn *s = &conns[from];
+			s->inflight--;
+			if (sending && s->st == ST_ONLINE)
+				send_chat(s);
+		}
+		return;
+	}
+	if (scen == SC_FANOUT && !strcmp(name, "presence")) {
+		char tag;
+		int round, sender;
+		if (type[0])
+			return;         /* unavailable, subscribe, error ... */
+		ch = el_child(e, len, "status", &cl);
+		if (!ch || el_text(ch, cl, buf, sizeof buf) < 0 || sscanf(buf, "f%c %d %d", &tag, &round, &sender) != 3) {
+			/* initial presence: count what comes from contacts, not our own echo */
+			char from[300], me[128];
+			size_t ml;
+			user_name(c->user, me, sizeof me);
+			ml = strlen(me);
+			if (el_attr(e, len, "from", from, sizeof from) == 0 &&
+			    !(strncmp(from, me, ml) == 0 && from[ml] == '@')) {
+				c->pres_in++;
+				fo_initial++;
+			}
+			return;
+		}
+		if (sender == c->idx || tag != fo_tag || round != fo_round)
+			return;
+		fo_got++;
+		fo_tlast = now_ns();
+		if (fo_tag == 'o' && fo_got == 1)
+			samples_add(&fo_single_first, fo_tlast - fo_t0);
+		return;
+	}
+}
+
+/* ---- main loop ---- */
+
+static void usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: xmppload login|messages|idle|fanout [options]\n"
+	    "  -H HOST      server IPv4 address (127.0.0.1)\n"
+	    "  -p PORT      server port (5222)\n"
+	    "  -d DOMAIN    XMPP domain (localhost)\n"
+	    "  -u PATTERN   user name pattern with %%d (user%%d)\n"
+	    "  -w PASSWORD  password of every user (secret)\n"
+	    "  -m MECH      plain, scram-sha-1 or auto (plain)\n"
+	    "  -r RESOURCE  resource to bind (xl)\n"
+	    "  -f FIRST     number of the first user (1)\n"
+	    "  -n N         clients (login, idle)\n"
+	    "  -c C         logins in progress at a time (50)\n"
+	    "  -P PAIRS     messages: pairs of users (50)\n"
+	    "  -W WINDOW    messages: messages in flight per sender (10)\n"
+	    "  -T SECONDS   messages: sending time; idle: longest hold (10)\n"
+	    "  -D SECONDS   messages: drain time after sending (3)\n"
+	    "  -K K         fanout: contacts per user, group size K+1 (50)\n"
+	    "  -G G         fanout: groups (4)\n"
+	    "  -R R         fanout: single-change rounds (20)\n"
+	    "  -S S         fanout: storms (3)\n"
+	    "  -A N         use source addresses 127.0.0.1 .. 127.0.0.N (1)\n"
+	    "  -k           login: keep every connection until the end\n"
+	    "  -l LABEL     label printed as server= (-)\n");
+	exit(code);
+}
+
+static void raise_nofile(int need)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)need + 16)
+		fprintf(stderr, "xmppload: warning: RLIMIT_NOFILE %llu < %d connections\n",
+		    (unsigned long long)rl.rlim_cur, need);
+}
+
+/* One pass of the event loop, waiting at most ms. */
+static void loop_once(int ms)
+{
+	struct epoll_event ev[256];
+	int n, i;
+	flush_dirty();
+	n = epoll_wait(epfd, ev, 256, ms);
+	if (n < 0) {
+		if (errno == EINTR)
+			return;
+		die("epoll_wait");
+	}
+	for (i = 0; i < n; i++) {
+		struct conn *c = &conns[ev[i].data.u32];
+		if (c->fd < 0)
+			continue;
+		if (c->st == ST_CONNECTING) {
+			if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+				on_connected(c);
+			continue;
+		}
+		if (ev[i].events & EPOLLOUT)
+			flush_conn(c);
+		if (c->fd >= 0 && (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+			on_readable(c);
+	}
+	flush_dirty();
+}
+
+/* Start logins until C are in progress; fail those stuck past the timeout. */
+static int64_t last_sweep;
+static void drive_logins(int total)
+{
+	int64_t t = now_ns();
+	while (started < total && active_logins < opt.conc)
+		conn_start(&conns[started]);
+	if (t - last_sweep > 500000000LL) {
+		int i;
+		last_sweep = t;
+		for (i = 0; i < started; i++)
+			if (in_login(&conns[i]) && t - conns[i].t_start > LOGIN_TIMEOUT_NS)
+				conn_fail(&conns[i], "login-timeout");
+	}
+}
+
+/* Log in `total` connections (C at a time); returns when all are online or failed. */
+static void login_all(int total, int64_t deadline)
+{
+	while (started < total || active_logins > 0) {
+		drive_logins(total);
+		loop_once(20);
+		if (got_signal || now_ns() > deadline)
+			break;
+	}
+}
+
+/* Close every online connection and wait up to ms for the server to close. */
+static void end_all(int ms)
+{
+	int i;
+	int64_t deadline = now_ns() + (int64_t)ms * 1000000;
+	for (i = 0; i < nconns; i++)
+		if (conns[i].st == ST_ONLINE)
+			conn_end(&conns[i]);
+		else if (in_login(&conns[i]) && conns[i].fd >= 0)
+			conn_fail(&conns[i], "unfinished-at-end");
+	for (;;) {
+		int open = 0;
+		for (i = 0; i < nconns; i++)
+			if (conns[i].fd >= 0)
+				open++;
+		if (!open || now_ns() > deadline)
+			break;
+		loop_once(20);
+	}
+	for (i = 0; i < nconns; i++)
+		if (conns[i].fd >= 0) {
+			conns[i].st = ST_DONE;
+			conn_close(&conns[i]);
+		}
+}
+
+static void print_login_stats(const char *scenario, int total)
+{
+	double secs = t_last_bound > t_first_connect ? (double)(t_last_bound - t_first_connect) / 1e9 : 0;
+	int ok = (int)login_lat.n;
+	samples_sort(&login_lat);
+	printf("scenario=%s server=%s mech=%s n=%d c=%d ok=%d failed=%d secs=%.3f rate=%.1f "
+	    "p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f",
+	    scenario, opt.label, mech_name(opt.mech), total, opt.conc, ok, failed_n, secs,
+	    secs > 0 ? ok / secs : 0, pct_ms(&login_lat, 50), pct_ms(&login_lat, 90),
+	    pct_ms(&login_lat, 99), pct_ms(&login_lat, 100));
+}
+
+static void print_tail(void)
+{
+	printf(" client_cpu_s=%.2f pbkdf2=%ld first_error=%s\n", cpu_secs(), pbkdf2_calls,
+	    first_error[0] ? first_error : "none");
+	fflush(stdout);
+}
+
+static void alloc_conns(int n)
+{
+	int i;
+	nconns = n;
+	conns = calloc((size_t)n, sizeof *conns);
+	dirty_list = calloc((size_t)n, sizeof *dirty_list);
+	if (!conns || !dirty_list)
+		die("calloc");
+	for (i = 0; i < n; i++) {
+		conns[i].fd = -1;
+		conns[i].idx = i;
+		conns[i].user = opt.first + i;
+		conns[i].peer = -1;
+	}
+	raise_nofile(n);
+}
+
+static int run_login(void)
+{
+	alloc_conns(opt.n);
+	login_all(opt.n, now_ns() + 600LL * 1000000000LL);
+	print_login_stats("login", opt.n);
+	print_tail();
+	end_all(3000);
+	return failed_n ? 1 : 0;
+}
+
+static int run_idle(void)
+{
+	int64_t deadline;
+	alloc_conns(opt.n);
+	login_all(opt.n, now_ns() + 600LL * 1000000000LL);
+	print_login_stats("idle", opt.n);
+	printf(" up=%d", online);
+	print_tail();
+	deadline = now_ns() + (int64_t)(opt.secs * 1e9);
+	while (!got_signal && now_ns() < deadline)
+		loop_once(100);
+	printf("scenario=idle-end server=%s n=%d still_online=%d failed=%d first_error=%s\n",
+	    opt.label, opt.n, online, failed_n, first_error[0] ? first_error : "none");
+	fflush(stdout);
+	end_all(5000);
+	return 0;
+}
+
+static int run_messages(void)
+{
+	int i, n = 2 * opt.pairs;
+	int64_t t0, t_end, t_drain, t_settle, last_recv_count_t;
+	long last_recvd;
+	double secs;
+	alloc_conns(n);
+	for (i = 0; i < n; i++)
+		conns[i].peer = i ^ 1;
+	login_all(n, now_ns() + 120LL * 1000000000LL);
+	if (online < n) {
+		printf("scenario=messages server=%s pairs=%d window=%d online=%d failed=%d",
+		    opt.label, opt.pairs, opt.window, online, failed_n);
+		print_tail();
+		end_all(2000);
+		return 1;
+	}
+	/* let initial presence settle */
+	t_settle = now_ns() + 1000000000LL;
+	while (now_ns() < t_settle)
+		loop_once(20);
+	sending = 1;
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		int w;
+		for (w = 0; w < opt.window; w++)
+			send_chat(&conns[i]);
+	}
+	t_end = t0 + (int64_t)(opt.secs * 1e9);
+	while (now_ns() < t_end && !got_signal)
+		loop_once(10);
+	sending = 0;
+	{
+		/* what was delivered within the sending time */
+		long sent_at_end = msg_sent, recvd_at_end = msg_recvd;
+		secs = (double)(now_ns() - t0) / 1e9;
+		t_drain = now_ns() + (int64_t)(opt.drain * 1e9);
+		last_recvd = msg_recvd;
+		last_recv_count_t = now_ns();
+		while (now_ns() < t_drain && msg_recvd + msg_errors < msg_sent && !got_signal) {
+			loop_once(10);
+			if (msg_recvd != last_recvd) {
+				last_recvd = msg_recvd;
+				last_recv_count_t = now_ns();
+			}
+		}
+		(void)last_recv_count_t;
+		samples_sort(&msg_lat);
+		printf("scenario=messages server=%s pairs=%d window=%d secs=%.2f sent=%ld received=%ld "
+		    "rate=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f lost=%ld errors=%ld stray=%ld "
+		    "from_earlier_runs=%ld failed=%d",
+		    opt.label, opt.pairs, opt.window, secs, msg_sent, msg_recvd,
+		    recvd_at_end / secs, pct_ms(&msg_lat, 50), pct_ms(&msg_lat, 90), pct_ms(&msg_lat, 99),
+		    pct_ms(&msg_lat, 100), msg_sent - msg_recvd - msg_errors, msg_errors, msg_stray, msg_old,
+		    failed_n);
+		(void)sent_at_end;
+	}
+	print_tail();
+	end_all(3000);
+	return 0;
+}
+
+static void fo_send(struct conn *c, char tag, int round, int away)
+{
+	if (c->st != ST_ONLINE)
+		return;
+	out_printf(c, "<presence>%s<status>f%c %d %d</status></presence>",
+	    away ? "<show>away</show>" : "", tag, round, c->idx);
+}
+
+/* Wait until fo_got reaches fo_expect or timeout; true if complete. */
+static int fo_wait(int64_t timeout_ns)
+{
+	int64_t deadline = fo_t0 + timeout_ns;
+	while (fo_got < fo_expect && now_ns() < deadline && !got_signal)
+		loop_once(5);
+	return fo_got >= fo_expect;
+}
+
+static int run_fanout(void)
+{
+	int n = opt.groups * (opt.k + 1), r, i;
+	long last;
+	int64_t quiet;
+	double storm_sorted[64];
+	alloc_conns(n);
+	login_all(n, now_ns() + 120LL * 1000000000LL);
+	if (online < n) {
+		printf("scenario=fanout server=%s k=%d groups=%d online=%d failed=%d",
+		    opt.label, opt.k, opt.groups, online, failed_n);
+		print_tail();
+		end_all(2000);
+		return 1;
+	}
+	/* initial presence: wait until it stops arriving (or every contact is seen) */
+	last = -1;
+	quiet = now_ns();
+	{
+		int64_t deadline = now_ns() + 30LL * 1000000000LL;
+		while (now_ns() < deadline && !got_signal) {
+			loop_once(20);
+			if (fo_initial != last) {
+				last = fo_initial;
+				quiet = now_ns();
+			}
+			if (fo_initial >= (long)n * opt.k && now_ns() - quiet > 200000000LL)
+				break;
+			if (now_ns() - quiet > 1500000000LL)
+				break;
+		}
+	}
+	/* one user changes presence: time until all K contacts have it */
+	fo_phase = 1;
+	fo_tag = 'o';
+	for (r = 1; r <= opt.rounds && !got_signal; r++) {
+		fo_round = r;
+		fo_got = 0;
+		fo_expect = opt.k;
+		fo_t0 = now_ns();
+		fo_send(&conns[0], 'o', r, r & 1);
+		flush_dirty();
+		if (fo_wait(5000000000LL))
+			samples_add(&fo_single, fo_tlast - fo_t0);
+		else
+			fo_single_missing += fo_expect - fo_got;
+		{
+			int64_t pause = now_ns() + 50000000LL;
+			while (now_ns() < pause)
+				loop_once(5);
+		}
+	}
+	/* every user changes presence at once */
+	fo_phase = 2;
+	fo_tag = 's';
+	for (r = 1; r <= opt.storms && r <= 64 && !got_signal; r++) {
+		fo_round = r;
+		fo_got = 0;
+		fo_expect = (long)n * opt.k;
+		fo_t0 = now_ns();
+		for (i = 0; i < n; i++)
+			fo_send(&conns[i], 's', r, r & 1);
+		flush_dirty();
+		fo_wait(20000000000LL);
+		{
+			double ms = (double)((fo_got ? fo_tlast : now_ns()) - fo_t0) / 1e6;
+			fo_storm_ms[fo_nstorms] = ms;
+			fo_storm_rates[fo_nstorms] = ms > 0 ? fo_got / (ms / 1000.0) : 0;
+			fo_nstorms++;
+			fo_storm_missing += fo_expect - fo_got;
+		}
+		{
+			int64_t pause = now_ns() + 300000000LL;
+			while (now_ns() < pause)
+				loop_once(5);
+		}
+	}
+	fo_phase = 3;
+	samples_sort(&fo_single);
+	samples_sort(&fo_single_first);
+	memcpy(storm_sorted, fo_storm_rates, sizeof storm_sorted);
+	for (i = 1; i < fo_nstorms; i++) {      /* insertion sort, few items */
+		double v = storm_sorted[i];
+		int j = i - 1;
+		while (j >= 0 && storm_sorted[j] > v) {
+			storm_sorted[j + 1] = storm_sorted[j];
+			j--;
+		}
+		storm_sorted[j + 1] = v;
+	}
+	{
+		int incomplete = 0;
+		for (i = 0; i < n; i++)
+			if (conns[i].pres_in < opt.k)
+				incomplete++;
+		printf("scenario=fanout server=%s k=%d groups=%d users=%d initial_presences=%ld "
+		    "initial_expected=%ld initial_incomplete_users=%d ",
+		    opt.label, opt.k, opt.groups, n, fo_initial, (long)n * opt.k, incomplete);
+	}
+	printf("rounds=%d one_p50_ms=%.2f one_max_ms=%.2f one_first_p50_ms=%.2f one_missing=%ld "
+	    "storms=%d storm_stanzas=%ld storm_rate=%.1f storm_rate_min=%.1f storm_rate_max=%.1f "
+	    "storm_missing=%ld",
+	    opt.rounds, pct_ms(&fo_single, 50), pct_ms(&fo_single, 100), pct_ms(&fo_single_first, 50),
+	    fo_single_missing, fo_nstorms, (long)n * opt.k,
+	    fo_nstorms ? storm_sorted[fo_nstorms / 2] : 0, fo_nstorms ? storm_sorted[0] : 0,
+	    fo_nstorms ? storm_sorted[fo_nstorms - 1] : 0, fo_storm_missing);
+	print_tail();
+	end_all(3000);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int o;
+	struct sigaction sa;
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
+		usage(argc < 2 ? 100 : 0);
+	scen_name = argv[1];
+	if (!strcmp(scen_name, "login"))
+		scen = SC_LOGIN;
+	else if (!strcmp(scen_name, "messages"))
+		scen = SC_MESSAGES;
+	else if (!strcmp(scen_name, "idle"))
+		scen = SC_IDLE;
+	else if (!strcmp(scen_name, "fanout"))
+		scen = SC_FANOUT;
+	else
+		usage(100);
+	optind = 2;
+	while ((o = getopt(argc, argv, "H:p:d:u:w:m:r:f:n:c:P:W:T:D:K:G:R:S:A:kl:h")) != -1) {
+		switch (o) {
+		case 'H': opt.host = optarg; break;
+		case 'p': opt.port = atoi(optarg); break;
+		case 'd': opt.domain = optarg; break;
+		case 'u': opt.pattern = optarg; break;
+		case 'w': opt.password = optarg; break;
+		case 'm':
+			if (!strcasecmp(optarg, "plain")) opt.mech = 1;
+			else if (!strcasecmp(optarg, "scram-sha-1")) opt.mech = 2;
+			else if (!strcasecmp(optarg, "auto")) opt.mech = 0;
+			else usage(100);
+			break;
+		case 'r': opt.resource = optarg; break;
+		case 'f': opt.first = atoi(optarg); break;
+		case 'n': opt.n = atoi(optarg); break;
+		case 'c': opt.conc = atoi(optarg); break;
+		case 'P': opt.pairs = atoi(optarg); break;
+		case 'W': opt.window = atoi(optarg); break;
+		case 'T': opt.secs = atof(optarg); break;
+		case 'D': opt.drain = atof(optarg); break;
+		case 'K': opt.k = atoi(optarg); break;
+		case 'G': opt.groups = atoi(optarg); break;
+		case 'R': opt.rounds = atoi(optarg); break;
+		case 'S': opt.storms = atoi(optarg); break;
+		case 'A': opt.srcaddrs = atoi(optarg); break;
+		case 'k': opt.hold = 1; break;
+		case 'l': opt.label = optarg; break;
+		case 'h': usage(0); break;
+		default: usage(100);
+		}
+	}
+	if (optind != argc || opt.n < 1 || opt.conc < 1 || opt.pairs < 1 || opt.window < 1 ||
+	    opt.k < 1 || opt.groups < 1 || opt.srcaddrs < 1 || opt.srcaddrs > 250 ||
+	    opt.port < 1 || opt.port > 65535 || !strstr(opt.pattern, "%d"))
+		usage(100);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (RAND_bytes((unsigned char *)&run_tag, sizeof run_tag) != 1)
+		run_tag = (unsigned)getpid() ^ (unsigned)now_ns();
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		die("epoll_create1");
+	switch (scen) {
+	case SC_LOGIN: return run_login();
+	case SC_MESSAGES: return run_messages();
+	case SC_IDLE: return run_idle();
+	case SC_FANOUT: return run_fanout();
+	}
+	return 0;
+}

@@ -74,7 +74,13 @@ deps:
 check: deps all
 	$(MAKE) --no-print-directory B=build/san CFLAGS="-O1 -g $(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all unit
 	sh tests/run.sh build/san
+	sh tests/fuzz/regress.sh
 	bash tests/systemd/run.sh
+
+# libFuzzer over the parser and the whole stream (tests/fuzz/README.md).
+FUZZ_SECONDS ?= 600
+fuzz:
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # Beside Prosody and ejabberd: see bench/README.md (minutes; not part of check).
 bench: all
@@ -103,4 +109,4 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all unit deps check run bench install clean
+.PHONY: all unit deps check run bench fuzz install clean

@@ -1,10 +1,10 @@
 /*
  * fake_router.h - the control side of fake_router.c: an in-memory stand-in
- * for router/*.c (and Redis) that the fuzz targets link instead.
+ * for router/ (its .c files and Redis) that the fuzz targets link instead.
  *
  * fake_router.c defines every function declared in router/store.h,
- * account.h, session.h, route.h and roster.h. State lives in small tables
- * reset for each input, preloaded with:
+ * account.h, session.h, route.h, roster.h and authfail.h. State lives in
+ * small tables reset for each input, preloaded with:
  *   accounts  alice@localhost, bob@localhost, test@localhost, carol@localhost
  *             (password "secret" each, SCRAM-SHA-1 and -256 with a fixed salt
  *             and FAKE_ITERATIONS iterations, digest secret "secret")
@@ -15,9 +15,12 @@
  *             bob: alice (both)
  *   pending   alice: a subscription request from eve@localhost
  *   offline   alice: one chat message from bob
+ *   inbox     carol@localhost/old: one message (routed again when reaped)
  * Whatever is published to a channel the connection subscribed to (its
  * full JID, its bare JID) is queued; the harness hands it to conn_deliver,
- * as the main loop would.
+ * as the main loop would. A stanza routed to the connection's own session
+ * waits in its inbox, with an "inbox" wake-up published (route.h); one
+ * for any other live session counts as taken by that session's handler.
  */
 #ifndef XMPPD_FUZZ_FAKE_ROUTER_H
 #define XMPPD_FUZZ_FAKE_ROUTER_H
@@ -37,7 +40,17 @@ void fake_router_fail_at(unsigned n);
 /* Take the oldest payload published to one of our channels: 1 and a
  * malloc'd copy in *payload / *len, or 0 when none is queued. */
 int fake_router_take(char **payload, size_t *len);
+/* Another handler reaps every session (this one stalled past the session
+ * TTL): the records go, and what waited in their inboxes is routed again
+ * (here: to offline storage). */
+void fake_router_reap_all(void);
 /* Router calls made since the reset. */
 unsigned fake_router_calls(void);
+/* 1 if the failure asked for with fake_router_fail_at has happened. */
+int fake_router_failed(void);
+/* Is there a session record bare/resource with this stream id? */
+int fake_router_has_session(const char *bare, const char *resource, const char *id);
+/* Envelopes waiting in the inbox of bare/resource. */
+int fake_router_inbox_len(const char *bare, const char *resource);
 
 #endif

@@ -1,0 +1,1271 @@
+/*
+ * fake_router.c - router/ without Redis, for the fuzz targets: every
+ * function of router/store.h, account.h, session.h, route.h, roster.h and
+ * authfail.h,
+ * over small in-memory tables (see fake_router.h for what is preloaded).
+ *
+ * The decisions the Lua scripts take inside Redis (roster_sub.lua,
+ * roster_set.lua, roster_remove.lua, route_stanza.lua, presence_get.lua,
+ * session_register.lua) are written again here in C, close enough that
+ * the handler sees the same kinds of answers. Raw commands (store_cmd,
+ * store_cmdargv, store_eval, store_pipeline) are not used by handler/;
+ * they answer as an unreachable Redis would.
+ */
+#include "store.h"
+#include "account.h"
+#include "session.h"
+#include "route.h"
+#include "roster.h"
+#include "authfail.h"
+#include "scram.h"
+#include "xmalloc.h"
+#include "fake_router.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- generic small tables of (a, b) -> value ---- */
+
+struct kv {
+	char *a, *b, *v;
+	size_t vlen;
+};
+
+struct table {
+	struct kv *e;
+	int n, max;
+};
+
+#define TABLE(name, cap) static struct kv name##_e[cap]; \
+	static struct table name = { name##_e, 0, cap }
+
+TABLE(rosters, 96);     /* owner, contact -> stored item */
+TABLE(pending, 32);     /* owner, contact -> subscription stanza */
+TABLE(offline, 32);     /* bare, "" -> stored stanza (in order) */
+TABLE(inbox, 64);       /* bare, resource -> envelope for that session (in order) */
+TABLE(versions, 16);    /* bare, "" -> roster version (decimal) */
+TABLE(channels, 8);     /* channel, "" -> "" : the connection's subscriptions */
+TABLE(queue, 64);       /* "", "" -> payload published to one of our channels */
+TABLE(authfails, 16);   /* bare JID or "addr:<address>", "" -> failure count */
+
+#define QUEUE_MAX_BYTES (1024 * 1024)
+static size_t queue_bytes;
+
+static int same(const char *x, const char *y)
+{
+	return (!x && !y) || (x && y && !strcmp(x, y));
+}
+
+static int tfind(const struct table *t, const char *a, const char *b)
+{
+	int i;
+	for (i = 0; i < t->n; i++)
+		if (same(t->e[i].a, a) && same(t->e[i].b, b))
+			return i;
+	return -1;
+}
+
+static void kv_free(struct kv *e)
+{
+	free(e->a);
+	free(e->b);
+	free(e->v);
+	memset(e, 0, sizeof *e);
+}
+
+static void tdel(struct table *t, int i)
+{
+	kv_free(&t->e[i]);
+	memmove(&t->e[i], &t->e[i + 1], (size_t)(t->n - i - 1) * sizeof t->e[0]);
+	t->n--;
+	memset(&t->e[t->n], 0, sizeof t->e[0]);
+}
+
+static char *dupn(const char *s, size_t n)
+{
+	return s ? xstrndup(s, n) : NULL;
+}
+
+/* Replace (when a, b exist and replace is set) or append. -1 when full. */
+static int tput(struct table *t, const char *a, const char *b, const char *v, size_t vlen,
+    int replace)
+{
+	int i = replace ? tfind(t, a, b) : -1;
+	if (i >= 0) {
+		free(t->e[i].v);
+		t->e[i].v = dupn(v, vlen);
+		t->e[i].vlen = vlen;
+		return 0;
+	}
+	if (t->n == t->max)
+		return -1;
+	i = t->n++;
+	t->e[i].a = a ? xstrdup(a) : NULL;
+	t->e[i].b = b ? xstrdup(b) : NULL;
+	t->e[i].v = dupn(v, vlen);
+	t->e[i].vlen = vlen;
+	return 0;
+}
+
+static void tclear(struct table *t)
+{
+	while (t->n)
+		tdel(t, t->n - 1);
+}
+
+/* ---- accounts and sessions ---- */
+
+struct acct {
+	char *bare;
+	struct account a;
+};
+
+#define MAX_ACCOUNTS 8
+static struct acct accounts[MAX_ACCOUNTS];
+static int naccounts;
+
+struct sess {
+	char *bare, *res, *id, *presence;
+	int prio, avail, dead;
+	long since, seen;
+};
+
+#define MAX_SESSIONS 16
+static struct sess sessions[MAX_SESSIONS];
+static int nsessions;
+
+static int find_account(const char *bare)
+{
+	int i;
+	for (i = 0; i < naccounts; i++)
+		if (!strcmp(accounts[i].bare, bare))
+			return i;
+	return -1;
+}
+
+static int find_session(const char *bare, const char *res)
+{
+	int i;
+	for (i = 0; i < nsessions; i++)
+		if (!strcmp(sessions[i].bare, bare) && !strcmp(sessions[i].res, res))
+			return i;
+	return -1;
+}
+
+static void del_session(int i)
+{
+	free(sessions[i].bare);
+	free(sessions[i].res);
+	free(sessions[i].id);
+	free(sessions[i].presence);
+	memmove(&sessions[i], &sessions[i + 1], (size_t)(nsessions - i - 1) * sizeof sessions[0]);
+	nsessions--;
+	memset(&sessions[nsessions], 0, sizeof sessions[0]);
+}
+
+static void del_account(int i)
+{
+	free(accounts[i].bare);
+	memmove(&accounts[i], &accounts[i + 1], (size_t)(naccounts - i - 1) * sizeof accounts[0]);
+	naccounts--;
+	memset(&accounts[naccounts], 0, sizeof accounts[0]);
+}
+
+/* ---- fault injection ---- */
+
+static unsigned calls, fail_at;
+
+static int failing(struct store *s, const char *fn)
+{
+	calls++;
+	if (fail_at && calls == fail_at) {
+		if (s)
+			snprintf(s->err, sizeof s->err, "fake router: injected failure in %s", fn);
+		return 1;
+	}
+	return 0;
+}
+
+void fake_router_fail_at(unsigned n)
+{
+	fail_at = n;
+}
+
+unsigned fake_router_calls(void)
+{
+	return calls;
+}
+
+int fake_router_failed(void)
+{
+	return fail_at && calls >= fail_at;
+}
+
+/* ---- store.h ---- */
+
+int store_open(struct store *s, const char *url, const char *prefix, int timeout_ms)
+{
+	memset(s, 0, sizeof *s);
+	snprintf(s->url, sizeof s->url, "%s", url ? url : "");
+	snprintf(s->prefix, sizeof s->prefix, "%s", prefix ? prefix : "");
+	s->timeout_ms = timeout_ms;
+	return 0;
+}
+
+int store_open_sub(struct store *s)
+{
+	(void)s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	s->cmd = s->sub = NULL;
+}
+
+static void escape_jid(const char *in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (; *in && o + 4 < outsz; in++) {
+		if (*in == '{' || *in == '}' || *in == '%')
+			o += (size_t)snprintf(out + o, outsz - o, "%%%02X", (unsigned char)*in);
+		else
+			out[o++] = *in;
+	}
+	out[o] = '\0';
+}
+
+void store_user_key(const struct store *s, const char *bare, const char *what,
+    char *out, size_t outsz)
+{
+	char esc[STORE_MAX_KEY];
+	escape_jid(bare, esc, sizeof esc);
+	snprintf(out, outsz, "%s{%s}%s%s", s->prefix, esc, what ? ":" : "", what ? what : "");
+}
+
+void store_full_channel(const struct store *s, const char *bare,
+    const char *resource, char *out, size_t outsz)
+{
+	char esc[STORE_MAX_KEY];
+	escape_jid(bare, esc, sizeof esc);
+	snprintf(out, outsz, "%s{%s}/%s", s->prefix, esc, resource);
+}
+
+void store_global_key(const struct store *s, const char *name, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s%s", s->prefix, name);
+}
+
+int store_wait(struct store *s, int tries, int wait_ms)
+{
+	(void)tries; (void)wait_ms;
+	return failing(s, "store_wait") ? -1 : 0;
+}
+
+redisReply *store_cmd(struct store *s, const char *fmt, ...)
+{
+	(void)fmt;
+	snprintf(s->err, sizeof s->err, "fake router: no raw Redis commands");
+	return NULL;
+}
+
+redisReply *store_cmdargv(struct store *s, int argc, const char **argv, const size_t *lens)
+{
+	(void)argc; (void)argv; (void)lens;
+	snprintf(s->err, sizeof s->err, "fake router: no raw Redis commands");
+	return NULL;
+}
+
+redisReply *store_eval(struct store *s, const char *script, const char *sha,
+    int nkeys, int argc, const char **argv, const size_t *lens)
+{
+	(void)script; (void)sha; (void)nkeys; (void)argc; (void)argv; (void)lens;
+	snprintf(s->err, sizeof s->err, "fake router: no raw Redis commands");
+	return NULL;
+}
+
+int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t *cmd_lens[],
+    const int *cmd_argc, redisReply **replies)
+{
+	int i;
+	(void)cmd_argv; (void)cmd_lens; (void)cmd_argc;
+	for (i = 0; i < n; i++)
+		replies[i] = NULL;
+	snprintf(s->err, sizeof s->err, "fake router: no raw Redis commands");
+	return -1;
+}
+
+/* ---- account.h ---- */
+
+int account_get(struct store *s, const char *bare, struct account *a)
+{
+	int i;
+	memset(a, 0, sizeof *a);
+	if (failing(s, "account_get"))
+		return -1;
+	i = find_account(bare);
+	if (i < 0)
+		return 0;
+	*a = accounts[i].a;
+	return 1;
+}
+
+static void set_field(char *dst, const char *v)
+{
+	snprintf(dst, ACCOUNT_MAX_FIELD, "%s", v ? v : "");
+}
+
+int account_put(struct store *s, const char *bare, const char *scram_sha1,
+    const char *scram_sha256, const char *digest_secret, int create_only)
+{
+	int i;
+	if (failing(s, "account_put"))
+		return -1;
+	i = find_account(bare);
+	if (i >= 0 && create_only)
+		return 0;
+	if (i < 0) {
+		if (naccounts == MAX_ACCOUNTS) {
+			snprintf(s->err, sizeof s->err, "fake router: account table full");
+			return -1;
+		}
+		i = naccounts++;
+		accounts[i].bare = xstrdup(bare);
+	}
+	set_field(accounts[i].a.scram_sha1, scram_sha1);
+	set_field(accounts[i].a.scram_sha256, scram_sha256);
+	set_field(accounts[i].a.digest_secret, digest_secret);
+	return 1;
+}
+
+static void drop_owned(struct table *t, const char *bare)
+{
+	int i;
+	for (i = t->n - 1; i >= 0; i--)
+		if (same(t->e[i].a, bare))
+			tdel(t, i);
+}
+
+int account_delete(struct store *s, const char *bare)
+{
+	int i;
+	if (failing(s, "account_delete"))
+		return -1;
+	i = find_account(bare);
+	if (i < 0)
+		return 0;
+	del_account(i);
+	drop_owned(&rosters, bare);
+	drop_owned(&pending, bare);
+	drop_owned(&offline, bare);
+	drop_owned(&versions, bare);
+	for (i = nsessions - 1; i >= 0; i--)
+		if (!strcmp(sessions[i].bare, bare))
+			del_session(i);
+	return 1;
+}
+
+int account_each(struct store *s, int (*fn)(const char *bare, void *arg), void *arg)
+{
+	char *names[MAX_ACCOUNTS];
+	int i, n = naccounts, rc = 0;
+	if (failing(s, "account_each"))
+		return -1;
+	for (i = 0; i < n; i++)
+		names[i] = xstrdup(accounts[i].bare);
+	for (i = 0; i < n; i++)
+		if (rc == 0 && fn(names[i], arg) == -1)
+			rc = -1;
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	return rc;
+}
+
+/* ---- the connection's channels and the delivery queue ---- */
+
+static int ours(const char *channel)
+{
+	return tfind(&channels, channel, "") >= 0;
+}
+
+static long publish(const char *channel, const char *payload, size_t len)
+{
+	if (!ours(channel))
+		return 0;
+	/* Bounded like a client that reads slowly: the rest is dropped. */
+	if (queue.n < queue.max && queue_bytes + len <= QUEUE_MAX_BYTES) {
+		tput(&queue, "", "", payload, len, 0);
+		queue_bytes += len;
+	}
+	return 1;
+}
+
+int fake_router_take(char **payload, size_t *len)
+{
+	if (!queue.n)
+		return 0;
+	*payload = queue.e[0].v;
+	*len = queue.e[0].vlen;
+	queue.e[0].v = NULL;
+	queue_bytes -= *len;
+	tdel(&queue, 0);
+	return 1;
+}
+
+/* ---- session.h ---- */
+
+int fake_router_has_session(const char *bare, const char *resource, const char *id)
+{
+	int i = find_session(bare, resource);
+	return i >= 0 && !strcmp(sessions[i].id, id);
+}
+
+int fake_router_inbox_len(const char *bare, const char *resource)
+{
+	int i, n = 0;
+	for (i = 0; i < inbox.n; i++)
+		n += same(inbox.e[i].a, bare) && same(inbox.e[i].b, resource);
+	return n;
+}
+
+void fake_router_reap_all(void)
+{
+	int i;
+	/* The reaper routes again what waited in each inbox (conn_drain_inbox);
+	 * here it all goes to offline storage, as far as the table takes it. */
+	for (i = 0; i < inbox.n; ) {
+		struct kv *e = &inbox.e[i];
+		if (e->vlen > 7 && !memcmp(e->v, "stanza\n", 7))
+			tput(&offline, e->a, "", e->v + 7, e->vlen - 7, 0);
+		tdel(&inbox, i);
+	}
+	while (nsessions)
+		del_session(nsessions - 1);
+}
+
+int session_register(struct store *s, const char *bare, const char *resource,
+    const char *id, const char *host, long pid, char *replaced_id, size_t idsz)
+{
+	int i;
+	(void)host; (void)pid;
+	if (idsz)
+		replaced_id[0] = '\0';
+	if (failing(s, "session_register"))
+		return -1;
+	i = find_session(bare, resource);
+	if (i >= 0) {
+		snprintf(replaced_id, idsz, "%s", sessions[i].id);
+		free(sessions[i].id);
+		sessions[i].id = xstrdup(id);
+		/* session_register.lua replaces the record: not available yet */
+		sessions[i].avail = sessions[i].prio = sessions[i].dead = 0;
+		return 0;
+	}
+	if (nsessions == MAX_SESSIONS) {
+		snprintf(s->err, sizeof s->err, "fake router: session table full");
+		return -1;
+	}
+	i = nsessions++;
+	memset(&sessions[i], 0, sizeof sessions[i]);
+	sessions[i].bare = xstrdup(bare);
+	sessions[i].res = xstrdup(resource);
+	sessions[i].id = xstrdup(id);
+	return 0;
+}
+
+int session_unregister(struct store *s, const char *bare, const char *resource,
+    const char *id, char **presence)
+{
+	int i;
+	if (presence)
+		*presence = NULL;
+	if (failing(s, "session_unregister"))
+		return -1;
+	i = find_session(bare, resource);
+	if (i < 0 || strcmp(sessions[i].id, id))
+		return 0;
+	if (presence && sessions[i].avail && sessions[i].presence)
+		*presence = xstrdup(sessions[i].presence);
+	del_session(i);
+	return 1;
+}
+
+int session_update(struct store *s, const char *bare, const char *resource,
+    const char *id, int prio, int avail, const char *presence_xml)
+{
+	int i;
+	if (failing(s, "session_update"))
+		return -1;
+	i = find_session(bare, resource);
+	if (i < 0)
+		return 2;
+	if (strcmp(sessions[i].id, id))
+		return 1;
+	if (avail >= 0) {
+		sessions[i].prio = prio;
+		sessions[i].avail = avail;
+		free(sessions[i].presence);
+		sessions[i].presence = avail == 1 && presence_xml ? xstrdup(presence_xml) : NULL;
+	}
+	return 0;
+}
+
+int session_reap(struct store *s,
+    void (*fn)(const char *bare, const char *resource, const char *presence, void *arg),
+    void *arg)
+{
+	int i, n = 0;
+	if (failing(s, "session_reap"))
+		return -1;
+	for (i = 0; i < nsessions && n < SESSION_REAP_BATCH; ) {
+		if (!sessions[i].dead) {
+			i++;
+			continue;
+		}
+		{
+			char *bare = xstrdup(sessions[i].bare), *res = xstrdup(sessions[i].res);
+			char *pres = sessions[i].avail && sessions[i].presence ?
+			    xstrdup(sessions[i].presence) : NULL;
+			del_session(i);
+			if (fn)
+				fn(bare, res, pres, arg);
+			free(bare);
+			free(res);
+			free(pres);
+		}
+		n++;
+	}
+	return n;
+}
+
+static int field(const char *rec, const char *name, char *out, size_t outsz)
+{
+	size_t nl = strlen(name), n;
+	const char *p = rec;
+	while ((p = strstr(p, name))) {
+		if ((p == rec || p[-1] == ' ') && p[nl] == '=') {
+			p += nl + 1;
+			n = strcspn(p, " ");
+			if (n >= outsz)
+				return -1;
+			memcpy(out, p, n);
+			out[n] = '\0';
+			return 0;
+		}
+		p += nl;
+	}
+	return -1;
+}
+
+int session_parse(const char *resource, const char *record, struct session_info *out)
+{
+	char v[64];
+	memset(out, 0, sizeof *out);
+	snprintf(out->resource, sizeof out->resource, "%s", resource);
+	if (field(record, "id", out->id, sizeof out->id) == -1 ||
+	    field(record, "host", out->host, sizeof out->host) == -1)
+		return -1;
+	if (field(record, "prio", v, sizeof v) == -1) return -1;
+	out->prio = atoi(v);
+	if (field(record, "avail", v, sizeof v) == -1) return -1;
+	out->avail = atoi(v);
+	if (field(record, "pid", v, sizeof v) == -1) return -1;
+	out->pid = atol(v);
+	if (field(record, "since", v, sizeof v) == -1) return -1;
+	out->since = atol(v);
+	if (field(record, "seen", v, sizeof v) == -1) return -1;
+	out->seen = atol(v);
+	return 0;
+}
+
+int session_each(struct store *s, const char *bare,
+    int (*fn)(const struct session_info *si, void *arg), void *arg)
+{
+	struct session_info si;
+	int i;
+	if (failing(s, "session_each"))
+		return -1;
+	for (i = 0; i < nsessions; i++) {
+		char rec[SESSION_MAX_RECORD];
+		if (strcmp(sessions[i].bare, bare) || sessions[i].dead)
+			continue;
+		snprintf(rec, sizeof rec, "id=%s prio=%d avail=%d host=fuzzhost pid=1 since=%ld seen=%ld",
+		    sessions[i].id, sessions[i].prio, sessions[i].avail, sessions[i].since,
+		    sessions[i].seen);
+		if (session_parse(sessions[i].res, rec, &si) == -1)
+			continue;
+		if (fn(&si, arg) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- route.h ---- */
+
+char *route_envelope(const char *header, const char *body, size_t *len)
+{
+	size_t h = strlen(header), b = strlen(body);
+	char *p = xmalloc(h + b + 2);
+	memcpy(p, header, h);
+	p[h] = '\n';
+	memcpy(p + h + 1, body, b + 1);
+	*len = h + 1 + b;
+	return p;
+}
+
+long route_publish(struct store *s, const char *channel, const char *payload, size_t len)
+{
+	if (failing(s, "route_publish"))
+		return -1;
+	return publish(channel, payload, len);
+}
+
+int route_fanout(struct store *s, const char *const *bares, int n,
+    const char *const *payloads, const size_t *lens, long *counts)
+{
+	char chan[STORE_MAX_KEY];
+	int i;
+	if (failing(s, "route_fanout")) {
+		for (i = 0; counts && i < n; i++)
+			counts[i] = -1;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		long r;
+		store_user_key(s, bares[i], NULL, chan, sizeof chan);
+		r = publish(chan, payloads[i], lens[i]);
+		if (counts)
+			counts[i] = r;
+	}
+	return 0;
+}
+
+long route_push(struct store *s, const char *bare, const char *item, const char *ver)
+{
+	char hdr[64], chan[STORE_MAX_KEY], *env;
+	size_t len;
+	long n;
+	if (failing(s, "route_push"))
+		return -1;
+	snprintf(hdr, sizeof hdr, "push %s", ver);
+	env = route_envelope(hdr, item, &len);
+	store_user_key(s, bare, NULL, chan, sizeof chan);
+	n = publish(chan, env, len);
+	free(env);
+	return n;
+}
+
+long route_kick(struct store *s, const char *bare, const char *resource,
+    const char *id, const char *cond)
+{
+	char chan[STORE_MAX_KEY], msg[256];
+	int n;
+	if (failing(s, "route_kick"))
+		return -1;
+	store_full_channel(s, bare, resource, chan, sizeof chan);
+	n = snprintf(msg, sizeof msg, "kick %s %s\n", id, cond);
+	if (n < 0 || (size_t)n >= sizeof msg)
+		n = (int)strlen(msg);
+	return publish(chan, msg, (size_t)n);
+}
+
+int route_subscribe(struct store *s, const char *bare, const char *resource)
+{
+	char full[STORE_MAX_KEY], barech[STORE_MAX_KEY];
+	if (failing(s, "route_subscribe"))
+		return -1;
+	store_full_channel(s, bare, resource, full, sizeof full);
+	store_user_key(s, bare, NULL, barech, sizeof barech);
+	if ((!ours(full) && tput(&channels, full, "", "", 0, 0) == -1) ||
+	    (!ours(barech) && tput(&channels, barech, "", "", 0, 0) == -1)) {
+		snprintf(s->err, sizeof s->err, "fake router: too many subscriptions");
+		return -1;
+	}
+	return 0;
+}
+
+int route_parse(const char *p, size_t len, struct route_msg *m)
+{
+	const char *nl = memchr(p, '\n', len);
+	char line[192];
+	size_t n;
+
+	memset(m, 0, sizeof *m);
+	m->kind = ROUTE_UNKNOWN;
+	if (!nl || (size_t)(nl - p) >= sizeof line)
+		return -1;
+	n = (size_t)(nl - p);
+	memcpy(line, p, n);
+	line[n] = '\0';
+	m->body = nl + 1;
+	m->body_len = len - n - 1;
+	if (!strcmp(line, "stanza"))
+		m->kind = ROUTE_STANZA;
+	else if (!strcmp(line, "inbox"))
+		m->kind = ROUTE_INBOX;
+	else if (!strcmp(line, "presence"))
+		m->kind = ROUTE_PRESENCE;
+	else if (sscanf(line, "push %31s", m->ver) == 1)
+		m->kind = ROUTE_PUSH;
+	else if (sscanf(line, "kick %63s %63s", m->id, m->cond) == 2)
+		m->kind = ROUTE_KICK;
+	else
+		return -1;
+	return 0;
+}
+
+/* route_stanza.lua's publish(): the envelope goes into the session's
+ * inbox and "inbox\n" wakes its handler. Ours: inbox and wake-up kept
+ * (the queue); any other live session's handler takes it at once. */
+static long publish_session(struct store *s, int i, const char *env, size_t len)
+{
+	char chan[STORE_MAX_KEY];
+	store_full_channel(s, sessions[i].bare, sessions[i].res, chan, sizeof chan);
+	if (!ours(chan))
+		return 1;
+	if (tput(&inbox, sessions[i].bare, sessions[i].res, env, len, 0) == -1)
+		return 1;        /* the fake's table is full: taken as delivered */
+	return publish(chan, "inbox\n", 6);
+}
+
+static int count_offline(const char *bare)
+{
+	int i, n = 0;
+	for (i = 0; i < offline.n; i++)
+		n += same(offline.e[i].a, bare);
+	return n;
+}
+
+/* route_stanza.lua, with every session not marked dead alive. */
+enum route_outcome route_stanza(struct store *s, const char *bare, const char *resource,
+    int is_iq, const char *msg_type, const char *envelope, size_t envlen,
+    const char *stored, int offline_cap)
+{
+	long delivered = 0;
+	int i;
+
+	if (failing(s, "route_stanza"))
+		return RO_ERROR;
+	if (find_account(bare) < 0)
+		return RO_NOUSER;
+	if (resource[0]) {
+		i = find_session(bare, resource);
+		if (i >= 0 && !sessions[i].dead && publish_session(s, i, envelope, envlen) > 0)
+			return RO_DELIVERED;
+		if (!strcmp(msg_type, "headline") || !strcmp(msg_type, "error"))
+			return RO_DROPPED;
+		if (is_iq || strcmp(msg_type, "chat"))
+			return RO_UNAVAILABLE;
+	}
+	if (!is_iq && strcmp(msg_type, "groupchat"))
+		for (i = 0; i < nsessions; i++)
+			if (!strcmp(sessions[i].bare, bare) && sessions[i].avail &&
+			    sessions[i].prio >= 0 && !sessions[i].dead)
+				delivered += publish_session(s, i, envelope, envlen);
+	if (delivered > 0)
+		return RO_DELIVERED;
+	if (is_iq || !strcmp(msg_type, "groupchat"))
+		return RO_UNAVAILABLE;
+	if (!strcmp(msg_type, "headline") || !strcmp(msg_type, "error"))
+		return RO_DROPPED;
+	if (count_offline(bare) >= offline_cap ||
+	    tput(&offline, bare, "", stored, strlen(stored), 0) == -1)
+		return RO_FULL;
+	return RO_OFFLINE;
+}
+
+int route_presence_of(struct store *s, const char *const *bares, int n,
+    void (*fn)(const char *xml, size_t len, void *arg), void *arg)
+{
+	int b, i;
+	if (failing(s, "route_presence_of"))
+		return -1;
+	for (b = 0; b < n; b++)
+		for (i = 0; i < nsessions; i++)
+			if (!strcmp(sessions[i].bare, bares[b]) && sessions[i].avail &&
+			    sessions[i].presence && !sessions[i].dead) {
+				char *p = xstrdup(sessions[i].presence);
+				fn(p, strlen(p), arg);
+				free(p);
+			}
+	return 0;
+}
+
+/* offline_move.lua: up to max offline stanzas of bare, oldest first,
+ * into the session's inbox as "stanza" envelopes. */
+int route_offline_move(struct store *s, const char *bare, const char *resource, int max)
+{
+	int i, n = 0;
+	if (failing(s, "route_offline_move"))
+		return -1;
+	for (i = 0; i < offline.n && n < max; ) {
+		struct kv *e = &offline.e[i];
+		char *env;
+		size_t len;
+		if (!same(e->a, bare)) {
+			i++;
+			continue;
+		}
+		env = route_envelope("stanza", e->v, &len);
+		if (tput(&inbox, bare, resource, env, len, 0) == -1) {
+			free(env);
+			break;          /* the fake's table is full: the rest waits */
+		}
+		free(env);
+		tdel(&offline, i);
+		n++;
+	}
+	return n;
+}
+
+/* LRANGE, fn for each, then LTRIM (route.c): the entries are removed only
+ * after fn saw them, and a failed trim leaves them to be taken again. */
+int route_inbox_take(struct store *s, const char *bare, const char *resource, int max,
+    void (*fn)(const char *env, size_t len, void *arg), void *arg)
+{
+	struct kv copy[64];
+	int i, n = 0;
+	if (failing(s, "route_inbox_take"))
+		return -1;
+	for (i = 0; i < inbox.n && n < max && n < 64; i++)
+		if (same(inbox.e[i].a, bare) && same(inbox.e[i].b, resource)) {
+			copy[n].v = dupn(inbox.e[i].v, inbox.e[i].vlen);
+			copy[n++].vlen = inbox.e[i].vlen;
+		}
+	for (i = 0; i < n; i++) {
+		fn(copy[i].v, copy[i].vlen, arg);
+		free(copy[i].v);
+	}
+	if (n == 0)
+		return 0;
+	if (failing(s, "route_inbox_take (trim)"))
+		return -1;
+	for (i = 0; i < n; i++) {
+		int k = tfind(&inbox, bare, resource);
+		if (k >= 0)
+			tdel(&inbox, k);
+	}
+	return n;
+}
+
+/* ---- roster.h ---- */
+
+enum roster_sub roster_item_sub(const char *item)
+{
+	static const char head[] = "<item subscription='";
+	const char *p;
+	if (strncmp(item, head, sizeof head - 1))
+		return SUB_NONE;
+	p = item + sizeof head - 1;
+	if (!strncmp(p, "both'", 5))
+		return SUB_BOTH;
+	if (!strncmp(p, "from'", 5))
+		return SUB_FROM;
+	if (!strncmp(p, "to'", 3))
+		return SUB_TO;
+	return SUB_NONE;
+}
+
+int roster_item_ask(const char *item)
+{
+	const char *q = strchr(item, '\'');
+	q = q ? strchr(q + 1, '\'') : NULL;
+	return q && !strncmp(q + 1, " ask='subscribe'", 16);
+}
+
+static void get_ver(const char *bare, char *ver, size_t versz)
+{
+	int i = tfind(&versions, bare, "");
+	if (ver && versz)
+		snprintf(ver, versz, "%s", i >= 0 ? versions.e[i].v : "0");
+}
+
+static void incr_ver(const char *bare, char *ver, size_t versz)
+{
+	char buf[32];
+	int i = tfind(&versions, bare, "");
+	long v = i >= 0 ? atol(versions.e[i].v) : 0;
+	snprintf(buf, sizeof buf, "%ld", v + 1);
+	tput(&versions, bare, "", buf, strlen(buf), 1);
+	get_ver(bare, ver, versz);
+}
+
+int roster_version(struct store *s, const char *bare, char *ver, size_t versz)
+{
+	if (failing(s, "roster_version"))
+		return -1;
+	get_ver(bare, ver, versz);
+	return 0;
+}
+
+int roster_each(struct store *s, const char *bare, char *ver, size_t versz,
+    int (*fn)(const char *contact, const char *item, void *arg), void *arg)
+{
+	int i;
+	if (failing(s, "roster_each"))
+		return -1;
+	if (ver)
+		get_ver(bare, ver, versz);
+	for (i = 0; i < rosters.n; i++)
+		if (same(rosters.e[i].a, bare) && fn(rosters.e[i].b, rosters.e[i].v, arg) == -1)
+			return -1;
+	return 0;
+}
+
+/* The state attributes at the head of a stored item: "<item subscription='S'"
+ * [" ask='subscribe'"]; *sub and *ask receive them, the length is returned
+ * (0 if the item does not start that way). */
+static size_t item_head(const char *item, char *sub, size_t subsz, int *ask)
+{
+	static const char head[] = "<item subscription='", askattr[] = " ask='subscribe'";
+	size_t n = 0, len;
+	snprintf(sub, subsz, "none");
+	*ask = 0;
+	if (!item || strncmp(item, head, sizeof head - 1))
+		return 0;
+	n = sizeof head - 1;
+	len = 0;
+	while ((item[n + len] >= 'a' && item[n + len] <= 'z') ||
+	    (item[n + len] >= 'A' && item[n + len] <= 'Z'))
+		len++;
+	if (!len || item[n + len] != '\'')
+		return 0;
+	snprintf(sub, subsz, "%.*s", (int)len, item + n);
+	n += len + 1;
+	if (!strncmp(item + n, askattr, sizeof askattr - 1)) {
+		*ask = 1;
+		n += sizeof askattr - 1;
+	}
+	return n;
+}
+
+static char *make_item(const char *sub, int ask, const char *rest)
+{
+	size_t len = strlen(sub) + strlen(rest) + 64;
+	char *p = xmalloc(len);
+	snprintf(p, len, "<item subscription='%s'%s%s", sub, ask ? " ask='subscribe'" : "", rest);
+	return p;
+}
+
+int roster_set(struct store *s, const char *bare, const char *contact,
+    const char *body, char **item, char *ver, size_t versz)
+{
+	char sub[32];
+	int ask, i;
+	char *n;
+
+	*item = NULL;
+	if (failing(s, "roster_set"))
+		return -1;
+	i = tfind(&rosters, bare, contact);
+	item_head(i >= 0 ? rosters.e[i].v : NULL, sub, sizeof sub, &ask);
+	n = make_item(sub, ask, body ? body : "");
+	if (tput(&rosters, bare, contact, n, strlen(n), 1) == -1) {
+		free(n);
+		snprintf(s->err, sizeof s->err, "fake router: roster table full");
+		return -1;
+	}
+	incr_ver(bare, ver, versz);
+	*item = n;
+	return 0;
+}
+
+int roster_put(struct store *s, const char *bare, const char *contact,
+    const char *item, char *ver, size_t versz)
+{
+	if (failing(s, "roster_put"))
+		return -1;
+	if (tput(&rosters, bare, contact, item, strlen(item), 1) == -1) {
+		snprintf(s->err, sizeof s->err, "fake router: roster table full");
+		return -1;
+	}
+	incr_ver(bare, ver, versz);
+	return 0;
+}
+
+int roster_remove(struct store *s, const char *bare, const char *contact,
+    char **old, char *ver, size_t versz)
+{
+	int i;
+	*old = NULL;
+	if (failing(s, "roster_remove"))
+		return -1;
+	if ((i = tfind(&pending, bare, contact)) >= 0)
+		tdel(&pending, i);
+	i = tfind(&rosters, bare, contact);
+	if (i < 0) {
+		get_ver(bare, ver, versz);
+		return 0;
+	}
+	*old = xstrdup(rosters.e[i].v);
+	tdel(&rosters, i);
+	incr_ver(bare, ver, versz);
+	return 0;
+}
+
+/* roster_sub.lua */
+int roster_subscription(struct store *s, const char *bare, const char *contact,
+    int out, const char *type, const char *contact_attr, const char *stanza,
+    enum roster_action *action, char **item, char *ver, size_t versz)
+{
+	char sub[32], nsub[32];
+	int ask, nask, i, p;
+	const char *cur, *rest;
+	char *fresh = NULL, *n;
+	size_t hl;
+
+	*action = RA_DROP;
+	*item = NULL;
+	if (failing(s, "roster_subscription"))
+		return -1;
+	i = tfind(&rosters, bare, contact);
+	cur = i >= 0 ? rosters.e[i].v : NULL;
+	hl = item_head(cur, sub, sizeof sub, &ask);
+	snprintf(nsub, sizeof nsub, "%s", sub);
+	nask = ask;
+#define IS(x) (!strcmp(sub, x))
+#define SET(x) snprintf(nsub, sizeof nsub, "%s", x)
+	if (out) {
+		if (!strcmp(type, "subscribe")) {
+			if (IS("none") || IS("from"))
+				nask = 1;
+			*action = RA_ROUTE;
+		} else if (!strcmp(type, "subscribed")) {
+			if ((p = tfind(&pending, bare, contact)) >= 0) {
+				tdel(&pending, p);
+				if (IS("none")) SET("from"); else if (IS("to")) SET("both");
+				*action = RA_ROUTE;
+			}
+		} else if (!strcmp(type, "unsubscribe")) {
+			if (IS("to")) SET("none"); else if (IS("both")) SET("from");
+			nask = 0;
+			*action = RA_ROUTE;
+		} else if (!strcmp(type, "unsubscribed")) {
+			if ((p = tfind(&pending, bare, contact)) >= 0)
+				tdel(&pending, p);
+			if (IS("from")) SET("none"); else if (IS("both")) SET("to");
+			*action = RA_ROUTE;
+		}
+	} else {
+		if (!strcmp(type, "subscribe")) {
+			if (IS("from") || IS("both")) {
+				*action = RA_AUTOREPLY;
+			} else {
+				tput(&pending, bare, contact, stanza, strlen(stanza), 1);
+				*action = RA_DELIVER;
+			}
+		} else if (!strcmp(type, "subscribed")) {
+			if (ask && (IS("none") || IS("from"))) {
+				SET(IS("none") ? "to" : "both");
+				nask = 0;
+				*action = RA_DELIVER;
+			}
+		} else if (!strcmp(type, "unsubscribe")) {
+			int had = (p = tfind(&pending, bare, contact)) >= 0;
+			if (had)
+				tdel(&pending, p);
+			if (IS("from")) SET("none"); else if (IS("both")) SET("to");
+			if (had || strcmp(nsub, sub))
+				*action = RA_DELIVER;
+		} else if (!strcmp(type, "unsubscribed")) {
+			if (IS("to") || IS("both") || ask) {
+				if (IS("to")) SET("none"); else if (IS("both")) SET("from");
+				nask = 0;
+				*action = RA_DELIVER;
+			}
+		}
+	}
+#undef IS
+#undef SET
+	if (!strcmp(nsub, sub) && nask == ask) {
+		get_ver(bare, ver, versz);
+		return 0;
+	}
+	if (cur && hl) {
+		rest = cur + hl;
+	} else {
+		size_t l = strlen(contact_attr) + 16;
+		fresh = xmalloc(l);
+		snprintf(fresh, l, " jid='%s'/>", contact_attr);
+		rest = fresh;
+	}
+	n = make_item(nsub, nask, rest);
+	free(fresh);
+	if (tput(&rosters, bare, contact, n, strlen(n), 1) == -1) {
+		free(n);
+		snprintf(s->err, sizeof s->err, "fake router: roster table full");
+		*action = RA_DROP;
+		return -1;
+	}
+	incr_ver(bare, ver, versz);
+	*item = n;
+	return 0;
+}
+
+int roster_pending_each(struct store *s, const char *bare,
+    int (*fn)(const char *contact, const char *stanza, void *arg), void *arg)
+{
+	int i;
+	if (failing(s, "roster_pending_each"))
+		return -1;
+	for (i = 0; i < pending.n; i++)
+		if (same(pending.e[i].a, bare) && fn(pending.e[i].b, pending.e[i].v, arg) == -1)
+			return -1;
+	return 0;
+}
+
+/* ---- authfail.h (the window is not modelled: counts never expire) ---- */
+
+static long count_of(const char *key)
+{
+	int i = tfind(&authfails, key, "");
+	return i >= 0 ? atol(authfails.e[i].v) : 0;
+}
+
+static void set_count(const char *key, long n)
+{
+	char v[32];
+	snprintf(v, sizeof v, "%ld", n);
+	tput(&authfails, key, "", v, strlen(v), 1);
+}
+
+static void addr_key(const char *addr, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "addr:%s", addr ? addr : "");
+}
+
+long authfail_record(struct store *s, const char *bare, const char *addr, int window)
+{
+	char ak[256];
+	long a, b;
+	(void)window;
+	if (failing(s, "authfail_record"))
+		return -1;
+	addr_key(addr, ak, sizeof ak);
+	set_count(bare, b = count_of(bare) + 1);
+	set_count(ak, a = count_of(ak) + 1);
+	return a > b ? a : b;
+}
+
+long authfail_count(struct store *s, const char *bare, const char *addr)
+{
+	char ak[256];
+	long a, b;
+	if (failing(s, "authfail_count"))
+		return -1;
+	addr_key(addr, ak, sizeof ak);
+	a = count_of(ak);
+	b = count_of(bare);
+	return a > b ? a : b;
+}
+
+void authfail_clear(struct store *s, const char *bare)
+{
+	int i;
+	if (failing(s, "authfail_clear"))
+		return;
+	if ((i = tfind(&authfails, bare, "")) >= 0)
+		tdel(&authfails, i);
+}
+
+/* ---- the preloaded state ---- */
+
+static char cred_sha1[ACCOUNT_MAX_FIELD], cred_sha256[ACCOUNT_MAX_FIELD];
+
+static void make_creds(void)
+{
+	struct scram_cred c;
+	if (cred_sha1[0])
+		return;
+	if (scram_cred_make(SCRAM_SHA1, FAKE_PASSWORD, (const unsigned char *)FAKE_SALT,
+	    sizeof FAKE_SALT - 1, FAKE_ITERATIONS, &c) == -1 ||
+	    scram_cred_format(&c, cred_sha1, sizeof cred_sha1) == -1 ||
+	    scram_cred_make(SCRAM_SHA256, FAKE_PASSWORD, (const unsigned char *)FAKE_SALT,
+	    sizeof FAKE_SALT - 1, FAKE_ITERATIONS, &c) == -1 ||
+	    scram_cred_format(&c, cred_sha256, sizeof cred_sha256) == -1) {
+		fprintf(stderr, "fake_router: cannot make SCRAM credentials\n");
+		abort();
+	}
+}
+
+static void add_session(const char *bare, const char *res, const char *id, int prio,
+    const char *presence, int dead)
+{
+	int i = nsessions++;
+	memset(&sessions[i], 0, sizeof sessions[i]);
+	sessions[i].bare = xstrdup(bare);
+	sessions[i].res = xstrdup(res);
+	sessions[i].id = xstrdup(id);
+	sessions[i].prio = prio;
+	sessions[i].avail = presence != NULL;
+	sessions[i].presence = presence ? xstrdup(presence) : NULL;
+	sessions[i].dead = dead;
+}
+
+static void put(struct table *t, const char *a, const char *b, const char *v)
+{
+	tput(t, a, b, v, strlen(v), 1);
+}
+
+void fake_router_reset(void)
+{
+	static const char *const users[] = {
+		"alice@localhost", "bob@localhost", "test@localhost", "carol@localhost"
+	};
+	size_t i;
+
+	make_creds();
+	calls = fail_at = 0;
+	while (naccounts)
+		del_account(naccounts - 1);
+	while (nsessions)
+		del_session(nsessions - 1);
+	tclear(&rosters);
+	tclear(&pending);
+	tclear(&offline);
+	tclear(&inbox);
+	tclear(&versions);
+	tclear(&channels);
+	tclear(&queue);
+	tclear(&authfails);
+	queue_bytes = 0;
+
+	for (i = 0; i < sizeof users / sizeof users[0]; i++) {
+		int k = naccounts++;
+		accounts[k].bare = xstrdup(users[i]);
+		set_field(accounts[k].a.scram_sha1, cred_sha1);
+		set_field(accounts[k].a.scram_sha256, cred_sha256);
+		set_field(accounts[k].a.digest_secret, FAKE_PASSWORD);
+	}
+	add_session("bob@localhost", "phone", "b0b0b0b0b0b0b0b0b0b0b0b0", 5,
+	    "<presence from='bob@localhost/phone' xml:lang='en'><show>away</show>"
+	    "<status>at lunch &amp; out</status><priority>5</priority></presence>", 0);
+	add_session("alice@localhost", "laptop", "a1a1a1a1a1a1a1a1a1a1a1a1", 1,
+	    "<presence from='alice@localhost/laptop'><priority>1</priority></presence>", 0);
+	add_session("carol@localhost", "old", "c0c0c0c0c0c0c0c0c0c0c0c0", 0,
+	    "<presence from='carol@localhost/old'/>", 1);
+
+	put(&rosters, "alice@localhost", "bob@localhost",
+	    "<item subscription='both' jid='bob@localhost' name='Bob'><group>Friends</group></item>");
+	put(&rosters, "alice@localhost", "carol@localhost",
+	    "<item subscription='from' jid='carol@localhost'/>");
+	put(&rosters, "alice@localhost", "dave@localhost",
+	    "<item subscription='none' ask='subscribe' jid='dave@localhost'/>");
+	put(&rosters, "bob@localhost", "alice@localhost",
+	    "<item subscription='both' jid='alice@localhost'/>");
+	put(&rosters, "carol@localhost", "alice@localhost",
+	    "<item subscription='to' jid='alice@localhost'/>");
+	put(&versions, "alice@localhost", "", "3");
+	put(&versions, "bob@localhost", "", "1");
+	put(&pending, "alice@localhost", "eve@localhost",
+	    "<presence from='eve@localhost' to='alice@localhost' type='subscribe' id='eve1'/>");
+	/* what the dead session left in its inbox: routed again when reaped */
+	put(&inbox, "carol@localhost", "old", "stanza\n<message from='bob@localhost/phone' "
+	    "to='carol@localhost/old' type='chat' id='lost1'><body>unread</body></message>");
+	put(&offline, "alice@localhost", "",
+	    "<message from='bob@localhost/phone' to='alice@localhost' type='chat' id='off1'>"
+	    "<body>while you were away</body><delay xmlns='urn:xmpp:delay' from='localhost' "
+	    "stamp='2024-01-01T00:00:00Z'>Offline Storage</delay></message>");
+}

@@ -143,48 +143,103 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 	return 0;
 }
 
+#define ROUTE_ARGS 18      /* EVALSHA sha numkeys + 4 keys + 11 arguments */
+
+/* The arguments of route_stanza.lua for one request; strings it made are
+ * kept in mine[] to be freed. */
+struct route_call {
+	const char *av[ROUTE_ARGS];
+	size_t al[ROUTE_ARGS];
+	char *mine[6];
+};
+
+static char *key_dup(struct store *s, const char *bare, const char *what)
+{
+	char k[STORE_MAX_KEY];
+	store_user_key(s, bare, what, k, sizeof k);
+	return xstrdup(k);
+}
+
+static void call_args(struct store *s, const struct route_req *q, const char *now,
+    const char *ttl, const char *cap, const char *expiry, struct route_call *c)
+{
+	int i;
+	c->mine[0] = key_dup(s, q->bare, "account");
+	c->mine[1] = key_dup(s, q->bare, "sessions");
+	c->mine[2] = key_dup(s, q->bare, "offline");
+	c->mine[3] = key_dup(s, q->bare, NULL);
+	c->mine[4] = key_dup(s, q->bare, "inbox:");
+	c->mine[5] = NULL;
+	c->av[0] = "EVALSHA"; c->av[1] = lua_route_stanza_sha; c->av[2] = "4";
+	c->av[3] = c->mine[0]; c->av[4] = c->mine[1]; c->av[5] = c->mine[2]; c->av[6] = expiry;
+	c->av[7] = c->mine[3]; c->av[8] = q->resource; c->av[9] = q->is_iq ? "iq" : "message";
+	c->av[10] = q->msg_type; c->av[11] = q->envelope; c->av[12] = q->delay;
+	c->av[13] = now; c->av[14] = ttl; c->av[15] = cap; c->av[16] = q->bare;
+	c->av[17] = c->mine[4];
+	for (i = 0; i < ROUTE_ARGS; i++)
+		c->al[i] = strlen(c->av[i]);
+	c->al[11] = q->envlen;
+}
+
+static enum route_outcome outcome_of(const redisReply *r)
+{
+	const char *o;
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING)
+		return RO_ERROR;
+	o = r->element[0]->str;
+	return !strcmp(o, "delivered") ? RO_DELIVERED : !strcmp(o, "offline") ? RO_OFFLINE :
+	    !strcmp(o, "nouser") ? RO_NOUSER : !strcmp(o, "full") ? RO_FULL :
+	    !strcmp(o, "dropped") ? RO_DROPPED : RO_UNAVAILABLE;
+}
+
+void route_stanza_batch(struct store *s, int n, const struct route_req *req,
+    int offline_cap, enum route_outcome *out)
+{
+	struct route_call *calls = xcalloc((size_t)n, sizeof *calls);
+	const char ***av = xcalloc((size_t)n, sizeof *av);
+	const size_t **al = xcalloc((size_t)n, sizeof *al);
+	int *ac = xcalloc((size_t)n, sizeof *ac), i, j;
+	redisReply **rep = xcalloc((size_t)n, sizeof *rep);
+	char now[32], ttl[16], cap[16], expiry[STORE_MAX_KEY];
+
+	snprintf(now, sizeof now, "%ld", (long)time(NULL));
+	snprintf(ttl, sizeof ttl, "%d", s->session_ttl);
+	snprintf(cap, sizeof cap, "%d", offline_cap);
+	store_global_key(s, "expiry", expiry, sizeof expiry);
+	for (i = 0; i < n; i++) {
+		call_args(s, &req[i], now, ttl, cap, expiry, &calls[i]);
+		av[i] = calls[i].av;
+		al[i] = calls[i].al;
+		ac[i] = ROUTE_ARGS;
+	}
+	store_pipeline(s, n, av, al, ac, rep);
+	for (i = 0; i < n; i++) {
+		if (rep[i] && rep[i]->type == REDIS_REPLY_ERROR && !strncmp(rep[i]->str, "NOSCRIPT", 8)) {
+			/* Not run: load the script (store_eval does) and run it. */
+			freeReplyObject(rep[i]);
+			rep[i] = store_eval(s, lua_route_stanza, lua_route_stanza_sha, 4,
+			    ROUTE_ARGS - 3, calls[i].av + 3, calls[i].al + 3);
+		} else if (rep[i] && rep[i]->type == REDIS_REPLY_ERROR) {
+			snprintf(s->err, sizeof s->err, "route_stanza: %s", rep[i]->str);
+		}
+		out[i] = outcome_of(rep[i]);
+		if (rep[i])
+			freeReplyObject(rep[i]);
+		for (j = 0; calls[i].mine[j]; j++)
+			free(calls[i].mine[j]);
+	}
+	free(calls); free(av); free(al); free(ac); free(rep);
+}
+
 enum route_outcome route_stanza(struct store *s, const char *bare, const char *resource,
     int is_iq, const char *msg_type, const char *envelope, size_t envlen,
     const char *delay, int offline_cap)
 {
-	char acct[STORE_MAX_KEY], sess[STORE_MAX_KEY], off[STORE_MAX_KEY], exp[STORE_MAX_KEY];
-	char chan[STORE_MAX_KEY], now[32], ttl[16], cap[16], box[STORE_MAX_KEY];
-	const char *argv[15];
-	size_t lens[15];
-	redisReply *r;
-	const char *o;
-	enum route_outcome out = RO_ERROR;
-	int i;
-
-	store_user_key(s, bare, "account", acct, sizeof acct);
-	store_user_key(s, bare, "sessions", sess, sizeof sess);
-	store_user_key(s, bare, "offline", off, sizeof off);
-	store_global_key(s, "expiry", exp, sizeof exp);
-	store_user_key(s, bare, NULL, chan, sizeof chan);
-	snprintf(now, sizeof now, "%ld", (long)time(NULL));
-	snprintf(ttl, sizeof ttl, "%d", s->session_ttl);
-	snprintf(cap, sizeof cap, "%d", offline_cap);
-	argv[0] = acct; argv[1] = sess; argv[2] = off; argv[3] = exp;
-	argv[4] = chan; argv[5] = resource; argv[6] = is_iq ? "iq" : "message";
-	argv[7] = msg_type; argv[8] = envelope; argv[9] = delay;
-	argv[10] = now; argv[11] = ttl; argv[12] = cap; argv[13] = bare;
-	store_user_key(s, bare, "inbox:", box, sizeof box);
-	argv[14] = box;
-	for (i = 0; i < 15; i++)
-		lens[i] = strlen(argv[i]);
-	lens[8] = envlen;
-	r = store_eval(s, lua_route_stanza, lua_route_stanza_sha, 4, 15, argv, lens);
-	if (!r)
-		return RO_ERROR;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    r->element[0]->type == REDIS_REPLY_STRING) {
-		o = r->element[0]->str;
-		out = !strcmp(o, "delivered") ? RO_DELIVERED : !strcmp(o, "offline") ? RO_OFFLINE :
-		    !strcmp(o, "nouser") ? RO_NOUSER : !strcmp(o, "full") ? RO_FULL :
-		    !strcmp(o, "dropped") ? RO_DROPPED : RO_UNAVAILABLE;
-	}
-	freeReplyObject(r);
-	return out;
+	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay };
+	enum route_outcome o;
+	route_stanza_batch(s, 1, &q, offline_cap, &o);
+	return o;
 }
 
 static void each_string(redisReply *r, void (*fn)(const char *, size_t, void *), void *arg)

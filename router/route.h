@@ -62,6 +62,21 @@ int route_parse(const char *payload, size_t len, struct route_msg *m);
 /* Build an envelope: header line + '\n' + body, into a malloc'd buffer. */
 char *route_envelope(const char *header, const char *body, size_t *len);
 
+/* One stanza for route_stanza_batch. */
+struct route_req {
+	const char *bare, *resource;   /* resource "" for the bare JID */
+	int is_iq;
+	const char *msg_type;
+	const char *envelope;
+	size_t envlen;
+	const char *delay;             /* see route_stanza */
+};
+
+/* route_stanza for n stanzas in one pipelined round trip, executed in
+ * order; out[i] is the outcome of req[i]. */
+void route_stanza_batch(struct store *s, int n, const struct route_req *req,
+    int offline_cap, enum route_outcome *out);
+
 /* Deliver a message or IQ to local user bare (resource may be ""), per
  * route_stanza.lua; delay is the <delay/> element offline storage adds
  * ("" for none). */

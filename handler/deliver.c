@@ -62,19 +62,16 @@ static enum route_outcome route_to(struct conn *c, struct xml_node *st, const st
 		delay_element(c, st, &delay);
 	o = route_stanza(c->store, bare, to->resource, is_iq,
 	    type ? type : "normal", env, len, delay.p ? delay.p : "", c->cfg->offline_max);
-	if (o == RO_ERROR)
-		log_msg(LOG_ERR, "route: %s", c->store->err);
 	free(xml);
 	free(env);
 	xbuf_free(&delay);
 	return o;
 }
 
-/* A message or IQ from the client to a user of one of our domains. */
-static void route_local(struct conn *c, struct xml_node *st, const struct jid *to)
+/* The answer the client gets for a stanza it sent, by outcome. */
+static void answer_outcome(struct conn *c, const struct xml_node *st, enum route_outcome o)
 {
-	xml_set(st, "from", c->full);
-	switch (route_to(c, st, to)) {
+	switch (o) {
 	case RO_DELIVERED:
 	case RO_OFFLINE:
 	case RO_DROPPED:
@@ -85,9 +82,81 @@ static void route_local(struct conn *c, struct xml_node *st, const struct jid *t
 		stanza_error(c, st, "cancel", "service-unavailable", NULL);
 		break;
 	case RO_ERROR:
+		log_msg(LOG_ERR, "route: %s", c->store->err);
 		stanza_error(c, st, "wait", "internal-server-error", NULL);
 		break;
 	}
+}
+
+/* Messages from the client wait here, already stamped and serialised,
+ * so that all those of one read travel to Redis in one round trip. */
+struct pending {
+	struct xml_node *st;       /* for an error reply */
+	char *bare, *resource, *env, *delay;
+	size_t envlen;
+};
+
+static struct pending pending[DELIVER_BATCH];
+static int npending;
+
+void deliver_flush(struct conn *c)
+{
+	struct route_req req[DELIVER_BATCH] = { { 0 } };
+	enum route_outcome out[DELIVER_BATCH];
+	int i, n = npending;
+
+	if (n == 0)
+		return;
+	npending = 0;
+	for (i = 0; i < n; i++) {
+		const char *type = xml_get(pending[i].st, "type");
+		req[i].bare = pending[i].bare;
+		req[i].resource = pending[i].resource;
+		req[i].is_iq = 0;
+		req[i].msg_type = type ? type : "normal";
+		req[i].envelope = pending[i].env;
+		req[i].envlen = pending[i].envlen;
+		req[i].delay = pending[i].delay;
+	}
+	route_stanza_batch(c->store, n, req, c->cfg->offline_max, out);
+	for (i = 0; i < n; i++) {
+		answer_outcome(c, pending[i].st, out[i]);
+		xml_free(pending[i].st);
+		free(pending[i].bare);
+		free(pending[i].resource);
+		free(pending[i].env);
+		free(pending[i].delay);
+	}
+}
+
+/* A message from the client to a user of one of our domains: queued for
+ * deliver_flush, in order. */
+static void queue_message(struct conn *c, struct xml_node *st, const struct jid *to)
+{
+	struct pending *p;
+	struct xbuf delay = { 0 };
+	char bare[JID_MAX], *xml;
+
+	if (npending == DELIVER_BATCH)
+		deliver_flush(c);
+	p = &pending[npending++];
+	xml_set(st, "from", c->full);
+	jid_bare(to, bare, sizeof bare);
+	xml = xml_string(st, NULL);
+	p->env = route_envelope("stanza", xml, &p->envlen);
+	free(xml);
+	delay_element(c, st, &delay);
+	p->delay = delay.p ? delay.p : xstrdup("");
+	p->bare = xstrdup(bare);
+	p->resource = xstrdup(to->resource);
+	p->st = xml_copy(st);
+}
+
+/* An IQ from the client to a user of one of our domains. */
+static void route_iq(struct conn *c, struct xml_node *st, const struct jid *to)
+{
+	xml_set(st, "from", c->full);
+	answer_outcome(c, st, route_to(c, st, to));
 }
 
 void deliver_reroute(struct conn *c, const char *bare, const char *xml, size_t len)
@@ -104,6 +173,8 @@ void deliver_reroute(struct conn *c, const char *bare, const char *xml, size_t l
 		return;
 	}
 	o = route_to(c, st, &to);
+	if (o == RO_ERROR)
+		log_msg(LOG_ERR, "route: %s", c->store->err);
 	from = xml_get(st, "from");
 	if (o != RO_DELIVERED && o != RO_OFFLINE && from && jid_parse(from, &sender) == 0 &&
 	    (err = stanza_error_new(c, st, "cancel", "service-unavailable", NULL))) {
@@ -162,5 +233,8 @@ void deliver_outbound(struct conn *c, struct xml_node *st)
 		stanza_error(c, st, "cancel", "service-unavailable", NULL);
 		return;
 	}
-	route_local(c, st, &j);
+	if (!strcmp(st->name, "message"))
+		queue_message(c, st, &j);
+	else
+		route_iq(c, st, &j);
 }

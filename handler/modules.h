@@ -64,6 +64,12 @@ void presence_reaped(const char *bare, const char *resource, const char *presenc
 
 /* deliver.c */
 void deliver_outbound(struct conn *c, struct xml_node *st);
+/* Route the messages deliver_outbound queued (all those of one read go
+ * to Redis in one round trip). stream.c calls it before anything else is
+ * handled, so stanzas are processed in order (RFC 6120 10.1), at the end
+ * of each read, and when the session ends. */
+#define DELIVER_BATCH 64
+void deliver_flush(struct conn *c);
 /* Route again a stanza a session of bare never delivered (unconfirmed,
  * or left in its inbox): a message to the user's other resources or
  * offline, else bounced to its sender; an IQ request bounced. */

@@ -433,6 +433,8 @@ static void on_element(void *ctx, struct xml_node *el)
 {
 	struct conn *c = ctx;
 
+	if (strcmp(el->name, "message"))
+		deliver_flush(c);       /* in order: queued messages go first */
 	if (c->state == CS_CLOSING)
 		goto done;
 	if (el->ns && !strcmp(el->ns, NS_STREAMS) && !strcmp(el->name, "error")) {
@@ -500,6 +502,7 @@ void conn_input(struct conn *c, const char *buf, size_t len)
 		buf += used;
 		len -= used;
 	}
+	deliver_flush(c);
 }
 
 void conn_eof(struct conn *c, const char *why)
@@ -714,6 +717,7 @@ static void reroute_unconfirmed(struct conn *c, const char *xml, size_t len)
 
 void conn_finish(struct conn *c)
 {
+	deliver_flush(c);           /* what the client sent before leaving */
 	/* Redis may be restarting: wait a little rather than leave a stale
 	 * session (which would otherwise expire after session_ttl). */
 	if (c->jid.resource[0] && c->store_ok &&

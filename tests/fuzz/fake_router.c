@@ -738,13 +738,29 @@ static int count_offline(const char *bare)
 	return n;
 }
 
-/* route_stanza.lua, with every session not marked dead alive. */
-enum route_outcome route_stanza(struct store *s, const char *bare, const char *resource,
-    int is_iq, const char *msg_type, const char *envelope, size_t envlen,
-    const char *stored, int offline_cap)
+/* The stored form (route_stanza.lua): the stanza of the envelope with its
+ * <delay/> inside, before "</message>" or in place of the final "/>". */
+static char *stored_form(const char *env, size_t envlen, const char *delay)
 {
+	const char *xml = envlen >= 7 ? env + 7 : "";
+	size_t n = envlen >= 7 ? envlen - 7 : 0, dl = strlen(delay);
+	char *p = xmalloc(n + dl + 16);
+	if (dl && n >= 10 && !memcmp(xml + n - 10, "</message>", 10))
+		snprintf(p, n + dl + 16, "%.*s%s</message>", (int)(n - 10), xml, delay);
+	else if (dl && n >= 2 && !memcmp(xml + n - 2, "/>", 2))
+		snprintf(p, n + dl + 16, "%.*s>%s</message>", (int)(n - 2), xml, delay);
+	else
+		snprintf(p, n + dl + 16, "%.*s", (int)n, xml);
+	return p;
+}
+
+/* route_stanza.lua, with every session not marked dead alive. */
+static enum route_outcome route_one(struct store *s, const struct route_req *q, int offline_cap)
+{
+	const char *bare = q->bare, *resource = q->resource, *msg_type = q->msg_type;
 	long delivered = 0;
-	int i;
+	int i, is_iq = q->is_iq;
+	char *stored;
 
 	if (failing(s, "route_stanza"))
 		return RO_ERROR;
@@ -752,7 +768,7 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
 		return RO_NOUSER;
 	if (resource[0]) {
 		i = find_session(bare, resource);
-		if (i >= 0 && !sessions[i].dead && publish_session(s, i, envelope, envlen) > 0)
+		if (i >= 0 && !sessions[i].dead && publish_session(s, i, q->envelope, q->envlen) > 0)
 			return RO_DELIVERED;
 		if (!strcmp(msg_type, "headline") || !strcmp(msg_type, "error"))
 			return RO_DROPPED;
@@ -763,17 +779,35 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
 		for (i = 0; i < nsessions; i++)
 			if (!strcmp(sessions[i].bare, bare) && sessions[i].avail &&
 			    sessions[i].prio >= 0 && !sessions[i].dead)
-				delivered += publish_session(s, i, envelope, envlen);
+				delivered += publish_session(s, i, q->envelope, q->envlen);
 	if (delivered > 0)
 		return RO_DELIVERED;
 	if (is_iq || !strcmp(msg_type, "groupchat"))
 		return RO_UNAVAILABLE;
 	if (!strcmp(msg_type, "headline") || !strcmp(msg_type, "error"))
 		return RO_DROPPED;
-	if (count_offline(bare) >= offline_cap ||
-	    tput(&offline, bare, "", stored, strlen(stored), 0) == -1)
+	if (count_offline(bare) >= offline_cap)
 		return RO_FULL;
-	return RO_OFFLINE;
+	stored = stored_form(q->envelope, q->envlen, q->delay ? q->delay : "");
+	i = tput(&offline, bare, "", stored, strlen(stored), 0);
+	free(stored);
+	return i == -1 ? RO_FULL : RO_OFFLINE;
+}
+
+void route_stanza_batch(struct store *s, int n, const struct route_req *req,
+    int offline_cap, enum route_outcome *out)
+{
+	int i;
+	for (i = 0; i < n; i++)
+		out[i] = route_one(s, &req[i], offline_cap);
+}
+
+enum route_outcome route_stanza(struct store *s, const char *bare, const char *resource,
+    int is_iq, const char *msg_type, const char *envelope, size_t envlen,
+    const char *delay, int offline_cap)
+{
+	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay };
+	return route_one(s, &q, offline_cap);
 }
 
 int route_presence_of(struct store *s, const char *const *bares, int n,

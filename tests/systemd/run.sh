@@ -103,7 +103,8 @@ check() {	# check ok|FAIL DESCRIPTION [DETAIL...]
 }
 
 finish() {	# print the summary and exit (the EXIT trap cleans up)
-	printf '%d passed, %d failed (%ss)\n' "$npass" "$nfail" "$(elapsed)"
+	printf 'took %ss\n' "$(elapsed)"
+	printf '%d passed, %d failed\n' "$npass" "$nfail"
 	[ "$nfail" -eq 0 ] && exit 0
 	exit 1
 }

@@ -419,7 +419,7 @@ int fake_router_take(char **payload, size_t *len)
 int fake_router_has_session(const char *bare, const char *resource, const char *id)
 {
 	int i = find_session(bare, resource);
-	return i >= 0 && !strcmp(sessions[i].id, id);
+	return i >= 0 && (!id || !strcmp(sessions[i].id, id));
 }
 
 int fake_router_inbox_len(const char *bare, const char *resource)

@@ -48,7 +48,8 @@ void fake_router_reap_all(void);
 unsigned fake_router_calls(void);
 /* 1 if the failure asked for with fake_router_fail_at has happened. */
 int fake_router_failed(void);
-/* Is there a session record bare/resource with this stream id? */
+/* Is there a session record bare/resource with this stream id (NULL: any
+ * stream id)? */
 int fake_router_has_session(const char *bare, const char *resource, const char *id);
 /* Envelopes waiting in the inbox of bare/resource. */
 int fake_router_inbox_len(const char *bare, const char *resource);

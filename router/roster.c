@@ -10,29 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum roster_sub roster_item_sub(const char *item)
-{
-	static const char head[] = "<item subscription='";
-	const char *p;
-	if (strncmp(item, head, sizeof head - 1))
-		return SUB_NONE;
-	p = item + sizeof head - 1;
-	if (!strncmp(p, "both'", 5))
-		return SUB_BOTH;
-	if (!strncmp(p, "from'", 5))
-		return SUB_FROM;
-	if (!strncmp(p, "to'", 3))
-		return SUB_TO;
-	return SUB_NONE;
-}
-
-int roster_item_ask(const char *item)
-{
-	const char *q = strchr(item, '\'');
-	q = q ? strchr(q + 1, '\'') : NULL;
-	return q && !strncmp(q + 1, " ask='subscribe'", 16);
-}
-
 static void copy_ver(const redisReply *r, char *ver, size_t versz)
 {
 	if (r && r->type == REDIS_REPLY_STRING)

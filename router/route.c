@@ -12,17 +12,6 @@
 
 #define JID_INBOX_MAX 1100      /* "inbox:" + a resource of up to 1023 bytes */
 
-char *route_envelope(const char *header, const char *body, size_t *len)
-{
-	size_t h = strlen(header), b = strlen(body);
-	char *p = xmalloc(h + b + 2);
-	memcpy(p, header, h);
-	p[h] = '\n';
-	memcpy(p + h + 1, body, b + 1);
-	*len = h + 1 + b;
-	return p;
-}
-
 long route_publish(struct store *s, const char *channel, const char *payload, size_t len)
 {
 	const char *argv[3] = { "PUBLISH", channel, payload };
@@ -110,36 +99,6 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 		}
 		freeReplyObject(r);
 	}
-	return 0;
-}
-
-int route_parse(const char *p, size_t len, struct route_msg *m)
-{
-	const char *nl = memchr(p, '\n', len);
-	char line[192];
-	size_t n;
-
-	memset(m, 0, sizeof *m);
-	m->kind = ROUTE_UNKNOWN;
-	if (!nl || (size_t)(nl - p) >= sizeof line)
-		return -1;
-	n = (size_t)(nl - p);
-	memcpy(line, p, n);
-	line[n] = '\0';
-	m->body = nl + 1;
-	m->body_len = len - n - 1;
-	if (!strcmp(line, "stanza"))
-		m->kind = ROUTE_STANZA;
-	else if (!strcmp(line, "inbox"))
-		m->kind = ROUTE_INBOX;
-	else if (!strcmp(line, "presence"))
-		m->kind = ROUTE_PRESENCE;
-	else if (sscanf(line, "push %31s", m->ver) == 1)
-		m->kind = ROUTE_PUSH;
-	else if (sscanf(line, "kick %63s %63s", m->id, m->cond) == 2)
-		m->kind = ROUTE_KICK;
-	else
-		return -1;
 	return 0;
 }
 

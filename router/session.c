@@ -134,47 +134,6 @@ int session_reap(struct store *s,
 	return n;
 }
 
-static int field(const char *rec, const char *name, char *out, size_t outsz)
-{
-	char pat[32];
-	const char *p;
-	size_t n;
-	snprintf(pat, sizeof pat, "%s=", name);
-	for (p = rec; (p = strstr(p, pat)); p++)
-		if (p == rec || p[-1] == ' ')
-			break;
-	if (!p)
-		return -1;
-	p += strlen(pat);
-	n = strcspn(p, " ");
-	if (n >= outsz)
-		return -1;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return 0;
-}
-
-int session_parse(const char *resource, const char *rec, struct session_info *si)
-{
-	char v[64];
-	memset(si, 0, sizeof *si);
-	snprintf(si->resource, sizeof si->resource, "%s", resource);
-	if (field(rec, "id", si->id, sizeof si->id) == -1 ||
-	    field(rec, "host", si->host, sizeof si->host) == -1)
-		return -1;
-	if (field(rec, "prio", v, sizeof v) == -1) return -1;
-	si->prio = atoi(v);
-	if (field(rec, "avail", v, sizeof v) == -1) return -1;
-	si->avail = atoi(v);
-	if (field(rec, "pid", v, sizeof v) == -1) return -1;
-	si->pid = atol(v);
-	if (field(rec, "since", v, sizeof v) == -1) return -1;
-	si->since = atol(v);
-	if (field(rec, "seen", v, sizeof v) == -1) return -1;
-	si->seen = atol(v);
-	return 0;
-}
-
 int session_each(struct store *s, const char *bare,
     int (*fn)(const struct session_info *si, void *arg), void *arg)
 {

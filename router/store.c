@@ -170,43 +170,6 @@ void store_close(struct store *s)
 	s->cmd = s->sub = NULL;
 }
 
-/* Percent-encode the characters that would break the hash tag. */
-static void escape_jid(const char *in, char *out, size_t outsz)
-{
-	size_t o = 0;
-	for (; *in && o + 4 < outsz; in++) {
-		if (*in == '{' || *in == '}' || *in == '%') {
-			snprintf(out + o, outsz - o, "%%%02X", (unsigned char)*in);
-			o += 3;
-		} else {
-			out[o++] = *in;
-		}
-	}
-	out[o] = '\0';
-}
-
-void store_user_key(const struct store *s, const char *bare, const char *what,
-    char *out, size_t outsz)
-{
-	char esc[STORE_MAX_KEY];
-	escape_jid(bare, esc, sizeof esc);
-	snprintf(out, outsz, "%s{%s}%s%s", s->prefix, esc, what ? ":" : "",
-	    what ? what : "");
-}
-
-void store_full_channel(const struct store *s, const char *bare,
-    const char *resource, char *out, size_t outsz)
-{
-	char esc[STORE_MAX_KEY];
-	escape_jid(bare, esc, sizeof esc);
-	snprintf(out, outsz, "%s{%s}/%s", s->prefix, esc, resource);
-}
-
-void store_global_key(const struct store *s, const char *name, char *out, size_t outsz)
-{
-	snprintf(out, outsz, "%s%s", s->prefix, name);
-}
-
 /* A command connection that failed (Redis restarted, a timeout) is
  * replaced before the next command; the command that saw the failure is
  * not repeated, since it may have run (a PUBLISH or RPUSH twice would

@@ -1,0 +1,158 @@
+/*
+ * format.c - the formats xmpp-redis(7) documents: key and channel names,
+ * envelopes, session records, roster items. Pure functions, no Redis
+ * connection: what every reader and writer of those formats shares
+ * (handlers, xmppctl, and the fuzzing harness's in-memory router).
+ */
+#include "store.h"
+#include "route.h"
+#include "session.h"
+#include "roster.h"
+#include "xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Percent-encode the characters that would break the hash tag. */
+static void escape_jid(const char *in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (; *in && o + 4 < outsz; in++) {
+		if (*in == '{' || *in == '}' || *in == '%') {
+			snprintf(out + o, outsz - o, "%%%02X", (unsigned char)*in);
+			o += 3;
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+}
+
+void store_user_key(const struct store *s, const char *bare, const char *what,
+    char *out, size_t outsz)
+{
+	char esc[STORE_MAX_KEY];
+	escape_jid(bare, esc, sizeof esc);
+	snprintf(out, outsz, "%s{%s}%s%s", s->prefix, esc, what ? ":" : "",
+	    what ? what : "");
+}
+
+void store_full_channel(const struct store *s, const char *bare,
+    const char *resource, char *out, size_t outsz)
+{
+	char esc[STORE_MAX_KEY];
+	escape_jid(bare, esc, sizeof esc);
+	snprintf(out, outsz, "%s{%s}/%s", s->prefix, esc, resource);
+}
+
+void store_global_key(const struct store *s, const char *name, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s%s", s->prefix, name);
+}
+
+char *route_envelope(const char *header, const char *body, size_t *len)
+{
+	size_t h = strlen(header), b = strlen(body);
+	char *p = xmalloc(h + b + 2);
+	memcpy(p, header, h);
+	p[h] = '\n';
+	memcpy(p + h + 1, body, b + 1);
+	*len = h + 1 + b;
+	return p;
+}
+
+int route_parse(const char *p, size_t len, struct route_msg *m)
+{
+	const char *nl = memchr(p, '\n', len);
+	char line[192];
+	size_t n;
+
+	memset(m, 0, sizeof *m);
+	m->kind = ROUTE_UNKNOWN;
+	if (!nl || (size_t)(nl - p) >= sizeof line)
+		return -1;
+	n = (size_t)(nl - p);
+	memcpy(line, p, n);
+	line[n] = '\0';
+	m->body = nl + 1;
+	m->body_len = len - n - 1;
+	if (!strcmp(line, "stanza"))
+		m->kind = ROUTE_STANZA;
+	else if (!strcmp(line, "inbox"))
+		m->kind = ROUTE_INBOX;
+	else if (!strcmp(line, "presence"))
+		m->kind = ROUTE_PRESENCE;
+	else if (sscanf(line, "push %31s", m->ver) == 1)
+		m->kind = ROUTE_PUSH;
+	else if (sscanf(line, "kick %63s %63s", m->id, m->cond) == 2)
+		m->kind = ROUTE_KICK;
+	else
+		return -1;
+	return 0;
+}
+
+static int field(const char *rec, const char *name, char *out, size_t outsz)
+{
+	char pat[32];
+	const char *p;
+	size_t n;
+	snprintf(pat, sizeof pat, "%s=", name);
+	for (p = rec; (p = strstr(p, pat)); p++)
+		if (p == rec || p[-1] == ' ')
+			break;
+	if (!p)
+		return -1;
+	p += strlen(pat);
+	n = strcspn(p, " ");
+	if (n >= outsz)
+		return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int session_parse(const char *resource, const char *rec, struct session_info *si)
+{
+	char v[64];
+	memset(si, 0, sizeof *si);
+	snprintf(si->resource, sizeof si->resource, "%s", resource);
+	if (field(rec, "id", si->id, sizeof si->id) == -1 ||
+	    field(rec, "host", si->host, sizeof si->host) == -1)
+		return -1;
+	if (field(rec, "prio", v, sizeof v) == -1) return -1;
+	si->prio = atoi(v);
+	if (field(rec, "avail", v, sizeof v) == -1) return -1;
+	si->avail = atoi(v);
+	if (field(rec, "pid", v, sizeof v) == -1) return -1;
+	si->pid = atol(v);
+	if (field(rec, "since", v, sizeof v) == -1) return -1;
+	si->since = atol(v);
+	if (field(rec, "seen", v, sizeof v) == -1) return -1;
+	si->seen = atol(v);
+	return 0;
+}
+
+enum roster_sub roster_item_sub(const char *item)
+{
+	static const char head[] = "<item subscription='";
+	const char *p;
+	if (strncmp(item, head, sizeof head - 1))
+		return SUB_NONE;
+	p = item + sizeof head - 1;
+	if (!strncmp(p, "both'", 5))
+		return SUB_BOTH;
+	if (!strncmp(p, "from'", 5))
+		return SUB_FROM;
+	if (!strncmp(p, "to'", 3))
+		return SUB_TO;
+	return SUB_NONE;
+}
+
+int roster_item_ask(const char *item)
+{
+	const char *q = strchr(item, '\'');
+	q = q ? strchr(q + 1, '\'') : NULL;
+	return q && !strncmp(q + 1, " ask='subscribe'", 16);
+}
+

@@ -9,7 +9,8 @@
 #
 # fuzz_xml links handler/xml.c alone; fuzz_stream links every handler/*.c
 # but main.c (the poll loop) and log.c (replaced by quiet_log.c), with
-# fake_router.c instead of router/*.c. Libraries are linked dynamically
+# router/format.c (pure functions) and fake_router.c instead of the rest
+# of router/. Libraries are linked dynamically
 # (fuzz_stream replaces getrandom(2): see fuzz_stream.c).
 # Objects are rebuilt only when a source, a header or the flags change.
 #
@@ -83,6 +84,10 @@ done
 o1=$(obj tests/fuzz/fake_router.c)
 o2=$(obj tests/fuzz/quiet_log.c)
 fake_objs="$o1 $o2"
+if [ -f router/format.c ]; then
+	o1=$(obj router/format.c)
+	fake_objs="$fake_objs $o1"
+fi
 o1=$(obj handler/xml.c)
 o2=$(obj handler/xmalloc.c)
 xml_objs="$o1 $o2"

@@ -1,15 +1,17 @@
 /*
  * fake_router.c - router/ without Redis, for the fuzz targets: every
  * function of router/store.h, account.h, session.h, route.h, roster.h and
- * authfail.h,
- * over small in-memory tables (see fake_router.h for what is preloaded).
+ * authfail.h that router/format.c does not define (the formats: key and
+ * channel names, envelopes, session records, roster item heads; linked
+ * as they are), over small in-memory tables (see fake_router.h for what
+ * is preloaded).
  *
  * The decisions the Lua scripts take inside Redis (roster_sub.lua,
- * roster_set.lua, roster_remove.lua, route_stanza.lua, presence_get.lua,
- * session_register.lua) are written again here in C, close enough that
- * the handler sees the same kinds of answers. Raw commands (store_cmd,
- * store_cmdargv, store_eval, store_pipeline) are not used by handler/;
- * they answer as an unreachable Redis would.
+ * roster_set.lua, roster_remove.lua, route_stanza.lua, offline_move.lua,
+ * presence_get.lua, session_register.lua) are written again here in C,
+ * close enough that the handler sees the same kinds of answers. Raw
+ * commands (store_cmd, store_cmdargv, store_eval, store_pipeline) are not
+ * used by handler/; they answer as an unreachable Redis would.
  */
 #include "store.h"
 #include "account.h"
@@ -223,39 +225,6 @@ int store_open_sub(struct store *s)
 void store_close(struct store *s)
 {
 	s->cmd = s->sub = NULL;
-}
-
-static void escape_jid(const char *in, char *out, size_t outsz)
-{
-	size_t o = 0;
-	for (; *in && o + 4 < outsz; in++) {
-		if (*in == '{' || *in == '}' || *in == '%')
-			o += (size_t)snprintf(out + o, outsz - o, "%%%02X", (unsigned char)*in);
-		else
-			out[o++] = *in;
-	}
-	out[o] = '\0';
-}
-
-void store_user_key(const struct store *s, const char *bare, const char *what,
-    char *out, size_t outsz)
-{
-	char esc[STORE_MAX_KEY];
-	escape_jid(bare, esc, sizeof esc);
-	snprintf(out, outsz, "%s{%s}%s%s", s->prefix, esc, what ? ":" : "", what ? what : "");
-}
-
-void store_full_channel(const struct store *s, const char *bare,
-    const char *resource, char *out, size_t outsz)
-{
-	char esc[STORE_MAX_KEY];
-	escape_jid(bare, esc, sizeof esc);
-	snprintf(out, outsz, "%s{%s}/%s", s->prefix, esc, resource);
-}
-
-void store_global_key(const struct store *s, const char *name, char *out, size_t outsz)
-{
-	snprintf(out, outsz, "%s%s", s->prefix, name);
 }
 
 int store_wait(struct store *s, int tries, int wait_ms)
@@ -540,46 +509,6 @@ int session_reap(struct store *s,
 	return n;
 }
 
-static int field(const char *rec, const char *name, char *out, size_t outsz)
-{
-	size_t nl = strlen(name), n;
-	const char *p = rec;
-	while ((p = strstr(p, name))) {
-		if ((p == rec || p[-1] == ' ') && p[nl] == '=') {
-			p += nl + 1;
-			n = strcspn(p, " ");
-			if (n >= outsz)
-				return -1;
-			memcpy(out, p, n);
-			out[n] = '\0';
-			return 0;
-		}
-		p += nl;
-	}
-	return -1;
-}
-
-int session_parse(const char *resource, const char *record, struct session_info *out)
-{
-	char v[64];
-	memset(out, 0, sizeof *out);
-	snprintf(out->resource, sizeof out->resource, "%s", resource);
-	if (field(record, "id", out->id, sizeof out->id) == -1 ||
-	    field(record, "host", out->host, sizeof out->host) == -1)
-		return -1;
-	if (field(record, "prio", v, sizeof v) == -1) return -1;
-	out->prio = atoi(v);
-	if (field(record, "avail", v, sizeof v) == -1) return -1;
-	out->avail = atoi(v);
-	if (field(record, "pid", v, sizeof v) == -1) return -1;
-	out->pid = atol(v);
-	if (field(record, "since", v, sizeof v) == -1) return -1;
-	out->since = atol(v);
-	if (field(record, "seen", v, sizeof v) == -1) return -1;
-	out->seen = atol(v);
-	return 0;
-}
-
 int session_each(struct store *s, const char *bare,
     int (*fn)(const struct session_info *si, void *arg), void *arg)
 {
@@ -603,17 +532,6 @@ int session_each(struct store *s, const char *bare,
 }
 
 /* ---- route.h ---- */
-
-char *route_envelope(const char *header, const char *body, size_t *len)
-{
-	size_t h = strlen(header), b = strlen(body);
-	char *p = xmalloc(h + b + 2);
-	memcpy(p, header, h);
-	p[h] = '\n';
-	memcpy(p + h + 1, body, b + 1);
-	*len = h + 1 + b;
-	return p;
-}
 
 long route_publish(struct store *s, const char *channel, const char *payload, size_t len)
 {
@@ -683,36 +601,6 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 		snprintf(s->err, sizeof s->err, "fake router: too many subscriptions");
 		return -1;
 	}
-	return 0;
-}
-
-int route_parse(const char *p, size_t len, struct route_msg *m)
-{
-	const char *nl = memchr(p, '\n', len);
-	char line[192];
-	size_t n;
-
-	memset(m, 0, sizeof *m);
-	m->kind = ROUTE_UNKNOWN;
-	if (!nl || (size_t)(nl - p) >= sizeof line)
-		return -1;
-	n = (size_t)(nl - p);
-	memcpy(line, p, n);
-	line[n] = '\0';
-	m->body = nl + 1;
-	m->body_len = len - n - 1;
-	if (!strcmp(line, "stanza"))
-		m->kind = ROUTE_STANZA;
-	else if (!strcmp(line, "inbox"))
-		m->kind = ROUTE_INBOX;
-	else if (!strcmp(line, "presence"))
-		m->kind = ROUTE_PRESENCE;
-	else if (sscanf(line, "push %31s", m->ver) == 1)
-		m->kind = ROUTE_PUSH;
-	else if (sscanf(line, "kick %63s %63s", m->id, m->cond) == 2)
-		m->kind = ROUTE_KICK;
-	else
-		return -1;
 	return 0;
 }
 
@@ -885,29 +773,6 @@ int route_inbox_take(struct store *s, const char *bare, const char *resource, in
 }
 
 /* ---- roster.h ---- */
-
-enum roster_sub roster_item_sub(const char *item)
-{
-	static const char head[] = "<item subscription='";
-	const char *p;
-	if (strncmp(item, head, sizeof head - 1))
-		return SUB_NONE;
-	p = item + sizeof head - 1;
-	if (!strncmp(p, "both'", 5))
-		return SUB_BOTH;
-	if (!strncmp(p, "from'", 5))
-		return SUB_FROM;
-	if (!strncmp(p, "to'", 3))
-		return SUB_TO;
-	return SUB_NONE;
-}
-
-int roster_item_ask(const char *item)
-{
-	const char *q = strchr(item, '\'');
-	q = q ? strchr(q + 1, '\'') : NULL;
-	return q && !strncmp(q + 1, " ask='subscribe'", 16);
-}
 
 static void get_ver(const char *bare, char *ver, size_t versz)
 {

@@ -731,8 +731,9 @@ void conn_finish(struct conn *c)
 			log_msg(LOG_ERR, "session unregister: %s", c->store->err);
 		/* Unregistered first, so nothing is routed back to us. The
 		 * inbox is the resource's: after a takeover it is the new
-		 * session's to read, not ours to empty. */
-		if (ours == 1)
+		 * session's to read, not ours to empty; with no record at
+		 * all, nobody else will read it. */
+		if (ours == 1 || ours == 2)
 			conn_drain_inbox(c, c->bare, c->jid.resource);
 		ackq_drain(c, reroute_unconfirmed);
 	}

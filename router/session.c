@@ -63,8 +63,8 @@ int session_unregister(struct store *s, const char *bare, const char *resource,
 	r = store_eval(s, lua_session_unregister, lua_session_unregister_sha, 4, 7, argv, NULL);
 	if (!r)
 		return -1;
-	ours = r->type == REDIS_REPLY_STRING;
-	if (ours && presence && r->len)
+	ours = r->type == REDIS_REPLY_STRING ? 1 : r->type == REDIS_REPLY_INTEGER ? 2 : 0;
+	if (ours == 1 && presence && r->len)
 		*presence = xstrndup(r->str, r->len);
 	freeReplyObject(r);
 	return ours;

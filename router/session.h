@@ -39,7 +39,8 @@ int session_register(struct store *s, const char *bare, const char *resource,
     const char *id, const char *host, long pid, char *replaced_id, size_t idsz);
 /* Remove the session if it is still ours (same id). Returns 1 and the
  * presence it had broadcast in *presence (malloc'd, NULL if it was not
- * available), 0 if it was not ours, -1 on error. */
+ * available), 0 if another session holds the resource, 2 if there is no
+ * record at all (removed by someone else), -1 on error. */
 int session_unregister(struct store *s, const char *bare, const char *resource,
     const char *id, char **presence);
 /* Refresh seen; with avail >= 0 also set prio/avail and the presence

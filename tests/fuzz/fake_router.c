@@ -453,7 +453,9 @@ int session_unregister(struct store *s, const char *bare, const char *resource,
 	if (failing(s, "session_unregister"))
 		return -1;
 	i = find_session(bare, resource);
-	if (i < 0 || strcmp(sessions[i].id, id))
+	if (i < 0)
+		return 2;
+	if (strcmp(sessions[i].id, id))
 		return 0;
 	if (presence && sessions[i].avail && sessions[i].presence)
 		*presence = xstrdup(sessions[i].presence);

@@ -14,7 +14,12 @@
 #   seccomp     no sandbox but SystemCallFilter/MemoryDenyWriteExecute/RestrictNamespaces...
 #   inetd       systemd-socket-activate --inetd -a inside the container
 #               (fork+exec per connection, no unit, no sandbox)
-# RUNS runs each; prints "path logins/s p50 p99" (median run by rate).
+#   no-DIRECTIVE  shipped minus one directive: 10-sandbox.conf as installed
+#               plus a bench.conf that resets DIRECTIVE (see minus_one;
+#               not part of the default list), e.g. no-PrivateDevices;
+#               no-A+B+C resets several at once
+# Every unit variant also gets its `systemd-analyze security` exposure.
+# RUNS runs each; prints "path exposure logins/s p50 p99" (median run by rate).
 # Needs root. The container and the overlay go away on any exit.
 #
 # Environment: BENCH_N (500), BENCH_C (20), BENCH_RUNS (3),
@@ -90,14 +95,32 @@ done | IN_CT_TIMEOUT=120 in_ct $RCLI >/dev/null || fatal "writing $N accounts fa
     fatal "account user$N@localhost missing"
 say "container up (CT=$CT), $N accounts"
 
+minus_one() {	# minus_one DIRECTIVE: the lines that neutralise it after 10-sandbox.conf
+	case $1 in
+	PrivateDevices|PrivateTmp|PrivateIPC|PrivateMounts|PrivateUsers|ProtectHostname|\
+	ProtectKernelTunables|ProtectKernelModules|ProtectKernelLogs|ProtectControlGroups|\
+	ProtectClock|ProtectSystem|ProtectHome|RemoveIPC|NoNewPrivileges|RestrictSUIDSGID|\
+	RestrictNamespaces|MemoryDenyWriteExecute|LockPersonality|RestrictRealtime)
+		echo "$1=no" ;;
+	ProtectProc) echo 'ProtectProc=default' ;;
+	ProcSubset) echo 'ProcSubset=all' ;;
+	DynamicUser) printf '%s\n' 'DynamicUser=no' 'User=nobody' ;;
+	MemoryMax|TasksMax) echo "$1=infinity" ;;
+	SystemCallFilter|RestrictAddressFamilies|SystemCallArchitectures|CapabilityBoundingSet)
+		echo "$1=" ;;
+	*) fatal "minus_one: unknown directive $1" ;;
+	esac
+}
+
 set_variant() {	# set_variant NAME: the xmpp@.service drop-ins of that variant
-	local extra=""
+	local extra="" d
 	in_ct rm -f /etc/systemd/system/xmpp@.service.d/bench.conf
 	case $1 in
-	shipped) in_ct test -e "$SANDBOX" || in_ct mv /root/10-sandbox.conf "$SANDBOX" ;;
+	shipped|no-*) in_ct test -e "$SANDBOX" || in_ct mv /root/10-sandbox.conf "$SANDBOX" ;;
 	*) in_ct test -e "$SANDBOX" && in_ct mv "$SANDBOX" /root/10-sandbox.conf ;;
 	esac
 	case $1 in
+	no-*) for d in ${1//+/ }; do extra+=$(minus_one "${d#no-}")$'\n'; done ;;
 	dynuser) extra='DynamicUser=yes' ;;
 	mountns) extra=$'PrivateTmp=yes\nPrivateDevices=yes\nProtectSystem=strict\nProtectHome=yes' ;;
 	privusers) extra='PrivateUsers=yes' ;;
@@ -132,14 +155,21 @@ one_run() {	# one_run LABEL PORT [N]: prints "rate p50 p99 ok"
 	       print v["rate"], v["p50_ms"], v["p99_ms"], v["ok"] }' <<<"$out"
 }
 
+exposure() {	# the systemd-analyze security level of xmpp@bench.service
+	in_ct systemd-analyze security --no-pager xmpp@bench.service 2>&1 |
+	    sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) .*/\1/p'
+}
+
 ROWS=()
 for v in $VARIANTS; do
 	if [ "$v" = inetd ]; then
 		port=$INETD_PORT
 		start_inetd
+		exp=-
 	else
 		port=5222
 		set_variant "$v"
+		exp=$(exposure)
 	fi
 	one_run "$v-warmup" "$port" 50 >/dev/null	# page cache, redis, first units
 	res=()
@@ -152,14 +182,14 @@ for v in $VARIANTS; do
 	# The median run by rate.
 	med=$(printf '%s\n' "${res[@]}" | sort -n -k1,1 | sed -n "$(( (RUNS + 1) / 2 ))p")
 	all=$(printf '%s\n' "${res[@]}" | awk '{ printf "%s%s", s, $1; s = "/" }')
-	ROWS+=("$v $med $all")
+	ROWS+=("$v ${exp:-?} $med $all")
 done
 
 echo
-printf '%-10s %9s %8s %8s %6s  %s\n' path logins/s p50_ms p99_ms ok "runs (logins/s)"
+printf '%-26s %8s %9s %8s %8s %6s  %s\n' path exposure logins/s p50_ms p99_ms ok "runs (logins/s)"
 for row in "${ROWS[@]}"; do
-	read -r v rate p50 p99 ok all <<<"$row"
-	printf '%-10s %9s %8s %8s %6s  %s\n' "$v" "$rate" "$p50" "$p99" "$ok" "$all"
+	read -r v exp rate p50 p99 ok all <<<"$row"
+	printf '%-26s %8s %9s %8s %8s %6s  %s\n' "$v" "$exp" "$rate" "$p50" "$p99" "$ok" "$all"
 done
 echo "N=$N C=$C runs=$RUNS, systemd $(in_ct systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p'), $(nproc) CPUs"
 exit 0

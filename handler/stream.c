@@ -418,7 +418,8 @@ static void dispatch_session(struct conn *c, struct xml_node *el)
 		const char *type = xml_get(el, "type");
 		if (type && (!strcmp(type, "result") || !strcmp(type, "error")) &&
 		    ackq_answer(c, xml_get(el, "id"))) {
-			conn_pull(c);
+			if (c->pull_waiting)
+				conn_pull(c);
 			return;
 		}
 		if (iq_valid(c, el) == -1)
@@ -623,6 +624,8 @@ void conn_pull(struct conn *c)
 		if (got <= 0)
 			break;
 	}
+	/* Stopped for want of room: the next confirmation resumes it. */
+	c->pull_waiting = c->state == CS_SESSION && !ackq_room(c);
 }
 
 static void reroute_env(const char *env, size_t len, void *arg)

@@ -62,6 +62,7 @@ struct conn {
 	char *last_presence;             /* what we broadcast last, while available */
 	int offline_more;                /* offline messages wait to be pulled */
 	int inbox_ready;                 /* a wake-up arrived: pull the inbox */
+	int pull_waiting;                /* a pull stopped: unconfirmed queue full */
 	char reroute_bare[JID_MAX];      /* whose inbox conn_drain_inbox empties */
 	int roster_requested;            /* roster pushes go to this session */
 	struct xbuf directed;            /* JIDs sent directed presence, '\n'-separated */

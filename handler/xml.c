@@ -648,18 +648,33 @@ void xml_stream_stop(struct xml_stream *s)
 	s->stop = 1;
 }
 
+static int is_xml_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
 int xml_stream_feed(struct xml_stream *s, const char *buf, size_t len, size_t *consumed)
 {
 	unsigned long long before = s->fed;
 	enum XML_Status st;
+	size_t skipped = 0;
 
 	*consumed = 0;
 	if (s->failed)
 		return XML_FEED_ERROR;
+	/* Whitespace before a document's first byte is a keepalive left over
+	 * from the previous stream (RFC 6120 4.3.3: after a restart the new
+	 * stream is a new document, whose XML declaration must come first). */
+	if (s->fed == 0) {
+		while (skipped < len && is_xml_space(buf[skipped]))
+			skipped++;
+		buf += skipped;
+		len -= skipped;
+	}
 	s->fed += len;
 	st = XML_Parse(s->p, buf, (int)len, XML_FALSE);
 	if (s->stop && !s->failed) {
-		*consumed = (size_t)(s->stop_at - before);
+		*consumed = skipped + (size_t)(s->stop_at - before);
 		return XML_FEED_RESTART;
 	}
 	if (s->failed)
@@ -677,7 +692,7 @@ int xml_stream_feed(struct xml_stream *s, const char *buf, size_t len, size_t *c
 		    "restricted-xml" : "not-well-formed", XML_ErrorString(e));
 		return XML_FEED_ERROR;
 	}
-	*consumed = len;
+	*consumed = skipped + len;
 	return XML_FEED_OK;
 }
 

@@ -823,6 +823,54 @@ static void test_restart(void)
 	rec_free(&r);
 }
 
+/* RFC 6120 4.3.3: whitespace keepalives left over from the old stream,
+ * then a new document with its XML declaration, however the bytes come. */
+static void test_restart_whitespace(void)
+{
+	static const char all[] =
+	    "\n  <?xml version='1.0'?>" HDR
+	    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGEAYg==</auth>\r\n \t\n"
+	    "<?xml version='1.0'?>" HDR "\n<presence/> \n<presence/>";
+	size_t len = strlen(all), k, bad = (size_t)-1;
+	struct rec r;
+	int restarts, rc;
+
+	for (k = 0; k <= len; k++) {
+		rec_init(&r, &big_limits);
+		r.stop_on = "auth";
+		restarts = 0;
+		rc = drive(&r, all, k, &restarts);
+		if (rc == XML_FEED_OK)
+			rc = drive(&r, all + k, len - k, &restarts);
+		if ((rc != XML_FEED_OK || restarts != 1 || r.nopen != 2 || r.nelem != 3 ||
+		    r.nerr != 0) && bad == (size_t)-1) {
+			bad = k;
+			printf("  whitespace restart split at %zu: rc %d, %d restarts, %d opens, "
+			    "%d elements, %d errors\n", k, rc, restarts, r.nopen, r.nelem, r.nerr);
+			detail("events", logtext(&r));
+		}
+		rec_free(&r);
+	}
+	CHECK(bad == (size_t)-1);
+	/* Byte at a time. */
+	rec_init(&r, &big_limits);
+	r.stop_on = "auth";
+	restarts = 0;
+	rc = XML_FEED_OK;
+	for (k = 0; k < len && rc == XML_FEED_OK; k++)
+		rc = drive(&r, all + k, 1, &restarts);
+	CHECK_INT(rc, XML_FEED_OK);
+	CHECK_INT(restarts, 1);
+	CHECK_INT(r.nelem, 3);
+	CHECK_INT(r.nerr, 0);
+	rec_free(&r);
+	/* Text that is not whitespace before a document is still an error. */
+	rec_init(&r, &big_limits);
+	CHECK_INT(feed_str(&r, " x<?xml version='1.0'?>" HDR), XML_FEED_ERROR);
+	CHECK_INT(r.nerr, 1);
+	rec_free(&r);
+}
+
 /* ---- trees and serialisation ---- */
 
 static int str_eq(const char *a, const char *b)
@@ -1179,6 +1227,7 @@ int main(void)
 	test_malformed();
 	test_limits();
 	test_restart();
+	test_restart_whitespace();
 	test_write();
 	test_tree();
 	test_xbuf();

@@ -38,6 +38,8 @@ static int is_plus(enum sasl_mech m)
  * operator allows cleartext; -PLUS only inside TLS (they bind to it). */
 static int mech_offered(const struct conn *c, enum sasl_mech m)
 {
+	if (conn_tls_required(c))
+		return 0;         /* nothing before a required STARTTLS */
 	if (m == SASL_PLAIN)
 		return io_secure(&c->io) || c->cfg->allow_plaintext_auth;
 	if (is_plus(m))

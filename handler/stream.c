@@ -380,12 +380,15 @@ static void dispatch_auth(struct conn *c, struct xml_node *el)
 		starttls(c);
 		return;
 	}
-	if (conn_tls_required(c)) {
-		conn_stream_error(c, "policy-violation", "STARTTLS required");
+	if (el->ns && !strcmp(el->ns, NS_SASL)) {
+		/* Before a required STARTTLS no mechanism is offered: SASL
+		 * answers <encryption-required/> (RFC 6120 6.4.5). */
+		sasl_handle(c, el);
 		return;
 	}
-	if (el->ns && !strcmp(el->ns, NS_SASL)) {
-		sasl_handle(c, el);
+	if (conn_tls_required(c)) {
+		/* RFC 6120 4.9.3.12: stanzas before authentication. */
+		conn_stream_error(c, "not-authorized", "STARTTLS required");
 		return;
 	}
 	if (!strcmp(el->name, "iq") && (q = xml_first_element(el)) && q->ns &&

@@ -557,25 +557,37 @@ def test_tls_optional_with_plaintext_auth(server_factory, pki):
 
 # ---- (e) no authentication in clear when TLS is required ----
 
-@pytest.mark.parametrize("attempt", [
-    "<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (
-        NS_SASL, b64(b"\0alice\0" + PASSWORD.encode())),
-    "<auth xmlns='%s' mechanism='SCRAM-SHA-256'>%s</auth>" % (
-        NS_SASL, b64(b"n,,n=alice,r=abcdefghijklmnop")),
-    "<iq type='set' id='a1'><query xmlns='%s'><username>alice</username>"
-    "<password>%s</password><resource>r</resource></query></iq>" % (NS_IQ_AUTH, PASSWORD),
-], ids=["sasl-plain", "sasl-scram", "iq-auth-password"])
-def test_auth_before_starttls_refused(tls_server, attempt):
-    """RFC 6120 5.3.1: TLS is mandatory-to-negotiate; an attempt to
-    authenticate before it is a <policy-violation/> stream error (what
-    ejabberd and MongooseIM send too), and nothing is authenticated."""
+@pytest.mark.parametrize("attempt,answer", [
+    ("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (
+        NS_SASL, b64(b"\0alice\0" + PASSWORD.encode())), "encryption-required"),
+    ("<auth xmlns='%s' mechanism='SCRAM-SHA-256'>%s</auth>" % (
+        NS_SASL, b64(b"n,,n=alice,r=abcdefghijklmnop")), "encryption-required"),
+    ("<iq type='set' id='a1'><query xmlns='%s'><username>alice</username>"
+     "<password>%s</password><resource>r</resource></query></iq>" % (NS_IQ_AUTH, PASSWORD),
+     "not-authorized"),
+    ("<message to='bob@localhost'><body>hi</body></message>", "not-authorized"),
+    ("<presence/>", "not-authorized"),
+], ids=["sasl-plain", "sasl-scram", "iq-auth-password", "message", "presence"])
+def test_auth_before_starttls_refused(tls_server, attempt, answer):
+    """RFC 6120 5.3.1: TLS is mandatory-to-negotiate. A SASL <auth/>
+    before it names a mechanism that is not offered: <failure> with
+    <encryption-required/> (RFC 6120 6.4.5), the stream stays open for
+    STARTTLS. A stanza before authentication (iq:auth included) is a
+    <not-authorized/> stream error (RFC 6120 4.9.3.12, as Prosody and
+    ejabberd answer). Nothing is authenticated either way."""
     raw = tls_server.raw()
     raw.open()
     raw.send(attempt)
     ev, el = raw.next()
-    assert ev == "element" and el.tag == q(NS_STREAMS, "error"), (ev, el)
-    assert el.find(q(NS_STREAM_ERR, "policy-violation")) is not None, features_xml(el)
-    raw.expect("</stream:stream>")
+    if answer == "encryption-required":
+        assert ev == "element" and el.tag == q(NS_SASL, "failure"), (ev, features_xml(el))
+        assert el.find(q(NS_SASL, answer)) is not None, features_xml(el)
+        raw.send("<starttls xmlns='%s'/>" % NS_TLS)
+        raw.expect("<proceed xmlns='%s'/>" % NS_TLS)
+    else:
+        assert ev == "element" and el.tag == q(NS_STREAMS, "error"), (ev, el)
+        assert el.find(q(NS_STREAM_ERR, answer)) is not None, features_xml(el)
+        raw.expect("</stream:stream>")
     assert "login ok" not in tls_server.log()
 
 

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ackq_add(struct conn *c, const char *xml, size_t len)
+void ackq_add(struct conn *c, const char *xml, size_t len, long accepted,
+    unsigned long long end)
 {
 	struct ackq *q = &c->ackq;
 	struct ackq_item *it;
@@ -19,6 +20,8 @@ void ackq_add(struct conn *c, const char *xml, size_t len)
 	it->len = len;
 	it->seq = q->next_seq;
 	it->since = time(NULL);
+	it->accepted = accepted;
+	it->end = end;
 	if (q->tail)
 		q->tail->next = it;
 	else
@@ -71,12 +74,20 @@ int ackq_answer(struct conn *c, const char *id)
 	return 1;
 }
 
-void ackq_drain(struct conn *c, void (*fn)(struct conn *c, const char *xml, size_t len))
+void ackq_confirm_written(struct conn *c, unsigned long long written)
+{
+	struct ackq *q = &c->ackq;
+	while (q->head && q->head->end <= written)
+		drop_head(q);
+}
+
+void ackq_drain(struct conn *c, void (*fn)(struct conn *c, const char *xml, size_t len,
+    long accepted))
 {
 	struct ackq *q = &c->ackq;
 	while (q->head) {
 		if (fn)
-			fn(c, q->head->xml, q->head->len);
+			fn(c, q->head->xml, q->head->len, q->head->accepted);
 		drop_head(q);
 	}
 	q->ping_out = 0;

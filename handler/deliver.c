@@ -18,9 +18,9 @@
 #include <string.h>
 #include <time.h>
 
-static void utc_stamp(char *out, size_t outsz)
+/* XEP-0082 date-time in UTC. */
+static void utc_stamp(time_t t, char *out, size_t outsz)
 {
-	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -39,14 +39,16 @@ static void delay_element(struct conn *c, const struct xml_node *st, struct xbuf
 	char stamp[32];
 	if (xml_child(st, NS_DELAY, "delay"))
 		return;
-	utc_stamp(stamp, sizeof stamp);
+	utc_stamp(time(NULL), stamp, sizeof stamp);
 	xbuf_adds(out, "<delay xmlns='" NS_DELAY "' from='");
 	xbuf_add_esc(out, c->domain, strlen(c->domain));
 	xbuf_addf(out, "' stamp='%s'>Offline Storage</delay>", stamp);
 }
 
-/* Route st (its 'from' already set) to local user `to`. */
-static enum route_outcome route_to(struct conn *c, struct xml_node *st, const struct jid *to)
+/* Route st (its 'from' already set), which the server accepted at
+ * `accepted`, to local user `to`. */
+static enum route_outcome route_to(struct conn *c, struct xml_node *st, const struct jid *to,
+    time_t accepted)
 {
 	const char *type = xml_get(st, "type");
 	int is_iq = !strcmp(st->name, "iq");
@@ -57,7 +59,7 @@ static enum route_outcome route_to(struct conn *c, struct xml_node *st, const st
 
 	jid_bare(to, bare, sizeof bare);
 	xml = xml_string(st, NULL);
-	env = route_envelope("stanza", xml, &len);
+	env = route_envelope_stanza(xml, (long)accepted, &len);
 	if (!is_iq)
 		delay_element(c, st, &delay);
 	o = route_stanza(c->store, bare, to->resource, is_iq,
@@ -143,7 +145,7 @@ static void queue_message(struct conn *c, struct xml_node *st, const struct jid 
 	xml_set(st, "from", c->full);
 	jid_bare(to, bare, sizeof bare);
 	xml = xml_string(st, NULL);
-	p->env = route_envelope("stanza", xml, &p->envlen);
+	p->env = route_envelope_stanza(xml, (long)time(NULL), &p->envlen);
 	free(xml);
 	delay_element(c, st, &delay);
 	p->delay = delay.p ? delay.p : xstrdup("");
@@ -156,10 +158,25 @@ static void queue_message(struct conn *c, struct xml_node *st, const struct jid 
 static void route_iq(struct conn *c, struct xml_node *st, const struct jid *to)
 {
 	xml_set(st, "from", c->full);
-	answer_outcome(c, st, route_to(c, st, to));
+	answer_outcome(c, st, route_to(c, st, to, time(NULL)));
 }
 
-void deliver_reroute(struct conn *c, const char *bare, const char *xml, size_t len)
+/* XEP-0203: a message that reaches its recipient late says since when
+ * the server has held it (the first stamp, if it has one, stays). */
+static void stamp_delay(struct conn *c, struct xml_node *st, time_t accepted)
+{
+	char stamp[32];
+	struct xml_node *d;
+	if (strcmp(st->name, "message") || xml_child(st, NS_DELAY, "delay"))
+		return;
+	utc_stamp(accepted > 0 ? accepted : time(NULL), stamp, sizeof stamp);
+	d = xml_new_child(st, NS_DELAY, "delay");
+	xml_set(d, "from", c->domain);
+	xml_set(d, "stamp", stamp);
+}
+
+void deliver_reroute(struct conn *c, const char *bare, const char *xml, size_t len,
+    long accepted)
 {
 	struct xml_node *st = xml_parse_string(xml, len), *err;
 	const char *from;
@@ -172,14 +189,15 @@ void deliver_reroute(struct conn *c, const char *bare, const char *xml, size_t l
 		xml_free(st);
 		return;
 	}
-	o = route_to(c, st, &to);
+	stamp_delay(c, st, (time_t)accepted);
+	o = route_to(c, st, &to, (time_t)accepted);
 	if (o == RO_ERROR)
 		log_msg(LOG_ERR, "route: %s", c->store->err);
 	from = xml_get(st, "from");
 	if (o != RO_DELIVERED && o != RO_OFFLINE && from && jid_parse(from, &sender) == 0 &&
 	    (err = stanza_error_new(c, st, "cancel", "service-unavailable", NULL))) {
 		xml_set(err, "from", bare);
-		route_to(c, err, &sender);
+		route_to(c, err, &sender, time(NULL));
 		xml_free(err);
 	}
 	log_msg(LOG_INFO, "undelivered %s for %s routed again (%d)", st->name, bare, (int)o);

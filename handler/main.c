@@ -205,7 +205,7 @@ static void serve(struct conn *c, struct store *st)
 		if (c->inbox_ready)
 			conn_pull(c);     /* one pull for every wake-up read at once */
 		tls_was_up = io_secure(&c->io);
-		if (io_flush(&c->io, &c->out) == -1) {
+		if (conn_flush(c) == -1) {
 			conn_eof(c, c->io.err);
 			break;
 		}
@@ -213,7 +213,7 @@ static void serve(struct conn *c, struct store *st)
 			log_msg(LOG_INFO, "TLS %s %s sni=%s", tls_version(c->io.tls),
 			    tls_cipher(c->io.tls), tls_sni(c->io.tls) ? tls_sni(c->io.tls) : "-");
 	}
-	io_flush(&c->io, &c->out);
+	conn_flush(c);
 }
 
 int main(int argc, char **argv)

@@ -71,8 +71,11 @@ void deliver_outbound(struct conn *c, struct xml_node *st);
 #define DELIVER_BATCH 64
 void deliver_flush(struct conn *c);
 /* Route again a stanza a session of bare never delivered (unconfirmed,
- * or left in its inbox): a message to the user's other resources or
- * offline, else bounced to its sender; an IQ request bounced. */
-void deliver_reroute(struct conn *c, const char *bare, const char *xml, size_t len);
+ * or left in its inbox), which the server accepted at `accepted` (Unix
+ * seconds, 0 unknown): a message, stamped with an XEP-0203 <delay/> of
+ * that time, to the user's other resources or offline, else bounced to
+ * its sender; an IQ request bounced. */
+void deliver_reroute(struct conn *c, const char *bare, const char *xml, size_t len,
+    long accepted);
 
 #endif

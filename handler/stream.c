@@ -303,6 +303,11 @@ static void on_close(void *ctx)
 {
 	struct conn *c = ctx;
 	if (c->state != CS_CLOSING) {
+		/* An orderly goodbye: the client has read what was written to
+		 * it before (it would otherwise see the same messages again,
+		 * from offline storage, at its next login). What is still
+		 * queued here was never written and is routed again. */
+		ackq_confirm_written(c, c->out_written);
 		xbuf_adds(&c->out, "</stream:stream>");
 		snprintf(c->end_reason, sizeof c->end_reason, "closed by client");
 		c->state = CS_CLOSING;
@@ -509,6 +514,14 @@ void conn_input(struct conn *c, const char *buf, size_t len)
 	deliver_flush(c);
 }
 
+int conn_flush(struct conn *c)
+{
+	size_t before = c->out.len;
+	int r = io_flush(&c->io, &c->out);
+	c->out_written += before - c->out.len;
+	return r;
+}
+
 void conn_eof(struct conn *c, const char *why)
 {
 	if (c->state != CS_CLOSING)
@@ -557,13 +570,15 @@ int conn_bind(struct conn *c, const char *resource)
 
 /* ---- from Redis ---- */
 
-void conn_send_message(struct conn *c, const char *xml, size_t len)
+void conn_send_message(struct conn *c, const char *xml, size_t len, long accepted)
 {
 	/* Kept until confirmed, whatever happens next: if the session ends
 	 * now, conn_finish routes it again. */
-	ackq_add(c, xml, len);
-	if (c->state == CS_CLOSING)
+	if (c->state == CS_CLOSING) {
+		ackq_add(c, xml, len, accepted, ACKQ_UNWRITTEN);
 		return;
+	}
+	ackq_add(c, xml, len, accepted, c->out_written + c->out.len + len);
 	if (c->ackq.bytes > ACKQ_MAX_BYTES) {
 		conn_stream_error(c, "resource-constraint", "client does not confirm what it reads");
 		return;
@@ -590,7 +605,7 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 	if (m.kind == ROUTE_INBOX)
 		c->inbox_ready = 1;     /* pulled once per read of the subscriber */
 	else if (m.kind == ROUTE_STANZA && m.body_len > 8 && !memcmp(m.body, "<message", 8))
-		conn_send_message(c, m.body, m.body_len);
+		conn_send_message(c, m.body, m.body_len, m.accepted);
 	else if (m.kind == ROUTE_STANZA || (m.kind == ROUTE_PRESENCE && c->available))
 		xbuf_add(&c->out, m.body, m.body_len);
 	else if (m.kind == ROUTE_PUSH)
@@ -636,7 +651,7 @@ static void reroute_env(const char *env, size_t len, void *arg)
 	struct conn *c = arg;
 	struct route_msg m;
 	if (route_parse(env, len, &m) == 0 && m.kind == ROUTE_STANZA)
-		deliver_reroute(c, c->reroute_bare, m.body, m.body_len);
+		deliver_reroute(c, c->reroute_bare, m.body, m.body_len, m.accepted);
 }
 
 /* Whatever waits in a session's inbox goes to the user's other resources
@@ -716,9 +731,9 @@ int conn_tick(struct conn *c, time_t now)
 	return left < hb ? left : hb;
 }
 
-static void reroute_unconfirmed(struct conn *c, const char *xml, size_t len)
+static void reroute_unconfirmed(struct conn *c, const char *xml, size_t len, long accepted)
 {
-	deliver_reroute(c, c->bare, xml, len);
+	deliver_reroute(c, c->bare, xml, len, accepted);
 }
 
 void conn_finish(struct conn *c)

@@ -56,6 +56,7 @@ struct conn {
 	struct sasl sasl;
 	struct io io;                    /* the client's bytes, plain or TLS */
 	struct xbuf out;                 /* bytes not yet written to the client */
+	unsigned long long out_written;  /* bytes written to the client so far */
 	struct ackq ackq;                /* messages written but not proven read */
 	int available;                   /* initial presence sent, not unavailable */
 	int priority;
@@ -79,6 +80,8 @@ void conn_deliver(struct conn *c, const char *payload, size_t len);
 /* Timers: authentication and idle timeouts, session heartbeat. Returns the
  * seconds until the next timer is due. */
 int conn_tick(struct conn *c, time_t now);
+/* Write queued output as far as the client takes it; -1 it is gone. */
+int conn_flush(struct conn *c);
 /* Input ended (EOF or error) without </stream:stream>. */
 void conn_eof(struct conn *c, const char *why);
 /* Leave Redis tidy (session record removed); call once at the end. */
@@ -98,8 +101,9 @@ void conn_pull(struct conn *c);
 /* Route again what waits in a session's inbox (ours at the end, or a dead
  * session's when it is reaped). */
 void conn_drain_inbox(struct conn *c, const char *bare, const char *resource);
-/* A message for the client: written, and kept until proven read (ackq). */
-void conn_send_message(struct conn *c, const char *xml, size_t len);
+/* A message for the client, accepted by the server at `accepted` (Unix
+ * seconds, 0 unknown): written, and kept until proven read (ackq). */
+void conn_send_message(struct conn *c, const char *xml, size_t len, long accepted);
 void conn_stream_error(struct conn *c, const char *cond, const char *text);
 
 /* Stanza helpers shared by the modules. */

@@ -62,6 +62,13 @@ char *route_envelope(const char *header, const char *body, size_t *len)
 	return p;
 }
 
+char *route_envelope_stanza(const char *xml, long accepted, size_t *len)
+{
+	char hdr[32];
+	snprintf(hdr, sizeof hdr, "stanza %ld", accepted);
+	return route_envelope(hdr, xml, len);
+}
+
 int route_parse(const char *p, size_t len, struct route_msg *m)
 {
 	const char *nl = memchr(p, '\n', len);
@@ -77,7 +84,7 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 	line[n] = '\0';
 	m->body = nl + 1;
 	m->body_len = len - n - 1;
-	if (!strcmp(line, "stanza"))
+	if (!strcmp(line, "stanza") || sscanf(line, "stanza %ld", &m->accepted) == 1)
 		m->kind = ROUTE_STANZA;
 	else if (!strcmp(line, "inbox"))
 		m->kind = ROUTE_INBOX;

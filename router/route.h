@@ -7,8 +7,11 @@
  * A published payload is one envelope: a header line, '\n', then a body:
  *   "inbox\n"                   stanzas wait in the session's inbox list
  *                               <prefix>{bare}:inbox:<resource>: take them
- *   "stanza\n<xml>"             deliver to the client as is (full channel;
- *                               inbox entries are such envelopes too)
+ *   "stanza [<accepted>]\n<xml>" deliver to the client as is (full channel;
+ *                               inbox entries are such envelopes too);
+ *                               accepted: when the server first accepted
+ *                               the stanza (Unix seconds), for the delay
+ *                               stamp of a message routed again
  *   "presence\n<xml>"           deliver only if this session is available
  *                               (presence broadcasts, subscription requests)
  *   "push <ver>\n<item>"        roster push: only to sessions that asked for
@@ -29,6 +32,7 @@ struct route_msg {
 	char id[64];            /* kick: target stream id */
 	char cond[64];          /* kick: stream error condition */
 	char ver[32];           /* push: roster version */
+	long accepted;          /* stanza: accepted at (Unix seconds), 0 unknown */
 	const char *body;       /* the XML (points into the payload) */
 	size_t body_len;
 };
@@ -61,6 +65,8 @@ int route_subscribe(struct store *s, const char *bare, const char *resource);
 int route_parse(const char *payload, size_t len, struct route_msg *m);
 /* Build an envelope: header line + '\n' + body, into a malloc'd buffer. */
 char *route_envelope(const char *header, const char *body, size_t *len);
+/* A "stanza" envelope for xml, accepted by the server at `accepted`. */
+char *route_envelope_stanza(const char *xml, long accepted, size_t *len);
 
 /* One stanza for route_stanza_batch. */
 struct route_req {

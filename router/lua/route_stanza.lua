@@ -4,7 +4,7 @@
 -- KEYS[4] session expiry index.
 -- ARGV[1] channel prefix "<prefix>{bare}", ARGV[2] resource or '',
 -- ARGV[3] 'message' or 'iq', ARGV[4] message type, ARGV[5] envelope to
--- publish ("stanza\n" .. xml), ARGV[6] the XEP-0203 <delay/> element that
+-- publish ("stanza <accepted>\n" .. xml), ARGV[6] the XEP-0203 <delay/> element that
 -- offline storage adds before the message's end tag ('' to store it as is),
 -- ARGV[7] now, ARGV[8] session TTL, ARGV[9] offline cap, ARGV[10] bare JID,
 -- ARGV[11] inbox key prefix "<prefix>{bare}:inbox:".
@@ -66,7 +66,7 @@ if mtype == 'headline' or mtype == 'error' then return { 'dropped', 0 } end
 if redis.call('LLEN', KEYS[3]) >= cap then return { 'full', 0 } end
 -- The stored form is made here, only when needed: the stanza with its
 -- delay stamp inside (xmppd writes "</message>" or "/>" at the end).
-local stored = string.sub(env, 8)
+local stored = string.sub(env, string.find(env, '\n', 1, true) + 1)
 if delay ~= '' then
   if string.sub(stored, -10) == '</message>' then
     stored = string.sub(stored, 1, -11) .. delay .. '</message>'

@@ -399,6 +399,18 @@ int fake_router_inbox_len(const char *bare, const char *resource)
 	return n;
 }
 
+/* The XML of a "stanza" envelope (route.h), whatever its header says of
+ * the time it was accepted; -1 for other envelopes. */
+static int stanza_body(const char *env, size_t len, const char **body, size_t *blen)
+{
+	const char *nl = memchr(env, '\n', len);
+	if (!nl || len < 6 || memcmp(env, "stanza", 6) || (env + 6 != nl && env[6] != ' '))
+		return -1;
+	*body = nl + 1;
+	*blen = len - (size_t)(nl + 1 - env);
+	return 0;
+}
+
 void fake_router_reap_all(void)
 {
 	int i;
@@ -406,8 +418,10 @@ void fake_router_reap_all(void)
 	 * here it all goes to offline storage, as far as the table takes it. */
 	for (i = 0; i < inbox.n; ) {
 		struct kv *e = &inbox.e[i];
-		if (e->vlen > 7 && !memcmp(e->v, "stanza\n", 7))
-			tput(&offline, e->a, "", e->v + 7, e->vlen - 7, 0);
+		const char *body;
+		size_t blen;
+		if (stanza_body(e->v, e->vlen, &body, &blen) == 0)
+			tput(&offline, e->a, "", body, blen, 0);
 		tdel(&inbox, i);
 	}
 	while (nsessions)
@@ -632,9 +646,11 @@ static int count_offline(const char *bare)
  * <delay/> inside, before "</message>" or in place of the final "/>". */
 static char *stored_form(const char *env, size_t envlen, const char *delay)
 {
-	const char *xml = envlen >= 7 ? env + 7 : "";
-	size_t n = envlen >= 7 ? envlen - 7 : 0, dl = strlen(delay);
-	char *p = xmalloc(n + dl + 16);
+	const char *xml = "";
+	size_t n = 0, dl = strlen(delay);
+	char *p;
+	stanza_body(env, envlen, &xml, &n);
+	p = xmalloc(n + dl + 16);
 	if (dl && n >= 10 && !memcmp(xml + n - 10, "</message>", 10))
 		snprintf(p, n + dl + 16, "%.*s%s</message>", (int)(n - 10), xml, delay);
 	else if (dl && n >= 2 && !memcmp(xml + n - 2, "/>", 2))

@@ -32,6 +32,7 @@ static void config_defaults(struct config *c)
 	c->idle_timeout = 600;
 	c->auth_timeout = 30;
 	c->ack_timeout = 30;
+	c->ping_timeout = 60;
 	c->auth_fail_delay_ms = 1000;
 	c->auth_fail_window = 900;
 	c->auth_block_after = 10;
@@ -141,6 +142,7 @@ static const struct int_key int_keys[] = {
 	INT_KEY(idle_timeout, 1, 86400 * 7),
 	INT_KEY(auth_timeout, 1, 3600),
 	INT_KEY(ack_timeout, 1, 3600),
+	INT_KEY(ping_timeout, 1, 3600),
 	INT_KEY(auth_fail_delay_ms, 0, 60000),
 	INT_KEY(offline_max, 0, 1000000),
 	INT_KEY(session_ttl, 5, 86400),

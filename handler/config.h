@@ -39,7 +39,8 @@ struct config {
 	size_t max_stanza_size;              /* bytes; policy-violation beyond */
 	int max_depth;                       /* XML nesting below the stream root */
 	int max_attrs;                       /* attributes on one element */
-	int idle_timeout;                    /* seconds without input once authenticated */
+	int idle_timeout;                    /* seconds without input before a ping */
+	int ping_timeout;                    /* seconds that ping has to be answered */
 	int auth_timeout;                    /* seconds allowed to authenticate */
 	int ack_timeout;                     /* seconds a message may stay unconfirmed */
 	int auth_fail_delay_ms;              /* pause after a failed authentication */

@@ -424,11 +424,15 @@ static void dispatch_session(struct conn *c, struct xml_node *el)
 {
 	if (!strcmp(el->name, "iq")) {
 		const char *type = xml_get(el, "type");
-		if (type && (!strcmp(type, "result") || !strcmp(type, "error")) &&
-		    ackq_answer(c, xml_get(el, "id"))) {
-			if (c->pull_waiting)
-				conn_pull(c);
-			return;
+		const char *id = xml_get(el, "id");
+		if (type && (!strcmp(type, "result") || !strcmp(type, "error"))) {
+			if (ackq_answer(c, id)) {
+				if (c->pull_waiting)
+					conn_pull(c);
+				return;
+			}
+			if (id && !strcmp(id, IDLE_PING_ID))
+				return;       /* its arrival was the answer */
 		}
 		if (iq_valid(c, el) == -1)
 			return;
@@ -491,6 +495,7 @@ void conn_input(struct conn *c, const char *buf, size_t len)
 	int r;
 
 	c->last_input = time(NULL);
+	c->idle_ping_sent = 0;       /* any byte proves the client is there */
 	while (len > 0 && c->state != CS_CLOSING) {
 		r = xml_stream_feed(c->xs, buf, len, &used);
 		if (r != XML_FEED_RESTART)
@@ -679,6 +684,15 @@ static void session_restore(struct conn *c)
 
 /* ---- timers ---- */
 
+static void send_idle_ping(struct conn *c)
+{
+	xbuf_adds(&c->out, "<iq type='get' id='" IDLE_PING_ID "' from='");
+	xbuf_add_esc(&c->out, c->domain, strlen(c->domain));
+	xbuf_adds(&c->out, "' to='");
+	xbuf_add_esc(&c->out, c->full, strlen(c->full));
+	xbuf_adds(&c->out, "'><ping xmlns='urn:xmpp:ping'/></iq>");
+}
+
 int conn_tick(struct conn *c, time_t now)
 {
 	int hb = c->cfg->session_ttl / 3, left;
@@ -694,8 +708,19 @@ int conn_tick(struct conn *c, time_t now)
 	}
 	left = (int)(c->last_input + c->cfg->idle_timeout - now);
 	if (left <= 0) {
-		conn_stream_error(c, "connection-timeout", "idle");
-		return 1;
+		/* Silent is not gone (a listen-only client, one that relies on
+		 * TCP keepalive): ask before ending the stream (XEP-0199). Every
+		 * client answers an IQ get, with a result or an error, and any
+		 * input at all counts as the answer. */
+		if (!c->idle_ping_sent) {
+			c->idle_ping_sent = now;
+			send_idle_ping(c);
+		}
+		left = (int)(c->idle_ping_sent + c->cfg->ping_timeout - now);
+		if (left <= 0) {
+			conn_stream_error(c, "connection-timeout", "idle, and no answer to a ping");
+			return 1;
+		}
 	}
 	if (c->ackq.head) {
 		/* A client that does not answer the ping sent after a message

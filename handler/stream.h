@@ -27,6 +27,7 @@
 #define PULL_BATCH       64      /* stanzas taken from Redis at a time */
 #define FINISH_TRIES     10      /* waits for Redis before cleaning up ... */
 #define FINISH_WAIT_MS   300     /* ... each this long */
+#define IDLE_PING_ID     "xmppd-idle"   /* the ping a silent client must answer */
 
 enum conn_state {
 	CS_WAIT_HEADER,     /* nothing yet, or a restart is pending */
@@ -68,6 +69,7 @@ struct conn {
 	int roster_requested;            /* roster pushes go to this session */
 	struct xbuf directed;            /* JIDs sent directed presence, '\n'-separated */
 	time_t opened, last_input, last_heartbeat;
+	time_t idle_ping_sent;           /* a silent client was pinged (0: not) */
 	char end_reason[128];
 };
 

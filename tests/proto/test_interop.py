@@ -178,3 +178,55 @@ def test_rerouted_live_message_carries_first_stamp(server):
 
     assert seen['b1'] == ['to b1'], seen
     assert seen['delay'] is not None and -1.5 <= seen['delay'] <= 1.5, seen
+
+
+def wait_idle_ping(raw, timeout):
+    """The server's idle ping (XEP-0199), within timeout seconds."""
+    return raw_wait(raw, lambda e: e.tag == q('jabber:client', 'iq') and
+                    e.get('type') == 'get' and
+                    e.find(q('urn:xmpp:ping', 'ping')) is not None, timeout=timeout)
+
+
+def test_silent_client_that_answers_pings_stays(server_factory):
+    """idle_timeout = 1, ping_timeout = 2: a bound client that never sends
+    anything of its own is pinged after a second of silence; answering
+    (with a result, or with an error as a client without XEP-0199 does)
+    keeps it connected well past idle_timeout + ping_timeout."""
+    server = server_factory(idle_timeout=1, ping_timeout=2)
+    server.adduser(BOB, PW)
+    raw, full = raw_login(server, BOB, resource='bot')
+    t0 = time.monotonic()
+    ping = wait_idle_ping(raw, 5)
+    assert 0.5 <= time.monotonic() - t0 <= 4, time.monotonic() - t0
+    assert ping.get('to') == full and ping.get('from') == 'localhost', xmls([ping])
+    raw.send("<iq type='result' id='%s' to='localhost'/>" % ping.get('id'))
+    ping = wait_idle_ping(raw, 5)
+    raw.send("<iq type='error' id='%s' to='localhost'><ping xmlns='urn:xmpp:ping'/>"
+             "<error type='cancel'><service-unavailable "
+             "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>" % ping.get('id'))
+    wait_idle_ping(raw, 5)
+    raw.send(" ")                 # a whitespace keepalive answers too
+    time.sleep(1.5)
+    assert time.monotonic() - t0 > 4
+    raw.send("<iq type='get' id='p1' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
+    el = raw_wait(raw, lambda e: e.get('id') == 'p1', timeout=5)
+    assert el.get('type') == 'result', xmls([el])
+    raw.send("</stream:stream>")
+    raw.read_until_closed()
+    assert 'connection-timeout' not in server.log()
+
+
+def test_silent_client_that_does_not_answer_is_timed_out(server_factory):
+    """The same settings, a client that reads but never answers: the stream
+    ends with <connection-timeout/> once the ping has gone unanswered for
+    ping_timeout seconds, not before."""
+    server = server_factory(idle_timeout=1, ping_timeout=2)
+    server.adduser(BOB, PW)
+    raw, _ = raw_login(server, BOB, resource='gone')
+    t0 = time.monotonic()
+    wait_idle_ping(raw, 5)
+    t_ping = time.monotonic()
+    rest = raw_wait(raw, lambda e: e.tag == q(NS_STREAMS, 'error'), timeout=6)
+    assert rest.find(q('urn:ietf:params:xml:ns:xmpp-streams', 'connection-timeout')) is not None
+    waited = time.monotonic() - t_ping
+    assert 1.0 <= waited <= 4.5, (waited, time.monotonic() - t0)

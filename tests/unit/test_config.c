@@ -89,6 +89,7 @@ static void check_defaults(const struct config *c)
 	CHECK_INT(c->idle_timeout, 600);
 	CHECK_INT(c->auth_timeout, 30);
 	CHECK_INT(c->ack_timeout, 30);
+	CHECK_INT(c->ping_timeout, 60);
 	CHECK_INT(c->auth_fail_delay_ms, 1000);
 	CHECK_INT(c->auth_fail_window, 900);
 	CHECK_INT(c->auth_block_after, 10);
@@ -236,6 +237,7 @@ static long get_num(const struct config *c, const char *key)
 	if (!strcmp(key, "redis_timeout_ms")) return c->redis_timeout_ms;
 	if (!strcmp(key, "auth_fail_window")) return c->auth_fail_window;
 	if (!strcmp(key, "ack_timeout")) return c->ack_timeout;
+	if (!strcmp(key, "ping_timeout")) return c->ping_timeout;
 	if (!strcmp(key, "auth_block_after")) return c->auth_block_after;
 	if (!strcmp(key, "max_read_rate")) return c->max_read_rate;
 	if (!strcmp(key, "max_read_burst")) return c->max_read_burst;
@@ -257,6 +259,7 @@ static void test_numbers(void)
 		{ "redis_timeout_ms", 10, 600000 },
 		{ "auth_fail_window", 1, 86400 },
 		{ "ack_timeout", 1, 3600 },
+		{ "ping_timeout", 1, 3600 },
 		{ "auth_block_after", 1, 1000000 },
 		{ "max_read_rate", 1024, 1073741824 },
 		{ "max_read_burst", 4096, 1073741824 },

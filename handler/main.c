@@ -156,6 +156,7 @@ static void serve(struct conn *c, struct store *st)
 		int n = 0, timeout, isub = -1, tls_was_up;
 		time_t now = time(NULL);
 
+		tls_was_up = io_secure(&c->io);   /* the handshake may end on a read */
 		if (got_term)
 			conn_stream_error(c, "system-shutdown", NULL);
 		timeout = conn_tick(c, now);
@@ -204,7 +205,6 @@ static void serve(struct conn *c, struct store *st)
 			conn_stream_error(c, "internal-server-error", "storage unavailable");
 		if (c->inbox_ready)
 			conn_pull(c);     /* one pull for every wake-up read at once */
-		tls_was_up = io_secure(&c->io);
 		if (conn_flush(c) == -1) {
 			conn_eof(c, c->io.err);
 			break;

@@ -1,0 +1,90 @@
+"""go-sendxmpp (Debian's package, built on the go-xmpp library) as a third
+party client: it sends a newline after </auth> and <starttls/> and opens
+each restarted stream with an XML declaration, which once broke its
+logins. It refuses to authenticate without TLS, so both deployments have
+a certificate (checked by go-sendxmpp against our test CA through
+SSL_CERT_FILE): STARTTLS optional with plaintext authentication allowed
+(as `make run` serves), and STARTTLS required.
+
+Its listening mode (-l) is not tested: go-sendxmpp 0.5.6 (Debian 12)
+dies on any XEP-0199 ping it receives (a nil dereference in its stanza
+loop), and xmppd pings after writing messages to confirm them.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+import clients as C
+from im_helpers import IM, PW, body_is
+from test_tls import PKI, without_channel_binding
+
+ALICE, BOB = 'alice@localhost', 'bob@localhost'
+GO_SENDXMPP = shutil.which('go-sendxmpp')
+
+
+@pytest.fixture(scope='module')
+def pki(tmp_path_factory):
+    return PKI(str(tmp_path_factory.mktemp('pki')))
+
+
+@pytest.fixture(params=['starttls-optional', 'starttls-required'])
+def deployment(request, server_factory, pki, tmp_path):
+    """A certificate for localhost (go-sendxmpp refuses to authenticate
+    without TLS), with plaintext authentication allowed (as `make run`
+    serves) or with STARTTLS required."""
+    if GO_SENDXMPP is None:
+        pytest.fail('go-sendxmpp is missing (Debian package go-sendxmpp; tests/deps.sh)')
+    s = server_factory(tls_cert=pki.localhost.cert, tls_key=pki.localhost.key,
+                       allow_plaintext_auth=request.param == 'starttls-optional')
+    s.adduser(ALICE, PW)
+    s.adduser(BOB, PW)
+    env = dict(os.environ, HOME=str(tmp_path), SSL_CERT_FILE=pki.cafile)
+    return s, env
+
+
+def go_args(server, jid):
+    return [GO_SENDXMPP, '-u', jid, '-p', PW, '-j', 'localhost:%d' % server.port,
+            '--timeout', '10']
+
+
+async def slixmpp_online(server, pki, jid):
+    """An IM client (slixmpp) through STARTTLS with our certificate
+    trusted, available."""
+    c = IM(jid, PW)
+    without_channel_binding(c)
+    c.xmpp.ca_certs = pki.localhost.cert
+    c.xmpp.connect(address=('127.0.0.1', server.port), force_starttls=True,
+                   disable_starttls=False)
+    await C.asyncio.wait_for(C.asyncio.shield(c._done), 15)
+    assert c.outcome.session_started, c.outcome
+    c.xmpp.send_presence()
+    return c
+
+
+def test_go_sendxmpp_sends(deployment, pki):
+    """go-sendxmpp logs in as alice (STARTTLS, SASL, a restart after each)
+    and sends bob a message; bob (slixmpp) receives it from alice."""
+    server, env = deployment
+    seen = {}
+
+    async def go():
+        b = await slixmpp_online(server, pki, BOB + '/b1')
+        proc = await C.asyncio.create_subprocess_exec(
+            *go_args(server, ALICE), BOB, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out, _ = await C.asyncio.wait_for(proc.communicate(b'hello from go-sendxmpp\n'), 30)
+        seen['rc'], seen['out'] = proc.returncode, out.decode(errors='replace')
+        m = await b.wait1(body_is('hello from go-sendxmpp'), timeout=10)
+        seen['from'] = m.get('from')
+        await b.close()
+    C.run(go, timeout=60)
+
+    assert seen['rc'] == 0, seen
+    assert (seen['from'] or '').startswith(ALICE + '/go-sendxmpp'), seen
+    log = server.log()
+    assert log.count('login ok') == 2 and log.count('TLS TLSv1.3') == 2, log[-3000:]
+    assert 'stream error' not in log, log[-3000:]

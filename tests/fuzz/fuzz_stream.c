@@ -211,7 +211,10 @@ static void pump(struct conn *c)
 		free(payload);
 	}
 	if (c->out.len) {
+		/* All written, as conn_flush counts it (an orderly close then
+		 * confirms the messages written before it). */
 		oc_feed(c->out.p, c->out.len);
+		c->out_written += c->out.len;
 		xbuf_consume(&c->out, c->out.len);
 	}
 	invariants(c);

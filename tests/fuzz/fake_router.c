@@ -1037,29 +1037,30 @@ static void addr_key(const char *addr, char *out, size_t outsz)
 	snprintf(out, outsz, "addr:%s", addr ? addr : "");
 }
 
-long authfail_record(struct store *s, const char *bare, const char *addr, int window)
+int authfail_record(struct store *s, const char *bare, const char *addr, int window,
+    struct authfail_counts *out)
 {
 	char ak[256];
-	long a, b;
 	(void)window;
+	memset(out, 0, sizeof *out);
 	if (failing(s, "authfail_record"))
 		return -1;
-	addr_key(addr, ak, sizeof ak);
-	set_count(bare, b = count_of(bare) + 1);
-	set_count(ak, a = count_of(ak) + 1);
-	return a > b ? a : b;
+	if (bare)
+		set_count(bare, out->account = count_of(bare) + 1);
+	if (addr) {
+		addr_key(addr, ak, sizeof ak);
+		set_count(ak, out->addr = count_of(ak) + 1);
+	}
+	return 0;
 }
 
-long authfail_count(struct store *s, const char *bare, const char *addr)
+long authfail_addr_count(struct store *s, const char *addr)
 {
 	char ak[256];
-	long a, b;
-	if (failing(s, "authfail_count"))
+	if (failing(s, "authfail_addr_count"))
 		return -1;
 	addr_key(addr, ak, sizeof ak);
-	a = count_of(ak);
-	b = count_of(bare);
-	return a > b ? a : b;
+	return count_of(ak);
 }
 
 void authfail_clear(struct store *s, const char *bare)

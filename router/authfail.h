@@ -33,4 +33,24 @@ long authfail_addr_count(struct store *s, const char *addr);
  * a guesser with an account of its own could clear it between guesses. */
 void authfail_clear(struct store *s, const char *bare);
 
+/* ---- for the operator (xmppctl) ---- */
+
+enum authfail_kind { AUTHFAIL_ADDR, AUTHFAIL_ACCOUNT };
+
+struct authfail_entry {
+	enum authfail_kind kind;
+	const char *name;      /* the address, or the account's bare JID */
+	long count;
+	long ttl;              /* seconds left in the window; -1 if none */
+};
+
+/* Call fn for every counter, addresses first. SCAN MATCH, never KEYS:
+ * Redis walks its whole key space in batches, so a counter may come
+ * twice and one created meanwhile may be missed. fn returns 0 to go on,
+ * -1 to stop (authfail_each then returns -1 with store->err empty). */
+int authfail_each(struct store *s, int (*fn)(const struct authfail_entry *e, void *arg),
+    void *arg);
+/* Forget the failures from an address: 1 removed, 0 none counted, -1. */
+int authfail_unblock(struct store *s, const char *addr);
+
 #endif

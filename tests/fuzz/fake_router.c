@@ -1072,6 +1072,43 @@ void authfail_clear(struct store *s, const char *bare)
 		tdel(&authfails, i);
 }
 
+int authfail_each(struct store *s, int (*fn)(const struct authfail_entry *e, void *arg),
+    void *arg)
+{
+	struct authfail_entry e;
+	int i, pass;
+	if (failing(s, "authfail_each"))
+		return -1;
+	for (pass = 0; pass < 2; pass++)          /* addresses first */
+		for (i = 0; i < authfails.n; i++) {
+			int is_addr = !strncmp(authfails.e[i].a, "addr:", 5);
+			if (is_addr != (pass == 0))
+				continue;
+			e.kind = is_addr ? AUTHFAIL_ADDR : AUTHFAIL_ACCOUNT;
+			e.name = authfails.e[i].a + (is_addr ? 5 : 0);
+			e.count = atol(authfails.e[i].v);
+			e.ttl = -1;
+			if (fn(&e, arg) == -1) {
+				s->err[0] = '\0';
+				return -1;
+			}
+		}
+	return 0;
+}
+
+int authfail_unblock(struct store *s, const char *addr)
+{
+	char ak[256];
+	int i;
+	if (failing(s, "authfail_unblock"))
+		return -1;
+	addr_key(addr, ak, sizeof ak);
+	if ((i = tfind(&authfails, ak, "")) < 0)
+		return 0;
+	tdel(&authfails, i);
+	return 1;
+}
+
 /* ---- the preloaded state ---- */
 
 static char cred_sha1[ACCOUNT_MAX_FIELD], cred_sha256[ACCOUNT_MAX_FIELD];

@@ -2,8 +2,9 @@
 security, point 5; issue: what real clients still trip over, point 3):
 failed logins counted per account and per source address in Redis,
 shared by every host; an address (never an account) blocked for a
-while, networks exempt from it, wrong answers delayed at most 2 s;
-and the per-connection read-rate token bucket."""
+while, networks exempt from it, wrong answers delayed at most 2 s,
+xmppctl blocks / unblock; and the per-connection read-rate token
+bucket."""
 import base64
 import hashlib
 import time
@@ -96,7 +97,7 @@ def test_blocked_address_refused_until_unblocked(server_factory):
     """auth_block_after=3 failures from 127.0.0.1 (for any accounts) block
     that address: the right password for alice or bob is refused there
     (SASL not-authorized, iq:auth not-authorized), while both log in from
-    127.0.0.2; once the address's counter is gone alice logs in from
+    127.0.0.2; after `xmppctl unblock 127.0.0.1` alice logs in from
     127.0.0.1 again."""
     server = server_factory(auth_block_after=3, auth_fail_delay_ms=1)
     server.adduser("alice@localhost", "right", legacy_digest=True)
@@ -115,7 +116,24 @@ def test_blocked_address_refused_until_unblocked(server_factory):
     assert try_login(server, "bob", "right", source="127.0.0.2") == "success"
     assert try_login(server, "alice", "right", source="127.0.0.2") == "success"
 
-    server.redis("DEL", "xmpp:authfail-addr:127.0.0.1")
+    p = server.ctl("unblock", "127.0.0.1")
+    assert p.returncode == 0, p.stderr
+    assert addr_fails(server) is None
+    assert try_login(server, "alice", "right") == "success"
+    # nothing left to unblock: exit 1
+    p = server.ctl("unblock", "::ffff:127.0.0.1")
+    assert p.returncode == 1 and "no failures counted for 127.0.0.1" in p.stderr, p.stderr
+
+
+def test_unblock_mapped_spelling(server_factory):
+    """A counter is named by the canonical spelling: unblock given the
+    IPv4-mapped IPv6 form of a blocked address lifts the block."""
+    server = server_factory(auth_block_after=1, auth_fail_delay_ms=1)
+    server.adduser("alice@localhost", "right")
+    assert try_login(server, "alice", "wrong") == "not-authorized"
+    assert try_login(server, "alice", "right") == "not-authorized"
+    p = server.ctl("unblock", "::FFFF:127.0.0.1")
+    assert p.returncode == 0, p.stderr
     assert try_login(server, "alice", "right") == "success"
 
 
@@ -214,6 +232,62 @@ def test_exempt_whole_loopback(server_factory):
         assert try_login(server, "alice", "wrong", source=src) == "not-authorized"
     assert try_login(server, "alice", "right") == "success"
     assert try_login(server, "alice", "right", source="127.9.9.9") == "success"
+
+
+def blocks(server):
+    p = server.ctl("blocks")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("#"), lines
+    return lines[1:]
+
+
+def test_ctl_blocks_and_unblock_all(server_factory):
+    """xmppctl blocks lists each counted address (blocked or not) and
+    account with its failures and seconds left; unblock --all forgets
+    every address and keeps the account counters."""
+    server = server_factory(auth_block_after=2, auth_fail_delay_ms=1)
+    server.adduser("alice@localhost", "right")
+    assert blocks(server) == []
+    for _ in range(2):
+        assert try_login(server, "alice", "wrong") == "not-authorized"
+    assert try_login(server, "bob", "wrong", source="127.0.0.2") == "not-authorized"
+    got = blocks(server)
+    assert len(got) == 4, got
+    a1, a2, acc1, acc2 = got
+    assert a1.startswith("address 127.0.0.1  failures=2 left=") and a1.endswith(" blocked"), got
+    assert 0 < int(a1.split("left=")[1].split()[0]) <= 900, got
+    assert a2.startswith("address 127.0.0.2  failures=1 left=") and "blocked" not in a2, got
+    assert acc1.startswith("account alice@localhost  failures=2 left="), got
+    assert acc2.startswith("account bob@localhost  failures=1 left="), got
+
+    p = server.ctl("unblock", "--all")
+    assert p.returncode == 0, p.stderr
+    got = blocks(server)
+    assert [g.split()[:2] for g in got] == [["account", "alice@localhost"],
+                                            ["account", "bob@localhost"]], got
+    assert try_login(server, "alice", "right") == "success"
+
+    for args in (["unblock"], ["unblock", "1.2.3.4", "5.6.7.8"], ["unblock", "-x"],
+                 ["blocks", "extra"]):
+        p = server.ctl(*args)
+        assert p.returncode == 100, (args, p.returncode, p.stderr)
+
+
+def test_ctl_blocks_prefix_is_no_pattern(server_factory):
+    """The key prefix is matched literally by SCAN: with key_prefix t?st:
+    a key of another prefix (tost:) is not listed nor removed."""
+    server = server_factory(auth_block_after=1, auth_fail_delay_ms=1, key_prefix="t?st:")
+    server.adduser("alice@localhost", "right")
+    server.redis("SET", "tost:authfail-addr:10.9.9.9", "7")
+    server.redis("SET", "tost:{carol@localhost}:authfail", "7")
+    assert try_login(server, "alice", "wrong") == "not-authorized"
+    got = blocks(server)
+    assert [g.split()[:2] for g in got] == [["address", "127.0.0.1"],
+                                            ["account", "alice@localhost"]], got
+    assert server.ctl("unblock", "--all").returncode == 0
+    assert server.redis("GET", "tost:authfail-addr:10.9.9.9") == "7"
+    assert server.redis("GET", "t?st:authfail-addr:127.0.0.1") is None
 
 
 def test_read_flood_gets_policy_violation(server_factory):

@@ -231,12 +231,43 @@ static int lookup_cred(struct conn *c, const char *node, enum scram_hash h,
 	return scram_cred_parse(h, h == SCRAM_SHA1 ? a.scram_sha1 : a.scram_sha256, cred) == 0;
 }
 
+/* Made-up credentials for a user without an account, derived from the
+ * server's secret in Redis and the bare JID: the same salt and iteration
+ * count on every connection and host, as a real account shows. -1 if
+ * Redis cannot give the secret: no answer rather than one that tells
+ * unknown users apart. */
+static int fake_cred(struct conn *c, const char *node, enum scram_hash h,
+    struct scram_cred *cred)
+{
+	unsigned char secret[ACCOUNT_SECRET_LEN];
+	char bare[JID_MAX];
+	int r;
+
+	if (account_server_secret(c->store, secret) == -1) {
+		log_msg(LOG_ERR, "server secret: %s", c->store->err);
+		return -1;
+	}
+	bare_of(c, node, bare, sizeof bare);
+	r = scram_cred_fake(h, bare, secret, sizeof secret, cred);
+	explicit_bzero(secret, sizeof secret);
+	return r;
+}
+
 int sasl_check_password(struct conn *c, const char *node, const char *password)
 {
 	struct scram_cred cred;
 	int r = lookup_cred(c, node, SCRAM_SHA256, &cred);
-	if (r <= 0)
-		return r;
+	if (r == -1)
+		return -1;
+	if (r == 0) {
+		/* No such user: derive the keys all the same, so the time taken
+		 * does not tell (the stream id stands in for the secret: nothing
+		 * of this credential is shown). The answer is no regardless. */
+		if (scram_cred_fake(SCRAM_SHA256, node, (const unsigned char *)c->stream_id,
+		    strlen(c->stream_id), &cred) == 0)
+			(void)scram_cred_check_password(&cred, password);
+		return 0;
+	}
 	return scram_cred_check_password(&cred, password) == 1;
 }
 
@@ -338,8 +369,12 @@ static void scram_first(struct conn *c, const char *data, size_t len)
 		sasl_fail(c, "temporary-auth-failure", SF_NONE);
 		return;
 	}
-	if (r == 0)          /* go on with a fake: the proof will fail */
-		scram_cred_fake(h, c->sasl.node, &cred);
+	if (r == 0 && fake_cred(c, c->sasl.node, h, &cred) == -1) {
+		/* No account: go on with made-up credentials (the proof will
+		 * fail); without them stop, rather than show a telling salt. */
+		sasl_fail(c, "temporary-auth-failure", SF_NONE);
+		return;
+	}
 	if (scram_server_first(&c->sasl.scram, &cred, out, sizeof out) == -1) {
 		sasl_fail(c, "temporary-auth-failure", SF_NONE);
 		return;

@@ -317,6 +317,14 @@ static void drop_owned(struct table *t, const char *bare)
 			tdel(t, i);
 }
 
+int account_server_secret(struct store *s, unsigned char out[ACCOUNT_SECRET_LEN])
+{
+	if (failing(s, "account_server_secret"))
+		return -1;
+	memset(out, FAKE_SERVER_SECRET_BYTE, ACCOUNT_SECRET_LEN);
+	return 0;
+}
+
 int account_delete(struct store *s, const char *bare)
 {
 	int i;

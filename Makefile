@@ -30,7 +30,7 @@ endif
 B         ?= build
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-COMMON    := handler/xmalloc.c handler/config.c handler/jid.c handler/log.c handler/scram.c handler/tls.c \
+COMMON    := handler/xmalloc.c handler/config.c handler/netaddr.c handler/jid.c handler/log.c handler/scram.c handler/tls.c \
              router/format.c router/store.c router/account.c router/session.c router/route.c router/roster.c router/authfail.c
 HANDLER   := handler/main.c handler/xml.c handler/stream.c handler/sasl.c \
              handler/iqauth.c handler/bind.c handler/serveriq.c handler/deliver.c handler/rosteriq.c handler/presence.c handler/ackq.c handler/io.c

@@ -3,8 +3,9 @@
  *
  * It reads the same xmpp.conf(5) as the handlers (Redis URL, key prefix,
  * served domains) and works directly on the Redis they share: accounts
- * (adduser, passwd, deluser, users) and a view of bound sessions
- * (sessions). It never sees a client connection.
+ * (adduser, passwd, deluser, users), a view of bound sessions
+ * (sessions), and the failed-login counters (blocks, unblock). It never
+ * sees a client connection.
  *
  * Passwords never reach Redis: only SCRAM-SHA-1 and SCRAM-SHA-256 data
  * (salt, iterations, StoredKey, ServerKey) is stored, unless the operator
@@ -12,7 +13,8 @@
  *
  * Exit codes (s6 style):
  *   0   ok
- *   1   what was asked for failed: no such user, user exists
+ *   1   what was asked for failed: no such user, user exists, no
+ *       failures counted for an address to unblock
  *   100 usage error or bad input: unknown command, bad JID, domain not
  *       served, empty / mismatched / unacceptable password
  *   111 system failure: bad configuration, Redis unreachable or failing,
@@ -21,7 +23,7 @@
 #define PROG "xmppctl"
 #define USAGE PROG " [-c FILE] adduser|passwd [--legacy-digest] JID | deluser JID" \
 " | users | sessions [JID] | roster JID [add|remove CONTACT ...] | kick JID[/RESOURCE]" \
-"   (-h for help)"
+" | blocks | unblock ADDRESS|--all   (-h for help)"
 #define HELP \
 "usage: " PROG " [-c FILE] COMMAND [ARGS]\n" \
 "\n" \
@@ -39,6 +41,11 @@
 "  roster JID remove CONTACT       remove CONTACT from JID's roster\n" \
 "  kick JID[/RESOURCE]             end the user's sessions (or one) with a\n" \
 "                                  <policy-violation/> stream error\n" \
+"  blocks                          list the failed-login counters: addresses\n" \
+"                                  (blocked at auth_block_after) and accounts,\n" \
+"                                  with failures and seconds left in the window\n" \
+"  unblock ADDRESS | --all         forget the failures from ADDRESS (or from\n" \
+"                                  every address): it may log in again at once\n" \
 "\n" \
 "options:\n" \
 "  -c FILE          configuration file (default: $XMPP_CONFIG, then\n" \
@@ -52,7 +59,8 @@
 "The password is the first line of standard input when that is not a\n" \
 "terminal; otherwise it is asked twice on the terminal, without echo.\n" \
 "\n" \
-"exit codes: 0 ok, 1 failed (no such user, user exists), 100 usage error,\n" \
+"exit codes: 0 ok, 1 failed (no such user, user exists, nothing to unblock),\n" \
+"100 usage error, " \
 "111 system failure (configuration, Redis).\n"
 
 #include <errno.h>
@@ -74,6 +82,8 @@
 #include "session.h"
 #include "roster.h"
 #include "route.h"
+#include "authfail.h"
+#include "netaddr.h"
 #include "xml.h"
 #include "xmalloc.h"
 
@@ -95,6 +105,7 @@ enum {
 #define SESSION_LINE_MAX  (JID_MAX + 1024 + 512)
 #define ISO8601_MAX       32
 #define URL_SHOWN_MAX     1024
+#define BLOCK_LINE_MAX    (JID_MAX + 128)
 
 /* What one run needs: the configuration, the Redis connection, and where
  * the configuration came from (-c, or NULL for the default search). */
@@ -909,6 +920,101 @@ static int cmd_roster(struct ctl *c, int argc, char **argv)
 	return usage_error("roster JID [add|remove CONTACT ...]");
 }
 
+/* ---- failed-login counters ---- */
+
+struct blocks {
+	const struct config *cfg;
+	struct strvec addrs, accounts;
+};
+
+static int block_line(const struct authfail_entry *e, void *arg)
+{
+	struct blocks *b = arg;
+	char line[BLOCK_LINE_MAX];
+	const char *state = "";
+
+	if (e->kind == AUTHFAIL_ADDR) {
+		if (config_auth_exempt(b->cfg, e->name))
+			state = " exempt";
+		else if (e->count >= b->cfg->auth_block_after)
+			state = " blocked";
+	}
+	snprintf(line, sizeof line, "%s %s  failures=%ld left=%ld%s",
+	    e->kind == AUTHFAIL_ADDR ? "address" : "account", e->name, e->count, e->ttl, state);
+	strvec_add(e->kind == AUTHFAIL_ADDR ? &b->addrs : &b->accounts, line);
+	return 0;
+}
+
+static int cmd_blocks(struct ctl *c, int argc, char **argv)
+{
+	struct blocks b = { 0 };
+	int rc;
+
+	(void)argv;
+	if (argc != 0)
+		return usage_error("blocks: no arguments expected");
+	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
+		return rc;
+	b.cfg = &c->cfg;
+	if (authfail_each(&c->st, block_line, &b) == -1)
+		rc = redis_failed(c);
+	else {
+		strvec_sort_uniq(&b.addrs);
+		strvec_sort_uniq(&b.accounts);
+		printf("# address|account NAME  failures=N left=SECONDS [blocked|exempt]"
+		    "  (blocked at %d)\n", c->cfg.auth_block_after);
+		print_lines(&b.addrs);
+		print_lines(&b.accounts);
+		rc = stdout_flush();
+	}
+	strvec_free(&b.addrs);
+	strvec_free(&b.accounts);
+	return rc;
+}
+
+static int addr_collect(const struct authfail_entry *e, void *arg)
+{
+	if (e->kind == AUTHFAIL_ADDR)
+		strvec_add(arg, e->name);
+	return 0;
+}
+
+static int cmd_unblock(struct ctl *c, int argc, char **argv)
+{
+	struct strvec addrs = { 0 };
+	char canon[NETADDR_STR_MAX];
+	const char *addr;
+	size_t i;
+	int rc, r;
+
+	if (argc != 1 || (argv[0][0] == '-' && strcmp(argv[0], "--all")))
+		return usage_error("unblock ADDRESS | --all");
+	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
+		return rc;
+	if (!strcmp(argv[0], "--all")) {
+		if (authfail_each(&c->st, addr_collect, &addrs) == -1)
+			rc = redis_failed(c);
+		strvec_sort_uniq(&addrs);
+		for (i = 0; i < addrs.n && rc == XC_OK; i++)
+			if (authfail_unblock(&c->st, addrs.v[i]) == -1)
+				rc = redis_failed(c);
+		strvec_free(&addrs);
+		return rc;
+	}
+	/* Counters are named by the canonical spelling (::ffff:10.0.0.1
+	 * is 10.0.0.1); anything else (a handler without a socket counts
+	 * "local") is taken as it is. */
+	addr = netaddr_canon(argv[0], canon, sizeof canon) == 0 ? canon : argv[0];
+	r = authfail_unblock(&c->st, addr);
+	if (r == -1)
+		return redis_failed(c);
+	if (r == 0) {
+		ctl_err("no failures counted for %s", addr);
+		return XC_FAIL;
+	}
+	return XC_OK;
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
@@ -920,6 +1026,8 @@ static const struct command {
 	{ "sessions", cmd_sessions },
 	{ "roster", cmd_roster },
 	{ "kick", cmd_kick },
+	{ "blocks", cmd_blocks },
+	{ "unblock", cmd_unblock },
 };
 
 int main(int argc, char **argv)

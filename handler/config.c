@@ -124,6 +124,22 @@ static int parse_tls_domain(struct config *c, char *v)
 	return 0;
 }
 
+/* "RANGE[ RANGE...]", separated by blanks or commas: added to those of
+ * earlier auth_exempt lines, so a long list can be split over lines. */
+static int parse_exempt(struct config *c, char *v)
+{
+	char *tok, *save = NULL;
+	int n = 0;
+	for (tok = strtok_r(v, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		if (c->nauth_exempt == CONFIG_MAX_EXEMPT ||
+		    netaddr_range_parse(tok, &c->auth_exempt[c->nauth_exempt]) == -1)
+			return -1;
+		c->nauth_exempt++;
+		n++;
+	}
+	return n ? 0 : -1;
+}
+
 struct int_key {
 	const char *name;
 	long lo, hi;
@@ -171,6 +187,8 @@ static int config_set(struct config *c, const char *k, char *v)
 		return copy_str(c->tls_key, sizeof c->tls_key, v);
 	if (!strcmp(k, "tls_domain"))
 		return parse_tls_domain(c, v);
+	if (!strcmp(k, "auth_exempt"))
+		return parse_exempt(c, v);
 	if (!strcmp(k, "hostname"))
 		return strpbrk(v, " \t") ? -1 : copy_str(c->hostname, sizeof c->hostname, v);
 	for (i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++) {
@@ -249,6 +267,11 @@ int config_load(struct config *c, const char *path, char *errbuf, size_t errlen)
 	}
 	fclose(f);
 	return rc;
+}
+
+int config_auth_exempt(const struct config *c, const char *addr)
+{
+	return netaddr_match(c->auth_exempt, c->nauth_exempt, addr);
 }
 
 int config_serves(const struct config *c, const char *domain)

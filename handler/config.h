@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "netaddr.h"
+
 #define CONFIG_DEFAULT_PATH  "/etc/xmpp/xmpp.conf"
 #define CONFIG_MAX_DOMAINS   16
 #define CONFIG_MAX_DOMAIN    256     /* RFC 7622: domainpart <= 1023 bytes; we keep it smaller */
@@ -18,6 +20,7 @@
 #define CONFIG_MAX_PATH      256     /* per-domain certificate paths: every
                                         handler zeroes this struct, so it is
                                         kept small */
+#define CONFIG_MAX_EXEMPT    64      /* auth_exempt ranges, all lines together */
 
 struct config_tls_domain {
 	char domain[CONFIG_MAX_DOMAIN];
@@ -45,7 +48,9 @@ struct config {
 	int ack_timeout;                     /* seconds a message may stay unconfirmed */
 	int auth_fail_delay_ms;              /* pause after a failed authentication */
 	int auth_fail_window;                /* seconds failures are remembered */
-	int auth_block_after;                /* failures (account or address) that block */
+	int auth_block_after;                /* failures from one address that block it */
+	struct netaddr_range auth_exempt[CONFIG_MAX_EXEMPT];
+	int nauth_exempt;                    /* networks never blocked nor delayed */
 	long max_read_rate;                  /* bytes/s a client may send on average */
 	long max_read_burst;                 /* bytes it may send at once */
 	int offline_max;                     /* offline messages kept per user */
@@ -57,6 +62,9 @@ struct config {
  * default path). A missing default file is not an error (defaults apply);
  * a missing explicit file is. */
 int config_load(struct config *c, const char *path, char *errbuf, size_t errlen);
+
+/* 1 if the client address addr (as text) lies in an auth_exempt range. */
+int config_auth_exempt(const struct config *c, const char *addr);
 
 /* 1 if name (already lower-cased/prepped) is one of the served domains. */
 int config_serves(const struct config *c, const char *domain);

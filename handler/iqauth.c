@@ -63,11 +63,15 @@ static int digest_ok(struct conn *c, const char *bare, const char *digest)
 	return strlen(digest) == 40 && !strcasecmp(digest, want);
 }
 
-static void iqauth_fail(struct conn *c, struct xml_node *iq, const char *node,
-    const char *type, const char *cond)
+/* A failed login, under SASL's policy (sasl.h): blocked says the
+ * address was refused before any secret was checked. */
+static void iqauth_fail(struct conn *c, struct xml_node *iq, const char *node, int blocked)
 {
-	sasl_record_failure(c, node, "iq:auth");
-	stanza_error(c, iq, type, cond, NULL);
+	if (blocked)
+		sasl_record_blocked(c, node);
+	else
+		sasl_record_failure(c, node, "iq:auth");
+	stanza_error(c, iq, "auth", "not-authorized", NULL);
 	/* One budget of failures per stream, whichever way the client tries. */
 	if (++c->sasl.failures >= SASL_MAX_FAILURES)
 		conn_stream_error(c, "policy-violation", "too many failed authentication attempts");
@@ -90,8 +94,8 @@ static void iqauth_set(struct conn *c, struct xml_node *iq, struct xml_node *q)
 		return;
 	}
 	snprintf(bare, sizeof bare, "%s@%s", node, c->domain);
-	if (sasl_blocked(c, node)) {
-		iqauth_fail(c, iq, node, "auth", "not-authorized");
+	if (sasl_blocked(c)) {
+		iqauth_fail(c, iq, node, 1);
 		return;
 	}
 	if (digest && *digest) {
@@ -107,9 +111,10 @@ static void iqauth_set(struct conn *c, struct xml_node *iq, struct xml_node *q)
 		return;
 	}
 	if (!ok) {
-		iqauth_fail(c, iq, node, "auth", "not-authorized");
+		iqauth_fail(c, iq, node, 0);
 		return;
 	}
+	sasl_record_success(c, node);
 	conn_authenticated(c, node, digest && *digest ? "iq:auth digest" : "iq:auth password");
 	if (conn_bind(c, resource) == -1) {
 		stanza_error(c, iq, "wait", "internal-server-error", NULL);

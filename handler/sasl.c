@@ -97,36 +97,79 @@ static void bare_of(const struct conn *c, const char *node, char *out, size_t ou
 	snprintf(out, outsz, "%s@%s", node, c->domain);
 }
 
-int sasl_blocked(struct conn *c, const char *node)
+static int exempt(const struct conn *c)
 {
+	return config_auth_exempt(c->cfg, c->peer_ip);
+}
+
+int sasl_blocked(struct conn *c)
+{
+	if (exempt(c))
+		return 0;
+	return authfail_addr_count(c->store, c->peer_ip) >= c->cfg->auth_block_after;
+}
+
+/* The pause before a wrong answer: base, doubled with each failure
+ * counted beyond the first (n, the larger count), at most
+ * SASL_MAX_DELAY_MS. The handler serves this one client, so sleeping
+ * slows only it. */
+static long fail_delay_ms(long base, long n)
+{
+	long ms = base;
+	while (n-- > 1 && ms < SASL_MAX_DELAY_MS)
+		ms *= 2;
+	return ms > SASL_MAX_DELAY_MS ? SASL_MAX_DELAY_MS : ms;
+}
+
+/* Count a failure (for the account too when account is 1), log it, and
+ * pause. An exempt address is only logged. */
+static void record(struct conn *c, const char *node, const char *what, int account)
+{
+	struct authfail_counts n;
 	char bare[JID_MAX];
+	long ms;
+
+	if (exempt(c)) {
+		log_msg(LOG_NOTICE, "login failed for '%s': %s (exempt address: not counted)",
+		    node, what);
+		return;
+	}
 	bare_of(c, node, bare, sizeof bare);
-	return authfail_count(c->store, bare, c->peer_ip) >= c->cfg->auth_block_after;
+	if (authfail_record(c->store, account ? bare : NULL, c->peer_ip,
+	    c->cfg->auth_fail_window, &n) == -1) {
+		log_msg(LOG_ERR, "counting a failed login: %s", c->store->err);
+		n.account = n.addr = 1;           /* the base pause still applies */
+	}
+	log_msg(LOG_NOTICE, "login failed for '%s': %s (in window: %ld for the account, "
+	    "%ld from the address)", node, what, n.account, n.addr);
+	ms = fail_delay_ms(c->cfg->auth_fail_delay_ms, n.account > n.addr ? n.account : n.addr);
+	if (ms > 0)
+		usleep((useconds_t)ms * 1000);
 }
 
 void sasl_record_failure(struct conn *c, const char *node, const char *what)
 {
-	char bare[JID_MAX];
-	long n, ms = c->cfg->auth_fail_delay_ms;
+	record(c, node, what, 1);
+}
 
+void sasl_record_blocked(struct conn *c, const char *node)
+{
+	record(c, node, "address blocked", 0);
+}
+
+void sasl_record_success(struct conn *c, const char *node)
+{
+	char bare[JID_MAX];
 	bare_of(c, node, bare, sizeof bare);
-	n = authfail_record(c->store, bare, c->peer_ip, c->cfg->auth_fail_window);
-	log_msg(LOG_NOTICE, "login failed for '%s': %s (%ld in window)", node, what, n);
-	/* Double the pause with each recent failure, up to a ceiling: the
-	 * handler serves this one client, so sleeping slows only it. */
-	while (n-- > 1 && ms < SASL_MAX_DELAY_MS)
-		ms *= 2;
-	if (ms > SASL_MAX_DELAY_MS)
-		ms = SASL_MAX_DELAY_MS;
-	if (ms)
-		usleep((useconds_t)ms * 1000);
+	authfail_clear(c->store, bare);
 }
 
 /* How a failure counts: not at all (the client gave up or asked for
  * what is not offered), toward this stream's limit only (a malformed or
- * refused exchange: no secret was tried), or as a wrong secret, counted
- * in Redis for the account and the address and delayed. */
-enum sasl_blame { SF_NONE, SF_PROTOCOL, SF_SECRET };
+ * refused exchange: no secret was tried), as a wrong secret, counted
+ * in Redis for the account and the address and delayed, or as the
+ * refusal of a blocked address, counted for the address and delayed. */
+enum sasl_blame { SF_NONE, SF_PROTOCOL, SF_SECRET, SF_BLOCKED };
 
 static void sasl_fail(struct conn *c, const char *cond, enum sasl_blame blame)
 {
@@ -137,6 +180,8 @@ static void sasl_fail(struct conn *c, const char *cond, enum sasl_blame blame)
 		c->sasl.failures++;
 	if (blame == SF_SECRET)
 		sasl_record_failure(c, c->sasl.node, cond);
+	else if (blame == SF_BLOCKED)
+		sasl_record_blocked(c, c->sasl.node);
 	conn_send(c, f);
 	xml_free(f);
 	if (c->sasl.failures >= SASL_MAX_FAILURES)
@@ -145,9 +190,7 @@ static void sasl_fail(struct conn *c, const char *cond, enum sasl_blame blame)
 
 static void sasl_success(struct conn *c, const char *data, size_t len, const char *how)
 {
-	char bare[JID_MAX];
-	bare_of(c, c->sasl.node, bare, sizeof bare);
-	authfail_clear(c->store, bare);
+	sasl_record_success(c, c->sasl.node);
 	if (data)
 		send_data(c, "success", data, len);
 	else
@@ -190,12 +233,43 @@ static int lookup_cred(struct conn *c, const char *node, enum scram_hash h,
 	return scram_cred_parse(h, h == SCRAM_SHA1 ? a.scram_sha1 : a.scram_sha256, cred) == 0;
 }
 
+/* Made-up credentials for a user without an account, derived from the
+ * server's secret in Redis and the bare JID: the same salt and iteration
+ * count on every connection and host, as a real account shows. -1 if
+ * Redis cannot give the secret: no answer rather than one that tells
+ * unknown users apart. */
+static int fake_cred(struct conn *c, const char *node, enum scram_hash h,
+    struct scram_cred *cred)
+{
+	unsigned char secret[ACCOUNT_SECRET_LEN];
+	char bare[JID_MAX];
+	int r;
+
+	if (account_server_secret(c->store, secret) == -1) {
+		log_msg(LOG_ERR, "server secret: %s", c->store->err);
+		return -1;
+	}
+	bare_of(c, node, bare, sizeof bare);
+	r = scram_cred_fake(h, bare, secret, sizeof secret, cred);
+	explicit_bzero(secret, sizeof secret);
+	return r;
+}
+
 int sasl_check_password(struct conn *c, const char *node, const char *password)
 {
 	struct scram_cred cred;
 	int r = lookup_cred(c, node, SCRAM_SHA256, &cred);
-	if (r <= 0)
-		return r;
+	if (r == -1)
+		return -1;
+	if (r == 0) {
+		/* No such user: derive the keys all the same, so the time taken
+		 * does not tell (the stream id stands in for the secret: nothing
+		 * of this credential is shown). The answer is no regardless. */
+		if (scram_cred_fake(SCRAM_SHA256, node, (const unsigned char *)c->stream_id,
+		    strlen(c->stream_id), &cred) == 0)
+			(void)scram_cred_check_password(&cred, password);
+		return 0;
+	}
 	return scram_cred_check_password(&cred, password) == 1;
 }
 
@@ -227,8 +301,8 @@ static void plain_exchange(struct conn *c, const char *data, size_t len)
 		sasl_fail(c, "invalid-authzid", SF_PROTOCOL);
 		return;
 	}
-	if (sasl_blocked(c, c->sasl.node)) {
-		sasl_fail(c, "not-authorized", SF_SECRET);
+	if (sasl_blocked(c)) {
+		sasl_fail(c, "not-authorized", SF_BLOCKED);
 		return;
 	}
 	r = sasl_check_password(c, c->sasl.node, pw);
@@ -288,8 +362,8 @@ static void scram_first(struct conn *c, const char *data, size_t len)
 		sasl_fail(c, "not-authorized", SF_PROTOCOL);
 		return;
 	}
-	if (sasl_blocked(c, c->sasl.node)) {
-		sasl_fail(c, "not-authorized", SF_SECRET);
+	if (sasl_blocked(c)) {
+		sasl_fail(c, "not-authorized", SF_BLOCKED);
 		return;
 	}
 	r = lookup_cred(c, c->sasl.node, h, &cred);
@@ -297,8 +371,12 @@ static void scram_first(struct conn *c, const char *data, size_t len)
 		sasl_fail(c, "temporary-auth-failure", SF_NONE);
 		return;
 	}
-	if (r == 0)          /* go on with a fake: the proof will fail */
-		scram_cred_fake(h, c->sasl.node, &cred);
+	if (r == 0 && fake_cred(c, c->sasl.node, h, &cred) == -1) {
+		/* No account: go on with made-up credentials (the proof will
+		 * fail); without them stop, rather than show a telling salt. */
+		sasl_fail(c, "temporary-auth-failure", SF_NONE);
+		return;
+	}
 	if (scram_server_first(&c->sasl.scram, &cred, out, sizeof out) == -1) {
 		sasl_fail(c, "temporary-auth-failure", SF_NONE);
 		return;

@@ -10,7 +10,9 @@
 
 #define NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
 #define SASL_MAX_FAILURES 5     /* then the stream ends: slows guessing */
-#define SASL_MAX_DELAY_MS 8000  /* the longest pause after a failure */
+#define SASL_MAX_DELAY_MS 2000  /* the longest pause before a wrong answer:
+                                   it also delays honest clients that share
+                                   an address or mistype */
 
 struct conn;
 struct xml_node;
@@ -34,11 +36,30 @@ void sasl_handle(struct conn *c, struct xml_node *el);
 /* Check a password against an account: 1 ok, 0 wrong or no such user,
  * -1 Redis error. Shared by PLAIN and iq:auth <password>. */
 int sasl_check_password(struct conn *c, const char *node, const char *password);
-/* 1 while the account or the client's address has failed too often
- * (auth_block_after within auth_fail_window, counted in Redis for every
- * host). Shared by SASL and iq:auth. */
-int sasl_blocked(struct conn *c, const char *node);
-/* Count a failure, log it, and pause: the pause grows with the count. */
+
+/*
+ * The failed-login policy, shared by SASL and iq:auth (xmpp.conf(5)):
+ *  - an address with auth_block_after failures within auth_fail_window
+ *    (counted in Redis, for every host) is refused without its secret
+ *    being checked, until its counter expires or xmppctl unblocks it;
+ *  - an account is never refused: the right secret from an address that
+ *    is not blocked logs in at once, however many strangers guessed;
+ *  - each wrong answer waits auth_fail_delay_ms, doubled with each
+ *    failure counted for the account or the address, at most
+ *    SASL_MAX_DELAY_MS;
+ *  - an address in auth_exempt is neither counted, blocked nor delayed
+ *    (its failures are logged).
+ */
+/* 1 if the client's address is blocked (0 too when Redis fails: the
+ * login then fails on the account lookup). */
+int sasl_blocked(struct conn *c);
+/* A wrong secret for node (what: for the log): counted for the account
+ * and the address, logged, then the pause. */
 void sasl_record_failure(struct conn *c, const char *node, const char *what);
+/* A refusal of a blocked address: no secret was tried, so it is counted
+ * for the address alone; logged, then the pause. */
+void sasl_record_blocked(struct conn *c, const char *node);
+/* A login as node succeeded: the account's counter is cleared. */
+void sasl_record_success(struct conn *c, const char *node);
 
 #endif

@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +32,8 @@
 #define SHA256_LEN        32
 #define MAX_PASSWORD      1024                /* SASLprep'd password bytes */
 #define MAX_CNONCE        (SCRAM_MAX_MSG / 2) /* leaves room in server-first */
-#define FAKE_SECRET_LEN   32
+#define FAKE_LABEL_MAX    16                  /* "stored-key", "server-key", "salt" */
+#define FAKE_MECH_MAX     32                  /* "SCRAM-SHA-256" */
 #define CRED_SALT_MAX     sizeof(((struct scram_cred *)0)->salt)
 #define B64_LEN(n)        ((((n) + 2) / 3) * 4) /* encoded length, no NUL */
 #define AUTH_MSG_MAX      (3 * SCRAM_MAX_MSG)   /* three messages + 2 commas */
@@ -533,60 +533,66 @@ out:
 	return rc;
 }
 
-static unsigned char fake_secret[FAKE_SECRET_LEN];
-static pthread_once_t fake_once = PTHREAD_ONCE_INIT;
-
 /*
- * Per-process secret for fake salts. If getrandom fails it stays zero: fake
- * salts then become predictable (a user-enumeration leak, not an auth
- * bypass), which is preferable to aborting.
+ * One derived value of a made-up credential: HMAC-SHA256(secret, label
+ * || NUL || mechanism name || NUL || SHA-256(username)) into out. Hashing
+ * the name first bounds the message whatever its length.
  */
-static void fake_secret_init(void)
+static int fake_derive(const char *label, const char *mech, const char *username,
+    const unsigned char *secret, size_t secret_len, unsigned char out[SHA256_LEN])
 {
-	if (random_bytes(fake_secret, sizeof fake_secret) < 0)
-		memset(fake_secret, 0, sizeof fake_secret);
+	unsigned char msg[FAKE_LABEL_MAX + 1 + FAKE_MECH_MAX + 1 + SHA256_LEN];
+	size_t ll = strlen(label) + 1, ml = strlen(mech) + 1;
+
+	if (ll > FAKE_LABEL_MAX + 1 || ml > FAKE_MECH_MAX + 1)
+		return -1;
+	memcpy(msg, label, ll);
+	memcpy(msg + ll, mech, ml);
+	if (hash_buf(SCRAM_SHA256, username, strlen(username), msg + ll + ml) < 0)
+		return -1;
+	return hmac_buf(SCRAM_SHA256, secret, secret_len, msg, ll + ml + SHA256_LEN, out);
 }
 
 /*
- * Credential for a user that does not exist. The salt is stable per
- * (hash, username) within this process, so asking twice looks like a real
- * account; iterations match new accounts. The keys are random (zero if
- * getrandom fails, still unreachable: nobody can find a ClientKey hashing to
- * them), so no proof ever verifies. Salts change across restarts.
+ * Credential for a user that does not exist, derived from the server's
+ * secret and the name alone: every connection, on every host, sees the
+ * same salt and iteration count for a name, as it would for a real
+ * account, and two names get unrelated salts. The keys are derived too
+ * (under labels of their own, so knowing the salt tells nothing of them)
+ * and no proof verifies against them: that needs a ClientKey hashing to
+ * StoredKey.
  */
-void scram_cred_fake(enum scram_hash h, const char *username,
-    struct scram_cred *out)
+int scram_cred_fake(enum scram_hash h, const char *username,
+    const unsigned char *secret, size_t secret_len, struct scram_cred *out)
 {
-	unsigned char msg[32 + SHA256_LEN], mac[SHA256_LEN];
+	unsigned char mac[SHA256_LEN];
 	const char *name = scram_mech_name(h);
-	size_t nlen, kl = scram_key_len(h);
+	size_t kl = scram_key_len(h);
+	int rc = -1;
 
 	if (out == NULL)
-		return;
+		return -1;
 	memset(out, 0, sizeof *out);
-	if (name == NULL)
-		return;
-	if (username == NULL)
-		username = "";
-	pthread_once(&fake_once, fake_secret_init);
-
-	/* mac = HMAC-SHA256(secret, mech name || NUL || SHA256(username)) */
-	nlen = strlen(name) + 1;
-	memcpy(msg, name, nlen);
-	if (hash_buf(SCRAM_SHA256, username, strlen(username), msg + nlen) < 0 ||
-	    hmac_buf(SCRAM_SHA256, fake_secret, sizeof fake_secret, msg,
-	    nlen + SHA256_LEN, mac) < 0)
-		memset(mac, 0, sizeof mac);
-
+	if (name == NULL || username == NULL || secret == NULL || secret_len == 0)
+		return -1;
 	out->hash = h;
-	out->iterations = SCRAM_ITERATIONS;
+	out->iterations = SCRAM_ITERATIONS;     /* what xmppctl gives every account */
 	out->salt_len = SCRAM_SALT_LEN;
+	if (fake_derive("salt", name, username, secret, secret_len, mac) < 0)
+		goto out;
 	memcpy(out->salt, mac, SCRAM_SALT_LEN);
-	if (random_bytes(out->stored_key, kl) < 0 ||
-	    random_bytes(out->server_key, kl) < 0) {
-		memset(out->stored_key, 0, sizeof out->stored_key);
-		memset(out->server_key, 0, sizeof out->server_key);
-	}
+	if (fake_derive("stored-key", name, username, secret, secret_len, mac) < 0)
+		goto out;
+	memcpy(out->stored_key, mac, kl);
+	if (fake_derive("server-key", name, username, secret, secret_len, mac) < 0)
+		goto out;
+	memcpy(out->server_key, mac, kl);
+	rc = 0;
+out:
+	wipe(mac, sizeof mac);
+	if (rc == -1)
+		memset(out, 0, sizeof *out);
+	return rc;
 }
 
 /*

@@ -162,8 +162,13 @@ const char *scram_server_cb_used(const struct scram_server *s);
  * which users exist), produce server-first-message into out. */
 int scram_server_first(struct scram_server *s, const struct scram_cred *cred,
     char *out, size_t outsz);
-void scram_cred_fake(enum scram_hash h, const char *username,
-    struct scram_cred *out);
+/* A made-up credential for username, which has no account: a pure
+ * function of (h, username, secret), so the salt and iteration count a
+ * client sees are as stable as a real account's when the secret is (the
+ * server's, kept in Redis). No proof or password ever verifies against
+ * it. -1 (and *out zeroed) for an unknown hash or no secret. */
+int scram_cred_fake(enum scram_hash h, const char *username,
+    const unsigned char *secret, size_t secret_len, struct scram_cred *out);
 
 /* Step 3: verify client-final-message; on success writes server-final
  * ("v=...") into out. *err is SCRAM_NOT_AUTHORIZED on a wrong proof. */

@@ -10,6 +10,7 @@
 #include "stream.h"
 #include "modules.h"
 #include "log.h"
+#include "netaddr.h"
 #include "route.h"
 #include "session.h"
 #include "xmalloc.h"
@@ -44,15 +45,20 @@ static void new_stream_id(struct conn *c)
 	random_hex(c->stream_id, STREAM_ID_BYTES);
 }
 
-/* "1.2.3.4:5678" -> "1.2.3.4", "[::1]:5678" -> "::1", else as is. */
+/* "1.2.3.4:5678" -> "1.2.3.4", "[::1]:5678" -> "::1", else as is; an
+ * address in its canonical spelling (netaddr_canon), so that a client
+ * has one failure counter however its socket showed it. */
 static void peer_address(const char *peer, char *out, size_t outsz)
 {
 	const char *end = peer[0] == '[' ? strchr(peer, ']') : strrchr(peer, ':');
+	char addr[128];
 	if (peer[0] == '[')
 		peer++;
 	if (!end || end <= peer)
 		end = peer + strlen(peer);
-	snprintf(out, outsz, "%.*s", (int)(end - peer), peer);
+	snprintf(addr, sizeof addr, "%.*s", (int)(end - peer), peer);
+	if (netaddr_canon(addr, out, outsz) == -1)
+		snprintf(out, outsz, "%s", addr);
 }
 
 void conn_init(struct conn *c, const struct config *cfg, struct store *st, const char *peer,

@@ -2,10 +2,15 @@
  * account.c - account records and the users index.
  */
 #include "account.h"
+#include "scripts.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+
+#define SECRET_KEY_NAME "server-secret"
+#define SECRET_HEX_LEN  (2 * ACCOUNT_SECRET_LEN)
 
 /* Every per-user key suffix; account_delete removes them all. */
 static const char *const user_keys[] = {
@@ -134,4 +139,73 @@ int account_each(struct store *s, int (*fn)(const char *bare, void *arg), void *
 		freeReplyObject(r);
 	} while (strcmp(cursor, "0"));
 	return 0;
+}
+
+/* Fresh random bytes as hex into out (SECRET_HEX_LEN + 1 bytes). */
+static int random_hex(char *out)
+{
+	unsigned char b[ACCOUNT_SECRET_LEN];
+	size_t got = 0, i;
+	ssize_t n;
+
+	while (got < sizeof b) {
+		n = getrandom(b + got, sizeof b - got, 0);
+		if (n == -1)
+			return -1;
+		got += (size_t)n;
+	}
+	for (i = 0; i < sizeof b; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	memset(b, 0, sizeof b);
+	return 0;
+}
+
+static int hex_value(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+int account_server_secret(struct store *s, unsigned char out[ACCOUNT_SECRET_LEN])
+{
+	char key[STORE_MAX_KEY], fresh[SECRET_HEX_LEN + 1];
+	const char *argv[2];
+	redisReply *r;
+	int rc = -1, hi, lo;
+	size_t i;
+
+	/* Drawn on every call, used only the first time ever: one round
+	 * trip instead of a GET, then a SET when there is none. */
+	if (random_hex(fresh) == -1) {
+		snprintf(s->err, sizeof s->err, "getrandom: cannot draw the server secret");
+		return -1;
+	}
+	store_global_key(s, SECRET_KEY_NAME, key, sizeof key);
+	argv[0] = key;
+	argv[1] = fresh;
+	r = store_eval(s, lua_server_secret, lua_server_secret_sha, 1, 2, argv, NULL);
+	memset(fresh, 0, sizeof fresh);
+	if (!r)
+		return -1;
+	if (r->type == REDIS_REPLY_STRING && r->len == SECRET_HEX_LEN) {
+		for (i = 0; i < ACCOUNT_SECRET_LEN; i++) {
+			hi = hex_value(r->str[2 * i]);
+			lo = hex_value(r->str[2 * i + 1]);
+			if (hi < 0 || lo < 0)
+				break;
+			out[i] = (unsigned char)(hi << 4 | lo);
+		}
+		rc = i == ACCOUNT_SECRET_LEN ? 0 : -1;
+	}
+	if (rc == -1) {
+		memset(out, 0, ACCOUNT_SECRET_LEN);
+		snprintf(s->err, sizeof s->err, "%.256s is not %d hex digits", key, SECRET_HEX_LEN);
+	}
+	freeReplyObject(r);
+	return rc;
 }

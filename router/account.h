@@ -6,6 +6,9 @@
  * Hash fields: "scram-sha-1" and "scram-sha-256", each a line
  * "<iterations>,<b64 salt>,<b64 StoredKey>,<b64 ServerKey>" (see scram.h),
  * "digest-secret" (only with legacy digest), "created" (unix time).
+ *
+ * Also <prefix>server-secret: 64 hex digits, drawn once, from which the
+ * made-up credentials of users that do not exist are derived (scram.h).
  */
 #ifndef XMPPD_ACCOUNT_H
 #define XMPPD_ACCOUNT_H
@@ -13,6 +16,7 @@
 #include "store.h"
 
 #define ACCOUNT_MAX_FIELD 512
+#define ACCOUNT_SECRET_LEN 32     /* bytes of the server secret */
 
 struct account {
 	char scram_sha1[ACCOUNT_MAX_FIELD];    /* "" when absent */
@@ -30,6 +34,10 @@ int account_put(struct store *s, const char *bare, const char *scram_sha1,
 /* Remove every key of the user (account, roster, sessions, presence,
  * offline ...) and the index entry. 1 removed, 0 no such user, -1 error. */
 int account_delete(struct store *s, const char *bare);
+/* The server secret into out: read, or created from fresh random bytes
+ * on first use, in one round trip. 0, or -1 on a Redis error or when
+ * the stored value is not 64 hex digits. */
+int account_server_secret(struct store *s, unsigned char out[ACCOUNT_SECRET_LEN]);
 /* Call fn for each indexed user (SSCAN, never KEYS). */
 int account_each(struct store *s, int (*fn)(const char *bare, void *arg), void *arg);
 

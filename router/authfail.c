@@ -8,48 +8,71 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ADDR_KEY_NAME   "authfail-addr:"
+#define ACCOUNT_KEY_END "}:authfail"
+#define SCAN_COUNT      1000           /* keys Redis looks at per SCAN call */
+#define SCAN_CURSOR_MAX 32             /* a cursor is a 64-bit decimal */
+
 static void addr_key(struct store *s, const char *addr, char *out, size_t outsz)
 {
 	char name[256];
-	snprintf(name, sizeof name, "authfail-addr:%s", addr);
+	snprintf(name, sizeof name, ADDR_KEY_NAME "%s", addr);
 	store_global_key(s, name, out, outsz);
 }
 
-long authfail_record(struct store *s, const char *bare, const char *addr, int window)
+int authfail_record(struct store *s, const char *bare, const char *addr, int window,
+    struct authfail_counts *out)
 {
 	char uk[STORE_MAX_KEY], ak[STORE_MAX_KEY], w[16];
 	const char *argv[3];
+	long *slot[2];
 	redisReply *r;
-	long n;
-
-	store_user_key(s, bare, "authfail", uk, sizeof uk);
-	addr_key(s, addr, ak, sizeof ak);
-	snprintf(w, sizeof w, "%d", window);
-	argv[0] = uk; argv[1] = ak; argv[2] = w;
-	r = store_eval(s, lua_authfail_record, lua_authfail_record_sha, 2, 3, argv, NULL);
-	if (!r)
-		return -1;
-	n = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : -1;
-	freeReplyObject(r);
-	return n;
-}
-
-long authfail_count(struct store *s, const char *bare, const char *addr)
-{
-	char uk[STORE_MAX_KEY], ak[STORE_MAX_KEY];
-	redisReply *r;
-	long n = 0, v;
+	int nkeys = 0, rc = -1;
 	size_t i;
 
-	store_user_key(s, bare, "authfail", uk, sizeof uk);
-	addr_key(s, addr, ak, sizeof ak);
-	r = store_cmd(s, "MGET %s %s", uk, ak);
+	memset(out, 0, sizeof *out);
+	if (bare) {
+		store_user_key(s, bare, "authfail", uk, sizeof uk);
+		slot[nkeys] = &out->account;
+		argv[nkeys++] = uk;
+	}
+	if (addr) {
+		addr_key(s, addr, ak, sizeof ak);
+		slot[nkeys] = &out->addr;
+		argv[nkeys++] = ak;
+	}
+	if (nkeys == 0)
+		return 0;
+	snprintf(w, sizeof w, "%d", window);
+	argv[nkeys] = w;
+	r = store_eval(s, lua_authfail_record, lua_authfail_record_sha, nkeys, nkeys + 1,
+	    argv, NULL);
 	if (!r)
 		return -1;
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
-		if (r->element[i]->type == REDIS_REPLY_STRING &&
-		    (v = strtol(r->element[i]->str, NULL, 10)) > n)
-			n = v;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)nkeys) {
+		for (i = 0; i < r->elements; i++)
+			if (r->element[i]->type == REDIS_REPLY_INTEGER)
+				*slot[i] = (long)r->element[i]->integer;
+		rc = 0;
+	} else {
+		snprintf(s->err, sizeof s->err, "authfail_record: unexpected reply");
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+long authfail_addr_count(struct store *s, const char *addr)
+{
+	char ak[STORE_MAX_KEY];
+	redisReply *r;
+	long n = 0;
+
+	addr_key(s, addr, ak, sizeof ak);
+	r = store_cmd(s, "GET %s", ak);
+	if (!r)
+		return -1;
+	if (r->type == REDIS_REPLY_STRING)
+		n = strtol(r->str, NULL, 10);
 	freeReplyObject(r);
 	return n;
 }
@@ -62,4 +85,156 @@ void authfail_clear(struct store *s, const char *bare)
 	r = store_cmd(s, "DEL %s", uk);
 	if (r)
 		freeReplyObject(r);
+}
+
+int authfail_unblock(struct store *s, const char *addr)
+{
+	char ak[STORE_MAX_KEY];
+	redisReply *r;
+	int n;
+
+	addr_key(s, addr, ak, sizeof ak);
+	r = store_cmd(s, "DEL %s", ak);
+	if (!r)
+		return -1;
+	n = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+	freeReplyObject(r);
+	return n;
+}
+
+/* ---- listing ---- */
+
+/* The key prefix as a SCAN MATCH pattern: glob characters escaped. */
+static void glob_escape(const char *in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (; *in && o + 3 < outsz; in++) {
+		if (strchr("*?[]\\", *in))
+			out[o++] = '\\';
+		out[o++] = *in;
+	}
+	out[o] = '\0';
+}
+
+/* Undo store_user_key's percent-encoding of a bare JID ("%7B" -> "{"). */
+static void unescape_jid(const char *in, size_t len, char *out, size_t outsz)
+{
+	size_t i, o = 0;
+	unsigned v;
+	for (i = 0; i < len && o + 1 < outsz; i++) {
+		if (in[i] == '%' && i + 2 < len && sscanf(in + i + 1, "%2x", &v) == 1) {
+			out[o++] = (char)v;
+			i += 2;
+		} else {
+			out[o++] = in[i];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* What a key returned by SCAN names: 0 with the address or bare JID in
+ * name, or -1 for a key that only looks like a counter. */
+static int key_name(const struct store *s, enum authfail_kind kind, const char *key,
+    char *name, size_t namesz)
+{
+	size_t pl = strlen(s->prefix), kl = strlen(key), el = strlen(ACCOUNT_KEY_END);
+
+	if (strncmp(key, s->prefix, pl))
+		return -1;
+	key += pl;
+	kl -= pl;
+	if (kind == AUTHFAIL_ADDR) {
+		if (strncmp(key, ADDR_KEY_NAME, strlen(ADDR_KEY_NAME)))
+			return -1;
+		snprintf(name, namesz, "%s", key + strlen(ADDR_KEY_NAME));
+		return 0;
+	}
+	/* An escaped JID holds no '}': this rules out other keys ending
+	 * alike, such as an inbox whose resource ends in "}:authfail". */
+	if (kl < 1 + el || key[0] != '{' || strcmp(key + kl - el, ACCOUNT_KEY_END) ||
+	    memchr(key + 1, '}', kl - 1 - el))
+		return -1;
+	unescape_jid(key + 1, kl - 1 - el, name, namesz);
+	return 0;
+}
+
+/* Count and TTL of one counter, in one round trip: 1; 0 if it has gone
+ * since SCAN saw it or is no counter (another key that fits the
+ * pattern); -1 if Redis failed. */
+static int counter_get(struct store *s, const char *key, long *count, long *ttl)
+{
+	const char *get[2] = { "GET", key }, *ttlc[2] = { "TTL", key };
+	const char **av[2] = { get, ttlc };
+	const size_t *lens[2] = { NULL, NULL };
+	const int ac[2] = { 2, 2 };
+	redisReply *rep[2] = { NULL, NULL };   /* an early failure fills none */
+	int rc = 0, i;
+
+	store_pipeline(s, 2, av, lens, ac, rep);
+	if (!rep[0] || !rep[1])
+		rc = -1;
+	else if (rep[0]->type == REDIS_REPLY_STRING && rep[1]->type == REDIS_REPLY_INTEGER) {
+		*count = strtol(rep[0]->str, NULL, 10);
+		*ttl = (long)rep[1]->integer;
+		rc = 1;
+	}
+	for (i = 0; i < 2; i++)
+		if (rep[i])
+			freeReplyObject(rep[i]);
+	return rc;
+}
+
+/* SCAN the key space for one kind of counter, calling fn for each. */
+static int scan_kind(struct store *s, enum authfail_kind kind,
+    int (*fn)(const struct authfail_entry *e, void *arg), void *arg)
+{
+	char pattern[STORE_MAX_KEY], esc[sizeof s->prefix * 2], cursor[SCAN_CURSOR_MAX] = "0";
+	char name[STORE_MAX_KEY];
+	struct authfail_entry e;
+	redisReply *r, *keys;
+	size_t i;
+	int rc = 0, got;
+
+	glob_escape(s->prefix, esc, sizeof esc);
+	snprintf(pattern, sizeof pattern, "%s%s", esc,
+	    kind == AUTHFAIL_ADDR ? ADDR_KEY_NAME "*" : "{*" ACCOUNT_KEY_END);
+	do {
+		r = store_cmd(s, "SCAN %s MATCH %s COUNT %d", cursor, pattern, SCAN_COUNT);
+		if (!r)
+			return -1;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+		    || r->element[0]->type != REDIS_REPLY_STRING
+		    || r->element[0]->len >= sizeof cursor
+		    || r->element[1]->type != REDIS_REPLY_ARRAY) {
+			snprintf(s->err, sizeof s->err, "SCAN: unexpected reply");
+			freeReplyObject(r);
+			return -1;
+		}
+		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+		keys = r->element[1];
+		for (i = 0; i < keys->elements && rc == 0; i++) {
+			if (keys->element[i]->type != REDIS_REPLY_STRING ||
+			    key_name(s, kind, keys->element[i]->str, name, sizeof name) == -1)
+				continue;
+			e.kind = kind;
+			e.name = name;
+			got = counter_get(s, keys->element[i]->str, &e.count, &e.ttl);
+			if (got == -1)
+				rc = -1;
+			else if (got == 1 && fn(&e, arg) == -1) {
+				s->err[0] = '\0';
+				rc = -1;
+			}
+		}
+		freeReplyObject(r);
+	} while (rc == 0 && strcmp(cursor, "0"));
+	return rc;
+}
+
+int authfail_each(struct store *s, int (*fn)(const struct authfail_entry *e, void *arg),
+    void *arg)
+{
+	if (scan_kind(s, AUTHFAIL_ADDR, fn, arg) == -1)
+		return -1;
+	return scan_kind(s, AUTHFAIL_ACCOUNT, fn, arg);
 }

@@ -1,10 +1,14 @@
--- Count one failed authentication against an account and a source
--- address, each counter living ARGV[1] seconds from its first failure.
--- KEYS[1] the account's counter, KEYS[2] the address's counter.
--- Returns the larger of the two counts.
-local a = redis.call('INCR', KEYS[1])
-if a == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-local b = redis.call('INCR', KEYS[2])
-if b == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
-if a > b then return a end
-return b
+-- Count one failed authentication against each counter in KEYS (an
+-- account's, an address's, or both), each living ARGV[1] seconds from
+-- its first failure. A counter found without a TTL (set by hand) gets
+-- one, so none outlives its window for ever.
+-- Returns the counts, in the order of KEYS.
+local out = {}
+for i, k in ipairs(KEYS) do
+  local n = redis.call('INCR', k)
+  if n == 1 or redis.call('TTL', k) == -1 then
+    redis.call('EXPIRE', k, ARGV[1])
+  end
+  out[i] = n
+end
+return out

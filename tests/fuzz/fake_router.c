@@ -317,6 +317,14 @@ static void drop_owned(struct table *t, const char *bare)
 			tdel(t, i);
 }
 
+int account_server_secret(struct store *s, unsigned char out[ACCOUNT_SECRET_LEN])
+{
+	if (failing(s, "account_server_secret"))
+		return -1;
+	memset(out, FAKE_SERVER_SECRET_BYTE, ACCOUNT_SECRET_LEN);
+	return 0;
+}
+
 int account_delete(struct store *s, const char *bare)
 {
 	int i;
@@ -1053,29 +1061,30 @@ static void addr_key(const char *addr, char *out, size_t outsz)
 	snprintf(out, outsz, "addr:%s", addr ? addr : "");
 }
 
-long authfail_record(struct store *s, const char *bare, const char *addr, int window)
+int authfail_record(struct store *s, const char *bare, const char *addr, int window,
+    struct authfail_counts *out)
 {
 	char ak[256];
-	long a, b;
 	(void)window;
+	memset(out, 0, sizeof *out);
 	if (failing(s, "authfail_record"))
 		return -1;
-	addr_key(addr, ak, sizeof ak);
-	set_count(bare, b = count_of(bare) + 1);
-	set_count(ak, a = count_of(ak) + 1);
-	return a > b ? a : b;
+	if (bare)
+		set_count(bare, out->account = count_of(bare) + 1);
+	if (addr) {
+		addr_key(addr, ak, sizeof ak);
+		set_count(ak, out->addr = count_of(ak) + 1);
+	}
+	return 0;
 }
 
-long authfail_count(struct store *s, const char *bare, const char *addr)
+long authfail_addr_count(struct store *s, const char *addr)
 {
 	char ak[256];
-	long a, b;
-	if (failing(s, "authfail_count"))
+	if (failing(s, "authfail_addr_count"))
 		return -1;
 	addr_key(addr, ak, sizeof ak);
-	a = count_of(ak);
-	b = count_of(bare);
-	return a > b ? a : b;
+	return count_of(ak);
 }
 
 void authfail_clear(struct store *s, const char *bare)
@@ -1085,6 +1094,43 @@ void authfail_clear(struct store *s, const char *bare)
 		return;
 	if ((i = tfind(&authfails, bare, "")) >= 0)
 		tdel(&authfails, i);
+}
+
+int authfail_each(struct store *s, int (*fn)(const struct authfail_entry *e, void *arg),
+    void *arg)
+{
+	struct authfail_entry e;
+	int i, pass;
+	if (failing(s, "authfail_each"))
+		return -1;
+	for (pass = 0; pass < 2; pass++)          /* addresses first */
+		for (i = 0; i < authfails.n; i++) {
+			int is_addr = !strncmp(authfails.e[i].a, "addr:", 5);
+			if (is_addr != (pass == 0))
+				continue;
+			e.kind = is_addr ? AUTHFAIL_ADDR : AUTHFAIL_ACCOUNT;
+			e.name = authfails.e[i].a + (is_addr ? 5 : 0);
+			e.count = atol(authfails.e[i].v);
+			e.ttl = -1;
+			if (fn(&e, arg) == -1) {
+				s->err[0] = '\0';
+				return -1;
+			}
+		}
+	return 0;
+}
+
+int authfail_unblock(struct store *s, const char *addr)
+{
+	char ak[256];
+	int i;
+	if (failing(s, "authfail_unblock"))
+		return -1;
+	addr_key(addr, ak, sizeof ak);
+	if ((i = tfind(&authfails, ak, "")) < 0)
+		return 0;
+	tdel(&authfails, i);
+	return 1;
 }
 
 /* ---- the preloaded state ---- */

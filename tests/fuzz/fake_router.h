@@ -17,6 +17,7 @@
  *   pending   alice: a subscription request from eve@localhost
  *   offline   alice: one chat message from bob
  *   inbox     carol@localhost/old: one message (routed again when reaped)
+ *   server secret  ACCOUNT_SECRET_LEN bytes of FAKE_SERVER_SECRET_BYTE
  * Whatever is published to a channel the connection subscribed to (its
  * full JID, its bare JID) is queued; the harness hands it to conn_deliver,
  * as the main loop would. A stanza routed to the connection's own session
@@ -32,6 +33,8 @@
 #define FAKE_PASSWORD   "secret"
 /* The fixed 16-byte salt of every fake account (make-seeds.py uses it). */
 #define FAKE_SALT       "xmppd-fuzz-salt!"
+/* Every byte of the server secret (account_server_secret). */
+#define FAKE_SERVER_SECRET_BYTE 0x5a
 
 /* Build the credentials (once) and reset every table to the preloaded state. */
 void fake_router_reset(void);

@@ -93,6 +93,7 @@ static void check_defaults(const struct config *c)
 	CHECK_INT(c->auth_fail_delay_ms, 1000);
 	CHECK_INT(c->auth_fail_window, 900);
 	CHECK_INT(c->auth_block_after, 10);
+	CHECK_INT(c->nauth_exempt, 0);
 	CHECK_INT(c->max_read_rate, 131072);
 	CHECK_INT(c->max_read_burst, 1048576);
 	CHECK_INT(c->offline_max, 1000);
@@ -431,6 +432,61 @@ static void test_serves(void)
 		CHECK_INT(config_serves(&cfg, j.domain), 1);
 }
 
+static void test_exempt(void)
+{
+	char text[(CONFIG_MAX_EXEMPT + 1) * 40];   /* a line per range */
+	int i, n;
+
+	CHECK_INT(load("auth_exempt = 127.0.0.0/8 ::1/128 10.0.0.0/8\n"), 0);
+	CHECK_INT(cfg.nauth_exempt, 3);
+	CHECK_INT(config_auth_exempt(&cfg, "127.0.0.1"), 1);
+	CHECK_INT(config_auth_exempt(&cfg, "::ffff:127.0.0.1"), 1);
+	CHECK_INT(config_auth_exempt(&cfg, "::1"), 1);
+	CHECK_INT(config_auth_exempt(&cfg, "10.200.0.1"), 1);
+	CHECK_INT(config_auth_exempt(&cfg, "11.0.0.1"), 0);
+	CHECK_INT(config_auth_exempt(&cfg, "::2"), 0);
+	CHECK_INT(config_auth_exempt(&cfg, "local"), 0);
+
+	/* commas, blanks, and repeated lines add up */
+	CHECK_INT(load("auth_exempt = 192.0.2.0/24,198.51.100.7\n"
+	    "auth_exempt =2001:db8::/32 ,\t 203.0.113.0/25\n"), 0);
+	CHECK_INT(cfg.nauth_exempt, 4);
+	CHECK_INT(config_auth_exempt(&cfg, "192.0.2.200"), 1);
+	CHECK_INT(config_auth_exempt(&cfg, "198.51.100.7"), 1);
+	CHECK_INT(config_auth_exempt(&cfg, "198.51.100.8"), 0);
+	CHECK_INT(config_auth_exempt(&cfg, "2001:db8:1::5"), 1);
+	CHECK_INT(config_auth_exempt(&cfg, "203.0.113.127"), 1);
+	CHECK_INT(config_auth_exempt(&cfg, "203.0.113.128"), 0);
+	CHECK_INT(config_auth_exempt(&cfg, "127.0.0.1"), 0);
+
+	/* no range at all: nothing is exempt */
+	CHECK_INT(load("# none\n"), 0);
+	CHECK_INT(config_auth_exempt(&cfg, "127.0.0.1"), 0);
+
+	/* as many ranges as fit, over several lines; one more is an error */
+	text[0] = '\0';
+	for (i = 0; i < CONFIG_MAX_EXEMPT; i++) {
+		n = (int)strlen(text);
+		snprintf(text + n, sizeof text - (size_t)n, "auth_exempt = 10.%d.0.0/16\n", i);
+	}
+	CHECK_INT(load(text), 0);
+	CHECK_INT(cfg.nauth_exempt, CONFIG_MAX_EXEMPT);
+	CHECK_INT(config_auth_exempt(&cfg, "10.63.1.1"), 1);
+	n = (int)strlen(text);
+	snprintf(text + n, sizeof text - (size_t)n, "auth_exempt = 10.250.0.0/16\n");
+	CHECK_ERR(text, CONFIG_MAX_EXEMPT + 1, "auth_exempt");
+
+	/* bad values name the file and the line */
+	CHECK_ERR("auth_exempt = 127.0.0.0/8\nauth_exempt = 10.1.2.3/8\n", 2, "auth_exempt");
+	CHECK_ERR("auth_exempt = 10.0.0.0/33\n", 1, "auth_exempt");
+	CHECK_ERR("auth_exempt = ::/129\n", 1, "auth_exempt");
+	CHECK_ERR("# x\nauth_exempt = localhost\n", 2, "auth_exempt");
+	CHECK_ERR("auth_exempt = 10.0.0.0/8 nonsense\n", 1, "auth_exempt");
+	CHECK_ERR("auth_exempt = 10.0.0.0/\n", 1, "auth_exempt");
+	CHECK_ERR("auth_exempt =\n", 1, "auth_exempt");
+	CHECK_ERR("auth_exempt = , ,\n", 1, "auth_exempt");
+}
+
 int main(void)
 {
 	unsetenv("XMPP_CONFIG");
@@ -443,6 +499,7 @@ int main(void)
 	test_errors();
 	test_env();
 	test_serves();
+	test_exempt();
 	cleanup();
 	return CHECK_DONE();
 }

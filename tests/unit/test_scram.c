@@ -18,6 +18,9 @@
 
 static int passed, failed;
 
+/* A server secret for made-up credentials (what Redis would hold). */
+static const unsigned char fake_secret[32] = "0123456789abcdef0123456789abcde";
+
 #define CHECK(cond) check((cond), #cond, __FILE__, __LINE__)
 #define CHECK_STR(a, b) check_str((a), (b), #a, __FILE__, __LINE__)
 
@@ -361,7 +364,7 @@ static void test_order(void)
 	enum scram_err err;
 	char out[SCRAM_MAX_MSG];
 
-	scram_cred_fake(SCRAM_SHA1, "user", &c);
+	CHECK(scram_cred_fake(SCRAM_SHA1, "user", fake_secret, sizeof fake_secret, &c) == 0);
 
 	/* server-first before client-first */
 	scram_server_init(&s, SCRAM_SHA1);
@@ -847,24 +850,51 @@ static void test_channel_binding_setup(void)
 
 static void test_fake(void)
 {
-	struct scram_cred a, b, d, e;
+	static const unsigned char other_secret[] = "another secret, 32 bytes long!!";
+	struct scram_cred a, b, d, e, f, g;
 	struct scram_server s;
 	enum scram_err err;
 	char out[SCRAM_MAX_MSG];
 
-	scram_cred_fake(SCRAM_SHA1, "ghost", &a);
-	scram_cred_fake(SCRAM_SHA1, "ghost", &b);
-	scram_cred_fake(SCRAM_SHA1, "other", &d);
-	scram_cred_fake(SCRAM_SHA256, "ghost", &e);
+	CHECK(scram_cred_fake(SCRAM_SHA1, "ghost@example.org", fake_secret,
+	    sizeof fake_secret, &a) == 0);
+	CHECK(scram_cred_fake(SCRAM_SHA1, "ghost@example.org", fake_secret,
+	    sizeof fake_secret, &b) == 0);
+	CHECK(scram_cred_fake(SCRAM_SHA1, "other@example.org", fake_secret,
+	    sizeof fake_secret, &d) == 0);
+	CHECK(scram_cred_fake(SCRAM_SHA256, "ghost@example.org", fake_secret,
+	    sizeof fake_secret, &e) == 0);
+	CHECK(scram_cred_fake(SCRAM_SHA1, "ghost@example.org", other_secret,
+	    sizeof other_secret, &f) == 0);
 	CHECK(a.hash == SCRAM_SHA1 && e.hash == SCRAM_SHA256);
-	CHECK(a.iterations == SCRAM_ITERATIONS);
-	CHECK(a.salt_len == SCRAM_SALT_LEN);
-	CHECK(memcmp(a.salt, b.salt, a.salt_len) == 0);
+	/* what xmppctl gives every real account */
+	CHECK(a.iterations == SCRAM_ITERATIONS && e.iterations == SCRAM_ITERATIONS);
+	CHECK(a.salt_len == SCRAM_SALT_LEN && e.salt_len == SCRAM_SALT_LEN);
+	/* same secret and name: the same credential, as a real account's */
+	CHECK(memcmp(&a, &b, sizeof a) == 0);
+	/* another name, another mechanism, another secret: other salts */
 	CHECK(memcmp(a.salt, d.salt, a.salt_len) != 0);
 	CHECK(memcmp(a.salt, e.salt, a.salt_len) != 0);
-	CHECK(memcmp(a.stored_key, b.stored_key, sizeof a.stored_key) != 0);
+	CHECK(memcmp(a.salt, f.salt, a.salt_len) != 0);
+	/* keys unrelated to the salt */
+	CHECK(memcmp(a.stored_key, a.salt, a.salt_len) != 0);
+	CHECK(memcmp(a.stored_key, a.server_key, scram_key_len(SCRAM_SHA1)) != 0);
+	CHECK(memcmp(a.stored_key, d.stored_key, scram_key_len(SCRAM_SHA1)) != 0);
 	CHECK(scram_cred_check_password(&a, "") == 0);
 	CHECK(scram_cred_check_password(&a, "pencil") == 0);
+	CHECK(scram_cred_check_password(&e, "pencil") == 0);
+
+	/* no secret, no hash, no output: refused, and *out zeroed */
+	memset(&g, 0xff, sizeof g);
+	CHECK(scram_cred_fake(SCRAM_SHA1, "ghost", NULL, 32, &g) == -1);
+	CHECK(g.salt_len == 0 && g.iterations == 0);
+	CHECK(scram_cred_fake(SCRAM_SHA1, "ghost", fake_secret, 0, &g) == -1);
+	CHECK(scram_cred_fake((enum scram_hash)7, "ghost", fake_secret,
+	    sizeof fake_secret, &g) == -1);
+	CHECK(scram_cred_fake(SCRAM_SHA1, NULL, fake_secret, sizeof fake_secret, &g) == -1);
+	CHECK(scram_cred_fake(SCRAM_SHA1, "ghost", fake_secret, sizeof fake_secret, NULL) == -1);
+	/* an empty name is a name */
+	CHECK(scram_cred_fake(SCRAM_SHA1, "", fake_secret, sizeof fake_secret, &g) == 0);
 
 	/* the RFC exchange against a fake credential is refused as a wrong
 	 * password would be */

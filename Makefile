@@ -14,37 +14,53 @@ CFLAGS    ?= -O2 -g
 # Not position-independent: a PIE's relocated tables (OpenSSL's above all)
 # are private dirty pages in every process, about 380 KiB per connection.
 LDFLAGS   ?= -no-pie
-XCFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Ihandler -Irouter \
+# -MMD: each object depends on the headers it includes, no more.
+XCFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -MMD -MP \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Include paths per directory, so that the direction of the code is the
+# compiler's to enforce: lib/ sees itself only, router/ sees lib/, the
+# programs (handler/, ctl/) see lib/, router/ and their own folder. A
+# router file that includes a handler header does not compile.
+INC_lib     := -Ilib
+INC_router  := -Ilib -Irouter
+INC_handler := -Ilib -Irouter -Ihandler
+INC_ctl     := -Ilib -Irouter -Ictl
+INC_tests   := -Ilib -Irouter -Ihandler
 # Libraries are linked statically: each connection is a fresh process, and
 # every shared library costs it exec time and private pages (bench/README.md).
 # STATIC=no links them dynamically. libsystemd is dlopen()ed by log.c.
+# xmppctl speaks no TLS: it links neither tls.c nor OpenSSL.
 STATIC    ?= yes
 ifeq ($(STATIC),yes)
-LDLIBS    := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -Wl,-Bdynamic -ldl -pthread
+LIBS_CTL  := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lidn -Wl,-Bdynamic -ldl
+LIBS_HANDLER := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -Wl,-Bdynamic -ldl -pthread
 else
-LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -ldl
+LIBS_CTL  := $(shell pkg-config --libs expat hiredis libidn nettle 2>/dev/null || echo -lexpat -lhiredis -lnettle -lidn) -ldl
+LIBS_HANDLER := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -ldl
 endif
 
 # B is the build directory: build/ normally, build/san/ for the sanitizer build.
 B         ?= build
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-COMMON    := handler/xmalloc.c handler/config.c handler/netaddr.c handler/jid.c handler/log.c handler/scram.c handler/tls.c \
-             router/format.c router/store.c router/account.c router/session.c router/route.c router/roster.c router/authfail.c
-HANDLER   := handler/main.c handler/xml.c handler/stream.c handler/sasl.c \
-             handler/iqauth.c handler/bind.c handler/serveriq.c handler/deliver.c handler/rosteriq.c handler/presence.c handler/ackq.c handler/io.c
-CTL       := ctl/xmppctl.c handler/xml.c
+# What each program is made of (README.md, "Source layout").
+LIB       := $(wildcard lib/*.c)
+ROUTER    := $(wildcard router/*.c)
+HANDLER   := $(wildcard handler/*.c)
+CTL       := $(wildcard ctl/*.c)
 LUA       := $(wildcard router/lua/*.lua)
 UNITTESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
+LIBOBJ    := $(call obj,$(LIB))
+ROUTEROBJ := $(call obj,$(ROUTER)) $(B)/gen/scripts.o
 
 all: $(B)/xmpp-handler $(B)/xmppctl
 
-$(B)/%.o: %.c $(wildcard handler/*.h router/*.h)
+# The first folder of the source names its include paths.
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(XCFLAGS) $(INC_$(firstword $(subst /, ,$<))) $(CFLAGS) -c $< -o $@
 
 # Lua scripts become C strings so a handler never reads files at run time.
 $(B)/gen/scripts.c: $(LUA) tests/embed-lua.sh
@@ -52,26 +68,33 @@ $(B)/gen/scripts.c: $(LUA) tests/embed-lua.sh
 	sh tests/embed-lua.sh $(LUA) > $@
 
 $(B)/gen/scripts.o: $(B)/gen/scripts.c
-	$(CC) $(XCFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(XCFLAGS) $(INC_router) $(CFLAGS) -c $< -o $@
 
-$(B)/xmpp-handler: $(call obj,$(HANDLER) $(COMMON)) $(B)/gen/scripts.o
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(B)/xmpp-handler: $(call obj,$(HANDLER)) $(ROUTEROBJ) $(LIBOBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_HANDLER) -o $@
 
-$(B)/xmppctl: $(call obj,$(CTL) $(COMMON)) $(B)/gen/scripts.o
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(B)/xmppctl: $(call obj,$(CTL)) $(ROUTEROBJ) $(LIBOBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_CTL) -o $@
 
-$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(call obj,$(COMMON) handler/xml.c) $(B)/gen/scripts.o
+# Unit tests link lib/, router/ and the TLS layer (test_tls), never a main().
+$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(ROUTEROBJ) $(LIBOBJ) $(B)/handler/tls.o
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) $(filter-out %.h,$^) $(LDLIBS) -o $@
+	$(CC) $(XCFLAGS) $(INC_tests) $(CFLAGS) $(LDFLAGS) $(filter-out %.h,$^) $(LIBS_HANDLER) -o $@
 
 unit: $(addprefix $(B)/tests/,$(UNITTESTS))
 	@for t in $^; do echo "== $$t"; $$t || exit 1; done
 
+-include $(patsubst %.o,%.d,$(call obj,$(LIB) $(ROUTER) $(HANDLER) $(CTL)) $(B)/gen/scripts.o)
+
 deps:
 	@sh tests/deps.sh
 
+# The man pages, at mandoc's warning level (its style notes are not errors).
+lint:
+	mandoc -T lint -W warning man/*.[0-9]
+
 # Every test, against binaries built with AddressSanitizer and UBSan.
-check: deps all
+check: deps all lint
 	$(MAKE) --no-print-directory B=build/san CFLAGS="-O1 -g $(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all unit
 	sh tests/run.sh build/san
 	sh tests/fuzz/regress.sh
@@ -109,4 +132,4 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all unit deps check run bench fuzz install clean
+.PHONY: all unit deps lint check run bench fuzz install clean

@@ -5,8 +5,10 @@
 #include "modules.h"
 #include "stream.h"
 #include "log.h"
+#include "random.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BIND_RANDOM_BYTES 8
@@ -22,7 +24,8 @@ void bind_features(struct conn *c, struct xml_node *features)
 static void random_resource(char *out, size_t outsz)
 {
 	char hex[2 * BIND_RANDOM_BYTES + 1];
-	random_hex(hex, BIND_RANDOM_BYTES);
+	if (random_hex(hex, BIND_RANDOM_BYTES) == -1)
+		abort();                 /* no entropy: nothing safe to do */
 	snprintf(out, outsz, "xmppd-%s", hex);
 }
 

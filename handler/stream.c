@@ -14,8 +14,8 @@
 #include "route.h"
 #include "session.h"
 #include "xmalloc.h"
+#include "random.h"
 
-#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,21 +28,10 @@ static void on_error(void *ctx, const char *cond, const char *reason);
 
 static const struct xml_stream_cb stream_cb = { on_open, on_element, on_close, on_error };
 
-void random_hex(char *out, size_t nbytes)
-{
-	unsigned char raw[64];
-	size_t i;
-	/* The kernel's generator: OpenSSL's would cost a plaintext session
-	 * a few hundred KiB of heap for its state. */
-	if (nbytes > sizeof raw || getrandom(raw, nbytes, 0) != (ssize_t)nbytes)
-		abort();                 /* no entropy: nothing safe to do */
-	for (i = 0; i < nbytes; i++)
-		sprintf(out + 2 * i, "%02x", raw[i]);
-}
-
 static void new_stream_id(struct conn *c)
 {
-	random_hex(c->stream_id, STREAM_ID_BYTES);
+	if (random_hex(c->stream_id, STREAM_ID_BYTES) == -1)
+		abort();                 /* no entropy: nothing safe to do */
 }
 
 /* "1.2.3.4:5678" -> "1.2.3.4", "[::1]:5678" -> "::1", else as is; an

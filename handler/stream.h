@@ -90,9 +90,6 @@ void conn_eof(struct conn *c, const char *why);
 void conn_finish(struct conn *c);
 void conn_free(struct conn *c);
 
-/* 2*nbytes lower-case hex digits of kernel randomness, NUL-terminated
- * (out holds 2*nbytes+1); nbytes at most 64. */
-void random_hex(char *out, size_t nbytes);
 
 /* Output. */
 void conn_send(struct conn *c, const struct xml_node *n);

@@ -3,10 +3,10 @@
  */
 #include "account.h"
 #include "scripts.h"
+#include "random.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #define SECRET_KEY_NAME "server-secret"
@@ -141,25 +141,6 @@ int account_each(struct store *s, int (*fn)(const char *bare, void *arg), void *
 	return 0;
 }
 
-/* Fresh random bytes as hex into out (SECRET_HEX_LEN + 1 bytes). */
-static int random_hex(char *out)
-{
-	unsigned char b[ACCOUNT_SECRET_LEN];
-	size_t got = 0, i;
-	ssize_t n;
-
-	while (got < sizeof b) {
-		n = getrandom(b + got, sizeof b - got, 0);
-		if (n == -1)
-			return -1;
-		got += (size_t)n;
-	}
-	for (i = 0; i < sizeof b; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	memset(b, 0, sizeof b);
-	return 0;
-}
-
 static int hex_value(char ch)
 {
 	if (ch >= '0' && ch <= '9')
@@ -181,7 +162,7 @@ int account_server_secret(struct store *s, unsigned char out[ACCOUNT_SECRET_LEN]
 
 	/* Drawn on every call, used only the first time ever: one round
 	 * trip instead of a GET, then a SET when there is none. */
-	if (random_hex(fresh) == -1) {
+	if (random_hex(fresh, ACCOUNT_SECRET_LEN) == -1) {
 		snprintf(s->err, sizeof s->err, "getrandom: cannot draw the server secret");
 		return -1;
 	}

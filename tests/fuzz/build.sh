@@ -7,8 +7,8 @@
 #   MODE cov      the same main(), with clang's source-based coverage
 #                 instead of sanitizers (coverage.sh)
 #
-# fuzz_xml links handler/xml.c alone; fuzz_stream links every handler/*.c
-# but main.c (the poll loop) and log.c (replaced by quiet_log.c), with
+# fuzz_xml links lib/xml.c alone; fuzz_stream links every handler/*.c and
+# lib/*.c but main.c (the poll loop) and log.c (replaced by quiet_log.c), with
 # router/format.c (pure functions) and fake_router.c instead of the rest
 # of router/. Libraries are linked dynamically
 # (fuzz_stream replaces getrandom(2): see fuzz_stream.c).
@@ -53,7 +53,7 @@ cov)
 esac
 pkgcflags=$(pkg-config --cflags $PKGS 2>/dev/null || true)
 libs="$(pkg-config --libs $PKGS 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -ldl -pthread"
-cflags="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter -Ihandler -Irouter -Itests/fuzz $pkgcflags $ccflags ${FUZZ_CFLAGS:-}"
+cflags="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter -Ilib -Irouter -Ihandler -Itests/fuzz $pkgcflags $ccflags ${FUZZ_CFLAGS:-}"
 
 mkdir -p "$out/obj"
 # Flags changed: everything is rebuilt.
@@ -61,7 +61,7 @@ if [ ! -f "$out/obj/flags" ] || [ "$(cat "$out/obj/flags")" != "$CC $cflags" ]; 
 	rm -f "$out"/obj/*.o
 	printf '%s\n' "$CC $cflags" > "$out/obj/flags"
 fi
-newest_h=$(ls -t handler/*.h router/*.h tests/fuzz/*.h | head -n 1)
+newest_h=$(ls -t lib/*.h handler/*.h router/*.h tests/fuzz/*.h | head -n 1)
 
 # obj SRC: compile SRC into $out/obj unless up to date; prints the object.
 obj() {
@@ -74,9 +74,9 @@ obj() {
 }
 
 handler_objs=
-for f in handler/*.c; do
+for f in handler/*.c lib/*.c; do
 	case $f in
-	handler/main.c|handler/log.c) ;;
+	handler/main.c|lib/log.c) ;;
 	*) o=$(obj "$f"); handler_objs="$handler_objs $o" ;;
 	esac
 done
@@ -88,8 +88,8 @@ if [ -f router/format.c ]; then
 	o1=$(obj router/format.c)
 	fake_objs="$fake_objs $o1"
 fi
-o1=$(obj handler/xml.c)
-o2=$(obj handler/xmalloc.c)
+o1=$(obj lib/xml.c)
+o2=$(obj lib/xmalloc.c)
 xml_objs="$o1 $o2"
 main_obj=
 if [ "$mode" != fuzz ]; then

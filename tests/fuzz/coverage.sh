@@ -20,7 +20,7 @@ done
 $PROFDATA merge -sparse $out/xml-*.profraw -o $out/xml.profdata
 $PROFDATA merge -sparse $out/stream-*.profraw -o $out/stream.profdata
 echo "== fuzz_xml"
-$COV report $out/fuzz_xml -instr-profile=$out/xml.profdata handler/xml.c
+$COV report $out/fuzz_xml -instr-profile=$out/xml.profdata lib/xml.c
 echo "== fuzz_stream"
 $COV report $out/fuzz_stream -instr-profile=$out/stream.profdata \
-    $(ls handler/*.c | grep -v -e handler/main.c -e handler/log.c)
+    $(ls handler/*.c lib/*.c | grep -v -e handler/main.c -e lib/log.c)

@@ -1,5 +1,5 @@
 /*
- * fuzz_xml.c - libFuzzer target over the stream parser alone (handler/xml.c).
+ * fuzz_xml.c - libFuzzer target over the stream parser alone (lib/xml.c).
  *
  * Input: byte 0 = flags (low 3 bits: number of chunk-size bytes, see
  * fuzz_common.h; bits 3-4: which set of limits), the chunk sizes, then the

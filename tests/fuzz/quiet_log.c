@@ -1,6 +1,6 @@
 /*
- * quiet_log.c - handler/log.h for the fuzz targets, instead of
- * handler/log.c: every line is still formatted (so a bad format argument
+ * quiet_log.c - lib/log.h for the fuzz targets, instead of
+ * lib/log.c: every line is still formatted (so a bad format argument
  * is still caught by the sanitizers) but written only when FUZZ_LOG is set
  * in the environment; a line per event on stderr would drown libFuzzer.
  */

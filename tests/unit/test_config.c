@@ -1,5 +1,5 @@
 /*
- * test_config.c - unit tests for handler/config.c (xmpp.conf(5)).
+ * test_config.c - unit tests for lib/config.c (xmpp.conf(5)).
  *
  * Every file is a mkstemp() file under /tmp, removed at the end.
  * Prints one line per failing check, then "N passed, M failed"; exits

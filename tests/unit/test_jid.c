@@ -1,5 +1,5 @@
 /*
- * test_jid.c - unit tests for handler/jid.c (RFC 7622 addresses through
+ * test_jid.c - unit tests for lib/jid.c (RFC 7622 addresses through
  * libidn's nodeprep, nameprep and resourceprep).
  *
  * Prints one line per failing check, then "N passed, M failed"; exits

@@ -1,5 +1,5 @@
 /*
- * test_netaddr.c - unit tests for handler/netaddr.c: addresses, their
+ * test_netaddr.c - unit tests for lib/netaddr.c: addresses, their
  * canonical spelling, CIDR ranges and matching (auth_exempt).
  * Prints one line per failing check, then "N passed, M failed"; exits
  * non-zero if anything failed.

@@ -1,7 +1,7 @@
 /*
- * test_scram.c - unit tests for handler/scram.c.
+ * test_scram.c - unit tests for lib/scram.c.
  *
- * Build: cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Ihandler handler/scram.c \
+ * Build: cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Ilib lib/scram.c \
  *        tests/unit/test_scram.c -lnettle -lssl -lcrypto -lidn -o test_scram
  *
  * Prints one line per failing check, then "N passed, M failed"; exits

@@ -1,5 +1,5 @@
 /*
- * test_xml.c - unit tests for handler/xml.c: the expat stream parser
+ * test_xml.c - unit tests for lib/xml.c: the expat stream parser
  * (events, byte-boundary independence, restricted XML, limits, restarts),
  * serialisation, and the tree helpers.
  *

@@ -24,7 +24,7 @@ void bind_features(struct conn *c, struct xml_node *features)
 static void random_resource(char *out, size_t outsz)
 {
 	char hex[2 * BIND_RANDOM_BYTES + 1];
-	if (random_hex(hex, BIND_RANDOM_BYTES) == -1)
+	if (random_hex(hex, BIND_RANDOM_BYTES) < 0)
 		abort();                 /* no entropy: nothing safe to do */
 	snprintf(out, outsz, "xmppd-%s", hex);
 }

@@ -30,7 +30,7 @@ static const struct xml_stream_cb stream_cb = { on_open, on_element, on_close, o
 
 static void new_stream_id(struct conn *c)
 {
-	if (random_hex(c->stream_id, STREAM_ID_BYTES) == -1)
+	if (random_hex(c->stream_id, STREAM_ID_BYTES) < 0)
 		abort();                 /* no entropy: nothing safe to do */
 }
 

@@ -2,6 +2,7 @@
  * random.c - kernel randomness as hex (see random.h).
  */
 #include "random.h"
+#include "xerr.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,11 +16,11 @@ int random_hex(char *out, size_t nbytes)
 	ssize_t n;
 
 	if (nbytes > sizeof raw)
-		return -1;
+		return XE_INVALID;
 	while (got < nbytes) {
 		n = getrandom(raw + got, nbytes - got, 0);
 		if (n <= 0)
-			return -1;
+			return XE_ENTROPY;
 		got += (size_t)n;
 	}
 	for (i = 0; i < nbytes; i++)

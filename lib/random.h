@@ -15,8 +15,8 @@
 #define RANDOM_HEX_MAX 64       /* bytes one random_hex() call may draw */
 
 /* 2*nbytes lower-case hex digits of fresh randomness, NUL-terminated (out
- * holds 2*nbytes+1), nbytes at most RANDOM_HEX_MAX. 0, or -1 with nothing
- * drawn. */
+ * holds 2*nbytes+1). Returns 0; XE_INVALID if nbytes > RANDOM_HEX_MAX,
+ * XE_ENTROPY if the kernel gave none (nothing is written then). */
 int random_hex(char *out, size_t nbytes);
 
 #endif

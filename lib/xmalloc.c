@@ -1,13 +1,23 @@
+/*
+ * xmalloc.c - allocation that never returns NULL (see xmalloc.h).
+ */
 #include "xmalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define OOM_EXIT 111     /* system failure, as every program's exit status says */
 
 static void oom(size_t n)
 {
-	fprintf(stderr, "xmppd: out of memory allocating %zu bytes\n", n);
-	abort();
+	char msg[96];
+	int len = snprintf(msg, sizeof msg, "xmppd: out of memory allocating %zu bytes\n", n);
+	/* write(2), not stdio: stdio may need memory itself. */
+	if (len > 0 && write(STDERR_FILENO, msg, (size_t)len) < 0)
+		len = 0;
+	_exit(OOM_EXIT);
 }
 
 void *xmalloc(size_t n)

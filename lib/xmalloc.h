@@ -1,7 +1,11 @@
 /*
- * xmalloc.h - allocation that never returns NULL. A handler serves one
- * connection; when memory runs out the only sane answer is to end it, and
- * the exit path still removes the session from Redis.
+ * xmalloc.h - allocation that never returns NULL.
+ *
+ * Contract: when memory runs out the process says so on stderr and exits
+ * with status 111 (system failure) at once, running no cleanup: cleanup
+ * would allocate too. A handler that ends this way leaves its session to
+ * be reaped by the living ones (after session_ttl), which route again
+ * what waited in its inbox, as for any handler that dies.
  */
 #ifndef XMPPD_XMALLOC_H
 #define XMPPD_XMALLOC_H

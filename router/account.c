@@ -162,7 +162,7 @@ int account_server_secret(struct store *s, unsigned char out[ACCOUNT_SECRET_LEN]
 
 	/* Drawn on every call, used only the first time ever: one round
 	 * trip instead of a GET, then a SET when there is none. */
-	if (random_hex(fresh, ACCOUNT_SECRET_LEN) == -1) {
+	if (random_hex(fresh, ACCOUNT_SECRET_LEN) < 0) {
 		snprintf(s->err, sizeof s->err, "getrandom: cannot draw the server secret");
 		return -1;
 	}

@@ -1,24 +1,19 @@
 /*
- * ackq.c - the queue of messages not yet proven read by the client.
+ * ackq.c - the queue of messages not yet proven read (see ackq.h).
  */
 #include "ackq.h"
-#include "stream.h"
 #include "xmalloc.h"
 
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-void ackq_add(struct conn *c, const char *xml, size_t len, long accepted,
+void ackq_add(struct ackq *q, const char *xml, size_t len, long accepted,
     unsigned long long end)
 {
-	struct ackq *q = &c->ackq;
-	struct ackq_item *it;
+	struct ackq_item *it = xcalloc(1, sizeof *it);
 
-	it = xcalloc(1, sizeof *it);
 	it->xml = xstrndup(xml, len);
 	it->len = len;
-	it->seq = q->next_seq;
+	it->mark = q->next_mark;
 	it->since = time(NULL);
 	it->accepted = accepted;
 	it->end = end;
@@ -30,18 +25,13 @@ void ackq_add(struct conn *c, const char *xml, size_t len, long accepted,
 	q->bytes += len;
 }
 
-void ackq_ping(struct conn *c)
+long ackq_request(struct ackq *q)
 {
-	struct ackq *q = &c->ackq;
-	if (q->ping_out || !q->tail || q->tail->seq != q->next_seq)
-		return;
-	xbuf_addf(&c->out, "<iq type='get' id='" ACKQ_ID_PREFIX "%lu' from='", q->next_seq);
-	xbuf_add_esc(&c->out, c->domain, strlen(c->domain));
-	xbuf_adds(&c->out, "' to='");
-	xbuf_add_esc(&c->out, c->full, strlen(c->full));
-	xbuf_adds(&c->out, "'><ping xmlns='urn:xmpp:ping'/></iq>");
-	q->ping_out = 1;
-	q->next_seq++;
+	/* One request at a time: its answer covers everything before it. */
+	if (q->request_out || !q->tail || q->tail->mark != q->next_mark)
+		return -1;
+	q->request_out = 1;
+	return (long)q->next_mark++;
 }
 
 static void drop_head(struct ackq *q)
@@ -55,40 +45,38 @@ static void drop_head(struct ackq *q)
 	free(it);
 }
 
-int ackq_answer(struct conn *c, const char *id)
+int ackq_confirm(struct ackq *q, unsigned long mark)
 {
-	struct ackq *q = &c->ackq;
-	unsigned long seq;
-	char tail;
-
-	if (!id || strncmp(id, ACKQ_ID_PREFIX, sizeof ACKQ_ID_PREFIX - 1) ||
-	    sscanf(id + sizeof ACKQ_ID_PREFIX - 1, "%lu%c", &seq, &tail) != 1)
-		return 0;
-	/* Any answer, even an error, proves the client read the stream up
-	 * to the ping. */
-	while (q->head && q->head->seq <= seq)
+	while (q->head && q->head->mark <= mark)
 		drop_head(q);
-	if (seq + 1 == q->next_seq)
-		q->ping_out = 0;
-	ackq_ping(c);
-	return 1;
+	if (mark + 1 == q->next_mark)
+		q->request_out = 0;
+	return !q->request_out && q->tail && q->tail->mark == q->next_mark;
 }
 
-void ackq_confirm_written(struct conn *c, unsigned long long written)
+void ackq_confirm_written(struct ackq *q, unsigned long long written)
 {
-	struct ackq *q = &c->ackq;
 	while (q->head && q->head->end <= written)
 		drop_head(q);
 }
 
-void ackq_drain(struct conn *c, void (*fn)(struct conn *c, const char *xml, size_t len,
-    long accepted))
+size_t ackq_bytes(const struct ackq *q)
 {
-	struct ackq *q = &c->ackq;
+	return q->bytes;
+}
+
+time_t ackq_oldest(const struct ackq *q)
+{
+	return q->head ? q->head->since : 0;
+}
+
+void ackq_drain(struct ackq *q, void (*fn)(const char *xml, size_t len, long accepted,
+    void *arg), void *arg)
+{
 	while (q->head) {
 		if (fn)
-			fn(c, q->head->xml, q->head->len, q->head->accepted);
+			fn(q->head->xml, q->head->len, q->head->accepted, arg);
 		drop_head(q);
 	}
-	q->ping_out = 0;
+	q->request_out = 0;
 }

@@ -3,11 +3,20 @@
  *
  * "Written" is not "delivered": the kernel accepts what we write to a
  * client that has already vanished. Each message handed to the client is
- * kept here until the client answers a ping (XEP-0199) sent after it, or
- * closes its stream in order after the message was written to it (a
- * client that says goodbye has read what came before); when the session
- * ends, whatever is still here is routed again (to the user's other
- * resources, or offline storage), never dropped.
+ * kept here until the client confirms it; when the session ends,
+ * whatever is still here is routed again (to the user's other resources,
+ * or offline storage), never dropped.
+ *
+ * The queue knows nothing of how a confirmation is asked for and given:
+ * it numbers requests (marks) and drops what a confirmed mark covers.
+ * The connection plugs in the strategy (conn.h, struct ackq_confirm):
+ * today an XEP-0199 ping after each batch, whose answer confirms every
+ * message written before it; XEP-0198 acknowledgements next. A client that
+ * closes its stream in order confirms what was written to it before
+ * (ackq_confirm_written).
+ *
+ * Contract: the queue owns copies of the messages; nothing here writes
+ * to the client or touches Redis.
  */
 #ifndef XMPPD_ACKQ_H
 #define XMPPD_ACKQ_H
@@ -16,46 +25,46 @@
 #include <time.h>
 
 #define ACKQ_MAX_BYTES (1024 * 1024)   /* unconfirmed output that ends a session */
-#define ACKQ_ID_PREFIX "xmppd-ack-"
-#define ACKQ_UNWRITTEN (~0ULL)
+#define ACKQ_UNWRITTEN (~0ULL)         /* an item never queued for the client */
 
 struct ackq_item {
 	char *xml;
 	size_t len;
-	unsigned long seq;        /* ping sequence that will confirm it */
+	unsigned long mark;       /* the request whose confirmation covers it */
 	time_t since;             /* when it was handed to the client */
 	long accepted;            /* when the server accepted it (0 unknown) */
-	unsigned long long end;   /* output offset just after it (ACKQ_UNWRITTEN:
-	                             never queued for the client) */
+	unsigned long long end;   /* output offset just after it, or ACKQ_UNWRITTEN */
 	struct ackq_item *next;
 };
 
 struct ackq {
 	struct ackq_item *head, *tail;
 	size_t bytes;
-	unsigned long next_seq;   /* the ping that confirms items added now */
-	int ping_out;             /* a ping is unanswered */
+	unsigned long next_mark;  /* the request that will cover items added now */
+	int request_out;          /* a request is unanswered */
 };
 
-struct conn;
-
-/* Keep a message the client is being sent, accepted by the server at
- * `accepted`, whose last byte is at output offset `end` (ACKQ_UNWRITTEN
- * if it is not sent). The caller watches the queue's size against
- * ACKQ_MAX_BYTES (and ends the session past it). */
-void ackq_add(struct conn *c, const char *xml, size_t len, long accepted,
+/* Keep a copy of a message the client is being sent, accepted by the
+ * server at `accepted`, whose last byte is at output offset `end`. The
+ * caller watches ackq_bytes() against ACKQ_MAX_BYTES. */
+void ackq_add(struct ackq *q, const char *xml, size_t len, long accepted,
     unsigned long long end);
-/* Ask for a confirmation of what was added since the last ping, unless a
- * ping is already out. */
-void ackq_ping(struct conn *c);
-/* An IQ result or error with this id arrived: 1 if it answered our ping
- * (it is consumed), else 0. */
-int ackq_answer(struct conn *c, const char *id);
+/* The mark to ask the client to confirm now, or -1 when no request is
+ * due (one is already out, or nothing new was added since the last). The
+ * caller then sends its request for that mark. */
+long ackq_request(struct ackq *q);
+/* The client confirmed mark: drop every item it covers. Returns 1 if a
+ * further request is due (items were added after the mark), else 0. */
+int ackq_confirm(struct ackq *q, unsigned long mark);
 /* The client closed its stream in order once `written` bytes of output
  * had been written to it: those messages are confirmed. */
-void ackq_confirm_written(struct conn *c, unsigned long long written);
-/* Hand every unconfirmed message to fn, oldest first, and empty the queue. */
-void ackq_drain(struct conn *c, void (*fn)(struct conn *c, const char *xml, size_t len,
-    long accepted));
+void ackq_confirm_written(struct ackq *q, unsigned long long written);
+/* Unconfirmed bytes, and the time the oldest item was handed over (0 when
+ * the queue is empty). */
+size_t ackq_bytes(const struct ackq *q);
+time_t ackq_oldest(const struct ackq *q);
+/* Hand every item to fn (if not NULL), oldest first, and empty the queue. */
+void ackq_drain(struct ackq *q, void (*fn)(const char *xml, size_t len, long accepted,
+    void *arg), void *arg);
 
 #endif

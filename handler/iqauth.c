@@ -6,8 +6,11 @@
  * resource at once.
  */
 #include "modules.h"
-#include "stream.h"
+#include "conn.h"
 #include "account.h"
+#include "config.h"
+#include "jid.h"
+#include "sasl.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -15,10 +18,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-void iqauth_features(struct conn *c, struct xml_node *features)
+static void iqauth_features(struct conn *c, struct xml_node *features)
 {
-	(void)c;
-	xml_new_child(features, NS_IQ_AUTH_FEAT, "auth");
+	if (conn_phase(c) == PHASE_AUTH && !conn_tls_required(c))
+		xml_new_child(features, NS_IQ_AUTH_FEAT, "auth");
 }
 
 static const char *child_text(struct xml_node *q, const char *name)
@@ -30,7 +33,7 @@ static const char *child_text(struct xml_node *q, const char *name)
 /* A password travels in the clear unless TLS protects the stream. */
 static int password_allowed(const struct conn *c)
 {
-	return c->cfg->allow_plaintext_auth || io_secure(&c->io);
+	return conn_cfg(c)->allow_plaintext_auth || conn_secure(c);
 }
 
 static void iqauth_get(struct conn *c, struct xml_node *iq, struct xml_node *q)
@@ -44,7 +47,7 @@ static void iqauth_get(struct conn *c, struct xml_node *iq, struct xml_node *q)
 		xml_new_child(r, NS_IQ_AUTH, "password");
 	xml_new_child(r, NS_IQ_AUTH, "digest");
 	xml_new_child(r, NS_IQ_AUTH, "resource");
-	iq_result(c, iq, r);
+	conn_iq_result(c, iq, r);
 }
 
 /* 1 if the digest matches the account's digest secret. */
@@ -53,10 +56,10 @@ static int digest_ok(struct conn *c, const char *bare, const char *digest)
 	struct account a;
 	char want[41];
 	struct xbuf in = { 0 };
-	int r = account_get(c->store, bare, &a);
+	int r = account_get(conn_store(c), bare, &a);
 	if (r <= 0 || !a.digest_secret[0])
 		return r < 0 ? -1 : 0;
-	xbuf_adds(&in, c->stream_id);
+	xbuf_adds(&in, conn_stream_id(c));
 	xbuf_adds(&in, a.digest_secret);
 	sha1_hex(in.p, in.len, want);
 	xbuf_free(&in);
@@ -71,10 +74,8 @@ static void iqauth_fail(struct conn *c, struct xml_node *iq, const char *node, i
 		sasl_record_blocked(c, node);
 	else
 		sasl_record_failure(c, node, "iq:auth");
-	stanza_error(c, iq, "auth", "not-authorized", NULL);
-	/* One budget of failures per stream, whichever way the client tries. */
-	if (++c->sasl.failures >= SASL_MAX_FAILURES)
-		conn_stream_error(c, "policy-violation", "too many failed authentication attempts");
+	conn_error(c, iq, "auth", "not-authorized", NULL);
+	sasl_stream_failure(c);
 }
 
 static void iqauth_set(struct conn *c, struct xml_node *iq, struct xml_node *q)
@@ -85,15 +86,15 @@ static void iqauth_set(struct conn *c, struct xml_node *iq, struct xml_node *q)
 	int ok;
 
 	if (!user || !*user || !res || !*res || ((!digest || !*digest) && (!pw || !*pw))) {
-		stanza_error(c, iq, "modify", "not-acceptable", "username, resource and a secret are required");
+		conn_error(c, iq, "modify", "not-acceptable", "username, resource and a secret are required");
 		return;
 	}
 	if (jid_nodeprep(user, node, sizeof node) == -1 ||
 	    jid_resourceprep(res, resource, sizeof resource) == -1) {
-		stanza_error(c, iq, "modify", "jid-malformed", NULL);
+		conn_error(c, iq, "modify", "jid-malformed", NULL);
 		return;
 	}
-	snprintf(bare, sizeof bare, "%s@%s", node, c->domain);
+	snprintf(bare, sizeof bare, "%s@%s", node, conn_domain(c));
 	if (sasl_blocked(c)) {
 		iqauth_fail(c, iq, node, 1);
 		return;
@@ -101,13 +102,13 @@ static void iqauth_set(struct conn *c, struct xml_node *iq, struct xml_node *q)
 	if (digest && *digest) {
 		ok = digest_ok(c, bare, digest);
 	} else if (!password_allowed(c)) {
-		stanza_error(c, iq, "cancel", "not-allowed", "plaintext passwords need TLS");
+		conn_error(c, iq, "cancel", "not-allowed", "plaintext passwords need TLS");
 		return;
 	} else {
 		ok = sasl_check_password(c, node, pw);
 	}
 	if (ok == -1) {
-		stanza_error(c, iq, "wait", "internal-server-error", NULL);
+		conn_error(c, iq, "wait", "internal-server-error", NULL);
 		return;
 	}
 	if (!ok) {
@@ -117,14 +118,14 @@ static void iqauth_set(struct conn *c, struct xml_node *iq, struct xml_node *q)
 	sasl_record_success(c, node);
 	conn_authenticated(c, node, digest && *digest ? "iq:auth digest" : "iq:auth password");
 	if (conn_bind(c, resource) == -1) {
-		stanza_error(c, iq, "wait", "internal-server-error", NULL);
-		c->jid.node[0] = '\0';
+		conn_error(c, iq, "wait", "internal-server-error", NULL);
+		conn_unauthenticate(c);
 		return;
 	}
-	iq_result(c, iq, NULL);
+	conn_iq_result(c, iq, NULL);
 }
 
-void iqauth_handle(struct conn *c, struct xml_node *iq)
+static void iqauth_iq(struct conn *c, struct xml_node *iq)
 {
 	struct xml_node *q = xml_first_element(iq);
 	const char *type = xml_get(iq, "type");
@@ -133,3 +134,14 @@ void iqauth_handle(struct conn *c, struct xml_node *iq)
 	else if (!strcmp(type, "set"))
 		iqauth_set(c, iq, q);
 }
+
+static const char *const iqauth_ns[] = { NS_IQ_AUTH, NULL };
+
+const struct module mod_iqauth = {
+	.name = "iqauth",
+	.phases = PHASE_AUTH,
+	.iq_ns = iqauth_ns,
+	.disco = iqauth_ns,
+	.features = iqauth_features,
+	.iq = iqauth_iq,
+};

@@ -17,7 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
-#include "stream.h"
+#include "conn-int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -144,38 +144,34 @@ static int rate_take(struct rate *r, const struct config *cfg, long n)
 	return r->tokens < 0 ? -1 : 0;
 }
 
-static void serve(struct conn *c, struct store *st)
+static void serve(struct conn *c, struct store *st, const struct config *cfg)
 {
 	char buf[READ_CHUNK];
 	time_t closing_since = 0;
-	struct rate rate = { (double)c->cfg->max_read_burst, { 0, 0 } };
+	struct rate rate = { (double)cfg->max_read_burst, { 0, 0 } };
 
 	clock_gettime(CLOCK_MONOTONIC, &rate.last);
 	for (;;) {
-		struct pollfd pfd[3];
-		int n = 0, timeout, isub = -1, tls_was_up;
+		struct pollfd pfd[2];
+		int n = 0, timeout, isub = -1;
 		time_t now = time(NULL);
 
-		tls_was_up = io_secure(&c->io);   /* the handshake may end on a read */
 		if (got_term)
 			conn_stream_error(c, "system-shutdown", NULL);
 		timeout = conn_tick(c, now);
-		if (c->state == CS_CLOSING) {
+		if (conn_closing(c)) {
 			if (!closing_since)
 				closing_since = now;
-			if (!c->out.len || now - closing_since >= CLOSE_GRACE_SEC)
+			if (!conn_output_pending(c) || now - closing_since >= CLOSE_GRACE_SEC)
 				break;
 		}
-		if (c->out.len > OUT_MAX) {
+		if (conn_output_pending(c) > OUT_MAX) {
 			conn_eof(c, "client does not read");
 			break;
 		}
 		pfd[n].fd = STDIN_FILENO;
-		pfd[n].events = io_events(&c->io, c->out.len > 0);
-		if (c->state == CS_CLOSING)
-			pfd[n].events &= ~POLLIN;
-		n++;
-		if (st->sub && c->state != CS_CLOSING) {
+		pfd[n++].events = conn_poll_events(c);
+		if (st->sub && !conn_closing(c)) {
 			isub = n;
 			pfd[n].fd = st->sub->fd;
 			pfd[n++].events = POLLIN;
@@ -189,29 +185,21 @@ static void serve(struct conn *c, struct store *st)
 		if (pfd[0].revents) {
 			long got = 0;
 			/* TLS may hold more than one read's worth: drain it. */
-			while (c->state != CS_CLOSING && (got = io_read(&c->io, buf, sizeof buf)) > 0) {
-				if (rate_take(&rate, c->cfg, got) == -1) {
+			while (!conn_closing(c) && (got = conn_read(c, buf, sizeof buf)) > 0) {
+				if (rate_take(&rate, cfg, got) == -1) {
 					conn_stream_error(c, "policy-violation", "sending too fast");
 					break;
 				}
 				conn_input(c, buf, (size_t)got);
 			}
-			if (got == -1) {
-				conn_eof(c, c->io.err);
+			if (got == -1)
 				break;
-			}
 		}
 		if (isub >= 0 && pfd[isub].revents && read_subscriber(c, st) == -1)
 			conn_stream_error(c, "internal-server-error", "storage unavailable");
-		if (c->inbox_ready)
-			conn_pull(c);     /* one pull for every wake-up read at once */
-		if (conn_flush(c) == -1) {
-			conn_eof(c, c->io.err);
+		conn_after_wakeups(c);
+		if (conn_flush(c) == -1)
 			break;
-		}
-		if (!tls_was_up && io_secure(&c->io))
-			log_msg(LOG_INFO, "TLS %s %s sni=%s", tls_version(c->io.tls),
-			    tls_cipher(c->io.tls), tls_sni(c->io.tls) ? tls_sni(c->io.tls) : "-");
 	}
 	conn_flush(c);
 }
@@ -249,14 +237,13 @@ int main(int argc, char **argv)
 		refuse("stdin is not usable");
 	conn_init(&c, &cfg, &st, peer, STDIN_FILENO, STDOUT_FILENO);
 	log_msg(LOG_INFO, "connect%s", direct_tls ? " (direct TLS)" : "");
-	if (direct_tls && io_tls_prepare(&c.io, &cfg) == -1) {
-		log_msg(LOG_ERR, "direct TLS: %s", c.io.err);
+	if (direct_tls && conn_direct_tls(&c) == -1) {
 		conn_free(&c);
 		store_close(&st);
 		return 111;     /* no TLS to speak: nothing can be said to the client */
 	}
-	c.store_ok = open_store(&st, &cfg) == 0;
-	serve(&c, &st);
+	conn_set_storage(&c, open_store(&st, &cfg) == 0);
+	serve(&c, &st, &cfg);
 	conn_finish(&c);
 	conn_free(&c);
 	store_close(&st);

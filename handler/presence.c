@@ -9,11 +9,13 @@
  * contact's side, each one atomic script on that user's keys.
  */
 #include "modules.h"
-#include "stream.h"
+#include "conn.h"
 #include "account.h"
 #include "roster.h"
 #include "route.h"
 #include "session.h"
+#include "config.h"
+#include "jid.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -23,6 +25,19 @@
 #include <time.h>
 
 #define PRESENCE_MAX_DIRECTED 64     /* directed-presence targets remembered */
+
+/* The module's state for one session (its slot). */
+struct presence_state {
+	int available;               /* initial presence sent, not unavailable */
+	int priority;
+	char *last_presence;         /* what we broadcast last, while available */
+	struct xbuf directed;        /* JIDs sent directed presence, '\n'-separated */
+};
+
+static struct presence_state *presence_of(struct conn *c)
+{
+	return conn_slot(c, &mod_presence, sizeof(struct presence_state));
+}
 
 struct jidlist {
 	char **v;
@@ -54,10 +69,10 @@ struct collect {
 
 static int collect_contact(const char *contact, const char *item, void *arg)
 {
-	struct collect *c = arg;
+	struct collect *col = arg;
 	enum roster_sub s = roster_item_sub(item);
-	if (c->want_from ? SUB_HAS_FROM(s) : SUB_HAS_TO(s))
-		jl_add(c->l, contact);
+	if (col->want_from ? SUB_HAS_FROM(s) : SUB_HAS_TO(s))
+		jl_add(col->l, contact);
 	return 0;
 }
 
@@ -65,8 +80,8 @@ static int collect_contact(const char *contact, const char *item, void *arg)
  * it receives; the user's own bare JID is added last. */
 static int contacts(struct store *st, const char *bare, int want_from, struct jidlist *l)
 {
-	struct collect c = { l, want_from };
-	if (roster_each(st, bare, NULL, 0, collect_contact, &c) == -1)
+	struct collect col = { l, want_from };
+	if (roster_each(st, bare, NULL, 0, collect_contact, &col) == -1)
 		return -1;
 	jl_add(l, bare);
 	return 0;
@@ -125,18 +140,17 @@ static char *unavailable_from(const char *from, const char *to)
 	return s;
 }
 
-void presence_reaped(const char *bare, const char *resource, const char *presence, void *conn)
+/* Another handler's session was reaped: its contacts learn it is gone. */
+static void presence_reaped(struct conn *c, const char *bare, const char *resource,
+    const char *presence)
 {
-	struct conn *c = conn;
 	char full[JID_MAX + JID_MAX_PART], *u;
+	if (!presence)
+		return;
 	snprintf(full, sizeof full, "%s/%s", bare, resource);
-	log_msg(LOG_INFO, "reaped dead session %s", full);
-	if (presence) {
-		u = unavailable_from(full, NULL);
-		broadcast(c->store, bare, u);
-		free(u);
-	}
-	conn_drain_inbox(c, bare, resource);
+	u = unavailable_from(full, NULL);
+	broadcast(conn_store(c), bare, u);
+	free(u);
 }
 
 /* ---- what the user receives at initial presence ---- */
@@ -151,13 +165,13 @@ static void send_raw(const char *xml, size_t len, void *arg)
 	struct sendctx *s = arg;
 	if (s->skip_from && strstr(xml, s->skip_from) && strstr(xml, s->skip_from) < strchr(xml, '>'))
 		return;
-	xbuf_add(&s->c->out, xml, len);
+	conn_send_raw(s->c, xml, len);
 }
 
 static int send_pending(const char *contact, const char *stanza, void *arg)
 {
 	(void)contact;
-	xbuf_adds(&((struct sendctx *)arg)->c->out, stanza);
+	conn_send_raw(((struct sendctx *)arg)->c, stanza, strlen(stanza));
 	return 0;
 }
 
@@ -169,15 +183,14 @@ static void initial_presence(struct conn *c)
 
 	/* Our own presence comes back through our bare channel. */
 	xbuf_adds(&skip, "from='");
-	xbuf_add_esc(&skip, c->full, strlen(c->full));
+	xbuf_add_esc(&skip, conn_full(c), strlen(conn_full(c)));
 	xbuf_adds(&skip, "'");
 	sc.skip_from = skip.p;
-	if (contacts(c->store, c->bare, 0, &l) == 0)
-		route_presence_of(c->store, (const char *const *)l.v, l.n, send_raw, &sc);
+	if (contacts(conn_store(c), conn_bare(c), 0, &l) == 0)
+		route_presence_of(conn_store(c), (const char *const *)l.v, l.n, send_raw, &sc);
 	sc.skip_from = NULL;
-	roster_pending_each(c->store, c->bare, send_pending, &sc);
-	c->offline_more = 1;
-	conn_pull(c);
+	roster_pending_each(conn_store(c), conn_bare(c), send_pending, &sc);
+	conn_offline_start(c);
 	jl_free(&l);
 	xbuf_free(&skip);
 }
@@ -199,63 +212,71 @@ static int priority_of(struct xml_node *p)
 
 static void directed_unavailable(struct conn *c)
 {
+	struct presence_state *ps = presence_of(c);
 	char *line, *save = NULL, *u;
 	struct xbuf copy = { 0 };
-	if (!c->directed.len)
+	if (!ps->directed.len)
 		return;
-	xbuf_add(&copy, c->directed.p, c->directed.len);
+	xbuf_add(&copy, ps->directed.p, ps->directed.len);
 	for (line = strtok_r(copy.p, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		struct jid j;
 		char bare[JID_MAX];
 		if (jid_parse(line, &j) == -1)
 			continue;
 		jid_bare(&j, bare, sizeof bare);
-		u = unavailable_from(c->full, line);
-		publish_to(c->store, bare, "presence", u);
+		u = unavailable_from(conn_full(c), line);
+		publish_to(conn_store(c), bare, "presence", u);
 		free(u);
 	}
 	xbuf_free(&copy);
-	xbuf_free(&c->directed);
+	xbuf_free(&ps->directed);
 }
 
 static void broadcast_presence(struct conn *c, struct xml_node *p, int avail)
 {
-	int was = c->available, prio = avail ? priority_of(p) : 0;
+	struct presence_state *ps = presence_of(c);
+	int was = ps->available, prio = avail ? priority_of(p) : 0;
 	char *xml;
 
 	if (!avail && !was)
 		return;             /* never announced: nothing to withdraw */
 	xml_unset(p, "to");
-	xml_set(p, "from", c->full);
+	xml_set(p, "from", conn_full(c));
 	xml = xml_string(p, NULL);
-	if (session_update(c->store, c->bare, c->jid.resource, c->stream_id, prio, avail,
+	if (session_update(conn_store(c), conn_bare(c), conn_resource(c), conn_stream_id(c), prio, avail,
 	    avail ? xml : NULL) != 0)
-		log_msg(LOG_ERR, "presence update failed: %s", c->store->err);
-	c->available = avail;
-	c->priority = prio;
-	broadcast(c->store, c->bare, xml);
-	free(c->last_presence);
-	c->last_presence = avail ? xml : NULL;
+		log_msg(LOG_ERR, "presence update failed: %s", conn_store(c)->err);
+	ps->available = avail;
+	ps->priority = prio;
+	broadcast(conn_store(c), conn_bare(c), xml);
+	free(ps->last_presence);
+	ps->last_presence = avail ? xml : NULL;
 	if (!avail)
 		free(xml);
 	if (avail && !was)
 		initial_presence(c);
-	if (!avail)
+	if (!avail) {
+		conn_offline_stop(c);
 		directed_unavailable(c);
+	}
 }
 
-void presence_refresh(struct conn *c)
+/* Our session record was registered again (it was reaped while we
+ * stalled, or Redis restarted empty): store our presence again. */
+static void presence_restored(struct conn *c)
 {
-	if (c->available && c->last_presence &&
-	    session_update(c->store, c->bare, c->jid.resource, c->stream_id, c->priority, 1,
-	    c->last_presence) != 0)
-		log_msg(LOG_ERR, "presence restore failed: %s", c->store->err);
+	struct presence_state *ps = presence_of(c);
+	if (ps->available && ps->last_presence &&
+	    session_update(conn_store(c), conn_bare(c), conn_resource(c), conn_stream_id(c),
+	    ps->priority, 1, ps->last_presence) != 0)
+		log_msg(LOG_ERR, "presence restore failed: %s", conn_store(c)->err);
 }
 
-void presence_end(struct conn *c)
+/* The session ends: unavailable to everyone who saw it available. */
+static void presence_end(struct conn *c)
 {
 	struct xml_node *p;
-	if (!c->available)
+	if (!presence_of(c)->available)
 		return;
 	p = xml_new(NS_CLIENT, "presence");
 	xml_set(p, "type", "unavailable");
@@ -271,24 +292,24 @@ static void directed(struct conn *c, struct xml_node *p, const struct jid *to)
 	const char *type = xml_get(p, "type");
 
 	jid_bare(to, bare, sizeof bare);
-	xml_set(p, "from", c->full);
+	xml_set(p, "from", conn_full(c));
 	xml = xml_string(p, NULL);
 	if (to->resource[0]) {
 		char chan[STORE_MAX_KEY];
 		size_t len;
 		char *env = route_envelope("stanza", xml, &len);
-		store_full_channel(c->store, bare, to->resource, chan, sizeof chan);
-		route_publish(c->store, chan, env, len);
+		store_full_channel(conn_store(c), bare, to->resource, chan, sizeof chan);
+		route_publish(conn_store(c), chan, env, len);
 		free(env);
 	} else {
-		publish_to(c->store, bare, "presence", xml);
+		publish_to(conn_store(c), bare, "presence", xml);
 	}
 	free(xml);
-	if (!type && c->directed.len < PRESENCE_MAX_DIRECTED * JID_MAX_PART) {
+	if (!type && presence_of(c)->directed.len < PRESENCE_MAX_DIRECTED * JID_MAX_PART) {
 		char full[JID_MAX];
 		jid_full(to, full, sizeof full);
-		xbuf_adds(&c->directed, full);
-		xbuf_adds(&c->directed, "\n");
+		xbuf_adds(&presence_of(c)->directed, full);
+		xbuf_adds(&presence_of(c)->directed, "\n");
 	}
 }
 
@@ -319,15 +340,15 @@ static enum roster_action sub_inbound(struct conn *c, const char *owner, const c
 	struct xbuf attr = { 0 };
 
 	xbuf_add_esc(&attr, from, strlen(from));
-	if (roster_subscription(c->store, owner, from, 0, type, attr.p ? attr.p : "", stanza,
+	if (roster_subscription(conn_store(c), owner, from, 0, type, attr.p ? attr.p : "", stanza,
 	    &a, &item, ver, sizeof ver) == -1) {
-		log_msg(LOG_ERR, "subscription: %s", c->store->err);
+		log_msg(LOG_ERR, "subscription: %s", conn_store(c)->err);
 		a = RA_DROP;
 	}
 	if (item)
 		rosteriq_push(c, owner, item, ver);
 	if (a == RA_DELIVER)
-		publish_to(c->store, owner, "presence", stanza);
+		publish_to(conn_store(c), owner, "presence", stanza);
 	free(item);
 	xbuf_free(&attr);
 	return a;
@@ -373,51 +394,51 @@ void presence_subscription(struct conn *c, const char *contact, const char *type
 	int exists;
 
 	xbuf_add_esc(&attr, contact, strlen(contact));
-	stanza = sub_stanza(c->bare, contact, type, orig);
-	if (roster_subscription(c->store, c->bare, contact, 1, type, attr.p ? attr.p : "",
+	stanza = sub_stanza(conn_bare(c), contact, type, orig);
+	if (roster_subscription(conn_store(c), conn_bare(c), contact, 1, type, attr.p ? attr.p : "",
 	    stanza, &a, &item, ver, sizeof ver) == -1)
-		log_msg(LOG_ERR, "subscription: %s", c->store->err);
+		log_msg(LOG_ERR, "subscription: %s", conn_store(c)->err);
 	if (item)
-		rosteriq_push(c, c->bare, item, ver);
+		rosteriq_push(c, conn_bare(c), item, ver);
 	free(item);
 	xbuf_free(&attr);
 	if (a != RA_ROUTE)
 		goto out;
-	exists = account_get(c->store, contact, &acct) == 1;
+	exists = account_get(conn_store(c), contact, &acct) == 1;
 	if (!exists) {
 		/* RFC 6121 3.1.3: no such contact: it "answers" unsubscribed. */
 		if (!strcmp(type, "subscribe")) {
-			char *reply = sub_stanza(contact, c->bare, "unsubscribed", NULL);
-			sub_inbound(c, c->bare, contact, "unsubscribed", reply);
+			char *reply = sub_stanza(contact, conn_bare(c), "unsubscribed", NULL);
+			sub_inbound(c, conn_bare(c), contact, "unsubscribed", reply);
 			free(reply);
 		}
 		goto out;
 	}
-	a2 = sub_inbound(c, contact, c->bare, type, stanza);
+	a2 = sub_inbound(c, contact, conn_bare(c), type, stanza);
 	if (a2 == RA_AUTOREPLY) {
-		char *reply = sub_stanza(contact, c->bare, "subscribed", NULL);
-		sub_inbound(c, c->bare, contact, "subscribed", reply);
+		char *reply = sub_stanza(contact, conn_bare(c), "subscribed", NULL);
+		sub_inbound(c, conn_bare(c), contact, "subscribed", reply);
 		free(reply);
 		/* and the contact's presence, now that we may see it */
-		u.st = c->store;
-		u.to = c->bare;
+		u.st = conn_store(c);
+		u.to = conn_bare(c);
 		who[0] = contact;
-		route_presence_of(c->store, who, 1, tell_presence, &u);
+		route_presence_of(conn_store(c), who, 1, tell_presence, &u);
 	}
-	u.st = c->store;
+	u.st = conn_store(c);
 	if (!strcmp(type, "subscribed") && a2 == RA_DELIVER) {
 		/* RFC 6121 3.1.5: the contact now sees the user's presence. */
 		u.to = contact;
-		who[0] = c->bare;
-		route_presence_of(c->store, who, 1, tell_presence, &u);
+		who[0] = conn_bare(c);
+		route_presence_of(conn_store(c), who, 1, tell_presence, &u);
 	} else if (!strcmp(type, "unsubscribed")) {
 		u.to = contact;                        /* 3.2.2 */
-		who[0] = c->bare;
-		route_presence_of(c->store, who, 1, tell_unavailable, &u);
+		who[0] = conn_bare(c);
+		route_presence_of(conn_store(c), who, 1, tell_unavailable, &u);
 	} else if (!strcmp(type, "unsubscribe")) {
-		u.to = c->bare;                        /* 3.3.3 */
+		u.to = conn_bare(c);                        /* 3.3.3 */
 		who[0] = contact;
-		route_presence_of(c->store, who, 1, tell_unavailable, &u);
+		route_presence_of(conn_store(c), who, 1, tell_unavailable, &u);
 	}
 out:
 	free(stanza);
@@ -425,21 +446,21 @@ out:
 
 /* ---- dispatch ---- */
 
-void presence_outbound(struct conn *c, struct xml_node *p)
+static void presence_in(struct conn *c, struct xml_node *p)
 {
 	const char *type = xml_get(p, "type"), *to = xml_get(p, "to");
 	struct jid j;
 	char bare[JID_MAX];
 
 	if (to && (jid_parse(to, &j) == -1)) {
-		stanza_error(c, p, "modify", "jid-malformed", NULL);
+		conn_error(c, p, "modify", "jid-malformed", NULL);
 		return;
 	}
 	if (!type || !strcmp(type, "unavailable")) {
-		if (!to || !strcmp(to, c->bare))
+		if (!to || !strcmp(to, conn_bare(c)))
 			broadcast_presence(c, p, !type);
-		else if (!config_serves(c->cfg, j.domain))
-			stanza_error(c, p, "cancel", "remote-server-not-found", NULL);
+		else if (!config_serves(conn_cfg(c), j.domain))
+			conn_error(c, p, "cancel", "remote-server-not-found", NULL);
 		else
 			directed(c, p, &j);
 		return;
@@ -447,15 +468,15 @@ void presence_outbound(struct conn *c, struct xml_node *p)
 	if (!strcmp(type, "subscribe") || !strcmp(type, "subscribed") ||
 	    !strcmp(type, "unsubscribe") || !strcmp(type, "unsubscribed")) {
 		if (!to) {
-			stanza_error(c, p, "modify", "jid-malformed", "subscriptions need a 'to'");
+			conn_error(c, p, "modify", "jid-malformed", "subscriptions need a 'to'");
 			return;
 		}
-		if (!config_serves(c->cfg, j.domain)) {
-			stanza_error(c, p, "cancel", "remote-server-not-found", NULL);
+		if (!config_serves(conn_cfg(c), j.domain)) {
+			conn_error(c, p, "cancel", "remote-server-not-found", NULL);
 			return;
 		}
 		jid_bare(&j, bare, sizeof bare);
-		if (!strcmp(bare, c->bare))
+		if (!strcmp(bare, conn_bare(c)))
 			return;          /* to oneself: nothing to change */
 		presence_subscription(c, bare, type, p);
 		return;
@@ -463,9 +484,45 @@ void presence_outbound(struct conn *c, struct xml_node *p)
 	if (!strcmp(type, "probe"))
 		return;              /* RFC 6121 4.3: probes are the server's business */
 	if (!strcmp(type, "error")) {
-		if (to && config_serves(c->cfg, j.domain))
+		if (to && config_serves(conn_cfg(c), j.domain))
 			directed(c, p, &j);
 		return;
 	}
-	stanza_error(c, p, "modify", "bad-request", "unknown presence type");
+	conn_error(c, p, "modify", "bad-request", "unknown presence type");
 }
+
+static enum mod_ret presence_inbound(struct conn *c, struct xml_node *st)
+{
+	if (strcmp(st->name, "presence"))
+		return MOD_PASS;
+	presence_in(c, st);
+	return MOD_HANDLED;
+}
+
+/* Presence from others reaches the client only while it is available
+ * (RFC 6121 4.4.2). */
+static enum mod_ret presence_outbound(struct conn *c, const struct route_msg *m)
+{
+	if (m->kind != ROUTE_PRESENCE)
+		return MOD_PASS;
+	if (presence_of(c)->available)
+		conn_send_raw(c, m->body, m->body_len);
+	return MOD_HANDLED;
+}
+
+static void presence_free(void *slot)
+{
+	struct presence_state *ps = slot;
+	free(ps->last_presence);
+	xbuf_free(&ps->directed);
+}
+
+const struct module mod_presence = {
+	.name = "presence",
+	.inbound = presence_inbound,
+	.outbound = presence_outbound,
+	.restored = presence_restored,
+	.ended = presence_end,
+	.reaped = presence_reaped,
+	.free_slot = presence_free,
+};

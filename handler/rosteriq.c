@@ -4,7 +4,8 @@
  * resource of the user, on whichever host it is connected.
  */
 #include "modules.h"
-#include "stream.h"
+#include "conn.h"
+#include "jid.h"
 #include "roster.h"
 #include "route.h"
 #include "log.h"
@@ -17,25 +18,45 @@
 #define ROSTER_MAX_GROUPS   64
 #define ROSTER_MAX_NAME     1024
 
-static unsigned long push_seq;
+/* The module's state for one session (its slot). */
+struct roster_state {
+	int requested;               /* roster pushes go to this session */
+	unsigned long push_seq;      /* ids of our pushes */
+};
+
+static struct roster_state *roster_of(struct conn *c)
+{
+	return conn_slot(c, &mod_roster, sizeof(struct roster_state));
+}
 
 void rosteriq_push(struct conn *c, const char *bare, const char *item, const char *ver)
 {
-	if (route_push(c->store, bare, item, ver) == -1)
-		log_msg(LOG_ERR, "roster push: %s", c->store->err);
+	if (route_push(conn_store(c), bare, item, ver) == -1)
+		log_msg(LOG_ERR, "roster push: %s", conn_store(c)->err);
 }
 
-void rosteriq_deliver_push(struct conn *c, const char *item, size_t len, const char *ver)
+/* A push that arrived on our bare channel, written to the client if it
+ * asked for the roster (RFC 6121 2.1.6). */
+static enum mod_ret roster_outbound(struct conn *c, const struct route_msg *m)
 {
-	if (!c->roster_requested)
-		return;
-	xbuf_addf(&c->out, "<iq type='set' id='push%lu' to='", ++push_seq);
-	xbuf_add_esc(&c->out, c->full, strlen(c->full));
-	xbuf_adds(&c->out, "'><query xmlns='" NS_ROSTER "' ver='");
-	xbuf_add_esc(&c->out, ver, strlen(ver));
-	xbuf_adds(&c->out, "'>");
-	xbuf_add(&c->out, item, len);
-	xbuf_adds(&c->out, "</query></iq>");
+	struct roster_state *rs;
+	struct xbuf b = { 0 };
+
+	if (m->kind != ROUTE_PUSH)
+		return MOD_PASS;
+	rs = roster_of(c);
+	if (!rs->requested)
+		return MOD_HANDLED;
+	xbuf_addf(&b, "<iq type='set' id='push%lu' to='", ++rs->push_seq);
+	xbuf_add_esc(&b, conn_full(c), strlen(conn_full(c)));
+	xbuf_adds(&b, "'><query xmlns='" NS_ROSTER "' ver='");
+	xbuf_add_esc(&b, m->ver, strlen(m->ver));
+	xbuf_adds(&b, "'>");
+	xbuf_add(&b, m->body, m->body_len);
+	xbuf_adds(&b, "</query></iq>");
+	conn_send_raw(c, b.p, b.len);
+	xbuf_free(&b);
+	return MOD_HANDLED;
 }
 
 struct items {
@@ -57,23 +78,23 @@ static void roster_get(struct conn *c, struct xml_node *iq, struct xml_node *q)
 	struct items it = { &body };
 	struct xml_node *r;
 
-	c->roster_requested = 1;
-	if (roster_each(c->store, c->bare, ver, sizeof ver, add_item, &it) == -1) {
+	roster_of(c)->requested = 1;
+	if (roster_each(conn_store(c), conn_bare(c), ver, sizeof ver, add_item, &it) == -1) {
 		xbuf_free(&body);
-		stanza_error(c, iq, "wait", "internal-server-error", NULL);
+		conn_error(c, iq, "wait", "internal-server-error", NULL);
 		return;
 	}
 	/* XEP-0237: the client's copy is current: an empty result. */
 	if (want && !strcmp(want, ver)) {
 		xbuf_free(&body);
-		iq_result(c, iq, NULL);
+		conn_iq_result(c, iq, NULL);
 		return;
 	}
 	r = xml_new(NS_ROSTER, "query");
 	xml_set(r, "ver", ver);
 	if (body.len)
 		xml_add_raw(r, body.p, body.len);
-	iq_result(c, iq, r);
+	conn_iq_result(c, iq, r);
 	xbuf_free(&body);
 }
 
@@ -88,7 +109,7 @@ static int item_body(struct conn *c, struct xml_node *iq, struct xml_node *item,
 	int ng = 0, i;
 
 	if (name && strlen(name) > ROSTER_MAX_NAME) {
-		stanza_error(c, iq, "modify", "not-acceptable", "name too long");
+		conn_error(c, iq, "modify", "not-acceptable", "name too long");
 		return -1;
 	}
 	for (g = item->children; g; g = g->next) {
@@ -97,12 +118,12 @@ static int item_body(struct conn *c, struct xml_node *iq, struct xml_node *item,
 			continue;
 		t = xml_text(g);
 		if (!*t || strlen(t) > ROSTER_MAX_NAME || ng == ROSTER_MAX_GROUPS) {
-			stanza_error(c, iq, "modify", "not-acceptable", "bad group");
+			conn_error(c, iq, "modify", "not-acceptable", "bad group");
 			return -1;
 		}
 		for (i = 0; i < ng; i++)
 			if (!strcmp(groups[i], t)) {
-				stanza_error(c, iq, "modify", "bad-request", "duplicate group");
+				conn_error(c, iq, "modify", "bad-request", "duplicate group");
 				return -1;
 			}
 		groups[ng++] = t;
@@ -137,19 +158,19 @@ static void roster_remove_contact(struct conn *c, struct xml_node *iq, const cha
 	struct xbuf e = { 0 };
 	enum roster_sub sub;
 
-	if (roster_remove(c->store, c->bare, contact, &old, ver, sizeof ver) == -1) {
-		stanza_error(c, iq, "wait", "internal-server-error", NULL);
+	if (roster_remove(conn_store(c), conn_bare(c), contact, &old, ver, sizeof ver) == -1) {
+		conn_error(c, iq, "wait", "internal-server-error", NULL);
 		return;
 	}
 	if (!old) {
-		stanza_error(c, iq, "cancel", "item-not-found", NULL);
+		conn_error(c, iq, "cancel", "item-not-found", NULL);
 		return;
 	}
 	sub = roster_item_sub(old);
-	iq_result(c, iq, NULL);
+	conn_iq_result(c, iq, NULL);
 	xbuf_add_esc(&e, contact, strlen(contact));
 	snprintf(push, sizeof push, "<item jid='%s' subscription='remove'/>", e.p);
-	rosteriq_push(c, c->bare, push, ver);
+	rosteriq_push(c, conn_bare(c), push, ver);
 	if (SUB_HAS_TO(sub) || roster_item_ask(old))
 		presence_subscription(c, contact, "unsubscribe", NULL);
 	if (SUB_HAS_FROM(sub))
@@ -173,11 +194,11 @@ static void roster_set_item(struct conn *c, struct xml_node *iq, struct xml_node
 			item = ch;
 		}
 	if (n != 1 || strcmp(item->name, "item") || !(jid = xml_get(item, "jid"))) {
-		stanza_error(c, iq, "modify", "bad-request", "exactly one item with a jid");
+		conn_error(c, iq, "modify", "bad-request", "exactly one item with a jid");
 		return;
 	}
 	if (jid_parse(jid, &j) == -1 || j.resource[0]) {
-		stanza_error(c, iq, "modify", "jid-malformed", NULL);
+		conn_error(c, iq, "modify", "jid-malformed", NULL);
 		return;
 	}
 	jid_bare(&j, contact, sizeof contact);
@@ -190,25 +211,40 @@ static void roster_set_item(struct conn *c, struct xml_node *iq, struct xml_node
 	 * server owns the subscription state (RFC 6121 2.1.2.5, 2.1.5). */
 	if (item_body(c, iq, item, contact, &body) == -1)
 		goto out;
-	if (roster_set(c->store, c->bare, contact, body.p, &stored, ver, sizeof ver) == -1) {
-		stanza_error(c, iq, "wait", "internal-server-error", NULL);
+	if (roster_set(conn_store(c), conn_bare(c), contact, body.p, &stored, ver, sizeof ver) == -1) {
+		conn_error(c, iq, "wait", "internal-server-error", NULL);
 		goto out;
 	}
-	iq_result(c, iq, NULL);
-	rosteriq_push(c, c->bare, stored, ver);
+	conn_iq_result(c, iq, NULL);
+	rosteriq_push(c, conn_bare(c), stored, ver);
 out:
 	free(stored);
 	xbuf_free(&body);
 }
 
-void rosteriq_handle(struct conn *c, struct xml_node *iq)
+static void roster_iq(struct conn *c, struct xml_node *iq)
 {
 	struct xml_node *q = xml_first_element(iq);
 	const char *type = xml_get(iq, "type");
 
-	/* deliver.c sends only IQs to the user's own account here. */
+	/* The roster is the account's (RFC 6121 2.1.3): not the server's. */
+	if (!conn_to_account(c, iq)) {
+		conn_error(c, iq, "cancel", "service-unavailable", NULL);
+		return;
+	}
 	if (!strcmp(type, "get"))
 		roster_get(c, iq, q);
-	else if (!strcmp(type, "set"))
+	else
 		roster_set_item(c, iq, q);
 }
+
+static const char *const roster_ns[] = { NS_ROSTER, NULL };
+
+const struct module mod_roster = {
+	.name = "roster",
+	.phases = PHASE_SESSION,
+	.iq_ns = roster_ns,
+	.disco = roster_ns,
+	.iq = roster_iq,
+	.outbound = roster_outbound,
+};

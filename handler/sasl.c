@@ -5,7 +5,11 @@
  * and SASL_MAX_FAILURES failures end the stream.
  */
 #include "sasl.h"
-#include "stream.h"
+#include "modules.h"
+#include "config.h"
+#include "jid.h"
+#include "tls.h"
+#include "conn.h"
 #include "account.h"
 #include "authfail.h"
 #include "log.h"
@@ -29,6 +33,11 @@ static const struct {
 	{ "PLAIN", SASL_PLAIN },
 };
 
+static struct sasl *sasl_of(struct conn *c)
+{
+	return conn_slot(c, &mod_sasl, sizeof(struct sasl));
+}
+
 static int is_plus(enum sasl_mech m)
 {
 	return m == SASL_SCRAM_SHA1_PLUS || m == SASL_SCRAM_SHA256_PLUS;
@@ -41,29 +50,34 @@ static int mech_offered(const struct conn *c, enum sasl_mech m)
 	if (conn_tls_required(c))
 		return 0;         /* nothing before a required STARTTLS */
 	if (m == SASL_PLAIN)
-		return io_secure(&c->io) || c->cfg->allow_plaintext_auth;
+		return conn_secure(c) || conn_cfg(c)->allow_plaintext_auth;
 	if (is_plus(m))
-		return io_secure(&c->io);
+		return conn_secure(c);
 	return 1;
 }
 
-void sasl_features(struct conn *c, struct xml_node *features)
+static void sasl_features(struct conn *c, struct xml_node *features)
 {
-	struct xml_node *m = xml_new_child(features, NS_SASL, "mechanisms");
+	struct xml_node *m;
 	size_t i;
+
+	/* Mechanisms only where they may be used (RFC 6120 5.3.1). */
+	if (conn_phase(c) != PHASE_AUTH || conn_tls_required(c))
+		return;
+	m = xml_new_child(features, NS_SASL, "mechanisms");
 	for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
 		if (!mech_offered(c, mechs[i].mech))
 			continue;
 		xml_add_text(xml_new_child(m, NS_SASL, "mechanism"), mechs[i].name,
 		    strlen(mechs[i].name));
 	}
-	if (io_secure(&c->io)) {
+	if (conn_secure(c)) {
 		/* XEP-0440: the channel-binding types a -PLUS client may use. */
 		struct xml_node *cb = xml_new_child(features, NS_SASL_CB, "sasl-channel-binding");
 		unsigned char d[TLS_CB_MAX];
-		if (tls_cb_exporter(c->io.tls, d, sizeof d) > 0)
+		if (tls_cb_exporter(conn_tls(c), d, sizeof d) > 0)
 			xml_set(xml_new_child(cb, NS_SASL_CB, "channel-binding"), "type", "tls-exporter");
-		if (tls_cb_server_end_point(c->io.tls, d, sizeof d) > 0)
+		if (tls_cb_server_end_point(conn_tls(c), d, sizeof d) > 0)
 			xml_set(xml_new_child(cb, NS_SASL_CB, "channel-binding"), "type",
 			    "tls-server-end-point");
 	}
@@ -94,19 +108,19 @@ static void send_data(struct conn *c, const char *name, const char *data, size_t
 
 static void bare_of(const struct conn *c, const char *node, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "%s@%s", node, c->domain);
+	snprintf(out, outsz, "%s@%s", node, conn_domain(c));
 }
 
 static int exempt(const struct conn *c)
 {
-	return config_auth_exempt(c->cfg, c->peer_ip);
+	return config_auth_exempt(conn_cfg(c), conn_peer_ip(c));
 }
 
 int sasl_blocked(struct conn *c)
 {
 	if (exempt(c))
 		return 0;
-	return authfail_addr_count(c->store, c->peer_ip) >= c->cfg->auth_block_after;
+	return authfail_addr_count(conn_store(c), conn_peer_ip(c)) >= conn_cfg(c)->auth_block_after;
 }
 
 /* The pause before a wrong answer: base, doubled with each failure
@@ -135,14 +149,14 @@ static void record(struct conn *c, const char *node, const char *what, int accou
 		return;
 	}
 	bare_of(c, node, bare, sizeof bare);
-	if (authfail_record(c->store, account ? bare : NULL, c->peer_ip,
-	    c->cfg->auth_fail_window, &n) == -1) {
-		log_msg(LOG_ERR, "counting a failed login: %s", c->store->err);
+	if (authfail_record(conn_store(c), account ? bare : NULL, conn_peer_ip(c),
+	    conn_cfg(c)->auth_fail_window, &n) == -1) {
+		log_msg(LOG_ERR, "counting a failed login: %s", conn_store(c)->err);
 		n.account = n.addr = 1;           /* the base pause still applies */
 	}
 	log_msg(LOG_NOTICE, "login failed for '%s': %s (in window: %ld for the account, "
 	    "%ld from the address)", node, what, n.account, n.addr);
-	ms = fail_delay_ms(c->cfg->auth_fail_delay_ms, n.account > n.addr ? n.account : n.addr);
+	ms = fail_delay_ms(conn_cfg(c)->auth_fail_delay_ms, n.account > n.addr ? n.account : n.addr);
 	if (ms > 0)
 		usleep((useconds_t)ms * 1000);
 }
@@ -161,7 +175,7 @@ void sasl_record_success(struct conn *c, const char *node)
 {
 	char bare[JID_MAX];
 	bare_of(c, node, bare, sizeof bare);
-	authfail_clear(c->store, bare);
+	authfail_clear(conn_store(c), bare);
 }
 
 /* How a failure counts: not at all (the client gave up or asked for
@@ -175,29 +189,34 @@ static void sasl_fail(struct conn *c, const char *cond, enum sasl_blame blame)
 {
 	struct xml_node *f = xml_new(NS_SASL, "failure");
 	xml_new_child(f, NS_SASL, cond);
-	c->sasl.mech = SASL_NONE;
-	if (blame != SF_NONE)
-		c->sasl.failures++;
+	sasl_of(c)->mech = SASL_NONE;
 	if (blame == SF_SECRET)
-		sasl_record_failure(c, c->sasl.node, cond);
+		sasl_record_failure(c, sasl_of(c)->node, cond);
 	else if (blame == SF_BLOCKED)
-		sasl_record_blocked(c, c->sasl.node);
+		sasl_record_blocked(c, sasl_of(c)->node);
 	conn_send(c, f);
 	xml_free(f);
-	if (c->sasl.failures >= SASL_MAX_FAILURES)
+	if (blame != SF_NONE)
+		sasl_stream_failure(c);
+}
+
+void sasl_stream_failure(struct conn *c)
+{
+	/* One budget of failures per stream, whichever way the client tries. */
+	if (++sasl_of(c)->failures >= SASL_MAX_FAILURES)
 		conn_stream_error(c, "policy-violation", "too many failed authentication attempts");
 }
 
 static void sasl_success(struct conn *c, const char *data, size_t len, const char *how)
 {
-	sasl_record_success(c, c->sasl.node);
+	sasl_record_success(c, sasl_of(c)->node);
 	if (data)
 		send_data(c, "success", data, len);
 	else
 		send_sasl(c, "success", NULL);
-	c->sasl.mech = SASL_NONE;
-	conn_authenticated(c, c->sasl.node, how);
-	c->restart = 1;          /* RFC 6120 6.4.6: a new stream follows */
+	sasl_of(c)->mech = SASL_NONE;
+	conn_authenticated(c, sasl_of(c)->node, how);
+	conn_restart(c);         /* RFC 6120 6.4.6: a new stream follows */
 }
 
 /* Decode the base64 text of a SASL element: "=" is the empty response.
@@ -222,10 +241,10 @@ static int lookup_cred(struct conn *c, const char *node, enum scram_hash h,
 	struct account a;
 	char bare[JID_MAX];
 	int r;
-	snprintf(bare, sizeof bare, "%s@%s", node, c->domain);
-	r = account_get(c->store, bare, &a);
+	snprintf(bare, sizeof bare, "%s@%s", node, conn_domain(c));
+	r = account_get(conn_store(c), bare, &a);
 	if (r == -1) {
-		log_msg(LOG_ERR, "account lookup: %s", c->store->err);
+		log_msg(LOG_ERR, "account lookup: %s", conn_store(c)->err);
 		return -1;
 	}
 	if (r == 0)
@@ -245,8 +264,8 @@ static int fake_cred(struct conn *c, const char *node, enum scram_hash h,
 	char bare[JID_MAX];
 	int r;
 
-	if (account_server_secret(c->store, secret) == -1) {
-		log_msg(LOG_ERR, "server secret: %s", c->store->err);
+	if (account_server_secret(conn_store(c), secret) == -1) {
+		log_msg(LOG_ERR, "server secret: %s", conn_store(c)->err);
 		return -1;
 	}
 	bare_of(c, node, bare, sizeof bare);
@@ -265,8 +284,8 @@ int sasl_check_password(struct conn *c, const char *node, const char *password)
 		/* No such user: derive the keys all the same, so the time taken
 		 * does not tell (the stream id stands in for the secret: nothing
 		 * of this credential is shown). The answer is no regardless. */
-		if (scram_cred_fake(SCRAM_SHA256, node, (const unsigned char *)c->stream_id,
-		    strlen(c->stream_id), &cred) == 0)
+		if (scram_cred_fake(SCRAM_SHA256, node, (const unsigned char *)conn_stream_id(c),
+		    strlen(conn_stream_id(c)), &cred) == 0)
 			(void)scram_cred_check_password(&cred, password);
 		return 0;
 	}
@@ -291,12 +310,12 @@ static void plain_exchange(struct conn *c, const char *data, size_t len)
 		return;
 	}
 	pw++;
-	if (jid_nodeprep(authcid, c->sasl.node, sizeof c->sasl.node) == -1) {
-		snprintf(c->sasl.node, sizeof c->sasl.node, "(invalid)");
+	if (jid_nodeprep(authcid, sasl_of(c)->node, sizeof sasl_of(c)->node) == -1) {
+		snprintf(sasl_of(c)->node, sizeof sasl_of(c)->node, "(invalid)");
 		sasl_fail(c, "not-authorized", SF_PROTOCOL);
 		return;
 	}
-	snprintf(want, sizeof want, "%s@%s", c->sasl.node, c->domain);
+	snprintf(want, sizeof want, "%s@%s", sasl_of(c)->node, conn_domain(c));
 	if (*authzid && strcmp(authzid, want)) {
 		sasl_fail(c, "invalid-authzid", SF_PROTOCOL);
 		return;
@@ -305,7 +324,7 @@ static void plain_exchange(struct conn *c, const char *data, size_t len)
 		sasl_fail(c, "not-authorized", SF_BLOCKED);
 		return;
 	}
-	r = sasl_check_password(c, c->sasl.node, pw);
+	r = sasl_check_password(c, sasl_of(c)->node, pw);
 	if (r == -1) {
 		sasl_fail(c, "temporary-auth-failure", SF_NONE);
 		return;
@@ -333,32 +352,32 @@ static void bind_channel(struct conn *c)
 {
 	unsigned char d[TLS_CB_MAX];
 	int n;
-	scram_server_set_channel_binding(&c->sasl.scram, is_plus(c->sasl.mech), io_secure(&c->io));
-	if (!io_secure(&c->io))
+	scram_server_set_channel_binding(&sasl_of(c)->scram, is_plus(sasl_of(c)->mech), conn_secure(c));
+	if (!conn_secure(c))
 		return;
-	if ((n = tls_cb_exporter(c->io.tls, d, sizeof d)) > 0)
-		scram_server_set_cb_data(&c->sasl.scram, SCRAM_CB_TLS_EXPORTER, d, (size_t)n);
-	if ((n = tls_cb_server_end_point(c->io.tls, d, sizeof d)) > 0)
-		scram_server_set_cb_data(&c->sasl.scram, SCRAM_CB_TLS_SERVER_END_POINT, d, (size_t)n);
+	if ((n = tls_cb_exporter(conn_tls(c), d, sizeof d)) > 0)
+		scram_server_set_cb_data(&sasl_of(c)->scram, SCRAM_CB_TLS_EXPORTER, d, (size_t)n);
+	if ((n = tls_cb_server_end_point(conn_tls(c), d, sizeof d)) > 0)
+		scram_server_set_cb_data(&sasl_of(c)->scram, SCRAM_CB_TLS_SERVER_END_POINT, d, (size_t)n);
 }
 
 static void scram_first(struct conn *c, const char *data, size_t len)
 {
-	enum scram_hash h = c->sasl.mech == SASL_SCRAM_SHA1 || c->sasl.mech == SASL_SCRAM_SHA1_PLUS ?
+	enum scram_hash h = sasl_of(c)->mech == SASL_SCRAM_SHA1 || sasl_of(c)->mech == SASL_SCRAM_SHA1_PLUS ?
 	    SCRAM_SHA1 : SCRAM_SHA256;
 	struct scram_cred cred;
 	enum scram_err err = SCRAM_MALFORMED;
 	char out[SCRAM_MAX_MSG];
 	int r;
 
-	scram_server_init(&c->sasl.scram, h);
+	scram_server_init(&sasl_of(c)->scram, h);
 	bind_channel(c);
-	if (scram_server_client_first(&c->sasl.scram, data, len, &err) == -1) {
+	if (scram_server_client_first(&sasl_of(c)->scram, data, len, &err) == -1) {
 		sasl_fail(c, scram_cond(err), SF_PROTOCOL);
 		return;
 	}
-	if (jid_nodeprep(c->sasl.scram.username, c->sasl.node, sizeof c->sasl.node) == -1) {
-		snprintf(c->sasl.node, sizeof c->sasl.node, "(invalid)");
+	if (jid_nodeprep(sasl_of(c)->scram.username, sasl_of(c)->node, sizeof sasl_of(c)->node) == -1) {
+		snprintf(sasl_of(c)->node, sizeof sasl_of(c)->node, "(invalid)");
 		sasl_fail(c, "not-authorized", SF_PROTOCOL);
 		return;
 	}
@@ -366,18 +385,18 @@ static void scram_first(struct conn *c, const char *data, size_t len)
 		sasl_fail(c, "not-authorized", SF_BLOCKED);
 		return;
 	}
-	r = lookup_cred(c, c->sasl.node, h, &cred);
+	r = lookup_cred(c, sasl_of(c)->node, h, &cred);
 	if (r == -1) {
 		sasl_fail(c, "temporary-auth-failure", SF_NONE);
 		return;
 	}
-	if (r == 0 && fake_cred(c, c->sasl.node, h, &cred) == -1) {
+	if (r == 0 && fake_cred(c, sasl_of(c)->node, h, &cred) == -1) {
 		/* No account: go on with made-up credentials (the proof will
 		 * fail); without them stop, rather than show a telling salt. */
 		sasl_fail(c, "temporary-auth-failure", SF_NONE);
 		return;
 	}
-	if (scram_server_first(&c->sasl.scram, &cred, out, sizeof out) == -1) {
+	if (scram_server_first(&sasl_of(c)->scram, &cred, out, sizeof out) == -1) {
 		sasl_fail(c, "temporary-auth-failure", SF_NONE);
 		return;
 	}
@@ -392,10 +411,10 @@ static void scram_final(struct conn *c, const char *data, size_t len)
 	size_t i;
 
 	for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++)
-		if (mechs[i].mech == c->sasl.mech)
+		if (mechs[i].mech == sasl_of(c)->mech)
 			how = mechs[i].name;
 
-	if (scram_server_client_final(&c->sasl.scram, data, len, out, sizeof out, &err) == -1) {
+	if (scram_server_client_final(&sasl_of(c)->scram, data, len, out, sizeof out, &err) == -1) {
 		sasl_fail(c, scram_cond(err), err == SCRAM_NOT_AUTHORIZED ? SF_SECRET : SF_PROTOCOL);
 		return;
 	}
@@ -405,7 +424,7 @@ static void scram_final(struct conn *c, const char *data, size_t len)
 /* One step of the exchange in progress with the client's data. */
 static void step(struct conn *c, const char *data, size_t len)
 {
-	switch (c->sasl.mech) {
+	switch (sasl_of(c)->mech) {
 	case SASL_PLAIN:
 		plain_exchange(c, data, len);
 		break;
@@ -413,7 +432,7 @@ static void step(struct conn *c, const char *data, size_t len)
 	case SASL_SCRAM_SHA256:
 	case SASL_SCRAM_SHA1_PLUS:
 	case SASL_SCRAM_SHA256_PLUS:
-		if (c->sasl.scram.step == 0)
+		if (sasl_of(c)->scram.step == 0)
 			scram_first(c, data, len);
 		else
 			scram_final(c, data, len);
@@ -423,32 +442,32 @@ static void step(struct conn *c, const char *data, size_t len)
 	}
 }
 
-void sasl_handle(struct conn *c, struct xml_node *el)
+static void sasl_handle(struct conn *c, struct xml_node *el)
 {
 	char data[SASL_MAX_DATA];
 	int len;
 	size_t i;
 
 	if (!strcmp(el->name, "abort")) {
-		c->sasl.mech = SASL_NONE;
+		sasl_of(c)->mech = SASL_NONE;
 		sasl_fail(c, "aborted", SF_NONE);
 		return;
 	}
 	if (!strcmp(el->name, "auth")) {
 		const char *name = xml_get(el, "mechanism");
-		c->sasl.mech = SASL_NONE;
-		c->sasl.node[0] = '\0';
-		memset(&c->sasl.scram, 0, sizeof c->sasl.scram);
+		sasl_of(c)->mech = SASL_NONE;
+		sasl_of(c)->node[0] = '\0';
+		memset(&sasl_of(c)->scram, 0, sizeof sasl_of(c)->scram);
 		for (i = 0; name && i < sizeof mechs / sizeof mechs[0]; i++)
 			if (!strcmp(name, mechs[i].name))
-				c->sasl.mech = mechs[i].mech;
-		if (c->sasl.mech == SASL_NONE) {
+				sasl_of(c)->mech = mechs[i].mech;
+		if (sasl_of(c)->mech == SASL_NONE) {
 			sasl_fail(c, "invalid-mechanism", SF_NONE);
 			return;
 		}
-		if (!mech_offered(c, c->sasl.mech)) {
+		if (!mech_offered(c, sasl_of(c)->mech)) {
 			/* PLAIN or -PLUS without TLS (RFC 6120 6.4.5) */
-			c->sasl.mech = SASL_NONE;
+			sasl_of(c)->mech = SASL_NONE;
 			sasl_fail(c, "encryption-required", SF_NONE);
 			return;
 		}
@@ -458,7 +477,7 @@ void sasl_handle(struct conn *c, struct xml_node *el)
 			return;
 		}
 	} else if (!strcmp(el->name, "response")) {
-		if (c->sasl.mech == SASL_NONE) {
+		if (sasl_of(c)->mech == SASL_NONE) {
 			sasl_fail(c, "malformed-request", SF_NONE);
 			return;
 		}
@@ -473,3 +492,11 @@ void sasl_handle(struct conn *c, struct xml_node *el)
 	}
 	step(c, data, (size_t)len);
 }
+
+const struct module mod_sasl = {
+	.name = "sasl",
+	.phases = PHASE_AUTH,
+	.toplevel_ns = NS_SASL,
+	.features = sasl_features,
+	.element = sasl_handle,
+};

@@ -22,17 +22,17 @@ enum sasl_mech { SASL_NONE, SASL_PLAIN, SASL_SCRAM_SHA1, SASL_SCRAM_SHA256,
 
 #define NS_SASL_CB "urn:xmpp:sasl-cb:0"    /* XEP-0440 */
 
+/* The module's state for one stream (its slot). */
 struct sasl {
 	enum sasl_mech mech;      /* exchange in progress, or SASL_NONE */
-	int failures;
+	int failures;             /* on this stream, SASL and iq:auth alike */
 	struct scram_server scram;
 	char node[1024];          /* user being authenticated */
 };
 
-/* <mechanisms/> for the features of an unauthenticated stream. */
-void sasl_features(struct conn *c, struct xml_node *features);
-/* An element in the SASL namespace (auth, response, abort). */
-void sasl_handle(struct conn *c, struct xml_node *el);
+/* Count a failed attempt on this stream (SASL or iq:auth); the stream
+ * ends with <policy-violation/> at SASL_MAX_FAILURES. */
+void sasl_stream_failure(struct conn *c);
 /* Check a password against an account: 1 ok, 0 wrong or no such user,
  * -1 Redis error. Shared by PLAIN and iq:auth <password>. */
 int sasl_check_password(struct conn *c, const char *node, const char *password);

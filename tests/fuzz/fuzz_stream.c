@@ -36,7 +36,7 @@
  * took the resource over, nothing is left in its inbox (issue 5: no stale
  * sessions, nothing lost).
  */
-#include "stream.h"
+#include "conn-int.h"
 #include "modules.h"
 #include "fake_router.h"
 #include "route.h"
@@ -194,7 +194,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* What the main loop does between reads: hand over published payloads,
- * write the output (here: check it, then drop it). */
+ * take the inbox they woke, write the output (here: check it, then drop
+ * it). */
 static void pump(struct conn *c)
 {
 	char *payload;
@@ -206,6 +207,7 @@ static void pump(struct conn *c)
 			conn_deliver(c, payload, len);
 		free(payload);
 	}
+	conn_after_wakeups(c);
 	if (c->out.len) {
 		/* All written, as conn_flush counts it (an orderly close then
 		 * confirms the messages written before it). */

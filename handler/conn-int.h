@@ -1,0 +1,119 @@
+/*
+ * conn-int.h - struct conn and the functions that drive a connection.
+ *
+ * Private to the files that implement the connection (conn.c, stream.c)
+ * and the one that drives it (main.c; the fuzzing harness too). Feature
+ * modules include conn.h instead.
+ *
+ * Contract: after any stream error the connection is closing: the error
+ * and </stream:stream> are queued, input is ignored, nothing more is
+ * written, and the driver flushes and ends.
+ */
+#ifndef XMPPD_CONN_INT_H
+#define XMPPD_CONN_INT_H
+
+#include <time.h>
+#include "conn.h"
+#include "ackq.h"
+#include "config.h"
+#include "io.h"
+#include "jid.h"
+#include "store.h"
+#include "xml.h"
+
+#define STREAM_ID_BYTES  12
+#define PULL_BATCH       64      /* stanzas taken from Redis at a time */
+#define FINISH_TRIES     10      /* waits for Redis before cleaning up ... */
+#define FINISH_WAIT_MS   300     /* ... each this long */
+#define IDLE_PING_ID     "xmppd-idle"   /* the ping a silent client must answer */
+
+enum conn_state {
+	CS_WAIT_HEADER,     /* nothing yet, or a restart is pending */
+	CS_AUTH,            /* header answered, not authenticated */
+	CS_BIND,            /* authenticated (SASL), stream restarted, no resource */
+	CS_SESSION,         /* resource bound: stanzas flow */
+	CS_CLOSING          /* stream error sent or stream closed: flush and end */
+};
+
+struct conn {
+	const struct config *cfg;
+	struct store *store;
+	int store_ok;                    /* Redis reachable */
+	struct xml_stream *xs;
+	enum conn_state state;
+	enum conn_phase phase;           /* the last phase before CS_CLOSING */
+	int restart;                     /* a restart is due after this element */
+	int header_sent;
+	int legacy;                      /* pre-1.0 stream: no features */
+	char stream_id[2 * STREAM_ID_BYTES + 1];
+	char domain[JID_MAX_PART];       /* served domain this stream is for */
+	char peer[128];
+	char peer_ip[128];               /* the address alone, for counters */
+	char peer_jid[JID_MAX];          /* the 'from' of the client's header */
+	struct jid jid;                  /* node+domain after auth, +resource after bind */
+	char bare[JID_MAX];
+	char full[JID_MAX];
+	struct io io;                    /* the client's bytes, plain or TLS */
+	struct xbuf out;                 /* bytes not yet written to the client */
+	unsigned long long out_written;  /* bytes written to the client so far */
+	struct ackq ackq;                /* messages written but not proven read */
+	const struct ackq_confirm *confirm;
+	int offline_more;                /* offline messages wait to be pulled */
+	int inbox_ready;                 /* a wake-up arrived: pull the inbox */
+	int pull_waiting;                /* a pull stopped: unconfirmed queue full */
+	char reroute_bare[JID_MAX];      /* whose inbox conn_drain_inbox empties */
+	time_t opened, last_input, last_heartbeat;
+	time_t idle_ping_sent;           /* a silent client was pinged (0: not) */
+	int tls_logged;                  /* the TLS line is in the log */
+	char end_reason[320];             /* why the stream ended, for the log */
+	void *slots[MODULES_MAX];        /* per-module state (conn_slot) */
+};
+
+/* ---- the driver (main.c) ---- */
+void conn_init(struct conn *c, const struct config *cfg, struct store *st, const char *peer,
+    int rfd, int wfd);
+/* Redis was reached (or not) when the handler started. */
+void conn_set_storage(struct conn *c, int reachable);
+/* Direct TLS (XEP-0368): TLS from the first byte. -1 (logged) when no
+ * certificate can be loaded. */
+int conn_direct_tls(struct conn *c);
+/* Read what the client sent: > 0 bytes, 0 nothing yet, -1 it is gone
+ * (the connection is then closing). */
+long conn_read(struct conn *c, char *buf, size_t len);
+/* Feed bytes from the client. */
+void conn_input(struct conn *c, const char *buf, size_t len);
+/* A payload published to one of our channels. */
+void conn_deliver(struct conn *c, const char *payload, size_t len);
+/* After the subscriber was read: take the inbox if a wake-up came. */
+void conn_after_wakeups(struct conn *c);
+/* Timers: authentication and idle timeouts, unconfirmed messages, the
+ * session heartbeat. Returns the seconds until the next is due. */
+int conn_tick(struct conn *c, time_t now);
+/* Poll events wanted on the client's descriptor. */
+short conn_poll_events(const struct conn *c);
+/* The stream is closing: flush and end. */
+int conn_closing(const struct conn *c);
+/* Bytes queued for the client and not yet written. */
+size_t conn_output_pending(const struct conn *c);
+/* Write queued output as far as the client takes it; -1 it is gone. */
+int conn_flush(struct conn *c);
+/* Input ended (EOF or error) without </stream:stream>. */
+void conn_eof(struct conn *c, const char *why);
+/* Leave Redis tidy (session record removed, what the client did not
+ * confirm routed again); call once at the end. */
+void conn_finish(struct conn *c);
+void conn_free(struct conn *c);
+
+/* ---- between conn.c and stream.c ---- */
+/* stream.c: the parser's callbacks, and a fresh stream id. */
+const struct xml_stream_cb *stream_callbacks(void);
+void stream_new_id(struct conn *c);
+/* Walk the modules' flush hooks (next: the element about to be handled). */
+void conn_flush_modules(struct conn *c, const struct xml_node *next);
+/* The client's confirmation of delivered messages, or of the idle ping:
+ * 1 if el was one (consumed). */
+int conn_take_confirmation(struct conn *c, const struct xml_node *el);
+/* Take what waits for this session in Redis as far as the client keeps up. */
+void conn_pull(struct conn *c);
+
+#endif

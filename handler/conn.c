@@ -1,0 +1,660 @@
+/*
+ * conn.c - the client connection: who it is, the one output path,
+ * replies, authentication and the session in Redis, what arrives from
+ * Redis and its confirmation by the client, timers, and the end.
+ *
+ * The stream's grammar (header, features, dispatch) is stream.c's; this
+ * file is what the modules (conn.h) and the main loop (conn-int.h) use.
+ */
+#include "conn-int.h"
+#include "modules.h"
+#include "log.h"
+#include "relay.h"
+#include "route.h"
+#include "session.h"
+#include "tls.h"
+#include "xerr.h"
+#include "xmalloc.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct ackq_confirm confirm_ping;
+
+/* "1.2.3.4:5678" -> "1.2.3.4", "[::1]:5678" -> "::1", else as is. */
+static void peer_address(const char *peer, char *out, size_t outsz)
+{
+	const char *end = peer[0] == '[' ? strchr(peer, ']') : strrchr(peer, ':');
+	if (peer[0] == '[')
+		peer++;
+	if (!end || end <= peer)
+		end = peer + strlen(peer);
+	snprintf(out, outsz, "%.*s", (int)(end - peer), peer);
+}
+
+void conn_init(struct conn *c, const struct config *cfg, struct store *st, const char *peer,
+    int rfd, int wfd)
+{
+	struct xml_limits lim;
+	memset(c, 0, sizeof *c);
+	c->cfg = cfg;
+	c->store = st;
+	c->state = CS_WAIT_HEADER;
+	c->phase = PHASE_AUTH;
+	c->confirm = &confirm_ping;
+	io_init(&c->io, rfd, wfd);
+	snprintf(c->peer, sizeof c->peer, "%s", peer);
+	peer_address(peer, c->peer_ip, sizeof c->peer_ip);
+	snprintf(c->domain, sizeof c->domain, "%s", cfg->domains[0]);
+	lim.max_stanza = cfg->max_stanza_size;
+	lim.max_depth = cfg->max_depth;
+	lim.max_attrs = cfg->max_attrs;
+	c->xs = xml_stream_new(&lim, stream_callbacks(), c);
+	if (!c->xs)
+		abort();
+	c->opened = c->last_input = c->last_heartbeat = time(NULL);
+	stream_new_id(c);
+	log_set_context(peer, c->stream_id, NULL);
+}
+
+void conn_set_storage(struct conn *c, int reachable)
+{
+	c->store_ok = reachable;
+}
+
+int conn_direct_tls(struct conn *c)
+{
+	if (io_tls_prepare(&c->io, c->cfg) == -1) {
+		log_msg(LOG_ERR, "direct TLS: %s", c->io.err);
+		return -1;
+	}
+	return 0;
+}
+
+void conn_free(struct conn *c)
+{
+	int i;
+	xml_stream_free(c->xs);
+	io_free(&c->io);
+	xbuf_free(&c->out);
+	ackq_drain(&c->ackq, NULL, NULL);
+	for (i = 0; modules[i] && i < MODULES_MAX; i++) {
+		if (!c->slots[i])
+			continue;
+		if (modules[i]->free_slot)
+			modules[i]->free_slot(c->slots[i]);
+		free(c->slots[i]);
+		c->slots[i] = NULL;
+	}
+}
+
+void *conn_slot(struct conn *c, const struct module *m, size_t size)
+{
+	int i;
+	for (i = 0; modules[i] && i < MODULES_MAX; i++)
+		if (modules[i] == m) {
+			if (!c->slots[i])
+				c->slots[i] = xcalloc(1, size);
+			return c->slots[i];
+		}
+	abort();                     /* a module missing from the table */
+}
+
+/* ---- who ---- */
+
+const struct config *conn_cfg(const struct conn *c) { return c->cfg; }
+struct store *conn_store(const struct conn *c) { return c->store; }
+const char *conn_domain(const struct conn *c) { return c->domain; }
+const char *conn_bare(const struct conn *c) { return c->bare; }
+const char *conn_node(const struct conn *c) { return c->jid.node; }
+const char *conn_resource(const struct conn *c) { return c->jid.resource; }
+const char *conn_full(const struct conn *c) { return c->full; }
+const char *conn_stream_id(const struct conn *c) { return c->stream_id; }
+const char *conn_peer_ip(const struct conn *c) { return c->peer_ip; }
+enum conn_phase conn_phase(const struct conn *c) { return c->phase; }
+int conn_secure(const struct conn *c) { return io_secure(&c->io); }
+struct tls *conn_tls(const struct conn *c) { return c->io.tls; }
+
+int conn_tls_required(const struct conn *c)
+{
+	return io_tls_configured(c->cfg) && !c->cfg->allow_plaintext_auth && !c->io.tls;
+}
+
+/* 'to' as a bare JID with no node (the domain), or the account's. */
+static int to_is(const struct conn *c, const struct xml_node *st, int domain_too)
+{
+	const char *to = xml_get(st, "to");
+	struct jid j;
+	if (!to)
+		return 1;
+	if (jid_parse(to, &j) == -1 || j.resource[0])
+		return 0;
+	if (!j.node[0])
+		return domain_too && !strcmp(j.domain, c->domain);
+	return !strcmp(j.node, c->jid.node) && !strcmp(j.domain, c->jid.domain);
+}
+
+int conn_to_server(const struct conn *c, const struct xml_node *st)
+{
+	return to_is(c, st, 1);
+}
+
+int conn_to_account(const struct conn *c, const struct xml_node *st)
+{
+	return to_is(c, st, 0);
+}
+
+/* ---- output ---- */
+
+void conn_send(struct conn *c, const struct xml_node *n)
+{
+	if (c->state == CS_CLOSING)
+		return;
+	xml_write(&c->out, n, NS_CLIENT);
+}
+
+void conn_send_raw(struct conn *c, const char *xml, size_t len)
+{
+	if (c->state == CS_CLOSING)
+		return;
+	xbuf_add(&c->out, xml, len);
+}
+
+/* ---- replies ---- */
+
+struct xml_node *conn_reply(struct conn *c, const struct xml_node *st, const char *type)
+{
+	struct xml_node *r = xml_new(NS_CLIENT, st->name);
+	const char *from = xml_get(st, "from"), *to = xml_get(st, "to"), *id = xml_get(st, "id");
+	/* An answer comes from whom the stanza was sent to; with no 'to' the
+	 * client addressed its own account (RFC 6120 10.3.3): the bare JID,
+	 * or nothing before a resource is bound. */
+	if (to)
+		xml_set(r, "from", to);
+	if (from)
+		xml_set(r, "to", from);
+	else if (c->state == CS_SESSION)
+		xml_set(r, "to", c->full);
+	if (id)
+		xml_set(r, "id", id);
+	if (type)
+		xml_set(r, "type", type);
+	return r;
+}
+
+struct xml_node *conn_error_new(struct conn *c, const struct xml_node *st,
+    const char *etype, const char *cond, const char *text)
+{
+	struct xml_node *r, *e, *ch;
+	const char *t = xml_get(st, "type");
+
+	if (t && !strcmp(t, "error"))
+		return NULL;             /* never answer an error with an error */
+	if (!strcmp(st->name, "iq") && t && !strcmp(t, "result"))
+		return NULL;
+	r = conn_reply(c, st, "error");
+	/* Keep the payload so the sender can match the error to its request. */
+	for (ch = st->children; ch; ch = ch->next)
+		if (ch->name && strcmp(ch->name, "error"))
+			xml_add(r, xml_copy(ch));
+	e = xml_new_child(r, NS_CLIENT, "error");
+	xml_set(e, "type", etype);
+	xml_new_child(e, NS_STANZA_ERRORS, cond);
+	if (text)
+		xml_add_text(xml_new_child(e, NS_STANZA_ERRORS, "text"), text, strlen(text));
+	return r;
+}
+
+void conn_error(struct conn *c, const struct xml_node *st, const char *etype,
+    const char *cond, const char *text)
+{
+	struct xml_node *r = conn_error_new(c, st, etype, cond, text);
+	if (r) {
+		conn_send(c, r);
+		xml_free(r);
+	}
+}
+
+void conn_iq_result(struct conn *c, const struct xml_node *iq, struct xml_node *payload)
+{
+	struct xml_node *r = conn_reply(c, iq, "result");
+	if (payload)
+		xml_add(r, payload);
+	conn_send(c, r);
+	xml_free(r);
+}
+
+/* ---- authentication and binding, shared by SASL and iq:auth ---- */
+
+void conn_authenticated(struct conn *c, const char *node, const char *how)
+{
+	snprintf(c->jid.node, sizeof c->jid.node, "%s", node);
+	snprintf(c->jid.domain, sizeof c->jid.domain, "%s", c->domain);
+	jid_bare(&c->jid, c->bare, sizeof c->bare);
+	log_set_context(NULL, NULL, c->bare);
+	log_msg(LOG_INFO, "login ok (%s)", how);
+}
+
+void conn_unauthenticate(struct conn *c)
+{
+	c->jid.node[0] = '\0';
+	c->bare[0] = '\0';
+}
+
+int conn_bind(struct conn *c, const char *resource)
+{
+	char replaced[64];
+	int i;
+
+	snprintf(c->jid.resource, sizeof c->jid.resource, "%s", resource);
+	jid_full(&c->jid, c->full, sizeof c->full);
+	if (session_register(c->store, c->bare, resource, c->stream_id,
+	    c->cfg->hostname, (long)getpid(), replaced, sizeof replaced) == -1) {
+		log_msg(LOG_ERR, "session register: %s", c->store->err);
+		c->jid.resource[0] = c->full[0] = '\0';
+		return XE_REDIS;
+	}
+	if (route_subscribe(c->store, c->bare, resource) == -1) {
+		log_msg(LOG_ERR, "subscribe: %s", c->store->err);
+		session_unregister(c->store, c->bare, resource, c->stream_id, NULL);
+		c->jid.resource[0] = c->full[0] = '\0';
+		return XE_REDIS;
+	}
+	/* The session that held this resource ends with <conflict/>
+	 * (RFC 6120 7.7.2.2): the newest login wins. */
+	if (replaced[0] && strcmp(replaced, c->stream_id))
+		route_kick(c->store, c->bare, resource, replaced, "conflict");
+	log_set_context(NULL, NULL, c->full);
+	log_msg(LOG_INFO, "session bound");
+	c->state = CS_SESSION;
+	c->phase = PHASE_SESSION;
+	c->last_heartbeat = time(NULL);
+	for (i = 0; modules[i]; i++)
+		if (modules[i]->bound)
+			modules[i]->bound(c);
+	return 0;
+}
+
+/* ---- confirmation of what the client was sent ---- */
+
+#define ACK_ID_PREFIX "xmppd-ack-"
+
+/* XEP-0199: a ping after the messages; any answer, even an error,
+ * proves the client read the stream up to it. */
+static void ping_request(struct conn *c, unsigned long mark)
+{
+	xbuf_addf(&c->out, "<iq type='get' id='" ACK_ID_PREFIX "%lu' from='", mark);
+	xbuf_add_esc(&c->out, c->domain, strlen(c->domain));
+	xbuf_adds(&c->out, "' to='");
+	xbuf_add_esc(&c->out, c->full, strlen(c->full));
+	xbuf_adds(&c->out, "'><ping xmlns='urn:xmpp:ping'/></iq>");
+}
+
+static int ping_answer(struct conn *c, const struct xml_node *el, unsigned long *mark)
+{
+	const char *id = xml_get(el, "id");
+	char tail;
+	(void)c;
+	return strcmp(el->name, "iq") == 0 && id &&
+	    !strncmp(id, ACK_ID_PREFIX, sizeof ACK_ID_PREFIX - 1) &&
+	    sscanf(id + sizeof ACK_ID_PREFIX - 1, "%lu%c", mark, &tail) == 1;
+}
+
+static const struct ackq_confirm confirm_ping = { "ping", ping_request, ping_answer };
+
+void conn_set_confirm(struct conn *c, const struct ackq_confirm *how)
+{
+	c->confirm = how;
+}
+
+static void ask_confirmation(struct conn *c)
+{
+	long mark = ackq_request(&c->ackq);
+	if (mark >= 0)
+		c->confirm->request(c, (unsigned long)mark);
+}
+
+int conn_take_confirmation(struct conn *c, const struct xml_node *el)
+{
+	unsigned long mark;
+	const char *id = xml_get(el, "id");
+
+	if (c->confirm->answer(c, el, &mark)) {
+		if (ackq_confirm(&c->ackq, mark))
+			ask_confirmation(c);
+		if (c->pull_waiting)
+			conn_pull(c);
+		return 1;
+	}
+	/* The answer to the idle ping: its arrival was the answer. */
+	return !strcmp(el->name, "iq") && id && !strcmp(id, IDLE_PING_ID);
+}
+
+/* A message for the client: written, and kept until confirmed whatever
+ * happens next (if the session ends now, conn_finish routes it again). */
+static void send_message(struct conn *c, const char *xml, size_t len, long accepted)
+{
+	if (c->state == CS_CLOSING) {
+		ackq_add(&c->ackq, xml, len, accepted, ACKQ_UNWRITTEN);
+		return;
+	}
+	ackq_add(&c->ackq, xml, len, accepted, c->out_written + c->out.len + len);
+	if (ackq_bytes(&c->ackq) > ACKQ_MAX_BYTES) {
+		conn_stream_error(c, "resource-constraint", "client does not confirm what it reads");
+		return;
+	}
+	xbuf_add(&c->out, xml, len);
+	ask_confirmation(c);
+}
+
+/* ---- from Redis ---- */
+
+void conn_deliver(struct conn *c, const char *payload, size_t len)
+{
+	struct route_msg m;
+	int i;
+
+	if (route_parse(payload, len, &m) == -1) {
+		log_msg(LOG_WARNING, "malformed payload on our channel");
+		return;
+	}
+	if (m.kind == ROUTE_KICK) {
+		if (!strcmp(m.id, c->stream_id))
+			conn_stream_error(c, m.cond, NULL);
+		return;
+	}
+	if (c->state != CS_SESSION)
+		return;       /* an inbox waits: taken by conn_finish if we end */
+	/* Stanzas on channels were produced by xmppd and are trusted. */
+	if (m.kind == ROUTE_INBOX) {
+		c->inbox_ready = 1;     /* pulled once per read of the subscriber */
+	} else if (m.kind == ROUTE_STANZA) {
+		if (m.body_len > 8 && !memcmp(m.body, "<message", 8))
+			send_message(c, m.body, m.body_len, m.accepted);
+		else
+			conn_send_raw(c, m.body, m.body_len);
+	} else {
+		for (i = 0; modules[i]; i++)
+			if (modules[i]->outbound && modules[i]->outbound(c, &m) == MOD_HANDLED)
+				break;
+	}
+}
+
+void conn_after_wakeups(struct conn *c)
+{
+	if (c->inbox_ready)
+		conn_pull(c);     /* one pull for every wake-up read at once */
+}
+
+static void pull_one(const char *env, size_t len, void *arg)
+{
+	conn_deliver(arg, env, len);
+}
+
+/* Room for more unconfirmed messages: pull only while the client keeps
+ * up, so a backlog waits in Redis rather than in this process. */
+static int ackq_room(const struct conn *c)
+{
+	return ackq_bytes(&c->ackq) < ACKQ_MAX_BYTES / 2;
+}
+
+void conn_pull(struct conn *c)
+{
+	int got;
+
+	c->inbox_ready = 0;
+	while (c->state == CS_SESSION && ackq_room(c)) {
+		got = route_inbox_take(c->store, c->bare, c->jid.resource, PULL_BATCH, pull_one, c);
+		if (got == PULL_BATCH)
+			continue;
+		if (got == -1 || !c->offline_more)
+			break;
+		/* The inbox is empty: bring the next offline batch into it. */
+		got = route_offline_move(c->store, c->bare, c->jid.resource, PULL_BATCH);
+		if (got < PULL_BATCH)
+			c->offline_more = 0;
+		if (got <= 0)
+			break;
+	}
+	/* Stopped for want of room: the next confirmation resumes it. */
+	c->pull_waiting = c->state == CS_SESSION && !ackq_room(c);
+}
+
+void conn_offline_start(struct conn *c)
+{
+	c->offline_more = 1;
+	conn_pull(c);
+}
+
+void conn_offline_stop(struct conn *c)
+{
+	c->offline_more = 0;
+}
+
+static void reroute_env(const char *env, size_t len, void *arg)
+{
+	struct conn *c = arg;
+	struct route_msg m;
+	if (route_parse(env, len, &m) == 0 && m.kind == ROUTE_STANZA)
+		relay_again(c, c->reroute_bare, m.body, m.body_len, m.accepted);
+}
+
+/* Whatever waits in a session's inbox goes to the user's other resources
+ * or offline storage, or back to its sender as an error. */
+void conn_drain_inbox(struct conn *c, const char *bare, const char *resource)
+{
+	int got;
+	snprintf(c->reroute_bare, sizeof c->reroute_bare, "%s", bare);
+	do
+		got = route_inbox_take(c->store, bare, resource, PULL_BATCH, reroute_env, c);
+	while (got == PULL_BATCH);
+}
+
+/* ---- timers ---- */
+
+static void send_idle_ping(struct conn *c)
+{
+	xbuf_adds(&c->out, "<iq type='get' id='" IDLE_PING_ID "' from='");
+	xbuf_add_esc(&c->out, c->domain, strlen(c->domain));
+	xbuf_adds(&c->out, "' to='");
+	xbuf_add_esc(&c->out, c->full, strlen(c->full));
+	xbuf_adds(&c->out, "'><ping xmlns='urn:xmpp:ping'/></iq>");
+}
+
+/* Our session record is gone (reaped while we stalled, or Redis
+ * restarted empty): put it back rather than end a live session. */
+static void session_restore(struct conn *c)
+{
+	char replaced[64];
+	int i;
+	if (session_register(c->store, c->bare, c->jid.resource, c->stream_id,
+	    c->cfg->hostname, (long)getpid(), replaced, sizeof replaced) == -1) {
+		log_msg(LOG_ERR, "session register: %s", c->store->err);
+		return;
+	}
+	for (i = 0; modules[i]; i++)
+		if (modules[i]->restored)
+			modules[i]->restored(c);
+}
+
+/* A dead handler's session: its modules' goodbyes, then its inbox. */
+static void reaped(const char *bare, const char *resource, const char *presence, void *arg)
+{
+	struct conn *c = arg;
+	int i;
+	log_msg(LOG_INFO, "reaped dead session %s/%s", bare, resource);
+	for (i = 0; modules[i]; i++)
+		if (modules[i]->reaped)
+			modules[i]->reaped(c, bare, resource, presence);
+	conn_drain_inbox(c, bare, resource);
+}
+
+static int min_left(int left, int other)
+{
+	return other >= 0 && other < left ? other : left;
+}
+
+int conn_tick(struct conn *c, time_t now)
+{
+	int hb = c->cfg->session_ttl / 3, left, i;
+	time_t oldest;
+
+	if (c->state == CS_CLOSING)
+		return 1;
+	if (c->state != CS_SESSION) {
+		left = (int)(c->opened + c->cfg->auth_timeout - now);
+		if (left <= 0) {
+			conn_stream_error(c, "connection-timeout", "authentication took too long");
+			return 1;
+		}
+		return left;
+	}
+	left = (int)(c->last_input + c->cfg->idle_timeout - now);
+	if (left <= 0) {
+		/* Silent is not gone (a listen-only client, one that relies on
+		 * TCP keepalive): ask before ending the stream (XEP-0199). Every
+		 * client answers an IQ get, with a result or an error, and any
+		 * input at all counts as the answer. */
+		if (!c->idle_ping_sent) {
+			c->idle_ping_sent = now;
+			send_idle_ping(c);
+		}
+		left = (int)(c->idle_ping_sent + c->cfg->ping_timeout - now);
+		if (left <= 0) {
+			conn_stream_error(c, "connection-timeout", "idle, and no answer to a ping");
+			return 1;
+		}
+	}
+	if ((oldest = ackq_oldest(&c->ackq))) {
+		/* A client that does not confirm a message within ack_timeout
+		 * is gone or stuck: end the session, so what it did not
+		 * confirm goes elsewhere (conn_finish). */
+		int ack_left = (int)(oldest + c->cfg->ack_timeout - now);
+		if (ack_left <= 0) {
+			conn_stream_error(c, "resource-constraint", "client does not confirm what it reads");
+			return 1;
+		}
+		left = min_left(left, ack_left);
+	}
+	for (i = 0; modules[i]; i++)
+		if (modules[i]->tick)
+			left = min_left(left, modules[i]->tick(c, now));
+	if (now - c->last_heartbeat >= hb) {
+		c->last_heartbeat = now;
+		switch (session_update(c->store, c->bare, c->jid.resource, c->stream_id, 0, -1, NULL)) {
+		case 1:
+			conn_stream_error(c, "conflict", "resource taken by another session");
+			return 1;
+		case 2:
+			log_msg(LOG_WARNING, "session record lost; registering again");
+			session_restore(c);
+			break;
+		default:
+			break;
+		}
+		/* Living handlers clean up after dead ones. */
+		session_reap(c->store, reaped, c);
+	}
+	return left < hb ? left : hb;
+}
+
+/* ---- the main loop's view ---- */
+
+short conn_poll_events(const struct conn *c)
+{
+	short ev = io_events(&c->io, c->out.len > 0);
+	if (c->state == CS_CLOSING)
+		ev &= (short)~POLLIN;
+	return ev;
+}
+
+int conn_closing(const struct conn *c)
+{
+	return c->state == CS_CLOSING;
+}
+
+size_t conn_output_pending(const struct conn *c)
+{
+	return c->out.len;
+}
+
+long conn_read(struct conn *c, char *buf, size_t len)
+{
+	long n = io_read(&c->io, buf, len);
+	if (n == -1)
+		conn_eof(c, c->io.err);
+	return n;
+}
+
+int conn_flush(struct conn *c)
+{
+	size_t before = c->out.len;
+	int r = io_flush(&c->io, &c->out);
+	c->out_written += before - c->out.len;
+	if (r == -1) {
+		conn_eof(c, c->io.err);
+		return -1;
+	}
+	/* The handshake may end on a read or on a write. */
+	if (!c->tls_logged && io_secure(&c->io)) {
+		c->tls_logged = 1;
+		log_msg(LOG_INFO, "TLS %s %s sni=%s", tls_version(c->io.tls),
+		    tls_cipher(c->io.tls), tls_sni(c->io.tls) ? tls_sni(c->io.tls) : "-");
+	}
+	return 0;
+}
+
+void conn_eof(struct conn *c, const char *why)
+{
+	if (c->state != CS_CLOSING)
+		snprintf(c->end_reason, sizeof c->end_reason, "%s", why);
+	c->state = CS_CLOSING;
+}
+
+void conn_flush_modules(struct conn *c, const struct xml_node *next)
+{
+	int i;
+	for (i = 0; modules[i]; i++)
+		if (modules[i]->flush)
+			modules[i]->flush(c, next);
+}
+
+/* ---- the end ---- */
+
+static void reroute_unconfirmed(const char *xml, size_t len, long accepted, void *arg)
+{
+	struct conn *c = arg;
+	relay_again(c, c->bare, xml, len, accepted);
+}
+
+void conn_finish(struct conn *c)
+{
+	int i, ours;
+
+	conn_flush_modules(c, NULL);     /* what the client sent before leaving */
+	/* Redis may be restarting: wait a little rather than leave a stale
+	 * session (which would otherwise expire after session_ttl). */
+	if (c->jid.resource[0] && c->store_ok &&
+	    store_wait(c->store, FINISH_TRIES, FINISH_WAIT_MS) == -1)
+		log_msg(LOG_ERR, "cannot clean up, Redis unreachable (%s): the session expires "
+		    "in %d s", c->store->err, c->cfg->session_ttl);
+	if (c->jid.resource[0] && c->store_ok) {
+		for (i = 0; modules[i]; i++)
+			if (modules[i]->ended)
+				modules[i]->ended(c);
+		ours = session_unregister(c->store, c->bare, c->jid.resource, c->stream_id, NULL);
+		if (ours == -1)
+			log_msg(LOG_ERR, "session unregister: %s", c->store->err);
+		/* Unregistered first, so nothing is routed back to us. The
+		 * inbox is the resource's: after a takeover it is the new
+		 * session's to read, not ours to empty; with no record at
+		 * all, nobody else will read it. */
+		if (ours == 1 || ours == 2)
+			conn_drain_inbox(c, c->bare, c->jid.resource);
+		ackq_drain(&c->ackq, reroute_unconfirmed, c);
+	}
+	log_msg(LOG_INFO, "disconnect: %s", c->end_reason[0] ? c->end_reason : "end");
+}

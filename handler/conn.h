@@ -1,0 +1,116 @@
+/*
+ * conn.h - the client connection, as a feature module sees it.
+ *
+ * The one header a module includes to reach its connection: who the
+ * client is, the single output path, replies and errors, authentication
+ * and session registration, the inbox, and a state slot per module.
+ * struct conn itself is private to conn.c, stream.c and main.c
+ * (conn-int.h).
+ *
+ * Contract:
+ *  - Every write to the client goes through these functions, and none
+ *    writes once the stream is closing (after a stream error or the
+ *    client's </stream:stream>).
+ *  - Strings returned are owned by the connection and valid while it is.
+ *  - A stanza passed in is borrowed; one returned (conn_error_new,
+ *    conn_reply) belongs to the caller.
+ */
+#ifndef XMPPD_CONN_H
+#define XMPPD_CONN_H
+
+#include <stddef.h>
+#include <time.h>
+#include "module.h"
+#include "xml.h"
+
+#define NS_STREAM_ERRORS "urn:ietf:params:xml:ns:xmpp-streams"
+#define NS_STANZA_ERRORS "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+struct conn;
+struct config;
+struct store;
+struct tls;
+
+/* ---- who ---- */
+const struct config *conn_cfg(const struct conn *c);
+struct store *conn_store(const struct conn *c);
+/* The served domain this stream is for. */
+const char *conn_domain(const struct conn *c);
+/* The user's bare JID, node and resource: "" until authenticated / bound. */
+const char *conn_bare(const struct conn *c);
+const char *conn_node(const struct conn *c);
+const char *conn_resource(const struct conn *c);
+/* The full JID: "" until a resource is bound. */
+const char *conn_full(const struct conn *c);
+const char *conn_stream_id(const struct conn *c);
+/* The client's address alone (no port), for counters and logs. */
+const char *conn_peer_ip(const struct conn *c);
+enum conn_phase conn_phase(const struct conn *c);
+/* st is addressed to the server: no 'to', the domain, or the user's own
+ * bare JID (RFC 6120 10.3.3: the server answers for the account). */
+int conn_to_server(const struct conn *c, const struct xml_node *st);
+/* ... and to the account itself: no 'to', or the user's bare JID. */
+int conn_to_account(const struct conn *c, const struct xml_node *st);
+/* TLS is up and its handshake done; conn_tls() is then not NULL. */
+int conn_secure(const struct conn *c);
+struct tls *conn_tls(const struct conn *c);
+/* STARTTLS must come before authentication: a certificate is configured,
+ * the operator does not allow plaintext authentication, TLS is not up. */
+int conn_tls_required(const struct conn *c);
+
+/* ---- output ---- */
+void conn_send(struct conn *c, const struct xml_node *n);
+/* XML that xmppd made itself (stored or routed stanzas, pushes). */
+void conn_send_raw(struct conn *c, const char *xml, size_t len);
+/* End the stream with a stream error (RFC 6120 4.9); text may be NULL. */
+void conn_stream_error(struct conn *c, const char *cond, const char *text);
+/* A stream restart follows the element being handled (RFC 6120 4.3.3). */
+void conn_restart(struct conn *c);
+
+/* ---- replies ---- */
+/* A reply skeleton: same element name, to=<from>, from=<to>, id, type. */
+struct xml_node *conn_reply(struct conn *c, const struct xml_node *st, const char *type);
+/* The error reply (RFC 6120 8.3) to st, or NULL where none is due (st is
+ * an error, or an IQ result). */
+struct xml_node *conn_error_new(struct conn *c, const struct xml_node *st,
+    const char *etype, const char *cond, const char *text);
+/* Send that error, if one is due. */
+void conn_error(struct conn *c, const struct xml_node *st, const char *etype,
+    const char *cond, const char *text);
+/* Send an IQ result for iq, with payload (taken) as its child if not NULL. */
+void conn_iq_result(struct conn *c, const struct xml_node *iq, struct xml_node *payload);
+
+/* ---- authentication and the session ---- */
+/* The user node of the stream's domain has authenticated (how: for the
+ * log). conn_unauthenticate takes it back (a login that failed later). */
+void conn_authenticated(struct conn *c, const char *node, const char *how);
+void conn_unauthenticate(struct conn *c);
+/* Bind resource (already prepped): register the session in Redis,
+ * subscribe to its channels, end an older session of the same resource.
+ * 0, or a negative XE_ code (nothing bound). */
+int conn_bind(struct conn *c, const char *resource);
+/* Offline messages may now flow into the session (initial presence), or
+ * must stop (unavailable). */
+void conn_offline_start(struct conn *c);
+void conn_offline_stop(struct conn *c);
+/* Route again what waits in a session's inbox (a dead session's, when it
+ * is reaped). */
+void conn_drain_inbox(struct conn *c, const char *bare, const char *resource);
+
+/* ---- per-module state ---- */
+/* The module's state for this connection: size bytes, zeroed, allocated
+ * on first use, freed with the connection (after m->free_slot). */
+void *conn_slot(struct conn *c, const struct module *m, size_t size);
+
+/* ---- delivery confirmation (ackq.h) ---- */
+struct ackq_confirm {
+	const char *name;
+	/* Write the request that asks the client to confirm mark. */
+	void (*request)(struct conn *c, unsigned long mark);
+	/* 1 if el is the client's confirmation of *mark (el is consumed). */
+	int (*answer)(struct conn *c, const struct xml_node *el, unsigned long *mark);
+};
+/* Replace the confirmation strategy (the XEP-0199 ping by default). */
+void conn_set_confirm(struct conn *c, const struct ackq_confirm *how);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * module.h - a feature module as the stream sees it.
+ *
+ * A module is one file in handler/ and one line in modules.c. stream.c
+ * and conn.c call the hooks of every module in table order at fixed
+ * points of a connection's life; a module leaves NULL what it does not
+ * need. The server's disco#info lists the features of the table.
+ *
+ * Contract:
+ *  - A module sees the connection through conn.h only.
+ *  - Hooks borrow what they are given; the caller frees it.
+ *  - Output only through conn.h (nothing is written once the stream is
+ *    closing); state changes are asked for (conn_stream_error,
+ *    conn_restart, conn_authenticated, conn_bind), never made.
+ *  - Per-connection state lives in conn_slot(c, &mod_x, size), zeroed on
+ *    first use; free_slot releases what it points to, if anything.
+ */
+#ifndef XMPPD_MODULE_H
+#define XMPPD_MODULE_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct conn;
+struct xml_node;
+struct route_msg;
+
+/* The phases of a stream (RFC 6120 4.3), as bits for struct module. */
+enum conn_phase {
+	PHASE_AUTH = 1,         /* before authentication */
+	PHASE_BIND = 2,         /* authenticated, no resource yet */
+	PHASE_SESSION = 4       /* resource bound: stanzas flow */
+};
+
+enum mod_ret { MOD_PASS, MOD_HANDLED };
+
+struct module {
+	const char *name;                  /* in logs */
+	unsigned phases;                   /* where iq_ns and toplevel_ns are served */
+	const char *const *iq_ns;          /* IQ payload namespaces it answers for the
+	                                      server or the user's account, NULL-ended */
+	const char *const *disco;          /* features in the server's disco#info */
+	const char *toplevel_ns;           /* top-level elements it owns (not stanzas) */
+
+	/* Stream features of the current phase (conn_phase). */
+	void (*features)(struct conn *c, struct xml_node *features);
+	/* A top-level element in toplevel_ns. */
+	void (*element)(struct conn *c, struct xml_node *el);
+	/* An IQ get or set to the server or the account whose payload is in
+	 * iq_ns, already checked (RFC 6120 8.2.3); it must be answered. */
+	void (*iq)(struct conn *c, struct xml_node *iq);
+	/* Any other stanza from a bound client (presence, messages, IQs to
+	 * others); MOD_HANDLED ends the walk. */
+	enum mod_ret (*inbound)(struct conn *c, struct xml_node *st);
+	/* An envelope from Redis that the connection does not deliver itself
+	 * (presence, roster pushes); MOD_HANDLED ends the walk. */
+	enum mod_ret (*outbound)(struct conn *c, const struct route_msg *m);
+	/* Work queued for a batch must go out now: before `next` is handled
+	 * (NULL: at the end of a read, or when the session ends). */
+	void (*flush)(struct conn *c, const struct xml_node *next);
+	void (*bound)(struct conn *c);     /* resource bound, session registered */
+	void (*restored)(struct conn *c);  /* session record registered again */
+	void (*ended)(struct conn *c);     /* before the session leaves Redis */
+	/* Another handler's session was reaped: presence is what it had
+	 * broadcast (NULL if none). */
+	void (*reaped)(struct conn *c, const char *bare, const char *resource,
+	    const char *presence);
+	/* Timers of a bound session: seconds until the module's next, -1 none. */
+	int (*tick)(struct conn *c, time_t now);
+	void (*free_slot)(void *slot);
+};
+
+/* The table, in the order hooks are called; NULL-terminated. */
+extern const struct module *const modules[];
+
+#define MODULES_MAX 32
+
+#endif

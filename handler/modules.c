@@ -1,0 +1,20 @@
+/*
+ * modules.c - the table of feature modules. A new feature is one file,
+ * one line here, its router file and scripts, and a man page section.
+ *
+ * Order matters where hooks answer: the first MOD_HANDLED ends a walk, so
+ * the delivery module, which routes whatever no other module took, comes
+ * last.
+ */
+#include "modules.h"
+
+const struct module *const modules[] = {
+	&mod_sasl,
+	&mod_iqauth,
+	&mod_bind,
+	&mod_roster,
+	&mod_presence,
+	&mod_serveriq,
+	&mod_deliver,
+	NULL
+};

@@ -2,14 +2,27 @@
  * xmpp-handler - serve one XMPP client connection on stdin/stdout.
  *
  * Started by systemd (Accept=yes) or any inetd with the connection as fd
- * 0 and 1. The whole life of a connection is this file's main():
+ * 0 and 1. The whole life of a connection, from this file's main():
  *
- *   config -> Redis -> loop { poll(client, subscriber, timers)
- *                             client bytes -> expat -> stream state machine
- *                                -> sasl / iqauth / bind / serveriq / deliver
- *                             subscriber payloads -> conn_deliver -> client
- *                             queued output -> client }
- *   -> session removed from Redis -> exit
+ *   config -> Redis (commands, subscriber) -> loop: poll(client, subscriber, timer)
+ *   client -> Redis:
+ *     conn_read -> conn_input -> expat -> stream.c (header, features,
+ *     STARTTLS, restarts) -> the module table (modules.c):
+ *       SASL / iq:auth -> conn_authenticated;  bind -> conn_bind (session
+ *       record, subscribe);  IQ to the server or account -> the module of
+ *       its namespace (roster, serveriq);  other stanzas -> inbound hooks:
+ *       presence (fan-out to contacts), deliver (a read's messages in one
+ *       round trip: route_stanza.lua appends to each recipient session's
+ *       inbox and PUBLISHes a wake-up, or stores offline, or says error)
+ *   Redis -> client:
+ *     subscriber -> conn_deliver: "inbox" -> conn_after_wakeups -> conn_pull
+ *       (LRANGE+LTRIM the inbox; each message written and kept in the ackq
+ *       until the client answers the ping after it; the pull waits while
+ *       512 KiB are unconfirmed);  presence, roster push -> outbound hooks
+ *   conn_tick: login and idle timers (idle ping), ack_timeout, heartbeat,
+ *     reaping of dead handlers' sessions;  conn_flush: output -> client
+ *   -> conn_finish: ended hooks (unavailable presence), record removed,
+ *      inbox and unconfirmed messages routed again (relay.c) -> exit
  *
  * -T: direct TLS (XEP-0368, port 5223): TLS from the first byte.
  * Exit status: 0 the stream ended, 100 usage, 111 system failure before serving.

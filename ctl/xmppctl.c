@@ -85,6 +85,7 @@
 #include "authfail.h"
 #include "netaddr.h"
 #include "xml.h"
+#include "strvec.h"
 #include "xmalloc.h"
 
 enum {
@@ -116,12 +117,6 @@ struct ctl {
 	int connected;
 };
 
-/* A growable list of strings (user and session listings). */
-struct strvec {
-	char **v;
-	size_t n, cap;
-};
-
 static void ctl_verr(const char *fmt, va_list ap)
 {
 	fputs(PROG ": ", stderr);
@@ -150,48 +145,6 @@ static int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs(PROG ": usage: " USAGE "\n", stderr);
 	return XC_USAGE;
-}
-
-static void strvec_add(struct strvec *sv, const char *s)
-{
-	size_t len = strlen(s) + 1;
-	if (sv->n == sv->cap) {
-		sv->cap = sv->cap ? 2 * sv->cap : 64;
-		sv->v = xrealloc(sv->v, sv->cap * sizeof *sv->v);
-	}
-	sv->v[sv->n] = xrealloc(NULL, len);
-	memcpy(sv->v[sv->n++], s, len);
-}
-
-static int strvec_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sort and drop duplicates (SSCAN may return an element more than once). */
-static void strvec_sort_uniq(struct strvec *sv)
-{
-	size_t i, o = 0;
-	if (sv->n == 0)
-		return;
-	qsort(sv->v, sv->n, sizeof *sv->v, strvec_cmp);
-	for (i = 1; i < sv->n; i++) {
-		if (!strcmp(sv->v[i], sv->v[o]))
-			free(sv->v[i]);
-		else
-			sv->v[++o] = sv->v[i];
-	}
-	sv->n = o + 1;
-}
-
-static void strvec_free(struct strvec *sv)
-{
-	size_t i;
-	for (i = 0; i < sv->n; i++)
-		free(sv->v[i]);
-	free(sv->v);
-	sv->v = NULL;
-	sv->n = sv->cap = 0;
 }
 
 /* ---- configuration, Redis, JIDs ---- */

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "jid.h"
 #include "log.h"
+#include "strvec.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -39,31 +40,8 @@ static struct presence_state *presence_of(struct conn *c)
 	return conn_slot(c, &mod_presence, sizeof(struct presence_state));
 }
 
-struct jidlist {
-	char **v;
-	int n, cap;
-};
-
-static void jl_add(struct jidlist *l, const char *s)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 16;
-		l->v = xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
-	}
-	l->v[l->n++] = xstrdup(s);
-}
-
-static void jl_free(struct jidlist *l)
-{
-	int i;
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof *l);
-}
-
 struct collect {
-	struct jidlist *l;
+	struct strvec *l;
 	int want_from;          /* 1: contacts with from/both, 0: to/both */
 };
 
@@ -72,18 +50,18 @@ static int collect_contact(const char *contact, const char *item, void *arg)
 	struct collect *col = arg;
 	enum roster_sub s = roster_item_sub(item);
 	if (col->want_from ? SUB_HAS_FROM(s) : SUB_HAS_TO(s))
-		jl_add(col->l, contact);
+		strvec_add(col->l, contact);
 	return 0;
 }
 
 /* Contacts of bare that may see its presence (want_from) or whose presence
  * it receives; the user's own bare JID is added last. */
-static int contacts(struct store *st, const char *bare, int want_from, struct jidlist *l)
+static int contacts(struct store *st, const char *bare, int want_from, struct strvec *l)
 {
 	struct collect col = { l, want_from };
 	if (roster_each(st, bare, NULL, 0, collect_contact, &col) == -1)
 		return -1;
-	jl_add(l, bare);
+	strvec_add(l, bare);
 	return 0;
 }
 
@@ -91,7 +69,7 @@ static int contacts(struct store *st, const char *bare, int want_from, struct ji
  * presence and to bare's own resources: one round trip. */
 static void broadcast(struct store *st, const char *bare, const char *xml)
 {
-	struct jidlist l = { 0 };
+	struct strvec l = { 0 };
 	const char **payloads;
 	size_t *lens, len;
 	char *env;
@@ -99,22 +77,22 @@ static void broadcast(struct store *st, const char *bare, const char *xml)
 
 	if (contacts(st, bare, 1, &l) == -1) {
 		log_msg(LOG_ERR, "presence broadcast: %s", st->err);
-		jl_free(&l);
+		strvec_free(&l);
 		return;
 	}
 	env = route_envelope("presence", xml, &len);
-	payloads = xcalloc((size_t)l.n, sizeof *payloads);
-	lens = xcalloc((size_t)l.n, sizeof *lens);
-	for (i = 0; i < l.n; i++) {
+	payloads = xcalloc(l.n, sizeof *payloads);
+	lens = xcalloc(l.n, sizeof *lens);
+	for (i = 0; i < (int)l.n; i++) {
 		payloads[i] = env;
 		lens[i] = len;
 	}
-	if (route_fanout(st, (const char *const *)l.v, l.n, payloads, lens, NULL) == -1)
+	if (route_fanout(st, (const char *const *)l.v, (int)l.n, payloads, lens, NULL) == -1)
 		log_msg(LOG_ERR, "presence broadcast: %s", st->err);
 	free(payloads);
 	free(lens);
 	free(env);
-	jl_free(&l);
+	strvec_free(&l);
 }
 
 /* Publish one envelope to one user's bare channel. */
@@ -177,7 +155,7 @@ static int send_pending(const char *contact, const char *stanza, void *arg)
 
 static void initial_presence(struct conn *c)
 {
-	struct jidlist l = { 0 };
+	struct strvec l = { 0 };
 	struct xbuf skip = { 0 };
 	struct sendctx sc = { c, NULL };
 
@@ -187,11 +165,11 @@ static void initial_presence(struct conn *c)
 	xbuf_adds(&skip, "'");
 	sc.skip_from = skip.p;
 	if (contacts(conn_store(c), conn_bare(c), 0, &l) == 0)
-		route_presence_of(conn_store(c), (const char *const *)l.v, l.n, send_raw, &sc);
+		route_presence_of(conn_store(c), (const char *const *)l.v, (int)l.n, send_raw, &sc);
 	sc.skip_from = NULL;
 	roster_pending_each(conn_store(c), conn_bare(c), send_pending, &sc);
 	conn_offline_start(c);
-	jl_free(&l);
+	strvec_free(&l);
 	xbuf_free(&skip);
 }
 

@@ -4,6 +4,7 @@
 -- ARGV[1] now (unix seconds), ARGV[2] session TTL.
 -- A presence without a live session is stale (its handler died) and is
 -- left out, so a dead host never shows as online.
+-- include: lib/record.lua
 local now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
 local out = {}
 for k = 1, #KEYS - 1, 2 do
@@ -11,8 +12,7 @@ for k = 1, #KEYS - 1, 2 do
   for i = 1, #pres, 2 do
     local rec = redis.call('HGET', KEYS[k], pres[i])
     if rec then
-      local seen = tonumber(string.match(rec, 'seen=(%d+)') or '0')
-      if string.find(rec, 'avail=1', 1, true) and now - seen <= ttl then
+      if record_avail(rec) and record_live(rec, now, ttl) then
         out[#out + 1] = pres[i + 1]
       end
     end

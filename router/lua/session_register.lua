@@ -2,11 +2,12 @@
 -- (stream id ARGV[4], expiring at ARGV[5] unless refreshed).
 -- KEYS[1] sessions hash, KEYS[2] online index set, KEYS[3] expiry index.
 -- Returns the stream id of the session it replaces, or "".
+-- include: lib/record.lua
 local old = redis.call('HGET', KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4] .. ' ' .. ARGV[1] .. '/' .. ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[5], expiry_member(ARGV[4], ARGV[1], ARGV[2]))
 if old then
-  return string.match(old, 'id=(%S+)') or ''
+  return record_get(old, 'id') or ''
 end
 return ''

@@ -5,12 +5,13 @@
 -- KEYS[1] sessions hash, KEYS[2] online set, KEYS[3] presence hash,
 -- KEYS[4] expiry index.  Returns the presence it had ('' if none), false
 -- if another session holds the resource, or 0 if there is no record.
-redis.call('ZREM', KEYS[4], ARGV[3] .. ' ' .. ARGV[1] .. '/' .. ARGV[2])
+-- include: lib/record.lua
+redis.call('ZREM', KEYS[4], expiry_member(ARGV[3], ARGV[1], ARGV[2]))
 local old = redis.call('HGET', KEYS[1], ARGV[2])
 if not old then
   return 0
 end
-if string.match(old, 'id=(%S+)') ~= ARGV[3] then
+if record_get(old, 'id') ~= ARGV[3] then
   return false
 end
 local pres = redis.call('HGET', KEYS[3], ARGV[2]) or ''

@@ -1,8 +1,9 @@
 /*
  * format.c - the formats xmpp-redis(7) documents: key and channel names,
- * envelopes, session records, roster items. Pure functions, no Redis
- * connection: what every reader and writer of those formats shares
- * (handlers, xmppctl, and the fuzzing harness's in-memory router).
+ * envelopes, session records, roster items, the shape of script replies.
+ * Pure functions, no Redis connection: what every reader and writer of
+ * those formats shares (handlers, xmppctl, and the fuzzing harness's
+ * in-memory router).
  */
 #include "store.h"
 #include "route.h"
@@ -49,6 +50,22 @@ void store_full_channel(const struct store *s, const char *bare,
 void store_global_key(const struct store *s, const char *name, char *out, size_t outsz)
 {
 	snprintf(out, outsz, "%s%s", s->prefix, name);
+}
+
+int store_outcome(const redisReply *r, const char *const *outcomes)
+{
+	const redisReply *o;
+	int i;
+
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1)
+		return XE_REPLY;
+	o = r->element[0];
+	if (o->type != REDIS_REPLY_STRING)
+		return XE_REPLY;
+	for (i = 0; outcomes[i]; i++)
+		if (strlen(outcomes[i]) == o->len && !memcmp(outcomes[i], o->str, o->len))
+			return i;
+	return XE_REPLY;
 }
 
 char *route_envelope(const char *header, const char *body, size_t *len)

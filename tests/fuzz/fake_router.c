@@ -10,8 +10,9 @@
  * roster_set.lua, roster_remove.lua, route_stanza.lua, offline_move.lua,
  * presence_get.lua, session_register.lua) are written again here in C,
  * close enough that the handler sees the same kinds of answers. Raw
- * commands (store_cmd, store_cmdargv, store_eval, store_pipeline) are not
- * used by handler/; they answer as an unreachable Redis would.
+ * commands (store_cmd, store_cmdargv, store_eval, store_script,
+ * store_pipeline) are not used by handler/; they answer as an unreachable
+ * Redis would.
  */
 #include "store.h"
 #include "account.h"
@@ -253,6 +254,17 @@ redisReply *store_eval(struct store *s, const char *script, const char *sha,
 	(void)script; (void)sha; (void)nkeys; (void)argc; (void)argv; (void)lens;
 	snprintf(s->err, sizeof s->err, "fake router: no raw Redis commands");
 	return NULL;
+}
+
+int store_script(struct store *s, const char *name, const char *script, const char *sha,
+    int nkeys, int argc, const char **argv, const size_t *lens,
+    const char *const *outcomes, redisReply **reply)
+{
+	(void)name; (void)script; (void)sha; (void)nkeys; (void)argc; (void)argv; (void)lens;
+	(void)outcomes;
+	*reply = NULL;
+	snprintf(s->err, sizeof s->err, "fake router: no raw Redis commands");
+	return XE_REDIS;
 }
 
 int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t *cmd_lens[],

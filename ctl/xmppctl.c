@@ -555,7 +555,7 @@ static int kick_one(const struct session_info *si, void *arg)
 	if (got == -1)
 		return -1;
 	/* Nobody listening: the handler is gone; remove what it left. */
-	if (got == 0 && session_unregister(&k->c->st, k->bare, si->resource, si->id, NULL) == -1)
+	if (got == 0 && session_unregister(&k->c->st, k->bare, si->resource, si->id, NULL) < 0)
 		return -1;
 	if (!k->quiet)
 		printf("%s/%s %s\n", k->bare, si->resource, got ? "kicked" : "removed (stale)");

@@ -229,7 +229,7 @@ static void broadcast_presence(struct conn *c, struct xml_node *p, int avail)
 	xml_set(p, "from", c->full);
 	xml = xml_string(p, NULL);
 	if (session_update(c->store, c->bare, c->jid.resource, c->stream_id, prio, avail,
-	    avail ? xml : NULL) != 0)
+	    avail ? xml : NULL) != SESSION_OURS)
 		log_msg(LOG_ERR, "presence update failed: %s", c->store->err);
 	c->available = avail;
 	c->priority = prio;
@@ -248,7 +248,7 @@ void presence_refresh(struct conn *c)
 {
 	if (c->available && c->last_presence &&
 	    session_update(c->store, c->bare, c->jid.resource, c->stream_id, c->priority, 1,
-	    c->last_presence) != 0)
+	    c->last_presence) != SESSION_OURS)
 		log_msg(LOG_ERR, "presence restore failed: %s", c->store->err);
 }
 

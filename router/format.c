@@ -143,16 +143,16 @@ int session_parse(const char *resource, const char *rec, struct session_info *si
 	snprintf(si->resource, sizeof si->resource, "%s", resource);
 	if (field(rec, "id", si->id, sizeof si->id) == -1 ||
 	    field(rec, "host", si->host, sizeof si->host) == -1)
-		return -1;
-	if (field(rec, "prio", v, sizeof v) == -1) return -1;
+		return XE_INVALID;
+	if (field(rec, "prio", v, sizeof v) == -1) return XE_INVALID;
 	si->prio = atoi(v);
-	if (field(rec, "avail", v, sizeof v) == -1) return -1;
+	if (field(rec, "avail", v, sizeof v) == -1) return XE_INVALID;
 	si->avail = atoi(v);
-	if (field(rec, "pid", v, sizeof v) == -1) return -1;
+	if (field(rec, "pid", v, sizeof v) == -1) return XE_INVALID;
 	si->pid = atol(v);
-	if (field(rec, "since", v, sizeof v) == -1) return -1;
+	if (field(rec, "since", v, sizeof v) == -1) return XE_INVALID;
 	si->since = atol(v);
-	if (field(rec, "seen", v, sizeof v) == -1) return -1;
+	if (field(rec, "seen", v, sizeof v) == -1) return XE_INVALID;
 	si->seen = atol(v);
 	return 0;
 }

@@ -3,15 +3,16 @@
 -- is not '-1', prio := ARGV[4] and avail := ARGV[5], and the presence
 -- hash gets ARGV[8] (avail 1) or loses the resource (avail 0).
 -- KEYS[1] sessions hash, KEYS[2] presence hash, KEYS[3] expiry index.
--- Returns 1 if updated, 0 if another session holds the resource, -1 if
--- there is no record at all (reaped, or Redis lost its data).
+-- Returns { 'ours' } if updated, { 'taken' } if another session holds
+-- the resource, { 'norecord' } if there is no record at all (reaped, or
+-- Redis lost its data); nothing changes but with 'ours'.
 -- include: lib/record.lua
 local rec = redis.call('HGET', KEYS[1], ARGV[1])
 if not rec then
-  return -1
+  return { 'norecord' }
 end
 if record_get(rec, 'id') ~= ARGV[2] then
-  return 0
+  return { 'taken' }
 end
 rec = record_set(rec, 'seen', ARGV[3])
 if ARGV[5] ~= '-1' then
@@ -25,4 +26,4 @@ if ARGV[5] ~= '-1' then
 end
 redis.call('HSET', KEYS[1], ARGV[1], rec)
 redis.call('ZADD', KEYS[3], ARGV[6], expiry_member(ARGV[2], ARGV[7], ARGV[1]))
-return 1
+return { 'ours' }

@@ -488,13 +488,13 @@ int session_unregister(struct store *s, const char *bare, const char *resource,
 		return -1;
 	i = find_session(bare, resource);
 	if (i < 0)
-		return 2;
+		return SESSION_NORECORD;
 	if (strcmp(sessions[i].id, id))
-		return 0;
+		return SESSION_TAKEN;
 	if (presence && sessions[i].avail && sessions[i].presence)
 		*presence = xstrdup(sessions[i].presence);
 	del_session(i);
-	return 1;
+	return SESSION_OURS;
 }
 
 int session_update(struct store *s, const char *bare, const char *resource,
@@ -505,16 +505,16 @@ int session_update(struct store *s, const char *bare, const char *resource,
 		return -1;
 	i = find_session(bare, resource);
 	if (i < 0)
-		return 2;
+		return SESSION_NORECORD;
 	if (strcmp(sessions[i].id, id))
-		return 1;
+		return SESSION_TAKEN;
 	if (avail >= 0) {
 		sessions[i].prio = prio;
 		sessions[i].avail = avail;
 		free(sessions[i].presence);
 		sessions[i].presence = avail == 1 && presence_xml ? xstrdup(presence_xml) : NULL;
 	}
-	return 0;
+	return SESSION_OURS;
 }
 
 int session_reap(struct store *s,
@@ -559,7 +559,7 @@ int session_each(struct store *s, const char *bare,
 		snprintf(rec, sizeof rec, "id=%s prio=%d avail=%d host=fuzzhost pid=1 since=%ld seen=%ld",
 		    sessions[i].id, sessions[i].prio, sessions[i].avail, sessions[i].since,
 		    sessions[i].seen);
-		if (session_parse(sessions[i].res, rec, &si) == -1)
+		if (session_parse(sessions[i].res, rec, &si) < 0)
 			continue;
 		if (fn(&si, arg) == -1)
 			return -1;

@@ -136,6 +136,30 @@ static int field(const char *rec, const char *name, char *out, size_t outsz)
 	return 0;
 }
 
+/* A record's value: not empty, no space (the separator). */
+static int field_ok(const char *v)
+{
+	return v[0] && !strchr(v, ' ');
+}
+
+int session_format(const struct session_info *si, char *out, size_t outsz)
+{
+	int n;
+
+	if (outsz)
+		out[0] = '\0';
+	if (!field_ok(si->id) || !field_ok(si->host))
+		return XE_INVALID;
+	n = snprintf(out, outsz, "id=%s prio=%d avail=%d host=%s pid=%ld since=%ld seen=%ld",
+	    si->id, si->prio, si->avail, si->host, si->pid, si->since, si->seen);
+	if (n < 0 || (size_t)n >= outsz) {
+		if (outsz)
+			out[0] = '\0';
+		return XE_INVALID;
+	}
+	return n;
+}
+
 int session_parse(const char *resource, const char *rec, struct session_info *si)
 {
 	char v[64];

@@ -55,6 +55,7 @@ int session_register(struct store *s, const char *bare, const char *resource,
     const char *id, const char *host, long pid, char *replaced_id, size_t idsz)
 {
 	struct session_keys k;
+	struct session_info si;
 	char rec[SESSION_MAX_RECORD], exp[32];
 	const char *argv[8];
 	const redisReply *old;
@@ -64,9 +65,19 @@ int session_register(struct store *s, const char *bare, const char *resource,
 
 	if (idsz)
 		replaced_id[0] = '\0';
+	/* Not available, priority 0, until its first presence. */
+	memset(&si, 0, sizeof si);
+	snprintf(si.id, sizeof si.id, "%s", id);
+	snprintf(si.host, sizeof si.host, "%s", host);
+	si.pid = pid;
+	si.since = si.seen = now;
+	if (strlen(id) >= sizeof si.id || strlen(host) >= sizeof si.host ||
+	    session_format(&si, rec, sizeof rec) < 0) {
+		snprintf(s->err, sizeof s->err, "session_register: stream id or host unfit "
+		    "for a session record");
+		return XE_INVALID;
+	}
 	keys_for(s, bare, &k);
-	snprintf(rec, sizeof rec, "id=%s prio=0 avail=0 host=%s pid=%ld since=%ld seen=%ld",
-	    id, host, pid, now, now);
 	snprintf(exp, sizeof exp, "%ld", now + s->session_ttl);
 	argv[0] = k.sessions; argv[1] = k.online; argv[2] = k.expiry;
 	argv[3] = bare; argv[4] = resource; argv[5] = rec; argv[6] = id; argv[7] = exp;

@@ -5,9 +5,10 @@
  * line of space-separated name=value pairs an operator can read in
  * redis-cli, always in this order, values without spaces:
  *   "id=<stream id> prio=<n> avail=<0|1> host=<host> pid=<pid> since=<unix> seen=<unix>"
- * (the fields of struct session_info below). router/format.c parses it
- * (session_parse) and session.c writes it; router/lua/lib/record.lua
- * reads and rewrites it in the scripts; change them together, and
+ * (the fields of struct session_info below). It is defined here and
+ * nowhere else: router/format.c writes and parses it in C
+ * (session_format, session_parse), router/lua/lib/record.lua reads and
+ * rewrites it in the scripts; change the three together, and
  * xmpp-redis(7).
  * <prefix>{jid}:presence is a hash resource -> the last presence that
  * resource broadcast (only while available).
@@ -60,7 +61,8 @@ struct session_info {
  *   record); replaced_id of idsz bytes.
  * Returns: 0, with in replaced_id the stream id of the session whose
  *   record it replaced ("" if none: the caller kicks that one); or
- *   XE_REDIS / XE_REPLY.
+ *   XE_REDIS / XE_REPLY; or XE_INVALID (id or host breaks the record:
+ *   nothing written).
  */
 int session_register(struct store *s, const char *bare, const char *resource,
     const char *id, const char *host, long pid, char *replaced_id, size_t idsz);
@@ -111,6 +113,16 @@ int session_update(struct store *s, const char *bare, const char *resource,
 int session_reap(struct store *s,
     void (*fn)(const char *bare, const char *resource, const char *presence, void *arg),
     void *arg);
+
+/*
+ * Write the record of si (all but its resource) into out. Pure
+ * (router/format.c), like session_parse, its inverse.
+ *
+ * Accepts: si->id and si->host not empty and without spaces.
+ * Returns: the record's length, or XE_INVALID when id or host breaks
+ *   that or the record does not fit in outsz bytes (out is then "").
+ */
+int session_format(const struct session_info *si, char *out, size_t outsz);
 
 /*
  * Parse a record of resource into *out (zeroed first). Pure

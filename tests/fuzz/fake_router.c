@@ -556,10 +556,17 @@ int session_each(struct store *s, const char *bare,
 		char rec[SESSION_MAX_RECORD];
 		if (strcmp(sessions[i].bare, bare) || sessions[i].dead)
 			continue;
-		snprintf(rec, sizeof rec, "id=%s prio=%d avail=%d host=fuzzhost pid=1 since=%ld seen=%ld",
-		    sessions[i].id, sessions[i].prio, sessions[i].avail, sessions[i].since,
-		    sessions[i].seen);
-		if (session_parse(sessions[i].res, rec, &si) < 0)
+		/* Through the record, as session.c stores it and reads it. */
+		memset(&si, 0, sizeof si);
+		snprintf(si.id, sizeof si.id, "%s", sessions[i].id);
+		snprintf(si.host, sizeof si.host, "fuzzhost");
+		si.prio = sessions[i].prio;
+		si.avail = sessions[i].avail;
+		si.pid = 1;
+		si.since = sessions[i].since;
+		si.seen = sessions[i].seen;
+		if (session_format(&si, rec, sizeof rec) < 0 ||
+		    session_parse(sessions[i].res, rec, &si) < 0)
 			continue;
 		if (fn(&si, arg) == -1)
 			return -1;

@@ -497,13 +497,13 @@ static int cmd_setpw(struct ctl *c, int argc, char **argv, int create)
 	 * with create_only still settles a race. */
 	r = account_get(&c->st, bare, &acct);
 	explicit_bzero(&acct, sizeof acct);
-	if (r == -1)
+	if (r < 0)
 		return redis_failed(c);
-	if (create && r == 1) {
+	if (create && r == ACCOUNT_FOUND) {
 		ctl_err("user %s exists", bare);
 		return XC_FAIL;
 	}
-	if (!create && r == 0) {
+	if (!create && r == ACCOUNT_NONE) {
 		ctl_err("no such user %s", bare);
 		return XC_FAIL;
 	}
@@ -511,9 +511,9 @@ static int cmd_setpw(struct ctl *c, int argc, char **argv, int create)
 	if ((rc = pw_get(bare, pw, sizeof pw)) == XC_OK
 	    && (rc = creds_make(pw, sha1, sha256, sizeof sha1)) == XC_OK) {
 		r = account_put(&c->st, bare, sha1, sha256, legacy ? pw : NULL, create);
-		if (r == -1)
+		if (r < 0)
 			rc = redis_failed(c);
-		else if (r == 0) {
+		else if (r == ACCOUNT_EXISTS) {
 			ctl_err("user %s exists", bare);
 			rc = XC_FAIL;
 		}
@@ -614,9 +614,9 @@ static int cmd_deluser(struct ctl *c, int argc, char **argv)
 	if (r == -1)
 		return redis_failed(c);
 	r = account_delete(&c->st, bare);
-	if (r == -1)
+	if (r < 0)
 		return redis_failed(c);
-	if (r == 0) {
+	if (r == ACCOUNT_NONE) {
 		ctl_err("no such user %s", bare);
 		return XC_FAIL;
 	}
@@ -657,7 +657,7 @@ static int cmd_users(struct ctl *c, int argc, char **argv)
 		return usage_error("users: no arguments expected");
 	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
 		return rc;
-	if (account_each(&c->st, users_collect, &users) == -1)
+	if (account_each(&c->st, users_collect, &users) < 0)
 		rc = redis_failed(c);
 	else {
 		strvec_sort_uniq(&users);
@@ -759,9 +759,9 @@ static int cmd_sessions(struct ctl *c, int argc, char **argv)
 	if (argc) {
 		r = account_get(&c->st, bare, &acct);
 		explicit_bzero(&acct, sizeof acct);
-		if (r == -1)
+		if (r < 0)
 			return redis_failed(c);
-		if (r == 0) {
+		if (r == ACCOUNT_NONE) {
 			ctl_err("no such user %s", bare);
 			return XC_FAIL;
 		}
@@ -900,9 +900,9 @@ static int cmd_roster(struct ctl *c, int argc, char **argv)
 		return rc;
 	r = account_get(&c->st, bare, &acct);
 	explicit_bzero(&acct, sizeof acct);
-	if (r == -1)
+	if (r < 0)
 		return redis_failed(c);
-	if (r == 0) {
+	if (r == ACCOUNT_NONE) {
 		ctl_err("no such user %s", bare);
 		return XC_FAIL;
 	}

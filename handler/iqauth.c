@@ -54,7 +54,7 @@ static int digest_ok(struct conn *c, const char *bare, const char *digest)
 	char want[41];
 	struct xbuf in = { 0 };
 	int r = account_get(c->store, bare, &a);
-	if (r <= 0 || !a.digest_secret[0])
+	if (r != ACCOUNT_FOUND || !a.digest_secret[0])
 		return r < 0 ? -1 : 0;
 	xbuf_adds(&in, c->stream_id);
 	xbuf_adds(&in, a.digest_secret);

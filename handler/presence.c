@@ -383,7 +383,7 @@ void presence_subscription(struct conn *c, const char *contact, const char *type
 	xbuf_free(&attr);
 	if (a != RA_ROUTE)
 		goto out;
-	exists = account_get(c->store, contact, &acct) == 1;
+	exists = account_get(c->store, contact, &acct) == ACCOUNT_FOUND;
 	if (!exists) {
 		/* RFC 6121 3.1.3: no such contact: it "answers" unsubscribed. */
 		if (!strcmp(type, "subscribe")) {

@@ -224,11 +224,11 @@ static int lookup_cred(struct conn *c, const char *node, enum scram_hash h,
 	int r;
 	snprintf(bare, sizeof bare, "%s@%s", node, c->domain);
 	r = account_get(c->store, bare, &a);
-	if (r == -1) {
+	if (r < 0) {
 		log_msg(LOG_ERR, "account lookup: %s", c->store->err);
 		return -1;
 	}
-	if (r == 0)
+	if (r == ACCOUNT_NONE)
 		return 0;
 	return scram_cred_parse(h, h == SCRAM_SHA1 ? a.scram_sha1 : a.scram_sha256, cred) == 0;
 }
@@ -245,7 +245,7 @@ static int fake_cred(struct conn *c, const char *node, enum scram_hash h,
 	char bare[JID_MAX];
 	int r;
 
-	if (account_server_secret(c->store, secret) == -1) {
+	if (account_server_secret(c->store, secret) < 0) {
 		log_msg(LOG_ERR, "server secret: %s", c->store->err);
 		return -1;
 	}

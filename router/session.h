@@ -137,8 +137,9 @@ int session_parse(const char *resource, const char *record, struct session_info 
  * s->session_ttl; any, if it is 0), in no set order. fn returns 0 to go
  * on, -1 to stop.
  *
- * Returns: 0; XE_REDIS if Redis failed, or when fn stopped the walk (then
- *   s->err is as fn left it). A record that does not parse is skipped.
+ * Returns: 0, or XE_REDIS; XE_REDIS too when fn stopped the walk
+ *   (s->err is then as fn left it). A record that does not parse is
+ *   skipped.
  */
 int session_each(struct store *s, const char *bare,
     int (*fn)(const struct session_info *si, void *arg), void *arg);

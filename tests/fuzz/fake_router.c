@@ -288,9 +288,9 @@ int account_get(struct store *s, const char *bare, struct account *a)
 		return -1;
 	i = find_account(bare);
 	if (i < 0)
-		return 0;
+		return ACCOUNT_NONE;
 	*a = accounts[i].a;
-	return 1;
+	return ACCOUNT_FOUND;
 }
 
 static void set_field(char *dst, const char *v)
@@ -306,7 +306,7 @@ int account_put(struct store *s, const char *bare, const char *scram_sha1,
 		return -1;
 	i = find_account(bare);
 	if (i >= 0 && create_only)
-		return 0;
+		return ACCOUNT_EXISTS;
 	if (i < 0) {
 		if (naccounts == MAX_ACCOUNTS) {
 			snprintf(s->err, sizeof s->err, "fake router: account table full");
@@ -318,7 +318,7 @@ int account_put(struct store *s, const char *bare, const char *scram_sha1,
 	set_field(accounts[i].a.scram_sha1, scram_sha1);
 	set_field(accounts[i].a.scram_sha256, scram_sha256);
 	set_field(accounts[i].a.digest_secret, digest_secret);
-	return 1;
+	return ACCOUNT_WRITTEN;
 }
 
 static void drop_owned(struct table *t, const char *bare)
@@ -344,7 +344,7 @@ int account_delete(struct store *s, const char *bare)
 		return -1;
 	i = find_account(bare);
 	if (i < 0)
-		return 0;
+		return ACCOUNT_NONE;
 	del_account(i);
 	drop_owned(&rosters, bare);
 	drop_owned(&pending, bare);

@@ -956,7 +956,7 @@ static int cmd_blocks(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
 		return rc;
 	b.cfg = &c->cfg;
-	if (authfail_each(&c->st, block_line, &b) == -1)
+	if (authfail_each(&c->st, block_line, &b) < 0)
 		rc = redis_failed(c);
 	else {
 		strvec_sort_uniq(&b.addrs);
@@ -992,7 +992,7 @@ static int cmd_unblock(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
 		return rc;
 	if (!strcmp(argv[0], "--all")) {
-		if (authfail_each(&c->st, addr_collect, &addrs) == -1)
+		if (authfail_each(&c->st, addr_collect, &addrs) < 0)
 			rc = redis_failed(c);
 		strvec_sort_uniq(&addrs);
 		for (i = 0; i < addrs.n && rc == XC_OK; i++)
@@ -1006,9 +1006,9 @@ static int cmd_unblock(struct ctl *c, int argc, char **argv)
 	 * "local") is taken as it is. */
 	addr = netaddr_canon(argv[0], canon, sizeof canon) == 0 ? canon : argv[0];
 	r = authfail_unblock(&c->st, addr);
-	if (r == -1)
+	if (r < 0)
 		return redis_failed(c);
-	if (r == 0) {
+	if (r == AUTHFAIL_UNCOUNTED) {
 		ctl_err("no failures counted for %s", addr);
 		return XC_FAIL;
 	}

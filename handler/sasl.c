@@ -136,7 +136,7 @@ static void record(struct conn *c, const char *node, const char *what, int accou
 	}
 	bare_of(c, node, bare, sizeof bare);
 	if (authfail_record(c->store, account ? bare : NULL, c->peer_ip,
-	    c->cfg->auth_fail_window, &n) == -1) {
+	    c->cfg->auth_fail_window, &n) < 0) {
 		log_msg(LOG_ERR, "counting a failed login: %s", c->store->err);
 		n.account = n.addr = 1;           /* the base pause still applies */
 	}

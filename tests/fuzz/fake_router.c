@@ -1147,9 +1147,9 @@ int authfail_unblock(struct store *s, const char *addr)
 		return -1;
 	addr_key(addr, ak, sizeof ak);
 	if ((i = tfind(&authfails, ak, "")) < 0)
-		return 0;
+		return AUTHFAIL_UNCOUNTED;
 	tdel(&authfails, i);
-	return 1;
+	return AUTHFAIL_CLEARED;
 }
 
 /* ---- the preloaded state ---- */

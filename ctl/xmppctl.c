@@ -871,7 +871,7 @@ static int roster_del(struct ctl *c, const char *bare, const char *contact)
 	struct xbuf push = { 0 };
 	int rc = XC_OK;
 
-	if (roster_remove(&c->st, bare, contact, &old, ver, sizeof ver) == -1)
+	if (roster_remove(&c->st, bare, contact, &old, ver, sizeof ver) < 0)
 		return redis_failed(c);
 	if (!old) {
 		ctl_err("%s is not in the roster of %s", contact, bare);

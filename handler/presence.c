@@ -320,7 +320,7 @@ static enum roster_action sub_inbound(struct conn *c, const char *owner, const c
 
 	xbuf_add_esc(&attr, from, strlen(from));
 	if (roster_subscription(c->store, owner, from, 0, type, attr.p ? attr.p : "", stanza,
-	    &a, &item, ver, sizeof ver) == -1) {
+	    &a, &item, ver, sizeof ver) < 0) {
 		log_msg(LOG_ERR, "subscription: %s", c->store->err);
 		a = RA_DROP;
 	}
@@ -375,7 +375,7 @@ void presence_subscription(struct conn *c, const char *contact, const char *type
 	xbuf_add_esc(&attr, contact, strlen(contact));
 	stanza = sub_stanza(c->bare, contact, type, orig);
 	if (roster_subscription(c->store, c->bare, contact, 1, type, attr.p ? attr.p : "",
-	    stanza, &a, &item, ver, sizeof ver) == -1)
+	    stanza, &a, &item, ver, sizeof ver) < 0)
 		log_msg(LOG_ERR, "subscription: %s", c->store->err);
 	if (item)
 		rosteriq_push(c, c->bare, item, ver);

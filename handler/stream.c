@@ -590,7 +590,7 @@ void conn_send_message(struct conn *c, const char *xml, size_t len, long accepte
 void conn_deliver(struct conn *c, const char *payload, size_t len)
 {
 	struct route_msg m;
-	if (route_parse(payload, len, &m) == -1) {
+	if (route_parse(payload, len, &m) < 0) {
 		log_msg(LOG_WARNING, "malformed payload on our channel");
 		return;
 	}

@@ -95,7 +95,7 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 	memset(m, 0, sizeof *m);
 	m->kind = ROUTE_UNKNOWN;
 	if (!nl || (size_t)(nl - p) >= sizeof line)
-		return -1;
+		return XE_INVALID;
 	n = (size_t)(nl - p);
 	memcpy(line, p, n);
 	line[n] = '\0';
@@ -112,7 +112,7 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 	else if (sscanf(line, "kick %63s %63s", m->id, m->cond) == 2)
 		m->kind = ROUTE_KICK;
 	else
-		return -1;
+		return XE_INVALID;
 	return 0;
 }
 

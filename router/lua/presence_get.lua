@@ -4,9 +4,11 @@
 -- ARGV[1] now (unix seconds), ARGV[2] session TTL.
 -- A presence without a live session is stale (its handler died) and is
 -- left out, so a dead host never shows as online.
+-- Returns { 'presence', xml... }: the presences, users in the order of
+-- KEYS (none: { 'presence' }).
 -- include: lib/record.lua
 local now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
-local out = {}
+local out = { 'presence' }
 for k = 1, #KEYS - 1, 2 do
   local pres = redis.call('HGETALL', KEYS[k + 1])
   for i = 1, #pres, 2 do

@@ -1,3 +1,4 @@
+#!lua flags=no-writes
 -- The current presence of some users: the last broadcast presence of each
 -- resource whose session is alive and available. KEYS come in pairs, one
 -- per user: KEYS[2i-1] sessions hash, KEYS[2i] presence hash.
@@ -6,6 +7,8 @@
 -- left out, so a dead host never shows as online.
 -- Returns { 'presence', xml... }: the presences, users in the order of
 -- KEYS (none: { 'presence' }).
+-- Read only (the first line, Redis 7): Redis refuses a write in it, and
+-- may run it on a read-only replica.
 -- include: lib/record.lua
 local now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
 local out = { 'presence' }

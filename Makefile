@@ -49,6 +49,7 @@ ROUTER    := $(wildcard router/*.c)
 HANDLER   := $(wildcard handler/*.c)
 CTL       := $(wildcard ctl/*.c)
 LUA       := $(wildcard router/lua/*.lua)
+LUALIB    := $(wildcard router/lua/lib/*.lua)
 UNITTESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
@@ -62,10 +63,12 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) $(INC_$(firstword $(subst /, ,$<))) $(CFLAGS) -c $< -o $@
 
-# Lua scripts become C strings so a handler never reads files at run time.
-$(B)/gen/scripts.c: $(LUA) tests/embed-lua.sh
+# Lua scripts become C strings so a handler never reads files at run time;
+# router/lua/lib/ holds what scripts include (tests/embed-lua.sh).
+$(B)/gen/scripts.c: $(LUA) $(LUALIB) tests/embed-lua.sh
 	@mkdir -p $(dir $@)
-	sh tests/embed-lua.sh $(LUA) > $@
+	sh tests/embed-lua.sh $(LUA) > $@.tmp
+	mv $@.tmp $@
 
 $(B)/gen/scripts.o: $(B)/gen/scripts.c
 	$(CC) $(XCFLAGS) $(INC_router) $(CFLAGS) -c $< -o $@

@@ -450,13 +450,13 @@ static int cmd_setpw(struct ctl *c, int argc, char **argv, int create)
 	 * with create_only still settles a race. */
 	r = account_get(&c->st, bare, &acct);
 	explicit_bzero(&acct, sizeof acct);
-	if (r == -1)
+	if (r < 0)
 		return redis_failed(c);
-	if (create && r == 1) {
+	if (create && r == ACCOUNT_FOUND) {
 		ctl_err("user %s exists", bare);
 		return XC_FAIL;
 	}
-	if (!create && r == 0) {
+	if (!create && r == ACCOUNT_NONE) {
 		ctl_err("no such user %s", bare);
 		return XC_FAIL;
 	}
@@ -464,9 +464,9 @@ static int cmd_setpw(struct ctl *c, int argc, char **argv, int create)
 	if ((rc = pw_get(bare, pw, sizeof pw)) == XC_OK
 	    && (rc = creds_make(pw, sha1, sha256, sizeof sha1)) == XC_OK) {
 		r = account_put(&c->st, bare, sha1, sha256, legacy ? pw : NULL, create);
-		if (r == -1)
+		if (r < 0)
 			rc = redis_failed(c);
-		else if (r == 0) {
+		else if (r == ACCOUNT_EXISTS) {
 			ctl_err("user %s exists", bare);
 			rc = XC_FAIL;
 		}
@@ -508,7 +508,7 @@ static int kick_one(const struct session_info *si, void *arg)
 	if (got == -1)
 		return -1;
 	/* Nobody listening: the handler is gone; remove what it left. */
-	if (got == 0 && session_unregister(&k->c->st, k->bare, si->resource, si->id, NULL) == -1)
+	if (got == 0 && session_unregister(&k->c->st, k->bare, si->resource, si->id, NULL) < 0)
 		return -1;
 	if (!k->quiet)
 		printf("%s/%s %s\n", k->bare, si->resource, got ? "kicked" : "removed (stale)");
@@ -567,9 +567,9 @@ static int cmd_deluser(struct ctl *c, int argc, char **argv)
 	if (r == -1)
 		return redis_failed(c);
 	r = account_delete(&c->st, bare);
-	if (r == -1)
+	if (r < 0)
 		return redis_failed(c);
-	if (r == 0) {
+	if (r == ACCOUNT_NONE) {
 		ctl_err("no such user %s", bare);
 		return XC_FAIL;
 	}
@@ -610,7 +610,7 @@ static int cmd_users(struct ctl *c, int argc, char **argv)
 		return usage_error("users: no arguments expected");
 	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
 		return rc;
-	if (account_each(&c->st, users_collect, &users) == -1)
+	if (account_each(&c->st, users_collect, &users) < 0)
 		rc = redis_failed(c);
 	else {
 		strvec_sort_uniq(&users);
@@ -712,9 +712,9 @@ static int cmd_sessions(struct ctl *c, int argc, char **argv)
 	if (argc) {
 		r = account_get(&c->st, bare, &acct);
 		explicit_bzero(&acct, sizeof acct);
-		if (r == -1)
+		if (r < 0)
 			return redis_failed(c);
-		if (r == 0) {
+		if (r == ACCOUNT_NONE) {
 			ctl_err("no such user %s", bare);
 			return XC_FAIL;
 		}
@@ -824,7 +824,7 @@ static int roster_del(struct ctl *c, const char *bare, const char *contact)
 	struct xbuf push = { 0 };
 	int rc = XC_OK;
 
-	if (roster_remove(&c->st, bare, contact, &old, ver, sizeof ver) == -1)
+	if (roster_remove(&c->st, bare, contact, &old, ver, sizeof ver) < 0)
 		return redis_failed(c);
 	if (!old) {
 		ctl_err("%s is not in the roster of %s", contact, bare);
@@ -853,9 +853,9 @@ static int cmd_roster(struct ctl *c, int argc, char **argv)
 		return rc;
 	r = account_get(&c->st, bare, &acct);
 	explicit_bzero(&acct, sizeof acct);
-	if (r == -1)
+	if (r < 0)
 		return redis_failed(c);
-	if (r == 0) {
+	if (r == ACCOUNT_NONE) {
 		ctl_err("no such user %s", bare);
 		return XC_FAIL;
 	}
@@ -909,7 +909,7 @@ static int cmd_blocks(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
 		return rc;
 	b.cfg = &c->cfg;
-	if (authfail_each(&c->st, block_line, &b) == -1)
+	if (authfail_each(&c->st, block_line, &b) < 0)
 		rc = redis_failed(c);
 	else {
 		strvec_sort_uniq(&b.addrs);
@@ -945,7 +945,7 @@ static int cmd_unblock(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
 		return rc;
 	if (!strcmp(argv[0], "--all")) {
-		if (authfail_each(&c->st, addr_collect, &addrs) == -1)
+		if (authfail_each(&c->st, addr_collect, &addrs) < 0)
 			rc = redis_failed(c);
 		strvec_sort_uniq(&addrs);
 		for (i = 0; i < addrs.n && rc == XC_OK; i++)
@@ -959,9 +959,9 @@ static int cmd_unblock(struct ctl *c, int argc, char **argv)
 	 * "local") is taken as it is. */
 	addr = netaddr_canon(argv[0], canon, sizeof canon) == 0 ? canon : argv[0];
 	r = authfail_unblock(&c->st, addr);
-	if (r == -1)
+	if (r < 0)
 		return redis_failed(c);
-	if (r == 0) {
+	if (r == AUTHFAIL_UNCOUNTED) {
 		ctl_err("no failures counted for %s", addr);
 		return XC_FAIL;
 	}

@@ -252,7 +252,7 @@ int conn_bind(struct conn *c, const char *resource)
 	snprintf(c->jid.resource, sizeof c->jid.resource, "%s", resource);
 	jid_full(&c->jid, c->full, sizeof c->full);
 	if (session_register(c->store, c->bare, resource, c->stream_id,
-	    c->cfg->hostname, (long)getpid(), replaced, sizeof replaced) == -1) {
+	    c->cfg->hostname, (long)getpid(), replaced, sizeof replaced) < 0) {
 		log_msg(LOG_ERR, "session register: %s", c->store->err);
 		c->jid.resource[0] = c->full[0] = '\0';
 		return XE_REDIS;
@@ -357,7 +357,7 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 	struct route_msg m;
 	int i;
 
-	if (route_parse(payload, len, &m) == -1) {
+	if (route_parse(payload, len, &m) < 0) {
 		log_msg(LOG_WARNING, "malformed payload on our channel");
 		return;
 	}
@@ -471,7 +471,7 @@ static void session_restore(struct conn *c)
 	char replaced[64];
 	int i;
 	if (session_register(c->store, c->bare, c->jid.resource, c->stream_id,
-	    c->cfg->hostname, (long)getpid(), replaced, sizeof replaced) == -1) {
+	    c->cfg->hostname, (long)getpid(), replaced, sizeof replaced) < 0) {
 		log_msg(LOG_ERR, "session register: %s", c->store->err);
 		return;
 	}
@@ -545,10 +545,10 @@ int conn_tick(struct conn *c, time_t now)
 	if (now - c->last_heartbeat >= hb) {
 		c->last_heartbeat = now;
 		switch (session_update(c->store, c->bare, c->jid.resource, c->stream_id, 0, -1, NULL)) {
-		case 1:
+		case SESSION_TAKEN:
 			conn_stream_error(c, "conflict", "resource taken by another session");
 			return 1;
-		case 2:
+		case SESSION_NORECORD:
 			log_msg(LOG_WARNING, "session record lost; registering again");
 			session_restore(c);
 			break;
@@ -646,13 +646,13 @@ void conn_finish(struct conn *c)
 			if (modules[i]->ended)
 				modules[i]->ended(c);
 		ours = session_unregister(c->store, c->bare, c->jid.resource, c->stream_id, NULL);
-		if (ours == -1)
+		if (ours < 0)
 			log_msg(LOG_ERR, "session unregister: %s", c->store->err);
 		/* Unregistered first, so nothing is routed back to us. The
 		 * inbox is the resource's: after a takeover it is the new
 		 * session's to read, not ours to empty; with no record at
 		 * all, nobody else will read it. */
-		if (ours == 1 || ours == 2)
+		if (ours == SESSION_OURS || ours == SESSION_NORECORD)
 			conn_drain_inbox(c, c->bare, c->jid.resource);
 		ackq_drain(&c->ackq, reroute_unconfirmed, c);
 	}

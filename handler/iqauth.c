@@ -57,7 +57,7 @@ static int digest_ok(struct conn *c, const char *bare, const char *digest)
 	char want[41];
 	struct xbuf in = { 0 };
 	int r = account_get(conn_store(c), bare, &a);
-	if (r <= 0 || !a.digest_secret[0])
+	if (r != ACCOUNT_FOUND || !a.digest_secret[0])
 		return r < 0 ? -1 : 0;
 	xbuf_adds(&in, conn_stream_id(c));
 	xbuf_adds(&in, a.digest_secret);

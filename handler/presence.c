@@ -222,7 +222,7 @@ static void broadcast_presence(struct conn *c, struct xml_node *p, int avail)
 	xml_set(p, "from", conn_full(c));
 	xml = xml_string(p, NULL);
 	if (session_update(conn_store(c), conn_bare(c), conn_resource(c), conn_stream_id(c), prio, avail,
-	    avail ? xml : NULL) != 0)
+	    avail ? xml : NULL) != SESSION_OURS)
 		log_msg(LOG_ERR, "presence update failed: %s", conn_store(c)->err);
 	ps->available = avail;
 	ps->priority = prio;
@@ -246,7 +246,7 @@ static void presence_restored(struct conn *c)
 	struct presence_state *ps = presence_of(c);
 	if (ps->available && ps->last_presence &&
 	    session_update(conn_store(c), conn_bare(c), conn_resource(c), conn_stream_id(c),
-	    ps->priority, 1, ps->last_presence) != 0)
+	    ps->priority, 1, ps->last_presence) != SESSION_OURS)
 		log_msg(LOG_ERR, "presence restore failed: %s", conn_store(c)->err);
 }
 
@@ -319,7 +319,7 @@ static enum roster_action sub_inbound(struct conn *c, const char *owner, const c
 
 	xbuf_add_esc(&attr, from, strlen(from));
 	if (roster_subscription(conn_store(c), owner, from, 0, type, attr.p ? attr.p : "", stanza,
-	    &a, &item, ver, sizeof ver) == -1) {
+	    &a, &item, ver, sizeof ver) < 0) {
 		log_msg(LOG_ERR, "subscription: %s", conn_store(c)->err);
 		a = RA_DROP;
 	}
@@ -374,7 +374,7 @@ void presence_subscription(struct conn *c, const char *contact, const char *type
 	xbuf_add_esc(&attr, contact, strlen(contact));
 	stanza = sub_stanza(conn_bare(c), contact, type, orig);
 	if (roster_subscription(conn_store(c), conn_bare(c), contact, 1, type, attr.p ? attr.p : "",
-	    stanza, &a, &item, ver, sizeof ver) == -1)
+	    stanza, &a, &item, ver, sizeof ver) < 0)
 		log_msg(LOG_ERR, "subscription: %s", conn_store(c)->err);
 	if (item)
 		rosteriq_push(c, conn_bare(c), item, ver);
@@ -382,7 +382,7 @@ void presence_subscription(struct conn *c, const char *contact, const char *type
 	xbuf_free(&attr);
 	if (a != RA_ROUTE)
 		goto out;
-	exists = account_get(conn_store(c), contact, &acct) == 1;
+	exists = account_get(conn_store(c), contact, &acct) == ACCOUNT_FOUND;
 	if (!exists) {
 		/* RFC 6121 3.1.3: no such contact: it "answers" unsubscribed. */
 		if (!strcmp(type, "subscribe")) {

@@ -158,7 +158,7 @@ static void roster_remove_contact(struct conn *c, struct xml_node *iq, const cha
 	struct xbuf e = { 0 };
 	enum roster_sub sub;
 
-	if (roster_remove(conn_store(c), conn_bare(c), contact, &old, ver, sizeof ver) == -1) {
+	if (roster_remove(conn_store(c), conn_bare(c), contact, &old, ver, sizeof ver) < 0) {
 		conn_error(c, iq, "wait", "internal-server-error", NULL);
 		return;
 	}
@@ -211,7 +211,7 @@ static void roster_set_item(struct conn *c, struct xml_node *iq, struct xml_node
 	 * server owns the subscription state (RFC 6121 2.1.2.5, 2.1.5). */
 	if (item_body(c, iq, item, contact, &body) == -1)
 		goto out;
-	if (roster_set(conn_store(c), conn_bare(c), contact, body.p, &stored, ver, sizeof ver) == -1) {
+	if (roster_set(conn_store(c), conn_bare(c), contact, body.p, &stored, ver, sizeof ver) < 0) {
 		conn_error(c, iq, "wait", "internal-server-error", NULL);
 		goto out;
 	}

@@ -150,7 +150,7 @@ static void record(struct conn *c, const char *node, const char *what, int accou
 	}
 	bare_of(c, node, bare, sizeof bare);
 	if (authfail_record(conn_store(c), account ? bare : NULL, conn_peer_ip(c),
-	    conn_cfg(c)->auth_fail_window, &n) == -1) {
+	    conn_cfg(c)->auth_fail_window, &n) < 0) {
 		log_msg(LOG_ERR, "counting a failed login: %s", conn_store(c)->err);
 		n.account = n.addr = 1;           /* the base pause still applies */
 	}
@@ -243,11 +243,11 @@ static int lookup_cred(struct conn *c, const char *node, enum scram_hash h,
 	int r;
 	snprintf(bare, sizeof bare, "%s@%s", node, conn_domain(c));
 	r = account_get(conn_store(c), bare, &a);
-	if (r == -1) {
+	if (r < 0) {
 		log_msg(LOG_ERR, "account lookup: %s", conn_store(c)->err);
 		return -1;
 	}
-	if (r == 0)
+	if (r == ACCOUNT_NONE)
 		return 0;
 	return scram_cred_parse(h, h == SCRAM_SHA1 ? a.scram_sha1 : a.scram_sha256, cred) == 0;
 }
@@ -264,7 +264,7 @@ static int fake_cred(struct conn *c, const char *node, enum scram_hash h,
 	char bare[JID_MAX];
 	int r;
 
-	if (account_server_secret(conn_store(c), secret) == -1) {
+	if (account_server_secret(conn_store(c), secret) < 0) {
 		log_msg(LOG_ERR, "server secret: %s", conn_store(c)->err);
 		return -1;
 	}

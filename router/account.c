@@ -36,18 +36,18 @@ int account_get(struct store *s, const char *bare, struct account *a)
 	store_user_key(s, bare, "account", key, sizeof key);
 	r = store_cmd(s, "HMGET %s scram-sha-1 scram-sha-256 digest-secret", key);
 	if (!r)
-		return -1;
+		return XE_REDIS;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
 		freeReplyObject(r);
 		snprintf(s->err, sizeof s->err, "HMGET: unexpected reply");
-		return -1;
+		return XE_REPLY;
 	}
 	copy_field(a->scram_sha1, r->element[0]);
 	copy_field(a->scram_sha256, r->element[1]);
 	copy_field(a->digest_secret, r->element[2]);
 	freeReplyObject(r);
 	found = a->scram_sha1[0] || a->scram_sha256[0];
-	return found;
+	return found ? ACCOUNT_FOUND : ACCOUNT_NONE;
 }
 
 int account_put(struct store *s, const char *bare, const char *scram_sha1,
@@ -61,28 +61,28 @@ int account_put(struct store *s, const char *bare, const char *scram_sha1,
 	if (create_only) {
 		r = store_cmd(s, "HSETNX %s created %lld", key, (long long)time(NULL));
 		if (!r)
-			return -1;
+			return XE_REDIS;
 		if (r->integer == 0) {
 			freeReplyObject(r);
-			return 0;
+			return ACCOUNT_EXISTS;
 		}
 		freeReplyObject(r);
 	}
 	r = store_cmd(s, "HSET %s scram-sha-1 %s scram-sha-256 %s", key,
 	    scram_sha1, scram_sha256);
 	if (!r)
-		return -1;
+		return XE_REDIS;
 	freeReplyObject(r);
 	r = digest_secret ? store_cmd(s, "HSET %s digest-secret %s", key, digest_secret)
 	    : store_cmd(s, "HDEL %s digest-secret", key);
 	if (!r)
-		return -1;
+		return XE_REDIS;
 	freeReplyObject(r);
 	r = store_cmd(s, "SADD %s %s", users, bare);
 	if (!r)
-		return -1;
+		return XE_REDIS;
 	freeReplyObject(r);
-	return 1;
+	return ACCOUNT_WRITTEN;
 }
 
 int account_delete(struct store *s, const char *bare)
@@ -95,23 +95,23 @@ int account_delete(struct store *s, const char *bare)
 	store_user_key(s, bare, "account", key, sizeof key);
 	r = store_cmd(s, "EXISTS %s", key);
 	if (!r)
-		return -1;
+		return XE_REDIS;
 	existed = r->integer;
 	freeReplyObject(r);
 	for (i = 0; user_keys[i]; i++) {
 		store_user_key(s, bare, user_keys[i], key, sizeof key);
 		r = store_cmd(s, "DEL %s", key);
 		if (!r)
-			return -1;
+			return XE_REDIS;
 		freeReplyObject(r);
 	}
 	store_global_key(s, "users", users, sizeof users);
 	r = store_cmd(s, "SREM %s %s", users, bare);
 	if (!r)
-		return -1;
+		return XE_REDIS;
 	existed |= r->integer;
 	freeReplyObject(r);
-	return existed ? 1 : 0;
+	return existed ? ACCOUNT_REMOVED : ACCOUNT_NONE;
 }
 
 int account_each(struct store *s, int (*fn)(const char *bare, void *arg), void *arg)
@@ -124,16 +124,17 @@ int account_each(struct store *s, int (*fn)(const char *bare, void *arg), void *
 	do {
 		r = store_cmd(s, "SSCAN %s %s COUNT 500", users, cursor);
 		if (!r)
-			return -1;
+			return XE_REDIS;
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			snprintf(s->err, sizeof s->err, "SSCAN: unexpected reply");
 			freeReplyObject(r);
-			return -1;
+			return XE_REPLY;
 		}
 		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
 		for (i = 0; i < r->element[1]->elements; i++) {
 			if (fn(r->element[1]->element[i]->str, arg) == -1) {
 				freeReplyObject(r);
-				return -1;
+				return XE_REDIS;
 			}
 		}
 		freeReplyObject(r);
@@ -154,36 +155,43 @@ static int hex_value(char ch)
 
 int account_server_secret(struct store *s, unsigned char out[ACCOUNT_SECRET_LEN])
 {
+	/* Read as it was, or stored from ARGV: the secret either way. */
+	static const char *const outcomes[] = { "found", "stored", NULL };
 	char key[STORE_MAX_KEY], fresh[SECRET_HEX_LEN + 1];
 	const char *argv[2];
+	const redisReply *v;
 	redisReply *r;
-	int rc = -1, hi, lo;
+	int rc, hi, lo;
 	size_t i;
 
+	memset(out, 0, ACCOUNT_SECRET_LEN);
 	/* Drawn on every call, used only the first time ever: one round
 	 * trip instead of a GET, then a SET when there is none. */
-	if (random_hex(fresh, ACCOUNT_SECRET_LEN) < 0) {
+	if ((rc = random_hex(fresh, ACCOUNT_SECRET_LEN)) < 0) {
 		snprintf(s->err, sizeof s->err, "getrandom: cannot draw the server secret");
-		return -1;
+		return rc;
 	}
 	store_global_key(s, SECRET_KEY_NAME, key, sizeof key);
 	argv[0] = key;
 	argv[1] = fresh;
-	r = store_eval(s, lua_server_secret, lua_server_secret_sha, 1, 2, argv, NULL);
+	rc = store_script(s, "server_secret", lua_server_secret, lua_server_secret_sha, 1, 2,
+	    argv, NULL, outcomes, &r);
 	memset(fresh, 0, sizeof fresh);
-	if (!r)
-		return -1;
-	if (r->type == REDIS_REPLY_STRING && r->len == SECRET_HEX_LEN) {
+	if (rc < 0)
+		return rc;
+	rc = XE_REPLY;
+	v = r->elements == 2 ? r->element[1] : NULL;
+	if (v && v->type == REDIS_REPLY_STRING && v->len == SECRET_HEX_LEN) {
 		for (i = 0; i < ACCOUNT_SECRET_LEN; i++) {
-			hi = hex_value(r->str[2 * i]);
-			lo = hex_value(r->str[2 * i + 1]);
+			hi = hex_value(v->str[2 * i]);
+			lo = hex_value(v->str[2 * i + 1]);
 			if (hi < 0 || lo < 0)
 				break;
 			out[i] = (unsigned char)(hi << 4 | lo);
 		}
-		rc = i == ACCOUNT_SECRET_LEN ? 0 : -1;
+		rc = i == ACCOUNT_SECRET_LEN ? 0 : XE_REPLY;
 	}
-	if (rc == -1) {
+	if (rc < 0) {
 		memset(out, 0, ACCOUNT_SECRET_LEN);
 		snprintf(s->err, sizeof s->err, "%.256s is not %d hex digits", key, SECRET_HEX_LEN);
 	}

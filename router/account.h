@@ -24,21 +24,66 @@ struct account {
 	char digest_secret[ACCOUNT_MAX_FIELD]; /* "" unless legacy digest enabled */
 };
 
-/* 1 found, 0 no such account, -1 Redis error. */
+/* What the account functions found or did; errors are negative (xerr.h:
+ * XE_REDIS, XE_REPLY ... with store->err set). A caller compares with
+ * these names, never with digits. */
+enum account_result {
+	ACCOUNT_NONE = 0,      /* no such account */
+	ACCOUNT_FOUND = 1,     /* account_get: read */
+	ACCOUNT_WRITTEN = 2,   /* account_put: created or replaced */
+	ACCOUNT_EXISTS = 3,    /* account_put, create_only: there already, unchanged */
+	ACCOUNT_REMOVED = 4    /* account_delete: removed */
+};
+
+/*
+ * Read the credentials of bare into *a (zeroed first). An account exists
+ * when it has a SCRAM credential.
+ *
+ * Returns: ACCOUNT_FOUND, ACCOUNT_NONE (*a all ""), or XE_REDIS /
+ *   XE_REPLY. The caller wipes *a when done (it holds secrets).
+ */
 int account_get(struct store *s, const char *bare, struct account *a);
-/* Create or replace the credentials (and index the user). digest_secret
- * may be NULL (no legacy digest) . create_only: fail with 0 if it exists.
- * Returns 1 written, 0 exists (create_only), -1 error. */
+
+/*
+ * Create or replace the credentials of bare, and index the user.
+ *
+ * Accepts: the SCRAM lines in stored form (scram.h); digest_secret NULL
+ *   for no legacy digest (any old one is removed); create_only: leave an
+ *   existing account alone.
+ * Returns: ACCOUNT_WRITTEN, ACCOUNT_EXISTS (create_only and it exists:
+ *   nothing changed), or XE_REDIS. Not atomic: a failure may leave the
+ *   account half written (its "created" field set, say).
+ */
 int account_put(struct store *s, const char *bare, const char *scram_sha1,
     const char *scram_sha256, const char *digest_secret, int create_only);
-/* Remove every key of the user (account, roster, sessions, presence,
- * offline ...) and the index entry. 1 removed, 0 no such user, -1 error. */
+
+/*
+ * Remove every key of the user (account, roster, sessions, presence,
+ * offline ...) and the index entry.
+ *
+ * Returns: ACCOUNT_REMOVED, ACCOUNT_NONE (no account and no index entry),
+ *   or XE_REDIS.
+ */
 int account_delete(struct store *s, const char *bare);
-/* The server secret into out: read, or created from fresh random bytes
- * on first use, in one round trip. 0, or -1 on a Redis error or when
- * the stored value is not 64 hex digits. */
+
+/*
+ * The server secret into out: read, or created from fresh random bytes
+ * on first use, in one round trip (server_secret.lua).
+ *
+ * Returns: 0; XE_ENTROPY (no random bytes to offer), XE_REDIS, or
+ *   XE_REPLY (the stored value is not 64 hex digits), with store->err set
+ *   and out zeroed.
+ */
 int account_server_secret(struct store *s, unsigned char out[ACCOUNT_SECRET_LEN]);
-/* Call fn for each indexed user (SSCAN, never KEYS). */
+
+/*
+ * Call fn for each indexed user (SSCAN, never KEYS: a user added or
+ * removed meanwhile may be missed, one may come twice). fn returns 0 to
+ * go on, -1 to stop.
+ *
+ * Returns: 0, or XE_REDIS / XE_REPLY; XE_REDIS too when fn stopped the
+ *   walk (store->err is then as fn left it).
+ */
 int account_each(struct store *s, int (*fn)(const char *bare, void *arg), void *arg);
 
 #endif

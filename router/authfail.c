@@ -23,11 +23,12 @@ static void addr_key(struct store *s, const char *addr, char *out, size_t outsz)
 int authfail_record(struct store *s, const char *bare, const char *addr, int window,
     struct authfail_counts *out)
 {
+	static const char *const counted[] = { "counted", NULL };
 	char uk[STORE_MAX_KEY], ak[STORE_MAX_KEY], w[16];
 	const char *argv[3];
 	long *slot[2];
 	redisReply *r;
-	int nkeys = 0, rc = -1;
+	int nkeys = 0, rc;
 	size_t i;
 
 	memset(out, 0, sizeof *out);
@@ -45,17 +46,18 @@ int authfail_record(struct store *s, const char *bare, const char *addr, int win
 		return 0;
 	snprintf(w, sizeof w, "%d", window);
 	argv[nkeys] = w;
-	r = store_eval(s, lua_authfail_record, lua_authfail_record_sha, nkeys, nkeys + 1,
-	    argv, NULL);
-	if (!r)
-		return -1;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)nkeys) {
-		for (i = 0; i < r->elements; i++)
-			if (r->element[i]->type == REDIS_REPLY_INTEGER)
-				*slot[i] = (long)r->element[i]->integer;
-		rc = 0;
+	rc = store_script(s, "authfail_record", lua_authfail_record, lua_authfail_record_sha,
+	    nkeys, nkeys + 1, argv, NULL, counted, &r);
+	if (rc < 0)
+		return rc;
+	/* { 'counted', count of KEYS[1] [, count of KEYS[2]] } */
+	if (r->elements == (size_t)nkeys + 1) {
+		for (i = 0; i < (size_t)nkeys; i++)
+			if (r->element[i + 1]->type == REDIS_REPLY_INTEGER)
+				*slot[i] = (long)r->element[i + 1]->integer;
 	} else {
 		snprintf(s->err, sizeof s->err, "authfail_record: unexpected reply");
+		rc = XE_REPLY;
 	}
 	freeReplyObject(r);
 	return rc;
@@ -70,7 +72,7 @@ long authfail_addr_count(struct store *s, const char *addr)
 	addr_key(s, addr, ak, sizeof ak);
 	r = store_cmd(s, "GET %s", ak);
 	if (!r)
-		return -1;
+		return XE_REDIS;
 	if (r->type == REDIS_REPLY_STRING)
 		n = strtol(r->str, NULL, 10);
 	freeReplyObject(r);
@@ -96,10 +98,10 @@ int authfail_unblock(struct store *s, const char *addr)
 	addr_key(s, addr, ak, sizeof ak);
 	r = store_cmd(s, "DEL %s", ak);
 	if (!r)
-		return -1;
+		return XE_REDIS;
 	n = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
 	freeReplyObject(r);
-	return n;
+	return n ? AUTHFAIL_CLEARED : AUTHFAIL_UNCOUNTED;
 }
 
 /* ---- listing ---- */
@@ -160,7 +162,7 @@ static int key_name(const struct store *s, enum authfail_kind kind, const char *
 
 /* Count and TTL of one counter, in one round trip: 1; 0 if it has gone
  * since SCAN saw it or is no counter (another key that fits the
- * pattern); -1 if Redis failed. */
+ * pattern); XE_REDIS if Redis failed. */
 static int counter_get(struct store *s, const char *key, long *count, long *ttl)
 {
 	const char *get[2] = { "GET", key }, *ttlc[2] = { "TTL", key };
@@ -172,7 +174,7 @@ static int counter_get(struct store *s, const char *key, long *count, long *ttl)
 
 	store_pipeline(s, 2, av, lens, ac, rep);
 	if (!rep[0] || !rep[1])
-		rc = -1;
+		rc = XE_REDIS;
 	else if (rep[0]->type == REDIS_REPLY_STRING && rep[1]->type == REDIS_REPLY_INTEGER) {
 		*count = strtol(rep[0]->str, NULL, 10);
 		*ttl = (long)rep[1]->integer;
@@ -201,14 +203,14 @@ static int scan_kind(struct store *s, enum authfail_kind kind,
 	do {
 		r = store_cmd(s, "SCAN %s MATCH %s COUNT %d", cursor, pattern, SCAN_COUNT);
 		if (!r)
-			return -1;
+			return XE_REDIS;
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
 		    || r->element[0]->type != REDIS_REPLY_STRING
 		    || r->element[0]->len >= sizeof cursor
 		    || r->element[1]->type != REDIS_REPLY_ARRAY) {
 			snprintf(s->err, sizeof s->err, "SCAN: unexpected reply");
 			freeReplyObject(r);
-			return -1;
+			return XE_REPLY;
 		}
 		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
 		keys = r->element[1];
@@ -219,11 +221,11 @@ static int scan_kind(struct store *s, enum authfail_kind kind,
 			e.kind = kind;
 			e.name = name;
 			got = counter_get(s, keys->element[i]->str, &e.count, &e.ttl);
-			if (got == -1)
-				rc = -1;
+			if (got < 0)
+				rc = got;
 			else if (got == 1 && fn(&e, arg) == -1) {
 				s->err[0] = '\0';
-				rc = -1;
+				rc = XE_REDIS;
 			}
 		}
 		freeReplyObject(r);
@@ -234,7 +236,8 @@ static int scan_kind(struct store *s, enum authfail_kind kind,
 int authfail_each(struct store *s, int (*fn)(const struct authfail_entry *e, void *arg),
     void *arg)
 {
-	if (scan_kind(s, AUTHFAIL_ADDR, fn, arg) == -1)
-		return -1;
+	int rc = scan_kind(s, AUTHFAIL_ADDR, fn, arg);
+	if (rc < 0)
+		return rc;
 	return scan_kind(s, AUTHFAIL_ACCOUNT, fn, arg);
 }

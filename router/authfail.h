@@ -8,8 +8,9 @@
  * counts lengthen the (bounded) pause before a wrong answer; an account
  * is never refused, so a stranger cannot lock its owner out.
  *
- * Contract: as store.h (-1 with store->err on a Redis error). Addresses
- * are taken as spelt: callers pass netaddr_canon()'s spelling.
+ * Contract: as store.h: a negative xerr.h code (XE_REDIS, XE_REPLY) with
+ * store->err set on failure. Addresses are taken as spelt: callers pass
+ * netaddr_canon()'s spelling.
  */
 #ifndef XMPPD_AUTHFAIL_H
 #define XMPPD_AUTHFAIL_H
@@ -22,15 +23,23 @@ struct authfail_counts {
 	long addr;             /* from the address (0 if it was not counted) */
 };
 
-/* Record one failure against the account bare and the address addr
- * (either may be NULL: not counted), each counter expiring window
- * seconds after its first failure. 0 with the new counts in *out, or -1. */
+/*
+ * Record one failure against the account bare and the address addr
+ * (authfail_record.lua), each counter expiring window seconds after its
+ * first failure (a counter found without a TTL gets one).
+ *
+ * Accepts: bare and addr, either NULL (not counted; both NULL: nothing
+ *   to do); window > 0.
+ * Returns: 0 with the new counts in *out (0 for what was not counted),
+ *   or XE_REDIS / XE_REPLY with *out zeroed.
+ */
 int authfail_record(struct store *s, const char *bare, const char *addr, int window,
     struct authfail_counts *out);
-/* Failures from the address in the window (0 if none), or -1. */
+/* Failures from the address in the window (0 if none), or XE_REDIS. */
 long authfail_addr_count(struct store *s, const char *addr);
 /* A successful login clears the account's counter. Never the address's:
- * a guesser with an account of its own could clear it between guesses. */
+ * a guesser with an account of its own could clear it between guesses.
+ * Best effort: a Redis failure leaves it to expire. */
 void authfail_clear(struct store *s, const char *bare);
 
 /* ---- for the operator (xmppctl) ---- */
@@ -47,10 +56,18 @@ struct authfail_entry {
 /* Call fn for every counter, addresses first. SCAN MATCH, never KEYS:
  * Redis walks its whole key space in batches, so a counter may come
  * twice and one created meanwhile may be missed. fn returns 0 to go on,
- * -1 to stop (authfail_each then returns -1 with store->err empty). */
+ * -1 to stop (authfail_each then returns XE_REDIS with store->err
+ * empty). Returns 0, or XE_REDIS / XE_REPLY. */
 int authfail_each(struct store *s, int (*fn)(const struct authfail_entry *e, void *arg),
     void *arg);
-/* Forget the failures from an address: 1 removed, 0 none counted, -1. */
+
+/* What authfail_unblock found; compare with these names, not digits. */
+enum authfail_unblock_result {
+	AUTHFAIL_UNCOUNTED = 0,   /* no failures were counted for the address */
+	AUTHFAIL_CLEARED = 1      /* its counter is removed */
+};
+/* Forget the failures from an address: AUTHFAIL_CLEARED,
+ * AUTHFAIL_UNCOUNTED, or XE_REDIS. */
 int authfail_unblock(struct store *s, const char *addr);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * format.c - the formats xmpp-redis(7) documents: key and channel names,
- * envelopes, session records, roster items. Pure functions, no Redis
- * connection: what every reader and writer of those formats shares
- * (handlers, xmppctl, and the fuzzing harness's in-memory router).
+ * envelopes, session records, roster items, the shape of script replies.
+ * Pure functions, no Redis connection: what every reader and writer of
+ * those formats shares (handlers, xmppctl, and the fuzzing harness's
+ * in-memory router).
  */
 #include "store.h"
 #include "route.h"
@@ -51,6 +52,22 @@ void store_global_key(const struct store *s, const char *name, char *out, size_t
 	snprintf(out, outsz, "%s%s", s->prefix, name);
 }
 
+int store_outcome(const redisReply *r, const char *const *outcomes)
+{
+	const redisReply *o;
+	int i;
+
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1)
+		return XE_REPLY;
+	o = r->element[0];
+	if (o->type != REDIS_REPLY_STRING)
+		return XE_REPLY;
+	for (i = 0; outcomes[i]; i++)
+		if (strlen(outcomes[i]) == o->len && !memcmp(outcomes[i], o->str, o->len))
+			return i;
+	return XE_REPLY;
+}
+
 char *route_envelope(const char *header, const char *body, size_t *len)
 {
 	size_t h = strlen(header), b = strlen(body);
@@ -78,7 +95,7 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 	memset(m, 0, sizeof *m);
 	m->kind = ROUTE_UNKNOWN;
 	if (!nl || (size_t)(nl - p) >= sizeof line)
-		return -1;
+		return XE_INVALID;
 	n = (size_t)(nl - p);
 	memcpy(line, p, n);
 	line[n] = '\0';
@@ -95,7 +112,7 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 	else if (sscanf(line, "kick %63s %63s", m->id, m->cond) == 2)
 		m->kind = ROUTE_KICK;
 	else
-		return -1;
+		return XE_INVALID;
 	return 0;
 }
 
@@ -119,6 +136,30 @@ static int field(const char *rec, const char *name, char *out, size_t outsz)
 	return 0;
 }
 
+/* A record's value: not empty, no space (the separator). */
+static int field_ok(const char *v)
+{
+	return v[0] && !strchr(v, ' ');
+}
+
+int session_format(const struct session_info *si, char *out, size_t outsz)
+{
+	int n;
+
+	if (outsz)
+		out[0] = '\0';
+	if (!field_ok(si->id) || !field_ok(si->host))
+		return XE_INVALID;
+	n = snprintf(out, outsz, "id=%s prio=%d avail=%d host=%s pid=%ld since=%ld seen=%ld",
+	    si->id, si->prio, si->avail, si->host, si->pid, si->since, si->seen);
+	if (n < 0 || (size_t)n >= outsz) {
+		if (outsz)
+			out[0] = '\0';
+		return XE_INVALID;
+	}
+	return n;
+}
+
 int session_parse(const char *resource, const char *rec, struct session_info *si)
 {
 	char v[64];
@@ -126,16 +167,16 @@ int session_parse(const char *resource, const char *rec, struct session_info *si
 	snprintf(si->resource, sizeof si->resource, "%s", resource);
 	if (field(rec, "id", si->id, sizeof si->id) == -1 ||
 	    field(rec, "host", si->host, sizeof si->host) == -1)
-		return -1;
-	if (field(rec, "prio", v, sizeof v) == -1) return -1;
+		return XE_INVALID;
+	if (field(rec, "prio", v, sizeof v) == -1) return XE_INVALID;
 	si->prio = atoi(v);
-	if (field(rec, "avail", v, sizeof v) == -1) return -1;
+	if (field(rec, "avail", v, sizeof v) == -1) return XE_INVALID;
 	si->avail = atoi(v);
-	if (field(rec, "pid", v, sizeof v) == -1) return -1;
+	if (field(rec, "pid", v, sizeof v) == -1) return XE_INVALID;
 	si->pid = atol(v);
-	if (field(rec, "since", v, sizeof v) == -1) return -1;
+	if (field(rec, "since", v, sizeof v) == -1) return XE_INVALID;
 	si->since = atol(v);
-	if (field(rec, "seen", v, sizeof v) == -1) return -1;
+	if (field(rec, "seen", v, sizeof v) == -1) return XE_INVALID;
 	si->seen = atol(v);
 	return 0;
 }

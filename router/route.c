@@ -12,6 +12,13 @@
 
 #define JID_INBOX_MAX 1100      /* "inbox:" + a resource of up to 1023 bytes */
 
+/* route_stanza.lua's outcomes, indexed by enum route_outcome (RO_ERROR is
+ * none of them). */
+static const char *const route_outcomes[] = {
+	[RO_DELIVERED] = "delivered", [RO_OFFLINE] = "offline", [RO_NOUSER] = "nouser",
+	[RO_UNAVAILABLE] = "unavailable", [RO_FULL] = "full", [RO_DROPPED] = "dropped", NULL
+};
+
 long route_publish(struct store *s, const char *channel, const char *payload, size_t len)
 {
 	const char *argv[3] = { "PUBLISH", channel, payload };
@@ -19,7 +26,7 @@ long route_publish(struct store *s, const char *channel, const char *payload, si
 	redisReply *r = store_cmdargv(s, 3, argv, lens);
 	long n;
 	if (!r)
-		return -1;
+		return XE_REDIS;
 	n = (long)r->integer;
 	freeReplyObject(r);
 	return n;
@@ -85,17 +92,19 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 	redisReply *r;
 	int i;
 
-	if (store_open_sub(s) == -1)
-		return -1;
+	if (store_open_sub(s) < 0)
+		return XE_REDIS;
 	store_full_channel(s, bare, resource, full, sizeof full);
 	store_user_key(s, bare, NULL, barech, sizeof barech);
-	if (redisAppendCommand(s->sub, "SUBSCRIBE %s %s", full, barech) != REDIS_OK)
-		return -1;
+	if (redisAppendCommand(s->sub, "SUBSCRIBE %s %s", full, barech) != REDIS_OK) {
+		snprintf(s->err, sizeof s->err, "SUBSCRIBE: %s", s->sub->errstr);
+		return XE_REDIS;
+	}
 	/* Wait for both confirmations so nothing published after bind is missed. */
 	for (i = 0; i < 2; i++) {
 		if (redisGetReply(s->sub, (void **)&r) != REDIS_OK) {
 			snprintf(s->err, sizeof s->err, "SUBSCRIBE: %s", s->sub->errstr);
-			return -1;
+			return XE_REDIS;
 		}
 		freeReplyObject(r);
 	}
@@ -140,17 +149,6 @@ static void call_args(struct store *s, const struct route_req *q, const char *no
 	c->al[11] = q->envlen;
 }
 
-static enum route_outcome outcome_of(const redisReply *r)
-{
-	const char *o;
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[0]->type != REDIS_REPLY_STRING)
-		return RO_ERROR;
-	o = r->element[0]->str;
-	return !strcmp(o, "delivered") ? RO_DELIVERED : !strcmp(o, "offline") ? RO_OFFLINE :
-	    !strcmp(o, "nouser") ? RO_NOUSER : !strcmp(o, "full") ? RO_FULL :
-	    !strcmp(o, "dropped") ? RO_DROPPED : RO_UNAVAILABLE;
-}
 
 void route_stanza_batch(struct store *s, int n, const struct route_req *req,
     int offline_cap, enum route_outcome *out)
@@ -158,7 +156,7 @@ void route_stanza_batch(struct store *s, int n, const struct route_req *req,
 	struct route_call *calls = xcalloc((size_t)n, sizeof *calls);
 	const char ***av = xcalloc((size_t)n, sizeof *av);
 	const size_t **al = xcalloc((size_t)n, sizeof *al);
-	int *ac = xcalloc((size_t)n, sizeof *ac), i, j;
+	int *ac = xcalloc((size_t)n, sizeof *ac), i, j, o;
 	redisReply **rep = xcalloc((size_t)n, sizeof *rep);
 	char now[32], ttl[16], cap[16], expiry[STORE_MAX_KEY];
 
@@ -182,7 +180,10 @@ void route_stanza_batch(struct store *s, int n, const struct route_req *req,
 		} else if (rep[i] && rep[i]->type == REDIS_REPLY_ERROR) {
 			snprintf(s->err, sizeof s->err, "route_stanza: %s", rep[i]->str);
 		}
-		out[i] = outcome_of(rep[i]);
+		o = store_outcome(rep[i], route_outcomes);
+		if (o < 0 && rep[i] && rep[i]->type != REDIS_REPLY_ERROR)
+			snprintf(s->err, sizeof s->err, "route_stanza: unexpected reply");
+		out[i] = o < 0 ? RO_ERROR : (enum route_outcome)o;
 		if (rep[i])
 			freeReplyObject(rep[i]);
 		for (j = 0; calls[i].mine[j]; j++)
@@ -201,10 +202,12 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
 	return o;
 }
 
-static void each_string(redisReply *r, void (*fn)(const char *, size_t, void *), void *arg)
+/* fn for each string element of array r from the first-th on. */
+static void each_string(redisReply *r, size_t first,
+    void (*fn)(const char *, size_t, void *), void *arg)
 {
 	size_t i;
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+	for (i = first; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
 		if (r->element[i]->type == REDIS_REPLY_STRING)
 			fn(r->element[i]->str, r->element[i]->len, arg);
 }
@@ -212,11 +215,12 @@ static void each_string(redisReply *r, void (*fn)(const char *, size_t, void *),
 int route_presence_of(struct store *s, const char *const *bares, int n,
     void (*fn)(const char *xml, size_t len, void *arg), void *arg)
 {
+	static const char *const presence[] = { "presence", NULL };
 	char (*keys)[STORE_MAX_KEY];
 	const char **argv;
 	char now[32], ttl[16];
 	redisReply *r;
-	int i;
+	int i, o;
 
 	if (n == 0)
 		return 0;
@@ -232,12 +236,13 @@ int route_presence_of(struct store *s, const char *const *bares, int n,
 	snprintf(ttl, sizeof ttl, "%d", s->session_ttl);
 	argv[2 * n] = now;
 	argv[2 * n + 1] = ttl;
-	r = store_eval(s, lua_presence_get, lua_presence_get_sha, 2 * n, 2 * n + 2, argv, NULL);
+	o = store_script(s, "presence_get", lua_presence_get, lua_presence_get_sha, 2 * n,
+	    2 * n + 2, argv, NULL, presence, &r);
 	free(keys);
 	free(argv);
-	if (!r)
-		return -1;
-	each_string(r, fn, arg);
+	if (o < 0)
+		return o;
+	each_string(r, 1, fn, arg);       /* { 'presence', xml... } */
 	freeReplyObject(r);
 	return 0;
 }
@@ -252,6 +257,7 @@ static void inbox_key(struct store *s, const char *bare, const char *resource,
 
 int route_offline_move(struct store *s, const char *bare, const char *resource, int max)
 {
+	static const char *const moved[] = { "moved", NULL };
 	char off[STORE_MAX_KEY], box[STORE_MAX_KEY], n[16];
 	const char *argv[3];
 	redisReply *r;
@@ -261,10 +267,17 @@ int route_offline_move(struct store *s, const char *bare, const char *resource, 
 	inbox_key(s, bare, resource, box, sizeof box);
 	snprintf(n, sizeof n, "%d", max);
 	argv[0] = off; argv[1] = box; argv[2] = n;
-	r = store_eval(s, lua_offline_move, lua_offline_move_sha, 2, 3, argv, NULL);
-	if (!r)
-		return -1;
-	got = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
+	got = store_script(s, "offline_move", lua_offline_move, lua_offline_move_sha, 2, 3, argv,
+	    NULL, moved, &r);
+	if (got < 0)
+		return got;
+	/* { 'moved', count } */
+	if (r->elements == 2 && r->element[1]->type == REDIS_REPLY_INTEGER) {
+		got = (int)r->element[1]->integer;
+	} else {
+		snprintf(s->err, sizeof s->err, "offline_move: unexpected reply");
+		got = XE_REPLY;
+	}
 	freeReplyObject(r);
 	return got;
 }
@@ -279,15 +292,15 @@ int route_inbox_take(struct store *s, const char *bare, const char *resource, in
 	inbox_key(s, bare, resource, key, sizeof key);
 	r = store_cmd(s, "LRANGE %s 0 %d", key, max - 1);
 	if (!r)
-		return -1;
+		return XE_REDIS;
 	got = r->type == REDIS_REPLY_ARRAY ? (int)r->elements : 0;
-	each_string(r, fn, arg);
+	each_string(r, 0, fn, arg);
 	freeReplyObject(r);
 	if (got == 0)
 		return 0;
 	r = store_cmd(s, "LTRIM %s %d -1", key, got);
 	if (!r)
-		return -1;
+		return XE_REDIS;
 	freeReplyObject(r);
 	return got;
 }

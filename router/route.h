@@ -17,6 +17,11 @@
  *   "push <ver>\n<item>"        roster push: only to sessions that asked for
  *                               the roster
  *   "kick <id> <condition>\n"   session <id> must end with that stream error
+ *
+ * Contract: as store.h. Functions return 0 or a count, or a negative
+ * xerr.h code with store->err set: XE_REDIS, or XE_REPLY when a script
+ * answers what it never does. route_stanza's outcomes are named
+ * (enum route_outcome), RO_ERROR standing for both.
  */
 #ifndef XMPPD_ROUTE_H
 #define XMPPD_ROUTE_H
@@ -37,6 +42,9 @@ struct route_msg {
 	size_t body_len;
 };
 
+/* What became of a routed stanza: route_stanza.lua's outcomes ('delivered',
+ * 'offline', 'nouser', 'unavailable', 'full', 'dropped'), in that order,
+ * and RO_ERROR. */
 enum route_outcome {
 	RO_DELIVERED,           /* published to at least one live session */
 	RO_OFFLINE,             /* stored for the user's next login */
@@ -44,28 +52,35 @@ enum route_outcome {
 	RO_UNAVAILABLE,         /* nobody can take it: service-unavailable */
 	RO_FULL,                /* offline store full: service-unavailable */
 	RO_DROPPED,             /* RFC 6121 says to ignore it silently */
-	RO_ERROR                /* Redis failed */
+	RO_ERROR                /* Redis failed, or answered nonsense: store->err */
 };
 
-/* Publish a kick to one full JID's channel. Returns receivers or -1. */
+/* Publish a kick to one full JID's channel. Returns receivers (0: nobody
+ * listens, the session is dead) or XE_REDIS. */
 long route_kick(struct store *s, const char *bare, const char *resource,
     const char *id, const char *cond);
-/* Publish a payload to a channel. Returns receivers or -1. */
+/* Publish a payload to a channel. Returns receivers or XE_REDIS. */
 long route_publish(struct store *s, const char *channel, const char *payload, size_t len);
 /* Publish one envelope to many users' bare channels in one round trip.
- * counts[i] receives the receivers of bares[i] (may be NULL). */
+ * counts[i] receives the receivers of bares[i], or -1 if that PUBLISH
+ * failed (counts may be NULL). Returns 0, or XE_REDIS if any failed. */
 int route_fanout(struct store *s, const char *const *bares, int n,
     const char *const *payloads, const size_t *lens, long *counts);
 /* A roster push of item (stored form) at version ver to every session of
- * bare that asked for the roster. Returns receivers or -1. */
+ * bare that asked for the roster. Returns receivers or XE_REDIS. */
 long route_push(struct store *s, const char *bare, const char *item, const char *ver);
-/* Subscribe the sub connection to the session's two channels. */
+/* Subscribe the sub connection to the session's two channels, and wait
+ * for Redis to confirm both. 0 or XE_REDIS. */
 int route_subscribe(struct store *s, const char *bare, const char *resource);
-/* Parse a published payload; 0 ok, -1 malformed. */
+/* Parse a published payload into *m (zeroed first; m->body points into
+ * payload). Pure (router/format.c). Returns 0, or XE_INVALID when the
+ * payload is none of the envelopes above (m->kind is then ROUTE_UNKNOWN). */
 int route_parse(const char *payload, size_t len, struct route_msg *m);
-/* Build an envelope: header line + '\n' + body, into a malloc'd buffer. */
+/* Build an envelope: header line + '\n' + body, into a malloc'd buffer
+ * (NUL-terminated; *len excludes the NUL). Pure. */
 char *route_envelope(const char *header, const char *body, size_t *len);
-/* A "stanza" envelope for xml, accepted by the server at `accepted`. */
+/* A "stanza <accepted>" envelope for xml, accepted by the server at
+ * `accepted` (Unix seconds). Pure. */
 char *route_envelope_stanza(const char *xml, long accepted, size_t *len);
 
 /* One stanza for route_stanza_batch. */
@@ -79,7 +94,8 @@ struct route_req {
 };
 
 /* route_stanza for n stanzas in one pipelined round trip, executed in
- * order; out[i] is the outcome of req[i]. */
+ * order; out[i] is the outcome of req[i] (RO_ERROR with store->err set
+ * when Redis failed or answered nonsense). */
 void route_stanza_batch(struct store *s, int n, const struct route_req *req,
     int offline_cap, enum route_outcome *out);
 
@@ -91,16 +107,18 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
     const char *delay, int offline_cap);
 
 /* The current presence of each of n users (presence_get.lua, one round
- * trip): fn(xml) for each available resource. */
+ * trip, read only): fn(xml) for each available, live resource (xml
+ * borrowed for the call). Returns 0 or XE_REDIS / XE_REPLY. */
 int route_presence_of(struct store *s, const char *const *bares, int n,
     void (*fn)(const char *xml, size_t len, void *arg), void *arg);
-/* Move up to max of the user's offline stanzas into one session's inbox
- * (offline_move.lua); returns how many, or -1. */
+/* Move up to max (>= 1) of the user's offline stanzas, oldest first, into
+ * one session's inbox (offline_move.lua); returns how many (fewer than
+ * max: no more wait), or XE_REDIS / XE_REPLY. */
 int route_offline_move(struct store *s, const char *bare, const char *resource, int max);
 /* Hand fn up to max envelopes from one session's inbox, oldest first, and
  * only then remove them: a lost answer repeats a stanza, never loses one.
- * One reader per inbox (its session, or whoever reaps it). Returns how
- * many, or -1. */
+ * One reader per inbox (its session, or whoever reaps it). max >= 1;
+ * fn borrows each envelope. Returns how many, or XE_REDIS. */
 int route_inbox_take(struct store *s, const char *bare, const char *resource, int max,
     void (*fn)(const char *env, size_t len, void *arg), void *arg);
 

@@ -1,8 +1,10 @@
 /*
  * scripts.h - the Lua scripts of router/lua/, embedded at build time
  * (the Makefile turns each router/lua/NAME.lua into lua_NAME, with its
- * SHA-1 as lua_NAME_sha). Each
- * script's header comment is its contract.
+ * SHA-1 as lua_NAME_sha; tests/embed-lua.sh puts in what a script
+ * includes from router/lua/lib/ first). Each script's header comment is
+ * its contract; each answers { outcome, data... }, read with
+ * store_script (store.h).
  */
 #ifndef XMPPD_SCRIPTS_H
 #define XMPPD_SCRIPTS_H

@@ -11,6 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What session_unregister.lua and session_update.lua answer, indexed by
+ * enum session_result. */
+static const char *const session_outcomes[] = {
+	[SESSION_OURS] = "ours", [SESSION_TAKEN] = "taken", [SESSION_NORECORD] = "norecord",
+	NULL
+};
+
+/* What session_register.lua answers. */
+enum { REG_BOUND, REG_REPLACED };
+static const char *const register_outcomes[] = {
+	[REG_BOUND] = "bound", [REG_REPLACED] = "replaced", NULL
+};
+
 struct session_keys {
 	char sessions[STORE_MAX_KEY], presence[STORE_MAX_KEY];
 	char online[STORE_MAX_KEY], expiry[STORE_MAX_KEY];
@@ -24,25 +37,59 @@ static void keys_for(struct store *s, const char *bare, struct session_keys *k)
 	store_global_key(s, "expiry", k->expiry, sizeof k->expiry);
 }
 
+/* Element i of a script's reply when it is a string, else NULL. */
+static const redisReply *reply_str(const redisReply *r, size_t i)
+{
+	return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? r->element[i] : NULL;
+}
+
+/* A reply that lacks the data its outcome promises. */
+static int bad_reply(struct store *s, const char *name, redisReply *r)
+{
+	snprintf(s->err, sizeof s->err, "%s: unexpected reply", name);
+	freeReplyObject(r);
+	return XE_REPLY;
+}
+
 int session_register(struct store *s, const char *bare, const char *resource,
     const char *id, const char *host, long pid, char *replaced_id, size_t idsz)
 {
 	struct session_keys k;
+	struct session_info si;
 	char rec[SESSION_MAX_RECORD], exp[32];
 	const char *argv[8];
+	const redisReply *old;
 	redisReply *r;
 	long now = (long)time(NULL);
+	int o;
 
+	if (idsz)
+		replaced_id[0] = '\0';
+	/* Not available, priority 0, until its first presence. */
+	memset(&si, 0, sizeof si);
+	snprintf(si.id, sizeof si.id, "%s", id);
+	snprintf(si.host, sizeof si.host, "%s", host);
+	si.pid = pid;
+	si.since = si.seen = now;
+	if (strlen(id) >= sizeof si.id || strlen(host) >= sizeof si.host ||
+	    session_format(&si, rec, sizeof rec) < 0) {
+		snprintf(s->err, sizeof s->err, "session_register: stream id or host unfit "
+		    "for a session record");
+		return XE_INVALID;
+	}
 	keys_for(s, bare, &k);
-	snprintf(rec, sizeof rec, "id=%s prio=0 avail=0 host=%s pid=%ld since=%ld seen=%ld",
-	    id, host, pid, now, now);
 	snprintf(exp, sizeof exp, "%ld", now + s->session_ttl);
 	argv[0] = k.sessions; argv[1] = k.online; argv[2] = k.expiry;
 	argv[3] = bare; argv[4] = resource; argv[5] = rec; argv[6] = id; argv[7] = exp;
-	r = store_eval(s, lua_session_register, lua_session_register_sha, 3, 8, argv, NULL);
-	if (!r)
-		return -1;
-	snprintf(replaced_id, idsz, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+	o = store_script(s, "session_register", lua_session_register, lua_session_register_sha,
+	    3, 8, argv, NULL, register_outcomes, &r);
+	if (o < 0)
+		return o;
+	if (o == REG_REPLACED) {
+		if (!(old = reply_str(r, 1)))
+			return bad_reply(s, "session_register", r);
+		snprintf(replaced_id, idsz, "%s", old->str);
+	}
 	freeReplyObject(r);
 	return 0;
 }
@@ -52,22 +99,27 @@ int session_unregister(struct store *s, const char *bare, const char *resource,
 {
 	struct session_keys k;
 	const char *argv[7];
+	const redisReply *pres;
 	redisReply *r;
-	int ours;
+	int o;
 
 	if (presence)
 		*presence = NULL;
 	keys_for(s, bare, &k);
 	argv[0] = k.sessions; argv[1] = k.online; argv[2] = k.presence; argv[3] = k.expiry;
 	argv[4] = bare; argv[5] = resource; argv[6] = id;
-	r = store_eval(s, lua_session_unregister, lua_session_unregister_sha, 4, 7, argv, NULL);
-	if (!r)
-		return -1;
-	ours = r->type == REDIS_REPLY_STRING ? 1 : r->type == REDIS_REPLY_INTEGER ? 2 : 0;
-	if (ours == 1 && presence && r->len)
-		*presence = xstrndup(r->str, r->len);
+	o = store_script(s, "session_unregister", lua_session_unregister,
+	    lua_session_unregister_sha, 4, 7, argv, NULL, session_outcomes, &r);
+	if (o < 0)
+		return o;
+	if (o == SESSION_OURS) {
+		if (!(pres = reply_str(r, 1)))
+			return bad_reply(s, "session_unregister", r);
+		if (presence && pres->len)
+			*presence = xstrndup(pres->str, pres->len);
+	}
 	freeReplyObject(r);
-	return ours;
+	return o;
 }
 
 int session_update(struct store *s, const char *bare, const char *resource,
@@ -78,7 +130,7 @@ int session_update(struct store *s, const char *bare, const char *resource,
 	const char *argv[11];
 	redisReply *r;
 	long t = (long)time(NULL);
-	int ok;
+	int o;
 
 	keys_for(s, bare, &k);
 	snprintf(now, sizeof now, "%ld", t);
@@ -88,40 +140,43 @@ int session_update(struct store *s, const char *bare, const char *resource,
 	argv[0] = k.sessions; argv[1] = k.presence; argv[2] = k.expiry;
 	argv[3] = resource; argv[4] = id; argv[5] = now; argv[6] = p; argv[7] = a;
 	argv[8] = exp; argv[9] = bare; argv[10] = presence_xml ? presence_xml : "";
-	r = store_eval(s, lua_session_update, lua_session_update_sha, 3, 11, argv, NULL);
-	if (!r)
-		return -1;
-	ok = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0;
+	o = store_script(s, "session_update", lua_session_update, lua_session_update_sha,
+	    3, 11, argv, NULL, session_outcomes, &r);
+	if (o < 0)
+		return o;
 	freeReplyObject(r);
-	return ok == 1 ? 0 : ok == 0 ? 1 : 2;
+	return o;
 }
 
 int session_reap(struct store *s,
     void (*fn)(const char *bare, const char *resource, const char *presence, void *arg),
     void *arg)
 {
+	static const char *const claimed[] = { "claimed", NULL };
 	char expiry[STORE_MAX_KEY], now[32], batch[16];
 	const char *argv[3];
 	redisReply *r;
 	size_t i;
-	int n = 0;
+	int n = 0, o;
 
 	store_global_key(s, "expiry", expiry, sizeof expiry);
 	snprintf(now, sizeof now, "%ld", (long)time(NULL));
 	snprintf(batch, sizeof batch, "%d", SESSION_REAP_BATCH);
 	argv[0] = expiry; argv[1] = now; argv[2] = batch;
-	r = store_eval(s, lua_session_reap, lua_session_reap_sha, 1, 3, argv, NULL);
-	if (!r)
-		return -1;
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+	o = store_script(s, "session_reap", lua_session_reap, lua_session_reap_sha, 1, 3, argv,
+	    NULL, claimed, &r);
+	if (o < 0)
+		return o;
+	for (i = 1; i < r->elements; i++) {
 		/* "<id> <bare>/<resource>": ids have no spaces, bare JIDs no '/'. */
-		char *m = xstrndup(r->element[i]->str, r->element[i]->len);
-		char *sp = strchr(m, ' '), *slash = sp ? strchr(sp + 1, '/') : NULL;
+		const redisReply *e = reply_str(r, i);
+		char *m = e ? xstrndup(e->str, e->len) : NULL;
+		char *sp = m ? strchr(m, ' ') : NULL, *slash = sp ? strchr(sp + 1, '/') : NULL;
 		char *pres = NULL;
 		if (sp && slash) {
 			*sp = '\0';
 			*slash = '\0';
-			if (session_unregister(s, sp + 1, slash + 1, m, &pres) == 1) {
+			if (session_unregister(s, sp + 1, slash + 1, m, &pres) == SESSION_OURS) {
 				n++;
 				if (fn)
 					fn(sp + 1, slash + 1, pres, arg);
@@ -147,15 +202,15 @@ int session_each(struct store *s, const char *bare,
 	store_user_key(s, bare, "sessions", key, sizeof key);
 	r = store_cmd(s, "HGETALL %s", key);
 	if (!r)
-		return -1;
+		return XE_REDIS;
 	for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
 		const char *res = r->element[i]->str, *rec = r->element[i + 1]->str;
-		if (session_parse(res, rec, &si) == -1)
+		if (session_parse(res, rec, &si) < 0)
 			continue;
 		if (s->session_ttl > 0 && now - si.seen > s->session_ttl)
 			continue;          /* stale: its handler died */
 		if (fn(&si, arg) == -1) {
-			rc = -1;
+			rc = XE_REDIS;
 			break;
 		}
 	}

@@ -265,6 +265,26 @@ out:
 	return r;
 }
 
+int store_script(struct store *s, const char *name, const char *script, const char *sha,
+    int nkeys, int argc, const char **argv, const size_t *lens,
+    const char *const *outcomes, redisReply **reply)
+{
+	redisReply *r = store_eval(s, script, sha, nkeys, argc, argv, lens);
+	int o;
+
+	*reply = NULL;
+	if (!r)
+		return XE_REDIS;
+	o = store_outcome(r, outcomes);
+	if (o < 0) {
+		snprintf(s->err, sizeof s->err, "%s: unexpected reply", name);
+		freeReplyObject(r);
+		return o;
+	}
+	*reply = r;
+	return o;
+}
+
 int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t *cmd_lens[],
     const int *cmd_argc, redisReply **replies)
 {

@@ -6,15 +6,18 @@
  * share a Redis Cluster slot: <prefix>{alice@example.org}:<what>.
  * '{', '}' and '%' inside a JID are percent-encoded so the tag stays intact.
  *
- * Contract: functions return 0 on success, -1 on a Redis or protocol error
- * (with the reason in store->err). Nothing here knows about sockets to
- * clients or about XML.
+ * Contract: functions return 0 on success, XE_REDIS (xerr.h) on a Redis or
+ * protocol error, with the reason in store->err. So do the router's other
+ * files, which add named results (>= 0) and XE_REPLY for a reply their
+ * script never gives. Nothing here knows about sockets to clients or
+ * about XML.
  */
 #ifndef XMPPD_STORE_H
 #define XMPPD_STORE_H
 
 #include <stddef.h>
 #include <hiredis/hiredis.h>
+#include "xerr.h"
 
 #define STORE_MAX_KEY  4096
 #define STORE_ERR_LEN  1400
@@ -30,9 +33,11 @@ struct store {
 };
 
 /* Parse url ("redis://[:password@]host[:port][/db]" or "unix:/path[?db=N]")
- * and open the command connection (AUTH and SELECT as needed). */
+ * and open the command connection (AUTH and SELECT as needed): 0 or
+ * XE_REDIS. */
 int store_open(struct store *s, const char *url, const char *prefix, int timeout_ms);
-/* Open the subscriber connection (lazily: only bound sessions need it). */
+/* Open the subscriber connection (lazily: only bound sessions need it):
+ * 0 or XE_REDIS. */
 int store_open_sub(struct store *s);
 void store_close(struct store *s);
 
@@ -47,7 +52,7 @@ void store_full_channel(const struct store *s, const char *bare,
 void store_global_key(const struct store *s, const char *name, char *out, size_t outsz);
 
 /* Wait up to tries * wait_ms for Redis to answer PING (reconnecting as
- * needed): 0 once it does, -1 if it never did. */
+ * needed): 0 once it does, XE_REDIS if it never did. */
 int store_wait(struct store *s, int tries, int wait_ms);
 
 /* Run a command (hiredis format) on the command connection; returns the
@@ -57,13 +62,38 @@ redisReply *store_cmd(struct store *s, const char *fmt, ...);
 redisReply *store_cmdargv(struct store *s, int argc, const char **argv, const size_t *lens);
 
 /* Run a Lua script by EVALSHA (sha: its SHA-1 in hex, made at build
- * time), loading it with SCRIPT LOAD on NOSCRIPT: one round trip in the
- * common case. */
+ * time, of the whole text, a "#!lua" first line included), loading it
+ * with SCRIPT LOAD on NOSCRIPT: one round trip in the common case.
+ * Returns the reply (caller frees) or NULL with s->err set, as
+ * store_cmd. */
 redisReply *store_eval(struct store *s, const char *script, const char *sha,
     int nkeys, int argc, const char **argv, const size_t *lens);
 
+/*
+ * Every router/lua script answers in one shape: an array whose first
+ * element is a string outcome ('ours', 'delivered' ...), then that
+ * outcome's data. store_script runs one (as store_eval) and names the
+ * outcome.
+ *
+ * Accepts: name, the script's name for s->err; outcomes, the outcomes the
+ *   script may answer, NULL-terminated: a caller's enum of named results
+ *   indexes it.
+ * Returns: the index of the outcome in outcomes (>= 0), with the whole
+ *   reply in *reply (the caller frees it); or XE_REDIS (Redis failed, or
+ *   the script raised an error) or XE_REPLY (another reply), with s->err
+ *   set and *reply NULL.
+ */
+int store_script(struct store *s, const char *name, const char *script, const char *sha,
+    int nkeys, int argc, const char **argv, const size_t *lens,
+    const char *const *outcomes, redisReply **reply);
+/* The outcome of a script's reply r, as store_script finds it: its index
+ * in outcomes, or XE_REPLY when r is NULL, not that shape, or an outcome
+ * not in the list. Pure (router/format.c). */
+int store_outcome(const redisReply *r, const char *const *outcomes);
+
 /* Send n commands in one round trip; replies[i] is each reply (NULL if
- * the connection failed; free each). -1 if any failed. */
+ * the connection failed; free each). XE_REDIS if any failed (a Redis
+ * error reply counts). */
 int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t *cmd_lens[],
     const int *cmd_argc, redisReply **replies);
 

@@ -1,6 +1,6 @@
 #!/bin/sh
-# run.sh BUILD_DIR [PYTEST-ARGS...] - the protocol tests (tests/proto, or the
-# tests/... named in PYTEST-ARGS) against
+# run.sh BUILD_DIR [PYTEST-ARGS...] - the protocol tests (tests/proto) and the
+# Lua script tests (tests/lua), or the tests/... named in PYTEST-ARGS, against
 # the xmpp-handler and xmppctl in BUILD_DIR, with Debian's python3 and pytest
 # (not whatever python3 comes first in PATH: it may lack Debian's packages).
 # Runs 4 tests at a time when pytest-xdist is installed. Exit status is
@@ -23,7 +23,7 @@ par=
 if /usr/bin/python3 -c 'import xdist' 2>/dev/null; then
 	par="-n 4"
 fi
-what=tests/proto               # unless the arguments name tests themselves
+what="tests/proto tests/lua"   # unless the arguments name tests themselves
 for a in "$@"; do
 	case $a in tests/*) what= ;; esac
 done

@@ -1,10 +1,11 @@
 -- Move up to ARGV[1] of a user's offline stanzas, oldest first, into one
 -- session's inbox, as "stanza" envelopes, in one step: if the answer is
 -- lost on the way back, they wait in the inbox, not nowhere.
--- KEYS[1] offline list, KEYS[2] the session's inbox. Returns how many.
+-- KEYS[1] offline list, KEYS[2] the session's inbox.
+-- Returns { 'moved', count } (count < ARGV[1]: the offline list is empty).
 local some = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 for _, s in ipairs(some) do
   redis.call('RPUSH', KEYS[2], 'stanza\n' .. s)
 end
 redis.call('LTRIM', KEYS[1], #some, -1)
-return #some
+return { 'moved', #some }

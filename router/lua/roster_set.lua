@@ -2,7 +2,7 @@
 -- subscription state the server owns. KEYS[1] roster hash, KEYS[2] roster
 -- version. ARGV[1] contact bare JID, ARGV[2] the item's text after the
 -- subscription/ask attributes (" jid='..' name='..'>...</item>").
--- Returns { item, version }.
+-- Returns { 'set', item, version }: the item as stored, the new version.
 local item = redis.call('HGET', KEYS[1], ARGV[1])
 local head = "<item subscription='none'"
 if item then
@@ -11,4 +11,4 @@ if item then
 end
 local new = head .. ARGV[2]
 redis.call('HSET', KEYS[1], ARGV[1], new)
-return { new, tostring(redis.call('INCR', KEYS[2])) }
+return { 'set', new, tostring(redis.call('INCR', KEYS[2])) }

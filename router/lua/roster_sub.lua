@@ -5,11 +5,12 @@
 -- subscribed, unsubscribe, unsubscribed), ARGV[4] the contact JID escaped
 -- for an XML attribute, ARGV[5] the stanza (kept while a request is
 -- pending).
--- Returns { action, item, version }: action is 'route' (out: send the
--- stanza to the contact), 'deliver' (in: give it to the user's available
--- resources), 'autoreply' (in: already subscribed, answer 'subscribed' on
--- the user's behalf) or 'drop'; item is the new roster item when it
--- changed (push it), else ''.
+-- Returns { action, item, version }. The outcome, action, is 'route'
+-- (out: send the stanza to the contact), 'deliver' (in: give it to the
+-- user's available resources), 'autoreply' (in: already subscribed,
+-- answer 'subscribed' on the user's behalf) or 'drop'; item is the new
+-- roster item when it changed (push it), else ''; version is the roster
+-- version (raised only when the item changed).
 local roster, verkey, pending = KEYS[1], KEYS[2], KEYS[3]
 local c, dir, t, ejid, stanza = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local item = redis.call('HGET', roster, c)

@@ -15,14 +15,14 @@
 -- Returns { outcome, count }: 'delivered' (count receivers), 'offline',
 -- 'nouser', 'unavailable' (nobody to take it: answer service-unavailable),
 -- 'full' (offline store at its cap), 'dropped' (RFC 6121 says ignore).
+-- include: lib/record.lua
 local chan, res, kind, mtype, env, delay = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local now, ttl, cap = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return { 'nouser', 0 }
 end
 local function live(rec)
-  local seen = tonumber(string.match(rec, 'seen=(%d+)') or '0')
-  return now - seen <= ttl
+  return record_live(rec, now, ttl)
 end
 -- A record whose handler no longer listens is a dead session: take the
 -- stanza back, and expire the session now so the reaper broadcasts its
@@ -33,8 +33,7 @@ local function publish(r, rec)
   local n = redis.call('PUBLISH', chan .. '/' .. r, 'inbox\n')
   if n == 0 then
     redis.call('RPOP', box)
-    local id = string.match(rec, 'id=(%S+)') or ''
-    redis.call('ZADD', KEYS[4], 0, id .. ' ' .. ARGV[10] .. '/' .. r)
+    redis.call('ZADD', KEYS[4], 0, expiry_member(record_get(rec, 'id') or '', ARGV[10], r))
   end
   return n
 end
@@ -54,8 +53,7 @@ if kind == 'message' and mtype ~= 'groupchat' then
   local all = redis.call('HGETALL', KEYS[2])
   for i = 1, #all, 2 do
     local rec = all[i + 1]
-    local prio = tonumber(string.match(rec, 'prio=(%-?%d+)') or '-1')
-    if string.find(rec, 'avail=1', 1, true) and prio >= 0 and live(rec) then
+    if record_avail(rec) and record_num(rec, 'prio', -1) >= 0 and live(rec) then
       delivered = delivered + publish(all[i], rec)
     end
   end

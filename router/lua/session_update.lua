@@ -3,19 +3,21 @@
 -- is not '-1', prio := ARGV[4] and avail := ARGV[5], and the presence
 -- hash gets ARGV[8] (avail 1) or loses the resource (avail 0).
 -- KEYS[1] sessions hash, KEYS[2] presence hash, KEYS[3] expiry index.
--- Returns 1 if updated, 0 if another session holds the resource, -1 if
--- there is no record at all (reaped, or Redis lost its data).
+-- Returns { 'ours' } if updated, { 'taken' } if another session holds
+-- the resource, { 'norecord' } if there is no record at all (reaped, or
+-- Redis lost its data); nothing changes but with 'ours'.
+-- include: lib/record.lua
 local rec = redis.call('HGET', KEYS[1], ARGV[1])
 if not rec then
-  return -1
+  return { 'norecord' }
 end
-if string.match(rec, 'id=(%S+)') ~= ARGV[2] then
-  return 0
+if record_get(rec, 'id') ~= ARGV[2] then
+  return { 'taken' }
 end
-rec = string.gsub(rec, 'seen=%S+', 'seen=' .. ARGV[3])
+rec = record_set(rec, 'seen', ARGV[3])
 if ARGV[5] ~= '-1' then
-  rec = string.gsub(rec, 'prio=%S+', 'prio=' .. ARGV[4])
-  rec = string.gsub(rec, 'avail=%S+', 'avail=' .. ARGV[5])
+  rec = record_set(rec, 'prio', ARGV[4])
+  rec = record_set(rec, 'avail', ARGV[5])
   if ARGV[5] == '1' then
     redis.call('HSET', KEYS[2], ARGV[1], ARGV[8])
   else
@@ -23,5 +25,5 @@ if ARGV[5] ~= '-1' then
   end
 end
 redis.call('HSET', KEYS[1], ARGV[1], rec)
-redis.call('ZADD', KEYS[3], ARGV[6], ARGV[2] .. ' ' .. ARGV[7] .. '/' .. ARGV[1])
-return 1
+redis.call('ZADD', KEYS[3], ARGV[6], expiry_member(ARGV[2], ARGV[7], ARGV[1]))
+return { 'ours' }

@@ -10,8 +10,9 @@
  * roster_set.lua, roster_remove.lua, route_stanza.lua, offline_move.lua,
  * presence_get.lua, session_register.lua) are written again here in C,
  * close enough that the handler sees the same kinds of answers. Raw
- * commands (store_cmd, store_cmdargv, store_eval, store_pipeline) are not
- * used by handler/; they answer as an unreachable Redis would.
+ * commands (store_cmd, store_cmdargv, store_eval, store_script,
+ * store_pipeline) are not used by handler/; they answer as an unreachable
+ * Redis would.
  */
 #include "store.h"
 #include "account.h"
@@ -255,6 +256,17 @@ redisReply *store_eval(struct store *s, const char *script, const char *sha,
 	return NULL;
 }
 
+int store_script(struct store *s, const char *name, const char *script, const char *sha,
+    int nkeys, int argc, const char **argv, const size_t *lens,
+    const char *const *outcomes, redisReply **reply)
+{
+	(void)name; (void)script; (void)sha; (void)nkeys; (void)argc; (void)argv; (void)lens;
+	(void)outcomes;
+	*reply = NULL;
+	snprintf(s->err, sizeof s->err, "fake router: no raw Redis commands");
+	return XE_REDIS;
+}
+
 int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t *cmd_lens[],
     const int *cmd_argc, redisReply **replies)
 {
@@ -276,9 +288,9 @@ int account_get(struct store *s, const char *bare, struct account *a)
 		return -1;
 	i = find_account(bare);
 	if (i < 0)
-		return 0;
+		return ACCOUNT_NONE;
 	*a = accounts[i].a;
-	return 1;
+	return ACCOUNT_FOUND;
 }
 
 static void set_field(char *dst, const char *v)
@@ -294,7 +306,7 @@ int account_put(struct store *s, const char *bare, const char *scram_sha1,
 		return -1;
 	i = find_account(bare);
 	if (i >= 0 && create_only)
-		return 0;
+		return ACCOUNT_EXISTS;
 	if (i < 0) {
 		if (naccounts == MAX_ACCOUNTS) {
 			snprintf(s->err, sizeof s->err, "fake router: account table full");
@@ -306,7 +318,7 @@ int account_put(struct store *s, const char *bare, const char *scram_sha1,
 	set_field(accounts[i].a.scram_sha1, scram_sha1);
 	set_field(accounts[i].a.scram_sha256, scram_sha256);
 	set_field(accounts[i].a.digest_secret, digest_secret);
-	return 1;
+	return ACCOUNT_WRITTEN;
 }
 
 static void drop_owned(struct table *t, const char *bare)
@@ -332,7 +344,7 @@ int account_delete(struct store *s, const char *bare)
 		return -1;
 	i = find_account(bare);
 	if (i < 0)
-		return 0;
+		return ACCOUNT_NONE;
 	del_account(i);
 	drop_owned(&rosters, bare);
 	drop_owned(&pending, bare);
@@ -476,13 +488,13 @@ int session_unregister(struct store *s, const char *bare, const char *resource,
 		return -1;
 	i = find_session(bare, resource);
 	if (i < 0)
-		return 2;
+		return SESSION_NORECORD;
 	if (strcmp(sessions[i].id, id))
-		return 0;
+		return SESSION_TAKEN;
 	if (presence && sessions[i].avail && sessions[i].presence)
 		*presence = xstrdup(sessions[i].presence);
 	del_session(i);
-	return 1;
+	return SESSION_OURS;
 }
 
 int session_update(struct store *s, const char *bare, const char *resource,
@@ -493,16 +505,16 @@ int session_update(struct store *s, const char *bare, const char *resource,
 		return -1;
 	i = find_session(bare, resource);
 	if (i < 0)
-		return 2;
+		return SESSION_NORECORD;
 	if (strcmp(sessions[i].id, id))
-		return 1;
+		return SESSION_TAKEN;
 	if (avail >= 0) {
 		sessions[i].prio = prio;
 		sessions[i].avail = avail;
 		free(sessions[i].presence);
 		sessions[i].presence = avail == 1 && presence_xml ? xstrdup(presence_xml) : NULL;
 	}
-	return 0;
+	return SESSION_OURS;
 }
 
 int session_reap(struct store *s,
@@ -544,10 +556,17 @@ int session_each(struct store *s, const char *bare,
 		char rec[SESSION_MAX_RECORD];
 		if (strcmp(sessions[i].bare, bare) || sessions[i].dead)
 			continue;
-		snprintf(rec, sizeof rec, "id=%s prio=%d avail=%d host=fuzzhost pid=1 since=%ld seen=%ld",
-		    sessions[i].id, sessions[i].prio, sessions[i].avail, sessions[i].since,
-		    sessions[i].seen);
-		if (session_parse(sessions[i].res, rec, &si) == -1)
+		/* Through the record, as session.c stores it and reads it. */
+		memset(&si, 0, sizeof si);
+		snprintf(si.id, sizeof si.id, "%s", sessions[i].id);
+		snprintf(si.host, sizeof si.host, "fuzzhost");
+		si.prio = sessions[i].prio;
+		si.avail = sessions[i].avail;
+		si.pid = 1;
+		si.since = sessions[i].since;
+		si.seen = sessions[i].seen;
+		if (session_format(&si, rec, sizeof rec) < 0 ||
+		    session_parse(sessions[i].res, rec, &si) < 0)
 			continue;
 		if (fn(&si, arg) == -1)
 			return -1;
@@ -1128,9 +1147,9 @@ int authfail_unblock(struct store *s, const char *addr)
 		return -1;
 	addr_key(addr, ak, sizeof ak);
 	if ((i = tfind(&authfails, ak, "")) < 0)
-		return 0;
+		return AUTHFAIL_UNCOUNTED;
 	tdel(&authfails, i);
-	return 1;
+	return AUTHFAIL_CLEARED;
 }
 
 /* ---- the preloaded state ---- */

@@ -16,7 +16,9 @@
 #include "xerr.h"
 #include "xmalloc.h"
 
+#include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -492,6 +494,13 @@ static void reaped(const char *bare, const char *resource, const char *presence,
 	conn_drain_inbox(c, bare, resource);
 }
 
+/* The process of a session on this host is there: a process of another
+ * user, as every sandboxed handler is, answers EPERM. */
+static int pid_alive(long pid)
+{
+	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
 static int min_left(int left, int other)
 {
 	return other >= 0 && other < left ? other : left;
@@ -556,7 +565,7 @@ int conn_tick(struct conn *c, time_t now)
 			break;
 		}
 		/* Living handlers clean up after dead ones. */
-		session_reap(c->store, reaped, c);
+		session_reap(c->store, c->cfg->hostname, pid_alive, reaped, c);
 	}
 	return left < hb ? left : hb;
 }

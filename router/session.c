@@ -148,22 +148,59 @@ int session_update(struct store *s, const char *bare, const char *resource,
 	return o;
 }
 
-int session_reap(struct store *s,
+/* Is the expired session id of bare/resource only late? Its record says
+ * on which host and in which process its handler runs. */
+static int session_late(struct store *s, const char *host, int (*pid_alive)(long pid),
+    const char *bare, const char *resource, const char *id, long now)
+{
+	struct session_keys k;
+	struct session_info si;
+	char hkey[STORE_MAX_KEY], name[300];
+	redisReply *r;
+	int late = 0;
+
+	keys_for(s, bare, &k);
+	r = store_cmd(s, "HGET %s %s", k.sessions, resource);
+	if (!r)
+		return 0;
+	if (r->type != REDIS_REPLY_STRING || session_parse(resource, r->str, &si) < 0 ||
+	    strcmp(si.id, id) || now - si.seen > (long)SESSION_STALE_MAX * s->session_ttl) {
+		freeReplyObject(r);
+		return 0;            /* gone, taken over, or stale for too long */
+	}
+	freeReplyObject(r);
+	if (!strcmp(si.host, host))
+		return pid_alive && pid_alive(si.pid);
+	snprintf(name, sizeof name, "host:%s", si.host);
+	store_global_key(s, name, hkey, sizeof hkey);
+	r = store_cmd(s, "EXISTS %s", hkey);
+	if (r && r->type == REDIS_REPLY_INTEGER)
+		late = r->integer == 1;
+	if (r)
+		freeReplyObject(r);
+	return late;
+}
+
+int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
     void (*fn)(const char *bare, const char *resource, const char *presence, void *arg),
     void *arg)
 {
 	static const char *const claimed[] = { "claimed", NULL };
-	char expiry[STORE_MAX_KEY], now[32], batch[16];
-	const char *argv[3];
-	redisReply *r;
+	char expiry[STORE_MAX_KEY], hkey[STORE_MAX_KEY], name[300], now[32], batch[16], ttl[16];
+	const char *argv[5];
+	redisReply *r, *z;
 	size_t i;
 	int n = 0, o;
+	long t = (long)time(NULL);
 
 	store_global_key(s, "expiry", expiry, sizeof expiry);
-	snprintf(now, sizeof now, "%ld", (long)time(NULL));
+	snprintf(name, sizeof name, "host:%s", host);
+	store_global_key(s, name, hkey, sizeof hkey);
+	snprintf(now, sizeof now, "%ld", t);
 	snprintf(batch, sizeof batch, "%d", SESSION_REAP_BATCH);
-	argv[0] = expiry; argv[1] = now; argv[2] = batch;
-	o = store_script(s, "session_reap", lua_session_reap, lua_session_reap_sha, 1, 3, argv,
+	snprintf(ttl, sizeof ttl, "%d", s->session_ttl > 0 ? s->session_ttl : 1);
+	argv[0] = expiry; argv[1] = hkey; argv[2] = now; argv[3] = batch; argv[4] = ttl;
+	o = store_script(s, "session_reap", lua_session_reap, lua_session_reap_sha, 2, 5, argv,
 	    NULL, claimed, &r);
 	if (o < 0)
 		return o;
@@ -176,7 +213,12 @@ int session_reap(struct store *s,
 		if (sp && slash) {
 			*sp = '\0';
 			*slash = '\0';
-			if (session_unregister(s, sp + 1, slash + 1, m, &pres) == SESSION_OURS) {
+			if (session_late(s, host, pid_alive, sp + 1, slash + 1, m, t)) {
+				/* Alive, only starved: one more TTL, not the end. */
+				z = store_cmd(s, "ZADD %s %ld %b", expiry, t + s->session_ttl, e->str, e->len);
+				if (z)
+					freeReplyObject(z);
+			} else if (session_unregister(s, sp + 1, slash + 1, m, &pres) == SESSION_OURS) {
 				n++;
 				if (fn)
 					fn(sp + 1, slash + 1, pres, arg);

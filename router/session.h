@@ -101,7 +101,15 @@ int session_update(struct store *s, const char *bare, const char *resource,
 
 /*
  * Claim up to SESSION_REAP_BATCH expired sessions (session_reap.lua:
- * exactly one caller claims each) and end each with session_unregister.
+ * exactly one caller claims each) and end each with session_unregister,
+ * unless its handler is alive: a session is late, not dead, when its
+ * record names this host (host) and pid_alive says its process is there,
+ * or when it names another host whose liveness key is fresh (a handler
+ * there reaped lately: that host checks its own). A late session goes
+ * back into the expiry index for one more TTL. After SESSION_STALE_MAX
+ * TTLs without a heartbeat a session ends whatever its process seems to
+ * be (a recycled pid, a host wedged for good).
+ * The call also marks this host alive (<prefix>host:<host>, one TTL).
  * fn, when not NULL, is called for each one ended, with the presence it
  * had broadcast (NULL if none; borrowed for the call), so the caller
  * tells its contacts it is unavailable and routes again what waits in
@@ -110,7 +118,8 @@ int session_update(struct store *s, const char *bare, const char *resource,
  * Returns: how many were ended (0: none due), or XE_REDIS / XE_REPLY
  *   when the claim failed.
  */
-int session_reap(struct store *s,
+#define SESSION_STALE_MAX 10
+int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
     void (*fn)(const char *bare, const char *resource, const char *presence, void *arg),
     void *arg);
 

@@ -161,3 +161,45 @@ def test_unavailable_after_sigkill(server_factory):
     assert seen['llen'] == 1, seen
     assert seen['errors'] == [], xmls(seen['errors'])
     assert seen['dup'] == 1, seen
+
+
+def test_starved_handler_is_not_reaped(server_factory):
+    """A handler that gets no CPU for longer than the session TTL (here
+    SIGSTOPped for 3 TTLs, as under a login storm on one core) misses its
+    heartbeats, but its process is there: the living handler on the same
+    host that finds its session expired leaves it alone. Its contact sees
+    no unavailable presence, its records stay, and once it runs again it
+    chats as before. (A SIGKILLed one is reaped: the test above.)"""
+    server = server_factory(session_ttl=5)
+    server.adduser(ALICE, PW)
+    server.adduser(BOB, PW)
+    seen = {}
+
+    async def go():
+        a = await online(server.port, ALICE + '/a1')
+        b = await online(server.port, BOB + '/b1')
+        await handshake(a, b)
+        pid = int(C.parse_session_record(C.redis_sessions(server, BOB)['b1'])['pid'])
+        na = a.mark()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            await asyncio.sleep(16)
+            seen['expired'] = server.redis('ZSCORE', 'xmpp:expiry',
+                                           '%s %s/b1' % (C.parse_session_record(
+                                               C.redis_sessions(server, BOB)['b1'])['id'], BOB))
+            seen['sessions'] = list(C.redis_sessions(server, BOB))
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        await asyncio.sleep(2)        # its first heartbeat marks it live again
+        seen['unavailable'] = a.seen(is_('presence', type='unavailable', from_=BOB + '/b1'), na)
+        seen['log'] = 'reaped dead session %s/b1' % BOB in server.log()
+        a.xmpp.send_message(mto=BOB + '/b1', mbody='still there?', mtype='chat')
+        await b.wait1(body_is('still there?'), timeout=10)
+        await a.close()
+        await b.close()
+    C.run(go, timeout=60)
+
+    assert seen['sessions'] == ['b1'], seen
+    assert seen['expired'] is not None, seen      # still indexed: checked again later
+    assert seen['unavailable'] == [], xmls(seen['unavailable'])
+    assert not seen['log'], seen

@@ -101,8 +101,6 @@ enum {
 /* SASLprep (NFKC) can lengthen a string: room for that in the check. */
 #define PASSWORD_PREP_MAX (4 * PASSWORD_MAX + 1)
 #define TTY_PATH          "/dev/tty"
-#define SCAN_COUNT        1000          /* SSCAN batch hint */
-#define SCAN_CURSOR_MAX   32            /* a cursor is a 64-bit decimal */
 #define SESSION_LINE_MAX  (JID_MAX + 1024 + 512)
 #define ISO8601_MAX       32
 #define URL_SHOWN_MAX     1024
@@ -621,34 +619,18 @@ static int cmd_users(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
+static int online_one(const char *bare, void *arg)
+{
+	strvec_add(arg, bare);
+	return 0;
+}
+
 /* Every member of the online index (SSCAN, never SMEMBERS on a big set). */
 static int online_collect(struct ctl *c, struct strvec *out)
 {
-	char key[STORE_MAX_KEY], cursor[SCAN_CURSOR_MAX] = "0";
-	redisReply *r, *items;
-	size_t i;
-
+	char key[STORE_MAX_KEY];
 	store_global_key(&c->st, "online", key, sizeof key);
-	do {
-		r = store_cmd(&c->st, "SSCAN %s %s COUNT %d", key, cursor, SCAN_COUNT);
-		if (!r)
-			return -1;
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
-		    || r->element[0]->type != REDIS_REPLY_STRING
-		    || r->element[0]->len >= sizeof cursor
-		    || r->element[1]->type != REDIS_REPLY_ARRAY) {
-			snprintf(c->st.err, sizeof c->st.err, "SSCAN: unexpected reply");
-			freeReplyObject(r);
-			return -1;
-		}
-		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
-		items = r->element[1];
-		for (i = 0; i < items->elements; i++)
-			if (items->element[i]->type == REDIS_REPLY_STRING)
-				strvec_add(out, items->element[i]->str);
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0"));
-	return 0;
+	return store_scan(&c->st, key, NULL, online_one, out);
 }
 
 struct session_lines {
@@ -719,7 +701,7 @@ static int cmd_sessions(struct ctl *c, int argc, char **argv)
 			return XC_FAIL;
 		}
 		strvec_add(&users, bare);
-	} else if (online_collect(c, &users) == -1) {
+	} else if (online_collect(c, &users) < 0) {
 		strvec_free(&users);
 		return redis_failed(c);
 	}

@@ -116,30 +116,9 @@ int account_delete(struct store *s, const char *bare)
 
 int account_each(struct store *s, int (*fn)(const char *bare, void *arg), void *arg)
 {
-	char users[STORE_MAX_KEY], cursor[32] = "0";
-	redisReply *r;
-	size_t i;
-
+	char users[STORE_MAX_KEY];
 	store_global_key(s, "users", users, sizeof users);
-	do {
-		r = store_cmd(s, "SSCAN %s %s COUNT 500", users, cursor);
-		if (!r)
-			return XE_REDIS;
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-			snprintf(s->err, sizeof s->err, "SSCAN: unexpected reply");
-			freeReplyObject(r);
-			return XE_REPLY;
-		}
-		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-		for (i = 0; i < r->element[1]->elements; i++) {
-			if (fn(r->element[1]->element[i]->str, arg) == -1) {
-				freeReplyObject(r);
-				return XE_REDIS;
-			}
-		}
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0"));
-	return 0;
+	return store_scan(s, users, NULL, fn, arg);
 }
 
 static int hex_value(char ch)

@@ -10,8 +10,6 @@
 
 #define ADDR_KEY_NAME   "authfail-addr:"
 #define ACCOUNT_KEY_END "}:authfail"
-#define SCAN_COUNT      1000           /* keys Redis looks at per SCAN call */
-#define SCAN_CURSOR_MAX 32             /* a cursor is a 64-bit decimal */
 
 static void addr_key(struct store *s, const char *addr, char *out, size_t outsz)
 {
@@ -186,51 +184,46 @@ static int counter_get(struct store *s, const char *key, long *count, long *ttl)
 	return rc;
 }
 
+struct scan_ctx {
+	struct store *s;
+	enum authfail_kind kind;
+	int (*fn)(const struct authfail_entry *e, void *arg);
+	void *arg;
+};
+
+/* One key the SCAN found: its counter, if it still has one, for fn. */
+static int scan_one(const char *key, void *arg)
+{
+	struct scan_ctx *x = arg;
+	char name[STORE_MAX_KEY];
+	struct authfail_entry e;
+	int got;
+
+	if (key_name(x->s, x->kind, key, name, sizeof name) == -1)
+		return 0;
+	e.kind = x->kind;
+	e.name = name;
+	got = counter_get(x->s, key, &e.count, &e.ttl);
+	if (got < 0)
+		return got;
+	if (got == 1 && x->fn(&e, x->arg) == -1) {
+		x->s->err[0] = '\0';
+		return XE_REDIS;
+	}
+	return 0;
+}
+
 /* SCAN the key space for one kind of counter, calling fn for each. */
 static int scan_kind(struct store *s, enum authfail_kind kind,
     int (*fn)(const struct authfail_entry *e, void *arg), void *arg)
 {
-	char pattern[STORE_MAX_KEY], esc[sizeof s->prefix * 2], cursor[SCAN_CURSOR_MAX] = "0";
-	char name[STORE_MAX_KEY];
-	struct authfail_entry e;
-	redisReply *r, *keys;
-	size_t i;
-	int rc = 0, got;
+	char pattern[STORE_MAX_KEY], esc[sizeof s->prefix * 2];
+	struct scan_ctx x = { s, kind, fn, arg };
 
 	glob_escape(s->prefix, esc, sizeof esc);
 	snprintf(pattern, sizeof pattern, "%s%s", esc,
 	    kind == AUTHFAIL_ADDR ? ADDR_KEY_NAME "*" : "{*" ACCOUNT_KEY_END);
-	do {
-		r = store_cmd(s, "SCAN %s MATCH %s COUNT %d", cursor, pattern, SCAN_COUNT);
-		if (!r)
-			return XE_REDIS;
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
-		    || r->element[0]->type != REDIS_REPLY_STRING
-		    || r->element[0]->len >= sizeof cursor
-		    || r->element[1]->type != REDIS_REPLY_ARRAY) {
-			snprintf(s->err, sizeof s->err, "SCAN: unexpected reply");
-			freeReplyObject(r);
-			return XE_REPLY;
-		}
-		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
-		keys = r->element[1];
-		for (i = 0; i < keys->elements && rc == 0; i++) {
-			if (keys->element[i]->type != REDIS_REPLY_STRING ||
-			    key_name(s, kind, keys->element[i]->str, name, sizeof name) == -1)
-				continue;
-			e.kind = kind;
-			e.name = name;
-			got = counter_get(s, keys->element[i]->str, &e.count, &e.ttl);
-			if (got < 0)
-				rc = got;
-			else if (got == 1 && fn(&e, arg) == -1) {
-				s->err[0] = '\0';
-				rc = XE_REDIS;
-			}
-		}
-		freeReplyObject(r);
-	} while (rc == 0 && strcmp(cursor, "0"));
-	return rc;
+	return store_scan(s, NULL, pattern, scan_one, &x);
 }
 
 int authfail_each(struct store *s, int (*fn)(const struct authfail_entry *e, void *arg),

@@ -228,6 +228,49 @@ redisReply *store_cmdargv(struct store *s, int argc, const char **argv, const si
 	return check_reply(s, redisCommandArgv(s->cmd, argc, argv, lens), "redis");
 }
 
+int store_scan(struct store *s, const char *set_key, const char *match,
+    int (*fn)(const char *item, void *arg), void *arg)
+{
+	char cursor[STORE_CURSOR_MAX] = "0", count[16];
+	const char *argv[7];
+	redisReply *r, *items;
+	size_t i;
+	int argc, rc = 0;
+
+	snprintf(count, sizeof count, "%d", STORE_SCAN_COUNT);
+	do {
+		argc = 0;
+		argv[argc++] = set_key ? "SSCAN" : "SCAN";
+		if (set_key)
+			argv[argc++] = set_key;
+		argv[argc++] = cursor;
+		if (match) {
+			argv[argc++] = "MATCH";
+			argv[argc++] = match;
+		}
+		argv[argc++] = "COUNT";
+		argv[argc++] = count;
+		r = store_cmdargv(s, argc, argv, NULL);
+		if (!r)
+			return XE_REDIS;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[0]->len >= sizeof cursor ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			snprintf(s->err, sizeof s->err, "%s: unexpected reply", argv[0]);
+			freeReplyObject(r);
+			return XE_REPLY;
+		}
+		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+		items = r->element[1];
+		for (i = 0; i < items->elements && rc == 0; i++)
+			if (items->element[i]->type == REDIS_REPLY_STRING)
+				rc = fn(items->element[i]->str, arg);
+		freeReplyObject(r);
+	} while (rc == 0 && strcmp(cursor, "0"));
+	return rc;
+}
+
 redisReply *store_eval(struct store *s, const char *script, const char *sha,
     int nkeys, int argc, const char **argv, const size_t *lens)
 {

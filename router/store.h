@@ -61,6 +61,22 @@ int store_wait(struct store *s, int tries, int wait_ms);
 redisReply *store_cmd(struct store *s, const char *fmt, ...);
 redisReply *store_cmdargv(struct store *s, int argc, const char **argv, const size_t *lens);
 
+/*
+ * Walk a cursor to its end: SSCAN set_key, or SCAN over the key space
+ * when set_key is NULL (MATCH match when it is not NULL), COUNT
+ * STORE_SCAN_COUNT at a time, calling fn with each string element.
+ *
+ * Accepts: fn returns 0 to go on, or a negative value that stops the
+ *   walk; fn may run commands itself (each batch is read whole first).
+ * Returns: 0 at the end, fn's stop value, XE_REDIS, or XE_REPLY (a reply
+ *   that is not a cursor and a list) with s->err set. An element may come
+ *   twice (Redis's SCAN guarantee): callers that list sort and unique.
+ */
+#define STORE_SCAN_COUNT  1000     /* elements Redis looks at per call */
+#define STORE_CURSOR_MAX  32       /* a cursor is a 64-bit decimal */
+int store_scan(struct store *s, const char *set_key, const char *match,
+    int (*fn)(const char *item, void *arg), void *arg);
+
 /* Run a Lua script by EVALSHA (sha: its SHA-1 in hex, made at build
  * time, of the whole text, a "#!lua" first line included), loading it
  * with SCRIPT LOAD on NOSCRIPT: one round trip in the common case.

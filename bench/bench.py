@@ -585,6 +585,35 @@ def sc_login(server, mech):
     return r
 
 
+FLOOR_N = 1000           # spawns per floor measurement
+SPAWNFLOOR = ROOT / "build" / "bench" / "spawnfloor"
+
+
+def spawn_floor(program):
+    """CPU ms per spawn of program (and its wait), one at a time, pinned to
+    the first CPU this process may use."""
+    cpu = sorted(os.sched_getaffinity(0))[0]
+    out = subprocess.run(["taskset", "-c", str(cpu), str(SPAWNFLOOR), "-n", str(FLOOR_N)] + program,
+                         capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError("spawnfloor: " + out.stderr.strip())
+    return parse_line(out.stdout)["cpu_ms"]
+
+
+def sc_floor(results):
+    """The floor under a process-per-connection login (issue: a login's CPU
+    against the cost of starting a process at all), and where xmppd's PLAIN
+    and SCRAM logins of this run stand against it."""
+    r = {"true_cpu_ms": spawn_floor([str(ROOT / "build" / "bench" / "true")]),
+         "handler_cpu_ms": spawn_floor([str(BUILD / "xmpp-handler"), "-h"])}
+    floor = float(r["true_cpu_ms"])
+    for m in CFG["mechs"]:
+        runs = results.get("xmppd", {}).get("login-" + m, [])
+        if runs and floor > 0:
+            r["login_" + m + "_x"] = "%.2f" % (float(runs[-1]["server_cpu_ms_per_login"]) / floor)
+    return r
+
+
 def sc_messages(server):
     r, cpu = measure_cpu(server, lambda: xmppload(
         server, "messages", ["-P", CFG["msg_p"], "-W", CFG["msg_w"], "-T", CFG["msg_t"],
@@ -739,6 +768,11 @@ for m in CFG["mechs"]:
              ("login %s: latency p90 ms" % M, "login-" + m, "p90_ms", "lower"),
              ("login %s: latency p99 ms" % M, "login-" + m, "p99_ms", "lower"),
              ("login %s: server CPU ms/login" % M, "login-" + m, "server_cpu_ms_per_login", "lower")]
+ROWS += [("floor: spawn of a static trivial program, CPU ms", "floor", "true_cpu_ms", "-"),
+         ("floor: spawn of xmpp-handler (usage), CPU ms", "floor", "handler_cpu_ms", "-")]
+for m in CFG["mechs"]:
+    M = "SCRAM-SHA-1" if m.lower().startswith("scram") else "PLAIN"
+    ROWS += [("floor: login %s CPU / trivial spawn" % M, "floor", "login_" + m + "_x", "-")]
 ROWS += [("messages: delivered/s", "messages", "rate", "higher"),
          ("messages: latency p50 ms", "messages", "p50_ms", "lower"),
          ("messages: latency p99 ms", "messages", "p99_ms", "lower"),
@@ -982,6 +1016,12 @@ def main():
                             log("%s %s failed: %s" % (s.name, key, e))
                             continue
                         results.setdefault(s.name, {}).setdefault(key, []).append(r)
+                if sc == "login" and "xmppd" in [s.name for s in servers]:
+                    try:
+                        results.setdefault("xmppd", {}).setdefault("floor", []).append(
+                            sc_floor(results))
+                    except (RuntimeError, subprocess.TimeoutExpired) as e:
+                        log("floor failed: %s" % e)
         if CFG["scale"]:
             old_pid_max = raise_pid_max(NSCALE + 4096)
             try:

@@ -49,6 +49,10 @@ if [ ! -x build/xmpp-handler ]; then
 fi
 mkdir -p build/bench
 cc -O2 -Wall -Wextra -o build/bench/xmppload bench/xmppload.c -lssl -lcrypto
+# The floor under a login (bench.py, "floor"): spawning a trivial static
+# program, timed by spawnfloor.
+cc -O2 -Wall -Wextra -o build/bench/spawnfloor bench/spawnfloor.c
+cc -O2 -static -o build/bench/true bench/true.c
 
 # Thousands of connections: every process here may use what the hard
 # limit allows (root may raise it where the sandbox lets it; the scale

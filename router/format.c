@@ -86,6 +86,20 @@ char *route_envelope_stanza(const char *xml, long accepted, size_t *len)
 	return route_envelope(hdr, xml, len);
 }
 
+char *route_envelope_push(const char *item, const char *ver, size_t *len)
+{
+	char hdr[64];
+	snprintf(hdr, sizeof hdr, "push %s", ver);
+	return route_envelope(hdr, item, len);
+}
+
+char *route_envelope_kick(const char *id, const char *cond, size_t *len)
+{
+	char hdr[192];
+	snprintf(hdr, sizeof hdr, "kick %s %s", id, cond);
+	return route_envelope(hdr, "", len);
+}
+
 int route_parse(const char *p, size_t len, struct route_msg *m)
 {
 	const char *nl = memchr(p, '\n', len);

@@ -65,11 +65,10 @@ int route_fanout(struct store *s, const char *const *bares, int n,
 
 long route_push(struct store *s, const char *bare, const char *item, const char *ver)
 {
-	char hdr[64], chan[STORE_MAX_KEY], *env;
+	char chan[STORE_MAX_KEY], *env;
 	size_t len;
 	long n;
-	snprintf(hdr, sizeof hdr, "push %s", ver);
-	env = route_envelope(hdr, item, &len);
+	env = route_envelope_push(item, ver, &len);
 	store_user_key(s, bare, NULL, chan, sizeof chan);
 	n = route_publish(s, chan, env, len);
 	free(env);
@@ -79,11 +78,14 @@ long route_push(struct store *s, const char *bare, const char *item, const char 
 long route_kick(struct store *s, const char *bare, const char *resource,
     const char *id, const char *cond)
 {
-	char chan[STORE_MAX_KEY], msg[256];
-	int n;
+	char chan[STORE_MAX_KEY], *env;
+	size_t len;
+	long n;
+	env = route_envelope_kick(id, cond, &len);
 	store_full_channel(s, bare, resource, chan, sizeof chan);
-	n = snprintf(msg, sizeof msg, "kick %s %s\n", id, cond);
-	return route_publish(s, chan, msg, (size_t)n);
+	n = route_publish(s, chan, env, len);
+	free(env);
+	return n;
 }
 
 int route_subscribe(struct store *s, const char *bare, const char *resource)

@@ -82,6 +82,10 @@ char *route_envelope(const char *header, const char *body, size_t *len);
 /* A "stanza <accepted>" envelope for xml, accepted by the server at
  * `accepted` (Unix seconds). Pure. */
 char *route_envelope_stanza(const char *xml, long accepted, size_t *len);
+/* A "push <ver>" envelope for a roster item (stored form). */
+char *route_envelope_push(const char *item, const char *ver, size_t *len);
+/* The "kick <id> <condition>" envelope, in a malloc'd buffer. */
+char *route_envelope_kick(const char *id, const char *cond, size_t *len);
 
 /* One stanza for route_stanza_batch. */
 struct route_req {

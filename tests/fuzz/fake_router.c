@@ -605,15 +605,16 @@ int route_fanout(struct store *s, const char *const *bares, int n,
 	return 0;
 }
 
+/* route.c's route_push and route_kick over the in-memory publish: the
+ * envelopes come from format.c, as there. */
 long route_push(struct store *s, const char *bare, const char *item, const char *ver)
 {
-	char hdr[64], chan[STORE_MAX_KEY], *env;
+	char chan[STORE_MAX_KEY], *env;
 	size_t len;
 	long n;
 	if (failing(s, "route_push"))
 		return -1;
-	snprintf(hdr, sizeof hdr, "push %s", ver);
-	env = route_envelope(hdr, item, &len);
+	env = route_envelope_push(item, ver, &len);
 	store_user_key(s, bare, NULL, chan, sizeof chan);
 	n = publish(chan, env, len);
 	free(env);
@@ -623,15 +624,16 @@ long route_push(struct store *s, const char *bare, const char *item, const char 
 long route_kick(struct store *s, const char *bare, const char *resource,
     const char *id, const char *cond)
 {
-	char chan[STORE_MAX_KEY], msg[256];
-	int n;
+	char chan[STORE_MAX_KEY], *env;
+	size_t len;
+	long n;
 	if (failing(s, "route_kick"))
 		return -1;
+	env = route_envelope_kick(id, cond, &len);
 	store_full_channel(s, bare, resource, chan, sizeof chan);
-	n = snprintf(msg, sizeof msg, "kick %s %s\n", id, cond);
-	if (n < 0 || (size_t)n >= sizeof msg)
-		n = (int)strlen(msg);
-	return publish(chan, msg, (size_t)n);
+	n = publish(chan, env, len);
+	free(env);
+	return n;
 }
 
 int route_subscribe(struct store *s, const char *bare, const char *resource)

@@ -84,6 +84,14 @@ static void test_envelopes(void)
 	e = route_envelope_stanza("<iq/>", 0, &len);
 	CHECK_STR(e, "stanza 0\n<iq/>");
 	free(e);
+	e = route_envelope_push("<item subscription='none' jid='b@x'/>", "12", &len);
+	CHECK_STR(e, "push 12\n<item subscription='none' jid='b@x'/>");
+	CHECK_INT(len, strlen(e));
+	free(e);
+	e = route_envelope_kick("8516770897ac3c5820c46358", "conflict", &len);
+	CHECK_STR(e, "kick 8516770897ac3c5820c46358 conflict\n");
+	CHECK_INT(len, strlen(e));
+	free(e);
 }
 
 /* Parse s (its whole length); the result and the message. */

@@ -95,7 +95,7 @@ static void iqauth_set(struct conn *c, struct xml_node *iq, struct xml_node *q)
 		return;
 	}
 	snprintf(bare, sizeof bare, "%s@%s", node, conn_domain(c));
-	if (sasl_blocked(c)) {
+	if (sasl_blocked(c, node)) {
 		iqauth_fail(c, iq, node, 1);
 		return;
 	}

@@ -116,11 +116,19 @@ static int exempt(const struct conn *c)
 	return config_auth_exempt(conn_cfg(c), conn_peer_ip(c));
 }
 
-int sasl_blocked(struct conn *c)
+int sasl_blocked(struct conn *c, const char *node)
 {
+	struct authfail_counts n;
+	char bare[JID_MAX];
+
+	sasl_of(c)->account_counted = 1;     /* unknown: cleared on success */
 	if (exempt(c))
 		return 0;
-	return authfail_addr_count(conn_store(c), conn_peer_ip(c)) >= conn_cfg(c)->auth_block_after;
+	bare_of(c, node, bare, sizeof bare);
+	if (authfail_counts_get(conn_store(c), bare, conn_peer_ip(c), &n) < 0)
+		return 0;
+	sasl_of(c)->account_counted = n.account > 0;
+	return n.addr >= conn_cfg(c)->auth_block_after;
 }
 
 /* The pause before a wrong answer: base, doubled with each failure
@@ -174,6 +182,8 @@ void sasl_record_blocked(struct conn *c, const char *node)
 void sasl_record_success(struct conn *c, const char *node)
 {
 	char bare[JID_MAX];
+	if (!sasl_of(c)->account_counted)
+		return;
 	bare_of(c, node, bare, sizeof bare);
 	authfail_clear(conn_store(c), bare);
 }
@@ -320,7 +330,7 @@ static void plain_exchange(struct conn *c, const char *data, size_t len)
 		sasl_fail(c, "invalid-authzid", SF_PROTOCOL);
 		return;
 	}
-	if (sasl_blocked(c)) {
+	if (sasl_blocked(c, sasl_of(c)->node)) {
 		sasl_fail(c, "not-authorized", SF_BLOCKED);
 		return;
 	}
@@ -381,7 +391,7 @@ static void scram_first(struct conn *c, const char *data, size_t len)
 		sasl_fail(c, "not-authorized", SF_PROTOCOL);
 		return;
 	}
-	if (sasl_blocked(c)) {
+	if (sasl_blocked(c, sasl_of(c)->node)) {
 		sasl_fail(c, "not-authorized", SF_BLOCKED);
 		return;
 	}

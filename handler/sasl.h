@@ -28,6 +28,7 @@ struct sasl {
 	int failures;             /* on this stream, SASL and iq:auth alike */
 	struct scram_server scram;
 	char node[1024];          /* user being authenticated */
+	int account_counted;      /* the account had failures when the attempt began */
 };
 
 /* Count a failed attempt on this stream (SASL or iq:auth); the stream
@@ -51,15 +52,17 @@ int sasl_check_password(struct conn *c, const char *node, const char *password);
  *    (its failures are logged).
  */
 /* 1 if the client's address is blocked (0 too when Redis fails: the
- * login then fails on the account lookup). */
-int sasl_blocked(struct conn *c);
+ * login then fails on the account lookup). Called as an attempt for node
+ * begins; it also notes whether node's account has failures to clear. */
+int sasl_blocked(struct conn *c, const char *node);
 /* A wrong secret for node (what: for the log): counted for the account
  * and the address, logged, then the pause. */
 void sasl_record_failure(struct conn *c, const char *node, const char *what);
 /* A refusal of a blocked address: no secret was tried, so it is counted
  * for the address alone; logged, then the pause. */
 void sasl_record_blocked(struct conn *c, const char *node);
-/* A login as node succeeded: the account's counter is cleared. */
+/* A login as node succeeded: the account's counter is cleared (no round
+ * trip when sasl_blocked saw none). */
 void sasl_record_success(struct conn *c, const char *node);
 
 #endif

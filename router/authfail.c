@@ -61,20 +61,26 @@ int authfail_record(struct store *s, const char *bare, const char *addr, int win
 	return rc;
 }
 
-long authfail_addr_count(struct store *s, const char *addr)
+int authfail_counts_get(struct store *s, const char *bare, const char *addr,
+    struct authfail_counts *out)
 {
-	char ak[STORE_MAX_KEY];
+	char uk[STORE_MAX_KEY], ak[STORE_MAX_KEY];
 	redisReply *r;
-	long n = 0;
 
+	memset(out, 0, sizeof *out);
+	store_user_key(s, bare, "authfail", uk, sizeof uk);
 	addr_key(s, addr, ak, sizeof ak);
-	r = store_cmd(s, "GET %s", ak);
+	r = store_cmd(s, "MGET %s %s", uk, ak);
 	if (!r)
 		return XE_REDIS;
-	if (r->type == REDIS_REPLY_STRING)
-		n = strtol(r->str, NULL, 10);
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+		if (r->element[0]->type == REDIS_REPLY_STRING)
+			out->account = strtol(r->element[0]->str, NULL, 10);
+		if (r->element[1]->type == REDIS_REPLY_STRING)
+			out->addr = strtol(r->element[1]->str, NULL, 10);
+	}
 	freeReplyObject(r);
-	return n;
+	return 0;
 }
 
 void authfail_clear(struct store *s, const char *bare)

@@ -35,8 +35,11 @@ struct authfail_counts {
  */
 int authfail_record(struct store *s, const char *bare, const char *addr, int window,
     struct authfail_counts *out);
-/* Failures from the address in the window (0 if none), or XE_REDIS. */
-long authfail_addr_count(struct store *s, const char *addr);
+/* The failures in the window of the account bare and of the address
+ * addr, in one round trip (MGET): 0 with *out (0 where none), or XE_REDIS
+ * with *out zeroed. */
+int authfail_counts_get(struct store *s, const char *bare, const char *addr,
+    struct authfail_counts *out);
 /* A successful login clears the account's counter. Never the address's:
  * a guesser with an account of its own could clear it between guesses.
  * Best effort: a Redis failure leaves it to expire. */

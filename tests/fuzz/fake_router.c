@@ -1101,13 +1101,17 @@ int authfail_record(struct store *s, const char *bare, const char *addr, int win
 	return 0;
 }
 
-long authfail_addr_count(struct store *s, const char *addr)
+int authfail_counts_get(struct store *s, const char *bare, const char *addr,
+    struct authfail_counts *out)
 {
 	char ak[256];
-	if (failing(s, "authfail_addr_count"))
+	memset(out, 0, sizeof *out);
+	if (failing(s, "authfail_counts_get"))
 		return -1;
 	addr_key(addr, ak, sizeof ak);
-	return count_of(ak);
+	out->account = count_of(bare);
+	out->addr = count_of(ak);
+	return 0;
 }
 
 void authfail_clear(struct store *s, const char *bare)

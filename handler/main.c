@@ -208,8 +208,10 @@ static void serve(struct conn *c, struct store *st, const struct config *cfg)
 			if (got == -1)
 				break;
 		}
-		if (isub >= 0 && pfd[isub].revents && read_subscriber(c, st) == -1)
+		if (isub >= 0 && pfd[isub].revents && read_subscriber(c, st) == -1) {
+			store_suspect(st);
 			conn_stream_error(c, "internal-server-error", "storage unavailable");
+		}
 		conn_after_wakeups(c);
 		if (conn_flush(c) == -1)
 			break;

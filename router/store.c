@@ -188,10 +188,13 @@ static redisReply *check_reply(struct store *s, redisReply *r, const char *what)
 {
 	if (!r || r->type == REDIS_REPLY_ERROR) {
 		set_err(s, what, s->cmd, r);
+		if (!r)
+			s->last_ok = 0;      /* the connection is in doubt */
 		if (r)
 			freeReplyObject(r);
 		return NULL;
 	}
+	s->last_ok = time(NULL);
 	return r;
 }
 
@@ -207,9 +210,17 @@ redisReply *store_cmd(struct store *s, const char *fmt, ...)
 	return check_reply(s, r, "redis");
 }
 
+void store_suspect(struct store *s)
+{
+	s->last_ok = 0;
+}
+
 int store_wait(struct store *s, int tries, int wait_ms)
 {
 	int i;
+	/* Redis answered a moment ago: a PING would only cost a round trip. */
+	if (s->cmd && !s->cmd->err && time(NULL) - s->last_ok <= STORE_FRESH_SEC)
+		return 0;
 	for (i = 0; i < tries; i++) {
 		redisReply *r = store_cmd(s, "PING");
 		if (r) {
@@ -354,5 +365,6 @@ int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t
 		if (!r || replies[i]->type == REDIS_REPLY_ERROR)
 			rc = -1;
 	}
+	s->last_ok = rc == 0 ? time(NULL) : 0;
 	return rc;
 }

@@ -16,6 +16,7 @@
 #define XMPPD_STORE_H
 
 #include <stddef.h>
+#include <time.h>
 #include <hiredis/hiredis.h>
 #include "xerr.h"
 
@@ -29,6 +30,7 @@ struct store {
 	char url[1024];
 	int timeout_ms;
 	int session_ttl;               /* seconds; older session records are stale */
+	time_t last_ok;                /* when the command connection last answered */
 	char err[STORE_ERR_LEN];
 };
 
@@ -52,7 +54,12 @@ void store_full_channel(const struct store *s, const char *bare,
 void store_global_key(const struct store *s, const char *name, char *out, size_t outsz);
 
 /* Wait up to tries * wait_ms for Redis to answer PING (reconnecting as
- * needed): 0 once it does, XE_REDIS if it never did. */
+ * needed): 0 once it does, XE_REDIS if it never did. A connection that
+ * answered within STORE_FRESH_SEC is taken as up without a PING. */
+#define STORE_FRESH_SEC 1
+/* Something (the subscriber connection failing) says Redis may be gone:
+ * the next store_wait asks it. */
+void store_suspect(struct store *s);
 int store_wait(struct store *s, int tries, int wait_ms);
 
 /* Run a command (hiredis format) on the command connection; returns the

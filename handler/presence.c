@@ -41,33 +41,41 @@ static struct presence_state *presence_of(struct conn *c)
 }
 
 struct collect {
-	struct strvec *l;
-	int want_from;          /* 1: contacts with from/both, 0: to/both */
+	struct strvec *from;    /* contacts with from/both: they see our presence */
+	struct strvec *to;      /* contacts with to/both: we see theirs */
 };
 
 static int collect_contact(const char *contact, const char *item, void *arg)
 {
 	struct collect *col = arg;
 	enum roster_sub s = roster_item_sub(item);
-	if (col->want_from ? SUB_HAS_FROM(s) : SUB_HAS_TO(s))
-		strvec_add(col->l, contact);
+	if (col->from && SUB_HAS_FROM(s))
+		strvec_add(col->from, contact);
+	if (col->to && SUB_HAS_TO(s))
+		strvec_add(col->to, contact);
 	return 0;
 }
 
-/* Contacts of bare that may see its presence (want_from) or whose presence
- * it receives; the user's own bare JID is added last. */
-static int contacts(struct store *st, const char *bare, int want_from, struct strvec *l)
+/* Contacts of bare that may see its presence (from) and whose presence it
+ * receives (to), either NULL, from one read of the roster; the user's own
+ * bare JID is added last to each. */
+static int contacts(struct store *st, const char *bare, struct strvec *from, struct strvec *to)
 {
-	struct collect col = { l, want_from };
-	if (roster_each(st, bare, NULL, 0, collect_contact, &col) == -1)
+	struct collect col = { from, to };
+	if (roster_each(st, bare, NULL, 0, collect_contact, &col) < 0)
 		return -1;
-	strvec_add(l, bare);
+	if (from)
+		strvec_add(from, bare);
+	if (to)
+		strvec_add(to, bare);
 	return 0;
 }
 
 /* Publish a presence stanza to every contact allowed to see bare's
- * presence and to bare's own resources: one round trip. */
-static void broadcast(struct store *st, const char *bare, const char *xml)
+ * presence (from; NULL: read from the roster) and to bare's own
+ * resources: one round trip. */
+static void broadcast(struct store *st, const char *bare, const char *xml,
+    const struct strvec *from)
 {
 	struct strvec l = { 0 };
 	const char **payloads;
@@ -75,19 +83,22 @@ static void broadcast(struct store *st, const char *bare, const char *xml)
 	char *env;
 	int i;
 
-	if (contacts(st, bare, 1, &l) == -1) {
-		log_msg(LOG_ERR, "presence broadcast: %s", st->err);
-		strvec_free(&l);
-		return;
+	if (!from) {
+		if (contacts(st, bare, &l, NULL) == -1) {
+			log_msg(LOG_ERR, "presence broadcast: %s", st->err);
+			strvec_free(&l);
+			return;
+		}
+		from = &l;
 	}
 	env = route_envelope("presence", xml, &len);
-	payloads = xcalloc(l.n, sizeof *payloads);
-	lens = xcalloc(l.n, sizeof *lens);
-	for (i = 0; i < (int)l.n; i++) {
+	payloads = xcalloc(from->n, sizeof *payloads);
+	lens = xcalloc(from->n, sizeof *lens);
+	for (i = 0; i < (int)from->n; i++) {
 		payloads[i] = env;
 		lens[i] = len;
 	}
-	if (route_fanout(st, (const char *const *)l.v, (int)l.n, payloads, lens, NULL) == -1)
+	if (route_fanout(st, (const char *const *)from->v, (int)from->n, payloads, lens, NULL) == -1)
 		log_msg(LOG_ERR, "presence broadcast: %s", st->err);
 	free(payloads);
 	free(lens);
@@ -127,7 +138,7 @@ static void presence_reaped(struct conn *c, const char *bare, const char *resour
 		return;
 	snprintf(full, sizeof full, "%s/%s", bare, resource);
 	u = unavailable_from(full, NULL);
-	broadcast(conn_store(c), bare, u);
+	broadcast(conn_store(c), bare, u, NULL);
 	free(u);
 }
 
@@ -153,9 +164,11 @@ static int send_pending(const char *contact, const char *stanza, void *arg)
 	return 0;
 }
 
-static void initial_presence(struct conn *c)
+/* What the user receives at initial presence: its contacts' presence
+ * (to: the contacts whose presence it receives), the subscription
+ * requests that wait for it, then its offline messages. */
+static void initial_presence(struct conn *c, const struct strvec *to)
 {
-	struct strvec l = { 0 };
 	struct xbuf skip = { 0 };
 	struct sendctx sc = { c, NULL };
 
@@ -164,12 +177,11 @@ static void initial_presence(struct conn *c)
 	xbuf_add_esc(&skip, conn_full(c), strlen(conn_full(c)));
 	xbuf_adds(&skip, "'");
 	sc.skip_from = skip.p;
-	if (contacts(conn_store(c), conn_bare(c), 0, &l) == 0)
-		route_presence_of(conn_store(c), (const char *const *)l.v, (int)l.n, send_raw, &sc);
+	if (to->n)
+		route_presence_of(conn_store(c), (const char *const *)to->v, (int)to->n, send_raw, &sc);
 	sc.skip_from = NULL;
 	roster_pending_each(conn_store(c), conn_bare(c), send_pending, &sc);
 	conn_offline_start(c);
-	strvec_free(&l);
 	xbuf_free(&skip);
 }
 
@@ -213,11 +225,18 @@ static void directed_unavailable(struct conn *c)
 static void broadcast_presence(struct conn *c, struct xml_node *p, int avail)
 {
 	struct presence_state *ps = presence_of(c);
-	int was = ps->available, prio = avail ? priority_of(p) : 0;
+	int was = ps->available, prio = avail ? priority_of(p) : 0, initial = avail && !was;
+	struct strvec from = { 0 }, to = { 0 };
 	char *xml;
 
 	if (!avail && !was)
 		return;             /* never announced: nothing to withdraw */
+	/* Initial presence needs both sides of the roster: one read (if it
+	 * fails, the broadcast reads again and says so). */
+	if (initial && contacts(conn_store(c), conn_bare(c), &from, &to) == -1) {
+		strvec_free(&from);
+		strvec_free(&to);
+	}
 	xml_unset(p, "to");
 	xml_set(p, "from", conn_full(c));
 	xml = xml_string(p, NULL);
@@ -226,13 +245,15 @@ static void broadcast_presence(struct conn *c, struct xml_node *p, int avail)
 		log_msg(LOG_ERR, "presence update failed: %s", conn_store(c)->err);
 	ps->available = avail;
 	ps->priority = prio;
-	broadcast(conn_store(c), conn_bare(c), xml);
+	broadcast(conn_store(c), conn_bare(c), xml, from.n ? &from : NULL);
 	free(ps->last_presence);
 	ps->last_presence = avail ? xml : NULL;
 	if (!avail)
 		free(xml);
-	if (avail && !was)
-		initial_presence(c);
+	if (initial)
+		initial_presence(c, &to);
+	strvec_free(&from);
+	strvec_free(&to);
 	if (!avail) {
 		conn_offline_stop(c);
 		directed_unavailable(c);

@@ -335,10 +335,34 @@ int conn_take_confirmation(struct conn *c, const struct xml_node *el)
 	return !strcmp(el->name, "iq") && id && !strcmp(id, IDLE_PING_ID);
 }
 
+/* xml (a stanza xmppd serialised) says in its start tag that it comes
+ * from this very session. */
+static int from_self(const struct conn *c, const char *xml, size_t len)
+{
+	const char *end = memchr(xml, '>', len), *p;
+	struct xbuf want = { 0 };
+	int self;
+
+	xbuf_adds(&want, " from='");
+	xbuf_add_esc(&want, c->full, strlen(c->full));
+	xbuf_adds(&want, "'");
+	p = end ? memmem(xml, (size_t)(end - xml), want.p, want.len) : NULL;
+	self = p != NULL;
+	xbuf_free(&want);
+	return self;
+}
+
 /* A message for the client: written, and kept until confirmed whatever
- * happens next (if the session ends now, conn_finish routes it again). */
+ * happens next (if the session ends now, conn_finish routes it again) -
+ * unless it is the session's own message come back (sent to its own bare
+ * JID): the other resources have their copies, and routing this one
+ * again would only duplicate it. */
 static void send_message(struct conn *c, const char *xml, size_t len, long accepted)
 {
+	if (from_self(c, xml, len)) {
+		conn_send_raw(c, xml, len);
+		return;
+	}
 	if (c->state == CS_CLOSING) {
 		ackq_add(&c->ackq, xml, len, accepted, ACKQ_UNWRITTEN);
 		return;

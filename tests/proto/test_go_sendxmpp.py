@@ -8,9 +8,12 @@ SSL_CERT_FILE): STARTTLS optional with plaintext authentication allowed
 
 Its listening mode (-l) is not tested: go-sendxmpp 0.5.6 (Debian 12)
 dies on any XEP-0199 ping it receives (a nil dereference in its stanza
-loop), and xmppd pings after writing messages to confirm them.
+loop), and xmppd pings a client to confirm the messages it was sent (a
+second after writing them, so a go-sendxmpp that only sends, even to
+itself, is gone before that).
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -88,3 +91,40 @@ def test_go_sendxmpp_sends(deployment, pki):
     log = server.log()
     assert log.count('login ok') == 2 and log.count('TLS TLSv1.3') == 2, log[-3000:]
     assert 'stream error' not in log, log[-3000:]
+
+
+def test_go_sendxmpp_to_itself(deployment, pki):
+    """The common notification setup: go-sendxmpp sends to its own account,
+    whose other resource (slixmpp) gets the message, once. go-sendxmpp's
+    session is available, so its own message comes back to it too; it
+    then drops the connection without closing its stream. Its own echo is
+    not kept for a second delivery (the other resources have theirs), so
+    xmppd neither pings it for that (go-sendxmpp 0.5.6 dies on a ping:
+    exit status 2) nor routes it again (a duplicate on the phone, or an
+    offline copy at the next login)."""
+    server, env = deployment
+    seen = {}
+
+    async def go():
+        a = await slixmpp_online(server, pki, ALICE + '/phone')
+        proc = await C.asyncio.create_subprocess_exec(
+            *go_args(server, ALICE), ALICE, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out, _ = await C.asyncio.wait_for(proc.communicate(b'note to self\n'), 30)
+        seen['rc'], seen['out'] = proc.returncode, out.decode(errors='replace')
+        m = await a.wait1(body_is('note to self'), timeout=10)
+        seen['from'] = m.get('from')
+        # its handler is done (anything it routed again has arrived)
+        await C.apoll(lambda: re.search(r"disconnect: .* jid=%s/go-sendxmpp" % ALICE,
+                                        server.log()), 10)
+        await C.asyncio.sleep(0.5)
+        seen['copies'] = len(a.seen(body_is('note to self')))
+        await a.close()
+    C.run(go, timeout=60)
+
+    assert seen['rc'] == 0, seen
+    assert (seen['from'] or '').startswith(ALICE + '/go-sendxmpp'), seen
+    assert seen['copies'] == 1, seen
+    server.wait_handlers_exit()
+    # nothing was left unconfirmed for the next login
+    assert server.redis('LLEN', 'xmpp:{%s}:offline' % ALICE) == 0

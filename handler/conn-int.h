@@ -26,6 +26,8 @@
 #define FINISH_TRIES     10      /* waits for Redis before cleaning up ... */
 #define FINISH_WAIT_MS   300     /* ... each this long */
 #define IDLE_PING_ID     "xmppd-idle"   /* the ping a silent client must answer */
+#define CONFIRM_DELAY    1       /* seconds a confirmation request waits for more */
+#define CONFIRM_EAGER    (64 * 1024)    /* unconfirmed bytes that ask at once */
 
 enum conn_state {
 	CS_WAIT_HEADER,     /* nothing yet, or a restart is pending */
@@ -64,6 +66,7 @@ struct conn {
 	char reroute_bare[JID_MAX];      /* whose inbox conn_drain_inbox empties */
 	time_t opened, last_input, last_heartbeat;
 	time_t idle_ping_sent;           /* a silent client was pinged (0: not) */
+	time_t confirm_due;              /* when to ask for a confirmation (0: not due) */
 	int tls_logged;                  /* the TLS line is in the log */
 	char end_reason[320];             /* why the stream ended, for the log */
 	void *slots[MODULES_MAX];        /* per-module state (conn_slot) */

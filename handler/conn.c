@@ -315,8 +315,22 @@ void conn_set_confirm(struct conn *c, const struct ackq_confirm *how)
 static void ask_confirmation(struct conn *c)
 {
 	long mark = ackq_request(&c->ackq);
+	c->confirm_due = 0;
 	if (mark >= 0)
 		c->confirm->request(c, (unsigned long)mark);
+}
+
+/* Messages wait to be confirmed: ask a moment later, so that one request
+ * covers a burst, and a client that only sends a message and says
+ * goodbye is never asked (its orderly close confirms what it read;
+ * some simple clients, go-sendxmpp 0.5.6 among them, die on a ping).
+ * A backlog asks at once, to keep the inbox flowing. */
+static void want_confirmation(struct conn *c)
+{
+	if (ackq_bytes(&c->ackq) >= CONFIRM_EAGER)
+		ask_confirmation(c);
+	else if (!c->confirm_due)
+		c->confirm_due = time(NULL) + CONFIRM_DELAY;
 }
 
 int conn_take_confirmation(struct conn *c, const struct xml_node *el)
@@ -326,7 +340,7 @@ int conn_take_confirmation(struct conn *c, const struct xml_node *el)
 
 	if (c->confirm->answer(c, el, &mark)) {
 		if (ackq_confirm(&c->ackq, mark))
-			ask_confirmation(c);
+			want_confirmation(c);
 		if (c->pull_waiting)
 			conn_pull(c);
 		return 1;
@@ -373,7 +387,7 @@ static void send_message(struct conn *c, const char *xml, size_t len, long accep
 		return;
 	}
 	xbuf_add(&c->out, xml, len);
-	ask_confirmation(c);
+	want_confirmation(c);
 }
 
 /* ---- from Redis ---- */
@@ -560,6 +574,12 @@ int conn_tick(struct conn *c, time_t now)
 			conn_stream_error(c, "connection-timeout", "idle, and no answer to a ping");
 			return 1;
 		}
+	}
+	if (c->confirm_due) {
+		if (now >= c->confirm_due)
+			ask_confirmation(c);
+		else
+			left = min_left(left, (int)(c->confirm_due - now));
 	}
 	if ((oldest = ackq_oldest(&c->ackq))) {
 		/* A client that does not confirm a message within ack_timeout

@@ -103,7 +103,7 @@ char *route_envelope_kick(const char *id, const char *cond, size_t *len)
 int route_parse(const char *p, size_t len, struct route_msg *m)
 {
 	const char *nl = memchr(p, '\n', len);
-	char line[192];
+	char line[192], *kind, *w, *c, *save = NULL, *end;
 	size_t n;
 
 	memset(m, 0, sizeof *m);
@@ -115,18 +115,35 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 	line[n] = '\0';
 	m->body = nl + 1;
 	m->body_len = len - n - 1;
-	if (!strcmp(line, "stanza") || sscanf(line, "stanza %ld", &m->accepted) == 1)
-		m->kind = ROUTE_STANZA;
-	else if (!strcmp(line, "inbox"))
-		m->kind = ROUTE_INBOX;
-	else if (!strcmp(line, "presence"))
-		m->kind = ROUTE_PRESENCE;
-	else if (sscanf(line, "push %31s", m->ver) == 1)
-		m->kind = ROUTE_PUSH;
-	else if (sscanf(line, "kick %63s %63s", m->id, m->cond) == 2)
-		m->kind = ROUTE_KICK;
-	else
+	/* The kind, then the words it needs; words after those are ignored,
+	 * so that a later version may add some (xmpp-redis(7)). */
+	kind = strtok_r(line, " ", &save);
+	if (!kind)
 		return XE_INVALID;
+	if (!strcmp(kind, "stanza")) {
+		if ((w = strtok_r(NULL, " ", &save))) {
+			m->accepted = strtol(w, &end, 10);
+			if (*end || end == w)
+				return XE_INVALID;
+		}
+		m->kind = ROUTE_STANZA;
+	} else if (!strcmp(kind, "inbox")) {
+		m->kind = ROUTE_INBOX;
+	} else if (!strcmp(kind, "presence")) {
+		m->kind = ROUTE_PRESENCE;
+	} else if (!strcmp(kind, "push") && (w = strtok_r(NULL, " ", &save)) &&
+	    strlen(w) < sizeof m->ver) {
+		snprintf(m->ver, sizeof m->ver, "%s", w);
+		m->kind = ROUTE_PUSH;
+	} else if (!strcmp(kind, "kick") && (w = strtok_r(NULL, " ", &save)) &&
+	    strlen(w) < sizeof m->id && (c = strtok_r(NULL, " ", &save)) &&
+	    strlen(c) < sizeof m->cond) {
+		snprintf(m->id, sizeof m->id, "%s", w);
+		snprintf(m->cond, sizeof m->cond, "%s", c);
+		m->kind = ROUTE_KICK;
+	} else {
+		return XE_INVALID;
+	}
 	return 0;
 }
 

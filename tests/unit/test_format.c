@@ -147,6 +147,20 @@ static void test_parse(void)
 	CHECK_STR(m.ver, "17");
 	check_body(&m, "<item subscription='both' jid='b@x'/>");
 
+	/* words after those a kind needs are a later version's: ignored */
+	CHECK_INT(parse("stanza 1700000000 prio=high\n<message/>", &m), 0);
+	CHECK_INT(m.kind, ROUTE_STANZA);
+	CHECK_INT(m.accepted, 1700000000L);
+	check_body(&m, "<message/>");
+	CHECK_INT(parse("inbox now\n", &m), 0);
+	CHECK_INT(m.kind, ROUTE_INBOX);
+	CHECK_INT(parse("presence x\n<presence/>", &m), 0);
+	CHECK_INT(m.kind, ROUTE_PRESENCE);
+	CHECK_INT(parse("push 17 more\n<item/>", &m), 0);
+	CHECK_STR(m.ver, "17");
+	CHECK_INT(parse("kick abc conflict later\n", &m), 0);
+	CHECK_STR(m.cond, "conflict");
+
 	CHECK_INT(parse("kick 8516770897ac3c5820c46358 conflict\n", &m), 0);
 	CHECK_INT(m.kind, ROUTE_KICK);
 	CHECK_STR(m.id, "8516770897ac3c5820c46358");
@@ -162,8 +176,7 @@ static void test_parse(void)
 			"\n<message/>",              /* no header */
 			"stanzas\n<message/>",       /* not a kind */
 			"stanza soon\n<message/>",   /* not a time */
-			"inbox now\n",
-			"presence x\n<presence/>",
+			"stanza 12x\n<message/>",
 			"push\n<item/>",             /* no version */
 			"kick abc\n",                /* no condition */
 			"kick\n",

@@ -349,31 +349,14 @@ int conn_take_confirmation(struct conn *c, const struct xml_node *el)
 	return !strcmp(el->name, "iq") && id && !strcmp(id, IDLE_PING_ID);
 }
 
-/* xml (a stanza xmppd serialised) says in its start tag that it comes
- * from this very session. */
-static int from_self(const struct conn *c, const char *xml, size_t len)
-{
-	const char *end = memchr(xml, '>', len), *p;
-	struct xbuf want = { 0 };
-	int self;
-
-	xbuf_adds(&want, " from='");
-	xbuf_add_esc(&want, c->full, strlen(c->full));
-	xbuf_adds(&want, "'");
-	p = end ? memmem(xml, (size_t)(end - xml), want.p, want.len) : NULL;
-	self = p != NULL;
-	xbuf_free(&want);
-	return self;
-}
-
 /* A message for the client: written, and kept until confirmed whatever
  * happens next (if the session ends now, conn_finish routes it again) -
- * unless it is the session's own message come back (sent to its own bare
- * JID): the other resources have their copies, and routing this one
- * again would only duplicate it. */
-static void send_message(struct conn *c, const char *xml, size_t len, long accepted)
+ * unless it is an echo, the session's own message come back, which
+ * another resource of the user got too: routing it again would only
+ * duplicate it. */
+static void send_message(struct conn *c, const char *xml, size_t len, long accepted, int echo)
 {
-	if (from_self(c, xml, len)) {
+	if (echo) {
 		conn_send_raw(c, xml, len);
 		return;
 	}
@@ -413,7 +396,7 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 		c->inbox_ready = 1;     /* pulled once per read of the subscriber */
 	} else if (m.kind == ROUTE_STANZA) {
 		if (m.body_len > 8 && !memcmp(m.body, "<message", 8))
-			send_message(c, m.body, m.body_len, m.accepted);
+			send_message(c, m.body, m.body_len, m.accepted, m.echo);
 		else
 			conn_send_raw(c, m.body, m.body_len);
 	} else {

@@ -28,6 +28,7 @@
 struct pending {
 	struct xml_node *st;       /* for an error reply */
 	char *bare, *resource, *env, *delay;
+	int to_self;               /* to the user's own bare JID */
 	size_t envlen;
 };
 
@@ -80,6 +81,7 @@ static void batch_send(struct conn *c)
 		req[i].envelope = b->p[i].env;
 		req[i].envlen = b->p[i].envlen;
 		req[i].delay = b->p[i].delay;
+		req[i].echo_of = b->p[i].to_self ? conn_resource(c) : "";
 	}
 	route_stanza_batch(conn_store(c), n, req, conn_cfg(c)->offline_max, out);
 	for (i = 0; i < n; i++) {
@@ -121,6 +123,7 @@ static void queue_message(struct conn *c, struct xml_node *st, const struct jid 
 	p->delay = delay.p ? delay.p : xstrdup("");
 	p->bare = xstrdup(bare);
 	p->resource = xstrdup(to->resource);
+	p->to_self = !to->resource[0] && !strcmp(bare, conn_bare(c));
 	p->st = xml_copy(st);
 }
 

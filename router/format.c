@@ -125,6 +125,8 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 			m->accepted = strtol(w, &end, 10);
 			if (*end || end == w)
 				return XE_INVALID;
+			w = strtok_r(NULL, " ", &save);
+			m->echo = w && !strcmp(w, "echo");
 		}
 		m->kind = ROUTE_STANZA;
 	} else if (!strcmp(kind, "inbox")) {

@@ -113,7 +113,7 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 	return 0;
 }
 
-#define ROUTE_ARGS 18      /* EVALSHA sha numkeys + 4 keys + 11 arguments */
+#define ROUTE_ARGS 19      /* EVALSHA sha numkeys + 4 keys + 12 arguments */
 
 /* The arguments of route_stanza.lua for one request; strings it made are
  * kept in mine[] to be freed. */
@@ -146,6 +146,7 @@ static void call_args(struct store *s, const struct route_req *q, const char *no
 	c->av[10] = q->msg_type; c->av[11] = q->envelope; c->av[12] = q->delay;
 	c->av[13] = now; c->av[14] = ttl; c->av[15] = cap; c->av[16] = q->bare;
 	c->av[17] = c->mine[4];
+	c->av[18] = q->echo_of ? q->echo_of : "";
 	for (i = 0; i < ROUTE_ARGS; i++)
 		c->al[i] = strlen(c->av[i]);
 	c->al[11] = q->envlen;
@@ -198,7 +199,7 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
     int is_iq, const char *msg_type, const char *envelope, size_t envlen,
     const char *delay, int offline_cap)
 {
-	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay };
+	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay, "" };
 	enum route_outcome o;
 	route_stanza_batch(s, 1, &q, offline_cap, &o);
 	return o;

@@ -11,7 +11,9 @@
  *                               inbox entries are such envelopes too);
  *                               accepted: when the server first accepted
  *                               the stanza (Unix seconds), for the delay
- *                               stamp of a message routed again
+ *                               stamp of a message routed again; "echo"
+ *                               after it: the session's own message come
+ *                               back, which another resource got too
  *   "presence\n<xml>"           deliver only if this session is available
  *                               (presence broadcasts, subscription requests)
  *   "push <ver>\n<item>"        roster push: only to sessions that asked for
@@ -38,6 +40,8 @@ struct route_msg {
 	char cond[64];          /* kick: stream error condition */
 	char ver[32];           /* push: roster version */
 	long accepted;          /* stanza: accepted at (Unix seconds), 0 unknown */
+	int echo;               /* stanza: the session's own message come back, which
+	                           another resource of the user got too */
 	const char *body;       /* the XML (points into the payload) */
 	size_t body_len;
 };
@@ -95,6 +99,8 @@ struct route_req {
 	const char *envelope;
 	size_t envlen;
 	const char *delay;             /* see route_stanza */
+	const char *echo_of;           /* the sending resource when a user writes to
+	                                  its own bare JID, else "" (route_stanza.lua) */
 };
 
 /* route_stanza for n stanzas in one pipelined round trip, executed in

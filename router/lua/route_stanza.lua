@@ -7,7 +7,12 @@
 -- publish ("stanza <accepted>\n" .. xml), ARGV[6] the XEP-0203 <delay/> element that
 -- offline storage adds before the message's end tag ('' to store it as is),
 -- ARGV[7] now, ARGV[8] session TTL, ARGV[9] offline cap, ARGV[10] bare JID,
--- ARGV[11] inbox key prefix "<prefix>{bare}:inbox:".
+-- ARGV[11] inbox key prefix "<prefix>{bare}:inbox:", ARGV[12] the sending
+-- resource when a user writes to its own bare JID ('' otherwise).
+-- The sender's own copy of such a message is marked an echo ("stanza
+-- <accepted> echo") when another resource got the message too: its
+-- handler need not keep it for a second delivery, which would only
+-- duplicate it.
 -- A stanza for a session goes into that session's inbox list (durable:
 -- pub/sub alone is at most once) and a wake-up "inbox" is published on
 -- its full-JID channel; the handler takes from the inbox, and whatever a
@@ -50,12 +55,23 @@ if res ~= '' then
 end
 local delivered = 0
 if kind == 'message' and mtype ~= 'groupchat' then
-  local all = redis.call('HGETALL', KEYS[2])
+  local all, sender = redis.call('HGETALL', KEYS[2]), nil
   for i = 1, #all, 2 do
     local rec = all[i + 1]
     if record_avail(rec) and record_num(rec, 'prio', -1) >= 0 and live(rec) then
-      delivered = delivered + publish(all[i], rec)
+      if all[i] == ARGV[12] then
+        sender = rec
+      else
+        delivered = delivered + publish(all[i], rec)
+      end
     end
+  end
+  if sender then
+    if delivered > 0 then
+      local nl = string.find(env, '\n', 1, true)
+      env = string.sub(env, 1, nl - 1) .. ' echo' .. string.sub(env, nl)
+    end
+    delivered = delivered + publish(ARGV[12], sender)
   end
 end
 if delivered > 0 then return { 'delivered', delivered } end

@@ -712,11 +712,32 @@ static enum route_outcome route_one(struct store *s, const struct route_req *q, 
 		if (is_iq || strcmp(msg_type, "chat"))
 			return RO_UNAVAILABLE;
 	}
-	if (!is_iq && strcmp(msg_type, "groupchat"))
+	if (!is_iq && strcmp(msg_type, "groupchat")) {
+		const char *echo_of = q->echo_of ? q->echo_of : "";
+		int sender = -1;
 		for (i = 0; i < nsessions; i++)
 			if (!strcmp(sessions[i].bare, bare) && sessions[i].avail &&
-			    sessions[i].prio >= 0 && !sessions[i].dead)
-				delivered += publish_session(s, i, q->envelope, q->envlen);
+			    sessions[i].prio >= 0 && !sessions[i].dead) {
+				if (*echo_of && !strcmp(sessions[i].res, echo_of))
+					sender = i;
+				else
+					delivered += publish_session(s, i, q->envelope, q->envlen);
+			}
+		/* route_stanza.lua: the sender's copy last, an echo if others
+		 * got it too */
+		if (sender >= 0 && delivered > 0) {
+			const char *nl = memchr(q->envelope, '\n', q->envlen);
+			size_t h = nl ? (size_t)(nl - q->envelope) : q->envlen;
+			char *echo = xmalloc(q->envlen + 6);
+			memcpy(echo, q->envelope, h);
+			memcpy(echo + h, " echo", 5);
+			memcpy(echo + h + 5, q->envelope + h, q->envlen - h);
+			delivered += publish_session(s, sender, echo, q->envlen + 5);
+			free(echo);
+		} else if (sender >= 0) {
+			delivered += publish_session(s, sender, q->envelope, q->envlen);
+		}
+	}
 	if (delivered > 0)
 		return RO_DELIVERED;
 	if (is_iq || !strcmp(msg_type, "groupchat"))
@@ -743,7 +764,7 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
     int is_iq, const char *msg_type, const char *envelope, size_t envlen,
     const char *delay, int offline_cap)
 {
-	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay };
+	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay, "" };
 	return route_one(s, &q, offline_cap);
 }
 

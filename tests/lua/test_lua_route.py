@@ -13,12 +13,13 @@ def env(xml=MSG, accepted=5):
     return "stanza %d\n%s" % (accepted, xml)
 
 
-def route(r, res="", kind="message", mtype="chat", xml=MSG, delay="", cap=10, bare=B):
+def route(r, res="", kind="message", mtype="chat", xml=MSG, delay="", cap=10, bare=B,
+          echo_of=""):
     return r.eval("route_stanza",
                   [key(bare, "account"), key(bare, "sessions"), key(bare, "offline"),
                    gkey("expiry")],
                   [key(bare), res, kind, mtype, env(xml), delay, NOW, TTL, cap, bare,
-                   key(bare, "inbox:")])
+                   key(bare, "inbox:"), echo_of])
 
 
 def account(r, bare=B):
@@ -101,6 +102,29 @@ def test_bare_jid_available_sessions(r, subscribe):
         assert inbox(r, res) == []
     assert subs[0].message()[1] == "inbox\n" and subs[1].message()[1] == "inbox\n"
     assert offline(r) == []
+
+
+def test_own_bare_jid_echo(r, subscribe):
+    """A user writes to its own bare JID from resource a: b gets the
+    message, a its echo, marked so ('stanza <accepted> echo') because b
+    got it too; with a alone, a's copy is the only one and unmarked."""
+    account(r)
+    session(r, "a", avail=1, prio=0)
+    session(r, "b", avail=1, prio=0)
+    subs = [subscribe(key(B) + "/" + res) for res in ("a", "b")]
+    assert route(r, echo_of="a") == ["delivered", 2]
+    assert inbox(r, "b") == [env()]
+    assert inbox(r, "a") == [env().replace("\n", " echo\n", 1)]
+    r("DEL", key(B, "inbox:a"), key(B, "inbox:b"), key(B, "sessions"))
+    session(r, "a", avail=1, prio=0)
+    assert route(r, echo_of="a") == ["delivered", 1]
+    assert inbox(r, "a") == [env()]
+    # another user's message is never an echo
+    session(r, "b", avail=1, prio=0)
+    r("DEL", key(B, "inbox:a"))
+    assert route(r) == ["delivered", 2]
+    assert inbox(r, "a") == [env()]
+    assert len(subs) == 2
 
 
 def test_bare_jid_dead_handlers_only(r):

@@ -22,7 +22,7 @@ import time
 import pytest
 
 import clients as C
-from im_helpers import IM, PW, body_is
+from im_helpers import IM, PW, body_is, stamp_epoch
 from test_tls import PKI, without_channel_binding
 
 ALICE, BOB = 'alice@localhost', 'bob@localhost'
@@ -128,3 +128,28 @@ def test_go_sendxmpp_to_itself(deployment, pki):
     server.wait_handlers_exit()
     # nothing was left unconfirmed for the next login
     assert server.redis('LLEN', 'xmpp:{%s}:offline' % ALICE) == 0
+
+
+def test_go_sendxmpp_to_itself_alone(deployment, pki):
+    """The same note while no other resource of the account is online:
+    go-sendxmpp's own copy is the only one. It drops the connection
+    without confirming it, so the copy is routed again, to offline
+    storage, and the phone gets it at its next login with the time the
+    note was sent."""
+    server, env = deployment
+    seen = {}
+    t0 = time.time()
+    sender = subprocess.run(go_args(server, ALICE) + [ALICE], input=b'note to self\n',
+                            env=env, capture_output=True, timeout=30)
+    assert sender.returncode == 0, (sender.stdout + sender.stderr).decode(errors='replace')
+    server.wait_handlers_exit()
+    assert server.redis('LLEN', 'xmpp:{%s}:offline' % ALICE) == 1, server.log()[-3000:]
+
+    async def go():
+        a = await slixmpp_online(server, pki, ALICE + '/phone')
+        m = await a.wait1(body_is('note to self'), timeout=10)
+        d = m.find('{urn:xmpp:delay}delay')
+        seen['stamp'] = None if d is None else stamp_epoch(d.get('stamp'))
+        await a.close()
+    C.run(go, timeout=60)
+    assert seen['stamp'] is not None and seen['stamp'] <= t0 + 2, (t0, seen)

@@ -147,6 +147,13 @@ static void test_parse(void)
 	CHECK_STR(m.ver, "17");
 	check_body(&m, "<item subscription='both' jid='b@x'/>");
 
+	/* the session's own message come back, which others got too */
+	CHECK_INT(parse("stanza 12 echo\n<message/>", &m), 0);
+	CHECK_INT(m.kind, ROUTE_STANZA);
+	CHECK_INT(m.accepted, 12);
+	CHECK_INT(m.echo, 1);
+	CHECK_INT(parse("stanza 12\n<message/>", &m), 0);
+	CHECK_INT(m.echo, 0);
 	/* words after those a kind needs are a later version's: ignored */
 	CHECK_INT(parse("stanza 1700000000 prio=high\n<message/>", &m), 0);
 	CHECK_INT(m.kind, ROUTE_STANZA);

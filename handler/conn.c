@@ -111,7 +111,6 @@ const struct config *conn_cfg(const struct conn *c) { return c->cfg; }
 struct store *conn_store(const struct conn *c) { return c->store; }
 const char *conn_domain(const struct conn *c) { return c->domain; }
 const char *conn_bare(const struct conn *c) { return c->bare; }
-const char *conn_node(const struct conn *c) { return c->jid.node; }
 const char *conn_resource(const struct conn *c) { return c->jid.resource; }
 const char *conn_full(const struct conn *c) { return c->full; }
 const char *conn_stream_id(const struct conn *c) { return c->stream_id; }

@@ -36,9 +36,8 @@ const struct config *conn_cfg(const struct conn *c);
 struct store *conn_store(const struct conn *c);
 /* The served domain this stream is for. */
 const char *conn_domain(const struct conn *c);
-/* The user's bare JID, node and resource: "" until authenticated / bound. */
+/* The user's bare JID and resource: "" until authenticated / bound. */
 const char *conn_bare(const struct conn *c);
-const char *conn_node(const struct conn *c);
 const char *conn_resource(const struct conn *c);
 /* The full JID: "" until a resource is bound. */
 const char *conn_full(const struct conn *c);

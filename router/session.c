@@ -148,6 +148,14 @@ int session_update(struct store *s, const char *bare, const char *resource,
 	return o;
 }
 
+/* The liveness key of a host, "<prefix>host:<host>". */
+static void host_key(const struct store *s, const char *host, char *out, size_t outsz)
+{
+	char name[300];
+	snprintf(name, sizeof name, "host:%s", host);
+	store_global_key(s, name, out, outsz);
+}
+
 /* Is the expired session id of bare/resource only late? Its record says
  * on which host and in which process its handler runs. */
 static int session_late(struct store *s, const char *host, int (*pid_alive)(long pid),
@@ -155,7 +163,7 @@ static int session_late(struct store *s, const char *host, int (*pid_alive)(long
 {
 	struct session_keys k;
 	struct session_info si;
-	char hkey[STORE_MAX_KEY], name[300];
+	char hkey[STORE_MAX_KEY];
 	redisReply *r;
 	int late = 0;
 
@@ -171,8 +179,7 @@ static int session_late(struct store *s, const char *host, int (*pid_alive)(long
 	freeReplyObject(r);
 	if (!strcmp(si.host, host))
 		return pid_alive && pid_alive(si.pid);
-	snprintf(name, sizeof name, "host:%s", si.host);
-	store_global_key(s, name, hkey, sizeof hkey);
+	host_key(s, si.host, hkey, sizeof hkey);
 	r = store_cmd(s, "EXISTS %s", hkey);
 	if (r && r->type == REDIS_REPLY_INTEGER)
 		late = r->integer == 1;
@@ -186,7 +193,7 @@ int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
     void *arg)
 {
 	static const char *const claimed[] = { "claimed", NULL };
-	char expiry[STORE_MAX_KEY], hkey[STORE_MAX_KEY], name[300], now[32], batch[16], ttl[16];
+	char expiry[STORE_MAX_KEY], hkey[STORE_MAX_KEY], now[32], batch[16], ttl[16];
 	const char *argv[5];
 	redisReply *r, *z;
 	size_t i;
@@ -194,8 +201,7 @@ int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
 	long t = (long)time(NULL);
 
 	store_global_key(s, "expiry", expiry, sizeof expiry);
-	snprintf(name, sizeof name, "host:%s", host);
-	store_global_key(s, name, hkey, sizeof hkey);
+	host_key(s, host, hkey, sizeof hkey);
 	snprintf(now, sizeof now, "%ld", t);
 	snprintf(batch, sizeof batch, "%d", SESSION_REAP_BATCH);
 	snprintf(ttl, sizeof ttl, "%d", s->session_ttl > 0 ? s->session_ttl : 1);

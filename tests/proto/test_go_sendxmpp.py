@@ -68,6 +68,15 @@ async def slixmpp_online(server, pki, jid):
     return c
 
 
+async def go_send(server, env, to, body):
+    """go-sendxmpp, as alice, sends body to `to`; its exit status and output."""
+    proc = await C.asyncio.create_subprocess_exec(
+        *go_args(server, ALICE), to, env=env,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = await C.asyncio.wait_for(proc.communicate(body.encode() + b'\n'), 30)
+    return proc.returncode, out.decode(errors='replace')
+
+
 def test_go_sendxmpp_sends(deployment, pki):
     """go-sendxmpp logs in as alice (STARTTLS, SASL, a restart after each)
     and sends bob a message; bob (slixmpp) receives it from alice."""
@@ -76,11 +85,7 @@ def test_go_sendxmpp_sends(deployment, pki):
 
     async def go():
         b = await slixmpp_online(server, pki, BOB + '/b1')
-        proc = await C.asyncio.create_subprocess_exec(
-            *go_args(server, ALICE), BOB, env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        out, _ = await C.asyncio.wait_for(proc.communicate(b'hello from go-sendxmpp\n'), 30)
-        seen['rc'], seen['out'] = proc.returncode, out.decode(errors='replace')
+        seen['rc'], seen['out'] = await go_send(server, env, BOB, 'hello from go-sendxmpp')
         m = await b.wait1(body_is('hello from go-sendxmpp'), timeout=10)
         seen['from'] = m.get('from')
         await b.close()
@@ -101,17 +106,13 @@ def test_go_sendxmpp_to_itself(deployment, pki):
     not kept for a second delivery (the other resources have theirs), so
     xmppd neither pings it for that (go-sendxmpp 0.5.6 dies on a ping:
     exit status 2) nor routes it again (a duplicate on the phone, or an
-    offline copy at the next login)."""
+    offline copy at the next login): route_stanza.lua marked it an echo."""
     server, env = deployment
     seen = {}
 
     async def go():
         a = await slixmpp_online(server, pki, ALICE + '/phone')
-        proc = await C.asyncio.create_subprocess_exec(
-            *go_args(server, ALICE), ALICE, env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        out, _ = await C.asyncio.wait_for(proc.communicate(b'note to self\n'), 30)
-        seen['rc'], seen['out'] = proc.returncode, out.decode(errors='replace')
+        seen['rc'], seen['out'] = await go_send(server, env, ALICE, 'note to self')
         m = await a.wait1(body_is('note to self'), timeout=10)
         seen['from'] = m.get('from')
         # its handler is done (anything it routed again has arrived)

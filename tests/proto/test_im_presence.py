@@ -120,6 +120,17 @@ def test_negative_priority_is_not_a_bare_jid_target(server):
     assert seen['errors'] == [], xmls(seen['errors'])
 
 
+async def contacts_online(server):
+    """alice/a1 and bob/b1 online and subscribed both ways; bob's handler pid."""
+    a = await online(server.port, ALICE + '/a1')
+    b = await online(server.port, BOB + '/b1')
+    await handshake(a, b)
+    sess = C.redis_sessions(server, BOB)
+    pid = int(C.parse_session_record(sess['b1'])['pid'])
+    assert C.handler_running(pid), (pid, sess)
+    return a, b, pid
+
+
 def test_unavailable_after_sigkill(server_factory):
     """A handler killed with SIGKILL cannot say goodbye: within the session
     TTL plus a heartbeat a living handler reaps the session, the contact
@@ -131,12 +142,7 @@ def test_unavailable_after_sigkill(server_factory):
     seen = {}
 
     async def go():
-        a = await online(server.port, ALICE + '/a1')
-        b = await online(server.port, BOB + '/b1')
-        await handshake(a, b)
-        sess = C.redis_sessions(server, BOB)
-        pid = int(C.parse_session_record(sess['b1'])['pid'])
-        assert C.handler_running(pid), (pid, sess)
+        a, _, pid = await contacts_online(server)
         na = a.mark()
         t0 = time.monotonic()
         os.kill(pid, signal.SIGKILL)
@@ -176,10 +182,7 @@ def test_starved_handler_is_not_reaped(server_factory):
     seen = {}
 
     async def go():
-        a = await online(server.port, ALICE + '/a1')
-        b = await online(server.port, BOB + '/b1')
-        await handshake(a, b)
-        pid = int(C.parse_session_record(C.redis_sessions(server, BOB)['b1'])['pid'])
+        a, b, pid = await contacts_online(server)
         na = a.mark()
         os.kill(pid, signal.SIGSTOP)
         try:

@@ -131,7 +131,9 @@ static int to_is(const struct conn *c, const struct xml_node *st, int domain_too
 	struct jid j;
 	if (!to)
 		return 1;
-	if (jid_parse(to, &j) == -1 || j.resource[0])
+	/* A full JID is never the server's nor the account's: no stringprep
+	 * for the common IQ to another user's resource. */
+	if (strchr(to, '/') || jid_parse(to, &j) == -1 || j.resource[0])
 		return 0;
 	if (!j.node[0])
 		return domain_too && !strcmp(j.domain, c->domain);

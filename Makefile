@@ -5,6 +5,7 @@ PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 SYSCONFDIR ?= /etc
 DESTDIR   ?=
 
@@ -25,6 +26,7 @@ INC_lib     := -Ilib
 INC_router  := -Ilib -Irouter
 INC_handler := -Ilib -Irouter -Ihandler
 INC_ctl     := -Ilib -Irouter -Ictl
+INC_listen  := -Ilib
 INC_tests   := -Ilib -Irouter -Ihandler
 # Libraries are linked statically: each connection is a fresh process, and
 # every shared library costs it exec time and private pages (bench/README.md).
@@ -48,6 +50,7 @@ LIB       := $(wildcard lib/*.c)
 ROUTER    := $(wildcard router/*.c)
 HANDLER   := $(wildcard handler/*.c)
 CTL       := $(wildcard ctl/*.c)
+LISTEN    := $(wildcard listen/*.c)
 LUA       := $(wildcard router/lua/*.lua)
 LUALIB    := $(wildcard router/lua/lib/*.lua)
 UNITTESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -56,7 +59,7 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 LIBOBJ    := $(call obj,$(LIB))
 ROUTEROBJ := $(call obj,$(ROUTER)) $(B)/gen/scripts.o
 
-all: $(B)/xmpp-handler $(B)/xmppctl
+all: $(B)/xmpp-handler $(B)/xmppctl $(B)/xmpp-listen
 
 # The first folder of the source names its include paths.
 $(B)/%.o: %.c
@@ -79,6 +82,11 @@ $(B)/xmpp-handler: $(call obj,$(HANDLER)) $(ROUTEROBJ) $(LIBOBJ)
 $(B)/xmppctl: $(call obj,$(CTL)) $(ROUTEROBJ) $(LIBOBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_CTL) -o $@
 
+# The listener logs through lib/log.c and takes its sockets with libsystemd
+# (one long-lived process: linking it costs nothing per connection).
+$(B)/xmpp-listen: $(call obj,$(LISTEN)) $(B)/lib/log.o
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd) -ldl -o $@
+
 # Unit tests link lib/, router/ and the TLS layer (test_tls), never a main().
 $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(ROUTEROBJ) $(LIBOBJ) $(B)/handler/tls.o
 	@mkdir -p $(dir $@)
@@ -87,7 +95,7 @@ $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(ROUTEROBJ) $(LIBOBJ) $(B)/hand
 unit: $(addprefix $(B)/tests/,$(UNITTESTS))
 	@for t in $^; do echo "== $$t"; $$t || exit 1; done
 
--include $(patsubst %.o,%.d,$(call obj,$(LIB) $(ROUTER) $(HANDLER) $(CTL)) $(B)/gen/scripts.o)
+-include $(patsubst %.o,%.d,$(call obj,$(LIB) $(ROUTER) $(HANDLER) $(CTL) $(LISTEN)) $(B)/gen/scripts.o)
 
 deps:
 	@sh tests/deps.sh
@@ -118,16 +126,22 @@ run: deps all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/xmpp
-	install -m 755 $(B)/xmpp-handler $(B)/xmppctl $(DESTDIR)$(BINDIR)/
+	install -m 755 $(B)/xmpp-handler $(B)/xmppctl $(B)/xmpp-listen $(DESTDIR)$(BINDIR)/
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
-	install -d $(DESTDIR)$(UNITDIR)/xmpp@.service.d $(DESTDIR)$(UNITDIR)/xmpps@.service.d
-	install -m 644 units/xmpp.socket units/xmpps.socket $(DESTDIR)$(UNITDIR)/
-	for u in xmpp xmpps; do \
-	    sed 's|@BINDIR@|$(BINDIR)|g' units/$$u@.service.in > $(DESTDIR)$(UNITDIR)/$$u@.service && \
-	    chmod 644 $(DESTDIR)$(UNITDIR)/$$u@.service && \
-	    install -m 644 units/xmpp-sandbox.conf $(DESTDIR)$(UNITDIR)/$$u@.service.d/10-sandbox.conf || exit 1; \
+	install -d $(DESTDIR)$(SYSUSERSDIR)
+	install -m 644 units/xmpp.sysusers $(DESTDIR)$(SYSUSERSDIR)/xmpp.conf
+	install -m 644 units/xmpp.socket units/xmpps.socket units/xmpp-listen.socket \
+	    units/xmpps-listen.socket $(DESTDIR)$(UNITDIR)/
+	for u in xmpp@ xmpps@ xmpp-listen; do \
+	    sed 's|@BINDIR@|$(BINDIR)|g' units/$$u.service.in > $(DESTDIR)$(UNITDIR)/$$u.service && \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$u.service && \
+	    install -d $(DESTDIR)$(UNITDIR)/$$u.service.d && \
+	    install -m 644 units/xmpp-sandbox.conf $(DESTDIR)$(UNITDIR)/$$u.service.d/10-sandbox.conf || exit 1; \
+	done
+	for u in xmpp@ xmpps@; do \
+	    install -m 644 units/xmpp-connection.conf $(DESTDIR)$(UNITDIR)/$$u.service.d/20-connection.conf || exit 1; \
 	done
 	test -e $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf || \
 	    install -m 644 xmpp.conf.example $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf

@@ -96,6 +96,8 @@ int conn_tick(struct conn *c, time_t now);
 short conn_poll_events(const struct conn *c);
 /* The stream is closing: flush and end. */
 int conn_closing(const struct conn *c);
+/* 1 once a resource is bound: the login phase is over. */
+int conn_logged_in(const struct conn *c);
 /* Bytes queued for the client and not yet written. */
 size_t conn_output_pending(const struct conn *c);
 /* Write queued output as far as the client takes it; -1 it is gone. */

@@ -613,6 +613,11 @@ int conn_closing(const struct conn *c)
 	return c->state == CS_CLOSING;
 }
 
+int conn_logged_in(const struct conn *c)
+{
+	return c->state == CS_SESSION;
+}
+
 size_t conn_output_pending(const struct conn *c)
 {
 	return c->out.len;

@@ -1,8 +1,8 @@
 /*
  * xmpp-handler - serve one XMPP client connection on stdin/stdout.
  *
- * Started by systemd (Accept=yes) or any inetd with the connection as fd
- * 0 and 1. The whole life of a connection, from this file's main():
+ * Started by systemd (Accept=yes), xmpp-listen or any inetd with the
+ * connection as fd 0 and 1. The whole life of a connection, from this file's main():
  *
  *   config -> Redis (commands, subscriber) -> loop: poll(client, subscriber, timer)
  *   client -> Redis:
@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +56,36 @@
 #define REDIS_RETRY_MS    300
 
 static volatile sig_atomic_t got_term;
+
+/* xmpp-listen's admission control: the write end of a pipe it holds the
+ * read end of, closed when the login phase is over (XMPP_LOGIN_FD). */
+static int login_fd = -1;
+
+static void login_fd_take(void)
+{
+	const char *v = getenv("XMPP_LOGIN_FD");
+	struct stat sb;
+	char *end;
+	long fd;
+
+	if (!v)
+		return;
+	fd = strtol(v, &end, 10);
+	if (!*end && fd > STDERR_FILENO && fd < 1024 && fstat((int)fd, &sb) == 0 &&
+	    S_ISFIFO(sb.st_mode)) {
+		login_fd = (int)fd;
+		fcntl(login_fd, F_SETFD, FD_CLOEXEC);
+	}
+	unsetenv("XMPP_LOGIN_FD");
+}
+
+static void login_fd_release(void)
+{
+	if (login_fd >= 0) {
+		close(login_fd);
+		login_fd = -1;
+	}
+}
 
 static void on_term(int sig)
 {
@@ -215,6 +246,8 @@ static void serve(struct conn *c, struct store *st, const struct config *cfg)
 		conn_after_wakeups(c);
 		if (conn_flush(c) == -1)
 			break;
+		if (login_fd >= 0 && (conn_logged_in(c) || conn_closing(c)))
+			login_fd_release();
 	}
 	conn_flush(c);
 }
@@ -229,6 +262,7 @@ int main(int argc, char **argv)
 	int opt, flags, direct_tls = 0;
 
 	log_init(PROG);
+	login_fd_take();
 	while ((opt = getopt(argc, argv, "c:T")) != -1) {
 		if (opt == 'c') {
 			cfgpath = optarg;

@@ -162,20 +162,25 @@ class Server:
                 "auth_fail_delay_ms": "50"}
 
     def __init__(self, listeners=1, listener_args=None, handler_env=None, redis_args=(),
-                 handler_cmd=None, **conf):
+                 handler_cmd=None, listen=None, **conf):
         """listeners: how many; listener_args: one list of extra xmpp-handler
         arguments per listener (missing entries: none), e.g. [[], ["-T"]];
         handler_env: {name: value} set for every handler; redis_args: extra
         redis-server arguments, after ours so they override them (e.g.
         ["--appendonly", "yes"]); handler_cmd: what each listener runs per
         connection instead of [$XMPPD_BUILD/xmpp-handler] (e.g. a valgrind
-        wrapper); conf: xmpp.conf lines (True/False become yes/no)."""
+        wrapper); listen: run handlers through xmpp-listen with these
+        arguments (e.g. ["-l", "2"]) on a socket passed as systemd does with
+        Accept=no, instead of one process per connection spawned by
+        systemd-socket-activate itself; conf: xmpp.conf lines (True/False
+        become yes/no)."""
         self.dir = tempfile.mkdtemp(prefix="xmppd-test-")   # short: unix socket paths
         self.redis_args = [str(a) for a in redis_args]
         self.handler_cmd = [str(a) for a in handler_cmd] if handler_cmd else \
             [str(BUILD / "xmpp-handler")]
         self.listener_args = [list(a) for a in (listener_args or [])]
         self.handler_env = dict(handler_env or {})
+        self.listen = None if listen is None else [str(a) for a in listen]
         self.domain = str(conf.get("domain", "localhost")).split(",")[0].split()[0]
         self.redis_sock = os.path.join(self.dir, "redis.sock")
         self.conf_path = os.path.join(self.dir, "xmpp.conf")
@@ -239,8 +244,12 @@ class Server:
         """{pid: exit code} of every handler that has ended, from the
         listeners' "Child N died with code C" lines (for a handler killed
         by a signal, C is the signal number)."""
-        return {int(m.group(1)): int(m.group(2))
-                for m in re.finditer(r"Child (\d+) died with code (-?\d+)", self.log())}
+        log = self.log()
+        exits = {int(m.group(1)): int(m.group(2))
+                 for m in re.finditer(r"Child (\d+) died with code (-?\d+)", log)}
+        for m in re.finditer(r"handler (\d+) (exited with status|killed by signal) (\d+)", log):
+            exits[int(m.group(1))] = int(m.group(3))
+        return exits
 
     def wait_handlers_exit(self, timeout=TIMEOUT):
         """Wait until every handler spawned so far has exited and its
@@ -248,7 +257,8 @@ class Server:
         naming the ones still running after timeout."""
         deadline = time.monotonic() + timeout
         while True:
-            spawned = {int(p) for p in re.findall(r"Spawned .* as PID (\d+)", self.log())}
+            found = re.findall(r"Spawned .* as PID (\d+)|handler (\d+) for", self.log())
+            spawned = {int(a or b) for a, b in found}
             exits = self.handler_exits()
             if spawned <= set(exits):
                 return exits
@@ -273,11 +283,14 @@ class Server:
             port = free_port()
             with open(log, "ab") as f:
                 start = f.tell()
+                mode = ["--inetd", "-a"] if self.listen is None else []
+                spawner = [] if self.listen is None else \
+                    [str(BUILD / "xmpp-listen")] + self.listen
                 p = subprocess.Popen(
-                    ["systemd-socket-activate", "--inetd", "-a", "-l", "127.0.0.1:%d" % port,
+                    ["systemd-socket-activate"] + mode + ["-l", "127.0.0.1:%d" % port,
                      "-E", "XMPP_CONFIG=" + self.conf_path, "-E", "ASAN_OPTIONS=" + ASAN_OPTIONS,
                      "-E", "UBSAN_OPTIONS=" + UBSAN_OPTIONS] + env +
-                    self.handler_cmd + extra,
+                    spawner + self.handler_cmd + extra,
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=f)
 
             def listening():

@@ -12,6 +12,9 @@
 #   mountns     no sandbox but PrivateTmp/PrivateDevices/ProtectSystem=strict/ProtectHome
 #   privusers   no sandbox but PrivateUsers=yes (a user namespace)
 #   seccomp     no sandbox but SystemCallFilter/MemoryDenyWriteExecute/RestrictNamespaces...
+#   listen      xmpp-listen.socket -> xmpp-listen.service (as installed, with
+#               10-sandbox.conf): one listener spawning every handler
+#               inside the service's sandbox (xmpp.socket stopped meanwhile)
 #   inetd       systemd-socket-activate --inetd -a inside the container
 #               (fork+exec per connection, no unit, no sandbox)
 #   no-DIRECTIVE  shipped minus one directive: 10-sandbox.conf as installed
@@ -23,7 +26,8 @@
 # Needs root. The container and the overlay go away on any exit.
 #
 # Environment: BENCH_N (500), BENCH_C (20), BENCH_RUNS (3),
-#              BENCH_VARIANTS (all of the above, in that order)
+#              BENCH_VARIANTS (all of the above, in that order),
+#              BENCH_MECHS (plain; also scram-sha-1: one row per variant and mechanism)
 set -uo pipefail
 
 ME=$(cd "$(dirname "$0")" && pwd)
@@ -38,7 +42,8 @@ NSLIX=0		# start_services: no slixmpp users needed
 N=${BENCH_N:-500}
 C=${BENCH_C:-20}
 RUNS=${BENCH_RUNS:-3}
-VARIANTS=${BENCH_VARIANTS:-"shipped nosandbox dynuser privusers mountns seccomp inetd"}
+MECHS=${BENCH_MECHS:-plain}
+VARIANTS=${BENCH_VARIANTS:-"shipped nosandbox dynuser privusers mountns seccomp listen inetd"}
 LOAD=$REPO/build/bench/xmppload
 PASSWORD=secret
 INETD_PORT=5333
@@ -46,6 +51,7 @@ INETD_PID=
 
 UNITD=/usr/local/lib/systemd/system/xmpp@.service.d
 SANDBOX=$UNITD/10-sandbox.conf
+CONNECTION=$UNITD/20-connection.conf
 
 bench_cleanup() {
 	[ -n "$INETD_PID" ] && kill -TERM "$INETD_PID" 2>/dev/null && wait_gone "$INETD_PID" 5
@@ -116,8 +122,12 @@ set_variant() {	# set_variant NAME: the xmpp@.service drop-ins of that variant
 	local extra="" d
 	in_ct rm -f /etc/systemd/system/xmpp@.service.d/bench.conf
 	case $1 in
-	shipped|no-*) in_ct test -e "$SANDBOX" || in_ct mv /root/10-sandbox.conf "$SANDBOX" ;;
-	*) in_ct test -e "$SANDBOX" && in_ct mv "$SANDBOX" /root/10-sandbox.conf ;;
+	shipped|no-*)
+		in_ct test -e "$SANDBOX" || in_ct mv /root/10-sandbox.conf "$SANDBOX"
+		in_ct test -e "$CONNECTION" || in_ct mv /root/20-connection.conf "$CONNECTION" ;;
+	*)
+		in_ct test -e "$SANDBOX" && in_ct mv "$SANDBOX" /root/10-sandbox.conf
+		in_ct test -e "$CONNECTION" && in_ct mv "$CONNECTION" /root/20-connection.conf ;;
 	esac
 	case $1 in
 	no-*) for d in ${1//+/ }; do extra+=$(minus_one "${d#no-}")$'\n'; done ;;
@@ -133,6 +143,18 @@ set_variant() {	# set_variant NAME: the xmpp@.service drop-ins of that variant
 	fi
 }
 
+listen_on() {	# xmpp-listen.socket instead of xmpp.socket, as xmpp-listen(8) says
+	in_ct systemd-sysusers >/dev/null || fatal "systemd-sysusers failed"
+	in_ct systemctl stop xmpp.socket
+	in_ct systemctl start xmpp-listen.socket || fatal "xmpp-listen.socket did not start"
+}
+
+listen_off() {	# back to xmpp.socket; the listener's handlers have ended
+	in_ct systemctl stop xmpp-listen.socket xmpp-listen.service
+	in_ct systemctl kill xmpp-listen.service 2>/dev/null
+	in_ct systemctl start xmpp.socket || fatal "xmpp.socket did not start again"
+}
+
 start_inetd() {
 	nsenter -t "$CT" -m -u -i -n -p -- env -i PATH=/usr/local/bin:/usr/bin:/bin \
 	    systemd-socket-activate --inetd -a -l 127.0.0.1:$INETD_PORT \
@@ -146,17 +168,17 @@ start_inetd() {
 	fatal "systemd-socket-activate did not listen on $INETD_PORT" "$(cat "$WORK/inetd.log")"
 }
 
-one_run() {	# one_run LABEL PORT [N]: prints "rate p50 p99 ok"
+one_run() {	# one_run LABEL PORT MECH [N]: prints "rate p50 p99 ok"
 	local out
 	out=$(nsenter -t "$CT" -n -- timeout -k 5 300 "$LOAD" login -H 127.0.0.1 -p "$2" \
-	    -n "${3:-$N}" -c "$C" -m plain -u 'user%d' -w "$PASSWORD" -l "$1" 2>>"$WORK/load.err")
+	    -n "${4:-$N}" -c "$C" -m "$3" -u 'user%d' -w "$PASSWORD" -l "$1" 2>>"$WORK/load.err")
 	echo "$out" >>"$WORK/load.log"
 	awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 	       print v["rate"], v["p50_ms"], v["p99_ms"], v["ok"] }' <<<"$out"
 }
 
-exposure() {	# the systemd-analyze security level of xmpp@bench.service
-	in_ct systemd-analyze security --no-pager xmpp@bench.service 2>&1 |
+exposure() {	# exposure [UNIT]: its systemd-analyze security level (xmpp@bench.service)
+	in_ct systemd-analyze security --no-pager "${1:-xmpp@bench.service}" 2>&1 |
 	    sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) .*/\1/p'
 }
 
@@ -166,23 +188,33 @@ for v in $VARIANTS; do
 		port=$INETD_PORT
 		start_inetd
 		exp=-
+	elif [ "$v" = listen ]; then
+		port=5222
+		set_variant shipped
+		listen_on
+		exp=$(exposure xmpp-listen.service)
 	else
 		port=5222
 		set_variant "$v"
 		exp=$(exposure)
 	fi
-	one_run "$v-warmup" "$port" 50 >/dev/null	# page cache, redis, first units
-	res=()
-	for ((r = 1; r <= RUNS; r++)); do
-		wait_units_gone 30 >/dev/null
-		line=$(one_run "$v" "$port")
-		say "$v run $r: rate p50 p99 ok = $line"
-		res+=("$line")
+	one_run "$v-warmup" "$port" plain 50 >/dev/null	# page cache, redis, first units
+	for m in $MECHS; do
+		res=()
+		for ((r = 1; r <= RUNS; r++)); do
+			wait_units_gone 30 >/dev/null
+			line=$(one_run "$v" "$port" "$m")
+			say "$v $m run $r: rate p50 p99 ok = $line"
+			res+=("$line")
+		done
+		# The median run by rate.
+		med=$(printf '%s\n' "${res[@]}" | sort -n -k1,1 | sed -n "$(( (RUNS + 1) / 2 ))p")
+		all=$(printf '%s\n' "${res[@]}" | awk '{ printf "%s%s", s, $1; s = "/" }')
+		label=$v
+		[ "$MECHS" = plain ] || label="$v/$m"
+		ROWS+=("$label ${exp:-?} $med $all")
 	done
-	# The median run by rate.
-	med=$(printf '%s\n' "${res[@]}" | sort -n -k1,1 | sed -n "$(( (RUNS + 1) / 2 ))p")
-	all=$(printf '%s\n' "${res[@]}" | awk '{ printf "%s%s", s, $1; s = "/" }')
-	ROWS+=("$v ${exp:-?} $med $all")
+	[ "$v" = listen ] && listen_off
 done
 
 echo

@@ -19,6 +19,10 @@
 #       storm leaves xmpp.socket running;
 #   (h) systemd-analyze security exposure of xmpp@.service (and
 #       xmpps@.service) at most XMPPD_MAX_EXPOSURE; systemd-analyze verify;
+#   (i) the listener deployment (xmpp-listen.socket instead of xmpp.socket,
+#       as xmpp-listen(8) says): logins and a message, every handler in
+#       xmpp-listen.service as user xmppd with seccomp and no capabilities,
+#       a restart of the listener that costs no session, exposure;
 # then controls that show (c) and (g) can fail (systemd's defaults put back
 # in drop-ins), and the variants README documents (a group-only Redis
 # socket with SupplementaryGroups=redis, a 0600 xmpp.conf through
@@ -865,6 +869,82 @@ check_documented_variants() {
 	wait_units_gone 10
 }
 
+# ------------------------------------------------------------ xmpp-listen
+
+listen_handlers() {	# PIDs of the xmpp-handler processes in xmpp-listen.service's cgroup
+	local cg
+	cg=$(in_ct systemctl show -P ControlGroup xmpp-listen.service)
+	[ -n "$cg" ] || return 0
+	# The container's cgroup tree is unified or hybrid, depending on the host.
+	in_ct sh -c 'for r in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do
+		[ -e "$r$1/cgroup.procs" ] || continue
+		for p in $(cat "$r$1/cgroup.procs"); do
+			[ "$(cat /proc/$p/comm 2>/dev/null)" = xmpp-handler ] && echo "$p"; done
+		break; done; true' sh "$cg"
+}
+
+check_i_listen() {	# the listener deployment, as xmpp-listen(8) says to switch to it
+	local out f=$WORK/listen-message.json pids pid st uid xuid bad="" main1 main2 alive n t1
+	out=$(in_ct systemd-sysusers 2>&1 && in_ct systemctl disable --now xmpp.socket 2>&1 &&
+	    in_ct systemctl enable --now xmpp-listen.socket 2>&1)
+	if [ "$(in_ct systemctl is-active xmpp-listen.socket)" != active ]; then
+		check FAIL "(i) systemctl enable --now xmpp-listen.socket" "$out"
+		return
+	fi
+	run_client listen-message message --jid alice@localhost/l1 --password "$PASSWORD" \
+	    --to bob@localhost/l2 --to-password "$PASSWORD"
+	if [ -s "$f" ] && [ "$(json "$f" "j['ok']")" = True ]; then
+		check ok "(i) through xmpp-listen.socket two users log in and a message travels"
+	else
+		check FAIL "(i) message alice -> bob through xmpp-listen.socket" \
+		    "$(cat "$f" "$WORK/listen-message.log" 2>/dev/null | tail -n 5)"
+	fi
+	out=$WORK/listen-slix.json
+	helper listen-slix hold-slix --jid-format 'u{:02d}@localhost/l' --count "$NSLIX" \
+	    --password "$PASSWORD" --out "$out" --release "$WORK/listen-slix.release"
+	pid=$HELPER_PID
+	wait_file "$out" 60 "$pid"
+	pids=$(listen_handlers)
+	n=$(grep -c . <<<"$pids")
+	xuid=$(in_ct id -u xmppd)
+	st=$(in_ct cat /proc/"$(head -n 1 <<<"$pids")"/status 2>/dev/null)
+	uid=$(awk '/^Uid:/ { print $2 }' <<<"$st")
+	[ -n "$uid" ] && [ "$uid" = "$xuid" ] || bad="$bad uid=$uid(xmppd is $xuid)"
+	grep -q '^NoNewPrivs:[[:space:]]*1' <<<"$st" || bad="$bad NoNewPrivs!=1"
+	grep -q '^Seccomp:[[:space:]]*2' <<<"$st" || bad="$bad Seccomp!=2"
+	grep -q '^CapEff:[[:space:]]*0*$' <<<"$st" || bad="$bad CapEff!=0"
+	if [ "$(json "$out" "j['ok']" 2>/dev/null)" = "$NSLIX" ] && [ "$n" -eq "$NSLIX" ] &&
+	    [ -z "$bad" ] && [ "$(count_all)" -eq 0 ]; then
+		check ok "(i) $NSLIX slixmpp clients: $n handlers in xmpp-listen.service, no xmpp@ unit, uid xmppd, NoNewPrivs, seccomp, no capabilities"
+	else
+		check FAIL "(i) $NSLIX slixmpp clients through xmpp-listen: $(json "$out" "j['ok']" 2>/dev/null) logged in, $n handlers in the service$bad" \
+		    "$(xmpp_units | head -n 3)"
+	fi
+	# A restart of the listener (an upgrade of it) costs no session.
+	main1=$(in_ct systemctl show -P MainPID xmpp-listen.service)
+	in_ct systemctl restart xmpp-listen.service
+	main2=$(in_ct systemctl show -P MainPID xmpp-listen.service)
+	alive=$(in_ct sh -c 'for p; do [ -d /proc/$p ] && echo "$p"; done; true' sh $pids | grep -c .)
+	run_client listen-login login --jid alice@localhost/after --password "$PASSWORD"
+	if [ "$main1" != "$main2" ] && [ "$n" -gt 0 ] && [ "$alive" -eq "$n" ] &&
+	    [ "$(json "$WORK/listen-login.json" "j['ok']" 2>/dev/null)" = True ]; then
+		check ok "(i) systemctl restart xmpp-listen.service (pid $main1 -> $main2): all $alive handlers kept running, a new login works"
+	else
+		check FAIL "(i) restart of xmpp-listen.service: listener $main1 -> $main2, $alive of $n handlers alive" \
+		    "$(tail -n 3 "$WORK/listen-login.log" 2>/dev/null)"
+	fi
+	touch "$WORK/listen-slix.release"
+	wait_pid "$pid" 30
+	t1=$(date +%s)
+	while [ -n "$(listen_handlers)" ] && [ $(( $(date +%s) - t1 )) -lt 15 ]; do sleep 0.2; done
+	if [ -z "$(listen_handlers)" ]; then
+		check ok "(i) every handler ended when its client left (restart or not)"
+	else
+		check FAIL "(i) handlers left in xmpp-listen.service 15s after the clients left" "$(listen_handlers | head -n 5)"
+	fi
+	check_h_security xmpp-listen.service
+}
+
 # ------------------------------------------------------------ main
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -904,6 +984,7 @@ check_h_security xmpp@.service
 check_verify
 controls
 check_documented_variants
+check_i_listen
 
 [ "$nfail" -eq 0 ] || diagnose
 echo "exposure: ${EXPOSURE:-not measured}"

@@ -41,6 +41,13 @@ LIBS_CTL  := $(shell pkg-config --libs expat hiredis libidn nettle 2>/dev/null |
 LIBS_HANDLER := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -ldl
 endif
 
+# The version xmpp-handler reports (-V, XEP-0092): git describe of this
+# checkout, "0.1" outside one (handler/version.h). Set it to tell builds
+# apart: make B=build/other XMPPD_VERSION=other.
+ifeq ($(origin XMPPD_VERSION),undefined)
+XMPPD_VERSION := $(shell test -e .git && git describe --always --dirty 2>/dev/null)
+endif
+
 # B is the build directory: build/ normally, build/san/ for the sanitizer build.
 B         ?= build
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -75,6 +82,16 @@ $(B)/gen/scripts.c: $(LUA) $(LUALIB) tests/embed-lua.sh
 
 $(B)/gen/scripts.o: $(B)/gen/scripts.c
 	$(CC) $(XCFLAGS) $(INC_router) $(CFLAGS) -c $< -o $@
+
+# Only the files that include handler/version.h see XMPPD_VERSION, and they
+# are rebuilt when it changes: $(B)/gen/version holds the value they were
+# built with and is rewritten only when it differs.
+VERSIONED := $(B)/handler/main.o $(B)/handler/serveriq.o
+$(VERSIONED): $(B)/gen/version
+$(VERSIONED): XCFLAGS += $(if $(XMPPD_VERSION),-DXMPPD_VERSION='"$(XMPPD_VERSION)"')
+$(B)/gen/version: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(XMPPD_VERSION)' | cmp -s - $@ || echo '$(XMPPD_VERSION)' > $@
 
 $(B)/xmpp-handler: $(call obj,$(HANDLER)) $(ROUTEROBJ) $(LIBOBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_HANDLER) -o $@
@@ -149,4 +166,4 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all unit deps lint check run bench fuzz install clean
+.PHONY: all unit deps lint check run bench fuzz install clean FORCE

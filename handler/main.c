@@ -25,12 +25,14 @@
  *      inbox and unconfirmed messages routed again (relay.c) -> exit
  *
  * -T: direct TLS (XEP-0368, port 5223): TLS from the first byte.
+ * -V: print the version compiled in (version.h) and exit.
  * Exit status: 0 the stream ended, 100 usage, 111 system failure before serving.
  */
 #include "config.h"
 #include "log.h"
 #include "store.h"
 #include "conn-int.h"
+#include "version.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,7 +49,7 @@
 #include <unistd.h>
 
 #define PROG  "xmpp-handler"
-#define USAGE "usage: " PROG " [-c config-file] [-T]"
+#define USAGE "usage: " PROG " [-V] [-c config-file] [-T]"
 
 #define READ_CHUNK        16384
 #define OUT_MAX           (4 * 1024 * 1024)  /* unread output that ends a session */
@@ -263,11 +265,14 @@ int main(int argc, char **argv)
 
 	log_init(PROG);
 	login_fd_take();
-	while ((opt = getopt(argc, argv, "c:T")) != -1) {
+	while ((opt = getopt(argc, argv, "c:TV")) != -1) {
 		if (opt == 'c') {
 			cfgpath = optarg;
 		} else if (opt == 'T') {
 			direct_tls = 1;
+		} else if (opt == 'V') {
+			printf("%s %s\n", PROG, XMPPD_VERSION);
+			return 0;
 		} else {
 			fprintf(stderr, "%s\n", USAGE);
 			return 100;

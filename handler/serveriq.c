@@ -6,12 +6,9 @@
  */
 #include "modules.h"
 #include "conn.h"
+#include "version.h"
 
 #include <string.h>
-
-#ifndef XMPPD_VERSION
-#define XMPPD_VERSION "0.1"
-#endif
 
 static const char *const serveriq_ns[] = {
 	NS_PING, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VERSION, NULL

@@ -3,11 +3,14 @@ to another user's bare JID the server answers on the user's behalf, to an
 unavailable full JID the server answers service-unavailable, and a
 client's query to its own full JID comes back to it (INTEROP.md).
 """
+import subprocess
+
 try:
     from . import clients as C
 except ImportError:
     import clients as C
 
+from harness import BUILD
 from slixmpp.exceptions import IqError, IqTimeout
 
 from im_helpers import (PW, is_, online, xmls, q, NS_VERSION, NS_DISCO_INFO)
@@ -84,3 +87,25 @@ def test_iq_routing(server_factory):
     assert NS_DISCO_INFO in seen['self_features'], seen
     assert seen['self_req'] == [(ALICE + '/a1', ALICE + '/a1')], seen
     assert seen['stray'] == [], xmls(seen['stray'])
+
+
+def test_version_option_names_the_build(server_factory):
+    """xmpp-handler -V prints 'xmpp-handler VERSION' and exits 0; the
+    server's XEP-0092 reply names the same version (the one compiled in)."""
+    p = subprocess.run([str(BUILD / 'xmpp-handler'), '-V'], capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 0 and p.stderr == '', (p.returncode, p.stderr)
+    name, _, version = p.stdout.rstrip('\n').partition(' ')
+    assert name == 'xmpp-handler' and version and '\n' not in version, p.stdout
+    server = server_factory()
+    server.adduser(ALICE, PW)
+    seen = {}
+
+    async def go():
+        a = await online(server.port, ALICE + '/a1', plugins=['xep_0092'])
+        r = await outcome(a.xmpp['xep_0092'].get_version('localhost', timeout=5))
+        assert r[0] == 'result', r
+        seen['server'] = (r[1]['software_version']['name'], r[1]['software_version']['version'])
+        await a.close()
+    C.run(go, timeout=60)
+    assert seen['server'] == ('xmppd', version), seen

@@ -23,6 +23,21 @@ Every wait is bounded. Results are JSON, written to a file given with --out
   burst    --count N [--parallel P] --out F
       N connections opened and closed at once, P at a time, as fast as
       possible (activations of the socket unit in a short time).
+  upgrade  --old J [--old J...] --new J [--new J...] --password P --dir D
+      the sessions of an upgrade, step by step; each step waits for a file
+      in D that run.sh creates, and writes one:
+        the --old clients log in, send presence       -> D/old.json
+        after D/installed the --new clients do         -> D/new.json
+        after D/talk every client sends each other one a message
+                                                        -> D/talk.json
+          (which arrived, and every stream end any client saw so far)
+        after D/logout the --old clients close their streams
+                                                        -> D/logout.json
+          (how each ended: "End of stream" is the server's answer; a
+          server that does not answer is cut off after 2 s, and the
+          reason is then None)
+        the --new clients wait for the server to end their streams
+                                                        -> D/end.json
 """
 
 import argparse
@@ -73,6 +88,7 @@ def make_client(jid, password):
             self.result = {'jid': jid, 'ok': False, 'error': None}
             self.done = asyncio.get_running_loop().create_future()
             self.received = []
+            self.ends = []          # every stream end and stream error seen
             self.add_event_handler('session_start', self._start)
             self.add_event_handler('failed_all_auth', self._fail_auth)
             self.add_event_handler('connection_failed', self._conn_failed)
@@ -101,12 +117,14 @@ def make_client(jid, password):
             self._finish()
 
         def _disconnected(self, event):
+            self.ends.append('disconnected: %s' % (event,))
             if not self.result['ok']:
                 self.result['error'] = self.result['error'] or 'disconnected: %s' % (event,)
             self._finish()
 
         def _stream_error(self, err):
             self.result['error'] = 'stream error: %s' % (err['condition'],)
+            self.ends.append('stream error: %s' % (err['condition'],))
 
         def _message(self, msg):
             if msg['type'] in ('chat', 'normal'):
@@ -270,6 +288,71 @@ async def cmd_burst(a):
     return 0
 
 
+async def cmd_upgrade(a):
+    def step(name):
+        return os.path.join(a.dir, name)
+
+    async def wait_ends(clients):
+        deadline = time.monotonic() + TIMEOUT
+        while (any(not any(e.startswith('disconnected') for e in c.ends) for c in clients)
+               and time.monotonic() < deadline):
+            await asyncio.sleep(0.05)
+
+    async def log_in(jids):
+        clients = await asyncio.gather(*(login(j, a.password) for j in jids))
+        for c in clients:
+            if c.result['ok']:
+                c.send_presence()
+        await asyncio.sleep(0.3)
+        return list(clients)
+
+    def ends(clients):
+        return {c.result['jid']: c.ends for c in clients}
+
+    old = await log_in(a.old)
+    ok = all(c.result['ok'] for c in old)
+    write_out(step('old.json'), {'ok': ok, 'clients': [c.result for c in old]})
+    if not ok or not await wait_release(step('installed')):
+        await logout(old)
+        return 1
+    new = await log_in(a.new)
+    ok = all(c.result['ok'] for c in new)
+    write_out(step('new.json'), {'ok': ok, 'clients': [c.result for c in new],
+                                 'ends': ends(old)})
+    if not ok or not await wait_release(step('talk')):
+        await logout(old + new)
+        return 1
+    everyone = old + new
+    sent = []
+    for s in everyone:
+        for r in everyone:
+            if r is not s:
+                token = 'upgrade-test %s -> %s' % (s.result['jid'], r.result['jid'])
+                s.send_message(mto=r.result['bound_jid'], mbody=token, mtype='chat')
+                sent.append((token, r))
+    deadline = time.monotonic() + TIMEOUT
+    while (any(t not in r.received for t, r in sent) and time.monotonic() < deadline):
+        await asyncio.sleep(0.05)
+    got = {t: t in r.received for t, r in sent}
+    seen = ends(everyone)
+    write_out(step('talk.json'), {'ok': all(got.values()) and not any(seen.values()),
+                                  'delivered': sum(got.values()), 'sent': len(got),
+                                  'missing': [t for t, v in got.items() if not v],
+                                  'ends': seen})
+    if not await wait_release(step('logout')):
+        await logout(everyone)
+        return 1
+    for c in old:
+        c.disconnect()
+    await wait_ends(old)
+    write_out(step('logout.json'), {'ends': ends(old)})
+    await wait_ends(new)
+    write_out(step('end.json'), {'ends': ends(new)})
+    for c in everyone:
+        c.abort()
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -297,10 +380,16 @@ def main():
     s.add_argument('--count', type=int, required=True)
     s.add_argument('--parallel', type=int, default=50)
     s.add_argument('--out')
+    s = sub.add_parser('upgrade')
+    s.add_argument('--old', action='append', required=True)
+    s.add_argument('--new', action='append', required=True)
+    s.add_argument('--password', required=True)
+    s.add_argument('--dir', required=True)
     a = p.parse_args()
     logging.basicConfig(level=logging.CRITICAL)
     fn = {'login': cmd_login, 'message': cmd_message,
-          'hold-slix': cmd_hold_slix, 'hold-raw': cmd_hold_raw, 'burst': cmd_burst}[a.cmd]
+          'hold-slix': cmd_hold_slix, 'hold-raw': cmd_hold_raw, 'burst': cmd_burst,
+          'upgrade': cmd_upgrade}[a.cmd]
     return asyncio.run(fn(a))
 
 

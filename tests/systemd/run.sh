@@ -19,14 +19,22 @@
 #       storm leaves xmpp.socket running;
 #   (h) systemd-analyze security exposure of xmpp@.service (and
 #       xmpps@.service) at most XMPPD_MAX_EXPOSURE; systemd-analyze verify;
-#   (i) the listener deployment (xmpp-listen.socket instead of xmpp.socket,
-#       as xmpp-listen(8) says): logins and a message, every handler in
-#       xmpp-listen.service as user xmppd with seccomp and no capabilities,
-#       a restart of the listener that costs no session, exposure;
 # then controls that show (c) and (g) can fail (systemd's defaults put back
 # in drop-ins), and the variants README documents (a group-only Redis
 # socket with SupplementaryGroups=redis, a 0600 xmpp.conf through
-# LoadCredential=).
+# LoadCredential=); last
+#   (i) an upgrade with users connected (xmpp-handler(8), UPGRADES): two
+#       sessions on the installed build survive install -m 755 of another
+#       build and daemon-reload (same PIDs, their old image: /proc/PID/exe
+#       "(deleted)" and its -V), a third session runs the new build,
+#       messages flow old<->new and old<->old, no client sees its stream
+#       end, the old sessions then log out cleanly; with a control that
+#       systemctl stop 'xmpp@*.service' does end a session visibly, and
+#       leaves no unit;
+#   (j) the listener deployment (xmpp-listen.socket instead of xmpp.socket,
+#       as xmpp-listen(8) says): logins and a message, every handler in
+#       xmpp-listen.service as user xmppd with seccomp and no capabilities,
+#       a restart of the listener that costs no session, exposure.
 #
 # Prints one numbered ok/FAIL line per check and "N passed, M failed";
 # exits non-zero on any failure. Needs root. A missing prerequisite that
@@ -49,6 +57,10 @@
 #   XMPPD_BURST_CONNS     connections of the login storm (300)
 #   XMPPD_SYSTEMD_ROOT    overlay (default; a copy when overlayfs fails) or copy
 #   XMPPD_SYSTEMD_RECIPE  part of the root image's hash: another value forces a fresh root (1)
+#   XMPPD_UPGRADE_TO      the xmpp-handler check (i) installs over this tree's
+#                         (default: this tree built with XMPPD_VERSION=upgrade-test
+#                         in build/upgrade); another release's build tests an
+#                         upgrade to it
 set -uo pipefail
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
@@ -883,20 +895,20 @@ listen_handlers() {	# PIDs of the xmpp-handler processes in xmpp-listen.service'
 		break; done; true' sh "$cg"
 }
 
-check_i_listen() {	# the listener deployment, as xmpp-listen(8) says to switch to it
+check_j_listen() {	# the listener deployment, as xmpp-listen(8) says to switch to it
 	local out f=$WORK/listen-message.json pids pid st uid xuid bad="" main1 main2 alive n t1
 	out=$(in_ct systemd-sysusers 2>&1 && in_ct systemctl disable --now xmpp.socket 2>&1 &&
 	    in_ct systemctl enable --now xmpp-listen.socket 2>&1)
 	if [ "$(in_ct systemctl is-active xmpp-listen.socket)" != active ]; then
-		check FAIL "(i) systemctl enable --now xmpp-listen.socket" "$out"
+		check FAIL "(j) systemctl enable --now xmpp-listen.socket" "$out"
 		return
 	fi
 	run_client listen-message message --jid alice@localhost/l1 --password "$PASSWORD" \
 	    --to bob@localhost/l2 --to-password "$PASSWORD"
 	if [ -s "$f" ] && [ "$(json "$f" "j['ok']")" = True ]; then
-		check ok "(i) through xmpp-listen.socket two users log in and a message travels"
+		check ok "(j) through xmpp-listen.socket two users log in and a message travels"
 	else
-		check FAIL "(i) message alice -> bob through xmpp-listen.socket" \
+		check FAIL "(j) message alice -> bob through xmpp-listen.socket" \
 		    "$(cat "$f" "$WORK/listen-message.log" 2>/dev/null | tail -n 5)"
 	fi
 	out=$WORK/listen-slix.json
@@ -915,9 +927,9 @@ check_i_listen() {	# the listener deployment, as xmpp-listen(8) says to switch t
 	grep -q '^CapEff:[[:space:]]*0*$' <<<"$st" || bad="$bad CapEff!=0"
 	if [ "$(json "$out" "j['ok']" 2>/dev/null)" = "$NSLIX" ] && [ "$n" -eq "$NSLIX" ] &&
 	    [ -z "$bad" ] && [ "$(count_all)" -eq 0 ]; then
-		check ok "(i) $NSLIX slixmpp clients: $n handlers in xmpp-listen.service, no xmpp@ unit, uid xmppd, NoNewPrivs, seccomp, no capabilities"
+		check ok "(j) $NSLIX slixmpp clients: $n handlers in xmpp-listen.service, no xmpp@ unit, uid xmppd, NoNewPrivs, seccomp, no capabilities"
 	else
-		check FAIL "(i) $NSLIX slixmpp clients through xmpp-listen: $(json "$out" "j['ok']" 2>/dev/null) logged in, $n handlers in the service$bad" \
+		check FAIL "(j) $NSLIX slixmpp clients through xmpp-listen: $(json "$out" "j['ok']" 2>/dev/null) logged in, $n handlers in the service$bad" \
 		    "$(xmpp_units | head -n 3)"
 	fi
 	# A restart of the listener (an upgrade of it) costs no session.
@@ -928,9 +940,9 @@ check_i_listen() {	# the listener deployment, as xmpp-listen(8) says to switch t
 	run_client listen-login login --jid alice@localhost/after --password "$PASSWORD"
 	if [ "$main1" != "$main2" ] && [ "$n" -gt 0 ] && [ "$alive" -eq "$n" ] &&
 	    [ "$(json "$WORK/listen-login.json" "j['ok']" 2>/dev/null)" = True ]; then
-		check ok "(i) systemctl restart xmpp-listen.service (pid $main1 -> $main2): all $alive handlers kept running, a new login works"
+		check ok "(j) systemctl restart xmpp-listen.service (pid $main1 -> $main2): all $alive handlers kept running, a new login works"
 	else
-		check FAIL "(i) restart of xmpp-listen.service: listener $main1 -> $main2, $alive of $n handlers alive" \
+		check FAIL "(j) restart of xmpp-listen.service: listener $main1 -> $main2, $alive of $n handlers alive" \
 		    "$(tail -n 3 "$WORK/listen-login.log" 2>/dev/null)"
 	fi
 	touch "$WORK/listen-slix.release"
@@ -938,11 +950,157 @@ check_i_listen() {	# the listener deployment, as xmpp-listen(8) says to switch t
 	t1=$(date +%s)
 	while [ -n "$(listen_handlers)" ] && [ $(( $(date +%s) - t1 )) -lt 15 ]; do sleep 0.2; done
 	if [ -z "$(listen_handlers)" ]; then
-		check ok "(i) every handler ended when its client left (restart or not)"
+		check ok "(j) every handler ended when its client left (restart or not)"
 	else
-		check FAIL "(i) handlers left in xmpp-listen.service 15s after the clients left" "$(listen_handlers | head -n 5)"
+		check FAIL "(j) handlers left in xmpp-listen.service 15s after the clients left" "$(listen_handlers | head -n 5)"
 	fi
 	check_h_security xmpp-listen.service
+}
+
+# ------------------------------------------------------------ upgrades
+
+unit_pids() {	# the MainPID of every running xmpp@ unit, sorted, one a line
+	local u
+	for u in $(xmpp_units | awk '$3 == "active" && $4 == "running" { print $1 }'); do
+		in_ct systemctl show -P MainPID "$u"
+	done | grep -v '^0*$' | sort -n
+}
+
+exe_of() {	# exe_of PID: "<target of /proc/PID/exe> = <its -V>" inside the container
+	printf '%s = %s' "$(in_ct readlink "/proc/$1/exe")" "$(in_ct "/proc/$1/exe" -V)"
+}
+
+disconnect_line() {	# disconnect_line PID: the handler's "disconnect: ..." line in the journal
+	local i line
+	for ((i = 0; i < 50; i++)); do
+		line=$(in_ct journalctl --no-pager -o cat SYSLOG_IDENTIFIER=xmpp-handler "_PID=$1" |
+		    grep '^disconnect: ' | tail -n 1)
+		[ -n "$line" ] && { echo "$line"; return; }
+		sleep 0.1
+	done
+}
+
+check_i_upgrade() {
+	# An operator's upgrade while users are connected: install(1) writes
+	# the new binary and renames it over the old one, so running handlers
+	# keep their (now deleted) image and new connections exec the new file.
+	local d=$WORK/upgrade new=$UPGRADE_TO pid
+	local v_old v_new old_pids pids_after new_pid p bad="" out line
+	local bin=/usr/local/bin/xmpp-handler staged=/root/xmpp-handler.upgrade
+	mkdir -p "$d"
+	v_old=$(in_ct "$bin" -V)
+	v_new=$("$new" -V 2>/dev/null)
+	if [ -z "$v_new" ] || [ "$v_new" = "$v_old" ]; then
+		check FAIL "(i) upgrade: the new build ($new: ${v_new:-none}) must differ from the installed one (${v_old:-none})"
+		return
+	fi
+	local old_name=${v_old#xmpp-handler } new_name=${v_new#xmpp-handler }
+	helper upgrade upgrade --old alice@localhost/old --old bob@localhost/old \
+	    --new u01@localhost/new --password "$PASSWORD" --dir "$d"
+	pid=$HELPER_PID
+	release_all() { touch "$d/installed" "$d/talk" "$d/logout"; wait_pid "$pid" 40; }
+	if ! wait_file "$d/old.json" 60 "$pid" || [ "$(json "$d/old.json" "j['ok']")" != True ]; then
+		release_all
+		check FAIL "(i) upgrade: alice and bob did not log in on the installed build" \
+		    "$(tail -n 3 "$WORK/upgrade.log")"
+		return
+	fi
+	old_pids=$(unit_pids | tr '\n' ' ')
+	old_pids=${old_pids% }
+	for p in $old_pids; do
+		[ "$(exe_of "$p")" = "$bin = $v_old" ] || bad="$bad before: $p runs $(exe_of "$p");"
+	done
+	# The package manager's way: the new file beside the old, then
+	# install -m 755 (unlink and create, never a write into the running
+	# file); daemon-reload before and after, as a package's scripts do.
+	cp "$new" "$WORK/root$staged"
+	in_ct systemctl daemon-reload
+	out=$(in_ct install -m 755 "$staged" "$bin" 2>&1) || bad="$bad install: $out;"
+	in_ct systemctl daemon-reload
+	in_ct rm -f "$staged"
+	pids_after=$(unit_pids | tr '\n' ' ')
+	pids_after=${pids_after% }
+	[ "$pids_after" = "$old_pids" ] || bad="$bad handlers were $old_pids, after the install $pids_after;"
+	for p in $old_pids; do
+		[ "$(exe_of "$p")" = "$bin (deleted) = $v_old" ] || bad="$bad after: $p runs $(exe_of "$p");"
+	done
+	[ "$(in_ct "$bin" -V)" = "$v_new" ] || bad="$bad $bin -V says $(in_ct "$bin" -V);"
+	local n_old
+	n_old=$(wc -w <<<"$old_pids")
+	if [ -z "$bad" ] && [ "$n_old" -eq 2 ]; then
+		check ok "(i) upgrade: install -m 755 of build $new_name over $old_name (daemon-reload before and after): alice's and bob's handlers keep running, same PIDs $old_pids, /proc/PID/exe is '$bin (deleted)', -V $old_name"
+	else
+		check FAIL "(i) upgrade: alice's and bob's handlers ($n_old running, want 2) must survive install -m 755 of the new build untouched" \
+		    "${bad:-pids $old_pids}"
+	fi
+
+	bad=""
+	touch "$d/installed"
+	if ! wait_file "$d/new.json" 60 "$pid" || [ "$(json "$d/new.json" "j['ok']")" != True ]; then
+		release_all
+		check FAIL "(i) upgrade: no login on the new build" "$(tail -n 3 "$WORK/upgrade.log")"
+		return
+	fi
+	new_pid=$(comm -13 <(tr ' ' '\n' <<<"$old_pids" | sort) <(unit_pids | sort) | tr '\n' ' ')
+	new_pid=${new_pid% }
+	if [ "$(wc -w <<<"$new_pid")" -ne 1 ]; then
+		bad="$bad new handlers: '${new_pid}' (want one);"
+	else
+		[ "$(exe_of "$new_pid")" = "$bin = $v_new" ] || bad="$bad new: $new_pid runs $(exe_of "$new_pid");"
+	fi
+	touch "$d/talk"
+	if ! wait_file "$d/talk.json" 60 "$pid"; then
+		release_all
+		check FAIL "(i) upgrade: the messages between the sessions got no result" "$(tail -n 3 "$WORK/upgrade.log")"
+		return
+	fi
+	[ "$(json "$d/talk.json" "j['ok']")" = True ] ||
+	    bad="$bad delivered $(json "$d/talk.json" "'%d of %d, missing %s' % (j['delivered'], j['sent'], j['missing'])"); streams ended: $(json "$d/talk.json" "{k: v for k, v in j['ends'].items() if v}");"
+	pids_after=$(unit_pids | sort -n | tr '\n' ' ')
+	for p in $old_pids; do
+		grep -qw "$p" <<<"$pids_after" || bad="$bad old handler $p is gone;"
+	done
+	if [ -z "$bad" ]; then
+		check ok "(i) upgrade: u01 logs in on build $new_name (pid $new_pid, exe '$bin'); $(json "$d/talk.json" "j['delivered']") of 6 messages arrive between old<->new and old<->old sessions; no client saw its stream end"
+	else
+		check FAIL "(i) upgrade: sessions on the old and the new build must talk, nobody disconnected" "$bad"
+	fi
+
+	bad=""
+	touch "$d/logout"
+	if ! wait_file "$d/logout.json" 60 "$pid"; then
+		release_all
+		check FAIL "(i) upgrade: the old sessions' logout got no result" "$(tail -n 3 "$WORK/upgrade.log")"
+		return
+	fi
+	[ "$(json "$d/logout.json" "all(v == ['disconnected: End of stream'] for v in j['ends'].values())")" = True ] ||
+	    bad="$bad clients saw: $(json "$d/logout.json" "j['ends']");"
+	local lines=""
+	for p in $old_pids; do
+		line=$(disconnect_line "$p")
+		lines="$lines $p: '$line'"
+		[ "$line" = "disconnect: closed by client" ] || bad="$bad handler $p logged '${line:-nothing}';"
+	done
+	if [ -z "$bad" ]; then
+		check ok "(i) upgrade: the old sessions log out cleanly: each client got the server's stream end, the handlers logged$lines"
+	else
+		check FAIL "(i) upgrade: the old sessions must log out cleanly" "$bad"
+	fi
+
+	# Control: a session that does end is seen by its client, so "no
+	# client saw its stream end" above is not blind. It is also the way
+	# to push everyone onto the new build (xmpp-handler(8), UPGRADES).
+	in_ct systemctl stop 'xmpp@*.service'
+	wait_file "$d/end.json" 40 "$pid"
+	wait_pid "$pid" 20
+	local ends
+	ends=$(json "$d/end.json" "j['ends']['u01@localhost/new']" 2>/dev/null)
+	if [[ $ends == *"stream error: system-shutdown"*"disconnected"* ]] && wait_units_gone 15; then
+		check ok "control: systemctl stop 'xmpp@*.service' ends u01's session, and its client sees it ($ends); no xmpp@ unit left"
+	else
+		check FAIL "control: systemctl stop 'xmpp@*.service' should end u01's stream with <system-shutdown/> and leave no unit" \
+		    "client saw: ${ends:-no result}" "$(xmpp_units | head -n 3)"
+	fi
 }
 
 # ------------------------------------------------------------ main
@@ -957,6 +1115,19 @@ if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$REPO" --no-print-director
     >"$LOGDIR/make.log" 2>&1; then
 	tail -n 20 "$LOGDIR/make.log" | sed 's/^/    make: /'
 	fatal "make all failed"
+fi
+# The "new" build of check (i): the same source with another version, in
+# its own build directory (before the budget: a first build takes a while),
+# unless XMPPD_UPGRADE_TO names one.
+UPGRADE_TO=${XMPPD_UPGRADE_TO:-}
+if [ -z "$UPGRADE_TO" ]; then
+	UPGRADE_TO=$REPO/build/upgrade/xmpp-handler
+	if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$REPO" --no-print-directory \
+	    B=build/upgrade XMPPD_VERSION=upgrade-test build/upgrade/xmpp-handler \
+	    >"$LOGDIR/make-upgrade.log" 2>&1; then
+		tail -n 20 "$LOGDIR/make-upgrade.log" | sed 's/^/    make: /'
+		fatal "make B=build/upgrade XMPPD_VERSION=upgrade-test failed"
+	fi
 fi
 ensure_root
 
@@ -984,7 +1155,8 @@ check_h_security xmpp@.service
 check_verify
 controls
 check_documented_variants
-check_i_listen
+check_i_upgrade
+check_j_listen
 
 [ "$nfail" -eq 0 ] || diagnose
 echo "exposure: ${EXPOSURE:-not measured}"

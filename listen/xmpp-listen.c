@@ -437,6 +437,10 @@ int main(int argc, char **argv)
 	    "%ld connections, %ld per address", l.nfds, l.max_login, l.max_conn, l.max_source);
 	while (serve_once(&l, sfd, pfd))
 		;
+	free(pfd);
+	free(l.kids);
+	free(l.envp);
+	free(l.argv_tls);
 	return 0;
 usage:
 	fprintf(stderr, "%s\n", USAGE);

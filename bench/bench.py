@@ -18,6 +18,8 @@ Environment (defaults in brackets):
   IDLE_N          idle connections for the memory figure [1000]
   FANOUT_K FANOUT_G FANOUT_R FANOUT_S  contacts, groups, rounds, storms [50 4 20 3]
   BENCH_SCENARIOS scenarios, in this order [login idle messages fanout]
+  BENCH_SERVER_CPUS  CPUs every server runs on (taskset -c), "" for any [0]
+  BENCH_LOAD_CPUS    CPUs of the load generator (and of bench.py), "" for any [1]
   BENCH_SCALE     "1": also the scale scenario (see README) [0]
   SCALE_LEVELS    connections held during the scale scenario [1000 10000]
   SCALE_SERVERS   servers the scale scenario runs on [xmppd]
@@ -76,6 +78,8 @@ CFG = {
     "scale_levels": [int(x) for x in os.environ.get("SCALE_LEVELS", "1000 10000").split()],
     "scale_servers": os.environ.get("SCALE_SERVERS", "xmppd").split(),
     "results": os.environ.get("BENCH_RESULTS", str(ROOT / "bench" / "results.md")),
+    "server_cpus": os.environ.get("BENCH_SERVER_CPUS", "0").strip(),
+    "load_cpus": os.environ.get("BENCH_LOAD_CPUS", "1").strip(),
 }
 
 # Plain users 1..NPLAIN have no contacts; the fan-out cliques come after.
@@ -93,6 +97,55 @@ IS_ROOT = os.geteuid() == 0
 
 def log(*a):
     print("bench:", *a, file=sys.stderr, flush=True)
+
+
+# ---- CPU pinning ----
+
+def cpu_list(spec):
+    """The CPUs of a taskset list ("0", "0-1", "0,2"), as a set."""
+    out = set()
+    for part in spec.split(","):
+        if "-" in part:
+            a, b = part.split("-", 1)
+            out.update(range(int(a), int(b) + 1))
+        elif part:
+            out.add(int(part))
+    return out
+
+
+def check_pinning():
+    """Drop a pinning this machine cannot do (a CPU we may not use), saying so."""
+    allowed = os.sched_getaffinity(0)
+    for key in ("server_cpus", "load_cpus"):
+        spec = CFG[key]
+        try:
+            ok = spec and cpu_list(spec) and cpu_list(spec) <= allowed
+        except ValueError:
+            ok = False
+        if spec and not ok:
+            log("%s=%r is not a list of CPUs this process may use (%s): not pinned" % (
+                "BENCH_" + key.upper(), spec, sorted(allowed)))
+            CFG[key] = ""
+    if CFG["server_cpus"] and CFG["load_cpus"] and cpu_list(CFG["server_cpus"]) & cpu_list(CFG["load_cpus"]):
+        log("warning: the servers' CPUs and the load generator's overlap")
+
+
+def pinned(cmd, cpus):
+    """cmd under taskset -c cpus (inherited by everything it starts)."""
+    return ["taskset", "-c", cpus] + list(cmd) if cpus else list(cmd)
+
+
+def on_server_cpus(cmd):
+    return pinned(cmd, CFG["server_cpus"])
+
+
+def on_load_cpus(cmd):
+    return pinned(cmd, CFG["load_cpus"])
+
+
+def pinning_note():
+    return "servers on CPU %s, load generator on CPU %s" % (
+        CFG["server_cpus"] or "any", CFG["load_cpus"] or "any")
 
 
 # ---- processes and memory ----
@@ -128,6 +181,18 @@ def proc_stat(pid):
         return None
     fields = s[s.rfind(")") + 2:].split()
     return fields[0], int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+
+
+def proc_cpu_ns(pid):
+    """CPU time of a running process in ns (/proc/PID/schedstat): exact,
+    where stat's utime and stime are each rounded down to a clock tick, which
+    for thousands of processes of a few milliseconds each counts little."""
+    try:
+        with open("/proc/%d/schedstat" % pid) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        st = proc_stat(pid)
+        return st[2] * 1e9 / TICK if st else 0
 
 
 def children(pid):
@@ -188,6 +253,25 @@ def stop_pid(pid, grace=5.0):
     if alive(pid):
         try:
             os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def stop_pids(pids, grace=5.0):
+    """stop_pid for many at once: SIGTERM to all, then SIGKILL what is left."""
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    left = [p for p in pids if alive(p)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = [p for p in left if alive(p)]
+    for p in left:
+        try:
+            os.kill(p, signal.SIGKILL)
         except ProcessLookupError:
             pass
 
@@ -273,10 +357,10 @@ class Xmppd:
             # scenario; Prosody's and ejabberd's limits are off too.
             if b"max_read_rate" in strings:
                 f.write("max_read_rate = 1073741824\nmax_read_burst = 1073741824\n")
-        self.redis = subprocess.Popen(
+        self.redis = subprocess.Popen(on_server_cpus(
             ["redis-server", "--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "700",
              "--dir", self.dir, "--save", "", "--appendonly", "no", "--maxclients", "120000",
-             "--logfile", os.path.join(self.dir, "redis.log")],
+             "--logfile", os.path.join(self.dir, "redis.log")]),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: os.path.exists(self.sock) and
                  self.redis_cli("ping").stdout.strip() == b"PONG", 10, "redis-server")
@@ -301,11 +385,11 @@ class Xmppd:
         self.log = os.path.join(self.dir, "handlers.log")
         for _ in range(5):
             self.port = free_port()
+            cmd = ["systemd-socket-activate", "--inetd", "-a", "-l", "127.0.0.1:%d" % self.port,
+                   "-E", "XMPP_CONFIG=" + self.conf, str(handler)]
             with open(self.log, "ab") as lf:
-                self.sa = subprocess.Popen(
-                    ["systemd-socket-activate", "--inetd", "-a", "-l", "127.0.0.1:%d" % self.port,
-                     "-E", "XMPP_CONFIG=" + self.conf, str(handler)],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=lf)
+                self.sa = subprocess.Popen(on_server_cpus(cmd),
+                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=lf)
             try:
                 wait_for(lambda: self.sa.poll() is not None or b"Listening on" in open(self.log, "rb").read(),
                          10, "systemd-socket-activate")
@@ -322,10 +406,18 @@ class Xmppd:
         """PIDs whose memory grows with connections: the handlers and Redis."""
         return children(self.sa.pid) + [self.redis.pid]
 
-    def cpu_ticks(self):
-        """CPU of the listener and every handler it has reaped, plus Redis."""
+    def cpu_split(self):
+        """Clock ticks so far: the launcher's own (systemd-socket-activate),
+        every handler's (those reaped, counted in the launcher's
+        cutime+cstime, plus those still running) and Redis's (all its
+        threads: used_cpu_sys + used_cpu_user of INFO cpu)."""
         a, r = proc_stat(self.sa.pid), proc_stat(self.redis.pid)
-        return a[2] + a[3] + r[2]
+        live = sum(proc_cpu_ns(k) for k in children(self.sa.pid)) * TICK / 1e9
+        return {"listener": a[2], "handlers": a[3] + live, "redis": r[2]}
+
+    def cpu_ticks(self):
+        """CPU of the listener and every handler, plus Redis."""
+        return sum(self.cpu_split().values())
 
     def settle(self, timeout=15):
         """Wait until every handler has exited (and been reaped)."""
@@ -335,9 +427,9 @@ class Xmppd:
 
     def stop(self):
         if self.sa:
-            kids = children(self.sa.pid)
-            for k in kids:
-                stop_pid(k, 3)
+            # The handlers first (once the launcher is gone, its children,
+            # reparented, would be out of sight).
+            stop_pids(children(self.sa.pid), 3)
             stop_pid(self.sa.pid)
         if self.redis:
             stop_pid(self.redis.pid)
@@ -390,7 +482,7 @@ VirtualHost "%(domain)s"
 
     def launch(self):
         t = time.monotonic()
-        self.proc = subprocess.Popen(["prosody", "--config", self.cfg, "-F"], cwd=self.dir,
+        self.proc = subprocess.Popen(on_server_cpus(["prosody", "--config", self.cfg, "-F"]), cwd=self.dir,
                                      stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.dir, "out.log"), "ab"),
                                      stderr=subprocess.STDOUT)
         wait_for(lambda: self.proc.poll() is not None or port_open(self.port), 20, "prosody")
@@ -434,7 +526,7 @@ class Ejabberd:
         self.pid = None
         self.port = None
 
-    def ctl(self, *args, timeout=120, check=True):
+    def ctl(self, *args, timeout=120, check=True, pin=False):
         cmd = ["ejabberdctl", "--config-dir", self.dir, "--spool", self.dir + "/spool",
                "--logs", self.dir + "/logs"] + list(args)
         if IS_ROOT:
@@ -442,6 +534,9 @@ class Ejabberd:
             # descriptor limit to 1024.
             cmd = ["setpriv", "--reuid=ejabberd", "--regid=ejabberd", "--init-groups",
                    "env", "HOME=" + self.dir, "USER=ejabberd", "LOGNAME=ejabberd"] + cmd
+        if pin:
+            # the Erlang VM (and an epmd, if one started) inherit it
+            cmd = on_server_cpus(cmd)
         p = subprocess.run(cmd, cwd=self.dir, capture_output=True, text=True, timeout=timeout)
         if check and p.returncode:
             raise RuntimeError("ejabberdctl %s: %s%s" % (" ".join(args), p.stdout, p.stderr))
@@ -512,7 +607,7 @@ modules:
     def launch(self):
         if os.path.exists(self.dir + "/ejabberd.pid"):
             os.unlink(self.dir + "/ejabberd.pid")
-        self.ctl("start")
+        self.ctl("start", pin=True)
         self.ctl("started", timeout=90)
         wait_for(lambda: os.path.exists(self.dir + "/ejabberd.pid"), 10, "ejabberd pid file")
         self.pid = int(open(self.dir + "/ejabberd.pid").read().split()[0])
@@ -557,9 +652,14 @@ def parse_line(line):
     return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
 
 
+def load_cmd(server, scenario, args):
+    """An xmppload command line against server, on the load generator's CPUs."""
+    return on_load_cpus([str(LOAD), scenario, "-p", str(server.port), "-d", DOMAIN, "-u", PATTERN,
+                         "-w", PASSWORD, "-l", server.name] + [str(a) for a in args])
+
+
 def xmppload(server, scenario, args, timeout):
-    cmd = [str(LOAD), scenario, "-p", str(server.port), "-d", DOMAIN, "-u", PATTERN,
-           "-w", PASSWORD, "-l", server.name] + [str(a) for a in args]
+    cmd = load_cmd(server, scenario, args)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     lines = [l for l in p.stdout.splitlines() if l.startswith("scenario=")]
     if not lines:
@@ -568,13 +668,29 @@ def xmppload(server, scenario, args, timeout):
     return parse_line(lines[-1])
 
 
-def measure_cpu(server, fn):
-    """Run fn(); return (its result, server CPU seconds it cost)."""
+def cpu_split(server):
+    """{part: ticks} of a server whose CPU has parts (xmppd), else {}."""
+    return server.cpu_split() if hasattr(server, "cpu_split") else {}
+
+
+def measure_cpu(server, fn, parts=None):
+    """Run fn(); return (its result, server CPU seconds it cost). parts, a
+    dict, gets the seconds of each part of the server (xmppd: listener,
+    handlers, redis)."""
     server.settle()
-    c0 = server.cpu_ticks()
+    c0, p0 = server.cpu_ticks(), cpu_split(server)
     r = fn()
     server.settle()
-    return r, (server.cpu_ticks() - c0) / TICK
+    c1, p1 = server.cpu_ticks(), cpu_split(server)
+    if parts is not None:
+        parts.update({k: (p1[k] - p0[k]) / TICK for k in p1})
+    return r, (c1 - c0) / TICK
+
+
+def add_per_unit(r, parts, n, unit, scale):
+    """r["<part>_cpu_<unit>"] for every part of the server's CPU, per one of n."""
+    for k, v in parts.items():
+        r["%s_cpu_%s" % (k, unit)] = "%.2f" % (v * scale / max(1, n))
 
 
 def sc_login(server, mech):
@@ -591,8 +707,8 @@ SPAWNFLOOR = ROOT / "build" / "bench" / "spawnfloor"
 
 def spawn_floor(program):
     """CPU ms per spawn of program (and its wait), one at a time, pinned to
-    the first CPU this process may use."""
-    cpu = sorted(os.sched_getaffinity(0))[0]
+    the servers' first CPU (else the first this process may use)."""
+    cpu = sorted(cpu_list(CFG["server_cpus"]) or os.sched_getaffinity(0))[0]
     out = subprocess.run(["taskset", "-c", str(cpu), str(SPAWNFLOOR), "-n", str(FLOOR_N)] + program,
                          capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
@@ -615,15 +731,20 @@ def sc_floor(results):
 
 
 def sc_messages(server):
+    parts = {}
     r, cpu = measure_cpu(server, lambda: xmppload(
         server, "messages", ["-P", CFG["msg_p"], "-W", CFG["msg_w"], "-T", CFG["msg_t"],
                              "-D", CFG["msg_d"], "-c", CFG["login_c"]],
-        timeout=120 + CFG["msg_t"] + CFG["msg_d"]))
+        timeout=120 + CFG["msg_t"] + CFG["msg_d"]), parts)
     if "received" not in r:
         raise RuntimeError("not every user logged in: online=%s first_error=%s" % (
             r.get("online"), r.get("first_error")))
     # includes the logins and logouts of the 2P users: small beside the messages
     r["server_cpu_us_per_msg"] = "%.2f" % (cpu * 1e6 / max(1, int(r["received"])))
+    add_per_unit(r, parts, int(r["received"]), "us_per_msg", 1e6)
+    if parts:
+        print("scenario=messages-cpu server=%s " % server.name +
+              " ".join("%s=%s" % (k, v) for k, v in r.items() if "_cpu_us_per" in k), flush=True)
     return r
 
 
@@ -643,9 +764,8 @@ def kernel_kib(mi):
 
 def hold(server, first, n):
     """An xmppload holding n idle connections (users first..): (Popen, result line)."""
-    p = subprocess.Popen([str(LOAD), "idle", "-p", str(server.port), "-d", DOMAIN, "-u", PATTERN,
-                          "-w", PASSWORD, "-l", server.name, "-f", str(first), "-n", str(n),
-                          "-c", str(CFG["login_c"]), "-T", "300"], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(load_cmd(server, "idle", ["-f", first, "-n", n, "-c", CFG["login_c"], "-T", 300]),
+                         stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 200
     while time.monotonic() < deadline:
         line = p.stdout.readline()
@@ -752,9 +872,20 @@ def sc_idle(server):
 
 
 def sc_fanout(server):
-    return xmppload(server, "fanout", ["-f", FO_FIRST, "-K", CFG["fo_k"], "-G", CFG["fo_g"],
-                                       "-R", CFG["fo_r"], "-S", CFG["fo_s"], "-c", CFG["login_c"]],
-                    timeout=240)
+    parts = {}
+    r, cpu = measure_cpu(server, lambda: xmppload(
+        server, "fanout", ["-f", FO_FIRST, "-K", CFG["fo_k"], "-G", CFG["fo_g"],
+                           "-R", CFG["fo_r"], "-S", CFG["fo_s"], "-c", CFG["login_c"]],
+        timeout=240), parts)
+    # per presence stanza delivered, over the whole scenario (the logins of
+    # its users included, as in messages)
+    n = int(r.get("presences_in", 0))
+    if n:
+        r["server_cpu_us_per_presence"] = "%.2f" % (cpu * 1e6 / n)
+        add_per_unit(r, parts, n, "us_per_presence", 1e6)
+        print("scenario=fanout-cpu server=%s presences_in=%d " % (server.name, n) +
+              " ".join("%s=%s" % (k, v) for k, v in r.items() if "_cpu_us_per" in k), flush=True)
+    return r
 
 
 # ---- the table ----
@@ -780,6 +911,8 @@ ROWS += [("messages: delivered/s", "messages", "rate", "higher"),
          ("messages: lost", "messages", "lost", "lower"),
          ("messages: of earlier runs, delivered again", "messages", "from_earlier_runs", "-"),
          ("messages: server CPU us/msg", "messages", "server_cpu_us_per_msg", "lower"),
+         ("messages: xmppd handlers' CPU us/msg", "messages", "handlers_cpu_us_per_msg", "-"),
+         ("messages: xmppd Redis CPU us/msg", "messages", "redis_cpu_us_per_msg", "-"),
          ("idle: KiB/conn, server processes (PSS)", "idle", "proc_kib_per_conn", "lower"),
          ("idle: KiB/conn, their page tables + kernel stacks", "idle", "pkernel_kib_per_conn", "lower"),
          ("idle: KiB/conn, the two above", "idle", "total_kib_per_conn", "lower"),
@@ -788,7 +921,10 @@ ROWS += [("messages: delivered/s", "messages", "rate", "higher"),
          ("fanout: one change to K contacts p50 ms", "fanout", "one_p50_ms", "lower"),
          ("fanout: one change to K contacts max ms", "fanout", "one_max_ms", "lower"),
          ("fanout: storm presence stanzas/s", "fanout", "storm_rate", "higher"),
-         ("fanout: storm stanzas missing", "fanout", "storm_missing", "lower")]
+         ("fanout: storm stanzas missing", "fanout", "storm_missing", "lower"),
+         ("fanout: server CPU us/presence delivered", "fanout", "server_cpu_us_per_presence", "lower"),
+         ("fanout: xmppd handlers' CPU us/presence", "fanout", "handlers_cpu_us_per_presence", "-"),
+         ("fanout: xmppd Redis CPU us/presence", "fanout", "redis_cpu_us_per_presence", "-")]
 
 
 # Rows whose peers' figures are too close to zero for a ratio to mean anything.
@@ -917,9 +1053,8 @@ def sc_scale(server, results):
             out.append((level, {"up": "-", "note": msg}, {}, {}))
             continue
         t = time.monotonic()
-        p = subprocess.Popen([str(LOAD), "idle", "-p", str(server.port), "-d", DOMAIN, "-u", PATTERN,
-                              "-w", PASSWORD, "-l", server.name, "-f", str(SCALE_FIRST), "-n", str(level),
-                              "-c", "100", "-A", str(min(250, 1 + level // 20000)), "-T", "1800"],
+        p = subprocess.Popen(load_cmd(server, "idle", ["-f", SCALE_FIRST, "-n", level, "-c", 100,
+                                                       "-A", min(250, 1 + level // 20000), "-T", 1800]),
                              stdout=subprocess.PIPE, text=True)
         try:
             line = ""
@@ -978,6 +1113,7 @@ def main():
                 wanted = [w for w in wanted if w != "ejabberd"]
         except KeyError:
             pass
+    check_pinning()
     t_start = time.monotonic()
     load_start = os.getloadavg()
     ulist = users()
@@ -995,6 +1131,11 @@ def main():
             s.start(ulist)
         log("%d users (%d plain, %d in %d fan-out groups of %d); servers up in %.0f s" % (
             len(ulist), NPLAIN, NFO, CFG["fo_g"] if NFO else 0, CFG["fo_k"] + 1, time.monotonic() - t_start))
+        if CFG["load_cpus"]:
+            # bench.py itself (its /proc scans, the ejabberdctl calls) stays
+            # off the servers' CPUs too.
+            os.sched_setaffinity(0, cpu_list(CFG["load_cpus"]))
+        log(pinning_note())
         for run in range(CFG["runs"]):
             order = servers[run % len(servers):] + servers[:run % len(servers)]
             log("run %d of %d (order: %s)" % (run + 1, CFG["runs"], " ".join(s.name for s in order)))
@@ -1041,12 +1182,12 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = ("### %s, commit %s\n\nMachine: %s; load average at start %.2f %.2f %.2f; %s.\n"
             "Runs: %d (median, and min-max over runs). Scenarios: %s. login N=%d C=%d; messages P=%d W=%d T=%ds; "
-            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d. Took %.0f s.\n" % (
+            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d. %s. Took %.0f s.\n" % (
                 stamp, commit(), machine(), load_start[0], load_start[1], load_start[2], versions(),
                 CFG["runs"], " ".join(CFG["scenarios"] + (["scale"] if CFG["scale"] else [])),
                 CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"],
                 CFG["idle_n"], CFG["fo_k"], CFG["fo_g"], CFG["fo_r"], CFG["fo_s"],
-                time.monotonic() - t_start))
+                pinning_note()[0].upper() + pinning_note()[1:], time.monotonic() - t_start))
     text = head + "\n" + tbl + "\n"
     if scale:
         text += "\nScale: logins (PLAIN, N=%d C=%d) and messages (P=%d W=%d T=%ds) beside L held connections:\n\n" % (

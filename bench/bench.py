@@ -20,6 +20,9 @@ Environment (defaults in brackets):
   BENCH_SCENARIOS scenarios, in this order [login idle messages fanout]
   BENCH_SERVER_CPUS  CPUs every server runs on (taskset -c), "" for any [0]
   BENCH_LOAD_CPUS    CPUs of the load generator (and of bench.py), "" for any [1]
+  BENCH_XMPPD_LAUNCHER  listen: xmpp-listen under systemd-socket-activate;
+                  inetd: systemd-socket-activate --inetd -a [listen]
+  BENCH_LISTEN_ARGS  xmpp-listen's options [-s 1000000]
   BENCH_SCALE     "1": also the scale scenario (see README) [0]
   SCALE_LEVELS    connections held during the scale scenario [1000 10000]
   SCALE_SERVERS   servers the scale scenario runs on [xmppd]
@@ -80,7 +83,13 @@ CFG = {
     "results": os.environ.get("BENCH_RESULTS", str(ROOT / "bench" / "results.md")),
     "server_cpus": os.environ.get("BENCH_SERVER_CPUS", "0").strip(),
     "load_cpus": os.environ.get("BENCH_LOAD_CPUS", "1").strip(),
+    "launcher": os.environ.get("BENCH_XMPPD_LAUNCHER", "listen"),
+    # Every bench connection comes from 127.0.0.x: xmpp-listen's default of
+    # 256 handlers per address would refuse the idle and storm scenarios.
+    "listen_args": os.environ.get("BENCH_LISTEN_ARGS", "-s 1000000").split(),
 }
+if CFG["launcher"] not in ("listen", "inetd"):
+    sys.exit("bench.py: BENCH_XMPPD_LAUNCHER must be listen or inetd, not %r" % CFG["launcher"])
 
 # Plain users 1..NPLAIN have no contacts; the fan-out cliques come after.
 IDLE_BASE = max(20, CFG["idle_n"] // 10)
@@ -141,6 +150,12 @@ def on_server_cpus(cmd):
 
 def on_load_cpus(cmd):
     return pinned(cmd, CFG["load_cpus"])
+
+
+def launcher_note():
+    if CFG["launcher"] == "listen":
+        return "systemd-socket-activate -l ADDR xmpp-listen %s xmpp-handler" % " ".join(CFG["listen_args"])
+    return "systemd-socket-activate --inetd -a -l ADDR xmpp-handler"
 
 
 def pinning_note():
@@ -383,10 +398,20 @@ class Xmppd:
         self.redis_cli("--pipe", input=b"".join(cmds))
         log("xmppd: %d accounts written to Redis in %.1f s" % (len(ulist), time.monotonic() - t))
         self.log = os.path.join(self.dir, "handlers.log")
+        # listen: systemd-socket-activate passes the socket (Accept=no) and
+        # execs xmpp-listen at the first connection, which spawns and reaps
+        # the handlers (as xmpp-listen.socket does); inetd: it forks a
+        # handler per connection itself (as xmpp.socket's Accept=yes does,
+        # without the units). Either way every handler is a child of self.sa.pid
+        # and inherits its CPU affinity.
+        if CFG["launcher"] == "listen":
+            mode, run = [], [str(BUILD / "xmpp-listen")] + CFG["listen_args"] + [str(handler)]
+        else:
+            mode, run = ["--inetd", "-a"], [str(handler)]
         for _ in range(5):
             self.port = free_port()
-            cmd = ["systemd-socket-activate", "--inetd", "-a", "-l", "127.0.0.1:%d" % self.port,
-                   "-E", "XMPP_CONFIG=" + self.conf, str(handler)]
+            cmd = (["systemd-socket-activate"] + mode + ["-l", "127.0.0.1:%d" % self.port,
+                   "-E", "XMPP_CONFIG=" + self.conf] + run)
             with open(self.log, "ab") as lf:
                 self.sa = subprocess.Popen(on_server_cpus(cmd),
                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=lf)
@@ -407,10 +432,11 @@ class Xmppd:
         return children(self.sa.pid) + [self.redis.pid]
 
     def cpu_split(self):
-        """Clock ticks so far: the launcher's own (systemd-socket-activate),
-        every handler's (those reaped, counted in the launcher's
-        cutime+cstime, plus those still running) and Redis's (all its
-        threads: used_cpu_sys + used_cpu_user of INFO cpu)."""
+        """Clock ticks so far: the launcher's own (systemd-socket-activate,
+        or xmpp-listen, which it execs into: one PID), every handler's
+        (those reaped, counted in the launcher's cutime+cstime, plus those
+        still running) and Redis's (all its threads: used_cpu_sys +
+        used_cpu_user of INFO cpu)."""
         a, r = proc_stat(self.sa.pid), proc_stat(self.redis.pid)
         live = sum(proc_cpu_ns(k) for k in children(self.sa.pid)) * TICK / 1e9
         return {"listener": a[2], "handlers": a[3] + live, "redis": r[2]}
@@ -427,8 +453,8 @@ class Xmppd:
 
     def stop(self):
         if self.sa:
-            # The handlers first (once the launcher is gone, its children,
-            # reparented, would be out of sight).
+            # The handlers first: xmpp-listen leaves them running when it
+            # stops (so would its children, reparented, be out of sight).
             stop_pids(children(self.sa.pid), 3)
             stop_pid(self.sa.pid)
         if self.redis:
@@ -1135,7 +1161,7 @@ def main():
             # bench.py itself (its /proc scans, the ejabberdctl calls) stays
             # off the servers' CPUs too.
             os.sched_setaffinity(0, cpu_list(CFG["load_cpus"]))
-        log(pinning_note())
+        log("%s; xmppd through %s" % (pinning_note(), launcher_note()))
         for run in range(CFG["runs"]):
             order = servers[run % len(servers):] + servers[:run % len(servers)]
             log("run %d of %d (order: %s)" % (run + 1, CFG["runs"], " ".join(s.name for s in order)))
@@ -1182,12 +1208,12 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = ("### %s, commit %s\n\nMachine: %s; load average at start %.2f %.2f %.2f; %s.\n"
             "Runs: %d (median, and min-max over runs). Scenarios: %s. login N=%d C=%d; messages P=%d W=%d T=%ds; "
-            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d. %s. Took %.0f s.\n" % (
+            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d. %s; xmppd through %s. Took %.0f s.\n" % (
                 stamp, commit(), machine(), load_start[0], load_start[1], load_start[2], versions(),
                 CFG["runs"], " ".join(CFG["scenarios"] + (["scale"] if CFG["scale"] else [])),
                 CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"],
                 CFG["idle_n"], CFG["fo_k"], CFG["fo_g"], CFG["fo_r"], CFG["fo_s"],
-                pinning_note()[0].upper() + pinning_note()[1:], time.monotonic() - t_start))
+                pinning_note()[0].upper() + pinning_note()[1:], launcher_note(), time.monotonic() - t_start))
     text = head + "\n" + tbl + "\n"
     if scale:
         text += "\nScale: logins (PLAIN, N=%d C=%d) and messages (P=%d W=%d T=%ds) beside L held connections:\n\n" % (

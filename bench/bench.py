@@ -17,7 +17,11 @@ Environment (defaults in brackets):
   MSG_P MSG_W MSG_T MSG_D  pairs, window, seconds, drain seconds [50 10 10 3]
   IDLE_N          idle connections for the memory figure [1000]
   FANOUT_K FANOUT_G FANOUT_R FANOUT_S  contacts, groups, rounds, storms [50 4 20 3]
-  BENCH_SCENARIOS scenarios, in this order [login idle messages fanout]
+  BENCH_SCENARIOS scenarios, in this order [login idle messages fanout];
+                  "storm" is one more (not in the default list: minutes)
+  STORM_N STORM_C clients of the login storm, logins in progress at a time [10000 1000]
+  STORM_HOLD      seconds the storm's sessions are held once all are in [60]
+  STORM_TIMEOUT   seconds a storm client waits from connect to login [30]
   BENCH_SERVER_CPUS  CPUs every server runs on (taskset -c), "" for any [0]
   BENCH_LOAD_CPUS    CPUs of the load generator (and of bench.py), "" for any [1]
   BENCH_XMPPD_LAUNCHER  listen: xmpp-listen under systemd-socket-activate;
@@ -45,6 +49,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -81,6 +86,10 @@ CFG = {
     "scale_levels": [int(x) for x in os.environ.get("SCALE_LEVELS", "1000 10000").split()],
     "scale_servers": os.environ.get("SCALE_SERVERS", "xmppd").split(),
     "results": os.environ.get("BENCH_RESULTS", str(ROOT / "bench" / "results.md")),
+    "storm_n": env_int("STORM_N", 10000),
+    "storm_c": env_int("STORM_C", 1000),
+    "storm_hold": env_int("STORM_HOLD", 60),
+    "storm_timeout": env_int("STORM_TIMEOUT", 30),
     "server_cpus": os.environ.get("BENCH_SERVER_CPUS", "0").strip(),
     "load_cpus": os.environ.get("BENCH_LOAD_CPUS", "1").strip(),
     "launcher": os.environ.get("BENCH_XMPPD_LAUNCHER", "listen"),
@@ -101,6 +110,9 @@ NFO = CFG["fo_g"] * (CFG["fo_k"] + 1) if "fanout" in CFG["scenarios"] else 0
 # thousands of PBKDF2 runs).
 SCALE_FIRST = FO_FIRST + NFO
 NSCALE = max(CFG["scale_levels"]) if CFG["scale"] else 0
+# The login storm's users, after those (one shared SCRAM salt in Redis too).
+STORM_FIRST = SCALE_FIRST + NSCALE
+NSTORM = CFG["storm_n"] if "storm" in CFG["scenarios"] else 0
 IS_ROOT = os.geteuid() == 0
 
 
@@ -291,6 +303,11 @@ def stop_pids(pids, grace=5.0):
             pass
 
 
+def nprocs():
+    """Processes on the machine now."""
+    return sum(1 for d in os.listdir("/proc") if d.isdigit())
+
+
 # ---- accounts ----
 
 def scram_line(h, salt, iterations=4096):
@@ -309,13 +326,14 @@ def xmppd_creds(i):
 
 def users():
     """[(number, [contact numbers])]: plain users, the fan-out cliques, then
-    the users the scale scenario holds."""
+    the users the scale scenario holds, then the login storm's."""
     out = [(i, []) for i in range(1, NPLAIN + 1)]
     k1 = CFG["fo_k"] + 1
     for g in range(CFG["fo_g"] if NFO else 0):
         members = [FO_FIRST + g * k1 + m for m in range(k1)]
         out += [(u, [v for v in members if v != u]) for u in members]
     out += [(i, []) for i in range(SCALE_FIRST, SCALE_FIRST + NSCALE)]
+    out += [(i, []) for i in range(STORM_FIRST, STORM_FIRST + NSTORM)]
     return out
 
 
@@ -451,6 +469,27 @@ class Xmppd:
         while children(self.sa.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
 
+    def log_size(self):
+        return os.path.getsize(self.log)
+
+    def log_since(self, offset):
+        with open(self.log, "rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+
+    @staticmethod
+    def handler_failures(text):
+        """Handlers that ended badly, from the launcher's lines: xmpp-listen
+        says "handler PID exited with status N" (N > 0: a warning) or
+        "handler PID killed by signal N"; systemd-socket-activate --inetd
+        says "Child PID died with code C"."""
+        n = len(re.findall(r"handler \d+ (?:exited with status [1-9]\d*|killed by signal \d+)", text))
+        return n + len(re.findall(r"Child \d+ died with code -?[1-9]\d*", text))
+
+    def sessions(self):
+        """Session records in Redis: members of the expiry index."""
+        return int(self.redis_cli("zcard", "xmpp:expiry").stdout.split()[0])
+
     def stop(self):
         if self.sa:
             # The handlers first: xmpp-listen leaves them running when it
@@ -494,6 +533,7 @@ interfaces = { "127.0.0.1" }
 c2s_ports = { %(port)d }
 c2s_interfaces = { "127.0.0.1" }
 network_backend = "epoll"
+network_settings = { tcp_backlog = 4096 }
 modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix"; "offline" }
 modules_disabled = { "s2s" }
 c2s_require_encryption = false
@@ -588,7 +628,7 @@ listen:
     ip: "127.0.0.1"
     module: ejabberd_c2s
     max_stanza_size: 262144
-    backlog: 1024
+    backlog: 4096
     shaper: none
     access: c2s
     starttls_required: false
@@ -804,13 +844,15 @@ def hold(server, first, n):
 
 
 def release(p):
+    """Stop an xmppload idle (it closes its streams); the rest of its output."""
     if p.poll() is None:
         p.send_signal(signal.SIGUSR1)
-        try:
-            p.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    try:
+        return p.communicate(timeout=60)[0] or ""
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    return ""
 
 
 def proc_kernel_kib(pid):
@@ -914,6 +956,93 @@ def sc_fanout(server):
     return r
 
 
+class Peaks:
+    """The 1-minute load average and the number of processes on the machine,
+    sampled every second in a thread until stop(): their peaks."""
+
+    def __init__(self):
+        self.load, self.procs = os.getloadavg()[0], nprocs()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.done.wait(1.0):
+            self.load = max(self.load, os.getloadavg()[0])
+            self.procs = max(self.procs, nprocs())
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+
+
+def sc_storm(server):
+    """A login storm: STORM_N clients connect as fast as they can (STORM_C
+    logins in progress at a time) and log in with PLAIN, then hold their
+    sessions STORM_HOLD seconds. The ramp rate (logins/s from the first
+    connect to the last bound session), who got in, who failed and why,
+    who was still online at the end; for xmppd also the session records in
+    Redis after the hold, the sessions the handlers reaped meanwhile (a
+    live one must never be: the handlers log "reaped dead session") and the
+    handlers that ended badly."""
+    n, hold_s = CFG["storm_n"], CFG["storm_hold"]
+    xm = isinstance(server, Xmppd)
+    server.settle(120)
+    r = {}
+    if xm:
+        off, sess0 = server.log_size(), server.sessions()
+        mc = server.redis_cli("config", "get", "maxclients").stdout.split()
+        r["redis_maxclients"] = mc[-1].decode() if mc else "?"
+    procs0 = nprocs()
+    c0, p0 = server.cpu_ticks(), cpu_split(server)
+    peaks = Peaks()
+    p = subprocess.Popen(load_cmd(server, "idle", ["-f", STORM_FIRST, "-n", n, "-c", CFG["storm_c"],
+                                                   "-A", min(250, 1 + n // 5000), "-t", CFG["storm_timeout"],
+                                                   "-T", 3600]),
+                         stdout=subprocess.PIPE, text=True)
+    rest = ""
+    try:
+        line = ""
+        while True:
+            line = p.stdout.readline()
+            if not line or line.startswith("scenario=idle "):
+                break
+        if not line:
+            raise RuntimeError("xmppload idle gave no result (exit %s)" % p.poll())
+        print(line.strip(), flush=True)
+        r.update(parse_line(line))
+        c1, p1 = server.cpu_ticks(), cpu_split(server)
+        ok = max(1, int(r["ok"]))
+        r["server_cpu_ms_per_login"] = "%.3f" % ((c1 - c0) * 1000 / TICK / ok)
+        add_per_unit(r, {k: (p1[k] - p0[k]) / TICK for k in p1}, ok, "ms_per_login", 1000)
+        time.sleep(hold_s)
+        if xm:
+            r["sessions_in_redis"] = str(server.sessions() - sess0)
+            text = server.log_since(off)
+            r["reaped"] = str(text.count("reaped dead session"))
+            r["records_lost"] = str(text.count("session record lost"))
+            r["handler_failures"] = str(Xmppd.handler_failures(text))
+            r["refused"] = str(text.count("refusing "))
+            r["accept_pauses"] = str(text.count("pausing %d ms" % 100))
+    finally:
+        peaks.stop()
+        rest = release(p)
+    for l in rest.splitlines():
+        if l.startswith("scenario=idle-end "):
+            r["still_online"] = parse_line(l).get("still_online", "-")
+    r["load_peak"] = "%.1f" % peaks.load
+    r["procs_before"], r["procs_peak"] = str(procs0), str(peaks.procs)
+    keys = ["ok", "failed", "rate", "p50_ms", "p99_ms", "still_online", "first_error",
+            "server_cpu_ms_per_login"] + sorted(k for k in r if k.endswith("_cpu_ms_per_login") and
+                                               not k.startswith("server")) + [
+            "sessions_in_redis", "reaped", "records_lost", "handler_failures", "refused", "accept_pauses",
+            "redis_maxclients", "load_peak", "procs_before", "procs_peak"]
+    print("scenario=storm server=%s n=%d c=%d hold_s=%d " % (server.name, n, CFG["storm_c"], hold_s) +
+          " ".join("%s=%s" % (k, r[k]) for k in keys if k in r), flush=True)
+    server.settle(300)          # every handler ends and is reaped
+    return r
+
+
 # ---- the table ----
 
 # (label, result key, metric key, better: "higher"/"lower")
@@ -950,7 +1079,22 @@ ROWS += [("messages: delivered/s", "messages", "rate", "higher"),
          ("fanout: storm stanzas missing", "fanout", "storm_missing", "lower"),
          ("fanout: server CPU us/presence delivered", "fanout", "server_cpu_us_per_presence", "lower"),
          ("fanout: xmppd handlers' CPU us/presence", "fanout", "handlers_cpu_us_per_presence", "-"),
-         ("fanout: xmppd Redis CPU us/presence", "fanout", "redis_cpu_us_per_presence", "-")]
+         ("fanout: xmppd Redis CPU us/presence", "fanout", "redis_cpu_us_per_presence", "-"),
+         ("storm: logins/s, first connect to last login", "storm", "rate", "higher"),
+         ("storm: logged in", "storm", "ok", "higher"),
+         ("storm: failed", "storm", "failed", "lower"),
+         ("storm: login latency p50 ms", "storm", "p50_ms", "lower"),
+         ("storm: login latency p99 ms", "storm", "p99_ms", "lower"),
+         ("storm: still online after the hold", "storm", "still_online", "higher"),
+         ("storm: server CPU ms/login", "storm", "server_cpu_ms_per_login", "lower"),
+         ("storm: xmppd handlers' CPU ms/login", "storm", "handlers_cpu_ms_per_login", "-"),
+         ("storm: xmppd Redis CPU ms/login", "storm", "redis_cpu_ms_per_login", "-"),
+         ("storm: xmppd listener CPU ms/login", "storm", "listener_cpu_ms_per_login", "-"),
+         ("storm: xmppd session records in Redis after the hold", "storm", "sessions_in_redis", "-"),
+         ("storm: xmppd sessions reaped", "storm", "reaped", "-"),
+         ("storm: xmppd handlers ended with an error", "storm", "handler_failures", "-"),
+         ("storm: peak load average (noisy)", "storm", "load_peak", "lower"),
+         ("storm: peak processes on the machine (noisy)", "storm", "procs_peak", "lower")]
 
 
 # Rows whose peers' figures are too close to zero for a ratio to mean anything.
@@ -1175,6 +1319,8 @@ def main():
                     jobs = [("idle", sc_idle)]
                 elif sc == "fanout":
                     jobs = [("fanout", sc_fanout)]
+                elif sc == "storm":
+                    jobs = [("storm", sc_storm)]
                 for key, fn in jobs:
                     for s in order:
                         try:
@@ -1208,13 +1354,20 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = ("### %s, commit %s\n\nMachine: %s; load average at start %.2f %.2f %.2f; %s.\n"
             "Runs: %d (median, and min-max over runs). Scenarios: %s. login N=%d C=%d; messages P=%d W=%d T=%ds; "
-            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d. %s; xmppd through %s. Took %.0f s.\n" % (
+            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s. %s; xmppd through %s. Took %.0f s.\n" % (
                 stamp, commit(), machine(), load_start[0], load_start[1], load_start[2], versions(),
                 CFG["runs"], " ".join(CFG["scenarios"] + (["scale"] if CFG["scale"] else [])),
                 CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"],
                 CFG["idle_n"], CFG["fo_k"], CFG["fo_g"], CFG["fo_r"], CFG["fo_s"],
+                "; storm N=%d C=%d hold %d s, login timeout %d s" % (
+                    CFG["storm_n"], CFG["storm_c"], CFG["storm_hold"], CFG["storm_timeout"])
+                if "storm" in CFG["scenarios"] else "",
                 pinning_note()[0].upper() + pinning_note()[1:], launcher_note(), time.monotonic() - t_start))
     text = head + "\n" + tbl + "\n"
+    errs = ["%s: %s" % (n, ", ".join(r.get("first_error", "?") for r in results[n]["storm"]))
+            for n in [s.name for s in servers] if results.get(n, {}).get("storm")]
+    if errs:
+        text += "\nStorm, first error of each run: " + "; ".join(errs) + ".\n"
     if scale:
         text += "\nScale: logins (PLAIN, N=%d C=%d) and messages (P=%d W=%d T=%ds) beside L held connections:\n\n" % (
             CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"])

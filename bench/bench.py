@@ -850,9 +850,11 @@ def release(p):
     try:
         return p.communicate(timeout=60)[0] or ""
     except subprocess.TimeoutExpired:
+        # What it printed before (its idle-end line) is kept for the next
+        # communicate().
+        log("xmppload did not end within 60 s of SIGUSR1: killed")
         p.kill()
-        p.wait()
-    return ""
+        return p.communicate()[0] or ""
 
 
 def proc_kernel_kib(pid):

@@ -17,7 +17,16 @@ Environment (defaults in brackets):
   MSG_P MSG_W MSG_T MSG_D  pairs, window, seconds, drain seconds [50 10 10 3]
   IDLE_N          idle connections for the memory figure [1000]
   FANOUT_K FANOUT_G FANOUT_R FANOUT_S  contacts, groups, rounds, storms [50 4 20 3]
-  BENCH_SCENARIOS scenarios, in this order [login idle messages fanout]
+  BENCH_SCENARIOS scenarios, in this order [login idle messages fanout];
+                  "storm" is one more (not in the default list: minutes)
+  STORM_N STORM_C clients of the login storm, logins in progress at a time [10000 1000]
+  STORM_HOLD      seconds the storm's sessions are held once all are in [60]
+  STORM_TIMEOUT   seconds a storm client waits from connect to login [30]
+  BENCH_SERVER_CPUS  CPUs every server runs on (taskset -c), "" for any [0]
+  BENCH_LOAD_CPUS    CPUs of the load generator (and of bench.py), "" for any [1]
+  BENCH_XMPPD_LAUNCHER  listen: xmpp-listen under systemd-socket-activate;
+                  inetd: systemd-socket-activate --inetd -a [listen]
+  BENCH_LISTEN_ARGS  xmpp-listen's options [-s 1000000]
   BENCH_SCALE     "1": also the scale scenario (see README) [0]
   SCALE_LEVELS    connections held during the scale scenario [1000 10000]
   SCALE_SERVERS   servers the scale scenario runs on [xmppd]
@@ -40,6 +49,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -76,7 +86,19 @@ CFG = {
     "scale_levels": [int(x) for x in os.environ.get("SCALE_LEVELS", "1000 10000").split()],
     "scale_servers": os.environ.get("SCALE_SERVERS", "xmppd").split(),
     "results": os.environ.get("BENCH_RESULTS", str(ROOT / "bench" / "results.md")),
+    "storm_n": env_int("STORM_N", 10000),
+    "storm_c": env_int("STORM_C", 1000),
+    "storm_hold": env_int("STORM_HOLD", 60),
+    "storm_timeout": env_int("STORM_TIMEOUT", 30),
+    "server_cpus": os.environ.get("BENCH_SERVER_CPUS", "0").strip(),
+    "load_cpus": os.environ.get("BENCH_LOAD_CPUS", "1").strip(),
+    "launcher": os.environ.get("BENCH_XMPPD_LAUNCHER", "listen"),
+    # Every bench connection comes from 127.0.0.x: xmpp-listen's default of
+    # 256 handlers per address would refuse the idle and storm scenarios.
+    "listen_args": os.environ.get("BENCH_LISTEN_ARGS", "-s 1000000").split(),
 }
+if CFG["launcher"] not in ("listen", "inetd"):
+    sys.exit("bench.py: BENCH_XMPPD_LAUNCHER must be listen or inetd, not %r" % CFG["launcher"])
 
 # Plain users 1..NPLAIN have no contacts; the fan-out cliques come after.
 IDLE_BASE = max(20, CFG["idle_n"] // 10)
@@ -88,11 +110,69 @@ NFO = CFG["fo_g"] * (CFG["fo_k"] + 1) if "fanout" in CFG["scenarios"] else 0
 # thousands of PBKDF2 runs).
 SCALE_FIRST = FO_FIRST + NFO
 NSCALE = max(CFG["scale_levels"]) if CFG["scale"] else 0
+# The login storm's users, after those (one shared SCRAM salt in Redis too).
+STORM_FIRST = SCALE_FIRST + NSCALE
+NSTORM = CFG["storm_n"] if "storm" in CFG["scenarios"] else 0
 IS_ROOT = os.geteuid() == 0
 
 
 def log(*a):
     print("bench:", *a, file=sys.stderr, flush=True)
+
+
+# ---- CPU pinning ----
+
+def cpu_list(spec):
+    """The CPUs of a taskset list ("0", "0-1", "0,2"), as a set."""
+    out = set()
+    for part in spec.split(","):
+        if "-" in part:
+            a, b = part.split("-", 1)
+            out.update(range(int(a), int(b) + 1))
+        elif part:
+            out.add(int(part))
+    return out
+
+
+def check_pinning():
+    """Drop a pinning this machine cannot do (a CPU we may not use), saying so."""
+    allowed = os.sched_getaffinity(0)
+    for key in ("server_cpus", "load_cpus"):
+        spec = CFG[key]
+        try:
+            ok = spec and cpu_list(spec) and cpu_list(spec) <= allowed
+        except ValueError:
+            ok = False
+        if spec and not ok:
+            log("%s=%r is not a list of CPUs this process may use (%s): not pinned" % (
+                "BENCH_" + key.upper(), spec, sorted(allowed)))
+            CFG[key] = ""
+    if CFG["server_cpus"] and CFG["load_cpus"] and cpu_list(CFG["server_cpus"]) & cpu_list(CFG["load_cpus"]):
+        log("warning: the servers' CPUs and the load generator's overlap")
+
+
+def pinned(cmd, cpus):
+    """cmd under taskset -c cpus (inherited by everything it starts)."""
+    return ["taskset", "-c", cpus] + list(cmd) if cpus else list(cmd)
+
+
+def on_server_cpus(cmd):
+    return pinned(cmd, CFG["server_cpus"])
+
+
+def on_load_cpus(cmd):
+    return pinned(cmd, CFG["load_cpus"])
+
+
+def launcher_note():
+    if CFG["launcher"] == "listen":
+        return "systemd-socket-activate -l ADDR xmpp-listen %s xmpp-handler" % " ".join(CFG["listen_args"])
+    return "systemd-socket-activate --inetd -a -l ADDR xmpp-handler"
+
+
+def pinning_note():
+    return "servers on CPU %s, load generator on CPU %s" % (
+        CFG["server_cpus"] or "any", CFG["load_cpus"] or "any")
 
 
 # ---- processes and memory ----
@@ -128,6 +208,18 @@ def proc_stat(pid):
         return None
     fields = s[s.rfind(")") + 2:].split()
     return fields[0], int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+
+
+def proc_cpu_ns(pid):
+    """CPU time of a running process in ns (/proc/PID/schedstat): exact,
+    where stat's utime and stime are each rounded down to a clock tick, which
+    for thousands of processes of a few milliseconds each counts little."""
+    try:
+        with open("/proc/%d/schedstat" % pid) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        st = proc_stat(pid)
+        return st[2] * 1e9 / TICK if st else 0
 
 
 def children(pid):
@@ -192,6 +284,30 @@ def stop_pid(pid, grace=5.0):
             pass
 
 
+def stop_pids(pids, grace=5.0):
+    """stop_pid for many at once: SIGTERM to all, then SIGKILL what is left."""
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    left = [p for p in pids if alive(p)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = [p for p in left if alive(p)]
+    for p in left:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def nprocs():
+    """Processes on the machine now."""
+    return sum(1 for d in os.listdir("/proc") if d.isdigit())
+
+
 # ---- accounts ----
 
 def scram_line(h, salt, iterations=4096):
@@ -210,13 +326,14 @@ def xmppd_creds(i):
 
 def users():
     """[(number, [contact numbers])]: plain users, the fan-out cliques, then
-    the users the scale scenario holds."""
+    the users the scale scenario holds, then the login storm's."""
     out = [(i, []) for i in range(1, NPLAIN + 1)]
     k1 = CFG["fo_k"] + 1
     for g in range(CFG["fo_g"] if NFO else 0):
         members = [FO_FIRST + g * k1 + m for m in range(k1)]
         out += [(u, [v for v in members if v != u]) for u in members]
     out += [(i, []) for i in range(SCALE_FIRST, SCALE_FIRST + NSCALE)]
+    out += [(i, []) for i in range(STORM_FIRST, STORM_FIRST + NSTORM)]
     return out
 
 
@@ -273,10 +390,10 @@ class Xmppd:
             # scenario; Prosody's and ejabberd's limits are off too.
             if b"max_read_rate" in strings:
                 f.write("max_read_rate = 1073741824\nmax_read_burst = 1073741824\n")
-        self.redis = subprocess.Popen(
+        self.redis = subprocess.Popen(on_server_cpus(
             ["redis-server", "--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "700",
              "--dir", self.dir, "--save", "", "--appendonly", "no", "--maxclients", "120000",
-             "--logfile", os.path.join(self.dir, "redis.log")],
+             "--logfile", os.path.join(self.dir, "redis.log")]),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: os.path.exists(self.sock) and
                  self.redis_cli("ping").stdout.strip() == b"PONG", 10, "redis-server")
@@ -299,13 +416,23 @@ class Xmppd:
         self.redis_cli("--pipe", input=b"".join(cmds))
         log("xmppd: %d accounts written to Redis in %.1f s" % (len(ulist), time.monotonic() - t))
         self.log = os.path.join(self.dir, "handlers.log")
+        # listen: systemd-socket-activate passes the socket (Accept=no) and
+        # execs xmpp-listen at the first connection, which spawns and reaps
+        # the handlers (as xmpp-listen.socket does); inetd: it forks a
+        # handler per connection itself (as xmpp.socket's Accept=yes does,
+        # without the units). Either way every handler is a child of self.sa.pid
+        # and inherits its CPU affinity.
+        if CFG["launcher"] == "listen":
+            mode, run = [], [str(BUILD / "xmpp-listen")] + CFG["listen_args"] + [str(handler)]
+        else:
+            mode, run = ["--inetd", "-a"], [str(handler)]
         for _ in range(5):
             self.port = free_port()
+            cmd = (["systemd-socket-activate"] + mode + ["-l", "127.0.0.1:%d" % self.port,
+                   "-E", "XMPP_CONFIG=" + self.conf] + run)
             with open(self.log, "ab") as lf:
-                self.sa = subprocess.Popen(
-                    ["systemd-socket-activate", "--inetd", "-a", "-l", "127.0.0.1:%d" % self.port,
-                     "-E", "XMPP_CONFIG=" + self.conf, str(handler)],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=lf)
+                self.sa = subprocess.Popen(on_server_cpus(cmd),
+                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=lf)
             try:
                 wait_for(lambda: self.sa.poll() is not None or b"Listening on" in open(self.log, "rb").read(),
                          10, "systemd-socket-activate")
@@ -322,10 +449,19 @@ class Xmppd:
         """PIDs whose memory grows with connections: the handlers and Redis."""
         return children(self.sa.pid) + [self.redis.pid]
 
-    def cpu_ticks(self):
-        """CPU of the listener and every handler it has reaped, plus Redis."""
+    def cpu_split(self):
+        """Clock ticks so far: the launcher's own (systemd-socket-activate,
+        or xmpp-listen, which it execs into: one PID), every handler's
+        (those reaped, counted in the launcher's cutime+cstime, plus those
+        still running) and Redis's (all its threads: used_cpu_sys +
+        used_cpu_user of INFO cpu)."""
         a, r = proc_stat(self.sa.pid), proc_stat(self.redis.pid)
-        return a[2] + a[3] + r[2]
+        live = sum(proc_cpu_ns(k) for k in children(self.sa.pid)) * TICK / 1e9
+        return {"listener": a[2], "handlers": a[3] + live, "redis": r[2]}
+
+    def cpu_ticks(self):
+        """CPU of the listener and every handler, plus Redis."""
+        return sum(self.cpu_split().values())
 
     def settle(self, timeout=15):
         """Wait until every handler has exited (and been reaped)."""
@@ -333,11 +469,32 @@ class Xmppd:
         while children(self.sa.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
 
+    def log_size(self):
+        return os.path.getsize(self.log)
+
+    def log_since(self, offset):
+        with open(self.log, "rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+
+    @staticmethod
+    def handler_failures(text):
+        """Handlers that ended badly, from the launcher's lines: xmpp-listen
+        says "handler PID exited with status N" (N > 0: a warning) or
+        "handler PID killed by signal N"; systemd-socket-activate --inetd
+        says "Child PID died with code C"."""
+        n = len(re.findall(r"handler \d+ (?:exited with status [1-9]\d*|killed by signal \d+)", text))
+        return n + len(re.findall(r"Child \d+ died with code -?[1-9]\d*", text))
+
+    def sessions(self):
+        """Session records in Redis: members of the expiry index."""
+        return int(self.redis_cli("zcard", "xmpp:expiry").stdout.split()[0])
+
     def stop(self):
         if self.sa:
-            kids = children(self.sa.pid)
-            for k in kids:
-                stop_pid(k, 3)
+            # The handlers first: xmpp-listen leaves them running when it
+            # stops (so would its children, reparented, be out of sight).
+            stop_pids(children(self.sa.pid), 3)
             stop_pid(self.sa.pid)
         if self.redis:
             stop_pid(self.redis.pid)
@@ -376,6 +533,7 @@ interfaces = { "127.0.0.1" }
 c2s_ports = { %(port)d }
 c2s_interfaces = { "127.0.0.1" }
 network_backend = "epoll"
+network_settings = { tcp_backlog = 4096 }
 modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix"; "offline" }
 modules_disabled = { "s2s" }
 c2s_require_encryption = false
@@ -390,7 +548,7 @@ VirtualHost "%(domain)s"
 
     def launch(self):
         t = time.monotonic()
-        self.proc = subprocess.Popen(["prosody", "--config", self.cfg, "-F"], cwd=self.dir,
+        self.proc = subprocess.Popen(on_server_cpus(["prosody", "--config", self.cfg, "-F"]), cwd=self.dir,
                                      stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.dir, "out.log"), "ab"),
                                      stderr=subprocess.STDOUT)
         wait_for(lambda: self.proc.poll() is not None or port_open(self.port), 20, "prosody")
@@ -434,7 +592,7 @@ class Ejabberd:
         self.pid = None
         self.port = None
 
-    def ctl(self, *args, timeout=120, check=True):
+    def ctl(self, *args, timeout=120, check=True, pin=False):
         cmd = ["ejabberdctl", "--config-dir", self.dir, "--spool", self.dir + "/spool",
                "--logs", self.dir + "/logs"] + list(args)
         if IS_ROOT:
@@ -442,6 +600,9 @@ class Ejabberd:
             # descriptor limit to 1024.
             cmd = ["setpriv", "--reuid=ejabberd", "--regid=ejabberd", "--init-groups",
                    "env", "HOME=" + self.dir, "USER=ejabberd", "LOGNAME=ejabberd"] + cmd
+        if pin:
+            # the Erlang VM (and an epmd, if one started) inherit it
+            cmd = on_server_cpus(cmd)
         p = subprocess.run(cmd, cwd=self.dir, capture_output=True, text=True, timeout=timeout)
         if check and p.returncode:
             raise RuntimeError("ejabberdctl %s: %s%s" % (" ".join(args), p.stdout, p.stderr))
@@ -467,7 +628,7 @@ listen:
     ip: "127.0.0.1"
     module: ejabberd_c2s
     max_stanza_size: 262144
-    backlog: 1024
+    backlog: 4096
     shaper: none
     access: c2s
     starttls_required: false
@@ -512,7 +673,7 @@ modules:
     def launch(self):
         if os.path.exists(self.dir + "/ejabberd.pid"):
             os.unlink(self.dir + "/ejabberd.pid")
-        self.ctl("start")
+        self.ctl("start", pin=True)
         self.ctl("started", timeout=90)
         wait_for(lambda: os.path.exists(self.dir + "/ejabberd.pid"), 10, "ejabberd pid file")
         self.pid = int(open(self.dir + "/ejabberd.pid").read().split()[0])
@@ -557,9 +718,14 @@ def parse_line(line):
     return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
 
 
+def load_cmd(server, scenario, args):
+    """An xmppload command line against server, on the load generator's CPUs."""
+    return on_load_cpus([str(LOAD), scenario, "-p", str(server.port), "-d", DOMAIN, "-u", PATTERN,
+                         "-w", PASSWORD, "-l", server.name] + [str(a) for a in args])
+
+
 def xmppload(server, scenario, args, timeout):
-    cmd = [str(LOAD), scenario, "-p", str(server.port), "-d", DOMAIN, "-u", PATTERN,
-           "-w", PASSWORD, "-l", server.name] + [str(a) for a in args]
+    cmd = load_cmd(server, scenario, args)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     lines = [l for l in p.stdout.splitlines() if l.startswith("scenario=")]
     if not lines:
@@ -568,13 +734,29 @@ def xmppload(server, scenario, args, timeout):
     return parse_line(lines[-1])
 
 
-def measure_cpu(server, fn):
-    """Run fn(); return (its result, server CPU seconds it cost)."""
+def cpu_split(server):
+    """{part: ticks} of a server whose CPU has parts (xmppd), else {}."""
+    return server.cpu_split() if hasattr(server, "cpu_split") else {}
+
+
+def measure_cpu(server, fn, parts=None):
+    """Run fn(); return (its result, server CPU seconds it cost). parts, a
+    dict, gets the seconds of each part of the server (xmppd: listener,
+    handlers, redis)."""
     server.settle()
-    c0 = server.cpu_ticks()
+    c0, p0 = server.cpu_ticks(), cpu_split(server)
     r = fn()
     server.settle()
-    return r, (server.cpu_ticks() - c0) / TICK
+    c1, p1 = server.cpu_ticks(), cpu_split(server)
+    if parts is not None:
+        parts.update({k: (p1[k] - p0[k]) / TICK for k in p1})
+    return r, (c1 - c0) / TICK
+
+
+def add_per_unit(r, parts, n, unit, scale):
+    """r["<part>_cpu_<unit>"] for every part of the server's CPU, per one of n."""
+    for k, v in parts.items():
+        r["%s_cpu_%s" % (k, unit)] = "%.2f" % (v * scale / max(1, n))
 
 
 def sc_login(server, mech):
@@ -591,8 +773,8 @@ SPAWNFLOOR = ROOT / "build" / "bench" / "spawnfloor"
 
 def spawn_floor(program):
     """CPU ms per spawn of program (and its wait), one at a time, pinned to
-    the first CPU this process may use."""
-    cpu = sorted(os.sched_getaffinity(0))[0]
+    the servers' first CPU (else the first this process may use)."""
+    cpu = sorted(cpu_list(CFG["server_cpus"]) or os.sched_getaffinity(0))[0]
     out = subprocess.run(["taskset", "-c", str(cpu), str(SPAWNFLOOR), "-n", str(FLOOR_N)] + program,
                          capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
@@ -615,15 +797,20 @@ def sc_floor(results):
 
 
 def sc_messages(server):
+    parts = {}
     r, cpu = measure_cpu(server, lambda: xmppload(
         server, "messages", ["-P", CFG["msg_p"], "-W", CFG["msg_w"], "-T", CFG["msg_t"],
                              "-D", CFG["msg_d"], "-c", CFG["login_c"]],
-        timeout=120 + CFG["msg_t"] + CFG["msg_d"]))
+        timeout=120 + CFG["msg_t"] + CFG["msg_d"]), parts)
     if "received" not in r:
         raise RuntimeError("not every user logged in: online=%s first_error=%s" % (
             r.get("online"), r.get("first_error")))
     # includes the logins and logouts of the 2P users: small beside the messages
     r["server_cpu_us_per_msg"] = "%.2f" % (cpu * 1e6 / max(1, int(r["received"])))
+    add_per_unit(r, parts, int(r["received"]), "us_per_msg", 1e6)
+    if parts:
+        print("scenario=messages-cpu server=%s " % server.name +
+              " ".join("%s=%s" % (k, v) for k, v in r.items() if "_cpu_us_per" in k), flush=True)
     return r
 
 
@@ -643,9 +830,8 @@ def kernel_kib(mi):
 
 def hold(server, first, n):
     """An xmppload holding n idle connections (users first..): (Popen, result line)."""
-    p = subprocess.Popen([str(LOAD), "idle", "-p", str(server.port), "-d", DOMAIN, "-u", PATTERN,
-                          "-w", PASSWORD, "-l", server.name, "-f", str(first), "-n", str(n),
-                          "-c", str(CFG["login_c"]), "-T", "300"], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(load_cmd(server, "idle", ["-f", first, "-n", n, "-c", CFG["login_c"], "-T", 300]),
+                         stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 200
     while time.monotonic() < deadline:
         line = p.stdout.readline()
@@ -658,13 +844,17 @@ def hold(server, first, n):
 
 
 def release(p):
+    """Stop an xmppload idle (it closes its streams); the rest of its output."""
     if p.poll() is None:
         p.send_signal(signal.SIGUSR1)
-        try:
-            p.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    try:
+        return p.communicate(timeout=60)[0] or ""
+    except subprocess.TimeoutExpired:
+        # What it printed before (its idle-end line) is kept for the next
+        # communicate().
+        log("xmppload did not end within 60 s of SIGUSR1: killed")
+        p.kill()
+        return p.communicate()[0] or ""
 
 
 def proc_kernel_kib(pid):
@@ -752,9 +942,107 @@ def sc_idle(server):
 
 
 def sc_fanout(server):
-    return xmppload(server, "fanout", ["-f", FO_FIRST, "-K", CFG["fo_k"], "-G", CFG["fo_g"],
-                                       "-R", CFG["fo_r"], "-S", CFG["fo_s"], "-c", CFG["login_c"]],
-                    timeout=240)
+    parts = {}
+    r, cpu = measure_cpu(server, lambda: xmppload(
+        server, "fanout", ["-f", FO_FIRST, "-K", CFG["fo_k"], "-G", CFG["fo_g"],
+                           "-R", CFG["fo_r"], "-S", CFG["fo_s"], "-c", CFG["login_c"]],
+        timeout=240), parts)
+    # per presence stanza delivered, over the whole scenario (the logins of
+    # its users included, as in messages)
+    n = int(r.get("presences_in", 0))
+    if n:
+        r["server_cpu_us_per_presence"] = "%.2f" % (cpu * 1e6 / n)
+        add_per_unit(r, parts, n, "us_per_presence", 1e6)
+        print("scenario=fanout-cpu server=%s presences_in=%d " % (server.name, n) +
+              " ".join("%s=%s" % (k, v) for k, v in r.items() if "_cpu_us_per" in k), flush=True)
+    return r
+
+
+class Peaks:
+    """The 1-minute load average and the number of processes on the machine,
+    sampled every second in a thread until stop(): their peaks."""
+
+    def __init__(self):
+        self.load, self.procs = os.getloadavg()[0], nprocs()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.done.wait(1.0):
+            self.load = max(self.load, os.getloadavg()[0])
+            self.procs = max(self.procs, nprocs())
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+
+
+def sc_storm(server):
+    """A login storm: STORM_N clients connect as fast as they can (STORM_C
+    logins in progress at a time) and log in with PLAIN, then hold their
+    sessions STORM_HOLD seconds. The ramp rate (logins/s from the first
+    connect to the last bound session), who got in, who failed and why,
+    who was still online at the end; for xmppd also the session records in
+    Redis after the hold, the sessions the handlers reaped meanwhile (a
+    live one must never be: the handlers log "reaped dead session") and the
+    handlers that ended badly."""
+    n, hold_s = CFG["storm_n"], CFG["storm_hold"]
+    xm = isinstance(server, Xmppd)
+    server.settle(120)
+    r = {}
+    if xm:
+        off, sess0 = server.log_size(), server.sessions()
+        mc = server.redis_cli("config", "get", "maxclients").stdout.split()
+        r["redis_maxclients"] = mc[-1].decode() if mc else "?"
+    procs0 = nprocs()
+    c0, p0 = server.cpu_ticks(), cpu_split(server)
+    peaks = Peaks()
+    p = subprocess.Popen(load_cmd(server, "idle", ["-f", STORM_FIRST, "-n", n, "-c", CFG["storm_c"],
+                                                   "-A", min(250, 1 + n // 5000), "-t", CFG["storm_timeout"],
+                                                   "-T", 3600]),
+                         stdout=subprocess.PIPE, text=True)
+    rest = ""
+    try:
+        line = ""
+        while True:
+            line = p.stdout.readline()
+            if not line or line.startswith("scenario=idle "):
+                break
+        if not line:
+            raise RuntimeError("xmppload idle gave no result (exit %s)" % p.poll())
+        print(line.strip(), flush=True)
+        r.update(parse_line(line))
+        c1, p1 = server.cpu_ticks(), cpu_split(server)
+        ok = max(1, int(r["ok"]))
+        r["server_cpu_ms_per_login"] = "%.3f" % ((c1 - c0) * 1000 / TICK / ok)
+        add_per_unit(r, {k: (p1[k] - p0[k]) / TICK for k in p1}, ok, "ms_per_login", 1000)
+        time.sleep(hold_s)
+        if xm:
+            r["sessions_in_redis"] = str(server.sessions() - sess0)
+            text = server.log_since(off)
+            r["reaped"] = str(text.count("reaped dead session"))
+            r["records_lost"] = str(text.count("session record lost"))
+            r["handler_failures"] = str(Xmppd.handler_failures(text))
+            r["refused"] = str(text.count("refusing "))
+            r["accept_pauses"] = str(text.count("pausing %d ms" % 100))
+    finally:
+        peaks.stop()
+        rest = release(p)
+    for l in rest.splitlines():
+        if l.startswith("scenario=idle-end "):
+            r["still_online"] = parse_line(l).get("still_online", "-")
+    r["load_peak"] = "%.1f" % peaks.load
+    r["procs_before"], r["procs_peak"] = str(procs0), str(peaks.procs)
+    keys = ["ok", "failed", "rate", "p50_ms", "p99_ms", "still_online", "first_error",
+            "server_cpu_ms_per_login"] + sorted(k for k in r if k.endswith("_cpu_ms_per_login") and
+                                               not k.startswith("server")) + [
+            "sessions_in_redis", "reaped", "records_lost", "handler_failures", "refused", "accept_pauses",
+            "redis_maxclients", "load_peak", "procs_before", "procs_peak"]
+    print("scenario=storm server=%s n=%d c=%d hold_s=%d " % (server.name, n, CFG["storm_c"], hold_s) +
+          " ".join("%s=%s" % (k, r[k]) for k in keys if k in r), flush=True)
+    server.settle(300)          # every handler ends and is reaped
+    return r
 
 
 # ---- the table ----
@@ -780,6 +1068,8 @@ ROWS += [("messages: delivered/s", "messages", "rate", "higher"),
          ("messages: lost", "messages", "lost", "lower"),
          ("messages: of earlier runs, delivered again", "messages", "from_earlier_runs", "-"),
          ("messages: server CPU us/msg", "messages", "server_cpu_us_per_msg", "lower"),
+         ("messages: xmppd handlers' CPU us/msg", "messages", "handlers_cpu_us_per_msg", "-"),
+         ("messages: xmppd Redis CPU us/msg", "messages", "redis_cpu_us_per_msg", "-"),
          ("idle: KiB/conn, server processes (PSS)", "idle", "proc_kib_per_conn", "lower"),
          ("idle: KiB/conn, their page tables + kernel stacks", "idle", "pkernel_kib_per_conn", "lower"),
          ("idle: KiB/conn, the two above", "idle", "total_kib_per_conn", "lower"),
@@ -788,7 +1078,25 @@ ROWS += [("messages: delivered/s", "messages", "rate", "higher"),
          ("fanout: one change to K contacts p50 ms", "fanout", "one_p50_ms", "lower"),
          ("fanout: one change to K contacts max ms", "fanout", "one_max_ms", "lower"),
          ("fanout: storm presence stanzas/s", "fanout", "storm_rate", "higher"),
-         ("fanout: storm stanzas missing", "fanout", "storm_missing", "lower")]
+         ("fanout: storm stanzas missing", "fanout", "storm_missing", "lower"),
+         ("fanout: server CPU us/presence delivered", "fanout", "server_cpu_us_per_presence", "lower"),
+         ("fanout: xmppd handlers' CPU us/presence", "fanout", "handlers_cpu_us_per_presence", "-"),
+         ("fanout: xmppd Redis CPU us/presence", "fanout", "redis_cpu_us_per_presence", "-"),
+         ("storm: logins/s, first connect to last login", "storm", "rate", "higher"),
+         ("storm: logged in", "storm", "ok", "higher"),
+         ("storm: failed", "storm", "failed", "lower"),
+         ("storm: login latency p50 ms", "storm", "p50_ms", "lower"),
+         ("storm: login latency p99 ms", "storm", "p99_ms", "lower"),
+         ("storm: still online after the hold", "storm", "still_online", "higher"),
+         ("storm: server CPU ms/login", "storm", "server_cpu_ms_per_login", "lower"),
+         ("storm: xmppd handlers' CPU ms/login", "storm", "handlers_cpu_ms_per_login", "-"),
+         ("storm: xmppd Redis CPU ms/login", "storm", "redis_cpu_ms_per_login", "-"),
+         ("storm: xmppd listener CPU ms/login", "storm", "listener_cpu_ms_per_login", "-"),
+         ("storm: xmppd session records in Redis after the hold", "storm", "sessions_in_redis", "-"),
+         ("storm: xmppd sessions reaped", "storm", "reaped", "-"),
+         ("storm: xmppd handlers ended with an error", "storm", "handler_failures", "-"),
+         ("storm: peak load average (noisy)", "storm", "load_peak", "lower"),
+         ("storm: peak processes on the machine (noisy)", "storm", "procs_peak", "lower")]
 
 
 # Rows whose peers' figures are too close to zero for a ratio to mean anything.
@@ -917,9 +1225,8 @@ def sc_scale(server, results):
             out.append((level, {"up": "-", "note": msg}, {}, {}))
             continue
         t = time.monotonic()
-        p = subprocess.Popen([str(LOAD), "idle", "-p", str(server.port), "-d", DOMAIN, "-u", PATTERN,
-                              "-w", PASSWORD, "-l", server.name, "-f", str(SCALE_FIRST), "-n", str(level),
-                              "-c", "100", "-A", str(min(250, 1 + level // 20000)), "-T", "1800"],
+        p = subprocess.Popen(load_cmd(server, "idle", ["-f", SCALE_FIRST, "-n", level, "-c", 100,
+                                                       "-A", min(250, 1 + level // 20000), "-T", 1800]),
                              stdout=subprocess.PIPE, text=True)
         try:
             line = ""
@@ -978,6 +1285,7 @@ def main():
                 wanted = [w for w in wanted if w != "ejabberd"]
         except KeyError:
             pass
+    check_pinning()
     t_start = time.monotonic()
     load_start = os.getloadavg()
     ulist = users()
@@ -995,6 +1303,11 @@ def main():
             s.start(ulist)
         log("%d users (%d plain, %d in %d fan-out groups of %d); servers up in %.0f s" % (
             len(ulist), NPLAIN, NFO, CFG["fo_g"] if NFO else 0, CFG["fo_k"] + 1, time.monotonic() - t_start))
+        if CFG["load_cpus"]:
+            # bench.py itself (its /proc scans, the ejabberdctl calls) stays
+            # off the servers' CPUs too.
+            os.sched_setaffinity(0, cpu_list(CFG["load_cpus"]))
+        log("%s; xmppd through %s" % (pinning_note(), launcher_note()))
         for run in range(CFG["runs"]):
             order = servers[run % len(servers):] + servers[:run % len(servers)]
             log("run %d of %d (order: %s)" % (run + 1, CFG["runs"], " ".join(s.name for s in order)))
@@ -1008,6 +1321,8 @@ def main():
                     jobs = [("idle", sc_idle)]
                 elif sc == "fanout":
                     jobs = [("fanout", sc_fanout)]
+                elif sc == "storm":
+                    jobs = [("storm", sc_storm)]
                 for key, fn in jobs:
                     for s in order:
                         try:
@@ -1041,13 +1356,20 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = ("### %s, commit %s\n\nMachine: %s; load average at start %.2f %.2f %.2f; %s.\n"
             "Runs: %d (median, and min-max over runs). Scenarios: %s. login N=%d C=%d; messages P=%d W=%d T=%ds; "
-            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d. Took %.0f s.\n" % (
+            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s. %s; xmppd through %s. Took %.0f s.\n" % (
                 stamp, commit(), machine(), load_start[0], load_start[1], load_start[2], versions(),
                 CFG["runs"], " ".join(CFG["scenarios"] + (["scale"] if CFG["scale"] else [])),
                 CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"],
                 CFG["idle_n"], CFG["fo_k"], CFG["fo_g"], CFG["fo_r"], CFG["fo_s"],
-                time.monotonic() - t_start))
+                "; storm N=%d C=%d hold %d s, login timeout %d s" % (
+                    CFG["storm_n"], CFG["storm_c"], CFG["storm_hold"], CFG["storm_timeout"])
+                if "storm" in CFG["scenarios"] else "",
+                pinning_note()[0].upper() + pinning_note()[1:], launcher_note(), time.monotonic() - t_start))
     text = head + "\n" + tbl + "\n"
+    errs = ["%s: %s" % (n, ", ".join(r.get("first_error", "?") for r in results[n]["storm"]))
+            for n in [s.name for s in servers] if results.get(n, {}).get("storm")]
+    if errs:
+        text += "\nStorm, first error of each run: " + "; ".join(errs) + ".\n"
     if scale:
         text += "\nScale: logins (PLAIN, N=%d C=%d) and messages (P=%d W=%d T=%ds) beside L held connections:\n\n" % (
             CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"])

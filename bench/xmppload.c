@@ -56,7 +56,6 @@
 
 #define MAX_IN        (1 << 20)   /* largest element we accept */
 #define READ_CHUNK    16384
-#define LOGIN_TIMEOUT_NS (30LL * 1000000000LL)
 
 /* ---- options ---- */
 
@@ -69,12 +68,14 @@ static struct {
 	int k, groups, rounds, storms;
 	int srcaddrs;             /* > 1: bind to 127.0.0.1 .. 127.0.0.N */
 	int hold;                 /* login: keep connections until the end */
+	double login_timeout;     /* seconds from connect to a bound session */
 } opt = {
 	.host = "127.0.0.1", .domain = "localhost", .pattern = "user%d",
 	.password = "secret", .resource = "xl", .label = "-",
 	.port = 5222, .mech = 1, .n = 100, .conc = 50, .first = 1,
 	.pairs = 50, .window = 10, .secs = 10, .drain = 3,
 	.k = 50, .groups = 4, .rounds = 20, .storms = 3, .srcaddrs = 1,
+	.login_timeout = 30,
 };
 
 enum scenario { SC_LOGIN, SC_MESSAGES, SC_IDLE, SC_FANOUT };
@@ -1046,6 +1047,7 @@ static long fo_expect, fo_got;
 static int64_t fo_t0, fo_tlast;
 static struct samples fo_single, fo_single_first;
 static long fo_single_missing, fo_storm_missing, fo_initial;
+static long fo_presences;   /* every available presence received */
 static double fo_storm_rates[64], fo_storm_ms[64];
 static int fo_nstorms;
 static char fo_tag;         /* 'o' one, 's' storm */
@@ -1103,6 +1105,7 @@ static void scenario_stanza(struct conn *c, const char *e, size_t len, const cha
 		int round, sender;
 		if (type[0])
 			return;         /* unavailable, subscribe, error ... */
+		fo_presences++;
 		ch = el_child(e, len, "status", &cl);
 		if (!ch || el_text(ch, cl, buf, sizeof buf) < 0 || sscanf(buf, "f%c %d %d", &tag, &round, &sender) != 3) {
 			/* initial presence: count what comes from contacts, not our own echo */
@@ -1153,6 +1156,7 @@ static void usage(int code)
 	    "  -S S         fanout: storms (3)\n"
 	    "  -A N         use source addresses 127.0.0.1 .. 127.0.0.N (1)\n"
 	    "  -k           login: keep every connection until the end\n"
+	    "  -t SECONDS   give up a login this long after its connect (30)\n"
 	    "  -l LABEL     label printed as server= (-)\n");
 	exit(code);
 }
@@ -1209,7 +1213,8 @@ static void drive_logins(int total)
 		int i;
 		last_sweep = t;
 		for (i = 0; i < started; i++)
-			if (in_login(&conns[i]) && t - conns[i].t_start > LOGIN_TIMEOUT_NS)
+			if (in_login(&conns[i]) &&
+			    t - conns[i].t_start > (int64_t)(opt.login_timeout * 1e9))
 				conn_fail(&conns[i], "login-timeout");
 	}
 }
@@ -1495,11 +1500,11 @@ static int run_fanout(void)
 	}
 	printf("rounds=%d one_p50_ms=%.2f one_max_ms=%.2f one_first_p50_ms=%.2f one_missing=%ld "
 	    "storms=%d storm_stanzas=%ld storm_rate=%.1f storm_rate_min=%.1f storm_rate_max=%.1f "
-	    "storm_missing=%ld",
+	    "storm_missing=%ld presences_in=%ld",
 	    opt.rounds, pct_ms(&fo_single, 50), pct_ms(&fo_single, 100), pct_ms(&fo_single_first, 50),
 	    fo_single_missing, fo_nstorms, (long)n * opt.k,
 	    fo_nstorms ? storm_sorted[fo_nstorms / 2] : 0, fo_nstorms ? storm_sorted[0] : 0,
-	    fo_nstorms ? storm_sorted[fo_nstorms - 1] : 0, fo_storm_missing);
+	    fo_nstorms ? storm_sorted[fo_nstorms - 1] : 0, fo_storm_missing, fo_presences);
 	print_tail();
 	end_all(3000);
 	return 0;
@@ -1524,7 +1529,7 @@ int main(int argc, char **argv)
 	else
 		usage(100);
 	optind = 2;
-	while ((o = getopt(argc, argv, "H:p:d:u:w:m:r:f:n:c:P:W:T:D:K:G:R:S:A:kl:h")) != -1) {
+	while ((o = getopt(argc, argv, "H:p:d:u:w:m:r:f:n:c:P:W:T:D:K:G:R:S:A:kt:l:h")) != -1) {
 		switch (o) {
 		case 'H': opt.host = optarg; break;
 		case 'p': opt.port = atoi(optarg); break;
@@ -1551,6 +1556,7 @@ int main(int argc, char **argv)
 		case 'S': opt.storms = atoi(optarg); break;
 		case 'A': opt.srcaddrs = atoi(optarg); break;
 		case 'k': opt.hold = 1; break;
+		case 't': opt.login_timeout = atof(optarg); break;
 		case 'l': opt.label = optarg; break;
 		case 'h': usage(0); break;
 		default: usage(100);
@@ -1558,6 +1564,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || opt.n < 1 || opt.conc < 1 || opt.pairs < 1 || opt.window < 1 ||
 	    opt.k < 1 || opt.groups < 1 || opt.srcaddrs < 1 || opt.srcaddrs > 250 ||
+	    !(opt.login_timeout > 0) ||
 	    opt.port < 1 || opt.port > 65535 || !strstr(opt.pattern, "%d"))
 		usage(100);
 	memset(&sa, 0, sizeof sa);

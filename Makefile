@@ -9,7 +9,7 @@ SYSCONFDIR ?= /etc
 DESTDIR   ?=
 
 CC        ?= cc
-PKGS      := expat hiredis openssl libidn nettle
+PKGS      := expat hiredis openssl libidn nettle libseccomp
 CFLAGS    ?= -O2 -g
 # Not position-independent: a PIE's relocated tables (OpenSSL's above all)
 # are private dirty pages in every process, about 380 KiB per connection.
@@ -33,10 +33,10 @@ INC_tests   := -Ilib -Irouter -Ihandler
 STATIC    ?= yes
 ifeq ($(STATIC),yes)
 LIBS_CTL  := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lidn -Wl,-Bdynamic -ldl
-LIBS_HANDLER := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -Wl,-Bdynamic -ldl -pthread
+LIBS_HANDLER := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -lseccomp -Wl,-Bdynamic -ldl -pthread
 else
 LIBS_CTL  := $(shell pkg-config --libs expat hiredis libidn nettle 2>/dev/null || echo -lexpat -lhiredis -lnettle -lidn) -ldl
-LIBS_HANDLER := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -ldl
+LIBS_HANDLER := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -lseccomp) -ldl
 endif
 
 # B is the build directory: build/ normally, build/san/ for the sanitizer build.
@@ -79,8 +79,10 @@ $(B)/xmpp-handler: $(call obj,$(HANDLER)) $(ROUTEROBJ) $(LIBOBJ)
 $(B)/xmppctl: $(call obj,$(CTL)) $(ROUTEROBJ) $(LIBOBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_CTL) -o $@
 
-# Unit tests link lib/, router/ and the TLS layer (test_tls), never a main().
-$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(ROUTEROBJ) $(LIBOBJ) $(B)/handler/tls.o
+# Unit tests link lib/, router/, the TLS layer (test_tls) and the sandbox
+# (test_sandbox), never a main().
+$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(ROUTEROBJ) $(LIBOBJ) $(B)/handler/tls.o \
+    $(B)/handler/sandbox.o
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) $(INC_tests) $(CFLAGS) $(LDFLAGS) $(filter-out %.h,$^) $(LIBS_HANDLER) -o $@
 

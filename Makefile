@@ -10,7 +10,7 @@ SYSCONFDIR ?= /etc
 DESTDIR   ?=
 
 CC        ?= cc
-PKGS      := expat hiredis openssl libidn nettle
+PKGS      := expat hiredis openssl libidn nettle libseccomp
 CFLAGS    ?= -O2 -g
 # Not position-independent: a PIE's relocated tables (OpenSSL's above all)
 # are private dirty pages in every process, about 380 KiB per connection.
@@ -48,13 +48,13 @@ INC_tests   := -Ilib -Irouter -Ihandler
 STATIC    ?= yes
 ifeq ($(STATIC),yes)
 LIBS_CTL  := -static -lexpat -lhiredis -lnettle -lidn
-LIBS_HANDLER := -static -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -pthread
+LIBS_HANDLER := -static -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -lseccomp -pthread
 else ifeq ($(STATIC),libs)
 LIBS_CTL  := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lidn -Wl,-Bdynamic -ldl
-LIBS_HANDLER := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -Wl,-Bdynamic -ldl -pthread
+LIBS_HANDLER := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -lseccomp -Wl,-Bdynamic -ldl -pthread
 else
 LIBS_CTL  := $(shell pkg-config --libs expat hiredis libidn nettle 2>/dev/null || echo -lexpat -lhiredis -lnettle -lidn) -ldl
-LIBS_HANDLER := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -ldl
+LIBS_HANDLER := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -lseccomp) -ldl
 endif
 STATIC_NOTES := -e 'Using .\(getaddrinfo\|dlopen\|gethostbyname\). in statically linked applications' \
                 -e ': in function .\(_redisContextConnectTcp\|dlfcn_globallookup\|BIO_gethostbyname\).:$$'
@@ -117,8 +117,10 @@ $(B)/xmppctl: $(call obj,$(CTL)) $(ROUTEROBJ) $(LIBOBJ)
 $(B)/xmpp-listen: $(call obj,$(LISTEN)) $(B)/lib/log.o
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd) -ldl -o $@
 
-# Unit tests link lib/, router/ and the TLS layer (test_tls), never a main().
-$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(ROUTEROBJ) $(LIBOBJ) $(B)/handler/tls.o
+# Unit tests link lib/, router/, the TLS layer (test_tls) and the sandbox
+# (test_sandbox), never a main().
+$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(ROUTEROBJ) $(LIBOBJ) $(B)/handler/tls.o \
+    $(B)/handler/sandbox.o
 	@mkdir -p $(dir $@)
 	@$(call link_static,$(CC) $(XCFLAGS) $(INC_tests) $(CFLAGS) $(LDFLAGS) $(filter-out %.h,$^) $(LIBS_HANDLER) -o $@)
 

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "store.h"
 #include "conn-int.h"
+#include "sandbox.h"
 #include "version.h"
 
 #include <arpa/inet.h>
@@ -289,6 +290,8 @@ int main(int argc, char **argv)
 	flags = fcntl(STDIN_FILENO, F_GETFL);
 	if (flags == -1 || fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK) == -1)
 		refuse("stdin is not usable");
+	if (sandbox_enter(&cfg, cfgpath, err, sizeof err) == -1)
+		refuse(err);
 	conn_init(&c, &cfg, &st, peer, STDIN_FILENO, STDOUT_FILENO);
 	log_msg(LOG_INFO, "connect%s", direct_tls ? " (direct TLS)" : "");
 	if (direct_tls && conn_direct_tls(&c) == -1) {

@@ -84,26 +84,29 @@ static void fmt_err(char *buf, size_t bufsz, const char *fmt, ...)
 	}
 }
 
-/*
- * The path to open for a configured name: absolute names as they are,
- * relative ones under $CREDENTIALS_DIRECTORY when that is set and
- * non-empty. 0 on success; -1 (with err filled) if it does not fit.
- */
-static int resolve_path(const char *name, char *out, size_t outsz,
-    char *err, size_t errlen)
+int tls_file_path(const char *name, char *out, size_t outsz)
 {
 	const char *dir = getenv(CRED_DIR_ENV);
 	int n;
 
-	if (name == NULL || name[0] == '\0') {
-		fmt_err(err, errlen, "empty certificate or key file name");
+	if (name == NULL || name[0] == '\0')
 		return -1;
-	}
 	if (name[0] != '/' && dir != NULL && dir[0] != '\0')
 		n = snprintf(out, outsz, "%s/%s", dir, name);
 	else
 		n = snprintf(out, outsz, "%s", name);
-	if (n < 0 || (size_t)n >= outsz) {
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+/* tls_file_path with the reason in err. */
+static int resolve_path(const char *name, char *out, size_t outsz,
+    char *err, size_t errlen)
+{
+	if (name == NULL || name[0] == '\0') {
+		fmt_err(err, errlen, "empty certificate or key file name");
+		return -1;
+	}
+	if (tls_file_path(name, out, outsz) == -1) {
 		fmt_err(err, errlen, "file name too long: %s", name);
 		return -1;
 	}

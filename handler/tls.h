@@ -39,6 +39,11 @@ enum {
 struct tls *tls_new(const struct tls_cert_spec *certs, int ncerts,
     int rfd, int wfd, char *err, size_t errlen);
 void tls_free(struct tls *t);
+/* The file tls_new opens for a configured name: an absolute name as it
+ * is, another under $CREDENTIALS_DIRECTORY when that is set and not empty.
+ * 0, or -1 for an empty name or one that does not fit in outsz. Touches
+ * no OpenSSL state (the sandbox calls it on every connection). */
+int tls_file_path(const char *name, char *out, size_t outsz);
 
 /* Drive the server handshake: TLS_OK when complete. */
 int tls_handshake(struct tls *t);

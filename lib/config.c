@@ -208,19 +208,24 @@ static int config_set(struct config *c, const char *k, char *v)
 	return -2;
 }
 
+const char *config_path(const char *path)
+{
+	if (!path || !*path)
+		path = getenv("XMPP_CONFIG");
+	return path && *path ? path : CONFIG_DEFAULT_PATH;
+}
+
 int config_load(struct config *c, const char *path, char *errbuf, size_t errlen)
 {
 	char line[CONFIG_MAX_LINE];
-	int explicit = 1, lineno = 0, rc = 0;
+	int explicit, lineno = 0, rc = 0;
 	FILE *f;
 
 	config_defaults(c);
 	if (!path || !*path)
 		path = getenv("XMPP_CONFIG");
-	if (!path || !*path) {
-		path = CONFIG_DEFAULT_PATH;
-		explicit = 0;
-	}
+	explicit = path && *path;     /* a missing default file is no error */
+	path = config_path(path);
 	f = fopen(path, "r");
 	if (!f) {
 		if (!explicit && errno == ENOENT)

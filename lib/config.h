@@ -58,6 +58,10 @@ struct config {
 	int redis_timeout_ms;                /* connect and command timeout */
 };
 
+/* The file config_load reads for path: path itself, else $XMPP_CONFIG,
+ * else the default path (the sandbox lets the handler read its folder). */
+const char *config_path(const char *path);
+
 /* Load defaults, then the file at path (NULL: $XMPP_CONFIG, then the
  * default path). A missing default file is not an error (defaults apply);
  * a missing explicit file is. */

@@ -6,7 +6,7 @@
 set -eu
 
 PKGS="pkg-config libexpat1-dev libhiredis-dev libsystemd-dev libssl-dev libidn-dev nettle-dev
-redis-server redis-tools systemd openssl python3 python3-slixmpp python3-openssl python3-pytest
+libseccomp-dev redis-server redis-tools systemd openssl python3 python3-slixmpp python3-openssl python3-pytest
 python3-pytest-xdist mandoc go-sendxmpp"
 
 installed() {

@@ -8,7 +8,8 @@
 #                 instead of sanitizers (coverage.sh)
 #
 # fuzz_xml links lib/xml.c alone; fuzz_stream links every handler/*.c and
-# lib/*.c but main.c (the poll loop) and log.c (replaced by quiet_log.c), with
+# lib/*.c but main.c (the poll loop), sandbox.c (main's only caller of it,
+# which needs libseccomp) and log.c (replaced by quiet_log.c), with
 # router/format.c (pure functions) and fake_router.c instead of the rest
 # of router/. Libraries are linked dynamically
 # (fuzz_stream replaces getrandom(2): see fuzz_stream.c).
@@ -76,7 +77,7 @@ obj() {
 handler_objs=
 for f in handler/*.c lib/*.c; do
 	case $f in
-	handler/main.c|lib/log.c) ;;
+	handler/main.c|handler/sandbox.c|lib/log.c) ;;
 	*) o=$(obj "$f"); handler_objs="$handler_objs $o" ;;
 	esac
 done

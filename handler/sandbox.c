@@ -1,0 +1,422 @@
+/*
+ * sandbox.c - rlimits, prctl, Landlock and a seccomp deny list for one
+ * handler (see sandbox.h for what each allows and why).
+ *
+ * The seccomp filter is a deny list (default allow): the handler's own
+ * system calls are many and change with glibc, OpenSSL and hiredis, but
+ * what a handler never does is short and stable. Landlock is used through
+ * its raw system calls; the rights a newer kernel knows but the build's
+ * headers do not are defined here.
+ */
+#include "sandbox.h"
+#include "config.h"
+#include "log.h"
+#include "tls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/landlock.h>
+#include <linux/seccomp.h>
+
+/* LeakSanitizer runs at exit in AddressSanitizer builds (gcc, clang). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_LSAN 1
+#endif
+#endif
+
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE                  65
+#define PR_GET_MDWE                  66
+#endif
+#ifndef PR_MDWE_REFUSE_EXEC_GAIN
+#define PR_MDWE_REFUSE_EXEC_GAIN     (1UL << 0)
+#endif
+
+/* Landlock rights newer than linux-libc-dev 6.1 (ABI 3, 5, 6). */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE  (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+#ifndef LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
+#define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
+#endif
+#define LL_FS_ABI1    ((1ULL << 13) - 1)    /* EXECUTE .. MAKE_SYM */
+#define LL_READ       (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+
+/* ABI 6's ruleset attribute; an older kernel takes it as long as the
+ * fields it does not know are 0. */
+struct ll_ruleset_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+	uint64_t scoped;
+};
+
+#define SANDBOX_MAX_ROOTS  80     /* read roots: fixed ones + 2 per configured file */
+
+/* Read everywhere below these (a missing one is skipped). */
+static const char *const read_roots[] = {
+	"/etc", "/usr", "/lib", "/lib64", "/lib32", "/libx32",
+#ifdef SANDBOX_LSAN
+	"/proc",        /* LeakSanitizer: /proc/self/maps, /proc/self/task */
+#endif
+};
+
+/* What a handler never does: any of these kills it (SIGSYS). Names the
+ * native architecture lacks are skipped. */
+static const char *const killed[] = {
+	"execve", "execveat", "fork", "vfork",
+#ifndef SANDBOX_LSAN
+	"clone", "ptrace",      /* sanitizer builds: see filter() */
+#endif
+	"process_vm_readv", "process_vm_writev", "kcmp",
+	"pidfd_open", "pidfd_getfd", "pidfd_send_signal",
+	"mount", "umount", "umount2", "pivot_root", "chroot", "unshare", "setns",
+	"move_mount", "open_tree", "fsopen", "fsconfig", "fsmount", "fspick",
+	"mount_setattr",
+	"bpf", "perf_event_open", "keyctl", "add_key", "request_key",
+	"init_module", "finit_module", "delete_module", "kexec_load",
+	"kexec_file_load", "reboot", "swapon", "swapoff", "acct", "userfaultfd",
+	"io_uring_setup", "io_uring_enter", "io_uring_register", "personality",
+	"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid",
+	"setfsuid", "setfsgid", "setgroups", "iopl", "ioperm",
+	"open_by_handle_at", "name_to_handle_at",
+	"clock_settime", "clock_adjtime", "settimeofday", "adjtimex", "stime",
+	"sethostname", "setdomainname", "quotactl", "quotactl_fd",
+	"fanotify_init", "syslog", "uselib", "_sysctl", "vhangup",
+};
+
+#ifdef SANDBOX_LSAN
+/* The one clone LeakSanitizer makes: its tracer (StopTheWorld). */
+#define LSAN_CLONE_FLAGS  (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_UNTRACED)
+#endif
+
+static int fail(char *err, size_t errlen, const char *what, int e)
+{
+	snprintf(err, errlen, "sandbox: %s: %s", what, strerror(e));
+	return -1;
+}
+
+/* ---- rlimits ---- */
+
+/* Set both limits of res to 0 with prlimit (prlimit64, which systemd's
+ * @default set allows, unlike setrlimit in @resources). Refused but
+ * already 0 (a unit's Limit*= did it): nothing to do. */
+static int zero_limit(int res, const char *name, char *err, size_t errlen)
+{
+	struct rlimit zero = { 0, 0 }, cur;
+	int e;
+
+	if (prlimit(0, res, &zero, NULL) == 0)
+		return 0;
+	e = errno;
+	if (getrlimit(res, &cur) == 0 && cur.rlim_cur == 0 && cur.rlim_max == 0)
+		return 0;
+	return fail(err, errlen, name, e);
+}
+
+static int set_limits(char *err, size_t errlen)
+{
+	struct stat st;
+	int nproc = 1;
+
+	/* The kernel exempts uid 0 from NPROC; LeakSanitizer's tracer needs
+	 * the exemption, so sanitizer builds set it only then. */
+#ifdef SANDBOX_LSAN
+	nproc = getuid() == 0;
+#endif
+	if (nproc && zero_limit(RLIMIT_NPROC, "RLIMIT_NPROC", err, errlen) == -1)
+		return -1;
+	/* A log file on stderr (inetd, tests) grows: FSIZE 0 would end the
+	 * handler at its next log line (SIGXFSZ). Landlock still keeps it
+	 * from opening any file for writing. */
+	if ((fstat(STDERR_FILENO, &st) == -1 || !S_ISREG(st.st_mode)) &&
+	    zero_limit(RLIMIT_FSIZE, "RLIMIT_FSIZE", err, errlen) == -1)
+		return -1;
+	return zero_limit(RLIMIT_CORE, "RLIMIT_CORE", err, errlen);
+}
+
+/* ---- prctl ---- */
+
+/* ENOSYS: a kernel without seccomp, or valgrind, which does not emulate
+ * it (tests/proto/test_memory.py runs handlers under it). */
+static int have_seccomp(void)
+{
+	uint32_t kill_process = SECCOMP_RET_KILL_PROCESS;
+	return syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &kill_process) == 0 ||
+	    errno != ENOSYS;
+}
+
+/* mdwe: refuse memory that becomes executable; not under valgrind (no
+ * seccomp), whose translated code needs it. */
+static int set_prctl(int mdwe, char *err, size_t errlen)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		return fail(err, errlen, "PR_SET_NO_NEW_PRIVS", errno);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		return fail(err, errlen, "PR_SET_DUMPABLE", errno);
+	/* EINVAL: a kernel before 6.3. EPERM: already set (by systemd's
+	 * MemoryDenyWriteExecute=, say) with other flags; fine if it refuses
+	 * exec gain. */
+	if (mdwe && prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) == -1 && errno != EINVAL) {
+		int e = errno, got = prctl(PR_GET_MDWE, 0, 0, 0, 0);
+		if (got == -1 || !(got & (int)PR_MDWE_REFUSE_EXEC_GAIN))
+			return fail(err, errlen, "PR_SET_MDWE", e);
+	}
+	return 0;
+}
+
+/* ---- Landlock ---- */
+
+struct ll {
+	int fd;                           /* the ruleset */
+	int n;                            /* roots added */
+	dev_t dev[SANDBOX_MAX_ROOTS];     /* each once */
+	ino_t ino[SANDBOX_MAX_ROOTS];
+};
+
+/* Allow reads beneath path (a directory) or of path (a file). A path that
+ * cannot be opened is skipped: whatever would read it fails anyway. */
+static int ll_allow(struct ll *l, const char *path)
+{
+	struct landlock_path_beneath_attr pb;
+	struct stat st;
+	int i, rc = 0, e = 0;
+
+	if (l->n >= SANDBOX_MAX_ROOTS)
+		return 0;
+	pb.parent_fd = open(path, O_PATH | O_CLOEXEC);
+	if (pb.parent_fd == -1)
+		return 0;
+	if (fstat(pb.parent_fd, &st) == -1) {
+		close(pb.parent_fd);
+		return 0;
+	}
+	for (i = 0; i < l->n; i++)
+		if (l->dev[i] == st.st_dev && l->ino[i] == st.st_ino)
+			break;
+	if (i == l->n) {
+		pb.allowed_access = S_ISDIR(st.st_mode) ? LL_READ : LANDLOCK_ACCESS_FS_READ_FILE;
+		rc = (int)syscall(SYS_landlock_add_rule, l->fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
+		e = errno;
+		l->dev[l->n] = st.st_dev;
+		l->ino[l->n++] = st.st_ino;
+	}
+	close(pb.parent_fd);
+	errno = e;
+	return rc;
+}
+
+/* Allow the folder of a configured file, and the folder of what it
+ * resolves to (certbot's live/ names are links into archive/, where a
+ * renewal puts new files). A file directly under / is allowed alone. */
+static int ll_allow_file(struct ll *l, const char *file)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *f = file;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		char *slash;
+		if (pass == 1) {
+			if (!realpath(file, real))
+				return 0;
+			f = real;
+		}
+		if (snprintf(dir, sizeof dir, "%s", f) >= (int)sizeof dir)
+			continue;
+		slash = strrchr(dir, '/');
+		if (!slash)
+			snprintf(dir, sizeof dir, ".");
+		else if (slash == dir)
+			snprintf(dir, sizeof dir, "%s", f);
+		else
+			*slash = '\0';
+		if (ll_allow(l, dir) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int ll_allow_tls(struct ll *l, const char *name)
+{
+	char path[PATH_MAX];
+	if (!name[0] || tls_file_path(name, path, sizeof path) == -1)
+		return 0;
+	return ll_allow_file(l, path);
+}
+
+static int landlock(const struct config *cfg, const char *cfgpath, char *err, size_t errlen)
+{
+	struct ll_ruleset_attr attr;
+	struct ll l;
+	const char *cred = getenv("CREDENTIALS_DIRECTORY");
+	size_t i;
+	int abi, rc = 0;
+
+	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 0) {
+		/* Not built in, off at boot, or refused by an outer seccomp filter. */
+		if (errno == ENOSYS || errno == EOPNOTSUPP || errno == EPERM) {
+			log_msg(LOG_DEBUG, "sandbox: no Landlock (%s): file system not restricted",
+			    strerror(errno));
+			return 0;
+		}
+		return fail(err, errlen, "landlock_create_ruleset", errno);
+	}
+	memset(&attr, 0, sizeof attr);
+	attr.handled_access_fs = LL_FS_ABI1;
+	if (abi >= 2)
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (abi >= 5)
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	/* Not LANDLOCK_SCOPE_SIGNAL: kill(pid, 0) on other handlers would
+	 * answer EPERM, which conn.c reads as "alive". */
+	if (abi >= 6)
+		attr.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET;
+	l.n = 0;
+	l.fd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+	if (l.fd == -1)
+		return fail(err, errlen, "landlock_create_ruleset", errno);
+
+	for (i = 0; rc == 0 && i < sizeof read_roots / sizeof read_roots[0]; i++)
+		rc = ll_allow(&l, read_roots[i]);
+#ifdef SANDBOX_LSAN
+	/* The sanitizers' symbolizer reads the program's debug information. */
+	if (rc == 0)
+		rc = ll_allow(&l, "/proc/self/exe");
+#endif
+	if (rc == 0)
+		rc = ll_allow_file(&l, config_path(cfgpath));
+	if (rc == 0 && cred && cred[0])
+		rc = ll_allow(&l, cred);
+	if (rc == 0)
+		rc = ll_allow_tls(&l, cfg->tls_cert);
+	if (rc == 0)
+		rc = ll_allow_tls(&l, cfg->tls_key);
+	for (i = 0; rc == 0 && i < (size_t)cfg->ntls_domains; i++) {
+		rc = ll_allow_tls(&l, cfg->tls_domains[i].cert);
+		if (rc == 0)
+			rc = ll_allow_tls(&l, cfg->tls_domains[i].key);
+	}
+	if (rc == -1) {
+		rc = errno;
+		close(l.fd);
+		return fail(err, errlen, "landlock_add_rule", rc);
+	}
+	rc = (int)syscall(SYS_landlock_restrict_self, l.fd, 0);
+	if (rc == -1)
+		rc = errno;
+	close(l.fd);
+	return rc ? fail(err, errlen, "landlock_restrict_self", rc) : 0;
+}
+
+/* ---- seccomp ---- */
+
+static int filter(char *err, size_t errlen)
+{
+	const scmp_datum_t pid = (scmp_datum_t)getpid();
+	static const int sigsys_to_self[] = {
+		SCMP_SYS(tgkill), SCMP_SYS(tkill), SCMP_SYS(rt_sigqueueinfo),
+		SCMP_SYS(rt_tgsigqueueinfo),
+	};
+	scmp_filter_ctx ctx;
+	const char *what = "seccomp_init";
+	size_t i;
+	int rc = 0, af;
+
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return fail(err, errlen, what, ENOMEM);
+	/* Another architecture's numbers (int 0x80 on x86_64) would bypass
+	 * the list: killed. */
+	what = "seccomp_attr_set";
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+
+	what = "seccomp_rule_add";
+	for (i = 0; rc == 0 && i < sizeof killed / sizeof killed[0]; i++) {
+		int nr = seccomp_syscall_resolve_name(killed[i]);
+		if (nr != __NR_SCMP_ERROR)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 0);
+	}
+	/* kill(pid, 0) probes whether another handler lives (conn.c). */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(kill), 1,
+		    SCMP_A1(SCMP_CMP_NE, 0));
+	/* abort() and raise() signal the process itself. */
+	for (i = 0; rc == 0 && i < sizeof sigsys_to_self / sizeof sigsys_to_self[0]; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, sigsys_to_self[i], 1,
+		    SCMP_A0(SCMP_CMP_NE, pid));
+	/* Only AF_UNIX (1), AF_INET (2), AF_INET6 (10). EACCES, not death:
+	 * getaddrinfo() probes AF_NETLINK and copes with a refusal. The
+	 * comparison is on 64 bits, so stray upper bits are refused too. */
+	for (af = 0; rc == 0 && af < AF_INET6; af++)
+		if (af != AF_UNIX && af != AF_INET)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+			    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_GT, AF_INET6));
+	/* The limits set above stay: no setrlimit, no prlimit with a new
+	 * value (a getrlimit is a prlimit64 with new == NULL). */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setrlimit), 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prlimit64), 1,
+		    SCMP_A2(SCMP_CMP_NE, 0));
+	/* clone3's flags are in memory, out of a filter's reach: ENOSYS makes
+	 * glibc fall back to clone, whose flags the filter sees (and which
+	 * it kills: the handler is single-threaded and spawns nothing). */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+#ifdef SANDBOX_LSAN
+	/* LeakSanitizer's tracer: one clone with its flags, which ptraces
+	 * this process; fork() (other flags) is still killed. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 1,
+		    SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)LSAN_CLONE_FLAGS));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(ptrace), 1,
+		    SCMP_A1(SCMP_CMP_NE, pid));
+#endif
+	if (rc == 0) {
+		what = "seccomp_load";
+		rc = seccomp_load(ctx);
+	}
+	seccomp_release(ctx);
+	return rc ? fail(err, errlen, what, -rc) : 0;
+}
+
+int sandbox_enter(const struct config *cfg, const char *cfgpath, char *err, size_t errlen)
+{
+	int seccomp = have_seccomp();
+
+	if (set_limits(err, errlen) == -1 || set_prctl(seccomp, err, errlen) == -1 ||
+	    landlock(cfg, cfgpath, err, errlen) == -1)
+		return -1;
+	if (!seccomp) {
+		log_msg(LOG_WARNING, "sandbox: no seccomp: system calls not restricted");
+		return 0;
+	}
+	return filter(err, errlen);
+}

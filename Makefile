@@ -48,13 +48,13 @@ INC_tests   := -Ilib -Irouter -Ihandler
 STATIC    ?= yes
 ifeq ($(STATIC),yes)
 LIBS_CTL  := -static -lexpat -lhiredis -lnettle -lidn
-LIBS_HANDLER := -static -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -lseccomp -pthread
+LIBS_HANDLER := -static -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -pthread
 else ifeq ($(STATIC),libs)
 LIBS_CTL  := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lidn -Wl,-Bdynamic -ldl
-LIBS_HANDLER := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -lseccomp -Wl,-Bdynamic -ldl -pthread
+LIBS_HANDLER := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -Wl,-Bdynamic -ldl -pthread
 else
 LIBS_CTL  := $(shell pkg-config --libs expat hiredis libidn nettle 2>/dev/null || echo -lexpat -lhiredis -lnettle -lidn) -ldl
-LIBS_HANDLER := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -lseccomp) -ldl
+LIBS_HANDLER := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -ldl
 endif
 STATIC_NOTES := -e 'Using .\(getaddrinfo\|dlopen\|gethostbyname\). in statically linked applications' \
                 -e ': in function .\(_redisContextConnectTcp\|dlfcn_globallookup\|BIO_gethostbyname\).:$$'
@@ -106,7 +106,22 @@ $(B)/gen/version: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(XMPPD_VERSION)' | cmp -s - $@ || echo '$(XMPPD_VERSION)' > $@
 
-$(B)/xmpp-handler: $(call obj,$(HANDLER)) $(ROUTEROBJ) $(LIBOBJ)
+# The seccomp filter is compiled once, here, with libseccomp (a build
+# tool's dependency only): handler/bpf/gen-filter.c prints it as C.
+$(B)/gen-filter: handler/bpf/gen-filter.c handler/sandbox.h
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) $(INC_handler) $(CFLAGS) $(LDFLAGS) $< \
+	    $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) -o $@
+
+$(B)/gen/seccomp.c: $(B)/gen-filter
+	@mkdir -p $(dir $@)
+	$< > $@.tmp
+	mv $@.tmp $@
+
+$(B)/gen/seccomp.o: $(B)/gen/seccomp.c
+	$(CC) $(XCFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/xmpp-handler: $(call obj,$(HANDLER)) $(B)/gen/seccomp.o $(ROUTEROBJ) $(LIBOBJ)
 	@$(call link_static,$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_HANDLER) -o $@)
 
 $(B)/xmppctl: $(call obj,$(CTL)) $(ROUTEROBJ) $(LIBOBJ)
@@ -120,7 +135,7 @@ $(B)/xmpp-listen: $(call obj,$(LISTEN)) $(B)/lib/log.o
 # Unit tests link lib/, router/, the TLS layer (test_tls) and the sandbox
 # (test_sandbox), never a main().
 $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(ROUTEROBJ) $(LIBOBJ) $(B)/handler/tls.o \
-    $(B)/handler/sandbox.o
+    $(B)/handler/sandbox.o $(B)/gen/seccomp.o
 	@mkdir -p $(dir $@)
 	@$(call link_static,$(CC) $(XCFLAGS) $(INC_tests) $(CFLAGS) $(LDFLAGS) $(filter-out %.h,$^) $(LIBS_HANDLER) -o $@)
 

@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
-#include <seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,16 +29,9 @@
 #include <unistd.h>
 
 #include <linux/landlock.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 
-/* LeakSanitizer runs at exit in AddressSanitizer builds (gcc, clang). */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANDBOX_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANDBOX_LSAN 1
-#endif
-#endif
 
 #ifndef PR_SET_MDWE
 #define PR_SET_MDWE                  65
@@ -80,34 +72,6 @@ static const char *const read_roots[] = {
 #endif
 };
 
-/* What a handler never does: any of these kills it (SIGSYS). Names the
- * native architecture lacks are skipped. */
-static const char *const killed[] = {
-	"execve", "execveat", "fork", "vfork",
-#ifndef SANDBOX_LSAN
-	"clone", "ptrace",      /* sanitizer builds: see filter() */
-#endif
-	"process_vm_readv", "process_vm_writev", "kcmp",
-	"pidfd_open", "pidfd_getfd", "pidfd_send_signal",
-	"mount", "umount", "umount2", "pivot_root", "chroot", "unshare", "setns",
-	"move_mount", "open_tree", "fsopen", "fsconfig", "fsmount", "fspick",
-	"mount_setattr",
-	"bpf", "perf_event_open", "keyctl", "add_key", "request_key",
-	"init_module", "finit_module", "delete_module", "kexec_load",
-	"kexec_file_load", "reboot", "swapon", "swapoff", "acct", "userfaultfd",
-	"io_uring_setup", "io_uring_enter", "io_uring_register", "personality",
-	"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid",
-	"setfsuid", "setfsgid", "setgroups", "iopl", "ioperm",
-	"open_by_handle_at", "name_to_handle_at",
-	"clock_settime", "clock_adjtime", "settimeofday", "adjtimex", "stime",
-	"sethostname", "setdomainname", "quotactl", "quotactl_fd",
-	"fanotify_init", "syslog", "uselib", "_sysctl", "vhangup",
-};
-
-#ifdef SANDBOX_LSAN
-/* The one clone LeakSanitizer makes: its tracer (StopTheWorld). */
-#define LSAN_CLONE_FLAGS  (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_UNTRACED)
-#endif
 
 static int fail(char *err, size_t errlen, const char *what, int e)
 {
@@ -333,78 +297,30 @@ static int landlock(const struct config *cfg, const char *cfgpath, char *err, si
 
 /* ---- seccomp ---- */
 
+/* The filter, compiled with libseccomp when the handler is built
+ * (handler/bpf/gen-filter.c): building it at run time cost each
+ * connection about a millisecond. Only this process's pid, which the
+ * filter compares with, is written in here. */
+extern const struct sock_filter sandbox_bpf[];
+extern const unsigned short sandbox_bpf_len;
+
 static int filter(char *err, size_t errlen)
 {
-	const scmp_datum_t pid = (scmp_datum_t)getpid();
-	static const int sigsys_to_self[] = {
-		SCMP_SYS(tgkill), SCMP_SYS(tkill), SCMP_SYS(rt_sigqueueinfo),
-		SCMP_SYS(rt_tgsigqueueinfo),
-	};
-	scmp_filter_ctx ctx;
-	const char *what = "seccomp_init";
-	size_t i;
-	int rc = 0, af;
+	struct sock_filter prog[SANDBOX_BPF_MAX];
+	struct sock_fprog fp = { sandbox_bpf_len, prog };
+	unsigned short i;
 
-	ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx)
-		return fail(err, errlen, what, ENOMEM);
-	/* Another architecture's numbers (int 0x80 on x86_64) would bypass
-	 * the list: killed. */
-	what = "seccomp_attr_set";
-	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-
-	what = "seccomp_rule_add";
-	for (i = 0; rc == 0 && i < sizeof killed / sizeof killed[0]; i++) {
-		int nr = seccomp_syscall_resolve_name(killed[i]);
-		if (nr != __NR_SCMP_ERROR)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 0);
+	if (sandbox_bpf_len > SANDBOX_BPF_MAX)
+		return fail(err, errlen, "seccomp filter size", E2BIG);
+	for (i = 0; i < sandbox_bpf_len; i++) {
+		prog[i] = sandbox_bpf[i];
+		if (BPF_CLASS(prog[i].code) == BPF_JMP && BPF_SRC(prog[i].code) == BPF_K &&
+		    prog[i].k == SANDBOX_PID_MARK)
+			prog[i].k = (uint32_t)getpid();
 	}
-	/* kill(pid, 0) probes whether another handler lives (conn.c). */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(kill), 1,
-		    SCMP_A1(SCMP_CMP_NE, 0));
-	/* abort() and raise() signal the process itself. */
-	for (i = 0; rc == 0 && i < sizeof sigsys_to_self / sizeof sigsys_to_self[0]; i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, sigsys_to_self[i], 1,
-		    SCMP_A0(SCMP_CMP_NE, pid));
-	/* Only AF_UNIX (1), AF_INET (2), AF_INET6 (10). EACCES, not death:
-	 * getaddrinfo() probes AF_NETLINK and copes with a refusal. The
-	 * comparison is on 64 bits, so stray upper bits are refused too. */
-	for (af = 0; rc == 0 && af < AF_INET6; af++)
-		if (af != AF_UNIX && af != AF_INET)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-			    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af));
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_GT, AF_INET6));
-	/* The limits set above stay: no setrlimit, no prlimit with a new
-	 * value (a getrlimit is a prlimit64 with new == NULL). */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setrlimit), 0);
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prlimit64), 1,
-		    SCMP_A2(SCMP_CMP_NE, 0));
-	/* clone3's flags are in memory, out of a filter's reach: ENOSYS makes
-	 * glibc fall back to clone, whose flags the filter sees (and which
-	 * it kills: the handler is single-threaded and spawns nothing). */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-#ifdef SANDBOX_LSAN
-	/* LeakSanitizer's tracer: one clone with its flags, which ptraces
-	 * this process; fork() (other flags) is still killed. */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 1,
-		    SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)LSAN_CLONE_FLAGS));
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(ptrace), 1,
-		    SCMP_A1(SCMP_CMP_NE, pid));
-#endif
-	if (rc == 0) {
-		what = "seccomp_load";
-		rc = seccomp_load(ctx);
-	}
-	seccomp_release(ctx);
-	return rc ? fail(err, errlen, what, -rc) : 0;
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp) == -1)
+		return fail(err, errlen, "seccomp filter", errno);
+	return 0;
 }
 
 int sandbox_enter(const struct config *cfg, const char *cfgpath, char *err, size_t errlen)

@@ -47,6 +47,22 @@
 
 struct config;
 
+/* Shared with handler/bpf/gen-filter.c, which compiles the seccomp filter
+ * at build time: the filter compares with this value where this
+ * process's pid goes (no pid is this large), and has at most
+ * SANDBOX_BPF_MAX instructions. */
+#define SANDBOX_PID_MARK  0x7ffffffeU
+#define SANDBOX_BPF_MAX   512
+
+/* LeakSanitizer runs at exit in AddressSanitizer builds (gcc, clang). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_LSAN 1
+#endif
+#endif
+
 /* cfgpath: the -c argument or NULL, resolved as config_load() does. */
 int sandbox_enter(const struct config *cfg, const char *cfgpath, char *err, size_t errlen);
 

@@ -151,9 +151,11 @@ deps:
 lint:
 	mandoc -T lint -W warning man/*.[0-9]
 
-# Every test, against binaries built with AddressSanitizer and UBSan.
+# Every test, against binaries built with AddressSanitizer and UBSan (and
+# valgrind's run against build/vg: the C library shared, which valgrind needs).
 check: deps all lint
 	$(MAKE) --no-print-directory B=build/san STATIC=libs CFLAGS="-O1 -g $(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all unit
+	$(MAKE) --no-print-directory B=build/vg STATIC=libs build/vg/xmpp-handler
 	sh tests/run.sh build/san
 	sh tests/fuzz/regress.sh
 	bash tests/systemd/run.sh

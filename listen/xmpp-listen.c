@@ -260,37 +260,28 @@ static void accept_some(struct listener *l, int i)
 	}
 }
 
-/* The handler's argv with "-T" appended. */
-static char **with_tls(char **argv)
+/* A copy of the NULL-terminated vector src without the strings drop()
+ * picks (NULL: none), with extra appended. */
+static char **vec_with(char **src, int (*drop)(const char *), const char *extra)
 {
-	int n = 0, i;
+	size_t n = 0, i, j = 0;
 	char **v;
-	while (argv[n])
+	while (src[n])
 		n++;
-	v = calloc((size_t)n + 2, sizeof *v);
+	v = calloc(n + 2, sizeof *v);
 	if (!v)
 		return NULL;
 	for (i = 0; i < n; i++)
-		v[i] = argv[i];
-	v[n] = "-T";
+		if (!drop || !drop(src[i]))
+			v[j++] = src[i];
+	v[j] = (char *)extra;
 	return v;
 }
 
-/* The environment handlers get: ours without systemd's LISTEN_*. */
-static char **handler_env(void)
+/* What handlers must not inherit: systemd's LISTEN_*, an old login fd. */
+static int listener_only(const char *env)
 {
-	int n = 0, i, j = 0;
-	char **v;
-	while (environ[n])
-		n++;
-	v = calloc((size_t)n + 2, sizeof *v);
-	if (!v)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (strncmp(environ[i], "LISTEN_", 7) && strncmp(environ[i], "XMPP_LOGIN_FD=", 14))
-			v[j++] = environ[i];
-	v[j] = LOGIN_FD_ENV;
-	return v;
+	return !strncmp(env, "LISTEN_", 7) || !strncmp(env, "XMPP_LOGIN_FD=", 14);
 }
 
 static int take_sockets(struct listener *l)
@@ -419,8 +410,8 @@ int main(int argc, char **argv)
 	if (optind >= argc || argv[optind][0] != '/')
 		goto usage;
 	l.argv = argv + optind;
-	l.argv_tls = with_tls(l.argv);
-	l.envp = handler_env();
+	l.argv_tls = vec_with(l.argv, NULL, "-T");
+	l.envp = vec_with(environ, listener_only, LOGIN_FD_ENV);
 	l.kids = calloc((size_t)l.max_conn, sizeof *l.kids);
 	pfd = calloc((size_t)(1 + MAX_LISTEN + l.max_login), sizeof *pfd);
 	if (!l.argv_tls || !l.envp || !l.kids || !pfd) {

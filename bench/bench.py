@@ -405,6 +405,9 @@ class Xmppd:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: os.path.exists(self.sock) and
                  self.redis_cli("ping").stdout.strip() == b"PONG", 10, "redis-server")
+        self.mon = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.mon.connect(self.sock)
+        self.mon.settimeout(60)
         t = time.monotonic()
         own = [n for n, _ in ulist if n < SCALE_FIRST]
         with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
@@ -495,8 +498,20 @@ class Xmppd:
         return n + len(re.findall(r"Child \d+ died with code -?[1-9]\d*", text))
 
     def sessions(self):
-        """Session records in Redis: members of the expiry index."""
-        return int(self.redis_cli("zcard", "xmpp:expiry").stdout.split()[0])
+        """Session records in Redis: members of the expiry index. Asked on
+        the connection opened when Redis started: during the storm the
+        sessions hold every connection Redis allows, and a new redis-cli
+        would be refused ("max number of clients reached")."""
+        self.mon.sendall(resp("ZCARD", "xmpp:expiry"))
+        line = b""
+        while not line.endswith(b"\r\n"):
+            chunk = self.mon.recv(1)
+            if not chunk:
+                raise RuntimeError("redis-server closed the bench's connection")
+            line += chunk
+        if not line.startswith(b":"):
+            raise RuntimeError("ZCARD xmpp:expiry: %r" % line)
+        return int(line[1:])
 
     def stop(self):
         if self.sa:

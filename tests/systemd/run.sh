@@ -932,9 +932,11 @@ check_j_listen() {	# the listener deployment, as xmpp-listen(8) says to switch t
 	grep -q '^NoNewPrivs:[[:space:]]*1' <<<"$st" || bad="$bad NoNewPrivs!=1"
 	grep -q '^Seccomp:[[:space:]]*2' <<<"$st" || bad="$bad Seccomp!=2"
 	grep -q '^CapEff:[[:space:]]*0*$' <<<"$st" || bad="$bad CapEff!=0"
+	in_ct journalctl --no-pager -o cat SYSLOG_IDENTIFIER=xmpp-handler | grep -q '^sandbox: no ' &&
+	    bad="$bad $(in_ct journalctl --no-pager -o cat SYSLOG_IDENTIFIER=xmpp-handler | grep -m1 '^sandbox: no ')"
 	if [ "$(json "$out" "j['ok']" 2>/dev/null)" = "$NSLIX" ] && [ "$n" -eq "$NSLIX" ] &&
 	    [ -z "$bad" ] && [ "$(count_all)" -eq 0 ]; then
-		check ok "(j) $NSLIX slixmpp clients: $n handlers in xmpp-listen.service, no xmpp@ unit, uid xmppd, NoNewPrivs, seccomp, no capabilities"
+		check ok "(j) $NSLIX slixmpp clients: $n handlers in xmpp-listen.service, no xmpp@ unit, uid xmppd, NoNewPrivs, seccomp, no capabilities, the handler's own sandbox complete"
 	else
 		check FAIL "(j) $NSLIX slixmpp clients through xmpp-listen: $(json "$out" "j['ok']" 2>/dev/null) logged in, $n handlers in the service$bad" \
 		    "$(xmpp_units | head -n 3)"

@@ -161,7 +161,7 @@ void route_stanza_batch(struct store *s, int n, const struct route_req *req,
 	const size_t **al = xcalloc((size_t)n, sizeof *al);
 	int *ac = xcalloc((size_t)n, sizeof *ac), i, j, o;
 	redisReply **rep = xcalloc((size_t)n, sizeof *rep);
-	char now[32], ttl[16], cap[16], expiry[STORE_MAX_KEY];
+	char now[32], ttl[16], cap[16], expiry[STORE_MAX_GLOBAL_KEY];
 
 	snprintf(now, sizeof now, "%ld", (long)time(NULL));
 	snprintf(ttl, sizeof ttl, "%d", s->session_ttl);

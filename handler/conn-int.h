@@ -37,6 +37,11 @@ enum conn_state {
 	CS_CLOSING          /* stream error sent or stream closed: flush and end */
 };
 
+/* conn_init() zeroes the members before jid and sets only the first
+ * byte of the JID strings after it: those are large (JID_MAX each) and
+ * mostly unused, so an idle handler never touches most of their pages.
+ * Bytes after a string's terminator are unspecified; reroute_bare is
+ * written before it is read. */
 struct conn {
 	const struct config *cfg;
 	struct store *store;
@@ -47,15 +52,6 @@ struct conn {
 	int restart;                     /* a restart is due after this element */
 	int header_sent;
 	int legacy;                      /* pre-1.0 stream: no features */
-	char stream_id[2 * STREAM_ID_BYTES + 1];
-	char domain[JID_MAX_PART];       /* served domain this stream is for */
-	char peer[128];
-	char peer_ip[128];               /* the address alone, for counters */
-	char peer_jid[JID_MAX];          /* the 'from' of the client's header */
-	struct jid jid;                  /* node+domain after auth, +resource after bind */
-	char bare[JID_MAX];
-	char full[JID_MAX];
-	struct io io;                    /* the client's bytes, plain or TLS */
 	struct xbuf out;                 /* bytes not yet written to the client */
 	unsigned long long out_written;  /* bytes written to the client so far */
 	struct ackq ackq;                /* messages written but not proven read */
@@ -63,13 +59,23 @@ struct conn {
 	int offline_more;                /* offline messages wait to be pulled */
 	int inbox_ready;                 /* a wake-up arrived: pull the inbox */
 	int pull_waiting;                /* a pull stopped: unconfirmed queue full */
-	char reroute_bare[JID_MAX];      /* whose inbox conn_drain_inbox empties */
 	time_t opened, last_input, last_heartbeat;
 	time_t idle_ping_sent;           /* a silent client was pinged (0: not) */
 	time_t confirm_due;              /* when to ask for a confirmation (0: not due) */
 	int tls_logged;                  /* the TLS line is in the log */
-	char end_reason[320];             /* why the stream ended, for the log */
 	void *slots[MODULES_MAX];        /* per-module state (conn_slot) */
+	struct io io;                    /* the client's bytes, plain or TLS */
+	char stream_id[2 * STREAM_ID_BYTES + 1];
+	char peer[128];
+	char peer_ip[128];               /* the address alone, for counters */
+	char end_reason[320];            /* why the stream ended, for the log */
+	char domain[JID_MAX_PART];       /* served domain this stream is for */
+	/* not zeroed from here on (see above) */
+	struct jid jid;                  /* node+domain after auth, +resource after bind */
+	char bare[JID_MAX];
+	char full[JID_MAX];
+	char peer_jid[JID_MAX];          /* the 'from' of the client's header */
+	char reroute_bare[JID_MAX];      /* whose inbox conn_drain_inbox empties */
 };
 
 /* ---- the driver (main.c) ---- */

@@ -17,6 +17,7 @@
 #include "xmalloc.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,7 +42,10 @@ void conn_init(struct conn *c, const struct config *cfg, struct store *st, const
     int rfd, int wfd)
 {
 	struct xml_limits lim;
-	memset(c, 0, sizeof *c);
+	/* Not the JID strings: see struct conn. */
+	memset(c, 0, offsetof(struct conn, jid));
+	c->jid.node[0] = c->jid.domain[0] = c->jid.resource[0] = '\0';
+	c->bare[0] = c->full[0] = c->peer_jid[0] = '\0';
 	c->cfg = cfg;
 	c->store = st;
 	c->state = CS_WAIT_HEADER;

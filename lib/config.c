@@ -18,7 +18,9 @@
 
 static void config_defaults(struct config *c)
 {
-	memset(c, 0, sizeof *c);
+	/* The scalars and short strings only: see struct config. */
+	memset(c, 0, offsetof(struct config, tls_cert));
+	c->tls_cert[0] = c->tls_key[0] = '\0';
 	strcpy(c->domains[0], "localhost");
 	c->ndomains = 1;
 	strcpy(c->redis, "redis://127.0.0.1:6379/0");

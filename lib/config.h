@@ -4,7 +4,8 @@
  * Contract: config_load() never exits and never crashes on bad input; it
  * fills defaults first, then the file, and on any error returns -1 with a
  * one-line reason in errbuf (file, line, what). Every string is owned by
- * the struct (fixed arrays: no free needed).
+ * the struct (fixed arrays: no free needed). Only what the counts and the
+ * terminators cover is defined (see struct config).
  */
 #ifndef XMPPD_CONFIG_H
 #define XMPPD_CONFIG_H
@@ -17,9 +18,9 @@
 #define CONFIG_MAX_DOMAINS   16
 #define CONFIG_MAX_DOMAIN    256     /* RFC 7622: domainpart <= 1023 bytes; we keep it smaller */
 #define CONFIG_MAX_STR       1024
-#define CONFIG_MAX_PATH      256     /* per-domain certificate paths: every
-                                        handler zeroes this struct, so it is
-                                        kept small */
+#define CONFIG_MAX_PATH      256     /* per-domain certificate paths: kept
+                                        small, every handler holds this
+                                        struct on its stack */
 #define CONFIG_MAX_EXEMPT    64      /* auth_exempt ranges, all lines together */
 
 struct config_tls_domain {
@@ -28,17 +29,15 @@ struct config_tls_domain {
 	char key[CONFIG_MAX_PATH];
 };
 
+/* config_load() zeroes the scalars and short strings (up to tls_cert) and
+ * only the first byte of each longer string: a handler loads this struct on
+ * every connection, and the arrays below are mostly unused, so their pages
+ * are never touched. Entries past ndomains, ntls_domains and nauth_exempt,
+ * and the bytes after a string's terminator, are unspecified. */
 struct config {
-	char domains[CONFIG_MAX_DOMAINS][CONFIG_MAX_DOMAIN];
 	int ndomains;
-	char redis[CONFIG_MAX_STR];          /* redis://[:pw@]host[:port][/db] or unix:/path */
-	char key_prefix[128];                /* default "xmpp:" */
 	int allow_plaintext_auth;            /* PLAIN / iq:auth <password> without TLS */
-	char tls_cert[CONFIG_MAX_STR];
-	char tls_key[CONFIG_MAX_STR];
-	struct config_tls_domain tls_domains[CONFIG_MAX_DOMAINS];
 	int ntls_domains;                    /* "tls_domain = DOMAIN CERT KEY" lines */
-	char hostname[256];                  /* this host's name in session records */
 	size_t max_stanza_size;              /* bytes; policy-violation beyond */
 	int max_depth;                       /* XML nesting below the stream root */
 	int max_attrs;                       /* attributes on one element */
@@ -49,13 +48,21 @@ struct config {
 	int auth_fail_delay_ms;              /* pause after a failed authentication */
 	int auth_fail_window;                /* seconds failures are remembered */
 	int auth_block_after;                /* failures from one address that block it */
-	struct netaddr_range auth_exempt[CONFIG_MAX_EXEMPT];
 	int nauth_exempt;                    /* networks never blocked nor delayed */
 	long max_read_rate;                  /* bytes/s a client may send on average */
 	long max_read_burst;                 /* bytes it may send at once */
 	int offline_max;                     /* offline messages kept per user */
 	int session_ttl;                     /* seconds a session lives without heartbeat */
 	int redis_timeout_ms;                /* connect and command timeout */
+	char key_prefix[128];                /* default "xmpp:" */
+	char hostname[256];                  /* this host's name in session records */
+	/* not zeroed from here on (see above) */
+	char tls_cert[CONFIG_MAX_STR];
+	char tls_key[CONFIG_MAX_STR];
+	char redis[CONFIG_MAX_STR];          /* redis://[:pw@]host[:port][/db] or unix:/path */
+	char domains[CONFIG_MAX_DOMAINS][CONFIG_MAX_DOMAIN];
+	struct config_tls_domain tls_domains[CONFIG_MAX_DOMAINS];
+	struct netaddr_range auth_exempt[CONFIG_MAX_EXEMPT];
 };
 
 /* The file config_load reads for path: path itself, else $XMPP_CONFIG,

@@ -53,7 +53,7 @@ int account_get(struct store *s, const char *bare, struct account *a)
 int account_put(struct store *s, const char *bare, const char *scram_sha1,
     const char *scram_sha256, const char *digest_secret, int create_only)
 {
-	char key[STORE_MAX_KEY], users[STORE_MAX_KEY];
+	char key[STORE_MAX_KEY], users[STORE_MAX_GLOBAL_KEY];
 	redisReply *r;
 
 	store_user_key(s, bare, "account", key, sizeof key);
@@ -87,7 +87,7 @@ int account_put(struct store *s, const char *bare, const char *scram_sha1,
 
 int account_delete(struct store *s, const char *bare)
 {
-	char key[STORE_MAX_KEY], users[STORE_MAX_KEY];
+	char key[STORE_MAX_KEY], users[STORE_MAX_GLOBAL_KEY];
 	redisReply *r;
 	long long existed;
 	int i;
@@ -116,7 +116,7 @@ int account_delete(struct store *s, const char *bare)
 
 int account_each(struct store *s, int (*fn)(const char *bare, void *arg), void *arg)
 {
-	char users[STORE_MAX_KEY];
+	char users[STORE_MAX_GLOBAL_KEY];
 	store_global_key(s, "users", users, sizeof users);
 	return store_scan(s, users, NULL, fn, arg);
 }

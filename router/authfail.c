@@ -10,10 +10,15 @@
 
 #define ADDR_KEY_NAME   "authfail-addr:"
 #define ACCOUNT_KEY_END "}:authfail"
+/* ADDR_KEY_NAME and an address, truncated as ever; with the prefix it
+ * fits a global key buffer. */
+#define ADDR_NAME_MAX   256
+_Static_assert(sizeof ((struct store *)0)->prefix + ADDR_NAME_MAX <= STORE_MAX_GLOBAL_KEY,
+    "an address key fits STORE_MAX_GLOBAL_KEY");
 
 static void addr_key(struct store *s, const char *addr, char *out, size_t outsz)
 {
-	char name[256];
+	char name[ADDR_NAME_MAX];
 	snprintf(name, sizeof name, ADDR_KEY_NAME "%s", addr);
 	store_global_key(s, name, out, outsz);
 }
@@ -22,7 +27,7 @@ int authfail_record(struct store *s, const char *bare, const char *addr, int win
     struct authfail_counts *out)
 {
 	static const char *const counted[] = { "counted", NULL };
-	char uk[STORE_MAX_KEY], ak[STORE_MAX_KEY], w[16];
+	char uk[STORE_MAX_KEY], ak[STORE_MAX_GLOBAL_KEY], w[16];
 	const char *argv[3];
 	long *slot[2];
 	redisReply *r;
@@ -64,7 +69,7 @@ int authfail_record(struct store *s, const char *bare, const char *addr, int win
 int authfail_counts_get(struct store *s, const char *bare, const char *addr,
     struct authfail_counts *out)
 {
-	char uk[STORE_MAX_KEY], ak[STORE_MAX_KEY];
+	char uk[STORE_MAX_KEY], ak[STORE_MAX_GLOBAL_KEY];
 	redisReply *r;
 
 	memset(out, 0, sizeof *out);
@@ -95,7 +100,7 @@ void authfail_clear(struct store *s, const char *bare)
 
 int authfail_unblock(struct store *s, const char *addr)
 {
-	char ak[STORE_MAX_KEY];
+	char ak[STORE_MAX_GLOBAL_KEY];
 	redisReply *r;
 	int n;
 

@@ -32,6 +32,17 @@ long route_publish(struct store *s, const char *channel, const char *payload, si
 	return n;
 }
 
+/* A user key, allocated to its length. Built in a heap buffer, not on
+ * the stack: only the bytes written are touched, and the callers' frames
+ * (which go on into hiredis) stay small. Truncated at STORE_MAX_KEY as
+ * store_user_key does. */
+static char *key_dup(struct store *s, const char *bare, const char *what)
+{
+	char *k = xmalloc(STORE_MAX_KEY);
+	store_user_key(s, bare, what, k, STORE_MAX_KEY);
+	return xrealloc(k, strlen(k) + 1);
+}
+
 int route_fanout(struct store *s, const char *const *bares, int n,
     const char *const *payloads, const size_t *lens, long *counts)
 {
@@ -39,12 +50,12 @@ int route_fanout(struct store *s, const char *const *bares, int n,
 	const size_t **al = xcalloc((size_t)n + 1, sizeof *al);
 	int *ac = xcalloc((size_t)n + 1, sizeof *ac), i, rc;
 	redisReply **rep = xcalloc((size_t)n + 1, sizeof *rep);
-	char (*chan)[STORE_MAX_KEY] = xcalloc((size_t)n + 1, sizeof *chan);
+	char **chan = xcalloc((size_t)n + 1, sizeof *chan);
 	const char **argbuf = xcalloc(3 * ((size_t)n + 1), sizeof *argbuf);
 	size_t *lenbuf = xcalloc(3 * ((size_t)n + 1), sizeof *lenbuf);
 
 	for (i = 0; i < n; i++) {
-		store_user_key(s, bares[i], NULL, chan[i], sizeof chan[i]);
+		chan[i] = key_dup(s, bares[i], NULL);
 		argbuf[3 * i] = "PUBLISH"; lenbuf[3 * i] = 7;
 		argbuf[3 * i + 1] = chan[i]; lenbuf[3 * i + 1] = strlen(chan[i]);
 		argbuf[3 * i + 2] = payloads[i]; lenbuf[3 * i + 2] = lens[i];
@@ -59,6 +70,8 @@ int route_fanout(struct store *s, const char *const *bares, int n,
 		if (rep[i])
 			freeReplyObject(rep[i]);
 	}
+	for (i = 0; i < n; i++)
+		free(chan[i]);
 	free(av); free(al); free(ac); free(rep); free(chan); free(argbuf); free(lenbuf);
 	return rc;
 }
@@ -123,13 +136,6 @@ struct route_call {
 	char *mine[6];
 };
 
-static char *key_dup(struct store *s, const char *bare, const char *what)
-{
-	char k[STORE_MAX_KEY];
-	store_user_key(s, bare, what, k, sizeof k);
-	return xstrdup(k);
-}
-
 static void call_args(struct store *s, const struct route_req *q, const char *now,
     const char *ttl, const char *cap, const char *expiry, struct route_call *c)
 {
@@ -161,7 +167,7 @@ void route_stanza_batch(struct store *s, int n, const struct route_req *req,
 	const size_t **al = xcalloc((size_t)n, sizeof *al);
 	int *ac = xcalloc((size_t)n, sizeof *ac), i, j, o;
 	redisReply **rep = xcalloc((size_t)n, sizeof *rep);
-	char now[32], ttl[16], cap[16], expiry[STORE_MAX_KEY];
+	char now[32], ttl[16], cap[16], expiry[STORE_MAX_GLOBAL_KEY];
 
 	snprintf(now, sizeof now, "%ld", (long)time(NULL));
 	snprintf(ttl, sizeof ttl, "%d", s->session_ttl);
@@ -219,7 +225,7 @@ int route_presence_of(struct store *s, const char *const *bares, int n,
     void (*fn)(const char *xml, size_t len, void *arg), void *arg)
 {
 	static const char *const presence[] = { "presence", NULL };
-	char (*keys)[STORE_MAX_KEY];
+	char **keys;
 	const char **argv;
 	char now[32], ttl[16];
 	redisReply *r;
@@ -230,8 +236,8 @@ int route_presence_of(struct store *s, const char *const *bares, int n,
 	keys = xcalloc(2 * (size_t)n, sizeof *keys);
 	argv = xcalloc(2 * (size_t)n + 2, sizeof *argv);
 	for (i = 0; i < n; i++) {
-		store_user_key(s, bares[i], "sessions", keys[2 * i], sizeof keys[0]);
-		store_user_key(s, bares[i], "presence", keys[2 * i + 1], sizeof keys[0]);
+		keys[2 * i] = key_dup(s, bares[i], "sessions");
+		keys[2 * i + 1] = key_dup(s, bares[i], "presence");
 		argv[2 * i] = keys[2 * i];
 		argv[2 * i + 1] = keys[2 * i + 1];
 	}
@@ -241,6 +247,8 @@ int route_presence_of(struct store *s, const char *const *bares, int n,
 	argv[2 * n + 1] = ttl;
 	o = store_script(s, "presence_get", lua_presence_get, lua_presence_get_sha, 2 * n,
 	    2 * n + 2, argv, NULL, presence, &r);
+	for (i = 0; i < 2 * n; i++)
+		free(keys[i]);
 	free(keys);
 	free(argv);
 	if (o < 0)

@@ -26,7 +26,7 @@ static const char *const register_outcomes[] = {
 
 struct session_keys {
 	char sessions[STORE_MAX_KEY], presence[STORE_MAX_KEY];
-	char online[STORE_MAX_KEY], expiry[STORE_MAX_KEY];
+	char online[STORE_MAX_GLOBAL_KEY], expiry[STORE_MAX_GLOBAL_KEY];
 };
 
 static void keys_for(struct store *s, const char *bare, struct session_keys *k)
@@ -148,10 +148,16 @@ int session_update(struct store *s, const char *bare, const char *resource,
 	return o;
 }
 
+/* "host:" and a host name, truncated as ever; with the prefix it fits a
+ * global key buffer. */
+#define HOST_NAME_KEY 300
+_Static_assert(sizeof ((struct store *)0)->prefix + HOST_NAME_KEY <= STORE_MAX_GLOBAL_KEY,
+    "a host key fits STORE_MAX_GLOBAL_KEY");
+
 /* The liveness key of a host, "<prefix>host:<host>". */
 static void host_key(const struct store *s, const char *host, char *out, size_t outsz)
 {
-	char name[300];
+	char name[HOST_NAME_KEY];
 	snprintf(name, sizeof name, "host:%s", host);
 	store_global_key(s, name, out, outsz);
 }
@@ -163,7 +169,7 @@ static int session_late(struct store *s, const char *host, int (*pid_alive)(long
 {
 	struct session_keys k;
 	struct session_info si;
-	char hkey[STORE_MAX_KEY];
+	char hkey[STORE_MAX_GLOBAL_KEY];
 	redisReply *r;
 	int late = 0;
 
@@ -193,7 +199,7 @@ int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
     void *arg)
 {
 	static const char *const claimed[] = { "claimed", NULL };
-	char expiry[STORE_MAX_KEY], hkey[STORE_MAX_KEY], now[32], batch[16], ttl[16];
+	char expiry[STORE_MAX_GLOBAL_KEY], hkey[STORE_MAX_GLOBAL_KEY], now[32], batch[16], ttl[16];
 	const char *argv[5];
 	redisReply *r, *z;
 	size_t i;

@@ -21,6 +21,11 @@
 #include "xerr.h"
 
 #define STORE_MAX_KEY  4096
+/* A global key names no JID: "<prefix><name>", the prefix shorter than
+ * 128 bytes (struct store) and every name a fixed word or "host:" and a
+ * host name shorter than 300 bytes (session.c). A buffer this size never
+ * truncates one, and keeps the callers' stack frames small. */
+#define STORE_MAX_GLOBAL_KEY 512
 #define STORE_ERR_LEN  1400
 
 struct store {

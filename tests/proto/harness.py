@@ -162,7 +162,7 @@ class Server:
                 "auth_fail_delay_ms": "50"}
 
     def __init__(self, listeners=1, listener_args=None, handler_env=None, redis_args=(),
-                 handler_cmd=None, listen=None, **conf):
+                 handler_cmd=None, listen=None, listen_fdnames=None, **conf):
         """listeners: how many; listener_args: one list of extra xmpp-handler
         arguments per listener (missing entries: none), e.g. [[], ["-T"]];
         handler_env: {name: value} set for every handler; redis_args: extra
@@ -172,7 +172,9 @@ class Server:
         wrapper); listen: run handlers through xmpp-listen with these
         arguments (e.g. ["-l", "2"]) on a socket passed as systemd does with
         Accept=no, instead of one process per connection spawned by
-        systemd-socket-activate itself; conf: xmpp.conf lines (True/False
+        systemd-socket-activate itself; listen_fdnames: with listen, one
+        FileDescriptorName per listener (xmpp-listen gives handlers of a
+        socket named "xmpps" -T); conf: xmpp.conf lines (True/False
         become yes/no)."""
         self.dir = tempfile.mkdtemp(prefix="xmppd-test-")   # short: unix socket paths
         self.redis_args = [str(a) for a in redis_args]
@@ -181,6 +183,7 @@ class Server:
         self.listener_args = [list(a) for a in (listener_args or [])]
         self.handler_env = dict(handler_env or {})
         self.listen = None if listen is None else [str(a) for a in listen]
+        self.listen_fdnames = list(listen_fdnames or [])
         self.domain = str(conf.get("domain", "localhost")).split(",")[0].split()[0]
         self.redis_sock = os.path.join(self.dir, "redis.sock")
         self.conf_path = os.path.join(self.dir, "xmpp.conf")
@@ -283,7 +286,8 @@ class Server:
             port = free_port()
             with open(log, "ab") as f:
                 start = f.tell()
-                mode = ["--inetd", "-a"] if self.listen is None else []
+                mode = ["--inetd", "-a"] if self.listen is None else \
+                    ["--fdname=" + self.listen_fdnames[i]] if i < len(self.listen_fdnames) else []
                 spawner = [] if self.listen is None else \
                     [str(BUILD / "xmpp-listen")] + self.listen
                 p = subprocess.Popen(

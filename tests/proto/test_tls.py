@@ -357,6 +357,24 @@ def test_features_direct_tls(tls_server, pki):
     assert cb_types(f) == CB_TYPES, features_xml(f)
 
 
+def test_listener_spawns_direct_tls_by_socket_name(server_factory, pki):
+    """Through xmpp-listen, a socket named "xmpps" (FileDescriptorName=,
+    as xmpps-listen.socket sets it) gets handlers with -T: TLS from the
+    first byte, and a SCRAM login over it; the other socket, "xmpp",
+    offers STARTTLS."""
+    s = server_factory(listeners=2, listen=[], listen_fdnames=["xmpp", "xmpps"],
+                       tls_cert=pki.localhost.cert, tls_key=pki.localhost.key,
+                       allow_plaintext_auth=False)
+    s.adduser("alice@localhost", PASSWORD)
+    raw, f = direct(s, pki)
+    assert f.find(q(NS_TLS, "starttls")) is None, features_xml(f)
+    assert mechanisms(f) == ALL_MECHS, features_xml(f)
+    assert scram(raw, "alice", PASSWORD, "SCRAM-SHA-256")[0] == "success"
+    plain = s.raw(0)
+    f0 = plain.open("localhost")
+    assert f0.find(q(NS_TLS, "starttls")) is not None, features_xml(f0)
+
+
 def test_features_tls12_no_exporter(tls_server, pki):
     """On TLS 1.2 tls-exporter is not offered (RFC 9266 3: only with the
     extended master secret, which the server does not rely on), so a

@@ -32,15 +32,14 @@ long route_publish(struct store *s, const char *channel, const char *payload, si
 	return n;
 }
 
-/* A user key, allocated to its length. Built in a heap buffer, not on
- * the stack: only the bytes written are touched, and the callers' frames
- * (which go on into hiredis) stay small. Truncated at STORE_MAX_KEY as
- * store_user_key does. */
+/* A user key, allocated to its length: the buffer it is built in lives
+ * in this short frame, so the callers' frames (which go on into hiredis)
+ * stay small. Truncated at STORE_MAX_KEY as store_user_key does. */
 static char *key_dup(struct store *s, const char *bare, const char *what)
 {
-	char *k = xmalloc(STORE_MAX_KEY);
-	store_user_key(s, bare, what, k, STORE_MAX_KEY);
-	return xrealloc(k, strlen(k) + 1);
+	char k[STORE_MAX_KEY];
+	store_user_key(s, bare, what, k, sizeof k);
+	return xstrdup(k);
 }
 
 int route_fanout(struct store *s, const char *const *bares, int n,

@@ -10,7 +10,7 @@ SYSCONFDIR ?= /etc
 DESTDIR   ?=
 
 CC        ?= cc
-PKGS      := expat hiredis openssl libidn nettle libseccomp
+PKGS      := expat hiredis openssl libidn nettle
 CFLAGS    ?= -O2 -g
 # Not position-independent: a PIE's relocated tables (OpenSSL's above all)
 # are private dirty pages in every process, about 380 KiB per connection.

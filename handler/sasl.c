@@ -252,8 +252,9 @@ static int decode(struct xml_node *el, char *out, size_t outsz)
  * credential is checked against its SHA-256 one. */
 #define PASSWORD_HASH SCRAM_SHA1
 
-/* The account's credential of hash h (with either: or, failing that, its
- * SHA-256 one). 1 found, 0 no account or no such credential, -1 Redis. */
+/* The account's credential of hash h (with either, a password check of
+ * PASSWORD_HASH: or, failing that, its SHA-256 one). 1 found, 0 no account
+ * or no such credential, -1 Redis. */
 static int lookup_cred(struct conn *c, const char *node, enum scram_hash h, int either,
     struct scram_cred *cred)
 {
@@ -271,8 +272,7 @@ static int lookup_cred(struct conn *c, const char *node, enum scram_hash h, int 
 	if (scram_cred_parse(h, h == SCRAM_SHA1 ? a.scram_sha1 : a.scram_sha256, cred) == 0)
 		return 1;
 	/* A password check takes either credential (below). */
-	return h == PASSWORD_HASH && either &&
-	    scram_cred_parse(SCRAM_SHA256, a.scram_sha256, cred) == 0;
+	return either && scram_cred_parse(SCRAM_SHA256, a.scram_sha256, cred) == 0;
 }
 
 /* Made-up credentials for a user without an account, derived from the

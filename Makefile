@@ -130,7 +130,7 @@ $(B)/xmppctl: $(call obj,$(CTL)) $(ROUTEROBJ) $(LIBOBJ)
 # The listener logs through lib/log.c and takes its sockets with libsystemd
 # (one long-lived process: linking it costs nothing per connection).
 $(B)/xmpp-listen: $(call obj,$(LISTEN)) $(B)/lib/log.o
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd) -ldl -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd) -o $@
 
 # Unit tests link lib/, router/, the TLS layer (test_tls) and the sandbox
 # (test_sandbox), never a main().

@@ -2,7 +2,8 @@
  * xmpp-handler - serve one XMPP client connection on stdin/stdout.
  *
  * Started by systemd (Accept=yes), xmpp-listen or any inetd with the
- * connection as fd 0 and 1. The whole life of a connection, from this file's main():
+ * connection as fd 0 and 1. The whole life of a connection, from this
+ * file's main():
  *
  *   config -> Redis (commands, subscriber) -> loop: poll(client, subscriber, timer)
  *   client -> Redis:

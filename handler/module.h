@@ -60,6 +60,9 @@ struct module {
 	void (*flush)(struct conn *c, const struct xml_node *next);
 	void (*bound)(struct conn *c);     /* resource bound, session registered */
 	void (*restored)(struct conn *c);  /* session record registered again */
+	/* The session was resumed on this connection (XEP-0198): what the
+	 * module keeps in memory comes back from Redis, or its default. */
+	void (*resumed)(struct conn *c);
 	void (*ended)(struct conn *c);     /* before the session leaves Redis */
 	/* Another handler's session was reaped: presence is what it had
 	 * broadcast (NULL if none). */

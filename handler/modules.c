@@ -12,6 +12,7 @@ const struct module *const modules[] = {
 	&mod_sasl,
 	&mod_iqauth,
 	&mod_bind,
+	&mod_sm,
 	&mod_roster,
 	&mod_presence,
 	&mod_serveriq,

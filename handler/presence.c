@@ -271,6 +271,27 @@ static void presence_restored(struct conn *c)
 		log_msg(LOG_ERR, "presence restore failed: %s", conn_store(c)->err);
 }
 
+/* The session was resumed here (XEP-0198): its presence is what its
+ * record and the presence hash say. Directed presences are not kept in
+ * Redis: those contacts do not get our unavailable presence at the end. */
+static void presence_resumed(struct conn *c)
+{
+	struct presence_state *ps = presence_of(c);
+	struct session_info si;
+	char *pres = NULL;
+
+	if (session_get(conn_store(c), conn_bare(c), conn_resource(c), &si, &pres) != SESSION_OURS) {
+		log_msg(LOG_ERR, "presence after resumption: %s", conn_store(c)->err);
+		return;
+	}
+	free(ps->last_presence);
+	ps->available = si.avail && pres;
+	ps->priority = si.prio;
+	ps->last_presence = ps->available ? pres : NULL;
+	if (!ps->available)
+		free(pres);
+}
+
 /* The session ends: unavailable to everyone who saw it available. */
 static void presence_end(struct conn *c)
 {
@@ -521,6 +542,7 @@ const struct module mod_presence = {
 	.inbound = presence_inbound,
 	.outbound = presence_outbound,
 	.restored = presence_restored,
+	.resumed = presence_resumed,
 	.ended = presence_end,
 	.reaped = presence_reaped,
 	.free_slot = presence_free,

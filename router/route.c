@@ -292,22 +292,33 @@ int route_offline_move(struct store *s, const char *bare, const char *resource, 
 	return got;
 }
 
-int route_inbox_take(struct store *s, const char *bare, const char *resource, int max,
-    void (*fn)(const char *env, size_t len, void *arg), void *arg)
+int route_inbox_peek(struct store *s, const char *bare, const char *resource, long offset,
+    int max, void (*fn)(const char *env, size_t len, void *arg), void *arg)
 {
 	char key[STORE_MAX_KEY];
 	redisReply *r;
 	int got;
 
 	inbox_key(s, bare, resource, key, sizeof key);
-	r = store_cmd(s, "LRANGE %s 0 %d", key, max - 1);
+	r = store_cmd(s, "LRANGE %s %ld %ld", key, offset, offset + max - 1);
 	if (!r)
 		return XE_REDIS;
 	got = r->type == REDIS_REPLY_ARRAY ? (int)r->elements : 0;
 	each_string(r, 0, fn, arg);
 	freeReplyObject(r);
-	if (got == 0)
-		return 0;
+	return got;
+}
+
+int route_inbox_take(struct store *s, const char *bare, const char *resource, int max,
+    void (*fn)(const char *env, size_t len, void *arg), void *arg)
+{
+	char key[STORE_MAX_KEY];
+	redisReply *r;
+	int got = route_inbox_peek(s, bare, resource, 0, max, fn, arg);
+
+	if (got <= 0)
+		return got;
+	inbox_key(s, bare, resource, key, sizeof key);
 	r = store_cmd(s, "LTRIM %s %d -1", key, got);
 	if (!r)
 		return XE_REDIS;

@@ -131,5 +131,11 @@ int route_offline_move(struct store *s, const char *bare, const char *resource, 
  * fn borrows each envelope. Returns how many, or XE_REDIS. */
 int route_inbox_take(struct store *s, const char *bare, const char *resource, int max,
     void (*fn)(const char *env, size_t len, void *arg), void *arg);
+/* Hand fn up to max envelopes of one session's inbox from position
+ * offset on, removing none: a session with stream management (sm.h)
+ * removes them when it records them as sent (sm_sync). Returns how many,
+ * or XE_REDIS. */
+int route_inbox_peek(struct store *s, const char *bare, const char *resource, long offset,
+    int max, void (*fn)(const char *env, size_t len, void *arg), void *arg);
 
 #endif

@@ -30,15 +30,25 @@ local function live(rec)
   return record_live(rec, now, ttl)
 end
 -- A record whose handler no longer listens is a dead session: take the
--- stanza back, and expire the session now so the reaper broadcasts its
--- unavailable presence.
+-- stanza back (unless the session is resumable), and expire the session
+-- now so the reaper broadcasts its unavailable presence.
+-- A detached session (XEP-0198) has no listener: its inbox keeps the
+-- stanza until the session is resumed or expires (then it is routed
+-- again), so it counts as one receiver.
 local function publish(r, rec)
   local box = ARGV[11] .. r
   redis.call('RPUSH', box, env)
+  if record_detached(rec) then return 1 end
   local n = redis.call('PUBLISH', chan .. '/' .. r, 'inbox\n')
   if n == 0 then
+    local id = record_get(rec, 'id') or ''
+    redis.call('ZADD', KEYS[4], 0, expiry_member(id, ARGV[10], r))
+    -- A resumable session (XEP-0198) outlives its handler: the reaper,
+    -- woken by the expiry above, detaches it (sm_adopt.lua); meanwhile
+    -- its inbox keeps the stanza.
+    local sm = redis.call('HMGET', string.sub(ARGV[11], 1, -7) .. 'sm:' .. r, 'owner', 'resume')
+    if sm[1] == id and sm[2] == '1' then return 1 end
     redis.call('RPOP', box)
-    redis.call('ZADD', KEYS[4], 0, expiry_member(record_get(rec, 'id') or '', ARGV[10], r))
   end
   return n
 end

@@ -178,6 +178,22 @@ void conn_send_raw(struct conn *c, const char *xml, size_t len)
 	conn_sm_count(c, start);
 }
 
+/* Does a module hold st back (module.h, hold)? */
+static int held(struct conn *c, const char *xml, size_t len, int deferrable)
+{
+	int i;
+	for (i = 0; modules[i]; i++)
+		if (modules[i]->hold && modules[i]->hold(c, xml, len, deferrable))
+			return 1;
+	return 0;
+}
+
+void conn_send_deferrable(struct conn *c, const char *xml, size_t len)
+{
+	if (c->state != CS_CLOSING && !held(c, xml, len, 1))
+		conn_send_raw(c, xml, len);
+}
+
 /* ---- replies ---- */
 
 struct xml_node *conn_reply(struct conn *c, const struct xml_node *st, const char *type)
@@ -435,10 +451,14 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 	if (m.kind == ROUTE_INBOX) {
 		c->inbox_ready = 1;     /* pulled once per read of the subscriber */
 	} else if (m.kind == ROUTE_STANZA) {
-		if (m.body_len > 8 && !memcmp(m.body, "<message", 8))
+		if (m.body_len > 8 && !memcmp(m.body, "<message", 8)) {
+			/* Without a body (a chat state, a receipt) it can wait. */
+			if (held(c, m.body, m.body_len, !memmem(m.body, m.body_len, "<body", 5)))
+				return;
 			send_message(c, m.body, m.body_len, m.accepted, m.echo);
-		else
+		} else {
 			conn_send_raw(c, m.body, m.body_len);
+		}
 	} else {
 		for (i = 0; modules[i]; i++)
 			if (modules[i]->outbound && modules[i]->outbound(c, &m) == MOD_HANDLED)

@@ -13,6 +13,7 @@ const struct module *const modules[] = {
 	&mod_iqauth,
 	&mod_bind,
 	&mod_sm,
+	&mod_csi,
 	&mod_roster,
 	&mod_presence,
 	&mod_serveriq,

@@ -29,8 +29,8 @@ struct xml_node;
 #define NS_ROSTER        "jabber:iq:roster"
 #define NS_ROSTERVER     "urn:xmpp:features:rosterver"
 
-extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_roster, mod_presence,
-       mod_serveriq, mod_deliver;
+extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
+       mod_presence, mod_serveriq, mod_deliver;
 
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */

@@ -21,5 +21,6 @@ extern const char lua_route_stanza[], lua_route_stanza_sha[];
 extern const char lua_offline_move[], lua_offline_move_sha[];
 extern const char lua_authfail_record[], lua_authfail_record_sha[];
 extern const char lua_server_secret[], lua_server_secret_sha[];
+extern const char lua_carbons_set[], lua_carbons_set_sha[];
 
 #endif

@@ -127,6 +127,8 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 
 #define ROUTE_KEYS 5
 #define ROUTE_ARGS 22      /* EVALSHA sha numkeys + 5 keys + 14 arguments */
+#define ROUTE_STR_(x) #x
+#define ROUTE_STR(x)  ROUTE_STR_(x)
 
 /* The arguments of route_stanza.lua for one request; strings it made are
  * kept in mine[] to be freed. */
@@ -147,7 +149,8 @@ static void call_args(struct store *s, const struct route_req *q, const char *no
 	c->mine[4] = key_dup(s, q->bare, "inbox:");
 	c->mine[5] = key_dup(s, q->bare, "carbons");
 	c->mine[6] = NULL;
-	c->av[0] = "EVALSHA"; c->av[1] = lua_route_stanza_sha; c->av[2] = "5";
+	c->av[0] = "EVALSHA"; c->av[1] = lua_route_stanza_sha;
+	c->av[2] = ROUTE_STR(ROUTE_KEYS);
 	c->av[3] = c->mine[0]; c->av[4] = c->mine[1]; c->av[5] = c->mine[2]; c->av[6] = expiry;
 	c->av[7] = c->mine[5];
 	c->av[8] = c->mine[3]; c->av[9] = q->resource;

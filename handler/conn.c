@@ -392,8 +392,8 @@ int conn_take_confirmation(struct conn *c, const struct xml_node *el)
 /* A message for the client: written, and kept until confirmed whatever
  * happens next (if the session ends now, conn_finish routes it again) -
  * unless it is an echo, the session's own message come back, which
- * another resource of the user got too: routing it again would only
- * duplicate it. */
+ * another resource of the user got too, or a carbon copy: routing it
+ * again would only duplicate it. */
 static void send_message(struct conn *c, const char *xml, size_t len, long accepted, int echo)
 {
 	if (c->sm.on) {
@@ -550,12 +550,13 @@ static void reroute_env(const char *env, size_t len, void *arg)
 {
 	struct conn *c = arg;
 	struct route_msg m;
-	if (route_parse(env, len, &m) == 0 && m.kind == ROUTE_STANZA)
+	if (route_parse(env, len, &m) == 0 && m.kind == ROUTE_STANZA && !m.echo)
 		relay_again(c, c->reroute_bare, m.body, m.body_len, m.accepted);
 }
 
 /* Whatever waits in a session's inbox goes to the user's other resources
- * or offline storage, or back to its sender as an error. */
+ * or offline storage, or back to its sender as an error - but for echoes
+ * and carbon copies, whose originals reached a session already. */
 void conn_drain_inbox(struct conn *c, const char *bare, const char *resource)
 {
 	int got;

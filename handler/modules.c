@@ -17,6 +17,7 @@ const struct module *const modules[] = {
 	&mod_roster,
 	&mod_presence,
 	&mod_serveriq,
+	&mod_carbons,
 	&mod_deliver,
 	NULL
 };

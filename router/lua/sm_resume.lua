@@ -48,6 +48,11 @@ rec = record_set(rec, 'seen', ARGV[6])
 rec = record_set(rec, 'det', '0')
 redis.call('HSET', KEYS[2], res, rec)
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[7]), expiry_member(ARGV[3], ARGV[8], res))
+-- Carbons (XEP-0280) stay enabled: their flag names the stream id.
+local cb = ARGV[9] .. 'carbons'
+if redis.call('HGET', cb, res) == st[2] then
+  redis.call('HSET', cb, res, ARGV[3])
+end
 local out = { 'resumed', res, st[3], st[2] }
 for _, e in ipairs(redis.call('LRANGE', smq, 0, -1)) do
   out[#out + 1] = e

@@ -11,9 +11,9 @@ from lua_harness import EMBED, LUA, NOW, RedisError, rec, script, scripts
 def test_every_script_is_tested():
     """A new script needs tests here: this list is the reminder."""
     assert scripts() == [
-        "authfail_record", "offline_move", "presence_get", "roster_remove", "roster_set",
-        "roster_sub", "route_stanza", "server_secret", "session_reap", "session_register",
-        "session_unregister", "session_update"]
+        "authfail_record", "carbons_set", "offline_move", "presence_get", "roster_remove",
+        "roster_set", "roster_sub", "route_stanza", "server_secret", "session_reap",
+        "session_register", "session_unregister", "session_update"]
 
 
 def test_embedded_sha_is_what_redis_computes(r):

@@ -368,7 +368,8 @@ static void sm_resume_el(struct conn *c, struct xml_node *el)
 	xbuf_addf(&c->out, "<resumed xmlns='" NS_SM "' h='%lu' previd='", hin);
 	xbuf_add_esc(&c->out, previd, strlen(previd));
 	xbuf_adds(&c->out, "'/>");
-	xbuf_add(&c->out, replay.p, replay.len);
+	if (replay.len)
+		xbuf_add(&c->out, replay.p, replay.len);
 	if (unacked(c)) {
 		c->sm.first_unacked = time(NULL);
 		send_request(c);

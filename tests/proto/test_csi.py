@@ -29,7 +29,8 @@ def status_of(el):
 
 
 def drain(r, timeout=1.0):
-    """Everything the server sends within timeout seconds of quiet."""
+    """Everything the server sends within timeout seconds of quiet, but
+    its delivery pings (answered, as a client does)."""
     got = []
     while True:
         try:
@@ -37,6 +38,9 @@ def drain(r, timeout=1.0):
         except AssertionError:
             return got
         assert ev == "element", ev
+        if el.get("id", "").startswith("xmppd-ack-"):
+            r.send("<iq type='result' id='%s' to='localhost'/>" % el.get("id"))
+            continue
         got.append(el)
 
 

@@ -188,14 +188,17 @@ def cut_with_unacked(server, listener=0, acked=1, available=False):
     b, _ = raw_login(server, BOB, resource="b")
     if available:
         a.send("<presence/>")
+        raw_wait(a, lambda e: e.tag == q("jabber:client", "presence"))   # our own, back
+        a.send("<a xmlns='%s' h='1'/>" % NS_SM)
     for i in range(1, 4):
         b.send(message(afull, "m%d" % i))
+    base = 1 if available else 0
     got = [e for e in collect(a, 3) if not e.tag.startswith("{%s}" % NS_SM)]
-    h = [i + 1 for i, e in enumerate(got) if e.tag == q("jabber:client", "message")][acked - 1] \
-        if acked else 0
+    h = base + ([i + 1 for i, e in enumerate(got)
+                 if e.tag == q("jabber:client", "message")][acked - 1] if acked else 0)
     a.send("<a xmlns='%s' h='%d'/>" % (NS_SM, h))
     a.sm_h = h
-    wait_until(lambda: server.redis("LLEN", "xmpp:{%s}:smq:a" % ALICE) == len(got) - h,
+    wait_until(lambda: server.redis("LLEN", "xmpp:{%s}:smq:a" % ALICE) == base + len(got) - h,
                what="the ack recorded")
     return a, b, smid, afull
 
@@ -347,3 +350,34 @@ def test_never_resumed_goes_offline_with_delay():
         off = server.redis("LRANGE", "xmpp:{%s}:offline" % ALICE, 0, -1)
         assert len(off) == 2 and "unacked" in off[0] and "while-away" in off[1], off
         assert all(NS_DELAY in s for s in off)
+
+
+def test_flood_resumed_while_old_handler_delivers(server):
+    """The loss test: Bob floods Alice; mid-flood Alice's client stops
+    reading (its old handler still runs and still writes) and resumes on
+    the other host with the count it really read. Every message arrives
+    exactly once, in order, across both connections."""
+    N = 300
+    a, afull = raw_login(server, ALICE, resource="a")
+    smid = enable(a).get("id")
+    b, _ = raw_login(server, BOB, resource="b")
+    b.send("".join(message(afull, "f%d" % i) for i in range(1, N + 1)))
+    seen, h = [], 0
+    while len(seen) < N // 3:
+        ev, el = a.next()
+        assert ev == "element", describe(ev, el)
+        if el.tag == sm("r"):
+            a.send("<a xmlns='%s' h='%d'/>" % (NS_SM, h))
+        elif not el.tag.startswith("{%s}" % NS_SM):
+            h += 1
+            seen.append(el.findtext(q("jabber:client", "body")))
+    # Alice's phone goes silent here: the socket stays open, unread.
+    r, _ = raw_auth(server, ALICE, listener=1)
+    el = resume(r, smid, h)
+    assert el.tag == sm("resumed"), to_xml(el)
+    rest = bodies(collect(r, N - len(seen), timeout=20, answer_r=[h]))
+    got = seen + rest
+    assert got == ["f%d" % i for i in range(1, N + 1)], (len(seen), len(rest), got[:5])
+    # and nothing more comes
+    b.send(message(afull, "end"))
+    assert bodies(collect(r, 1)) == ["end"]

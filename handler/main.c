@@ -20,10 +20,15 @@
  *       (LRANGE+LTRIM the inbox; each message written and kept in the ackq
  *       until the client answers the ping after it; the pull waits while
  *       512 KiB are unconfirmed);  presence, roster push -> outbound hooks
+ *     (a module may hold back what can wait: csi.c);  with XEP-0198 (sm.c)
+ *     the client's <a/> confirms instead, and what it has not yet
+ *     acknowledged is kept in Redis, not here
  *   conn_tick: login and idle timers (idle ping), ack_timeout, heartbeat,
- *     reaping of dead handlers' sessions;  conn_flush: output -> client
+ *     reaping of dead handlers' sessions;  conn_flush: (sm_sync.lua) ->
+ *     output -> client
  *   -> conn_finish: ended hooks (unavailable presence), record removed,
- *      inbox and unconfirmed messages routed again (relay.c) -> exit
+ *      inbox and unconfirmed messages routed again (relay.c) -> exit;
+ *      or, a resumable session only lost, detached for resume_timeout
  *
  * -T: direct TLS (XEP-0368, port 5223): TLS from the first byte.
  * -V: print the version compiled in (version.h) and exit.

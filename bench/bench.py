@@ -924,9 +924,15 @@ def sc_sm_resume(server):
     print("scenario=resume-cpu server=%s %s" % (server.name, " ".join(
         "%s=%s" % (k, r[k]) for k in ("server_cpu_ms_per_login", "server_cpu_ms_per_resume") if k in r)),
         flush=True)
+    if not int(r.get("resumed", 0)):
+        # no figures of resumes that did not happen (xmppload prints zeros)
+        for k in [k for k in r if k.startswith("resume_") and k.endswith(("_ms", "_rate", "_ratio"))]:
+            del r[k]
+        r.pop("server_cpu_ms_per_resume", None)
     # xmppload counts a resume answered <failed/> among its failed clients too
     r["other_failures"] = str(int(r.get("failed", 0)) - int(r.get("resume_failed", 0)))
     r["sm_status"] = sm_status(r, [("resume_failed", "resumes failed"),
+                                   ("resume_not_offered", "enabled without resume"),
                                    ("ack_mismatches", "h mismatches"), ("sm_enable_failed", "enable failed"),
                                    ("other_failures", "clients failed")])
     server.settle()

@@ -1664,7 +1664,7 @@ static void print_mark(const char *phase)
  * once every resume has ended and what followed has arrived. */
 static int run_resume(void)
 {
-	int i, n = opt.n, logged_in;
+	int i, n = opt.n, logged_in, no_resume = 0;
 	double login_secs, login_rate, resume_secs, resume_rate;
 	alloc_conns(n);
 	login_all(n, now_ns() + 600LL * NS_PER_SEC);
@@ -1690,7 +1690,9 @@ static int run_resume(void)
 	t_first_connect = 0;
 	for (i = 0; i < n; i++)
 		if (!conns[i].sm_id[0]) {
-			/* never enabled (failed login): nothing to resume */
+			/* never enabled (failed login), or <enabled/> without an
+			 * id (no resumption offered): nothing to resume */
+			no_resume += conns[i].sm_on;
 			conns[i].st = ST_DONE;
 		}
 	login_all(n, now_ns() + 600LL * NS_PER_SEC);
@@ -1700,10 +1702,10 @@ static int run_resume(void)
 	resume_secs = t_last_resumed > t_first_connect ? (double)(t_last_resumed - t_first_connect) / 1e9 : 0;
 	resume_rate = resume_secs > 0 ? resumed_n / resume_secs : 0;
 	print_resume_logins(logged_in, login_rate);
-	printf(" resumed=%d resume_failed=%d resume_first_failure=%s resume_rate=%.1f "
+	printf(" resume_not_offered=%d resumed=%d resume_failed=%d resume_first_failure=%s resume_rate=%.1f "
 	    "resume_p50_ms=%.2f resume_p99_ms=%.2f resume_login_time_ratio=%.3f "
 	    "resume_login_p50_ratio=%.3f failed=%d",
-	    resumed_n, resume_failed, resume_first_failure[0] ? resume_first_failure : "none",
+	    no_resume, resumed_n, resume_failed, resume_first_failure[0] ? resume_first_failure : "none",
 	    resume_rate, pct_ms(&resume_lat, 50), pct_ms(&resume_lat, 99),
 	    resume_rate > 0 ? login_rate / resume_rate : 0,
 	    pct_ms(&login_lat, 50) > 0 ? pct_ms(&resume_lat, 50) / pct_ms(&login_lat, 50) : 0, failed_n);

@@ -142,6 +142,18 @@ $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(ROUTEROBJ) $(LIBOBJ) $(B)/hand
 unit: $(addprefix $(B)/tests/,$(UNITTESTS))
 	@for t in $^; do echo "== $$t"; $$t || exit 1; done
 
+# Third-party client libraries driven by the protocol tests, one small
+# program each (tests/clients/). Built only when pkg-config finds the
+# library (tests/deps.sh installs it); a test whose client is missing
+# fails and says so. Linked shared: they are not xmppd's programs.
+TESTCLIENTS := $(if $(shell pkg-config --exists libstrophe 2>/dev/null && echo y),$(B)/strophe-sm)
+$(B)/strophe-sm: tests/clients/strophe-sm.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow $(shell pkg-config --cflags libstrophe) \
+	    $(CFLAGS) $< $(LDFLAGS) $(shell pkg-config --libs libstrophe) -o $@
+
+testclients: $(TESTCLIENTS)
+
 -include $(patsubst %.o,%.d,$(call obj,$(LIB) $(ROUTER) $(HANDLER) $(CTL) $(LISTEN)) $(B)/gen/scripts.o)
 
 deps:
@@ -154,7 +166,7 @@ lint:
 # Every test, against binaries built with AddressSanitizer and UBSan (and
 # valgrind's run against build/vg: the C library shared, which valgrind needs).
 check: deps all lint
-	$(MAKE) --no-print-directory B=build/san STATIC=libs CFLAGS="-O1 -g $(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all unit
+	$(MAKE) --no-print-directory B=build/san STATIC=libs CFLAGS="-O1 -g $(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all unit testclients
 	$(MAKE) --no-print-directory B=build/vg STATIC=libs build/vg/xmpp-handler
 	sh tests/run.sh build/san
 	sh tests/fuzz/regress.sh
@@ -198,4 +210,4 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all unit deps lint check run bench fuzz install clean FORCE
+.PHONY: all unit testclients deps lint check run bench fuzz install clean FORCE

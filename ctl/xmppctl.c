@@ -195,6 +195,7 @@ static int ctl_connect(struct ctl *c)
 	/* store_open() leaves this 0 (no staleness check); session_each()
 	 * must hide the records of handlers that died, as the handlers do. */
 	c->st.session_ttl = c->cfg.session_ttl;
+	c->st.resume_timeout = c->cfg.resume_timeout;
 	c->connected = 1;
 	return XC_OK;
 }
@@ -649,10 +650,16 @@ static void iso8601_utc(long t, char *out, size_t outsz)
 static int session_line(const struct session_info *si, void *arg)
 {
 	struct session_lines *sl = arg;
-	char line[SESSION_LINE_MAX], since[ISO8601_MAX];
+	char line[SESSION_LINE_MAX], since[ISO8601_MAX], det[ISO8601_MAX];
+	int n;
 	iso8601_utc(si->since, since, sizeof since);
-	snprintf(line, sizeof line, "%s/%s  host=%s pid=%ld prio=%d avail=%d since=%s",
+	n = snprintf(line, sizeof line, "%s/%s  host=%s pid=%ld prio=%d avail=%d since=%s",
 	    sl->bare, si->resource, si->host, si->pid, si->prio, si->avail ? 1 : 0, since);
+	if (si->det > 0 && n > 0 && (size_t)n < sizeof line) {
+		/* XEP-0198: no handler now; resumable until then. */
+		iso8601_utc(si->det, det, sizeof det);
+		snprintf(line + n, sizeof line - (size_t)n, " detached-until=%s", det);
+	}
 	strvec_add(&sl->lines, line);
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "io.h"
 #include "jid.h"
 #include "store.h"
+#include "strvec.h"
 #include "xml.h"
 
 #define STREAM_ID_BYTES  12
@@ -28,6 +29,29 @@
 #define IDLE_PING_ID     "xmppd-idle"   /* the ping a silent client must answer */
 #define CONFIRM_DELAY    1       /* seconds a confirmation request waits for more */
 #define CONFIRM_EAGER    (64 * 1024)    /* unconfirmed bytes that ask at once */
+
+/* XEP-0198 as the output path keeps it (handler/sm.c). Counts are
+ * modulo 2^32 (SM_MASK). */
+#define SM_MASK 0xffffffffUL
+#define SM_KICK_RESUMED "resumed"   /* the kick that hands a session over */
+struct sm_out {
+	int on;                          /* enabled */
+	int resume;                      /* resumable: a lost connection detaches */
+	unsigned long out;               /* stanzas queued for the client */
+	unsigned long acked;             /* the client's last <a h/> */
+	unsigned long acked_synced;      /* acked as Redis has it */
+	unsigned long hin;               /* client stanzas handled */
+	unsigned long hin_synced;
+	unsigned long requested;         /* out when the last <r/> was sent */
+	time_t request_sent;             /* an <r/> is unanswered since (0: none) */
+	time_t first_unacked;            /* stanzas wait for acknowledgement since */
+	long inbox_taken;                /* inbox entries consumed, not yet trimmed */
+	int pull_stop;                   /* an inbox entry was not consumed */
+	const char *entry;               /* the inbox envelope being delivered */
+	size_t unsynced_from;            /* output offset of the first stanza not
+	                                    yet in Redis (SIZE_MAX: none) */
+	struct strvec pending;           /* entries to add to smq before writing */
+};
 
 enum conn_state {
 	CS_WAIT_HEADER,     /* nothing yet, or a restart is pending */
@@ -63,6 +87,10 @@ struct conn {
 	time_t idle_ping_sent;           /* a silent client was pinged (0: not) */
 	time_t confirm_due;              /* when to ask for a confirmation (0: not due) */
 	int tls_logged;                  /* the TLS line is in the log */
+	int lost;                        /* the connection was lost, not ended */
+	int taken;                       /* the session is another handler's now
+	                                    (resumed elsewhere): leave Redis alone */
+	struct sm_out sm;
 	void *slots[MODULES_MAX];        /* per-module state (conn_slot) */
 	struct io io;                    /* the client's bytes, plain or TLS */
 	char stream_id[2 * STREAM_ID_BYTES + 1];
@@ -126,5 +154,31 @@ void conn_flush_modules(struct conn *c, const struct xml_node *next);
 int conn_take_confirmation(struct conn *c, const struct xml_node *el);
 /* Take what waits for this session in Redis as far as the client keeps up. */
 void conn_pull(struct conn *c);
+/* A stream error with an application-specific condition element app
+ * (XML, or NULL) after the text. */
+void conn_stream_error_app(struct conn *c, const char *cond, const char *text, const char *app);
+/* The session is now bound to resource (already in the session record):
+ * subscribe and start delivering. 0 or XE_REDIS (nothing changed). */
+int conn_session_start(struct conn *c, const char *resource);
+
+/* ---- stream management (sm.c) ---- */
+/* A stanza was queued at output offset start (to the end of out). */
+void conn_sm_count(struct conn *c, size_t start);
+/* A client stanza was handled. */
+void conn_sm_handled(struct conn *c);
+/* Before writing: record in Redis what is about to be written. -1 when
+ * the session is not ours any more or Redis failed (the stream is then
+ * closing, the unrecorded output dropped). */
+int conn_sm_flush(struct conn *c);
+/* The client closed its stream with everything written: all read. */
+void conn_sm_closed(struct conn *c);
+/* The connection ends: 1 if the session was detached (resumable) and
+ * must be left as it is, else 0. */
+int conn_sm_detach(struct conn *c);
+/* The session ends for good: its unacknowledged stanzas go back to its
+ * inbox (owned by id; "" whoever). */
+void conn_sm_end(struct conn *c, const char *bare, const char *resource, const char *id);
+/* Room for more unacknowledged stanzas. */
+int conn_sm_room(const struct conn *c);
 
 #endif

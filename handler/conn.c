@@ -51,6 +51,7 @@ void conn_init(struct conn *c, const struct config *cfg, struct store *st, const
 	c->state = CS_WAIT_HEADER;
 	c->phase = PHASE_AUTH;
 	c->confirm = &confirm_ping;
+	c->sm.unsynced_from = SIZE_MAX;
 	io_init(&c->io, rfd, wfd);
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
 	peer_address(peer, c->peer_ip, sizeof c->peer_ip);
@@ -87,6 +88,7 @@ void conn_free(struct conn *c)
 	io_free(&c->io);
 	xbuf_free(&c->out);
 	ackq_drain(&c->ackq, NULL, NULL);
+	strvec_free(&c->sm.pending);
 	for (i = 0; modules[i] && i < MODULES_MAX; i++) {
 		if (!c->slots[i])
 			continue;
@@ -156,18 +158,40 @@ int conn_to_account(const struct conn *c, const struct xml_node *st)
 
 /* ---- output ---- */
 
+/* Every stanza is queued here (or in send_message), one per call: stream
+ * management counts it. */
 void conn_send(struct conn *c, const struct xml_node *n)
 {
+	size_t start = c->out.len;
 	if (c->state == CS_CLOSING)
 		return;
 	xml_write(&c->out, n, NS_CLIENT);
+	conn_sm_count(c, start);
 }
 
 void conn_send_raw(struct conn *c, const char *xml, size_t len)
 {
+	size_t start = c->out.len;
 	if (c->state == CS_CLOSING)
 		return;
 	xbuf_add(&c->out, xml, len);
+	conn_sm_count(c, start);
+}
+
+/* Does a module hold st back (module.h, hold)? */
+static int held(struct conn *c, const char *xml, size_t len, int deferrable)
+{
+	int i;
+	for (i = 0; modules[i]; i++)
+		if (modules[i]->hold && modules[i]->hold(c, xml, len, deferrable))
+			return 1;
+	return 0;
+}
+
+void conn_send_deferrable(struct conn *c, const char *xml, size_t len)
+{
+	if (c->state != CS_CLOSING && !held(c, xml, len, 1))
+		conn_send_raw(c, xml, len);
 }
 
 /* ---- replies ---- */
@@ -251,34 +275,45 @@ void conn_unauthenticate(struct conn *c)
 	c->bare[0] = '\0';
 }
 
+int conn_session_start(struct conn *c, const char *resource)
+{
+	snprintf(c->jid.resource, sizeof c->jid.resource, "%s", resource);
+	jid_full(&c->jid, c->full, sizeof c->full);
+	if (route_subscribe(c->store, c->bare, resource) == -1) {
+		log_msg(LOG_ERR, "subscribe: %s", c->store->err);
+		c->jid.resource[0] = c->full[0] = '\0';
+		return XE_REDIS;
+	}
+	log_set_context(NULL, NULL, c->full);
+	c->state = CS_SESSION;
+	c->phase = PHASE_SESSION;
+	c->last_heartbeat = time(NULL);
+	return 0;
+}
+
 int conn_bind(struct conn *c, const char *resource)
 {
 	char replaced[64];
 	int i;
 
-	snprintf(c->jid.resource, sizeof c->jid.resource, "%s", resource);
-	jid_full(&c->jid, c->full, sizeof c->full);
 	if (session_register(c->store, c->bare, resource, c->stream_id,
 	    c->cfg->hostname, (long)getpid(), replaced, sizeof replaced) < 0) {
 		log_msg(LOG_ERR, "session register: %s", c->store->err);
-		c->jid.resource[0] = c->full[0] = '\0';
 		return XE_REDIS;
 	}
-	if (route_subscribe(c->store, c->bare, resource) == -1) {
-		log_msg(LOG_ERR, "subscribe: %s", c->store->err);
+	if (conn_session_start(c, resource) < 0) {
 		session_unregister(c->store, c->bare, resource, c->stream_id, NULL);
-		c->jid.resource[0] = c->full[0] = '\0';
 		return XE_REDIS;
 	}
 	/* The session that held this resource ends with <conflict/>
-	 * (RFC 6120 7.7.2.2): the newest login wins. */
-	if (replaced[0] && strcmp(replaced, c->stream_id))
+	 * (RFC 6120 7.7.2.2): the newest login wins. What it left
+	 * unacknowledged under stream management (it may be detached, with
+	 * no handler to do it) comes to this session's inbox. */
+	if (replaced[0] && strcmp(replaced, c->stream_id)) {
 		route_kick(c->store, c->bare, resource, replaced, "conflict");
-	log_set_context(NULL, NULL, c->full);
+		conn_sm_end(c, c->bare, resource, replaced);
+	}
 	log_msg(LOG_INFO, "session bound");
-	c->state = CS_SESSION;
-	c->phase = PHASE_SESSION;
-	c->last_heartbeat = time(NULL);
 	for (i = 0; modules[i]; i++)
 		if (modules[i]->bound)
 			modules[i]->bound(c);
@@ -357,10 +392,19 @@ int conn_take_confirmation(struct conn *c, const struct xml_node *el)
 /* A message for the client: written, and kept until confirmed whatever
  * happens next (if the session ends now, conn_finish routes it again) -
  * unless it is an echo, the session's own message come back, which
- * another resource of the user got too: routing it again would only
- * duplicate it. */
+ * another resource of the user got too, or a carbon copy: routing it
+ * again would only duplicate it. */
 static void send_message(struct conn *c, const char *xml, size_t len, long accepted, int echo)
 {
+	if (c->sm.on) {
+		/* Redis keeps it until the client acknowledges it (sm.c);
+		 * an echo is kept as what the handler wrote, never routed
+		 * again. */
+		if (echo)
+			c->sm.entry = NULL;
+		conn_send_raw(c, xml, len);
+		return;
+	}
 	if (echo) {
 		conn_send_raw(c, xml, len);
 		return;
@@ -390,8 +434,15 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 		return;
 	}
 	if (m.kind == ROUTE_KICK) {
-		if (!strcmp(m.id, c->stream_id))
+		if (strcmp(m.id, c->stream_id))
+			return;
+		if (!strcmp(m.cond, SM_KICK_RESUMED)) {
+			/* Resumed on another connection: the session goes on there. */
+			c->taken = 1;
+			conn_stream_error(c, "conflict", "session resumed on another connection");
+		} else {
 			conn_stream_error(c, m.cond, NULL);
+		}
 		return;
 	}
 	if (c->state != CS_SESSION)
@@ -400,10 +451,14 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 	if (m.kind == ROUTE_INBOX) {
 		c->inbox_ready = 1;     /* pulled once per read of the subscriber */
 	} else if (m.kind == ROUTE_STANZA) {
-		if (m.body_len > 8 && !memcmp(m.body, "<message", 8))
+		if (m.body_len > 8 && !memcmp(m.body, "<message", 8)) {
+			/* Without a body (a chat state, a receipt) it can wait. */
+			if (held(c, m.body, m.body_len, !memmem(m.body, m.body_len, "<body", 5)))
+				return;
 			send_message(c, m.body, m.body_len, m.accepted, m.echo);
-		else
+		} else {
 			conn_send_raw(c, m.body, m.body_len);
+		}
 	} else {
 		for (i = 0; modules[i]; i++)
 			if (modules[i]->outbound && modules[i]->outbound(c, &m) == MOD_HANDLED)
@@ -419,14 +474,43 @@ void conn_after_wakeups(struct conn *c)
 
 static void pull_one(const char *env, size_t len, void *arg)
 {
-	conn_deliver(arg, env, len);
+	struct conn *c = arg;
+	if (!c->sm.on) {
+		conn_deliver(c, env, len);
+		return;
+	}
+	/* Under stream management the inbox keeps each entry until sm_sync
+	 * records it as written: count only what was consumed, in order. */
+	if (c->sm.pull_stop || c->state != CS_SESSION) {
+		c->sm.pull_stop = 1;
+		return;
+	}
+	c->sm.entry = env;
+	conn_deliver(c, env, len);
+	c->sm.entry = NULL;
+	c->sm.inbox_taken++;
 }
 
 /* Room for more unconfirmed messages: pull only while the client keeps
  * up, so a backlog waits in Redis rather than in this process. */
 static int ackq_room(const struct conn *c)
 {
+	if (c->sm.on)
+		return conn_sm_room(c);
 	return ackq_bytes(&c->ackq) < ACKQ_MAX_BYTES / 2;
+}
+
+/* The next batch of the inbox: taken away, or, under stream management,
+ * read where the last one ended (sm_sync removes it). */
+static int inbox_next(struct conn *c)
+{
+	int got;
+	if (!c->sm.on)
+		return route_inbox_take(c->store, c->bare, c->jid.resource, PULL_BATCH, pull_one, c);
+	c->sm.pull_stop = 0;
+	got = route_inbox_peek(c->store, c->bare, c->jid.resource, c->sm.inbox_taken,
+	    PULL_BATCH, pull_one, c);
+	return c->sm.pull_stop ? -1 : got;
 }
 
 void conn_pull(struct conn *c)
@@ -435,7 +519,7 @@ void conn_pull(struct conn *c)
 
 	c->inbox_ready = 0;
 	while (c->state == CS_SESSION && ackq_room(c)) {
-		got = route_inbox_take(c->store, c->bare, c->jid.resource, PULL_BATCH, pull_one, c);
+		got = inbox_next(c);
 		if (got == PULL_BATCH)
 			continue;
 		if (got == -1 || !c->offline_more)
@@ -466,12 +550,13 @@ static void reroute_env(const char *env, size_t len, void *arg)
 {
 	struct conn *c = arg;
 	struct route_msg m;
-	if (route_parse(env, len, &m) == 0 && m.kind == ROUTE_STANZA)
+	if (route_parse(env, len, &m) == 0 && m.kind == ROUTE_STANZA && !m.echo)
 		relay_again(c, c->reroute_bare, m.body, m.body_len, m.accepted);
 }
 
 /* Whatever waits in a session's inbox goes to the user's other resources
- * or offline storage, or back to its sender as an error. */
+ * or offline storage, or back to its sender as an error - but for echoes
+ * and carbon copies, whose originals reached a session already. */
 void conn_drain_inbox(struct conn *c, const char *bare, const char *resource)
 {
 	int got;
@@ -509,7 +594,8 @@ static void session_restore(struct conn *c)
 }
 
 /* A dead handler's session: its modules' goodbyes, then its inbox. */
-static void reaped(const char *bare, const char *resource, const char *presence, void *arg)
+static void reaped(const char *bare, const char *resource, const char *id, const char *presence,
+    void *arg)
 {
 	struct conn *c = arg;
 	int i;
@@ -517,6 +603,7 @@ static void reaped(const char *bare, const char *resource, const char *presence,
 	for (i = 0; modules[i]; i++)
 		if (modules[i]->reaped)
 			modules[i]->reaped(c, bare, resource, presence);
+	conn_sm_end(c, bare, resource, id);
 	conn_drain_inbox(c, bare, resource);
 }
 
@@ -587,6 +674,7 @@ int conn_tick(struct conn *c, time_t now)
 		c->last_heartbeat = now;
 		switch (session_update(c->store, c->bare, c->jid.resource, c->stream_id, 0, -1, NULL)) {
 		case SESSION_TAKEN:
+			c->taken = 1;
 			conn_stream_error(c, "conflict", "resource taken by another session");
 			return 1;
 		case SESSION_NORECORD:
@@ -637,8 +725,12 @@ long conn_read(struct conn *c, char *buf, size_t len)
 
 int conn_flush(struct conn *c)
 {
-	size_t before = c->out.len;
-	int r = io_flush(&c->io, &c->out);
+	size_t before;
+	int r;
+
+	conn_sm_flush(c);               /* Redis first: then it may be written */
+	before = c->out.len;
+	r = io_flush(&c->io, &c->out);
 	c->out_written += before - c->out.len;
 	if (r == -1) {
 		conn_eof(c, c->io.err);
@@ -655,8 +747,10 @@ int conn_flush(struct conn *c)
 
 void conn_eof(struct conn *c, const char *why)
 {
-	if (c->state != CS_CLOSING)
+	if (c->state != CS_CLOSING) {
 		snprintf(c->end_reason, sizeof c->end_reason, "%s", why);
+		c->lost = 1;
+	}
 	c->state = CS_CLOSING;
 }
 
@@ -687,7 +781,13 @@ void conn_finish(struct conn *c)
 	    store_wait(c->store, FINISH_TRIES, FINISH_WAIT_MS) == -1)
 		log_msg(LOG_ERR, "cannot clean up, Redis unreachable (%s): the session expires "
 		    "in %d s", c->store->err, c->cfg->session_ttl);
-	if (c->jid.resource[0] && c->store_ok) {
+	if (c->taken) {
+		/* Resumed or replaced elsewhere: the session is not ours to end. */
+		log_msg(LOG_INFO, "session continues on another connection");
+	} else if (c->jid.resource[0] && c->store_ok && conn_sm_detach(c)) {
+		/* Detached (XEP-0198): it waits for its client to resume it. */
+		ackq_drain(&c->ackq, reroute_unconfirmed, c);
+	} else if (c->jid.resource[0] && c->store_ok) {
 		for (i = 0; modules[i]; i++)
 			if (modules[i]->ended)
 				modules[i]->ended(c);
@@ -697,9 +797,12 @@ void conn_finish(struct conn *c)
 		/* Unregistered first, so nothing is routed back to us. The
 		 * inbox is the resource's: after a takeover it is the new
 		 * session's to read, not ours to empty; with no record at
-		 * all, nobody else will read it. */
-		if (ours == SESSION_OURS || ours == SESSION_NORECORD)
+		 * all, nobody else will read it. What stream management kept
+		 * unacknowledged goes first. */
+		if (ours == SESSION_OURS || ours == SESSION_NORECORD) {
+			conn_sm_end(c, c->bare, c->jid.resource, c->stream_id);
 			conn_drain_inbox(c, c->bare, c->jid.resource);
+		}
 		ackq_drain(&c->ackq, reroute_unconfirmed, c);
 	}
 	log_msg(LOG_INFO, "disconnect: %s", c->end_reason[0] ? c->end_reason : "end");

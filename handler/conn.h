@@ -61,6 +61,9 @@ int conn_tls_required(const struct conn *c);
 void conn_send(struct conn *c, const struct xml_node *n);
 /* XML that xmppd made itself (stored or routed stanzas, pushes). */
 void conn_send_raw(struct conn *c, const char *xml, size_t len);
+/* A stanza from others that the client need not get at once (presence):
+ * written, unless a module holds it back for now (XEP-0352). */
+void conn_send_deferrable(struct conn *c, const char *xml, size_t len);
 /* End the stream with a stream error (RFC 6120 4.9); text may be NULL. */
 void conn_stream_error(struct conn *c, const char *cond, const char *text);
 /* A stream restart follows the element being handled (RFC 6120 4.3.3). */

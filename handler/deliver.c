@@ -6,7 +6,10 @@
  * The messages of one read wait in a batch (the module's slot) and go to
  * Redis in one pipelined round trip, in order: the batch is flushed
  * before any other element is handled, at the end of each read, and when
- * the session ends.
+ * the session ends. An eligible message's XEP-0280 carbon copies
+ * (carbons.c) ride in the same round trip: the received copies in its own
+ * routing request, the sent copies in one more request, right after it,
+ * for the user's own sessions.
  */
 #include "modules.h"
 #include "conn.h"
@@ -23,6 +26,7 @@
 #include <time.h>
 
 #define DELIVER_BATCH 64      /* messages of one read routed in one round trip */
+#define DELIVER_REQS  (2 * DELIVER_BATCH)   /* each with its sent copies */
 
 /* A message waiting in the batch, already stamped and serialised. */
 struct pending {
@@ -30,6 +34,7 @@ struct pending {
 	char *bare, *resource, *env, *delay;
 	int to_self;               /* to the user's own bare JID */
 	size_t envlen;
+	struct carbons_copy received, sent;
 };
 
 struct batch {
@@ -62,36 +67,74 @@ static void answer_outcome(struct conn *c, const struct xml_node *st, enum route
 	}
 }
 
+static void pending_free(struct pending *p)
+{
+	xml_free(p->st);
+	free(p->bare);
+	free(p->resource);
+	free(p->env);
+	free(p->delay);
+	carbons_copy_free(&p->received);
+	carbons_copy_free(&p->sent);
+}
+
+/* The request for the sent copies of p: to the user's own sessions, all
+ * but this one. */
+static void sent_copies(struct conn *c, const struct pending *p, const char *type,
+    struct route_req *q)
+{
+	q->bare = conn_bare(c);
+	q->resource = "";
+	q->msg_type = type;
+	q->envelope = "";
+	q->delay = "";
+	q->echo_of = conn_resource(c);
+	q->carbon_head = p->sent.head;
+	q->carbon_tail = p->sent.tail;
+	q->carbons_only = 1;
+}
+
 static void batch_send(struct conn *c)
 {
 	struct batch *b = batch_of(c);
-	struct route_req req[DELIVER_BATCH] = { { 0 } };
-	enum route_outcome out[DELIVER_BATCH];
-	int i, n = b->n;
+	struct route_req *req;
+	enum route_outcome *out;
+	int i, k, n = b->n, at[DELIVER_BATCH];
 
 	if (n == 0)
 		return;
 	b->n = 0;
-	for (i = 0; i < n; i++) {
+	req = xcalloc(DELIVER_REQS, sizeof *req);
+	out = xcalloc(DELIVER_REQS, sizeof *out);
+	for (i = k = 0; i < n; i++) {
 		const char *type = xml_get(b->p[i].st, "type");
-		req[i].bare = b->p[i].bare;
-		req[i].resource = b->p[i].resource;
-		req[i].is_iq = 0;
-		req[i].msg_type = type ? type : "normal";
-		req[i].envelope = b->p[i].env;
-		req[i].envlen = b->p[i].envlen;
-		req[i].delay = b->p[i].delay;
-		req[i].echo_of = b->p[i].to_self ? conn_resource(c) : "";
+		at[i] = k;
+		req[k].bare = b->p[i].bare;
+		req[k].resource = b->p[i].resource;
+		req[k].is_iq = 0;
+		req[k].msg_type = type ? type : "normal";
+		req[k].envelope = b->p[i].env;
+		req[k].envlen = b->p[i].envlen;
+		req[k].delay = b->p[i].delay;
+		req[k].echo_of = b->p[i].to_self ? conn_resource(c) : "";
+		req[k].carbon_head = b->p[i].received.head;
+		req[k].carbon_tail = b->p[i].received.tail;
+		if (b->p[i].sent.head) {
+			sent_copies(c, &b->p[i], req[k].msg_type, &req[k + 1]);
+			k++;
+		}
+		k++;
 	}
-	route_stanza_batch(conn_store(c), n, req, conn_cfg(c)->offline_max, out);
+	route_stanza_batch(conn_store(c), k, req, conn_cfg(c)->offline_max, out);
 	for (i = 0; i < n; i++) {
-		answer_outcome(c, b->p[i].st, out[i]);
-		xml_free(b->p[i].st);
-		free(b->p[i].bare);
-		free(b->p[i].resource);
-		free(b->p[i].env);
-		free(b->p[i].delay);
+		answer_outcome(c, b->p[i].st, out[at[i]]);
+		/* Lost copies are no error of the message's. */
+		if (b->p[i].sent.head && out[at[i] + 1] == RO_ERROR)
+			log_msg(LOG_ERR, "carbons: %s", conn_store(c)->err);
+		pending_free(&b->p[i]);
 	}
+	free(req);
+	free(out);
 }
 
 /* Messages go out before anything else is handled (RFC 6120 10.1: in
@@ -110,6 +153,7 @@ static void queue_message(struct conn *c, struct xml_node *st, const struct jid 
 	struct pending *p;
 	struct xbuf delay = { 0 };
 	char bare[JID_MAX], *xml;
+	long now = (long)time(NULL);
 
 	if (b->n == DELIVER_BATCH)
 		batch_send(c);
@@ -117,8 +161,9 @@ static void queue_message(struct conn *c, struct xml_node *st, const struct jid 
 	xml_set(st, "from", conn_full(c));
 	jid_bare(to, bare, sizeof bare);
 	xml = xml_string(st, NULL);
-	p->env = route_envelope_stanza(xml, (long)time(NULL), &p->envlen);
+	p->env = route_envelope_stanza(xml, now, &p->envlen);
 	free(xml);
+	carbons_copies(c, st, bare, now, &p->received, &p->sent);
 	relay_delay_element(c, st, &delay);
 	p->delay = delay.p ? delay.p : xstrdup("");
 	p->bare = xstrdup(bare);
@@ -168,13 +213,8 @@ static void deliver_free(void *slot)
 	struct batch *b = slot;
 	int i;
 	/* Only a connection that ends without conn_finish leaves a batch. */
-	for (i = 0; i < b->n; i++) {
-		xml_free(b->p[i].st);
-		free(b->p[i].bare);
-		free(b->p[i].resource);
-		free(b->p[i].env);
-		free(b->p[i].delay);
-	}
+	for (i = 0; i < b->n; i++)
+		pending_free(&b->p[i]);
 }
 
 static const char *const deliver_disco[] = { "msgoffline", NULL };

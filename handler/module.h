@@ -60,11 +60,20 @@ struct module {
 	void (*flush)(struct conn *c, const struct xml_node *next);
 	void (*bound)(struct conn *c);     /* resource bound, session registered */
 	void (*restored)(struct conn *c);  /* session record registered again */
+	/* The session was resumed on this connection (XEP-0198): what the
+	 * module keeps in memory comes back from Redis, or its default. */
+	void (*resumed)(struct conn *c);
 	void (*ended)(struct conn *c);     /* before the session leaves Redis */
 	/* Another handler's session was reaped: presence is what it had
 	 * broadcast (NULL if none). */
 	void (*reaped)(struct conn *c, const char *bare, const char *resource,
 	    const char *presence);
+	/* A stanza from Redis about to be written (conn_send_deferrable, and
+	 * messages): deferrable when the client need not get it at once
+	 * (presence from others, a message without a body). 1 if the module
+	 * took it (XEP-0352 holds it; it writes it later with
+	 * conn_send_raw), else 0: it is written now. */
+	int (*hold)(struct conn *c, const char *xml, size_t len, int deferrable);
 	/* Timers of a bound session: seconds until the module's next, -1 none. */
 	int (*tick)(struct conn *c, time_t now);
 	void (*free_slot)(void *slot);

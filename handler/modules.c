@@ -12,9 +12,12 @@ const struct module *const modules[] = {
 	&mod_sasl,
 	&mod_iqauth,
 	&mod_bind,
+	&mod_sm,
+	&mod_csi,
 	&mod_roster,
 	&mod_presence,
 	&mod_serveriq,
+	&mod_carbons,
 	&mod_deliver,
 	NULL
 };

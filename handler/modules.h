@@ -7,6 +7,7 @@
  *   rosteriq.c  the roster (RFC 6121 2) and roster pushes
  *   presence.c  presence and subscriptions (RFC 6121 3, 4)
  *   serveriq.c  IQs the server answers itself: ping, disco, version
+ *   carbons.c   message carbons, XEP-0280
  *   deliver.c   messages and IQs from the client to others (RFC 6121 8)
  * and the few functions one module offers another.
  */
@@ -28,9 +29,10 @@ struct xml_node;
 #define NS_VERSION       "jabber:iq:version"
 #define NS_ROSTER        "jabber:iq:roster"
 #define NS_ROSTERVER     "urn:xmpp:features:rosterver"
+#define NS_CARBONS       "urn:xmpp:carbons:2"
 
-extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_roster, mod_presence,
-       mod_serveriq, mod_deliver;
+extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
+       mod_presence, mod_serveriq, mod_carbons, mod_deliver;
 
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */
@@ -41,5 +43,19 @@ void rosteriq_push(struct conn *c, const char *bare, const char *item, const cha
  * (roster removal). */
 void presence_subscription(struct conn *c, const char *contact, const char *type,
     const struct xml_node *orig);
+
+/* carbons.c: the parts of an XEP-0280 carbon copy (route.h, struct
+ * route_req), malloc'd; both NULL: no copies. */
+struct carbons_copy {
+	char *head, *tail;
+};
+/* The copies of st, a message the client sends to user to_bare (st's
+ * 'from' already its full JID), accepted by the server at `accepted`:
+ * received, for to_bare's other carbons-enabled sessions; sent, for the
+ * user's own. None when st is not eligible (XEP-0280 6) or goes to the
+ * user's own JID. Free each with carbons_copy_free. */
+void carbons_copies(struct conn *c, const struct xml_node *st, const char *to_bare,
+    long accepted, struct carbons_copy *received, struct carbons_copy *sent);
+void carbons_copy_free(struct carbons_copy *cc);
 
 #endif

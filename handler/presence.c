@@ -271,6 +271,87 @@ static void presence_restored(struct conn *c)
 		log_msg(LOG_ERR, "presence restore failed: %s", conn_store(c)->err);
 }
 
+struct refresh {
+	struct sendctx sc;
+	struct strvec seen;      /* bare JIDs whose presence was sent */
+};
+
+static void refresh_one(const char *xml, size_t len, void *arg)
+{
+	struct refresh *rf = arg;
+	struct xml_node *p = xml_parse_string(xml, len);
+	const char *from = p ? xml_get(p, "from") : NULL;
+	struct jid j;
+	char bare[JID_MAX];
+
+	if (from && jid_parse(from, &j) == 0) {
+		jid_bare(&j, bare, sizeof bare);
+		strvec_add(&rf->seen, bare);
+	}
+	xml_free(p);
+	send_raw(xml, len, &rf->sc);
+}
+
+/* Presence broadcasts are not queued for a detached session: after a
+ * resumption the client gets its contacts' presence as it is now, and
+ * an unavailable presence from each contact with none, so what it shows
+ * is true again. */
+static void refresh_presence(struct conn *c)
+{
+	struct strvec to = { 0 };
+	struct refresh rf = { { c, NULL }, { 0 } };
+	struct xbuf skip = { 0 };
+	size_t i, k;
+	char *u;
+
+	if (contacts(conn_store(c), conn_bare(c), NULL, &to) == -1) {
+		log_msg(LOG_ERR, "presence after resumption: %s", conn_store(c)->err);
+		return;
+	}
+	xbuf_adds(&skip, "from='");
+	xbuf_add_esc(&skip, conn_full(c), strlen(conn_full(c)));
+	xbuf_adds(&skip, "'");
+	rf.sc.skip_from = skip.p;
+	route_presence_of(conn_store(c), (const char *const *)to.v, (int)to.n, refresh_one, &rf);
+	for (i = 0; i < to.n; i++) {
+		if (!strcmp(to.v[i], conn_bare(c)))
+			continue;
+		for (k = 0; k < rf.seen.n && strcmp(rf.seen.v[k], to.v[i]); k++)
+			;
+		if (k < rf.seen.n)
+			continue;
+		u = unavailable_from(to.v[i], conn_full(c));
+		conn_send_raw(c, u, strlen(u));
+		free(u);
+	}
+	strvec_free(&rf.seen);
+	strvec_free(&to);
+	xbuf_free(&skip);
+}
+
+/* The session was resumed here (XEP-0198): its presence is what its
+ * record and the presence hash say. Directed presences are not kept in
+ * Redis: those contacts do not get our unavailable presence at the end. */
+static void presence_resumed(struct conn *c)
+{
+	struct presence_state *ps = presence_of(c);
+	struct session_info si;
+	char *pres = NULL;
+
+	if (session_get(conn_store(c), conn_bare(c), conn_resource(c), &si, &pres) != SESSION_OURS) {
+		log_msg(LOG_ERR, "presence after resumption: %s", conn_store(c)->err);
+		return;
+	}
+	free(ps->last_presence);
+	ps->available = si.avail && pres;
+	ps->priority = si.prio;
+	ps->last_presence = ps->available ? pres : NULL;
+	if (!ps->available)
+		free(pres);
+	else
+		refresh_presence(c);
+}
+
 /* The session ends: unavailable to everyone who saw it available. */
 static void presence_end(struct conn *c)
 {
@@ -505,7 +586,7 @@ static enum mod_ret presence_outbound(struct conn *c, const struct route_msg *m)
 	if (m->kind != ROUTE_PRESENCE)
 		return MOD_PASS;
 	if (presence_of(c)->available)
-		conn_send_raw(c, m->body, m->body_len);
+		conn_send_deferrable(c, m->body, m->body_len);
 	return MOD_HANDLED;
 }
 
@@ -521,6 +602,7 @@ const struct module mod_presence = {
 	.inbound = presence_inbound,
 	.outbound = presence_outbound,
 	.restored = presence_restored,
+	.resumed = presence_resumed,
 	.ended = presence_end,
 	.reaped = presence_reaped,
 	.free_slot = presence_free,

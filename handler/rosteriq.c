@@ -35,6 +35,13 @@ void rosteriq_push(struct conn *c, const char *bare, const char *item, const cha
 		log_msg(LOG_ERR, "roster push: %s", conn_store(c)->err);
 }
 
+/* A resumed session (XEP-0198) gets roster pushes: the request that
+ * asked for them was on the connection it had before, and is not kept. */
+static void roster_resumed(struct conn *c)
+{
+	roster_of(c)->requested = 1;
+}
+
 /* A push that arrived on our bare channel, written to the client if it
  * asked for the roster (RFC 6121 2.1.6). */
 static enum mod_ret roster_outbound(struct conn *c, const struct route_msg *m)
@@ -247,4 +254,5 @@ const struct module mod_roster = {
 	.disco = roster_ns,
 	.iq = roster_iq,
 	.outbound = roster_outbound,
+	.resumed = roster_resumed,
 };

@@ -66,8 +66,17 @@ static void stream_send_header(struct conn *c)
 
 void conn_stream_error(struct conn *c, const char *cond, const char *text)
 {
+	conn_stream_error_app(c, cond, text, NULL);
+}
+
+void conn_stream_error_app(struct conn *c, const char *cond, const char *text, const char *app)
+{
 	if (c->state == CS_CLOSING)
 		return;
+	/* A connection that timed out, or a server that stops, loses the
+	 * session's connection, not the session (XEP-0198 may resume it). */
+	if (!strcmp(cond, "connection-timeout") || !strcmp(cond, "system-shutdown"))
+		c->lost = 1;
 	if (!c->header_sent)
 		stream_send_header(c);
 	xbuf_addf(&c->out, "<stream:error><%s xmlns='" NS_STREAM_ERRORS "'/>", cond);
@@ -76,6 +85,8 @@ void conn_stream_error(struct conn *c, const char *cond, const char *text)
 		xbuf_add_esc(&c->out, text, strlen(text));
 		xbuf_adds(&c->out, "</text>");
 	}
+	if (app)
+		xbuf_adds(&c->out, app);
 	xbuf_adds(&c->out, "</stream:error></stream:stream>");
 	snprintf(c->end_reason, sizeof c->end_reason, "stream error %s%s%s", cond,
 	    text ? ": " : "", text ? text : "");
@@ -184,6 +195,7 @@ static void on_close(void *ctx)
 		 * from offline storage, at its next login). What is still
 		 * queued here was never written and is routed again. */
 		ackq_confirm_written(&c->ackq, c->out_written);
+		conn_sm_closed(c);
 		xbuf_adds(&c->out, "</stream:stream>");
 		snprintf(c->end_reason, sizeof c->end_reason, "closed by client");
 		c->state = CS_CLOSING;
@@ -379,6 +391,7 @@ static void on_element(void *ctx, struct xml_node *el)
 		break;
 	case CS_SESSION:
 		dispatch_session(c, el);
+		conn_sm_handled(c);       /* XEP-0198 counts every stanza handled */
 		break;
 	default:
 		break;

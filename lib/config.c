@@ -43,6 +43,9 @@ static void config_defaults(struct config *c)
 	c->offline_max = 1000;
 	c->session_ttl = 90;
 	c->redis_timeout_ms = 2000;
+	c->resume_timeout = 300;
+	c->ack_request_every = 5;
+	c->ack_request_delay = 1;
 }
 
 static char *trim(char *s)
@@ -164,6 +167,9 @@ static const struct int_key int_keys[] = {
 	INT_KEY(auth_fail_delay_ms, 0, 60000),
 	INT_KEY(offline_max, 0, 1000000),
 	INT_KEY(session_ttl, 5, 86400),
+	INT_KEY(resume_timeout, 0, CONFIG_MAX_RESUME),
+	INT_KEY(ack_request_every, 1, 10000),
+	INT_KEY(ack_request_delay, 1, 3600),
 	INT_KEY(redis_timeout_ms, 10, 600000),
 	INT_KEY(auth_fail_window, 1, 86400),
 	INT_KEY(auth_block_after, 1, 1000000),

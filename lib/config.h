@@ -22,6 +22,7 @@
                                         small, every handler holds this
                                         struct on its stack */
 #define CONFIG_MAX_EXEMPT    64      /* auth_exempt ranges, all lines together */
+#define CONFIG_MAX_RESUME    86400   /* resume_timeout's ceiling, seconds */
 
 struct config_tls_domain {
 	char domain[CONFIG_MAX_DOMAIN];
@@ -54,6 +55,9 @@ struct config {
 	int offline_max;                     /* offline messages kept per user */
 	int session_ttl;                     /* seconds a session lives without heartbeat */
 	int redis_timeout_ms;                /* connect and command timeout */
+	int resume_timeout;                  /* seconds a lost XEP-0198 session waits; 0 none */
+	int ack_request_every;               /* XEP-0198: <r/> after this many stanzas ... */
+	int ack_request_delay;               /* ... or this many seconds after one */
 	char key_prefix[128];                /* default "xmpp:" */
 	char hostname[256];                  /* this host's name in session records */
 	/* not zeroed from here on (see above) */

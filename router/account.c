@@ -14,7 +14,8 @@
 
 /* Every per-user key suffix; account_delete removes them all. */
 static const char *const user_keys[] = {
-	"account", "roster", "rosterver", "pending", "sessions", "presence", "offline", "authfail", NULL
+	"account", "roster", "rosterver", "pending", "sessions", "presence", "offline", "authfail",
+	"carbons", NULL
 };
 
 static void copy_field(char *dst, const redisReply *r)

@@ -183,8 +183,8 @@ int session_format(const struct session_info *si, char *out, size_t outsz)
 		out[0] = '\0';
 	if (!field_ok(si->id) || !field_ok(si->host))
 		return XE_INVALID;
-	n = snprintf(out, outsz, "id=%s prio=%d avail=%d host=%s pid=%ld since=%ld seen=%ld",
-	    si->id, si->prio, si->avail, si->host, si->pid, si->since, si->seen);
+	n = snprintf(out, outsz, "id=%s prio=%d avail=%d host=%s pid=%ld since=%ld seen=%ld det=%ld",
+	    si->id, si->prio, si->avail, si->host, si->pid, si->since, si->seen, si->det);
 	if (n < 0 || (size_t)n >= outsz) {
 		if (outsz)
 			out[0] = '\0';
@@ -211,6 +211,9 @@ int session_parse(const char *resource, const char *rec, struct session_info *si
 	si->since = atol(v);
 	if (field(rec, "seen", v, sizeof v) == -1) return XE_INVALID;
 	si->seen = atol(v);
+	/* Records written before detached sessions have no det: attached. */
+	if (field(rec, "det", v, sizeof v) == 0)
+		si->det = atol(v);
 	return 0;
 }
 

@@ -125,14 +125,17 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 	return 0;
 }
 
-#define ROUTE_ARGS 19      /* EVALSHA sha numkeys + 4 keys + 12 arguments */
+#define ROUTE_KEYS 5
+#define ROUTE_ARGS 22      /* EVALSHA sha numkeys + 5 keys + 14 arguments */
+#define ROUTE_STR_(x) #x
+#define ROUTE_STR(x)  ROUTE_STR_(x)
 
 /* The arguments of route_stanza.lua for one request; strings it made are
  * kept in mine[] to be freed. */
 struct route_call {
 	const char *av[ROUTE_ARGS];
 	size_t al[ROUTE_ARGS];
-	char *mine[6];
+	char *mine[7];
 };
 
 static void call_args(struct store *s, const struct route_req *q, const char *now,
@@ -144,17 +147,23 @@ static void call_args(struct store *s, const struct route_req *q, const char *no
 	c->mine[2] = key_dup(s, q->bare, "offline");
 	c->mine[3] = key_dup(s, q->bare, NULL);
 	c->mine[4] = key_dup(s, q->bare, "inbox:");
-	c->mine[5] = NULL;
-	c->av[0] = "EVALSHA"; c->av[1] = lua_route_stanza_sha; c->av[2] = "4";
+	c->mine[5] = key_dup(s, q->bare, "carbons");
+	c->mine[6] = NULL;
+	c->av[0] = "EVALSHA"; c->av[1] = lua_route_stanza_sha;
+	c->av[2] = ROUTE_STR(ROUTE_KEYS);
 	c->av[3] = c->mine[0]; c->av[4] = c->mine[1]; c->av[5] = c->mine[2]; c->av[6] = expiry;
-	c->av[7] = c->mine[3]; c->av[8] = q->resource; c->av[9] = q->is_iq ? "iq" : "message";
-	c->av[10] = q->msg_type; c->av[11] = q->envelope; c->av[12] = q->delay;
-	c->av[13] = now; c->av[14] = ttl; c->av[15] = cap; c->av[16] = q->bare;
-	c->av[17] = c->mine[4];
-	c->av[18] = q->echo_of ? q->echo_of : "";
+	c->av[7] = c->mine[5];
+	c->av[8] = c->mine[3]; c->av[9] = q->resource;
+	c->av[10] = q->is_iq ? "iq" : q->carbons_only ? "carbons" : "message";
+	c->av[11] = q->msg_type; c->av[12] = q->envelope; c->av[13] = q->delay;
+	c->av[14] = now; c->av[15] = ttl; c->av[16] = cap; c->av[17] = q->bare;
+	c->av[18] = c->mine[4];
+	c->av[19] = q->echo_of ? q->echo_of : "";
+	c->av[20] = q->carbon_head ? q->carbon_head : "";
+	c->av[21] = q->carbon_tail && q->carbon_head ? q->carbon_tail : "";
 	for (i = 0; i < ROUTE_ARGS; i++)
 		c->al[i] = strlen(c->av[i]);
-	c->al[11] = q->envlen;
+	c->al[12] = q->envlen;
 }
 
 
@@ -183,7 +192,7 @@ void route_stanza_batch(struct store *s, int n, const struct route_req *req,
 		if (rep[i] && rep[i]->type == REDIS_REPLY_ERROR && !strncmp(rep[i]->str, "NOSCRIPT", 8)) {
 			/* Not run: load the script (store_eval does) and run it. */
 			freeReplyObject(rep[i]);
-			rep[i] = store_eval(s, lua_route_stanza, lua_route_stanza_sha, 4,
+			rep[i] = store_eval(s, lua_route_stanza, lua_route_stanza_sha, ROUTE_KEYS,
 			    ROUTE_ARGS - 3, calls[i].av + 3, calls[i].al + 3);
 		} else if (rep[i] && rep[i]->type == REDIS_REPLY_ERROR) {
 			snprintf(s->err, sizeof s->err, "route_stanza: %s", rep[i]->str);
@@ -204,7 +213,8 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
     int is_iq, const char *msg_type, const char *envelope, size_t envlen,
     const char *delay, int offline_cap)
 {
-	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay, "" };
+	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay, "",
+		NULL, NULL, 0 };
 	enum route_outcome o;
 	route_stanza_batch(s, 1, &q, offline_cap, &o);
 	return o;
@@ -292,22 +302,33 @@ int route_offline_move(struct store *s, const char *bare, const char *resource, 
 	return got;
 }
 
-int route_inbox_take(struct store *s, const char *bare, const char *resource, int max,
-    void (*fn)(const char *env, size_t len, void *arg), void *arg)
+int route_inbox_peek(struct store *s, const char *bare, const char *resource, long offset,
+    int max, void (*fn)(const char *env, size_t len, void *arg), void *arg)
 {
 	char key[STORE_MAX_KEY];
 	redisReply *r;
 	int got;
 
 	inbox_key(s, bare, resource, key, sizeof key);
-	r = store_cmd(s, "LRANGE %s 0 %d", key, max - 1);
+	r = store_cmd(s, "LRANGE %s %ld %ld", key, offset, offset + max - 1);
 	if (!r)
 		return XE_REDIS;
 	got = r->type == REDIS_REPLY_ARRAY ? (int)r->elements : 0;
 	each_string(r, 0, fn, arg);
 	freeReplyObject(r);
-	if (got == 0)
-		return 0;
+	return got;
+}
+
+int route_inbox_take(struct store *s, const char *bare, const char *resource, int max,
+    void (*fn)(const char *env, size_t len, void *arg), void *arg)
+{
+	char key[STORE_MAX_KEY];
+	redisReply *r;
+	int got = route_inbox_peek(s, bare, resource, 0, max, fn, arg);
+
+	if (got <= 0)
+		return got;
+	inbox_key(s, bare, resource, key, sizeof key);
 	r = store_cmd(s, "LTRIM %s %d -1", key, got);
 	if (!r)
 		return XE_REDIS;

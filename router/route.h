@@ -13,7 +13,9 @@
  *                               the stanza (Unix seconds), for the delay
  *                               stamp of a message routed again; "echo"
  *                               after it: the session's own message come
- *                               back, which another resource got too
+ *                               back, which another resource got too, or
+ *                               an XEP-0280 carbon copy (carbons.h): never
+ *                               kept for a second delivery nor routed again
  *   "presence\n<xml>"           deliver only if this session is available
  *                               (presence broadcasts, subscription requests)
  *   "push <ver>\n<item>"        roster push: only to sessions that asked for
@@ -41,7 +43,8 @@ struct route_msg {
 	char ver[32];           /* push: roster version */
 	long accepted;          /* stanza: accepted at (Unix seconds), 0 unknown */
 	int echo;               /* stanza: the session's own message come back, which
-	                           another resource of the user got too */
+	                           another resource of the user got too, or a
+	                           carbon copy: not to be delivered twice */
 	const char *body;       /* the XML (points into the payload) */
 	size_t body_len;
 };
@@ -101,6 +104,14 @@ struct route_req {
 	const char *delay;             /* see route_stanza */
 	const char *echo_of;           /* the sending resource when a user writes to
 	                                  its own bare JID, else "" (route_stanza.lua) */
+	/* XEP-0280 (carbons.h): each carbon copy is carbon_head, the full JID
+	 * it goes to, carbon_tail; NULL: no copies. A message delivered is
+	 * copied to bare's carbons-enabled sessions it did not reach itself;
+	 * with carbons_only, bare is the sender, nothing but the copies goes
+	 * out, to every carbons-enabled session except echo_of, and the
+	 * outcome is RO_DELIVERED even with no copy made. */
+	const char *carbon_head, *carbon_tail;
+	int carbons_only;
 };
 
 /* route_stanza for n stanzas in one pipelined round trip, executed in
@@ -131,5 +142,11 @@ int route_offline_move(struct store *s, const char *bare, const char *resource, 
  * fn borrows each envelope. Returns how many, or XE_REDIS. */
 int route_inbox_take(struct store *s, const char *bare, const char *resource, int max,
     void (*fn)(const char *env, size_t len, void *arg), void *arg);
+/* Hand fn up to max envelopes of one session's inbox from position
+ * offset on, removing none: a session with stream management (sm.h)
+ * removes them when it records them as sent (sm_sync). Returns how many,
+ * or XE_REDIS. */
+int route_inbox_peek(struct store *s, const char *bare, const char *resource, long offset,
+    int max, void (*fn)(const char *env, size_t len, void *arg), void *arg);
 
 #endif

@@ -21,5 +21,11 @@ extern const char lua_route_stanza[], lua_route_stanza_sha[];
 extern const char lua_offline_move[], lua_offline_move_sha[];
 extern const char lua_authfail_record[], lua_authfail_record_sha[];
 extern const char lua_server_secret[], lua_server_secret_sha[];
+extern const char lua_sm_enable[], lua_sm_enable_sha[];
+extern const char lua_sm_sync[], lua_sm_sync_sha[];
+extern const char lua_sm_resume[], lua_sm_resume_sha[];
+extern const char lua_sm_end[], lua_sm_end_sha[];
+extern const char lua_sm_adopt[], lua_sm_adopt_sha[];
+extern const char lua_carbons_set[], lua_carbons_set_sha[];
 
 #endif

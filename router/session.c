@@ -5,6 +5,7 @@
  */
 #include "session.h"
 #include "scripts.h"
+#include "sm.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -165,7 +166,7 @@ static void host_key(const struct store *s, const char *host, char *out, size_t 
 /* Is the expired session id of bare/resource only late? Its record says
  * on which host and in which process its handler runs. */
 static int session_late(struct store *s, const char *host, int (*pid_alive)(long pid),
-    const char *bare, const char *resource, const char *id, long now)
+    const char *bare, const char *resource, const char *id, long now, long *seen)
 {
 	struct session_keys k;
 	struct session_info si;
@@ -183,6 +184,9 @@ static int session_late(struct store *s, const char *host, int (*pid_alive)(long
 		return 0;            /* gone, taken over, or stale for too long */
 	}
 	freeReplyObject(r);
+	*seen = si.seen;
+	if (si.det > 0)
+		return 0;            /* detached, and its resumption time is over */
 	if (!strcmp(si.host, host))
 		return pid_alive && pid_alive(si.pid);
 	host_key(s, si.host, hkey, sizeof hkey);
@@ -195,8 +199,8 @@ static int session_late(struct store *s, const char *host, int (*pid_alive)(long
 }
 
 int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
-    void (*fn)(const char *bare, const char *resource, const char *presence, void *arg),
-    void *arg)
+    void (*fn)(const char *bare, const char *resource, const char *id, const char *presence,
+    void *arg), void *arg)
 {
 	static const char *const claimed[] = { "claimed", NULL };
 	char expiry[STORE_MAX_GLOBAL_KEY], hkey[STORE_MAX_GLOBAL_KEY], now[32], batch[16], ttl[16];
@@ -222,18 +226,22 @@ int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
 		char *m = e ? xstrndup(e->str, e->len) : NULL;
 		char *sp = m ? strchr(m, ' ') : NULL, *slash = sp ? strchr(sp + 1, '/') : NULL;
 		char *pres = NULL;
+		long seen = 0;
 		if (sp && slash) {
 			*sp = '\0';
 			*slash = '\0';
-			if (session_late(s, host, pid_alive, sp + 1, slash + 1, m, t)) {
+			if (session_late(s, host, pid_alive, sp + 1, slash + 1, m, t, &seen)) {
 				/* Alive, only starved: one more TTL, not the end. */
 				z = store_cmd(s, "ZADD %s %ld %b", expiry, t + s->session_ttl, e->str, e->len);
 				if (z)
 					freeReplyObject(z);
+			} else if (seen && seen + s->resume_timeout > t &&
+			    sm_adopt(s, sp + 1, slash + 1, m, seen + s->resume_timeout) == 1) {
+				/* Its handler died; its client may still resume it. */
 			} else if (session_unregister(s, sp + 1, slash + 1, m, &pres) == SESSION_OURS) {
 				n++;
 				if (fn)
-					fn(sp + 1, slash + 1, pres, arg);
+					fn(sp + 1, slash + 1, m, pres, arg);
 			}
 			free(pres);
 		}
@@ -261,8 +269,9 @@ int session_each(struct store *s, const char *bare,
 		const char *res = r->element[i]->str, *rec = r->element[i + 1]->str;
 		if (session_parse(res, rec, &si) < 0)
 			continue;
-		if (s->session_ttl > 0 && now - si.seen > s->session_ttl)
-			continue;          /* stale: its handler died */
+		if (si.det > 0 ? now >= si.det :
+		    s->session_ttl > 0 && now - si.seen > s->session_ttl)
+			continue;          /* stale: its handler died, or never resumed */
 		if (fn(&si, arg) == -1) {
 			rc = XE_REDIS;
 			break;
@@ -270,4 +279,31 @@ int session_each(struct store *s, const char *bare,
 	}
 	freeReplyObject(r);
 	return rc;
+}
+
+int session_get(struct store *s, const char *bare, const char *resource,
+    struct session_info *si, char **presence)
+{
+	struct session_keys k;
+	redisReply *r;
+	int o;
+
+	if (presence)
+		*presence = NULL;
+	keys_for(s, bare, &k);
+	r = store_cmd(s, "HGET %s %s", k.sessions, resource);
+	if (!r)
+		return XE_REDIS;
+	o = r->type == REDIS_REPLY_STRING && session_parse(resource, r->str, si) == 0 ?
+	    SESSION_OURS : SESSION_NORECORD;
+	freeReplyObject(r);
+	if (o != SESSION_OURS || !presence)
+		return o;
+	r = store_cmd(s, "HGET %s %s", k.presence, resource);
+	if (!r)
+		return XE_REDIS;
+	if (r->type == REDIS_REPLY_STRING)
+		*presence = xstrndup(r->str, r->len);
+	freeReplyObject(r);
+	return o;
 }

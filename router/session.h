@@ -4,7 +4,8 @@
  * <prefix>{jid}:sessions is a hash resource -> record. The record is one
  * line of space-separated name=value pairs an operator can read in
  * redis-cli, always in this order, values without spaces:
- *   "id=<stream id> prio=<n> avail=<0|1> host=<host> pid=<pid> since=<unix> seen=<unix>"
+ *   "id=<stream id> prio=<n> avail=<0|1> host=<host> pid=<pid> since=<unix> seen=<unix>
+ *    det=<unix>"
  * (the fields of struct session_info below). It is defined here and
  * nowhere else: router/format.c writes and parses it in C
  * (session_format, session_parse), router/lua/lib/record.lua reads and
@@ -51,6 +52,8 @@ struct session_info {
 	long pid;              /* its handler's process id there */
 	long since;            /* bound at (Unix time) */
 	long seen;             /* last heartbeat (Unix time) */
+	long det;              /* detached (XEP-0198): resumable until then (Unix
+	                          time), its handler gone; 0 attached */
 };
 
 /*
@@ -109,8 +112,12 @@ int session_update(struct store *s, const char *bare, const char *resource,
  * back into the expiry index for one more TTL. After SESSION_STALE_MAX
  * TTLs without a heartbeat a session ends whatever its process seems to
  * be (a recycled pid, a host wedged for good).
+ * A resumable session (XEP-0198, sm.h) whose handler died is detached
+ * instead (sm_adopt), until its last heartbeat plus s->resume_timeout;
+ * it is ended when that time comes.
  * The call also marks this host alive (<prefix>host:<host>, one TTL).
- * fn, when not NULL, is called for each one ended, with the presence it
+ * fn, when not NULL, is called for each one ended (its stream id too),
+ * with the presence it
  * had broadcast (NULL if none; borrowed for the call), so the caller
  * tells its contacts it is unavailable and routes again what waits in
  * its inbox.
@@ -120,8 +127,19 @@ int session_update(struct store *s, const char *bare, const char *resource,
  */
 #define SESSION_STALE_MAX 10
 int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
-    void (*fn)(const char *bare, const char *resource, const char *presence, void *arg),
-    void *arg);
+    void (*fn)(const char *bare, const char *resource, const char *id, const char *presence,
+    void *arg), void *arg);
+
+/*
+ * Read the record of bare/resource into *si and, when presence is not
+ * NULL, the presence it last broadcast into *presence (malloc'd: the
+ * caller frees it; NULL if none).
+ *
+ * Returns: SESSION_OURS (found; the caller compares si->id), or
+ *   SESSION_NORECORD (none, or one that does not parse), or XE_REDIS.
+ */
+int session_get(struct store *s, const char *bare, const char *resource,
+    struct session_info *si, char **presence);
 
 /*
  * Write the record of si (all but its resource) into out. Pure

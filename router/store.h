@@ -35,6 +35,7 @@ struct store {
 	char url[1024];
 	int timeout_ms;
 	int session_ttl;               /* seconds; older session records are stale */
+	int resume_timeout;            /* seconds a lost resumable session waits (XEP-0198) */
 	time_t last_ok;                /* when the command connection last answered */
 	char err[STORE_ERR_LEN];
 };

@@ -7,7 +7,7 @@ set -eu
 
 PKGS="pkg-config libexpat1-dev libhiredis-dev libsystemd-dev libssl-dev libidn-dev nettle-dev
 libseccomp-dev redis-server redis-tools systemd openssl python3 python3-slixmpp python3-openssl python3-pytest
-python3-pytest-xdist mandoc go-sendxmpp"
+python3-pytest-xdist mandoc go-sendxmpp libstrophe-dev"
 
 installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]

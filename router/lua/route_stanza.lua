@@ -1,14 +1,16 @@
 -- Deliver a message or IQ to a local user: the one decision that reads the
 -- recipient's sessions and may write its offline store, taken atomically.
 -- KEYS[1] account hash, KEYS[2] sessions hash, KEYS[3] offline list,
--- KEYS[4] session expiry index.
+-- KEYS[4] session expiry index, KEYS[5] carbons hash (lib/carbons.lua).
 -- ARGV[1] channel prefix "<prefix>{bare}", ARGV[2] resource or '',
--- ARGV[3] 'message' or 'iq', ARGV[4] message type, ARGV[5] envelope to
+-- ARGV[3] 'message', 'iq' or 'carbons' (below), ARGV[4] type, ARGV[5] envelope to
 -- publish ("stanza <accepted>\n" .. xml), ARGV[6] the XEP-0203 <delay/> element that
 -- offline storage adds before the message's end tag ('' to store it as is),
 -- ARGV[7] now, ARGV[8] session TTL, ARGV[9] offline cap, ARGV[10] bare JID,
 -- ARGV[11] inbox key prefix "<prefix>{bare}:inbox:", ARGV[12] the sending
--- resource when a user writes to its own bare JID ('' otherwise).
+-- resource when a user writes to its own bare JID ('' otherwise),
+-- ARGV[13] and ARGV[14] the head and tail of an XEP-0280 carbon copy ('' or
+-- absent: none; lib/carbons.lua).
 -- The sender's own copy of such a message is marked an echo ("stanza
 -- <accepted> echo") when another resource got the message too: its
 -- handler need not keep it for a second delivery, which would only
@@ -21,6 +23,7 @@
 -- 'nouser', 'unavailable' (nobody to take it: answer service-unavailable),
 -- 'full' (offline store at its cap), 'dropped' (RFC 6121 says ignore).
 -- include: lib/record.lua
+-- include: lib/carbons.lua
 local chan, res, kind, mtype, env, delay = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local now, ttl, cap = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -30,23 +33,59 @@ local function live(rec)
   return record_live(rec, now, ttl)
 end
 -- A record whose handler no longer listens is a dead session: take the
--- stanza back, and expire the session now so the reaper broadcasts its
--- unavailable presence.
-local function publish(r, rec)
+-- stanza back (unless the session is resumable), and expire the session
+-- now so the reaper broadcasts its unavailable presence.
+-- A detached session (XEP-0198) has no listener: its inbox keeps the
+-- stanza until the session is resumed or expires (then it is routed
+-- again), so it counts as one receiver.
+-- e: another envelope than the stanza's (a carbon copy); got: the
+-- resources the stanza itself reached.
+local got = {}
+local function publish(r, rec, e)
   local box = ARGV[11] .. r
-  redis.call('RPUSH', box, env)
+  redis.call('RPUSH', box, e or env)
+  if record_detached(rec) then
+    if not e then got[r] = true end
+    return 1
+  end
   local n = redis.call('PUBLISH', chan .. '/' .. r, 'inbox\n')
   if n == 0 then
+    local id = record_get(rec, 'id') or ''
+    redis.call('ZADD', KEYS[4], 0, expiry_member(id, ARGV[10], r))
+    -- A resumable session (XEP-0198) outlives its handler: the reaper,
+    -- woken by the expiry above, detaches it (sm_adopt.lua); meanwhile
+    -- its inbox keeps the stanza.
+    local sm = redis.call('HMGET', string.sub(ARGV[11], 1, -7) .. 'sm:' .. r, 'owner', 'resume')
+    if sm[1] == id and sm[2] == '1' then
+      if not e then got[r] = true end
+      return 1
+    end
     redis.call('RPOP', box)
-    redis.call('ZADD', KEYS[4], 0, expiry_member(record_get(rec, 'id') or '', ARGV[10], r))
+  elseif not e then
+    got[r] = true
   end
   return n
+end
+-- XEP-0280 message carbons. A message delivered gets a 'received' copy to
+-- each carbons-enabled session it did not reach itself. Kind 'carbons' is
+-- a message this user sent to someone else: nothing is delivered but its
+-- 'sent' copies, to every carbons-enabled session except the sender's
+-- (ARGV[12]); the outcome is 'delivered' with the number of copies.
+local function carbons(skip)
+  if (ARGV[13] or '') == '' then return 0 end
+  return carbons_copy(KEYS[5], KEYS[2], ARGV[10], skip, ARGV[13], ARGV[14], live, publish)
+end
+if kind == 'carbons' then
+  return { 'delivered', carbons({ [ARGV[12]] = true }) }
 end
 if res ~= '' then
   local rec = redis.call('HGET', KEYS[2], res)
   if rec and live(rec) then
     local n = publish(res, rec)
-    if n > 0 then return { 'delivered', n } end
+    if n > 0 then
+      carbons(got)
+      return { 'delivered', n }
+    end
   end
   -- RFC 6121 8.5.3.2.1: no such resource. Only chat falls back to the
   -- bare JID; headline and error are ignored; the rest bounce.
@@ -74,7 +113,10 @@ if kind == 'message' and mtype ~= 'groupchat' then
     delivered = delivered + publish(ARGV[12], sender)
   end
 end
-if delivered > 0 then return { 'delivered', delivered } end
+if delivered > 0 then
+  carbons(got)
+  return { 'delivered', delivered }
+end
 if kind == 'iq' or mtype == 'groupchat' then return { 'unavailable', 0 } end
 if mtype == 'headline' or mtype == 'error' then return { 'dropped', 0 } end
 if redis.call('LLEN', KEYS[3]) >= cap then return { 'full', 0 } end

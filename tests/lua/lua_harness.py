@@ -54,10 +54,10 @@ def gkey(name):
     return PREFIX + name
 
 
-def rec(id="s1", prio=0, avail=0, host="h1", pid=42, since=NOW - 10, seen=NOW - 10):
+def rec(id="s1", prio=0, avail=0, host="h1", pid=42, since=NOW - 10, seen=NOW - 10, det=0):
     """A session record, in the format of session.h."""
-    return "id=%s prio=%d avail=%d host=%s pid=%d since=%d seen=%d" % (
-        id, prio, avail, host, pid, since, seen)
+    return "id=%s prio=%d avail=%d host=%s pid=%d since=%d seen=%d det=%d" % (
+        id, prio, avail, host, pid, since, seen, det)
 
 
 class Redis:

@@ -11,9 +11,10 @@ from lua_harness import EMBED, LUA, NOW, RedisError, rec, script, scripts
 def test_every_script_is_tested():
     """A new script needs tests here: this list is the reminder."""
     assert scripts() == [
-        "authfail_record", "offline_move", "presence_get", "roster_remove", "roster_set",
-        "roster_sub", "route_stanza", "server_secret", "session_reap", "session_register",
-        "session_unregister", "session_update"]
+        "authfail_record", "carbons_set", "offline_move", "presence_get", "roster_remove",
+        "roster_set", "roster_sub", "route_stanza", "server_secret", "session_reap",
+        "session_register", "session_unregister", "session_update", "sm_adopt", "sm_enable",
+        "sm_end", "sm_resume", "sm_sync"]
 
 
 def test_embedded_sha_is_what_redis_computes(r):
@@ -39,6 +40,12 @@ def test_includes_are_replaced():
         text = script(name)
         assert not re.search(r"^-- include: ", text, re.M)
         assert "local function record_get" in text, name
+    for name in ("sm_sync", "sm_adopt"):
+        text = script(name)
+        assert not re.search(r"^-- include: ", text, re.M)
+        # lib/sm.lua needs lib/record.lua: it comes first
+        assert 0 < text.index("local function record_set") < \
+            text.index("local function sm_detach_record"), name
 
 
 def test_missing_include_fails(tmp_path):
@@ -116,6 +123,31 @@ def test_record_live_and_avail(r):
     assert record(r, "record_live(ARGV[1], %d, 90) and 1 or 0" % NOW, "id=x") == 0
     assert record(r, "record_avail(ARGV[1]) and 1 or 0", rec(avail=1)) == 1
     assert record(r, "record_avail(ARGV[1]) and 1 or 0", rec(avail=0)) == 0
+
+
+def test_record_live_detached(r):
+    """A detached session (det > 0) lives until det, however old its seen;
+    det=0 or no det at all is an attached one, alive by seen and ttl."""
+    live = "record_live(ARGV[1], %d, 90) and 1 or 0" % NOW
+    assert record(r, live, rec(seen=NOW - 1000, det=NOW + 1)) == 1
+    assert record(r, live, rec(seen=NOW, det=NOW)) == 0
+    assert record(r, live, rec(seen=NOW, det=NOW - 1)) == 0
+    assert record(r, live, rec(seen=NOW - 90, det=0)) == 1
+    assert record(r, live, rec(seen=NOW - 91, det=0)) == 0
+    old = "id=x prio=0 avail=1 host=h pid=1 since=%d seen=%d" % (NOW, NOW - 90)
+    assert record(r, live, old) == 1
+    assert record(r, live, old.replace("seen=%d" % (NOW - 90), "seen=%d" % (NOW - 91))) == 0
+
+
+def test_record_detached(r):
+    det = "record_detached(ARGV[1]) and 1 or 0"
+    assert record(r, det, rec(det=NOW + 5)) == 1
+    assert record(r, det, rec(det=1)) == 1
+    assert record(r, det, rec(det=0)) == 0
+    assert record(r, det, "id=x pid=1 seen=5") == 0
+    assert record(r, det, "id=x det=abc") == 0
+    # "det=" is found at its boundary, not inside another field's name
+    assert record(r, det, "id=x undet=5 det=0") == 0
 
 
 def test_expiry_member(r):

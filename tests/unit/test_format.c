@@ -223,10 +223,11 @@ static void test_records(void)
 	si.pid = 4242;
 	si.since = 1700000000L;
 	si.seen = 1700000090L;
+	si.det = 1700000390L;
 	n = session_format(&si, out, sizeof out);
 	CHECK_INT(n, strlen(out));
 	CHECK_STR(out, "id=8516770897ac3c5820c46358 prio=-128 avail=1 host=node1.example.org "
-	    "pid=4242 since=1700000000 seen=1700000090");
+	    "pid=4242 since=1700000000 seen=1700000090 det=1700000390");
 	/* and back */
 	CHECK_INT(session_parse("my laptop", out, &back), 0);
 	CHECK_STR(back.resource, "my laptop");
@@ -237,6 +238,7 @@ static void test_records(void)
 	CHECK_INT(back.pid, 4242);
 	CHECK_INT(back.since, 1700000000L);
 	CHECK_INT(back.seen, 1700000090L);
+	CHECK_INT(back.det, 1700000390L);
 
 	/* What session_register writes: not available, priority 0. */
 	si.prio = si.avail = 0;
@@ -263,6 +265,7 @@ static void test_records(void)
 	CHECK_INT(back.pid, 7);
 	CHECK_INT(back.prio, 2);
 	CHECK_INT(back.seen, 9);
+	CHECK_INT(back.det, 0);          /* a record from before det: attached */
 	/* a missing field, a value too long for its slot */
 	CHECK_INT(session_parse("r", "id=abc prio=0 avail=0 host=h pid=1 since=1", &back),
 	    XE_INVALID);

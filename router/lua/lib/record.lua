@@ -6,7 +6,10 @@
 -- format; change both together.
 --
 -- The record: space-separated name=value pairs, values without spaces,
---   "id=<stream id> prio=<n> avail=<0|1> host=<host> pid=<pid> since=<unix> seen=<unix>"
+--   "id=<stream id> prio=<n> avail=<0|1> host=<host> pid=<pid> since=<unix> seen=<unix>
+--    det=<unix>"
+-- det is 0 for an attached session, else the time a detached session
+-- (XEP-0198, its connection lost) may be resumed until.
 -- The expiry member: "<stream id> <bare>/<resource>".
 
 -- The value of field name of rec (a string), or nil when it has none.
@@ -27,9 +30,18 @@ local function record_set(rec, name, value)
   return string.sub(out, 2)
 end
 
--- Is the session alive: its handler refreshed seen within ttl seconds?
+-- Is the session alive: its handler refreshed seen within ttl seconds,
+-- or it is detached and still resumable?
 local function record_live(rec, now, ttl)
+  local det = record_num(rec, 'det', 0)
+  if det > 0 then return now < det end
   return now - record_num(rec, 'seen', 0) <= ttl
+end
+
+-- Is the session detached (no handler listens; its inbox keeps what
+-- comes for it until it is resumed or expires)?
+local function record_detached(rec)
+  return record_num(rec, 'det', 0) > 0
 end
 
 -- Has the session sent available presence?

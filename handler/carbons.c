@@ -1,0 +1,174 @@
+/*
+ * carbons.c - message carbons (XEP-0280, urn:xmpp:carbons:2): a session
+ * that enables them gets a copy of each message its user receives on
+ * another resource (<received/>) or sends from another resource
+ * (<sent/>), so that all of the user's clients see both sides of every
+ * conversation.
+ *
+ * Contract:
+ *  - The flag is per session and lives in Redis (router/carbons.h), so
+ *    that handlers on other hosts see it; it is set by <enable/>, and
+ *    goes with <disable/>, the session's end, or its reaping. This file
+ *    keeps only whether its own session turned it on.
+ *  - The copies are made inside Redis while a message is routed
+ *    (route_stanza.lua): the delivery module asks carbons_copies for
+ *    their parts and sends them in its one pipelined round trip. A copy
+ *    travels like any stanza, through the receiving session's inbox, but
+ *    is never kept for a second delivery nor routed again: the original
+ *    reached its recipient.
+ *  - Every copy comes from the user's bare JID, the only sender a client
+ *    may accept a carbon from (XEP-0280 11); a copy is never copied.
+ *  - Eligible (XEP-0280 6): type chat, or normal with a <body/>; never
+ *    error, groupchat or headline; never with <private/> or an XEP-0334
+ *    <no-copy/> hint, never a carbon itself, never a MUC private message
+ *    (<x xmlns='http://jabber.org/protocol/muc#user'/>). Messages between
+ *    the user's own resources are not copied: they reach those resources
+ *    themselves.
+ *  - <private/> stays in the message delivered: XEP-0280 (since 0.9) no
+ *    longer asks the sending server to strip it, and the recipient's
+ *    server reads it to make no received copies.
+ */
+#include "modules.h"
+#include "conn.h"
+#include "carbons.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NS_FORWARD  "urn:xmpp:forward:0"
+#define NS_HINTS    "urn:xmpp:hints"
+#define NS_MUC_USER "http://jabber.org/protocol/muc#user"
+
+struct carbons_state {
+	int enabled;            /* this session turned carbons on */
+};
+
+static struct carbons_state *carbons_of(struct conn *c)
+{
+	return conn_slot(c, &mod_carbons, sizeof(struct carbons_state));
+}
+
+/* XEP-0280 6: what is worth a copy. */
+static int eligible(const struct xml_node *st)
+{
+	const char *type = xml_get(st, "type");
+
+	if (!type || !strcmp(type, "normal")) {
+		if (!xml_child(st, NS_CLIENT, "body"))
+			return 0;
+	} else if (strcmp(type, "chat")) {
+		return 0;               /* error, groupchat, headline, unknown */
+	}
+	return !xml_child(st, NS_CARBONS, "private") && !xml_child(st, NS_HINTS, "no-copy") &&
+	    !xml_child(st, NS_CARBONS, "received") && !xml_child(st, NS_CARBONS, "sent") &&
+	    !xml_child(st, NS_MUC_USER, "x");
+}
+
+/* The parts of a copy of st wrapped in <dir/> (received or sent), sent
+ * from user bare: the envelope up to the 'to' value, and the rest. */
+static void copy_parts(const char *bare, const struct xml_node *st, const char *dir,
+    long accepted, struct carbons_copy *out)
+{
+	struct xbuf h = { 0 }, t = { 0 };
+	const char *type = xml_get(st, "type");
+	size_t len;
+
+	xbuf_adds(&h, "<message from='");
+	xbuf_add_esc(&h, bare, strlen(bare));
+	if (type) {
+		xbuf_adds(&h, "' type='");
+		xbuf_add_esc(&h, type, strlen(type));
+	}
+	xbuf_adds(&h, "' to='");
+	out->head = carbons_envelope(h.p, accepted, &len);
+	xbuf_free(&h);
+	xbuf_addf(&t, "'><%s xmlns='" NS_CARBONS "'><forwarded xmlns='" NS_FORWARD "'>", dir);
+	/* Written inside <forwarded/>: the message says its namespace. */
+	xml_write(&t, st, NS_FORWARD);
+	xbuf_addf(&t, "</forwarded></%s></message>", dir);
+	out->tail = t.p;
+}
+
+void carbons_copies(struct conn *c, const struct xml_node *st, const char *to_bare,
+    long accepted, struct carbons_copy *received, struct carbons_copy *sent)
+{
+	received->head = received->tail = sent->head = sent->tail = NULL;
+	if (!strcmp(to_bare, conn_bare(c)) || !eligible(st))
+		return;
+	copy_parts(to_bare, st, "received", accepted, received);
+	copy_parts(conn_bare(c), st, "sent", accepted, sent);
+}
+
+void carbons_copy_free(struct carbons_copy *cc)
+{
+	free(cc->head);
+	free(cc->tail);
+	cc->head = cc->tail = NULL;
+}
+
+/* <enable/> and <disable/> (XEP-0280 4, 5): an IQ set to the user's own
+ * account; enabling twice, or disabling what is off, is no error. */
+static void carbons_iq(struct conn *c, struct xml_node *iq)
+{
+	struct xml_node *q = xml_first_element(iq);
+	struct carbons_state *cs = carbons_of(c);
+	int on = !strcmp(q->name, "enable"), rc;
+
+	if (strcmp(xml_get(iq, "type"), "set") || (!on && strcmp(q->name, "disable"))) {
+		conn_error(c, iq, "modify", "bad-request", NULL);
+		return;
+	}
+	if (on)
+		rc = carbons_enable(conn_store(c), conn_bare(c), conn_resource(c),
+		    conn_stream_id(c));
+	else
+		rc = carbons_disable(conn_store(c), conn_bare(c), conn_resource(c),
+		    conn_stream_id(c));
+	if (rc < 0) {
+		log_msg(LOG_ERR, "carbons: %s", conn_store(c)->err);
+		conn_error(c, iq, "wait", "internal-server-error", NULL);
+		return;
+	}
+	cs->enabled = on;
+	log_msg(LOG_INFO, "carbons %s", on ? "enabled" : "disabled");
+	conn_iq_result(c, iq, NULL);
+}
+
+/* The session record was registered again (Redis lost it): so is the
+ * flag, which carries the same stream id. */
+static void carbons_restored(struct conn *c)
+{
+	if (carbons_of(c)->enabled &&
+	    carbons_enable(conn_store(c), conn_bare(c), conn_resource(c), conn_stream_id(c)) < 0)
+		log_msg(LOG_ERR, "carbons restore: %s", conn_store(c)->err);
+}
+
+static void carbons_ended(struct conn *c)
+{
+	if (carbons_of(c)->enabled &&
+	    carbons_disable(conn_store(c), conn_bare(c), conn_resource(c), conn_stream_id(c)) < 0)
+		log_msg(LOG_ERR, "carbons: %s", conn_store(c)->err);
+}
+
+/* A dead handler's session cannot clean up after itself. */
+static void carbons_reaped(struct conn *c, const char *bare, const char *resource,
+    const char *presence)
+{
+	(void)presence;
+	if (carbons_disable(conn_store(c), bare, resource, NULL) < 0)
+		log_msg(LOG_ERR, "carbons: %s", conn_store(c)->err);
+}
+
+static const char *const carbons_ns[] = { NS_CARBONS, NULL };
+
+const struct module mod_carbons = {
+	.name = "carbons",
+	.phases = PHASE_SESSION,
+	.iq_ns = carbons_ns,
+	.disco = carbons_ns,
+	.iq = carbons_iq,
+	.restored = carbons_restored,
+	.ended = carbons_ended,
+	.reaped = carbons_reaped,
+};

@@ -1,0 +1,443 @@
+/*
+ * sm.c - stream management (XEP-0198, urn:xmpp:sm:3): acknowledgements
+ * in both directions, and sessions that outlive their connection and are
+ * resumed on any host.
+ *
+ * Part of the connection (it includes conn-int.h, as stream.c does):
+ * under stream management the output path itself changes. Every stanza
+ * queued for the client is counted and, before it is written, recorded
+ * in Redis (router/sm.h: the smq list) in the same script that removes
+ * from the inbox what was taken from it; the client's <a h/> removes what
+ * it acknowledged. So Redis always holds exactly what the client may not
+ * have read, in order, whatever becomes of this process, and any handler
+ * can resume the session:
+ *
+ *   <enable/>     -> sm_enable.lua -> <enabled id= resume= max=>
+ *   stanza queued -> conn_sm_count: counted, kept for the next sync
+ *   conn_flush    -> conn_sm_flush: sm_sync.lua (acked out, queued in,
+ *                    inbox trimmed, hin) -> then written
+ *   <r/> -> <a h=handled>;  <a h=/> -> acked (sent to Redis at the sync)
+ *   connection lost (EOF, write error, timeout, shutdown), resumable
+ *                 -> conn_sm_detach: sm_sync.lua with a deadline; the
+ *                    session stays available, its inbox fills; the
+ *                    reaper ends it at the deadline (session.c)
+ *   <resume previd= h=> -> sm_resume.lua (the session becomes ours, the
+ *                    old handler is kicked) -> <resumed/>, what the client
+ *                    did not acknowledge, then the inbox
+ *   stream ends   -> conn_sm_end: unacknowledged messages back to the
+ *                    inbox, which conn_finish routes again
+ *
+ * The server asks for acknowledgement (<r/>) after ack_request_every
+ * stanzas, or ack_request_delay seconds after the first unacknowledged
+ * one; a client that leaves an <r/> unanswered for ack_timeout seconds
+ * has lost its connection.
+ */
+#include "conn-int.h"
+#include "modules.h"
+#include "log.h"
+#include "random.h"
+#include "route.h"
+#include "session.h"
+#include "sm.h"
+#include "xerr.h"
+#include "xmalloc.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NS_SM           "urn:xmpp:sm:3"
+#define SM_ID_BYTES     18       /* random bytes of an XEP-0198 id */
+#define SM_PULL_MAX     256      /* unacknowledged stanzas beyond which the inbox waits */
+#define SM_UNACKED_MAX  5000     /* beyond this the client does not acknowledge: lost */
+#define RAW_HEAD        "raw\n"  /* an smq entry the handler made itself */
+
+/* ---- the output path (conn.c calls these) ---- */
+
+static void send_request(struct conn *c)
+{
+	xbuf_adds(&c->out, "<r xmlns='" NS_SM "'/>");
+	c->sm.requested = c->sm.out;
+	c->sm.request_sent = time(NULL);
+}
+
+static unsigned long unacked(const struct conn *c)
+{
+	return (c->sm.out - c->sm.acked) & SM_MASK;
+}
+
+void conn_sm_count(struct conn *c, size_t start)
+{
+	struct xbuf e = { 0 };
+
+	if (!c->sm.on || c->out.len == start)
+		return;
+	if (c->sm.unsynced_from == SIZE_MAX)
+		c->sm.unsynced_from = start;
+	if (c->sm.entry) {
+		strvec_add(&c->sm.pending, c->sm.entry);
+	} else {
+		xbuf_adds(&e, RAW_HEAD);
+		xbuf_add(&e, c->out.p + start, c->out.len - start);
+		xbuf_add(&e, "", 1);
+		strvec_add(&c->sm.pending, e.p);
+		xbuf_free(&e);
+	}
+	c->sm.out = (c->sm.out + 1) & SM_MASK;
+	if (!c->sm.first_unacked)
+		c->sm.first_unacked = time(NULL);
+	if (!c->sm.request_sent &&
+	    ((c->sm.out - c->sm.requested) & SM_MASK) >= (unsigned long)c->cfg->ack_request_every)
+		send_request(c);
+}
+
+void conn_sm_handled(struct conn *c)
+{
+	if (c->sm.on)
+		c->sm.hin = (c->sm.hin + 1) & SM_MASK;
+}
+
+int conn_sm_room(const struct conn *c)
+{
+	return unacked(c) < SM_PULL_MAX;
+}
+
+/* Tell Redis; detach_until > 0 detaches the session too. */
+static int sync_now(struct conn *c, long detach_until)
+{
+	struct sm_sync x;
+	size_t *lens;
+	size_t i;
+	int r;
+
+	if (!c->sm.pending.n && !c->sm.inbox_taken && c->sm.acked == c->sm.acked_synced &&
+	    c->sm.hin == c->sm.hin_synced && !detach_until)
+		return SM_OK;
+	lens = xcalloc(c->sm.pending.n + 1, sizeof *lens);
+	for (i = 0; i < c->sm.pending.n; i++)
+		lens[i] = strlen(c->sm.pending.v[i]);
+	x.id = c->stream_id;
+	x.hin = c->sm.hin;
+	x.acked = c->sm.acked;
+	x.trim = (c->sm.acked - c->sm.acked_synced) & SM_MASK;
+	x.inbox_taken = c->sm.inbox_taken;
+	x.detach_until = detach_until;
+	x.n = (int)c->sm.pending.n;
+	x.entry = (const char *const *)c->sm.pending.v;
+	x.len = lens;
+	r = sm_sync(c->store, c->bare, c->jid.resource, &x);
+	free(lens);
+	if (r == SM_OK) {
+		c->sm.acked_synced = c->sm.acked;
+		c->sm.hin_synced = c->sm.hin;
+		c->sm.inbox_taken = 0;
+		strvec_free(&c->sm.pending);
+		c->sm.unsynced_from = SIZE_MAX;
+	}
+	return r;
+}
+
+int conn_sm_flush(struct conn *c)
+{
+	int r;
+
+	if (!c->sm.on || c->taken)
+		return 0;
+	r = sync_now(c, 0);
+	if (r == SM_OK)
+		return 0;
+	/* Not recorded: not written either. */
+	if (c->sm.unsynced_from != SIZE_MAX && c->sm.unsynced_from <= c->out.len)
+		c->out.len = c->sm.unsynced_from;
+	c->sm.unsynced_from = SIZE_MAX;
+	strvec_free(&c->sm.pending);
+	c->sm.inbox_taken = 0;
+	if (r == SM_TAKEN) {
+		c->taken = 1;
+		conn_stream_error(c, "conflict", "session resumed on another connection");
+	} else {
+		log_msg(LOG_ERR, "stream management: %s", c->store->err);
+		store_suspect(c->store);
+		conn_stream_error(c, "internal-server-error", "storage unavailable");
+	}
+	return -1;
+}
+
+void conn_sm_closed(struct conn *c)
+{
+	/* As for the ping confirmation (ackq_confirm_written): a client
+	 * that closes its stream once everything was written has read it. */
+	if (c->sm.on && c->out.len == 0 && !c->sm.pending.n)
+		c->sm.acked = c->sm.out;
+}
+
+int conn_sm_detach(struct conn *c)
+{
+	long until = (long)time(NULL) + c->cfg->resume_timeout;
+	int r;
+
+	if (!c->sm.on || !c->sm.resume || !c->lost || c->cfg->resume_timeout <= 0)
+		return 0;
+	conn_flush_modules(c, NULL);
+	r = sync_now(c, until);
+	if (r == SM_TAKEN) {
+		c->taken = 1;
+		return 1;
+	}
+	if (r != SM_OK) {
+		log_msg(LOG_ERR, "detach: %s", c->store->err);
+		return 0;
+	}
+	log_msg(LOG_INFO, "session detached, resumable for %d s (%s)", c->cfg->resume_timeout,
+	    c->end_reason[0] ? c->end_reason : "connection lost");
+	return 1;
+}
+
+void conn_sm_end(struct conn *c, const char *bare, const char *resource, const char *id)
+{
+	if (sm_end(c->store, bare, resource, id) < 0)
+		log_msg(LOG_ERR, "stream management end: %s", c->store->err);
+}
+
+/* ---- the protocol ---- */
+
+/* <failed xmlns='urn:xmpp:sm:3' [h=]><cond/>[extra]</failed> */
+static void send_failed(struct conn *c, const char *cond, const unsigned long *h,
+    const char *extra)
+{
+	xbuf_adds(&c->out, "<failed xmlns='" NS_SM "'");
+	if (h)
+		xbuf_addf(&c->out, " h='%lu'", *h);
+	xbuf_addf(&c->out, "><%s xmlns='" NS_STANZA_ERRORS "'/>%s</failed>", cond,
+	    extra ? extra : "");
+}
+
+/* An h attribute: a number below 2^32. */
+static int parse_h(const struct xml_node *el, unsigned long *h)
+{
+	const char *v = xml_get(el, "h");
+	char *end;
+	unsigned long long n;
+	if (!v || !*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 10)
+		return -1;
+	n = strtoull(v, &end, 10);
+	if (n > SM_MASK)
+		return -1;
+	*h = (unsigned long)n;
+	return 0;
+}
+
+static int attr_true(const struct xml_node *el, const char *name)
+{
+	const char *v = xml_get(el, name);
+	return v && (!strcmp(v, "true") || !strcmp(v, "1"));
+}
+
+static void sm_enable_el(struct conn *c, struct xml_node *el)
+{
+	char id[2 * SM_ID_BYTES + 1];
+	int resume = attr_true(el, "resume") && c->cfg->resume_timeout > 0, r;
+
+	if (c->state != CS_SESSION || c->sm.on) {
+		send_failed(c, "unexpected-request", NULL, NULL);
+		return;
+	}
+	if (random_hex(id, SM_ID_BYTES) < 0)
+		abort();
+	r = sm_enable(c->store, c->bare, c->jid.resource, c->stream_id, id, resume);
+	if (r == SM_TAKEN) {
+		c->taken = 1;
+		conn_stream_error(c, "conflict", "resource taken by another session");
+		return;
+	}
+	if (r != SM_OK) {
+		log_msg(LOG_ERR, "stream management enable: %s", c->store->err);
+		send_failed(c, "internal-server-error", NULL, NULL);
+		return;
+	}
+	c->sm.on = 1;
+	c->sm.resume = resume;
+	xbuf_addf(&c->out, "<enabled xmlns='" NS_SM "' id='%s'", id);
+	if (resume)
+		xbuf_addf(&c->out, " resume='true' max='%d'", c->cfg->resume_timeout);
+	xbuf_adds(&c->out, "/>");
+	log_msg(LOG_INFO, "stream management on%s", resume ? ", resumable" : "");
+}
+
+static void sm_ack_el(struct conn *c, struct xml_node *el)
+{
+	unsigned long h;
+	char app[160];
+
+	if (parse_h(el, &h) == -1) {
+		conn_stream_error(c, "undefined-condition", "<a/> needs an h between 0 and 2^32-1");
+		return;
+	}
+	if (((h - c->sm.acked) & SM_MASK) > unacked(c)) {
+		/* XEP-0198 4: more than was sent is a broken client. */
+		snprintf(app, sizeof app, "<handled-count-too-high xmlns='" NS_SM "' h='%lu' "
+		    "send-count='%lu'/>", h, c->sm.out);
+		conn_stream_error_app(c, "undefined-condition", "h counts more than was sent", app);
+		return;
+	}
+	c->sm.acked = h;
+	c->sm.first_unacked = unacked(c) ? time(NULL) : 0;
+	if (((h - c->sm.requested) & SM_MASK) <= unacked(c) || !unacked(c))
+		c->sm.request_sent = 0;     /* the answer to our last request, or later */
+	if (c->pull_waiting)
+		conn_pull(c);
+}
+
+/* An entry of smq written again after a resumption: what the handler
+ * made, or an inbox envelope's stanza. */
+static void replay_one(const char *e, size_t len, void *arg)
+{
+	struct conn *c = arg;
+	struct route_msg m;
+
+	if (len >= sizeof RAW_HEAD - 1 && !memcmp(e, RAW_HEAD, sizeof RAW_HEAD - 1))
+		xbuf_add(&c->out, e + sizeof RAW_HEAD - 1, len - (sizeof RAW_HEAD - 1));
+	else if (route_parse(e, len, &m) == 0 && m.kind == ROUTE_STANZA)
+		xbuf_add(&c->out, m.body, m.body_len);
+	else
+		return;
+	c->sm.out = (c->sm.out + 1) & SM_MASK;
+}
+
+static void sm_resume_el(struct conn *c, struct xml_node *el)
+{
+	const char *previd = xml_get(el, "previd");
+	char resource[JID_MAX_PART], old[64], app[160];
+	unsigned long h, hin;
+	struct xbuf replay = { 0 };
+	int r, i;
+
+	if (c->state != CS_BIND || c->sm.on) {
+		send_failed(c, "unexpected-request", NULL, NULL);
+		return;
+	}
+	if (!previd || !*previd || strlen(previd) >= SM_ID_MAX || parse_h(el, &h) == -1) {
+		send_failed(c, "bad-request", NULL, NULL);
+		return;
+	}
+	/* The entries are written after <resumed/>: keep them aside. */
+	{
+		struct xbuf save = c->out;
+		memset(&c->out, 0, sizeof c->out);
+		r = sm_resume(c->store, c->bare, previd, h, c->stream_id, c->cfg->hostname,
+		    (long)getpid(), &hin, resource, sizeof resource, old, sizeof old,
+		    replay_one, c);
+		replay = c->out;
+		c->out = save;
+	}
+	switch (r) {
+	case SM_RESUMED:
+		break;
+	case SM_GONE:
+		send_failed(c, "item-not-found", &hin, NULL);
+		goto out;
+	case SM_UNKNOWN:
+		send_failed(c, "item-not-found", NULL, NULL);
+		goto out;
+	case SM_TOOHIGH:
+		snprintf(app, sizeof app, "<handled-count-too-high xmlns='" NS_SM "' h='%lu' "
+		    "send-count='%lu'/>", h, hin);
+		send_failed(c, "undefined-condition", NULL, app);
+		goto out;
+	default:
+		log_msg(LOG_ERR, "stream management resume: %s", c->store->err);
+		send_failed(c, "internal-server-error", NULL, NULL);
+		goto out;
+	}
+	if (conn_session_start(c, resource) < 0) {
+		/* The session is ours in Redis but cannot be served: detach
+		 * it again for another try. */
+		snprintf(c->jid.resource, sizeof c->jid.resource, "%s", resource);
+		c->sm.on = c->sm.resume = c->lost = 1;
+		conn_stream_error(c, "internal-server-error", "storage unavailable");
+		goto out;
+	}
+	if (old[0] && strcmp(old, c->stream_id))
+		route_kick(c->store, c->bare, resource, old, SM_KICK_RESUMED);
+	c->sm.on = c->sm.resume = 1;
+	c->sm.acked = c->sm.acked_synced = c->sm.requested = h;
+	c->sm.hin = c->sm.hin_synced = hin;
+	c->sm.out = (h + c->sm.out) & SM_MASK;     /* replay_one counted the entries */
+	xbuf_addf(&c->out, "<resumed xmlns='" NS_SM "' h='%lu' previd='", hin);
+	xbuf_add_esc(&c->out, previd, strlen(previd));
+	xbuf_adds(&c->out, "'/>");
+	xbuf_add(&c->out, replay.p, replay.len);
+	if (unacked(c)) {
+		c->sm.first_unacked = time(NULL);
+		send_request(c);
+	}
+	log_msg(LOG_INFO, "session resumed (%lu unacknowledged sent again)", unacked(c));
+	for (i = 0; modules[i]; i++)
+		if (modules[i]->resumed)
+			modules[i]->resumed(c);
+	conn_pull(c);
+out:
+	xbuf_free(&replay);
+}
+
+static void sm_element(struct conn *c, struct xml_node *el)
+{
+	if (!strcmp(el->name, "enable"))
+		sm_enable_el(c, el);
+	else if (!strcmp(el->name, "resume"))
+		sm_resume_el(c, el);
+	else if (!c->sm.on)
+		send_failed(c, "unexpected-request", NULL, NULL);
+	else if (!strcmp(el->name, "r"))
+		xbuf_addf(&c->out, "<a xmlns='" NS_SM "' h='%lu'/>", c->sm.hin);
+	else if (!strcmp(el->name, "a"))
+		sm_ack_el(c, el);
+	else
+		conn_stream_error(c, "unsupported-stanza-type", el->name);
+}
+
+/* After authentication (the features that offer bind), when the session
+ * can be kept in Redis. */
+static void sm_features(struct conn *c, struct xml_node *f)
+{
+	if (c->phase == PHASE_BIND && c->store_ok)
+		xml_new_child(f, NS_SM, "sm");
+}
+
+/* Ask for acknowledgement a moment after the first unacknowledged
+ * stanza; a request unanswered for ack_timeout means the connection is
+ * gone. */
+static int sm_tick(struct conn *c, time_t now)
+{
+	int left;
+
+	if (!c->sm.on)
+		return -1;
+	if (c->sm.request_sent) {
+		left = (int)(c->sm.request_sent + c->cfg->ack_timeout - now);
+		if (left <= 0 || unacked(c) > SM_UNACKED_MAX) {
+			c->lost = 1;
+			conn_stream_error(c, "connection-timeout", "no acknowledgement");
+			return 1;
+		}
+		return left;
+	}
+	if (!unacked(c))
+		return -1;
+	left = (int)(c->sm.first_unacked + c->cfg->ack_request_delay - now);
+	if (left > 0)
+		return left;
+	send_request(c);
+	return c->cfg->ack_timeout;
+}
+
+const struct module mod_sm = {
+	.name = "sm",
+	.phases = PHASE_BIND | PHASE_SESSION,
+	.toplevel_ns = NS_SM,
+	.features = sm_features,
+	.element = sm_element,
+	.tick = sm_tick,
+};

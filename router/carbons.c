@@ -1,0 +1,47 @@
+/*
+ * carbons.c - XEP-0280 message carbons in Redis (see carbons.h).
+ */
+#include "carbons.h"
+#include "route.h"
+#include "scripts.h"
+
+#include <stdio.h>
+
+#define CARBONS_HEADER_MAX 64     /* "stanza <long> echo" */
+
+static int carbons_set(struct store *s, const char *bare, const char *resource,
+    const char *op, const char *id)
+{
+	static const char *const done[] = { "done", NULL };
+	char ckey[STORE_MAX_KEY], skey[STORE_MAX_KEY];
+	const char *argv[5];
+	redisReply *r;
+	int o;
+
+	store_user_key(s, bare, "carbons", ckey, sizeof ckey);
+	store_user_key(s, bare, "sessions", skey, sizeof skey);
+	argv[0] = ckey; argv[1] = skey; argv[2] = resource; argv[3] = op; argv[4] = id;
+	o = store_script(s, "carbons_set", lua_carbons_set, lua_carbons_set_sha, 2, 5, argv,
+	    NULL, done, &r);
+	if (o < 0)
+		return o;
+	freeReplyObject(r);
+	return 0;
+}
+
+int carbons_enable(struct store *s, const char *bare, const char *resource, const char *id)
+{
+	return carbons_set(s, bare, resource, "on", id);
+}
+
+int carbons_disable(struct store *s, const char *bare, const char *resource, const char *id)
+{
+	return carbons_set(s, bare, resource, "off", id ? id : "");
+}
+
+char *carbons_envelope(const char *xml, long accepted, size_t *len)
+{
+	char hdr[CARBONS_HEADER_MAX];
+	snprintf(hdr, sizeof hdr, "stanza %ld echo", accepted);
+	return route_envelope(hdr, xml, len);
+}

@@ -1,0 +1,36 @@
+-- Bring a session's stream management state up to date before its
+-- handler writes to the client: what the client acknowledged leaves the
+-- smq list, what is about to be written joins it, and the inbox entries
+-- taken for it leave the inbox, in one step.
+-- KEYS[1] sm hash, KEYS[2] smq list, KEYS[3] inbox list, KEYS[4] sessions
+-- hash, KEYS[5] expiry index.
+-- ARGV[1] the handler's stream id, ARGV[2] hin, ARGV[3] acked, ARGV[4]
+-- smq entries acknowledged since the last sync, ARGV[5] inbox entries
+-- taken since, ARGV[6] a deadline: detach the session, resumable until
+-- then ('0': stay attached), ARGV[7] bare JID, ARGV[8] resource,
+-- ARGV[9]... entries to append to smq, in order.
+-- Returns { 'synced' }, or { 'taken' } when another handler owns the
+-- session (it was resumed elsewhere, or replaced): nothing changed.
+-- include: lib/record.lua
+-- include: lib/sm.lua
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then
+  return { 'taken' }
+end
+local acked, taken = tonumber(ARGV[4]), tonumber(ARGV[5])
+if acked > 0 then
+  redis.call('LTRIM', KEYS[2], acked, -1)
+end
+if taken > 0 then
+  redis.call('LTRIM', KEYS[3], taken, -1)
+end
+for i = 9, #ARGV do
+  redis.call('RPUSH', KEYS[2], ARGV[i])
+end
+redis.call('HSET', KEYS[1], 'hin', ARGV[2], 'acked', ARGV[3])
+if ARGV[6] ~= '0' then
+  local rec = redis.call('HGET', KEYS[4], ARGV[8])
+  if rec and record_get(rec, 'id') == ARGV[1] then
+    sm_detach_record(KEYS[4], KEYS[5], ARGV[7], ARGV[8], rec, ARGV[1], ARGV[6])
+  end
+end
+return { 'synced' }

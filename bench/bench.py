@@ -17,8 +17,10 @@ Environment (defaults in brackets):
   MSG_P MSG_W MSG_T MSG_D  pairs, window, seconds, drain seconds [50 10 10 3]
   IDLE_N          idle connections for the memory figure [1000]
   FANOUT_K FANOUT_G FANOUT_R FANOUT_S  contacts, groups, rounds, storms [50 4 20 3]
-  BENCH_SCENARIOS scenarios, in this order [login idle messages fanout];
+  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout];
                   "storm" is one more (not in the default list: minutes)
+  SM_ACK_EVERY    sm: a client sends <r/> after this many stanzas [5]
+  SM_RESUME_N     sm: clients that cut their connection and resume [200]
   STORM_N STORM_C clients of the login storm, logins in progress at a time [10000 1000]
   STORM_HOLD      seconds the storm's sessions are held once all are in [60]
   STORM_TIMEOUT   seconds a storm client waits from connect to login [30]
@@ -87,7 +89,9 @@ CFG = {
     "fo_g": env_int("FANOUT_G", 4),
     "fo_r": env_int("FANOUT_R", 20),
     "fo_s": env_int("FANOUT_S", 3),
-    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages fanout").split(),
+    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages sm fanout").split(),
+    "sm_ack_every": env_int("SM_ACK_EVERY", 5),
+    "sm_resume_n": env_int("SM_RESUME_N", 200),
     "scale": os.environ.get("BENCH_SCALE", "0") == "1",
     "scale_levels": [int(x) for x in os.environ.get("SCALE_LEVELS", "1000 10000").split()],
     "scale_servers": os.environ.get("SCALE_SERVERS", "xmppd").split(),
@@ -120,6 +124,10 @@ NSCALE = max(CFG["scale_levels"]) if CFG["scale"] else 0
 # The login storm's users, after those (one shared SCRAM salt in Redis too).
 STORM_FIRST = SCALE_FIRST + NSCALE
 NSTORM = CFG["storm_n"] if "storm" in CFG["scenarios"] else 0
+# The resume measurement's users, last: a session it leaves hibernating
+# (a resume that failed) must not take the bare-JID messages of the others.
+RESUME_FIRST = STORM_FIRST + NSTORM
+NRESUME = CFG["sm_resume_n"] if "sm" in CFG["scenarios"] else 0
 IS_ROOT = os.geteuid() == 0
 
 
@@ -333,7 +341,8 @@ def xmppd_creds(i):
 
 def users():
     """[(number, [contact numbers])]: plain users, the fan-out cliques, then
-    the users the scale scenario holds, then the login storm's."""
+    the users the scale scenario holds, then the login storm's, then the
+    resume measurement's."""
     out = [(i, []) for i in range(1, NPLAIN + 1)]
     k1 = CFG["fo_k"] + 1
     for g in range(CFG["fo_g"] if NFO else 0):
@@ -341,6 +350,7 @@ def users():
         out += [(u, [v for v in members if v != u]) for u in members]
     out += [(i, []) for i in range(SCALE_FIRST, SCALE_FIRST + NSCALE)]
     out += [(i, []) for i in range(STORM_FIRST, STORM_FIRST + NSTORM)]
+    out += [(i, []) for i in range(RESUME_FIRST, RESUME_FIRST + NRESUME)]
     return out
 
 
@@ -557,7 +567,7 @@ c2s_ports = { %(port)d }
 c2s_interfaces = { "127.0.0.1" }
 network_backend = "epoll"
 network_settings = { tcp_backlog = 4096 }
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix"; "offline" }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix"; "offline"; "smacks" }
 modules_disabled = { "s2s" }
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
@@ -674,6 +684,7 @@ modules:
   mod_disco: {}
   mod_ping: {}
   mod_admin_extra: {}
+  mod_stream_mgmt: {}
 """ % {"domain": DOMAIN, "port": self.port})
         with open(self.dir + "/ejabberdctl.cfg", "w") as f:
             f.write('ERLANG_NODE=xmppbench%d@localhost\nERL_DIST_PORT=%d\n'
@@ -757,6 +768,31 @@ def xmppload(server, scenario, args, timeout):
     return parse_line(lines[-1])
 
 
+def xmppload_marked(server, scenario, args, timeout):
+    """xmppload, reading the server's CPU at its start and at each of its
+    "scenario=SCENARIO-mark phase=P" lines (printed as a phase ends):
+    (its result line, [(phase, CPU seconds since the previous mark)])."""
+    p = subprocess.Popen(load_cmd(server, scenario, args), stdout=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(timeout, p.kill)
+    watchdog.start()
+    phases, last, result = [], server.cpu_ticks(), None
+    try:
+        for line in p.stdout:
+            if line.startswith("scenario=%s-mark " % scenario):
+                now = server.cpu_ticks()
+                phases.append((parse_line(line)["phase"], (now - last) / TICK))
+                last = now
+            elif line.startswith("scenario="):
+                result = line.strip()
+        p.wait()
+    finally:
+        watchdog.cancel()
+    if result is None:
+        raise RuntimeError("xmppload %s: no result (exit %s)" % (scenario, p.returncode))
+    print(result, flush=True)
+    return parse_line(result), phases
+
+
 def cpu_split(server):
     """{part: ticks} of a server whose CPU has parts (xmppd), else {}."""
     return server.cpu_split() if hasattr(server, "cpu_split") else {}
@@ -819,12 +855,16 @@ def sc_floor(results):
     return r
 
 
-def sc_messages(server):
+def sc_messages(server, scenario="messages", extra=()):
+    """P pairs, W messages in flight per sender, T seconds; scenario "sm"
+    is the same load with stream management on (extra: its options)."""
     parts = {}
     r, cpu = measure_cpu(server, lambda: xmppload(
-        server, "messages", ["-P", CFG["msg_p"], "-W", CFG["msg_w"], "-T", CFG["msg_t"],
-                             "-D", CFG["msg_d"], "-c", CFG["login_c"]],
+        server, scenario, ["-P", CFG["msg_p"], "-W", CFG["msg_w"], "-T", CFG["msg_t"],
+                           "-D", CFG["msg_d"], "-c", CFG["login_c"]] + list(extra),
         timeout=120 + CFG["msg_t"] + CFG["msg_d"]), parts)
+    if sm_unsupported(r):
+        return r
     if "received" not in r:
         raise RuntimeError("not every user logged in: online=%s first_error=%s" % (
             r.get("online"), r.get("first_error")))
@@ -832,8 +872,70 @@ def sc_messages(server):
     r["server_cpu_us_per_msg"] = "%.2f" % (cpu * 1e6 / max(1, int(r["received"])))
     add_per_unit(r, parts, int(r["received"]), "us_per_msg", 1e6)
     if parts:
-        print("scenario=messages-cpu server=%s " % server.name +
+        print("scenario=%s-cpu server=%s " % (scenario, server.name) +
               " ".join("%s=%s" % (k, v) for k, v in r.items() if "_cpu_us_per" in k), flush=True)
+    return r
+
+
+# ---- stream management (XEP-0198) ----
+
+SM_NOT_SUPPORTED = "not supported"
+
+
+def sm_unsupported(r):
+    """The server offered no urn:xmpp:sm:3 feature after the restart."""
+    return int(r.get("sm_unsupported", 0)) > 0
+
+
+def sm_status(r, what_failed):
+    """For the table: ok, or FAILED and why (not supported is said apart)."""
+    bad = ["%s %s" % (r[k], label) for k, label in what_failed if int(r.get(k, 0))]
+    return "FAILED: " + ", ".join(bad) if bad else "ok"
+
+
+def sc_sm(server):
+    """The messages load with every client using stream management: acks
+    requested every SM_ACK_EVERY stanzas and checked, the server's answered."""
+    r = sc_messages(server, "sm", ["-a", CFG["sm_ack_every"]])
+    if sm_unsupported(r):
+        return {"sm_status": SM_NOT_SUPPORTED}
+    r["sm_status"] = sm_status(r, [("ack_mismatches", "ack mismatches"), ("acks_unanswered", "acks unanswered"),
+                                   ("sm_enable_failed", "enable failed")])
+    return r
+
+
+def sc_sm_resume(server):
+    """SM_RESUME_N clients log in with SCRAM-SHA-1 and enable SM with
+    resume, cut their connections, reconnect and resume: resumes/s against
+    the fresh logins/s of the same clients."""
+    server.settle()
+    r, phases = xmppload_marked(server, "resume", ["-f", RESUME_FIRST, "-n", CFG["sm_resume_n"],
+                                                   "-c", CFG["login_c"], "-m", "scram-sha-1",
+                                                   "-a", CFG["sm_ack_every"]],
+                                timeout=240 + CFG["sm_resume_n"] / 5)
+    if sm_unsupported(r):
+        return {"sm_status": SM_NOT_SUPPORTED}
+    # server CPU of each phase: the logins (enable and presence included;
+    # marked before the cut), then the cut and the resumes
+    for phase, secs in phases:
+        done = int(r.get("logged_in" if phase == "logged-in" else "resumed", 0))
+        key = "server_cpu_ms_per_login" if phase == "logged-in" else "server_cpu_ms_per_resume"
+        r[key] = "%.3f" % (secs * 1000 / max(1, done))
+    print("scenario=resume-cpu server=%s %s" % (server.name, " ".join(
+        "%s=%s" % (k, r[k]) for k in ("server_cpu_ms_per_login", "server_cpu_ms_per_resume") if k in r)),
+        flush=True)
+    if not int(r.get("resumed", 0)):
+        # no figures of resumes that did not happen (xmppload prints zeros)
+        for k in [k for k in r if k.startswith("resume_") and k.endswith(("_ms", "_rate", "_ratio"))]:
+            del r[k]
+        r.pop("server_cpu_ms_per_resume", None)
+    # xmppload counts a resume answered <failed/> among its failed clients too
+    r["other_failures"] = str(int(r.get("failed", 0)) - int(r.get("resume_failed", 0)))
+    r["sm_status"] = sm_status(r, [("resume_failed", "resumes failed"),
+                                   ("resume_not_offered", "enabled without resume"),
+                                   ("ack_mismatches", "h mismatches"), ("sm_enable_failed", "enable failed"),
+                                   ("other_failures", "clients failed")])
+    server.settle()
     return r
 
 
@@ -1093,6 +1195,27 @@ ROWS += [("messages: delivered/s", "messages", "rate", "higher"),
          ("messages: server CPU us/msg", "messages", "server_cpu_us_per_msg", "lower"),
          ("messages: xmppd handlers' CPU us/msg", "messages", "handlers_cpu_us_per_msg", "-"),
          ("messages: xmppd Redis CPU us/msg", "messages", "redis_cpu_us_per_msg", "-"),
+         ("sm: XEP-0198", "sm", "sm_status", "-"),
+         ("sm: delivered/s", "sm", "rate", "higher"),
+         ("sm: latency p50 ms", "sm", "p50_ms", "lower"),
+         ("sm: latency p99 ms", "sm", "p99_ms", "lower"),
+         ("sm: lost", "sm", "lost", "lower"),
+         ("sm: acks requested by the clients", "sm", "sm_requests", "-"),
+         ("sm: ack mismatches", "sm", "ack_mismatches", "lower"),
+         ("sm: acks unanswered", "sm", "acks_unanswered", "lower"),
+         ("sm: acks requested by the server", "sm", "server_requests", "-"),
+         ("sm: server CPU us/msg", "sm", "server_cpu_us_per_msg", "lower"),
+         ("sm: xmppd handlers' CPU us/msg", "sm", "handlers_cpu_us_per_msg", "-"),
+         ("sm: xmppd Redis CPU us/msg", "sm", "redis_cpu_us_per_msg", "-"),
+         ("sm resume: XEP-0198 resume", "sm-resume", "sm_status", "-"),
+         ("sm resume: resumes/s", "sm-resume", "resume_rate", "higher"),
+         ("sm resume: fresh SCRAM-SHA-1 logins/s", "sm-resume", "login_rate", "higher"),
+         ("sm resume: resume latency p50 ms", "sm-resume", "resume_p50_ms", "lower"),
+         ("sm resume: login latency p50 ms", "sm-resume", "login_p50_ms", "lower"),
+         ("sm resume: time per resume / per login", "sm-resume", "resume_login_time_ratio", "lower"),
+         ("sm resume: server CPU ms/resume", "sm-resume", "server_cpu_ms_per_resume", "lower"),
+         ("sm resume: server CPU ms/login (SM enabled)", "sm-resume", "server_cpu_ms_per_login", "lower"),
+         ("sm resume: answered `<failed/>`", "sm-resume", "resume_failed", "lower"),
          ("idle: KiB/conn, server processes (PSS)", "idle", "proc_kib_per_conn", "lower"),
          ("idle: KiB/conn, their page tables + kernel stacks", "idle", "pkernel_kib_per_conn", "lower"),
          ("idle: KiB/conn, the two above", "idle", "total_kib_per_conn", "lower"),
@@ -1137,29 +1260,35 @@ def fmt(x):
 
 
 def table(results, servers, runs):
-    """results[server][key] = [dict per run]. Medians; min-max when runs > 1."""
+    """results[server][key] = [dict per run]. Medians; min-max when runs > 1.
+    Ratios: xmppd to each peer (without xmppd: the first server to the
+    others). A metric that is text (a status) shows its distinct values."""
     names = [s.name for s in servers]
-    peers = [n for n in names if n != "xmppd"] if "xmppd" in names else []
-    head = ["metric"] + names + ["xmppd/" + p for p in peers] + ["better"]
+    subject = "xmppd" if "xmppd" in names else names[0] if len(names) > 1 else None
+    peers = [n for n in names if n != subject] if subject else []
+    head = ["metric"] + names + ["%s/%s" % (subject, p) for p in peers] + ["better"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     med = {}
     for label, key, metric, better in ROWS:
         cells, meds = [label], {}
         for n in names:
-            vals = []
+            vals, texts = [], []
             for r in results.get(n, {}).get(key, []):
                 try:
                     vals.append(float(r[metric]))
-                except (KeyError, ValueError):
+                except KeyError:
                     pass
+                except ValueError:
+                    if r[metric] not in texts:
+                        texts.append(r[metric])
             if not vals:
-                cells.append("-")
+                cells.append(" / ".join(texts) or "-")
                 continue
             m = statistics.median(vals)
             meds[n] = m
             cells.append(fmt(m) + (" (%s-%s)" % (fmt(min(vals)), fmt(max(vals))) if len(vals) > 1 else ""))
         for p in peers:
-            a, b = meds.get("xmppd"), meds.get(p)
+            a, b = meds.get(subject), meds.get(p)
             # no ratio of figures that are noise around zero
             ok = a is not None and b and a * b > 0 and better != "-" and not label.endswith(NO_RATIO)
             cells.append("%.2f" % (a / b) if ok else "-")
@@ -1340,6 +1469,8 @@ def main():
                     jobs = [("login-" + m, (lambda s, m=m: sc_login(s, m))) for m in CFG["mechs"]]
                 elif sc == "messages":
                     jobs = [("messages", sc_messages)]
+                elif sc == "sm":
+                    jobs = [("sm", sc_sm), ("sm-resume", sc_sm_resume)]
                 elif sc == "idle":
                     jobs = [("idle", sc_idle)]
                 elif sc == "fanout":
@@ -1379,11 +1510,13 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = ("### %s, commit %s\n\nMachine: %s; load average at start %.2f %.2f %.2f; %s.\n"
             "Runs: %d (median, and min-max over runs). Scenarios: %s. login N=%d C=%d; messages P=%d W=%d T=%ds; "
-            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s. %s; xmppd through %s. Took %.0f s.\n" % (
+            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s%s. %s; xmppd through %s. Took %.0f s.\n" % (
                 stamp, commit(), machine(), load_start[0], load_start[1], load_start[2], versions(),
                 CFG["runs"], " ".join(CFG["scenarios"] + (["scale"] if CFG["scale"] else [])),
                 CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"],
                 CFG["idle_n"], CFG["fo_k"], CFG["fo_g"], CFG["fo_r"], CFG["fo_s"],
+                "; sm: ack every %d stanzas, resume N=%d" % (CFG["sm_ack_every"], CFG["sm_resume_n"])
+                if "sm" in CFG["scenarios"] else "",
                 "; storm N=%d C=%d hold %d s, login timeout %d s" % (
                     CFG["storm_n"], CFG["storm_c"], CFG["storm_hold"], CFG["storm_timeout"])
                 if "storm" in CFG["scenarios"] else "",

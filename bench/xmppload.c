@@ -25,6 +25,19 @@
  *            (set up by the caller): R times one user changes presence,
  *            time until all K contacts have it; then S storms where every
  *            user changes presence at once: presence stanzas/s delivered.
+ *   sm       messages, with XEP-0198 stream management (urn:xmpp:sm:3)
+ *            enabled after bind: every client counts the stanzas it
+ *            receives (h), answers the server's <r/>, sends <r/> after
+ *            every A stanzas it sends and checks the server's <a h/>
+ *            against what it sent (mismatches counted).
+ *   resume   N clients log in (connect to bind result timed, as login),
+ *            enable stream management with resume, cut their TCP
+ *            connections without closing the stream, reconnect, log in
+ *            again and resume (connect to <resumed/> timed): resumes/s
+ *            against logins/s, <failed/> answers counted.
+ *   A server that offers no urn:xmpp:sm:3 feature after the restart makes
+ *   sm and resume print sm_unsupported=N (the clients that saw none) and
+ *   stop after the logins.
  *
  * Users are PATTERN with %d replaced by FIRST, FIRST+1, ...
  * Build: cc -O2 -Wall -Wextra -o xmppload xmppload.c -lssl -lcrypto
@@ -56,6 +69,13 @@
 
 #define MAX_IN        (1 << 20)   /* largest element we accept */
 #define READ_CHUNK    16384
+#define NS_SM         "urn:xmpp:sm:3"
+#define SM_RQ_MAX     64          /* our <r/> awaiting the server's <a/> */
+#define SM_ID_MAX     128         /* the server's stream id for resumption */
+#define NS_PER_MS     1000000LL
+#define NS_PER_SEC    1000000000LL
+#define SETTLE_MS     1000        /* initial presence settles / the cut is noticed */
+#define ACK_WAIT_MS   3000        /* the last <r/> of every client is answered */
 
 /* ---- options ---- */
 
@@ -69,16 +89,18 @@ static struct {
 	int srcaddrs;             /* > 1: bind to 127.0.0.1 .. 127.0.0.N */
 	int hold;                 /* login: keep connections until the end */
 	double login_timeout;     /* seconds from connect to a bound session */
+	int sm;                   /* stream management (sm, resume scenarios) */
+	int ack_every;            /* sm: <r/> after this many stanzas sent, 0 never */
 } opt = {
 	.host = "127.0.0.1", .domain = "localhost", .pattern = "user%d",
 	.password = "secret", .resource = "xl", .label = "-",
 	.port = 5222, .mech = 1, .n = 100, .conc = 50, .first = 1,
 	.pairs = 50, .window = 10, .secs = 10, .drain = 3,
 	.k = 50, .groups = 4, .rounds = 20, .storms = 3, .srcaddrs = 1,
-	.login_timeout = 30,
+	.login_timeout = 30, .ack_every = 5,
 };
 
-enum scenario { SC_LOGIN, SC_MESSAGES, SC_IDLE, SC_FANOUT };
+enum scenario { SC_LOGIN, SC_MESSAGES, SC_IDLE, SC_FANOUT, SC_SM, SC_RESUME };
 static enum scenario scen;
 static const char *scen_name;
 
@@ -150,7 +172,8 @@ static double cpu_secs(void)
 
 enum state {
 	ST_FREE, ST_CONNECTING, ST_HEADER, ST_FEATURES, ST_AUTH, ST_SCRAM_FINAL,
-	ST_HEADER2, ST_FEATURES2, ST_BIND, ST_SESSION, ST_ONLINE, ST_CLOSING,
+	ST_HEADER2, ST_FEATURES2, ST_BIND, ST_SESSION, ST_SM_ENABLE, ST_RESUME,
+	ST_ONLINE, ST_CLOSING,
 	ST_DONE, ST_FAILED
 };
 
@@ -174,6 +197,13 @@ struct conn {
 	int peer;
 	long sent, recvd, inflight;
 	long pres_in;                /* presence stanzas from others */
+	/* XEP-0198: h counts wrap at 2^32, as the XEP says */
+	int sm_offered, sm_on;
+	uint32_t sm_in, sm_out;      /* stanzas received, sent since <enabled/> */
+	uint32_t sm_acked;           /* the server's last <a h/> */
+	uint32_t sm_rq[SM_RQ_MAX];   /* sm_out at each <r/> not yet answered */
+	int rq_head, rq_n;
+	char sm_id[SM_ID_MAX];       /* <enabled id/>: previd to resume */
 };
 
 static struct conn *conns;
@@ -186,6 +216,13 @@ static int started, active_logins, online, finished, failed_n, closed_n;
 static char first_error[200];
 static struct samples login_lat;
 static int64_t t_first_connect, t_last_bound;
+/* stream management */
+static int sm_unsupported, sm_enabled, sm_enable_failed, resuming;
+static int resumed_n, resume_failed;
+static long sm_requests, sm_acks, sm_mismatch, sm_rq_skipped, sm_server_requests;
+static char resume_first_failure[64];
+static struct samples resume_lat;
+static int64_t t_last_resumed;
 
 static volatile sig_atomic_t got_signal;
 
@@ -230,19 +267,55 @@ static void out_append(struct conn *c, const char *s, size_t len)
 static void out_printf(struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void out_printf(struct conn *c, const char *fmt, ...)
+static void out_vprintf(struct conn *c, const char *fmt, va_list ap)
 {
 	char buf[2048];
-	va_list ap;
-	int n;
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
 	if (n < 0 || (size_t)n >= sizeof buf) {
 		fprintf(stderr, "xmppload: output line too long\n");
 		exit(111);
 	}
 	out_append(c, buf, (size_t)n);
+}
+
+static void out_printf(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	out_vprintf(c, fmt, ap);
+	va_end(ap);
+}
+
+/* Ask the server how many of our stanzas it has handled; remember what the
+ * answer must be (TCP keeps the order: all we sent before the <r/>). */
+static void sm_request(struct conn *c)
+{
+	if (c->rq_n == SM_RQ_MAX) {
+		sm_rq_skipped++;
+		return;
+	}
+	c->sm_rq[(c->rq_head + c->rq_n++) % SM_RQ_MAX] = c->sm_out;
+	out_printf(c, "<r xmlns='" NS_SM "'/>");
+	sm_requests++;
+}
+
+/* Every stanza (message, presence, iq) goes out here: once stream
+ * management is on it is counted, and every opt.ack_every-th is followed
+ * by an <r/>, as Conversations does. */
+static void stanza_printf(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void stanza_printf(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	out_vprintf(c, fmt, ap);
+	va_end(ap);
+	if (!c->sm_on)
+		return;
+	c->sm_out++;
+	if (opt.ack_every > 0 && c->sm_out % (uint32_t)opt.ack_every == 0)
+		sm_request(c);
 }
 
 static void set_events(struct conn *c, unsigned ev)
@@ -581,11 +654,120 @@ static void scenario_stanza(struct conn *c, const char *e, size_t len, const cha
 
 static void go_online(struct conn *c)
 {
-	out_printf(c, "<presence/>");
+	stanza_printf(c, "<presence/>");
 	c->st = ST_ONLINE;
 	active_logins--;
 	online++;
 	scenario_online(c);
+}
+
+/* Bound (and the session IQ done): enable stream management first if the
+ * scenario wants it and the server offered it, else go online. */
+static void session_ready(struct conn *c)
+{
+	if (!opt.sm) {
+		go_online(c);
+	} else if (!c->sm_offered) {
+		sm_unsupported++;
+		go_online(c);
+	} else {
+		out_printf(c, "<enable xmlns='" NS_SM "' resume='true'/>");
+		c->st = ST_SM_ENABLE;
+	}
+}
+
+/* h='...' of an SM element; -1 if absent or not a number. */
+static int sm_h(const char *e, size_t len, uint32_t *h)
+{
+	char buf[16], *end;
+	unsigned long v;
+	if (el_attr(e, len, "h", buf, sizeof buf) < 0)
+		return -1;
+	v = strtoul(buf, &end, 10);
+	if (end == buf || *end || v > UINT32_MAX)
+		return -1;
+	*h = (uint32_t)v;
+	return 0;
+}
+
+/* The server's <a h/>: the answer to our oldest <r/> must be what we had
+ * sent by then; one we did not ask for must lie between its last answer
+ * and what we have sent (mod 2^32). */
+static void sm_on_ack(struct conn *c, const char *e, size_t len)
+{
+	uint32_t h;
+	sm_acks++;
+	if (sm_h(e, len, &h) < 0) {
+		sm_mismatch++;
+		return;
+	}
+	if (c->rq_n) {
+		if (h != c->sm_rq[c->rq_head])
+			sm_mismatch++;
+		c->rq_head = (c->rq_head + 1) % SM_RQ_MAX;
+		c->rq_n--;
+	} else if ((uint32_t)(h - c->sm_acked) > (uint32_t)(c->sm_out - c->sm_acked)) {
+		sm_mismatch++;
+	}
+	c->sm_acked = h;
+}
+
+/* The condition of an SM <failed/> (its first child), for the report. */
+static void sm_failure(const char *e, size_t len, char *out, size_t outsz)
+{
+	const char *ch = memchr(e, '>', len);
+	snprintf(out, outsz, "failed");
+	if (ch && ch[-1] != '/' && (ch = memchr(ch, '<', (size_t)(e + len - ch))) && ch[1] != '/')
+		el_name(ch, (size_t)(e + len - ch), out, outsz);
+}
+
+/* Elements of XEP-0198; 1 if e was one. */
+static int sm_element(struct conn *c, const char *e, size_t len, const char *name)
+{
+	char cond[64];
+	uint32_t h;
+	if ((strcmp(name, "r") && strcmp(name, "a") && strcmp(name, "enabled") &&
+	    strcmp(name, "resumed") && strcmp(name, "failed")) || !mem_find(e, len, NS_SM))
+		return 0;
+	if (!strcmp(name, "r")) {
+		sm_server_requests++;
+		out_printf(c, "<a xmlns='" NS_SM "' h='%" PRIu32 "'/>", c->sm_in);
+	} else if (!strcmp(name, "a")) {
+		sm_on_ack(c, e, len);
+	} else if (!strcmp(name, "enabled") && c->st == ST_SM_ENABLE) {
+		if (el_attr(e, len, "id", c->sm_id, sizeof c->sm_id) < 0)
+			c->sm_id[0] = 0;
+		c->sm_on = 1;
+		c->sm_in = c->sm_out = c->sm_acked = 0;
+		c->rq_n = 0;
+		sm_enabled++;
+		go_online(c);
+	} else if (!strcmp(name, "resumed") && c->st == ST_RESUME) {
+		/* what the server handled of ours must be all we sent */
+		if (sm_h(e, len, &h) < 0 || h != c->sm_out)
+			sm_mismatch++;
+		c->sm_acked = c->sm_out;
+		c->rq_n = 0;             /* <r/> of the old connection are void */
+		t_last_resumed = now_ns();
+		samples_add(&resume_lat, t_last_resumed - c->t_start);
+		resumed_n++;
+		c->st = ST_ONLINE;
+		active_logins--;
+		online++;
+	} else if (!strcmp(name, "failed") && (c->st == ST_SM_ENABLE || c->st == ST_RESUME)) {
+		char why[100];
+		sm_failure(e, len, cond, sizeof cond);
+		if (c->st == ST_RESUME) {
+			resume_failed++;
+			if (!resume_first_failure[0])
+				snprintf(resume_first_failure, sizeof resume_first_failure, "%s", cond);
+		} else {
+			sm_enable_failed++;
+		}
+		snprintf(why, sizeof why, "sm-%s-failed-%s", c->st == ST_RESUME ? "resume" : "enable", cond);
+		conn_fail(c, why);
+	}
+	return 1;
 }
 
 static void on_features(struct conn *c, const char *e, size_t len)
@@ -629,6 +811,17 @@ static void on_features(struct conn *c, const char *e, size_t len)
 	{
 		size_t sl;
 		const char *s;
+		c->sm_offered = mem_find(e, len, NS_SM) != NULL;
+		if (resuming) {
+			if (!c->sm_offered) {
+				conn_fail(c, "no-sm-feature-at-resume");
+				return;
+			}
+			out_printf(c, "<resume xmlns='" NS_SM "' previd='%s' h='%" PRIu32 "'/>",
+			    c->sm_id, c->sm_in);
+			c->st = ST_RESUME;
+			return;
+		}
 		if (!el_child(e, len, "bind", &sl)) {
 			conn_fail(c, "no-bind-feature");
 			return;
@@ -727,10 +920,10 @@ static void answer_iq(struct conn *c, const char *e, size_t len)
 	if (el_attr(e, len, "from", from, sizeof from) < 0)
 		from[0] = 0;
 	if (el_child(e, len, "ping", &cl) || el_child(e, len, "query", &cl))
-		out_printf(c, "<iq type='result' id='%s'%s%s%s/>", id,
+		stanza_printf(c, "<iq type='result' id='%s'%s%s%s/>", id,
 		    from[0] ? " to='" : "", from, from[0] ? "'" : "");
 	else
-		out_printf(c, "<iq type='error' id='%s'%s%s%s><error type='cancel'>"
+		stanza_printf(c, "<iq type='error' id='%s'%s%s%s><error type='cancel'>"
 		    "<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
 		    id, from[0] ? " to='" : "", from, from[0] ? "'" : "");
 }
@@ -748,6 +941,10 @@ static void on_element(struct conn *c, const char *e, size_t len)
 		conn_fail(c, why);
 		return;
 	}
+	if (sm_element(c, e, len, name))
+		return;
+	if (c->sm_on && (!strcmp(name, "message") || !strcmp(name, "presence") || !strcmp(name, "iq")))
+		c->sm_in++;
 	switch (c->st) {
 	case ST_FEATURES:
 	case ST_FEATURES2:
@@ -761,7 +958,9 @@ static void on_element(struct conn *c, const char *e, size_t len)
 		on_sasl(c, e, len, name);
 		return;
 	case ST_BIND:
-	case ST_SESSION: {
+	case ST_SESSION:
+	case ST_SM_ENABLE:
+	case ST_RESUME: {
 		char id[32], type[16];
 		if (strcmp(name, "iq") || el_attr(e, len, "id", id, sizeof id) < 0) {
 			if (!strcmp(name, "iq"))
@@ -782,14 +981,14 @@ static void on_element(struct conn *c, const char *e, size_t len)
 				out_printf(c, "<iq type='set' id='s1'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
 				c->st = ST_SESSION;
 			} else {
-				go_online(c);
+				session_ready(c);
 			}
 		} else if (c->st == ST_SESSION && !strcmp(id, "s1")) {
 			if (strcmp(type, "result")) {
 				conn_fail(c, "session-error");
 				return;
 			}
-			go_online(c);
+			session_ready(c);
 		} else {
 			answer_iq(c, e, len);
 		}
@@ -957,6 +1156,9 @@ static void conn_start(struct conn *c)
 		fprintf(stderr, "xmppload: bad host %s (an IPv4 address)\n", opt.host);
 		exit(100);
 	}
+	c->depth = c->intag = 0;     /* a connection may be started again (resume) */
+	c->quote = 0;
+	c->pos = c->tagstart = c->elemstart = 0;
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	c->t_start = now_ns();
 	if (!t_first_connect)
@@ -1033,7 +1235,7 @@ static void send_chat(struct conn *c)
 	struct conn *p = &conns[c->peer];
 	user_name(p->user, to, sizeof to);
 	seq_counter++;
-	out_printf(c, "<message to='%s@%s' type='chat' id='m%ld'><body>xl %08x %d %ld %" PRId64 "</body></message>",
+	stanza_printf(c, "<message to='%s@%s' type='chat' id='m%ld'><body>xl %08x %d %ld %" PRId64 "</body></message>",
 	    to, opt.domain, seq_counter, run_tag, c->idx, seq_counter, now_ns());
 	c->sent++;
 	c->inflight++;
@@ -1067,7 +1269,7 @@ static void scenario_stanza(struct conn *c, const char *e, size_t len, const cha
 
 	if (el_attr(e, len, "type", type, sizeof type) < 0)
 		type[0] = 0;
-	if (scen == SC_MESSAGES && !strcmp(name, "message")) {
+	if ((scen == SC_MESSAGES || scen == SC_SM) && !strcmp(name, "message")) {
 		int from;
 		long seq;
 		int64_t t;
@@ -1135,7 +1337,7 @@ static void scenario_stanza(struct conn *c, const char *e, size_t len, const cha
 static void usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: xmppload login|messages|idle|fanout [options]\n"
+	    "usage: xmppload login|messages|idle|fanout|sm|resume [options]\n"
 	    "  -H HOST      server IPv4 address (127.0.0.1)\n"
 	    "  -p PORT      server port (5222)\n"
 	    "  -d DOMAIN    XMPP domain (localhost)\n"
@@ -1144,12 +1346,12 @@ static void usage(int code)
 	    "  -m MECH      plain, scram-sha-1 or auto (plain)\n"
 	    "  -r RESOURCE  resource to bind (xl)\n"
 	    "  -f FIRST     number of the first user (1)\n"
-	    "  -n N         clients (login, idle)\n"
+	    "  -n N         clients (login, idle, resume)\n"
 	    "  -c C         logins in progress at a time (50)\n"
-	    "  -P PAIRS     messages: pairs of users (50)\n"
-	    "  -W WINDOW    messages: messages in flight per sender (10)\n"
-	    "  -T SECONDS   messages: sending time; idle: longest hold (10)\n"
-	    "  -D SECONDS   messages: drain time after sending (3)\n"
+	    "  -P PAIRS     messages, sm: pairs of users (50)\n"
+	    "  -W WINDOW    messages, sm: messages in flight per sender (10)\n"
+	    "  -T SECONDS   messages, sm: sending time; idle: longest hold (10)\n"
+	    "  -D SECONDS   messages, sm: drain time after sending (3)\n"
 	    "  -K K         fanout: contacts per user, group size K+1 (50)\n"
 	    "  -G G         fanout: groups (4)\n"
 	    "  -R R         fanout: single-change rounds (20)\n"
@@ -1157,7 +1359,8 @@ static void usage(int code)
 	    "  -A N         use source addresses 127.0.0.1 .. 127.0.0.N (1)\n"
 	    "  -k           login: keep every connection until the end\n"
 	    "  -t SECONDS   give up a login this long after its connect (30)\n"
-	    "  -l LABEL     label printed as server= (-)\n");
+	    "  -l LABEL     label printed as server= (-)\n"
+	    "  -a A         sm, resume: send <r/> after every A stanzas, 0 never (5)\n");
 	exit(code);
 }
 
@@ -1207,8 +1410,12 @@ static int64_t last_sweep;
 static void drive_logins(int total)
 {
 	int64_t t = now_ns();
-	while (started < total && active_logins < opt.conc)
-		conn_start(&conns[started]);
+	while (started < total && active_logins < opt.conc) {
+		if (conns[started].st == ST_DONE)
+			started++;      /* nothing to start again (resume) */
+		else
+			conn_start(&conns[started]);
+	}
 	if (t - last_sweep > 500000000LL) {
 		int i;
 		last_sweep = t;
@@ -1320,27 +1527,66 @@ static int run_idle(void)
 	return 0;
 }
 
+static void wait_ms(int ms)
+{
+	int64_t until = now_ns() + ms * NS_PER_MS;
+	while (now_ns() < until && !got_signal)
+		loop_once(20);
+}
+
+/* The stream management counters, appended to a result line. */
+static void print_sm_stats(void)
+{
+	long unanswered = 0;
+	int i;
+	for (i = 0; i < nconns; i++)
+		unanswered += conns[i].rq_n;
+	printf(" sm_unsupported=%d sm_enabled=%d sm_enable_failed=%d ack_every=%d sm_requests=%ld "
+	    "sm_acks=%ld ack_mismatches=%ld acks_unanswered=%ld sm_requests_skipped=%ld "
+	    "server_requests=%ld",
+	    sm_unsupported, sm_enabled, sm_enable_failed, opt.ack_every, sm_requests, sm_acks,
+	    sm_mismatch, unanswered, sm_rq_skipped, sm_server_requests);
+}
+
+/* Before the streams close: every client acknowledges what it received and
+ * asks once more, so that every server answer is checked. */
+static void sm_last_acks(void)
+{
+	int64_t deadline = now_ns() + ACK_WAIT_MS * NS_PER_MS;
+	int i, waiting;
+	for (i = 0; i < nconns; i++)
+		if (conns[i].st == ST_ONLINE && conns[i].sm_on) {
+			out_printf(&conns[i], "<a xmlns='" NS_SM "' h='%" PRIu32 "'/>", conns[i].sm_in);
+			sm_request(&conns[i]);
+		}
+	do {
+		loop_once(10);
+		for (i = waiting = 0; i < nconns; i++)
+			waiting += conns[i].st == ST_ONLINE && conns[i].rq_n > 0;
+	} while (waiting && now_ns() < deadline && !got_signal);
+}
+
 static int run_messages(void)
 {
 	int i, n = 2 * opt.pairs;
-	int64_t t0, t_end, t_drain, t_settle, last_recv_count_t;
+	int64_t t0, t_end, t_drain, last_recv_count_t;
 	long last_recvd;
 	double secs;
 	alloc_conns(n);
 	for (i = 0; i < n; i++)
 		conns[i].peer = i ^ 1;
 	login_all(n, now_ns() + 120LL * 1000000000LL);
-	if (online < n) {
-		printf("scenario=messages server=%s pairs=%d window=%d online=%d failed=%d",
-		    opt.label, opt.pairs, opt.window, online, failed_n);
+	if (online < n || sm_unsupported) {
+		printf("scenario=%s server=%s pairs=%d window=%d online=%d failed=%d",
+		    scen_name, opt.label, opt.pairs, opt.window, online, failed_n);
+		if (opt.sm)
+			print_sm_stats();
 		print_tail();
 		end_all(2000);
 		return 1;
 	}
 	/* let initial presence settle */
-	t_settle = now_ns() + 1000000000LL;
-	while (now_ns() < t_settle)
-		loop_once(20);
+	wait_ms(SETTLE_MS);
 	sending = 1;
 	t0 = now_ns();
 	for (i = 0; i < n; i++) {
@@ -1367,26 +1613,114 @@ static int run_messages(void)
 			}
 		}
 		(void)last_recv_count_t;
+		if (opt.sm)
+			sm_last_acks();
 		samples_sort(&msg_lat);
-		printf("scenario=messages server=%s pairs=%d window=%d secs=%.2f sent=%ld received=%ld "
+		printf("scenario=%s server=%s pairs=%d window=%d secs=%.2f sent=%ld received=%ld "
 		    "rate=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f lost=%ld errors=%ld stray=%ld "
 		    "from_earlier_runs=%ld failed=%d",
-		    opt.label, opt.pairs, opt.window, secs, msg_sent, msg_recvd,
+		    scen_name, opt.label, opt.pairs, opt.window, secs, msg_sent, msg_recvd,
 		    recvd_at_end / secs, pct_ms(&msg_lat, 50), pct_ms(&msg_lat, 90), pct_ms(&msg_lat, 99),
 		    pct_ms(&msg_lat, 100), msg_sent - msg_recvd - msg_errors, msg_errors, msg_stray, msg_old,
 		    failed_n);
 		(void)sent_at_end;
 	}
+	if (opt.sm)
+		print_sm_stats();
 	print_tail();
 	end_all(3000);
 	return 0;
+}
+
+/* Drop the TCP connection as a phone losing its network does: no
+ * </stream:stream>, the stream management state kept for a resume. */
+static void conn_cut(struct conn *c)
+{
+	if (c->st != ST_ONLINE)
+		return;
+	online--;
+	conn_close(c);
+	c->st = ST_FREE;
+}
+
+/* A line the caller may time the server's CPU by: a phase has ended. */
+static void print_resume_logins(int logged_in, double login_rate)
+{
+	printf("scenario=resume server=%s mech=%s n=%d c=%d logged_in=%d login_rate=%.1f "
+	    "login_p50_ms=%.2f login_p99_ms=%.2f",
+	    opt.label, mech_name(opt.mech), opt.n, opt.conc, logged_in, login_rate,
+	    pct_ms(&login_lat, 50), pct_ms(&login_lat, 99));
+}
+
+static void print_mark(const char *phase)
+{
+	printf("scenario=%s-mark server=%s phase=%s\n", scen_name, opt.label, phase);
+	fflush(stdout);
+}
+
+/* Log in N clients with SM and resume enabled (connect to bind result:
+ * the fresh login's time), cut them, reconnect, authenticate and resume
+ * (connect to <resumed/>). Marks: "logged-in" before the cut, "resumed"
+ * once every resume has ended and what followed has arrived. */
+static int run_resume(void)
+{
+	int i, n = opt.n, logged_in, no_resume = 0;
+	double login_secs, login_rate, resume_secs, resume_rate;
+	alloc_conns(n);
+	login_all(n, now_ns() + 600LL * NS_PER_SEC);
+	logged_in = (int)login_lat.n;
+	samples_sort(&login_lat);
+	login_secs = t_last_bound > t_first_connect ? (double)(t_last_bound - t_first_connect) / 1e9 : 0;
+	login_rate = login_secs > 0 ? logged_in / login_secs : 0;
+	if (sm_unsupported || !sm_enabled) {
+		print_resume_logins(logged_in, login_rate);
+		printf(" failed=%d", failed_n);
+		print_sm_stats();
+		print_tail();
+		end_all(2000);
+		return 1;
+	}
+	wait_ms(SETTLE_MS);          /* presence and its echo arrive, counted */
+	print_mark("logged-in");
+	for (i = 0; i < n; i++)
+		conn_cut(&conns[i]);
+	wait_ms(SETTLE_MS);          /* the servers see the connections gone */
+	resuming = 1;
+	started = active_logins = 0;
+	t_first_connect = 0;
+	for (i = 0; i < n; i++)
+		if (!conns[i].sm_id[0]) {
+			/* never enabled (failed login), or <enabled/> without an
+			 * id (no resumption offered): nothing to resume */
+			no_resume += conns[i].sm_on;
+			conns[i].st = ST_DONE;
+		}
+	login_all(n, now_ns() + 600LL * NS_PER_SEC);
+	wait_ms(SETTLE_MS / 2);      /* what the server sends again after <resumed/> */
+	print_mark("resumed");
+	samples_sort(&resume_lat);
+	resume_secs = t_last_resumed > t_first_connect ? (double)(t_last_resumed - t_first_connect) / 1e9 : 0;
+	resume_rate = resume_secs > 0 ? resumed_n / resume_secs : 0;
+	print_resume_logins(logged_in, login_rate);
+	printf(" resume_not_offered=%d resumed=%d resume_failed=%d resume_first_failure=%s resume_rate=%.1f "
+	    "resume_p50_ms=%.2f resume_p99_ms=%.2f resume_login_time_ratio=%.3f "
+	    "resume_login_p50_ratio=%.3f failed=%d",
+	    no_resume, resumed_n, resume_failed, resume_first_failure[0] ? resume_first_failure : "none",
+	    resume_rate, pct_ms(&resume_lat, 50), pct_ms(&resume_lat, 99),
+	    resume_rate > 0 ? login_rate / resume_rate : 0,
+	    pct_ms(&login_lat, 50) > 0 ? pct_ms(&resume_lat, 50) / pct_ms(&login_lat, 50) : 0, failed_n);
+	sm_last_acks();
+	print_sm_stats();
+	print_tail();
+	end_all(3000);
+	return resume_failed || sm_mismatch ? 1 : 0;
 }
 
 static void fo_send(struct conn *c, char tag, int round, int away)
 {
 	if (c->st != ST_ONLINE)
 		return;
-	out_printf(c, "<presence>%s<status>f%c %d %d</status></presence>",
+	stanza_printf(c, "<presence>%s<status>f%c %d %d</status></presence>",
 	    away ? "<show>away</show>" : "", tag, round, c->idx);
 }
 
@@ -1526,10 +1860,14 @@ int main(int argc, char **argv)
 		scen = SC_IDLE;
 	else if (!strcmp(scen_name, "fanout"))
 		scen = SC_FANOUT;
+	else if (!strcmp(scen_name, "sm"))
+		scen = SC_SM, opt.sm = 1;
+	else if (!strcmp(scen_name, "resume"))
+		scen = SC_RESUME, opt.sm = 1;
 	else
 		usage(100);
 	optind = 2;
-	while ((o = getopt(argc, argv, "H:p:d:u:w:m:r:f:n:c:P:W:T:D:K:G:R:S:A:kt:l:h")) != -1) {
+	while ((o = getopt(argc, argv, "H:p:d:u:w:m:r:f:n:c:P:W:T:D:K:G:R:S:A:kt:l:a:h")) != -1) {
 		switch (o) {
 		case 'H': opt.host = optarg; break;
 		case 'p': opt.port = atoi(optarg); break;
@@ -1558,12 +1896,13 @@ int main(int argc, char **argv)
 		case 'k': opt.hold = 1; break;
 		case 't': opt.login_timeout = atof(optarg); break;
 		case 'l': opt.label = optarg; break;
+		case 'a': opt.ack_every = atoi(optarg); break;
 		case 'h': usage(0); break;
 		default: usage(100);
 		}
 	}
 	if (optind != argc || opt.n < 1 || opt.conc < 1 || opt.pairs < 1 || opt.window < 1 ||
-	    opt.k < 1 || opt.groups < 1 || opt.srcaddrs < 1 || opt.srcaddrs > 250 ||
+	    opt.k < 1 || opt.groups < 1 || opt.srcaddrs < 1 || opt.srcaddrs > 250 || opt.ack_every < 0 ||
 	    !(opt.login_timeout > 0) ||
 	    opt.port < 1 || opt.port > 65535 || !strstr(opt.pattern, "%d"))
 		usage(100);
@@ -1584,6 +1923,8 @@ int main(int argc, char **argv)
 	case SC_MESSAGES: return run_messages();
 	case SC_IDLE: return run_idle();
 	case SC_FANOUT: return run_fanout();
+	case SC_SM: return run_messages();
+	case SC_RESUME: return run_resume();
 	}
 	return 0;
 }

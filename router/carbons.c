@@ -2,12 +2,7 @@
  * carbons.c - XEP-0280 message carbons in Redis (see carbons.h).
  */
 #include "carbons.h"
-#include "route.h"
 #include "scripts.h"
-
-#include <stdio.h>
-
-#define CARBONS_HEADER_MAX 64     /* "stanza <long> echo" */
 
 static int carbons_set(struct store *s, const char *bare, const char *resource,
     const char *op, const char *id)
@@ -39,9 +34,3 @@ int carbons_disable(struct store *s, const char *bare, const char *resource, con
 	return carbons_set(s, bare, resource, "off", id ? id : "");
 }
 
-char *carbons_envelope(const char *xml, long accepted, size_t *len)
-{
-	char hdr[CARBONS_HEADER_MAX];
-	snprintf(hdr, sizeof hdr, "stanza %ld echo", accepted);
-	return route_envelope(hdr, xml, len);
-}

@@ -32,6 +32,6 @@ int carbons_disable(struct store *s, const char *bare, const char *resource, con
  * copy is neither kept for a second delivery nor routed again: route.h)
  * and xml, the copy's first bytes. Malloc'd, NUL-terminated, *len without
  * the NUL. Pure. */
-char *carbons_envelope(const char *xml, long accepted, size_t *len);
+char *carbons_envelope(const char *xml, long accepted, size_t *len);   /* pure: format.c */
 
 #endif

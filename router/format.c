@@ -9,6 +9,7 @@
 #include "route.h"
 #include "session.h"
 #include "roster.h"
+#include "carbons.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -240,3 +241,12 @@ int roster_item_ask(const char *item)
 	return q && !strncmp(q + 1, " ask='subscribe'", 16);
 }
 
+
+#define CARBONS_HEADER_MAX 64     /* "stanza <long> echo" */
+
+char *carbons_envelope(const char *xml, long accepted, size_t *len)
+{
+	char hdr[CARBONS_HEADER_MAX];
+	snprintf(hdr, sizeof hdr, "stanza %ld echo", accepted);
+	return route_envelope(hdr, xml, len);
+}

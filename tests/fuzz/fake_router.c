@@ -20,6 +20,8 @@
 #include "route.h"
 #include "roster.h"
 #include "authfail.h"
+#include "carbons.h"
+#include "sm.h"
 #include "scram.h"
 #include "xmalloc.h"
 #include "fake_router.h"
@@ -226,6 +228,11 @@ int store_open_sub(struct store *s)
 void store_close(struct store *s)
 {
 	s->cmd = s->sub = NULL;
+}
+
+void store_suspect(struct store *s)
+{
+	s->last_ok = 0;
 }
 
 int store_wait(struct store *s, int tries, int wait_ms)
@@ -518,8 +525,8 @@ int session_update(struct store *s, const char *bare, const char *resource,
 }
 
 int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
-    void (*fn)(const char *bare, const char *resource, const char *presence, void *arg),
-    void *arg)
+    void (*fn)(const char *bare, const char *resource, const char *id, const char *presence,
+    void *arg), void *arg)
 {
 	int i, n = 0;
 	(void)host;
@@ -533,11 +540,13 @@ int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
 		}
 		{
 			char *bare = xstrdup(sessions[i].bare), *res = xstrdup(sessions[i].res);
+			char *id = xstrdup(sessions[i].id);
 			char *pres = sessions[i].avail && sessions[i].presence ?
 			    xstrdup(sessions[i].presence) : NULL;
 			del_session(i);
 			if (fn)
-				fn(bare, res, pres, arg);
+				fn(bare, res, id, pres, arg);
+			free(id);
 			free(bare);
 			free(res);
 			free(pres);
@@ -545,6 +554,28 @@ int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
 		n++;
 	}
 	return n;
+}
+
+int session_get(struct store *s, const char *bare, const char *resource,
+    struct session_info *si, char **presence)
+{
+	int i;
+	if (presence)
+		*presence = NULL;
+	if (failing(s, "session_get"))
+		return XE_REDIS;
+	if ((i = find_session(bare, resource)) < 0)
+		return SESSION_NORECORD;
+	memset(si, 0, sizeof *si);
+	snprintf(si->resource, sizeof si->resource, "%s", resource);
+	snprintf(si->id, sizeof si->id, "%s", sessions[i].id);
+	si->prio = sessions[i].prio;
+	si->avail = sessions[i].avail;
+	si->since = sessions[i].since;
+	si->seen = sessions[i].seen;
+	if (presence && sessions[i].avail && sessions[i].presence)
+		*presence = xstrdup(sessions[i].presence);
+	return SESSION_OURS;
 }
 
 int session_each(struct store *s, const char *bare,
@@ -764,7 +795,8 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
     int is_iq, const char *msg_type, const char *envelope, size_t envlen,
     const char *delay, int offline_cap)
 {
-	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay, "" };
+	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay, "",
+		NULL, NULL };
 	return route_one(s, &q, offline_cap);
 }
 
@@ -840,6 +872,92 @@ int route_inbox_take(struct store *s, const char *bare, const char *resource, in
 			tdel(&inbox, k);
 	}
 	return n;
+}
+
+/* LRANGE from offset, removing nothing (route.c). */
+int route_inbox_peek(struct store *s, const char *bare, const char *resource, long offset,
+    int max, void (*fn)(const char *env, size_t len, void *arg), void *arg)
+{
+	struct kv copy[64];
+	int i, n = 0;
+	long skip = offset;
+	if (failing(s, "route_inbox_peek"))
+		return -1;
+	for (i = 0; i < inbox.n && n < max && n < 64; i++)
+		if (same(inbox.e[i].a, bare) && same(inbox.e[i].b, resource)) {
+			if (skip > 0) {
+				skip--;
+				continue;
+			}
+			copy[n].v = dupn(inbox.e[i].v, inbox.e[i].vlen);
+			copy[n++].vlen = inbox.e[i].vlen;
+		}
+	for (i = 0; i < n; i++) {
+		fn(copy[i].v, copy[i].vlen, arg);
+		free(copy[i].v);
+	}
+	return n;
+}
+
+/* ---- sm.h: stream management state is not kept; the inbox entries a
+ * sync says were taken leave the inbox, as sm_sync.lua does. ---- */
+
+int sm_enable(struct store *s, const char *bare, const char *resource, const char *id,
+    const char *smid, int resume)
+{
+	(void)bare; (void)resource; (void)id; (void)smid; (void)resume;
+	return failing(s, "sm_enable") ? XE_REDIS : SM_OK;
+}
+
+int sm_sync(struct store *s, const char *bare, const char *resource, const struct sm_sync *x)
+{
+	long i;
+	if (failing(s, "sm_sync"))
+		return XE_REDIS;
+	for (i = 0; i < x->inbox_taken; i++) {
+		int k = tfind(&inbox, bare, resource);
+		if (k >= 0)
+			tdel(&inbox, k);
+	}
+	return SM_OK;
+}
+
+int sm_resume(struct store *s, const char *bare, const char *smid, unsigned long h,
+    const char *id, const char *host, long pid, unsigned long *hin,
+    char *resource, size_t rsz, char *old_id, size_t osz,
+    void (*fn)(const char *entry, size_t len, void *arg), void *arg)
+{
+	(void)bare; (void)smid; (void)h; (void)id; (void)host; (void)pid; (void)resource;
+	(void)rsz; (void)old_id; (void)osz; (void)fn; (void)arg;
+	*hin = 0;
+	return failing(s, "sm_resume") ? XE_REDIS : SM_UNKNOWN;
+}
+
+int sm_end(struct store *s, const char *bare, const char *resource, const char *id)
+{
+	(void)bare; (void)resource; (void)id;
+	return failing(s, "sm_end") ? XE_REDIS : SM_NONE;
+}
+
+int sm_adopt(struct store *s, const char *bare, const char *resource, const char *id,
+    long deadline)
+{
+	(void)bare; (void)resource; (void)id; (void)deadline;
+	return failing(s, "sm_adopt") ? XE_REDIS : 0;
+}
+
+/* ---- carbons.h: nobody has carbons enabled ---- */
+
+int carbons_enable(struct store *s, const char *bare, const char *resource, const char *id)
+{
+	(void)bare; (void)resource; (void)id;
+	return failing(s, "carbons_enable") ? XE_REDIS : 0;
+}
+
+int carbons_disable(struct store *s, const char *bare, const char *resource, const char *id)
+{
+	(void)bare; (void)resource; (void)id;
+	return failing(s, "carbons_disable") ? XE_REDIS : 0;
 }
 
 /* ---- roster.h ---- */

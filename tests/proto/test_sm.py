@@ -211,6 +211,10 @@ def test_resume_after_cut_same_host(server):
     # Still available to contacts: messages go to its inbox meanwhile.
     b.send(message(afull, "m4") + message(ALICE, "m5"))
     wait_until(lambda: server.redis("LLEN", "xmpp:{%s}:inbox:a" % ALICE) == 2, what="inbox")
+    # An operator sees it detached, still available.
+    out = server.ctl("sessions", ALICE).stdout
+    assert "alice@localhost/a " in out and "pid=0 " in out and "avail=1" in out, out
+    assert "detached-until=" in out, out
     r, _ = raw_auth(server, ALICE)
     el = resume(r, smid, a.sm_h)
     assert el.tag == sm("resumed") and el.get("previd") == smid and el.get("h") == "1", to_xml(el)

@@ -11,8 +11,12 @@
  *    goes with <disable/>, the session's end, or its reaping. This file
  *    keeps only whether its own session turned it on.
  *  - The copies are made inside Redis while a message is routed
- *    (route_stanza.lua): the delivery module asks carbons_copies for
- *    their parts and sends them in its one pipelined round trip. A copy
+ *    (route_stanza.lua, from the message's own envelope, only when a
+ *    session is to get one): the delivery module asks carbons_eligible,
+ *    and adds the request for sent copies to its one pipelined round trip
+ *    only while another session of the user may have carbons on (the
+ *    answer counts them; a session that enables them says so on the
+ *    user's bare channel, a "carbons" envelope). A copy
  *    travels like any stanza, through the receiving session's inbox, but
  *    is never kept for a second delivery nor routed again: the original
  *    reached its recipient.
@@ -32,16 +36,20 @@
 #include "conn.h"
 #include "carbons.h"
 #include "log.h"
+#include "route.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define NS_FORWARD  "urn:xmpp:forward:0"
 #define NS_HINTS    "urn:xmpp:hints"
 #define NS_MUC_USER "http://jabber.org/protocol/muc#user"
 
+/* What this handler knows of its user's other sessions. */
+enum others { OTHERS_UNKNOWN, OTHERS_NONE, OTHERS_SOME };
+
 struct carbons_state {
 	int enabled;            /* this session turned carbons on */
+	enum others others;     /* other sessions with carbons on */
 };
 
 static struct carbons_state *carbons_of(struct conn *c)
@@ -65,46 +73,28 @@ static int eligible(const struct xml_node *st)
 	    !xml_child(st, NS_MUC_USER, "x");
 }
 
-/* The parts of a copy of st wrapped in <dir/> (received or sent), sent
- * from user bare: the envelope up to the 'to' value, and the rest. */
-static void copy_parts(const char *bare, const struct xml_node *st, const char *dir,
-    long accepted, struct carbons_copy *out)
+int carbons_eligible(struct conn *c, const struct xml_node *st, const char *to_bare)
 {
-	struct xbuf h = { 0 }, t = { 0 };
-	const char *type = xml_get(st, "type");
-	size_t len;
-
-	xbuf_adds(&h, "<message from='");
-	xbuf_add_esc(&h, bare, strlen(bare));
-	if (type) {
-		xbuf_adds(&h, "' type='");
-		xbuf_add_esc(&h, type, strlen(type));
-	}
-	xbuf_adds(&h, "' to='");
-	out->head = carbons_envelope(h.p, accepted, &len);
-	xbuf_free(&h);
-	xbuf_addf(&t, "'><%s xmlns='" NS_CARBONS "'><forwarded xmlns='" NS_FORWARD "'>", dir);
-	/* Written inside <forwarded/>: the message says its namespace. */
-	xml_write(&t, st, NS_FORWARD);
-	xbuf_addf(&t, "</forwarded></%s></message>", dir);
-	out->tail = t.p;
+	return strcmp(to_bare, conn_bare(c)) && eligible(st);
 }
 
-void carbons_copies(struct conn *c, const struct xml_node *st, const char *to_bare,
-    long accepted, struct carbons_copy *received, struct carbons_copy *sent)
+int carbons_sent_wanted(struct conn *c)
 {
-	received->head = received->tail = sent->head = sent->tail = NULL;
-	if (!strcmp(to_bare, conn_bare(c)) || !eligible(st))
-		return;
-	copy_parts(to_bare, st, "received", accepted, received);
-	copy_parts(conn_bare(c), st, "sent", accepted, sent);
+	return carbons_of(c)->others != OTHERS_NONE;
 }
 
-void carbons_copy_free(struct carbons_copy *cc)
+void carbons_sent_found(struct conn *c, long enabled)
 {
-	free(cc->head);
-	free(cc->tail);
-	cc->head = cc->tail = NULL;
+	carbons_of(c)->others = enabled > 0 ? OTHERS_SOME : OTHERS_NONE;
+}
+
+/* Another session of the user enabled carbons: it wants sent copies. */
+static enum mod_ret carbons_outbound(struct conn *c, const struct route_msg *m)
+{
+	if (m->kind != ROUTE_CARBONS)
+		return MOD_PASS;
+	carbons_of(c)->others = OTHERS_SOME;
+	return MOD_HANDLED;
 }
 
 /* <enable/> and <disable/> (XEP-0280 4, 5): an IQ set to the user's own
@@ -168,6 +158,7 @@ const struct module mod_carbons = {
 	.iq_ns = carbons_ns,
 	.disco = carbons_ns,
 	.iq = carbons_iq,
+	.outbound = carbons_outbound,
 	.restored = carbons_restored,
 	.ended = carbons_ended,
 	.reaped = carbons_reaped,

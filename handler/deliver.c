@@ -34,7 +34,7 @@ struct pending {
 	char *bare, *resource, *env, *delay;
 	int to_self;               /* to the user's own bare JID */
 	size_t envlen;
-	struct carbons_copy received, sent;
+	int carbons;               /* eligible for XEP-0280 copies */
 };
 
 struct batch {
@@ -74,24 +74,23 @@ static void pending_free(struct pending *p)
 	free(p->resource);
 	free(p->env);
 	free(p->delay);
-	carbons_copy_free(&p->received);
-	carbons_copy_free(&p->sent);
 }
 
 /* The request for the sent copies of p: to the user's own sessions, all
  * but this one. */
 static void sent_copies(struct conn *c, const struct pending *p, const char *type,
-    struct route_req *q)
+    long *found, struct route_req *q)
 {
 	q->bare = conn_bare(c);
 	q->resource = "";
 	q->msg_type = type;
-	q->envelope = "";
+	q->envelope = p->env;
+	q->envlen = p->envlen;
 	q->delay = "";
 	q->echo_of = conn_resource(c);
-	q->carbon_head = p->sent.head;
-	q->carbon_tail = p->sent.tail;
+	q->carbons = 1;
 	q->carbons_only = 1;
+	q->carbons_found = found;
 }
 
 static void batch_send(struct conn *c)
@@ -99,7 +98,8 @@ static void batch_send(struct conn *c)
 	struct batch *b = batch_of(c);
 	struct route_req *req;
 	enum route_outcome *out;
-	int i, k, n = b->n, at[DELIVER_BATCH];
+	int i, k, n = b->n, at[DELIVER_BATCH], sent[DELIVER_BATCH];
+	long found = -1;
 
 	if (n == 0)
 		return;
@@ -117,19 +117,21 @@ static void batch_send(struct conn *c)
 		req[k].envlen = b->p[i].envlen;
 		req[k].delay = b->p[i].delay;
 		req[k].echo_of = b->p[i].to_self ? conn_resource(c) : "";
-		req[k].carbon_head = b->p[i].received.head;
-		req[k].carbon_tail = b->p[i].received.tail;
-		if (b->p[i].sent.head) {
-			sent_copies(c, &b->p[i], req[k].msg_type, &req[k + 1]);
+		req[k].carbons = b->p[i].carbons;
+		sent[i] = b->p[i].carbons && carbons_sent_wanted(c);
+		if (sent[i]) {
+			sent_copies(c, &b->p[i], req[k].msg_type, &found, &req[k + 1]);
 			k++;
 		}
 		k++;
 	}
 	route_stanza_batch(conn_store(c), k, req, conn_cfg(c)->offline_max, out);
+	if (found >= 0)
+		carbons_sent_found(c, found);
 	for (i = 0; i < n; i++) {
 		answer_outcome(c, b->p[i].st, out[at[i]]);
 		/* Lost copies are no error of the message's. */
-		if (b->p[i].sent.head && out[at[i] + 1] == RO_ERROR)
+		if (sent[i] && out[at[i] + 1] == RO_ERROR)
 			log_msg(LOG_ERR, "carbons: %s", conn_store(c)->err);
 		pending_free(&b->p[i]);
 	}
@@ -163,7 +165,7 @@ static void queue_message(struct conn *c, struct xml_node *st, const struct jid 
 	xml = xml_string(st, NULL);
 	p->env = route_envelope_stanza(xml, now, &p->envlen);
 	free(xml);
-	carbons_copies(c, st, bare, now, &p->received, &p->sent);
+	p->carbons = carbons_eligible(c, st, bare);
 	relay_delay_element(c, st, &delay);
 	p->delay = delay.p ? delay.p : xstrdup("");
 	p->bare = xstrdup(bare);

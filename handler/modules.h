@@ -44,18 +44,17 @@ void rosteriq_push(struct conn *c, const char *bare, const char *item, const cha
 void presence_subscription(struct conn *c, const char *contact, const char *type,
     const struct xml_node *orig);
 
-/* carbons.c: the parts of an XEP-0280 carbon copy (route.h, struct
- * route_req), malloc'd; both NULL: no copies. */
-struct carbons_copy {
-	char *head, *tail;
-};
-/* The copies of st, a message the client sends to user to_bare (st's
- * 'from' already its full JID), accepted by the server at `accepted`:
- * received, for to_bare's other carbons-enabled sessions; sent, for the
- * user's own. None when st is not eligible (XEP-0280 6) or goes to the
- * user's own JID. Free each with carbons_copy_free. */
-void carbons_copies(struct conn *c, const struct xml_node *st, const char *to_bare,
-    long accepted, struct carbons_copy *received, struct carbons_copy *sent);
-void carbons_copy_free(struct carbons_copy *cc);
+/* carbons.c: st, a message the client sends to user to_bare, is eligible
+ * for XEP-0280 copies (6): route_stanza.lua makes the received copies for
+ * to_bare's other carbons-enabled sessions. Never a message to the
+ * user's own JID. */
+int carbons_eligible(struct conn *c, const struct xml_node *st, const char *to_bare);
+/* Whether the user's other sessions may want sent copies: 0 only when
+ * the last request found none with carbons on and none enabled them
+ * since (they say so on the user's bare channel). */
+int carbons_sent_wanted(struct conn *c);
+/* What the last sent-copies request found: how many of the user's other
+ * sessions have carbons on. */
+void carbons_sent_found(struct conn *c, long enabled);
 
 #endif

@@ -2,6 +2,7 @@
  * carbons.c - XEP-0280 message carbons in Redis (see carbons.h).
  */
 #include "carbons.h"
+#include "route.h"
 #include "scripts.h"
 
 static int carbons_set(struct store *s, const char *bare, const char *resource,
@@ -26,7 +27,14 @@ static int carbons_set(struct store *s, const char *bare, const char *resource,
 
 int carbons_enable(struct store *s, const char *bare, const char *resource, const char *id)
 {
-	return carbons_set(s, bare, resource, "on", id);
+	static const char note[] = "carbons\n";
+	char chan[STORE_MAX_KEY];
+	int rc = carbons_set(s, bare, resource, "on", id);
+
+	if (rc < 0)
+		return rc;
+	store_user_key(s, bare, NULL, chan, sizeof chan);
+	return route_publish(s, chan, note, sizeof note - 1) < 0 ? XE_REDIS : 0;
 }
 
 int carbons_disable(struct store *s, const char *bare, const char *resource, const char *id)

@@ -11,7 +11,7 @@
  *
  * The copies themselves are made by route_stanza.lua (lib/carbons.lua)
  * as part of routing a message (route.h, struct route_req), in the same
- * round trip; their envelopes are carbons_envelope's.
+ * round trip, from the message's own envelope.
  *
  * Contract: as store.h. Functions return 0, or XE_REDIS / XE_REPLY with
  * store->err set.
@@ -22,16 +22,13 @@
 #include <stddef.h>
 #include "store.h"
 
-/* Session id of bare/resource enables carbons (carbons_set.lua). */
+/* Session id of bare/resource enables carbons (carbons_set.lua), and
+ * tells the user's other sessions (a "carbons" envelope on the bare
+ * channel: route.h), which then ask for sent copies. */
 int carbons_enable(struct store *s, const char *bare, const char *resource, const char *id);
 /* ... disables them, if they are its own; id NULL: the session was
  * reaped, and the field goes unless the resource's current session set
  * it. */
 int carbons_disable(struct store *s, const char *bare, const char *resource, const char *id);
-/* The envelope of a carbon copy: a "stanza <accepted> echo" header (a
- * copy is neither kept for a second delivery nor routed again: route.h)
- * and xml, the copy's first bytes. Malloc'd, NUL-terminated, *len without
- * the NUL. Pure. */
-char *carbons_envelope(const char *xml, long accepted, size_t *len);   /* pure: format.c */
 
 #endif

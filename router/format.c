@@ -9,7 +9,6 @@
 #include "route.h"
 #include "session.h"
 #include "roster.h"
-#include "carbons.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -134,6 +133,8 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 		m->kind = ROUTE_INBOX;
 	} else if (!strcmp(kind, "presence")) {
 		m->kind = ROUTE_PRESENCE;
+	} else if (!strcmp(kind, "carbons")) {
+		m->kind = ROUTE_CARBONS;
 	} else if (!strcmp(kind, "push") && (w = strtok_r(NULL, " ", &save)) &&
 	    strlen(w) < sizeof m->ver) {
 		snprintf(m->ver, sizeof m->ver, "%s", w);
@@ -239,14 +240,4 @@ int roster_item_ask(const char *item)
 	const char *q = strchr(item, '\'');
 	q = q ? strchr(q + 1, '\'') : NULL;
 	return q && !strncmp(q + 1, " ask='subscribe'", 16);
-}
-
-
-#define CARBONS_HEADER_MAX 64     /* "stanza <long> echo" */
-
-char *carbons_envelope(const char *xml, long accepted, size_t *len)
-{
-	char hdr[CARBONS_HEADER_MAX];
-	snprintf(hdr, sizeof hdr, "stanza %ld echo", accepted);
-	return route_envelope(hdr, xml, len);
 }

@@ -126,7 +126,7 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 }
 
 #define ROUTE_KEYS 5
-#define ROUTE_ARGS 22      /* EVALSHA sha numkeys + 5 keys + 14 arguments */
+#define ROUTE_ARGS 21      /* EVALSHA sha numkeys + 5 keys + 13 arguments */
 #define ROUTE_STR_(x) #x
 #define ROUTE_STR(x)  ROUTE_STR_(x)
 
@@ -159,8 +159,7 @@ static void call_args(struct store *s, const struct route_req *q, const char *no
 	c->av[14] = now; c->av[15] = ttl; c->av[16] = cap; c->av[17] = q->bare;
 	c->av[18] = c->mine[4];
 	c->av[19] = q->echo_of ? q->echo_of : "";
-	c->av[20] = q->carbon_head ? q->carbon_head : "";
-	c->av[21] = q->carbon_tail && q->carbon_head ? q->carbon_tail : "";
+	c->av[20] = q->carbons ? "1" : "";
 	for (i = 0; i < ROUTE_ARGS; i++)
 		c->al[i] = strlen(c->av[i]);
 	c->al[12] = q->envlen;
@@ -201,6 +200,10 @@ void route_stanza_batch(struct store *s, int n, const struct route_req *req,
 		if (o < 0 && rep[i] && rep[i]->type != REDIS_REPLY_ERROR)
 			snprintf(s->err, sizeof s->err, "route_stanza: unexpected reply");
 		out[i] = o < 0 ? RO_ERROR : (enum route_outcome)o;
+		/* { 'delivered', copies, sessions with carbons on } */
+		if (o >= 0 && req[i].carbons_only && req[i].carbons_found && rep[i]->elements == 3 &&
+		    rep[i]->element[2]->type == REDIS_REPLY_INTEGER)
+			*req[i].carbons_found = (long)rep[i]->element[2]->integer;
 		if (rep[i])
 			freeReplyObject(rep[i]);
 		for (j = 0; calls[i].mine[j]; j++)
@@ -214,7 +217,7 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
     const char *delay, int offline_cap)
 {
 	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay, "",
-		NULL, NULL, 0 };
+		0, 0, NULL };
 	enum route_outcome o;
 	route_stanza_batch(s, 1, &q, offline_cap, &o);
 	return o;

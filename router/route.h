@@ -21,6 +21,8 @@
  *   "push <ver>\n<item>"        roster push: only to sessions that asked for
  *                               the roster
  *   "kick <id> <condition>\n"   session <id> must end with that stream error
+ *   "carbons\n"                 a session of the user enabled XEP-0280 carbons
+ *                               (bare channel): it wants sent copies
  *
  * Contract: as store.h. Functions return 0 or a count, or a negative
  * xerr.h code with store->err set: XE_REDIS, or XE_REPLY when a script
@@ -34,7 +36,7 @@
 #include "store.h"
 
 enum route_kind { ROUTE_STANZA, ROUTE_PRESENCE, ROUTE_PUSH, ROUTE_KICK, ROUTE_INBOX,
-	ROUTE_UNKNOWN };
+	ROUTE_CARBONS, ROUTE_UNKNOWN };
 
 struct route_msg {
 	enum route_kind kind;
@@ -104,14 +106,17 @@ struct route_req {
 	const char *delay;             /* see route_stanza */
 	const char *echo_of;           /* the sending resource when a user writes to
 	                                  its own bare JID, else "" (route_stanza.lua) */
-	/* XEP-0280 (carbons.h): each carbon copy is carbon_head, the full JID
-	 * it goes to, carbon_tail; NULL: no copies. A message delivered is
-	 * copied to bare's carbons-enabled sessions it did not reach itself;
-	 * with carbons_only, bare is the sender, nothing but the copies goes
-	 * out, to every carbons-enabled session except echo_of, and the
-	 * outcome is RO_DELIVERED even with no copy made. */
-	const char *carbon_head, *carbon_tail;
+	/* XEP-0280 (carbons.h): carbons, the message is eligible for copies,
+	 * which route_stanza.lua makes from the envelope. A message delivered
+	 * is copied to bare's carbons-enabled sessions it did not reach
+	 * itself; with carbons_only, bare is the sender, nothing but the
+	 * copies goes out, to every carbons-enabled session except echo_of,
+	 * the outcome is RO_DELIVERED even with no copy made, and
+	 * *carbons_found (if not NULL) gets how many of the sender's other
+	 * sessions have carbons on. */
+	int carbons;
 	int carbons_only;
+	long *carbons_found;
 };
 
 /* route_stanza for n stanzas in one pipelined round trip, executed in

@@ -9,8 +9,8 @@
 -- ARGV[7] now, ARGV[8] session TTL, ARGV[9] offline cap, ARGV[10] bare JID,
 -- ARGV[11] inbox key prefix "<prefix>{bare}:inbox:", ARGV[12] the sending
 -- resource when a user writes to its own bare JID ('' otherwise),
--- ARGV[13] and ARGV[14] the head and tail of an XEP-0280 carbon copy ('' or
--- absent: none; lib/carbons.lua).
+-- ARGV[13] '1' when the message is eligible for XEP-0280 carbon copies
+-- (lib/carbons.lua), else ''.
 -- The sender's own copy of such a message is marked an echo ("stanza
 -- <accepted> echo") when another resource got the message too: its
 -- handler need not keep it for a second delivery, which would only
@@ -71,19 +71,20 @@ end
 -- a message this user sent to someone else: nothing is delivered but its
 -- 'sent' copies, to every carbons-enabled session except the sender's
 -- (ARGV[12]); the outcome is 'delivered' with the number of copies.
-local function carbons(skip)
-  if (ARGV[13] or '') == '' then return 0 end
-  return carbons_copy(KEYS[5], KEYS[2], ARGV[10], skip, ARGV[13], ARGV[14], live, publish)
+local function carbons(skip, dir)
+  if ARGV[13] ~= '1' then return 0, 0 end
+  return carbons_copy(KEYS[5], KEYS[2], ARGV[10], skip, env, mtype, dir, live, publish)
 end
 if kind == 'carbons' then
-  return { 'delivered', carbons({ [ARGV[12]] = true }) }
+  local n, enabled = carbons({ [ARGV[12]] = true }, 'sent')
+  return { 'delivered', n, enabled }
 end
 if res ~= '' then
   local rec = redis.call('HGET', KEYS[2], res)
   if rec and live(rec) then
     local n = publish(res, rec)
     if n > 0 then
-      carbons(got)
+      carbons(got, 'received')
       return { 'delivered', n }
     end
   end
@@ -114,7 +115,7 @@ if kind == 'message' and mtype ~= 'groupchat' then
   end
 end
 if delivered > 0 then
-  carbons(got)
+  carbons(got, 'received')
   return { 'delivered', delivered }
 end
 if kind == 'iq' or mtype == 'groupchat' then return { 'unavailable', 0 } end

@@ -796,7 +796,7 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
     const char *delay, int offline_cap)
 {
 	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay, "",
-		NULL, NULL };
+		0, 0, NULL };
 	return route_one(s, &q, offline_cap);
 }
 

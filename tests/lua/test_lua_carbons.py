@@ -6,15 +6,24 @@ B = "bob@x"
 MSG = "<message to='bob@x/a' type='chat'><body>hi</body></message>"
 ENV = "stanza 5\n" + MSG
 HEAD = "stanza 5 echo\n<message from='bob@x' type='chat' to='"
-TAIL = "'><received xmlns='urn:xmpp:carbons:2'>...</received></message>"
 
 
-def route(r, res="", kind="message", head=HEAD, tail=TAIL, echo_of="", env=ENV):
+def tail(dir="received"):
+    """The rest of a copy: the message forwarded, saying its namespace."""
+    return ("'><%s xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>"
+            "<message xmlns='jabber:client' to='bob@x/a' type='chat'><body>hi</body></message>"
+            "</forwarded></%s></message>" % (dir, dir))
+
+
+TAIL = tail()
+
+
+def route(r, res="", kind="message", eligible="1", echo_of="", env=ENV):
     return r.eval("route_stanza",
                   [key(B, "account"), key(B, "sessions"), key(B, "offline"),
                    gkey("expiry"), key(B, "carbons")],
                   [key(B), res, kind, "chat", env, "", NOW, TTL, 10, B,
-                   key(B, "inbox:"), echo_of, head, tail])
+                   key(B, "inbox:"), echo_of, eligible])
 
 
 def given(r, subscribe, sessions, carbons):
@@ -65,10 +74,10 @@ def test_bare_jid_copies_only_to_whom_it_missed(r, subscribe):
     assert inbox(r, "neg") == [copy("neg")]
 
 
-def test_no_copies_without_parts_or_delivery(r, subscribe):
-    """No head: no copies. Nothing delivered (stored offline): none."""
+def test_no_copies_when_not_eligible_or_not_delivered(r, subscribe):
+    """Not eligible: no copies. Nothing delivered (stored offline): none."""
     given(r, subscribe, {"a": dict(avail=1), "c": dict(avail=1)}, {"c": "id-c"})
-    assert route(r, res="a", head="", tail="") == ["delivered", 1]
+    assert route(r, res="a", eligible="") == ["delivered", 1]
     assert inbox(r, "c") == []
     r("HSET", key(B, "sessions"), "a", rec(id="id-a", avail=1, prio=-1))
     r("HSET", key(B, "sessions"), "c", rec(id="id-c", avail=1, prio=-1))
@@ -78,15 +87,16 @@ def test_no_copies_without_parts_or_delivery(r, subscribe):
 
 def test_sent_copies_only(r, subscribe):
     """Kind 'carbons': only copies, to every enabled available session but
-    the sender's; the resource is escaped for the attribute."""
+    the sender's, with how many others have carbons on (unavailable ones
+    too); the resource is escaped for the attribute."""
     weird = "x'&<y"
     given(r, subscribe, {"a": dict(avail=1), "c": dict(avail=1), weird: dict(avail=1),
-                         "e": dict(avail=1)},
-          {"a": "id-a", "c": "id-c", weird: "id-" + weird})
-    assert route(r, kind="carbons", echo_of="a", env="") == ["delivered", 2]
-    assert inbox(r, "a") == [] and inbox(r, "e") == []
-    assert inbox(r, "c") == [copy("c")]
-    assert inbox(r, weird) == [HEAD + B + "/x&apos;&amp;&lt;y" + TAIL]
+                         "e": dict(avail=1), "off": dict(avail=0)},
+          {"a": "id-a", "c": "id-c", weird: "id-" + weird, "off": "id-off"})
+    assert route(r, kind="carbons", echo_of="a") == ["delivered", 2, 3]
+    assert inbox(r, "a") == [] and inbox(r, "e") == [] and inbox(r, "off") == []
+    assert inbox(r, "c") == [HEAD + B + "/c" + tail("sent")]
+    assert inbox(r, weird) == [HEAD + B + "/x&apos;&amp;&lt;y" + tail("sent")]
     assert r("LLEN", key(B, "offline")) == 0
 
 
@@ -96,7 +106,7 @@ def test_copy_to_dead_handler_is_taken_back(r):
     r("HSET", key(B, "account"), "scram-sha-256", "x")
     r("HSET", key(B, "sessions"), "c", rec(id="dead", avail=1))
     r("HSET", key(B, "carbons"), "c", "dead")
-    assert route(r, kind="carbons", echo_of="a", env="") == ["delivered", 0]
+    assert route(r, kind="carbons", echo_of="a") == ["delivered", 0, 1]
     assert inbox(r, "c") == []
     assert r("ZSCORE", gkey("expiry"), "dead %s/c" % B) == "0"
 

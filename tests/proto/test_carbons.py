@@ -357,3 +357,21 @@ def test_raw_iq_answers_copy_shape_and_disco(server):
     assert redis_hash(server, carbons_key()) == {}
     r2.send("<iq type='set' id='x2'><disable xmlns='urn:xmpp:carbons:2'/></iq>")
     r2.expect("<iq type='result' id='x2' to='alice@localhost/r2'/>")
+
+
+def test_sender_learns_when_another_session_enables(server):
+    """A session whose user had no carbons session stops asking for sent
+    copies; when another session enables carbons it says so on the bare
+    channel, and the next message is copied to it."""
+    server.adduser(ALICE, PW)
+    server.adduser(BOB, PW)
+    r1, _ = raw_login(server, ALICE, resource='r1')
+    r2, _ = raw_login(server, ALICE, resource='r2')
+    b, _ = raw_login(server, BOB, resource='b')
+    r1.send("<message to='%s/b' type='chat'><body>before</body></message>" % BOB)
+    raw_wait(b, body_is('before'))
+    r2.send("<presence/><iq type='set' id='e1'><enable xmlns='urn:xmpp:carbons:2'/></iq>")
+    raw_wait(r2, is_('iq', id='e1'))
+    r1.send("<message to='%s/b' type='chat'><body>after</body></message>" % BOB)
+    el = raw_wait(r2, lambda e: e.find(q(NS_CARBONS, 'sent')) is not None)
+    assert inner_body(el, 'sent') == 'after', to_xml(el)

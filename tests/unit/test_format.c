@@ -142,6 +142,11 @@ static void test_parse(void)
 	CHECK_INT(m.kind, ROUTE_PRESENCE);
 	check_body(&m, "<presence from='a@x/r'/>");
 
+	/* Another session of the user enabled XEP-0280 carbons. */
+	CHECK_INT(parse("carbons\n", &m), 0);
+	CHECK_INT(m.kind, ROUTE_CARBONS);
+	CHECK_INT(m.body_len, 0);
+
 	CHECK_INT(parse("push 17\n<item subscription='both' jid='b@x'/>", &m), 0);
 	CHECK_INT(m.kind, ROUTE_PUSH);
 	CHECK_STR(m.ver, "17");

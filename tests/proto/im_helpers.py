@@ -273,8 +273,9 @@ async def handshake(a, b):
 
 # ---- raw clients ----
 
-def raw_login(server, bare, password=PW, resource='raw', listener=0):
-    """A Raw client: stream, SASL PLAIN, restart, bind. Returns (raw, full JID)."""
+def raw_auth(server, bare, password=PW, listener=0):
+    """A Raw client authenticated (stream, SASL PLAIN) on a restarted
+    stream, no resource bound yet. Returns (raw, its stream features)."""
     node = bare.split('@')[0]
     r = server.raw(listener)
     r.open(server.domain)
@@ -283,7 +284,12 @@ def raw_login(server, bare, password=PW, resource='raw', listener=0):
     ev, el = r.next()
     assert ev == 'element' and el.tag == q(NS_SASL, 'success'), (ev, el is not None and to_xml(el))
     r.restart()
-    r.open(server.domain)
+    return r, r.open(server.domain)
+
+
+def raw_login(server, bare, password=PW, resource='raw', listener=0):
+    """A Raw client: stream, SASL PLAIN, restart, bind. Returns (raw, full JID)."""
+    r, _ = raw_auth(server, bare, password, listener)
     r.send("<iq type='set' id='bind1'><bind xmlns='%s'><resource>%s</resource></bind></iq>"
            % (NS_BIND, resource))
     ev, el = r.next()

@@ -7,8 +7,8 @@ held stanza is counted only once it is written.
 import pytest
 
 from harness import Server
-from im_helpers import PW, q, raw_login, raw_wait, to_xml
-from test_sm import NS_SM, enable, raw_auth
+from im_helpers import PW, q, raw_auth, raw_login, raw_wait, to_xml
+from test_sm import NS_SM, enable
 
 NS_CSI = "urn:xmpp:csi:0"
 NS_CHAT = "http://jabber.org/protocol/chatstates"

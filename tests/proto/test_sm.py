@@ -7,15 +7,14 @@ repeated when a client vanishes and comes back, or never comes back.
 Clients are harness.Raw streams that speak XEP-0198 themselves, so every
 count is checked exactly.
 """
-import base64
 import os
 import signal
 import time
 
 import pytest
 
-from harness import NS_SASL, NS_STREAMS, NS_STANZA_ERR, Server, describe, wait_until
-from im_helpers import NS_BIND, PW, NS_DELAY, q, raw_login, raw_wait, to_xml
+from harness import NS_STREAMS, NS_STANZA_ERR, Server, describe, wait_until
+from im_helpers import NS_BIND, PW, NS_DELAY, q, raw_auth, raw_login, raw_wait, to_xml
 
 NS_SM = "urn:xmpp:sm:3"
 ALICE, BOB = "alice@localhost", "bob@localhost"
@@ -24,20 +23,6 @@ M32 = 1 << 32
 
 def sm(name):
     return q(NS_SM, name)
-
-
-def raw_auth(server, bare, listener=0):
-    """A Raw client authenticated (SASL PLAIN) on a restarted stream: its
-    features, with no resource bound yet. Returns (raw, features)."""
-    node = bare.split("@")[0]
-    r = server.raw(listener)
-    r.open(server.domain)
-    token = base64.b64encode(b"\0" + node.encode() + b"\0" + PW.encode()).decode()
-    r.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (NS_SASL, token))
-    ev, el = r.next()
-    assert ev == "element" and el.tag == q(NS_SASL, "success"), describe(ev, el)
-    r.restart()
-    return r, r.open(server.domain)
 
 
 def enable(r, resume=True):

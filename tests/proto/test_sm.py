@@ -370,3 +370,19 @@ def test_flood_resumed_while_old_handler_delivers(server):
     # and nothing more comes
     b.send(message(afull, "end"))
     assert bodies(collect(r, 1)) == ["end"]
+
+
+def test_handler_stopped_detaches_and_resumes(server):
+    """A handler told to stop (SIGTERM, as systemctl stop does) ends the
+    stream with <system-shutdown/> but keeps the session: the client
+    resumes it on another handler."""
+    a, b, smid, afull = cut_with_unacked(server, acked=1)
+    pid = int(field(record(server, ALICE, "a"), "pid"))
+    os.kill(pid, signal.SIGTERM)
+    el = raw_wait(a, lambda e: e.tag == q(NS_STREAMS, "error"))
+    assert el.find(q("urn:ietf:params:xml:ns:xmpp-streams", "system-shutdown")) is not None
+    wait_until(lambda: int(field(record(server, ALICE, "a"), "det") or 0) > 0, what="detached")
+    r, _ = raw_auth(server, ALICE, listener=1)
+    el = resume(r, smid, a.sm_h)
+    assert el.tag == sm("resumed"), to_xml(el)
+    assert bodies(collect(r, 2)) == ["m2", "m3"]

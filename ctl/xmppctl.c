@@ -506,11 +506,13 @@ static int kick_one(const struct session_info *si, void *arg)
 	got = route_kick(&k->c->st, k->bare, si->resource, si->id, k->cond);
 	if (got == -1)
 		return -1;
-	/* Nobody listening: the handler is gone; remove what it left. */
-	if (got == 0 && session_unregister(&k->c->st, k->bare, si->resource, si->id, NULL) < 0)
+	/* Nobody listening (its handler is gone, or it is detached): the
+	 * next reaper ends it, its messages routed again. A user being
+	 * deleted loses it with its other keys (account_delete). */
+	if (got == 0 && !k->quiet && session_expire(&k->c->st, k->bare, si->resource, si->id) < 0)
 		return -1;
 	if (!k->quiet)
-		printf("%s/%s %s\n", k->bare, si->resource, got ? "kicked" : "removed (stale)");
+		printf("%s/%s %s\n", k->bare, si->resource, got ? "kicked" : "expired (no handler)");
 	k->n++;
 	return 0;
 }

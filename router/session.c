@@ -307,3 +307,18 @@ int session_get(struct store *s, const char *bare, const char *resource,
 	freeReplyObject(r);
 	return o;
 }
+
+int session_expire(struct store *s, const char *bare, const char *resource, const char *id)
+{
+	char expiry[STORE_MAX_GLOBAL_KEY], member[SESSION_MAX_RECORD + STORE_MAX_KEY];
+	redisReply *r;
+
+	store_global_key(s, "expiry", expiry, sizeof expiry);
+	/* "<stream id> <bare>/<resource>", one argument */
+	snprintf(member, sizeof member, "%s %s/%s", id, bare, resource);
+	r = store_cmd(s, "ZADD %s 0 %s", expiry, member);
+	if (!r)
+		return XE_REDIS;
+	freeReplyObject(r);
+	return 0;
+}

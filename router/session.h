@@ -131,6 +131,16 @@ int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
     void *arg), void *arg);
 
 /*
+ * Mark the session id of bare/resource expired now, so that the next
+ * reaper (any living handler's heartbeat) ends it as it ends a dead
+ * session: unavailable presence, what waits in its inbox routed again.
+ * For a session no handler serves (detached, or its handler gone).
+ *
+ * Returns: 0, or XE_REDIS.
+ */
+int session_expire(struct store *s, const char *bare, const char *resource, const char *id);
+
+/*
  * Read the record of bare/resource into *si and, when presence is not
  * NULL, the presence it last broadcast into *presence (malloc'd: the
  * caller frees it; NULL if none).

@@ -386,3 +386,35 @@ def test_handler_stopped_detaches_and_resumes(server):
     el = resume(r, smid, a.sm_h)
     assert el.tag == sm("resumed"), to_xml(el)
     assert bodies(collect(r, 2)) == ["m2", "m3"]
+
+
+def test_deluser_removes_stream_management_state(server):
+    """xmppctl deluser leaves no key of the user behind: its detached
+    session's inbox, state and unacknowledged list go with the rest."""
+    a, b, smid, afull = cut_with_unacked(server, acked=1)
+    a.close()
+    wait_until(lambda: int(field(record(server, ALICE, "a"), "det") or 0) > 0, what="detached")
+    b.send(message(afull, "m4"))
+    wait_until(lambda: server.redis("LLEN", "xmpp:{%s}:inbox:a" % ALICE) == 1, what="inbox")
+    assert server.ctl("deluser", ALICE).returncode == 0
+    left = server.redis("KEYS", "xmpp:{%s}*" % ALICE)
+    assert left == [], left
+
+
+def test_kick_ends_a_detached_session():
+    """xmppctl kick of a session no handler serves hands it to the
+    reaper: it ends at the next heartbeat of any handler, its messages
+    go offline."""
+    with Server(resume_timeout=300, session_ttl=6) as server:
+        server.adduser(ALICE, PW)
+        server.adduser(BOB, PW)
+        a, b, smid, afull = cut_with_unacked(server, acked=1)
+        a.close()
+        wait_until(lambda: int(field(record(server, ALICE, "a"), "det") or 0) > 0,
+                   what="detached")
+        out = server.ctl("kick", ALICE + "/a").stdout
+        assert out.strip() == "alice@localhost/a expired (no handler)", out
+        wait_until(lambda: record(server, ALICE, "a") == "", timeout=10, what="ended")
+        wait_until(lambda: server.redis("LLEN", "xmpp:{%s}:offline" % ALICE) == 2,
+                   what="m2, m3 offline")
+        assert server.redis("EXISTS", "xmpp:{%s}:sm:a" % ALICE) == 0

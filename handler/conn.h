@@ -99,6 +99,17 @@ void conn_offline_stop(struct conn *c);
  * is reaped). */
 void conn_drain_inbox(struct conn *c, const char *bare, const char *resource);
 
+/* ---- stream management (XEP-0198, sm.c) ---- */
+/* A module about to send a pipeline (deliver.c) takes what stream
+ * management must record along with it (NULL: nothing), hands its
+ * command to the pipeline (route.h, route_stanza_batch_with), and gives
+ * it back after the round trip. */
+struct sm_rider;
+struct store_rider;
+struct sm_rider *conn_sm_rider(struct conn *c);
+struct store_rider *conn_sm_rider_cmd(struct sm_rider *r);
+void conn_sm_rider_done(struct conn *c, struct sm_rider *r);
+
 /* ---- per-module state ---- */
 /* The module's state for this connection: size bytes, zeroed, allocated
  * on first use, freed with the connection (after m->free_slot). */

@@ -100,6 +100,7 @@ static void batch_send(struct conn *c)
 	enum route_outcome *out;
 	int i, k, n = b->n, at[DELIVER_BATCH], sent[DELIVER_BATCH];
 	long found = -1;
+	struct sm_rider *rider;
 
 	if (n == 0)
 		return;
@@ -125,7 +126,10 @@ static void batch_send(struct conn *c)
 		}
 		k++;
 	}
-	route_stanza_batch(conn_store(c), k, req, conn_cfg(c)->offline_max, out);
+	rider = conn_sm_rider(c);
+	route_stanza_batch_with(conn_store(c), k, req, conn_cfg(c)->offline_max, out,
+	    conn_sm_rider_cmd(rider));
+	conn_sm_rider_done(c, rider);
 	if (found >= 0)
 		carbons_sent_found(c, found);
 	for (i = 0; i < n; i++) {

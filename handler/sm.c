@@ -104,39 +104,94 @@ int conn_sm_room(const struct conn *c)
 	return unacked(c) < SM_PULL_MAX;
 }
 
+static int nothing_to_sync(const struct conn *c)
+{
+	return !c->sm.pending.n && !c->sm.inbox_taken && c->sm.acked == c->sm.acked_synced &&
+	    c->sm.hin == c->sm.hin_synced;
+}
+
+/* What Redis is to be told (lens: the entries' lengths, the caller's). */
+static void sync_args(struct conn *c, long detach_until, size_t *lens, struct sm_sync *x)
+{
+	size_t i;
+	for (i = 0; i < c->sm.pending.n; i++)
+		lens[i] = strlen(c->sm.pending.v[i]);
+	x->id = c->stream_id;
+	x->hin = c->sm.hin;
+	x->acked = c->sm.acked;
+	x->trim = (c->sm.acked - c->sm.acked_synced) & SM_MASK;
+	x->inbox_taken = c->sm.inbox_taken;
+	x->detach_until = detach_until;
+	x->n = (int)c->sm.pending.n;
+	x->entry = (const char *const *)c->sm.pending.v;
+	x->len = lens;
+}
+
+/* Redis has it all now. */
+static void synced(struct conn *c)
+{
+	c->sm.acked_synced = c->sm.acked;
+	c->sm.hin_synced = c->sm.hin;
+	c->sm.inbox_taken = 0;
+	strvec_free(&c->sm.pending);
+	c->sm.unsynced_from = SIZE_MAX;
+}
+
 /* Tell Redis; detach_until > 0 detaches the session too. */
 static int sync_now(struct conn *c, long detach_until)
 {
 	struct sm_sync x;
 	size_t *lens;
-	size_t i;
 	int r;
 
-	if (!c->sm.pending.n && !c->sm.inbox_taken && c->sm.acked == c->sm.acked_synced &&
-	    c->sm.hin == c->sm.hin_synced && !detach_until)
+	if (nothing_to_sync(c) && !detach_until)
 		return SM_OK;
 	lens = xcalloc(c->sm.pending.n + 1, sizeof *lens);
-	for (i = 0; i < c->sm.pending.n; i++)
-		lens[i] = strlen(c->sm.pending.v[i]);
-	x.id = c->stream_id;
-	x.hin = c->sm.hin;
-	x.acked = c->sm.acked;
-	x.trim = (c->sm.acked - c->sm.acked_synced) & SM_MASK;
-	x.inbox_taken = c->sm.inbox_taken;
-	x.detach_until = detach_until;
-	x.n = (int)c->sm.pending.n;
-	x.entry = (const char *const *)c->sm.pending.v;
-	x.len = lens;
+	sync_args(c, detach_until, lens, &x);
 	r = sm_sync(c->store, c->bare, c->jid.resource, &x);
 	free(lens);
-	if (r == SM_OK) {
-		c->sm.acked_synced = c->sm.acked;
-		c->sm.hin_synced = c->sm.hin;
-		c->sm.inbox_taken = 0;
-		strvec_free(&c->sm.pending);
-		c->sm.unsynced_from = SIZE_MAX;
-	}
+	if (r == SM_OK)
+		synced(c);
 	return r;
+}
+
+/* The sync riding in another module's round trip (deliver.c): the
+ * count of the messages it routes is recorded with them, so a handler
+ * that dies then cannot make its client send them twice on resumption. */
+struct sm_rider {
+	struct sm_sync_cmd *cmd;
+	size_t *lens;
+};
+
+struct sm_rider *conn_sm_rider(struct conn *c)
+{
+	struct sm_rider *r;
+	struct sm_sync x;
+
+	if (!c->sm.on || c->taken || nothing_to_sync(c))
+		return NULL;
+	r = xcalloc(1, sizeof *r);
+	r->lens = xcalloc(c->sm.pending.n + 1, sizeof *r->lens);
+	sync_args(c, 0, r->lens, &x);
+	r->cmd = sm_sync_cmd_new(c->store, c->bare, c->jid.resource, &x);
+	return r;
+}
+
+struct store_rider *conn_sm_rider_cmd(struct sm_rider *r)
+{
+	return r ? sm_sync_cmd_rider(r->cmd) : NULL;
+}
+
+void conn_sm_rider_done(struct conn *c, struct sm_rider *r)
+{
+	if (!r)
+		return;
+	/* Anything but success is left to conn_sm_flush, which will tell. */
+	if (sm_sync_cmd_result(r->cmd) == SM_OK)
+		synced(c);
+	sm_sync_cmd_free(r->cmd);
+	free(r->lens);
+	free(r);
 }
 
 int conn_sm_flush(struct conn *c)

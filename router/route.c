@@ -169,11 +169,17 @@ static void call_args(struct store *s, const struct route_req *q, const char *no
 void route_stanza_batch(struct store *s, int n, const struct route_req *req,
     int offline_cap, enum route_outcome *out)
 {
+	route_stanza_batch_with(s, n, req, offline_cap, out, NULL);
+}
+
+void route_stanza_batch_with(struct store *s, int n, const struct route_req *req,
+    int offline_cap, enum route_outcome *out, struct store_rider *rider)
+{
 	struct route_call *calls = xcalloc((size_t)n, sizeof *calls);
-	const char ***av = xcalloc((size_t)n, sizeof *av);
-	const size_t **al = xcalloc((size_t)n, sizeof *al);
-	int *ac = xcalloc((size_t)n, sizeof *ac), i, j, o;
-	redisReply **rep = xcalloc((size_t)n, sizeof *rep);
+	const char ***av = xcalloc((size_t)n + 1, sizeof *av);
+	const size_t **al = xcalloc((size_t)n + 1, sizeof *al);
+	int *ac = xcalloc((size_t)n + 1, sizeof *ac), i, j, o;
+	redisReply **rep = xcalloc((size_t)n + 1, sizeof *rep);
 	char now[32], ttl[16], cap[16], expiry[STORE_MAX_GLOBAL_KEY];
 
 	snprintf(now, sizeof now, "%ld", (long)time(NULL));
@@ -186,7 +192,14 @@ void route_stanza_batch(struct store *s, int n, const struct route_req *req,
 		al[i] = calls[i].al;
 		ac[i] = ROUTE_ARGS;
 	}
-	store_pipeline(s, n, av, al, ac, rep);
+	if (rider) {
+		av[n] = rider->argv;
+		al[n] = rider->lens;
+		ac[n] = rider->argc;
+	}
+	store_pipeline(s, n + (rider != NULL), av, al, ac, rep);
+	if (rider)
+		rider->reply = rep[n];
 	for (i = 0; i < n; i++) {
 		if (rep[i] && rep[i]->type == REDIS_REPLY_ERROR && !strncmp(rep[i]->str, "NOSCRIPT", 8)) {
 			/* Not run: load the script (store_eval does) and run it. */

@@ -124,6 +124,9 @@ struct route_req {
  * when Redis failed or answered nonsense). */
 void route_stanza_batch(struct store *s, int n, const struct route_req *req,
     int offline_cap, enum route_outcome *out);
+/* ... with rider (if not NULL) sent last in the same round trip. */
+void route_stanza_batch_with(struct store *s, int n, const struct route_req *req,
+    int offline_cap, enum route_outcome *out, struct store_rider *rider);
 
 /* Deliver a message or IQ to local user bare (resource may be ""), per
  * route_stanza.lua; delay is the <delay/> element offline storage adds

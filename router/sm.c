@@ -48,41 +48,86 @@ int sm_enable(struct store *s, const char *bare, const char *resource, const cha
 	return o;
 }
 
+#define SYNC_KEYS 5
+
+/* sm_sync.lua for x, as an EVALSHA command: the strings argv points to
+ * live in the struct. */
+struct sm_sync_cmd {
+	struct store_rider rider;
+	char keys[SYNC_KEYS][STORE_MAX_KEY];
+	char hin[24], acked[24], trim[24], taken[24], det[24], nkeys[8];
+	const char **argv;
+	size_t *lens;
+};
+
+struct sm_sync_cmd *sm_sync_cmd_new(struct store *s, const char *bare, const char *resource,
+    const struct sm_sync *x)
+{
+	struct sm_sync_cmd *c = xcalloc(1, sizeof *c);
+	int argc = 3 + SYNC_FIXED_ARGS + x->n, i;
+
+	c->argv = xcalloc((size_t)argc, sizeof *c->argv);
+	c->lens = xcalloc((size_t)argc, sizeof *c->lens);
+	res_key(s, bare, "sm:", resource, c->keys[0], sizeof c->keys[0]);
+	res_key(s, bare, "smq:", resource, c->keys[1], sizeof c->keys[1]);
+	res_key(s, bare, "inbox:", resource, c->keys[2], sizeof c->keys[2]);
+	store_user_key(s, bare, "sessions", c->keys[3], sizeof c->keys[3]);
+	store_global_key(s, "expiry", c->keys[4], sizeof c->keys[4]);
+	snprintf(c->nkeys, sizeof c->nkeys, "%d", SYNC_KEYS);
+	snprintf(c->hin, sizeof c->hin, "%lu", x->hin);
+	snprintf(c->acked, sizeof c->acked, "%lu", x->acked);
+	snprintf(c->trim, sizeof c->trim, "%lu", x->trim);
+	snprintf(c->taken, sizeof c->taken, "%ld", x->inbox_taken);
+	snprintf(c->det, sizeof c->det, "%ld", x->detach_until > 0 ? x->detach_until : 0L);
+	c->argv[0] = "EVALSHA"; c->argv[1] = lua_sm_sync_sha; c->argv[2] = c->nkeys;
+	for (i = 0; i < SYNC_KEYS; i++)
+		c->argv[3 + i] = c->keys[i];
+	c->argv[8] = x->id; c->argv[9] = c->hin; c->argv[10] = c->acked; c->argv[11] = c->trim;
+	c->argv[12] = c->taken; c->argv[13] = c->det; c->argv[14] = bare; c->argv[15] = resource;
+	for (i = 0; i < 3 + SYNC_FIXED_ARGS; i++)
+		c->lens[i] = strlen(c->argv[i]);
+	for (i = 0; i < x->n; i++) {
+		c->argv[3 + SYNC_FIXED_ARGS + i] = x->entry[i];
+		c->lens[3 + SYNC_FIXED_ARGS + i] = x->len[i];
+	}
+	c->rider.argc = argc;
+	c->rider.argv = c->argv;
+	c->rider.lens = c->lens;
+	return c;
+}
+
+struct store_rider *sm_sync_cmd_rider(struct sm_sync_cmd *c)
+{
+	return &c->rider;
+}
+
+int sm_sync_cmd_result(struct sm_sync_cmd *c)
+{
+	return c->rider.reply ? store_outcome(c->rider.reply, ok_taken) : XE_REDIS;
+}
+
+void sm_sync_cmd_free(struct sm_sync_cmd *c)
+{
+	if (!c)
+		return;
+	if (c->rider.reply)
+		freeReplyObject(c->rider.reply);
+	free(c->argv);
+	free(c->lens);
+	free(c);
+}
+
 int sm_sync(struct store *s, const char *bare, const char *resource, const struct sm_sync *x)
 {
-	char sm[STORE_MAX_KEY], smq[STORE_MAX_KEY], inbox[STORE_MAX_KEY];
-	char sessions[STORE_MAX_KEY], expiry[STORE_MAX_GLOBAL_KEY];
-	char hin[24], acked[24], trim[24], taken[24], det[24];
-	int argc = SYNC_FIXED_ARGS + x->n, i, o;
-	const char **argv = xcalloc((size_t)argc, sizeof *argv);
-	size_t *lens = xcalloc((size_t)argc, sizeof *lens);
+	struct sm_sync_cmd *c = sm_sync_cmd_new(s, bare, resource, x);
 	redisReply *r;
+	int o;
 
-	res_key(s, bare, "sm:", resource, sm, sizeof sm);
-	res_key(s, bare, "smq:", resource, smq, sizeof smq);
-	res_key(s, bare, "inbox:", resource, inbox, sizeof inbox);
-	store_user_key(s, bare, "sessions", sessions, sizeof sessions);
-	store_global_key(s, "expiry", expiry, sizeof expiry);
-	snprintf(hin, sizeof hin, "%lu", x->hin);
-	snprintf(acked, sizeof acked, "%lu", x->acked);
-	snprintf(trim, sizeof trim, "%lu", x->trim);
-	snprintf(taken, sizeof taken, "%ld", x->inbox_taken);
-	snprintf(det, sizeof det, "%ld", x->detach_until > 0 ? x->detach_until : 0L);
-	argv[0] = sm; argv[1] = smq; argv[2] = inbox; argv[3] = sessions; argv[4] = expiry;
-	argv[5] = x->id; argv[6] = hin; argv[7] = acked; argv[8] = trim; argv[9] = taken;
-	argv[10] = det; argv[11] = bare; argv[12] = resource;
-	for (i = 0; i < SYNC_FIXED_ARGS; i++)
-		lens[i] = strlen(argv[i]);
-	for (i = 0; i < x->n; i++) {
-		argv[SYNC_FIXED_ARGS + i] = x->entry[i];
-		lens[SYNC_FIXED_ARGS + i] = x->len[i];
-	}
-	o = store_script(s, "sm_sync", lua_sm_sync, lua_sm_sync_sha, 5, argc, argv, lens,
-	    ok_taken, &r);
+	o = store_script(s, "sm_sync", lua_sm_sync, lua_sm_sync_sha, SYNC_KEYS,
+	    c->rider.argc - 3, c->argv + 3, c->lens + 3, ok_taken, &r);
 	if (o >= 0)
 		freeReplyObject(r);
-	free(argv);
-	free(lens);
+	sm_sync_cmd_free(c);
 	return o;
 }
 

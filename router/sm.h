@@ -51,6 +51,16 @@ struct sm_sync {
 };
 /* SM_OK, or SM_TAKEN (another handler owns the session: nothing changed). */
 int sm_sync(struct store *s, const char *bare, const char *resource, const struct sm_sync *x);
+/* The same as one command riding in another pipeline (store.h): made,
+ * its rider handed to the pipeline, its result read (SM_OK, SM_TAKEN, or
+ * XE_REDIS / XE_REPLY when it did not run, e.g. Redis had not loaded the
+ * script: nothing changed, sm_sync will do it), freed. */
+struct sm_sync_cmd;
+struct sm_sync_cmd *sm_sync_cmd_new(struct store *s, const char *bare, const char *resource,
+    const struct sm_sync *x);
+struct store_rider *sm_sync_cmd_rider(struct sm_sync_cmd *c);
+int sm_sync_cmd_result(struct sm_sync_cmd *c);
+void sm_sync_cmd_free(struct sm_sync_cmd *c);
 
 /* The answer to a resumption. */
 enum sm_resume_result {

@@ -120,6 +120,16 @@ int store_script(struct store *s, const char *name, const char *script, const ch
  * not in the list. Pure (router/format.c). */
 int store_outcome(const redisReply *r, const char *const *outcomes);
 
+/* One more command to send in another function's pipeline (one round
+ * trip for both): argv as store_pipeline takes it; reply is set to its
+ * reply (NULL if the connection failed; the owner frees it). */
+struct store_rider {
+	int argc;
+	const char **argv;
+	const size_t *lens;
+	redisReply *reply;
+};
+
 /* Send n commands in one round trip; replies[i] is each reply (NULL if
  * the connection failed; free each). XE_REDIS if any failed (a Redis
  * error reply counts). */

@@ -791,6 +791,15 @@ void route_stanza_batch(struct store *s, int n, const struct route_req *req,
 		out[i] = route_one(s, &req[i], offline_cap);
 }
 
+/* The rider is not run: its owner does what it asked later (sm_sync). */
+void route_stanza_batch_with(struct store *s, int n, const struct route_req *req,
+    int offline_cap, enum route_outcome *out, struct store_rider *rider)
+{
+	route_stanza_batch(s, n, req, offline_cap, out);
+	if (rider)
+		rider->reply = NULL;
+}
+
 enum route_outcome route_stanza(struct store *s, const char *bare, const char *resource,
     int is_iq, const char *msg_type, const char *envelope, size_t envlen,
     const char *delay, int offline_cap)
@@ -920,6 +929,33 @@ int sm_sync(struct store *s, const char *bare, const char *resource, const struc
 			tdel(&inbox, k);
 	}
 	return SM_OK;
+}
+
+struct sm_sync_cmd {
+	struct store_rider rider;
+};
+
+struct sm_sync_cmd *sm_sync_cmd_new(struct store *s, const char *bare, const char *resource,
+    const struct sm_sync *x)
+{
+	(void)s; (void)bare; (void)resource; (void)x;
+	return xcalloc(1, sizeof(struct sm_sync_cmd));
+}
+
+struct store_rider *sm_sync_cmd_rider(struct sm_sync_cmd *c)
+{
+	return &c->rider;
+}
+
+int sm_sync_cmd_result(struct sm_sync_cmd *c)
+{
+	(void)c;
+	return XE_REDIS;             /* never run here: sm_sync does it */
+}
+
+void sm_sync_cmd_free(struct sm_sync_cmd *c)
+{
+	free(c);
 }
 
 int sm_resume(struct store *s, const char *bare, const char *smid, unsigned long h,

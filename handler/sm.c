@@ -212,6 +212,12 @@ int conn_sm_flush(struct conn *c)
 	if (r == SM_TAKEN) {
 		c->taken = 1;
 		conn_stream_error(c, "conflict", "session resumed on another connection");
+	} else if (r == SM_NONE) {
+		/* Redis lost what it held for the session: it cannot go on as
+		 * the client believes it does; the client logs in again. */
+		log_msg(LOG_ERR, "stream management state lost");
+		c->sm.resume = 0;
+		conn_stream_error(c, "internal-server-error", "session state lost");
 	} else {
 		log_msg(LOG_ERR, "stream management: %s", c->store->err);
 		store_suspect(c->store);
@@ -241,6 +247,8 @@ int conn_sm_detach(struct conn *c)
 		c->taken = 1;
 		return 1;
 	}
+	if (r == SM_NONE)
+		return 0;               /* nothing to resume: end it as any session */
 	if (r != SM_OK) {
 		log_msg(LOG_ERR, "detach: %s", c->store->err);
 		return 0;

@@ -15,7 +15,8 @@
 #define RES_KEY_MAX 1100         /* "smq:" + a resource of up to 1023 bytes */
 #define SYNC_FIXED_ARGS 13       /* sm_sync's keys and fixed arguments */
 
-static const char *const ok_taken[] = { [SM_OK] = "synced", [SM_TAKEN] = "taken", NULL };
+static const char *const ok_taken[] = { [SM_OK] = "synced", [SM_TAKEN] = "taken",
+	[SM_NONE] = "none", NULL };
 
 /* "<prefix>{bare}:<kind><resource>" */
 static void res_key(struct store *s, const char *bare, const char *kind, const char *resource,

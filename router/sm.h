@@ -49,10 +49,12 @@ struct sm_sync {
 	const char *const *entry;
 	const size_t *len;
 };
-/* SM_OK, or SM_TAKEN (another handler owns the session: nothing changed). */
+/* SM_OK, SM_TAKEN (another handler owns the session: nothing changed),
+ * or SM_NONE (no state: Redis lost its data). */
 int sm_sync(struct store *s, const char *bare, const char *resource, const struct sm_sync *x);
 /* The same as one command riding in another pipeline (store.h): made,
- * its rider handed to the pipeline, its result read (SM_OK, SM_TAKEN, or
+ * its rider handed to the pipeline, its result read (SM_OK, SM_TAKEN,
+ * SM_NONE, or
  * XE_REDIS / XE_REPLY when it did not run, e.g. Redis had not loaded the
  * script: nothing changed, sm_sync will do it), freed. */
 struct sm_sync_cmd;

@@ -9,11 +9,16 @@
 -- taken since, ARGV[6] a deadline: detach the session, resumable until
 -- then ('0': stay attached), ARGV[7] bare JID, ARGV[8] resource,
 -- ARGV[9]... entries to append to smq, in order.
--- Returns { 'synced' }, or { 'taken' } when another handler owns the
--- session (it was resumed elsewhere, or replaced): nothing changed.
+-- Returns { 'synced' }, { 'taken' } when another handler owns the
+-- session (it was resumed elsewhere, or replaced), or { 'none' } when
+-- there is no state at all (Redis lost its data): nothing changed.
 -- include: lib/record.lua
 -- include: lib/sm.lua
-if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if not owner then
+  return { 'none' }
+end
+if owner ~= ARGV[1] then
   return { 'taken' }
 end
 local acked, taken = tonumber(ARGV[4]), tonumber(ARGV[5])

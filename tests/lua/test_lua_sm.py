@@ -169,9 +169,10 @@ def test_sync_taken_when_another_handler_owns_it(r):
     assert snapshot(r) == before
 
 
-def test_sync_taken_without_state(r):
+def test_sync_none_without_state(r):
+    """No state at all (Redis lost its data): 'none', nothing written."""
     session(r)
-    assert sync(r, entries=["raw\nx"]) == ["taken"]
+    assert sync(r, entries=["raw\nx"]) == ["none"]
     assert r("KEYS", "*") == [key(A, "sessions")]
 
 

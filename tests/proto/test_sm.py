@@ -316,20 +316,32 @@ def test_counts_wrap_at_2_32(server):
 
 
 def test_never_resumed_goes_offline_with_delay():
-    with Server(resume_timeout=2, session_ttl=6) as server:
+    """A detached session never resumed: its contact sees it available
+    until the deadline, then unavailable; what it had not acknowledged
+    and what came meanwhile are stored offline, stamped."""
+    with Server(resume_timeout=3, session_ttl=6) as server:
         server.adduser(ALICE, PW)
         server.adduser(BOB, PW)
+        for who, other in ((ALICE, BOB), (BOB, ALICE)):
+            assert server.ctl("roster", who, "add", other).returncode == 0
+        b, _ = raw_login(server, BOB, resource="b")
+        b.send("<presence/>")
         a, afull = raw_login(server, ALICE, resource="a")
         enable(a)
         a.send("<presence/>")
-        b, _ = raw_login(server, BOB, resource="b")
+        raw_wait(b, lambda e: e.tag == q("jabber:client", "presence") and e.get("from") == afull)
         b.send(message(afull, "unacked"))
         collect(a, 1)
         a.close()
         wait_until(lambda: int(field(record(server, ALICE, "a"), "det") or 0) > 0,
                    what="detached")
         b.send(message(afull, "while-away"))
-        # The reaper (Bob's handler heartbeat) ends it after the deadline.
+        # The reaper (Bob's handler heartbeat) ends it after the deadline,
+        # and only then does Bob see Alice go.
+        t0 = time.monotonic()
+        el = raw_wait(b, lambda e: e.tag == q("jabber:client", "presence") and
+                      e.get("from") == afull, timeout=20)
+        assert el.get("type") == "unavailable" and time.monotonic() - t0 > 1, to_xml(el)
         wait_until(lambda: record(server, ALICE, "a") == "", timeout=20, what="ended")
         wait_until(lambda: server.redis("LLEN", "xmpp:{%s}:offline" % ALICE) == 2,
                    what="both messages offline")
@@ -418,3 +430,17 @@ def test_kick_ends_a_detached_session():
         wait_until(lambda: server.redis("LLEN", "xmpp:{%s}:offline" % ALICE) == 2,
                    what="m2, m3 offline")
         assert server.redis("EXISTS", "xmpp:{%s}:sm:a" % ALICE) == 0
+
+
+def test_state_lost_with_redis_data_ends_the_stream(server):
+    """Redis lost its data (FLUSHALL stands for a restart without
+    persistence): the session cannot go on as its client believes, so
+    the next write ends the stream with <internal-server-error/>, not
+    the <conflict/> of a takeover."""
+    a, afull = raw_login(server, ALICE, resource="a")
+    enable(a)
+    server.redis("FLUSHALL")
+    a.send("<iq type='get' id='p' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
+    el = raw_wait(a, lambda e: e.tag == q(NS_STREAMS, "error"))
+    assert el.find(q("urn:ietf:params:xml:ns:xmpp-streams", "internal-server-error")) \
+        is not None, to_xml(el)

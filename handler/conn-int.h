@@ -48,6 +48,8 @@ struct sm_out {
 	long inbox_taken;                /* inbox entries consumed, not yet trimmed */
 	int pull_stop;                   /* an inbox entry was not consumed */
 	const char *entry;               /* the inbox envelope being delivered */
+	int in_smq;                      /* ... which Redis already holds in smq */
+	int took;                        /* entries conn_sm_take delivered */
 	size_t unsynced_from;            /* output offset of the first stanza not
 	                                    yet in Redis (SIZE_MAX: none) */
 	struct strvec pending;           /* entries to add to smq before writing */
@@ -88,6 +90,7 @@ struct conn {
 	time_t confirm_due;              /* when to ask for a confirmation (0: not due) */
 	int tls_logged;                  /* the TLS line is in the log */
 	int lost;                        /* the connection was lost, not ended */
+	int holding;                     /* a module may hold stanzas back (csi.c) */
 	int taken;                       /* the session is another handler's now
 	                                    (resumed elsewhere): leave Redis alone */
 	struct sm_out sm;
@@ -180,5 +183,10 @@ int conn_sm_detach(struct conn *c);
 void conn_sm_end(struct conn *c, const char *bare, const char *resource, const char *id);
 /* Room for more unacknowledged stanzas. */
 int conn_sm_room(const struct conn *c);
+/* Take up to max inbox entries in the sync itself, each delivered as it
+ * comes (one round trip instead of a read and a sync): only while no
+ * module holds stanzas back, so that every entry taken is written.
+ * Returns how many, or -1 (the stream is closing). */
+int conn_sm_take(struct conn *c, int max);
 
 #endif

@@ -188,6 +188,11 @@ static int held(struct conn *c, const char *xml, size_t len, int deferrable)
 	return 0;
 }
 
+void conn_set_holding(struct conn *c, int on)
+{
+	c->holding = on;
+}
+
 void conn_send_deferrable(struct conn *c, const char *xml, size_t len)
 {
 	if (c->state != CS_CLOSING && !held(c, xml, len, 1))
@@ -507,6 +512,8 @@ static int inbox_next(struct conn *c)
 	int got;
 	if (!c->sm.on)
 		return route_inbox_take(c->store, c->bare, c->jid.resource, PULL_BATCH, pull_one, c);
+	if (!c->holding)
+		return conn_sm_take(c, PULL_BATCH);
 	c->sm.pull_stop = 0;
 	got = route_inbox_peek(c->store, c->bare, c->jid.resource, c->sm.inbox_taken,
 	    PULL_BATCH, pull_one, c);

@@ -61,6 +61,10 @@ int conn_tls_required(const struct conn *c);
 void conn_send(struct conn *c, const struct xml_node *n);
 /* XML that xmppd made itself (stored or routed stanzas, pushes). */
 void conn_send_raw(struct conn *c, const char *xml, size_t len);
+/* A module may hold stanzas back from now on (on), or no longer (0):
+ * while none may, stream management takes the inbox in fewer round
+ * trips (sm.c). */
+void conn_set_holding(struct conn *c, int on);
 /* A stanza from others that the client need not get at once (presence):
  * written, unless a module holds it back for now (XEP-0352). */
 void conn_send_deferrable(struct conn *c, const char *xml, size_t len);

@@ -156,8 +156,10 @@ static void csi_element(struct conn *c, struct xml_node *el)
 
 	if (!strcmp(el->name, "inactive")) {
 		s->inactive = 1;
+		conn_set_holding(c, 1);
 	} else if (!strcmp(el->name, "active")) {
 		s->inactive = 0;
+		conn_set_holding(c, 0);
 		release(c, s);
 	} else {
 		conn_stream_error(c, "unsupported-stanza-type", el->name);

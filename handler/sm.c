@@ -74,6 +74,12 @@ void conn_sm_count(struct conn *c, size_t start)
 
 	if (!c->sm.on || c->out.len == start)
 		return;
+	if (c->sm.in_smq) {            /* Redis has it already (conn_sm_take) */
+		c->sm.out = (c->sm.out + 1) & SM_MASK;
+		if (!c->sm.first_unacked)
+			c->sm.first_unacked = time(NULL);
+		goto request;
+	}
 	if (c->sm.unsynced_from == SIZE_MAX)
 		c->sm.unsynced_from = start;
 	if (c->sm.entry) {
@@ -88,6 +94,7 @@ void conn_sm_count(struct conn *c, size_t start)
 	c->sm.out = (c->sm.out + 1) & SM_MASK;
 	if (!c->sm.first_unacked)
 		c->sm.first_unacked = time(NULL);
+request:
 	if (!c->sm.request_sent &&
 	    ((c->sm.out - c->sm.requested) & SM_MASK) >= (unsigned long)c->cfg->ack_request_every)
 		send_request(c);
@@ -114,6 +121,7 @@ static int nothing_to_sync(const struct conn *c)
 static void sync_args(struct conn *c, long detach_until, size_t *lens, struct sm_sync *x)
 {
 	size_t i;
+	memset(x, 0, sizeof *x);
 	for (i = 0; i < c->sm.pending.n; i++)
 		lens[i] = strlen(c->sm.pending.v[i]);
 	x->id = c->stream_id;
@@ -194,15 +202,9 @@ void conn_sm_rider_done(struct conn *c, struct sm_rider *r)
 	free(r);
 }
 
-int conn_sm_flush(struct conn *c)
+/* The sync failed: nothing unrecorded may be written. */
+static int sync_failed(struct conn *c, int r)
 {
-	int r;
-
-	if (!c->sm.on || c->taken)
-		return 0;
-	r = sync_now(c, 0);
-	if (r == SM_OK)
-		return 0;
 	/* Not recorded: not written either. */
 	if (c->sm.unsynced_from != SIZE_MAX && c->sm.unsynced_from <= c->out.len)
 		c->out.len = c->sm.unsynced_from;
@@ -224,6 +226,46 @@ int conn_sm_flush(struct conn *c)
 		conn_stream_error(c, "internal-server-error", "storage unavailable");
 	}
 	return -1;
+}
+
+int conn_sm_flush(struct conn *c)
+{
+	int r;
+
+	if (!c->sm.on || c->taken)
+		return 0;
+	r = sync_now(c, 0);
+	return r == SM_OK ? 0 : sync_failed(c, r);
+}
+
+/* An inbox entry sm_sync.lua has just moved to smq: written, counted,
+ * already recorded. */
+static void take_one(const char *env, size_t len, void *arg)
+{
+	struct conn *c = arg;
+	c->sm.in_smq = 1;
+	conn_deliver(c, env, len);
+	c->sm.in_smq = 0;
+	c->sm.took++;
+}
+
+int conn_sm_take(struct conn *c, int max)
+{
+	struct sm_sync x;
+	size_t *lens = xcalloc(c->sm.pending.n + 1, sizeof *lens);
+	int r;
+
+	sync_args(c, 0, lens, &x);
+	x.take = max;
+	x.taken = take_one;
+	x.arg = c;
+	c->sm.took = 0;
+	r = sm_sync(c->store, c->bare, c->jid.resource, &x);
+	free(lens);
+	if (r != SM_OK)
+		return sync_failed(c, r);
+	synced(c);
+	return c->sm.took;
 }
 
 void conn_sm_closed(struct conn *c)

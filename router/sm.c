@@ -13,7 +13,7 @@
 #include <time.h>
 
 #define RES_KEY_MAX 1100         /* "smq:" + a resource of up to 1023 bytes */
-#define SYNC_FIXED_ARGS 13       /* sm_sync's keys and fixed arguments */
+#define SYNC_FIXED_ARGS 14       /* sm_sync's keys and fixed arguments */
 
 static const char *const ok_taken[] = { [SM_OK] = "synced", [SM_TAKEN] = "taken",
 	[SM_NONE] = "none", NULL };
@@ -49,6 +49,12 @@ int sm_enable(struct store *s, const char *bare, const char *resource, const cha
 	return o;
 }
 
+/* Element i of r as a string, or NULL. */
+static const redisReply *str_at(const redisReply *r, size_t i)
+{
+	return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? r->element[i] : NULL;
+}
+
 #define SYNC_KEYS 5
 
 /* sm_sync.lua for x, as an EVALSHA command: the strings argv points to
@@ -56,7 +62,7 @@ int sm_enable(struct store *s, const char *bare, const char *resource, const cha
 struct sm_sync_cmd {
 	struct store_rider rider;
 	char keys[SYNC_KEYS][STORE_MAX_KEY];
-	char hin[24], acked[24], trim[24], taken[24], det[24], nkeys[8];
+	char hin[24], acked[24], trim[24], taken[24], det[24], take[16], nkeys[8];
 	const char **argv;
 	size_t *lens;
 };
@@ -80,11 +86,13 @@ struct sm_sync_cmd *sm_sync_cmd_new(struct store *s, const char *bare, const cha
 	snprintf(c->trim, sizeof c->trim, "%lu", x->trim);
 	snprintf(c->taken, sizeof c->taken, "%ld", x->inbox_taken);
 	snprintf(c->det, sizeof c->det, "%ld", x->detach_until > 0 ? x->detach_until : 0L);
+	snprintf(c->take, sizeof c->take, "%d", x->take > 0 ? x->take : 0);
 	c->argv[0] = "EVALSHA"; c->argv[1] = lua_sm_sync_sha; c->argv[2] = c->nkeys;
 	for (i = 0; i < SYNC_KEYS; i++)
 		c->argv[3 + i] = c->keys[i];
 	c->argv[8] = x->id; c->argv[9] = c->hin; c->argv[10] = c->acked; c->argv[11] = c->trim;
 	c->argv[12] = c->taken; c->argv[13] = c->det; c->argv[14] = bare; c->argv[15] = resource;
+	c->argv[16] = c->take;
 	for (i = 0; i < 3 + SYNC_FIXED_ARGS; i++)
 		c->lens[i] = strlen(c->argv[i]);
 	for (i = 0; i < x->n; i++) {
@@ -126,17 +134,19 @@ int sm_sync(struct store *s, const char *bare, const char *resource, const struc
 
 	o = store_script(s, "sm_sync", lua_sm_sync, lua_sm_sync_sha, SYNC_KEYS,
 	    c->rider.argc - 3, c->argv + 3, c->lens + 3, ok_taken, &r);
+	if (o == SM_OK && x->taken) {
+		const redisReply *e;
+		size_t i;
+		for (i = 1; i < r->elements; i++)
+			if ((e = str_at(r, i)))
+				x->taken(e->str, e->len, x->arg);
+	}
 	if (o >= 0)
 		freeReplyObject(r);
 	sm_sync_cmd_free(c);
 	return o;
 }
 
-/* Element i of r as a string, or NULL. */
-static const redisReply *str_at(const redisReply *r, size_t i)
-{
-	return i < r->elements && r->element[i]->type == REDIS_REPLY_STRING ? r->element[i] : NULL;
-}
 
 int sm_resume(struct store *s, const char *bare, const char *smid, unsigned long h,
     const char *id, const char *host, long pid, unsigned long *hin,

@@ -48,9 +48,15 @@ struct sm_sync {
 	int n;                         /* entries to append to smq */
 	const char *const *entry;
 	const size_t *len;
+	int take;                      /* then move up to this many inbox entries to
+	                                  smq, each handed to taken (they are to be
+	                                  written); 0 with a rider */
+	void (*taken)(const char *env, size_t len, void *arg);
+	void *arg;
 };
-/* SM_OK, SM_TAKEN (another handler owns the session: nothing changed),
- * or SM_NONE (no state: Redis lost its data). */
+/* SM_OK (x->taken called for each inbox entry taken), SM_TAKEN (another
+ * handler owns the session: nothing changed), or SM_NONE (no state:
+ * Redis lost its data). */
 int sm_sync(struct store *s, const char *bare, const char *resource, const struct sm_sync *x);
 /* The same as one command riding in another pipeline (store.h): made,
  * its rider handed to the pipeline, its result read (SM_OK, SM_TAKEN,

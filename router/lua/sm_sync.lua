@@ -8,8 +8,10 @@
 -- smq entries acknowledged since the last sync, ARGV[5] inbox entries
 -- taken since, ARGV[6] a deadline: detach the session, resumable until
 -- then ('0': stay attached), ARGV[7] bare JID, ARGV[8] resource,
--- ARGV[9]... entries to append to smq, in order.
--- Returns { 'synced' }, { 'taken' } when another handler owns the
+-- ARGV[9] how many more inbox entries to take now (moved to smq after
+-- the entries: the handler writes every one of them), ARGV[10]...
+-- entries to append to smq, in order.
+-- Returns { 'synced', taken entry... }, { 'taken' } when another handler owns the
 -- session (it was resumed elsewhere, or replaced), or { 'none' } when
 -- there is no state at all (Redis lost its data): nothing changed.
 -- include: lib/record.lua
@@ -28,8 +30,18 @@ end
 if taken > 0 then
   redis.call('LTRIM', KEYS[3], taken, -1)
 end
-for i = 9, #ARGV do
+for i = 10, #ARGV do
   redis.call('RPUSH', KEYS[2], ARGV[i])
+end
+local out = { 'synced' }
+local take = tonumber(ARGV[9])
+if take > 0 then
+  local t = redis.call('LRANGE', KEYS[3], 0, take - 1)
+  if #t > 0 then
+    redis.call('LTRIM', KEYS[3], #t, -1)
+    redis.call('RPUSH', KEYS[2], unpack(t))
+  end
+  for i = 1, #t do out[i + 1] = t[i] end
 end
 redis.call('HSET', KEYS[1], 'hin', ARGV[2], 'acked', ARGV[3])
 if ARGV[6] ~= '0' then
@@ -38,4 +50,4 @@ if ARGV[6] ~= '0' then
     sm_detach_record(KEYS[4], KEYS[5], ARGV[7], ARGV[8], rec, ARGV[1], ARGV[6])
   end
 end
-return { 'synced' }
+return out

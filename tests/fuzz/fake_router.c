@@ -928,6 +928,19 @@ int sm_sync(struct store *s, const char *bare, const char *resource, const struc
 		if (k >= 0)
 			tdel(&inbox, k);
 	}
+	for (i = 0; i < x->take; i++) {
+		int k = tfind(&inbox, bare, resource);
+		char *e;
+		size_t len;
+		if (k < 0)
+			break;
+		e = dupn(inbox.e[k].v, inbox.e[k].vlen);
+		len = inbox.e[k].vlen;
+		tdel(&inbox, k);
+		if (x->taken)
+			x->taken(e, len, x->arg);
+		free(e);
+	}
 	return SM_OK;
 }
 

@@ -68,11 +68,12 @@ def enable(r, res=RES, id="s1", smid="sm1", resume=1, bare=A):
                   [res, id, smid, "1" if resume else "0"])
 
 
-def sync(r, id="s1", hin=0, acked=0, trim=0, taken=0, detach=0, entries=(), res=RES, bare=A):
+def sync(r, id="s1", hin=0, acked=0, trim=0, taken=0, detach=0, entries=(), res=RES, bare=A,
+         take=0):
     return r.eval("sm_sync",
                   [key(bare, "sm:" + res), key(bare, "smq:" + res), key(bare, "inbox:" + res),
                    key(bare, "sessions"), gkey("expiry")],
-                  [id, hin, acked, trim, taken, detach, bare, res] + list(entries))
+                  [id, hin, acked, trim, taken, detach, bare, res, take] + list(entries))
 
 
 def resume(r, smid="sm1", h=0, id="s2", host="h2", pid=77, now=NOW, bare=A):
@@ -193,6 +194,25 @@ def test_sync_trims_appends_and_counts(r):
     # trimming everything empties the lists
     assert sync(r, hin=0, acked=4, trim=4, taken=1) == ["synced"]
     assert r("EXISTS", key(A, "smq:" + RES), key(A, "inbox:" + RES)) == 0
+
+
+def test_sync_takes_inbox_entries_after_its_own(r):
+    """take: after the entries (what the handler made), up to that many
+    inbox entries move to smq and come back, in order; an empty inbox
+    gives none."""
+    session(r)
+    state(r, acked=3, queue=["raw\na"])
+    r("RPUSH", key(A, "inbox:" + RES), "stanza 1\nb", "stanza 2\nc", "stanza 3\nd")
+    assert sync(r, acked=4, trim=1, entries=["raw\n<iq/>"], take=2) == \
+        ["synced", "stanza 1\nb", "stanza 2\nc"]
+    assert smq(r) == ["raw\n<iq/>", "stanza 1\nb", "stanza 2\nc"]
+    assert inbox(r) == ["stanza 3\nd"]
+    assert sync(r, take=5) == ["synced", "stanza 3\nd"]
+    assert sync(r, take=5) == ["synced"]
+    assert r("EXISTS", key(A, "inbox:" + RES)) == 0
+    # one taken before (inbox_taken) leaves first, then the take
+    r("RPUSH", key(A, "inbox:" + RES), "stanza 4\ne", "stanza 5\nf")
+    assert sync(r, taken=1, take=1) == ["synced", "stanza 5\nf"]
 
 
 def test_sync_entries_are_binary_safe_and_in_order(r):

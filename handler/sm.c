@@ -68,33 +68,34 @@ static unsigned long unacked(const struct conn *c)
 	return (c->sm.out - c->sm.acked) & SM_MASK;
 }
 
-void conn_sm_count(struct conn *c, size_t start)
+/* The stanza at output offset start, to be recorded in smq at the next
+ * sync: its inbox envelope, or what the handler made. */
+static void keep_for_sync(struct conn *c, size_t start)
 {
 	struct xbuf e = { 0 };
 
-	if (!c->sm.on || c->out.len == start)
-		return;
-	if (c->sm.in_smq) {            /* Redis has it already (conn_sm_take) */
-		c->sm.out = (c->sm.out + 1) & SM_MASK;
-		if (!c->sm.first_unacked)
-			c->sm.first_unacked = time(NULL);
-		goto request;
-	}
 	if (c->sm.unsynced_from == SIZE_MAX)
 		c->sm.unsynced_from = start;
 	if (c->sm.entry) {
 		strvec_add(&c->sm.pending, c->sm.entry);
-	} else {
-		xbuf_adds(&e, RAW_HEAD);
-		xbuf_add(&e, c->out.p + start, c->out.len - start);
-		xbuf_add(&e, "", 1);
-		strvec_add(&c->sm.pending, e.p);
-		xbuf_free(&e);
+		return;
 	}
+	xbuf_adds(&e, RAW_HEAD);
+	xbuf_add(&e, c->out.p + start, c->out.len - start);
+	xbuf_add(&e, "", 1);
+	strvec_add(&c->sm.pending, e.p);
+	xbuf_free(&e);
+}
+
+void conn_sm_count(struct conn *c, size_t start)
+{
+	if (!c->sm.on || c->out.len == start)
+		return;
+	if (!c->sm.in_smq)             /* else Redis has it already (conn_sm_take) */
+		keep_for_sync(c, start);
 	c->sm.out = (c->sm.out + 1) & SM_MASK;
 	if (!c->sm.first_unacked)
 		c->sm.first_unacked = time(NULL);
-request:
 	if (!c->sm.request_sent &&
 	    ((c->sm.out - c->sm.requested) & SM_MASK) >= (unsigned long)c->cfg->ack_request_every)
 		send_request(c);

@@ -61,25 +61,37 @@ static const redisReply *str_at(const redisReply *r, size_t i)
  * live in the struct. */
 struct sm_sync_cmd {
 	struct store_rider rider;
-	char keys[SYNC_KEYS][STORE_MAX_KEY];
+	char *keys[SYNC_KEYS];        /* each allocated to its length */
 	char hin[24], acked[24], trim[24], taken[24], det[24], take[16], nkeys[8];
 	const char **argv;
 	size_t *lens;
 };
 
+/* res_key, allocated to its length (a sync is made for every write:
+ * no buffers of STORE_MAX_KEY to clear each time). */
+static char *res_key_dup(struct store *s, const char *bare, const char *kind,
+    const char *resource)
+{
+	char k[STORE_MAX_KEY];
+	res_key(s, bare, kind, resource, k, sizeof k);
+	return xstrdup(k);
+}
+
 struct sm_sync_cmd *sm_sync_cmd_new(struct store *s, const char *bare, const char *resource,
     const struct sm_sync *x)
 {
 	struct sm_sync_cmd *c = xcalloc(1, sizeof *c);
+	char key[STORE_MAX_GLOBAL_KEY];
 	int argc = 3 + SYNC_FIXED_ARGS + x->n, i;
 
 	c->argv = xcalloc((size_t)argc, sizeof *c->argv);
 	c->lens = xcalloc((size_t)argc, sizeof *c->lens);
-	res_key(s, bare, "sm:", resource, c->keys[0], sizeof c->keys[0]);
-	res_key(s, bare, "smq:", resource, c->keys[1], sizeof c->keys[1]);
-	res_key(s, bare, "inbox:", resource, c->keys[2], sizeof c->keys[2]);
-	store_user_key(s, bare, "sessions", c->keys[3], sizeof c->keys[3]);
-	store_global_key(s, "expiry", c->keys[4], sizeof c->keys[4]);
+	c->keys[0] = res_key_dup(s, bare, "sm:", resource);
+	c->keys[1] = res_key_dup(s, bare, "smq:", resource);
+	c->keys[2] = res_key_dup(s, bare, "inbox:", resource);
+	c->keys[3] = res_key_dup(s, bare, "sessions", "");
+	store_global_key(s, "expiry", key, sizeof key);
+	c->keys[4] = xstrdup(key);
 	snprintf(c->nkeys, sizeof c->nkeys, "%d", SYNC_KEYS);
 	snprintf(c->hin, sizeof c->hin, "%lu", x->hin);
 	snprintf(c->acked, sizeof c->acked, "%lu", x->acked);
@@ -117,8 +129,11 @@ int sm_sync_cmd_result(struct sm_sync_cmd *c)
 
 void sm_sync_cmd_free(struct sm_sync_cmd *c)
 {
+	int i;
 	if (!c)
 		return;
+	for (i = 0; i < SYNC_KEYS; i++)
+		free(c->keys[i]);
 	if (c->rider.reply)
 		freeReplyObject(c->rider.reply);
 	free(c->argv);

@@ -5,10 +5,12 @@
 
 Starts xmppd as bench.py does (own Redis, systemd-socket-activate on a
 free port), then:
-  1. Redis commands per login+logout and per message (INFO commandstats);
+  1. Redis commands per login+logout, per message, and per message with
+     stream management (INFO commandstats);
   2. the system calls of one handler for one login+logout (strace -f);
   3. perf record of every handler during PROFILE_N PLAIN logins, then
-     during 3 s of messages (a second listener started under perf, so that
+     during 3 s of messages, then 3 s of messages with XEP-0198 stream
+     management (a second listener started under perf, so that
      nothing else on this shared machine is sampled), summed by kind of
      work (self time);
   4. the private memory of one idle handler, by mapping (smaps).
@@ -216,11 +218,15 @@ def main():
         redis_per(x, "login", 500, lambda: load(x, "login", "-n", "500", "-c", "20"))
         redis_per(x, "message", lambda r: max(1, int(r.get("received", 1))),
                   lambda: load(x, "messages", "-P", "10", "-W", "10", "-T", "3", "-D", "2"))
+        redis_per(x, "message with stream management", lambda r: max(1, int(r.get("received", 1))),
+                  lambda: load(x, "sm", "-P", "10", "-W", "10", "-T", "3", "-D", "2"))
         strace_one(x)
         memory_one(x)
         perf_run(x, "%(ok)s PLAIN logins, C=20", ["login", "-n", str(PERF_N), "-c", "20"])
         perf_run(x, "%(received)s messages, 10 pairs, window 10",
                  ["messages", "-P", "10", "-W", "10", "-T", "3", "-D", "2"])
+        perf_run(x, "%(received)s messages with stream management, 10 pairs, window 10",
+                 ["sm", "-P", "10", "-W", "10", "-T", "3", "-D", "2"])
     finally:
         x.stop()
         bench.rmtree(work)

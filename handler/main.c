@@ -45,6 +45,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -295,6 +296,9 @@ int main(int argc, char **argv)
 	if (config_load(&cfg, cfgpath, err, sizeof err) == -1)
 		refuse(err);
 	flags = fcntl(STDIN_FILENO, F_GETFL);
+	/* Stanzas are small and each flush is one write: Nagle would hold
+	 * an acknowledgement or a short answer back for a delayed ACK. */
+	setsockopt(STDOUT_FILENO, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	if (flags == -1 || fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK) == -1)
 		refuse("stdin is not usable");
 	if (sandbox_enter(&cfg, cfgpath, err, sizeof err) == -1)

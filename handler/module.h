@@ -39,6 +39,10 @@ struct module {
 	unsigned phases;                   /* where iq_ns and toplevel_ns are served */
 	const char *const *iq_ns;          /* IQ payload namespaces it answers for the
 	                                      server or the user's account, NULL-ended */
+	const char *const *user_iq_ns;     /* ... and for any other user's bare JID of a
+	                                      served domain, in a session: the server
+	                                      answers on that user's behalf (RFC 6121
+	                                      8.5.2.1.3; XEP-0054), NULL-ended */
 	const char *const *disco;          /* features in the server's disco#info */
 	const char *toplevel_ns;           /* top-level elements it owns (not stanzas) */
 
@@ -47,7 +51,8 @@ struct module {
 	/* A top-level element in toplevel_ns. */
 	void (*element)(struct conn *c, struct xml_node *el);
 	/* An IQ get or set to the server or the account whose payload is in
-	 * iq_ns, already checked (RFC 6120 8.2.3); it must be answered. */
+	 * iq_ns, or to another user's bare JID whose payload is in
+	 * user_iq_ns, already checked (RFC 6120 8.2.3); it must be answered. */
 	void (*iq)(struct conn *c, struct xml_node *iq);
 	/* Any other stanza from a bound client (presence, messages, IQs to
 	 * others); MOD_HANDLED ends the walk. */

@@ -18,6 +18,8 @@ const struct module *const modules[] = {
 	&mod_presence,
 	&mod_serveriq,
 	&mod_carbons,
+	&mod_vcard,
+	&mod_private,
 	&mod_deliver,
 	NULL
 };

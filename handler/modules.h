@@ -8,6 +8,8 @@
  *   presence.c  presence and subscriptions (RFC 6121 3, 4)
  *   serveriq.c  IQs the server answers itself: ping, disco, version
  *   carbons.c   message carbons, XEP-0280
+ *   vcard.c     vcard-temp, XEP-0054
+ *   private.c   private XML storage, XEP-0049 (bookmarks, XEP-0048)
  *   deliver.c   messages and IQs from the client to others (RFC 6121 8)
  * and the few functions one module offers another.
  */
@@ -30,9 +32,12 @@ struct xml_node;
 #define NS_ROSTER        "jabber:iq:roster"
 #define NS_ROSTERVER     "urn:xmpp:features:rosterver"
 #define NS_CARBONS       "urn:xmpp:carbons:2"
+#define NS_VCARD         "vcard-temp"
+#define NS_PRIVATE       "jabber:iq:private"
 
 extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
        mod_presence, mod_serveriq, mod_carbons, mod_deliver;
+extern const struct module mod_vcard, mod_private;
 
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */

@@ -14,7 +14,9 @@
  * elements and IQs of the modules serving PHASE_AUTH; anything else is
  * <not-authorized/> (RFC 6120 4.9.3.12). Before a resource is bound, IQs
  * to the server. Then every stanza: IQs to the server or the account go
- * to the module serving their namespace, the rest to the inbound hooks.
+ * to the module serving their namespace, IQ requests to another user's
+ * bare JID to a module answering for users there (user_iq_ns), the rest
+ * to the inbound hooks.
  */
 #include "conn-int.h"
 #include "modules.h"
@@ -249,18 +251,41 @@ static int is_request(const struct xml_node *iq)
 	return type && (!strcmp(type, "get") || !strcmp(type, "set"));
 }
 
-/* The module serving IQs whose payload is in ns in the current phase. */
-static const struct module *iq_module(const struct conn *c, const char *ns)
+/* The module serving IQs whose payload is in ns in the current phase:
+ * for the server or the account (iq_ns), or, users set, for another
+ * user's bare JID (user_iq_ns). */
+static const struct module *iq_module_of(const struct conn *c, const char *ns, int users)
 {
+	const char *const *list;
 	int i, k;
 	for (i = 0; ns && modules[i]; i++) {
 		if (!(modules[i]->phases & c->phase) || !modules[i]->iq)
 			continue;
-		for (k = 0; modules[i]->iq_ns && modules[i]->iq_ns[k]; k++)
-			if (!strcmp(modules[i]->iq_ns[k], ns))
+		list = users ? modules[i]->user_iq_ns : modules[i]->iq_ns;
+		for (k = 0; list && list[k]; k++)
+			if (!strcmp(list[k], ns))
 				return modules[i];
 	}
 	return NULL;
+}
+
+static const struct module *iq_module(const struct conn *c, const char *ns)
+{
+	return iq_module_of(c, ns, 0);
+}
+
+/* The module answering an IQ request to another user's bare JID of a
+ * served domain on that user's behalf, or NULL (the IQ is delivered, or
+ * refused, as any other: deliver.c). */
+static const struct module *user_iq_module(const struct conn *c, const struct xml_node *iq)
+{
+	const char *to = xml_get(iq, "to");
+	struct jid j;
+
+	if (!to || jid_parse(to, &j) == -1 || !j.node[0] || j.resource[0] ||
+	    !config_serves(c->cfg, j.domain))
+		return NULL;
+	return iq_module_of(c, xml_first_element(iq)->ns, 1);
 }
 
 /* The module owning a top-level element that is not a stanza. */
@@ -334,6 +359,7 @@ static void dispatch_bind(struct conn *c, struct xml_node *el)
 
 static void dispatch_session(struct conn *c, struct xml_node *el)
 {
+	const struct module *m;
 	int i;
 
 	if (!strcmp(el->name, "iq")) {
@@ -345,6 +371,10 @@ static void dispatch_session(struct conn *c, struct xml_node *el)
 			if (is_request(el))
 				server_iq(c, el);
 			return;           /* results and errors to the server end here */
+		}
+		if (is_request(el) && (m = user_iq_module(c, el))) {
+			m->iq(c, el);
+			return;
 		}
 	}
 	for (i = 0; modules[i]; i++)

@@ -1,9 +1,9 @@
 /*
  * fake_router.c - router/ without Redis, for the fuzz targets: every
- * function of router/store.h, account.h, session.h, route.h, roster.h and
- * authfail.h that router/format.c does not define (the formats: key and
- * channel names, envelopes, session records, roster item heads; linked
- * as they are), over small in-memory tables (see fake_router.h for what
+ * function of router/store.h, account.h, session.h, route.h, roster.h,
+ * authfail.h, vcard.h and private.h that router/format.c does not define
+ * (the formats: key and channel names, envelopes, session records, roster
+ * item heads; linked as they are), over small in-memory tables (see fake_router.h for what
  * is preloaded).
  *
  * The decisions the Lua scripts take inside Redis (roster_sub.lua,
@@ -21,6 +21,8 @@
 #include "roster.h"
 #include "authfail.h"
 #include "carbons.h"
+#include "vcard.h"
+#include "private.h"
 #include "sm.h"
 #include "scram.h"
 #include "xmalloc.h"
@@ -54,6 +56,8 @@ TABLE(versions, 16);    /* bare, "" -> roster version (decimal) */
 TABLE(channels, 8);     /* channel, "" -> "" : the connection's subscriptions */
 TABLE(queue, 64);       /* "", "" -> payload published to one of our channels */
 TABLE(authfails, 16);   /* bare JID or "addr:<address>", "" -> failure count */
+TABLE(vcards, 8);       /* bare, "" -> stored vCard */
+TABLE(privates, 16);    /* bare, namespace -> stored private XML */
 
 #define QUEUE_MAX_BYTES (1024 * 1024)
 static size_t queue_bytes;
@@ -357,6 +361,8 @@ int account_delete(struct store *s, const char *bare)
 	drop_owned(&pending, bare);
 	drop_owned(&offline, bare);
 	drop_owned(&versions, bare);
+	drop_owned(&vcards, bare);
+	drop_owned(&privates, bare);
 	for (i = nsessions - 1; i >= 0; i--)
 		if (!strcmp(sessions[i].bare, bare))
 			del_session(i);
@@ -1009,6 +1015,56 @@ int carbons_disable(struct store *s, const char *bare, const char *resource, con
 	return failing(s, "carbons_disable") ? XE_REDIS : 0;
 }
 
+/* ---- vcard.h, private.h: string and hash in one table each ---- */
+
+/* The value of (a, b) in t, copied to *xml, or PRIVATE_NONE / VCARD_NONE. */
+static int fake_get(const struct table *t, const char *a, const char *b, char **xml,
+    size_t *len)
+{
+	int i = tfind(t, a, b);
+	*xml = NULL;
+	*len = 0;
+	if (i < 0)
+		return 0;
+	*xml = dupn(t->e[i].v, t->e[i].vlen);
+	*len = t->e[i].vlen;
+	return 1;
+}
+
+int vcard_get(struct store *s, const char *bare, char **xml, size_t *len)
+{
+	if (failing(s, "vcard_get")) {
+		*xml = NULL;
+		return XE_REDIS;
+	}
+	return fake_get(&vcards, bare, "", xml, len) ? VCARD_FOUND : VCARD_NONE;
+}
+
+int vcard_put(struct store *s, const char *bare, const char *xml, size_t len)
+{
+	if (failing(s, "vcard_put") || tput(&vcards, bare, "", xml, len, 1) == -1)
+		return XE_REDIS;
+	return VCARD_STORED;
+}
+
+int private_get(struct store *s, const char *bare, const char *ns, char **xml, size_t *len)
+{
+	if (failing(s, "private_get")) {
+		*xml = NULL;
+		return XE_REDIS;
+	}
+	return fake_get(&privates, bare, ns, xml, len) ? PRIVATE_FOUND : PRIVATE_NONE;
+}
+
+int private_put(struct store *s, const char *bare, const char *ns, const char *xml,
+    size_t len, int max_ns)
+{
+	(void)max_ns;                 /* the table's own size caps it here */
+	if (failing(s, "private_put"))
+		return XE_REDIS;
+	return tput(&privates, bare, ns, xml, len, 1) == -1 ? PRIVATE_FULL : PRIVATE_STORED;
+}
+
 /* ---- roster.h ---- */
 
 static void get_ver(const char *bare, char *ver, size_t versz)
@@ -1408,6 +1464,8 @@ void fake_router_reset(void)
 	tclear(&channels);
 	tclear(&queue);
 	tclear(&authfails);
+	tclear(&vcards);
+	tclear(&privates);
 	queue_bytes = 0;
 
 	for (i = 0; i < sizeof users / sizeof users[0]; i++) {

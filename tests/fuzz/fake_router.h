@@ -3,8 +3,8 @@
  * for router/ (its .c files and Redis) that the fuzz targets link instead.
  *
  * fake_router.c defines the functions declared in router/store.h,
- * account.h, session.h, route.h, roster.h and authfail.h that
- * router/format.c (linked too) does not. State lives in small tables
+ * account.h, session.h, route.h, roster.h, authfail.h, vcard.h and
+ * private.h that router/format.c (linked too) does not. State lives in small tables
  * reset for each input, preloaded with:
  *   accounts  alice@localhost, bob@localhost, test@localhost, carol@localhost
  *             (password "secret" each, SCRAM-SHA-1 and -256 with a fixed salt

@@ -13,12 +13,14 @@
  *                              the same for a user that does not exist:
  *                              the answer tells no account apart
  *   set, not to oneself        <forbidden/>, type auth (XEP-0054 3.2)
- *   set, over VCARD_MAX_SIZE   <not-acceptable/> with a text, nothing stored
+ *   set, over vcard_max_size   <not-acceptable/> with a text, nothing stored
+ *                              (xmpp.conf(5))
  *   payload not <vCard/>       <bad-request/>
  *   Redis failed               <internal-server-error/>, type wait
  */
 #include "modules.h"
 #include "conn.h"
+#include "config.h"
 #include "jid.h"
 #include "log.h"
 #include "vcard.h"
@@ -26,8 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define VCARD_MAX_SIZE (64 * 1024)   /* bytes of one serialised vCard */
 
 /* An IQ result carrying stored XML (a whole <vCard/> element). */
 static void send_stored(struct conn *c, const struct xml_node *iq, const char *xml, size_t len)
@@ -59,12 +59,12 @@ static void vcard_read(struct conn *c, const struct xml_node *iq, const char *ba
 
 static void vcard_write(struct conn *c, const struct xml_node *iq, const struct xml_node *v)
 {
+	size_t len, max = conn_cfg(c)->vcard_max_size;
 	char text[64];
-	size_t len;
 	char *xml = xml_string(v, &len);
 
-	if (len > VCARD_MAX_SIZE) {
-		snprintf(text, sizeof text, "vCard larger than %d bytes", VCARD_MAX_SIZE);
+	if (len > max) {
+		snprintf(text, sizeof text, "vCard larger than %zu bytes", max);
 		conn_error(c, iq, "modify", "not-acceptable", text);
 	} else if (vcard_put(conn_store(c), conn_bare(c), xml, len) < 0) {
 		log_msg(LOG_ERR, "vcard set: %s", conn_store(c)->err);

@@ -41,6 +41,7 @@ static void config_defaults(struct config *c)
 	c->max_read_rate = 131072;
 	c->max_read_burst = 1048576;
 	c->offline_max = 1000;
+	c->vcard_max_size = 65536;
 	c->session_ttl = 90;
 	c->redis_timeout_ms = 2000;
 	c->resume_timeout = 300;
@@ -166,6 +167,7 @@ static const struct int_key int_keys[] = {
 	INT_KEY(ping_timeout, 1, 3600),
 	INT_KEY(auth_fail_delay_ms, 0, 60000),
 	INT_KEY(offline_max, 0, 1000000),
+	{ "vcard_max_size", 256, 16L * 1024 * 1024, offsetof(struct config, vcard_max_size), KEY_SIZE },
 	INT_KEY(session_ttl, 5, 86400),
 	INT_KEY(resume_timeout, 0, CONFIG_MAX_RESUME),
 	INT_KEY(ack_request_every, 1, 10000),

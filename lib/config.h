@@ -53,6 +53,7 @@ struct config {
 	long max_read_rate;                  /* bytes/s a client may send on average */
 	long max_read_burst;                 /* bytes it may send at once */
 	int offline_max;                     /* offline messages kept per user */
+	size_t vcard_max_size;               /* bytes of one stored vCard (XEP-0054) */
 	int session_ttl;                     /* seconds a session lives without heartbeat */
 	int redis_timeout_ms;                /* connect and command timeout */
 	int resume_timeout;                  /* seconds a lost XEP-0198 session waits; 0 none */

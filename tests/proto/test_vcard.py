@@ -23,7 +23,7 @@ from im_helpers import PW, is_, online, handshake, q, xmls, NS_DISCO_INFO
 ALICE, BOB = 'alice@localhost', 'bob@localhost'
 NS_VCARD = 'vcard-temp'
 NS_UPDATE = 'vcard-temp:x:update'
-VCARD_MAX_SIZE = 64 * 1024          # handler/vcard.c
+VCARD_MAX_SIZE = 64 * 1024          # vcard_max_size, its default (xmpp.conf(5))
 PLUGINS = ['xep_0030', 'xep_0054']
 
 

@@ -84,6 +84,7 @@ static void check_defaults(const struct config *c)
 		strcpy(host, "localhost");
 	CHECK_STR(c->hostname, host);
 	CHECK_INT(c->max_stanza_size, 262144);
+	CHECK_INT(c->vcard_max_size, 65536);
 	CHECK_INT(c->max_depth, 32);
 	CHECK_INT(c->max_attrs, 64);
 	CHECK_INT(c->idle_timeout, 600);
@@ -234,6 +235,7 @@ static long get_num(const struct config *c, const char *key)
 	if (!strcmp(key, "auth_timeout")) return c->auth_timeout;
 	if (!strcmp(key, "auth_fail_delay_ms")) return c->auth_fail_delay_ms;
 	if (!strcmp(key, "offline_max")) return c->offline_max;
+	if (!strcmp(key, "vcard_max_size")) return (long)c->vcard_max_size;
 	if (!strcmp(key, "session_ttl")) return c->session_ttl;
 	if (!strcmp(key, "redis_timeout_ms")) return c->redis_timeout_ms;
 	if (!strcmp(key, "auth_fail_window")) return c->auth_fail_window;
@@ -256,6 +258,7 @@ static void test_numbers(void)
 		{ "auth_timeout", 1, 3600 },
 		{ "auth_fail_delay_ms", 0, 60000 },
 		{ "offline_max", 0, 1000000 },
+		{ "vcard_max_size", 256, 16777216 },
 		{ "session_ttl", 5, 86400 },
 		{ "redis_timeout_ms", 10, 600000 },
 		{ "auth_fail_window", 1, 86400 },

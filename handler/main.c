@@ -11,7 +11,9 @@
  *     STARTTLS, restarts) -> the module table (modules.c):
  *       SASL / iq:auth -> conn_authenticated;  bind -> conn_bind (session
  *       record, subscribe);  IQ to the server or account -> the module of
- *       its namespace (roster, serveriq);  other stanzas -> inbound hooks:
+ *       its namespace (roster, serveriq, vcard, private), and so is a
+ *       request to another user's bare JID in a namespace a module
+ *       answers for users (vcard);  other stanzas -> inbound hooks:
  *       presence (fan-out to contacts), deliver (a read's messages in one
  *       round trip: route_stanza.lua appends to each recipient session's
  *       inbox and PUBLISHes a wake-up, or stores offline, or says error)

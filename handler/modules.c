@@ -18,6 +18,7 @@ const struct module *const modules[] = {
 	&mod_presence,
 	&mod_serveriq,
 	&mod_carbons,
+	&mod_register,
 	&mod_deliver,
 	NULL
 };

@@ -8,6 +8,7 @@
  *   presence.c  presence and subscriptions (RFC 6121 3, 4)
  *   serveriq.c  IQs the server answers itself: ping, disco, version
  *   carbons.c   message carbons, XEP-0280
+ *   register.c  in-band registration, XEP-0077: password change, removal
  *   deliver.c   messages and IQs from the client to others (RFC 6121 8)
  * and the few functions one module offers another.
  */
@@ -32,7 +33,7 @@ struct xml_node;
 #define NS_CARBONS       "urn:xmpp:carbons:2"
 
 extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
-       mod_presence, mod_serveriq, mod_carbons, mod_deliver;
+       mod_presence, mod_serveriq, mod_carbons, mod_register, mod_deliver;
 
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */

@@ -7,7 +7,9 @@
  *                               secret renewed where the account keeps
  *                               one for XEP-0078, as `xmppctl passwd
  *                               --legacy-digest` would; the user's other
- *                               sessions go on
+ *                               sessions go on, or, with the operator's
+ *                               password_change_kicks, end with
+ *                               <not-authorized/>
  *   set <remove/>            -> the account and all its keys removed, as
  *                               `xmppctl deluser` does (3.2): the other
  *                               sessions are kicked with <not-authorized/>,
@@ -35,8 +37,10 @@
 #include <string.h>
 
 #define NS_REGISTER "jabber:iq:register"
-/* The stream error that ends the sessions of a removed account (3.2). */
-#define REMOVED_COND "not-authorized"
+/* The stream error that ends the user's other sessions when the account
+ * is removed (3.2) or, where the operator wants it, its password changes:
+ * what they authenticated with is no longer valid. */
+#define KICK_COND "not-authorized"
 
 static struct xml_node *query_child(const struct xml_node *q, const char *name)
 {
@@ -63,6 +67,33 @@ static void register_get(struct conn *c, struct xml_node *iq)
 	xml_new_child(r, NS_REGISTER, "registered");
 	xml_add_text(xml_new_child(r, NS_REGISTER, "username"), node, strlen(node));
 	conn_iq_result(c, iq, r);
+}
+
+struct kick_walk {
+	struct conn *c;
+	int failed;
+};
+
+/* Every session of the user but this one ends with KICK_COND. One
+ * nobody listens for is left to the reaper (its handler is gone) or
+ * goes with the account's keys. */
+static int kick_other(const struct session_info *si, void *arg)
+{
+	struct kick_walk *k = arg;
+	if (!strcmp(si->resource, conn_resource(k->c)) && !strcmp(si->id, conn_stream_id(k->c)))
+		return 0;
+	if (route_kick(conn_store(k->c), conn_bare(k->c), si->resource, si->id, KICK_COND) < 0)
+		k->failed = 1;
+	return 0;
+}
+
+/* Kick the user's other sessions: 0, or -1 if Redis failed (store->err). */
+static int kick_others(struct conn *c)
+{
+	struct kick_walk k = { c, 0 };
+	if (session_each(conn_store(c), conn_bare(c), kick_other, &k) < 0 || k.failed)
+		return -1;
+	return 0;
 }
 
 /* 3.3: username and password, the username the user's own. */
@@ -116,30 +147,16 @@ static void register_password(struct conn *c, struct xml_node *iq, const struct 
 		return;
 	}
 	log_msg(LOG_NOTICE, "%s changed its password (XEP-0077)", conn_full(c));
+	/* The password is changed whatever comes of the kicks. */
+	if (conn_cfg(c)->password_change_kicks && kick_others(c) == -1)
+		log_msg(LOG_ERR, "password change of %s: other sessions not ended: %s",
+		    conn_bare(c), conn_store(c)->err);
 	conn_iq_result(c, iq, NULL);
-}
-
-struct kick_others {
-	struct conn *c;
-	int failed;
-};
-
-/* Every session of the user but this one ends with REMOVED_COND. A
- * session nobody listens for goes with the account's keys. */
-static int kick_other(const struct session_info *si, void *arg)
-{
-	struct kick_others *k = arg;
-	if (!strcmp(si->resource, conn_resource(k->c)) && !strcmp(si->id, conn_stream_id(k->c)))
-		return 0;
-	if (route_kick(conn_store(k->c), conn_bare(k->c), si->resource, si->id, REMOVED_COND) < 0)
-		k->failed = 1;
-	return 0;
 }
 
 /* 3.2: <remove/>, alone in the query. */
 static void register_remove(struct conn *c, struct xml_node *iq, const struct xml_node *q)
 {
-	struct kick_others k = { c, 0 };
 	const struct xml_node *ch;
 	int r;
 
@@ -148,8 +165,7 @@ static void register_remove(struct conn *c, struct xml_node *iq, const struct xm
 			conn_error(c, iq, "modify", "bad-request", "<remove/> must be alone");
 			return;
 		}
-	if (session_each(conn_store(c), conn_bare(c), kick_other, &k) < 0 || k.failed
-	    || (r = account_delete(conn_store(c), conn_bare(c))) < 0) {
+	if (kick_others(c) == -1 || (r = account_delete(conn_store(c), conn_bare(c))) < 0) {
 		log_msg(LOG_ERR, "removal of %s: %s", conn_bare(c), conn_store(c)->err);
 		conn_error(c, iq, "wait", "internal-server-error", NULL);
 		return;
@@ -157,7 +173,7 @@ static void register_remove(struct conn *c, struct xml_node *iq, const struct xm
 	log_msg(LOG_NOTICE, "%s removed its account (XEP-0077)%s", conn_full(c),
 	    r == ACCOUNT_NONE ? ", which was gone already" : "");
 	conn_iq_result(c, iq, NULL);
-	conn_stream_error(c, REMOVED_COND, "account removed");
+	conn_stream_error(c, KICK_COND, "account removed");
 }
 
 static void register_iq(struct conn *c, struct xml_node *iq)

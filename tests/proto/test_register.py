@@ -107,6 +107,28 @@ def test_change_password_other_session_goes_on(server, alice):
     assert 'digest-secret' not in acct, acct          # none before, none after
 
 
+def test_password_change_kicks(server_factory):
+    """password_change_kicks = yes: the user's other sessions end with
+    <not-authorized/>, the one that changed the password goes on."""
+    server = server_factory(password_change_kicks=True)
+    bare = 'alice@' + server.domain
+    server.adduser(bare, OLD)
+
+    async def go():
+        a = await C.login(server.port, bare + '/one', OLD, plugins=['xep_0077', 'xep_0199'])
+        b = await C.login(server.port, bare + '/two', OLD)
+        assert a.outcome.session_started and b.outcome.session_started
+        got = await change(a, NEW)
+        eb = await b.wait_stream_error()
+        pong = await a.ping()
+        return got, eb, pong
+    got, eb, pong = C.run(go, timeout=60)
+    assert got == ('result', None), describe(server, got)
+    assert eb == 'not-authorized', describe(server, eb)
+    assert pong[0] == 'result', describe(server, pong)
+    assert logs_in(server, bare, NEW, 'SCRAM-SHA-256'), describe(server)
+
+
 def test_get_says_registered(server, alice):
     async def go():
         c = await C.login(server.port, alice + '/get', OLD, plugins=['xep_0077'])

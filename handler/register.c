@@ -154,6 +154,13 @@ static void register_password(struct conn *c, struct xml_node *iq, const struct 
 	conn_iq_result(c, iq, NULL);
 }
 
+/* Redis failed: the account may be half removed. */
+static void remove_failed(struct conn *c, struct xml_node *iq)
+{
+	log_msg(LOG_ERR, "removal of %s: %s", conn_bare(c), conn_store(c)->err);
+	conn_error(c, iq, "wait", "internal-server-error", NULL);
+}
+
 /* 3.2: <remove/>, alone in the query. */
 static void register_remove(struct conn *c, struct xml_node *iq, const struct xml_node *q)
 {
@@ -165,9 +172,16 @@ static void register_remove(struct conn *c, struct xml_node *iq, const struct xm
 			conn_error(c, iq, "modify", "bad-request", "<remove/> must be alone");
 			return;
 		}
-	if (kick_others(c) == -1 || (r = account_delete(conn_store(c), conn_bare(c))) < 0) {
-		log_msg(LOG_ERR, "removal of %s: %s", conn_bare(c), conn_store(c)->err);
-		conn_error(c, iq, "wait", "internal-server-error", NULL);
+	if (kick_others(c) == -1) {
+		remove_failed(c, iq);
+		return;
+	}
+	/* Stream management would record the answer in keys that are
+	 * about to go, and fail: this stream ends either way. */
+	conn_sm_forget(c);
+	if ((r = account_delete(conn_store(c), conn_bare(c))) < 0) {
+		remove_failed(c, iq);
+		conn_stream_error(c, "internal-server-error", "storage unavailable");
 		return;
 	}
 	log_msg(LOG_NOTICE, "%s removed its account (XEP-0077)%s", conn_full(c),

@@ -249,6 +249,25 @@ def test_remove_account(server, alice):
     assert logs_in(server, bob, OLD, 'SCRAM-SHA-1'), describe(server)
 
 
+def test_remove_account_with_stream_management(server, alice):
+    """A resumable session (XEP-0198) that removes its account is not
+    kept for resumption: no key of the user is left behind."""
+    try:
+        from .im_helpers import raw_login, raw_wait
+    except ImportError:
+        from im_helpers import raw_login, raw_wait
+    r, full = raw_login(server, alice, OLD, resource='sm')
+    r.send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
+    raw_wait(r, lambda e: e.tag == '{urn:xmpp:sm:3}enabled')
+    r.send("<iq type='set' id='rm'><query xmlns='%s'><remove/></query></iq>" % NS_REGISTER)
+    res = raw_wait(r, lambda e: e.get('id') == 'rm')
+    assert res.get('type') == 'result', to_xml(res)
+    r.read_until_closed()
+    assert C.poll(lambda: user_keys(server, alice) == [], timeout=5), \
+        describe(server, user_keys(server, alice))
+    assert not logs_in(server, alice, OLD, 'SCRAM-SHA-1'), describe(server)
+
+
 # ---- in-band creation stays off ----
 
 def test_no_registration_before_auth(server):

@@ -62,7 +62,7 @@ int account_put(struct store *s, const char *bare, const char *scram_sha1,
 
 /*
  * Remove every key of the user (account, roster, sessions, presence,
- * offline ...) and the index entry.
+ * offline ...), its entry in the users index and in the online index.
  *
  * Returns: ACCOUNT_REMOVED, ACCOUNT_NONE (no account and no index entry),
  *   or XE_REDIS.

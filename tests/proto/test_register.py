@@ -244,6 +244,7 @@ def test_remove_account(server, alice):
         describe(server, user_keys(server, alice))
     assert alice not in server.ctl('users').stdout.split(), describe(server)
     assert bob in server.ctl('users').stdout.split()
+    assert alice not in (server.redis('SMEMBERS', 'xmpp:online') or []), describe(server)
     for mech in MECHS:
         assert not logs_in(server, alice, OLD, mech), describe(server, mech)
     assert logs_in(server, bob, OLD, 'SCRAM-SHA-1'), describe(server)
@@ -265,6 +266,7 @@ def test_remove_account_with_stream_management(server, alice):
     r.read_until_closed()
     assert C.poll(lambda: user_keys(server, alice) == [], timeout=5), \
         describe(server, user_keys(server, alice))
+    assert alice not in (server.redis('SMEMBERS', 'xmpp:online') or []), describe(server)
     assert not logs_in(server, alice, OLD, 'SCRAM-SHA-1'), describe(server)
 
 

@@ -97,9 +97,7 @@ enum {
 
 /* A stored digest secret must fit an account field, so that bounds every
  * password (SCRAM itself has no such limit, but one limit is simpler). */
-#define PASSWORD_MAX      (ACCOUNT_MAX_FIELD - 1)
-/* SASLprep (NFKC) can lengthen a string: room for that in the check. */
-#define PASSWORD_PREP_MAX (4 * PASSWORD_MAX + 1)
+#define PASSWORD_MAX      ACCOUNT_PASSWORD_MAX
 #define TTY_PATH          "/dev/tty"
 #define SESSION_LINE_MAX  (JID_MAX + 1024 + 512)
 #define ISO8601_MAX       32
@@ -382,7 +380,6 @@ static int pw_from_tty(const char *bare, char *pw, size_t pwsz)
  * an empty password and one SASLprep (RFC 4013) prohibits. */
 static int pw_get(const char *bare, char *pw, size_t pwsz)
 {
-	char prepped[PASSWORD_PREP_MAX];
 	int rc = XC_OK, r;
 
 	if (isatty(STDIN_FILENO)) {
@@ -395,28 +392,21 @@ static int pw_get(const char *bare, char *pw, size_t pwsz)
 		ctl_err("empty password refused");
 		return XC_USAGE;
 	}
-	if (scram_saslprep(pw, prepped, sizeof prepped) == -1 || !prepped[0]) {
+	if (scram_password_acceptable(pw, PASSWORD_MAX) == -1) {
 		ctl_err("password refused: SASLprep (RFC 4013) prohibits it");
 		rc = XC_USAGE;
 	}
-	explicit_bzero(prepped, sizeof prepped);
 	return rc;
 }
 
 /* Fresh SCRAM-SHA-1 and SCRAM-SHA-256 credentials as storage lines. */
 static int creds_make(const char *pw, char *sha1, char *sha256, size_t linesz)
 {
-	struct scram_cred cred;
-	int rc = XC_OK;
-	if (scram_cred_make(SCRAM_SHA1, pw, NULL, 0, SCRAM_ITERATIONS, &cred) == -1
-	    || scram_cred_format(&cred, sha1, linesz) == -1
-	    || scram_cred_make(SCRAM_SHA256, pw, NULL, 0, SCRAM_ITERATIONS, &cred) == -1
-	    || scram_cred_format(&cred, sha256, linesz) == -1) {
+	if (scram_cred_lines(pw, sha1, sha256, linesz) == -1) {
 		ctl_err("cannot compute SCRAM credentials");
-		rc = XC_SYS;
+		return XC_SYS;
 	}
-	explicit_bzero(&cred, sizeof cred);
-	return rc;
+	return XC_OK;
 }
 
 /* ---- commands ---- */

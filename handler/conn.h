@@ -113,6 +113,12 @@ struct store_rider;
 struct sm_rider *conn_sm_rider(struct conn *c);
 struct store_rider *conn_sm_rider_cmd(struct sm_rider *r);
 void conn_sm_rider_done(struct conn *c, struct sm_rider *r);
+/* Stream management stops for this connection, without a word to the
+ * client: nothing more is recorded in Redis, the session cannot be
+ * resumed, what is queued is written as without it. Only for a session
+ * whose keys are about to go (its account is removed) and whose stream
+ * ends at once. */
+void conn_sm_forget(struct conn *c);
 
 /* ---- per-module state ---- */
 /* The module's state for this connection: size bytes, zeroed, allocated

@@ -20,6 +20,7 @@ const struct module *const modules[] = {
 	&mod_carbons,
 	&mod_vcard,
 	&mod_private,
+	&mod_register,
 	&mod_deliver,
 	NULL
 };

@@ -10,6 +10,7 @@
  *   carbons.c   message carbons, XEP-0280
  *   vcard.c     vcard-temp, XEP-0054
  *   private.c   private XML storage, XEP-0049 (bookmarks, XEP-0048)
+ *   register.c  in-band registration, XEP-0077: password change, removal
  *   deliver.c   messages and IQs from the client to others (RFC 6121 8)
  * and the few functions one module offers another.
  */
@@ -36,7 +37,7 @@ struct xml_node;
 #define NS_PRIVATE       "jabber:iq:private"
 
 extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
-       mod_presence, mod_serveriq, mod_carbons, mod_deliver;
+       mod_presence, mod_serveriq, mod_carbons, mod_register, mod_deliver;
 extern const struct module mod_vcard, mod_private;
 
 /* rosteriq.c: a roster push for item (stored form) at version ver to

@@ -301,6 +301,17 @@ int conn_sm_detach(struct conn *c)
 	return 1;
 }
 
+void conn_sm_forget(struct conn *c)
+{
+	if (!c->sm.on)
+		return;
+	c->sm.on = 0;
+	c->sm.resume = 0;
+	c->sm.inbox_taken = 0;       /* the inbox goes with the other keys */
+	strvec_free(&c->sm.pending);
+	c->sm.unsynced_from = SIZE_MAX;
+}
+
 void conn_sm_end(struct conn *c, const char *bare, const char *resource, const char *id)
 {
 	if (sm_end(c->store, bare, resource, id) < 0)

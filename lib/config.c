@@ -191,6 +191,8 @@ static int config_set(struct config *c, const char *k, char *v)
 		return strpbrk(v, "{} \t") ? -1 : copy_str(c->key_prefix, sizeof c->key_prefix, v);
 	if (!strcmp(k, "allow_plaintext_auth"))
 		return parse_bool(v, &c->allow_plaintext_auth);
+	if (!strcmp(k, "password_change_kicks"))
+		return parse_bool(v, &c->password_change_kicks);
 	if (!strcmp(k, "tls_cert"))
 		return copy_str(c->tls_cert, sizeof c->tls_cert, v);
 	if (!strcmp(k, "tls_key"))

@@ -38,6 +38,7 @@ struct config_tls_domain {
 struct config {
 	int ndomains;
 	int allow_plaintext_auth;            /* PLAIN / iq:auth <password> without TLS */
+	int password_change_kicks;           /* XEP-0077: a new password ends the other sessions */
 	int ntls_domains;                    /* "tls_domain = DOMAIN CERT KEY" lines */
 	size_t max_stanza_size;              /* bytes; policy-violation beyond */
 	int max_depth;                       /* XML nesting below the stream root */

@@ -414,6 +414,38 @@ out:
  * mismatch (0), not an error; -1 only for a bad credential. The key
  * comparison is constant time (memeql_sec).
  */
+/* SASLprep (NFKC) can lengthen a string up to this many times. */
+#define SASLPREP_GROWTH 4
+
+int scram_password_acceptable(const char *password, size_t max)
+{
+	size_t len = strlen(password), prepsz = SASLPREP_GROWTH * max + 1;
+	char *prepped;
+	int rc = -1;
+
+	if (len == 0 || len > max || !(prepped = malloc(prepsz)))
+		return -1;
+	if (scram_saslprep(password, prepped, prepsz) == 0 && prepped[0])
+		rc = 0;
+	explicit_bzero(prepped, prepsz);
+	free(prepped);
+	return rc;
+}
+
+int scram_cred_lines(const char *password, char *sha1, char *sha256, size_t linesz)
+{
+	struct scram_cred cred;
+	int rc = 0;
+
+	if (scram_cred_make(SCRAM_SHA1, password, NULL, 0, SCRAM_ITERATIONS, &cred) == -1
+	    || scram_cred_format(&cred, sha1, linesz) == -1
+	    || scram_cred_make(SCRAM_SHA256, password, NULL, 0, SCRAM_ITERATIONS, &cred) == -1
+	    || scram_cred_format(&cred, sha256, linesz) == -1)
+		rc = -1;
+	explicit_bzero(&cred, sizeof cred);
+	return rc;
+}
+
 int scram_cred_check_password(const struct scram_cred *c, const char *password)
 {
 	char prepped[MAX_PASSWORD];

@@ -110,6 +110,15 @@ int scram_cred_make(enum scram_hash h, const char *password,
     const unsigned char *salt, size_t salt_len, unsigned iterations,
     struct scram_cred *out);
 
+/* A new password: 0 if acceptable (not empty, at most max bytes, and
+ * SASLprep neither prohibits it nor makes it empty), -1 if not. */
+int scram_password_acceptable(const char *password, size_t max);
+
+/* Fresh SCRAM-SHA-1 and SCRAM-SHA-256 credentials for password (random
+ * salts, SCRAM_ITERATIONS) as storage lines (scram_cred_format), each in
+ * a buffer of linesz bytes: what an account stores for a new password. */
+int scram_cred_lines(const char *password, char *sha1, char *sha256, size_t linesz);
+
 /* 1 if password (SASLprep applied here) matches the credential, 0 if not,
  * -1 on error. Used to verify PLAIN and iq:auth <password> against SCRAM
  * data; constant time in the comparison. */

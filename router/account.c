@@ -144,6 +144,13 @@ int account_delete(struct store *s, const char *bare)
 		return XE_REDIS;
 	existed |= r->integer;
 	freeReplyObject(r);
+	/* Its sessions' records went with the sessions hash: a handler
+	 * ending one later finds none and leaves the online index alone. */
+	store_global_key(s, "online", users, sizeof users);
+	r = store_cmd(s, "SREM %s %s", users, bare);
+	if (!r)
+		return XE_REDIS;
+	freeReplyObject(r);
 	return existed ? ACCOUNT_REMOVED : ACCOUNT_NONE;
 }
 

@@ -17,6 +17,9 @@
 
 #define ACCOUNT_MAX_FIELD 512
 #define ACCOUNT_SECRET_LEN 32     /* bytes of the server secret */
+/* The longest password: a digest secret must fit a field, and one limit
+ * for every account is simpler (SCRAM itself has none). */
+#define ACCOUNT_PASSWORD_MAX (ACCOUNT_MAX_FIELD - 1)
 
 struct account {
 	char scram_sha1[ACCOUNT_MAX_FIELD];    /* "" when absent */
@@ -59,7 +62,7 @@ int account_put(struct store *s, const char *bare, const char *scram_sha1,
 
 /*
  * Remove every key of the user (account, roster, sessions, presence,
- * offline ...) and the index entry.
+ * offline ...), its entry in the users index and in the online index.
  *
  * Returns: ACCOUNT_REMOVED, ACCOUNT_NONE (no account and no index entry),
  *   or XE_REDIS.

@@ -78,6 +78,7 @@ static void check_defaults(const struct config *c)
 	CHECK_STR(c->redis, "redis://127.0.0.1:6379/0");
 	CHECK_STR(c->key_prefix, "xmpp:");
 	CHECK_INT(c->allow_plaintext_auth, 0);
+	CHECK_INT(c->password_change_kicks, 0);
 	CHECK_STR(c->tls_cert, "");
 	CHECK_STR(c->tls_key, "");
 	if (gethostname(host, sizeof host - 1) == -1)
@@ -215,7 +216,11 @@ static void test_bool(void)
 		snprintf(text, sizeof text, "allow_plaintext_auth = %s\n", no[i]);
 		CHECK_INT(load(text), 0);
 		CHECK_INT(cfg.allow_plaintext_auth, 0);
+		snprintf(text, sizeof text, "password_change_kicks = %s\n", yes[i]);
+		CHECK_INT(load(text), 0);
+		CHECK_INT(cfg.password_change_kicks, 1);
 	}
+	CHECK_ERR("password_change_kicks = maybe\n", 1, "password_change_kicks");
 	CHECK_ERR("# c\nallow_plaintext_auth = maybe\n", 2, "allow_plaintext_auth");
 	CHECK_ERR("allow_plaintext_auth =\n", 1, "allow_plaintext_auth");
 	CHECK_ERR("allow_plaintext_auth = yes # comment\n", 1, "allow_plaintext_auth");

@@ -15,7 +15,7 @@
 /* Every per-user key suffix; account_delete removes them all. */
 static const char *const user_keys[] = {
 	"account", "roster", "rosterver", "pending", "sessions", "presence", "offline", "authfail",
-	"carbons", "smids", NULL
+	"carbons", "smids", "blocklist", NULL
 };
 /* ... and those of each session (its resource after the colon). */
 static const char *const session_keys[] = { "inbox:", "sm:", "smq:", NULL };

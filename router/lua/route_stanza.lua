@@ -14,10 +14,10 @@
 -- (lib/carbons.lua), else '', ARGV[14] the sender's full JID ('' or absent:
 -- no blocklist check).
 -- XEP-0191 3.3: a message or IQ from a JID the user blocks (the JID
--- itself, its bare JID or its domain is in KEYS[6]) never reaches the
--- user: 'blocked' (the sender gets service-unavailable) for a message
--- and an IQ get or set, 'dropped' for what needs no answer (errors, IQ
--- results).
+-- itself, its bare JID or its domain is in KEYS[6]; never the user's own
+-- JID) never reaches the user: 'blocked' (the sender gets
+-- service-unavailable) for a message and an IQ get or set, 'dropped' for
+-- what needs no answer (errors, IQ results).
 -- The sender's own copy of such a message is marked an echo ("stanza
 -- <accepted> echo") when another resource got the message too: its
 -- handler need not keep it for a second delivery, which would only
@@ -37,10 +37,12 @@ local now, ttl, cap = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return { 'nouser', 0 }
 end
--- Does the user block sender (a full JID, or a bare one)?
+-- Does the user block sender (a full JID, or a bare one)? Never the
+-- user's own resources, even under a domain the user blocks.
 local function blocks(sender)
   if not KEYS[6] or not sender or sender == '' then return false end
   local bare = string.match(sender, '^[^/]*')
+  if bare == ARGV[10] then return false end
   local domain = string.match(bare, '@(.*)$') or bare
   return redis.call('SISMEMBER', KEYS[6], sender) == 1 or
     redis.call('SISMEMBER', KEYS[6], bare) == 1 or

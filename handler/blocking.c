@@ -107,7 +107,7 @@ static void apply(struct conn *c, const struct xml_node *q)
 	struct blocking_state *bs = blocking_of(c);
 	const struct xml_node *it;
 	int block = !strcmp(q->name, "block");
-	struct strvec keep = { 0 };
+	struct strvec gone = { 0 };
 	size_t i;
 
 	if (!bs->loaded)
@@ -119,19 +119,19 @@ static void apply(struct conn *c, const struct xml_node *q)
 		if (block && !listed(&bs->list, jid))
 			strvec_add(&bs->list, jid);
 		else if (!block)
-			strvec_add(&keep, jid);      /* to remove */
+			strvec_add(&gone, jid);
 	}
 	if (block)
 		return;
 	for (i = 0; i < bs->list.n; i++) {
 		/* unblock without items: every one goes */
-		if (keep.n && !listed(&keep, bs->list.v[i]))
+		if (gone.n && !listed(&gone, bs->list.v[i]))
 			continue;
 		free(bs->list.v[i]);
 		bs->list.v[i] = bs->list.v[--bs->list.n];
 		i--;
 	}
-	strvec_free(&keep);
+	strvec_free(&gone);
 }
 
 /* <blocklist/> (XEP-0191 3.1): the list, read from Redis. */
@@ -239,7 +239,7 @@ static void blocking_iq(struct conn *c, struct xml_node *iq)
 }
 
 /* A stanza the user sends to a JID it blocks is refused (3.3), unless it
- * is for the user's own account. */
+ * is for the user's own account or the server itself. */
 static enum mod_ret blocking_inbound(struct conn *c, struct xml_node *st)
 {
 	const char *to = xml_get(st, "to");
@@ -251,7 +251,11 @@ static enum mod_ret blocking_inbound(struct conn *c, struct xml_node *st)
 	if (!to || !blocking_blocks(c, to))
 		return MOD_PASS;
 	j = xmalloc(sizeof *j);
-	own = jid_parse(to, j) == 0 && (jid_bare(j, bare, sizeof bare), !strcmp(bare, conn_bare(c)));
+	own = 0;
+	if (jid_parse(to, j) == 0) {
+		jid_bare(j, bare, sizeof bare);
+		own = !strcmp(bare, conn_bare(c)) || !strcmp(bare, conn_domain(c));
+	}
 	free(j);
 	if (own)
 		return MOD_PASS;
@@ -265,7 +269,8 @@ static enum mod_ret blocking_inbound(struct conn *c, struct xml_node *st)
 	return MOD_HANDLED;
 }
 
-/* The "from" of a presence stanza written by xmppd, or NULL. */
+/* Is the presence in m (xmppd wrote it, 'from' stamped) from a JID the
+ * user blocks? Parsed only while the list is not empty. */
 static int presence_blocked_from(struct conn *c, const struct route_msg *m)
 {
 	struct xml_node *p;

@@ -170,7 +170,8 @@ def test_messages_and_iqs_both_ways(server_factory):
 
 def test_domain_and_full_jid_items(server):
     """A domain item blocks every user of the domain (never the user's own
-    resources); a full-JID item only that resource."""
+    resources, nor the server itself); a full-JID item only that
+    resource."""
     for u in (ALICE, BOB, CAROL):
         server.adduser(u, PW)
     seen = {}
@@ -194,6 +195,7 @@ def test_domain_and_full_jid_items(server):
 
         await alice.xmpp['xep_0191'].unblock([], timeout=5)
         await alice.xmpp['xep_0191'].block('localhost', timeout=5)
+        await alice.sync()                  # the server itself is never refused
         chat(carol, ALICE + '/desk', 'from carol')
         seen['carol'] = error_condition(await carol.wait1(is_('message', type='error')))
         chat(alice2, ALICE + '/desk', 'from myself')
@@ -251,3 +253,19 @@ def test_presence(server):
     assert seen['bob_saw'] == [] and seen['alice_saw'] == [], seen
     assert seen['bob_now'] == 'alice away', seen
     assert seen['alice_now'] == 'bob away', seen
+
+
+def test_deluser_removes_the_blocklist(server):
+    """xmppctl deluser takes the blocklist with the account."""
+    server.adduser(ALICE, PW)
+
+    async def go():
+        alice = await blocking_client(server.port, ALICE + '/desk')
+        await alice.xmpp['xep_0191'].block(BOB, timeout=5)
+        await alice.close()
+    C.run(go, timeout=30)
+
+    assert server.redis('EXISTS', blocklist_key()) == 1
+    p = server.ctl('deluser', ALICE)
+    assert p.returncode == 0, p.stderr
+    assert server.redis('EXISTS', blocklist_key()) == 0

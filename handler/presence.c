@@ -246,9 +246,10 @@ static void broadcast_presence(struct conn *c, struct xml_node *p, int avail)
 
 	if (!avail && !was)
 		return;             /* never announced: nothing to withdraw */
-	/* Initial presence needs both sides of the roster: one read (if it
-	 * fails, the broadcast reads again and says so). Blocked contacts
-	 * (XEP-0191) are left out of both. */
+	/* Who gets the broadcast, and at initial presence whose presence the
+	 * user gets: one read of the roster (if it fails, the broadcast reads
+	 * again and says so). Blocked contacts (XEP-0191) are left out of
+	 * both. */
 	if (contacts(conn_store(c), conn_bare(c), &from, initial ? &to : NULL) == -1) {
 		strvec_free(&from);
 		strvec_free(&to);
@@ -559,35 +560,46 @@ static int item_covers(const char *item, const char *contact)
 	return !strchr(item, '@') && at && !strcmp(at + 1, item);
 }
 
+/* Is contact covered by one of items, and, after an unblock, by none the
+ * list still holds? Never the user itself. */
+static int blocked_change_covers(struct conn *c, const struct strvec *items, int blocked,
+    const char *contact)
+{
+	size_t k;
+	if (!strcmp(contact, conn_bare(c)))
+		return 0;
+	for (k = 0; k < items->n && !item_covers(items->v[k], contact); k++)
+		;
+	return k < items->n && (blocked || !blocking_blocks(c, contact));
+}
+
 void presence_blocked(struct conn *c, const struct strvec *items, int blocked)
 {
 	struct strvec from = { 0 }, to = { 0 };
 	struct unavail_ctx u = { conn_store(c), NULL };
 	const char *who[1];
-	size_t i, k;
+	size_t i;
 
 	if (contacts(conn_store(c), conn_bare(c), &from, &to) == -1) {
 		log_msg(LOG_ERR, "presence after blocking: %s", conn_store(c)->err);
 		goto out;
 	}
+	/* Contacts that see the user's presence: unavailable, or what each
+	 * resource shows now. */
+	who[0] = conn_bare(c);
 	for (i = 0; i < from.n; i++) {
-		for (k = 0; k < items->n && !item_covers(items->v[k], from.v[i]); k++)
-			;
-		if (k == items->n || !strcmp(from.v[i], conn_bare(c)))
+		if (!blocked_change_covers(c, items, blocked, from.v[i]))
 			continue;
 		u.to = from.v[i];
-		who[0] = conn_bare(c);
 		route_presence_of(conn_store(c), who, 1, blocked ? tell_unavailable : tell_presence,
 		    &u);
 	}
 	/* Unblocked: the user sees the contacts' presence again (what a
 	 * probe would bring, 3.4). */
+	u.to = conn_bare(c);
 	for (i = 0; !blocked && i < to.n; i++) {
-		for (k = 0; k < items->n && !item_covers(items->v[k], to.v[i]); k++)
-			;
-		if (k == items->n || !strcmp(to.v[i], conn_bare(c)))
+		if (!blocked_change_covers(c, items, blocked, to.v[i]))
 			continue;
-		u.to = conn_bare(c);
 		who[0] = to.v[i];
 		route_presence_of(conn_store(c), who, 1, tell_presence, &u);
 	}

@@ -108,7 +108,7 @@ static void apply(struct conn *c, const struct xml_node *q)
 	const struct xml_node *it;
 	int block = !strcmp(q->name, "block");
 	struct strvec gone = { 0 };
-	size_t i;
+	size_t i, k;
 
 	if (!bs->loaded)
 		return;
@@ -123,14 +123,14 @@ static void apply(struct conn *c, const struct xml_node *q)
 	}
 	if (block)
 		return;
-	for (i = 0; i < bs->list.n; i++) {
-		/* unblock without items: every one goes */
+	/* unblock without items: every one goes */
+	for (i = k = 0; i < bs->list.n; i++) {
 		if (gone.n && !listed(&gone, bs->list.v[i]))
-			continue;
-		free(bs->list.v[i]);
-		bs->list.v[i] = bs->list.v[--bs->list.n];
-		i--;
+			bs->list.v[k++] = bs->list.v[i];
+		else
+			free(bs->list.v[i]);
 	}
+	bs->list.n = k;
 	strvec_free(&gone);
 }
 

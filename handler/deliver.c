@@ -58,6 +58,7 @@ static void answer_outcome(struct conn *c, const struct xml_node *st, enum route
 	case RO_NOUSER:
 	case RO_UNAVAILABLE:
 	case RO_FULL:
+	case RO_BLOCKED:        /* XEP-0191 3.3: as if the user were not there */
 		conn_error(c, st, "cancel", "service-unavailable", NULL);
 		break;
 	case RO_ERROR:
@@ -119,6 +120,7 @@ static void batch_send(struct conn *c)
 		req[k].delay = b->p[i].delay;
 		req[k].echo_of = b->p[i].to_self ? conn_resource(c) : "";
 		req[k].carbons = b->p[i].carbons;
+		req[k].from = conn_full(c);
 		sent[i] = b->p[i].carbons && carbons_sent_wanted(c);
 		if (sent[i]) {
 			sent_copies(c, &b->p[i], req[k].msg_type, &found, &req[k + 1]);

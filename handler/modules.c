@@ -15,6 +15,7 @@ const struct module *const modules[] = {
 	&mod_sm,
 	&mod_csi,
 	&mod_roster,
+	&mod_blocking,          /* before presence and deliver: it refuses and drops */
 	&mod_presence,
 	&mod_serveriq,
 	&mod_carbons,

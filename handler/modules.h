@@ -5,6 +5,7 @@
  *   iqauth.c    legacy login, XEP-0078 (jabber:iq:auth)
  *   bind.c      resource binding (RFC 6120 7) and the RFC 3921 session IQ
  *   rosteriq.c  the roster (RFC 6121 2) and roster pushes
+ *   blocking.c  the blocking command, XEP-0191
  *   presence.c  presence and subscriptions (RFC 6121 3, 4)
  *   serveriq.c  IQs the server answers itself: ping, disco, version
  *   carbons.c   message carbons, XEP-0280
@@ -35,10 +36,11 @@ struct xml_node;
 #define NS_CARBONS       "urn:xmpp:carbons:2"
 #define NS_VCARD         "vcard-temp"
 #define NS_PRIVATE       "jabber:iq:private"
+#define NS_BLOCKING      "urn:xmpp:blocking"
 
 extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
        mod_presence, mod_serveriq, mod_carbons, mod_register, mod_deliver;
-extern const struct module mod_vcard, mod_private;
+extern const struct module mod_vcard, mod_private, mod_blocking;
 
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */
@@ -49,6 +51,17 @@ void rosteriq_push(struct conn *c, const char *bare, const char *item, const cha
  * (roster removal). */
 void presence_subscription(struct conn *c, const char *contact, const char *type,
     const struct xml_node *orig);
+
+/* presence.c: the user blocked (blocked 1) or unblocked the JIDs items
+ * (XEP-0191 3.3, 3.4): the contacts they cover get unavailable presence,
+ * or the current presence, from each available resource of the user,
+ * and after an unblock the user gets theirs. */
+struct strvec;
+void presence_blocked(struct conn *c, const struct strvec *items, int blocked);
+
+/* blocking.c: does the user block jid (that JID, its bare JID or its
+ * domain is on the list)? From the session's copy of the list. */
+int blocking_blocks(struct conn *c, const char *jid);
 
 /* carbons.c: st, a message the client sends to user to_bare, is eligible
  * for XEP-0280 copies (6): route_stanza.lua makes the received copies for

@@ -71,6 +71,20 @@ static int contacts(struct store *st, const char *bare, struct strvec *from, str
 	return 0;
 }
 
+/* Drop from v the contacts the user blocks (XEP-0191 3.3: no presence
+ * goes to them, none of theirs is shown), but never the user itself. */
+static void unblocked_only(struct conn *c, struct strvec *v)
+{
+	size_t i, k;
+	for (i = k = 0; i < v->n; i++) {
+		if (strcmp(v->v[i], conn_bare(c)) && blocking_blocks(c, v->v[i]))
+			free(v->v[i]);
+		else
+			v->v[k++] = v->v[i];
+	}
+	v->n = k;
+}
+
 /* Publish a presence stanza to every contact allowed to see bare's
  * presence (from; NULL: read from the roster) and to bare's own
  * resources: one round trip. */
@@ -159,8 +173,9 @@ static void send_raw(const char *xml, size_t len, void *arg)
 
 static int send_pending(const char *contact, const char *stanza, void *arg)
 {
-	(void)contact;
-	conn_send_raw(((struct sendctx *)arg)->c, stanza, strlen(stanza));
+	struct conn *c = ((struct sendctx *)arg)->c;
+	if (!blocking_blocks(c, contact))
+		conn_send_raw(c, stanza, strlen(stanza));
 	return 0;
 }
 
@@ -231,12 +246,16 @@ static void broadcast_presence(struct conn *c, struct xml_node *p, int avail)
 
 	if (!avail && !was)
 		return;             /* never announced: nothing to withdraw */
-	/* Initial presence needs both sides of the roster: one read (if it
-	 * fails, the broadcast reads again and says so). */
-	if (initial && contacts(conn_store(c), conn_bare(c), &from, &to) == -1) {
+	/* Who gets the broadcast, and at initial presence whose presence the
+	 * user gets: one read of the roster (if it fails, the broadcast reads
+	 * again and says so). Blocked contacts (XEP-0191) are left out of
+	 * both. */
+	if (contacts(conn_store(c), conn_bare(c), &from, initial ? &to : NULL) == -1) {
 		strvec_free(&from);
 		strvec_free(&to);
 	}
+	unblocked_only(c, &from);
+	unblocked_only(c, &to);
 	xml_unset(p, "to");
 	xml_set(p, "from", conn_full(c));
 	xml = xml_string(p, NULL);
@@ -308,6 +327,7 @@ static void refresh_presence(struct conn *c)
 		log_msg(LOG_ERR, "presence after resumption: %s", conn_store(c)->err);
 		return;
 	}
+	unblocked_only(c, &to);
 	xbuf_adds(&skip, "from='");
 	xbuf_add_esc(&skip, conn_full(c), strlen(conn_full(c)));
 	xbuf_adds(&skip, "'");
@@ -522,6 +542,70 @@ void presence_subscription(struct conn *c, const char *contact, const char *type
 	}
 out:
 	free(stanza);
+}
+
+/* ---- blocking (XEP-0191) ---- */
+
+/* Does blocklist item (a normalised JID) cover roster contact (a bare
+ * JID)? A bare JID covers itself, a domain its users; a full JID covers
+ * no contact's presence (only that resource's stanzas: route_stanza.lua
+ * and blocking.c). */
+static int item_covers(const char *item, const char *contact)
+{
+	const char *at = strchr(contact, '@');
+	if (strchr(item, '/'))
+		return 0;
+	if (!strcmp(item, contact))
+		return 1;
+	return !strchr(item, '@') && at && !strcmp(at + 1, item);
+}
+
+/* Is contact covered by one of items, and, after an unblock, by none the
+ * list still holds? Never the user itself. */
+static int blocked_change_covers(struct conn *c, const struct strvec *items, int blocked,
+    const char *contact)
+{
+	size_t k;
+	if (!strcmp(contact, conn_bare(c)))
+		return 0;
+	for (k = 0; k < items->n && !item_covers(items->v[k], contact); k++)
+		;
+	return k < items->n && (blocked || !blocking_blocks(c, contact));
+}
+
+void presence_blocked(struct conn *c, const struct strvec *items, int blocked)
+{
+	struct strvec from = { 0 }, to = { 0 };
+	struct unavail_ctx u = { conn_store(c), NULL };
+	const char *who[1];
+	size_t i;
+
+	if (contacts(conn_store(c), conn_bare(c), &from, &to) == -1) {
+		log_msg(LOG_ERR, "presence after blocking: %s", conn_store(c)->err);
+		goto out;
+	}
+	/* Contacts that see the user's presence: unavailable, or what each
+	 * resource shows now. */
+	who[0] = conn_bare(c);
+	for (i = 0; i < from.n; i++) {
+		if (!blocked_change_covers(c, items, blocked, from.v[i]))
+			continue;
+		u.to = from.v[i];
+		route_presence_of(conn_store(c), who, 1, blocked ? tell_unavailable : tell_presence,
+		    &u);
+	}
+	/* Unblocked: the user sees the contacts' presence again (what a
+	 * probe would bring, 3.4). */
+	u.to = conn_bare(c);
+	for (i = 0; !blocked && i < to.n; i++) {
+		if (!blocked_change_covers(c, items, blocked, to.v[i]))
+			continue;
+		who[0] = to.v[i];
+		route_presence_of(conn_store(c), who, 1, tell_presence, &u);
+	}
+out:
+	strvec_free(&from);
+	strvec_free(&to);
 }
 
 /* ---- dispatch ---- */

@@ -39,6 +39,7 @@ enum route_outcome relay_to_user(struct conn *c, struct xml_node *st, const stru
 	char bare[JID_MAX], *xml, *env;
 	struct xbuf delay = { 0 };
 	size_t len;
+	struct route_req q = { 0 };
 	enum route_outcome o;
 
 	jid_bare(to, bare, sizeof bare);
@@ -46,8 +47,16 @@ enum route_outcome relay_to_user(struct conn *c, struct xml_node *st, const stru
 	env = route_envelope_stanza(xml, (long)accepted, &len);
 	if (!is_iq)
 		relay_delay_element(c, st, &delay);
-	o = route_stanza(conn_store(c), bare, to->resource, is_iq,
-	    type ? type : "normal", env, len, delay.p ? delay.p : "", conn_cfg(c)->offline_max);
+	q.bare = bare;
+	q.resource = to->resource;
+	q.is_iq = is_iq;
+	q.msg_type = type ? type : "normal";
+	q.envelope = env;
+	q.envlen = len;
+	q.delay = delay.p ? delay.p : "";
+	q.echo_of = "";
+	q.from = xml_get(st, "from");      /* the recipient may block it */
+	route_stanza_batch(conn_store(c), 1, &q, conn_cfg(c)->offline_max, &o);
 	free(xml);
 	free(env);
 	xbuf_free(&delay);

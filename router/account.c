@@ -15,7 +15,7 @@
 /* Every per-user key suffix; account_delete removes them all. */
 static const char *const user_keys[] = {
 	"account", "roster", "rosterver", "pending", "sessions", "presence", "offline", "authfail",
-	"carbons", "smids", "vcard", "private", NULL
+	"carbons", "smids", "vcard", "private", "blocklist", NULL
 };
 /* ... and those of each session (its resource after the colon). */
 static const char *const session_keys[] = { "inbox:", "sm:", "smq:", NULL };

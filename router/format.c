@@ -135,6 +135,8 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 		m->kind = ROUTE_PRESENCE;
 	} else if (!strcmp(kind, "carbons")) {
 		m->kind = ROUTE_CARBONS;
+	} else if (!strcmp(kind, "blocking")) {
+		m->kind = ROUTE_BLOCKING;
 	} else if (!strcmp(kind, "push") && (w = strtok_r(NULL, " ", &save)) &&
 	    strlen(w) < sizeof m->ver) {
 		snprintf(m->ver, sizeof m->ver, "%s", w);

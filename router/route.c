@@ -16,7 +16,8 @@
  * none of them). */
 static const char *const route_outcomes[] = {
 	[RO_DELIVERED] = "delivered", [RO_OFFLINE] = "offline", [RO_NOUSER] = "nouser",
-	[RO_UNAVAILABLE] = "unavailable", [RO_FULL] = "full", [RO_DROPPED] = "dropped", NULL
+	[RO_UNAVAILABLE] = "unavailable", [RO_FULL] = "full", [RO_DROPPED] = "dropped",
+	[RO_BLOCKED] = "blocked", NULL
 };
 
 long route_publish(struct store *s, const char *channel, const char *payload, size_t len)
@@ -125,8 +126,8 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 	return 0;
 }
 
-#define ROUTE_KEYS 5
-#define ROUTE_ARGS 21      /* EVALSHA sha numkeys + 5 keys + 13 arguments */
+#define ROUTE_KEYS 6
+#define ROUTE_ARGS 23      /* EVALSHA sha numkeys + 6 keys + 14 arguments */
 #define ROUTE_STR_(x) #x
 #define ROUTE_STR(x)  ROUTE_STR_(x)
 
@@ -135,7 +136,7 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 struct route_call {
 	const char *av[ROUTE_ARGS];
 	size_t al[ROUTE_ARGS];
-	char *mine[7];
+	char *mine[8];
 };
 
 static void call_args(struct store *s, const struct route_req *q, const char *now,
@@ -148,21 +149,23 @@ static void call_args(struct store *s, const struct route_req *q, const char *no
 	c->mine[3] = key_dup(s, q->bare, NULL);
 	c->mine[4] = key_dup(s, q->bare, "inbox:");
 	c->mine[5] = key_dup(s, q->bare, "carbons");
-	c->mine[6] = NULL;
+	c->mine[6] = key_dup(s, q->bare, "blocklist");
+	c->mine[7] = NULL;
 	c->av[0] = "EVALSHA"; c->av[1] = lua_route_stanza_sha;
 	c->av[2] = ROUTE_STR(ROUTE_KEYS);
 	c->av[3] = c->mine[0]; c->av[4] = c->mine[1]; c->av[5] = c->mine[2]; c->av[6] = expiry;
-	c->av[7] = c->mine[5];
-	c->av[8] = c->mine[3]; c->av[9] = q->resource;
-	c->av[10] = q->is_iq ? "iq" : q->carbons_only ? "carbons" : "message";
-	c->av[11] = q->msg_type; c->av[12] = q->envelope; c->av[13] = q->delay;
-	c->av[14] = now; c->av[15] = ttl; c->av[16] = cap; c->av[17] = q->bare;
-	c->av[18] = c->mine[4];
-	c->av[19] = q->echo_of ? q->echo_of : "";
-	c->av[20] = q->carbons ? "1" : "";
+	c->av[7] = c->mine[5]; c->av[8] = c->mine[6];
+	c->av[9] = c->mine[3]; c->av[10] = q->resource;
+	c->av[11] = q->is_iq ? "iq" : q->carbons_only ? "carbons" : "message";
+	c->av[12] = q->msg_type; c->av[13] = q->envelope; c->av[14] = q->delay;
+	c->av[15] = now; c->av[16] = ttl; c->av[17] = cap; c->av[18] = q->bare;
+	c->av[19] = c->mine[4];
+	c->av[20] = q->echo_of ? q->echo_of : "";
+	c->av[21] = q->carbons ? "1" : "";
+	c->av[22] = q->from ? q->from : "";
 	for (i = 0; i < ROUTE_ARGS; i++)
 		c->al[i] = strlen(c->av[i]);
-	c->al[12] = q->envlen;
+	c->al[13] = q->envlen;
 }
 
 
@@ -230,7 +233,7 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
     const char *delay, int offline_cap)
 {
 	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay, "",
-		0, 0, NULL };
+		0, 0, NULL, NULL };
 	enum route_outcome o;
 	route_stanza_batch(s, 1, &q, offline_cap, &o);
 	return o;

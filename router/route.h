@@ -23,6 +23,10 @@
  *   "kick <id> <condition>\n"   session <id> must end with that stream error
  *   "carbons\n"                 a session of the user enabled XEP-0280 carbons
  *                               (bare channel): it wants sent copies
+ *   "blocking\n<xml>"           the user's XEP-0191 blocklist changed (bare
+ *                               channel, blocking.h): <xml> is the <block/>
+ *                               or <unblock/> element pushed to the sessions
+ *                               that asked for the list
  *
  * Contract: as store.h. Functions return 0 or a count, or a negative
  * xerr.h code with store->err set: XE_REDIS, or XE_REPLY when a script
@@ -36,7 +40,7 @@
 #include "store.h"
 
 enum route_kind { ROUTE_STANZA, ROUTE_PRESENCE, ROUTE_PUSH, ROUTE_KICK, ROUTE_INBOX,
-	ROUTE_CARBONS, ROUTE_UNKNOWN };
+	ROUTE_CARBONS, ROUTE_BLOCKING, ROUTE_UNKNOWN };
 
 struct route_msg {
 	enum route_kind kind;
@@ -52,8 +56,8 @@ struct route_msg {
 };
 
 /* What became of a routed stanza: route_stanza.lua's outcomes ('delivered',
- * 'offline', 'nouser', 'unavailable', 'full', 'dropped'), in that order,
- * and RO_ERROR. */
+ * 'offline', 'nouser', 'unavailable', 'full', 'dropped', 'blocked'), in
+ * that order, and RO_ERROR. */
 enum route_outcome {
 	RO_DELIVERED,           /* published to at least one live session */
 	RO_OFFLINE,             /* stored for the user's next login */
@@ -61,6 +65,9 @@ enum route_outcome {
 	RO_UNAVAILABLE,         /* nobody can take it: service-unavailable */
 	RO_FULL,                /* offline store full: service-unavailable */
 	RO_DROPPED,             /* RFC 6121 says to ignore it silently */
+	RO_BLOCKED,             /* the recipient blocks the sender (XEP-0191):
+	                           service-unavailable; what needs no answer
+	                           is 'dropped' */
 	RO_ERROR                /* Redis failed, or answered nonsense: store->err */
 };
 
@@ -117,6 +124,10 @@ struct route_req {
 	int carbons;
 	int carbons_only;
 	long *carbons_found;
+	/* The sender's full JID: a stanza from a JID bare blocks (blocking.h:
+	 * that JID, its bare JID or its domain) is not delivered. NULL or "":
+	 * no check (the sender is bare itself, or the server). */
+	const char *from;
 };
 
 /* route_stanza for n stanzas in one pipelined round trip, executed in

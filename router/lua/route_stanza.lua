@@ -1,7 +1,8 @@
 -- Deliver a message or IQ to a local user: the one decision that reads the
 -- recipient's sessions and may write its offline store, taken atomically.
 -- KEYS[1] account hash, KEYS[2] sessions hash, KEYS[3] offline list,
--- KEYS[4] session expiry index, KEYS[5] carbons hash (lib/carbons.lua).
+-- KEYS[4] session expiry index, KEYS[5] carbons hash (lib/carbons.lua),
+-- KEYS[6] the user's XEP-0191 blocklist set.
 -- ARGV[1] channel prefix "<prefix>{bare}", ARGV[2] resource or '',
 -- ARGV[3] 'message', 'iq' or 'carbons' (below), ARGV[4] type, ARGV[5] envelope to
 -- publish ("stanza <accepted>\n" .. xml), ARGV[6] the XEP-0203 <delay/> element that
@@ -10,7 +11,13 @@
 -- ARGV[11] inbox key prefix "<prefix>{bare}:inbox:", ARGV[12] the sending
 -- resource when a user writes to its own bare JID ('' otherwise),
 -- ARGV[13] '1' when the message is eligible for XEP-0280 carbon copies
--- (lib/carbons.lua), else ''.
+-- (lib/carbons.lua), else '', ARGV[14] the sender's full JID ('' or absent:
+-- no blocklist check).
+-- XEP-0191 3.3: a message or IQ from a JID the user blocks (the JID
+-- itself, its bare JID or its domain is in KEYS[6]; never the user's own
+-- JID) never reaches the user: 'blocked' (the sender gets
+-- service-unavailable) for a message and an IQ get or set, 'dropped' for
+-- what needs no answer (errors, IQ results).
 -- The sender's own copy of such a message is marked an echo ("stanza
 -- <accepted> echo") when another resource got the message too: its
 -- handler need not keep it for a second delivery, which would only
@@ -21,13 +28,29 @@
 -- session leaves there is routed again when it ends or is reaped.
 -- Returns { outcome, count }: 'delivered' (count receivers), 'offline',
 -- 'nouser', 'unavailable' (nobody to take it: answer service-unavailable),
--- 'full' (offline store at its cap), 'dropped' (RFC 6121 says ignore).
+-- 'full' (offline store at its cap), 'dropped' (RFC 6121 says ignore),
+-- 'blocked'.
 -- include: lib/record.lua
 -- include: lib/carbons.lua
 local chan, res, kind, mtype, env, delay = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local now, ttl, cap = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return { 'nouser', 0 }
+end
+-- Does the user block sender (a full JID, or a bare one)? Never the
+-- user's own resources, even under a domain the user blocks.
+local function blocks(sender)
+  if not KEYS[6] or not sender or sender == '' then return false end
+  local bare = string.match(sender, '^[^/]*')
+  if bare == ARGV[10] then return false end
+  local domain = string.match(bare, '@(.*)$') or bare
+  return redis.call('SISMEMBER', KEYS[6], sender) == 1 or
+    redis.call('SISMEMBER', KEYS[6], bare) == 1 or
+    redis.call('SISMEMBER', KEYS[6], domain) == 1
+end
+if kind ~= 'carbons' and blocks(ARGV[14]) then
+  if mtype == 'error' or mtype == 'result' then return { 'dropped', 0 } end
+  return { 'blocked', 0 }
 end
 local function live(rec)
   return record_live(rec, now, ttl)

@@ -1,10 +1,10 @@
 /*
  * fake_router.c - router/ without Redis, for the fuzz targets: every
  * function of router/store.h, account.h, session.h, route.h, roster.h,
- * authfail.h, vcard.h and private.h that router/format.c does not define
- * (the formats: key and channel names, envelopes, session records, roster
- * item heads; linked as they are), over small in-memory tables (see fake_router.h for what
- * is preloaded).
+ * authfail.h, carbons.h, sm.h, blocking.h, vcard.h and private.h that
+ * router/format.c does not define (the formats: key and channel names,
+ * envelopes, session records, roster item heads; linked as they are),
+ * over small in-memory tables (see fake_router.h for what is preloaded).
  *
  * The decisions the Lua scripts take inside Redis (roster_sub.lua,
  * roster_set.lua, roster_remove.lua, route_stanza.lua, offline_move.lua,
@@ -23,6 +23,7 @@
 #include "carbons.h"
 #include "vcard.h"
 #include "private.h"
+#include "blocking.h"
 #include "sm.h"
 #include "scram.h"
 #include "xmalloc.h"
@@ -811,7 +812,7 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
     const char *delay, int offline_cap)
 {
 	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay, "",
-		0, 0, NULL };
+		0, 0, NULL, NULL };
 	return route_one(s, &q, offline_cap);
 }
 
@@ -1063,6 +1064,21 @@ int private_put(struct store *s, const char *bare, const char *ns, const char *x
 	if (failing(s, "private_put"))
 		return XE_REDIS;
 	return tput(&privates, bare, ns, xml, len, 1) == -1 ? PRIVATE_FULL : PRIVATE_STORED;
+}
+
+/* ---- blocking.h: nobody blocks anyone; a change is accepted ---- */
+
+int blocking_list(struct store *s, const char *bare, struct strvec *out)
+{
+	(void)bare; (void)out;
+	return failing(s, "blocking_list") ? XE_REDIS : 0;
+}
+
+int blocking_set(struct store *s, const char *bare, int block, const char *const *jids,
+    int n, const char *push, struct strvec *changed)
+{
+	(void)bare; (void)block; (void)jids; (void)n; (void)push; (void)changed;
+	return failing(s, "blocking_set") ? XE_REDIS : 0;
 }
 
 /* ---- roster.h ---- */

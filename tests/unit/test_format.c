@@ -147,6 +147,11 @@ static void test_parse(void)
 	CHECK_INT(m.kind, ROUTE_CARBONS);
 	CHECK_INT(m.body_len, 0);
 
+	/* The user's XEP-0191 blocklist changed. */
+	CHECK_INT(parse("blocking\n<unblock xmlns='urn:xmpp:blocking'/>", &m), 0);
+	CHECK_INT(m.kind, ROUTE_BLOCKING);
+	check_body(&m, "<unblock xmlns='urn:xmpp:blocking'/>");
+
 	CHECK_INT(parse("push 17\n<item subscription='both' jid='b@x'/>", &m), 0);
 	CHECK_INT(m.kind, ROUTE_PUSH);
 	CHECK_STR(m.ver, "17");

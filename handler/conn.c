@@ -777,6 +777,25 @@ static void reroute_unconfirmed(const char *xml, size_t len, long accepted, void
 	relay_again(c, c->bare, xml, len, accepted);
 }
 
+void conn_reroute(struct conn *c, const char *xml, size_t len)
+{
+	relay_again(c, c->bare, xml, len, 0);
+}
+
+/* The connection ends, however the session goes on or not: what this
+ * process still holds for the client (messages not confirmed, stanzas a
+ * module held back) goes back to Redis, routed to the user again. */
+static void leave(struct conn *c)
+{
+	int i;
+	if (!c->jid.resource[0] || !c->store_ok)
+		return;
+	ackq_drain(&c->ackq, reroute_unconfirmed, c);
+	for (i = 0; modules[i]; i++)
+		if (modules[i]->leaving)
+			modules[i]->leaving(c);
+}
+
 void conn_finish(struct conn *c)
 {
 	int i, ours;
@@ -791,9 +810,10 @@ void conn_finish(struct conn *c)
 	if (c->taken) {
 		/* Resumed or replaced elsewhere: the session is not ours to end. */
 		log_msg(LOG_INFO, "session continues on another connection");
+		leave(c);
 	} else if (c->jid.resource[0] && c->store_ok && conn_sm_detach(c)) {
 		/* Detached (XEP-0198): it waits for its client to resume it. */
-		ackq_drain(&c->ackq, reroute_unconfirmed, c);
+		leave(c);
 	} else if (c->jid.resource[0] && c->store_ok) {
 		for (i = 0; modules[i]; i++)
 			if (modules[i]->ended)
@@ -810,7 +830,7 @@ void conn_finish(struct conn *c)
 			conn_sm_end(c, c->bare, c->jid.resource, c->stream_id);
 			conn_drain_inbox(c, c->bare, c->jid.resource);
 		}
-		ackq_drain(&c->ackq, reroute_unconfirmed, c);
+		leave(c);
 	}
 	log_msg(LOG_INFO, "disconnect: %s", c->end_reason[0] ? c->end_reason : "end");
 }

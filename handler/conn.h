@@ -99,6 +99,10 @@ int conn_bind(struct conn *c, const char *resource);
  * must stop (unavailable). */
 void conn_offline_start(struct conn *c);
 void conn_offline_stop(struct conn *c);
+/* A stanza the client was never written (xmppd made it; its 'to' is this
+ * session) goes to the user again: other resources, offline storage,
+ * or back to its sender as an error (relay.c). */
+void conn_reroute(struct conn *c, const char *xml, size_t len);
 /* Route again what waits in a session's inbox (a dead session's, when it
  * is reaped). */
 void conn_drain_inbox(struct conn *c, const char *bare, const char *resource);

@@ -14,8 +14,9 @@
  * pushes, errors, subscription presence. <active/> writes what was held,
  * in order; so does the hold filling up (CSI_HOLD_MAX stanzas or
  * CSI_HOLD_BYTES). Under stream management a held stanza counts only
- * once it is written. What is held is state, not mail: when the session
- * ends (or its handler dies) it is dropped, never routed again.
+ * once it is written. When the connection ends, held messages (a receipt
+ * is worth having) are routed to the user again; held presence is state,
+ * and is dropped. A handler that dies loses what it held.
  */
 #include "modules.h"
 #include "conn.h"
@@ -173,6 +174,18 @@ static void csi_features(struct conn *c, struct xml_node *f)
 		xml_new_child(f, NS_CSI, "csi");
 }
 
+/* The connection ends: held messages go back to the user (its other
+ * resources, offline storage, or this session's inbox if it goes on). */
+static void csi_leaving(struct conn *c)
+{
+	struct csi *s = csi_of(c);
+	while (s->head) {
+		if (s->head->key[0] == 'm')
+			conn_reroute(c, s->head->xml, s->head->len);
+		drop(s, &s->head);
+	}
+}
+
 static void csi_free(void *slot)
 {
 	struct csi *s = slot;
@@ -187,5 +200,6 @@ const struct module mod_csi = {
 	.features = csi_features,
 	.element = csi_element,
 	.hold = csi_hold,
+	.leaving = csi_leaving,
 	.free_slot = csi_free,
 };

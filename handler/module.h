@@ -69,6 +69,10 @@ struct module {
 	 * module keeps in memory comes back from Redis, or its default. */
 	void (*resumed)(struct conn *c);
 	void (*ended)(struct conn *c);     /* before the session leaves Redis */
+	/* The connection ends, whether the session ends, is detached
+	 * (XEP-0198) or goes on elsewhere: route again what the module
+	 * holds for the client (conn_reroute), drop what is only state. */
+	void (*leaving)(struct conn *c);
 	/* Another handler's session was reaped: presence is what it had
 	 * broadcast (NULL if none). */
 	void (*reaped)(struct conn *c, const char *bare, const char *resource,

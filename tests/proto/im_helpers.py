@@ -24,6 +24,8 @@ try:
 except ImportError:
     import clients as C
 
+from slixmpp.exceptions import IqError, IqTimeout
+
 from harness import NS_CLIENT, NS_SASL, NS_STANZA_ERR, to_xml
 
 PW = 'secret-pw'
@@ -272,6 +274,18 @@ async def handshake(a, b):
 
 
 # ---- raw clients ----
+
+async def iq_outcome(fut):
+    """What became of a slixmpp IQ: ('result', iq), ('error', condition,
+    from, type, text) or ('timeout',)."""
+    try:
+        return ('result', await fut)
+    except IqError as e:
+        return ('error', e.iq['error']['condition'], str(e.iq['from']), e.iq['error']['type'],
+                e.iq['error']['text'])
+    except IqTimeout:
+        return ('timeout',)
+
 
 def raw_auth(server, bare, password=PW, listener=0):
     """A Raw client authenticated (stream, SASL PLAIN) on a restarted

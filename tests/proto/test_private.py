@@ -15,10 +15,9 @@ try:
 except ImportError:
     import clients as C
 
-from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream import ET as SET
 
-from im_helpers import PW, online, q, redis_hash
+from im_helpers import PW, iq_outcome as outcome, online, q, redis_hash
 
 ALICE, BOB = 'alice@localhost', 'bob@localhost'
 NS_PRIVATE = 'jabber:iq:private'
@@ -30,17 +29,6 @@ PLUGINS = ['xep_0030', 'xep_0049', 'xep_0048']
 
 def pkey(bare):
     return 'xmpp:{%s}:private' % bare
-
-
-async def outcome(fut):
-    """('result', iq) or ('error', condition, from, type, text) or ('timeout',)."""
-    try:
-        return ('result', await fut)
-    except IqError as e:
-        return ('error', e.iq['error']['condition'], str(e.iq['from']), e.iq['error']['type'],
-                e.iq['error']['text'])
-    except IqTimeout:
-        return ('timeout',)
 
 
 def prefs(nick):

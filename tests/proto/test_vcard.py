@@ -16,9 +16,8 @@ try:
 except ImportError:
     import clients as C
 
-from slixmpp.exceptions import IqError, IqTimeout
 
-from im_helpers import PW, is_, online, handshake, q, xmls, NS_DISCO_INFO
+from im_helpers import PW, is_, iq_outcome as outcome, online, handshake, q, xmls, NS_DISCO_INFO
 
 ALICE, BOB = 'alice@localhost', 'bob@localhost'
 NS_VCARD = 'vcard-temp'
@@ -29,17 +28,6 @@ PLUGINS = ['xep_0030', 'xep_0054']
 
 def vkey(bare):
     return 'xmpp:{%s}:vcard' % bare
-
-
-async def outcome(fut):
-    """('result', iq) or ('error', condition, from, type, text) or ('timeout',)."""
-    try:
-        return ('result', await fut)
-    except IqError as e:
-        return ('error', e.iq['error']['condition'], str(e.iq['from']), e.iq['error']['type'],
-                e.iq['error']['text'])
-    except IqTimeout:
-        return ('timeout',)
 
 
 def card(c, fn, nick=None, photo=None):

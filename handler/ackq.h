@@ -9,11 +9,12 @@
  *
  * The queue knows nothing of how a confirmation is asked for and given:
  * it numbers requests (marks) and drops what a confirmed mark covers.
- * The connection plugs in the strategy (conn.h, struct ackq_confirm):
- * today an XEP-0199 ping after each batch, whose answer confirms every
- * message written before it; XEP-0198 acknowledgements next. A client that
- * closes its stream in order confirms what was written to it before
- * (ackq_confirm_written).
+ * The connection asks with an XEP-0199 ping after each batch, whose
+ * answer confirms every message written before it (conn.c). A client
+ * that closes its stream in order confirms what was written to it
+ * before (ackq_confirm_written). Under XEP-0198 stream management the
+ * client's acknowledgements confirm instead, and what they cover is kept
+ * in Redis, not here (sm.c).
  *
  * Contract: the queue owns copies of the messages; nothing here writes
  * to the client or touches Redis.

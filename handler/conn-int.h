@@ -81,7 +81,6 @@ struct conn {
 	struct xbuf out;                 /* bytes not yet written to the client */
 	unsigned long long out_written;  /* bytes written to the client so far */
 	struct ackq ackq;                /* messages written but not proven read */
-	const struct ackq_confirm *confirm;
 	int offline_more;                /* offline messages wait to be pulled */
 	int inbox_ready;                 /* a wake-up arrived: pull the inbox */
 	int pull_waiting;                /* a pull stopped: unconfirmed queue full */

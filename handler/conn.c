@@ -25,7 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct ackq_confirm confirm_ping;
 
 /* "1.2.3.4:5678" -> "1.2.3.4", "[::1]:5678" -> "::1", else as is. */
 static void peer_address(const char *peer, char *out, size_t outsz)
@@ -50,7 +49,6 @@ void conn_init(struct conn *c, const struct config *cfg, struct store *st, const
 	c->store = st;
 	c->state = CS_WAIT_HEADER;
 	c->phase = PHASE_AUTH;
-	c->confirm = &confirm_ping;
 	c->sm.unsynced_from = SIZE_MAX;
 	io_init(&c->io, rfd, wfd);
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
@@ -340,21 +338,13 @@ static void ping_request(struct conn *c, unsigned long mark)
 	xbuf_adds(&c->out, "'><ping xmlns='urn:xmpp:ping'/></iq>");
 }
 
-static int ping_answer(struct conn *c, const struct xml_node *el, unsigned long *mark)
+static int ping_answer(const struct xml_node *el, unsigned long *mark)
 {
 	const char *id = xml_get(el, "id");
 	char tail;
-	(void)c;
 	return strcmp(el->name, "iq") == 0 && id &&
 	    !strncmp(id, ACK_ID_PREFIX, sizeof ACK_ID_PREFIX - 1) &&
 	    sscanf(id + sizeof ACK_ID_PREFIX - 1, "%lu%c", mark, &tail) == 1;
-}
-
-static const struct ackq_confirm confirm_ping = { "ping", ping_request, ping_answer };
-
-void conn_set_confirm(struct conn *c, const struct ackq_confirm *how)
-{
-	c->confirm = how;
 }
 
 static void ask_confirmation(struct conn *c)
@@ -362,7 +352,7 @@ static void ask_confirmation(struct conn *c)
 	long mark = ackq_request(&c->ackq);
 	c->confirm_due = 0;
 	if (mark >= 0)
-		c->confirm->request(c, (unsigned long)mark);
+		ping_request(c, (unsigned long)mark);
 }
 
 /* Messages wait to be confirmed: ask a moment later, so that one request
@@ -383,7 +373,7 @@ int conn_take_confirmation(struct conn *c, const struct xml_node *el)
 	unsigned long mark;
 	const char *id = xml_get(el, "id");
 
-	if (c->confirm->answer(c, el, &mark)) {
+	if (ping_answer(el, &mark)) {
 		if (ackq_confirm(&c->ackq, mark))
 			want_confirmation(c);
 		if (c->pull_waiting)

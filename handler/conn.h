@@ -129,15 +129,4 @@ void conn_sm_forget(struct conn *c);
  * on first use, freed with the connection (after m->free_slot). */
 void *conn_slot(struct conn *c, const struct module *m, size_t size);
 
-/* ---- delivery confirmation (ackq.h) ---- */
-struct ackq_confirm {
-	const char *name;
-	/* Write the request that asks the client to confirm mark. */
-	void (*request)(struct conn *c, unsigned long mark);
-	/* 1 if el is the client's confirmation of *mark (el is consumed). */
-	int (*answer)(struct conn *c, const struct xml_node *el, unsigned long *mark);
-};
-/* Replace the confirmation strategy (the XEP-0199 ping by default). */
-void conn_set_confirm(struct conn *c, const struct ackq_confirm *how);
-
 #endif

@@ -192,8 +192,7 @@ static int ctl_connect(struct ctl *c)
 	}
 	/* store_open() leaves this 0 (no staleness check); session_each()
 	 * must hide the records of handlers that died, as the handlers do. */
-	c->st.session_ttl = c->cfg.session_ttl;
-	c->st.resume_timeout = c->cfg.resume_timeout;
+	store_policy(&c->st, &c->cfg);
 	c->connected = 1;
 	return XC_OK;
 }

@@ -7,9 +7,10 @@
  * Redis in one pipelined round trip, in order: the batch is flushed
  * before any other element is handled, at the end of each read, and when
  * the session ends. An eligible message's XEP-0280 carbon copies
- * (carbons.c) ride in the same round trip: the received copies in its own
- * routing request, the sent copies in one more request, right after it,
- * for the user's own sessions.
+ * (carbons.c) and XEP-0313 archive entries (mam.c) ride in the same round
+ * trip: the received copies and the recipient's entry in its own routing
+ * request, the sender's entry and the sent copies in one more request,
+ * right after it, on the sender's keys.
  */
 #include "modules.h"
 #include "conn.h"
@@ -33,8 +34,11 @@ struct pending {
 	struct xml_node *st;       /* for an error reply */
 	char *bare, *resource, *env, *delay;
 	int to_self;               /* to the user's own bare JID */
+	int to_own;                /* to the user's own JID, bare or full */
 	size_t envlen;
 	int carbons;               /* eligible for XEP-0280 copies */
+	int archive;               /* for the archives (XEP-0313) */
+	char *to;                  /* the recipient's JID, for the sender's archive */
 };
 
 struct batch {
@@ -75,11 +79,20 @@ static void pending_free(struct pending *p)
 	free(p->resource);
 	free(p->env);
 	free(p->delay);
+	free(p->to);
 }
 
-/* The request for the sent copies of p: to the user's own sessions, all
- * but this one. */
-static void sent_copies(struct conn *c, const struct pending *p, const char *type,
+/* Does p need the request on the sender's keys: its sent copies for the
+ * user's other sessions, or its entry in the sender's archive (never for
+ * a message to the user's own JID: that one is archived once, received)? */
+static int sent_wanted(struct conn *c, const struct pending *p)
+{
+	return (p->carbons && carbons_sent_wanted(c)) || (p->archive && !p->to_own);
+}
+
+/* The request on the sender's keys for p (sent_wanted): copies to the
+ * user's own sessions, all but this one, and the archive entry. */
+static void sent_request(struct conn *c, const struct pending *p, const char *type,
     long *found, struct route_req *q)
 {
 	q->bare = conn_bare(c);
@@ -89,9 +102,10 @@ static void sent_copies(struct conn *c, const struct pending *p, const char *typ
 	q->envlen = p->envlen;
 	q->delay = "";
 	q->echo_of = conn_resource(c);
-	q->carbons = 1;
-	q->carbons_only = 1;
-	q->carbons_found = found;
+	q->carbons = p->carbons && carbons_sent_wanted(c);
+	q->sent = 1;
+	q->carbons_found = q->carbons ? found : NULL;
+	q->archive_with = p->archive ? p->to : NULL;
 }
 
 static void batch_send(struct conn *c)
@@ -121,9 +135,10 @@ static void batch_send(struct conn *c)
 		req[k].echo_of = b->p[i].to_self ? conn_resource(c) : "";
 		req[k].carbons = b->p[i].carbons;
 		req[k].from = conn_full(c);
-		sent[i] = b->p[i].carbons && carbons_sent_wanted(c);
+		req[k].archive_with = b->p[i].archive ? conn_full(c) : NULL;
+		sent[i] = sent_wanted(c, &b->p[i]);
 		if (sent[i]) {
-			sent_copies(c, &b->p[i], req[k].msg_type, &found, &req[k + 1]);
+			sent_request(c, &b->p[i], req[k].msg_type, &found, &req[k + 1]);
 			k++;
 		}
 		k++;
@@ -136,9 +151,9 @@ static void batch_send(struct conn *c)
 		carbons_sent_found(c, found);
 	for (i = 0; i < n; i++) {
 		answer_outcome(c, b->p[i].st, out[at[i]]);
-		/* Lost copies are no error of the message's. */
+		/* Lost copies or a lost entry are no error of the message's. */
 		if (sent[i] && out[at[i] + 1] == RO_ERROR)
-			log_msg(LOG_ERR, "carbons: %s", conn_store(c)->err);
+			log_msg(LOG_ERR, "sent copies, archive: %s", conn_store(c)->err);
 		pending_free(&b->p[i]);
 	}
 	free(req);
@@ -160,7 +175,7 @@ static void queue_message(struct conn *c, struct xml_node *st, const struct jid 
 	struct batch *b = batch_of(c);
 	struct pending *p;
 	struct xbuf delay = { 0 };
-	char bare[JID_MAX], *xml;
+	char bare[JID_MAX], full[JID_MAX + JID_MAX_PART + 1], *xml;
 	long now = (long)time(NULL);
 
 	if (b->n == DELIVER_BATCH)
@@ -168,6 +183,10 @@ static void queue_message(struct conn *c, struct xml_node *st, const struct jid 
 	p = &b->p[b->n++];
 	xml_set(st, "from", conn_full(c));
 	jid_bare(to, bare, sizeof bare);
+	/* XEP-0359 3.3: only the server gives a message its stanza-ids; a
+	 * client's would pass for an archive's. */
+	xml_remove_children(st, NS_SID, "stanza-id");
+	p->archive = mam_archivable(st);
 	xml = xml_string(st, NULL);
 	p->env = route_envelope_stanza(xml, now, &p->envlen);
 	free(xml);
@@ -176,6 +195,9 @@ static void queue_message(struct conn *c, struct xml_node *st, const struct jid 
 	p->delay = delay.p ? delay.p : xstrdup("");
 	p->bare = xstrdup(bare);
 	p->resource = xstrdup(to->resource);
+	p->to_own = !strcmp(bare, conn_bare(c));
+	snprintf(full, sizeof full, "%s%s%s", bare, to->resource[0] ? "/" : "", to->resource);
+	p->to = xstrdup(full);
 	p->to_self = !to->resource[0] && !strcmp(bare, conn_bare(c));
 	p->st = xml_copy(st);
 }

@@ -151,8 +151,7 @@ static int open_store(struct store *st, const struct config *cfg)
 	int i;
 	for (i = 0; i < REDIS_TRIES; i++) {
 		if (store_open(st, cfg->redis, cfg->key_prefix, cfg->redis_timeout_ms) == 0) {
-			st->session_ttl = cfg->session_ttl;
-			st->resume_timeout = cfg->resume_timeout;
+			store_policy(st, cfg);
 			return 0;
 		}
 		usleep(REDIS_RETRY_MS * 1000);

@@ -44,6 +44,8 @@ struct module {
 	                                      answers on that user's behalf (RFC 6121
 	                                      8.5.2.1.3; XEP-0054), NULL-ended */
 	const char *const *disco;          /* features in the server's disco#info */
+	const char *const *account_disco;  /* ... in the disco#info of the user's
+	                                      own bare JID (XEP-0313 7) */
 	const char *toplevel_ns;           /* top-level elements it owns (not stanzas) */
 
 	/* Stream features of the current phase (conn_phase). */

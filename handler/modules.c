@@ -22,6 +22,7 @@ const struct module *const modules[] = {
 	&mod_vcard,
 	&mod_private,
 	&mod_register,
+	&mod_mam,
 	&mod_deliver,
 	NULL
 };

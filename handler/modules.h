@@ -12,6 +12,7 @@
  *   vcard.c     vcard-temp, XEP-0054
  *   private.c   private XML storage, XEP-0049 (bookmarks, XEP-0048)
  *   register.c  in-band registration, XEP-0077: password change, removal
+ *   mam.c       the message archive, XEP-0313, and its preferences, XEP-0441
  *   deliver.c   messages and IQs from the client to others (RFC 6121 8)
  * and the few functions one module offers another.
  */
@@ -37,10 +38,12 @@ struct xml_node;
 #define NS_VCARD         "vcard-temp"
 #define NS_PRIVATE       "jabber:iq:private"
 #define NS_BLOCKING      "urn:xmpp:blocking"
+#define NS_MAM           "urn:xmpp:mam:2"
+#define NS_SID           "urn:xmpp:sid:0"
 
 extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
        mod_presence, mod_serveriq, mod_carbons, mod_register, mod_deliver;
-extern const struct module mod_vcard, mod_private, mod_blocking;
+extern const struct module mod_vcard, mod_private, mod_blocking, mod_mam;
 
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */
@@ -75,5 +78,10 @@ int carbons_sent_wanted(struct conn *c);
 /* What the last sent-copies request found: how many of the user's other
  * sessions have carbons on. */
 void carbons_sent_found(struct conn *c, long enabled);
+
+/* mam.c: st, a message the client sends, belongs in the archives
+ * (XEP-0313 5.1.1): type chat or normal, with a <body/> or an XEP-0334
+ * <store/> hint, and no <no-store/> nor <no-permanent-store/> hint. */
+int mam_archivable(const struct xml_node *st);
 
 #endif

@@ -2,6 +2,7 @@
  * relay.c - stanzas to local users through Redis (see relay.h).
  */
 #include "relay.h"
+#include "datetime.h"
 #include "conn.h"
 #include "config.h"
 #include "log.h"
@@ -14,9 +15,7 @@
 /* XEP-0082 date-time in UTC. */
 static void utc_stamp(time_t t, char *out, size_t outsz)
 {
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	datetime_format((long long)t * 1000, 0, out, outsz);
 }
 
 void relay_delay_element(struct conn *c, const struct xml_node *st, struct xbuf *out)

@@ -35,6 +35,8 @@ static struct xml_node *disco_info(struct conn *c, const char *to)
 		xml_set(id, "category", "account");
 		xml_set(id, "type", "registered");
 		add_features(q, (const char *const[]){ NS_DISCO_INFO, NULL });
+		for (i = 0; modules[i]; i++)
+			add_features(q, modules[i]->account_disco);
 		return q;
 	}
 	xml_set(id, "category", "server");

@@ -42,6 +42,9 @@ static void config_defaults(struct config *c)
 	c->max_read_burst = 1048576;
 	c->offline_max = 1000;
 	c->vcard_max_size = 65536;
+	c->archive_max_count = 10000;
+	c->archive_max_age = 7L * 86400;
+	strcpy(c->archive_default, "always");
 	c->session_ttl = 90;
 	c->redis_timeout_ms = 2000;
 	c->resume_timeout = 300;
@@ -168,6 +171,8 @@ static const struct int_key int_keys[] = {
 	INT_KEY(auth_fail_delay_ms, 0, 60000),
 	INT_KEY(offline_max, 0, 1000000),
 	{ "vcard_max_size", 256, 16L * 1024 * 1024, offsetof(struct config, vcard_max_size), KEY_SIZE },
+	INT_KEY(archive_max_count, 0, 100000000),
+	LONG_KEY(archive_max_age, 0, 100L * 365 * 86400),
 	INT_KEY(session_ttl, 5, 86400),
 	INT_KEY(resume_timeout, 0, CONFIG_MAX_RESUME),
 	INT_KEY(ack_request_every, 1, 10000),
@@ -201,6 +206,9 @@ static int config_set(struct config *c, const char *k, char *v)
 		return parse_tls_domain(c, v);
 	if (!strcmp(k, "auth_exempt"))
 		return parse_exempt(c, v);
+	if (!strcmp(k, "archive_default"))
+		return strcmp(v, "always") && strcmp(v, "roster") && strcmp(v, "never") ? -1 :
+		    copy_str(c->archive_default, sizeof c->archive_default, v);
 	if (!strcmp(k, "hostname"))
 		return strpbrk(v, " \t") ? -1 : copy_str(c->hostname, sizeof c->hostname, v);
 	for (i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++) {

@@ -55,6 +55,9 @@ struct config {
 	long max_read_burst;                 /* bytes it may send at once */
 	int offline_max;                     /* offline messages kept per user */
 	size_t vcard_max_size;               /* bytes of one stored vCard (XEP-0054) */
+	int archive_max_count;               /* XEP-0313 entries kept per user; 0 no cap */
+	long archive_max_age;                /* seconds an entry is kept; 0 no limit */
+	char archive_default[8];             /* always, roster or never (XEP-0441) */
 	int session_ttl;                     /* seconds a session lives without heartbeat */
 	int redis_timeout_ms;                /* connect and command timeout */
 	int resume_timeout;                  /* seconds a lost XEP-0198 session waits; 0 none */

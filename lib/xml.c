@@ -294,6 +294,25 @@ struct xml_node *xml_copy(const struct xml_node *n)
 	return c;
 }
 
+int xml_remove_children(struct xml_node *n, const char *ns, const char *name)
+{
+	struct xml_node **link = &n->children, *ch, *prev = NULL;
+	int k = 0;
+	while ((ch = *link)) {
+		if (ch->name && !strcmp(ch->name, name) && ch->ns && !strcmp(ch->ns, ns)) {
+			*link = ch->next;
+			ch->next = NULL;
+			xml_free(ch);
+			k++;
+			continue;
+		}
+		prev = ch;
+		link = &ch->next;
+	}
+	n->last = prev;
+	return k;
+}
+
 void xml_free(struct xml_node *n)
 {
 	while (n) {

@@ -62,6 +62,9 @@ void xml_unset(struct xml_node *n, const char *name);
 const char *xml_get(const struct xml_node *n, const char *name);
 /* First child element named name in namespace ns (ns NULL: any). */
 struct xml_node *xml_child(const struct xml_node *n, const char *ns, const char *name);
+/* Unlink and free every child element named name in namespace ns;
+ * returns how many. */
+int xml_remove_children(struct xml_node *n, const char *ns, const char *name);
 /* First child element of any name. */
 struct xml_node *xml_first_element(const struct xml_node *n);
 /* Concatenated character data directly below n ("" if none); the pointer

@@ -2,6 +2,7 @@
  * account.c - account records and the users index.
  */
 #include "account.h"
+#include "mam.h"
 #include "scripts.h"
 #include "random.h"
 
@@ -12,10 +13,11 @@
 #define SECRET_KEY_NAME "server-secret"
 #define SECRET_HEX_LEN  (2 * ACCOUNT_SECRET_LEN)
 
-/* Every per-user key suffix; account_delete removes them all. */
+/* Every per-user key suffix; account_delete removes them all, and the
+ * archive (mam_delete). */
 static const char *const user_keys[] = {
 	"account", "roster", "rosterver", "pending", "sessions", "presence", "offline", "authfail",
-	"carbons", "smids", "vcard", "private", "blocklist", NULL
+	"carbons", "smids", "vcard", "private", "blocklist", "mamprefs", NULL
 };
 /* ... and those of each session (its resource after the colon). */
 static const char *const session_keys[] = { "inbox:", "sm:", "smq:", NULL };
@@ -129,7 +131,7 @@ int account_delete(struct store *s, const char *bare)
 		return XE_REDIS;
 	existed = r->integer;
 	freeReplyObject(r);
-	if (delete_session_keys(s, bare) < 0)
+	if (delete_session_keys(s, bare) < 0 || mam_delete(s, bare) < 0)
 		return XE_REDIS;
 	for (i = 0; user_keys[i]; i++) {
 		store_user_key(s, bare, user_keys[i], key, sizeof key);

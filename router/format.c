@@ -1,6 +1,7 @@
 /*
  * format.c - the formats xmpp-redis(7) documents: key and channel names,
- * envelopes, session records, roster items, the shape of script replies.
+ * envelopes, session records, roster items, the shape of script replies,
+ * archive ids and archived messages as results carry them.
  * Pure functions, no Redis connection: what every reader and writer of
  * those formats shares (handlers, xmppctl, and the fuzzing harness's
  * in-memory router).
@@ -9,6 +10,9 @@
 #include "route.h"
 #include "session.h"
 #include "roster.h"
+#include "mam.h"
+#include "datetime.h"
+#include "xml.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -242,4 +246,31 @@ int roster_item_ask(const char *item)
 	const char *q = strchr(item, '\'');
 	q = q ? strchr(q + 1, '\'') : NULL;
 	return q && !strncmp(q + 1, " ask='subscribe'", 16);
+}
+
+/* ---- mam.h ---- */
+
+long long mam_id_ms(const char *id)
+{
+	char *end;
+	long long ms = strtoll(id, &end, 10);
+	return end != id && *end == '-' && ms >= 0 ? ms : -1;
+}
+
+void mam_forwarded(struct xbuf *b, const struct mam_item *it)
+{
+	char stamp[DATETIME_MAX];
+	static const char open[] = "<message";
+
+	datetime_format(it->ms, 1, stamp, sizeof stamp);
+	xbuf_addf(b, "<forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' "
+	    "stamp='%s'/>", stamp);
+	/* xmppd wrote it in the stream's default namespace: say which. */
+	if (it->len > sizeof open - 1 && !memcmp(it->xml, open, sizeof open - 1)) {
+		xbuf_adds(b, "<message xmlns='jabber:client'");
+		xbuf_add(b, it->xml + sizeof open - 1, it->len - (sizeof open - 1));
+	} else if (it->xml) {
+		xbuf_add(b, it->xml, it->len);
+	}
+	xbuf_adds(b, "</forwarded>");
 }

@@ -3,6 +3,7 @@
  */
 #include "route.h"
 #include "scripts.h"
+#include "random.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -126,8 +127,9 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 	return 0;
 }
 
-#define ROUTE_KEYS 6
-#define ROUTE_ARGS 23      /* EVALSHA sha numkeys + 6 keys + 14 arguments */
+#define ROUTE_KEYS 9
+#define ROUTE_ARGS 31      /* EVALSHA sha numkeys + 9 keys + 19 arguments */
+#define ROUTE_RAND 8       /* random bytes of an archive id (mam.h) */
 #define ROUTE_STR_(x) #x
 #define ROUTE_STR(x)  ROUTE_STR_(x)
 
@@ -136,12 +138,15 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 struct route_call {
 	const char *av[ROUTE_ARGS];
 	size_t al[ROUTE_ARGS];
-	char *mine[8];
+	char *mine[11];
+	char rand[2 * ROUTE_RAND + 1];
 };
 
 static void call_args(struct store *s, const struct route_req *q, const char *now,
-    const char *ttl, const char *cap, const char *expiry, struct route_call *c)
+    const char *ttl, const char *cap, const char *expiry, const char *const *policy,
+    struct route_call *c)
 {
+	const char *with = q->archive_with ? q->archive_with : "";
 	int i;
 	c->mine[0] = key_dup(s, q->bare, "account");
 	c->mine[1] = key_dup(s, q->bare, "sessions");
@@ -150,22 +155,32 @@ static void call_args(struct store *s, const struct route_req *q, const char *no
 	c->mine[4] = key_dup(s, q->bare, "inbox:");
 	c->mine[5] = key_dup(s, q->bare, "carbons");
 	c->mine[6] = key_dup(s, q->bare, "blocklist");
-	c->mine[7] = NULL;
+	c->mine[7] = key_dup(s, q->bare, "mamprefs");
+	c->mine[8] = key_dup(s, q->bare, "mam");
+	c->mine[9] = key_dup(s, q->bare, "roster");
+	c->mine[10] = NULL;
+	/* No randomness, no archive: the message goes on unarchived. */
+	if (with[0] && random_hex(c->rand, ROUTE_RAND) < 0)
+		with = "";
 	c->av[0] = "EVALSHA"; c->av[1] = lua_route_stanza_sha;
 	c->av[2] = ROUTE_STR(ROUTE_KEYS);
 	c->av[3] = c->mine[0]; c->av[4] = c->mine[1]; c->av[5] = c->mine[2]; c->av[6] = expiry;
 	c->av[7] = c->mine[5]; c->av[8] = c->mine[6];
-	c->av[9] = c->mine[3]; c->av[10] = q->resource;
-	c->av[11] = q->is_iq ? "iq" : q->carbons_only ? "carbons" : "message";
-	c->av[12] = q->msg_type; c->av[13] = q->envelope; c->av[14] = q->delay;
-	c->av[15] = now; c->av[16] = ttl; c->av[17] = cap; c->av[18] = q->bare;
-	c->av[19] = c->mine[4];
-	c->av[20] = q->echo_of ? q->echo_of : "";
-	c->av[21] = q->carbons ? "1" : "";
-	c->av[22] = q->from ? q->from : "";
+	c->av[9] = c->mine[7]; c->av[10] = c->mine[8]; c->av[11] = c->mine[9];
+	c->av[12] = c->mine[3]; c->av[13] = q->resource;
+	c->av[14] = q->is_iq ? "iq" : q->sent ? "sent" : "message";
+	c->av[15] = q->msg_type; c->av[16] = q->envelope; c->av[17] = q->delay;
+	c->av[18] = now; c->av[19] = ttl; c->av[20] = cap; c->av[21] = q->bare;
+	c->av[22] = c->mine[4];
+	c->av[23] = q->echo_of ? q->echo_of : "";
+	c->av[24] = q->carbons ? "1" : "";
+	c->av[25] = q->from ? q->from : "";
+	c->av[26] = with;
+	c->av[27] = c->rand;
+	c->av[28] = policy[0]; c->av[29] = policy[1]; c->av[30] = policy[2];
 	for (i = 0; i < ROUTE_ARGS; i++)
 		c->al[i] = strlen(c->av[i]);
-	c->al[13] = q->envlen;
+	c->al[16] = q->envlen;
 }
 
 
@@ -183,14 +198,17 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 	const size_t **al = xcalloc((size_t)n + 1, sizeof *al);
 	int *ac = xcalloc((size_t)n + 1, sizeof *ac), i, j, o;
 	redisReply **rep = xcalloc((size_t)n + 1, sizeof *rep);
-	char now[32], ttl[16], cap[16], expiry[STORE_MAX_GLOBAL_KEY];
+	char now[32], ttl[16], cap[16], expiry[STORE_MAX_GLOBAL_KEY], count[24], age[24];
+	const char *policy[3] = { count, age, s->archive_default };
 
 	snprintf(now, sizeof now, "%ld", (long)time(NULL));
 	snprintf(ttl, sizeof ttl, "%d", s->session_ttl);
 	snprintf(cap, sizeof cap, "%d", offline_cap);
+	snprintf(count, sizeof count, "%d", s->archive_max_count);
+	snprintf(age, sizeof age, "%ld", s->archive_max_age);
 	store_global_key(s, "expiry", expiry, sizeof expiry);
 	for (i = 0; i < n; i++) {
-		call_args(s, &req[i], now, ttl, cap, expiry, &calls[i]);
+		call_args(s, &req[i], now, ttl, cap, expiry, policy, &calls[i]);
 		av[i] = calls[i].av;
 		al[i] = calls[i].al;
 		ac[i] = ROUTE_ARGS;
@@ -217,7 +235,7 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 			snprintf(s->err, sizeof s->err, "route_stanza: unexpected reply");
 		out[i] = o < 0 ? RO_ERROR : (enum route_outcome)o;
 		/* { 'delivered', copies, sessions with carbons on } */
-		if (o >= 0 && req[i].carbons_only && req[i].carbons_found && rep[i]->elements == 3 &&
+		if (o >= 0 && req[i].sent && req[i].carbons_found && rep[i]->elements == 3 &&
 		    rep[i]->element[2]->type == REDIS_REPLY_INTEGER)
 			*req[i].carbons_found = (long)rep[i]->element[2]->integer;
 		if (rep[i])
@@ -232,8 +250,15 @@ enum route_outcome route_stanza(struct store *s, const char *bare, const char *r
     int is_iq, const char *msg_type, const char *envelope, size_t envlen,
     const char *delay, int offline_cap)
 {
-	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay, "",
-		0, 0, NULL, NULL };
+	struct route_req q = { 0 };
+	q.bare = bare;
+	q.resource = resource;
+	q.is_iq = is_iq;
+	q.msg_type = msg_type;
+	q.envelope = envelope;
+	q.envlen = envlen;
+	q.delay = delay;
+	q.echo_of = "";
 	enum route_outcome o;
 	route_stanza_batch(s, 1, &q, offline_cap, &o);
 	return o;

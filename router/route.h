@@ -116,14 +116,20 @@ struct route_req {
 	/* XEP-0280 (carbons.h): carbons, the message is eligible for copies,
 	 * which route_stanza.lua makes from the envelope. A message delivered
 	 * is copied to bare's carbons-enabled sessions it did not reach
-	 * itself; with carbons_only, bare is the sender, nothing but the
-	 * copies goes out, to every carbons-enabled session except echo_of,
-	 * the outcome is RO_DELIVERED even with no copy made, and
-	 * *carbons_found (if not NULL) gets how many of the sender's other
-	 * sessions have carbons on. */
+	 * itself. With sent, bare is the sender and nothing is delivered:
+	 * the message goes into the sender's archive (archive_with) and its
+	 * copies to every carbons-enabled session except echo_of; the outcome
+	 * is RO_DELIVERED even with no copy made, and *carbons_found (if not
+	 * NULL) gets how many of the sender's other sessions have carbons on. */
 	int carbons;
-	int carbons_only;
+	int sent;
 	long *carbons_found;
+	/* XEP-0313 (mam.h): the other party's JID (the sender's, or with
+	 * sent the recipient's) when the message is to be archived in bare's
+	 * archive, as the user's preferences and the store's archive policy
+	 * say; NULL or "": not archived. An archived message carries its
+	 * archive id in an XEP-0359 <stanza-id/> to every copy. */
+	const char *archive_with;
 	/* The sender's full JID: a stanza from a JID bare blocks (blocking.h:
 	 * that JID, its bare JID or its domain) is not delivered. NULL or "":
 	 * no check (the sender is bare itself, or the server). */

@@ -29,5 +29,7 @@ extern const char lua_sm_adopt[], lua_sm_adopt_sha[];
 extern const char lua_carbons_set[], lua_carbons_set_sha[];
 extern const char lua_private_set[], lua_private_set_sha[];
 extern const char lua_blocking_set[], lua_blocking_set_sha[];
+extern const char lua_mam_query[], lua_mam_query_sha[];
+extern const char lua_mam_prefs_set[], lua_mam_prefs_set_sha[];
 
 #endif

@@ -4,6 +4,7 @@
  * else.
  */
 #include "store.h"
+#include "config.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -159,6 +160,15 @@ int store_open_sub(struct store *s)
 		return 0;
 	s->sub = store_connect(s);
 	return s->sub ? 0 : -1;
+}
+
+void store_policy(struct store *s, const struct config *cfg)
+{
+	s->session_ttl = cfg->session_ttl;
+	s->resume_timeout = cfg->resume_timeout;
+	s->archive_max_count = cfg->archive_max_count;
+	s->archive_max_age = cfg->archive_max_age;
+	snprintf(s->archive_default, sizeof s->archive_default, "%s", cfg->archive_default);
 }
 
 void store_close(struct store *s)

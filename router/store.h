@@ -36,6 +36,11 @@ struct store {
 	int timeout_ms;
 	int session_ttl;               /* seconds; older session records are stale */
 	int resume_timeout;            /* seconds a lost resumable session waits (XEP-0198) */
+	/* The archive policy (mam.h): entries kept per user (0: no cap),
+	 * seconds kept (0: no limit), the default of users who set none. */
+	int archive_max_count;
+	long archive_max_age;
+	char archive_default[8];       /* "always", "roster" or "never" */
 	time_t last_ok;                /* when the command connection last answered */
 	char err[STORE_ERR_LEN];
 };
@@ -48,6 +53,10 @@ int store_open(struct store *s, const char *url, const char *prefix, int timeout
  * 0 or XE_REDIS. */
 int store_open_sub(struct store *s);
 void store_close(struct store *s);
+struct config;
+/* Take the operator's policies that the routing decisions apply (session
+ * staleness, resumption, the archive) from cfg. */
+void store_policy(struct store *s, const struct config *cfg);
 
 /* "<prefix>{<escaped bare>}:<what>" ; what may be NULL for the bare channel
  * "<prefix>{<escaped bare>}". */

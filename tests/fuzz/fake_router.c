@@ -1,7 +1,7 @@
 /*
  * fake_router.c - router/ without Redis, for the fuzz targets: every
  * function of router/store.h, account.h, session.h, route.h, roster.h,
- * authfail.h, carbons.h, sm.h, blocking.h, vcard.h and private.h that
+ * authfail.h, carbons.h, sm.h, blocking.h, vcard.h, private.h and mam.h that
  * router/format.c does not define (the formats: key and channel names,
  * envelopes, session records, roster item heads; linked as they are),
  * over small in-memory tables (see fake_router.h for what is preloaded).
@@ -24,6 +24,7 @@
 #include "vcard.h"
 #include "private.h"
 #include "blocking.h"
+#include "mam.h"
 #include "sm.h"
 #include "scram.h"
 #include "xmalloc.h"
@@ -59,6 +60,8 @@ TABLE(queue, 64);       /* "", "" -> payload published to one of our channels */
 TABLE(authfails, 16);   /* bare JID or "addr:<address>", "" -> failure count */
 TABLE(vcards, 8);       /* bare, "" -> stored vCard */
 TABLE(privates, 16);    /* bare, namespace -> stored private XML */
+TABLE(archives, 32);    /* bare, archive id -> message (in order) */
+static unsigned archived;     /* archive ids given so far */
 
 #define QUEUE_MAX_BYTES (1024 * 1024)
 static size_t queue_bytes;
@@ -730,7 +733,8 @@ static char *stored_form(const char *env, size_t envlen, const char *delay)
 }
 
 /* route_stanza.lua, with every session not marked dead alive. */
-static enum route_outcome route_one(struct store *s, const struct route_req *q, int offline_cap)
+static enum route_outcome route_decide(struct store *s, const struct route_req *q,
+    int offline_cap)
 {
 	const char *bare = q->bare, *resource = q->resource, *msg_type = q->msg_type;
 	long delivered = 0;
@@ -788,6 +792,20 @@ static enum route_outcome route_one(struct store *s, const struct route_req *q, 
 	i = tput(&offline, bare, "", stored, strlen(stored), 0);
 	free(stored);
 	return i == -1 ? RO_FULL : RO_OFFLINE;
+}
+
+/* route_stanza.lua: the sender's keys get nothing but the archive entry
+ * (nobody has carbons on); an accepted message is archived. */
+static enum route_outcome route_one(struct store *s, const struct route_req *q, int offline_cap)
+{
+	enum route_outcome o = q->sent ? RO_DELIVERED : route_decide(s, q, offline_cap);
+	const char *nl = memchr(q->envelope, '\n', q->envlen);
+	char id[32];
+	if ((o == RO_DELIVERED || o == RO_OFFLINE) && q->archive_with && *q->archive_with && nl) {
+		snprintf(id, sizeof id, "%u-0-aa", ++archived);
+		tput(&archives, q->bare, id, nl + 1, q->envlen - (size_t)(nl + 1 - q->envelope), 0);
+	}
+	return o;
 }
 
 void route_stanza_batch(struct store *s, int n, const struct route_req *req,
@@ -1064,6 +1082,90 @@ int private_put(struct store *s, const char *bare, const char *ns, const char *x
 	if (failing(s, "private_put"))
 		return XE_REDIS;
 	return tput(&privates, bare, ns, xml, len, 1) == -1 ? PRIVATE_FULL : PRIVATE_STORED;
+}
+
+/* ---- mam.h: an archive is a table; filters other than ids and the
+ * paging ids are not applied ---- */
+
+static int archive_has(const char *bare, const char *id)
+{
+	return tfind(&archives, bare, id) >= 0;
+}
+
+int mam_query(struct store *s, const char *bare, const struct mam_query *q, struct mam_page *p)
+{
+	const char *edges[4] = { q->after_id, q->before_id, q->rsm_after, q->rsm_before };
+	int i, k;
+
+	memset(p, 0, sizeof *p);
+	if (failing(s, "mam_query"))
+		return XE_REDIS;
+	for (k = 0; k < 4; k++)
+		if (edges[k] && *edges[k] && !archive_has(bare, edges[k]))
+			return MAM_NOT_FOUND;
+	for (k = 0; k < q->nids; k++)
+		if (!archive_has(bare, q->ids[k]))
+			return MAM_NOT_FOUND;
+	p->items = xcalloc((size_t)archives.n + 1, sizeof *p->items);
+	p->complete = 1;
+	for (i = 0; i < archives.n; i++) {
+		struct mam_item *it;
+		if (strcmp(archives.e[i].a, bare))
+			continue;
+		if (p->n == q->max) {
+			p->complete = 0;
+			break;
+		}
+		it = &p->items[p->n++];
+		snprintf(it->id, sizeof it->id, "%s", archives.e[i].b);
+		it->ms = mam_id_ms(it->id);
+		it->xml = dupn(archives.e[i].v, archives.e[i].vlen);
+		it->len = archives.e[i].vlen;
+	}
+	p->count = p->n;
+	return MAM_OK;
+}
+
+int mam_metadata(struct store *s, const char *bare, struct mam_page *p)
+{
+	struct mam_query q = { 0 };
+	q.max = MAM_PAGE_MAX;
+	if (mam_query(s, bare, &q, p) < 0)
+		return XE_REDIS;
+	if (p->n > 2) {            /* the first and the last */
+		free(p->items[1].xml);
+		p->items[1] = p->items[p->n - 1];
+		p->n = 2;
+	}
+	return MAM_OK;
+}
+
+void mam_page_free(struct mam_page *p)
+{
+	int i;
+	for (i = 0; i < p->n; i++)
+		free(p->items[i].xml);
+	free(p->items);
+	memset(p, 0, sizeof *p);
+}
+
+int mam_prefs_get(struct store *s, const char *bare, struct mam_prefs *p)
+{
+	(void)bare;
+	memset(p, 0, sizeof *p);
+	return failing(s, "mam_prefs_get") ? XE_REDIS : MAM_OK;
+}
+
+int mam_prefs_put(struct store *s, const char *bare, const struct mam_prefs *p)
+{
+	(void)bare; (void)p;
+	return failing(s, "mam_prefs_put") ? XE_REDIS : MAM_OK;
+}
+
+void mam_prefs_free(struct mam_prefs *p)
+{
+	strvec_free(&p->always);
+	strvec_free(&p->never);
 }
 
 /* ---- blocking.h: nobody blocks anyone; a change is accepted ---- */
@@ -1482,6 +1584,8 @@ void fake_router_reset(void)
 	tclear(&authfails);
 	tclear(&vcards);
 	tclear(&privates);
+	tclear(&archives);
+	archived = 0;
 	queue_bytes = 0;
 
 	for (i = 0; i < sizeof users / sizeof users[0]; i++) {

@@ -86,14 +86,14 @@ def test_no_copies_when_not_eligible_or_not_delivered(r, subscribe):
 
 
 def test_sent_copies_only(r, subscribe):
-    """Kind 'carbons': only copies, to every enabled available session but
+    """Kind 'sent': only copies, to every enabled available session but
     the sender's, with how many others have carbons on (unavailable ones
     too); the resource is escaped for the attribute."""
     weird = "x'&<y"
     given(r, subscribe, {"a": dict(avail=1), "c": dict(avail=1), weird: dict(avail=1),
                          "e": dict(avail=1), "off": dict(avail=0)},
           {"a": "id-a", "c": "id-c", weird: "id-" + weird, "off": "id-off"})
-    assert route(r, kind="carbons", echo_of="a") == ["delivered", 2, 3]
+    assert route(r, kind="sent", echo_of="a") == ["delivered", 2, 3]
     assert inbox(r, "a") == [] and inbox(r, "e") == [] and inbox(r, "off") == []
     assert inbox(r, "c") == [HEAD + B + "/c" + tail("sent")]
     assert inbox(r, weird) == [HEAD + B + "/x&apos;&amp;&lt;y" + tail("sent")]
@@ -106,7 +106,7 @@ def test_copy_to_dead_handler_is_taken_back(r):
     r("HSET", key(B, "account"), "scram-sha-256", "x")
     r("HSET", key(B, "sessions"), "c", rec(id="dead", avail=1))
     r("HSET", key(B, "carbons"), "c", "dead")
-    assert route(r, kind="carbons", echo_of="a") == ["delivered", 0, 1]
+    assert route(r, kind="sent", echo_of="a") == ["delivered", 0, 1]
     assert inbox(r, "c") == []
     assert r("ZSCORE", gkey("expiry"), "dead %s/c" % B) == "0"
 

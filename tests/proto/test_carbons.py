@@ -339,7 +339,8 @@ def test_raw_iq_answers_copy_shape_and_disco(server):
     expect_match("<message from='alice@localhost' to='alice@localhost/r2' type='chat'>"
                  "<received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>"
                  "<message xmlns='jabber:client' to='alice@localhost/r1' type='chat' id='m1'"
-                 " from='bob@localhost/b'><body>hi</body></message>"
+                 " from='bob@localhost/b'><body>hi</body>"
+                 "<stanza-id xmlns='urn:xmpp:sid:0' by='alice@localhost' id='{*}'/></message>"
                  "</forwarded></received></message>", got)
     raw_wait(r1, is_('message', id='m1'))
 
@@ -348,7 +349,8 @@ def test_raw_iq_answers_copy_shape_and_disco(server):
     expect_match("<message from='alice@localhost' to='alice@localhost/r2'>"
                  "<sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>"
                  "<message xmlns='jabber:client' to='bob@localhost' id='m2'"
-                 " from='alice@localhost/r1'><body>yo</body></message>"
+                 " from='alice@localhost/r1'><body>yo</body>"
+                 "<stanza-id xmlns='urn:xmpp:sid:0' by='alice@localhost' id='{*}'/></message>"
                  "</forwarded></sent></message>", got)
     raw_wait(b, is_('message', id='m2'))
 

@@ -1,7 +1,7 @@
 -- lib/carbons.lua - XEP-0280 message carbons: the copies route_stanza.lua
 -- makes of a message for a user's carbons-enabled sessions. A script
--- takes it with "-- include: lib/carbons.lua" after lib/record.lua,
--- whose functions it uses.
+-- takes it with "-- include: lib/carbons.lua" after lib/record.lua and
+-- lib/stanza.lua, whose functions it uses.
 --
 -- <prefix>{bare}:carbons is a hash resource -> the stream id of the
 -- session that enabled carbons (router/carbons.h). A field whose id is not
@@ -10,14 +10,6 @@
 -- A copy is built here, from the message's own envelope, only when a
 -- session is to get one: most users have no carbons session, and then a
 -- message costs nothing more.
-
-local carbons_esc = { ['&'] = '&amp;', ['<'] = '&lt;', ['>'] = '&gt;',
-  ["'"] = '&apos;', ['"'] = '&quot;' }
-
--- s escaped for an XML attribute value.
-local function carbons_attr(s)
-  return (string.gsub(s, '[&<>\'"]', carbons_esc))
-end
 
 -- The parts of a copy of the message in env ("stanza <accepted>[ echo]\n"
 -- .. xml, written by xmppd: it starts "<message"), of type mtype, wrapped
@@ -28,9 +20,9 @@ local function carbons_parts(env, bare, mtype, dir)
   local nl = string.find(env, '\n', 1, true)
   local accepted = string.match(string.sub(env, 1, nl - 1), '^stanza (%d+)') or '0'
   local xml = string.sub(env, nl + 1)
-  local head = 'stanza ' .. accepted .. " echo\n<message from='" .. carbons_attr(bare)
+  local head = 'stanza ' .. accepted .. " echo\n<message from='" .. stanza_attr(bare)
   if mtype ~= 'normal' then       -- the default: said only when it is not
-    head = head .. "' type='" .. carbons_attr(mtype)
+    head = head .. "' type='" .. stanza_attr(mtype)
   end
   head = head .. "' to='"
   local tail = "'><" .. dir .. " xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>" ..
@@ -54,7 +46,7 @@ local function carbons_copy(ckey, skey, bare, skip, env, mtype, dir, live, pub)
         enabled = enabled + 1
         if record_avail(rec) then
           if not head then head, tail = carbons_parts(env, bare, mtype, dir) end
-          if pub(r, rec, head .. carbons_attr(bare .. '/' .. r) .. tail) > 0 then
+          if pub(r, rec, head .. stanza_attr(bare .. '/' .. r) .. tail) > 0 then
             n = n + 1
           end
         end

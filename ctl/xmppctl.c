@@ -23,7 +23,7 @@
 #define PROG "xmppctl"
 #define USAGE PROG " [-c FILE] adduser|passwd [--legacy-digest] JID | deluser JID" \
 " | users | sessions [JID] | roster JID [add|remove CONTACT ...] | kick JID[/RESOURCE]" \
-" | blocks | unblock ADDRESS|--all   (-h for help)"
+" | blocks | unblock ADDRESS|--all | archive [--delete] JID   (-h for help)"
 #define HELP \
 "usage: " PROG " [-c FILE] COMMAND [ARGS]\n" \
 "\n" \
@@ -46,6 +46,9 @@
 "                                  with failures and seconds left in the window\n" \
 "  unblock ADDRESS | --all         forget the failures from ADDRESS (or from\n" \
 "                                  every address): it may log in again at once\n" \
+"  archive JID                     export JID's message archive (XEP-0313) as\n" \
+"                                  XML on standard output, oldest first\n" \
+"  archive --delete JID            delete JID's message archive\n" \
 "\n" \
 "options:\n" \
 "  -c FILE          configuration file (default: $XMPP_CONFIG, then\n" \
@@ -83,6 +86,7 @@
 #include "roster.h"
 #include "route.h"
 #include "authfail.h"
+#include "mam.h"
 #include "netaddr.h"
 #include "xml.h"
 #include "strvec.h"
@@ -948,6 +952,41 @@ static int cmd_unblock(struct ctl *c, int argc, char **argv)
 	return XC_OK;
 }
 
+/* ---- the message archive ---- */
+
+/* One archived message as an XEP-0313 result, on a line of its own. */
+static int archive_line(const struct mam_item *it, void *arg)
+{
+	struct xbuf b = { 0 };
+	(void)arg;
+	xbuf_addf(&b, "<result xmlns='urn:xmpp:mam:2' id='%s'>", it->id);
+	mam_forwarded(&b, it);
+	xbuf_adds(&b, "</result>\n");
+	fwrite(b.p, 1, b.len, stdout);
+	xbuf_free(&b);
+	return 0;
+}
+
+/* archive [--delete] JID: the export is one <archive/> element holding
+ * the results as a client would get them, for XEP-0227-minded tools. */
+static int cmd_archive(struct ctl *c, int argc, char **argv)
+{
+	char bare[JID_MAX];
+	int del = argc == 2 && !strcmp(argv[0], "--delete"), rc;
+
+	if (argc != 1 + del || argv[del][0] == '-')
+		return usage_error("archive [--delete] JID");
+	if ((rc = ctl_open_for(c, argv[del], bare, sizeof bare)) != XC_OK)
+		return rc;
+	if (del)
+		return mam_delete(&c->st, bare) < 0 ? redis_failed(c) : XC_OK;
+	printf("<archive xmlns='urn:xmpp:pie:0#mam' jid='%s'>\n", bare);
+	if (mam_each(&c->st, bare, archive_line, NULL) < 0)
+		return redis_failed(c);
+	printf("</archive>\n");
+	return stdout_flush();
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
@@ -961,6 +1000,7 @@ static const struct command {
 	{ "kick", cmd_kick },
 	{ "blocks", cmd_blocks },
 	{ "unblock", cmd_unblock },
+	{ "archive", cmd_archive },
 };
 
 int main(int argc, char **argv)

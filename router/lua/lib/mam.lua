@@ -49,14 +49,23 @@ end
 -- Trim the archive at key to count entries (0: no cap) and to what is
 -- younger than age seconds before now (0: no limit); then the index at
 -- idx (if not nil) to what the archive still holds, dropping it when
--- nothing is left. Cost: the entries removed, never a scan.
+-- nothing is left. Cost: the entries removed (and, when the archive
+-- empties, one DEL per index), never a scan of what stays.
 local function mam_trim(key, idx, now, count, age)
   if count > 0 then redis.call('XTRIM', key, 'MAXLEN', count) end
   if age > 0 then redis.call('XTRIM', key, 'MINID', (now - age) * 1000) end
-  if not idx then return end
   local first = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)[1]
-  if first then redis.call('XTRIM', idx, 'MINID', first[1]) end
-  if not first or redis.call('XLEN', idx) == 0 then
+  if not first then
+    -- Nothing left (an empty stream would stay): no index has anything.
+    for _, w in ipairs(redis.call('SMEMBERS', key .. ':with')) do
+      redis.call('DEL', key .. ':w:' .. w)
+    end
+    redis.call('DEL', key, key .. ':with')
+    return
+  end
+  if not idx then return end
+  redis.call('XTRIM', idx, 'MINID', first[1])
+  if redis.call('XLEN', idx) == 0 then
     redis.call('DEL', idx)
     redis.call('SREM', key .. ':with', string.sub(idx, #key + 4))
   end

@@ -14,9 +14,9 @@
 --   or never (absent: the server's archive_default), 'j:<jid>' -> always
 --   or never for one JID, bare or full.
 -- Retention trims the oldest entries only (XEP-0313 3.2: no holes): the
--- archive when it is written or read, an index when it is written or read
--- and one index more on each write, so that none keeps stale entries for
--- long without a scan of them all.
+-- archive when it is written or read, an index when it is read or written
+-- after a trim, and one index more on each write that trimmed, so that
+-- none keeps stale entries for long without a scan of them all.
 
 -- The entry ID and the random part of archive id uid, or nil.
 local function mam_split(uid)
@@ -47,13 +47,17 @@ local function mam_index_key(key, jid)
 end
 
 -- Trim the archive at key to count entries (0: no cap) and to what is
--- younger than age seconds before now (0: no limit); then the index at
--- idx (if not nil) to what the archive still holds, dropping it when
--- nothing is left. Cost: the entries removed (and, when the archive
--- empties, one DEL per index), never a scan of what stays.
-local function mam_trim(key, idx, now, count, age)
-  if count > 0 then redis.call('XTRIM', key, 'MAXLEN', count) end
-  if age > 0 then redis.call('XTRIM', key, 'MINID', (now - age) * 1000) end
+-- younger than age seconds before now (0: no limit); then, if that
+-- removed anything or lazy is false, the index at idx (if not nil) to
+-- what the archive still holds, dropping it when nothing is left.
+-- Returns whether the archive lost entries. Cost: the entries removed
+-- (and, when the archive empties, one DEL per index), never a scan of
+-- what stays.
+local function mam_trim(key, idx, now, count, age, lazy)
+  local gone = 0
+  if count > 0 then gone = gone + redis.call('XTRIM', key, 'MAXLEN', count) end
+  if age > 0 then gone = gone + redis.call('XTRIM', key, 'MINID', (now - age) * 1000) end
+  if lazy and gone == 0 then return false end
   local first = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)[1]
   if not first then
     -- Nothing left (an empty stream would stay): no index has anything.
@@ -61,14 +65,15 @@ local function mam_trim(key, idx, now, count, age)
       redis.call('DEL', key .. ':w:' .. w)
     end
     redis.call('DEL', key, key .. ':with')
-    return
+    return gone > 0
   end
-  if not idx then return end
+  if not idx then return gone > 0 end
   redis.call('XTRIM', idx, 'MINID', first[1])
   if redis.call('XLEN', idx) == 0 then
     redis.call('DEL', idx)
     redis.call('SREM', key .. ':with', string.sub(idx, #key + 4))
   end
+  return gone > 0
 end
 
 -- Does the user archive a message with peer (XEP-0441 6: a full JID
@@ -95,8 +100,9 @@ local function mam_add(key, prefs, roster, peer, xml, rand, now, count, age, dfl
   -- this one: the message stays archived, unindexed.
   redis.pcall('XADD', idx, id, 'f', peer)
   redis.call('SADD', key .. ':with', string.sub(idx, #key + 4))
-  mam_trim(key, idx, now, count, age)
-  local other = redis.call('SRANDMEMBER', key .. ':with')
-  if other then mam_trim(key, key .. ':w:' .. other, now, 0, 0) end
+  if mam_trim(key, idx, now, count, age, true) then
+    local other = redis.call('SRANDMEMBER', key .. ':with')
+    if other then mam_trim(key, key .. ':w:' .. other, now, 0, 0, false) end
+  end
   return id .. '-' .. rand
 end

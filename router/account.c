@@ -22,32 +22,10 @@ static const char *const user_keys[] = {
 /* ... and those of each session (its resource after the colon). */
 static const char *const session_keys[] = { "inbox:", "sm:", "smq:", NULL };
 
-#define SESSION_KEY_MAX 1100      /* "inbox:" + a resource of up to 1023 bytes */
-
 /* The keys of each session of bare: its inbox and stream management. */
 static int delete_session_keys(struct store *s, const char *bare)
 {
-	char key[STORE_MAX_KEY], what[SESSION_KEY_MAX];
-	redisReply *r, *d;
-	size_t i;
-	int k;
-
-	store_user_key(s, bare, "sessions", key, sizeof key);
-	r = store_cmd(s, "HKEYS %s", key);
-	if (!r)
-		return XE_REDIS;
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
-		for (k = 0; session_keys[k]; k++) {
-			snprintf(what, sizeof what, "%s%s", session_keys[k], r->element[i]->str);
-			store_user_key(s, bare, what, key, sizeof key);
-			if (!(d = store_cmd(s, "DEL %s", key))) {
-				freeReplyObject(r);
-				return XE_REDIS;
-			}
-			freeReplyObject(d);
-		}
-	freeReplyObject(r);
-	return 0;
+	return store_del_members(s, bare, "HKEYS", "sessions", session_keys);
 }
 
 static void copy_field(char *dst, const redisReply *r)

@@ -274,3 +274,18 @@ void mam_forwarded(struct xbuf *b, const struct mam_item *it)
 	}
 	xbuf_adds(b, "</forwarded>");
 }
+
+void mam_page_free(struct mam_page *p)
+{
+	int i;
+	for (i = 0; i < p->n; i++)
+		free(p->items[i].xml);
+	free(p->items);
+	memset(p, 0, sizeof *p);
+}
+
+void mam_prefs_free(struct mam_prefs *p)
+{
+	strvec_free(&p->always);
+	strvec_free(&p->never);
+}

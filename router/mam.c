@@ -15,15 +15,6 @@
 #define MAM_ARGS_MAX (12 + MAM_IDS_MAX)   /* mam_query.lua's arguments at most */
 #define MAM_WITH_KEY_MAX (2 * 3072)       /* "mam:w:" and a bare JID */
 
-void mam_page_free(struct mam_page *p)
-{
-	int i;
-	for (i = 0; i < p->n; i++)
-		free(p->items[i].xml);
-	free(p->items);
-	memset(p, 0, sizeof *p);
-}
-
 /* *p from mam_query.lua's { 'ok', complete, count, id, m, ... }. */
 static int page_of(struct store *s, const redisReply *r, struct mam_page *p)
 {
@@ -161,34 +152,17 @@ int mam_each(struct store *s, const char *bare,
 
 int mam_delete(struct store *s, const char *bare)
 {
-	char key[STORE_MAX_KEY], what[MAM_WITH_KEY_MAX];
-	redisReply *r, *d;
-	size_t i;
+	static const char *const index_keys[] = { "mam:w:", NULL };
+	char key[STORE_MAX_KEY];
+	redisReply *d;
 
-	store_user_key(s, bare, "mam:with", key, sizeof key);
-	if (!(r = store_cmd(s, "SMEMBERS %s", key)))
+	if (store_del_members(s, bare, "SMEMBERS", "mam:with", index_keys) < 0)
 		return XE_REDIS;
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-		snprintf(what, sizeof what, "mam:w:%s", r->element[i]->str);
-		store_user_key(s, bare, what, key, sizeof key);
-		if (!(d = store_cmd(s, "DEL %s", key))) {
-			freeReplyObject(r);
-			return XE_REDIS;
-		}
-		freeReplyObject(d);
-	}
-	freeReplyObject(r);
 	store_user_key(s, bare, "mam", key, sizeof key);
 	if (!(d = store_cmd(s, "DEL %s %s:with", key, key)))
 		return XE_REDIS;
 	freeReplyObject(d);
 	return MAM_OK;
-}
-
-void mam_prefs_free(struct mam_prefs *p)
-{
-	strvec_free(&p->always);
-	strvec_free(&p->never);
 }
 
 int mam_prefs_get(struct store *s, const char *bare, struct mam_prefs *p)

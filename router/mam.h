@@ -65,7 +65,7 @@ int mam_query(struct store *s, const char *bare, const struct mam_query *q, stru
 /* The first and last entries (their xml NULL): MAM_OK with p->n 0 (empty
  * archive) or 2. */
 int mam_metadata(struct store *s, const char *bare, struct mam_page *p);
-void mam_page_free(struct mam_page *p);
+void mam_page_free(struct mam_page *p);          /* pure (format.c) */
 
 /* Hand fn every entry of bare's archive, oldest first, MAM_PAGE_MAX at a
  * time (xmppctl's export): MAM_OK, or what fn returned if not 0. */
@@ -82,7 +82,7 @@ struct mam_prefs {
 int mam_prefs_get(struct store *s, const char *bare, struct mam_prefs *p);
 /* Replace them all (mam_prefs_set.lua, atomic). */
 int mam_prefs_put(struct store *s, const char *bare, const struct mam_prefs *p);
-void mam_prefs_free(struct mam_prefs *p);
+void mam_prefs_free(struct mam_prefs *p);        /* pure (format.c) */
 
 struct xbuf;
 /* Append it as XEP-0297 forwards it in a result (XEP-0313 4.2):

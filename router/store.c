@@ -162,6 +162,33 @@ int store_open_sub(struct store *s)
 	return s->sub ? 0 : -1;
 }
 
+#define MEMBER_KEY_MAX (2 * 3072)   /* a prefix and a JID or resource */
+
+int store_del_members(struct store *s, const char *bare, const char *cmd,
+    const char *list_what, const char *const *prefixes)
+{
+	char key[STORE_MAX_KEY], what[MEMBER_KEY_MAX];
+	redisReply *r, *d;
+	size_t i;
+	int k;
+
+	store_user_key(s, bare, list_what, key, sizeof key);
+	if (!(r = store_cmd(s, "%s %s", cmd, key)))
+		return XE_REDIS;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+		for (k = 0; prefixes[k]; k++) {
+			snprintf(what, sizeof what, "%s%s", prefixes[k], r->element[i]->str);
+			store_user_key(s, bare, what, key, sizeof key);
+			if (!(d = store_cmd(s, "DEL %s", key))) {
+				freeReplyObject(r);
+				return XE_REDIS;
+			}
+			freeReplyObject(d);
+		}
+	freeReplyObject(r);
+	return 0;
+}
+
 void store_policy(struct store *s, const struct config *cfg)
 {
 	s->session_ttl = cfg->session_ttl;

@@ -65,6 +65,12 @@ void store_user_key(const struct store *s, const char *bare, const char *what,
 /* Full-JID channel "<prefix>{<escaped bare>}/<resource>". */
 void store_full_channel(const struct store *s, const char *bare,
     const char *resource, char *out, size_t outsz);
+/* For each member m of bare's key list_what, read with cmd ("SMEMBERS"
+ * for a set, "HKEYS" for a hash), delete bare's keys <prefix>m for each
+ * of prefixes (NULL-ended): the keys a user's sessions or archive
+ * indexes own. 0 or XE_REDIS. */
+int store_del_members(struct store *s, const char *bare, const char *cmd,
+    const char *list_what, const char *const *prefixes);
 /* Global keys: "<prefix><name>" (the users index, the online index). */
 void store_global_key(const struct store *s, const char *name, char *out, size_t outsz);
 

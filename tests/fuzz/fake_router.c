@@ -1140,15 +1140,6 @@ int mam_metadata(struct store *s, const char *bare, struct mam_page *p)
 	return MAM_OK;
 }
 
-void mam_page_free(struct mam_page *p)
-{
-	int i;
-	for (i = 0; i < p->n; i++)
-		free(p->items[i].xml);
-	free(p->items);
-	memset(p, 0, sizeof *p);
-}
-
 int mam_prefs_get(struct store *s, const char *bare, struct mam_prefs *p)
 {
 	(void)bare;
@@ -1160,12 +1151,6 @@ int mam_prefs_put(struct store *s, const char *bare, const struct mam_prefs *p)
 {
 	(void)bare; (void)p;
 	return failing(s, "mam_prefs_put") ? XE_REDIS : MAM_OK;
-}
-
-void mam_prefs_free(struct mam_prefs *p)
-{
-	strvec_free(&p->always);
-	strvec_free(&p->never);
 }
 
 /* ---- blocking.h: nobody blocks anyone; a change is accepted ---- */

@@ -165,13 +165,9 @@ static int parse_rsm(struct conn *c, const struct xml_node *iq, struct xml_node 
 		}
 		p->q.max = n > MAM_PAGE_MAX ? MAM_PAGE_MAX : (int)n;
 	}
-	if (after) {
-		if (!*xml_text(after)) {
-			conn_error(c, iq, "modify", "bad-request", "an empty <after/>");
-			return -1;
-		}
+	/* An empty <after/> names no item: paging starts at the beginning. */
+	if (after && *xml_text(after))
 		p->q.rsm_after = xml_text(after);
-	}
 	if (before)
 		p->q.rsm_before = xml_text(before);
 	return 0;

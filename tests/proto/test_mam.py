@@ -183,6 +183,7 @@ def test_paging_edges(server):
         seen['flip'] = await run_query(a, rsm={'max': '3', 'before': ''}, flip=True)
         seen['count'] = await run_query(a, rsm={'max': '0'})
         seen['default'] = await run_query(a)
+        seen['empty_after'] = await run_query(a, rsm={'max': '2', 'after': ''})
         forged = ids[0][:-1] + ('0' if ids[0][-1] != '0' else '1')
         seen['unknown_after'] = await run_query(a, rsm={'after': forged})
         seen['unknown_before'] = await run_query(a, rsm={'before': 'nope'})
@@ -214,6 +215,7 @@ def test_paging_edges(server):
     assert bodies(seen['count']) == [] and fin_set(seen['count'][2]) == \
         (False, None, None, 5)
     assert bodies(seen['default']) == ['m0', 'm1', 'm2', 'm3', 'm4']
+    assert bodies(seen['empty_after']) == ['m0', 'm1']
     assert seen['unknown_after'] == ('error', [], 'item-not-found'), seen['unknown_after']
     assert seen['unknown_before'] == ('error', [], 'item-not-found')
     assert seen['both'] == ('error', [], 'bad-request')

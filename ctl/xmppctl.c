@@ -959,7 +959,9 @@ static int archive_line(const struct mam_item *it, void *arg)
 {
 	struct xbuf b = { 0 };
 	(void)arg;
-	xbuf_addf(&b, "<result xmlns='urn:xmpp:mam:2' id='%s'>", it->id);
+	xbuf_adds(&b, "<result xmlns='urn:xmpp:mam:2' id='");
+	xbuf_add_esc(&b, it->id, strlen(it->id));
+	xbuf_adds(&b, "'>");
 	mam_forwarded(&b, it);
 	xbuf_adds(&b, "</result>\n");
 	fwrite(b.p, 1, b.len, stdout);

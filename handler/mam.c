@@ -197,7 +197,9 @@ static void send_results(struct conn *c, const struct xml_node *iq, const char *
 			xbuf_add_esc(&b, queryid, strlen(queryid));
 			xbuf_adds(&b, "'");
 		}
-		xbuf_addf(&b, " id='%s'>", it->id);
+		xbuf_adds(&b, " id='");
+		xbuf_add_esc(&b, it->id, strlen(it->id));
+		xbuf_adds(&b, "'>");
 		mam_forwarded(&b, it);
 		xbuf_adds(&b, "</result></message>");
 		conn_send_raw(c, b.p, b.len);

@@ -4,7 +4,8 @@
  * It reads the same xmpp.conf(5) as the handlers (Redis URL, key prefix,
  * served domains) and works directly on the Redis they share: accounts
  * (adduser, passwd, deluser, users), a view of bound sessions
- * (sessions), and the failed-login counters (blocks, unblock). It never
+ * (sessions), the failed-login counters (blocks, unblock), and
+ * invitations to register in-band (invite, invites, uninvite). It never
  * sees a client connection.
  *
  * Passwords never reach Redis: only SCRAM-SHA-1 and SCRAM-SHA-256 data
@@ -14,7 +15,8 @@
  * Exit codes (s6 style):
  *   0   ok
  *   1   what was asked for failed: no such user, user exists, no
- *       failures counted for an address to unblock
+ *       failures counted for an address to unblock, no such invitation,
+ *       one for that user exists
  *   100 usage error or bad input: unknown command, bad JID, domain not
  *       served, empty / mismatched / unacceptable password
  *   111 system failure: bad configuration, Redis unreachable or failing,
@@ -23,7 +25,9 @@
 #define PROG "xmppctl"
 #define USAGE PROG " [-c FILE] adduser|passwd [--legacy-digest] JID | deluser JID" \
 " | users | sessions [JID] | roster JID [add|remove CONTACT ...] | kick JID[/RESOURCE]" \
-" | blocks | unblock ADDRESS|--all | archive [--delete] JID   (-h for help)"
+" | blocks | unblock ADDRESS|--all | archive [--delete] JID" \
+" | invite [--expires SECONDS] [--user NODE|JID] [--domain DOMAIN] | invites | uninvite TOKEN" \
+"   (-h for help)"
 #define HELP \
 "usage: " PROG " [-c FILE] COMMAND [ARGS]\n" \
 "\n" \
@@ -49,6 +53,14 @@
 "  archive JID                     export JID's message archive (XEP-0313) as\n" \
 "                                  XML on standard output, oldest first\n" \
 "  archive --delete JID            delete JID's message archive\n" \
+"  invite [--expires SECONDS] [--user NODE|JID] [--domain DOMAIN]\n" \
+"                                  make a single-use invitation to register an\n" \
+"                                  account in-band (registration = invite), valid\n" \
+"                                  SECONDS (default 604800, a week), for that user\n" \
+"                                  only or any name; prints the token and its\n" \
+"                                  xmpp: URI (XEP-0401)\n" \
+"  invites                         list the invitations not yet used\n" \
+"  uninvite TOKEN                  revoke an invitation\n" \
 "\n" \
 "options:\n" \
 "  -c FILE          configuration file (default: $XMPP_CONFIG, then\n" \
@@ -62,7 +74,8 @@
 "The password is the first line of standard input when that is not a\n" \
 "terminal; otherwise it is asked twice on the terminal, without echo.\n" \
 "\n" \
-"exit codes: 0 ok, 1 failed (no such user, user exists, nothing to unblock),\n" \
+"exit codes: 0 ok, 1 failed (no such user, user exists, nothing to unblock,\n" \
+"no such invitation),\n" \
 "100 usage error, " \
 "111 system failure (configuration, Redis).\n"
 
@@ -78,6 +91,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "datetime.h"
 #include "jid.h"
 #include "scram.h"
 #include "store.h"
@@ -87,6 +101,7 @@
 #include "route.h"
 #include "authfail.h"
 #include "mam.h"
+#include "invite.h"
 #include "netaddr.h"
 #include "xml.h"
 #include "strvec.h"
@@ -107,6 +122,9 @@ enum {
 #define ISO8601_MAX       32
 #define URL_SHOWN_MAX     1024
 #define BLOCK_LINE_MAX    (JID_MAX + 128)
+#define INVITE_TTL_DEFAULT (7 * 86400)   /* a week */
+#define INVITE_TTL_MAX    (366 * 86400)
+#define INVITE_LINE_MAX   (3 * JID_MAX + 128)
 
 /* What one run needs: the configuration, the Redis connection, and where
  * the configuration came from (-c, or NULL for the default search). */
@@ -438,8 +456,8 @@ static int cmd_setpw(struct ctl *c, int argc, char **argv, int create)
 	if ((rc = ctl_open_for(c, jid, bare, sizeof bare)) != XC_OK)
 		return rc;
 
-	/* Check first so nobody types a password for nothing; account_put
-	 * with create_only still settles a race. */
+	/* Check first so nobody types a password for nothing;
+	 * account_create still settles a race. */
 	r = account_get(&c->st, bare, &acct);
 	explicit_bzero(&acct, sizeof acct);
 	if (r < 0)
@@ -453,15 +471,24 @@ static int cmd_setpw(struct ctl *c, int argc, char **argv, int create)
 		return XC_FAIL;
 	}
 
-	if ((rc = pw_get(bare, pw, sizeof pw)) == XC_OK
-	    && (rc = creds_make(pw, sha1, sha256, sizeof sha1)) == XC_OK) {
-		r = account_put(&c->st, bare, sha1, sha256, legacy ? pw : NULL, create);
-		if (r < 0)
+	if ((rc = pw_get(bare, pw, sizeof pw)) != XC_OK) {
+		/* nothing to store */
+	} else if (create) {
+		/* What in-band registration does too (account_create). */
+		r = account_create(&c->st, bare, pw, legacy, NULL);
+		if (r == XE_ENTROPY) {
+			ctl_err("cannot compute SCRAM credentials");
+			rc = XC_SYS;
+		} else if (r < 0)
 			rc = redis_failed(c);
 		else if (r == ACCOUNT_EXISTS) {
 			ctl_err("user %s exists", bare);
 			rc = XC_FAIL;
 		}
+	} else if ((rc = creds_make(pw, sha1, sha256, sizeof sha1)) == XC_OK) {
+		r = account_put(&c->st, bare, sha1, sha256, legacy ? pw : NULL, 0);
+		if (r < 0)
+			rc = redis_failed(c);
 	}
 	explicit_bzero(pw, sizeof pw);
 	return rc;
@@ -636,10 +663,7 @@ struct session_lines {
 
 static void iso8601_utc(long t, char *out, size_t outsz)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm) || !strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, outsz, "%ld", t);
+	datetime_format((long long)t * 1000, 0, out, outsz);
 }
 
 static int session_line(const struct session_info *si, void *arg)
@@ -989,6 +1013,162 @@ static int cmd_archive(struct ctl *c, int argc, char **argv)
 	return stdout_flush();
 }
 
+/* ---- invitations ---- */
+
+/* node as the user part of an xmpp: URI (RFC 5122 2.3): what is not
+ * unreserved, nor one of the few delimiters allowed there, percent-encoded. */
+static void uri_node(const char *node, char *out, size_t outsz)
+{
+	static const char keep[] = "-._~!$&'()*+,;=";
+	size_t o = 0;
+	for (; *node && o + 4 < outsz; node++) {
+		unsigned char ch = (unsigned char)*node;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || (ch && strchr(keep, ch)))
+			out[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(out + o, outsz - o, "%%%02X", ch);
+	}
+	out[o] = '\0';
+}
+
+static int cmd_invite(struct ctl *c, int argc, char **argv)
+{
+	const char *user = NULL, *domain = NULL;
+	char node[JID_MAX_PART] = "", bare[JID_MAX], unode[3 * JID_MAX_PART];
+	char token[INVITE_TOKEN_MAX];
+	struct account acct;
+	struct jid j;
+	long ttl = INVITE_TTL_DEFAULT;
+	char *end;
+	int i, rc, r;
+
+	for (i = 0; i < argc; i++) {
+		if (i + 1 < argc && !strcmp(argv[i], "--expires")) {
+			ttl = strtol(argv[++i], &end, 10);
+			if (*end || end == argv[i] || ttl < 1 || ttl > INVITE_TTL_MAX)
+				return usage_error("invite: --expires takes 1 .. %d seconds",
+				    INVITE_TTL_MAX);
+		} else if (i + 1 < argc && !strcmp(argv[i], "--user"))
+			user = argv[++i];
+		else if (i + 1 < argc && !strcmp(argv[i], "--domain"))
+			domain = argv[++i];
+		else
+			return usage_error("invite [--expires SECONDS] [--user NODE|JID] "
+			    "[--domain DOMAIN]");
+	}
+	if ((rc = ctl_load_config(c)) != XC_OK)
+		return rc;
+	if (domain) {
+		if (jid_parse(domain, &j) == -1 || j.node[0] || j.resource[0] ||
+		    !config_serves(&c->cfg, j.domain)) {
+			ctl_err("bad domain '%s': not served (see 'domain' in the configuration)",
+			    domain);
+			return XC_USAGE;
+		}
+	} else {
+		snprintf(j.domain, sizeof j.domain, "%s", c->cfg.domains[0]);
+	}
+	snprintf(bare, sizeof bare, "%s", j.domain);     /* the domain, unless a user */
+	if (user) {
+		if (strchr(user, '@')) {
+			if ((rc = ctl_account_jid(c, user, bare, sizeof bare)) != XC_OK)
+				return rc;
+			if (domain && strcmp(strchr(bare, '@') + 1, j.domain)) {
+				ctl_err("--user %s is not in --domain %s", user, domain);
+				return XC_USAGE;
+			}
+			snprintf(node, sizeof node, "%.*s", (int)(strchr(bare, '@') - bare), bare);
+			snprintf(j.domain, sizeof j.domain, "%s", strchr(bare, '@') + 1);
+		} else if (jid_nodeprep(user, node, sizeof node) == -1 || !node[0]) {
+			ctl_err("bad user '%s': not a valid user part (RFC 7622)", user);
+			return XC_USAGE;
+		} else {
+			snprintf(bare, sizeof bare, "%s@%s", node, j.domain);
+		}
+	}
+	if ((rc = ctl_connect(c)) != XC_OK)
+		return rc;
+	if (node[0]) {
+		r = account_get(&c->st, bare, &acct);
+		explicit_bzero(&acct, sizeof acct);
+		if (r < 0)
+			return redis_failed(c);
+		if (r == ACCOUNT_FOUND) {
+			ctl_err("user %s exists", bare);
+			return XC_FAIL;
+		}
+	}
+	r = invite_create(&c->st, j.domain, node, (int)ttl, token);
+	if (r == XE_ENTROPY) {
+		ctl_err("%s", c->st.err);
+		return XC_SYS;
+	}
+	if (r < 0)
+		return redis_failed(c);
+	if (r == INVITE_RESERVED) {
+		ctl_err("an invitation for %s exists (xmppctl invites)", bare);
+		return XC_FAIL;
+	}
+	uri_node(node, unode, sizeof unode);
+	printf("%s\nxmpp:%s%s%s?register;preauth=%s\n", token, unode, node[0] ? "@" : "",
+	    j.domain, token);
+	if (c->cfg.registration != CONFIG_REG_INVITE && c->cfg.registration != CONFIG_REG_OPEN)
+		ctl_err("note: registration is closed in the configuration: the invitation "
+		    "works once it is 'invite' or 'open'");
+	return stdout_flush();
+}
+
+static int invite_line(const struct invite_info *inv, void *arg)
+{
+	char line[INVITE_LINE_MAX], created[ISO8601_MAX];
+	iso8601_utc(inv->created, created, sizeof created);
+	snprintf(line, sizeof line, "%s  domain=%s user=%s created=%s left=%ld", inv->token,
+	    inv->domain, inv->node[0] ? inv->node : "*", created, inv->ttl);
+	strvec_add(arg, line);
+	return 0;
+}
+
+static int cmd_invites(struct ctl *c, int argc, char **argv)
+{
+	struct strvec lines = { 0 };
+	int rc;
+
+	(void)argv;
+	if (argc != 0)
+		return usage_error("invites: no arguments expected");
+	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
+		return rc;
+	if (invite_each(&c->st, invite_line, &lines) < 0)
+		rc = redis_failed(c);
+	else {
+		strvec_sort_uniq(&lines);
+		puts("# TOKEN  domain=DOMAIN user=NODE|* created=(UTC) left=SECONDS");
+		print_lines(&lines);
+		rc = stdout_flush();
+	}
+	strvec_free(&lines);
+	return rc;
+}
+
+static int cmd_uninvite(struct ctl *c, int argc, char **argv)
+{
+	int rc, r;
+
+	if (argc != 1 || argv[0][0] == '-')
+		return usage_error("uninvite: one TOKEN expected");
+	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
+		return rc;
+	r = invite_delete(&c->st, argv[0]);
+	if (r < 0)
+		return redis_failed(c);
+	if (r == INVITE_NONE) {
+		ctl_err("no invitation %s", argv[0]);
+		return XC_FAIL;
+	}
+	return XC_OK;
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
@@ -1003,6 +1183,9 @@ static const struct command {
 	{ "blocks", cmd_blocks },
 	{ "unblock", cmd_unblock },
 	{ "archive", cmd_archive },
+	{ "invite", cmd_invite },
+	{ "invites", cmd_invites },
+	{ "uninvite", cmd_uninvite },
 };
 
 int main(int argc, char **argv)

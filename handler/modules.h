@@ -11,7 +11,8 @@
  *   carbons.c   message carbons, XEP-0280
  *   vcard.c     vcard-temp, XEP-0054
  *   private.c   private XML storage, XEP-0049 (bookmarks, XEP-0048)
- *   register.c  in-band registration, XEP-0077: password change, removal
+ *   register.c  in-band registration, XEP-0077: new accounts (and XEP-0445
+ *               invitations), password change, removal
  *   mam.c       the message archive, XEP-0313, and its preferences, XEP-0441
  *   deliver.c   messages and IQs from the client to others (RFC 6121 8)
  * and the few functions one module offers another.

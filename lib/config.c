@@ -50,6 +50,9 @@ static void config_defaults(struct config *c)
 	c->resume_timeout = 300;
 	c->ack_request_every = 5;
 	c->ack_request_delay = 1;
+	c->registration = CONFIG_REG_CLOSED;
+	c->registration_limit = 3;
+	c->registration_window = 3600;
 }
 
 static char *trim(char *s)
@@ -69,6 +72,19 @@ static int parse_bool(const char *v, int *out)
 		*out = 1;
 	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
 		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_registration(const char *v, int *out)
+{
+	if (!strcmp(v, "closed"))
+		*out = CONFIG_REG_CLOSED;
+	else if (!strcmp(v, "open"))
+		*out = CONFIG_REG_OPEN;
+	else if (!strcmp(v, "invite"))
+		*out = CONFIG_REG_INVITE;
 	else
 		return -1;
 	return 0;
@@ -180,6 +196,8 @@ static const struct int_key int_keys[] = {
 	INT_KEY(redis_timeout_ms, 10, 600000),
 	INT_KEY(auth_fail_window, 1, 86400),
 	INT_KEY(auth_block_after, 1, 1000000),
+	INT_KEY(registration_limit, 1, 1000000),
+	INT_KEY(registration_window, 1, 86400 * 30),
 	LONG_KEY(max_read_rate, 1024, 1L << 30),
 	LONG_KEY(max_read_burst, 4096, 1L << 30),
 };
@@ -198,6 +216,8 @@ static int config_set(struct config *c, const char *k, char *v)
 		return parse_bool(v, &c->allow_plaintext_auth);
 	if (!strcmp(k, "password_change_kicks"))
 		return parse_bool(v, &c->password_change_kicks);
+	if (!strcmp(k, "registration"))
+		return parse_registration(v, &c->registration);
 	if (!strcmp(k, "tls_cert"))
 		return copy_str(c->tls_cert, sizeof c->tls_cert, v);
 	if (!strcmp(k, "tls_key"))

@@ -24,6 +24,13 @@
 #define CONFIG_MAX_EXEMPT    64      /* auth_exempt ranges, all lines together */
 #define CONFIG_MAX_RESUME    86400   /* resume_timeout's ceiling, seconds */
 
+/* registration: who may create an account in-band (XEP-0077). */
+enum config_registration {
+	CONFIG_REG_CLOSED = 0,               /* nobody: accounts come from xmppctl */
+	CONFIG_REG_OPEN,                     /* anyone, within the per-address limit */
+	CONFIG_REG_INVITE                    /* only with an invitation token */
+};
+
 struct config_tls_domain {
 	char domain[CONFIG_MAX_DOMAIN];
 	char cert[CONFIG_MAX_PATH];
@@ -39,6 +46,9 @@ struct config {
 	int ndomains;
 	int allow_plaintext_auth;            /* PLAIN / iq:auth <password> without TLS */
 	int password_change_kicks;           /* XEP-0077: a new password ends the other sessions */
+	int registration;                    /* enum config_registration */
+	int registration_limit;              /* accounts one address may create per window */
+	int registration_window;             /* seconds those creations are counted */
 	int ntls_domains;                    /* "tls_domain = DOMAIN CERT KEY" lines */
 	size_t max_stanza_size;              /* bytes; policy-violation beyond */
 	int max_depth;                       /* XML nesting below the stream root */

@@ -3,15 +3,26 @@
  */
 #include "account.h"
 #include "mam.h"
+#include "invite.h"
 #include "scripts.h"
 #include "random.h"
+#include "scram.h"
+#include "jid.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define SECRET_KEY_NAME "server-secret"
 #define SECRET_HEX_LEN  (2 * ACCOUNT_SECRET_LEN)
+#define REG_KEY_NAME    "registration:"
+/* REG_KEY_NAME and an address, truncated as ever; with the prefix it
+ * fits a global key buffer. */
+#define REG_NAME_MAX    256
+_Static_assert(sizeof ((struct store *)0)->prefix + REG_NAME_MAX <= STORE_MAX_GLOBAL_KEY,
+    "a registration counter's key fits STORE_MAX_GLOBAL_KEY");
+#define NUM_MAX         24        /* a decimal long, and its NUL */
 
 /* Every per-user key suffix; account_delete removes them all, and the
  * archive (mam_delete). */
@@ -94,6 +105,84 @@ int account_put(struct store *s, const char *bare, const char *scram_sha1,
 		return XE_REDIS;
 	freeReplyObject(r);
 	return ACCOUNT_WRITTEN;
+}
+
+static void reg_key(const struct store *s, const char *addr, char *out, size_t outsz)
+{
+	char name[REG_NAME_MAX];
+	snprintf(name, sizeof name, REG_KEY_NAME "%s", addr);
+	store_global_key(s, name, out, outsz);
+}
+
+int account_created_from(struct store *s, const char *addr, long *n)
+{
+	char key[STORE_MAX_GLOBAL_KEY];
+	redisReply *r;
+
+	*n = 0;
+	reg_key(s, addr, key, sizeof key);
+	if (!(r = store_cmd(s, "GET %s", key)))
+		return XE_REDIS;
+	if (r->type == REDIS_REPLY_STRING)
+		*n = strtol(r->str, NULL, 10);
+	freeReplyObject(r);
+	return 0;
+}
+
+/* account_create.lua's outcomes, in the order of enum account_result. */
+static const char *const create_outcomes[] = {
+	"", "", "created", "exists", "", "limited", "no-invite", "other-user", NULL
+};
+
+int account_create(struct store *s, const char *bare, const char *password, int legacy,
+    const struct account_claim *claim)
+{
+	char key[STORE_MAX_KEY], users[STORE_MAX_GLOBAL_KEY], counter[STORE_MAX_GLOBAL_KEY];
+	char inv[STORE_MAX_GLOBAL_KEY], resv[STORE_MAX_KEY];
+	char sha1[ACCOUNT_MAX_FIELD], sha256[ACCOUNT_MAX_FIELD];
+	char node[JID_MAX], now[NUM_MAX], limit[NUM_MAX], window[NUM_MAX];
+	const char *argv[16], *at = strchr(bare, '@'), *token;
+	redisReply *r;
+	int rc;
+
+	if (scram_cred_lines(password, sha1, sha256, sizeof sha1) == -1) {
+		snprintf(s->err, sizeof s->err, "cannot derive SCRAM credentials");
+		return XE_ENTROPY;
+	}
+	token = claim && claim->token ? claim->token : "";
+	snprintf(node, sizeof node, "%.*s", at ? (int)(at - bare) : 0, bare);
+	snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+	snprintf(limit, sizeof limit, "%d", claim && claim->addr ? claim->limit : 0);
+	snprintf(window, sizeof window, "%d", claim ? claim->window : 0);
+	store_user_key(s, bare, "account", key, sizeof key);
+	store_global_key(s, "users", users, sizeof users);
+	reg_key(s, claim && claim->addr ? claim->addr : "", counter, sizeof counter);
+	invite_key(s, token, inv, sizeof inv);
+	invite_reservation_key(s, bare, resv, sizeof resv);
+	argv[0] = key;
+	argv[1] = users;
+	argv[2] = counter;
+	argv[3] = inv;
+	argv[4] = resv;
+	argv[5] = bare;
+	argv[6] = sha1;
+	argv[7] = sha256;
+	argv[8] = legacy ? password : "";
+	argv[9] = now;
+	argv[10] = limit;
+	argv[11] = window;
+	argv[12] = token;
+	argv[13] = node;
+	argv[14] = at ? at + 1 : "";
+	argv[15] = claim ? "1" : "0";
+	rc = store_script(s, "account_create", lua_account_create, lua_account_create_sha, 5, 16,
+	    argv, NULL, create_outcomes, &r);
+	explicit_bzero(sha1, sizeof sha1);
+	explicit_bzero(sha256, sizeof sha256);
+	if (rc < 0)
+		return rc;
+	freeReplyObject(r);
+	return rc;               /* create_outcomes follows enum account_result */
 }
 
 int account_delete(struct store *s, const char *bare)

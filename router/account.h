@@ -8,7 +8,9 @@
  * "digest-secret" (only with legacy digest), "created" (unix time).
  *
  * Also <prefix>server-secret: 64 hex digits, drawn once, from which the
- * made-up credentials of users that do not exist are derived (scram.h).
+ * made-up credentials of users that do not exist are derived (scram.h),
+ * and <prefix>registration:<address>, a counter of the accounts created
+ * in-band from one source address, expiring with its window.
  */
 #ifndef XMPPD_ACCOUNT_H
 #define XMPPD_ACCOUNT_H
@@ -35,7 +37,11 @@ enum account_result {
 	ACCOUNT_FOUND = 1,     /* account_get: read */
 	ACCOUNT_WRITTEN = 2,   /* account_put: created or replaced */
 	ACCOUNT_EXISTS = 3,    /* account_put, create_only: there already, unchanged */
-	ACCOUNT_REMOVED = 4    /* account_delete: removed */
+	ACCOUNT_REMOVED = 4,   /* account_delete: removed */
+	ACCOUNT_LIMITED = 5,   /* account_create: the address's limit is reached */
+	ACCOUNT_NO_INVITE = 6, /* ... no such invitation (used, expired, revoked,
+	                          or for another domain) */
+	ACCOUNT_OTHER_USER = 7 /* ... the invitation names another user */
 };
 
 /*
@@ -59,6 +65,40 @@ int account_get(struct store *s, const char *bare, struct account *a);
  */
 int account_put(struct store *s, const char *bare, const char *scram_sha1,
     const char *scram_sha256, const char *digest_secret, int create_only);
+
+/* Who asks for a new account (account_create): a client registering
+ * in-band, counted against its address and perhaps holding an
+ * invitation. The operator passes none. */
+struct account_claim {
+	const char *addr;      /* source address counted; NULL: not counted */
+	int limit;             /* accounts addr may create per window (> 0) */
+	int window;            /* seconds */
+	const char *token;     /* invitation consumed with the creation (invite.h);
+	                          NULL: none needed */
+};
+
+/*
+ * Create the account bare with fresh SCRAM-SHA-1 and SCRAM-SHA-256
+ * credentials for password (and, with legacy, the password itself as
+ * its digest secret), and index it: what `xmppctl adduser` and in-band
+ * registration both do. One script (account_create.lua), so the checks
+ * and the creation are one atomic step.
+ *
+ * Accepts: password already checked (scram_password_acceptable); claim
+ *   NULL for the operator, who is neither counted nor held to the
+ *   reservation of a JID by an invitation.
+ * Returns: ACCOUNT_WRITTEN; ACCOUNT_EXISTS (there already, or reserved
+ *   for an invitation's holder); with a claim ACCOUNT_LIMITED,
+ *   ACCOUNT_NO_INVITE, ACCOUNT_OTHER_USER (nothing changed); or
+ *   XE_ENTROPY (no salt could be drawn), XE_REDIS, XE_REPLY.
+ */
+int account_create(struct store *s, const char *bare, const char *password, int legacy,
+    const struct account_claim *claim);
+
+/* The accounts created in-band from addr in the current window, into *n
+ * (0 if none): 0, or XE_REDIS. A cheap look before the SCRAM work that
+ * account_create would refuse anyway. */
+int account_created_from(struct store *s, const char *addr, long *n);
 
 /*
  * Remove every key of the user (account, roster, sessions, presence,

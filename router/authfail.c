@@ -115,18 +115,6 @@ int authfail_unblock(struct store *s, const char *addr)
 
 /* ---- listing ---- */
 
-/* The key prefix as a SCAN MATCH pattern: glob characters escaped. */
-static void glob_escape(const char *in, char *out, size_t outsz)
-{
-	size_t o = 0;
-	for (; *in && o + 3 < outsz; in++) {
-		if (strchr("*?[]\\", *in))
-			out[o++] = '\\';
-		out[o++] = *in;
-	}
-	out[o] = '\0';
-}
-
 /* Undo store_user_key's percent-encoding of a bare JID ("%7B" -> "{"). */
 static void unescape_jid(const char *in, size_t len, char *out, size_t outsz)
 {
@@ -231,7 +219,7 @@ static int scan_kind(struct store *s, enum authfail_kind kind,
 	char pattern[STORE_MAX_KEY], esc[sizeof s->prefix * 2];
 	struct scan_ctx x = { s, kind, fn, arg };
 
-	glob_escape(s->prefix, esc, sizeof esc);
+	store_glob_escape(s->prefix, esc, sizeof esc);
 	snprintf(pattern, sizeof pattern, "%s%s", esc,
 	    kind == AUTHFAIL_ADDR ? ADDR_KEY_NAME "*" : "{*" ACCOUNT_KEY_END);
 	return store_scan(s, NULL, pattern, scan_one, &x);

@@ -56,6 +56,17 @@ void store_global_key(const struct store *s, const char *name, char *out, size_t
 	snprintf(out, outsz, "%s%s", s->prefix, name);
 }
 
+void store_glob_escape(const char *in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (; *in && o + 3 < outsz; in++) {
+		if (strchr("*?[]\\", *in))
+			out[o++] = '\\';
+		out[o++] = *in;
+	}
+	out[o] = '\0';
+}
+
 int store_outcome(const redisReply *r, const char *const *outcomes)
 {
 	const redisReply *o;

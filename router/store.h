@@ -73,6 +73,10 @@ int store_del_members(struct store *s, const char *bare, const char *cmd,
     const char *list_what, const char *const *prefixes);
 /* Global keys: "<prefix><name>" (the users index, the online index). */
 void store_global_key(const struct store *s, const char *name, char *out, size_t outsz);
+/* in (a key prefix) as the start of a SCAN MATCH pattern: glob
+ * characters escaped; out holds twice in's length and a NUL. Pure
+ * (router/format.c). */
+void store_glob_escape(const char *in, char *out, size_t outsz);
 
 /* Wait up to tries * wait_ms for Redis to answer PING (reconnecting as
  * needed): 0 once it does, XE_REDIS if it never did. A connection that

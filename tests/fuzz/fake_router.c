@@ -2,6 +2,8 @@
  * fake_router.c - router/ without Redis, for the fuzz targets: every
  * function of router/store.h, account.h, session.h, route.h, roster.h,
  * authfail.h, carbons.h, sm.h, blocking.h, vcard.h, private.h and mam.h that
+ * authfail.h, carbons.h, sm.h, blocking.h, vcard.h, private.h and
+ * invite.h that
  * router/format.c does not define (the formats: key and channel names,
  * envelopes, session records, roster item heads; linked as they are),
  * over small in-memory tables (see fake_router.h for what is preloaded).
@@ -25,6 +27,7 @@
 #include "private.h"
 #include "blocking.h"
 #include "mam.h"
+#include "invite.h"
 #include "sm.h"
 #include "scram.h"
 #include "xmalloc.h"
@@ -1511,6 +1514,70 @@ int authfail_unblock(struct store *s, const char *addr)
 
 static char cred_sha1[ACCOUNT_MAX_FIELD], cred_sha256[ACCOUNT_MAX_FIELD];
 
+/* ---- in-band registration (account.h, invite.h) ---- */
+
+static int invite_used;          /* FAKE_INVITE was consumed */
+
+int invite_token_ok(const char *token)
+{
+	size_t i;
+	for (i = 0; i < INVITE_TOKEN_LEN; i++)
+		if (!((token[i] >= '0' && token[i] <= '9') || (token[i] >= 'a' && token[i] <= 'f')))
+			return 0;
+	return token[i] == '\0';
+}
+
+int invite_check(struct store *s, const char *token, const char *domain, int min_ttl,
+    char *node, size_t nodesz)
+{
+	(void)domain;
+	(void)min_ttl;
+	node[0] = '\0';
+	(void)nodesz;
+	if (failing(s, "invite_check"))
+		return -1;
+	return !invite_used && !strcmp(token, FAKE_INVITE) ? INVITE_VALID : INVITE_NONE;
+}
+
+int account_created_from(struct store *s, const char *addr, long *n)
+{
+	char k[256];
+	*n = 0;
+	if (failing(s, "account_created_from"))
+		return -1;
+	snprintf(k, sizeof k, "reg:%s", addr);
+	*n = count_of(k);
+	return 0;
+}
+
+/* The new account gets FAKE_PASSWORD's credentials whatever the password:
+ * a real derivation (SCRAM_ITERATIONS) would slow every input down. */
+int account_create(struct store *s, const char *bare, const char *password, int legacy,
+    const struct account_claim *claim)
+{
+	char k[256];
+	int r;
+	(void)password;
+	(void)legacy;
+	if (failing(s, "account_create"))
+		return -1;
+	if (claim && claim->addr) {
+		snprintf(k, sizeof k, "reg:%s", claim->addr);
+		if (count_of(k) >= claim->limit)
+			return ACCOUNT_LIMITED;
+	}
+	if (claim && claim->token && (invite_used || strcmp(claim->token, FAKE_INVITE)))
+		return ACCOUNT_NO_INVITE;
+	if (find_account(bare) >= 0)
+		return ACCOUNT_EXISTS;
+	r = account_put(s, bare, cred_sha1, cred_sha256, NULL, 1);
+	if (r == ACCOUNT_WRITTEN && claim && claim->addr)
+		set_count(k, count_of(k) + 1);
+	if (r == ACCOUNT_WRITTEN && claim && claim->token)
+		invite_used = 1;
+	return r;
+}
+
 static void make_creds(void)
 {
 	struct scram_cred c;
@@ -1555,6 +1622,7 @@ void fake_router_reset(void)
 
 	make_creds();
 	calls = fail_at = 0;
+	invite_used = 0;
 	while (naccounts)
 		del_account(naccounts - 1);
 	while (nsessions)

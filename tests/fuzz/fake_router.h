@@ -18,6 +18,8 @@
  *   offline   alice: one chat message from bob
  *   inbox     carol@localhost/old: one message (routed again when reaped)
  *   server secret  ACCOUNT_SECRET_LEN bytes of FAKE_SERVER_SECRET_BYTE
+ *   invitation     FAKE_INVITE, any user, single use; an account
+ *             registered in-band gets FAKE_PASSWORD's credentials
  * Whatever is published to a channel the connection subscribed to (its
  * full JID, its bare JID) is queued; the harness hands it to conn_deliver,
  * as the main loop would. A stanza routed to the connection's own session
@@ -33,6 +35,9 @@
 #define FAKE_PASSWORD   "secret"
 /* The fixed 16-byte salt of every fake account (make-seeds.py uses it). */
 #define FAKE_SALT       "xmppd-fuzz-salt!"
+/* The one invitation token (invite.h) valid until used; registration is
+ * in invite mode for fuzz_stream. */
+#define FAKE_INVITE     "0123456789abcdef0123456789abcdef"
 /* Every byte of the server secret (account_server_secret). */
 #define FAKE_SERVER_SECRET_BYTE 0x5a
 

@@ -180,6 +180,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.ndomains = 2;
 	snprintf(cfg.hostname, sizeof cfg.hostname, "fuzzhost");
 	cfg.allow_plaintext_auth = 1;
+	cfg.registration = CONFIG_REG_INVITE;      /* the whole pre-auth registration path */
 	cfg.auth_fail_delay_ms = 0;
 	cfg.max_stanza_size = 8192;
 	cfg.max_depth = 12;

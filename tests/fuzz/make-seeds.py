@@ -259,6 +259,18 @@ def crafted(id1, nonce, id2):
         "<auth xmlns='%s' mechanism='SCRAM-SHA-1-PLUS'>%s</auth>" % (SASL, b64("p=tls-exporter,,n=alice,r=x")) +
         "<auth xmlns='%s' mechanism='DIGEST-MD5'/>" % SASL +
         "<response xmlns='%s'>!!!</response>" % SASL)
+    # In-band registration (fuzz_stream runs in invite mode): the form,
+    # an XEP-0445 preauth with the fake router's token, the account, then
+    # a login with it (it gets the fake password's credentials).
+    seeds["register-invite"] = (
+        HEADER + "<iq type='get' id='g'><query xmlns='jabber:iq:register'/></iq>"
+        "<iq type='set' id='p'><preauth xmlns='urn:xmpp:pars:0' "
+        "token='0123456789abcdef0123456789abcdef'/></iq>"
+        "<iq type='set' id='s'><query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' "
+        "type='submit'><field var='username'><value>dave</value></field>"
+        "<field var='password'><value>pw</value></field></x></query></iq>"
+        "<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (SASL, b64("\0dave\0" + PASSWORD)) +
+        HEADER + bind("new") + "<presence/></stream:stream>")
     seeds["starttls-refused"] = HEADER + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
     seeds["errors-mixed"] = (
         "<?xml version='1.0' encoding='UTF-8'?>" + HEADER.replace("localhost", "example.org", 1) +

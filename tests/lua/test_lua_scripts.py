@@ -11,8 +11,8 @@ from lua_harness import EMBED, LUA, NOW, RedisError, rec, script, scripts
 def test_every_script_is_tested():
     """A new script needs tests here: this list is the reminder."""
     assert scripts() == [
-        "authfail_record", "blocking_set", "carbons_set", "mam_prefs_set", "mam_query",
-        "offline_move", "presence_get",
+        "account_create", "authfail_record", "blocking_set", "carbons_set", "invite_check",
+        "mam_prefs_set", "mam_query", "offline_move", "presence_get",
         "private_set", "roster_remove", "roster_set", "roster_sub", "route_stanza",
         "server_secret", "session_reap", "session_register", "session_unregister",
         "session_update", "sm_adopt", "sm_enable", "sm_end", "sm_resume", "sm_sync"]

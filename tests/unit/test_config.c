@@ -101,6 +101,9 @@ static void check_defaults(const struct config *c)
 	CHECK_INT(c->offline_max, 1000);
 	CHECK_INT(c->session_ttl, 90);
 	CHECK_INT(c->redis_timeout_ms, 2000);
+	CHECK_INT(c->registration, CONFIG_REG_CLOSED);
+	CHECK_INT(c->registration_limit, 3);
+	CHECK_INT(c->registration_window, 3600);
 }
 
 static void test_defaults(void)
@@ -226,6 +229,18 @@ static void test_bool(void)
 	CHECK_ERR("allow_plaintext_auth = yes # comment\n", 1, "allow_plaintext_auth");
 }
 
+static void test_registration(void)
+{
+	CHECK_INT(load("registration = open\n"), 0);
+	CHECK_INT(cfg.registration, CONFIG_REG_OPEN);
+	CHECK_INT(load("registration = invite\n"), 0);
+	CHECK_INT(cfg.registration, CONFIG_REG_INVITE);
+	CHECK_INT(load("registration = closed\n"), 0);
+	CHECK_INT(cfg.registration, CONFIG_REG_CLOSED);
+	CHECK_ERR("registration = yes\n", 1, "registration");
+	CHECK_ERR("\nregistration = Open\n", 2, "registration");
+}
+
 struct range {
 	const char *key;
 	long lo, hi;
@@ -249,6 +264,8 @@ static long get_num(const struct config *c, const char *key)
 	if (!strcmp(key, "auth_block_after")) return c->auth_block_after;
 	if (!strcmp(key, "max_read_rate")) return c->max_read_rate;
 	if (!strcmp(key, "max_read_burst")) return c->max_read_burst;
+	if (!strcmp(key, "registration_limit")) return c->registration_limit;
+	if (!strcmp(key, "registration_window")) return c->registration_window;
 	return -12345;
 }
 
@@ -272,6 +289,8 @@ static void test_numbers(void)
 		{ "auth_block_after", 1, 1000000 },
 		{ "max_read_rate", 1024, 1073741824 },
 		{ "max_read_burst", 4096, 1073741824 },
+		{ "registration_limit", 1, 1000000 },
+		{ "registration_window", 1, 2592000 },
 	};
 	static const char *junk[] = { "", "abc", "10x", "1e3", "0x10", "1 0",
 	    "99999999999999999999999" };
@@ -502,6 +521,7 @@ int main(void)
 	test_domains();
 	test_strings();
 	test_bool();
+	test_registration();
 	test_numbers();
 	test_all_keys();
 	test_errors();

@@ -52,7 +52,7 @@ static int run(struct store *s, int n, const char **av[], const int *ac)
 int invite_create(struct store *s, const char *domain, const char *node, int ttl,
     char token[INVITE_TOKEN_MAX])
 {
-	char key[STORE_MAX_GLOBAL_KEY], rkey[STORE_MAX_KEY], bare[JID_MAX];
+	char key[STORE_MAX_GLOBAL_KEY], rkey[STORE_MAX_KEY], bare[2 * FIELD_MAX + 2];
 	char secs[NUM_MAX], now[NUM_MAX];
 	redisReply *r;
 	int rc;
@@ -196,7 +196,7 @@ int invite_each(struct store *s, int (*fn)(const struct invite_info *inv, void *
 
 int invite_delete(struct store *s, const char *token)
 {
-	char key[STORE_MAX_GLOBAL_KEY], rkey[STORE_MAX_KEY], bare[JID_MAX];
+	char key[STORE_MAX_GLOBAL_KEY], rkey[STORE_MAX_KEY], bare[2 * FIELD_MAX + 2];
 	char domain[FIELD_MAX], node[FIELD_MAX];
 	redisReply *r;
 	int gone;

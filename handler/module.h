@@ -59,6 +59,10 @@ struct module {
 	/* Any other stanza from a bound client (presence, messages, IQs to
 	 * others); MOD_HANDLED ends the walk. */
 	enum mod_ret (*inbound)(struct conn *c, struct xml_node *st);
+	/* An IQ result or error from a bound client to the server or its
+	 * account: the answer to a request a module sent the client itself
+	 * (conn_send); MOD_HANDLED if it was the module's. */
+	enum mod_ret (*response)(struct conn *c, struct xml_node *iq);
 	/* An envelope from Redis that the connection does not deliver itself
 	 * (presence, roster pushes); MOD_HANDLED ends the walk. */
 	enum mod_ret (*outbound)(struct conn *c, const struct route_msg *m);

@@ -16,6 +16,7 @@ const struct module *const modules[] = {
 	&mod_csi,
 	&mod_roster,
 	&mod_blocking,          /* before presence and deliver: it refuses and drops */
+	&mod_caps,              /* before presence: it reads <c/> and lets it pass */
 	&mod_presence,
 	&mod_serveriq,
 	&mod_carbons,

@@ -6,6 +6,7 @@
  *   bind.c      resource binding (RFC 6120 7) and the RFC 3921 session IQ
  *   rosteriq.c  the roster (RFC 6121 2) and roster pushes
  *   blocking.c  the blocking command, XEP-0191
+ *   caps.c      entity capabilities, XEP-0115: what each client wants
  *   presence.c  presence and subscriptions (RFC 6121 3, 4)
  *   serveriq.c  IQs the server answers itself: ping, disco, version
  *   carbons.c   message carbons, XEP-0280
@@ -44,7 +45,7 @@ struct xml_node;
 
 extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
        mod_presence, mod_serveriq, mod_carbons, mod_register, mod_deliver;
-extern const struct module mod_vcard, mod_private, mod_blocking, mod_mam;
+extern const struct module mod_vcard, mod_private, mod_blocking, mod_mam, mod_caps;
 
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */
@@ -79,6 +80,11 @@ int carbons_sent_wanted(struct conn *c);
 /* What the last sent-copies request found: how many of the user's other
  * sessions have carbons on. */
 void carbons_sent_found(struct conn *c, long enabled);
+
+/* caps.c: does this session's client want notifications of node (its
+ * XEP-0115 features hold "<node>+notify", XEP-0163 4)? 0 while its
+ * capabilities are unknown. */
+int caps_wants(struct conn *c, const char *node);
 
 /* mam.c: st, a message the client sends, belongs in the archives
  * (XEP-0313 5.1.1): type chat or normal, with a <body/> or an XEP-0334

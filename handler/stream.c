@@ -370,7 +370,12 @@ static void dispatch_session(struct conn *c, struct xml_node *el)
 		if (conn_to_server(c, el)) {
 			if (is_request(el))
 				server_iq(c, el);
-			return;           /* results and errors to the server end here */
+			else              /* results and errors to the server end here */
+				for (i = 0; modules[i]; i++)
+					if (modules[i]->response &&
+					    modules[i]->response(c, el) == MOD_HANDLED)
+						break;
+			return;
 		}
 		if (is_request(el) && (m = user_iq_module(c, el))) {
 			m->iq(c, el);

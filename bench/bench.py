@@ -17,13 +17,16 @@ Environment (defaults in brackets):
   MSG_P MSG_W MSG_T MSG_D  pairs, window, seconds, drain seconds [50 10 10 3]
   IDLE_N          idle connections for the memory figure [1000]
   FANOUT_K FANOUT_G FANOUT_R FANOUT_S  contacts, groups, rounds, storms [50 4 20 3]
-  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout];
+  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout mam];
                   "storm" is one more (not in the default list: minutes)
   SM_ACK_EVERY    sm: a client sends <r/> after this many stanzas [5]
   SM_RESUME_N     sm: clients that cut their connection and resume [200]
   STORM_N STORM_C clients of the login storm, logins in progress at a time [10000 1000]
   STORM_HOLD      seconds the storm's sessions are held once all are in [60]
   STORM_TIMEOUT   seconds a storm client waits from connect to login [30]
+  MAM_N           mam: messages in the archive queried [100000]
+  MAM_Q           mam: timed repetitions of each kind of query [20]
+  MAM_TIMEOUT     mam: seconds the archive may take to fill [600]
   BENCH_SERVER_CPUS  CPUs every server runs on (taskset -c), "" for any [0]
   BENCH_REDIS_NICE   nice value of xmppd's Redis, "" for none [-10]: under
                   systemd Redis and the handlers are sibling cgroups with
@@ -47,9 +50,11 @@ import base64
 import datetime
 import hashlib
 import hmac
+import math
 import os
 import pwd
 import re
+import select
 import shutil
 import signal
 import socket
@@ -59,6 +64,8 @@ import sys
 import tempfile
 import threading
 import time
+import xml.etree.ElementTree as ET
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -89,7 +96,7 @@ CFG = {
     "fo_g": env_int("FANOUT_G", 4),
     "fo_r": env_int("FANOUT_R", 20),
     "fo_s": env_int("FANOUT_S", 3),
-    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages sm fanout").split(),
+    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages sm fanout mam").split(),
     "sm_ack_every": env_int("SM_ACK_EVERY", 5),
     "sm_resume_n": env_int("SM_RESUME_N", 200),
     "scale": os.environ.get("BENCH_SCALE", "0") == "1",
@@ -101,6 +108,9 @@ CFG = {
     "storm_c": env_int("STORM_C", 1000),
     "storm_hold": env_int("STORM_HOLD", 60),
     "storm_timeout": env_int("STORM_TIMEOUT", 30),
+    "mam_n": env_int("MAM_N", 100000),
+    "mam_q": env_int("MAM_Q", 20),
+    "mam_timeout": env_int("MAM_TIMEOUT", 600),
     "server_cpus": os.environ.get("BENCH_SERVER_CPUS", "0").strip(),
     "load_cpus": os.environ.get("BENCH_LOAD_CPUS", "1").strip(),
     "launcher": os.environ.get("BENCH_XMPPD_LAUNCHER", "listen"),
@@ -124,11 +134,26 @@ NSCALE = max(CFG["scale_levels"]) if CFG["scale"] else 0
 # The login storm's users, after those (one shared SCRAM salt in Redis too).
 STORM_FIRST = SCALE_FIRST + NSCALE
 NSTORM = CFG["storm_n"] if "storm" in CFG["scenarios"] else 0
+# The message archive's two: a sender and the receiver whose archive is
+# filled once and queried.
+MAM_FIRST = STORM_FIRST + NSTORM
+NMAM = 2 if "mam" in CFG["scenarios"] else 0
 # The resume measurement's users, last: a session it leaves hibernating
 # (a resume that failed) must not take the bare-JID messages of the others.
-RESUME_FIRST = STORM_FIRST + NSTORM
+RESUME_FIRST = MAM_FIRST + NMAM
 NRESUME = CFG["sm_resume_n"] if "sm" in CFG["scenarios"] else 0
 IS_ROOT = os.geteuid() == 0
+
+
+def deb_installed(pkg):
+    return subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Status}", pkg],
+                          capture_output=True, text=True).stdout == "installed"
+
+
+# SQLite for the peers' message archives: Prosody's SQL storage
+# (lua-dbi-sqlite3) and ejabberd's (erlang-p1-sqlite3).
+SQLITE_DBI = deb_installed("lua-dbi-sqlite3")
+SQLITE_ERL = deb_installed("erlang-p1-sqlite3")
 
 
 def log(*a):
@@ -341,8 +366,8 @@ def xmppd_creds(i):
 
 def users():
     """[(number, [contact numbers])]: plain users, the fan-out cliques, then
-    the users the scale scenario holds, then the login storm's, then the
-    resume measurement's."""
+    the users the scale scenario holds, then the login storm's, the message
+    archive's sender and receiver, then the resume measurement's."""
     out = [(i, []) for i in range(1, NPLAIN + 1)]
     k1 = CFG["fo_k"] + 1
     for g in range(CFG["fo_g"] if NFO else 0):
@@ -350,6 +375,7 @@ def users():
         out += [(u, [v for v in members if v != u]) for u in members]
     out += [(i, []) for i in range(SCALE_FIRST, SCALE_FIRST + NSCALE)]
     out += [(i, []) for i in range(STORM_FIRST, STORM_FIRST + NSTORM)]
+    out += [(i, []) for i in range(MAM_FIRST, MAM_FIRST + NMAM)]
     out += [(i, []) for i in range(RESUME_FIRST, RESUME_FIRST + NRESUME)]
     return out
 
@@ -407,6 +433,10 @@ class Xmppd:
             # scenario; Prosody's and ejabberd's limits are off too.
             if b"max_read_rate" in strings:
                 f.write("max_read_rate = 1073741824\nmax_read_burst = 1073741824\n")
+            # The message archive keeps everything, as the peers' do here
+            # (the defaults drop what is beyond 10,000 messages or a week).
+            if b"archive_max_count" in strings:
+                f.write("archive_max_count = 0\narchive_max_age = 0\n")
         nice = ["nice", "-n", CFG["redis_nice"]] if CFG["redis_nice"] else []
         self.redis = subprocess.Popen(on_server_cpus(nice +
             ["redis-server", "--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "700",
@@ -507,6 +537,10 @@ class Xmppd:
         n = len(re.findall(r"handler \d+ (?:exited with status [1-9]\d*|killed by signal \d+)", text))
         return n + len(re.findall(r"Child \d+ died with code -?[1-9]\d*", text))
 
+    def archive_count(self, bare):
+        """Messages in a user's archive: the length of its stream."""
+        return int(self.redis_cli("XLEN", "xmpp:{%s}:mam" % bare).stdout)
+
     def sessions(self):
         """Session records in Redis: members of the expiry index. Asked on
         the connection opened when Redis started: during the storm the
@@ -548,6 +582,13 @@ class Prosody:
         self.dir = tempfile.mkdtemp(prefix="xb-p-")
         self.proc = None
         self.port = None
+        # The message archive: SQLite, as Prosody recommends for archives of
+        # this size, in memory (/dev/shm) like xmppd's Redis, which keeps
+        # nothing on disk here; without lua-dbi-sqlite3 the internal
+        # storage (one file per user, read whole for a query).
+        self.sql = SQLITE_DBI and os.path.isdir("/dev/shm")
+        self.shm = tempfile.mkdtemp(prefix="xb-p-", dir="/dev/shm") if self.sql else None
+        self.db = os.path.join(self.shm, "prosody.sqlite") if self.sql else None
 
     def start(self, ulist):
         data = os.path.join(self.dir, "data")
@@ -566,16 +607,25 @@ interfaces = { "127.0.0.1" }
 c2s_ports = { %(port)d }
 c2s_interfaces = { "127.0.0.1" }
 network_backend = "epoll"
-network_settings = { tcp_backlog = 4096 }
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix"; "offline"; "smacks" }
+-- Nagle off (TCP_NODELAY, as xmppd and ejabberd): with it a reply of
+-- many stanzas waits for the client's delayed ACK (~40 ms a query)
+network_settings = { tcp_backlog = 4096; nagle = false }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix"; "offline"; "smacks"; "mam" }
 modules_disabled = { "s2s" }
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
-storage = "internal"
+%(storage)s
+archive_expires_after = "never"
+default_archive_policy = true
+max_archive_query_results = 250
 VirtualHost "%(domain)s"
 """ % {"d": self.dir, "port": self.port, "domain": DOMAIN,
-       "root": "run_as_root = true" if IS_ROOT else ""})
+       "root": "run_as_root = true" if IS_ROOT else "",
+       "storage": 'storage = { archive = "sql" }\nsql = { driver = "SQLite3", database = "%s" }' % self.db
+       if self.sql else 'storage = "internal"\nstorage_archive_item_limit = 100000000'})
+        if not self.sql:
+            log("prosody: lua-dbi-sqlite3 is missing: message archive in the internal storage")
         self.cfg = cfg
         self.launch()
 
@@ -594,6 +644,17 @@ VirtualHost "%(domain)s"
         self.proc.wait(5)
         self.launch()
 
+    def archive_count(self, bare):
+        """Messages in a user's archive, counted in the SQLite database
+        (None with the internal storage: the query's count then)."""
+        if not self.sql:
+            return None
+        import sqlite3
+        user, host = bare.split("@")
+        with sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=30) as db:
+            return db.execute("SELECT COUNT(*) FROM prosodyarchive WHERE host=? AND user=? AND store='archive'",
+                              (host, user)).fetchone()[0]
+
     def procs(self):
         return [self.proc.pid]
 
@@ -611,6 +672,8 @@ VirtualHost "%(domain)s"
             except subprocess.TimeoutExpired:
                 pass
         rmtree(self.dir)
+        if self.shm:
+            rmtree(self.shm)
 
 
 class Ejabberd:
@@ -624,6 +687,12 @@ class Ejabberd:
         self.dir = tempfile.mkdtemp(prefix="xb-e-")
         self.pid = None
         self.port = None
+        # The message archive: SQLite, which ejabberd recommends (it warns
+        # that Mnesia's tables stop at 2 GB; a Mnesia archive, a bag per user,
+        # also slows down with every message: 4,505 in 300 s here), in
+        # memory like Prosody's; without erlang-p1-sqlite3, Mnesia.
+        self.shm = tempfile.mkdtemp(prefix="xb-e-", dir="/dev/shm") if (
+            SQLITE_ERL and os.path.isdir("/dev/shm")) else None
 
     def ctl(self, *args, timeout=120, check=True, pin=False):
         cmd = ["ejabberdctl", "--config-dir", self.dir, "--spool", self.dir + "/spool",
@@ -685,7 +754,11 @@ modules:
   mod_ping: {}
   mod_admin_extra: {}
   mod_stream_mgmt: {}
-""" % {"domain": DOMAIN, "port": self.port})
+  mod_mam:
+    default: always
+    db_type: %(mam_db)s
+%(sql)s""" % {"domain": DOMAIN, "port": self.port, "mam_db": "sql" if self.shm else "mnesia",
+               "sql": "sql_type: sqlite\nsql_database: %s/ejabberd.db\n" % self.shm if self.shm else ""})
         with open(self.dir + "/ejabberdctl.cfg", "w") as f:
             f.write('ERLANG_NODE=xmppbench%d@localhost\nERL_DIST_PORT=%d\n'
                     'EJABBERD_PID_PATH=%s/ejabberd.pid\nERL_MAX_PORTS=200000\n'
@@ -693,6 +766,8 @@ modules:
         shutil.copytree(os.path.join(self.work, "prosody-data"), self.dir + "/import")
         if IS_ROOT:
             pw = pwd.getpwnam("ejabberd")
+            if self.shm:
+                os.chown(self.shm, pw.pw_uid, pw.pw_gid)
             for dp, dns, fns in os.walk(self.dir):
                 for n in [dp] + [os.path.join(dp, x) for x in fns]:
                     os.chown(n, pw.pw_uid, pw.pw_gid)
@@ -744,6 +819,8 @@ modules:
         if self.pid and alive(self.pid):
             self.halt()
         rmtree(self.dir)
+        if self.shm:
+            rmtree(self.shm)
 
 
 # ---- the load generator ----
@@ -1083,6 +1160,258 @@ def sc_fanout(server):
     return r
 
 
+# ---- the message archive (XEP-0313) ----
+
+NS_C = "{jabber:client}"
+NS_MAM = "urn:xmpp:mam:2"
+NS_RSM = "http://jabber.org/protocol/rsm"
+MAM_PAGE = 50           # results per page asked and expected
+MAM_WINDOW = 1000       # fill: messages sent and not yet received, at most
+
+
+class Client:
+    """A small blocking XMPP client for the mam scenario: plain TCP, SASL
+    PLAIN, bind, the session IQ if it is required, initial presence. next()
+    returns the stream's top-level elements one by one; IQs the server sends
+    (pings) are answered on the way."""
+
+    def __init__(self, port, n, timeout=60):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.pending = deque()
+        self.open()
+        feats = self.next()
+        mechs = [m.text for m in feats.iter("{urn:ietf:params:xml:ns:xmpp-sasl}mechanism")]
+        if "PLAIN" not in mechs:
+            raise RuntimeError("no SASL PLAIN offered (%s)" % " ".join(mechs))
+        auth = base64.b64encode(("\0%s\0%s" % (PATTERN % n, PASSWORD)).encode()).decode()
+        self.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>%s</auth>" % auth)
+        el = self.next()
+        if not el.tag.endswith("}success"):
+            raise RuntimeError("login of %s: %s" % (jid(n), ET.tostring(el)[:200]))
+        self.open()
+        feats = self.next()
+        el = self.iq("<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+                     "<resource>mam</resource></bind></iq>", "bind")
+        self.jid = el.find(".//{urn:ietf:params:xml:ns:xmpp-bind}jid").text
+        sess = feats.find("{urn:ietf:params:xml:ns:xmpp-session}session")
+        if sess is not None and sess.find("{urn:ietf:params:xml:ns:xmpp-session}optional") is None:
+            self.iq("<iq type='set' id='sess'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>", "sess")
+        self.send("<presence/>")
+
+    def open(self):
+        """A new stream (at the start and after SASL), with a parser of its own."""
+        self.parser = ET.XMLPullParser(events=("start", "end"))
+        self.depth, self.root = 0, None
+        self.send("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                  "xmlns:stream='http://etherx.jabber.org/streams' to='%s' version='1.0'>" % DOMAIN)
+
+    def send(self, text):
+        self.sock.sendall(text.encode())
+
+    def receive(self):
+        """Read what the socket has (blocking until something) and queue
+        the top-level elements it completes."""
+        data = self.sock.recv(1 << 16)
+        if not data:
+            raise RuntimeError("the server closed the connection")
+        self.parser.feed(data)
+        for ev, el in self.parser.read_events():
+            if ev == "start":
+                self.depth += 1
+                if self.depth == 1:
+                    self.root = el
+                continue
+            self.depth -= 1
+            if self.depth == 0:
+                raise RuntimeError("the server closed the stream")
+            if self.depth > 1:
+                continue
+            self.root.remove(el)
+            if el.tag == "{http://etherx.jabber.org/streams}error":
+                raise RuntimeError("stream error: %s" % ET.tostring(el)[:200])
+            if el.tag == NS_C + "iq" and el.get("type") in ("get", "set"):
+                self.send("<iq type='result' id='%s' to='%s'/>" % (el.get("id"), el.get("from", DOMAIN)))
+                continue
+            self.pending.append(el)
+
+    def next(self):
+        while not self.pending:
+            self.receive()
+        return self.pending.popleft()
+
+    def iq(self, text, iq_id):
+        """Send an IQ, return its result (stanzas before it are dropped)."""
+        self.send(text)
+        while True:
+            el = self.next()
+            if el.tag == NS_C + "iq" and el.get("id") == iq_id:
+                if el.get("type") != "result":
+                    raise RuntimeError("iq %s: %s" % (iq_id, ET.tostring(el)[:300]))
+                return el
+
+    def close(self):
+        try:
+            self.send("</stream:stream>")
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def mam_iq(qid, rsm, fields=()):
+    """A urn:xmpp:mam:2 query: the data form's fields [(var, value)] and
+    XEP-0059's <set/> content."""
+    form = ""
+    if fields:
+        form = ("<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'>"
+                "<value>%s</value></field>%s</x>" % (NS_MAM, "".join(
+                    "<field var='%s'><value>%s</value></field>" % f for f in fields)))
+    return ("<iq type='set' id='%s'><query xmlns='%s' queryid='%s'>%s<set xmlns='%s'>%s</set></query></iq>"
+            % (qid, NS_MAM, qid, form, NS_RSM, rsm))
+
+
+def mam_query(client, qid, rsm, fields=()):
+    """One query: (ms from sending the IQ to its result, the result ids in
+    the order received, the <fin/> element)."""
+    t = time.perf_counter()
+    client.send(mam_iq(qid, rsm, fields))
+    ids = []
+    while True:
+        el = client.next()
+        if el.tag == NS_C + "message":
+            res = el.find("{%s}result" % NS_MAM)
+            if res is not None and res.get("queryid") == qid:
+                ids.append(res.get("id"))
+        elif el.tag == NS_C + "iq" and el.get("id") == qid:
+            ms = (time.perf_counter() - t) * 1000
+            if el.get("type") != "result":
+                raise RuntimeError("query %s: %s" % (qid, ET.tostring(el)[:300].decode(errors="replace")))
+            return ms, ids, el.find("{%s}fin" % NS_MAM)
+
+
+def mam_fill(server, sender, receiver):
+    """The sender sends MAM_N chat messages with bodies to the receiver's
+    full JID, at most MAM_WINDOW on their way at a time, while the receiver
+    reads them: (seconds from the first sent to the last received, the
+    time when half had arrived). RuntimeError after MAM_TIMEOUT seconds."""
+    n = CFG["mam_n"]
+    to = receiver.jid
+    sent = got = 0
+    half = None
+    t0 = time.monotonic()
+    deadline = t0 + CFG["mam_timeout"]
+    while got < n:
+        if sent < n and sent - got < MAM_WINDOW:
+            k = min(100, n - sent, MAM_WINDOW - (sent - got))
+            sender.send("".join("<message type='chat' to='%s' id='m%d'><body>archived message %d of the "
+                                "bench</body></message>" % (to, i, i) for i in range(sent, sent + k)))
+            sent += k
+        ready = select.select([receiver.sock, sender.sock], [], [], 0 if sent - got < MAM_WINDOW else 1)[0]
+        if sender.sock in ready:
+            sender.receive()
+            sender.pending.clear()
+        if receiver.sock in ready:
+            receiver.receive()
+            while receiver.pending:
+                el = receiver.pending.popleft()
+                if el.tag == NS_C + "message" and el.find(NS_C + "body") is not None:
+                    got += 1
+                    if got == n // 2:
+                        half = time.time()
+        if time.monotonic() > deadline:
+            raise RuntimeError("archive not filled: %d of %d messages received in %d s" % (
+                got, n, CFG["mam_timeout"]))
+    return time.monotonic() - t0, half
+
+
+def pct(vals, q):
+    """The q-quantile (0..1) of vals, nearest rank."""
+    v = sorted(vals)
+    return v[min(len(v) - 1, max(0, math.ceil(q * len(v)) - 1))]
+
+
+def sc_mam(server):
+    """The message archive (XEP-0313): once per server the receiver's
+    archive is filled with MAM_N messages (the fill rate is measured then),
+    then the receiver times MAM_Q queries of each kind: the last page, the
+    first page, the page after an id from the middle and the last page of
+    the messages with the sender. Every answer must hold 50 results, and
+    the archive MAM_N messages: a server that does not archive fails."""
+    n, q = CFG["mam_n"], CFG["mam_q"]
+    st = getattr(server, "mam", None)
+    if st and "failed" in st:
+        return {"mam_status": st["failed"]}
+    r = {}
+    sender = receiver = None
+    peer, me = jid(MAM_FIRST), jid(MAM_FIRST + 1)
+    try:
+        try:
+            receiver = Client(server.port, MAM_FIRST + 1)
+            if st is None:
+                sender = Client(server.port, MAM_FIRST)
+                secs, half = mam_fill(server, sender, receiver)
+                sender.close()
+                sender = None
+                r["fill_rate"] = "%.1f" % (n / secs)
+                r["fill_s"] = "%.1f" % secs
+                # the first page, untimed: the archive's own count if the
+                # server has one to read, else the query's
+                _, ids, fin = mam_query(receiver, "count", "<max>%d</max>" % MAM_PAGE)
+                count = server.archive_count(me) if hasattr(server, "archive_count") else None
+                if count is None:
+                    c = fin.find("{%s}set/{%s}count" % (NS_RSM, NS_RSM)) if fin is not None else None
+                    count = int(c.text) if c is not None else None
+                if count != n:
+                    raise RuntimeError("the archive holds %s messages, not %d" % (
+                        "an unknown number of" if count is None else count, n))
+                # an id from the middle: the first message archived in the
+                # second when half had arrived
+                stamp = datetime.datetime.fromtimestamp(int(half), datetime.timezone.utc)
+                _, ids, _ = mam_query(receiver, "mid", "<max>1</max>",
+                                      [("start", stamp.strftime("%Y-%m-%dT%H:%M:%SZ"))])
+                if not ids:
+                    raise RuntimeError("no message archived since %s" % stamp)
+                st = server.mam = {"mid": ids[0], "count": count}
+                log("%s: archive of %d filled in %.1f s (%s messages/s)" % (server.name, n, secs, r["fill_rate"]))
+            r["archived"] = str(st["count"])
+            kinds = [("last", "<max>%d</max><before/>" % MAM_PAGE, ()),
+                     ("first", "<max>%d</max>" % MAM_PAGE, ()),
+                     ("after", "<max>%d</max><after>%s</after>" % (MAM_PAGE, st["mid"]), ()),
+                     ("with", "<max>%d</max><before/>" % MAM_PAGE, [("with", peer)])]
+            times = {k: [] for k, _, _ in kinds}
+            short = []
+            c0 = server.cpu_ticks()
+            for i in range(q):
+                for kind, rsm, fields in kinds:
+                    ms, ids, _ = mam_query(receiver, "%s%d" % (kind, i), rsm, fields)
+                    times[kind].append(ms)
+                    if len(ids) != MAM_PAGE and kind not in short:
+                        short.append("%s page: %d results" % (kind, len(ids)))
+            c1 = server.cpu_ticks()
+            for kind, t in times.items():
+                r["%s_p50_ms" % kind] = "%.2f" % statistics.median(t)
+                r["%s_p90_ms" % kind] = "%.2f" % pct(t, 0.9)
+            r["server_cpu_ms_per_query"] = "%.3f" % ((c1 - c0) * 1000 / TICK / (q * len(kinds)))
+            r["mam_status"] = "FAILED: " + ", ".join(short) if short else "ok"
+        except (OSError, AttributeError) as e:
+            raise RuntimeError("%s: %s" % (type(e).__name__, e))
+    except RuntimeError as e:
+        if st is None:
+            # not filled: later runs do not try again
+            server.mam = {"failed": "FAILED: %s" % e}
+            r["mam_status"] = server.mam["failed"]
+        else:
+            r["mam_status"] = "FAILED: %s" % e
+    finally:
+        for c in (sender, receiver):
+            if c:
+                c.close()
+    print("scenario=mam server=%s n=%d q=%d " % (server.name, n, q) +
+          " ".join("%s=%s" % (k, v.replace(" ", "_")) for k, v in r.items()), flush=True)
+    server.settle()
+    return r
+
+
 class Peaks:
     """The 1-minute load average and the number of processes on the machine,
     sampled every second in a thread until stop(): their peaks."""
@@ -1228,6 +1557,18 @@ ROWS += [("messages: delivered/s", "messages", "rate", "higher"),
          ("fanout: server CPU us/presence delivered", "fanout", "server_cpu_us_per_presence", "lower"),
          ("fanout: xmppd handlers' CPU us/presence", "fanout", "handlers_cpu_us_per_presence", "-"),
          ("fanout: xmppd Redis CPU us/presence", "fanout", "redis_cpu_us_per_presence", "-"),
+         ("mam: archive filled, every page of 50", "mam", "mam_status", "-"),
+         ("mam: messages in the archive", "mam", "archived", "-"),
+         ("mam: fill, archived messages/s", "mam", "fill_rate", "higher"),
+         ("mam: last page (before) p50 ms", "mam", "last_p50_ms", "lower"),
+         ("mam: last page (before) p90 ms", "mam", "last_p90_ms", "lower"),
+         ("mam: first page p50 ms", "mam", "first_p50_ms", "lower"),
+         ("mam: first page p90 ms", "mam", "first_p90_ms", "lower"),
+         ("mam: page after a middle id p50 ms", "mam", "after_p50_ms", "lower"),
+         ("mam: page after a middle id p90 ms", "mam", "after_p90_ms", "lower"),
+         ("mam: last page with the sender p50 ms", "mam", "with_p50_ms", "lower"),
+         ("mam: last page with the sender p90 ms", "mam", "with_p90_ms", "lower"),
+         ("mam: server CPU ms/query", "mam", "server_cpu_ms_per_query", "lower"),
          ("storm: logins/s, first connect to last login", "storm", "rate", "higher"),
          ("storm: logged in", "storm", "ok", "higher"),
          ("storm: failed", "storm", "failed", "lower"),
@@ -1477,6 +1818,8 @@ def main():
                     jobs = [("fanout", sc_fanout)]
                 elif sc == "storm":
                     jobs = [("storm", sc_storm)]
+                elif sc == "mam":
+                    jobs = [("mam", sc_mam)]
                 for key, fn in jobs:
                     for s in order:
                         try:
@@ -1510,7 +1853,7 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = ("### %s, commit %s\n\nMachine: %s; load average at start %.2f %.2f %.2f; %s.\n"
             "Runs: %d (median, and min-max over runs). Scenarios: %s. login N=%d C=%d; messages P=%d W=%d T=%ds; "
-            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s%s. %s; xmppd through %s. Took %.0f s.\n" % (
+            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s%s%s. %s; xmppd through %s. Took %.0f s.\n" % (
                 stamp, commit(), machine(), load_start[0], load_start[1], load_start[2], versions(),
                 CFG["runs"], " ".join(CFG["scenarios"] + (["scale"] if CFG["scale"] else [])),
                 CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"],
@@ -1520,6 +1863,7 @@ def main():
                 "; storm N=%d C=%d hold %d s, login timeout %d s" % (
                     CFG["storm_n"], CFG["storm_c"], CFG["storm_hold"], CFG["storm_timeout"])
                 if "storm" in CFG["scenarios"] else "",
+                "; mam N=%d Q=%d" % (CFG["mam_n"], CFG["mam_q"]) if "mam" in CFG["scenarios"] else "",
                 pinning_note()[0].upper() + pinning_note()[1:], launcher_note(), time.monotonic() - t_start))
     text = head + "\n" + tbl + "\n"
     errs = ["%s: %s" % (n, ", ".join(r.get("first_error", "?") for r in results[n]["storm"]))

@@ -1,9 +1,8 @@
 /*
  * fake_router.c - router/ without Redis, for the fuzz targets: every
  * function of router/store.h, account.h, session.h, route.h, roster.h,
- * authfail.h, carbons.h, sm.h, blocking.h, vcard.h, private.h and mam.h that
- * authfail.h, carbons.h, sm.h, blocking.h, vcard.h, private.h and
- * invite.h that
+ * authfail.h, carbons.h, sm.h, blocking.h, vcard.h, private.h, mam.h,
+ * caps.h and invite.h that
  * router/format.c does not define (the formats: key and channel names,
  * envelopes, session records, roster item heads; linked as they are),
  * over small in-memory tables (see fake_router.h for what is preloaded).
@@ -27,6 +26,7 @@
 #include "private.h"
 #include "blocking.h"
 #include "mam.h"
+#include "caps.h"
 #include "invite.h"
 #include "sm.h"
 #include "scram.h"
@@ -1154,6 +1154,20 @@ int mam_prefs_put(struct store *s, const char *bare, const struct mam_prefs *p)
 {
 	(void)bare; (void)p;
 	return failing(s, "mam_prefs_put") ? XE_REDIS : MAM_OK;
+}
+
+/* ---- caps.h: nobody has told any ver; a store is accepted ---- */
+
+int caps_get(struct store *s, const char *hash, const char *ver, struct strvec *features)
+{
+	(void)hash; (void)ver; (void)features;
+	return failing(s, "caps_get") ? XE_REDIS : CAPS_NONE;
+}
+
+int caps_put(struct store *s, const char *hash, const char *ver, const struct strvec *features)
+{
+	(void)hash; (void)ver; (void)features;
+	return failing(s, "caps_put") ? XE_REDIS : 0;
 }
 
 /* ---- blocking.h: nobody blocks anyone; a change is accepted ---- */

@@ -11,6 +11,7 @@ shape of a copy, and the feature in disco#info.
 """
 import asyncio
 import os
+import time
 import signal
 
 try:
@@ -374,6 +375,9 @@ def test_sender_learns_when_another_session_enables(server):
     raw_wait(b, body_is('before'))
     r2.send("<presence/><iq type='set' id='e1'><enable xmlns='urn:xmpp:carbons:2'/></iq>")
     raw_wait(r2, is_('iq', id='e1'))
+    # The notice reaches r1's handler through pub/sub, beside r1's own
+    # stream: give it the time a loaded machine takes to read it.
+    time.sleep(0.5)
     r1.send("<message to='%s/b' type='chat'><body>after</body></message>" % BOB)
     el = raw_wait(r2, lambda e: e.find(q(NS_CARBONS, 'sent')) is not None)
     assert inner_body(el, 'sent') == 'after', to_xml(el)

@@ -46,6 +46,10 @@ struct module {
 	const char *const *disco;          /* features in the server's disco#info */
 	const char *const *account_disco;  /* ... in the disco#info of the user's
 	                                      own bare JID (XEP-0313 7) */
+	const char *const *account_identity; /* identities ("category/type") in the
+	                                      disco#info of an account's bare JID
+	                                      beside account/registered
+	                                      (XEP-0163 pubsub/pep), NULL-ended */
 	const char *toplevel_ns;           /* top-level elements it owns (not stanzas) */
 
 	/* Stream features of the current phase (conn_phase). */

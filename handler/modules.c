@@ -24,6 +24,7 @@ const struct module *const modules[] = {
 	&mod_private,
 	&mod_register,
 	&mod_mam,
+	&mod_pep,
 	&mod_deliver,
 	NULL
 };

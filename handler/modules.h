@@ -15,6 +15,7 @@
  *   register.c  in-band registration, XEP-0077: new accounts (and XEP-0445
  *               invitations), password change, removal
  *   mam.c       the message archive, XEP-0313, and its preferences, XEP-0441
+ *   pep.c       personal eventing, XEP-0163 (XEP-0060 pubsub on the account)
  *   deliver.c   messages and IQs from the client to others (RFC 6121 8)
  * and the few functions one module offers another.
  */
@@ -42,10 +43,12 @@ struct xml_node;
 #define NS_BLOCKING      "urn:xmpp:blocking"
 #define NS_MAM           "urn:xmpp:mam:2"
 #define NS_SID           "urn:xmpp:sid:0"
+#define NS_PUBSUB        "http://jabber.org/protocol/pubsub"
+#define NS_PUBSUB_OWNER  NS_PUBSUB "#owner"
 
 extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
        mod_presence, mod_serveriq, mod_carbons, mod_register, mod_deliver;
-extern const struct module mod_vcard, mod_private, mod_blocking, mod_mam, mod_caps;
+extern const struct module mod_vcard, mod_private, mod_blocking, mod_mam, mod_caps, mod_pep;
 
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */
@@ -57,11 +60,25 @@ void rosteriq_push(struct conn *c, const char *bare, const char *item, const cha
 void presence_subscription(struct conn *c, const char *contact, const char *type,
     const struct xml_node *orig);
 
+/* presence.c: the contacts of bare that may see its presence (from:
+ * subscription from or both) and whose presence it receives (to: to or
+ * both), either NULL, from one read of the roster; bare itself is added
+ * last to each. 0, or -1 with the store's err set. */
+struct store;
+struct strvec;
+int presence_contacts(struct store *st, const char *bare, struct strvec *from,
+    struct strvec *to);
+/* presence.c: drop from v the contacts the user blocks (XEP-0191), never
+ * the user itself. */
+void presence_unblocked(struct conn *c, struct strvec *v);
+/* presence.c: the session has sent initial presence and is not
+ * unavailable (RFC 6121 4.4.2: what may be broadcast to it). */
+int presence_available(struct conn *c);
+
 /* presence.c: the user blocked (blocked 1) or unblocked the JIDs items
  * (XEP-0191 3.3, 3.4): the contacts they cover get unavailable presence,
  * or the current presence, from each available resource of the user,
  * and after an unblock the user gets theirs. */
-struct strvec;
 void presence_blocked(struct conn *c, const struct strvec *items, int blocked);
 
 /* blocking.c: does the user block jid (that JID, its bare JID or its

@@ -56,10 +56,8 @@ static int collect_contact(const char *contact, const char *item, void *arg)
 	return 0;
 }
 
-/* Contacts of bare that may see its presence (from) and whose presence it
- * receives (to), either NULL, from one read of the roster; the user's own
- * bare JID is added last to each. */
-static int contacts(struct store *st, const char *bare, struct strvec *from, struct strvec *to)
+int presence_contacts(struct store *st, const char *bare, struct strvec *from,
+    struct strvec *to)
 {
 	struct collect col = { from, to };
 	if (roster_each(st, bare, NULL, 0, collect_contact, &col) < 0)
@@ -71,9 +69,9 @@ static int contacts(struct store *st, const char *bare, struct strvec *from, str
 	return 0;
 }
 
-/* Drop from v the contacts the user blocks (XEP-0191 3.3: no presence
- * goes to them, none of theirs is shown), but never the user itself. */
-static void unblocked_only(struct conn *c, struct strvec *v)
+/* XEP-0191 3.3: no presence goes to blocked contacts, none of theirs is
+ * shown. */
+void presence_unblocked(struct conn *c, struct strvec *v)
 {
 	size_t i, k;
 	for (i = k = 0; i < v->n; i++) {
@@ -98,7 +96,7 @@ static void broadcast(struct store *st, const char *bare, const char *xml,
 	int i;
 
 	if (!from) {
-		if (contacts(st, bare, &l, NULL) == -1) {
+		if (presence_contacts(st, bare, &l, NULL) == -1) {
 			log_msg(LOG_ERR, "presence broadcast: %s", st->err);
 			strvec_free(&l);
 			return;
@@ -250,12 +248,12 @@ static void broadcast_presence(struct conn *c, struct xml_node *p, int avail)
 	 * user gets: one read of the roster (if it fails, the broadcast reads
 	 * again and says so). Blocked contacts (XEP-0191) are left out of
 	 * both. */
-	if (contacts(conn_store(c), conn_bare(c), &from, initial ? &to : NULL) == -1) {
+	if (presence_contacts(conn_store(c), conn_bare(c), &from, initial ? &to : NULL) == -1) {
 		strvec_free(&from);
 		strvec_free(&to);
 	}
-	unblocked_only(c, &from);
-	unblocked_only(c, &to);
+	presence_unblocked(c, &from);
+	presence_unblocked(c, &to);
 	xml_unset(p, "to");
 	xml_set(p, "from", conn_full(c));
 	xml = xml_string(p, NULL);
@@ -323,11 +321,11 @@ static void refresh_presence(struct conn *c)
 	size_t i, k;
 	char *u;
 
-	if (contacts(conn_store(c), conn_bare(c), NULL, &to) == -1) {
+	if (presence_contacts(conn_store(c), conn_bare(c), NULL, &to) == -1) {
 		log_msg(LOG_ERR, "presence after resumption: %s", conn_store(c)->err);
 		return;
 	}
-	unblocked_only(c, &to);
+	presence_unblocked(c, &to);
 	xbuf_adds(&skip, "from='");
 	xbuf_add_esc(&skip, conn_full(c), strlen(conn_full(c)));
 	xbuf_adds(&skip, "'");
@@ -580,7 +578,7 @@ void presence_blocked(struct conn *c, const struct strvec *items, int blocked)
 	const char *who[1];
 	size_t i;
 
-	if (contacts(conn_store(c), conn_bare(c), &from, &to) == -1) {
+	if (presence_contacts(conn_store(c), conn_bare(c), &from, &to) == -1) {
 		log_msg(LOG_ERR, "presence after blocking: %s", conn_store(c)->err);
 		goto out;
 	}
@@ -661,6 +659,11 @@ static enum mod_ret presence_inbound(struct conn *c, struct xml_node *st)
 		return MOD_PASS;
 	presence_in(c, st);
 	return MOD_HANDLED;
+}
+
+int presence_available(struct conn *c)
+{
+	return presence_of(c)->available;
 }
 
 /* Presence from others reaches the client only while it is available

@@ -2,10 +2,16 @@
  * serveriq.c - IQs the server answers itself: ping (XEP-0199), service
  * discovery (XEP-0030) and software version (XEP-0092). The features
  * disco#info lists are those of the module table: a module that is not
- * there is not advertised.
+ * there is not advertised. disco#info to another user's bare JID is
+ * answered on that user's behalf (XEP-0030 3.1, RFC 6121 8.5.2.1.3):
+ * the account's identities and features, as its owner sees them, or
+ * <service-unavailable/> when there is no such account.
  */
 #include "modules.h"
 #include "conn.h"
+#include "account.h"
+#include "jid.h"
+#include "log.h"
 #include "version.h"
 
 #include <string.h>
@@ -25,20 +31,35 @@ static void add_features(struct xml_node *q, const char *const *vars)
 		xml_set(xml_new_child(q, NS_DISCO_INFO, "feature"), "var", vars[k]);
 }
 
+/* An <identity/> for "category/type". */
+static void add_identity(struct xml_node *q, const char *cat_type)
+{
+	struct xml_node *id = xml_new_child(q, NS_DISCO_INFO, "identity");
+	const char *slash = strchr(cat_type, '/');
+	char cat[64];
+
+	snprintf(cat, sizeof cat, "%.*s", (int)(slash - cat_type), cat_type);
+	xml_set(id, "category", cat);
+	xml_set(id, "type", slash + 1);
+}
+
 static struct xml_node *disco_info(struct conn *c, const char *to)
 {
 	struct xml_node *q = xml_new(NS_DISCO_INFO, "query"), *id;
-	int i;
-	id = xml_new_child(q, NS_DISCO_INFO, "identity");
+	int i, k;
 	if (to && strcmp(to, conn_domain(c))) {
-		/* the user's own account (XEP-0030 identity account/registered) */
-		xml_set(id, "category", "account");
-		xml_set(id, "type", "registered");
+		/* an account (XEP-0030 identity account/registered), and what
+		 * modules serve on it (XEP-0163 pubsub/pep) */
+		add_identity(q, "account/registered");
+		for (i = 0; modules[i]; i++)
+			for (k = 0; modules[i]->account_identity && modules[i]->account_identity[k]; k++)
+				add_identity(q, modules[i]->account_identity[k]);
 		add_features(q, (const char *const[]){ NS_DISCO_INFO, NULL });
 		for (i = 0; modules[i]; i++)
 			add_features(q, modules[i]->account_disco);
 		return q;
 	}
+	id = xml_new_child(q, NS_DISCO_INFO, "identity");
 	xml_set(id, "category", "server");
 	xml_set(id, "type", "im");
 	xml_set(id, "name", "xmppd");
@@ -47,6 +68,24 @@ static struct xml_node *disco_info(struct conn *c, const char *to)
 		if (modules[i] != &mod_serveriq)
 			add_features(q, modules[i]->disco);
 	return q;
+}
+
+/* iq is to another user's bare JID: does that account exist? A Redis
+ * failure answers no (logged). */
+static int account_exists(struct conn *c, const struct xml_node *iq)
+{
+	struct account a;
+	struct jid j;
+	char bare[JID_MAX];
+	int rc;
+
+	if (jid_parse(xml_get(iq, "to"), &j) == -1)
+		return 0;
+	jid_bare(&j, bare, sizeof bare);
+	rc = account_get(conn_store(c), bare, &a);
+	if (rc < 0)
+		log_msg(LOG_ERR, "disco#info: %s", conn_store(c)->err);
+	return rc == ACCOUNT_FOUND;
 }
 
 static void serveriq_iq(struct conn *c, struct xml_node *iq)
@@ -60,6 +99,8 @@ static void serveriq_iq(struct conn *c, struct xml_node *iq)
 	} else if (get && !strcmp(q->ns, NS_DISCO_INFO) && !strcmp(q->name, "query")) {
 		if (xml_get(q, "node"))
 			conn_error(c, iq, "cancel", "item-not-found", NULL);
+		else if (!conn_to_server(c, iq) && !account_exists(c, iq))
+			conn_error(c, iq, "cancel", "service-unavailable", NULL);
 		else
 			conn_iq_result(c, iq, disco_info(c, to));
 	} else if (get && !strcmp(q->ns, NS_DISCO_ITEMS) && !strcmp(q->name, "query")) {
@@ -76,9 +117,13 @@ static void serveriq_iq(struct conn *c, struct xml_node *iq)
 	}
 }
 
+/* Answered for another user's bare JID: disco#info (its account). */
+static const char *const serveriq_user_ns[] = { NS_DISCO_INFO, NULL };
+
 const struct module mod_serveriq = {
 	.name = "serveriq",
 	.phases = PHASE_BIND | PHASE_SESSION,
 	.iq_ns = serveriq_ns,
+	.user_iq_ns = serveriq_user_ns,
 	.iq = serveriq_iq,
 };

@@ -42,6 +42,9 @@ static void config_defaults(struct config *c)
 	c->max_read_burst = 1048576;
 	c->offline_max = 1000;
 	c->vcard_max_size = 65536;
+	c->pep_max_item_size = 65536;
+	c->pep_max_items = 256;
+	c->pep_max_nodes = 64;
 	c->archive_max_count = 10000;
 	c->archive_max_age = 7L * 86400;
 	strcpy(c->archive_default, "always");
@@ -187,6 +190,10 @@ static const struct int_key int_keys[] = {
 	INT_KEY(auth_fail_delay_ms, 0, 60000),
 	INT_KEY(offline_max, 0, 1000000),
 	{ "vcard_max_size", 256, 16L * 1024 * 1024, offsetof(struct config, vcard_max_size), KEY_SIZE },
+	{ "pep_max_item_size", 256, 16L * 1024 * 1024, offsetof(struct config, pep_max_item_size),
+	  KEY_SIZE },
+	INT_KEY(pep_max_items, 1, 100000),
+	INT_KEY(pep_max_nodes, 1, 100000),
 	INT_KEY(archive_max_count, 0, 100000000),
 	LONG_KEY(archive_max_age, 0, 100L * 365 * 86400),
 	INT_KEY(session_ttl, 5, 86400),

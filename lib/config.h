@@ -65,6 +65,9 @@ struct config {
 	long max_read_burst;                 /* bytes it may send at once */
 	int offline_max;                     /* offline messages kept per user */
 	size_t vcard_max_size;               /* bytes of one stored vCard (XEP-0054) */
+	size_t pep_max_item_size;            /* bytes of one PEP item (XEP-0163) */
+	int pep_max_items;                   /* items per PEP node; what "max" means */
+	int pep_max_nodes;                   /* PEP nodes per user */
 	int archive_max_count;               /* XEP-0313 entries kept per user; 0 no cap */
 	long archive_max_age;                /* seconds an entry is kept; 0 no limit */
 	char archive_default[8];             /* always, roster or never (XEP-0441) */

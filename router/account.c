@@ -3,6 +3,7 @@
  */
 #include "account.h"
 #include "mam.h"
+#include "pep.h"
 #include "invite.h"
 #include "scripts.h"
 #include "random.h"
@@ -25,10 +26,10 @@ _Static_assert(sizeof ((struct store *)0)->prefix + REG_NAME_MAX <= STORE_MAX_GL
 #define NUM_MAX         24        /* a decimal long, and its NUL */
 
 /* Every per-user key suffix; account_delete removes them all, and the
- * archive (mam_delete). */
+ * archive (mam_delete) and the PEP nodes (pep_delete_all). */
 static const char *const user_keys[] = {
 	"account", "roster", "rosterver", "pending", "sessions", "presence", "offline", "authfail",
-	"carbons", "smids", "vcard", "private", "blocklist", "mamprefs", NULL
+	"carbons", "smids", "vcard", "private", "blocklist", "mamprefs", "pep", NULL
 };
 /* ... and those of each session (its resource after the colon). */
 static const char *const session_keys[] = { "inbox:", "sm:", "smq:", NULL };
@@ -198,7 +199,8 @@ int account_delete(struct store *s, const char *bare)
 		return XE_REDIS;
 	existed = r->integer;
 	freeReplyObject(r);
-	if (delete_session_keys(s, bare) < 0 || mam_delete(s, bare) < 0)
+	if (delete_session_keys(s, bare) < 0 || mam_delete(s, bare) < 0 ||
+	    pep_delete_all(s, bare) < 0)
 		return XE_REDIS;
 	for (i = 0; user_keys[i]; i++) {
 		store_user_key(s, bare, user_keys[i], key, sizeof key);

@@ -15,6 +15,7 @@
 #include "xml.h"
 #include "xmalloc.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,10 +116,49 @@ char *route_envelope_kick(const char *id, const char *cond, size_t *len)
 	return route_envelope(hdr, "", len);
 }
 
+char *route_envelope_pep(const char *node, int own, const char *xml, size_t *len)
+{
+	char hdr[ROUTE_HEADER_MAX];
+	size_t o = 4;
+	memcpy(hdr, "pep ", 4);
+	for (; *node && o + 8 < sizeof hdr; node++) {
+		unsigned char ch = (unsigned char)*node;
+		if (ch <= ' ' || ch == '%' || ch == 0x7f)
+			o += (size_t)snprintf(hdr + o, sizeof hdr - o, "%%%02X", ch);
+		else
+			hdr[o++] = (char)ch;
+	}
+	snprintf(hdr + o, sizeof hdr - o, "%s", own ? " own" : "");
+	return route_envelope(hdr, xml, len);
+}
+
+/* Decode a percent-encoded node name into out: 0, or -1 if it does not
+ * fit or is malformed. */
+static int node_decode(const char *in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	char hex[3] = { 0 }, *end;
+	for (; *in; in++) {
+		if (o + 1 >= outsz)
+			return -1;
+		if (*in == '%') {
+			if (!isxdigit((unsigned char)in[1]) || !isxdigit((unsigned char)in[2]))
+				return -1;
+			memcpy(hex, in + 1, 2);
+			out[o++] = (char)strtoul(hex, &end, 16);
+			in += 2;
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+	return o ? 0 : -1;
+}
+
 int route_parse(const char *p, size_t len, struct route_msg *m)
 {
 	const char *nl = memchr(p, '\n', len);
-	char line[192], *kind, *w, *c, *save = NULL, *end;
+	char line[ROUTE_HEADER_MAX], *kind, *w, *c, *save = NULL, *end;
 	size_t n;
 
 	memset(m, 0, sizeof *m);
@@ -152,6 +192,11 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 		m->kind = ROUTE_CARBONS;
 	} else if (!strcmp(kind, "blocking")) {
 		m->kind = ROUTE_BLOCKING;
+	} else if (!strcmp(kind, "pep") && (w = strtok_r(NULL, " ", &save)) &&
+	    node_decode(w, m->node, sizeof m->node) == 0) {
+		w = strtok_r(NULL, " ", &save);
+		m->own = w && !strcmp(w, "own");
+		m->kind = ROUTE_PEP;
 	} else if (!strcmp(kind, "push") && (w = strtok_r(NULL, " ", &save)) &&
 	    strlen(w) < sizeof m->ver) {
 		snprintf(m->ver, sizeof m->ver, "%s", w);

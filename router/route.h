@@ -27,6 +27,15 @@
  *                               channel, blocking.h): <xml> is the <block/>
  *                               or <unblock/> element pushed to the sessions
  *                               that asked for the list
+ *   "pep <node> [own]\n<xml>"   an XEP-0163 notification (pep.h): <xml> is
+ *                               the <message/> without a 'to', written to
+ *                               the client with its full JID as 'to' if
+ *                               the session is available and, unless
+ *                               "own" (the owner's own sessions get every
+ *                               one), its client wants <node>
+ *                               notifications (XEP-0115 "+notify"); the
+ *                               node is percent-encoded (%XX for '%' and
+ *                               bytes up to space and DEL)
  *
  * Contract: as store.h. Functions return 0 or a count, or a negative
  * xerr.h code with store->err set: XE_REDIS, or XE_REPLY when a script
@@ -40,7 +49,10 @@
 #include "store.h"
 
 enum route_kind { ROUTE_STANZA, ROUTE_PRESENCE, ROUTE_PUSH, ROUTE_KICK, ROUTE_INBOX,
-	ROUTE_CARBONS, ROUTE_BLOCKING, ROUTE_UNKNOWN };
+	ROUTE_CARBONS, ROUTE_BLOCKING, ROUTE_PEP, ROUTE_UNKNOWN };
+
+#define ROUTE_NODE_MAX 257      /* a PEP node name and its NUL (pep.h) */
+#define ROUTE_HEADER_MAX 1024   /* an envelope's header line: a node encoded */
 
 struct route_msg {
 	enum route_kind kind;
@@ -51,6 +63,8 @@ struct route_msg {
 	int echo;               /* stanza: the session's own message come back, which
 	                           another resource of the user got too, or a
 	                           carbon copy: not to be delivered twice */
+	char node[ROUTE_NODE_MAX];  /* pep: the node, decoded */
+	int own;                /* pep: the owner's own sessions' copy */
 	const char *body;       /* the XML (points into the payload) */
 	size_t body_len;
 };
@@ -100,6 +114,9 @@ char *route_envelope(const char *header, const char *body, size_t *len);
 char *route_envelope_stanza(const char *xml, long accepted, size_t *len);
 /* A "push <ver>" envelope for a roster item (stored form). */
 char *route_envelope_push(const char *item, const char *ver, size_t *len);
+/* A "pep <node> [own]" envelope for a notification (xml: a <message/>
+ * without 'to'); own: for the owner's sessions. Pure. */
+char *route_envelope_pep(const char *node, int own, const char *xml, size_t *len);
 /* The "kick <id> <condition>" envelope, in a malloc'd buffer. */
 char *route_envelope_kick(const char *id, const char *cond, size_t *len);
 

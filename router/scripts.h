@@ -33,5 +33,10 @@ extern const char lua_mam_query[], lua_mam_query_sha[];
 extern const char lua_mam_prefs_set[], lua_mam_prefs_set_sha[];
 extern const char lua_account_create[], lua_account_create_sha[];
 extern const char lua_invite_check[], lua_invite_check_sha[];
+extern const char lua_pep_publish[], lua_pep_publish_sha[];
+extern const char lua_pep_configure[], lua_pep_configure_sha[];
+extern const char lua_pep_retract[], lua_pep_retract_sha[];
+extern const char lua_pep_purge[], lua_pep_purge_sha[];
+extern const char lua_pep_items[], lua_pep_items_sha[];
 
 #endif

@@ -2,7 +2,7 @@
  * fake_router.c - router/ without Redis, for the fuzz targets: every
  * function of router/store.h, account.h, session.h, route.h, roster.h,
  * authfail.h, carbons.h, sm.h, blocking.h, vcard.h, private.h, mam.h,
- * caps.h and invite.h that
+ * caps.h, invite.h and pep.h that
  * router/format.c does not define (the formats: key and channel names,
  * envelopes, session records, roster item heads; linked as they are),
  * over small in-memory tables (see fake_router.h for what is preloaded).
@@ -28,6 +28,8 @@
 #include "mam.h"
 #include "caps.h"
 #include "invite.h"
+#include "pep.h"
+#include "xml.h"
 #include "sm.h"
 #include "scram.h"
 #include "xmalloc.h"
@@ -64,6 +66,8 @@ TABLE(authfails, 16);   /* bare JID or "addr:<address>", "" -> failure count */
 TABLE(vcards, 8);       /* bare, "" -> stored vCard */
 TABLE(privates, 16);    /* bare, namespace -> stored private XML */
 TABLE(archives, 32);    /* bare, archive id -> message (in order) */
+TABLE(pepnodes, 8);     /* bare, node -> access model */
+TABLE(pepitems, 16);    /* bare, "node\nid" -> item (in order) */
 static unsigned archived;     /* archive ids given so far */
 
 #define QUEUE_MAX_BYTES (1024 * 1024)
@@ -370,6 +374,7 @@ int account_delete(struct store *s, const char *bare)
 	drop_owned(&versions, bare);
 	drop_owned(&vcards, bare);
 	drop_owned(&privates, bare);
+	pep_delete_all(s, bare);
 	for (i = nsessions - 1; i >= 0; i--)
 		if (!strcmp(sessions[i].bare, bare))
 			del_session(i);
@@ -1087,6 +1092,183 @@ int private_put(struct store *s, const char *bare, const char *ns, const char *x
 	return tput(&privates, bare, ns, xml, len, 1) == -1 ? PRIVATE_FULL : PRIVATE_STORED;
 }
 
+/* ---- pep.h: nodes and items in two tables; every node has the
+ * defaults of lib/pep.lua but its access model, caps are the tables'
+ * sizes, max_items is not applied ---- */
+
+static char *item_key(const char *node, const char *id)
+{
+	struct xbuf b = { 0 };
+	xbuf_addf(&b, "%s\n%s", node, id);
+	return b.p;
+}
+
+/* Remove node's items (all nodes': node NULL) of bare. */
+static void pep_clear(const char *bare, const char *node)
+{
+	size_t n = node ? strlen(node) : 0;
+	int i;
+	for (i = pepitems.n - 1; i >= 0; i--)
+		if (!strcmp(pepitems.e[i].a, bare) && (!node || (!strncmp(pepitems.e[i].b, node, n) &&
+		    pepitems.e[i].b[n] == '\n')))
+			tdel(&pepitems, i);
+}
+
+static int pep_node(const char *bare, const char *node, struct pep_info *info)
+{
+	int i = tfind(&pepnodes, bare, node);
+	if (i >= 0 && info)
+		snprintf(info->access_model, sizeof info->access_model, "%s", pepnodes.e[i].v);
+	return i;
+}
+
+int pep_publish(struct store *s, const char *bare, const char *node, const char *id,
+    const char *item, size_t len, const struct pep_config *opts,
+    const struct pep_limits *lim, struct pep_info *info)
+{
+	const char *model = opts->set & (1u << PEP_ACCESS_MODEL) ? opts->v[PEP_ACCESS_MODEL] :
+	    "presence";
+	int made = 0, rc;
+	char *k;
+
+	(void)lim;
+	memset(info, 0, sizeof *info);
+	if (failing(s, "pep_publish"))
+		return XE_REDIS;
+	if (pep_node(bare, node, info) < 0) {
+		if (tput(&pepnodes, bare, node, model, strlen(model), 0) == -1)
+			return PEP_FULL;
+		pep_node(bare, node, info);
+		made = 1;
+	} else if ((opts->set & (1u << PEP_ACCESS_MODEL)) && strcmp(info->access_model, model)) {
+		strcpy(info->field, "access_model");
+		snprintf(info->value, sizeof info->value, "%s", info->access_model);
+		return PEP_CONFLICT;
+	}
+	k = item_key(node, id);
+	rc = tput(&pepitems, bare, k, item, len, 1);
+	free(k);
+	if (rc == -1)
+		return XE_REDIS;
+	return made ? PEP_CREATED : PEP_PUBLISHED;
+}
+
+int pep_configure(struct store *s, const char *bare, const char *node, int create,
+    const struct pep_config *cfg, const struct pep_limits *lim)
+{
+	const char *model = cfg->set & (1u << PEP_ACCESS_MODEL) ? cfg->v[PEP_ACCESS_MODEL] :
+	    "presence";
+	int i;
+
+	(void)lim;
+	if (failing(s, "pep_configure"))
+		return XE_REDIS;
+	i = pep_node(bare, node, NULL);
+	if (create) {
+		if (i >= 0)
+			return PEP_EXISTS;
+		return tput(&pepnodes, bare, node, model, strlen(model), 0) == -1 ? PEP_FULL :
+		    PEP_CREATED;
+	}
+	if (i < 0)
+		return PEP_NONODE;
+	if (cfg->set & (1u << PEP_ACCESS_MODEL))
+		tput(&pepnodes, bare, node, model, strlen(model), 1);
+	return PEP_CONFIGURED;
+}
+
+int pep_retract(struct store *s, const char *bare, const char *node, const char *id,
+    struct pep_info *info)
+{
+	char *k;
+	int i;
+
+	memset(info, 0, sizeof *info);
+	if (failing(s, "pep_retract"))
+		return XE_REDIS;
+	if (pep_node(bare, node, info) < 0)
+		return PEP_NONODE;
+	k = item_key(node, id);
+	i = tfind(&pepitems, bare, k);
+	free(k);
+	if (i < 0)
+		return PEP_NOITEM;
+	tdel(&pepitems, i);
+	info->notify_retract = 1;
+	return PEP_RETRACTED;
+}
+
+int pep_purge(struct store *s, const char *bare, const char *node, int del,
+    struct pep_info *info)
+{
+	int i;
+
+	memset(info, 0, sizeof *info);
+	if (failing(s, "pep_purge"))
+		return XE_REDIS;
+	if ((i = pep_node(bare, node, info)) < 0)
+		return PEP_NONODE;
+	pep_clear(bare, node);
+	if (!del)
+		return PEP_PURGED;
+	tdel(&pepnodes, i);
+	return PEP_DELETED;
+}
+
+int pep_config_get(struct store *s, const char *bare, const char *node, struct pep_config *cfg)
+{
+	static const char *const dflt[PEP_NFIELDS] = { "presence", "1", "1", "1", "never" };
+	struct pep_info info;
+	int f;
+
+	memset(cfg, 0, sizeof *cfg);
+	if (failing(s, "pep_config_get"))
+		return XE_REDIS;
+	if (pep_node(bare, node, &info) < 0)
+		return PEP_NONODE;
+	for (f = 0; f < PEP_NFIELDS; f++)
+		snprintf(cfg->v[f], sizeof cfg->v[f], "%s", f ? dflt[f] : info.access_model);
+	cfg->set = (1u << PEP_NFIELDS) - 1;
+	return PEP_CONFIGURED;
+}
+
+int pep_items(struct store *s, const char *bare, const char *node, const char *requester,
+    int max, const char *const *ids, int n, struct pep_info *info,
+    void (*fn)(const char *xml, size_t len, void *arg), void *arg)
+{
+	size_t len = strlen(node);
+	int i, k;
+	char *key;
+
+	(void)max;
+	memset(info, 0, sizeof *info);
+	if (failing(s, "pep_items"))
+		return XE_REDIS;
+	if (pep_node(bare, node, info) < 0)
+		return PEP_NONODE;
+	if (requester && *requester && strcmp(info->access_model, "open"))
+		return PEP_DENIED;
+	for (k = 0; k < n; k++) {
+		key = item_key(node, ids[k]);
+		if ((i = tfind(&pepitems, bare, key)) >= 0)
+			fn(pepitems.e[i].v, pepitems.e[i].vlen, arg);
+		free(key);
+	}
+	for (i = 0; !n && i < pepitems.n; i++)
+		if (!strcmp(pepitems.e[i].a, bare) && !strncmp(pepitems.e[i].b, node, len) &&
+		    pepitems.e[i].b[len] == '\n')
+			fn(pepitems.e[i].v, pepitems.e[i].vlen, arg);
+	return PEP_ITEMS;
+}
+
+int pep_delete_all(struct store *s, const char *bare)
+{
+	(void)s;
+	drop_owned(&pepnodes, bare);
+	pep_clear(bare, NULL);
+	return 0;
+}
+
 /* ---- mam.h: an archive is a table; filters other than ids and the
  * paging ids are not applied ---- */
 
@@ -1652,6 +1834,8 @@ void fake_router_reset(void)
 	tclear(&vcards);
 	tclear(&privates);
 	tclear(&archives);
+	tclear(&pepnodes);
+	tclear(&pepitems);
 	archived = 0;
 	queue_bytes = 0;
 

@@ -12,7 +12,8 @@ def test_every_script_is_tested():
     """A new script needs tests here: this list is the reminder."""
     assert scripts() == [
         "account_create", "authfail_record", "blocking_set", "carbons_set", "invite_check",
-        "mam_prefs_set", "mam_query", "offline_move", "presence_get",
+        "mam_prefs_set", "mam_query", "offline_move", "pep_configure", "pep_items",
+        "pep_publish", "pep_purge", "pep_retract", "presence_get",
         "private_set", "roster_remove", "roster_set", "roster_sub", "route_stanza",
         "server_secret", "session_reap", "session_register", "session_unregister",
         "session_update", "sm_adopt", "sm_enable", "sm_end", "sm_resume", "sm_sync"]
@@ -58,9 +59,9 @@ def test_missing_include_fails(tmp_path):
     assert p.returncode != 0
 
 
-def test_only_presence_get_is_read_only():
+def test_only_readers_are_read_only():
     flagged = [n for n in scripts() if script(n).startswith("#!lua flags=no-writes\n")]
-    assert flagged == ["presence_get"]
+    assert flagged == ["pep_items", "presence_get"]
     for n in scripts():
         assert not script(n).startswith("#!") or n in flagged, n
 

@@ -23,6 +23,7 @@ import hashlib
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -695,6 +696,8 @@ class Transcript:
         @user test@localhost secret           account created before the run
         @user-digest test@localhost secret    ... with xmppctl --legacy-digest
         @conf key = value                     extra xmpp.conf line
+        @redis WORD...                        a Redis command run after the
+                                              users are made (shell quoting)
         # comment
         C: <xml/>     the client sends (continues on following lines)
         S: <xml/>     the server must send this next (continues likewise)
@@ -707,6 +710,7 @@ class Transcript:
         self.path = Path(path)
         self.users = []      # (jid, password, legacy_digest)
         self.conf = {}
+        self.redis = []      # Redis commands, each a list of words
         self.steps = []      # (line number, "C" or "S", text)
         for n, line in enumerate(self.path.read_text().splitlines(), 1):
             if line.startswith("#"):
@@ -729,6 +733,8 @@ class Transcript:
         elif word == "@conf":
             key, _, value = rest.partition("=")
             self.conf[key.strip()] = value.strip()
+        elif word == "@redis":
+            self.redis.append(shlex.split(rest))
         else:
             raise ValueError("%s:%d: unknown directive %s" % (self.path, n, word))
 
@@ -737,6 +743,8 @@ class Transcript:
         conversation so far on the first difference."""
         for jid, password, legacy in self.users:
             server.adduser(jid, password, legacy_digest=legacy)
+        for cmd in self.redis:
+            server.redis(*cmd)
         raw = server.raw()
         headers = 0
         for n, who, text in self.steps:

@@ -86,6 +86,9 @@ static void check_defaults(const struct config *c)
 	CHECK_STR(c->hostname, host);
 	CHECK_INT(c->max_stanza_size, 262144);
 	CHECK_INT(c->vcard_max_size, 65536);
+	CHECK_INT(c->pep_max_item_size, 65536);
+	CHECK_INT(c->pep_max_items, 256);
+	CHECK_INT(c->pep_max_nodes, 64);
 	CHECK_INT(c->max_depth, 32);
 	CHECK_INT(c->max_attrs, 64);
 	CHECK_INT(c->idle_timeout, 600);
@@ -256,6 +259,9 @@ static long get_num(const struct config *c, const char *key)
 	if (!strcmp(key, "auth_fail_delay_ms")) return c->auth_fail_delay_ms;
 	if (!strcmp(key, "offline_max")) return c->offline_max;
 	if (!strcmp(key, "vcard_max_size")) return (long)c->vcard_max_size;
+	if (!strcmp(key, "pep_max_item_size")) return (long)c->pep_max_item_size;
+	if (!strcmp(key, "pep_max_items")) return c->pep_max_items;
+	if (!strcmp(key, "pep_max_nodes")) return c->pep_max_nodes;
 	if (!strcmp(key, "session_ttl")) return c->session_ttl;
 	if (!strcmp(key, "redis_timeout_ms")) return c->redis_timeout_ms;
 	if (!strcmp(key, "auth_fail_window")) return c->auth_fail_window;
@@ -281,6 +287,9 @@ static void test_numbers(void)
 		{ "auth_fail_delay_ms", 0, 60000 },
 		{ "offline_max", 0, 1000000 },
 		{ "vcard_max_size", 256, 16777216 },
+		{ "pep_max_item_size", 256, 16777216 },
+		{ "pep_max_items", 1, 100000 },
+		{ "pep_max_nodes", 1, 100000 },
 		{ "session_ttl", 5, 86400 },
 		{ "redis_timeout_ms", 10, 600000 },
 		{ "auth_fail_window", 1, 86400 },

@@ -1,0 +1,280 @@
+/*
+ * pep.c - XEP-0163 PEP nodes in Redis (see pep.h): the pep_*.lua scripts
+ * for every change and for reading items under the access model, an
+ * HMGET for a node's configuration.
+ */
+#include "pep.h"
+#include "scripts.h"
+#include "xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const pep_field_names[PEP_NFIELDS] = {
+	"access_model", "persist_items", "max_items", "notify_retract",
+	"send_last_published_item"
+};
+
+/* The keys of every pep script (lib/pep.lua), and the owner's roster. */
+#define PEP_NKEYS 5
+#define PEP_ARGS_MAX (PEP_NKEYS + 5 + 2 * PEP_NFIELDS)
+#define NUM_MAX 24
+
+struct pep_args {
+	char keys[PEP_NKEYS][STORE_MAX_KEY];
+	char num[2][NUM_MAX];
+	const char *argv[PEP_ARGS_MAX];
+	size_t lens[PEP_ARGS_MAX];
+	int argc;
+};
+
+static void arg(struct pep_args *a, const char *v, size_t len)
+{
+	a->argv[a->argc] = v;
+	a->lens[a->argc++] = len;
+}
+
+static void args(struct pep_args *a, const char *v)
+{
+	arg(a, v, strlen(v));
+}
+
+/* The node's keys (nkeys of them: 4, or 5 with the roster), and the
+ * node name as ARGV[1]. */
+static void node_keys(struct store *s, struct pep_args *a, const char *bare, const char *node,
+    int nkeys)
+{
+	static const char *const what[PEP_NKEYS] = { NULL, "pep:conf:", "pep:items:",
+		"pep:order:", NULL };
+	char w[PEP_NODE_MAX + 16];
+	int i;
+
+	a->argc = 0;
+	for (i = 0; i < nkeys; i++) {
+		if (i == 0 || i == 4) {
+			store_user_key(s, bare, i ? "roster" : "pep", a->keys[i], sizeof a->keys[i]);
+		} else {
+			snprintf(w, sizeof w, "%s%s", what[i], node);
+			store_user_key(s, bare, w, a->keys[i], sizeof a->keys[i]);
+		}
+		args(a, a->keys[i]);
+	}
+	args(a, node);
+}
+
+static void config_args(struct pep_args *a, const struct pep_config *cfg)
+{
+	int f;
+	for (f = 0; cfg && f < PEP_NFIELDS; f++)
+		if (cfg->set & (1u << f)) {
+			args(a, pep_field_names[f]);
+			args(a, cfg->v[f]);
+		}
+}
+
+static void limit_args(struct pep_args *a, const struct pep_limits *lim)
+{
+	snprintf(a->num[0], NUM_MAX, "%d", lim->max_nodes);
+	snprintf(a->num[1], NUM_MAX, "%d", lim->max_items);
+	args(a, a->num[0]);
+	args(a, a->num[1]);
+}
+
+/* Element i of a script's reply as a string into out (outsz bytes). */
+static void copy_elem(const redisReply *r, size_t i, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	if (r->elements > i && r->element[i]->type == REDIS_REPLY_STRING &&
+	    r->element[i]->len < outsz) {
+		memcpy(out, r->element[i]->str, r->element[i]->len);
+		out[r->element[i]->len] = '\0';
+	}
+}
+
+/* Run one pep script; outcomes map to results (same index). */
+static int run(struct store *s, const char *name, const char *script, const char *sha,
+    int nkeys, struct pep_args *a, const char *const *outcomes, const int *results,
+    redisReply **reply)
+{
+	int o = store_script(s, name, script, sha, nkeys, a->argc, a->argv, a->lens, outcomes,
+	    reply);
+	return o < 0 ? o : results[o];
+}
+
+int pep_publish(struct store *s, const char *bare, const char *node, const char *id,
+    const char *item, size_t len, const struct pep_config *opts,
+    const struct pep_limits *lim, struct pep_info *info)
+{
+	static const char *const outcomes[] = { "published", "conflict", "full", NULL };
+	static const int results[] = { PEP_PUBLISHED, PEP_CONFLICT, PEP_FULL };
+	struct pep_args a;
+	redisReply *r;
+	char made[8];
+	int rc;
+
+	memset(info, 0, sizeof *info);
+	node_keys(s, &a, bare, node, 4);
+	args(&a, id);
+	arg(&a, item, len);
+	limit_args(&a, lim);
+	config_args(&a, opts);
+	rc = run(s, "pep_publish", lua_pep_publish, lua_pep_publish_sha, 4, &a, outcomes,
+	    results, &r);
+	if (rc < 0)
+		return rc;
+	if (rc == PEP_PUBLISHED) {
+		copy_elem(r, 1, info->access_model, sizeof info->access_model);
+		copy_elem(r, 2, made, sizeof made);
+		if (!strcmp(made, "new"))
+			rc = PEP_CREATED;
+	} else if (rc == PEP_CONFLICT) {
+		copy_elem(r, 1, info->field, sizeof info->field);
+		copy_elem(r, 2, info->value, sizeof info->value);
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+int pep_configure(struct store *s, const char *bare, const char *node, int create,
+    const struct pep_config *cfg, const struct pep_limits *lim)
+{
+	static const char *const outcomes[] = { "created", "configured", "exists", "full",
+		"nonode", NULL };
+	static const int results[] = { PEP_CREATED, PEP_CONFIGURED, PEP_EXISTS, PEP_FULL,
+		PEP_NONODE };
+	struct pep_args a;
+	redisReply *r;
+	int rc;
+
+	node_keys(s, &a, bare, node, 4);
+	args(&a, create ? "create" : "configure");
+	limit_args(&a, lim);
+	config_args(&a, cfg);
+	rc = run(s, "pep_configure", lua_pep_configure, lua_pep_configure_sha, 4, &a, outcomes,
+	    results, &r);
+	if (rc >= 0)
+		freeReplyObject(r);
+	return rc;
+}
+
+int pep_retract(struct store *s, const char *bare, const char *node, const char *id,
+    struct pep_info *info)
+{
+	static const char *const outcomes[] = { "retracted", "nonode", "noitem", NULL };
+	static const int results[] = { PEP_RETRACTED, PEP_NONODE, PEP_NOITEM };
+	struct pep_args a;
+	redisReply *r;
+	char notify[4];
+	int rc;
+
+	memset(info, 0, sizeof *info);
+	node_keys(s, &a, bare, node, 4);
+	args(&a, id);
+	rc = run(s, "pep_retract", lua_pep_retract, lua_pep_retract_sha, 4, &a, outcomes,
+	    results, &r);
+	if (rc < 0)
+		return rc;
+	if (rc == PEP_RETRACTED) {
+		copy_elem(r, 1, info->access_model, sizeof info->access_model);
+		copy_elem(r, 2, notify, sizeof notify);
+		info->notify_retract = !strcmp(notify, "1");
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+int pep_purge(struct store *s, const char *bare, const char *node, int del,
+    struct pep_info *info)
+{
+	static const char *const outcomes[] = { "purged", "deleted", "nonode", NULL };
+	static const int results[] = { PEP_PURGED, PEP_DELETED, PEP_NONODE };
+	struct pep_args a;
+	redisReply *r;
+	int rc;
+
+	memset(info, 0, sizeof *info);
+	node_keys(s, &a, bare, node, 4);
+	args(&a, del ? "delete" : "purge");
+	rc = run(s, "pep_purge", lua_pep_purge, lua_pep_purge_sha, 4, &a, outcomes, results, &r);
+	if (rc < 0)
+		return rc;
+	copy_elem(r, 1, info->access_model, sizeof info->access_model);
+	freeReplyObject(r);
+	return rc;
+}
+
+int pep_config_get(struct store *s, const char *bare, const char *node, struct pep_config *cfg)
+{
+	char key[STORE_MAX_KEY], w[PEP_NODE_MAX + 16];
+	redisReply *r;
+	int f;
+
+	memset(cfg, 0, sizeof *cfg);
+	snprintf(w, sizeof w, "pep:conf:%s", node);
+	store_user_key(s, bare, w, key, sizeof key);
+	r = store_cmd(s, "HMGET %s %s %s %s %s %s", key, pep_field_names[0], pep_field_names[1],
+	    pep_field_names[2], pep_field_names[3], pep_field_names[4]);
+	if (!r)
+		return XE_REDIS;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != PEP_NFIELDS) {
+		snprintf(s->err, sizeof s->err, "HMGET %.256s: unexpected reply", key);
+		freeReplyObject(r);
+		return XE_REPLY;
+	}
+	for (f = 0; f < PEP_NFIELDS; f++) {
+		copy_elem(r, (size_t)f, cfg->v[f], sizeof cfg->v[f]);
+		if (cfg->v[f][0])
+			cfg->set |= 1u << f;
+	}
+	freeReplyObject(r);
+	/* a node's hash always holds every field (lib/pep.lua creates it so) */
+	return cfg->set ? PEP_CONFIGURED : PEP_NONODE;
+}
+
+int pep_items(struct store *s, const char *bare, const char *node, const char *requester,
+    int max, const char *const *ids, int n, struct pep_info *info,
+    void (*fn)(const char *xml, size_t len, void *arg), void *arg)
+{
+	static const char *const outcomes[] = { "items", "denied", "nonode", NULL };
+	static const int results[] = { PEP_ITEMS, PEP_DENIED, PEP_NONODE };
+	struct pep_args a;
+	const char **argv;
+	size_t *lens, i;
+	redisReply *r;
+	int rc, k;
+
+	memset(info, 0, sizeof *info);
+	node_keys(s, &a, bare, node, 5);
+	args(&a, requester ? requester : "");
+	snprintf(a.num[0], NUM_MAX, "%d", max);
+	args(&a, a.num[0]);
+	/* the ids make the argument list as long as the request */
+	argv = xcalloc((size_t)(a.argc + n), sizeof *argv);
+	lens = xcalloc((size_t)(a.argc + n), sizeof *lens);
+	memcpy(argv, a.argv, (size_t)a.argc * sizeof *argv);
+	memcpy(lens, a.lens, (size_t)a.argc * sizeof *lens);
+	for (k = 0; k < n; k++) {
+		argv[a.argc + k] = ids[k];
+		lens[a.argc + k] = strlen(ids[k]);
+	}
+	k = store_script(s, "pep_items", lua_pep_items, lua_pep_items_sha, 5, a.argc + n, argv,
+	    lens, outcomes, &r);
+	free(argv);
+	free(lens);
+	if (k < 0)
+		return k;
+	rc = results[k];
+	copy_elem(r, 1, info->access_model, sizeof info->access_model);
+	for (i = 2; rc == PEP_ITEMS && i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING)
+			fn(r->element[i]->str, r->element[i]->len, arg);
+	freeReplyObject(r);
+	return rc;
+}
+
+int pep_delete_all(struct store *s, const char *bare)
+{
+	static const char *const prefixes[] = { "pep:conf:", "pep:items:", "pep:order:", NULL };
+	return store_del_members(s, bare, "SMEMBERS", "pep", prefixes);
+}

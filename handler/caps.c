@@ -11,7 +11,8 @@
  * feature or form), and only then stores it for everyone. An answer
  * that does not match is used by no one: the client gets no
  * notifications until it says something true. Presence passes on
- * untouched either way.
+ * untouched either way. Once a session is available and its interests
+ * known, it gets the last item of every node it wants (pep.c).
  *
  * Hashes: sha-1 and sha-256 (XEP-0115 5.2, through Nettle); a <c/> with
  * another hash, or the legacy form without one, is ignored.
@@ -44,6 +45,7 @@ struct caps_state {
 	char node[CAPS_NODE_MAX];
 	unsigned asked;                /* requests sent: the id of the last one */
 	int known;                     /* notify holds the client's interests */
+	int last_sent;                 /* pep_send_last ran for this session */
 	struct strvec notify;          /* nodes it has "+notify" for */
 };
 
@@ -288,6 +290,24 @@ static void caps_seen(struct conn *c, const struct xml_node *cn)
 	strvec_free(&features);
 }
 
+/* Once per session, when it is available and its interests are known:
+ * the last items it wants (pep.c). */
+static void send_last(struct conn *c, struct caps_state *cs)
+{
+	if (cs->known && !cs->last_sent && presence_available(c)) {
+		cs->last_sent = 1;
+		pep_send_last(c);
+	}
+}
+
+/* The presence that carried <c/> has been handled (presence.c comes
+ * after this module): the session may be available now. */
+static void caps_flush(struct conn *c, const struct xml_node *next)
+{
+	(void)next;
+	send_last(c, caps_of(c));
+}
+
 static enum mod_ret caps_inbound(struct conn *c, struct xml_node *st)
 {
 	const struct xml_node *cn;
@@ -322,6 +342,7 @@ static enum mod_ret caps_response(struct conn *c, struct xml_node *iq)
 		take_features(cs, &features);
 		if (caps_put(conn_store(c), cs->hash, cs->ver, &features) < 0)
 			log_msg(LOG_ERR, "caps: %s", conn_store(c)->err);
+		send_last(c, cs);
 	}
 	strvec_free(&features);
 	xbuf_free(&s);
@@ -338,5 +359,6 @@ const struct module mod_caps = {
 	.name = "caps",
 	.inbound = caps_inbound,
 	.response = caps_response,
+	.flush = caps_flush,
 	.free_slot = caps_free,
 };

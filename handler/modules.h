@@ -103,6 +103,12 @@ void carbons_sent_found(struct conn *c, long enabled);
  * capabilities are unknown. */
 int caps_wants(struct conn *c, const char *node);
 
+/* pep.c: this session, available, has just made its interests known
+ * (caps.c): send its client the last item of each node it wants, of
+ * every contact whose presence it sees and of its own account, where the
+ * node's access model lets the user read (XEP-0163 4.3.2, 6.1.2). */
+void pep_send_last(struct conn *c);
+
 /* mam.c: st, a message the client sends, belongs in the archives
  * (XEP-0313 5.1.1): type chat or normal, with a <body/> or an XEP-0334
  * <store/> hint, and no <no-store/> nor <no-permanent-store/> hint. */

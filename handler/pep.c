@@ -319,6 +319,74 @@ static enum mod_ret pep_outbound(struct conn *c, const struct route_msg *m)
 	return MOD_HANDLED;
 }
 
+/* ---- the last items, when a session starts to want them ---- */
+
+struct last_walk {
+	struct conn *c;
+	const char *owner, *node;
+};
+
+/* One last item, as the notification its publish would have been. */
+static void send_last_item(const char *xml, size_t len, void *arg)
+{
+	struct last_walk *w = arg;
+	struct xbuf b = { 0 };
+	xbuf_adds(&b, "<message to='");
+	xbuf_add_esc(&b, conn_full(w->c), strlen(conn_full(w->c)));
+	xbuf_adds(&b, "' from='");
+	xbuf_add_esc(&b, w->owner, strlen(w->owner));
+	xbuf_addf(&b, "' type='headline'><event xmlns='%s'><items node='", NS_PUBSUB_EVENT);
+	xbuf_add_esc(&b, w->node, strlen(w->node));
+	xbuf_adds(&b, "'>");
+	xbuf_add(&b, xml, len);
+	xbuf_adds(&b, "</items></event></message>");
+	conn_send_deferrable(w->c, b.p, b.len);
+	xbuf_free(&b);
+}
+
+/* Does the owner's node say never to send its last item? (A read
+ * that fails says no: the item goes.) */
+static int last_wanted_never(struct conn *c, const char *owner, const char *node)
+{
+	struct pep_config cfg;
+	return pep_config_get(conn_store(c), owner, node, &cfg) == PEP_CONFIGURED &&
+	    !strcmp(cfg.v[PEP_SEND_LAST], "never");
+}
+
+void pep_send_last(struct conn *c)
+{
+	struct strvec to = { 0 }, *nodes;
+	struct last_walk w = { c, NULL, NULL };
+	struct pep_info info;
+	size_t i, k;
+
+	if (presence_contacts(conn_store(c), conn_bare(c), NULL, &to) == -1) {
+		log_msg(LOG_ERR, "pep last items: %s", conn_store(c)->err);
+		strvec_free(&to);
+		return;
+	}
+	presence_unblocked(c, &to);
+	nodes = xcalloc(to.n + 1, sizeof *nodes);
+	if (pep_nodes_of(conn_store(c), (const char *const *)to.v, (int)to.n, nodes) < 0)
+		log_msg(LOG_ERR, "pep last items: %s", conn_store(c)->err);
+	for (i = 0; i < to.n; i++) {
+		for (k = 0; k < nodes[i].n; k++) {
+			if (!caps_wants(c, nodes[i].v[k]) || last_wanted_never(c, to.v[i],
+			    nodes[i].v[k]))
+				continue;
+			w.owner = to.v[i];
+			w.node = nodes[i].v[k];
+			/* The access model decides, as for any read by this user. */
+			if (pep_items(conn_store(c), to.v[i], nodes[i].v[k], conn_bare(c), 1, NULL, 0,
+			    &info, send_last_item, &w) < 0)
+				log_msg(LOG_ERR, "pep last items: %s", conn_store(c)->err);
+		}
+		strvec_free(&nodes[i]);
+	}
+	free(nodes);
+	strvec_free(&to);
+}
+
 /* ---- requests ---- */
 
 /* The node attribute of el, checked: NULL with the error sent. */
@@ -706,7 +774,8 @@ static const char *const pep_features[] = {
 	NS_PUBSUB "#purge-nodes", NS_PUBSUB "#config-node", NS_PUBSUB "#create-nodes",
 	NS_PUBSUB "#create-and-configure", NS_PUBSUB "#auto-create", NS_PUBSUB "#access-open",
 	NS_PUBSUB "#access-presence", NS_PUBSUB "#access-roster", NS_PUBSUB "#access-whitelist",
-	NS_PUBSUB "#persistent-items", NS_PUBSUB "#item-ids", NULL
+	NS_PUBSUB "#persistent-items", NS_PUBSUB "#item-ids", NS_PUBSUB "#last-published",
+	NS_PUBSUB "#auto-subscribe", NS_PUBSUB "#filtered-notifications", NULL
 };
 
 static const char *const pep_identity[] = { "pubsub/pep", NULL };

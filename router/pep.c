@@ -232,6 +232,36 @@ int pep_config_get(struct store *s, const char *bare, const char *node, struct p
 	return cfg->set ? PEP_CONFIGURED : PEP_NONODE;
 }
 
+int pep_nodes_of(struct store *s, const char *const *bares, int n, struct strvec *out)
+{
+	const char ***av = xcalloc((size_t)n + 1, sizeof *av);
+	const size_t **al = xcalloc((size_t)n + 1, sizeof *al);
+	int *ac = xcalloc((size_t)n + 1, sizeof *ac), i, rc;
+	redisReply **rep = xcalloc((size_t)n + 1, sizeof *rep);
+	char (*keys)[STORE_MAX_KEY] = xcalloc((size_t)n + 1, sizeof *keys);
+	const char **argbuf = xcalloc(2 * ((size_t)n + 1), sizeof *argbuf);
+	size_t *lenbuf = xcalloc(2 * ((size_t)n + 1), sizeof *lenbuf), k;
+
+	for (i = 0; i < n; i++) {
+		store_user_key(s, bares[i], "pep", keys[i], sizeof keys[i]);
+		argbuf[2 * i] = "SMEMBERS"; lenbuf[2 * i] = 8;
+		argbuf[2 * i + 1] = keys[i]; lenbuf[2 * i + 1] = strlen(keys[i]);
+		av[i] = &argbuf[2 * i];
+		al[i] = &lenbuf[2 * i];
+		ac[i] = 2;
+	}
+	rc = n ? store_pipeline(s, n, av, al, ac, rep) : 0;
+	for (i = 0; i < n; i++) {
+		for (k = 0; rep[i] && rep[i]->type == REDIS_REPLY_ARRAY && k < rep[i]->elements; k++)
+			if (rep[i]->element[k]->type == REDIS_REPLY_STRING)
+				strvec_add(&out[i], rep[i]->element[k]->str);
+		if (rep[i])
+			freeReplyObject(rep[i]);
+	}
+	free(av); free(al); free(ac); free(rep); free(keys); free(argbuf); free(lenbuf);
+	return rc < 0 ? XE_REDIS : 0;
+}
+
 int pep_items(struct store *s, const char *bare, const char *node, const char *requester,
     int max, const char *const *ids, int n, struct pep_info *info,
     void (*fn)(const char *xml, size_t len, void *arg), void *arg)

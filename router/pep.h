@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include "store.h"
+#include "strvec.h"
 
 #define PEP_NODE_MAX   256      /* bytes of a node name */
 #define PEP_ID_MAX     256      /* bytes of an item id */
@@ -36,7 +37,8 @@ enum pep_field {
 	PEP_PERSIST_ITEMS,      /* "1" or "0" */
 	PEP_MAX_ITEMS,          /* a number, or "max" (the store's cap) */
 	PEP_NOTIFY_RETRACT,     /* "1" or "0" */
-	PEP_SEND_LAST,          /* never, on_sub, on_sub_and_presence: kept, not acted on */
+	PEP_SEND_LAST,          /* never, on_sub, on_sub_and_presence (never: no last
+	                           item when a contact's session starts) */
 	PEP_NFIELDS
 };
 extern const char *const pep_field_names[PEP_NFIELDS];
@@ -107,6 +109,9 @@ int pep_config_get(struct store *s, const char *bare, const char *node, struct p
 int pep_items(struct store *s, const char *bare, const char *node, const char *requester,
     int max, const char *const *ids, int n, struct pep_info *info,
     void (*fn)(const char *xml, size_t len, void *arg), void *arg);
+/* The node names of each of n users, in one round trip: out[i] gets
+ * those of bares[i] (out: n empty lists). 0 or XE_REDIS. */
+int pep_nodes_of(struct store *s, const char *const *bares, int n, struct strvec *out);
 /* Every node of bare, for account removal: 0 or XE_REDIS. */
 int pep_delete_all(struct store *s, const char *bare);
 

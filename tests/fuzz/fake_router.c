@@ -1261,6 +1261,18 @@ int pep_items(struct store *s, const char *bare, const char *node, const char *r
 	return PEP_ITEMS;
 }
 
+int pep_nodes_of(struct store *s, const char *const *bares, int n, struct strvec *out)
+{
+	int i, k;
+	if (failing(s, "pep_nodes_of"))
+		return XE_REDIS;
+	for (i = 0; i < n; i++)
+		for (k = 0; k < pepnodes.n; k++)
+			if (!strcmp(pepnodes.e[k].a, bares[i]))
+				strvec_add(&out[i], pepnodes.e[k].b);
+	return 0;
+}
+
 int pep_delete_all(struct store *s, const char *bare)
 {
 	(void)s;

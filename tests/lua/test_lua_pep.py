@@ -32,7 +32,7 @@ def test_publish_creates_with_defaults_and_options(r):
     assert r("SMEMBERS", key(A, "pep")) == [N]
     c = conf(r)
     assert c == {"access_model": "open", "persist_items": "1", "max_items": "1",
-                 "notify_retract": "1", "send_last_published_item": "never", "seq": "1"}, c
+                 "notify_retract": "1", "send_last_published_item": "on_sub_and_presence", "seq": "1"}, c
     assert publish(r, "b") == ["published", "open", "old"]
     # max_items 1: b replaced a
     assert r("HKEYS", key(A, "pep:items:" + N)) == ["b"]

@@ -348,27 +348,45 @@ def test_deluser_removes_nodes(server_factory):
     assert pep_keys(server, ALICE) == []
 
 
+async def caps_online(port, jid, notify=()):
+    """A client announcing "<node>+notify" for each node of notify."""
+    c = await online(port, jid, plugins=PLUGINS + ['xep_0115'], presence=False)
+    for n in notify:
+        c.xmpp['xep_0030'].add_feature(n + '+notify')
+    await c.xmpp['xep_0115'].update_caps()
+    c.xmpp.send_presence()
+    return c
+
+
 def test_contact_notified_with_caps(server_factory):
     """A contact whose client announces "<node>+notify" through XEP-0115
-    caps gets the notification; one without the feature does not."""
+    caps gets the notification; one without the feature does not; a
+    session that logs in later gets the node's last item at once
+    (XEP-0163 4.3.2), one that does not want it does not."""
     server = server_factory(listeners=2)
-    server.adduser(ALICE, PW)
-    server.adduser(BOB, PW)
+    for u in (ALICE, BOB, CAROL):
+        server.adduser(u, PW)
     seen = {}
 
     async def go():
         a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS + ['xep_0115'])
-        b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS + ['xep_0115'],
-                         presence=False)
-        b.xmpp['xep_0030'].add_feature(NS_TUNE + '+notify')
-        await b.xmpp['xep_0115'].update_caps()
-        b.xmpp.send_presence()
+        b = await caps_online(server.ports[1], BOB + '/b1', [NS_TUNE])
+        c = await caps_online(server.ports[0], CAROL + '/c1', [])
         await handshake(a, b)
-        nb = b.mark()
+        await handshake(a, c)
+        nb, nc = b.mark(), c.mark()
         await a.xmpp['xep_0163'].publish(Payload(payload(NS_TUNE, 'tune')), node=NS_TUNE,
                                          timeout=5)
         seen['ev'] = await b.wait1(event_items(NS_TUNE), since=nb)
-        await a.close()
-        await b.close()
+        await c.none_for(event_items(NS_TUNE), seconds=1.0, since=nc)
+        b2 = await caps_online(server.ports[0], BOB + '/b2', [NS_TUNE])
+        seen['last'] = await b2.wait1(event_items(NS_TUNE))
+        c2 = await caps_online(server.ports[1], CAROL + '/c2', [])
+        await c2.none_for(event_items(NS_TUNE), seconds=1.0)
+        for cl in (a, b, c, b2, c2):
+            await cl.close()
     C.run(go, timeout=60)
     assert seen['ev'].get('from') == ALICE
+    assert seen['last'].get('from') == ALICE and seen['last'].get('to') == BOB + '/b2'
+
+

@@ -14,7 +14,7 @@
 local PEP_FIELDS = { 'access_model', 'persist_items', 'max_items', 'notify_retract',
 	'send_last_published_item' }
 local PEP_DEFAULTS = { access_model = 'presence', persist_items = '1', max_items = '1',
-	notify_retract = '1', send_last_published_item = 'never' }
+	notify_retract = '1', send_last_published_item = 'on_sub_and_presence' }
 
 -- The node's configuration as a table, or nil when there is no node.
 local function pep_conf()

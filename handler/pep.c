@@ -538,6 +538,9 @@ static void pep_items_iq(struct conn *c, const struct xml_node *iq, const char *
 	    (int)max, (const char *const *)ids.v, (int)ids.n, &info, add_item, &ci);
 	if (rc < 0) {
 		redis_failed(c, iq, "items");
+	} else if (rc == PEP_BLOCKED) {
+		/* XEP-0191 3.3: as if the account were not there */
+		conn_error(c, iq, "cancel", "service-unavailable", NULL);
 	} else if (rc == PEP_NONODE) {
 		/* the request is echoed (conn_error_new): clients rely on it */
 		conn_error(c, iq, "cancel", "item-not-found", NULL);

@@ -17,7 +17,7 @@ const char *const pep_field_names[PEP_NFIELDS] = {
 };
 
 /* The keys of every pep script (lib/pep.lua), and the owner's roster. */
-#define PEP_NKEYS 5
+#define PEP_NKEYS 6
 #define PEP_ARGS_MAX (PEP_NKEYS + 5 + 2 * PEP_NFIELDS)
 #define NUM_MAX 24
 
@@ -45,15 +45,15 @@ static void args(struct pep_args *a, const char *v)
 static void node_keys(struct store *s, struct pep_args *a, const char *bare, const char *node,
     int nkeys)
 {
-	static const char *const what[PEP_NKEYS] = { NULL, "pep:conf:", "pep:items:",
-		"pep:order:", NULL };
+	static const char *const what[PEP_NKEYS] = { "pep", "pep:conf:", "pep:items:",
+		"pep:order:", "roster", "blocklist" };
 	char w[PEP_NODE_MAX + 16];
 	int i;
 
 	a->argc = 0;
 	for (i = 0; i < nkeys; i++) {
-		if (i == 0 || i == 4) {
-			store_user_key(s, bare, i ? "roster" : "pep", a->keys[i], sizeof a->keys[i]);
+		if (i == 0 || i >= 4) {        /* the user's, not the node's */
+			store_user_key(s, bare, what[i], a->keys[i], sizeof a->keys[i]);
 		} else {
 			snprintf(w, sizeof w, "%s%s", what[i], node);
 			store_user_key(s, bare, w, a->keys[i], sizeof a->keys[i]);
@@ -266,8 +266,8 @@ int pep_items(struct store *s, const char *bare, const char *node, const char *r
     int max, const char *const *ids, int n, struct pep_info *info,
     void (*fn)(const char *xml, size_t len, void *arg), void *arg)
 {
-	static const char *const outcomes[] = { "items", "denied", "nonode", NULL };
-	static const int results[] = { PEP_ITEMS, PEP_DENIED, PEP_NONODE };
+	static const char *const outcomes[] = { "items", "denied", "nonode", "blocked", NULL };
+	static const int results[] = { PEP_ITEMS, PEP_DENIED, PEP_NONODE, PEP_BLOCKED };
 	struct pep_args a;
 	const char **argv;
 	size_t *lens, i;
@@ -275,7 +275,7 @@ int pep_items(struct store *s, const char *bare, const char *node, const char *r
 	int rc, k;
 
 	memset(info, 0, sizeof *info);
-	node_keys(s, &a, bare, node, 5);
+	node_keys(s, &a, bare, node, 6);
 	args(&a, requester ? requester : "");
 	snprintf(a.num[0], NUM_MAX, "%d", max);
 	args(&a, a.num[0]);
@@ -288,7 +288,7 @@ int pep_items(struct store *s, const char *bare, const char *node, const char *r
 		argv[a.argc + k] = ids[k];
 		lens[a.argc + k] = strlen(ids[k]);
 	}
-	k = store_script(s, "pep_items", lua_pep_items, lua_pep_items_sha, 5, a.argc + n, argv,
+	k = store_script(s, "pep_items", lua_pep_items, lua_pep_items_sha, 6, a.argc + n, argv,
 	    lens, outcomes, &r);
 	free(argv);
 	free(lens);

@@ -69,7 +69,8 @@ enum pep_result {
 	PEP_EXISTS,             /* create: the node is there */
 	PEP_NONODE,             /* no such node */
 	PEP_NOITEM,             /* retract: no such item */
-	PEP_DENIED              /* pep_items: the access model refuses the requester */
+	PEP_DENIED,             /* pep_items: the access model refuses the requester */
+	PEP_BLOCKED             /* pep_items: the owner blocks the requester (XEP-0191) */
 };
 
 /* What a script told of the node. */

@@ -1,7 +1,9 @@
 #!lua flags=no-writes
 -- Read a PEP node's items for a requester (XEP-0060 6.5, XEP-0163 4),
 -- checking the node's access model. Keys: lib/pep.lua, then KEYS[5]
--- <prefix>{bare}:roster (the owner's roster). ARGV: node, requester's
+-- <prefix>{bare}:roster (the owner's roster), KEYS[6] (optional) the
+-- owner's XEP-0191 blocklist: a requester blocked by its bare JID or its
+-- domain is answered { 'blocked' }, whatever the model. ARGV: node, requester's
 -- bare JID ('' for the owner, who may always read), max items (0: all),
 -- then item ids (none: the newest max, or all).
 -- open: anyone; presence and roster: the owner's contacts with
@@ -10,6 +12,10 @@
 -- ids that are not there are left out), { 'denied', access_model } or
 -- { 'nonode' }.
 -- include: lib/pep.lua
+if ARGV[2] ~= '' and KEYS[6] and (redis.call('SISMEMBER', KEYS[6], ARGV[2]) == 1 or
+    redis.call('SISMEMBER', KEYS[6], string.match(ARGV[2], '@(.*)$') or ARGV[2]) == 1) then
+	return { 'blocked' }
+end
 local conf = pep_conf()
 if not conf then
 	return { 'nonode' }

@@ -20,7 +20,8 @@ def publish(r, id, item=None, opts=(), max_nodes=2, cap=4, node=N):
 
 
 def items(r, requester="", max=0, ids=(), node=N):
-    return r.eval("pep_items", keys(node, roster=True), [node, requester, str(max)] + list(ids))
+    return r.eval("pep_items", keys(node, roster=True) + [key(A, "blocklist")],
+                  [node, requester, str(max)] + list(ids))
 
 
 def conf(r, node=N):
@@ -153,3 +154,15 @@ def test_items_access_models(r):
     assert items(r)[:2] == ["items", "whitelist"]
     configure(r, "configure", ["access_model", "open"])
     assert items(r, requester="stranger@y") == ["items", "open", "<item id='a'/>"]
+
+
+def test_items_blocked_requester(r):
+    """XEP-0191: a requester the owner blocks, by bare JID or domain,
+    reads nothing, even an open node; the owner always reads."""
+    publish(r, "a", opts=["access_model", "open"])
+    r("SADD", key(A, "blocklist"), B)
+    assert items(r, requester=B) == ["blocked"]
+    assert items(r, requester="carol@y")[:2] == ["items", "open"]
+    r("SADD", key(A, "blocklist"), "y")
+    assert items(r, requester="carol@y") == ["blocked"]
+    assert items(r)[:2] == ["items", "open"]

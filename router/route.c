@@ -138,9 +138,33 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 struct route_call {
 	const char *av[ROUTE_ARGS];
 	size_t al[ROUTE_ARGS];
+	int ac, nkeys;
+	const char *script;            /* its text, for a Redis that lost it */
 	char *mine[11];
 	char rand[2 * ROUTE_RAND + 1];
 };
+
+#define MAM_ADD_KEYS 3
+#define MAM_ADD_ARGS 13    /* EVALSHA sha numkeys + 3 keys + 7 arguments */
+
+/* A message the user sent with no carbon copy due: its archive entry
+ * alone (mam_add.lua), far cheaper than route_stanza.lua's kind 'sent'.
+ * c->mine holds the keys call_args made. */
+static void mam_add_args(const struct route_req *q, const char *with, const char *now,
+    const char *const *policy, struct route_call *c)
+{
+	int i;
+	c->script = lua_mam_add;
+	c->nkeys = MAM_ADD_KEYS;
+	c->ac = MAM_ADD_ARGS;
+	c->av[0] = "EVALSHA"; c->av[1] = lua_mam_add_sha; c->av[2] = ROUTE_STR(MAM_ADD_KEYS);
+	c->av[3] = c->mine[7]; c->av[4] = c->mine[8]; c->av[5] = c->mine[9];
+	c->av[6] = with; c->av[7] = q->envelope; c->av[8] = c->rand; c->av[9] = now;
+	c->av[10] = policy[0]; c->av[11] = policy[1]; c->av[12] = policy[2];
+	for (i = 0; i < MAM_ADD_ARGS; i++)
+		c->al[i] = strlen(c->av[i]);
+	c->al[7] = q->envlen;
+}
 
 static void call_args(struct store *s, const struct route_req *q, const char *now,
     const char *ttl, const char *cap, const char *expiry, const char *const *policy,
@@ -162,6 +186,13 @@ static void call_args(struct store *s, const struct route_req *q, const char *no
 	/* No randomness, no archive: the message goes on unarchived. */
 	if (with[0] && random_hex(c->rand, ROUTE_RAND) < 0)
 		with = "";
+	if (q->sent && !q->carbons && with[0]) {
+		mam_add_args(q, with, now, policy, c);
+		return;
+	}
+	c->script = lua_route_stanza;
+	c->nkeys = ROUTE_KEYS;
+	c->ac = ROUTE_ARGS;
 	c->av[0] = "EVALSHA"; c->av[1] = lua_route_stanza_sha;
 	c->av[2] = ROUTE_STR(ROUTE_KEYS);
 	c->av[3] = c->mine[0]; c->av[4] = c->mine[1]; c->av[5] = c->mine[2]; c->av[6] = expiry;
@@ -211,7 +242,7 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 		call_args(s, &req[i], now, ttl, cap, expiry, policy, &calls[i]);
 		av[i] = calls[i].av;
 		al[i] = calls[i].al;
-		ac[i] = ROUTE_ARGS;
+		ac[i] = calls[i].ac;
 	}
 	if (rider) {
 		av[n] = rider->argv;
@@ -225,8 +256,8 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 		if (rep[i] && rep[i]->type == REDIS_REPLY_ERROR && !strncmp(rep[i]->str, "NOSCRIPT", 8)) {
 			/* Not run: load the script (store_eval does) and run it. */
 			freeReplyObject(rep[i]);
-			rep[i] = store_eval(s, lua_route_stanza, lua_route_stanza_sha, ROUTE_KEYS,
-			    ROUTE_ARGS - 3, calls[i].av + 3, calls[i].al + 3);
+			rep[i] = store_eval(s, calls[i].script, calls[i].av[1], calls[i].nkeys,
+			    calls[i].ac - 3, calls[i].av + 3, calls[i].al + 3);
 		} else if (rep[i] && rep[i]->type == REDIS_REPLY_ERROR) {
 			snprintf(s->err, sizeof s->err, "route_stanza: %s", rep[i]->str);
 		}

@@ -30,6 +30,7 @@ extern const char lua_carbons_set[], lua_carbons_set_sha[];
 extern const char lua_private_set[], lua_private_set_sha[];
 extern const char lua_blocking_set[], lua_blocking_set_sha[];
 extern const char lua_mam_query[], lua_mam_query_sha[];
+extern const char lua_mam_add[], lua_mam_add_sha[];
 extern const char lua_mam_prefs_set[], lua_mam_prefs_set_sha[];
 extern const char lua_account_create[], lua_account_create_sha[];
 extern const char lua_invite_check[], lua_invite_check_sha[];

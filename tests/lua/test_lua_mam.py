@@ -224,3 +224,20 @@ def test_prefs_set_replaces_all(r):
         "default": "roster", "j:a@x": "never", "j:b@x/r": "always", "j:c@x": "never"}
     assert r.eval("mam_prefs_set", [key(B, "mamprefs")], ["", 0]) == ["stored"]
     assert r("EXISTS", key(B, "mamprefs")) == 0
+
+
+# ---- mam_add.lua ----
+
+def test_mam_add_archives_sent_message(r):
+    """The sender's entry with no carbon copy due: what kind 'sent' of
+    route_stanza.lua writes, the preferences applied the same way."""
+    def add(dflt="always"):
+        return r.eval("mam_add", [key(A, "mamprefs"), key(A, "mam"), key(A, "roster")],
+                      ["bob@x/b1", "stanza 5\n" + MSG, "00ff", NOW, 0, 0, dflt])
+    assert add() == ["delivered", 0]
+    (uid, w, m), = entries(r, A)
+    assert w == "bob@x/b1" and m == MSG and uid.endswith("-00ff")
+    assert r("XLEN", key(A, "mam:w:bob@x")) == 1
+    assert add(dflt="never") == ["delivered", 0] and len(entries(r, A)) == 1
+    r("HSET", key(A, "mamprefs"), "j:bob@x", "never")
+    assert add() == ["delivered", 0] and len(entries(r, A)) == 1

@@ -1731,7 +1731,7 @@ def sc_pep(server):
     finally:
         for c in clients:
             c.close()
-    print("scenario=pep server=%s k=%d online=%d r=%d " % (server.name, k, on, rounds) +
+    print("scenario=pep server=%s k=%d r=%d " % (server.name, k, rounds) +
           " ".join("%s=%s" % (key, v.replace(" ", "_")) for key, v in r.items()), flush=True)
     server.settle()
     return r

@@ -17,7 +17,7 @@ Environment (defaults in brackets):
   MSG_P MSG_W MSG_T MSG_D  pairs, window, seconds, drain seconds [50 10 10 3]
   IDLE_N          idle connections for the memory figure [1000]
   FANOUT_K FANOUT_G FANOUT_R FANOUT_S  contacts, groups, rounds, storms [50 4 20 3]
-  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout mam];
+  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout mam pep];
                   "storm" is one more (not in the default list: minutes)
   SM_ACK_EVERY    sm: a client sends <r/> after this many stanzas [5]
   SM_RESUME_N     sm: clients that cut their connection and resume [200]
@@ -27,6 +27,9 @@ Environment (defaults in brackets):
   MAM_N           mam: messages in the archive queried [100000]
   MAM_Q           mam: timed repetitions of each kind of query [20]
   MAM_TIMEOUT     mam: seconds the archive may take to fill [600]
+  PEP_K           pep: the publisher's contacts, half of them online [200]
+  PEP_R           pep: timed publishes, one at a time [50]
+  PEP_TIMEOUT     pep: seconds a publish may take to reach every online contact [5]
   BENCH_SERVER_CPUS  CPUs every server runs on (taskset -c), "" for any [0]
   BENCH_REDIS_NICE   nice value of xmppd's Redis, "" for none [-10]: under
                   systemd Redis and the handlers are sibling cgroups with
@@ -65,6 +68,7 @@ import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
+from xml.sax.saxutils import quoteattr
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -96,7 +100,7 @@ CFG = {
     "fo_g": env_int("FANOUT_G", 4),
     "fo_r": env_int("FANOUT_R", 20),
     "fo_s": env_int("FANOUT_S", 3),
-    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages sm fanout mam").split(),
+    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages sm fanout mam pep").split(),
     "sm_ack_every": env_int("SM_ACK_EVERY", 5),
     "sm_resume_n": env_int("SM_RESUME_N", 200),
     "scale": os.environ.get("BENCH_SCALE", "0") == "1",
@@ -111,6 +115,9 @@ CFG = {
     "mam_n": env_int("MAM_N", 100000),
     "mam_q": env_int("MAM_Q", 20),
     "mam_timeout": env_int("MAM_TIMEOUT", 600),
+    "pep_k": env_int("PEP_K", 200),
+    "pep_r": env_int("PEP_R", 50),
+    "pep_timeout": env_int("PEP_TIMEOUT", 5),
     "server_cpus": os.environ.get("BENCH_SERVER_CPUS", "0").strip(),
     "load_cpus": os.environ.get("BENCH_LOAD_CPUS", "1").strip(),
     "launcher": os.environ.get("BENCH_XMPPD_LAUNCHER", "listen"),
@@ -138,9 +145,13 @@ NSTORM = CFG["storm_n"] if "storm" in CFG["scenarios"] else 0
 # filled once and queried.
 MAM_FIRST = STORM_FIRST + NSTORM
 NMAM = 2 if "mam" in CFG["scenarios"] else 0
+# Personal eventing: a publisher and its PEP_K contacts (subscription both
+# each way; the contacts are not each other's).
+PEP_FIRST = MAM_FIRST + NMAM
+NPEP = 1 + CFG["pep_k"] if "pep" in CFG["scenarios"] else 0
 # The resume measurement's users, last: a session it leaves hibernating
 # (a resume that failed) must not take the bare-JID messages of the others.
-RESUME_FIRST = MAM_FIRST + NMAM
+RESUME_FIRST = PEP_FIRST + NPEP
 NRESUME = CFG["sm_resume_n"] if "sm" in CFG["scenarios"] else 0
 IS_ROOT = os.geteuid() == 0
 
@@ -367,7 +378,8 @@ def xmppd_creds(i):
 def users():
     """[(number, [contact numbers])]: plain users, the fan-out cliques, then
     the users the scale scenario holds, then the login storm's, the message
-    archive's sender and receiver, then the resume measurement's."""
+    archive's sender and receiver, the PEP publisher and its contacts, then
+    the resume measurement's."""
     out = [(i, []) for i in range(1, NPLAIN + 1)]
     k1 = CFG["fo_k"] + 1
     for g in range(CFG["fo_g"] if NFO else 0):
@@ -376,6 +388,9 @@ def users():
     out += [(i, []) for i in range(SCALE_FIRST, SCALE_FIRST + NSCALE)]
     out += [(i, []) for i in range(STORM_FIRST, STORM_FIRST + NSTORM)]
     out += [(i, []) for i in range(MAM_FIRST, MAM_FIRST + NMAM)]
+    if NPEP:
+        contacts = list(range(PEP_FIRST + 1, PEP_FIRST + NPEP))
+        out += [(PEP_FIRST, contacts)] + [(c, [PEP_FIRST]) for c in contacts]
     out += [(i, []) for i in range(RESUME_FIRST, RESUME_FIRST + NRESUME)]
     return out
 
@@ -610,7 +625,7 @@ network_backend = "epoll"
 -- Nagle off (TCP_NODELAY, as xmppd and ejabberd): with it a reply of
 -- many stanzas waits for the client's delayed ACK (~40 ms a query)
 network_settings = { tcp_backlog = 4096; nagle = false }
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix"; "offline"; "smacks"; "mam" }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix"; "offline"; "smacks"; "mam"; "pep" }
 modules_disabled = { "s2s" }
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
@@ -757,6 +772,11 @@ modules:
   mod_mam:
     default: always
     db_type: %(mam_db)s
+  mod_caps: {}
+  mod_pubsub:
+    plugins:
+      - flat
+      - pep
 %(sql)s""" % {"domain": DOMAIN, "port": self.port, "mam_db": "sql" if self.shm else "mnesia",
                "sql": "sql_type: sqlite\nsql_database: %s/ejabberd.db\n" % self.shm if self.shm else ""})
         with open(self.dir + "/ejabberdctl.cfg", "w") as f:
@@ -1165,20 +1185,25 @@ def sc_fanout(server):
 NS_C = "{jabber:client}"
 NS_MAM = "urn:xmpp:mam:2"
 NS_RSM = "http://jabber.org/protocol/rsm"
+NS_DISCO = "http://jabber.org/protocol/disco#info"
 MAM_PAGE = 50           # results per page asked and expected
 MAM_WINDOW = 1000       # fill: messages sent and not yet received, at most
 
 
 class Client:
-    """A small blocking XMPP client for the mam scenario: plain TCP, SASL
-    PLAIN, bind, the session IQ if it is required, initial presence. next()
-    returns the stream's top-level elements one by one; IQs the server sends
-    (pings) are answered on the way."""
+    """A small blocking XMPP client for the mam and pep scenarios: plain
+    TCP, SASL PLAIN, bind, the session IQ if it is required, initial
+    presence (presence: its XML). next() returns the stream's top-level
+    elements one by one; IQs the server sends (pings) are answered on the
+    way, a disco#info get with disco (the <query/>'s content, echoing the
+    request's node) if given, else with an empty result."""
 
-    def __init__(self, port, n, timeout=60):
+    def __init__(self, port, n, timeout=60, resource="mam", presence="<presence/>", disco=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.pending = deque()
+        self.disco = disco
+        self.disco_asked = 0
         self.open()
         feats = self.next()
         mechs = [m.text for m in feats.iter("{urn:ietf:params:xml:ns:xmpp-sasl}mechanism")]
@@ -1192,12 +1217,12 @@ class Client:
         self.open()
         feats = self.next()
         el = self.iq("<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
-                     "<resource>mam</resource></bind></iq>", "bind")
+                     "<resource>%s</resource></bind></iq>" % resource, "bind")
         self.jid = el.find(".//{urn:ietf:params:xml:ns:xmpp-bind}jid").text
         sess = feats.find("{urn:ietf:params:xml:ns:xmpp-session}session")
         if sess is not None and sess.find("{urn:ietf:params:xml:ns:xmpp-session}optional") is None:
             self.iq("<iq type='set' id='sess'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>", "sess")
-        self.send("<presence/>")
+        self.send(presence)
 
     def open(self):
         """A new stream (at the start and after SASL), with a parser of its own."""
@@ -1215,6 +1240,10 @@ class Client:
         data = self.sock.recv(1 << 16)
         if not data:
             raise RuntimeError("the server closed the connection")
+        self.feed(data)
+
+    def feed(self, data):
+        """Parse bytes read from the socket, queueing what they complete."""
         self.parser.feed(data)
         for ev, el in self.parser.read_events():
             if ev == "start":
@@ -1231,6 +1260,14 @@ class Client:
             if el.tag == "{http://etherx.jabber.org/streams}error":
                 raise RuntimeError("stream error: %s" % ET.tostring(el)[:200])
             if el.tag == NS_C + "iq" and el.get("type") in ("get", "set"):
+                q = el.find("{%s}query" % NS_DISCO)
+                if self.disco is not None and el.get("type") == "get" and q is not None:
+                    self.disco_asked += 1
+                    node = " node=%s" % quoteattr(q.get("node")) if q.get("node") else ""
+                    self.send("<iq type='result' id=%s to=%s><query xmlns='%s'%s>%s</query></iq>" % (
+                        quoteattr(el.get("id", "")), quoteattr(el.get("from", DOMAIN)), NS_DISCO, node,
+                        self.disco))
+                    continue
                 self.send("<iq type='result' id='%s' to='%s'/>" % (el.get("id"), el.get("from", DOMAIN)))
                 continue
             self.pending.append(el)
@@ -1412,6 +1449,294 @@ def sc_mam(server):
     return r
 
 
+# ---- personal eventing (XEP-0163) ----
+
+NS_PUBSUB = "http://jabber.org/protocol/pubsub"
+NS_EVENT = NS_PUBSUB + "#event"
+NS_CAPS = "http://jabber.org/protocol/caps"
+PEP_NODE = "http://jabber.org/protocol/tune"
+PEP_CAPS_NODE = "https://xmppd.example/bench"
+PEP_IDENTITIES = [("client", "pc", "", "bench")]
+
+
+def caps_ver(identities, features):
+    """XEP-0115 5.1: the sha-1 verification string of a disco#info with
+    these identities (category, type, lang, name) and features, no forms."""
+    s = "".join("%s/%s/%s/%s<" % i for i in sorted(identities)) + "".join(f + "<" for f in sorted(features))
+    return base64.b64encode(hashlib.sha1(s.encode()).digest()).decode()
+
+
+def caps_client(features):
+    """(initial presence with XEP-0115 caps, the disco#info <query/>'s
+    content that hashes to its ver) of a client with these features."""
+    ver = caps_ver(PEP_IDENTITIES, features)
+    presence = "<presence><c xmlns='%s' hash='sha-1' node='%s' ver='%s'/></presence>" % (
+        NS_CAPS, PEP_CAPS_NODE, ver)
+    disco = "".join("<identity category='%s' type='%s' name='%s'/>" % (c, t, n)
+                    for c, t, _, n in PEP_IDENTITIES)
+    disco += "".join("<feature var='%s'/>" % f for f in features)
+    return presence, disco
+
+
+def pep_features(notify):
+    f = [NS_CAPS, NS_DISCO, "http://jabber.org/protocol/disco#items"]
+    return f + [PEP_NODE + "+notify"] if notify else f
+
+
+def threads_cpu_ns(pid):
+    """CPU time of every live thread of a process, ns (schedstat: exact;
+    stat's utime and stime count clock ticks of 10 ms, too coarse for a
+    few milliseconds per publish)."""
+    total = 0
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return 0
+    for t in tids:
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def cpu_ns_split(server):
+    """{part: ns} of the server's CPU so far, to the nanosecond: xmppd's
+    launcher, handlers (the reaped ones in clock ticks: none ends while a
+    publish is timed) and Redis; a peer's processes, every thread."""
+    if isinstance(server, Xmppd):
+        a = proc_stat(server.sa.pid)
+        return {"listener": threads_cpu_ns(server.sa.pid),
+                "handlers": a[3] * 1e9 / TICK + sum(threads_cpu_ns(k) for k in children(server.sa.pid)),
+                "redis": threads_cpu_ns(server.redis.pid)}
+    return {"server": sum(threads_cpu_ns(p) for p in server.procs())}
+
+
+def pep_publish_iq(iq_id, item_id, text):
+    return ("<iq type='set' id='%s'><pubsub xmlns='%s'><publish node='%s'><item id='%s'>"
+            "<tune xmlns='%s'><artist>bench</artist><title>%s</title><length>240</length></tune>"
+            "</item></publish></pubsub></iq>" % (iq_id, NS_PUBSUB, PEP_NODE, item_id, PEP_NODE, text))
+
+
+def pep_items(el, item_id):
+    """Notifications of item_id that a parsed top-level element carries (0 or 1)."""
+    if el.tag != NS_C + "message":
+        return 0
+    ev = el.find("{%s}event/{%s}items" % (NS_EVENT, NS_EVENT))
+    if ev is None or ev.get("node") != PEP_NODE:
+        return 0
+    return sum(1 for it in ev.findall("{%s}item" % NS_EVENT) if it.get("id") == item_id)
+
+
+def pep_round(publisher, contacts, iq_id, item_id, timeout, need=None):
+    """One publish: send the IQ, then read every socket as it becomes
+    readable, timestamping each read before anything is parsed (parsing
+    comes after, so that one client's parse does not delay another's
+    timestamp); done when the IQ's answer and the item on every contact
+    (the first `need` of them, if given) were seen, or after timeout
+    seconds. Returns (IQ round trip s or None,
+    [s from the send to each contact's notification], the IQ's answer,
+    {contact index: notifications of the item, parsed}, contacts with a
+    notification in the raw bytes)."""
+    socks = {publisher.sock: -1}
+    socks.update({c.sock: i for i, c in enumerate(contacts)})
+    raw = {i: bytearray() for i in socks.values()}
+    chunks = []
+    iq_b, item_b = iq_id.encode(), item_id.encode()
+    seen, t_iq = {}, None
+    need = len(contacts) if need is None else need
+    t0 = time.perf_counter()
+    publisher.send(pep_publish_iq(iq_id, item_id, item_id))
+    deadline = t0 + timeout
+    while t_iq is None or sum(1 for i in seen if i < need) < need:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            break
+        ready = select.select(list(socks), [], [], left)[0]
+        got = []
+        for s in ready:
+            data = s.recv(1 << 16)
+            got.append((socks[s], data, time.perf_counter()))
+        for i, data, ts in got:
+            if not data:
+                raise RuntimeError("the server closed a connection")
+            chunks.append((i, data))
+            raw[i] += data
+            if i < 0:
+                if t_iq is None and iq_b in raw[i]:
+                    t_iq = ts - t0
+            elif i not in seen and item_b in raw[i]:
+                seen[i] = ts - t0
+    # now parse what was read: the IQ's answer, the notifications (counted
+    # again from the XML), the IQs the server sent (answered here)
+    answer, counts = None, {}
+    for i, data in chunks:
+        c = publisher if i < 0 else contacts[i]
+        c.feed(data)
+    while publisher.pending:
+        el = publisher.pending.popleft()
+        if el.tag == NS_C + "iq" and el.get("id") == iq_id:
+            answer = el
+    for i, c in enumerate(contacts):
+        while c.pending:
+            n = pep_items(c.pending.popleft(), item_id)
+            if n:
+                counts[i] = counts.get(i, 0) + n
+    return t_iq, sorted(seen.values()), answer, counts, len(seen)
+
+
+def pep_drain(clients, quiet=1.0, most=15.0):
+    """Read (and answer: the servers' disco#info) until nothing came for
+    `quiet` seconds, at most `most`; the stanzas read are dropped."""
+    socks = {c.sock: c for c in clients}
+    deadline = time.monotonic() + most
+    while time.monotonic() < deadline:
+        ready = select.select(list(socks), [], [], quiet)[0]
+        if not ready:
+            return
+        for s in ready:
+            c = socks[s]
+            c.receive()
+            c.pending.clear()
+
+
+def sc_pep(server):
+    """XEP-0163: a publisher with PEP_K contacts (subscription both), the
+    first half online with clients whose caps (XEP-0115, sha-1) announce
+    tune+notify and that answer the server's disco#info, the other half
+    offline. The publisher publishes PEP_R items to the tune node one at a
+    time, each after the previous one's IQ answer and notifications: per
+    publish, the IQ round trip and the time until the last online contact
+    had the notification; every publish must reach every online contact
+    exactly once. Then, untimed, one more contact comes online with caps
+    without tune+notify and one more item is published: the notifications
+    it gets (0 if the server filters on +notify)."""
+    k, rounds = CFG["pep_k"], CFG["pep_r"]
+    on = k // 2
+    tag = os.urandom(4).hex()
+    r = {"online": str(on), "load1": "%.1f" % os.getloadavg()[0]}
+    clients = []
+    publisher = None
+    server.settle()
+    try:
+        try:
+            pres, disco = caps_client(pep_features(True))
+            publisher = Client(server.port, PEP_FIRST, timeout=20, resource="pep", disco=disco)
+            clients.append(publisher)
+            t = time.monotonic()
+            for i in range(1, on + 1):
+                clients.append(Client(server.port, PEP_FIRST + i, timeout=20, resource="pep",
+                                      presence=pres, disco=disco))
+            contacts = clients[1:]
+            r["login_s"] = "%.1f" % (time.monotonic() - t)
+            # the servers ask for the caps now: answered while draining
+            pep_drain(clients)
+            # warm-up, untimed: until one publish reaches every online
+            # contact (the server may still be learning their caps)
+            warm = 0
+            for w in range(3):
+                _, times, answer, counts, _ = pep_round(publisher, contacts, "warmiq-%s-%d" % (tag, w),
+                                                        "warmitem-%s-%d" % (tag, w), CFG["pep_timeout"])
+                warm = len(counts)
+                if answer is not None and answer.get("type") != "result":
+                    raise RuntimeError("publish answered %s" % ET.tostring(answer)[:300].decode(errors="replace"))
+                if warm == on:
+                    break
+                pep_drain(clients, 0.5, 5)
+            r["warmup_notified"] = str(warm)
+            pep_drain(clients, 0.3, 5)
+            iq_ms, all_ms, first_ms = [], [], []
+            notified, dups, failed, timeouts, raw_notified = [], 0, [], 0, []
+            # (not server.settle(): xmppd's would wait for these sessions' handlers to end)
+            time.sleep(0.3)
+            c0 = cpu_ns_split(server)
+            for i in range(rounds):
+                t_iq, times, answer, counts, nraw = pep_round(
+                    publisher, contacts, "pepiq-%s-%06d" % (tag, i), "pep-%s-%06d" % (tag, i),
+                    CFG["pep_timeout"])
+                if answer is None or t_iq is None:
+                    failed.append("publish %d: no IQ answer within %d s" % (i, CFG["pep_timeout"]))
+                elif answer.get("type") != "result":
+                    failed.append("publish %d answered %s" % (i, ET.tostring(answer)[:200].decode(errors="replace")))
+                else:
+                    iq_ms.append(t_iq * 1000)
+                notified.append(len(counts))
+                raw_notified.append(nraw)
+                dups += sum(n - 1 for n in counts.values())
+                if len(times) == on and len(counts) == on:
+                    all_ms.append(times[-1] * 1000)
+                    first_ms.append(times[0] * 1000)
+                if t_iq is None or len(times) < on:
+                    timeouts += 1
+                if timeouts >= 3:
+                    failed.append("stopped after %d publishes: 3 timed out" % (i + 1))
+                    break
+            c1 = cpu_ns_split(server)
+            done = len(notified)
+            cpu = {p: (c1[p] - c0[p]) / 1e6 / max(1, done) for p in c1}
+            r["server_cpu_ms_per_publish"] = "%.3f" % sum(cpu.values())
+            if isinstance(server, Xmppd):
+                for p, v in cpu.items():
+                    r["%s_cpu_ms_per_publish" % p] = "%.3f" % v
+            r["publishes"] = str(done)
+            r["notified_min"] = str(min(notified))
+            r["notified_max"] = str(max(notified))
+            r["notifications"] = str(sum(notified))
+            r["duplicates"] = str(dups)
+            r["stanzas_per_publish"] = "%.1f" % ((sum(notified) + dups) / max(1, done))
+            if iq_ms:
+                r["iq_p50_ms"] = "%.2f" % statistics.median(iq_ms)
+                r["iq_p90_ms"] = "%.2f" % pct(iq_ms, 0.9)
+            if all_ms:
+                r["all_p50_ms"] = "%.2f" % statistics.median(all_ms)
+                r["all_p90_ms"] = "%.2f" % pct(all_ms, 0.9)
+                r["all_max_ms"] = "%.2f" % max(all_ms)
+                r["first_p50_ms"] = "%.2f" % statistics.median(first_ms)
+            if raw_notified != notified:
+                failed.append("the notifications found in the bytes read and in the XML differ")
+            short = sum(1 for n in notified if n != on)
+            if short:
+                failed.append("%d of %d publishes reached %d-%d of %d online contacts" % (
+                    short, done, min(notified), max(notified), on))
+            if dups:
+                failed.append("%d of %d notifications came more than once" % (dups, dups + sum(notified)))
+            # the filter: one more contact online, its caps without +notify
+            pep_drain(clients, 0.3, 5)
+            pres2, disco2 = caps_client(pep_features(False))
+            plain = Client(server.port, PEP_FIRST + on + 1, timeout=20, resource="pep", presence=pres2,
+                           disco=disco2)
+            clients.append(plain)
+            pep_drain(clients)
+            item = "filteritem-%s" % tag
+            _, _, _, counts, _ = pep_round(publisher, contacts + [plain], "filteriq-%s" % tag, item,
+                                           CFG["pep_timeout"], need=on)
+            # a notification to it may come after the others': 1 s more
+            late = 0
+            end = time.monotonic() + 1
+            while time.monotonic() < end:
+                if select.select([plain.sock], [], [], max(0, end - time.monotonic()))[0]:
+                    plain.receive()
+                    while plain.pending:
+                        late += pep_items(plain.pending.popleft(), item)
+            pep_drain(clients, 0.5, 5)
+            r["no_notify_got"] = str(counts.get(len(contacts), 0) + late)
+            r["filter_round_notified"] = str(sum(1 for i in counts if i < len(contacts)))
+            r["disco_asked"] = str(sum(c.disco_asked for c in clients))
+            r["pep_status"] = "FAILED: " + "; ".join(failed[:3]) if failed else "ok"
+        except (OSError, AttributeError) as e:
+            raise RuntimeError("%s: %s" % (type(e).__name__, e))
+    except RuntimeError as e:
+        r["pep_status"] = "FAILED: %s" % e
+    finally:
+        for c in clients:
+            c.close()
+    print("scenario=pep server=%s k=%d r=%d " % (server.name, k, rounds) +
+          " ".join("%s=%s" % (key, v.replace(" ", "_")) for key, v in r.items()), flush=True)
+    server.settle()
+    return r
+
+
 class Peaks:
     """The 1-minute load average and the number of processes on the machine,
     sampled every second in a thread until stop(): their peaks."""
@@ -1569,6 +1894,21 @@ ROWS += [("messages: delivered/s", "messages", "rate", "higher"),
          ("mam: last page with the sender p50 ms", "mam", "with_p50_ms", "lower"),
          ("mam: last page with the sender p90 ms", "mam", "with_p90_ms", "lower"),
          ("mam: server CPU ms/query", "mam", "server_cpu_ms_per_query", "lower"),
+         ("pep: every publish notified every online contact once", "pep", "pep_status", "-"),
+         ("pep: online contacts notified per publish, fewest", "pep", "notified_min", "-"),
+         ("pep: notifications received per publish", "pep", "stanzas_per_publish", "-"),
+         ("pep: publish to last contact notified p50 ms", "pep", "all_p50_ms", "lower"),
+         ("pep: publish to last contact notified p90 ms", "pep", "all_p90_ms", "lower"),
+         ("pep: publish to last contact notified max ms", "pep", "all_max_ms", "lower"),
+         ("pep: publish to first contact notified p50 ms", "pep", "first_p50_ms", "lower"),
+         ("pep: publish IQ round trip p50 ms", "pep", "iq_p50_ms", "lower"),
+         ("pep: publish IQ round trip p90 ms", "pep", "iq_p90_ms", "lower"),
+         ("pep: server CPU ms/publish", "pep", "server_cpu_ms_per_publish", "lower"),
+         ("pep: xmppd handlers' CPU ms/publish", "pep", "handlers_cpu_ms_per_publish", "-"),
+         ("pep: xmppd Redis CPU ms/publish", "pep", "redis_cpu_ms_per_publish", "-"),
+         ("pep: notifications to a client without +notify", "pep", "no_notify_got", "-"),
+         ("pep: disco#info the server asked of the clients", "pep", "disco_asked", "-"),
+         ("pep: load average at its start (noisy)", "pep", "load1", "-"),
          ("storm: logins/s, first connect to last login", "storm", "rate", "higher"),
          ("storm: logged in", "storm", "ok", "higher"),
          ("storm: failed", "storm", "failed", "lower"),
@@ -1820,6 +2160,8 @@ def main():
                     jobs = [("storm", sc_storm)]
                 elif sc == "mam":
                     jobs = [("mam", sc_mam)]
+                elif sc == "pep":
+                    jobs = [("pep", sc_pep)]
                 for key, fn in jobs:
                     for s in order:
                         try:
@@ -1853,7 +2195,7 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = ("### %s, commit %s\n\nMachine: %s; load average at start %.2f %.2f %.2f; %s.\n"
             "Runs: %d (median, and min-max over runs). Scenarios: %s. login N=%d C=%d; messages P=%d W=%d T=%ds; "
-            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s%s%s. %s; xmppd through %s. Took %.0f s.\n" % (
+            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s%s%s%s. %s; xmppd through %s. Took %.0f s.\n" % (
                 stamp, commit(), machine(), load_start[0], load_start[1], load_start[2], versions(),
                 CFG["runs"], " ".join(CFG["scenarios"] + (["scale"] if CFG["scale"] else [])),
                 CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"],
@@ -1864,6 +2206,8 @@ def main():
                     CFG["storm_n"], CFG["storm_c"], CFG["storm_hold"], CFG["storm_timeout"])
                 if "storm" in CFG["scenarios"] else "",
                 "; mam N=%d Q=%d" % (CFG["mam_n"], CFG["mam_q"]) if "mam" in CFG["scenarios"] else "",
+                "; pep K=%d (%d online) R=%d" % (CFG["pep_k"], CFG["pep_k"] // 2, CFG["pep_r"])
+                if "pep" in CFG["scenarios"] else "",
                 pinning_note()[0].upper() + pinning_note()[1:], launcher_note(), time.monotonic() - t_start))
     text = head + "\n" + tbl + "\n"
     errs = ["%s: %s" % (n, ", ".join(r.get("first_error", "?") for r in results[n]["storm"]))

@@ -109,6 +109,17 @@ int caps_wants(struct conn *c, const char *node);
  * node's access model lets the user read (XEP-0163 4.3.2, 6.1.2). */
 void pep_send_last(struct conn *c);
 
+/* pep.c: publish item (stored form, pep.h; at most pep_max_item_size
+ * bytes, the caller checks) under id on the user's own node, as a
+ * publish from the user would, with its notifications; opts as in
+ * pep_publish. A pep_result, or < 0 with the store's err set. */
+struct pep_config;
+int pep_publish_own(struct conn *c, const char *node, const char *id, const char *item,
+    size_t len, const struct pep_config *opts);
+/* pep.c: retract item id of the user's own node, with the notification
+ * the node's notify_retract asks for. A pep_result, or < 0. */
+int pep_retract_own(struct conn *c, const char *node, const char *id);
+
 /* mam.c: st, a message the client sends, belongs in the archives
  * (XEP-0313 5.1.1): type chat or normal, with a <body/> or an XEP-0334
  * <store/> hint, and no <no-store/> nor <no-permanent-store/> hint. */

@@ -25,6 +25,7 @@ const struct module *const modules[] = {
 	&mod_register,
 	&mod_mam,
 	&mod_pep,
+	&mod_bookmarks,
 	&mod_deliver,
 	NULL
 };

@@ -26,6 +26,7 @@ const struct module *const modules[] = {
 	&mod_mam,
 	&mod_pep,
 	&mod_bookmarks,
+	&mod_avatar,
 	&mod_deliver,
 	NULL
 };

@@ -18,6 +18,7 @@
  *   pep.c       personal eventing, XEP-0163 (XEP-0060 pubsub on the account)
  *   bookmarks.c XEP-0048 bookmarks in private storage kept as XEP-0402 PEP
  *               items, XEP-0411
+ *   avatar.c    vCard photos kept as XEP-0084 PEP avatars and back, XEP-0398
  *   deliver.c   messages and IQs from the client to others (RFC 6121 8)
  * and the few functions one module offers another.
  */
@@ -52,7 +53,7 @@ struct xml_node;
 extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
        mod_presence, mod_serveriq, mod_carbons, mod_register, mod_deliver;
 extern const struct module mod_vcard, mod_private, mod_blocking, mod_mam, mod_caps, mod_pep;
-extern const struct module mod_bookmarks;
+extern const struct module mod_bookmarks, mod_avatar;
 
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */
@@ -133,6 +134,12 @@ int bookmarks_set(struct conn *c, const struct xml_node *iq, struct xml_node *q)
  * storage:bookmarks, from what private storage holds (xml, len bytes, or
  * NULL) and the conferences of the PEP node; NULL if Redis failed. */
 struct xml_node *bookmarks_get(struct conn *c, const char *xml, size_t len);
+
+/* avatar.c: the user stored vCard v: a PHOTO becomes its XEP-0084 avatar. */
+void avatar_vcard_set(struct conn *c, const struct xml_node *v);
+/* avatar.c: the user published payload on its node: avatar metadata
+ * becomes the vCard's PHOTO. */
+void avatar_published(struct conn *c, const char *node, const struct xml_node *payload);
 
 /* mam.c: st, a message the client sends, belongs in the archives
  * (XEP-0313 5.1.1): type chat or normal, with a <body/> or an XEP-0334

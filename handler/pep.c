@@ -539,6 +539,7 @@ static void pep_publish_iq(struct conn *c, const struct xml_node *iq, struct xml
 		ev = items_event(node, b.p, b.len);
 		notify(c, node, info.access_model, ev);
 		free(ev);
+		avatar_published(c, node, payload);
 	}
 out:
 	xbuf_free(&b);

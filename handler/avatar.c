@@ -242,7 +242,7 @@ out:
 void avatar_published(struct conn *c, const char *node, const struct xml_node *payload)
 {
 	struct xml_node *info;
-	const char *id, *type;
+	const char *id, *type, *url;
 	char *b64;
 	int any = 0;
 
@@ -254,7 +254,7 @@ void avatar_published(struct conn *c, const char *node, const struct xml_node *p
 		    strcmp(info->ns, NS_AVATAR_META))
 			continue;
 		any = 1;
-		if (xml_get(info, "url") || !(id = xml_get(info, "id")) ||
+		if (((url = xml_get(info, "url")) && *url) || !(id = xml_get(info, "id")) ||
 		    !(type = xml_get(info, "type")))
 			continue;       /* hosted elsewhere: a vCard holds no URL of ours */
 		if ((b64 = data_of(c, id))) {

@@ -9,7 +9,7 @@
  *    its metadata (<info id bytes type/>), with the usual notifications,
  *    unless the metadata node holds that id already (a client setting
  *    the same vCard again changes nothing). A vCard without PHOTO
- *    publishes empty metadata (XEP-0084 4.6: no avatar) when the current
+ *    publishes empty metadata (XEP-0084: no avatar) when the current
  *    metadata has an image. A PHOTO with EXTVAL, without TYPE, that is
  *    not base64, or whose data item would exceed pep_max_item_size is not
  *    converted: the vCard is stored all the same.

@@ -363,3 +363,44 @@ def test_disco_lists_conversions(server):
         await a.close()
     C.run(go, timeout=60)
     assert {NS_CONVERSION, NS_BM2 + '#compat', NS_VCARD_CONV} <= seen['features'], seen
+
+
+def private_set(c, *storage_children):
+    """A private-storage set of one <storage xmlns='storage:bookmarks'/>."""
+    iq = c.xmpp.Iq()
+    iq['type'] = 'set'
+    qe = SET.SubElement(iq.xml, '{jabber:iq:private}query')
+    st = SET.SubElement(qe, '{%s}storage' % NS_BM)
+    for el in storage_children:
+        st.append(el)
+    return iq.send(timeout=5)
+
+
+def legacy(jid=None):
+    el = SET.Element('{%s}conference' % NS_BM)
+    if jid:
+        el.set('jid', jid)
+    return el
+
+
+def test_bookmarks_set_refused(server_factory):
+    """A set the node cannot hold changes nothing: more conferences than
+    pep_max_items, a conference without jid."""
+    server = server_factory(pep_max_items=2)
+    server.adduser(ALICE, PW)
+    seen = {}
+
+    async def go():
+        a = await online(server.port, ALICE + '/a1', plugins=BOOKMARKS)
+        seen['ok'] = await outcome(private_set(a, legacy('one@conference.localhost')))
+        seen['many'] = await outcome(private_set(a, *[legacy('r%d@conference.localhost' % i)
+                                                      for i in range(3)]))
+        seen['nojid'] = await outcome(private_set(a, legacy()))
+        seen['items'] = await outcome(a.xmpp['xep_0060'].get_items(None, NS_BM2, timeout=5))
+        await a.close()
+    C.run(go, timeout=60)
+    assert seen['ok'][0] == 'result', seen['ok']
+    assert seen['many'][:2] == ('error', 'not-acceptable') and '2' in seen['many'][4], \
+        seen['many']
+    assert seen['nojid'][:2] == ('error', 'bad-request'), seen['nojid']
+    assert [i for i, _ in items_of(seen['items'][1])] == ['one@conference.localhost']

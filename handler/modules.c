@@ -25,6 +25,8 @@ const struct module *const modules[] = {
 	&mod_register,
 	&mod_mam,
 	&mod_pep,
+	&mod_bookmarks,
+	&mod_avatar,
 	&mod_deliver,
 	NULL
 };

@@ -16,6 +16,9 @@
  *               invitations), password change, removal
  *   mam.c       the message archive, XEP-0313, and its preferences, XEP-0441
  *   pep.c       personal eventing, XEP-0163 (XEP-0060 pubsub on the account)
+ *   bookmarks.c XEP-0048 bookmarks in private storage kept as XEP-0402 PEP
+ *               items, XEP-0411
+ *   avatar.c    vCard photos kept as XEP-0084 PEP avatars and back, XEP-0398
  *   deliver.c   messages and IQs from the client to others (RFC 6121 8)
  * and the few functions one module offers another.
  */
@@ -45,10 +48,12 @@ struct xml_node;
 #define NS_SID           "urn:xmpp:sid:0"
 #define NS_PUBSUB        "http://jabber.org/protocol/pubsub"
 #define NS_PUBSUB_OWNER  NS_PUBSUB "#owner"
+#define NS_BOOKMARKS     "storage:bookmarks"
 
 extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
        mod_presence, mod_serveriq, mod_carbons, mod_register, mod_deliver;
 extern const struct module mod_vcard, mod_private, mod_blocking, mod_mam, mod_caps, mod_pep;
+extern const struct module mod_bookmarks, mod_avatar;
 
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */
@@ -108,6 +113,33 @@ int caps_wants(struct conn *c, const char *node);
  * every contact whose presence it sees and of its own account, where the
  * node's access model lets the user read (XEP-0163 4.3.2, 6.1.2). */
 void pep_send_last(struct conn *c);
+
+/* pep.c: publish item (stored form, pep.h; at most pep_max_item_size
+ * bytes, the caller checks) under id on the user's own node, as a
+ * publish from the user would, with its notifications; opts as in
+ * pep_publish. A pep_result, or < 0 with the store's err set. */
+struct pep_config;
+int pep_publish_own(struct conn *c, const char *node, const char *id, const char *item,
+    size_t len, const struct pep_config *opts);
+/* pep.c: retract item id of the user's own node, with the notification
+ * the node's notify_retract asks for. A pep_result, or < 0. */
+int pep_retract_own(struct conn *c, const char *node, const char *id);
+
+/* bookmarks.c: q, a private-storage set of storage:bookmarks (checked by
+ * private.c), is about to be stored: its conferences become the XEP-0402
+ * items of the user's urn:xmpp:bookmarks:1 node and leave q. 0 to go on
+ * storing q, or -1 with the error answered and nothing stored. */
+int bookmarks_set(struct conn *c, const struct xml_node *iq, struct xml_node *q);
+/* bookmarks.c: the <query xmlns='jabber:iq:private'/> answering a get of
+ * storage:bookmarks, from what private storage holds (xml, len bytes, or
+ * NULL) and the conferences of the PEP node; NULL if Redis failed. */
+struct xml_node *bookmarks_get(struct conn *c, const char *xml, size_t len);
+
+/* avatar.c: the user stored vCard v: a PHOTO becomes its XEP-0084 avatar. */
+void avatar_vcard_set(struct conn *c, const struct xml_node *v);
+/* avatar.c: the user published payload on its node: avatar metadata
+ * becomes the vCard's PHOTO. */
+void avatar_published(struct conn *c, const char *node, const struct xml_node *payload);
 
 /* mam.c: st, a message the client sends, belongs in the archives
  * (XEP-0313 5.1.1): type chat or normal, with a <body/> or an XEP-0334

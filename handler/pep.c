@@ -428,6 +428,49 @@ static struct xml_node *only_child(const struct xml_node *el, const char *name, 
 	return first;
 }
 
+int pep_publish_own(struct conn *c, const char *node, const char *id, const char *item,
+    size_t len, const struct pep_config *opts)
+{
+	const struct config *cfg = conn_cfg(c);
+	struct pep_limits lim = { cfg->pep_max_nodes, cfg->pep_max_items };
+	struct pep_info info;
+	char *ev;
+	int rc;
+
+	rc = pep_publish(conn_store(c), conn_bare(c), node, id, item, len, opts, &lim, &info);
+	if (rc == PEP_PUBLISHED || rc == PEP_CREATED) {
+		ev = items_event(node, item, len);
+		notify(c, node, info.access_model, ev);
+		free(ev);
+	}
+	return rc;
+}
+
+/* A retract notification of id, if the request or the node asks for it. */
+static void retract_notify(struct conn *c, const char *node, const char *id, const char *model)
+{
+	struct xbuf b = { 0 };
+	char *ev;
+
+	xbuf_adds(&b, "<retract id='");
+	xbuf_add_esc(&b, id, strlen(id));
+	xbuf_adds(&b, "'/>");
+	ev = items_event(node, b.p, b.len);
+	notify(c, node, model, ev);
+	free(ev);
+	xbuf_free(&b);
+}
+
+int pep_retract_own(struct conn *c, const char *node, const char *id)
+{
+	struct pep_info info;
+	int rc = pep_retract(conn_store(c), conn_bare(c), node, id, &info);
+
+	if (rc == PEP_RETRACTED && info.notify_retract)
+		retract_notify(c, node, id, info.access_model);
+	return rc;
+}
+
 static void pep_publish_iq(struct conn *c, const struct xml_node *iq, struct xml_node *ps,
     struct xml_node *pub)
 {
@@ -496,6 +539,7 @@ static void pep_publish_iq(struct conn *c, const struct xml_node *iq, struct xml
 		ev = items_event(node, b.p, b.len);
 		notify(c, node, info.access_model, ev);
 		free(ev);
+		avatar_published(c, node, payload);
 	}
 out:
 	xbuf_free(&b);
@@ -568,9 +612,7 @@ static void pep_retract_iq(struct conn *c, const struct xml_node *iq, struct xml
 {
 	struct xml_node *item;
 	struct pep_info info;
-	struct xbuf b = { 0 };
 	const char *node, *id;
-	char *ev;
 	int n, rc;
 
 	if (!(node = node_of(c, iq, el)))
@@ -590,15 +632,8 @@ static void pep_retract_iq(struct conn *c, const struct xml_node *iq, struct xml
 		return;
 	}
 	conn_iq_result(c, iq, NULL);
-	if (!notify_attr(xml_get(el, "notify"), info.notify_retract))
-		return;
-	xbuf_adds(&b, "<retract id='");
-	xbuf_add_esc(&b, id, strlen(id));
-	xbuf_adds(&b, "'/>");
-	ev = items_event(node, b.p, b.len);
-	notify(c, node, info.access_model, ev);
-	free(ev);
-	xbuf_free(&b);
+	if (notify_attr(xml_get(el, "notify"), info.notify_retract))
+		retract_notify(c, node, id, info.access_model);
 }
 
 /* create (XEP-0060 8.1), with its configure form if any. */

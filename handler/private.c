@@ -4,7 +4,8 @@
  * bookmarks (storage:bookmarks) live here. Only the owner: the data is in
  * Redis (router/private.h), one hash field per namespace, holding the
  * elements of that namespace as the client sent them; a set replaces
- * what the namespace held.
+ * what the namespace held. The conferences of storage:bookmarks are the
+ * exception: they live in the user's XEP-0402 PEP node (bookmarks.c).
  *
  * Answers (xmpp-handler(8)):
  *   get                        the stored elements, or, none stored, the
@@ -59,27 +60,40 @@ static void private_read(struct conn *c, const struct xml_node *iq, const struct
 		conn_error(c, iq, "wait", "internal-server-error", NULL);
 		return;
 	}
-	q = xml_new(NS_PRIVATE, "query");
-	if (rc == PRIVATE_FOUND)
-		xml_add_raw(q, xml, len);
-	else
-		xml_new_child(q, want->ns, want->name);
+	if (!strcmp(want->ns, NS_BOOKMARKS)) {
+		/* conferences come from the PEP node (bookmarks.c) */
+		if (!(q = bookmarks_get(c, xml, len))) {
+			conn_error(c, iq, "wait", "internal-server-error", NULL);
+			free(xml);
+			return;
+		}
+		if (!xml_first_element(q))
+			xml_new_child(q, want->ns, want->name);
+	} else {
+		q = xml_new(NS_PRIVATE, "query");
+		if (rc == PRIVATE_FOUND)
+			xml_add_raw(q, xml, len);
+		else
+			xml_new_child(q, want->ns, want->name);
+	}
 	conn_iq_result(c, iq, q);
 	free(xml);
 }
 
-static void private_write(struct conn *c, const struct xml_node *iq, const struct xml_node *q)
+static void private_write(struct conn *c, const struct xml_node *iq, struct xml_node *q)
 {
 	const struct xml_node *ch;
 	struct xbuf b = { 0 };
 	char text[80], *one;
-	const char *ns = NULL;
+	const char *ns = xml_first_element(q)->ns;
 	size_t len;
 	int rc;
 
+	/* conferences go to the PEP node (bookmarks.c), the rest is stored */
+	if (!strcmp(ns, NS_BOOKMARKS) && bookmarks_set(c, iq, q) == -1)
+		return;
 	for (ch = q->children; ch; ch = ch->next)
 		if (ch->name) {
-			ns = ch->ns;
 			one = xml_string(ch, &len);
 			xbuf_add(&b, one, len);
 			free(one);

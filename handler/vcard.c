@@ -3,7 +3,8 @@
  * (an IQ with no 'to', or to the own bare JID) and reads another user's
  * (an IQ get to that user's bare JID, answered by the server on the
  * user's behalf: user_iq_ns). The vCard is stored whole, as the client
- * sent it, in Redis (router/vcard.h): a set replaces it.
+ * sent it, in Redis (router/vcard.h): a set replaces it, and its PHOTO
+ * becomes the user's XEP-0084 avatar (avatar.c).
  *
  * Answers (xmpp-handler(8)):
  *   get, own, none stored      an empty <vCard xmlns='vcard-temp'/>
@@ -71,6 +72,7 @@ static void vcard_write(struct conn *c, const struct xml_node *iq, const struct 
 		conn_error(c, iq, "wait", "internal-server-error", NULL);
 	} else {
 		conn_iq_result(c, iq, NULL);
+		avatar_vcard_set(c, v);        /* XEP-0398: the PHOTO as a PEP avatar */
 	}
 	free(xml);
 }

@@ -11,6 +11,7 @@
 #include "session.h"
 #include "roster.h"
 #include "mam.h"
+#include "invite.h"
 #include "datetime.h"
 #include "xml.h"
 #include "xmalloc.h"
@@ -344,4 +345,15 @@ void mam_prefs_free(struct mam_prefs *p)
 {
 	strvec_free(&p->always);
 	strvec_free(&p->never);
+}
+
+/* ---- invite.h ---- */
+
+int invite_token_ok(const char *token)
+{
+	size_t i;
+	for (i = 0; i < INVITE_TOKEN_LEN; i++)
+		if (!((token[i] >= '0' && token[i] <= '9') || (token[i] >= 'a' && token[i] <= 'f')))
+			return 0;
+	return token[i] == '\0';
 }

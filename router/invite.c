@@ -16,15 +16,6 @@
 #define FIELD_MAX        JID_MAX       /* a domain or a node, as stored */
 #define NUM_MAX          24            /* a decimal long, and its NUL */
 
-int invite_token_ok(const char *token)
-{
-	size_t i;
-	for (i = 0; i < INVITE_TOKEN_LEN; i++)
-		if (!((token[i] >= '0' && token[i] <= '9') || (token[i] >= 'a' && token[i] <= 'f')))
-			return 0;
-	return token[i] == '\0';
-}
-
 void invite_key(const struct store *s, const char *token, char *out, size_t outsz)
 {
 	char name[sizeof INVITE_KEY_NAME + INVITE_TOKEN_MAX];

@@ -33,7 +33,7 @@ enum invite_result {
 
 /* 1 if token is spelt as invite_create makes them, else 0: anything
  * else is refused without asking Redis. */
-int invite_token_ok(const char *token);
+int invite_token_ok(const char *token);      /* pure (format.c) */
 
 /* Key names (the layout above). */
 void invite_key(const struct store *s, const char *token, char *out, size_t outsz);

@@ -1726,15 +1726,6 @@ static char cred_sha1[ACCOUNT_MAX_FIELD], cred_sha256[ACCOUNT_MAX_FIELD];
 
 static int invite_used;          /* FAKE_INVITE was consumed */
 
-int invite_token_ok(const char *token)
-{
-	size_t i;
-	for (i = 0; i < INVITE_TOKEN_LEN; i++)
-		if (!((token[i] >= '0' && token[i] <= '9') || (token[i] >= 'a' && token[i] <= 'f')))
-			return 0;
-	return token[i] == '\0';
-}
-
 int invite_check(struct store *s, const char *token, const char *domain, int min_ttl,
     char *node, size_t nodesz)
 {

@@ -12,6 +12,12 @@ import pytest
 from harness import Server
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "timing: asserts wall-clock bounds; tests/run.sh runs these one at a "
+        "time, after the others, so that the suite's own load does not break them")
+
+
 @pytest.fixture
 def server_factory():
     started = []

@@ -13,6 +13,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 from harness import NS_CLIENT, NS_STANZA_ERR, NS_STREAMS, Pump, Raw, describe
 from im_helpers import NS_BIND, PW, raw_login
 
@@ -23,6 +25,9 @@ NS_PING = "urn:xmpp:ping"
 # The rate limit is not the subject; a message unconfirmed for 3 s ends a
 # session (ack_timeout), so a client that never reads is let go quickly.
 FAST = {"max_read_rate": 1 << 30, "max_read_burst": 1 << 30, "ack_timeout": 3}
+
+# Wall-clock bounds throughout: run alone (tests/run.sh).
+pytestmark = pytest.mark.timing
 
 
 def users(server, *bares):

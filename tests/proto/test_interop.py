@@ -9,6 +9,8 @@ import base64
 import socket
 import time
 
+import pytest
+
 from harness import NS_SASL, NS_STREAMS
 from im_helpers import (PW, NS_BIND, NS_DELAY, body_is, is_, online, q, raw_login, raw_wait,
                         stamp_epoch, xmls)
@@ -187,6 +189,7 @@ def wait_idle_ping(raw, timeout):
                     e.find(q('urn:xmpp:ping', 'ping')) is not None, timeout=timeout)
 
 
+@pytest.mark.timing
 def test_silent_client_that_answers_pings_stays(server_factory):
     """idle_timeout = 1, ping_timeout = 2: a bound client that never sends
     anything of its own is pinged after a second of silence; answering
@@ -217,6 +220,7 @@ def test_silent_client_that_answers_pings_stays(server_factory):
     assert 'connection-timeout' not in server.log()
 
 
+@pytest.mark.timing
 def test_silent_client_that_does_not_answer_is_timed_out(server_factory):
     """The same settings, a client that reads but never answers: the stream
     ends with <connection-timeout/> once the ping has gone unanswered for

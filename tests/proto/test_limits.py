@@ -9,6 +9,8 @@ import base64
 import hashlib
 import time
 
+import pytest
+
 from harness import Raw, digest
 
 SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
@@ -17,6 +19,9 @@ STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 ALICE_FAILS = "xmpp:{alice@localhost}:authfail"
 MAX_DELAY = 2.0            # SASL_MAX_DELAY_MS
 SLACK = 0.6                # what a loaded machine and ASan add to an answer
+
+# Wall-clock bounds throughout: run alone (tests/run.sh).
+pytestmark = pytest.mark.timing
 
 
 def plain(user, password):

@@ -2,12 +2,14 @@
 # deps.sh - make sure the Debian packages that build and test xmppd are
 # installed. Quiet when they are. Missing ones are installed when run as
 # root (apt-get update once, then install); otherwise the apt-get command
-# is printed and the exit status is 1.
+# is printed and the exit status is 1. gajim, xvfb and dbus-daemon are for
+# the desktop client test (tests/proto/test_desktop_client.py).
 set -eu
 
 PKGS="pkg-config libexpat1-dev libhiredis-dev libsystemd-dev libssl-dev libidn-dev nettle-dev
 libseccomp-dev redis-server redis-tools systemd openssl python3 python3-slixmpp python3-openssl python3-pytest
-python3-pytest-xdist mandoc go-sendxmpp libstrophe-dev"
+python3-pytest-xdist mandoc go-sendxmpp libstrophe-dev
+gajim xvfb dbus-daemon"
 
 installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]

@@ -82,9 +82,11 @@ pb.savev(sys.argv[2], "png", [], [])
 print(count)
 '''
 
-pytestmark = pytest.mark.skipif(
+# Gajim's start-up is heavy: it runs alone, after the other tests
+# (tests/run.sh), with its time limits.
+pytestmark = [pytest.mark.skipif(
     any(shutil.which(p) is None for p in PROGRAMS) or not os.path.exists(PYTHON),
-    reason='needs gajim, xvfb and dbus-daemon (tests/deps.sh)')
+    reason='needs gajim, xvfb and dbus-daemon (tests/deps.sh)'), pytest.mark.timing]
 
 
 def png(width, height, rgb):

@@ -104,7 +104,7 @@ static struct xml_node *stanza_of(struct conn *c, const struct muc_room *r,
 
 	if (!st || strcmp(st->name, name)) {
 		xml_free(st);
-		st = xml_new(NULL, name);
+		st = xml_new(NS_CLIENT, name);
 	}
 	snprintf(from, sizeof from, "%s/%s", r->room, e->nick);
 	xml_set(st, "from", from);
@@ -209,11 +209,11 @@ static char *stored_presence(const struct xml_node *st, size_t *len)
 /* XEP-0045 7.2.16: the subject, empty until set, ends the join. */
 static void send_subject(struct conn *c, const char *room)
 {
-	struct xml_node *m = xml_new(NULL, "message");
+	struct xml_node *m = xml_new(NS_CLIENT, "message");
 	xml_set(m, "from", room);
 	xml_set(m, "to", conn_full(c));
 	xml_set(m, "type", "groupchat");
-	xml_new_child(m, NULL, "subject");
+	xml_new_child(m, NS_CLIENT, "subject");
 	conn_send(c, m);
 	xml_free(m);
 }

@@ -257,7 +257,8 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 		return;
 	}
 	r = xcalloc(1, sizeof *r);
-	snprintf(r->room, sizeof r->room, "%s", room);
+	/* muc_inbound made room shorter than ROUTE_NODE_MAX. */
+	memcpy(r->room, room, strnlen(room, sizeof r->room - 1));
 	snprintf(r->nick, sizeof r->nick, "%s", nick);
 	snprintf(r->last, sizeof r->last, "%s", j.id);
 	snprintf(r->role, sizeof r->role, "%s", j.role);

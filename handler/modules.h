@@ -7,6 +7,8 @@
  *   rosteriq.c  the roster (RFC 6121 2) and roster pushes
  *   blocking.c  the blocking command, XEP-0191
  *   caps.c      entity capabilities, XEP-0115: what each client wants
+ *   muc.c       multi-user chat, XEP-0045 (first slice): the conference
+ *               domain's stanzas, before presence and delivery take them
  *   presence.c  presence and subscriptions (RFC 6121 3, 4)
  *   serveriq.c  IQs the server answers itself: ping, disco, version
  *   carbons.c   message carbons, XEP-0280
@@ -53,7 +55,7 @@ struct xml_node;
 extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
        mod_presence, mod_serveriq, mod_carbons, mod_register, mod_deliver;
 extern const struct module mod_vcard, mod_private, mod_blocking, mod_mam, mod_caps, mod_pep;
-extern const struct module mod_bookmarks, mod_avatar;
+extern const struct module mod_bookmarks, mod_avatar, mod_muc;
 
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */

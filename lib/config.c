@@ -209,6 +209,20 @@ static const struct int_key int_keys[] = {
 	LONG_KEY(max_read_burst, 4096, 1L << 30),
 };
 
+/* muc_domain: one domain name, lower-cased, none of the served domains
+ * (the conference service is a domain of its own). */
+static int parse_muc_domain(struct config *c, char *v)
+{
+	char *p;
+	if (strpbrk(v, " \t/@{}"))
+		return -1;
+	for (p = v; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (config_serves(c, v))
+		return -1;
+	return copy_str(c->muc_domain, sizeof c->muc_domain, v);
+}
+
 static int config_set(struct config *c, const char *k, char *v)
 {
 	size_t i;
@@ -236,6 +250,8 @@ static int config_set(struct config *c, const char *k, char *v)
 	if (!strcmp(k, "archive_default"))
 		return strcmp(v, "always") && strcmp(v, "roster") && strcmp(v, "never") ? -1 :
 		    copy_str(c->archive_default, sizeof c->archive_default, v);
+	if (!strcmp(k, "muc_domain"))
+		return parse_muc_domain(c, v);
 	if (!strcmp(k, "hostname"))
 		return strpbrk(v, " \t") ? -1 : copy_str(c->hostname, sizeof c->hostname, v);
 	for (i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++) {

@@ -77,6 +77,7 @@ struct config {
 	int ack_request_every;               /* XEP-0198: <r/> after this many stanzas ... */
 	int ack_request_delay;               /* ... or this many seconds after one */
 	char key_prefix[128];                /* default "xmpp:" */
+	char muc_domain[CONFIG_MAX_DOMAIN];  /* XEP-0045 conference domain; "" none */
 	char hostname[256];                  /* this host's name in session records */
 	/* not zeroed from here on (see above) */
 	char tls_cert[CONFIG_MAX_STR];

@@ -198,6 +198,10 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 		w = strtok_r(NULL, " ", &save);
 		m->own = w && !strcmp(w, "own");
 		m->kind = ROUTE_PEP;
+	} else if (!strcmp(kind, "muc") && (w = strtok_r(NULL, " ", &save)) &&
+	    strlen(w) < sizeof m->node) {
+		snprintf(m->node, sizeof m->node, "%s", w);
+		m->kind = ROUTE_MUC;
 	} else if (!strcmp(kind, "push") && (w = strtok_r(NULL, " ", &save)) &&
 	    strlen(w) < sizeof m->ver) {
 		snprintf(m->ver, sizeof m->ver, "%s", w);

@@ -127,6 +127,34 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 	return 0;
 }
 
+/* Write one (UN)SUBSCRIBE on the sub connection without waiting. */
+static int sub_command(struct store *s, const char *cmd, const char *channel)
+{
+	int done = 0;
+
+	if (store_open_sub(s) < 0)
+		return XE_REDIS;
+	if (redisAppendCommand(s->sub, "%s %s", cmd, channel) != REDIS_OK)
+		goto fail;
+	while (!done)
+		if (redisBufferWrite(s->sub, &done) != REDIS_OK)
+			goto fail;
+	return 0;
+fail:
+	snprintf(s->err, sizeof s->err, "%s: %s", cmd, s->sub->errstr);
+	return XE_REDIS;
+}
+
+int route_subscribe_channel(struct store *s, const char *channel)
+{
+	return sub_command(s, "SUBSCRIBE", channel);
+}
+
+int route_unsubscribe_channel(struct store *s, const char *channel)
+{
+	return sub_command(s, "UNSUBSCRIBE", channel);
+}
+
 #define ROUTE_KEYS 9
 #define ROUTE_ARGS 31      /* EVALSHA sha numkeys + 9 keys + 19 arguments */
 #define ROUTE_RAND 8       /* random bytes of an archive id (mam.h) */

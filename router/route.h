@@ -36,6 +36,9 @@
  *                               notifications (XEP-0115 "+notify"); the
  *                               node is percent-encoded (%XX for '%' and
  *                               bytes up to space and DEL)
+ *   "muc <room>\n"              the XEP-0045 room <room> (a bare JID)
+ *                               has new events in its log (muc.h), on
+ *                               the room channel <prefix>{room}
  *
  * Contract: as store.h. Functions return 0 or a count, or a negative
  * xerr.h code with store->err set: XE_REDIS, or XE_REPLY when a script
@@ -49,7 +52,7 @@
 #include "store.h"
 
 enum route_kind { ROUTE_STANZA, ROUTE_PRESENCE, ROUTE_PUSH, ROUTE_KICK, ROUTE_INBOX,
-	ROUTE_CARBONS, ROUTE_BLOCKING, ROUTE_PEP, ROUTE_UNKNOWN };
+	ROUTE_CARBONS, ROUTE_BLOCKING, ROUTE_PEP, ROUTE_MUC, ROUTE_UNKNOWN };
 
 #define ROUTE_NODE_MAX 257      /* a PEP node name and its NUL (pep.h) */
 #define ROUTE_HEADER_MAX 1024   /* an envelope's header line: a node encoded */
@@ -63,7 +66,7 @@ struct route_msg {
 	int echo;               /* stanza: the session's own message come back, which
 	                           another resource of the user got too, or a
 	                           carbon copy: not to be delivered twice */
-	char node[ROUTE_NODE_MAX];  /* pep: the node, decoded */
+	char node[ROUTE_NODE_MAX];  /* pep: the node, decoded; muc: the room */
 	int own;                /* pep: the owner's own sessions' copy */
 	const char *body;       /* the XML (points into the payload) */
 	size_t body_len;
@@ -102,6 +105,12 @@ long route_push(struct store *s, const char *bare, const char *item, const char 
 /* Subscribe the sub connection to the session's two channels, and wait
  * for Redis to confirm both. 0 or XE_REDIS. */
 int route_subscribe(struct store *s, const char *bare, const char *resource);
+/* Subscribe the sub connection to one more channel (a room's), or no
+ * longer: the command is written, its confirmation is read with the
+ * published payloads (and skipped), so one may come first. 0 or
+ * XE_REDIS. */
+int route_subscribe_channel(struct store *s, const char *channel);
+int route_unsubscribe_channel(struct store *s, const char *channel);
 /* Parse a published payload into *m (zeroed first; m->body points into
  * payload). Pure (router/format.c). Returns 0, or XE_INVALID when the
  * payload is none of the envelopes above (m->kind is then ROUTE_UNKNOWN). */

@@ -39,5 +39,8 @@ extern const char lua_pep_configure[], lua_pep_configure_sha[];
 extern const char lua_pep_retract[], lua_pep_retract_sha[];
 extern const char lua_pep_purge[], lua_pep_purge_sha[];
 extern const char lua_pep_items[], lua_pep_items_sha[];
+extern const char lua_muc_join[], lua_muc_join_sha[];
+extern const char lua_muc_leave[], lua_muc_leave_sha[];
+extern const char lua_muc_message[], lua_muc_message_sha[];
 
 #endif

@@ -2,7 +2,7 @@
  * fake_router.c - router/ without Redis, for the fuzz targets: every
  * function of router/store.h, account.h, session.h, route.h, roster.h,
  * authfail.h, carbons.h, sm.h, blocking.h, vcard.h, private.h, mam.h,
- * caps.h, invite.h and pep.h that
+ * caps.h, invite.h, pep.h and muc.h that
  * router/format.c does not define (the formats: key and channel names,
  * envelopes, session records, roster item heads; linked as they are),
  * over small in-memory tables (see fake_router.h for what is preloaded).
@@ -13,7 +13,8 @@
  * close enough that the handler sees the same kinds of answers. Raw
  * commands (store_cmd, store_cmdargv, store_eval, store_script,
  * store_pipeline) are not used by handler/; they answer as an unreachable
- * Redis would.
+ * Redis would. So do the rooms of muc.h (no conference domain is
+ * configured for the fuzz targets).
  */
 #include "store.h"
 #include "account.h"
@@ -29,6 +30,7 @@
 #include "caps.h"
 #include "invite.h"
 #include "pep.h"
+#include "muc.h"
 #include "xml.h"
 #include "sm.h"
 #include "scram.h"
@@ -698,6 +700,62 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 		return -1;
 	}
 	return 0;
+}
+
+int route_subscribe_channel(struct store *s, const char *channel)
+{
+	(void)channel;
+	return failing(s, "route_subscribe_channel") ? -1 : 0;
+}
+
+int route_unsubscribe_channel(struct store *s, const char *channel)
+{
+	(void)channel;
+	return failing(s, "route_unsubscribe_channel") ? -1 : 0;
+}
+
+/* ---- muc.h: as an unreachable Redis ---- */
+
+static int no_rooms(struct store *s)
+{
+	snprintf(s->err, sizeof s->err, "fake router: no rooms");
+	return XE_REDIS;
+}
+
+int muc_join(struct store *s, const char *room, const char *nick, const char *full,
+    const char *xml, size_t len, struct muc_join *out)
+{
+	(void)room; (void)nick; (void)full; (void)xml; (void)len;
+	memset(out, 0, sizeof *out);
+	return no_rooms(s);
+}
+
+void muc_join_free(struct muc_join *j)
+{
+	memset(j, 0, sizeof *j);
+}
+
+int muc_leave(struct store *s, const char *room, const char *nick, const char *full,
+    const char *xml, size_t len, const char *codes, char *id)
+{
+	(void)room; (void)nick; (void)full; (void)xml; (void)len; (void)codes;
+	id[0] = '\0';
+	return no_rooms(s);
+}
+
+int muc_message(struct store *s, const char *room, const char *nick, const char *full,
+    const char *xml, size_t len, char *sid)
+{
+	(void)room; (void)nick; (void)full; (void)xml; (void)len;
+	sid[0] = '\0';
+	return no_rooms(s);
+}
+
+int muc_log_read(struct store *s, const char *room, const char *after, int max,
+    void (*fn)(const struct muc_event *e, void *arg), void *arg, char *last)
+{
+	(void)room; (void)after; (void)max; (void)fn; (void)arg; (void)last;
+	return no_rooms(s);
 }
 
 /* route_stanza.lua's publish(): the envelope goes into the session's

@@ -206,6 +206,15 @@ static void test_strings(void)
 	CHECK_INT(load("hostname = node1.example\n"), 0);
 	CHECK_STR(cfg.hostname, "node1.example");
 	CHECK_ERR("hostname = node 1\n", 1, "hostname");
+
+	/* muc_domain: off by default, lower-cased, never a served domain */
+	CHECK_INT(load(""), 0);
+	CHECK_STR(cfg.muc_domain, "");
+	CHECK_INT(load("domain = example.org\nmuc_domain = Conference.Example.org\n"), 0);
+	CHECK_STR(cfg.muc_domain, "conference.example.org");
+	CHECK_ERR("domain = example.org\nmuc_domain = example.org\n", 2, "muc_domain");
+	CHECK_ERR("muc_domain = a b\n", 1, "muc_domain");
+	CHECK_ERR("muc_domain = room@conf\n", 1, "muc_domain");
 }
 
 static void test_bool(void)

@@ -143,6 +143,14 @@ static void test_parse(void)
 	check_body(&m, "<presence from='a@x/r'/>");
 
 	/* Another session of the user enabled XEP-0280 carbons. */
+	/* a room's wake-up: the room's bare JID, words after it ignored */
+	CHECK_INT(parse("muc lobby@conference.x\n", &m), 0);
+	CHECK_INT(m.kind, ROUTE_MUC);
+	CHECK_STR(m.node, "lobby@conference.x");
+	CHECK_INT(parse("muc lobby@conference.x later\n", &m), 0);
+	CHECK_STR(m.node, "lobby@conference.x");
+	CHECK_INT(parse("muc\n", &m), XE_INVALID);
+
 	CHECK_INT(parse("carbons\n", &m), 0);
 	CHECK_INT(m.kind, ROUTE_CARBONS);
 	CHECK_INT(m.body_len, 0);

@@ -1,0 +1,510 @@
+/*
+ * muc.c - multi-user chat, XEP-0045, first slice: the conference domain
+ * muc_domain (xmpp.conf(5)) answers disco#info; presence to room/nick
+ * joins (the first join makes an instant room, unlocked at once),
+ * changes presence, or with type unavailable leaves; groupchat messages
+ * go to every occupant.
+ *
+ * There is no room process: each decision on a room is one script
+ * (router/muc.h) that appends an event to the room's log and wakes the
+ * room channel. This handler subscribes to the channels of the rooms its
+ * session joined, remembers the last log entry it wrote to its client,
+ * and on a wake-up reads the entries after it and renders each for its
+ * client (from room/nick, the muc#user item, status codes, stanza-id).
+ * So every occupant sees one order, on any host, and a message costs one
+ * script call whatever the number of occupants.
+ *
+ * The session leaves its rooms when its connection ends (leaving hook),
+ * and when it sends unavailable presence to everyone. Not yet: nick
+ * changes, private messages, history on join, the owner form,
+ * administration, a reaped session leaving (xmpp-handler(8)).
+ */
+#include "modules.h"
+#include "conn.h"
+#include "config.h"
+#include "jid.h"
+#include "muc.h"
+#include "route.h"
+#include "store.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NS_MUC       "http://jabber.org/protocol/muc"
+#define NS_MUC_USER  NS_MUC "#user"
+#define MUC_ROOMS_MAX 64        /* rooms one session may be in */
+#define MUC_READ_BATCH 100      /* log entries read per round trip */
+#define MUC_CATCHUP_SEC 1       /* a read after joining: a wake-up published
+                                   before our SUBSCRIBE took effect is lost */
+#define MUC_ROLE_MAX 16
+#define MUC_STATUS_SELF "110"   /* XEP-0045: the presence is one's own */
+
+struct muc_room {
+	char room[ROUTE_NODE_MAX];      /* bare JID, as route.h carries it */
+	char nick[JID_MAX_PART];
+	char last[MUC_ID_MAX];          /* the last log entry rendered */
+	char role[MUC_ROLE_MAX];        /* our role: moderators see real JIDs */
+	time_t catchup;                 /* when to read the log once more; 0 done */
+};
+
+struct muc_state {
+	struct muc_room *r[MUC_ROOMS_MAX];
+	int n;
+};
+
+static struct muc_state *state_of(struct conn *c)
+{
+	return conn_slot(c, &mod_muc, sizeof(struct muc_state));
+}
+
+static struct muc_room *room_find(struct conn *c, const char *room)
+{
+	struct muc_state *s = state_of(c);
+	int i;
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->r[i]->room, room))
+			return s->r[i];
+	return NULL;
+}
+
+static void room_forget(struct conn *c, struct muc_room *r)
+{
+	struct muc_state *s = state_of(c);
+	char chan[STORE_MAX_KEY];
+	int i;
+
+	store_user_key(conn_store(c), r->room, NULL, chan, sizeof chan);
+	if (route_unsubscribe_channel(conn_store(c), chan) < 0)
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+	for (i = 0; i < s->n; i++)
+		if (s->r[i] == r) {
+			s->r[i] = s->r[--s->n];
+			break;
+		}
+	free(r);
+}
+
+/* ---- rendering an event for this client ---- */
+
+static void add_status(struct xml_node *x, const char *code)
+{
+	xml_set(xml_new_child(x, NS_MUC_USER, "status"), "code", code);
+}
+
+/* The stanza of event e as the client sees it: from room/nick, to it. */
+static struct xml_node *stanza_of(struct conn *c, const struct muc_room *r,
+    const struct muc_event *e, const char *name)
+{
+	struct xml_node *st = e->xml_len ? xml_parse_string(e->xml, e->xml_len) : NULL;
+	char from[ROUTE_NODE_MAX + JID_MAX_PART + 1];
+
+	if (!st || strcmp(st->name, name)) {
+		xml_free(st);
+		st = xml_new(NS_CLIENT, name);
+	}
+	snprintf(from, sizeof from, "%s/%s", r->room, e->nick);
+	xml_set(st, "from", from);
+	xml_set(st, "to", conn_full(c));
+	return st;
+}
+
+/* A presence event (or an occupant, when joining): XEP-0045 7.2.3. */
+static void render_presence(struct conn *c, struct muc_room *r, const struct muc_event *e)
+{
+	int own = !strcmp(e->nick, r->nick), gone = !strcmp(e->ptype, "unavailable");
+	struct xml_node *st, *x, *item;
+	char codes[64], *w, *save = NULL;
+
+	/* One session of a nick that others still hold: only it sees it go. */
+	if (gone && !e->last && strcmp(e->jid, conn_full(c)))
+		return;
+	if (own && !gone)
+		snprintf(r->role, sizeof r->role, "%s", e->role);
+	st = stanza_of(c, r, e, "presence");
+	xml_remove_children(st, NS_MUC, "x");
+	xml_remove_children(st, NS_MUC_USER, "x");
+	if (gone)
+		xml_set(st, "type", "unavailable");
+	else
+		xml_unset(st, "type");
+	x = xml_new_child(st, NS_MUC_USER, "x");
+	item = xml_new_child(x, NS_MUC_USER, "item");
+	xml_set(item, "affiliation", e->aff);
+	xml_set(item, "role", gone ? "none" : e->role);
+	/* Semi-anonymous rooms: real JIDs for moderators, and one's own. */
+	if (own || !strcmp(r->role, "moderator"))
+		xml_set(item, "jid", e->jid);
+	if (own)
+		add_status(x, MUC_STATUS_SELF);
+	snprintf(codes, sizeof codes, "%s", e->codes);
+	for (w = strtok_r(codes, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		add_status(x, w);
+	conn_send(c, st);
+	xml_free(st);
+}
+
+/* A groupchat message event, with its XEP-0359 stanza-id. */
+static void render_message(struct conn *c, struct muc_room *r, const struct muc_event *e)
+{
+	struct xml_node *st = stanza_of(c, r, e, "message"), *sid;
+
+	xml_set(st, "type", "groupchat");
+	xml_remove_children(st, NS_SID, "stanza-id");
+	sid = xml_new_child(st, NS_SID, "stanza-id");
+	xml_set(sid, "by", r->room);
+	xml_set(sid, "id", e->sid);
+	conn_send(c, st);
+	xml_free(st);
+}
+
+struct render_arg {
+	struct conn *c;
+	struct muc_room *r;
+};
+
+static void render(const struct muc_event *e, void *arg)
+{
+	struct render_arg *a = arg;
+	if (!strcmp(e->type, "presence"))
+		render_presence(a->c, a->r, e);
+	else if (!strcmp(e->type, "message"))
+		render_message(a->c, a->r, e);
+}
+
+/* Write what the room's log holds after the last entry we rendered. */
+static void read_log(struct conn *c, struct muc_room *r)
+{
+	struct render_arg a = { c, r };
+	int n;
+
+	do {
+		n = muc_log_read(conn_store(c), r->room, r->last, MUC_READ_BATCH, render, &a,
+		    r->last);
+		if (n < 0)
+			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+	} while (n == MUC_READ_BATCH);
+}
+
+/* ---- joining and leaving ---- */
+
+/* The presence st as the log keeps it: no 'from', 'to', nor muc <x/>. */
+static char *stored_presence(const struct xml_node *st, size_t *len)
+{
+	struct xml_node *p = xml_copy(st);
+	char *xml;
+
+	xml_unset(p, "from");
+	xml_unset(p, "to");
+	xml_remove_children(p, NS_MUC, "x");
+	xml_remove_children(p, NS_MUC_USER, "x");
+	xml = xml_string(p, len);
+	xml_free(p);
+	return xml;
+}
+
+/* XEP-0045 7.2.16: the subject, empty until set, ends the join. */
+static void send_subject(struct conn *c, const char *room)
+{
+	struct xml_node *m = xml_new(NS_CLIENT, "message");
+	xml_set(m, "from", room);
+	xml_set(m, "to", conn_full(c));
+	xml_set(m, "type", "groupchat");
+	xml_new_child(m, NS_CLIENT, "subject");
+	conn_send(c, m);
+	xml_free(m);
+}
+
+/* XEP-0045 7.2: presence st to room/nick from a session not in room. */
+static void join(struct conn *c, const struct xml_node *st, const char *room, const char *nick)
+{
+	struct muc_state *s = state_of(c);
+	struct muc_join j;
+	struct muc_room *r;
+	struct muc_event self;
+	char chan[STORE_MAX_KEY], *xml;
+	size_t len;
+	int rc, i;
+
+	if (s->n == MUC_ROOMS_MAX) {
+		conn_error(c, st, "wait", "resource-constraint", "in too many rooms");
+		return;
+	}
+	/* Subscribed first: no event after our join goes unseen. */
+	store_user_key(conn_store(c), room, NULL, chan, sizeof chan);
+	if (route_subscribe_channel(conn_store(c), chan) < 0) {
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+		conn_error(c, st, "wait", "internal-server-error", NULL);
+		return;
+	}
+	xml = stored_presence(st, &len);
+	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, &j);
+	if (rc < 0 || rc == MUC_CONFLICT || rc == MUC_UPDATED) {
+		if (rc < 0)
+			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+		if (rc == MUC_UPDATED)     /* we lost track of it: a lost answer */
+			log_msg(LOG_WARNING, "muc: already in %s", room);
+		conn_error(c, st, rc == MUC_CONFLICT ? "cancel" : "wait",
+		    rc == MUC_CONFLICT ? "conflict" : "internal-server-error", NULL);
+		if (rc >= 0)
+			muc_join_free(&j);
+		if (route_unsubscribe_channel(conn_store(c), chan) < 0)
+			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+		free(xml);
+		return;
+	}
+	r = xcalloc(1, sizeof *r);
+	/* muc_inbound made room shorter than ROUTE_NODE_MAX. */
+	memcpy(r->room, room, strnlen(room, sizeof r->room - 1));
+	snprintf(r->nick, sizeof r->nick, "%s", nick);
+	snprintf(r->last, sizeof r->last, "%s", j.id);
+	snprintf(r->role, sizeof r->role, "%s", j.role);
+	r->catchup = time(NULL) + MUC_CATCHUP_SEC;
+	s->r[s->n++] = r;
+	/* XEP-0045 7.2.3: the others' presence, then our own, then the
+	 * subject; what happens after our join comes from the log. */
+	for (i = 0; i < j.nocc; i++)
+		render_presence(c, r, &j.occ[i]);
+	memset(&self, 0, sizeof self);
+	self.id = j.id;
+	self.type = "presence";
+	self.nick = nick;
+	self.jid = conn_full(c);
+	self.role = j.role;
+	self.aff = j.aff;
+	self.ptype = "";
+	self.codes = rc == MUC_CREATED ? "201" : "";
+	self.xml = xml;
+	self.xml_len = len;
+	render_presence(c, r, &self);
+	send_subject(c, room);
+	muc_join_free(&j);
+	free(xml);
+}
+
+/* The session leaves r with presence st (NULL: it ends, silently):
+ * everyone, this client first if it is there, sees it go. */
+static void leave(struct conn *c, struct muc_room *r, const struct xml_node *st)
+{
+	char id[MUC_ID_MAX], *xml;
+	size_t len;
+	int rc;
+
+	if (st) {
+		xml = stored_presence(st, &len);
+	} else {
+		xml = xstrdup("<presence/>");
+		len = strlen(xml);
+	}
+	rc = muc_leave(conn_store(c), r->room, r->nick, conn_full(c), xml, len, "", id);
+	if (rc < 0)
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+	else if (rc == MUC_LEFT && st)
+		read_log(c, r);     /* up to our own unavailable presence */
+	free(xml);
+	room_forget(c, r);
+}
+
+static void leave_all(struct conn *c, const struct xml_node *st)
+{
+	struct muc_state *s = state_of(c);
+	while (s->n > 0)
+		leave(c, s->r[s->n - 1], st);
+}
+
+/* ---- stanzas from the client ---- */
+
+static void presence_to_room(struct conn *c, const struct xml_node *st, const char *room,
+    const char *nick)
+{
+	const char *type = xml_get(st, "type");
+	struct muc_room *r = room_find(c, room);
+	char *xml;
+	size_t len;
+	struct muc_join j;
+	int rc;
+
+	if (type && !strcmp(type, "unavailable")) {
+		if (r)
+			leave(c, r, st);
+		return;
+	}
+	if (type)               /* subscriptions, probes, errors: nothing here */
+		return;
+	if (!nick[0]) {         /* XEP-0045 7.2.1: a nick is required */
+		conn_error(c, st, "modify", "jid-malformed", NULL);
+		return;
+	}
+	if (!r) {
+		join(c, st, room, nick);
+		return;
+	}
+	if (strcmp(r->nick, nick)) {
+		conn_error(c, st, "cancel", "feature-not-implemented", "nick changes come later");
+		return;
+	}
+	/* A presence change: the event reaches us through the log. */
+	xml = stored_presence(st, &len);
+	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, &j);
+	if (rc < 0) {
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+		conn_error(c, st, "wait", "internal-server-error", NULL);
+	} else {
+		muc_join_free(&j);
+	}
+	free(xml);
+}
+
+static void message_to_room(struct conn *c, const struct xml_node *st, const char *room,
+    const char *nick)
+{
+	const char *type = xml_get(st, "type");
+	struct muc_room *r = room_find(c, room);
+	struct xml_node *m;
+	char sid[MUC_ID_MAX], *xml;
+	size_t len;
+	int rc;
+
+	if (type && !strcmp(type, "error"))
+		return;
+	if (nick[0] || !type || strcmp(type, "groupchat")) {
+		conn_error(c, st, "cancel", "feature-not-implemented",
+		    "only groupchat messages to the room");
+		return;
+	}
+	m = xml_copy(st);
+	xml_unset(m, "from");
+	xml_unset(m, "to");
+	xml_remove_children(m, NS_SID, "stanza-id");
+	xml = xml_string(m, &len);
+	xml_free(m);
+	/* The script decides: not in the room is not-acceptable (7.4). */
+	rc = muc_message(conn_store(c), room, r ? r->nick : "", conn_full(c), xml, len, sid);
+	free(xml);
+	if (rc < 0) {
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+		conn_error(c, st, "wait", "internal-server-error", NULL);
+	} else if (rc == MUC_NOT_OCCUPANT) {
+		conn_error(c, st, "modify", "not-acceptable", "not in the room");
+	}
+}
+
+/* XEP-0030 on the conference domain itself. */
+static void service_iq(struct conn *c, const struct xml_node *iq)
+{
+	const char *type = xml_get(iq, "type");
+	struct xml_node *q = xml_first_element(iq), *a;
+
+	if (!type || (strcmp(type, "get") && strcmp(type, "set")))
+		return;             /* results and errors end here */
+	if (!strcmp(type, "get") && q && q->ns && !strcmp(q->ns, NS_DISCO_INFO) &&
+	    !xml_get(q, "node")) {
+		a = xml_new(NS_DISCO_INFO, "query");
+		struct xml_node *id = xml_new_child(a, NS_DISCO_INFO, "identity");
+		xml_set(id, "category", "conference");
+		xml_set(id, "type", "text");
+		xml_set(id, "name", "Chatrooms");
+		xml_set(xml_new_child(a, NS_DISCO_INFO, "feature"), "var", NS_DISCO_INFO);
+		xml_set(xml_new_child(a, NS_DISCO_INFO, "feature"), "var", NS_MUC);
+		conn_iq_result(c, iq, a);
+		return;
+	}
+	conn_error(c, iq, "cancel", "service-unavailable", NULL);
+}
+
+static enum mod_ret muc_inbound(struct conn *c, struct xml_node *st)
+{
+	const char *mucd = conn_cfg(c)->muc_domain, *to = xml_get(st, "to");
+	char room[JID_MAX];
+	struct jid j;
+
+	if (!mucd[0])
+		return MOD_PASS;
+	if (!to) {
+		/* RFC 6121 4.6.3: unavailable to everyone ends directed presence. */
+		const char *type = xml_get(st, "type");
+		if (!strcmp(st->name, "presence") && type && !strcmp(type, "unavailable"))
+			leave_all(c, st);
+		return MOD_PASS;
+	}
+	if (jid_parse(to, &j) == -1 || strcmp(j.domain, mucd))
+		return MOD_PASS;
+	if (!j.node[0]) {
+		if (!strcmp(st->name, "iq") && !j.resource[0])
+			service_iq(c, st);
+		else
+			conn_error(c, st, "cancel", "service-unavailable", NULL);
+		return MOD_HANDLED;
+	}
+	snprintf(room, sizeof room, "%s@%s", j.node, j.domain);
+	if (strlen(room) >= ROUTE_NODE_MAX) {
+		conn_error(c, st, "modify", "not-acceptable", "room name too long");
+		return MOD_HANDLED;
+	}
+	if (!strcmp(st->name, "presence"))
+		presence_to_room(c, st, room, j.resource);
+	else if (!strcmp(st->name, "message"))
+		message_to_room(c, st, room, j.resource);
+	else
+		conn_error(c, st, "cancel", "service-unavailable", NULL);
+	return MOD_HANDLED;
+}
+
+/* ---- from Redis ---- */
+
+static enum mod_ret muc_outbound(struct conn *c, const struct route_msg *m)
+{
+	struct muc_room *r;
+
+	if (m->kind != ROUTE_MUC)
+		return MOD_PASS;
+	if ((r = room_find(c, m->node)))
+		read_log(c, r);
+	return MOD_HANDLED;
+}
+
+static int muc_tick(struct conn *c, time_t now)
+{
+	struct muc_state *s = state_of(c);
+	int i, next = -1;
+
+	for (i = 0; i < s->n; i++) {
+		struct muc_room *r = s->r[i];
+		if (!r->catchup)
+			continue;
+		if (now >= r->catchup) {
+			r->catchup = 0;
+			read_log(c, r);
+		} else if (next < 0 || r->catchup - now < next) {
+			next = (int)(r->catchup - now);
+		}
+	}
+	return next;
+}
+
+/* However the connection ends, the session leaves its rooms: the others
+ * see it go (no reader here: the client is gone). */
+static void muc_leaving(struct conn *c)
+{
+	leave_all(c, NULL);
+}
+
+static void muc_free(void *slot)
+{
+	struct muc_state *s = slot;
+	int i;
+	for (i = 0; i < s->n; i++)
+		free(s->r[i]);
+}
+
+const struct module mod_muc = {
+	.name = "muc",
+	.inbound = muc_inbound,
+	.outbound = muc_outbound,
+	.tick = muc_tick,
+	.leaving = muc_leaving,
+	.free_slot = muc_free,
+};

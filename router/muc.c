@@ -1,0 +1,273 @@
+/*
+ * muc.c - XEP-0045 rooms in Redis (see muc.h): the muc_*.lua scripts for
+ * every change of a room, XRANGE for its log.
+ */
+#include "muc.h"
+#include "scripts.h"
+#include "random.h"
+#include "xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MUC_NKEYS 4
+#define MUC_ARGS_MAX (MUC_NKEYS + 8)
+#define MUC_RAND 8              /* random bytes of a stanza-id (as mam.h's) */
+#define MUC_NUM_MAX 24
+#define MUC_OCC_FIELDS 5        /* nick, jid, role, affiliation, presence */
+#define MUC_JOIN_HEAD 4         /* outcome, entry ID, role, affiliation */
+
+struct muc_args {
+	char keys[MUC_NKEYS][STORE_MAX_KEY];
+	char chan[STORE_MAX_KEY];
+	char rand[2 * MUC_RAND + 1];
+	char num[MUC_NUM_MAX];
+	const char *argv[MUC_ARGS_MAX];
+	size_t lens[MUC_ARGS_MAX];
+	int argc;
+};
+
+static void arg(struct muc_args *a, const char *v, size_t len)
+{
+	a->argv[a->argc] = v;
+	a->lens[a->argc++] = len;
+}
+
+static void args(struct muc_args *a, const char *v)
+{
+	arg(a, v, strlen(v));
+}
+
+/* The room's keys, its channel and JID: what every script takes first
+ * (lib/muc.lua); a fresh random part for the event's stanza-id. */
+static int room_args(struct store *s, struct muc_args *a, const char *room)
+{
+	static const char *const what[MUC_NKEYS] = { "occ", "conf", "log", "aff" };
+	int i;
+
+	a->argc = 0;
+	if (random_hex(a->rand, MUC_RAND) < 0) {
+		snprintf(s->err, sizeof s->err, "no randomness for a stanza-id");
+		return XE_ENTROPY;
+	}
+	for (i = 0; i < MUC_NKEYS; i++) {
+		store_user_key(s, room, what[i], a->keys[i], sizeof a->keys[i]);
+		args(a, a->keys[i]);
+	}
+	store_user_key(s, room, NULL, a->chan, sizeof a->chan);
+	args(a, a->chan);
+	args(a, room);
+	return 0;
+}
+
+/* Element i of r as a string into out (outsz bytes); "" if none fits. */
+static void copy_elem(const redisReply *r, size_t i, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	if (r->elements > i && r->element[i]->type == REDIS_REPLY_STRING &&
+	    r->element[i]->len < outsz) {
+		memcpy(out, r->element[i]->str, r->element[i]->len);
+		out[r->element[i]->len] = '\0';
+	}
+}
+
+/* Element i of r, which must be a string. */
+static const char *str_elem(const redisReply *r, size_t i, size_t *len)
+{
+	const redisReply *e = r->element[i];
+	if (e->type != REDIS_REPLY_STRING)
+		return NULL;
+	if (len)
+		*len = e->len;
+	return e->str;
+}
+
+static int run(struct store *s, const char *name, const char *script, const char *sha,
+    struct muc_args *a, const char *const *outcomes, const int *results, redisReply **reply)
+{
+	int o = store_script(s, name, script, sha, MUC_NKEYS, a->argc, a->argv, a->lens,
+	    outcomes, reply);
+	return o < 0 ? o : results[o];
+}
+
+int muc_join(struct store *s, const char *room, const char *nick, const char *full,
+    const char *xml, size_t len, struct muc_join *out)
+{
+	static const char *const outcomes[] = { "created", "joined", "updated", "conflict", NULL };
+	static const int results[] = { MUC_CREATED, MUC_JOINED, MUC_UPDATED, MUC_CONFLICT };
+	struct muc_args a;
+	redisReply *r;
+	size_t i;
+	int rc, k;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	args(&a, nick);
+	args(&a, full);
+	arg(&a, xml, len);
+	args(&a, a.rand);
+	snprintf(a.num, sizeof a.num, "%ld", (long)time(NULL));
+	args(&a, a.num);
+	rc = run(s, "muc_join", lua_muc_join, lua_muc_join_sha, &a, outcomes, results, &r);
+	if (rc < 0 || rc == MUC_CONFLICT) {
+		freeReplyObject(r);
+		return rc;
+	}
+	if (r->elements < MUC_JOIN_HEAD || (r->elements - MUC_JOIN_HEAD) % MUC_OCC_FIELDS) {
+		snprintf(s->err, sizeof s->err, "muc_join: malformed reply");
+		freeReplyObject(r);
+		return XE_REPLY;
+	}
+	for (i = 1; i < r->elements; i++)
+		if (r->element[i]->type != REDIS_REPLY_STRING) {
+			snprintf(s->err, sizeof s->err, "muc_join: malformed reply");
+			freeReplyObject(r);
+			return XE_REPLY;
+		}
+	copy_elem(r, 1, out->id, sizeof out->id);
+	copy_elem(r, 2, out->role, sizeof out->role);
+	copy_elem(r, 3, out->aff, sizeof out->aff);
+	out->nocc = (int)((r->elements - MUC_JOIN_HEAD) / MUC_OCC_FIELDS);
+	out->occ = xcalloc((size_t)out->nocc + 1, sizeof *out->occ);
+	for (k = 0, i = MUC_JOIN_HEAD; k < out->nocc; k++, i += MUC_OCC_FIELDS) {
+		struct muc_event *e = &out->occ[k];
+		e->id = "";
+		e->type = "presence";
+		e->ptype = "";
+		e->codes = "";
+		e->nick = str_elem(r, i, NULL);
+		e->jid = str_elem(r, i + 1, NULL);
+		e->role = str_elem(r, i + 2, NULL);
+		e->aff = str_elem(r, i + 3, NULL);
+		e->xml = str_elem(r, i + 4, &e->xml_len);
+	}
+	out->reply = r;
+	return rc;
+}
+
+void muc_join_free(struct muc_join *j)
+{
+	free(j->occ);
+	freeReplyObject(j->reply);
+	memset(j, 0, sizeof *j);
+}
+
+int muc_leave(struct store *s, const char *room, const char *nick, const char *full,
+    const char *xml, size_t len, const char *codes, char *id)
+{
+	static const char *const outcomes[] = { "left", "not-occupant", NULL };
+	static const int results[] = { MUC_LEFT, MUC_NOT_OCCUPANT };
+	struct muc_args a;
+	redisReply *r;
+	int rc;
+
+	id[0] = '\0';
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	args(&a, nick);
+	args(&a, full);
+	arg(&a, xml, len);
+	args(&a, codes);
+	args(&a, a.rand);
+	rc = run(s, "muc_leave", lua_muc_leave, lua_muc_leave_sha, &a, outcomes, results, &r);
+	if (rc == MUC_LEFT)
+		copy_elem(r, 1, id, MUC_ID_MAX);
+	freeReplyObject(r);
+	return rc;
+}
+
+int muc_message(struct store *s, const char *room, const char *nick, const char *full,
+    const char *xml, size_t len, char *sid)
+{
+	static const char *const outcomes[] = { "sent", "not-occupant", NULL };
+	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT };
+	struct muc_args a;
+	redisReply *r;
+	int rc;
+
+	sid[0] = '\0';
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	args(&a, nick);
+	args(&a, full);
+	arg(&a, xml, len);
+	args(&a, a.rand);
+	rc = run(s, "muc_message", lua_muc_message, lua_muc_message_sha, &a, outcomes, results,
+	    &r);
+	if (rc == MUC_SENT)
+		copy_elem(r, 1, sid, MUC_ID_MAX);
+	freeReplyObject(r);
+	return rc;
+}
+
+/* Fill e from one XRANGE entry { id, { field, value, ... } }: 0, or -1
+ * when it is not one (an entry of another shape is skipped). */
+static int event_of(const redisReply *ent, struct muc_event *e)
+{
+	const redisReply *f;
+	const char *rand = "0";
+	size_t i;
+
+	memset(e, 0, sizeof *e);
+	if (ent->type != REDIS_REPLY_ARRAY || ent->elements != 2 ||
+	    ent->element[0]->type != REDIS_REPLY_STRING ||
+	    ent->element[1]->type != REDIS_REPLY_ARRAY)
+		return -1;
+	e->id = ent->element[0]->str;
+	e->type = e->nick = e->jid = e->role = e->aff = e->ptype = e->codes = e->xml = "";
+	f = ent->element[1];
+	for (i = 0; i + 1 < f->elements; i += 2) {
+		const char *k = f->element[i]->str, *v = f->element[i + 1]->str;
+		if (f->element[i]->type != REDIS_REPLY_STRING ||
+		    f->element[i + 1]->type != REDIS_REPLY_STRING)
+			return -1;
+		if (!strcmp(k, "t")) e->type = v;
+		else if (!strcmp(k, "n")) e->nick = v;
+		else if (!strcmp(k, "j")) e->jid = v;
+		else if (!strcmp(k, "ro")) e->role = v;
+		else if (!strcmp(k, "af")) e->aff = v;
+		else if (!strcmp(k, "ty")) e->ptype = v;
+		else if (!strcmp(k, "la")) e->last = !strcmp(v, "1");
+		else if (!strcmp(k, "c")) e->codes = v;
+		else if (!strcmp(k, "r")) rand = v;
+		else if (!strcmp(k, "x")) {
+			e->xml = v;
+			e->xml_len = f->element[i + 1]->len;
+		}
+	}
+	snprintf(e->sid, sizeof e->sid, "%s-%s", e->id, rand);
+	return 0;
+}
+
+int muc_log_read(struct store *s, const char *room, const char *after, int max,
+    void (*fn)(const struct muc_event *e, void *arg), void *arg, char *last)
+{
+	char key[STORE_MAX_KEY], from[MUC_ID_MAX + 1];
+	struct muc_event e;
+	redisReply *r;
+	size_t i;
+	int n = 0;
+
+	store_user_key(s, room, "log", key, sizeof key);
+	snprintf(from, sizeof from, "(%s", after);
+	r = store_cmd(s, "XRANGE %s %s + COUNT %d", key, from, max);
+	if (!r)
+		return XE_REDIS;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		snprintf(s->err, sizeof s->err, "XRANGE: not an array");
+		freeReplyObject(r);
+		return XE_REPLY;
+	}
+	for (i = 0; i < r->elements; i++) {
+		if (event_of(r->element[i], &e) == -1)
+			continue;
+		snprintf(last, MUC_ID_MAX, "%s", e.id);
+		fn(&e, arg);
+		n++;
+	}
+	freeReplyObject(r);
+	return n;
+}

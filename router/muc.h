@@ -1,0 +1,95 @@
+/*
+ * muc.h - XEP-0045 rooms in Redis: one room's decisions (join, leave,
+ * groupchat message), each one Lua script on that room's keys, and the
+ * room's event log that every occupant's handler reads.
+ *
+ * A room is the bare JID room@muc_domain; its keys carry it as hash tag
+ * (xmpp-redis(7)):
+ *   <prefix>{room}:occ   hash: nick -> occupant record (JSON, read only
+ *                        by the scripts: the sessions' full JIDs, role,
+ *                        affiliation, last presence)
+ *   <prefix>{room}:conf  hash: created (Unix seconds), locked (0 or 1)
+ *   <prefix>{room}:aff   hash: bare JID -> affiliation (owner ...)
+ *   <prefix>{room}:log   stream of room events, in the one order every
+ *                        occupant sees: t (presence or message), n
+ *                        (nick), j (the session's full JID), ro (role),
+ *                        af (affiliation), ty ("" or unavailable), la
+ *                        (1: the nick's last session left), c (status
+ *                        codes, space separated), x (the stanza, without
+ *                        'from' and 'to'), r (random hex: the message's
+ *                        XEP-0359 stanza-id is "<entry ID>-<r>", as
+ *                        mam.h makes archive ids)
+ * and every script PUBLISHes the wake-up "muc <room>\n" (route.h) on the
+ * room channel <prefix>{room}, which each occupant's handler subscribes
+ * to. The room dies with its last occupant (no persistent rooms yet):
+ * its keys go, the log lingers MUC_LOG_LINGER seconds for the handlers
+ * still reading it.
+ *
+ * Contract: as store.h; each script's outcome is a named result (enum
+ * muc_result). Strings returned point into a reply the caller frees.
+ */
+#ifndef XMPPD_MUC_H
+#define XMPPD_MUC_H
+
+#include <stddef.h>
+#include "store.h"
+
+#define MUC_ID_MAX 64           /* a log entry ID, or a stanza-id */
+#define MUC_LOG_LINGER 60       /* seconds an emptied room's log stays */
+#define MUC_LOG_MAX 1000        /* entries a room's log keeps */
+
+enum muc_result {
+	MUC_CREATED,            /* join: the room was made; the joiner owns it */
+	MUC_JOINED,             /* join: in, under that nick */
+	MUC_UPDATED,            /* join: already in: the presence changed */
+	MUC_CONFLICT,           /* join: the nick is another user's */
+	MUC_LEFT,               /* leave: out */
+	MUC_SENT,               /* message: in the log */
+	MUC_NOT_OCCUPANT        /* leave, message: the session is not that nick */
+};
+
+/* An occupant, or a log event; every string points into a reply. */
+struct muc_event {
+	const char *id;         /* log entry ID ("" for an occupant) */
+	const char *type;       /* "presence" or "message" */
+	const char *nick, *jid, *role, *aff;
+	const char *ptype;      /* presence: "" or "unavailable" */
+	int last;               /* unavailable: the nick's last session left */
+	const char *codes;      /* status codes the event carries ("201") */
+	const char *xml;        /* the stanza, without 'from' and 'to' */
+	size_t xml_len;
+	char sid[MUC_ID_MAX];   /* message: its stanza-id */
+};
+
+/* What a join answers. */
+struct muc_join {
+	char id[MUC_ID_MAX];    /* the log entry of the joiner's presence */
+	char role[16], aff[16];
+	struct muc_event *occ;  /* the other occupants (nick, jid, role, aff, xml) */
+	int nocc;
+	void *reply;            /* what they point into: muc_join_free */
+};
+
+/* Join room (bare JID) as nick from session full with presence xml (no
+ * 'from' nor 'to'): MUC_CREATED, MUC_JOINED, MUC_UPDATED (out filled),
+ * MUC_CONFLICT, or a negative xerr. */
+int muc_join(struct store *s, const char *room, const char *nick, const char *full,
+    const char *xml, size_t len, struct muc_join *out);
+void muc_join_free(struct muc_join *j);
+/* Session full, occupant nick, leaves room with presence xml and status
+ * codes ("" none): MUC_LEFT and the log entry in id (MUC_ID_MAX bytes),
+ * MUC_NOT_OCCUPANT, or a negative xerr. */
+int muc_leave(struct store *s, const char *room, const char *nick, const char *full,
+    const char *xml, size_t len, const char *codes, char *id);
+/* A groupchat message xml (no 'from' nor 'to') from session full as
+ * nick: MUC_SENT and its stanza-id in sid (MUC_ID_MAX bytes),
+ * MUC_NOT_OCCUPANT, or a negative xerr. */
+int muc_message(struct store *s, const char *room, const char *nick, const char *full,
+    const char *xml, size_t len, char *sid);
+/* Hand fn the room's log events after entry ID after (exclusive), oldest
+ * first, at most max; last (MUC_ID_MAX bytes) gets the ID of the last
+ * one handed. Returns how many, or a negative xerr. */
+int muc_log_read(struct store *s, const char *room, const char *after, int max,
+    void (*fn)(const struct muc_event *e, void *arg), void *arg, char *last);
+
+#endif

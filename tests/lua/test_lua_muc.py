@@ -1,0 +1,126 @@
+"""XEP-0045 rooms inside Redis: muc_join.lua, muc_leave.lua and
+muc_message.lua over the keys of lib/muc.lua (router/muc.h), every
+outcome of each, the log entries and the wake-ups."""
+import json
+
+from lua_harness import NOW, key
+
+ROOM = "room@conference.x"
+A1, A2, B1 = "alice@x/a1", "alice@x/a2", "bob@x/b1"
+
+
+def keys():
+    return [key(ROOM, "occ"), key(ROOM, "conf"), key(ROOM, "log"), key(ROOM, "aff")]
+
+
+def head():
+    return [key(ROOM), ROOM]
+
+
+def join(r, nick, full, xml="<presence/>", rand="aa"):
+    return r.eval("muc_join", keys(), head() + [nick, full, xml, rand, str(NOW)])
+
+
+def leave(r, nick, full, codes="", rand="bb"):
+    return r.eval("muc_leave", keys(), head() + [nick, full, "<presence/>", codes, rand])
+
+
+def message(r, nick, full, xml="<message><body>hi</body></message>", rand="cc"):
+    return r.eval("muc_message", keys(), head() + [nick, full, xml, rand])
+
+
+def log(r):
+    return [(i, dict(zip(*[iter(f)] * 2))) for i, f in r("XRANGE", key(ROOM, "log"), "-", "+")]
+
+
+def occ(r, nick):
+    v = r("HGET", key(ROOM, "occ"), nick)
+    return json.loads(v) if v else None
+
+
+def test_first_join_creates_the_room(r, subscribe):
+    s = subscribe(key(ROOM))
+    res = join(r, "al", A1, "<presence><show>away</show></presence>")
+    assert res[0] == "created" and res[2:] == ["moderator", "owner"]
+    assert r("HGET", key(ROOM, "conf"), "locked") == "0"
+    assert r("HGET", key(ROOM, "conf"), "created") == str(NOW)
+    assert r("HGETALL", key(ROOM, "aff")) == ["alice@x", "owner"]
+    assert occ(r, "al")["jids"] == [A1]
+    [(i, e)] = log(r)
+    assert i == res[1]
+    assert e == {"t": "presence", "n": "al", "j": A1, "ro": "moderator", "af": "owner",
+                 "ty": "", "la": "0", "c": "201", "x": "<presence><show>away</show></presence>",
+                 "r": "aa"}
+    assert s.message() == [key(ROOM), "muc %s\n" % ROOM]
+
+
+def test_second_join_lists_the_others(r):
+    join(r, "al", A1, "<presence><status>x</status></presence>")
+    res = join(r, "bo", B1)
+    assert res[0] == "joined" and res[2:4] == ["participant", "none"]
+    assert res[4:] == ["al", A1, "moderator", "owner", "<presence><status>x</status></presence>"]
+    assert log(r)[-1][1]["c"] == ""
+
+
+def test_nick_conflict_changes_nothing(r):
+    join(r, "al", A1)
+    n = len(log(r))
+    assert join(r, "al", B1) == ["conflict"]
+    assert len(log(r)) == n and occ(r, "al")["jids"] == [A1]
+
+
+def test_same_user_shares_a_nick_and_updates(r):
+    join(r, "al", A1)
+    assert join(r, "al", A2)[0] == "joined"
+    assert occ(r, "al")["jids"] == [A1, A2]
+    res = join(r, "al", A1, "<presence><show>dnd</show></presence>")
+    assert res[0] == "updated"
+    assert occ(r, "al")["pres"] == "<presence><show>dnd</show></presence>"
+    # one session of a shared nick leaving: the nick stays (la 0)
+    assert leave(r, "al", A2)[0] == "left"
+    assert occ(r, "al")["jids"] == [A1]
+    assert log(r)[-1][1]["la"] == "0" and log(r)[-1][1]["ty"] == "unavailable"
+
+
+def test_leave_and_empty_room_goes(r):
+    join(r, "al", A1)
+    join(r, "bo", B1)
+    res = leave(r, "bo", B1, "332")
+    assert res[0] == "left" and res[1] == log(r)[-1][0]
+    e = log(r)[-1][1]
+    assert (e["ty"], e["la"], e["c"], e["n"]) == ("unavailable", "1", "332", "bo")
+    assert occ(r, "bo") is None
+    assert leave(r, "bo", B1) == ["not-occupant"]
+    assert leave(r, "al", B1) == ["not-occupant"]      # not that nick's session
+    assert leave(r, "al", A1)[0] == "left"
+    for k in ("occ", "conf", "aff"):
+        assert r("EXISTS", key(ROOM, k)) == 0
+    # the log lingers for the handlers still reading it, then goes
+    assert 0 < r("TTL", key(ROOM, "log")) <= 60
+    # a new room of that name starts afresh
+    assert join(r, "bo", B1)[0] == "created"
+    assert len(log(r)) == 1 and r("TTL", key(ROOM, "log")) == -1
+
+
+def test_message_from_occupant_and_not(r, subscribe):
+    join(r, "al", A1)
+    s = subscribe(key(ROOM))
+    res = message(r, "al", A1, rand="0f0f")
+    i, e = log(r)[-1]
+    assert res == ["sent", i + "-0f0f"]
+    assert e == {"t": "message", "n": "al", "j": A1, "ro": "moderator", "af": "owner",
+                 "x": "<message><body>hi</body></message>", "r": "0f0f"}
+    assert s.message() == [key(ROOM), "muc %s\n" % ROOM]
+    n = len(log(r))
+    assert message(r, "", B1) == ["not-occupant"]
+    assert message(r, "al", B1) == ["not-occupant"]
+    assert message(r, "zz", A1) == ["not-occupant"]
+    assert len(log(r)) == n
+
+
+def test_log_is_capped(r):
+    join(r, "al", A1)
+    for _ in range(1300):
+        message(r, "al", A1)
+    # XADD MAXLEN ~: about muc.h's MUC_LOG_MAX entries stay
+    assert 1000 <= r("XLEN", key(ROOM, "log")) < 1300

@@ -1,0 +1,217 @@
+"""XEP-0045 multi-user chat, first slice (xmpp-handler(8)), driven by
+slixmpp's xep_0045 plugin with occupants on two listeners sharing one
+Redis: the conference domain's disco#info; the first join creates an
+instant room (201, 110, owner, moderator); a second user joins on the
+other listener and both get each other's presence with the right
+items and status codes, in XEP-0045 7.2.3's order; groupchat both ways,
+in the same order for everyone, with the same stanza-ids; nick
+conflict (409); a message from a non-occupant (not-acceptable); leave;
+a session whose stream ends leaves; the Redis layout."""
+import xml.etree.ElementTree as ET
+
+try:
+    from . import clients as C
+except ImportError:
+    import clients as C
+
+from slixmpp.exceptions import PresenceError
+
+from im_helpers import body_is, error_condition, is_, iq_outcome as outcome, online, q
+
+ALICE, BOB, CAROL = 'alice@localhost', 'bob@localhost', 'carol@localhost'
+MUCD = 'conference.localhost'
+ROOM = 'lobby@' + MUCD
+NS_MUC = 'http://jabber.org/protocol/muc'
+NS_USER = NS_MUC + '#user'
+NS_SID = 'urn:xmpp:sid:0'
+NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info'
+PLUGINS = ['xep_0030', 'xep_0045']
+PW = 'secret-pw'
+
+
+def muc_presence(nick, **attrs):
+    """a presence from ROOM/nick"""
+    return is_('presence', from_=ROOM + '/' + nick, **attrs)
+
+
+def x_of(el):
+    """(item attributes, sorted status codes) of a muc#user presence."""
+    x = el.find(q(NS_USER, 'x'))
+    assert x is not None, ET.tostring(el)
+    item = x.find(q(NS_USER, 'item'))
+    return dict(item.attrib), sorted(s.get('code') for s in x.findall(q(NS_USER, 'status')))
+
+
+def groupchat(el):
+    return el.tag == q('jabber:client', 'message') and el.get('type') == 'groupchat' and \
+        el.find(q('jabber:client', 'body')) is not None
+
+
+def sid_of(el):
+    s = el.find(q(NS_SID, 'stanza-id'))
+    return s.get('by'), s.get('id')
+
+
+def start(server_factory):
+    server = server_factory(listeners=2, muc_domain=MUCD)
+    for u in (ALICE, BOB, CAROL):
+        server.adduser(u, PW)
+    return server
+
+
+def test_join_converse_leave(server_factory):
+    server = start(server_factory)
+    seen = {}
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+        seen['disco'] = await outcome(a.xmpp['xep_0030'].get_info(jid=MUCD, timeout=5))
+        na = a.mark()
+        seen['a_join'] = await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        seen['a_order'] = a.received[na:]
+        seen['layout'] = {k: server.redis('TYPE', k) for k in
+                          server.redis('KEYS', 'xmpp:{%s}*' % ROOM)}
+        seen['occ'] = server.redis('HKEYS', 'xmpp:{%s}:occ' % ROOM)
+        seen['aff'] = server.redis('HGETALL', 'xmpp:{%s}:aff' % ROOM)
+        na, nb = a.mark(), b.mark()
+        seen['b_join'] = await b.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
+        seen['b_order'] = b.received[nb:]
+        seen['a_sees_b'] = await a.wait1(muc_presence('Bo'), since=na)
+        # groupchat both ways, interleaved
+        na, nb = a.mark(), b.mark()
+        for i in range(3):
+            a.xmpp.send_message(mto=ROOM, mbody='a%d' % i, mtype='groupchat')
+            b.xmpp.send_message(mto=ROOM, mbody='b%d' % i, mtype='groupchat')
+        seen['a_msgs'] = await a.wait(groupchat, since=na, count=6)
+        seen['b_msgs'] = await b.wait(groupchat, since=nb, count=6)
+        # leave: both see Bo go, Bo with 110
+        na, nb = a.mark(), b.mark()
+        b.xmpp['xep_0045'].leave_muc(ROOM, 'Bo')
+        seen['b_left'] = await b.wait1(muc_presence('Bo', type='unavailable'), since=nb)
+        seen['a_b_left'] = await a.wait1(muc_presence('Bo', type='unavailable'), since=na)
+        seen['occ_after'] = server.redis('HKEYS', 'xmpp:{%s}:occ' % ROOM)
+        # out of the room: a message is not-acceptable, and nothing reaches a
+        nb, na = b.mark(), a.mark()
+        b.xmpp.send_message(mto=ROOM, mbody='outside', mtype='groupchat')
+        seen['outside'] = await b.wait1(is_('message', type='error', from_=ROOM), since=nb)
+        await a.none_for(body_is('outside'), 1.0, since=na)
+        for c in (a, b):
+            await c.close()
+    C.run(go, timeout=60)
+
+    info = seen['disco'][1].xml.find(q(NS_DISCO_INFO, 'query'))
+    ident = info.find(q(NS_DISCO_INFO, 'identity'))
+    assert (ident.get('category'), ident.get('type')) == ('conference', 'text')
+    assert NS_MUC in [f.get('var') for f in info.findall(q(NS_DISCO_INFO, 'feature'))]
+
+    # creation: own presence with 110 and 201, owner and moderator, then the subject
+    pres = seen['a_join'][0].xml
+    item, codes = x_of(pres)
+    assert codes == ['110', '201'], codes
+    assert (item['affiliation'], item['role'], item['jid']) == ('owner', 'moderator',
+                                                                 ALICE + '/a1')
+    kinds = [e.tag.split('}')[1] for e in seen['a_order']
+             if e.get('from', '').startswith(ROOM)]
+    assert kinds == ['presence', 'message'], kinds
+    assert seen['a_order'][-1].find(q('jabber:client', 'subject')) is not None
+
+    assert seen['layout'] == {'xmpp:{%s}:%s' % (ROOM, k): t for k, t in
+                              (('occ', 'hash'), ('conf', 'hash'), ('aff', 'hash'),
+                               ('log', 'stream'))}, seen['layout']
+    assert seen['occ'] == ['Al'] and seen['aff'] == ['alice@localhost', 'owner']
+
+    # the second joiner: Al's presence first (no real JID: Bo is no
+    # moderator), then its own (110 only), then the subject
+    order = [(e.tag.split('}')[1], e.get('from')) for e in seen['b_order']
+             if e.get('from', '').startswith(ROOM)]
+    assert order == [('presence', ROOM + '/Al'), ('presence', ROOM + '/Bo'),
+                     ('message', ROOM)], order
+    al = [e for e in seen['b_order'] if e.get('from') == ROOM + '/Al'][0]
+    item, codes = x_of(al)
+    assert codes == [] and 'jid' not in item and item['role'] == 'moderator', (item, codes)
+    item, codes = x_of(seen['b_join'][0].xml)
+    assert codes == ['110'] and item['role'] == 'participant' and \
+        item['affiliation'] == 'none', (item, codes)
+    # Al, a moderator, sees Bo's real JID
+    item, codes = x_of(seen['a_sees_b'])
+    assert codes == [] and item['jid'] == BOB + '/b1', (item, codes)
+
+    # one order for everyone, the same stanza-ids, from room/nick
+    def view(msgs):
+        return [(m.get('from'), m.find(q('jabber:client', 'body')).text, sid_of(m))
+                for m in msgs]
+    assert view(seen['a_msgs']) == view(seen['b_msgs'])
+    bodies = [b for _, b, _ in view(seen['a_msgs'])]
+    assert sorted(bodies) == ['a0', 'a1', 'a2', 'b0', 'b1', 'b2']
+    assert [b for b in bodies if b[0] == 'a'] == ['a0', 'a1', 'a2']
+    for frm, body, (by, sid) in view(seen['a_msgs']):
+        assert frm == ROOM + '/' + ('Al' if body[0] == 'a' else 'Bo')
+        assert by == ROOM and sid
+    assert len({s for _, _, s in view(seen['a_msgs'])}) == 6
+    log = server.redis('XRANGE', 'xmpp:{%s}:log' % ROOM, '-', '+')
+    ids = {i + '-' + dict(zip(f[0::2], f[1::2]))['r'] for i, f in log}
+    assert {s[1] for _, _, s in view(seen['a_msgs'])} <= ids
+
+    # leave
+    item, codes = x_of(seen['b_left'])
+    assert codes == ['110'] and item['role'] == 'none'
+    item, codes = x_of(seen['a_b_left'])
+    assert codes == [] and item['role'] == 'none'
+    assert seen['occ_after'] == ['Al']
+    assert error_condition(seen['outside']) == ('modify', 'not-acceptable'), \
+        error_condition(seen['outside'])
+
+
+def test_nick_conflict_and_session_end(server_factory):
+    server = start(server_factory)
+    seen = {}
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+        c = await online(server.ports[1], CAROL + '/c1', plugins=PLUGINS)
+        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        try:
+            await b.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+            seen['conflict'] = 'joined'
+        except PresenceError as e:
+            seen['conflict'] = (str(e.presence['from']), e.presence['error']['type'],
+                                e.presence['error']['condition'])
+        seen['occ'] = server.redis('HGETALL', 'xmpp:{%s}:occ' % ROOM)
+        await c.xmpp['xep_0045'].join_muc_wait(ROOM, 'Cy', timeout=5)
+        # a session that ends leaves its rooms: Al is gone for Cy
+        nc = c.mark()
+        await a.close()
+        seen['gone'] = await c.wait1(muc_presence('Al', type='unavailable'), since=nc)
+        seen['occ_after'] = server.redis('HKEYS', 'xmpp:{%s}:occ' % ROOM)
+        # the last occupant's end takes the room with it
+        await c.close()
+        await b.close()
+    C.run(go, timeout=60)
+
+    assert seen['conflict'] == (ROOM + '/Al', 'cancel', 'conflict'), seen['conflict']
+    assert list(seen['occ'][0::2]) == ['Al'] and 'bob' not in seen['occ'][1]
+    item, codes = x_of(seen['gone'])
+    assert item['role'] == 'none' and codes == [], (item, codes)
+    assert seen['occ_after'] == ['Cy']
+    server.wait_handlers_exit()
+    assert server.redis('EXISTS', 'xmpp:{%s}:occ' % ROOM) == 0
+    assert server.redis('EXISTS', 'xmpp:{%s}:conf' % ROOM) == 0
+    assert 0 < server.redis('TTL', 'xmpp:{%s}:log' % ROOM) <= 60
+
+
+def test_off_without_muc_domain(server_factory):
+    """Without muc_domain the conference domain is just an unknown one."""
+    server = server_factory()
+    server.adduser(ALICE, PW)
+    seen = {}
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        na = a.mark()
+        a.xmpp.send_message(mto=ROOM, mbody='x', mtype='groupchat')
+        seen['err'] = await a.wait1(is_('message', type='error'), since=na)
+        await a.close()
+    C.run(go, timeout=30)
+    assert error_condition(seen['err']) == ('cancel', 'remote-server-not-found')

@@ -361,3 +361,28 @@ int invite_token_ok(const char *token)
 			return 0;
 	return token[i] == '\0';
 }
+
+/* ---- store.h: argument lists ---- */
+
+void store_argv_add(struct store_argv *a, const char *v, size_t len)
+{
+	if (a->argc == STORE_ARGV_MAX)
+		return;
+	a->argv[a->argc] = v;
+	a->lens[a->argc++] = len;
+}
+
+void store_argv_str(struct store_argv *a, const char *v)
+{
+	store_argv_add(a, v, strlen(v));
+}
+
+void store_reply_str(const redisReply *r, size_t i, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	if (r->type == REDIS_REPLY_ARRAY && r->elements > i &&
+	    r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len < outsz) {
+		memcpy(out, r->element[i]->str, r->element[i]->len);
+		out[r->element[i]->len] = '\0';
+	}
+}

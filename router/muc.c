@@ -13,7 +13,6 @@
 #include <time.h>
 
 #define MUC_NKEYS 4
-#define MUC_ARGS_MAX (MUC_NKEYS + 8)
 #define MUC_RAND 8              /* random bytes of a stanza-id (as mam.h's) */
 #define MUC_NUM_MAX 24
 #define MUC_OCC_FIELDS 5        /* nick, jid, role, affiliation, presence */
@@ -24,21 +23,8 @@ struct muc_args {
 	char chan[STORE_MAX_KEY];
 	char rand[2 * MUC_RAND + 1];
 	char num[MUC_NUM_MAX];
-	const char *argv[MUC_ARGS_MAX];
-	size_t lens[MUC_ARGS_MAX];
-	int argc;
+	struct store_argv v;             /* the script's keys and arguments */
 };
-
-static void arg(struct muc_args *a, const char *v, size_t len)
-{
-	a->argv[a->argc] = v;
-	a->lens[a->argc++] = len;
-}
-
-static void args(struct muc_args *a, const char *v)
-{
-	arg(a, v, strlen(v));
-}
 
 /* The room's keys, its channel and JID: what every script takes first
  * (lib/muc.lua); a fresh random part for the event's stanza-id. */
@@ -47,30 +33,19 @@ static int room_args(struct store *s, struct muc_args *a, const char *room)
 	static const char *const what[MUC_NKEYS] = { "occ", "conf", "log", "aff" };
 	int i;
 
-	a->argc = 0;
+	a->v.argc = 0;
 	if (random_hex(a->rand, MUC_RAND) < 0) {
 		snprintf(s->err, sizeof s->err, "no randomness for a stanza-id");
 		return XE_ENTROPY;
 	}
 	for (i = 0; i < MUC_NKEYS; i++) {
 		store_user_key(s, room, what[i], a->keys[i], sizeof a->keys[i]);
-		args(a, a->keys[i]);
+		store_argv_str(&a->v, a->keys[i]);
 	}
 	store_user_key(s, room, NULL, a->chan, sizeof a->chan);
-	args(a, a->chan);
-	args(a, room);
+	store_argv_str(&a->v, a->chan);
+	store_argv_str(&a->v, room);
 	return 0;
-}
-
-/* Element i of r as a string into out (outsz bytes); "" if none fits. */
-static void copy_elem(const redisReply *r, size_t i, char *out, size_t outsz)
-{
-	out[0] = '\0';
-	if (r->elements > i && r->element[i]->type == REDIS_REPLY_STRING &&
-	    r->element[i]->len < outsz) {
-		memcpy(out, r->element[i]->str, r->element[i]->len);
-		out[r->element[i]->len] = '\0';
-	}
 }
 
 /* Element i of r, which must be a string. */
@@ -87,7 +62,7 @@ static const char *str_elem(const redisReply *r, size_t i, size_t *len)
 static int run(struct store *s, const char *name, const char *script, const char *sha,
     struct muc_args *a, const char *const *outcomes, const int *results, redisReply **reply)
 {
-	int o = store_script(s, name, script, sha, MUC_NKEYS, a->argc, a->argv, a->lens,
+	int o = store_script(s, name, script, sha, MUC_NKEYS, a->v.argc, a->v.argv, a->v.lens,
 	    outcomes, reply);
 	return o < 0 ? o : results[o];
 }
@@ -105,12 +80,12 @@ int muc_join(struct store *s, const char *room, const char *nick, const char *fu
 	memset(out, 0, sizeof *out);
 	if ((rc = room_args(s, &a, room)) < 0)
 		return rc;
-	args(&a, nick);
-	args(&a, full);
-	arg(&a, xml, len);
-	args(&a, a.rand);
+	store_argv_str(&a.v, nick);
+	store_argv_str(&a.v, full);
+	store_argv_add(&a.v, xml, len);
+	store_argv_str(&a.v, a.rand);
 	snprintf(a.num, sizeof a.num, "%ld", (long)time(NULL));
-	args(&a, a.num);
+	store_argv_str(&a.v, a.num);
 	rc = run(s, "muc_join", lua_muc_join, lua_muc_join_sha, &a, outcomes, results, &r);
 	if (rc < 0 || rc == MUC_CONFLICT) {
 		freeReplyObject(r);
@@ -127,9 +102,9 @@ int muc_join(struct store *s, const char *room, const char *nick, const char *fu
 			freeReplyObject(r);
 			return XE_REPLY;
 		}
-	copy_elem(r, 1, out->id, sizeof out->id);
-	copy_elem(r, 2, out->role, sizeof out->role);
-	copy_elem(r, 3, out->aff, sizeof out->aff);
+	store_reply_str(r, 1, out->id, sizeof out->id);
+	store_reply_str(r, 2, out->role, sizeof out->role);
+	store_reply_str(r, 3, out->aff, sizeof out->aff);
 	out->nocc = (int)((r->elements - MUC_JOIN_HEAD) / MUC_OCC_FIELDS);
 	out->occ = xcalloc((size_t)out->nocc + 1, sizeof *out->occ);
 	for (k = 0, i = MUC_JOIN_HEAD; k < out->nocc; k++, i += MUC_OCC_FIELDS) {
@@ -155,11 +130,14 @@ void muc_join_free(struct muc_join *j)
 	memset(j, 0, sizeof *j);
 }
 
-int muc_leave(struct store *s, const char *room, const char *nick, const char *full,
-    const char *xml, size_t len, const char *codes, char *id)
+/* An occupant's leave or message (codes: the leave's status codes,
+ * NULL for a message), one script; id gets the log id of the event
+ * when the script answers its first outcome (done). */
+static int occupant_event(struct store *s, const char *room, const char *nick,
+    const char *full, const char *xml, size_t len, const char *codes, const char *name,
+    const char *script, const char *sha, const char *const *outcomes, const int *results,
+    char *id)
 {
-	static const char *const outcomes[] = { "left", "not-occupant", NULL };
-	static const int results[] = { MUC_LEFT, MUC_NOT_OCCUPANT };
 	struct muc_args a;
 	redisReply *r;
 	int rc;
@@ -167,16 +145,26 @@ int muc_leave(struct store *s, const char *room, const char *nick, const char *f
 	id[0] = '\0';
 	if ((rc = room_args(s, &a, room)) < 0)
 		return rc;
-	args(&a, nick);
-	args(&a, full);
-	arg(&a, xml, len);
-	args(&a, codes);
-	args(&a, a.rand);
-	rc = run(s, "muc_leave", lua_muc_leave, lua_muc_leave_sha, &a, outcomes, results, &r);
-	if (rc == MUC_LEFT)
-		copy_elem(r, 1, id, MUC_ID_MAX);
+	store_argv_str(&a.v, nick);
+	store_argv_str(&a.v, full);
+	store_argv_add(&a.v, xml, len);
+	if (codes)
+		store_argv_str(&a.v, codes);
+	store_argv_str(&a.v, a.rand);
+	rc = run(s, name, script, sha, &a, outcomes, results, &r);
+	if (rc == results[0])
+		store_reply_str(r, 1, id, MUC_ID_MAX);
 	freeReplyObject(r);
 	return rc;
+}
+
+int muc_leave(struct store *s, const char *room, const char *nick, const char *full,
+    const char *xml, size_t len, const char *codes, char *id)
+{
+	static const char *const outcomes[] = { "left", "not-occupant", NULL };
+	static const int results[] = { MUC_LEFT, MUC_NOT_OCCUPANT };
+	return occupant_event(s, room, nick, full, xml, len, codes, "muc_leave", lua_muc_leave,
+	    lua_muc_leave_sha, outcomes, results, id);
 }
 
 int muc_message(struct store *s, const char *room, const char *nick, const char *full,
@@ -184,23 +172,8 @@ int muc_message(struct store *s, const char *room, const char *nick, const char 
 {
 	static const char *const outcomes[] = { "sent", "not-occupant", NULL };
 	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT };
-	struct muc_args a;
-	redisReply *r;
-	int rc;
-
-	sid[0] = '\0';
-	if ((rc = room_args(s, &a, room)) < 0)
-		return rc;
-	args(&a, nick);
-	args(&a, full);
-	arg(&a, xml, len);
-	args(&a, a.rand);
-	rc = run(s, "muc_message", lua_muc_message, lua_muc_message_sha, &a, outcomes, results,
-	    &r);
-	if (rc == MUC_SENT)
-		copy_elem(r, 1, sid, MUC_ID_MAX);
-	freeReplyObject(r);
-	return rc;
+	return occupant_event(s, room, nick, full, xml, len, NULL, "muc_message",
+	    lua_muc_message, lua_muc_message_sha, outcomes, results, sid);
 }
 
 /* Fill e from one XRANGE entry { id, { field, value, ... } }: 0, or -1

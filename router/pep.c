@@ -18,27 +18,13 @@ const char *const pep_field_names[PEP_NFIELDS] = {
 
 /* The keys of every pep script (lib/pep.lua), and the owner's roster. */
 #define PEP_NKEYS 6
-#define PEP_ARGS_MAX (PEP_NKEYS + 5 + 2 * PEP_NFIELDS)
 #define NUM_MAX 24
 
 struct pep_args {
 	char keys[PEP_NKEYS][STORE_MAX_KEY];
 	char num[2][NUM_MAX];
-	const char *argv[PEP_ARGS_MAX];
-	size_t lens[PEP_ARGS_MAX];
-	int argc;
+	struct store_argv v;             /* the script's keys and arguments */
 };
-
-static void arg(struct pep_args *a, const char *v, size_t len)
-{
-	a->argv[a->argc] = v;
-	a->lens[a->argc++] = len;
-}
-
-static void args(struct pep_args *a, const char *v)
-{
-	arg(a, v, strlen(v));
-}
 
 /* The node's keys (nkeys of them: 4, or 5 with the roster), and the
  * node name as ARGV[1]. */
@@ -50,7 +36,7 @@ static void node_keys(struct store *s, struct pep_args *a, const char *bare, con
 	char w[PEP_NODE_MAX + 16];
 	int i;
 
-	a->argc = 0;
+	a->v.argc = 0;
 	for (i = 0; i < nkeys; i++) {
 		if (i == 0 || i >= 4) {        /* the user's, not the node's */
 			store_user_key(s, bare, what[i], a->keys[i], sizeof a->keys[i]);
@@ -58,9 +44,9 @@ static void node_keys(struct store *s, struct pep_args *a, const char *bare, con
 			snprintf(w, sizeof w, "%s%s", what[i], node);
 			store_user_key(s, bare, w, a->keys[i], sizeof a->keys[i]);
 		}
-		args(a, a->keys[i]);
+		store_argv_str(&a->v, a->keys[i]);
 	}
-	args(a, node);
+	store_argv_str(&a->v, node);
 }
 
 static void config_args(struct pep_args *a, const struct pep_config *cfg)
@@ -68,8 +54,8 @@ static void config_args(struct pep_args *a, const struct pep_config *cfg)
 	int f;
 	for (f = 0; cfg && f < PEP_NFIELDS; f++)
 		if (cfg->set & (1u << f)) {
-			args(a, pep_field_names[f]);
-			args(a, cfg->v[f]);
+			store_argv_str(&a->v, pep_field_names[f]);
+			store_argv_str(&a->v, cfg->v[f]);
 		}
 }
 
@@ -77,19 +63,8 @@ static void limit_args(struct pep_args *a, const struct pep_limits *lim)
 {
 	snprintf(a->num[0], NUM_MAX, "%d", lim->max_nodes);
 	snprintf(a->num[1], NUM_MAX, "%d", lim->max_items);
-	args(a, a->num[0]);
-	args(a, a->num[1]);
-}
-
-/* Element i of a script's reply as a string into out (outsz bytes). */
-static void copy_elem(const redisReply *r, size_t i, char *out, size_t outsz)
-{
-	out[0] = '\0';
-	if (r->elements > i && r->element[i]->type == REDIS_REPLY_STRING &&
-	    r->element[i]->len < outsz) {
-		memcpy(out, r->element[i]->str, r->element[i]->len);
-		out[r->element[i]->len] = '\0';
-	}
+	store_argv_str(&a->v, a->num[0]);
+	store_argv_str(&a->v, a->num[1]);
 }
 
 /* Run one pep script; outcomes map to results (same index). */
@@ -97,7 +72,7 @@ static int run(struct store *s, const char *name, const char *script, const char
     int nkeys, struct pep_args *a, const char *const *outcomes, const int *results,
     redisReply **reply)
 {
-	int o = store_script(s, name, script, sha, nkeys, a->argc, a->argv, a->lens, outcomes,
+	int o = store_script(s, name, script, sha, nkeys, a->v.argc, a->v.argv, a->v.lens, outcomes,
 	    reply);
 	return o < 0 ? o : results[o];
 }
@@ -115,8 +90,8 @@ int pep_publish(struct store *s, const char *bare, const char *node, const char 
 
 	memset(info, 0, sizeof *info);
 	node_keys(s, &a, bare, node, 4);
-	args(&a, id);
-	arg(&a, item, len);
+	store_argv_str(&a.v, id);
+	store_argv_add(&a.v, item, len);
 	limit_args(&a, lim);
 	config_args(&a, opts);
 	rc = run(s, "pep_publish", lua_pep_publish, lua_pep_publish_sha, 4, &a, outcomes,
@@ -124,13 +99,13 @@ int pep_publish(struct store *s, const char *bare, const char *node, const char 
 	if (rc < 0)
 		return rc;
 	if (rc == PEP_PUBLISHED) {
-		copy_elem(r, 1, info->access_model, sizeof info->access_model);
-		copy_elem(r, 2, made, sizeof made);
+		store_reply_str(r, 1, info->access_model, sizeof info->access_model);
+		store_reply_str(r, 2, made, sizeof made);
 		if (!strcmp(made, "new"))
 			rc = PEP_CREATED;
 	} else if (rc == PEP_CONFLICT) {
-		copy_elem(r, 1, info->field, sizeof info->field);
-		copy_elem(r, 2, info->value, sizeof info->value);
+		store_reply_str(r, 1, info->field, sizeof info->field);
+		store_reply_str(r, 2, info->value, sizeof info->value);
 	}
 	freeReplyObject(r);
 	return rc;
@@ -148,7 +123,7 @@ int pep_configure(struct store *s, const char *bare, const char *node, int creat
 	int rc;
 
 	node_keys(s, &a, bare, node, 4);
-	args(&a, create ? "create" : "configure");
+	store_argv_str(&a.v, create ? "create" : "configure");
 	limit_args(&a, lim);
 	config_args(&a, cfg);
 	rc = run(s, "pep_configure", lua_pep_configure, lua_pep_configure_sha, 4, &a, outcomes,
@@ -170,14 +145,14 @@ int pep_retract(struct store *s, const char *bare, const char *node, const char 
 
 	memset(info, 0, sizeof *info);
 	node_keys(s, &a, bare, node, 4);
-	args(&a, id);
+	store_argv_str(&a.v, id);
 	rc = run(s, "pep_retract", lua_pep_retract, lua_pep_retract_sha, 4, &a, outcomes,
 	    results, &r);
 	if (rc < 0)
 		return rc;
 	if (rc == PEP_RETRACTED) {
-		copy_elem(r, 1, info->access_model, sizeof info->access_model);
-		copy_elem(r, 2, notify, sizeof notify);
+		store_reply_str(r, 1, info->access_model, sizeof info->access_model);
+		store_reply_str(r, 2, notify, sizeof notify);
 		info->notify_retract = !strcmp(notify, "1");
 	}
 	freeReplyObject(r);
@@ -195,11 +170,11 @@ int pep_purge(struct store *s, const char *bare, const char *node, int del,
 
 	memset(info, 0, sizeof *info);
 	node_keys(s, &a, bare, node, 4);
-	args(&a, del ? "delete" : "purge");
+	store_argv_str(&a.v, del ? "delete" : "purge");
 	rc = run(s, "pep_purge", lua_pep_purge, lua_pep_purge_sha, 4, &a, outcomes, results, &r);
 	if (rc < 0)
 		return rc;
-	copy_elem(r, 1, info->access_model, sizeof info->access_model);
+	store_reply_str(r, 1, info->access_model, sizeof info->access_model);
 	freeReplyObject(r);
 	return rc;
 }
@@ -223,7 +198,7 @@ int pep_config_get(struct store *s, const char *bare, const char *node, struct p
 		return XE_REPLY;
 	}
 	for (f = 0; f < PEP_NFIELDS; f++) {
-		copy_elem(r, (size_t)f, cfg->v[f], sizeof cfg->v[f]);
+		store_reply_str(r, (size_t)f, cfg->v[f], sizeof cfg->v[f]);
 		if (cfg->v[f][0])
 			cfg->set |= 1u << f;
 	}
@@ -276,26 +251,26 @@ int pep_items(struct store *s, const char *bare, const char *node, const char *r
 
 	memset(info, 0, sizeof *info);
 	node_keys(s, &a, bare, node, 6);
-	args(&a, requester ? requester : "");
+	store_argv_str(&a.v, requester ? requester : "");
 	snprintf(a.num[0], NUM_MAX, "%d", max);
-	args(&a, a.num[0]);
+	store_argv_str(&a.v, a.num[0]);
 	/* the ids make the argument list as long as the request */
-	argv = xcalloc((size_t)(a.argc + n), sizeof *argv);
-	lens = xcalloc((size_t)(a.argc + n), sizeof *lens);
-	memcpy(argv, a.argv, (size_t)a.argc * sizeof *argv);
-	memcpy(lens, a.lens, (size_t)a.argc * sizeof *lens);
+	argv = xcalloc((size_t)(a.v.argc + n), sizeof *argv);
+	lens = xcalloc((size_t)(a.v.argc + n), sizeof *lens);
+	memcpy(argv, a.v.argv, (size_t)a.v.argc * sizeof *argv);
+	memcpy(lens, a.v.lens, (size_t)a.v.argc * sizeof *lens);
 	for (k = 0; k < n; k++) {
-		argv[a.argc + k] = ids[k];
-		lens[a.argc + k] = strlen(ids[k]);
+		argv[a.v.argc + k] = ids[k];
+		lens[a.v.argc + k] = strlen(ids[k]);
 	}
-	k = store_script(s, "pep_items", lua_pep_items, lua_pep_items_sha, 6, a.argc + n, argv,
+	k = store_script(s, "pep_items", lua_pep_items, lua_pep_items_sha, 6, a.v.argc + n, argv,
 	    lens, outcomes, &r);
 	free(argv);
 	free(lens);
 	if (k < 0)
 		return k;
 	rc = results[k];
-	copy_elem(r, 1, info->access_model, sizeof info->access_model);
+	store_reply_str(r, 1, info->access_model, sizeof info->access_model);
 	for (i = 2; rc == PEP_ITEMS && i < r->elements; i++)
 		if (r->element[i]->type == REDIS_REPLY_STRING)
 			fn(r->element[i]->str, r->element[i]->len, arg);

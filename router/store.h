@@ -139,6 +139,22 @@ int store_script(struct store *s, const char *name, const char *script, const ch
  * not in the list. Pure (router/format.c). */
 int store_outcome(const redisReply *r, const char *const *outcomes);
 
+/* Element i of a script's array reply r as a string into out (outsz
+ * bytes), or "" when it is not there, not a string or too long. Pure. */
+void store_reply_str(const redisReply *r, size_t i, char *out, size_t outsz);
+
+/* An argument list for store_script, built one argument at a time; at
+ * most STORE_ARGV_MAX (a call beyond is ignored: callers' lists are far
+ * shorter, the bound only keeps a mistake in). */
+#define STORE_ARGV_MAX 64
+struct store_argv {
+	const char *argv[STORE_ARGV_MAX];
+	size_t lens[STORE_ARGV_MAX];
+	int argc;
+};
+void store_argv_add(struct store_argv *a, const char *v, size_t len);
+void store_argv_str(struct store_argv *a, const char *v);
+
 /* One more command to send in another function's pipeline (one round
  * trip for both): argv as store_pipeline takes it; reply is set to its
  * reply (NULL if the connection failed; the owner frees it). */

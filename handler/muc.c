@@ -15,8 +15,9 @@
  * script call whatever the number of occupants.
  *
  * The session leaves its rooms when its connection ends (leaving hook),
- * and when it sends unavailable presence to everyone. Not yet: nick
- * changes, private messages, history on join, the owner form,
+ * and when it sends unavailable presence to everyone; presence to
+ * room/othernick changes its nick (every session of the nick moves). Not
+ * yet: private messages, history on join, the owner form,
  * administration, a reaped session leaving (xmpp-handler(8)).
  */
 #include "modules.h"
@@ -112,10 +113,13 @@ static struct xml_node *stanza_of(struct conn *c, const struct muc_room *r,
 	return st;
 }
 
-/* A presence event (or an occupant, when joining): XEP-0045 7.2.3. */
+/* A presence event (or an occupant, when joining): XEP-0045 7.2.3; a
+ * nick change's unavailable (7.6) keeps the role and names the new nick,
+ * and our own moves us to it. */
 static void render_presence(struct conn *c, struct muc_room *r, const struct muc_event *e)
 {
 	int own = !strcmp(e->nick, r->nick), gone = !strcmp(e->ptype, "unavailable");
+	int renamed = gone && e->newnick[0];
 	struct xml_node *st, *x, *item;
 	char codes[64], *w, *save = NULL;
 
@@ -134,7 +138,9 @@ static void render_presence(struct conn *c, struct muc_room *r, const struct muc
 	x = xml_new_child(st, NS_MUC_USER, "x");
 	item = xml_new_child(x, NS_MUC_USER, "item");
 	xml_set(item, "affiliation", e->aff);
-	xml_set(item, "role", gone ? "none" : e->role);
+	xml_set(item, "role", gone && !renamed ? "none" : e->role);
+	if (renamed)
+		xml_set(item, "nick", e->newnick);
 	/* Semi-anonymous rooms: real JIDs for moderators, and one's own. */
 	if (own || !strcmp(r->role, "moderator"))
 		xml_set(item, "jid", e->jid);
@@ -145,6 +151,8 @@ static void render_presence(struct conn *c, struct muc_room *r, const struct muc
 		add_status(x, w);
 	conn_send(c, st);
 	xml_free(st);
+	if (own && renamed)
+		snprintf(r->nick, sizeof r->nick, "%s", e->newnick);
 }
 
 /* A groupchat message event, with its XEP-0359 stanza-id. */
@@ -276,6 +284,7 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	self.role = j.role;
 	self.aff = j.aff;
 	self.ptype = "";
+	self.newnick = "";
 	self.codes = rc == MUC_CREATED ? "201" : "";
 	self.xml = xml;
 	self.xml_len = len;
@@ -322,7 +331,7 @@ static void presence_to_room(struct conn *c, const struct xml_node *st, const ch
 {
 	const char *type = xml_get(st, "type");
 	struct muc_room *r = room_find(c, room);
-	char *xml;
+	char id[MUC_ID_MAX], *xml;
 	size_t len;
 	struct muc_join j;
 	int rc;
@@ -342,20 +351,19 @@ static void presence_to_room(struct conn *c, const struct xml_node *st, const ch
 		join(c, st, room, nick);
 		return;
 	}
-	if (strcmp(r->nick, nick)) {
-		conn_error(c, st, "cancel", "feature-not-implemented", "nick changes come later");
-		return;
-	}
-	/* A presence change: the event reaches us through the log. */
+	/* A presence or nick change: the events reach us through the log. */
 	xml = stored_presence(st, &len);
-	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, &j);
-	if (rc < 0) {
-		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
-		conn_error(c, st, "wait", "internal-server-error", NULL);
-	} else {
+	if (strcmp(r->nick, nick))
+		rc = muc_nick(conn_store(c), room, r->nick, conn_full(c), nick, xml, len, id);
+	else if ((rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, &j)) >= 0)
 		muc_join_free(&j);
-	}
 	free(xml);
+	if (rc < 0 || rc == MUC_NOT_OCCUPANT) {
+		log_msg(LOG_ERR, "muc: %s", rc < 0 ? conn_store(c)->err : "not in the room");
+		conn_error(c, st, "wait", "internal-server-error", NULL);
+	} else if (rc == MUC_CONFLICT) {      /* XEP-0045 7.6: from room/newnick */
+		conn_error(c, st, "cancel", "conflict", NULL);
+	}
 }
 
 static void message_to_room(struct conn *c, const struct xml_node *st, const char *room,

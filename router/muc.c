@@ -113,6 +113,7 @@ int muc_join(struct store *s, const char *room, const char *nick, const char *fu
 		e->type = "presence";
 		e->ptype = "";
 		e->codes = "";
+		e->newnick = "";
 		e->nick = str_elem(r, i, NULL);
 		e->jid = str_elem(r, i + 1, NULL);
 		e->role = str_elem(r, i + 2, NULL);
@@ -130,11 +131,12 @@ void muc_join_free(struct muc_join *j)
 	memset(j, 0, sizeof *j);
 }
 
-/* An occupant's leave or message (codes: the leave's status codes,
- * NULL for a message), one script; id gets the log id of the event
- * when the script answers its first outcome (done). */
+/* An occupant's event, one script taking nick, full, xml, then extra
+ * (the leave's status codes, the new nick; NULL for a message);
+ * id gets the log id of the event when the script answers its first
+ * outcome. */
 static int occupant_event(struct store *s, const char *room, const char *nick,
-    const char *full, const char *xml, size_t len, const char *codes, const char *name,
+    const char *full, const char *xml, size_t len, const char *extra, const char *name,
     const char *script, const char *sha, const char *const *outcomes, const int *results,
     char *id)
 {
@@ -148,8 +150,8 @@ static int occupant_event(struct store *s, const char *room, const char *nick,
 	store_argv_str(&a.v, nick);
 	store_argv_str(&a.v, full);
 	store_argv_add(&a.v, xml, len);
-	if (codes)
-		store_argv_str(&a.v, codes);
+	if (extra)
+		store_argv_str(&a.v, extra);
 	store_argv_str(&a.v, a.rand);
 	rc = run(s, name, script, sha, &a, outcomes, results, &r);
 	if (rc == results[0])
@@ -165,6 +167,15 @@ int muc_leave(struct store *s, const char *room, const char *nick, const char *f
 	static const int results[] = { MUC_LEFT, MUC_NOT_OCCUPANT };
 	return occupant_event(s, room, nick, full, xml, len, codes, "muc_leave", lua_muc_leave,
 	    lua_muc_leave_sha, outcomes, results, id);
+}
+
+int muc_nick(struct store *s, const char *room, const char *nick, const char *full,
+    const char *newnick, const char *xml, size_t len, char *id)
+{
+	static const char *const outcomes[] = { "changed", "conflict", "not-occupant", NULL };
+	static const int results[] = { MUC_CHANGED, MUC_CONFLICT, MUC_NOT_OCCUPANT };
+	return occupant_event(s, room, nick, full, xml, len, newnick, "muc_nick", lua_muc_nick,
+	    lua_muc_nick_sha, outcomes, results, id);
 }
 
 int muc_message(struct store *s, const char *room, const char *nick, const char *full,
@@ -191,6 +202,7 @@ static int event_of(const redisReply *ent, struct muc_event *e)
 		return -1;
 	e->id = ent->element[0]->str;
 	e->type = e->nick = e->jid = e->role = e->aff = e->ptype = e->codes = e->xml = "";
+	e->newnick = "";
 	f = ent->element[1];
 	for (i = 0; i + 1 < f->elements; i += 2) {
 		const char *k = f->element[i]->str, *v = f->element[i + 1]->str;
@@ -205,6 +217,7 @@ static int event_of(const redisReply *ent, struct muc_event *e)
 		else if (!strcmp(k, "ty")) e->ptype = v;
 		else if (!strcmp(k, "la")) e->last = !strcmp(v, "1");
 		else if (!strcmp(k, "c")) e->codes = v;
+		else if (!strcmp(k, "nn")) e->newnick = v;
 		else if (!strcmp(k, "r")) rand = v;
 		else if (!strcmp(k, "x")) {
 			e->xml = v;

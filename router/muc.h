@@ -1,6 +1,6 @@
 /*
  * muc.h - XEP-0045 rooms in Redis: one room's decisions (join, leave,
- * groupchat message), each one Lua script on that room's keys, and the
+ * nick change, groupchat message), each one Lua script on that room's keys, and the
  * room's event log that every occupant's handler reads.
  *
  * A room is the bare JID room@muc_domain; its keys carry it as hash tag
@@ -16,7 +16,8 @@
  *                        af (affiliation), ty ("" or unavailable), la
  *                        (1: the nick's last session left), c (status
  *                        codes, space separated), x (the stanza, without
- *                        'from' and 'to'), r (random hex: the message's
+ *                        'from' and 'to'), nn (the new nick of a
+ *                        nick change, status 303), r (random hex: the message's
  *                        XEP-0359 stanza-id is "<entry ID>-<r>", as
  *                        mam.h makes archive ids)
  * and every script PUBLISHes the wake-up "muc <room>\n" (route.h) on the
@@ -45,7 +46,8 @@ enum muc_result {
 	MUC_CONFLICT,           /* join: the nick is another user's */
 	MUC_LEFT,               /* leave: out */
 	MUC_SENT,               /* message: in the log */
-	MUC_NOT_OCCUPANT        /* leave, message: the session is not that nick */
+	MUC_NOT_OCCUPANT,       /* leave, message, nick: the session is not that nick */
+	MUC_CHANGED             /* nick: the occupant has its new nick */
 };
 
 /* An occupant, or a log event; every string points into a reply. */
@@ -56,6 +58,7 @@ struct muc_event {
 	const char *ptype;      /* presence: "" or "unavailable" */
 	int last;               /* unavailable: the nick's last session left */
 	const char *codes;      /* status codes the event carries ("201") */
+	const char *newnick;    /* a nick change's unavailable: the new nick */
 	const char *xml;        /* the stanza, without 'from' and 'to' */
 	size_t xml_len;
 	char sid[MUC_ID_MAX];   /* message: its stanza-id */
@@ -81,6 +84,12 @@ void muc_join_free(struct muc_join *j);
  * MUC_NOT_OCCUPANT, or a negative xerr. */
 int muc_leave(struct store *s, const char *room, const char *nick, const char *full,
     const char *xml, size_t len, const char *codes, char *id);
+/* Session full, occupant nick, becomes occupant newnick with presence
+ * xml (XEP-0045 7.6): MUC_CHANGED and the log entry of the new nick's
+ * presence in id (MUC_ID_MAX bytes), MUC_CONFLICT (newnick is taken),
+ * MUC_NOT_OCCUPANT, or a negative xerr. */
+int muc_nick(struct store *s, const char *room, const char *nick, const char *full,
+    const char *newnick, const char *xml, size_t len, char *id);
 /* A groupchat message xml (no 'from' nor 'to') from session full as
  * nick: MUC_SENT and its stanza-id in sid (MUC_ID_MAX bytes),
  * MUC_NOT_OCCUPANT, or a negative xerr. */

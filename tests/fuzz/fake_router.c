@@ -743,6 +743,14 @@ int muc_leave(struct store *s, const char *room, const char *nick, const char *f
 	return no_rooms(s);
 }
 
+int muc_nick(struct store *s, const char *room, const char *nick, const char *full,
+    const char *newnick, const char *xml, size_t len, char *id)
+{
+	(void)room; (void)nick; (void)full; (void)newnick; (void)xml; (void)len;
+	id[0] = '\0';
+	return no_rooms(s);
+}
+
 int muc_message(struct store *s, const char *room, const char *nick, const char *full,
     const char *xml, size_t len, char *sid)
 {

@@ -1,5 +1,5 @@
-"""XEP-0045 rooms inside Redis: muc_join.lua, muc_leave.lua and
-muc_message.lua over the keys of lib/muc.lua (router/muc.h), every
+"""XEP-0045 rooms inside Redis: muc_join.lua, muc_leave.lua,
+muc_nick.lua and muc_message.lua over the keys of lib/muc.lua (router/muc.h), every
 outcome of each, the log entries and the wake-ups."""
 import json
 
@@ -23,6 +23,10 @@ def join(r, nick, full, xml="<presence/>", rand="aa"):
 
 def leave(r, nick, full, codes="", rand="bb"):
     return r.eval("muc_leave", keys(), head() + [nick, full, "<presence/>", codes, rand])
+
+
+def nick(r, old, full, new, xml="<presence><show>xa</show></presence>", rand="dd"):
+    return r.eval("muc_nick", keys(), head() + [old, full, xml, new, rand])
 
 
 def message(r, nick, full, xml="<message><body>hi</body></message>", rand="cc"):
@@ -124,3 +128,38 @@ def test_log_is_capped(r):
         message(r, "al", A1)
     # XADD MAXLEN ~: about muc.h's MUC_LOG_MAX entries stay
     assert 1000 <= r("XLEN", key(ROOM, "log")) < 1300
+
+
+def test_nick_change_moves_every_session(r, subscribe):
+    join(r, "al", A1, "<presence><show>away</show></presence>")
+    join(r, "al", A2)
+    join(r, "bo", B1)
+    s = subscribe(key(ROOM))
+    n = len(log(r))
+    res = nick(r, "al", A1, "ali")
+    assert res[0] == "changed"
+    (i1, gone), (i2, back) = log(r)[n:]
+    assert res[1] == i2
+    # unavailable from the old nick: 303, the new nick, the role kept
+    assert gone == {"t": "presence", "n": "al", "j": A1, "ro": "moderator", "af": "owner",
+                    "ty": "unavailable", "la": "1", "c": "303", "nn": "ali",
+                    "x": "<presence/>", "r": "dd"}
+    assert back == {"t": "presence", "n": "ali", "j": A1, "ro": "moderator", "af": "owner",
+                    "ty": "", "la": "0", "c": "", "x": "<presence><show>xa</show></presence>",
+                    "r": "dd"}
+    assert occ(r, "al") is None and occ(r, "ali")["jids"] == [A1, A2]
+    assert s.message() == [key(ROOM), "muc %s\n" % ROOM]
+    assert s.message() == [key(ROOM), "muc %s\n" % ROOM]
+    # the other session is in under the new nick
+    assert message(r, "ali", A2)[0] == "sent"
+
+
+def test_nick_change_conflict_and_not_occupant(r):
+    join(r, "al", A1)
+    join(r, "bo", B1)
+    n = len(log(r))
+    assert nick(r, "al", A1, "bo") == ["conflict"]
+    assert nick(r, "al", B1, "zz") == ["not-occupant"]
+    assert nick(r, "cy", A1, "zz") == ["not-occupant"]
+    assert len(log(r)) == n
+    assert occ(r, "al")["jids"] == [A1] and occ(r, "bo")["jids"] == [B1]

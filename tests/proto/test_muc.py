@@ -6,7 +6,8 @@ other listener and both get each other's presence with the right
 items and status codes, in XEP-0045 7.2.3's order; groupchat both ways,
 in the same order for everyone, with the same stanza-ids; nick
 conflict (409); a message from a non-occupant (not-acceptable); leave;
-a session whose stream ends leaves; the Redis layout."""
+a session whose stream ends leaves; the Redis layout; nick changes
+(303, then the new nick; a taken nick is a conflict)."""
 import xml.etree.ElementTree as ET
 
 try:
@@ -215,3 +216,55 @@ def test_off_without_muc_domain(server_factory):
         await a.close()
     C.run(go, timeout=30)
     assert error_condition(seen['err']) == ('cancel', 'remote-server-not-found')
+
+
+def test_nick_change(server_factory):
+    """XEP-0045 7.6: presence to room/newnick, sent by hand (xep_0045 has
+    no helper): unavailable from the old nick with 303 and the new nick,
+    then available from the new one, for everyone; a taken nick is a
+    conflict from room/newnick and changes nothing."""
+    server = start(server_factory)
+    seen = {}
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        await b.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
+        na, nb = a.mark(), b.mark()
+        a.xmpp.send_presence(pto=ROOM + '/Ali', pstatus='renamed')
+        seen['a_new'] = await a.wait1(muc_presence('Ali'), since=na)
+        seen['b_new'] = await b.wait1(muc_presence('Ali'), since=nb)
+        seen['a_view'], seen['b_view'] = a.received[na:], b.received[nb:]
+        seen['occ'] = sorted(server.redis('HKEYS', 'xmpp:{%s}:occ' % ROOM))
+        # a taken nick
+        na, nb = a.mark(), b.mark()
+        b.xmpp.send_presence(pto=ROOM + '/Ali')
+        seen['conflict'] = await b.wait1(is_('presence', type='error'), since=nb)
+        seen['occ2'] = sorted(server.redis('HKEYS', 'xmpp:{%s}:occ' % ROOM))
+        await a.none_for(muc_presence('Bo'), 1.0, since=na)
+        # the new nick speaks
+        nb = b.mark()
+        a.xmpp.send_message(mto=ROOM, mbody='as Ali', mtype='groupchat')
+        seen['msg'] = await b.wait1(body_is('as Ali'), since=nb)
+        for c in (a, b):
+            await c.close()
+    C.run(go, timeout=60)
+
+    for who, own in (('a', True), ('b', False)):
+        pres = [e for e in seen[who + '_view'] if e.tag == q('jabber:client', 'presence')
+                and e.get('from', '').startswith(ROOM + '/')]
+        assert [(e.get('from'), e.get('type')) for e in pres] == [
+            (ROOM + '/Al', 'unavailable'), (ROOM + '/Ali', None)], who
+        item, codes = x_of(pres[0])
+        assert item['nick'] == 'Ali' and item['role'] == 'moderator', (who, item)
+        assert codes == (['110', '303'] if own else ['303']), (who, codes)
+        item, codes = x_of(pres[1])
+        assert 'nick' not in item and item['role'] == 'moderator', (who, item)
+        assert codes == (['110'] if own else []), (who, codes)
+        assert pres[1].find(q('jabber:client', 'status')).text == 'renamed'
+    assert seen['occ'] == ['Ali', 'Bo']
+    assert seen['conflict'].get('from') == ROOM + '/Ali'
+    assert error_condition(seen['conflict']) == ('cancel', 'conflict')
+    assert seen['occ2'] == ['Ali', 'Bo']
+    assert seen['msg'].get('from') == ROOM + '/Ali'

@@ -16,9 +16,10 @@
  *
  * The session leaves its rooms when its connection ends (leaving hook),
  * and when it sends unavailable presence to everyone; presence to
- * room/othernick changes its nick (every session of the nick moves). Not
- * yet: private messages, history on join, the owner form,
- * administration, a reaped session leaving (xmpp-handler(8)).
+ * room/othernick changes its nick (every session of the nick moves); a
+ * chat message to room/nick is a private message, a log event only the
+ * handlers of that nick's sessions write. Not yet: history on join, the
+ * owner form, administration, a reaped session leaving (xmpp-handler(8)).
  */
 #include "modules.h"
 #include "conn.h"
@@ -169,6 +170,22 @@ static void render_message(struct conn *c, struct muc_room *r, const struct muc_
 	xml_free(st);
 }
 
+/* A private message event (XEP-0045 7.5), written only by the handlers
+ * of the recipient nick's sessions: from room/sendernick, marked with an
+ * empty muc#user <x/>. */
+static void render_private(struct conn *c, struct muc_room *r, const struct muc_event *e)
+{
+	struct xml_node *st;
+
+	if (strcmp(e->tonick, r->nick))
+		return;
+	st = stanza_of(c, r, e, "message");
+	xml_remove_children(st, NS_MUC_USER, "x");
+	xml_new_child(st, NS_MUC_USER, "x");
+	conn_send(c, st);
+	xml_free(st);
+}
+
 struct render_arg {
 	struct conn *c;
 	struct muc_room *r;
@@ -181,6 +198,8 @@ static void render(const struct muc_event *e, void *arg)
 		render_presence(a->c, a->r, e);
 	else if (!strcmp(e->type, "message"))
 		render_message(a->c, a->r, e);
+	else if (!strcmp(e->type, "private"))
+		render_private(a->c, a->r, e);
 }
 
 /* Write what the room's log holds after the last entry we rendered. */
@@ -284,7 +303,7 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	self.role = j.role;
 	self.aff = j.aff;
 	self.ptype = "";
-	self.newnick = "";
+	self.newnick = self.tonick = "";
 	self.codes = rc == MUC_CREATED ? "201" : "";
 	self.xml = xml;
 	self.xml_len = len;
@@ -366,11 +385,16 @@ static void presence_to_room(struct conn *c, const struct xml_node *st, const ch
 	}
 }
 
+/* A groupchat message to the room, or a private message (type chat) to
+ * room/nick: one script decides, and not being in the room is
+ * not-acceptable (XEP-0045 7.4, 7.5). */
 static void message_to_room(struct conn *c, const struct xml_node *st, const char *room,
     const char *nick)
 {
 	const char *type = xml_get(st, "type");
 	struct muc_room *r = room_find(c, room);
+	const char *self = r ? r->nick : "";
+	int private = nick[0] != '\0';
 	struct xml_node *m;
 	char sid[MUC_ID_MAX], *xml;
 	size_t len;
@@ -378,9 +402,9 @@ static void message_to_room(struct conn *c, const struct xml_node *st, const cha
 
 	if (type && !strcmp(type, "error"))
 		return;
-	if (nick[0] || !type || strcmp(type, "groupchat")) {
+	if (!type || strcmp(type, private ? "chat" : "groupchat")) {
 		conn_error(c, st, "cancel", "feature-not-implemented",
-		    "only groupchat messages to the room");
+		    "only groupchat messages to the room, chat to an occupant");
 		return;
 	}
 	m = xml_copy(st);
@@ -389,14 +413,18 @@ static void message_to_room(struct conn *c, const struct xml_node *st, const cha
 	xml_remove_children(m, NS_SID, "stanza-id");
 	xml = xml_string(m, &len);
 	xml_free(m);
-	/* The script decides: not in the room is not-acceptable (7.4). */
-	rc = muc_message(conn_store(c), room, r ? r->nick : "", conn_full(c), xml, len, sid);
+	if (private)
+		rc = muc_private(conn_store(c), room, self, conn_full(c), nick, xml, len, sid);
+	else
+		rc = muc_message(conn_store(c), room, self, conn_full(c), xml, len, sid);
 	free(xml);
 	if (rc < 0) {
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 		conn_error(c, st, "wait", "internal-server-error", NULL);
 	} else if (rc == MUC_NOT_OCCUPANT) {
 		conn_error(c, st, "modify", "not-acceptable", "not in the room");
+	} else if (rc == MUC_NO_NICK) {
+		conn_error(c, st, "cancel", "item-not-found", "no such occupant");
 	}
 }
 

@@ -113,7 +113,7 @@ int muc_join(struct store *s, const char *room, const char *nick, const char *fu
 		e->type = "presence";
 		e->ptype = "";
 		e->codes = "";
-		e->newnick = "";
+		e->newnick = e->tonick = "";
 		e->nick = str_elem(r, i, NULL);
 		e->jid = str_elem(r, i + 1, NULL);
 		e->role = str_elem(r, i + 2, NULL);
@@ -132,7 +132,8 @@ void muc_join_free(struct muc_join *j)
 }
 
 /* An occupant's event, one script taking nick, full, xml, then extra
- * (the leave's status codes, the new nick; NULL for a message);
+ * (the leave's status codes, the new nick, the private message's
+ * recipient; NULL for a groupchat message);
  * id gets the log id of the event when the script answers its first
  * outcome. */
 static int occupant_event(struct store *s, const char *room, const char *nick,
@@ -187,6 +188,15 @@ int muc_message(struct store *s, const char *room, const char *nick, const char 
 	    lua_muc_message, lua_muc_message_sha, outcomes, results, sid);
 }
 
+int muc_private(struct store *s, const char *room, const char *nick, const char *full,
+    const char *tonick, const char *xml, size_t len, char *sid)
+{
+	static const char *const outcomes[] = { "sent", "not-occupant", "no-nick", NULL };
+	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT, MUC_NO_NICK };
+	return occupant_event(s, room, nick, full, xml, len, tonick, "muc_private",
+	    lua_muc_private, lua_muc_private_sha, outcomes, results, sid);
+}
+
 /* Fill e from one XRANGE entry { id, { field, value, ... } }: 0, or -1
  * when it is not one (an entry of another shape is skipped). */
 static int event_of(const redisReply *ent, struct muc_event *e)
@@ -202,7 +212,7 @@ static int event_of(const redisReply *ent, struct muc_event *e)
 		return -1;
 	e->id = ent->element[0]->str;
 	e->type = e->nick = e->jid = e->role = e->aff = e->ptype = e->codes = e->xml = "";
-	e->newnick = "";
+	e->newnick = e->tonick = "";
 	f = ent->element[1];
 	for (i = 0; i + 1 < f->elements; i += 2) {
 		const char *k = f->element[i]->str, *v = f->element[i + 1]->str;
@@ -218,6 +228,7 @@ static int event_of(const redisReply *ent, struct muc_event *e)
 		else if (!strcmp(k, "la")) e->last = !strcmp(v, "1");
 		else if (!strcmp(k, "c")) e->codes = v;
 		else if (!strcmp(k, "nn")) e->newnick = v;
+		else if (!strcmp(k, "tn")) e->tonick = v;
 		else if (!strcmp(k, "r")) rand = v;
 		else if (!strcmp(k, "x")) {
 			e->xml = v;

@@ -1,6 +1,6 @@
 /*
  * muc.h - XEP-0045 rooms in Redis: one room's decisions (join, leave,
- * nick change, groupchat message), each one Lua script on that room's keys, and the
+ * nick change, groupchat and private message), each one Lua script on that room's keys, and the
  * room's event log that every occupant's handler reads.
  *
  * A room is the bare JID room@muc_domain; its keys carry it as hash tag
@@ -11,13 +11,15 @@
  *   <prefix>{room}:conf  hash: created (Unix seconds), locked (0 or 1)
  *   <prefix>{room}:aff   hash: bare JID -> affiliation (owner ...)
  *   <prefix>{room}:log   stream of room events, in the one order every
- *                        occupant sees: t (presence or message), n
+ *                        occupant sees: t (presence, message or
+ *                        private), n
  *                        (nick), j (the session's full JID), ro (role),
  *                        af (affiliation), ty ("" or unavailable), la
  *                        (1: the nick's last session left), c (status
  *                        codes, space separated), x (the stanza, without
  *                        'from' and 'to'), nn (the new nick of a
- *                        nick change, status 303), r (random hex: the message's
+ *                        nick change, status 303), tn (the nick a
+ *                        private message is for), r (random hex: the message's
  *                        XEP-0359 stanza-id is "<entry ID>-<r>", as
  *                        mam.h makes archive ids)
  * and every script PUBLISHes the wake-up "muc <room>\n" (route.h) on the
@@ -47,18 +49,20 @@ enum muc_result {
 	MUC_LEFT,               /* leave: out */
 	MUC_SENT,               /* message: in the log */
 	MUC_NOT_OCCUPANT,       /* leave, message, nick: the session is not that nick */
-	MUC_CHANGED             /* nick: the occupant has its new nick */
+	MUC_CHANGED,            /* nick: the occupant has its new nick */
+	MUC_NO_NICK             /* private: no occupant has that nick */
 };
 
 /* An occupant, or a log event; every string points into a reply. */
 struct muc_event {
 	const char *id;         /* log entry ID ("" for an occupant) */
-	const char *type;       /* "presence" or "message" */
+	const char *type;       /* "presence", "message" or "private" */
 	const char *nick, *jid, *role, *aff;
 	const char *ptype;      /* presence: "" or "unavailable" */
 	int last;               /* unavailable: the nick's last session left */
 	const char *codes;      /* status codes the event carries ("201") */
 	const char *newnick;    /* a nick change's unavailable: the new nick */
+	const char *tonick;     /* private: the nick it is for */
 	const char *xml;        /* the stanza, without 'from' and 'to' */
 	size_t xml_len;
 	char sid[MUC_ID_MAX];   /* message: its stanza-id */
@@ -95,6 +99,12 @@ int muc_nick(struct store *s, const char *room, const char *nick, const char *fu
  * MUC_NOT_OCCUPANT, or a negative xerr. */
 int muc_message(struct store *s, const char *room, const char *nick, const char *full,
     const char *xml, size_t len, char *sid);
+/* A private message xml (no 'from' nor 'to') from session full as nick
+ * to occupant tonick (XEP-0045 7.5): MUC_SENT and its stanza-id in sid
+ * (MUC_ID_MAX bytes), MUC_NOT_OCCUPANT (the sender is not in the room),
+ * MUC_NO_NICK, or a negative xerr. */
+int muc_private(struct store *s, const char *room, const char *nick, const char *full,
+    const char *tonick, const char *xml, size_t len, char *sid);
 /* Hand fn the room's log events after entry ID after (exclusive), oldest
  * first, at most max; last (MUC_ID_MAX bytes) gets the ID of the last
  * one handed. Returns how many, or a negative xerr. */

@@ -759,6 +759,14 @@ int muc_message(struct store *s, const char *room, const char *nick, const char 
 	return no_rooms(s);
 }
 
+int muc_private(struct store *s, const char *room, const char *nick, const char *full,
+    const char *tonick, const char *xml, size_t len, char *sid)
+{
+	(void)room; (void)nick; (void)full; (void)tonick; (void)xml; (void)len;
+	sid[0] = '\0';
+	return no_rooms(s);
+}
+
 int muc_log_read(struct store *s, const char *room, const char *after, int max,
     void (*fn)(const struct muc_event *e, void *arg), void *arg, char *last)
 {

@@ -1,5 +1,5 @@
 """XEP-0045 rooms inside Redis: muc_join.lua, muc_leave.lua,
-muc_nick.lua and muc_message.lua over the keys of lib/muc.lua (router/muc.h), every
+muc_nick.lua, muc_message.lua and muc_private.lua over the keys of lib/muc.lua (router/muc.h), every
 outcome of each, the log entries and the wake-ups."""
 import json
 
@@ -31,6 +31,11 @@ def nick(r, old, full, new, xml="<presence><show>xa</show></presence>", rand="dd
 
 def message(r, nick, full, xml="<message><body>hi</body></message>", rand="cc"):
     return r.eval("muc_message", keys(), head() + [nick, full, xml, rand])
+
+
+def private(r, nick, full, to, xml="<message type='chat'><body>psst</body></message>",
+            rand="ee"):
+    return r.eval("muc_private", keys(), head() + [nick, full, xml, to, rand])
 
 
 def log(r):
@@ -163,3 +168,21 @@ def test_nick_change_conflict_and_not_occupant(r):
     assert nick(r, "cy", A1, "zz") == ["not-occupant"]
     assert len(log(r)) == n
     assert occ(r, "al")["jids"] == [A1] and occ(r, "bo")["jids"] == [B1]
+
+
+def test_private_message(r, subscribe):
+    join(r, "al", A1)
+    join(r, "bo", B1)
+    s = subscribe(key(ROOM))
+    res = private(r, "al", A1, "bo")
+    i, e = log(r)[-1]
+    assert res == ["sent", i + "-ee"]
+    assert e == {"t": "private", "n": "al", "j": A1, "ro": "moderator", "af": "owner",
+                 "tn": "bo", "x": "<message type='chat'><body>psst</body></message>",
+                 "r": "ee"}
+    assert s.message() == [key(ROOM), "muc %s\n" % ROOM]
+    n = len(log(r))
+    assert private(r, "al", A1, "zz") == ["no-nick"]
+    assert private(r, "", "carol@x/c1", "bo") == ["not-occupant"]
+    assert private(r, "bo", A1, "al") == ["not-occupant"]
+    assert len(log(r)) == n

@@ -13,7 +13,7 @@ def test_every_script_is_tested():
     assert scripts() == [
         "account_create", "authfail_record", "blocking_set", "carbons_set", "invite_check",
         "mam_add", "mam_prefs_set", "mam_query", "muc_join", "muc_leave", "muc_message",
-        "muc_nick", "offline_move", "pep_configure", "pep_items",
+        "muc_nick", "muc_private", "offline_move", "pep_configure", "pep_items",
         "pep_publish", "pep_purge", "pep_retract", "presence_get",
         "private_set", "roster_remove", "roster_set", "roster_sub", "route_stanza",
         "server_secret", "session_reap", "session_register", "session_unregister",

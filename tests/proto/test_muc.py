@@ -7,7 +7,8 @@ items and status codes, in XEP-0045 7.2.3's order; groupchat both ways,
 in the same order for everyone, with the same stanza-ids; nick
 conflict (409); a message from a non-occupant (not-acceptable); leave;
 a session whose stream ends leaves; the Redis layout; nick changes
-(303, then the new nick; a taken nick is a conflict)."""
+(303, then the new nick; a taken nick is a conflict); private messages
+(to every session of the nick, item-not-found, not-acceptable)."""
 import xml.etree.ElementTree as ET
 
 try:
@@ -268,3 +269,48 @@ def test_nick_change(server_factory):
     assert error_condition(seen['conflict']) == ('cancel', 'conflict')
     assert seen['occ2'] == ['Ali', 'Bo']
     assert seen['msg'].get('from') == ROOM + '/Ali'
+
+
+def test_private_messages(server_factory):
+    """XEP-0045 7.5: a chat message to room/nick reaches every session of
+    that occupant, and only them, from room/sendernick; a nick not in
+    the room is item-not-found, a sender not in it not-acceptable."""
+    server = start(server_factory)
+    seen = {}
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        b1 = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+        b2 = await online(server.ports[0], BOB + '/b2', plugins=PLUGINS)
+        c = await online(server.ports[1], CAROL + '/c1', plugins=PLUGINS)
+        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        await b1.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
+        await b2.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
+        await c.xmpp['xep_0045'].join_muc_wait(ROOM, 'Cy', timeout=5)
+        marks = {k: x.mark() for k, x in (('a', a), ('b1', b1), ('b2', b2), ('c', c))}
+        a.xmpp.send_message(mto=ROOM + '/Bo', mbody='psst', mtype='chat')
+        seen['b1'] = await b1.wait1(body_is('psst'), since=marks['b1'])
+        seen['b2'] = await b2.wait1(body_is('psst'), since=marks['b2'])
+        await c.none_for(body_is('psst'), 1.0, since=marks['c'])
+        await a.none_for(body_is('psst'), 0.2, since=marks['a'])
+        na = a.mark()
+        a.xmpp.send_message(mto=ROOM + '/Nobody', mbody='hello?', mtype='chat')
+        seen['nobody'] = await a.wait1(is_('message', type='error'), since=na)
+        c.xmpp['xep_0045'].leave_muc(ROOM, 'Cy')
+        await c.wait1(muc_presence('Cy', type='unavailable'), since=marks['c'])
+        nc, nb = c.mark(), b1.mark()
+        c.xmpp.send_message(mto=ROOM + '/Bo', mbody='outsider', mtype='chat')
+        seen['outside'] = await c.wait1(is_('message', type='error'), since=nc)
+        await b1.none_for(body_is('outsider'), 1.0, since=nb)
+        for x in (a, b1, b2, c):
+            await x.close()
+    C.run(go, timeout=60)
+
+    for k in ('b1', 'b2'):
+        m = seen[k]
+        assert m.get('from') == ROOM + '/Al' and m.get('type') == 'chat', k
+        assert m.get('to') == BOB + '/' + k
+        assert m.find(q(NS_USER, 'x')) is not None
+    assert seen['nobody'].get('from') == ROOM + '/Nobody'
+    assert error_condition(seen['nobody']) == ('cancel', 'item-not-found')
+    assert error_condition(seen['outside']) == ('modify', 'not-acceptable')

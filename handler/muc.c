@@ -18,7 +18,8 @@
  * and when it sends unavailable presence to everyone; presence to
  * room/othernick changes its nick (every session of the nick moves); a
  * chat message to room/nick is a private message, a log event only the
- * handlers of that nick's sessions write. Not yet: history on join, the
+ * handlers of that nick's sessions write; a ping to one's own
+ * room/nick asks the room (XEP-0410). Not yet: history on join, the
  * owner form, administration, a reaped session leaving (xmpp-handler(8)).
  */
 #include "modules.h"
@@ -428,6 +429,34 @@ static void message_to_room(struct conn *c, const struct xml_node *st, const cha
 	}
 }
 
+/* An IQ to room/nick. XEP-0410: a ping to one's own occupant JID is
+ * answered here, after asking the room whether we are still in it.
+ * Other IQs to occupants are not forwarded yet. */
+static void iq_to_occupant(struct conn *c, const struct xml_node *iq, const char *room,
+    const char *nick)
+{
+	const char *type = xml_get(iq, "type");
+	const struct xml_node *q = xml_first_element(iq);
+	int rc;
+
+	if (!type || (strcmp(type, "get") && strcmp(type, "set")))
+		return;             /* results and errors end here */
+	if (strcmp(type, "get") || !q || !q->ns || strcmp(q->ns, NS_PING) ||
+	    strcmp(q->name, "ping")) {
+		conn_error(c, iq, "cancel", "service-unavailable", NULL);
+		return;
+	}
+	rc = muc_ping(conn_store(c), room, nick, conn_full(c));
+	if (rc < 0) {
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+		conn_error(c, iq, "wait", "internal-server-error", NULL);
+	} else if (rc == MUC_IN) {
+		conn_iq_result(c, iq, NULL);
+	} else {
+		conn_error(c, iq, "modify", "not-acceptable", "not in the room as that nick");
+	}
+}
+
 /* XEP-0030 on the conference domain itself. */
 static void service_iq(struct conn *c, const struct xml_node *iq)
 {
@@ -484,6 +513,8 @@ static enum mod_ret muc_inbound(struct conn *c, struct xml_node *st)
 		presence_to_room(c, st, room, j.resource);
 	else if (!strcmp(st->name, "message"))
 		message_to_room(c, st, room, j.resource);
+	else if (!strcmp(st->name, "iq") && j.resource[0])
+		iq_to_occupant(c, st, room, j.resource);
 	else
 		conn_error(c, st, "cancel", "service-unavailable", NULL);
 	return MOD_HANDLED;

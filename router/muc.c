@@ -197,6 +197,23 @@ int muc_private(struct store *s, const char *room, const char *nick, const char 
 	    lua_muc_private, lua_muc_private_sha, outcomes, results, sid);
 }
 
+int muc_ping(struct store *s, const char *room, const char *nick, const char *full)
+{
+	static const char *const outcomes[] = { "joined", "not-occupant", NULL };
+	static const int results[] = { MUC_IN, MUC_NOT_OCCUPANT };
+	struct muc_args a;
+	redisReply *r;
+	int rc;
+
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	store_argv_str(&a.v, nick);
+	store_argv_str(&a.v, full);
+	rc = run(s, "muc_ping", lua_muc_ping, lua_muc_ping_sha, &a, outcomes, results, &r);
+	freeReplyObject(r);
+	return rc;
+}
+
 /* Fill e from one XRANGE entry { id, { field, value, ... } }: 0, or -1
  * when it is not one (an entry of another shape is skipped). */
 static int event_of(const redisReply *ent, struct muc_event *e)

@@ -1,6 +1,6 @@
 /*
  * muc.h - XEP-0045 rooms in Redis: one room's decisions (join, leave,
- * nick change, groupchat and private message), each one Lua script on that room's keys, and the
+ * nick change, groupchat and private message, self-ping), each one Lua script on that room's keys, and the
  * room's event log that every occupant's handler reads.
  *
  * A room is the bare JID room@muc_domain; its keys carry it as hash tag
@@ -50,7 +50,8 @@ enum muc_result {
 	MUC_SENT,               /* message: in the log */
 	MUC_NOT_OCCUPANT,       /* leave, message, nick: the session is not that nick */
 	MUC_CHANGED,            /* nick: the occupant has its new nick */
-	MUC_NO_NICK             /* private: no occupant has that nick */
+	MUC_NO_NICK,            /* private: no occupant has that nick */
+	MUC_IN                  /* ping: the session is that nick's */
 };
 
 /* An occupant, or a log event; every string points into a reply. */
@@ -105,6 +106,9 @@ int muc_message(struct store *s, const char *room, const char *nick, const char 
  * MUC_NO_NICK, or a negative xerr. */
 int muc_private(struct store *s, const char *room, const char *nick, const char *full,
     const char *tonick, const char *xml, size_t len, char *sid);
+/* XEP-0410 self-ping: is session full in room as nick? MUC_IN,
+ * MUC_NOT_OCCUPANT, or a negative xerr. Reads only. */
+int muc_ping(struct store *s, const char *room, const char *nick, const char *full);
 /* Hand fn the room's log events after entry ID after (exclusive), oldest
  * first, at most max; last (MUC_ID_MAX bytes) gets the ID of the last
  * one handed. Returns how many, or a negative xerr. */

@@ -44,5 +44,6 @@ extern const char lua_muc_leave[], lua_muc_leave_sha[];
 extern const char lua_muc_nick[], lua_muc_nick_sha[];
 extern const char lua_muc_message[], lua_muc_message_sha[];
 extern const char lua_muc_private[], lua_muc_private_sha[];
+extern const char lua_muc_ping[], lua_muc_ping_sha[];
 
 #endif

@@ -767,6 +767,12 @@ int muc_private(struct store *s, const char *room, const char *nick, const char 
 	return no_rooms(s);
 }
 
+int muc_ping(struct store *s, const char *room, const char *nick, const char *full)
+{
+	(void)room; (void)nick; (void)full;
+	return no_rooms(s);
+}
+
 int muc_log_read(struct store *s, const char *room, const char *after, int max,
     void (*fn)(const struct muc_event *e, void *arg), void *arg, char *last)
 {

@@ -1,5 +1,5 @@
 """XEP-0045 rooms inside Redis: muc_join.lua, muc_leave.lua,
-muc_nick.lua, muc_message.lua and muc_private.lua over the keys of lib/muc.lua (router/muc.h), every
+muc_nick.lua, muc_message.lua, muc_private.lua and muc_ping.lua over the keys of lib/muc.lua (router/muc.h), every
 outcome of each, the log entries and the wake-ups."""
 import json
 
@@ -185,4 +185,15 @@ def test_private_message(r, subscribe):
     assert private(r, "al", A1, "zz") == ["no-nick"]
     assert private(r, "", "carol@x/c1", "bo") == ["not-occupant"]
     assert private(r, "bo", A1, "al") == ["not-occupant"]
+    assert len(log(r)) == n
+
+
+def test_self_ping_reads_only(r):
+    join(r, "al", A1)
+    join(r, "al", A2)
+    n = len(log(r))
+    ping = lambda nick, full: r.eval("muc_ping", keys(), head() + [nick, full])
+    assert ping("al", A1) == ["joined"] and ping("al", A2) == ["joined"]
+    assert ping("al", B1) == ["not-occupant"]
+    assert ping("bo", A1) == ["not-occupant"]
     assert len(log(r)) == n

@@ -8,7 +8,8 @@ in the same order for everyone, with the same stanza-ids; nick
 conflict (409); a message from a non-occupant (not-acceptable); leave;
 a session whose stream ends leaves; the Redis layout; nick changes
 (303, then the new nick; a taken nick is a conflict); private messages
-(to every session of the nick, item-not-found, not-acceptable)."""
+(to every session of the nick, item-not-found, not-acceptable);
+XEP-0410 self-ping."""
 import xml.etree.ElementTree as ET
 
 try:
@@ -314,3 +315,37 @@ def test_private_messages(server_factory):
     assert seen['nobody'].get('from') == ROOM + '/Nobody'
     assert error_condition(seen['nobody']) == ('cancel', 'item-not-found')
     assert error_condition(seen['outside']) == ('modify', 'not-acceptable')
+
+
+def test_self_ping(server_factory):
+    """XEP-0410: a ping to one's own room/nick is answered by the service:
+    a result while joined, not-acceptable otherwise."""
+    server = start(server_factory)
+    seen = {}
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+
+        async def ping(client, nick):
+            iq = client.xmpp.Iq()
+            iq['type'] = 'get'
+            iq['to'] = ROOM + '/' + nick
+            iq.append(ET.Element('{urn:xmpp:ping}ping'))
+            return await outcome(iq.send(timeout=5))
+        seen['before'] = await ping(a, 'Al')
+        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        seen['joined'] = await ping(a, 'Al')
+        seen['other'] = await ping(b, 'Al')
+        na = a.mark()
+        a.xmpp['xep_0045'].leave_muc(ROOM, 'Al')
+        await a.wait1(muc_presence('Al', type='unavailable'), since=na)
+        seen['left'] = await ping(a, 'Al')
+        for c in (a, b):
+            await c.close()
+    C.run(go, timeout=60)
+
+    assert seen['joined'][0] == 'result', seen['joined']
+    assert seen['joined'][1]['from'] == ROOM + '/Al'
+    for k in ('before', 'other', 'left'):
+        assert seen[k][:3] == ('error', 'not-acceptable', ROOM + '/Al'), (k, seen[k])

@@ -20,7 +20,11 @@
  * chat message to room/nick is a private message, a log event only the
  * handlers of that nick's sessions write; a ping to one's own
  * room/nick asks the room (XEP-0410). Not yet: history on join, the
- * owner form, administration, a reaped session leaving (xmpp-handler(8)).
+ * owner form, administration (xmpp-handler(8)).
+ *
+ * A session whose handler dies (SIGKILL, a lost host) cannot leave: the
+ * session keeps the list of its rooms in Redis (muc_session_set), and
+ * the living handler that reaps it makes it leave each, with 333.
  */
 #include "modules.h"
 #include "conn.h"
@@ -45,6 +49,8 @@
                                    before our SUBSCRIBE took effect is lost */
 #define MUC_ROLE_MAX 16
 #define MUC_STATUS_SELF "110"   /* XEP-0045: the presence is one's own */
+#define MUC_STATUS_TECHNICAL "333"  /* XEP-0045: removed by a technical
+                                       problem (its handler died) */
 
 struct muc_room {
 	char room[ROUTE_NODE_MAX];      /* bare JID, as route.h carries it */
@@ -89,6 +95,14 @@ static void room_forget(struct conn *c, struct muc_room *r)
 			break;
 		}
 	free(r);
+}
+
+/* Remember (nick) or forget (NULL) that our session is in room, for
+ * whoever reaps it if this handler dies (muc_session_set). */
+static void mark(struct conn *c, const char *room, const char *nick)
+{
+	if (muc_session_set(conn_store(c), conn_bare(c), conn_resource(c), room, nick) < 0)
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 }
 
 /* ---- rendering an event for this client ---- */
@@ -269,7 +283,10 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 		return;
 	}
 	xml = stored_presence(st, &len);
+	mark(c, room, nick);    /* before: a death right after the join is covered */
 	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, &j);
+	if (rc < 0 || rc == MUC_CONFLICT)
+		mark(c, room, NULL);
 	if (rc < 0 || rc == MUC_CONFLICT || rc == MUC_UPDATED) {
 		if (rc < 0)
 			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
@@ -333,6 +350,8 @@ static void leave(struct conn *c, struct muc_room *r, const struct xml_node *st)
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 	else if (rc == MUC_LEFT && st)
 		read_log(c, r);     /* up to our own unavailable presence */
+	if (rc >= 0)
+		mark(c, r->room, NULL);
 	free(xml);
 	room_forget(c, r);
 }
@@ -373,10 +392,14 @@ static void presence_to_room(struct conn *c, const struct xml_node *st, const ch
 	}
 	/* A presence or nick change: the events reach us through the log. */
 	xml = stored_presence(st, &len);
-	if (strcmp(r->nick, nick))
+	if (strcmp(r->nick, nick)) {
+		mark(c, room, nick);
 		rc = muc_nick(conn_store(c), room, r->nick, conn_full(c), nick, xml, len, id);
-	else if ((rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, &j)) >= 0)
+		if (rc != MUC_CHANGED)
+			mark(c, room, r->nick);
+	} else if ((rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, &j)) >= 0) {
 		muc_join_free(&j);
+	}
 	free(xml);
 	if (rc < 0 || rc == MUC_NOT_OCCUPANT) {
 		log_msg(LOG_ERR, "muc: %s", rc < 0 ? conn_store(c)->err : "not in the room");
@@ -559,6 +582,36 @@ static void muc_leaving(struct conn *c)
 	leave_all(c, NULL);
 }
 
+struct reaped_arg {
+	struct conn *c;
+	const char *full;
+};
+
+static void leave_reaped(const char *room, const char *nick, void *arg)
+{
+	static const char gone[] = "<presence/>";
+	struct reaped_arg *a = arg;
+	char id[MUC_ID_MAX];
+
+	if (muc_leave(conn_store(a->c), room, nick, a->full, gone, sizeof gone - 1,
+	    MUC_STATUS_TECHNICAL, id) < 0)
+		log_msg(LOG_ERR, "muc: %s", conn_store(a->c)->err);
+}
+
+/* Another handler's session was reaped: it leaves the rooms its handler
+ * could not leave, and the occupants see why (333). */
+static void muc_reaped(struct conn *c, const char *bare, const char *resource,
+    const char *presence)
+{
+	char full[JID_MAX + JID_MAX_PART];
+	struct reaped_arg a = { c, full };
+
+	(void)presence;
+	snprintf(full, sizeof full, "%s/%s", bare, resource);
+	if (muc_session_take(conn_store(c), bare, resource, leave_reaped, &a) < 0)
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+}
+
 static void muc_free(void *slot)
 {
 	struct muc_state *s = slot;
@@ -573,5 +626,6 @@ const struct module mod_muc = {
 	.outbound = muc_outbound,
 	.tick = muc_tick,
 	.leaving = muc_leaving,
+	.reaped = muc_reaped,
 	.free_slot = muc_free,
 };

@@ -3,6 +3,7 @@
  * every change of a room, XRANGE for its log.
  */
 #include "muc.h"
+#include "jid.h"
 #include "scripts.h"
 #include "random.h"
 #include "xmalloc.h"
@@ -283,5 +284,58 @@ int muc_log_read(struct store *s, const char *room, const char *after, int max,
 		n++;
 	}
 	freeReplyObject(r);
+	return n;
+}
+
+static void session_key(const struct store *s, const char *bare, const char *resource,
+    char *key, size_t size)
+{
+	char what[sizeof MUC_SESSION_KEY + JID_MAX_PART];
+
+	snprintf(what, sizeof what, MUC_SESSION_KEY "%s", resource);
+	store_user_key(s, bare, what, key, size);
+}
+
+int muc_session_set(struct store *s, const char *bare, const char *resource,
+    const char *room, const char *nick)
+{
+	char key[STORE_MAX_KEY];
+	redisReply *r;
+
+	session_key(s, bare, resource, key, sizeof key);
+	r = nick ? store_cmd(s, "HSET %s %s %s", key, room, nick)
+	    : store_cmd(s, "HDEL %s %s", key, room);
+	if (!r)
+		return XE_REDIS;
+	freeReplyObject(r);
+	return 0;
+}
+
+int muc_session_take(struct store *s, const char *bare, const char *resource,
+    void (*fn)(const char *room, const char *nick, void *arg), void *arg)
+{
+	char key[STORE_MAX_KEY];
+	redisReply *r, *d;
+	size_t i;
+	int n = 0;
+
+	session_key(s, bare, resource, key, sizeof key);
+	if (!(r = store_cmd(s, "HGETALL %s", key)))
+		return XE_REDIS;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		snprintf(s->err, sizeof s->err, "HGETALL: not an array");
+		freeReplyObject(r);
+		return XE_REPLY;
+	}
+	for (i = 0; i + 1 < r->elements; i += 2)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    r->element[i + 1]->type == REDIS_REPLY_STRING) {
+			fn(r->element[i]->str, r->element[i + 1]->str, arg);
+			n++;
+		}
+	freeReplyObject(r);
+	if (!(d = store_cmd(s, "DEL %s", key)))
+		return XE_REDIS;
+	freeReplyObject(d);
 	return n;
 }

@@ -115,4 +115,23 @@ int muc_ping(struct store *s, const char *room, const char *nick, const char *fu
 int muc_log_read(struct store *s, const char *room, const char *after, int max,
     void (*fn)(const struct muc_event *e, void *arg), void *arg, char *last);
 
+/*
+ * The rooms of one session, for the handler that reaps it when its own
+ * handler died (SIGKILL, a lost host): a hash under the user's hash tag,
+ *   <prefix>{bare}:muc:<resource>   room -> nick
+ * written by the session's handler before each join or nick change and
+ * cleared after each leave (or a failed join), so it never misses a room
+ * the session is in; at worst it names one the session is not in, and
+ * that leave answers MUC_NOT_OCCUPANT.
+ */
+#define MUC_SESSION_KEY "muc:"      /* what follows {bare}:, then the resource */
+/* Remember (nick) or forget (nick NULL) that session bare/resource is in
+ * room: 0 or XE_REDIS. */
+int muc_session_set(struct store *s, const char *bare, const char *resource,
+    const char *room, const char *nick);
+/* Hand fn each room and nick of session bare/resource, then delete the
+ * list: how many, or a negative xerr. */
+int muc_session_take(struct store *s, const char *bare, const char *resource,
+    void (*fn)(const char *room, const char *nick, void *arg), void *arg);
+
 #endif

@@ -773,6 +773,20 @@ int muc_ping(struct store *s, const char *room, const char *nick, const char *fu
 	return no_rooms(s);
 }
 
+int muc_session_set(struct store *s, const char *bare, const char *resource,
+    const char *room, const char *nick)
+{
+	(void)bare; (void)resource; (void)room; (void)nick;
+	return no_rooms(s);
+}
+
+int muc_session_take(struct store *s, const char *bare, const char *resource,
+    void (*fn)(const char *room, const char *nick, void *arg), void *arg)
+{
+	(void)bare; (void)resource; (void)fn; (void)arg;
+	return no_rooms(s);
+}
+
 int muc_log_read(struct store *s, const char *room, const char *after, int max,
     void (*fn)(const struct muc_event *e, void *arg), void *arg, char *last)
 {

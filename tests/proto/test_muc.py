@@ -9,7 +9,9 @@ conflict (409); a message from a non-occupant (not-acceptable); leave;
 a session whose stream ends leaves; the Redis layout; nick changes
 (303, then the new nick; a taken nick is a conflict); private messages
 (to every session of the nick, item-not-found, not-acceptable);
-XEP-0410 self-ping."""
+XEP-0410 self-ping; a session whose handler is killed leaves (333)."""
+import os
+import signal
 import xml.etree.ElementTree as ET
 
 try:
@@ -55,8 +57,8 @@ def sid_of(el):
     return s.get('by'), s.get('id')
 
 
-def start(server_factory):
-    server = server_factory(listeners=2, muc_domain=MUCD)
+def start(server_factory, **kw):
+    server = server_factory(listeners=2, muc_domain=MUCD, **kw)
     for u in (ALICE, BOB, CAROL):
         server.adduser(u, PW)
     return server
@@ -349,3 +351,46 @@ def test_self_ping(server_factory):
     assert seen['joined'][1]['from'] == ROOM + '/Al'
     for k in ('before', 'other', 'left'):
         assert seen[k][:3] == ('error', 'not-acceptable', ROOM + '/Al'), (k, seen[k])
+
+
+def test_killed_handler_leaves(server_factory):
+    """A handler killed with SIGKILL cannot leave its rooms: its session
+    lists them under the user's key ({bare}:muc:<resource>, room ->
+    nick), and the living handler that reaps the session makes it leave
+    each with status 333, within the session expiry."""
+    server = start(server_factory, session_ttl=5)
+    seen = {}
+    rooms_key = 'xmpp:{%s}:muc:b1' % BOB
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        await b.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
+        nb = b.mark()
+        b.xmpp.send_presence(pto=ROOM + '/Bob')
+        await b.wait1(muc_presence('Bob'), since=nb)
+        seen['rooms'] = server.redis('HGETALL', rooms_key)
+        pid = int(C.parse_session_record(C.redis_sessions(server, BOB)['b1'])['pid'])
+        na = a.mark()
+        os.kill(pid, signal.SIGKILL)
+        b.drop()
+        seen['gone'] = await a.wait1(muc_presence('Bob', type='unavailable'), timeout=20,
+                                     since=na)
+        seen['occ'] = server.redis('HKEYS', 'xmpp:{%s}:occ' % ROOM)
+        seen['rooms_after'] = server.redis('EXISTS', rooms_key)
+        # a clean leave clears the list too
+        seen['a_rooms'] = server.redis('HGETALL', 'xmpp:{%s}:muc:a1' % ALICE)
+        na = a.mark()
+        a.xmpp['xep_0045'].leave_muc(ROOM, 'Al')
+        await a.wait1(muc_presence('Al', type='unavailable'), since=na)
+        seen['a_rooms_after'] = server.redis('EXISTS', 'xmpp:{%s}:muc:a1' % ALICE)
+        await a.close()
+    C.run(go, timeout=60)
+
+    assert seen['rooms'] == [ROOM, 'Bob'], seen['rooms']
+    item, codes = x_of(seen['gone'])
+    assert codes == ['333'] and item['role'] == 'none', (item, codes)
+    assert seen['occ'] == ['Al']
+    assert seen['rooms_after'] == 0
+    assert seen['a_rooms'] == [ROOM, 'Al'] and seen['a_rooms_after'] == 0

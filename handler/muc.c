@@ -15,9 +15,16 @@
  * script call whatever the number of occupants.
  *
  * The session leaves its rooms when its connection ends (leaving hook),
- * and when it sends unavailable presence to everyone. Not yet: nick
- * changes, private messages, history on join, the owner form,
- * administration, a reaped session leaving (xmpp-handler(8)).
+ * and when it sends unavailable presence to everyone; presence to
+ * room/othernick changes its nick (every session of the nick moves); a
+ * chat message to room/nick is a private message, a log event only the
+ * handlers of that nick's sessions write; a ping to one's own
+ * room/nick asks the room (XEP-0410). Not yet: history on join, the
+ * owner form, administration (xmpp-handler(8)).
+ *
+ * A session whose handler dies (SIGKILL, a lost host) cannot leave: the
+ * session keeps the list of its rooms in Redis (muc_session_set), and
+ * the living handler that reaps it makes it leave each, with 333.
  */
 #include "modules.h"
 #include "conn.h"
@@ -42,6 +49,8 @@
                                    before our SUBSCRIBE took effect is lost */
 #define MUC_ROLE_MAX 16
 #define MUC_STATUS_SELF "110"   /* XEP-0045: the presence is one's own */
+#define MUC_STATUS_TECHNICAL "333"  /* XEP-0045: removed by a technical
+                                       problem (its handler died) */
 
 struct muc_room {
 	char room[ROUTE_NODE_MAX];      /* bare JID, as route.h carries it */
@@ -88,6 +97,14 @@ static void room_forget(struct conn *c, struct muc_room *r)
 	free(r);
 }
 
+/* Remember (nick) or forget (NULL) that our session is in room, for
+ * whoever reaps it if this handler dies (muc_session_set). */
+static void mark(struct conn *c, const char *room, const char *nick)
+{
+	if (muc_session_set(conn_store(c), conn_bare(c), conn_resource(c), room, nick) < 0)
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+}
+
 /* ---- rendering an event for this client ---- */
 
 static void add_status(struct xml_node *x, const char *code)
@@ -112,10 +129,13 @@ static struct xml_node *stanza_of(struct conn *c, const struct muc_room *r,
 	return st;
 }
 
-/* A presence event (or an occupant, when joining): XEP-0045 7.2.3. */
+/* A presence event (or an occupant, when joining): XEP-0045 7.2.3; a
+ * nick change's unavailable (7.6) keeps the role and names the new nick,
+ * and our own moves us to it. */
 static void render_presence(struct conn *c, struct muc_room *r, const struct muc_event *e)
 {
 	int own = !strcmp(e->nick, r->nick), gone = !strcmp(e->ptype, "unavailable");
+	int renamed = gone && e->newnick[0];
 	struct xml_node *st, *x, *item;
 	char codes[64], *w, *save = NULL;
 
@@ -134,7 +154,9 @@ static void render_presence(struct conn *c, struct muc_room *r, const struct muc
 	x = xml_new_child(st, NS_MUC_USER, "x");
 	item = xml_new_child(x, NS_MUC_USER, "item");
 	xml_set(item, "affiliation", e->aff);
-	xml_set(item, "role", gone ? "none" : e->role);
+	xml_set(item, "role", gone && !renamed ? "none" : e->role);
+	if (renamed)
+		xml_set(item, "nick", e->newnick);
 	/* Semi-anonymous rooms: real JIDs for moderators, and one's own. */
 	if (own || !strcmp(r->role, "moderator"))
 		xml_set(item, "jid", e->jid);
@@ -145,6 +167,8 @@ static void render_presence(struct conn *c, struct muc_room *r, const struct muc
 		add_status(x, w);
 	conn_send(c, st);
 	xml_free(st);
+	if (own && renamed)
+		snprintf(r->nick, sizeof r->nick, "%s", e->newnick);
 }
 
 /* A groupchat message event, with its XEP-0359 stanza-id. */
@@ -161,6 +185,22 @@ static void render_message(struct conn *c, struct muc_room *r, const struct muc_
 	xml_free(st);
 }
 
+/* A private message event (XEP-0045 7.5), written only by the handlers
+ * of the recipient nick's sessions: from room/sendernick, marked with an
+ * empty muc#user <x/>. */
+static void render_private(struct conn *c, struct muc_room *r, const struct muc_event *e)
+{
+	struct xml_node *st;
+
+	if (strcmp(e->tonick, r->nick))
+		return;
+	st = stanza_of(c, r, e, "message");
+	xml_remove_children(st, NS_MUC_USER, "x");
+	xml_new_child(st, NS_MUC_USER, "x");
+	conn_send(c, st);
+	xml_free(st);
+}
+
 struct render_arg {
 	struct conn *c;
 	struct muc_room *r;
@@ -173,6 +213,8 @@ static void render(const struct muc_event *e, void *arg)
 		render_presence(a->c, a->r, e);
 	else if (!strcmp(e->type, "message"))
 		render_message(a->c, a->r, e);
+	else if (!strcmp(e->type, "private"))
+		render_private(a->c, a->r, e);
 }
 
 /* Write what the room's log holds after the last entry we rendered. */
@@ -241,7 +283,10 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 		return;
 	}
 	xml = stored_presence(st, &len);
+	mark(c, room, nick);    /* before: a death right after the join is covered */
 	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, &j);
+	if (rc < 0 || rc == MUC_CONFLICT)
+		mark(c, room, NULL);
 	if (rc < 0 || rc == MUC_CONFLICT || rc == MUC_UPDATED) {
 		if (rc < 0)
 			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
@@ -276,6 +321,7 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	self.role = j.role;
 	self.aff = j.aff;
 	self.ptype = "";
+	self.newnick = self.tonick = "";
 	self.codes = rc == MUC_CREATED ? "201" : "";
 	self.xml = xml;
 	self.xml_len = len;
@@ -304,6 +350,8 @@ static void leave(struct conn *c, struct muc_room *r, const struct xml_node *st)
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 	else if (rc == MUC_LEFT && st)
 		read_log(c, r);     /* up to our own unavailable presence */
+	if (rc >= 0)
+		mark(c, r->room, NULL);
 	free(xml);
 	room_forget(c, r);
 }
@@ -322,7 +370,7 @@ static void presence_to_room(struct conn *c, const struct xml_node *st, const ch
 {
 	const char *type = xml_get(st, "type");
 	struct muc_room *r = room_find(c, room);
-	char *xml;
+	char id[MUC_ID_MAX], *xml;
 	size_t len;
 	struct muc_join j;
 	int rc;
@@ -342,27 +390,35 @@ static void presence_to_room(struct conn *c, const struct xml_node *st, const ch
 		join(c, st, room, nick);
 		return;
 	}
-	if (strcmp(r->nick, nick)) {
-		conn_error(c, st, "cancel", "feature-not-implemented", "nick changes come later");
-		return;
-	}
-	/* A presence change: the event reaches us through the log. */
+	/* A presence or nick change: the events reach us through the log. */
 	xml = stored_presence(st, &len);
-	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, &j);
-	if (rc < 0) {
-		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
-		conn_error(c, st, "wait", "internal-server-error", NULL);
-	} else {
+	if (strcmp(r->nick, nick)) {
+		mark(c, room, nick);
+		rc = muc_nick(conn_store(c), room, r->nick, conn_full(c), nick, xml, len, id);
+		if (rc != MUC_CHANGED)
+			mark(c, room, r->nick);
+	} else if ((rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, &j)) >= 0) {
 		muc_join_free(&j);
 	}
 	free(xml);
+	if (rc < 0 || rc == MUC_NOT_OCCUPANT) {
+		log_msg(LOG_ERR, "muc: %s", rc < 0 ? conn_store(c)->err : "not in the room");
+		conn_error(c, st, "wait", "internal-server-error", NULL);
+	} else if (rc == MUC_CONFLICT) {      /* XEP-0045 7.6: from room/newnick */
+		conn_error(c, st, "cancel", "conflict", NULL);
+	}
 }
 
+/* A groupchat message to the room, or a private message (type chat) to
+ * room/nick: one script decides, and not being in the room is
+ * not-acceptable (XEP-0045 7.4, 7.5). */
 static void message_to_room(struct conn *c, const struct xml_node *st, const char *room,
     const char *nick)
 {
 	const char *type = xml_get(st, "type");
 	struct muc_room *r = room_find(c, room);
+	const char *self = r ? r->nick : "";
+	int private = nick[0] != '\0';
 	struct xml_node *m;
 	char sid[MUC_ID_MAX], *xml;
 	size_t len;
@@ -370,9 +426,9 @@ static void message_to_room(struct conn *c, const struct xml_node *st, const cha
 
 	if (type && !strcmp(type, "error"))
 		return;
-	if (nick[0] || !type || strcmp(type, "groupchat")) {
+	if (!type || strcmp(type, private ? "chat" : "groupchat")) {
 		conn_error(c, st, "cancel", "feature-not-implemented",
-		    "only groupchat messages to the room");
+		    "only groupchat messages to the room, chat to an occupant");
 		return;
 	}
 	m = xml_copy(st);
@@ -381,14 +437,46 @@ static void message_to_room(struct conn *c, const struct xml_node *st, const cha
 	xml_remove_children(m, NS_SID, "stanza-id");
 	xml = xml_string(m, &len);
 	xml_free(m);
-	/* The script decides: not in the room is not-acceptable (7.4). */
-	rc = muc_message(conn_store(c), room, r ? r->nick : "", conn_full(c), xml, len, sid);
+	if (private)
+		rc = muc_private(conn_store(c), room, self, conn_full(c), nick, xml, len, sid);
+	else
+		rc = muc_message(conn_store(c), room, self, conn_full(c), xml, len, sid);
 	free(xml);
 	if (rc < 0) {
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 		conn_error(c, st, "wait", "internal-server-error", NULL);
 	} else if (rc == MUC_NOT_OCCUPANT) {
 		conn_error(c, st, "modify", "not-acceptable", "not in the room");
+	} else if (rc == MUC_NO_NICK) {
+		conn_error(c, st, "cancel", "item-not-found", "no such occupant");
+	}
+}
+
+/* An IQ to room/nick. XEP-0410: a ping to one's own occupant JID is
+ * answered here, after asking the room whether we are still in it.
+ * Other IQs to occupants are not forwarded yet. */
+static void iq_to_occupant(struct conn *c, const struct xml_node *iq, const char *room,
+    const char *nick)
+{
+	const char *type = xml_get(iq, "type");
+	const struct xml_node *q = xml_first_element(iq);
+	int rc;
+
+	if (!type || (strcmp(type, "get") && strcmp(type, "set")))
+		return;             /* results and errors end here */
+	if (strcmp(type, "get") || !q || !q->ns || strcmp(q->ns, NS_PING) ||
+	    strcmp(q->name, "ping")) {
+		conn_error(c, iq, "cancel", "service-unavailable", NULL);
+		return;
+	}
+	rc = muc_ping(conn_store(c), room, nick, conn_full(c));
+	if (rc < 0) {
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+		conn_error(c, iq, "wait", "internal-server-error", NULL);
+	} else if (rc == MUC_IN) {
+		conn_iq_result(c, iq, NULL);
+	} else {
+		conn_error(c, iq, "modify", "not-acceptable", "not in the room as that nick");
 	}
 }
 
@@ -448,6 +536,8 @@ static enum mod_ret muc_inbound(struct conn *c, struct xml_node *st)
 		presence_to_room(c, st, room, j.resource);
 	else if (!strcmp(st->name, "message"))
 		message_to_room(c, st, room, j.resource);
+	else if (!strcmp(st->name, "iq") && j.resource[0])
+		iq_to_occupant(c, st, room, j.resource);
 	else
 		conn_error(c, st, "cancel", "service-unavailable", NULL);
 	return MOD_HANDLED;
@@ -492,6 +582,36 @@ static void muc_leaving(struct conn *c)
 	leave_all(c, NULL);
 }
 
+struct reaped_arg {
+	struct conn *c;
+	const char *full;
+};
+
+static void leave_reaped(const char *room, const char *nick, void *arg)
+{
+	static const char gone[] = "<presence/>";
+	struct reaped_arg *a = arg;
+	char id[MUC_ID_MAX];
+
+	if (muc_leave(conn_store(a->c), room, nick, a->full, gone, sizeof gone - 1,
+	    MUC_STATUS_TECHNICAL, id) < 0)
+		log_msg(LOG_ERR, "muc: %s", conn_store(a->c)->err);
+}
+
+/* Another handler's session was reaped: it leaves the rooms its handler
+ * could not leave, and the occupants see why (333). */
+static void muc_reaped(struct conn *c, const char *bare, const char *resource,
+    const char *presence)
+{
+	char full[JID_MAX + JID_MAX_PART];
+	struct reaped_arg a = { c, full };
+
+	(void)presence;
+	snprintf(full, sizeof full, "%s/%s", bare, resource);
+	if (muc_session_take(conn_store(c), bare, resource, leave_reaped, &a) < 0)
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+}
+
 static void muc_free(void *slot)
 {
 	struct muc_state *s = slot;
@@ -506,5 +626,6 @@ const struct module mod_muc = {
 	.outbound = muc_outbound,
 	.tick = muc_tick,
 	.leaving = muc_leaving,
+	.reaped = muc_reaped,
 	.free_slot = muc_free,
 };

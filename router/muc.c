@@ -3,6 +3,7 @@
  * every change of a room, XRANGE for its log.
  */
 #include "muc.h"
+#include "jid.h"
 #include "scripts.h"
 #include "random.h"
 #include "xmalloc.h"
@@ -113,6 +114,7 @@ int muc_join(struct store *s, const char *room, const char *nick, const char *fu
 		e->type = "presence";
 		e->ptype = "";
 		e->codes = "";
+		e->newnick = e->tonick = "";
 		e->nick = str_elem(r, i, NULL);
 		e->jid = str_elem(r, i + 1, NULL);
 		e->role = str_elem(r, i + 2, NULL);
@@ -130,11 +132,13 @@ void muc_join_free(struct muc_join *j)
 	memset(j, 0, sizeof *j);
 }
 
-/* An occupant's leave or message (codes: the leave's status codes,
- * NULL for a message), one script; id gets the log id of the event
- * when the script answers its first outcome (done). */
+/* An occupant's event, one script taking nick, full, xml, then extra
+ * (the leave's status codes, the new nick, the private message's
+ * recipient; NULL for a groupchat message);
+ * id gets the log id of the event when the script answers its first
+ * outcome. */
 static int occupant_event(struct store *s, const char *room, const char *nick,
-    const char *full, const char *xml, size_t len, const char *codes, const char *name,
+    const char *full, const char *xml, size_t len, const char *extra, const char *name,
     const char *script, const char *sha, const char *const *outcomes, const int *results,
     char *id)
 {
@@ -148,8 +152,8 @@ static int occupant_event(struct store *s, const char *room, const char *nick,
 	store_argv_str(&a.v, nick);
 	store_argv_str(&a.v, full);
 	store_argv_add(&a.v, xml, len);
-	if (codes)
-		store_argv_str(&a.v, codes);
+	if (extra)
+		store_argv_str(&a.v, extra);
 	store_argv_str(&a.v, a.rand);
 	rc = run(s, name, script, sha, &a, outcomes, results, &r);
 	if (rc == results[0])
@@ -167,6 +171,15 @@ int muc_leave(struct store *s, const char *room, const char *nick, const char *f
 	    lua_muc_leave_sha, outcomes, results, id);
 }
 
+int muc_nick(struct store *s, const char *room, const char *nick, const char *full,
+    const char *newnick, const char *xml, size_t len, char *id)
+{
+	static const char *const outcomes[] = { "changed", "conflict", "not-occupant", NULL };
+	static const int results[] = { MUC_CHANGED, MUC_CONFLICT, MUC_NOT_OCCUPANT };
+	return occupant_event(s, room, nick, full, xml, len, newnick, "muc_nick", lua_muc_nick,
+	    lua_muc_nick_sha, outcomes, results, id);
+}
+
 int muc_message(struct store *s, const char *room, const char *nick, const char *full,
     const char *xml, size_t len, char *sid)
 {
@@ -174,6 +187,32 @@ int muc_message(struct store *s, const char *room, const char *nick, const char 
 	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT };
 	return occupant_event(s, room, nick, full, xml, len, NULL, "muc_message",
 	    lua_muc_message, lua_muc_message_sha, outcomes, results, sid);
+}
+
+int muc_private(struct store *s, const char *room, const char *nick, const char *full,
+    const char *tonick, const char *xml, size_t len, char *sid)
+{
+	static const char *const outcomes[] = { "sent", "not-occupant", "no-nick", NULL };
+	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT, MUC_NO_NICK };
+	return occupant_event(s, room, nick, full, xml, len, tonick, "muc_private",
+	    lua_muc_private, lua_muc_private_sha, outcomes, results, sid);
+}
+
+int muc_ping(struct store *s, const char *room, const char *nick, const char *full)
+{
+	static const char *const outcomes[] = { "joined", "not-occupant", NULL };
+	static const int results[] = { MUC_IN, MUC_NOT_OCCUPANT };
+	struct muc_args a;
+	redisReply *r;
+	int rc;
+
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	store_argv_str(&a.v, nick);
+	store_argv_str(&a.v, full);
+	rc = run(s, "muc_ping", lua_muc_ping, lua_muc_ping_sha, &a, outcomes, results, &r);
+	freeReplyObject(r);
+	return rc;
 }
 
 /* Fill e from one XRANGE entry { id, { field, value, ... } }: 0, or -1
@@ -191,6 +230,7 @@ static int event_of(const redisReply *ent, struct muc_event *e)
 		return -1;
 	e->id = ent->element[0]->str;
 	e->type = e->nick = e->jid = e->role = e->aff = e->ptype = e->codes = e->xml = "";
+	e->newnick = e->tonick = "";
 	f = ent->element[1];
 	for (i = 0; i + 1 < f->elements; i += 2) {
 		const char *k = f->element[i]->str, *v = f->element[i + 1]->str;
@@ -205,6 +245,8 @@ static int event_of(const redisReply *ent, struct muc_event *e)
 		else if (!strcmp(k, "ty")) e->ptype = v;
 		else if (!strcmp(k, "la")) e->last = !strcmp(v, "1");
 		else if (!strcmp(k, "c")) e->codes = v;
+		else if (!strcmp(k, "nn")) e->newnick = v;
+		else if (!strcmp(k, "tn")) e->tonick = v;
 		else if (!strcmp(k, "r")) rand = v;
 		else if (!strcmp(k, "x")) {
 			e->xml = v;
@@ -242,5 +284,58 @@ int muc_log_read(struct store *s, const char *room, const char *after, int max,
 		n++;
 	}
 	freeReplyObject(r);
+	return n;
+}
+
+static void session_key(const struct store *s, const char *bare, const char *resource,
+    char *key, size_t size)
+{
+	char what[sizeof MUC_SESSION_KEY + JID_MAX_PART];
+
+	snprintf(what, sizeof what, MUC_SESSION_KEY "%s", resource);
+	store_user_key(s, bare, what, key, size);
+}
+
+int muc_session_set(struct store *s, const char *bare, const char *resource,
+    const char *room, const char *nick)
+{
+	char key[STORE_MAX_KEY];
+	redisReply *r;
+
+	session_key(s, bare, resource, key, sizeof key);
+	r = nick ? store_cmd(s, "HSET %s %s %s", key, room, nick)
+	    : store_cmd(s, "HDEL %s %s", key, room);
+	if (!r)
+		return XE_REDIS;
+	freeReplyObject(r);
+	return 0;
+}
+
+int muc_session_take(struct store *s, const char *bare, const char *resource,
+    void (*fn)(const char *room, const char *nick, void *arg), void *arg)
+{
+	char key[STORE_MAX_KEY];
+	redisReply *r, *d;
+	size_t i;
+	int n = 0;
+
+	session_key(s, bare, resource, key, sizeof key);
+	if (!(r = store_cmd(s, "HGETALL %s", key)))
+		return XE_REDIS;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		snprintf(s->err, sizeof s->err, "HGETALL: not an array");
+		freeReplyObject(r);
+		return XE_REPLY;
+	}
+	for (i = 0; i + 1 < r->elements; i += 2)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    r->element[i + 1]->type == REDIS_REPLY_STRING) {
+			fn(r->element[i]->str, r->element[i + 1]->str, arg);
+			n++;
+		}
+	freeReplyObject(r);
+	if (!(d = store_cmd(s, "DEL %s", key)))
+		return XE_REDIS;
+	freeReplyObject(d);
 	return n;
 }

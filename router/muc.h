@@ -1,6 +1,6 @@
 /*
  * muc.h - XEP-0045 rooms in Redis: one room's decisions (join, leave,
- * groupchat message), each one Lua script on that room's keys, and the
+ * nick change, groupchat and private message, self-ping), each one Lua script on that room's keys, and the
  * room's event log that every occupant's handler reads.
  *
  * A room is the bare JID room@muc_domain; its keys carry it as hash tag
@@ -11,12 +11,15 @@
  *   <prefix>{room}:conf  hash: created (Unix seconds), locked (0 or 1)
  *   <prefix>{room}:aff   hash: bare JID -> affiliation (owner ...)
  *   <prefix>{room}:log   stream of room events, in the one order every
- *                        occupant sees: t (presence or message), n
+ *                        occupant sees: t (presence, message or
+ *                        private), n
  *                        (nick), j (the session's full JID), ro (role),
  *                        af (affiliation), ty ("" or unavailable), la
  *                        (1: the nick's last session left), c (status
  *                        codes, space separated), x (the stanza, without
- *                        'from' and 'to'), r (random hex: the message's
+ *                        'from' and 'to'), nn (the new nick of a
+ *                        nick change, status 303), tn (the nick a
+ *                        private message is for), r (random hex: the message's
  *                        XEP-0359 stanza-id is "<entry ID>-<r>", as
  *                        mam.h makes archive ids)
  * and every script PUBLISHes the wake-up "muc <room>\n" (route.h) on the
@@ -45,17 +48,22 @@ enum muc_result {
 	MUC_CONFLICT,           /* join: the nick is another user's */
 	MUC_LEFT,               /* leave: out */
 	MUC_SENT,               /* message: in the log */
-	MUC_NOT_OCCUPANT        /* leave, message: the session is not that nick */
+	MUC_NOT_OCCUPANT,       /* leave, message, nick: the session is not that nick */
+	MUC_CHANGED,            /* nick: the occupant has its new nick */
+	MUC_NO_NICK,            /* private: no occupant has that nick */
+	MUC_IN                  /* ping: the session is that nick's */
 };
 
 /* An occupant, or a log event; every string points into a reply. */
 struct muc_event {
 	const char *id;         /* log entry ID ("" for an occupant) */
-	const char *type;       /* "presence" or "message" */
+	const char *type;       /* "presence", "message" or "private" */
 	const char *nick, *jid, *role, *aff;
 	const char *ptype;      /* presence: "" or "unavailable" */
 	int last;               /* unavailable: the nick's last session left */
 	const char *codes;      /* status codes the event carries ("201") */
+	const char *newnick;    /* a nick change's unavailable: the new nick */
+	const char *tonick;     /* private: the nick it is for */
 	const char *xml;        /* the stanza, without 'from' and 'to' */
 	size_t xml_len;
 	char sid[MUC_ID_MAX];   /* message: its stanza-id */
@@ -81,15 +89,49 @@ void muc_join_free(struct muc_join *j);
  * MUC_NOT_OCCUPANT, or a negative xerr. */
 int muc_leave(struct store *s, const char *room, const char *nick, const char *full,
     const char *xml, size_t len, const char *codes, char *id);
+/* Session full, occupant nick, becomes occupant newnick with presence
+ * xml (XEP-0045 7.6): MUC_CHANGED and the log entry of the new nick's
+ * presence in id (MUC_ID_MAX bytes), MUC_CONFLICT (newnick is taken),
+ * MUC_NOT_OCCUPANT, or a negative xerr. */
+int muc_nick(struct store *s, const char *room, const char *nick, const char *full,
+    const char *newnick, const char *xml, size_t len, char *id);
 /* A groupchat message xml (no 'from' nor 'to') from session full as
  * nick: MUC_SENT and its stanza-id in sid (MUC_ID_MAX bytes),
  * MUC_NOT_OCCUPANT, or a negative xerr. */
 int muc_message(struct store *s, const char *room, const char *nick, const char *full,
     const char *xml, size_t len, char *sid);
+/* A private message xml (no 'from' nor 'to') from session full as nick
+ * to occupant tonick (XEP-0045 7.5): MUC_SENT and its stanza-id in sid
+ * (MUC_ID_MAX bytes), MUC_NOT_OCCUPANT (the sender is not in the room),
+ * MUC_NO_NICK, or a negative xerr. */
+int muc_private(struct store *s, const char *room, const char *nick, const char *full,
+    const char *tonick, const char *xml, size_t len, char *sid);
+/* XEP-0410 self-ping: is session full in room as nick? MUC_IN,
+ * MUC_NOT_OCCUPANT, or a negative xerr. Reads only. */
+int muc_ping(struct store *s, const char *room, const char *nick, const char *full);
 /* Hand fn the room's log events after entry ID after (exclusive), oldest
  * first, at most max; last (MUC_ID_MAX bytes) gets the ID of the last
  * one handed. Returns how many, or a negative xerr. */
 int muc_log_read(struct store *s, const char *room, const char *after, int max,
     void (*fn)(const struct muc_event *e, void *arg), void *arg, char *last);
+
+/*
+ * The rooms of one session, for the handler that reaps it when its own
+ * handler died (SIGKILL, a lost host): a hash under the user's hash tag,
+ *   <prefix>{bare}:muc:<resource>   room -> nick
+ * written by the session's handler before each join or nick change and
+ * cleared after each leave (or a failed join), so it never misses a room
+ * the session is in; at worst it names one the session is not in, and
+ * that leave answers MUC_NOT_OCCUPANT.
+ */
+#define MUC_SESSION_KEY "muc:"      /* what follows {bare}:, then the resource */
+/* Remember (nick) or forget (nick NULL) that session bare/resource is in
+ * room: 0 or XE_REDIS. */
+int muc_session_set(struct store *s, const char *bare, const char *resource,
+    const char *room, const char *nick);
+/* Hand fn each room and nick of session bare/resource, then delete the
+ * list: how many, or a negative xerr. */
+int muc_session_take(struct store *s, const char *bare, const char *resource,
+    void (*fn)(const char *room, const char *nick, void *arg), void *arg);
 
 #endif

@@ -41,6 +41,9 @@ extern const char lua_pep_purge[], lua_pep_purge_sha[];
 extern const char lua_pep_items[], lua_pep_items_sha[];
 extern const char lua_muc_join[], lua_muc_join_sha[];
 extern const char lua_muc_leave[], lua_muc_leave_sha[];
+extern const char lua_muc_nick[], lua_muc_nick_sha[];
 extern const char lua_muc_message[], lua_muc_message_sha[];
+extern const char lua_muc_private[], lua_muc_private_sha[];
+extern const char lua_muc_ping[], lua_muc_ping_sha[];
 
 #endif

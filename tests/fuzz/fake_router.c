@@ -743,11 +743,47 @@ int muc_leave(struct store *s, const char *room, const char *nick, const char *f
 	return no_rooms(s);
 }
 
+int muc_nick(struct store *s, const char *room, const char *nick, const char *full,
+    const char *newnick, const char *xml, size_t len, char *id)
+{
+	(void)room; (void)nick; (void)full; (void)newnick; (void)xml; (void)len;
+	id[0] = '\0';
+	return no_rooms(s);
+}
+
 int muc_message(struct store *s, const char *room, const char *nick, const char *full,
     const char *xml, size_t len, char *sid)
 {
 	(void)room; (void)nick; (void)full; (void)xml; (void)len;
 	sid[0] = '\0';
+	return no_rooms(s);
+}
+
+int muc_private(struct store *s, const char *room, const char *nick, const char *full,
+    const char *tonick, const char *xml, size_t len, char *sid)
+{
+	(void)room; (void)nick; (void)full; (void)tonick; (void)xml; (void)len;
+	sid[0] = '\0';
+	return no_rooms(s);
+}
+
+int muc_ping(struct store *s, const char *room, const char *nick, const char *full)
+{
+	(void)room; (void)nick; (void)full;
+	return no_rooms(s);
+}
+
+int muc_session_set(struct store *s, const char *bare, const char *resource,
+    const char *room, const char *nick)
+{
+	(void)bare; (void)resource; (void)room; (void)nick;
+	return no_rooms(s);
+}
+
+int muc_session_take(struct store *s, const char *bare, const char *resource,
+    void (*fn)(const char *room, const char *nick, void *arg), void *arg)
+{
+	(void)bare; (void)resource; (void)fn; (void)arg;
 	return no_rooms(s);
 }
 

@@ -1,5 +1,5 @@
-"""XEP-0045 rooms inside Redis: muc_join.lua, muc_leave.lua and
-muc_message.lua over the keys of lib/muc.lua (router/muc.h), every
+"""XEP-0045 rooms inside Redis: muc_join.lua, muc_leave.lua,
+muc_nick.lua, muc_message.lua, muc_private.lua and muc_ping.lua over the keys of lib/muc.lua (router/muc.h), every
 outcome of each, the log entries and the wake-ups."""
 import json
 
@@ -25,8 +25,17 @@ def leave(r, nick, full, codes="", rand="bb"):
     return r.eval("muc_leave", keys(), head() + [nick, full, "<presence/>", codes, rand])
 
 
+def nick(r, old, full, new, xml="<presence><show>xa</show></presence>", rand="dd"):
+    return r.eval("muc_nick", keys(), head() + [old, full, xml, new, rand])
+
+
 def message(r, nick, full, xml="<message><body>hi</body></message>", rand="cc"):
     return r.eval("muc_message", keys(), head() + [nick, full, xml, rand])
+
+
+def private(r, nick, full, to, xml="<message type='chat'><body>psst</body></message>",
+            rand="ee"):
+    return r.eval("muc_private", keys(), head() + [nick, full, xml, to, rand])
 
 
 def log(r):
@@ -124,3 +133,67 @@ def test_log_is_capped(r):
         message(r, "al", A1)
     # XADD MAXLEN ~: about muc.h's MUC_LOG_MAX entries stay
     assert 1000 <= r("XLEN", key(ROOM, "log")) < 1300
+
+
+def test_nick_change_moves_every_session(r, subscribe):
+    join(r, "al", A1, "<presence><show>away</show></presence>")
+    join(r, "al", A2)
+    join(r, "bo", B1)
+    s = subscribe(key(ROOM))
+    n = len(log(r))
+    res = nick(r, "al", A1, "ali")
+    assert res[0] == "changed"
+    (i1, gone), (i2, back) = log(r)[n:]
+    assert res[1] == i2
+    # unavailable from the old nick: 303, the new nick, the role kept
+    assert gone == {"t": "presence", "n": "al", "j": A1, "ro": "moderator", "af": "owner",
+                    "ty": "unavailable", "la": "1", "c": "303", "nn": "ali",
+                    "x": "<presence/>", "r": "dd"}
+    assert back == {"t": "presence", "n": "ali", "j": A1, "ro": "moderator", "af": "owner",
+                    "ty": "", "la": "0", "c": "", "x": "<presence><show>xa</show></presence>",
+                    "r": "dd"}
+    assert occ(r, "al") is None and occ(r, "ali")["jids"] == [A1, A2]
+    assert s.message() == [key(ROOM), "muc %s\n" % ROOM]
+    assert s.message() == [key(ROOM), "muc %s\n" % ROOM]
+    # the other session is in under the new nick
+    assert message(r, "ali", A2)[0] == "sent"
+
+
+def test_nick_change_conflict_and_not_occupant(r):
+    join(r, "al", A1)
+    join(r, "bo", B1)
+    n = len(log(r))
+    assert nick(r, "al", A1, "bo") == ["conflict"]
+    assert nick(r, "al", B1, "zz") == ["not-occupant"]
+    assert nick(r, "cy", A1, "zz") == ["not-occupant"]
+    assert len(log(r)) == n
+    assert occ(r, "al")["jids"] == [A1] and occ(r, "bo")["jids"] == [B1]
+
+
+def test_private_message(r, subscribe):
+    join(r, "al", A1)
+    join(r, "bo", B1)
+    s = subscribe(key(ROOM))
+    res = private(r, "al", A1, "bo")
+    i, e = log(r)[-1]
+    assert res == ["sent", i + "-ee"]
+    assert e == {"t": "private", "n": "al", "j": A1, "ro": "moderator", "af": "owner",
+                 "tn": "bo", "x": "<message type='chat'><body>psst</body></message>",
+                 "r": "ee"}
+    assert s.message() == [key(ROOM), "muc %s\n" % ROOM]
+    n = len(log(r))
+    assert private(r, "al", A1, "zz") == ["no-nick"]
+    assert private(r, "", "carol@x/c1", "bo") == ["not-occupant"]
+    assert private(r, "bo", A1, "al") == ["not-occupant"]
+    assert len(log(r)) == n
+
+
+def test_self_ping_reads_only(r):
+    join(r, "al", A1)
+    join(r, "al", A2)
+    n = len(log(r))
+    ping = lambda nick, full: r.eval("muc_ping", keys(), head() + [nick, full])
+    assert ping("al", A1) == ["joined"] and ping("al", A2) == ["joined"]
+    assert ping("al", B1) == ["not-occupant"]
+    assert ping("bo", A1) == ["not-occupant"]
+    assert len(log(r)) == n

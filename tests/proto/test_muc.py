@@ -6,7 +6,12 @@ other listener and both get each other's presence with the right
 items and status codes, in XEP-0045 7.2.3's order; groupchat both ways,
 in the same order for everyone, with the same stanza-ids; nick
 conflict (409); a message from a non-occupant (not-acceptable); leave;
-a session whose stream ends leaves; the Redis layout."""
+a session whose stream ends leaves; the Redis layout; nick changes
+(303, then the new nick; a taken nick is a conflict); private messages
+(to every session of the nick, item-not-found, not-acceptable);
+XEP-0410 self-ping; a session whose handler is killed leaves (333)."""
+import os
+import signal
 import xml.etree.ElementTree as ET
 
 try:
@@ -52,8 +57,8 @@ def sid_of(el):
     return s.get('by'), s.get('id')
 
 
-def start(server_factory):
-    server = server_factory(listeners=2, muc_domain=MUCD)
+def start(server_factory, **kw):
+    server = server_factory(listeners=2, muc_domain=MUCD, **kw)
     for u in (ALICE, BOB, CAROL):
         server.adduser(u, PW)
     return server
@@ -215,3 +220,177 @@ def test_off_without_muc_domain(server_factory):
         await a.close()
     C.run(go, timeout=30)
     assert error_condition(seen['err']) == ('cancel', 'remote-server-not-found')
+
+
+def test_nick_change(server_factory):
+    """XEP-0045 7.6: presence to room/newnick, sent by hand (xep_0045 has
+    no helper): unavailable from the old nick with 303 and the new nick,
+    then available from the new one, for everyone; a taken nick is a
+    conflict from room/newnick and changes nothing."""
+    server = start(server_factory)
+    seen = {}
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        await b.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
+        na, nb = a.mark(), b.mark()
+        a.xmpp.send_presence(pto=ROOM + '/Ali', pstatus='renamed')
+        seen['a_new'] = await a.wait1(muc_presence('Ali'), since=na)
+        seen['b_new'] = await b.wait1(muc_presence('Ali'), since=nb)
+        seen['a_view'], seen['b_view'] = a.received[na:], b.received[nb:]
+        seen['occ'] = sorted(server.redis('HKEYS', 'xmpp:{%s}:occ' % ROOM))
+        # a taken nick
+        na, nb = a.mark(), b.mark()
+        b.xmpp.send_presence(pto=ROOM + '/Ali')
+        seen['conflict'] = await b.wait1(is_('presence', type='error'), since=nb)
+        seen['occ2'] = sorted(server.redis('HKEYS', 'xmpp:{%s}:occ' % ROOM))
+        await a.none_for(muc_presence('Bo'), 1.0, since=na)
+        # the new nick speaks
+        nb = b.mark()
+        a.xmpp.send_message(mto=ROOM, mbody='as Ali', mtype='groupchat')
+        seen['msg'] = await b.wait1(body_is('as Ali'), since=nb)
+        for c in (a, b):
+            await c.close()
+    C.run(go, timeout=60)
+
+    for who, own in (('a', True), ('b', False)):
+        pres = [e for e in seen[who + '_view'] if e.tag == q('jabber:client', 'presence')
+                and e.get('from', '').startswith(ROOM + '/')]
+        assert [(e.get('from'), e.get('type')) for e in pres] == [
+            (ROOM + '/Al', 'unavailable'), (ROOM + '/Ali', None)], who
+        item, codes = x_of(pres[0])
+        assert item['nick'] == 'Ali' and item['role'] == 'moderator', (who, item)
+        assert codes == (['110', '303'] if own else ['303']), (who, codes)
+        item, codes = x_of(pres[1])
+        assert 'nick' not in item and item['role'] == 'moderator', (who, item)
+        assert codes == (['110'] if own else []), (who, codes)
+        assert pres[1].find(q('jabber:client', 'status')).text == 'renamed'
+    assert seen['occ'] == ['Ali', 'Bo']
+    assert seen['conflict'].get('from') == ROOM + '/Ali'
+    assert error_condition(seen['conflict']) == ('cancel', 'conflict')
+    assert seen['occ2'] == ['Ali', 'Bo']
+    assert seen['msg'].get('from') == ROOM + '/Ali'
+
+
+def test_private_messages(server_factory):
+    """XEP-0045 7.5: a chat message to room/nick reaches every session of
+    that occupant, and only them, from room/sendernick; a nick not in
+    the room is item-not-found, a sender not in it not-acceptable."""
+    server = start(server_factory)
+    seen = {}
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        b1 = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+        b2 = await online(server.ports[0], BOB + '/b2', plugins=PLUGINS)
+        c = await online(server.ports[1], CAROL + '/c1', plugins=PLUGINS)
+        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        await b1.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
+        await b2.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
+        await c.xmpp['xep_0045'].join_muc_wait(ROOM, 'Cy', timeout=5)
+        marks = {k: x.mark() for k, x in (('a', a), ('b1', b1), ('b2', b2), ('c', c))}
+        a.xmpp.send_message(mto=ROOM + '/Bo', mbody='psst', mtype='chat')
+        seen['b1'] = await b1.wait1(body_is('psst'), since=marks['b1'])
+        seen['b2'] = await b2.wait1(body_is('psst'), since=marks['b2'])
+        await c.none_for(body_is('psst'), 1.0, since=marks['c'])
+        await a.none_for(body_is('psst'), 0.2, since=marks['a'])
+        na = a.mark()
+        a.xmpp.send_message(mto=ROOM + '/Nobody', mbody='hello?', mtype='chat')
+        seen['nobody'] = await a.wait1(is_('message', type='error'), since=na)
+        c.xmpp['xep_0045'].leave_muc(ROOM, 'Cy')
+        await c.wait1(muc_presence('Cy', type='unavailable'), since=marks['c'])
+        nc, nb = c.mark(), b1.mark()
+        c.xmpp.send_message(mto=ROOM + '/Bo', mbody='outsider', mtype='chat')
+        seen['outside'] = await c.wait1(is_('message', type='error'), since=nc)
+        await b1.none_for(body_is('outsider'), 1.0, since=nb)
+        for x in (a, b1, b2, c):
+            await x.close()
+    C.run(go, timeout=60)
+
+    for k in ('b1', 'b2'):
+        m = seen[k]
+        assert m.get('from') == ROOM + '/Al' and m.get('type') == 'chat', k
+        assert m.get('to') == BOB + '/' + k
+        assert m.find(q(NS_USER, 'x')) is not None
+    assert seen['nobody'].get('from') == ROOM + '/Nobody'
+    assert error_condition(seen['nobody']) == ('cancel', 'item-not-found')
+    assert error_condition(seen['outside']) == ('modify', 'not-acceptable')
+
+
+def test_self_ping(server_factory):
+    """XEP-0410: a ping to one's own room/nick is answered by the service:
+    a result while joined, not-acceptable otherwise."""
+    server = start(server_factory)
+    seen = {}
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+
+        async def ping(client, nick):
+            iq = client.xmpp.Iq()
+            iq['type'] = 'get'
+            iq['to'] = ROOM + '/' + nick
+            iq.append(ET.Element('{urn:xmpp:ping}ping'))
+            return await outcome(iq.send(timeout=5))
+        seen['before'] = await ping(a, 'Al')
+        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        seen['joined'] = await ping(a, 'Al')
+        seen['other'] = await ping(b, 'Al')
+        na = a.mark()
+        a.xmpp['xep_0045'].leave_muc(ROOM, 'Al')
+        await a.wait1(muc_presence('Al', type='unavailable'), since=na)
+        seen['left'] = await ping(a, 'Al')
+        for c in (a, b):
+            await c.close()
+    C.run(go, timeout=60)
+
+    assert seen['joined'][0] == 'result', seen['joined']
+    assert seen['joined'][1]['from'] == ROOM + '/Al'
+    for k in ('before', 'other', 'left'):
+        assert seen[k][:3] == ('error', 'not-acceptable', ROOM + '/Al'), (k, seen[k])
+
+
+def test_killed_handler_leaves(server_factory):
+    """A handler killed with SIGKILL cannot leave its rooms: its session
+    lists them under the user's key ({bare}:muc:<resource>, room ->
+    nick), and the living handler that reaps the session makes it leave
+    each with status 333, within the session expiry."""
+    server = start(server_factory, session_ttl=5)
+    seen = {}
+    rooms_key = 'xmpp:{%s}:muc:b1' % BOB
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        await b.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
+        nb = b.mark()
+        b.xmpp.send_presence(pto=ROOM + '/Bob')
+        await b.wait1(muc_presence('Bob'), since=nb)
+        seen['rooms'] = server.redis('HGETALL', rooms_key)
+        pid = int(C.parse_session_record(C.redis_sessions(server, BOB)['b1'])['pid'])
+        na = a.mark()
+        os.kill(pid, signal.SIGKILL)
+        b.drop()
+        seen['gone'] = await a.wait1(muc_presence('Bob', type='unavailable'), timeout=20,
+                                     since=na)
+        seen['occ'] = server.redis('HKEYS', 'xmpp:{%s}:occ' % ROOM)
+        seen['rooms_after'] = server.redis('EXISTS', rooms_key)
+        # a clean leave clears the list too
+        seen['a_rooms'] = server.redis('HGETALL', 'xmpp:{%s}:muc:a1' % ALICE)
+        na = a.mark()
+        a.xmpp['xep_0045'].leave_muc(ROOM, 'Al')
+        await a.wait1(muc_presence('Al', type='unavailable'), since=na)
+        seen['a_rooms_after'] = server.redis('EXISTS', 'xmpp:{%s}:muc:a1' % ALICE)
+        await a.close()
+    C.run(go, timeout=60)
+
+    assert seen['rooms'] == [ROOM, 'Bob'], seen['rooms']
+    item, codes = x_of(seen['gone'])
+    assert codes == ['333'] and item['role'] == 'none', (item, codes)
+    assert seen['occ'] == ['Al']
+    assert seen['rooms_after'] == 0
+    assert seen['a_rooms'] == [ROOM, 'Al'] and seen['a_rooms_after'] == 0

@@ -6,6 +6,7 @@
 
 local MUC_LOG_MAX = 1000     -- entries a room's log keeps (muc.h)
 local MUC_LOG_LINGER = 60    -- seconds an emptied room's log stays
+local MUC_STATUS_NICK = '303'  -- XEP-0045: the occupant's nick changed
 
 -- The occupant record of nick (a table), or nil.
 local function muc_occupant(nick)

@@ -32,7 +32,7 @@ static const char *const user_keys[] = {
 	"carbons", "smids", "vcard", "private", "blocklist", "mamprefs", "pep", NULL
 };
 /* ... and those of each session (its resource after the colon). */
-static const char *const session_keys[] = { "inbox:", "sm:", "smq:", NULL };
+static const char *const session_keys[] = { "inbox:", "sm:", "smq:", "muc:", NULL };
 
 /* The keys of each session of bare: its inbox and stream management. */
 static int delete_session_keys(struct store *s, const char *bare)

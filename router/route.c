@@ -194,9 +194,32 @@ static void mam_add_args(const struct route_req *q, const char *with, const char
 	c->al[7] = q->envlen;
 }
 
+/* Fresh random hex for the archive ids of one pipeline, drawn from the
+ * kernel RANDOM_HEX_MAX bytes at a time: a message archived on both
+ * sides costs one getrandom(2) between several requests, not one each. */
+struct rand_pool {
+	char hex[2 * RANDOM_HEX_MAX + 1];
+	size_t used;                   /* hex digits handed out */
+};
+
+/* 2 * ROUTE_RAND hex digits into out (2 * ROUTE_RAND + 1 bytes): 0, or
+ * -1 when the kernel gave none. */
+static int pool_take(struct rand_pool *p, char *out)
+{
+	if (!p->hex[0] || p->used + 2 * ROUTE_RAND > 2 * RANDOM_HEX_MAX) {
+		if (random_hex(p->hex, RANDOM_HEX_MAX) < 0)
+			return -1;
+		p->used = 0;
+	}
+	memcpy(out, p->hex + p->used, 2 * ROUTE_RAND);
+	out[2 * ROUTE_RAND] = '\0';
+	p->used += 2 * ROUTE_RAND;
+	return 0;
+}
+
 static void call_args(struct store *s, const struct route_req *q, const char *now,
     const char *ttl, const char *cap, const char *expiry, const char *const *policy,
-    struct route_call *c)
+    struct rand_pool *pool, struct route_call *c)
 {
 	const char *with = q->archive_with ? q->archive_with : "";
 	int i;
@@ -212,7 +235,7 @@ static void call_args(struct store *s, const struct route_req *q, const char *no
 	c->mine[9] = key_dup(s, q->bare, "roster");
 	c->mine[10] = NULL;
 	/* No randomness, no archive: the message goes on unarchived. */
-	if (with[0] && random_hex(c->rand, ROUTE_RAND) < 0)
+	if (with[0] && pool_take(pool, c->rand) < 0)
 		with = "";
 	if (q->sent && !q->carbons && with[0]) {
 		mam_add_args(q, with, now, policy, c);
@@ -259,6 +282,7 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 	redisReply **rep = xcalloc((size_t)n + 1, sizeof *rep);
 	char now[32], ttl[16], cap[16], expiry[STORE_MAX_GLOBAL_KEY], count[24], age[24];
 	const char *policy[3] = { count, age, s->archive_default };
+	struct rand_pool pool = { "", 0 };
 
 	snprintf(now, sizeof now, "%ld", (long)time(NULL));
 	snprintf(ttl, sizeof ttl, "%d", s->session_ttl);
@@ -267,7 +291,7 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 	snprintf(age, sizeof age, "%ld", s->archive_max_age);
 	store_global_key(s, "expiry", expiry, sizeof expiry);
 	for (i = 0; i < n; i++) {
-		call_args(s, &req[i], now, ttl, cap, expiry, policy, &calls[i]);
+		call_args(s, &req[i], now, ttl, cap, expiry, policy, &pool, &calls[i]);
 		av[i] = calls[i].av;
 		al[i] = calls[i].al;
 		ac[i] = calls[i].ac;

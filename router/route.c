@@ -329,24 +329,6 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 	free(calls); free(av); free(al); free(ac); free(rep);
 }
 
-enum route_outcome route_stanza(struct store *s, const char *bare, const char *resource,
-    int is_iq, const char *msg_type, const char *envelope, size_t envlen,
-    const char *delay, int offline_cap)
-{
-	struct route_req q = { 0 };
-	q.bare = bare;
-	q.resource = resource;
-	q.is_iq = is_iq;
-	q.msg_type = msg_type;
-	q.envelope = envelope;
-	q.envlen = envlen;
-	q.delay = delay;
-	q.echo_of = "";
-	enum route_outcome o;
-	route_stanza_batch(s, 1, &q, offline_cap, &o);
-	return o;
-}
-
 /* fn for each string element of array r from the first-th on. */
 static void each_string(redisReply *r, size_t first,
     void (*fn)(const char *, size_t, void *), void *arg)

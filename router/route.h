@@ -171,13 +171,6 @@ void route_stanza_batch(struct store *s, int n, const struct route_req *req,
 void route_stanza_batch_with(struct store *s, int n, const struct route_req *req,
     int offline_cap, enum route_outcome *out, struct store_rider *rider);
 
-/* Deliver a message or IQ to local user bare (resource may be ""), per
- * route_stanza.lua; delay is the <delay/> element offline storage adds
- * ("" for none). */
-enum route_outcome route_stanza(struct store *s, const char *bare, const char *resource,
-    int is_iq, const char *msg_type, const char *envelope, size_t envlen,
-    const char *delay, int offline_cap);
-
 /* The current presence of each of n users (presence_get.lua, one round
  * trip, read only): fn(xml) for each available, live resource (xml
  * borrowed for the call). Returns 0 or XE_REDIS / XE_REPLY. */

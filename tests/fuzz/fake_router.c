@@ -927,15 +927,6 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 		rider->reply = NULL;
 }
 
-enum route_outcome route_stanza(struct store *s, const char *bare, const char *resource,
-    int is_iq, const char *msg_type, const char *envelope, size_t envlen,
-    const char *delay, int offline_cap)
-{
-	struct route_req q = { bare, resource, is_iq, msg_type, envelope, envlen, delay, "",
-		0, 0, NULL, NULL };
-	return route_one(s, &q, offline_cap);
-}
-
 int route_presence_of(struct store *s, const char *const *bares, int n,
     void (*fn)(const char *xml, size_t len, void *arg), void *arg)
 {

@@ -49,6 +49,7 @@
 #include "scram.h"
 #include "invite.h"
 #include "log.h"
+#include "xdata.h"
 
 #include <string.h>
 
@@ -56,7 +57,6 @@
 #define NS_REGISTER_FEAT "http://jabber.org/features/iq-register"
 #define NS_IBR_TOKEN "urn:xmpp:ibr-token:0"     /* XEP-0445 stream feature */
 #define NS_PARS "urn:xmpp:pars:0"               /* XEP-0445 <preauth/> */
-#define NS_XDATA "jabber:x:data"
 #define REG_INSTRUCTIONS "Choose a username and a password."
 #define REG_INSTRUCTIONS_INVITE \
 	"Choose a username and a password, and give your invitation token " \
@@ -273,18 +273,14 @@ static int invite_mode(const struct conn *c)
 static void form_field(struct xml_node *x, const char *type, const char *var,
     const char *label)
 {
-	struct xml_node *f = xml_new_child(x, NS_XDATA, "field");
-	xml_set(f, "type", type);
-	xml_set(f, "var", var);
-	xml_set(f, "label", label);
-	xml_new_child(f, NS_XDATA, "required");
+	xml_new_child(xdata_field(x, var, type, label, NULL, NULL), NS_XDATA, "required");
 }
 
 /* 3.1: what to send. In invite mode, unless a preauth was accepted on
  * this stream, also a form (XEP-0077 4) with the token field. */
 static void new_form(struct conn *c, struct xml_node *iq)
 {
-	struct xml_node *r = xml_new(NS_REGISTER, "query"), *x, *f;
+	struct xml_node *r = xml_new(NS_REGISTER, "query"), *x;
 	int token = invite_mode(c) && !reg_of(c)->token[0];
 	const char *ins = token ? REG_INSTRUCTIONS_INVITE : REG_INSTRUCTIONS;
 
@@ -292,34 +288,14 @@ static void new_form(struct conn *c, struct xml_node *iq)
 	xml_new_child(r, NS_REGISTER, "username");
 	xml_new_child(r, NS_REGISTER, "password");
 	if (token) {
-		x = xml_new_child(r, NS_XDATA, "x");
-		xml_set(x, "type", "form");
+		x = xml_add(r, xdata_form("form", NULL));
 		xml_add_text(xml_new_child(x, NS_XDATA, "instructions"), ins, strlen(ins));
-		f = xml_new_child(x, NS_XDATA, "field");
-		xml_set(f, "type", "hidden");
-		xml_set(f, "var", "FORM_TYPE");
-		xml_add_text(xml_new_child(f, NS_XDATA, "value"), NS_REGISTER, strlen(NS_REGISTER));
+		xdata_field(x, "FORM_TYPE", "hidden", NULL, NS_REGISTER, NULL);
 		form_field(x, "text-single", "username", "Username");
 		form_field(x, "text-private", "password", "Password");
 		form_field(x, "text-single", "token", "Invitation token");
 	}
 	conn_iq_result(c, iq, r);
-}
-
-/* The value of the submitted form's field var, or NULL. */
-static const char *form_value(const struct xml_node *x, const char *var)
-{
-	struct xml_node *f, *v;
-	const char *name;
-
-	for (f = x->children; f; f = f->next) {
-		if (!f->name || strcmp(f->name, "field") || !f->ns || strcmp(f->ns, NS_XDATA))
-			continue;
-		name = xml_get(f, "var");
-		if (name && !strcmp(name, var))
-			return (v = xml_child(f, NS_XDATA, "value")) ? xml_text(v) : "";
-	}
-	return NULL;
 }
 
 /* XEP-0445: is the token good? It is kept for this stream's
@@ -390,9 +366,9 @@ static void new_account(struct conn *c, struct xml_node *iq, const struct xml_no
 			reg_error(c, iq, "modify", "bad-request", "submit the form");
 			return;
 		}
-		user = form_value(x, "username");
-		pw = form_value(x, "password");
-		token = form_value(x, "token");
+		user = xdata_value(x, "username");
+		pw = xdata_value(x, "password");
+		token = xdata_value(x, "token");
 	} else {
 		if ((u = query_child(q, "username")))
 			user = xml_text(u);

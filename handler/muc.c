@@ -27,6 +27,7 @@
  * the living handler that reaps it makes it leave each, with 333.
  */
 #include "modules.h"
+#include "muc-int.h"
 #include "conn.h"
 #include "config.h"
 #include "jid.h"
@@ -41,14 +42,15 @@
 #include <string.h>
 #include <time.h>
 
-#define NS_MUC       "http://jabber.org/protocol/muc"
-#define NS_MUC_USER  NS_MUC "#user"
 #define MUC_ROOMS_MAX 64        /* rooms one session may be in */
 #define MUC_READ_BATCH 100      /* log entries read per round trip */
 #define MUC_CATCHUP_SEC 1       /* a read after joining: a wake-up published
                                    before our SUBSCRIBE took effect is lost */
 #define MUC_ROLE_MAX 16
 #define MUC_STATUS_SELF "110"   /* XEP-0045: the presence is one's own */
+#define MUC_STATUS_NONANON "100"  /* XEP-0045: everyone sees real JIDs */
+#define MUC_STATUS_LOGGED "170"   /* XEP-0045: the room is archived */
+#define MUC_STATUS_CREATED "201"  /* XEP-0045: a new room */
 #define MUC_STATUS_TECHNICAL "333"  /* XEP-0045: removed by a technical
                                        problem (its handler died) */
 
@@ -57,6 +59,8 @@ struct muc_room {
 	char nick[JID_MAX_PART];
 	char last[MUC_ID_MAX];          /* the last log entry rendered */
 	char role[MUC_ROLE_MAX];        /* our role: moderators see real JIDs */
+	int anyone;                     /* everyone sees real JIDs (whois) */
+	int out;                        /* the log said we are out: forget it */
 	time_t catchup;                 /* when to read the log once more; 0 done */
 };
 
@@ -142,6 +146,10 @@ static void render_presence(struct conn *c, struct muc_room *r, const struct muc
 	/* One session of a nick that others still hold: only it sees it go. */
 	if (gone && !e->last && strcmp(e->jid, conn_full(c)))
 		return;
+	/* We are out (we left, were removed, or our nick's last session
+	 * left): the room is forgotten once the log is read. */
+	if (own && gone && !renamed)
+		r->out = 1;
 	if (own && !gone)
 		snprintf(r->role, sizeof r->role, "%s", e->role);
 	st = stanza_of(c, r, e, "presence");
@@ -158,8 +166,13 @@ static void render_presence(struct conn *c, struct muc_room *r, const struct muc
 	if (renamed)
 		xml_set(item, "nick", e->newnick);
 	/* Semi-anonymous rooms: real JIDs for moderators, and one's own. */
-	if (own || !strcmp(r->role, "moderator"))
+	if (own || r->anyone || !strcmp(r->role, "moderator"))
 		xml_set(item, "jid", e->jid);
+	if (e->actor[0])
+		xml_set(xml_new_child(item, NS_MUC_USER, "actor"), "nick", e->actor);
+	if (e->reason[0])
+		xml_add_text(xml_new_child(item, NS_MUC_USER, "reason"), e->reason,
+		    strlen(e->reason));
 	if (own)
 		add_status(x, MUC_STATUS_SELF);
 	snprintf(codes, sizeof codes, "%s", e->codes);
@@ -201,6 +214,62 @@ static void render_private(struct conn *c, struct muc_room *r, const struct muc_
 	xml_free(st);
 }
 
+/* A subject change (XEP-0045 8.1): the stored message, from room/nick. */
+static void render_subject(struct conn *c, struct muc_room *r, const struct muc_event *e)
+{
+	struct xml_node *st = stanza_of(c, r, e, "message");
+
+	xml_set(st, "type", "groupchat");
+	conn_send(c, st);
+	xml_free(st);
+}
+
+/* A configuration change (XEP-0045 10.2.1): a message from the room
+ * with the status codes; whether real JIDs show may have changed. */
+static void render_config(struct conn *c, struct muc_room *r, const struct muc_event *e)
+{
+	struct xml_node *m = xml_new(NS_CLIENT, "message"), *x;
+	char codes[64], *w, *save = NULL;
+
+	r->anyone = !strcmp(e->whois, "anyone");
+	xml_set(m, "from", r->room);
+	xml_set(m, "to", conn_full(c));
+	xml_set(m, "type", "groupchat");
+	x = xml_new_child(m, NS_MUC_USER, "x");
+	snprintf(codes, sizeof codes, "%s", e->codes);
+	for (w = strtok_r(codes, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		add_status(x, w);
+	conn_send(c, m);
+	xml_free(m);
+}
+
+/* The room is destroyed (XEP-0045 10.9): our unavailable presence with
+ * the reason and alternate venue; we are out. */
+static void render_destroy(struct conn *c, struct muc_room *r, const struct muc_event *e)
+{
+	struct xml_node *p = xml_new(NS_CLIENT, "presence"), *x, *item, *d;
+	char from[ROUTE_NODE_MAX + JID_MAX_PART + 1];
+
+	snprintf(from, sizeof from, "%s/%s", r->room, r->nick);
+	xml_set(p, "from", from);
+	xml_set(p, "to", conn_full(c));
+	xml_set(p, "type", "unavailable");
+	x = xml_new_child(p, NS_MUC_USER, "x");
+	item = xml_new_child(x, NS_MUC_USER, "item");
+	xml_set(item, "affiliation", "none");
+	xml_set(item, "role", "none");
+	d = xml_new_child(x, NS_MUC_USER, "destroy");
+	if (e->venue[0])
+		xml_set(d, "jid", e->venue);
+	if (e->reason[0])
+		xml_add_text(xml_new_child(d, NS_MUC_USER, "reason"), e->reason,
+		    strlen(e->reason));
+	add_status(x, MUC_STATUS_SELF);
+	conn_send(c, p);
+	xml_free(p);
+	r->out = 1;
+}
+
 struct render_arg {
 	struct conn *c;
 	struct muc_room *r;
@@ -215,10 +284,18 @@ static void render(const struct muc_event *e, void *arg)
 		render_message(a->c, a->r, e);
 	else if (!strcmp(e->type, "private"))
 		render_private(a->c, a->r, e);
+	else if (!strcmp(e->type, "subject"))
+		render_subject(a->c, a->r, e);
+	else if (!strcmp(e->type, "config"))
+		render_config(a->c, a->r, e);
+	else if (!strcmp(e->type, "destroy"))
+		render_destroy(a->c, a->r, e);
 }
 
-/* Write what the room's log holds after the last entry we rendered. */
-static void read_log(struct conn *c, struct muc_room *r)
+/* Write what the room's log holds after the last entry we rendered.
+ * When it said we are out, the room is forgotten (r is freed): returns
+ * 1 then, else 0. */
+static int read_log(struct conn *c, struct muc_room *r)
 {
 	struct render_arg a = { c, r };
 	int n;
@@ -228,7 +305,12 @@ static void read_log(struct conn *c, struct muc_room *r)
 		    r->last);
 		if (n < 0)
 			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
-	} while (n == MUC_READ_BATCH);
+	} while (n == MUC_READ_BATCH && !r->out);
+	if (!r->out)
+		return 0;
+	mark(c, r->room, NULL);
+	room_forget(c, r);
+	return 1;
 }
 
 /* ---- joining and leaving ---- */
@@ -248,16 +330,56 @@ static char *stored_presence(const struct xml_node *st, size_t *len)
 	return xml;
 }
 
-/* XEP-0045 7.2.16: the subject, empty until set, ends the join. */
-static void send_subject(struct conn *c, const char *room)
+/* XEP-0045 7.2.16: the subject, empty until set, ends the join: the
+ * room keeps the message that set it (xml) and who (nick). */
+static void send_subject(struct conn *c, const char *room, const char *nick,
+    const char *xml, size_t len)
 {
-	struct xml_node *m = xml_new(NS_CLIENT, "message");
-	xml_set(m, "from", room);
+	struct xml_node *m = len ? xml_parse_string(xml, len) : NULL;
+	char from[ROUTE_NODE_MAX + JID_MAX_PART + 1];
+
+	if (!m || strcmp(m->name, "message")) {
+		xml_free(m);
+		m = xml_new(NS_CLIENT, "message");
+		xml_new_child(m, NS_CLIENT, "subject");
+	}
+	snprintf(from, sizeof from, "%s%s%.*s", room, nick[0] ? "/" : "", JID_MAX_PART - 1, nick);
+	xml_set(m, "from", from);
 	xml_set(m, "to", conn_full(c));
 	xml_set(m, "type", "groupchat");
-	xml_new_child(m, NS_CLIENT, "subject");
 	conn_send(c, m);
 	xml_free(m);
+}
+
+/* The error a refused join gets (XEP-0045 7.2.5-7.2.9, 10.1.1), or NULL
+ * for an outcome that is no refusal. */
+static const struct refusal {
+	int rc;
+	const char *type, *cond, *text;
+} refusals[] = {
+	{ MUC_CONFLICT, "cancel", "conflict", "that nick is taken" },
+	{ MUC_LOCKED, "cancel", "item-not-found", "the room is not configured yet" },
+	{ MUC_BANNED, "auth", "forbidden", "banned from the room" },
+	{ MUC_MEMBERS_ONLY, "auth", "registration-required", "the room is members-only" },
+	{ MUC_PASSWORD, "auth", "not-authorized", "the room needs its password" },
+	{ MUC_FULL, "wait", "service-unavailable", "the room is full" },
+};
+
+static const struct refusal *refusal_of(int rc)
+{
+	size_t i;
+	for (i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+		if (refusals[i].rc == rc)
+			return &refusals[i];
+	return NULL;
+}
+
+/* The password in a join's <x xmlns='http://jabber.org/protocol/muc'/>. */
+static const char *join_password(const struct xml_node *st)
+{
+	struct xml_node *x = xml_child(st, NS_MUC, "x");
+	struct xml_node *pw = x ? xml_child(x, NS_MUC, "password") : NULL;
+	return pw ? xml_text(pw) : "";
 }
 
 /* XEP-0045 7.2: presence st to room/nick from a session not in room. */
@@ -267,7 +389,8 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	struct muc_join j;
 	struct muc_room *r;
 	struct muc_event self;
-	char chan[STORE_MAX_KEY], *xml;
+	const struct refusal *no;
+	char chan[STORE_MAX_KEY], codes[16], *xml;
 	size_t len;
 	int rc, i;
 
@@ -284,17 +407,20 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	}
 	xml = stored_presence(st, &len);
 	mark(c, room, nick);    /* before: a death right after the join is covered */
-	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, &j);
-	if (rc < 0 || rc == MUC_CONFLICT)
+	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, join_password(st), &j);
+	no = refusal_of(rc);
+	if (rc < 0 || no)
 		mark(c, room, NULL);
-	if (rc < 0 || rc == MUC_CONFLICT || rc == MUC_UPDATED) {
+	if (rc < 0 || no || rc == MUC_UPDATED) {
 		if (rc < 0)
 			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 		if (rc == MUC_UPDATED)     /* we lost track of it: a lost answer */
 			log_msg(LOG_WARNING, "muc: already in %s", room);
-		conn_error(c, st, rc == MUC_CONFLICT ? "cancel" : "wait",
-		    rc == MUC_CONFLICT ? "conflict" : "internal-server-error", NULL);
-		if (rc >= 0)
+		if (no)
+			conn_error(c, st, no->type, no->cond, no->text);
+		else
+			conn_error(c, st, "wait", "internal-server-error", NULL);
+		if (rc == MUC_UPDATED)
 			muc_join_free(&j);
 		if (route_unsubscribe_channel(conn_store(c), chan) < 0)
 			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
@@ -307,6 +433,7 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	snprintf(r->nick, sizeof r->nick, "%s", nick);
 	snprintf(r->last, sizeof r->last, "%s", j.id);
 	snprintf(r->role, sizeof r->role, "%s", j.role);
+	r->anyone = j.anyone;
 	r->catchup = time(NULL) + MUC_CATCHUP_SEC;
 	s->r[s->n++] = r;
 	/* XEP-0045 7.2.3: the others' presence, then our own, then the
@@ -322,11 +449,14 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	self.aff = j.aff;
 	self.ptype = "";
 	self.newnick = self.tonick = "";
-	self.codes = rc == MUC_CREATED ? "201" : "";
+	self.actor = self.reason = self.venue = self.whois = "";
+	snprintf(codes, sizeof codes, "%s %s %s", j.anyone ? MUC_STATUS_NONANON : "",
+	    j.logging ? MUC_STATUS_LOGGED : "", rc == MUC_CREATED ? MUC_STATUS_CREATED : "");
+	self.codes = codes;
 	self.xml = xml;
 	self.xml_len = len;
 	render_presence(c, r, &self);
-	send_subject(c, room);
+	send_subject(c, room, j.subject_nick, j.subject, j.subject_len);
 	muc_join_free(&j);
 	free(xml);
 }
@@ -346,13 +476,14 @@ static void leave(struct conn *c, struct muc_room *r, const struct xml_node *st)
 		len = strlen(xml);
 	}
 	rc = muc_leave(conn_store(c), r->room, r->nick, conn_full(c), xml, len, "", id);
+	free(xml);
 	if (rc < 0)
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
-	else if (rc == MUC_LEFT && st)
-		read_log(c, r);     /* up to our own unavailable presence */
+	/* Up to our own unavailable presence, which forgets the room. */
+	else if (rc == MUC_LEFT && st && read_log(c, r))
+		return;
 	if (rc >= 0)
 		mark(c, r->room, NULL);
-	free(xml);
 	room_forget(c, r);
 }
 
@@ -397,7 +528,8 @@ static void presence_to_room(struct conn *c, const struct xml_node *st, const ch
 		rc = muc_nick(conn_store(c), room, r->nick, conn_full(c), nick, xml, len, id);
 		if (rc != MUC_CHANGED)
 			mark(c, room, r->nick);
-	} else if ((rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, &j)) >= 0) {
+	} else if ((rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, "", &j))
+	    >= 0) {
 		muc_join_free(&j);
 	}
 	free(xml);
@@ -407,6 +539,13 @@ static void presence_to_room(struct conn *c, const struct xml_node *st, const ch
 	} else if (rc == MUC_CONFLICT) {      /* XEP-0045 7.6: from room/newnick */
 		conn_error(c, st, "cancel", "conflict", NULL);
 	}
+}
+
+/* XEP-0045 8.1: a groupchat message with a subject and no body sets
+ * the subject. */
+static int is_subject(const struct xml_node *st)
+{
+	return xml_child(st, NS_CLIENT, "subject") && !xml_child(st, NS_CLIENT, "body");
 }
 
 /* A groupchat message to the room, or a private message (type chat) to
@@ -439,6 +578,8 @@ static void message_to_room(struct conn *c, const struct xml_node *st, const cha
 	xml_free(m);
 	if (private)
 		rc = muc_private(conn_store(c), room, self, conn_full(c), nick, xml, len, sid);
+	else if (is_subject(st))
+		rc = muc_subject(conn_store(c), room, self, conn_full(c), xml, len, sid);
 	else
 		rc = muc_message(conn_store(c), room, self, conn_full(c), xml, len, sid);
 	free(xml);
@@ -449,6 +590,10 @@ static void message_to_room(struct conn *c, const struct xml_node *st, const cha
 		conn_error(c, st, "modify", "not-acceptable", "not in the room");
 	} else if (rc == MUC_NO_NICK) {
 		conn_error(c, st, "cancel", "item-not-found", "no such occupant");
+	} else if (rc == MUC_FORBIDDEN) {
+		conn_error(c, st, "auth", "forbidden", private ? "the room allows no such "
+		    "private message" : is_subject(st) ? "not allowed to change the subject"
+		    : "no voice in this room");
 	}
 }
 
@@ -503,6 +648,25 @@ static void service_iq(struct conn *c, const struct xml_node *iq)
 	conn_error(c, iq, "cancel", "service-unavailable", NULL);
 }
 
+/* An IQ to the room itself: its disco#info (XEP-0045 6.4) and the
+ * owner's use cases (10). */
+static void room_iq(struct conn *c, const struct xml_node *iq, const char *room)
+{
+	const char *type = xml_get(iq, "type");
+	const struct xml_node *q = xml_first_element(iq);
+
+	if (!type || (strcmp(type, "get") && strcmp(type, "set")))
+		return;             /* results and errors end here */
+	if (!q || !q->ns)
+		conn_error(c, iq, "modify", "bad-request", NULL);
+	else if (!strcmp(type, "get") && !strcmp(q->ns, NS_DISCO_INFO) && !xml_get(q, "node"))
+		muc_room_info(c, iq, room);
+	else if (!strcmp(q->ns, NS_MUC_OWNER))
+		muc_owner_iq(c, iq, room);
+	else
+		conn_error(c, iq, "cancel", "service-unavailable", NULL);
+}
+
 static enum mod_ret muc_inbound(struct conn *c, struct xml_node *st)
 {
 	const char *mucd = conn_cfg(c)->muc_domain, *to = xml_get(st, "to");
@@ -538,6 +702,8 @@ static enum mod_ret muc_inbound(struct conn *c, struct xml_node *st)
 		message_to_room(c, st, room, j.resource);
 	else if (!strcmp(st->name, "iq") && j.resource[0])
 		iq_to_occupant(c, st, room, j.resource);
+	else if (!strcmp(st->name, "iq"))
+		room_iq(c, st, room);
 	else
 		conn_error(c, st, "cancel", "service-unavailable", NULL);
 	return MOD_HANDLED;
@@ -552,7 +718,7 @@ static enum mod_ret muc_outbound(struct conn *c, const struct route_msg *m)
 	if (m->kind != ROUTE_MUC)
 		return MOD_PASS;
 	if ((r = room_find(c, m->node)))
-		read_log(c, r);
+		(void)read_log(c, r);
 	return MOD_HANDLED;
 }
 
@@ -567,7 +733,8 @@ static int muc_tick(struct conn *c, time_t now)
 			continue;
 		if (now >= r->catchup) {
 			r->catchup = 0;
-			read_log(c, r);
+			if (read_log(c, r))
+				i--;        /* r is gone, another took its place */
 		} else if (next < 0 || r->catchup - now < next) {
 			next = (int)(r->catchup - now);
 		}

@@ -13,11 +13,13 @@
 #include <string.h>
 #include <time.h>
 
-#define MUC_NKEYS 4
+#define MUC_NKEYS 5
 #define MUC_RAND 8              /* random bytes of a stanza-id (as mam.h's) */
 #define MUC_NUM_MAX 24
 #define MUC_OCC_FIELDS 5        /* nick, jid, role, affiliation, presence */
-#define MUC_JOIN_HEAD 4         /* outcome, entry ID, role, affiliation */
+#define MUC_JOIN_HEAD 8         /* outcome, entry ID, role, affiliation, whois,
+                                   logging, subject nick, subject */
+#define MUC_INFO_HEAD 3         /* outcome, affiliation, occupants */
 
 struct muc_args {
 	char keys[MUC_NKEYS][STORE_MAX_KEY];
@@ -31,7 +33,7 @@ struct muc_args {
  * (lib/muc.lua); a fresh random part for the event's stanza-id. */
 static int room_args(struct store *s, struct muc_args *a, const char *room)
 {
-	static const char *const what[MUC_NKEYS] = { "occ", "conf", "log", "aff" };
+	static const char *const what[MUC_NKEYS - 1] = { "occ", "conf", "log", "aff" };
 	int i;
 
 	a->v.argc = 0;
@@ -39,10 +41,12 @@ static int room_args(struct store *s, struct muc_args *a, const char *room)
 		snprintf(s->err, sizeof s->err, "no randomness for a stanza-id");
 		return XE_ENTROPY;
 	}
-	for (i = 0; i < MUC_NKEYS; i++) {
+	for (i = 0; i < MUC_NKEYS - 1; i++) {
 		store_user_key(s, room, what[i], a->keys[i], sizeof a->keys[i]);
 		store_argv_str(&a->v, a->keys[i]);
 	}
+	store_global_key(s, MUC_ROOMS_KEY, a->keys[i], sizeof a->keys[i]);
+	store_argv_str(&a->v, a->keys[i]);
 	store_user_key(s, room, NULL, a->chan, sizeof a->chan);
 	store_argv_str(&a->v, a->chan);
 	store_argv_str(&a->v, room);
@@ -69,10 +73,12 @@ static int run(struct store *s, const char *name, const char *script, const char
 }
 
 int muc_join(struct store *s, const char *room, const char *nick, const char *full,
-    const char *xml, size_t len, struct muc_join *out)
+    const char *xml, size_t len, const char *password, struct muc_join *out)
 {
-	static const char *const outcomes[] = { "created", "joined", "updated", "conflict", NULL };
-	static const int results[] = { MUC_CREATED, MUC_JOINED, MUC_UPDATED, MUC_CONFLICT };
+	static const char *const outcomes[] = { "created", "joined", "updated", "conflict",
+		"locked", "banned", "members-only", "password", "full", NULL };
+	static const int results[] = { MUC_CREATED, MUC_JOINED, MUC_UPDATED, MUC_CONFLICT,
+		MUC_LOCKED, MUC_BANNED, MUC_MEMBERS_ONLY, MUC_PASSWORD, MUC_FULL };
 	struct muc_args a;
 	redisReply *r;
 	size_t i;
@@ -87,8 +93,9 @@ int muc_join(struct store *s, const char *room, const char *nick, const char *fu
 	store_argv_str(&a.v, a.rand);
 	snprintf(a.num, sizeof a.num, "%ld", (long)time(NULL));
 	store_argv_str(&a.v, a.num);
+	store_argv_str(&a.v, password);
 	rc = run(s, "muc_join", lua_muc_join, lua_muc_join_sha, &a, outcomes, results, &r);
-	if (rc < 0 || rc == MUC_CONFLICT) {
+	if (rc < 0 || rc >= MUC_CONFLICT) {
 		freeReplyObject(r);
 		return rc;
 	}
@@ -106,6 +113,11 @@ int muc_join(struct store *s, const char *room, const char *nick, const char *fu
 	store_reply_str(r, 1, out->id, sizeof out->id);
 	store_reply_str(r, 2, out->role, sizeof out->role);
 	store_reply_str(r, 3, out->aff, sizeof out->aff);
+	out->anyone = !strcmp(r->element[4]->str, "anyone");
+	out->logging = !strcmp(r->element[5]->str, "1");
+	out->subject_nick = r->element[6]->str;
+	out->subject = r->element[7]->str;
+	out->subject_len = r->element[7]->len;
 	out->nocc = (int)((r->elements - MUC_JOIN_HEAD) / MUC_OCC_FIELDS);
 	out->occ = xcalloc((size_t)out->nocc + 1, sizeof *out->occ);
 	for (k = 0, i = MUC_JOIN_HEAD; k < out->nocc; k++, i += MUC_OCC_FIELDS) {
@@ -114,7 +126,7 @@ int muc_join(struct store *s, const char *room, const char *nick, const char *fu
 		e->type = "presence";
 		e->ptype = "";
 		e->codes = "";
-		e->newnick = e->tonick = "";
+		e->newnick = e->tonick = e->actor = e->reason = e->venue = e->whois = "";
 		e->nick = str_elem(r, i, NULL);
 		e->jid = str_elem(r, i + 1, NULL);
 		e->role = str_elem(r, i + 2, NULL);
@@ -198,6 +210,112 @@ int muc_private(struct store *s, const char *room, const char *nick, const char 
 	    lua_muc_private, lua_muc_private_sha, outcomes, results, sid);
 }
 
+int muc_subject(struct store *s, const char *room, const char *nick, const char *full,
+    const char *xml, size_t len, char *sid)
+{
+	static const char *const outcomes[] = { "sent", "not-occupant", "forbidden", NULL };
+	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT, MUC_FORBIDDEN };
+	return occupant_event(s, room, nick, full, xml, len, NULL, "muc_subject",
+	    lua_muc_subject, lua_muc_subject_sha, outcomes, results, sid);
+}
+
+int muc_info(struct store *s, const char *room, const char *asker, struct muc_info *out)
+{
+	static const char *const outcomes[] = { "room", "no-room", NULL };
+	static const int results[] = { MUC_ROOM, MUC_NO_ROOM };
+	struct muc_args a;
+	redisReply *r;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	store_argv_str(&a.v, asker);
+	rc = run(s, "muc_info", lua_muc_info, lua_muc_info_sha, &a, outcomes, results, &r);
+	if (rc != MUC_ROOM) {
+		freeReplyObject(r);
+		return rc;
+	}
+	for (i = 1; i < r->elements; i++)
+		if (r->element[i]->type != REDIS_REPLY_STRING)
+			break;
+	if (r->elements < MUC_INFO_HEAD || i < r->elements ||
+	    (r->elements - MUC_INFO_HEAD) % 2) {
+		snprintf(s->err, sizeof s->err, "muc_info: malformed reply");
+		freeReplyObject(r);
+		return XE_REPLY;
+	}
+	snprintf(out->aff, sizeof out->aff, "%s", r->element[1]->str);
+	out->occupants = atoi(r->element[2]->str);
+	out->reply = r;
+	return rc;
+}
+
+const char *muc_info_get(const struct muc_info *i, const char *field)
+{
+	const redisReply *r = i->reply;
+	size_t k;
+
+	for (k = MUC_INFO_HEAD; r && k + 1 < r->elements; k += 2)
+		if (!strcmp(r->element[k]->str, field))
+			return r->element[k + 1]->str;
+	return "";
+}
+
+void muc_info_free(struct muc_info *i)
+{
+	freeReplyObject(i->reply);
+	memset(i, 0, sizeof *i);
+}
+
+int muc_config_set(struct store *s, const char *room, const char *asker,
+    const char *const *fields, int n, char *codes, size_t codes_size)
+{
+	static const char *const outcomes[] = { "set", "forbidden", "no-room", NULL };
+	static const int results[] = { MUC_SET, MUC_FORBIDDEN, MUC_NO_ROOM };
+	struct muc_args a;
+	redisReply *r;
+	int rc, i;
+
+	codes[0] = '\0';
+	if (n < 0 || n % 2 || n > MUC_CONFIG_FIELDS_MAX)
+		return XE_REPLY;
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	store_argv_str(&a.v, asker);
+	store_argv_str(&a.v, a.rand);
+	for (i = 0; i < n; i++)
+		store_argv_str(&a.v, fields[i]);
+	rc = run(s, "muc_config_set", lua_muc_config_set, lua_muc_config_set_sha, &a, outcomes,
+	    results, &r);
+	if (rc == MUC_SET)
+		store_reply_str(r, 1, codes, codes_size);
+	freeReplyObject(r);
+	return rc;
+}
+
+int muc_destroy(struct store *s, const char *room, const char *asker, const char *reason,
+    const char *venue)
+{
+	static const char *const outcomes[] = { "destroyed", "forbidden", "no-room", NULL };
+	static const int results[] = { MUC_DESTROYED, MUC_FORBIDDEN, MUC_NO_ROOM };
+	struct muc_args a;
+	redisReply *r;
+	int rc;
+
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	store_argv_str(&a.v, asker);
+	store_argv_str(&a.v, reason);
+	store_argv_str(&a.v, venue);
+	store_argv_str(&a.v, a.rand);
+	rc = run(s, "muc_destroy", lua_muc_destroy, lua_muc_destroy_sha, &a, outcomes, results,
+	    &r);
+	freeReplyObject(r);
+	return rc;
+}
+
 int muc_ping(struct store *s, const char *room, const char *nick, const char *full)
 {
 	static const char *const outcomes[] = { "joined", "not-occupant", NULL };
@@ -230,7 +348,7 @@ static int event_of(const redisReply *ent, struct muc_event *e)
 		return -1;
 	e->id = ent->element[0]->str;
 	e->type = e->nick = e->jid = e->role = e->aff = e->ptype = e->codes = e->xml = "";
-	e->newnick = e->tonick = "";
+	e->newnick = e->tonick = e->actor = e->reason = e->venue = e->whois = "";
 	f = ent->element[1];
 	for (i = 0; i + 1 < f->elements; i += 2) {
 		const char *k = f->element[i]->str, *v = f->element[i + 1]->str;
@@ -247,6 +365,10 @@ static int event_of(const redisReply *ent, struct muc_event *e)
 		else if (!strcmp(k, "c")) e->codes = v;
 		else if (!strcmp(k, "nn")) e->newnick = v;
 		else if (!strcmp(k, "tn")) e->tonick = v;
+		else if (!strcmp(k, "ac")) e->actor = v;
+		else if (!strcmp(k, "rs")) e->reason = v;
+		else if (!strcmp(k, "av")) e->venue = v;
+		else if (!strcmp(k, "wa")) e->whois = v;
 		else if (!strcmp(k, "r")) rand = v;
 		else if (!strcmp(k, "x")) {
 			e->xml = v;

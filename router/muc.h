@@ -8,7 +8,14 @@
  *   <prefix>{room}:occ   hash: nick -> occupant record (JSON, read only
  *                        by the scripts: the sessions' full JIDs, role,
  *                        affiliation, last presence)
- *   <prefix>{room}:conf  hash: created (Unix seconds), locked (0 or 1)
+ *   <prefix>{room}:conf  hash: created (Unix seconds), locked (1: new,
+ *                        not configured yet), the owner form's fields
+ *                        (name, desc, persistent, public, members_only,
+ *                        moderated, password, whois, history, allow_pm,
+ *                        change_subject, allow_invites, max_users,
+ *                        logging; lib/muc.lua has their defaults),
+ *                        subject and subject_nick (the last subject
+ *                        message, without 'from' and 'to', and who set it)
  *   <prefix>{room}:aff   hash: bare JID -> affiliation (owner ...)
  *   <prefix>{room}:log   stream of room events, in the one order every
  *                        occupant sees: t (presence, message or
@@ -21,12 +28,18 @@
  *                        nick change, status 303), tn (the nick a
  *                        private message is for), r (random hex: the message's
  *                        XEP-0359 stanza-id is "<entry ID>-<r>", as
- *                        mam.h makes archive ids)
+ *                        mam.h makes archive ids), ac and rs (the actor's
+ *                        nick and the reason of a removal), av (a
+ *                        destruction's alternate venue), wa (a
+ *                        configuration change: who sees real JIDs now);
+ *                        t is also subject, config or destroy
+ *   <prefix>rooms        set: every room's bare JID (for disco#items
+ *                        and xmppctl)
  * and every script PUBLISHes the wake-up "muc <room>\n" (route.h) on the
  * room channel <prefix>{room}, which each occupant's handler subscribes
- * to. The room dies with its last occupant (no persistent rooms yet):
- * its keys go, the log lingers MUC_LOG_LINGER seconds for the handlers
- * still reading it.
+ * to. A room that is not persistent dies with its last occupant, any
+ * room when its owner destroys it: its keys go, the log lingers
+ * MUC_LOG_LINGER seconds for the handlers still reading it.
  *
  * Contract: as store.h; each script's outcome is a named result (enum
  * muc_result). Strings returned point into a reply the caller frees.
@@ -40,6 +53,8 @@
 #define MUC_ID_MAX 64           /* a log entry ID, or a stanza-id */
 #define MUC_LOG_LINGER 60       /* seconds an emptied room's log stays */
 #define MUC_LOG_MAX 1000        /* entries a room's log keeps */
+#define MUC_ROOMS_KEY "rooms"   /* the global set of rooms */
+#define MUC_CONFIG_FIELDS_MAX 40  /* field names and values one form sets */
 
 enum muc_result {
 	MUC_CREATED,            /* join: the room was made; the joiner owns it */
@@ -51,7 +66,18 @@ enum muc_result {
 	MUC_NOT_OCCUPANT,       /* leave, message, nick: the session is not that nick */
 	MUC_CHANGED,            /* nick: the occupant has its new nick */
 	MUC_NO_NICK,            /* private: no occupant has that nick */
-	MUC_IN                  /* ping: the session is that nick's */
+	MUC_IN,                 /* ping: the session is that nick's */
+	MUC_LOCKED,             /* join: a new room, not configured yet */
+	MUC_BANNED,             /* join: an outcast */
+	MUC_MEMBERS_ONLY,       /* join: not a member of a members-only room */
+	MUC_PASSWORD,           /* join: no or a wrong password */
+	MUC_FULL,               /* join: max_users reached */
+	MUC_FORBIDDEN,          /* message (a visitor), private, subject,
+	                           config, destroy: not allowed */
+	MUC_ROOM,               /* info: the room exists */
+	MUC_NO_ROOM,            /* info, config, destroy: no such room */
+	MUC_SET,                /* config: done */
+	MUC_DESTROYED           /* destroy: done */
 };
 
 /* An occupant, or a log event; every string points into a reply. */
@@ -64,6 +90,9 @@ struct muc_event {
 	const char *codes;      /* status codes the event carries ("201") */
 	const char *newnick;    /* a nick change's unavailable: the new nick */
 	const char *tonick;     /* private: the nick it is for */
+	const char *actor, *reason;  /* a removal's: who ("" none), why */
+	const char *venue;      /* destroy: the alternate room ("" none) */
+	const char *whois;      /* config: "anyone" or "moderators" */
 	const char *xml;        /* the stanza, without 'from' and 'to' */
 	size_t xml_len;
 	char sid[MUC_ID_MAX];   /* message: its stanza-id */
@@ -73,16 +102,22 @@ struct muc_event {
 struct muc_join {
 	char id[MUC_ID_MAX];    /* the log entry of the joiner's presence */
 	char role[16], aff[16];
+	int anyone;             /* every occupant sees real JIDs */
+	int logging;            /* the room is archived (status 170) */
+	const char *subject_nick;       /* "" none */
+	const char *subject;    /* the subject message, "" none */
+	size_t subject_len;
 	struct muc_event *occ;  /* the other occupants (nick, jid, role, aff, xml) */
 	int nocc;
 	void *reply;            /* what they point into: muc_join_free */
 };
 
 /* Join room (bare JID) as nick from session full with presence xml (no
- * 'from' nor 'to'): MUC_CREATED, MUC_JOINED, MUC_UPDATED (out filled),
- * MUC_CONFLICT, or a negative xerr. */
+ * 'from' nor 'to') and password ("" none): MUC_CREATED, MUC_JOINED,
+ * MUC_UPDATED (out filled), MUC_CONFLICT, MUC_LOCKED, MUC_BANNED,
+ * MUC_MEMBERS_ONLY, MUC_PASSWORD, MUC_FULL, or a negative xerr. */
 int muc_join(struct store *s, const char *room, const char *nick, const char *full,
-    const char *xml, size_t len, struct muc_join *out);
+    const char *xml, size_t len, const char *password, struct muc_join *out);
 void muc_join_free(struct muc_join *j);
 /* Session full, occupant nick, leaves room with presence xml and status
  * codes ("" none): MUC_LEFT and the log entry in id (MUC_ID_MAX bytes),
@@ -106,6 +141,34 @@ int muc_message(struct store *s, const char *room, const char *nick, const char 
  * MUC_NO_NICK, or a negative xerr. */
 int muc_private(struct store *s, const char *room, const char *nick, const char *full,
     const char *tonick, const char *xml, size_t len, char *sid);
+/* A subject change (XEP-0045 8.1), message xml with <subject/>, from
+ * session full as nick: MUC_SENT and its stanza-id in sid, MUC_NOT_OCCUPANT,
+ * MUC_FORBIDDEN, or a negative xerr. */
+int muc_subject(struct store *s, const char *room, const char *nick, const char *full,
+    const char *xml, size_t len, char *sid);
+
+/* A room's configuration, for bare JID asker ("" the operator). */
+struct muc_info {
+	char aff[16];           /* the asker's affiliation */
+	int occupants;          /* nicks in the room */
+	void *reply;            /* the fields: muc_info_get, muc_info_free */
+};
+/* MUC_ROOM (out filled), MUC_NO_ROOM, or a negative xerr. Reads only. */
+int muc_info(struct store *s, const char *room, const char *asker, struct muc_info *out);
+/* The value of configuration field (muc.h's :conf names), "" none. */
+const char *muc_info_get(const struct muc_info *i, const char *field);
+void muc_info_free(struct muc_info *i);
+/* Owner asker ("" the operator) sets the n/2 fields and values of
+ * fields (n at most MUC_CONFIG_FIELDS_MAX; n 0: the instant room) and
+ * unlocks the room: MUC_SET and the status codes the occupants were
+ * told in codes, MUC_FORBIDDEN, MUC_NO_ROOM, or a negative xerr. */
+int muc_config_set(struct store *s, const char *room, const char *asker,
+    const char *const *fields, int n, char *codes, size_t codes_size);
+/* Owner asker ("" the operator) destroys room for reason ("" none),
+ * naming alternate venue ("" none): MUC_DESTROYED, MUC_FORBIDDEN,
+ * MUC_NO_ROOM, or a negative xerr. */
+int muc_destroy(struct store *s, const char *room, const char *asker, const char *reason,
+    const char *venue);
 /* XEP-0410 self-ping: is session full in room as nick? MUC_IN,
  * MUC_NOT_OCCUPANT, or a negative xerr. Reads only. */
 int muc_ping(struct store *s, const char *room, const char *nick, const char *full);

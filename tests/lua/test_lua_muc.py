@@ -1,24 +1,39 @@
 """XEP-0045 rooms inside Redis: muc_join.lua, muc_leave.lua,
-muc_nick.lua, muc_message.lua, muc_private.lua and muc_ping.lua over the keys of lib/muc.lua (router/muc.h), every
-outcome of each, the log entries and the wake-ups."""
+muc_nick.lua, muc_message.lua, muc_private.lua, muc_ping.lua,
+muc_subject.lua, muc_info.lua, muc_config_set.lua and muc_destroy.lua
+over the keys of lib/muc.lua (router/muc.h), every outcome of each, the
+log entries and the wake-ups."""
 import json
 
-from lua_harness import NOW, key
+from lua_harness import NOW, gkey, key
 
 ROOM = "room@conference.x"
 A1, A2, B1 = "alice@x/a1", "alice@x/a2", "bob@x/b1"
 
 
 def keys():
-    return [key(ROOM, "occ"), key(ROOM, "conf"), key(ROOM, "log"), key(ROOM, "aff")]
+    return [key(ROOM, "occ"), key(ROOM, "conf"), key(ROOM, "log"), key(ROOM, "aff"),
+            gkey("rooms")]
 
 
 def head():
     return [key(ROOM), ROOM]
 
 
-def join(r, nick, full, xml="<presence/>", rand="aa"):
-    return r.eval("muc_join", keys(), head() + [nick, full, xml, rand, str(NOW)])
+def join_raw(r, nick, full, xml="<presence/>", rand="aa", password=""):
+    return r.eval("muc_join", keys(), head() + [nick, full, xml, rand, str(NOW), password])
+
+
+def config(r, asker, *fields, rand="ff"):
+    return r.eval("muc_config_set", keys(), head() + [asker, rand] + list(fields))
+
+
+def join(r, nick, full, xml="<presence/>", rand="aa", password=""):
+    """join_raw; a room it creates its creator makes an instant room."""
+    res = join_raw(r, nick, full, xml, rand, password)
+    if res[0] == "created":
+        assert config(r, full.split("/")[0]) == ["set", "104"]
+    return res
 
 
 def leave(r, nick, full, codes="", rand="bb"):
@@ -49,9 +64,10 @@ def occ(r, nick):
 
 def test_first_join_creates_the_room(r, subscribe):
     s = subscribe(key(ROOM))
-    res = join(r, "al", A1, "<presence><show>away</show></presence>")
-    assert res[0] == "created" and res[2:] == ["moderator", "owner"]
-    assert r("HGET", key(ROOM, "conf"), "locked") == "0"
+    res = join_raw(r, "al", A1, "<presence><show>away</show></presence>")
+    assert res == ["created", res[1], "moderator", "owner", "moderators", "1", "", ""]
+    assert r("HGET", key(ROOM, "conf"), "locked") == "1"
+    assert r("SMEMBERS", gkey("rooms")) == [ROOM]
     assert r("HGET", key(ROOM, "conf"), "created") == str(NOW)
     assert r("HGETALL", key(ROOM, "aff")) == ["alice@x", "owner"]
     assert occ(r, "al")["jids"] == [A1]
@@ -67,7 +83,7 @@ def test_second_join_lists_the_others(r):
     join(r, "al", A1, "<presence><status>x</status></presence>")
     res = join(r, "bo", B1)
     assert res[0] == "joined" and res[2:4] == ["participant", "none"]
-    assert res[4:] == ["al", A1, "moderator", "owner", "<presence><status>x</status></presence>"]
+    assert res[8:] == ["al", A1, "moderator", "owner", "<presence><status>x</status></presence>"]
     assert log(r)[-1][1]["c"] == ""
 
 

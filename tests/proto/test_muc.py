@@ -23,45 +23,9 @@ from slixmpp.exceptions import PresenceError
 
 from im_helpers import body_is, error_condition, is_, iq_outcome as outcome, online, q
 
-ALICE, BOB, CAROL = 'alice@localhost', 'bob@localhost', 'carol@localhost'
-MUCD = 'conference.localhost'
-ROOM = 'lobby@' + MUCD
-NS_MUC = 'http://jabber.org/protocol/muc'
-NS_USER = NS_MUC + '#user'
-NS_SID = 'urn:xmpp:sid:0'
-NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info'
-PLUGINS = ['xep_0030', 'xep_0045']
-PW = 'secret-pw'
-
-
-def muc_presence(nick, **attrs):
-    """a presence from ROOM/nick"""
-    return is_('presence', from_=ROOM + '/' + nick, **attrs)
-
-
-def x_of(el):
-    """(item attributes, sorted status codes) of a muc#user presence."""
-    x = el.find(q(NS_USER, 'x'))
-    assert x is not None, ET.tostring(el)
-    item = x.find(q(NS_USER, 'item'))
-    return dict(item.attrib), sorted(s.get('code') for s in x.findall(q(NS_USER, 'status')))
-
-
-def groupchat(el):
-    return el.tag == q('jabber:client', 'message') and el.get('type') == 'groupchat' and \
-        el.find(q('jabber:client', 'body')) is not None
-
-
-def sid_of(el):
-    s = el.find(q(NS_SID, 'stanza-id'))
-    return s.get('by'), s.get('id')
-
-
-def start(server_factory, **kw):
-    server = server_factory(listeners=2, muc_domain=MUCD, **kw)
-    for u in (ALICE, BOB, CAROL):
-        server.adduser(u, PW)
-    return server
+from muc_helpers import (ALICE, BOB, CAROL, MUCD, ROOM, NS_MUC, NS_USER, NS_DISCO_INFO, PW,
+                         PLUGINS, create_room, groupchat, muc_presence, sid_of, start,
+                         x_of)
 
 
 def test_join_converse_leave(server_factory):
@@ -73,7 +37,7 @@ def test_join_converse_leave(server_factory):
         b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
         seen['disco'] = await outcome(a.xmpp['xep_0030'].get_info(jid=MUCD, timeout=5))
         na = a.mark()
-        seen['a_join'] = await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        seen['a_join'] = await create_room(a, 'Al')
         seen['a_order'] = a.received[na:]
         seen['layout'] = {k: server.redis('TYPE', k) for k in
                           server.redis('KEYS', 'xmpp:{%s}*' % ROOM)}
@@ -113,13 +77,14 @@ def test_join_converse_leave(server_factory):
     # creation: own presence with 110 and 201, owner and moderator, then the subject
     pres = seen['a_join'][0].xml
     item, codes = x_of(pres)
-    assert codes == ['110', '201'], codes
+    assert codes == ['110', '170', '201'], codes
     assert (item['affiliation'], item['role'], item['jid']) == ('owner', 'moderator',
                                                                  ALICE + '/a1')
     kinds = [e.tag.split('}')[1] for e in seen['a_order']
-             if e.get('from', '').startswith(ROOM)]
+             if e.get('from', '').startswith(ROOM) and not e.tag.endswith('}iq')]
     assert kinds == ['presence', 'message'], kinds
-    assert seen['a_order'][-1].find(q('jabber:client', 'subject')) is not None
+    subject = [e for e in seen['a_order'] if e.tag.endswith('}message')][0]
+    assert subject.find(q('jabber:client', 'subject')) is not None
 
     assert seen['layout'] == {'xmpp:{%s}:%s' % (ROOM, k): t for k, t in
                               (('occ', 'hash'), ('conf', 'hash'), ('aff', 'hash'),
@@ -136,7 +101,7 @@ def test_join_converse_leave(server_factory):
     item, codes = x_of(al)
     assert codes == [] and 'jid' not in item and item['role'] == 'moderator', (item, codes)
     item, codes = x_of(seen['b_join'][0].xml)
-    assert codes == ['110'] and item['role'] == 'participant' and \
+    assert codes == ['110', '170'] and item['role'] == 'participant' and \
         item['affiliation'] == 'none', (item, codes)
     # Al, a moderator, sees Bo's real JID
     item, codes = x_of(seen['a_sees_b'])
@@ -176,7 +141,7 @@ def test_nick_conflict_and_session_end(server_factory):
         a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
         b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
         c = await online(server.ports[1], CAROL + '/c1', plugins=PLUGINS)
-        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        await create_room(a, 'Al')
         try:
             await b.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
             seen['conflict'] = 'joined'
@@ -233,7 +198,7 @@ def test_nick_change(server_factory):
     async def go():
         a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
         b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
-        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        await create_room(a, 'Al')
         await b.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
         na, nb = a.mark(), b.mark()
         a.xmpp.send_presence(pto=ROOM + '/Ali', pstatus='renamed')
@@ -286,7 +251,7 @@ def test_private_messages(server_factory):
         b1 = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
         b2 = await online(server.ports[0], BOB + '/b2', plugins=PLUGINS)
         c = await online(server.ports[1], CAROL + '/c1', plugins=PLUGINS)
-        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        await create_room(a, 'Al')
         await b1.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
         await b2.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
         await c.xmpp['xep_0045'].join_muc_wait(ROOM, 'Cy', timeout=5)
@@ -336,7 +301,7 @@ def test_self_ping(server_factory):
             iq.append(ET.Element('{urn:xmpp:ping}ping'))
             return await outcome(iq.send(timeout=5))
         seen['before'] = await ping(a, 'Al')
-        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        await create_room(a, 'Al')
         seen['joined'] = await ping(a, 'Al')
         seen['other'] = await ping(b, 'Al')
         na = a.mark()
@@ -365,7 +330,7 @@ def test_killed_handler_leaves(server_factory):
     async def go():
         a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
         b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
-        await a.xmpp['xep_0045'].join_muc_wait(ROOM, 'Al', timeout=5)
+        await create_room(a, 'Al')
         await b.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
         nb = b.mark()
         b.xmpp.send_presence(pto=ROOM + '/Bob')

@@ -1,12 +1,42 @@
 -- lib/muc.lua - one XEP-0045 room, as router/muc.h defines it, for the
 -- muc_*.lua scripts. Every script takes the same keys and first
 -- arguments: KEYS[1] <prefix>{room}:occ, KEYS[2] :conf, KEYS[3] :log,
--- KEYS[4] :aff; ARGV[1] the room channel <prefix>{room}, ARGV[2] the
--- room's bare JID. Needs lib/mam.lua (archive ids) before it.
+-- KEYS[4] :aff, KEYS[5] <prefix>rooms (the set of every room's JID);
+-- ARGV[1] the room channel <prefix>{room}, ARGV[2] the room's bare
+-- JID. Needs lib/mam.lua (archive ids) before it.
 
 local MUC_LOG_MAX = 1000     -- entries a room's log keeps (muc.h)
 local MUC_LOG_LINGER = 60    -- seconds an emptied room's log stays
 local MUC_STATUS_NICK = '303'  -- XEP-0045: the occupant's nick changed
+
+-- A room's configuration (:conf, muc.h) where the owner set nothing.
+local MUC_CONFIG_DEFAULTS = {
+  locked = '0', name = '', desc = '', persistent = '0', public = '1',
+  members_only = '0', moderated = '0', password = '', whois = 'moderators',
+  history = '20', allow_pm = 'anyone', change_subject = '0',
+  allow_invites = '0', max_users = '0', logging = '1',
+}
+
+-- The room's configuration, a table of strings, defaults filled in.
+local function muc_config()
+  local c = {}
+  for k, v in pairs(MUC_CONFIG_DEFAULTS) do c[k] = v end
+  local all = redis.call('HGETALL', KEYS[2])
+  for i = 1, #all, 2 do c[all[i]] = all[i + 1] end
+  return c
+end
+
+-- The affiliation of bare JID bare: owner, admin, member, outcast, none.
+local function muc_affiliation(bare)
+  return redis.call('HGET', KEYS[4], bare) or 'none'
+end
+
+-- The role an occupant of affiliation aff gets on joining (XEP-0045 5.1.2).
+local function muc_default_role(aff, conf)
+  if aff == 'owner' or aff == 'admin' then return 'moderator' end
+  if conf.moderated == '1' and aff ~= 'member' then return 'visitor' end
+  return 'participant'
+end
 
 -- The occupant record of nick (a table), or nil.
 local function muc_occupant(nick)
@@ -46,10 +76,29 @@ local function muc_presence(nick, full, o, ptype, last, codes, xml, rand)
     'ty', ptype, 'la', last, 'c', codes, 'x', xml }, rand)
 end
 
--- The room lost its last occupant: it goes (rooms are not persistent
--- yet), its log a little later, read by the handlers still in it.
+-- The room goes: its keys, and its log a little later, read by the
+-- handlers still in it.
+local function muc_destroy()
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
+  redis.call('SREM', KEYS[5], ARGV[2])
+  redis.call('EXPIRE', KEYS[3], MUC_LOG_LINGER)
+end
+
+-- A room that is not persistent goes with its last occupant.
 local function muc_destroy_if_empty()
   if redis.call('HLEN', KEYS[1]) > 0 then return end
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
-  redis.call('EXPIRE', KEYS[3], MUC_LOG_LINGER)
+  if redis.call('HGET', KEYS[2], 'persistent') == '1' then return end
+  muc_destroy()
+end
+
+-- Occupant nick (record o) is removed from the room, every session of
+-- it, by actor nick actor ('' none) for reason ('' none) with status
+-- codes (XEP-0045 8.2 kick 307, 9.1 ban 301, 9.4 membership 321, 9.7
+-- members-only 322), with its affiliation now aff: one unavailable
+-- event every handler of the nick's sessions reads as its removal.
+local function muc_remove(nick, o, aff, codes, actor, reason, rand)
+  redis.call('HDEL', KEYS[1], nick)
+  return muc_event({ 't', 'presence', 'n', nick, 'j', o.jids[1], 'ro', 'none', 'af', aff,
+    'ty', 'unavailable', 'la', '1', 'c', codes, 'ac', actor, 'rs', reason,
+    'x', o.pres or '' }, rand)
 end

@@ -1,0 +1,26 @@
+/*
+ * muc-int.h - what the files of the multi-user chat module share
+ * (muc.c, the occupant's side and the dispatch of everything sent to the
+ * conference domain; mucconfig.c, the room's configuration: the owner
+ * form, destruction, disco#info).
+ *
+ * Contract: every function answers the stanza it is given (a result or
+ * an error); room is the room's bare JID, shorter than ROUTE_NODE_MAX.
+ */
+#ifndef XMPPD_MUC_INT_H
+#define XMPPD_MUC_INT_H
+
+#include "conn.h"
+#include "xml.h"
+
+#define NS_MUC        "http://jabber.org/protocol/muc"
+#define NS_MUC_USER   NS_MUC "#user"
+#define NS_MUC_OWNER  NS_MUC "#owner"
+#define NS_MUC_ADMIN  NS_MUC "#admin"
+
+/* XEP-0045 10.1-10.2 and 10.9: an IQ of namespace muc#owner to room. */
+void muc_owner_iq(struct conn *c, const struct xml_node *iq, const char *room);
+/* XEP-0045 6.4: the room's disco#info. */
+void muc_room_info(struct conn *c, const struct xml_node *iq, const char *room);
+
+#endif

@@ -723,9 +723,9 @@ static int no_rooms(struct store *s)
 }
 
 int muc_join(struct store *s, const char *room, const char *nick, const char *full,
-    const char *xml, size_t len, struct muc_join *out)
+    const char *xml, size_t len, const char *password, struct muc_join *out)
 {
-	(void)room; (void)nick; (void)full; (void)xml; (void)len;
+	(void)room; (void)nick; (void)full; (void)xml; (void)len; (void)password;
 	memset(out, 0, sizeof *out);
 	return no_rooms(s);
 }
@@ -764,6 +764,47 @@ int muc_private(struct store *s, const char *room, const char *nick, const char 
 {
 	(void)room; (void)nick; (void)full; (void)tonick; (void)xml; (void)len;
 	sid[0] = '\0';
+	return no_rooms(s);
+}
+
+int muc_subject(struct store *s, const char *room, const char *nick, const char *full,
+    const char *xml, size_t len, char *sid)
+{
+	(void)room; (void)nick; (void)full; (void)xml; (void)len;
+	sid[0] = '\0';
+	return no_rooms(s);
+}
+
+int muc_info(struct store *s, const char *room, const char *asker, struct muc_info *out)
+{
+	(void)room; (void)asker;
+	memset(out, 0, sizeof *out);
+	return no_rooms(s);
+}
+
+const char *muc_info_get(const struct muc_info *i, const char *field)
+{
+	(void)i; (void)field;
+	return "";
+}
+
+void muc_info_free(struct muc_info *i)
+{
+	memset(i, 0, sizeof *i);
+}
+
+int muc_config_set(struct store *s, const char *room, const char *asker,
+    const char *const *fields, int n, char *codes, size_t codes_size)
+{
+	(void)room; (void)asker; (void)fields; (void)n; (void)codes_size;
+	codes[0] = '\0';
+	return no_rooms(s);
+}
+
+int muc_destroy(struct store *s, const char *room, const char *asker, const char *reason,
+    const char *venue)
+{
+	(void)room; (void)asker; (void)reason; (void)venue;
 	return no_rooms(s);
 }
 

@@ -332,7 +332,7 @@ static char *stored_presence(const struct xml_node *st, size_t *len)
 
 /* XEP-0045 7.2.16: the subject, empty until set, ends the join: the
  * room keeps the message that set it (xml) and who (nick). */
-static void send_subject(struct conn *c, const char *room, const char *nick,
+static void send_subject(struct conn *c, const struct muc_room *r, const char *nick,
     const char *xml, size_t len)
 {
 	struct xml_node *m = len ? xml_parse_string(xml, len) : NULL;
@@ -343,7 +343,8 @@ static void send_subject(struct conn *c, const char *room, const char *nick,
 		m = xml_new(NS_CLIENT, "message");
 		xml_new_child(m, NS_CLIENT, "subject");
 	}
-	snprintf(from, sizeof from, "%s%s%.*s", room, nick[0] ? "/" : "", JID_MAX_PART - 1, nick);
+	snprintf(from, sizeof from, "%s%s%.*s", r->room, nick[0] ? "/" : "", JID_MAX_PART - 1,
+	    nick);
 	xml_set(m, "from", from);
 	xml_set(m, "to", conn_full(c));
 	xml_set(m, "type", "groupchat");
@@ -456,7 +457,7 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	self.xml = xml;
 	self.xml_len = len;
 	render_presence(c, r, &self);
-	send_subject(c, room, j.subject_nick, j.subject, j.subject_len);
+	send_subject(c, r, j.subject_nick, j.subject, j.subject_len);
 	muc_join_free(&j);
 	free(xml);
 }

@@ -195,8 +195,8 @@ int muc_nick(struct store *s, const char *room, const char *nick, const char *fu
 int muc_message(struct store *s, const char *room, const char *nick, const char *full,
     const char *xml, size_t len, char *sid)
 {
-	static const char *const outcomes[] = { "sent", "not-occupant", NULL };
-	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT };
+	static const char *const outcomes[] = { "sent", "not-occupant", "forbidden", NULL };
+	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT, MUC_FORBIDDEN };
 	return occupant_event(s, room, nick, full, xml, len, NULL, "muc_message",
 	    lua_muc_message, lua_muc_message_sha, outcomes, results, sid);
 }
@@ -204,8 +204,9 @@ int muc_message(struct store *s, const char *room, const char *nick, const char 
 int muc_private(struct store *s, const char *room, const char *nick, const char *full,
     const char *tonick, const char *xml, size_t len, char *sid)
 {
-	static const char *const outcomes[] = { "sent", "not-occupant", "no-nick", NULL };
-	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT, MUC_NO_NICK };
+	static const char *const outcomes[] = { "sent", "not-occupant", "no-nick", "forbidden",
+		NULL };
+	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT, MUC_NO_NICK, MUC_FORBIDDEN };
 	return occupant_event(s, room, nick, full, xml, len, tonick, "muc_private",
 	    lua_muc_private, lua_muc_private_sha, outcomes, results, sid);
 }

@@ -132,13 +132,13 @@ int muc_nick(struct store *s, const char *room, const char *nick, const char *fu
     const char *newnick, const char *xml, size_t len, char *id);
 /* A groupchat message xml (no 'from' nor 'to') from session full as
  * nick: MUC_SENT and its stanza-id in sid (MUC_ID_MAX bytes),
- * MUC_NOT_OCCUPANT, or a negative xerr. */
+ * MUC_NOT_OCCUPANT, MUC_FORBIDDEN (a visitor), or a negative xerr. */
 int muc_message(struct store *s, const char *room, const char *nick, const char *full,
     const char *xml, size_t len, char *sid);
 /* A private message xml (no 'from' nor 'to') from session full as nick
  * to occupant tonick (XEP-0045 7.5): MUC_SENT and its stanza-id in sid
  * (MUC_ID_MAX bytes), MUC_NOT_OCCUPANT (the sender is not in the room),
- * MUC_NO_NICK, or a negative xerr. */
+ * MUC_NO_NICK, MUC_FORBIDDEN (the room's allow_pm), or a negative xerr. */
 int muc_private(struct store *s, const char *room, const char *nick, const char *full,
     const char *tonick, const char *xml, size_t len, char *sid);
 /* A subject change (XEP-0045 8.1), message xml with <subject/>, from

@@ -213,3 +213,109 @@ def test_self_ping_reads_only(r):
     assert ping("al", B1) == ["not-occupant"]
     assert ping("bo", A1) == ["not-occupant"]
     assert len(log(r)) == n
+
+
+def info(r, asker="alice@x"):
+    return r.eval("muc_info", keys(), head() + [asker])
+
+
+def destroy(r, asker, reason="", venue="", rand="99"):
+    return r.eval("muc_destroy", keys(), head() + [asker, reason, venue, rand])
+
+
+def subject(r, nick, full, xml="<message><subject>topic</subject></message>", rand="ab"):
+    return r.eval("muc_subject", keys(), head() + [nick, full, xml, rand])
+
+
+def test_a_new_room_is_locked_to_others(r):
+    join_raw(r, "al", A1)
+    assert join_raw(r, "bo", B1) == ["locked"]
+    assert join_raw(r, "al", A2)[0] == "joined"     # the owner's other session
+    assert config(r, "bob@x") == ["forbidden"]
+    assert config(r, "alice@x", "name", "Lobby") == ["set", "104"]
+    assert join_raw(r, "bo", B1)[0] == "joined"
+
+
+def test_entry_rules_in_order(r):
+    join(r, "al", A1)
+    config(r, "alice@x", "password", "pw", "max_users", "2")
+    assert join_raw(r, "bo", B1) == ["password"]
+    assert join_raw(r, "bo", B1, password="nope") == ["password"]
+    r("HSET", key(ROOM, "aff"), "bob@x", "outcast")
+    assert join_raw(r, "bo", B1, password="pw") == ["banned"]
+    r("HDEL", key(ROOM, "aff"), "bob@x")
+    assert join_raw(r, "bo", B1, password="pw")[0] == "joined"
+    assert join_raw(r, "cy", "carol@x/c", password="pw") == ["full"]
+    r("HSET", key(ROOM, "aff"), "carol@x", "admin")    # admins still enter
+    assert join_raw(r, "cy", "carol@x/c", password="pw")[0] == "joined"
+    config(r, "alice@x", "members_only", "1", "password", "")
+    assert join_raw(r, "dd", "dave@x/d") == ["members-only"]
+
+
+def test_members_only_removes_non_members(r, subscribe):
+    join(r, "al", A1)
+    join(r, "bo", B1)
+    r("HSET", key(ROOM, "aff"), "carol@x", "member")
+    join(r, "cy", "carol@x/c")
+    assert config(r, "alice@x", "members_only", "1", "whois", "anyone") == ["set", "104 172"]
+    events = [e for _, e in log(r)][-2:]
+    assert events[0]["t"] == "config" and events[0]["wa"] == "anyone"
+    assert events[1]["t"] == "presence" and events[1]["n"] == "bo" and \
+        events[1]["c"] == "322" and events[1]["ty"] == "unavailable" and events[1]["la"] == "1"
+    assert sorted(r("HKEYS", key(ROOM, "occ"))) == ["al", "cy"]
+
+
+def test_roles_moderation_and_private_messages(r):
+    join(r, "al", A1)
+    config(r, "alice@x", "moderated", "1", "allow_pm", "moderators")
+    assert join(r, "bo", B1)[2] == "visitor"
+    assert message(r, "bo", B1) == ["forbidden"]
+    assert private(r, "bo", B1, "al") == ["forbidden"]
+    assert private(r, "al", A1, "bo")[0] == "sent"
+    config(r, "alice@x", "allow_pm", "none")
+    assert private(r, "al", A1, "bo") == ["forbidden"]
+
+
+def test_subject(r):
+    join(r, "al", A1)
+    join(r, "bo", B1)
+    assert subject(r, "bo", B1) == ["forbidden"]
+    assert subject(r, "cy", "carol@x/c") == ["not-occupant"]
+    res = subject(r, "al", A1)
+    assert res[0] == "sent"
+    assert log(r)[-1][1]["t"] == "subject"
+    assert join(r, "bo", B1)[6:8] == ["al", "<message><subject>topic</subject></message>"]
+    config(r, "alice@x", "change_subject", "1")
+    assert subject(r, "bo", B1)[0] == "sent"
+
+
+def test_info_and_persistence(r):
+    assert info(r) == ["no-room"]
+    join(r, "al", A1)
+    config(r, "alice@x", "persistent", "1", "name", "Kept")
+    res = info(r, "bob@x")
+    assert res[:3] == ["room", "none", "1"]
+    conf = dict(zip(res[3::2], res[4::2]))
+    assert conf["name"] == "Kept" and conf["persistent"] == "1" and conf["whois"] == "moderators"
+    leave(r, "al", A1)
+    assert r("EXISTS", key(ROOM, "conf")) == 1 and r("HLEN", key(ROOM, "occ")) == 0
+    assert info(r)[:3] == ["room", "owner", "0"]
+    # no longer persistent and empty: it goes
+    assert config(r, "alice@x", "persistent", "0") == ["set", "104"]
+    assert r("EXISTS", key(ROOM, "conf")) == 0 and r("SMEMBERS", gkey("rooms")) == []
+
+
+def test_destroy(r, subscribe):
+    join(r, "al", A1)
+    join(r, "bo", B1)
+    assert destroy(r, "bob@x") == ["forbidden"]
+    s = subscribe(key(ROOM))
+    assert destroy(r, "alice@x", "moved", "new@conference.x") == ["destroyed"]
+    assert log(r)[-1][1] == {"t": "destroy", "rs": "moved", "av": "new@conference.x",
+                             "r": "99"}
+    assert s.message() == [key(ROOM), "muc %s\n" % ROOM]
+    assert r("EXISTS", key(ROOM, "occ"), key(ROOM, "conf"), key(ROOM, "aff")) == 0
+    assert 0 < r("TTL", key(ROOM, "log")) <= 60
+    assert destroy(r, "") == ["no-room"]
+    join(r, "al", A1)
+    assert destroy(r, "") == ["destroyed"]       # the operator

@@ -92,6 +92,8 @@ struct conn {
 	int holding;                     /* a module may hold stanzas back (csi.c) */
 	int taken;                       /* the session is another handler's now
 	                                    (resumed elsewhere): leave Redis alone */
+	int goes_on;                     /* the connection ends, not the session:
+	                                    detached or resumed elsewhere */
 	struct sm_out sm;
 	void *slots[MODULES_MAX];        /* per-module state (conn_slot) */
 	struct io io;                    /* the client's bytes, plain or TLS */

@@ -116,6 +116,7 @@ struct store *conn_store(const struct conn *c) { return c->store; }
 const char *conn_domain(const struct conn *c) { return c->domain; }
 const char *conn_bare(const struct conn *c) { return c->bare; }
 const char *conn_resource(const struct conn *c) { return c->jid.resource; }
+int conn_session_goes_on(const struct conn *c) { return c->goes_on; }
 const char *conn_full(const struct conn *c) { return c->full; }
 const char *conn_stream_id(const struct conn *c) { return c->stream_id; }
 const char *conn_peer_ip(const struct conn *c) { return c->peer_ip; }
@@ -433,7 +434,7 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 			return;
 		if (!strcmp(m.cond, SM_KICK_RESUMED)) {
 			/* Resumed on another connection: the session goes on there. */
-			c->taken = 1;
+			c->taken = c->goes_on = 1;
 			conn_stream_error(c, "conflict", "session resumed on another connection");
 		} else {
 			conn_stream_error(c, m.cond, NULL);
@@ -803,6 +804,7 @@ void conn_finish(struct conn *c)
 		leave(c);
 	} else if (c->jid.resource[0] && c->store_ok && conn_sm_detach(c)) {
 		/* Detached (XEP-0198): it waits for its client to resume it. */
+		c->goes_on = 1;
 		leave(c);
 	} else if (c->jid.resource[0] && c->store_ok) {
 		for (i = 0; modules[i]; i++)

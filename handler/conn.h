@@ -42,6 +42,10 @@ const char *conn_resource(const struct conn *c);
 /* The full JID: "" until a resource is bound. */
 const char *conn_full(const struct conn *c);
 const char *conn_stream_id(const struct conn *c);
+/* In a leaving hook: the session goes on without this connection
+ * (XEP-0198: detached, or resumed on another one), rather than ending
+ * or being replaced by a new one of the same resource. */
+int conn_session_goes_on(const struct conn *c);
 /* The client's address alone (no port), for counters and logs. */
 const char *conn_peer_ip(const struct conn *c);
 enum conn_phase conn_phase(const struct conn *c);

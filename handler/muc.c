@@ -47,6 +47,8 @@
 #define MUC_CATCHUP_SEC 1       /* a read after joining: a wake-up published
                                    before our SUBSCRIBE took effect is lost */
 #define MUC_ROLE_MAX 16
+#define MUC_RESUME_TRIES 5      /* seconds a resumed session waits for the
+                                   rooms its kicked handler still holds */
 #define MUC_STATUS_SELF "110"   /* XEP-0045: the presence is one's own */
 #define MUC_STATUS_NONANON "100"  /* XEP-0045: everyone sees real JIDs */
 #define MUC_STATUS_LOGGED "170"   /* XEP-0045: the room is archived */
@@ -67,7 +69,11 @@ struct muc_room {
 struct muc_state {
 	struct muc_room *r[MUC_ROOMS_MAX];
 	int n;
+	time_t resume_wait;     /* when to look again for rooms to resume; 0 none */
+	int resume_tries, resume_missing;
 };
+
+static void resume_rooms(struct conn *c);
 
 static struct muc_state *state_of(struct conn *c)
 {
@@ -105,7 +111,8 @@ static void room_forget(struct conn *c, struct muc_room *r)
  * whoever reaps it if this handler dies (muc_session_set). */
 static void mark(struct conn *c, const char *room, const char *nick)
 {
-	if (muc_session_set(conn_store(c), conn_bare(c), conn_resource(c), room, nick) < 0)
+	if (muc_session_set(conn_store(c), conn_bare(c), conn_resource(c), room, nick,
+	    NULL) < 0)
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 }
 
@@ -410,19 +417,16 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	mark(c, room, nick);    /* before: a death right after the join is covered */
 	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, join_password(st), &j);
 	no = refusal_of(rc);
-	if (rc < 0 || no)
+	/* MUC_UPDATED: this full JID was in already (an earlier session of
+	 * the resource, replaced): a join all the same. */
+	if (rc < 0 || no) {
 		mark(c, room, NULL);
-	if (rc < 0 || no || rc == MUC_UPDATED) {
 		if (rc < 0)
 			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
-		if (rc == MUC_UPDATED)     /* we lost track of it: a lost answer */
-			log_msg(LOG_WARNING, "muc: already in %s", room);
 		if (no)
 			conn_error(c, st, no->type, no->cond, no->text);
 		else
 			conn_error(c, st, "wait", "internal-server-error", NULL);
-		if (rc == MUC_UPDATED)
-			muc_join_free(&j);
 		if (route_unsubscribe_channel(conn_store(c), chan) < 0)
 			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 		free(xml);
@@ -728,6 +732,11 @@ static int muc_tick(struct conn *c, time_t now)
 	struct muc_state *s = state_of(c);
 	int i, next = -1;
 
+	if (s->resume_wait && now >= s->resume_wait)
+		resume_rooms(c);
+	if (s->resume_wait)
+		next = (int)(s->resume_wait > now ? s->resume_wait - now : 0);
+
 	for (i = 0; i < s->n; i++) {
 		struct muc_room *r = s->r[i];
 		if (!r->catchup)
@@ -743,11 +752,87 @@ static int muc_tick(struct conn *c, time_t now)
 	return next;
 }
 
-/* However the connection ends, the session leaves its rooms: the others
- * see it go (no reader here: the client is gone). */
-static void muc_leaving(struct conn *c)
+/* The session ends, however: it leaves its rooms, and the others see it
+ * go (no reader here: the client is gone). */
+static void muc_ended(struct conn *c)
 {
 	leave_all(c, NULL);
+}
+
+/* The connection ends. When the session goes on (XEP-0198: detached,
+ * or resumed elsewhere), it stays in its rooms, and Redis keeps where
+ * this handler stopped reading each, for the handler that resumes it;
+ * a session replaced by a new one of its resource leaves them. */
+static void muc_leaving(struct conn *c)
+{
+	struct muc_state *s = state_of(c);
+	char state[MUC_STATE_MAX];
+	int i;
+
+	if (!conn_session_goes_on(c)) {
+		leave_all(c, NULL);
+		return;
+	}
+	for (i = 0; i < s->n; i++) {
+		struct muc_room *r = s->r[i];
+		snprintf(state, sizeof state, "%s %s %d", r->last, r->role, r->anyone);
+		if (muc_session_set(conn_store(c), conn_bare(c), conn_resource(c), r->room,
+		    r->nick, state) < 0)
+			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+	}
+}
+
+/* A room of a resumed session, as its last handler left it: reading
+ * goes on from there. Without a state, that handler has not written it
+ * yet (it is being kicked): muc_tick asks again. */
+static void resume_room(const char *room, const char *nick, const char *state, void *arg)
+{
+	struct conn *c = arg;
+	struct muc_state *s = state_of(c);
+	char chan[STORE_MAX_KEY];
+	struct muc_room *r;
+	int anyone = 0;
+
+	if (room_find(c, room) || s->n == MUC_ROOMS_MAX || strlen(room) >= ROUTE_NODE_MAX)
+		return;
+	if (!state[0]) {
+		s->resume_missing++;
+		return;
+	}
+	store_user_key(conn_store(c), room, NULL, chan, sizeof chan);
+	if (route_subscribe_channel(conn_store(c), chan) < 0) {
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+		return;
+	}
+	r = xcalloc(1, sizeof *r);
+	memcpy(r->room, room, strlen(room));
+	snprintf(r->nick, sizeof r->nick, "%s", nick);
+	if (sscanf(state, "%63s %15s %d", r->last, r->role, &anyone) != 3)
+		snprintf(r->last, sizeof r->last, "0");
+	r->anyone = anyone;
+	s->r[s->n++] = r;
+	mark(c, room, nick);        /* its state is ours now */
+	(void)read_log(c, r);       /* what happened while no handler read */
+}
+
+static void resume_rooms(struct conn *c)
+{
+	struct muc_state *s = state_of(c);
+
+	s->resume_missing = 0;
+	if (muc_session_list(conn_store(c), conn_bare(c), conn_resource(c), 0, resume_room,
+	    c) < 0)
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+	/* Rooms without a state yet: ask again, for a while. */
+	s->resume_wait = s->resume_missing && s->resume_tries++ < MUC_RESUME_TRIES ?
+	    time(NULL) + 1 : 0;
+}
+
+/* XEP-0198: the session was resumed on this connection, still in its
+ * rooms. */
+static void muc_resumed(struct conn *c)
+{
+	resume_rooms(c);
 }
 
 struct reaped_arg {
@@ -755,12 +840,13 @@ struct reaped_arg {
 	const char *full;
 };
 
-static void leave_reaped(const char *room, const char *nick, void *arg)
+static void leave_reaped(const char *room, const char *nick, const char *state, void *arg)
 {
 	static const char gone[] = "<presence/>";
 	struct reaped_arg *a = arg;
 	char id[MUC_ID_MAX];
 
+	(void)state;
 	if (muc_leave(conn_store(a->c), room, nick, a->full, gone, sizeof gone - 1,
 	    MUC_STATUS_TECHNICAL, id) < 0)
 		log_msg(LOG_ERR, "muc: %s", conn_store(a->c)->err);
@@ -776,7 +862,7 @@ static void muc_reaped(struct conn *c, const char *bare, const char *resource,
 
 	(void)presence;
 	snprintf(full, sizeof full, "%s/%s", bare, resource);
-	if (muc_session_take(conn_store(c), bare, resource, leave_reaped, &a) < 0)
+	if (muc_session_list(conn_store(c), bare, resource, 1, leave_reaped, &a) < 0)
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 }
 
@@ -793,6 +879,8 @@ const struct module mod_muc = {
 	.inbound = muc_inbound,
 	.outbound = muc_outbound,
 	.tick = muc_tick,
+	.resumed = muc_resumed,
+	.ended = muc_ended,
 	.leaving = muc_leaving,
 	.reaped = muc_reaped,
 	.free_slot = muc_free,

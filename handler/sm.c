@@ -213,7 +213,7 @@ static int sync_failed(struct conn *c, int r)
 	strvec_free(&c->sm.pending);
 	c->sm.inbox_taken = 0;
 	if (r == SM_TAKEN) {
-		c->taken = 1;
+		c->taken = c->goes_on = 1;
 		conn_stream_error(c, "conflict", "session resumed on another connection");
 	} else if (r == SM_NONE) {
 		/* Redis lost what it held for the session: it cannot go on as

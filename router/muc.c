@@ -420,24 +420,28 @@ static void session_key(const struct store *s, const char *bare, const char *res
 }
 
 int muc_session_set(struct store *s, const char *bare, const char *resource,
-    const char *room, const char *nick)
+    const char *room, const char *nick, const char *state)
 {
 	char key[STORE_MAX_KEY];
 	redisReply *r;
 
 	session_key(s, bare, resource, key, sizeof key);
-	r = nick ? store_cmd(s, "HSET %s %s %s", key, room, nick)
-	    : store_cmd(s, "HDEL %s %s", key, room);
+	if (!nick)
+		r = store_cmd(s, "HDEL %s %s", key, room);
+	else if (state)
+		r = store_cmd(s, "HSET %s %s %s\t%s", key, room, nick, state);
+	else
+		r = store_cmd(s, "HSET %s %s %s", key, room, nick);
 	if (!r)
 		return XE_REDIS;
 	freeReplyObject(r);
 	return 0;
 }
 
-int muc_session_take(struct store *s, const char *bare, const char *resource,
-    void (*fn)(const char *room, const char *nick, void *arg), void *arg)
+int muc_session_list(struct store *s, const char *bare, const char *resource, int take,
+    void (*fn)(const char *room, const char *nick, const char *state, void *arg), void *arg)
 {
-	char key[STORE_MAX_KEY];
+	char key[STORE_MAX_KEY], *tab;
 	redisReply *r, *d;
 	size_t i;
 	int n = 0;
@@ -453,10 +457,15 @@ int muc_session_take(struct store *s, const char *bare, const char *resource,
 	for (i = 0; i + 1 < r->elements; i += 2)
 		if (r->element[i]->type == REDIS_REPLY_STRING &&
 		    r->element[i + 1]->type == REDIS_REPLY_STRING) {
-			fn(r->element[i]->str, r->element[i + 1]->str, arg);
+			/* nick TAB state: a nick has no control characters */
+			if ((tab = strchr(r->element[i + 1]->str, '\t')))
+				*tab++ = '\0';
+			fn(r->element[i]->str, r->element[i + 1]->str, tab ? tab : "", arg);
 			n++;
 		}
 	freeReplyObject(r);
+	if (!take)
+		return n;
 	if (!(d = store_cmd(s, "DEL %s", key)))
 		return XE_REDIS;
 	freeReplyObject(d);

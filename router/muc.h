@@ -180,21 +180,27 @@ int muc_log_read(struct store *s, const char *room, const char *after, int max,
 
 /*
  * The rooms of one session, for the handler that reaps it when its own
- * handler died (SIGKILL, a lost host): a hash under the user's hash tag,
- *   <prefix>{bare}:muc:<resource>   room -> nick
+ * handler died (SIGKILL, a lost host) or its XEP-0198 resumption time
+ * ran out, and for the handler that resumes it: a hash under the user's
+ * hash tag,
+ *   <prefix>{bare}:muc:<resource>   room -> nick, or nick TAB state
  * written by the session's handler before each join or nick change and
  * cleared after each leave (or a failed join), so it never misses a room
  * the session is in; at worst it names one the session is not in, and
- * that leave answers MUC_NOT_OCCUPANT.
+ * that leave answers MUC_NOT_OCCUPANT. A handler whose connection ends
+ * while the session goes on (detached, or resumed elsewhere) adds the
+ * state: "<last log entry rendered> <role> <1 if everyone sees real
+ * JIDs, else 0>", where the resuming handler reads on.
  */
 #define MUC_SESSION_KEY "muc:"      /* what follows {bare}:, then the resource */
-/* Remember (nick) or forget (nick NULL) that session bare/resource is in
- * room: 0 or XE_REDIS. */
+#define MUC_STATE_MAX (MUC_ID_MAX + 32)
+/* Remember (nick; state NULL or as above) or forget (nick NULL) that
+ * session bare/resource is in room: 0 or XE_REDIS. */
 int muc_session_set(struct store *s, const char *bare, const char *resource,
-    const char *room, const char *nick);
-/* Hand fn each room and nick of session bare/resource, then delete the
- * list: how many, or a negative xerr. */
-int muc_session_take(struct store *s, const char *bare, const char *resource,
-    void (*fn)(const char *room, const char *nick, void *arg), void *arg);
+    const char *room, const char *nick, const char *state);
+/* Hand fn each room, nick and state ("" none) of session bare/resource,
+ * and with take then delete the list: how many, or a negative xerr. */
+int muc_session_list(struct store *s, const char *bare, const char *resource, int take,
+    void (*fn)(const char *room, const char *nick, const char *state, void *arg), void *arg);
 
 #endif

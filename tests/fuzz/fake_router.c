@@ -815,16 +815,16 @@ int muc_ping(struct store *s, const char *room, const char *nick, const char *fu
 }
 
 int muc_session_set(struct store *s, const char *bare, const char *resource,
-    const char *room, const char *nick)
+    const char *room, const char *nick, const char *state)
 {
-	(void)bare; (void)resource; (void)room; (void)nick;
+	(void)bare; (void)resource; (void)room; (void)nick; (void)state;
 	return no_rooms(s);
 }
 
-int muc_session_take(struct store *s, const char *bare, const char *resource,
-    void (*fn)(const char *room, const char *nick, void *arg), void *arg)
+int muc_session_list(struct store *s, const char *bare, const char *resource, int take,
+    void (*fn)(const char *room, const char *nick, const char *state, void *arg), void *arg)
 {
-	(void)bare; (void)resource; (void)fn; (void)arg;
+	(void)bare; (void)resource; (void)take; (void)fn; (void)arg;
 	return no_rooms(s);
 }
 

@@ -32,6 +32,7 @@
 #include "config.h"
 #include "jid.h"
 #include "muc.h"
+#include "relay.h"
 #include "route.h"
 #include "store.h"
 #include "log.h"
@@ -602,31 +603,77 @@ static void message_to_room(struct conn *c, const struct xml_node *st, const cha
 	}
 }
 
-/* An IQ to room/nick. XEP-0410: a ping to one's own occupant JID is
- * answered here, after asking the room whether we are still in it.
- * Other IQs to occupants are not forwarded yet. */
-static void iq_to_occupant(struct conn *c, const struct xml_node *iq, const char *room,
-    const char *nick)
+struct forward_arg {
+	struct conn *c;
+	struct xml_node *st;    /* the IQ, from our occupant JID */
+	int all;                /* to every session of the nick, or the first */
+	int sent;
+};
+
+static void forward_one(const char *full, void *arg)
+{
+	struct forward_arg *f = arg;
+	struct jid to;
+
+	if ((f->sent && !f->all) || jid_parse(full, &to) == -1)
+		return;
+	xml_set(f->st, "to", full);
+	if (relay_to_user(f->c, f->st, &to, time(NULL)) == RO_DELIVERED)
+		f->sent++;
+}
+
+/* An IQ to room/nick, from occupant r (NULL: not in the room). XEP-0410:
+ * a ping to one's own occupant JID is answered here, after asking the
+ * room whether we are still in it. Any other request goes to the
+ * occupant's (first) session from our occupant JID, as XEP-0045 has the
+ * room do (vCards, versions, pings of others); an answer to such a
+ * request goes back to every session of the nick that asked. */
+static void iq_to_occupant(struct conn *c, const struct xml_node *iq, struct muc_room *r,
+    const char *room, const char *nick)
 {
 	const char *type = xml_get(iq, "type");
 	const struct xml_node *q = xml_first_element(iq);
+	int request = type && (!strcmp(type, "get") || !strcmp(type, "set"));
+	char from[ROUTE_NODE_MAX + JID_MAX_PART + 1];
+	struct forward_arg f = { c, NULL, !request, 0 };
 	int rc;
 
-	if (!type || (strcmp(type, "get") && strcmp(type, "set")))
-		return;             /* results and errors end here */
-	if (strcmp(type, "get") || !q || !q->ns || strcmp(q->ns, NS_PING) ||
-	    strcmp(q->name, "ping")) {
-		conn_error(c, iq, "cancel", "service-unavailable", NULL);
+	if (!type)
+		return;
+	if (request && r && !strcmp(nick, r->nick) && !strcmp(type, "get") && q && q->ns &&
+	    !strcmp(q->ns, NS_PING) && !strcmp(q->name, "ping")) {
+		rc = muc_ping(conn_store(c), room, nick, conn_full(c));
+		if (rc < 0) {
+			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+			conn_error(c, iq, "wait", "internal-server-error", NULL);
+		} else if (rc == MUC_IN) {
+			conn_iq_result(c, iq, NULL);
+		} else {
+			conn_error(c, iq, "modify", "not-acceptable", "not in the room as that nick");
+		}
 		return;
 	}
-	rc = muc_ping(conn_store(c), room, nick, conn_full(c));
+	if (!r) {
+		if (request)
+			conn_error(c, iq, "modify", "not-acceptable", "not in the room");
+		return;
+	}
+	snprintf(from, sizeof from, "%s/%s", r->room, r->nick);
+	f.st = xml_copy(iq);
+	xml_set(f.st, "from", from);
+	rc = muc_occupant_jids(conn_store(c), room, r->nick, conn_full(c), nick, forward_one, &f);
+	xml_free(f.st);
+	if (!request)
+		return;             /* answers that find nobody end here */
 	if (rc < 0) {
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 		conn_error(c, iq, "wait", "internal-server-error", NULL);
-	} else if (rc == MUC_IN) {
-		conn_iq_result(c, iq, NULL);
-	} else {
-		conn_error(c, iq, "modify", "not-acceptable", "not in the room as that nick");
+	} else if (rc == MUC_NOT_OCCUPANT) {
+		conn_error(c, iq, "modify", "not-acceptable", "not in the room");
+	} else if (rc == MUC_NO_NICK) {
+		conn_error(c, iq, "cancel", "item-not-found", "no such occupant");
+	} else if (!f.sent) {
+		conn_error(c, iq, "cancel", "service-unavailable", NULL);
 	}
 }
 
@@ -706,7 +753,7 @@ static enum mod_ret muc_inbound(struct conn *c, struct xml_node *st)
 	else if (!strcmp(st->name, "message"))
 		message_to_room(c, st, room, j.resource);
 	else if (!strcmp(st->name, "iq") && j.resource[0])
-		iq_to_occupant(c, st, room, j.resource);
+		iq_to_occupant(c, st, room_find(c, room), room, j.resource);
 	else if (!strcmp(st->name, "iq"))
 		room_iq(c, st, room);
 	else

@@ -317,6 +317,30 @@ int muc_destroy(struct store *s, const char *room, const char *asker, const char
 	return rc;
 }
 
+int muc_occupant_jids(struct store *s, const char *room, const char *nick, const char *full,
+    const char *target, void (*fn)(const char *jid, void *arg), void *arg)
+{
+	static const char *const outcomes[] = { "jids", "not-occupant", "no-nick", NULL };
+	static const int results[] = { MUC_IN, MUC_NOT_OCCUPANT, MUC_NO_NICK };
+	struct muc_args a;
+	redisReply *r;
+	size_t i;
+	int rc;
+
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	store_argv_str(&a.v, nick);
+	store_argv_str(&a.v, full);
+	store_argv_str(&a.v, target);
+	rc = run(s, "muc_occupant", lua_muc_occupant, lua_muc_occupant_sha, &a, outcomes,
+	    results, &r);
+	for (i = 1; rc == MUC_IN && i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING)
+			fn(r->element[i]->str, arg);
+	freeReplyObject(r);
+	return rc;
+}
+
 int muc_ping(struct store *s, const char *room, const char *nick, const char *full)
 {
 	static const char *const outcomes[] = { "joined", "not-occupant", NULL };

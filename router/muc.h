@@ -169,6 +169,11 @@ int muc_config_set(struct store *s, const char *room, const char *asker,
  * MUC_NO_ROOM, or a negative xerr. */
 int muc_destroy(struct store *s, const char *room, const char *asker, const char *reason,
     const char *venue);
+/* Session full, occupant nick, asks for the sessions of occupant target:
+ * MUC_IN and fn(full JID) for each, MUC_NOT_OCCUPANT, MUC_NO_NICK, or a
+ * negative xerr. Reads only. */
+int muc_occupant_jids(struct store *s, const char *room, const char *nick, const char *full,
+    const char *target, void (*fn)(const char *jid, void *arg), void *arg);
 /* XEP-0410 self-ping: is session full in room as nick? MUC_IN,
  * MUC_NOT_OCCUPANT, or a negative xerr. Reads only. */
 int muc_ping(struct store *s, const char *room, const char *nick, const char *full);

@@ -49,5 +49,6 @@ extern const char lua_muc_subject[], lua_muc_subject_sha[];
 extern const char lua_muc_info[], lua_muc_info_sha[];
 extern const char lua_muc_config_set[], lua_muc_config_set_sha[];
 extern const char lua_muc_destroy[], lua_muc_destroy_sha[];
+extern const char lua_muc_occupant[], lua_muc_occupant_sha[];
 
 #endif

@@ -808,6 +808,13 @@ int muc_destroy(struct store *s, const char *room, const char *asker, const char
 	return no_rooms(s);
 }
 
+int muc_occupant_jids(struct store *s, const char *room, const char *nick, const char *full,
+    const char *target, void (*fn)(const char *jid, void *arg), void *arg)
+{
+	(void)room; (void)nick; (void)full; (void)target; (void)fn; (void)arg;
+	return no_rooms(s);
+}
+
 int muc_ping(struct store *s, const char *room, const char *nick, const char *full)
 {
 	(void)room; (void)nick; (void)full;

@@ -319,3 +319,12 @@ def test_destroy(r, subscribe):
     assert destroy(r, "") == ["no-room"]
     join(r, "al", A1)
     assert destroy(r, "") == ["destroyed"]       # the operator
+
+
+def test_occupant_jids(r):
+    join(r, "al", A1)
+    join(r, "al", A2)
+    join(r, "bo", B1)
+    assert r.eval("muc_occupant", keys(), head() + ["bo", B1, "al"]) == ["jids", A1, A2]
+    assert r.eval("muc_occupant", keys(), head() + ["bo", B1, "zed"]) == ["no-nick"]
+    assert r.eval("muc_occupant", keys(), head() + ["bo", A1, "al"]) == ["not-occupant"]

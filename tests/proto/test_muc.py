@@ -359,3 +359,37 @@ def test_killed_handler_leaves(server_factory):
     assert seen['occ'] == ['Al']
     assert seen['rooms_after'] == 0
     assert seen['a_rooms'] == [ROOM, 'Al'] and seen['a_rooms_after'] == 0
+
+
+def test_iq_to_occupants(server_factory):
+    """XEP-0045: an IQ to room/nick goes to the occupant's session from
+    the asker's occupant JID, and its answer comes back the same way
+    (slixmpp's XEP-0092 answers a version request); to a nick not in the
+    room: item-not-found; from outside the room: not-acceptable."""
+    server = start(server_factory)
+    seen = {}
+    plugins = PLUGINS + ['xep_0092']
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=plugins)
+        b = await online(server.ports[1], BOB + '/b1', plugins=plugins)
+        c = await online(server.ports[1], CAROL + '/c1', plugins=plugins)
+        await create_room(a, 'Al')
+        await b.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', timeout=5)
+        na = a.mark()
+        seen['version'] = await outcome(b.xmpp['xep_0092'].get_version(ROOM + '/Al',
+                                                                      timeout=5))
+        seen['asked'] = await a.wait1(is_('iq', type='get'), since=na)
+        seen['nobody'] = await outcome(b.xmpp['xep_0092'].get_version(ROOM + '/Zed',
+                                                                     timeout=5))
+        seen['outside'] = await outcome(c.xmpp['xep_0092'].get_version(ROOM + '/Al',
+                                                                      timeout=5))
+        for x in (a, b, c):
+            await x.close()
+    C.run(go, timeout=60)
+    assert seen['version'][0] == 'result', seen['version']
+    v = seen['version'][1]
+    assert str(v['from']) == ROOM + '/Al' and v['software_version']['name'], v
+    assert seen['asked'].get('from') == ROOM + '/Bo', seen['asked'].attrib
+    assert seen['nobody'][:2] == ('error', 'item-not-found'), seen['nobody']
+    assert seen['outside'][:2] == ('error', 'not-acceptable'), seen['outside']

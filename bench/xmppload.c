@@ -2176,7 +2176,10 @@ static int run_room(void)
 			quiet = now_ns();
 		}
 	}
+	/* the caller reads the server's CPU at each mark: nothing happens for
+	 * a second after one, so that the next phase is not counted in it */
 	print_mark("joined");
+	wait_ms(SETTLE_MS);
 	room_n = room_joined;
 	samples_sort(&room_join_lat);
 	snprintf(join_stats, sizeof join_stats, " join_secs=%.3f join_rate=%.1f join_p50_ms=%.2f "
@@ -2211,6 +2214,7 @@ static int run_room(void)
 		room_sweep();
 	}
 	print_mark("sent");
+	wait_ms(SETTLE_MS);
 	for (i = 1; i <= room_nmsgs; i++)
 		if (room_msgs[i].done != 1 && room_msgs[i].got < room_n)
 			missing += room_n - room_msgs[i].got;

@@ -2108,7 +2108,7 @@ static int flood_over(void)
 {
 	int i;
 	for (i = 0; i < nconns; i++)
-		if (conns[i].pres_in < room_joined)
+		if (conns[i].joined == 1 && conns[i].pres_in < room_joined)
 			return 0;
 	return 1;
 }

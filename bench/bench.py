@@ -17,7 +17,7 @@ Environment (defaults in brackets):
   MSG_P MSG_W MSG_T MSG_D  pairs, window, seconds, drain seconds [50 10 10 3]
   IDLE_N          idle connections for the memory figure [1000]
   FANOUT_K FANOUT_G FANOUT_R FANOUT_S  contacts, groups, rounds, storms [50 4 20 3]
-  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout mam pep];
+  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout mam pep room];
                   "storm" is one more (not in the default list: minutes)
   SM_ACK_EVERY    sm: a client sends <r/> after this many stanzas [5]
   SM_RESUME_N     sm: clients that cut their connection and resume [200]
@@ -30,6 +30,12 @@ Environment (defaults in brackets):
   PEP_K           pep: the publisher's contacts, half of them online [200]
   PEP_R           pep: timed publishes, one at a time [50]
   PEP_TIMEOUT     pep: seconds a publish may take to reach every online contact [5]
+  ROOM_N          room: occupants of the one multi-user chat room [200]
+  ROOM_S          room: occupants that send groupchat messages [2]
+  ROOM_W          room: messages in flight per sender (sent, not yet at every occupant) [5]
+  ROOM_T          room: seconds of sending [10]
+  ROOM_R          room: messages to send at most, 0 for no limit (then ROOM_T ends it) [0]
+  ROOM_TIMEOUT    room: seconds a message may take to reach every occupant [10]
   BENCH_SERVER_CPUS  CPUs every server runs on (taskset -c), "" for any [0]
   BENCH_REDIS_NICE   nice value of xmppd's Redis, "" for none [-10]: under
                   systemd Redis and the handlers are sibling cgroups with
@@ -77,6 +83,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = Path(os.environ.get("XMPPD_BUILD", ROOT / "build")).resolve()
 LOAD = ROOT / "build" / "bench" / "xmppload"
 DOMAIN = "localhost"
+MUC_DOMAIN = "conference." + DOMAIN     # every server's multi-user chat service
 PASSWORD = "secret"
 PATTERN = "user%d"
 
@@ -100,7 +107,7 @@ CFG = {
     "fo_g": env_int("FANOUT_G", 4),
     "fo_r": env_int("FANOUT_R", 20),
     "fo_s": env_int("FANOUT_S", 3),
-    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages sm fanout mam pep").split(),
+    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages sm fanout mam pep room").split(),
     "sm_ack_every": env_int("SM_ACK_EVERY", 5),
     "sm_resume_n": env_int("SM_RESUME_N", 200),
     "scale": os.environ.get("BENCH_SCALE", "0") == "1",
@@ -118,6 +125,12 @@ CFG = {
     "pep_k": env_int("PEP_K", 200),
     "pep_r": env_int("PEP_R", 50),
     "pep_timeout": env_int("PEP_TIMEOUT", 5),
+    "room_n": env_int("ROOM_N", 200),
+    "room_s": env_int("ROOM_S", 2),
+    "room_w": env_int("ROOM_W", 5),
+    "room_t": env_int("ROOM_T", 10),
+    "room_r": env_int("ROOM_R", 0),
+    "room_timeout": env_int("ROOM_TIMEOUT", 10),
     "server_cpus": os.environ.get("BENCH_SERVER_CPUS", "0").strip(),
     "load_cpus": os.environ.get("BENCH_LOAD_CPUS", "1").strip(),
     "launcher": os.environ.get("BENCH_XMPPD_LAUNCHER", "listen"),
@@ -149,9 +162,13 @@ NMAM = 2 if "mam" in CFG["scenarios"] else 0
 # each way; the contacts are not each other's).
 PEP_FIRST = MAM_FIRST + NMAM
 NPEP = 1 + CFG["pep_k"] if "pep" in CFG["scenarios"] else 0
+# The multi-user chat room's occupants (no contacts: their initial presence
+# goes nowhere).
+ROOM_FIRST = PEP_FIRST + NPEP
+NROOM = CFG["room_n"] if "room" in CFG["scenarios"] else 0
 # The resume measurement's users, last: a session it leaves hibernating
 # (a resume that failed) must not take the bare-JID messages of the others.
-RESUME_FIRST = PEP_FIRST + NPEP
+RESUME_FIRST = ROOM_FIRST + NROOM
 NRESUME = CFG["sm_resume_n"] if "sm" in CFG["scenarios"] else 0
 IS_ROOT = os.geteuid() == 0
 
@@ -378,8 +395,8 @@ def xmppd_creds(i):
 def users():
     """[(number, [contact numbers])]: plain users, the fan-out cliques, then
     the users the scale scenario holds, then the login storm's, the message
-    archive's sender and receiver, the PEP publisher and its contacts, then
-    the resume measurement's."""
+    archive's sender and receiver, the PEP publisher and its contacts, the
+    room's occupants, then the resume measurement's."""
     out = [(i, []) for i in range(1, NPLAIN + 1)]
     k1 = CFG["fo_k"] + 1
     for g in range(CFG["fo_g"] if NFO else 0):
@@ -391,6 +408,7 @@ def users():
     if NPEP:
         contacts = list(range(PEP_FIRST + 1, PEP_FIRST + NPEP))
         out += [(PEP_FIRST, contacts)] + [(c, [PEP_FIRST]) for c in contacts]
+    out += [(i, []) for i in range(ROOM_FIRST, ROOM_FIRST + NROOM)]
     out += [(i, []) for i in range(RESUME_FIRST, RESUME_FIRST + NRESUME)]
     return out
 
@@ -452,6 +470,9 @@ class Xmppd:
             # (the defaults drop what is beyond 10,000 messages or a week).
             if b"archive_max_count" in strings:
                 f.write("archive_max_count = 0\narchive_max_age = 0\n")
+            # Multi-user chat (the room scenario), on the peers' domain.
+            if b"muc_domain" in strings:
+                f.write("muc_domain = %s\n" % MUC_DOMAIN)
         nice = ["nice", "-n", CFG["redis_nice"]] if CFG["redis_nice"] else []
         self.redis = subprocess.Popen(on_server_cpus(nice +
             ["redis-server", "--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "700",
@@ -635,7 +656,11 @@ archive_expires_after = "never"
 default_archive_policy = true
 max_archive_query_results = 250
 VirtualHost "%(domain)s"
-""" % {"d": self.dir, "port": self.port, "domain": DOMAIN,
+-- multi-user chat (the room scenario): mod_muc's defaults, which have no
+-- occupant limit and no rate limit; rooms are locked until the owner's
+-- form (muc_room_locking), which the bench submits
+Component "%(muc)s" "muc"
+""" % {"d": self.dir, "port": self.port, "domain": DOMAIN, "muc": MUC_DOMAIN,
        "root": "run_as_root = true" if IS_ROOT else "",
        "storage": 'storage = { archive = "sql" }\nsql = { driver = "SQLite3", database = "%s" }' % self.db
        if self.sql else 'storage = "internal"\nstorage_archive_item_limit = 100000000'})
@@ -777,7 +802,20 @@ modules:
     plugins:
       - flat
       - pep
+  mod_muc:
+    hosts:
+      - %(muc)s
+    max_users: %(room_max)d
+    max_users_presence: %(room_max)d
+    min_message_interval: 0
+    min_presence_interval: 0
+    room_shaper: none
+    user_message_shaper: none
+    user_presence_shaper: none
+    default_room_options:
+      max_users: %(room_max)d
 %(sql)s""" % {"domain": DOMAIN, "port": self.port, "mam_db": "sql" if self.shm else "mnesia",
+               "muc": MUC_DOMAIN, "room_max": max(1000, CFG["room_n"] + 10),
                "sql": "sql_type: sqlite\nsql_database: %s/ejabberd.db\n" % self.shm if self.shm else ""})
         with open(self.dir + "/ejabberdctl.cfg", "w") as f:
             f.write('ERLANG_NODE=xmppbench%d@localhost\nERL_DIST_PORT=%d\n'
@@ -865,20 +903,28 @@ def xmppload(server, scenario, args, timeout):
     return parse_line(lines[-1])
 
 
-def xmppload_marked(server, scenario, args, timeout):
+def xmppload_marked(server, scenario, args, timeout, exact=None):
     """xmppload, reading the server's CPU at its start and at each of its
     "scenario=SCENARIO-mark phase=P" lines (printed as a phase ends):
-    (its result line, [(phase, CPU seconds since the previous mark)])."""
+    (its result line, [(phase, CPU seconds since the previous mark)]).
+    exact, a list, gets (phase, {part: seconds}) from cpu_ns_split (to the
+    nanosecond, every live thread; xmppd in its parts)."""
     p = subprocess.Popen(load_cmd(server, scenario, args), stdout=subprocess.PIPE, text=True)
     watchdog = threading.Timer(timeout, p.kill)
     watchdog.start()
     phases, last, result = [], server.cpu_ticks(), None
+    last_ns = cpu_ns_split(server) if exact is not None else None
     try:
         for line in p.stdout:
             if line.startswith("scenario=%s-mark " % scenario):
                 now = server.cpu_ticks()
-                phases.append((parse_line(line)["phase"], (now - last) / TICK))
+                phase = parse_line(line)["phase"]
+                phases.append((phase, (now - last) / TICK))
                 last = now
+                if exact is not None:
+                    now_ns = cpu_ns_split(server)
+                    exact.append((phase, {k: (now_ns[k] - last_ns[k]) / 1e9 for k in now_ns}))
+                    last_ns = now_ns
             elif line.startswith("scenario="):
                 result = line.strip()
         p.wait()
@@ -1737,6 +1783,52 @@ def sc_pep(server):
     return r
 
 
+# ---- multi-user chat (XEP-0045) ----
+
+def sc_room(server):
+    """One multi-user chat room with ROOM_N occupants (xmppload room): the
+    first creates it and submits the instant-room form, the others join,
+    each waiting for its own presence; then ROOM_S of them keep ROOM_W
+    groupchat messages each in flight for ROOM_T seconds (or ROOM_R
+    messages): messages/s that reached every occupant, latency from the
+    send to the last occupant. Server CPU per message of the load phase,
+    exact (every live thread; xmppd's handlers and Redis apart)."""
+    n = CFG["room_n"]
+    server.settle()
+    exact = []
+    load1 = os.getloadavg()[0]
+    r, _ = xmppload_marked(server, "room", ["-f", ROOM_FIRST, "-n", n, "-c", CFG["login_c"], "-M", MUC_DOMAIN,
+                                            "-s", CFG["room_s"], "-W", CFG["room_w"], "-T", CFG["room_t"],
+                                            "-N", CFG["room_r"], "-D", CFG["room_timeout"]],
+                           timeout=300 + CFG["room_t"] + CFG["room_timeout"], exact=exact)
+    r["load1"] = "%.1f" % load1
+    phases = dict(exact)
+    done = int(r.get("completed", 0))
+    if "joined" in phases:
+        r["server_cpu_ms_per_occupant"] = "%.3f" % (sum(phases["joined"].values()) * 1000 / max(1, n))
+    if "sent" in phases and done:
+        r["server_cpu_ms_per_msg"] = "%.3f" % (sum(phases["sent"].values()) * 1000 / done)
+        r["server_cpu_us_per_stanza"] = "%.2f" % (sum(phases["sent"].values()) * 1e6 / (done * n))
+        if isinstance(server, Xmppd):
+            for part, secs in phases["sent"].items():
+                r["%s_cpu_ms_per_msg" % part] = "%.3f" % (secs * 1000 / done)
+    bad = []
+    if int(r.get("joined", 0)) < n:
+        bad.append("%s of %d joined (%s)" % (r.get("joined", 0), n, r.get("join_error", "?")))
+    for key, what in (("incomplete", "did not reach every occupant"), ("out_of_order", "came out of order"),
+                      ("duplicates", "came twice"), ("errors", "answered with an error")):
+        if int(r.get(key, 0)):
+            bad.append("%s %s" % (r[key], what))
+    if "completed" not in r and not bad:
+        bad.append("no load (%s)" % r.get("first_error", "?"))
+    r["room_status"] = "FAILED: " + "; ".join(bad) if bad else "ok"
+    print("scenario=room-cpu server=%s " % server.name + " ".join(
+        "%s=%s" % (k, v) for k, v in r.items() if "_cpu_" in k and "_per_" in k) + " room_status=%s" % r["room_status"].replace(
+        " ", "_"), flush=True)
+    server.settle()
+    return r
+
+
 class Peaks:
     """The 1-minute load average and the number of processes on the machine,
     sampled every second in a thread until stop(): their peaks."""
@@ -1909,6 +2001,23 @@ ROWS += [("messages: delivered/s", "messages", "rate", "higher"),
          ("pep: notifications to a client without +notify", "pep", "no_notify_got", "-"),
          ("pep: disco#info the server asked of the clients", "pep", "disco_asked", "-"),
          ("pep: load average at its start (noisy)", "pep", "load1", "-"),
+         ("room: every message reached every occupant once, in order", "room", "room_status", "-"),
+         ("room: the owner's instant-room form answered", "room", "owner_form", "-"),
+         ("room: occupants joined", "room", "joined", "-"),
+         ("room: joins/s, each until its own presence", "room", "join_rate", "higher"),
+         ("room: messages/s, each reaching every occupant", "room", "rate", "higher"),
+         ("room: groupchat stanzas delivered/s", "room", "stanza_rate", "higher"),
+         ("room: send to last occupant p50 ms", "room", "p50_ms", "lower"),
+         ("room: send to last occupant p99 ms", "room", "p99_ms", "lower"),
+         ("room: send to last occupant max ms", "room", "max_ms", "lower"),
+         ("room: send to first occupant p50 ms", "room", "first_p50_ms", "lower"),
+         ("room: messages not at every occupant", "room", "incomplete", "lower"),
+         ("room: server CPU ms/message", "room", "server_cpu_ms_per_msg", "lower"),
+         ("room: server CPU us per stanza delivered", "room", "server_cpu_us_per_stanza", "lower"),
+         ("room: xmppd handlers' CPU ms/message", "room", "handlers_cpu_ms_per_msg", "-"),
+         ("room: xmppd Redis CPU ms/message", "room", "redis_cpu_ms_per_msg", "-"),
+         ("room: server CPU ms per occupant, login and join", "room", "server_cpu_ms_per_occupant", "lower"),
+         ("room: load average at its start (noisy)", "room", "load1", "-"),
          ("storm: logins/s, first connect to last login", "storm", "rate", "higher"),
          ("storm: logged in", "storm", "ok", "higher"),
          ("storm: failed", "storm", "failed", "lower"),
@@ -2162,6 +2271,8 @@ def main():
                     jobs = [("mam", sc_mam)]
                 elif sc == "pep":
                     jobs = [("pep", sc_pep)]
+                elif sc == "room":
+                    jobs = [("room", sc_room)]
                 for key, fn in jobs:
                     for s in order:
                         try:
@@ -2195,7 +2306,7 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = ("### %s, commit %s\n\nMachine: %s; load average at start %.2f %.2f %.2f; %s.\n"
             "Runs: %d (median, and min-max over runs). Scenarios: %s. login N=%d C=%d; messages P=%d W=%d T=%ds; "
-            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s%s%s%s. %s; xmppd through %s. Took %.0f s.\n" % (
+            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s%s%s%s%s. %s; xmppd through %s. Took %.0f s.\n" % (
                 stamp, commit(), machine(), load_start[0], load_start[1], load_start[2], versions(),
                 CFG["runs"], " ".join(CFG["scenarios"] + (["scale"] if CFG["scale"] else [])),
                 CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"],
@@ -2208,6 +2319,10 @@ def main():
                 "; mam N=%d Q=%d" % (CFG["mam_n"], CFG["mam_q"]) if "mam" in CFG["scenarios"] else "",
                 "; pep K=%d (%d online) R=%d" % (CFG["pep_k"], CFG["pep_k"] // 2, CFG["pep_r"])
                 if "pep" in CFG["scenarios"] else "",
+                "; room N=%d S=%d W=%d T=%ds%s timeout %ds" % (
+                    CFG["room_n"], CFG["room_s"], CFG["room_w"], CFG["room_t"],
+                    " R=%d" % CFG["room_r"] if CFG["room_r"] else "", CFG["room_timeout"])
+                if "room" in CFG["scenarios"] else "",
                 pinning_note()[0].upper() + pinning_note()[1:], launcher_note(), time.monotonic() - t_start))
     text = head + "\n" + tbl + "\n"
     errs = ["%s: %s" % (n, ", ".join(r.get("first_error", "?") for r in results[n]["storm"]))

@@ -35,6 +35,16 @@
  *            connections without closing the stream, reconnect, log in
  *            again and resume (connect to <resumed/> timed): resumes/s
  *            against logins/s, <failed/> answers counted.
+ *   room     N users log in and join one multi-user chat room (XEP-0045,
+ *            on MUCDOMAIN; a fresh room name per run): the first creates it
+ *            and submits the empty instant-room form (XEP-0045 10.1.2),
+ *            then the others join, C at a time, each waiting for its own
+ *            presence (status 110). Then S of them keep W groupchat
+ *            messages each in flight (a new one leaves when one has reached
+ *            every occupant) for T seconds or -N messages: messages/s that
+ *            reached every occupant, latency from the send to the last (and
+ *            the first) occupant, messages that did not reach every
+ *            occupant within D seconds, per-occupant order per sender.
  *   A server that offers no urn:xmpp:sm:3 feature after the restart makes
  *   sm and resume print sm_unsupported=N (the clients that saw none) and
  *   stop after the logins.
@@ -91,6 +101,9 @@ static struct {
 	double login_timeout;     /* seconds from connect to a bound session */
 	int sm;                   /* stream management (sm, resume scenarios) */
 	int ack_every;            /* sm: <r/> after this many stanzas sent, 0 never */
+	const char *muc;          /* room: the conference domain */
+	int senders;              /* room: occupants that send */
+	long room_max;            /* room: messages to send at most, 0 no limit */
 } opt = {
 	.host = "127.0.0.1", .domain = "localhost", .pattern = "user%d",
 	.password = "secret", .resource = "xl", .label = "-",
@@ -98,9 +111,10 @@ static struct {
 	.pairs = 50, .window = 10, .secs = 10, .drain = 3,
 	.k = 50, .groups = 4, .rounds = 20, .storms = 3, .srcaddrs = 1,
 	.login_timeout = 30, .ack_every = 5,
+	.muc = "conference.localhost", .senders = 1,
 };
 
-enum scenario { SC_LOGIN, SC_MESSAGES, SC_IDLE, SC_FANOUT, SC_SM, SC_RESUME };
+enum scenario { SC_LOGIN, SC_MESSAGES, SC_IDLE, SC_FANOUT, SC_SM, SC_RESUME, SC_ROOM };
 static enum scenario scen;
 static const char *scen_name;
 
@@ -204,6 +218,10 @@ struct conn {
 	uint32_t sm_rq[SM_RQ_MAX];   /* sm_out at each <r/> not yet answered */
 	int rq_head, rq_n;
 	char sm_id[SM_ID_MAX];       /* <enabled id/>: previd to resume */
+	/* room */
+	int joined;                  /* its own presence (110) came back */
+	int64_t t_join;              /* join presence sent */
+	long *room_last;             /* per sender: the last sequence number seen */
 };
 
 static struct conn *conns;
@@ -998,6 +1016,9 @@ static void on_element(struct conn *c, const char *e, size_t len)
 	case ST_CLOSING:
 		if (!strcmp(name, "iq")) {
 			answer_iq(c, e, len);
+			/* results and errors: the scenario's own IQs */
+			if (scen == SC_ROOM && c->st == ST_ONLINE)
+				scenario_stanza(c, e, len, name);
 			return;
 		}
 		if (c->st == ST_ONLINE)
@@ -1254,6 +1275,215 @@ static double fo_storm_rates[64], fo_storm_ms[64];
 static int fo_nstorms;
 static char fo_tag;         /* 'o' one, 's' storm */
 
+/* room */
+#define ROOM_SENDERS_MAX 16
+#define NS_MUC "http://jabber.org/protocol/muc"
+#define ROOM_SETUP_SECS 60       /* joins, the owner form, the presence flood */
+struct room_msg {
+	int64_t t_sent;
+	int sender, got;
+	int done;                    /* 0 in flight, 1 reached all, 2 error, 3 timed out */
+};
+static char room_jid[300];
+static struct room_msg *room_msgs;   /* by sequence number, 1 .. room_nmsgs */
+static long room_nmsgs, room_cap, room_oldest = 1;
+static int room_n;                   /* occupants every message must reach */
+static int room_sending, room_joins_open, room_joined, room_join_failed;
+static long room_completed, room_errors, room_timedout, room_dups, room_disorder;
+static long room_stray, room_old, room_receipts, room_presences;
+static char room_join_error[64], room_msg_error[64];
+static char owner_form[64];          /* "" no answer yet, "result" or the error's condition */
+static struct samples room_lat, room_first, room_join_lat;
+static int64_t room_t_last_done, room_t_last_join;
+
+/* The defined condition of a stanza error: the first child of <error/>
+ * other than <text/>. */
+static void error_condition(const char *e, size_t len, char *out, size_t outsz)
+{
+	size_t cl;
+	const char *er = el_child(e, len, "error", &cl), *end, *p;
+	snprintf(out, outsz, "error");
+	if (!er)
+		return;
+	end = er + cl;
+	p = memchr(er, '>', cl);
+	if (!p || p[-1] == '/')
+		return;
+	while ((p = memchr(p + 1, '<', (size_t)(end - p - 1))) != NULL) {
+		if (p[1] == '/')
+			return;             /* </error>: no condition */
+		el_name(p, (size_t)(end - p), out, outsz);
+		if (strcmp(out, "text"))
+			return;
+	}
+	snprintf(out, outsz, "error");
+}
+
+/* Ask to enter the room as our user name, without history (XEP-0045 7.2). */
+static void room_join(struct conn *c)
+{
+	char nick[128];
+	user_name(c->user, nick, sizeof nick);
+	c->t_join = now_ns();
+	room_joins_open++;
+	stanza_printf(c, "<presence to='%s/%s'><x xmlns='" NS_MUC "'><history maxstanzas='0'/></x></presence>",
+	    room_jid, nick);
+}
+
+static void room_send(struct conn *c)
+{
+	struct room_msg *m;
+	if (opt.room_max && room_nmsgs >= opt.room_max)
+		return;
+	if (room_nmsgs + 1 >= room_cap) {
+		room_cap = room_cap ? room_cap * 2 : 65536;
+		room_msgs = realloc(room_msgs, (size_t)room_cap * sizeof *room_msgs);
+		if (!room_msgs)
+			die("realloc");
+	}
+	m = &room_msgs[++room_nmsgs];
+	m->t_sent = now_ns();
+	m->sender = c->idx;
+	m->got = m->done = 0;
+	stanza_printf(c, "<message to='%s' type='groupchat' id='r%ld'><body>xl %08x %d %ld</body></message>",
+	    room_jid, room_nmsgs, run_tag, c->idx, room_nmsgs);
+	c->sent++;
+	c->inflight++;
+}
+
+/* A message is over (how: reached all, error, timed out): its sender may
+ * send the next. */
+static void room_msg_end(long seq, int how)
+{
+	struct conn *s;
+	if (room_msgs[seq].done)
+		return;
+	room_msgs[seq].done = how;
+	if (how == 3)
+		room_timedout++;
+	s = &conns[room_msgs[seq].sender];
+	s->inflight--;
+	if (room_sending && s->st == ST_ONLINE)
+		room_send(s);
+}
+
+/* Messages that did not reach every occupant within opt.drain seconds. */
+static void room_sweep(void)
+{
+	int64_t t = now_ns(), limit = (int64_t)(opt.drain * 1e9);
+	while (room_oldest <= room_nmsgs) {
+		if (!room_msgs[room_oldest].done) {
+			if (t - room_msgs[room_oldest].t_sent < limit)
+				break;
+			room_msg_end(room_oldest, 3);
+		}
+		room_oldest++;
+	}
+}
+
+static void room_stanza(struct conn *c, const char *e, size_t len, const char *name, const char *type)
+{
+	char from[300], buf[200];
+	size_t rl = strlen(room_jid), cl;
+	const char *ch;
+
+	if (!strcmp(name, "iq")) {
+		char id[32];
+		if (el_attr(e, len, "id", id, sizeof id) == 0 && !strcmp(id, "own1") && !owner_form[0]) {
+			if (!strcmp(type, "result"))
+				snprintf(owner_form, sizeof owner_form, "result");
+			else
+				error_condition(e, len, owner_form, sizeof owner_form);
+		}
+		return;
+	}
+	if (!strcmp(name, "presence")) {
+		char nick[128];
+		if (el_attr(e, len, "from", from, sizeof from) < 0 || strncmp(from, room_jid, rl) ||
+		    from[rl] != '/')
+			return;
+		if (!strcmp(type, "error")) {
+			if (c->t_join && !c->joined) {
+				c->joined = -1;
+				room_joins_open--;
+				room_join_failed++;
+				if (!room_join_error[0])
+					error_condition(e, len, room_join_error, sizeof room_join_error);
+			}
+			return;
+		}
+		if (type[0])
+			return;         /* unavailable */
+		room_presences++;
+		c->pres_in++;
+		user_name(c->user, nick, sizeof nick);
+		if (!c->joined && c->t_join && !strcmp(from + rl + 1, nick) &&
+		    (mem_find(e, len, "code='110'") || mem_find(e, len, "code=\"110\""))) {
+			c->joined = 1;
+			room_joins_open--;
+			room_joined++;
+			room_t_last_join = now_ns();
+			samples_add(&room_join_lat, room_t_last_join - c->t_join);
+		}
+		return;
+	}
+	if (strcmp(name, "message"))
+		return;
+	if (!strcmp(type, "error")) {
+		char id[32];
+		long seq;
+		room_errors++;
+		if (!room_msg_error[0])
+			error_condition(e, len, room_msg_error, sizeof room_msg_error);
+		if (el_attr(e, len, "id", id, sizeof id) == 0 && sscanf(id, "r%ld", &seq) == 1 &&
+		    seq >= 1 && seq <= room_nmsgs)
+			room_msg_end(seq, 2);
+		return;
+	}
+	ch = el_child(e, len, "body", &cl);
+	if (!ch) {
+		return;             /* the subject, a chat state ... */
+	}
+	{
+		unsigned tag;
+		int sender;
+		long seq;
+		int64_t t = now_ns();
+		struct room_msg *m;
+		if (strcmp(type, "groupchat") || el_text(ch, cl, buf, sizeof buf) < 0 ||
+		    sscanf(buf, "xl %x %d %ld", &tag, &sender, &seq) != 3) {
+			room_stray++;
+			return;
+		}
+		if (tag != run_tag) {
+			room_old++;
+			return;
+		}
+		if (sender < 0 || sender >= opt.senders || seq < 1 || seq > room_nmsgs ||
+		    room_msgs[seq].sender != sender) {
+			room_stray++;
+			return;
+		}
+		/* one room, one order: what a sender sent later comes later */
+		if (seq <= c->room_last[sender])
+			room_disorder++;
+		else
+			c->room_last[sender] = seq;
+		room_receipts++;
+		m = &room_msgs[seq];
+		if (++m->got == 1)
+			samples_add(&room_first, t - m->t_sent);
+		if (m->got > room_n)
+			room_dups++;
+		if (m->got == room_n && !m->done) {
+			samples_add(&room_lat, t - m->t_sent);
+			room_completed++;
+			room_t_last_done = t;
+			room_msg_end(seq, 1);
+		}
+	}
+}
+
 static void scenario_online(struct conn *c)
 {
 	(void)c;
@@ -1302,6 +1532,10 @@ static void scenario_stanza(struct conn *c, const char *e, size_t len, const cha
 		}
 		return;
 	}
+	if (scen == SC_ROOM) {
+		room_stanza(c, e, len, name, type);
+		return;
+	}
 	if (scen == SC_FANOUT && !strcmp(name, "presence")) {
 		char tag;
 		int round, sender;
@@ -1337,7 +1571,7 @@ static void scenario_stanza(struct conn *c, const char *e, size_t len, const cha
 static void usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: xmppload login|messages|idle|fanout|sm|resume [options]\n"
+	    "usage: xmppload login|messages|idle|fanout|sm|resume|room [options]\n"
 	    "  -H HOST      server IPv4 address (127.0.0.1)\n"
 	    "  -p PORT      server port (5222)\n"
 	    "  -d DOMAIN    XMPP domain (localhost)\n"
@@ -1346,12 +1580,16 @@ static void usage(int code)
 	    "  -m MECH      plain, scram-sha-1 or auto (plain)\n"
 	    "  -r RESOURCE  resource to bind (xl)\n"
 	    "  -f FIRST     number of the first user (1)\n"
-	    "  -n N         clients (login, idle, resume)\n"
+	    "  -n N         clients (login, idle, resume); room: occupants\n"
 	    "  -c C         logins in progress at a time (50)\n"
 	    "  -P PAIRS     messages, sm: pairs of users (50)\n"
-	    "  -W WINDOW    messages, sm: messages in flight per sender (10)\n"
-	    "  -T SECONDS   messages, sm: sending time; idle: longest hold (10)\n"
-	    "  -D SECONDS   messages, sm: drain time after sending (3)\n"
+	    "  -W WINDOW    messages, sm, room: messages in flight per sender (10)\n"
+	    "  -T SECONDS   messages, sm, room: sending time; idle: longest hold (10)\n"
+	    "  -D SECONDS   messages, sm: drain time after sending; room: what a\n"
+	    "               message may take to reach every occupant (3)\n"
+	    "  -M DOMAIN    room: the conference domain (conference.localhost)\n"
+	    "  -s S         room: occupants that send, the first S (1, at most 16)\n"
+	    "  -N M         room: messages to send at most, 0 no limit (0)\n"
 	    "  -K K         fanout: contacts per user, group size K+1 (50)\n"
 	    "  -G G         fanout: groups (4)\n"
 	    "  -R R         fanout: single-change rounds (20)\n"
@@ -1844,6 +2082,161 @@ static int run_fanout(void)
 	return 0;
 }
 
+static void room_print_head(void)
+{
+	printf("scenario=room server=%s room=%s n=%d senders=%d window=%d online=%d joined=%d "
+	    "join_failed=%d join_error=%s owner_form=%s",
+	    opt.label, room_jid, opt.n, opt.senders, opt.window, online, room_joined,
+	    room_join_failed, room_join_error[0] ? room_join_error : "none",
+	    owner_form[0] ? owner_form : "none");
+}
+
+/* Wait until cond() or the deadline (or a signal); true if cond(). */
+static int room_wait(int (*cond)(void), int64_t deadline)
+{
+	while (!cond() && now_ns() < deadline && !got_signal)
+		loop_once(5);
+	return cond();
+}
+
+static int creator_in(void) { return conns[0].joined != 0; }
+static int form_answered(void) { return owner_form[0] != 0; }
+static int joins_over(void) { return room_joined + room_join_failed >= nconns; }
+
+/* Every occupant has every occupant's presence. */
+static int flood_over(void)
+{
+	int i;
+	for (i = 0; i < nconns; i++)
+		if (conns[i].joined == 1 && conns[i].pres_in < room_joined)
+			return 0;
+	return 1;
+}
+
+static int run_room(void)
+{
+	int i, w, next, n = opt.n;
+	int64_t t0, t_end, deadline, quiet;
+	long last, missing = 0;
+	double join_secs, secs;
+	char join_stats[300];
+
+	if (opt.senders > n)
+		opt.senders = n;
+	alloc_conns(n);
+	for (i = 0; i < n; i++) {
+		conns[i].room_last = calloc((size_t)opt.senders, sizeof *conns[i].room_last);
+		if (!conns[i].room_last)
+			die("calloc");
+	}
+	snprintf(room_jid, sizeof room_jid, "bench%08x@%s", run_tag, opt.muc);
+	login_all(n, now_ns() + 120LL * NS_PER_SEC);
+	if (online < n) {
+		room_print_head();
+		printf(" failed=%d", failed_n);
+		print_tail();
+		end_all(2000);
+		return 1;
+	}
+	/* the creator: its join, then the instant-room form (XEP-0045
+	 * 10.1.2), which unlocks a room that waits for it */
+	deadline = now_ns() + ROOM_SETUP_SECS * NS_PER_SEC;
+	room_join(&conns[0]);
+	room_wait(creator_in, deadline);
+	if (conns[0].joined == 1) {
+		stanza_printf(&conns[0], "<iq type='set' id='own1' to='%s'><query xmlns='" NS_MUC "#owner'>"
+		    "<x xmlns='jabber:x:data' type='submit'/></query></iq>", room_jid);
+		room_wait(form_answered, deadline);
+	}
+	if (conns[0].joined != 1 || !owner_form[0]) {
+		room_print_head();
+		printf(" failed=%d", failed_n);
+		print_tail();
+		end_all(2000);
+		return 1;
+	}
+	/* the others, C at a time, each until its own presence (110) */
+	t0 = now_ns();
+	next = 1;
+	while (!joins_over() && now_ns() < deadline && !got_signal) {
+		while (next < n && room_joins_open < opt.conc)
+			room_join(&conns[next++]);
+		loop_once(5);
+	}
+	join_secs = room_t_last_join > t0 ? (double)(room_t_last_join - t0) / 1e9 : 0;
+	/* the presence flood: until every occupant has everyone's presence
+	 * and nothing came for 300 ms */
+	room_wait(flood_over, deadline);
+	last = -1;
+	quiet = now_ns();
+	while (now_ns() - quiet < 300 * NS_PER_MS && now_ns() < deadline && !got_signal) {
+		loop_once(5);
+		if (room_presences != last) {
+			last = room_presences;
+			quiet = now_ns();
+		}
+	}
+	/* the caller reads the server's CPU at each mark: nothing happens for
+	 * a second after one, so that the next phase is not counted in it */
+	print_mark("joined");
+	wait_ms(SETTLE_MS);
+	room_n = room_joined;
+	samples_sort(&room_join_lat);
+	snprintf(join_stats, sizeof join_stats, " join_secs=%.3f join_rate=%.1f join_p50_ms=%.2f "
+	    "join_p99_ms=%.2f join_presences=%ld presence_incomplete=%d", join_secs,
+	    join_secs > 0 ? (room_joined - 1) / join_secs : 0, pct_ms(&room_join_lat, 50),
+	    pct_ms(&room_join_lat, 99), room_presences, flood_over() ? 0 : 1);
+	if (room_joined < n) {
+		room_print_head();
+		printf("%s failed=%d", join_stats, failed_n);
+		print_tail();
+		end_all(3000);
+		return 1;
+	}
+	/* the load: W messages in flight per sender; a message reaching the
+	 * last occupant lets its sender send the next */
+	room_sending = 1;
+	t0 = now_ns();
+	for (i = 0; i < opt.senders; i++)
+		for (w = 0; w < opt.window; w++)
+			room_send(&conns[i]);
+	t_end = t0 + (int64_t)(opt.secs * 1e9);
+	while (now_ns() < t_end && !got_signal &&
+	    !(opt.room_max && room_nmsgs >= opt.room_max && room_oldest > room_nmsgs)) {
+		loop_once(5);
+		room_sweep();
+	}
+	room_sending = 0;
+	/* what is on its way: until it arrives or times out */
+	deadline = now_ns() + (int64_t)(opt.drain * 1e9) + 100 * NS_PER_MS;
+	while (room_oldest <= room_nmsgs && now_ns() < deadline && !got_signal) {
+		loop_once(5);
+		room_sweep();
+	}
+	print_mark("sent");
+	wait_ms(SETTLE_MS);
+	for (i = 1; i <= room_nmsgs; i++)
+		if (room_msgs[i].done != 1 && room_msgs[i].got < room_n)
+			missing += room_n - room_msgs[i].got;
+	samples_sort(&room_lat);
+	samples_sort(&room_first);
+	secs = room_t_last_done > t0 ? (double)(room_t_last_done - t0) / 1e9 : 0;
+	room_print_head();
+	printf("%s secs=%.3f sent=%ld completed=%ld rate=%.1f stanza_rate=%.1f p50_ms=%.2f p90_ms=%.2f "
+	    "p99_ms=%.2f max_ms=%.2f first_p50_ms=%.2f incomplete=%ld timed_out=%ld missing=%ld "
+	    "receipts=%ld duplicates=%ld out_of_order=%ld errors=%ld msg_error=%s stray=%ld "
+	    "from_earlier_runs=%ld failed=%d",
+	    join_stats, secs, room_nmsgs, room_completed, secs > 0 ? room_completed / secs : 0,
+	    secs > 0 ? (double)room_completed * room_n / secs : 0,
+	    pct_ms(&room_lat, 50), pct_ms(&room_lat, 90), pct_ms(&room_lat, 99), pct_ms(&room_lat, 100),
+	    pct_ms(&room_first, 50), room_nmsgs - room_completed, room_timedout, missing, room_receipts,
+	    room_dups, room_disorder, room_errors, room_msg_error[0] ? room_msg_error : "none",
+	    room_stray, room_old, failed_n);
+	print_tail();
+	end_all(5000);
+	return room_nmsgs > room_completed || room_disorder ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	int o;
@@ -1864,10 +2257,12 @@ int main(int argc, char **argv)
 		scen = SC_SM, opt.sm = 1;
 	else if (!strcmp(scen_name, "resume"))
 		scen = SC_RESUME, opt.sm = 1;
+	else if (!strcmp(scen_name, "room"))
+		scen = SC_ROOM;
 	else
 		usage(100);
 	optind = 2;
-	while ((o = getopt(argc, argv, "H:p:d:u:w:m:r:f:n:c:P:W:T:D:K:G:R:S:A:kt:l:a:h")) != -1) {
+	while ((o = getopt(argc, argv, "H:p:d:u:w:m:r:f:n:c:P:W:T:D:K:G:R:S:A:kt:l:a:M:s:N:h")) != -1) {
 		switch (o) {
 		case 'H': opt.host = optarg; break;
 		case 'p': opt.port = atoi(optarg); break;
@@ -1897,13 +2292,17 @@ int main(int argc, char **argv)
 		case 't': opt.login_timeout = atof(optarg); break;
 		case 'l': opt.label = optarg; break;
 		case 'a': opt.ack_every = atoi(optarg); break;
+		case 'M': opt.muc = optarg; break;
+		case 's': opt.senders = atoi(optarg); break;
+		case 'N': opt.room_max = atol(optarg); break;
 		case 'h': usage(0); break;
 		default: usage(100);
 		}
 	}
 	if (optind != argc || opt.n < 1 || opt.conc < 1 || opt.pairs < 1 || opt.window < 1 ||
 	    opt.k < 1 || opt.groups < 1 || opt.srcaddrs < 1 || opt.srcaddrs > 250 || opt.ack_every < 0 ||
-	    !(opt.login_timeout > 0) ||
+	    !(opt.login_timeout > 0) || opt.senders < 1 || opt.senders > ROOM_SENDERS_MAX ||
+	    opt.room_max < 0 || !(opt.drain > 0 || scen != SC_ROOM) ||
 	    opt.port < 1 || opt.port > 65535 || !strstr(opt.pattern, "%d"))
 		usage(100);
 	memset(&sa, 0, sizeof sa);
@@ -1925,6 +2324,7 @@ int main(int argc, char **argv)
 	case SC_FANOUT: return run_fanout();
 	case SC_SM: return run_messages();
 	case SC_RESUME: return run_resume();
+	case SC_ROOM: return run_room();
 	}
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 /* \x01 cannot appear in XML 1.0 text, so it cannot be part of a URI or
  * name: a safe separator for expat's "uri SEP local SEP prefix". */
@@ -596,9 +597,27 @@ static void XMLCALL on_restricted_entity(void *ud, const char *n, int param,
 	fail(ud, "restricted-xml", "entity declaration");
 }
 
+/* Expat's hash salt (against hash flooding), drawn once per process:
+ * expat would draw one from the kernel for every parser, and the handler
+ * makes a parser for every stored stanza it renders. 0 (none drawn):
+ * expat draws its own. */
+static unsigned long hash_salt(void)
+{
+	static unsigned long salt;
+	static int drawn;
+
+	if (!drawn) {
+		drawn = 1;
+		if (getrandom(&salt, sizeof salt, GRND_NONBLOCK) != (ssize_t)sizeof salt)
+			salt = 0;
+	}
+	return salt;
+}
+
 static int stream_setup(struct xml_stream *s)
 {
 	XML_SetUserData(s->p, s);
+	XML_SetHashSalt(s->p, hash_salt());
 	XML_SetReturnNSTriplet(s->p, XML_TRUE);
 	XML_SetElementHandler(s->p, on_start, on_end);
 	XML_SetCharacterDataHandler(s->p, on_text);

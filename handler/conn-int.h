@@ -83,6 +83,7 @@ struct conn {
 	struct ackq ackq;                /* messages written but not proven read */
 	int offline_more;                /* offline messages wait to be pulled */
 	int inbox_ready;                 /* a wake-up arrived: pull the inbox */
+	int modules_woken;               /* a wake-up went to a module: flush them */
 	int pull_waiting;                /* a pull stopped: unconfirmed queue full */
 	time_t opened, last_input, last_heartbeat;
 	time_t idle_ping_sent;           /* a silent client was pinged (0: not) */
@@ -125,7 +126,8 @@ long conn_read(struct conn *c, char *buf, size_t len);
 void conn_input(struct conn *c, const char *buf, size_t len);
 /* A payload published to one of our channels. */
 void conn_deliver(struct conn *c, const char *payload, size_t len);
-/* After the subscriber was read: take the inbox if a wake-up came. */
+/* After the subscriber was read: flush the modules that got wake-ups,
+ * take the inbox if a wake-up came for it. */
 void conn_after_wakeups(struct conn *c);
 /* Timers: authentication and idle timeouts, unconfirmed messages, the
  * session heartbeat. Returns the seconds until the next is due. */

@@ -456,6 +456,7 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 			conn_send_raw(c, m.body, m.body_len);
 		}
 	} else {
+		c->modules_woken = 1;
 		for (i = 0; modules[i]; i++)
 			if (modules[i]->outbound && modules[i]->outbound(c, &m) == MOD_HANDLED)
 				break;
@@ -464,6 +465,12 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 
 void conn_after_wakeups(struct conn *c)
 {
+	/* What modules put off while the wake-ups came (a room's log read
+	 * once for all of them) goes out first. */
+	if (c->modules_woken) {
+		c->modules_woken = 0;
+		conn_flush_modules(c, NULL);
+	}
 	if (c->inbox_ready)
 		conn_pull(c);     /* one pull for every wake-up read at once */
 }

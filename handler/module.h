@@ -71,7 +71,8 @@ struct module {
 	 * (presence, roster pushes); MOD_HANDLED ends the walk. */
 	enum mod_ret (*outbound)(struct conn *c, const struct route_msg *m);
 	/* Work queued for a batch must go out now: before `next` is handled
-	 * (NULL: at the end of a read, or when the session ends). */
+	 * (NULL: at the end of a read of the client or of the wake-ups that
+	 * reached modules, or when the session ends). */
 	void (*flush)(struct conn *c, const struct xml_node *next);
 	void (*bound)(struct conn *c);     /* resource bound, session registered */
 	void (*restored)(struct conn *c);  /* session record registered again */

@@ -64,6 +64,7 @@ struct muc_room {
 	char role[MUC_ROLE_MAX];        /* our role: moderators see real JIDs */
 	int anyone;                     /* everyone sees real JIDs (whois) */
 	int out;                        /* the log said we are out: forget it */
+	int pending;                    /* woken: read the log at the flush */
 	time_t catchup;                 /* when to read the log once more; 0 done */
 };
 
@@ -192,18 +193,51 @@ static void render_presence(struct conn *c, struct muc_room *r, const struct muc
 		snprintf(r->nick, sizeof r->nick, "%s", e->newnick);
 }
 
-/* A groupchat message event, with its XEP-0359 stanza-id. */
+/* A groupchat message (its stored form: no 'from' nor 'to') from nick,
+ * with its XEP-0359 stanza-id. Spliced, not parsed: the one stanza every
+ * occupant's handler writes for every message of the room. */
+static void write_message(struct conn *c, const struct muc_room *r, const char *nick,
+    const char *xml, size_t len, const char *sid)
+{
+	static const char open[] = "<message", end[] = "</message>";
+	struct xbuf b = { 0 };
+	size_t rest;
+	int empty;
+
+	if (len < sizeof open - 1 || memcmp(xml, open, sizeof open - 1))
+		return;             /* not what muc_message stored */
+	xml += sizeof open - 1;
+	len -= sizeof open - 1;
+	empty = len >= 2 && !memcmp(xml + len - 2, "/>", 2);
+	rest = empty ? len - 2 : len >= sizeof end - 1 &&
+	    !memcmp(xml + len - (sizeof end - 1), end, sizeof end - 1) ? len - (sizeof end - 1)
+	    : (size_t)-1;
+	if (rest == (size_t)-1)
+		return;
+	xbuf_adds(&b, open);
+	xbuf_adds(&b, " from='");
+	xbuf_add_esc(&b, r->room, strlen(r->room));
+	xbuf_adds(&b, "/");
+	xbuf_add_esc(&b, nick, strlen(nick));
+	xbuf_adds(&b, "' to='");
+	xbuf_add_esc(&b, conn_full(c), strlen(conn_full(c)));
+	xbuf_adds(&b, "'");
+	xbuf_add(&b, xml, rest);
+	if (empty)
+		xbuf_adds(&b, ">");
+	xbuf_adds(&b, "<stanza-id xmlns='" NS_SID "' by='");
+	xbuf_add_esc(&b, r->room, strlen(r->room));
+	xbuf_adds(&b, "' id='");
+	xbuf_add_esc(&b, sid, strlen(sid));
+	xbuf_adds(&b, "'/>");
+	xbuf_adds(&b, end);
+	conn_send_raw(c, b.p, b.len);
+	xbuf_free(&b);
+}
+
 static void render_message(struct conn *c, struct muc_room *r, const struct muc_event *e)
 {
-	struct xml_node *st = stanza_of(c, r, e, "message"), *sid;
-
-	xml_set(st, "type", "groupchat");
-	xml_remove_children(st, NS_SID, "stanza-id");
-	sid = xml_new_child(st, NS_SID, "stanza-id");
-	xml_set(sid, "by", r->room);
-	xml_set(sid, "id", e->sid);
-	conn_send(c, st);
-	xml_free(st);
+	write_message(c, r, e->nick, e->xml, e->xml_len, e->sid);
 }
 
 /* A private message event (XEP-0045 7.5), written only by the handlers
@@ -308,6 +342,7 @@ static int read_log(struct conn *c, struct muc_room *r)
 	struct render_arg a = { c, r };
 	int n;
 
+	r->pending = 0;
 	do {
 		n = muc_log_read(conn_store(c), r->room, r->last, MUC_READ_BATCH, render, &a,
 		    r->last);
@@ -763,15 +798,64 @@ static enum mod_ret muc_inbound(struct conn *c, struct xml_node *st)
 
 /* ---- from Redis ---- */
 
+/* Log entry IDs ("<ms>-<seq>") in order: <0, 0, >0. */
+static int entry_cmp(const char *a, const char *b)
+{
+	unsigned long long am = strtoull(a, NULL, 10), bm = strtoull(b, NULL, 10);
+	const char *ad = strchr(a, '-'), *bd = strchr(b, '-');
+	unsigned long long as = ad ? strtoull(ad + 1, NULL, 10) : 0;
+	unsigned long long bs = bd ? strtoull(bd + 1, NULL, 10) : 0;
+
+	if (am != bm)
+		return am < bm ? -1 : 1;
+	return as < bs ? -1 : as > bs;
+}
+
+/* A wake-up that carries a groupchat message (lib/muc.lua): written from
+ * there when we read the log up to the entry before it, skipped when we
+ * read past it already; 0, or -1 when the log must be read. */
+static int message_woken(struct conn *c, struct muc_room *r, const struct route_msg *m)
+{
+	const char *nl = memchr(m->body, '\n', m->body_len);
+	char nick[JID_MAX_PART], sid[sizeof m->id + sizeof m->rand];
+	size_t n;
+
+	if (entry_cmp(m->id, r->last) <= 0)
+		return 0;
+	if (strcmp(m->prev, r->last) || !nl || (n = (size_t)(nl - m->body)) >= sizeof nick)
+		return -1;
+	memcpy(nick, m->body, n);
+	nick[n] = '\0';
+	snprintf(sid, sizeof sid, "%s-%s", m->id, m->rand);
+	write_message(c, r, nick, nl + 1, m->body_len - n - 1, sid);
+	snprintf(r->last, sizeof r->last, "%s", m->id);
+	return 0;
+}
+
 static enum mod_ret muc_outbound(struct conn *c, const struct route_msg *m)
 {
 	struct muc_room *r;
 
 	if (m->kind != ROUTE_MUC)
 		return MOD_PASS;
-	if ((r = room_find(c, m->node)))
-		(void)read_log(c, r);
+	if (!(r = room_find(c, m->node)))
+		return MOD_HANDLED;
+	/* Once the log must be read, everything after waits for that read:
+	 * one for all the wake-ups read together (muc_flush). */
+	if (r->pending || !m->id[0] || message_woken(c, r, m) < 0)
+		r->pending = 1;
 	return MOD_HANDLED;
+}
+
+static void muc_flush(struct conn *c, const struct xml_node *next)
+{
+	struct muc_state *s = state_of(c);
+	int i;
+
+	(void)next;
+	for (i = 0; i < s->n; i++)
+		if (s->r[i]->pending && read_log(c, s->r[i]))
+			i--;        /* forgotten: another took its place */
 }
 
 static int muc_tick(struct conn *c, time_t now)
@@ -925,6 +1009,7 @@ const struct module mod_muc = {
 	.name = "muc",
 	.inbound = muc_inbound,
 	.outbound = muc_outbound,
+	.flush = muc_flush,
 	.tick = muc_tick,
 	.resumed = muc_resumed,
 	.ended = muc_ended,

@@ -202,6 +202,14 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 	    strlen(w) < sizeof m->node) {
 		snprintf(m->node, sizeof m->node, "%s", w);
 		m->kind = ROUTE_MUC;
+		/* A message in the wake-up: all three words, or a bare one. */
+		if ((w = strtok_r(NULL, " ", &save)) && strlen(w) < sizeof m->id &&
+		    (c = strtok_r(NULL, " ", &save)) && strlen(c) < sizeof m->prev &&
+		    (end = strtok_r(NULL, " ", &save)) && strlen(end) < sizeof m->rand) {
+			snprintf(m->id, sizeof m->id, "%s", w);
+			snprintf(m->prev, sizeof m->prev, "%s", c);
+			snprintf(m->rand, sizeof m->rand, "%s", end);
+		}
 	} else if (!strcmp(kind, "push") && (w = strtok_r(NULL, " ", &save)) &&
 	    strlen(w) < sizeof m->ver) {
 		snprintf(m->ver, sizeof m->ver, "%s", w);

@@ -67,6 +67,10 @@ struct route_msg {
 	                           another resource of the user got too, or a
 	                           carbon copy: not to be delivered twice */
 	char node[ROUTE_NODE_MAX];  /* pep: the node, decoded; muc: the room */
+	/* muc, a groupchat message carried in the wake-up (muc.h): its log
+	 * entry in id, the entry before it, its random part; the body is
+	 * the nick, a newline and the stanza. "" for a bare wake-up. */
+	char prev[64], rand[40];
 	int own;                /* pep: the owner's own sessions' copy */
 	const char *body;       /* the XML (points into the payload) */
 	size_t body_len;

@@ -130,12 +130,15 @@ def test_leave_and_empty_room_goes(r):
 def test_message_from_occupant_and_not(r, subscribe):
     join(r, "al", A1)
     s = subscribe(key(ROOM))
+    prev = log(r)[-1][0]
     res = message(r, "al", A1, rand="0f0f")
     i, e = log(r)[-1]
     assert res == ["sent", i + "-0f0f"]
     assert e == {"t": "message", "n": "al", "j": A1, "ro": "moderator", "af": "owner",
                  "x": "<message><body>hi</body></message>", "r": "0f0f"}
-    assert s.message() == [key(ROOM), "muc %s\n" % ROOM]
+    # the message rides in the wake-up, after the entry before it
+    assert s.message() == [key(ROOM), "muc %s %s %s 0f0f\nal\n%s" % (
+        ROOM, i, prev, "<message><body>hi</body></message>")]
     n = len(log(r))
     assert message(r, "", B1) == ["not-occupant"]
     assert message(r, "al", B1) == ["not-occupant"]

@@ -147,9 +147,19 @@ static void test_parse(void)
 	CHECK_INT(parse("muc lobby@conference.x\n", &m), 0);
 	CHECK_INT(m.kind, ROUTE_MUC);
 	CHECK_STR(m.node, "lobby@conference.x");
+	CHECK_STR(m.id, "");
 	CHECK_INT(parse("muc lobby@conference.x later\n", &m), 0);
 	CHECK_STR(m.node, "lobby@conference.x");
+	CHECK_STR(m.id, "");
 	CHECK_INT(parse("muc\n", &m), XE_INVALID);
+	/* ... carrying a groupchat message: its entry, the one before, its
+	 * random part; the body is the nick and the stanza */
+	CHECK_INT(parse("muc lobby@conference.x 5-1 4-0 ab12\nAl\n<message/>", &m), 0);
+	CHECK_STR(m.node, "lobby@conference.x");
+	CHECK_STR(m.id, "5-1");
+	CHECK_STR(m.prev, "4-0");
+	CHECK_STR(m.rand, "ab12");
+	check_body(&m, "Al\n<message/>");
 
 	CHECK_INT(parse("carbons\n", &m), 0);
 	CHECK_INT(m.kind, ROUTE_CARBONS);

@@ -59,14 +59,27 @@ end
 
 -- Append an event (fields: a flat list of name, value) with random hex
 -- rand to the log, wake every occupant's handler, and return the
--- event's log entry ID and its stanza-id.
-local function muc_event(fields, rand)
+-- event's log entry ID and its stanza-id. A groupchat message (msg: its
+-- nick and stanza) rides in the wake-up itself, with the entry before
+-- it: a handler that read up to that entry writes it without reading
+-- the log (route.h).
+local function muc_event(fields, rand, msg)
   local f = { 'XADD', KEYS[3], 'MAXLEN', '~', MUC_LOG_MAX, '*' }
   for _, v in ipairs(fields) do f[#f + 1] = v end
   f[#f + 1] = 'r'
   f[#f + 1] = rand
+  local prev = '0'
+  if msg then
+    local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+    if last[1] then prev = last[1][1] end
+  end
   local id = redis.call(unpack(f))
-  redis.call('PUBLISH', ARGV[1], 'muc ' .. ARGV[2] .. '\n')
+  if msg then
+    redis.call('PUBLISH', ARGV[1], 'muc ' .. ARGV[2] .. ' ' .. id .. ' ' .. prev .. ' ' ..
+      rand .. '\n' .. msg.nick .. '\n' .. msg.x)
+  else
+    redis.call('PUBLISH', ARGV[1], 'muc ' .. ARGV[2] .. '\n')
+  end
   return id, mam_uid({ id, { 'r', rand } })
 end
 

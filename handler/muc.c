@@ -1,30 +1,30 @@
 /*
- * muc.c - multi-user chat, XEP-0045, first slice: the conference domain
- * muc_domain (xmpp.conf(5)) answers disco#info; presence to room/nick
- * joins (the first join makes an instant room, unlocked at once),
- * changes presence, or with type unavailable leaves; groupchat messages
- * go to every occupant.
+ * muc.c - multi-user chat, XEP-0045: the occupant's side of the
+ * conference domain muc_domain (xmpp.conf(5)), and the dispatch of
+ * everything sent to it. Presence to room/nick joins (the first join
+ * makes a new room, locked until its owner configures it: mucconfig.c),
+ * changes presence or nick, or with type unavailable leaves; groupchat
+ * messages go to every occupant, subject changes too; a chat message to
+ * room/nick is a private message; an IQ to room/nick goes to that
+ * occupant (a ping to one's own is answered here, XEP-0410).
  *
  * There is no room process: each decision on a room is one script
  * (router/muc.h) that appends an event to the room's log and wakes the
  * room channel. This handler subscribes to the channels of the rooms its
  * session joined, remembers the last log entry it wrote to its client,
- * and on a wake-up reads the entries after it and renders each for its
- * client (from room/nick, the muc#user item, status codes, stanza-id).
- * So every occupant sees one order, on any host, and a message costs one
- * script call whatever the number of occupants.
+ * and on a wake-up writes what came after it for its client (from
+ * room/nick, the muc#user item, status codes, stanza-id): a groupchat
+ * message straight from the wake-up, anything else read from the log.
+ * So every occupant sees one order, on any host, and a message costs
+ * one script call whatever the number of occupants.
  *
- * The session leaves its rooms when its connection ends (leaving hook),
- * and when it sends unavailable presence to everyone; presence to
- * room/othernick changes its nick (every session of the nick moves); a
- * chat message to room/nick is a private message, a log event only the
- * handlers of that nick's sessions write; a ping to one's own
- * room/nick asks the room (XEP-0410). Not yet: history on join, the
- * owner form, administration (xmpp-handler(8)).
- *
- * A session whose handler dies (SIGKILL, a lost host) cannot leave: the
- * session keeps the list of its rooms in Redis (muc_session_set), and
- * the living handler that reaps it makes it leave each, with 333.
+ * The session leaves its rooms when it ends, or sends unavailable
+ * presence to everyone, or the log says it was removed; a session
+ * detached under XEP-0198 stays, and the handler that resumes it reads
+ * on from where this one stopped. A session whose handler dies (SIGKILL,
+ * a lost host) cannot leave: the session keeps the list of its rooms in
+ * Redis (muc_session_set), and the living handler that reaps it makes it
+ * leave each, with 333.
  */
 #include "modules.h"
 #include "muc-int.h"
@@ -402,6 +402,8 @@ static const struct refusal {
 	const char *type, *cond, *text;
 } refusals[] = {
 	{ MUC_CONFLICT, "cancel", "conflict", "that nick is taken" },
+	{ MUC_NOT_ALLOWED, "cancel", "not-allowed", "no such room, and rooms are made by "
+	  "the users muc_creators names" },
 	{ MUC_LOCKED, "cancel", "item-not-found", "the room is not configured yet" },
 	{ MUC_BANNED, "auth", "forbidden", "banned from the room" },
 	{ MUC_MEMBERS_ONLY, "auth", "registration-required", "the room is members-only" },
@@ -451,7 +453,8 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	}
 	xml = stored_presence(st, &len);
 	mark(c, room, nick);    /* before: a death right after the join is covered */
-	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, join_password(st), &j);
+	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, join_password(st),
+	    config_muc_creator(conn_cfg(c), conn_bare(c)), &j);
 	no = refusal_of(rc);
 	/* MUC_UPDATED: this full JID was in already (an earlier session of
 	 * the resource, replaced): a join all the same. */
@@ -569,7 +572,7 @@ static void presence_to_room(struct conn *c, const struct xml_node *st, const ch
 		rc = muc_nick(conn_store(c), room, r->nick, conn_full(c), nick, xml, len, id);
 		if (rc != MUC_CHANGED)
 			mark(c, room, r->nick);
-	} else if ((rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, "", &j))
+	} else if ((rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, "", 0, &j))
 	    >= 0) {
 		muc_join_free(&j);
 	}

@@ -20,7 +20,7 @@ static void config_defaults(struct config *c)
 {
 	/* The scalars and short strings only: see struct config. */
 	memset(c, 0, offsetof(struct config, tls_cert));
-	c->tls_cert[0] = c->tls_key[0] = '\0';
+	c->tls_cert[0] = c->tls_key[0] = c->muc_creators[0] = '\0';
 	strcpy(c->domains[0], "localhost");
 	c->ndomains = 1;
 	strcpy(c->redis, "redis://127.0.0.1:6379/0");
@@ -223,6 +223,44 @@ static int parse_muc_domain(struct config *c, char *v)
 	return copy_str(c->muc_domain, sizeof c->muc_domain, v);
 }
 
+/* muc_creators: bare JIDs and domains, lower-cased, one space apart. */
+static int parse_muc_creators(struct config *c, char *v)
+{
+	char *p, *w, *save = NULL;
+	size_t used = 0;
+
+	c->muc_creators[0] = '\0';
+	for (p = v; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (w = strtok_r(v, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (strpbrk(w, "/") || used + strlen(w) + 2 > sizeof c->muc_creators)
+			return -1;
+		used += (size_t)snprintf(c->muc_creators + used, sizeof c->muc_creators - used,
+		    "%s%s", used ? " " : "", w);
+	}
+	return 0;
+}
+
+int config_muc_creator(const struct config *c, const char *bare)
+{
+	const char *at = strchr(bare, '@'), *p = c->muc_creators;
+	const char *domain = at ? at + 1 : bare;
+	size_t n;
+
+	if (!*p)
+		return 1;
+	while (*p) {
+		n = strcspn(p, " ");
+		if ((strlen(bare) == n && !strncmp(p, bare, n)) ||
+		    (strlen(domain) == n && !strncmp(p, domain, n)))
+			return 1;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
 static int config_set(struct config *c, const char *k, char *v)
 {
 	size_t i;
@@ -252,6 +290,8 @@ static int config_set(struct config *c, const char *k, char *v)
 		    copy_str(c->archive_default, sizeof c->archive_default, v);
 	if (!strcmp(k, "muc_domain"))
 		return parse_muc_domain(c, v);
+	if (!strcmp(k, "muc_creators"))
+		return parse_muc_creators(c, v);
 	if (!strcmp(k, "hostname"))
 		return strpbrk(v, " \t") ? -1 : copy_str(c->hostname, sizeof c->hostname, v);
 	for (i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++) {

@@ -83,6 +83,9 @@ struct config {
 	char tls_cert[CONFIG_MAX_STR];
 	char tls_key[CONFIG_MAX_STR];
 	char redis[CONFIG_MAX_STR];          /* redis://[:pw@]host[:port][/db] or unix:/path */
+	char muc_creators[CONFIG_MAX_STR];   /* who may create rooms: bare JIDs and
+	                                        domains, space separated; "" every
+	                                        local user */
 	char domains[CONFIG_MAX_DOMAINS][CONFIG_MAX_DOMAIN];
 	struct config_tls_domain tls_domains[CONFIG_MAX_DOMAINS];
 	struct netaddr_range auth_exempt[CONFIG_MAX_EXEMPT];
@@ -99,6 +102,9 @@ int config_load(struct config *c, const char *path, char *errbuf, size_t errlen)
 
 /* 1 if the client address addr (as text) lies in an auth_exempt range. */
 int config_auth_exempt(const struct config *c, const char *addr);
+
+/* 1 if bare JID bare (prepped) may create rooms (muc_creators). */
+int config_muc_creator(const struct config *c, const char *bare);
 
 /* 1 if name (already lower-cased/prepped) is one of the served domains. */
 int config_serves(const struct config *c, const char *domain);

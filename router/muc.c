@@ -73,12 +73,13 @@ static int run(struct store *s, const char *name, const char *script, const char
 }
 
 int muc_join(struct store *s, const char *room, const char *nick, const char *full,
-    const char *xml, size_t len, const char *password, struct muc_join *out)
+    const char *xml, size_t len, const char *password, int may_create, struct muc_join *out)
 {
 	static const char *const outcomes[] = { "created", "joined", "updated", "conflict",
-		"locked", "banned", "members-only", "password", "full", NULL };
+		"locked", "banned", "members-only", "password", "full", "not-allowed", NULL };
 	static const int results[] = { MUC_CREATED, MUC_JOINED, MUC_UPDATED, MUC_CONFLICT,
-		MUC_LOCKED, MUC_BANNED, MUC_MEMBERS_ONLY, MUC_PASSWORD, MUC_FULL };
+		MUC_LOCKED, MUC_BANNED, MUC_MEMBERS_ONLY, MUC_PASSWORD, MUC_FULL,
+		MUC_NOT_ALLOWED };
 	struct muc_args a;
 	redisReply *r;
 	size_t i;
@@ -94,6 +95,7 @@ int muc_join(struct store *s, const char *room, const char *nick, const char *fu
 	snprintf(a.num, sizeof a.num, "%ld", (long)time(NULL));
 	store_argv_str(&a.v, a.num);
 	store_argv_str(&a.v, password);
+	store_argv_str(&a.v, may_create ? "1" : "0");
 	rc = run(s, "muc_join", lua_muc_join, lua_muc_join_sha, &a, outcomes, results, &r);
 	if (rc < 0 || rc >= MUC_CONFLICT) {
 		freeReplyObject(r);

@@ -77,6 +77,7 @@ enum muc_result {
 	MUC_ROOM,               /* info: the room exists */
 	MUC_NO_ROOM,            /* info, config, destroy: no such room */
 	MUC_SET,                /* config: done */
+	MUC_NOT_ALLOWED,        /* join: no such room, and no right to make it */
 	MUC_DESTROYED           /* destroy: done */
 };
 
@@ -113,11 +114,13 @@ struct muc_join {
 };
 
 /* Join room (bare JID) as nick from session full with presence xml (no
- * 'from' nor 'to') and password ("" none): MUC_CREATED, MUC_JOINED,
- * MUC_UPDATED (out filled), MUC_CONFLICT, MUC_LOCKED, MUC_BANNED,
- * MUC_MEMBERS_ONLY, MUC_PASSWORD, MUC_FULL, or a negative xerr. */
+ * 'from' nor 'to') and password ("" none), making the room if it does
+ * not exist and may_create: MUC_CREATED, MUC_JOINED, MUC_UPDATED (out
+ * filled), MUC_CONFLICT, MUC_LOCKED, MUC_BANNED, MUC_MEMBERS_ONLY,
+ * MUC_PASSWORD, MUC_FULL, MUC_NOT_ALLOWED, or a negative xerr. */
 int muc_join(struct store *s, const char *room, const char *nick, const char *full,
-    const char *xml, size_t len, const char *password, struct muc_join *out);
+    const char *xml, size_t len, const char *password, int may_create,
+    struct muc_join *out);
 void muc_join_free(struct muc_join *j);
 /* Session full, occupant nick, leaves room with presence xml and status
  * codes ("" none): MUC_LEFT and the log entry in id (MUC_ID_MAX bytes),

@@ -1,6 +1,7 @@
 -- Session ARGV[4] (a full JID) joins room ARGV[2] as nick ARGV[3] with
 -- presence ARGV[5] (no 'from' nor 'to'); ARGV[6] fresh random hex,
--- ARGV[7] now, ARGV[8] the password the client gave ('' none). Keys and
+-- ARGV[7] now, ARGV[8] the password the client gave ('' none), ARGV[9]
+-- '1' if the joiner may create rooms (xmpp.conf muc_creators). Keys and
 -- ARGV[1]: lib/muc.lua.
 -- The first join creates the room, locked (XEP-0045 10.1.1) until its
 -- owner submits the configuration form (muc_config_set.lua): the joiner
@@ -12,8 +13,8 @@
 -- user holds (7.2.8). A nick may hold several sessions of one bare JID.
 -- A session already in under that nick changes its presence. Every
 -- change is one log event and one wake-up.
--- Returns { 'locked'|'banned'|'members-only'|'password'|'full'|
--- 'conflict' }, or { 'created'|'joined'|'updated', entry ID, role,
+-- Returns { 'not-allowed' (no such room, and the joiner may not make
+-- it) |'locked'|'banned'|'members-only'|'password'|'full'|'conflict' }, or { 'created'|'joined'|'updated', entry ID, role,
 -- affiliation, whois, logging, subject nick, subject stanza, then nick,
 -- full JID, role, affiliation, presence of every other occupant }.
 -- include: lib/mam.lua
@@ -22,6 +23,7 @@ local nick, full, xml, rand = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local bare = string.match(full, '^[^/]*')
 local outcome, codes = 'joined', ''
 if redis.call('EXISTS', KEYS[2]) == 0 then
+  if ARGV[9] ~= '1' then return { 'not-allowed' } end
   -- A new room: what an earlier room of that name left goes.
   redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
   redis.call('HSET', KEYS[2], 'created', ARGV[7], 'locked', 1)

@@ -723,9 +723,11 @@ static int no_rooms(struct store *s)
 }
 
 int muc_join(struct store *s, const char *room, const char *nick, const char *full,
-    const char *xml, size_t len, const char *password, struct muc_join *out)
+    const char *xml, size_t len, const char *password, int may_create,
+    struct muc_join *out)
 {
 	(void)room; (void)nick; (void)full; (void)xml; (void)len; (void)password;
+	(void)may_create;
 	memset(out, 0, sizeof *out);
 	return no_rooms(s);
 }

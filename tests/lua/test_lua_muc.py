@@ -20,8 +20,9 @@ def head():
     return [key(ROOM), ROOM]
 
 
-def join_raw(r, nick, full, xml="<presence/>", rand="aa", password=""):
-    return r.eval("muc_join", keys(), head() + [nick, full, xml, rand, str(NOW), password])
+def join_raw(r, nick, full, xml="<presence/>", rand="aa", password="", create="1"):
+    return r.eval("muc_join", keys(), head() + [nick, full, xml, rand, str(NOW), password,
+                                                create])
 
 
 def config(r, asker, *fields, rand="ff"):
@@ -231,6 +232,8 @@ def subject(r, nick, full, xml="<message><subject>topic</subject></message>", ra
 
 
 def test_a_new_room_is_locked_to_others(r):
+    assert join_raw(r, "al", A1, create="0") == ["not-allowed"]
+    assert r("EXISTS", key(ROOM, "conf")) == 0
     join_raw(r, "al", A1)
     assert join_raw(r, "bo", B1) == ["locked"]
     assert join_raw(r, "al", A2)[0] == "joined"     # the owner's other session

@@ -273,3 +273,30 @@ def test_destroy(server_factory):
     assert seen['keys'] == []
     assert error_condition(seen['after']) == ('modify', 'not-acceptable')
     assert seen['again'][:2] == ('error', 'item-not-found'), seen['again']
+
+
+def test_who_may_create_rooms(server_factory):
+    """muc_creators (xmpp.conf(5)): only the JIDs and domains listed make
+    rooms (XEP-0045 10.1.1: not-allowed); anyone joins the rooms they
+    made."""
+    server = start(server_factory, muc_creators='alice@localhost')
+    seen = {}
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+        try:
+            await b.xmpp['xep_0045'].join_muc_wait('bobs@conference.localhost', 'Bo',
+                                                   timeout=5)
+            seen['create'] = 'joined'
+        except PresenceError as e:
+            seen['create'] = (e.presence['error']['type'], e.presence['error']['condition'])
+        await create_room(a, 'Al')
+        seen['join'] = await join_error(b, 'Bo')
+        seen['rooms'] = server.redis('SMEMBERS', 'xmpp:rooms')
+        for x in (a, b):
+            await x.close()
+    C.run(go, timeout=60)
+    assert seen['create'] == ('cancel', 'not-allowed'), seen['create']
+    assert seen['join'] == 'joined'
+    assert seen['rooms'] == [ROOM]

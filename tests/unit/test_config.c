@@ -215,6 +215,19 @@ static void test_strings(void)
 	CHECK_ERR("domain = example.org\nmuc_domain = example.org\n", 2, "muc_domain");
 	CHECK_ERR("muc_domain = a b\n", 1, "muc_domain");
 	CHECK_ERR("muc_domain = room@conf\n", 1, "muc_domain");
+
+	/* muc_creators: every local user by default, else the JIDs and
+	 * domains listed */
+	CHECK_INT(load(""), 0);
+	CHECK_INT(config_muc_creator(&cfg, "anyone@example.org"), 1);
+	CHECK_INT(load("muc_creators = Alice@Example.org  staff.example.org\n"), 0);
+	CHECK_STR(cfg.muc_creators, "alice@example.org staff.example.org");
+	CHECK_INT(config_muc_creator(&cfg, "alice@example.org"), 1);
+	CHECK_INT(config_muc_creator(&cfg, "bob@staff.example.org"), 1);
+	CHECK_INT(config_muc_creator(&cfg, "bob@example.org"), 0);
+	CHECK_INT(config_muc_creator(&cfg, "alice@example.org.evil"), 0);
+	CHECK_INT(config_muc_creator(&cfg, "example.org"), 0);
+	CHECK_ERR("muc_creators = alice@example.org/phone\n", 1, "muc_creators");
 }
 
 static void test_bool(void)

@@ -256,6 +256,29 @@ class Client:
         return iq['disco_info']
 
 
+
+class SMClient(Client):
+    """A slixmpp client with XEP-0198 (and plugins) that acknowledges every
+    stanza it gets and records the bodies of the messages of one slixmpp
+    event ('message', or 'groupchat_message') and its stream management
+    events."""
+
+    def __init__(self, jid, password, plugins=(), event='message'):
+        super().__init__(jid, password, plugins=['xep_0198'] + list(plugins))
+        self.bodies = []
+        self.events = []
+        self.xmpp['xep_0198'].window = 1        # ack every stanza it sends
+        self.xmpp.add_event_handler(event, lambda m: self.bodies.append(m['body']))
+        for ev in ('sm_enabled', 'session_resumed', 'sm_failed'):
+            self.xmpp.add_event_handler(ev, lambda _s, ev=ev: self.events.append(ev))
+
+    async def until(self, cond, timeout=8.0):
+        t = 0.0
+        while not cond():
+            await asyncio.sleep(0.05)
+            t += 0.05
+            assert t < timeout, 'timed out: bodies=%r events=%r' % (self.bodies, self.events)
+
 async def login(port, jid, password, mech=None, plugins=(), timeout=TIMEOUT,
                 host=HOST, allow_plain=True):
     """Create a Client, log it in, return it (look at .outcome)."""

@@ -17,34 +17,12 @@ from muc_helpers import (ALICE, BOB, PLUGINS, PW, ROOM, create_room, muc_presenc
                          x_of)
 
 
-class SMClient(C.Client):
-    """slixmpp with XEP-0198 and XEP-0045, recording groupchat bodies and
-    its stream management events."""
-
-    def __init__(self, jid):
-        super().__init__(jid, PW, plugins=["xep_0198"] + PLUGINS)
-        self.bodies = []
-        self.events = []
-        self.xmpp["xep_0198"].window = 1
-        self.xmpp.add_event_handler("groupchat_message",
-                                    lambda m: self.bodies.append(m["body"]))
-        for ev in ("sm_enabled", "session_resumed", "sm_failed"):
-            self.xmpp.add_event_handler(ev, lambda _s, ev=ev: self.events.append(ev))
-
-    async def until(self, cond, timeout=8.0):
-        t = 0.0
-        while not cond():
-            await asyncio.sleep(0.05)
-            t += 0.05
-            assert t < timeout, "timed out: bodies=%r events=%r" % (self.bodies, self.events)
-
-
 def record(server, resource):
     return server.redis("HGET", "xmpp:{%s}:sessions" % ALICE, resource) or ""
 
 
 async def sm_online(server):
-    a = SMClient(ALICE + "/phone")
+    a = C.SMClient(ALICE + "/phone", PW, plugins=PLUGINS, event="groupchat_message")
     out = await a.login(server.ports[0])
     assert out.session_started, out
     await a.until(lambda: "sm_enabled" in a.events)

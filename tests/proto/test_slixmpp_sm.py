@@ -14,25 +14,8 @@ from im_helpers import PW, raw_login, raw_wait, to_xml
 ALICE, BOB = "alice@localhost", "bob@localhost"
 
 
-class SMClient(C.Client):
-    """A slixmpp client with XEP-0198 that records message bodies and its
-    stream management events."""
-
-    def __init__(self, jid):
-        super().__init__(jid, PW, plugins=["xep_0198"])
-        self.bodies = []
-        self.events = []
-        self.xmpp["xep_0198"].window = 1        # ack every stanza it sends
-        self.xmpp.add_event_handler("message", lambda m: self.bodies.append(m["body"]))
-        for ev in ("sm_enabled", "session_resumed", "sm_failed"):
-            self.xmpp.add_event_handler(ev, lambda _s, ev=ev: self.events.append(ev))
-
-    async def until(self, cond, timeout=8.0):
-        t = 0.0
-        while not cond():
-            await asyncio.sleep(0.05)
-            t += 0.05
-            assert t < timeout, "timed out: bodies=%r events=%r" % (self.bodies, self.events)
+def SMClient(jid):
+    return C.SMClient(jid, PW)
 
 
 def record(server, resource):

@@ -738,8 +738,8 @@ static void service_iq(struct conn *c, const struct xml_node *iq)
 	conn_error(c, iq, "cancel", "service-unavailable", NULL);
 }
 
-/* An IQ to the room itself: its disco#info (XEP-0045 6.4) and the
- * owner's use cases (10). */
+/* An IQ to the room itself: its disco#info (XEP-0045 6.4), the
+ * owner's use cases (10) and its administration (8-10: mucadmin.c). */
 static void room_iq(struct conn *c, const struct xml_node *iq, const char *room)
 {
 	const char *type = xml_get(iq, "type");
@@ -753,6 +753,8 @@ static void room_iq(struct conn *c, const struct xml_node *iq, const char *room)
 		muc_room_info(c, iq, room);
 	else if (!strcmp(q->ns, NS_MUC_OWNER))
 		muc_owner_iq(c, iq, room);
+	else if (!strcmp(q->ns, NS_MUC_ADMIN))
+		muc_admin_iq(c, iq, room);
 	else
 		conn_error(c, iq, "cancel", "service-unavailable", NULL);
 }

@@ -1,10 +1,12 @@
-"""XEP-0045 administration (xmpp-handler(8)), driven by slixmpp's
-xep_0045 plugin with occupants on two listeners sharing one Redis: kick
-(307 for everyone, the kicked one out, free to come back), ban (301,
-then forbidden), voice in a moderated room, moderators, membership of a
-members-only room (registration-required, then in; 321 when revoked),
-admins and owners, the role and affiliation lists, the errors
-(forbidden, not-allowed, item-not-found, conflict, bad-request)."""
+"""XEP-0045 administration and invitations (xmpp-handler(8)), driven by
+slixmpp's xep_0045 plugin with occupants on two listeners sharing one
+Redis: kick (307 for everyone, the kicked one out, free to come back),
+ban (301, then forbidden), voice in a moderated room, moderators,
+membership of a members-only room (registration-required, then in; 321
+when revoked), admins and owners, the role and affiliation lists, the
+errors (forbidden, not-allowed, item-not-found, conflict, bad-request),
+mediated invitations (to a session, and offline) and declines, and an
+XEP-0249 direct invitation, which is only a message between users."""
 import xml.etree.ElementTree as ET
 
 try:
@@ -14,10 +16,14 @@ except ImportError:
 
 from slixmpp.exceptions import PresenceError
 
-from im_helpers import body_is, both, error_condition, is_, iq_outcome as outcome, online, q
+from im_helpers import (body_is, both, error_condition, has_child, is_, iq_outcome as outcome,
+                        online, q)
 
-from muc_helpers import (ALICE, BOB, CAROL, NS_ADMIN, NS_USER, PLUGINS, ROOM, create_room,
-                         muc_presence, start, x_of)
+from muc_helpers import (ALICE, BOB, CAROL, NS_ADMIN, NS_USER, PLUGINS, PW, ROOM,
+                         create_room, muc_presence, start, x_of)
+
+DAVE = 'dave@localhost'
+NS_CONFERENCE = 'jabber:x:conference'
 
 
 def actor_reason(el):
@@ -283,3 +289,111 @@ def test_membership_admins_owners(server_factory):
     assert seen['step_down'][0] == 'result'
     aff = dict(zip(seen['redis'][0::2], seen['redis'][1::2]))
     assert aff == {ALICE: 'member', BOB: 'owner'}, aff
+
+
+def invitation(el):
+    """(from, reason, password) of the room's mediated invitation."""
+    x = el.find(q(NS_USER, 'x'))
+    inv, pw = x.find(q(NS_USER, 'invite')), x.find(q(NS_USER, 'password'))
+    reason = inv.find(q(NS_USER, 'reason'))
+    return (inv.get('from'), reason.text if reason is not None else None,
+            pw.text if pw is not None else None)
+
+
+def test_mediated_invitation(server_factory):
+    """XEP-0045 7.8.2 in a members-only, password-protected room: the
+    owner's invitation reaches the invitee from the room, naming the
+    inviter, with the password, and makes the invitee a member; an
+    offline invitee gets it when it comes; a member may not invite,
+    nor anyone who is not in the room, nor to nobody; a decline reaches
+    the inviter from the room."""
+    server = start(server_factory)
+    server.adduser(DAVE, PW)
+    seen = {}
+    invited = both(is_('message', from_=ROOM), has_child(NS_USER, 'x'))
+    invited.__doc__ = 'an invitation from the room'
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+        c = await online(server.ports[1], CAROL + '/c1', plugins=PLUGINS)
+        muc = a.xmpp['xep_0045']
+        await create_room(a, 'Al', membersonly='1', passwordprotectedroom='1',
+                          roomsecret='pw')
+        # not in the room: not-acceptable
+        nb = b.mark()
+        b.xmpp['xep_0045'].invite(ROOM, CAROL, 'me too')
+        seen['outsider'] = await b.wait1(is_('message', type='error'), since=nb)
+        nb = b.mark()
+        a.xmpp['xep_0045'].invite(ROOM, BOB, 'join us')
+        seen['b_invite'] = await b.wait1(invited, since=nb)
+        seen['members'] = await muc.get_affiliation_list(ROOM, 'member', timeout=5)
+        seen['b_join'] = await b.xmpp['xep_0045'].join_muc_wait(ROOM, 'Bo', password='pw',
+                                                                timeout=5)
+        # a member may not invite (muc#roomconfig_allowinvites is off)
+        nb = b.mark()
+        b.xmpp['xep_0045'].invite(ROOM, CAROL)
+        seen['by_member'] = await b.wait1(is_('message', type='error'), since=nb)
+        # to nobody
+        na = a.mark()
+        a.xmpp['xep_0045'].invite(ROOM, 'nobody@localhost')
+        seen['nobody'] = await a.wait1(is_('message', type='error'), since=na)
+        # Carol declines; Alice hears it from the room
+        nc = c.mark()
+        a.xmpp['xep_0045'].invite(ROOM, CAROL, 'please')
+        await c.wait1(invited, since=nc)
+        na = a.mark()
+        c.xmpp['xep_0045'].decline(ROOM, ALICE, 'busy')
+        seen['decline'] = await a.wait1(invited, since=na)
+        # Dave, offline, gets it when he comes
+        a.xmpp['xep_0045'].invite(ROOM, DAVE, 'later')
+        await a.sync()
+        d = await online(server.ports[0], DAVE + '/d1', plugins=PLUGINS)
+        seen['d_invite'] = await d.wait1(invited)
+        seen['aff'] = server.redis('HGETALL', 'xmpp:{%s}:aff' % ROOM)
+        for x in (a, b, c, d):
+            await x.close()
+    C.run(go, timeout=60)
+
+    assert error_condition(seen['outsider']) == ('modify', 'not-acceptable')
+    assert seen['outsider'].get('from') == ROOM
+    m = seen['b_invite']
+    assert m.get('to').split('/')[0] == BOB
+    assert invitation(m) == (ALICE, 'join us', 'pw')
+    assert [str(j) for j in seen['members']] == [BOB]
+    item, _ = x_of(seen['b_join'][0].xml)
+    assert item['affiliation'] == 'member'
+    assert error_condition(seen['by_member']) == ('auth', 'forbidden')
+    assert error_condition(seen['nobody']) == ('cancel', 'item-not-found')
+    d = seen['decline'].find(q(NS_USER, 'x')).find(q(NS_USER, 'decline'))
+    assert d.get('from') == CAROL and d.find(q(NS_USER, 'reason')).text == 'busy'
+    assert seen['decline'].get('to').split('/')[0] == ALICE
+    assert invitation(seen['d_invite']) == (ALICE, 'later', 'pw')
+    aff = dict(zip(seen['aff'][0::2], seen['aff'][1::2]))
+    assert aff == {ALICE: 'owner', BOB: 'member', CAROL: 'member', DAVE: 'member'}, aff
+
+
+def test_direct_invitation(server_factory):
+    """XEP-0249: a direct invitation is a message from one user to
+    another, delivered as it was sent."""
+    server = start(server_factory)
+    seen = {}
+
+    async def go():
+        a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+        await create_room(a, 'Al')
+        m = a.xmpp.make_message(mto=BOB)
+        ET.SubElement(m.xml, q(NS_CONFERENCE, 'x'), jid=ROOM, password='pw',
+                      reason='come over')
+        nb = b.mark()
+        m.send()
+        seen['got'] = await b.wait1(both(is_('message', from_=ALICE + '/a1'),
+                                         has_child(NS_CONFERENCE, 'x')), since=nb)
+        for x in (a, b):
+            await x.close()
+    C.run(go, timeout=60)
+
+    x = seen['got'].find(q(NS_CONFERENCE, 'x'))
+    assert dict(x.attrib) == {'jid': ROOM, 'password': 'pw', 'reason': 'come over'}
+    assert seen['got'].find(q(NS_USER, 'x')) is None

@@ -2,7 +2,8 @@
  * muc-int.h - what the files of the multi-user chat module share
  * (muc.c, the occupant's side and the dispatch of everything sent to the
  * conference domain; mucconfig.c, the room's configuration: the owner
- * form, destruction, disco#info).
+ * form, destruction, disco#info; mucadmin.c, its administration: roles,
+ * affiliations, invitations).
  *
  * Contract: every function answers the stanza it is given (a result or
  * an error); room is the room's bare JID, shorter than ROUTE_NODE_MAX.
@@ -22,5 +23,11 @@
 void muc_owner_iq(struct conn *c, const struct xml_node *iq, const char *room);
 /* XEP-0045 6.4: the room's disco#info. */
 void muc_room_info(struct conn *c, const struct xml_node *iq, const char *room);
+/* XEP-0045 8-10: an IQ get or set of namespace muc#admin to room. */
+void muc_admin_iq(struct conn *c, const struct xml_node *iq, const char *room);
+/* XEP-0045 7.8.2: is st, a message to a room, a mediated invitation or
+ * a decline (muc_invitation's, then)? Answers nothing. */
+int muc_is_invitation(const struct xml_node *st);
+void muc_invitation(struct conn *c, const struct xml_node *st, const char *room);
 
 #endif

@@ -6,7 +6,9 @@
  * changes presence or nick, or with type unavailable leaves; groupchat
  * messages go to every occupant, subject changes too; a chat message to
  * room/nick is a private message; an IQ to room/nick goes to that
- * occupant (a ping to one's own is answered here, XEP-0410).
+ * occupant (a ping to one's own is answered here, XEP-0410). IQs of
+ * namespace muc#admin to the room (roles, affiliations) and mediated
+ * invitations and declines go to mucadmin.c.
  *
  * There is no room process: each decision on a room is one script
  * (router/muc.h) that appends an event to the room's log and wakes the
@@ -738,8 +740,8 @@ static void service_iq(struct conn *c, const struct xml_node *iq)
 	conn_error(c, iq, "cancel", "service-unavailable", NULL);
 }
 
-/* An IQ to the room itself: its disco#info (XEP-0045 6.4) and the
- * owner's use cases (10). */
+/* An IQ to the room itself: its disco#info (XEP-0045 6.4), the
+ * owner's use cases (10) and its administration (8-10: mucadmin.c). */
 static void room_iq(struct conn *c, const struct xml_node *iq, const char *room)
 {
 	const char *type = xml_get(iq, "type");
@@ -753,6 +755,8 @@ static void room_iq(struct conn *c, const struct xml_node *iq, const char *room)
 		muc_room_info(c, iq, room);
 	else if (!strcmp(q->ns, NS_MUC_OWNER))
 		muc_owner_iq(c, iq, room);
+	else if (!strcmp(q->ns, NS_MUC_ADMIN))
+		muc_admin_iq(c, iq, room);
 	else
 		conn_error(c, iq, "cancel", "service-unavailable", NULL);
 }
@@ -788,6 +792,8 @@ static enum mod_ret muc_inbound(struct conn *c, struct xml_node *st)
 	}
 	if (!strcmp(st->name, "presence"))
 		presence_to_room(c, st, room, j.resource);
+	else if (!strcmp(st->name, "message") && !j.resource[0] && muc_is_invitation(st))
+		muc_invitation(c, st, room);
 	else if (!strcmp(st->name, "message"))
 		message_to_room(c, st, room, j.resource);
 	else if (!strcmp(st->name, "iq") && j.resource[0])

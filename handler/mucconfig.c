@@ -16,6 +16,7 @@
 #include "route.h"
 #include "xdata.h"
 #include "log.h"
+#include "strvec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,14 +69,6 @@ static const struct room_field {
 #define NFIELDS (sizeof room_fields / sizeof room_fields[0])
 #define PROTECTED "muc#roomconfig_passwordprotectedroom"
 
-static int in_list(const char *const *list, const char *v)
-{
-	for (; *list; list++)
-		if (!strcmp(*list, v))
-			return 1;
-	return 0;
-}
-
 /* Is v a value field f takes? Its stored form goes to out. */
 static int field_ok(const struct room_field *f, const char *v, char *out, size_t outsz)
 {
@@ -89,7 +82,7 @@ static int field_ok(const struct room_field *f, const char *v, char *out, size_t
 		snprintf(out, outsz, "%d", xdata_true(v));
 		return 1;
 	case F_LIST:
-		if (!in_list(f->values, v))
+		if (!strv_has(f->values, v))
 			return 0;
 		break;
 	case F_COUNT:

@@ -106,14 +106,6 @@ static const struct field_def {
 
 enum form_ret { FORM_OK, FORM_BAD, FORM_TOO_MANY };
 
-static int in_list(const char *const *list, const char *v)
-{
-	for (; *list; list++)
-		if (!strcmp(*list, v))
-			return 1;
-	return 0;
-}
-
 /* One field's value as stored, into out: FORM_OK, FORM_BAD (not a value
  * of that field) or FORM_TOO_MANY (max_items over the cap). */
 static enum form_ret field_value(struct conn *c, int f, const char *v, char *out)
@@ -122,7 +114,7 @@ static enum form_ret field_value(struct conn *c, int f, const char *v, char *out
 	long n;
 
 	if (field_defs[f].options) {
-		if (!in_list(field_defs[f].options, v))
+		if (!strv_has(field_defs[f].options, v))
 			return FORM_BAD;
 		snprintf(out, PEP_VALUE_MAX, "%s", v);
 	} else if (!strcmp(field_defs[f].type, "boolean")) {

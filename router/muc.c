@@ -497,3 +497,142 @@ int muc_session_list(struct store *s, const char *bare, const char *resource, in
 	freeReplyObject(d);
 	return n;
 }
+
+/* ---- administration and invitations ---- */
+
+#define MUC_ITEM_FIELDS 4       /* the arguments of one item: nick, jid, role or
+                                   affiliation, reason */
+#define MUC_SET_HEAD 4          /* before them: the room's channel and JID
+                                   (room_args), the session, the random part */
+#define MUC_LIST_FIELDS 4       /* nick, JID, role, affiliation */
+_Static_assert(MUC_NKEYS + MUC_SET_HEAD + MUC_ITEMS_MAX * MUC_ITEM_FIELDS <= STORE_ARGV_MAX,
+    "MUC_ITEMS_MAX: more arguments than store_argv holds");
+
+/* A set of roles (value: role) or affiliations (aff) by one script. */
+static int admin_set(struct store *s, const char *room, const char *full,
+    const struct muc_item *items, int n, int roles, const char *name, const char *script,
+    const char *sha)
+{
+	static const char *const outcomes[] = { "set", "forbidden", "not-allowed", "conflict",
+		"no-nick", "no-room", NULL };
+	static const int results[] = { MUC_SET, MUC_FORBIDDEN, MUC_NOT_ALLOWED, MUC_CONFLICT,
+		MUC_NO_NICK, MUC_NO_ROOM };
+	struct muc_args a;
+	redisReply *r;
+	int rc, i;
+
+	if (n < 1 || n > MUC_ITEMS_MAX) {
+		snprintf(s->err, sizeof s->err, "%s: %d items", name, n);
+		return XE_INVALID;
+	}
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	store_argv_str(&a.v, full);
+	store_argv_str(&a.v, a.rand);
+	for (i = 0; i < n; i++) {
+		store_argv_str(&a.v, items[i].nick);
+		store_argv_str(&a.v, items[i].jid);
+		store_argv_str(&a.v, roles ? items[i].role : items[i].aff);
+		store_argv_str(&a.v, items[i].reason);
+	}
+	rc = run(s, name, script, sha, &a, outcomes, results, &r);
+	freeReplyObject(r);
+	return rc;
+}
+
+int muc_role_set(struct store *s, const char *room, const char *full,
+    const struct muc_item *items, int n)
+{
+	return admin_set(s, room, full, items, n, 1, "muc_role_set", lua_muc_role_set,
+	    lua_muc_role_set_sha);
+}
+
+int muc_aff_set(struct store *s, const char *room, const char *full,
+    const struct muc_item *items, int n)
+{
+	return admin_set(s, room, full, items, n, 0, "muc_aff_set", lua_muc_aff_set,
+	    lua_muc_aff_set_sha);
+}
+
+int muc_list(struct store *s, const char *room, const char *full, const char *attr,
+    const char *value, struct muc_list *out)
+{
+	static const char *const outcomes[] = { "list", "forbidden", "no-room", NULL };
+	static const int results[] = { MUC_LIST, MUC_FORBIDDEN, MUC_NO_ROOM };
+	struct muc_args a;
+	redisReply *r;
+	size_t i;
+	int rc, k;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	store_argv_str(&a.v, full);
+	store_argv_str(&a.v, attr);
+	store_argv_str(&a.v, value);
+	rc = run(s, "muc_list", lua_muc_list, lua_muc_list_sha, &a, outcomes, results, &r);
+	if (rc != MUC_LIST) {
+		freeReplyObject(r);
+		return rc;
+	}
+	for (i = 1; i < r->elements; i++)
+		if (r->element[i]->type != REDIS_REPLY_STRING)
+			break;
+	if (i < r->elements || (r->elements - 1) % MUC_LIST_FIELDS) {
+		snprintf(s->err, sizeof s->err, "muc_list: malformed reply");
+		freeReplyObject(r);
+		return XE_REPLY;
+	}
+	out->n = (int)((r->elements - 1) / MUC_LIST_FIELDS);
+	out->items = xcalloc((size_t)out->n + 1, sizeof *out->items);
+	for (k = 0, i = 1; k < out->n; k++, i += MUC_LIST_FIELDS) {
+		struct muc_item *it = &out->items[k];
+		it->nick = r->element[i]->str;
+		it->jid = r->element[i + 1]->str;
+		it->role = r->element[i + 2]->str;
+		it->aff = r->element[i + 3]->str;
+		it->reason = "";
+	}
+	out->reply = r;
+	return rc;
+}
+
+void muc_list_free(struct muc_list *l)
+{
+	free(l->items);
+	freeReplyObject(l->reply);
+	memset(l, 0, sizeof *l);
+}
+
+int muc_invite(struct store *s, const char *room, const char *full,
+    const char *const *invitees, int n, char *password, size_t pwsize, int *members_only)
+{
+	static const char *const outcomes[] = { "invited", "not-occupant", "forbidden",
+		"no-room", NULL };
+	static const int results[] = { MUC_INVITED, MUC_NOT_OCCUPANT, MUC_FORBIDDEN,
+		MUC_NO_ROOM };
+	char flag[2];
+	struct muc_args a;
+	redisReply *r;
+	int rc, i;
+
+	password[0] = '\0';
+	*members_only = 0;
+	if (n < 0 || n > MUC_ITEMS_MAX) {
+		snprintf(s->err, sizeof s->err, "muc_invite: %d invitees", n);
+		return XE_INVALID;
+	}
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	store_argv_str(&a.v, full);
+	for (i = 0; i < n; i++)
+		store_argv_str(&a.v, invitees[i]);
+	rc = run(s, "muc_invite", lua_muc_invite, lua_muc_invite_sha, &a, outcomes, results, &r);
+	if (rc == MUC_INVITED) {
+		store_reply_str(r, 1, password, pwsize);
+		store_reply_str(r, 2, flag, sizeof flag);
+		*members_only = !strcmp(flag, "1");
+	}
+	freeReplyObject(r);
+	return rc;
+}

@@ -29,7 +29,8 @@
  *                        private message is for), r (random hex: the message's
  *                        XEP-0359 stanza-id is "<entry ID>-<r>", as
  *                        mam.h makes archive ids), ac and rs (the actor's
- *                        nick and the reason of a removal), av (a
+ *                        nick and the reason of a removal, or of a
+ *                        role or affiliation change), av (a
  *                        destruction's alternate venue), wa (a
  *                        configuration change: who sees real JIDs now);
  *                        t is also subject, config or destroy
@@ -77,8 +78,12 @@ enum muc_result {
 	MUC_ROOM,               /* info: the room exists */
 	MUC_NO_ROOM,            /* info, config, destroy: no such room */
 	MUC_SET,                /* config: done */
-	MUC_NOT_ALLOWED,        /* join: no such room, and no right to make it */
-	MUC_DESTROYED           /* destroy: done */
+	MUC_NOT_ALLOWED,        /* join: no such room, and no right to make it;
+	                           role, affiliation: the occupant's affiliation
+	                           protects it */
+	MUC_DESTROYED,          /* destroy: done */
+	MUC_LIST,               /* list: out filled */
+	MUC_INVITED             /* invite: may invite (granted) */
 };
 
 /* An occupant, or a log event; every string points into a reply. */
@@ -210,5 +215,58 @@ int muc_session_set(struct store *s, const char *bare, const char *resource,
  * and with take then delete the list: how many, or a negative xerr. */
 int muc_session_list(struct store *s, const char *bare, const char *resource, int take,
     void (*fn)(const char *room, const char *nick, const char *state, void *arg), void *arg);
+
+/*
+ * A room's administration (XEP-0045 8-10) and mediated invitations
+ * (7.8.2): muc_role_set.lua, muc_aff_set.lua, muc_list.lua and
+ * muc_invite.lua. The one asking is a session (full JID); the scripts
+ * find its occupant, if any, themselves.
+ */
+#define MUC_ITEMS_MAX 12        /* items of one request: their arguments
+                                   fill what store_argv holds */
+
+/* One item of an IQ of namespace muc#admin, set or listed. */
+struct muc_item {
+	const char *nick;       /* "" none */
+	const char *jid;        /* bare JID, or a role list's full JID; "" none */
+	const char *role;       /* role_set: the new role; a role list's */
+	const char *aff;        /* aff_set: the new affiliation; lists' */
+	const char *reason;     /* sets: "" none */
+};
+
+/* Session full changes the roles of the n occupants items name (nick,
+ * role, reason; n 1 to MUC_ITEMS_MAX), all or none: MUC_SET,
+ * MUC_FORBIDDEN, MUC_NOT_ALLOWED, MUC_NO_NICK, MUC_NO_ROOM, or a
+ * negative xerr. */
+int muc_role_set(struct store *s, const char *room, const char *full,
+    const struct muc_item *items, int n);
+/* Session full ("" the operator) changes the affiliations of the n bare
+ * JIDs items name (jid, or else the nick of an occupant; aff, reason),
+ * all or none: MUC_SET, MUC_FORBIDDEN, MUC_NOT_ALLOWED, MUC_CONFLICT (the
+ * room would have no owner, or one bans oneself), MUC_NO_NICK,
+ * MUC_NO_ROOM, or a negative xerr. */
+int muc_aff_set(struct store *s, const char *room, const char *full,
+    const struct muc_item *items, int n);
+
+/* What a list answers. */
+struct muc_list {
+	struct muc_item *items;
+	int n;
+	void *reply;            /* what they point into: muc_list_free */
+};
+/* Session full asks for the occupants of role value (attr "role") or the
+ * JIDs of affiliation value (attr "affiliation"): MUC_LIST (out filled),
+ * MUC_FORBIDDEN, MUC_NO_ROOM, or a negative xerr. Reads only. */
+int muc_list(struct store *s, const char *room, const char *full, const char *attr,
+    const char *value, struct muc_list *out);
+void muc_list_free(struct muc_list *l);
+
+/* May session full invite to room? With the n bare JIDs of invitees
+ * whose invitation was delivered (n 0 to MUC_ITEMS_MAX), a members-only
+ * room makes members of those without an affiliation. MUC_INVITED, the
+ * room's password (pwsize bytes; "" none) and whether it is members-only,
+ * MUC_NOT_OCCUPANT, MUC_FORBIDDEN, MUC_NO_ROOM, or a negative xerr. */
+int muc_invite(struct store *s, const char *room, const char *full,
+    const char *const *invitees, int n, char *password, size_t pwsize, int *members_only);
 
 #endif

@@ -50,5 +50,9 @@ extern const char lua_muc_info[], lua_muc_info_sha[];
 extern const char lua_muc_config_set[], lua_muc_config_set_sha[];
 extern const char lua_muc_destroy[], lua_muc_destroy_sha[];
 extern const char lua_muc_occupant[], lua_muc_occupant_sha[];
+extern const char lua_muc_role_set[], lua_muc_role_set_sha[];
+extern const char lua_muc_aff_set[], lua_muc_aff_set_sha[];
+extern const char lua_muc_list[], lua_muc_list_sha[];
+extern const char lua_muc_invite[], lua_muc_invite_sha[];
 
 #endif

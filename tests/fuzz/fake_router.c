@@ -844,6 +844,43 @@ int muc_log_read(struct store *s, const char *room, const char *after, int max,
 	return no_rooms(s);
 }
 
+int muc_role_set(struct store *s, const char *room, const char *full,
+    const struct muc_item *items, int n)
+{
+	(void)room; (void)full; (void)items; (void)n;
+	return no_rooms(s);
+}
+
+int muc_aff_set(struct store *s, const char *room, const char *full,
+    const struct muc_item *items, int n)
+{
+	(void)room; (void)full; (void)items; (void)n;
+	return no_rooms(s);
+}
+
+int muc_list(struct store *s, const char *room, const char *full, const char *attr,
+    const char *value, struct muc_list *out)
+{
+	(void)room; (void)full; (void)attr; (void)value;
+	memset(out, 0, sizeof *out);
+	return no_rooms(s);
+}
+
+void muc_list_free(struct muc_list *l)
+{
+	memset(l, 0, sizeof *l);
+}
+
+int muc_invite(struct store *s, const char *room, const char *full,
+    const char *const *invitees, int n, char *password, size_t pwsize, int *members_only)
+{
+	(void)room; (void)full; (void)invitees; (void)n;
+	if (pwsize)
+		password[0] = '\0';
+	*members_only = 0;
+	return no_rooms(s);
+}
+
 /* route_stanza.lua's publish(): the envelope goes into the session's
  * inbox and "inbox\n" wakes its handler. Ours: inbox and wake-up kept
  * (the queue); any other live session's handler takes it at once. */

@@ -28,6 +28,7 @@
 #include "jid.h"
 #include "log.h"
 #include "mam.h"
+#include "rsm.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -35,7 +36,6 @@
 #include <string.h>
 
 #define NS_MAM_EXT  "urn:xmpp:mam:2#extended"
-#define NS_RSM      "http://jabber.org/protocol/rsm"
 #define NS_XDATA    "jabber:x:data"
 #define NS_HINTS    "urn:xmpp:hints"
 #define NS_XVALIDATE "http://jabber.org/protocol/xdata-validate"
@@ -140,36 +140,20 @@ static int parse_form(struct conn *c, const struct xml_node *iq, struct xml_node
 static int parse_rsm(struct conn *c, const struct xml_node *iq, struct xml_node *set,
     struct parsed *p)
 {
-	struct xml_node *max = set ? xml_child(set, NS_RSM, "max") : NULL;
-	struct xml_node *after = set ? xml_child(set, NS_RSM, "after") : NULL;
-	struct xml_node *before = set ? xml_child(set, NS_RSM, "before") : NULL;
-	char *end;
-	long n;
+	struct rsm r;
+	const char *why;
 
-	p->q.max = MAM_PAGE_DEFAULT;
-	if (!set)
-		return 0;
-	if (xml_child(set, NS_RSM, "index")) {
+	if (rsm_parse(set, MAM_PAGE_DEFAULT, MAM_PAGE_MAX, &r, &why) == -1) {
+		conn_error(c, iq, "modify", "bad-request", why);
+		return -1;
+	}
+	if (r.index >= 0) {
 		conn_error(c, iq, "cancel", "feature-not-implemented", "no paging by index");
 		return -1;
 	}
-	if (after && before) {
-		conn_error(c, iq, "modify", "bad-request", "both <after/> and <before/>");
-		return -1;
-	}
-	if (max) {
-		n = strtol(xml_text(max), &end, 10);
-		if (end == xml_text(max) || *end || n < 0) {
-			conn_error(c, iq, "modify", "bad-request", "<max/> is not a number");
-			return -1;
-		}
-		p->q.max = n > MAM_PAGE_MAX ? MAM_PAGE_MAX : (int)n;
-	}
-	/* An empty <after/> names no item: paging starts at the beginning. */
-	if (after && *xml_text(after))
-		p->q.rsm_after = xml_text(after);
-	if (before)
-		p->q.rsm_before = xml_text(before);
+	p->q.max = r.max;
+	p->q.rsm_after = r.after;
+	p->q.rsm_before = r.before;
 	return 0;
 }
 
@@ -210,23 +194,13 @@ static void send_results(struct conn *c, const struct xml_node *iq, const char *
 /* The <fin/> that ends a query. */
 static struct xml_node *fin(const struct mam_page *page, const char *queryid)
 {
-	struct xml_node *f = xml_new(NS_MAM, "fin"), *set;
-	char count[24];
+	struct xml_node *f = xml_new(NS_MAM, "fin");
 	if (page->complete)
 		xml_set(f, "complete", "true");
 	if (queryid)
 		xml_set(f, "queryid", queryid);
-	set = xml_new_child(f, NS_RSM, "set");
-	if (page->n) {
-		xml_add_text(xml_new_child(set, NS_RSM, "first"), page->items[0].id,
-		    strlen(page->items[0].id));
-		xml_add_text(xml_new_child(set, NS_RSM, "last"), page->items[page->n - 1].id,
-		    strlen(page->items[page->n - 1].id));
-	}
-	if (page->count >= 0) {
-		snprintf(count, sizeof count, "%ld", page->count);
-		xml_add_text(xml_new_child(set, NS_RSM, "count"), count, strlen(count));
-	}
+	rsm_answer(f, page->n ? page->items[0].id : NULL, -1,
+	    page->n ? page->items[page->n - 1].id : NULL, page->count);
 	return f;
 }
 

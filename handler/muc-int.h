@@ -3,7 +3,8 @@
  * (muc.c, the occupant's side and the dispatch of everything sent to the
  * conference domain; mucconfig.c, the room's configuration: the owner
  * form, destruction, disco#info; mucadmin.c, its administration: roles,
- * affiliations, invitations).
+ * affiliations, invitations; mucdirectory.c, disco#items: the directory
+ * of rooms, a room's items).
  *
  * Contract: every function answers the stanza it is given (a result or
  * an error); room is the room's bare JID, shorter than ROUTE_NODE_MAX.
@@ -29,5 +30,10 @@ void muc_admin_iq(struct conn *c, const struct xml_node *iq, const char *room);
  * a decline (muc_invitation's, then)? Answers nothing. */
 int muc_is_invitation(const struct xml_node *st);
 void muc_invitation(struct conn *c, const struct xml_node *st, const char *room);
+
+/* XEP-0045 6.3: disco#items on the conference domain, the public rooms. */
+void muc_directory(struct conn *c, const struct xml_node *iq);
+/* XEP-0045 6.5: disco#items on the room. */
+void muc_room_items(struct conn *c, const struct xml_node *iq, const char *room);
 
 #endif

@@ -36,6 +36,7 @@
 #include "muc.h"
 #include "relay.h"
 #include "route.h"
+#include "rsm.h"
 #include "store.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -733,8 +734,15 @@ static void service_iq(struct conn *c, const struct xml_node *iq)
 		xml_set(id, "type", "text");
 		xml_set(id, "name", "Chatrooms");
 		xml_set(xml_new_child(a, NS_DISCO_INFO, "feature"), "var", NS_DISCO_INFO);
+		xml_set(xml_new_child(a, NS_DISCO_INFO, "feature"), "var", NS_DISCO_ITEMS);
 		xml_set(xml_new_child(a, NS_DISCO_INFO, "feature"), "var", NS_MUC);
+		xml_set(xml_new_child(a, NS_DISCO_INFO, "feature"), "var", NS_RSM);
 		conn_iq_result(c, iq, a);
+		return;
+	}
+	if (!strcmp(type, "get") && q && q->ns && !strcmp(q->ns, NS_DISCO_ITEMS) &&
+	    !xml_get(q, "node")) {
+		muc_directory(c, iq);
 		return;
 	}
 	conn_error(c, iq, "cancel", "service-unavailable", NULL);
@@ -753,6 +761,8 @@ static void room_iq(struct conn *c, const struct xml_node *iq, const char *room)
 		conn_error(c, iq, "modify", "bad-request", NULL);
 	else if (!strcmp(type, "get") && !strcmp(q->ns, NS_DISCO_INFO) && !xml_get(q, "node"))
 		muc_room_info(c, iq, room);
+	else if (!strcmp(type, "get") && !strcmp(q->ns, NS_DISCO_ITEMS) && !xml_get(q, "node"))
+		muc_room_items(c, iq, room);
 	else if (!strcmp(q->ns, NS_MUC_OWNER))
 		muc_owner_iq(c, iq, room);
 	else if (!strcmp(q->ns, NS_MUC_ADMIN))

@@ -6,6 +6,7 @@
 #include "jid.h"
 #include "scripts.h"
 #include "random.h"
+#include "strvec.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -635,4 +636,119 @@ int muc_invite(struct store *s, const char *room, const char *full,
 	}
 	freeReplyObject(r);
 	return rc;
+}
+
+/* ---- the set of rooms ---- */
+
+int muc_room_each(struct store *s, int (*fn)(const char *room, void *arg), void *arg)
+{
+	char key[STORE_MAX_GLOBAL_KEY];
+
+	store_global_key(s, MUC_ROOMS_KEY, key, sizeof key);
+	return store_scan(s, key, NULL, fn, arg);
+}
+
+/* What the directory reads of a room's :conf (muc.h), in this order;
+ * created is there from the room's first join on, so a room whose
+ * :conf has none is gone (destroyed after the set was read). */
+static const char *const listing_fields[] = { "created", "public", "locked", "name" };
+#define LISTING_NFIELDS (sizeof listing_fields / sizeof listing_fields[0])
+#define LISTING_ARGC ((int)LISTING_NFIELDS + 2)     /* HMGET key fields... */
+#define MUC_PUBLIC_DEFAULT "1"  /* lib/muc.lua's default of public */
+#define MUC_LOCKED "1"
+
+/* Field i of HMGET reply r, or NULL when the hash has none. */
+static const char *hmget_field(const redisReply *r, size_t i)
+{
+	return r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : NULL;
+}
+
+/* Is the HMGET reply r of listing_fields a room the directory lists?
+ * Its name into *name then. */
+static int listed(const redisReply *r, const char **name)
+{
+	const char *public, *locked;
+
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != LISTING_NFIELDS ||
+	    !hmget_field(r, 0))
+		return 0;
+	public = hmget_field(r, 1);
+	locked = hmget_field(r, 2);
+	if (strcmp(public ? public : MUC_PUBLIC_DEFAULT, "1") ||
+	    (locked && !strcmp(locked, MUC_LOCKED)))
+		return 0;
+	*name = hmget_field(r, 3) ? hmget_field(r, 3) : "";
+	return 1;
+}
+
+/* The n rooms from rooms, in one pipeline: how many fn was handed, or
+ * XE_REDIS. */
+static int rooms_batch(struct store *s, char *const *rooms, int n,
+    void (*fn)(const char *room, const char *name, void *arg), void *arg)
+{
+	const char **argv = xcalloc((size_t)n * LISTING_ARGC, sizeof *argv);
+	size_t *lens = xcalloc((size_t)n * LISTING_ARGC, sizeof *lens);
+	const char ***av = xcalloc((size_t)n, sizeof *av);
+	const size_t **al = xcalloc((size_t)n, sizeof *al);
+	int *ac = xcalloc((size_t)n, sizeof *ac);
+	redisReply **rep = xcalloc((size_t)n, sizeof *rep);
+	struct strvec keys = { 0 };
+	char key[STORE_MAX_KEY];
+	const char *name;
+	int i, k, handed = 0, rc;
+
+	for (i = 0; i < n; i++) {
+		store_user_key(s, rooms[i], "conf", key, sizeof key);
+		strvec_add(&keys, key);
+	}
+	for (i = 0; i < n; i++) {
+		const char **v = argv + (size_t)i * LISTING_ARGC;
+		size_t *l = lens + (size_t)i * LISTING_ARGC;
+		v[0] = "HMGET";
+		v[1] = keys.v[i];
+		for (k = 0; k < (int)LISTING_NFIELDS; k++)
+			v[k + 2] = listing_fields[k];
+		for (k = 0; k < LISTING_ARGC; k++)
+			l[k] = strlen(v[k]);
+		av[i] = v;
+		al[i] = l;
+		ac[i] = LISTING_ARGC;
+	}
+	rc = store_pipeline(s, n, av, al, ac, rep);
+	for (i = 0; i < n; i++) {
+		if (rc == 0 && listed(rep[i], &name)) {
+			fn(rooms[i], name, arg);
+			handed++;
+		}
+		if (rep[i])
+			freeReplyObject(rep[i]);
+	}
+	free(argv); free(lens); free(av); free(al); free(ac); free(rep);
+	strvec_free(&keys);
+	return rc < 0 ? XE_REDIS : handed;
+}
+
+static int room_collect(const char *room, void *arg)
+{
+	strvec_add(arg, room);
+	return 0;
+}
+
+int muc_rooms(struct store *s, void (*fn)(const char *room, const char *name, void *arg),
+    void *arg)
+{
+	struct strvec rooms = { 0 };
+	size_t i;
+	int rc, n = 0;
+
+	rc = muc_room_each(s, room_collect, &rooms);
+	strvec_sort_uniq(&rooms);
+	for (i = 0; rc >= 0 && i < rooms.n; i += MUC_DIRECTORY_BATCH) {
+		rc = rooms_batch(s, rooms.v + i, (int)(rooms.n - i < MUC_DIRECTORY_BATCH ?
+		    rooms.n - i : MUC_DIRECTORY_BATCH), fn, arg);
+		if (rc > 0)
+			n += rc;
+	}
+	strvec_free(&rooms);
+	return rc < 0 ? rc : n;
 }

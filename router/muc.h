@@ -269,4 +269,22 @@ void muc_list_free(struct muc_list *l);
 int muc_invite(struct store *s, const char *room, const char *full,
     const char *const *invitees, int n, char *password, size_t pwsize, int *members_only);
 
+/*
+ * The set of rooms, MUC_ROOMS_KEY: the directory of the conference
+ * domain (XEP-0045 6.3) and the operator's list.
+ */
+#define MUC_DIRECTORY_BATCH 256 /* rooms whose :conf one round trip reads */
+/* Hand fn the bare JID of every room, read with SSCAN: in no order, and
+ * a room made or destroyed meanwhile may be missed or come twice
+ * (store_scan). fn returns 0 to go on or a negative value to stop.
+ * Returns 0, fn's stop value, or a negative xerr. */
+int muc_room_each(struct store *s, int (*fn)(const char *room, void *arg), void *arg);
+/* The directory: hand fn, sorted by JID (strcmp), each room that is
+ * public and not locked, with its name ("" none). Reads the whole set,
+ * then the :conf of every room, MUC_DIRECTORY_BATCH a round trip: the
+ * cost grows with the number of rooms, listed or not. Returns how many
+ * fn was handed, or a negative xerr. Reads only. */
+int muc_rooms(struct store *s, void (*fn)(const char *room, const char *name, void *arg),
+    void *arg);
+
 #endif

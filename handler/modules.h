@@ -57,6 +57,10 @@ extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_
 extern const struct module mod_vcard, mod_private, mod_blocking, mod_mam, mod_caps, mod_pep;
 extern const struct module mod_bookmarks, mod_avatar, mod_muc;
 
+/* muc.c: what the conference domain is called, in its disco#info
+ * identity and in the server's disco#items (serveriq.c). */
+#define MUC_SERVICE_NAME "Chatrooms"
+
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */
 void rosteriq_push(struct conn *c, const char *bare, const char *item, const char *ver);

@@ -732,7 +732,7 @@ static void service_iq(struct conn *c, const struct xml_node *iq)
 		struct xml_node *id = xml_new_child(a, NS_DISCO_INFO, "identity");
 		xml_set(id, "category", "conference");
 		xml_set(id, "type", "text");
-		xml_set(id, "name", "Chatrooms");
+		xml_set(id, "name", MUC_SERVICE_NAME);
 		xml_set(xml_new_child(a, NS_DISCO_INFO, "feature"), "var", NS_DISCO_INFO);
 		xml_set(xml_new_child(a, NS_DISCO_INFO, "feature"), "var", NS_DISCO_ITEMS);
 		xml_set(xml_new_child(a, NS_DISCO_INFO, "feature"), "var", NS_MUC);

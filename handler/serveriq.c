@@ -5,11 +5,14 @@
  * there is not advertised. disco#info to another user's bare JID is
  * answered on that user's behalf (XEP-0030 3.1, RFC 6121 8.5.2.1.3):
  * the account's identities and features, as its owner sees them, or
- * <service-unavailable/> when there is no such account.
+ * <service-unavailable/> when there is no such account. The server's
+ * disco#items names the conference domain (muc_domain), the one item
+ * it has.
  */
 #include "modules.h"
 #include "conn.h"
 #include "account.h"
+#include "config.h"
 #include "jid.h"
 #include "log.h"
 #include "version.h"
@@ -70,6 +73,21 @@ static struct xml_node *disco_info(struct conn *c, const char *to)
 	return q;
 }
 
+/* The server's items: the conference domain, when there is one (how
+ * clients find it); the account's: none. */
+static struct xml_node *disco_items(struct conn *c, const char *to, const struct xml_node *q)
+{
+	struct xml_node *r = xml_new(NS_DISCO_ITEMS, "query"), *it;
+	const char *mucd = conn_cfg(c)->muc_domain;
+
+	if (mucd[0] && !xml_get(q, "node") && (!to || !strcmp(to, conn_domain(c)))) {
+		it = xml_new_child(r, NS_DISCO_ITEMS, "item");
+		xml_set(it, "jid", mucd);
+		xml_set(it, "name", MUC_SERVICE_NAME);
+	}
+	return r;
+}
+
 /* iq is to another user's bare JID: does that account exist? A Redis
  * failure answers no (logged). */
 static int account_exists(struct conn *c, const struct xml_node *iq)
@@ -104,7 +122,7 @@ static void serveriq_iq(struct conn *c, struct xml_node *iq)
 		else
 			conn_iq_result(c, iq, disco_info(c, to));
 	} else if (get && !strcmp(q->ns, NS_DISCO_ITEMS) && !strcmp(q->name, "query")) {
-		conn_iq_result(c, iq, xml_new(NS_DISCO_ITEMS, "query"));
+		conn_iq_result(c, iq, disco_items(c, to, q));
 	} else if (get && !strcmp(q->ns, NS_VERSION) && !strcmp(q->name, "query") &&
 	    (!to || !strcmp(to, conn_domain(c)))) {
 		r = xml_new(NS_VERSION, "query");

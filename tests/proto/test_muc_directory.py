@@ -4,7 +4,8 @@ sorted by JID, with their names (or nodes); hidden and new (locked)
 rooms stay out; XEP-0059 pages through them (<max/>, <after/>,
 <before/>, <index/>; <first index/>, <last/>, <count/>), slixmpp's
 result set iterator walks them, and one answer lists 100 rooms at most.
-A room's own disco#items is empty (6.5)."""
+A room's own disco#items is empty (6.5); the server's disco#items names
+the conference domain."""
 import xml.etree.ElementTree as ET
 
 try:
@@ -105,6 +106,28 @@ def test_directory_lists_public_rooms(server_factory):
     assert seen['noroom'][:3] == ('error', 'item-not-found', room('nowhere')), seen['noroom']
     assert [j for j, _ in items_of(seen['dir2'])] == [room(n) for n in
                                                       ('attic', 'bar', 'cellar', 'lobby')]
+
+
+def test_server_items_name_the_conference_domain(server_factory):
+    """The server's disco#items lists the conference domain, named
+    Chatrooms, as clients (Conversations, Gajim) look for it; the
+    account's own disco#items does not; without muc_domain, nothing."""
+    seen = {}
+    for with_muc in (True, False):
+        server = start(server_factory) if with_muc else server_factory()
+        if not with_muc:
+            server.adduser(ALICE, 'secret-pw')
+
+        async def go():
+            a = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+            seen[with_muc] = await disco_items(a, 'localhost')
+            seen[with_muc, 'account'] = await disco_items(a, ALICE)
+            await a.close()
+        C.run(go, timeout=30)
+
+    assert items_of(seen[True]) == [(MUCD, 'Chatrooms')]
+    assert items_of(seen[True, 'account']) == []
+    assert items_of(seen[False]) == []
 
 
 def test_directory_paging(server_factory):

@@ -752,3 +752,93 @@ int muc_rooms(struct store *s, void (*fn)(const char *room, const char *name, vo
 	strvec_free(&rooms);
 	return rc < 0 ? rc : n;
 }
+
+/* ---- the operator's view of a room ---- */
+
+#define MUC_PEOPLE_HEAD 2       /* outcome, number of affiliations */
+#define MUC_OCC_HEAD 4          /* nick, role, affiliation, number of sessions */
+
+/* A count in element i of r, at most left; -1 when it is none. */
+static long count_elem(const redisReply *r, size_t i, size_t left)
+{
+	char *end;
+	long n = strtol(r->element[i]->str, &end, 10);
+
+	return end == r->element[i]->str || *end || n < 0 || (size_t)n > left ? -1 : n;
+}
+
+/* Is r (its outcome "room") what muc_people.lua answers: every element
+ * a string, every count within the reply? */
+static int people_ok(const redisReply *r)
+{
+	size_t i;
+	long n;
+
+	if (r->elements < MUC_PEOPLE_HEAD)
+		return 0;
+	for (i = 1; i < r->elements; i++)
+		if (r->element[i]->type != REDIS_REPLY_STRING)
+			return 0;
+	if ((n = count_elem(r, 1, (r->elements - MUC_PEOPLE_HEAD) / 2)) < 0)
+		return 0;
+	for (i = MUC_PEOPLE_HEAD + 2 * (size_t)n; i < r->elements; i += MUC_OCC_HEAD + (size_t)n)
+		if (i + MUC_OCC_HEAD > r->elements ||
+		    (n = count_elem(r, i + 3, r->elements - i - MUC_OCC_HEAD)) < 0)
+			return 0;
+	return 1;
+}
+
+int muc_people(struct store *s, const char *room,
+    void (*aff_fn)(const char *jid, const char *aff, void *arg),
+    void (*occ_fn)(const struct muc_occupant *o, void *arg), void *arg)
+{
+	static const char *const outcomes[] = { "room", "no-room", NULL };
+	static const int results[] = { MUC_ROOM, MUC_NO_ROOM };
+	struct muc_occupant o;
+	const char **jids;
+	struct muc_args a;
+	redisReply *r;
+	size_t i, k;
+	long n;
+	int rc;
+
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	rc = run(s, "muc_people", lua_muc_people, lua_muc_people_sha, &a, outcomes, results, &r);
+	if (rc != MUC_ROOM) {
+		freeReplyObject(r);
+		return rc;
+	}
+	if (!people_ok(r)) {
+		snprintf(s->err, sizeof s->err, "muc_people: malformed reply");
+		freeReplyObject(r);
+		return XE_REPLY;
+	}
+	n = atol(r->element[1]->str);
+	for (i = MUC_PEOPLE_HEAD; i < MUC_PEOPLE_HEAD + 2 * (size_t)n; i += 2)
+		aff_fn(r->element[i]->str, r->element[i + 1]->str, arg);
+	for (; i < r->elements; i += MUC_OCC_HEAD + (size_t)o.njids) {
+		o.nick = r->element[i]->str;
+		o.role = r->element[i + 1]->str;
+		o.aff = r->element[i + 2]->str;
+		o.njids = atoi(r->element[i + 3]->str);
+		jids = xcalloc((size_t)o.njids + 1, sizeof *jids);
+		for (k = 0; k < (size_t)o.njids; k++)
+			jids[k] = r->element[i + MUC_OCC_HEAD + k]->str;
+		o.jids = jids;
+		occ_fn(&o, arg);
+		free(jids);
+	}
+	freeReplyObject(r);
+	return MUC_ROOM;
+}
+
+void muc_info_each(const struct muc_info *i,
+    void (*fn)(const char *field, const char *value, void *arg), void *arg)
+{
+	const redisReply *r = i->reply;
+	size_t k;
+
+	for (k = MUC_INFO_HEAD; r && k + 1 < r->elements; k += 2)
+		fn(r->element[k]->str, r->element[k + 1]->str, arg);
+}

@@ -287,4 +287,21 @@ int muc_room_each(struct store *s, int (*fn)(const char *room, void *arg), void 
 int muc_rooms(struct store *s, void (*fn)(const char *room, const char *name, void *arg),
     void *arg);
 
+/* An occupant as muc_people hands it. */
+struct muc_occupant {
+	const char *nick, *role, *aff;
+	const char *const *jids;        /* its sessions' full JIDs */
+	int njids;
+};
+/* Who room has, for the operator (xmppctl room): hand aff_fn each
+ * affiliation (bare JID, affiliation), then occ_fn each occupant, in no
+ * order. MUC_ROOM, MUC_NO_ROOM, or a negative xerr. Reads only. */
+int muc_people(struct store *s, const char *room,
+    void (*aff_fn)(const char *jid, const char *aff, void *arg),
+    void (*occ_fn)(const struct muc_occupant *o, void *arg), void *arg);
+
+/* Hand fn every configuration field of i and its value, in no order. */
+void muc_info_each(const struct muc_info *i,
+    void (*fn)(const char *field, const char *value, void *arg), void *arg);
+
 #endif

@@ -1,6 +1,7 @@
 """XEP-0045 rooms inside Redis: muc_join.lua, muc_leave.lua,
 muc_nick.lua, muc_message.lua, muc_private.lua, muc_ping.lua,
-muc_subject.lua, muc_info.lua, muc_config_set.lua and muc_destroy.lua
+muc_subject.lua, muc_info.lua, muc_config_set.lua, muc_destroy.lua and
+muc_people.lua
 over the keys of lib/muc.lua (router/muc.h), every outcome of each, the
 log entries and the wake-ups."""
 import json
@@ -334,3 +335,29 @@ def test_occupant_jids(r):
     assert r.eval("muc_occupant", keys(), head() + ["bo", B1, "al"]) == ["jids", A1, A2]
     assert r.eval("muc_occupant", keys(), head() + ["bo", B1, "zed"]) == ["no-nick"]
     assert r.eval("muc_occupant", keys(), head() + ["bo", A1, "al"]) == ["not-occupant"]
+
+
+def people(r):
+    return r.eval("muc_people", keys(), head())
+
+
+def test_people_reads_only(r):
+    """muc_people: the affiliations, then each occupant with the full
+    JIDs of its sessions; a room that is not, no-room."""
+    assert people(r) == ["no-room"]
+    join(r, "al", A1)
+    join(r, "al", A2)
+    join(r, "bo", B1)
+    r("HSET", key(ROOM, "aff"), "carol@x", "member")
+    n = len(log(r))
+    res = people(r)
+    assert res[:2] == ["room", "2"]
+    assert dict(zip(res[2:6:2], res[3:6:2])) == {"alice@x": "owner", "carol@x": "member"}
+    occ, rest = {}, res[6:]
+    while rest:
+        k = int(rest[3])
+        occ[rest[0]] = (rest[1], rest[2], rest[4:4 + k])
+        rest = rest[4 + k:]
+    assert occ == {"al": ("moderator", "owner", [A1, A2]),
+                   "bo": ("participant", "none", [B1])}
+    assert len(log(r)) == n

@@ -14,8 +14,8 @@ def test_every_script_is_tested():
         "account_create", "authfail_record", "blocking_set", "carbons_set", "invite_check",
         "mam_add", "mam_prefs_set", "mam_query", "muc_aff_set", "muc_config_set",
         "muc_destroy", "muc_info", "muc_invite", "muc_join", "muc_leave", "muc_list",
-        "muc_message", "muc_nick", "muc_occupant", "muc_ping", "muc_private", "muc_role_set",
-        "muc_subject", "offline_move", "pep_configure", "pep_items",
+        "muc_message", "muc_nick", "muc_occupant", "muc_people", "muc_ping", "muc_private",
+        "muc_role_set", "muc_subject", "offline_move", "pep_configure", "pep_items",
         "pep_publish", "pep_purge", "pep_retract", "presence_get",
         "private_set", "roster_remove", "roster_set", "roster_sub", "route_stanza",
         "server_secret", "session_reap", "session_register", "session_unregister",
@@ -64,8 +64,8 @@ def test_missing_include_fails(tmp_path):
 
 def test_only_readers_are_read_only():
     flagged = [n for n in scripts() if script(n).startswith("#!lua flags=no-writes\n")]
-    assert flagged == ["muc_info", "muc_list", "muc_occupant", "muc_ping", "pep_items",
-                       "presence_get"]
+    assert flagged == ["muc_info", "muc_list", "muc_occupant", "muc_people", "muc_ping",
+                       "pep_items", "presence_get"]
     for n in scripts():
         assert not script(n).startswith("#!") or n in flagged, n
 

@@ -4,9 +4,10 @@
  * It reads the same xmpp.conf(5) as the handlers (Redis URL, key prefix,
  * served domains) and works directly on the Redis they share: accounts
  * (adduser, passwd, deluser, users), a view of bound sessions
- * (sessions), the failed-login counters (blocks, unblock), and
- * invitations to register in-band (invite, invites, uninvite). It never
- * sees a client connection.
+ * (sessions), the failed-login counters (blocks, unblock),
+ * invitations to register in-band (invite, invites, uninvite), and
+ * group chat rooms (rooms, room, room-destroy). It never sees a client
+ * connection.
  *
  * Passwords never reach Redis: only SCRAM-SHA-1 and SCRAM-SHA-256 data
  * (salt, iterations, StoredKey, ServerKey) is stored, unless the operator
@@ -16,9 +17,10 @@
  *   0   ok
  *   1   what was asked for failed: no such user, user exists, no
  *       failures counted for an address to unblock, no such invitation,
- *       one for that user exists
+ *       one for that user exists, no such room
  *   100 usage error or bad input: unknown command, bad JID, domain not
- *       served, empty / mismatched / unacceptable password
+ *       served (or not the conference domain, for a room), empty /
+ *       mismatched / unacceptable password
  *   111 system failure: bad configuration, Redis unreachable or failing,
  *       no terminal, out of memory
  */
@@ -27,7 +29,7 @@
 " | users | sessions [JID] | roster JID [add|remove CONTACT ...] | kick JID[/RESOURCE]" \
 " | blocks | unblock ADDRESS|--all | archive [--delete] JID" \
 " | invite [--expires SECONDS] [--user NODE|JID] [--domain DOMAIN] | invites | uninvite TOKEN" \
-"   (-h for help)"
+" | rooms | room ROOM | room-destroy ROOM [REASON]   (-h for help)"
 #define HELP \
 "usage: " PROG " [-c FILE] COMMAND [ARGS]\n" \
 "\n" \
@@ -61,6 +63,12 @@
 "                                  xmpp: URI (XEP-0401)\n" \
 "  invites                         list the invitations not yet used\n" \
 "  uninvite TOKEN                  revoke an invitation\n" \
+"  rooms                           list the group chat rooms (XEP-0045), one per\n" \
+"                                  line: occupants and flags\n" \
+"  room ROOM                       show a room: configuration, affiliations,\n" \
+"                                  occupants and their sessions\n" \
+"  room-destroy ROOM [REASON]      destroy a room; its occupants are told, with\n" \
+"                                  REASON\n" \
 "\n" \
 "options:\n" \
 "  -c FILE          configuration file (default: $XMPP_CONFIG, then\n" \
@@ -75,7 +83,7 @@
 "terminal; otherwise it is asked twice on the terminal, without echo.\n" \
 "\n" \
 "exit codes: 0 ok, 1 failed (no such user, user exists, nothing to unblock,\n" \
-"no such invitation),\n" \
+"no such invitation, no such room),\n" \
 "100 usage error, " \
 "111 system failure (configuration, Redis).\n"
 
@@ -102,6 +110,7 @@
 #include "authfail.h"
 #include "mam.h"
 #include "invite.h"
+#include "muc.h"
 #include "netaddr.h"
 #include "xml.h"
 #include "strvec.h"
@@ -1169,6 +1178,266 @@ static int cmd_uninvite(struct ctl *c, int argc, char **argv)
 	return XC_OK;
 }
 
+/* ---- rooms (XEP-0045) ---- */
+
+/* A room operation failed: Redis, or no randomness for the event's id. */
+static int room_failed(struct ctl *c, int rc)
+{
+	if (rc == XE_ENTROPY) {
+		ctl_err("%s", c->st.err);
+		return XC_SYS;
+	}
+	return redis_failed(c);
+}
+
+/* Load the configuration, parse arg as a room JID, room@muc_domain,
+ * bare, normalised into room (ROUTE_NODE_MAX bytes), and connect. */
+static int ctl_open_room(struct ctl *c, const char *arg, char room[ROUTE_NODE_MAX])
+{
+	struct jid j;
+	int rc;
+
+	if ((rc = ctl_load_config(c)) != XC_OK)
+		return rc;
+	if (jid_parse(arg, &j) == -1 || !j.node[0] || j.resource[0]) {
+		ctl_err("bad room '%s': a room is a bare JID, room@domain", arg);
+		return XC_USAGE;
+	}
+	if (!c->cfg.muc_domain[0]) {
+		ctl_err("bad room '%s': no conference domain (see 'muc_domain' in the "
+		    "configuration)", arg);
+		return XC_USAGE;
+	}
+	if (strcmp(j.domain, c->cfg.muc_domain)) {
+		ctl_err("bad room '%s': not in the conference domain '%s'", arg, c->cfg.muc_domain);
+		return XC_USAGE;
+	}
+	if (snprintf(room, ROUTE_NODE_MAX, "%s@%s", j.node, j.domain) >= ROUTE_NODE_MAX) {
+		ctl_err("bad room '%s': longer than %d bytes", arg, ROUTE_NODE_MAX - 1);
+		return XC_USAGE;
+	}
+	return ctl_connect(c);
+}
+
+/* The flags a room's line in `rooms` shows: the :conf field (muc.h) is 1. */
+static const struct {
+	const char *field, *flag;
+} room_flags[] = {
+	{ "persistent", "persistent" },
+	{ "public", "public" },
+	{ "members_only", "members-only" },
+	{ "moderated", "moderated" },
+	{ "locked", "locked" },
+};
+
+static int room_collect(const char *room, void *arg)
+{
+	strvec_add(arg, room);
+	return 0;
+}
+
+/* The line of one room in `rooms`, into lines; a room that went
+ * meanwhile has none. 0, or the xerr of muc_info. */
+static int room_line(struct ctl *c, const char *room, struct strvec *lines)
+{
+	struct muc_info info;
+	struct xbuf line = { 0 };
+	const char *name;
+	size_t i;
+	int rc = muc_info(&c->st, room, "", &info);
+
+	if (rc != MUC_ROOM)
+		return rc < 0 ? rc : 0;
+	xbuf_addf(&line, "%s  occupants=%d", room, info.occupants);
+	for (i = 0; i < sizeof room_flags / sizeof room_flags[0]; i++)
+		if (!strcmp(muc_info_get(&info, room_flags[i].field), "1"))
+			xbuf_addf(&line, " %s", room_flags[i].flag);
+	if (muc_info_get(&info, "password")[0])
+		xbuf_adds(&line, " password");
+	if ((name = muc_info_get(&info, "name"))[0])
+		xbuf_addf(&line, " name=\"%s\"", name);
+	strvec_add(lines, line.p);
+	xbuf_free(&line);
+	muc_info_free(&info);
+	return 0;
+}
+
+static int cmd_rooms(struct ctl *c, int argc, char **argv)
+{
+	struct strvec rooms = { 0 }, lines = { 0 };
+	size_t i;
+	int rc, r = 0;
+
+	(void)argv;
+	if (argc != 0)
+		return usage_error("rooms: no arguments expected");
+	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
+		return rc;
+	if ((r = muc_room_each(&c->st, room_collect, &rooms)) == 0) {
+		strvec_sort_uniq(&rooms);
+		for (i = 0; i < rooms.n && r == 0; i++)
+			r = room_line(c, rooms.v[i], &lines);
+	}
+	if (r < 0) {
+		rc = room_failed(c, r);
+	} else {
+		puts("# ROOM  occupants=N [persistent] [public] [members-only] [moderated] "
+		    "[locked] [password] [name=\"NAME\"]");
+		print_lines(&lines);
+		rc = stdout_flush();
+	}
+	strvec_free(&rooms);
+	strvec_free(&lines);
+	return rc;
+}
+
+/* How `room` shows a configuration field: as it is, quoted (free
+ * text), as a time, masked, or the text of the stored subject message. */
+enum room_show { SHOW_RAW, SHOW_TEXT, SHOW_TIME, SHOW_SECRET, SHOW_SUBJECT };
+
+static const struct {
+	const char *field;
+	enum room_show show;
+} room_shown[] = {
+	{ "created", SHOW_TIME },
+	{ "name", SHOW_TEXT },
+	{ "desc", SHOW_TEXT },
+	{ "password", SHOW_SECRET },
+	{ "subject", SHOW_SUBJECT },
+	{ "subject_nick", SHOW_TEXT },
+};
+
+static enum room_show room_show_of(const char *field)
+{
+	size_t i;
+	for (i = 0; i < sizeof room_shown / sizeof room_shown[0]; i++)
+		if (!strcmp(room_shown[i].field, field))
+			return room_shown[i].show;
+	return SHOW_RAW;
+}
+
+/* muc_info_each's fn: one line "field=value" of the configuration. */
+static void config_line(const char *field, const char *value, void *arg)
+{
+	struct xbuf line = { 0 };
+	char when[ISO8601_MAX];
+	struct xml_node *m, *subject;
+
+	xbuf_addf(&line, "%s=", field);
+	switch (room_show_of(field)) {
+	case SHOW_TEXT:
+		xbuf_addf(&line, "\"%s\"", value);
+		break;
+	case SHOW_TIME:
+		iso8601_utc(atol(value), when, sizeof when);
+		xbuf_adds(&line, when);
+		break;
+	case SHOW_SECRET:
+		xbuf_adds(&line, value[0] ? "***" : "");
+		break;
+	case SHOW_SUBJECT:
+		m = value[0] ? xml_parse_string(value, strlen(value)) : NULL;
+		subject = m ? xml_child(m, NULL, "subject") : NULL;
+		xbuf_addf(&line, "\"%s\"", subject ? xml_text(subject) : "");
+		xml_free(m);
+		break;
+	default:
+		xbuf_adds(&line, value);
+		break;
+	}
+	strvec_add(arg, line.p);
+	xbuf_free(&line);
+}
+
+struct room_people {
+	struct strvec affs, occs;
+};
+
+static void aff_line(const char *jid, const char *aff, void *arg)
+{
+	struct room_people *p = arg;
+	struct xbuf line = { 0 };
+
+	xbuf_addf(&line, "%s  %s", jid, aff);
+	strvec_add(&p->affs, line.p);
+	xbuf_free(&line);
+}
+
+static void occ_line(const struct muc_occupant *o, void *arg)
+{
+	struct room_people *p = arg;
+	struct xbuf line = { 0 };
+	int i;
+
+	xbuf_addf(&line, "nick=\"%s\" role=%s affiliation=%s", o->nick, o->role, o->aff);
+	for (i = 0; i < o->njids; i++)
+		xbuf_addf(&line, " jid=%s", o->jids[i]);
+	strvec_add(&p->occs, line.p);
+	xbuf_free(&line);
+}
+
+static int cmd_room(struct ctl *c, int argc, char **argv)
+{
+	struct room_people p = { { 0 }, { 0 } };
+	struct strvec conf = { 0 };
+	struct muc_info info;
+	char room[ROUTE_NODE_MAX];
+	int rc, r;
+
+	if (argc != 1 || argv[0][0] == '-')
+		return usage_error("room: one room JID expected");
+	if ((rc = ctl_open_room(c, argv[0], room)) != XC_OK)
+		return rc;
+	r = muc_info(&c->st, room, "", &info);
+	if (r == MUC_ROOM) {
+		muc_info_each(&info, config_line, &conf);
+		muc_info_free(&info);
+		r = muc_people(&c->st, room, aff_line, occ_line, &p);
+	}
+	if (r < 0) {
+		rc = room_failed(c, r);
+	} else if (r == MUC_NO_ROOM) {
+		ctl_err("no such room %s", room);
+		rc = XC_FAIL;
+	} else {
+		strvec_sort_uniq(&conf);
+		strvec_sort_uniq(&p.affs);
+		strvec_sort_uniq(&p.occs);
+		printf("# configuration of %s\n", room);
+		print_lines(&conf);
+		puts("# affiliations: JID  AFFILIATION");
+		print_lines(&p.affs);
+		puts("# occupants: nick=\"NICK\" role=ROLE affiliation=AFFILIATION jid=FULLJID...");
+		print_lines(&p.occs);
+		rc = stdout_flush();
+	}
+	strvec_free(&conf);
+	strvec_free(&p.affs);
+	strvec_free(&p.occs);
+	return rc;
+}
+
+/* room-destroy JID [REASON]: as its owner would (XEP-0045 10.9), so the
+ * occupants learn why. */
+static int cmd_room_destroy(struct ctl *c, int argc, char **argv)
+{
+	char room[ROUTE_NODE_MAX];
+	int rc, r;
+
+	if (argc < 1 || argc > 2 || argv[0][0] == '-')
+		return usage_error("room-destroy: a room JID and an optional REASON expected");
+	if ((rc = ctl_open_room(c, argv[0], room)) != XC_OK)
+		return rc;
+	r = muc_destroy(&c->st, room, "", argc == 2 ? argv[1] : "", "");
+	if (r < 0)
+		return room_failed(c, r);
+	if (r == MUC_NO_ROOM) {
+		ctl_err("no such room %s", room);
+		return XC_FAIL;
+	}
+	return XC_OK;
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
@@ -1186,6 +1455,9 @@ static const struct command {
 	{ "invite", cmd_invite },
 	{ "invites", cmd_invites },
 	{ "uninvite", cmd_uninvite },
+	{ "rooms", cmd_rooms },
+	{ "room", cmd_room },
+	{ "room-destroy", cmd_room_destroy },
 };
 
 int main(int argc, char **argv)

@@ -5,7 +5,10 @@ rooms stay out; XEP-0059 pages through them (<max/>, <after/>,
 <before/>, <index/>; <first index/>, <last/>, <count/>), slixmpp's
 result set iterator walks them, and one answer lists 100 rooms at most.
 A room's own disco#items is empty (6.5); the server's disco#items names
-the conference domain."""
+the conference domain. The operator's side, xmppctl(8): `rooms` lists
+every room with its flags, `room` shows one (configuration,
+affiliations, occupants and their sessions), `room-destroy` destroys one
+and its occupants see why."""
 import xml.etree.ElementTree as ET
 
 try:
@@ -15,7 +18,7 @@ except ImportError:
 
 from im_helpers import iq_outcome as outcome, online, q
 
-from muc_helpers import ALICE, BOB, MUCD, PLUGINS, create_room, start
+from muc_helpers import ALICE, BOB, MUCD, NS_USER, PLUGINS, create_room, start
 
 NS_ITEMS = 'http://jabber.org/protocol/disco#items'
 NS_RSM = 'http://jabber.org/protocol/rsm'
@@ -215,3 +218,103 @@ def test_directory_bounded(server_factory):
                                    'last': listed[PAGE_MAX - 1], 'count': str(len(listed))}
     assert [j for j, _ in items_of(seen['next'])] == listed[PAGE_MAX:2 * PAGE_MAX]
     assert items_of(seen['all'])[0][1] == 'big000'
+
+
+def ctl_lines(server, *args):
+    """The lines `xmppctl ARGS` prints, which must succeed."""
+    p = server.ctl(*args)
+    assert p.returncode == 0, 'xmppctl %s: rc=%r stderr=%r' % (args, p.returncode, p.stderr)
+    return p.stdout.splitlines()
+
+
+def test_xmppctl_rooms_room_and_destroy(server_factory):
+    """`xmppctl rooms` lists every room (hidden and locked ones too) with
+    its occupants and flags; `xmppctl room` shows one's configuration,
+    affiliations and occupants with their sessions; `xmppctl
+    room-destroy` destroys it as its owner would: every occupant gets
+    its unavailable presence with <destroy/> and the reason, and the
+    room is gone from the set, the directory and xmppctl."""
+    server = start(server_factory)
+    lobby = room('lobby')
+    seen = {}
+
+    async def go():
+        a1 = await online(server.ports[0], ALICE + '/a1', plugins=PLUGINS)
+        a2 = await online(server.ports[1], ALICE + '/a2', plugins=PLUGINS)
+        b = await online(server.ports[1], BOB + '/b1', plugins=PLUGINS)
+        await create_room(a1, 'Al', room=lobby, roomname='The Lobby', persistentroom='1')
+        await a2.xmpp['xep_0045'].join_muc_wait(lobby, 'Al', timeout=5)
+        await b.xmpp['xep_0045'].join_muc_wait(lobby, 'Bo', timeout=5)
+        na = a1.mark()
+        a1.xmpp.send_message(mto=lobby, msubject='Welcome', mtype='groupchat')
+        await a1.wait1(lambda e: e.get('from') == lobby + '/Al' and
+                       e.find(q('jabber:client', 'subject')) is not None, since=na)
+        await create_room(a1, 'Al', room=room('attic'), publicroom='0', membersonly='1',
+                          passwordprotectedroom='1', roomsecret='pw')
+        await a1.xmpp['xep_0045'].join_muc_wait(room('cellar'), 'Al', timeout=5)
+        seen['rooms'] = ctl_lines(server, 'rooms')
+        seen['room'] = ctl_lines(server, 'room', lobby.upper())
+        seen['errors'] = [server.ctl(*args).returncode for args in (
+            ('room', room('nowhere')), ('room', 'lobby@localhost'), ('room',),
+            ('room', lobby + '/Al'), ('room-destroy', room('nowhere')), ('rooms', 'x'),
+            ('room-destroy', lobby, 'why', 'extra'))]
+        marks = {k: x.mark() for k, x in (('a1', a1), ('a2', a2), ('b', b))}
+        p = server.ctl('room-destroy', lobby, 'closing time')
+        seen['destroy'] = (p.returncode, p.stdout, p.stderr)
+        for k, x, nick in (('a1', a1, 'Al'), ('a2', a2, 'Al'), ('b', b, 'Bo')):
+            seen['gone', k] = await x.wait1(
+                lambda e, nick=nick: e.get('from') == lobby + '/' + nick and
+                e.get('type') == 'unavailable', since=marks[k])
+        seen['rooms_after'] = ctl_lines(server, 'rooms')
+        seen['room_after'] = server.ctl('room', lobby).returncode
+        seen['again'] = server.ctl('room-destroy', lobby).returncode
+        seen['set'] = sorted(server.redis('SMEMBERS', 'xmpp:rooms'))
+        seen['dir'] = await disco_items(b, MUCD)
+        for x in (a1, a2, b):
+            await x.close()
+    C.run(go, timeout=60)
+
+    assert seen['rooms'] == [
+        '# ROOM  occupants=N [persistent] [public] [members-only] [moderated] [locked] '
+        '[password] [name="NAME"]',
+        room('attic') + '  occupants=1 members-only password',
+        room('cellar') + '  occupants=1 public locked',
+        lobby + '  occupants=2 persistent public name="The Lobby"'], seen['rooms']
+
+    out = seen['room']
+    conf = out[1:out.index('# affiliations: JID  AFFILIATION')]
+    assert out[0] == '# configuration of ' + lobby
+    for line in ('name="The Lobby"', 'persistent=1', 'public=1', 'locked=0',
+                 'password=', 'subject="Welcome"', 'subject_nick="Al"', 'whois=moderators'):
+        assert line in conf, (line, conf)
+    assert [c for c in conf if c.startswith('created=')][0].endswith('Z'), conf
+    affs = out[out.index('# affiliations: JID  AFFILIATION') + 1:][:1]
+    assert affs == [ALICE + '  owner'], out
+    occs = out[out.index('# occupants: nick="NICK" role=ROLE affiliation=AFFILIATION '
+                         'jid=FULLJID...') + 1:]
+    assert occs == ['nick="Al" role=moderator affiliation=owner jid=%s/a1 jid=%s/a2'
+                    % (ALICE, ALICE),
+                    'nick="Bo" role=participant affiliation=none jid=%s/b1' % BOB], out
+
+    assert seen['errors'] == [1, 100, 100, 100, 1, 100, 100], seen['errors']
+    assert seen['destroy'] == (0, '', ''), seen['destroy']
+    for k in ('a1', 'a2', 'b'):
+        x = seen['gone', k].find(q(NS_USER, 'x'))
+        d = x.find(q(NS_USER, 'destroy'))
+        assert d is not None, (k, ET.tostring(seen['gone', k]))
+        assert d.find(q(NS_USER, 'reason')).text == 'closing time', k
+        assert [s.get('code') for s in x.findall(q(NS_USER, 'status'))] == ['110'], k
+    assert [line.split()[0] for line in seen['rooms_after'][1:]] == [room('attic'),
+                                                                    room('cellar')]
+    assert (seen['room_after'], seen['again']) == (1, 1)
+    assert seen['set'] == [room('attic'), room('cellar')]
+    assert items_of(seen['dir']) == []
+
+
+def test_xmppctl_room_needs_the_conference_domain(server_factory):
+    """Without muc_domain no JID names a room: a usage error; `rooms`
+    lists none."""
+    server = server_factory()
+    assert server.ctl('room', room('lobby')).returncode == 100
+    assert server.ctl('room-destroy', room('lobby')).returncode == 100
+    assert ctl_lines(server, 'rooms')[1:] == []

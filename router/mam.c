@@ -15,6 +15,16 @@
 #define MAM_ARGS_MAX (12 + MAM_IDS_MAX)   /* mam_query.lua's arguments at most */
 #define MAM_WITH_KEY_MAX (2 * 3072)       /* "mam:w:" and a bare JID */
 
+void mam_policy_args(const struct store *s, struct mam_policy *p, struct store_argv *v)
+{
+	snprintf(p->now, sizeof p->now, "%ld", (long)time(NULL));
+	snprintf(p->count, sizeof p->count, "%d", s->archive_max_count);
+	snprintf(p->age, sizeof p->age, "%ld", s->archive_max_age);
+	store_argv_str(v, p->now);
+	store_argv_str(v, p->count);
+	store_argv_str(v, p->age);
+}
+
 /* *p from mam_query.lua's { 'ok', complete, count, id, m, ... }. */
 static int page_of(struct store *s, const redisReply *r, struct mam_page *p)
 {

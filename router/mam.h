@@ -84,6 +84,14 @@ int mam_prefs_get(struct store *s, const char *bare, struct mam_prefs *p);
 int mam_prefs_put(struct store *s, const char *bare, const struct mam_prefs *p);
 void mam_prefs_free(struct mam_prefs *p);        /* pure (format.c) */
 
+/* The retention policy as a script that trims an archive takes it
+ * (lib/mam.lua's mam_trim): now, archive_max_count, archive_max_age,
+ * appended to v from buffers in p, which must outlive v's use. */
+struct mam_policy {
+	char now[24], count[24], age[24];
+};
+void mam_policy_args(const struct store *s, struct mam_policy *p, struct store_argv *v);
+
 struct xbuf;
 /* Append it as XEP-0297 forwards it in a result (XEP-0313 4.2):
  * <forwarded> with the XEP-0203 <delay/> of when it was archived and the

@@ -4,6 +4,7 @@
  */
 #include "muc.h"
 #include "jid.h"
+#include "mam.h"
 #include "scripts.h"
 #include "random.h"
 #include "strvec.h"
@@ -14,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#define MUC_NKEYS 5
+#define MUC_NKEYS 6
 #define MUC_RAND 8              /* random bytes of a stanza-id (as mam.h's) */
 #define MUC_NUM_MAX 24
 #define MUC_OCC_FIELDS 5        /* nick, jid, role, affiliation, presence */
@@ -27,6 +28,7 @@ struct muc_args {
 	char chan[STORE_MAX_KEY];
 	char rand[2 * MUC_RAND + 1];
 	char num[MUC_NUM_MAX];
+	struct mam_policy policy;        /* a message's archive retention */
 	struct store_argv v;             /* the script's keys and arguments */
 };
 
@@ -34,7 +36,9 @@ struct muc_args {
  * (lib/muc.lua); a fresh random part for the event's stanza-id. */
 static int room_args(struct store *s, struct muc_args *a, const char *room)
 {
-	static const char *const what[MUC_NKEYS - 1] = { "occ", "conf", "log", "aff" };
+	/* NULL: the global set of rooms. */
+	static const char *const what[MUC_NKEYS] = { "occ", "conf", "log", "aff", NULL,
+		"arch" };
 	int i;
 
 	a->v.argc = 0;
@@ -42,12 +46,13 @@ static int room_args(struct store *s, struct muc_args *a, const char *room)
 		snprintf(s->err, sizeof s->err, "no randomness for a stanza-id");
 		return XE_ENTROPY;
 	}
-	for (i = 0; i < MUC_NKEYS - 1; i++) {
-		store_user_key(s, room, what[i], a->keys[i], sizeof a->keys[i]);
+	for (i = 0; i < MUC_NKEYS; i++) {
+		if (what[i])
+			store_user_key(s, room, what[i], a->keys[i], sizeof a->keys[i]);
+		else
+			store_global_key(s, MUC_ROOMS_KEY, a->keys[i], sizeof a->keys[i]);
 		store_argv_str(&a->v, a->keys[i]);
 	}
-	store_global_key(s, MUC_ROOMS_KEY, a->keys[i], sizeof a->keys[i]);
-	store_argv_str(&a->v, a->keys[i]);
 	store_user_key(s, room, NULL, a->chan, sizeof a->chan);
 	store_argv_str(&a->v, a->chan);
 	store_argv_str(&a->v, room);
@@ -149,13 +154,14 @@ void muc_join_free(struct muc_join *j)
 
 /* An occupant's event, one script taking nick, full, xml, then extra
  * (the leave's status codes, the new nick, the private message's
- * recipient; NULL for a groupchat message);
- * id gets the log id of the event when the script answers its first
- * outcome. */
+ * recipient; NULL for a groupchat message), the random hex, and for a
+ * groupchat message (archived: the room's archive is trimmed) the
+ * retention policy; id gets the log id of the event when the script
+ * answers its first outcome. */
 static int occupant_event(struct store *s, const char *room, const char *nick,
-    const char *full, const char *xml, size_t len, const char *extra, const char *name,
-    const char *script, const char *sha, const char *const *outcomes, const int *results,
-    char *id)
+    const char *full, const char *xml, size_t len, const char *extra, int archived,
+    const char *name, const char *script, const char *sha, const char *const *outcomes,
+    const int *results, char *id)
 {
 	struct muc_args a;
 	redisReply *r;
@@ -170,6 +176,8 @@ static int occupant_event(struct store *s, const char *room, const char *nick,
 	if (extra)
 		store_argv_str(&a.v, extra);
 	store_argv_str(&a.v, a.rand);
+	if (archived)
+		mam_policy_args(s, &a.policy, &a.v);
 	rc = run(s, name, script, sha, &a, outcomes, results, &r);
 	if (rc == results[0])
 		store_reply_str(r, 1, id, MUC_ID_MAX);
@@ -182,7 +190,7 @@ int muc_leave(struct store *s, const char *room, const char *nick, const char *f
 {
 	static const char *const outcomes[] = { "left", "not-occupant", NULL };
 	static const int results[] = { MUC_LEFT, MUC_NOT_OCCUPANT };
-	return occupant_event(s, room, nick, full, xml, len, codes, "muc_leave", lua_muc_leave,
+	return occupant_event(s, room, nick, full, xml, len, codes, 0, "muc_leave", lua_muc_leave,
 	    lua_muc_leave_sha, outcomes, results, id);
 }
 
@@ -191,7 +199,7 @@ int muc_nick(struct store *s, const char *room, const char *nick, const char *fu
 {
 	static const char *const outcomes[] = { "changed", "conflict", "not-occupant", NULL };
 	static const int results[] = { MUC_CHANGED, MUC_CONFLICT, MUC_NOT_OCCUPANT };
-	return occupant_event(s, room, nick, full, xml, len, newnick, "muc_nick", lua_muc_nick,
+	return occupant_event(s, room, nick, full, xml, len, newnick, 0, "muc_nick", lua_muc_nick,
 	    lua_muc_nick_sha, outcomes, results, id);
 }
 
@@ -200,7 +208,7 @@ int muc_message(struct store *s, const char *room, const char *nick, const char 
 {
 	static const char *const outcomes[] = { "sent", "not-occupant", "forbidden", NULL };
 	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT, MUC_FORBIDDEN };
-	return occupant_event(s, room, nick, full, xml, len, NULL, "muc_message",
+	return occupant_event(s, room, nick, full, xml, len, NULL, 1, "muc_message",
 	    lua_muc_message, lua_muc_message_sha, outcomes, results, sid);
 }
 
@@ -210,7 +218,7 @@ int muc_private(struct store *s, const char *room, const char *nick, const char 
 	static const char *const outcomes[] = { "sent", "not-occupant", "no-nick", "forbidden",
 		NULL };
 	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT, MUC_NO_NICK, MUC_FORBIDDEN };
-	return occupant_event(s, room, nick, full, xml, len, tonick, "muc_private",
+	return occupant_event(s, room, nick, full, xml, len, tonick, 0, "muc_private",
 	    lua_muc_private, lua_muc_private_sha, outcomes, results, sid);
 }
 
@@ -219,7 +227,7 @@ int muc_subject(struct store *s, const char *room, const char *nick, const char 
 {
 	static const char *const outcomes[] = { "sent", "not-occupant", "forbidden", NULL };
 	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT, MUC_FORBIDDEN };
-	return occupant_event(s, room, nick, full, xml, len, NULL, "muc_subject",
+	return occupant_event(s, room, nick, full, xml, len, NULL, 0, "muc_subject",
 	    lua_muc_subject, lua_muc_subject_sha, outcomes, results, sid);
 }
 

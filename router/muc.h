@@ -1,7 +1,8 @@
 /*
  * muc.h - XEP-0045 rooms in Redis: one room's decisions (join, leave,
- * nick change, groupchat and private message, self-ping), each one Lua script on that room's keys, and the
- * room's event log that every occupant's handler reads.
+ * nick change, groupchat and private message, self-ping), each one Lua
+ * script on that room's keys, the room's event log that every
+ * occupant's handler reads, and its message archive.
  *
  * A room is the bare JID room@muc_domain; its keys carry it as hash tag
  * (xmpp-redis(7)):
@@ -34,6 +35,16 @@
  *                        destruction's alternate venue), wa (a
  *                        configuration change: who sees real JIDs now);
  *                        t is also subject, config or destroy
+ *   <prefix>{room}:arch  stream, the room's XEP-0313 archive: each
+ *                        groupchat message sent while the room's
+ *                        logging is 1, under its log entry's ID (so its
+ *                        archive id is its stanza-id): n (nick), j (the
+ *                        sender's full JID), r, m (the message from
+ *                        room/nick, without 'to'); trimmed as a user
+ *                        archive is (archive_max_count, archive_max_age)
+ *                        and gone with the room. The log is no archive:
+ *                        presence fills it, and it keeps MUC_LOG_MAX
+ *                        entries whatever the retention policy says.
  *   <prefix>rooms        set: every room's bare JID (for disco#items
  *                        and xmppctl)
  * and every script PUBLISHes the wake-up "muc <room>\n" (route.h) on the
@@ -140,7 +151,8 @@ int muc_nick(struct store *s, const char *room, const char *nick, const char *fu
     const char *newnick, const char *xml, size_t len, char *id);
 /* A groupchat message xml (no 'from' nor 'to') from session full as
  * nick: MUC_SENT and its stanza-id in sid (MUC_ID_MAX bytes),
- * MUC_NOT_OCCUPANT, MUC_FORBIDDEN (a visitor), or a negative xerr. */
+ * MUC_NOT_OCCUPANT, MUC_FORBIDDEN (a visitor), or a negative xerr. A
+ * room whose logging is 1 archives it (:arch). */
 int muc_message(struct store *s, const char *room, const char *nick, const char *full,
     const char *xml, size_t len, char *sid);
 /* A private message xml (no 'from' nor 'to') from session full as nick

@@ -25,7 +25,7 @@ local outcome, codes = 'joined', ''
 if redis.call('EXISTS', KEYS[2]) == 0 then
   if ARGV[9] ~= '1' then return { 'not-allowed' } end
   -- A new room: what an earlier room of that name left goes.
-  redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
+  redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[6])
   redis.call('HSET', KEYS[2], 'created', ARGV[7], 'locked', 1)
   redis.call('HSET', KEYS[4], bare, 'owner')
   redis.call('SADD', KEYS[5], ARGV[2])

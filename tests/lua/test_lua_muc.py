@@ -3,8 +3,11 @@ muc_nick.lua, muc_message.lua, muc_private.lua, muc_ping.lua,
 muc_subject.lua, muc_info.lua, muc_config_set.lua, muc_destroy.lua and
 muc_people.lua
 over the keys of lib/muc.lua (router/muc.h), every outcome of each, the
-log entries and the wake-ups."""
+log entries and the wake-ups, and the room archive muc_message.lua
+keeps."""
 import json
+import re
+import time
 
 from lua_harness import NOW, gkey, key
 
@@ -14,7 +17,7 @@ A1, A2, B1 = "alice@x/a1", "alice@x/a2", "bob@x/b1"
 
 def keys():
     return [key(ROOM, "occ"), key(ROOM, "conf"), key(ROOM, "log"), key(ROOM, "aff"),
-            gkey("rooms")]
+            gkey("rooms"), key(ROOM, "arch")]
 
 
 def head():
@@ -46,8 +49,9 @@ def nick(r, old, full, new, xml="<presence><show>xa</show></presence>", rand="dd
     return r.eval("muc_nick", keys(), head() + [old, full, xml, new, rand])
 
 
-def message(r, nick, full, xml="<message><body>hi</body></message>", rand="cc"):
-    return r.eval("muc_message", keys(), head() + [nick, full, xml, rand])
+def message(r, nick, full, xml="<message><body>hi</body></message>", rand="cc", now=NOW,
+            count=0, age=0):
+    return r.eval("muc_message", keys(), head() + [nick, full, xml, rand, now, count, age])
 
 
 def private(r, nick, full, to, xml="<message type='chat'><body>psst</body></message>",
@@ -55,8 +59,8 @@ def private(r, nick, full, to, xml="<message type='chat'><body>psst</body></mess
     return r.eval("muc_private", keys(), head() + [nick, full, xml, to, rand])
 
 
-def log(r):
-    return [(i, dict(zip(*[iter(f)] * 2))) for i, f in r("XRANGE", key(ROOM, "log"), "-", "+")]
+def log(r, what="log"):
+    return [(i, dict(zip(*[iter(f)] * 2))) for i, f in r("XRANGE", key(ROOM, what), "-", "+")]
 
 
 def occ(r, nick):
@@ -146,6 +150,47 @@ def test_message_from_occupant_and_not(r, subscribe):
     assert message(r, "al", B1) == ["not-occupant"]
     assert message(r, "zz", A1) == ["not-occupant"]
     assert len(log(r)) == n
+
+
+def test_message_is_archived_under_its_stanza_id(r):
+    join(r, "al", A1)
+    join(r, "b&'o", B1)
+    sid = message(r, "b&'o", B1, "<message type='groupchat'><body>x</body></message>",
+                  rand="0a0a")[1]
+    [(i, e)] = log(r, "arch")
+    assert sid == i + "-0a0a" and i == log(r)[-1][0]
+    assert e == {"n": "b&'o", "j": B1, "r": "0a0a",
+                 "m": "<message from='%s/b&amp;&apos;o' type='groupchat'><body>x</body>"
+                      "</message>" % ROOM}
+    # only groupchat messages: no presence, private message or subject
+    private(r, "al", A1, "b&'o")
+    leave(r, "b&'o", B1)
+    assert len(log(r, "arch")) == 1
+
+
+def test_archive_follows_logging_retention_and_room(r):
+    join(r, "al", A1)
+    assert config(r, "alice@x", "logging", "0") == ["set", "104 171"]
+    message(r, "al", A1)
+    assert r("EXISTS", key(ROOM, "arch")) == 0
+    config(r, "alice@x", "logging", "1")
+    for n in range(4):
+        message(r, "al", A1, "<message><body>%d</body></message>" % n, count=3)
+    assert [re.search("<body>(.*)</body>", e["m"]).group(1) for _, e in log(r, "arch")] == \
+        ["1", "2", "3"]
+    # what is older than the age limit goes
+    r("DEL", key(ROOM, "arch"))
+    r("XADD", key(ROOM, "arch"), "1000-0", "m", "<message/>")
+    message(r, "al", A1, now=int(time.time()), age=3600)
+    assert [i for i, _ in log(r, "arch")] == [log(r)[-1][0]]
+    # with the room
+    leave(r, "al", A1)
+    assert r("EXISTS", key(ROOM, "arch")) == 0
+    join(r, "al", A1)
+    message(r, "al", A1)
+    r("DEL", key(ROOM, "conf"))
+    assert join_raw(r, "bo", B1)[0] == "created"
+    assert r("EXISTS", key(ROOM, "arch")) == 0
 
 
 def test_log_is_capped(r):

@@ -1,9 +1,10 @@
 -- lib/muc.lua - one XEP-0045 room, as router/muc.h defines it, for the
 -- muc_*.lua scripts. Every script takes the same keys and first
 -- arguments: KEYS[1] <prefix>{room}:occ, KEYS[2] :conf, KEYS[3] :log,
--- KEYS[4] :aff, KEYS[5] <prefix>rooms (the set of every room's JID);
--- ARGV[1] the room channel <prefix>{room}, ARGV[2] the room's bare
--- JID. Needs lib/mam.lua (archive ids) before it.
+-- KEYS[4] :aff, KEYS[5] <prefix>rooms (the set of every room's JID),
+-- KEYS[6] :arch (the room's archive); ARGV[1] the room channel
+-- <prefix>{room}, ARGV[2] the room's bare JID. Needs lib/mam.lua
+-- (archive ids, trimming) before it.
 
 local MUC_LOG_MAX = 1000     -- entries a room's log keeps (muc.h)
 local MUC_LOG_LINGER = 60    -- seconds an emptied room's log stays
@@ -24,6 +25,11 @@ local function muc_config()
   local all = redis.call('HGETALL', KEYS[2])
   for i = 1, #all, 2 do c[all[i]] = all[i + 1] end
   return c
+end
+
+-- One field of the room's configuration, its default when unset.
+local function muc_config_get(name)
+  return redis.call('HGET', KEYS[2], name) or MUC_CONFIG_DEFAULTS[name]
 end
 
 -- The affiliation of bare JID bare: owner, admin, member, outcast, none.
@@ -83,16 +89,36 @@ local function muc_event(fields, rand, msg)
   return id, mam_uid({ id, { 'r', rand } })
 end
 
+-- XML attribute escapes, for the JIDs the scripts write into stanzas.
+local MUC_XML_ESCAPES = { ['&'] = '&amp;', ['<'] = '&lt;', ['>'] = '&gt;',
+  ["'"] = '&apos;', ['"'] = '&quot;' }
+
+-- The room archive (KEYS[6]) keeps groupchat message xml (no 'from' nor
+-- 'to') that session full sent as nick, under log entry ID id and random
+-- hex rand, so that its archive id is the stanza-id everyone saw; m is
+-- the message as XEP-0313 forwards it, from room/nick. Then trimmed as
+-- a user archive is (now, count, age: lib/mam.lua's mam_trim).
+local function muc_archive(id, nick, full, xml, rand, now, count, age)
+  local m = xml
+  if string.sub(xml, 1, 8) == '<message' then
+    local from = string.gsub(ARGV[2] .. '/' .. nick, "[&<>'\"]", MUC_XML_ESCAPES)
+    m = "<message from='" .. from .. "'" .. string.sub(xml, 9)
+  end
+  -- An archive left with later IDs (a clock set back) refuses the entry.
+  redis.pcall('XADD', KEYS[6], id, 'n', nick, 'j', full, 'r', rand, 'm', m)
+  mam_trim(KEYS[6], nil, now, count, age, true)
+end
+
 -- A presence event of nick's occupant o from session full.
 local function muc_presence(nick, full, o, ptype, last, codes, xml, rand)
   return muc_event({ 't', 'presence', 'n', nick, 'j', full, 'ro', o.role, 'af', o.aff,
     'ty', ptype, 'la', last, 'c', codes, 'x', xml }, rand)
 end
 
--- The room goes: its keys, and its log a little later, read by the
--- handlers still in it.
+-- The room goes: its keys and archive, and its log a little later, read
+-- by the handlers still in it.
 local function muc_destroy()
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[6])
   redis.call('SREM', KEYS[5], ARGV[2])
   redis.call('EXPIRE', KEYS[3], MUC_LOG_LINGER)
 end

@@ -1,7 +1,8 @@
 /*
  * mam.c - XEP-0313 archives in Redis (see mam.h): mam_query.lua reads
- * and trims, mam_prefs_set.lua replaces the preferences. The pure parts
- * (ids, the forwarded form) are in format.c.
+ * and trims, mam_prefs_set.lua replaces the preferences; the arguments
+ * and the reply of a query, which a room's archive query (muc.c) shares.
+ * The pure parts (ids, the forwarded form) are in format.c.
  */
 #include "mam.h"
 #include "scripts.h"
@@ -12,8 +13,10 @@
 #include <string.h>
 #include <time.h>
 
-#define MAM_ARGS_MAX (12 + MAM_IDS_MAX)   /* mam_query.lua's arguments at most */
 #define MAM_WITH_KEY_MAX (2 * 3072)       /* "mam:w:" and a bare JID */
+
+/* A query by ids, with the keys and the arguments before them. */
+_Static_assert(STORE_ARGV_MAX >= MAM_IDS_MAX + 16, "STORE_ARGV_MAX too small for MAM ids");
 
 void mam_policy_args(const struct store *s, struct mam_policy *p, struct store_argv *v)
 {
@@ -25,8 +28,7 @@ void mam_policy_args(const struct store *s, struct mam_policy *p, struct store_a
 	store_argv_str(v, p->age);
 }
 
-/* *p from mam_query.lua's { 'ok', complete, count, id, m, ... }. */
-static int page_of(struct store *s, const redisReply *r, struct mam_page *p)
+int mam_page_parse(struct store *s, const redisReply *r, struct mam_page *p)
 {
 	size_t i;
 	memset(p, 0, sizeof *p);
@@ -57,79 +59,89 @@ static int page_of(struct store *s, const redisReply *r, struct mam_page *p)
 	return MAM_OK;
 }
 
-/* Run mam_query.lua in mode with args (after the policy) on bare's
- * archive, and the index of with's bare JID if with is not NULL. */
-static int run_query(struct store *s, const char *bare, const char *with, const char *mode,
-    int nargs, const char **args, struct mam_page *p)
+/* The mode, then the retention policy: what mam_answer takes first. */
+static void head_args(const struct store *s, const char *mode, struct mam_args *b,
+    struct store_argv *v)
+{
+	store_argv_str(v, mode);
+	mam_policy_args(s, &b->policy, v);
+}
+
+void mam_query_args(const struct store *s, const struct mam_query *q, const char *filter,
+    struct mam_args *b, struct store_argv *v)
+{
+	int i;
+
+	if (q->nids > 0) {
+		head_args(s, "ids", b, v);
+		for (i = 0; i < q->nids && i < MAM_IDS_MAX; i++)
+			store_argv_str(v, q->ids[i]);
+		return;
+	}
+	head_args(s, "page", b, v);
+	b->start[0] = b->end[0] = '\0';
+	if (q->start_ms >= 0)
+		snprintf(b->start, sizeof b->start, "%lld", q->start_ms);
+	if (q->end_ms >= 0)
+		snprintf(b->end, sizeof b->end, "%lld", q->end_ms);
+	snprintf(b->max, sizeof b->max, "%d", q->max);
+	store_argv_str(v, filter);
+	store_argv_str(v, b->start);
+	store_argv_str(v, b->end);
+	store_argv_str(v, q->after_id ? q->after_id : "");
+	store_argv_str(v, q->before_id ? q->before_id : "");
+	store_argv_str(v, q->rsm_before ? "before" : q->rsm_after ? "after" : "");
+	store_argv_str(v, q->rsm_before ? q->rsm_before : q->rsm_after ? q->rsm_after : "");
+	store_argv_str(v, b->max);
+}
+
+/* Run mam_query.lua on bare's archive, and the index of with's bare JID
+ * if with is not NULL; q NULL: the metadata. */
+static int run_query(struct store *s, const char *bare, const char *with,
+    const struct mam_query *q, struct mam_page *p)
 {
 	static const char *const outcomes[] = { "ok", "notfound", NULL };
-	const char *argv[2 + 4 + MAM_ARGS_MAX];
-	size_t lens[2 + 4 + MAM_ARGS_MAX];
 	char key[STORE_MAX_KEY], idx[STORE_MAX_KEY], what[MAM_WITH_KEY_MAX];
-	char now[24], count[24], age[24];
-	int i, k = 0, o;
+	struct store_argv v = { .argc = 0 };
+	struct mam_args b;
+	const char *full = "";
 	redisReply *r;
+	int o;
 
 	memset(p, 0, sizeof *p);
 	store_user_key(s, bare, "mam", key, sizeof key);
-	argv[k++] = key;
+	store_argv_str(&v, key);
 	if (with) {
 		size_t n = strcspn(with, "/");
 		snprintf(what, sizeof what, "mam:w:%.*s", (int)n, with);
 		store_user_key(s, bare, what, idx, sizeof idx);
-		argv[k++] = idx;
+		store_argv_str(&v, idx);
+		if (with[n])
+			full = with;
 	}
-	snprintf(now, sizeof now, "%ld", (long)time(NULL));
-	snprintf(count, sizeof count, "%d", s->archive_max_count);
-	snprintf(age, sizeof age, "%ld", s->archive_max_age);
-	argv[k++] = mode; argv[k++] = now; argv[k++] = count; argv[k++] = age;
-	for (i = 0; i < nargs && i < MAM_ARGS_MAX; i++)
-		argv[k++] = args[i];
-	for (i = 0; i < k; i++)
-		lens[i] = strlen(argv[i]);
-	o = store_script(s, "mam_query", lua_mam_query, lua_mam_query_sha, with ? 2 : 1, k,
-	    argv, lens, outcomes, &r);
+	if (q)
+		mam_query_args(s, q, full, &b, &v);
+	else
+		head_args(s, "meta", &b, &v);
+	o = store_script(s, "mam_query", lua_mam_query, lua_mam_query_sha, with ? 2 : 1, v.argc,
+	    v.argv, v.lens, outcomes, &r);
 	if (o < 0)
 		return o;
 	if (o == MAM_OK)
-		o = page_of(s, r, p);
+		o = mam_page_parse(s, r, p);
 	freeReplyObject(r);
 	return o;
 }
 
 int mam_query(struct store *s, const char *bare, const struct mam_query *q, struct mam_page *p)
 {
-	const char *args[MAM_ARGS_MAX];
-	char start[24] = "", end[24] = "", max[16];
-	const char *full = "";
-	int n = 0, i;
-
-	if (q->nids > 0) {
-		for (i = 0; i < q->nids && i < MAM_IDS_MAX; i++)
-			args[n++] = q->ids[i];
-		return run_query(s, bare, NULL, "ids", n, args, p);
-	}
-	if (q->with && strchr(q->with, '/'))
-		full = q->with;
-	if (q->start_ms >= 0)
-		snprintf(start, sizeof start, "%lld", q->start_ms);
-	if (q->end_ms >= 0)
-		snprintf(end, sizeof end, "%lld", q->end_ms);
-	snprintf(max, sizeof max, "%d", q->max);
-	args[n++] = full;
-	args[n++] = start;
-	args[n++] = end;
-	args[n++] = q->after_id ? q->after_id : "";
-	args[n++] = q->before_id ? q->before_id : "";
-	args[n++] = q->rsm_before ? "before" : q->rsm_after ? "after" : "";
-	args[n++] = q->rsm_before ? q->rsm_before : q->rsm_after ? q->rsm_after : "";
-	args[n++] = max;
-	return run_query(s, bare, q->with, "page", n, args, p);
+	/* A query by ids reads no index. */
+	return run_query(s, bare, q->nids > 0 ? NULL : q->with, q, p);
 }
 
 int mam_metadata(struct store *s, const char *bare, struct mam_page *p)
 {
-	return run_query(s, bare, NULL, "meta", 0, NULL, p);
+	return run_query(s, bare, NULL, NULL, p);
 }
 
 int mam_each(struct store *s, const char *bare,

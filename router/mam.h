@@ -28,7 +28,9 @@
 
 enum mam_result {
 	MAM_OK = 0,
-	MAM_NOT_FOUND = 1       /* an archive id given is not in the archive */
+	MAM_NOT_FOUND = 1,      /* an archive id given is not in the archive */
+	MAM_FORBIDDEN = 2,      /* a room's: the asker may not read it */
+	MAM_NO_ARCHIVE = 3      /* a room's: no such room */
 };
 
 /* A query: every field optional (NULL, -1). */
@@ -91,6 +93,20 @@ struct mam_policy {
 	char now[24], count[24], age[24];
 };
 void mam_policy_args(const struct store *s, struct mam_policy *p, struct store_argv *v);
+
+/* The arguments of query q from the mode on, as mam_query.lua and a
+ * room's query script take them (lib/mam.lua's mam_answer), appended to
+ * v; filter is the page's filter ("" none), strings in b outlive v's
+ * use. */
+struct mam_args {
+	struct mam_policy policy;
+	char start[24], end[24], max[16];
+};
+void mam_query_args(const struct store *s, const struct mam_query *q, const char *filter,
+    struct mam_args *b, struct store_argv *v);
+/* *p from a query script's reply { 'ok', complete, count, id, m, ... }:
+ * MAM_OK, or XE_REPLY with s->err set (p emptied). */
+int mam_page_parse(struct store *s, const redisReply *r, struct mam_page *p);
 
 struct xbuf;
 /* Append it as XEP-0297 forwards it in a result (XEP-0313 4.2):

@@ -144,9 +144,10 @@ int store_outcome(const redisReply *r, const char *const *outcomes);
 void store_reply_str(const redisReply *r, size_t i, char *out, size_t outsz);
 
 /* An argument list for store_script, built one argument at a time; at
- * most STORE_ARGV_MAX (a call beyond is ignored: callers' lists are far
- * shorter, the bound only keeps a mistake in). */
-#define STORE_ARGV_MAX 64
+ * most STORE_ARGV_MAX (a call beyond is ignored: callers' lists are
+ * shorter, the bound only keeps a mistake in). The longest is an archive
+ * query naming mam.h's MAM_IDS_MAX ids. */
+#define STORE_ARGV_MAX 300
 struct store_argv {
 	const char *argv[STORE_ARGV_MAX];
 	size_t lens[STORE_ARGV_MAX];

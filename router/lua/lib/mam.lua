@@ -17,6 +17,8 @@
 -- archive when it is written or read, an index when it is read or written
 -- after a trim, and one index more on each write that trimmed, so that
 -- none keeps stale entries for long without a scan of them all.
+-- A room's archive (router/muc.h's :arch) is one more such stream,
+-- without indexes, read by mam_answer too.
 
 -- The entry ID and the random part of archive id uid, or nil.
 local function mam_split(uid)
@@ -105,4 +107,140 @@ local function mam_add(key, prefs, roster, peer, xml, rand, now, count, age, dfl
     if other then mam_trim(key, key .. ':w:' .. other, now, 0, 0, false) end
   end
   return id .. '-' .. rand
+end
+
+local MAM_MAXSEQ = '18446744073709551615'
+local MAM_SCAN_MAX = 20000   -- entries one query may pass over (a filter)
+
+local function mam_parts(id)
+  local ms, seq = string.match(id, '^(%d+)%-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+
+-- Is entry ID a before entry ID b?
+local function mam_less(a, b)
+  local am, as = mam_parts(a)
+  local bm, bs = mam_parts(b)
+  return am < bm or (am == bm and as < bs)
+end
+
+-- Answer a query on the archive at main (mam_query.lua's, a room's),
+-- after trimming it, and idx if not nil, to the retention policy.
+-- a: the mode and what follows it, as mam_query.lua's ARGV: a[1] mode,
+-- a[2] now, a[3] count, a[4] age, then
+--  'page': a[5] the filter (read by the caller, which makes keep of it),
+--    a[6] start and a[7] end in ms ('' none: both inclusive), a[8]
+--    after-id and a[9] before-id (archive ids, '' none: exclusive),
+--    a[10] the XEP-0059 direction ('', 'after' or 'before') and a[11]
+--    its archive id ('' with 'before': the last page), a[12] the page
+--    size (>= 0). The page walks idx if not nil (its entries name
+--    main's by ID), else main, and keeps the entries for which keep(e)
+--    is true (keep nil: all). It is the first max matching entries
+--    after the lower bounds, or with 'before' the last max before the
+--    upper bounds; either way oldest first. complete: nothing matching
+--    lies beyond the page in the direction of paging. count: how many
+--    match, when that costs nothing (no bound, no keep; else -1).
+--  'ids': a[5..] archive ids, returned oldest first.
+--  'meta': the first and the last entry (their m '').
+-- Returns { 'ok', complete (0/1), count, id, m, id, m, ... }, or
+-- { 'notfound' } when an archive id given is not in the archive.
+local function mam_answer(main, idx, a, keep)
+  local mode = a[1]
+  mam_trim(main, idx, tonumber(a[2]), tonumber(a[3]), tonumber(a[4]))
+
+  -- The entry ID of archive id uid if the archive holds it, else nil.
+  local function resolve(uid)
+    local id, rand = mam_split(uid)
+    if not id then return nil end
+    local e = redis.call('XRANGE', main, id, id)[1]
+    if not e or mam_field(e, 'r') ~= rand then return nil end
+    return id
+  end
+
+  if mode == 'meta' then
+    local first = redis.call('XRANGE', main, '-', '+', 'COUNT', 1)[1]
+    local last = redis.call('XREVRANGE', main, '+', '-', 'COUNT', 1)[1]
+    if not first then return { 'ok', 1, 0 } end
+    return { 'ok', 1, -1, mam_uid(first), '', mam_uid(last), '' }
+  end
+
+  local out = { 'ok', 1, -1 }
+  if mode == 'ids' then
+    local got = {}
+    for i = 5, #a do
+      local id = resolve(a[i])
+      if not id then return { 'notfound' } end
+      got[#got + 1] = id
+    end
+    table.sort(got, mam_less)
+    for _, id in ipairs(got) do
+      local e = redis.call('XRANGE', main, id, id)[1]
+      out[#out + 1] = mam_uid(e)
+      out[#out + 1] = mam_field(e, 'm')
+    end
+    return out
+  end
+
+  -- 'page'. Bounds as inclusive entry IDs.
+  local lo, hi = '0-0', MAM_MAXSEQ .. '-' .. MAM_MAXSEQ
+  local function raise_lo(id) if mam_less(lo, id) then lo = id end end
+  local function lower_hi(id) if mam_less(id, hi) then hi = id end end
+  local function after(id)            -- the first ID past id
+    local ms, seq = mam_parts(id)
+    return string.format('%d-%d', ms, seq + 1)
+  end
+  local function before(id)           -- the last ID short of id
+    local ms, seq = mam_parts(id)
+    if seq > 0 then return string.format('%d-%d', ms, seq - 1) end
+    return string.format('%d-%s', ms - 1, MAM_MAXSEQ)
+  end
+  local bounded = false
+  if a[6] ~= '' then raise_lo(a[6] .. '-0'); bounded = true end
+  if a[7] ~= '' then lower_hi(a[7] .. '-' .. MAM_MAXSEQ); bounded = true end
+  for i, edge in ipairs({ a[8], a[9], a[11] }) do
+    if edge ~= '' then
+      local id = resolve(edge)
+      if not id then return { 'notfound' } end
+      if i == 1 or (i == 3 and a[10] == 'after') then raise_lo(after(id)) else lower_hi(before(id)) end
+      if i < 3 then bounded = true end
+    end
+  end
+  local max, backward = tonumber(a[12]), a[10] == 'before'
+  local src = idx or main
+  if not bounded and not keep then out[3] = redis.call('XLEN', src) end
+  if mam_less(hi, lo) then return out end
+
+  -- The page: walk from the edge paging starts at, keep what matches.
+  local items, more, scanned = {}, false, 0
+  local chunk = math.max(max + 1, 16)
+  local cursor = backward and hi or lo
+  while true do
+    local batch
+    if backward then
+      batch = redis.call('XREVRANGE', src, cursor, lo, 'COUNT', chunk)
+    else
+      batch = redis.call('XRANGE', src, cursor, hi, 'COUNT', chunk)
+    end
+    for _, e in ipairs(batch) do
+      local entry = e
+      if keep and not keep(e) then entry = nil end
+      if entry and idx then entry = redis.call('XRANGE', main, e[1], e[1])[1] end
+      if entry then
+        if #items == max then more = true; break end
+        items[#items + 1] = entry
+      end
+    end
+    scanned = scanned + #batch
+    if more or #batch < chunk then break end
+    if scanned >= MAM_SCAN_MAX then more = true; break end
+    cursor = '(' .. batch[#batch][1]
+  end
+  out[2] = more and 0 or 1
+  local from, to, step = 1, #items, 1
+  if backward then from, to, step = #items, 1, -1 end
+  for i = from, to, step do
+    out[#out + 1] = mam_uid(items[i])
+    out[#out + 1] = mam_field(items[i], 'm')
+  end
+  return out
 end

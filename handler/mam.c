@@ -1,7 +1,8 @@
 /*
  * mam.c - the user's message archive, XEP-0313 (urn:xmpp:mam:2 and
  * #extended), with XEP-0441 preferences, served on the account's bare
- * JID (an IQ with no 'to', or to the own bare JID).
+ * JID (an IQ with no 'to', or to the own bare JID); and the same
+ * queries on a room's archive (router/muc.h), for muc.c.
  *
  * Messages enter the archive as they are routed (deliver.c asks
  * mam_archivable; route_stanza.lua writes the entry and the XEP-0359
@@ -15,10 +16,13 @@
  *                              known) and complete='true' on the last page
  *   get <metadata/>            the first and last entries
  *   get, set <prefs/>          the preferences (XEP-0441)
+ * A room's archive answers the form and set <query/> alike, with its
+ * messages from room/nick; 'with' is room/nick (that nick's messages).
  * Errors: an unknown archive id <item-not-found/>; an unknown field
  * <feature-not-implemented/> (XEP-0313 4.1.5); a bad date, number or
  * form <bad-request/>; a bad JID <jid-malformed/>; another's archive
- * <forbidden/>; <before/> with <after/>, or <index/>, <bad-request/> and
+ * <forbidden/>, a room's the asker may not read too, no such room
+ * <item-not-found/>; <before/> with <after/>, or <index/>, <bad-request/> and
  * <feature-not-implemented/>; Redis failed <internal-server-error/>.
  */
 #include "modules.h"
@@ -28,6 +32,7 @@
 #include "jid.h"
 #include "log.h"
 #include "mam.h"
+#include "muc.h"
 #include "rsm.h"
 #include "xmalloc.h"
 
@@ -87,7 +92,7 @@ static int normal_jid(const char *jid, char *out, size_t outsz)
 }
 
 /* The query's form into p; 0, or -1 with the error sent. */
-static int parse_form(struct conn *c, const struct xml_node *iq, struct xml_node *x,
+static int parse_form(struct conn *c, const struct xml_node *iq, const struct xml_node *x,
     struct parsed *p)
 {
 	struct xml_node *f, *v;
@@ -211,7 +216,15 @@ static void failed(struct conn *c, const struct xml_node *iq, const char *what)
 	conn_error(c, iq, "wait", "internal-server-error", NULL);
 }
 
-static void query_set(struct conn *c, struct xml_node *iq, struct xml_node *q)
+/* Whose archive a query reads: the user's own (room NULL), or room's,
+ * asked by the session that is its occupant nick ("" none). */
+struct archive {
+	const char *room, *nick;
+};
+
+/* A set <query/>: the same form, paging and results for every archive. */
+static void query_set(struct conn *c, const struct xml_node *iq, const struct xml_node *q,
+    const struct archive *a)
 {
 	struct parsed p;
 	struct mam_page page;
@@ -228,11 +241,18 @@ static void query_set(struct conn *c, struct xml_node *iq, struct xml_node *q)
 	}
 	p.q.ids = (const char *const *)p.ids.v;
 	p.q.nids = (int)p.ids.n;
-	r = mam_query(conn_store(c), conn_bare(c), &p.q, &page);
+	if (a->room)
+		r = muc_archive_query(conn_store(c), a->room, conn_full(c), a->nick, &p.q, &page);
+	else
+		r = mam_query(conn_store(c), conn_bare(c), &p.q, &page);
 	if (r < 0) {
 		failed(c, iq, "archive query");
 	} else if (r == MAM_NOT_FOUND) {
 		conn_error(c, iq, "cancel", "item-not-found", "no such archive id");
+	} else if (r == MAM_FORBIDDEN) {
+		conn_error(c, iq, "auth", "forbidden", "not allowed to read the room's archive");
+	} else if (r == MAM_NO_ARCHIVE) {
+		conn_error(c, iq, "cancel", "item-not-found", "no such room");
 	} else {
 		send_results(c, iq, queryid, &page, p.flip);
 		conn_iq_result(c, iq, fin(&page, queryid));
@@ -365,6 +385,7 @@ static void prefs_set(struct conn *c, struct xml_node *iq, struct xml_node *q)
 
 static void mam_iq(struct conn *c, struct xml_node *iq)
 {
+	static const struct archive own = { NULL, "" };
 	struct xml_node *q = xml_first_element(iq);
 	int get = !strcmp(xml_get(iq, "type"), "get");
 
@@ -378,7 +399,7 @@ static void mam_iq(struct conn *c, struct xml_node *iq)
 		if (get)
 			query_form(c, iq);
 		else
-			query_set(c, iq, q);
+			query_set(c, iq, q, &own);
 	} else if (!strcmp(q->name, "metadata") && get) {
 		metadata(c, iq);
 	} else if (!strcmp(q->name, "prefs")) {
@@ -386,6 +407,21 @@ static void mam_iq(struct conn *c, struct xml_node *iq)
 			prefs_get(c, iq);
 		else
 			prefs_set(c, iq, q);
+	} else {
+		conn_error(c, iq, "cancel", "feature-not-implemented", NULL);
+	}
+}
+
+void mam_room_iq(struct conn *c, const struct xml_node *iq, const char *room, const char *nick)
+{
+	const struct archive a = { room, nick };
+	const struct xml_node *q = xml_first_element(iq);
+
+	if (!strcmp(q->name, "query") && !xml_get(q, "node")) {
+		if (!strcmp(xml_get(iq, "type"), "get"))
+			query_form(c, iq);
+		else
+			query_set(c, iq, q, &a);
 	} else {
 		conn_error(c, iq, "cancel", "feature-not-implemented", NULL);
 	}

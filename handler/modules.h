@@ -79,6 +79,11 @@ struct store;
 struct strvec;
 int presence_contacts(struct store *st, const char *bare, struct strvec *from,
     struct strvec *to);
+/* mam.c: a urn:xmpp:mam:2 IQ iq to room (XEP-0313 on a MUC room) from
+ * the session that is its occupant nick ("" none): the query form, or a
+ * query of the room's archive; answered. */
+void mam_room_iq(struct conn *c, const struct xml_node *iq, const char *room, const char *nick);
+
 /* presence.c: drop from v the contacts the user blocks (XEP-0191), never
  * the user itself. */
 void presence_unblocked(struct conn *c, struct strvec *v);

@@ -8,7 +8,8 @@
  * room/nick is a private message; an IQ to room/nick goes to that
  * occupant (a ping to one's own is answered here, XEP-0410). IQs of
  * namespace muc#admin to the room (roles, affiliations) and mediated
- * invitations and declines go to mucadmin.c.
+ * invitations and declines go to mucadmin.c; urn:xmpp:mam:2 queries to
+ * the room read its archive (mam.c, as a user's).
  *
  * There is no room process: each decision on a room is one script
  * (router/muc.h) that appends an event to the room's log and wakes the
@@ -749,11 +750,13 @@ static void service_iq(struct conn *c, const struct xml_node *iq)
 }
 
 /* An IQ to the room itself: its disco#info (XEP-0045 6.4), the
- * owner's use cases (10) and its administration (8-10: mucadmin.c). */
+ * owner's use cases (10), its administration (8-10: mucadmin.c) and its
+ * archive (XEP-0313: mam.c). */
 static void room_iq(struct conn *c, const struct xml_node *iq, const char *room)
 {
 	const char *type = xml_get(iq, "type");
 	const struct xml_node *q = xml_first_element(iq);
+	const struct muc_room *r = room_find(c, room);
 
 	if (!type || (strcmp(type, "get") && strcmp(type, "set")))
 		return;             /* results and errors end here */
@@ -767,6 +770,8 @@ static void room_iq(struct conn *c, const struct xml_node *iq, const char *room)
 		muc_owner_iq(c, iq, room);
 	else if (!strcmp(q->ns, NS_MUC_ADMIN))
 		muc_admin_iq(c, iq, room);
+	else if (!strcmp(q->ns, NS_MAM))
+		mam_room_iq(c, iq, room, r ? r->nick : "");
 	else
 		conn_error(c, iq, "cancel", "service-unavailable", NULL);
 }

@@ -2,7 +2,8 @@
  * mucconfig.c - a room's configuration (XEP-0045 10): the owner form
  * (get and submit; the empty form of an instant room; cancel of a new
  * room), destruction by its owner (10.9), and the room's disco#info
- * (6.4), which tells the same configuration to everyone.
+ * (6.4), which tells the same configuration to everyone, and whether the
+ * room keeps an archive (XEP-0313).
  *
  * Every field of muc#roomconfig xmppd keeps is one row of room_fields:
  * its form variable, the :conf field it is stored in (router/muc.h), its
@@ -302,6 +303,10 @@ void muc_room_info(struct conn *c, const struct xml_node *iq, const char *room)
 	feature(q, muc_info_get(&info, "password")[0] ? "muc_passwordprotected" : "muc_unsecured");
 	feature(q, !strcmp(muc_info_get(&info, "whois"), "anyone") ? "muc_nonanonymous"
 	    : "muc_semianonymous");
+	/* XEP-0313 6: only a room that archives says it; queries are still
+	 * answered from what it archived while it did (router/muc.h). */
+	if (!strcmp(muc_info_get(&info, "logging"), "1"))
+		feature(q, NS_MAM);
 	x = xml_add(q, xdata_form("result", NS_ROOMINFO));
 	xdata_field(x, "muc#roominfo_description", "text-single", "Description",
 	    muc_info_get(&info, "desc"), NULL);

@@ -1,6 +1,7 @@
 /*
  * muc.c - XEP-0045 rooms in Redis (see muc.h): the muc_*.lua scripts for
- * every change of a room, XRANGE for its log.
+ * every change of a room and for reading its archive (with mam.c's
+ * arguments and reply), XRANGE for its log.
  */
 #include "muc.h"
 #include "jid.h"
@@ -365,6 +366,30 @@ int muc_ping(struct store *s, const char *room, const char *nick, const char *fu
 	store_argv_str(&a.v, nick);
 	store_argv_str(&a.v, full);
 	rc = run(s, "muc_ping", lua_muc_ping, lua_muc_ping_sha, &a, outcomes, results, &r);
+	freeReplyObject(r);
+	return rc;
+}
+
+int muc_archive_query(struct store *s, const char *room, const char *full, const char *nick,
+    const struct mam_query *q, struct mam_page *p)
+{
+	static const char *const outcomes[] = { "ok", "notfound", "forbidden", "no-room", NULL };
+	static const int results[] = { MAM_OK, MAM_NOT_FOUND, MAM_FORBIDDEN, MAM_NO_ARCHIVE };
+	struct muc_args a;
+	struct mam_args b;
+	redisReply *r;
+	int rc;
+
+	memset(p, 0, sizeof *p);
+	if ((rc = room_args(s, &a, room)) < 0)
+		return rc;
+	store_argv_str(&a.v, full);
+	store_argv_str(&a.v, nick);
+	mam_query_args(s, q, q->with ? q->with : "", &b, &a.v);
+	rc = run(s, "muc_mam_query", lua_muc_mam_query, lua_muc_mam_query_sha, &a, outcomes,
+	    results, &r);
+	if (rc == MAM_OK)
+		rc = mam_page_parse(s, r, p);
 	freeReplyObject(r);
 	return rc;
 }

@@ -1,8 +1,8 @@
 /*
  * muc.h - XEP-0045 rooms in Redis: one room's decisions (join, leave,
- * nick change, groupchat and private message, self-ping), each one Lua
- * script on that room's keys, the room's event log that every
- * occupant's handler reads, and its message archive.
+ * nick change, groupchat and private message, self-ping, a query of its
+ * archive), each one Lua script on that room's keys, and the room's
+ * event log that every occupant's handler reads.
  *
  * A room is the bare JID room@muc_domain; its keys carry it as hash tag
  * (xmpp-redis(7)):
@@ -197,6 +197,18 @@ int muc_occupant_jids(struct store *s, const char *room, const char *nick, const
 /* XEP-0410 self-ping: is session full in room as nick? MUC_IN,
  * MUC_NOT_OCCUPANT, or a negative xerr. Reads only. */
 int muc_ping(struct store *s, const char *room, const char *nick, const char *full);
+struct mam_query;
+struct mam_page;
+/* Session full, occupant nick of room as its handler knows ("" none),
+ * runs query q (mam.h; with: the room's JID, room/nick or none) on the
+ * room's archive: MAM_OK with *p filled (mam_page_free), MAM_NOT_FOUND
+ * (an archive id given is not there), MAM_FORBIDDEN (an outcast; in a
+ * members-only room, not a member; in a room that is hidden, has a
+ * password or is locked, neither affiliated nor an occupant),
+ * MAM_NO_ARCHIVE (no such room), or a negative xerr. Trims the archive
+ * to the retention policy. */
+int muc_archive_query(struct store *s, const char *room, const char *full, const char *nick,
+    const struct mam_query *q, struct mam_page *p);
 /* Hand fn the room's log events after entry ID after (exclusive), oldest
  * first, at most max; last (MUC_ID_MAX bytes) gets the ID of the last
  * one handed. Returns how many, or a negative xerr. */

@@ -54,6 +54,7 @@ extern const char lua_muc_role_set[], lua_muc_role_set_sha[];
 extern const char lua_muc_aff_set[], lua_muc_aff_set_sha[];
 extern const char lua_muc_list[], lua_muc_list_sha[];
 extern const char lua_muc_invite[], lua_muc_invite_sha[];
+extern const char lua_muc_mam_query[], lua_muc_mam_query_sha[];
 extern const char lua_muc_people[], lua_muc_people_sha[];
 
 #endif

@@ -837,6 +837,14 @@ int muc_session_list(struct store *s, const char *bare, const char *resource, in
 	return no_rooms(s);
 }
 
+int muc_archive_query(struct store *s, const char *room, const char *full, const char *nick,
+    const struct mam_query *q, struct mam_page *p)
+{
+	(void)room; (void)full; (void)nick; (void)q;
+	memset(p, 0, sizeof *p);
+	return no_rooms(s);
+}
+
 int muc_log_read(struct store *s, const char *room, const char *after, int max,
     void (*fn)(const struct muc_event *e, void *arg), void *arg, char *last)
 {

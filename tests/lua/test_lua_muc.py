@@ -4,7 +4,7 @@ muc_subject.lua, muc_info.lua, muc_config_set.lua, muc_destroy.lua and
 muc_people.lua
 over the keys of lib/muc.lua (router/muc.h), every outcome of each, the
 log entries and the wake-ups, and the room archive muc_message.lua
-keeps."""
+keeps and muc_mam_query.lua reads."""
 import json
 import re
 import time
@@ -191,6 +191,74 @@ def test_archive_follows_logging_retention_and_room(r):
     r("DEL", key(ROOM, "conf"))
     assert join_raw(r, "bo", B1)[0] == "created"
     assert r("EXISTS", key(ROOM, "arch")) == 0
+
+
+def archive(r, full, nick="", mode="page", with_="", rsm="", rsm_id="", max_=10, ids=()):
+    """muc_mam_query: session full (occupant nick) reads the archive."""
+    args = head() + [full, nick, mode, NOW, 0, 0]
+    if mode == "page":
+        args += [with_, "", "", "", "", rsm, rsm_id, max_]
+    else:
+        args += list(ids)
+    return r.eval("muc_mam_query", keys(), args)
+
+
+def bodies(page):
+    return [re.search("<body>(.*)</body>", m).group(1) for m in page[4::2]]
+
+
+def test_archive_query_pages_and_filters(r):
+    join(r, "al", A1)
+    join(r, "bo", B1)
+    sids = [message(r, ("al", "bo")[n % 2], (A1, B1)[n % 2],
+                    "<message><body>m%d</body></message>" % n, rand="%02x" % n)[1]
+            for n in range(5)]
+    private(r, "al", A1, "bo")
+    p = archive(r, A1, "al")
+    assert p[:3] == ["ok", 1, 5] and p[3::2] == sids
+    assert p[4].startswith("<message from='%s/al'>" % ROOM)
+    p = archive(r, B1, "bo", max_=2)
+    assert p[:3] == ["ok", 0, 5] and bodies(p) == ["m0", "m1"]
+    p = archive(r, B1, "bo", rsm="before", max_=2)
+    assert p[1] == 0 and bodies(p) == ["m3", "m4"]
+    p = archive(r, B1, "bo", rsm="after", rsm_id=sids[2])
+    assert p[1] == 1 and bodies(p) == ["m3", "m4"]
+    # with: the room (all), an occupant (its messages), anyone else (none)
+    assert bodies(archive(r, A1, "al", with_=ROOM)) == ["m0", "m1", "m2", "m3", "m4"]
+    p = archive(r, A1, "al", with_=ROOM + "/bo")
+    assert p[:3] == ["ok", 1, -1] and bodies(p) == ["m1", "m3"]
+    assert archive(r, A1, "al", with_="bob@x/b1") == ["ok", 1, 0]
+    assert archive(r, A1, "al", with_=ROOM + "x/bo") == ["ok", 1, 0]
+    assert archive(r, A1, "al", mode="ids", ids=[sids[3], sids[0]])[3::2] == [sids[0], sids[3]]
+    assert archive(r, A1, "al", rsm="after", rsm_id=sids[0][:-2] + "ff") == ["notfound"]
+
+
+def test_archive_query_who_may_read(r):
+    C1 = "carol@x/c1"
+    assert archive(r, C1) == ["no-room"]
+    join(r, "al", A1)
+    join(r, "bo", B1)
+    message(r, "al", A1)
+    # a public room: anyone; the same nick from another session is no proof
+    assert archive(r, C1)[0] == "ok"
+    assert archive(r, C1, "bo")[0] == "ok"
+    config(r, "alice@x", "public", "0")
+    assert archive(r, C1) == ["forbidden"] and archive(r, C1, "bo") == ["forbidden"]
+    assert archive(r, B1, "bo")[0] == "ok"
+    r("HSET", key(ROOM, "aff"), "carol@x", "member")
+    assert archive(r, C1)[0] == "ok"
+    r("HSET", key(ROOM, "aff"), "carol@x", "outcast")
+    assert archive(r, C1) == ["forbidden"]
+    r("HDEL", key(ROOM, "aff"), "carol@x")
+    config(r, "alice@x", "public", "1", "password", "pw")
+    assert archive(r, C1) == ["forbidden"] and archive(r, B1, "bo")[0] == "ok"
+    # members-only: members, admins and owners only
+    config(r, "alice@x", "password", "", "members_only", "1")
+    assert archive(r, C1) == ["forbidden"]
+    assert archive(r, B1, "bo") == ["forbidden"]         # removed (322) anyway
+    assert archive(r, A1, "al")[0] == "ok"
+    r("HSET", key(ROOM, "aff"), "carol@x", "admin")
+    assert archive(r, C1)[0] == "ok"
 
 
 def test_log_is_capped(r):

@@ -9,7 +9,8 @@
  * occupant (a ping to one's own is answered here, XEP-0410). IQs of
  * namespace muc#admin to the room (roles, affiliations) and mediated
  * invitations and declines go to mucadmin.c; urn:xmpp:mam:2 queries to
- * the room read its archive (mam.c, as a user's).
+ * the room read its archive (mam.c, as a user's). A joiner gets the
+ * room's history before the subject (muchistory.c).
  *
  * There is no room process: each decision on a room is one script
  * (router/muc.h) that appends an event to the room's log and wakes the
@@ -197,19 +198,15 @@ static void render_presence(struct conn *c, struct muc_room *r, const struct muc
 		snprintf(r->nick, sizeof r->nick, "%s", e->newnick);
 }
 
-/* A groupchat message (its stored form: no 'from' nor 'to') from nick,
- * with its XEP-0359 stanza-id. Spliced, not parsed: the one stanza every
- * occupant's handler writes for every message of the room. */
-static void write_message(struct conn *c, const struct muc_room *r, const char *nick,
-    const char *xml, size_t len, const char *sid)
+int muc_groupchat_xml(struct conn *c, const char *room, const char *nick, const char *xml,
+    size_t len, const char *sid, const char *extra, struct xbuf *b)
 {
 	static const char open[] = "<message", end[] = "</message>";
-	struct xbuf b = { 0 };
 	size_t rest;
 	int empty;
 
 	if (len < sizeof open - 1 || memcmp(xml, open, sizeof open - 1))
-		return;             /* not what muc_message stored */
+		return -1;          /* not what muc_message stored */
 	xml += sizeof open - 1;
 	len -= sizeof open - 1;
 	empty = len >= 2 && !memcmp(xml + len - 2, "/>", 2);
@@ -217,25 +214,36 @@ static void write_message(struct conn *c, const struct muc_room *r, const char *
 	    !memcmp(xml + len - (sizeof end - 1), end, sizeof end - 1) ? len - (sizeof end - 1)
 	    : (size_t)-1;
 	if (rest == (size_t)-1)
-		return;
-	xbuf_adds(&b, open);
-	xbuf_adds(&b, " from='");
-	xbuf_add_esc(&b, r->room, strlen(r->room));
-	xbuf_adds(&b, "/");
-	xbuf_add_esc(&b, nick, strlen(nick));
-	xbuf_adds(&b, "' to='");
-	xbuf_add_esc(&b, conn_full(c), strlen(conn_full(c)));
-	xbuf_adds(&b, "'");
-	xbuf_add(&b, xml, rest);
+		return -1;
+	xbuf_adds(b, open);
+	xbuf_adds(b, " from='");
+	xbuf_add_esc(b, room, strlen(room));
+	xbuf_adds(b, "/");
+	xbuf_add_esc(b, nick, strlen(nick));
+	xbuf_adds(b, "' to='");
+	xbuf_add_esc(b, conn_full(c), strlen(conn_full(c)));
+	xbuf_adds(b, "'");
+	xbuf_add(b, xml, rest);
 	if (empty)
-		xbuf_adds(&b, ">");
-	xbuf_adds(&b, "<stanza-id xmlns='" NS_SID "' by='");
-	xbuf_add_esc(&b, r->room, strlen(r->room));
-	xbuf_adds(&b, "' id='");
-	xbuf_add_esc(&b, sid, strlen(sid));
-	xbuf_adds(&b, "'/>");
-	xbuf_adds(&b, end);
-	conn_send_raw(c, b.p, b.len);
+		xbuf_adds(b, ">");
+	xbuf_adds(b, "<stanza-id xmlns='" NS_SID "' by='");
+	xbuf_add_esc(b, room, strlen(room));
+	xbuf_adds(b, "' id='");
+	xbuf_add_esc(b, sid, strlen(sid));
+	xbuf_adds(b, "'/>");
+	xbuf_adds(b, extra);
+	xbuf_adds(b, end);
+	return 0;
+}
+
+/* A groupchat message (its stored form) from nick, as it happens. */
+static void write_message(struct conn *c, const struct muc_room *r, const char *nick,
+    const char *xml, size_t len, const char *sid)
+{
+	struct xbuf b = { 0 };
+
+	if (muc_groupchat_xml(c, r->room, nick, xml, len, sid, "", &b) == 0)
+		conn_send_raw(c, b.p, b.len);
 	xbuf_free(&b);
 }
 
@@ -485,7 +493,8 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	r->catchup = time(NULL) + MUC_CATCHUP_SEC;
 	s->r[s->n++] = r;
 	/* XEP-0045 7.2.3: the others' presence, then our own, then the
-	 * subject; what happens after our join comes from the log. */
+	 * history and the subject; what happens after our join comes from
+	 * the log. */
 	for (i = 0; i < j.nocc; i++)
 		render_presence(c, r, &j.occ[i]);
 	memset(&self, 0, sizeof self);
@@ -504,6 +513,7 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	self.xml = xml;
 	self.xml_len = len;
 	render_presence(c, r, &self);
+	muc_history_send(c, st, room, j.id, j.history);
 	send_subject(c, r, j.subject_nick, j.subject, j.subject_len);
 	muc_join_free(&j);
 	free(xml);

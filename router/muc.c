@@ -20,8 +20,9 @@
 #define MUC_RAND 8              /* random bytes of a stanza-id (as mam.h's) */
 #define MUC_NUM_MAX 24
 #define MUC_OCC_FIELDS 5        /* nick, jid, role, affiliation, presence */
-#define MUC_JOIN_HEAD 8         /* outcome, entry ID, role, affiliation, whois,
-                                   logging, subject nick, subject */
+#define MUC_JOIN_HEAD 9         /* outcome, entry ID, role, affiliation, whois,
+                                   logging, history, subject nick, subject */
+#define MUC_HISTORY_BATCH 100   /* log entries a history read takes per trip */
 #define MUC_INFO_HEAD 3         /* outcome, affiliation, occupants */
 
 struct muc_args {
@@ -124,9 +125,10 @@ int muc_join(struct store *s, const char *room, const char *nick, const char *fu
 	store_reply_str(r, 3, out->aff, sizeof out->aff);
 	out->anyone = !strcmp(r->element[4]->str, "anyone");
 	out->logging = !strcmp(r->element[5]->str, "1");
-	out->subject_nick = r->element[6]->str;
-	out->subject = r->element[7]->str;
-	out->subject_len = r->element[7]->len;
+	out->history = atoi(r->element[6]->str);
+	out->subject_nick = r->element[7]->str;
+	out->subject = r->element[8]->str;
+	out->subject_len = r->element[8]->len;
 	out->nocc = (int)((r->elements - MUC_JOIN_HEAD) / MUC_OCC_FIELDS);
 	out->occ = xcalloc((size_t)out->nocc + 1, sizeof *out->occ);
 	for (k = 0, i = MUC_JOIN_HEAD; k < out->nocc; k++, i += MUC_OCC_FIELDS) {
@@ -467,6 +469,48 @@ int muc_log_read(struct store *s, const char *room, const char *after, int max,
 		n++;
 	}
 	freeReplyObject(r);
+	return n;
+}
+
+int muc_history(struct store *s, const char *room, const char *before, long long since_ms,
+    int max, int (*fn)(const struct muc_event *e, void *arg), void *arg)
+{
+	char key[STORE_MAX_KEY], from[MUC_ID_MAX + 1], to[MUC_NUM_MAX];
+	struct muc_event e;
+	redisReply *r;
+	size_t i, got;
+	int n = 0, stop = 0, moved;
+
+	if (max <= 0)
+		return 0;
+	store_user_key(s, room, "log", key, sizeof key);
+	snprintf(from, sizeof from, "(%s", before);
+	if (since_ms >= 0)
+		snprintf(to, sizeof to, "%lld", since_ms);
+	else
+		snprintf(to, sizeof to, "-");
+	do {
+		r = store_cmd(s, "XREVRANGE %s %s %s COUNT %d", key, from, to, MUC_HISTORY_BATCH);
+		if (!r)
+			return XE_REDIS;
+		if (r->type != REDIS_REPLY_ARRAY) {
+			snprintf(s->err, sizeof s->err, "XREVRANGE: not an array");
+			freeReplyObject(r);
+			return XE_REPLY;
+		}
+		for (i = 0, moved = 0; i < r->elements && !stop; i++) {
+			if (event_of(r->element[i], &e) == -1)
+				continue;
+			snprintf(from, sizeof from, "(%s", e.id);
+			moved = 1;
+			if (strcmp(e.type, "message"))
+				continue;
+			n++;
+			stop = fn(&e, arg) || n == max;
+		}
+		got = r->elements;
+		freeReplyObject(r);
+	} while (!stop && moved && got == MUC_HISTORY_BATCH);
 	return n;
 }
 

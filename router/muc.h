@@ -121,6 +121,7 @@ struct muc_join {
 	char role[16], aff[16];
 	int anyone;             /* every occupant sees real JIDs */
 	int logging;            /* the room is archived (status 170) */
+	int history;            /* the most messages of history a joiner gets */
 	const char *subject_nick;       /* "" none */
 	const char *subject;    /* the subject message, "" none */
 	size_t subject_len;
@@ -214,6 +215,14 @@ int muc_archive_query(struct store *s, const char *room, const char *full, const
  * one handed. Returns how many, or a negative xerr. */
 int muc_log_read(struct store *s, const char *room, const char *after, int max,
     void (*fn)(const struct muc_event *e, void *arg), void *arg, char *last);
+/* The discussion history (XEP-0045 7.2.15): hand fn the room's
+ * groupchat messages (log events of type message) from before entry ID
+ * before, newest first, none older than since_ms (Unix ms; -1 any), at
+ * most max, until fn returns non-zero. Returns how many it handed, or a
+ * negative xerr. Reads only; the log's cap (MUC_LOG_MAX) bounds the
+ * walk. */
+int muc_history(struct store *s, const char *room, const char *before, long long since_ms,
+    int max, int (*fn)(const struct muc_event *e, void *arg), void *arg);
 
 /*
  * The rooms of one session, for the handler that reaps it when its own

@@ -14,9 +14,11 @@
 -- A session already in under that nick changes its presence. Every
 -- change is one log event and one wake-up.
 -- Returns { 'not-allowed' (no such room, and the joiner may not make
--- it) |'locked'|'banned'|'members-only'|'password'|'full'|'conflict' }, or { 'created'|'joined'|'updated', entry ID, role,
--- affiliation, whois, logging, subject nick, subject stanza, then nick,
--- full JID, role, affiliation, presence of every other occupant }.
+-- it) |'locked'|'banned'|'members-only'|'password'|'full'|'conflict' },
+-- or { 'created'|'joined'|'updated', entry ID, role, affiliation, whois,
+-- logging, history (the most messages of history a joiner gets),
+-- subject nick, subject stanza, then nick, full JID, role, affiliation,
+-- presence of every other occupant }.
 -- include: lib/mam.lua
 -- include: lib/muc.lua
 local nick, full, xml, rand = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -58,7 +60,7 @@ end
 o.pres = xml
 muc_occupant_set(nick, o)
 local id = muc_presence(nick, full, o, '', '0', codes, xml, rand)
-local r = { outcome, id, o.role, o.aff, conf.whois, conf.logging,
+local r = { outcome, id, o.role, o.aff, conf.whois, conf.logging, conf.history,
   conf.subject_nick or '', conf.subject or '' }
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do

@@ -845,6 +845,13 @@ int muc_archive_query(struct store *s, const char *room, const char *full, const
 	return no_rooms(s);
 }
 
+int muc_history(struct store *s, const char *room, const char *before, long long since_ms,
+    int max, int (*fn)(const struct muc_event *e, void *arg), void *arg)
+{
+	(void)room; (void)before; (void)since_ms; (void)max; (void)fn; (void)arg;
+	return no_rooms(s);
+}
+
 int muc_log_read(struct store *s, const char *room, const char *after, int max,
     void (*fn)(const struct muc_event *e, void *arg), void *arg, char *last)
 {

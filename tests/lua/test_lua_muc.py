@@ -71,7 +71,7 @@ def occ(r, nick):
 def test_first_join_creates_the_room(r, subscribe):
     s = subscribe(key(ROOM))
     res = join_raw(r, "al", A1, "<presence><show>away</show></presence>")
-    assert res == ["created", res[1], "moderator", "owner", "moderators", "1", "", ""]
+    assert res == ["created", res[1], "moderator", "owner", "moderators", "1", "20", "", ""]
     assert r("HGET", key(ROOM, "conf"), "locked") == "1"
     assert r("SMEMBERS", gkey("rooms")) == [ROOM]
     assert r("HGET", key(ROOM, "conf"), "created") == str(NOW)
@@ -89,7 +89,9 @@ def test_second_join_lists_the_others(r):
     join(r, "al", A1, "<presence><status>x</status></presence>")
     res = join(r, "bo", B1)
     assert res[0] == "joined" and res[2:4] == ["participant", "none"]
-    assert res[8:] == ["al", A1, "moderator", "owner", "<presence><status>x</status></presence>"]
+    assert res[9:] == ["al", A1, "moderator", "owner", "<presence><status>x</status></presence>"]
+    config(r, "alice@x", "history", "5")
+    assert join(r, "ca", "carol@x/c1")[6] == "5"
     assert log(r)[-1][1]["c"] == ""
 
 
@@ -404,7 +406,7 @@ def test_subject(r):
     res = subject(r, "al", A1)
     assert res[0] == "sent"
     assert log(r)[-1][1]["t"] == "subject"
-    assert join(r, "bo", B1)[6:8] == ["al", "<message><subject>topic</subject></message>"]
+    assert join(r, "bo", B1)[7:9] == ["al", "<message><subject>topic</subject></message>"]
     config(r, "alice@x", "change_subject", "1")
     assert subject(r, "bo", B1)[0] == "sent"
 

@@ -20,6 +20,12 @@
 #define NS_MUC_OWNER  NS_MUC "#owner"
 #define NS_MUC_ADMIN  NS_MUC "#admin"
 
+/* Answer st with the error of a script's refusal or a failure rc
+ * (forbidden, not-allowed, conflict, item-not-found for no such nick or
+ * room, not-acceptable for a non-occupant): 1, or 0 when rc is neither
+ * (nothing sent). */
+int muc_refused(struct conn *c, const struct xml_node *st, int rc);
+
 /* XEP-0045 10.1-10.2 and 10.9: an IQ of namespace muc#owner to room. */
 void muc_owner_iq(struct conn *c, const struct xml_node *iq, const char *room);
 /* XEP-0045 6.4: the room's disco#info. */

@@ -407,12 +407,14 @@ static void send_subject(struct conn *c, const struct muc_room *r, const char *n
 	xml_free(m);
 }
 
-/* The error a refused join gets (XEP-0045 7.2.5-7.2.9, 10.1.1), or NULL
- * for an outcome that is no refusal. */
-static const struct refusal {
+/* The stanza error of a script's outcome. */
+struct refusal {
 	int rc;
 	const char *type, *cond, *text;
-} refusals[] = {
+};
+
+/* A refused join (XEP-0045 7.2.5-7.2.9, 10.1.1). */
+static const struct refusal join_refusals[] = {
 	{ MUC_CONFLICT, "cancel", "conflict", "that nick is taken" },
 	{ MUC_NOT_ALLOWED, "cancel", "not-allowed", "no such room, and rooms are made by "
 	  "the users muc_creators names" },
@@ -421,15 +423,42 @@ static const struct refusal {
 	{ MUC_MEMBERS_ONLY, "auth", "registration-required", "the room is members-only" },
 	{ MUC_PASSWORD, "auth", "not-authorized", "the room needs its password" },
 	{ MUC_FULL, "wait", "service-unavailable", "the room is full" },
+	{ 0, NULL, NULL, NULL }
 };
 
-static const struct refusal *refusal_of(int rc)
+/* A refused request (XEP-0045 7.8.2, 8-10). */
+static const struct refusal iq_refusals[] = {
+	{ MUC_FORBIDDEN, "auth", "forbidden", "not a privilege of yours in this room" },
+	{ MUC_NOT_ALLOWED, "cancel", "not-allowed", "that occupant's affiliation protects it" },
+	{ MUC_CONFLICT, "cancel", "conflict",
+	  "the room keeps an owner, and nobody bans oneself" },
+	{ MUC_NO_NICK, "cancel", "item-not-found", "no such occupant" },
+	{ MUC_NO_ROOM, "cancel", "item-not-found", "no such room" },
+	{ MUC_NOT_OCCUPANT, "modify", "not-acceptable", "not in the room" },
+	{ 0, NULL, NULL, NULL }
+};
+
+/* The entry of rc in table t, or NULL for an outcome that is no refusal. */
+static const struct refusal *refusal_in(const struct refusal *t, int rc)
 {
-	size_t i;
-	for (i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
-		if (refusals[i].rc == rc)
-			return &refusals[i];
+	for (; t->cond; t++)
+		if (t->rc == rc)
+			return t;
 	return NULL;
+}
+
+int muc_refused(struct conn *c, const struct xml_node *st, int rc)
+{
+	const struct refusal *no = refusal_in(iq_refusals, rc);
+
+	if (rc < 0) {
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+		conn_error(c, st, "wait", "internal-server-error", NULL);
+		return 1;
+	}
+	if (no)
+		conn_error(c, st, no->type, no->cond, no->text);
+	return no != NULL;
 }
 
 /* The password in a join's <x xmlns='http://jabber.org/protocol/muc'/>. */
@@ -467,7 +496,7 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	mark(c, room, nick);    /* before: a death right after the join is covered */
 	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, join_password(st),
 	    config_muc_creator(conn_cfg(c), conn_bare(c)), &j);
-	no = refusal_of(rc);
+	no = refusal_in(join_refusals, rc);
 	/* MUC_UPDATED: this full JID was in already (an earlier session of
 	 * the resource, replaced): a join all the same. */
 	if (rc < 0 || no) {

@@ -38,39 +38,6 @@ static const char *const aff_values[] = { "none", "outcast", "member", "admin", 
 static const char *const role_lists[] = { "visitor", "participant", "moderator", NULL };
 static const char *const aff_lists[] = { "outcast", "member", "admin", "owner", NULL };
 
-/* The errors of the scripts' refusals (XEP-0045 7.8.2, 8-10). */
-static const struct refusal {
-	int rc;
-	const char *type, *cond, *text;
-} refusals[] = {
-	{ MUC_FORBIDDEN, "auth", "forbidden", "not a privilege of yours in this room" },
-	{ MUC_NOT_ALLOWED, "cancel", "not-allowed", "that occupant's affiliation protects it" },
-	{ MUC_CONFLICT, "cancel", "conflict",
-	  "the room keeps an owner, and nobody bans oneself" },
-	{ MUC_NO_NICK, "cancel", "item-not-found", "no such occupant" },
-	{ MUC_NO_ROOM, "cancel", "item-not-found", "no such room" },
-	{ MUC_NOT_OCCUPANT, "modify", "not-acceptable", "not in the room" },
-};
-
-/* Answer st with the error of a refusal or a failure rc: 1, or 0 when
- * rc is neither (nothing sent). */
-static int refused(struct conn *c, const struct xml_node *st, int rc)
-{
-	size_t i;
-
-	if (rc < 0) {
-		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
-		conn_error(c, st, "wait", "internal-server-error", NULL);
-		return 1;
-	}
-	for (i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
-		if (refusals[i].rc == rc) {
-			conn_error(c, st, refusals[i].type, refusals[i].cond, refusals[i].text);
-			return 1;
-		}
-	return 0;
-}
-
 /* The bare JID of user s (a full JID stands for it) into j (no
  * resource) and bare (JID_MAX bytes): 0, or -1 when s is none or names
  * no user. */
@@ -164,7 +131,7 @@ static void admin_set(struct conn *c, const struct xml_node *iq, const char *roo
 	}
 	rc = a->roles ? muc_role_set(conn_store(c), room, conn_full(c), a->it, a->n)
 	    : muc_aff_set(conn_store(c), room, conn_full(c), a->it, a->n);
-	if (!refused(c, iq, rc))
+	if (!muc_refused(c, iq, rc))
 		conn_iq_result(c, iq, NULL);
 out:
 	free(a);
@@ -195,7 +162,7 @@ static void admin_list(struct conn *c, const struct xml_node *iq, const char *ro
 	}
 	rc = muc_list(conn_store(c), room, conn_full(c), role ? "role" : "affiliation",
 	    role ? role : aff, &l);
-	if (refused(c, iq, rc))
+	if (muc_refused(c, iq, rc))
 		return;
 	r = xml_new(NS_MUC_ADMIN, "query");
 	for (i = 0; i < l.n; i++) {
@@ -325,7 +292,7 @@ static void invite(struct conn *c, const struct xml_node *st, const char *room,
 		v->el[v->n++] = el;
 	}
 	rc = muc_invite(conn_store(c), room, conn_full(c), NULL, 0, pw, sizeof pw, &members);
-	if (refused(c, st, rc))
+	if (muc_refused(c, st, rc))
 		goto out;
 	for (i = 0; i < v->n; i++) {
 		m = room_message(st, room, v->el[i], conn_bare(c), &mx);
@@ -341,7 +308,7 @@ static void invite(struct conn *c, const struct xml_node *st, const char *room,
 		rc = muc_invite(conn_store(c), room, conn_full(c), v->reached, k, pw, sizeof pw,
 		    &members);
 		if (!failed)
-			(void)refused(c, st, rc);
+			(void)muc_refused(c, st, rc);
 		else if (rc < 0)
 			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 	}
@@ -365,7 +332,7 @@ static void decline(struct conn *c, const struct xml_node *st, const char *room,
 	rc = muc_info(conn_store(c), room, conn_bare(c), &info);
 	if (rc == MUC_ROOM)
 		muc_info_free(&info);
-	else if (refused(c, st, rc))
+	else if (muc_refused(c, st, rc))
 		return;
 	m = room_message(st, room, d, conn_bare(c), &mx);
 	(void)send_on(c, st, m, &j, bare);

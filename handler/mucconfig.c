@@ -169,31 +169,18 @@ static int owner_info(struct conn *c, const struct xml_node *iq, const char *roo
 
 	if (rc == MUC_ROOM && !strcmp(info->aff, "owner"))
 		return 0;
-	if (rc < 0) {
-		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
-		conn_error(c, iq, "wait", "internal-server-error", NULL);
-	} else if (rc == MUC_NO_ROOM) {
-		conn_error(c, iq, "cancel", "item-not-found", "no such room");
-	} else {
-		conn_error(c, iq, "auth", "forbidden", "only an owner may");
-	}
-	if (rc == MUC_ROOM)
+	if (rc == MUC_ROOM) {
 		muc_info_free(info);
+		rc = MUC_FORBIDDEN;
+	}
+	(void)muc_refused(c, iq, rc);
 	return -1;
 }
 
 static void answer(struct conn *c, const struct xml_node *iq, int rc)
 {
-	if (rc < 0) {
-		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
-		conn_error(c, iq, "wait", "internal-server-error", NULL);
-	} else if (rc == MUC_NO_ROOM) {
-		conn_error(c, iq, "cancel", "item-not-found", "no such room");
-	} else if (rc == MUC_FORBIDDEN) {
-		conn_error(c, iq, "auth", "forbidden", "only an owner may");
-	} else {
+	if (!muc_refused(c, iq, rc))
 		conn_iq_result(c, iq, NULL);
-	}
 }
 
 /* 10.2 submit, 10.1.2 the instant room (an empty form), 10.1.3 cancel. */

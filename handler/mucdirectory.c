@@ -141,13 +141,8 @@ void muc_room_items(struct conn *c, const struct xml_node *iq, const char *room)
 	struct muc_info info;
 	int rc = muc_info(conn_store(c), room, conn_bare(c), &info);
 
-	if (rc < 0) {
-		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
-		conn_error(c, iq, "wait", "internal-server-error", NULL);
-	} else if (rc == MUC_NO_ROOM) {
-		conn_error(c, iq, "cancel", "item-not-found", "no such room");
-	} else {
-		muc_info_free(&info);
-		conn_iq_result(c, iq, xml_new(NS_DISCO_ITEMS, "query"));
-	}
+	if (muc_refused(c, iq, rc))
+		return;
+	muc_info_free(&info);
+	conn_iq_result(c, iq, xml_new(NS_DISCO_ITEMS, "query"));
 }

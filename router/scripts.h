@@ -9,6 +9,13 @@
 #ifndef XMPPD_SCRIPTS_H
 #define XMPPD_SCRIPTS_H
 
+/* Every script, ended by { NULL, NULL }: what store.c's pipelines look a
+ * script up in by its SHA-1. */
+struct lua_script {
+	const char *text, *sha;
+};
+extern const struct lua_script lua_scripts[];
+
 extern const char lua_session_register[], lua_session_register_sha[];
 extern const char lua_session_unregister[], lua_session_unregister_sha[];
 extern const char lua_session_update[], lua_session_update_sha[];

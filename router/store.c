@@ -4,6 +4,7 @@
  * else.
  */
 #include "store.h"
+#include "scripts.h"
 #include "config.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -217,8 +219,40 @@ static int store_ensure(struct store *s)
 		return 0;
 	if (s->cmd)
 		redisFree(s->cmd);
+	/* Another connection, maybe another Redis: no script is known. */
+	memset(s->script_known, 0, sizeof s->script_known);
 	s->cmd = store_connect(s);
 	return s->cmd ? 0 : -1;
+}
+
+/* The index in lua_scripts of the script with SHA-1 sha (40 bytes), or
+ * -1. */
+static int script_index(const char *sha)
+{
+	int i;
+	for (i = 0; lua_scripts[i].sha && i < STORE_SCRIPTS_MAX; i++)
+		if (!memcmp(lua_scripts[i].sha, sha, 40))
+			return i;
+	return -1;
+}
+
+/* What a reply says of the script at index i: run or loaded, it is
+ * known; NOSCRIPT, Redis lost its scripts (a restart): none is. */
+static void script_seen(struct store *s, int i, const redisReply *r)
+{
+	if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
+		memset(s->script_known, 0, sizeof s->script_known);
+	else if (r && r->type != REDIS_REPLY_ERROR && i >= 0)
+		s->script_known[i] = 1;
+}
+
+/* The script index an EVALSHA command runs, or -1 (another command, or
+ * a script not in lua_scripts). */
+static int evalsha_index(int argc, const char **argv, const size_t *lens)
+{
+	if (argc < 2 || lens[0] != 7 || strncasecmp(argv[0], "EVALSHA", 7) || lens[1] != 40)
+		return -1;
+	return script_index(argv[1]);
 }
 
 static redisReply *check_reply(struct store *s, redisReply *r, const char *what)
@@ -349,6 +383,7 @@ redisReply *store_eval(struct store *s, const char *script, const char *sha,
 		freeReplyObject(r);
 		r = redisCommandArgv(s->cmd, argc + 3, av, al);
 	}
+	script_seen(s, script_index(sha), r);
 	r = check_reply(s, r, "EVALSHA");
 out:
 	free(av);
@@ -379,29 +414,62 @@ int store_script(struct store *s, const char *name, const char *script, const ch
 int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t *cmd_lens[],
     const int *cmd_argc, redisReply **replies)
 {
-	int i, rc = 0;
+	int i, k, rc = 0, *script = xcalloc((size_t)n + 1, sizeof *script);
+	unsigned char *loading = xcalloc(STORE_SCRIPTS_MAX, 1);
+
 	if (store_ensure(s) == -1) {
 		for (i = 0; i < n; i++)
 			replies[i] = NULL;
-		return -1;
+		rc = -1;
+		goto out;
 	}
-	for (i = 0; i < n; i++)
-		if (redisAppendCommandArgv(s->cmd, cmd_argc[i], cmd_argv[i], cmd_lens[i]) != REDIS_OK) {
-			set_err(s, "pipeline", s->cmd, NULL);
-			return -1;
+	for (i = 0; i < n; i++) {
+		script[i] = evalsha_index(cmd_argc[i], cmd_argv[i], cmd_lens[i]);
+		k = script[i];
+		/* Alone, a command cannot run out of order: NOSCRIPT is
+		 * cheaper than sending the script (its caller loads it). */
+		if (k >= 0 && n > 1 && !s->script_known[k] && !loading[k]) {
+			loading[k] = 1;
+			if (redisAppendCommand(s->cmd, "SCRIPT LOAD %s", lua_scripts[k].text)
+			    != REDIS_OK)
+				goto failed;
 		}
+		if (redisAppendCommandArgv(s->cmd, cmd_argc[i], cmd_argv[i], cmd_lens[i]) != REDIS_OK)
+			goto failed;
+	}
 	for (i = 0; i < n; i++) {
 		void *r = NULL;
-		if (redisGetReply(s->cmd, &r) != REDIS_OK) {
-			set_err(s, "pipeline", s->cmd, NULL);
-			for (; i < n; i++)
-				replies[i] = NULL;
-			return -1;
+		k = script[i];
+		if (k >= 0 && loading[k] == 1) {
+			loading[k] = 2;         /* the SCRIPT LOAD's answer comes first */
+			if (redisGetReply(s->cmd, &r) != REDIS_OK)
+				goto lost;
+			script_seen(s, k, r);
+			freeReplyObject(r);
+			r = NULL;
 		}
+		if (redisGetReply(s->cmd, &r) != REDIS_OK)
+			goto lost;
 		replies[i] = r;
+		script_seen(s, k, r);
 		if (!r || replies[i]->type == REDIS_REPLY_ERROR)
 			rc = -1;
 	}
 	s->last_ok = rc == 0 ? time(NULL) : 0;
+	goto out;
+failed:
+	set_err(s, "pipeline", s->cmd, NULL);
+	for (i = 0; i < n; i++)
+		replies[i] = NULL;
+	rc = -1;
+	goto out;
+lost:
+	set_err(s, "pipeline", s->cmd, NULL);
+	for (; i < n; i++)
+		replies[i] = NULL;
+	rc = -1;
+out:
+	free(script);
+	free(loading);
 	return rc;
 }

@@ -27,6 +27,7 @@
  * truncates one, and keeps the callers' stack frames small. */
 #define STORE_MAX_GLOBAL_KEY 512
 #define STORE_ERR_LEN  1400
+#define STORE_SCRIPTS_MAX 128   /* scripts a connection keeps track of (scripts.h) */
 
 struct store {
 	redisContext *cmd;            /* request/response commands */
@@ -42,6 +43,9 @@ struct store {
 	long archive_max_age;
 	char archive_default[8];       /* "always", "roster" or "never" */
 	time_t last_ok;                /* when the command connection last answered */
+	/* The scripts (scripts.h, by index) this connection saw Redis run
+	 * or load: a pipeline loads the others first (store_pipeline). */
+	unsigned char script_known[STORE_SCRIPTS_MAX];
 	char err[STORE_ERR_LEN];
 };
 
@@ -168,7 +172,11 @@ struct store_rider {
 
 /* Send n commands in one round trip; replies[i] is each reply (NULL if
  * the connection failed; free each). XE_REDIS if any failed (a Redis
- * error reply counts). */
+ * error reply counts). The commands run in order: a script (EVALSHA)
+ * this connection has not seen Redis know is loaded first, in the same
+ * round trip, so that none answers NOSCRIPT and runs later than the
+ * commands after it (a Redis restart still may: its caller runs it
+ * again, out of order). */
 int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t *cmd_lens[],
     const int *cmd_argc, redisReply **replies);
 

@@ -3,6 +3,9 @@ server's stamping of 'from', errors for undeliverable messages, and
 offline storage with XEP-0203 delay stamps (slixmpp on both sides).
 """
 import asyncio
+import hashlib
+import pathlib
+import subprocess
 import time
 
 try:
@@ -267,3 +270,53 @@ def test_message_types_unavailable_full_jid(server):
     assert errs.get('full-normal') in (None, 'service-unavailable'), seen
     assert seen['llen'] == 0, \
         "a 'normal' message to an unavailable full JID was stored offline: %r" % (seen,)
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def script_sha(name):
+    """The SHA-1 Redis knows router/lua/NAME.lua by (tests/embed-lua.sh)."""
+    text = subprocess.run(['sh', str(ROOT / 'tests/embed-lua.sh'), '-a',
+                           str(ROOT / 'router/lua' / (name + '.lua'))],
+                          capture_output=True, check=True).stdout
+    return hashlib.sha1(text).hexdigest()
+
+
+SCRIPTS = [script_sha('route_stanza'), script_sha('mam_add')]
+
+
+def noscript_errors(server):
+    """How many commands Redis refused with NOSCRIPT so far."""
+    for line in server.redis('INFO', 'errorstats').splitlines():
+        if line.startswith('errorstat_NOSCRIPT:'):
+            return int(line.split('count=')[1].split(',')[0])
+    return 0
+
+
+def test_first_message_runs_its_scripts_in_order(server_factory):
+    """A message and the sender's archive entry go in one pipeline
+    (route_stanza, then mam_add). In a Redis that has never run them, a
+    NOSCRIPT answer would make the handler run them again after the
+    pipeline, out of order (the other side could answer before the
+    sender's own entry is written): the pipeline loads them first."""
+    server = server_factory()
+    for u in ('alice@localhost', 'bob@localhost'):
+        server.adduser(u, PW)
+    seen = {}
+
+    async def go():
+        a = await online(server.ports[0], 'alice@localhost/a')
+        b = await online(server.ports[0], 'bob@localhost/b')
+        seen['before'] = noscript_errors(server)
+        seen['loaded'] = server.redis('SCRIPT', 'EXISTS', *SCRIPTS)
+        a.xmpp.send_message(mto='bob@localhost/b', mbody='first', mtype='chat')
+        await b.wait1(body_is('first'))
+        b.xmpp.send_message(mto='alice@localhost/a', mbody='back', mtype='chat')
+        await a.wait1(body_is('back'))
+        seen['after'] = noscript_errors(server)
+        for c in (a, b):
+            await c.close()
+    C.run(go, timeout=30)
+    assert seen['loaded'] == [0, 0], 'the scripts ran before the first message'
+    assert seen['after'] == seen['before'], seen

@@ -250,7 +250,9 @@ static void script_seen(struct store *s, int i, const redisReply *r)
  * a script not in lua_scripts). */
 static int evalsha_index(int argc, const char **argv, const size_t *lens)
 {
-	if (argc < 2 || lens[0] != 7 || strncasecmp(argv[0], "EVALSHA", 7) || lens[1] != 40)
+	/* lens NULL: the arguments are strings (hiredis's convention) */
+	if (argc < 2 || (lens ? lens[0] : strlen(argv[0])) != 7 ||
+	    strncasecmp(argv[0], "EVALSHA", 7) || (lens ? lens[1] : strlen(argv[1])) != 40)
 		return -1;
 	return script_index(argv[1]);
 }

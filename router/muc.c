@@ -35,8 +35,10 @@ struct muc_args {
 };
 
 /* The room's keys, its channel and JID: what every script takes first
- * (lib/muc.lua); a fresh random part for the event's stanza-id. */
-static int room_args(struct store *s, struct muc_args *a, const char *room)
+ * (lib/muc.lua); with fresh, a random part for the stanza-id of the
+ * event the script makes (only scripts that make one: a read-only one
+ * costs no getrandom). */
+static int room_args(struct store *s, struct muc_args *a, const char *room, int fresh)
 {
 	/* NULL: the global set of rooms. */
 	static const char *const what[MUC_NKEYS] = { "occ", "conf", "log", "aff", NULL,
@@ -44,7 +46,8 @@ static int room_args(struct store *s, struct muc_args *a, const char *room)
 	int i;
 
 	a->v.argc = 0;
-	if (random_hex(a->rand, MUC_RAND) < 0) {
+	a->rand[0] = '\0';
+	if (fresh && random_hex(a->rand, MUC_RAND) < 0) {
 		snprintf(s->err, sizeof s->err, "no randomness for a stanza-id");
 		return XE_ENTROPY;
 	}
@@ -94,7 +97,7 @@ int muc_join(struct store *s, const char *room, const char *nick, const char *fu
 	int rc, k;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = room_args(s, &a, room)) < 0)
+	if ((rc = room_args(s, &a, room, 1)) < 0)
 		return rc;
 	store_argv_str(&a.v, nick);
 	store_argv_str(&a.v, full);
@@ -171,7 +174,7 @@ static int occupant_event(struct store *s, const char *room, const char *nick,
 	int rc;
 
 	id[0] = '\0';
-	if ((rc = room_args(s, &a, room)) < 0)
+	if ((rc = room_args(s, &a, room, 1)) < 0)
 		return rc;
 	store_argv_str(&a.v, nick);
 	store_argv_str(&a.v, full);
@@ -244,7 +247,7 @@ int muc_info(struct store *s, const char *room, const char *asker, struct muc_in
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = room_args(s, &a, room)) < 0)
+	if ((rc = room_args(s, &a, room, 0)) < 0)
 		return rc;
 	store_argv_str(&a.v, asker);
 	rc = run(s, "muc_info", lua_muc_info, lua_muc_info_sha, &a, outcomes, results, &r);
@@ -296,7 +299,7 @@ int muc_config_set(struct store *s, const char *room, const char *asker,
 	codes[0] = '\0';
 	if (n < 0 || n % 2 || n > MUC_CONFIG_FIELDS_MAX)
 		return XE_REPLY;
-	if ((rc = room_args(s, &a, room)) < 0)
+	if ((rc = room_args(s, &a, room, 1)) < 0)
 		return rc;
 	store_argv_str(&a.v, asker);
 	store_argv_str(&a.v, a.rand);
@@ -319,7 +322,7 @@ int muc_destroy(struct store *s, const char *room, const char *asker, const char
 	redisReply *r;
 	int rc;
 
-	if ((rc = room_args(s, &a, room)) < 0)
+	if ((rc = room_args(s, &a, room, 1)) < 0)
 		return rc;
 	store_argv_str(&a.v, asker);
 	store_argv_str(&a.v, reason);
@@ -341,7 +344,7 @@ int muc_occupant_jids(struct store *s, const char *room, const char *nick, const
 	size_t i;
 	int rc;
 
-	if ((rc = room_args(s, &a, room)) < 0)
+	if ((rc = room_args(s, &a, room, 0)) < 0)
 		return rc;
 	store_argv_str(&a.v, nick);
 	store_argv_str(&a.v, full);
@@ -363,7 +366,7 @@ int muc_ping(struct store *s, const char *room, const char *nick, const char *fu
 	redisReply *r;
 	int rc;
 
-	if ((rc = room_args(s, &a, room)) < 0)
+	if ((rc = room_args(s, &a, room, 0)) < 0)
 		return rc;
 	store_argv_str(&a.v, nick);
 	store_argv_str(&a.v, full);
@@ -383,7 +386,7 @@ int muc_archive_query(struct store *s, const char *room, const char *full, const
 	int rc;
 
 	memset(p, 0, sizeof *p);
-	if ((rc = room_args(s, &a, room)) < 0)
+	if ((rc = room_args(s, &a, room, 0)) < 0)
 		return rc;
 	store_argv_str(&a.v, full);
 	store_argv_str(&a.v, nick);
@@ -603,7 +606,7 @@ static int admin_set(struct store *s, const char *room, const char *full,
 		snprintf(s->err, sizeof s->err, "%s: %d items", name, n);
 		return XE_INVALID;
 	}
-	if ((rc = room_args(s, &a, room)) < 0)
+	if ((rc = room_args(s, &a, room, 1)) < 0)
 		return rc;
 	store_argv_str(&a.v, full);
 	store_argv_str(&a.v, a.rand);
@@ -643,7 +646,7 @@ int muc_list(struct store *s, const char *room, const char *full, const char *at
 	int rc, k;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = room_args(s, &a, room)) < 0)
+	if ((rc = room_args(s, &a, room, 0)) < 0)
 		return rc;
 	store_argv_str(&a.v, full);
 	store_argv_str(&a.v, attr);
@@ -700,7 +703,7 @@ int muc_invite(struct store *s, const char *room, const char *full,
 		snprintf(s->err, sizeof s->err, "muc_invite: %d invitees", n);
 		return XE_INVALID;
 	}
-	if ((rc = room_args(s, &a, room)) < 0)
+	if ((rc = room_args(s, &a, room, 0)) < 0)
 		return rc;
 	store_argv_str(&a.v, full);
 	for (i = 0; i < n; i++)
@@ -879,7 +882,7 @@ int muc_people(struct store *s, const char *room,
 	long n;
 	int rc;
 
-	if ((rc = room_args(s, &a, room)) < 0)
+	if ((rc = room_args(s, &a, room, 0)) < 0)
 		return rc;
 	rc = run(s, "muc_people", lua_muc_people, lua_muc_people_sha, &a, outcomes, results, &r);
 	if (rc != MUC_ROOM) {

@@ -132,5 +132,9 @@ void conn_sm_forget(struct conn *c);
 /* The module's state for this connection: size bytes, zeroed, allocated
  * on first use, freed with the connection (after m->free_slot). */
 void *conn_slot(struct conn *c, const struct module *m, size_t size);
+/* The same state, or NULL until conn_slot made it: hooks that run for
+ * every connection look without allocating for those that never use
+ * the module. */
+void *conn_slot_peek(const struct conn *c, const struct module *m);
 
 #endif

@@ -87,11 +87,18 @@ static struct muc_state *state_of(struct conn *c)
 	return conn_slot(c, &mod_muc, sizeof(struct muc_state));
 }
 
+/* The state, or NULL for a session that never was in a room: the hooks
+ * every session runs allocate nothing for it. */
+static struct muc_state *state_peek(const struct conn *c)
+{
+	return conn_slot_peek(c, &mod_muc);
+}
+
 static struct muc_room *room_find(struct conn *c, const char *room)
 {
-	struct muc_state *s = state_of(c);
+	struct muc_state *s = state_peek(c);
 	int i;
-	for (i = 0; i < s->n; i++)
+	for (i = 0; s && i < s->n; i++)
 		if (!strcmp(s->r[i]->room, room))
 			return s->r[i];
 	return NULL;
@@ -576,8 +583,8 @@ static void leave(struct conn *c, struct muc_room *r, const struct xml_node *st)
 
 static void leave_all(struct conn *c, const struct xml_node *st)
 {
-	struct muc_state *s = state_of(c);
-	while (s->n > 0)
+	struct muc_state *s = state_peek(c);
+	while (s && s->n > 0)
 		leave(c, s->r[s->n - 1], st);
 }
 
@@ -912,20 +919,22 @@ static enum mod_ret muc_outbound(struct conn *c, const struct route_msg *m)
 
 static void muc_flush(struct conn *c, const struct xml_node *next)
 {
-	struct muc_state *s = state_of(c);
+	struct muc_state *s = state_peek(c);
 	int i;
 
 	(void)next;
-	for (i = 0; i < s->n; i++)
+	for (i = 0; s && i < s->n; i++)
 		if (s->r[i]->pending && read_log(c, s->r[i]))
 			i--;        /* forgotten: another took its place */
 }
 
 static int muc_tick(struct conn *c, time_t now)
 {
-	struct muc_state *s = state_of(c);
+	struct muc_state *s = state_peek(c);
 	int i, next = -1;
 
+	if (!s)
+		return -1;
 	if (s->resume_wait && now >= s->resume_wait)
 		resume_rooms(c);
 	if (s->resume_wait)
@@ -959,7 +968,7 @@ static void muc_ended(struct conn *c)
  * a session replaced by a new one of its resource leaves them. */
 static void muc_leaving(struct conn *c)
 {
-	struct muc_state *s = state_of(c);
+	struct muc_state *s = state_peek(c);
 	char state[MUC_STATE_MAX];
 	int i;
 
@@ -967,7 +976,7 @@ static void muc_leaving(struct conn *c)
 		leave_all(c, NULL);
 		return;
 	}
-	for (i = 0; i < s->n; i++) {
+	for (i = 0; s && i < s->n; i++) {
 		struct muc_room *r = s->r[i];
 		snprintf(state, sizeof state, "%s %s %d", r->last, r->role, r->anyone);
 		if (muc_session_set(conn_store(c), conn_bare(c), conn_resource(c), r->room,

@@ -64,6 +64,24 @@ static int room_args(struct store *s, struct muc_args *a, const char *room, int 
 	return 0;
 }
 
+/* Is reply r of script name what its callers read: an outcome, then
+ * only strings, head elements in all, then records of per each? 0, or
+ * XE_REPLY with r freed and the error said. */
+static int strings_reply(struct store *s, redisReply *r, const char *name, size_t head,
+    size_t per)
+{
+	size_t i;
+
+	for (i = 1; i < r->elements; i++)
+		if (r->element[i]->type != REDIS_REPLY_STRING)
+			break;
+	if (r->elements >= head && i == r->elements && (r->elements - head) % per == 0)
+		return 0;
+	snprintf(s->err, sizeof s->err, "%s: malformed reply", name);
+	freeReplyObject(r);
+	return XE_REPLY;
+}
+
 /* Element i of r, which must be a string. */
 static const char *str_elem(const redisReply *r, size_t i, size_t *len)
 {
@@ -112,17 +130,8 @@ int muc_join(struct store *s, const char *room, const char *nick, const char *fu
 		freeReplyObject(r);
 		return rc;
 	}
-	if (r->elements < MUC_JOIN_HEAD || (r->elements - MUC_JOIN_HEAD) % MUC_OCC_FIELDS) {
-		snprintf(s->err, sizeof s->err, "muc_join: malformed reply");
-		freeReplyObject(r);
+	if (strings_reply(s, r, "muc_join", MUC_JOIN_HEAD, MUC_OCC_FIELDS) < 0)
 		return XE_REPLY;
-	}
-	for (i = 1; i < r->elements; i++)
-		if (r->element[i]->type != REDIS_REPLY_STRING) {
-			snprintf(s->err, sizeof s->err, "muc_join: malformed reply");
-			freeReplyObject(r);
-			return XE_REPLY;
-		}
 	store_reply_str(r, 1, out->id, sizeof out->id);
 	store_reply_str(r, 2, out->role, sizeof out->role);
 	store_reply_str(r, 3, out->aff, sizeof out->aff);
@@ -243,7 +252,6 @@ int muc_info(struct store *s, const char *room, const char *asker, struct muc_in
 	static const int results[] = { MUC_ROOM, MUC_NO_ROOM };
 	struct muc_args a;
 	redisReply *r;
-	size_t i;
 	int rc;
 
 	memset(out, 0, sizeof *out);
@@ -255,15 +263,8 @@ int muc_info(struct store *s, const char *room, const char *asker, struct muc_in
 		freeReplyObject(r);
 		return rc;
 	}
-	for (i = 1; i < r->elements; i++)
-		if (r->element[i]->type != REDIS_REPLY_STRING)
-			break;
-	if (r->elements < MUC_INFO_HEAD || i < r->elements ||
-	    (r->elements - MUC_INFO_HEAD) % 2) {
-		snprintf(s->err, sizeof s->err, "muc_info: malformed reply");
-		freeReplyObject(r);
+	if (strings_reply(s, r, "muc_info", MUC_INFO_HEAD, 2) < 0)
 		return XE_REPLY;
-	}
 	snprintf(out->aff, sizeof out->aff, "%s", r->element[1]->str);
 	out->occupants = atoi(r->element[2]->str);
 	out->reply = r;
@@ -656,14 +657,8 @@ int muc_list(struct store *s, const char *room, const char *full, const char *at
 		freeReplyObject(r);
 		return rc;
 	}
-	for (i = 1; i < r->elements; i++)
-		if (r->element[i]->type != REDIS_REPLY_STRING)
-			break;
-	if (i < r->elements || (r->elements - 1) % MUC_LIST_FIELDS) {
-		snprintf(s->err, sizeof s->err, "muc_list: malformed reply");
-		freeReplyObject(r);
+	if (strings_reply(s, r, "muc_list", 1, MUC_LIST_FIELDS) < 0)
 		return XE_REPLY;
-	}
 	out->n = (int)((r->elements - 1) / MUC_LIST_FIELDS);
 	out->items = xcalloc((size_t)out->n + 1, sizeof *out->items);
 	for (k = 0, i = 1; k < out->n; k++, i += MUC_LIST_FIELDS) {

@@ -20,7 +20,7 @@ static void config_defaults(struct config *c)
 {
 	/* The scalars and short strings only: see struct config. */
 	memset(c, 0, offsetof(struct config, tls_cert));
-	c->tls_cert[0] = c->tls_key[0] = c->muc_creators[0] = '\0';
+	c->tls_cert[0] = c->tls_key[0] = c->muc_creators[0] = c->ws_origins[0] = '\0';
 	strcpy(c->domains[0], "localhost");
 	c->ndomains = 1;
 	strcpy(c->redis, "redis://127.0.0.1:6379/0");
@@ -223,42 +223,61 @@ static int parse_muc_domain(struct config *c, char *v)
 	return copy_str(c->muc_domain, sizeof c->muc_domain, v);
 }
 
-/* muc_creators: bare JIDs and domains, lower-cased, one space apart. */
-static int parse_muc_creators(struct config *c, char *v)
+/* A list of words, lower-cased, one space apart in dst (muc_creators,
+ * ws_origins); -1 if a word holds a character of forbidden or the list
+ * does not fit. */
+static int parse_words(char *dst, size_t size, char *v, const char *forbidden)
 {
 	char *p, *w, *save = NULL;
 	size_t used = 0;
 
-	c->muc_creators[0] = '\0';
+	dst[0] = '\0';
 	for (p = v; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	for (w = strtok_r(v, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		if (strpbrk(w, "/") || used + strlen(w) + 2 > sizeof c->muc_creators)
+		if (strpbrk(w, forbidden) || used + strlen(w) + 2 > size)
 			return -1;
-		used += (size_t)snprintf(c->muc_creators + used, sizeof c->muc_creators - used,
-		    "%s%s", used ? " " : "", w);
+		used += (size_t)snprintf(dst + used, size - used, "%s%s", used ? " " : "", w);
+	}
+	return 0;
+}
+
+/* 1 if the n bytes at w are one of the words of list (parse_words). */
+static int words_have(const char *list, const char *w, size_t n)
+{
+	size_t k;
+	while (*list) {
+		k = strcspn(list, " ");
+		if (k == n && !strncmp(list, w, n))
+			return 1;
+		list += k;
+		while (*list == ' ')
+			list++;
 	}
 	return 0;
 }
 
 int config_muc_creator(const struct config *c, const char *bare)
 {
-	const char *at = strchr(bare, '@'), *p = c->muc_creators;
+	const char *at = strchr(bare, '@');
 	const char *domain = at ? at + 1 : bare;
-	size_t n;
 
-	if (!*p)
+	return !c->muc_creators[0] || words_have(c->muc_creators, bare, strlen(bare)) ||
+	    words_have(c->muc_creators, domain, strlen(domain));
+}
+
+int config_ws_origin(const struct config *c, const char *origin, size_t len)
+{
+	char low[CONFIG_MAX_STR];
+	size_t i;
+
+	if (!c->ws_origins[0])
 		return 1;
-	while (*p) {
-		n = strcspn(p, " ");
-		if ((strlen(bare) == n && !strncmp(p, bare, n)) ||
-		    (strlen(domain) == n && !strncmp(p, domain, n)))
-			return 1;
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
-	return 0;
+	if (len >= sizeof low)
+		return 0;
+	for (i = 0; i < len; i++)
+		low[i] = (char)tolower((unsigned char)origin[i]);
+	return words_have(c->ws_origins, low, len);
 }
 
 static int config_set(struct config *c, const char *k, char *v)
@@ -291,7 +310,9 @@ static int config_set(struct config *c, const char *k, char *v)
 	if (!strcmp(k, "muc_domain"))
 		return parse_muc_domain(c, v);
 	if (!strcmp(k, "muc_creators"))
-		return parse_muc_creators(c, v);
+		return parse_words(c->muc_creators, sizeof c->muc_creators, v, "/");
+	if (!strcmp(k, "ws_origins"))
+		return parse_words(c->ws_origins, sizeof c->ws_origins, v, "");
 	if (!strcmp(k, "hostname"))
 		return strpbrk(v, " \t") ? -1 : copy_str(c->hostname, sizeof c->hostname, v);
 	for (i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++) {

@@ -86,6 +86,8 @@ struct config {
 	char muc_creators[CONFIG_MAX_STR];   /* who may create rooms: bare JIDs and
 	                                        domains, space separated; "" every
 	                                        local user */
+	char ws_origins[CONFIG_MAX_STR];     /* WebSocket origins allowed, space
+	                                        separated, lower-cased; "" any */
 	char domains[CONFIG_MAX_DOMAINS][CONFIG_MAX_DOMAIN];
 	struct config_tls_domain tls_domains[CONFIG_MAX_DOMAINS];
 	struct netaddr_range auth_exempt[CONFIG_MAX_EXEMPT];
@@ -105,6 +107,10 @@ int config_auth_exempt(const struct config *c, const char *addr);
 
 /* 1 if bare JID bare (prepped) may create rooms (muc_creators). */
 int config_muc_creator(const struct config *c, const char *bare);
+
+/* 1 if the len bytes at origin (a WebSocket Origin header) may connect:
+ * ws_origins is empty or lists it (compared without case). */
+int config_ws_origin(const struct config *c, const char *origin, size_t len);
 
 /* 1 if name (already lower-cased/prepped) is one of the served domains. */
 int config_serves(const struct config *c, const char *domain);

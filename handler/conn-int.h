@@ -19,6 +19,7 @@
 #include "io.h"
 #include "jid.h"
 #include "store.h"
+#include "ws.h"
 #include "strvec.h"
 #include "xml.h"
 
@@ -98,6 +99,7 @@ struct conn {
 	struct sm_out sm;
 	void *slots[MODULES_MAX];        /* per-module state (conn_slot) */
 	struct io io;                    /* the client's bytes, plain or TLS */
+	struct ws *ws;                   /* -w: WebSocket frames (NULL: none) */
 	char stream_id[2 * STREAM_ID_BYTES + 1];
 	char peer[128];
 	char peer_ip[128];               /* the address alone, for counters */
@@ -119,11 +121,20 @@ void conn_set_storage(struct conn *c, int reachable);
 /* Direct TLS (XEP-0368): TLS from the first byte. -1 (logged) when no
  * certificate can be loaded. */
 int conn_direct_tls(struct conn *c);
+/* -w: the WebSocket upgrade (ws.h), within auth_timeout. -1 (logged) if
+ * the client was refused or went away: nothing more is to be said. */
+int conn_websocket(struct conn *c);
+/* Frames the client sent with its upgrade request: their turn comes once
+ * the storage is known (conn_set_storage), as for any first bytes. */
+void conn_websocket_early(struct conn *c);
 /* Read what the client sent: > 0 bytes, 0 nothing yet, -1 it is gone
  * (the connection is then closing). */
 long conn_read(struct conn *c, char *buf, size_t len);
 /* Feed bytes from the client. */
 void conn_input(struct conn *c, const char *buf, size_t len);
+/* Feed the XML stream's bytes to the parser (stream.c; the WebSocket's
+ * bytes after ws.c took the frames off). */
+void stream_feed(struct conn *c, const char *buf, size_t len);
 /* A payload published to one of our channels. */
 void conn_deliver(struct conn *c, const char *payload, size_t len);
 /* After the subscriber was read: flush the modules that got wake-ups,

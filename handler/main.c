@@ -33,6 +33,8 @@
  *      or, a resumable session only lost, detached for resume_timeout
  *
  * -T: direct TLS (XEP-0368, port 5223): TLS from the first byte.
+ * -w: XMPP over WebSocket (RFC 7395, ws.c): an HTTP/1.1 upgrade first,
+ *     then WebSocket frames; TLS (wss) is a reverse proxy's, so not with -T.
  * -V: print the version compiled in (version.h) and exit.
  * Exit status: 0 the stream ended, 100 usage, 111 system failure before serving.
  */
@@ -59,7 +61,7 @@
 #include <unistd.h>
 
 #define PROG  "xmpp-handler"
-#define USAGE "usage: " PROG " [-V] [-c config-file] [-T]"
+#define USAGE "usage: " PROG " [-V] [-c config-file] [-T | -w]"
 
 #define READ_CHUNK        16384
 #define OUT_MAX           (4 * 1024 * 1024)  /* unread output that ends a session */
@@ -271,15 +273,17 @@ int main(int argc, char **argv)
 	struct conn c;
 	char err[512], peer[128];
 	const char *cfgpath = NULL;
-	int opt, flags, direct_tls = 0;
+	int opt, flags, direct_tls = 0, websocket = 0;
 
 	log_init(PROG);
 	login_fd_take();
-	while ((opt = getopt(argc, argv, "c:TV")) != -1) {
+	while ((opt = getopt(argc, argv, "c:TVw")) != -1) {
 		if (opt == 'c') {
 			cfgpath = optarg;
 		} else if (opt == 'T') {
 			direct_tls = 1;
+		} else if (opt == 'w') {
+			websocket = 1;
 		} else if (opt == 'V') {
 			printf("%s %s\n", PROG, XMPPD_VERSION);
 			return 0;
@@ -287,6 +291,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", USAGE);
 			return 100;
 		}
+	}
+	if (direct_tls && websocket) {
+		fprintf(stderr, "%s\n", USAGE);
+		return 100;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_term);
@@ -305,13 +313,19 @@ int main(int argc, char **argv)
 	if (sandbox_enter(&cfg, cfgpath, err, sizeof err) == -1)
 		refuse(err);
 	conn_init(&c, &cfg, &st, peer, STDIN_FILENO, STDOUT_FILENO);
-	log_msg(LOG_INFO, "connect%s", direct_tls ? " (direct TLS)" : "");
+	log_msg(LOG_INFO, "connect%s", direct_tls ? " (direct TLS)" : websocket ? " (WebSocket)" : "");
 	if (direct_tls && conn_direct_tls(&c) == -1) {
 		conn_free(&c);
 		store_close(&st);
 		return 111;     /* no TLS to speak: nothing can be said to the client */
 	}
+	if (websocket && conn_websocket(&c) == -1) {
+		conn_free(&c);
+		return 0;       /* refused with an HTTP status, or the client left */
+	}
 	conn_set_storage(&c, open_store(&st, &cfg) == 0);
+	if (websocket)
+		conn_websocket_early(&c);
 	serve(&c, &st, &cfg);
 	conn_finish(&c);
 	conn_free(&c);

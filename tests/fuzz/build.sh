@@ -53,7 +53,8 @@ cov)
 	;;
 esac
 pkgcflags=$(pkg-config --cflags $PKGS 2>/dev/null || true)
-libs="$(pkg-config --libs $PKGS 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -ldl -pthread"
+# The handler objects include ws.c (xmpp-handler -w): its two libraries.
+libs="$(pkg-config --libs $PKGS 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -lwslay -lhttp_parser -ldl -pthread"
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter -Ilib -Irouter -Ihandler -Itests/fuzz $pkgcflags $ccflags ${FUZZ_CFLAGS:-}"
 
 mkdir -p "$out/obj"

@@ -1,0 +1,695 @@
+/*
+ * ws.c - XMPP over WebSocket (RFC 7395): the upgrade, the frames, and
+ * RFC 7395 framing in and out (ws.h).
+ *
+ * The request head is parsed by libhttp-parser and the frames by
+ * libwslay, not here: both run before authentication on untrusted bytes,
+ * and both are small, fuzzed and widely deployed (node.js, nghttp2).
+ */
+#include "ws.h"
+#include "config.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <http_parser.h>
+#include <nettle/base64.h>
+#include <nettle/sha1.h>
+#include <wslay/wslay.h>
+
+#define WS_HEAD_MAX     8192    /* the request head, all of it */
+#define WS_VALUE_MAX    1024    /* one header's value (repeats joined) */
+#define WS_NAME_MAX     64      /* a header name we care about is shorter */
+#define WS_KEY_BYTES    16      /* RFC 6455 4.1: the decoded key's size */
+#define WS_VERSION      "13"
+#define WS_PROTOCOL     "xmpp"
+#define WS_GUID         "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  /* RFC 6455 1.3 */
+#define NS_FRAMING      "urn:ietf:params:xml:ns:xmpp-framing"
+#define FRAMING_OPEN    "<open xmlns='" NS_FRAMING "'"
+#define FRAMING_CLOSE   "<close xmlns='" NS_FRAMING "'/>"
+#define WRITE_WAIT_MS   5000    /* for the answer to the upgrade to go out */
+
+struct ws {
+	wslay_event_context_ptr ctx;
+	const char *in;          /* ws_input's bytes, for the recv callback */
+	size_t in_len;
+	char *early;             /* bytes after the request head */
+	size_t early_len;
+	struct xbuf wire;        /* frames not yet written */
+	size_t taken;            /* bytes of out framed into wire */
+	int closing;             /* our close frame is queued: frame no more */
+	int close_next;          /* queue it after the frames now queued */
+	ws_feed_fn *feed;
+	void *feed_arg;
+	char err[128];
+};
+
+/* ---- the upgrade ---- */
+
+enum { H_NONE, H_HOST, H_UPGRADE, H_CONNECTION, H_VERSION, H_KEY, H_PROTOCOL, H_ORIGIN, H_COUNT };
+static const char *const header_names[H_COUNT] = {
+	NULL, "Host", "Upgrade", "Connection", "Sec-WebSocket-Version",
+	"Sec-WebSocket-Key", "Sec-WebSocket-Protocol", "Origin",
+};
+
+struct head {
+	char name[WS_NAME_MAX];
+	size_t name_len;
+	int in_value;            /* the last callback was a value's */
+	int cur;                 /* H_* of the header being read */
+	int seen[H_COUNT];
+	char value[H_COUNT][WS_VALUE_MAX];
+	size_t value_len[H_COUNT];
+	int too_long;
+	int done;
+};
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct head *h = p->data;
+	if (h->in_value) {
+		h->in_value = 0;
+		h->name_len = 0;
+	}
+	if (h->name_len + len >= sizeof h->name)
+		len = 0, h->name_len = sizeof h->name - 1;   /* not one of ours */
+	memcpy(h->name + h->name_len, at, len);
+	h->name_len += len;
+	h->name[h->name_len] = '\0';
+	return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct head *h = p->data;
+	int i;
+
+	if (!h->in_value) {
+		h->in_value = 1;
+		h->cur = H_NONE;
+		for (i = 1; i < H_COUNT; i++)
+			if (!strcasecmp(h->name, header_names[i]))
+				h->cur = i;
+		/* RFC 7230 3.2.2: repeats of a list header are one list. */
+		if (h->cur && h->seen[h->cur] && h->value_len[h->cur] + 2 < WS_VALUE_MAX) {
+			memcpy(h->value[h->cur] + h->value_len[h->cur], ", ", 2);
+			h->value_len[h->cur] += 2;
+		}
+		if (h->cur)
+			h->seen[h->cur] = 1;
+	}
+	if (!h->cur)
+		return 0;
+	if (h->value_len[h->cur] + len >= WS_VALUE_MAX) {
+		h->too_long = 1;
+		return 0;
+	}
+	memcpy(h->value[h->cur] + h->value_len[h->cur], at, len);
+	h->value_len[h->cur] += len;
+	h->value[h->cur][h->value_len[h->cur]] = '\0';
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct head *h = p->data;
+	h->done = 1;
+	http_parser_pause(p, 1);     /* what follows is WebSocket frames */
+	return 0;
+}
+
+/* 1 if the comma-separated list holds token (case-insensitive if nocase). */
+static int list_has(const char *list, const char *token, int nocase)
+{
+	size_t n = strlen(token), k;
+	while (*list) {
+		list += strspn(list, " \t,");
+		k = strcspn(list, " \t,");
+		if (k == n && (nocase ? !strncasecmp(list, token, n) : !strncmp(list, token, n)))
+			return 1;
+		list += k;
+	}
+	return 0;
+}
+
+/* 1 if key is the base64 of WS_KEY_BYTES bytes (RFC 6455 4.2.1 item 5). */
+static int key_valid(const char *key, size_t len)
+{
+	struct base64_decode_ctx b;
+	uint8_t raw[BASE64_DECODE_LENGTH(WS_VALUE_MAX)];
+	size_t n = sizeof raw;
+
+	base64_decode_init(&b);
+	return base64_decode_update(&b, &n, raw, len, key) && base64_decode_final(&b) &&
+	    n == WS_KEY_BYTES;
+}
+
+static void accept_value(const char *key, size_t len, char *out)
+{
+	struct sha1_ctx s;
+	uint8_t digest[SHA1_DIGEST_SIZE];
+
+	sha1_init(&s);
+	sha1_update(&s, len, (const uint8_t *)key);
+	sha1_update(&s, sizeof WS_GUID - 1, (const uint8_t *)WS_GUID);
+	sha1_digest(&s, sizeof digest, digest);
+	base64_encode_raw(out, sizeof digest, digest);
+	out[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE)] = '\0';
+}
+
+/* Write all of s, waiting for the socket at most WRITE_WAIT_MS at a time. */
+static int write_all(int fd, const char *s, size_t len)
+{
+	struct pollfd pfd = { fd, POLLOUT, 0 };
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, s, len);
+		if (n > 0) {
+			s += n;
+			len -= (size_t)n;
+		} else if (n == -1 && errno == EINTR) {
+			continue;
+		} else if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (poll(&pfd, 1, WRITE_WAIT_MS) <= 0)
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Refuse the upgrade with status (its reason phrase included). */
+static void refuse(int wfd, const char *status, const char *extra)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof msg, "HTTP/1.1 %s\r\n%sContent-Length: 0\r\n"
+	    "Connection: close\r\n\r\n", status, extra ? extra : "");
+	if (write_all(wfd, msg, (size_t)n) == -1)
+		log_msg(LOG_INFO, "websocket: refusal not written: %s", strerror(errno));
+}
+
+/* Read the head into buf: its length, or -1 (why) if the client went
+ * away, took too long or sent more than WS_HEAD_MAX. */
+static long read_head(http_parser *p, struct head *h, int rfd, int timeout_sec,
+    char *buf, size_t *parsed, char *why, size_t whylen)
+{
+	static const http_parser_settings settings = {
+		.on_header_field = on_header_field,
+		.on_header_value = on_header_value,
+		.on_message_complete = on_message_complete,
+	};
+	struct pollfd pfd = { rfd, POLLIN, 0 };
+	time_t deadline = time(NULL) + timeout_sec;
+	size_t have = 0, n;
+	ssize_t got;
+
+	while (!h->done) {
+		time_t left = deadline - time(NULL);
+		if (have == WS_HEAD_MAX) {
+			snprintf(why, whylen, "request head over %d bytes", WS_HEAD_MAX);
+			return -2;
+		}
+		if (left <= 0 || poll(&pfd, 1, (int)left * 1000) == 0) {
+			snprintf(why, whylen, "no request head in %d s", timeout_sec);
+			return -1;
+		}
+		got = read(rfd, buf + have, WS_HEAD_MAX - have);
+		if (got == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (got <= 0) {
+			snprintf(why, whylen, "%s", got ? strerror(errno) : "client closed the connection");
+			return -1;
+		}
+		n = http_parser_execute(p, &settings, buf + have, (size_t)got);
+		have += (size_t)got;
+		*parsed = have - (size_t)got + n;
+		if (HTTP_PARSER_ERRNO(p) != HPE_OK && HTTP_PARSER_ERRNO(p) != HPE_PAUSED) {
+			snprintf(why, whylen, "bad request: %s", http_errno_name(HTTP_PARSER_ERRNO(p)));
+			return -2;
+		}
+	}
+	return (long)have;
+}
+
+/* The RFC 6455 4.2.1 and RFC 7395 3.2 checks: NULL if the upgrade is
+ * acceptable, else the status to refuse it with (why says why). */
+static const char *check_head(const struct config *cfg, const http_parser *p,
+    const struct head *h, const char **extra, char *why, size_t whylen)
+{
+	*extra = NULL;
+	if (h->too_long) {
+		snprintf(why, whylen, "header value over %d bytes", WS_VALUE_MAX);
+		return "400 Bad Request";
+	}
+	if (p->method != HTTP_GET || p->http_major != 1 || p->http_minor < 1) {
+		snprintf(why, whylen, "not a GET over HTTP/1.1");
+		return "400 Bad Request";
+	}
+	if (!h->seen[H_HOST] || !list_has(h->value[H_UPGRADE], "websocket", 1) ||
+	    !list_has(h->value[H_CONNECTION], "upgrade", 1)) {
+		snprintf(why, whylen, "not a WebSocket upgrade");
+		return "400 Bad Request";
+	}
+	if (strcmp(h->value[H_VERSION], WS_VERSION)) {
+		snprintf(why, whylen, "WebSocket version '%s'", h->value[H_VERSION]);
+		*extra = "Sec-WebSocket-Version: " WS_VERSION "\r\n";
+		return "426 Upgrade Required";
+	}
+	if (!key_valid(h->value[H_KEY], h->value_len[H_KEY])) {
+		snprintf(why, whylen, "bad Sec-WebSocket-Key");
+		return "400 Bad Request";
+	}
+	/* Origin guards browsers' users against other sites' scripts; other
+	 * clients send none (and could send any): they are not refused. */
+	if (h->seen[H_ORIGIN] &&
+	    !config_ws_origin(cfg, h->value[H_ORIGIN], h->value_len[H_ORIGIN])) {
+		snprintf(why, whylen, "origin '%s' refused", h->value[H_ORIGIN]);
+		return "403 Forbidden";
+	}
+	/* RFC 7395 3.2: without "xmpp" this is not an XMPP connection, and
+	 * accepting it without a subprotocol would make the client close
+	 * it anyway: say so at once. */
+	if (!list_has(h->value[H_PROTOCOL], WS_PROTOCOL, 0)) {
+		snprintf(why, whylen, "no '" WS_PROTOCOL "' in Sec-WebSocket-Protocol");
+		return "400 Bad Request";
+	}
+	return NULL;
+}
+
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+    void *arg)
+{
+	struct ws *w = arg;
+	(void)flags;
+	if (!w->in_len) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	if (len > w->in_len)
+		len = w->in_len;
+	memcpy(buf, w->in, len);
+	w->in += len;
+	w->in_len -= len;
+	return (ssize_t)len;
+}
+
+static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+    void *arg)
+{
+	struct ws *w = arg;
+	(void)ctx;
+	(void)flags;
+	xbuf_add(&w->wire, (const char *)data, len);
+	return (ssize_t)len;
+}
+
+static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m,
+    void *arg);
+
+struct ws *ws_accept(const struct config *cfg, int rfd, int wfd, int timeout_sec,
+    char *why, size_t whylen)
+{
+	static const struct wslay_event_callbacks cbs = {
+		.recv_callback = recv_cb,
+		.send_callback = send_cb,
+		.on_msg_recv_callback = on_msg,
+	};
+	char *buf = xmalloc(WS_HEAD_MAX), answer[256];
+	char acc[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE) + 1];
+	struct head *h = xcalloc(1, sizeof *h);
+	http_parser p;
+	const char *status, *extra;
+	struct ws *w = NULL;
+	size_t parsed = 0;
+	long have;
+	int n;
+
+	http_parser_init(&p, HTTP_REQUEST);
+	p.data = h;
+	have = read_head(&p, h, rfd, timeout_sec, buf, &parsed, why, whylen);
+	if (have == -2)
+		refuse(wfd, "400 Bad Request", NULL);
+	if (have < 0)
+		goto out;
+	if ((status = check_head(cfg, &p, h, &extra, why, whylen))) {
+		refuse(wfd, status, extra);
+		goto out;
+	}
+	accept_value(h->value[H_KEY], h->value_len[H_KEY], acc);
+	n = snprintf(answer, sizeof answer, "HTTP/1.1 101 Switching Protocols\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+	    "Sec-WebSocket-Protocol: " WS_PROTOCOL "\r\n\r\n", acc);
+	if (write_all(wfd, answer, (size_t)n) == -1) {
+		snprintf(why, whylen, "upgrade not written: %s", strerror(errno));
+		goto out;
+	}
+	w = xcalloc(1, sizeof *w);
+	if (wslay_event_context_server_init(&w->ctx, &cbs, w) != 0)
+		abort();                 /* only out of memory fails */
+	/* RFC 7395 3.3.3: a frame is one stanza: none may be bigger. */
+	wslay_event_config_set_max_recv_msg_length(w->ctx, cfg->max_stanza_size);
+	w->early_len = (size_t)have - parsed;
+	w->early = xmalloc(w->early_len + 1);
+	memcpy(w->early, buf + parsed, w->early_len);
+out:
+	free(buf);
+	free(h);
+	return w;
+}
+
+void ws_free(struct ws *w)
+{
+	if (!w)
+		return;
+	wslay_event_context_free(w->ctx);
+	xbuf_free(&w->wire);
+	free(w->early);
+	free(w);
+}
+
+size_t ws_early_input(struct ws *w, const char **buf)
+{
+	*buf = w->early;
+	return w->early_len;
+}
+
+const char *ws_error(const struct ws *w)
+{
+	return w->err;
+}
+
+size_t ws_pending(const struct ws *w)
+{
+	return w->wire.len;
+}
+
+/* ---- frames in ---- */
+
+/* 1 if the frame's element is RFC 7395's el (open or close). */
+static int is_framing(const char *xml, size_t len, const char *el)
+{
+	size_t n = strlen(el);
+	while (len && isspace((unsigned char)*xml))
+		xml++, len--;
+	return len > n + 1 && xml[0] == '<' && !strncmp(xml + 1, el, n) &&
+	    strchr(" \t\r\n/>", xml[n + 1]);
+}
+
+/* <open/> becomes the stream header the parser expects (to, from and
+ * version carried over); anything else that is not <open/> in the
+ * framing namespace goes to the parser as it is, which refuses it. */
+static void feed_open(struct ws *w, const char *xml, size_t len)
+{
+	static const char *const carried[] = { "to", "from", "version", NULL };
+	struct xml_node *open = xml_parse_string(xml, len);
+	struct xbuf b = { NULL, 0, 0 };
+	const char *v;
+	int i;
+
+	if (!open || !open->ns || strcmp(open->ns, NS_FRAMING)) {
+		w->feed(w->feed_arg, xml, len);
+		xml_free(open);
+		return;
+	}
+	xbuf_adds(&b, "<stream:stream xmlns='" NS_CLIENT "' xmlns:stream='" NS_STREAMS "'");
+	for (i = 0; carried[i]; i++) {
+		if (!(v = xml_get(open, carried[i])))
+			continue;
+		xbuf_addf(&b, " %s='", carried[i]);
+		xbuf_add_esc(&b, v, strlen(v));
+		xbuf_adds(&b, "'");
+	}
+	xbuf_adds(&b, ">");
+	w->feed(w->feed_arg, b.p, b.len);
+	xbuf_free(&b);
+	xml_free(open);
+}
+
+static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m,
+    void *arg)
+{
+	struct ws *w = arg;
+	const char *xml = (const char *)m->msg;
+	static const char end[] = "</stream:stream>";
+
+	if (w->closing)
+		return;
+	switch (m->opcode) {
+	case WSLAY_TEXT_FRAME:
+		if (is_framing(xml, m->msg_length, "open"))
+			feed_open(w, xml, m->msg_length);
+		else if (is_framing(xml, m->msg_length, "close"))
+			w->feed(w->feed_arg, end, sizeof end - 1);
+		else
+			w->feed(w->feed_arg, xml, m->msg_length);
+		break;
+	case WSLAY_BINARY_FRAME:
+		/* RFC 7395 3.2: XMPP is text frames only. */
+		wslay_event_queue_close(ctx, WSLAY_CODE_UNSUPPORTED_DATA, NULL, 0);
+		snprintf(w->err, sizeof w->err, "binary WebSocket frame");
+		w->closing = 1;
+		break;
+	case WSLAY_CONNECTION_CLOSE:
+		snprintf(w->err, sizeof w->err, "client closed the WebSocket (%u)",
+		    (unsigned)m->status_code);
+		break;
+	default:                         /* ping (wslay answers it), pong */
+		break;
+	}
+}
+
+int ws_input(struct ws *w, const char *buf, size_t len, ws_feed_fn *feed, void *arg)
+{
+	int r;
+
+	w->in = buf;
+	w->in_len = len;
+	w->feed = feed;
+	w->feed_arg = arg;
+	r = wslay_event_recv(w->ctx);
+	wslay_event_send(w->ctx);       /* pongs, a close frame: into wire */
+	if (r != 0 && !w->err[0])
+		snprintf(w->err, sizeof w->err, "WebSocket error %d", r);
+	if (!w->err[0] && wslay_event_get_close_sent(w->ctx))
+		snprintf(w->err, sizeof w->err, "WebSocket closed by the server (%u)",
+		    (unsigned)wslay_event_get_status_code_sent(w->ctx));
+	if (w->err[0]) {
+		w->closing = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- frames out ---- */
+
+/* The start tag at p (p[0] is '<'): its length up to '>' included, or 0
+ * if it is not all there. name_len: the length of its name. */
+static size_t tag_scan(const char *p, size_t n, size_t *name_len)
+{
+	size_t i = 1;
+	char quote = 0;
+
+	while (i < n && !strchr(" \t\r\n/>", p[i]))
+		i++;
+	*name_len = i - 1;
+	for (; i < n; i++) {
+		if (quote) {
+			if (p[i] == quote)
+				quote = 0;
+		} else if (p[i] == '\'' || p[i] == '"') {
+			quote = p[i];
+		} else if (p[i] == '>') {
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+/* The next attribute of the start tag t (of length tlen) from *i:
+ * 1 with its name and value (quotes included), 0 at the tag's end. */
+static int attr_next(const char *t, size_t tlen, size_t *i, const char **name, size_t *nlen,
+    const char **val, size_t *vlen)
+{
+	size_t k = *i;
+	char quote;
+
+	while (k < tlen && isspace((unsigned char)t[k]))
+		k++;
+	if (k >= tlen || t[k] == '/' || t[k] == '>')
+		return 0;
+	*name = t + k;
+	while (k < tlen && t[k] != '=' && !isspace((unsigned char)t[k]))
+		k++;
+	*nlen = (size_t)(t + k - *name);
+	while (k < tlen && t[k] != '\'' && t[k] != '"')
+		k++;
+	if (k >= tlen)
+		return 0;
+	quote = t[k];
+	*val = t + k;
+	for (k++; k < tlen && t[k] != quote; k++)
+		;
+	*vlen = (size_t)(t + k + 1 - *val);
+	*i = k + 1;
+	return 1;
+}
+
+static int attr_is_ns(const char *name, size_t nlen)
+{
+	return (nlen == 5 && !strncmp(name, "xmlns", 5)) ||
+	    (nlen > 6 && !strncmp(name, "xmlns:", 6));
+}
+
+/* The end of the element starting at p with a start tag of tlen bytes,
+ * or 0 if it is not all there. */
+static size_t element_end(const char *p, size_t n, size_t tlen)
+{
+	size_t i = tlen, name_len, k;
+	int depth = 1;
+
+	if (p[tlen - 2] == '/')
+		return tlen;
+	while (depth) {
+		const char *lt = memchr(p + i, '<', n - i);
+		if (!lt)
+			return 0;
+		i = (size_t)(lt - p);
+		if (i + 1 < n && p[i + 1] == '/') {
+			const char *gt = memchr(p + i, '>', n - i);
+			if (!gt)
+				return 0;
+			i = (size_t)(gt - p) + 1;
+			depth--;
+			continue;
+		}
+		if (!(k = tag_scan(p + i, n - i, &name_len)))
+			return 0;
+		if (p[i + k - 2] != '/')
+			depth++;
+		i += k;
+	}
+	return i;
+}
+
+static void queue_text(struct ws *w, const char *s, size_t len)
+{
+	struct wslay_event_msg m = { WSLAY_TEXT_FRAME, (const uint8_t *)s, len };
+	if (wslay_event_queue_msg(w->ctx, &m) != 0)
+		w->closing = 1;          /* a close frame went first: no more */
+}
+
+/* The stream header as <open/>: its attributes but the namespaces. */
+static void frame_open(struct ws *w, const char *t, size_t tlen, size_t name_len)
+{
+	struct xbuf b = { NULL, 0, 0 };
+	const char *name, *val;
+	size_t nlen, vlen, i = 1 + name_len;
+
+	xbuf_adds(&b, FRAMING_OPEN);
+	while (attr_next(t, tlen, &i, &name, &nlen, &val, &vlen))
+		if (!attr_is_ns(name, nlen)) {
+			xbuf_adds(&b, " ");
+			xbuf_add(&b, name, nlen);
+			xbuf_adds(&b, "=");
+			xbuf_add(&b, val, vlen);
+		}
+	xbuf_adds(&b, "/>");
+	queue_text(w, b.p, b.len);
+	xbuf_free(&b);
+}
+
+/* A top-level element as a frame of its own: RFC 7395 3.3.3 wants each
+ * frame to parse alone, so the namespaces the stream header declared
+ * (jabber:client, the stream prefix) are declared on it. */
+static void frame_element(struct ws *w, const char *p, size_t len, size_t tlen, size_t name_len)
+{
+	struct xbuf b = { NULL, 0, 0 };
+	const char *name, *val;
+	size_t nlen, vlen, i = 1 + name_len;
+	int has_default = 0;
+
+	while (attr_next(p, tlen, &i, &name, &nlen, &val, &vlen))
+		has_default |= nlen == 5 && !strncmp(name, "xmlns", 5);
+	xbuf_add(&b, p, 1 + name_len);
+	if (name_len > 7 && !strncmp(p + 1, "stream:", 7))
+		xbuf_adds(&b, " xmlns:stream='" NS_STREAMS "'");
+	else if (!has_default && !memchr(p + 1, ':', name_len))
+		xbuf_adds(&b, " xmlns='" NS_CLIENT "'");
+	xbuf_add(&b, p + 1 + name_len, len - 1 - name_len);
+	queue_text(w, b.p, b.len);
+	xbuf_free(&b);
+}
+
+/* Frame the complete top-level items of p: the bytes used. */
+static size_t frame_output(struct ws *w, const char *p, size_t n)
+{
+	size_t pos = 0, tlen, name_len, end;
+	const char *gt;
+
+	while (pos < n && !w->closing) {
+		const char *q = p + pos;
+		if (isspace((unsigned char)*q)) {
+			pos++;
+		} else if (*q == '<' && n - pos >= 2 && (q[1] == '?' || q[1] == '/')) {
+			/* The XML declaration; an end tag here is the stream's. */
+			if (!(gt = memchr(q, '>', n - pos)))
+				break;
+			if (q[1] == '/') {
+				queue_text(w, FRAMING_CLOSE, sizeof FRAMING_CLOSE - 1);
+				w->close_next = w->closing = 1;
+			}
+			pos = (size_t)(gt - p) + 1;
+		} else if (*q == '<') {
+			if (!(tlen = tag_scan(q, n - pos, &name_len)))
+				break;
+			if (name_len == 13 && !strncmp(q + 1, "stream:stream", 13)) {
+				frame_open(w, q, tlen, name_len);
+				pos += tlen;
+				continue;
+			}
+			if (!(end = element_end(q, n - pos, tlen)))
+				break;
+			frame_element(w, q, end, tlen, name_len);
+			pos += end;
+		} else {                     /* text between stanzas: never written */
+			gt = memchr(q, '<', n - pos);
+			pos = gt ? (size_t)(gt - p) : n;
+		}
+	}
+	/* Once closing, the rest can never be sent: drop it. */
+	return w->closing ? n : pos;
+}
+
+int ws_flush(struct ws *w, struct io *io, struct xbuf *out)
+{
+	int r;
+
+	if (!w->wire.len && !w->taken && out->len) {
+		w->taken = frame_output(w, out->p, out->len);
+		wslay_event_send(w->ctx);
+	}
+	/* wslay sends control frames before data: the close frame is queued
+	 * once the data frames before it are in wire. */
+	if (w->close_next) {
+		w->close_next = 0;
+		wslay_event_queue_close(w->ctx, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);
+		wslay_event_send(w->ctx);
+	}
+	r = io_flush(io, &w->wire);
+	if (!w->wire.len && w->taken) {
+		xbuf_consume(out, w->taken);
+		w->taken = 0;
+	}
+	return r;
+}

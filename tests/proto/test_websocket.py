@@ -1,0 +1,318 @@
+"""RFC 7395 XMPP over WebSocket: xmpp-handler -w on listener 1, plain TCP
+on listener 0. The WebSocket client is written here on a raw socket (RFC
+6455 5: masked frames out, frames in), so that a test can send what a
+library would refuse to: a binary frame, an oversized one, a bad upgrade.
+"""
+import base64
+import hashlib
+import os
+import socket
+import struct
+import time
+import xml.etree.ElementTree as ET
+
+from harness import TIMEOUT, NS_SASL
+from im_helpers import PW, body_is, is_, raw_login, raw_wait
+
+ALICE, BOB = 'alice@localhost', 'bob@localhost'
+NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing'
+NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind'
+GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
+OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 1, 2, 8, 9, 10
+OPEN = "<open xmlns='%s' to='localhost' version='1.0'/>" % NS_FRAMING
+CLOSE = "<close xmlns='%s'/>" % NS_FRAMING
+
+
+def ws_server(server_factory, **conf):
+    """A server with a TCP listener (0) and a WebSocket one (1)."""
+    s = server_factory(listeners=2, listener_args=[[], ['-w']], **conf)
+    s.adduser(ALICE, PW)
+    s.adduser(BOB, PW)
+    return s
+
+
+def request(key, version='13', protocol='xmpp', origin=None, upgrade=True):
+    lines = ['GET /xmpp-websocket HTTP/1.1', 'Host: localhost']
+    if upgrade:
+        lines += ['Upgrade: websocket', 'Connection: Upgrade']
+    lines += ['Sec-WebSocket-Key: ' + key, 'Sec-WebSocket-Version: ' + version]
+    if protocol:
+        lines.append('Sec-WebSocket-Protocol: ' + protocol)
+    if origin:
+        lines.append('Origin: ' + origin)
+    return ('\r\n'.join(lines) + '\r\n\r\n').encode()
+
+
+def http_answer(sock):
+    """The response head, as (status line, {lower-case header: value})."""
+    data = b''
+    deadline = time.monotonic() + TIMEOUT
+    while b'\r\n\r\n' not in data:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        got = sock.recv(4096)
+        assert got, 'connection closed after %r' % data
+        data += got
+    head, rest = data.split(b'\r\n\r\n', 1)
+    lines = head.decode().split('\r\n')
+    headers = {}
+    for ln in lines[1:]:
+        k, v = ln.split(':', 1)
+        headers[k.strip().lower()] = v.strip()
+    return lines[0], headers, rest
+
+
+def frame_bytes(op, payload):
+    """A final, masked client frame (RFC 6455 5.2)."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    mask = os.urandom(4)
+    n = len(payload)
+    head = bytes([0x80 | op])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack('>H', n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack('>Q', n)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+class WS:
+    """A WebSocket client on a raw socket."""
+
+    def __init__(self, port, **req):
+        self.sock = socket.create_connection(('127.0.0.1', port), timeout=TIMEOUT)
+        self.key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(request(self.key, **req))
+        self.status, self.headers, self.buf = http_answer(self.sock)
+
+    def send_frame(self, op, payload):
+        self.sock.sendall(frame_bytes(op, payload))
+
+    def send(self, xml):
+        self.send_frame(OP_TEXT, xml)
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            got = self.sock.recv(65536)
+            if not got:
+                raise EOFError('connection closed')
+            self.buf += got
+
+    def frame(self, timeout=TIMEOUT):
+        """The next frame: (opcode, payload bytes)."""
+        self.sock.settimeout(timeout)
+        self._need(2)
+        op, n = self.buf[0] & 0x0f, self.buf[1] & 0x7f
+        assert not self.buf[1] & 0x80, 'a server frame must not be masked'
+        off = 2
+        if n == 126:
+            self._need(4)
+            n, off = struct.unpack('>H', self.buf[2:4])[0], 4
+        elif n == 127:
+            self._need(10)
+            n, off = struct.unpack('>Q', self.buf[2:10])[0], 10
+        self._need(off + n)
+        payload, self.buf = self.buf[off:off + n], self.buf[off + n:]
+        return op, payload
+
+    def element(self, timeout=TIMEOUT):
+        """The next text frame, parsed alone (RFC 7395 3.3.3: each frame
+        is a whole element with its namespace declarations)."""
+        op, payload = self.frame(timeout)
+        assert op == OP_TEXT, (op, payload)
+        return ET.fromstring(payload)
+
+    def until(self, pred, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            el = self.element(max(0.01, deadline - time.monotonic()))
+            if pred(el):
+                return el
+
+    def closed(self, timeout=TIMEOUT):
+        """True once the server has closed the TCP connection."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                got = self.sock.recv(65536)
+                if not got:
+                    return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+def q(ns, name):
+    return '{%s}%s' % (ns, name)
+
+
+def open_stream(ws):
+    """<open/> -> <open/>, then the features in a frame of their own."""
+    ws.send(OPEN)
+    op = ws.element()
+    assert op.tag == q(NS_FRAMING, 'open'), ET.tostring(op)
+    assert op.get('from') == 'localhost' and op.get('version') == '1.0' and op.get('id')
+    feats = ws.element()
+    assert feats.tag == q('http://etherx.jabber.org/streams', 'features'), ET.tostring(feats)
+    return op, feats
+
+
+def login(port, bare, resource='ws'):
+    ws = WS(port)
+    assert ws.status == 'HTTP/1.1 101 Switching Protocols', ws.status
+    _, feats = open_stream(ws)
+    assert feats.find('{urn:ietf:params:xml:ns:xmpp-tls}starttls') is None
+    token = base64.b64encode(b'\0' + bare.split('@')[0].encode() + b'\0' + PW.encode()).decode()
+    ws.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (NS_SASL, token))
+    assert ws.element().tag == q(NS_SASL, 'success')
+    _, feats = open_stream(ws)                      # the restart
+    assert feats.find(q(NS_BIND, 'bind')) is not None
+    ws.send("<iq type='set' id='b1' xmlns='jabber:client'><bind xmlns='%s'>"
+            "<resource>%s</resource></bind></iq>" % (NS_BIND, resource))
+    res = ws.element()
+    assert res.tag == '{jabber:client}iq' and res.get('type') == 'result', ET.tostring(res)
+    return ws, res.find('.//' + q(NS_BIND, 'jid')).text
+
+
+def test_upgrade_accepted(server_factory):
+    """101 with the RFC 6455 4.2.2 accept value and the xmpp subprotocol."""
+    s = ws_server(server_factory)
+    ws = WS(s.ports[1])
+    want = base64.b64encode(hashlib.sha1((ws.key + GUID).encode()).digest()).decode()
+    assert ws.status == 'HTTP/1.1 101 Switching Protocols'
+    assert ws.headers['sec-websocket-accept'] == want
+    assert ws.headers['sec-websocket-protocol'] == 'xmpp'
+    assert ws.headers['upgrade'].lower() == 'websocket'
+    ws.close()
+
+
+def test_upgrade_refused(server_factory):
+    """Each refusal has its own status; the connection is closed after it."""
+    s = ws_server(server_factory, ws_origins='https://good.example http://other.example')
+    cases = [
+        ({'version': '8'}, 'HTTP/1.1 426 Upgrade Required'),
+        ({'upgrade': False}, 'HTTP/1.1 400 Bad Request'),
+        ({'protocol': None}, 'HTTP/1.1 400 Bad Request'),
+        ({'protocol': 'chat, mqtt'}, 'HTTP/1.1 400 Bad Request'),
+        ({'origin': 'https://evil.example'}, 'HTTP/1.1 403 Forbidden'),
+    ]
+    for req, status in cases:
+        ws = WS(s.ports[1], **req)
+        assert ws.status == status, (req, ws.status)
+        if status.startswith('HTTP/1.1 426'):
+            assert ws.headers['sec-websocket-version'] == '13'
+        assert ws.closed(), req
+        ws.close()
+    # Origins compare without case; a client that sends none is no browser.
+    for req in ({'origin': 'HTTPS://good.example'}, {'origin': 'http://other.example'}, {}):
+        ws = WS(s.ports[1], **req)
+        assert ws.status == 'HTTP/1.1 101 Switching Protocols', (req, ws.status)
+        ws.close()
+
+
+def test_garbage_request(server_factory):
+    """Not HTTP at all: 400."""
+    s = ws_server(server_factory)
+    sock = socket.create_connection(('127.0.0.1', s.ports[1]), timeout=TIMEOUT)
+    sock.sendall(b'<stream:stream xmlns="jabber:client">\r\n\r\n')
+    status, _, _ = http_answer(sock)
+    assert status == 'HTTP/1.1 400 Bad Request'
+    sock.close()
+
+
+def test_login_and_messages_with_tcp(server_factory):
+    """SASL PLAIN, restart, bind over WebSocket; a message each way with a
+    TCP client; every stanza in a frame of its own."""
+    s = ws_server(server_factory)
+    ws, full = login(s.ports[1], ALICE)
+    assert full.startswith(ALICE + '/')
+    tcp, bob_full = raw_login(s, BOB, listener=0)
+    ws.send("<presence xmlns='jabber:client'/>")
+    tcp.send("<presence/>")
+    tcp.send("<message to='%s' type='chat'><body>to ws</body></message>" % full)
+    m = ws.until(lambda el: el.tag == '{jabber:client}message')
+    assert m.findtext('{jabber:client}body') == 'to ws' and m.get('from') == bob_full
+    ws.send("<message xmlns='jabber:client' to='%s' type='chat'><body>to tcp</body></message>"
+            % bob_full)
+    raw_wait(tcp, body_is('to tcp'))
+    ws.send(CLOSE)
+    ws.until(lambda el: el.tag == q(NS_FRAMING, 'close'))
+    ws.close()
+
+
+def test_close_answered(server_factory):
+    """<close/> -> <close/>, a close frame, the connection closed."""
+    s = ws_server(server_factory)
+    ws = WS(s.ports[1])
+    open_stream(ws)
+    ws.send(CLOSE)
+    assert ws.element().tag == q(NS_FRAMING, 'close')
+    op, payload = ws.frame()
+    assert op == OP_CLOSE and struct.unpack('>H', payload[:2])[0] == 1000
+    assert ws.closed()
+    ws.close()
+
+
+def test_open_with_the_upgrade(server_factory):
+    """<open/> in the same packet as the request head is not lost."""
+    s = ws_server(server_factory)
+    sock = socket.create_connection(('127.0.0.1', s.ports[1]), timeout=TIMEOUT)
+    ws = WS.__new__(WS)
+    ws.sock = sock
+    ws.key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(request(ws.key) + frame_bytes(OP_TEXT, OPEN))
+    ws.status, ws.headers, ws.buf = http_answer(sock)
+    assert ws.status == 'HTTP/1.1 101 Switching Protocols'
+    assert ws.element().tag == q(NS_FRAMING, 'open')
+    assert ws.element().tag == '{http://etherx.jabber.org/streams}features'
+    ws.close()
+
+
+def test_ping_pong(server_factory):
+    s = ws_server(server_factory)
+    ws = WS(s.ports[1])
+    open_stream(ws)
+    ws.send_frame(OP_PING, b'are you there')
+    assert ws.frame() == (OP_PONG, b'are you there')
+    ws.close()
+
+
+def close_code(ws):
+    op, payload = ws.frame()
+    assert op == OP_CLOSE, (op, payload)
+    return struct.unpack('>H', payload[:2])[0]
+
+
+def test_binary_frame_closes_1003(server_factory):
+    s = ws_server(server_factory)
+    ws = WS(s.ports[1])
+    open_stream(ws)
+    ws.send_frame(OP_BINARY, OPEN)
+    assert close_code(ws) == 1003
+    assert ws.closed()
+    ws.close()
+
+
+def test_oversized_frame_closes_1009(server_factory):
+    s = ws_server(server_factory, max_stanza_size=4096)
+    ws = WS(s.ports[1])
+    open_stream(ws)
+    ws.send("<message xmlns='jabber:client'><body>%s</body></message>" % ('x' * 5000))
+    assert close_code(ws) == 1009
+    assert ws.closed()
+    ws.close()
+
+
+def test_stream_error_then_close(server_factory):
+    """A stream error is <stream:error/> in a frame, then <close/>."""
+    s = ws_server(server_factory)
+    ws = WS(s.ports[1])
+    open_stream(ws)
+    ws.send("<message xmlns='jabber:client' to='bob@localhost'><body>x</body></message>")
+    err = ws.element()
+    assert err.tag == '{http://etherx.jabber.org/streams}error', ET.tostring(err)
+    assert ws.element().tag == q(NS_FRAMING, 'close')
+    ws.close()

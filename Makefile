@@ -218,7 +218,7 @@ install: all
 	    install -d $(DESTDIR)$(UNITDIR)/$$u.service.d && \
 	    install -m 644 units/xmpp-sandbox.conf $(DESTDIR)$(UNITDIR)/$$u.service.d/10-sandbox.conf || exit 1; \
 	done
-	for u in xmpp@ xmpps@; do \
+	for u in xmpp@ xmpps@ xmpp-ws@; do \
 	    install -m 644 units/xmpp-connection.conf $(DESTDIR)$(UNITDIR)/$$u.service.d/20-connection.conf || exit 1; \
 	done
 	test -e $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf || \

@@ -5,8 +5,9 @@ Server       one xmppd "deployment": a private redis-server on a unix socket in 
              `systemd-socket-activate --inetd -a` on 127.0.0.1 running
              $XMPPD_BUILD/xmpp-handler per connection (one listener = one host).
              listener_args gives listener i extra handler arguments (e.g.
-             ["-T"] for direct TLS), handler_env extra environment variables
-             for every handler (e.g. CREDENTIALS_DIRECTORY).
+             ["-T"] for direct TLS, ["-w"] for WebSocket: test_websocket.py),
+             handler_env extra environment variables for every handler (e.g.
+             CREDENTIALS_DIRECTORY).
 Raw          a socket client that parses what the server sends with
              ElementTree's XMLPullParser: the stream header is the open root,
              each depth-1 element is reported whole, the end of the stream and

@@ -71,6 +71,9 @@
 
 static volatile sig_atomic_t got_term;
 
+/* -w: the client expects an HTTP answer first, even to a refusal. */
+static int websocket;
+
 /* xmpp-listen's admission control: the write end of a pipe it holds the
  * read end of, closed when the login phase is over (XMPP_LOGIN_FD). */
 static int login_fd = -1;
@@ -142,8 +145,11 @@ static void refuse(const char *why)
 	    "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
 	    "version='1.0'><stream:error><internal-server-error "
 	    "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>";
+	static const char http[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
 	log_msg(LOG_ERR, "refusing connection: %s", why);
-	if (write(STDOUT_FILENO, msg, sizeof msg - 1) == -1)
+	if ((websocket ? write(STDOUT_FILENO, http, sizeof http - 1) :
+	    write(STDOUT_FILENO, msg, sizeof msg - 1)) == -1)
 		log_msg(LOG_ERR, "write: %s", strerror(errno));
 	exit(111);
 }
@@ -273,7 +279,7 @@ int main(int argc, char **argv)
 	struct conn c;
 	char err[512], peer[128];
 	const char *cfgpath = NULL;
-	int opt, flags, direct_tls = 0, websocket = 0;
+	int opt, flags, direct_tls = 0;
 
 	log_init(PROG);
 	login_fd_take();

@@ -8,10 +8,11 @@ import hashlib
 import os
 import socket
 import struct
+import subprocess
 import time
 import xml.etree.ElementTree as ET
 
-from harness import TIMEOUT, NS_SASL
+from harness import BUILD, TIMEOUT, NS_SASL
 from im_helpers import PW, body_is, is_, raw_login, raw_wait
 
 ALICE, BOB = 'alice@localhost', 'bob@localhost'
@@ -316,3 +317,12 @@ def test_stream_error_then_close(server_factory):
     assert err.tag == '{http://etherx.jabber.org/streams}error', ET.tostring(err)
     assert ws.element().tag == q(NS_FRAMING, 'close')
     ws.close()
+
+
+def test_unusable_config_is_http_503():
+    """A handler that cannot start answers in HTTP, which the client reads."""
+    p = subprocess.run([str(BUILD / 'xmpp-handler'), '-w', '-c', '/nonexistent/xmpp.conf'],
+                       input=request('dGhlIHNhbXBsZSBub25jZQ=='), capture_output=True,
+                       timeout=TIMEOUT)
+    assert p.stdout.startswith(b'HTTP/1.1 503 Service Unavailable\r\n'), p.stdout
+    assert p.returncode == 111

@@ -46,32 +46,15 @@ INC_tests   := -Ilib -Irouter -Ihandler
 # connections, unused). link_static filters exactly those three and
 # shows any other.
 STATIC    ?= yes
-# Debian 12 ships libwslay (the WebSocket frames of xmpp-handler -w) as a
-# shared library only: where no libwslay.a is found, it alone is linked
-# shared, and the handler is then a dynamic program (STATIC=yes becomes
-# STATIC=libs for it; make says so).
-WSLAY_A   := $(shell $(CC) -print-file-name=libwslay.a)
-ifeq ($(WSLAY_A),libwslay.a)
-WSLAY_LIB := -Wl,-Bdynamic -lwslay
-ifeq ($(STATIC),yes)
-$(warning no libwslay.a: xmpp-handler links libwslay and the C library shared)
-endif
-else
-WSLAY_LIB := -lwslay
-endif
 ifeq ($(STATIC),yes)
 LIBS_CTL  := -static -lexpat -lhiredis -lnettle -lidn
-ifeq ($(WSLAY_A),libwslay.a)
-LIBS_HANDLER := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -lhttp_parser $(WSLAY_LIB) -ldl -pthread
-else
-LIBS_HANDLER := -static -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -lhttp_parser -lwslay -pthread
-endif
+LIBS_HANDLER := -static -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -pthread
 else ifeq ($(STATIC),libs)
 LIBS_CTL  := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lidn -Wl,-Bdynamic -ldl
-LIBS_HANDLER := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -lhttp_parser $(WSLAY_LIB) -Wl,-Bdynamic -ldl -pthread
+LIBS_HANDLER := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -Wl,-Bdynamic -ldl -pthread
 else
 LIBS_CTL  := $(shell pkg-config --libs expat hiredis libidn nettle 2>/dev/null || echo -lexpat -lhiredis -lnettle -lidn) -ldl
-LIBS_HANDLER := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -lhttp_parser -lwslay -ldl
+LIBS_HANDLER := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -ldl
 endif
 STATIC_NOTES := -e 'Using .\(getaddrinfo\|dlopen\|gethostbyname\). in statically linked applications' \
                 -e ': in function .\(_redisContextConnectTcp\|dlfcn_globallookup\|BIO_gethostbyname\).:$$'
@@ -211,14 +194,14 @@ install: all
 	install -d $(DESTDIR)$(SYSUSERSDIR)
 	install -m 644 units/xmpp.sysusers $(DESTDIR)$(SYSUSERSDIR)/xmpp.conf
 	install -m 644 units/xmpp.socket units/xmpps.socket units/xmpp-listen.socket \
-	    units/xmpps-listen.socket units/xmpp-ws.socket $(DESTDIR)$(UNITDIR)/
-	for u in xmpp@ xmpps@ xmpp-ws@ xmpp-listen; do \
+	    units/xmpps-listen.socket $(DESTDIR)$(UNITDIR)/
+	for u in xmpp@ xmpps@ xmpp-listen; do \
 	    sed 's|@BINDIR@|$(BINDIR)|g' units/$$u.service.in > $(DESTDIR)$(UNITDIR)/$$u.service && \
 	    chmod 644 $(DESTDIR)$(UNITDIR)/$$u.service && \
 	    install -d $(DESTDIR)$(UNITDIR)/$$u.service.d && \
 	    install -m 644 units/xmpp-sandbox.conf $(DESTDIR)$(UNITDIR)/$$u.service.d/10-sandbox.conf || exit 1; \
 	done
-	for u in xmpp@ xmpps@ xmpp-ws@; do \
+	for u in xmpp@ xmpps@; do \
 	    install -m 644 units/xmpp-connection.conf $(DESTDIR)$(UNITDIR)/$$u.service.d/20-connection.conf || exit 1; \
 	done
 	test -e $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf || \

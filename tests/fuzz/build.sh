@@ -53,8 +53,7 @@ cov)
 	;;
 esac
 pkgcflags=$(pkg-config --cflags $PKGS 2>/dev/null || true)
-# The handler objects include ws.c (xmpp-handler -w): its two libraries.
-libs="$(pkg-config --libs $PKGS 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -lwslay -lhttp_parser -ldl -pthread"
+libs="$(pkg-config --libs $PKGS 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -ldl -pthread"
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter -Ilib -Irouter -Ihandler -Itests/fuzz $pkgcflags $ccflags ${FUZZ_CFLAGS:-}"
 
 mkdir -p "$out/obj"
@@ -78,7 +77,7 @@ obj() {
 handler_objs=
 for f in handler/*.c lib/*.c; do
 	case $f in
-	handler/main.c|handler/sandbox.c|lib/log.c) ;;
+	handler/main.c|handler/serve.c|handler/sandbox.c|lib/log.c) ;;
 	*) o=$(obj "$f"); handler_objs="$handler_objs $o" ;;
 	esac
 done

@@ -1,0 +1,35 @@
+/*
+ * serve.h - what a program that serves one accepted connection on fd 0/1
+ * does around it: xmpp-handler (handler/main.c) and xmpp-web
+ * (web/main.c) share it, so both start, sandbox themselves and run a
+ * stream the same way.
+ *
+ * Contract, in the order of a process's life:
+ *   serve_start   once, first: logging as prog, XMPP_LOGIN_FD taken,
+ *                 signals (SIGTERM, SIGHUP, SIGINT end the stream with
+ *                 system-shutdown; SIGPIPE ignored), the peer's name in
+ *                 every log line;
+ *   serve_setup   the configuration, fd 0 non-blocking, TCP_NODELAY, and
+ *                 the sandbox (sandbox.h): -1 with a reason in err, and
+ *                 the caller refuses the client in its own protocol;
+ *   serve_store   Redis, a few tries: -1 (logged) if unreachable;
+ *   serve_stream  the poll loop of one XMPP stream (conn.h), until it
+ *                 ends; the caller then calls conn_finish and conn_free.
+ */
+#ifndef XMPPD_SERVE_H
+#define XMPPD_SERVE_H
+
+#include <stddef.h>
+
+struct config;
+struct conn;
+struct store;
+
+/* The peer's address as "ip:port" (from REMOTE_ADDR/REMOTE_PORT when a
+ * listener set them, else getpeername), or "local". */
+void serve_start(const char *prog, char *peer, size_t peerlen);
+int serve_setup(struct config *cfg, const char *cfgpath, char *err, size_t errlen);
+int serve_store(struct store *st, const struct config *cfg);
+void serve_stream(struct conn *c, struct store *st, const struct config *cfg);
+
+#endif

@@ -20,7 +20,7 @@ static void config_defaults(struct config *c)
 {
 	/* The scalars and short strings only: see struct config. */
 	memset(c, 0, offsetof(struct config, tls_cert));
-	c->tls_cert[0] = c->tls_key[0] = c->muc_creators[0] = c->ws_origins[0] = '\0';
+	c->tls_cert[0] = c->tls_key[0] = c->muc_creators[0] = c->ws_origins[0] = c->http_url[0] = '\0';
 	strcpy(c->domains[0], "localhost");
 	c->ndomains = 1;
 	strcpy(c->redis, "redis://127.0.0.1:6379/0");
@@ -223,6 +223,20 @@ static int parse_muc_domain(struct config *c, char *v)
 	return copy_str(c->muc_domain, sizeof c->muc_domain, v);
 }
 
+/* http_url: "http://" or "https://", a host (and port), no path, no
+ * spaces or quotes (it is written into XML and JSON as it is). */
+static int parse_http_url(struct config *c, char *v)
+{
+	size_t n = strlen(v);
+	const char *host = !strncmp(v, "http://", 7) ? v + 7 : !strncmp(v, "https://", 8) ? v + 8 : NULL;
+
+	while (n && v[n - 1] == '/')
+		v[--n] = '\0';
+	if (!host || !*host || strpbrk(host, "/?#\"'<>&\\ \t"))
+		return -1;
+	return copy_str(c->http_url, sizeof c->http_url, v);
+}
+
 /* A list of words, lower-cased, one space apart in dst (muc_creators,
  * ws_origins); -1 if a word holds a character of forbidden or the list
  * does not fit. */
@@ -311,6 +325,8 @@ static int config_set(struct config *c, const char *k, char *v)
 		return parse_muc_domain(c, v);
 	if (!strcmp(k, "muc_creators"))
 		return parse_words(c->muc_creators, sizeof c->muc_creators, v, "/");
+	if (!strcmp(k, "http_url"))
+		return parse_http_url(c, v);
 	if (!strcmp(k, "ws_origins"))
 		return parse_words(c->ws_origins, sizeof c->ws_origins, v, "");
 	if (!strcmp(k, "hostname"))

@@ -86,6 +86,9 @@ struct config {
 	char muc_creators[CONFIG_MAX_STR];   /* who may create rooms: bare JIDs and
 	                                        domains, space separated; "" every
 	                                        local user */
+	char http_url[CONFIG_MAX_PATH];      /* xmpp-web's public base URL
+	                                        (http[s]://host[:port], no
+	                                        path); "" from each request's Host */
 	char ws_origins[CONFIG_MAX_STR];     /* WebSocket origins allowed, space
 	                                        separated, lower-cased; "" any */
 	char domains[CONFIG_MAX_DOMAINS][CONFIG_MAX_DOMAIN];

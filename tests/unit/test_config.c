@@ -228,6 +228,29 @@ static void test_strings(void)
 	CHECK_INT(config_muc_creator(&cfg, "alice@example.org.evil"), 0);
 	CHECK_INT(config_muc_creator(&cfg, "example.org"), 0);
 	CHECK_ERR("muc_creators = alice@example.org/phone\n", 1, "muc_creators");
+
+	/* ws_origins: any origin by default, else the ones listed, whole
+	 * and without case */
+	CHECK_INT(load(""), 0);
+	CHECK_INT(config_ws_origin(&cfg, "https://evil.example", 20), 1);
+	CHECK_INT(load("ws_origins = https://Chat.example.org http://localhost:8080\n"), 0);
+	CHECK_INT(config_ws_origin(&cfg, "https://chat.example.org", 24), 1);
+	CHECK_INT(config_ws_origin(&cfg, "http://localhost:8080", 21), 1);
+	CHECK_INT(config_ws_origin(&cfg, "https://chat.example.org.evil", 29), 0);
+	CHECK_INT(config_ws_origin(&cfg, "https://chat.example", 20), 0);
+	CHECK_INT(config_ws_origin(&cfg, "http://localhost", 16), 0);
+
+	/* http_url: a scheme and a host, trailing slashes dropped */
+	CHECK_INT(load(""), 0);
+	CHECK_STR(cfg.http_url, "");
+	CHECK_INT(load("http_url = https://xmpp.example.org/\n"), 0);
+	CHECK_STR(cfg.http_url, "https://xmpp.example.org");
+	CHECK_INT(load("http_url = http://localhost:5280\n"), 0);
+	CHECK_STR(cfg.http_url, "http://localhost:5280");
+	CHECK_ERR("http_url = ftp://example.org\n", 1, "http_url");
+	CHECK_ERR("http_url = https://example.org/xmpp\n", 1, "http_url");
+	CHECK_ERR("http_url = https://\n", 1, "http_url");
+	CHECK_ERR("http_url = https://a'b.example\n", 1, "http_url");
 }
 
 static void test_bool(void)

@@ -20,11 +20,13 @@ XCFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -MMD -MP \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Include paths per directory, so that the direction of the code is the
 # compiler's to enforce: lib/ sees itself only, router/ sees lib/, the
-# programs (handler/, ctl/) see lib/, router/ and their own folder. A
-# router file that includes a handler header does not compile.
+# programs (handler/, ctl/) see lib/, router/ and their own folder, and
+# web/ (xmpp-web, which runs the handler's stream) handler/ too. A router
+# file that includes a handler header does not compile.
 INC_lib     := -Ilib
 INC_router  := -Ilib -Irouter
 INC_handler := -Ilib -Irouter -Ihandler
+INC_web     := -Ilib -Irouter -Ihandler -Iweb
 INC_ctl     := -Ilib -Irouter -Ictl
 INC_listen  := -Ilib
 INC_tests   := -Ilib -Irouter -Ihandler
@@ -46,6 +48,17 @@ INC_tests   := -Ilib -Irouter -Ihandler
 # connections, unused). link_static filters exactly those three and
 # shows any other.
 STATIC    ?= yes
+# xmpp-web (web/) adds libhttp-parser and libwslay to the handler's
+# libraries. Debian ships libwslay as a shared library only, so xmpp-web
+# is always linked dynamically (with every library it can have static
+# linked statically, as STATIC=libs); that is why it is a program of its
+# own and xmpp-handler stays as STATIC says.
+LIBS_WEB  := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -lhttp_parser \
+             -Wl,-Bdynamic -lwslay -ldl -pthread
+ifeq ($(STATIC),no)
+LIBS_WEB  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) \
+             -lhttp_parser -lwslay -ldl
+endif
 ifeq ($(STATIC),yes)
 LIBS_CTL  := -static -lexpat -lhiredis -lnettle -lidn
 LIBS_HANDLER := -static -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -pthread
@@ -69,6 +82,7 @@ SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 LIB       := $(wildcard lib/*.c)
 ROUTER    := $(wildcard router/*.c)
 HANDLER   := $(wildcard handler/*.c)
+WEB       := $(wildcard web/*.c)
 CTL       := $(wildcard ctl/*.c)
 LISTEN    := $(wildcard listen/*.c)
 LUA       := $(wildcard router/lua/*.lua)
@@ -78,8 +92,10 @@ UNITTESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 LIBOBJ    := $(call obj,$(LIB))
 ROUTEROBJ := $(call obj,$(ROUTER)) $(B)/gen/scripts.o
+# The stream, the modules and the loop: everything of handler/ but its main().
+STREAMOBJ := $(call obj,$(filter-out handler/main.c,$(HANDLER))) $(B)/gen/seccomp.o
 
-all: $(B)/xmpp-handler $(B)/xmppctl $(B)/xmpp-listen
+all: $(B)/xmpp-handler $(B)/xmpp-web $(B)/xmppctl $(B)/xmpp-listen
 
 # The first folder of the source names its include paths.
 $(B)/%.o: %.c
@@ -99,7 +115,7 @@ $(B)/gen/scripts.o: $(B)/gen/scripts.c
 # Only the files that include handler/version.h see XMPPD_VERSION, and they
 # are rebuilt when it changes: $(B)/gen/version holds the value they were
 # built with and is rewritten only when it differs.
-VERSIONED := $(B)/handler/main.o $(B)/handler/serveriq.o
+VERSIONED := $(B)/handler/main.o $(B)/handler/serveriq.o $(B)/web/main.o
 $(VERSIONED): $(B)/gen/version
 $(VERSIONED): XCFLAGS += $(if $(XMPPD_VERSION),-DXMPPD_VERSION='"$(XMPPD_VERSION)"')
 $(B)/gen/version: FORCE
@@ -121,8 +137,11 @@ $(B)/gen/seccomp.c: $(B)/gen-filter
 $(B)/gen/seccomp.o: $(B)/gen/seccomp.c
 	$(CC) $(XCFLAGS) $(CFLAGS) -c $< -o $@
 
-$(B)/xmpp-handler: $(call obj,$(HANDLER)) $(B)/gen/seccomp.o $(ROUTEROBJ) $(LIBOBJ)
+$(B)/xmpp-handler: $(B)/handler/main.o $(STREAMOBJ) $(ROUTEROBJ) $(LIBOBJ)
 	@$(call link_static,$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_HANDLER) -o $@)
+
+$(B)/xmpp-web: $(call obj,$(WEB)) $(STREAMOBJ) $(ROUTEROBJ) $(LIBOBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_WEB) -o $@
 
 $(B)/xmppctl: $(call obj,$(CTL)) $(ROUTEROBJ) $(LIBOBJ)
 	@$(call link_static,$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_CTL) -o $@)
@@ -154,7 +173,7 @@ $(B)/strophe-sm: tests/clients/strophe-sm.c
 
 testclients: $(TESTCLIENTS)
 
--include $(patsubst %.o,%.d,$(call obj,$(LIB) $(ROUTER) $(HANDLER) $(CTL) $(LISTEN)) $(B)/gen/scripts.o)
+-include $(patsubst %.o,%.d,$(call obj,$(LIB) $(ROUTER) $(HANDLER) $(WEB) $(CTL) $(LISTEN)) $(B)/gen/scripts.o)
 
 deps:
 	@sh tests/deps.sh
@@ -187,21 +206,21 @@ run: deps all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/xmpp
-	install -m 755 $(B)/xmpp-handler $(B)/xmppctl $(B)/xmpp-listen $(DESTDIR)$(BINDIR)/
+	install -m 755 $(B)/xmpp-handler $(B)/xmpp-web $(B)/xmppctl $(B)/xmpp-listen $(DESTDIR)$(BINDIR)/
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(SYSUSERSDIR)
 	install -m 644 units/xmpp.sysusers $(DESTDIR)$(SYSUSERSDIR)/xmpp.conf
 	install -m 644 units/xmpp.socket units/xmpps.socket units/xmpp-listen.socket \
-	    units/xmpps-listen.socket $(DESTDIR)$(UNITDIR)/
-	for u in xmpp@ xmpps@ xmpp-listen; do \
+	    units/xmpps-listen.socket units/xmpp-web.socket $(DESTDIR)$(UNITDIR)/
+	for u in xmpp@ xmpps@ xmpp-web@ xmpp-listen; do \
 	    sed 's|@BINDIR@|$(BINDIR)|g' units/$$u.service.in > $(DESTDIR)$(UNITDIR)/$$u.service && \
 	    chmod 644 $(DESTDIR)$(UNITDIR)/$$u.service && \
 	    install -d $(DESTDIR)$(UNITDIR)/$$u.service.d && \
 	    install -m 644 units/xmpp-sandbox.conf $(DESTDIR)$(UNITDIR)/$$u.service.d/10-sandbox.conf || exit 1; \
 	done
-	for u in xmpp@ xmpps@; do \
+	for u in xmpp@ xmpps@ xmpp-web@; do \
 	    install -m 644 units/xmpp-connection.conf $(DESTDIR)$(UNITDIR)/$$u.service.d/20-connection.conf || exit 1; \
 	done
 	test -e $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf || \

@@ -19,7 +19,6 @@
 #include "io.h"
 #include "jid.h"
 #include "store.h"
-#include "ws.h"
 #include "strvec.h"
 #include "xml.h"
 
@@ -99,7 +98,8 @@ struct conn {
 	struct sm_out sm;
 	void *slots[MODULES_MAX];        /* per-module state (conn_slot) */
 	struct io io;                    /* the client's bytes, plain or TLS */
-	struct ws *ws;                   /* -w: WebSocket frames (NULL: none) */
+	const struct framing *framing;   /* NULL: the stream is the bytes */
+	void *framing_state;
 	char stream_id[2 * STREAM_ID_BYTES + 1];
 	char peer[128];
 	char peer_ip[128];               /* the address alone, for counters */
@@ -121,19 +121,28 @@ void conn_set_storage(struct conn *c, int reachable);
 /* Direct TLS (XEP-0368): TLS from the first byte. -1 (logged) when no
  * certificate can be loaded. */
 int conn_direct_tls(struct conn *c);
-/* -w: the WebSocket upgrade (ws.h), within auth_timeout. -1 (logged) if
- * the client was refused or went away: nothing more is to be said. */
-int conn_websocket(struct conn *c);
-/* Frames the client sent with its upgrade request: their turn comes once
- * the storage is known (conn_set_storage), as for any first bytes. */
-void conn_websocket_early(struct conn *c);
+/* A layer between the client's bytes and the stream (xmpp-web's
+ * WebSocket frames, web/ws.h). Installed before the first byte is fed
+ * (conn_set_framing); the connection then owns the state f. */
+struct framing {
+	/* The client's bytes: the stream's bytes within go to stream_feed.
+	 * -1 once the layer is closing (error says why). */
+	int (*input)(void *f, struct conn *c, const char *buf, size_t len);
+	/* Frame what out holds and write it; consume out as it goes. -1: the
+	 * client is gone (io->err). */
+	int (*flush)(void *f, struct io *io, struct xbuf *out);
+	size_t (*pending)(const void *f);   /* framed bytes not yet written */
+	const char *(*error)(const void *f);
+	void (*free)(void *f);
+};
+void conn_set_framing(struct conn *c, const struct framing *ops, void *f);
 /* Read what the client sent: > 0 bytes, 0 nothing yet, -1 it is gone
  * (the connection is then closing). */
 long conn_read(struct conn *c, char *buf, size_t len);
 /* Feed bytes from the client. */
 void conn_input(struct conn *c, const char *buf, size_t len);
 /* Feed the XML stream's bytes to the parser (stream.c; the WebSocket's
- * bytes after ws.c took the frames off). */
+ * bytes after a framing took the frames off). */
 void stream_feed(struct conn *c, const char *buf, size_t len);
 /* A payload published to one of our channels. */
 void conn_deliver(struct conn *c, const char *payload, size_t len);

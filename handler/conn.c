@@ -79,48 +79,29 @@ int conn_direct_tls(struct conn *c)
 	return 0;
 }
 
-int conn_websocket(struct conn *c)
+void conn_set_framing(struct conn *c, const struct framing *ops, void *f)
 {
-	char why[256];
-
-	c->ws = ws_accept(c->cfg, c->io.rfd, c->io.wfd, c->cfg->auth_timeout, why, sizeof why);
-	if (!c->ws) {
-		log_msg(LOG_INFO, "websocket refused: %s", why);
-		return -1;
-	}
-	log_msg(LOG_INFO, "websocket upgrade");
-	return 0;
-}
-
-void conn_websocket_early(struct conn *c)
-{
-	const char *early;
-	size_t n = ws_early_input(c->ws, &early);
-	if (n)
-		conn_input(c, early, n);
-}
-
-static void ws_feed(void *arg, const char *xml, size_t len)
-{
-	stream_feed(arg, xml, len);
+	c->framing = ops;
+	c->framing_state = f;
 }
 
 void conn_input(struct conn *c, const char *buf, size_t len)
 {
-	if (!c->ws) {
+	if (!c->framing) {
 		stream_feed(c, buf, len);
 		return;
 	}
 	c->last_input = time(NULL);     /* pings count as the client's bytes */
 	c->idle_ping_sent = 0;
-	if (ws_input(c->ws, buf, len, ws_feed, c) == -1)
-		conn_eof(c, ws_error(c->ws));
+	if (c->framing->input(c->framing_state, c, buf, len) == -1)
+		conn_eof(c, c->framing->error(c->framing_state));
 }
 
 void conn_free(struct conn *c)
 {
 	int i;
-	ws_free(c->ws);
+	if (c->framing)
+		c->framing->free(c->framing_state);
 	xml_stream_free(c->xs);
 	io_free(&c->io);
 	xbuf_free(&c->out);
@@ -174,8 +155,9 @@ struct tls *conn_tls(const struct conn *c) { return c->io.tls; }
 
 int conn_tls_required(const struct conn *c)
 {
-	/* -w: no STARTTLS over WebSocket; TLS (wss) is a proxy's. */
-	return io_tls_configured(c->cfg) && !c->cfg->allow_plaintext_auth && !c->io.tls && !c->ws;
+	/* No STARTTLS inside a framing: TLS (wss) is a proxy's. */
+	return io_tls_configured(c->cfg) && !c->cfg->allow_plaintext_auth && !c->io.tls &&
+	    !c->framing;
 }
 
 /* 'to' as a bare JID with no node (the domain), or the account's. */
@@ -766,7 +748,7 @@ int conn_logged_in(const struct conn *c)
 
 size_t conn_output_pending(const struct conn *c)
 {
-	return c->out.len + (c->ws ? ws_pending(c->ws) : 0);
+	return c->out.len + (c->framing ? c->framing->pending(c->framing_state) : 0);
 }
 
 long conn_read(struct conn *c, char *buf, size_t len)
@@ -784,7 +766,8 @@ int conn_flush(struct conn *c)
 
 	conn_sm_flush(c);               /* Redis first: then it may be written */
 	before = c->out.len;
-	r = c->ws ? ws_flush(c->ws, &c->io, &c->out) : io_flush(&c->io, &c->out);
+	r = c->framing ? c->framing->flush(c->framing_state, &c->io, &c->out) :
+	    io_flush(&c->io, &c->out);
 	c->out_written += before - c->out.len;
 	if (r == -1) {
 		conn_eof(c, c->io.err);

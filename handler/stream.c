@@ -123,7 +123,7 @@ static void send_features(struct conn *c)
 	if (c->legacy)
 		return;
 	f = xml_new(NS_STREAMS, "features");
-	if (c->state == CS_AUTH && io_tls_configured(c->cfg) && !c->io.tls && !c->ws) {
+	if (c->state == CS_AUTH && io_tls_configured(c->cfg) && !c->io.tls && !c->framing) {
 		struct xml_node *t = xml_new_child(f, NS_TLS, "starttls");
 		if (conn_tls_required(c))
 			xml_new_child(t, NS_TLS, "required");
@@ -408,7 +408,7 @@ static void on_element(void *ctx, struct xml_node *el)
 			goto done;
 		}
 	} else {
-		if (c->state == CS_AUTH && !c->ws && el->ns && !strcmp(el->ns, NS_TLS) &&
+		if (c->state == CS_AUTH && !c->framing && el->ns && !strcmp(el->ns, NS_TLS) &&
 		    !strcmp(el->name, "starttls"))
 			starttls(c);
 		else if ((m = toplevel_module(c, el->ns)))

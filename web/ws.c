@@ -2,23 +2,23 @@
  * ws.c - XMPP over WebSocket (RFC 7395): the upgrade, the frames, and
  * RFC 7395 framing in and out (ws.h).
  *
- * The request head is parsed by libhttp-parser and the frames by
- * libwslay, not here: both run before authentication on untrusted bytes,
- * and both are small, fuzzed and widely deployed (node.js, nghttp2).
+ * The request head is parsed by libhttp-parser (http.c) and the frames
+ * by libwslay, not here: both run before authentication on untrusted
+ * bytes, and both are small, fuzzed and widely deployed (node.js,
+ * nghttp2).
  */
 #include "ws.h"
+#include "http.h"
 #include "config.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <http_parser.h>
@@ -27,7 +27,7 @@
 #include <wslay/wslay.h>
 
 #define WS_HEAD_MAX     8192    /* the request head, all of it */
-#define WS_VALUE_MAX    1024    /* one header's value (repeats joined) */
+#define HTTP_VALUE_MAX    1024    /* one header's value (repeats joined) */
 #define WS_NAME_MAX     64      /* a header name we care about is shorter */
 #define WS_KEY_BYTES    16      /* RFC 6455 4.1: the decoded key's size */
 #define WS_VERSION      "13"
@@ -36,14 +36,11 @@
 #define NS_FRAMING      "urn:ietf:params:xml:ns:xmpp-framing"
 #define FRAMING_OPEN    "<open xmlns='" NS_FRAMING "'"
 #define FRAMING_CLOSE   "<close xmlns='" NS_FRAMING "'/>"
-#define WRITE_WAIT_MS   5000    /* for the answer to the upgrade to go out */
 
 struct ws {
 	wslay_event_context_ptr ctx;
 	const char *in;          /* ws_input's bytes, for the recv callback */
 	size_t in_len;
-	char *early;             /* bytes after the request head */
-	size_t early_len;
 	struct xbuf wire;        /* frames not yet written */
 	size_t taken;            /* bytes of out framed into wire */
 	int closing;             /* our close frame is queued: frame no more */
@@ -55,97 +52,11 @@ struct ws {
 
 /* ---- the upgrade ---- */
 
-enum { H_NONE, H_HOST, H_UPGRADE, H_CONNECTION, H_VERSION, H_KEY, H_PROTOCOL, H_ORIGIN, H_COUNT };
-static const char *const header_names[H_COUNT] = {
-	NULL, "Host", "Upgrade", "Connection", "Sec-WebSocket-Version",
-	"Sec-WebSocket-Key", "Sec-WebSocket-Protocol", "Origin",
-};
-
-struct head {
-	char name[WS_NAME_MAX];
-	size_t name_len;
-	int in_value;            /* the last callback was a value's */
-	int cur;                 /* H_* of the header being read */
-	int seen[H_COUNT];
-	char value[H_COUNT][WS_VALUE_MAX];
-	size_t value_len[H_COUNT];
-	int too_long;
-	int done;
-};
-
-static int on_header_field(http_parser *p, const char *at, size_t len)
-{
-	struct head *h = p->data;
-	if (h->in_value) {
-		h->in_value = 0;
-		h->name_len = 0;
-	}
-	if (h->name_len + len >= sizeof h->name)
-		len = 0, h->name_len = sizeof h->name - 1;   /* not one of ours */
-	memcpy(h->name + h->name_len, at, len);
-	h->name_len += len;
-	h->name[h->name_len] = '\0';
-	return 0;
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t len)
-{
-	struct head *h = p->data;
-	int i;
-
-	if (!h->in_value) {
-		h->in_value = 1;
-		h->cur = H_NONE;
-		for (i = 1; i < H_COUNT; i++)
-			if (!strcasecmp(h->name, header_names[i]))
-				h->cur = i;
-		/* RFC 7230 3.2.2: repeats of a list header are one list. */
-		if (h->cur && h->seen[h->cur] && h->value_len[h->cur] + 2 < WS_VALUE_MAX) {
-			memcpy(h->value[h->cur] + h->value_len[h->cur], ", ", 2);
-			h->value_len[h->cur] += 2;
-		}
-		if (h->cur)
-			h->seen[h->cur] = 1;
-	}
-	if (!h->cur)
-		return 0;
-	if (h->value_len[h->cur] + len >= WS_VALUE_MAX) {
-		h->too_long = 1;
-		return 0;
-	}
-	memcpy(h->value[h->cur] + h->value_len[h->cur], at, len);
-	h->value_len[h->cur] += len;
-	h->value[h->cur][h->value_len[h->cur]] = '\0';
-	return 0;
-}
-
-static int on_message_complete(http_parser *p)
-{
-	struct head *h = p->data;
-	h->done = 1;
-	http_parser_pause(p, 1);     /* what follows is WebSocket frames */
-	return 0;
-}
-
-/* 1 if the comma-separated list holds token (case-insensitive if nocase). */
-static int list_has(const char *list, const char *token, int nocase)
-{
-	size_t n = strlen(token), k;
-	while (*list) {
-		list += strspn(list, " \t,");
-		k = strcspn(list, " \t,");
-		if (k == n && (nocase ? !strncasecmp(list, token, n) : !strncmp(list, token, n)))
-			return 1;
-		list += k;
-	}
-	return 0;
-}
-
 /* 1 if key is the base64 of WS_KEY_BYTES bytes (RFC 6455 4.2.1 item 5). */
 static int key_valid(const char *key, size_t len)
 {
 	struct base64_decode_ctx b;
-	uint8_t raw[BASE64_DECODE_LENGTH(WS_VALUE_MAX)];
+	uint8_t raw[BASE64_DECODE_LENGTH(HTTP_VALUE_MAX)];
 	size_t n = sizeof raw;
 
 	base64_decode_init(&b);
@@ -166,121 +77,52 @@ static void accept_value(const char *key, size_t len, char *out)
 	out[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE)] = '\0';
 }
 
-/* Write all of s, waiting for the socket at most WRITE_WAIT_MS at a time. */
-static int write_all(int fd, const char *s, size_t len)
-{
-	struct pollfd pfd = { fd, POLLOUT, 0 };
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, s, len);
-		if (n > 0) {
-			s += n;
-			len -= (size_t)n;
-		} else if (n == -1 && errno == EINTR) {
-			continue;
-		} else if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (poll(&pfd, 1, WRITE_WAIT_MS) <= 0)
-				return -1;
-		} else {
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* Refuse the upgrade with status (its reason phrase included). */
-static void refuse(int wfd, const char *status, const char *extra)
+static void refuse(const struct http_req *req, const char *status, const char *extra)
 {
-	char msg[256];
-	int n = snprintf(msg, sizeof msg, "HTTP/1.1 %s\r\n%sContent-Length: 0\r\n"
-	    "Connection: close\r\n\r\n", status, extra ? extra : "");
-	if (write_all(wfd, msg, (size_t)n) == -1)
+	if (http_respond(req, status, extra, NULL, NULL, 0) == -1)
 		log_msg(LOG_INFO, "websocket: refusal not written: %s", strerror(errno));
-}
-
-/* Read the head into buf: its length, or -1 (why) if the client went
- * away, took too long or sent more than WS_HEAD_MAX. */
-static long read_head(http_parser *p, struct head *h, int rfd, int timeout_sec,
-    char *buf, size_t *parsed, char *why, size_t whylen)
-{
-	static const http_parser_settings settings = {
-		.on_header_field = on_header_field,
-		.on_header_value = on_header_value,
-		.on_message_complete = on_message_complete,
-	};
-	struct pollfd pfd = { rfd, POLLIN, 0 };
-	time_t deadline = time(NULL) + timeout_sec;
-	size_t have = 0, n;
-	ssize_t got;
-
-	while (!h->done) {
-		time_t left = deadline - time(NULL);
-		if (have == WS_HEAD_MAX) {
-			snprintf(why, whylen, "request head over %d bytes", WS_HEAD_MAX);
-			return -2;
-		}
-		if (left <= 0 || poll(&pfd, 1, (int)left * 1000) == 0) {
-			snprintf(why, whylen, "no request head in %d s", timeout_sec);
-			return -1;
-		}
-		got = read(rfd, buf + have, WS_HEAD_MAX - have);
-		if (got == -1 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (got <= 0) {
-			snprintf(why, whylen, "%s", got ? strerror(errno) : "client closed the connection");
-			return -1;
-		}
-		n = http_parser_execute(p, &settings, buf + have, (size_t)got);
-		have += (size_t)got;
-		*parsed = have - (size_t)got + n;
-		if (HTTP_PARSER_ERRNO(p) != HPE_OK && HTTP_PARSER_ERRNO(p) != HPE_PAUSED) {
-			snprintf(why, whylen, "bad request: %s", http_errno_name(HTTP_PARSER_ERRNO(p)));
-			return -2;
-		}
-	}
-	return (long)have;
 }
 
 /* The RFC 6455 4.2.1 and RFC 7395 3.2 checks: NULL if the upgrade is
  * acceptable, else the status to refuse it with (why says why). */
-static const char *check_head(const struct config *cfg, const http_parser *p,
-    const struct head *h, const char **extra, char *why, size_t whylen)
+static const char *check_head(const struct config *cfg, const struct http_req *h,
+    const char **extra, char *why, size_t whylen)
 {
 	*extra = NULL;
 	if (h->too_long) {
-		snprintf(why, whylen, "header value over %d bytes", WS_VALUE_MAX);
+		snprintf(why, whylen, "header value over %d bytes", HTTP_VALUE_MAX);
 		return "400 Bad Request";
 	}
-	if (p->method != HTTP_GET || p->http_major != 1 || p->http_minor < 1) {
+	if (h->method != HTTP_GET || h->http_major != 1 || h->http_minor < 1) {
 		snprintf(why, whylen, "not a GET over HTTP/1.1");
 		return "400 Bad Request";
 	}
-	if (!h->seen[H_HOST] || !list_has(h->value[H_UPGRADE], "websocket", 1) ||
-	    !list_has(h->value[H_CONNECTION], "upgrade", 1)) {
+	if (!h->seen[HH_HOST] || !http_list_has(h->value[HH_UPGRADE], "websocket", 1) ||
+	    !http_list_has(h->value[HH_CONNECTION], "upgrade", 1)) {
 		snprintf(why, whylen, "not a WebSocket upgrade");
 		return "400 Bad Request";
 	}
-	if (strcmp(h->value[H_VERSION], WS_VERSION)) {
-		snprintf(why, whylen, "WebSocket version '%s'", h->value[H_VERSION]);
+	if (strcmp(h->value[HH_WS_VERSION], WS_VERSION)) {
+		snprintf(why, whylen, "WebSocket version '%s'", h->value[HH_WS_VERSION]);
 		*extra = "Sec-WebSocket-Version: " WS_VERSION "\r\n";
 		return "426 Upgrade Required";
 	}
-	if (!key_valid(h->value[H_KEY], h->value_len[H_KEY])) {
+	if (!key_valid(h->value[HH_WS_KEY], h->value_len[HH_WS_KEY])) {
 		snprintf(why, whylen, "bad Sec-WebSocket-Key");
 		return "400 Bad Request";
 	}
 	/* Origin guards browsers' users against other sites' scripts; other
 	 * clients send none (and could send any): they are not refused. */
-	if (h->seen[H_ORIGIN] &&
-	    !config_ws_origin(cfg, h->value[H_ORIGIN], h->value_len[H_ORIGIN])) {
-		snprintf(why, whylen, "origin '%s' refused", h->value[H_ORIGIN]);
+	if (h->seen[HH_ORIGIN] &&
+	    !config_ws_origin(cfg, h->value[HH_ORIGIN], h->value_len[HH_ORIGIN])) {
+		snprintf(why, whylen, "origin '%s' refused", h->value[HH_ORIGIN]);
 		return "403 Forbidden";
 	}
 	/* RFC 7395 3.2: without "xmpp" this is not an XMPP connection, and
 	 * accepting it without a subprotocol would make the client close
 	 * it anyway: say so at once. */
-	if (!list_has(h->value[H_PROTOCOL], WS_PROTOCOL, 0)) {
+	if (!http_list_has(h->value[HH_WS_PROTOCOL], WS_PROTOCOL, 0)) {
 		snprintf(why, whylen, "no '" WS_PROTOCOL "' in Sec-WebSocket-Protocol");
 		return "400 Bad Request";
 	}
@@ -317,54 +159,36 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m,
     void *arg);
 
-struct ws *ws_accept(const struct config *cfg, int rfd, int wfd, int timeout_sec,
-    char *why, size_t whylen)
+struct ws *ws_accept(const struct config *cfg, const struct http_req *req, char *why,
+    size_t whylen)
 {
 	static const struct wslay_event_callbacks cbs = {
 		.recv_callback = recv_cb,
 		.send_callback = send_cb,
 		.on_msg_recv_callback = on_msg,
 	};
-	char *buf = xmalloc(WS_HEAD_MAX), answer[256];
-	char acc[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE) + 1];
-	struct head *h = xcalloc(1, sizeof *h);
-	http_parser p;
+	char answer[256], acc[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE) + 1];
 	const char *status, *extra;
-	struct ws *w = NULL;
-	size_t parsed = 0;
-	long have;
+	struct ws *w;
 	int n;
 
-	http_parser_init(&p, HTTP_REQUEST);
-	p.data = h;
-	have = read_head(&p, h, rfd, timeout_sec, buf, &parsed, why, whylen);
-	if (have == -2)
-		refuse(wfd, "400 Bad Request", NULL);
-	if (have < 0)
-		goto out;
-	if ((status = check_head(cfg, &p, h, &extra, why, whylen))) {
-		refuse(wfd, status, extra);
-		goto out;
+	if ((status = check_head(cfg, req, &extra, why, whylen))) {
+		refuse(req, status, extra);
+		return NULL;
 	}
-	accept_value(h->value[H_KEY], h->value_len[H_KEY], acc);
+	accept_value(req->value[HH_WS_KEY], req->value_len[HH_WS_KEY], acc);
 	n = snprintf(answer, sizeof answer, "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
 	    "Sec-WebSocket-Protocol: " WS_PROTOCOL "\r\n\r\n", acc);
-	if (write_all(wfd, answer, (size_t)n) == -1) {
+	if (http_write_all(req->wfd, answer, (size_t)n) == -1) {
 		snprintf(why, whylen, "upgrade not written: %s", strerror(errno));
-		goto out;
+		return NULL;
 	}
 	w = xcalloc(1, sizeof *w);
 	if (wslay_event_context_server_init(&w->ctx, &cbs, w) != 0)
 		abort();                 /* only out of memory fails */
 	/* RFC 7395 3.3.3: a frame is one stanza: none may be bigger. */
 	wslay_event_config_set_max_recv_msg_length(w->ctx, cfg->max_stanza_size);
-	w->early_len = (size_t)have - parsed;
-	w->early = xmalloc(w->early_len + 1);
-	memcpy(w->early, buf + parsed, w->early_len);
-out:
-	free(buf);
-	free(h);
 	return w;
 }
 
@@ -374,14 +198,7 @@ void ws_free(struct ws *w)
 		return;
 	wslay_event_context_free(w->ctx);
 	xbuf_free(&w->wire);
-	free(w->early);
 	free(w);
-}
-
-size_t ws_early_input(struct ws *w, const char **buf)
-{
-	*buf = w->early;
-	return w->early_len;
 }
 
 const char *ws_error(const struct ws *w)

@@ -1,5 +1,5 @@
 /*
- * ws.h - XMPP over WebSocket (RFC 7395), xmpp-handler -w: the HTTP/1.1
+ * ws.h - XMPP over WebSocket (RFC 7395), for xmpp-web: the HTTP/1.1
  * upgrade (RFC 6455 4.2), WebSocket frames (libwslay), and the translation
  * between RFC 7395 framing and the ordinary stream the rest of the
  * handler speaks:
@@ -20,25 +20,24 @@
 #include "xml.h"
 
 struct config;
+struct http_req;
 struct ws;
 
 /* Where the stream's bytes translated from frames go (stream.c's parser). */
 typedef void ws_feed_fn(void *arg, const char *xml, size_t len);
 
-/* Read the HTTP request head from rfd for at most timeout_sec seconds and
- * answer it on wfd: a new WebSocket on 101 Switching Protocols; NULL when
- * the request was refused with an HTTP error or the client went away
- * (why says which). Bytes after the head are kept as the first frames. */
-struct ws *ws_accept(const struct config *cfg, int rfd, int wfd, int timeout_sec,
-    char *why, size_t whylen);
+/* Answer req (http.h), an upgrade request for the stream: 101 Switching
+ * Protocols and a new WebSocket, or NULL when it was refused with an HTTP
+ * error (why says why). The bytes that came after the head are the first
+ * frames: ws_input them. */
+struct ws *ws_accept(const struct config *cfg, const struct http_req *req, char *why,
+    size_t whylen);
 void ws_free(struct ws *w);
 /* Bytes from the client: each text frame's content, translated, goes to
  * feed. -1 once the WebSocket is closing (ws_error says why): a close
  * frame from the client, or one of ours (a binary frame: 1003, a frame
  * over max_stanza_size: 1009, a protocol error: 1002). */
 int ws_input(struct ws *w, const char *buf, size_t len, ws_feed_fn *feed, void *arg);
-/* The bytes that arrived with the request head (ws_input them first). */
-size_t ws_early_input(struct ws *w, const char **buf);
 const char *ws_error(const struct ws *w);
 /* Frame what out holds, element by element, and write the frames. What
  * out held is consumed once its frames are written. -1: io failed. */

@@ -5,8 +5,9 @@ Server       one xmppd "deployment": a private redis-server on a unix socket in 
              `systemd-socket-activate --inetd -a` on 127.0.0.1 running
              $XMPPD_BUILD/xmpp-handler per connection (one listener = one host).
              listener_args gives listener i extra handler arguments (e.g.
-             ["-T"] for direct TLS, ["-w"] for WebSocket: test_websocket.py),
-             handler_env extra environment variables for every handler (e.g.
+             ["-T"] for direct TLS), listener_progs the program listener i
+             runs instead of xmpp-handler (e.g. "xmpp-web": WebSocket and
+             HTTP, test_websocket.py), handler_env extra environment variables for every handler (e.g.
              CREDENTIALS_DIRECTORY).
 Raw          a socket client that parses what the server sends with
              ElementTree's XMLPullParser: the stream header is the open root,
@@ -164,9 +165,13 @@ class Server:
                 "auth_fail_delay_ms": "50"}
 
     def __init__(self, listeners=1, listener_args=None, handler_env=None, redis_args=(),
-                 handler_cmd=None, listen=None, listen_fdnames=None, **conf):
+                 handler_cmd=None, listen=None, listen_fdnames=None, listener_progs=None,
+                 **conf):
         """listeners: how many; listener_args: one list of extra xmpp-handler
         arguments per listener (missing entries: none), e.g. [[], ["-T"]];
+        listener_progs: per listener, the program in $XMPPD_BUILD to run
+        instead of xmpp-handler (None or missing entries: xmpp-handler),
+        e.g. [None, "xmpp-web"];
         handler_env: {name: value} set for every handler; redis_args: extra
         redis-server arguments, after ours so they override them (e.g.
         ["--appendonly", "yes"]); handler_cmd: what each listener runs per
@@ -183,6 +188,7 @@ class Server:
         self.handler_cmd = [str(a) for a in handler_cmd] if handler_cmd else \
             [str(BUILD / "xmpp-handler")]
         self.listener_args = [list(a) for a in (listener_args or [])]
+        self.listener_progs = list(listener_progs or [])
         self.handler_env = dict(handler_env or {})
         self.listen = None if listen is None else [str(a) for a in listen]
         self.listen_fdnames = list(listen_fdnames or [])
@@ -283,6 +289,8 @@ class Server:
     def _start_listener(self, i):
         log = os.path.join(self.dir, "listener%d.log" % i)
         extra = self.listener_args[i] if i < len(self.listener_args) else []
+        prog = self.listener_progs[i] if i < len(self.listener_progs) else None
+        cmd = [str(BUILD / prog)] if prog else self.handler_cmd
         env = [a for k, v in sorted(self.handler_env.items()) for a in ("-E", "%s=%s" % (k, v))]
         for _ in range(5):                 # a port taken meanwhile: try another
             port = free_port()
@@ -296,7 +304,7 @@ class Server:
                     ["systemd-socket-activate"] + mode + ["-l", "127.0.0.1:%d" % port,
                      "-E", "XMPP_CONFIG=" + self.conf_path, "-E", "ASAN_OPTIONS=" + ASAN_OPTIONS,
                      "-E", "UBSAN_OPTIONS=" + UBSAN_OPTIONS] + env +
-                    spawner + self.handler_cmd + extra,
+                    spawner + cmd + extra,
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=f)
 
             def listening():

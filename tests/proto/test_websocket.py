@@ -1,5 +1,5 @@
-"""RFC 7395 XMPP over WebSocket: xmpp-handler -w on listener 1, plain TCP
-on listener 0. The WebSocket client is written here on a raw socket (RFC
+"""RFC 7395 XMPP over WebSocket and XEP-0156 discovery: xmpp-web on
+listener 1, xmpp-handler (plain TCP) on listener 0. The WebSocket client is written here on a raw socket (RFC
 6455 5: masked frames out, frames in), so that a test can send what a
 library would refuse to: a binary frame, an oversized one, a bad upgrade.
 """
@@ -26,14 +26,15 @@ CLOSE = "<close xmlns='%s'/>" % NS_FRAMING
 
 def ws_server(server_factory, **conf):
     """A server with a TCP listener (0) and a WebSocket one (1)."""
-    s = server_factory(listeners=2, listener_args=[[], ['-w']], **conf)
+    s = server_factory(listeners=2, listener_progs=[None, 'xmpp-web'], **conf)
     s.adduser(ALICE, PW)
     s.adduser(BOB, PW)
     return s
 
 
-def request(key, version='13', protocol='xmpp', origin=None, upgrade=True):
-    lines = ['GET /xmpp-websocket HTTP/1.1', 'Host: localhost']
+def request(key, version='13', protocol='xmpp', origin=None, upgrade=True,
+            path='/xmpp-websocket'):
+    lines = ['GET %s HTTP/1.1' % path, 'Host: localhost']
     if upgrade:
         lines += ['Upgrade: websocket', 'Connection: Upgrade']
     lines += ['Sec-WebSocket-Key: ' + key, 'Sec-WebSocket-Version: ' + version]
@@ -321,8 +322,74 @@ def test_stream_error_then_close(server_factory):
 
 def test_unusable_config_is_http_503():
     """A handler that cannot start answers in HTTP, which the client reads."""
-    p = subprocess.run([str(BUILD / 'xmpp-handler'), '-w', '-c', '/nonexistent/xmpp.conf'],
+    p = subprocess.run([str(BUILD / 'xmpp-web'), '-c', '/nonexistent/xmpp.conf'],
                        input=request('dGhlIHNhbXBsZSBub25jZQ=='), capture_output=True,
                        timeout=TIMEOUT)
     assert p.stdout.startswith(b'HTTP/1.1 503 Service Unavailable\r\n'), p.stdout
     assert p.returncode == 111
+
+
+def http_get(port, path, headers=(), method='GET'):
+    """One request; the status line, the headers and the whole body."""
+    sock = socket.create_connection(('127.0.0.1', port), timeout=TIMEOUT)
+    sock.sendall(('%s %s HTTP/1.1\r\nHost: localhost:%d\r\n%s\r\n' % (
+        method, path, port, ''.join(h + '\r\n' for h in headers))).encode())
+    status, hdrs, body = http_answer(sock)
+    want = int(hdrs.get('content-length', '0'))
+    while method != 'HEAD' and len(body) < want:
+        got = sock.recv(65536)
+        assert got, 'body cut at %d of %d bytes' % (len(body), want)
+        body += got
+    sock.close()
+    return status, hdrs, body
+
+
+def test_host_meta(server_factory):
+    """XEP-0156: the XRD and the JSON name the WebSocket endpoint, from
+    http_url when it is set, else from the request's Host; any page may
+    read them (CORS)."""
+    s = ws_server(server_factory)
+    port = s.ports[1]
+    status, h, body = http_get(port, '/.well-known/host-meta')
+    assert status == 'HTTP/1.1 200 OK'
+    assert h['content-type'] == 'application/xrd+xml'
+    assert h['access-control-allow-origin'] == '*'
+    xrd = ET.fromstring(body)
+    assert xrd.tag == '{http://docs.oasis-open.org/ns/xri/xrd-1.0}XRD'
+    links = [(l.get('rel'), l.get('href')) for l in xrd]
+    assert links == [('urn:xmpp:alt-connections:websocket',
+                      'ws://localhost:%d/xmpp-websocket' % port)]
+    status, h, body = http_get(port, '/.well-known/host-meta.json',
+                               ['Origin: https://any.example'])
+    assert status == 'HTTP/1.1 200 OK'
+    assert h['content-type'] == 'application/json'
+    assert h['access-control-allow-origin'] == '*'
+    import json
+    assert json.loads(body) == {'links': [{'rel': 'urn:xmpp:alt-connections:websocket',
+                                           'href': 'ws://localhost:%d/xmpp-websocket' % port}]}
+    status, h, body = http_get(port, '/.well-known/host-meta', method='HEAD')
+    assert status == 'HTTP/1.1 200 OK' and body == b''
+    assert int(h['content-length']) > 0
+    status, h, _ = http_get(port, '/.well-known/host-meta', method='POST')
+    assert status == 'HTTP/1.1 405 Method Not Allowed'
+    assert h['allow'] == 'GET, HEAD'
+
+
+def test_host_meta_behind_a_proxy(server_factory):
+    """With http_url (a TLS proxy in front), the endpoint is wss://."""
+    s = ws_server(server_factory, http_url='https://xmpp.example.org/')
+    status, _, body = http_get(s.ports[1], '/.well-known/host-meta')
+    assert status == 'HTTP/1.1 200 OK'
+    href = ET.fromstring(body)[0].get('href')
+    assert href == 'wss://xmpp.example.org/xmpp-websocket'
+
+
+def test_unknown_path_is_404(server_factory):
+    """Neither the WebSocket nor discovery: 404, and no upgrade elsewhere."""
+    s = ws_server(server_factory)
+    status, _, _ = http_get(s.ports[1], '/nothing-here')
+    assert status == 'HTTP/1.1 404 Not Found'
+    ws = WS(s.ports[1], path='/other')
+    assert ws.status == 'HTTP/1.1 404 Not Found'
+    assert ws.closed()
+    ws.close()

@@ -1161,7 +1161,7 @@ check_g_many
 check_trigger_limit
 check_h_security xmpp@.service
 [ -e "$WORK/root/usr/local/lib/systemd/system/xmpps@.service" ] && check_h_security xmpps@.service
-[ -e "$WORK/root/usr/local/lib/systemd/system/xmpp-ws@.service" ] && check_h_security xmpp-ws@.service
+check_h_security xmpp-web@.service
 check_verify
 controls
 check_documented_variants

@@ -1,0 +1,12 @@
+/*
+ * web.h - the paths xmpp-web serves (web/main.c dispatches on them; the
+ * services build their URLs from them).
+ */
+#ifndef XMPPD_WEB_H
+#define XMPPD_WEB_H
+
+#define WEB_PATH_WEBSOCKET      "/xmpp-websocket"
+#define WEB_PATH_HOSTMETA       "/.well-known/host-meta"
+#define WEB_PATH_HOSTMETA_JSON  "/.well-known/host-meta.json"
+
+#endif

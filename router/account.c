@@ -29,7 +29,7 @@ _Static_assert(sizeof ((struct store *)0)->prefix + REG_NAME_MAX <= STORE_MAX_GL
  * archive (mam_delete) and the PEP nodes (pep_delete_all). */
 static const char *const user_keys[] = {
 	"account", "roster", "rosterver", "pending", "sessions", "presence", "offline", "authfail",
-	"carbons", "smids", "vcard", "private", "blocklist", "mamprefs", "pep", NULL
+	"carbons", "smids", "vcard", "private", "blocklist", "mamprefs", "pep", "uploads", NULL
 };
 /* ... and those of each session (its resource after the colon). */
 static const char *const session_keys[] = { "inbox:", "sm:", "smq:", "muc:", NULL };

@@ -32,6 +32,8 @@
 #define NS_UPLOAD "urn:xmpp:http:upload:0"
 #define UPLOAD_TEXT_MAX 160     /* bytes of an error's text */
 #define UPLOAD_URL_MAX (CONFIG_MAX_PATH + UPLOADSIG_TARGET_MAX)
+/* Without http_url, slots point at xmpp-web's port on the user's domain. */
+#define UPLOAD_BASE_DEFAULT "http://%s:5280"
 
 /* An error with XEP-0363's <file-too-large/> when max is >= 0. */
 static void fail(struct conn *c, const struct xml_node *iq, const char *etype,
@@ -84,9 +86,13 @@ static long parse_size(const char *v)
 static int slot_answer(struct conn *c, const struct xml_node *iq,
     const struct uploadsig_slot *s, const unsigned char key[UPLOADSIG_KEY_LEN])
 {
-	const char *base = conn_cfg(c)->http_url;
-	char target[UPLOADSIG_TARGET_MAX], url[UPLOAD_URL_MAX];
+	char base[CONFIG_MAX_PATH], target[UPLOADSIG_TARGET_MAX], url[UPLOAD_URL_MAX];
 	struct xml_node *slot = xml_new(NS_UPLOAD, "slot");
+
+	if (conn_cfg(c)->http_url[0])
+		snprintf(base, sizeof base, "%s", conn_cfg(c)->http_url);
+	else
+		snprintf(base, sizeof base, UPLOAD_BASE_DEFAULT, conn_domain(c));
 
 	if (uploadsig_put_target(key, s, target, sizeof target) < 0)
 		goto fail;

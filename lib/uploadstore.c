@@ -18,7 +18,6 @@
 #define LEAF_META "meta"
 #define LEAF_PART "data.part"
 #define LEAF_META_PART "meta.part"
-#define META_MAX  (sizeof(struct uploadstore_meta) + 64)   /* bytes of a meta file */
 
 static const char *const leaves[] = { LEAF_DATA, LEAF_META, LEAF_PART, LEAF_META_PART, NULL };
 
@@ -82,7 +81,7 @@ static int write_all(int fd, const char *buf, size_t len)
 /* meta.part written and synced, then renamed to meta. */
 static int write_meta(const char *dir, const char *id, const struct uploadstore_meta *m)
 {
-	char path[PATH_MAX], final[PATH_MAX], buf[META_MAX];
+	char path[PATH_MAX], final[PATH_MAX], buf[UPLOADSTORE_META_MAX];
 	int fd, n, e;
 
 	n = snprintf(buf, sizeof buf, "name %s\ntype %s\nsize %ld\nexpires %ld\nowner %s\n",
@@ -151,7 +150,7 @@ static int meta_line(struct uploadstore_meta *m, const char *k, const char *v)
 
 static int read_meta(const char *dir, const char *id, struct uploadstore_meta *m)
 {
-	char path[PATH_MAX], buf[META_MAX], *line, *next, *sp;
+	char path[PATH_MAX], buf[UPLOADSTORE_META_MAX], *line, *next, *sp;
 	ssize_t n;
 	int fd;
 

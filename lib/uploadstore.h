@@ -33,6 +33,12 @@ enum uploadstore_result {
 	UPLOADSTORE_STALE = 3      /* stale: an unfinished slot older than the limit */
 };
 
+/* The largest file written for a slot of size bytes (its data, or its
+ * meta file): what a process that writes them must be allowed. */
+#define UPLOADSTORE_FILE_MAX(size) \
+	((long)(size) > UPLOADSTORE_META_MAX ? (long)(size) : UPLOADSTORE_META_MAX)
+#define UPLOADSTORE_META_MAX ((long)sizeof(struct uploadstore_meta) + 64)
+
 struct uploadstore_meta {
 	char name[UPLOADSIG_NAME_MAX + 1];
 	char type[UPLOADSIG_TYPE_MAX + 1];  /* what GET says; never "" once stored */

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 			return 100;
 		}
 	}
-	if (serve_setup(&cfg, cfgpath, err, sizeof err) == -1)
+	if (serve_setup(&cfg, cfgpath, 1, err, sizeof err) == -1)
 		refuse(err);
 	r = http_read_head(&req, STDIN_FILENO, STDOUT_FILENO, cfg.auth_timeout, err, sizeof err);
 	if (r < 0) {

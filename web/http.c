@@ -245,21 +245,27 @@ void http_req_free(struct http_req *r)
 	r->early_len = 0;
 }
 
-int http_respond(const struct http_req *r, const char *status, const char *extra,
-    const char *ctype, const char *body, size_t body_len)
+int http_respond_head(const struct http_req *r, const char *status, const char *extra,
+    const char *ctype, long long body_len)
 {
 	char head[2048];
 	int n;
 
-	if (!ctype)
-		body_len = 0;
-	n = snprintf(head, sizeof head, "HTTP/1.1 %s\r\n%s%s%s%s%sContent-Length: %zu\r\n"
+	n = snprintf(head, sizeof head, "HTTP/1.1 %s\r\n%s%s%s%s%sContent-Length: %lld\r\n"
 	    "Connection: close\r\n\r\n", status, extra ? extra : "",
 	    r->seen[HH_ORIGIN] ? "Access-Control-Allow-Origin: *\r\n" : "",
 	    ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "", body_len);
 	if (n < 0 || (size_t)n >= sizeof head)
 		return -1;
-	if (http_write_all(r->wfd, head, (size_t)n) == -1)
+	return http_write_all(r->wfd, head, (size_t)n);
+}
+
+int http_respond(const struct http_req *r, const char *status, const char *extra,
+    const char *ctype, const char *body, size_t body_len)
+{
+	if (!ctype)
+		body_len = 0;
+	if (http_respond_head(r, status, extra, ctype, (long long)body_len) == -1)
 		return -1;
 	/* HEAD: the same head, no body. */
 	if (!body_len || r->method == HTTP_HEAD)

@@ -68,6 +68,11 @@ int http_write_all(int wfd, const char *s, size_t len);
 int http_respond(const struct http_req *req, const char *status, const char *extra,
     const char *ctype, const char *body, size_t body_len);
 
+/* http_respond's head alone, for a body of body_len bytes the caller
+ * then writes itself (a file). -1 if it could not be written. */
+int http_respond_head(const struct http_req *req, const char *status, const char *extra,
+    const char *ctype, long long body_len);
+
 /* Read up to len bytes of the body into buf within timeout_sec seconds
  * from the last byte received: the early bytes first, then rfd. The
  * number read, 0 at the end of the body (content_length reached), -1 if

@@ -4,7 +4,7 @@
  * (identity store/file, its maximum file size in an XEP-0128 form) and
  * slot requests. A slot is checked (file name, size against
  * upload_max_size, content type against upload_types), its bytes
- * reserved in the user's quota (router/upload.h), and answered with a
+ * reserved in the user's quota (router/uploads.h), and answered with a
  * signed PUT URL and a GET URL on xmpp-web (lib/uploadsig.h), which
  * takes the file; the handler never sees a byte of it.
  *
@@ -20,7 +20,7 @@
 #include "jid.h"
 #include "log.h"
 #include "random.h"
-#include "upload.h"
+#include "uploads.h"
 #include "uploadsig.h"
 #include "xdata.h"
 

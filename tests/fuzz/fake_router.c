@@ -2,7 +2,7 @@
  * fake_router.c - router/ without Redis, for the fuzz targets: every
  * function of router/store.h, account.h, session.h, route.h, roster.h,
  * authfail.h, carbons.h, sm.h, blocking.h, vcard.h, private.h, mam.h,
- * caps.h, invite.h, pep.h, muc.h and upload.h that
+ * caps.h, invite.h, pep.h, muc.h and uploads.h that
  * router/format.c does not define (the formats: key and channel names,
  * envelopes, session records, roster item heads; linked as they are),
  * over small in-memory tables (see fake_router.h for what is preloaded).
@@ -13,7 +13,7 @@
  * close enough that the handler sees the same kinds of answers. Raw
  * commands (store_cmd, store_cmdargv, store_eval, store_script,
  * store_pipeline) are not used by handler/; they answer as an unreachable
- * Redis would. So do the rooms of muc.h and the slots of upload.h (no
+ * Redis would. So do the rooms of muc.h and the slots of uploads.h (no
  * conference nor upload domain is configured for the fuzz targets).
  */
 #include "store.h"
@@ -31,7 +31,7 @@
 #include "invite.h"
 #include "pep.h"
 #include "muc.h"
-#include "upload.h"
+#include "uploads.h"
 #include "xml.h"
 #include "sm.h"
 #include "scram.h"
@@ -715,7 +715,7 @@ int route_unsubscribe_channel(struct store *s, const char *channel)
 	return failing(s, "route_unsubscribe_channel") ? -1 : 0;
 }
 
-/* ---- upload.h: as an unreachable Redis ---- */
+/* ---- uploads.h: as an unreachable Redis ---- */
 
 static int no_uploads(struct store *s)
 {

@@ -1,5 +1,5 @@
 /*
- * upload.h - the upload service (XEP-0363) in Redis: each user's uploads
+ * uploads.h - the upload service (XEP-0363) in Redis: each user's uploads
  * and quota, the owner of each slot, and the signing key.
  *
  *   <prefix>{bare}:uploads   hash: slot id -> "<size> <until>", every slot
@@ -14,8 +14,8 @@
  * Contract: as store.h. Functions return a named result (>= 0), or
  * XE_REDIS / XE_REPLY with store->err set (XE_ENTROPY too for the key).
  */
-#ifndef XMPPD_UPLOAD_H
-#define XMPPD_UPLOAD_H
+#ifndef XMPPD_UPLOADS_H
+#define XMPPD_UPLOADS_H
 
 #include <stddef.h>
 #include <time.h>
@@ -26,7 +26,7 @@ enum upload_result {
 	UPLOAD_RESERVED = 0,    /* upload_reserve: the slot is the user's */
 	UPLOAD_OVER_QUOTA = 1,  /* upload_reserve: size would exceed the quota */
 	UPLOAD_KEPT = 2,        /* upload_commit: the file counts until it expires */
-	UPLOAD_GONE = 3,        /* upload_commit: the slot is no longer reserved;
+	UPLOAD_GONE = 3,        /* upload_commit: the owner's account is gone;
 	                           upload_owner: no such slot (or expired) */
 	UPLOAD_FOUND = 4        /* upload_owner: *owner is set */
 };
@@ -48,9 +48,10 @@ int upload_reserve(struct store *s, const char *bare, const char *id, long size,
 int upload_owner(struct store *s, const char *id, char *owner, size_t ownersz);
 
 /* Slot id's file of size bytes is stored and expires at until: it counts
- * for bare until then, and the slot takes no second PUT
- * (upload_commit.lua, then DEL of the owner key). UPLOAD_KEPT, or
- * UPLOAD_GONE when the slot was no longer reserved. */
+ * for bare until then (its entry set again if it lapsed during the
+ * PUT), and the slot takes no second PUT (upload_commit.lua, then DEL
+ * of the owner key). UPLOAD_KEPT, or UPLOAD_GONE when bare's account no
+ * longer exists. */
 int upload_commit(struct store *s, const char *bare, const char *id, long size,
     time_t until, time_t now);
 

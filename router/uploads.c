@@ -1,7 +1,7 @@
 /*
- * upload.c - the upload service's keys in Redis (see upload.h).
+ * uploads.c - the upload service's keys in Redis (see uploads.h).
  */
-#include "upload.h"
+#include "uploads.h"
 #include "account.h"
 #include "scripts.h"
 
@@ -100,17 +100,18 @@ int upload_commit(struct store *s, const char *bare, const char *id, long size,
     time_t until, time_t now)
 {
 	static const char *const outcomes[] = { "kept", "gone", NULL };
-	char key[STORE_MAX_KEY], skey[STORE_MAX_GLOBAL_KEY];
+	char key[STORE_MAX_KEY], akey[STORE_MAX_KEY], skey[STORE_MAX_GLOBAL_KEY];
 	char nsize[NUM_MAX], nuntil[NUM_MAX], nnow[NUM_MAX];
-	const char *argv[5] = { key, id, nsize, nuntil, nnow };
+	const char *argv[6] = { key, akey, id, nsize, nuntil, nnow };
 	redisReply *r;
 	int o;
 
 	store_user_key(s, bare, "uploads", key, sizeof key);
+	store_user_key(s, bare, "account", akey, sizeof akey);
 	snprintf(nsize, sizeof nsize, "%ld", size);
 	snprintf(nuntil, sizeof nuntil, "%ld", (long)until);
 	snprintf(nnow, sizeof nnow, "%ld", (long)now);
-	o = store_script(s, "upload_commit", lua_upload_commit, lua_upload_commit_sha, 1, 5,
+	o = store_script(s, "upload_commit", lua_upload_commit, lua_upload_commit_sha, 2, 6,
 	    argv, NULL, outcomes, &r);
 	if (o < 0)
 		return o;

@@ -295,16 +295,16 @@ static int parse_query(const char *q, struct uploadsig_slot *s, char sig[UPLOADS
 	return seen_n && seen_e && seen_s ? 0 : -1;
 }
 
-int uploadsig_parse(const char *target, struct uploadsig_slot *s,
+int uploadsig_parse(const char *path, const char *query, struct uploadsig_slot *s,
     char sig[UPLOADSIG_HEX + 1])
 {
-	const char *p, *q;
+	const char *p;
 
 	memset(s, 0, sizeof *s);
 	sig[0] = '\0';
-	if (strncmp(target, UPLOADSIG_PREFIX, sizeof UPLOADSIG_PREFIX - 1))
+	if (strncmp(path, UPLOADSIG_PREFIX, sizeof UPLOADSIG_PREFIX - 1))
 		return XE_INVALID;
-	p = target + sizeof UPLOADSIG_PREFIX - 1;
+	p = path + sizeof UPLOADSIG_PREFIX - 1;
 	if (strlen(p) < UPLOADSIG_ID_HEX + 1 || p[UPLOADSIG_ID_HEX] != '/')
 		return XE_INVALID;
 	memcpy(s->id, p, UPLOADSIG_ID_HEX);
@@ -312,11 +312,9 @@ int uploadsig_parse(const char *target, struct uploadsig_slot *s,
 	if (!uploadsig_id_ok(s->id))
 		return XE_INVALID;
 	p += UPLOADSIG_ID_HEX + 1;
-	q = strchr(p, '?');
-	if (pct_decode(p, q ? (size_t)(q - p) : strlen(p), s->name, sizeof s->name) == -1 ||
-	    !uploadsig_name_ok(s->name))
+	if (pct_decode(p, strlen(p), s->name, sizeof s->name) == -1 || !uploadsig_name_ok(s->name))
 		return XE_INVALID;
-	if (q && parse_query(q + 1, s, sig) == -1)
+	if (*query && parse_query(query, s, sig) == -1)
 		return XE_INVALID;
 	return 0;
 }

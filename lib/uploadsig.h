@@ -30,11 +30,11 @@
 #define UPLOADSIG_NAME_MAX   255       /* bytes of a file name (one path element) */
 #define UPLOADSIG_TYPE_MAX   127       /* bytes of a content type */
 #define UPLOADSIG_PREFIX     "/upload/"
-/* The longest path and query uploadsig_put_target makes: every byte of
- * name and type percent-encoded, and the numbers at their longest. */
-#define UPLOADSIG_TARGET_MAX (sizeof UPLOADSIG_PREFIX + UPLOADSIG_ID_HEX + 1 + \
-                              3 * UPLOADSIG_NAME_MAX + 3 + 20 + 3 + 20 + 3 + \
-                              3 * UPLOADSIG_TYPE_MAX + 3 + UPLOADSIG_HEX + 1)
+/* The longest request target (path and query) of a slot's URLs, with
+ * its NUL: what xmpp-web reads (HTTP_PATH_MAX, web/http.h). A slot whose
+ * PUT URL would be longer (a long name of many non-ASCII characters) is
+ * refused. */
+#define UPLOADSIG_TARGET_MAX 1024
 
 struct uploadsig_slot {
 	char id[UPLOADSIG_ID_HEX + 1];
@@ -71,13 +71,14 @@ int uploadsig_get_target(const struct uploadsig_slot *s, char *out, size_t outsz
 int uploadsig_put_target(const unsigned char key[UPLOADSIG_KEY_LEN],
     const struct uploadsig_slot *s, char *out, size_t outsz);
 
-/* Parse a request target (path and query, as on the request line): the
- * slot id and name of "/upload/<id>/<name>" into s (size, type, expires
- * zeroed); with a query, its n, e, t and s fields into s and sig (sig
- * "" without a query). 0, or XE_INVALID for anything else (a name that
- * fails uploadsig_name_ok once decoded, an unknown or repeated query
- * field, a number out of range). */
-int uploadsig_parse(const char *target, struct uploadsig_slot *s,
+/* Parse a request's path and query (as on the request line, split at
+ * '?'; query "" when there is none): the slot id and name of
+ * "/upload/<id>/<name>" into s (size, type, expires zeroed); with a
+ * query, its n, e, t and s fields into s and sig (sig "" without a
+ * query). 0, or XE_INVALID for anything else (a name that fails
+ * uploadsig_name_ok once decoded, an unknown or repeated query field, a
+ * number out of range). */
+int uploadsig_parse(const char *path, const char *query, struct uploadsig_slot *s,
     char sig[UPLOADSIG_HEX + 1]);
 
 /* Check a parsed PUT: 0 if sig is the signature of s under key and now

@@ -12,6 +12,7 @@
  *       -> Redis -> the XMPP stream of xmpp-handler(8) (serve_stream),
  *       its bytes in WebSocket frames (wsstream.c, libwslay) -> exit
  *     /.well-known/host-meta[.json]: hostmeta.c -> exit
+ *     /upload/...: upload.c, XEP-0363 files (Redis for a PUT) -> exit
  *     anything else: 404 -> exit
  *
  * It is a separate program from xmpp-handler because libwslay comes as a
@@ -29,6 +30,7 @@
 #include "version.h"
 #include "http.h"
 #include "hostmeta.h"
+#include "upload.h"
 #include "web.h"
 #include "ws.h"
 #include "wsstream.h"
@@ -79,6 +81,18 @@ static void websocket(struct http_req *req, const struct config *cfg, const char
 	store_close(&st);
 }
 
+/* A file of the upload service: Redis only for a PUT (a GET reads the
+ * folder alone, and works while Redis is away). */
+static void uploads(struct http_req *req, const struct config *cfg)
+{
+	struct store st;
+	int redis = req->method == HTTP_PUT && serve_store(&st, cfg) == 0;
+
+	upload_serve(req, cfg, redis ? &st : NULL);
+	if (redis)
+		store_close(&st);
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -115,6 +129,8 @@ int main(int argc, char **argv)
 		hostmeta_serve(&req, &cfg, 0);
 	else if (!strcmp(req.path, WEB_PATH_HOSTMETA_JSON))
 		hostmeta_serve(&req, &cfg, 1);
+	else if (!strncmp(req.path, WEB_PATH_UPLOAD, sizeof WEB_PATH_UPLOAD - 1))
+		uploads(&req, &cfg);
 	else
 		http_respond(&req, "404 Not Found", NULL, NULL, NULL, 0);
 	http_req_free(&req);

@@ -6,6 +6,7 @@
  * two slots sign the same bytes.
  */
 #include "uploadsig.h"
+#include "hex.h"
 #include "xerr.h"
 
 #include <errno.h>
@@ -89,12 +90,7 @@ int uploadsig_type_ok(const char *type)
 
 int uploadsig_id_ok(const char *id)
 {
-	size_t i;
-
-	for (i = 0; i < UPLOADSIG_ID_HEX; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return 0;
-	return id[i] == '\0';
+	return hex_lower_ok(id, UPLOADSIG_ID_HEX);
 }
 
 static void put_field(struct hmac_sha256_ctx *ctx, const char *v)
@@ -200,17 +196,6 @@ int uploadsig_put_target(const unsigned char key[UPLOADSIG_KEY_LEN],
 	return (int)used;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode the n bytes at in into out (outsz bytes with the NUL):
  * -1 on a bad escape, an encoded NUL, or no room. */
 static int pct_decode(const char *in, size_t n, char *out, size_t outsz)
@@ -223,7 +208,7 @@ static int pct_decode(const char *in, size_t n, char *out, size_t outsz)
 		if (ch == '%') {
 			if (i + 2 >= n)
 				return -1;
-			if ((hi = hexval(in[i + 1])) < 0 || (lo = hexval(in[i + 2])) < 0 ||
+			if ((hi = hex_value(in[i + 1])) < 0 || (lo = hex_value(in[i + 2])) < 0 ||
 			    (hi == 0 && lo == 0))
 				return -1;
 			ch = (char)(hi << 4 | lo);

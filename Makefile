@@ -223,6 +223,10 @@ install: all
 	for u in xmpp@ xmpps@ xmpp-web@; do \
 	    install -m 644 units/xmpp-connection.conf $(DESTDIR)$(UNITDIR)/$$u.service.d/20-connection.conf || exit 1; \
 	done
+	sed 's|@BINDIR@|$(BINDIR)|g' units/xmpp-upload-expire.service.in \
+	    > $(DESTDIR)$(UNITDIR)/xmpp-upload-expire.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/xmpp-upload-expire.service
+	install -m 644 units/xmpp-upload-expire.timer $(DESTDIR)$(UNITDIR)/
 	test -e $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf || \
 	    install -m 644 xmpp.conf.example $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf
 

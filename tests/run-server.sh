@@ -13,8 +13,9 @@
 # none is started when the configuration has no certificate), and starts
 # BUILD_DIR/xmpp-handler per connection, and on $XMPP_LISTEN_WEB (default
 # 127.0.0.1:5280; empty for none) BUILD_DIR/xmpp-web (WebSocket,
-# host-meta), until Ctrl-C (or SIGTERM), which stops the listeners, their
-# handlers and the Redis started here, by PID.
+# host-meta, the files of the upload service upload.localhost), until
+# Ctrl-C (or SIGTERM), which stops the listeners, their handlers and the
+# Redis started here, by PID.
 set -eu
 if [ $# -ne 1 ]; then
 	echo "usage: sh tests/run-server.sh BUILD_DIR" >&2
@@ -70,7 +71,14 @@ allow_plaintext_auth = yes
 # direct TLS. Clients must be told to accept it.
 tls_cert = $cert
 tls_key = $key
+# HTTP file upload (XEP-0363): slots from upload.localhost, files through
+# xmpp-web (http_url), kept in run/upload.
+upload_domain = upload.localhost
+upload_dir = $rundir/upload
 CONF
+		if [ -n "$listen_web" ]; then
+			echo "http_url = http://$listen_web" >> "$conf"
+		fi
 	elif ! has_tls "$conf"; then
 		echo "xmppd: run/xmpp.conf has no tls_cert (it predates TLS): no TLS." >&2
 		echo "       Remove it to have it written again with a certificate." >&2
@@ -158,6 +166,11 @@ if [ -n "$listen_web" ]; then
   WebSocket:   ws://$listen_web/xmpp-websocket (plain ws: for a browser client on
                this machine; discovery: http://$listen_web/.well-known/host-meta)
 MSG
+	if grep -q '^upload_domain = ..*' "$conf"; then
+		cat <<MSG
+  upload:      $(sed -n 's/^upload_domain = //p' "$conf") (XEP-0363), files at http://$listen_web/upload/
+MSG
+	fi
 fi
 # In the background so that a signal reaches the traps above at once.
 systemd-socket-activate --inetd -a -l "$listen" -E XMPP_CONFIG="$conf" "$handler" &

@@ -25,6 +25,7 @@ static const char *const header_names[HH_COUNT] = {
 	NULL, "Host", "Upgrade", "Connection", "Sec-WebSocket-Version",
 	"Sec-WebSocket-Key", "Sec-WebSocket-Protocol", "Origin", "Content-Type",
 	"Content-Length", "Range", "Transfer-Encoding", "Access-Control-Request-Method",
+	"Expect",
 };
 
 struct head {

@@ -139,10 +139,11 @@ static int put_checked(struct http_req *req, const struct config *cfg, struct st
 			log_msg(LOG_ERR, "upload %s: %s", s->id, st ? st->err : "no Redis");
 		return status(req, rc < 0 ? "503 Service Unavailable" : "410 Gone");
 	}
-	/* Everything but the body checked: an HTTP/1.1 client that sent
-	 * "Expect: 100-continue" waits for this (RFC 9110 10.1.1); any
-	 * other may ignore it (RFC 9110 15.2). */
-	if (req->http_major == 1 && req->http_minor >= 1 && req->early_used >= req->early_len &&
+	/* Everything but the body checked: a client that sent "Expect:
+	 * 100-continue" waits for this before it sends the body (RFC 9110
+	 * 10.1.1); none is sent to others (a proxy may not pass it on). */
+	if (req->seen[HH_EXPECT] && http_list_has(req->value[HH_EXPECT], "100-continue", 1) &&
+	    req->early_used >= req->early_len &&
 	    http_write_all(req->wfd, "HTTP/1.1 100 Continue\r\n\r\n", 25) == -1) {
 		close(fd);
 		uploadstore_remove(cfg->upload_dir, s->id);

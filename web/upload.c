@@ -18,10 +18,12 @@
 #include "web.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +32,8 @@
 #define UPLOAD_CHUNK      65536     /* bytes read or written at a time */
 #define UPLOAD_GRACE_SEC  60        /* a PUT body may take this long, plus ... */
 #define UPLOAD_MIN_RATE   16384     /* ... a second per this many bytes (408) */
+#define UPLOAD_LINGER_MS  1000      /* after refusing a body: read it this long ... */
+#define UPLOAD_LINGER_MAX (1L << 20)  /* ... or this many bytes, then close */
 #define UPLOAD_EXTRA_MAX  (2 * UPLOADSIG_NAME_MAX * 3 + 512)   /* headers we add */
 #define UPLOAD_TYPE_DEFAULT "application/octet-stream"
 
@@ -360,10 +364,38 @@ static int get(const struct http_req *req, const struct config *cfg,
 	return rc;
 }
 
+/* A PUT refused before its body was read: the answer is written, but
+ * closing with the body unread would reset the connection, and the
+ * client might lose the answer with it (a browser shows a network error
+ * instead of the status). Say no more, read on a little, then close. */
+static void linger(const struct http_req *req)
+{
+	char buf[UPLOAD_CHUNK / 4];
+	struct pollfd pfd = { req->rfd, POLLIN, 0 };
+	struct timespec t0, t;
+	long left = UPLOAD_LINGER_MAX, ms = 0;
+	ssize_t n;
+
+	if (req->content_length <= req->body_read + (long long)(req->early_len - req->early_used))
+		return;         /* nothing unread */
+	shutdown(req->wfd, SHUT_WR);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (left > 0 && ms < UPLOAD_LINGER_MS && poll(&pfd, 1, (int)(UPLOAD_LINGER_MS - ms)) > 0) {
+		n = read(req->rfd, buf, sizeof buf);
+		if (n <= 0 && !(n == -1 && (errno == EINTR || errno == EAGAIN)))
+			break;
+		if (n > 0)
+			left -= n;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+	}
+}
+
 int upload_serve(struct http_req *req, const struct config *cfg, struct store *st)
 {
 	struct uploadsig_slot s;
 	char sig[UPLOADSIG_HEX + 1];
+	int rc;
 
 	if (!cfg->upload_domain[0])
 		return status(req, "404 Not Found");
@@ -372,9 +404,13 @@ int upload_serve(struct http_req *req, const struct config *cfg, struct store *s
 	if (req->method != HTTP_PUT && req->method != HTTP_GET && req->method != HTTP_HEAD)
 		return http_respond(req, "405 Method Not Allowed",
 		    "Allow: GET, HEAD, PUT, OPTIONS\r\n", NULL, NULL, 0);
+	if (req->method == HTTP_PUT) {
+		rc = uploadsig_parse(req->path, req->query, &s, sig) < 0 ?
+		    status(req, "403 Forbidden") : put(req, cfg, st, &s, sig);
+		linger(req);
+		return rc;
+	}
 	if (uploadsig_parse(req->path, req->query, &s, sig) < 0)
-		return status(req, req->method == HTTP_PUT ? "403 Forbidden" : "404 Not Found");
-	if (req->method == HTTP_PUT)
-		return put(req, cfg, st, &s, sig);
+		return status(req, "404 Not Found");
 	return get(req, cfg, &s);
 }

@@ -214,6 +214,25 @@ def test_put_checks(server_factory, tmp_path):
     assert sorted(os.listdir(slot_dir(server, gtarget))) == ['data', 'meta']
 
 
+def test_refused_big_put_is_answered(server_factory, tmp_path):
+    """A large PUT refused at once (a tampered URL, one too long) still
+    gets its status: the body is read a while before the close, which
+    would otherwise reset the connection under the answer."""
+    server = up_server(server_factory, tmp_path)
+    ptarget, _ = slot(server, size=600 * 1024, ctype=None)
+    body = os.urandom(600 * 1024)
+    for target, size, want in ((ptarget.replace('&s=', '&s=0'), len(body), 403),
+                               (ptarget, len(body) + 1, 413)):
+        s = socket.create_connection(('127.0.0.1', server.ports[1]), timeout=TIMEOUT)
+        s.sendall(('PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n'
+                   % (target, size)).encode())
+        try:
+            s.sendall(body + b'x' * (size - len(body)))
+        except OSError as e:
+            raise AssertionError('the body could not be sent: %r' % e)
+        assert read_answer(s)[0] == want
+
+
 def secret_key(server):
     """The signing key, as lib/uploadsig.c derives it from the server
     secret."""

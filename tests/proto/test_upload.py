@@ -65,12 +65,8 @@ def http(server, method, target, headers=(), body=b'', send_body=True, read=True
 
 
 def read_answer(s):
-    data = b''
-    while True:
-        got = s.recv(65536)
-        if not got:
-            break
-        data += got
+    """Everything to the close: (status, headers, body), 1xx skipped."""
+    data = b''.join(iter(lambda: s.recv(65536), b''))
     s.close()
     while True:
         head, _, rest = data.partition(b'\r\n\r\n')

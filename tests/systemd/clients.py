@@ -14,7 +14,9 @@ Every wait is bounded. Results are JSON, written to a file given with --out
   ws-message --jid A --password PA --to B --to-password PB --out F
       A logs in over WebSocket (xmpp-web.socket, 127.0.0.1:5280, with
       tests/proto/wsclient.py) after reading /.well-known/host-meta, B
-      over TCP (slixmpp); a message each way; ok when both arrive.
+      over TCP (slixmpp); a message each way; then B asks upload.localhost
+      for a slot (XEP-0363), PUTs 100 KiB to xmpp-web and A's side GETs
+      them back; ok when both messages arrive and the bytes are the same.
   hold-slix --jid-format 'u{:02d}@localhost' --count N --password P
             --out F --release F2
       N concurrent slixmpp logins; write F when all are done (or failed),
@@ -237,6 +239,40 @@ def ws_exchange(a, bob_jid, bob):
     return res
 
 
+def upload_roundtrip(put, get):
+    """PUT random bytes to the slot's URL, GET them back: both statuses
+    and whether the bytes are the same."""
+    import http.client
+    import urllib.parse
+    data = os.urandom(100 * 1024 + 3)
+
+    def call(method, url, body=None):
+        u = urllib.parse.urlsplit(url)
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=TIMEOUT)
+        c.request(method, u.path + ('?' + u.query if u.query else ''), body=body,
+                  headers={'Content-Type': 'application/octet-stream'} if body else {})
+        r = c.getresponse()
+        got = r.read()
+        c.close()
+        return r.status, got
+
+    put_status, _ = call('PUT', put, data)
+    get_status, got = call('GET', get)
+    return {'put': put_status, 'get': get_status, 'same': got == data}
+
+
+async def request_slot(client):
+    """A slot for 100 KiB + 3 on upload.localhost, as (put, get) URLs."""
+    import xml.etree.ElementTree as ET
+    iq = client.Iq(stype='get', sto='upload.localhost')
+    iq.append(ET.fromstring("<request xmlns='urn:xmpp:http:upload:0' filename='systemd.bin' "
+                            "size='%d' content-type='application/octet-stream'/>" % (100 * 1024 + 3)))
+    res = await iq.send(timeout=TIMEOUT)
+    slot = res.xml.find('{urn:xmpp:http:upload:0}slot')
+    return (slot.find('{urn:xmpp:http:upload:0}put').get('url'),
+            slot.find('{urn:xmpp:http:upload:0}get').get('url'))
+
+
 async def cmd_ws_message(a):
     bob = await login(a.to, a.to_password)
     res = {'ok': False, 'receiver': bob.result, 'error': None}
@@ -244,8 +280,11 @@ async def cmd_ws_message(a):
         bob.send_presence()
         try:
             res.update(await asyncio.to_thread(ws_exchange, a, bob.result['bound_jid'], bob))
+            put, get = await request_slot(bob)
+            res['upload'] = await asyncio.to_thread(upload_roundtrip, put, get)
             res['ok'] = res['to_tcp'] and res['to_ws'] and res['host_meta'] == [
-                'HTTP/1.1 200 OK', ['ws://localhost:5280/xmpp-websocket']]
+                'HTTP/1.1 200 OK', ['ws://localhost:5280/xmpp-websocket']] and \
+                res['upload'] == {'put': 201, 'get': 200, 'same': True}
         except Exception as e:      # an assertion of wsclient, a timeout, EOF
             res['error'] = '%s: %s' % (type(e).__name__, e)
     else:

@@ -451,6 +451,7 @@ install_xmppd() {
 	domain = localhost
 	redis = unix:/run/redis/redis-server.sock
 	allow_plaintext_auth = yes
+	upload_domain = upload.localhost
 	EOF
 	chmod 644 "$R/etc/xmpp/xmpp.conf"
 	# Debian's redis-server: a unix socket under its RuntimeDirectory, open
@@ -648,7 +649,7 @@ check_k_websocket() {	# xmpp-web.socket: discovery, a login and messages with TC
 	run_client ws ws-message --jid alice@localhost --password "$PASSWORD" \
 	    --to bob@localhost/tcp --to-password "$PASSWORD"
 	if [ -s "$f" ] && [ "$(json "$f" "j['ok']")" = True ]; then
-		check ok "(k) xmpp-web.socket: host-meta names ws://localhost:5280/xmpp-websocket, alice logs in over WebSocket, a message each way with bob on TCP"
+		check ok "(k) xmpp-web.socket: host-meta names ws://localhost:5280/xmpp-websocket, alice logs in over WebSocket, a message each way with bob on TCP; bob's upload slot, PUT 201 and GET 200 of the same bytes under xmpp-web@.service as xmppd"
 	else
 		check FAIL "(k) WebSocket through xmpp-web.socket" \
 		    "$(cat "$f" "$WORK/ws.log" 2>/dev/null | tail -n 5)"
@@ -1178,6 +1179,7 @@ check_trigger_limit
 check_h_security xmpp@.service
 [ -e "$WORK/root/usr/local/lib/systemd/system/xmpps@.service" ] && check_h_security xmpps@.service
 check_h_security xmpp-web@.service
+check_h_security xmpp-upload-expire.service
 check_verify
 controls
 check_documented_variants

@@ -1,0 +1,431 @@
+"""A real browser against xmppd: Converse.js in headless Chromium, over
+XMPP over WebSocket (RFC 7395), talking to a slixmpp user on TCP.
+
+Pieces (tests/browser/README has more):
+- the page: tests/browser/index.html and page.js, which load Converse.js
+  from tests/browser/node_modules (npm ci, run by tests/deps.sh, from the
+  pinned package-lock.json) and configure it from the query string
+  (WebSocket URL, jid, password: auto_login);
+- a static HTTP server for that directory, in this process (a thread on
+  127.0.0.1, port chosen by the kernel), whose origin is the only one the
+  xmppd server allows to open a WebSocket (ws_origins);
+- Chromium (Debian's, /usr/bin/chromium) headless, with a profile and
+  HOME of its own in a temporary directory, started here in a process
+  group of its own and stopped by that group's id;
+- tests/browser/drive.js, a Node program that drives that Chromium over
+  the DevTools protocol (chrome-remote-interface): one JSON command a
+  line on stdin (evaluate, type, press a key, screenshot), one answer a
+  line on stdout. The test decides everything; the driver only acts.
+
+test_converse_chats_with_slixmpp: alice (Converse.js, WebSocket) and bob
+(slixmpp, TCP) are contacts. alice logs in; bob sees her presence and
+sends her a message; it must show in Converse's chat with bob; alice
+answers by typing into the chat's textarea and pressing Enter; bob must
+receive that answer, from alice, with that body. A screenshot of the
+conversation is kept, see ARTIFACTS.
+
+test_converse_refused: Converse gets no session when the page's origin is
+not in ws_origins (the server answers the upgrade 403) and when the
+password is wrong (SASL failure), and says so on the page.
+
+ARTIFACTS: $XMPPD_BUILD/test-artifacts/test_browser/<test>/ (with make
+check build/san/test-artifacts/...): conversation.png (the screenshot),
+console.log (what the page logged: Converse at loglevel debug logs every
+stanza), chromium.log, and failure.png when a test fails after the page
+loaded. Kept after the run; each run of a test replaces its directory.
+
+Runs in parallel with the others (it asserts no wall-clock bounds; every
+wait has a timeout, and the whole test one of 90 s). About 5 s each on an
+idle machine, mostly Chromium's start and Converse's first load.
+Needs chromium, node and tests/browser/node_modules (tests/deps.sh): fails,
+naming what is missing, without them.
+"""
+import functools
+import http.server
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+
+try:
+    from . import clients as C
+except ImportError:
+    import clients as C
+
+from harness import BUILD, ROOT, _alive
+from im_helpers import PW, body_is, online
+
+ALICE, BOB = 'alice@localhost', 'bob@localhost'
+SITE = ROOT / 'tests' / 'browser'
+CHROMIUM = '/usr/bin/chromium'
+ARTIFACTS = BUILD / 'test-artifacts' / 'test_browser'
+START = 30.0            # bound of Chromium's start and of the page's load, s
+LOGIN = 30.0            # bound of Converse's login once the page is loaded, s
+WAIT = 15.0             # bound of any other step, s
+
+
+def missing_tools():
+    """What the test needs and does not find, as a sentence, or None."""
+    need = []
+    if not os.access(CHROMIUM, os.X_OK):
+        need.append('%s (Debian package chromium)' % CHROMIUM)
+    if not shutil.which('node'):
+        need.append('node (Debian package nodejs)')
+    for f in ('converse.js/dist/converse.min.js', 'chrome-remote-interface/index.js'):
+        if not (SITE / 'node_modules' / f).exists():
+            need.append('tests/browser/node_modules/%s (npm ci in tests/browser)' % f)
+    return ('missing: %s; tests/deps.sh installs them' % ', '.join(need)) if need else None
+
+
+@pytest.fixture
+def artifacts(request):
+    """This test's directory under ARTIFACTS, emptied."""
+    d = ARTIFACTS / request.node.name
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    return d
+
+
+def web_server(server_factory, **conf):
+    """A server with a TCP listener (0) and a WebSocket one (1)."""
+    return server_factory(listeners=2, listener_args=[[], ['-w']], **conf)
+
+
+def ws_url(server):
+    return 'ws://127.0.0.1:%d/xmpp-websocket' % server.ports[1]
+
+
+# ---- the page's HTTP server ----
+
+class Site:
+    """tests/browser served over HTTP on 127.0.0.1 by a thread of this
+    process; .origin is what the browser sends as Origin."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        extensions_map = dict(http.server.SimpleHTTPRequestHandler.extensions_map,
+                              **{'.js': 'text/javascript', '.mjs': 'text/javascript',
+                                 '.wasm': 'application/wasm', '.json': 'application/json'})
+
+        def log_message(self, *args):      # not on the test's stderr
+            pass
+
+    def __init__(self, root=SITE):
+        self.httpd = http.server.ThreadingHTTPServer(
+            ('127.0.0.1', 0), functools.partial(self.Handler, directory=str(root)))
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.origin = 'http://127.0.0.1:%d' % self.port
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def page(self, ws, jid=None, password=None):
+        from urllib.parse import urlencode
+        q = {'ws': ws}
+        if jid:
+            q.update(jid=jid, password=password)
+        return '%s/index.html?%s' % (self.origin, urlencode(q))
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def site():
+    s = Site()
+    yield s
+    s.close()
+
+
+# ---- Chromium and its driver ----
+
+class Browser:
+    """Headless Chromium in a process group of its own, and drive.js
+    attached to its page. Every command has a timeout; stop() ends both by
+    PID (synchronous, so a fixture can call it whatever happened)."""
+
+    def __init__(self, artifacts):
+        self.artifacts = artifacts
+        self.home = tempfile.mkdtemp(prefix='xmppd-chromium-')
+        self.profile = os.path.join(self.home, 'profile')
+        self.console = str(artifacts / 'console.log')
+        self.chromium = self.driver = None
+        self.answers = queue.Queue()
+        self.next_id = 0
+
+    def start(self):
+        env = {'PATH': '/usr/bin:/bin', 'HOME': self.home, 'LANG': 'C.UTF-8',
+               'XDG_CONFIG_HOME': os.path.join(self.home, '.config'),
+               'XDG_CACHE_HOME': os.path.join(self.home, '.cache')}
+        # --no-sandbox: CI runs as root, which Chromium's sandbox refuses,
+        # and containers often lack the user namespaces it needs; the page
+        # is our own, from 127.0.0.1.
+        args = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu',
+                '--no-first-run', '--no-default-browser-check', '--disable-breakpad',
+                '--disable-extensions', '--disable-sync', '--disable-background-networking',
+                '--user-data-dir=' + self.profile, '--remote-debugging-address=127.0.0.1',
+                '--remote-debugging-port=0', '--window-size=1280,800', 'about:blank']
+        with open(self.artifacts / 'chromium.log', 'wb') as log:
+            self.chromium = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
+                                             stdout=log, stderr=log, start_new_session=True)
+        port_file = os.path.join(self.profile, 'DevToolsActivePort')
+        deadline = time.monotonic() + START
+        while True:
+            try:
+                with open(port_file) as f:
+                    port = int(f.readline())
+                break
+            except (OSError, ValueError):
+                pass
+            assert self.chromium.poll() is None, 'chromium exited with %s:\n%s' % (
+                self.chromium.returncode, self.log_tail('chromium.log'))
+            assert time.monotonic() < deadline, 'chromium did not start in %.0f s:\n%s' % (
+                START, self.log_tail('chromium.log'))
+            time.sleep(0.05)
+        self.driver = subprocess.Popen(
+            [shutil.which('node'), str(SITE / 'drive.js'), str(port), self.console],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, start_new_session=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        return self
+
+    def _read(self):
+        for line in self.driver.stdout:
+            try:
+                self.answers.put(json.loads(line))
+            except ValueError:
+                self.answers.put({'id': None, 'ok': False, 'error': 'bad answer ' + line})
+        self.answers.put(None)
+
+    async def cmd(self, op, timeout=WAIT, **args):
+        """Run one driver command; its value, or AssertionError."""
+        import asyncio
+        self.next_id += 1
+        msg = dict(args, id=self.next_id, op=op)
+        self.driver.stdin.write(json.dumps(msg) + '\n')
+        self.driver.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                a = self.answers.get_nowait()
+            except queue.Empty:
+                assert time.monotonic() < deadline, 'driver: no answer to %s in %.0f s' % (
+                    op, timeout)
+                await asyncio.sleep(0.02)
+                continue
+            assert a is not None, 'driver exited (%s): %s' % (
+                self.driver.poll(), self.driver.stderr.read())
+            if a.get('id') != self.next_id:
+                continue                   # the late answer of a timed-out command
+            assert a['ok'], 'driver: %s failed: %s' % (op, a['error'])
+            return a['value']
+
+    async def eval(self, expr, timeout=WAIT):
+        return await self.cmd('eval', timeout, expr=expr)
+
+    async def until(self, expr, timeout, what):
+        """Evaluate expr in the page until it is true (returns it);
+        AssertionError naming `what`, with the page's state, on timeout."""
+        import asyncio
+        deadline = time.monotonic() + timeout
+        while True:
+            v = await self.eval(expr)
+            if v:
+                return v
+            if time.monotonic() > deadline:
+                raise AssertionError('%s: not within %.0f s\n%s' % (what, timeout,
+                                                                    await self.state()))
+            await asyncio.sleep(0.1)
+
+    async def state(self):
+        """What the page says about its session, for failure messages."""
+        try:
+            s = await self.eval('window.xmppdTest ? {events: xmppdTest.events, '
+                                'status: xmppdTest.status && xmppdTest.status()} : null', 5)
+        except AssertionError as e:
+            s = str(e)
+        return 'page: %s\nconsole (tail):\n%s' % (json.dumps(s), self.log_tail('console.log'))
+
+    async def keep_failure(self):
+        """Keep failure.png and page.html (the DOM) for a failing test."""
+        try:
+            await self.cmd('screenshot', 5, path=str(self.artifacts / 'failure.png'))
+            html = await self.eval('document.documentElement.outerHTML', 5)
+            with open(self.artifacts / 'page.html', 'w') as f:
+                f.write(html)
+        except Exception:          # the failure itself matters more
+            pass
+
+    def log_tail(self, name, lines=25, width=300):
+        try:
+            with open(self.artifacts / name, errors='replace') as f:
+                return ''.join(ln if len(ln) <= width else ln[:width] + '...\n'
+                               for ln in f.readlines()[-lines:])
+        except OSError:
+            return '(no %s)' % name
+
+    def stop(self):
+        if self.driver and self.driver.poll() is None:
+            try:
+                self.driver.stdin.write(json.dumps({'id': 0, 'op': 'quit'}) + '\n')
+                self.driver.stdin.flush()
+                self.driver.wait(3)
+            except (OSError, subprocess.TimeoutExpired):
+                self.driver.kill()
+                self.driver.wait(5)
+        if self.chromium:
+            _stop_group(self.chromium)
+            # Chromium's crash handlers make sessions of their own; they
+            # leave when the browser has gone. Ours name our HOME.
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and _crashpads(self.home):
+                time.sleep(0.1)
+            for pid in _crashpads(self.home):
+                os.kill(pid, signal.SIGKILL)
+        if not os.environ.get('XMPPD_KEEP_TMP'):
+            shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _group(pgid):
+    """Live processes in process group pgid."""
+    pids = []
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                with open('/proc/%s/stat' % d) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(')') + 2:].split()
+            if fields[0] != 'Z' and int(fields[2]) == pgid:
+                pids.append(int(d))
+    return pids
+
+
+def _stop_group(p):
+    """SIGTERM to the process group p leads (p started it with
+    start_new_session), then SIGKILL to what is left of it after 5 s."""
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if p.poll() is not None and not _group(p.pid):
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait(5)
+
+
+def _crashpads(home):
+    """PIDs of chrome_crashpad_handler processes whose database is in home."""
+    pids = []
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                with open('/proc/%s/cmdline' % d, 'rb') as f:
+                    argv = f.read().split(b'\0')
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b'chrome_crashpad_handler') and \
+                    any(a.startswith(b'--database=' + home.encode()) for a in argv) and \
+                    _alive(int(d)):
+                pids.append(int(d))
+    return pids
+
+
+@pytest.fixture
+def browser(artifacts):
+    why = missing_tools()
+    if why:
+        pytest.fail(why, pytrace=False)
+    b = Browser(artifacts)
+    try:
+        yield b.start()
+    finally:
+        b.stop()
+
+
+async def screenshot(browser, name):
+    path = str(browser.artifacts / name)
+    await browser.cmd('screenshot', path=path)
+    print('screenshot:', path)
+    return path
+
+
+# ---- the tests ----
+
+def contacts(server, a, b):
+    for x, y in ((a, b), (b, a)):
+        p = server.ctl('roster', x, 'add', y, '-s', 'both', '-n', y.split('@')[0])
+        assert p.returncode == 0, p.stderr
+
+
+def available(bare):
+    def pred(el):
+        return el.tag == '{jabber:client}presence' and el.get('type') is None and \
+            (el.get('from') or '').startswith(bare + '/')
+    pred.__doc__ = 'available presence of ' + bare
+    return pred
+
+
+CONNECTED = "xmppdTest.events.includes('connected')"
+CONTACT = 'converse-roster-contact a.open-chat[data-jid="%s"]'
+UNREAD = "!!document.querySelector('converse-roster-contact a.open-chat.unread-msgs[data-jid=\"%s\"]')"
+CHAT_TEXTS = ("[...document.querySelectorAll('converse-chat[jid=\"%s\"] .chat-msg__text')]"
+              ".map(e => e.textContent.trim())")
+
+
+def test_converse_chats_with_slixmpp(server_factory, site, browser):
+    server = web_server(server_factory, ws_origins=site.origin)
+    server.adduser(ALICE, PW)
+    server.adduser(BOB, PW)
+    contacts(server, ALICE, BOB)
+    hello = 'Hello alice, this is bob on TCP \u2709'
+    answer = 'Hi bob! alice here, in Converse.js over WebSocket \u263a'
+
+    async def go():
+        bob = await online(server.port, BOB + '/tcp')
+        try:
+            await browser.cmd('goto', START, url=site.page(ws_url(server), ALICE, PW))
+            await browser.until(CONNECTED, LOGIN, 'Converse.js logs in as %s over %s' % (
+                ALICE, ws_url(server)))
+            # her initial presence reaches bob: Converse's session is up
+            await bob.wait(available(ALICE), WAIT)
+            n = bob.mark()
+            bob.xmpp.send_message(mto=ALICE, mbody=hello, mtype='chat')
+            # like a person: see bob's unread message in the roster, click him
+            await browser.until(UNREAD % BOB, WAIT, "bob's unread message in alice's roster")
+            await browser.cmd('click', selector=CONTACT % BOB)
+            texts = CHAT_TEXTS % BOB
+            await browser.until('%s.includes(%s)' % (texts, json.dumps(hello)), WAIT,
+                                "bob's message in Converse's chat with bob")
+            await browser.cmd('type', selector='converse-chat[jid="%s"] textarea.chat-textarea'
+                              % BOB, text=answer)
+            await browser.cmd('key', key='Enter')
+            got = await bob.wait1(body_is(answer), WAIT, since=n)
+            assert got.get('from', '').startswith(ALICE + '/'), got.attrib
+            assert got.get('type') == 'chat', got.attrib
+            # Converse shows its own message too, after bob's
+            await browser.until('%s.join("\\n").endsWith(%s)' % (texts, json.dumps(answer)),
+                                WAIT, "alice's answer in her chat with bob")
+            await screenshot(browser, 'conversation.png')
+        except BaseException:
+            await browser.keep_failure()
+            raise
+        finally:
+            await bob.close()
+
+    C.run(go, timeout=90)

@@ -4,14 +4,15 @@
 //   jid, password   log in at once (auto_login); without them Converse
 //             shows its login form
 // The plugin "xmppd-test" keeps what the test looks at in window.xmppdTest:
-// Converse's api, the events of the session in order, the connection
-// status and its message (what Converse shows when a login fails).
+// Converse's api, the events of the session in order, every connection
+// status in order (Strophe.Status numbers), and status(): the current one
+// with its message (what Converse shows when a login fails).
 const params = new URLSearchParams(location.search);
 const ws = params.get('ws') || 'ws://' + (location.hostname || 'localhost') + ':5280/xmpp-websocket';
 const jid = params.get('jid');
 const password = params.get('password');
 
-const test = window.xmppdTest = { events: [], api: null, converse: null };
+const test = window.xmppdTest = { events: [], statuses: [], api: null, converse: null };
 
 converse.plugins.add('xmppd-test', {
     initialize() {
@@ -23,6 +24,10 @@ converse.plugins.add('xmppd-test', {
             'messageSend', 'chatBoxInitialized', 'rosterContactsFetched']) {
             api.listen.on(ev, () => test.events.push(ev));
         }
+        api.listen.on('connfeedback', (fb) => {
+            const st = fb.get('connection_status');
+            if (test.statuses[test.statuses.length - 1] !== st) test.statuses.push(st);
+        });
         test.status = () => {
             const fb = _converse.state && _converse.state.connfeedback;
             return fb ? { status: fb.get('connection_status'), message: fb.get('message') } : null;

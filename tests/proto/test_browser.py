@@ -59,7 +59,7 @@ try:
 except ImportError:
     import clients as C
 
-from harness import BUILD, ROOT, _alive
+from harness import BUILD, ROOT, _alive, wait_until
 from im_helpers import PW, body_is, online
 
 ALICE, BOB = 'alice@localhost', 'bob@localhost'
@@ -161,7 +161,13 @@ class Browser:
         self.answers = queue.Queue()
         self.next_id = 0
 
+    def step(self, what):
+        """Print how long after the browser's start `what` happened
+        (shown by pytest when the test fails)."""
+        print('%5.1f s  %s' % (time.monotonic() - self.t0, what))
+
     def start(self):
+        self.t0 = time.monotonic()
         env = {'PATH': '/usr/bin:/bin', 'HOME': self.home, 'LANG': 'C.UTF-8',
                'XDG_CONFIG_HOME': os.path.join(self.home, '.config'),
                'XDG_CACHE_HOME': os.path.join(self.home, '.cache')}
@@ -195,6 +201,7 @@ class Browser:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, start_new_session=True)
         threading.Thread(target=self._read, daemon=True).start()
+        self.step('chromium started, DevTools on port %d' % port)
         return self
 
     def _read(self):
@@ -231,15 +238,18 @@ class Browser:
     async def eval(self, expr, timeout=WAIT):
         return await self.cmd('eval', timeout, expr=expr)
 
-    async def until(self, expr, timeout, what):
+    async def until(self, expr, timeout, what, give_up=None):
         """Evaluate expr in the page until it is true (returns it);
-        AssertionError naming `what`, with the page's state, on timeout."""
+        AssertionError naming `what`, with the page's state, on timeout or
+        as soon as the expression give_up is true."""
         import asyncio
         deadline = time.monotonic() + timeout
         while True:
             v = await self.eval(expr)
             if v:
                 return v
+            if give_up and await self.eval(give_up):
+                raise AssertionError('%s: no, the page gave up\n%s' % (what, await self.state()))
             if time.monotonic() > deadline:
                 raise AssertionError('%s: not within %.0f s\n%s' % (what, timeout,
                                                                     await self.state()))
@@ -249,6 +259,7 @@ class Browser:
         """What the page says about its session, for failure messages."""
         try:
             s = await self.eval('window.xmppdTest ? {events: xmppdTest.events, '
+                                'statuses: xmppdTest.statuses, '
                                 'status: xmppdTest.status && xmppdTest.status()} : null', 5)
         except AssertionError as e:
             s = str(e)
@@ -382,6 +393,13 @@ def available(bare):
 
 
 CONNECTED = "xmppdTest.events.includes('connected')"
+STATUS = 'xmppdTest.status()'
+# Strophe.Status: a login attempt starts CONNECTING; where it ends when
+# it gets no session
+CONNECTING, ERROR, CONNFAIL, AUTHFAIL, DISCONNECTED = 1, 0, 2, 4, 6
+GAVE_UP = ('(s => s.includes(%d) && s.slice(s.indexOf(%d)).some(x => [%d, %d, %d, %d].includes(x)))'
+           '(xmppdTest.statuses)' % (CONNECTING, CONNECTING, ERROR, CONNFAIL, AUTHFAIL,
+                                     DISCONNECTED))
 CONTACT = 'converse-roster-contact a.open-chat[data-jid="%s"]'
 UNREAD = "!!document.querySelector('converse-roster-contact a.open-chat.unread-msgs[data-jid=\"%s\"]')"
 CHAT_TEXTS = ("[...document.querySelectorAll('converse-chat[jid=\"%s\"] .chat-msg__text')]"
@@ -399,33 +417,89 @@ def test_converse_chats_with_slixmpp(server_factory, site, browser):
     async def go():
         bob = await online(server.port, BOB + '/tcp')
         try:
+            browser.step('bob online')
             await browser.cmd('goto', START, url=site.page(ws_url(server), ALICE, PW))
+            browser.step('page loaded')
             await browser.until(CONNECTED, LOGIN, 'Converse.js logs in as %s over %s' % (
-                ALICE, ws_url(server)))
+                ALICE, ws_url(server)), give_up=GAVE_UP)
             # her initial presence reaches bob: Converse's session is up
+            browser.step('Converse connected')
             await bob.wait(available(ALICE), WAIT)
+            browser.step("alice's presence at bob")
             n = bob.mark()
             bob.xmpp.send_message(mto=ALICE, mbody=hello, mtype='chat')
             # like a person: see bob's unread message in the roster, click him
             await browser.until(UNREAD % BOB, WAIT, "bob's unread message in alice's roster")
+            browser.step('unread message shown')
             await browser.cmd('click', selector=CONTACT % BOB)
             texts = CHAT_TEXTS % BOB
             await browser.until('%s.includes(%s)' % (texts, json.dumps(hello)), WAIT,
                                 "bob's message in Converse's chat with bob")
+            browser.step('message in the chat')
             await browser.cmd('type', selector='converse-chat[jid="%s"] textarea.chat-textarea'
                               % BOB, text=answer)
             await browser.cmd('key', key='Enter')
             got = await bob.wait1(body_is(answer), WAIT, since=n)
+            browser.step('answer at bob')
             assert got.get('from', '').startswith(ALICE + '/'), got.attrib
             assert got.get('type') == 'chat', got.attrib
             # Converse shows its own message too, after bob's
             await browser.until('%s.join("\\n").endsWith(%s)' % (texts, json.dumps(answer)),
                                 WAIT, "alice's answer in her chat with bob")
             await screenshot(browser, 'conversation.png')
+            browser.step('screenshot')
         except BaseException:
             await browser.keep_failure()
             raise
         finally:
             await bob.close()
+
+    C.run(go, timeout=90)
+
+
+async def refused(browser, url, what):
+    """Load url and wait until Converse gives up; its status, having
+    checked that it never connected."""
+    await browser.cmd('goto', START, url=url)
+    await browser.until(GAVE_UP, LOGIN, what + ': Converse gives up')
+    st = await browser.eval(STATUS)
+    events = await browser.eval('xmppdTest.events')
+    assert 'connected' not in events, '%s: Converse got a session: %s' % (what, events)
+    browser.step('%s: status %s' % (what, st))
+    return st
+
+
+def test_converse_refused(server_factory, site, browser):
+    # ws_origins names another origin than the page's: the upgrade is refused
+    elsewhere = web_server(server_factory, ws_origins='https://elsewhere.example')
+    elsewhere.adduser(ALICE, PW)
+    # the page's origin is allowed, the password is wrong
+    server = web_server(server_factory, ws_origins=site.origin)
+    server.adduser(ALICE, PW)
+
+    async def go():
+        try:
+            st = await refused(browser, site.page(ws_url(elsewhere), ALICE, PW),
+                               'a page whose origin is not allowed')
+            assert st['status'] in (CONNFAIL, DISCONNECTED, ERROR), st
+            # the handler says why (its log line comes after its answer)
+            log = wait_until(lambda: (lambda t: site.origin in t and t)(elsewhere.log()),
+                             WAIT, 'the refusal of origin %s in the server log' % site.origin)
+            assert 'refused' in log, log[-2000:]
+            assert 'websocket upgrade' not in log, log[-2000:]
+
+            st = await refused(browser, site.page(ws_url(server), ALICE, 'not-' + PW),
+                               'a wrong password')
+            # Converse ends disconnected, having said why
+            assert st['status'] in (AUTHFAIL, DISCONNECTED), st
+            assert 'password is incorrect' in (st.get('message') or ''), st
+            # and shows it where a person looks: its login form
+            feedback = await browser.eval("document.querySelector('converse-login-form')"
+                                          ".textContent")
+            assert 'password' in feedback.lower(), feedback
+            await screenshot(browser, 'wrong-password.png')
+        except BaseException:
+            await browser.keep_failure()
+            raise
 
     C.run(go, timeout=90)

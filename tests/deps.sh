@@ -3,13 +3,21 @@
 # installed. Quiet when they are. Missing ones are installed when run as
 # root (apt-get update once, then install); otherwise the apt-get command
 # is printed and the exit status is 1. gajim, xvfb and dbus-daemon are for
-# the desktop client test (tests/proto/test_desktop_client.py).
+# the desktop client test (tests/proto/test_desktop_client.py); chromium,
+# and nodejs with npm where no node is installed, for the browser test
+# (tests/proto/test_browser.py), whose npm packages (Converse.js and a
+# DevTools driver, pinned by tests/browser/package-lock.json) are then
+# installed with `npm ci` into tests/browser/node_modules when that is
+# missing or was made from another lock file (any user; needs the npm
+# registry).
 set -eu
 
 PKGS="pkg-config libexpat1-dev libhiredis-dev libsystemd-dev libssl-dev libidn-dev nettle-dev
 libseccomp-dev libwslay-dev libhttp-parser-dev redis-server redis-tools systemd openssl python3 python3-slixmpp python3-aiohttp python3-openssl python3-pytest
 python3-pytest-xdist mandoc go-sendxmpp libstrophe-dev
-gajim xvfb dbus-daemon"
+gajim xvfb dbus-daemon chromium"
+# Debian's node and npm, unless a node is installed already (e.g. nodesource's)
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
@@ -24,14 +32,25 @@ for p in $PKGS; do
 	installed "$p" || missing="$missing $p"
 done
 missing=${missing# }
-[ -z "$missing" ] && exit 0
 
-cmd="apt-get install -y --no-install-recommends $missing"
-if [ "$(id -u)" -ne 0 ]; then
-	echo "deps.sh: missing Debian packages: $missing" >&2
-	echo "deps.sh: run as root: apt-get update && DEBIAN_FRONTEND=noninteractive $cmd" >&2
-	exit 1
+if [ -n "$missing" ]; then
+	cmd="apt-get install -y --no-install-recommends $missing"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps.sh: missing Debian packages: $missing" >&2
+		echo "deps.sh: run as root: apt-get update && DEBIAN_FRONTEND=noninteractive $cmd" >&2
+		exit 1
+	fi
+	echo "deps.sh: installing $missing" >&2
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive $cmd
 fi
-echo "deps.sh: installing $missing" >&2
-apt-get update
-DEBIAN_FRONTEND=noninteractive $cmd
+
+# The browser test's npm packages. npm ci leaves a copy of the lock file it
+# installed from in node_modules; another lock file means install again.
+# --ignore-scripts: nothing there needs an install script to run.
+web=$(cd "$(dirname "$0")" && pwd)/browser
+if ! cmp -s "$web/package-lock.json" "$web/node_modules/.xmppd-lock.json"; then
+	echo "deps.sh: npm ci in $web" >&2
+	(cd "$web" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+	cp "$web/package-lock.json" "$web/node_modules/.xmppd-lock.json"
+fi

@@ -1,5 +1,5 @@
 """A real browser against xmppd: Converse.js in headless Chromium, over
-XMPP over WebSocket (RFC 7395), talking to a slixmpp user on TCP.
+XMPP over WebSocket (RFC 7395, xmpp-web), talking to a slixmpp user on TCP.
 
 Pieces (tests/browser/README has more):
 - the page: tests/browser/index.html and page.js, which load Converse.js
@@ -94,8 +94,8 @@ def artifacts(request):
 
 
 def web_server(server_factory, **conf):
-    """A server with a TCP listener (0) and a WebSocket one (1)."""
-    return server_factory(listeners=2, listener_args=[[], ['-w']], **conf)
+    """A server with a TCP listener (0) and an HTTP front, xmpp-web (1)."""
+    return server_factory(listeners=2, listener_progs=[None, 'xmpp-web'], **conf)
 
 
 def ws_url(server):

@@ -125,7 +125,8 @@ async function main() {
         process.stdout.write(JSON.stringify(answer) + '\n');
         if (cmd.op === 'quit') break;
     }
-    log.end();
+    // stdin may still be open: leave now, once the log is written
+    log.end(() => process.exit(0));
 }
 
 main().catch((e) => {

@@ -14,12 +14,14 @@ Pieces (tests/browser/README has more):
   group of its own and stopped by that group's id;
 - tests/browser/drive.js, a Node program that drives that Chromium over
   the DevTools protocol (chrome-remote-interface): one JSON command a
-  line on stdin (evaluate, type, press a key, screenshot), one answer a
-  line on stdout. The test decides everything; the driver only acts.
+  line on stdin (load, evaluate, click, type, press a key, screenshot),
+  one answer a line on stdout. The test decides everything; the driver only acts.
 
 test_converse_chats_with_slixmpp: alice (Converse.js, WebSocket) and bob
-(slixmpp, TCP) are contacts. alice logs in; bob sees her presence and
-sends her a message; it must show in Converse's chat with bob; alice
+(slixmpp, TCP) are contacts (set with xmppctl). alice logs in; bob sees
+her presence and sends her a message; Converse must mark it unread on
+bob's entry in its contact list; alice clicks that entry, and the chat
+it opens must hold the message; alice
 answers by typing into the chat's textarea and pressing Enter; bob must
 receive that answer, from alice, with that body. A screenshot of the
 conversation is kept, see ARTIFACTS.
@@ -40,6 +42,7 @@ idle machine, mostly Chromium's start and Converse's first load.
 Needs chromium, node and tests/browser/node_modules (tests/deps.sh): fails,
 naming what is missing, without them.
 """
+import asyncio
 import functools
 import http.server
 import json
@@ -51,6 +54,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from urllib.parse import urlencode
 
 import pytest
 
@@ -126,7 +130,6 @@ class Site:
         self.thread.start()
 
     def page(self, ws, jid=None, password=None):
-        from urllib.parse import urlencode
         q = {'ws': ws}
         if jid:
             q.update(jid=jid, password=password)
@@ -173,8 +176,9 @@ class Browser:
                'XDG_CACHE_HOME': os.path.join(self.home, '.cache')}
         # --no-sandbox: CI runs as root, which Chromium's sandbox refuses,
         # and containers often lack the user namespaces it needs; the page
-        # is our own, from 127.0.0.1.
-        args = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu',
+        # is our own, from 127.0.0.1. --disable-dev-shm-usage: containers
+        # often have a small /dev/shm.
+        args = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
                 '--no-first-run', '--no-default-browser-check', '--disable-breakpad',
                 '--disable-extensions', '--disable-sync', '--disable-background-networking',
                 '--user-data-dir=' + self.profile, '--remote-debugging-address=127.0.0.1',
@@ -214,7 +218,6 @@ class Browser:
 
     async def cmd(self, op, timeout=WAIT, **args):
         """Run one driver command; its value, or AssertionError."""
-        import asyncio
         self.next_id += 1
         msg = dict(args, id=self.next_id, op=op)
         self.driver.stdin.write(json.dumps(msg) + '\n')
@@ -242,7 +245,6 @@ class Browser:
         """Evaluate expr in the page until it is true (returns it);
         AssertionError naming `what`, with the page's state, on timeout or
         as soon as the expression give_up is true."""
-        import asyncio
         deadline = time.monotonic() + timeout
         while True:
             v = await self.eval(expr)

@@ -36,9 +36,11 @@ console.log (what the page logged: Converse at loglevel debug logs every
 stanza), chromium.log, and failure.png when a test fails after the page
 loaded. Kept after the run; each run of a test replaces its directory.
 
-Runs in parallel with the others (it asserts no wall-clock bounds; every
-wait has a timeout, and the whole test one of 90 s). About 5 s each on an
-idle machine, mostly Chromium's start and Converse's first load.
+Runs in parallel with the others, not marked timing: it asserts no
+wall-clock bounds, every wait has a timeout (the whole test one of 90 s),
+and it passed in the whole suite at a load average of 25 to 40 on two
+cores. 10 to 15 s each, mostly Chromium's start and Converse's first
+load.
 Needs chromium, node and tests/browser/node_modules (tests/deps.sh): fails,
 naming what is missing, without them.
 """

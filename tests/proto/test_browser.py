@@ -187,7 +187,8 @@ class Browser:
                 '--remote-debugging-port=0', '--window-size=1280,800', 'about:blank']
         with open(self.artifacts / 'chromium.log', 'wb') as log:
             self.chromium = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
-                                             stdout=log, stderr=log, start_new_session=True)
+                                             stdout=log, stderr=log, start_new_session=True,
+                                             preexec_fn=_die_with_parent)
         port_file = os.path.join(self.profile, 'DevToolsActivePort')
         deadline = time.monotonic() + START
         while True:
@@ -205,7 +206,7 @@ class Browser:
         self.driver = subprocess.Popen(
             [shutil.which('node'), str(SITE / 'drive.js'), str(port), self.console],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, start_new_session=True)
+            text=True, start_new_session=True, preexec_fn=_die_with_parent)
         threading.Thread(target=self._read, daemon=True).start()
         self.step('chromium started, DevTools on port %d' % port)
         return self
@@ -307,6 +308,14 @@ class Browser:
                 os.kill(pid, signal.SIGKILL)
         if not os.environ.get('XMPPD_KEEP_TMP'):
             shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _die_with_parent():
+    """In the child before exec: SIGKILL when the test's process dies
+    (prctl PR_SET_PDEATHSIG), for when pytest is killed before its
+    teardown; Chromium's other processes follow their parent."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
 
 
 def _group(pgid):

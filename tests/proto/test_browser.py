@@ -26,6 +26,16 @@ answers by typing into the chat's textarea and pressing Enter; bob must
 receive that answer, from alice, with that body. A screenshot of the
 conversation is kept, see ARTIFACTS.
 
+test_converse_uploads_file_for_slixmpp: the upload service (XEP-0363,
+upload_domain, files through xmpp-web; http_url names the test's xmpp-web)
+is on; alice opens her chat with bob, and once Converse found the service
+(its file button is there) she picks a PNG made here (the driver sets the
+chat's file input, as a person's file dialog would). Converse asks for a
+slot, PUTs the file to xmpp-web across origins (CORS) and sends bob the
+GET URL (body and XEP-0066 <x/>); bob downloads it with urllib and must
+get the very bytes, and Converse must show the image it sent, fetched
+from xmpp-web. Screenshot: upload-conversation.png.
+
 test_converse_refused: Converse gets no session when the page's origin is
 not in ws_origins (the server answers the upgrade 403) and when the
 password is wrong (SASL failure), and says so on the page.
@@ -52,10 +62,13 @@ import os
 import queue
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
+import zlib
 from urllib.parse import urlencode
 
 import pytest
@@ -413,6 +426,7 @@ CONNECTING, ERROR, CONNFAIL, AUTHFAIL, DISCONNECTED = 1, 0, 2, 4, 6
 GAVE_UP = ('(s => s.includes(%d) && s.slice(s.indexOf(%d)).some(x => [%d, %d, %d, %d].includes(x)))'
            '(xmppdTest.statuses)' % (CONNECTING, CONNECTING, ERROR, CONNFAIL, AUTHFAIL,
                                      DISCONNECTED))
+FILE_INPUT = 'converse-chat[jid="%s"] input.fileupload'
 CONTACT = 'converse-roster-contact a.open-chat[data-jid="%s"]'
 UNREAD = "!!document.querySelector('converse-roster-contact a.open-chat.unread-msgs[data-jid=\"%s\"]')"
 CHAT_TEXTS = ("[...document.querySelectorAll('converse-chat[jid=\"%s\"] .chat-msg__text')]"
@@ -516,3 +530,85 @@ def test_converse_refused(server_factory, site, browser):
             raise
 
     C.run(go, timeout=90)
+
+
+def png(width, height, rgb):
+    """A PNG of one colour, made with zlib (no imaging library needed)."""
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + \
+            struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff)
+    row = b'\0' + bytes(rgb) * width
+    return b'\x89PNG\r\n\x1a\n' + \
+        chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)) + \
+        chunk(b'IDAT', zlib.compress(row * height)) + chunk(b'IEND', b'')
+
+
+def oob_url(el):
+    x = el.find('{jabber:x:oob}x')
+    return x.findtext('{jabber:x:oob}url') if x is not None else None
+
+
+def test_converse_uploads_file_for_slixmpp(server_factory, site, browser, tmp_path):
+    """Converse.js uploads a file (XEP-0363) that slixmpp's bob then
+    downloads byte-identical."""
+    upload_dir = tmp_path / 'upload'
+    upload_dir.mkdir()
+    server = web_server(server_factory, ws_origins=site.origin,
+                        upload_domain='upload.localhost', upload_dir=str(upload_dir))
+    # slots must point at this server's xmpp-web, whose port is known now:
+    # the configuration is read on every connection
+    with open(server.conf_path, 'a') as f:
+        f.write('http_url = http://127.0.0.1:%d\n' % server.ports[1])
+    server.adduser(ALICE, PW)
+    server.adduser(BOB, PW)
+    contacts(server, ALICE, BOB)
+    # a PNG (Converse shows it) with bytes of this run after its end
+    image = png(64, 48, (0x20, 0x90, 0xd0)) + os.urandom(64)
+    path = browser.artifacts / 'sent.png'
+    path.write_bytes(image)
+
+    async def go():
+        bob = await online(server.port, BOB + '/tcp')
+        try:
+            await browser.cmd('goto', START, url=site.page(ws_url(server), ALICE, PW))
+            await browser.until(CONNECTED, LOGIN, 'Converse.js logs in as %s' % ALICE,
+                                give_up=GAVE_UP)
+            browser.step('Converse connected')
+            await bob.wait(available(ALICE), WAIT)
+            # alice opens her chat with bob; Converse offers a file there
+            # once it found the upload service (disco#items, disco#info)
+            await browser.cmd('click', selector=CONTACT % BOB)
+            await browser.until("!!document.querySelector('%s')" % FILE_INPUT % BOB, WAIT,
+                                "Converse's file upload in the chat with bob")
+            browser.step('upload offered')
+            n = bob.mark()
+            await browser.cmd('files', selector=FILE_INPUT % BOB, paths=[str(path)])
+            msg = await bob.wait1(lambda e: e.tag == '{jabber:client}message' and
+                                  oob_url(e) is not None, WAIT * 2, since=n)
+            url = oob_url(msg)
+            browser.step('link at bob: %s' % url)
+            assert msg.findtext('{jabber:client}body') == url, msg
+            assert url.startswith('http://127.0.0.1:%d/' % server.ports[1]), url
+            loop = asyncio.get_running_loop()
+            got = await loop.run_in_executor(None, download, url)
+            assert got == image, 'downloaded %d bytes, uploaded %d' % (len(got), len(image))
+            browser.step('bob downloaded the same %d bytes' % len(got))
+            # Converse shows the image it sent, fetched from xmpp-web
+            await browser.until(
+                "[...document.querySelectorAll('converse-chat[jid=\"%s\"] img')]"
+                ".some(i => i.complete && i.naturalWidth === 64 && i.src.startsWith(%s))"
+                % (BOB, json.dumps(url.split('?')[0])), WAIT, 'the image in the chat')
+            await screenshot(browser, 'upload-conversation.png')
+        except BaseException:
+            await browser.keep_failure()
+            raise
+        finally:
+            await bob.close()
+
+    C.run(go, timeout=90)
+
+
+def download(url):
+    with urllib.request.urlopen(url, timeout=WAIT) as r:
+        assert r.status == 200, r.status
+        return r.read()

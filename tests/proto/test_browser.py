@@ -273,6 +273,14 @@ class Browser:
                                                                     await self.state()))
             await asyncio.sleep(0.1)
 
+    async def explain(self, wait):
+        """Await wait (another client's wait for what the page should
+        have done); on its AssertionError, add the page's state."""
+        try:
+            return await wait
+        except AssertionError as e:
+            raise AssertionError('%s\n%s' % (e, await self.state())) from None
+
     async def state(self):
         """What the page says about its session, for failure messages."""
         try:
@@ -449,9 +457,9 @@ def test_converse_chats_with_slixmpp(server_factory, site, browser):
             browser.step('page loaded')
             await browser.until(CONNECTED, LOGIN, 'Converse.js logs in as %s over %s' % (
                 ALICE, ws_url(server)), give_up=GAVE_UP)
-            # her initial presence reaches bob: Converse's session is up
             browser.step('Converse connected')
-            await bob.wait(available(ALICE), WAIT)
+            # her initial presence reaches bob: Converse's session is up
+            await browser.explain(bob.wait(available(ALICE), WAIT))
             browser.step("alice's presence at bob")
             n = bob.mark()
             bob.xmpp.send_message(mto=ALICE, mbody=hello, mtype='chat')
@@ -466,7 +474,7 @@ def test_converse_chats_with_slixmpp(server_factory, site, browser):
             await browser.cmd('type', selector='converse-chat[jid="%s"] textarea.chat-textarea'
                               % BOB, text=answer)
             await browser.cmd('key', key='Enter')
-            got = await bob.wait1(body_is(answer), WAIT, since=n)
+            got = await browser.explain(bob.wait1(body_is(answer), WAIT, since=n))
             browser.step('answer at bob')
             assert got.get('from', '').startswith(ALICE + '/'), got.attrib
             assert got.get('type') == 'chat', got.attrib
@@ -509,7 +517,7 @@ def test_converse_refused(server_factory, site, browser):
             st = await refused(browser, site.page(ws_url(elsewhere), ALICE, PW),
                                'a page whose origin is not allowed')
             assert st['status'] in (CONNFAIL, DISCONNECTED, ERROR), st
-            # the handler says why (its log line comes after its answer)
+            # xmpp-web says why (its log line comes after its answer)
             log = wait_until(lambda: (lambda t: site.origin in t and t)(elsewhere.log()),
                              WAIT, 'the refusal of origin %s in the server log' % site.origin)
             assert 'refused' in log, log[-2000:]
@@ -574,7 +582,7 @@ def test_converse_uploads_file_for_slixmpp(server_factory, site, browser, tmp_pa
             await browser.until(CONNECTED, LOGIN, 'Converse.js logs in as %s' % ALICE,
                                 give_up=GAVE_UP)
             browser.step('Converse connected')
-            await bob.wait(available(ALICE), WAIT)
+            await browser.explain(bob.wait(available(ALICE), WAIT))
             # alice opens her chat with bob; Converse offers a file there
             # once it found the upload service (disco#items, disco#info)
             await browser.cmd('click', selector=CONTACT % BOB)
@@ -583,8 +591,9 @@ def test_converse_uploads_file_for_slixmpp(server_factory, site, browser, tmp_pa
             browser.step('upload offered')
             n = bob.mark()
             await browser.cmd('files', selector=FILE_INPUT % BOB, paths=[str(path)])
-            msg = await bob.wait1(lambda e: e.tag == '{jabber:client}message' and
-                                  oob_url(e) is not None, WAIT * 2, since=n)
+            msg = await browser.explain(bob.wait1(
+                lambda e: e.tag == '{jabber:client}message' and oob_url(e) is not None,
+                WAIT * 2, since=n))
             url = oob_url(msg)
             browser.step('link at bob: %s' % url)
             assert msg.findtext('{jabber:client}body') == url, msg

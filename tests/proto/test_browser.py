@@ -14,17 +14,17 @@ Pieces (tests/browser/README has more):
   group of its own and stopped by that group's id;
 - tests/browser/drive.js, a Node program that drives that Chromium over
   the DevTools protocol (chrome-remote-interface): one JSON command a
-  line on stdin (load, evaluate, click, type, press a key, screenshot),
-  one answer a line on stdout. The test decides everything; the driver only acts.
+  line on stdin (load, evaluate, click, type, press a key, set a file
+  input, screenshot), one answer a line on stdout. The test decides
+  everything; the driver only acts.
 
 test_converse_chats_with_slixmpp: alice (Converse.js, WebSocket) and bob
 (slixmpp, TCP) are contacts (set with xmppctl). alice logs in; bob sees
 her presence and sends her a message; Converse must mark it unread on
 bob's entry in its contact list; alice clicks that entry, and the chat
-it opens must hold the message; alice
-answers by typing into the chat's textarea and pressing Enter; bob must
-receive that answer, from alice, with that body. A screenshot of the
-conversation is kept, see ARTIFACTS.
+it opens must hold the message; alice answers by typing into the chat's
+textarea and pressing Enter; bob must receive that answer, from alice,
+with that body. A screenshot of the conversation is kept, see ARTIFACTS.
 
 test_converse_uploads_file_for_slixmpp: the upload service (XEP-0363,
 upload_domain, files through xmpp-web; http_url names the test's xmpp-web)
@@ -41,18 +41,20 @@ not in ws_origins (the server answers the upgrade 403) and when the
 password is wrong (SASL failure), and says so on the page.
 
 ARTIFACTS: $XMPPD_BUILD/test-artifacts/test_browser/<test>/ (with make
-check build/san/test-artifacts/...): conversation.png (the screenshot),
+check build/san/test-artifacts/...): the screenshots (conversation.png,
+upload-conversation.png, wrong-password.png), sent.png (the file sent),
 console.log (what the page logged: Converse at loglevel debug logs every
-stanza), chromium.log, and failure.png when a test fails after the page
-loaded. Kept after the run; each run of a test replaces its directory.
+stanza), chromium.log, and failure.png and page.html (the DOM) when a
+test fails after the page loaded. Kept after the run; each run of a test
+replaces its directory. The path of each screenshot is printed.
 
 Runs in parallel with the others, not marked timing: it asserts no
 wall-clock bounds, every wait has a timeout (the whole test one of 90 s),
 and it passed in the whole suite at a load average of 25 to 40 on two
-cores. 10 to 15 s each, mostly Chromium's start and Converse's first
-load.
-Needs chromium, node and tests/browser/node_modules (tests/deps.sh): fails,
-naming what is missing, without them.
+cores. 10 to 15 s each on a quiet machine (25 s at that load), mostly
+Chromium's start and Converse's first load. Needs chromium, node and
+tests/browser/node_modules (tests/deps.sh): fails, naming what is
+missing, without them.
 """
 import asyncio
 import functools

@@ -47,6 +47,13 @@ if [ ! -x build/xmpp-handler ]; then
 	echo "bench: build/xmpp-handler is missing: run make first (make bench does)" >&2
 	exit 1
 fi
+case " ${BENCH_SCENARIOS:-} " in
+*" ws "*)
+	if [ ! -x build/xmpp-web ]; then
+		echo "bench: build/xmpp-web is missing (the ws scenario): run make first" >&2
+		exit 1
+	fi ;;
+esac
 mkdir -p build/bench
 cc -O2 -Wall -Wextra -o build/bench/xmppload bench/xmppload.c -lssl -lcrypto
 # The floor under a login (bench.py, "floor"): spawning a trivial static

@@ -17,12 +17,14 @@ Environment (defaults in brackets):
   MSG_P MSG_W MSG_T MSG_D  pairs, window, seconds, drain seconds [50 10 10 3]
   IDLE_N          idle connections for the memory figure [1000]
   WS_MECHS        ws: login mechanisms over WebSocket [plain]
+  UPLOAD_MIB      upload: MiB of the file put and got back (XEP-0363) [50]
   FANOUT_K FANOUT_G FANOUT_R FANOUT_S  contacts, groups, rounds, storms [50 4 20 3]
-  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout mam pep room];
-                  "storm" is one more (not in the default list: minutes), "ws"
-                  another (login, messages and idle with every client over
-                  WebSocket, RFC 7395: xmppd's xmpp-web, Prosody's
-                  mod_websocket, ejabberd's ejabberd_http_ws)
+  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout mam pep room ws upload];
+                  "storm" is one more (not in the default list: minutes). ws:
+                  login, messages and idle with every client over WebSocket
+                  (RFC 7395: xmppd's xmpp-web, Prosody's mod_websocket,
+                  ejabberd's ejabberd_http_ws); upload: a slot, then PUT and
+                  GET of UPLOAD_MIB MiB (XEP-0363)
   SM_ACK_EVERY    sm: a client sends <r/> after this many stanzas [5]
   SM_RESUME_N     sm: clients that cut their connection and resume [200]
   STORM_N STORM_C clients of the login storm, logins in progress at a time [10000 1000]
@@ -61,8 +63,10 @@ Environment (defaults in brackets):
 """
 import base64
 import datetime
+import filecmp
 import hashlib
 import hmac
+import itertools
 import math
 import os
 import pwd
@@ -108,11 +112,12 @@ CFG = {
     "msg_d": env_int("MSG_D", 3),
     "idle_n": env_int("IDLE_N", 1000),
     "ws_mechs": os.environ.get("WS_MECHS", "plain").split(),
+    "upload_mib": env_int("UPLOAD_MIB", 50),
     "fo_k": env_int("FANOUT_K", 50),
     "fo_g": env_int("FANOUT_G", 4),
     "fo_r": env_int("FANOUT_R", 20),
     "fo_s": env_int("FANOUT_S", 3),
-    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages sm fanout mam pep room").split(),
+    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages sm fanout mam pep room ws upload").split(),
     "sm_ack_every": env_int("SM_ACK_EVERY", 5),
     "sm_resume_n": env_int("SM_RESUME_N", 200),
     "scale": os.environ.get("BENCH_SCALE", "0") == "1",
@@ -176,6 +181,11 @@ NROOM = CFG["room_n"] if "room" in CFG["scenarios"] else 0
 RESUME_FIRST = ROOM_FIRST + NROOM
 NRESUME = CFG["sm_resume_n"] if "sm" in CFG["scenarios"] else 0
 IS_ROOT = os.geteuid() == 0
+# Both need each server's HTTP listener (xmppd: xmpp-web).
+HTTP = "ws" in CFG["scenarios"] or "upload" in CFG["scenarios"]
+UPLOAD = "upload" in CFG["scenarios"]
+UPLOAD_DOMAIN = "upload." + DOMAIN      # every server's XEP-0363 service
+MIB = 1 << 20
 
 
 def deb_installed(pkg):
@@ -479,6 +489,13 @@ class Xmppd:
             # Multi-user chat (the room scenario), on the peers' domain.
             if b"muc_domain" in strings:
                 f.write("muc_domain = %s\n" % MUC_DOMAIN)
+            # HTTP file upload (the upload scenario), files in this
+            # directory; a build without it says so in the table
+            self.upload = UPLOAD and b"upload_domain" in strings
+            if self.upload:
+                f.write("upload_domain = %s\nupload_dir = %s/up\nupload_max_size = %d\n"
+                        "upload_quota = %d\n" % (UPLOAD_DOMAIN, self.dir, upload_max(),
+                                                  upload_max() * (CFG["runs"] + 1)))
         nice = ["nice", "-n", CFG["redis_nice"]] if CFG["redis_nice"] else []
         self.redis = subprocess.Popen(on_server_cpus(nice +
             ["redis-server", "--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "700",
@@ -510,11 +527,16 @@ class Xmppd:
         log("xmppd: %d accounts written to Redis in %.1f s" % (len(ulist), time.monotonic() - t))
         self.log = os.path.join(self.dir, "handlers.log")
         self.sa, self.port = self.launch(handler, self.log)
-        # The ws scenario's listener: xmpp-web, the HTTP front (RFC 7395 at
-        # /xmpp-websocket), launched the same way, one process per
-        # connection.
-        if "ws" in CFG["scenarios"]:
+        # The ws and upload scenarios' listener: xmpp-web, the HTTP front
+        # (RFC 7395 at /xmpp-websocket, XEP-0363 under /upload/),
+        # launched the same way, one process per connection.
+        if HTTP:
             self.ws_sa, self.ws_port = self.launch(BUILD / "xmpp-web", os.path.join(self.dir, "web.log"))
+        if self.upload:
+            # slots name xmpp-web's port (the configuration is read on
+            # every connection: written once the port is known)
+            with open(self.conf, "a") as f:
+                f.write("http_url = http://127.0.0.1:%d\n" % self.ws_port)
 
     def launch(self, program, logfile):
         """program (xmpp-handler or xmpp-web) once per connection on a free
@@ -547,6 +569,13 @@ class Xmppd:
 
     def launchers(self):
         return [p for p in (self.sa, self.ws_sa) if p]
+
+    def settle_http(self, timeout=10):
+        """Wait until the xmpp-web processes have exited (and been
+        reaped): their CPU is then in the launcher's counters."""
+        deadline = time.monotonic() + timeout
+        while self.ws_sa and children(self.ws_sa.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def restart(self):
         """Nothing to do: no handler outlives its connection (Redis stays)."""
@@ -656,7 +685,7 @@ class Prosody:
         os.makedirs(os.path.join(self.dir, "certs"))
         self.port = free_port()
         ws = "ws" in CFG["scenarios"]
-        self.ws_port = free_port() if ws else None
+        self.ws_port = free_port() if HTTP else None
         cfg = os.path.join(self.dir, "prosody.cfg.lua")
         with open(cfg, "w") as f:
             f.write("""-- written by bench/bench.py
@@ -687,13 +716,19 @@ VirtualHost "%(domain)s"
 -- occupant limit and no rate limit; rooms are locked until the owner's
 -- form (muc_room_locking), which the bench submits
 Component "%(muc)s" "muc"
-""" % {"d": self.dir, "port": self.port, "domain": DOMAIN, "muc": MUC_DOMAIN,
+%(upload)s""" % {"d": self.dir, "port": self.port, "domain": DOMAIN, "muc": MUC_DOMAIN,
        "root": "run_as_root = true" if IS_ROOT else "",
        # the ws scenario: mod_websocket (Prosody 0.12 core) on its own
        # loopback HTTP port, no HTTPS port; without it, no HTTP at all
        "wsmod": '; "websocket"' if ws else "",
        "http": ('http_ports = { %d }\nhttp_interfaces = { "127.0.0.1" }\nhttps_ports = { }' % self.ws_port)
-       if ws else "",
+       if HTTP else "",
+       # the upload scenario: mod_http_file_share (Prosody 0.12's XEP-0363
+       # service) on that port, its limits above the file
+       "upload": ('Component "%s" "http_file_share"\nhttp_file_share_size_limit = %d\n'
+                  'http_file_share_daily_quota = %d\n' % (UPLOAD_DOMAIN, upload_max(),
+                                                           upload_max() * (CFG["runs"] + 1)))
+       if UPLOAD else "",
        "storage": 'storage = { archive = "sql" }\nsql = { driver = "SQLite3", database = "%s" }' % self.db
        if self.sql else 'storage = "internal"\nstorage_archive_item_limit = 100000000'})
         if not self.sql:
@@ -786,7 +821,7 @@ class Ejabberd:
 
     def start(self, ulist):
         self.port = free_port()
-        self.ws_port = free_port() if "ws" in CFG["scenarios"] else None
+        self.ws_port = free_port() if HTTP else None
         dist = free_port()
         os.makedirs(self.dir + "/spool")
         os.makedirs(self.dir + "/logs")
@@ -849,7 +884,7 @@ modules:
     user_presence_shaper: none
     default_room_options:
       max_users: %(room_max)d
-%(sql)s""" % {"domain": DOMAIN, "port": self.port,
+%(upload)s%(sql)s""" % {"domain": DOMAIN, "port": self.port,
                # the ws scenario: ejabberd_http with the WebSocket handler
                # (it takes no shaper, access or max_stanza_size option)
                "ws": """  -
@@ -859,7 +894,19 @@ modules:
     backlog: 4096
     request_handlers:
       %s: ejabberd_http_ws
-""" % (self.ws_port, self.ws_path) if self.ws_port else "", "mam_db": "sql" if self.shm else "mnesia",
+      /upload: mod_http_upload
+""" % (self.ws_port, self.ws_path) if self.ws_port else "",
+               # the upload scenario: mod_http_upload (XEP-0363) on that
+               # listener, its limit above the file, no thumbnails, open
+               # to every user (its default access rule, local, needs an
+               # acl this file does not define)
+               "upload": """  mod_http_upload:
+    put_url: "http://@HOST@:%d/upload"
+    docroot: "%s/upload"
+    max_size: %d
+    thumbnail: false
+    access: c2s
+""" % (self.ws_port, self.dir, upload_max()) if UPLOAD else "", "mam_db": "sql" if self.shm else "mnesia",
                "muc": MUC_DOMAIN, "room_max": max(1000, CFG["room_n"] + 10),
                "sql": "sql_type: sqlite\nsql_database: %s/ejabberd.db\n" % self.shm if self.shm else ""})
         with open(self.dir + "/ejabberdctl.cfg", "w") as f:
@@ -1277,6 +1324,103 @@ def sc_fanout(server):
         print("scenario=fanout-cpu server=%s presences_in=%d " % (server.name, n) +
               " ".join("%s=%s" % (k, v) for k, v in r.items() if "_cpu_us_per" in k), flush=True)
     return r
+
+
+# ---- HTTP file upload (XEP-0363) ----
+
+NS_UPLOAD = "urn:xmpp:http:upload:0"
+UPLOAD_TYPE = "application/octet-stream"
+UPLOAD_TIMEOUT = 300             # seconds one transfer may take
+UPLOAD_NOT_SUPPORTED = "not supported"
+_upload_seq = itertools.count(1)    # a file name of its own for every slot
+
+
+def upload_max():
+    """Every server's largest file: the scenario's, and a MiB to spare."""
+    return CFG["upload_mib"] * MIB + MIB
+
+
+def curl(port, url, args):
+    """curl on the load generator's CPUs for url, connected to
+    127.0.0.1:port whatever the URL's host (which stays in Host: Prosody
+    and ejabberd choose the service by it): (HTTP status, seconds from
+    the start of the transfer to its end, Content-Type)."""
+    p = subprocess.run(on_load_cpus(["curl", "-sS", "--max-time", str(UPLOAD_TIMEOUT),
+                                     "--connect-to", "::127.0.0.1:%d" % port,
+                                     "-w", "%{http_code} %{time_total} %{content_type}"] + args + [url]),
+                       capture_output=True, text=True, timeout=UPLOAD_TIMEOUT + 30)
+    out = p.stdout.split()
+    if p.returncode or len(out) < 2:
+        raise RuntimeError("curl %s: exit %d: %s" % (url, p.returncode, p.stderr.strip()[:300]))
+    return int(out[0]), float(out[1]), out[2] if len(out) > 2 else "-"
+
+
+def sc_upload(server):
+    """XEP-0363: a slot for an UPLOAD_MIB MiB file from the upload service
+    (upload.localhost on every server), PUT of the file, GET of it back,
+    byte-identical: MiB/s of each and the server's CPU per MiB."""
+    if isinstance(server, Xmppd) and not server.upload:
+        return {"upload_status": UPLOAD_NOT_SUPPORTED}
+    seq = next(_upload_seq)
+    size = CFG["upload_mib"] * MIB
+    work = tempfile.mkdtemp(prefix="xb-u-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    try:
+        src, dst = os.path.join(work, "put.bin"), os.path.join(work, "got.bin")
+        with open(src, "wb") as f:
+            f.write(os.urandom(size))       # random: nothing compresses it
+        c = Client(server.port, 1, resource="upload")
+        try:
+            t0 = time.monotonic()
+            el = c.iq("<iq type='get' id='slot%d' to='%s'><request xmlns='%s' filename='bench-%d.bin' "
+                      "size='%d' content-type='%s'/></iq>" % (seq, UPLOAD_DOMAIN, NS_UPLOAD, seq, size,
+                                                           UPLOAD_TYPE), "slot%d" % seq)
+            slot_ms = (time.monotonic() - t0) * 1000
+        finally:
+            c.close()
+        put = el.find(".//{%s}put" % NS_UPLOAD)
+        get = el.find(".//{%s}get" % NS_UPLOAD)
+        if put is None or get is None:
+            raise RuntimeError("slot without put or get: %s" % ET.tostring(el)[:300])
+        # the headers a slot may name (XEP-0363 5.1); no Expect:
+        # 100-continue, which makes curl wait for an answer first
+        hdrs = ["-H", "Content-Type: " + UPLOAD_TYPE, "-H", "Expect:"]
+        for h in put.findall("{%s}header" % NS_UPLOAD):
+            if h.get("name") in ("Authorization", "Cookie", "Expires"):
+                hdrs += ["-H", "%s: %s" % (h.get("name"), h.text or "")]
+        settle_http(server)
+        c0 = server.cpu_ticks()
+        st, put_s, _ = curl(server.ws_port, put.get("url"), ["-T", src, "-o", "/dev/null"] + hdrs)
+        settle_http(server)
+        c1 = server.cpu_ticks()
+        if st not in (200, 201):
+            raise RuntimeError("PUT: HTTP %d" % st)
+        st, get_s, ctype = curl(server.ws_port, get.get("url"), ["-o", dst])
+        settle_http(server)
+        c2 = server.cpu_ticks()
+        if st != 200:
+            raise RuntimeError("GET: HTTP %d" % st)
+        got = os.path.getsize(dst)
+        same = got == size and filecmp.cmp(src, dst, shallow=False)
+    finally:
+        rmtree(work)
+    mib = size / MIB
+    r = {"upload_status": "ok" if same else "FAILED: got %d bytes%s" % (
+            got, ", other bytes" if got == size else ""),
+         "mib": "%d" % mib, "slot_ms": "%.2f" % slot_ms,
+         "put_mib_s": "%.1f" % (mib / put_s), "get_mib_s": "%.1f" % (mib / get_s),
+         "put_cpu_ms_per_mib": "%.2f" % ((c1 - c0) / TICK * 1000 / mib),
+         "get_cpu_ms_per_mib": "%.2f" % ((c2 - c1) / TICK * 1000 / mib),
+         "get_type": ctype.replace(" ", "")}
+    print("scenario=upload server=%s " % server.name + " ".join("%s=%s" % kv for kv in r.items()), flush=True)
+    return r
+
+
+def settle_http(server):
+    """xmppd: until its xmpp-web processes have exited; the peers: a moment."""
+    if hasattr(server, "settle_http"):
+        server.settle_http()
+    else:
+        time.sleep(0.3)
 
 
 # ---- the message archive (XEP-0313) ----
@@ -2006,6 +2150,13 @@ ROWS += [("ws messages: delivered/s", "ws-messages", "rate", "higher"),
          ("ws idle: KiB/conn, MemAvailable drop (noisy)", "ws-idle", "memavail_kib_per_conn", "lower"),
          ("ws idle: xmppd xmpp-web PSS KiB (each)", "ws-idle", "handler_pss_kib", "-"),
          ("ws idle: xmppd Redis KiB/conn", "ws-idle", "redis_kib_per_conn", "-"),
+         ("upload: PUT, then GET byte-identical", "upload", "upload_status", "-"),
+         ("upload: MiB of the file", "upload", "mib", "-"),
+         ("upload: slot request ms (XMPP IQ)", "upload", "slot_ms", "lower"),
+         ("upload: PUT MiB/s", "upload", "put_mib_s", "higher"),
+         ("upload: GET MiB/s", "upload", "get_mib_s", "higher"),
+         ("upload: server CPU ms/MiB, PUT", "upload", "put_cpu_ms_per_mib", "lower"),
+         ("upload: server CPU ms/MiB, GET", "upload", "get_cpu_ms_per_mib", "lower"),
          ("ws/tcp: logins/s PLAIN, WebSocket / TCP", "ws-tcp", "login_plain", "-"),
          ("ws/tcp: logins/s SCRAM-SHA-1, WebSocket / TCP", "ws-tcp", "login_scram-sha-1", "-"),
          ("ws/tcp: delivered/s, WebSocket / TCP", "ws-tcp", "messages_rate", "-"),
@@ -2327,6 +2478,8 @@ def raise_pid_max(need):
 def main():
     if not LOAD.exists():
         sys.exit("bench.py: %s is missing: run sh bench/run.sh" % LOAD)
+    if HTTP and "xmppd" in CFG["servers"] and not (BUILD / "xmpp-web").exists():
+        sys.exit("bench.py: %s is missing (the ws and upload scenarios): run make" % (BUILD / "xmpp-web"))
     wanted = CFG["servers"]
     classes = {"xmppd": Xmppd, "prosody": Prosody, "ejabberd": Ejabberd}
     if "ejabberd" in wanted and not IS_ROOT:
@@ -2382,6 +2535,8 @@ def main():
                     jobs = [("pep", sc_pep)]
                 elif sc == "room":
                     jobs = [("room", sc_room)]
+                elif sc == "upload":
+                    jobs = [("upload", sc_upload)]
                 elif sc == "ws":
                     # the idle part last: it restarts the peers
                     jobs = [("ws-login-" + m, (lambda s, m=m: sc_login(s, m, ws=True))) for m in CFG["ws_mechs"]]
@@ -2421,7 +2576,7 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = ("### %s, commit %s\n\nMachine: %s; load average at start %.2f %.2f %.2f; %s.\n"
             "Runs: %d (median, and min-max over runs). Scenarios: %s. login N=%d C=%d; messages P=%d W=%d T=%ds; "
-            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s%s%s%s%s%s. %s; xmppd through %s. Took %.0f s.\n" % (
+            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s%s%s%s%s%s%s. %s; xmppd through %s. Took %.0f s.\n" % (
                 stamp, commit(), machine(), load_start[0], load_start[1], load_start[2], versions(),
                 CFG["runs"], " ".join(CFG["scenarios"] + (["scale"] if CFG["scale"] else [])),
                 CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"],
@@ -2440,6 +2595,7 @@ def main():
                 if "room" in CFG["scenarios"] else "",
                 "; ws: login (%s), messages and idle as above over WebSocket (xmppd: xmpp-web)" % " ".join(
                     CFG["ws_mechs"]) if "ws" in CFG["scenarios"] else "",
+                "; upload: %d MiB" % CFG["upload_mib"] if UPLOAD else "",
                 pinning_note()[0].upper() + pinning_note()[1:], launcher_note(), time.monotonic() - t_start))
     text = head + "\n" + tbl + "\n"
     errs = ["%s: %s" % (n, ", ".join(r.get("first_error", "?") for r in results[n]["storm"]))

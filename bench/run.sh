@@ -12,7 +12,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PKGS="prosody lua-dbi-sqlite3 ejabberd erlang-luerl erlang-p1-sqlite3 redis-server redis-tools systemd python3 libssl-dev gcc"
+PKGS="prosody lua-dbi-sqlite3 ejabberd erlang-luerl erlang-p1-sqlite3 redis-server redis-tools systemd python3 libssl-dev gcc curl"
 installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
 }
@@ -47,13 +47,6 @@ if [ ! -x build/xmpp-handler ]; then
 	echo "bench: build/xmpp-handler is missing: run make first (make bench does)" >&2
 	exit 1
 fi
-case " ${BENCH_SCENARIOS:-} " in
-*" ws "*)
-	if [ ! -x build/xmpp-web ]; then
-		echo "bench: build/xmpp-web is missing (the ws scenario): run make first" >&2
-		exit 1
-	fi ;;
-esac
 mkdir -p build/bench
 cc -O2 -Wall -Wextra -o build/bench/xmppload bench/xmppload.c -lssl -lcrypto
 # The floor under a login (bench.py, "floor"): spawning a trivial static

@@ -16,9 +16,15 @@ Environment (defaults in brackets):
   LOGIN_N LOGIN_C logins and logins in progress at a time [2000 50]
   MSG_P MSG_W MSG_T MSG_D  pairs, window, seconds, drain seconds [50 10 10 3]
   IDLE_N          idle connections for the memory figure [1000]
+  WS_MECHS        ws: login mechanisms over WebSocket [plain]
+  UPLOAD_MIB      upload: MiB of the file put and got back (XEP-0363) [50]
   FANOUT_K FANOUT_G FANOUT_R FANOUT_S  contacts, groups, rounds, storms [50 4 20 3]
-  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout mam pep room];
-                  "storm" is one more (not in the default list: minutes)
+  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout mam pep room ws upload];
+                  "storm" is one more (not in the default list: minutes). ws:
+                  login, messages and idle with every client over WebSocket
+                  (RFC 7395: xmppd's xmpp-web, Prosody's mod_websocket,
+                  ejabberd's ejabberd_http_ws); upload: a slot, then PUT and
+                  GET of UPLOAD_MIB MiB (XEP-0363)
   SM_ACK_EVERY    sm: a client sends <r/> after this many stanzas [5]
   SM_RESUME_N     sm: clients that cut their connection and resume [200]
   STORM_N STORM_C clients of the login storm, logins in progress at a time [10000 1000]
@@ -57,8 +63,10 @@ Environment (defaults in brackets):
 """
 import base64
 import datetime
+import filecmp
 import hashlib
 import hmac
+import itertools
 import math
 import os
 import pwd
@@ -103,11 +111,13 @@ CFG = {
     "msg_t": env_int("MSG_T", 10),
     "msg_d": env_int("MSG_D", 3),
     "idle_n": env_int("IDLE_N", 1000),
+    "ws_mechs": os.environ.get("WS_MECHS", "plain").split(),
+    "upload_mib": env_int("UPLOAD_MIB", 50),
     "fo_k": env_int("FANOUT_K", 50),
     "fo_g": env_int("FANOUT_G", 4),
     "fo_r": env_int("FANOUT_R", 20),
     "fo_s": env_int("FANOUT_S", 3),
-    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages sm fanout mam pep room").split(),
+    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages sm fanout mam pep room ws upload").split(),
     "sm_ack_every": env_int("SM_ACK_EVERY", 5),
     "sm_resume_n": env_int("SM_RESUME_N", 200),
     "scale": os.environ.get("BENCH_SCALE", "0") == "1",
@@ -171,6 +181,11 @@ NROOM = CFG["room_n"] if "room" in CFG["scenarios"] else 0
 RESUME_FIRST = ROOM_FIRST + NROOM
 NRESUME = CFG["sm_resume_n"] if "sm" in CFG["scenarios"] else 0
 IS_ROOT = os.geteuid() == 0
+# Both need each server's HTTP listener (xmppd: xmpp-web).
+HTTP = "ws" in CFG["scenarios"] or "upload" in CFG["scenarios"]
+UPLOAD = "upload" in CFG["scenarios"]
+UPLOAD_DOMAIN = "upload." + DOMAIN      # every server's XEP-0363 service
+MIB = 1 << 20
 
 
 def deb_installed(pkg):
@@ -445,13 +460,14 @@ def write_prosody_data(datadir, ulist):
 
 class Xmppd:
     name = "xmppd"
+    ws_path = "/xmpp-websocket"         # xmpp-web(8)
 
     def __init__(self, work):
         self.dir = tempfile.mkdtemp(prefix="xb-x-")      # short: unix socket path
         self.sock = os.path.join(self.dir, "redis.sock")
         self.conf = os.path.join(self.dir, "xmpp.conf")
-        self.redis = self.sa = None
-        self.port = None
+        self.redis = self.sa = self.ws_sa = None
+        self.port = self.ws_port = None
 
     def redis_cli(self, *args, **kw):
         return subprocess.run(["redis-cli", "-s", self.sock] + list(args), capture_output=True,
@@ -473,6 +489,13 @@ class Xmppd:
             # Multi-user chat (the room scenario), on the peers' domain.
             if b"muc_domain" in strings:
                 f.write("muc_domain = %s\n" % MUC_DOMAIN)
+            # HTTP file upload (the upload scenario), files in this
+            # directory; a build without it says so in the table
+            self.upload = UPLOAD and b"upload_domain" in strings
+            if self.upload:
+                f.write("upload_domain = %s\nupload_dir = %s/up\nupload_max_size = %d\n"
+                        "upload_quota = %d\n" % (UPLOAD_DOMAIN, self.dir, upload_max(),
+                                                  upload_max() * (CFG["runs"] + 1)))
         nice = ["nice", "-n", CFG["redis_nice"]] if CFG["redis_nice"] else []
         self.redis = subprocess.Popen(on_server_cpus(nice +
             ["redis-server", "--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "700",
@@ -503,38 +526,63 @@ class Xmppd:
         self.redis_cli("--pipe", input=b"".join(cmds))
         log("xmppd: %d accounts written to Redis in %.1f s" % (len(ulist), time.monotonic() - t))
         self.log = os.path.join(self.dir, "handlers.log")
-        # listen: systemd-socket-activate passes the socket (Accept=no) and
-        # execs xmpp-listen at the first connection, which spawns and reaps
-        # the handlers (as xmpp-listen.socket does); inetd: it forks a
-        # handler per connection itself (as xmpp.socket's Accept=yes does,
-        # without the units). Either way every handler is a child of self.sa.pid
-        # and inherits its CPU affinity.
+        self.sa, self.port = self.launch(handler, self.log)
+        # The ws and upload scenarios' listener: xmpp-web, the HTTP front
+        # (RFC 7395 at /xmpp-websocket, XEP-0363 under /upload/),
+        # launched the same way, one process per connection.
+        if HTTP:
+            self.ws_sa, self.ws_port = self.launch(BUILD / "xmpp-web", os.path.join(self.dir, "web.log"))
+        if self.upload:
+            # slots name xmpp-web's port (the configuration is read on
+            # every connection: written once the port is known)
+            with open(self.conf, "a") as f:
+                f.write("http_url = http://127.0.0.1:%d\n" % self.ws_port)
+
+    def launch(self, program, logfile):
+        """program (xmpp-handler or xmpp-web) once per connection on a free
+        port: (the launcher's Popen, the port). listen: systemd-socket-activate
+        passes the socket (Accept=no) and execs xmpp-listen at the first
+        connection, which spawns and reaps the handlers (as
+        xmpp-listen.socket does); inetd: it forks a handler per connection
+        itself (as xmpp.socket's Accept=yes does, without the units).
+        Either way every handler is a child of the launcher's PID and
+        inherits its CPU affinity."""
         if CFG["launcher"] == "listen":
-            mode, run = [], [str(BUILD / "xmpp-listen")] + CFG["listen_args"] + [str(handler)]
+            mode, run = [], [str(BUILD / "xmpp-listen")] + CFG["listen_args"] + [str(program)]
         else:
-            mode, run = ["--inetd", "-a"], [str(handler)]
+            mode, run = ["--inetd", "-a"], [str(program)]
         for _ in range(5):
-            self.port = free_port()
-            cmd = (["systemd-socket-activate"] + mode + ["-l", "127.0.0.1:%d" % self.port,
+            port = free_port()
+            cmd = (["systemd-socket-activate"] + mode + ["-l", "127.0.0.1:%d" % port,
                    "-E", "XMPP_CONFIG=" + self.conf] + run)
-            with open(self.log, "ab") as lf:
-                self.sa = subprocess.Popen(on_server_cpus(cmd),
-                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=lf)
+            with open(logfile, "ab") as lf:
+                sa = subprocess.Popen(on_server_cpus(cmd),
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=lf)
             try:
-                wait_for(lambda: self.sa.poll() is not None or b"Listening on" in open(self.log, "rb").read(),
+                wait_for(lambda: sa.poll() is not None or b"Listening on" in open(logfile, "rb").read(),
                          10, "systemd-socket-activate")
             except RuntimeError:
                 pass
-            if self.sa.poll() is None:
-                return
-        raise RuntimeError("xmppd: could not listen")
+            if sa.poll() is None:
+                return sa, port
+        raise RuntimeError("xmppd: could not listen for %s" % program.name)
+
+    def launchers(self):
+        return [p for p in (self.sa, self.ws_sa) if p]
+
+    def settle_http(self, timeout=10):
+        """Wait until the xmpp-web processes have exited (and been
+        reaped): their CPU is then in the launcher's counters."""
+        deadline = time.monotonic() + timeout
+        while self.ws_sa and children(self.ws_sa.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def restart(self):
         """Nothing to do: no handler outlives its connection (Redis stays)."""
 
     def procs(self):
         """PIDs whose memory grows with connections: the handlers and Redis."""
-        return children(self.sa.pid) + [self.redis.pid]
+        return [k for sa in self.launchers() for k in children(sa.pid)] + [self.redis.pid]
 
     def cpu_split(self):
         """Clock ticks so far: the launcher's own (systemd-socket-activate,
@@ -542,9 +590,13 @@ class Xmppd:
         (those reaped, counted in the launcher's cutime+cstime, plus those
         still running) and Redis's (all its threads: used_cpu_sys +
         used_cpu_user of INFO cpu)."""
-        a, r = proc_stat(self.sa.pid), proc_stat(self.redis.pid)
-        live = sum(proc_cpu_ns(k) for k in children(self.sa.pid)) * TICK / 1e9
-        return {"listener": a[2], "handlers": a[3] + live, "redis": r[2]}
+        r = proc_stat(self.redis.pid)
+        out = {"listener": 0, "handlers": 0, "redis": r[2]}
+        for sa in self.launchers():
+            a = proc_stat(sa.pid)
+            out["listener"] += a[2]
+            out["handlers"] += a[3] + sum(proc_cpu_ns(k) for k in children(sa.pid)) * TICK / 1e9
+        return out
 
     def cpu_ticks(self):
         """CPU of the listener and every handler, plus Redis."""
@@ -553,7 +605,7 @@ class Xmppd:
     def settle(self, timeout=15):
         """Wait until every handler has exited (and been reaped)."""
         deadline = time.monotonic() + timeout
-        while children(self.sa.pid) and time.monotonic() < deadline:
+        while any(children(sa.pid) for sa in self.launchers()) and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def log_size(self):
@@ -594,14 +646,14 @@ class Xmppd:
         return int(line[1:])
 
     def stop(self):
-        if self.sa:
+        for sa in self.launchers():
             # The handlers first: xmpp-listen leaves them running when it
             # stops (so would its children, reparented, be out of sight).
-            stop_pids(children(self.sa.pid), 3)
-            stop_pid(self.sa.pid)
+            stop_pids(children(sa.pid), 3)
+            stop_pid(sa.pid)
         if self.redis:
             stop_pid(self.redis.pid)
-        for p in (self.sa, self.redis):
+        for p in self.launchers() + [self.redis]:
             if p:
                 try:
                     p.wait(1)
@@ -612,6 +664,7 @@ class Xmppd:
 
 class Prosody:
     name = "prosody"
+    ws_path = "/xmpp-websocket"         # mod_websocket's default
 
     def __init__(self, work):
         self.work = work
@@ -631,6 +684,8 @@ class Prosody:
         shutil.copytree(os.path.join(self.work, "prosody-data"), data)
         os.makedirs(os.path.join(self.dir, "certs"))
         self.port = free_port()
+        ws = "ws" in CFG["scenarios"]
+        self.ws_port = free_port() if HTTP else None
         cfg = os.path.join(self.dir, "prosody.cfg.lua")
         with open(cfg, "w") as f:
             f.write("""-- written by bench/bench.py
@@ -646,8 +701,9 @@ network_backend = "epoll"
 -- Nagle off (TCP_NODELAY, as xmppd and ejabberd): with it a reply of
 -- many stanzas waits for the client's delayed ACK (~40 ms a query)
 network_settings = { tcp_backlog = 4096; nagle = false }
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix"; "offline"; "smacks"; "mam"; "pep" }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix"; "offline"; "smacks"; "mam"; "pep"%(wsmod)s }
 modules_disabled = { "s2s" }
+%(http)s
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
@@ -660,8 +716,19 @@ VirtualHost "%(domain)s"
 -- occupant limit and no rate limit; rooms are locked until the owner's
 -- form (muc_room_locking), which the bench submits
 Component "%(muc)s" "muc"
-""" % {"d": self.dir, "port": self.port, "domain": DOMAIN, "muc": MUC_DOMAIN,
+%(upload)s""" % {"d": self.dir, "port": self.port, "domain": DOMAIN, "muc": MUC_DOMAIN,
        "root": "run_as_root = true" if IS_ROOT else "",
+       # the ws scenario: mod_websocket (Prosody 0.12 core) on its own
+       # loopback HTTP port, no HTTPS port; without it, no HTTP at all
+       "wsmod": '; "websocket"' if ws else "",
+       "http": ('http_ports = { %d }\nhttp_interfaces = { "127.0.0.1" }\nhttps_ports = { }' % self.ws_port)
+       if HTTP else "",
+       # the upload scenario: mod_http_file_share (Prosody 0.12's XEP-0363
+       # service) on that port, its limits above the file
+       "upload": ('Component "%s" "http_file_share"\nhttp_file_share_size_limit = %d\n'
+                  'http_file_share_daily_quota = %d\n' % (UPLOAD_DOMAIN, upload_max(),
+                                                           upload_max() * (CFG["runs"] + 1)))
+       if UPLOAD else "",
        "storage": 'storage = { archive = "sql" }\nsql = { driver = "SQLite3", database = "%s" }' % self.db
        if self.sql else 'storage = "internal"\nstorage_archive_item_limit = 100000000'})
         if not self.sql:
@@ -674,7 +741,8 @@ Component "%(muc)s" "muc"
         self.proc = subprocess.Popen(on_server_cpus(["prosody", "--config", self.cfg, "-F"]), cwd=self.dir,
                                      stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.dir, "out.log"), "ab"),
                                      stderr=subprocess.STDOUT)
-        wait_for(lambda: self.proc.poll() is not None or port_open(self.port), 20, "prosody")
+        wait_for(lambda: self.proc.poll() is not None or (
+            port_open(self.port) and (not self.ws_port or port_open(self.ws_port))), 20, "prosody")
         if self.proc.poll() is not None:
             raise RuntimeError("prosody exited: " + open(os.path.join(self.dir, "out.log")).read()[-2000:])
         log("prosody: up in %.1f s" % (time.monotonic() - t))
@@ -721,6 +789,7 @@ class Ejabberd:
     with its own config dir, spool, logs, Erlang node name and distribution
     port (no epmd), and HOME (for the Erlang cookie) in a temp dir."""
     name = "ejabberd"
+    ws_path = "/ws"                     # the request handler configured below
 
     def __init__(self, work):
         self.work = work
@@ -752,6 +821,7 @@ class Ejabberd:
 
     def start(self, ulist):
         self.port = free_port()
+        self.ws_port = free_port() if HTTP else None
         dist = free_port()
         os.makedirs(self.dir + "/spool")
         os.makedirs(self.dir + "/logs")
@@ -774,7 +844,7 @@ listen:
     shaper: none
     access: c2s
     starttls_required: false
-auth_method: internal
+%(ws)sauth_method: internal
 auth_password_format: plain
 acl:
   loopback:
@@ -814,7 +884,29 @@ modules:
     user_presence_shaper: none
     default_room_options:
       max_users: %(room_max)d
-%(sql)s""" % {"domain": DOMAIN, "port": self.port, "mam_db": "sql" if self.shm else "mnesia",
+%(upload)s%(sql)s""" % {"domain": DOMAIN, "port": self.port,
+               # the ws scenario: ejabberd_http with the WebSocket handler
+               # (it takes no shaper, access or max_stanza_size option)
+               "ws": """  -
+    port: %d
+    ip: "127.0.0.1"
+    module: ejabberd_http
+    backlog: 4096
+    request_handlers:
+      %s: ejabberd_http_ws
+      /upload: mod_http_upload
+""" % (self.ws_port, self.ws_path) if self.ws_port else "",
+               # the upload scenario: mod_http_upload (XEP-0363) on that
+               # listener, its limit above the file, no thumbnails, open
+               # to every user (its default access rule, local, needs an
+               # acl this file does not define)
+               "upload": """  mod_http_upload:
+    put_url: "http://@HOST@:%d/upload"
+    docroot: "%s/upload"
+    max_size: %d
+    thumbnail: false
+    access: c2s
+""" % (self.ws_port, self.dir, upload_max()) if UPLOAD else "", "mam_db": "sql" if self.shm else "mnesia",
                "muc": MUC_DOMAIN, "room_max": max(1000, CFG["room_n"] + 10),
                "sql": "sql_type: sqlite\nsql_database: %s/ejabberd.db\n" % self.shm if self.shm else ""})
         with open(self.dir + "/ejabberdctl.cfg", "w") as f:
@@ -833,7 +925,7 @@ modules:
         self.launch()
         t2 = time.monotonic()
         self.ctl("import_prosody", self.dir + "/import", timeout=300)
-        wait_for(lambda: port_open(self.port), 20, "ejabberd port")
+        wait_for(self.ports_open, 20, "ejabberd port")
         log("ejabberd: up in %.1f s, %d accounts imported in %.1f s" % (
             t2 - t, len(ulist), time.monotonic() - t2))
 
@@ -856,12 +948,15 @@ modules:
         for p in [self.pid] + descendants(self.pid):
             stop_pid(p, 2)
 
+    def ports_open(self):
+        return port_open(self.port) and (not self.ws_port or port_open(self.ws_port))
+
     def restart(self):
         """Accounts and rosters stay in the spool (Mnesia)."""
         t = time.monotonic()
         self.halt()
         self.launch()
-        wait_for(lambda: port_open(self.port), 30, "ejabberd port")
+        wait_for(self.ports_open, 30, "ejabberd port")
         log("ejabberd: restarted in %.1f s" % (time.monotonic() - t))
 
     def procs(self):
@@ -887,14 +982,16 @@ def parse_line(line):
     return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
 
 
-def load_cmd(server, scenario, args):
-    """An xmppload command line against server, on the load generator's CPUs."""
-    return on_load_cpus([str(LOAD), scenario, "-p", str(server.port), "-d", DOMAIN, "-u", PATTERN,
+def load_cmd(server, scenario, args, ws=False):
+    """An xmppload command line against server, on the load generator's
+    CPUs; ws: over WebSocket, to the server's WebSocket endpoint."""
+    where = ["-p", str(server.ws_port), "-x", server.ws_path] if ws else ["-p", str(server.port)]
+    return on_load_cpus([str(LOAD), scenario] + where + ["-d", DOMAIN, "-u", PATTERN,
                          "-w", PASSWORD, "-l", server.name] + [str(a) for a in args])
 
 
-def xmppload(server, scenario, args, timeout):
-    cmd = load_cmd(server, scenario, args)
+def xmppload(server, scenario, args, timeout, ws=False):
+    cmd = load_cmd(server, scenario, args, ws)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     lines = [l for l in p.stdout.splitlines() if l.startswith("scenario=")]
     if not lines:
@@ -961,10 +1058,10 @@ def add_per_unit(r, parts, n, unit, scale):
         r["%s_cpu_%s" % (k, unit)] = "%.2f" % (v * scale / max(1, n))
 
 
-def sc_login(server, mech):
+def sc_login(server, mech, ws=False):
     n = CFG["login_n"]
     r, cpu = measure_cpu(server, lambda: xmppload(
-        server, "login", ["-m", mech, "-n", n, "-c", CFG["login_c"]], timeout=120 + n / 20))
+        server, "login", ["-m", mech, "-n", n, "-c", CFG["login_c"]], timeout=120 + n / 20, ws=ws))
     r["server_cpu_ms_per_login"] = "%.3f" % (cpu * 1000 / max(1, int(r["ok"])))
     return r
 
@@ -998,14 +1095,15 @@ def sc_floor(results):
     return r
 
 
-def sc_messages(server, scenario="messages", extra=()):
+def sc_messages(server, scenario="messages", extra=(), ws=False):
     """P pairs, W messages in flight per sender, T seconds; scenario "sm"
-    is the same load with stream management on (extra: its options)."""
+    is the same load with stream management on (extra: its options); ws:
+    every client over WebSocket."""
     parts = {}
     r, cpu = measure_cpu(server, lambda: xmppload(
         server, scenario, ["-P", CFG["msg_p"], "-W", CFG["msg_w"], "-T", CFG["msg_t"],
                            "-D", CFG["msg_d"], "-c", CFG["login_c"]] + list(extra),
-        timeout=120 + CFG["msg_t"] + CFG["msg_d"]), parts)
+        timeout=120 + CFG["msg_t"] + CFG["msg_d"], ws=ws), parts)
     if sm_unsupported(r):
         return r
     if "received" not in r:
@@ -1015,7 +1113,7 @@ def sc_messages(server, scenario="messages", extra=()):
     r["server_cpu_us_per_msg"] = "%.2f" % (cpu * 1e6 / max(1, int(r["received"])))
     add_per_unit(r, parts, int(r["received"]), "us_per_msg", 1e6)
     if parts:
-        print("scenario=%s-cpu server=%s " % (scenario, server.name) +
+        print("scenario=%s%s-cpu server=%s " % ("ws-" if ws else "", scenario, server.name) +
               " ".join("%s=%s" % (k, v) for k, v in r.items() if "_cpu_us_per" in k), flush=True)
     return r
 
@@ -1096,9 +1194,10 @@ def kernel_kib(mi):
     return mi["Slab"] + mi["KernelStack"] + mi["PageTables"]
 
 
-def hold(server, first, n):
-    """An xmppload holding n idle connections (users first..): (Popen, result line)."""
-    p = subprocess.Popen(load_cmd(server, "idle", ["-f", first, "-n", n, "-c", CFG["login_c"], "-T", 300]),
+def hold(server, first, n, ws=False):
+    """An xmppload holding n idle connections (users first..; ws: over
+    WebSocket): (Popen, result line)."""
+    p = subprocess.Popen(load_cmd(server, "idle", ["-f", first, "-n", n, "-c", CFG["login_c"], "-T", 300], ws),
                          stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 200
     while time.monotonic() < deadline:
@@ -1169,9 +1268,10 @@ def steady(server, most=20.0):
         last = cur
 
 
-def sc_idle(server):
+def sc_idle(server, ws=False):
     """N idle authenticated connections on top of B already held: what
-    grows between the two points, divided by N. The server is restarted
+    grows between the two points, divided by N (ws: every connection over
+    WebSocket, the B as well). The server is restarted
     first: a garbage-collected server (Lua, Erlang) keeps the memory the
     previous scenarios used and would fit new connections into it."""
     n, b = CFG["idle_n"], IDLE_BASE
@@ -1179,11 +1279,11 @@ def sc_idle(server):
     server.settle()
     loaders = []
     try:
-        p0, _ = hold(server, 1, b)
+        p0, _ = hold(server, 1, b, ws)
         loaders.append(p0)
         steady(server)
         s1 = snapshot(server, loaders)
-        p1, up = hold(server, 1 + b, n)
+        p1, up = hold(server, 1 + b, n, ws)
         loaders.append(p1)
         steady(server)          # lazy allocations, the last presences
         s2 = snapshot(server, loaders)
@@ -1201,7 +1301,7 @@ def sc_idle(server):
             r["handler_pss_kib"] = "%.1f" % s2["handler_avg"]
             r["redis_kib_per_conn"] = "%.1f" % ((s2["redis"] - s1["redis"]) / nup)
             keys += ["handler_pss_kib", "redis_kib_per_conn"]
-        print("scenario=idle-memory server=%s base=%d " % (server.name, b) +
+        print("scenario=%sidle-memory server=%s base=%d " % ("ws-" if ws else "", server.name, b) +
               " ".join("%s=%s" % (k, r[k]) for k in keys), flush=True)
         return r
     finally:
@@ -1224,6 +1324,103 @@ def sc_fanout(server):
         print("scenario=fanout-cpu server=%s presences_in=%d " % (server.name, n) +
               " ".join("%s=%s" % (k, v) for k, v in r.items() if "_cpu_us_per" in k), flush=True)
     return r
+
+
+# ---- HTTP file upload (XEP-0363) ----
+
+NS_UPLOAD = "urn:xmpp:http:upload:0"
+UPLOAD_TYPE = "application/octet-stream"
+UPLOAD_TIMEOUT = 300             # seconds one transfer may take
+UPLOAD_NOT_SUPPORTED = "not supported"
+_upload_seq = itertools.count(1)    # a file name of its own for every slot
+
+
+def upload_max():
+    """Every server's largest file: the scenario's, and a MiB to spare."""
+    return CFG["upload_mib"] * MIB + MIB
+
+
+def curl(port, url, args):
+    """curl on the load generator's CPUs for url, connected to
+    127.0.0.1:port whatever the URL's host (which stays in Host: Prosody
+    and ejabberd choose the service by it): (HTTP status, seconds from
+    the start of the transfer to its end, Content-Type)."""
+    p = subprocess.run(on_load_cpus(["curl", "-sS", "--max-time", str(UPLOAD_TIMEOUT),
+                                     "--connect-to", "::127.0.0.1:%d" % port,
+                                     "-w", "%{http_code} %{time_total} %{content_type}"] + args + [url]),
+                       capture_output=True, text=True, timeout=UPLOAD_TIMEOUT + 30)
+    out = p.stdout.split()
+    if p.returncode or len(out) < 2:
+        raise RuntimeError("curl %s: exit %d: %s" % (url, p.returncode, p.stderr.strip()[:300]))
+    return int(out[0]), float(out[1]), out[2] if len(out) > 2 else "-"
+
+
+def sc_upload(server):
+    """XEP-0363: a slot for an UPLOAD_MIB MiB file from the upload service
+    (upload.localhost on every server), PUT of the file, GET of it back,
+    byte-identical: MiB/s of each and the server's CPU per MiB."""
+    if isinstance(server, Xmppd) and not server.upload:
+        return {"upload_status": UPLOAD_NOT_SUPPORTED}
+    seq = next(_upload_seq)
+    size = CFG["upload_mib"] * MIB
+    work = tempfile.mkdtemp(prefix="xb-u-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    try:
+        src, dst = os.path.join(work, "put.bin"), os.path.join(work, "got.bin")
+        with open(src, "wb") as f:
+            f.write(os.urandom(size))       # random: nothing compresses it
+        c = Client(server.port, 1, resource="upload")
+        try:
+            t0 = time.monotonic()
+            el = c.iq("<iq type='get' id='slot%d' to='%s'><request xmlns='%s' filename='bench-%d.bin' "
+                      "size='%d' content-type='%s'/></iq>" % (seq, UPLOAD_DOMAIN, NS_UPLOAD, seq, size,
+                                                           UPLOAD_TYPE), "slot%d" % seq)
+            slot_ms = (time.monotonic() - t0) * 1000
+        finally:
+            c.close()
+        put = el.find(".//{%s}put" % NS_UPLOAD)
+        get = el.find(".//{%s}get" % NS_UPLOAD)
+        if put is None or get is None:
+            raise RuntimeError("slot without put or get: %s" % ET.tostring(el)[:300])
+        # the headers a slot may name (XEP-0363 5.1); no Expect:
+        # 100-continue, which makes curl wait for an answer first
+        hdrs = ["-H", "Content-Type: " + UPLOAD_TYPE, "-H", "Expect:"]
+        for h in put.findall("{%s}header" % NS_UPLOAD):
+            if h.get("name") in ("Authorization", "Cookie", "Expires"):
+                hdrs += ["-H", "%s: %s" % (h.get("name"), h.text or "")]
+        settle_http(server)
+        c0 = server.cpu_ticks()
+        st, put_s, _ = curl(server.ws_port, put.get("url"), ["-T", src, "-o", "/dev/null"] + hdrs)
+        settle_http(server)
+        c1 = server.cpu_ticks()
+        if st not in (200, 201):
+            raise RuntimeError("PUT: HTTP %d" % st)
+        st, get_s, ctype = curl(server.ws_port, get.get("url"), ["-o", dst])
+        settle_http(server)
+        c2 = server.cpu_ticks()
+        if st != 200:
+            raise RuntimeError("GET: HTTP %d" % st)
+        got = os.path.getsize(dst)
+        same = got == size and filecmp.cmp(src, dst, shallow=False)
+    finally:
+        rmtree(work)
+    mib = size / MIB
+    r = {"upload_status": "ok" if same else "FAILED: got %d bytes%s" % (
+            got, ", other bytes" if got == size else ""),
+         "mib": "%d" % mib, "slot_ms": "%.2f" % slot_ms,
+         "put_mib_s": "%.1f" % (mib / put_s), "get_mib_s": "%.1f" % (mib / get_s),
+         "put_cpu_ms_per_mib": "%.2f" % ((c1 - c0) / TICK * 1000 / mib),
+         "get_cpu_ms_per_mib": "%.2f" % ((c2 - c1) / TICK * 1000 / mib),
+         "get_type": ctype.replace(" ", "")}
+    print("scenario=upload server=%s " % server.name + " ".join("%s=%s" % kv for kv in r.items()), flush=True)
+    return r
+
+
+def settle_http(server):
+    """xmppd: until its xmpp-web processes have exited; the peers: a moment."""
+    if hasattr(server, "settle_http"):
+        server.settle_http()
+    else:
+        time.sleep(0.3)
 
 
 # ---- the message archive (XEP-0313) ----
@@ -1932,6 +2129,40 @@ ROWS += [("floor: spawn of a static trivial program, CPU ms", "floor", "true_cpu
 for m in CFG["mechs"]:
     M = "SCRAM-SHA-1" if m.lower().startswith("scram") else "PLAIN"
     ROWS += [("floor: login %s CPU / trivial spawn" % M, "floor", "login_" + m + "_x", "-")]
+for m in CFG["ws_mechs"]:
+    M = "SCRAM-SHA-1" if m.lower().startswith("scram") else "PLAIN"
+    ROWS += [("ws login %s: logins/s" % M, "ws-login-" + m, "rate", "higher"),
+             ("ws login %s: latency p50 ms" % M, "ws-login-" + m, "p50_ms", "lower"),
+             ("ws login %s: latency p99 ms" % M, "ws-login-" + m, "p99_ms", "lower"),
+             ("ws login %s: server CPU ms/login" % M, "ws-login-" + m, "server_cpu_ms_per_login", "lower")]
+ROWS += [("ws messages: delivered/s", "ws-messages", "rate", "higher"),
+         ("ws messages: latency p50 ms", "ws-messages", "p50_ms", "lower"),
+         ("ws messages: latency p99 ms", "ws-messages", "p99_ms", "lower"),
+         ("ws messages: latency max ms", "ws-messages", "max_ms", "lower"),
+         ("ws messages: lost", "ws-messages", "lost", "lower"),
+         ("ws messages: server CPU us/msg", "ws-messages", "server_cpu_us_per_msg", "lower"),
+         ("ws messages: xmppd handlers' CPU us/msg", "ws-messages", "handlers_cpu_us_per_msg", "-"),
+         ("ws messages: xmppd Redis CPU us/msg", "ws-messages", "redis_cpu_us_per_msg", "-"),
+         ("ws idle: KiB/conn, server processes (PSS)", "ws-idle", "proc_kib_per_conn", "lower"),
+         ("ws idle: KiB/conn, their page tables + kernel stacks", "ws-idle", "pkernel_kib_per_conn", "lower"),
+         ("ws idle: KiB/conn, the two above", "ws-idle", "total_kib_per_conn", "lower"),
+         ("ws idle: KiB/conn, system-wide kernel growth (noisy)", "ws-idle", "kernel_kib_per_conn", "lower"),
+         ("ws idle: KiB/conn, MemAvailable drop (noisy)", "ws-idle", "memavail_kib_per_conn", "lower"),
+         ("ws idle: xmppd xmpp-web PSS KiB (each)", "ws-idle", "handler_pss_kib", "-"),
+         ("ws idle: xmppd Redis KiB/conn", "ws-idle", "redis_kib_per_conn", "-"),
+         ("upload: PUT, then GET byte-identical", "upload", "upload_status", "-"),
+         ("upload: MiB of the file", "upload", "mib", "-"),
+         ("upload: slot request ms (XMPP IQ)", "upload", "slot_ms", "lower"),
+         ("upload: PUT MiB/s", "upload", "put_mib_s", "higher"),
+         ("upload: GET MiB/s", "upload", "get_mib_s", "higher"),
+         ("upload: server CPU ms/MiB, PUT", "upload", "put_cpu_ms_per_mib", "lower"),
+         ("upload: server CPU ms/MiB, GET", "upload", "get_cpu_ms_per_mib", "lower"),
+         ("ws/tcp: logins/s PLAIN, WebSocket / TCP", "ws-tcp", "login_plain", "-"),
+         ("ws/tcp: logins/s SCRAM-SHA-1, WebSocket / TCP", "ws-tcp", "login_scram-sha-1", "-"),
+         ("ws/tcp: delivered/s, WebSocket / TCP", "ws-tcp", "messages_rate", "-"),
+         ("ws/tcp: server CPU us/msg, WebSocket / TCP", "ws-tcp", "messages_cpu", "-"),
+         ("ws/tcp: idle KiB/conn (PSS), WebSocket / TCP", "ws-tcp", "idle_proc", "-"),
+         ("ws/tcp: idle KiB/conn (PSS + page tables, stacks), WebSocket / TCP", "ws-tcp", "idle_total", "-")]
 ROWS += [("messages: delivered/s", "messages", "rate", "higher"),
          ("messages: latency p50 ms", "messages", "p50_ms", "lower"),
          ("messages: latency p99 ms", "messages", "p99_ms", "lower"),
@@ -1967,6 +2198,8 @@ ROWS += [("messages: delivered/s", "messages", "rate", "higher"),
          ("idle: KiB/conn, the two above", "idle", "total_kib_per_conn", "lower"),
          ("idle: KiB/conn, system-wide kernel growth (noisy)", "idle", "kernel_kib_per_conn", "lower"),
          ("idle: KiB/conn, MemAvailable drop (noisy)", "idle", "memavail_kib_per_conn", "lower"),
+         ("idle: xmppd handler PSS KiB (each)", "idle", "handler_pss_kib", "-"),
+         ("idle: xmppd Redis KiB/conn", "idle", "redis_kib_per_conn", "-"),
          ("fanout: one change to K contacts p50 ms", "fanout", "one_p50_ms", "lower"),
          ("fanout: one change to K contacts max ms", "fanout", "one_max_ms", "lower"),
          ("fanout: storm presence stanzas/s", "fanout", "storm_rate", "higher"),
@@ -2197,6 +2430,33 @@ def sc_scale(server, results):
     return out
 
 
+# WebSocket against TCP on the same server: (result key, over WebSocket,
+# over TCP, metric)
+WS_TCP = [("messages_rate", "ws-messages", "messages", "rate"),
+          ("messages_cpu", "ws-messages", "messages", "server_cpu_us_per_msg"),
+          ("idle_total", "ws-idle", "idle", "total_kib_per_conn"),
+          ("idle_proc", "ws-idle", "idle", "proc_kib_per_conn")]
+WS_TCP += [("login_" + m, "ws-login-" + m, "login-" + m, "rate") for m in ("plain", "scram-sha-1")]
+
+
+def ws_over_tcp(results):
+    """results[server]["ws-tcp"]: for every figure measured both over
+    WebSocket and over TCP in this run (the ws scenario beside login,
+    messages or idle), the median over WebSocket / the median over TCP."""
+    for name, res in results.items():
+        row = {}
+        for key, ws, tcp, metric in WS_TCP:
+            try:
+                a = statistics.median(float(r[metric]) for r in res.get(ws, []))
+                b = statistics.median(float(r[metric]) for r in res.get(tcp, []))
+            except (statistics.StatisticsError, KeyError, ValueError):
+                continue
+            if b > 0:
+                row[key] = "%.2f" % (a / b)
+        if row:
+            res["ws-tcp"] = [row]
+
+
 def raise_pid_max(need):
     """The scale scenario may need more PIDs than pid_max: raise it (root
     only) and return the old value to restore, else None."""
@@ -2218,6 +2478,8 @@ def raise_pid_max(need):
 def main():
     if not LOAD.exists():
         sys.exit("bench.py: %s is missing: run sh bench/run.sh" % LOAD)
+    if HTTP and "xmppd" in CFG["servers"] and not (BUILD / "xmpp-web").exists():
+        sys.exit("bench.py: %s is missing (the ws and upload scenarios): run make" % (BUILD / "xmpp-web"))
     wanted = CFG["servers"]
     classes = {"xmppd": Xmppd, "prosody": Prosody, "ejabberd": Ejabberd}
     if "ejabberd" in wanted and not IS_ROOT:
@@ -2273,6 +2535,13 @@ def main():
                     jobs = [("pep", sc_pep)]
                 elif sc == "room":
                     jobs = [("room", sc_room)]
+                elif sc == "upload":
+                    jobs = [("upload", sc_upload)]
+                elif sc == "ws":
+                    # the idle part last: it restarts the peers
+                    jobs = [("ws-login-" + m, (lambda s, m=m: sc_login(s, m, ws=True))) for m in CFG["ws_mechs"]]
+                    jobs += [("ws-messages", lambda s: sc_messages(s, ws=True)),
+                             ("ws-idle", lambda s: sc_idle(s, ws=True))]
                 for key, fn in jobs:
                     for s in order:
                         try:
@@ -2302,11 +2571,12 @@ def main():
             except Exception as e:          # keep stopping the others
                 log("stopping %s: %s" % (s.name, e))
         rmtree(work)
+    ws_over_tcp(results)
     tbl, _ = table(results, servers, CFG["runs"])
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = ("### %s, commit %s\n\nMachine: %s; load average at start %.2f %.2f %.2f; %s.\n"
             "Runs: %d (median, and min-max over runs). Scenarios: %s. login N=%d C=%d; messages P=%d W=%d T=%ds; "
-            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s%s%s%s%s. %s; xmppd through %s. Took %.0f s.\n" % (
+            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s%s%s%s%s%s%s. %s; xmppd through %s. Took %.0f s.\n" % (
                 stamp, commit(), machine(), load_start[0], load_start[1], load_start[2], versions(),
                 CFG["runs"], " ".join(CFG["scenarios"] + (["scale"] if CFG["scale"] else [])),
                 CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"],
@@ -2323,6 +2593,9 @@ def main():
                     CFG["room_n"], CFG["room_s"], CFG["room_w"], CFG["room_t"],
                     " R=%d" % CFG["room_r"] if CFG["room_r"] else "", CFG["room_timeout"])
                 if "room" in CFG["scenarios"] else "",
+                "; ws: login (%s), messages and idle as above over WebSocket (xmppd: xmpp-web)" % " ".join(
+                    CFG["ws_mechs"]) if "ws" in CFG["scenarios"] else "",
+                "; upload: %d MiB" % CFG["upload_mib"] if UPLOAD else "",
                 pinning_note()[0].upper() + pinning_note()[1:], launcher_note(), time.monotonic() - t_start))
     text = head + "\n" + tbl + "\n"
     errs = ["%s: %s" % (n, ", ".join(r.get("first_error", "?") for r in results[n]["storm"]))

@@ -12,7 +12,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PKGS="prosody lua-dbi-sqlite3 ejabberd erlang-luerl erlang-p1-sqlite3 redis-server redis-tools systemd python3 libssl-dev gcc"
+PKGS="prosody lua-dbi-sqlite3 ejabberd erlang-luerl erlang-p1-sqlite3 redis-server redis-tools systemd python3 libssl-dev gcc curl"
 installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
 }

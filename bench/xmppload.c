@@ -49,6 +49,17 @@
  *   sm and resume print sm_unsupported=N (the clients that saw none) and
  *   stop after the logins.
  *
+ * Transport: plain TCP, or with -x PATH XMPP over WebSocket (RFC 7395) for
+ * every scenario: an HTTP/1.1 upgrade to PATH with the xmpp subprotocol
+ * (Sec-WebSocket-Accept checked), then every element we send is one masked
+ * text frame (RFC 6455 5.2, 5.3), <open/> and <close/> of the framing
+ * namespace stand for the stream header and its end, and every text message
+ * from the server is one whole element (fragmented ones are joined); pings
+ * are answered with pongs. The framing is written here, not taken from
+ * libwslay: it is a few dozen lines, and a client that shares no code with
+ * xmpp-web's server side cannot hide a bug of that library by having it on
+ * both ends. Everything above the framing is the TCP path's code.
+ *
  * Users are PATTERN with %d replaced by FIRST, FIRST+1, ...
  * Build: cc -O2 -Wall -Wextra -o xmppload xmppload.c -lssl -lcrypto
  */
@@ -86,6 +97,22 @@
 #define NS_PER_SEC    1000000000LL
 #define SETTLE_MS     1000        /* initial presence settles / the cut is noticed */
 #define ACK_WAIT_MS   3000        /* the last <r/> of every client is answered */
+#define OUT_LINE_MAX  2048        /* one element we format and send */
+/* WebSocket (RFC 6455, RFC 7395) */
+#define WS_GUID       "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_KEY_BYTES  16          /* Sec-WebSocket-Key: base64 of 16 random bytes */
+#define WS_ACCEPT_MAX 32          /* base64 of a SHA-1: 28 characters */
+#define WS_HEAD_MAX   8192        /* the server's answer to the upgrade */
+#define WS_FRAME_HEAD_MAX 14      /* 2 + 8 (length) + 4 (mask) */
+#define WS_CONTROL_MAX 125        /* payload of a control frame, at most */
+#define WS_OP_CONT    0x0
+#define WS_OP_TEXT    0x1
+#define WS_OP_BINARY  0x2
+#define WS_OP_CLOSE   0x8
+#define WS_OP_PING    0x9
+#define WS_OP_PONG    0xa
+#define NS_FRAMING    "urn:ietf:params:xml:ns:xmpp-framing"
+#define XMLNS_CLIENT  " xmlns='jabber:client'"
 
 /* ---- options ---- */
 
@@ -101,6 +128,7 @@ static struct {
 	double login_timeout;     /* seconds from connect to a bound session */
 	int sm;                   /* stream management (sm, resume scenarios) */
 	int ack_every;            /* sm: <r/> after this many stanzas sent, 0 never */
+	const char *ws_path;      /* WebSocket at this HTTP path; NULL: plain TCP */
 	const char *muc;          /* room: the conference domain */
 	int senders;              /* room: occupants that send */
 	long room_max;            /* room: messages to send at most, 0 no limit */
@@ -185,7 +213,7 @@ static double cpu_secs(void)
 /* ---- connections ---- */
 
 enum state {
-	ST_FREE, ST_CONNECTING, ST_HEADER, ST_FEATURES, ST_AUTH, ST_SCRAM_FINAL,
+	ST_FREE, ST_CONNECTING, ST_UPGRADE, ST_HEADER, ST_FEATURES, ST_AUTH, ST_SCRAM_FINAL,
 	ST_HEADER2, ST_FEATURES2, ST_BIND, ST_SESSION, ST_SM_ENABLE, ST_RESUME,
 	ST_ONLINE, ST_CLOSING,
 	ST_DONE, ST_FAILED
@@ -203,6 +231,12 @@ struct conn {
 	size_t outlen, outcap;
 	int dirty;
 	int64_t t_start, t_bound;
+	/* WebSocket: upgraded (what we send is framed), the accept value the
+	 * server must answer, and a fragmented message being joined */
+	int ws_up, ws_frag;
+	char ws_accept[WS_ACCEPT_MAX];
+	char *msg;
+	size_t msglen, msgcap;
 	int need_session, mech;
 	char cnonce[40];
 	char first_bare[300];
@@ -261,10 +295,10 @@ static void user_name(int user, char *out, size_t outsz)
 	snprintf(out, outsz, opt.pattern, user);
 }
 
-static void out_append(struct conn *c, const char *s, size_t len)
+/* Room for len more bytes at the end of the output; out_commit() counts
+ * them in and queues the connection for the next flush. */
+static char *out_space(struct conn *c, size_t len)
 {
-	if (c->fd < 0)
-		return;
 	if (c->outlen + len > c->outcap) {
 		size_t cap = c->outcap ? c->outcap : 1024;
 		while (cap < c->outlen + len)
@@ -274,7 +308,11 @@ static void out_append(struct conn *c, const char *s, size_t len)
 			die("realloc");
 		c->outcap = cap;
 	}
-	memcpy(c->out + c->outlen, s, len);
+	return c->out + c->outlen;
+}
+
+static void out_commit(struct conn *c, size_t len)
+{
 	c->outlen += len;
 	if (!c->dirty) {
 		c->dirty = 1;
@@ -282,12 +320,90 @@ static void out_append(struct conn *c, const char *s, size_t len)
 	}
 }
 
+/* Bytes as they go on the wire. */
+static void out_raw(struct conn *c, const char *s, size_t len)
+{
+	if (c->fd < 0)
+		return;
+	memcpy(out_space(c, len), s, len);
+	out_commit(c, len);
+}
+
+/* One final, masked client frame (RFC 6455 5.2): the masking key comes
+ * from the CSPRNG, as 5.3 asks. */
+static void ws_frame(struct conn *c, int op, const char *p, size_t len)
+{
+	unsigned char *o, *mask;
+	size_t hl = 2, i;
+	if (c->fd < 0)
+		return;
+	o = (unsigned char *)out_space(c, WS_FRAME_HEAD_MAX + len);
+	o[0] = (unsigned char)(0x80 | op);
+	if (len < 126) {
+		o[1] = (unsigned char)(0x80 | len);
+	} else if (len <= 0xffff) {
+		o[1] = 0x80 | 126;
+		o[2] = (unsigned char)(len >> 8);
+		o[3] = (unsigned char)len;
+		hl = 4;
+	} else {
+		o[1] = 0x80 | 127;
+		for (i = 0; i < 8; i++)
+			o[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+		hl = 10;
+	}
+	mask = o + hl;
+	if (RAND_bytes(mask, 4) != 1)
+		die("RAND_bytes");
+	hl += 4;
+	for (i = 0; i < len; i++)
+		o[hl + i] = (unsigned char)p[i] ^ mask[i & 3];
+	out_commit(c, hl + len);
+}
+
+static const char *mem_find(const char *h, size_t hlen, const char *n);
+
+/* A stanza as a WebSocket message: a document of its own, so with the
+ * jabber:client namespace it inherits from the stream header over TCP
+ * (RFC 7395 3.3.3; Prosody refuses a stanza without it). */
+static void ws_stanza(struct conn *c, const char *s, size_t len)
+{
+	char buf[OUT_LINE_MAX + sizeof XMLNS_CLIENT];
+	size_t nl = 1;
+	const char *gt = memchr(s, '>', len);
+	while (nl < len && s[nl] != ' ' && s[nl] != '>' && s[nl] != '/')
+		nl++;
+	if (!gt || mem_find(s, (size_t)(gt - s), "xmlns=") ||
+	    !((nl == 8 && !memcmp(s, "<message", 8)) || (nl == 9 && !memcmp(s, "<presence", 9)) ||
+	      (nl == 3 && !memcmp(s, "<iq", 3)))) {
+		ws_frame(c, WS_OP_TEXT, s, len);
+		return;
+	}
+	if (len >= OUT_LINE_MAX) {
+		fprintf(stderr, "xmppload: stanza too long for WebSocket\n");
+		exit(111);
+	}
+	memcpy(buf, s, nl);
+	memcpy(buf + nl, XMLNS_CLIENT, sizeof XMLNS_CLIENT - 1);
+	memcpy(buf + nl + sizeof XMLNS_CLIENT - 1, s + nl, len - nl);
+	ws_frame(c, WS_OP_TEXT, buf, len + sizeof XMLNS_CLIENT - 1);
+}
+
+/* One element: as it is over TCP, one text frame over WebSocket. */
+static void out_append(struct conn *c, const char *s, size_t len)
+{
+	if (c->ws_up)
+		ws_stanza(c, s, len);
+	else
+		out_raw(c, s, len);
+}
+
 static void out_printf(struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void out_vprintf(struct conn *c, const char *fmt, va_list ap)
 {
-	char buf[2048];
+	char buf[OUT_LINE_MAX];
 	int n = vsnprintf(buf, sizeof buf, fmt, ap);
 	if (n < 0 || (size_t)n >= sizeof buf) {
 		fprintf(stderr, "xmppload: output line too long\n");
@@ -360,6 +476,10 @@ static void conn_close(struct conn *c)
 	free(c->out);
 	c->out = NULL;
 	c->outlen = c->outcap = 0;
+	free(c->msg);
+	c->msg = NULL;
+	c->msglen = c->msgcap = 0;
+	c->ws_up = c->ws_frag = 0;
 }
 
 static int in_login(const struct conn *c)
@@ -663,8 +783,11 @@ static int el_text(const char *e, size_t len, char *out, size_t outsz)
 
 static void send_header(struct conn *c)
 {
-	out_printf(c, "<?xml version='1.0'?><stream:stream to='%s' version='1.0' "
-	    "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>", opt.domain);
+	if (opt.ws_path)
+		out_printf(c, "<open xmlns='" NS_FRAMING "' to='%s' version='1.0'/>", opt.domain);
+	else
+		out_printf(c, "<?xml version='1.0'?><stream:stream to='%s' version='1.0' "
+		    "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>", opt.domain);
 }
 
 static void scenario_online(struct conn *c);
@@ -1124,6 +1247,243 @@ static void scan(struct conn *c)
 	}
 }
 
+/* ---- WebSocket (RFC 6455, RFC 7395) ---- */
+
+/* The upgrade request; the server's answer must carry what we compute
+ * here as Sec-WebSocket-Accept (RFC 6455 4.1, 4.2.2). */
+static void ws_request(struct conn *c)
+{
+	unsigned char key[WS_KEY_BYTES], digest[SHA_DIGEST_LENGTH];
+	char key64[WS_ACCEPT_MAX], both[WS_ACCEPT_MAX + sizeof WS_GUID];
+	if (RAND_bytes(key, sizeof key) != 1)
+		die("RAND_bytes");
+	b64enc(key, sizeof key, key64);
+	snprintf(both, sizeof both, "%s%s", key64, WS_GUID);
+	SHA1((const unsigned char *)both, strlen(both), digest);
+	b64enc(digest, sizeof digest, c->ws_accept);
+	out_printf(c, "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+	    "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+	    "Sec-WebSocket-Protocol: xmpp\r\n\r\n", opt.ws_path, opt.host, opt.port, key64);
+}
+
+/* Does the comma-separated header value list token (case-insensitive)? */
+static int ws_has_token(const char *v, size_t vlen, const char *token)
+{
+	size_t tl = strlen(token);
+	while (vlen) {
+		size_t n = 0;
+		while (vlen && (*v == ' ' || *v == '\t' || *v == ','))
+			v++, vlen--;
+		while (n < vlen && v[n] != ',')
+			n++;
+		{
+			size_t m = n;
+			while (m && (v[m - 1] == ' ' || v[m - 1] == '\t'))
+				m--;
+			if (m == tl && !strncasecmp(v, token, tl))
+				return 1;
+		}
+		v += n;
+		vlen -= n;
+	}
+	return 0;
+}
+
+/* The server's answer to the upgrade, in c->in: 0 while incomplete, 1 when
+ * it was 101 with the right headers (then removed from c->in, and the
+ * stream opened), -1 when the connection failed. */
+static int ws_answer(struct conn *c)
+{
+	const char *end = mem_find(c->in, c->inlen, "\r\n\r\n"), *line, *next;
+	int upgrade = 0, connection = 0, accept = 0, protocol = 0;
+	size_t head;
+	if (!end) {
+		if (c->inlen > WS_HEAD_MAX) {
+			conn_fail(c, "ws-answer-too-long");
+			return -1;
+		}
+		return 0;
+	}
+	head = (size_t)(end - c->in) + 4;
+	if (head < 13 || strncmp(c->in, "HTTP/1.1 ", 9)) {
+		conn_fail(c, "ws-answer-not-http");
+		return -1;
+	}
+	if (strncmp(c->in + 9, "101", 3)) {
+		char why[32];
+		snprintf(why, sizeof why, "ws-upgrade-status-%.3s", c->in + 9);
+		conn_fail(c, why);
+		return -1;
+	}
+	for (line = memchr(c->in, '\n', head) + 1; line < end; line = next + 2) {
+		const char *colon, *v;
+		size_t vlen;
+		next = mem_find(line, (size_t)(end + 2 - line), "\r\n");
+		colon = memchr(line, ':', (size_t)(next - line));
+		if (!colon)
+			continue;
+		for (v = colon + 1; v < next && (*v == ' ' || *v == '\t'); v++)
+			;
+		vlen = (size_t)(next - v);
+		while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+			vlen--;
+#define HDR(name) ((size_t)(colon - line) == sizeof name - 1 && !strncasecmp(line, name, sizeof name - 1))
+		if (HDR("Upgrade"))
+			upgrade = ws_has_token(v, vlen, "websocket");
+		else if (HDR("Connection"))
+			connection = ws_has_token(v, vlen, "upgrade");
+		else if (HDR("Sec-WebSocket-Accept"))
+			accept = vlen == strlen(c->ws_accept) && !memcmp(v, c->ws_accept, vlen);
+		else if (HDR("Sec-WebSocket-Protocol"))
+			protocol = vlen == 4 && !memcmp(v, "xmpp", 4);
+#undef HDR
+	}
+	if (!upgrade || !connection || !accept || !protocol) {
+		conn_fail(c, !accept ? "ws-bad-accept" : !protocol ? "ws-no-xmpp-protocol" : "ws-bad-upgrade");
+		return -1;
+	}
+	memmove(c->in, c->in + head, c->inlen - head);
+	c->inlen -= head;
+	c->ws_up = 1;
+	c->st = ST_HEADER;
+	send_header(c);
+	return 1;
+}
+
+/* One whole message from the server: one element (RFC 7395 3.3.3), the
+ * framing's <open/> and <close/> standing for the stream's ends. */
+static void ws_message(struct conn *c, const char *p, size_t len)
+{
+	char name[64];
+	while (len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++, len--;
+	if (!len)
+		return;
+	if (*p != '<') {
+		conn_fail(c, "ws-not-an-element");
+		return;
+	}
+	el_name(p, len, name, sizeof name);
+	if (!strcmp(name, "open") && mem_find(p, len, NS_FRAMING))
+		on_stream_open(c);
+	else if (!strcmp(name, "close") && mem_find(p, len, NS_FRAMING))
+		on_stream_close(c);
+	else
+		on_element(c, p, len);
+}
+
+/* The server's close frame: answered with one (its status code echoed),
+ * and the connection ended: done if we were leaving, failed if not. */
+static void ws_on_close(struct conn *c, const unsigned char *p, size_t len)
+{
+	char why[32];
+	unsigned code = len >= 2 ? (unsigned)p[0] << 8 | p[1] : 1005;
+	ws_frame(c, WS_OP_CLOSE, (const char *)p, len >= 2 ? 2 : 0);
+	flush_conn(c);
+	if (c->st == ST_CLOSING) {
+		c->st = ST_DONE;
+		finished++;
+		conn_close(c);
+		return;
+	}
+	snprintf(why, sizeof why, "ws-closed-%u", code);
+	conn_fail(c, why);
+}
+
+/* One frame from the server (unmasked: RFC 6455 5.1). */
+static void ws_on_frame(struct conn *c, int fin, int op, const unsigned char *p, size_t len)
+{
+	if (op >= WS_OP_CLOSE && (!fin || len > WS_CONTROL_MAX)) {
+		conn_fail(c, "ws-bad-control-frame");
+		return;
+	}
+	switch (op) {
+	case WS_OP_TEXT:
+	case WS_OP_CONT:
+		if ((op == WS_OP_CONT) != (c->ws_frag != 0)) {
+			conn_fail(c, op == WS_OP_CONT ? "ws-stray-continuation" : "ws-interleaved-message");
+			return;
+		}
+		if (fin && !c->ws_frag) {
+			ws_message(c, (const char *)p, len);
+			return;
+		}
+		if (c->msglen + len > MAX_IN) {
+			conn_fail(c, "element-too-large");
+			return;
+		}
+		if (c->msglen + len > c->msgcap) {
+			size_t cap = c->msgcap ? c->msgcap : READ_CHUNK;
+			while (cap < c->msglen + len)
+				cap *= 2;
+			c->msg = realloc(c->msg, cap);
+			if (!c->msg)
+				die("realloc");
+			c->msgcap = cap;
+		}
+		memcpy(c->msg + c->msglen, p, len);
+		c->msglen += len;
+		c->ws_frag = !fin;
+		if (fin) {
+			size_t n = c->msglen;
+			c->msglen = 0;
+			ws_message(c, c->msg, n);
+		}
+		return;
+	case WS_OP_CLOSE:
+		ws_on_close(c, p, len);
+		return;
+	case WS_OP_PING:
+		ws_frame(c, WS_OP_PONG, (const char *)p, len);
+		return;
+	case WS_OP_PONG:
+		return;
+	case WS_OP_BINARY:
+		conn_fail(c, "ws-binary-frame");
+		return;
+	default:
+		conn_fail(c, "ws-bad-opcode");
+		return;
+	}
+}
+
+/* What was read, over WebSocket: the upgrade's answer, then frames. */
+static void ws_scan(struct conn *c)
+{
+	size_t off = 0;
+	if (!c->ws_up && ws_answer(c) <= 0)
+		return;
+	while (c->fd >= 0 && c->inlen - off >= 2) {
+		const unsigned char *h = (const unsigned char *)c->in + off;
+		size_t avail = c->inlen - off, hl = 2, len = h[1] & 0x7f, i;
+		if (h[0] & 0x70 || h[1] & 0x80) {
+			conn_fail(c, h[1] & 0x80 ? "ws-masked-server-frame" : "ws-reserved-bits");
+			return;
+		}
+		if (len == 126)
+			hl = 4;
+		else if (len == 127)
+			hl = 10;
+		if (avail < hl)
+			break;
+		if (hl > 2)
+			for (len = 0, i = 2; i < hl; i++)
+				len = len << 8 | h[i];
+		if (len > MAX_IN) {
+			conn_fail(c, "ws-frame-too-large");
+			return;
+		}
+		if (avail - hl < len)
+			break;
+		off += hl + len;
+		ws_on_frame(c, h[0] & 0x80, h[0] & 0x0f, h + hl, len);
+	}
+	if (c->fd < 0 || !c->in)
+		return;
+	memmove(c->in, c->in + off, c->inlen - off);
+	c->inlen -= off;
+}
+
 static void on_readable(struct conn *c)
 {
 	for (;;) {
@@ -1159,7 +1519,10 @@ static void on_readable(struct conn *c)
 			return;
 		}
 		c->inlen += (size_t)r;
-		scan(c);
+		if (opt.ws_path)
+			ws_scan(c);
+		else
+			scan(c);
 		if (c->fd < 0)
 			return;
 		if ((size_t)r < READ_CHUNK)
@@ -1226,18 +1589,27 @@ static void on_connected(struct conn *c)
 		conn_fail(c, err == ECONNREFUSED ? "connection-refused" : "connect-error");
 		return;
 	}
-	c->st = ST_HEADER;
 	set_events(c, EPOLLIN);
-	send_header(c);
+	if (opt.ws_path) {
+		c->st = ST_UPGRADE;
+		ws_request(c);
+	} else {
+		c->st = ST_HEADER;
+		send_header(c);
+	}
 }
 
-/* Send </stream:stream>; the connection ends when the server closes. */
+/* Send </stream:stream> (WebSocket: <close/>); the connection ends when
+ * the server closes. */
 static void conn_end(struct conn *c)
 {
 	if (c->st != ST_ONLINE)
 		return;
 	online--;
-	out_printf(c, "</stream:stream>");
+	if (c->ws_up)
+		out_printf(c, "<close xmlns='" NS_FRAMING "'/>");
+	else
+		out_printf(c, "</stream:stream>");
 	c->st = ST_CLOSING;
 }
 
@@ -1598,7 +1970,9 @@ static void usage(int code)
 	    "  -k           login: keep every connection until the end\n"
 	    "  -t SECONDS   give up a login this long after its connect (30)\n"
 	    "  -l LABEL     label printed as server= (-)\n"
-	    "  -a A         sm, resume: send <r/> after every A stanzas, 0 never (5)\n");
+	    "  -a A         sm, resume: send <r/> after every A stanzas, 0 never (5)\n"
+	    "  -x PATH      XMPP over WebSocket (RFC 7395): upgrade at this HTTP path\n"
+	    "               (e.g. /xmpp-websocket) instead of plain TCP\n");
 	exit(code);
 }
 
@@ -1715,8 +2089,8 @@ static void print_login_stats(const char *scenario, int total)
 
 static void print_tail(void)
 {
-	printf(" client_cpu_s=%.2f pbkdf2=%ld first_error=%s\n", cpu_secs(), pbkdf2_calls,
-	    first_error[0] ? first_error : "none");
+	printf(" transport=%s client_cpu_s=%.2f pbkdf2=%ld first_error=%s\n",
+	    opt.ws_path ? "ws" : "tcp", cpu_secs(), pbkdf2_calls, first_error[0] ? first_error : "none");
 	fflush(stdout);
 }
 
@@ -2262,7 +2636,7 @@ int main(int argc, char **argv)
 	else
 		usage(100);
 	optind = 2;
-	while ((o = getopt(argc, argv, "H:p:d:u:w:m:r:f:n:c:P:W:T:D:K:G:R:S:A:kt:l:a:M:s:N:h")) != -1) {
+	while ((o = getopt(argc, argv, "H:p:d:u:w:m:r:f:n:c:P:W:T:D:K:G:R:S:A:kt:l:a:M:s:N:x:h")) != -1) {
 		switch (o) {
 		case 'H': opt.host = optarg; break;
 		case 'p': opt.port = atoi(optarg); break;
@@ -2295,6 +2669,7 @@ int main(int argc, char **argv)
 		case 'M': opt.muc = optarg; break;
 		case 's': opt.senders = atoi(optarg); break;
 		case 'N': opt.room_max = atol(optarg); break;
+		case 'x': opt.ws_path = optarg; break;
 		case 'h': usage(0); break;
 		default: usage(100);
 		}
@@ -2303,7 +2678,8 @@ int main(int argc, char **argv)
 	    opt.k < 1 || opt.groups < 1 || opt.srcaddrs < 1 || opt.srcaddrs > 250 || opt.ack_every < 0 ||
 	    !(opt.login_timeout > 0) || opt.senders < 1 || opt.senders > ROOM_SENDERS_MAX ||
 	    opt.room_max < 0 || !(opt.drain > 0 || scen != SC_ROOM) ||
-	    opt.port < 1 || opt.port > 65535 || !strstr(opt.pattern, "%d"))
+	    opt.port < 1 || opt.port > 65535 || !strstr(opt.pattern, "%d") ||
+	    (opt.ws_path && opt.ws_path[0] != '/'))
 		usage(100);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;

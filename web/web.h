@@ -6,6 +6,7 @@
 #define XMPPD_WEB_H
 
 #define WEB_PATH_WEBSOCKET      "/xmpp-websocket"
+#define WEB_PATH_BOSH           "/http-bind"
 #define WEB_PATH_HOSTMETA       "/.well-known/host-meta"
 #define WEB_PATH_HOSTMETA_JSON  "/.well-known/host-meta.json"
 

@@ -1,0 +1,211 @@
+"""XEP-0124/XEP-0206 XMPP over BOSH: xmpp-web on listener 1, xmpp-handler
+(plain TCP) on listener 0. The BOSH client is written here on raw HTTP
+(one request per connection, as xmpp-web answers), so that a test can
+repeat a rid, hold a request open, or stop sending altogether.
+
+slixmpp has no BOSH transport; a third-party BOSH client (Strophe.js in
+node) is the next step (see BOSH in xmpp-web(8)).
+"""
+import base64
+import http.client
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+from harness import TIMEOUT, NS_SASL
+from im_helpers import PW, body_is, raw_login, raw_wait
+
+ALICE, BOB = 'alice@localhost', 'bob@localhost'
+NS_HTTPBIND = 'http://jabber.org/protocol/httpbind'
+NS_XBOSH = 'urn:xmpp:xbosh'
+NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind'
+NS_CLIENT = 'jabber:client'
+NS_STREAMS = 'http://etherx.jabber.org/streams'
+
+
+def q(ns, name):
+    return '{%s}%s' % (ns, name)
+
+
+def bosh_server(server_factory, **conf):
+    s = server_factory(listeners=2, listener_progs=[None, 'xmpp-web'], **conf)
+    s.adduser(ALICE, PW)
+    s.adduser(BOB, PW)
+    return s
+
+
+def post(port, body, method='POST', path='/http-bind', timeout=TIMEOUT, headers=None):
+    """One HTTP request: (status, headers, body bytes)."""
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
+    h = {'Content-Type': 'text/xml; charset=utf-8'}
+    h.update(headers or {})
+    c.request(method, path, body=body.encode() if isinstance(body, str) else body, headers=h)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+
+
+class Bosh:
+    """A BOSH session driven by hand."""
+
+    def __init__(self, port, rid=1000, wait=2):
+        self.port, self.rid, self.wait = port, rid, wait
+        self.sid = None
+
+    def body(self, children='', rid=None, **attrs):
+        a = {'rid': str(self.rid if rid is None else rid)}
+        if self.sid:
+            a['sid'] = self.sid
+        a.update(attrs)
+        s = "<body xmlns='%s' xmlns:xmpp='%s'" % (NS_HTTPBIND, NS_XBOSH)
+        for k, v in a.items():
+            s += " %s='%s'" % (k, v)
+        return s + '>' + children + '</body>' if children else s + '/>'
+
+    def send(self, children='', rid=None, timeout=None, **attrs):
+        """Send with the next rid (or rid): the answer's <body/> element.
+        A request with nothing to answer is held for up to 'wait' seconds."""
+        if timeout is None:
+            timeout = self.wait + TIMEOUT
+        if rid is None:
+            self.rid += 1
+        status, _, data = post(self.port, self.body(children, rid, **attrs), timeout=timeout)
+        assert status == 200, (status, data)
+        el = ET.fromstring(data)
+        assert el.tag == q(NS_HTTPBIND, 'body'), data
+        return el
+
+    def create(self, to='localhost'):
+        el = self.send(to=to, wait=str(self.wait), hold='1', ver='1.11',
+                       **{'xml:lang': 'en', 'xmpp:version': '1.0'})
+        self.sid = el.get('sid')
+        assert self.sid, ET.tostring(el)
+        return el
+
+    def login(self, user=ALICE, resource='web'):
+        self.create()
+        node = user.split('@')[0]
+        plain = base64.b64encode(b'\0' + node.encode() + b'\0' + PW.encode()).decode()
+        el = self.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (NS_SASL, plain))
+        assert el.find(q(NS_SASL, 'success')) is not None, ET.tostring(el)
+        el = self.send(**{'xmpp:restart': 'true', 'to': 'localhost'})
+        assert el.find('.//' + q(NS_BIND, 'bind')) is not None, ET.tostring(el)
+        el = self.send("<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='%s'>"
+                       "<resource>%s</resource></bind></iq>" % (NS_BIND, resource))
+        jid = el.find('.//' + q(NS_BIND, 'jid'))
+        assert jid is not None, ET.tostring(el)
+        return jid.text
+
+    def wait_for(self, pred, timeout=TIMEOUT):
+        """Poll (empty requests) until an answer holds a child matching pred."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            el = self.send()
+            for ch in el:
+                if pred(ch):
+                    return ch
+        raise AssertionError('nothing matching within %s s' % timeout)
+
+
+def test_options_preflight(server_factory):
+    s = bosh_server(server_factory)
+    status, h, _ = post(s.ports[1], '', method='OPTIONS',
+                        headers={'Origin': 'http://example.org',
+                                 'Access-Control-Request-Method': 'POST'})
+    assert status == 200
+    assert h['access-control-allow-origin'] == '*'
+    assert 'POST' in h['access-control-allow-methods']
+    assert 'Content-Type' in h['access-control-allow-headers']
+    status, h, _ = post(s.ports[1], '', method='GET')
+    assert status == 405
+
+
+def test_session_creation(server_factory):
+    s = bosh_server(server_factory)
+    b = Bosh(s.ports[1], wait=200)
+    el = b.create()
+    assert el.get('wait') == '120'          # BOSH_WAIT_MAX
+    assert el.get('hold') == '1' and el.get('requests') == '2'
+    assert el.get('inactivity') == '60' and el.get('from') == 'localhost'
+    assert el.get('authid')
+    assert el.get(q(NS_XBOSH, 'version')) == '1.0'
+    mechs = [m.text for m in el.iter(q(NS_SASL, 'mechanism'))]
+    assert 'PLAIN' in mechs
+    key = s.redis('HGETALL', 'xmpp:bosh:' + b.sid)
+    assert key, 'no session hash'
+
+
+def test_bad_requests(server_factory):
+    s = bosh_server(server_factory)
+    status, _, data = post(s.ports[1], '<nonsense/>')
+    assert status == 400 and b"condition='bad-request'" in data
+    b = Bosh(s.ports[1])
+    el = b.send(to='elsewhere.example')
+    assert el.get('type') == 'terminate' and el.get('condition') == 'host-unknown'
+    b.sid = 'no-such-session'
+    el = b.send()
+    assert el.get('type') == 'terminate' and el.get('condition') == 'item-not-found'
+
+
+def test_login_message_both_ways_terminate(server_factory):
+    s = bosh_server(server_factory)
+    b = Bosh(s.ports[1])
+    full = b.login()
+    assert full.startswith(ALICE + '/')
+    bob, bob_full = raw_login(s, BOB)
+    # BOSH -> TCP
+    b.send("<message xmlns='jabber:client' to='%s' type='chat'><body>hi bob</body></message>"
+           % bob_full)
+    raw_wait(bob, body_is('hi bob'))
+    # TCP -> BOSH: the request held until the message comes
+    bob.send("<message to='%s' type='chat'><body>hi alice</body></message>" % full)
+    m = b.wait_for(lambda ch: ch.tag == q(NS_CLIENT, 'message'))
+    assert m.findtext(q(NS_CLIENT, 'body')) == 'hi alice'
+    el = b.send(type='terminate')
+    assert el.get('type') == 'terminate'
+    assert not s.redis('EXISTS', 'xmpp:bosh:' + b.sid)
+
+
+def test_held_request_answered_when_message_comes(server_factory):
+    s = bosh_server(server_factory)
+    b = Bosh(s.ports[1], wait=10)
+    full = b.login()
+    bob, _ = raw_login(s, BOB)
+    got = {}
+
+    def held():
+        t0 = time.monotonic()
+        got['el'] = b.send()
+        got['t'] = time.monotonic() - t0
+
+    t = threading.Thread(target=held)
+    t.start()
+    time.sleep(1)
+    bob.send("<message to='%s' type='chat'><body>while held</body></message>" % full)
+    t.join(TIMEOUT)
+    m = got['el'].find(q(NS_CLIENT, 'message'))
+    assert m is not None and m.findtext(q(NS_CLIENT, 'body')) == 'while held'
+    assert got['t'] < 5
+
+
+def test_rid_replay(server_factory):
+    """A repeated rid within the window gets the very answer again; one
+    beyond the window ends the session."""
+    s = bosh_server(server_factory)
+    b = Bosh(s.ports[1])
+    full = b.login()
+    bob, _ = raw_login(s, BOB)
+    bob.send("<message to='%s' type='chat'><body>once</body></message>" % full)
+    first = None
+    deadline = time.monotonic() + TIMEOUT
+    while first is None and time.monotonic() < deadline:
+        b.rid += 1
+        status, _, data = post(s.ports[1], b.body(), timeout=b.wait + TIMEOUT)
+        if b'once' in data:
+            first = data
+    assert first, 'the message never came'
+    status, _, again = post(s.ports[1], b.body(rid=b.rid), timeout=b.wait + TIMEOUT)
+    assert status == 200 and again == first
+    el = b.send(rid=b.rid + 5)              # outside the window
+    assert el.get('type') == 'terminate' and el.get('condition') == 'item-not-found'

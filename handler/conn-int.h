@@ -99,6 +99,7 @@ struct conn {
 	                                    (resumed elsewhere): leave Redis alone */
 	int goes_on;                     /* the connection ends, not the session:
 	                                    detached or resumed elsewhere */
+	int auth_one_step;               /* conn_auth_one_step (conn.h) */
 	struct sm_out sm;
 	void *slots[MODULES_MAX];        /* per-module state (conn_slot) */
 	struct io io;                    /* the client's bytes, plain or TLS */

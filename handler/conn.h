@@ -60,6 +60,9 @@ struct tls *conn_tls(const struct conn *c);
 /* STARTTLS must come before authentication: a certificate is configured,
  * the operator does not allow plaintext authentication, TLS is not up. */
 int conn_tls_required(const struct conn *c);
+/* The transport keeps nothing between two client elements of a login
+ * (BOSH: each request is its own process): only one-step SASL. */
+int conn_auth_one_step(const struct conn *c);
 
 /* ---- output ---- */
 void conn_send(struct conn *c, const struct xml_node *n);

@@ -49,6 +49,8 @@ static int mech_offered(const struct conn *c, enum sasl_mech m)
 {
 	if (conn_tls_required(c))
 		return 0;         /* nothing before a required STARTTLS */
+	if (conn_auth_one_step(c) && m != SASL_PLAIN)
+		return 0;         /* SCRAM's server-first state would be lost */
 	if (m == SASL_PLAIN)
 		return conn_secure(c) || conn_cfg(c)->allow_plaintext_auth;
 	if (is_plus(m))

@@ -74,6 +74,7 @@ struct bosh_req {
 	char sid[BOSH_SID_MAX];
 	unsigned long long rid;
 	int conn_ready;          /* c was initialised */
+	int client_gone;         /* the client closed the held request */
 };
 
 /* ---- the framing ---- */
@@ -223,6 +224,7 @@ static void conn_start(struct bosh_req *r, const char *peer)
 	conn_set_framing(&r->c, &bosh_framing, &r->out);
 	conn_set_storage(&r->c, 1);
 	r->c.sm.implicit = 1;
+	r->c.auth_one_step = 1;
 	r->conn_ready = 1;
 }
 
@@ -277,7 +279,7 @@ static void create(struct bosh_req *r, const struct xml_node *body, const char *
 	r->b.wait = wait > 0 && wait < BOSH_WAIT_MAX ? wait : BOSH_WAIT_MAX;
 	r->b.hold = h && !strcmp(h, "0") ? 0 : BOSH_HOLD;
 	r->b.requests = r->b.hold + 1;
-	r->b.inactivity = BOSH_INACTIVITY;
+	r->b.inactivity = r->cfg->bosh_inactivity;
 	conn_start(r, peer);
 	feed_header(r, to);
 	conn_flush(&r->c);
@@ -307,7 +309,7 @@ static int claim(struct bosh_req *r)
 	for (i = 0; i < BOSH_EARLY_TRIES && o == BOSH_EARLY; i++) {
 		if (i)
 			usleep(BOSH_EARLY_MS * 1000);
-		o = bosh_claim(&r->st, r->sid, r->rid, BOSH_INACTIVITY + BOSH_WAIT_MAX +
+		o = bosh_claim(&r->st, r->sid, r->rid, r->cfg->bosh_inactivity + BOSH_WAIT_MAX +
 		    BOSH_TTL_SLACK, &r->b, &ans, &len);
 	}
 	switch (o) {
@@ -345,6 +347,11 @@ static int restore(struct bosh_req *r, const struct xml_node *body)
 
 	r->c.sm.detach_secs = r->b.inactivity;
 	snprintf(r->c.domain, sizeof r->c.domain, "%s", r->b.to);
+	/* Before authentication the stream id is the one the client was
+	 * told (XEP-0078's digest hashes it); after, each request has its
+	 * own, the owner of the session's stream management state. */
+	if (!strcmp(r->b.state, BOSH_ST_AUTH) && strlen(r->b.authid) < sizeof r->c.stream_id)
+		memcpy(r->c.stream_id, r->b.authid, strlen(r->b.authid) + 1);
 	if (strcmp(r->b.state, BOSH_ST_AUTH)) {
 		if (jid_parse(r->b.jid, &j) == -1) {
 			terminate(r, "internal-server-error");
@@ -427,6 +434,7 @@ static void hold(struct bosh_req *r)
 			/* Nothing more is due from the client: EOF means it left. */
 			got = read(r->http->rfd, junk, sizeof junk);
 			if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+				r->client_gone = 1;
 				conn_eof(&r->c, "client left a held BOSH request");
 				return;
 			}
@@ -472,6 +480,12 @@ static void finish(struct bosh_req *r, int terminating)
 		/* The stream is over: the session ends as any does. */
 		bosh_delete(&r->st, r->sid);
 		conn_finish(c);
+	} else if (r->client_gone) {
+		/* Nobody reads this answer (a page reload aborts its requests):
+		 * not kept, its stanzas stay unacknowledged and go out in the
+		 * next request's answer. */
+		conn_finish(c);
+		goto out;
 	} else {
 		rec = bosh_record(&r->st, r->sid, r->rid, b.p, b.len, bound && !c->taken,
 		    c->sm.out, bound && !c->taken ? c->stream_id : "", c->bare, c->jid.resource);
@@ -487,6 +501,7 @@ static void finish(struct bosh_req *r, int terminating)
 		conn_finish(c);
 	}
 	http_respond(r->http, "200 OK", NULL, CTYPE_XML, b.p, b.len);
+out:
 	xbuf_free(&b);
 }
 

@@ -21,7 +21,6 @@ struct http_req;
 #define BOSH_WAIT_MAX     120     /* seconds a request may be held (Prosody's max) */
 #define BOSH_HOLD         1       /* requests held at once */
 #define BOSH_REQUESTS     (BOSH_HOLD + 1)
-#define BOSH_INACTIVITY   60      /* seconds without a request that end a session */
 #define BOSH_POLLING      5       /* announced shortest polling interval */
 #define BOSH_VER          "1.11"
 #define BOSH_TTL_SLACK    30      /* the hash outlives the session by this */

@@ -3,16 +3,19 @@
 (one request per connection, as xmpp-web answers), so that a test can
 repeat a rid, hold a request open, or stop sending altogether.
 
-slixmpp has no BOSH transport; a third-party BOSH client (Strophe.js in
-node) is the next step (see BOSH in xmpp-web(8)).
+slixmpp has no BOSH transport: the third-party client is Strophe.js (the
+library JSXC and Converse.js use) in node, tests/clients/bosh.
 """
 import base64
 import http.client
+import json
+import os
+import subprocess
 import threading
 import time
 import xml.etree.ElementTree as ET
 
-from harness import TIMEOUT, NS_SASL
+from harness import TIMEOUT, NS_SASL, wait_until
 from im_helpers import PW, body_is, raw_login, raw_wait
 
 ALICE, BOB = 'alice@localhost', 'bob@localhost'
@@ -130,8 +133,8 @@ def test_session_creation(server_factory):
     assert el.get('inactivity') == '60' and el.get('from') == 'localhost'
     assert el.get('authid')
     assert el.get(q(NS_XBOSH, 'version')) == '1.0'
-    mechs = [m.text for m in el.iter(q(NS_SASL, 'mechanism'))]
-    assert 'PLAIN' in mechs
+    # Each request is its own process: SCRAM's state would not outlive it.
+    assert [m.text for m in el.iter(q(NS_SASL, 'mechanism'))] == ['PLAIN']
     key = s.redis('HGETALL', 'xmpp:bosh:' + b.sid)
     assert key, 'no session hash'
 
@@ -209,3 +212,62 @@ def test_rid_replay(server_factory):
     assert status == 200 and again == first
     el = b.send(rid=b.rid + 5)              # outside the window
     assert el.get('type') == 'terminate' and el.get('condition') == 'item-not-found'
+
+
+# ---- Strophe.js, a third-party BOSH client (tests/clients/bosh) ----
+
+CLIENT_DIR = os.path.join(os.path.dirname(__file__), '..', 'clients', 'bosh')
+
+
+def strophe(*args):
+    """Start tests/clients/bosh/strophe-bosh.cjs: a Popen on its JSON lines."""
+    assert os.path.isdir(os.path.join(CLIENT_DIR, 'node_modules', 'strophe.js')), \
+        'Strophe.js is not installed: tests/deps.sh runs npm ci in tests/clients/bosh'
+    return subprocess.Popen(['node', 'strophe-bosh.cjs'] + [str(a) for a in args],
+                            cwd=CLIENT_DIR, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def events(p, timeout=TIMEOUT * 4):
+    out, _ = p.communicate(timeout=timeout)
+    evs = [json.loads(ln) for ln in out.splitlines() if ln.startswith('{')]
+    assert p.returncode == 0, out
+    assert not [e for e in evs if e['ev'] == 'exception'], out
+    return evs
+
+
+def test_strophe_js_login_message_logout(server_factory):
+    s = bosh_server(server_factory)
+    bob, bob_full = raw_login(s, BOB)
+    url = 'http://127.0.0.1:%d/http-bind' % s.ports[1]
+    p = strophe('login', url, ALICE + '/strophe', PW, bob_full)
+    m = raw_wait(bob, body_is('from strophe'), timeout=TIMEOUT * 2)
+    assert m.get('from') == ALICE + '/strophe'
+    bob.send("<message to='%s' type='chat'><body>to strophe</body></message>" % m.get('from'))
+    evs = events(p)
+    got = [e for e in evs if e['ev'] == 'message']
+    assert got and got[0]['body'] == 'to strophe' and got[0]['from'] == bob_full, evs
+    assert evs[-1] == {'ev': 'status', 'status': 6, 'cond': None}    # DISCONNECTED
+    wait_until(lambda: not s.redis('HGET', 'xmpp:{%s}:sessions' % ALICE, 'strophe'),
+               what='session ended')
+
+
+def test_strophe_js_page_reload_attaches(server_factory):
+    """JSXC's page reload: the page goes (its held request aborted) and
+    the next one attaches with the sid and rid it kept; what came
+    meanwhile is delivered to it, on whatever process serves it."""
+    s = bosh_server(server_factory)
+    bob, bob_full = raw_login(s, BOB)
+    url = 'http://127.0.0.1:%d/http-bind' % s.ports[1]
+    p = strophe('login', url, ALICE + '/strophe', PW, bob_full, 'reload')
+    m = raw_wait(bob, body_is('from strophe'), timeout=TIMEOUT * 2)
+    bob.send("<message to='%s' type='chat'><body>before reload</body></message>" % m.get('from'))
+    evs = events(p)
+    saved = [e for e in evs if e['ev'] == 'saved']
+    assert saved, evs
+    bob.send("<message to='%s' type='chat'><body>during reload</body></message>" % m.get('from'))
+    sv = saved[0]
+    p = strophe('attach', url, sv['jid'], sv['sid'], sv['rid'])
+    evs = events(p)
+    got = [e for e in evs if e['ev'] == 'message']
+    assert got and got[0]['body'] == 'during reload', evs

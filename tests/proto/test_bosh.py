@@ -271,3 +271,53 @@ def test_strophe_js_page_reload_attaches(server_factory):
     evs = events(p)
     got = [e for e in evs if e['ev'] == 'message']
     assert got and got[0]['body'] == 'during reload', evs
+
+
+def test_newer_request_releases_the_held_one(server_factory):
+    """hold=1: a request held for want of output is answered (empty) as
+    soon as the next one comes, which takes the session over."""
+    s = bosh_server(server_factory)
+    b = Bosh(s.ports[1], wait=4)
+    full = b.login()
+    bob, bob_full = raw_login(s, BOB)
+    got = {}
+
+    def held():
+        t0 = time.monotonic()
+        got['el'] = b.send()
+        got['t'] = time.monotonic() - t0
+
+    t = threading.Thread(target=held)
+    t.start()
+    time.sleep(1)
+    el = b.send("<message xmlns='jabber:client' to='%s' type='chat'><body>next</body>"
+                "</message>" % bob_full)    # rid + 1, while rid is held
+    t.join(TIMEOUT)
+    assert got['t'] < 3 and len(got['el']) == 0, (got, ET.tostring(got['el']))
+    assert el.get('type') is None
+    raw_wait(bob, body_is('next'))
+    bob.send("<message to='%s' type='chat'><body>back</body></message>" % full)
+    m = b.wait_for(lambda ch: ch.tag == q(NS_CLIENT, 'message'))
+    assert m.findtext(q(NS_CLIENT, 'body')) == 'back'
+
+
+def test_inactivity_ends_the_session_nothing_lost(server_factory):
+    """No request for bosh_inactivity seconds: the session ends as any
+    does. A message in an answer still in the rid window (not proven
+    read) and one that came after go to offline storage, in order."""
+    s = bosh_server(server_factory, bosh_inactivity=2, session_ttl=6)
+    b = Bosh(s.ports[1], wait=1)
+    full = b.login()
+    bob, _ = raw_login(s, BOB)
+    bob.send("<message to='%s' type='chat'><body>m1</body></message>" % full)
+    m = b.wait_for(lambda ch: ch.tag == q(NS_CLIENT, 'message'))
+    assert m.findtext(q(NS_CLIENT, 'body')) == 'm1'
+    bob.send("<message to='%s' type='chat'><body>m2</body></message>" % full)
+    # The client is gone. Bob's handler reaps the session at its deadline.
+    off = 'xmpp:{%s}:offline' % ALICE
+    wait_until(lambda: s.redis('LLEN', off) == 2, timeout=20, what='both offline')
+    got = s.redis('LRANGE', off, 0, -1)
+    assert 'm1' in got[0] and 'm2' in got[1], got
+    assert not s.redis('HGET', 'xmpp:{%s}:sessions' % ALICE, 'web')
+    el = b.send()
+    assert el.get('type') == 'terminate' and el.get('condition') == 'item-not-found'

@@ -491,9 +491,11 @@ static void sasl_handle(struct conn *c, struct xml_node *el)
 			return;
 		}
 		if (!mech_offered(c, sasl_of(c)->mech)) {
-			/* PLAIN or -PLUS without TLS (RFC 6120 6.4.5) */
+			/* PLAIN or -PLUS without TLS (RFC 6120 6.4.5), or more
+			 * than one step where the transport keeps no state. */
+			sasl_fail(c, conn_auth_one_step(c) && sasl_of(c)->mech != SASL_PLAIN ?
+			    "invalid-mechanism" : "encryption-required", SF_NONE);
 			sasl_of(c)->mech = SASL_NONE;
-			sasl_fail(c, "encryption-required", SF_NONE);
 			return;
 		}
 		if (!xml_text(el)[0]) {

@@ -49,6 +49,7 @@ int bosh_create(struct store *s, const char *sid, const struct bosh_session *b,
 	store_argv_str(&a, "to"); store_argv_str(&a, b->to);
 	store_argv_str(&a, "authid"); store_argv_str(&a, b->authid);
 	store_argv_str(&a, "rid"); store_argv_str(&a, rids);
+	store_argv_str(&a, "fed"); store_argv_str(&a, rids);
 	store_argv_str(&a, "wait"); store_argv_str(&a, wait);
 	store_argv_str(&a, "inactivity"); store_argv_str(&a, inact);
 	store_argv_str(&a, "requests"); store_argv_str(&a, req);
@@ -65,22 +66,22 @@ int bosh_create(struct store *s, const char *sid, const struct bosh_session *b,
 	return run(s, &a);
 }
 
-int bosh_claim(struct store *s, const char *sid, unsigned long long rid, int ttl,
+int bosh_claim(struct store *s, const char *sid, unsigned long long rid, int ttl, int force,
     struct bosh_session *b, char **answer, size_t *answer_len)
 {
 	static const char *const outcomes[] = { [BOSH_CLAIMED] = "claimed",
 		[BOSH_REPLAY] = "replay", [BOSH_HELD] = "held", [BOSH_EARLY] = "early",
 		[BOSH_BAD] = "bad", [BOSH_NONE] = "none", NULL };
 	char key[STORE_MAX_GLOBAL_KEY], rids[24], t[16], num[24];
-	const char *argv[3];
+	const char *argv[4];
 	redisReply *r;
 	int o;
 
 	bosh_key(s, sid, key, sizeof key);
 	snprintf(rids, sizeof rids, "%llu", rid);
 	snprintf(t, sizeof t, "%d", ttl);
-	argv[0] = key; argv[1] = rids; argv[2] = t;
-	o = store_script(s, "bosh_claim", lua_bosh_claim, lua_bosh_claim_sha, 1, 3, argv, NULL,
+	argv[0] = key; argv[1] = rids; argv[2] = t; argv[3] = force ? "1" : "0";
+	o = store_script(s, "bosh_claim", lua_bosh_claim, lua_bosh_claim_sha, 1, 4, argv, NULL,
 	    outcomes, &r);
 	if (o < 0)
 		return o;
@@ -115,6 +116,25 @@ int bosh_claim(struct store *s, const char *sid, unsigned long long rid, int ttl
 	}
 	freeReplyObject(r);
 	return o;
+}
+
+int bosh_fed(struct store *s, const char *sid, unsigned long long rid)
+{
+	static const char *const outcomes[] = { "fed", "none", NULL };
+	char key[STORE_MAX_GLOBAL_KEY], rids[24];
+	const char *argv[2];
+	redisReply *r;
+	int o;
+
+	bosh_key(s, sid, key, sizeof key);
+	snprintf(rids, sizeof rids, "%llu", rid);
+	argv[0] = key; argv[1] = rids;
+	o = store_script(s, "bosh_fed", lua_bosh_fed, lua_bosh_fed_sha, 1, 2, argv, NULL,
+	    outcomes, &r);
+	if (o < 0)
+		return o;
+	freeReplyObject(r);
+	return 0;
 }
 
 int bosh_set_state(struct store *s, const char *sid, const char *state, const char *jid,

@@ -51,9 +51,13 @@ enum bosh_claim_result {
 	BOSH_NONE = 5           /* no such session */
 };
 /* Claim request rid of sid (bosh_claim.lua), the hash then alive for ttl
- * seconds. */
-int bosh_claim(struct store *s, const char *sid, unsigned long long rid, int ttl,
+ * seconds. The next rid is BOSH_EARLY until its predecessor was fed
+ * (bosh_fed), unless force (a predecessor that never says so died). */
+int bosh_claim(struct store *s, const char *sid, unsigned long long rid, int ttl, int force,
     struct bosh_session *b, char **answer, size_t *answer_len);
+/* Request rid fed its stanzas to the stream: its successor may go on
+ * (bosh_fed.lua). 0, or an xerr.h code. */
+int bosh_fed(struct store *s, const char *sid, unsigned long long rid);
 
 /* Change the session's state: state, and jid, res, smid when not NULL.
  * 0, or an xerr.h code. */

@@ -310,7 +310,7 @@ static int claim(struct bosh_req *r)
 		if (i)
 			usleep(BOSH_EARLY_MS * 1000);
 		o = bosh_claim(&r->st, r->sid, r->rid, r->cfg->bosh_inactivity + BOSH_WAIT_MAX +
-		    BOSH_TTL_SLACK, &r->b, &ans, &len);
+		    BOSH_TTL_SLACK, i == BOSH_EARLY_TRIES - 1, &r->b, &ans, &len);
 	}
 	switch (o) {
 	case BOSH_CLAIMED:
@@ -523,7 +523,7 @@ static void go_on(struct bosh_req *r, const struct xml_node *body, const char *p
 	feed_children(r, body);
 	if (terminating && !conn_closing(&r->c))
 		stream_feed(&r->c, end, sizeof end - 1);
-	if (advance(r) < 0) {
+	if (advance(r) < 0 || bosh_fed(&r->st, r->sid, r->rid) < 0) {
 		log_msg(LOG_ERR, "BOSH state: %s", r->st.err);
 		conn_stream_error(&r->c, "internal-server-error", "storage unavailable");
 	}

@@ -1,18 +1,22 @@
 -- Claim request ARGV[1] (its rid) of a BOSH session (xmpp-web(8) BOSH):
--- the rid after the highest claimed is the next request (XEP-0124 14:
--- requests are handled in rid order, so one that overtook its
--- predecessor, up to 'requests' above, is told to wait for it); one at
--- most 'requests' below is a repeated request, answered with the answer
--- kept for it (or, none kept yet, one still being answered).
+-- the rid after the highest claimed is the next request once its
+-- predecessor's stanzas were fed to the stream ('fed', bosh_fed; or
+-- ARGV[3] is '1': the caller waited long enough for a predecessor that
+-- may have died). XEP-0124 14: requests are handled in rid order, so one
+-- that overtook its predecessor, up to 'requests' above, is told to wait
+-- for it. One at most 'requests' below is a repeated request, answered
+-- with the answer kept for it (or, none kept yet, one still being
+-- answered).
 -- Claiming proves the answers up to rid - requests read: the count at
 -- the end of the last of them becomes 'acked', and they are forgotten.
--- KEYS[1] the session's hash. ARGV[1] rid, ARGV[2] the hash's lifetime.
+-- KEYS[1] the session's hash. ARGV[1] rid, ARGV[2] the hash's lifetime,
+-- ARGV[3] '1' to claim without the predecessor fed.
 -- Returns { 'claimed', state, jid, res, smid, acked, sent, to, authid,
 -- wait, inactivity, requests }, { 'replay', answer }, { 'held' },
 -- { 'early' },
 -- { 'bad' } (outside the window), or { 'none' } (no such session).
 local f = redis.call('HMGET', KEYS[1], 'rid', 'requests', 'state', 'jid', 'res', 'smid',
-  'acked', 'sent', 'to', 'authid', 'wait', 'inactivity')
+  'acked', 'sent', 'to', 'authid', 'wait', 'inactivity', 'fed')
 if not f[1] then
   return { 'none' }
 end
@@ -30,7 +34,7 @@ end
 if rid > last + req then
   return { 'bad' }
 end
-if rid > last + 1 then
+if rid > last + 1 or (ARGV[3] ~= '1' and tonumber(f[13] or last) < last) then
   return { 'early' }
 end
 local acked = f[7] or '0'

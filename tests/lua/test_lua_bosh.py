@@ -1,4 +1,4 @@
-"""bosh_claim and bosh_record (BOSH sessions, router/boshsession.h, the
+"""bosh_claim, bosh_fed and bosh_record (BOSH sessions, router/boshsession.h, the
 hash in xmpp-redis(7)): the rid window, replays, acknowledged counts,
 and the owner check. Keys and arguments as router/boshsession.c passes
 them."""
@@ -15,14 +15,19 @@ def hkey():
 def make(r, rid=10, requests=2, **extra):
     fields = {"state": "session", "to": "x", "authid": "a1", "rid": str(rid),
               "requests": str(requests), "wait": "60", "inactivity": "60",
-              "acked": "0", "sent": "0", "jid": A, "res": RES, "smid": "sm1"}
+              "acked": "0", "sent": "0", "jid": A, "res": RES, "smid": "sm1",
+              "fed": str(rid)}
     fields.update(extra)
     for k, v in fields.items():
         r("HSET", hkey(), k, v)
 
 
-def claim(r, rid, ttl=210):
-    return r.eval("bosh_claim", [hkey()], [str(rid), str(ttl)])
+def claim(r, rid, ttl=210, force=False):
+    return r.eval("bosh_claim", [hkey()], [str(rid), str(ttl), "1" if force else "0"])
+
+
+def fed(r, rid):
+    return r.eval("bosh_fed", [hkey()], [str(rid)])
 
 
 def record(r, rid, answer, count="", owner=""):
@@ -66,6 +71,7 @@ def test_claim_acknowledges_answers_out_of_the_window(r):
     assert field(r, "acked") == "3"
     assert field(r, "a:9") is None and field(r, "n:9") is None
     assert field(r, "a:10") == "<body>10</body>"
+    fed(r, 11)
     assert claim(r, 12)[5] == "5"
     assert field(r, "a:10") is None
 
@@ -85,3 +91,22 @@ def test_record_without_count_or_session(r):
     make(r)
     assert record(r, 11, "<body/>") == ["recorded"]
     assert field(r, "n:11") is None and field(r, "sent") == "0"
+
+
+def test_claim_waits_until_the_predecessor_fed(r):
+    """Requests are handled in rid order: 12 waits until 11's stanzas
+    went to the stream, or until its process waited long enough (force)."""
+    make(r)
+    assert claim(r, 11)[0] == "claimed"
+    assert claim(r, 12) == ["early"]
+    assert fed(r, 11) == ["fed"] and field(r, "fed") == "11"
+    assert claim(r, 12)[0] == "claimed"
+    assert claim(r, 13) == ["early"]
+    assert claim(r, 13, force=True)[0] == "claimed"
+
+
+def test_fed_only_goes_up(r):
+    assert fed(r, 5) == ["none"]
+    make(r)
+    assert fed(r, 10) == ["none"] and fed(r, 9) == ["none"]
+    assert fed(r, 11) == ["fed"] and field(r, "fed") == "11"

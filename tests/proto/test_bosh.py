@@ -321,3 +321,49 @@ def test_inactivity_ends_the_session_nothing_lost(server_factory):
     assert not s.redis('HGET', 'xmpp:{%s}:sessions' % ALICE, 'web')
     el = b.send()
     assert el.get('type') == 'terminate' and el.get('condition') == 'item-not-found'
+
+
+def test_overtaking_request_waits_for_its_predecessor(server_factory):
+    """XEP-0124 14: requests are handled in rid order. rid + 2 sent before
+    rid + 1 (another connection was faster) waits for it; both stanzas
+    reach Bob in rid order."""
+    s = bosh_server(server_factory)
+    b = Bosh(s.ports[1], wait=2)
+    b.login()
+    bob, bob_full = raw_login(s, BOB)
+    msg = "<message xmlns='jabber:client' to='%s' type='chat'><body>%s</body></message>"
+    first, second = b.rid + 1, b.rid + 2
+    got = {}
+
+    def late():
+        got['el'] = b.send(msg % (bob_full, 'second'), rid=second)
+
+    t = threading.Thread(target=late)
+    t.start()
+    time.sleep(0.5)
+    b.send(msg % (bob_full, 'first'), rid=first)
+    t.join(TIMEOUT * 2)
+    assert 'el' in got and got['el'].get('type') is None, got
+    b.rid = second
+    keep = []
+    raw_wait(bob, body_is('second'), keep=keep)
+    assert [m.findtext(q(NS_CLIENT, 'body')) for m in keep] == ['first'], keep
+
+
+def test_wrong_password_then_right(server_factory):
+    s = bosh_server(server_factory)
+    b = Bosh(s.ports[1])
+    b.create()
+    bad = base64.b64encode(b'\0alice\0wrong').decode()
+    el = b.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (NS_SASL, bad))
+    f = el.find(q(NS_SASL, 'failure'))
+    assert f is not None and f.find(q(NS_SASL, 'not-authorized')) is not None, \
+        ET.tostring(el)
+    el = b.send("<auth xmlns='%s' mechanism='SCRAM-SHA-1'>biwsbj1hbGljZSxyPXh5eg==</auth>"
+                % NS_SASL)
+    f = el.find(q(NS_SASL, 'failure'))
+    assert f is not None and f.find(q(NS_SASL, 'invalid-mechanism')) is not None, \
+        ET.tostring(el)
+    good = base64.b64encode(b'\0alice\0' + PW.encode()).decode()
+    el = b.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (NS_SASL, good))
+    assert el.find(q(NS_SASL, 'success')) is not None, ET.tostring(el)

@@ -63,6 +63,11 @@ int conn_tls_required(const struct conn *c);
 /* The transport keeps nothing between two client elements of a login
  * (BOSH: each request is its own process): only one-step SASL. */
 int conn_auth_one_step(const struct conn *c);
+/* A resumption is one request of a session detached between requests
+ * (BOSH), not a client back after a lost connection (XEP-0198): 0, and
+ * modules restore their state without sending the client everything
+ * again (a BOSH client would get it at every request). */
+int conn_resume_refresh(const struct conn *c);
 
 /* ---- output ---- */
 void conn_send(struct conn *c, const struct xml_node *n);

@@ -367,3 +367,29 @@ def test_wrong_password_then_right(server_factory):
     good = base64.b64encode(b'\0alice\0' + PW.encode()).decode()
     el = b.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (NS_SASL, good))
     assert el.find(q(NS_SASL, 'success')) is not None, ET.tostring(el)
+
+
+def test_contacts_presence_and_a_quiet_hold(server_factory):
+    """With a contact online, a request with nothing new is still held for
+    'wait' (a resumption does not send the contacts' presence again at
+    every request); the contact sees the BOSH session come and go."""
+    s = bosh_server(server_factory)
+    for who, other in ((ALICE, BOB), (BOB, ALICE)):
+        assert s.ctl('roster', who, 'add', other).returncode == 0
+    bob, bob_full = raw_login(s, BOB)
+    bob.send('<presence/>')
+    b = Bosh(s.ports[1], wait=2)
+    full = b.login()
+    el = b.send("<presence xmlns='jabber:client'/>")
+    raw_wait(bob, lambda e: e.tag == q(NS_CLIENT, 'presence') and e.get('from') == full)
+    seen = list(el)
+    deadline = time.monotonic() + TIMEOUT
+    while not any(e.get('from') == bob_full for e in seen) and time.monotonic() < deadline:
+        seen += list(b.send())
+    assert any(e.tag == q(NS_CLIENT, 'presence') and e.get('from') == bob_full for e in seen)
+    t0 = time.monotonic()
+    el = b.send()
+    assert len(el) == 0 and time.monotonic() - t0 >= 1.5, ET.tostring(el)
+    b.send(type='terminate')
+    el = raw_wait(bob, lambda e: e.tag == q(NS_CLIENT, 'presence') and e.get('from') == full)
+    assert el.get('type') == 'unavailable'

@@ -61,7 +61,8 @@ struct tls *conn_tls(const struct conn *c);
  * the operator does not allow plaintext authentication, TLS is not up. */
 int conn_tls_required(const struct conn *c);
 /* The transport keeps nothing between two client elements of a login
- * (BOSH: each request is its own process): only one-step SASL. */
+ * (BOSH: each request is its own process): SASL makes its own nonce and
+ * keeps what sasl_pending needs to describe the exchange (sasl.h). */
 int conn_auth_one_step(const struct conn *c);
 /* A resumption is one request of a session detached between requests
  * (BOSH), not a client back after a lost connection (XEP-0198): 0, and

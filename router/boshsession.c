@@ -113,6 +113,7 @@ int bosh_claim(struct store *s, const char *sid, unsigned long long rid, int ttl
 		b->inactivity = atoi(num);
 		store_reply_str(r, 11, num, sizeof num);
 		b->requests = atoi(num);
+		store_reply_str(r, 12, b->sasl, sizeof b->sasl);
 	}
 	freeReplyObject(r);
 	return o;
@@ -194,6 +195,20 @@ int bosh_record(struct store *s, const char *sid, unsigned long long rid, const 
 	if (o >= 0)
 		freeReplyObject(r);
 	return o;
+}
+
+int bosh_set_sasl(struct store *s, const char *sid, const char *saved)
+{
+	char key[STORE_MAX_GLOBAL_KEY];
+	struct store_argv a = { .argc = 0 };
+
+	bosh_key(s, sid, key, sizeof key);
+	store_argv_str(&a, saved[0] ? "HSET" : "HDEL");
+	store_argv_str(&a, key);
+	store_argv_str(&a, "sasl");
+	if (saved[0])
+		store_argv_str(&a, saved);
+	return run(s, &a);
 }
 
 int bosh_delete(struct store *s, const char *sid)

@@ -18,6 +18,7 @@
 #define BOSH_SID_MAX    64
 #define BOSH_STATE_MAX  16
 #define BOSH_ID_MAX     64
+#define BOSH_SASL_MAX   4096    /* a SASL exchange in progress (handler/sasl.h) */
 
 /* The session's states (the hash's 'state'). */
 #define BOSH_ST_AUTH    "auth"      /* no account yet */
@@ -35,6 +36,7 @@ struct bosh_session {
 	unsigned long sent;              /* the count at the end of the last answer kept */
 	int wait, inactivity, requests, hold;
 	char ver[16];
+	char sasl[BOSH_SASL_MAX];        /* the login in progress, in state "auth" */
 };
 
 /* Make the session sid (its first request, rid), alive for ttl seconds.
@@ -71,6 +73,10 @@ enum bosh_record_result { BOSH_RECORDED = 0, BOSH_TAKEN = 1, BOSH_GONE = 2 };
 int bosh_record(struct store *s, const char *sid, unsigned long long rid, const char *answer,
     size_t len, int has_count, unsigned long count, const char *owner, const char *bare,
     const char *res);
+
+/* Keep the SASL exchange in progress (sasl_pending's string; "": none).
+ * 0, or an xerr.h code. */
+int bosh_set_sasl(struct store *s, const char *sid, const char *saved);
 
 /* The session is over: remove its hash. 0, or an xerr.h code. */
 int bosh_delete(struct store *s, const char *sid);

@@ -12,11 +12,14 @@
  *
  *   no sid   -> session creation: header -> features -> hash (auth)
  *   sid      -> bosh_claim.lua (rid window: next, replay, held, early, bad)
- *     auth    -> header (dropped) -> <auth/> (PLAIN) -> success: bind
+ *     auth    -> header (dropped) -> [SCRAM begun: sasl_restore] -> <auth/>
+ *                or <response/> -> success: bind; or the exchange kept
+ *                (sasl_pending) for the next request
  *     bind    -> authenticated, header (features answered on restart)
  *                -> bind iq -> XEP-0198 on, resumable -> session
  *     session -> authenticated, header (dropped) -> resume under a new
  *                owner (the held request's process is kicked) -> stanzas
+ *   -> bosh_fed.lua (the next rid may go on)
  *   -> wait for output (at most 'wait') -> bosh_record.lua (answer and
  *      count kept under rid, if still the owner) -> detach (sm_sync.lua)
  *      -> the answer
@@ -28,6 +31,7 @@
 #include "http.h"
 #include "log.h"
 #include "random.h"
+#include "sasl.h"
 #include "serve.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -52,6 +56,8 @@
 #define BOSH_RID_MAX      9007199254740991ULL   /* 2^53 - 1 (XEP-0124 7) */
 #define BOSH_EARLY_TRIES  20      /* waits for a predecessor request ... */
 #define BOSH_EARLY_MS     100     /* ... each this long */
+_Static_assert(SASL_PENDING_MAX <= BOSH_SASL_MAX, "a SASL exchange fits the hash's field");
+
 #define PREFLIGHT_HEADERS "Access-Control-Allow-Methods: POST, OPTIONS\r\n" \
 	"Access-Control-Allow-Headers: Content-Type\r\nAccess-Control-Max-Age: 86400\r\n"
 
@@ -130,21 +136,28 @@ static const struct framing bosh_framing = { fr_input, fr_flush, fr_pending, fr_
 
 /* ---- answers ---- */
 
-/* <body/> with attrs (each " name='value'", or NULL) around children. */
+/* <body/> with attrs (each " name='value'", or NULL) around children,
+ * into b. */
+static void body_make(struct xbuf *b, const char *attrs, const char *children, size_t len)
+{
+	xbuf_adds(b, "<body xmlns='" NS_HTTPBIND "'");
+	if (attrs)
+		xbuf_adds(b, attrs);
+	if (!len) {
+		xbuf_adds(b, "/>");
+	} else {
+		xbuf_adds(b, " xmlns:stream='" NS_STREAMS_URI "'>");
+		xbuf_add(b, children, len);
+		xbuf_adds(b, "</body>");
+	}
+}
+
+/* Answer with body_make's <body/>. */
 static void answer(struct bosh_req *r, const char *attrs, const char *children, size_t len)
 {
 	struct xbuf b = { 0 };
 
-	xbuf_adds(&b, "<body xmlns='" NS_HTTPBIND "'");
-	if (attrs)
-		xbuf_adds(&b, attrs);
-	if (!len) {
-		xbuf_adds(&b, "/>");
-	} else {
-		xbuf_adds(&b, " xmlns:stream='" NS_STREAMS_URI "'>");
-		xbuf_add(&b, children, len);
-		xbuf_adds(&b, "</body>");
-	}
+	body_make(&b, attrs, children, len);
 	http_respond(r->http, "200 OK", NULL, CTYPE_XML, b.p, b.len);
 	xbuf_free(&b);
 }
@@ -363,6 +376,10 @@ static int restore(struct bosh_req *r, const struct xml_node *body)
 	feed_header(r, r->b.to);
 	conn_flush(&r->c);
 	r->out.discard = 0;
+	/* A SCRAM exchange the previous request began. */
+	if (!strcmp(r->b.state, BOSH_ST_AUTH) && r->b.sasl[0] &&
+	    sasl_restore(&r->c, r->b.sasl) == -1)
+		log_msg(LOG_INFO, "BOSH: SASL exchange not restored");
 	if (strcmp(r->b.state, BOSH_ST_SESSION))
 		return 0;
 	rs = conn_sm_resume(&r->c, r->b.smid, r->b.acked, (r->b.sent - r->b.acked) & SM_MASK,
@@ -385,10 +402,22 @@ static int restore(struct bosh_req *r, const struct xml_node *body)
 /* After the body: what changed in the session's state goes to the hash. */
 static int advance(struct bosh_req *r)
 {
-	char smid[SM_ID_MAX];
+	char smid[SM_ID_MAX], sasl[SASL_PENDING_MAX];
+	int rs;
 
-	if (!strcmp(r->b.state, BOSH_ST_AUTH) && r->c.jid.node[0])
+	if (!strcmp(r->b.state, BOSH_ST_AUTH) && r->c.jid.node[0]) {
+		if ((rs = bosh_set_sasl(&r->st, r->sid, "")) < 0)
+			return rs;
 		return bosh_set_state(&r->st, r->sid, BOSH_ST_BIND, r->c.bare, NULL, NULL);
+	}
+	if (!strcmp(r->b.state, BOSH_ST_AUTH)) {
+		/* A SCRAM exchange goes on in the next request: keep it. */
+		if (!sasl_pending(&r->c, sasl, sizeof sasl))
+			sasl[0] = '\0';
+		if (strcmp(sasl, r->b.sasl))
+			return bosh_set_sasl(&r->st, r->sid, sasl);
+		return 0;
+	}
 	if (!strcmp(r->b.state, BOSH_ST_BIND) && r->c.state == CS_SESSION) {
 		if (conn_sm_start(&r->c, 1, smid, sizeof smid) < 0)
 			return -1;
@@ -467,15 +496,7 @@ static void finish(struct bosh_req *r, int terminating)
 		snprintf(attrs, sizeof attrs, " type='terminate'%s",
 		    r->out.stream_error ? " condition='remote-stream-error'" : "");
 	}
-	xbuf_adds(&b, "<body xmlns='" NS_HTTPBIND "'");
-	xbuf_adds(&b, attrs);
-	if (r->out.body.len) {
-		xbuf_adds(&b, " xmlns:stream='" NS_STREAMS_URI "'>");
-		xbuf_add(&b, r->out.body.p, r->out.body.len);
-		xbuf_adds(&b, "</body>");
-	} else {
-		xbuf_adds(&b, "/>");
-	}
+	body_make(&b, attrs, r->out.body.p, r->out.body.len);
 	if (r->out.ended || terminating) {
 		/* The stream is over: the session ends as any does. */
 		bosh_delete(&r->st, r->sid);
@@ -491,7 +512,7 @@ static void finish(struct bosh_req *r, int terminating)
 		    c->sm.out, bound && !c->taken ? c->stream_id : "", c->bare, c->jid.resource);
 		if (rec == BOSH_TAKEN) {
 			b.len = 0;
-			xbuf_adds(&b, "<body xmlns='" NS_HTTPBIND "'/>");
+			body_make(&b, NULL, NULL, 0);
 			c->taken = c->goes_on = 1;
 		} else if (rec < 0) {
 			log_msg(LOG_ERR, "BOSH record: %s", r->st.err);

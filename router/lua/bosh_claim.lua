@@ -12,11 +12,11 @@
 -- KEYS[1] the session's hash. ARGV[1] rid, ARGV[2] the hash's lifetime,
 -- ARGV[3] '1' to claim without the predecessor fed.
 -- Returns { 'claimed', state, jid, res, smid, acked, sent, to, authid,
--- wait, inactivity, requests }, { 'replay', answer }, { 'held' },
+-- wait, inactivity, requests, sasl }, { 'replay', answer }, { 'held' },
 -- { 'early' },
 -- { 'bad' } (outside the window), or { 'none' } (no such session).
 local f = redis.call('HMGET', KEYS[1], 'rid', 'requests', 'state', 'jid', 'res', 'smid',
-  'acked', 'sent', 'to', 'authid', 'wait', 'inactivity', 'fed')
+  'acked', 'sent', 'to', 'authid', 'wait', 'inactivity', 'fed', 'sasl')
 if not f[1] then
   return { 'none' }
 end
@@ -50,4 +50,4 @@ end
 redis.call('HSET', KEYS[1], 'rid', ARGV[1], 'acked', acked)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return { 'claimed', f[3] or '', f[4] or '', f[5] or '', f[6] or '', acked, f[8] or acked,
-  f[9] or '', f[10] or '', f[11] or '0', f[12] or '0', f[2] }
+  f[9] or '', f[10] or '', f[11] or '0', f[12] or '0', f[2], f[14] or '' }

@@ -46,7 +46,8 @@ def test_claim_none(r):
 def test_claim_next_returns_the_state(r):
     make(r)
     got = claim(r, 11)
-    assert got == ["claimed", "session", A, RES, "sm1", "0", "0", "x", "a1", "60", "60", "2"]
+    assert got == ["claimed", "session", A, RES, "sm1", "0", "0", "x", "a1", "60", "60", "2",
+                   ""]
     assert field(r, "rid") == "11"
     assert 0 < r("TTL", hkey()) <= 210
 

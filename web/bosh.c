@@ -549,7 +549,8 @@ static void go_on(struct bosh_req *r, const struct xml_node *body, const char *p
 		conn_stream_error(&r->c, "internal-server-error", "storage unavailable");
 	}
 	conn_flush(&r->c);
-	if (!strcmp(r->b.state, BOSH_ST_SESSION) && !terminating)
+	/* hold='0' (requests 1): answered at once, polling. */
+	if (!strcmp(r->b.state, BOSH_ST_SESSION) && !terminating && r->b.requests > 1)
 		hold(r);
 	finish(r, terminating);
 }

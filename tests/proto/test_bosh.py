@@ -53,8 +53,8 @@ def post(port, body, method='POST', path='/http-bind', timeout=TIMEOUT, headers=
 class Bosh:
     """A BOSH session driven by hand."""
 
-    def __init__(self, port, rid=1000, wait=2):
-        self.port, self.rid, self.wait = port, rid, wait
+    def __init__(self, port, rid=1000, wait=2, hold=1):
+        self.port, self.rid, self.wait, self.hold = port, rid, wait, hold
         self.sid = None
 
     def body(self, children='', rid=None, **attrs):
@@ -81,7 +81,7 @@ class Bosh:
         return el
 
     def create(self, to='localhost'):
-        el = self.send(to=to, wait=str(self.wait), hold='1', ver='1.11',
+        el = self.send(to=to, wait=str(self.wait), hold=str(self.hold), ver='1.11',
                        **{'xml:lang': 'en', 'xmpp:version': '1.0'})
         self.sid = el.get('sid')
         assert self.sid, ET.tostring(el)
@@ -417,3 +417,15 @@ def test_contacts_presence_and_a_quiet_hold(server_factory):
     b.send(type='terminate')
     el = raw_wait(bob, lambda e: e.tag == q(NS_CLIENT, 'presence') and e.get('from') == full)
     assert el.get('type') == 'unavailable'
+
+
+def test_hold_zero_polls(server_factory):
+    """hold='0': one request at a time, each answered at once."""
+    s = bosh_server(server_factory)
+    el = Bosh(s.ports[1], wait=5, hold=0).create()
+    assert el.get('hold') == '0' and el.get('requests') == '1'
+    b = Bosh(s.ports[1], wait=5, hold=0)
+    b.login()
+    t0 = time.monotonic()
+    el = b.send()
+    assert len(el) == 0 and time.monotonic() - t0 < 2

@@ -49,7 +49,7 @@ enum bosh_claim_result {
 	BOSH_REPLAY = 1,        /* a repeated request: *answer (malloc'd) is its answer */
 	BOSH_HELD = 2,          /* a repeated request whose answer is not kept yet */
 	BOSH_EARLY = 3,         /* it overtook its predecessor: try again shortly */
-	BOSH_BAD = 4,           /* outside the window: the session ends */
+	BOSH_BAD = 4,           /* outside the window: b filled, the session is to end */
 	BOSH_NONE = 5           /* no such session */
 };
 /* Claim request rid of sid (bosh_claim.lua), the hash then alive for ttl

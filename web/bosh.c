@@ -162,12 +162,18 @@ static void answer(struct bosh_req *r, const char *attrs, const char *children, 
 	xbuf_free(&b);
 }
 
+/* The attributes of a terminating <body/> with condition (NULL: none). */
+static void terminate_attrs(char *out, size_t outsz, const char *condition)
+{
+	snprintf(out, outsz, " type='terminate'%s%s%s", condition ? " condition='" : "",
+	    condition ? condition : "", condition ? "'" : "");
+}
+
 /* XEP-0124 17: the session ends with condition (NULL: none). */
 static void terminate(struct bosh_req *r, const char *condition)
 {
 	char attrs[128];
-	snprintf(attrs, sizeof attrs, " type='terminate'%s%s%s", condition ? " condition='" : "",
-	    condition ? condition : "", condition ? "'" : "");
+	terminate_attrs(attrs, sizeof attrs, condition);
 	log_msg(LOG_INFO, "BOSH terminate%s%s", condition ? ": " : "", condition ? condition : "");
 	answer(r, attrs, NULL, 0);
 }
@@ -336,8 +342,9 @@ static int claim(struct bosh_req *r)
 	case BOSH_HELD:
 		answer(r, NULL, NULL, 0);
 		break;
-	case BOSH_NONE:
 	case BOSH_BAD:
+		break;                   /* go_on ends the session */
+	case BOSH_NONE:
 	case BOSH_EARLY:
 		terminate(r, "item-not-found");
 		break;
@@ -477,8 +484,9 @@ static void hold(struct bosh_req *r)
 }
 
 /* The answer to a claimed request: kept under its rid for a replay,
- * then written; the session detached or ended. */
-static void finish(struct bosh_req *r, int terminating)
+ * then written; the session detached, or ended when terminating is not
+ * NULL (its condition, or "" for none). */
+static void finish(struct bosh_req *r, const char *terminating)
 {
 	struct conn *c = &r->c;
 	char attrs[128] = "";
@@ -492,10 +500,9 @@ static void finish(struct bosh_req *r, int terminating)
 		r->out.body.len = 0;
 		r->out.ended = r->out.stream_error = 0;
 	}
-	if (r->out.ended || terminating) {
-		snprintf(attrs, sizeof attrs, " type='terminate'%s",
-		    r->out.stream_error ? " condition='remote-stream-error'" : "");
-	}
+	if (r->out.ended || terminating)
+		terminate_attrs(attrs, sizeof attrs, r->out.stream_error ? "remote-stream-error" :
+		    terminating && *terminating ? terminating : NULL);
 	body_make(&b, attrs, r->out.body.p, r->out.body.len);
 	if (r->out.ended || terminating) {
 		/* The stream is over: the session ends as any does. */
@@ -529,18 +536,28 @@ out:
 static void go_on(struct bosh_req *r, const struct xml_node *body, const char *peer)
 {
 	const char *type = xml_get(body, "type");
-	int terminating = type && !strcmp(type, "terminate");
+	int terminating = type && !strcmp(type, "terminate"), o;
 	static const char end[] = "</stream:stream>";
 
 	if (parse_rid(xml_get(body, "rid"), &r->rid) == -1) {
 		terminate(r, "bad-request");
 		return;
 	}
-	if (claim(r) != BOSH_CLAIMED)
+	o = claim(r);
+	if (o != BOSH_CLAIMED && o != BOSH_BAD)
 		return;
 	conn_start(r, peer);
 	if (restore(r, body) == -1)
 		return;
+	if (o == BOSH_BAD) {
+		/* XEP-0124 14.2: a rid outside the window ends the session,
+		 * as the client's own terminate would (nothing of it fed). */
+		log_msg(LOG_INFO, "BOSH rid %llu outside the window", r->rid);
+		if (!conn_closing(&r->c))
+			stream_feed(&r->c, end, sizeof end - 1);
+		finish(r, "item-not-found");
+		return;
+	}
 	feed_children(r, body);
 	if (terminating && !conn_closing(&r->c))
 		stream_feed(&r->c, end, sizeof end - 1);
@@ -552,7 +569,7 @@ static void go_on(struct bosh_req *r, const struct xml_node *body, const char *p
 	/* hold='0' (requests 1): answered at once, polling. */
 	if (!strcmp(r->b.state, BOSH_ST_SESSION) && !terminating && r->b.requests > 1)
 		hold(r);
-	finish(r, terminating);
+	finish(r, terminating ? "" : NULL);
 }
 
 void bosh_serve(struct http_req *req, const struct config *cfg, const char *peer)

@@ -13,17 +13,22 @@
 -- ARGV[3] '1' to claim without the predecessor fed.
 -- Returns { 'claimed', state, jid, res, smid, acked, sent, to, authid,
 -- wait, inactivity, requests, sasl }, { 'replay', answer }, { 'held' },
--- { 'early' },
--- { 'bad' } (outside the window), or { 'none' } (no such session).
+-- { 'early' }, { 'bad', state ... as claimed } (outside the window, or
+-- still ahead of its predecessor when told to claim anyway: the session
+-- is to end), or { 'none' } (no such session).
 local f = redis.call('HMGET', KEYS[1], 'rid', 'requests', 'state', 'jid', 'res', 'smid',
   'acked', 'sent', 'to', 'authid', 'wait', 'inactivity', 'fed', 'sasl')
 if not f[1] then
   return { 'none' }
 end
 local rid, last, req = tonumber(ARGV[1]), tonumber(f[1]), tonumber(f[2])
+local function with_state(outcome, acked)
+  return { outcome, f[3] or '', f[4] or '', f[5] or '', f[6] or '', acked, f[8] or acked,
+    f[9] or '', f[10] or '', f[11] or '0', f[12] or '0', f[2], f[14] or '' }
+end
 if rid <= last then
   if rid <= last - req then
-    return { 'bad' }
+    return with_state('bad', f[7] or '0')
   end
   local a = redis.call('HGET', KEYS[1], 'a:' .. ARGV[1])
   if a then
@@ -31,8 +36,8 @@ if rid <= last then
   end
   return { 'held' }
 end
-if rid > last + req then
-  return { 'bad' }
+if rid > last + req or (rid > last + 1 and ARGV[3] == '1') then
+  return with_state('bad', f[7] or '0')
 end
 if rid > last + 1 or (ARGV[3] ~= '1' and tonumber(f[13] or last) < last) then
   return { 'early' }
@@ -49,5 +54,4 @@ for r = last - req + 1, rid - req do
 end
 redis.call('HSET', KEYS[1], 'rid', ARGV[1], 'acked', acked)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-return { 'claimed', f[3] or '', f[4] or '', f[5] or '', f[6] or '', acked, f[8] or acked,
-  f[9] or '', f[10] or '', f[11] or '0', f[12] or '0', f[2], f[14] or '' }
+return with_state('claimed', acked)

@@ -211,8 +211,10 @@ def test_rid_replay(server_factory):
     assert first, 'the message never came'
     status, _, again = post(s.ports[1], b.body(rid=b.rid), timeout=b.wait + TIMEOUT)
     assert status == 200 and again == first
-    el = b.send(rid=b.rid + 5)              # outside the window
+    el = b.send(rid=b.rid + 5)              # outside the window: the session ends
     assert el.get('type') == 'terminate' and el.get('condition') == 'item-not-found'
+    assert not s.redis('EXISTS', 'xmpp:bosh:' + b.sid)
+    assert not s.redis('HGET', 'xmpp:{%s}:sessions' % ALICE, 'web')
 
 
 # ---- Strophe.js, a third-party BOSH client (tests/clients/bosh) ----

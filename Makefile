@@ -220,9 +220,14 @@ install: all
 	    install -d $(DESTDIR)$(UNITDIR)/$$u.service.d && \
 	    install -m 644 units/xmpp-sandbox.conf $(DESTDIR)$(UNITDIR)/$$u.service.d/10-sandbox.conf || exit 1; \
 	done
-	for u in xmpp@ xmpps@ xmpp-web@; do \
+	for u in xmpp@ xmpps@; do \
 	    install -m 644 units/xmpp-connection.conf $(DESTDIR)$(UNITDIR)/$$u.service.d/20-connection.conf || exit 1; \
 	done
+	install -m 644 units/xmpp-web-connection.conf $(DESTDIR)$(UNITDIR)/xmpp-web@.service.d/20-connection.conf
+	sed 's|@BINDIR@|$(BINDIR)|g' units/xmpp-upload-expire.service.in \
+	    > $(DESTDIR)$(UNITDIR)/xmpp-upload-expire.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/xmpp-upload-expire.service
+	install -m 644 units/xmpp-upload-expire.timer $(DESTDIR)$(UNITDIR)/
 	test -e $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf || \
 	    install -m 644 xmpp.conf.example $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf
 

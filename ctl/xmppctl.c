@@ -5,9 +5,10 @@
  * served domains) and works directly on the Redis they share: accounts
  * (adduser, passwd, deluser, users), a view of bound sessions
  * (sessions), the failed-login counters (blocks, unblock),
- * invitations to register in-band (invite, invites, uninvite), and
- * group chat rooms (rooms, room, room-destroy). It never sees a client
- * connection.
+ * invitations to register in-band (invite, invites, uninvite),
+ * group chat rooms (rooms, room, room-destroy), and the files of the
+ * upload service (uploads, upload-remove, upload-expire: on upload_dir
+ * too). It never sees a client connection.
  *
  * Passwords never reach Redis: only SCRAM-SHA-1 and SCRAM-SHA-256 data
  * (salt, iterations, StoredKey, ServerKey) is stored, unless the operator
@@ -29,7 +30,8 @@
 " | users | sessions [JID] | roster JID [add|remove CONTACT ...] | kick JID[/RESOURCE]" \
 " | blocks | unblock ADDRESS|--all | archive [--delete] JID" \
 " | invite [--expires SECONDS] [--user NODE|JID] [--domain DOMAIN] | invites | uninvite TOKEN" \
-" | rooms | room ROOM | room-destroy ROOM [REASON]   (-h for help)"
+" | rooms | room ROOM | room-destroy ROOM [REASON]" \
+" | uploads [JID] | upload-remove JID | upload-expire   (-h for help)"
 #define HELP \
 "usage: " PROG " [-c FILE] COMMAND [ARGS]\n" \
 "\n" \
@@ -69,6 +71,13 @@
 "                                  occupants and their sessions\n" \
 "  room-destroy ROOM [REASON]      destroy a room; its occupants are told, with\n" \
 "                                  REASON\n" \
+"  uploads [JID]                   show the upload service's usage (XEP-0363) of\n" \
+"                                  JID or of every user with files: files (and\n" \
+"                                  slots not yet used) and bytes\n" \
+"  upload-remove JID               remove JID's uploaded files\n" \
+"  upload-expire                   remove the files of upload_dir past their\n" \
+"                                  time, those of removed accounts, and uploads\n" \
+"                                  that never finished; prints how many\n" \
 "\n" \
 "options:\n" \
 "  -c FILE          configuration file (default: $XMPP_CONFIG, then\n" \
@@ -111,6 +120,8 @@
 #include "mam.h"
 #include "invite.h"
 #include "muc.h"
+#include "uploads.h"
+#include "uploadstore.h"
 #include "netaddr.h"
 #include "xml.h"
 #include "strvec.h"
@@ -134,6 +145,9 @@ enum {
 #define INVITE_TTL_DEFAULT (7 * 86400)   /* a week */
 #define INVITE_TTL_MAX    (366 * 86400)
 #define INVITE_LINE_MAX   (3 * JID_MAX + 128)
+/* upload-expire: a slot folder without a complete file is a PUT that
+ * died once it is this much older than a PUT URL may be. */
+#define UPLOAD_STALE_EXTRA 86400
 
 /* What one run needs: the configuration, the Redis connection, and where
  * the configuration came from (-c, or NULL for the default search). */
@@ -584,6 +598,55 @@ static int cmd_kick(struct ctl *c, int argc, char **argv)
 	return stdout_flush();
 }
 
+/* ---- the upload service's files (XEP-0363) ---- */
+
+struct upload_walk {
+	struct ctl *c;
+	int failed;
+	long removed;
+};
+
+static int upload_remove_one(const char *id, long size, long until, void *arg)
+{
+	struct upload_walk *w = arg;
+
+	(void)size; (void)until;
+	if (!uploadsig_id_ok(id))
+		return 0;               /* not one of ours: never a path */
+	if (uploadstore_remove(w->c->cfg.upload_dir, id) < 0) {
+		ctl_err("%s/%s: %s", w->c->cfg.upload_dir, id, strerror(errno));
+		w->failed = 1;
+	} else {
+		w->removed++;
+	}
+	return 0;
+}
+
+/* Remove bare's files from upload_dir, then its uploads from Redis (kept
+ * when a file could not be removed, so that a second run finds it). */
+static int uploads_remove(struct ctl *c, const char *bare)
+{
+	struct upload_walk w = { c, 0, 0 };
+
+	if (upload_each(&c->st, bare, upload_remove_one, &w) < 0)
+		return redis_failed(c);
+	if (w.failed)
+		return XC_SYS;
+	return upload_forget(&c->st, bare, NULL) < 0 ? redis_failed(c) : XC_OK;
+}
+
+static int cmd_upload_remove(struct ctl *c, int argc, char **argv)
+{
+	char bare[JID_MAX];
+	int rc;
+
+	if (argc != 1 || argv[0][0] == '-')
+		return usage_error("upload-remove: one JID expected");
+	if ((rc = ctl_open_for(c, argv[0], bare, sizeof bare)) != XC_OK)
+		return rc;
+	return uploads_remove(c, bare);
+}
+
 static int cmd_deluser(struct ctl *c, int argc, char **argv)
 {
 	char bare[JID_MAX];
@@ -596,6 +659,8 @@ static int cmd_deluser(struct ctl *c, int argc, char **argv)
 	r = deluser_kick(c, bare);
 	if (r == -1)
 		return redis_failed(c);
+	if ((rc = uploads_remove(c, bare)) != XC_OK)
+		return rc;
 	r = account_delete(&c->st, bare);
 	if (r < 0)
 		return redis_failed(c);
@@ -649,6 +714,100 @@ static int cmd_users(struct ctl *c, int argc, char **argv)
 	}
 	strvec_free(&users);
 	return rc;
+}
+
+/* ---- the upload service's usage and its sweep ---- */
+
+/* "JID files bytes" of one user, if it has any; -1 when Redis failed. */
+static int usage_line(struct ctl *c, const char *bare)
+{
+	long n, bytes;
+
+	if (upload_usage(&c->st, bare, time(NULL), &n, &bytes) < 0)
+		return -1;
+	if (n)
+		printf("%s %ld %ld\n", bare, n, bytes);
+	return 0;
+}
+
+static int cmd_uploads(struct ctl *c, int argc, char **argv)
+{
+	struct strvec users = { 0 };
+	char bare[JID_MAX];
+	size_t i;
+	int rc;
+
+	if (argc > 1 || (argc == 1 && argv[0][0] == '-'))
+		return usage_error("uploads [JID]");
+	if ((rc = ctl_open_for(c, argc ? argv[0] : NULL, bare, sizeof bare)) != XC_OK)
+		return rc;
+	puts("# JID files bytes");
+	if (argc)
+		return usage_line(c, bare) < 0 ? redis_failed(c) : stdout_flush();
+	if (account_each(&c->st, users_collect, &users) < 0) {
+		strvec_free(&users);
+		return redis_failed(c);
+	}
+	strvec_sort_uniq(&users);
+	for (i = 0; i < users.n && rc == XC_OK; i++)
+		if (usage_line(c, users.v[i]) < 0)
+			rc = redis_failed(c);
+	strvec_free(&users);
+	return rc == XC_OK ? stdout_flush() : rc;
+}
+
+/* One slot folder of upload_dir: removed when its file expired, its
+ * owner's account is gone, or it never got a whole file in time. */
+static int expire_one(const char *id, void *arg)
+{
+	struct upload_walk *w = arg;
+	const struct config *cfg = &w->c->cfg;
+	struct uploadstore_meta m;
+	struct account a;
+	time_t now = time(NULL);
+	int gone, rc;
+
+	if (uploadstore_open(cfg->upload_dir, id, &m, NULL) == UPLOADSTORE_OK) {
+		gone = m.expires <= (long)now;
+		if (!gone) {
+			rc = account_get(&w->c->st, m.owner, &a);
+			if (rc < 0)
+				return -1;
+			gone = rc != ACCOUNT_FOUND;
+		}
+	} else {
+		rc = uploadstore_stale(cfg->upload_dir, id, now,
+		    cfg->upload_slot_ttl + UPLOAD_STALE_EXTRA);
+		gone = rc == UPLOADSTORE_STALE;
+	}
+	if (gone && uploadstore_remove(cfg->upload_dir, id) < 0) {
+		ctl_err("%s/%s: %s", cfg->upload_dir, id, strerror(errno));
+		w->failed = 1;
+	} else if (gone) {
+		w->removed++;
+	}
+	return 0;
+}
+
+static int cmd_upload_expire(struct ctl *c, int argc, char **argv)
+{
+	struct upload_walk w = { c, 0, 0 };
+	int rc;
+
+	(void)argv;
+	if (argc != 0)
+		return usage_error("upload-expire: no arguments expected");
+	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
+		return rc;
+	rc = uploadstore_each(c->cfg.upload_dir, expire_one, &w);
+	if (rc == XE_SYS) {
+		ctl_err("%s: %s", c->cfg.upload_dir, strerror(errno));
+		return XC_SYS;
+	}
+	if (rc < 0)
+		return redis_failed(c);
+	printf("%ld removed\n", w.removed);
+	return w.failed ? XC_SYS : stdout_flush();
 }
 
 static int online_one(const char *bare, void *arg)
@@ -1458,6 +1617,9 @@ static const struct command {
 	{ "rooms", cmd_rooms },
 	{ "room", cmd_room },
 	{ "room-destroy", cmd_room_destroy },
+	{ "uploads", cmd_uploads },
+	{ "upload-remove", cmd_upload_remove },
+	{ "upload-expire", cmd_upload_expire },
 };
 
 int main(int argc, char **argv)

@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 			return 100;
 		}
 	}
-	if (serve_setup(&cfg, cfgpath, err, sizeof err) == -1)
+	if (serve_setup(&cfg, cfgpath, 0, err, sizeof err) == -1)
 		refuse(err);
 	conn_init(&c, &cfg, &st, peer, STDIN_FILENO, STDOUT_FILENO);
 	log_msg(LOG_INFO, "connect%s", direct_tls ? " (direct TLS)" : "");

@@ -18,6 +18,7 @@ const struct module *const modules[] = {
 	&mod_blocking,          /* before presence and deliver: it refuses and drops */
 	&mod_caps,              /* before presence: it reads <c/> and lets it pass */
 	&mod_muc,               /* before presence and deliver: the conference domain */
+	&mod_upload,            /* before presence and deliver: the upload domain */
 	&mod_presence,
 	&mod_serveriq,
 	&mod_carbons,

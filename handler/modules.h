@@ -9,6 +9,7 @@
  *   caps.c      entity capabilities, XEP-0115: what each client wants
  *   muc.c       multi-user chat, XEP-0045 (first slice): the conference
  *               domain's stanzas, before presence and delivery take them
+ *   upload.c    HTTP file upload, XEP-0363: slots on the upload domain
  *   presence.c  presence and subscriptions (RFC 6121 3, 4)
  *   serveriq.c  IQs the server answers itself: ping, disco, version
  *   carbons.c   message carbons, XEP-0280
@@ -55,11 +56,19 @@ struct xml_node;
 extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
        mod_presence, mod_serveriq, mod_carbons, mod_register, mod_deliver;
 extern const struct module mod_vcard, mod_private, mod_blocking, mod_mam, mod_caps, mod_pep;
-extern const struct module mod_bookmarks, mod_avatar, mod_muc;
+extern const struct module mod_bookmarks, mod_avatar, mod_muc, mod_upload;
 
 /* muc.c: what the conference domain is called, in its disco#info
- * identity and in the server's disco#items (serveriq.c). */
+ * identity and in the server's disco#items (serveriq.c); upload.c: the
+ * upload service's. */
 #define MUC_SERVICE_NAME "Chatrooms"
+#define UPLOAD_SERVICE_NAME "HTTP File Upload"
+
+/* serveriq.c: the disco#info <query/> of a service domain (muc_domain,
+ * upload_domain): one identity category/type named name, the features
+ * disco#info and disco#items, then features (NULL-ended). */
+struct xml_node *serveriq_service_info(const char *category, const char *type,
+    const char *name, const char *const *features);
 
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */

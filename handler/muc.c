@@ -769,22 +769,14 @@ static void iq_to_occupant(struct conn *c, const struct xml_node *iq, struct muc
 static void service_iq(struct conn *c, const struct xml_node *iq)
 {
 	const char *type = xml_get(iq, "type");
-	struct xml_node *q = xml_first_element(iq), *a;
+	struct xml_node *q = xml_first_element(iq);
 
 	if (!type || (strcmp(type, "get") && strcmp(type, "set")))
 		return;             /* results and errors end here */
 	if (!strcmp(type, "get") && q && q->ns && !strcmp(q->ns, NS_DISCO_INFO) &&
 	    !xml_get(q, "node")) {
-		a = xml_new(NS_DISCO_INFO, "query");
-		struct xml_node *id = xml_new_child(a, NS_DISCO_INFO, "identity");
-		xml_set(id, "category", "conference");
-		xml_set(id, "type", "text");
-		xml_set(id, "name", MUC_SERVICE_NAME);
-		xml_set(xml_new_child(a, NS_DISCO_INFO, "feature"), "var", NS_DISCO_INFO);
-		xml_set(xml_new_child(a, NS_DISCO_INFO, "feature"), "var", NS_DISCO_ITEMS);
-		xml_set(xml_new_child(a, NS_DISCO_INFO, "feature"), "var", NS_MUC);
-		xml_set(xml_new_child(a, NS_DISCO_INFO, "feature"), "var", NS_RSM);
-		conn_iq_result(c, iq, a);
+		conn_iq_result(c, iq, serveriq_service_info("conference", "text", MUC_SERVICE_NAME,
+		    (const char *const[]){ NS_MUC, NS_RSM, NULL }));
 		return;
 	}
 	if (!strcmp(type, "get") && q && q->ns && !strcmp(q->ns, NS_DISCO_ITEMS) &&

@@ -53,6 +53,11 @@
 #endif
 #define LL_FS_ABI1    ((1ULL << 13) - 1)    /* EXECUTE .. MAKE_SYM */
 #define LL_READ       (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+/* Beneath the writable folder: files and folders made, written, renamed
+ * and removed; not devices, pipes, sockets, links nor execution. */
+#define LL_WRITE      (LL_READ | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG | \
+                       LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE | \
+                       LANDLOCK_ACCESS_FS_REMOVE_DIR)
 
 /* ABI 6's ruleset attribute; an older kernel takes it as long as the
  * fields it does not know are 0. */
@@ -97,7 +102,8 @@ static int zero_limit(int res, const char *name, char *err, size_t errlen)
 	return fail(err, errlen, name, e);
 }
 
-static int set_limits(char *err, size_t errlen)
+/* fsize: what RLIMIT_FSIZE becomes; 0 but where stderr is a file. */
+static int set_limits(long fsize, char *err, size_t errlen)
 {
 	struct stat st;
 	int nproc = 1;
@@ -112,9 +118,15 @@ static int set_limits(char *err, size_t errlen)
 	/* A log file on stderr (inetd, tests) grows: FSIZE 0 would end the
 	 * handler at its next log line (SIGXFSZ). Landlock still keeps it
 	 * from opening any file for writing. */
-	if ((fstat(STDERR_FILENO, &st) == -1 || !S_ISREG(st.st_mode)) &&
-	    zero_limit(RLIMIT_FSIZE, "RLIMIT_FSIZE", err, errlen) == -1)
+	if (fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
+		/* left alone */
+	} else if (fsize > 0) {
+		struct rlimit lim = { (rlim_t)fsize, (rlim_t)fsize };
+		if (prlimit(0, RLIMIT_FSIZE, &lim, NULL) == -1)
+			return fail(err, errlen, "RLIMIT_FSIZE", errno);
+	} else if (zero_limit(RLIMIT_FSIZE, "RLIMIT_FSIZE", err, errlen) == -1) {
 		return -1;
+	}
 	return zero_limit(RLIMIT_CORE, "RLIMIT_CORE", err, errlen);
 }
 
@@ -228,7 +240,29 @@ static int ll_allow_tls(struct ll *l, const char *name)
 	return ll_allow_file(l, path);
 }
 
-static int landlock(const struct config *cfg, const char *cfgpath, char *err, size_t errlen)
+/* Allow everything of LL_WRITE (those the ruleset handles) beneath the
+ * folder dir; a folder that cannot be opened is skipped (what would
+ * write there fails). Not through ll_allow: a read rule already made
+ * for the same folder must not make this one be skipped. */
+static int ll_allow_write(struct ll *l, const char *dir, uint64_t handled)
+{
+	struct landlock_path_beneath_attr pb;
+	int rc, e;
+
+	pb.parent_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pb.parent_fd == -1)
+		return 0;
+	pb.allowed_access = (LL_WRITE | LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE) &
+	    handled;
+	rc = (int)syscall(SYS_landlock_add_rule, l->fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
+	e = errno;
+	close(pb.parent_fd);
+	errno = e;
+	return rc;
+}
+
+static int landlock(const struct config *cfg, const char *cfgpath, const char *writable,
+    char *err, size_t errlen)
 {
 	struct ll_ruleset_attr attr;
 	struct ll l;
@@ -274,6 +308,8 @@ static int landlock(const struct config *cfg, const char *cfgpath, char *err, si
 		rc = ll_allow_file(&l, config_path(cfgpath));
 	if (rc == 0 && cred && cred[0])
 		rc = ll_allow(&l, cred);
+	if (rc == 0 && writable)
+		rc = ll_allow_write(&l, writable, attr.handled_access_fs);
 	if (rc == 0)
 		rc = ll_allow_tls(&l, cfg->tls_cert);
 	if (rc == 0)
@@ -323,16 +359,25 @@ static int filter(char *err, size_t errlen)
 	return 0;
 }
 
-int sandbox_enter(const struct config *cfg, const char *cfgpath, char *err, size_t errlen)
+int sandbox_enter_writable(const struct config *cfg, const char *cfgpath,
+    const char *writable, long fsize, char *err, size_t errlen)
 {
 	int seccomp = have_seccomp();
 
-	if (set_limits(err, errlen) == -1 || set_prctl(seccomp, err, errlen) == -1 ||
-	    landlock(cfg, cfgpath, err, errlen) == -1)
+	if (writable && mkdir(writable, 0700) == -1 && errno != EEXIST)
+		log_msg(LOG_WARNING, "sandbox: %s: %s", writable, strerror(errno));
+	if (set_limits(writable ? fsize : 0, err, errlen) == -1 ||
+	    set_prctl(seccomp, err, errlen) == -1 ||
+	    landlock(cfg, cfgpath, writable, err, errlen) == -1)
 		return -1;
 	if (!seccomp) {
 		log_msg(LOG_WARNING, "sandbox: no seccomp: system calls not restricted");
 		return 0;
 	}
 	return filter(err, errlen);
+}
+
+int sandbox_enter(const struct config *cfg, const char *cfgpath, char *err, size_t errlen)
+{
+	return sandbox_enter_writable(cfg, cfgpath, NULL, 0, err, errlen);
 }

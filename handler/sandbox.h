@@ -15,12 +15,14 @@
  * it, in order of enforcement:
  *
  *   rlimits   RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_CORE are 0 (FSIZE is
- *             left alone when stderr is a regular file: the log);
+ *             left alone when stderr is a regular file: the log, and
+ *             is the largest upload under sandbox_enter_writable);
  *   prctl     no new privileges, not dumpable (no ptrace nor
  *             /proc/PID/mem by processes of the same uid), no memory
  *             that becomes executable (PR_SET_MDWE, where the kernel has
  *             it);
- *   Landlock  no file system write anywhere, reads only under the
+ *   Landlock  no file system write anywhere (but the one folder of
+ *             sandbox_enter_writable), reads only under the
  *             folders above, no connection to abstract unix sockets
  *             (best effort: skipped on a kernel without Landlock);
  *   seccomp   a deny list: system calls a handler never makes (exec,
@@ -65,5 +67,13 @@ struct config;
 
 /* cfgpath: the -c argument or NULL, resolved as config_load() does. */
 int sandbox_enter(const struct config *cfg, const char *cfgpath, char *err, size_t errlen);
+
+/* The same, but beneath the folder writable (made, mode 0700, if it is
+ * missing; NULL: none) the process may also read, create, write, rename
+ * and remove files and folders, of at most fsize bytes each
+ * (RLIMIT_FSIZE is fsize rather than 0): xmpp-web's upload_dir when
+ * upload_domain is set. Nothing else changes. */
+int sandbox_enter_writable(const struct config *cfg, const char *cfgpath,
+    const char *writable, long fsize, char *err, size_t errlen);
 
 #endif

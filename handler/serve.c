@@ -8,6 +8,7 @@
 #include "store.h"
 #include "conn-int.h"
 #include "sandbox.h"
+#include "uploadstore.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -227,7 +228,8 @@ void serve_start(const char *prog, char *peer, size_t peerlen)
 	log_set_context(peer, NULL, NULL);
 }
 
-int serve_setup(struct config *cfg, const char *cfgpath, char *err, size_t errlen)
+int serve_setup(struct config *cfg, const char *cfgpath, int uploads, char *err,
+    size_t errlen)
 {
 	int flags;
 
@@ -241,5 +243,8 @@ int serve_setup(struct config *cfg, const char *cfgpath, char *err, size_t errle
 		snprintf(err, errlen, "stdin is not usable");
 		return -1;
 	}
+	if (uploads && cfg->upload_domain[0])
+		return sandbox_enter_writable(cfg, cfgpath, cfg->upload_dir,
+		    UPLOADSTORE_FILE_MAX(cfg->upload_max_size), err, errlen);
 	return sandbox_enter(cfg, cfgpath, err, errlen);
 }

@@ -10,8 +10,10 @@
  *                 system-shutdown; SIGPIPE ignored), the peer's name in
  *                 every log line;
  *   serve_setup   the configuration, fd 0 non-blocking, TCP_NODELAY, and
- *                 the sandbox (sandbox.h): -1 with a reason in err, and
- *                 the caller refuses the client in its own protocol;
+ *                 the sandbox (sandbox.h; with uploads, and upload_domain
+ *                 set, upload_dir writable: xmpp-web's files): -1 with a
+ *                 reason in err, and the caller refuses the client in its
+ *                 own protocol;
  *   serve_store   Redis, a few tries: -1 (logged) if unreachable;
  *   serve_stream  the poll loop of one XMPP stream (conn.h), until it
  *                 ends; the caller then calls conn_finish and conn_free.
@@ -30,7 +32,8 @@ struct store;
 /* The peer's address as "ip:port" (from REMOTE_ADDR/REMOTE_PORT when a
  * listener set them, else getpeername), or "local". */
 void serve_start(const char *prog, char *peer, size_t peerlen);
-int serve_setup(struct config *cfg, const char *cfgpath, char *err, size_t errlen);
+int serve_setup(struct config *cfg, const char *cfgpath, int uploads, char *err,
+    size_t errlen);
 int serve_store(struct store *st, const struct config *cfg);
 void serve_stream(struct conn *c, struct store *st, const struct config *cfg);
 /* Hand each payload published to the subscriber to the connection

@@ -6,8 +6,8 @@
  * answered on that user's behalf (XEP-0030 3.1, RFC 6121 8.5.2.1.3):
  * the account's identities and features, as its owner sees them, or
  * <service-unavailable/> when there is no such account. The server's
- * disco#items names the conference domain (muc_domain), the one item
- * it has.
+ * disco#items names the conference domain (muc_domain)
+ * it has, and the upload service (upload_domain).
  */
 #include "modules.h"
 #include "conn.h"
@@ -73,18 +73,41 @@ static struct xml_node *disco_info(struct conn *c, const char *to)
 	return q;
 }
 
-/* The server's items: the conference domain, when there is one (how
- * clients find it); the account's: none. */
+struct xml_node *serveriq_service_info(const char *category, const char *type,
+    const char *name, const char *const *features)
+{
+	struct xml_node *q = xml_new(NS_DISCO_INFO, "query");
+	struct xml_node *id = xml_new_child(q, NS_DISCO_INFO, "identity");
+
+	xml_set(id, "category", category);
+	xml_set(id, "type", type);
+	xml_set(id, "name", name);
+	add_features(q, (const char *const[]){ NS_DISCO_INFO, NS_DISCO_ITEMS, NULL });
+	add_features(q, features);
+	return q;
+}
+
+static void add_item(struct xml_node *r, const char *jid, const char *name)
+{
+	struct xml_node *it = xml_new_child(r, NS_DISCO_ITEMS, "item");
+
+	xml_set(it, "jid", jid);
+	xml_set(it, "name", name);
+}
+
+/* The server's items: the conference domain and the upload service,
+ * when there are (how clients find them); the account's: none. */
 static struct xml_node *disco_items(struct conn *c, const char *to, const struct xml_node *q)
 {
-	struct xml_node *r = xml_new(NS_DISCO_ITEMS, "query"), *it;
-	const char *mucd = conn_cfg(c)->muc_domain;
+	struct xml_node *r = xml_new(NS_DISCO_ITEMS, "query");
+	const struct config *cfg = conn_cfg(c);
 
-	if (mucd[0] && !xml_get(q, "node") && (!to || !strcmp(to, conn_domain(c)))) {
-		it = xml_new_child(r, NS_DISCO_ITEMS, "item");
-		xml_set(it, "jid", mucd);
-		xml_set(it, "name", MUC_SERVICE_NAME);
-	}
+	if (xml_get(q, "node") || (to && strcmp(to, conn_domain(c))))
+		return r;
+	if (cfg->muc_domain[0])
+		add_item(r, cfg->muc_domain, MUC_SERVICE_NAME);
+	if (cfg->upload_domain[0])
+		add_item(r, cfg->upload_domain, UPLOAD_SERVICE_NAME);
 	return r;
 }
 

@@ -21,6 +21,8 @@ static void config_defaults(struct config *c)
 	/* The scalars and short strings only: see struct config. */
 	memset(c, 0, offsetof(struct config, tls_cert));
 	c->tls_cert[0] = c->tls_key[0] = c->muc_creators[0] = c->ws_origins[0] = c->http_url[0] = '\0';
+	c->upload_types[0] = '\0';
+	strcpy(c->upload_dir, "/var/lib/xmpp/upload");
 	strcpy(c->domains[0], "localhost");
 	c->ndomains = 1;
 	strcpy(c->redis, "redis://127.0.0.1:6379/0");
@@ -57,6 +59,10 @@ static void config_defaults(struct config *c)
 	c->registration = CONFIG_REG_CLOSED;
 	c->registration_limit = 3;
 	c->registration_window = 3600;
+	c->upload_max_size = 100L * 1024 * 1024;
+	c->upload_quota = 1024L * 1024 * 1024;
+	c->upload_expiry = 30L * 86400;
+	c->upload_slot_ttl = 300;
 }
 
 static char *trim(char *s)
@@ -209,20 +215,26 @@ static const struct int_key int_keys[] = {
 	INT_KEY(registration_window, 1, 86400 * 30),
 	LONG_KEY(max_read_rate, 1024, 1L << 30),
 	LONG_KEY(max_read_burst, 4096, 1L << 30),
+	LONG_KEY(upload_max_size, 1, CONFIG_MAX_UPLOAD),
+	LONG_KEY(upload_quota, 0, CONFIG_MAX_UPLOAD),
+	LONG_KEY(upload_expiry, 60, 100L * 365 * 86400),
+	INT_KEY(upload_slot_ttl, 10, 86400),
 };
 
-/* muc_domain: one domain name, lower-cased, none of the served domains
- * (the conference service is a domain of its own). */
-static int parse_muc_domain(struct config *c, char *v)
+/* muc_domain, upload_domain: one domain name, lower-cased, none of the
+ * served domains nor the other service's (each service is a domain of
+ * its own). "" turns the service off. */
+static int parse_service_domain(struct config *c, char *v, char *dst)
 {
 	char *p;
 	if (strpbrk(v, " \t/@{}"))
 		return -1;
 	for (p = v; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	if (config_serves(c, v))
+	if (*v && (config_serves(c, v) || !strcmp(v, c->muc_domain) ||
+	    !strcmp(v, c->upload_domain)))
 		return -1;
-	return copy_str(c->muc_domain, sizeof c->muc_domain, v);
+	return copy_str(dst, CONFIG_MAX_DOMAIN, v);
 }
 
 /* http_url: "http://" or "https://", a host (and port), no path, no
@@ -254,6 +266,24 @@ static int parse_words(char *dst, size_t size, char *v, const char *forbidden)
 		if (strpbrk(w, forbidden) || used + strlen(w) + 2 > size)
 			return -1;
 		used += (size_t)snprintf(dst + used, size - used, "%s%s", used ? " " : "", w);
+	}
+	return 0;
+}
+
+/* upload_types: a list of words (parse_words), each "type/subtype" or a
+ * whole type as "image/" and a star. */
+static int parse_upload_types(struct config *c, char *v)
+{
+	const char *w, *slash;
+	size_t n;
+
+	if (parse_words(c->upload_types, sizeof c->upload_types, v, ";\",") == -1)
+		return -1;
+	for (w = c->upload_types; *w; w += n + (w[n] == ' ')) {
+		n = strcspn(w, " ");
+		slash = memchr(w, '/', n);
+		if (!slash || slash == w || slash == w + n - 1 || memchr(slash + 1, '/', n - 1 - (size_t)(slash - w)))
+			return -1;
 	}
 	return 0;
 }
@@ -296,6 +326,23 @@ int config_ws_origin(const struct config *c, const char *origin, size_t len)
 	return words_have(c->ws_origins, low, len);
 }
 
+int config_upload_type(const struct config *c, const char *ctype)
+{
+	char low[CONFIG_MAX_STR];
+	size_t i, len = strcspn(ctype, "; \t"), major = strcspn(ctype, "/");
+
+	if (!c->upload_types[0])
+		return 1;
+	if (len + 2 >= sizeof low || major + 1 >= len)
+		return 0;
+	for (i = 0; i < len; i++)
+		low[i] = (char)tolower((unsigned char)ctype[i]);
+	if (words_have(c->upload_types, low, len))
+		return 1;
+	low[major + 1] = '*';           /* "type/" and a star: the whole type */
+	return words_have(c->upload_types, low, major + 2);
+}
+
 static int config_set(struct config *c, const char *k, char *v)
 {
 	size_t i;
@@ -324,7 +371,13 @@ static int config_set(struct config *c, const char *k, char *v)
 		return strcmp(v, "always") && strcmp(v, "roster") && strcmp(v, "never") ? -1 :
 		    copy_str(c->archive_default, sizeof c->archive_default, v);
 	if (!strcmp(k, "muc_domain"))
-		return parse_muc_domain(c, v);
+		return parse_service_domain(c, v, c->muc_domain);
+	if (!strcmp(k, "upload_domain"))
+		return parse_service_domain(c, v, c->upload_domain);
+	if (!strcmp(k, "upload_dir"))
+		return *v != '/' ? -1 : copy_str(c->upload_dir, sizeof c->upload_dir, v);
+	if (!strcmp(k, "upload_types"))
+		return parse_upload_types(c, v);
 	if (!strcmp(k, "muc_creators"))
 		return parse_words(c->muc_creators, sizeof c->muc_creators, v, "/");
 	if (!strcmp(k, "http_url"))

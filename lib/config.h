@@ -23,6 +23,7 @@
                                         struct on its stack */
 #define CONFIG_MAX_EXEMPT    64      /* auth_exempt ranges, all lines together */
 #define CONFIG_MAX_RESUME    86400   /* resume_timeout's ceiling, seconds */
+#define CONFIG_MAX_UPLOAD    (1L << 40) /* upload_max_size's and upload_quota's ceiling, bytes */
 
 /* registration: who may create an account in-band (XEP-0077). */
 enum config_registration {
@@ -79,6 +80,11 @@ struct config {
 	int ack_request_delay;               /* ... or this many seconds after one */
 	char key_prefix[128];                /* default "xmpp:" */
 	char muc_domain[CONFIG_MAX_DOMAIN];  /* XEP-0045 conference domain; "" none */
+	char upload_domain[CONFIG_MAX_DOMAIN]; /* XEP-0363 upload service; "" none */
+	long upload_max_size;                /* bytes of one uploaded file */
+	long upload_quota;                   /* bytes one user may keep; 0 no quota */
+	long upload_expiry;                  /* seconds an uploaded file is kept */
+	int upload_slot_ttl;                 /* seconds a slot's PUT URL stays valid */
 	char hostname[256];                  /* this host's name in session records */
 	/* not zeroed from here on (see above) */
 	char tls_cert[CONFIG_MAX_STR];
@@ -92,6 +98,10 @@ struct config {
 	                                        path); "" from each request's Host */
 	char ws_origins[CONFIG_MAX_STR];     /* WebSocket origins allowed, space
 	                                        separated, lower-cased; "" any */
+	char upload_dir[CONFIG_MAX_PATH];    /* where uploaded files live */
+	char upload_types[CONFIG_MAX_STR];   /* content types allowed, space
+	                                        separated, a star for any
+	                                        subtype; "" any */
 	char domains[CONFIG_MAX_DOMAINS][CONFIG_MAX_DOMAIN];
 	struct config_tls_domain tls_domains[CONFIG_MAX_DOMAINS];
 	struct netaddr_range auth_exempt[CONFIG_MAX_EXEMPT];
@@ -115,6 +125,10 @@ int config_muc_creator(const struct config *c, const char *bare);
 /* 1 if the len bytes at origin (a WebSocket Origin header) may connect:
  * ws_origins is empty or lists it (compared without case). */
 int config_ws_origin(const struct config *c, const char *origin, size_t len);
+
+/* 1 if content type ctype (as the client sent it) may be uploaded
+ * (upload_types; matched without case, parameters ignored). */
+int config_upload_type(const struct config *c, const char *ctype);
 
 /* 1 if name (already lower-cased/prepped) is one of the served domains. */
 int config_serves(const struct config *c, const char *domain);

@@ -6,6 +6,7 @@
 #include "pep.h"
 #include "invite.h"
 #include "scripts.h"
+#include "hex.h"
 #include "random.h"
 #include "scram.h"
 #include "jid.h"
@@ -29,7 +30,7 @@ _Static_assert(sizeof ((struct store *)0)->prefix + REG_NAME_MAX <= STORE_MAX_GL
  * archive (mam_delete) and the PEP nodes (pep_delete_all). */
 static const char *const user_keys[] = {
 	"account", "roster", "rosterver", "pending", "sessions", "presence", "offline", "authfail",
-	"carbons", "smids", "vcard", "private", "blocklist", "mamprefs", "pep", NULL
+	"carbons", "smids", "vcard", "private", "blocklist", "mamprefs", "pep", "uploads", NULL
 };
 /* ... and those of each session (its resource after the colon). */
 static const char *const session_keys[] = { "inbox:", "sm:", "smq:", "muc:", NULL };
@@ -230,17 +231,6 @@ int account_each(struct store *s, int (*fn)(const char *bare, void *arg), void *
 	char users[STORE_MAX_GLOBAL_KEY];
 	store_global_key(s, "users", users, sizeof users);
 	return store_scan(s, users, NULL, fn, arg);
-}
-
-static int hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
 }
 
 int account_server_secret(struct store *s, unsigned char out[ACCOUNT_SECRET_LEN])

@@ -13,6 +13,7 @@
 #include "mam.h"
 #include "invite.h"
 #include "datetime.h"
+#include "hex.h"
 #include "xml.h"
 #include "xmalloc.h"
 
@@ -363,11 +364,7 @@ void mam_prefs_free(struct mam_prefs *p)
 
 int invite_token_ok(const char *token)
 {
-	size_t i;
-	for (i = 0; i < INVITE_TOKEN_LEN; i++)
-		if (!((token[i] >= '0' && token[i] <= '9') || (token[i] >= 'a' && token[i] <= 'f')))
-			return 0;
-	return token[i] == '\0';
+	return hex_lower_ok(token, INVITE_TOKEN_LEN);
 }
 
 /* ---- store.h: argument lists ---- */

@@ -28,6 +28,8 @@ extern const char lua_route_stanza[], lua_route_stanza_sha[];
 extern const char lua_offline_move[], lua_offline_move_sha[];
 extern const char lua_authfail_record[], lua_authfail_record_sha[];
 extern const char lua_server_secret[], lua_server_secret_sha[];
+extern const char lua_upload_reserve[], lua_upload_reserve_sha[];
+extern const char lua_upload_commit[], lua_upload_commit_sha[];
 extern const char lua_sm_enable[], lua_sm_enable_sha[];
 extern const char lua_sm_sync[], lua_sm_sync_sha[];
 extern const char lua_sm_resume[], lua_sm_resume_sha[];

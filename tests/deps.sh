@@ -11,7 +11,7 @@
 set -eu
 
 PKGS="pkg-config libexpat1-dev libhiredis-dev libsystemd-dev libssl-dev libidn-dev nettle-dev
-libseccomp-dev libwslay-dev libhttp-parser-dev redis-server redis-tools systemd openssl python3 python3-slixmpp python3-openssl python3-pytest
+libseccomp-dev libwslay-dev libhttp-parser-dev redis-server redis-tools systemd openssl python3 python3-slixmpp python3-aiohttp python3-openssl python3-pytest
 python3-pytest-xdist mandoc go-sendxmpp libstrophe-dev
 gajim xvfb dbus-daemon nodejs"
 

@@ -11,8 +11,11 @@
 # 127.0.0.1:5222, STARTTLS) and on $XMPP_LISTEN_TLS (default
 # 127.0.0.1:5223, direct TLS: xmpp-handler -T; set it empty for none, and
 # none is started when the configuration has no certificate), and starts
-# BUILD_DIR/xmpp-handler per connection, until Ctrl-C (or SIGTERM), which
-# stops the listeners, their handlers and the Redis started here, by PID.
+# BUILD_DIR/xmpp-handler per connection, and on $XMPP_LISTEN_WEB (default
+# 127.0.0.1:5280; empty for none) BUILD_DIR/xmpp-web (WebSocket,
+# host-meta, the files of the upload service upload.localhost), until
+# Ctrl-C (or SIGTERM), which stops the listeners, their handlers and the
+# Redis started here, by PID.
 set -eu
 if [ $# -ne 1 ]; then
 	echo "usage: sh tests/run-server.sh BUILD_DIR" >&2
@@ -22,6 +25,7 @@ bdir=${1%/}
 build=$(cd "$bdir" && pwd)
 listen=${XMPP_LISTEN:-127.0.0.1:5222}
 listen_tls=${XMPP_LISTEN_TLS-127.0.0.1:5223}
+listen_web=${XMPP_LISTEN_WEB-127.0.0.1:5280}
 handler=$build/xmpp-handler
 if [ ! -x "$handler" ]; then
 	echo "run-server.sh: $handler is missing: run make first" >&2
@@ -67,7 +71,14 @@ allow_plaintext_auth = yes
 # direct TLS. Clients must be told to accept it.
 tls_cert = $cert
 tls_key = $key
+# HTTP file upload (XEP-0363): slots from upload.localhost, files through
+# xmpp-web (http_url), kept in run/upload.
+upload_domain = upload.localhost
+upload_dir = $rundir/upload
 CONF
+		if [ -n "$listen_web" ]; then
+			echo "http_url = http://$listen_web" >> "$conf"
+		fi
 	elif ! has_tls "$conf"; then
 		echo "xmppd: run/xmpp.conf has no tls_cert (it predates TLS): no TLS." >&2
 		echo "       Remove it to have it written again with a certificate." >&2
@@ -77,11 +88,12 @@ fi
 redis_pid=
 sa_pid=
 tls_pid=
+web_pid=
 # Stop what this script started, by PID: the listeners, the handlers they
 # spawned (they end their streams with <system-shutdown/>), then Redis,
 # which saves run/dump.rdb and removes its pidfile on the way out.
 cleanup() {
-	for pid in $sa_pid $tls_pid; do
+	for pid in $sa_pid $tls_pid $web_pid; do
 		kids=$(pgrep -P "$pid" 2>/dev/null || true)
 		kill "$pid" 2>/dev/null || true
 		[ -z "$kids" ] || kill $kids 2>/dev/null || true
@@ -149,6 +161,17 @@ cat <<MSG
                then /tls allow, or /tls always, to accept the self-signed certificate})
   stop:        Ctrl-C
 MSG
+if [ -n "$listen_web" ]; then
+	cat <<MSG
+  WebSocket:   ws://$listen_web/xmpp-websocket (plain ws: for a browser client on
+               this machine; discovery: http://$listen_web/.well-known/host-meta)
+MSG
+	if grep -q '^upload_domain = ..*' "$conf"; then
+		cat <<MSG
+  upload:      $(sed -n 's/^upload_domain = //p' "$conf") (XEP-0363), files at http://$listen_web/upload/
+MSG
+	fi
+fi
 # In the background so that a signal reaches the traps above at once.
 systemd-socket-activate --inetd -a -l "$listen" -E XMPP_CONFIG="$conf" "$handler" &
 sa_pid=$!
@@ -156,9 +179,13 @@ if [ -n "$listen_tls" ]; then
 	systemd-socket-activate --inetd -a -l "$listen_tls" -E XMPP_CONFIG="$conf" "$handler" -T &
 	tls_pid=$!
 fi
+if [ -n "$listen_web" ]; then
+	systemd-socket-activate --inetd -a -l "$listen_web" -E XMPP_CONFIG="$conf" "$build/xmpp-web" &
+	web_pid=$!
+fi
 # A listener that could not bind its address exits at once: then stop.
 sleep 0.5
-for pid in $sa_pid $tls_pid; do
+for pid in $sa_pid $tls_pid $web_pid; do
 	if ! kill -0 "$pid" 2>/dev/null; then
 		echo "run-server.sh: a listener failed to start (address in use?)" >&2
 		exit 1

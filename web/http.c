@@ -25,6 +25,7 @@ static const char *const header_names[HH_COUNT] = {
 	NULL, "Host", "Upgrade", "Connection", "Sec-WebSocket-Version",
 	"Sec-WebSocket-Key", "Sec-WebSocket-Protocol", "Origin", "Content-Type",
 	"Content-Length", "Range", "Transfer-Encoding", "Access-Control-Request-Method",
+	"Expect",
 };
 
 struct head {
@@ -39,16 +40,24 @@ struct head {
 	int done;
 };
 
+/* Append at[0..len) to the string dst of *dlen bytes and capacity cap
+ * (terminator included); -1, dst unchanged, if it would not fit. The
+ * parser hands over each piece in as many calls as the reads split it. */
+static int append(char *dst, size_t *dlen, size_t cap, const char *at, size_t len)
+{
+	if (*dlen + len >= cap)
+		return -1;
+	memcpy(dst + *dlen, at, len);
+	*dlen += len;
+	dst[*dlen] = '\0';
+	return 0;
+}
+
 static int on_url(http_parser *p, const char *at, size_t len)
 {
 	struct head *h = p->data;
-	if (h->url_len + len >= sizeof h->url) {
+	if (append(h->url, &h->url_len, sizeof h->url, at, len) == -1)
 		h->url_too_long = 1;
-		return 0;
-	}
-	memcpy(h->url + h->url_len, at, len);
-	h->url_len += len;
-	h->url[h->url_len] = '\0';
 	return 0;
 }
 
@@ -59,11 +68,8 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 		h->in_value = 0;
 		h->name_len = 0;
 	}
-	if (h->name_len + len >= sizeof h->name)
-		len = 0, h->name_len = sizeof h->name - 1;   /* not one of ours */
-	memcpy(h->name + h->name_len, at, len);
-	h->name_len += len;
-	h->name[h->name_len] = '\0';
+	if (append(h->name, &h->name_len, sizeof h->name, at, len) == -1)
+		h->name[0] = '\0', h->name_len = sizeof h->name - 1;   /* not one of ours */
 	return 0;
 }
 
@@ -89,13 +95,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 	}
 	if (!h->cur)
 		return 0;
-	if (r->value_len[h->cur] + len >= HTTP_VALUE_MAX) {
+	if (append(r->value[h->cur], &r->value_len[h->cur], HTTP_VALUE_MAX, at, len) == -1)
 		r->too_long = 1;
-		return 0;
-	}
-	memcpy(r->value[h->cur] + r->value_len[h->cur], at, len);
-	r->value_len[h->cur] += len;
-	r->value[h->cur][r->value_len[h->cur]] = '\0';
 	return 0;
 }
 
@@ -245,21 +246,27 @@ void http_req_free(struct http_req *r)
 	r->early_len = 0;
 }
 
-int http_respond(const struct http_req *r, const char *status, const char *extra,
-    const char *ctype, const char *body, size_t body_len)
+int http_respond_head(const struct http_req *r, const char *status, const char *extra,
+    const char *ctype, long long body_len)
 {
 	char head[2048];
 	int n;
 
-	if (!ctype)
-		body_len = 0;
-	n = snprintf(head, sizeof head, "HTTP/1.1 %s\r\n%s%s%s%s%sContent-Length: %zu\r\n"
+	n = snprintf(head, sizeof head, "HTTP/1.1 %s\r\n%s%s%s%s%sContent-Length: %lld\r\n"
 	    "Connection: close\r\n\r\n", status, extra ? extra : "",
 	    r->seen[HH_ORIGIN] ? "Access-Control-Allow-Origin: *\r\n" : "",
 	    ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "", body_len);
 	if (n < 0 || (size_t)n >= sizeof head)
 		return -1;
-	if (http_write_all(r->wfd, head, (size_t)n) == -1)
+	return http_write_all(r->wfd, head, (size_t)n);
+}
+
+int http_respond(const struct http_req *r, const char *status, const char *extra,
+    const char *ctype, const char *body, size_t body_len)
+{
+	if (!ctype)
+		body_len = 0;
+	if (http_respond_head(r, status, extra, ctype, (long long)body_len) == -1)
 		return -1;
 	/* HEAD: the same head, no body. */
 	if (!body_len || r->method == HTTP_HEAD)

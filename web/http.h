@@ -25,7 +25,7 @@
 enum http_header {
 	HH_NONE, HH_HOST, HH_UPGRADE, HH_CONNECTION, HH_WS_VERSION, HH_WS_KEY,
 	HH_WS_PROTOCOL, HH_ORIGIN, HH_CONTENT_TYPE, HH_CONTENT_LENGTH, HH_RANGE,
-	HH_TRANSFER_ENCODING, HH_ACCESS_CONTROL_REQUEST_METHOD, HH_COUNT
+	HH_TRANSFER_ENCODING, HH_ACCESS_CONTROL_REQUEST_METHOD, HH_EXPECT, HH_COUNT
 };
 
 struct http_req {
@@ -67,6 +67,11 @@ int http_write_all(int wfd, const char *s, size_t len);
  * -1 if it could not be written. */
 int http_respond(const struct http_req *req, const char *status, const char *extra,
     const char *ctype, const char *body, size_t body_len);
+
+/* http_respond's head alone, for a body of body_len bytes the caller
+ * then writes itself (a file). -1 if it could not be written. */
+int http_respond_head(const struct http_req *req, const char *status, const char *extra,
+    const char *ctype, long long body_len);
 
 /* Read up to len bytes of the body into buf within timeout_sec seconds
  * from the last byte received: the early bytes first, then rfd. The

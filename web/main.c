@@ -16,6 +16,7 @@
  *       XEP-0198 state resumed) -> the body's stanzas -> held until
  *       output -> the answer kept for replay, the session detached -> exit
  *     /.well-known/host-meta[.json]: hostmeta.c -> exit
+ *     /upload/...: upload.c, XEP-0363 files (Redis for a PUT) -> exit
  *     anything else: 404 -> exit
  *
  * It is a separate program from xmpp-handler because libwslay comes as a
@@ -34,6 +35,7 @@
 #include "http.h"
 #include "bosh.h"
 #include "hostmeta.h"
+#include "upload.h"
 #include "web.h"
 #include "ws.h"
 #include "wsstream.h"
@@ -84,6 +86,18 @@ static void websocket(struct http_req *req, const struct config *cfg, const char
 	store_close(&st);
 }
 
+/* A file of the upload service: Redis only for a PUT (a GET reads the
+ * folder alone, and works while Redis is away). */
+static void uploads(struct http_req *req, const struct config *cfg)
+{
+	struct store st;
+	int redis = req->method == HTTP_PUT && serve_store(&st, cfg) == 0;
+
+	upload_serve(req, cfg, redis ? &st : NULL);
+	if (redis)
+		store_close(&st);
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -104,7 +118,7 @@ int main(int argc, char **argv)
 			return 100;
 		}
 	}
-	if (serve_setup(&cfg, cfgpath, err, sizeof err) == -1)
+	if (serve_setup(&cfg, cfgpath, 1, err, sizeof err) == -1)
 		refuse(err);
 	r = http_read_head(&req, STDIN_FILENO, STDOUT_FILENO, cfg.auth_timeout, err, sizeof err);
 	if (r < 0) {
@@ -122,6 +136,8 @@ int main(int argc, char **argv)
 		hostmeta_serve(&req, &cfg, 0);
 	else if (!strcmp(req.path, WEB_PATH_HOSTMETA_JSON))
 		hostmeta_serve(&req, &cfg, 1);
+	else if (!strncmp(req.path, WEB_PATH_UPLOAD, sizeof WEB_PATH_UPLOAD - 1))
+		uploads(&req, &cfg);
 	else
 		http_respond(&req, "404 Not Found", NULL, NULL, NULL, 0);
 	http_req_free(&req);

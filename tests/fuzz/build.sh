@@ -1,5 +1,6 @@
 #!/bin/sh
-# build.sh MODE OUTDIR - build the fuzz targets fuzz_xml and fuzz_stream.
+# build.sh MODE OUTDIR - build the fuzz targets fuzz_xml, fuzz_stream and
+# fuzz_web.
 #
 #   MODE fuzz     libFuzzer binaries: clang -fsanitize=fuzzer,address,undefined
 #   MODE regress  plain binaries with ASan and UBSan whose main()
@@ -11,7 +12,9 @@
 # lib/*.c but main.c (the poll loop), sandbox.c (main's only caller of it,
 # which needs libseccomp) and log.c (replaced by quiet_log.c), with
 # router/format.c (pure functions) and fake_router.c instead of the rest
-# of router/. Libraries are linked dynamically
+# of router/; fuzz_web links web/http.c, web/ws.c, what ws.c writes
+# with (handler/io.c, tls.c) and lib/ (not log.c),
+# with libhttp-parser and libwslay. Libraries are linked dynamically
 # (fuzz_stream replaces getrandom(2): see fuzz_stream.c).
 # Objects are rebuilt only when a source, a header or the flags change.
 #
@@ -54,7 +57,7 @@ cov)
 esac
 pkgcflags=$(pkg-config --cflags $PKGS 2>/dev/null || true)
 libs="$(pkg-config --libs $PKGS 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) -ldl -pthread"
-cflags="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter -Ilib -Irouter -Ihandler -Itests/fuzz $pkgcflags $ccflags ${FUZZ_CFLAGS:-}"
+cflags="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter -Ilib -Irouter -Ihandler -Iweb -Itests/fuzz $pkgcflags $ccflags ${FUZZ_CFLAGS:-}"
 
 mkdir -p "$out/obj"
 # Flags changed: everything is rebuilt.
@@ -62,7 +65,7 @@ if [ ! -f "$out/obj/flags" ] || [ "$(cat "$out/obj/flags")" != "$CC $cflags" ]; 
 	rm -f "$out"/obj/*.o
 	printf '%s\n' "$CC $cflags" > "$out/obj/flags"
 fi
-newest_h=$(ls -t lib/*.h handler/*.h router/*.h tests/fuzz/*.h | head -n 1)
+newest_h=$(ls -t lib/*.h handler/*.h router/*.h web/*.h tests/fuzz/*.h | head -n 1)
 
 # obj SRC: compile SRC into $out/obj unless up to date; prints the object.
 obj() {
@@ -74,10 +77,11 @@ obj() {
 	echo "$o"
 }
 
-handler_objs=
+handler_objs= lib_objs=
 for f in handler/*.c lib/*.c; do
 	case $f in
 	handler/main.c|handler/serve.c|handler/sandbox.c|lib/log.c) ;;
+	lib/*) o=$(obj "$f"); handler_objs="$handler_objs $o"; lib_objs="$lib_objs $o" ;;
 	*) o=$(obj "$f"); handler_objs="$handler_objs $o" ;;
 	esac
 done
@@ -85,6 +89,7 @@ done
 o1=$(obj tests/fuzz/fake_router.c)
 o2=$(obj tests/fuzz/quiet_log.c)
 fake_objs="$o1 $o2"
+log_obj=$o2
 if [ -f router/format.c ]; then
 	o1=$(obj router/format.c)
 	fake_objs="$fake_objs $o1"
@@ -97,9 +102,20 @@ if [ "$mode" != fuzz ]; then
 	main_obj=$(obj tests/fuzz/standalone.c)
 fi
 
+# fuzz_web: xmpp-web's request head and WebSocket frames (web/http.c,
+# web/ws.c) with their two libraries.
+o1=$(obj web/http.c)
+o2=$(obj web/ws.c)
+o3=$(obj handler/io.c)
+o4=$(obj handler/tls.c)
+web_objs="$o1 $o2 $o3 $o4 $lib_objs $log_obj"
+web_main=$(obj tests/fuzz/fuzz_web.c)
+
 xml_main=$(obj tests/fuzz/fuzz_xml.c)
 stream_main=$(obj tests/fuzz/fuzz_stream.c)
 echo "  LD $out/fuzz_xml" >&2
 $CC $ldflags $xml_main $xml_objs $main_obj $libs -o "$out/fuzz_xml"
 echo "  LD $out/fuzz_stream" >&2
 $CC $ldflags $stream_main $handler_objs $fake_objs $main_obj $libs -o "$out/fuzz_stream"
+echo "  LD $out/fuzz_web" >&2
+$CC $ldflags $web_main $web_objs $main_obj $libs -lwslay -lhttp_parser -o "$out/fuzz_web"

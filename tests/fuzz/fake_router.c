@@ -2,7 +2,7 @@
  * fake_router.c - router/ without Redis, for the fuzz targets: every
  * function of router/store.h, account.h, session.h, route.h, roster.h,
  * authfail.h, carbons.h, sm.h, blocking.h, vcard.h, private.h, mam.h,
- * caps.h, invite.h, pep.h and muc.h that
+ * caps.h, invite.h, pep.h, muc.h and uploads.h that
  * router/format.c does not define (the formats: key and channel names,
  * envelopes, session records, roster item heads; linked as they are),
  * over small in-memory tables (see fake_router.h for what is preloaded).
@@ -13,8 +13,8 @@
  * close enough that the handler sees the same kinds of answers. Raw
  * commands (store_cmd, store_cmdargv, store_eval, store_script,
  * store_pipeline) are not used by handler/; they answer as an unreachable
- * Redis would. So do the rooms of muc.h (no conference domain is
- * configured for the fuzz targets).
+ * Redis would. So do the rooms of muc.h and the slots of uploads.h (no
+ * conference nor upload domain is configured for the fuzz targets).
  */
 #include "store.h"
 #include "account.h"
@@ -31,6 +31,7 @@
 #include "invite.h"
 #include "pep.h"
 #include "muc.h"
+#include "uploads.h"
 #include "xml.h"
 #include "sm.h"
 #include "scram.h"
@@ -712,6 +713,34 @@ int route_unsubscribe_channel(struct store *s, const char *channel)
 {
 	(void)channel;
 	return failing(s, "route_unsubscribe_channel") ? -1 : 0;
+}
+
+/* ---- uploads.h: as an unreachable Redis ---- */
+
+static int no_uploads(struct store *s)
+{
+	snprintf(s->err, sizeof s->err, "fake router: no uploads");
+	return XE_REDIS;
+}
+
+int upload_key(struct store *s, unsigned char key[UPLOADSIG_KEY_LEN])
+{
+	memset(key, 0, UPLOADSIG_KEY_LEN);
+	return no_uploads(s);
+}
+
+int upload_reserve(struct store *s, const char *bare, const char *id, long size,
+    long quota, time_t now, int ttl, long *used)
+{
+	(void)bare; (void)id; (void)size; (void)quota; (void)now; (void)ttl;
+	*used = 0;
+	return no_uploads(s);
+}
+
+int upload_forget(struct store *s, const char *bare, const char *id)
+{
+	(void)bare; (void)id;
+	return no_uploads(s);
 }
 
 /* ---- muc.h: as an unreachable Redis ---- */

@@ -1,6 +1,6 @@
 #!/bin/sh
 # regress.sh - the fuzz regression run of `make check` (fast, no fuzzing):
-# build fuzz_xml and fuzz_stream without libFuzzer, with ASan and UBSan,
+# build fuzz_xml, fuzz_stream and fuzz_web without libFuzzer, with ASan and UBSan,
 # into build/fuzz-regress/, and run every file of tests/fuzz/regressions/
 # (inputs that once crashed) and tests/fuzz/corpus/ (the seeds) through
 # them once, each in a child process of its own.
@@ -18,7 +18,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 passed=0 failed=0
-for t in xml stream; do
+for t in xml stream web; do
 	rc=0
 	line=$($out/fuzz_$t tests/fuzz/regressions/$t tests/fuzz/corpus/$t) || rc=$?
 	echo "$line"

@@ -1,9 +1,9 @@
 #!/bin/sh
 # run.sh [SECONDS] - `make fuzz`: build the libFuzzer targets into
-# build/fuzz/ and fuzz them for SECONDS in all (default 600): a third for
-# fuzz_xml, two thirds for fuzz_stream, one process at a time.
+# build/fuzz/ and fuzz them for SECONDS in all (default 600): 2/6 for
+# fuzz_xml, 3/6 for fuzz_stream, 1/6 for fuzz_web, one process at a time.
 #
-# Corpora grow in build/fuzz/corpus/{xml,stream} (libFuzzer writes new
+# Corpora grow in build/fuzz/corpus/{xml,stream,web} (libFuzzer writes new
 # inputs there only; the seeds in tests/fuzz/corpus/ are read, not
 # changed). Crashes, leaks and timeouts are written to build/fuzz/crashes/;
 # after one, the target starts again for the time left (at most
@@ -15,7 +15,7 @@
 # (tests/fuzz/README.md).
 #
 # Environment: FUZZ_CC (default clang), FUZZ_ARGS (more libFuzzer flags),
-# FUZZ_TARGETS ("xml", "stream", or both: the default), FUZZ_OUT (instead
+# FUZZ_TARGETS (any of "xml stream web": the default), FUZZ_OUT (instead
 # of build/fuzz: a long run out of reach of `make clean`).
 set -eu
 
@@ -28,7 +28,7 @@ out=${FUZZ_OUT:-build/fuzz}
 max_crashes=${FUZZ_MAX_CRASHES:-5}
 
 sh tests/fuzz/build.sh fuzz $out
-mkdir -p $out/corpus/xml $out/corpus/stream $out/crashes $out/logs
+mkdir -p $out/corpus/xml $out/corpus/stream $out/corpus/web $out/crashes $out/logs
 
 # CPU seconds used by the children this shell has waited for, as of the
 # last `times > $out/logs/.times` (run in this shell, not in a $(...)).
@@ -86,13 +86,18 @@ fuzz() {
 
 : > $out/summary
 status=0
-case ${FUZZ_TARGETS:-xml stream} in
-xml) xml_secs=$secs ;;
-stream) xml_secs=0 ;;
-*) xml_secs=$(( secs / 3 )) ;;
-esac
-[ "$xml_secs" -eq 0 ] || fuzz fuzz_xml "$xml_secs" 16384 || status=1
-[ "$xml_secs" -eq "$secs" ] || fuzz fuzz_stream $(( secs - xml_secs )) 16384 || status=1
+# Each target named gets its share: xml 2, stream 3, web 1.
+targets=${FUZZ_TARGETS:-xml stream web}
+weight() { case $1 in xml) echo 2 ;; stream) echo 3 ;; web) echo 1 ;; *) echo 0 ;; esac; }
+shares=0
+for t in $targets; do shares=$((shares + $(weight $t))); done
+if [ "$shares" -eq 0 ]; then
+	echo "run.sh: FUZZ_TARGETS names no target (xml, stream, web)" >&2
+	exit 100
+fi
+for t in $targets; do
+	fuzz fuzz_$t $(( secs * $(weight $t) / shares )) 16384 || status=1
+done
 
 echo
 echo "== fuzzing summary ($secs s)"

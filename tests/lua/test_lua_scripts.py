@@ -22,7 +22,8 @@ def test_every_script_is_tested():
         "pep_publish", "pep_purge", "pep_retract", "presence_get",
         "private_set", "roster_remove", "roster_set", "roster_sub", "route_stanza",
         "server_secret", "session_reap", "session_register", "session_unregister",
-        "session_update", "sm_adopt", "sm_enable", "sm_end", "sm_resume", "sm_sync"]
+        "session_update", "sm_adopt", "sm_enable", "sm_end", "sm_resume", "sm_sync",
+        "upload_commit", "upload_reserve"]
 
 
 def test_embedded_sha_is_what_redis_computes(r):

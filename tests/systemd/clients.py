@@ -11,6 +11,12 @@ Every wait is bounded. Results are JSON, written to a file given with --out
   message  --jid A --password PA --to B --to-password PB --out F
       A and B log in (slixmpp), B sends presence, A sends B a message;
       ok when B receives it.
+  ws-message --jid A --password PA --to B --to-password PB --out F
+      A logs in over WebSocket (xmpp-web.socket, 127.0.0.1:5280, with
+      tests/proto/wsclient.py) after reading /.well-known/host-meta, B
+      over TCP (slixmpp); a message each way; then B asks upload.localhost
+      for a slot (XEP-0363), PUTs 100 KiB to xmpp-web and A's side GETs
+      them back; ok when both messages arrive and the bytes are the same.
   hold-slix --jid-format 'u{:02d}@localhost' --count N --password P
             --out F --release F2
       N concurrent slixmpp logins; write F when all are done (or failed),
@@ -50,6 +56,7 @@ import time
 
 HOST = '127.0.0.1'
 PORT = 5222
+WEB_PORT = 5280         # xmpp-web.socket
 TIMEOUT = 20.0          # bound of each login / read
 HOLD_MAX = 120.0        # longest we wait for the release file
 
@@ -192,6 +199,98 @@ async def cmd_message(a):
         res['error'] = 'login failed'
     write_out(a.out, res)
     await logout([sender, receiver])
+    return 0 if res['ok'] else 1
+
+
+def ws_exchange(a, bob_jid, bob):
+    """Alice's side of ws-message, blocking (run in a thread): host-meta,
+    login over WebSocket, one message each way with Bob."""
+    import socket
+    import xml.etree.ElementTree as ET
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'proto'))
+    import wsclient
+    res = {}
+    sock = socket.create_connection((HOST, WEB_PORT), timeout=TIMEOUT)
+    sock.sendall(b'GET /.well-known/host-meta HTTP/1.1\r\nHost: localhost:5280\r\n\r\n')
+    status, _, body = wsclient.http_answer(sock)
+    while True:
+        got = sock.recv(4096)
+        if not got:
+            break
+        body += got
+    sock.close()
+    res['host_meta'] = [status, [l.get('href') for l in ET.fromstring(body)]]
+    ws, full = wsclient.login(WEB_PORT, a.jid, a.password, host=HOST, timeout=TIMEOUT)
+    res['ws_jid'] = full
+    ws.send("<presence xmlns='jabber:client'/>")
+    token = 'ws-systemd-%d' % os.getpid()
+    ws.send("<message xmlns='jabber:client' type='chat' to='%s'><body>%s</body></message>"
+            % (bob_jid, token))
+    deadline = time.monotonic() + TIMEOUT
+    while token not in bob.received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    res['to_tcp'] = token in bob.received
+    bob.send_message(mto=full, mbody=token + '-back', mtype='chat')
+    el = ws.until(lambda e: e.tag == '{jabber:client}message' and
+                  e.findtext('{jabber:client}body') == token + '-back', timeout=TIMEOUT)
+    res['to_ws'] = el is not None
+    ws.send(wsclient.CLOSE)
+    ws.close()
+    return res
+
+
+def upload_roundtrip(put, get):
+    """PUT random bytes to the slot's URL, GET them back: both statuses
+    and whether the bytes are the same."""
+    import http.client
+    import urllib.parse
+    data = os.urandom(100 * 1024 + 3)
+
+    def call(method, url, body=None):
+        u = urllib.parse.urlsplit(url)
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=TIMEOUT)
+        c.request(method, u.path + ('?' + u.query if u.query else ''), body=body,
+                  headers={'Content-Type': 'application/octet-stream'} if body else {})
+        r = c.getresponse()
+        got = r.read()
+        c.close()
+        return r.status, got
+
+    put_status, _ = call('PUT', put, data)
+    get_status, got = call('GET', get)
+    return {'put': put_status, 'get': get_status, 'same': got == data}
+
+
+async def request_slot(client):
+    """A slot for 100 KiB + 3 on upload.localhost, as (put, get) URLs."""
+    import xml.etree.ElementTree as ET
+    iq = client.Iq(stype='get', sto='upload.localhost')
+    iq.append(ET.fromstring("<request xmlns='urn:xmpp:http:upload:0' filename='systemd.bin' "
+                            "size='%d' content-type='application/octet-stream'/>" % (100 * 1024 + 3)))
+    res = await iq.send(timeout=TIMEOUT)
+    slot = res.xml.find('{urn:xmpp:http:upload:0}slot')
+    return (slot.find('{urn:xmpp:http:upload:0}put').get('url'),
+            slot.find('{urn:xmpp:http:upload:0}get').get('url'))
+
+
+async def cmd_ws_message(a):
+    bob = await login(a.to, a.to_password)
+    res = {'ok': False, 'receiver': bob.result, 'error': None}
+    if bob.result['ok']:
+        bob.send_presence()
+        try:
+            res.update(await asyncio.to_thread(ws_exchange, a, bob.result['bound_jid'], bob))
+            put, get = await request_slot(bob)
+            res['upload'] = await asyncio.to_thread(upload_roundtrip, put, get)
+            res['ok'] = res['to_tcp'] and res['to_ws'] and res['host_meta'] == [
+                'HTTP/1.1 200 OK', ['ws://localhost:5280/xmpp-websocket']] and \
+                res['upload'] == {'put': 201, 'get': 200, 'same': True}
+        except Exception as e:      # an assertion of wsclient, a timeout, EOF
+            res['error'] = '%s: %s' % (type(e).__name__, e)
+    else:
+        res['error'] = 'TCP login failed'
+    write_out(a.out, res)
+    await logout([bob])
     return 0 if res['ok'] else 1
 
 
@@ -366,6 +465,12 @@ def main():
     s.add_argument('--to', required=True)
     s.add_argument('--to-password', required=True)
     s.add_argument('--out')
+    s = sub.add_parser('ws-message')
+    s.add_argument('--jid', required=True)
+    s.add_argument('--password', required=True)
+    s.add_argument('--to', required=True)
+    s.add_argument('--to-password', required=True)
+    s.add_argument('--out')
     s = sub.add_parser('hold-slix')
     s.add_argument('--jid-format', required=True)
     s.add_argument('--count', type=int, required=True)
@@ -387,7 +492,7 @@ def main():
     s.add_argument('--dir', required=True)
     a = p.parse_args()
     logging.basicConfig(level=logging.CRITICAL)
-    fn = {'login': cmd_login, 'message': cmd_message,
+    fn = {'login': cmd_login, 'message': cmd_message, 'ws-message': cmd_ws_message,
           'hold-slix': cmd_hold_slix, 'hold-raw': cmd_hold_raw, 'burst': cmd_burst,
           'upgrade': cmd_upgrade}[a.cmd]
     return asyncio.run(fn(a))

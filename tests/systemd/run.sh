@@ -342,7 +342,7 @@ root_packages() {	# BASE_PKGS plus the packages of the binaries' libraries
 	local f
 	{
 		printf '%s\n' $BASE_PKGS
-		for f in "$REPO/build/xmpp-handler" "$REPO/build/xmppctl"; do
+		for f in "$REPO/build/xmpp-handler" "$REPO/build/xmpp-web" "$REPO/build/xmppctl"; do
 			ldd "$f" | awk '$3 ~ /^\// { print $3 }'
 		done | sort -u | while read -r f; do
 			dpkg -S "$f" 2>/dev/null || dpkg -S "$(readlink -f "$f")" 2>/dev/null
@@ -451,6 +451,7 @@ install_xmppd() {
 	domain = localhost
 	redis = unix:/run/redis/redis-server.sock
 	allow_plaintext_auth = yes
+	upload_domain = upload.localhost
 	EOF
 	chmod 644 "$R/etc/xmpp/xmpp.conf"
 	# Debian's redis-server: a unix socket under its RuntimeDirectory, open
@@ -512,23 +513,26 @@ boot() {
 
 start_services() {
 	local out missing
-	missing=$(in_ct ldd /usr/local/bin/xmpp-handler /usr/local/bin/xmppctl 2>&1 | grep 'not found')
+	missing=$(in_ct ldd /usr/local/bin/xmpp-handler /usr/local/bin/xmpp-web /usr/local/bin/xmppctl 2>&1 |
+	    grep 'not found')
 	[ -z "$missing" ] || fatal "installed binaries miss libraries in the Debian 12 root" "$missing"
 	in_ct systemctl daemon-reload
-	out=$(in_ct systemctl enable --now redis-server xmpp.socket 2>&1) ||
-	    fatal "systemctl enable --now redis-server xmpp.socket failed" "$out"
+	out=$(in_ct systemctl enable --now redis-server xmpp.socket xmpp-web.socket 2>&1) ||
+	    fatal "systemctl enable --now redis-server xmpp.socket xmpp-web.socket failed" "$out"
 	local i
 	for ((i = 0; i < 100; i++)); do
 		in_ct test -S /run/redis/redis-server.sock && break
 		sleep 0.1
 	done
-	local st1 st2
+	local st1 st2 st3
 	st1=$(in_ct systemctl is-active redis-server)
 	st2=$(in_ct systemctl is-active xmpp.socket)
-	if [ "$st1" = active ] && [ "$st2" = active ] && in_ct test -S /run/redis/redis-server.sock; then
-		check ok "systemctl enable --now redis-server xmpp.socket: both active"
+	st3=$(in_ct systemctl is-active xmpp-web.socket)
+	if [ "$st1" = active ] && [ "$st2" = active ] && [ "$st3" = active ] &&
+	    in_ct test -S /run/redis/redis-server.sock; then
+		check ok "systemctl enable --now redis-server xmpp.socket xmpp-web.socket: all active"
 	else
-		fatal "services not active: redis-server=$st1 xmpp.socket=$st2"
+		fatal "services not active: redis-server=$st1 xmpp.socket=$st2 xmpp-web.socket=$st3"
 	fi
 	local u err=""
 	for u in alice bob $(seq -f 'u%02g' 1 "$NSLIX"); do
@@ -637,6 +641,18 @@ check_e_message() {
 	else
 		check FAIL "(e) message alice -> bob under the sandboxed unit" \
 		    "$(cat "$f" "$WORK/message.log" 2>/dev/null | tail -n 5)"
+	fi
+}
+
+check_k_websocket() {	# xmpp-web.socket: discovery, a login and messages with TCP
+	local f=$WORK/ws.json
+	run_client ws ws-message --jid alice@localhost --password "$PASSWORD" \
+	    --to bob@localhost/tcp --to-password "$PASSWORD"
+	if [ -s "$f" ] && [ "$(json "$f" "j['ok']")" = True ]; then
+		check ok "(k) xmpp-web.socket: host-meta names ws://localhost:5280/xmpp-websocket, alice logs in over WebSocket, a message each way with bob on TCP; bob's upload slot, PUT 201 and GET 200 of the same bytes under xmpp-web@.service as xmppd"
+	else
+		check FAIL "(k) WebSocket through xmpp-web.socket" \
+		    "$(cat "$f" "$WORK/ws.log" 2>/dev/null | tail -n 5)"
 	fi
 }
 
@@ -1156,12 +1172,14 @@ check_a_login
 check_c_no_log_in_stream
 check_d_journal_fields
 check_e_message
+check_k_websocket
 check_b_f_concurrent
 check_g_many
 check_trigger_limit
 check_h_security xmpp@.service
 [ -e "$WORK/root/usr/local/lib/systemd/system/xmpps@.service" ] && check_h_security xmpps@.service
 check_h_security xmpp-web@.service
+check_h_security xmpp-upload-expire.service
 check_verify
 controls
 check_documented_variants

@@ -254,6 +254,55 @@ static void test_strings(void)
 	CHECK_ERR("http_url = https://a'b.example\n", 1, "http_url");
 }
 
+/* The upload service (XEP-0363): off by default, its own domain, its
+ * limits, the content types it takes and the public URL. */
+static void test_upload(void)
+{
+	CHECK_INT(load(""), 0);
+	CHECK_STR(cfg.upload_domain, "");
+	CHECK_STR(cfg.upload_dir, "/var/lib/xmpp/upload");
+	CHECK_STR(cfg.http_url, "");
+	CHECK_INT(cfg.upload_max_size, 100L * 1024 * 1024);
+	CHECK_INT(cfg.upload_quota, 1024L * 1024 * 1024);
+	CHECK_INT(cfg.upload_expiry, 30L * 86400);
+	CHECK_INT(cfg.upload_slot_ttl, 300);
+	CHECK_INT(config_upload_type(&cfg, "application/x-anything"), 1);
+
+	CHECK_INT(load("domain = example.org\nupload_domain = Upload.Example.org\n"
+	    "upload_dir = /srv/up\nhttp_url = https://web.example.org:8443//\n"
+	    "upload_max_size = 1000\nupload_quota = 0\nupload_expiry = 3600\n"
+	    "upload_slot_ttl = 60\n"), 0);
+	CHECK_STR(cfg.upload_domain, "upload.example.org");
+	CHECK_STR(cfg.upload_dir, "/srv/up");
+	CHECK_STR(cfg.http_url, "https://web.example.org:8443");
+	CHECK_INT(cfg.upload_max_size, 1000);
+	CHECK_INT(cfg.upload_quota, 0);
+	CHECK_INT(cfg.upload_expiry, 3600);
+	CHECK_INT(cfg.upload_slot_ttl, 60);
+	CHECK_ERR("domain = example.org\nupload_domain = example.org\n", 2, "upload_domain");
+	CHECK_ERR("muc_domain = c.example\nupload_domain = c.example\n", 2, "upload_domain");
+	CHECK_ERR("upload_domain = u.example\nmuc_domain = u.example\n", 2, "muc_domain");
+	CHECK_ERR("upload_dir = relative\n", 1, "upload_dir");
+	CHECK_ERR("upload_max_size = 0\n", 1, "upload_max_size");
+	CHECK_ERR("upload_slot_ttl = 5\n", 1, "upload_slot_ttl");
+
+	CHECK_INT(load("upload_types = Image/* text/plain application/pdf\n"), 0);
+	CHECK_STR(cfg.upload_types, "image/* text/plain application/pdf");
+	CHECK_INT(config_upload_type(&cfg, "image/png"), 1);
+	CHECK_INT(config_upload_type(&cfg, "IMAGE/JPEG"), 1);
+	CHECK_INT(config_upload_type(&cfg, "text/plain; charset=utf-8"), 1);
+	CHECK_INT(config_upload_type(&cfg, "text/plainx"), 0);
+	CHECK_INT(config_upload_type(&cfg, "text/html"), 0);
+	CHECK_INT(config_upload_type(&cfg, "imagex/png"), 0);
+	CHECK_INT(config_upload_type(&cfg, "image"), 0);
+	CHECK_INT(config_upload_type(&cfg, ""), 0);
+	CHECK_ERR("upload_types = image\n", 1, "upload_types");
+	CHECK_ERR("upload_types = a/b/c\n", 1, "upload_types");
+	CHECK_ERR("upload_types = a/b, c/d\n", 1, "upload_types");
+	CHECK_ERR("upload_types = /b\n", 1, "upload_types");
+	CHECK_ERR("upload_types = a/\n", 1, "upload_types");
+}
+
 static void test_bool(void)
 {
 	static const char *yes[] = { "yes", "true", "on", "1" };
@@ -577,6 +626,7 @@ int main(void)
 	test_defaults();
 	test_domains();
 	test_strings();
+	test_upload();
 	test_bool();
 	test_registration();
 	test_numbers();

@@ -10,7 +10,8 @@
  * The configuration lives in a mkdtemp folder: xmpp.conf in conf/, the
  * certificate as a credential (cred/, $CREDENTIALS_DIRECTORY), the key by
  * absolute name in keys/, and secret, a file outside every allowed
- * folder.
+ * folder. up/ is the writable folder of sandbox_enter_writable (xmpp-web's
+ * upload_dir), made by it.
  */
 #include "check.h"
 #include "config.h"
@@ -59,6 +60,9 @@ static char cert[PATH_MAX], key[PATH_MAX], secret[PATH_MAX], newfile[PATH_MAX];
 static char newconf[PATH_MAX], logfile[PATH_MAX], othercred[PATH_MAX], abstract_name[64];
 static struct config cfg, cfg_nocred;   /* the second names no credential */
 static const struct config *use_cfg = &cfg;
+static char updir[DIR_MAX], upsub[PATH_MAX], upfile[PATH_MAX], upmoved[PATH_MAX], upbig[PATH_MAX];
+static const char *use_writable;        /* run(): sandbox_enter_writable's folder */
+#define UP_FSIZE 100                    /* ... and its largest file */
 static volatile sig_atomic_t got_term, got_usr1;
 
 static void on_signal(int sig)
@@ -100,7 +104,8 @@ static int run(int (*fn)(void), const char *stderr_path)
 				_exit(CHILD_NO_ENTER);
 			close(fd);
 		}
-		if (sandbox_enter(use_cfg, conf, err, sizeof err) == -1) {
+		if (sandbox_enter_writable(use_cfg, conf, use_writable, UP_FSIZE, err,
+		    sizeof err) == -1) {
 			printf("sandbox_enter: %s\n", err);
 			fflush(stdout);
 			_exit(CHILD_NO_ENTER);
@@ -337,6 +342,43 @@ static int do_unlink_secret(void)
 	return fails(unlink(secret));
 }
 
+/* In the writable folder: a folder, a file of UP_FSIZE bytes written,
+ * renamed, read, removed, the folder removed: what xmpp-web does. */
+static int do_upload_files(void)
+{
+	char buf[UP_FSIZE];
+	int fd;
+
+	memset(buf, 'x', sizeof buf);
+	if (mkdir(upsub, 0700) == -1)
+		return errno;
+	fd = open(upfile, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return errno;
+	if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf || fsync(fd) == -1 || close(fd) == -1)
+		return errno;
+	if (rename(upfile, upmoved) == -1 || read_one(upmoved) != 0)
+		return errno ? errno : 1;
+	if (unlink(upmoved) == -1 || rmdir(upsub) == -1)
+		return errno;
+	return 0;
+}
+
+/* A byte past RLIMIT_FSIZE: SIGXFSZ (a write across it is cut short at
+ * the limit, one at it gets the signal). */
+static int do_upload_too_big(void)
+{
+	char buf[UP_FSIZE + 1];
+	int fd = open(upbig, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+
+	memset(buf, 'x', sizeof buf);
+	if (fd == -1)
+		return errno;
+	if (write(fd, buf, sizeof buf) != UP_FSIZE)
+		return 1;
+	return fails((int)write(fd, buf, 1));
+}
+
 static int do_read_etc(void)
 {
 	return read_one("/etc/passwd");
@@ -424,6 +466,11 @@ static void setup(void)
 	snprintf(newfile, sizeof newfile, "%s/new", tmpdir);
 	snprintf(newconf, sizeof newconf, "%s/new.conf", confdir);
 	snprintf(logfile, sizeof logfile, "%s/log", tmpdir);
+	snprintf(updir, sizeof updir, "%s/up", tmpdir);
+	snprintf(upsub, sizeof upsub, "%s/slot", updir);
+	snprintf(upfile, sizeof upfile, "%s/slot/data.part", updir);
+	snprintf(upmoved, sizeof upmoved, "%s/slot/data", updir);
+	snprintf(upbig, sizeof upbig, "%s/big", updir);
 	write_file(cert, "certificate\n");
 	write_file(key, "key\n");
 	write_file(othercred, "other\n");
@@ -445,13 +492,16 @@ static void setup(void)
 
 static void cleanup(void)
 {
-	const char *files[] = { conf, cert, key, othercred, secret, newfile, newconf, logfile };
+	const char *files[] = { conf, cert, key, othercred, secret, newfile, newconf, logfile,
+	    upfile, upmoved, upbig };
 	size_t i;
 	for (i = 0; i < sizeof files / sizeof files[0]; i++)
 		unlink(files[i]);
 	rmdir(confdir);
 	rmdir(creddir);
 	rmdir(keydir);
+	rmdir(upsub);
+	rmdir(updir);
 	rmdir(tmpdir);
 }
 
@@ -524,6 +574,17 @@ int main(void)
 	use_cfg = &cfg_nocred;          /* the folder is allowed by itself */
 	CHECK(exited_with(run(do_read_credential, NULL), 0));
 	use_cfg = &cfg;
+	/* xmpp-web's folder: everything a PUT does there, nothing elsewhere,
+	 * no file over its size. */
+	use_writable = updir;
+	CHECK(exited_with(run(do_upload_files, "/dev/null"), 0));
+	CHECK(access(updir, F_OK) == 0 && access(upsub, F_OK) == -1);
+	st = run(do_upload_too_big, "/dev/null");
+	if (!CHECK(killed_by(st, SIGXFSZ)))
+		printf("  status %#x\n", st);
+	CHECK(exited_with(run(do_create_tmp, "/dev/null"), EACCES));
+	CHECK(exited_with(run(do_read_secret, "/dev/null"), EACCES));
+	use_writable = NULL;
 	if (abi >= LL_ABI_SCOPE) {
 		lfd = abstract_listener();
 		CHECK(exited_with(run(do_abstract, NULL), EPERM));

@@ -1,0 +1,21 @@
+/*
+ * hex.h - hexadecimal digits read back: what random_hex (random.h) wrote
+ * as ids, tokens and secrets, checked or decoded when it returns from
+ * Redis or a URL.
+ *
+ * Contract: pure functions; nothing is read past the bytes stated (or
+ * past a NUL).
+ */
+#ifndef XMPPD_HEX_H
+#define XMPPD_HEX_H
+
+#include <stddef.h>
+
+/* The value of hex digit ch (either case), or -1 if it is not one. */
+int hex_value(char ch);
+
+/* 1 if s is exactly n lower-case hex digits (random_hex's spelling) and
+ * its NUL; else 0. */
+int hex_lower_ok(const char *s, size_t n);
+
+#endif

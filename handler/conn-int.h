@@ -53,6 +53,10 @@ struct sm_out {
 	size_t unsynced_from;            /* output offset of the first stanza not
 	                                    yet in Redis (SIZE_MAX: none) */
 	struct strvec pending;           /* entries to add to smq before writing */
+	int implicit;                    /* the transport acknowledges (BOSH's rid
+	                                    window): no <sm/> feature, no <r/> */
+	int detach_secs;                 /* > 0: a detach lasts this long, not
+	                                    resume_timeout */
 };
 
 enum conn_state {
@@ -95,6 +99,7 @@ struct conn {
 	                                    (resumed elsewhere): leave Redis alone */
 	int goes_on;                     /* the connection ends, not the session:
 	                                    detached or resumed elsewhere */
+	int auth_one_step;               /* conn_auth_one_step (conn.h) */
 	struct sm_out sm;
 	void *slots[MODULES_MAX];        /* per-module state (conn_slot) */
 	struct io io;                    /* the client's bytes, plain or TLS */
@@ -204,6 +209,21 @@ int conn_sm_detach(struct conn *c);
 /* The session ends for good: its unacknowledged stanzas go back to its
  * inbox (owned by id; "" whoever). */
 void conn_sm_end(struct conn *c, const char *bare, const char *resource, const char *id);
+/* Enable stream management for the bound session (the core of
+ * <enable/>): id (idsz >= SM_ID_MAX) gets its new XEP-0198 id. 0; -1
+ * the resource is another handler's (the stream is closing); -2 Redis
+ * failed (logged). */
+int conn_sm_start(struct conn *c, int resume, char *id, size_t idsz);
+/* Resume session previd of the authenticated account, the client having
+ * handled h stanzas (the core of <resume/>): the unacknowledged entries
+ * after the first skip go to replay (to be written after whatever
+ * announces the resumption), *hin the client's count. SM_RESUMED (then
+ * call conn_sm_resumed once replay is queued), SM_GONE, SM_UNKNOWN,
+ * SM_TOOHIGH (router/sm.h), or an xerr.h code (with XE_REDIS the stream
+ * may be closing already). */
+int conn_sm_resume(struct conn *c, const char *previd, unsigned long h, unsigned long skip,
+    unsigned long *hin, struct xbuf *replay);
+void conn_sm_resumed(struct conn *c);
 /* Room for more unacknowledged stanzas. */
 int conn_sm_room(const struct conn *c);
 /* Take up to max inbox entries in the sync itself, each delivered as it

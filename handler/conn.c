@@ -151,6 +151,8 @@ const char *conn_stream_id(const struct conn *c) { return c->stream_id; }
 const char *conn_peer_ip(const struct conn *c) { return c->peer_ip; }
 enum conn_phase conn_phase(const struct conn *c) { return c->phase; }
 int conn_secure(const struct conn *c) { return io_secure(&c->io); }
+int conn_auth_one_step(const struct conn *c) { return c->auth_one_step; }
+int conn_resume_refresh(const struct conn *c) { return !c->sm.implicit; }
 struct tls *conn_tls(const struct conn *c) { return c->io.tls; }
 
 int conn_tls_required(const struct conn *c)

@@ -60,6 +60,15 @@ struct tls *conn_tls(const struct conn *c);
 /* STARTTLS must come before authentication: a certificate is configured,
  * the operator does not allow plaintext authentication, TLS is not up. */
 int conn_tls_required(const struct conn *c);
+/* The transport keeps nothing between two client elements of a login
+ * (BOSH: each request is its own process): SASL makes its own nonce and
+ * keeps what sasl_pending needs to describe the exchange (sasl.h). */
+int conn_auth_one_step(const struct conn *c);
+/* A resumption is one request of a session detached between requests
+ * (BOSH), not a client back after a lost connection (XEP-0198): 0, and
+ * modules restore their state without sending the client everything
+ * again (a BOSH client would get it at every request). */
+int conn_resume_refresh(const struct conn *c);
 
 /* ---- output ---- */
 void conn_send(struct conn *c, const struct xml_node *n);

@@ -366,7 +366,7 @@ static void presence_resumed(struct conn *c)
 	ps->last_presence = ps->available ? pres : NULL;
 	if (!ps->available)
 		free(pres);
-	else
+	else if (conn_resume_refresh(c))
 		refresh_presence(c);
 }
 

@@ -13,8 +13,10 @@
 #include "account.h"
 #include "authfail.h"
 #include "log.h"
+#include "random.h"
 #include "xmalloc.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -384,10 +386,13 @@ static void bind_channel(struct conn *c)
 		scram_server_set_cb_data(&sasl_of(c)->scram, SCRAM_CB_TLS_SERVER_END_POINT, d, (size_t)n);
 }
 
-static void scram_first(struct conn *c, const char *data, size_t len)
+/* SCRAM's first step: the challenge is sent unless quiet (sasl_restore
+ * does the step again, the client has it). */
+static void scram_first(struct conn *c, const char *data, size_t len, int quiet)
 {
 	enum scram_hash h = sasl_of(c)->mech == SASL_SCRAM_SHA1 || sasl_of(c)->mech == SASL_SCRAM_SHA1_PLUS ?
 	    SCRAM_SHA1 : SCRAM_SHA256;
+	struct sasl *s = sasl_of(c);
 	struct scram_cred cred;
 	enum scram_err err = SCRAM_MALFORMED;
 	char out[SCRAM_MAX_MSG];
@@ -395,6 +400,21 @@ static void scram_first(struct conn *c, const char *data, size_t len)
 
 	scram_server_init(&sasl_of(c)->scram, h);
 	bind_channel(c);
+	if (conn_auth_one_step(c)) {
+		/* Our nonce, remembered with the client's message, so that
+		 * sasl_restore makes the same server-first message. */
+		if (len >= sizeof s->client_first) {
+			sasl_fail(c, "malformed-request", SF_PROTOCOL);
+			return;
+		}
+		if (!quiet && random_hex(s->snonce, SASL_NONCE_BYTES) < 0) {
+			sasl_fail(c, "temporary-auth-failure", SF_NONE);
+			return;
+		}
+		memcpy(s->client_first, data, len);
+		s->client_first_len = len;
+		scram_server_set_nonce(&s->scram, s->snonce);
+	}
 	if (scram_server_client_first(&sasl_of(c)->scram, data, len, &err) == -1) {
 		sasl_fail(c, scram_cond(err), SF_PROTOCOL);
 		return;
@@ -423,7 +443,8 @@ static void scram_first(struct conn *c, const char *data, size_t len)
 		sasl_fail(c, "temporary-auth-failure", SF_NONE);
 		return;
 	}
-	send_data(c, "challenge", out, strlen(out));
+	if (!quiet)
+		send_data(c, "challenge", out, strlen(out));
 }
 
 static void scram_final(struct conn *c, const char *data, size_t len)
@@ -456,7 +477,7 @@ static void step(struct conn *c, const char *data, size_t len)
 	case SASL_SCRAM_SHA1_PLUS:
 	case SASL_SCRAM_SHA256_PLUS:
 		if (sasl_of(c)->scram.step == 0)
-			scram_first(c, data, len);
+			scram_first(c, data, len, 0);
 		else
 			scram_final(c, data, len);
 		break;
@@ -514,6 +535,69 @@ static void sasl_handle(struct conn *c, struct xml_node *el)
 		return;
 	}
 	step(c, data, (size_t)len);
+}
+
+static const char *mech_name(enum sasl_mech m)
+{
+	size_t i;
+	for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++)
+		if (mechs[i].mech == m)
+			return mechs[i].name;
+	return NULL;
+}
+
+/* "MECH" (waiting for the initial response) or "MECH NONCE FIRST64"
+ * (the challenge was sent). */
+int sasl_pending(struct conn *c, char *out, size_t outsz)
+{
+	struct sasl *s = sasl_of(c);
+	const char *name = mech_name(s->mech);
+	char b64[2 * SCRAM_MAX_MSG];
+	int n;
+
+	if (s->mech == SASL_NONE || !name)
+		return 0;
+	if (s->scram.step == 0) {
+		n = snprintf(out, outsz, "%s", name);
+	} else {
+		if (b64_encode((const unsigned char *)s->client_first, s->client_first_len, b64,
+		    sizeof b64) < 0)
+			return 0;
+		n = snprintf(out, outsz, "%s %s %s", name, s->snonce, b64);
+	}
+	return n > 0 && (size_t)n < outsz;
+}
+
+int sasl_restore(struct conn *c, const char *saved)
+{
+	struct sasl *s = sasl_of(c);
+	char name[64], nonce[sizeof s->snonce], b64[2 * SCRAM_MAX_MSG];
+	unsigned char first[SCRAM_MAX_MSG];
+	size_t i;
+	int n, len;
+
+	/* The widths: name, nonce and b64 less their terminators. */
+	_Static_assert(2 * SASL_NONCE_BYTES == 36 && 2 * SCRAM_MAX_MSG == 2048,
+	    "sasl_restore's sscanf widths");
+	n = sscanf(saved, "%63s %36s %2047s", name, nonce, b64);
+	if (n != 1 && n != 3)
+		return -1;
+	memset(s, 0, offsetof(struct sasl, snonce));
+	for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++)
+		if (!strcmp(name, mechs[i].name) && mech_offered(c, mechs[i].mech))
+			s->mech = mechs[i].mech;
+	if (s->mech == SASL_NONE || (n == 3 && s->mech == SASL_PLAIN))
+		return -1;
+	if (n == 1)
+		return 0;
+	len = b64_decode(b64, strlen(b64), first, sizeof first);
+	if (len < 0 || strlen(nonce) != 2 * SASL_NONCE_BYTES) {
+		s->mech = SASL_NONE;
+		return -1;
+	}
+	snprintf(s->snonce, sizeof s->snonce, "%s", nonce);
+	scram_first(c, (const char *)first, (size_t)len, 1);
+	return s->mech == SASL_NONE ? -1 : 0;
 }
 
 const struct module mod_sasl = {

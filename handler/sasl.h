@@ -22,6 +22,10 @@ enum sasl_mech { SASL_NONE, SASL_PLAIN, SASL_SCRAM_SHA1, SASL_SCRAM_SHA256,
 
 #define NS_SASL_CB "urn:xmpp:sasl-cb:0"    /* XEP-0440 */
 
+#define SASL_NONCE_BYTES  18   /* random bytes of a server nonce we make */
+/* sasl_pending's string: a mechanism, a nonce, a client-first in base64. */
+#define SASL_PENDING_MAX  (64 + 2 * SASL_NONCE_BYTES + 2 * SCRAM_MAX_MSG)
+
 /* The module's state for one stream (its slot). */
 struct sasl {
 	enum sasl_mech mech;      /* exchange in progress, or SASL_NONE */
@@ -29,7 +33,26 @@ struct sasl {
 	struct scram_server scram;
 	char node[1024];          /* user being authenticated */
 	int account_counted;      /* the account had failures when the attempt began */
+	/* Where the transport keeps nothing between two login elements
+	 * (conn_auth_one_step): what brings SCRAM's first step back. */
+	char snonce[2 * SASL_NONCE_BYTES + 1];     /* our nonce part */
+	char client_first[SCRAM_MAX_MSG];          /* the client's first message */
+	size_t client_first_len;
 };
+
+/*
+ * An exchange that spans two login elements on a transport that keeps
+ * nothing between them (BOSH: each request is its own process). After
+ * an element, sasl_pending describes the exchange in progress (1, with
+ * out set), or says there is none (0); before the next element of the
+ * same login, sasl_restore brings it back: SCRAM's first step is done
+ * again with the same server nonce, so the client's proof checks
+ * against the server-first message it saw. -1: saved was not made by
+ * sasl_pending (the exchange is not restored; the client's next element
+ * is then refused as on any stream).
+ */
+int sasl_pending(struct conn *c, char *out, size_t outsz);
+int sasl_restore(struct conn *c, const char *saved);
 
 /* Count a failed attempt on this stream (SASL or iq:auth); the stream
  * ends with <policy-violation/> at SASL_MAX_FAILURES. */

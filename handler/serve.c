@@ -112,7 +112,7 @@ int serve_store(struct store *st, const struct config *cfg)
 }
 
 /* Hand each published payload to the connection. -1 if Redis went away. */
-static int read_subscriber(struct conn *c, struct store *st)
+int serve_subscriber(struct conn *c, struct store *st)
 {
 	redisReply *r;
 	if (redisBufferRead(st->sub) != REDIS_OK)
@@ -202,7 +202,7 @@ void serve_stream(struct conn *c, struct store *st, const struct config *cfg)
 			if (got == -1)
 				break;
 		}
-		if (isub >= 0 && pfd[isub].revents && read_subscriber(c, st) == -1) {
+		if (isub >= 0 && pfd[isub].revents && serve_subscriber(c, st) == -1) {
 			store_suspect(st);
 			conn_stream_error(c, "internal-server-error", "storage unavailable");
 		}

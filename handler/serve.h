@@ -17,6 +17,8 @@
  *   serve_store   Redis, a few tries: -1 (logged) if unreachable;
  *   serve_stream  the poll loop of one XMPP stream (conn.h), until it
  *                 ends; the caller then calls conn_finish and conn_free.
+ *                 A program with a loop of its own (BOSH, web/bosh.c)
+ *                 reads the subscriber with serve_subscriber instead.
  */
 #ifndef XMPPD_SERVE_H
 #define XMPPD_SERVE_H
@@ -34,5 +36,8 @@ int serve_setup(struct config *cfg, const char *cfgpath, int uploads, char *err,
     size_t errlen);
 int serve_store(struct store *st, const struct config *cfg);
 void serve_stream(struct conn *c, struct store *st, const struct config *cfg);
+/* Hand each payload published to the subscriber to the connection
+ * (conn_deliver). -1 if Redis went away. */
+int serve_subscriber(struct conn *c, struct store *st);
 
 #endif

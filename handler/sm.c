@@ -96,7 +96,7 @@ void conn_sm_count(struct conn *c, size_t start)
 	c->sm.out = (c->sm.out + 1) & SM_MASK;
 	if (!c->sm.first_unacked)
 		c->sm.first_unacked = time(NULL);
-	if (!c->sm.request_sent &&
+	if (!c->sm.request_sent && !c->sm.implicit &&
 	    ((c->sm.out - c->sm.requested) & SM_MASK) >= (unsigned long)c->cfg->ack_request_every)
 		send_request(c);
 }
@@ -279,10 +279,11 @@ void conn_sm_closed(struct conn *c)
 
 int conn_sm_detach(struct conn *c)
 {
-	long until = (long)time(NULL) + c->cfg->resume_timeout;
+	int secs = c->sm.detach_secs > 0 ? c->sm.detach_secs : c->cfg->resume_timeout;
+	long until = (long)time(NULL) + secs;
 	int r;
 
-	if (!c->sm.on || !c->sm.resume || !c->lost || c->cfg->resume_timeout <= 0)
+	if (!c->sm.on || !c->sm.resume || !c->lost || secs <= 0)
 		return 0;
 	conn_flush_modules(c, NULL);
 	r = sync_now(c, until);
@@ -296,7 +297,7 @@ int conn_sm_detach(struct conn *c)
 		log_msg(LOG_ERR, "detach: %s", c->store->err);
 		return 0;
 	}
-	log_msg(LOG_INFO, "session detached, resumable for %d s (%s)", c->cfg->resume_timeout,
+	log_msg(LOG_INFO, "session detached, resumable for %d s (%s)", secs,
 	    c->end_reason[0] ? c->end_reason : "connection lost");
 	return 1;
 }
@@ -352,6 +353,27 @@ static int attr_true(const struct xml_node *el, const char *name)
 	return v && (!strcmp(v, "true") || !strcmp(v, "1"));
 }
 
+int conn_sm_start(struct conn *c, int resume, char *id, size_t idsz)
+{
+	int r;
+
+	if (idsz < 2 * SM_ID_BYTES + 1 || random_hex(id, SM_ID_BYTES) < 0)
+		abort();
+	r = sm_enable(c->store, c->bare, c->jid.resource, c->stream_id, id, resume);
+	if (r == SM_TAKEN) {
+		c->taken = 1;
+		conn_stream_error(c, "conflict", "resource taken by another session");
+		return -1;
+	}
+	if (r != SM_OK) {
+		log_msg(LOG_ERR, "stream management enable: %s", c->store->err);
+		return -2;
+	}
+	c->sm.on = 1;
+	c->sm.resume = resume;
+	return 0;
+}
+
 static void sm_enable_el(struct conn *c, struct xml_node *el)
 {
 	char id[2 * SM_ID_BYTES + 1];
@@ -361,21 +383,11 @@ static void sm_enable_el(struct conn *c, struct xml_node *el)
 		send_failed(c, "unexpected-request", NULL, NULL);
 		return;
 	}
-	if (random_hex(id, SM_ID_BYTES) < 0)
-		abort();
-	r = sm_enable(c->store, c->bare, c->jid.resource, c->stream_id, id, resume);
-	if (r == SM_TAKEN) {
-		c->taken = 1;
-		conn_stream_error(c, "conflict", "resource taken by another session");
-		return;
-	}
-	if (r != SM_OK) {
-		log_msg(LOG_ERR, "stream management enable: %s", c->store->err);
+	r = conn_sm_start(c, resume, id, sizeof id);
+	if (r == -2)
 		send_failed(c, "internal-server-error", NULL, NULL);
+	if (r < 0)
 		return;
-	}
-	c->sm.on = 1;
-	c->sm.resume = resume;
 	xbuf_addf(&c->out, "<enabled xmlns='" NS_SM "' id='%s'", id);
 	if (resume)
 		xbuf_addf(&c->out, " resume='true' max='%d'", c->cfg->resume_timeout);
@@ -408,28 +420,92 @@ static void sm_ack_el(struct conn *c, struct xml_node *el)
 }
 
 /* An entry of smq written again after a resumption: what the handler
- * made, or an inbox envelope's stanza. */
+ * made, or an inbox envelope's stanza; the first skip entries only
+ * counted (the client has them already, BOSH's kept answers). */
+struct replay {
+	struct conn *c;
+	unsigned long skip;
+};
+
 static void replay_one(const char *e, size_t len, void *arg)
 {
-	struct conn *c = arg;
+	struct replay *rp = arg;
+	struct conn *c = rp->c;
 	struct route_msg m;
+	const char *body;
+	size_t blen;
 
-	if (len >= sizeof RAW_HEAD - 1 && !memcmp(e, RAW_HEAD, sizeof RAW_HEAD - 1))
-		xbuf_add(&c->out, e + sizeof RAW_HEAD - 1, len - (sizeof RAW_HEAD - 1));
-	else if (route_parse(e, len, &m) == 0 && m.kind == ROUTE_STANZA)
-		xbuf_add(&c->out, m.body, m.body_len);
-	else
+	if (len >= sizeof RAW_HEAD - 1 && !memcmp(e, RAW_HEAD, sizeof RAW_HEAD - 1)) {
+		body = e + sizeof RAW_HEAD - 1;
+		blen = len - (sizeof RAW_HEAD - 1);
+	} else if (route_parse(e, len, &m) == 0 && m.kind == ROUTE_STANZA) {
+		body = m.body;
+		blen = m.body_len;
+	} else {
 		return;
+	}
+	if (rp->skip)
+		rp->skip--;
+	else
+		xbuf_add(&c->out, body, blen);
 	c->sm.out = (c->sm.out + 1) & SM_MASK;
+}
+
+int conn_sm_resume(struct conn *c, const char *previd, unsigned long h, unsigned long skip,
+    unsigned long *hin, struct xbuf *replay)
+{
+	char resource[JID_MAX_PART], old[64];
+	struct replay rp = { c, skip };
+	struct xbuf save = c->out;
+	int r;
+
+	/* The entries go to replay, not after what out holds. */
+	memset(&c->out, 0, sizeof c->out);
+	r = sm_resume(c->store, c->bare, previd, h, c->stream_id, c->cfg->hostname,
+	    (long)getpid(), hin, resource, sizeof resource, old, sizeof old, replay_one, &rp);
+	*replay = c->out;
+	c->out = save;
+	if (r != SM_RESUMED)
+		return r;
+	if (conn_session_start(c, resource) < 0) {
+		/* The session is ours in Redis but cannot be served: detach
+		 * it again for another try. */
+		snprintf(c->jid.resource, sizeof c->jid.resource, "%s", resource);
+		c->sm.on = c->sm.resume = c->lost = 1;
+		conn_stream_error(c, "internal-server-error", "storage unavailable");
+		return XE_REDIS;
+	}
+	if (old[0] && strcmp(old, c->stream_id))
+		route_kick(c->store, c->bare, resource, old, SM_KICK_RESUMED);
+	c->sm.on = c->sm.resume = 1;
+	c->sm.acked = c->sm.acked_synced = c->sm.requested = h;
+	c->sm.hin = c->sm.hin_synced = *hin;
+	c->sm.out = (h + c->sm.out) & SM_MASK;     /* replay_one counted the entries */
+	return SM_RESUMED;
+}
+
+void conn_sm_resumed(struct conn *c)
+{
+	int i;
+
+	if (unacked(c)) {
+		c->sm.first_unacked = time(NULL);
+		if (!c->sm.implicit)
+			send_request(c);
+	}
+	log_msg(LOG_INFO, "session resumed (%lu unacknowledged)", unacked(c));
+	for (i = 0; modules[i]; i++)
+		if (modules[i]->resumed)
+			modules[i]->resumed(c);
+	conn_pull(c);
 }
 
 static void sm_resume_el(struct conn *c, struct xml_node *el)
 {
 	const char *previd = xml_get(el, "previd");
-	char resource[JID_MAX_PART], old[64], app[160];
+	char app[160];
 	unsigned long h, hin;
 	struct xbuf replay = { 0 };
-	int r, i;
 
 	if (c->state != CS_BIND || c->sm.on) {
 		send_failed(c, "unexpected-request", NULL, NULL);
@@ -439,17 +515,7 @@ static void sm_resume_el(struct conn *c, struct xml_node *el)
 		send_failed(c, "bad-request", NULL, NULL);
 		return;
 	}
-	/* The entries are written after <resumed/>: keep them aside. */
-	{
-		struct xbuf save = c->out;
-		memset(&c->out, 0, sizeof c->out);
-		r = sm_resume(c->store, c->bare, previd, h, c->stream_id, c->cfg->hostname,
-		    (long)getpid(), &hin, resource, sizeof resource, old, sizeof old,
-		    replay_one, c);
-		replay = c->out;
-		c->out = save;
-	}
-	switch (r) {
+	switch (conn_sm_resume(c, previd, h, 0, &hin, &replay)) {
 	case SM_RESUMED:
 		break;
 	case SM_GONE:
@@ -463,39 +529,21 @@ static void sm_resume_el(struct conn *c, struct xml_node *el)
 		    "send-count='%lu'/>", h, hin);
 		send_failed(c, "undefined-condition", NULL, app);
 		goto out;
+	case XE_REDIS:
+		if (c->state == CS_CLOSING)
+			goto out;        /* conn_sm_resume ended the stream */
+		/* fall through */
 	default:
 		log_msg(LOG_ERR, "stream management resume: %s", c->store->err);
 		send_failed(c, "internal-server-error", NULL, NULL);
 		goto out;
 	}
-	if (conn_session_start(c, resource) < 0) {
-		/* The session is ours in Redis but cannot be served: detach
-		 * it again for another try. */
-		snprintf(c->jid.resource, sizeof c->jid.resource, "%s", resource);
-		c->sm.on = c->sm.resume = c->lost = 1;
-		conn_stream_error(c, "internal-server-error", "storage unavailable");
-		goto out;
-	}
-	if (old[0] && strcmp(old, c->stream_id))
-		route_kick(c->store, c->bare, resource, old, SM_KICK_RESUMED);
-	c->sm.on = c->sm.resume = 1;
-	c->sm.acked = c->sm.acked_synced = c->sm.requested = h;
-	c->sm.hin = c->sm.hin_synced = hin;
-	c->sm.out = (h + c->sm.out) & SM_MASK;     /* replay_one counted the entries */
 	xbuf_addf(&c->out, "<resumed xmlns='" NS_SM "' h='%lu' previd='", hin);
 	xbuf_add_esc(&c->out, previd, strlen(previd));
 	xbuf_adds(&c->out, "'/>");
 	if (replay.len)
 		xbuf_add(&c->out, replay.p, replay.len);
-	if (unacked(c)) {
-		c->sm.first_unacked = time(NULL);
-		send_request(c);
-	}
-	log_msg(LOG_INFO, "session resumed (%lu unacknowledged sent again)", unacked(c));
-	for (i = 0; modules[i]; i++)
-		if (modules[i]->resumed)
-			modules[i]->resumed(c);
-	conn_pull(c);
+	conn_sm_resumed(c);
 out:
 	xbuf_free(&replay);
 }
@@ -520,7 +568,7 @@ static void sm_element(struct conn *c, struct xml_node *el)
  * can be kept in Redis. */
 static void sm_features(struct conn *c, struct xml_node *f)
 {
-	if (c->phase == PHASE_BIND && c->store_ok)
+	if (c->phase == PHASE_BIND && c->store_ok && !c->sm.implicit)
 		xml_new_child(f, NS_SM, "sm");
 }
 
@@ -531,7 +579,7 @@ static int sm_tick(struct conn *c, time_t now)
 {
 	int left;
 
-	if (!c->sm.on)
+	if (!c->sm.on || c->sm.implicit)
 		return -1;
 	if (c->sm.request_sent) {
 		left = (int)(c->sm.request_sent + c->cfg->ack_timeout - now);

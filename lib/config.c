@@ -53,6 +53,7 @@ static void config_defaults(struct config *c)
 	c->session_ttl = 90;
 	c->redis_timeout_ms = 2000;
 	c->resume_timeout = 300;
+	c->bosh_inactivity = 60;
 	c->ack_request_every = 5;
 	c->ack_request_delay = 1;
 	c->registration = CONFIG_REG_CLOSED;
@@ -204,6 +205,7 @@ static const struct int_key int_keys[] = {
 	LONG_KEY(archive_max_age, 0, 100L * 365 * 86400),
 	INT_KEY(session_ttl, 5, 86400),
 	INT_KEY(resume_timeout, 0, CONFIG_MAX_RESUME),
+	INT_KEY(bosh_inactivity, 1, 3600),
 	INT_KEY(ack_request_every, 1, 10000),
 	INT_KEY(ack_request_delay, 1, 3600),
 	INT_KEY(redis_timeout_ms, 10, 600000),

@@ -5,11 +5,13 @@
 # is printed and the exit status is 1. gajim, xvfb and dbus-daemon are for
 # the desktop client test (tests/proto/test_desktop_client.py); chromium,
 # and nodejs with npm where no node is installed, for the browser test
-# (tests/proto/test_browser.py), whose npm packages (Converse.js and a
-# DevTools driver, pinned by tests/browser/package-lock.json) are then
-# installed with `npm ci` into tests/browser/node_modules when that is
-# missing or was made from another lock file (any user; needs the npm
-# registry).
+# (tests/proto/test_browser.py) and the BOSH client of
+# tests/proto/test_bosh.py (Strophe.js in node). Their npm packages
+# (Converse.js and a DevTools driver, pinned by
+# tests/browser/package-lock.json; Strophe.js, by
+# tests/clients/bosh/package-lock.json) are then installed with `npm ci`
+# into each folder's node_modules when that is missing or was made from
+# another lock file (any user; needs the npm registry).
 set -eu
 
 PKGS="pkg-config libexpat1-dev libhiredis-dev libsystemd-dev libssl-dev libidn-dev nettle-dev
@@ -45,12 +47,16 @@ if [ -n "$missing" ]; then
 	DEBIAN_FRONTEND=noninteractive $cmd
 fi
 
-# The browser test's npm packages. npm ci leaves a copy of the lock file it
-# installed from in node_modules; another lock file means install again.
-# --ignore-scripts: nothing there needs an install script to run.
-web=$(cd "$(dirname "$0")" && pwd)/browser
-if ! cmp -s "$web/package-lock.json" "$web/node_modules/.xmppd-lock.json"; then
-	echo "deps.sh: npm ci in $web" >&2
-	(cd "$web" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-	cp "$web/package-lock.json" "$web/node_modules/.xmppd-lock.json"
-fi
+# npm_ci DIR: the npm packages of DIR's lock file. npm ci leaves a copy of
+# the lock file it installed from in node_modules; another lock file means
+# install again. --ignore-scripts: nothing there needs an install script.
+npm_ci() {
+	if ! cmp -s "$1/package-lock.json" "$1/node_modules/.xmppd-lock.json"; then
+		echo "deps.sh: npm ci in $1" >&2
+		(cd "$1" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+		cp "$1/package-lock.json" "$1/node_modules/.xmppd-lock.json"
+	fi
+}
+here=$(cd "$(dirname "$0")" && pwd)
+npm_ci "$here/browser"
+npm_ci "$here/clients/bosh"

@@ -165,6 +165,7 @@ if [ -n "$listen_web" ]; then
 	cat <<MSG
   WebSocket:   ws://$listen_web/xmpp-websocket (plain ws: for a browser client on
                this machine; discovery: http://$listen_web/.well-known/host-meta)
+  BOSH:        http://$listen_web/http-bind
 MSG
 	if grep -q '^upload_domain = ..*' "$conf"; then
 		cat <<MSG

@@ -1,6 +1,6 @@
 /*
  * xmpp-web - serve one HTTP/1.1 connection on stdin/stdout: XMPP over
- * WebSocket (RFC 7395) and XEP-0156 discovery.
+ * WebSocket (RFC 7395), over BOSH (XEP-0206) and XEP-0156 discovery.
  *
  * Started by systemd (xmpp-web.socket, Accept=yes) or any inetd with the
  * connection as fd 0 and 1, like xmpp-handler, whose stream it runs. The
@@ -11,6 +11,10 @@
  *     /xmpp-websocket: ws.c answers the upgrade (101, or 400/403/426)
  *       -> Redis -> the XMPP stream of xmpp-handler(8) (serve_stream),
  *       its bytes in WebSocket frames (wsstream.c, libwslay) -> exit
+ *     /http-bind: bosh.c, one request of a BOSH session (XEP-0124/0206):
+ *       Redis -> the session's stream brought back (auth, bind, or its
+ *       XEP-0198 state resumed) -> the body's stanzas -> held until
+ *       output -> the answer kept for replay, the session detached -> exit
  *     /.well-known/host-meta[.json]: hostmeta.c -> exit
  *     /upload/...: upload.c, XEP-0363 files (Redis for a PUT) -> exit
  *     anything else: 404 -> exit
@@ -29,6 +33,7 @@
 #include "serve.h"
 #include "version.h"
 #include "http.h"
+#include "bosh.h"
 #include "hostmeta.h"
 #include "upload.h"
 #include "web.h"
@@ -125,6 +130,8 @@ int main(int argc, char **argv)
 	log_msg(LOG_INFO, "request %s %s", http_method_str(req.method), req.path);
 	if (!strcmp(req.path, WEB_PATH_WEBSOCKET))
 		websocket(&req, &cfg, peer);
+	else if (!strcmp(req.path, WEB_PATH_BOSH))
+		bosh_serve(&req, &cfg, peer);
 	else if (!strcmp(req.path, WEB_PATH_HOSTMETA))
 		hostmeta_serve(&req, &cfg, 0);
 	else if (!strcmp(req.path, WEB_PATH_HOSTMETA_JSON))

@@ -8,6 +8,7 @@
 #include "uploadsig.h"
 
 #define WEB_PATH_WEBSOCKET      "/xmpp-websocket"
+#define WEB_PATH_BOSH           "/http-bind"
 #define WEB_PATH_HOSTMETA       "/.well-known/host-meta"
 #define WEB_PATH_HOSTMETA_JSON  "/.well-known/host-meta.json"
 /* and every path below it (upload.h): the prefix slot URLs are made

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "xmalloc.h"
+#include "xmlout.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -310,95 +311,6 @@ int ws_input(struct ws *w, const char *buf, size_t len, ws_feed_fn *feed, void *
 
 /* ---- frames out ---- */
 
-/* The start tag at p (p[0] is '<'): its length up to '>' included, or 0
- * if it is not all there. name_len: the length of its name. */
-static size_t tag_scan(const char *p, size_t n, size_t *name_len)
-{
-	size_t i = 1;
-	char quote = 0;
-
-	while (i < n && !strchr(" \t\r\n/>", p[i]))
-		i++;
-	*name_len = i - 1;
-	for (; i < n; i++) {
-		if (quote) {
-			if (p[i] == quote)
-				quote = 0;
-		} else if (p[i] == '\'' || p[i] == '"') {
-			quote = p[i];
-		} else if (p[i] == '>') {
-			return i + 1;
-		}
-	}
-	return 0;
-}
-
-/* The next attribute of the start tag t (of length tlen) from *i:
- * 1 with its name and value (quotes included), 0 at the tag's end. */
-static int attr_next(const char *t, size_t tlen, size_t *i, const char **name, size_t *nlen,
-    const char **val, size_t *vlen)
-{
-	size_t k = *i;
-	char quote;
-
-	while (k < tlen && isspace((unsigned char)t[k]))
-		k++;
-	if (k >= tlen || t[k] == '/' || t[k] == '>')
-		return 0;
-	*name = t + k;
-	while (k < tlen && t[k] != '=' && !isspace((unsigned char)t[k]))
-		k++;
-	*nlen = (size_t)(t + k - *name);
-	while (k < tlen && t[k] != '\'' && t[k] != '"')
-		k++;
-	if (k >= tlen)
-		return 0;
-	quote = t[k];
-	*val = t + k;
-	for (k++; k < tlen && t[k] != quote; k++)
-		;
-	*vlen = (size_t)(t + k + 1 - *val);
-	*i = k + 1;
-	return 1;
-}
-
-static int attr_is_ns(const char *name, size_t nlen)
-{
-	return (nlen == 5 && !strncmp(name, "xmlns", 5)) ||
-	    (nlen > 6 && !strncmp(name, "xmlns:", 6));
-}
-
-/* The end of the element starting at p with a start tag of tlen bytes,
- * or 0 if it is not all there. */
-static size_t element_end(const char *p, size_t n, size_t tlen)
-{
-	size_t i = tlen, name_len, k;
-	int depth = 1;
-
-	if (p[tlen - 2] == '/')
-		return tlen;
-	while (depth) {
-		const char *lt = memchr(p + i, '<', n - i);
-		if (!lt)
-			return 0;
-		i = (size_t)(lt - p);
-		if (i + 1 < n && p[i + 1] == '/') {
-			const char *gt = memchr(p + i, '>', n - i);
-			if (!gt)
-				return 0;
-			i = (size_t)(gt - p) + 1;
-			depth--;
-			continue;
-		}
-		if (!(k = tag_scan(p + i, n - i, &name_len)))
-			return 0;
-		if (p[i + k - 2] != '/')
-			depth++;
-		i += k;
-	}
-	return i;
-}
-
 static void queue_text(struct ws *w, const char *s, size_t len)
 {
 	struct wslay_event_msg m = { WSLAY_TEXT_FRAME, (const uint8_t *)s, len };
@@ -414,8 +326,8 @@ static void frame_open(struct ws *w, const char *t, size_t tlen, size_t name_len
 	size_t nlen, vlen, i = 1 + name_len;
 
 	xbuf_adds(&b, FRAMING_OPEN);
-	while (attr_next(t, tlen, &i, &name, &nlen, &val, &vlen))
-		if (!attr_is_ns(name, nlen)) {
+	while (xmlout_attr_next(t, tlen, &i, &name, &nlen, &val, &vlen))
+		if (!xmlout_attr_is_ns(name, nlen)) {
 			xbuf_adds(&b, " ");
 			xbuf_add(&b, name, nlen);
 			xbuf_adds(&b, "=");
@@ -426,66 +338,37 @@ static void frame_open(struct ws *w, const char *t, size_t tlen, size_t name_len
 	xbuf_free(&b);
 }
 
-/* A top-level element as a frame of its own: RFC 7395 3.3.3 wants each
- * frame to parse alone, so the namespaces the stream header declared
- * (jabber:client, the stream prefix) are declared on it. */
-static void frame_element(struct ws *w, const char *p, size_t len, size_t tlen, size_t name_len)
+/* One top-level item as a frame of its own: RFC 7395 3.3.3 wants each
+ * frame to parse alone (xmlout_element declares the namespaces). */
+static int frame_item(void *arg, enum xmlout_item kind, const char *p, size_t len,
+    size_t tlen, size_t name_len)
 {
+	struct ws *w = arg;
 	struct xbuf b = { NULL, 0, 0 };
-	const char *name, *val;
-	size_t nlen, vlen, i = 1 + name_len;
-	int has_default = 0;
 
-	while (attr_next(p, tlen, &i, &name, &nlen, &val, &vlen))
-		has_default |= nlen == 5 && !strncmp(name, "xmlns", 5);
-	xbuf_add(&b, p, 1 + name_len);
-	if (name_len > 7 && !strncmp(p + 1, "stream:", 7))
-		xbuf_adds(&b, " xmlns:stream='" NS_STREAMS "'");
-	else if (!has_default && !memchr(p + 1, ':', name_len))
-		xbuf_adds(&b, " xmlns='" NS_CLIENT "'");
-	xbuf_add(&b, p + 1 + name_len, len - 1 - name_len);
-	queue_text(w, b.p, b.len);
-	xbuf_free(&b);
+	switch (kind) {
+	case XO_HEADER:
+		frame_open(w, p, tlen, name_len);
+		break;
+	case XO_END:
+		queue_text(w, FRAMING_CLOSE, sizeof FRAMING_CLOSE - 1);
+		w->close_next = w->closing = 1;
+		break;
+	case XO_ELEMENT:
+		xmlout_element(&b, p, len, tlen, name_len);
+		queue_text(w, b.p, b.len);
+		xbuf_free(&b);
+		break;
+	}
+	return w->closing;
 }
 
-/* Frame the complete top-level items of p: the bytes used. */
+/* Frame the complete top-level items of p: the bytes used. Once
+ * closing, the rest can never be sent: drop it. */
 static size_t frame_output(struct ws *w, const char *p, size_t n)
 {
-	size_t pos = 0, tlen, name_len, end;
-	const char *gt;
-
-	while (pos < n && !w->closing) {
-		const char *q = p + pos;
-		if (isspace((unsigned char)*q)) {
-			pos++;
-		} else if (*q == '<' && n - pos >= 2 && (q[1] == '?' || q[1] == '/')) {
-			/* The XML declaration; an end tag here is the stream's. */
-			if (!(gt = memchr(q, '>', n - pos)))
-				break;
-			if (q[1] == '/') {
-				queue_text(w, FRAMING_CLOSE, sizeof FRAMING_CLOSE - 1);
-				w->close_next = w->closing = 1;
-			}
-			pos = (size_t)(gt - p) + 1;
-		} else if (*q == '<') {
-			if (!(tlen = tag_scan(q, n - pos, &name_len)))
-				break;
-			if (name_len == 13 && !strncmp(q + 1, "stream:stream", 13)) {
-				frame_open(w, q, tlen, name_len);
-				pos += tlen;
-				continue;
-			}
-			if (!(end = element_end(q, n - pos, tlen)))
-				break;
-			frame_element(w, q, end, tlen, name_len);
-			pos += end;
-		} else {                     /* text between stanzas: never written */
-			gt = memchr(q, '<', n - pos);
-			pos = gt ? (size_t)(gt - p) : n;
-		}
-	}
-	/* Once closing, the rest can never be sent: drop it. */
-	return w->closing ? n : pos;
+	size_t used = xmlout_split(p, n, frame_item, w);
+	return w->closing ? n : used;
 }
 
 int ws_flush(struct ws *w, struct io *io, struct xbuf *out)

@@ -103,12 +103,14 @@ if [ "$mode" != fuzz ]; then
 fi
 
 # fuzz_web: xmpp-web's request head and WebSocket frames (web/http.c,
-# web/ws.c) with their two libraries.
+# web/ws.c and the output splitter it shares with BOSH, web/xmlout.c)
+# with their two libraries.
 o1=$(obj web/http.c)
 o2=$(obj web/ws.c)
 o3=$(obj handler/io.c)
 o4=$(obj handler/tls.c)
-web_objs="$o1 $o2 $o3 $o4 $lib_objs $log_obj"
+o5=$(obj web/xmlout.c)
+web_objs="$o1 $o2 $o3 $o4 $o5 $lib_objs $log_obj"
 web_main=$(obj tests/fuzz/fuzz_web.c)
 
 xml_main=$(obj tests/fuzz/fuzz_xml.c)

@@ -211,14 +211,18 @@ def test_host_meta(server_factory):
     assert xrd.tag == '{http://docs.oasis-open.org/ns/xri/xrd-1.0}XRD'
     links = [(l.get('rel'), l.get('href')) for l in xrd]
     assert links == [('urn:xmpp:alt-connections:websocket',
-                      'ws://localhost:%d/xmpp-websocket' % port)]
+                      'ws://localhost:%d/xmpp-websocket' % port),
+                     ('urn:xmpp:alt-connections:xbosh',
+                      'http://localhost:%d/http-bind' % port)]
     status, h, body = http_get(port, '/.well-known/host-meta.json',
                                ['Origin: https://any.example'])
     assert status == 'HTTP/1.1 200 OK'
     assert h['content-type'] == 'application/json'
     assert h['access-control-allow-origin'] == '*'
-    assert json.loads(body) == {'links': [{'rel': 'urn:xmpp:alt-connections:websocket',
-                                           'href': 'ws://localhost:%d/xmpp-websocket' % port}]}
+    assert json.loads(body) == {'links': [
+        {'rel': 'urn:xmpp:alt-connections:websocket',
+         'href': 'ws://localhost:%d/xmpp-websocket' % port},
+        {'rel': 'urn:xmpp:alt-connections:xbosh', 'href': 'http://localhost:%d/http-bind' % port}]}
     status, h, body = http_get(port, '/.well-known/host-meta', method='HEAD')
     assert status == 'HTTP/1.1 200 OK' and body == b''
     assert int(h['content-length']) > 0
@@ -232,8 +236,9 @@ def test_host_meta_behind_a_proxy(server_factory):
     s = ws_server(server_factory, http_url='https://xmpp.example.org/')
     status, _, body = http_get(s.ports[1], '/.well-known/host-meta')
     assert status == 'HTTP/1.1 200 OK'
-    href = ET.fromstring(body)[0].get('href')
-    assert href == 'wss://xmpp.example.org/xmpp-websocket'
+    hrefs = [l.get('href') for l in ET.fromstring(body)]
+    assert hrefs == ['wss://xmpp.example.org/xmpp-websocket',
+                     'https://xmpp.example.org/http-bind']
 
 
 def test_unknown_path_is_404(server_factory):

@@ -103,6 +103,7 @@ static void check_defaults(const struct config *c)
 	CHECK_INT(c->max_read_burst, 1048576);
 	CHECK_INT(c->offline_max, 1000);
 	CHECK_INT(c->session_ttl, 90);
+	CHECK_INT(c->bosh_inactivity, 60);
 	CHECK_INT(c->redis_timeout_ms, 2000);
 	CHECK_INT(c->registration, CONFIG_REG_CLOSED);
 	CHECK_INT(c->registration_limit, 3);
@@ -357,6 +358,7 @@ static long get_num(const struct config *c, const char *key)
 	if (!strcmp(key, "pep_max_items")) return c->pep_max_items;
 	if (!strcmp(key, "pep_max_nodes")) return c->pep_max_nodes;
 	if (!strcmp(key, "session_ttl")) return c->session_ttl;
+	if (!strcmp(key, "bosh_inactivity")) return c->bosh_inactivity;
 	if (!strcmp(key, "redis_timeout_ms")) return c->redis_timeout_ms;
 	if (!strcmp(key, "auth_fail_window")) return c->auth_fail_window;
 	if (!strcmp(key, "ack_timeout")) return c->ack_timeout;
@@ -385,6 +387,7 @@ static void test_numbers(void)
 		{ "pep_max_items", 1, 100000 },
 		{ "pep_max_nodes", 1, 100000 },
 		{ "session_ttl", 5, 86400 },
+		{ "bosh_inactivity", 1, 3600 },
 		{ "redis_timeout_ms", 10, 600000 },
 		{ "auth_fail_window", 1, 86400 },
 		{ "ack_timeout", 1, 3600 },

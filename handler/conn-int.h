@@ -130,7 +130,8 @@ int conn_direct_tls(struct conn *c);
  * WebSocket frames, web/ws.h). Installed before the first byte is fed
  * (conn_set_framing); the connection then owns the state f. */
 struct framing {
-	/* The client's bytes: the stream's bytes within go to stream_feed.
+	/* The client's bytes: the stream's bytes within go to stream_parse
+	 * (conn_input flushes the modules once the whole read is parsed).
 	 * -1 once the layer is closing (error says why). */
 	int (*input)(void *f, struct conn *c, const char *buf, size_t len);
 	/* Frame what out holds and write it; consume out as it goes. -1: the
@@ -147,8 +148,12 @@ long conn_read(struct conn *c, char *buf, size_t len);
 /* Feed bytes from the client. */
 void conn_input(struct conn *c, const char *buf, size_t len);
 /* Feed the XML stream's bytes to the parser (stream.c; the WebSocket's
- * bytes after a framing took the frames off). */
+ * bytes after a framing took the frames off), then flush what the
+ * modules batched (conn_flush_modules): the end of a read. stream_parse
+ * leaves the flush to its caller, for a framing that feeds a read's
+ * frames one by one: a read's work is still one batch. */
 void stream_feed(struct conn *c, const char *buf, size_t len);
+void stream_parse(struct conn *c, const char *buf, size_t len);
 /* A payload published to one of our channels. */
 void conn_deliver(struct conn *c, const char *payload, size_t len);
 /* After the subscriber was read: flush the modules that got wake-ups,

@@ -95,6 +95,7 @@ void conn_input(struct conn *c, const char *buf, size_t len)
 	c->idle_ping_sent = 0;
 	if (c->framing->input(c->framing_state, c, buf, len) == -1)
 		conn_eof(c, c->framing->error(c->framing_state));
+	conn_flush_modules(c, NULL);     /* the read's frames were one batch */
 }
 
 void conn_free(struct conn *c)

@@ -443,7 +443,7 @@ done:
 
 /* ---- input ---- */
 
-void stream_feed(struct conn *c, const char *buf, size_t len)
+void stream_parse(struct conn *c, const char *buf, size_t len)
 {
 	size_t used;
 	int r;
@@ -470,5 +470,10 @@ void stream_feed(struct conn *c, const char *buf, size_t len)
 		buf += used;
 		len -= used;
 	}
+}
+
+void stream_feed(struct conn *c, const char *buf, size_t len)
+{
+	stream_parse(c, buf, len);
 	conn_flush_modules(c, NULL);
 }

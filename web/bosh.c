@@ -103,7 +103,7 @@ static int collect_item(void *arg, enum xmlout_item kind, const char *p, size_t 
 static int fr_input(void *f, struct conn *c, const char *buf, size_t len)
 {
 	(void)f;
-	stream_feed(c, buf, len);
+	stream_parse(c, buf, len);
 	return 0;
 }
 

@@ -9,7 +9,7 @@
 
 static void feed(void *arg, const char *xml, size_t len)
 {
-	stream_feed(arg, xml, len);
+	stream_parse(arg, xml, len);
 }
 
 static int input(void *f, struct conn *c, const char *buf, size_t len)

@@ -274,8 +274,11 @@ def test_slow_or_cut_body(server_factory, tmp_path):
              b'01234', read=False)
     s.shutdown(socket.SHUT_WR)
     s.close()
-    wait_until(lambda: not os.path.exists(os.path.join(slot_dir(server, gtarget), 'data.part')),
-               what='the cut PUT to end')
+    # Its process may not even have started yet: wait for its last word,
+    # not for the part file (which it may still be about to make).
+    wait_until(lambda: server.log().count('body too slow or cut short') == 2,
+               timeout=3 + TIMEOUT, what='the cut PUT to end')
+    assert not os.path.exists(os.path.join(slot_dir(server, gtarget), 'data.part'))
     assert put(server, ptarget, b'0123456789')[0] == 201
 
 

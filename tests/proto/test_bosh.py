@@ -171,11 +171,9 @@ def test_login_message_both_ways_terminate(server_factory):
     assert not s.redis('EXISTS', 'xmpp:bosh:' + b.sid)
 
 
-def test_held_request_answered_when_message_comes(server_factory):
-    s = bosh_server(server_factory)
-    b = Bosh(s.ports[1], wait=10)
-    full = b.login()
-    bob, _ = raw_login(s, BOB)
+def send_in_background(b):
+    """An empty request of b's, held by the server, in a thread: the
+    thread, and a dict that gets its answer ('el') and its time ('t')."""
     got = {}
 
     def held():
@@ -185,6 +183,15 @@ def test_held_request_answered_when_message_comes(server_factory):
 
     t = threading.Thread(target=held)
     t.start()
+    return t, got
+
+
+def test_held_request_answered_when_message_comes(server_factory):
+    s = bosh_server(server_factory)
+    b = Bosh(s.ports[1], wait=10)
+    full = b.login()
+    bob, _ = raw_login(s, BOB)
+    t, got = send_in_background(b)
     time.sleep(1)
     bob.send("<message to='%s' type='chat'><body>while held</body></message>" % full)
     t.join(TIMEOUT)
@@ -283,15 +290,7 @@ def test_newer_request_releases_the_held_one(server_factory):
     b = Bosh(s.ports[1], wait=4)
     full = b.login()
     bob, bob_full = raw_login(s, BOB)
-    got = {}
-
-    def held():
-        t0 = time.monotonic()
-        got['el'] = b.send()
-        got['t'] = time.monotonic() - t0
-
-    t = threading.Thread(target=held)
-    t.start()
+    t, got = send_in_background(b)
     time.sleep(1)
     el = b.send("<message xmlns='jabber:client' to='%s' type='chat'><body>next</body>"
                 "</message>" % bob_full)    # rid + 1, while rid is held

@@ -35,11 +35,9 @@ import select
 import shutil
 import signal
 import sqlite3
-import struct
 import subprocess
 import tempfile
 import time
-import zlib
 
 import pytest
 
@@ -51,6 +49,7 @@ except ImportError:
 from slixmpp.xmlstream import ET as SET
 
 from harness import _alive, _children
+from png import png
 from im_helpers import PW, iq_outcome, online
 
 ALICE, BOB = 'alice@localhost', 'bob@localhost'
@@ -87,17 +86,6 @@ print(count)
 pytestmark = [pytest.mark.skipif(
     any(shutil.which(p) is None for p in PROGRAMS) or not os.path.exists(PYTHON),
     reason='needs gajim, xvfb and dbus-daemon (tests/deps.sh)'), pytest.mark.timing]
-
-
-def png(width, height, rgb):
-    """A PNG of one colour, made with zlib (no imaging library needed)."""
-    def chunk(kind, data):
-        return struct.pack('>I', len(data)) + kind + data + \
-            struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff)
-    row = b'\0' + bytes(rgb) * width
-    return b'\x89PNG\r\n\x1a\n' + \
-        chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)) + \
-        chunk(b'IDAT', zlib.compress(row * height)) + chunk(b'IEND', b'')
 
 
 class Payload:

@@ -1,6 +1,8 @@
 // page.js - start Converse.js against xmppd. The query string sets:
 //   ws        the WebSocket URL (default ws://HOST:5280/xmpp-websocket,
 //             HOST being the host this page was loaded from)
+//   bosh      a BOSH URL (e.g. http://HOST:5280/http-bind): BOSH instead
+//             of the WebSocket
 //   jid, password   log in at once (auto_login); without them Converse
 //             shows its login form
 // The plugin "xmppd-test" keeps what the test looks at in window.xmppdTest:
@@ -11,6 +13,7 @@ const params = new URLSearchParams(location.search);
 const ws = params.get('ws') || 'ws://' + (location.hostname || 'localhost') + ':5280/xmpp-websocket';
 const jid = params.get('jid');
 const password = params.get('password');
+const bosh = params.get('bosh');
 
 const test = window.xmppdTest = { events: [], statuses: [], api: null, converse: null };
 
@@ -36,7 +39,9 @@ converse.plugins.add('xmppd-test', {
 });
 
 converse.initialize({
-    websocket_url: ws,
+    // Converse prefers the WebSocket when it has both: one or the other.
+    websocket_url: bosh ? undefined : ws,
+    bosh_service_url: bosh || undefined,
     discover_connection_methods: false,
     assets_path: new URL('node_modules/converse.js/dist/', location.href).pathname,
     view_mode: 'fullscreen',

@@ -1,11 +1,12 @@
 """A real browser against xmppd: Converse.js in headless Chromium, over
-XMPP over WebSocket (RFC 7395, xmpp-web), talking to a slixmpp user on TCP.
+XMPP over WebSocket (RFC 7395) and over BOSH (XEP-0206), both served by
+xmpp-web, talking to a slixmpp user on TCP.
 
 Pieces (tests/browser/README has more):
 - the page: tests/browser/index.html and page.js, which load Converse.js
   from tests/browser/node_modules (npm ci, run by tests/deps.sh, from the
   pinned package-lock.json) and configure it from the query string
-  (WebSocket URL, jid, password: auto_login);
+  (WebSocket or BOSH URL, jid, password: auto_login);
 - a static HTTP server for that directory, in this process (a thread on
   127.0.0.1, port chosen by the kernel), whose origin is the only one the
   xmppd server allows to open a WebSocket (ws_origins);
@@ -18,8 +19,9 @@ Pieces (tests/browser/README has more):
   input, screenshot), one answer a line on stdout. The test decides
   everything; the driver only acts.
 
-test_converse_chats_with_slixmpp: alice (Converse.js, WebSocket) and bob
-(slixmpp, TCP) are contacts (set with xmppctl). alice logs in; bob sees
+test_converse_chats_with_slixmpp[websocket|bosh]: alice (Converse.js, over
+WebSocket, then in a second run over BOSH at /http-bind, across origins:
+CORS) and bob (slixmpp, TCP) are contacts (set with xmppctl). alice logs in; bob sees
 her presence and sends her a message; Converse must mark it unread on
 bob's entry in its contact list; alice clicks that entry, and the chat
 it opens must hold the message; alice answers by typing into the chat's
@@ -64,13 +66,11 @@ import os
 import queue
 import shutil
 import signal
-import struct
 import subprocess
 import tempfile
 import threading
 import time
 import urllib.request
-import zlib
 from urllib.parse import urlencode
 
 import pytest
@@ -81,6 +81,7 @@ except ImportError:
     import clients as C
 
 from harness import BUILD, ROOT, _alive, wait_until
+from png import png
 from im_helpers import PW, body_is, online
 
 ALICE, BOB = 'alice@localhost', 'bob@localhost'
@@ -123,6 +124,10 @@ def ws_url(server):
     return 'ws://127.0.0.1:%d/xmpp-websocket' % server.ports[1]
 
 
+def bosh_url(server):
+    return 'http://127.0.0.1:%d/http-bind' % server.ports[1]
+
+
 # ---- the page's HTTP server ----
 
 class Site:
@@ -146,8 +151,10 @@ class Site:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
-    def page(self, ws, jid=None, password=None):
+    def page(self, ws, jid=None, password=None, bosh=None):
         q = {'ws': ws}
+        if bosh:
+            q['bosh'] = bosh
         if jid:
             q.update(jid=jid, password=password)
         return '%s/index.html?%s' % (self.origin, urlencode(q))
@@ -443,22 +450,26 @@ CHAT_TEXTS = ("[...document.querySelectorAll('converse-chat[jid=\"%s\"] .chat-ms
               ".map(e => e.textContent.trim())")
 
 
-def test_converse_chats_with_slixmpp(server_factory, site, browser):
+@pytest.mark.parametrize('transport', ['websocket', 'bosh'])
+def test_converse_chats_with_slixmpp(server_factory, site, browser, transport):
+    """The same conversation over each of xmpp-web's transports."""
     server = web_server(server_factory, ws_origins=site.origin)
     server.adduser(ALICE, PW)
     server.adduser(BOB, PW)
     contacts(server, ALICE, BOB)
     hello = 'Hello alice, this is bob on TCP \u2709'
-    answer = 'Hi bob! alice here, in Converse.js over WebSocket \u263a'
+    answer = 'Hi bob! alice here, in Converse.js over %s \u263a' % transport
+    bosh = bosh_url(server) if transport == 'bosh' else None
+    endpoint = bosh or ws_url(server)
 
     async def go():
         bob = await online(server.port, BOB + '/tcp')
         try:
             browser.step('bob online')
-            await browser.cmd('goto', START, url=site.page(ws_url(server), ALICE, PW))
+            await browser.cmd('goto', START, url=site.page(ws_url(server), ALICE, PW, bosh=bosh))
             browser.step('page loaded')
             await browser.until(CONNECTED, LOGIN, 'Converse.js logs in as %s over %s' % (
-                ALICE, ws_url(server)), give_up=GAVE_UP)
+                ALICE, endpoint), give_up=GAVE_UP)
             browser.step('Converse connected')
             # her initial presence reaches bob: Converse's session is up
             await browser.explain(bob.wait(available(ALICE), WAIT))
@@ -540,17 +551,6 @@ def test_converse_refused(server_factory, site, browser):
             raise
 
     C.run(go, timeout=90)
-
-
-def png(width, height, rgb):
-    """A PNG of one colour, made with zlib (no imaging library needed)."""
-    def chunk(kind, data):
-        return struct.pack('>I', len(data)) + kind + data + \
-            struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff)
-    row = b'\0' + bytes(rgb) * width
-    return b'\x89PNG\r\n\x1a\n' + \
-        chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)) + \
-        chunk(b'IDAT', zlib.compress(row * height)) + chunk(b'IEND', b'')
 
 
 def oob_url(el):

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "io.h"
 #include "jid.h"
+#include "route.h"
 #include "store.h"
 #include "strvec.h"
 #include "xml.h"
@@ -57,6 +58,13 @@ struct sm_out {
 	                                    window): no <sm/> feature, no <r/> */
 	int detach_secs;                 /* > 0: a detach lasts this long, not
 	                                    resume_timeout */
+	/* Broadcasts read from the user's log (route.h), not as they come
+	 * (BOSH: the log outlives each request's process; conn_bcast_log). */
+	int bcast_log;
+	int bcast_ready;                 /* a broadcast came: read the log */
+	int bcast_reading;               /* one read from the log is delivered */
+	char bpos[ROUTE_BCAST_ID_MAX];   /* the log read up to this entry */
+	char bpos_synced[ROUTE_BCAST_ID_MAX];   /* ... as Redis has it */
 };
 
 enum conn_state {
@@ -156,8 +164,14 @@ void stream_feed(struct conn *c, const char *buf, size_t len);
 void stream_parse(struct conn *c, const char *buf, size_t len);
 /* A payload published to one of our channels. */
 void conn_deliver(struct conn *c, const char *payload, size_t len);
-/* After the subscriber was read: flush the modules that got wake-ups,
- * take the inbox if a wake-up came for it. */
+/* Broadcasts come from the user's log from now on, the session having
+ * read it up to entry pos (route_bcast_hold's, or sm_bcast_pos's). */
+void conn_bcast_log(struct conn *c, const char *pos);
+/* Deliver what the log holds after the session's position. */
+void conn_bcast_pull(struct conn *c);
+/* After the subscriber was read: read the broadcast log if a broadcast
+ * came for it, flush the modules that got wake-ups, take the inbox if a
+ * wake-up came for it. */
 void conn_after_wakeups(struct conn *c);
 /* Timers: authentication and idle timeouts, unconfirmed messages, the
  * session heartbeat. Returns the seconds until the next is due. */

@@ -477,6 +477,10 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 	}
 	if (c->state != CS_SESSION)
 		return;       /* an inbox waits: taken by conn_finish if we end */
+	if (c->sm.bcast_log && !c->sm.bcast_reading && route_logged(m.kind)) {
+		c->sm.bcast_ready = 1;  /* the log has it too: read from there */
+		return;
+	}
 	/* Stanzas on channels were produced by xmppd and are trusted. */
 	if (m.kind == ROUTE_INBOX) {
 		c->inbox_ready = 1;     /* pulled once per read of the subscriber */
@@ -497,8 +501,39 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 	}
 }
 
+void conn_bcast_log(struct conn *c, const char *pos)
+{
+	c->sm.bcast_log = 1;
+	snprintf(c->sm.bpos, sizeof c->sm.bpos, "%s", pos);
+}
+
+static void bcast_one(const char *id, const char *payload, size_t len, void *arg)
+{
+	struct conn *c = arg;
+	c->sm.bcast_reading = 1;
+	conn_deliver(c, payload, len);
+	c->sm.bcast_reading = 0;
+	snprintf(c->sm.bpos, sizeof c->sm.bpos, "%s", id);
+}
+
+void conn_bcast_pull(struct conn *c)
+{
+	int got;
+
+	c->sm.bcast_ready = 0;
+	do {
+		if (c->state != CS_SESSION || !c->sm.bpos[0])
+			return;
+		got = route_bcast_read(c->store, c->bare, c->sm.bpos, PULL_BATCH, bcast_one, c);
+	} while (got == PULL_BATCH);
+	if (got < 0)
+		log_msg(LOG_ERR, "broadcast log: %s", c->store->err);
+}
+
 void conn_after_wakeups(struct conn *c)
 {
+	if (c->sm.bcast_ready)
+		conn_bcast_pull(c);
 	/* What modules put off while the wake-ups came (a room's log read
 	 * once for all of them) goes out first. */
 	if (c->modules_woken) {

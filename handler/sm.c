@@ -115,7 +115,7 @@ int conn_sm_room(const struct conn *c)
 static int nothing_to_sync(const struct conn *c)
 {
 	return !c->sm.pending.n && !c->sm.inbox_taken && c->sm.acked == c->sm.acked_synced &&
-	    c->sm.hin == c->sm.hin_synced;
+	    c->sm.hin == c->sm.hin_synced && !strcmp(c->sm.bpos, c->sm.bpos_synced);
 }
 
 /* What Redis is to be told (lens: the entries' lengths, the caller's). */
@@ -134,6 +134,7 @@ static void sync_args(struct conn *c, long detach_until, size_t *lens, struct sm
 	x->n = (int)c->sm.pending.n;
 	x->entry = (const char *const *)c->sm.pending.v;
 	x->len = lens;
+	x->bcast_pos = strcmp(c->sm.bpos, c->sm.bpos_synced) ? c->sm.bpos : NULL;
 }
 
 /* Redis has it all now. */
@@ -144,6 +145,7 @@ static void synced(struct conn *c)
 	c->sm.inbox_taken = 0;
 	strvec_free(&c->sm.pending);
 	c->sm.unsynced_from = SIZE_MAX;
+	memcpy(c->sm.bpos_synced, c->sm.bpos, sizeof c->sm.bpos);
 }
 
 /* Tell Redis; detach_until > 0 detaches the session too. */
@@ -212,6 +214,8 @@ static int sync_failed(struct conn *c, int r)
 	c->sm.unsynced_from = SIZE_MAX;
 	strvec_free(&c->sm.pending);
 	c->sm.inbox_taken = 0;
+	/* The broadcasts are read again from where Redis has it. */
+	memcpy(c->sm.bpos, c->sm.bpos_synced, sizeof c->sm.bpos);
 	if (r == SM_TAKEN) {
 		c->taken = c->goes_on = 1;
 		conn_stream_error(c, "conflict", "session resumed on another connection");

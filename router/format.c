@@ -157,6 +157,11 @@ static int node_decode(const char *in, char *out, size_t outsz)
 	return o ? 0 : -1;
 }
 
+int route_logged(enum route_kind k)
+{
+	return k == ROUTE_PRESENCE || k == ROUTE_PUSH || k == ROUTE_BLOCKING || k == ROUTE_PEP;
+}
+
 int route_parse(const char *p, size_t len, struct route_msg *m)
 {
 	const char *nl = memchr(p, '\n', len);

@@ -44,49 +44,150 @@ static char *key_dup(struct store *s, const char *bare, const char *what)
 	return xstrdup(k);
 }
 
+void route_bcast_keys(struct store *s, const char *bare, char *readers, char *log, size_t sz)
+{
+	store_user_key(s, bare, "bcastfor", readers, sz);
+	store_user_key(s, bare, "bcast", log, sz);
+}
+
+#define FANOUT_ARGS 9     /* EVALSHA sha 3 channel readers log payload now max */
+
 int route_fanout(struct store *s, const char *const *bares, int n,
     const char *const *payloads, const size_t *lens, long *counts)
 {
 	const char ***av = xcalloc((size_t)n + 1, sizeof *av);
 	const size_t **al = xcalloc((size_t)n + 1, sizeof *al);
-	int *ac = xcalloc((size_t)n + 1, sizeof *ac), i, rc;
+	int *ac = xcalloc((size_t)n + 1, sizeof *ac), i, k, rc;
 	redisReply **rep = xcalloc((size_t)n + 1, sizeof *rep);
-	char **chan = xcalloc((size_t)n + 1, sizeof *chan);
-	const char **argbuf = xcalloc(3 * ((size_t)n + 1), sizeof *argbuf);
-	size_t *lenbuf = xcalloc(3 * ((size_t)n + 1), sizeof *lenbuf);
+	char **keys = xcalloc(3 * ((size_t)n + 1), sizeof *keys);
+	const char **argbuf = xcalloc(FANOUT_ARGS * ((size_t)n + 1), sizeof *argbuf);
+	size_t *lenbuf = xcalloc(FANOUT_ARGS * ((size_t)n + 1), sizeof *lenbuf);
+	char now[24], max[16], readers[STORE_MAX_KEY], log[STORE_MAX_KEY];
 
+	snprintf(now, sizeof now, "%ld", (long)time(NULL));
+	snprintf(max, sizeof max, "%d", ROUTE_BCAST_MAX);
 	for (i = 0; i < n; i++) {
-		chan[i] = key_dup(s, bares[i], NULL);
-		argbuf[3 * i] = "PUBLISH"; lenbuf[3 * i] = 7;
-		argbuf[3 * i + 1] = chan[i]; lenbuf[3 * i + 1] = strlen(chan[i]);
-		argbuf[3 * i + 2] = payloads[i]; lenbuf[3 * i + 2] = lens[i];
-		av[i] = &argbuf[3 * i];
-		al[i] = &lenbuf[3 * i];
-		ac[i] = 3;
+		const char **a = &argbuf[FANOUT_ARGS * i];
+		route_bcast_keys(s, bares[i], readers, log, sizeof log);
+		keys[3 * i] = key_dup(s, bares[i], NULL);
+		keys[3 * i + 1] = xstrdup(readers);
+		keys[3 * i + 2] = xstrdup(log);
+		a[0] = "EVALSHA"; a[1] = lua_bcast_sha; a[2] = "3";
+		a[3] = keys[3 * i]; a[4] = keys[3 * i + 1]; a[5] = keys[3 * i + 2];
+		a[6] = payloads[i]; a[7] = now; a[8] = max;
+		for (k = 0; k < FANOUT_ARGS; k++)
+			lenbuf[FANOUT_ARGS * i + k] = strlen(a[k]);
+		lenbuf[FANOUT_ARGS * i + 6] = lens[i];
+		av[i] = a;
+		al[i] = &lenbuf[FANOUT_ARGS * i];
+		ac[i] = FANOUT_ARGS;
 	}
-	rc = n ? store_pipeline(s, n, av, al, ac, rep) : 0;
-	for (i = 0; i < n; i++) {
+	if (n)
+		store_pipeline(s, n, av, al, ac, rep);
+	for (i = 0, rc = 0; i < n; i++) {
+		if (rep[i] && rep[i]->type == REDIS_REPLY_ERROR && !strncmp(rep[i]->str, "NOSCRIPT", 8)) {
+			/* Alone in its pipeline, the script was not loaded first. */
+			freeReplyObject(rep[i]);
+			rep[i] = store_eval(s, lua_bcast, lua_bcast_sha, 3, FANOUT_ARGS - 3, av[i] + 3,
+			    al[i] + 3);
+		}
+		/* { 'published', count } */
+		k = rep[i] && rep[i]->type == REDIS_REPLY_ARRAY && rep[i]->elements == 2 &&
+		    rep[i]->element[1]->type == REDIS_REPLY_INTEGER;
+		if (!k)
+			rc = XE_REDIS;
 		if (counts)
-			counts[i] = rep[i] && rep[i]->type == REDIS_REPLY_INTEGER ? (long)rep[i]->integer : -1;
+			counts[i] = k ? (long)rep[i]->element[1]->integer : -1;
 		if (rep[i])
 			freeReplyObject(rep[i]);
 	}
-	for (i = 0; i < n; i++)
-		free(chan[i]);
-	free(av); free(al); free(ac); free(rep); free(chan); free(argbuf); free(lenbuf);
+	for (i = 0; i < 3 * n; i++)
+		free(keys[i]);
+	free(av); free(al); free(ac); free(rep); free(keys); free(argbuf); free(lenbuf);
 	return rc;
+}
+
+int route_bcast_hold(struct store *s, const char *bare, const char *reader, long until,
+    char *last, size_t lastsz)
+{
+	static const char *const outcomes[] = { "held", NULL };
+	char readers[STORE_MAX_KEY], log[STORE_MAX_KEY], u[24];
+	const char *argv[4] = { readers, log, reader, u };
+	redisReply *r;
+	int o;
+
+	route_bcast_keys(s, bare, readers, log, sizeof log);
+	snprintf(u, sizeof u, "%ld", until);
+	o = store_script(s, "bcast_hold", lua_bcast_hold, lua_bcast_hold_sha, 2, 4, argv, NULL,
+	    outcomes, &r);
+	if (o < 0)
+		return o;
+	if (r->elements != 2 || r->element[1]->type != REDIS_REPLY_STRING) {
+		snprintf(s->err, sizeof s->err, "bcast_hold: unexpected reply");
+		freeReplyObject(r);
+		return XE_REPLY;
+	}
+	snprintf(last, lastsz, "%s", r->element[1]->str);
+	freeReplyObject(r);
+	return 0;
+}
+
+int route_bcast_release(struct store *s, const char *bare, const char *reader)
+{
+	char readers[STORE_MAX_KEY], log[STORE_MAX_KEY];
+	redisReply *r;
+
+	route_bcast_keys(s, bare, readers, log, sizeof log);
+	r = store_cmd(s, "ZREM %s %s", readers, reader);
+	if (!r)
+		return XE_REDIS;
+	freeReplyObject(r);
+	return 0;
+}
+
+int route_bcast_read(struct store *s, const char *bare, const char *after, int max,
+    void (*fn)(const char *id, const char *payload, size_t len, void *arg), void *arg)
+{
+	char readers[STORE_MAX_KEY], log[STORE_MAX_KEY], from[ROUTE_BCAST_ID_MAX + 1];
+	redisReply *r, *e, *f;
+	size_t i;
+	int n = 0;
+
+	route_bcast_keys(s, bare, readers, log, sizeof log);
+	snprintf(from, sizeof from, "(%s", after);
+	r = store_cmd(s, "XRANGE %s %s + COUNT %d", log, from, max);
+	if (!r)
+		return XE_REDIS;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		snprintf(s->err, sizeof s->err, "XRANGE: unexpected reply");
+		freeReplyObject(r);
+		return XE_REPLY;
+	}
+	/* Each entry: [ id, [ 'e', payload ] ]. */
+	for (i = 0; i < r->elements; i++) {
+		e = r->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+		    e->element[0]->type != REDIS_REPLY_STRING || e->element[1]->type !=
+		    REDIS_REPLY_ARRAY || e->element[1]->elements != 2)
+			continue;
+		f = e->element[1]->element[1];
+		if (f->type != REDIS_REPLY_STRING)
+			continue;
+		fn(e->element[0]->str, f->str, f->len, arg);
+		n++;
+	}
+	freeReplyObject(r);
+	return n;
 }
 
 long route_push(struct store *s, const char *bare, const char *item, const char *ver)
 {
-	char chan[STORE_MAX_KEY], *env;
 	size_t len;
 	long n;
-	env = route_envelope_push(item, ver, &len);
-	store_user_key(s, bare, NULL, chan, sizeof chan);
-	n = route_publish(s, chan, env, len);
+	char *env = route_envelope_push(item, ver, &len);
+	int rc = route_fanout(s, &bare, 1, (const char *const *)&env, &len, &n);
 	free(env);
-	return n;
+	return rc < 0 ? rc : n;
 }
 
 long route_kick(struct store *s, const char *bare, const char *resource,

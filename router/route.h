@@ -40,6 +40,15 @@
  *                               has new events in its log (muc.h), on
  *                               the room channel <prefix>{room}
  *
+ * What is published on a bare channel goes through bcast.lua: while a
+ * reader keeps the user's broadcast log (route_bcast_hold), the payload
+ * is first appended to the stream <prefix>{bare}:bcast (entry field
+ * 'e'), so that a session whose handler comes and goes (BOSH: one
+ * process per request) reads every broadcast exactly once, in order,
+ * from where its last request stopped (the position is stream
+ * management state, sm.h), rather than only those that come while a
+ * process listens.
+ *
  * Contract: as store.h. Functions return 0 or a count, or a negative
  * xerr.h code with store->err set: XE_REDIS, or XE_REPLY when a script
  * answers what it never does. route_stanza's outcomes are named
@@ -98,14 +107,34 @@ long route_kick(struct store *s, const char *bare, const char *resource,
     const char *id, const char *cond);
 /* Publish a payload to a channel. Returns receivers or XE_REDIS. */
 long route_publish(struct store *s, const char *channel, const char *payload, size_t len);
-/* Publish one envelope to many users' bare channels in one round trip.
- * counts[i] receives the receivers of bares[i], or -1 if that PUBLISH
- * failed (counts may be NULL). Returns 0, or XE_REDIS if any failed. */
+/* Publish one envelope to many users' bare channels (bcast.lua) in one
+ * round trip. counts[i] receives the receivers of bares[i], or -1 if
+ * that publication failed (counts may be NULL). Returns 0, or XE_REDIS
+ * if any failed. */
 int route_fanout(struct store *s, const char *const *bares, int n,
     const char *const *payloads, const size_t *lens, long *counts);
 /* A roster push of item (stored form) at version ver to every session of
  * bare that asked for the roster. Returns receivers or XE_REDIS. */
 long route_push(struct store *s, const char *bare, const char *item, const char *ver);
+/* The broadcast log. */
+#define ROUTE_BCAST_MAX    1000   /* about how many entries a user's log keeps */
+#define ROUTE_BCAST_ID_MAX 48     /* a log entry's id ("<ms>-<seq>") and its NUL */
+/* The keys of bare's broadcast log: its readers and the log itself
+ * (each of size sz). */
+void route_bcast_keys(struct store *s, const char *bare, char *readers, char *log, size_t sz);
+/* Keep bare's broadcast log for reader (any name unique to it) until
+ * `until` (Unix seconds); again to keep it longer. last gets the newest
+ * entry's id ("0-0": none): the reader has had everything up to it.
+ * 0, or XE_REDIS / XE_REPLY. */
+int route_bcast_hold(struct store *s, const char *bare, const char *reader, long until,
+    char *last, size_t lastsz);
+/* Reader no longer keeps the log. 0 or XE_REDIS. */
+int route_bcast_release(struct store *s, const char *bare, const char *reader);
+/* fn for each of up to max (>= 1) entries of bare's log after id
+ * `after`, oldest first (id and payload borrowed for the call). Returns
+ * how many, or XE_REDIS / XE_REPLY. */
+int route_bcast_read(struct store *s, const char *bare, const char *after, int max,
+    void (*fn)(const char *id, const char *payload, size_t len, void *arg), void *arg);
 /* Subscribe the sub connection to the session's two channels, and wait
  * for Redis to confirm both. 0 or XE_REDIS. */
 int route_subscribe(struct store *s, const char *bare, const char *resource);
@@ -119,6 +148,9 @@ int route_unsubscribe_channel(struct store *s, const char *channel);
  * payload). Pure (router/format.c). Returns 0, or XE_INVALID when the
  * payload is none of the envelopes above (m->kind is then ROUTE_UNKNOWN). */
 int route_parse(const char *payload, size_t len, struct route_msg *m);
+/* 1 if envelopes of kind k go through the broadcast log (bcast.lua):
+ * presence, roster and blocklist pushes, PEP notifications. Pure. */
+int route_logged(enum route_kind k);
 /* Build an envelope: header line + '\n' + body, into a malloc'd buffer
  * (NUL-terminated; *len excludes the NUL). Pure. */
 char *route_envelope(const char *header, const char *body, size_t *len);

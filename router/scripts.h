@@ -38,6 +38,8 @@ extern const char lua_sm_adopt[], lua_sm_adopt_sha[];
 extern const char lua_bosh_claim[], lua_bosh_claim_sha[];
 extern const char lua_bosh_record[], lua_bosh_record_sha[];
 extern const char lua_bosh_fed[], lua_bosh_fed_sha[];
+extern const char lua_bcast[], lua_bcast_sha[];
+extern const char lua_bcast_hold[], lua_bcast_hold_sha[];
 extern const char lua_carbons_set[], lua_carbons_set_sha[];
 extern const char lua_private_set[], lua_private_set_sha[];
 extern const char lua_blocking_set[], lua_blocking_set_sha[];

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #define RES_KEY_MAX 1100         /* "smq:" + a resource of up to 1023 bytes */
-#define SYNC_FIXED_ARGS 14       /* sm_sync's keys and fixed arguments */
+#define SYNC_FIXED_ARGS 15       /* sm_sync's keys and fixed arguments */
 
 static const char *const ok_taken[] = { [SM_OK] = "synced", [SM_TAKEN] = "taken",
 	[SM_NONE] = "none", NULL };
@@ -105,6 +105,7 @@ struct sm_sync_cmd *sm_sync_cmd_new(struct store *s, const char *bare, const cha
 	c->argv[8] = x->id; c->argv[9] = c->hin; c->argv[10] = c->acked; c->argv[11] = c->trim;
 	c->argv[12] = c->taken; c->argv[13] = c->det; c->argv[14] = bare; c->argv[15] = resource;
 	c->argv[16] = c->take;
+	c->argv[17] = x->bcast_pos ? x->bcast_pos : "";
 	for (i = 0; i < 3 + SYNC_FIXED_ARGS; i++)
 		c->lens[i] = strlen(c->argv[i]);
 	for (i = 0; i < x->n; i++) {
@@ -162,6 +163,21 @@ int sm_sync(struct store *s, const char *bare, const char *resource, const struc
 	return o;
 }
 
+
+int sm_bcast_pos(struct store *s, const char *bare, const char *resource, char *pos,
+    size_t sz)
+{
+	char key[STORE_MAX_KEY];
+	redisReply *r;
+
+	res_key(s, bare, "sm:", resource, key, sizeof key);
+	r = store_cmd(s, "HGET %s bpos", key);
+	if (!r)
+		return XE_REDIS;
+	snprintf(pos, sz, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+	return 0;
+}
 
 int sm_resume(struct store *s, const char *bare, const char *smid, unsigned long h,
     const char *id, const char *host, long pid, unsigned long *hin,

@@ -4,7 +4,7 @@
  * handler still sits on a dead socket.
  *
  * Per session (router/lua/lib/sm.lua has the exact layout):
- *   <prefix>{bare}:sm:<resource>   hash id, owner, resume, hin, acked
+ *   <prefix>{bare}:sm:<resource>   hash id, owner, resume, hin, acked, bpos
  *   <prefix>{bare}:smq:<resource>  list: written, not yet acknowledged
  *   <prefix>{bare}:smids           hash: XEP-0198 id -> resource
  *   <prefix>{bare}:smgone:<id>     the handled count of an ended session
@@ -53,6 +53,8 @@ struct sm_sync {
 	                                  written); 0 with a rider */
 	void (*taken)(const char *env, size_t len, void *arg);
 	void *arg;
+	const char *bcast_pos;         /* the broadcast log read up to this entry
+	                                  (route.h), or NULL / "": unchanged */
 };
 /* SM_OK (x->taken called for each inbox entry taken), SM_TAKEN (another
  * handler owns the session: nothing changed), or SM_NONE (no state:
@@ -70,6 +72,10 @@ struct store_rider *sm_sync_cmd_rider(struct sm_sync_cmd *c);
 int sm_sync_cmd_result(struct sm_sync_cmd *c);
 void sm_sync_cmd_free(struct sm_sync_cmd *c);
 
+/* Where the session read the user's broadcast log up to (route.h), as
+ * its last sync recorded it, into pos ("": never). 0 or XE_REDIS. */
+int sm_bcast_pos(struct store *s, const char *bare, const char *resource, char *pos,
+    size_t sz);
 /* The answer to a resumption. */
 enum sm_resume_result {
 	SM_RESUMED = 0,         /* the session is the caller's now */

@@ -18,7 +18,9 @@
  *     bind    -> authenticated, header (features answered on restart)
  *                -> bind iq -> XEP-0198 on, resumable -> session
  *     session -> authenticated, header (dropped) -> resume under a new
- *                owner (the held request's process is kicked) -> stanzas
+ *                owner (the held request's process is kicked) -> the
+ *                broadcast log read on from the session's position
+ *                (route.h: kept for the session from its bind on) -> stanzas
  *   -> bosh_fed.lua (the next rid may go on)
  *   -> wait for output (at most 'wait') -> bosh_record.lua (answer and
  *      count kept under rid, if still the owner) -> detach (sm_sync.lua)
@@ -31,6 +33,7 @@
 #include "http.h"
 #include "log.h"
 #include "random.h"
+#include "route.h"
 #include "sasl.h"
 #include "serve.h"
 #include "store.h"
@@ -356,11 +359,34 @@ static int claim(struct bosh_req *r)
 	return o;
 }
 
+/* The session is over: its hash goes, and the broadcast log is no
+ * longer kept for it. */
+static void session_over(struct bosh_req *r)
+{
+	bosh_delete(&r->st, r->sid);
+	if (r->b.jid[0] && route_bcast_release(&r->st, r->b.jid, r->sid) < 0)
+		log_msg(LOG_ERR, "BOSH: %s", r->st.err);
+}
+
+/* Keep the user's broadcast log for the session until it may end
+ * (route.h: between two requests no process listens); pos gets the
+ * log's newest entry. 0, or -1 (logged). */
+static int bcast_hold(struct bosh_req *r, char *pos, size_t sz)
+{
+	long until = (long)time(NULL) + r->b.inactivity + r->b.wait + BOSH_TTL_SLACK;
+	if (route_bcast_hold(&r->st, r->b.jid, r->sid, until, pos, sz) < 0) {
+		log_msg(LOG_ERR, "BOSH broadcast log: %s", r->st.err);
+		return -1;
+	}
+	return 0;
+}
+
 /* Bring the stream to where the session is (b.state). 0, or -1 when the
  * session cannot go on (answered). */
 static int restore(struct bosh_req *r, const struct xml_node *body)
 {
 	struct xbuf replay = { 0 };
+	char pos[ROUTE_BCAST_ID_MAX], done[ROUTE_BCAST_ID_MAX];
 	struct jid j;
 	unsigned long hin;
 	int rs;
@@ -378,6 +404,14 @@ static int restore(struct bosh_req *r, const struct xml_node *body)
 			return -1;
 		}
 		conn_authenticated(&r->c, j.node, "BOSH session");
+		/* From the bind on, every broadcast is logged for the session
+		 * (conn_bcast_log); bound, it reads on where it stopped. */
+		if (bcast_hold(r, pos, sizeof pos) == -1) {
+			terminate(r, "internal-server-error");
+			return -1;
+		}
+		if (!strcmp(r->b.state, BOSH_ST_BIND))
+			conn_bcast_log(&r->c, pos);
 	}
 	r->out.discard = !(wants_restart(body) && !strcmp(r->b.state, BOSH_ST_BIND));
 	feed_header(r, r->b.to);
@@ -394,7 +428,7 @@ static int restore(struct bosh_req *r, const struct xml_node *body)
 	if (rs != SM_RESUMED) {
 		xbuf_free(&replay);
 		log_msg(LOG_INFO, "BOSH session %s is over (%d)", r->sid, rs);
-		bosh_delete(&r->st, r->sid);
+		session_over(r);
 		terminate(r, rs < 0 ? "internal-server-error" : "item-not-found");
 		return -1;
 	}
@@ -403,6 +437,14 @@ static int restore(struct bosh_req *r, const struct xml_node *body)
 		xbuf_add(&r->c.out, replay.p, replay.len);
 	xbuf_free(&replay);
 	conn_sm_resumed(&r->c);
+	/* Owned now: where the log was read up to is ours to change. */
+	if (sm_bcast_pos(&r->st, r->b.jid, r->c.jid.resource, done, sizeof done) < 0) {
+		log_msg(LOG_ERR, "BOSH broadcast log: %s", r->st.err);
+		done[0] = '\0';
+	}
+	conn_bcast_log(&r->c, done[0] ? done : pos);
+	memcpy(r->c.sm.bpos_synced, r->c.sm.bpos, sizeof r->c.sm.bpos);
+	conn_bcast_pull(&r->c);
 	return 0;
 }
 
@@ -506,7 +548,7 @@ static void finish(struct bosh_req *r, const char *terminating)
 	body_make(&b, attrs, r->out.body.p, r->out.body.len);
 	if (r->out.ended || terminating) {
 		/* The stream is over: the session ends as any does. */
-		bosh_delete(&r->st, r->sid);
+		session_over(r);
 		conn_finish(c);
 	} else if (r->client_gone) {
 		/* Nobody reads this answer (a page reload aborts its requests):

@@ -9,8 +9,9 @@
 -- taken since, ARGV[6] a deadline: detach the session, resumable until
 -- then ('0': stay attached), ARGV[7] bare JID, ARGV[8] resource,
 -- ARGV[9] how many more inbox entries to take now (moved to smq after
--- the entries: the handler writes every one of them), ARGV[10]...
--- entries to append to smq, in order.
+-- the entries: the handler writes every one of them), ARGV[10] where
+-- the user's broadcast log was read up to with the entries ('':
+-- unchanged), ARGV[11]... entries to append to smq, in order.
 -- Returns { 'synced', taken entry... }, { 'taken' } when another handler owns the
 -- session (it was resumed elsewhere, or replaced), or { 'none' } when
 -- there is no state at all (Redis lost its data): nothing changed.
@@ -30,7 +31,7 @@ end
 if taken > 0 then
   redis.call('LTRIM', KEYS[3], taken, -1)
 end
-for i = 10, #ARGV do
+for i = 11, #ARGV do
   redis.call('RPUSH', KEYS[2], ARGV[i])
 end
 local out = { 'synced' }
@@ -44,6 +45,9 @@ if take > 0 then
   for i = 1, #t do out[i + 1] = t[i] end
 end
 redis.call('HSET', KEYS[1], 'hin', ARGV[2], 'acked', ARGV[3])
+if ARGV[10] ~= '' then
+  redis.call('HSET', KEYS[1], 'bpos', ARGV[10])
+end
 if ARGV[6] ~= '0' then
   local rec = redis.call('HGET', KEYS[4], ARGV[8])
   if rec and record_get(rec, 'id') == ARGV[1] then

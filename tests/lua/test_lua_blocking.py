@@ -8,8 +8,9 @@ CAP = 3
 
 
 def blocking(r, op, *jids, push="<block/>", cap=CAP, bare=A):
-    return r.eval("blocking_set", [key(bare, "blocklist")],
-                  [op, key(bare), push, cap] + list(jids))
+    return r.eval("blocking_set",
+                  [key(bare, "blocklist"), key(bare, "bcastfor"), key(bare, "bcast")],
+                  [op, key(bare), push, cap, NOW, 1000] + list(jids))
 
 
 def members(r, bare=A):

@@ -11,7 +11,8 @@ from lua_harness import EMBED, LUA, NOW, RedisError, rec, script, scripts
 def test_every_script_is_tested():
     """A new script needs tests here: this list is the reminder."""
     assert scripts() == [
-        "account_create", "authfail_record", "blocking_set", "bosh_claim", "bosh_fed",
+        "account_create", "authfail_record", "bcast", "bcast_hold", "blocking_set",
+        "bosh_claim", "bosh_fed",
         "bosh_record",
         "carbons_set", "invite_check",
         "mam_add", "mam_prefs_set", "mam_query", "muc_aff_set", "muc_config_set",

@@ -69,11 +69,11 @@ def enable(r, res=RES, id="s1", smid="sm1", resume=1, bare=A):
 
 
 def sync(r, id="s1", hin=0, acked=0, trim=0, taken=0, detach=0, entries=(), res=RES, bare=A,
-         take=0):
+         take=0, bpos=""):
     return r.eval("sm_sync",
                   [key(bare, "sm:" + res), key(bare, "smq:" + res), key(bare, "inbox:" + res),
                    key(bare, "sessions"), gkey("expiry")],
-                  [id, hin, acked, trim, taken, detach, bare, res, take] + list(entries))
+                  [id, hin, acked, trim, taken, detach, bare, res, take, bpos] + list(entries))
 
 
 def resume(r, smid="sm1", h=0, id="s2", host="h2", pid=77, now=NOW, bare=A):
@@ -191,6 +191,12 @@ def test_sync_trims_appends_and_counts(r):
     assert sm(r)["hin"] == str(M - 1) and sm(r)["acked"] == "0"
     assert smq(r) == ["stanza 2\nc", "stanza 3\nd", "raw\n<presence/>", "stanza 4\ne"]
     assert inbox(r) == ["stanza 5\nf"]
+    # where the broadcast log was read up to, with the entries it made
+    assert sync(r, hin=M - 1, acked=0, bpos="17-0", entries=["raw\n<presence/>"]) == ["synced"]
+    assert sm(r)["bpos"] == "17-0"
+    assert sync(r, hin=M - 1, acked=0) == ["synced"] and sm(r)["bpos"] == "17-0"
+    r("HDEL", key(A, "sm:" + RES), "bpos")
+    r("RPOP", key(A, "smq:" + RES))
     # trimming everything empties the lists
     assert sync(r, hin=0, acked=4, trim=4, taken=1) == ["synced"]
     assert r("EXISTS", key(A, "smq:" + RES), key(A, "inbox:" + RES)) == 0

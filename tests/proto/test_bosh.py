@@ -16,7 +16,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from harness import TIMEOUT, NS_SASL, wait_until
-from im_helpers import PW, body_is, raw_login, raw_wait
+from im_helpers import PW, body_is, is_push, raw_login, raw_wait, roster_items, xmls
 from test_tls import scram
 
 ALICE, BOB = 'alice@localhost', 'bob@localhost'
@@ -409,7 +409,9 @@ def test_contacts_presence_and_a_quiet_hold(server_factory):
     raw_wait(bob, lambda e: e.tag == q(NS_CLIENT, 'presence') and e.get('from') == full)
     seen = list(el)
     deadline = time.monotonic() + TIMEOUT
-    while not any(e.get('from') == bob_full for e in seen) and time.monotonic() < deadline:
+    # the contact's presence, and the session's own (RFC 6121 4.2.2)
+    while not (any(e.get('from') == bob_full for e in seen) and
+               any(e.get('from') == full for e in seen)) and time.monotonic() < deadline:
         seen += list(b.send())
     assert any(e.tag == q(NS_CLIENT, 'presence') and e.get('from') == bob_full for e in seen)
     t0 = time.monotonic()
@@ -430,3 +432,63 @@ def test_hold_zero_polls(server_factory):
     t0 = time.monotonic()
     el = b.send()
     assert len(el) == 0 and time.monotonic() - t0 < 2
+
+
+def test_broadcasts_between_requests_come_once_in_order(server_factory):
+    """What travels only on the user's channel (a contact's presence, a
+    roster push, a blocklist push) while no request of the session is
+    open comes in the next answer, once, in order; a request taken over
+    by the next one loses nothing either. The log is kept for the session
+    and let go when it ends."""
+    s = bosh_server(server_factory)
+    for who, other in ((ALICE, BOB), (BOB, ALICE)):
+        assert s.ctl('roster', who, 'add', other).returncode == 0
+    bob, bob_full = raw_login(s, BOB)
+    bob.send('<presence/>')
+    b = Bosh(s.ports[1], wait=1)
+    full = b.login()
+    b.send("<iq xmlns='jabber:client' type='get' id='r1'>"
+           "<query xmlns='jabber:iq:roster'/></iq>"
+           "<iq xmlns='jabber:client' type='get' id='bl1'>"
+           "<blocklist xmlns='urn:xmpp:blocking'/></iq>"
+           "<presence xmlns='jabber:client'/>")
+    got = []
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline and not (
+            any(e.get('id') == 'r1' for e in got) and any(e.get('id') == 'bl1' for e in got)
+            and any(e.get('from') == bob_full for e in got)):
+        got += list(b.send())
+    assert s.redis('ZSCORE', 'xmpp:{%s}:bcastfor' % ALICE, b.sid), 'log kept'
+    # No request open now: three broadcasts, and a message.
+    for i in range(3):
+        bob.send("<presence><status>s%d</status></presence>" % i)
+    assert s.ctl('roster', ALICE, 'add', 'carol@localhost').returncode == 0
+    alice2, _ = raw_login(s, ALICE, resource='tcp')
+    alice2.send("<iq type='set' id='blk'><block xmlns='urn:xmpp:blocking'>"
+                "<item jid='mallory@localhost'/></block></iq>")
+    el = raw_wait(alice2, lambda e: e.get('id') == 'blk')
+    assert el.get('type') == 'result', ET.tostring(el)
+    bob.send("<message to='%s' type='chat'><body>after</body></message>" % full)
+    time.sleep(0.5)
+    seen = []
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline and not any(
+            e.tag == q(NS_CLIENT, 'message') for e in seen):
+        seen += list(b.send())
+    # One request taken over by the next, and two more polls: nothing twice.
+    t, held = send_in_background(b)
+    time.sleep(0.3)
+    seen += list(b.send())
+    t.join(TIMEOUT)
+    seen += list(held['el'])
+    seen += list(b.send())
+    statuses = [e.findtext(q(NS_CLIENT, 'status')) for e in seen
+                if e.tag == q(NS_CLIENT, 'presence') and e.get('from') == bob_full]
+    assert statuses == ['s0', 's1', 's2'], xmls(seen)
+    pushes = [e for e in seen if is_push(e)]
+    assert len(pushes) == 1 and 'carol@localhost' in roster_items(pushes[0]), xmls(seen)
+    blocks = [e for e in seen if e.find('{urn:xmpp:blocking}block') is not None]
+    assert len(blocks) == 1, xmls(seen)
+    assert len([e for e in seen if e.tag == q(NS_CLIENT, 'message')]) == 1, xmls(seen)
+    b.send(type='terminate')
+    assert not s.redis('ZSCORE', 'xmpp:{%s}:bcastfor' % ALICE, b.sid)

@@ -5,7 +5,8 @@
 -- <prefix>{bare}:sm:<resource>  hash: id (the XEP-0198 id), owner (stream
 --   id of the handler serving it), resume (1: resumable), hin (client
 --   stanzas handled), acked (server stanzas the client acknowledged);
---   counts modulo 2^32.
+--   counts modulo 2^32; bpos (the user's broadcast log read up to this
+--   entry, for sessions that read it: router/route.h).
 -- <prefix>{bare}:smq:<resource> list: what was written to the client and
 --   not acknowledged, oldest first: inbox envelopes ("stanza ...\n<xml>")
 --   or "raw\n<xml>" for what the handler made itself.

@@ -291,7 +291,9 @@ enum certid_match certid_match(const X509 *cert, const char *domain)
 		return CERTID_DNS_ID;
 	if (presented)
 		return CERTID_NONE;
-	/* RFC 6125 6.4.4: the CN-ID as a last resort, without wildcards. */
+	/* RFC 6125 6.4.4: the CN-ID as a last resort; its wildcards (a MAY
+	 * there) declined, since a CA that vouches for a wildcard writes a
+	 * dNSName. */
 	cnlen = last_cn(cert, &cn);
 	if (cnlen < 0)
 		return CERTID_NONE;

@@ -33,7 +33,9 @@
  * a.b.example.org), with at least two labels after it (no "*.org"), never
  * for a domain that looks like an IPv4 address. Partial wildcards
  * ("a*.example.org"), '*' anywhere else, and wildcards in an XmppAddr or
- * a CN-ID never match. An identifier holding a NUL byte (a forged
+ * a CN-ID never match (RFC 6125 makes every wildcard match a MAY, 6.4.3,
+ * and applies the same rules to the CN-ID, 6.4.4; we decline it for that
+ * legacy last resort). An identifier holding a NUL byte (a forged
  * "good.example\0.evil.example") or bytes outside ASCII (dNSName,
  * SRV-ID, CN-ID) never matches. A certificate with two subjectAltName
  * extensions, or one that does not decode, authenticates nothing.

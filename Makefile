@@ -22,13 +22,16 @@ XCFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -MMD -MP \
 # compiler's to enforce: lib/ sees itself only, router/ sees lib/, the
 # programs (handler/, ctl/) see lib/, router/ and their own folder, and
 # web/ (xmpp-web, which runs the handler's stream) handler/ too. A router
-# file that includes a handler header does not compile.
+# file that includes a handler header does not compile. s2s/ (federation)
+# sees lib/ and itself only: it knows nothing of Redis or of a client's
+# stream.
 INC_lib     := -Ilib
 INC_router  := -Ilib -Irouter
 INC_handler := -Ilib -Irouter -Ihandler
 INC_web     := -Ilib -Irouter -Ihandler -Iweb
 INC_ctl     := -Ilib -Irouter -Ictl
 INC_listen  := -Ilib
+INC_s2s     := -Ilib -Is2s
 INC_tests   := -Ilib -Irouter -Ihandler
 # Programs are linked statically: each connection is a fresh process, and
 # every shared library, the C library's too, costs it exec time (dynamic
@@ -59,6 +62,9 @@ ifeq ($(STATIC),no)
 LIBS_WEB  := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) \
              -lhttp_parser -lwslay -ldl
 endif
+# s2s/ resolves remote domains with c-ares. Like libwslay for xmpp-web it
+# links shared (-lcares), whatever STATIC says: a program of its own.
+LIBS_S2S  := $(shell pkg-config --libs libcares 2>/dev/null || echo -lcares)
 ifeq ($(STATIC),yes)
 LIBS_CTL  := -static -lexpat -lhiredis -lnettle -lidn
 LIBS_HANDLER := -static -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -pthread
@@ -85,6 +91,7 @@ HANDLER   := $(wildcard handler/*.c)
 WEB       := $(wildcard web/*.c)
 CTL       := $(wildcard ctl/*.c)
 LISTEN    := $(wildcard listen/*.c)
+S2S       := $(wildcard s2s/*.c)
 LUA       := $(wildcard router/lua/*.lua)
 LUALIB    := $(wildcard router/lua/lib/*.lua)
 UNITTESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -94,6 +101,8 @@ LIBOBJ    := $(call obj,$(LIB))
 ROUTEROBJ := $(call obj,$(ROUTER)) $(B)/gen/scripts.o
 # The stream, the modules and the loop: everything of handler/ but its main().
 STREAMOBJ := $(call obj,$(filter-out handler/main.c,$(HANDLER))) $(B)/gen/seccomp.o
+# Federation: s2s/ and the few lib/ objects it uses (no Redis, no XML).
+S2SOBJ    := $(call obj,$(S2S)) $(B)/lib/random.o
 
 all: $(B)/xmpp-handler $(B)/xmpp-web $(B)/xmppctl $(B)/xmpp-listen
 
@@ -165,15 +174,22 @@ unit: $(addprefix $(B)/tests/,$(UNITTESTS))
 # program each (tests/clients/). Built only when pkg-config finds the
 # library (tests/deps.sh installs it); a test whose client is missing
 # fails and says so. Linked shared: they are not xmppd's programs.
-TESTCLIENTS := $(if $(shell pkg-config --exists libstrophe 2>/dev/null && echo y),$(B)/strophe-sm)
+TESTCLIENTS := $(if $(shell pkg-config --exists libstrophe 2>/dev/null && echo y),$(B)/strophe-sm) \
+               $(if $(shell pkg-config --exists libcares 2>/dev/null && echo y),$(B)/srvlookup)
 $(B)/strophe-sm: tests/clients/strophe-sm.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow $(shell pkg-config --cflags libstrophe) \
 	    $(CFLAGS) $< $(LDFLAGS) $(shell pkg-config --libs libstrophe) -o $@
 
+# srvlookup drives xmppd's own s2s/dns.c (test_s2s_dns.py), so it is
+# built with xmppd's flags and include paths.
+$(B)/srvlookup: tests/clients/srvlookup.c $(S2SOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) $(INC_s2s) $(CFLAGS) $< $(S2SOBJ) $(LDFLAGS) $(LIBS_S2S) -o $@
+
 testclients: $(TESTCLIENTS)
 
--include $(patsubst %.o,%.d,$(call obj,$(LIB) $(ROUTER) $(HANDLER) $(WEB) $(CTL) $(LISTEN)) $(B)/gen/scripts.o)
+-include $(patsubst %.o,%.d,$(call obj,$(LIB) $(ROUTER) $(HANDLER) $(WEB) $(CTL) $(LISTEN) $(S2S)) $(B)/gen/scripts.o)
 
 deps:
 	@sh tests/deps.sh

@@ -11,11 +11,14 @@
 # tests/browser/package-lock.json; Strophe.js, by
 # tests/clients/bosh/package-lock.json) are then installed with `npm ci`
 # into each folder's node_modules when that is missing or was made from
-# another lock file (any user; needs the npm registry).
+# another lock file (any user; needs the npm registry). libc-ares-dev is
+# for s2s/ (federation's DNS), dnsmasq-base for its test
+# (tests/proto/test_s2s_dns.py): the dnsmasq program alone, not the
+# dnsmasq package, whose system service would start and take port 53.
 set -eu
 
 PKGS="pkg-config libexpat1-dev libhiredis-dev libsystemd-dev libssl-dev libidn-dev nettle-dev
-libseccomp-dev libwslay-dev libhttp-parser-dev redis-server redis-tools systemd openssl python3 python3-slixmpp python3-aiohttp python3-openssl python3-pytest
+libseccomp-dev libwslay-dev libhttp-parser-dev libc-ares-dev dnsmasq-base redis-server redis-tools systemd openssl python3 python3-slixmpp python3-aiohttp python3-openssl python3-pytest
 python3-pytest-xdist mandoc go-sendxmpp libstrophe-dev
 gajim xvfb dbus-daemon chromium"
 # Debian's node and npm, unless a node is installed already (e.g. nodesource's)

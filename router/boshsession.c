@@ -95,7 +95,7 @@ int bosh_claim(struct store *s, const char *sid, unsigned long long rid, int ttl
 		memcpy(*answer, r->element[1]->str, r->element[1]->len);
 		(*answer)[r->element[1]->len] = '\0';
 		*answer_len = r->element[1]->len;
-	} else if (o == BOSH_CLAIMED || o == BOSH_BAD) {
+	} else if (o == BOSH_CLAIMED || o == BOSH_BAD || o == BOSH_HELD) {
 		memset(b, 0, sizeof *b);
 		store_reply_str(r, 1, b->state, sizeof b->state);
 		store_reply_str(r, 2, b->jid, sizeof b->jid);

@@ -47,7 +47,8 @@ int bosh_create(struct store *s, const char *sid, const struct bosh_session *b,
 enum bosh_claim_result {
 	BOSH_CLAIMED = 0,       /* rid is the next request: b filled */
 	BOSH_REPLAY = 1,        /* a repeated request: *answer (malloc'd) is its answer */
-	BOSH_HELD = 2,          /* a repeated request whose answer is not kept yet */
+	BOSH_HELD = 2,          /* a repeated request whose answer is not kept yet:
+	                           b filled, it takes the held one's place */
 	BOSH_EARLY = 3,         /* it overtook its predecessor: try again shortly */
 	BOSH_BAD = 4,           /* outside the window: b filled, the session is to end */
 	BOSH_NONE = 5           /* no such session */

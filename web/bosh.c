@@ -343,7 +343,7 @@ static int claim(struct bosh_req *r)
 		free(ans);
 		break;
 	case BOSH_HELD:
-		answer(r, NULL, NULL, 0);
+		log_msg(LOG_INFO, "BOSH rid %llu sent again while held: taken over", r->rid);
 		break;
 	case BOSH_BAD:
 		break;                   /* go_on ends the session */
@@ -586,7 +586,7 @@ static void go_on(struct bosh_req *r, const struct xml_node *body, const char *p
 		return;
 	}
 	o = claim(r);
-	if (o != BOSH_CLAIMED && o != BOSH_BAD)
+	if (o != BOSH_CLAIMED && o != BOSH_BAD && o != BOSH_HELD)
 		return;
 	conn_start(r, peer);
 	if (restore(r, body) == -1)
@@ -598,6 +598,16 @@ static void go_on(struct bosh_req *r, const struct xml_node *body, const char *p
 		if (!conn_closing(&r->c))
 			stream_feed(&r->c, end, sizeof end - 1);
 		finish(r, "item-not-found");
+		return;
+	}
+	if (o == BOSH_HELD) {
+		/* XEP-0124 14.3: the client lost the connection of a request
+		 * still held and sent it again; its content was fed already.
+		 * Resuming kicked the process that held it: this one waits and
+		 * answers in its place, under the same rid. */
+		if (!strcmp(r->b.state, BOSH_ST_SESSION) && r->b.requests > 1)
+			hold(r);
+		finish(r, NULL);
 		return;
 	}
 	feed_children(r, body);

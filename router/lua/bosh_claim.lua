@@ -6,13 +6,15 @@
 -- that overtook its predecessor, up to 'requests' above, is told to wait
 -- for it. One at most 'requests' below is a repeated request, answered
 -- with the answer kept for it (or, none kept yet, one still being
--- answered).
+-- answered: the client lost that connection, and this one takes its
+-- place).
 -- Claiming proves the answers up to rid - requests read: the count at
 -- the end of the last of them becomes 'acked', and they are forgotten.
 -- KEYS[1] the session's hash. ARGV[1] rid, ARGV[2] the hash's lifetime,
 -- ARGV[3] '1' to claim without the predecessor fed.
 -- Returns { 'claimed', state, jid, res, smid, acked, sent, to, authid,
--- wait, inactivity, requests, sasl }, { 'replay', answer }, { 'held' },
+-- wait, inactivity, requests, sasl }, { 'replay', answer }, { 'held',
+-- state ... as claimed },
 -- { 'early' }, { 'bad', state ... as claimed } (outside the window, or
 -- still ahead of its predecessor when told to claim anyway: the session
 -- is to end), or { 'none' } (no such session).
@@ -34,7 +36,11 @@ if rid <= last then
   if a then
     return { 'replay', a }
   end
-  return { 'held' }
+  -- its first copy may still be feeding its stanzas: wait for that
+  if ARGV[3] ~= '1' and tonumber(f[13] or last) < rid then
+    return { 'early' }
+  end
+  return with_state('held', f[7] or '0')
 end
 if rid > last + req or (rid > last + 1 and ARGV[3] == '1') then
   return with_state('bad', f[7] or '0')

@@ -56,7 +56,9 @@ def test_claim_early_bad_held_replay(r):
     make(r)
     assert claim(r, 12) == ["early"]         # overtook 11: wait for it
     assert claim(r, 13)[:2] == ["bad", "session"]   # beyond the window: ends
-    assert claim(r, 10) == ["held"]          # in the window, no answer kept
+    # in the window, no answer kept: the retry takes the held one's place
+    assert claim(r, 10) == ["held", "session", A, RES, "sm1", "0", "0", "x", "a1", "60",
+                            "60", "2", ""]
     record(r, 10, "<body/>")
     assert claim(r, 10) == ["replay", "<body/>"]
     assert claim(r, 8)[0] == "bad"           # below the window
@@ -105,6 +107,18 @@ def test_claim_waits_until_the_predecessor_fed(r):
     assert claim(r, 12)[0] == "claimed"
     assert claim(r, 13) == ["early"]
     assert claim(r, 13, force=True)[0] == "claimed"
+
+
+def test_held_retry_waits_until_its_first_copy_fed(r):
+    """A request sent again while its first copy is still feeding its
+    stanzas waits for that (or for long enough: force)."""
+    make(r)
+    assert claim(r, 11)[0] == "claimed"
+    assert claim(r, 11) == ["early"]
+    assert claim(r, 11, force=True)[0] == "held"
+    fed(r, 11)
+    assert claim(r, 11)[0] == "held"
+    assert field(r, "rid") == "11"
 
 
 def test_fed_only_goes_up(r):

@@ -492,3 +492,50 @@ def test_broadcasts_between_requests_come_once_in_order(server_factory):
     assert len([e for e in seen if e.tag == q(NS_CLIENT, 'message')]) == 1, xmls(seen)
     b.send(type='terminate')
     assert not s.redis('ZSCORE', 'xmpp:{%s}:bcastfor' % ALICE, b.sid)
+
+
+def test_repeated_rid_takes_over_the_held_request(server_factory):
+    """XEP-0124 14.3: a request sent again while the server still holds it
+    (the client lost that connection) takes its place: it is the one
+    answered, under the same rid, when something comes. The same if the
+    first copy's connection is already gone."""
+    s = bosh_server(server_factory)
+    b = Bosh(s.ports[1], wait=6)
+    full = b.login()
+    bob, bob_full = raw_login(s, BOB)
+    for n, drop_first in enumerate((False, True)):
+        b.rid += 1
+        first = {}
+
+        def held():
+            t0 = time.monotonic()
+            try:
+                first['data'] = post(s.ports[1], b.body(), timeout=1 if drop_first else 20)[2]
+            except OSError:
+                first['data'] = None          # the client gave up on it
+            first['t'] = time.monotonic() - t0
+
+        t = threading.Thread(target=held)
+        t.start()
+        time.sleep(1.5)
+        again, retry = {}, threading.Thread(
+            target=lambda: again.update(el=b.send(rid=b.rid, timeout=20)))
+        retry.start()
+        time.sleep(1)
+        bob.send("<message to='%s' type='chat'><body>to the retry %d</body></message>"
+                 % (full, n))
+        retry.join(TIMEOUT)
+        t.join(TIMEOUT)
+        m = again['el'].find(q(NS_CLIENT, 'message'))
+        assert m is not None and m.findtext(q(NS_CLIENT, 'body')) == 'to the retry %d' % n, \
+            ET.tostring(again['el'])
+        if not drop_first:
+            # the first copy was let go, empty, when the retry came
+            assert first['t'] < 4 and ET.fromstring(first['data']).find(
+                q(NS_CLIENT, 'message')) is None, first
+        # the retry's answer is the one kept for that rid
+        status, _, kept = post(s.ports[1], b.body(rid=b.rid))
+        assert b'to the retry %d' % n in kept
+    el = b.send("<message xmlns='jabber:client' to='%s'><body>on</body></message>" % bob_full)
+    assert el.get('type') is None
+    raw_wait(bob, body_is('on'))

@@ -114,6 +114,8 @@ int bosh_claim(struct store *s, const char *sid, unsigned long long rid, int ttl
 		store_reply_str(r, 11, num, sizeof num);
 		b->requests = atoi(num);
 		store_reply_str(r, 12, b->sasl, sizeof b->sasl);
+		store_reply_str(r, 13, num, sizeof num);
+		b->empty_poll_ms = strtoll(num, NULL, 10);
 	}
 	freeReplyObject(r);
 	return o;
@@ -166,13 +168,14 @@ int bosh_set_state(struct store *s, const char *sid, const char *state, const ch
 
 int bosh_record(struct store *s, const char *sid, unsigned long long rid, const char *answer,
     size_t len, int has_count, unsigned long count, const char *owner, const char *bare,
-    const char *res)
+    const char *res, long long empty_poll_ms)
 {
 	static const char *const outcomes[] = { [BOSH_RECORDED] = "recorded",
 		[BOSH_TAKEN] = "taken", [BOSH_GONE] = "none", NULL };
 	char key[STORE_MAX_GLOBAL_KEY], sm[STORE_MAX_KEY], what[STORE_MAX_KEY], rids[24], n[24];
-	const char *argv[6];
-	size_t lens[6];
+	char pe[24] = "";
+	const char *argv[7];
+	size_t lens[7];
 	redisReply *r;
 	int o, i;
 
@@ -188,9 +191,12 @@ int bosh_record(struct store *s, const char *sid, unsigned long long rid, const 
 		snprintf(n, sizeof n, "%lu", count);
 	argv[0] = key; argv[1] = sm; argv[2] = rids; argv[3] = answer; argv[4] = n;
 	argv[5] = owner;
-	for (i = 0; i < 6; i++)
+	if (empty_poll_ms > 0)
+		snprintf(pe, sizeof pe, "%lld", empty_poll_ms);
+	argv[6] = pe;
+	for (i = 0; i < 7; i++)
 		lens[i] = i == 3 ? len : strlen(argv[i]);
-	o = store_script(s, "bosh_record", lua_bosh_record, lua_bosh_record_sha, 2, 6, argv,
+	o = store_script(s, "bosh_record", lua_bosh_record, lua_bosh_record_sha, 2, 7, argv,
 	    lens, outcomes, &r);
 	if (o >= 0)
 		freeReplyObject(r);

@@ -37,6 +37,8 @@ struct bosh_session {
 	int wait, inactivity, requests, hold;
 	char ver[16];
 	char sasl[BOSH_SASL_MAX];        /* the login in progress, in state "auth" */
+	long long empty_poll_ms;         /* the last request, empty, got an empty answer:
+	                                    when it came (Unix ms; 0: not so) */
 };
 
 /* Make the session sid (its first request, rid), alive for ttl seconds.
@@ -70,10 +72,12 @@ int bosh_set_state(struct store *s, const char *sid, const char *state, const ch
 enum bosh_record_result { BOSH_RECORDED = 0, BOSH_TAKEN = 1, BOSH_GONE = 2 };
 /* Keep the answer to rid, and count (when has_count) as the session's
  * count at its end, if stream id owner still owns the stream management
- * state of bare/res (owner "": none yet, no check) (bosh_record.lua). */
+ * state of bare/res (owner "": none yet, no check) (bosh_record.lua);
+ * empty_poll_ms > 0: the request was empty, and so is its answer, and
+ * it came then (Unix ms), for the next request's polling check. */
 int bosh_record(struct store *s, const char *sid, unsigned long long rid, const char *answer,
     size_t len, int has_count, unsigned long count, const char *owner, const char *bare,
-    const char *res);
+    const char *res, long long empty_poll_ms);
 
 /* Keep the SASL exchange in progress (sasl_pending's string; "": none).
  * 0, or an xerr.h code. */

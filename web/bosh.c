@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <http_parser.h>
@@ -82,6 +83,8 @@ struct bosh_req {
 	struct bosh_session b;
 	char sid[BOSH_SID_MAX];
 	unsigned long long rid;
+	long long arrived_ms;    /* when the request came (Unix ms) */
+	int empty;               /* no stanzas, no terminate: a poll */
 	int conn_ready;          /* c was initialised */
 	int client_gone;         /* the client closed the held request */
 };
@@ -558,7 +561,8 @@ static void finish(struct bosh_req *r, const char *terminating)
 		goto out;
 	} else {
 		rec = bosh_record(&r->st, r->sid, r->rid, b.p, b.len, bound && !c->taken,
-		    c->sm.out, bound && !c->taken ? c->stream_id : "", c->bare, c->jid.resource);
+		    c->sm.out, bound && !c->taken ? c->stream_id : "", c->bare, c->jid.resource,
+		    r->empty && !r->out.body.len ? r->arrived_ms : 0);
 		if (rec == BOSH_TAKEN) {
 			b.len = 0;
 			body_make(&b, NULL, NULL, 0);
@@ -575,6 +579,33 @@ out:
 	xbuf_free(&b);
 }
 
+/* XEP-0124 11: in a polling session (hold 0), an empty request that
+ * comes less than 'polling' seconds after an empty one that got an empty
+ * answer is too early. */
+static int polls_too_often(const struct bosh_req *r)
+{
+	return r->empty && r->b.requests == 1 && r->b.empty_poll_ms > 0 &&
+	    r->arrived_ms - r->b.empty_poll_ms < BOSH_POLLING * 1000LL;
+}
+
+/* Unix time in milliseconds. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* No stanza and no terminate in the body. */
+static int is_empty(const struct xml_node *body, int terminating)
+{
+	const struct xml_node *ch;
+	for (ch = body->children; ch; ch = ch->next)
+		if (ch->name)
+			return 0;
+	return !terminating;
+}
+
 static void go_on(struct bosh_req *r, const struct xml_node *body, const char *peer)
 {
 	const char *type = xml_get(body, "type");
@@ -585,19 +616,22 @@ static void go_on(struct bosh_req *r, const struct xml_node *body, const char *p
 		terminate(r, "bad-request");
 		return;
 	}
+	r->empty = is_empty(body, terminating);
 	o = claim(r);
 	if (o != BOSH_CLAIMED && o != BOSH_BAD && o != BOSH_HELD)
 		return;
 	conn_start(r, peer);
 	if (restore(r, body) == -1)
 		return;
-	if (o == BOSH_BAD) {
+	if (o == BOSH_BAD || (o == BOSH_CLAIMED && polls_too_often(r))) {
 		/* XEP-0124 14.2: a rid outside the window ends the session,
-		 * as the client's own terminate would (nothing of it fed). */
-		log_msg(LOG_INFO, "BOSH rid %llu outside the window", r->rid);
+		 * as the client's own terminate would (nothing of it fed);
+		 * so does polling faster than allowed (XEP-0124 12). */
+		log_msg(LOG_INFO, "BOSH rid %llu %s", r->rid, o == BOSH_BAD ?
+		    "outside the window" : "polls too often");
 		if (!conn_closing(&r->c))
 			stream_feed(&r->c, end, sizeof end - 1);
-		finish(r, "item-not-found");
+		finish(r, o == BOSH_BAD ? "item-not-found" : "policy-violation");
 		return;
 	}
 	if (o == BOSH_HELD) {
@@ -641,6 +675,7 @@ void bosh_serve(struct http_req *req, const struct config *cfg, const char *peer
 	r = xcalloc(1, sizeof *r);
 	r->http = req;
 	r->cfg = cfg;
+	r->arrived_ms = now_ms();
 	if (!(body = read_body(r)))
 		goto out;
 	if (serve_store(&r->st, cfg) == -1) {

@@ -30,9 +30,9 @@ def fed(r, rid):
     return r.eval("bosh_fed", [hkey()], [str(rid)])
 
 
-def record(r, rid, answer, count="", owner=""):
+def record(r, rid, answer, count="", owner="", pe=""):
     return r.eval("bosh_record", [hkey(), key(A, "sm:" + RES)],
-                  [str(rid), answer, count, owner])
+                  [str(rid), answer, count, owner, pe])
 
 
 def field(r, name):
@@ -47,7 +47,7 @@ def test_claim_next_returns_the_state(r):
     make(r)
     got = claim(r, 11)
     assert got == ["claimed", "session", A, RES, "sm1", "0", "0", "x", "a1", "60", "60", "2",
-                   ""]
+                   "", "0"]
     assert field(r, "rid") == "11"
     assert 0 < r("TTL", hkey()) <= 210
 
@@ -58,7 +58,7 @@ def test_claim_early_bad_held_replay(r):
     assert claim(r, 13)[:2] == ["bad", "session"]   # beyond the window: ends
     # in the window, no answer kept: the retry takes the held one's place
     assert claim(r, 10) == ["held", "session", A, RES, "sm1", "0", "0", "x", "a1", "60",
-                            "60", "2", ""]
+                            "60", "2", "", "0"]
     record(r, 10, "<body/>")
     assert claim(r, 10) == ["replay", "<body/>"]
     assert claim(r, 8)[0] == "bad"           # below the window
@@ -88,6 +88,18 @@ def test_record_checks_the_owner(r):
     assert record(r, 11, "<body>x</body>", "4", "p1") == ["recorded"]
     assert field(r, "a:11") == "<body>x</body>" and field(r, "n:11") == "4"
     assert field(r, "sent") == "4"
+
+
+def test_record_keeps_when_an_empty_poll_got_nothing(r):
+    """'pe': the time of the last request if it was empty and so was its
+    answer (the polling check), cleared by any other answer."""
+    make(r, requests=1)
+    assert record(r, 10, "<body/>", pe="1700000000123") == ["recorded"]
+    assert field(r, "pe") == "1700000000123"
+    assert claim(r, 11)[13] == "1700000000123"
+    fed(r, 11)
+    assert record(r, 11, "<body>x</body>") == ["recorded"]
+    assert field(r, "pe") is None and claim(r, 12)[13] == "0"
 
 
 def test_record_without_count_or_session(r):

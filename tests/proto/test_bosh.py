@@ -539,3 +539,23 @@ def test_repeated_rid_takes_over_the_held_request(server_factory):
     el = b.send("<message xmlns='jabber:client' to='%s'><body>on</body></message>" % bob_full)
     assert el.get('type') is None
     raw_wait(bob, body_is('on'))
+
+
+def test_polling_faster_than_allowed_ends_the_session(server_factory):
+    """XEP-0124 11/12: in a polling session (hold='0'), an empty request
+    less than 'polling' seconds after an empty one that got nothing ends
+    the session with policy-violation; one with a stanza between is fine."""
+    s = bosh_server(server_factory)
+    b = Bosh(s.ports[1], wait=5, hold=0)
+    b.login()
+    assert len(b.send()) == 0                # after the bind: fine
+    b.send("<presence xmlns='jabber:client'/>")
+    el = b.send()
+    assert el.get('type') is None, ET.tostring(el)
+    el = b.send()                            # the previous poll got nothing
+    if len(el) == 0 and el.get('type') is None:
+        el = b.send()                        # (the presence came back late)
+    assert el.get('type') == 'terminate' and el.get('condition') == 'policy-violation', \
+        ET.tostring(el)
+    assert not s.redis('EXISTS', 'xmpp:bosh:' + b.sid)
+    assert not s.redis('HGET', 'xmpp:{%s}:sessions' % ALICE, 'web')

@@ -363,7 +363,8 @@ int conn_sm_start(struct conn *c, int resume, char *id, size_t idsz)
 
 	if (idsz < 2 * SM_ID_BYTES + 1 || random_hex(id, SM_ID_BYTES) < 0)
 		abort();
-	r = sm_enable(c->store, c->bare, c->jid.resource, c->stream_id, id, resume);
+	r = sm_enable(c->store, c->bare, c->jid.resource, c->stream_id, id, resume,
+	    c->sm.detach_secs);
 	if (r == SM_TAKEN) {
 		c->taken = 1;
 		conn_stream_error(c, "conflict", "resource taken by another session");

@@ -235,8 +235,8 @@ int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
 				z = store_cmd(s, "ZADD %s %ld %b", expiry, t + s->session_ttl, e->str, e->len);
 				if (z)
 					freeReplyObject(z);
-			} else if (seen && seen + s->resume_timeout > t &&
-			    sm_adopt(s, sp + 1, slash + 1, m, seen + s->resume_timeout) == 1) {
+			} else if (seen && sm_adopt(s, sp + 1, slash + 1, m, seen, s->resume_timeout,
+			    t) == 1) {
 				/* Its handler died; its client may still resume it. */
 			} else if (session_unregister(s, sp + 1, slash + 1, m, &pres) == SESSION_OURS) {
 				n++;

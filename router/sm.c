@@ -28,11 +28,12 @@ static void res_key(struct store *s, const char *bare, const char *kind, const c
 }
 
 int sm_enable(struct store *s, const char *bare, const char *resource, const char *id,
-    const char *smid, int resume)
+    const char *smid, int resume, int detach_secs)
 {
 	static const char *const outcomes[] = { [SM_OK] = "enabled", [SM_TAKEN] = "taken", NULL };
 	char sessions[STORE_MAX_KEY], sm[STORE_MAX_KEY], smq[STORE_MAX_KEY], smids[STORE_MAX_KEY];
-	const char *argv[8];
+	char ds[16] = "";
+	const char *argv[9];
 	redisReply *r;
 	int o;
 
@@ -42,7 +43,10 @@ int sm_enable(struct store *s, const char *bare, const char *resource, const cha
 	store_user_key(s, bare, "smids", smids, sizeof smids);
 	argv[0] = sessions; argv[1] = sm; argv[2] = smq; argv[3] = smids;
 	argv[4] = resource; argv[5] = id; argv[6] = smid; argv[7] = resume ? "1" : "0";
-	o = store_script(s, "sm_enable", lua_sm_enable, lua_sm_enable_sha, 4, 8, argv, NULL,
+	if (detach_secs > 0)
+		snprintf(ds, sizeof ds, "%d", detach_secs);
+	argv[8] = ds;
+	o = store_script(s, "sm_enable", lua_sm_enable, lua_sm_enable_sha, 4, 9, argv, NULL,
 	    outcomes, &r);
 	if (o >= 0)
 		freeReplyObject(r);
@@ -255,21 +259,24 @@ int sm_end(struct store *s, const char *bare, const char *resource, const char *
 }
 
 int sm_adopt(struct store *s, const char *bare, const char *resource, const char *id,
-    long deadline)
+    long seen, int secs, long now)
 {
 	static const char *const outcomes[] = { "no", "adopted", NULL };
 	char sessions[STORE_MAX_KEY], expiry[STORE_MAX_GLOBAL_KEY], sm[STORE_MAX_KEY], dl[24];
-	const char *argv[7];
+	char se[24], ns[24];
+	const char *argv[9];
 	redisReply *r;
 	int o;
 
 	store_user_key(s, bare, "sessions", sessions, sizeof sessions);
 	store_global_key(s, "expiry", expiry, sizeof expiry);
 	res_key(s, bare, "sm:", resource, sm, sizeof sm);
-	snprintf(dl, sizeof dl, "%ld", deadline);
+	snprintf(dl, sizeof dl, "%ld", seen + secs);
+	snprintf(se, sizeof se, "%ld", seen);
+	snprintf(ns, sizeof ns, "%ld", now);
 	argv[0] = sessions; argv[1] = expiry; argv[2] = sm;
-	argv[3] = resource; argv[4] = id; argv[5] = dl; argv[6] = bare;
-	o = store_script(s, "sm_adopt", lua_sm_adopt, lua_sm_adopt_sha, 3, 7, argv, NULL,
+	argv[3] = resource; argv[4] = id; argv[5] = dl; argv[6] = bare; argv[7] = se; argv[8] = ns;
+	o = store_script(s, "sm_adopt", lua_sm_adopt, lua_sm_adopt_sha, 3, 9, argv, NULL,
 	    outcomes, &r);
 	if (o >= 0)
 		freeReplyObject(r);

@@ -4,7 +4,8 @@
  * handler still sits on a dead socket.
  *
  * Per session (router/lua/lib/sm.lua has the exact layout):
- *   <prefix>{bare}:sm:<resource>   hash id, owner, resume, hin, acked, bpos
+ *   <prefix>{bare}:sm:<resource>   hash id, owner, resume, dsecs, hin, acked,
+ *                                  bpos
  *   <prefix>{bare}:smq:<resource>  list: written, not yet acknowledged
  *   <prefix>{bare}:smids           hash: XEP-0198 id -> resource
  *   <prefix>{bare}:smgone:<id>     the handled count of an ended session
@@ -34,9 +35,10 @@ enum sm_result {
 };
 
 /* Start stream management for the session bare/resource held by stream
- * id, under XEP-0198 id smid (sm_enable.lua). SM_OK or SM_TAKEN. */
+ * id, under XEP-0198 id smid (sm_enable.lua); a detach of it lasts
+ * detach_secs (0: the server's resume_timeout). SM_OK or SM_TAKEN. */
 int sm_enable(struct store *s, const char *bare, const char *resource, const char *id,
-    const char *smid, int resume);
+    const char *smid, int resume, int detach_secs);
 
 /* What a handler tells Redis before it writes (sm_sync.lua). */
 struct sm_sync {
@@ -101,10 +103,12 @@ int sm_resume(struct store *s, const char *bare, const char *smid, unsigned long
  * SM_TAKEN. */
 int sm_end(struct store *s, const char *bare, const char *resource, const char *id);
 
-/* The handler of session id of bare/resource is dead: if the session is
- * resumable, detach it until deadline instead of ending it
- * (sm_adopt.lua). 1 adopted, 0 not (end it), or XE_REDIS / XE_REPLY. */
+/* The handler of session id of bare/resource is dead, last seen alive
+ * at `seen`: if the session is resumable, detach it instead of ending
+ * it, until seen + its own detach time (sm_enable's detach_secs), or
+ * seen + secs without one, if that is after now (sm_adopt.lua). 1
+ * adopted, 0 not (end it), or XE_REDIS / XE_REPLY. */
 int sm_adopt(struct store *s, const char *bare, const char *resource, const char *id,
-    long deadline);
+    long seen, int secs, long now);
 
 #endif

@@ -1177,9 +1177,9 @@ int route_inbox_peek(struct store *s, const char *bare, const char *resource, lo
  * sync says were taken leave the inbox, as sm_sync.lua does. ---- */
 
 int sm_enable(struct store *s, const char *bare, const char *resource, const char *id,
-    const char *smid, int resume)
+    const char *smid, int resume, int detach_secs)
 {
-	(void)bare; (void)resource; (void)id; (void)smid; (void)resume;
+	(void)bare; (void)resource; (void)id; (void)smid; (void)resume; (void)detach_secs;
 	return failing(s, "sm_enable") ? XE_REDIS : SM_OK;
 }
 
@@ -1254,9 +1254,9 @@ int sm_end(struct store *s, const char *bare, const char *resource, const char *
 }
 
 int sm_adopt(struct store *s, const char *bare, const char *resource, const char *id,
-    long deadline)
+    long seen, int secs, long now)
 {
-	(void)bare; (void)resource; (void)id; (void)deadline;
+	(void)bare; (void)resource; (void)id; (void)seen; (void)secs; (void)now;
 	return failing(s, "sm_adopt") ? XE_REDIS : 0;
 }
 

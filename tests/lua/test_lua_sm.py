@@ -61,11 +61,11 @@ def state(r, res=RES, id="sm1", owner="s1", resume=1, hin=0, acked=0, queue=(), 
         r("HSET", key(bare, "smids"), id, res)
 
 
-def enable(r, res=RES, id="s1", smid="sm1", resume=1, bare=A):
+def enable(r, res=RES, id="s1", smid="sm1", resume=1, bare=A, dsecs=""):
     return r.eval("sm_enable",
                   [key(bare, "sessions"), key(bare, "sm:" + res), key(bare, "smq:" + res),
                    key(bare, "smids")],
-                  [res, id, smid, "1" if resume else "0"])
+                  [res, id, smid, "1" if resume else "0", dsecs])
 
 
 def sync(r, id="s1", hin=0, acked=0, trim=0, taken=0, detach=0, entries=(), res=RES, bare=A,
@@ -89,10 +89,10 @@ def end(r, id="s1", res=RES, bare=A):
                   [id, key(bare, "smgone:"), GONE_TTL])
 
 
-def adopt(r, id="s1", deadline=NOW + 300, res=RES, bare=A):
+def adopt(r, id="s1", deadline=NOW + 300, res=RES, bare=A, seen=NOW - 10, now=NOW):
     return r.eval("sm_adopt",
                   [key(bare, "sessions"), gkey("expiry"), key(bare, "sm:" + res)],
-                  [res, id, deadline, bare])
+                  [res, id, deadline, bare, seen, now])
 
 
 def snapshot(r):
@@ -431,6 +431,34 @@ def test_adopt(r):
     assert record(r) == rec(id="s1", avail=1, pid=0, det=NOW + 300)
     assert expiry(r) == {member("s1"): NOW + 300}
     assert sm(r)["owner"] == "s1"          # the state is not touched
+
+
+def test_adopt_for_the_sessions_own_detach_time(r):
+    """A session that detaches for its own time (BOSH: its inactivity) is
+    adopted until its last sign of life plus that time, if still ahead."""
+    session(r, id="s1", avail=1, pid=42)
+    state(r)
+    r("HSET", key(A, "sm:" + RES), "dsecs", "60")
+    r("ZADD", gkey("expiry"), 0, member("s1"))
+    before = snapshot(r)
+    assert adopt(r, deadline=NOW + 300, seen=NOW - 60) == ["no"]     # over already
+    assert snapshot(r) == before
+    assert adopt(r, deadline=NOW + 300, seen=NOW - 10) == ["adopted"]
+    assert record(r) == rec(id="s1", avail=1, pid=0, det=NOW + 50)
+
+
+def test_adopt_no_when_the_deadline_passed(r):
+    session(r, id="s1", avail=1, pid=42)
+    state(r)
+    assert adopt(r, deadline=NOW) == ["no"]
+
+
+def test_enable_keeps_a_detach_time_of_its_own(r):
+    session(r)
+    assert enable(r, dsecs="60") == ["enabled"]
+    assert r("HGET", key(A, "sm:" + RES), "dsecs") == "60"
+    assert enable(r, res=RES) == ["enabled"]
+    assert r("HGET", key(A, "sm:" + RES), "dsecs") is None
 
 
 @pytest.mark.parametrize("case", ["no-record", "record-not-ours", "already-detached",

@@ -10,6 +10,7 @@ import base64
 import http.client
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -559,3 +560,34 @@ def test_polling_faster_than_allowed_ends_the_session(server_factory):
         ET.tostring(el)
     assert not s.redis('EXISTS', 'xmpp:bosh:' + b.sid)
     assert not s.redis('HGET', 'xmpp:{%s}:sessions' % ALICE, 'web')
+
+
+def test_killed_request_process_ends_the_session_after_inactivity(server_factory):
+    """The process holding a request is killed (SIGKILL): the reaper keeps
+    the session for the client's next request, but only for the session's
+    inactivity time, not for XEP-0198's resume_timeout; then it ends as
+    any does, and what came for it goes to offline storage."""
+    s = bosh_server(server_factory, bosh_inactivity=3, session_ttl=5, resume_timeout=600)
+    bob, _ = raw_login(s, BOB)
+    b = Bosh(s.ports[1], wait=30)
+    full = b.login()
+    sessions = 'xmpp:{%s}:sessions' % ALICE
+    b.rid += 1
+
+    def held():
+        try:
+            post(s.ports[1], b.body(), timeout=TIMEOUT)
+        except OSError:
+            pass                   # its process is killed: no answer
+
+    t = threading.Thread(target=held)
+    t.start()
+    time.sleep(1)
+    rec = dict(f.split('=', 1) for f in s.redis('HGET', sessions, 'web').split())
+    os.kill(int(rec['pid']), signal.SIGKILL)
+    bob.send("<message to='%s' type='chat'><body>to the dead</body></message>" % full)
+    off = 'xmpp:{%s}:offline' % ALICE
+    wait_until(lambda: s.redis('LLEN', off) == 1, timeout=30, what='offline')
+    assert 'to the dead' in s.redis('LRANGE', off, 0, -1)[0]
+    assert not s.redis('HGET', sessions, 'web')
+    t.join(TIMEOUT)

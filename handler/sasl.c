@@ -219,6 +219,16 @@ void sasl_stream_failure(struct conn *c)
 		conn_stream_error(c, "policy-violation", "too many failed authentication attempts");
 }
 
+int sasl_failures(struct conn *c)
+{
+	return sasl_of(c)->failures;
+}
+
+void sasl_set_failures(struct conn *c, int n)
+{
+	sasl_of(c)->failures = n;
+}
+
 static void sasl_success(struct conn *c, const char *data, size_t len, const char *how)
 {
 	sasl_record_success(c, sasl_of(c)->node);

@@ -57,6 +57,10 @@ int sasl_restore(struct conn *c, const char *saved);
 /* Count a failed attempt on this stream (SASL or iq:auth); the stream
  * ends with <policy-violation/> at SASL_MAX_FAILURES. */
 void sasl_stream_failure(struct conn *c);
+/* The stream's failed attempts so far, and the count brought back on a
+ * transport that keeps nothing between two elements (BOSH). */
+int sasl_failures(struct conn *c);
+void sasl_set_failures(struct conn *c, int n);
 /* Check a password against an account: 1 ok, 0 wrong or no such user,
  * -1 Redis error. Shared by PLAIN and iq:auth <password>. */
 int sasl_check_password(struct conn *c, const char *node, const char *password);

@@ -116,6 +116,8 @@ int bosh_claim(struct store *s, const char *sid, unsigned long long rid, int ttl
 		store_reply_str(r, 12, b->sasl, sizeof b->sasl);
 		store_reply_str(r, 13, num, sizeof num);
 		b->empty_poll_ms = strtoll(num, NULL, 10);
+		store_reply_str(r, 14, num, sizeof num);
+		b->auth_failures = atoi(num);
 	}
 	freeReplyObject(r);
 	return o;
@@ -214,6 +216,20 @@ int bosh_set_sasl(struct store *s, const char *sid, const char *saved)
 	store_argv_str(&a, "sasl");
 	if (saved[0])
 		store_argv_str(&a, saved);
+	return run(s, &a);
+}
+
+int bosh_set_failures(struct store *s, const char *sid, int n)
+{
+	char key[STORE_MAX_GLOBAL_KEY], num[16];
+	struct store_argv a = { .argc = 0 };
+
+	bosh_key(s, sid, key, sizeof key);
+	snprintf(num, sizeof num, "%d", n);
+	store_argv_str(&a, "HSET");
+	store_argv_str(&a, key);
+	store_argv_str(&a, "af");
+	store_argv_str(&a, num);
 	return run(s, &a);
 }
 

@@ -37,6 +37,7 @@ struct bosh_session {
 	int wait, inactivity, requests, hold;
 	char ver[16];
 	char sasl[BOSH_SASL_MAX];        /* the login in progress, in state "auth" */
+	int auth_failures;               /* failed login attempts of its stream */
 	long long empty_poll_ms;         /* the last request, empty, got an empty answer:
 	                                    when it came (Unix ms; 0: not so) */
 };
@@ -82,6 +83,10 @@ int bosh_record(struct store *s, const char *sid, unsigned long long rid, const 
 /* Keep the SASL exchange in progress (sasl_pending's string; "": none).
  * 0, or an xerr.h code. */
 int bosh_set_sasl(struct store *s, const char *sid, const char *saved);
+
+/* Keep the count of failed login attempts of the session's stream. 0,
+ * or an xerr.h code. */
+int bosh_set_failures(struct store *s, const char *sid, int n);
 
 /* The session is over: remove its hash. 0, or an xerr.h code. */
 int bosh_delete(struct store *s, const char *sid);

@@ -424,6 +424,9 @@ static int restore(struct bosh_req *r, const struct xml_node *body)
 	if (!strcmp(r->b.state, BOSH_ST_AUTH) && r->b.sasl[0] &&
 	    sasl_restore(&r->c, r->b.sasl) == -1)
 		log_msg(LOG_INFO, "BOSH: SASL exchange not restored");
+	/* One budget of failed attempts per session, as per stream. */
+	if (!strcmp(r->b.state, BOSH_ST_AUTH))
+		sasl_set_failures(&r->c, r->b.auth_failures);
 	if (strcmp(r->b.state, BOSH_ST_SESSION))
 		return 0;
 	rs = conn_sm_resume(&r->c, r->b.smid, r->b.acked, (r->b.sent - r->b.acked) & SM_MASK,
@@ -462,6 +465,9 @@ static int advance(struct bosh_req *r)
 			return rs;
 		return bosh_set_state(&r->st, r->sid, BOSH_ST_BIND, r->c.bare, NULL, NULL);
 	}
+	if (!strcmp(r->b.state, BOSH_ST_AUTH) && sasl_failures(&r->c) != r->b.auth_failures &&
+	    (rs = bosh_set_failures(&r->st, r->sid, sasl_failures(&r->c))) < 0)
+		return rs;
 	if (!strcmp(r->b.state, BOSH_ST_AUTH)) {
 		/* A SCRAM exchange goes on in the next request: keep it. */
 		if (!sasl_pending(&r->c, sasl, sizeof sasl))

@@ -13,20 +13,21 @@
 -- KEYS[1] the session's hash. ARGV[1] rid, ARGV[2] the hash's lifetime,
 -- ARGV[3] '1' to claim without the predecessor fed.
 -- Returns { 'claimed', state, jid, res, smid, acked, sent, to, authid,
--- wait, inactivity, requests, sasl, pe }, { 'replay', answer }, { 'held',
+-- wait, inactivity, requests, sasl, pe, af }, { 'replay', answer }, { 'held',
 -- state ... as claimed },
 -- { 'early' }, { 'bad', state ... as claimed } (outside the window, or
 -- still ahead of its predecessor when told to claim anyway: the session
 -- is to end), or { 'none' } (no such session).
 local f = redis.call('HMGET', KEYS[1], 'rid', 'requests', 'state', 'jid', 'res', 'smid',
-  'acked', 'sent', 'to', 'authid', 'wait', 'inactivity', 'fed', 'sasl', 'pe')
+  'acked', 'sent', 'to', 'authid', 'wait', 'inactivity', 'fed', 'sasl', 'pe', 'af')
 if not f[1] then
   return { 'none' }
 end
 local rid, last, req = tonumber(ARGV[1]), tonumber(f[1]), tonumber(f[2])
 local function with_state(outcome, acked)
   return { outcome, f[3] or '', f[4] or '', f[5] or '', f[6] or '', acked, f[8] or acked,
-    f[9] or '', f[10] or '', f[11] or '0', f[12] or '0', f[2], f[14] or '', f[15] or '0' }
+    f[9] or '', f[10] or '', f[11] or '0', f[12] or '0', f[2], f[14] or '', f[15] or '0',
+    f[16] or '0' }
 end
 if rid <= last then
   if rid <= last - req then

@@ -47,7 +47,7 @@ def test_claim_next_returns_the_state(r):
     make(r)
     got = claim(r, 11)
     assert got == ["claimed", "session", A, RES, "sm1", "0", "0", "x", "a1", "60", "60", "2",
-                   "", "0"]
+                   "", "0", "0"]
     assert field(r, "rid") == "11"
     assert 0 < r("TTL", hkey()) <= 210
 
@@ -58,7 +58,7 @@ def test_claim_early_bad_held_replay(r):
     assert claim(r, 13)[:2] == ["bad", "session"]   # beyond the window: ends
     # in the window, no answer kept: the retry takes the held one's place
     assert claim(r, 10) == ["held", "session", A, RES, "sm1", "0", "0", "x", "a1", "60",
-                            "60", "2", "", "0"]
+                            "60", "2", "", "0", "0"]
     record(r, 10, "<body/>")
     assert claim(r, 10) == ["replay", "<body/>"]
     assert claim(r, 8)[0] == "bad"           # below the window

@@ -395,6 +395,25 @@ def test_wrong_password_then_right(server_factory):
     assert el.find(q(NS_SASL, 'success')) is not None, ET.tostring(el)
 
 
+def test_failed_logins_counted_per_session(server_factory):
+    """As on any stream, a session has SASL_MAX_FAILURES (5) attempts:
+    the fifth failure ends it with policy-violation, though each attempt
+    was a request of its own."""
+    s = bosh_server(server_factory, auth_fail_delay_ms=0)
+    b = Bosh(s.ports[1])
+    b.create()
+    bad = base64.b64encode(b'\0alice\0wrong').decode()
+    for i in range(4):
+        el = b.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (NS_SASL, bad))
+        assert el.find(q(NS_SASL, 'failure')) is not None and el.get('type') is None, \
+            ET.tostring(el)
+    el = b.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (NS_SASL, bad))
+    assert el.get('type') == 'terminate' and el.get('condition') == 'remote-stream-error', \
+        ET.tostring(el)
+    assert el.find('.//{urn:ietf:params:xml:ns:xmpp-streams}policy-violation') is not None
+    assert not s.redis('EXISTS', 'xmpp:bosh:' + b.sid)
+
+
 def test_contacts_presence_and_a_quiet_hold(server_factory):
     """With a contact online, a request with nothing new is still held for
     'wait' (a resumption does not send the contacts' presence again at

@@ -12,6 +12,7 @@
 #include <http_parser.h>
 
 #define REL_WEBSOCKET "urn:xmpp:alt-connections:websocket"
+#define REL_BOSH      "urn:xmpp:alt-connections:xbosh"
 
 int hostmeta_base(const struct http_req *req, const struct config *cfg, char *out,
     size_t outlen)
@@ -30,7 +31,8 @@ int hostmeta_base(const struct http_req *req, const struct config *cfg, char *ou
 
 int hostmeta_serve(const struct http_req *req, const struct config *cfg, int json)
 {
-	char base[HTTP_VALUE_MAX + 16], ws[sizeof base + sizeof WEB_PATH_WEBSOCKET], body[4096];
+	char base[HTTP_VALUE_MAX + 16], ws[sizeof base + sizeof WEB_PATH_WEBSOCKET];
+	char bosh[sizeof base + sizeof WEB_PATH_BOSH], body[4096];
 	int n;
 
 	if (req->method != HTTP_GET && req->method != HTTP_HEAD)
@@ -39,16 +41,15 @@ int hostmeta_serve(const struct http_req *req, const struct config *cfg, int jso
 		return http_respond(req, "400 Bad Request", NULL, NULL, NULL, 0);
 	/* http -> ws, https -> wss: the same host and port. */
 	snprintf(ws, sizeof ws, "ws%s" WEB_PATH_WEBSOCKET, base + 4);
-	/* Not BOSH: /http-bind serves it, but a session misses the pushes
-	 * (presence, roster) that come between two requests (xmpp-web(8)),
-	 * so no client is sent there unasked. */
+	snprintf(bosh, sizeof bosh, "%s" WEB_PATH_BOSH, base);
 	if (json)
 		n = snprintf(body, sizeof body, "{\"links\":[{\"rel\":\"" REL_WEBSOCKET "\","
-		    "\"href\":\"%s\"}]}\n", ws);
+		    "\"href\":\"%s\"},{\"rel\":\"" REL_BOSH "\",\"href\":\"%s\"}]}\n", ws, bosh);
 	else
 		n = snprintf(body, sizeof body, "<?xml version='1.0' encoding='utf-8'?>\n"
 		    "<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>\n"
-		    "  <Link rel='" REL_WEBSOCKET "' href='%s'/>\n</XRD>\n", ws);
+		    "  <Link rel='" REL_WEBSOCKET "' href='%s'/>\n"
+		    "  <Link rel='" REL_BOSH "' href='%s'/>\n</XRD>\n", ws, bosh);
 	/* Any page may read it: that is what it is for (XEP-0156 3.2). */
 	return http_respond(req, "200 OK", req->seen[HH_ORIGIN] ? NULL :
 	    "Access-Control-Allow-Origin: *\r\n", json ? "application/json" : "application/xrd+xml",

@@ -210,9 +210,10 @@ def test_host_meta(server_factory):
     xrd = ET.fromstring(body)
     assert xrd.tag == '{http://docs.oasis-open.org/ns/xri/xrd-1.0}XRD'
     links = [(l.get('rel'), l.get('href')) for l in xrd]
-    # BOSH is served but not advertised: it misses pushes between requests
     assert links == [('urn:xmpp:alt-connections:websocket',
-                      'ws://localhost:%d/xmpp-websocket' % port)]
+                      'ws://localhost:%d/xmpp-websocket' % port),
+                     ('urn:xmpp:alt-connections:xbosh',
+                      'http://localhost:%d/http-bind' % port)]
     status, h, body = http_get(port, '/.well-known/host-meta.json',
                                ['Origin: https://any.example'])
     assert status == 'HTTP/1.1 200 OK'
@@ -220,7 +221,8 @@ def test_host_meta(server_factory):
     assert h['access-control-allow-origin'] == '*'
     assert json.loads(body) == {'links': [
         {'rel': 'urn:xmpp:alt-connections:websocket',
-         'href': 'ws://localhost:%d/xmpp-websocket' % port}]}
+         'href': 'ws://localhost:%d/xmpp-websocket' % port},
+        {'rel': 'urn:xmpp:alt-connections:xbosh', 'href': 'http://localhost:%d/http-bind' % port}]}
     status, h, body = http_get(port, '/.well-known/host-meta', method='HEAD')
     assert status == 'HTTP/1.1 200 OK' and body == b''
     assert int(h['content-length']) > 0
@@ -235,7 +237,8 @@ def test_host_meta_behind_a_proxy(server_factory):
     status, _, body = http_get(s.ports[1], '/.well-known/host-meta')
     assert status == 'HTTP/1.1 200 OK'
     hrefs = [l.get('href') for l in ET.fromstring(body)]
-    assert hrefs == ['wss://xmpp.example.org/xmpp-websocket']
+    assert hrefs == ['wss://xmpp.example.org/xmpp-websocket',
+                     'https://xmpp.example.org/http-bind']
 
 
 def test_unknown_path_is_404(server_factory):

@@ -14,7 +14,7 @@ Every wait is bounded. Results are JSON, written to a file given with --out
   ws-message --jid A --password PA --to B --to-password PB --out F
       A logs in over WebSocket (xmpp-web.socket, 127.0.0.1:5280, with
       tests/proto/wsclient.py) after reading /.well-known/host-meta (the
-      WebSocket endpoint alone: BOSH is not advertised), B
+      WebSocket and BOSH endpoints), B
       over TCP (slixmpp); a message each way; then B asks upload.localhost
       for a slot (XEP-0363), PUTs 100 KiB to xmpp-web and A's side GETs
       them back; ok when both messages arrive and the bytes are the same.
@@ -284,7 +284,8 @@ async def cmd_ws_message(a):
             put, get = await request_slot(bob)
             res['upload'] = await asyncio.to_thread(upload_roundtrip, put, get)
             res['ok'] = res['to_tcp'] and res['to_ws'] and res['host_meta'] == [
-                'HTTP/1.1 200 OK', ['ws://localhost:5280/xmpp-websocket']] and \
+                'HTTP/1.1 200 OK', ['ws://localhost:5280/xmpp-websocket',
+                                    'http://localhost:5280/http-bind']] and \
                 res['upload'] == {'put': 201, 'get': 200, 'same': True}
         except Exception as e:      # an assertion of wsclient, a timeout, EOF
             res['error'] = '%s: %s' % (type(e).__name__, e)

@@ -649,7 +649,7 @@ check_k_websocket() {	# xmpp-web.socket: discovery, a login and messages with TC
 	run_client ws ws-message --jid alice@localhost --password "$PASSWORD" \
 	    --to bob@localhost/tcp --to-password "$PASSWORD"
 	if [ -s "$f" ] && [ "$(json "$f" "j['ok']")" = True ]; then
-		check ok "(k) xmpp-web.socket: host-meta names ws://localhost:5280/xmpp-websocket (and not BOSH), alice logs in over WebSocket, a message each way with bob on TCP; bob's upload slot, PUT 201 and GET 200 of the same bytes under xmpp-web@.service as xmppd"
+		check ok "(k) xmpp-web.socket: host-meta names ws://localhost:5280/xmpp-websocket and http://localhost:5280/http-bind, alice logs in over WebSocket, a message each way with bob on TCP; bob's upload slot, PUT 201 and GET 200 of the same bytes under xmpp-web@.service as xmppd"
 	else
 		check FAIL "(k) WebSocket through xmpp-web.socket" \
 		    "$(cat "$f" "$WORK/ws.log" 2>/dev/null | tail -n 5)"

@@ -13,6 +13,7 @@
  */
 #include "check.h"
 #include "certid.h"
+#include "io.h"
 #include "tls.h"
 
 #include <fcntl.h>
@@ -615,6 +616,77 @@ static void test_c2s_unchanged(void)
 	pair_close(&p);
 }
 
+/*
+ * The connection wrapper: an outbound direct TLS session attached to an
+ * io starts at the first io_flush (nothing queued), finishes through
+ * io_read/io_flush, and then carries the stream.
+ */
+static void test_io_attach(void)
+{
+	struct tls_cert_spec s[1] = { spec("a.example", &leaf_a) };
+	struct tls_cert_spec c[1] = { spec("b.example", &leaf_b) };
+	struct tls_client_opts o = { .local = "b.example",
+	    .remote = "a.example", .direct = 1 };
+	struct xbuf out = { 0 };
+	struct pollfd fds[2];
+	struct io io;
+	struct tls *other;
+	char buf[64];
+	long n = 0;
+	int i, s_rc = TLS_WANT_READ;
+	struct pair p;
+
+	if (!CHECK(pair_open(&p, s, 1, 0, c, 1, &o, &trust_ca) == 0)) {
+		pair_close(&p);
+		return;
+	}
+	io_init(&io, p.cfd, p.cfd);
+	CHECK_INT(io_tls_attach(&io, p.c), 0);
+	p.c = NULL;                            /* io owns it now */
+	other = tls_new_client(c, 1, &trust_ca, &o, p.cfd, p.cfd, p.err,
+	    sizeof p.err);
+	CHECK_INT(io_tls_attach(&io, other), -1);  /* TLS already on */
+	tls_free(other);
+	CHECK(!io_secure(&io));
+	for (i = 0; i < MAX_ROUNDS && !(io_secure(&io) && s_rc == TLS_OK);
+	    i++) {
+		if (!CHECK(io_flush(&io, &out) == 0) ||
+		    !CHECK(io_read(&io, buf, sizeof buf) >= 0))
+			break;
+		if (s_rc != TLS_OK)
+			s_rc = tls_handshake(p.s);
+		if (s_rc == TLS_ERR)
+			break;
+		fds[0].fd = p.cfd;
+		fds[0].events = io_events(&io, 0);
+		fds[1].fd = p.sfd;
+		fds[1].events = events(s_rc);
+		if (!io_secure(&io) && poll(fds, s_rc == TLS_OK ? 1 : 2,
+		    POLL_MS) <= 0)
+			break;
+	}
+	CHECK(io_secure(&io));
+	CHECK_INT(s_rc, TLS_OK);
+	CHECK_INT(tls_peer_status(io.tls), TLS_PEER_TRUSTED);
+	CHECK_STR(tls_alpn(p.s), TLS_ALPN_S2S);
+	xbuf_adds(&out, "<stream:stream/>");
+	CHECK(io_flush(&io, &out) == 0);
+	CHECK_INT(out.len, 0);
+	for (i = 0; i < MAX_ROUNDS; i++) {
+		n = tls_read(p.s, buf, sizeof buf);
+		if (n != TLS_WANT_READ)
+			break;
+		fds[0].fd = p.sfd;
+		fds[0].events = POLLIN;
+		if (poll(fds, 1, POLL_MS) <= 0)
+			break;
+	}
+	CHECK(n == 16 && memcmp(buf, "<stream:stream/>", 16) == 0);
+	xbuf_free(&out);
+	io_free(&io);                          /* frees the client session */
+	pair_close(&p);
+}
+
 /* Construction errors name what failed; nothing leaks (ASan checks). */
 static void test_errors(void)
 {
@@ -685,6 +757,7 @@ int main(void)
 		test_choice();
 		test_direct_alpn();
 		test_c2s_unchanged();
+		test_io_attach();
 		test_errors();
 	}
 	unlink(ca_link);

@@ -594,6 +594,87 @@ static void test_direct_alpn(void)
 }
 
 /*
+ * An inbound session against a plain OpenSSL client limited to TLS 1.2,
+ * where the certificate request travels in the first flight: the
+ * client's certificate is verified the same way. The client offers ALPN
+ * "xmpp-client" only, which the session declines without failing.
+ */
+static void test_tls12_openssl_client(void)
+{
+	static const unsigned char alpn[] = "\x0bxmpp-client";
+	struct tls_cert_spec s[1] = { spec("a.example", &leaf_a) };
+	struct pair p;
+	struct pollfd fds[2];
+	nfds_t n;
+	SSL_CTX *cctx = NULL;
+	SSL *c = NULL;
+	int s_rc = TLS_WANT_READ, c_done = 0, r, i, cev = POLLOUT;
+	int sv[2];
+
+	memset(&p, 0, sizeof p);
+	p.sfd = p.cfd = -1;
+	if (!CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0))
+		return;
+	p.sfd = sv[0];
+	p.cfd = sv[1];
+	p.s = tls_new_s2s_server(s, 1, &trust_ca, p.sfd, p.sfd, p.err,
+	    sizeof p.err);
+	cctx = SSL_CTX_new(TLS_client_method());
+	if (!CHECK(p.s != NULL && cctx != NULL) ||
+	    !CHECK(set_nonblock(p.sfd) == 0 && set_nonblock(p.cfd) == 0) ||
+	    !CHECK(SSL_CTX_set_max_proto_version(cctx, TLS1_2_VERSION) == 1) ||
+	    !CHECK(SSL_CTX_use_certificate_file(cctx, leaf_b.crt,
+	    SSL_FILETYPE_PEM) == 1) ||
+	    !CHECK(SSL_CTX_use_PrivateKey_file(cctx, leaf_b.key,
+	    SSL_FILETYPE_PEM) == 1) ||
+	    !CHECK(SSL_CTX_set_alpn_protos(cctx, alpn, sizeof alpn - 1) == 0) ||
+	    !CHECK((c = SSL_new(cctx)) != NULL) ||
+	    !CHECK(SSL_set_fd(c, p.cfd) == 1) ||
+	    !CHECK(SSL_set_tlsext_host_name(c, "a.example") == 1))
+		goto out;
+	SSL_set_connect_state(c);
+	for (i = 0; i < MAX_ROUNDS && !(c_done && s_rc == TLS_OK); i++) {
+		if (!c_done) {
+			r = SSL_do_handshake(c);
+			if (r == 1)
+				c_done = 1;
+			else if (SSL_get_error(c, r) == SSL_ERROR_WANT_READ)
+				cev = POLLIN;
+			else if (SSL_get_error(c, r) == SSL_ERROR_WANT_WRITE)
+				cev = POLLOUT;
+			else
+				break;
+		}
+		if (s_rc != TLS_OK)
+			s_rc = tls_handshake(p.s);
+		if (s_rc == TLS_ERR || (c_done && s_rc == TLS_OK))
+			break;
+		n = 0;
+		if (s_rc != TLS_OK) {
+			fds[n].fd = p.sfd;
+			fds[n++].events = events(s_rc);
+		}
+		if (!c_done) {
+			fds[n].fd = p.cfd;
+			fds[n++].events = (short)cev;
+		}
+		if (poll(fds, n, POLL_MS) <= 0)
+			break;
+	}
+	if (CHECK(c_done && s_rc == TLS_OK)) {
+		CHECK_STR(tls_version(p.s), "TLSv1.2");
+		CHECK_INT(tls_peer_status(p.s), TLS_PEER_TRUSTED);
+		CHECK(same_cert(tls_peer_cert(p.s), leaf_b.x));
+		CHECK(tls_alpn(p.s) == NULL);
+		CHECK_STR(tls_sni(p.s), "a.example");
+	}
+out:
+	SSL_free(c);
+	SSL_CTX_free(cctx);
+	pair_close(&p);
+}
+
+/*
  * A client stream's server (tls_new) is unchanged: it asks for no
  * certificate, so the peer's stays unknown, and agrees on no ALPN.
  */
@@ -756,6 +837,7 @@ int main(void)
 		test_no_cert();
 		test_choice();
 		test_direct_alpn();
+		test_tls12_openssl_client();
 		test_c2s_unchanged();
 		test_io_attach();
 		test_errors();

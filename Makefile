@@ -160,10 +160,11 @@ $(B)/xmppctl: $(call obj,$(CTL)) $(ROUTEROBJ) $(LIBOBJ)
 $(B)/xmpp-listen: $(call obj,$(LISTEN)) $(B)/lib/log.o
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd) -o $@
 
-# Unit tests link lib/, router/, the TLS layer (test_tls), the sandbox
-# (test_sandbox) and certificate identities (test_certid), never a main().
+# Unit tests link lib/, router/, the TLS layer and its connection wrapper
+# (test_tls, test_tls_peer), the sandbox (test_sandbox) and certificate
+# identities (test_certid), never a main().
 $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(ROUTEROBJ) $(LIBOBJ) $(B)/handler/tls.o \
-    $(B)/handler/sandbox.o $(B)/handler/certid.o $(B)/gen/seccomp.o
+    $(B)/handler/io.o $(B)/handler/sandbox.o $(B)/handler/certid.o $(B)/gen/seccomp.o
 	@mkdir -p $(dir $@)
 	@$(call link_static,$(CC) $(XCFLAGS) $(INC_tests) $(CFLAGS) $(LDFLAGS) $(filter-out %.h,$^) $(LIBS_HANDLER) -o $@)
 

@@ -58,6 +58,18 @@ int io_tls_prepare(struct io *io, const struct config *cfg)
 	return 0;
 }
 
+int io_tls_attach(struct io *io, struct tls *t)
+{
+	if (io->tls || !t) {
+		snprintf(io->err, sizeof io->err, "%s",
+		    io->tls ? "TLS already started" : "no TLS session");
+		return -1;
+	}
+	io->tls = t;
+	io->start_pending = 1;
+	return 0;
+}
+
 int io_secure(const struct io *io)
 {
 	return io->tls && !io->start_pending && !io->handshaking;

@@ -30,6 +30,13 @@ void io_free(struct io *io);
  * plaintext already queued has been written (STARTTLS: after <proceed/>).
  * -1 with io->err when no certificate can be loaded. */
 int io_tls_prepare(struct io *io, const struct config *cfg);
+/* Use t, a session already made (tls_new_s2s_server, tls_new_client), on
+ * this connection; io owns it from now on (io_free frees it). It starts
+ * as io_tls_prepare's does, at an io_flush once the plaintext already
+ * queued has been written: for direct TLS call io_flush with nothing
+ * queued, and a client session sends its ClientHello there. 0, or -1
+ * with io->err if TLS is already on (t is then not taken). */
+int io_tls_attach(struct io *io, struct tls *t);
 /* 1 if the configuration has a certificate (STARTTLS can be offered). */
 int io_tls_configured(const struct config *cfg);
 /* Poll events for the client fd, given whether output is queued. */

@@ -1,12 +1,19 @@
 /*
- * tls.c - server-side TLS for one client connection, with OpenSSL 3.
- * See tls.h for the contract.
+ * tls.c - TLS for one connection, with OpenSSL 3: the server side of a
+ * client or federation stream, and the client side of a federation
+ * stream. See tls.h for the contract.
  *
- * One SSL_CTX per certificate/key pair; the handshake starts on the
- * default one and the SNI callback moves the connection to the context
- * whose domain the client named. Everything cryptographic (handshake,
- * exporters, certificate digests) is OpenSSL's; this file only wires it to
- * the connection's descriptors and maps its results onto tls.h's codes.
+ * One SSL_CTX per certificate/key pair; the server handshake starts on
+ * the default one and the SNI callback moves the connection to the
+ * context whose domain the client named. A client session has a single
+ * context, with our domain's certificate. Federation sessions share one
+ * X509_STORE of trust anchors between their contexts (the SNI switch
+ * changes the context, and OpenSSL verifies with the current context's
+ * store), and record the chain's verdict in a verify callback that never
+ * fails the handshake. Everything cryptographic (handshake, exporters,
+ * certificate digests, chain verification) is OpenSSL's; this file only
+ * wires it to the connection's descriptors and maps its results onto
+ * tls.h's codes.
  */
 #include "tls.h"
 
@@ -17,12 +24,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #define TLS_ERR_MAX        512   /* saved error text, bytes */
 #define TLS_ERR_ONE        256   /* one OpenSSL error line */
@@ -30,6 +40,9 @@
 #define CRED_DIR_ENV       "CREDENTIALS_DIRECTORY"
 #define CB_EXPORTER_LABEL  "EXPORTER-Channel-Binding" /* RFC 9266 */
 #define CB_EXPORTER_LEN    32                          /* RFC 9266 */
+#define TLS_ALPN_MAX       255   /* bytes of one ALPN protocol name */
+/* TLS_ALPN_S2S as an ALPN protocol list: its length, then the name. */
+#define ALPN_S2S_WIRE      "\x0b" TLS_ALPN_S2S
 
 /*
  * TLS 1.2 suites: forward secret (ECDHE) AEAD only. TLS 1.3 keeps
@@ -51,6 +64,10 @@ struct tls {
 	int nctx;
 	int def;                      /* index of the default context */
 	SSL *ssl;
+	int client;                   /* made by tls_new_client */
+	int peer_asked;               /* the peer's certificate is verified */
+	int verify_err;               /* first chain error, X509_V_OK if none */
+	char alpn[TLS_ALPN_MAX + 1];  /* agreed ALPN protocol, "" if none */
 	char err[TLS_ERR_MAX];
 };
 
@@ -142,21 +159,24 @@ static int sni_cb(SSL *ssl, int *alert, void *arg)
 }
 
 /*
- * A configured server context for one certificate/key pair: TLS 1.2 and
- * 1.3, our cipher list and options, the certificate chain and a key that
- * matches it. NULL with err filled (naming the file) on failure.
+ * A configured context for one certificate/key pair (server, or client
+ * when client is set; a client context may have spec NULL: no
+ * certificate): TLS 1.2 and 1.3, our cipher list and options, the
+ * certificate chain and a key that matches it. NULL with err filled
+ * (naming the file) on failure.
  */
-static SSL_CTX *ctx_new(const struct tls_cert_spec *spec, char *err,
-    size_t errlen)
+static SSL_CTX *ctx_new(const struct tls_cert_spec *spec, int client,
+    char *err, size_t errlen)
 {
 	char cert[TLS_PATH_MAX], key[TLS_PATH_MAX];
 	SSL_CTX *ctx = NULL;
 
-	if (resolve_path(spec->cert, cert, sizeof cert, err, errlen) < 0 ||
-	    resolve_path(spec->key, key, sizeof key, err, errlen) < 0)
+	if (spec != NULL &&
+	    (resolve_path(spec->cert, cert, sizeof cert, err, errlen) < 0 ||
+	    resolve_path(spec->key, key, sizeof key, err, errlen) < 0))
 		goto fail;
 	ERR_clear_error();
-	ctx = SSL_CTX_new(TLS_server_method());
+	ctx = SSL_CTX_new(client ? TLS_client_method() : TLS_server_method());
 	if (ctx == NULL) {
 		fmt_err(err, errlen, "SSL_CTX_new failed");
 		goto fail;
@@ -177,6 +197,8 @@ static SSL_CTX *ctx_new(const struct tls_cert_spec *spec, char *err,
 		fmt_err(err, errlen, "cannot disable session tickets");
 		goto fail;
 	}
+	if (spec == NULL)
+		return ctx;
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		fmt_err(err, errlen, "cannot load certificate chain %s", cert);
 		goto fail;
@@ -198,32 +220,149 @@ fail:
 }
 
 /*
- * Contexts for every pair, the default one (first without a domain, else
- * the first) carrying the SNI callback, and a server-side SSL on rfd/wfd.
- * Nothing is half-made: on failure everything is freed and NULL returned
- * with err saying which file and why.
+ * The trust anchors of a federation session: the CA file and/or
+ * directory, or the system store when neither is named. A new reference
+ * (X509_STORE_free it), or NULL with err naming what did not load. A directory is checked here
+ * because OpenSSL only looks into it during a verification, and an
+ * operator's typo would otherwise read as "unable to get local issuer".
  */
-struct tls *tls_new(const struct tls_cert_spec *certs, int ncerts,
-    int rfd, int wfd, char *err, size_t errlen)
+static X509_STORE *trust_store(const struct tls_trust *tr, char *err,
+    size_t errlen)
 {
-	struct tls *t = NULL;
-	int i;
+	const char *file = NULL, *dir = NULL;
+	X509_STORE *st;
+	struct stat sb;
 
+	if (tr != NULL && tr->ca_file != NULL && tr->ca_file[0] != '\0')
+		file = tr->ca_file;
+	if (tr != NULL && tr->ca_dir != NULL && tr->ca_dir[0] != '\0')
+		dir = tr->ca_dir;
+	ERR_clear_error();
+	st = X509_STORE_new();
+	if (st == NULL) {
+		fmt_err(err, errlen, "X509_STORE_new failed");
+		return NULL;
+	}
+	if (file == NULL && dir == NULL) {
+		if (X509_STORE_set_default_paths(st) != 1) {
+			fmt_err(err, errlen, "cannot load the system CA store");
+			goto fail;
+		}
+		return st;
+	}
+	if (file != NULL && X509_STORE_load_file(st, file) != 1) {
+		fmt_err(err, errlen, "cannot load CA file %s", file);
+		goto fail;
+	}
+	if (dir == NULL)
+		return st;
+	if (stat(dir, &sb) == -1) {
+		fmt_err(err, errlen, "CA directory %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		fmt_err(err, errlen, "CA directory %s: not a directory", dir);
+		goto fail;
+	}
+	if (X509_STORE_load_path(st, dir) != 1) {
+		fmt_err(err, errlen, "cannot use CA directory %s", dir);
+		goto fail;
+	}
+	return st;
+fail:
+	X509_STORE_free(st);
+	return NULL;
+}
+
+/*
+ * Verification callback of federation sessions: remember the first
+ * error of the chain and carry on, so that the handshake completes and
+ * the stream decides (dialback may still authenticate a peer whose
+ * certificate we cannot verify). Always 1.
+ */
+static int verify_cb(int ok, X509_STORE_CTX *xs)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct tls *t = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+	int e;
+
+	if (!ok && t != NULL && t->verify_err == X509_V_OK) {
+		e = X509_STORE_CTX_get_error(xs);
+		t->verify_err = e != X509_V_OK ? e : X509_V_ERR_UNSPECIFIED;
+	}
+	return 1;
+}
+
+/*
+ * ALPN on an inbound federation session: agree on TLS_ALPN_S2S when the
+ * client offers it (XEP-0368 direct TLS), otherwise on nothing, which
+ * leaves the handshake as it would be without ALPN.
+ */
+static int alpn_cb(SSL *ssl, const unsigned char **out,
+    unsigned char *outlen, const unsigned char *in, unsigned int inlen,
+    void *arg)
+{
+	size_t want = strlen(TLS_ALPN_S2S);
+	unsigned int i = 0, n;
+
+	(void)ssl;
+	(void)arg;
+	while (i < inlen) {
+		n = in[i];
+		if (n > inlen - i - 1)
+			break;             /* malformed list: ignore the rest */
+		if (n == want && memcmp(in + i + 1, TLS_ALPN_S2S, n) == 0) {
+			*out = in + i + 1;
+			*outlen = (unsigned char)n;
+			return SSL_TLSEXT_ERR_OK;
+		}
+		i += 1 + n;
+	}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+/* Arguments shared by the constructors; err emptied. 0, or -1 with err. */
+static int check_args(const struct tls_cert_spec *certs, int ncerts,
+    int min, int rfd, int wfd, char *err, size_t errlen)
+{
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (certs == NULL || ncerts < 1 || ncerts > TLS_MAX_CERTS) {
-		fmt_err(err, errlen, "need 1 to %d certificates, got %d",
-		    TLS_MAX_CERTS, ncerts);
-		return NULL;
+	if (ncerts < min || ncerts > TLS_MAX_CERTS ||
+	    (certs == NULL && ncerts > 0)) {
+		fmt_err(err, errlen, "need %d to %d certificates, got %d",
+		    min, TLS_MAX_CERTS, ncerts);
+		return -1;
 	}
 	if (rfd < 0 || wfd < 0) {
 		fmt_err(err, errlen, "bad file descriptors %d/%d", rfd, wfd);
-		return NULL;
+		return -1;
 	}
 	if (OPENSSL_init_ssl(0, NULL) != 1) {
 		fmt_err(err, errlen, "OpenSSL initialisation failed");
-		return NULL;
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * A server session: contexts for every pair, the default one (first
+ * without a domain, else the first) carrying the SNI callback, and a
+ * server-side SSL on rfd/wfd. With s2s set, the peer is asked for its
+ * certificate, checked against trust. Nothing is half-made: on failure
+ * everything is freed and NULL returned with err saying which file and
+ * why.
+ */
+static struct tls *server_new(const struct tls_cert_spec *certs,
+    int ncerts, int s2s, const struct tls_trust *trust, int rfd, int wfd,
+    char *err, size_t errlen)
+{
+	struct tls *t = NULL;
+	X509_STORE *store = NULL;
+	int i;
+
+	if (check_args(certs, ncerts, 1, rfd, wfd, err, errlen) < 0)
+		return NULL;
 	t = calloc(1, sizeof *t);
 	if (t == NULL) {
 		fmt_err(err, errlen, "out of memory");
@@ -231,7 +370,7 @@ struct tls *tls_new(const struct tls_cert_spec *certs, int ncerts,
 	}
 	t->def = -1;
 	for (i = 0; i < ncerts; i++) {
-		t->ctx[i] = ctx_new(&certs[i], err, errlen);
+		t->ctx[i] = ctx_new(&certs[i], 0, err, errlen);
 		if (t->ctx[i] == NULL)
 			goto fail;
 		t->nctx = i + 1;
@@ -247,6 +386,17 @@ struct tls *tls_new(const struct tls_cert_spec *certs, int ncerts,
 	}
 	if (t->def < 0)
 		t->def = 0;
+	if (s2s) {
+		store = trust_store(trust, err, errlen);
+		if (store == NULL)
+			goto fail;
+		for (i = 0; i < t->nctx; i++) {
+			SSL_CTX_set1_cert_store(t->ctx[i], store);
+			SSL_CTX_set_alpn_select_cb(t->ctx[i], alpn_cb, NULL);
+		}
+		X509_STORE_free(store);    /* the contexts hold it */
+		store = NULL;
+	}
 
 	ERR_clear_error();
 	SSL_CTX_set_tlsext_servername_callback(t->ctx[t->def], sni_cb);
@@ -260,9 +410,129 @@ struct tls *tls_new(const struct tls_cert_spec *certs, int ncerts,
 		fmt_err(err, errlen, "cannot attach descriptors %d/%d", rfd, wfd);
 		goto fail;
 	}
+	if (s2s) {
+		/*
+		 * Ask without requiring (no FAIL_IF_NO_PEER_CERT). Verify
+		 * the chain for a TLS server's purpose, not a client's: the
+		 * peer is a server whatever side of TLS it is on, and server
+		 * certificates often carry serverAuth only. Set on the SSL,
+		 * which keeps it across the SNI switch.
+		 */
+		SSL_set_app_data(t->ssl, t);
+		SSL_set_verify(t->ssl, SSL_VERIFY_PEER, verify_cb);
+		if (SSL_set_purpose(t->ssl, X509_PURPOSE_SSL_SERVER) != 1) {
+			fmt_err(err, errlen, "cannot set verification purpose");
+			goto fail;
+		}
+		t->peer_asked = 1;
+	}
 	SSL_set_accept_state(t->ssl);
 	return t;
 fail:
+	X509_STORE_free(store);
+	tls_free(t);
+	return NULL;
+}
+
+struct tls *tls_new(const struct tls_cert_spec *certs, int ncerts,
+    int rfd, int wfd, char *err, size_t errlen)
+{
+	return server_new(certs, ncerts, 0, NULL, rfd, wfd, err, errlen);
+}
+
+struct tls *tls_new_s2s_server(const struct tls_cert_spec *certs,
+    int ncerts, const struct tls_trust *trust, int rfd, int wfd,
+    char *err, size_t errlen)
+{
+	return server_new(certs, ncerts, 1, trust, rfd, wfd, err, errlen);
+}
+
+/*
+ * Which of certs a client session presents for domain local: the one
+ * whose domain equals it (ignoring case), else the default the server
+ * side would use (first without a domain, else the first).
+ */
+static int pick_cert(const struct tls_cert_spec *certs, int ncerts,
+    const char *local)
+{
+	int i, def = -1;
+
+	for (i = 0; i < ncerts; i++) {
+		if (certs[i].domain == NULL || certs[i].domain[0] == '\0') {
+			if (def < 0)
+				def = i;
+		} else if (local != NULL &&
+		    strcasecmp(certs[i].domain, local) == 0) {
+			return i;
+		}
+	}
+	return def < 0 ? 0 : def;
+}
+
+/*
+ * One client context with our domain's certificate (or none), the trust
+ * store, SNI and, for direct TLS, ALPN; a client-side SSL on rfd/wfd.
+ * Nothing is half-made on failure.
+ */
+struct tls *tls_new_client(const struct tls_cert_spec *certs, int ncerts,
+    const struct tls_trust *trust, const struct tls_client_opts *o,
+    int rfd, int wfd, char *err, size_t errlen)
+{
+	struct tls *t = NULL;
+	X509_STORE *store = NULL;
+
+	if (check_args(certs, ncerts, 0, rfd, wfd, err, errlen) < 0)
+		return NULL;
+	if (o == NULL || o->remote == NULL || o->remote[0] == '\0') {
+		fmt_err(err, errlen, "no remote domain for SNI");
+		return NULL;
+	}
+	t = calloc(1, sizeof *t);
+	if (t == NULL) {
+		fmt_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->client = 1;
+	t->ctx[0] = ctx_new(ncerts > 0 ?
+	    &certs[pick_cert(certs, ncerts, o->local)] : NULL, 1, err, errlen);
+	if (t->ctx[0] == NULL)
+		goto fail;
+	t->nctx = 1;
+	store = trust_store(trust, err, errlen);
+	if (store == NULL)
+		goto fail;
+	SSL_CTX_set1_cert_store(t->ctx[0], store);
+	X509_STORE_free(store);
+	store = NULL;
+
+	ERR_clear_error();
+	t->ssl = SSL_new(t->ctx[0]);
+	if (t->ssl == NULL) {
+		fmt_err(err, errlen, "SSL_new failed");
+		goto fail;
+	}
+	if (SSL_set_rfd(t->ssl, rfd) != 1 || SSL_set_wfd(t->ssl, wfd) != 1) {
+		fmt_err(err, errlen, "cannot attach descriptors %d/%d", rfd, wfd);
+		goto fail;
+	}
+	if (SSL_set_tlsext_host_name(t->ssl, o->remote) != 1) {
+		fmt_err(err, errlen, "cannot send SNI %s", o->remote);
+		goto fail;
+	}
+	/* SSL_set_alpn_protos is the one that returns 0 on success. */
+	if (o->direct && SSL_set_alpn_protos(t->ssl,
+	    (const unsigned char *)ALPN_S2S_WIRE,
+	    sizeof ALPN_S2S_WIRE - 1) != 0) {
+		fmt_err(err, errlen, "cannot offer ALPN %s", TLS_ALPN_S2S);
+		goto fail;
+	}
+	SSL_set_app_data(t->ssl, t);
+	SSL_set_verify(t->ssl, SSL_VERIFY_PEER, verify_cb);
+	t->peer_asked = 1;
+	SSL_set_connect_state(t->ssl);
+	return t;
+fail:
+	X509_STORE_free(store);
 	tls_free(t);
 	return NULL;
 }
@@ -327,6 +597,20 @@ static int map_result(struct tls *t, int r, int saved_errno, const char *op)
 	return TLS_ERR;
 }
 
+/* Keep the agreed ALPN protocol as a string for tls_alpn(). */
+static void save_alpn(struct tls *t)
+{
+	const unsigned char *p = NULL;
+	unsigned int n = 0;
+
+	SSL_get0_alpn_selected(t->ssl, &p, &n);
+	if (p == NULL || n > TLS_ALPN_MAX)
+		n = 0;
+	if (n > 0)
+		memcpy(t->alpn, p, n);
+	t->alpn[n] = '\0';
+}
+
 /*
  * TLS_OK once the handshake is complete (and on every later call),
  * TLS_WANT_* while it needs the socket, TLS_ERR otherwise, including the
@@ -343,8 +627,10 @@ int tls_handshake(struct tls *t)
 	ERR_clear_error();
 	errno = 0;
 	r = SSL_do_handshake(t->ssl);
-	if (r == 1)
+	if (r == 1) {
+		save_alpn(t);
 		return TLS_OK;
+	}
 	r = map_result(t, r, errno, "TLS handshake");
 	if (r == TLS_EOF) {
 		fmt_err(t->err, sizeof t->err,
@@ -487,7 +773,9 @@ int tls_cb_server_end_point(struct tls *t, unsigned char *out, size_t outsz)
 	if (t == NULL || t->ssl == NULL || out == NULL ||
 	    !SSL_is_init_finished(t->ssl))
 		return -1;
-	cert = SSL_get_certificate(t->ssl);
+	/* RFC 5929 4.1: the server's certificate, whichever side we are. */
+	cert = t->client ? SSL_get0_peer_certificate(t->ssl) :
+	    SSL_get_certificate(t->ssl);
 	if (cert == NULL)
 		return -1;
 	ERR_clear_error();
@@ -513,6 +801,57 @@ int tls_cb_server_end_point(struct tls *t, unsigned char *out, size_t outsz)
 		return -1;
 	}
 	return (int)len;
+}
+
+/*
+ * The chain's verdict. The first error the verify callback saw decides;
+ * OpenSSL's own result is consulted too, so that a failure reported
+ * without the callback cannot read as trusted.
+ */
+enum tls_peer tls_peer_status(const struct tls *t)
+{
+	if (t == NULL || t->ssl == NULL || !t->peer_asked ||
+	    !SSL_is_init_finished(t->ssl))
+		return TLS_PEER_PENDING;
+	if (SSL_get0_peer_certificate(t->ssl) == NULL)
+		return TLS_PEER_NONE;
+	if (t->verify_err != X509_V_OK ||
+	    SSL_get_verify_result(t->ssl) != X509_V_OK)
+		return TLS_PEER_UNTRUSTED;
+	return TLS_PEER_TRUSTED;
+}
+
+/* OpenSSL's static text for the first chain error; NULL unless untrusted. */
+const char *tls_peer_error(const struct tls *t)
+{
+	long e;
+
+	if (tls_peer_status(t) != TLS_PEER_UNTRUSTED)
+		return NULL;
+	e = t->verify_err != X509_V_OK ? t->verify_err :
+	    SSL_get_verify_result(t->ssl);
+	return X509_verify_cert_error_string(e);
+}
+
+/* The leaf the peer presented, owned by the SSL; NULL before the end. */
+struct x509_st *tls_peer_cert(const struct tls *t)
+{
+	if (t == NULL || t->ssl == NULL || !SSL_is_init_finished(t->ssl))
+		return NULL;
+	return SSL_get0_peer_certificate(t->ssl);
+}
+
+/* The agreed ALPN protocol, or NULL; valid until tls_free. */
+const char *tls_alpn(const struct tls *t)
+{
+	if (t == NULL || t->alpn[0] == '\0')
+		return NULL;
+	return t->alpn;
+}
+
+int tls_is_client(const struct tls *t)
+{
+	return t != NULL && t->client;
 }
 
 /* The last saved error; "" if none. Never NULL. */

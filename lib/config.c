@@ -22,6 +22,7 @@ static void config_defaults(struct config *c)
 	memset(c, 0, offsetof(struct config, tls_cert));
 	c->tls_cert[0] = c->tls_key[0] = c->muc_creators[0] = c->ws_origins[0] = c->http_url[0] = '\0';
 	c->upload_types[0] = '\0';
+	c->s2s_allow[0] = c->s2s_deny[0] = c->s2s_ca_file[0] = c->s2s_resolver[0] = '\0';
 	strcpy(c->upload_dir, "/var/lib/xmpp/upload");
 	strcpy(c->domains[0], "localhost");
 	c->ndomains = 1;
@@ -54,6 +55,10 @@ static void config_defaults(struct config *c)
 	c->redis_timeout_ms = 2000;
 	c->resume_timeout = 300;
 	c->bosh_inactivity = 60;
+	c->s2s_secure = 1;
+	c->s2s_timeout = 120;
+	c->s2s_idle_timeout = 300;
+	c->s2s_queue_max = 10000;
 	c->ack_request_every = 5;
 	c->ack_request_delay = 1;
 	c->registration = CONFIG_REG_CLOSED;
@@ -219,6 +224,9 @@ static const struct int_key int_keys[] = {
 	LONG_KEY(upload_quota, 0, CONFIG_MAX_UPLOAD),
 	LONG_KEY(upload_expiry, 60, 100L * 365 * 86400),
 	INT_KEY(upload_slot_ttl, 10, 86400),
+	INT_KEY(s2s_timeout, 5, 86400),
+	INT_KEY(s2s_idle_timeout, 5, 86400),
+	INT_KEY(s2s_queue_max, 1, 10000000),
 };
 
 /* muc_domain, upload_domain: one domain name, lower-cased, none of the
@@ -312,6 +320,16 @@ int config_muc_creator(const struct config *c, const char *bare)
 	    words_have(c->muc_creators, domain, strlen(domain));
 }
 
+int config_s2s_allowed(const struct config *c, const char *domain)
+{
+	size_t n = strlen(domain);
+
+	if (!c->s2s || !n || config_serves(c, domain) || !strcmp(domain, c->muc_domain) ||
+	    !strcmp(domain, c->upload_domain) || words_have(c->s2s_deny, domain, n))
+		return 0;
+	return !c->s2s_allow[0] || words_have(c->s2s_allow, domain, n);
+}
+
 int config_ws_origin(const struct config *c, const char *origin, size_t len)
 {
 	char low[CONFIG_MAX_STR];
@@ -384,6 +402,18 @@ static int config_set(struct config *c, const char *k, char *v)
 		return parse_http_url(c, v);
 	if (!strcmp(k, "ws_origins"))
 		return parse_words(c->ws_origins, sizeof c->ws_origins, v, "");
+	if (!strcmp(k, "s2s"))
+		return parse_bool(v, &c->s2s);
+	if (!strcmp(k, "s2s_secure"))
+		return parse_bool(v, &c->s2s_secure);
+	if (!strcmp(k, "s2s_allow"))
+		return parse_words(c->s2s_allow, sizeof c->s2s_allow, v, "/@{}");
+	if (!strcmp(k, "s2s_deny"))
+		return parse_words(c->s2s_deny, sizeof c->s2s_deny, v, "/@{}");
+	if (!strcmp(k, "s2s_ca_file"))
+		return copy_str(c->s2s_ca_file, sizeof c->s2s_ca_file, v);
+	if (!strcmp(k, "s2s_resolver"))
+		return strpbrk(v, " \t") ? -1 : copy_str(c->s2s_resolver, sizeof c->s2s_resolver, v);
 	if (!strcmp(k, "hostname"))
 		return strpbrk(v, " \t") ? -1 : copy_str(c->hostname, sizeof c->hostname, v);
 	for (i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++) {

@@ -85,6 +85,12 @@ struct config {
 	long upload_quota;                   /* bytes one user may keep; 0 no quota */
 	long upload_expiry;                  /* seconds an uploaded file is kept */
 	int upload_slot_ttl;                 /* seconds a slot's PUT URL stays valid */
+	int s2s;                             /* federation (RFC 6120 server-to-server) on */
+	int s2s_secure;                      /* peers must authenticate by certificate:
+	                                        no dialback-only domains */
+	int s2s_timeout;                     /* seconds before a queued stanza is bounced */
+	int s2s_idle_timeout;                /* seconds an idle outbound stream stays */
+	int s2s_queue_max;                   /* stanzas queued per remote domain */
 	char hostname[256];                  /* this host's name in session records */
 	/* not zeroed from here on (see above) */
 	char tls_cert[CONFIG_MAX_STR];
@@ -102,6 +108,11 @@ struct config {
 	char upload_types[CONFIG_MAX_STR];   /* content types allowed, space
 	                                        separated, a star for any
 	                                        subtype; "" any */
+	char s2s_allow[CONFIG_MAX_STR];      /* remote domains we federate with, space
+	                                        separated, lower-cased; "" any */
+	char s2s_deny[CONFIG_MAX_STR];       /* ... never, whatever s2s_allow says */
+	char s2s_ca_file[CONFIG_MAX_PATH];   /* trust anchors for peers; "" the system's */
+	char s2s_resolver[CONFIG_MAX_STR];   /* DNS servers host:port,...; "" resolv.conf */
 	char domains[CONFIG_MAX_DOMAINS][CONFIG_MAX_DOMAIN];
 	struct config_tls_domain tls_domains[CONFIG_MAX_DOMAINS];
 	struct netaddr_range auth_exempt[CONFIG_MAX_EXEMPT];
@@ -129,6 +140,11 @@ int config_ws_origin(const struct config *c, const char *origin, size_t len);
 /* 1 if content type ctype (as the client sent it) may be uploaded
  * (upload_types; matched without case, parameters ignored). */
 int config_upload_type(const struct config *c, const char *ctype);
+
+/* 1 if stanzas may go to and come from remote domain (lower-cased):
+ * federation is on, the domain is not served here, s2s_deny does not
+ * name it and s2s_allow is empty or does. */
+int config_s2s_allowed(const struct config *c, const char *domain);
 
 /* 1 if name (already lower-cased/prepped) is one of the served domains. */
 int config_serves(const struct config *c, const char *domain);

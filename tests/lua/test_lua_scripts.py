@@ -22,6 +22,7 @@ def test_every_script_is_tested():
         "pep_items",
         "pep_publish", "pep_purge", "pep_retract", "presence_get",
         "private_set", "roster_remove", "roster_set", "roster_sub", "route_stanza",
+        "s2s_idle", "s2s_lease", "s2s_queue", "s2s_verify_ask",
         "server_secret", "session_reap", "session_register", "session_unregister",
         "session_update", "sm_adopt", "sm_enable", "sm_end", "sm_resume", "sm_sync",
         "upload_commit", "upload_reserve"]

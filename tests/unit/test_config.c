@@ -368,6 +368,9 @@ static long get_num(const struct config *c, const char *key)
 	if (!strcmp(key, "max_read_burst")) return c->max_read_burst;
 	if (!strcmp(key, "registration_limit")) return c->registration_limit;
 	if (!strcmp(key, "registration_window")) return c->registration_window;
+	if (!strcmp(key, "s2s_timeout")) return c->s2s_timeout;
+	if (!strcmp(key, "s2s_idle_timeout")) return c->s2s_idle_timeout;
+	if (!strcmp(key, "s2s_queue_max")) return c->s2s_queue_max;
 	return -12345;
 }
 
@@ -397,6 +400,9 @@ static void test_numbers(void)
 		{ "max_read_burst", 4096, 1073741824 },
 		{ "registration_limit", 1, 1000000 },
 		{ "registration_window", 1, 2592000 },
+		{ "s2s_timeout", 5, 86400 },
+		{ "s2s_idle_timeout", 5, 86400 },
+		{ "s2s_queue_max", 1, 10000000 },
 	};
 	static const char *junk[] = { "", "abc", "10x", "1e3", "0x10", "1 0",
 	    "99999999999999999999999" };
@@ -620,6 +626,39 @@ static void test_exempt(void)
 	CHECK_ERR("auth_exempt = , ,\n", 1, "auth_exempt");
 }
 
+/* Federation: off by default; which remote domains; trust and DNS. */
+static void test_s2s(void)
+{
+	CHECK_INT(load("domain = a.example\nmuc_domain = rooms.a.example\n"), 0);
+	CHECK_INT(cfg.s2s, 0);
+	CHECK_INT(cfg.s2s_secure, 1);
+	CHECK_INT(cfg.s2s_timeout, 120);
+	CHECK_INT(cfg.s2s_idle_timeout, 300);
+	CHECK_INT(cfg.s2s_queue_max, 10000);
+	CHECK_STR(cfg.s2s_ca_file, "");
+	CHECK_STR(cfg.s2s_resolver, "");
+	CHECK_INT(config_s2s_allowed(&cfg, "b.example"), 0);      /* off */
+	CHECK_INT(load("domain = a.example\nmuc_domain = rooms.a.example\ns2s = yes\n"
+	    "s2s_secure = no\ns2s_ca_file = /etc/ca.pem\ns2s_resolver = 127.0.0.1:5353\n"), 0);
+	CHECK_INT(cfg.s2s_secure, 0);
+	CHECK_STR(cfg.s2s_ca_file, "/etc/ca.pem");
+	CHECK_STR(cfg.s2s_resolver, "127.0.0.1:5353");
+	CHECK_INT(config_s2s_allowed(&cfg, "b.example"), 1);      /* any */
+	CHECK_INT(config_s2s_allowed(&cfg, "a.example"), 0);      /* ours */
+	CHECK_INT(config_s2s_allowed(&cfg, "rooms.a.example"), 0);
+	CHECK_INT(config_s2s_allowed(&cfg, ""), 0);
+	CHECK_INT(load("domain = a.example\ns2s = yes\ns2s_allow = B.example c.example\n"
+	    "s2s_deny = c.example\n"), 0);
+	CHECK_STR(cfg.s2s_allow, "b.example c.example");
+	CHECK_INT(config_s2s_allowed(&cfg, "b.example"), 1);
+	CHECK_INT(config_s2s_allowed(&cfg, "c.example"), 0);      /* denied wins */
+	CHECK_INT(config_s2s_allowed(&cfg, "d.example"), 0);      /* not allowed */
+	CHECK_INT(config_s2s_allowed(&cfg, "xb.example"), 0);
+	CHECK_ERR("s2s_allow = a@b.example\n", 1, "s2s_allow");
+	CHECK_ERR("s2s_resolver = 1.2.3.4 5.6.7.8\n", 1, "s2s_resolver");
+	CHECK_ERR("s2s = maybe\n", 1, "s2s");
+}
+
 int main(void)
 {
 	unsetenv("XMPP_CONFIG");
@@ -635,6 +674,7 @@ int main(void)
 	test_env();
 	test_serves();
 	test_exempt();
+	test_s2s();
 	cleanup();
 	return CHECK_DONE();
 }

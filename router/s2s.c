@@ -1,0 +1,268 @@
+/*
+ * s2s.c - federation's queues, leases and verifications in Redis (s2s.h).
+ */
+#include "s2s.h"
+#include "scripts.h"
+#include "xerr.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S2S_WAIT_STEP_MS 100     /* s2s_verify_wait polls this often */
+
+/* xmpp:s2s:<kind>{domain} (the tag keeps a domain's keys together). */
+static void domain_key(struct store *s, const char *kind, const char *domain, char *out,
+    size_t outsz)
+{
+	char name[STORE_MAX_GLOBAL_KEY];
+	snprintf(name, sizeof name, "s2s:%s{%s}", kind, domain);
+	store_global_key(s, name, out, outsz);
+}
+
+static void name_key(struct store *s, const char *name, char *out, size_t outsz)
+{
+	store_global_key(s, name, out, outsz);
+}
+
+int s2s_queue(struct store *s, const char *domain, const char *env, size_t len, int max)
+{
+	static const char *const outcomes[] = { [S2S_QUEUED] = "queued", [S2S_FULL] = "full",
+		NULL };
+	char q[STORE_MAX_GLOBAL_KEY], set[STORE_MAX_GLOBAL_KEY], wake[STORE_MAX_GLOBAL_KEY];
+	char m[16];
+	const char *argv[6] = { q, set, env, m, domain, wake };
+	size_t lens[6];
+	redisReply *r;
+	int o, i;
+
+	domain_key(s, "out:", domain, q, sizeof q);
+	name_key(s, "s2s:domains", set, sizeof set);
+	name_key(s, S2S_WAKE_CHANNEL, wake, sizeof wake);
+	snprintf(m, sizeof m, "%d", max);
+	for (i = 0; i < 6; i++)
+		lens[i] = i == 2 ? len : strlen(argv[i]);
+	o = store_script(s, "s2s_queue", lua_s2s_queue, lua_s2s_queue_sha, 2, 6, argv, lens,
+	    outcomes, &r);
+	if (o >= 0)
+		freeReplyObject(r);
+	return o;
+}
+
+int s2s_peek(struct store *s, const char *domain, int max,
+    void (*fn)(const char *env, size_t len, void *arg), void *arg)
+{
+	char q[STORE_MAX_GLOBAL_KEY];
+	redisReply *r;
+	size_t i;
+	int n = 0;
+
+	domain_key(s, "out:", domain, q, sizeof q);
+	r = store_cmd(s, "LRANGE %s 0 %d", q, max - 1);
+	if (!r)
+		return XE_REDIS;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		snprintf(s->err, sizeof s->err, "LRANGE: unexpected reply");
+		freeReplyObject(r);
+		return XE_REPLY;
+	}
+	for (i = 0; i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING) {
+			fn(r->element[i]->str, r->element[i]->len, arg);
+			n++;
+		}
+	freeReplyObject(r);
+	return n;
+}
+
+int s2s_done(struct store *s, const char *domain, int n)
+{
+	char q[STORE_MAX_GLOBAL_KEY];
+	redisReply *r;
+
+	if (n <= 0)
+		return 0;
+	domain_key(s, "out:", domain, q, sizeof q);
+	r = store_cmd(s, "LTRIM %s %d -1", q, n);
+	if (!r)
+		return XE_REDIS;
+	freeReplyObject(r);
+	return 0;
+}
+
+int s2s_verify_ask(struct store *s, const char *domain, const char *ask_id, const char *from,
+    const char *to, const char *sid, const char *key)
+{
+	static const char *const outcomes[] = { "asked", NULL };
+	char l[STORE_MAX_GLOBAL_KEY], set[STORE_MAX_GLOBAL_KEY], wake[STORE_MAX_GLOBAL_KEY];
+	char ans[STORE_MAX_GLOBAL_KEY], name[STORE_MAX_GLOBAL_KEY], entry[S2S_VERIFY_MAX];
+	const char *argv[6] = { l, set, ans, entry, domain, wake };
+	redisReply *r;
+	int o;
+
+	if ((size_t)snprintf(entry, sizeof entry, "%s %s %s %s %s", ask_id, from, to, sid, key)
+	    >= sizeof entry) {
+		snprintf(s->err, sizeof s->err, "s2s_verify_ask: entry too long");
+		return XE_INVALID;
+	}
+	domain_key(s, "verify:", domain, l, sizeof l);
+	name_key(s, "s2s:domains", set, sizeof set);
+	name_key(s, S2S_WAKE_CHANNEL, wake, sizeof wake);
+	snprintf(name, sizeof name, "s2s:verified:%s", ask_id);
+	name_key(s, name, ans, sizeof ans);
+	o = store_script(s, "s2s_verify_ask", lua_s2s_verify_ask, lua_s2s_verify_ask_sha, 3, 6,
+	    argv, NULL, outcomes, &r);
+	if (o >= 0)
+		freeReplyObject(r);
+	return o;
+}
+
+int s2s_verify_take(struct store *s, const char *domain, int max,
+    void (*fn)(const char *ask_id, const char *from, const char *to, const char *sid,
+    const char *key, void *arg), void *arg)
+{
+	char l[STORE_MAX_GLOBAL_KEY], e[S2S_VERIFY_MAX], *f[5], *save = NULL;
+	redisReply *r;
+	size_t i;
+	int n = 0, k;
+
+	domain_key(s, "verify:", domain, l, sizeof l);
+	r = store_cmd(s, "LPOP %s %d", l, max);
+	if (!r)
+		return XE_REDIS;
+	if (r->type != REDIS_REPLY_ARRAY && r->type != REDIS_REPLY_NIL) {
+		snprintf(s->err, sizeof s->err, "LPOP: unexpected reply");
+		freeReplyObject(r);
+		return XE_REPLY;
+	}
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		if (r->element[i]->type != REDIS_REPLY_STRING || r->element[i]->len >= sizeof e)
+			continue;
+		memcpy(e, r->element[i]->str, r->element[i]->len + 1);
+		for (k = 0; k < 5; k++)
+			f[k] = strtok_r(k ? NULL : e, " ", &save);
+		if (!f[4])
+			continue;           /* not made by s2s_verify_ask */
+		fn(f[0], f[1], f[2], f[3], f[4], arg);
+		n++;
+	}
+	freeReplyObject(r);
+	return n;
+}
+
+int s2s_verify_answer(struct store *s, const char *ask_id, const char *result)
+{
+	char ans[STORE_MAX_GLOBAL_KEY], name[STORE_MAX_GLOBAL_KEY];
+	redisReply *r;
+
+	snprintf(name, sizeof name, "s2s:verified:%s", ask_id);
+	name_key(s, name, ans, sizeof ans);
+	r = store_cmd(s, "RPUSH %s %s", ans, result);
+	if (!r)
+		return XE_REDIS;
+	freeReplyObject(r);
+	r = store_cmd(s, "EXPIRE %s %d", ans, S2S_ANSWER_TTL);
+	if (!r)
+		return XE_REDIS;
+	freeReplyObject(r);
+	return 0;
+}
+
+int s2s_verify_wait(struct store *s, const char *ask_id, int timeout, char *out, size_t outsz)
+{
+	char ans[STORE_MAX_GLOBAL_KEY], name[STORE_MAX_GLOBAL_KEY];
+	long waited;
+	redisReply *r;
+
+	out[0] = '\0';
+	snprintf(name, sizeof name, "s2s:verified:%s", ask_id);
+	name_key(s, name, ans, sizeof ans);
+	/* Polled rather than BLPOP: the command connection's timeout is
+	 * shorter than a verification may take. */
+	for (waited = 0; waited <= (long)timeout * 1000; waited += S2S_WAIT_STEP_MS) {
+		if (waited)
+			usleep(S2S_WAIT_STEP_MS * 1000);
+		r = store_cmd(s, "LPOP %s", ans);
+		if (!r)
+			return XE_REDIS;
+		if (r->type == REDIS_REPLY_STRING) {
+			snprintf(out, outsz, "%s", r->str);
+			freeReplyObject(r);
+			return 0;
+		}
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+int s2s_lease(struct store *s, const char *domain, const char *host, long pid, int ttl)
+{
+	static const char *const outcomes[] = { [S2S_LEASE_OTHER] = "other",
+		[S2S_LEASE_OURS] = "ours", NULL };
+	char k[STORE_MAX_GLOBAL_KEY], me[300], t[16];
+	const char *argv[3] = { k, me, t };
+	redisReply *r;
+	int o;
+
+	domain_key(s, "lease:", domain, k, sizeof k);
+	snprintf(me, sizeof me, "%s %ld", host, pid);
+	snprintf(t, sizeof t, "%d", ttl);
+	o = store_script(s, "s2s_lease", lua_s2s_lease, lua_s2s_lease_sha, 1, 3, argv, NULL,
+	    outcomes, &r);
+	if (o >= 0)
+		freeReplyObject(r);
+	return o;
+}
+
+int s2s_lease_release(struct store *s, const char *domain, const char *host, long pid)
+{
+	char k[STORE_MAX_GLOBAL_KEY], me[300];
+	redisReply *r;
+
+	domain_key(s, "lease:", domain, k, sizeof k);
+	snprintf(me, sizeof me, "%s %ld", host, pid);
+	/* Only ours: compare and delete in one step (DEL IFEQ is Redis 8). */
+	r = store_cmd(s, "EVAL %s 1 %s %s",
+	    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end "
+	    "return 0", k, me);
+	if (!r)
+		return XE_REDIS;
+	freeReplyObject(r);
+	return 0;
+}
+
+int s2s_domains(struct store *s, struct strvec *out)
+{
+	char set[STORE_MAX_GLOBAL_KEY];
+	redisReply *r;
+	size_t i;
+
+	name_key(s, "s2s:domains", set, sizeof set);
+	r = store_cmd(s, "SMEMBERS %s", set);
+	if (!r)
+		return XE_REDIS;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING)
+			strvec_add(out, r->element[i]->str);
+	freeReplyObject(r);
+	return 0;
+}
+
+int s2s_idle(struct store *s, const char *domain)
+{
+	static const char *const outcomes[] = { [S2S_BUSY] = "busy", [S2S_IDLE] = "idle", NULL };
+	char q[STORE_MAX_GLOBAL_KEY], l[STORE_MAX_GLOBAL_KEY], set[STORE_MAX_GLOBAL_KEY];
+	const char *argv[4] = { q, l, set, domain };
+	redisReply *r;
+	int o;
+
+	domain_key(s, "out:", domain, q, sizeof q);
+	domain_key(s, "verify:", domain, l, sizeof l);
+	name_key(s, "s2s:domains", set, sizeof set);
+	o = store_script(s, "s2s_idle", lua_s2s_idle, lua_s2s_idle_sha, 3, 4, argv, NULL,
+	    outcomes, &r);
+	if (o >= 0)
+		freeReplyObject(r);
+	return o;
+}

@@ -1,0 +1,88 @@
+/*
+ * s2s.h - federation's state in Redis (xmpp-redis(7) Federation): what
+ * waits for each remote domain, who holds the outbound connection to
+ * it, and the dialback verifications to ask of it. Every queue lives
+ * here, so any host may take a domain over when its connection's
+ * process dies.
+ *
+ *   xmpp:s2s:out:{DOMAIN}     list: envelopes "stanza <accepted>\n<xml>"
+ *                             (route.h) for DOMAIN, oldest first
+ *   xmpp:s2s:verify:{DOMAIN}  list: XEP-0220 verifications to send to
+ *                             DOMAIN's server, "<ask-id> <from> <to>
+ *                             <stream-id> <key>", oldest first
+ *   xmpp:s2s:verified:ASKID   list: the one answer to a verification,
+ *                             "valid", "invalid" or "error", for the
+ *                             asker's blocking pop; it expires
+ *   xmpp:s2s:domains          set: domains with work waiting
+ *   xmpp:s2s:wake             channel: payload DOMAIN, when DOMAIN got
+ *                             work (published by the queueing scripts)
+ *   xmpp:s2s:lease:{DOMAIN}   string: "<host> <pid>" of the one process
+ *                             connected out to DOMAIN; it expires unless
+ *                             renewed
+ *
+ * DOMAIN is the remote domain as the JID spells it (lower case).
+ *
+ * Contract: as store.h. Functions return a named result (>= 0) or a
+ * negative xerr.h code (XE_REDIS, XE_REPLY) with store->err set.
+ */
+#ifndef XMPPD_S2S_STORE_H
+#define XMPPD_S2S_STORE_H
+
+#include <stddef.h>
+#include "store.h"
+#include "strvec.h"
+
+#define S2S_WAKE_CHANNEL  "s2s:wake"   /* store_global_key name of the channel */
+#define S2S_VERIFY_MAX    1024         /* bytes of one verification entry */
+#define S2S_ANSWER_TTL    120          /* seconds an unread answer is kept */
+
+enum s2s_queued { S2S_QUEUED = 0, S2S_FULL = 1 };
+/* Queue envelope env (len bytes) for remote domain, unless its queue
+ * holds max entries already; the domain is marked as having work and
+ * S2S_WAKE_CHANNEL told (s2s_queue.lua). S2S_QUEUED or S2S_FULL. */
+int s2s_queue(struct store *s, const char *domain, const char *env, size_t len, int max);
+
+/* fn for each of up to max (>= 1) envelopes at the head of domain's
+ * queue, oldest first, none removed (fn borrows each). Returns how
+ * many. */
+int s2s_peek(struct store *s, const char *domain, int max,
+    void (*fn)(const char *env, size_t len, void *arg), void *arg);
+/* The first n envelopes of domain's queue were written to its server, or
+ * bounced: remove them. 0 or an error. */
+int s2s_done(struct store *s, const char *domain, int n);
+
+/* Ask domain's server, through whoever connects out to it, whether key
+ * is the dialback key it made for a stream from it (from) to us (to)
+ * with stream id sid (XEP-0220 2.4); ask_id (random, no spaces) names
+ * the answer (s2s_queue.lua's sibling, s2s_verify_ask.lua). 0 or an
+ * error. */
+int s2s_verify_ask(struct store *s, const char *domain, const char *ask_id, const char *from,
+    const char *to, const char *sid, const char *key);
+/* Take up to max verifications waiting for domain's server, each handed
+ * to fn as its fields (borrowed for the call). Returns how many. */
+int s2s_verify_take(struct store *s, const char *domain, int max,
+    void (*fn)(const char *ask_id, const char *from, const char *to, const char *sid,
+    const char *key, void *arg), void *arg);
+/* Answer verification ask_id: "valid", "invalid" or "error". 0 or an
+ * error. */
+int s2s_verify_answer(struct store *s, const char *ask_id, const char *result);
+/* Wait up to timeout seconds for verification ask_id's answer, into out
+ * ("" when none came in time). 0 or an error. */
+int s2s_verify_wait(struct store *s, const char *ask_id, int timeout, char *out, size_t outsz);
+
+enum s2s_lease { S2S_LEASE_OTHER = 0, S2S_LEASE_OURS = 1 };
+/* Take domain's lease for host/pid for ttl seconds if nobody holds it,
+ * or renew it if it is ours (s2s_lease.lua). S2S_LEASE_OURS, or
+ * S2S_LEASE_OTHER (another process is connected out to domain). */
+int s2s_lease(struct store *s, const char *domain, const char *host, long pid, int ttl);
+/* Give domain's lease up, if ours. 0 or an error. */
+int s2s_lease_release(struct store *s, const char *domain, const char *host, long pid);
+
+/* The domains with work waiting, added to out. 0 or an error. */
+int s2s_domains(struct store *s, struct strvec *out);
+enum s2s_idle { S2S_BUSY = 0, S2S_IDLE = 1 };
+/* If domain has nothing waiting (no envelope, no verification), it is
+ * no longer marked as having work (s2s_idle.lua). S2S_IDLE or S2S_BUSY. */
+int s2s_idle(struct store *s, const char *domain);
+
+#endif

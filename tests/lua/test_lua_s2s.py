@@ -1,0 +1,67 @@
+"""s2s_queue, s2s_verify_ask, s2s_lease and s2s_idle (router/s2s.h):
+queues per remote domain with their cap and wake-up, verifications, the
+one outbound connection's lease, and a domain with no work unmarked."""
+from lua_harness import gkey
+
+D = "remote.example"
+
+
+def queue(r, env, max=3, domain=D):
+    return r.eval("s2s_queue", [gkey("s2s:out:{%s}" % domain), gkey("s2s:domains")],
+                  [env, max, domain, gkey("s2s:wake")])
+
+
+def ask(r, entry, id="q1", domain=D):
+    return r.eval("s2s_verify_ask", [gkey("s2s:verify:{%s}" % domain), gkey("s2s:domains"),
+                                     gkey("s2s:verified:" + id)],
+                  [entry, domain, gkey("s2s:wake")])
+
+
+def lease(r, me, ttl=30, domain=D):
+    return r.eval("s2s_lease", [gkey("s2s:lease:{%s}" % domain)], [me, ttl])
+
+
+def idle(r, domain=D):
+    return r.eval("s2s_idle", [gkey("s2s:out:{%s}" % domain),
+                               gkey("s2s:verify:{%s}" % domain), gkey("s2s:domains")],
+                  [domain])
+
+
+def test_queue_wakes_and_caps(r, subscribe):
+    sub = subscribe(gkey("s2s:wake"))
+    assert queue(r, "stanza 1\n<message/>") == ["queued"]
+    assert sub.message() == [gkey("s2s:wake"), D]
+    assert r("SMEMBERS", gkey("s2s:domains")) == [D]
+    queue(r, "stanza 2\n<iq/>")
+    queue(r, "stanza 3\n<presence/>")
+    assert queue(r, "stanza 4\n<message/>") == ["full"]
+    assert r("LRANGE", gkey("s2s:out:{%s}" % D), 0, -1) == [
+        "stanza 1\n<message/>", "stanza 2\n<iq/>", "stanza 3\n<presence/>"]
+
+
+def test_verify_ask_drops_an_old_answer_and_wakes(r, subscribe):
+    r("RPUSH", gkey("s2s:verified:q1"), "valid")
+    sub = subscribe(gkey("s2s:wake"))
+    assert ask(r, "q1 a.example remote.example sid key") == ["asked"]
+    assert sub.message() == [gkey("s2s:wake"), D]
+    assert not r("EXISTS", gkey("s2s:verified:q1"))
+    assert r("LRANGE", gkey("s2s:verify:{%s}" % D), 0, -1) == [
+        "q1 a.example remote.example sid key"]
+
+
+def test_lease_one_holder_renewed(r):
+    assert lease(r, "h1 10") == ["ours"]
+    assert lease(r, "h2 20") == ["other", "h1 10"]
+    assert lease(r, "h1 10", ttl=100) == ["ours"]
+    assert 30 < r("TTL", gkey("s2s:lease:{%s}" % D)) <= 100
+
+
+def test_idle_only_without_work(r):
+    queue(r, "stanza 1\n<message/>")
+    ask(r, "q1 a b c d")
+    assert idle(r) == ["busy"]
+    r("DEL", gkey("s2s:out:{%s}" % D))
+    assert idle(r) == ["busy"]
+    r("DEL", gkey("s2s:verify:{%s}" % D))
+    assert idle(r) == ["idle"]
+    assert r("SMEMBERS", gkey("s2s:domains")) == []

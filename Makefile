@@ -23,15 +23,15 @@ XCFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -MMD -MP \
 # programs (handler/, ctl/) see lib/, router/ and their own folder, and
 # web/ (xmpp-web, which runs the handler's stream) handler/ too. A router
 # file that includes a handler header does not compile. s2s/ (federation)
-# sees lib/ and itself only: it knows nothing of Redis or of a client's
-# stream.
+# sees lib/, router/ and, for the bytes of a connection (io.h, tls.h,
+# certid.h), handler/: it runs no client stream.
 INC_lib     := -Ilib
 INC_router  := -Ilib -Irouter
 INC_handler := -Ilib -Irouter -Ihandler
 INC_web     := -Ilib -Irouter -Ihandler -Iweb
 INC_ctl     := -Ilib -Irouter -Ictl
 INC_listen  := -Ilib
-INC_s2s     := -Ilib -Is2s
+INC_s2s     := -Ilib -Irouter -Ihandler -Is2s
 INC_tests   := -Ilib -Irouter -Ihandler
 # Programs are linked statically: each connection is a fresh process, and
 # every shared library, the C library's too, costs it exec time (dynamic
@@ -65,6 +65,12 @@ endif
 # s2s/ resolves remote domains with c-ares. Like libwslay for xmpp-web it
 # links shared (-lcares), whatever STATIC says: a program of its own.
 LIBS_S2S  := $(shell pkg-config --libs libcares 2>/dev/null || echo -lcares)
+LIBS_S2SPROG := -Wl,-Bstatic -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn \
+             -Wl,-Bdynamic $(LIBS_S2S) -ldl -pthread
+ifeq ($(STATIC),no)
+LIBS_S2SPROG := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn) \
+             $(LIBS_S2S) -ldl
+endif
 ifeq ($(STATIC),yes)
 LIBS_CTL  := -static -lexpat -lhiredis -lnettle -lidn
 LIBS_HANDLER := -static -lexpat -lhiredis -lnettle -lssl -lcrypto -lidn -pthread
@@ -101,10 +107,19 @@ LIBOBJ    := $(call obj,$(LIB))
 ROUTEROBJ := $(call obj,$(ROUTER)) $(B)/gen/scripts.o
 # The stream, the modules and the loop: everything of handler/ but its main().
 STREAMOBJ := $(call obj,$(filter-out handler/main.c,$(HANDLER))) $(B)/gen/seccomp.o
-# Federation: s2s/ and the few lib/ objects it uses (no Redis, no XML).
-S2SOBJ    := $(call obj,$(S2S)) $(B)/lib/random.o
+# Federation: each program is its main file and what s2s/ shares (the
+# rest of s2s/), with the connection's bytes from handler/ (TLS, the
+# certificate's names), the router and lib/.
+S2SMAIN   := s2s/in.c s2s/out.c
+S2SOBJ    := $(call obj,$(filter-out $(S2SMAIN),$(S2S))) $(B)/handler/io.o \
+             $(B)/handler/tls.o $(B)/handler/certid.o $(ROUTEROBJ) $(LIBOBJ)
+# srvlookup (test_s2s_dns.py) drives the resolver alone.
+S2SDNSOBJ := $(B)/s2s/dns.o $(B)/lib/random.o
 
-all: $(B)/xmpp-handler $(B)/xmpp-web $(B)/xmppctl $(B)/xmpp-listen
+# The federation programs whose main file exists (s2s/in.c, s2s/out.c).
+S2SPROGS  := $(patsubst s2s/%.c,$(B)/xmpp-s2s-%,$(wildcard $(S2SMAIN)))
+
+all: $(B)/xmpp-handler $(B)/xmpp-web $(B)/xmppctl $(B)/xmpp-listen $(S2SPROGS)
 
 # The first folder of the source names its include paths.
 $(B)/%.o: %.c
@@ -152,6 +167,11 @@ $(B)/xmpp-handler: $(B)/handler/main.o $(STREAMOBJ) $(ROUTEROBJ) $(LIBOBJ)
 $(B)/xmpp-web: $(call obj,$(WEB)) $(STREAMOBJ) $(ROUTEROBJ) $(LIBOBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_WEB) -o $@
 
+# xmpp-s2s-in and xmpp-s2s-out link c-ares shared, the rest as xmpp-web
+# does.
+$(B)/xmpp-s2s-%: $(B)/s2s/%.o $(S2SOBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_S2SPROG) -o $@
+
 $(B)/xmppctl: $(call obj,$(CTL)) $(ROUTEROBJ) $(LIBOBJ)
 	@$(call link_static,$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_CTL) -o $@)
 
@@ -184,9 +204,9 @@ $(B)/strophe-sm: tests/clients/strophe-sm.c
 
 # srvlookup drives xmppd's own s2s/dns.c (test_s2s_dns.py), so it is
 # built with xmppd's flags and include paths.
-$(B)/srvlookup: tests/clients/srvlookup.c $(S2SOBJ)
+$(B)/srvlookup: tests/clients/srvlookup.c $(S2SDNSOBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(INC_s2s) $(CFLAGS) $< $(S2SOBJ) $(LDFLAGS) $(LIBS_S2S) -o $@
+	$(CC) $(XCFLAGS) $(INC_s2s) $(CFLAGS) $< $(S2SDNSOBJ) $(LDFLAGS) $(LIBS_S2S) -o $@
 
 testclients: $(TESTCLIENTS)
 

@@ -31,22 +31,29 @@ int io_tls_configured(const struct config *cfg)
 	return cfg->tls_cert[0] || cfg->ntls_domains;
 }
 
-int io_tls_prepare(struct io *io, const struct config *cfg)
+int io_cert_specs(const struct config *cfg, struct tls_cert_spec *specs, int max)
 {
-	struct tls_cert_spec specs[TLS_MAX_CERTS];
 	int n = 0, i;
 
-	if (cfg->tls_cert[0]) {
+	if (cfg->tls_cert[0] && n < max) {
 		specs[n].domain = NULL;
 		specs[n].cert = cfg->tls_cert;
 		specs[n].key = cfg->tls_key[0] ? cfg->tls_key : cfg->tls_cert;
 		n++;
 	}
-	for (i = 0; i < cfg->ntls_domains && n < TLS_MAX_CERTS; i++, n++) {
+	for (i = 0; i < cfg->ntls_domains && n < max; i++, n++) {
 		specs[n].domain = cfg->tls_domains[i].domain;
 		specs[n].cert = cfg->tls_domains[i].cert;
 		specs[n].key = cfg->tls_domains[i].key;
 	}
+	return n;
+}
+
+int io_tls_prepare(struct io *io, const struct config *cfg)
+{
+	struct tls_cert_spec specs[TLS_MAX_CERTS];
+	int n = io_cert_specs(cfg, specs, TLS_MAX_CERTS);
+
 	if (n == 0) {
 		snprintf(io->err, sizeof io->err, "no tls_cert configured");
 		return -1;

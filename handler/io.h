@@ -37,6 +37,9 @@ int io_tls_prepare(struct io *io, const struct config *cfg);
  * queued, and a client session sends its ClientHello there. 0, or -1
  * with io->err if TLS is already on (t is then not taken). */
 int io_tls_attach(struct io *io, struct tls *t);
+/* The configured certificates (tls_cert, then each tls_domain) as tls.h
+ * takes them: how many, at most max. */
+int io_cert_specs(const struct config *cfg, struct tls_cert_spec *specs, int max);
 /* 1 if the configuration has a certificate (STARTTLS can be offered). */
 int io_tls_configured(const struct config *cfg);
 /* Poll events for the client fd, given whether output is queued. */

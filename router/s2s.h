@@ -20,7 +20,11 @@
  *                             connected out to DOMAIN; it expires unless
  *                             renewed
  *
- * DOMAIN is the remote domain as the JID spells it (lower case).
+ * DOMAIN (the `domain` argument below) names one route: "REMOTE/LOCAL",
+ * the remote domain and the served domain a stream to it speaks for
+ * (lower case; a domain has no '/'), since a stream is authenticated for
+ * one local domain: stanzas from two of our domains to one remote go on
+ * two streams.
  *
  * Contract: as store.h. Functions return a named result (>= 0) or a
  * negative xerr.h code (XE_REDIS, XE_REPLY) with store->err set.

@@ -171,6 +171,9 @@ $(B)/xmpp-web: $(call obj,$(WEB)) $(STREAMOBJ) $(ROUTEROBJ) $(LIBOBJ)
 # does.
 $(B)/xmpp-s2s-%: $(B)/s2s/%.o $(S2SOBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_S2SPROG) -o $@
+# The inbound side parses what anyone sends: it sandboxes itself as the
+# client handler does (handler/sandbox.h).
+$(B)/xmpp-s2s-in: $(B)/handler/sandbox.o $(B)/gen/seccomp.o
 
 $(B)/xmppctl: $(call obj,$(CTL)) $(ROUTEROBJ) $(LIBOBJ)
 	@$(call link_static,$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_CTL) -o $@)

@@ -1,7 +1,8 @@
 """s2s_harness.py - a private federation for server-to-server tests.
 
 Everything of one federation test lives in ONE network namespace of its
-own (a fresh `ip netns add`, unique name, only `lo`, deleted at the end):
+own (a fresh `ip netns add`, unique name, deleted at the end; lo and a
+veth pair with both ends inside, nothing linked to the host's network):
 there 127.0.0.0/8 is private to the test, so port 53 is free for the DNS
 server, and each XMPP server gets its own loopback address and ports
 without clashing with the host or with tests running in parallel.
@@ -31,14 +32,43 @@ Prosody      a private Prosody 0.12 for one domain in the namespace: own
              config, data dir and log file, c2s and s2s on its own address
              and ports, certificate from the PKI (or any), the CA trusted,
              s2s_secure_auth on or off, accounts via adduser().
-Federation   ties it together: federation fixture -> fed;
-             fed.prosody(domain, ...) declares a server (address and ports
-             chosen, SRV + A records added), fed.start() starts dnsmasq and
-             every declared Prosody; fed.add_records(...) for servers of
-             other kinds (xmppd's own programs: fed.popen(argv)).
+Federation   ties it together (fixture `federation`, not started):
+             fed.prosody(domain, cert="ca"|"ca+ids"|"self"|"mismatch"|(crt, key),
+             secure_auth=True, srv=True) declares a Prosody (own address
+             127.0.1.N, non-default ports, SRV + A records published);
+             fed.reserve(domain) an address and s2s port with records, for
+             any other server; fed.add_records(srv_record(...),
+             a_record(...), ...) more records; fed.start() creates the
+             namespace, starts dnsmasq and every declared Prosody;
+             fed.xmppd(domain, **Server kw) then starts an xmppd deployment
+             (harness.Server with wrap=Netns.prefix(): systemd-socket-
+             activate and its handlers in the namespace, resolving through
+             dnsmasq; its Redis on a unix socket, reachable from the test);
+             fed.restart_dns() after records added late; fed.popen(argv)
+             any program in there; fed.run_clients(coroutine function)
+             slixmpp clients in there; fed.logs() the tail of every log, for
+             failure messages; fed.dns_log() every query dnsmasq answered.
              Everything is stopped by PID and the namespace deleted at
-             teardown, also when the test fails; logs are attached to the
-             failure by fed.logs().
+             teardown, also when the test fails (a sanitizer report of an
+             xmppd started by fed.xmppd() fails the test there).
+
+A federation test of xmppd, once it speaks s2s, looks like:
+
+    from s2s_harness import federation, pki   # noqa: F401 (fixtures)
+
+    def test_xmppd_to_prosody(federation):
+        fed = federation
+        fed.prosody("b.test", secure_auth=True)
+        fed.servers["b.test"].adduser("bob", PW)
+        crt, key = fed.pki.cert("a.test")   # CA: fed.pki.ca_cert
+        fed.start()
+        x = fed.xmppd("a.test", ...)        # c2s at x.host:x.port; SRV of
+        x.adduser("alice@a.test", PW)       # a.test -> x.host:x.s2s_port
+        fed.popen([BUILD / "<s2s listener>", ...], log=...)  # there
+        fed.run_clients(coroutine)          # alice@a.test -> bob@b.test
+
+Prosody's resolver waits about a second between the _xmpps-server and
+_xmpp-server look-ups, so a first s2s connection takes 1-2 s.
 
 No skipping: without root, iproute2, unshare, openssl, dnsmasq or prosody
 the fixtures FAIL and say what is missing.
@@ -356,8 +386,14 @@ class Dnsmasq:
         args = [DNSMASQ, "--no-daemon", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
                 "--bind-interfaces", "--listen-address=127.0.0.1", "--port=53",
                 "--local=/test/", "--log-queries", "--log-facility=-"] + self.records
+        start = os.path.getsize(self.log) if os.path.exists(self.log) else 0
         self.proc = self.net.popen(args, log=self.log, resolv=False)
-        wait_for(lambda: self.proc.poll() is not None or "started" in tail(self.log),
+
+        def started():      # "started" is logged once its sockets are bound
+            with open(self.log, errors="replace") as f:
+                f.seek(start)
+                return "started" in f.read()
+        wait_for(lambda: self.proc.poll() is not None or started(),
                  START_TIMEOUT, "dnsmasq to start")
         if self.proc.poll() is not None:
             raise AssertionError("dnsmasq exited (%s):\n%s" % (self.proc.returncode,
@@ -481,6 +517,7 @@ class Federation:
         self.net = Netns(self.dir)
         self.records = []
         self.servers = {}         # domain -> Prosody
+        self.xmppds = []          # harness.Server, started by xmppd()
         self.dns = None
         self._next_addr = itertools.count(1)
         self._next_port = itertools.count(0)
@@ -556,6 +593,26 @@ class Federation:
             p.start()
         return self
 
+    def xmppd(self, domain, listeners=1, srv=True, **kw):
+        """Start an xmppd deployment (harness.Server: its own Redis on a unix
+        socket, xmpp.conf with domain = domain) whose listeners and handlers
+        run in the namespace on a fresh address of their own (server.host,
+        server.ports), resolving through the test's dnsmasq. With srv,
+        domain's SRV and A records point at that address and an s2s port
+        (server.s2s_port; nothing listens there yet: it is for xmppd's
+        federation listener; dnsmasq is restarted to publish them).
+        After start(); stopped at teardown (a
+        sanitizer report then fails the test). kw: Server() arguments and
+        xmpp.conf lines."""
+        from harness import Server
+        addr, s2s_port = self.reserve(domain, srv=srv)
+        s = Server(listeners, wrap=self.net.prefix(), host=addr, domain=domain, **kw)
+        s.s2s_port = s2s_port
+        self.xmppds.append(s)
+        if srv:
+            self.restart_dns()
+        return s.start()
+
     def prefix(self, resolv=True):
         """The command prefix that runs a program in the namespace, with the
         test's resolv.conf and hosts bind-mounted (resolv=True) in a private
@@ -588,11 +645,19 @@ class Federation:
         return "\n".join(out)
 
     def stop(self):
+        """Stop everything; returns the problems found (sanitizer reports,
+        a namespace left behind)."""
+        problems = []
+        for s in self.xmppds:
+            try:
+                s.stop()
+            except AssertionError as e:
+                problems.append(str(e))
         for p in self.servers.values():
             p.stop()
         if self.dns:
             self.dns.stop()
-        return self.net.destroy()
+        return problems + self.net.destroy()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import asyncio
 from s2s_harness import a_record, federation, pki, run, wait_for  # noqa: F401 (fixtures)
 
 import im_helpers as H
+from harness import BUILD, SAN_ENV, SANITIZER_MARKS
 
 PW = "secret-pw"
 
@@ -118,6 +119,36 @@ def test_programs_resolve_through_dnsmasq(federation):
                      "c, _ = s.accept(); c.sendall(b'hi'); c.close()", addr, str(port)])
     wait_for(lambda: srv.poll() is not None or fed.net.port_open(addr, port), 10, "listener")
     assert srv.wait(10) == 0
+
+
+def test_xmppd_resolver_and_listener_in_namespace(federation):
+    """xmppd's own programs run in the namespace: its DNS code (s2s/dns.c,
+    through srvlookup, with the system's resolver) finds a domain's server
+    through the test's dnsmasq, and a handler started by fed.xmppd()
+    serves a slixmpp client of the namespace."""
+    fed = federation
+    srvlookup = BUILD / "srvlookup"
+    assert srvlookup.exists(), \
+        "%s is missing: make testclients with libc-ares-dev installed" % srvlookup
+    addr, port = fed.reserve("x.test")
+    fed.start()
+    p = fed.net.run([srvlookup, "-t", "3", "x.test"], env=SAN_ENV)
+    assert p.returncode == 0, (p, fed.logs())
+    assert p.stdout.splitlines()[:3] == ["lookup ok", "cand xmpp.x.test %d starttls" % port,
+                                         "addr xmpp.x.test %s %d" % (addr, port)], p.stdout
+    assert not any(m in p.stderr for m in SANITIZER_MARKS), p.stderr
+    server = fed.xmppd("y.test")
+    server.adduser("carol@y.test", PW)
+
+    async def go():
+        c = H.IM("carol@y.test/c", PW)
+        o = await c.login(server.port, host=server.host, timeout=10)
+        assert o.session_started, "%r\n%s" % (o, server.log()[-3000:])
+        await c.sync()
+        return c.full
+    assert fed.run_clients(go, timeout=20) == "carol@y.test/c"
+    p = fed.net.run(["getent", "ahostsv4", "xmpp.y.test"])
+    assert p.returncode == 0 and p.stdout.split()[0] == server.host, (p, fed.logs())
 
 
 def openssl_verify(pki, cert, *args):

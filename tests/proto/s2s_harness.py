@@ -430,11 +430,13 @@ class Prosody:
     MODULES = ("roster", "saslauth", "tls", "dialback", "disco", "ping", "posix")
 
     def __init__(self, net, domain, addr, c2s_port, s2s_port, cert, key, cafile,
-                 secure_auth=True, extra_modules=(), extra_config="", host_config=""):
+                 secure_auth=True, extra_modules=(), extra_config="", host_config="",
+                 direct_tls_port=None):
         self.net, self.domain, self.addr = net, domain, addr
         self.c2s_port, self.s2s_port = c2s_port, s2s_port
         self.cert, self.key, self.cafile = cert, key, cafile
         self.secure_auth = secure_auth
+        self.direct_tls_port = direct_tls_port
         self.modules = list(self.MODULES) + list(extra_modules)
         self.extra_config, self.host_config = extra_config, host_config
         self.dir = Path(net.dir) / ("prosody-" + domain)
@@ -464,6 +466,7 @@ s2s_secure_auth = %(secure)s
 authentication = "internal_plain"
 storage = "internal"
 ssl = { cafile = %(ca)s }
+%(direct)s
 %(extra)s
 VirtualHost %(domain)s
   ssl = { certificate = %(cert)s, key = %(key)s }
@@ -472,7 +475,13 @@ VirtualHost %(domain)s
             "log": _lua(self.logfile), "addr": _lua(self.addr), "c2s": self.c2s_port,
             "s2s": self.s2s_port, "mods": "; ".join(_lua(m) for m in self.modules),
             "secure": "true" if self.secure_auth else "false", "ca": _lua(self.cafile),
-            "extra": self.extra_config, "domain": _lua(self.domain), "cert": _lua(self.cert),
+            "extra": self.extra_config,
+            # XEP-0368 direct TLS: its own port and certificate (the
+            # VirtualHost's ssl does not reach that listener)
+            "direct": ("s2s_direct_tls_ports = { %d }\n"
+                       "s2s_direct_tls_ssl = { certificate = %s, key = %s }"
+                       % (self.direct_tls_port, _lua(self.cert), _lua(self.key)))
+            if self.direct_tls_port else "", "domain": _lua(self.domain), "cert": _lua(self.cert),
             "key": _lua(self.key), "hostcfg": self.host_config}
 
     def adduser(self, user, password):
@@ -491,7 +500,9 @@ VirtualHost %(domain)s
                                    cwd=str(self.dir))
         wait_for(lambda: self.proc.poll() is not None or (
             self.net.port_open(self.addr, self.c2s_port) and
-            self.net.port_open(self.addr, self.s2s_port)), START_TIMEOUT,
+            self.net.port_open(self.addr, self.s2s_port) and
+            (not self.direct_tls_port or self.net.port_open(self.addr, self.direct_tls_port))),
+            START_TIMEOUT,
             "prosody for %s to listen" % self.domain)
         if self.proc.poll() is not None:
             raise AssertionError("prosody for %s exited (%s):\n%s\n%s" % (
@@ -564,12 +575,14 @@ class Federation:
         self.dns.stop()
         self.dns = Dnsmasq(self.net, self.records, self.dir).start()
 
-    def prosody(self, domain, cert="ca", secure_auth=True, srv=True, **kw):
+    def prosody(self, domain, cert="ca", secure_auth=True, srv=True, direct_tls=False, **kw):
         """Declare a Prosody for domain (started by start()). cert: "ca" (a
         CA-signed certificate for domain), "ca+ids" (with XmppAddr and
         SRV-ID too), "self" (self-signed), "mismatch" (CA-signed for
         other-DOMAIN), or a (cert, key) pair. srv: publish its SRV and A
-        records. Other keywords go to Prosody()."""
+        records. direct_tls: also a direct TLS s2s port (XEP-0368,
+        p.direct_tls_port), published as _xmpps-server._tcp.DOMAIN. Other
+        keywords go to Prosody()."""
         if cert == "ca":
             cert = self.pki.cert(domain)
         elif cert == "ca+ids":
@@ -580,9 +593,10 @@ class Federation:
             cert = self.pki.cert(domain, names=["other-" + domain])
         addr = self.address()
         p = Prosody(self.net, domain, addr, self.port(), self.port(), cert[0], cert[1],
-                    str(self.pki.ca_cert), secure_auth=secure_auth, **kw)
+                    str(self.pki.ca_cert), secure_auth=secure_auth,
+                    direct_tls_port=self.port() if direct_tls else None, **kw)
         if srv:
-            self.publish(domain, addr, p.s2s_port)
+            self.publish(domain, addr, p.s2s_port, direct_tls_port=p.direct_tls_port)
         self.servers[domain] = p
         return p
 

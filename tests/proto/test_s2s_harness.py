@@ -13,7 +13,17 @@ and bob receives it.
   requires certificates (s2s_secure_auth = false): b.test cannot verify
   a.test, the sender, so it verifies it with dialback (XEP-0220),
   calling a.test back through a.test's SRV record.
-Which was used is read from Prosody's debug log.
+- direct TLS (XEP-0368): b.test also publishes _xmpps-server._tcp, and
+  a.test connects to that port.
+- a certificate made out to another name: a.test (s2s_secure_auth) does
+  not deliver to b.test and bounces the message with an error.
+Which was used is read from Prosody's debug log and dnsmasq's query log.
+
+The harness itself: a program started in the namespace resolves through
+the test's dnsmasq (getent, and xmppd's own s2s/dns.c through srvlookup)
+while the host's /etc/resolv.conf stays as it was; an xmppd started by
+fed.xmppd() serves a slixmpp client there; the certificates carry the
+names asked for, chain to the CA or not.
 """
 import asyncio
 
@@ -90,6 +100,47 @@ def test_federation_with_dialback(federation):
     assert "query[SRV] _xmpp-server._tcp.a.test" in dns, fed.logs()
     assert "verified dialback key... it is valid" in a_log, fed.logs()
     assert "Accepting SASL EXTERNAL identity from a.test" not in b_log, fed.logs()
+
+
+def test_federation_direct_tls(federation):
+    """XEP-0368: b.test also publishes _xmpps-server._tcp on a direct TLS
+    port, which a.test uses first."""
+    fed = federation
+    fed.prosody("a.test", secure_auth=True)
+    b = fed.prosody("b.test", secure_auth=True, direct_tls=True)
+    federate(fed, "hello over direct TLS")
+    a_log = fed.servers["a.test"].log()
+    assert "config _xmpps-server._tcp.b.test is <SRV>" in fed.dns_log(), fed.logs()
+    assert "%s, %d" % (b.addr, b.direct_tls_port) in a_log, fed.logs()     # connected there
+    assert "SASL EXTERNAL with b.test succeeded" in a_log, fed.logs()
+
+
+def test_mismatched_certificate_refused(federation):
+    """b.test presents a CA-signed certificate made out to another name:
+    a.test, requiring authenticated peers, does not deliver to it and
+    bounces alice's message with an error."""
+    fed = federation
+    fed.prosody("a.test", secure_auth=True)
+    fed.prosody("b.test", cert="mismatch", secure_auth=True)
+    fed.servers["a.test"].adduser("alice", PW)
+    fed.start()
+
+    async def go():
+        a = H.IM("alice@a.test/a", PW)
+        o = await a.login(fed.servers["a.test"].c2s_port, host=fed.servers["a.test"].addr,
+                          timeout=10)
+        assert o.session_started, o
+        a.xmpp.send_message(mto="bob@b.test", mbody="not for you", mtype="chat")
+        err = await a.wait1(H.is_("message", type="error", from_="bob@b.test"), timeout=15)
+        return H.error_condition(err)
+    try:
+        cond = fed.run_clients(go, timeout=25)
+    except BaseException as e:
+        raise AssertionError("%s: %s\n%s" % (type(e).__name__, e, fed.logs())) from None
+    assert cond[1] is not None, cond
+    a_log = fed.servers["a.test"].log()
+    assert "certificate identity validation result: invalid" in a_log, fed.logs()
+    assert "not for you" not in fed.servers["b.test"].log(), fed.logs()
 
 
 def test_programs_resolve_through_dnsmasq(federation):

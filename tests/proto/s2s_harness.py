@@ -245,7 +245,8 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 class Netns:
-    """One named network namespace with only lo (up), and the programs run in it."""
+    """One named network namespace (lo, and a veth pair with both ends
+    inside), and the programs run in it."""
 
     RESOLV = "nameserver 127.0.0.1\noptions timeout:1 attempts:2\n"
     HOSTS = "127.0.0.1 localhost\n::1 localhost\n"
@@ -360,16 +361,39 @@ class Netns:
         import clients as C
         return self.call(C.run, factory, timeout)
 
+    def pids(self):
+        """PIDs of the processes in the namespace now."""
+        if not self.made:
+            return []
+        out = run(["ip", "netns", "pids", self.name], check=False).stdout
+        return [int(w) for w in out.split() if w.isdigit()]
+
     def destroy(self):
+        """Stop what we started (by PID), then anything still in the
+        namespace (started there by those: by construction ours; named as a
+        problem), then delete it. Returns the problems."""
+        problems = []
         for p in reversed(self.procs):
             stop_proc(p)
+        left = [pid for pid in self.pids() if pid != os.getpid()]
+        if left:
+            problems.append("processes left in namespace %s, killed: %s" % (self.name, left))
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                for pid in left:
+                    try:
+                        os.kill(pid, sig)
+                    except ProcessLookupError:
+                        pass
+                deadline = time.monotonic() + 3
+                while self.pids() and time.monotonic() < deadline:
+                    time.sleep(0.05)
         if self.made:
             run(["ip", "netns", "del", self.name], check=False)
             left = self.name in run(["ip", "netns", "list"], check=False).stdout
             self.made = False
             if left:
-                return ["network namespace %s left behind" % self.name]
-        return []
+                problems.append("network namespace %s left behind" % self.name)
+        return problems
 
 
 # ---- DNS ----

@@ -500,7 +500,8 @@ VirtualHost %(domain)s
   ssl = { certificate = %(cert)s, key = %(key)s }
 %(hostcfg)s
 """ % {"pid": _lua(self.dir / "prosody.pid"), "data": _lua(self.data),
-            "log": _lua(self.logfile), "certs": _lua(self.dir / "certs"), "addr": _lua(self.addr), "c2s": self.c2s_port,
+            "log": _lua(self.logfile), "certs": _lua(self.dir / "certs"),
+            "addr": _lua(self.addr), "c2s": self.c2s_port,
             "s2s": self.s2s_port, "mods": "; ".join(_lua(m) for m in self.modules),
             "secure": "true" if self.secure_auth else "false", "ca": _lua(self.cafile),
             "extra": self.extra_config,
@@ -519,7 +520,8 @@ VirtualHost %(domain)s
         self.cfg.write_text(self.config())
         p = run([PROSODYCTL, "--config", self.cfg, "register", user, self.domain, password],
                 check=False)
-        f = self.data / _prosody_encode(self.domain) / "accounts" / (_prosody_encode(user) + ".dat")
+        f = self.data / _prosody_encode(self.domain) / "accounts" / (
+            _prosody_encode(user) + ".dat")
         assert p.returncode == 0 and f.exists(), "prosodyctl register %s@%s: exit %d: %s" % (
             user, self.domain, p.returncode, p.stdout + p.stderr)
         return "%s@%s" % (user, self.domain)

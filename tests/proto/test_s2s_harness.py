@@ -25,8 +25,6 @@ while the host's /etc/resolv.conf stays as it was; an xmppd started by
 fed.xmppd() serves a slixmpp client there; the certificates carry the
 names asked for, chain to the CA or not.
 """
-import asyncio
-
 from s2s_harness import a_record, federation, pki, run, wait_for  # noqa: F401 (fixtures)
 
 import im_helpers as H
@@ -36,7 +34,8 @@ PW = "secret-pw"
 
 
 def send_and_receive(fed, body):
-    """alice@a.test sends body to bob@b.test; returns bob's copy as XML."""
+    """alice@a.test sends body to bob@b.test (both online); returns the
+    'from' of bob's copy and the errors alice got."""
     async def go():
         a = H.IM("alice@a.test/a", PW)
         b = H.IM("bob@b.test/b", PW)
@@ -44,7 +43,6 @@ def send_and_receive(fed, body):
             o = await c.login(srv.c2s_port, host=srv.addr, timeout=10)
             assert o.session_started, "login at %s failed: %r" % (srv.domain, o)
         b.xmpp.send_presence()
-        await asyncio.sleep(0)
         a.xmpp.send_message(mto="bob@b.test/b", mbody=body, mtype="chat")
         got = await b.wait1(H.body_is(body), timeout=15)
         errors = [H.to_xml(e) for e in a.received if e.get("type") == "error"]

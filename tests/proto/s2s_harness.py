@@ -491,6 +491,9 @@ c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 s2s_require_encryption = true
 s2s_secure_auth = %(secure)s
+-- a peer that never completes a stream fails a test in seconds, not 90 s
+s2s_timeout = 10
+s2s_close_timeout = 2
 authentication = "internal_plain"
 storage = "internal"
 ssl = { cafile = %(ca)s }

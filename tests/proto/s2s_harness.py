@@ -61,11 +61,16 @@ A federation test of xmppd, once it speaks s2s, looks like:
         fed = federation
         fed.prosody("b.test", secure_auth=True)
         fed.servers["b.test"].adduser("bob", PW)
-        crt, key = fed.pki.cert("a.test")   # CA: fed.pki.ca_cert
+        crt, key = fed.pki.cert("a.test")   # the CA: fed.pki.ca_cert
         fed.start()
-        x = fed.xmppd("a.test", ...)        # c2s at x.host:x.port; SRV of
-        x.adduser("alice@a.test", PW)       # a.test -> x.host:x.s2s_port
-        fed.popen([BUILD / "<s2s listener>", ...], log=...)  # there
+        # c2s on listener 0, inbound s2s on listener 1, which the SRV
+        # record of a.test names (x.host:x.s2s_port)
+        x = fed.xmppd("a.test", listeners=2, s2s_listener=1,
+                      listener_progs=[None, "xmpp-s2s-in"], s2s="yes", ...)
+        x.adduser("alice@a.test", PW)
+        # the outbound side, in the namespace too (resolves b.test there)
+        fed.popen([BUILD / "xmpp-s2s-out", ...], log=x.dir + "/out.log",
+                  env=dict(SAN_ENV, XMPP_CONFIG=x.conf_path))
         fed.run_clients(coroutine)          # alice@a.test -> bob@b.test
 
 Prosody's resolver waits about a second between the _xmpps-server and
@@ -643,25 +648,28 @@ class Federation:
             p.start()
         return self
 
-    def xmppd(self, domain, listeners=1, srv=True, **kw):
+    def xmppd(self, domain, listeners=1, srv=True, s2s_listener=None, **kw):
         """Start an xmppd deployment (harness.Server: its own Redis on a unix
         socket, xmpp.conf with domain = domain) whose listeners and handlers
         run in the namespace on a fresh address of their own (server.host,
-        server.ports), resolving through the test's dnsmasq. With srv,
-        domain's SRV and A records point at that address and an s2s port
-        (server.s2s_port; nothing listens there yet: it is for xmppd's
-        federation listener; dnsmasq is restarted to publish them).
-        After start(); stopped at teardown (a
-        sanitizer report then fails the test). kw: Server() arguments and
-        xmpp.conf lines."""
+        server.ports), resolving through the test's dnsmasq. server.s2s_port
+        is listener s2s_listener's port (e.g. listener_progs=[None,
+        "xmpp-s2s-in"], s2s_listener=1), else a free port of that address
+        for a federation listener the test starts itself (popen()). With
+        srv, domain's SRV and A records point there (dnsmasq is restarted
+        to publish them). After start(); stopped at teardown (a sanitizer
+        report then fails the test). kw: Server() arguments (listener_progs,
+        listener_args, handler_env, ...) and xmpp.conf lines."""
         from harness import Server
-        addr, s2s_port = self.reserve(domain, srv=srv)
+        addr = self.address()
         s = Server(listeners, wrap=self.net.prefix(), host=addr, domain=domain, **kw)
-        s.s2s_port = s2s_port
         self.xmppds.append(s)
+        s.start()
+        s.s2s_port = s.ports[s2s_listener] if s2s_listener is not None else self.port()
         if srv:
+            self.publish(domain, addr, s.s2s_port)
             self.restart_dns()
-        return s.start()
+        return s
 
     def prefix(self, resolv=True):
         """The command prefix that runs a program in the namespace, with the

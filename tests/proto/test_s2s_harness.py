@@ -186,7 +186,13 @@ def test_xmppd_resolver_and_listener_in_namespace(federation):
     assert p.stdout.splitlines()[:3] == ["lookup ok", "cand xmpp.x.test %d starttls" % port,
                                          "addr xmpp.x.test %s %d" % (addr, port)], p.stdout
     assert not any(m in p.stderr for m in SANITIZER_MARKS), p.stderr
-    server = fed.xmppd("y.test")
+    # listener 1 stands for xmppd's inbound s2s listener: y.test's SRV names it
+    server = fed.xmppd("y.test", listeners=2, s2s_listener=1)
+    assert server.s2s_port == server.ports[1]
+    p = fed.net.run([srvlookup, "-t", "3", "y.test"], env=SAN_ENV)
+    assert p.stdout.splitlines()[:3] == [
+        "lookup ok", "cand xmpp.y.test %d starttls" % server.s2s_port,
+        "addr xmpp.y.test %s %d" % (server.host, server.s2s_port)], (p, fed.logs())
     server.adduser("carol@y.test", PW)
 
     async def go():

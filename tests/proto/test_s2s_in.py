@@ -28,6 +28,8 @@ import pytest
 from harness import NS_STREAMS, NS_SASL, NS_STREAM_ERR, NS_STANZA_ERR, Raw, Server, \
     describe, to_xml, wait_until
 from im_helpers import raw_login, raw_wait, is_
+import im_helpers as H
+from s2s_harness import federation, pki  # noqa: F401 (fixtures)
 
 
 def online(server, bare):
@@ -87,25 +89,25 @@ class PKI:
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory):
+def s2spki(tmp_path_factory):
     if shutil.which("openssl") is None:
         pytest.fail("the openssl command line tool is needed (Debian package openssl)")
     return PKI(str(tmp_path_factory.mktemp("s2spki")))
 
 
 @pytest.fixture
-def fed(server_factory, pki):
+def fed(server_factory, s2spki):
     """Start a deployment with federation on; conf overrides xmpp.conf
     lines. The CA sits beside our certificate, a folder the sandbox lets
     the program read."""
     def make(**conf):
-        crt, key = pki.leaves["localhost"]
-        c = dict(s2s=True, s2s_ca_file=pki.ca, tls_cert=crt, tls_key=key,
+        crt, key = s2spki.leaves["localhost"]
+        c = dict(s2s=True, s2s_ca_file=s2spki.ca, tls_cert=crt, tls_key=key,
                  allow_plaintext_auth=True)
         c.update(conf)
         s = server_factory(listeners=3, listener_progs=[None, "xmpp-s2s-in", "xmpp-s2s-in"],
                            listener_args=[[], [], ["-T"]], **c)
-        s.pki = pki
+        s.pki = s2spki
         return s
     return make
 
@@ -397,3 +399,49 @@ def test_errors_and_answers_queued_outbound(fed):
     ident = d1.find(".//{http://jabber.org/protocol/disco#info}identity")
     assert ident is not None and ident.attrib == {"category": "server", "type": "im"}
     assert "%s/localhost" % REMOTE in s.redis("SMEMBERS", "xmpp:s2s:domains")
+
+
+# ---- Prosody, through the federation harness ----
+
+def prosody_to_xmppd(fed, body, **conf):
+    """bob@b.test (Prosody) sends body to alice@a.test (xmppd: c2s on
+    listener 0, xmpp-s2s-in on listener 1, which a.test's SRV record
+    names); returns the 'from' of alice's copy."""
+    fed.servers["b.test"].adduser("bob", PW)
+    fed.start()
+    crt, key = fed.pki.cert("a.test")
+    c = dict(s2s="yes", tls_cert=crt, tls_key=key, s2s_ca_file=str(fed.pki.ca_cert))
+    c.update(conf)
+    x = fed.xmppd("a.test", listeners=2, s2s_listener=1,
+                  listener_progs=[None, "xmpp-s2s-in"], **c)
+    x.adduser("alice@a.test", PW)
+
+    async def go():
+        a = H.IM("alice@a.test/a", PW)
+        b = H.IM("bob@b.test/b", PW)
+        o = await a.login(x.port, host=x.host, timeout=10)
+        assert o.session_started, "login at xmppd failed: %r" % o
+        srv = fed.servers["b.test"]
+        o = await b.login(srv.c2s_port, host=srv.addr, timeout=10)
+        assert o.session_started, "login at Prosody failed: %r" % o
+        a.xmpp.send_presence()
+        await a.sync()
+        b.xmpp.send_message(mto="alice@a.test", mbody=body, mtype="chat")
+        got = await a.wait1(H.body_is(body), timeout=15)
+        return got.get("from")
+    try:
+        return x, fed.run_clients(go, timeout=30)
+    except BaseException as e:
+        raise AssertionError("%s: %s\n%s\n--- xmppd ---\n%s" % (
+            type(e).__name__, e, fed.logs(), x.log()[-6000:])) from None
+
+
+def test_prosody_sasl_external(federation):
+    """Prosody (certificate from the CA, requiring ours) authenticates with
+    SASL EXTERNAL; its message reaches a local user."""
+    fed = federation
+    fed.prosody("b.test", cert="ca", secure_auth=True)
+    x, frm = prosody_to_xmppd(fed, "hello from prosody")
+    assert frm == "bob@b.test/b", frm
+    log = x.log()
+    assert "authenticated b.test for a.test by SASL EXTERNAL" in log, log[-4000:]

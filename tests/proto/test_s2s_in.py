@@ -20,6 +20,7 @@ import os
 import shutil
 import ssl
 import subprocess
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -403,10 +404,11 @@ def test_errors_and_answers_queued_outbound(fed):
 
 # ---- Prosody, through the federation harness ----
 
-def prosody_to_xmppd(fed, body, **conf):
+def prosody_to_xmppd(fed, body, started=None, **conf):
     """bob@b.test (Prosody) sends body to alice@a.test (xmppd: c2s on
     listener 0, xmpp-s2s-in on listener 1, which a.test's SRV record
-    names); returns the 'from' of alice's copy."""
+    names); started(xmppd) is called before the clients log in. Returns
+    (the xmppd, the 'from' of alice's copy)."""
     fed.servers["b.test"].adduser("bob", PW)
     fed.start()
     crt, key = fed.pki.cert("a.test")
@@ -415,6 +417,8 @@ def prosody_to_xmppd(fed, body, **conf):
     x = fed.xmppd("a.test", listeners=2, s2s_listener=1,
                   listener_progs=[None, "xmpp-s2s-in"], **c)
     x.adduser("alice@a.test", PW)
+    if started:
+        started(x)
 
     async def go():
         a = H.IM("alice@a.test/a", PW)
@@ -445,3 +449,69 @@ def test_prosody_sasl_external(federation):
     assert frm == "bob@b.test/b", frm
     log = x.log()
     assert "authenticated b.test for a.test by SASL EXTERNAL" in log, log[-4000:]
+
+
+class OutboundVerifier(threading.Thread):
+    """Plays xmppd's outbound side for one XEP-0220 verification, as
+    xmpp-s2s-out would: takes the verification xmpp-s2s-in queued for
+    route from Redis, connects to the authoritative server (Prosody's s2s
+    port, in the namespace), asks it with <db:verify/> after STARTTLS,
+    and writes its verdict where xmpp-s2s-in waits for it."""
+
+    def __init__(self, fed, x, route, authoritative):
+        super().__init__(daemon=True)
+        self.fed, self.x, self.route, self.auth = fed, x, route, authoritative
+        self.verdict = self.error = None
+
+    def run(self):
+        try:
+            self.fed.net.call(self._verify)
+        except BaseException as e:          # reported by the test
+            self.error = e
+
+    def _verify(self):
+        key = "xmpp:s2s:verify:{%s}" % self.route
+        wait_until(lambda: self.x.redis("LLEN", key) > 0, timeout=15,
+                   what="a verification queued for " + self.route)
+        ask, frm, to, sid, dbkey = self.x.redis("LPOP", key).split(" ")
+        raw = Raw(self.auth.s2s_port, host=self.auth.addr, timeout=10)
+        try:
+            raw.send(header(to=frm, frm=to))
+            raw.next()
+            raw.next()                          # features: STARTTLS
+            raw.send("<starttls xmlns='%s'/>" % NS_TLS)
+            expect_el(raw, q(NS_TLS, "proceed"))
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE     # dialback: the DNS is the trust here
+            raw.sock = ctx.wrap_socket(raw.sock, server_hostname=frm)
+            raw.restart()
+            raw.send(header(to=frm, frm=to))
+            raw.next()
+            raw.next()
+            raw.send("<db:verify from='%s' to='%s' id='%s'>%s</db:verify>" % (to, frm, sid, dbkey))
+            el = expect_el(raw, q(NS_DB, "verify"))
+            self.verdict = el.get("type")
+        finally:
+            raw.close()
+        self.x.redis("RPUSH", "xmpp:s2s:verified:" + ask, self.verdict or "error")
+
+
+def test_prosody_dialback(federation):
+    """Prosody with a self-signed certificate, and xmppd without
+    s2s_secure: dialback, the key verified by Prosody itself (the test
+    plays xmppd's outbound side, which asks it)."""
+    fed = federation
+    fed.prosody("b.test", cert="self", secure_auth=False)
+    v = []
+
+    def started(x):
+        v.append(OutboundVerifier(fed, x, "b.test/a.test", fed.servers["b.test"]))
+        v[0].start()
+    x, frm = prosody_to_xmppd(fed, "hello by dialback", started=started, s2s_secure="no")
+    v[0].join(10)
+    assert v[0].error is None, v[0].error
+    assert v[0].verdict == "valid"
+    assert frm == "bob@b.test/b", frm
+    log = x.log()
+    assert "authenticated b.test for a.test by dialback" in log, log[-4000:]

@@ -261,6 +261,14 @@ def test_features_after_tls(fed):
     assert mechanisms(f) == ["EXTERNAL"], to_xml(f)
 
 
+def test_auth_timeout(fed):
+    s = fed(auth_timeout=1)
+    raw, _, _ = connect(s)
+    t = time.monotonic()
+    expect_stream_error(raw, "connection-timeout")
+    assert time.monotonic() - t < 4
+
+
 # ---- authentication ----
 
 def test_sasl_external_and_delivery(fed):
@@ -276,6 +284,13 @@ def test_sasl_external_and_delivery(fed):
              "<body>over federation</body></message>" % REMOTE)
     m = raw_wait(alice, is_("message", from_="bob@%s/r" % REMOTE))
     assert m.findtext("{jabber:client}body") == "over federation"
+    # Presence across domains is not routed yet: dropped, the stream goes on.
+    raw.send("<presence from='bob@%s/r' to='alice@localhost'/>" % REMOTE)
+    raw.send("<message from='bob@%s/r' to='alice@localhost' type='chat' id='m2'>"
+             "<body>after presence</body></message>" % REMOTE)
+    m = raw_wait(alice, is_("message", from_="bob@%s/r" % REMOTE))
+    assert m.findtext("{jabber:client}body") == "after presence", to_xml(m)
+    assert "presence from %s dropped" % REMOTE in s.log()
     # A stanza from a domain this stream did not authenticate.
     raw.send("<message from='mallory@evil.test' to='alice@localhost'><body>x</body></message>")
     expect_stream_error(raw, "invalid-from")

@@ -16,6 +16,7 @@
 #include "modules.h"
 #include "route.h"
 #include "s2s.h"
+#include "xerr.h"
 #include "xml.h"
 
 #include <stdio.h>
@@ -25,32 +26,66 @@
 
 #define ROUTE_NAME_MAX (2 * JID_MAX_PART + 2)   /* "REMOTE/LOCAL" */
 
+int federation_remote(const struct config *cfg, const char *jid)
+{
+	struct jid j;
+	return jid_parse(jid, &j) == 0 && config_s2s_allowed(cfg, j.domain);
+}
+
+int federation_queue(struct store *st, const struct config *cfg, struct xml_node *stanza)
+{
+	const char *to = xml_get(stanza, "to"), *from = xml_get(stanza, "from");
+	char route[ROUTE_NAME_MAX], *xml, *env;
+	struct jid t, f;
+	size_t len;
+	int r;
+
+	if (!to || !from || jid_parse(to, &t) == -1 || jid_parse(from, &f) == -1 ||
+	    !config_s2s_allowed(cfg, t.domain) || !config_serves(cfg, f.domain))
+		return XE_INVALID;
+	snprintf(route, sizeof route, "%s/%s", t.domain, f.domain);
+	xml = xml_string(stanza, NULL);
+	env = route_envelope_stanza(xml, (long)time(NULL), &len);
+	r = s2s_queue(st, route, env, len, cfg->s2s_queue_max);
+	if (r == S2S_FULL)
+		log_msg(LOG_WARNING, "federation: the queue to %s is full", t.domain);
+	else if (r < 0)
+		log_msg(LOG_ERR, "federation: %s", st->err);
+	free(xml);
+	free(env);
+	return r;
+}
+
+int federation_queue_xml(struct store *st, const struct config *cfg, const char *to,
+    const char *xml)
+{
+	struct xml_node *p = xml_parse_string(xml, strlen(xml));
+	int r;
+
+	if (!p)
+		return XE_INVALID;
+	if (!xml_get(p, "to"))
+		xml_set(p, "to", to);
+	r = federation_queue(st, cfg, p);
+	xml_free(p);
+	return r;
+}
+
 static enum mod_ret federation_inbound(struct conn *c, struct xml_node *st)
 {
-	const char *to = xml_get(st, "to"), *local = strchr(conn_bare(c), '@');
-	char route[ROUTE_NAME_MAX], *xml, *env;
-	struct jid j;
-	size_t len;
+	const char *to = xml_get(st, "to");
 	int r;
 
 	if (strcmp(st->name, "message") && strcmp(st->name, "iq"))
 		return MOD_PASS;
-	if (!to || !local || jid_parse(to, &j) == -1 || !config_s2s_allowed(conn_cfg(c), j.domain))
+	if (!to || !federation_remote(conn_cfg(c), to))
 		return MOD_PASS;
 	xml_set(st, "from", conn_full(c));
-	snprintf(route, sizeof route, "%s/%s", j.domain, local + 1);
-	xml = xml_string(st, NULL);
-	env = route_envelope_stanza(xml, (long)time(NULL), &len);
-	r = s2s_queue(conn_store(c), route, env, len, conn_cfg(c)->s2s_queue_max);
-	if (r == S2S_FULL) {
-		log_msg(LOG_WARNING, "federation: the queue to %s is full", j.domain);
+	r = federation_queue(conn_store(c), conn_cfg(c), st);
+	if (r == S2S_FULL)
 		conn_error(c, st, "wait", "resource-constraint", NULL);
-	} else if (r < 0) {
-		log_msg(LOG_ERR, "federation: %s", conn_store(c)->err);
+	else if (r < 0)
 		conn_error(c, st, "wait", "internal-server-error", NULL);
-	}
-	free(xml);
-	free(env);
 	return MOD_HANDLED;
 }
 

@@ -22,9 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define ROUTE_NAME_MAX (2 * JID_MAX_PART + 2)   /* "REMOTE/LOCAL" */
 
 int federation_remote(const struct config *cfg, const char *jid)
 {
@@ -32,27 +30,13 @@ int federation_remote(const struct config *cfg, const char *jid)
 	return jid_parse(jid, &j) == 0 && config_s2s_allowed(cfg, j.domain);
 }
 
-int federation_queue(struct store *st, const struct config *cfg, struct xml_node *stanza)
+int federation_send(struct store *st, const struct config *cfg, const struct xml_node *stanza)
 {
-	const char *to = xml_get(stanza, "to"), *from = xml_get(stanza, "from");
-	char route[ROUTE_NAME_MAX], *xml, *env;
-	struct jid t, f;
-	size_t len;
-	int r;
-
-	if (!to || !from || jid_parse(to, &t) == -1 || jid_parse(from, &f) == -1 ||
-	    !config_s2s_allowed(cfg, t.domain) || !config_serves(cfg, f.domain))
-		return XE_INVALID;
-	snprintf(route, sizeof route, "%s/%s", t.domain, f.domain);
-	xml = xml_string(stanza, NULL);
-	env = route_envelope_stanza(xml, (long)time(NULL), &len);
-	r = s2s_queue(st, route, env, len, cfg->s2s_queue_max);
+	int r = s2s_send(st, cfg, stanza);
 	if (r == S2S_FULL)
-		log_msg(LOG_WARNING, "federation: the queue to %s is full", t.domain);
-	else if (r < 0)
+		log_msg(LOG_WARNING, "federation: %s", st->err);
+	else if (r == XE_REDIS)
 		log_msg(LOG_ERR, "federation: %s", st->err);
-	free(xml);
-	free(env);
 	return r;
 }
 
@@ -66,7 +50,7 @@ int federation_queue_xml(struct store *st, const struct config *cfg, const char 
 		return XE_INVALID;
 	if (!xml_get(p, "to"))
 		xml_set(p, "to", to);
-	r = federation_queue(st, cfg, p);
+	r = federation_send(st, cfg, p);
 	xml_free(p);
 	return r;
 }
@@ -81,7 +65,7 @@ static enum mod_ret federation_inbound(struct conn *c, struct xml_node *st)
 	if (!to || !federation_remote(conn_cfg(c), to))
 		return MOD_PASS;
 	xml_set(st, "from", conn_full(c));
-	r = federation_queue(conn_store(c), conn_cfg(c), st);
+	r = federation_send(conn_store(c), conn_cfg(c), st);
 	if (r == S2S_FULL)
 		conn_error(c, st, "wait", "resource-constraint", NULL);
 	else if (r < 0)

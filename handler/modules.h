@@ -79,12 +79,9 @@ void rosteriq_push(struct conn *c, const char *bare, const char *item, const cha
 /* federation.c: 1 if jid is of a remote domain stanzas may go to
  * (config_s2s_allowed). */
 int federation_remote(const struct config *cfg, const char *jid);
-/* Queue stanza (its 'from' a JID of a served domain, its 'to' one of an
- * allowed remote domain) for the route between the two (router/s2s.h):
- * S2S_QUEUED, S2S_FULL, or a negative xerr.h code (XE_INVALID: not a
- * stanza for federation; logged). */
-int federation_queue(struct store *st, const struct config *cfg, struct xml_node *stanza);
-/* ... xml (one stanza), addressed to `to` unless it has a 'to'. */
+/* s2s_send (router/s2s.h), its failure logged: its result. */
+int federation_send(struct store *st, const struct config *cfg, const struct xml_node *stanza);
+/* ... of xml (one stanza), addressed to `to` unless it has a 'to'. */
 int federation_queue_xml(struct store *st, const struct config *cfg, const char *to,
     const char *xml);
 

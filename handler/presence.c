@@ -208,7 +208,7 @@ static void probe_remote(struct conn *c, const struct strvec *to)
 		xml_set(p, "type", "probe");
 		xml_set(p, "from", conn_bare(c));
 		xml_set(p, "to", to->v[i]);
-		federation_queue(conn_store(c), conn_cfg(c), p);
+		federation_send(conn_store(c), conn_cfg(c), p);
 		xml_free(p);
 	}
 }
@@ -430,7 +430,7 @@ static void directed(struct conn *c, struct xml_node *p, const struct jid *to)
 	xml_set(p, "from", conn_full(c));
 	xml = xml_string(p, NULL);
 	if (federation_remote(conn_cfg(c), bare)) {
-		federation_queue(conn_store(c), conn_cfg(c), p);
+		federation_send(conn_store(c), conn_cfg(c), p);
 	} else if (to->resource[0]) {
 		char chan[STORE_MAX_KEY];
 		size_t len;

@@ -2,12 +2,17 @@
  * s2s.c - federation's queues, leases and verifications in Redis (s2s.h).
  */
 #include "s2s.h"
+#include "config.h"
+#include "jid.h"
+#include "route.h"
 #include "scripts.h"
+#include "xml.h"
 #include "xerr.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define S2S_WAIT_STEP_MS 100     /* s2s_verify_wait polls this often */
@@ -266,3 +271,26 @@ int s2s_idle(struct store *s, const char *domain)
 		freeReplyObject(r);
 	return o;
 }
+
+int s2s_send(struct store *st, const struct config *cfg, const struct xml_node *stanza)
+{
+	const char *to = xml_get(stanza, "to"), *from = xml_get(stanza, "from");
+	char route[S2S_ROUTE_MAX], *xml, *env;
+	struct jid t, f;
+	size_t len;
+	int r;
+
+	if (!to || !from || jid_parse(to, &t) == -1 || jid_parse(from, &f) == -1 ||
+	    !config_s2s_allowed(cfg, t.domain) || !config_serves(cfg, f.domain))
+		return XE_INVALID;
+	snprintf(route, sizeof route, "%s/%s", t.domain, f.domain);
+	xml = xml_string(stanza, NULL);
+	env = route_envelope_stanza(xml, (long)time(NULL), &len);
+	r = s2s_queue(st, route, env, len, cfg->s2s_queue_max);
+	if (r == S2S_FULL)
+		snprintf(st->err, sizeof st->err, "the queue to %s is full", t.domain);
+	free(xml);
+	free(env);
+	return r;
+}
+

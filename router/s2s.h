@@ -36,11 +36,20 @@
 #include "store.h"
 #include "strvec.h"
 
+#define S2S_ROUTE_MAX     2048         /* "REMOTE/LOCAL" and its NUL */
 #define S2S_WAKE_CHANNEL  "s2s:wake"   /* store_global_key name of the channel */
 #define S2S_VERIFY_MAX    1024         /* bytes of one verification entry */
 #define S2S_ANSWER_TTL    120          /* seconds an unread answer is kept */
 
 enum s2s_queued { S2S_QUEUED = 0, S2S_FULL = 1 };
+struct config;
+struct xml_node;
+/* Queue stanza for federation: its 'from' a JID of a served domain, its
+ * 'to' one of a remote domain cfg allows (config_s2s_allowed), on the
+ * route between the two, accepted now, capped at s2s_queue_max.
+ * S2S_QUEUED, S2S_FULL (logged), or XE_INVALID (not such a stanza) /
+ * XE_REDIS. */
+int s2s_send(struct store *s, const struct config *cfg, const struct xml_node *stanza);
 /* Queue envelope env (len bytes) for remote domain, unless its queue
  * holds max entries already; the domain is marked as having work and
  * S2S_WAKE_CHANNEL told (s2s_queue.lua). S2S_QUEUED or S2S_FULL. */

@@ -62,3 +62,37 @@ def test_full_queue_answers_resource_constraint(server_factory):
     el = raw_wait(raw, lambda e: e.get('id') == 'm2')
     assert error_condition(el) == ('wait', 'resource-constraint')
     assert s.redis('LLEN', QUEUE % 'remote.example') == 1
+
+
+def test_presence_to_remote_contacts_goes_through_federation(server_factory):
+    """RFC 6121 across domains, the user's side: a subscription request to
+    a remote contact is queued (the contact's side is its server's);
+    once the contact is in both directions, the initial presence queues a
+    probe to it and the broadcast addressed to it; directed presence to
+    a remote full JID is queued; unavailable follows."""
+    s = server(server_factory, s2s='yes')
+    raw, full = raw_login(s, ALICE)
+    raw.send("<presence to='carol@remote.example' type='subscribe' id='s1'/>")
+    sync(raw)
+    q = s.redis('LRANGE', QUEUE % 'remote.example', 0, -1)
+    assert len(q) == 1 and "type='subscribe'" in q[0] and "from='alice@localhost'" in q[0] \
+        and "to='carol@remote.example'" in q[0], q
+    s.redis('DEL', QUEUE % 'remote.example')
+    assert s.ctl('roster', ALICE, 'add', 'dave@remote.example').returncode == 0   # both
+    raw.send('<presence><status>here</status></presence>')
+    raw.send("<presence to='erin@remote.example/pc'/>")
+    sync(raw)
+    q = s.redis('LRANGE', QUEUE % 'remote.example', 0, -1)
+    probes = [e for e in q if "type='probe'" in e]
+    assert len(probes) == 1 and "to='dave@remote.example'" in probes[0] and \
+        "from='alice@localhost'" in probes[0], q
+    bcast = [e for e in q if 'here' in e]
+    assert len(bcast) == 1 and "to='dave@remote.example'" in bcast[0] and \
+        "from='%s'" % full in bcast[0], q
+    assert any("to='erin@remote.example/pc'" in e for e in q), q
+    s.redis('DEL', QUEUE % 'remote.example')
+    raw.send("<presence type='unavailable'/>")
+    sync(raw)
+    q = s.redis('LRANGE', QUEUE % 'remote.example', 0, -1)
+    assert any("type='unavailable'" in e and "to='dave@remote.example'" in e for e in q), q
+    assert any("type='unavailable'" in e and "to='erin@remote.example/pc'" in e for e in q), q

@@ -26,8 +26,9 @@
  *       (verify_poll), the stream served meanwhile
  *     <db:verify> -> db_verify: our own key checked, stateless
  *     message / iq / presence -> stanza: 'from' and 'to' must be an
- *       authenticated (remote, local) pair -> s2s_deliver_local; errors
- *       to the sender are queued outbound (s2s_queue)
+ *       authenticated (remote, local) pair -> s2s_deliver_local, or
+ *       s2s_presence_in; errors and answers to the sender are queued
+ *       outbound (s2s_send)
  *   timers (tick): auth_timeout before any domain is authenticated,
  *     idle_timeout without input, each verification's deadline
  *
@@ -39,6 +40,7 @@
 #include "certid.h"
 #include "jid.h"
 #include "local.h"
+#include "presence.h"
 #include "log.h"
 #include "random.h"
 #include "route.h"
@@ -478,85 +480,67 @@ static int db_verify(struct in *c, struct xml_node *el)
 
 /* ---- stanzas ---- */
 
-/* Send an error for st back to its sender through the outbound side
- * (never for an error: RFC 6120 8.3.1). */
-static int bounce(struct in *c, const struct xml_node *st, const char *etype, const char *cond,
-    const char *remote, const char *local)
+/* Queue st for its remote recipient through the outbound side
+ * (s2s_send); failures are logged. */
+static void send_out(struct in *c, const struct xml_node *st)
 {
-	const char *type = xml_get(st, "type"), *from = xml_get(st, "from"), *to = xml_get(st, "to");
-	char route[2 * CONFIG_MAX_DOMAIN];
+	int r = s2s_send(c->st, c->cfg, st);
+
+	if (r < 0 || r == S2S_FULL)
+		log_msg(r == S2S_FULL ? LOG_WARNING : LOG_ERR, "queue to %s: %s",
+		    xml_get(st, "to"), r == XE_INVALID ? "not a stanza for federation" : c->st->err);
+}
+
+/* Send an error for st back to its sender (never for an error, nor for
+ * an IQ result: RFC 6120 8.3.1). */
+static int bounce(struct in *c, const struct xml_node *st, const char *etype, const char *cond)
+{
+	const char *type = xml_get(st, "type");
 	struct xml_node *e, *er;
-	struct xbuf x = { 0 };
-	char *env, *f, *t;
-	size_t len;
-	int r;
 
 	if ((type && !strcmp(type, "error")) || (!strcmp(st->name, "iq") && type &&
 	    !strcmp(type, "result")))
 		return 0;
 	e = xml_copy(st);
-	f = strdup(from), t = strdup(to);
-	if (!f || !t) {
-		free(f), free(t), xml_free(e);
-		return 0;
-	}
-	xml_set(e, "from", t);
-	xml_set(e, "to", f);
+	xml_set(e, "from", xml_get(st, "to"));
+	xml_set(e, "to", xml_get(st, "from"));
 	xml_set(e, "type", "error");
 	er = xml_new_child(e, NS_SERVER, "error");
 	xml_set(er, "type", etype);
 	xml_new_child(er, NS_STANZAS, cond);
-	xml_write(&x, e, NS_SERVER);
-	xbuf_add(&x, "", 1);
-	env = route_envelope_stanza(x.p, (long)time(NULL), &len);
-	snprintf(route, sizeof route, "%s/%s", remote, local);
-	r = s2s_queue(c->st, route, env, len, c->cfg->s2s_queue_max);
-	if (r < 0)
-		log_msg(LOG_ERR, "queue error for %s: %s", route, c->st->err);
-	else if (r == S2S_FULL)
-		log_msg(LOG_WARNING, "queue for %s full: error to %s dropped", route, f);
-	free(env), free(f), free(t);
-	xbuf_free(&x);
+	send_out(c, e);
 	xml_free(e);
 	return 0;
 }
 
-/* Queue the answer to an IQ for the domain itself (XEP-0199, XEP-0030). */
-static int answer_domain_iq(struct in *c, const struct xml_node *st, const char *remote,
-    const char *local)
+/* Answer an IQ for the domain itself (XEP-0199, XEP-0030) through the
+ * outbound side. */
+static int answer_domain_iq(struct in *c, const struct xml_node *st)
 {
 	const char *type = xml_get(st, "type"), *id = xml_get(st, "id");
-	struct xml_node *q = xml_first_element(st);
-	char route[2 * CONFIG_MAX_DOMAIN];
-	struct xbuf x = { 0 };
-	char *env;
-	size_t len;
+	struct xml_node *q = xml_first_element(st), *r, *d;
 
 	if (!type || (strcmp(type, "get") && strcmp(type, "set")))
 		return 0;                   /* results and errors need no answer */
 	if (strcmp(type, "get") || !q || !q->ns ||
 	    !((!strcmp(q->ns, NS_PING) && !strcmp(q->name, "ping")) ||
 	    (!strcmp(q->ns, NS_DISCO_INFO) && !strcmp(q->name, "query") && !xml_get(q, "node"))))
-		return bounce(c, st, "cancel", "service-unavailable", remote, local);
-	xbuf_adds(&x, "<iq type='result' from='");
-	xbuf_add_esc(&x, local, strlen(local));
-	xbuf_adds(&x, "' to='");
-	xbuf_add_esc(&x, xml_get(st, "from"), strlen(xml_get(st, "from")));
-	xbuf_adds(&x, "' id='");
-	xbuf_add_esc(&x, id ? id : "", id ? strlen(id) : 0);
-	xbuf_adds(&x, "'>");
-	if (!strcmp(q->ns, NS_DISCO_INFO))
-		xbuf_adds(&x, "<query xmlns='" NS_DISCO_INFO "'><identity category='server' "
-		    "type='im'/><feature var='" NS_DISCO_INFO "'/><feature var='" NS_PING
-		    "'/></query>");
-	xbuf_adds(&x, "</iq>");
-	xbuf_add(&x, "", 1);
-	env = route_envelope_stanza(x.p, (long)time(NULL), &len);
-	snprintf(route, sizeof route, "%s/%s", remote, local);
-	if (s2s_queue(c->st, route, env, len, c->cfg->s2s_queue_max) < 0)
-		log_msg(LOG_ERR, "queue answer for %s: %s", route, c->st->err);
-	free(env);
-	xbuf_free(&x);
+		return bounce(c, st, "cancel", "service-unavailable");
+	r = xml_new(NS_SERVER, "iq");
+	xml_set(r, "type", "result");
+	xml_set(r, "from", xml_get(st, "to"));
+	xml_set(r, "to", xml_get(st, "from"));
+	xml_set(r, "id", id ? id : "");
+	if (!strcmp(q->ns, NS_DISCO_INFO)) {
+		d = xml_new_child(r, NS_DISCO_INFO, "query");
+		d = xml_new_child(d, NS_DISCO_INFO, "identity");
+		xml_set(d, "category", "server");
+		xml_set(d, "type", "im");
+		xml_set(xml_new_child(d->parent, NS_DISCO_INFO, "feature"), "var", NS_DISCO_INFO);
+		xml_set(xml_new_child(d->parent, NS_DISCO_INFO, "feature"), "var", NS_PING);
+	}
+	send_out(c, r);
+	xml_free(r);
 	return 0;
 }
 
@@ -592,29 +576,33 @@ static void stanza(struct in *c, struct xml_node *st)
 		s2s_stream_error(&c->s, "invalid-from", "not authenticated for that domain");
 		goto out;
 	}
-	if (!strcmp(st->name, "presence")) {
-		/* route_stanza.lua takes messages and IQs only. */
-		log_msg(LOG_INFO, "presence from %s dropped: not routed across domains yet",
-		    from->domain);
+	if (!c->store_ok) {
+		bounce(c, st, "wait", "internal-server-error");
 		goto out;
 	}
-	if (!c->store_ok) {
-		bounce(c, st, "wait", "internal-server-error", from->domain, to->domain);
+	if (!strcmp(st->name, "presence")) {
+		/* RFC 6121 across domains (presence.h); nothing of the
+		 * server's own presence to share. */
+		if (to->node[0])
+			s2s_presence_in(c->st, c->cfg, st);
+		else
+			log_msg(LOG_DEBUG, "presence to %s from %s ignored", to->domain,
+			    from->domain);
 		goto out;
 	}
 	if (!to->node[0]) {
 		if (!strcmp(st->name, "iq"))
-			answer_domain_iq(c, st, from->domain, to->domain);
+			answer_domain_iq(c, st);
 		else
-			bounce(c, st, "cancel", "service-unavailable", from->domain, to->domain);
+			bounce(c, st, "cancel", "service-unavailable");
 		goto out;
 	}
 	o = s2s_deliver_local(c->st, c->cfg, st);
 	if (o == RO_NOUSER || o == RO_UNAVAILABLE || o == RO_FULL || o == RO_BLOCKED)
-		bounce(c, st, "cancel", "service-unavailable", from->domain, to->domain);
+		bounce(c, st, "cancel", "service-unavailable");
 	else if (o == RO_ERROR) {
 		log_msg(LOG_ERR, "deliver: %s", c->st->err);
-		bounce(c, st, "wait", "internal-server-error", from->domain, to->domain);
+		bounce(c, st, "wait", "internal-server-error");
 	}
 out:
 	free(from);

@@ -284,13 +284,10 @@ def test_sasl_external_and_delivery(fed):
              "<body>over federation</body></message>" % REMOTE)
     m = raw_wait(alice, is_("message", from_="bob@%s/r" % REMOTE))
     assert m.findtext("{jabber:client}body") == "over federation"
-    # Presence across domains is not routed yet: dropped, the stream goes on.
-    raw.send("<presence from='bob@%s/r' to='alice@localhost'/>" % REMOTE)
-    raw.send("<message from='bob@%s/r' to='alice@localhost' type='chat' id='m2'>"
-             "<body>after presence</body></message>" % REMOTE)
-    m = raw_wait(alice, is_("message", from_="bob@%s/r" % REMOTE))
-    assert m.findtext("{jabber:client}body") == "after presence", to_xml(m)
-    assert "presence from %s dropped" % REMOTE in s.log()
+    # A subscription request from the remote contact reaches the user
+    # (RFC 6121 3.1.3, through s2s_presence_in).
+    raw.send("<presence from='bob@%s' to='alice@localhost' type='subscribe'/>" % REMOTE)
+    raw_wait(alice, is_("presence", from_="bob@" + REMOTE, type="subscribe"))
     # A stanza from a domain this stream did not authenticate.
     raw.send("<message from='mallory@evil.test' to='alice@localhost'><body>x</body></message>")
     expect_stream_error(raw, "invalid-from")

@@ -187,6 +187,8 @@ static int auth_add(struct in *c, const char *remote, const char *local, const c
 /* Our header (a new id each time: RFC 6120 4.3.3) and the features. */
 static void send_header(struct in *c)
 {
+	/* Without entropy an id need only be unique: dialback keys are
+	 * secret because of the server secret, not of the id. */
 	if (random_hex(c->id, STREAM_ID_BYTES) < 0)
 		snprintf(c->id, sizeof c->id, "%lx%lx", (long)getpid(), (long)time(NULL));
 	log_set_context(NULL, c->id, NULL);
@@ -655,7 +657,10 @@ static int tick(struct in *c, time_t now)
 		s2s_stream_error(&c->s, "system-shutdown", NULL);
 	if (c->npend && !c->s.closing)
 		verify_poll(c, now);
-	if (!c->nauth && !c->npend && now - c->opened >= c->cfg->auth_timeout)
+	/* A verification in flight extends the limit by its own, once: a
+	 * peer cannot hold the process by asking again and again. */
+	if (!c->nauth && now - c->opened >= c->cfg->auth_timeout +
+	    (c->npend ? VERIFY_TIMEOUT_SEC : 0))
 		s2s_stream_error(&c->s, "connection-timeout", "not authenticated in time");
 	if (now - c->last_input >= c->cfg->idle_timeout && !c->s.closing) {
 		log_msg(LOG_INFO, "idle for %d s: closing", c->cfg->idle_timeout);

@@ -106,6 +106,7 @@ struct in {
 	char local[CONFIG_MAX_DOMAIN];   /* the peer header's 'to' */
 	char from[CONFIG_MAX_DOMAIN];    /* the peer header's 'from', or "" */
 	char id[2 * STREAM_ID_BYTES + 1];/* our current stream id */
+	int in_doc;                      /* our header of this document is out */
 	int sasl_done, sasl_fails;
 	struct pair auth[PAIRS_MAX];
 	int nauth;
@@ -192,6 +193,7 @@ static void send_header(struct in *c)
 	if (random_hex(c->id, STREAM_ID_BYTES) < 0)
 		snprintf(c->id, sizeof c->id, "%lx%lx", (long)getpid(), (long)time(NULL));
 	log_set_context(NULL, c->id, NULL);
+	c->in_doc = 1;
 	s2s_stream_header(&c->s, c->local[0] ? c->local : NULL, c->from[0] ? c->from : NULL, c->id);
 }
 
@@ -211,14 +213,29 @@ static void send_features(struct in *c)
 	xbuf_adds(o, "</stream:features>");
 }
 
-/* A stream error before our header went out needs the header first
- * (RFC 6120 4.9.1.2). */
-static int open_error(struct in *c, const char *cond, const char *text)
+/* A stream error; one before our header of this document went out (a
+ * refused header, a timer between a restart and the peer's new header)
+ * needs the header first (RFC 6120 4.9.1.2). Returns 0, for functions
+ * that return what they answered. */
+static int fail_stream(struct in *c, const char *cond, const char *text)
 {
-	send_header(c);
-	log_msg(LOG_NOTICE, "refused stream: %s%s%s", cond, text ? ": " : "", text ? text : "");
+	if (!c->in_doc)
+		send_header(c);
 	s2s_stream_error(&c->s, cond, text);
 	return 0;
+}
+
+static int open_error(struct in *c, const char *cond, const char *text)
+{
+	log_msg(LOG_NOTICE, "refused stream: %s%s%s", cond, text ? ": " : "", text ? text : "");
+	return fail_stream(c, cond, text);
+}
+
+/* The next bytes are a new document (after <proceed/>, SASL success). */
+static void restart(struct in *c)
+{
+	c->in_doc = 0;
+	s2s_stream_restart(&c->s);
 }
 
 /* The peer's header: 0 once answered (with our header, or an error). */
@@ -274,10 +291,10 @@ static void starttls(struct in *c)
 	}
 	xbuf_adds(&c->s.out, "<proceed xmlns='" NS_TLS "'/>");
 	if (s2s_stream_tls(&c->s, t) == -1) {
-		s2s_stream_error(&c->s, "internal-server-error", NULL);
+		fail_stream(c, "internal-server-error", NULL);
 		return;
 	}
-	s2s_stream_restart(&c->s);
+	restart(c);
 }
 
 static int sasl_failure(struct in *c, const char *cond, const char *why)
@@ -285,7 +302,7 @@ static int sasl_failure(struct in *c, const char *cond, const char *why)
 	log_msg(LOG_NOTICE, "SASL EXTERNAL refused: %s", why);
 	xbuf_addf(&c->s.out, "<failure xmlns='" NS_SASL "'><%s/></failure>", cond);
 	if (++c->sasl_fails >= SASL_TRIES_MAX)
-		s2s_stream_error(&c->s, "policy-violation", "too many failed authentications");
+		fail_stream(c, "policy-violation", "too many failed authentications");
 	return 0;
 }
 
@@ -322,7 +339,7 @@ static int sasl_external(struct in *c, struct xml_node *el)
 	log_msg(LOG_INFO, "certificate matched %s by %s", remote, certid_match_name(m));
 	c->sasl_done = 1;
 	xbuf_adds(&c->s.out, "<success xmlns='" NS_SASL "'/>");
-	s2s_stream_restart(&c->s);
+	restart(c);
 	return 0;
 }
 
@@ -344,13 +361,6 @@ static int db_answer(struct in *c, const char *local, const char *remote, const 
 	}
 	xbuf_addf(o, "><error type='%s'><%s xmlns='" NS_STANZAS "'/></error></db:result>",
 	    etype, cond);
-	return 0;
-}
-
-/* A stream error, for functions that return what they answered. */
-static int fail_stream(struct in *c, const char *cond, const char *text)
-{
-	s2s_stream_error(&c->s, cond, text);
 	return 0;
 }
 
@@ -556,26 +566,26 @@ static void stanza(struct in *c, struct xml_node *st)
 	if (!from || !to)
 		goto out;
 	if (!c->nauth) {
-		s2s_stream_error(&c->s, "not-authorized", "stanza before authentication");
+		fail_stream(c, "not-authorized", "stanza before authentication");
 		goto out;
 	}
 	if (!xml_get(st, "from") || !xml_get(st, "to") || jid_parse(xml_get(st, "from"), from) ||
 	    jid_parse(xml_get(st, "to"), to)) {
-		s2s_stream_error(&c->s, "improper-addressing", NULL);
+		fail_stream(c, "improper-addressing", NULL);
 		goto out;
 	}
 	lower(from->domain);
 	lower(to->domain);
 	if (!authed(c, from->domain, NULL)) {
-		s2s_stream_error(&c->s, "invalid-from", NULL);
+		fail_stream(c, "invalid-from", NULL);
 		goto out;
 	}
 	if (!config_serves(c->cfg, to->domain)) {
-		s2s_stream_error(&c->s, "host-unknown", NULL);
+		fail_stream(c, "host-unknown", NULL);
 		goto out;
 	}
 	if (!authed(c, from->domain, to->domain)) {
-		s2s_stream_error(&c->s, "invalid-from", "not authenticated for that domain");
+		fail_stream(c, "invalid-from", "not authenticated for that domain");
 		goto out;
 	}
 	if (!c->store_ok) {
@@ -628,7 +638,7 @@ static void on_element(void *arg, struct s2s_stream *s, struct xml_node *el)
 		if (is(el, NS_TLS, "starttls"))
 			starttls(c);
 		else
-			s2s_stream_error(&c->s, st ? "not-authorized" : "policy-violation",
+			fail_stream(c, st ? "not-authorized" : "policy-violation",
 			    "STARTTLS required");
 	} else if (is(el, NS_SASL, "auth")) {
 		sasl_external(c, el);
@@ -641,7 +651,7 @@ static void on_element(void *arg, struct s2s_stream *s, struct xml_node *el)
 	} else if (st) {
 		stanza(c, el);
 	} else {
-		s2s_stream_error(&c->s, "unsupported-stanza-type", NULL);
+		fail_stream(c, "unsupported-stanza-type", NULL);
 	}
 	xml_free(el);
 }
@@ -654,14 +664,14 @@ static const struct s2s_stream_cb stream_cb = { on_open, on_element, NULL };
 static int tick(struct in *c, time_t now)
 {
 	if (got_term)
-		s2s_stream_error(&c->s, "system-shutdown", NULL);
+		fail_stream(c, "system-shutdown", NULL);
 	if (c->npend && !c->s.closing)
 		verify_poll(c, now);
 	/* A verification in flight extends the limit by its own, once: a
 	 * peer cannot hold the process by asking again and again. */
 	if (!c->nauth && now - c->opened >= c->cfg->auth_timeout +
 	    (c->npend ? VERIFY_TIMEOUT_SEC : 0))
-		s2s_stream_error(&c->s, "connection-timeout", "not authenticated in time");
+		fail_stream(c, "connection-timeout", "not authenticated in time");
 	if (now - c->last_input >= c->cfg->idle_timeout && !c->s.closing) {
 		log_msg(LOG_INFO, "idle for %d s: closing", c->cfg->idle_timeout);
 		s2s_stream_end(&c->s);

@@ -267,6 +267,22 @@ def test_auth_timeout(fed):
     t = time.monotonic()
     expect_stream_error(raw, "connection-timeout")
     assert time.monotonic() - t < 4
+    # Silent from the start: our header comes first, then the error
+    # (RFC 6120 4.9.1.2).
+    raw = s.raw(1)
+    ev, el = raw.next()
+    assert ev == "header" and el.get("xmlns") is None and el.tag == q(NS_STREAMS, "stream"), \
+        describe(ev, el)
+    expect_stream_error(raw, "connection-timeout")
+    # Silent after STARTTLS: the new document starts with our header too.
+    raw = s.raw(1)
+    s2s_open(raw)
+    raw.send("<starttls xmlns='%s'/>" % NS_TLS)
+    expect_el(raw, q(NS_TLS, "proceed"))
+    tls_wrap(raw, s.pki)
+    ev, el = raw.next()
+    assert ev == "header", describe(ev, el)
+    expect_stream_error(raw, "connection-timeout")
 
 
 # ---- authentication ----

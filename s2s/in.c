@@ -324,6 +324,8 @@ static int sasl_external(struct in *c, struct xml_node *el)
 		len = b64_decode(t, n, (unsigned char *)authz, sizeof authz - 1);
 		if (len < 0)
 			return sasl_failure(c, "incorrect-encoding", "authzid not base64");
+		if (memchr(authz, '\0', (size_t)len))      /* "a.example\0b.example" */
+			return sasl_failure(c, "invalid-authzid", "NUL in the authzid");
 	}
 	authz[len] = '\0';
 	if (domain_copy(remote, len ? authz : c->from) == -1)

@@ -320,6 +320,11 @@ def test_sasl_external_wrong_certificate(fed):
     assert ev == "element" and el.tag == q(NS_SASL, "failure"), describe(ev, el)
     raw.send("<message from='a@%s' to='alice@localhost'><body>x</body></message>" % REMOTE)
     expect_stream_error(raw, "not-authorized")
+    # The right certificate, but an authzid that only starts as the domain.
+    raw, _, _ = connect(s, cert=REMOTE)
+    ev, el = sasl_external(raw, REMOTE + "\0other.test")
+    assert ev == "element" and el.find(q(NS_SASL, "invalid-authzid")) is not None, \
+        describe(ev, el)
 
 
 def test_dialback_with_certificate(fed):

@@ -93,6 +93,19 @@ int s2s_lease_release(struct store *s, const char *domain, const char *host, lon
 
 /* The domains with work waiting, added to out. 0 or an error. */
 int s2s_domains(struct store *s, struct strvec *out);
+/* Every route with work waiting or a process connected out on it, added
+ * to out (may repeat: sort and unique). 0 or an error. */
+int s2s_routes(struct store *s, struct strvec *out);
+/* What one route holds: envelopes queued, the accepted time of the
+ * oldest (0: none), verifications waiting, and the lease's holder
+ * ("<host> <pid>", "" none). 0 or an error. */
+struct s2s_route_info {
+	long queued, verifies;
+	long oldest;
+	char holder[300];
+};
+int s2s_route_info(struct store *s, const char *route, struct s2s_route_info *info);
+
 enum s2s_idle { S2S_BUSY = 0, S2S_IDLE = 1 };
 /* If domain has nothing waiting (no envelope, no verification), it is
  * no longer marked as having work (s2s_idle.lua). S2S_IDLE or S2S_BUSY. */

@@ -3,6 +3,8 @@ with s2s on, a message or IQ to an allowed remote domain is queued in
 Redis for the route REMOTE/LOCAL, with the sender's full JID; off,
 denied or not allowed, it is answered remote-server-not-found; a full
 queue answers resource-constraint."""
+import re
+
 from im_helpers import PW, error_condition, raw_login, raw_wait
 
 ALICE = 'alice@localhost'
@@ -96,3 +98,28 @@ def test_presence_to_remote_contacts_goes_through_federation(server_factory):
     q = s.redis('LRANGE', QUEUE % 'remote.example', 0, -1)
     assert any("type='unavailable'" in e and "to='dave@remote.example'" in e for e in q), q
     assert any("type='unavailable'" in e and "to='erin@remote.example/pc'" in e for e in q), q
+
+
+def test_xmppctl_lists_routes(server_factory):
+    """xmppctl s2s: each route with its queue, the oldest's age, the
+    verifications waiting and who is connected on it."""
+    s = server(server_factory, s2s='yes')
+    raw, _ = raw_login(s, ALICE)
+    send(raw, 'bob@remote.example', id='m1')
+    send(raw, 'bob@remote.example', id='m2')
+    send(raw, 'carol@far.example', id='m3')
+    sync(raw)
+    s.redis('SET', 'xmpp:s2s:lease:{far.example/localhost}', 'h1 77', 'EX', '60')
+    s.redis('SET', 'xmpp:s2s:lease:{idle.example/localhost}', 'h2 88', 'EX', '60')
+    s.redis('RPUSH', 'xmpp:s2s:verify:{far.example/localhost}', 'q1 far.example localhost i k')
+    r = s.ctl('s2s')
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stdout.splitlines() if not l.startswith('#')]
+    ages = [int(re.search(r' oldest=(\d+)', l).group(1)) for l in lines]
+    assert ages[1] == 0 and 0 <= ages[0] <= 10 and 0 <= ages[2] <= 10, lines
+    lines = [re.sub(r' oldest=\d+', ' oldest=N', l) for l in lines]
+    assert lines == [
+        'far.example/localhost queued=1 oldest=N verify=1 connected=h1:77',
+        'idle.example/localhost queued=0 oldest=N verify=0 connected=h2:88',
+        'remote.example/localhost queued=2 oldest=N verify=0 connected=-'], r.stdout
+    assert s.ctl('s2s', 'extra').returncode == 100          # usage

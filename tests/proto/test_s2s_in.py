@@ -30,7 +30,7 @@ from harness import NS_STREAMS, NS_SASL, NS_STREAM_ERR, NS_STANZA_ERR, Raw, Serv
     describe, to_xml, wait_until
 from im_helpers import raw_login, raw_wait, is_
 import im_helpers as H
-from s2s_harness import federation, pki  # noqa: F401 (fixtures)
+from s2s_harness import federation, pki, srv_record  # noqa: F401 (fixtures)
 
 
 def online(server, bare):
@@ -451,7 +451,7 @@ def test_errors_and_answers_queued_outbound(fed):
 
 # ---- Prosody, through the federation harness ----
 
-def prosody_to_xmppd(fed, body, started=None, **conf):
+def prosody_to_xmppd(fed, body, started=None, direct_tls=False, **conf):
     """bob@b.test (Prosody) sends body to alice@a.test (xmppd: c2s on
     listener 0, xmpp-s2s-in on listener 1, which a.test's SRV record
     names); started(xmppd) is called before the clients log in. Returns
@@ -461,8 +461,17 @@ def prosody_to_xmppd(fed, body, started=None, **conf):
     crt, key = fed.pki.cert("a.test")
     c = dict(s2s="yes", tls_cert=crt, tls_key=key, s2s_ca_file=str(fed.pki.ca_cert))
     c.update(conf)
-    x = fed.xmppd("a.test", listeners=2, s2s_listener=1,
-                  listener_progs=[None, "xmpp-s2s-in"], **c)
+    if direct_tls:
+        # Listener 2 is "xmpp-s2s-in -T", published as _xmpps-server._tcp
+        # beside _xmpp-server._tcp (listener 1).
+        x = fed.xmppd("a.test", listeners=3, s2s_listener=1,
+                      listener_progs=[None, "xmpp-s2s-in", "xmpp-s2s-in"],
+                      listener_args=[[], [], ["-T"]], **c)
+        fed.add_records(srv_record("a.test", "xmpp.a.test", x.ports[2], service="xmpps-server"))
+        fed.restart_dns()
+    else:
+        x = fed.xmppd("a.test", listeners=2, s2s_listener=1,
+                      listener_progs=[None, "xmpp-s2s-in"], **c)
     x.adduser("alice@a.test", PW)
     if started:
         started(x)
@@ -562,3 +571,16 @@ def test_prosody_dialback(federation):
     assert frm == "bob@b.test/b", frm
     log = x.log()
     assert "authenticated b.test for a.test by dialback" in log, log[-4000:]
+
+
+def test_prosody_direct_tls(federation):
+    """XEP-0368: Prosody finds _xmpps-server._tcp.a.test and connects to
+    "xmpp-s2s-in -T" with TLS from the first byte."""
+    fed = federation
+    fed.prosody("b.test", cert="ca", secure_auth=True)
+    x, frm = prosody_to_xmppd(fed, "hello over direct TLS", direct_tls=True)
+    assert frm == "bob@b.test/b", frm
+    with open(x.logs[2]) as f:                 # the direct TLS listener's
+        log = f.read()
+    assert "connect (direct TLS)" in log and \
+        "authenticated b.test for a.test by SASL EXTERNAL" in log, x.log()[-4000:]

@@ -26,7 +26,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness import NS_STREAMS, NS_SASL, NS_STREAM_ERR, NS_STANZA_ERR, Raw, Server, \
+from harness import NS_STREAMS, NS_SASL, NS_STREAM_ERR, NS_STANZA_ERR, Raw, \
     describe, to_xml, wait_until
 from im_helpers import raw_login, raw_wait, is_
 import im_helpers as H
@@ -134,11 +134,13 @@ def s2s_open(raw, to="localhost", frm=REMOTE):
     return hdr, f
 
 
-def tls_wrap(raw, pki, cert=None):
+def tls_wrap(raw, certs, cert=None):
+    """TLS over raw's socket, trusting certs' CA, presenting the
+    certificate of domain cert (None: none)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(pki.ca)
+    ctx.load_verify_locations(certs.ca)
     if cert:
-        ctx.load_cert_chain(*pki.leaves[cert])
+        ctx.load_cert_chain(*certs.leaves[cert])
     raw.sock = ctx.wrap_socket(raw.sock, server_hostname="localhost")
     raw.restart()
 

@@ -29,6 +29,7 @@ const struct module *const modules[] = {
 	&mod_pep,
 	&mod_bookmarks,
 	&mod_avatar,
+	&mod_federation,        /* before deliver: stanzas to other domains */
 	&mod_deliver,
 	NULL
 };

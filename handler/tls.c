@@ -101,6 +101,21 @@ static void fmt_err(char *buf, size_t bufsz, const char *fmt, ...)
 	}
 }
 
+/* The session's SSL on ctx, over rfd/wfd. 0, or -1 (err set). */
+static int ssl_attach(struct tls *t, SSL_CTX *ctx, int rfd, int wfd, char *err, size_t errlen)
+{
+	t->ssl = SSL_new(ctx);
+	if (t->ssl == NULL) {
+		fmt_err(err, errlen, "SSL_new failed");
+		return -1;
+	}
+	if (SSL_set_rfd(t->ssl, rfd) != 1 || SSL_set_wfd(t->ssl, wfd) != 1) {
+		fmt_err(err, errlen, "cannot attach descriptors %d/%d", rfd, wfd);
+		return -1;
+	}
+	return 0;
+}
+
 int tls_file_path(const char *name, char *out, size_t outsz)
 {
 	const char *dir = getenv(CRED_DIR_ENV);
@@ -401,15 +416,8 @@ static struct tls *server_new(const struct tls_cert_spec *certs,
 	ERR_clear_error();
 	SSL_CTX_set_tlsext_servername_callback(t->ctx[t->def], sni_cb);
 	SSL_CTX_set_tlsext_servername_arg(t->ctx[t->def], t);
-	t->ssl = SSL_new(t->ctx[t->def]);
-	if (t->ssl == NULL) {
-		fmt_err(err, errlen, "SSL_new failed");
+	if (ssl_attach(t, t->ctx[t->def], rfd, wfd, err, errlen) == -1)
 		goto fail;
-	}
-	if (SSL_set_rfd(t->ssl, rfd) != 1 || SSL_set_wfd(t->ssl, wfd) != 1) {
-		fmt_err(err, errlen, "cannot attach descriptors %d/%d", rfd, wfd);
-		goto fail;
-	}
 	if (s2s) {
 		/*
 		 * Ask without requiring (no FAIL_IF_NO_PEER_CERT). Verify
@@ -506,15 +514,8 @@ struct tls *tls_new_client(const struct tls_cert_spec *certs, int ncerts,
 	store = NULL;
 
 	ERR_clear_error();
-	t->ssl = SSL_new(t->ctx[0]);
-	if (t->ssl == NULL) {
-		fmt_err(err, errlen, "SSL_new failed");
+	if (ssl_attach(t, t->ctx[0], rfd, wfd, err, errlen) == -1)
 		goto fail;
-	}
-	if (SSL_set_rfd(t->ssl, rfd) != 1 || SSL_set_wfd(t->ssl, wfd) != 1) {
-		fmt_err(err, errlen, "cannot attach descriptors %d/%d", rfd, wfd);
-		goto fail;
-	}
 	if (SSL_set_tlsext_host_name(t->ssl, o->remote) != 1) {
 		fmt_err(err, errlen, "cannot send SNI %s", o->remote);
 		goto fail;

@@ -414,15 +414,22 @@ def test_failed_logins_counted_per_session(server_factory):
     assert not s.redis('EXISTS', 'xmpp:bosh:' + b.sid)
 
 
+def contacts_online(s):
+    """Alice and Bob in each other's roster; Bob online over TCP,
+    available: his raw connection and full JID."""
+    for who, other in ((ALICE, BOB), (BOB, ALICE)):
+        assert s.ctl('roster', who, 'add', other).returncode == 0
+    bob, bob_full = raw_login(s, BOB)
+    bob.send('<presence/>')
+    return bob, bob_full
+
+
 def test_contacts_presence_and_a_quiet_hold(server_factory):
     """With a contact online, a request with nothing new is still held for
     'wait' (a resumption does not send the contacts' presence again at
     every request); the contact sees the BOSH session come and go."""
     s = bosh_server(server_factory)
-    for who, other in ((ALICE, BOB), (BOB, ALICE)):
-        assert s.ctl('roster', who, 'add', other).returncode == 0
-    bob, bob_full = raw_login(s, BOB)
-    bob.send('<presence/>')
+    bob, bob_full = contacts_online(s)
     b = Bosh(s.ports[1], wait=2)
     full = b.login()
     el = b.send("<presence xmlns='jabber:client'/>")
@@ -461,10 +468,7 @@ def test_broadcasts_between_requests_come_once_in_order(server_factory):
     by the next one loses nothing either. The log is kept for the session
     and let go when it ends."""
     s = bosh_server(server_factory)
-    for who, other in ((ALICE, BOB), (BOB, ALICE)):
-        assert s.ctl('roster', who, 'add', other).returncode == 0
-    bob, bob_full = raw_login(s, BOB)
-    bob.send('<presence/>')
+    bob, bob_full = contacts_online(s)
     b = Bosh(s.ports[1], wait=1)
     full = b.login()
     b.send("<iq xmlns='jabber:client' type='get' id='r1'>"

@@ -166,7 +166,7 @@ class Server:
 
     def __init__(self, listeners=1, listener_args=None, handler_env=None, redis_args=(),
                  handler_cmd=None, listen=None, listen_fdnames=None, listener_progs=None,
-                 **conf):
+                 wrap=None, host="127.0.0.1", **conf):
         """listeners: how many; listener_args: one list of extra xmpp-handler
         arguments per listener (missing entries: none), e.g. [[], ["-T"]];
         listener_progs: per listener, the program in $XMPPD_BUILD to run
@@ -181,8 +181,12 @@ class Server:
         Accept=no, instead of one process per connection spawned by
         systemd-socket-activate itself; listen_fdnames: with listen, one
         FileDescriptorName per listener (xmpp-listen gives handlers of a
-        socket named "xmpps" -T); conf: xmpp.conf lines (True/False
-        become yes/no)."""
+        socket named "xmpps" -T); wrap: a command prefix every listener
+        runs under, which must exec its argument (e.g. the federation
+        harness's Netns.prefix(): the listener and its handlers then live
+        in the test's network namespace); host: the address listeners bind
+        (with wrap, one of that namespace's); conf: xmpp.conf lines
+        (True/False become yes/no)."""
         self.dir = tempfile.mkdtemp(prefix="xmppd-test-")   # short: unix socket paths
         self.redis_args = [str(a) for a in redis_args]
         self.handler_cmd = [str(a) for a in handler_cmd] if handler_cmd else \
@@ -196,6 +200,8 @@ class Server:
         self.redis_sock = os.path.join(self.dir, "redis.sock")
         self.conf_path = os.path.join(self.dir, "xmpp.conf")
         self.nlisteners = listeners
+        self.wrap = [str(a) for a in (wrap or [])]
+        self.host = host
         self.conf = dict(self.DEFAULTS, redis="unix:" + self.redis_sock)
         for k, v in conf.items():
             self.conf[k] = ("yes" if v else "no") if isinstance(v, bool) else v
@@ -301,7 +307,8 @@ class Server:
                 spawner = [] if self.listen is None else \
                     [str(BUILD / "xmpp-listen")] + self.listen
                 p = subprocess.Popen(
-                    ["systemd-socket-activate"] + mode + ["-l", "127.0.0.1:%d" % port,
+                    self.wrap + ["systemd-socket-activate"] + mode + [
+                     "-l", "%s:%d" % (self.host, port),
                      "-E", "XMPP_CONFIG=" + self.conf_path, "-E", "ASAN_OPTIONS=" + ASAN_OPTIONS,
                      "-E", "UBSAN_OPTIONS=" + UBSAN_OPTIONS] + env +
                     spawner + cmd + extra,
@@ -395,7 +402,7 @@ class Server:
 
     def raw(self, listener=0):
         """A Raw client connected to one listener, closed at stop()."""
-        return Raw(self.ports[listener], server=self)
+        return Raw(self.ports[listener], host=self.host, server=self)
 
 
 # ---- XML helpers ----

@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -734,6 +735,32 @@ static int lease(struct oc *c)
 	return s2s_lease(&c->st, c->route, c->cfg->hostname, (long)getpid(), OUTCONN_LEASE_TTL);
 }
 
+/* The lease is held by a process of this host that no longer exists (a
+ * connection process killed with its dispatcher): free it rather than
+ * wait for it to expire. 1 if it was freed. */
+static int free_dead_lease(struct oc *c)
+{
+	char name[STORE_MAX_GLOBAL_KEY], key[STORE_MAX_GLOBAL_KEY], host[256];
+	redisReply *r;
+	long pid = 0;
+	int dead = 0;
+
+	snprintf(name, sizeof name, "s2s:lease:{%s}", c->route);
+	store_global_key(&c->st, name, key, sizeof key);
+	if (!(r = store_cmd(&c->st, "GET %s", key)))
+		return 0;
+	if (r->type == REDIS_REPLY_STRING && sscanf(r->str, "%255s %ld", host, &pid) == 2 &&
+	    !strcmp(host, c->cfg->hostname) && pid > 0 && pid != (long)getpid() &&
+	    kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+		dead = 1;
+	freeReplyObject(r);
+	if (!dead || s2s_lease_release(&c->st, c->route, host, pid) < 0)
+		return 0;
+	log_msg(LOG_NOTICE, "%s: took over the lease of process %ld, which is gone", c->route,
+	    pid);
+	return 1;
+}
+
 /* Split "REMOTE/LOCAL"; -1 if it is not a route this server may serve. */
 static int parse_route(struct oc *c)
 {
@@ -909,6 +936,8 @@ int outconn_run(const struct config *cfg, const char *route, volatile sig_atomic
 		return OUTCONN_EXIT_FAIL;
 	}
 	rc = lease(c);
+	if (rc == S2S_LEASE_OTHER && free_dead_lease(c))
+		rc = lease(c);
 	if (rc != S2S_LEASE_OURS) {
 		if (rc < 0)
 			log_msg(LOG_ERR, "%s: redis: %s", route, c->st.err);

@@ -40,6 +40,7 @@ import time
 
 import pytest
 
+import clients as C
 import im_helpers as H
 from harness import BUILD, SAN_ENV, SANITIZER_MARKS, free_port, wait_until
 from im_helpers import PW, error_condition, raw_login, raw_wait
@@ -279,12 +280,17 @@ def xmppd_a(fed, **conf):
 
 
 def test_to_prosody_with_certificates(federation):
+    """Delivered by SASL EXTERNAL; a dialback verification asked of b.test
+    goes out on the same stream and its answer comes back; idle for
+    s2s_idle_timeout, the connection closes (the route unmarked) and the
+    next message starts a new one."""
     fed = federation
     fed.prosody('b.test', secure_auth=True)
     fed.servers['b.test'].adduser('bob', PW)
     fed.start()
-    x = xmppd_a(fed)
+    x = xmppd_a(fed, s2s_idle_timeout=5)
     out = start_out(fed, x)
+    route = 'b.test/a.test'
     try:
         async def go():
             a = H.IM('alice@a.test/a', PW)
@@ -296,15 +302,30 @@ def test_to_prosody_with_certificates(federation):
             assert o.session_started, o
             a.xmpp.send_message(mto='bob@b.test/b', mbody='over the wire', mtype='chat')
             got = await b.wait1(H.body_is('over the wire'), timeout=15)
-            return got.get('from')
+            # a key b.test never made: its server answers invalid
+            x.redis('RPUSH', 'xmpp:s2s:verify:{%s}' % route,
+                    'ask1 a.test b.test sid-1 ' + 'ab' * 32)
+            x.redis('SADD', 'xmpp:s2s:domains', route)
+            x.redis('PUBLISH', 'xmpp:s2s:wake', route)
+            await C.apoll(lambda: x.redis('LRANGE', 'xmpp:s2s:verified:ask1', 0, -1),
+                          timeout=10)
+            verdict = x.redis('LRANGE', 'xmpp:s2s:verified:ask1', 0, -1)
+            # idle: closed, the route unmarked, no connection process left
+            await C.apoll(lambda: 'idle for 5 s' in out.log() and not out.children(),
+                          timeout=15)
+            assert x.redis('SMEMBERS', 'xmpp:s2s:domains') == []
+            a.xmpp.send_message(mto='bob@b.test/b', mbody='once more', mtype='chat')
+            await b.wait1(H.body_is('once more'), timeout=15)
+            return got.get('from'), verdict
         try:
-            assert fed.run_clients(go, timeout=30) == 'alice@a.test/a'
+            assert fed.run_clients(go, timeout=45) == ('alice@a.test/a', ['invalid'])
         except BaseException as e:
             raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s' % (
                 type(e).__name__, e, fed.logs(), out.log()[-4000:])) from None
-        assert 'authenticated by SASL EXTERNAL' in out.log(), out.log()[-4000:]
-        assert 'certificate authenticated by' in out.log()
-        wait_until(lambda: x.redis('LLEN', 'xmpp:s2s:out:{b.test/a.test}') == 0,
+        log = out.log()
+        assert log.count('authenticated by SASL EXTERNAL') == 2, log[-4000:]
+        assert 'certificate authenticated by' in log
+        wait_until(lambda: x.redis('LLEN', 'xmpp:s2s:out:{%s}' % route) == 0,
                    what='queue emptied')
     finally:
         out.stop()

@@ -110,7 +110,6 @@ static void child_main(const char *route)
 	free(children);
 	children = NULL;
 	signal(SIGCHLD, SIG_DFL);
-	log_set_context(r, NULL, NULL);
 	rc = outconn_run(&cfg, r, &stop);
 	exit(rc);
 }

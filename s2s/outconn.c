@@ -47,6 +47,9 @@
 #define OC_LEASE_RENEW      (OUTCONN_LEASE_TTL / 3)
 #define OC_BATCH            64    /* envelopes written per round */
 #define OC_VERIFY_MAX       64    /* verifications waiting for an answer */
+#define OC_VERIFY_WAIT      30    /* seconds the peer has to answer one */
+#define OC_WRITE_TIMEOUT    60    /* seconds a batch may take to leave: a
+                                     peer that stops reading is a failure */
 #define OC_ASK_ID_MAX       64
 #define OC_REDIS_TRIES      3
 #define OC_REDIS_RETRY_MS   300
@@ -72,6 +75,7 @@ enum oc_fail {
 struct oc_verify {
 	char ask_id[OC_ASK_ID_MAX];
 	char sid[DIALBACK_STREAM_ID_MAX + 1];
+	time_t asked;
 };
 
 struct oc {
@@ -88,6 +92,7 @@ struct oc {
 	int can_verify;                  /* secure, header received: db:verify ok */
 	char sid[DIALBACK_STREAM_ID_MAX + 1];
 	int inflight;                    /* envelopes queued on the stream */
+	time_t inflight_since;
 	struct oc_verify verify[OC_VERIFY_MAX];
 	int nverify;
 	enum oc_fail fail;               /* set: the connection is over */
@@ -713,6 +718,7 @@ static void take_verify(const char *ask_id, const char *from, const char *to,
 	v = &c->verify[c->nverify++];
 	snprintf(v->ask_id, sizeof v->ask_id, "%s", ask_id);
 	snprintf(v->sid, sizeof v->sid, "%s", sid);
+	v->asked = time(NULL);
 	/* XEP-0220 2.4: from is the receiving (our) domain, to the one that
 	 * made the key, id the stream it was made for. */
 	xbuf_adds(&x, "<db:verify from='");
@@ -848,12 +854,27 @@ static void serve(struct oc *c, int fd, int direct, volatile sig_atomic_t *stop)
 				struct batch b = { c, 0 };
 				if (s2s_peek(&c->st, c->route, OC_BATCH, send_one, &b) > 0) {
 					c->inflight = b.n;
+					c->inflight_since = now;
 					last_work = now;
 				}
 			}
 		}
+		/* A verification the peer leaves unanswered is an error for
+		 * its asker, not a reason to keep the stream forever. */
+		for (r = 0; r < c->nverify; r++)
+			if (now - c->verify[r].asked >= OC_VERIFY_WAIT) {
+				log_msg(LOG_NOTICE, "%s: no answer to db:verify %s", c->route,
+				    c->verify[r].sid);
+				s2s_verify_answer(&c->st, c->verify[r].ask_id, "error");
+				c->verify[r--] = c->verify[--c->nverify];
+			}
 		if (c->nverify)
 			last_work = now;
+		if (c->inflight && now - c->inflight_since >= OC_WRITE_TIMEOUT &&
+		    !c->s.closing) {
+			failf(c, OC_FAIL_TIMEOUT, "the peer does not read (%d s)", OC_WRITE_TIMEOUT);
+			break;
+		}
 		if (c->state == OC_READY && !c->inflight && !c->s.closing &&
 		    now - last_work >= c->cfg->s2s_idle_timeout) {
 			log_msg(LOG_INFO, "%s: idle for %d s: closing", c->route,
@@ -974,9 +995,7 @@ int outconn_run(const struct config *cfg, const char *route, volatile sig_atomic
 		}
 	}
 	if (c->have_stream) {
-		if (c->s.io.tls)
-			tls_shutdown(c->s.io.tls);
-		s2s_stream_free(&c->s);
+		s2s_stream_free(&c->s);      /* TLS close_notify, best effort */
 		close(fd);
 	}
 	s2s_lease_release(&c->st, route, cfg->hostname, (long)getpid());

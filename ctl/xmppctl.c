@@ -31,7 +31,7 @@
 " | blocks | unblock ADDRESS|--all | archive [--delete] JID" \
 " | invite [--expires SECONDS] [--user NODE|JID] [--domain DOMAIN] | invites | uninvite TOKEN" \
 " | rooms | room ROOM | room-destroy ROOM [REASON]" \
-" | uploads [JID] | upload-remove JID | upload-expire   (-h for help)"
+" | uploads [JID] | upload-remove JID | upload-expire | s2s   (-h for help)"
 #define HELP \
 "usage: " PROG " [-c FILE] COMMAND [ARGS]\n" \
 "\n" \
@@ -78,6 +78,9 @@
 "  upload-expire                   remove the files of upload_dir past their\n" \
 "                                  time, those of removed accounts, and uploads\n" \
 "                                  that never finished; prints how many\n" \
+"  s2s                             list federation's routes (REMOTE/LOCAL): stanzas\n" \
+"                                  queued, the oldest's age, verifications\n" \
+"                                  waiting, and the host and process connected\n" \
 "\n" \
 "options:\n" \
 "  -c FILE          configuration file (default: $XMPP_CONFIG, then\n" \
@@ -122,6 +125,7 @@
 #include "muc.h"
 #include "uploads.h"
 #include "uploadstore.h"
+#include "s2s.h"
 #include "netaddr.h"
 #include "xml.h"
 #include "strvec.h"
@@ -1578,6 +1582,49 @@ static int cmd_room(struct ctl *c, int argc, char **argv)
 
 /* room-destroy JID [REASON]: as its owner would (XEP-0045 10.9), so the
  * occupants learn why. */
+/* ---- federation ---- */
+
+/* s2s: one line per route, as router/s2s.h keeps it. */
+static int cmd_s2s(struct ctl *c, int argc, char **argv)
+{
+	struct strvec routes = { 0 }, lines = { 0 };
+	struct s2s_route_info info;
+	char line[S2S_ROUTE_MAX + 400], *sp;
+	long now = (long)time(NULL);
+	size_t i;
+	int rc;
+
+	(void)argv;
+	if (argc != 0)
+		return usage_error("s2s: no arguments expected");
+	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
+		return rc;
+	if (s2s_routes(&c->st, &routes) < 0) {
+		strvec_free(&routes);
+		return redis_failed(c);
+	}
+	strvec_sort_uniq(&routes);
+	for (i = 0; i < routes.n; i++) {
+		if (s2s_route_info(&c->st, routes.v[i], &info) < 0) {
+			strvec_free(&routes);
+			strvec_free(&lines);
+			return redis_failed(c);
+		}
+		/* "<host> <pid>", one word in the listing */
+		if ((sp = strchr(info.holder, ' ')))
+			*sp = ':';
+		snprintf(line, sizeof line, "%s queued=%ld oldest=%ld verify=%ld connected=%s",
+		    routes.v[i], info.queued, info.oldest ? now - info.oldest : 0L, info.verifies,
+		    info.holder[0] ? info.holder : "-");
+		strvec_add(&lines, line);
+	}
+	puts("# REMOTE/LOCAL queued=STANZAS oldest=SECONDS verify=N connected=HOST:PID|-");
+	print_lines(&lines);
+	strvec_free(&routes);
+	strvec_free(&lines);
+	return stdout_flush();
+}
+
 static int cmd_room_destroy(struct ctl *c, int argc, char **argv)
 {
 	char room[ROUTE_NODE_MAX];
@@ -1620,6 +1667,7 @@ static const struct command {
 	{ "uploads", cmd_uploads },
 	{ "upload-remove", cmd_upload_remove },
 	{ "upload-expire", cmd_upload_expire },
+	{ "s2s", cmd_s2s },
 };
 
 int main(int argc, char **argv)

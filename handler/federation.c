@@ -16,41 +16,60 @@
 #include "modules.h"
 #include "route.h"
 #include "s2s.h"
+#include "xerr.h"
 #include "xml.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define ROUTE_NAME_MAX (2 * JID_MAX_PART + 2)   /* "REMOTE/LOCAL" */
+
+int federation_remote(const struct config *cfg, const char *jid)
+{
+	struct jid j;
+	return jid_parse(jid, &j) == 0 && config_s2s_allowed(cfg, j.domain);
+}
+
+int federation_send(struct store *st, const struct config *cfg, const struct xml_node *stanza)
+{
+	int r = s2s_send(st, cfg, stanza);
+	if (r == S2S_FULL)
+		log_msg(LOG_WARNING, "federation: %s", st->err);
+	else if (r == XE_REDIS)
+		log_msg(LOG_ERR, "federation: %s", st->err);
+	return r;
+}
+
+int federation_queue_xml(struct store *st, const struct config *cfg, const char *to,
+    const char *xml)
+{
+	struct xml_node *p = xml_parse_string(xml, strlen(xml));
+	int r;
+
+	if (!p)
+		return XE_INVALID;
+	if (!xml_get(p, "to"))
+		xml_set(p, "to", to);
+	r = federation_send(st, cfg, p);
+	xml_free(p);
+	return r;
+}
 
 static enum mod_ret federation_inbound(struct conn *c, struct xml_node *st)
 {
-	const char *to = xml_get(st, "to"), *local = strchr(conn_bare(c), '@');
-	char route[ROUTE_NAME_MAX], *xml, *env;
-	struct jid j;
-	size_t len;
+	const char *to = xml_get(st, "to");
 	int r;
 
 	if (strcmp(st->name, "message") && strcmp(st->name, "iq"))
 		return MOD_PASS;
-	if (!to || !local || jid_parse(to, &j) == -1 || !config_s2s_allowed(conn_cfg(c), j.domain))
+	if (!to || !federation_remote(conn_cfg(c), to))
 		return MOD_PASS;
 	xml_set(st, "from", conn_full(c));
-	snprintf(route, sizeof route, "%s/%s", j.domain, local + 1);
-	xml = xml_string(st, NULL);
-	env = route_envelope_stanza(xml, (long)time(NULL), &len);
-	r = s2s_queue(conn_store(c), route, env, len, conn_cfg(c)->s2s_queue_max);
-	if (r == S2S_FULL) {
-		log_msg(LOG_WARNING, "federation: the queue to %s is full", j.domain);
+	r = federation_send(conn_store(c), conn_cfg(c), st);
+	if (r == S2S_FULL)
 		conn_error(c, st, "wait", "resource-constraint", NULL);
-	} else if (r < 0) {
-		log_msg(LOG_ERR, "federation: %s", conn_store(c)->err);
+	else if (r < 0)
 		conn_error(c, st, "wait", "internal-server-error", NULL);
-	}
-	free(xml);
-	free(env);
 	return MOD_HANDLED;
 }
 

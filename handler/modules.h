@@ -30,7 +30,9 @@
 
 #include "module.h"
 
+struct config;
 struct conn;
+struct store;
 struct xml_node;
 
 #define NS_IQ_AUTH       "jabber:iq:auth"
@@ -73,6 +75,15 @@ struct xml_node *serveriq_service_info(const char *category, const char *type,
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */
 void rosteriq_push(struct conn *c, const char *bare, const char *item, const char *ver);
+
+/* federation.c: 1 if jid is of a remote domain stanzas may go to
+ * (config_s2s_allowed). */
+int federation_remote(const struct config *cfg, const char *jid);
+/* s2s_send (router/s2s.h), its failure logged: its result. */
+int federation_send(struct store *st, const struct config *cfg, const struct xml_node *stanza);
+/* ... of xml (one stanza), addressed to `to` unless it has a 'to'. */
+int federation_queue_xml(struct store *st, const struct config *cfg, const char *to,
+    const char *xml);
 
 /* presence.c: the user sends a subscription presence of type to contact
  * (bare JID), from its stanza orig or, with orig NULL, on its behalf

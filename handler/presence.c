@@ -85,11 +85,13 @@ void presence_unblocked(struct conn *c, struct strvec *v)
 
 /* Publish a presence stanza to every contact allowed to see bare's
  * presence (from; NULL: read from the roster) and to bare's own
- * resources: one round trip. */
-static void broadcast(struct store *st, const char *bare, const char *xml,
+ * resources: one round trip; contacts of other domains get it through
+ * federation, addressed to each. */
+static void broadcast(struct conn *c, const char *bare, const char *xml,
     const struct strvec *from)
 {
-	struct strvec l = { 0 };
+	struct store *st = conn_store(c);
+	struct strvec l = { 0 }, local = { 0 };
 	const char **payloads;
 	size_t *lens, len;
 	char *env;
@@ -103,6 +105,13 @@ static void broadcast(struct store *st, const char *bare, const char *xml,
 		}
 		from = &l;
 	}
+	for (i = 0; i < (int)from->n; i++) {
+		if (federation_remote(conn_cfg(c), from->v[i]))
+			federation_queue_xml(st, conn_cfg(c), from->v[i], xml);
+		else
+			strvec_add(&local, from->v[i]);
+	}
+	from = &local;
 	env = route_envelope("presence", xml, &len);
 	payloads = xcalloc(from->n, sizeof *payloads);
 	lens = xcalloc(from->n, sizeof *lens);
@@ -116,15 +125,23 @@ static void broadcast(struct store *st, const char *bare, const char *xml,
 	free(lens);
 	free(env);
 	strvec_free(&l);
+	strvec_free(&local);
 }
 
-/* Publish one envelope to one user's bare channel. */
-static void publish_to(struct store *st, const char *bare, const char *header, const char *xml)
+/* Publish one envelope to one user's bare channel; to a user of another
+ * domain, the stanza goes through federation, addressed to it. */
+static void publish_to(struct conn *c, const char *bare, const char *header, const char *xml)
 {
 	size_t len;
-	char *env = route_envelope(header, xml, &len);
+	char *env;
 	const char *bares[1] = { bare };
-	route_fanout(st, bares, 1, (const char *const *)&env, &len, NULL);
+
+	if (federation_remote(conn_cfg(c), bare)) {
+		federation_queue_xml(conn_store(c), conn_cfg(c), bare, xml);
+		return;
+	}
+	env = route_envelope(header, xml, &len);
+	route_fanout(conn_store(c), bares, 1, (const char *const *)&env, &len, NULL);
 	free(env);
 }
 
@@ -150,7 +167,7 @@ static void presence_reaped(struct conn *c, const char *bare, const char *resour
 		return;
 	snprintf(full, sizeof full, "%s/%s", bare, resource);
 	u = unavailable_from(full, NULL);
-	broadcast(conn_store(c), bare, u, NULL);
+	broadcast(c, bare, u, NULL);
 	free(u);
 }
 
@@ -177,6 +194,25 @@ static int send_pending(const char *contact, const char *stanza, void *arg)
 	return 0;
 }
 
+/* Contacts of other domains: their servers are asked for their presence
+ * (RFC 6121 4.3), which comes back through federation. */
+static void probe_remote(struct conn *c, const struct strvec *to)
+{
+	struct xml_node *p;
+	size_t i;
+
+	for (i = 0; i < to->n; i++) {
+		if (!federation_remote(conn_cfg(c), to->v[i]))
+			continue;
+		p = xml_new(NS_CLIENT, "presence");
+		xml_set(p, "type", "probe");
+		xml_set(p, "from", conn_bare(c));
+		xml_set(p, "to", to->v[i]);
+		federation_send(conn_store(c), conn_cfg(c), p);
+		xml_free(p);
+	}
+}
+
 /* What the user receives at initial presence: its contacts' presence
  * (to: the contacts whose presence it receives), the subscription
  * requests that wait for it, then its offline messages. */
@@ -192,6 +228,7 @@ static void initial_presence(struct conn *c, const struct strvec *to)
 	sc.skip_from = skip.p;
 	if (to->n)
 		route_presence_of(conn_store(c), (const char *const *)to->v, (int)to->n, send_raw, &sc);
+	probe_remote(c, to);
 	sc.skip_from = NULL;
 	roster_pending_each(conn_store(c), conn_bare(c), send_pending, &sc);
 	conn_offline_start(c);
@@ -228,7 +265,7 @@ static void directed_unavailable(struct conn *c)
 			continue;
 		jid_bare(&j, bare, sizeof bare);
 		u = unavailable_from(conn_full(c), line);
-		publish_to(conn_store(c), bare, "presence", u);
+		publish_to(c, bare, "presence", u);
 		free(u);
 	}
 	xbuf_free(&copy);
@@ -262,7 +299,7 @@ static void broadcast_presence(struct conn *c, struct xml_node *p, int avail)
 		log_msg(LOG_ERR, "presence update failed: %s", conn_store(c)->err);
 	ps->available = avail;
 	ps->priority = prio;
-	broadcast(conn_store(c), conn_bare(c), xml, from.n ? &from : NULL);
+	broadcast(c, conn_bare(c), xml, from.n ? &from : NULL);
 	free(ps->last_presence);
 	ps->last_presence = avail ? xml : NULL;
 	if (!avail)
@@ -392,7 +429,9 @@ static void directed(struct conn *c, struct xml_node *p, const struct jid *to)
 	jid_bare(to, bare, sizeof bare);
 	xml_set(p, "from", conn_full(c));
 	xml = xml_string(p, NULL);
-	if (to->resource[0]) {
+	if (federation_remote(conn_cfg(c), bare)) {
+		federation_send(conn_store(c), conn_cfg(c), p);
+	} else if (to->resource[0]) {
 		char chan[STORE_MAX_KEY];
 		size_t len;
 		char *env = route_envelope("stanza", xml, &len);
@@ -400,7 +439,7 @@ static void directed(struct conn *c, struct xml_node *p, const struct jid *to)
 		route_publish(conn_store(c), chan, env, len);
 		free(env);
 	} else {
-		publish_to(conn_store(c), bare, "presence", xml);
+		publish_to(c, bare, "presence", xml);
 	}
 	free(xml);
 	if (!type && presence_of(c)->directed.len < PRESENCE_MAX_DIRECTED * JID_MAX_PART) {
@@ -446,14 +485,14 @@ static enum roster_action sub_inbound(struct conn *c, const char *owner, const c
 	if (item)
 		rosteriq_push(c, owner, item, ver);
 	if (a == RA_DELIVER)
-		publish_to(conn_store(c), owner, "presence", stanza);
+		publish_to(c, owner, "presence", stanza);
 	free(item);
 	xbuf_free(&attr);
 	return a;
 }
 
 struct unavail_ctx {
-	struct store *st;
+	struct conn *c;
 	const char *to;          /* bare JID to tell */
 };
 
@@ -465,7 +504,7 @@ static void tell_unavailable(const char *xml, size_t len, void *arg)
 	const char *from = p ? xml_get(p, "from") : NULL;
 	if (from) {
 		char *s = unavailable_from(from, u->to);
-		publish_to(u->st, u->to, "presence", s);
+		publish_to(u->c, u->to, "presence", s);
 		free(s);
 	}
 	xml_free(p);
@@ -476,7 +515,7 @@ static void tell_presence(const char *xml, size_t len, void *arg)
 {
 	struct unavail_ctx *u = arg;
 	char *s = xstrndup(xml, len);
-	publish_to(u->st, u->to, "presence", s);
+	publish_to(u->c, u->to, "presence", s);
 	free(s);
 }
 
@@ -502,6 +541,12 @@ void presence_subscription(struct conn *c, const char *contact, const char *type
 	xbuf_free(&attr);
 	if (a != RA_ROUTE)
 		goto out;
+	if (federation_remote(conn_cfg(c), contact)) {
+		/* The contact's side is its server's (RFC 6121 3.1.3). */
+		federation_queue_xml(conn_store(c), conn_cfg(c), contact, stanza);
+		a2 = RA_DROP;
+		goto told;
+	}
 	exists = account_get(conn_store(c), contact, &acct) == ACCOUNT_FOUND;
 	if (!exists) {
 		/* RFC 6121 3.1.3: no such contact: it "answers" unsubscribed. */
@@ -518,13 +563,15 @@ void presence_subscription(struct conn *c, const char *contact, const char *type
 		sub_inbound(c, conn_bare(c), contact, "subscribed", reply);
 		free(reply);
 		/* and the contact's presence, now that we may see it */
-		u.st = conn_store(c);
+		u.c = c;
 		u.to = conn_bare(c);
 		who[0] = contact;
 		route_presence_of(conn_store(c), who, 1, tell_presence, &u);
 	}
-	u.st = conn_store(c);
-	if (!strcmp(type, "subscribed") && a2 == RA_DELIVER) {
+told:
+	u.c = c;
+	if (!strcmp(type, "subscribed") && (a2 == RA_DELIVER ||
+	    federation_remote(conn_cfg(c), contact))) {
 		/* RFC 6121 3.1.5: the contact now sees the user's presence. */
 		u.to = contact;
 		who[0] = conn_bare(c);
@@ -574,7 +621,7 @@ static int blocked_change_covers(struct conn *c, const struct strvec *items, int
 void presence_blocked(struct conn *c, const struct strvec *items, int blocked)
 {
 	struct strvec from = { 0 }, to = { 0 };
-	struct unavail_ctx u = { conn_store(c), NULL };
+	struct unavail_ctx u = { c, NULL };
 	const char *who[1];
 	size_t i;
 
@@ -608,6 +655,12 @@ out:
 
 /* ---- dispatch ---- */
 
+/* A served domain's JID, or one federation may reach. */
+static int reachable(struct conn *c, const struct jid *j)
+{
+	return config_serves(conn_cfg(c), j->domain) || config_s2s_allowed(conn_cfg(c), j->domain);
+}
+
 static void presence_in(struct conn *c, struct xml_node *p)
 {
 	const char *type = xml_get(p, "type"), *to = xml_get(p, "to");
@@ -621,7 +674,7 @@ static void presence_in(struct conn *c, struct xml_node *p)
 	if (!type || !strcmp(type, "unavailable")) {
 		if (!to || !strcmp(to, conn_bare(c)))
 			broadcast_presence(c, p, !type);
-		else if (!config_serves(conn_cfg(c), j.domain))
+		else if (!reachable(c, &j))
 			conn_error(c, p, "cancel", "remote-server-not-found", NULL);
 		else
 			directed(c, p, &j);
@@ -633,7 +686,7 @@ static void presence_in(struct conn *c, struct xml_node *p)
 			conn_error(c, p, "modify", "jid-malformed", "subscriptions need a 'to'");
 			return;
 		}
-		if (!config_serves(conn_cfg(c), j.domain)) {
+		if (!reachable(c, &j)) {
 			conn_error(c, p, "cancel", "remote-server-not-found", NULL);
 			return;
 		}
@@ -646,7 +699,7 @@ static void presence_in(struct conn *c, struct xml_node *p)
 	if (!strcmp(type, "probe"))
 		return;              /* RFC 6121 4.3: probes are the server's business */
 	if (!strcmp(type, "error")) {
-		if (to && config_serves(conn_cfg(c), j.domain))
+		if (to && reachable(c, &j))
 			directed(c, p, &j);
 		return;
 	}

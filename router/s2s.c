@@ -2,12 +2,17 @@
  * s2s.c - federation's queues, leases and verifications in Redis (s2s.h).
  */
 #include "s2s.h"
+#include "config.h"
+#include "jid.h"
+#include "route.h"
 #include "scripts.h"
+#include "xml.h"
 #include "xerr.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define S2S_WAIT_STEP_MS 100     /* s2s_verify_wait polls this often */
@@ -265,4 +270,89 @@ int s2s_idle(struct store *s, const char *domain)
 	if (o >= 0)
 		freeReplyObject(r);
 	return o;
+}
+
+int s2s_send(struct store *st, const struct config *cfg, const struct xml_node *stanza)
+{
+	const char *to = xml_get(stanza, "to"), *from = xml_get(stanza, "from");
+	char route[S2S_ROUTE_MAX], *xml, *env;
+	struct jid t, f;
+	size_t len;
+	int r;
+
+	if (!to || !from || jid_parse(to, &t) == -1 || jid_parse(from, &f) == -1 ||
+	    !config_s2s_allowed(cfg, t.domain) || !config_serves(cfg, f.domain))
+		return XE_INVALID;
+	snprintf(route, sizeof route, "%s/%s", t.domain, f.domain);
+	xml = xml_string(stanza, NULL);
+	env = route_envelope_stanza(xml, (long)time(NULL), &len);
+	r = s2s_queue(st, route, env, len, cfg->s2s_queue_max);
+	if (r == S2S_FULL)
+		snprintf(st->err, sizeof st->err, "the queue to %s is full", t.domain);
+	free(xml);
+	free(env);
+	return r;
+}
+
+
+/* A lease key found by SCAN: its route, between the braces. */
+static int add_leased(const char *key, void *arg)
+{
+	const char *open = strchr(key, '{'), *close = strrchr(key, '}');
+	char route[S2S_ROUTE_MAX];
+
+	if (open && close && close > open && (size_t)(close - open) < sizeof route) {
+		snprintf(route, sizeof route, "%.*s", (int)(close - open - 1), open + 1);
+		strvec_add(arg, route);
+	}
+	return 0;
+}
+
+int s2s_routes(struct store *s, struct strvec *out)
+{
+	char match[STORE_MAX_GLOBAL_KEY];
+	int r;
+
+	if ((r = s2s_domains(s, out)) < 0)
+		return r;
+	name_key(s, "s2s:lease:*", match, sizeof match);
+	return store_scan(s, NULL, match, add_leased, out);
+}
+
+int s2s_route_info(struct store *s, const char *route, struct s2s_route_info *info)
+{
+	char q[STORE_MAX_GLOBAL_KEY], l[STORE_MAX_GLOBAL_KEY], k[STORE_MAX_GLOBAL_KEY];
+	const char *a0[2] = { "LLEN", q }, *a1[4] = { "LRANGE", q, "0", "0" };
+	const char *a2[2] = { "LLEN", l }, *a3[2] = { "GET", k };
+	const char **av[4] = { a0, a1, a2, a3 };
+	const size_t *lens[4];
+	size_t ln[4][4];
+	int ac[4] = { 2, 4, 2, 2 }, i, j, rc;
+	redisReply *rep[4];
+
+	memset(info, 0, sizeof *info);
+	domain_key(s, "out:", route, q, sizeof q);
+	domain_key(s, "verify:", route, l, sizeof l);
+	domain_key(s, "lease:", route, k, sizeof k);
+	for (i = 0; i < 4; i++) {
+		for (j = 0; j < ac[i]; j++)
+			ln[i][j] = strlen(av[i][j]);
+		lens[i] = ln[i];
+	}
+	rc = store_pipeline(s, 4, av, lens, ac, rep);
+	if (rc == 0) {
+		info->queued = rep[0]->type == REDIS_REPLY_INTEGER ? (long)rep[0]->integer : 0;
+		/* The head's envelope: "stanza <accepted>\n..." */
+		if (rep[1]->type == REDIS_REPLY_ARRAY && rep[1]->elements == 1 &&
+		    rep[1]->element[0]->type == REDIS_REPLY_STRING &&
+		    !strncmp(rep[1]->element[0]->str, "stanza ", 7))
+			info->oldest = strtol(rep[1]->element[0]->str + 7, NULL, 10);
+		info->verifies = rep[2]->type == REDIS_REPLY_INTEGER ? (long)rep[2]->integer : 0;
+		if (rep[3]->type == REDIS_REPLY_STRING)
+			snprintf(info->holder, sizeof info->holder, "%s", rep[3]->str);
+	}
+	for (i = 0; i < 4; i++)
+		if (rep[i])
+			freeReplyObject(rep[i]);
+	return rc < 0 ? XE_REDIS : 0;
 }

@@ -36,11 +36,20 @@
 #include "store.h"
 #include "strvec.h"
 
+#define S2S_ROUTE_MAX     2048         /* "REMOTE/LOCAL" and its NUL */
 #define S2S_WAKE_CHANNEL  "s2s:wake"   /* store_global_key name of the channel */
 #define S2S_VERIFY_MAX    1024         /* bytes of one verification entry */
 #define S2S_ANSWER_TTL    120          /* seconds an unread answer is kept */
 
 enum s2s_queued { S2S_QUEUED = 0, S2S_FULL = 1 };
+struct config;
+struct xml_node;
+/* Queue stanza for federation: its 'from' a JID of a served domain, its
+ * 'to' one of a remote domain cfg allows (config_s2s_allowed), on the
+ * route between the two, accepted now, capped at s2s_queue_max.
+ * S2S_QUEUED, S2S_FULL (logged), or XE_INVALID (not such a stanza) /
+ * XE_REDIS. */
+int s2s_send(struct store *s, const struct config *cfg, const struct xml_node *stanza);
 /* Queue envelope env (len bytes) for remote domain, unless its queue
  * holds max entries already; the domain is marked as having work and
  * S2S_WAKE_CHANNEL told (s2s_queue.lua). S2S_QUEUED or S2S_FULL. */
@@ -84,6 +93,19 @@ int s2s_lease_release(struct store *s, const char *domain, const char *host, lon
 
 /* The domains with work waiting, added to out. 0 or an error. */
 int s2s_domains(struct store *s, struct strvec *out);
+/* Every route with work waiting or a process connected out on it, added
+ * to out (may repeat: sort and unique). 0 or an error. */
+int s2s_routes(struct store *s, struct strvec *out);
+/* What one route holds: envelopes queued, the accepted time of the
+ * oldest (0: none), verifications waiting, and the lease's holder
+ * ("<host> <pid>", "" none). 0 or an error. */
+struct s2s_route_info {
+	long queued, verifies;
+	long oldest;
+	char holder[300];
+};
+int s2s_route_info(struct store *s, const char *route, struct s2s_route_info *info);
+
 enum s2s_idle { S2S_BUSY = 0, S2S_IDLE = 1 };
 /* If domain has nothing waiting (no envelope, no verification), it is
  * no longer marked as having work (s2s_idle.lua). S2S_IDLE or S2S_BUSY. */

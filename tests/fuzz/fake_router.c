@@ -659,10 +659,10 @@ int route_fanout(struct store *s, const char *const *bares, int n,
 }
 
 /* ---- s2s.h: federation's queue takes everything ---- */
-int s2s_queue(struct store *s, const char *domain, const char *env, size_t len, int max)
+int s2s_send(struct store *s, const struct config *cfg, const struct xml_node *stanza)
 {
-	(void)domain; (void)env; (void)len; (void)max;
-	return failing(s, "s2s_queue") ? XE_REDIS : S2S_QUEUED;
+	(void)cfg; (void)stanza;
+	return failing(s, "s2s_send") ? XE_REDIS : S2S_QUEUED;
 }
 
 /* No session reads broadcasts from a log here (only xmpp-web's BOSH

@@ -3,6 +3,8 @@ with s2s on, a message or IQ to an allowed remote domain is queued in
 Redis for the route REMOTE/LOCAL, with the sender's full JID; off,
 denied or not allowed, it is answered remote-server-not-found; a full
 queue answers resource-constraint."""
+import re
+
 from im_helpers import PW, error_condition, raw_login, raw_wait
 
 ALICE = 'alice@localhost'
@@ -62,3 +64,62 @@ def test_full_queue_answers_resource_constraint(server_factory):
     el = raw_wait(raw, lambda e: e.get('id') == 'm2')
     assert error_condition(el) == ('wait', 'resource-constraint')
     assert s.redis('LLEN', QUEUE % 'remote.example') == 1
+
+
+def test_presence_to_remote_contacts_goes_through_federation(server_factory):
+    """RFC 6121 across domains, the user's side: a subscription request to
+    a remote contact is queued (the contact's side is its server's);
+    once the contact is in both directions, the initial presence queues a
+    probe to it and the broadcast addressed to it; directed presence to
+    a remote full JID is queued; unavailable follows."""
+    s = server(server_factory, s2s='yes')
+    raw, full = raw_login(s, ALICE)
+    raw.send("<presence to='carol@remote.example' type='subscribe' id='s1'/>")
+    sync(raw)
+    q = s.redis('LRANGE', QUEUE % 'remote.example', 0, -1)
+    assert len(q) == 1 and "type='subscribe'" in q[0] and "from='alice@localhost'" in q[0] \
+        and "to='carol@remote.example'" in q[0], q
+    s.redis('DEL', QUEUE % 'remote.example')
+    assert s.ctl('roster', ALICE, 'add', 'dave@remote.example').returncode == 0   # both
+    raw.send('<presence><status>here</status></presence>')
+    raw.send("<presence to='erin@remote.example/pc'/>")
+    sync(raw)
+    q = s.redis('LRANGE', QUEUE % 'remote.example', 0, -1)
+    probes = [e for e in q if "type='probe'" in e]
+    assert len(probes) == 1 and "to='dave@remote.example'" in probes[0] and \
+        "from='alice@localhost'" in probes[0], q
+    bcast = [e for e in q if 'here' in e]
+    assert len(bcast) == 1 and "to='dave@remote.example'" in bcast[0] and \
+        "from='%s'" % full in bcast[0], q
+    assert any("to='erin@remote.example/pc'" in e for e in q), q
+    s.redis('DEL', QUEUE % 'remote.example')
+    raw.send("<presence type='unavailable'/>")
+    sync(raw)
+    q = s.redis('LRANGE', QUEUE % 'remote.example', 0, -1)
+    assert any("type='unavailable'" in e and "to='dave@remote.example'" in e for e in q), q
+    assert any("type='unavailable'" in e and "to='erin@remote.example/pc'" in e for e in q), q
+
+
+def test_xmppctl_lists_routes(server_factory):
+    """xmppctl s2s: each route with its queue, the oldest's age, the
+    verifications waiting and who is connected on it."""
+    s = server(server_factory, s2s='yes')
+    raw, _ = raw_login(s, ALICE)
+    send(raw, 'bob@remote.example', id='m1')
+    send(raw, 'bob@remote.example', id='m2')
+    send(raw, 'carol@far.example', id='m3')
+    sync(raw)
+    s.redis('SET', 'xmpp:s2s:lease:{far.example/localhost}', 'h1 77', 'EX', '60')
+    s.redis('SET', 'xmpp:s2s:lease:{idle.example/localhost}', 'h2 88', 'EX', '60')
+    s.redis('RPUSH', 'xmpp:s2s:verify:{far.example/localhost}', 'q1 far.example localhost i k')
+    r = s.ctl('s2s')
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stdout.splitlines() if not l.startswith('#')]
+    ages = [int(re.search(r' oldest=(\d+)', l).group(1)) for l in lines]
+    assert ages[1] == 0 and 0 <= ages[0] <= 10 and 0 <= ages[2] <= 10, lines
+    lines = [re.sub(r' oldest=\d+', ' oldest=N', l) for l in lines]
+    assert lines == [
+        'far.example/localhost queued=1 oldest=N verify=1 connected=h1:77',
+        'idle.example/localhost queued=0 oldest=N verify=0 connected=h2:88',
+        'remote.example/localhost queued=2 oldest=N verify=0 connected=-'], r.stdout
+    assert s.ctl('s2s', 'extra').returncode == 100          # usage

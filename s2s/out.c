@@ -48,7 +48,7 @@
 #define DISPATCH_LEASE_RETRY  (OUTCONN_LEASE_TTL / 3)  /* route served elsewhere */
 #define DISPATCH_REDIS_RETRY  2     /* seconds between attempts to reach Redis */
 #define DISPATCH_STOP_GRACE   10    /* seconds children get to close on SIGTERM */
-#define DISPATCH_ROUTE_MAX    (2 * CONFIG_MAX_DOMAIN)
+#define DISPATCH_ROUTE_MAX    S2S_ROUTE_MAX
 
 struct child {
 	char route[DISPATCH_ROUTE_MAX];

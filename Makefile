@@ -171,6 +171,9 @@ $(B)/xmpp-web: $(call obj,$(WEB)) $(STREAMOBJ) $(ROUTEROBJ) $(LIBOBJ)
 # does.
 $(B)/xmpp-s2s-%: $(B)/s2s/%.o $(S2SOBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_S2SPROG) -o $@
+# The inbound side parses what anyone sends: it sandboxes itself as the
+# client handler does (handler/sandbox.h).
+$(B)/xmpp-s2s-in: $(B)/handler/sandbox.o $(B)/gen/seccomp.o
 
 $(B)/xmppctl: $(call obj,$(CTL)) $(ROUTEROBJ) $(LIBOBJ)
 	@$(call link_static,$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_CTL) -o $@)
@@ -268,8 +271,26 @@ install: all
 	install -m 644 units/xmpp-upload-expire.timer $(DESTDIR)$(UNITDIR)/
 	test -e $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf || \
 	    install -m 644 xmpp.conf.example $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf
+	$(MAKE) --no-print-directory install-s2s-in
+
+# Inbound federation: xmpp-s2s-in under the handler's sandbox and limits,
+# one unit file for both ports (-T: direct TLS, port 5270).
+install-s2s-in: $(B)/xmpp-s2s-in
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR)
+	install -m 755 $(B)/xmpp-s2s-in $(DESTDIR)$(BINDIR)/
+	install -m 644 units/xmpp-s2s.socket units/xmpps-s2s.socket $(DESTDIR)$(UNITDIR)/
+	for u in xmpp-s2s@: xmpps-s2s@:-T; do \
+	    n=$${u%%:*}; a=$${u#*:}; \
+	    sed -e 's|@BINDIR@|$(BINDIR)|g' -e "s|@ARGS@|$$a|" -e 's| *$$||' \
+	        units/xmpp-s2s@.service.in > $(DESTDIR)$(UNITDIR)/$$n.service && \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$n.service && \
+	    install -d $(DESTDIR)$(UNITDIR)/$$n.service.d && \
+	    install -m 644 units/xmpp-sandbox.conf $(DESTDIR)$(UNITDIR)/$$n.service.d/10-sandbox.conf && \
+	    install -m 644 units/xmpp-connection.conf \
+	        $(DESTDIR)$(UNITDIR)/$$n.service.d/20-connection.conf || exit 1; \
+	done
 
 clean:
 	rm -rf build
 
-.PHONY: all unit testclients deps lint check run bench fuzz install clean FORCE
+.PHONY: all unit testclients deps lint check run bench fuzz install install-s2s-in clean FORCE

@@ -1,0 +1,806 @@
+/*
+ * xmpp-s2s-in - serve one inbound server-to-server connection (RFC 6120
+ * with jabber:server, XEP-0220 dialback, XEP-0344, XEP-0368) on
+ * stdin/stdout.
+ *
+ * Started by systemd (xmpp-s2s.socket, port 5269, Accept=yes; with -T by
+ * xmpps-s2s.socket, port 5270, direct TLS) or any inetd. A connection's
+ * whole life, from main():
+ *
+ *   config, sandbox -> Redis -> loop: poll(socket, timer)
+ *   peer header (on_open): jabber:server, version 1.x, 'to' served, else
+ *     a stream error; our header (new id) and features:
+ *       before TLS   <starttls><required/></starttls> only; anything but
+ *                    <starttls/> -> policy-violation (stanzas:
+ *                    not-authorized); <starttls/> -> <proceed/>, TLS
+ *                    (tls_new_s2s_server), restart
+ *       after TLS    SASL EXTERNAL if the peer's certificate chains, and
+ *                    the dialback feature (with <errors/>)
+ *   elements (on_element), after TLS:
+ *     <auth mechanism='EXTERNAL'> -> sasl_external: the certificate
+ *       authenticates the domain -> <success/>, restart; else <failure/>
+ *     <db:result> -> db_result: a trusted certificate naming the domain
+ *       answers at once (XEP-0344); s2s_secure refuses the rest; else the
+ *       domain's authoritative server is asked through the outbound side
+ *       (s2s_verify_ask) and the answer polled from the loop
+ *       (verify_poll), the stream served meanwhile
+ *     <db:verify> -> db_verify: our own key checked, stateless
+ *     message / iq / presence -> stanza: 'from' and 'to' must be an
+ *       authenticated (remote, local) pair -> s2s_deliver_local, or
+ *       s2s_presence_in; errors and answers to the sender are queued
+ *       outbound (s2s_send)
+ *   timers (tick): auth_timeout before any domain is authenticated,
+ *     idle_timeout without input, each verification's deadline
+ *
+ * -T: direct TLS (XEP-0368): TLS from the first byte.
+ * Exit status: 0 the stream ended, 100 usage, 111 system failure before
+ * serving.
+ */
+#include "config.h"
+#include "certid.h"
+#include "jid.h"
+#include "local.h"
+#include "presence.h"
+#include "log.h"
+#include "random.h"
+#include "route.h"
+#include "s2s.h"
+#include "sandbox.h"
+#include "scram.h"
+#include "store.h"
+#include "stream.h"
+#include "tls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG  "xmpp-s2s-in"
+#define USAGE "usage: " PROG " [-c config-file] [-T]"
+
+#define PAIRS_MAX          16    /* (remote, local) pairs one stream may
+                                    authenticate (piggybacking) */
+#define PENDING_MAX        8     /* dialback verifications in flight */
+#define VERIFY_TIMEOUT_SEC 30    /* for the authoritative server's answer */
+#define VERIFY_POLL_MS     200   /* how often Redis is asked for it */
+#define ASK_ID_BYTES       12    /* random bytes of a verification's name */
+#define STREAM_ID_BYTES    16    /* random bytes of our stream id */
+#define SASL_TRIES_MAX     3     /* failed SASL attempts before the stream ends */
+#define KEY_MAX            256   /* bytes of a dialback key we look at */
+#define CLOSE_GRACE_SEC    5     /* to flush the last bytes */
+#define OUT_MAX            (4 * 1024 * 1024) /* unread output that ends the stream */
+#define REDIS_TRIES        3
+#define REDIS_RETRY_MS     300
+#define NS_STANZAS         "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define NS_PING            "urn:xmpp:ping"
+#define NS_DISCO_INFO      "http://jabber.org/protocol/disco#info"
+
+struct pair {
+	char remote[CONFIG_MAX_DOMAIN], local[CONFIG_MAX_DOMAIN];
+};
+
+/* A <db:result/> waiting for the authoritative server's verdict. */
+struct pending {
+	int used;
+	char ask[2 * ASK_ID_BYTES + 1];
+	struct pair p;
+	time_t deadline;
+};
+
+struct in {
+	const struct config *cfg;
+	struct store *st;
+	int store_ok;
+	struct s2s_stream s;
+	char peer[128];
+	char local[CONFIG_MAX_DOMAIN];   /* the peer header's 'to' */
+	char from[CONFIG_MAX_DOMAIN];    /* the peer header's 'from', or "" */
+	char id[2 * STREAM_ID_BYTES + 1];/* our current stream id */
+	int sasl_done, sasl_fails;
+	struct pair auth[PAIRS_MAX];
+	int nauth;
+	struct pending pend[PENDING_MAX];
+	int npend;
+	time_t opened, last_input;
+};
+
+static volatile sig_atomic_t got_term;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	got_term = 1;
+}
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* Copy a domain from the peer, lower-cased: 0, or -1 if absent, empty or
+ * too long (it then names no domain we could serve or authenticate). */
+static int domain_copy(char *out, const char *in)
+{
+	size_t n = in ? strlen(in) : 0;
+	if (!n || n >= CONFIG_MAX_DOMAIN || strpbrk(in, "@/ "))
+		return -1;
+	memcpy(out, in, n + 1);
+	lower(out);
+	return 0;
+}
+
+static int tls_on(const struct in *c)
+{
+	return c->s.io.tls && io_secure(&c->s.io);
+}
+
+static enum tls_peer peer_status(const struct in *c)
+{
+	return c->s.io.tls ? tls_peer_status(c->s.io.tls) : TLS_PEER_PENDING;
+}
+
+/* The peer's certificate chains and names remote (RFC 6120 13.7.2). */
+static enum certid_match cert_names(const struct in *c, const char *remote)
+{
+	if (peer_status(c) != TLS_PEER_TRUSTED)
+		return CERTID_NONE;
+	return certid_match(tls_peer_cert(c->s.io.tls), remote);
+}
+
+static int authed(const struct in *c, const char *remote, const char *local)
+{
+	int i;
+	for (i = 0; i < c->nauth; i++)
+		if (!strcmp(c->auth[i].remote, remote) && (!local || !strcmp(c->auth[i].local, local)))
+			return 1;
+	return 0;
+}
+
+/* Record (remote, local) as authenticated: 0, or -1 when the set is full. */
+static int auth_add(struct in *c, const char *remote, const char *local, const char *how)
+{
+	if (authed(c, remote, local))
+		return 0;
+	if (c->nauth == PAIRS_MAX)
+		return -1;
+	snprintf(c->auth[c->nauth].remote, CONFIG_MAX_DOMAIN, "%s", remote);
+	snprintf(c->auth[c->nauth].local, CONFIG_MAX_DOMAIN, "%s", local);
+	c->nauth++;
+	if (c->nauth == 1)
+		log_set_context(NULL, NULL, remote);
+	log_msg(LOG_INFO, "authenticated %s for %s by %s", remote, local, how);
+	return 0;
+}
+
+/* Our header (a new id each time: RFC 6120 4.3.3) and the features. */
+static void send_header(struct in *c)
+{
+	/* Without entropy an id need only be unique: dialback keys are
+	 * secret because of the server secret, not of the id. */
+	if (random_hex(c->id, STREAM_ID_BYTES) < 0)
+		snprintf(c->id, sizeof c->id, "%lx%lx", (long)getpid(), (long)time(NULL));
+	log_set_context(NULL, c->id, NULL);
+	s2s_stream_header(&c->s, c->local[0] ? c->local : NULL, c->from[0] ? c->from : NULL, c->id);
+}
+
+static void send_features(struct in *c)
+{
+	struct xbuf *o = &c->s.out;
+
+	xbuf_adds(o, "<stream:features>");
+	if (!tls_on(c)) {
+		xbuf_adds(o, "<starttls xmlns='" NS_TLS "'><required/></starttls>");
+	} else {
+		if (!c->sasl_done && peer_status(c) == TLS_PEER_TRUSTED)
+			xbuf_adds(o, "<mechanisms xmlns='" NS_SASL "'><mechanism>EXTERNAL"
+			    "</mechanism></mechanisms>");
+		xbuf_adds(o, "<dialback xmlns='" NS_DIALBACK_FEATURE "'><errors/></dialback>");
+	}
+	xbuf_adds(o, "</stream:features>");
+}
+
+/* A stream error before our header went out needs the header first
+ * (RFC 6120 4.9.1.2). */
+static int open_error(struct in *c, const char *cond, const char *text)
+{
+	send_header(c);
+	log_msg(LOG_NOTICE, "refused stream: %s%s%s", cond, text ? ": " : "", text ? text : "");
+	s2s_stream_error(&c->s, cond, text);
+	return 0;
+}
+
+/* The peer's header: 0 once answered (with our header, or an error). */
+static int header(struct in *c, struct xml_node *root, const char *ns)
+{
+	const char *ver = xml_get(root, "version"), *to = xml_get(root, "to");
+
+	c->local[0] = c->from[0] = '\0';
+	if (domain_copy(c->from, xml_get(root, "from")) == -1)
+		c->from[0] = '\0';
+	if (to && domain_copy(c->local, to) == 0 && !config_serves(c->cfg, c->local))
+		c->local[0] = '\0';
+	if (!root->ns || strcmp(root->ns, NS_STREAMS) || strcmp(root->name, "stream"))
+		return open_error(c, "invalid-namespace", NULL);
+	if (strcmp(ns, NS_SERVER))
+		return open_error(c, "invalid-namespace", "not jabber:server");
+	/* Version 1.x: what RFC 6120 defines; older streams know no TLS. */
+	if (!ver || strncmp(ver, "1.", 2))
+		return open_error(c, "unsupported-version", NULL);
+	if (!c->local[0])
+		return open_error(c, "host-unknown", NULL);
+	if (!c->cfg->s2s)
+		return open_error(c, "policy-violation", "federation is off");
+	send_header(c);
+	send_features(c);
+	return 0;
+}
+
+static void on_open(void *arg, struct s2s_stream *s, struct xml_node *root, const char *ns)
+{
+	(void)s;
+	header(arg, root, ns);
+}
+
+/* ---- authentication ---- */
+
+static void starttls(struct in *c)
+{
+	struct tls_cert_spec specs[TLS_MAX_CERTS];
+	struct tls_trust trust;
+	struct tls *t;
+	char err[256];
+	int n = io_cert_specs(c->cfg, specs, TLS_MAX_CERTS);
+
+	s2s_trust(c->cfg, &trust);
+	t = n > 0 ? tls_new_s2s_server(specs, n, &trust, c->s.io.rfd, c->s.io.wfd, err, sizeof err)
+	    : NULL;
+	if (!t) {
+		log_msg(LOG_ERR, "starttls: %s", n > 0 ? err : "no certificate configured");
+		xbuf_adds(&c->s.out, "<failure xmlns='" NS_TLS "'/>");
+		s2s_stream_end(&c->s);
+		return;
+	}
+	xbuf_adds(&c->s.out, "<proceed xmlns='" NS_TLS "'/>");
+	if (s2s_stream_tls(&c->s, t) == -1) {
+		s2s_stream_error(&c->s, "internal-server-error", NULL);
+		return;
+	}
+	s2s_stream_restart(&c->s);
+}
+
+static int sasl_failure(struct in *c, const char *cond, const char *why)
+{
+	log_msg(LOG_NOTICE, "SASL EXTERNAL refused: %s", why);
+	xbuf_addf(&c->s.out, "<failure xmlns='" NS_SASL "'><%s/></failure>", cond);
+	if (++c->sasl_fails >= SASL_TRIES_MAX)
+		s2s_stream_error(&c->s, "policy-violation", "too many failed authentications");
+	return 0;
+}
+
+/* SASL EXTERNAL (RFC 6120 6.4, 13.7.2): the authorization identity is
+ * the header's 'from' unless the peer names one. */
+static int sasl_external(struct in *c, struct xml_node *el)
+{
+	const char *mech = xml_get(el, "mechanism"), *t = xml_text(el);
+	char authz[CONFIG_MAX_DOMAIN + 1], remote[CONFIG_MAX_DOMAIN];
+	enum certid_match m;
+	size_t n = strlen(t);
+	int len = 0;
+
+	if (c->sasl_done)
+		return sasl_failure(c, "malformed-request", "already authenticated");
+	if (!mech || strcmp(mech, "EXTERNAL") || peer_status(c) != TLS_PEER_TRUSTED)
+		return sasl_failure(c, "invalid-mechanism", mech ? mech : "no mechanism");
+	if (n && !(n == 1 && t[0] == '=')) {
+		len = b64_decode(t, n, (unsigned char *)authz, sizeof authz - 1);
+		if (len < 0)
+			return sasl_failure(c, "incorrect-encoding", "authzid not base64");
+	}
+	authz[len] = '\0';
+	if (domain_copy(remote, len ? authz : c->from) == -1)
+		return sasl_failure(c, "invalid-authzid", "no domain to authenticate");
+	if (len && c->from[0] && strcmp(remote, c->from))
+		return sasl_failure(c, "invalid-authzid", "authzid is not the stream's 'from'");
+	if (!config_s2s_allowed(c->cfg, remote))
+		return sasl_failure(c, "not-authorized", "domain not allowed by configuration");
+	if ((m = cert_names(c, remote)) == CERTID_NONE)
+		return sasl_failure(c, "not-authorized", "certificate does not name the domain");
+	if (auth_add(c, remote, c->local, "SASL EXTERNAL") == -1)
+		return sasl_failure(c, "temporary-auth-failure", "too many domains");
+	log_msg(LOG_INFO, "certificate matched %s by %s", remote, certid_match_name(m));
+	c->sasl_done = 1;
+	xbuf_adds(&c->s.out, "<success xmlns='" NS_SASL "'/>");
+	s2s_stream_restart(&c->s);
+	return 0;
+}
+
+/* <db:result/> answer; cond (an XEP-0220 error, stanza-error condition)
+ * makes it type='error'. */
+static int db_answer(struct in *c, const char *local, const char *remote, const char *type,
+    const char *etype, const char *cond)
+{
+	struct xbuf *o = &c->s.out;
+
+	xbuf_adds(o, "<db:result from='");
+	xbuf_add_esc(o, local, strlen(local));
+	xbuf_adds(o, "' to='");
+	xbuf_add_esc(o, remote, strlen(remote));
+	xbuf_addf(o, "' type='%s'", type);
+	if (!cond) {
+		xbuf_adds(o, "/>");
+		return 0;
+	}
+	xbuf_addf(o, "><error type='%s'><%s xmlns='" NS_STANZAS "'/></error></db:result>",
+	    etype, cond);
+	return 0;
+}
+
+/* A stream error, for functions that return what they answered. */
+static int fail_stream(struct in *c, const char *cond, const char *text)
+{
+	s2s_stream_error(&c->s, cond, text);
+	return 0;
+}
+
+static int db_result(struct in *c, struct xml_node *el)
+{
+	char remote[CONFIG_MAX_DOMAIN], local[CONFIG_MAX_DOMAIN], route[2 * CONFIG_MAX_DOMAIN];
+	const char *key = xml_text(el);
+	struct pending *p = NULL;
+	int i;
+
+	if (domain_copy(remote, xml_get(el, "from")) == -1 ||
+	    domain_copy(local, xml_get(el, "to")) == -1)
+		return fail_stream(c, "improper-addressing", "db:result without from or to");
+	if (!config_serves(c->cfg, local))
+		return db_answer(c, local, remote, "error", "cancel", "item-not-found");
+	if (!config_s2s_allowed(c->cfg, remote)) {
+		log_msg(LOG_NOTICE, "dialback from %s refused: not allowed by configuration", remote);
+		return db_answer(c, local, remote, "error", "cancel", "policy-violation");
+	}
+	if (authed(c, remote, local))
+		return db_answer(c, local, remote, "valid", NULL, NULL);
+	if (cert_names(c, remote) != CERTID_NONE) {        /* XEP-0344 */
+		if (auth_add(c, remote, local, "dialback with certificate") == -1)
+			return db_answer(c, local, remote, "error", "wait", "resource-constraint");
+		return db_answer(c, local, remote, "valid", NULL, NULL);
+	}
+	if (c->cfg->s2s_secure) {
+		log_msg(LOG_NOTICE, "dialback from %s refused: s2s_secure and no certificate "
+		    "naming it (%s)", remote, c->s.io.tls && tls_peer_error(c->s.io.tls) ?
+		    tls_peer_error(c->s.io.tls) : "none matched");
+		return db_answer(c, local, remote, "invalid", NULL, NULL);
+	}
+	if (!key[0] || strlen(key) > KEY_MAX)
+		return db_answer(c, local, remote, "invalid", NULL, NULL);
+	for (i = 0; i < PENDING_MAX && !p; i++)
+		if (!c->pend[i].used)
+			p = &c->pend[i];
+	if (!p || !c->store_ok)
+		return db_answer(c, local, remote, "error", "wait",
+		    p ? "internal-server-error" : "resource-constraint");
+	if (random_hex(p->ask, ASK_ID_BYTES) < 0)
+		return db_answer(c, local, remote, "error", "wait", "internal-server-error");
+	snprintf(route, sizeof route, "%s/%s", remote, local);
+	if (s2s_verify_ask(c->st, route, p->ask, remote, local, c->id, key) < 0) {
+		log_msg(LOG_ERR, "verify ask: %s", c->st->err);
+		return db_answer(c, local, remote, "error", "wait", "internal-server-error");
+	}
+	p->used = 1;
+	p->p = (struct pair){ { 0 }, { 0 } };
+	snprintf(p->p.remote, sizeof p->p.remote, "%s", remote);
+	snprintf(p->p.local, sizeof p->p.local, "%s", local);
+	p->deadline = time(NULL) + VERIFY_TIMEOUT_SEC;
+	c->npend++;
+	log_msg(LOG_INFO, "dialback from %s for %s: asking its authoritative server", remote, local);
+	return 0;
+}
+
+/* The verdicts that came in, and those that did not come in time. */
+static void verify_poll(struct in *c, time_t now)
+{
+	char ans[16];
+	int i;
+
+	for (i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &c->pend[i];
+		if (!p->used)
+			continue;
+		if (s2s_verify_wait(c->st, p->ask, 0, ans, sizeof ans) < 0) {
+			log_msg(LOG_ERR, "verify wait: %s", c->st->err);
+			ans[0] = '\0';
+			p->deadline = now;
+		}
+		if (!ans[0] && now < p->deadline)
+			continue;
+		p->used = 0;
+		c->npend--;
+		if (!strcmp(ans, "valid")) {
+			if (auth_add(c, p->p.remote, p->p.local, "dialback") == -1)
+				db_answer(c, p->p.local, p->p.remote, "error", "wait",
+				    "resource-constraint");
+			else
+				db_answer(c, p->p.local, p->p.remote, "valid", NULL, NULL);
+		} else if (!strcmp(ans, "invalid")) {
+			log_msg(LOG_NOTICE, "dialback from %s: key invalid", p->p.remote);
+			db_answer(c, p->p.local, p->p.remote, "invalid", NULL, NULL);
+		} else {
+			log_msg(LOG_NOTICE, "dialback from %s: %s", p->p.remote,
+			    ans[0] ? "its server could not be asked" : "no verdict in time");
+			db_answer(c, p->p.local, p->p.remote, "error", "cancel",
+			    ans[0] ? "remote-connection-failed" : "remote-server-timeout");
+		}
+	}
+}
+
+/* <db:verify/>: is key one our outbound side made? Stateless: any host
+ * answers the same, from the shared secret. */
+static int db_verify(struct in *c, struct xml_node *el)
+{
+	char recv[CONFIG_MAX_DOMAIN], orig[CONFIG_MAX_DOMAIN];
+	const char *sid = xml_get(el, "id"), *key = xml_text(el);
+	struct xbuf *o = &c->s.out;
+	int r = 0;
+
+	if (domain_copy(recv, xml_get(el, "from")) == -1 ||
+	    domain_copy(orig, xml_get(el, "to")) == -1 || !sid)
+		return fail_stream(c, "improper-addressing", "db:verify without from, "
+		    "to or id");
+	xbuf_adds(o, "<db:verify from='");
+	xbuf_add_esc(o, orig, strlen(orig));
+	xbuf_adds(o, "' to='");
+	xbuf_add_esc(o, recv, strlen(recv));
+	xbuf_adds(o, "' id='");
+	xbuf_add_esc(o, sid, strlen(sid));
+	if (!config_serves(c->cfg, orig)) {
+		xbuf_adds(o, "' type='error'><error type='cancel'><item-not-found xmlns='"
+		    NS_STANZAS "'/></error></db:verify>");
+		return 0;
+	}
+	r = c->store_ok ? s2s_dialback_check(c->st, recv, orig, sid, key) : XE_REDIS;
+	if (r == XE_REDIS) {
+		xbuf_adds(o, "' type='error'><error type='wait'><internal-server-error xmlns='"
+		    NS_STANZAS "'/></error></db:verify>");
+		return 0;
+	}
+	xbuf_addf(o, "' type='%s'/>", r == 1 ? "valid" : "invalid");
+	log_msg(LOG_INFO, "db:verify from %s for %s: %s", recv, orig, r == 1 ? "valid" : "invalid");
+	return 0;
+}
+
+/* ---- stanzas ---- */
+
+/* Queue st for its remote recipient through the outbound side
+ * (s2s_send); failures are logged. */
+static void send_out(struct in *c, const struct xml_node *st)
+{
+	int r = s2s_send(c->st, c->cfg, st);
+
+	if (r < 0 || r == S2S_FULL)
+		log_msg(r == S2S_FULL ? LOG_WARNING : LOG_ERR, "queue to %s: %s",
+		    xml_get(st, "to"), r == XE_INVALID ? "not a stanza for federation" : c->st->err);
+}
+
+/* Send an error for st back to its sender (never for an error, nor for
+ * an IQ result: RFC 6120 8.3.1). */
+static int bounce(struct in *c, const struct xml_node *st, const char *etype, const char *cond)
+{
+	const char *type = xml_get(st, "type");
+	struct xml_node *e, *er;
+
+	if ((type && !strcmp(type, "error")) || (!strcmp(st->name, "iq") && type &&
+	    !strcmp(type, "result")))
+		return 0;
+	e = xml_copy(st);
+	xml_set(e, "from", xml_get(st, "to"));
+	xml_set(e, "to", xml_get(st, "from"));
+	xml_set(e, "type", "error");
+	er = xml_new_child(e, NS_SERVER, "error");
+	xml_set(er, "type", etype);
+	xml_new_child(er, NS_STANZAS, cond);
+	send_out(c, e);
+	xml_free(e);
+	return 0;
+}
+
+/* Answer an IQ for the domain itself (XEP-0199, XEP-0030) through the
+ * outbound side. */
+static int answer_domain_iq(struct in *c, const struct xml_node *st)
+{
+	const char *type = xml_get(st, "type"), *id = xml_get(st, "id");
+	struct xml_node *q = xml_first_element(st), *r, *d;
+
+	if (!type || (strcmp(type, "get") && strcmp(type, "set")))
+		return 0;                   /* results and errors need no answer */
+	if (strcmp(type, "get") || !q || !q->ns ||
+	    !((!strcmp(q->ns, NS_PING) && !strcmp(q->name, "ping")) ||
+	    (!strcmp(q->ns, NS_DISCO_INFO) && !strcmp(q->name, "query") && !xml_get(q, "node"))))
+		return bounce(c, st, "cancel", "service-unavailable");
+	r = xml_new(NS_SERVER, "iq");
+	xml_set(r, "type", "result");
+	xml_set(r, "from", xml_get(st, "to"));
+	xml_set(r, "to", xml_get(st, "from"));
+	xml_set(r, "id", id ? id : "");
+	if (!strcmp(q->ns, NS_DISCO_INFO)) {
+		d = xml_new_child(r, NS_DISCO_INFO, "query");
+		d = xml_new_child(d, NS_DISCO_INFO, "identity");
+		xml_set(d, "category", "server");
+		xml_set(d, "type", "im");
+		xml_set(xml_new_child(d->parent, NS_DISCO_INFO, "feature"), "var", NS_DISCO_INFO);
+		xml_set(xml_new_child(d->parent, NS_DISCO_INFO, "feature"), "var", NS_PING);
+	}
+	send_out(c, r);
+	xml_free(r);
+	return 0;
+}
+
+/* RFC 6120 4.9.3, 8.1.1.2: 'from' of an authenticated remote domain, 'to'
+ * of the local domain it was authenticated for. */
+static void stanza(struct in *c, struct xml_node *st)
+{
+	struct jid *from = malloc(sizeof *from), *to = malloc(sizeof *to);
+	enum route_outcome o;
+
+	if (!from || !to)
+		goto out;
+	if (!c->nauth) {
+		s2s_stream_error(&c->s, "not-authorized", "stanza before authentication");
+		goto out;
+	}
+	if (!xml_get(st, "from") || !xml_get(st, "to") || jid_parse(xml_get(st, "from"), from) ||
+	    jid_parse(xml_get(st, "to"), to)) {
+		s2s_stream_error(&c->s, "improper-addressing", NULL);
+		goto out;
+	}
+	lower(from->domain);
+	lower(to->domain);
+	if (!authed(c, from->domain, NULL)) {
+		s2s_stream_error(&c->s, "invalid-from", NULL);
+		goto out;
+	}
+	if (!config_serves(c->cfg, to->domain)) {
+		s2s_stream_error(&c->s, "host-unknown", NULL);
+		goto out;
+	}
+	if (!authed(c, from->domain, to->domain)) {
+		s2s_stream_error(&c->s, "invalid-from", "not authenticated for that domain");
+		goto out;
+	}
+	if (!c->store_ok) {
+		bounce(c, st, "wait", "internal-server-error");
+		goto out;
+	}
+	if (!strcmp(st->name, "presence")) {
+		/* RFC 6121 across domains (presence.h); nothing of the
+		 * server's own presence to share. */
+		if (to->node[0])
+			s2s_presence_in(c->st, c->cfg, st);
+		else
+			log_msg(LOG_DEBUG, "presence to %s from %s ignored", to->domain,
+			    from->domain);
+		goto out;
+	}
+	if (!to->node[0]) {
+		if (!strcmp(st->name, "iq"))
+			answer_domain_iq(c, st);
+		else
+			bounce(c, st, "cancel", "service-unavailable");
+		goto out;
+	}
+	o = s2s_deliver_local(c->st, c->cfg, st);
+	if (o == RO_NOUSER || o == RO_UNAVAILABLE || o == RO_FULL || o == RO_BLOCKED)
+		bounce(c, st, "cancel", "service-unavailable");
+	else if (o == RO_ERROR) {
+		log_msg(LOG_ERR, "deliver: %s", c->st->err);
+		bounce(c, st, "wait", "internal-server-error");
+	}
+out:
+	free(from);
+	free(to);
+}
+
+static int is(const struct xml_node *el, const char *ns, const char *name)
+{
+	return el->ns && !strcmp(el->ns, ns) && !strcmp(el->name, name);
+}
+
+static void on_element(void *arg, struct s2s_stream *s, struct xml_node *el)
+{
+	struct in *c = arg;
+	int st = el->ns && !strcmp(el->ns, NS_SERVER) && (!strcmp(el->name, "message") ||
+	    !strcmp(el->name, "presence") || !strcmp(el->name, "iq"));
+
+	(void)s;
+	if (!tls_on(c)) {
+		/* RFC 6120 5.3.1: TLS is required here. */
+		if (is(el, NS_TLS, "starttls"))
+			starttls(c);
+		else
+			s2s_stream_error(&c->s, st ? "not-authorized" : "policy-violation",
+			    "STARTTLS required");
+	} else if (is(el, NS_SASL, "auth")) {
+		sasl_external(c, el);
+	} else if (el->ns && !strcmp(el->ns, NS_SASL)) {
+		sasl_failure(c, "aborted", "SASL exchange not started");
+	} else if (is(el, NS_DIALBACK, "result")) {
+		db_result(c, el);
+	} else if (is(el, NS_DIALBACK, "verify")) {
+		db_verify(c, el);
+	} else if (st) {
+		stanza(c, el);
+	} else {
+		s2s_stream_error(&c->s, "unsupported-stanza-type", NULL);
+	}
+	xml_free(el);
+}
+
+static const struct s2s_stream_cb stream_cb = { on_open, on_element, NULL };
+
+/* ---- the loop ---- */
+
+/* Timers; the poll timeout in ms. */
+static int tick(struct in *c, time_t now)
+{
+	if (got_term)
+		s2s_stream_error(&c->s, "system-shutdown", NULL);
+	if (c->npend && !c->s.closing)
+		verify_poll(c, now);
+	/* A verification in flight extends the limit by its own, once: a
+	 * peer cannot hold the process by asking again and again. */
+	if (!c->nauth && now - c->opened >= c->cfg->auth_timeout +
+	    (c->npend ? VERIFY_TIMEOUT_SEC : 0))
+		s2s_stream_error(&c->s, "connection-timeout", "not authenticated in time");
+	if (now - c->last_input >= c->cfg->idle_timeout && !c->s.closing) {
+		log_msg(LOG_INFO, "idle for %d s: closing", c->cfg->idle_timeout);
+		s2s_stream_end(&c->s);
+	}
+	if (c->npend)
+		return VERIFY_POLL_MS;
+	return 1000;
+}
+
+static void serve(struct in *c)
+{
+	time_t closing_since = 0;
+
+	for (;;) {
+		struct pollfd pfd = { c->s.io.rfd, 0, 0 };
+		time_t now = time(NULL);
+		int timeout = tick(c, now);
+
+		if (c->s.closing) {
+			if (!closing_since)
+				closing_since = now;
+			if (s2s_stream_done(&c->s) || now - closing_since >= CLOSE_GRACE_SEC)
+				break;
+		}
+		if (c->s.out.len > OUT_MAX) {
+			log_msg(LOG_NOTICE, "peer does not read");
+			break;
+		}
+		pfd.events = s2s_stream_events(&c->s);
+		if (poll(&pfd, 1, timeout) == -1 && errno != EINTR) {
+			log_msg(LOG_ERR, "poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd.revents) {
+			if (s2s_stream_read(&c->s) == -1)
+				break;
+			c->last_input = time(NULL);
+		}
+		if (s2s_stream_flush(&c->s) == -1)
+			break;
+	}
+	s2s_stream_flush(&c->s);
+	log_msg(LOG_INFO, "end: %s", c->s.err[0] ? c->s.err : "closed");
+}
+
+static int open_store(struct store *st, const struct config *cfg)
+{
+	int i;
+	for (i = 0; i < REDIS_TRIES; i++) {
+		if (store_open(st, cfg->redis, cfg->key_prefix, cfg->redis_timeout_ms) == 0) {
+			store_policy(st, cfg);
+			return 0;
+		}
+		usleep(REDIS_RETRY_MS * 1000);
+	}
+	log_msg(LOG_ERR, "redis: %s", st->err);
+	return -1;
+}
+
+/* A bad configuration still deserves a stream error rather than a
+ * dropped socket. */
+static void refuse(const char *why)
+{
+	static const char msg[] = "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+	    "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><stream:error>"
+	    "<internal-server-error xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+	    "</stream:error></stream:stream>";
+	log_msg(LOG_ERR, "refusing connection: %s", why);
+	if (write(STDOUT_FILENO, msg, sizeof msg - 1) == -1)
+		log_msg(LOG_ERR, "write: %s", strerror(errno));
+	exit(111);
+}
+
+static void peer_name(char *out, size_t outsz)
+{
+	const char *a = getenv("REMOTE_ADDR"), *p = getenv("REMOTE_PORT");
+	snprintf(out, outsz, "%s%s%s", a ? a : "?", p ? ":" : "", p ? p : "");
+}
+
+int main(int argc, char **argv)
+{
+	static struct config cfg;
+	static struct store st;
+	static struct in c;
+	const char *cfgpath = NULL;
+	int opt, direct = 0, flags;
+	char err[512];
+
+	log_init(PROG);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_term);
+	signal(SIGHUP, on_term);
+	signal(SIGINT, on_term);
+	while ((opt = getopt(argc, argv, "c:T")) != -1) {
+		if (opt == 'c') {
+			cfgpath = optarg;
+		} else if (opt == 'T') {
+			direct = 1;
+		} else {
+			fprintf(stderr, "%s\n", USAGE);
+			return 100;
+		}
+	}
+	peer_name(c.peer, sizeof c.peer);
+	log_set_context(c.peer, NULL, NULL);
+	if (config_load(&cfg, cfgpath, err, sizeof err) == -1)
+		refuse(err);
+	flags = fcntl(STDIN_FILENO, F_GETFL);
+	if (flags == -1 || fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK) == -1)
+		refuse("stdin is not usable");
+	setsockopt(STDOUT_FILENO, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+	if (sandbox_enter(&cfg, cfgpath, err, sizeof err) == -1)
+		refuse(err);
+	c.cfg = &cfg;
+	c.st = &st;
+	c.opened = c.last_input = time(NULL);
+	if (s2s_stream_init(&c.s, STDIN_FILENO, STDOUT_FILENO, cfg.max_stanza_size, cfg.max_depth,
+	    cfg.max_attrs, &stream_cb, &c) == -1)
+		refuse(c.s.err);
+	log_msg(LOG_INFO, "connect%s", direct ? " (direct TLS)" : "");
+	c.store_ok = open_store(&st, &cfg) == 0;
+	if (direct) {
+		struct tls_cert_spec specs[TLS_MAX_CERTS];
+		struct tls_trust trust;
+		struct tls *t;
+		int n = io_cert_specs(&cfg, specs, TLS_MAX_CERTS);
+
+		s2s_trust(&cfg, &trust);
+		t = n > 0 ? tls_new_s2s_server(specs, n, &trust, STDIN_FILENO, STDOUT_FILENO, err,
+		    sizeof err) : NULL;
+		if (!t || s2s_stream_tls(&c.s, t) == -1) {
+			log_msg(LOG_ERR, "direct TLS: %s", n > 0 ? err : "no certificate configured");
+			s2s_stream_free(&c.s);
+			return 111;     /* no TLS to speak: nothing can be said */
+		}
+	}
+	serve(&c);
+	s2s_stream_free(&c.s);
+	if (c.store_ok)
+		store_close(&st);
+	return 0;
+}

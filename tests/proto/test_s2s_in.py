@@ -1,0 +1,529 @@
+"""test_s2s_in.py - xmpp-s2s-in, the inbound side of federation, driven by a
+raw server-to-server client in Python (no other XMPP server involved).
+
+One deployment per test: Redis, listener 0 an xmpp-handler (for local
+users), listener 1 xmpp-s2s-in (STARTTLS, port 5269's role), listener 2
+"xmpp-s2s-in -T" (direct TLS, XEP-0368). Certificates are made at test time
+with the openssl command line: a private CA, our certificate for localhost,
+and certificates for the fake remote domain remote.test and for another,
+other.test; s2s_ca_file is that CA. The remote side is this file: it opens
+jabber:server streams, negotiates TLS with or without a client
+certificate, authenticates with SASL EXTERNAL or dialback, and sends
+stanzas. What xmpp-s2s-in hands to the outbound side (dialback
+verifications, errors to bounce) is read from Redis, where the outbound
+side would take it.
+"""
+import base64
+import hashlib
+import hmac
+import os
+import shutil
+import ssl
+import subprocess
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from harness import NS_STREAMS, NS_SASL, NS_STREAM_ERR, NS_STANZA_ERR, Raw, Server, \
+    describe, to_xml, wait_until
+from im_helpers import raw_login, raw_wait, is_
+import im_helpers as H
+from s2s_harness import federation, pki  # noqa: F401 (fixtures)
+
+
+def online(server, bare):
+    """A local user logged in with a raw client and available (initial
+    presence: what a message to the bare JID needs)."""
+    server.adduser(bare, PW)
+    raw, _ = raw_login(server, bare, PW)
+    raw.send("<presence/>")
+    raw_wait(raw, is_("presence"))
+    return raw
+
+NS_SERVER = "jabber:server"
+NS_DB = "jabber:server:dialback"
+NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls"
+NS_DB_FEATURE = "urn:xmpp:features:dialback"
+REMOTE = "remote.test"
+PW = "secret-pw"
+DIALBACK_LABEL = b"xmppd dialback"     # s2s/local.h S2S_DIALBACK_LABEL
+
+
+def q(ns, name):
+    return "{%s}%s" % (ns, name)
+
+
+# ---- certificates ----
+
+def _openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, capture_output=True, timeout=30)
+
+
+class PKI:
+    """A CA and leaf certificates it signs, each with a DNS-ID."""
+
+    def __init__(self, d):
+        self.dir = d
+        self.ca = os.path.join(d, "ca.pem")
+        self.ca_key = os.path.join(d, "ca.key")
+        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-sha256", "-nodes", "-days", "30", "-subj", "/CN=xmppd test CA",
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                 "-keyout", self.ca_key, "-out", self.ca)
+        self.leaves = {n: self._leaf(n) for n in ("localhost", REMOTE, "other.test")}
+
+    def _leaf(self, name):
+        key = os.path.join(self.dir, name + ".key")
+        csr = os.path.join(self.dir, name + ".csr")
+        crt = os.path.join(self.dir, name + ".crt")
+        ext = os.path.join(self.dir, name + ".ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\n" % name)
+        _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-subj", "/CN=" + name, "-keyout", key, "-out", csr)
+        _openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key,
+                 "-CAcreateserial", "-days", "30", "-sha256", "-extfile", ext, "-out", crt)
+        return crt, key
+
+
+@pytest.fixture(scope="module")
+def s2spki(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        pytest.fail("the openssl command line tool is needed (Debian package openssl)")
+    return PKI(str(tmp_path_factory.mktemp("s2spki")))
+
+
+@pytest.fixture
+def fed(server_factory, s2spki):
+    """Start a deployment with federation on; conf overrides xmpp.conf
+    lines. The CA sits beside our certificate, a folder the sandbox lets
+    the program read."""
+    def make(**conf):
+        crt, key = s2spki.leaves["localhost"]
+        c = dict(s2s=True, s2s_ca_file=s2spki.ca, tls_cert=crt, tls_key=key,
+                 allow_plaintext_auth=True)
+        c.update(conf)
+        s = server_factory(listeners=3, listener_progs=[None, "xmpp-s2s-in", "xmpp-s2s-in"],
+                           listener_args=[[], [], ["-T"]], **c)
+        s.pki = s2spki
+        return s
+    return make
+
+
+# ---- the raw server-to-server client ----
+
+def header(to="localhost", frm=REMOTE, ns=NS_SERVER, version="1.0"):
+    return ("<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' "
+            "xmlns:db='%s'%s%s%s>" % (ns, NS_STREAMS, NS_DB,
+                                      " version='%s'" % version if version else "",
+                                      " to='%s'" % to if to else "",
+                                      " from='%s'" % frm if frm else ""))
+
+
+def s2s_open(raw, to="localhost", frm=REMOTE):
+    """Send our header; returns (the answer's header, its features)."""
+    raw.send(header(to, frm))
+    ev, hdr = raw.next()
+    assert ev == "header", describe(ev, hdr)
+    assert hdr.get("from") == to and hdr.get("id"), hdr.attrib
+    ev, f = raw.next()
+    assert ev == "element" and f.tag == q(NS_STREAMS, "features"), describe(ev, f)
+    return hdr, f
+
+
+def tls_wrap(raw, pki, cert=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(pki.ca)
+    if cert:
+        ctx.load_cert_chain(*pki.leaves[cert])
+    raw.sock = ctx.wrap_socket(raw.sock, server_hostname="localhost")
+    raw.restart()
+
+
+def connect(server, cert=None, frm=REMOTE, direct=False):
+    """A stream over TLS (STARTTLS on listener 1, or direct TLS on 2),
+    presenting the certificate of domain cert (None: none). Returns
+    (raw, header, features after TLS)."""
+    raw = server.raw(2 if direct else 1)
+    if not direct:
+        _, f = s2s_open(raw, frm=frm)
+        assert f.find(q(NS_TLS, "starttls")) is not None, to_xml(f)
+        raw.send("<starttls xmlns='%s'/>" % NS_TLS)
+        ev, el = raw.next()
+        assert ev == "element" and el.tag == q(NS_TLS, "proceed"), describe(ev, el)
+    tls_wrap(raw, server.pki, cert)
+    hdr, f = s2s_open(raw, frm=frm)
+    return raw, hdr, f
+
+
+def mechanisms(f):
+    m = f.find(q(NS_SASL, "mechanisms"))
+    return [] if m is None else [e.text for e in m]
+
+
+def expect_stream_error(raw, cond):
+    while True:
+        ev, el = raw.next()
+        if ev == "element" and el.tag == q(NS_STREAMS, "error"):
+            assert el.find(q(NS_STREAM_ERR, cond)) is not None, to_xml(el)
+            break
+        assert ev == "element", "stream ended (%s) before <%s/>" % (ev, cond)
+    ev, el = raw.next()
+    assert ev in ("end", "closed"), describe(ev, el)
+
+
+def expect_el(raw, tag):
+    ev, el = raw.next()
+    assert ev == "element" and el.tag == tag, "expected %s, got %s" % (tag, describe(ev, el))
+    return el
+
+
+def sasl_external(raw, authzid):
+    raw.send("<auth xmlns='%s' mechanism='EXTERNAL'>%s</auth>" % (
+        NS_SASL, base64.b64encode(authzid.encode()).decode() if authzid else "="))
+    return raw.next()
+
+
+def queue(server, kind, route):
+    return server.redis("LRANGE", "xmpp:s2s:%s:{%s}" % (kind, route), "0", "-1") or []
+
+
+def queued_errors(server, route="%s/localhost" % REMOTE):
+    """The stanzas queued outbound for route, parsed."""
+    out = []
+    for env in queue(server, "out", route):
+        head, xml = env.split("\n", 1)
+        assert head.startswith("stanza "), env
+        out.append(ET.fromstring(xml))
+    return out
+
+
+def our_key(server, receiving, originating, sid):
+    """The dialback key our side makes (s2s/local.c, lib/dialback.h)."""
+    server_secret = bytes.fromhex(server.redis("GET", "xmpp:server-secret"))
+    secret = hmac.new(server_secret, DIALBACK_LABEL, hashlib.sha256).digest()
+    k = hashlib.sha256(secret).hexdigest().encode()
+    msg = ("%s %s %s" % (receiving, originating, sid)).encode()
+    return hmac.new(k, msg, hashlib.sha256).hexdigest()
+
+
+# ---- the stream and TLS ----
+
+def test_header_errors(fed):
+    s = fed()
+    for hdr, cond in ((header(ns="jabber:client"), "invalid-namespace"),
+                      (header(to="elsewhere.test"), "host-unknown"),
+                      (header(to=None), "host-unknown"),
+                      (header(version=None), "unsupported-version"),
+                      (header(version="2.0"), "unsupported-version")):
+        raw = s.raw(1)
+        raw.send(hdr)
+        ev, el = raw.next()
+        assert ev == "header", describe(ev, el)
+        expect_stream_error(raw, cond)
+
+
+def test_federation_off(fed):
+    s = fed(s2s=False)
+    raw = s.raw(1)
+    raw.send(header())
+    raw.next()
+    expect_stream_error(raw, "policy-violation")
+
+
+def test_starttls_required(fed):
+    s = fed()
+    raw = s.raw(1)
+    _, f = s2s_open(raw)
+    tls = f.find(q(NS_TLS, "starttls"))
+    assert tls is not None and tls.find(q(NS_TLS, "required")) is not None, to_xml(f)
+    assert len(f) == 1, "nothing but STARTTLS before TLS: " + to_xml(f)
+    raw.send("<db:result from='%s' to='localhost'>abc</db:result>" % REMOTE)
+    expect_stream_error(raw, "policy-violation")
+    raw = s.raw(1)
+    s2s_open(raw)
+    raw.send("<message from='a@%s' to='alice@localhost'><body>x</body></message>" % REMOTE)
+    expect_stream_error(raw, "not-authorized")
+
+
+def test_features_after_tls(fed):
+    s = fed()
+    _, _, f = connect(s)                       # no certificate: dialback only
+    assert mechanisms(f) == [], to_xml(f)
+    db = f.find(q(NS_DB_FEATURE, "dialback"))
+    assert db is not None and db.find(q(NS_DB_FEATURE, "errors")) is not None, to_xml(f)
+    _, _, f = connect(s, cert=REMOTE)
+    assert mechanisms(f) == ["EXTERNAL"], to_xml(f)
+    _, _, f = connect(s, cert=REMOTE, direct=True)
+    assert mechanisms(f) == ["EXTERNAL"], to_xml(f)
+
+
+def test_auth_timeout(fed):
+    s = fed(auth_timeout=1)
+    raw, _, _ = connect(s)
+    t = time.monotonic()
+    expect_stream_error(raw, "connection-timeout")
+    assert time.monotonic() - t < 4
+
+
+# ---- authentication ----
+
+def test_sasl_external_and_delivery(fed):
+    s = fed()
+    alice = online(s, "alice@localhost")
+    raw, _, _ = connect(s, cert=REMOTE)
+    ev, el = sasl_external(raw, REMOTE)
+    assert ev == "element" and el.tag == q(NS_SASL, "success"), describe(ev, el)
+    raw.restart()
+    _, f = s2s_open(raw)
+    assert mechanisms(f) == [], "no SASL after SASL: " + to_xml(f)
+    raw.send("<message from='bob@%s/r' to='alice@localhost' type='chat' id='m1'>"
+             "<body>over federation</body></message>" % REMOTE)
+    m = raw_wait(alice, is_("message", from_="bob@%s/r" % REMOTE))
+    assert m.findtext("{jabber:client}body") == "over federation"
+    # A subscription request from the remote contact reaches the user
+    # (RFC 6121 3.1.3, through s2s_presence_in).
+    raw.send("<presence from='bob@%s' to='alice@localhost' type='subscribe'/>" % REMOTE)
+    raw_wait(alice, is_("presence", from_="bob@" + REMOTE, type="subscribe"))
+    # A stanza from a domain this stream did not authenticate.
+    raw.send("<message from='mallory@evil.test' to='alice@localhost'><body>x</body></message>")
+    expect_stream_error(raw, "invalid-from")
+
+
+def test_sasl_external_wrong_certificate(fed):
+    s = fed()
+    raw, _, f = connect(s, cert="other.test")   # trusted, but for other.test
+    assert mechanisms(f) == ["EXTERNAL"]
+    ev, el = sasl_external(raw, None)
+    assert ev == "element" and el.tag == q(NS_SASL, "failure"), describe(ev, el)
+    assert el.find(q(NS_SASL, "not-authorized")) is not None, to_xml(el)
+    ev, el = sasl_external(raw, REMOTE)
+    assert ev == "element" and el.tag == q(NS_SASL, "failure"), describe(ev, el)
+    raw.send("<message from='a@%s' to='alice@localhost'><body>x</body></message>" % REMOTE)
+    expect_stream_error(raw, "not-authorized")
+
+
+def test_dialback_with_certificate(fed):
+    s = fed()
+    raw, _, _ = connect(s, cert=REMOTE)
+    raw.send("<db:result from='%s' to='localhost'>whatever</db:result>" % REMOTE)
+    el = expect_el(raw, q(NS_DB, "result"))
+    assert el.attrib == {"from": "localhost", "to": REMOTE, "type": "valid"}, el.attrib
+    # other.test is not what the certificate names: refused (s2s_secure).
+    raw.send("<db:result from='other.test' to='localhost'>k</db:result>")
+    el = expect_el(raw, q(NS_DB, "result"))
+    assert el.get("type") == "invalid", to_xml(el)
+    raw.send("<message from='x@other.test' to='alice@localhost'><body>x</body></message>")
+    expect_stream_error(raw, "invalid-from")
+
+
+def test_dialback_secure_without_certificate(fed):
+    s = fed(s2s_secure=True)
+    raw, _, _ = connect(s)
+    raw.send("<db:result from='%s' to='localhost'>k</db:result>" % REMOTE)
+    el = expect_el(raw, q(NS_DB, "result"))
+    assert el.get("type") == "invalid" and el.get("to") == REMOTE, to_xml(el)
+    assert queue(s, "verify", "%s/localhost" % REMOTE) == []
+    raw.send("<message from='a@%s' to='alice@localhost'><body>x</body></message>" % REMOTE)
+    expect_stream_error(raw, "not-authorized")
+
+
+def test_dialback_through_authoritative_server(fed):
+    """Without s2s_secure and without a certificate, the key goes to the
+    outbound side (Redis) and the answer it writes back decides; the stream
+    keeps being served meanwhile (a db:verify is answered)."""
+    s = fed(s2s_secure=False)
+    alice = online(s, "alice@localhost")
+    raw, hdr, _ = connect(s)
+    route = "%s/localhost" % REMOTE
+    raw.send("<db:result from='%s' to='localhost'>key-one</db:result>" % REMOTE)
+    wait_until(lambda: queue(s, "verify", route), what="a verification queued")
+    ask, frm, to, sid, key = queue(s, "verify", route)[0].split(" ")
+    assert (frm, to, sid, key) == (REMOTE, "localhost", hdr.get("id"), "key-one")
+    raw.send("<db:verify from='%s' to='localhost' id='abc'>nope</db:verify>" % REMOTE)
+    el = expect_el(raw, q(NS_DB, "verify"))            # served while waiting
+    assert el.get("type") == "invalid", to_xml(el)
+    s.redis("RPUSH", "xmpp:s2s:verified:" + ask, "valid")
+    el = expect_el(raw, q(NS_DB, "result"))
+    assert el.attrib == {"from": "localhost", "to": REMOTE, "type": "valid"}, el.attrib
+    raw.send("<message from='bob@%s' to='alice@localhost'><body>by dialback</body></message>"
+             % REMOTE)
+    raw_wait(alice, is_("message", from_="bob@" + REMOTE))
+    # A second domain on the same stream, refused by its server.
+    raw.send("<db:result from='other.test' to='localhost'>key-two</db:result>")
+    wait_until(lambda: queue(s, "verify", "other.test/localhost"), what="second verification")
+    ask2 = queue(s, "verify", "other.test/localhost")[0].split(" ")[0]
+    s.redis("RPUSH", "xmpp:s2s:verified:" + ask2, "invalid")
+    el = expect_el(raw, q(NS_DB, "result"))
+    assert el.get("type") == "invalid" and el.get("to") == "other.test", to_xml(el)
+    raw.send("<message from='x@other.test' to='alice@localhost'><body>x</body></message>")
+    expect_stream_error(raw, "invalid-from")
+
+
+def test_db_verify(fed):
+    s = fed()
+    raw, _, _ = connect(s)                     # unauthenticated, after TLS
+    raw.send("<db:verify from='%s' to='localhost' id='sid-1'>%s</db:verify>" % (REMOTE, "0" * 64))
+    el = expect_el(raw, q(NS_DB, "verify"))
+    assert el.attrib == {"from": "localhost", "to": REMOTE, "id": "sid-1", "type": "invalid"}
+    key = our_key(s, REMOTE, "localhost", "sid-1")
+    raw.send("<db:verify from='%s' to='localhost' id='sid-1'>%s</db:verify>" % (REMOTE, key))
+    el = expect_el(raw, q(NS_DB, "verify"))
+    assert el.get("type") == "valid", to_xml(el)
+    # The same key for another stream id is not valid.
+    raw.send("<db:verify from='%s' to='localhost' id='sid-2'>%s</db:verify>" % (REMOTE, key))
+    assert expect_el(raw, q(NS_DB, "verify")).get("type") == "invalid"
+    raw.send("<db:verify from='%s' to='elsewhere.test' id='sid-1'>%s</db:verify>" % (REMOTE, key))
+    el = expect_el(raw, q(NS_DB, "verify"))
+    assert el.get("type") == "error" and el.find(".//" + q(NS_STANZA_ERR, "item-not-found")) \
+        is not None, to_xml(el)
+
+
+# ---- stanzas ----
+
+def test_errors_and_answers_queued_outbound(fed):
+    s = fed()
+    raw, _, _ = connect(s, cert=REMOTE)
+    raw.send("<db:result from='%s' to='localhost'>k</db:result>" % REMOTE)
+    assert expect_el(raw, q(NS_DB, "result")).get("type") == "valid"
+    raw.send("<message from='bob@%s/r' to='nobody@localhost' id='m1'><body>x</body></message>"
+             % REMOTE)
+    raw.send("<message from='bob@%s/r' to='nobody@localhost' type='error' id='m2'/>" % REMOTE)
+    raw.send("<iq from='bob@%s/r' to='localhost' type='get' id='p1'>"
+             "<ping xmlns='urn:xmpp:ping'/></iq>" % REMOTE)
+    raw.send("<iq from='bob@%s/r' to='localhost' type='get' id='d1'>"
+             "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>" % REMOTE)
+    raw.send("<iq from='bob@%s/r' to='localhost' type='get' id='v1'>"
+             "<query xmlns='jabber:iq:version'/></iq>" % REMOTE)
+    wait_until(lambda: len(queue(s, "out", "%s/localhost" % REMOTE)) >= 4,
+               what="four stanzas queued outbound")
+    time.sleep(0.3)                        # nothing for the error m2
+    got = queued_errors(s)
+    assert [e.get("id") for e in got] == ["m1", "p1", "d1", "v1"], [to_xml(e) for e in got]
+    m1, p1, d1, v1 = got
+    for e in (m1, v1):
+        assert e.get("type") == "error" and e.get("to") == "bob@%s/r" % REMOTE, to_xml(e)
+        assert e.find(".//{%s}service-unavailable" % NS_STANZA_ERR) is not None, to_xml(e)
+    assert m1.get("from") == "nobody@localhost"
+    assert p1.get("type") == "result" and p1.get("from") == "localhost", to_xml(p1)
+    ident = d1.find(".//{http://jabber.org/protocol/disco#info}identity")
+    assert ident is not None and ident.attrib == {"category": "server", "type": "im"}
+    assert "%s/localhost" % REMOTE in s.redis("SMEMBERS", "xmpp:s2s:domains")
+
+
+# ---- Prosody, through the federation harness ----
+
+def prosody_to_xmppd(fed, body, started=None, **conf):
+    """bob@b.test (Prosody) sends body to alice@a.test (xmppd: c2s on
+    listener 0, xmpp-s2s-in on listener 1, which a.test's SRV record
+    names); started(xmppd) is called before the clients log in. Returns
+    (the xmppd, the 'from' of alice's copy)."""
+    fed.servers["b.test"].adduser("bob", PW)
+    fed.start()
+    crt, key = fed.pki.cert("a.test")
+    c = dict(s2s="yes", tls_cert=crt, tls_key=key, s2s_ca_file=str(fed.pki.ca_cert))
+    c.update(conf)
+    x = fed.xmppd("a.test", listeners=2, s2s_listener=1,
+                  listener_progs=[None, "xmpp-s2s-in"], **c)
+    x.adduser("alice@a.test", PW)
+    if started:
+        started(x)
+
+    async def go():
+        a = H.IM("alice@a.test/a", PW)
+        b = H.IM("bob@b.test/b", PW)
+        o = await a.login(x.port, host=x.host, timeout=10)
+        assert o.session_started, "login at xmppd failed: %r" % o
+        srv = fed.servers["b.test"]
+        o = await b.login(srv.c2s_port, host=srv.addr, timeout=10)
+        assert o.session_started, "login at Prosody failed: %r" % o
+        a.xmpp.send_presence()
+        await a.sync()
+        b.xmpp.send_message(mto="alice@a.test", mbody=body, mtype="chat")
+        got = await a.wait1(H.body_is(body), timeout=15)
+        return got.get("from")
+    try:
+        return x, fed.run_clients(go, timeout=30)
+    except BaseException as e:
+        raise AssertionError("%s: %s\n%s\n--- xmppd ---\n%s" % (
+            type(e).__name__, e, fed.logs(), x.log()[-6000:])) from None
+
+
+def test_prosody_sasl_external(federation):
+    """Prosody (certificate from the CA, requiring ours) authenticates with
+    SASL EXTERNAL; its message reaches a local user."""
+    fed = federation
+    fed.prosody("b.test", cert="ca", secure_auth=True)
+    x, frm = prosody_to_xmppd(fed, "hello from prosody")
+    assert frm == "bob@b.test/b", frm
+    log = x.log()
+    assert "authenticated b.test for a.test by SASL EXTERNAL" in log, log[-4000:]
+
+
+class OutboundVerifier(threading.Thread):
+    """Plays xmppd's outbound side for one XEP-0220 verification, as
+    xmpp-s2s-out would: takes the verification xmpp-s2s-in queued for
+    route from Redis, connects to the authoritative server (Prosody's s2s
+    port, in the namespace), asks it with <db:verify/> after STARTTLS,
+    and writes its verdict where xmpp-s2s-in waits for it."""
+
+    def __init__(self, fed, x, route, authoritative):
+        super().__init__(daemon=True)
+        self.fed, self.x, self.route, self.auth = fed, x, route, authoritative
+        self.verdict = self.error = None
+
+    def run(self):
+        try:
+            self.fed.net.call(self._verify)
+        except BaseException as e:          # reported by the test
+            self.error = e
+
+    def _verify(self):
+        key = "xmpp:s2s:verify:{%s}" % self.route
+        wait_until(lambda: self.x.redis("LLEN", key) > 0, timeout=15,
+                   what="a verification queued for " + self.route)
+        ask, frm, to, sid, dbkey = self.x.redis("LPOP", key).split(" ")
+        raw = Raw(self.auth.s2s_port, host=self.auth.addr, timeout=10)
+        try:
+            raw.send(header(to=frm, frm=to))
+            raw.next()
+            raw.next()                          # features: STARTTLS
+            raw.send("<starttls xmlns='%s'/>" % NS_TLS)
+            expect_el(raw, q(NS_TLS, "proceed"))
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE     # dialback: the DNS is the trust here
+            raw.sock = ctx.wrap_socket(raw.sock, server_hostname=frm)
+            raw.restart()
+            raw.send(header(to=frm, frm=to))
+            raw.next()
+            raw.next()
+            raw.send("<db:verify from='%s' to='%s' id='%s'>%s</db:verify>" % (to, frm, sid, dbkey))
+            el = expect_el(raw, q(NS_DB, "verify"))
+            self.verdict = el.get("type")
+        finally:
+            raw.close()
+        self.x.redis("RPUSH", "xmpp:s2s:verified:" + ask, self.verdict or "error")
+
+
+def test_prosody_dialback(federation):
+    """Prosody with a self-signed certificate, and xmppd without
+    s2s_secure: dialback, the key verified by Prosody itself (the test
+    plays xmppd's outbound side, which asks it)."""
+    fed = federation
+    fed.prosody("b.test", cert="self", secure_auth=False)
+    v = []
+
+    def started(x):
+        v.append(OutboundVerifier(fed, x, "b.test/a.test", fed.servers["b.test"]))
+        v[0].start()
+    x, frm = prosody_to_xmppd(fed, "hello by dialback", started=started, s2s_secure="no")
+    v[0].join(10)
+    assert v[0].error is None, v[0].error
+    assert v[0].verdict == "valid"
+    assert frm == "bob@b.test/b", frm
+    log = x.log()
+    assert "authenticated b.test for a.test by dialback" in log, log[-4000:]

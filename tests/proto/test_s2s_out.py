@@ -353,3 +353,42 @@ def test_untrusted_prosody_refused_when_secure(federation):
         assert "certificate does not authenticate b.test" in out.log(), out.log()[-4000:]
     finally:
         out.stop()
+
+
+def test_to_prosody_by_dialback(federation):
+    """xmppd's certificate is self-signed, so Prosody (s2s_secure_auth
+    off) offers no SASL EXTERNAL: xmpp-s2s-out authenticates a.test with
+    dialback, and Prosody verifies the key by calling a.test back, where
+    xmpp-s2s-in (a.test's SRV record names it) answers from the server
+    secret; bob receives the message."""
+    fed = federation
+    fed.prosody('b.test', secure_auth=False)
+    fed.servers['b.test'].adduser('bob', PW)
+    fed.start()
+    crt, key = fed.pki.self_signed('a.test')
+    x = fed.xmppd('a.test', listeners=2, s2s_listener=1, listener_progs=[None, 'xmpp-s2s-in'],
+                  s2s='yes', s2s_secure='no', tls_cert=crt, tls_key=key,
+                  s2s_ca_file=fed.pki.ca_cert)
+    x.adduser('alice@a.test', PW)
+    out = start_out(fed, x)
+    try:
+        async def go():
+            a = H.IM('alice@a.test/a', PW)
+            b = H.IM('bob@b.test/b', PW)
+            o = await a.login(x.port, host=x.host, timeout=10)
+            assert o.session_started, o
+            p = fed.servers['b.test']
+            o = await b.login(p.c2s_port, host=p.addr, timeout=10)
+            assert o.session_started, o
+            a.xmpp.send_message(mto='bob@b.test/b', mbody='by dialback', mtype='chat')
+            got = await b.wait1(H.body_is('by dialback'), timeout=20)
+            return got.get('from')
+        try:
+            assert fed.run_clients(go, timeout=40) == 'alice@a.test/a'
+        except BaseException as e:
+            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s\n--- xmppd ---\n%s' % (
+                type(e).__name__, e, fed.logs(), out.log()[-4000:],
+                x.log()[-4000:])) from None
+        assert 'authenticated by dialback' in out.log(), out.log()[-4000:]
+    finally:
+        out.stop()

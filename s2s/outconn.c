@@ -199,8 +199,8 @@ static void bounce(struct oc *c, struct xml_node *st, const char *etype, const c
 
 	if (!strcmp(st->name, "presence") || (type && !strcmp(type, "error")) ||
 	    (!strcmp(st->name, "iq") && type && !strcmp(type, "result")) || !from || !to) {
-		log_msg(LOG_INFO, "%s: dropped a %s %s that cannot be delivered (%s)", c->route,
-		    type ? type : "", st->name, condition);
+		log_msg(LOG_INFO, "%s: dropped a %s%s%s that cannot be delivered (%s)", c->route,
+		    st->name, type ? " of type " : "", type ? type : "", condition);
 		return;
 	}
 	snprintf(f, sizeof f, "%s", from);
@@ -314,6 +314,8 @@ static int give_up(struct oc *c)
 	return OUTCONN_EXIT_FAIL;
 }
 
+static int lease(struct oc *c);
+
 /* ---- connecting ---- */
 
 static void addr_text(const struct sockaddr_storage *a, char *out, size_t outsz)
@@ -404,6 +406,14 @@ static int connect_remote(struct oc *c, int *direct)
 			continue;
 		}
 		for (k = 0; k < as.n; k++) {
+			/* Trying many servers can take longer than the lease
+			 * lives: renewed before each, or another host would
+			 * connect too. */
+			if (lease(c) != S2S_LEASE_OURS) {
+				dns_close(r);
+				failf(c, OC_FAIL_TIMEOUT, "lost the lease while connecting");
+				return -1;
+			}
 			tried++;
 			addr_text(&as.a[k], at, sizeof at);
 			fd = connect_one(&as.a[k], as.len[k], why, sizeof why);

@@ -193,6 +193,31 @@ def test_no_such_domain_bounces_not_found(server_factory, dns, dispatchers):
     assert 'remote-server-not-found' in out.log()
 
 
+def test_unreachable_answers_verifications_error_drops_presence(server_factory, dns,
+                                                                 dispatchers):
+    """A dialback verification waiting for a route that cannot be served
+    is answered "error" (its asker stops waiting); a presence stanza
+    queued for it is dropped, never bounced."""
+    d = dns()
+    s = local_server(server_factory, d.server)
+    route = 'nowhere.test/localhost'
+    raw, full = raw_login(s, ALICE)
+    env = "stanza %d\n<presence from='%s' to='bob@nowhere.test'/>" % (int(time.time()), full)
+    s.redis('RPUSH', 'xmpp:s2s:out:{%s}' % route, env)
+    s.redis('RPUSH', 'xmpp:s2s:verify:{%s}' % route, 'ask7 localhost nowhere.test sid-7 ' + 'cd' * 32)
+    s.redis('SADD', 'xmpp:s2s:domains', route)
+    out = dispatchers(s.conf_path, os.path.join(s.dir, 'out.log'))
+    wait_until(lambda: s.redis('LRANGE', 'xmpp:s2s:verified:ask7', 0, -1) == ['error'],
+               timeout=10, what='the verification answered error')
+    wait_until(lambda: queue_len(s, route) == 0, what='the presence taken off the queue')
+    assert 'dropped a presence that cannot be delivered' in out.log(), out.log()
+    assert 'bounced' not in out.log()
+    # nothing came back to the sender: the next thing it reads is its own ping
+    raw.send("<iq type='get' id='sync'><ping xmlns='urn:xmpp:ping'/></iq>")
+    el = raw_wait(raw, lambda e: True)
+    assert el.get('id') == 'sync', H.to_xml(el)
+
+
 @pytest.mark.timing
 def test_closed_port_bounces_timeout_after_s2s_timeout(server_factory, dns, dispatchers):
     closed = free_port()

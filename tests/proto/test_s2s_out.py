@@ -23,7 +23,8 @@ test CA, dnsmasq, Prosody):
   certificate and authenticates with SASL EXTERNAL; bob receives it; a
   dialback verification goes through that stream; idle, it closes, and
   the next message opens a new one. The same by direct TLS (XEP-0368)
-  when b.test's _xmpps-server record comes first.
+  when b.test's _xmpps-server record comes first. A first server whose
+  stream fails before authentication: the next SRV record is tried.
 - Prosody's certificate is self-signed and xmppd has s2s_secure = yes:
   xmppd refuses the peer and the message comes back remote-server-timeout.
 Dialback towards Prosody (s2s_secure = no) needs xmppd's inbound side to
@@ -392,6 +393,44 @@ def test_to_prosody_by_direct_tls(federation):
         assert 'connected to %s:%d (xmpp.b.test, direct TLS)' % (p.addr, p.direct_tls_port) \
             in out.log(), out.log()[-4000:]
         assert 'authenticated by SASL EXTERNAL' in out.log()
+    finally:
+        out.stop()
+
+
+def test_next_server_after_a_failed_stream(federation):
+    """b.test's best SRV record names a port that does not speak XMPP in
+    the clear (Prosody's direct TLS port, published as STARTTLS): that
+    stream fails, xmpp-s2s-out tries the next record (RFC 6120 3.2.1)
+    and delivers there."""
+    fed = federation
+    p = fed.prosody('b.test', secure_auth=True, srv=False, direct_tls=True)
+    p.adduser('bob', PW)
+    fed.add_records(srv_record('b.test', 'xmpp.b.test', p.direct_tls_port, priority=0),
+                    srv_record('b.test', 'xmpp.b.test', p.s2s_port, priority=10),
+                    a_record('xmpp.b.test', p.addr))
+    fed.start()
+    x = xmppd_a(fed)
+    out = start_out(fed, x)
+    try:
+        async def go():
+            a = H.IM('alice@a.test/a', PW)
+            b = H.IM('bob@b.test/b', PW)
+            o = await a.login(x.port, host=x.host, timeout=10)
+            assert o.session_started, o
+            o = await b.login(p.c2s_port, host=p.addr, timeout=10)
+            assert o.session_started, o
+            a.xmpp.send_message(mto='bob@b.test/b', mbody='second try', mtype='chat')
+            got = await b.wait1(H.body_is('second try'), timeout=20)
+            return got.get('from')
+        try:
+            assert fed.run_clients(go, timeout=30) == 'alice@a.test/a'
+        except BaseException as e:
+            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s' % (
+                type(e).__name__, e, fed.logs(), out.log()[-4000:])) from None
+        log = out.log()
+        assert 'trying the next server' in log, log[-4000:]
+        assert 'connected to %s:%d (xmpp.b.test, STARTTLS)' % (p.addr, p.s2s_port) in log
+        assert 'failed' not in log, log[-4000:]     # one connection process did it
     finally:
         out.stop()
 

@@ -51,6 +51,7 @@
 #define OC_WRITE_TIMEOUT    60    /* seconds a batch may take to leave: a
                                      peer that stops reading is a failure */
 #define OC_ASK_ID_MAX       64
+#define OC_WHY_MAX          300   /* a failure's reason, for the log */
 #define OC_REDIS_TRIES      3
 #define OC_REDIS_RETRY_MS   300
 
@@ -78,6 +79,18 @@ struct oc_verify {
 	time_t asked;
 };
 
+/* Where REMOTE's servers are, and how far down that list we are. */
+struct oc_servers {
+	struct dns *r;
+	struct dns_candidates cs;
+	struct dns_addrs as;          /* candidate i's addresses */
+	int looked_up;
+	int i;                        /* the candidate being tried */
+	int k;                        /* its next address; -1: not resolved */
+	int tried, nxcount;           /* addresses tried; hosts unknown */
+	char why[OC_WHY_MAX];         /* the last failure */
+};
+
 struct oc {
 	const struct config *cfg;
 	struct store st;
@@ -95,8 +108,9 @@ struct oc {
 	time_t inflight_since;
 	struct oc_verify verify[OC_VERIFY_MAX];
 	int nverify;
+	struct oc_servers sv;
 	enum oc_fail fail;               /* set: the connection is over */
-	char why[300];
+	char why[OC_WHY_MAX];
 };
 
 static void failf(struct oc *c, enum oc_fail kind, const char *fmt, ...)
@@ -199,8 +213,8 @@ static void bounce(struct oc *c, struct xml_node *st, const char *etype, const c
 
 	if (!strcmp(st->name, "presence") || (type && !strcmp(type, "error")) ||
 	    (!strcmp(st->name, "iq") && type && !strcmp(type, "result")) || !from || !to) {
-		log_msg(LOG_INFO, "%s: dropped a %s %s that cannot be delivered (%s)", c->route,
-		    type ? type : "", st->name, condition);
+		log_msg(LOG_INFO, "%s: dropped a %s%s%s that cannot be delivered (%s)", c->route,
+		    st->name, type ? " of type " : "", type ? type : "", condition);
 		return;
 	}
 	snprintf(f, sizeof f, "%s", from);
@@ -314,6 +328,8 @@ static int give_up(struct oc *c)
 	return OUTCONN_EXIT_FAIL;
 }
 
+static int lease(struct oc *c);
+
 /* ---- connecting ---- */
 
 static void addr_text(const struct sockaddr_storage *a, char *out, size_t outsz)
@@ -369,60 +385,73 @@ static int connect_one(const struct sockaddr_storage *a, socklen_t len, char *wh
 	return fd;
 }
 
-/* Connect to REMOTE's first reachable server: the socket (direct TLS in
- * *direct), or -1 with c->fail set. */
-static int connect_remote(struct oc *c, int *direct)
+/* Connect to REMOTE's next server, in DNS's order (each candidate's
+ * addresses in turn), after those tried before: the socket (direct TLS
+ * in *direct), or -1 with c->fail set once none is left. */
+static int connect_next(struct oc *c, int *direct)
 {
-	struct dns_candidates cs;
-	struct dns_addrs as;
-	struct dns *r;
-	char why[256] = "", at[80];
-	int e, i, k, fd, tried = 0, nxcount = 0;
+	struct oc_servers *sv = &c->sv;
+	struct dns_candidate *cd;
+	char at[80];
+	int e, fd, idx;
 
-	if (!(r = dns_open(c->cfg->s2s_resolver, &e))) {
-		failf(c, OC_FAIL_TIMEOUT, "resolver: %s", dns_str(e));
-		return -1;
-	}
-	e = dns_lookup(r, c->remote, OC_DNS_TIMEOUT, &cs);
-	if (e == DNS_NODOMAIN || e == DNS_NOSERVICE) {
-		failf(c, OC_FAIL_NOTFOUND, "%s: %s", c->remote, dns_str(e));
-		dns_close(r);
-		return -1;
-	}
-	if (e != DNS_OK) {
-		failf(c, OC_FAIL_TIMEOUT, "%s: DNS %s", c->remote, dns_str(e));
-		dns_close(r);
-		return -1;
-	}
-	for (i = 0; i < cs.n; i++) {
-		e = dns_resolve(r, &cs.c[i], OC_DNS_TIMEOUT, &as);
-		if (e != DNS_OK) {
-			if (e == DNS_NODOMAIN || e == DNS_NOSERVICE)
-				nxcount++;
-			snprintf(why, sizeof why, "%s: %s", cs.c[i].host, dns_str(e));
-			log_msg(LOG_INFO, "%s: %s", c->route, why);
-			continue;
+	if (!sv->looked_up) {
+		sv->looked_up = 1;
+		sv->k = -1;
+		if (!(sv->r = dns_open(c->cfg->s2s_resolver, &e))) {
+			failf(c, OC_FAIL_TIMEOUT, "resolver: %s", dns_str(e));
+			return -1;
 		}
-		for (k = 0; k < as.n; k++) {
-			tried++;
-			addr_text(&as.a[k], at, sizeof at);
-			fd = connect_one(&as.a[k], as.len[k], why, sizeof why);
+		e = dns_lookup(sv->r, c->remote, OC_DNS_TIMEOUT, &sv->cs);
+		if (e == DNS_NODOMAIN || e == DNS_NOSERVICE) {
+			failf(c, OC_FAIL_NOTFOUND, "%s: %s", c->remote, dns_str(e));
+			return -1;
+		}
+		if (e != DNS_OK) {
+			failf(c, OC_FAIL_TIMEOUT, "%s: DNS %s", c->remote, dns_str(e));
+			return -1;
+		}
+	}
+	for (; sv->i < sv->cs.n; sv->i++, sv->k = -1) {
+		cd = &sv->cs.c[sv->i];
+		if (sv->k < 0) {
+			e = dns_resolve(sv->r, cd, OC_DNS_TIMEOUT, &sv->as);
+			if (e != DNS_OK) {
+				if (e == DNS_NODOMAIN || e == DNS_NOSERVICE)
+					sv->nxcount++;
+				snprintf(sv->why, sizeof sv->why, "%s: %s", cd->host, dns_str(e));
+				log_msg(LOG_INFO, "%s: %s", c->route, sv->why);
+				continue;
+			}
+			sv->k = 0;
+		}
+		while (sv->k < sv->as.n) {
+			/* Trying many servers can take longer than the lease
+			 * lives: renewed before each, or another host would
+			 * connect too. */
+			if (lease(c) != S2S_LEASE_OURS) {
+				failf(c, OC_FAIL_TIMEOUT, "lost the lease while connecting");
+				return -1;
+			}
+			sv->tried++;
+			idx = sv->k++;
+			addr_text(&sv->as.a[idx], at, sizeof at);
+			fd = connect_one(&sv->as.a[idx], sv->as.len[idx], sv->why, sizeof sv->why);
 			if (fd >= 0) {
 				log_msg(LOG_INFO, "%s: connected to %s (%s, %s)", c->route, at,
-				    cs.c[i].host, cs.c[i].direct_tls ? "direct TLS" : "STARTTLS");
-				*direct = cs.c[i].direct_tls;
-				dns_close(r);
+				    cd->host, cd->direct_tls ? "direct TLS" : "STARTTLS");
+				*direct = cd->direct_tls;
 				return fd;
 			}
-			log_msg(LOG_INFO, "%s: %s (%s): %s", c->route, at, cs.c[i].host, why);
+			log_msg(LOG_INFO, "%s: %s (%s): %s", c->route, at, cd->host, sv->why);
 		}
 	}
-	dns_close(r);
 	/* Every host named is unknown: the domain has no server at all. */
-	if (!tried && nxcount == cs.n)
-		failf(c, OC_FAIL_NOTFOUND, "%s: %s", c->remote, why);
+	if (!sv->tried && sv->nxcount == sv->cs.n)
+		failf(c, OC_FAIL_NOTFOUND, "%s: %s", c->remote, sv->why);
 	else
-		failf(c, OC_FAIL_TIMEOUT, "%s: no server reachable (last: %s)", c->remote, why);
+		failf(c, OC_FAIL_TIMEOUT, "%s: no server would do (last: %s)", c->remote,
+		    sv->why);
 	return -1;
 }
 
@@ -940,10 +969,59 @@ static void serve(struct oc *c, int fd, int direct, volatile sig_atomic_t *stop)
 	}
 }
 
+/* A stream that failed before LOCAL was authenticated is dropped, and
+ * with it what was asked on it, before the next server is tried. */
+static void reset_stream(struct oc *c, int fd)
+{
+	int i;
+
+	for (i = 0; i < c->nverify; i++)
+		s2s_verify_answer(&c->st, c->verify[i].ask_id, "error");
+	c->nverify = 0;
+	if (c->have_stream) {
+		s2s_stream_free(&c->s);
+		close(fd);
+	}
+	c->have_stream = 0;
+	c->state = OC_PLAIN;
+	c->sid[0] = '\0';
+	c->can_verify = c->peer_auth = c->inflight = 0;
+	c->fail = OC_FAIL_NONE;
+	c->why[0] = '\0';
+}
+
+/* Each server in turn until one serves the route to its end (idle,
+ * stopped) or fails after authentication, or none is left. The exit
+ * status; *fd the last socket (still open when c->have_stream). */
+static int attempts(struct oc *c, volatile sig_atomic_t *stop, int *fd)
+{
+	int direct = 0;
+
+	for (;;) {
+		if ((*fd = connect_next(c, &direct)) == -1)
+			return give_up(c);
+		serve(c, *fd, direct, stop);
+		if (c->fail == OC_FAIL_NONE) {
+			/* Idle or stopped: whatever came meanwhile waits for the
+			 * next connection, which the dispatcher starts. */
+			if (!*stop)
+				s2s_idle(&c->st, c->route);
+			log_msg(LOG_INFO, "%s: closed (%s)", c->route, c->why[0] ? c->why : "idle");
+			return OUTCONN_EXIT_DONE;
+		}
+		if (c->state == OC_READY || *stop)
+			return give_up(c);
+		/* RFC 6120 3.2.1: this server would not do; the next may. */
+		log_msg(LOG_NOTICE, "%s: %s: trying the next server", c->route, c->why);
+		snprintf(c->sv.why, sizeof c->sv.why, "%s", c->why);
+		reset_stream(c, *fd);
+	}
+}
+
 int outconn_run(const struct config *cfg, const char *route, volatile sig_atomic_t *stop)
 {
 	struct oc *c;
-	int fd = -1, direct = 0, rc, ready;
+	int fd = -1, rc;
 
 	c = calloc(1, sizeof *c);
 	if (!c) {
@@ -975,29 +1053,14 @@ int outconn_run(const struct config *cfg, const char *route, volatile sig_atomic
 	    !config_s2s_allowed(cfg, c->remote)) {
 		failf(c, OC_FAIL_NOTFOUND, "not a route this server may serve");
 		rc = give_up(c);
-	} else if ((fd = connect_remote(c, &direct)) == -1) {
-		rc = give_up(c);
 	} else {
-		serve(c, fd, direct, stop);
-		ready = c->state == OC_READY;
-		if (c->fail == OC_FAIL_NONE) {
-			/* Idle or stopped: whatever came meanwhile waits for the
-			 * next connection, which the dispatcher starts. */
-			if (!*stop)
-				s2s_idle(&c->st, c->route);
-			rc = OUTCONN_EXIT_DONE;
-			log_msg(LOG_INFO, "%s: closed (%s)", route, c->why[0] ? c->why : "idle");
-		} else {
-			rc = give_up(c);
-			/* A stream that worked and broke: retry at once. */
-			if (ready && rc == OUTCONN_EXIT_FAIL)
-				log_msg(LOG_INFO, "%s: the stream had been up: retrying", route);
-		}
+		rc = attempts(c, stop, &fd);
 	}
 	if (c->have_stream) {
 		s2s_stream_free(&c->s);      /* TLS close_notify, best effort */
 		close(fd);
 	}
+	dns_close(c->sv.r);
 	s2s_lease_release(&c->st, route, cfg->hostname, (long)getpid());
 	store_close(&c->st);
 	free(c);

@@ -20,7 +20,11 @@ With the federation harness (s2s_harness.py: a network namespace, the
 test CA, dnsmasq, Prosody):
 - alice@a.test on xmppd sends to bob@b.test on Prosody, which requires
   authenticated peers (s2s_secure_auth): xmppd presents its CA-signed
-  certificate and authenticates with SASL EXTERNAL; bob receives it.
+  certificate and authenticates with SASL EXTERNAL; bob receives it; a
+  dialback verification goes through that stream; idle, it closes, and
+  the next message opens a new one. The same by direct TLS (XEP-0368)
+  when b.test's _xmpps-server record comes first. A first server whose
+  stream fails before authentication: the next SRV record is tried.
 - Prosody's certificate is self-signed and xmppd has s2s_secure = yes:
   xmppd refuses the peer and the message comes back remote-server-timeout.
 Dialback towards Prosody (s2s_secure = no) needs xmppd's inbound side to
@@ -45,7 +49,7 @@ import im_helpers as H
 from harness import BUILD, SAN_ENV, SANITIZER_MARKS, free_port, wait_until
 from im_helpers import PW, error_condition, raw_login, raw_wait
 from test_s2s_dns import Dnsmasq
-from s2s_harness import federation, pki  # noqa: F401 (fixtures)
+from s2s_harness import a_record, federation, pki, srv_record  # noqa: F401 (fixtures)
 
 OUT = BUILD / 'xmpp-s2s-out'
 ALICE = 'alice@localhost'
@@ -193,6 +197,31 @@ def test_no_such_domain_bounces_not_found(server_factory, dns, dispatchers):
     assert 'remote-server-not-found' in out.log()
 
 
+def test_unreachable_answers_verifications_error_drops_presence(server_factory, dns,
+                                                                 dispatchers):
+    """A dialback verification waiting for a route that cannot be served
+    is answered "error" (its asker stops waiting); a presence stanza
+    queued for it is dropped, never bounced."""
+    d = dns()
+    s = local_server(server_factory, d.server)
+    route = 'nowhere.test/localhost'
+    raw, full = raw_login(s, ALICE)
+    env = "stanza %d\n<presence from='%s' to='bob@nowhere.test'/>" % (int(time.time()), full)
+    s.redis('RPUSH', 'xmpp:s2s:out:{%s}' % route, env)
+    s.redis('RPUSH', 'xmpp:s2s:verify:{%s}' % route, 'ask7 localhost nowhere.test sid-7 ' + 'cd' * 32)
+    s.redis('SADD', 'xmpp:s2s:domains', route)
+    out = dispatchers(s.conf_path, os.path.join(s.dir, 'out.log'))
+    wait_until(lambda: s.redis('LRANGE', 'xmpp:s2s:verified:ask7', 0, -1) == ['error'],
+               timeout=10, what='the verification answered error')
+    wait_until(lambda: queue_len(s, route) == 0, what='the presence taken off the queue')
+    assert 'dropped a presence that cannot be delivered' in out.log(), out.log()
+    assert 'bounced' not in out.log()
+    # nothing came back to the sender: the next thing it reads is its own ping
+    raw.send("<iq type='get' id='sync'><ping xmlns='urn:xmpp:ping'/></iq>")
+    el = raw_wait(raw, lambda e: True)
+    assert el.get('id') == 'sync', H.to_xml(el)
+
+
 @pytest.mark.timing
 def test_closed_port_bounces_timeout_after_s2s_timeout(server_factory, dns, dispatchers):
     closed = free_port()
@@ -327,6 +356,81 @@ def test_to_prosody_with_certificates(federation):
         assert 'certificate authenticated by' in log
         wait_until(lambda: x.redis('LLEN', 'xmpp:s2s:out:{%s}' % route) == 0,
                    what='queue emptied')
+    finally:
+        out.stop()
+
+
+def test_to_prosody_by_direct_tls(federation):
+    """b.test prefers direct TLS (XEP-0368: its _xmpps-server record has
+    the better priority): xmpp-s2s-out starts TLS at once on that port
+    (ALPN xmpp-server) and delivers there."""
+    fed = federation
+    p = fed.prosody('b.test', secure_auth=True, srv=False, direct_tls=True)
+    p.adduser('bob', PW)
+    fed.add_records(srv_record('b.test', 'xmpp.b.test', p.direct_tls_port,
+                               service='xmpps-server', priority=0),
+                    srv_record('b.test', 'xmpp.b.test', p.s2s_port, priority=10),
+                    a_record('xmpp.b.test', p.addr))
+    fed.start()
+    x = xmppd_a(fed)
+    out = start_out(fed, x)
+    try:
+        async def go():
+            a = H.IM('alice@a.test/a', PW)
+            b = H.IM('bob@b.test/b', PW)
+            o = await a.login(x.port, host=x.host, timeout=10)
+            assert o.session_started, o
+            o = await b.login(p.c2s_port, host=p.addr, timeout=10)
+            assert o.session_started, o
+            a.xmpp.send_message(mto='bob@b.test/b', mbody='direct', mtype='chat')
+            got = await b.wait1(H.body_is('direct'), timeout=15)
+            return got.get('from')
+        try:
+            assert fed.run_clients(go, timeout=30) == 'alice@a.test/a'
+        except BaseException as e:
+            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s' % (
+                type(e).__name__, e, fed.logs(), out.log()[-4000:])) from None
+        assert 'connected to %s:%d (xmpp.b.test, direct TLS)' % (p.addr, p.direct_tls_port) \
+            in out.log(), out.log()[-4000:]
+        assert 'authenticated by SASL EXTERNAL' in out.log()
+    finally:
+        out.stop()
+
+
+def test_next_server_after_a_failed_stream(federation):
+    """b.test's best SRV record names a port that does not speak XMPP in
+    the clear (Prosody's direct TLS port, published as STARTTLS): that
+    stream fails, xmpp-s2s-out tries the next record (RFC 6120 3.2.1)
+    and delivers there."""
+    fed = federation
+    p = fed.prosody('b.test', secure_auth=True, srv=False, direct_tls=True)
+    p.adduser('bob', PW)
+    fed.add_records(srv_record('b.test', 'xmpp.b.test', p.direct_tls_port, priority=0),
+                    srv_record('b.test', 'xmpp.b.test', p.s2s_port, priority=10),
+                    a_record('xmpp.b.test', p.addr))
+    fed.start()
+    x = xmppd_a(fed)
+    out = start_out(fed, x)
+    try:
+        async def go():
+            a = H.IM('alice@a.test/a', PW)
+            b = H.IM('bob@b.test/b', PW)
+            o = await a.login(x.port, host=x.host, timeout=10)
+            assert o.session_started, o
+            o = await b.login(p.c2s_port, host=p.addr, timeout=10)
+            assert o.session_started, o
+            a.xmpp.send_message(mto='bob@b.test/b', mbody='second try', mtype='chat')
+            got = await b.wait1(H.body_is('second try'), timeout=20)
+            return got.get('from')
+        try:
+            assert fed.run_clients(go, timeout=30) == 'alice@a.test/a'
+        except BaseException as e:
+            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s' % (
+                type(e).__name__, e, fed.logs(), out.log()[-4000:])) from None
+        log = out.log()
+        assert 'trying the next server' in log, log[-4000:]
+        assert 'connected to %s:%d (xmpp.b.test, STARTTLS)' % (p.addr, p.s2s_port) in log
+        assert 'failed' not in log, log[-4000:]     # one connection process did it
     finally:
         out.stop()
 

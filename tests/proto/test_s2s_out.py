@@ -25,6 +25,8 @@ test CA, dnsmasq, Prosody):
   the next message opens a new one. The same by direct TLS (XEP-0368)
   when b.test's _xmpps-server record comes first. A first server whose
   stream fails before authentication: the next SRV record is tried.
+- Prosody stops while connected and comes back: what was sent meanwhile
+  waits in the queue and is delivered by a later connection.
 - Prosody's certificate is self-signed and xmppd has s2s_secure = yes:
   xmppd refuses the peer and the message comes back remote-server-timeout.
 Dialback towards Prosody (s2s_secure = no) needs xmppd's inbound side to
@@ -34,6 +36,7 @@ tested here.
 Every program is stopped by its PID; a sanitizer report in any
 xmpp-s2s-out log fails the test.
 """
+import asyncio
 import os
 import re
 import signal
@@ -431,6 +434,59 @@ def test_next_server_after_a_failed_stream(federation):
         assert 'trying the next server' in log, log[-4000:]
         assert 'connected to %s:%d (xmpp.b.test, STARTTLS)' % (p.addr, p.s2s_port) in log
         assert 'failed' not in log, log[-4000:]     # one connection process did it
+    finally:
+        out.stop()
+
+
+def test_restarted_after_the_peer_went_away(federation):
+    """Prosody stops while the stream is up (its stream error ends the
+    connection process); a message sent meanwhile waits in the queue
+    while the dispatcher retries with backoff, and is delivered once
+    Prosody is back (to bob's offline store there)."""
+    fed = federation
+    p = fed.prosody('b.test', secure_auth=True, extra_modules=('offline',))
+    p.adduser('bob', PW)
+    fed.start()
+    x = xmppd_a(fed)
+    out = start_out(fed, x)
+    route = 'b.test/a.test'
+    try:
+        async def first():
+            a = H.IM('alice@a.test/a', PW)
+            b = H.IM('bob@b.test/b', PW)
+            o = await a.login(x.port, host=x.host, timeout=10)
+            assert o.session_started, o
+            o = await b.login(p.c2s_port, host=p.addr, timeout=10)
+            assert o.session_started, o
+            b.xmpp.send_presence()      # available: bare-JID messages and the offline store
+            a.xmpp.send_message(mto='bob@b.test', mbody='before', mtype='chat')
+            await b.wait1(H.body_is('before'), timeout=15)
+
+        async def second():
+            a = H.IM('alice@a.test/a', PW)
+            o = await a.login(x.port, host=x.host, timeout=10)
+            assert o.session_started, o
+            a.xmpp.send_message(mto='bob@b.test', mbody='after', mtype='chat')
+            await C.apoll(lambda: 'failed' in out.log(), timeout=10)
+            assert x.redis('LLEN', 'xmpp:s2s:out:{%s}' % route) == 1
+            await asyncio.get_running_loop().run_in_executor(None, p.start)
+            b = H.IM('bob@b.test/b', PW)
+            o = await b.login(p.c2s_port, host=p.addr, timeout=10)
+            assert o.session_started, o
+            b.xmpp.send_presence()      # available: bare-JID messages and the offline store
+            got = await b.wait1(H.body_is('after'), timeout=30)
+            return got.get('from')
+        try:
+            fed.run_clients(first, timeout=30)
+            p.stop()
+            assert fed.run_clients(second, timeout=60) == 'alice@a.test/a'
+        except BaseException as e:
+            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s' % (
+                type(e).__name__, e, fed.logs(), out.log()[-4000:])) from None
+        log = out.log()
+        assert 'stream error from the peer: system-shutdown' in log, log[-4000:]
+        assert 'again in 2 s if work remains' in log, log[-4000:]
+        assert x.redis('LLEN', 'xmpp:s2s:out:{%s}' % route) == 0
     finally:
         out.stop()
 

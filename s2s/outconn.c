@@ -95,6 +95,7 @@ struct oc {
 	const struct config *cfg;
 	struct store st;
 	const char *route;
+	volatile sig_atomic_t *stop;     /* set by SIGTERM: close and exit */
 	char remote[CONFIG_MAX_DOMAIN], local[CONFIG_MAX_DOMAIN];
 	struct s2s_stream s;
 	int have_stream;
@@ -350,7 +351,7 @@ static void addr_text(const struct sockaddr_storage *a, char *out, size_t outsz)
 /* A non-blocking connect within OC_CONNECT_TIMEOUT: the socket, or -1
  * with why set. */
 static int connect_one(const struct sockaddr_storage *a, socklen_t len, char *why,
-    size_t whysz)
+    size_t whysz, volatile sig_atomic_t *stop)
 {
 	struct pollfd p;
 	int fd, e = 0, r;
@@ -368,7 +369,7 @@ static int connect_one(const struct sockaddr_storage *a, socklen_t len, char *wh
 	}
 	p.fd = fd;
 	p.events = POLLOUT;
-	while ((r = poll(&p, 1, OC_CONNECT_TIMEOUT * 1000)) == -1 && errno == EINTR)
+	while ((r = poll(&p, 1, OC_CONNECT_TIMEOUT * 1000)) == -1 && errno == EINTR && !*stop)
 		;
 	if (r == 0) {
 		snprintf(why, whysz, "connect timed out");
@@ -433,10 +434,15 @@ static int connect_next(struct oc *c, int *direct)
 				failf(c, OC_FAIL_TIMEOUT, "lost the lease while connecting");
 				return -1;
 			}
+			if (*c->stop) {
+				failf(c, OC_FAIL_TIMEOUT, "stopped while connecting");
+				return -1;
+			}
 			sv->tried++;
 			idx = sv->k++;
 			addr_text(&sv->as.a[idx], at, sizeof at);
-			fd = connect_one(&sv->as.a[idx], sv->as.len[idx], sv->why, sizeof sv->why);
+			fd = connect_one(&sv->as.a[idx], sv->as.len[idx], sv->why, sizeof sv->why,
+			    c->stop);
 			if (fd >= 0) {
 				log_msg(LOG_INFO, "%s: connected to %s (%s, %s)", c->route, at,
 				    cd->host, cd->direct_tls ? "direct TLS" : "STARTTLS");
@@ -1030,6 +1036,7 @@ int outconn_run(const struct config *cfg, const char *route, volatile sig_atomic
 	}
 	c->cfg = cfg;
 	c->route = route;
+	c->stop = stop;
 	if (open_store(c) == -1) {
 		free(c);
 		return OUTCONN_EXIT_FAIL;

@@ -246,7 +246,8 @@ run: deps all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/xmpp
-	install -m 755 $(B)/xmpp-handler $(B)/xmpp-web $(B)/xmppctl $(B)/xmpp-listen $(DESTDIR)$(BINDIR)/
+	install -m 755 $(B)/xmpp-handler $(B)/xmpp-web $(B)/xmppctl $(B)/xmpp-listen $(S2SPROGS) \
+	    $(DESTDIR)$(BINDIR)/
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
@@ -254,7 +255,7 @@ install: all
 	install -m 644 units/xmpp.sysusers $(DESTDIR)$(SYSUSERSDIR)/xmpp.conf
 	install -m 644 units/xmpp.socket units/xmpps.socket units/xmpp-listen.socket \
 	    units/xmpps-listen.socket units/xmpp-web.socket $(DESTDIR)$(UNITDIR)/
-	for u in xmpp@ xmpps@ xmpp-web@ xmpp-listen; do \
+	for u in xmpp@ xmpps@ xmpp-web@ xmpp-listen $(if $(wildcard s2s/out.c),xmpp-s2s-out); do \
 	    sed 's|@BINDIR@|$(BINDIR)|g' units/$$u.service.in > $(DESTDIR)$(UNITDIR)/$$u.service && \
 	    chmod 644 $(DESTDIR)$(UNITDIR)/$$u.service && \
 	    install -d $(DESTDIR)$(UNITDIR)/$$u.service.d && \

@@ -755,11 +755,12 @@ static void take_verify(const char *ask_id, const char *from, const char *to,
 	snprintf(v->sid, sizeof v->sid, "%s", sid);
 	v->asked = time(NULL);
 	/* XEP-0220 2.4: from is the receiving (our) domain, to the one that
-	 * made the key, id the stream it was made for. */
+	 * made the key (router/s2s.h's from: the stream came from it), id
+	 * the stream it was made for. */
 	xbuf_adds(&x, "<db:verify from='");
-	xbuf_add_esc(&x, from, strlen(from));
-	xbuf_adds(&x, "' to='");
 	xbuf_add_esc(&x, to, strlen(to));
+	xbuf_adds(&x, "' to='");
+	xbuf_add_esc(&x, from, strlen(from));
 	xbuf_adds(&x, "' id='");
 	xbuf_add_esc(&x, sid, strlen(sid));
 	xbuf_adds(&x, "'>");

@@ -211,7 +211,7 @@ def test_unreachable_answers_verifications_error_drops_presence(server_factory, 
     raw, full = raw_login(s, ALICE)
     env = "stanza %d\n<presence from='%s' to='bob@nowhere.test'/>" % (int(time.time()), full)
     s.redis('RPUSH', 'xmpp:s2s:out:{%s}' % route, env)
-    s.redis('RPUSH', 'xmpp:s2s:verify:{%s}' % route, 'ask7 localhost nowhere.test sid-7 ' + 'cd' * 32)
+    s.redis('RPUSH', 'xmpp:s2s:verify:{%s}' % route, 'ask7 nowhere.test localhost sid-7 ' + 'cd' * 32)
     s.redis('SADD', 'xmpp:s2s:domains', route)
     out = dispatchers(s.conf_path, os.path.join(s.dir, 'out.log'))
     wait_until(lambda: s.redis('LRANGE', 'xmpp:s2s:verified:ask7', 0, -1) == ['error'],
@@ -336,7 +336,7 @@ def test_to_prosody_with_certificates(federation):
             got = await b.wait1(H.body_is('over the wire'), timeout=15)
             # a key b.test never made: its server answers invalid
             x.redis('RPUSH', 'xmpp:s2s:verify:{%s}' % route,
-                    'ask1 a.test b.test sid-1 ' + 'ab' * 32)
+                    'ask1 b.test a.test sid-1 ' + 'ab' * 32)
             x.redis('SADD', 'xmpp:s2s:domains', route)
             x.redis('PUBLISH', 'xmpp:s2s:wake', route)
             await C.apoll(lambda: x.redis('LRANGE', 'xmpp:s2s:verified:ask1', 0, -1),

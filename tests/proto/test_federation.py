@@ -1,0 +1,184 @@
+"""Instant messaging across domains (RFC 6120 server-to-server, RFC 6121
+subscriptions and presence), xmppd beside Prosody in the federation
+harness (s2s_harness.py): alice@a.test on xmppd (xmpp-handler, xmpp-s2s-in
+on the domain's SRV port, xmpp-s2s-out), bob@b.test on Prosody, both
+requiring certificates (s2s_secure, s2s_secure_auth) from the test CA.
+
+slixmpp clients, subscriptions decided by the test:
+- alice asks bob's subscription; bob (Prosody) gets the request from
+  alice's bare JID, approves it and asks back; alice gets bob's
+  'subscribed' (a roster push: subscription to) and his request, and
+  approves it: both rosters say both;
+- presence: bob's available presence reaches alice, alice's reaches bob;
+- messages both ways, with the right full JIDs;
+- alice goes offline: bob gets her unavailable presence; alice comes back:
+  xmppd probes b.test, and bob's presence reaches her again.
+"""
+import os
+
+import clients as C
+import im_helpers as H
+from harness import SANITIZER_MARKS
+from im_helpers import PW, NS_CLIENT
+from s2s_harness import federation, pki  # noqa: F401 (fixtures)
+from test_s2s_out import Dispatcher
+
+NS_ROSTER = 'jabber:iq:roster'
+
+
+def xmppd_with_both_sides(fed, domain, **conf):
+    crt, key = fed.pki.cert(domain)
+    conf.setdefault('tls_cert', crt)
+    conf.setdefault('tls_key', key)
+    x = fed.xmppd(domain, listeners=2, s2s_listener=1, listener_progs=[None, 'xmpp-s2s-in'],
+                  s2s='yes', s2s_ca_file=fed.pki.ca_cert, **conf)
+    out = Dispatcher(x.conf_path, os.path.join(x.dir, 'out.log'), popen=fed.popen)
+    return x, out
+
+
+def subscription_of(im, contact):
+    items = [e for e in im.received if e.tag == H.q(NS_CLIENT, 'iq')
+             and e.find(H.q(NS_ROSTER, 'query')) is not None]
+    sub = None
+    for e in items:
+        for it in e.find(H.q(NS_ROSTER, 'query')):
+            if it.get('jid') == contact:
+                sub = it.get('subscription')
+    return sub
+
+
+def test_subscriptions_presence_and_messages_with_prosody(federation):
+    fed = federation
+    fed.prosody('b.test', secure_auth=True)
+    fed.servers['b.test'].adduser('bob', PW)
+    fed.start()
+    x, out = xmppd_with_both_sides(fed, 'a.test')
+    x.adduser('alice@a.test', PW)
+    p = fed.servers['b.test']
+    try:
+        async def go():
+            a = H.IM('alice@a.test/a', PW)
+            b = H.IM('bob@b.test/b', PW)
+            assert (await a.login(x.port, host=x.host, timeout=10)).session_started
+            assert (await b.login(p.c2s_port, host=p.addr, timeout=10)).session_started
+            await a.roster()
+            await b.roster()
+            a.xmpp.send_presence()
+            b.xmpp.send_presence()
+            # alice asks; bob approves and asks back; alice approves
+            a.xmpp.send_presence(pto='bob@b.test', ptype='subscribe')
+            await b.wait1(H.is_('presence', type='subscribe', from_='alice@a.test'),
+                          timeout=20)
+            b.xmpp.send_presence(pto='alice@a.test', ptype='subscribed')
+            b.xmpp.send_presence(pto='alice@a.test', ptype='subscribe')
+            await a.wait1(H.is_('presence', type='subscribe', from_='bob@b.test'),
+                          timeout=20)
+            a.xmpp.send_presence(pto='bob@b.test', ptype='subscribed')
+            # bob's presence (sent on 'subscribed') and alice's
+            await a.wait1(H.is_('presence', type=None, from_='bob@b.test/b'), timeout=20)
+            await b.wait1(H.is_('presence', type=None, from_='alice@a.test/a'), timeout=20)
+            await C.apoll(lambda: subscription_of(a, 'bob@b.test') == 'both', timeout=10)
+            # messages both ways
+            a.xmpp.send_message(mto='bob@b.test/b', mbody='hi bob', mtype='chat')
+            m = await b.wait1(H.body_is('hi bob'), timeout=20)
+            assert m.get('from') == 'alice@a.test/a'
+            b.xmpp.send_message(mto='alice@a.test/a', mbody='hi alice', mtype='chat')
+            m = await a.wait1(H.body_is('hi alice'), timeout=20)
+            assert m.get('from') == 'bob@b.test/b'
+            # offline, then back: the probe brings bob's presence again
+            mark = b.mark()
+            a.xmpp.disconnect()
+            await b.wait1(H.is_('presence', type='unavailable', from_='alice@a.test/a'),
+                          timeout=20, since=mark)
+            a2 = H.IM('alice@a.test/again', PW)
+            assert (await a2.login(x.port, host=x.host, timeout=10)).session_started
+            await a2.roster()
+            a2.xmpp.send_presence()
+            await a2.wait1(H.is_('presence', type=None, from_='bob@b.test/b'), timeout=20)
+            await b.wait1(H.is_('presence', type=None, from_='alice@a.test/again'),
+                          timeout=20, since=mark)
+            return True
+        try:
+            assert fed.run_clients(go, timeout=120)
+        except BaseException as e:
+            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s\n--- xmppd ---\n%s' % (
+                type(e).__name__, e, fed.logs(), out.log()[-4000:],
+                x.log()[-6000:])) from None
+        roster = x.redis('HGET', 'xmpp:{alice@a.test}:roster', 'bob@b.test')
+        assert "subscription='both'" in roster, roster
+    finally:
+        out.stop()
+    for log in (x.log(),):
+        assert not [m for m in SANITIZER_MARKS if m in log], log[-4000:]
+
+
+def two_xmppd_exchange(fed, x, xa, y, ya):
+    """alice@a.test on x and carol@c.test on y: a subscription both ways,
+    presence, a message each way."""
+    async def go():
+        a = H.IM('alice@a.test/a', PW)
+        c = H.IM('carol@c.test/c', PW)
+        assert (await a.login(x.port, host=x.host, timeout=10)).session_started
+        assert (await c.login(y.port, host=y.host, timeout=10)).session_started
+        await a.roster()
+        await c.roster()
+        a.xmpp.send_presence()
+        c.xmpp.send_presence()
+        a.xmpp.send_presence(pto='carol@c.test', ptype='subscribe')
+        await c.wait1(H.is_('presence', type='subscribe', from_='alice@a.test'), timeout=30)
+        c.xmpp.send_presence(pto='alice@a.test', ptype='subscribed')
+        await a.wait1(H.is_('presence', type=None, from_='carol@c.test/c'), timeout=30)
+        a.xmpp.send_message(mto='carol@c.test/c', mbody='to c', mtype='chat')
+        m = await c.wait1(H.body_is('to c'), timeout=30)
+        assert m.get('from') == 'alice@a.test/a'
+        c.xmpp.send_message(mto='alice@a.test', mbody='to a', mtype='chat')
+        m = await a.wait1(H.body_is('to a'), timeout=30)
+        assert m.get('from') == 'carol@c.test/c'
+        return True
+    try:
+        assert fed.run_clients(go, timeout=120)
+    except BaseException as e:
+        raise AssertionError('%s: %s\n%s\n--- a.test out ---\n%s\n--- a.test ---\n%s\n'
+                             '--- c.test out ---\n%s\n--- c.test ---\n%s' % (
+                                 type(e).__name__, e, fed.logs(), xa.log()[-3000:],
+                                 x.log()[-4000:], ya.log()[-3000:], y.log()[-4000:])) from None
+
+
+def test_two_xmppd_with_certificates(federation):
+    """Two xmppd installations, each its own Redis: certificates from the
+    CA authenticate both directions (SASL EXTERNAL)."""
+    fed = federation
+    fed.start()
+    x, xa = xmppd_with_both_sides(fed, 'a.test')
+    y, ya = xmppd_with_both_sides(fed, 'c.test')
+    x.adduser('alice@a.test', PW)
+    y.adduser('carol@c.test', PW)
+    try:
+        two_xmppd_exchange(fed, x, xa, y, ya)
+        assert 'SASL EXTERNAL' in xa.log() and 'SASL EXTERNAL' in ya.log()
+    finally:
+        xa.stop()
+        ya.stop()
+
+
+def test_two_xmppd_by_dialback(federation):
+    """Self-signed certificates and s2s_secure = no: each side
+    authenticates by dialback, the receiving server asking the other's
+    authoritative server (its xmpp-s2s-in) through its own outbound
+    connection, which answers from its server secret."""
+    fed = federation
+    fed.start()
+    crt, key = fed.pki.self_signed('a.test')
+    crt2, key2 = fed.pki.self_signed('c.test')
+    x, xa = xmppd_with_both_sides(fed, 'a.test', s2s_secure='no', tls_cert=crt, tls_key=key)
+    y, ya = xmppd_with_both_sides(fed, 'c.test', s2s_secure='no', tls_cert=crt2,
+                                  tls_key=key2)
+    x.adduser('alice@a.test', PW)
+    y.adduser('carol@c.test', PW)
+    try:
+        two_xmppd_exchange(fed, x, xa, y, ya)
+        assert 'authenticated by dialback' in xa.log() and \
+            'authenticated by dialback' in ya.log()
+    finally:
+        xa.stop()
+        ya.stop()

@@ -658,7 +658,15 @@ static void on_element(void *arg, struct s2s_stream *s, struct xml_node *el)
 	xml_free(el);
 }
 
-static const struct s2s_stream_cb stream_cb = { on_open, on_element, NULL };
+/* Bytes that are no stream: the error, after our header if needed. */
+static void on_error(void *arg, struct s2s_stream *s, const char *cond, const char *text)
+{
+	(void)s;
+	log_msg(LOG_NOTICE, "not a stream: %s%s%s", cond, text ? ": " : "", text ? text : "");
+	fail_stream(arg, cond, text);
+}
+
+static const struct s2s_stream_cb stream_cb = { on_open, on_element, NULL, on_error };
 
 /* ---- the loop ---- */
 

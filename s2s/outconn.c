@@ -689,7 +689,7 @@ static void on_close(void *arg, struct s2s_stream *s)
 		failf(c, OC_FAIL_TIMEOUT, "the peer closed its stream");
 }
 
-static const struct s2s_stream_cb stream_cb = { on_open, on_element, on_close };
+static const struct s2s_stream_cb stream_cb = { on_open, on_element, on_close, NULL };
 
 /* ---- work ---- */
 

@@ -40,7 +40,11 @@ static void on_close(void *ctx)
 static void on_error(void *ctx, const char *condition, const char *reason)
 {
 	struct s2s_stream *s = ctx;
-	if (!s->closing)
+	if (s->closing)
+		return;
+	if (s->cb->error)
+		s->cb->error(s->arg, s, condition, reason);
+	else
 		s2s_stream_error(s, condition, reason);
 }
 

@@ -40,6 +40,10 @@ struct s2s_stream_cb {
 	void (*element)(void *arg, struct s2s_stream *s, struct xml_node *el);
 	/* The peer closed its stream (</stream:stream>). */
 	void (*close)(void *arg, struct s2s_stream *s);
+	/* The peer's bytes are not a stream (condition, RFC 6120 4.9.3); the
+	 * owner sends the stream error (its header first, if none went out
+	 * yet). NULL: s2s_stream_error. */
+	void (*error)(void *arg, struct s2s_stream *s, const char *condition, const char *text);
 };
 
 struct s2s_stream {

@@ -228,6 +228,17 @@ def test_header_errors(fed):
         expect_stream_error(raw, cond)
 
 
+def test_not_xml_gets_our_header_then_the_error(fed):
+    """Bytes that are no XML stream at all: our header first (RFC 6120
+    4.9.1.2), then <not-well-formed/>."""
+    s = fed()
+    raw = s.raw(1)
+    raw.send("<<<not xml")
+    ev, el = raw.next()
+    assert ev == "header", describe(ev, el)
+    expect_stream_error(raw, "not-well-formed")
+
+
 def test_federation_off(fed):
     s = fed(s2s=False)
     raw = s.raw(1)

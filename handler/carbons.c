@@ -41,8 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NS_HINTS    "urn:xmpp:hints"
-#define NS_MUC_USER "http://jabber.org/protocol/muc#user"
 
 /* What this handler knows of its user's other sessions. */
 enum others { OTHERS_UNKNOWN, OTHERS_NONE, OTHERS_SOME };
@@ -57,25 +55,9 @@ static struct carbons_state *carbons_of(struct conn *c)
 	return conn_slot(c, &mod_carbons, sizeof(struct carbons_state));
 }
 
-/* XEP-0280 6: what is worth a copy. */
-static int eligible(const struct xml_node *st)
-{
-	const char *type = xml_get(st, "type");
-
-	if (!type || !strcmp(type, "normal")) {
-		if (!xml_child(st, NS_CLIENT, "body"))
-			return 0;
-	} else if (strcmp(type, "chat")) {
-		return 0;               /* error, groupchat, headline, unknown */
-	}
-	return !xml_child(st, NS_CARBONS, "private") && !xml_child(st, NS_HINTS, "no-copy") &&
-	    !xml_child(st, NS_CARBONS, "received") && !xml_child(st, NS_CARBONS, "sent") &&
-	    !xml_child(st, NS_MUC_USER, "x");
-}
-
 int carbons_eligible(struct conn *c, const struct xml_node *st, const char *to_bare)
 {
-	return strcmp(to_bare, conn_bare(c)) && eligible(st);
+	return strcmp(to_bare, conn_bare(c)) && carbons_copyable(st);
 }
 
 int carbons_sent_wanted(struct conn *c)

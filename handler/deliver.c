@@ -17,6 +17,7 @@
 #include "config.h"
 #include "relay.h"
 #include "route.h"
+#include "s2s.h"
 #include "store.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -39,6 +40,7 @@ struct pending {
 	int carbons;               /* eligible for XEP-0280 copies */
 	int archive;               /* for the archives (XEP-0313) */
 	char *to;                  /* the recipient's JID, for the sender's archive */
+	int remote;                /* to another domain: queued for federation */
 };
 
 struct batch {
@@ -70,6 +72,17 @@ static void answer_outcome(struct conn *c, const struct xml_node *st, enum route
 		conn_error(c, st, "wait", "internal-server-error", NULL);
 		break;
 	}
+}
+
+/* A message to another domain, after its sent copies and archive entry:
+ * queued for federation (s2s_send), or answered with why not. */
+static void answer_queued(struct conn *c, const struct xml_node *st)
+{
+	int r = federation_send(conn_store(c), conn_cfg(c), st);
+	if (r == S2S_FULL)
+		conn_error(c, st, "wait", "resource-constraint", NULL);
+	else if (r < 0)
+		conn_error(c, st, "wait", "internal-server-error", NULL);
 }
 
 static void pending_free(struct pending *p)
@@ -125,6 +138,8 @@ static void batch_send(struct conn *c)
 	for (i = k = 0; i < n; i++) {
 		const char *type = xml_get(b->p[i].st, "type");
 		at[i] = k;
+		if (b->p[i].remote)
+			goto sent_part;     /* no local recipient: federation takes it */
 		req[k].bare = b->p[i].bare;
 		req[k].resource = b->p[i].resource;
 		req[k].is_iq = 0;
@@ -136,12 +151,11 @@ static void batch_send(struct conn *c)
 		req[k].carbons = b->p[i].carbons;
 		req[k].from = conn_full(c);
 		req[k].archive_with = b->p[i].archive ? conn_full(c) : NULL;
-		sent[i] = sent_wanted(c, &b->p[i]);
-		if (sent[i]) {
-			sent_request(c, &b->p[i], req[k].msg_type, &found, &req[k + 1]);
-			k++;
-		}
 		k++;
+sent_part:
+		sent[i] = sent_wanted(c, &b->p[i]);
+		if (sent[i])
+			sent_request(c, &b->p[i], type ? type : "normal", &found, &req[k++]);
 	}
 	rider = conn_sm_rider(c);
 	route_stanza_batch_with(conn_store(c), k, req, conn_cfg(c)->offline_max, out,
@@ -150,9 +164,13 @@ static void batch_send(struct conn *c)
 	if (found >= 0)
 		carbons_sent_found(c, found);
 	for (i = 0; i < n; i++) {
-		answer_outcome(c, b->p[i].st, out[at[i]]);
+		int local = !b->p[i].remote;
+		if (local)
+			answer_outcome(c, b->p[i].st, out[at[i]]);
+		else
+			answer_queued(c, b->p[i].st);
 		/* Lost copies or a lost entry are no error of the message's. */
-		if (sent[i] && out[at[i] + 1] == RO_ERROR)
+		if (sent[i] && out[at[i] + local] == RO_ERROR)
 			log_msg(LOG_ERR, "sent copies, archive: %s", conn_store(c)->err);
 		pending_free(&b->p[i]);
 	}
@@ -170,7 +188,7 @@ static void deliver_flush(struct conn *c, const struct xml_node *next)
 
 /* A message from the client to a user of one of our domains: batched,
  * in order. */
-static void queue_message(struct conn *c, struct xml_node *st, const struct jid *to)
+static void queue_message(struct conn *c, struct xml_node *st, const struct jid *to, int remote)
 {
 	struct batch *b = batch_of(c);
 	struct pending *p;
@@ -181,6 +199,7 @@ static void queue_message(struct conn *c, struct xml_node *st, const struct jid 
 	if (b->n == DELIVER_BATCH)
 		batch_send(c);
 	p = &b->p[b->n++];
+	p->remote = remote;
 	xml_set(st, "from", conn_full(c));
 	jid_bare(to, bare, sizeof bare);
 	/* XEP-0359 3.3: only the server gives a message its stanza-ids; a
@@ -216,7 +235,11 @@ static enum mod_ret deliver_inbound(struct conn *c, struct xml_node *st)
 	if (!to)                /* a message without 'to' is for the user's own account */
 		jid_parse(conn_bare(c), &j);
 	if (!config_serves(conn_cfg(c), j.domain)) {
-		conn_error(c, st, "cancel", "remote-server-not-found", NULL);
+		/* To another domain: through federation when it may go there. */
+		if (!strcmp(st->name, "message") && federation_remote(conn_cfg(c), to))
+			queue_message(c, st, &j, 1);
+		else
+			conn_error(c, st, "cancel", "remote-server-not-found", NULL);
 		return MOD_HANDLED;
 	}
 	if (!j.node[0]) {
@@ -230,7 +253,7 @@ static enum mod_ret deliver_inbound(struct conn *c, struct xml_node *st)
 		return MOD_HANDLED;
 	}
 	if (!strcmp(st->name, "message")) {
-		queue_message(c, st, &j);
+		queue_message(c, st, &j, 0);
 	} else {
 		xml_set(st, "from", conn_full(c));
 		answer_outcome(c, st, relay_to_user(c, st, &j, time(NULL)));

@@ -60,7 +60,9 @@ static enum mod_ret federation_inbound(struct conn *c, struct xml_node *st)
 	const char *to = xml_get(st, "to");
 	int r;
 
-	if (strcmp(st->name, "message") && strcmp(st->name, "iq"))
+	/* Messages go with the delivery module's batch (their sent copies and
+	 * archive entry ride with them, deliver.c). */
+	if (strcmp(st->name, "iq"))
 		return MOD_PASS;
 	if (!to || !federation_remote(conn_cfg(c), to))
 		return MOD_PASS;

@@ -42,19 +42,9 @@
 
 #define NS_MAM_EXT  "urn:xmpp:mam:2#extended"
 #define NS_XDATA    "jabber:x:data"
-#define NS_HINTS    "urn:xmpp:hints"
 #define NS_XVALIDATE "http://jabber.org/protocol/xdata-validate"
 #define MAM_PAGE_DEFAULT 50     /* results of a query that gives no max */
 
-int mam_archivable(const struct xml_node *st)
-{
-	const char *type = xml_get(st, "type");
-	if (type && strcmp(type, "chat") && strcmp(type, "normal"))
-		return 0;
-	if (xml_child(st, NS_HINTS, "no-store") || xml_child(st, NS_HINTS, "no-permanent-store"))
-		return 0;
-	return xml_child(st, NULL, "body") || xml_child(st, NS_HINTS, "store");
-}
 
 #define FULL_JID_MAX (JID_MAX + JID_MAX_PART + 1)
 

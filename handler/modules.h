@@ -29,6 +29,8 @@
 #define XMPPD_MODULES_H
 
 #include "module.h"
+#include "carbons.h"
+#include "mam.h"
 
 struct config;
 struct conn;
@@ -45,7 +47,6 @@ struct xml_node;
 #define NS_VERSION       "jabber:iq:version"
 #define NS_ROSTER        "jabber:iq:roster"
 #define NS_ROSTERVER     "urn:xmpp:features:rosterver"
-#define NS_CARBONS       "urn:xmpp:carbons:2"
 #define NS_VCARD         "vcard-temp"
 #define NS_PRIVATE       "jabber:iq:private"
 #define NS_BLOCKING      "urn:xmpp:blocking"
@@ -172,9 +173,5 @@ void avatar_vcard_set(struct conn *c, const struct xml_node *v);
  * becomes the vCard's PHOTO. */
 void avatar_published(struct conn *c, const char *node, const struct xml_node *payload);
 
-/* mam.c: st, a message the client sends, belongs in the archives
- * (XEP-0313 5.1.1): type chat or normal, with a <body/> or an XEP-0334
- * <store/> hint, and no <no-store/> nor <no-permanent-store/> hint. */
-int mam_archivable(const struct xml_node *st);
 
 #endif

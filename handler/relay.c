@@ -20,14 +20,7 @@ static void utc_stamp(time_t t, char *out, size_t outsz)
 
 void relay_delay_element(struct conn *c, const struct xml_node *st, struct xbuf *out)
 {
-	char stamp[32];
-	const char *domain = conn_domain(c);
-	if (xml_child(st, NS_DELAY, "delay"))
-		return;
-	utc_stamp(time(NULL), stamp, sizeof stamp);
-	xbuf_adds(out, "<delay xmlns='" NS_DELAY "' from='");
-	xbuf_add_esc(out, domain, strlen(domain));
-	xbuf_addf(out, "' stamp='%s'>Offline Storage</delay>", stamp);
+	route_delay_element(conn_domain(c), st, out);
 }
 
 enum route_outcome relay_to_user(struct conn *c, struct xml_node *st, const struct jid *to,

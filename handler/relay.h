@@ -20,10 +20,7 @@
 
 struct conn;
 
-#define NS_DELAY "urn:xmpp:delay"
-
-/* The <delay/> element offline storage adds to st, appended to out, or
- * nothing when st already carries one (the first stamp is the true one). */
+/* route_delay_element for the connection's domain. */
 void relay_delay_element(struct conn *c, const struct xml_node *st, struct xbuf *out);
 /* Route st (its 'from' already set), accepted by the server at
  * `accepted`, to local user `to` (route_stanza.lua). */

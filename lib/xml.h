@@ -16,6 +16,7 @@
 
 #define NS_STREAMS  "http://etherx.jabber.org/streams"
 #define NS_CLIENT   "jabber:client"
+#define NS_HINTS    "urn:xmpp:hints"   /* XEP-0334 message processing hints */
 #define NS_XML      "http://www.w3.org/XML/1998/namespace"
 
 /* A growing byte buffer; xbuf_* abort only when memory runs out. */

@@ -41,4 +41,3 @@ int carbons_disable(struct store *s, const char *bare, const char *resource, con
 {
 	return carbons_set(s, bare, resource, "off", id ? id : "");
 }
-

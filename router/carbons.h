@@ -21,6 +21,14 @@
 
 #include <stddef.h>
 #include "store.h"
+#include "xml.h"
+
+#define NS_CARBONS   "urn:xmpp:carbons:2"
+
+/* XEP-0280 6: message st (jabber:client) is worth carbon copies: chat,
+ * or normal with a body; not private, no-copy, a copy itself, nor a
+ * MUC one. Pure (format.c). */
+int carbons_copyable(const struct xml_node *st);
 
 /* Session id of bare/resource enables carbons (carbons_set.lua), and
  * tells the user's other sessions (a "carbons" envelope on the bare

@@ -11,6 +11,7 @@
 #include "session.h"
 #include "roster.h"
 #include "mam.h"
+#include "carbons.h"
 #include "invite.h"
 #include "datetime.h"
 #include "hex.h"
@@ -395,4 +396,40 @@ void store_reply_str(const redisReply *r, size_t i, char *out, size_t outsz)
 		memcpy(out, r->element[i]->str, r->element[i]->len);
 		out[r->element[i]->len] = '\0';
 	}
+}
+
+void route_delay_element(const char *domain, const struct xml_node *st, struct xbuf *out)
+{
+	char stamp[32];
+	if (xml_child(st, NS_DELAY, "delay"))
+		return;
+	datetime_format((long long)time(NULL) * 1000, 0, stamp, sizeof stamp);
+	xbuf_adds(out, "<delay xmlns='" NS_DELAY "' from='");
+	xbuf_add_esc(out, domain, strlen(domain));
+	xbuf_addf(out, "' stamp='%s'>Offline Storage</delay>", stamp);
+}
+
+int carbons_copyable(const struct xml_node *st)
+{
+	const char *type = xml_get(st, "type");
+
+	if (!type || !strcmp(type, "normal")) {
+		if (!xml_child(st, NS_CLIENT, "body"))
+			return 0;
+	} else if (strcmp(type, "chat")) {
+		return 0;               /* error, groupchat, headline, unknown */
+	}
+	return !xml_child(st, NS_CARBONS, "private") && !xml_child(st, NS_HINTS, "no-copy") &&
+	    !xml_child(st, NS_CARBONS, "received") && !xml_child(st, NS_CARBONS, "sent") &&
+	    !xml_child(st, "http://jabber.org/protocol/muc#user", "x");
+}
+
+int mam_archivable(const struct xml_node *st)
+{
+	const char *type = xml_get(st, "type");
+	if (type && strcmp(type, "chat") && strcmp(type, "normal"))
+		return 0;
+	if (xml_child(st, NS_HINTS, "no-store") || xml_child(st, NS_HINTS, "no-permanent-store"))
+		return 0;
+	return xml_child(st, NULL, "body") || xml_child(st, NS_HINTS, "store");
 }

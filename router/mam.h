@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include "store.h"
 #include "strvec.h"
+#include "xml.h"
 
 #define MAM_PAGE_MAX   250     /* results one query returns at most */
 #define MAM_IDS_MAX    250     /* archive ids one query may name */
@@ -116,5 +117,10 @@ void mam_forwarded(struct xbuf *b, const struct mam_item *it);
 
 /* Unix ms from an archive id, -1 if it is none. Pure (format.c). */
 long long mam_id_ms(const char *id);
+
+/* Message st (jabber:client) belongs in the archives (XEP-0313 5.1.1):
+ * type chat or normal, with a <body/> or an XEP-0334 <store/> hint, and
+ * no <no-store/> nor <no-permanent-store/> hint. Pure (format.c). */
+int mam_archivable(const struct xml_node *st);
 
 #endif

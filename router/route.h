@@ -59,6 +59,7 @@
 
 #include <stddef.h>
 #include "store.h"
+#include "xml.h"
 
 enum route_kind { ROUTE_STANZA, ROUTE_PRESENCE, ROUTE_PUSH, ROUTE_KICK, ROUTE_INBOX,
 	ROUTE_CARBONS, ROUTE_BLOCKING, ROUTE_PEP, ROUTE_MUC, ROUTE_UNKNOWN };
@@ -151,6 +152,11 @@ int route_parse(const char *payload, size_t len, struct route_msg *m);
 /* 1 if envelopes of kind k go through the broadcast log (bcast.lua):
  * presence, roster and blocklist pushes, PEP notifications. Pure. */
 int route_logged(enum route_kind k);
+#define NS_DELAY "urn:xmpp:delay"
+/* The XEP-0203 <delay/> element (from domain, stamped now) that offline
+ * storage adds to st, appended to out, or nothing when st already
+ * carries one (the first stamp is the true one). */
+void route_delay_element(const char *domain, const struct xml_node *st, struct xbuf *out);
 /* Build an envelope: header line + '\n' + body, into a malloc'd buffer
  * (NUL-terminated; *len excludes the NUL). Pure. */
 char *route_envelope(const char *header, const char *body, size_t *len);

@@ -3,6 +3,8 @@
  */
 #include "local.h"
 #include "account.h"
+#include "carbons.h"
+#include "mam.h"
 #include "jid.h"
 #include "xerr.h"
 
@@ -61,7 +63,8 @@ enum route_outcome s2s_deliver_local(struct store *s, const struct config *cfg,
 	const char *type = xml_get(st, "type"), *to = xml_get(st, "to");
 	struct route_req q = { 0 };
 	enum route_outcome o;
-	struct xbuf x = { 0 };
+	struct xbuf x = { 0 }, delay = { 0 };
+	struct xml_node *client;
 	char bare[JID_MAX], *env;
 	struct jid j;
 	size_t len;
@@ -73,17 +76,28 @@ enum route_outcome s2s_deliver_local(struct store *s, const struct config *cfg,
 	xml_write(&x, st, "jabber:server");
 	xbuf_add(&x, "", 1);
 	env = route_envelope_stanza(x.p, (long)time(NULL), &len);
+	/* XEP-0280 copies and the XEP-0313 entry, as from a local sender;
+	 * judged on the client form (the stanza's own namespace is
+	 * jabber:server). */
+	if (!strcmp(st->name, "message") && (client = xml_parse_string(x.p, x.len - 1))) {
+		q.carbons = carbons_copyable(client);
+		if (mam_archivable(client))
+			q.archive_with = xml_get(st, "from");
+		route_delay_element(j.domain, client, &delay);
+		xml_free(client);
+	}
 	q.bare = bare;
 	q.resource = j.resource;
 	q.is_iq = !strcmp(st->name, "iq");
 	q.msg_type = type ? type : "normal";
 	q.envelope = env;
 	q.envlen = len;
-	q.delay = "";
+	q.delay = delay.p ? delay.p : "";
 	q.echo_of = "";
 	q.from = xml_get(st, "from");       /* the recipient may block it */
 	route_stanza_batch(s, 1, &q, cfg->offline_max, &o);
 	free(env);
 	xbuf_free(&x);
+	xbuf_free(&delay);
 	return o;
 }

@@ -10,7 +10,7 @@ slixmpp clients, subscriptions decided by the test:
   'subscribed' (a roster push: subscription to) and his request, and
   approves it: both rosters say both;
 - presence: bob's available presence reaches alice, alice's reaches bob;
-- messages both ways, with the right full JIDs;
+- messages both ways, with the right full JIDs, both in alice's archive;
 - alice goes offline: bob gets her unavailable presence; alice comes back:
   xmppd probes b.test, and bob's presence reaches her again.
 """
@@ -106,6 +106,9 @@ def test_subscriptions_presence_and_messages_with_prosody(federation):
                 x.log()[-6000:])) from None
         roster = x.redis('HGET', 'xmpp:{alice@a.test}:roster', 'bob@b.test')
         assert "subscription='both'" in roster, roster
+        # both messages in alice's archive (XEP-0313), with bob
+        r = x.ctl('archive', 'alice@a.test')
+        assert r.returncode == 0 and 'hi bob' in r.stdout and 'hi alice' in r.stdout, r.stdout
     finally:
         out.stop()
     for log in (x.log(),):

@@ -74,6 +74,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -653,6 +654,9 @@ int main(int argc, char **argv)
 		usage();
 		return EXIT_USAGE;
 	}
+	/* After a cut, libstrophe may still write to the dead socket: that
+	 * is its EPIPE to report, not a signal that kills the client. */
+	signal(SIGPIPE, SIG_IGN);
 	cl.fd = -1;
 	cl.h_out = cl.h_server = -1;
 	cl.stdin_open = 1;

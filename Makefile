@@ -169,6 +169,9 @@ $(B)/xmpp-web: $(call obj,$(WEB)) $(STREAMOBJ) $(ROUTEROBJ) $(LIBOBJ)
 
 # xmpp-s2s-in and xmpp-s2s-out link c-ares shared, the rest as xmpp-web
 # does.
+# Through the pattern rule the objects would be intermediate files, which
+# make deletes after linking (and rebuilds the next time).
+.SECONDARY: $(call obj,$(S2S))
 $(B)/xmpp-s2s-%: $(B)/s2s/%.o $(S2SOBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_S2SPROG) -o $@
 # The inbound side parses what anyone sends: it sandboxes itself as the

@@ -3,6 +3,7 @@
  * poll loop between the client, Redis's subscriber and the timers.
  */
 #include "serve.h"
+#include "rate.h"
 #include "config.h"
 #include "log.h"
 #include "store.h"
@@ -130,34 +131,14 @@ int serve_subscriber(struct conn *c, struct store *st)
 	}
 }
 
-/* Token bucket over the client's bytes: max_read_rate per second on
- * average, max_read_burst at once. -1 once the client has outrun it. */
-struct rate {
-	double tokens;
-	struct timespec last;
-};
-
-static int rate_take(struct rate *r, const struct config *cfg, long n)
-{
-	struct timespec now;
-	double dt;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	dt = (double)(now.tv_sec - r->last.tv_sec) + (double)(now.tv_nsec - r->last.tv_nsec) / 1e9;
-	r->last = now;
-	r->tokens += dt * (double)cfg->max_read_rate;
-	if (r->tokens > (double)cfg->max_read_burst)
-		r->tokens = (double)cfg->max_read_burst;
-	r->tokens -= (double)n;
-	return r->tokens < 0 ? -1 : 0;
-}
-
 void serve_stream(struct conn *c, struct store *st, const struct config *cfg)
 {
 	char buf[READ_CHUNK];
 	time_t closing_since = 0;
-	struct rate rate = { (double)cfg->max_read_burst, { 0, 0 } };
+	struct rate rate;
 
-	clock_gettime(CLOCK_MONOTONIC, &rate.last);
+	/* max_read_rate a second on average, max_read_burst at once */
+	rate_init(&rate, cfg->max_read_rate, cfg->max_read_burst);
 	for (;;) {
 		struct pollfd pfd[2];
 		int n = 0, timeout, isub = -1;
@@ -193,7 +174,7 @@ void serve_stream(struct conn *c, struct store *st, const struct config *cfg)
 			long got = 0;
 			/* TLS may hold more than one read's worth: drain it. */
 			while (!conn_closing(c) && (got = conn_read(c, buf, sizeof buf)) > 0) {
-				if (rate_take(&rate, cfg, got) == -1) {
+				if (rate_take(&rate, got) == -1) {
 					conn_stream_error(c, "policy-violation", "sending too fast");
 					break;
 				}

@@ -102,6 +102,7 @@ struct in {
 	struct store *st;
 	int store_ok;
 	struct s2s_stream s;
+	struct rate rate;                /* max_read_rate over the peer's bytes */
 	char peer[128];
 	char local[CONFIG_MAX_DOMAIN];   /* the peer header's 'to' */
 	char from[CONFIG_MAX_DOMAIN];    /* the peer header's 'from', or "" */
@@ -801,6 +802,8 @@ int main(int argc, char **argv)
 	if (s2s_stream_init(&c.s, STDIN_FILENO, STDOUT_FILENO, cfg.max_stanza_size, cfg.max_depth,
 	    cfg.max_attrs, &stream_cb, &c) == -1)
 		refuse(c.s.err);
+	rate_init(&c.rate, cfg.max_read_rate, cfg.max_read_burst);
+	c.s.limit = &c.rate;
 	log_msg(LOG_INFO, "connect%s", direct ? " (direct TLS)" : "");
 	c.store_ok = open_store(&st, &cfg) == 0;
 	if (direct) {

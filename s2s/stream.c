@@ -193,6 +193,8 @@ int s2s_stream_read(struct s2s_stream *s)
 		}
 		if (n == 0)
 			return 0;
+		if (!s->closing && s->limit && rate_take(s->limit, n) == -1)
+			s2s_stream_error(s, "policy-violation", "sending too fast");
 		if (!s->closing)
 			feed(s, buf, (size_t)n);
 		/* TLS may hold more than one read's worth already decrypted. */

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include "io.h"
+#include "rate.h"
 #include "xml.h"
 
 #define NS_SERVER        "jabber:server"
@@ -55,6 +56,7 @@ struct s2s_stream {
 	int closing;                 /* nothing more is read; flush and end */
 	int restart;                 /* the parser starts a new document after
 	                                the current element (STARTTLS, SASL) */
+	struct rate *limit;          /* the peer's bytes, or NULL: no limit */
 	char err[256];               /* why it is closing, for the log */
 };
 

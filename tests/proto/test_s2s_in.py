@@ -239,6 +239,16 @@ def test_not_xml_gets_our_header_then_the_error(fed):
     expect_stream_error(raw, "not-well-formed")
 
 
+def test_reading_too_fast_ends_the_stream(fed):
+    """max_read_rate and max_read_burst hold for servers as for clients:
+    64 KiB at once against a 4 KiB burst is policy-violation."""
+    s = fed(max_read_rate=1024, max_read_burst=4096)
+    raw = s.raw(1)
+    s2s_open(raw)
+    raw.send("<!-- %s -->" % ("x" * 65536))
+    expect_stream_error(raw, "policy-violation")
+
+
 def test_federation_off(fed):
     s = fed(s2s=False)
     raw = s.raw(1)

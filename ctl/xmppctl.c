@@ -31,7 +31,7 @@
 " | blocks | unblock ADDRESS|--all | archive [--delete] JID" \
 " | invite [--expires SECONDS] [--user NODE|JID] [--domain DOMAIN] | invites | uninvite TOKEN" \
 " | rooms | room ROOM | room-destroy ROOM [REASON]" \
-" | uploads [JID] | upload-remove JID | upload-expire | s2s   (-h for help)"
+" | uploads [JID] | upload-remove JID | upload-expire | s2s [close ROUTE]   (-h for help)"
 #define HELP \
 "usage: " PROG " [-c FILE] COMMAND [ARGS]\n" \
 "\n" \
@@ -81,6 +81,8 @@
 "  s2s                             list federation's routes (REMOTE/LOCAL): stanzas\n" \
 "                                  queued, the oldest's age, verifications\n" \
 "                                  waiting, and the host and process connected\n" \
+"  s2s close REMOTE/LOCAL          ask the process connected out on that route to\n" \
+"                                  close its stream (what is queued stays)\n" \
 "\n" \
 "options:\n" \
 "  -c FILE          configuration file (default: $XMPP_CONFIG, then\n" \
@@ -1584,6 +1586,28 @@ static int cmd_room(struct ctl *c, int argc, char **argv)
  * occupants learn why. */
 /* ---- federation ---- */
 
+/* s2s close ROUTE: its connection closes its stream; the queue stays
+ * (the dispatcher connects again if work remains). */
+static int s2s_close_route(struct ctl *c, const char *route)
+{
+	struct s2s_route_info info;
+	int rc;
+
+	if (!strchr(route, '/') || strlen(route) >= S2S_ROUTE_MAX)
+		return usage_error("s2s close: a route REMOTE/LOCAL expected");
+	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
+		return rc;
+	if (s2s_route_info(&c->st, route, &info) < 0)
+		return redis_failed(c);
+	if (!info.holder[0]) {
+		ctl_err("nobody is connected on %s", route);
+		return XC_FAIL;
+	}
+	if (s2s_close(&c->st, route) < 0)
+		return redis_failed(c);
+	return XC_OK;
+}
+
 /* s2s: one line per route, as router/s2s.h keeps it. */
 static int cmd_s2s(struct ctl *c, int argc, char **argv)
 {
@@ -1594,9 +1618,10 @@ static int cmd_s2s(struct ctl *c, int argc, char **argv)
 	size_t i;
 	int rc;
 
-	(void)argv;
+	if (argc == 2 && !strcmp(argv[0], "close"))
+		return s2s_close_route(c, argv[1]);
 	if (argc != 0)
-		return usage_error("s2s: no arguments expected");
+		return usage_error("s2s: no arguments, or close REMOTE/LOCAL, expected");
 	if ((rc = ctl_open_for(c, NULL, NULL, 0)) != XC_OK)
 		return rc;
 	if (s2s_routes(&c->st, &routes) < 0) {

@@ -356,3 +356,12 @@ int s2s_route_info(struct store *s, const char *route, struct s2s_route_info *in
 			freeReplyObject(rep[i]);
 	return rc < 0 ? XE_REDIS : 0;
 }
+
+long s2s_close(struct store *s, const char *route)
+{
+	char wake[STORE_MAX_GLOBAL_KEY], msg[S2S_ROUTE_MAX + sizeof S2S_CLOSE_PREFIX];
+
+	name_key(s, S2S_WAKE_CHANNEL, wake, sizeof wake);
+	snprintf(msg, sizeof msg, S2S_CLOSE_PREFIX "%s", route);
+	return route_publish(s, wake, msg, strlen(msg));
+}

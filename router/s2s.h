@@ -38,6 +38,8 @@
 
 #define S2S_ROUTE_MAX     2048         /* "REMOTE/LOCAL" and its NUL */
 #define S2S_WAKE_CHANNEL  "s2s:wake"   /* store_global_key name of the channel */
+#define S2S_CLOSE_PREFIX  "close "     /* a wake-up "close ROUTE": its connection
+                                          ends (xmppctl s2s close) */
 #define S2S_VERIFY_MAX    1024         /* bytes of one verification entry */
 #define S2S_ANSWER_TTL    120          /* seconds an unread answer is kept */
 
@@ -90,6 +92,11 @@ enum s2s_lease { S2S_LEASE_OTHER = 0, S2S_LEASE_OURS = 1 };
 int s2s_lease(struct store *s, const char *domain, const char *host, long pid, int ttl);
 /* Give domain's lease up, if ours. 0 or an error. */
 int s2s_lease_release(struct store *s, const char *domain, const char *host, long pid);
+
+/* Ask the process connected out on route to close its stream (a
+ * wake-up S2S_CLOSE_PREFIX route). How many subscribers got it (every
+ * dispatcher and connection process listens), or XE_REDIS. */
+long s2s_close(struct store *s, const char *route);
 
 /* The domains with work waiting, added to out. 0 or an error. */
 int s2s_domains(struct store *s, struct strvec *out);

@@ -235,9 +235,11 @@ static int read_wakes(time_t now)
 			return -1;
 		if (!r)
 			return 0;
+		/* "close ROUTE" is for the route's connection, not work. */
 		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
 		    r->element[2]->type == REDIS_REPLY_STRING &&
-		    !strcmp(r->element[0]->str, "message"))
+		    !strcmp(r->element[0]->str, "message") &&
+		    strncmp(r->element[2]->str, S2S_CLOSE_PREFIX, sizeof S2S_CLOSE_PREFIX - 1))
 			consider(r->element[2]->str, now);
 		freeReplyObject(r);
 	}

@@ -161,7 +161,8 @@ static int subscribe_wake(struct oc *c)
 	return 0;
 }
 
-/* 1 if a wake-up for our route came; -1 if the subscriber is gone. */
+/* 1 if a wake-up for our route came, 2 if we are asked to close (s2s_close);
+ * -1 if the subscriber is gone. */
 static int read_wake(struct oc *c)
 {
 	redisReply *r;
@@ -175,9 +176,14 @@ static int read_wake(struct oc *c)
 		if (!r)
 			return woke;
 		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-		    r->element[2]->type == REDIS_REPLY_STRING &&
-		    !strcmp(r->element[2]->str, c->route))
-			woke = 1;
+		    r->element[2]->type == REDIS_REPLY_STRING) {
+			const char *m = r->element[2]->str;
+			if (!strcmp(m, c->route) && !woke)
+				woke = 1;
+			else if (!strncmp(m, S2S_CLOSE_PREFIX, sizeof S2S_CLOSE_PREFIX - 1) &&
+			    !strcmp(m + sizeof S2S_CLOSE_PREFIX - 1, c->route))
+				woke = 2;
+		}
 		freeReplyObject(r);
 	}
 }
@@ -969,6 +975,9 @@ static void serve(struct oc *c, int fd, int direct, volatile sig_atomic_t *stop)
 				log_msg(LOG_WARNING, "%s: redis subscriber lost", c->route);
 				redisFree(c->st.sub);
 				c->st.sub = NULL;
+			} else if (r == 2 && !c->s.closing) {
+				log_msg(LOG_NOTICE, "%s: closed by the operator", c->route);
+				s2s_stream_end(&c->s);
 			} else if (r > 0) {
 				want = 1;
 			}

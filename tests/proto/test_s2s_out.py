@@ -363,6 +363,47 @@ def test_to_prosody_with_certificates(federation):
         out.stop()
 
 
+def test_operator_closes_a_route(federation):
+    """xmppctl s2s close REMOTE/LOCAL: the route's connection closes its
+    stream and its process ends; a route nobody serves is refused; the
+    next message opens a new connection."""
+    fed = federation
+    fed.prosody('b.test', secure_auth=True)
+    fed.servers['b.test'].adduser('bob', PW)
+    fed.start()
+    x = xmppd_a(fed)
+    out = start_out(fed, x)
+    route = 'b.test/a.test'
+    try:
+        async def go():
+            a = H.IM('alice@a.test/a', PW)
+            b = H.IM('bob@b.test/b', PW)
+            assert (await a.login(x.port, host=x.host, timeout=10)).session_started
+            p = fed.servers['b.test']
+            assert (await b.login(p.c2s_port, host=p.addr, timeout=10)).session_started
+            a.xmpp.send_message(mto='bob@b.test/b', mbody='first', mtype='chat')
+            await b.wait1(H.body_is('first'), timeout=15)
+            kids = out.children()
+            assert len(kids) == 1, kids
+            r = x.ctl('s2s', 'close', route)
+            assert r.returncode == 0, r.stderr
+            await C.apoll(lambda: 'closed by the operator' in out.log() and
+                          not out.children(), timeout=10)
+            r = x.ctl('s2s', 'close', route)
+            assert r.returncode == 1 and 'nobody is connected' in r.stderr, r
+            a.xmpp.send_message(mto='bob@b.test/b', mbody='second', mtype='chat')
+            await b.wait1(H.body_is('second'), timeout=15)
+            return out.children() != kids
+        try:
+            assert fed.run_clients(go, timeout=45)
+        except BaseException as e:
+            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s' % (
+                type(e).__name__, e, fed.logs(), out.log()[-4000:])) from None
+        assert x.ctl('s2s', 'close', 'nonsense').returncode == 100
+    finally:
+        out.stop()
+
+
 def test_to_prosody_by_direct_tls(federation):
     """b.test prefers direct TLS (XEP-0368: its _xmpps-server record has
     the better priority): xmpp-s2s-out starts TLS at once on that port

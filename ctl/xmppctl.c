@@ -78,9 +78,10 @@
 "  upload-expire                   remove the files of upload_dir past their\n" \
 "                                  time, those of removed accounts, and uploads\n" \
 "                                  that never finished; prints how many\n" \
-"  s2s                             list federation's routes (REMOTE/LOCAL): stanzas\n" \
-"                                  queued, the oldest's age, verifications\n" \
-"                                  waiting, and the host and process connected\n" \
+"  s2s                             list federation's outbound routes (REMOTE/LOCAL):\n" \
+"                                  stanzas queued, the oldest's age, verifications\n" \
+"                                  waiting, the host and process connected; then\n" \
+"                                  the inbound streams and what they authenticated\n" \
 "  s2s close REMOTE/LOCAL          ask the process connected out on that route to\n" \
 "                                  close its stream (what is queued stays)\n" \
 "\n" \
@@ -1638,15 +1639,26 @@ static int cmd_s2s(struct ctl *c, int argc, char **argv)
 		/* "<host> <pid>", one word in the listing */
 		if ((sp = strchr(info.holder, ' ')))
 			*sp = ':';
-		snprintf(line, sizeof line, "%s queued=%ld oldest=%ld verify=%ld connected=%s",
+		snprintf(line, sizeof line, "out %s queued=%ld oldest=%ld verify=%ld connected=%s",
 		    routes.v[i], info.queued, info.oldest ? now - info.oldest : 0L, info.verifies,
 		    info.holder[0] ? info.holder : "-");
 		strvec_add(&lines, line);
 	}
-	puts("# REMOTE/LOCAL queued=STANZAS oldest=SECONDS verify=N connected=HOST:PID|-");
+	strvec_sort_uniq(&lines);
+	puts("# out REMOTE/LOCAL queued=STANZAS oldest=SECONDS verify=N connected=HOST:PID|-");
 	print_lines(&lines);
-	strvec_free(&routes);
 	strvec_free(&lines);
+	strvec_free(&routes);
+	/* Inbound streams, each as its xmpp-s2s-in process says. */
+	if (s2s_in_list(&c->st, &routes) < 0) {
+		strvec_free(&routes);
+		return redis_failed(c);
+	}
+	strvec_sort_uniq(&routes);
+	puts("# in HOST:PID REMOTE/LOCAL:METHOD[,...] peer=ADDRESS since=UNIXTIME");
+	for (i = 0; i < routes.n; i++)
+		printf("in %s\n", routes.v[i]);
+	strvec_free(&routes);
 	return stdout_flush();
 }
 

@@ -365,3 +365,69 @@ long s2s_close(struct store *s, const char *route)
 	snprintf(msg, sizeof msg, S2S_CLOSE_PREFIX "%s", route);
 	return route_publish(s, wake, msg, strlen(msg));
 }
+
+static void in_key(struct store *s, const char *host, long pid, char *out, size_t outsz)
+{
+	char name[STORE_MAX_GLOBAL_KEY];
+	snprintf(name, sizeof name, "s2s:in:%s:%ld", host, pid);
+	store_global_key(s, name, out, outsz);
+}
+
+int s2s_in_register(struct store *s, const char *host, long pid, const char *desc)
+{
+	char k[STORE_MAX_GLOBAL_KEY];
+	redisReply *r;
+
+	in_key(s, host, pid, k, sizeof k);
+	r = store_cmd(s, "SET %s %s EX %d", k, desc, S2S_IN_TTL);
+	if (!r)
+		return XE_REDIS;
+	freeReplyObject(r);
+	return 0;
+}
+
+int s2s_in_unregister(struct store *s, const char *host, long pid)
+{
+	char k[STORE_MAX_GLOBAL_KEY];
+	redisReply *r;
+
+	in_key(s, host, pid, k, sizeof k);
+	r = store_cmd(s, "DEL %s", k);
+	if (!r)
+		return XE_REDIS;
+	freeReplyObject(r);
+	return 0;
+}
+
+struct in_list {
+	struct store *s;
+	struct strvec *out;
+	size_t prefix;                   /* bytes of "<prefix>s2s:in:" */
+};
+
+static int add_in(const char *key, void *arg)
+{
+	struct in_list *l = arg;
+	char line[STORE_MAX_GLOBAL_KEY + S2S_IN_DESC_MAX];
+	redisReply *r = store_cmd(l->s, "GET %s", key);
+
+	if (!r)
+		return XE_REDIS;
+	if (r->type == REDIS_REPLY_STRING && strlen(key) > l->prefix) {
+		snprintf(line, sizeof line, "%s %s", key + l->prefix, r->str);
+		strvec_add(l->out, line);
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+int s2s_in_list(struct store *s, struct strvec *out)
+{
+	char match[STORE_MAX_GLOBAL_KEY];
+	struct in_list l = { s, out, 0 };
+
+	name_key(s, "s2s:in:", match, sizeof match);
+	l.prefix = strlen(match);
+	name_key(s, "s2s:in:*", match, sizeof match);
+	return store_scan(s, NULL, match, add_in, &l);
+}

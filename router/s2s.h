@@ -19,6 +19,9 @@
  *   xmpp:s2s:lease:{DOMAIN}   string: "<host> <pid>" of the one process
  *                             connected out to DOMAIN; it expires unless
  *                             renewed
+ *   xmpp:s2s:in:HOST:PID      string: what one inbound stream (an
+ *                             xmpp-s2s-in process) authenticated, for
+ *                             xmppctl; it expires unless renewed
  *
  * DOMAIN (the `domain` argument below) names one route: "REMOTE/LOCAL",
  * the remote domain and the served domain a stream to it speaks for
@@ -97,6 +100,20 @@ int s2s_lease_release(struct store *s, const char *domain, const char *host, lon
  * wake-up S2S_CLOSE_PREFIX route). How many subscribers got it (every
  * dispatcher and connection process listens), or XE_REDIS. */
 long s2s_close(struct store *s, const char *route);
+
+/* Inbound streams. S2S_IN_TTL: an entry outlives its process's last
+ * renewal by this long. */
+#define S2S_IN_TTL       180
+#define S2S_IN_RENEW     60            /* seconds between renewals */
+#define S2S_IN_DESC_MAX  1024          /* bytes of an entry */
+/* Say (again) what the stream of host/pid serves: desc, one line. 0 or
+ * XE_REDIS. */
+int s2s_in_register(struct store *s, const char *host, long pid, const char *desc);
+/* The stream of host/pid ended. 0 or XE_REDIS. */
+int s2s_in_unregister(struct store *s, const char *host, long pid);
+/* "HOST:PID desc" of every inbound stream, added to out (may repeat). 0
+ * or an error. */
+int s2s_in_list(struct store *s, struct strvec *out);
 
 /* The domains with work waiting, added to out. 0 or an error. */
 int s2s_domains(struct store *s, struct strvec *out);

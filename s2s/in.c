@@ -87,6 +87,7 @@
 
 struct pair {
 	char remote[CONFIG_MAX_DOMAIN], local[CONFIG_MAX_DOMAIN];
+	char how[16];                    /* sasl, dialback+cert, dialback */
 };
 
 /* A <db:result/> waiting for the authoritative server's verdict. */
@@ -114,6 +115,7 @@ struct in {
 	struct pending pend[PENDING_MAX];
 	int npend;
 	time_t opened, last_input;
+	time_t announced;                /* our entry in Redis renewed (0: none) */
 };
 
 static volatile sig_atomic_t got_term;
@@ -161,6 +163,26 @@ static enum certid_match cert_names(const struct in *c, const char *remote)
 	return certid_match(tls_peer_cert(c->s.io.tls), remote);
 }
 
+/* What this stream serves, in Redis for xmppctl s2s (router/s2s.h):
+ * its routes and how each was authenticated, the peer, since when. */
+static void announce(struct in *c, time_t now)
+{
+	char desc[S2S_IN_DESC_MAX];
+	size_t n = 0;
+	int i;
+
+	if (!c->store_ok || !c->nauth)
+		return;
+	for (i = 0; i < c->nauth && n < sizeof desc; i++)
+		n += (size_t)snprintf(desc + n, sizeof desc - n, "%s%s/%s:%s", i ? "," : "",
+		    c->auth[i].remote, c->auth[i].local, c->auth[i].how);
+	if (n < sizeof desc)
+		snprintf(desc + n, sizeof desc - n, " peer=%s since=%ld", c->peer, (long)c->opened);
+	if (s2s_in_register(c->st, c->cfg->hostname, (long)getpid(), desc) < 0)
+		log_msg(LOG_WARNING, "announce: %s", c->st->err);
+	c->announced = now;
+}
+
 static int authed(const struct in *c, const char *remote, const char *local)
 {
 	int i;
@@ -179,10 +201,15 @@ static int auth_add(struct in *c, const char *remote, const char *local, const c
 		return -1;
 	snprintf(c->auth[c->nauth].remote, CONFIG_MAX_DOMAIN, "%s", remote);
 	snprintf(c->auth[c->nauth].local, CONFIG_MAX_DOMAIN, "%s", local);
+	/* One word for xmppctl s2s. */
+	snprintf(c->auth[c->nauth].how, sizeof c->auth[c->nauth].how, "%s",
+	    strstr(how, "SASL") ? "sasl" : strstr(how, "certificate") ? "dialback+cert" :
+	    "dialback");
 	c->nauth++;
 	if (c->nauth == 1)
 		log_set_context(NULL, NULL, remote);
 	log_msg(LOG_INFO, "authenticated %s for %s by %s", remote, local, how);
+	announce(c, time(NULL));
 	return 0;
 }
 
@@ -412,7 +439,7 @@ static int db_result(struct in *c, struct xml_node *el)
 		return db_answer(c, local, remote, "error", "wait", "internal-server-error");
 	}
 	p->used = 1;
-	p->p = (struct pair){ { 0 }, { 0 } };
+	p->p = (struct pair){ { 0 }, { 0 }, { 0 } };
 	snprintf(p->p.remote, sizeof p->p.remote, "%s", remote);
 	snprintf(p->p.local, sizeof p->p.local, "%s", local);
 	p->deadline = time(NULL) + VERIFY_TIMEOUT_SEC;
@@ -687,6 +714,8 @@ static int tick(struct in *c, time_t now)
 		log_msg(LOG_INFO, "idle for %d s: closing", c->cfg->idle_timeout);
 		s2s_stream_end(&c->s);
 	}
+	if (c->announced && now - c->announced >= S2S_IN_RENEW)
+		announce(c, now);
 	if (c->npend)
 		return VERIFY_POLL_MS;
 	return 1000;
@@ -725,6 +754,8 @@ static void serve(struct in *c)
 			break;
 	}
 	s2s_stream_flush(&c->s);
+	if (c->announced)
+		s2s_in_unregister(c->st, c->cfg->hostname, (long)getpid());
 	log_msg(LOG_INFO, "end: %s", c->s.err[0] ? c->s.err : "closed");
 }
 

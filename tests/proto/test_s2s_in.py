@@ -337,6 +337,9 @@ def test_sasl_external_and_delivery(fed):
              "<body>over federation</body></message>" % REMOTE)
     m = raw_wait(alice, is_("message", from_="bob@%s/r" % REMOTE))
     assert m.findtext("{jabber:client}body") == "over federation"
+    # xmppctl s2s lists the stream and what it authenticated
+    listed = [l for l in s.ctl("s2s").stdout.splitlines() if l.startswith("in ")]
+    assert len(listed) == 1 and (" %s/localhost:sasl peer=" % REMOTE) in listed[0], listed
     # A subscription request from the remote contact reaches the user
     # (RFC 6121 3.1.3, through s2s_presence_in).
     raw.send("<presence from='bob@%s' to='alice@localhost' type='subscribe'/>" % REMOTE)
@@ -344,6 +347,8 @@ def test_sasl_external_and_delivery(fed):
     # A stanza from a domain this stream did not authenticate.
     raw.send("<message from='mallory@evil.test' to='alice@localhost'><body>x</body></message>")
     expect_stream_error(raw, "invalid-from")
+    wait_until(lambda: not [l for l in s.ctl("s2s").stdout.splitlines() if l.startswith("in ")],
+               what="the ended stream no longer listed")
 
 
 def test_sasl_external_wrong_certificate(fed):

@@ -114,7 +114,7 @@ def test_xmppctl_lists_routes(server_factory):
     s.redis('RPUSH', 'xmpp:s2s:verify:{far.example/localhost}', 'q1 far.example localhost i k')
     r = s.ctl('s2s')
     assert r.returncode == 0, r.stderr
-    lines = [l for l in r.stdout.splitlines() if not l.startswith('#')]
+    lines = [l[4:] for l in r.stdout.splitlines() if l.startswith('out ')]
     ages = [int(re.search(r' oldest=(\d+)', l).group(1)) for l in lines]
     assert ages[1] == 0 and 0 <= ages[0] <= 10 and 0 <= ages[2] <= 10, lines
     lines = [re.sub(r' oldest=\d+', ' oldest=N', l) for l in lines]
@@ -122,4 +122,5 @@ def test_xmppctl_lists_routes(server_factory):
         'far.example/localhost queued=1 oldest=N verify=1 connected=h1:77',
         'idle.example/localhost queued=0 oldest=N verify=0 connected=h2:88',
         'remote.example/localhost queued=2 oldest=N verify=0 connected=-'], r.stdout
+    assert not [l for l in r.stdout.splitlines() if l.startswith('in ')], r.stdout
     assert s.ctl('s2s', 'extra').returncode == 100          # usage

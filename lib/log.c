@@ -28,7 +28,7 @@
 
 static const char *log_prog = "xmppd";
 static int journal_fd = -1;
-static char log_peer[128], log_sid[64], log_jid[512];
+static char log_peer[128], log_sid[64], log_jid[512], log_remote[256], log_auth[32];
 
 void log_init(const char *prog)
 {
@@ -85,6 +85,8 @@ static int journal_send(int priority, const char *line)
 	n = journal_field(buf, n, "XMPP_PEER", log_peer);
 	n = journal_field(buf, n, "XMPP_STREAM_ID", log_sid);
 	n = journal_field(buf, n, "XMPP_JID", log_jid);
+	n = journal_field(buf, n, "XMPP_REMOTE_DOMAIN", log_remote);
+	n = journal_field(buf, n, "XMPP_AUTH", log_auth);
 	n = journal_field(buf, n, "MESSAGE", line);
 	return sendto(journal_fd, buf, n, MSG_NOSIGNAL, (const struct sockaddr *)&to,
 	    sizeof to) == (ssize_t)n ? 0 : -1;
@@ -103,6 +105,12 @@ void log_set_context(const char *peer, const char *stream_id, const char *jid)
 	set_field(log_jid, sizeof log_jid, jid);
 }
 
+void log_set_remote(const char *domain, const char *auth)
+{
+	set_field(log_remote, sizeof log_remote, domain);
+	set_field(log_auth, sizeof log_auth, auth);
+}
+
 void log_msg(int priority, const char *fmt, ...)
 {
 	char line[LOG_MAX_LINE];
@@ -113,8 +121,10 @@ void log_msg(int priority, const char *fmt, ...)
 	va_end(ap);
 	if (journal_fd >= 0 && journal_send(priority, line) == 0)
 		return;
-	fprintf(stderr, "%s[%d]: %s%s%s%s%s%s%s\n", log_prog, (int)getpid(), line,
+	fprintf(stderr, "%s[%d]: %s%s%s%s%s%s%s%s%s%s%s\n", log_prog, (int)getpid(), line,
 	    log_peer[0] ? " peer=" : "", log_peer,
 	    log_sid[0] ? " id=" : "", log_sid,
-	    log_jid[0] ? " jid=" : "", log_jid);
+	    log_jid[0] ? " jid=" : "", log_jid,
+	    log_remote[0] ? " remote=" : "", log_remote,
+	    log_auth[0] ? " auth=" : "", log_auth);
 }

@@ -207,7 +207,7 @@ static int auth_add(struct in *c, const char *remote, const char *local, const c
 	    "dialback");
 	c->nauth++;
 	if (c->nauth == 1)
-		log_set_context(NULL, NULL, remote);
+		log_set_remote(remote, c->auth[0].how);
 	log_msg(LOG_INFO, "authenticated %s for %s by %s", remote, local, how);
 	announce(c, time(NULL));
 	return 0;

@@ -581,6 +581,7 @@ static void on_features(struct oc *c, struct xml_node *el)
 		return;
 	case OC_SASL_OPEN:
 		c->state = OC_READY;
+		log_set_remote(c->remote, "sasl");
 		log_msg(LOG_INFO, "%s: authenticated by SASL EXTERNAL", c->route);
 		return;
 	default:
@@ -672,6 +673,7 @@ static void on_element(void *arg, struct s2s_stream *s, struct xml_node *el)
 		type = xml_get(el, "type");
 		if (type && !strcmp(type, "valid")) {
 			c->state = OC_READY;
+			log_set_remote(c->remote, "dialback");
 			log_msg(LOG_INFO, "%s: authenticated by dialback", c->route);
 		} else {
 			k = xml_first_element(el);

@@ -15,6 +15,7 @@ slixmpp clients, subscriptions decided by the test:
   xmppd probes b.test, and bob's presence reaches her again.
 """
 import os
+import re
 
 import clients as C
 import im_helpers as H
@@ -106,6 +107,11 @@ def test_subscriptions_presence_and_messages_with_prosody(federation):
                 x.log()[-6000:])) from None
         roster = x.redis('HGET', 'xmpp:{alice@a.test}:roster', 'bob@b.test')
         assert "subscription='both'" in roster, roster
+        # the log lines of both sides name the remote domain and the method
+        # (XMPP_REMOTE_DOMAIN, XMPP_AUTH in the journal)
+        assert re.search(r'xmpp-s2s-in\[\d+\]: .* remote=b\.test auth=(sasl|dialback)', x.log()), \
+            x.log()[-3000:]
+        assert 'remote=b.test auth=sasl' in out.log(), out.log()[-3000:]
         # both messages in alice's archive (XEP-0313), with bob
         r = x.ctl('archive', 'alice@a.test')
         assert r.returncode == 0 and 'hi bob' in r.stdout and 'hi alice' in r.stdout, r.stdout

@@ -12,9 +12,12 @@ slixmpp clients, subscriptions decided by the test:
 - presence: bob's available presence reaches alice, alice's reaches bob;
 - messages both ways, with the right full JIDs, both in alice's archive;
 - alice goes offline: bob gets her unavailable presence; alice comes back:
-  xmppd probes b.test, and bob's presence reaches her again.
+  xmppd probes b.test, and bob's presence reaches her again;
+- XEP-0191: alice blocks bob; his next message is refused, with an error
+  back to him across the federation.
 """
 import os
+import xml.etree.ElementTree as ET
 import re
 
 import clients as C
@@ -98,6 +101,20 @@ def test_subscriptions_presence_and_messages_with_prosody(federation):
             await a2.wait1(H.is_('presence', type=None, from_='bob@b.test/b'), timeout=20)
             await b.wait1(H.is_('presence', type=None, from_='alice@a.test/again'),
                           timeout=20, since=mark)
+            # XEP-0191 across domains: alice blocks bob; his message is
+            # refused (an error comes back to b.test), hers to him too
+            iq = a2.xmpp.Iq()
+            iq['type'] = 'set'
+            blk = ET.SubElement(iq.xml, '{urn:xmpp:blocking}block')
+            ET.SubElement(blk, '{urn:xmpp:blocking}item', jid='bob@b.test')
+            await iq.send(timeout=10)
+            mark_a, mark_b = a2.mark(), b.mark()
+            m = b.xmpp.make_message(mto='alice@a.test/again', mbody='blocked?', mtype='chat')
+            m['id'] = 'x1'
+            m.send()
+            e = await b.wait1(H.is_('message', type='error', id='x1'), timeout=20, since=mark_b)
+            assert H.error_condition(e)[1] == 'service-unavailable', H.xmls([e])
+            await a2.none_for(H.body_is('blocked?'), seconds=1, since=mark_a)
             return True
         try:
             assert fed.run_clients(go, timeout=120)

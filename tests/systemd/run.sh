@@ -18,7 +18,8 @@
 #   (g) more than 64 concurrent connections are all served, and a login
 #       storm leaves xmpp.socket running;
 #   (h) systemd-analyze security exposure of xmpp@.service (and
-#       xmpps@.service) at most XMPPD_MAX_EXPOSURE; systemd-analyze verify;
+#       xmpps@.service, the web's and federation's units) at most
+#       XMPPD_MAX_EXPOSURE; systemd-analyze verify;
 # then controls that show (c) and (g) can fail (systemd's defaults put back
 # in drop-ins), and the variants README documents (a group-only Redis
 # socket with SupplementaryGroups=redis, a 0600 xmpp.conf through
@@ -1180,6 +1181,8 @@ check_h_security xmpp@.service
 [ -e "$WORK/root/usr/local/lib/systemd/system/xmpps@.service" ] && check_h_security xmpps@.service
 check_h_security xmpp-web@.service
 check_h_security xmpp-upload-expire.service
+check_h_security xmpp-s2s@.service
+check_h_security xmpp-s2s-out.service
 check_verify
 controls
 check_documented_variants

@@ -238,7 +238,7 @@ static void notify(struct conn *c, const char *node, const char *model, const ch
 	struct xbuf msg = { 0 };
 	const char **payloads;
 	char *env, *env_own;
-	size_t *lens, len, len_own, i;
+	size_t *lens, len, len_own, i, k;
 
 	xbuf_adds(&msg, "<message from='");
 	xbuf_add_esc(&msg, conn_bare(c), strlen(conn_bare(c)));
@@ -250,6 +250,17 @@ static void notify(struct conn *c, const char *node, const char *model, const ch
 		strvec_free(&to);
 	}
 	presence_unblocked(c, &to);
+	/* Contacts of other domains: their servers deliver it (to the bare
+	 * JID: which of their clients asked for the node is theirs to know). */
+	for (i = k = 0; i < to.n; i++) {
+		if (federation_remote(conn_cfg(c), to.v[i])) {
+			federation_queue_xml(conn_store(c), conn_cfg(c), to.v[i], msg.p);
+			free(to.v[i]);
+		} else {
+			to.v[k++] = to.v[i];
+		}
+	}
+	to.n = k;
 	/* the owner last, whether or not the roster was read */
 	for (i = 0; i < to.n && strcmp(to.v[i], conn_bare(c)); i++)
 		;

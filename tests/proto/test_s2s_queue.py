@@ -124,3 +124,21 @@ def test_xmppctl_lists_routes(server_factory):
         'remote.example/localhost queued=2 oldest=N verify=0 connected=-'], r.stdout
     assert not [l for l in r.stdout.splitlines() if l.startswith('in ')], r.stdout
     assert s.ctl('s2s', 'extra').returncode == 100          # usage
+
+
+def test_pep_notification_to_a_remote_contact(server_factory):
+    """XEP-0163: a contact of another domain that sees the user's presence
+    gets the notification through federation, addressed to its bare JID."""
+    s = server(server_factory, s2s='yes')
+    assert s.ctl('roster', ALICE, 'add', 'dave@remote.example').returncode == 0   # both
+    raw, _ = raw_login(s, ALICE)
+    raw.send("<iq type='set' id='p1'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+             "<publish node='http://jabber.org/protocol/nick'><item>"
+             "<nick xmlns='http://jabber.org/protocol/nick'>Alice</nick></item></publish>"
+             "</pubsub></iq>")
+    el = raw_wait(raw, lambda e: e.get('id') == 'p1')
+    assert el.get('type') == 'result', el
+    q = s.redis('LRANGE', QUEUE % 'remote.example', 0, -1)
+    ev = [e for e in q if 'http://jabber.org/protocol/pubsub#event' in e]
+    assert len(ev) == 1 and "to='dave@remote.example'" in ev[0] and \
+        "from='alice@localhost'" in ev[0] and '>Alice<' in ev[0], q

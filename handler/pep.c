@@ -565,7 +565,7 @@ static void pep_items_iq(struct conn *c, const struct xml_node *iq, const char *
 	struct strvec ids = { 0 };
 	struct xml_node *ch, *r;
 	struct pep_info info;
-	const char *node, *mx = xml_get(el, "max_items"), *id;
+	const char *node, *mx = xml_get(el, "max_items"), *id, *etype, *cond, *app;
 	char *end;
 	long max = 0;
 	int rc;
@@ -585,17 +585,10 @@ static void pep_items_iq(struct conn *c, const struct xml_node *iq, const char *
 	    (int)max, (const char *const *)ids.v, (int)ids.n, &info, add_item, &ci);
 	if (rc < 0) {
 		redis_failed(c, iq, "items");
-	} else if (rc == PEP_BLOCKED) {
-		/* XEP-0191 3.3: as if the account were not there */
-		conn_error(c, iq, "cancel", "service-unavailable", NULL);
-	} else if (rc == PEP_NONODE) {
+	} else if (rc != PEP_ITEMS) {
 		/* the request is echoed (conn_error_new): clients rely on it */
-		conn_error(c, iq, "cancel", "item-not-found", NULL);
-	} else if (rc == PEP_DENIED && !strcmp(info.access_model, "whitelist")) {
-		pep_fail(c, iq, "cancel", "not-allowed", "closed-node", NULL, NULL);
-	} else if (rc == PEP_DENIED) {
-		pep_fail(c, iq, "auth", "not-authorized", !strcmp(info.access_model, "roster") ?
-		    "not-in-roster-group" : "presence-subscription-required", NULL, NULL);
+		pep_items_error(rc, &info, &etype, &cond, &app);
+		pep_fail(c, iq, etype, cond, app, NULL, NULL);
 	} else {
 		conn_iq_result(c, iq, r);
 		r = NULL;

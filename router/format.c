@@ -11,6 +11,7 @@
 #include "session.h"
 #include "roster.h"
 #include "mam.h"
+#include "pep.h"
 #include "carbons.h"
 #include "invite.h"
 #include "datetime.h"
@@ -432,4 +433,27 @@ int mam_archivable(const struct xml_node *st)
 	if (xml_child(st, NS_HINTS, "no-store") || xml_child(st, NS_HINTS, "no-permanent-store"))
 		return 0;
 	return xml_child(st, NULL, "body") || xml_child(st, NS_HINTS, "store");
+}
+
+void pep_items_error(int rc, const struct pep_info *info, const char **etype,
+    const char **cond, const char **app)
+{
+	*app = NULL;
+	if (rc == PEP_NONODE) {
+		*etype = "cancel";
+		*cond = "item-not-found";
+	} else if (rc == PEP_DENIED && !strcmp(info->access_model, "whitelist")) {
+		*etype = "cancel";
+		*cond = "not-allowed";
+		*app = "closed-node";
+	} else if (rc == PEP_DENIED) {
+		*etype = "auth";
+		*cond = "not-authorized";
+		*app = !strcmp(info->access_model, "roster") ? "not-in-roster-group" :
+		    "presence-subscription-required";
+	} else {
+		/* XEP-0191 3.3 (PEP_BLOCKED): as if the account were not there */
+		*etype = "cancel";
+		*cond = "service-unavailable";
+	}
 }

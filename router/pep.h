@@ -110,6 +110,11 @@ int pep_config_get(struct store *s, const char *bare, const char *node, struct p
 int pep_items(struct store *s, const char *bare, const char *node, const char *requester,
     int max, const char *const *ids, int n, struct pep_info *info,
     void (*fn)(const char *xml, size_t len, void *arg), void *arg);
+/* The XEP-0060 6.5.9 error for a refused pep_items (PEP_NONODE,
+ * PEP_DENIED, PEP_BLOCKED): its type, condition and pubsub application
+ * condition (NULL: none). Pure (format.c). */
+void pep_items_error(int rc, const struct pep_info *info, const char **etype,
+    const char **cond, const char **app);
 /* The node names of each of n users, in one round trip: out[i] gets
  * those of bares[i] (out: n empty lists). 0 or XE_REDIS. */
 int pep_nodes_of(struct store *s, const char *const *bares, int n, struct strvec *out);

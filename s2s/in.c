@@ -50,6 +50,7 @@
 #include "store.h"
 #include "stream.h"
 #include "tls.h"
+#include "useriq.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -82,6 +83,7 @@
 #define REDIS_TRIES        3
 #define REDIS_RETRY_MS     300
 #define NS_STANZAS         "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define NS_PUBSUB_ERRORS   "http://jabber.org/protocol/pubsub#errors"
 #define NS_PING            "urn:xmpp:ping"
 #define NS_DISCO_INFO      "http://jabber.org/protocol/disco#info"
 
@@ -535,7 +537,8 @@ static void send_out(struct in *c, const struct xml_node *st)
 
 /* Send an error for st back to its sender (never for an error, nor for
  * an IQ result: RFC 6120 8.3.1). */
-static int bounce(struct in *c, const struct xml_node *st, const char *etype, const char *cond)
+static int bounce_app(struct in *c, const struct xml_node *st, const char *etype,
+    const char *cond, const char *app)
 {
 	const char *type = xml_get(st, "type");
 	struct xml_node *e, *er;
@@ -550,9 +553,16 @@ static int bounce(struct in *c, const struct xml_node *st, const char *etype, co
 	er = xml_new_child(e, NS_SERVER, "error");
 	xml_set(er, "type", etype);
 	xml_new_child(er, NS_STANZAS, cond);
+	if (app)
+		xml_new_child(er, NS_PUBSUB_ERRORS, app);
 	send_out(c, e);
 	xml_free(e);
 	return 0;
+}
+
+static int bounce(struct in *c, const struct xml_node *st, const char *etype, const char *cond)
+{
+	return bounce_app(c, st, etype, cond, NULL);
 }
 
 /* Answer an IQ for the domain itself (XEP-0199, XEP-0030) through the
@@ -638,6 +648,19 @@ static void stanza(struct in *c, struct xml_node *st)
 		else
 			bounce(c, st, "cancel", "service-unavailable");
 		goto out;
+	}
+	if (!strcmp(st->name, "iq") && !to->resource[0]) {
+		/* To the user's bare JID: the server answers for the user. */
+		struct s2s_iq_error err;
+		struct xml_node *r = s2s_user_iq(c->st, st, &err);
+		if (r || err.cond) {
+			if (r)
+				send_out(c, r);
+			else
+				bounce_app(c, st, err.type, err.cond, err.app);
+			xml_free(r);
+			goto out;
+		}
 	}
 	o = s2s_deliver_local(c->st, c->cfg, st);
 	if (o == RO_NOUSER || o == RO_UNAVAILABLE || o == RO_FULL || o == RO_BLOCKED)

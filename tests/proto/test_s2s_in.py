@@ -612,3 +612,45 @@ def test_prosody_direct_tls(federation):
         log = f.read()
     assert "connect (direct TLS)" in log and \
         "authenticated b.test for a.test by SASL EXTERNAL" in log, x.log()[-4000:]
+
+
+def test_iq_to_a_users_bare_jid_answered_for_the_user(fed):
+    """RFC 6121 8.5.2.1.3 across domains: the server answers for alice a
+    vCard get (XEP-0054) and a PEP items request (XEP-0060 6.5) under the
+    node's access model: 'presence' refuses a stranger
+    (presence-subscription-required) and serves a contact with from."""
+    s = fed()
+    alice = online(s, "alice@localhost")
+    alice.send("<iq type='set' id='v1'><vCard xmlns='vcard-temp'><FN>Alice A.</FN></vCard></iq>")
+    raw_wait(alice, lambda e: e.get("id") == "v1")
+    alice.send("<iq type='set' id='p1'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+               "<publish node='http://jabber.org/protocol/nick'><item id='n1'>"
+               "<nick xmlns='http://jabber.org/protocol/nick'>Alice</nick></item></publish>"
+               "</pubsub></iq>")
+    raw_wait(alice, lambda e: e.get("id") == "p1")
+    raw, _, _ = connect(s, cert=REMOTE)
+    ev, el = sasl_external(raw, REMOTE)
+    assert ev == "element" and el.tag == q(NS_SASL, "success"), describe(ev, el)
+    raw.restart()
+    s2s_open(raw)
+    items = ("<iq from='bob@%s/r' to='alice@localhost' type='get' id='%%s'>"
+             "<pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+             "<items node='http://jabber.org/protocol/nick'/></pubsub></iq>" % REMOTE)
+    raw.send("<iq from='bob@%s/r' to='alice@localhost' type='get' id='g1'>"
+             "<vCard xmlns='vcard-temp'/></iq>" % REMOTE)
+    raw.send(items % "g2")
+    wait_until(lambda: len(queued_errors(s)) >= 2, what="two answers queued")
+    assert s.ctl("roster", "alice@localhost", "add", "bob@" + REMOTE).returncode == 0
+    raw.send(items % "g3")
+    wait_until(lambda: len(queued_errors(s)) >= 3, what="three answers queued")
+    got = {e.get("id"): e for e in queued_errors(s)}
+    v = got["g1"]
+    assert v.get("type") == "result" and v.get("to") == "bob@%s/r" % REMOTE, to_xml(v)
+    assert v.find(".//{vcard-temp}FN").text == "Alice A.", to_xml(v)
+    e = got["g2"]
+    assert e.get("type") == "error", to_xml(e)
+    assert e.find(".//{http://jabber.org/protocol/pubsub#errors}"
+                  "presence-subscription-required") is not None, to_xml(e)
+    r = got["g3"]
+    assert r.get("type") == "result", to_xml(r)
+    assert r.find(".//{http://jabber.org/protocol/nick}nick").text == "Alice", to_xml(r)

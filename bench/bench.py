@@ -19,7 +19,8 @@ Environment (defaults in brackets):
   WS_MECHS        ws: login mechanisms over WebSocket [plain]
   UPLOAD_MIB      upload: MiB of the file put and got back (XEP-0363) [50]
   FANOUT_K FANOUT_G FANOUT_R FANOUT_S  contacts, groups, rounds, storms [50 4 20 3]
-  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout mam pep room ws upload];
+  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout mam pep room ws upload],
+                  then federation (bench/federation.py, run by run.sh);
                   "storm" is one more (not in the default list: minutes). ws:
                   login, messages and idle with every client over WebSocket
                   (RFC 7395: xmppd's xmpp-web, Prosody's mod_websocket,

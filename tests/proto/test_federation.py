@@ -24,7 +24,7 @@ import clients as C
 import im_helpers as H
 from harness import SANITIZER_MARKS
 from im_helpers import PW, NS_CLIENT
-from s2s_harness import federation, pki  # noqa: F401 (fixtures)
+from s2s_harness import _lua as _lua_str, federation, pki  # noqa: F401 (fixtures)
 from test_s2s_out import Dispatcher
 
 NS_ROSTER = 'jabber:iq:roster'
@@ -208,3 +208,52 @@ def test_two_xmppd_by_dialback(federation):
     finally:
         xa.stop()
         ya.stop()
+
+
+def test_local_user_in_a_remote_room(federation):
+    """alice@a.test (xmppd) joins a room of rooms.b.test, Prosody's MUC
+    component, where bob@b.test is; each sees the other's presence and
+    groupchat message through the federation."""
+    fed = federation
+    crt, key = fed.pki.cert('rooms.b.test')
+    p = fed.prosody('b.test', secure_auth=True, host_config=(
+        'Component "rooms.b.test" "muc"\n  ssl = { certificate = %s, key = %s }\n'
+        '  restrict_room_creation = false\n  muc_room_locking = false\n' % (
+            _lua_str(crt), _lua_str(key))))
+    fed.publish('rooms.b.test', p.addr, p.s2s_port, host='xmpp.b.test')
+    p.adduser('bob', PW)
+    fed.start()
+    x, out = xmppd_with_both_sides(fed, 'a.test')
+    x.adduser('alice@a.test', PW)
+    room = 'lounge@rooms.b.test'
+    try:
+        async def go():
+            a = H.IM('alice@a.test/a', PW)
+            b = H.IM('bob@b.test/b', PW)
+            assert (await a.login(x.port, host=x.host, timeout=10)).session_started
+            assert (await b.login(p.c2s_port, host=p.addr, timeout=10)).session_started
+            a.xmpp.send_presence()
+            b.xmpp.send_presence()
+            muc = '<x xmlns="http://jabber.org/protocol/muc"/>'
+            for c, nick in ((b, 'bob'), (a, 'alice')):
+                pr = c.xmpp.make_presence(pto='%s/%s' % (room, nick))
+                pr.append(ET.fromstring(muc))
+                pr.send()
+                await c.wait1(H.both(H.is_('presence', from_='%s/%s' % (room, nick)),
+                                     lambda e: '110' in ET.tostring(e).decode()),
+                              timeout=30)
+            await b.wait1(H.is_('presence', from_=room + '/alice'), timeout=20)
+            a.xmpp.send_message(mto=room, mbody='hello room', mtype='groupchat')
+            m = await b.wait1(H.body_is('hello room'), timeout=20)
+            assert m.get('from') == room + '/alice'
+            b.xmpp.send_message(mto=room, mbody='hello alice', mtype='groupchat')
+            m = await a.wait1(H.body_is('hello alice'), timeout=20)
+            assert m.get('from') == room + '/bob' and m.get('type') == 'groupchat'
+            return True
+        try:
+            assert fed.run_clients(go, timeout=90)
+        except BaseException as e:
+            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s\n--- xmppd ---\n%s' % (
+                type(e).__name__, e, fed.logs(), out.log()[-4000:], x.log()[-6000:])) from None
+    finally:
+        out.stop()

@@ -29,8 +29,6 @@
 #define READ_CHUNK        16384
 #define OUT_MAX           (4 * 1024 * 1024)  /* unread output that ends a session */
 #define CLOSE_GRACE_SEC   5                  /* to flush the last bytes */
-#define REDIS_TRIES       3
-#define REDIS_RETRY_MS    300
 
 static volatile sig_atomic_t got_term;
 
@@ -100,16 +98,7 @@ static void peer_name(char *out, size_t outsz)
 
 int serve_store(struct store *st, const struct config *cfg)
 {
-	int i;
-	for (i = 0; i < REDIS_TRIES; i++) {
-		if (store_open(st, cfg->redis, cfg->key_prefix, cfg->redis_timeout_ms) == 0) {
-			store_policy(st, cfg);
-			return 0;
-		}
-		usleep(REDIS_RETRY_MS * 1000);
-	}
-	log_msg(LOG_ERR, "redis: %s", st->err);
-	return -1;
+	return store_open_config(st, cfg);
 }
 
 /* Hand each published payload to the connection. -1 if Redis went away. */

@@ -6,6 +6,7 @@
 #include "store.h"
 #include "scripts.h"
 #include "config.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -154,6 +155,20 @@ int store_open(struct store *s, const char *url, const char *prefix, int timeout
 	s->timeout_ms = timeout_ms;
 	s->cmd = store_connect(s);
 	return s->cmd ? 0 : -1;
+}
+
+int store_open_config(struct store *s, const struct config *cfg)
+{
+	int i;
+	for (i = 0; i < STORE_OPEN_TRIES; i++) {
+		if (store_open(s, cfg->redis, cfg->key_prefix, cfg->redis_timeout_ms) == 0) {
+			store_policy(s, cfg);
+			return 0;
+		}
+		usleep(STORE_OPEN_RETRY_MS * 1000);
+	}
+	log_msg(LOG_ERR, "redis: %s", s->err);
+	return -1;
 }
 
 int store_open_sub(struct store *s)

@@ -61,6 +61,12 @@ struct config;
 /* Take the operator's policies that the routing decisions apply (session
  * staleness, resumption, the archive) from cfg. */
 void store_policy(struct store *s, const struct config *cfg);
+/* store_open for cfg's Redis, tried STORE_OPEN_TRIES times
+ * STORE_OPEN_RETRY_MS apart (Redis restarting), then store_policy: 0,
+ * or -1 (logged). What a program does first with Redis. */
+#define STORE_OPEN_TRIES     3
+#define STORE_OPEN_RETRY_MS  300
+int store_open_config(struct store *s, const struct config *cfg);
 
 /* "<prefix>{<escaped bare>}:<what>" ; what may be NULL for the bare channel
  * "<prefix>{<escaped bare>}". */

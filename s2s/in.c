@@ -80,8 +80,6 @@
 #define KEY_MAX            256   /* bytes of a dialback key we look at */
 #define CLOSE_GRACE_SEC    5     /* to flush the last bytes */
 #define OUT_MAX            (4 * 1024 * 1024) /* unread output that ends the stream */
-#define REDIS_TRIES        3
-#define REDIS_RETRY_MS     300
 #define NS_STANZAS         "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define NS_PUBSUB_ERRORS   "http://jabber.org/protocol/pubsub#errors"
 #define NS_PING            "urn:xmpp:ping"
@@ -782,19 +780,6 @@ static void serve(struct in *c)
 	log_msg(LOG_INFO, "end: %s", c->s.err[0] ? c->s.err : "closed");
 }
 
-static int open_store(struct store *st, const struct config *cfg)
-{
-	int i;
-	for (i = 0; i < REDIS_TRIES; i++) {
-		if (store_open(st, cfg->redis, cfg->key_prefix, cfg->redis_timeout_ms) == 0) {
-			store_policy(st, cfg);
-			return 0;
-		}
-		usleep(REDIS_RETRY_MS * 1000);
-	}
-	log_msg(LOG_ERR, "redis: %s", st->err);
-	return -1;
-}
 
 /* A bad configuration still deserves a stream error rather than a
  * dropped socket. */
@@ -859,7 +844,7 @@ int main(int argc, char **argv)
 	rate_init(&c.rate, cfg.max_read_rate, cfg.max_read_burst);
 	c.s.limit = &c.rate;
 	log_msg(LOG_INFO, "connect%s", direct ? " (direct TLS)" : "");
-	c.store_ok = open_store(&st, &cfg) == 0;
+	c.store_ok = store_open_config(&st, &cfg) == 0;
 	if (direct) {
 		struct tls_cert_spec specs[TLS_MAX_CERTS];
 		struct tls_trust trust;

@@ -52,8 +52,6 @@
                                      peer that stops reading is a failure */
 #define OC_ASK_ID_MAX       64
 #define OC_WHY_MAX          300   /* a failure's reason, for the log */
-#define OC_REDIS_TRIES      3
-#define OC_REDIS_RETRY_MS   300
 
 enum oc_state {
 	OC_PLAIN,       /* header sent in the clear: waiting for features */
@@ -129,21 +127,6 @@ static void failf(struct oc *c, enum oc_fail kind, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int open_store(struct oc *c)
-{
-	int i;
-
-	for (i = 0; i < OC_REDIS_TRIES; i++) {
-		if (store_open(&c->st, c->cfg->redis, c->cfg->key_prefix,
-		    c->cfg->redis_timeout_ms) == 0) {
-			store_policy(&c->st, c->cfg);
-			return 0;
-		}
-		usleep(OC_REDIS_RETRY_MS * 1000);
-	}
-	log_msg(LOG_ERR, "%s: redis: %s", c->route, c->st.err);
-	return -1;
-}
 
 /* Subscribe to the wake channel on a connection of our own. */
 static int subscribe_wake(struct oc *c)
@@ -1049,7 +1032,7 @@ int outconn_run(const struct config *cfg, const char *route, volatile sig_atomic
 	c->cfg = cfg;
 	c->route = route;
 	c->stop = stop;
-	if (open_store(c) == -1) {
+	if (store_open_config(&c->st, c->cfg) == -1) {
 		free(c);
 		return OUTCONN_EXIT_FAIL;
 	}

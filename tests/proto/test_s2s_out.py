@@ -253,8 +253,11 @@ def test_killed_dispatcher_loses_nothing(server_factory, dns, dispatchers):
     raw, _ = raw_login(s, ALICE)
     for i in range(3):
         send(raw, 'bob@hang.test', 'k%d' % i)
-    # the connection process is connected and waits for the peer's header
+    # the connection process is connected and waits for the peer's header;
+    # the three are queued (the first opened the connection, the others
+    # may still be on their way through the handler)
     wait_until(lambda: len(silent.conns) == 1, what='a connection to the silent peer')
+    wait_until(lambda: queue_len(s, 'hang.test/localhost') == 3, what='three queued')
     assert s.redis('GET', 'xmpp:s2s:lease:{hang.test/localhost}')
     out.kill()
     silent.close()                  # from now on the port is closed

@@ -449,7 +449,7 @@ static void describe_name(void *arg, int index, enum certid_match kind,
 	if (n < 0 || a->len + (size_t)n + sizeof CUT_MARK > a->size) {
 		a->cut = 1;
 		if (a->size - a->len >= sizeof CUT_MARK)
-			memcpy(a->out + a->len, CUT_MARK + (a->len == 0),
+			memcpy(a->out + a->len, &CUT_MARK[a->len == 0],
 			    sizeof CUT_MARK - (a->len == 0));
 		else
 			a->out[a->len] = '\0';

@@ -13,35 +13,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="prosody lua-dbi-sqlite3 ejabberd erlang-luerl erlang-p1-sqlite3 redis-server redis-tools systemd python3 libssl-dev gcc curl"
-installed() {
-	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
-}
-missing=
-for p in $PKGS; do
-	installed "$p" || missing="$missing $p"
-done
-missing=${missing# }
-if [ -n "$missing" ]; then
-	cmd="apt-get install -y --no-install-recommends $missing"
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "bench: missing Debian packages: $missing" >&2
-		echo "bench: run as root: apt-get update && DEBIAN_FRONTEND=noninteractive $cmd" >&2
-		exit 1
-	fi
-	echo "bench: installing $missing" >&2
-	# The packages' own services (a system-wide Prosody and ejabberd on
-	# port 5222) must not start: policy-rc.d says no while we install.
-	guard=
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-		chmod 755 /usr/sbin/policy-rc.d
-		guard=1
-	fi
-	rc=0
-	{ apt-get update -q && DEBIAN_FRONTEND=noninteractive $cmd; } || rc=$?
-	[ -z "$guard" ] || rm -f /usr/sbin/policy-rc.d
-	[ $rc -eq 0 ] || exit $rc
-fi
+# shellcheck disable=SC2086 # PKGS is a list of words
+sh tests/apt-install.sh bench $PKGS
 
 if [ ! -x build/xmpp-handler ]; then
 	echo "bench: build/xmpp-handler is missing: run make first (make bench does)" >&2

@@ -28,39 +28,14 @@ gajim xvfb dbus-daemon chromium"
 # Debian's node and npm, unless a node is installed already (e.g. nodesource's)
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
-installed() {
-	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
-}
-
-missing=
 # A compiler and make: build-essential, or at least gcc and make.
-if ! installed build-essential && ! { installed gcc && installed make; }; then
-	missing=build-essential
+compiler=build-essential
+if dpkg-query -W -f='${db:Status-Status}' gcc 2>/dev/null | grep -qx installed &&
+    dpkg-query -W -f='${db:Status-Status}' make 2>/dev/null | grep -qx installed; then
+	compiler=
 fi
-for p in $PKGS; do
-	installed "$p" || missing="$missing $p"
-done
-missing=${missing# }
-
-if [ -n "$missing" ]; then
-	cmd="apt-get install -y --no-install-recommends $missing"
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "deps.sh: missing Debian packages: $missing" >&2
-		echo "deps.sh: run as root: apt-get update && DEBIAN_FRONTEND=noninteractive $cmd" >&2
-		exit 1
-	fi
-	echo "deps.sh: installing $missing" >&2
-	guard=
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-		chmod 755 /usr/sbin/policy-rc.d
-		guard=1
-	fi
-	rc=0
-	{ apt-get update && DEBIAN_FRONTEND=noninteractive $cmd; } || rc=$?
-	[ -z "$guard" ] || rm -f /usr/sbin/policy-rc.d
-	[ $rc -eq 0 ] || exit $rc
-fi
+# shellcheck disable=SC2086 # PKGS is a list of words
+sh "$(dirname "$0")/apt-install.sh" deps.sh $compiler $PKGS
 
 # npm_ci DIR: the npm packages of DIR's lock file. npm ci leaves a copy of
 # the lock file it installed from in node_modules; another lock file means

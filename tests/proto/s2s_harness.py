@@ -80,6 +80,7 @@ No skipping: without root, iproute2, unshare, openssl, dnsmasq or prosody
 the fixtures FAIL and say what is missing.
 """
 import ctypes
+import contextlib
 import itertools
 import os
 import secrets
@@ -689,6 +690,18 @@ class Federation:
 
     def run_clients(self, factory, timeout=30.0):
         return self.net.run_clients(factory, timeout)
+
+    @contextlib.contextmanager
+    def explain(self, *logs):
+        """Within it, a failure (an assertion, a client's timeout) becomes an
+        AssertionError showing every log of the harness (logs()) and each of
+        logs, (name, function returning the log's text) pairs."""
+        try:
+            yield
+        except BaseException as e:
+            extra = "".join("\n--- %s ---\n%s" % (name, text()[-4000:]) for name, text in logs)
+            raise AssertionError("%s: %s\n%s%s" % (type(e).__name__, e, self.logs(), extra)) \
+                from None
 
     def dns_log(self):
         """What dnsmasq logged so far (with --log-queries: every query)."""

@@ -17,8 +17,8 @@ slixmpp clients, subscriptions decided by the test:
   back to him across the federation.
 """
 import os
-import xml.etree.ElementTree as ET
 import re
+import xml.etree.ElementTree as ET
 
 import clients as C
 import im_helpers as H
@@ -116,12 +116,8 @@ def test_subscriptions_presence_and_messages_with_prosody(federation):
             assert H.error_condition(e)[1] == 'service-unavailable', H.xmls([e])
             await a2.none_for(H.body_is('blocked?'), seconds=1, since=mark_a)
             return True
-        try:
+        with fed.explain(('xmpp-s2s-out', out.log), ('xmppd', x.log)):
             assert fed.run_clients(go, timeout=120)
-        except BaseException as e:
-            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s\n--- xmppd ---\n%s' % (
-                type(e).__name__, e, fed.logs(), out.log()[-4000:],
-                x.log()[-6000:])) from None
         roster = x.redis('HGET', 'xmpp:{alice@a.test}:roster', 'bob@b.test')
         assert "subscription='both'" in roster, roster
         # the log lines of both sides name the remote domain and the method
@@ -161,13 +157,9 @@ def two_xmppd_exchange(fed, x, xa, y, ya):
         m = await a.wait1(H.body_is('to a'), timeout=30)
         assert m.get('from') == 'carol@c.test/c'
         return True
-    try:
+    with fed.explain(('a.test', x.log), ('a.test out', xa.log), ('c.test out', ya.log),
+                     ('c.test', y.log)):
         assert fed.run_clients(go, timeout=120)
-    except BaseException as e:
-        raise AssertionError('%s: %s\n%s\n--- a.test out ---\n%s\n--- a.test ---\n%s\n'
-                             '--- c.test out ---\n%s\n--- c.test ---\n%s' % (
-                                 type(e).__name__, e, fed.logs(), xa.log()[-3000:],
-                                 x.log()[-4000:], ya.log()[-3000:], y.log()[-4000:])) from None
 
 
 def test_two_xmppd_with_certificates(federation):
@@ -250,10 +242,7 @@ def test_local_user_in_a_remote_room(federation):
             m = await a.wait1(H.body_is('hello alice'), timeout=20)
             assert m.get('from') == room + '/bob' and m.get('type') == 'groupchat'
             return True
-        try:
+        with fed.explain(('xmpp-s2s-out', out.log), ('xmppd', x.log)):
             assert fed.run_clients(go, timeout=90)
-        except BaseException as e:
-            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s\n--- xmppd ---\n%s' % (
-                type(e).__name__, e, fed.logs(), out.log()[-4000:], x.log()[-6000:])) from None
     finally:
         out.stop()

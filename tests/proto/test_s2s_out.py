@@ -352,11 +352,8 @@ def test_to_prosody_with_certificates(federation):
             a.xmpp.send_message(mto='bob@b.test/b', mbody='once more', mtype='chat')
             await b.wait1(H.body_is('once more'), timeout=15)
             return got.get('from'), verdict
-        try:
+        with fed.explain(('xmpp-s2s-out', out.log)):
             assert fed.run_clients(go, timeout=45) == ('alice@a.test/a', ['invalid'])
-        except BaseException as e:
-            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s' % (
-                type(e).__name__, e, fed.logs(), out.log()[-4000:])) from None
         log = out.log()
         assert log.count('authenticated by SASL EXTERNAL') == 2, log[-4000:]
         assert 'certificate authenticated by' in log
@@ -397,11 +394,8 @@ def test_operator_closes_a_route(federation):
             a.xmpp.send_message(mto='bob@b.test/b', mbody='second', mtype='chat')
             await b.wait1(H.body_is('second'), timeout=15)
             return out.children() != kids
-        try:
+        with fed.explain(('xmpp-s2s-out', out.log)):
             assert fed.run_clients(go, timeout=45)
-        except BaseException as e:
-            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s' % (
-                type(e).__name__, e, fed.logs(), out.log()[-4000:])) from None
         assert x.ctl('s2s', 'close', 'nonsense').returncode == 100
     finally:
         out.stop()
@@ -432,11 +426,8 @@ def test_to_prosody_by_direct_tls(federation):
             a.xmpp.send_message(mto='bob@b.test/b', mbody='direct', mtype='chat')
             got = await b.wait1(H.body_is('direct'), timeout=15)
             return got.get('from')
-        try:
+        with fed.explain(('xmpp-s2s-out', out.log)):
             assert fed.run_clients(go, timeout=30) == 'alice@a.test/a'
-        except BaseException as e:
-            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s' % (
-                type(e).__name__, e, fed.logs(), out.log()[-4000:])) from None
         assert 'connected to %s:%d (xmpp.b.test, direct TLS)' % (p.addr, p.direct_tls_port) \
             in out.log(), out.log()[-4000:]
         assert 'authenticated by SASL EXTERNAL' in out.log()
@@ -469,11 +460,8 @@ def test_next_server_after_a_failed_stream(federation):
             a.xmpp.send_message(mto='bob@b.test/b', mbody='second try', mtype='chat')
             got = await b.wait1(H.body_is('second try'), timeout=20)
             return got.get('from')
-        try:
+        with fed.explain(('xmpp-s2s-out', out.log)):
             assert fed.run_clients(go, timeout=30) == 'alice@a.test/a'
-        except BaseException as e:
-            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s' % (
-                type(e).__name__, e, fed.logs(), out.log()[-4000:])) from None
         log = out.log()
         assert 'trying the next server' in log, log[-4000:]
         assert 'connected to %s:%d (xmpp.b.test, STARTTLS)' % (p.addr, p.s2s_port) in log
@@ -520,13 +508,10 @@ def test_restarted_after_the_peer_went_away(federation):
             b.xmpp.send_presence()      # available: bare-JID messages and the offline store
             got = await b.wait1(H.body_is('after'), timeout=30)
             return got.get('from')
-        try:
+        with fed.explain(('xmpp-s2s-out', out.log)):
             fed.run_clients(first, timeout=30)
             p.stop()
             assert fed.run_clients(second, timeout=60) == 'alice@a.test/a'
-        except BaseException as e:
-            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s' % (
-                type(e).__name__, e, fed.logs(), out.log()[-4000:])) from None
         log = out.log()
         assert 'stream error from the peer: system-shutdown' in log, log[-4000:]
         assert 'again in 2 s if work remains' in log, log[-4000:]
@@ -549,11 +534,8 @@ def test_untrusted_prosody_refused_when_secure(federation):
             a.xmpp.send_message(mto='bob@b.test', mbody='not to them', mtype='chat')
             el = await a.wait1(lambda e: e.get('type') == 'error', timeout=25)
             return error_condition(el)
-        try:
+        with fed.explain(('xmpp-s2s-out', out.log)):
             assert fed.run_clients(go, timeout=30) == ('wait', 'remote-server-timeout')
-        except BaseException as e:
-            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s' % (
-                type(e).__name__, e, fed.logs(), out.log()[-4000:])) from None
         assert "certificate does not authenticate b.test" in out.log(), out.log()[-4000:]
     finally:
         out.stop()
@@ -587,12 +569,8 @@ def test_to_prosody_by_dialback(federation):
             a.xmpp.send_message(mto='bob@b.test/b', mbody='by dialback', mtype='chat')
             got = await b.wait1(H.body_is('by dialback'), timeout=20)
             return got.get('from')
-        try:
+        with fed.explain(('xmpp-s2s-out', out.log), ('xmppd', x.log)):
             assert fed.run_clients(go, timeout=40) == 'alice@a.test/a'
-        except BaseException as e:
-            raise AssertionError('%s: %s\n%s\n--- xmpp-s2s-out ---\n%s\n--- xmppd ---\n%s' % (
-                type(e).__name__, e, fed.logs(), out.log()[-4000:],
-                x.log()[-4000:])) from None
         assert 'authenticated by dialback' in out.log(), out.log()[-4000:]
     finally:
         out.stop()

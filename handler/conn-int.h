@@ -165,8 +165,10 @@ void stream_parse(struct conn *c, const char *buf, size_t len);
 /* A payload published to one of our channels. */
 void conn_deliver(struct conn *c, const char *payload, size_t len);
 /* Broadcasts come from the user's log from now on, the session having
- * read it up to entry pos (route_bcast_hold's, or sm_bcast_pos's). */
-void conn_bcast_log(struct conn *c, const char *pos);
+ * read it up to entry pos (route_bcast_hold's, or sm_bcast_pos's);
+ * recorded: Redis has that position already (else the next sync writes
+ * it). */
+void conn_bcast_log(struct conn *c, const char *pos, int recorded);
 /* Deliver what the log holds after the session's position. */
 void conn_bcast_pull(struct conn *c);
 /* After the subscriber was read: read the broadcast log if a broadcast

@@ -501,10 +501,12 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 	}
 }
 
-void conn_bcast_log(struct conn *c, const char *pos)
+void conn_bcast_log(struct conn *c, const char *pos, int recorded)
 {
 	c->sm.bcast_log = 1;
 	snprintf(c->sm.bpos, sizeof c->sm.bpos, "%s", pos);
+	if (recorded)
+		memcpy(c->sm.bpos_synced, c->sm.bpos, sizeof c->sm.bpos);
 }
 
 static void bcast_one(const char *id, const char *payload, size_t len, void *arg)

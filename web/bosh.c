@@ -414,7 +414,7 @@ static int restore(struct bosh_req *r, const struct xml_node *body)
 			return -1;
 		}
 		if (!strcmp(r->b.state, BOSH_ST_BIND))
-			conn_bcast_log(&r->c, pos);
+			conn_bcast_log(&r->c, pos, 0);
 	}
 	r->out.discard = !(wants_restart(body) && !strcmp(r->b.state, BOSH_ST_BIND));
 	feed_header(r, r->b.to);
@@ -448,8 +448,7 @@ static int restore(struct bosh_req *r, const struct xml_node *body)
 		log_msg(LOG_ERR, "BOSH broadcast log: %s", r->st.err);
 		done[0] = '\0';
 	}
-	conn_bcast_log(&r->c, done[0] ? done : pos);
-	memcpy(r->c.sm.bpos_synced, r->c.sm.bpos, sizeof r->c.sm.bpos);
+	conn_bcast_log(&r->c, done[0] ? done : pos, done[0] != '\0');
 	conn_bcast_pull(&r->c);
 	return 0;
 }

@@ -627,7 +627,9 @@ static void stanza(struct in *c, struct xml_node *st)
 		goto out;
 	}
 	if (!c->store_ok) {
-		bounce(c, st, "wait", "internal-server-error");
+		/* An error could not be queued either: the stream ends, and the
+		 * peer knows its stanzas were not accepted (RFC 6120 4.9.3.8). */
+		fail_stream(c, "internal-server-error", "storage unavailable");
 		goto out;
 	}
 	if (!strcmp(st->name, "presence")) {
@@ -664,8 +666,9 @@ static void stanza(struct in *c, struct xml_node *st)
 	if (o == RO_NOUSER || o == RO_UNAVAILABLE || o == RO_FULL || o == RO_BLOCKED)
 		bounce(c, st, "cancel", "service-unavailable");
 	else if (o == RO_ERROR) {
+		/* Redis failed: nor would the error's queueing succeed. */
 		log_msg(LOG_ERR, "deliver: %s", c->st->err);
-		bounce(c, st, "wait", "internal-server-error");
+		fail_stream(c, "internal-server-error", "storage unavailable");
 	}
 out:
 	free(from);

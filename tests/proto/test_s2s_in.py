@@ -654,3 +654,19 @@ def test_iq_to_a_users_bare_jid_answered_for_the_user(fed):
     r = got["g3"]
     assert r.get("type") == "result", to_xml(r)
     assert r.find(".//{http://jabber.org/protocol/nick}nick").text == "Alice", to_xml(r)
+
+
+def test_redis_down_ends_the_stream_not_the_stanza(fed):
+    """A stanza Redis cannot take is not silently dropped: with no way to
+    queue an error either, the stream ends with internal-server-error, so
+    the peer knows it was not accepted."""
+    s = fed()
+    raw, _, _ = connect(s, cert=REMOTE)
+    ev, el = sasl_external(raw, REMOTE)
+    assert ev == "element" and el.tag == q(NS_SASL, "success"), describe(ev, el)
+    raw.restart()
+    s2s_open(raw)
+    s.stop_redis()
+    raw.send("<message from='bob@%s/r' to='alice@localhost' type='chat'><body>lost?</body>"
+             "</message>" % REMOTE)
+    expect_stream_error(raw, "internal-server-error")

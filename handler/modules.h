@@ -51,7 +51,6 @@ struct xml_node;
 #define NS_PRIVATE       "jabber:iq:private"
 #define NS_BLOCKING      "urn:xmpp:blocking"
 #define NS_MAM           "urn:xmpp:mam:2"
-#define NS_SID           "urn:xmpp:sid:0"
 #define NS_PUBSUB        "http://jabber.org/protocol/pubsub"
 #define NS_PUBSUB_OWNER  NS_PUBSUB "#owner"
 #define NS_BOOKMARKS     "storage:bookmarks"

@@ -36,6 +36,7 @@
 #include "config.h"
 #include "jid.h"
 #include "muc.h"
+#include "mucview.h"
 #include "relay.h"
 #include "route.h"
 #include "rsm.h"
@@ -49,26 +50,14 @@
 #include <time.h>
 
 #define MUC_ROOMS_MAX 64        /* rooms one session may be in */
-#define MUC_READ_BATCH 100      /* log entries read per round trip */
 #define MUC_CATCHUP_SEC 1       /* a read after joining: a wake-up published
                                    before our SUBSCRIBE took effect is lost */
-#define MUC_ROLE_MAX 16
 #define MUC_RESUME_TRIES 5      /* seconds a resumed session waits for the
                                    rooms its kicked handler still holds */
 #define MUC_STATUS_SELF "110"   /* XEP-0045: the presence is one's own */
-#define MUC_STATUS_NONANON "100"  /* XEP-0045: everyone sees real JIDs */
-#define MUC_STATUS_LOGGED "170"   /* XEP-0045: the room is archived */
-#define MUC_STATUS_CREATED "201"  /* XEP-0045: a new room */
-#define MUC_STATUS_TECHNICAL "333"  /* XEP-0045: removed by a technical
-                                       problem (its handler died) */
 
 struct muc_room {
-	char room[ROUTE_NODE_MAX];      /* bare JID, as route.h carries it */
-	char nick[JID_MAX_PART];
-	char last[MUC_ID_MAX];          /* the last log entry rendered */
-	char role[MUC_ROLE_MAX];        /* our role: moderators see real JIDs */
-	int anyone;                     /* everyone sees real JIDs (whois) */
-	int out;                        /* the log said we are out: forget it */
+	struct muc_view v;              /* room, nick, last entry rendered ... */
 	int pending;                    /* woken: read the log at the flush */
 	time_t catchup;                 /* when to read the log once more; 0 done */
 };
@@ -99,7 +88,7 @@ static struct muc_room *room_find(struct conn *c, const char *room)
 	struct muc_state *s = state_peek(c);
 	int i;
 	for (i = 0; s && i < s->n; i++)
-		if (!strcmp(s->r[i]->room, room))
+		if (!strcmp(s->r[i]->v.room, room))
 			return s->r[i];
 	return NULL;
 }
@@ -110,7 +99,7 @@ static void room_forget(struct conn *c, struct muc_room *r)
 	char chan[STORE_MAX_KEY];
 	int i;
 
-	store_user_key(conn_store(c), r->room, NULL, chan, sizeof chan);
+	store_user_key(conn_store(c), r->v.room, NULL, chan, sizeof chan);
 	if (route_unsubscribe_channel(conn_store(c), chan) < 0)
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 	for (i = 0; i < s->n; i++)
@@ -130,227 +119,29 @@ static void mark(struct conn *c, const char *room, const char *nick)
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 }
 
-/* ---- rendering an event for this client ---- */
+/* ---- rendering an event for this client (mucview.h) ---- */
 
-static void add_status(struct xml_node *x, const char *code)
+static void view_send(const struct xml_node *st, void *arg)
 {
-	xml_set(xml_new_child(x, NS_MUC_USER, "status"), "code", code);
+	conn_send(arg, st);
 }
 
-/* The stanza of event e as the client sees it: from room/nick, to it. */
-static struct xml_node *stanza_of(struct conn *c, const struct muc_room *r,
-    const struct muc_event *e, const char *name)
+static void view_send_raw(const char *xml, size_t len, void *arg)
 {
-	struct xml_node *st = e->xml_len ? xml_parse_string(e->xml, e->xml_len) : NULL;
-	char from[ROUTE_NODE_MAX + JID_MAX_PART + 1];
-
-	if (!st || strcmp(st->name, name)) {
-		xml_free(st);
-		st = xml_new(NS_CLIENT, name);
-	}
-	snprintf(from, sizeof from, "%s/%s", r->room, e->nick);
-	xml_set(st, "from", from);
-	xml_set(st, "to", conn_full(c));
-	return st;
+	conn_send_raw(arg, xml, len);
 }
 
-/* A presence event (or an occupant, when joining): XEP-0045 7.2.3; a
- * nick change's unavailable (7.6) keeps the role and names the new nick,
- * and our own moves us to it. */
-static void render_presence(struct conn *c, struct muc_room *r, const struct muc_event *e)
+/* A room of ours, as our client sees it from entry last on. */
+static struct muc_room *room_new(struct conn *c, const char *room, const char *nick,
+    const char *last, const char *role, int anyone)
 {
-	int own = !strcmp(e->nick, r->nick), gone = !strcmp(e->ptype, "unavailable");
-	int renamed = gone && e->newnick[0];
-	struct xml_node *st, *x, *item;
-	char codes[64], *w, *save = NULL;
+	struct muc_room *r = xcalloc(1, sizeof *r);
 
-	/* One session of a nick that others still hold: only it sees it go. */
-	if (gone && !e->last && strcmp(e->jid, conn_full(c)))
-		return;
-	/* We are out (we left, were removed, or our nick's last session
-	 * left): the room is forgotten once the log is read. */
-	if (own && gone && !renamed)
-		r->out = 1;
-	if (own && !gone)
-		snprintf(r->role, sizeof r->role, "%s", e->role);
-	st = stanza_of(c, r, e, "presence");
-	xml_remove_children(st, NS_MUC, "x");
-	xml_remove_children(st, NS_MUC_USER, "x");
-	if (gone)
-		xml_set(st, "type", "unavailable");
-	else
-		xml_unset(st, "type");
-	x = xml_new_child(st, NS_MUC_USER, "x");
-	item = xml_new_child(x, NS_MUC_USER, "item");
-	xml_set(item, "affiliation", e->aff);
-	xml_set(item, "role", gone && !renamed ? "none" : e->role);
-	if (renamed)
-		xml_set(item, "nick", e->newnick);
-	/* Semi-anonymous rooms: real JIDs for moderators, and one's own. */
-	if (own || r->anyone || !strcmp(r->role, "moderator"))
-		xml_set(item, "jid", e->jid);
-	if (e->actor[0])
-		xml_set(xml_new_child(item, NS_MUC_USER, "actor"), "nick", e->actor);
-	if (e->reason[0])
-		xml_add_text(xml_new_child(item, NS_MUC_USER, "reason"), e->reason,
-		    strlen(e->reason));
-	if (own)
-		add_status(x, MUC_STATUS_SELF);
-	snprintf(codes, sizeof codes, "%s", e->codes);
-	for (w = strtok_r(codes, " ", &save); w; w = strtok_r(NULL, " ", &save))
-		add_status(x, w);
-	conn_send(c, st);
-	xml_free(st);
-	if (own && renamed)
-		snprintf(r->nick, sizeof r->nick, "%s", e->newnick);
-}
-
-int muc_groupchat_xml(struct conn *c, const char *room, const char *nick, const char *xml,
-    size_t len, const char *sid, const char *extra, struct xbuf *b)
-{
-	static const char open[] = "<message", end[] = "</message>";
-	size_t rest;
-	int empty;
-
-	if (len < sizeof open - 1 || memcmp(xml, open, sizeof open - 1))
-		return -1;          /* not what muc_message stored */
-	xml += sizeof open - 1;
-	len -= sizeof open - 1;
-	empty = len >= 2 && !memcmp(xml + len - 2, "/>", 2);
-	rest = empty ? len - 2 : len >= sizeof end - 1 &&
-	    !memcmp(xml + len - (sizeof end - 1), end, sizeof end - 1) ? len - (sizeof end - 1)
-	    : (size_t)-1;
-	if (rest == (size_t)-1)
-		return -1;
-	xbuf_adds(b, open);
-	xbuf_adds(b, " from='");
-	xbuf_add_esc(b, room, strlen(room));
-	xbuf_adds(b, "/");
-	xbuf_add_esc(b, nick, strlen(nick));
-	xbuf_adds(b, "' to='");
-	xbuf_add_esc(b, conn_full(c), strlen(conn_full(c)));
-	xbuf_adds(b, "'");
-	xbuf_add(b, xml, rest);
-	if (empty)
-		xbuf_adds(b, ">");
-	xbuf_adds(b, "<stanza-id xmlns='" NS_SID "' by='");
-	xbuf_add_esc(b, room, strlen(room));
-	xbuf_adds(b, "' id='");
-	xbuf_add_esc(b, sid, strlen(sid));
-	xbuf_adds(b, "'/>");
-	xbuf_adds(b, extra);
-	xbuf_adds(b, end);
-	return 0;
-}
-
-/* A groupchat message (its stored form) from nick, as it happens. */
-static void write_message(struct conn *c, const struct muc_room *r, const char *nick,
-    const char *xml, size_t len, const char *sid)
-{
-	struct xbuf b = { 0 };
-
-	if (muc_groupchat_xml(c, r->room, nick, xml, len, sid, "", &b) == 0)
-		conn_send_raw(c, b.p, b.len);
-	xbuf_free(&b);
-}
-
-static void render_message(struct conn *c, struct muc_room *r, const struct muc_event *e)
-{
-	write_message(c, r, e->nick, e->xml, e->xml_len, e->sid);
-}
-
-/* A private message event (XEP-0045 7.5), written only by the handlers
- * of the recipient nick's sessions: from room/sendernick, marked with an
- * empty muc#user <x/>. */
-static void render_private(struct conn *c, struct muc_room *r, const struct muc_event *e)
-{
-	struct xml_node *st;
-
-	if (strcmp(e->tonick, r->nick))
-		return;
-	st = stanza_of(c, r, e, "message");
-	xml_remove_children(st, NS_MUC_USER, "x");
-	xml_new_child(st, NS_MUC_USER, "x");
-	conn_send(c, st);
-	xml_free(st);
-}
-
-/* A subject change (XEP-0045 8.1): the stored message, from room/nick. */
-static void render_subject(struct conn *c, struct muc_room *r, const struct muc_event *e)
-{
-	struct xml_node *st = stanza_of(c, r, e, "message");
-
-	xml_set(st, "type", "groupchat");
-	conn_send(c, st);
-	xml_free(st);
-}
-
-/* A configuration change (XEP-0045 10.2.1): a message from the room
- * with the status codes; whether real JIDs show may have changed. */
-static void render_config(struct conn *c, struct muc_room *r, const struct muc_event *e)
-{
-	struct xml_node *m = xml_new(NS_CLIENT, "message"), *x;
-	char codes[64], *w, *save = NULL;
-
-	r->anyone = !strcmp(e->whois, "anyone");
-	xml_set(m, "from", r->room);
-	xml_set(m, "to", conn_full(c));
-	xml_set(m, "type", "groupchat");
-	x = xml_new_child(m, NS_MUC_USER, "x");
-	snprintf(codes, sizeof codes, "%s", e->codes);
-	for (w = strtok_r(codes, " ", &save); w; w = strtok_r(NULL, " ", &save))
-		add_status(x, w);
-	conn_send(c, m);
-	xml_free(m);
-}
-
-/* The room is destroyed (XEP-0045 10.9): our unavailable presence with
- * the reason and alternate venue; we are out. */
-static void render_destroy(struct conn *c, struct muc_room *r, const struct muc_event *e)
-{
-	struct xml_node *p = xml_new(NS_CLIENT, "presence"), *x, *item, *d;
-	char from[ROUTE_NODE_MAX + JID_MAX_PART + 1];
-
-	snprintf(from, sizeof from, "%s/%s", r->room, r->nick);
-	xml_set(p, "from", from);
-	xml_set(p, "to", conn_full(c));
-	xml_set(p, "type", "unavailable");
-	x = xml_new_child(p, NS_MUC_USER, "x");
-	item = xml_new_child(x, NS_MUC_USER, "item");
-	xml_set(item, "affiliation", "none");
-	xml_set(item, "role", "none");
-	d = xml_new_child(x, NS_MUC_USER, "destroy");
-	if (e->venue[0])
-		xml_set(d, "jid", e->venue);
-	if (e->reason[0])
-		xml_add_text(xml_new_child(d, NS_MUC_USER, "reason"), e->reason,
-		    strlen(e->reason));
-	add_status(x, MUC_STATUS_SELF);
-	conn_send(c, p);
-	xml_free(p);
-	r->out = 1;
-}
-
-struct render_arg {
-	struct conn *c;
-	struct muc_room *r;
-};
-
-static void render(const struct muc_event *e, void *arg)
-{
-	struct render_arg *a = arg;
-	if (!strcmp(e->type, "presence"))
-		render_presence(a->c, a->r, e);
-	else if (!strcmp(e->type, "message"))
-		render_message(a->c, a->r, e);
-	else if (!strcmp(e->type, "private"))
-		render_private(a->c, a->r, e);
-	else if (!strcmp(e->type, "subject"))
-		render_subject(a->c, a->r, e);
-	else if (!strcmp(e->type, "config"))
-		render_config(a->c, a->r, e);
-	else if (!strcmp(e->type, "destroy"))
-		render_destroy(a->c, a->r, e);
+	muc_view_init(&r->v, room, nick, conn_full(c), last, role, anyone);
+	r->v.send = view_send;
+	r->v.send_raw = view_send_raw;
+	r->v.arg = c;
+	return r;
 }
 
 /* Write what the room's log holds after the last entry we rendered.
@@ -358,19 +149,12 @@ static void render(const struct muc_event *e, void *arg)
  * 1 then, else 0. */
 static int read_log(struct conn *c, struct muc_room *r)
 {
-	struct render_arg a = { c, r };
-	int n;
-
 	r->pending = 0;
-	do {
-		n = muc_log_read(conn_store(c), r->room, r->last, MUC_READ_BATCH, render, &a,
-		    r->last);
-		if (n < 0)
-			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
-	} while (n == MUC_READ_BATCH && !r->out);
-	if (!r->out)
+	if (muc_view_read(conn_store(c), &r->v) < 0)
+		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
+	if (!r->v.out)
 		return 0;
-	mark(c, r->room, NULL);
+	mark(c, r->v.room, NULL);
 	room_forget(c, r);
 	return 1;
 }
@@ -390,28 +174,6 @@ static char *stored_presence(const struct xml_node *st, size_t *len)
 	xml = xml_string(p, len);
 	xml_free(p);
 	return xml;
-}
-
-/* XEP-0045 7.2.16: the subject, empty until set, ends the join: the
- * room keeps the message that set it (xml) and who (nick). */
-static void send_subject(struct conn *c, const struct muc_room *r, const char *nick,
-    const char *xml, size_t len)
-{
-	struct xml_node *m = len ? xml_parse_string(xml, len) : NULL;
-	char from[ROUTE_NODE_MAX + JID_MAX_PART + 1];
-
-	if (!m || strcmp(m->name, "message")) {
-		xml_free(m);
-		m = xml_new(NS_CLIENT, "message");
-		xml_new_child(m, NS_CLIENT, "subject");
-	}
-	snprintf(from, sizeof from, "%s%s%.*s", r->room, nick[0] ? "/" : "", JID_MAX_PART - 1,
-	    nick);
-	xml_set(m, "from", from);
-	xml_set(m, "to", conn_full(c));
-	xml_set(m, "type", "groupchat");
-	conn_send(c, m);
-	xml_free(m);
 }
 
 /* The stanza error of a script's outcome. */
@@ -482,11 +244,10 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 	struct muc_state *s = state_of(c);
 	struct muc_join j;
 	struct muc_room *r;
-	struct muc_event self;
 	const struct refusal *no;
-	char chan[STORE_MAX_KEY], codes[16], *xml;
+	char chan[STORE_MAX_KEY], *xml;
 	size_t len;
-	int rc, i;
+	int rc;
 
 	if (s->n == MUC_ROOMS_MAX) {
 		conn_error(c, st, "wait", "resource-constraint", "in too many rooms");
@@ -519,38 +280,11 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 		free(xml);
 		return;
 	}
-	r = xcalloc(1, sizeof *r);
 	/* muc_inbound made room shorter than ROUTE_NODE_MAX. */
-	memcpy(r->room, room, strnlen(room, sizeof r->room - 1));
-	snprintf(r->nick, sizeof r->nick, "%s", nick);
-	snprintf(r->last, sizeof r->last, "%s", j.id);
-	snprintf(r->role, sizeof r->role, "%s", j.role);
-	r->anyone = j.anyone;
+	r = room_new(c, room, nick, j.id, j.role, j.anyone);
 	r->catchup = time(NULL) + MUC_CATCHUP_SEC;
 	s->r[s->n++] = r;
-	/* XEP-0045 7.2.3: the others' presence, then our own, then the
-	 * history and the subject; what happens after our join comes from
-	 * the log. */
-	for (i = 0; i < j.nocc; i++)
-		render_presence(c, r, &j.occ[i]);
-	memset(&self, 0, sizeof self);
-	self.id = j.id;
-	self.type = "presence";
-	self.nick = nick;
-	self.jid = conn_full(c);
-	self.role = j.role;
-	self.aff = j.aff;
-	self.ptype = "";
-	self.newnick = self.tonick = "";
-	self.actor = self.reason = self.venue = self.whois = "";
-	snprintf(codes, sizeof codes, "%s %s %s", j.anyone ? MUC_STATUS_NONANON : "",
-	    j.logging ? MUC_STATUS_LOGGED : "", rc == MUC_CREATED ? MUC_STATUS_CREATED : "");
-	self.codes = codes;
-	self.xml = xml;
-	self.xml_len = len;
-	render_presence(c, r, &self);
-	muc_history_send(c, st, room, j.id, j.history);
-	send_subject(c, r, j.subject_nick, j.subject, j.subject_len);
+	muc_view_welcome(conn_store(c), &r->v, st, &j, rc, xml, len);
 	muc_join_free(&j);
 	free(xml);
 }
@@ -569,7 +303,7 @@ static void leave(struct conn *c, struct muc_room *r, const struct xml_node *st)
 		xml = xstrdup("<presence/>");
 		len = strlen(xml);
 	}
-	rc = muc_leave(conn_store(c), r->room, r->nick, conn_full(c), xml, len, "", id);
+	rc = muc_leave(conn_store(c), r->v.room, r->v.nick, conn_full(c), xml, len, "", id);
 	free(xml);
 	if (rc < 0)
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
@@ -577,7 +311,7 @@ static void leave(struct conn *c, struct muc_room *r, const struct xml_node *st)
 	else if (rc == MUC_LEFT && st && read_log(c, r))
 		return;
 	if (rc >= 0)
-		mark(c, r->room, NULL);
+		mark(c, r->v.room, NULL);
 	room_forget(c, r);
 }
 
@@ -617,11 +351,11 @@ static void presence_to_room(struct conn *c, const struct xml_node *st, const ch
 	}
 	/* A presence or nick change: the events reach us through the log. */
 	xml = stored_presence(st, &len);
-	if (strcmp(r->nick, nick)) {
+	if (strcmp(r->v.nick, nick)) {
 		mark(c, room, nick);
-		rc = muc_nick(conn_store(c), room, r->nick, conn_full(c), nick, xml, len, id);
+		rc = muc_nick(conn_store(c), room, r->v.nick, conn_full(c), nick, xml, len, id);
 		if (rc != MUC_CHANGED)
-			mark(c, room, r->nick);
+			mark(c, room, r->v.nick);
 	} else if ((rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, "", 0, &j))
 	    >= 0) {
 		muc_join_free(&j);
@@ -650,7 +384,7 @@ static void message_to_room(struct conn *c, const struct xml_node *st, const cha
 {
 	const char *type = xml_get(st, "type");
 	struct muc_room *r = room_find(c, room);
-	const char *self = r ? r->nick : "";
+	const char *self = r ? r->v.nick : "";
 	int private = nick[0] != '\0';
 	struct xml_node *m;
 	char sid[MUC_ID_MAX], *xml;
@@ -728,7 +462,7 @@ static void iq_to_occupant(struct conn *c, const struct xml_node *iq, struct muc
 
 	if (!type)
 		return;
-	if (request && r && !strcmp(nick, r->nick) && !strcmp(type, "get") && q && q->ns &&
+	if (request && r && !strcmp(nick, r->v.nick) && !strcmp(type, "get") && q && q->ns &&
 	    !strcmp(q->ns, NS_PING) && !strcmp(q->name, "ping")) {
 		rc = muc_ping(conn_store(c), room, nick, conn_full(c));
 		if (rc < 0) {
@@ -746,10 +480,10 @@ static void iq_to_occupant(struct conn *c, const struct xml_node *iq, struct muc
 			conn_error(c, iq, "modify", "not-acceptable", "not in the room");
 		return;
 	}
-	snprintf(from, sizeof from, "%s/%s", r->room, r->nick);
+	snprintf(from, sizeof from, "%s/%s", r->v.room, r->v.nick);
 	f.st = xml_copy(iq);
 	xml_set(f.st, "from", from);
-	rc = muc_occupant_jids(conn_store(c), room, r->nick, conn_full(c), nick, forward_one, &f);
+	rc = muc_occupant_jids(conn_store(c), room, r->v.nick, conn_full(c), nick, forward_one, &f);
 	xml_free(f.st);
 	if (!request)
 		return;             /* answers that find nobody end here */
@@ -809,7 +543,7 @@ static void room_iq(struct conn *c, const struct xml_node *iq, const char *room)
 	else if (!strcmp(q->ns, NS_MUC_ADMIN))
 		muc_admin_iq(c, iq, room);
 	else if (!strcmp(q->ns, NS_MAM))
-		mam_room_iq(c, iq, room, r ? r->nick : "");
+		mam_room_iq(c, iq, room, r ? r->v.nick : "");
 	else
 		conn_error(c, iq, "cancel", "service-unavailable", NULL);
 }
@@ -876,21 +610,21 @@ static int entry_cmp(const char *a, const char *b)
 /* A wake-up that carries a groupchat message (lib/muc.lua): written from
  * there when we read the log up to the entry before it, skipped when we
  * read past it already; 0, or -1 when the log must be read. */
-static int message_woken(struct conn *c, struct muc_room *r, const struct route_msg *m)
+static int message_woken(struct muc_room *r, const struct route_msg *m)
 {
 	const char *nl = memchr(m->body, '\n', m->body_len);
 	char nick[JID_MAX_PART], sid[sizeof m->id + sizeof m->rand];
 	size_t n;
 
-	if (entry_cmp(m->id, r->last) <= 0)
+	if (entry_cmp(m->id, r->v.last) <= 0)
 		return 0;
-	if (strcmp(m->prev, r->last) || !nl || (n = (size_t)(nl - m->body)) >= sizeof nick)
+	if (strcmp(m->prev, r->v.last) || !nl || (n = (size_t)(nl - m->body)) >= sizeof nick)
 		return -1;
 	memcpy(nick, m->body, n);
 	nick[n] = '\0';
 	snprintf(sid, sizeof sid, "%s-%s", m->id, m->rand);
-	write_message(c, r, nick, nl + 1, m->body_len - n - 1, sid);
-	snprintf(r->last, sizeof r->last, "%s", m->id);
+	muc_view_message(&r->v, nick, nl + 1, m->body_len - n - 1, sid);
+	snprintf(r->v.last, sizeof r->v.last, "%s", m->id);
 	return 0;
 }
 
@@ -904,7 +638,7 @@ static enum mod_ret muc_outbound(struct conn *c, const struct route_msg *m)
 		return MOD_HANDLED;
 	/* Once the log must be read, everything after waits for that read:
 	 * one for all the wake-ups read together (muc_flush). */
-	if (r->pending || !m->id[0] || message_woken(c, r, m) < 0)
+	if (r->pending || !m->id[0] || message_woken(r, m) < 0)
 		r->pending = 1;
 	return MOD_HANDLED;
 }
@@ -970,9 +704,9 @@ static void muc_leaving(struct conn *c)
 	}
 	for (i = 0; s && i < s->n; i++) {
 		struct muc_room *r = s->r[i];
-		snprintf(state, sizeof state, "%s %s %d", r->last, r->role, r->anyone);
-		if (muc_session_set(conn_store(c), conn_bare(c), conn_resource(c), r->room,
-		    r->nick, state) < 0)
+		muc_view_state(&r->v, state, sizeof state);
+		if (muc_session_set(conn_store(c), conn_bare(c), conn_resource(c), r->v.room,
+		    r->v.nick, state) < 0)
 			log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 	}
 }
@@ -986,7 +720,6 @@ static void resume_room(const char *room, const char *nick, const char *state, v
 	struct muc_state *s = state_of(c);
 	char chan[STORE_MAX_KEY];
 	struct muc_room *r;
-	int anyone = 0;
 
 	if (room_find(c, room) || s->n == MUC_ROOMS_MAX || strlen(room) >= ROUTE_NODE_MAX)
 		return;
@@ -999,12 +732,8 @@ static void resume_room(const char *room, const char *nick, const char *state, v
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 		return;
 	}
-	r = xcalloc(1, sizeof *r);
-	memcpy(r->room, room, strlen(room));
-	snprintf(r->nick, sizeof r->nick, "%s", nick);
-	if (sscanf(state, "%63s %15s %d", r->last, r->role, &anyone) != 3)
-		snprintf(r->last, sizeof r->last, "0");
-	r->anyone = anyone;
+	r = room_new(c, room, nick, "0", "", 0);
+	muc_view_restore(&r->v, state);
 	s->r[s->n++] = r;
 	mark(c, room, nick);        /* its state is ours now */
 	(void)read_log(c, r);       /* what happened while no handler read */

@@ -26,6 +26,7 @@
 #define MAM_IDS_MAX    250     /* archive ids one query may name */
 #define MAM_PREFS_MAX  1000    /* JIDs in the always and never lists */
 #define MAM_ID_MAX     80      /* bytes of an archive id, with its NUL */
+#define NS_SID         "urn:xmpp:sid:0"  /* XEP-0359: the archive id is the stanza-id */
 
 enum mam_result {
 	MAM_OK = 0,

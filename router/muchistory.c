@@ -14,14 +14,12 @@
  * maxstanzas, maxchars (the characters of the stanzas as written,
  * <delay/> and all), seconds and since; an attribute that is no number
  * or no DateTime is ignored. The join's own presence event and what
- * follows it are not history: the handler reads them from the log after.
+ * follows it are not history: the occupant's reader reads them from the
+ * log after (mucview.h).
  */
-#include "muc-int.h"
+#include "mucview.h"
 #include "datetime.h"
 #include "log.h"
-#include "mam.h"
-#include "muc.h"
-#include "relay.h"
 #include "xmalloc.h"
 
 #include <stdlib.h>
@@ -91,8 +89,7 @@ static long utf8_chars(const char *s, size_t len)
 
 /* The history being gathered, newest first. */
 struct gather {
-	struct conn *c;
-	const char *room;
+	const struct muc_view *v;
 	long chars;             /* left; -1 no limit */
 	char **xml;
 	size_t *len;
@@ -110,10 +107,10 @@ static int take(const struct muc_event *e, void *arg)
 
 	datetime_format(mam_id_ms(e->id), 1, stamp, sizeof stamp);
 	xbuf_adds(&delay, "<delay xmlns='" NS_DELAY "' from='");
-	xbuf_add_esc(&delay, g->room, strlen(g->room));
+	xbuf_add_esc(&delay, g->v->room, strlen(g->v->room));
 	xbuf_addf(&delay, "' stamp='%s'/>", stamp);
-	if (muc_groupchat_xml(g->c, g->room, e->nick, e->xml, e->xml_len, e->sid, delay.p,
-	    &m) == -1) {
+	if (muc_groupchat_xml(g->v->room, e->nick, g->v->to, e->xml, e->xml_len, e->sid,
+	    delay.p, &m) == -1) {
 		xbuf_free(&delay);
 		return 0;           /* not a message as muc_message stores them */
 	}
@@ -131,7 +128,7 @@ static int take(const struct muc_event *e, void *arg)
 	return 0;
 }
 
-void muc_history_send(struct conn *c, const struct xml_node *st, const char *room,
+void muc_view_history(struct store *s, struct muc_view *v, const struct xml_node *st,
     const char *before, int room_max)
 {
 	struct limits l;
@@ -141,17 +138,16 @@ void muc_history_send(struct conn *c, const struct xml_node *st, const char *roo
 	limits_of(st, room_max, &l);
 	if (l.stanzas == 0)
 		return;
-	g.c = c;
-	g.room = room;
+	g.v = v;
 	g.chars = l.chars;
 	g.xml = xcalloc((size_t)l.stanzas, sizeof *g.xml);
 	g.len = xcalloc((size_t)l.stanzas, sizeof *g.len);
 	g.n = 0;
-	rc = muc_history(conn_store(c), room, before, l.since_ms, l.stanzas, take, &g);
+	rc = muc_history(s, v->room, before, l.since_ms, l.stanzas, take, &g);
 	if (rc < 0)
-		log_msg(LOG_ERR, "muc: history of %s: %s", room, conn_store(c)->err);
+		log_msg(LOG_ERR, "muc: history of %s: %s", v->room, s->err);
 	for (i = g.n - 1; i >= 0; i--) {
-		conn_send_raw(c, g.xml[i], g.len[i]);
+		v->send_raw(g.xml[i], g.len[i], v->arg);
 		free(g.xml[i]);
 	}
 	free(g.xml);

@@ -161,64 +161,9 @@ static int read_log(struct conn *c, struct muc_room *r)
 
 /* ---- joining and leaving ---- */
 
-/* The presence st as the log keeps it: no 'from', 'to', nor muc <x/>. */
-static char *stored_presence(const struct xml_node *st, size_t *len)
-{
-	struct xml_node *p = xml_copy(st);
-	char *xml;
-
-	xml_unset(p, "from");
-	xml_unset(p, "to");
-	xml_remove_children(p, NS_MUC, "x");
-	xml_remove_children(p, NS_MUC_USER, "x");
-	xml = xml_string(p, len);
-	xml_free(p);
-	return xml;
-}
-
-/* The stanza error of a script's outcome. */
-struct refusal {
-	int rc;
-	const char *type, *cond, *text;
-};
-
-/* A refused join (XEP-0045 7.2.5-7.2.9, 10.1.1). */
-static const struct refusal join_refusals[] = {
-	{ MUC_CONFLICT, "cancel", "conflict", "that nick is taken" },
-	{ MUC_NOT_ALLOWED, "cancel", "not-allowed", "no such room, and rooms are made by "
-	  "the users muc_creators names" },
-	{ MUC_LOCKED, "cancel", "item-not-found", "the room is not configured yet" },
-	{ MUC_BANNED, "auth", "forbidden", "banned from the room" },
-	{ MUC_MEMBERS_ONLY, "auth", "registration-required", "the room is members-only" },
-	{ MUC_PASSWORD, "auth", "not-authorized", "the room needs its password" },
-	{ MUC_FULL, "wait", "service-unavailable", "the room is full" },
-	{ 0, NULL, NULL, NULL }
-};
-
-/* A refused request (XEP-0045 7.8.2, 8-10). */
-static const struct refusal iq_refusals[] = {
-	{ MUC_FORBIDDEN, "auth", "forbidden", "not a privilege of yours in this room" },
-	{ MUC_NOT_ALLOWED, "cancel", "not-allowed", "that occupant's affiliation protects it" },
-	{ MUC_CONFLICT, "cancel", "conflict",
-	  "the room keeps an owner, and nobody bans oneself" },
-	{ MUC_NO_NICK, "cancel", "item-not-found", "no such occupant" },
-	{ MUC_NO_ROOM, "cancel", "item-not-found", "no such room" },
-	{ MUC_NOT_OCCUPANT, "modify", "not-acceptable", "not in the room" },
-	{ 0, NULL, NULL, NULL }
-};
-
-/* The entry of rc in table t, or NULL for an outcome that is no refusal. */
-static const struct refusal *refusal_in(const struct refusal *t, int rc)
-{
-	for (; t->cond; t++)
-		if (t->rc == rc)
-			return t;
-	return NULL;
-}
-
 int muc_refused(struct conn *c, const struct xml_node *st, int rc)
 {
-	const struct refusal *no = refusal_in(iq_refusals, rc);
+	const struct muc_refusal *no = muc_iq_refusal(rc);
 
 	if (rc < 0) {
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
@@ -230,21 +175,13 @@ int muc_refused(struct conn *c, const struct xml_node *st, int rc)
 	return no != NULL;
 }
 
-/* The password in a join's <x xmlns='http://jabber.org/protocol/muc'/>. */
-static const char *join_password(const struct xml_node *st)
-{
-	struct xml_node *x = xml_child(st, NS_MUC, "x");
-	struct xml_node *pw = x ? xml_child(x, NS_MUC, "password") : NULL;
-	return pw ? xml_text(pw) : "";
-}
-
 /* XEP-0045 7.2: presence st to room/nick from a session not in room. */
 static void join(struct conn *c, const struct xml_node *st, const char *room, const char *nick)
 {
 	struct muc_state *s = state_of(c);
 	struct muc_join j;
 	struct muc_room *r;
-	const struct refusal *no;
+	const struct muc_refusal *no;
 	char chan[STORE_MAX_KEY], *xml;
 	size_t len;
 	int rc;
@@ -260,11 +197,11 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 		conn_error(c, st, "wait", "internal-server-error", NULL);
 		return;
 	}
-	xml = stored_presence(st, &len);
+	xml = muc_stored_presence(st, &len);
 	mark(c, room, nick);    /* before: a death right after the join is covered */
-	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, join_password(st),
+	rc = muc_join(conn_store(c), room, nick, conn_full(c), xml, len, muc_join_password(st),
 	    config_muc_creator(conn_cfg(c), conn_bare(c)), &j);
-	no = refusal_in(join_refusals, rc);
+	no = muc_join_refusal(rc);
 	/* MUC_UPDATED: this full JID was in already (an earlier session of
 	 * the resource, replaced): a join all the same. */
 	if (rc < 0 || no) {
@@ -298,7 +235,7 @@ static void leave(struct conn *c, struct muc_room *r, const struct xml_node *st)
 	int rc;
 
 	if (st) {
-		xml = stored_presence(st, &len);
+		xml = muc_stored_presence(st, &len);
 	} else {
 		xml = xstrdup("<presence/>");
 		len = strlen(xml);
@@ -350,7 +287,7 @@ static void presence_to_room(struct conn *c, const struct xml_node *st, const ch
 		return;
 	}
 	/* A presence or nick change: the events reach us through the log. */
-	xml = stored_presence(st, &len);
+	xml = muc_stored_presence(st, &len);
 	if (strcmp(r->v.nick, nick)) {
 		mark(c, room, nick);
 		rc = muc_nick(conn_store(c), room, r->v.nick, conn_full(c), nick, xml, len, id);
@@ -369,60 +306,17 @@ static void presence_to_room(struct conn *c, const struct xml_node *st, const ch
 	}
 }
 
-/* XEP-0045 8.1: a groupchat message with a subject and no body sets
- * the subject. */
-static int is_subject(const struct xml_node *st)
-{
-	return xml_child(st, NS_CLIENT, "subject") && !xml_child(st, NS_CLIENT, "body");
-}
-
 /* A groupchat message to the room, or a private message (type chat) to
- * room/nick: one script decides, and not being in the room is
- * not-acceptable (XEP-0045 7.4, 7.5). */
+ * room/nick (muc_message_in). */
 static void message_to_room(struct conn *c, const struct xml_node *st, const char *room,
     const char *nick)
 {
-	const char *type = xml_get(st, "type");
 	struct muc_room *r = room_find(c, room);
-	const char *self = r ? r->v.nick : "";
-	int private = nick[0] != '\0';
-	struct xml_node *m;
-	char sid[MUC_ID_MAX], *xml;
-	size_t len;
-	int rc;
+	const struct muc_refusal *no = muc_message_in(conn_store(c), room, r ? r->v.nick : "",
+	    conn_full(c), nick, st);
 
-	if (type && !strcmp(type, "error"))
-		return;
-	if (!type || strcmp(type, private ? "chat" : "groupchat")) {
-		conn_error(c, st, "cancel", "feature-not-implemented",
-		    "only groupchat messages to the room, chat to an occupant");
-		return;
-	}
-	m = xml_copy(st);
-	xml_unset(m, "from");
-	xml_unset(m, "to");
-	xml_remove_children(m, NS_SID, "stanza-id");
-	xml = xml_string(m, &len);
-	xml_free(m);
-	if (private)
-		rc = muc_private(conn_store(c), room, self, conn_full(c), nick, xml, len, sid);
-	else if (is_subject(st))
-		rc = muc_subject(conn_store(c), room, self, conn_full(c), xml, len, sid);
-	else
-		rc = muc_message(conn_store(c), room, self, conn_full(c), xml, len, sid);
-	free(xml);
-	if (rc < 0) {
-		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
-		conn_error(c, st, "wait", "internal-server-error", NULL);
-	} else if (rc == MUC_NOT_OCCUPANT) {
-		conn_error(c, st, "modify", "not-acceptable", "not in the room");
-	} else if (rc == MUC_NO_NICK) {
-		conn_error(c, st, "cancel", "item-not-found", "no such occupant");
-	} else if (rc == MUC_FORBIDDEN) {
-		conn_error(c, st, "auth", "forbidden", private ? "the room allows no such "
-		    "private message" : is_subject(st) ? "not allowed to change the subject"
-		    : "no voice in this room");
-	}
+	if (no)
+		conn_error(c, st, no->type, no->cond, no->text);
 }
 
 struct forward_arg {

@@ -319,3 +319,118 @@ void muc_view_welcome(struct store *s, struct muc_view *v, const struct xml_node
 	muc_view_history(s, v, st, j->id, j->history);
 	send_subject(v, j->subject_nick, j->subject, j->subject_len);
 }
+
+char *muc_stored_presence(const struct xml_node *st, size_t *len)
+{
+	struct xml_node *p = xml_copy(st);
+	char *xml;
+
+	xml_unset(p, "from");
+	xml_unset(p, "to");
+	xml_remove_children(p, NS_MUC, "x");
+	xml_remove_children(p, NS_MUC_USER, "x");
+	xml = xml_string(p, len);
+	xml_free(p);
+	return xml;
+}
+
+const char *muc_join_password(const struct xml_node *st)
+{
+	struct xml_node *x = xml_child(st, NS_MUC, "x");
+	struct xml_node *pw = x ? xml_child(x, NS_MUC, "password") : NULL;
+	return pw ? xml_text(pw) : "";
+}
+
+static const struct muc_refusal join_refusals[] = {
+	{ MUC_CONFLICT, "cancel", "conflict", "that nick is taken" },
+	{ MUC_NOT_ALLOWED, "cancel", "not-allowed", "no such room, and rooms are made by "
+	  "the users muc_creators names" },
+	{ MUC_LOCKED, "cancel", "item-not-found", "the room is not configured yet" },
+	{ MUC_BANNED, "auth", "forbidden", "banned from the room" },
+	{ MUC_MEMBERS_ONLY, "auth", "registration-required", "the room is members-only" },
+	{ MUC_PASSWORD, "auth", "not-authorized", "the room needs its password" },
+	{ MUC_FULL, "wait", "service-unavailable", "the room is full" },
+	{ 0, NULL, NULL, NULL }
+};
+
+static const struct muc_refusal iq_refusals[] = {
+	{ MUC_FORBIDDEN, "auth", "forbidden", "not a privilege of yours in this room" },
+	{ MUC_NOT_ALLOWED, "cancel", "not-allowed", "that occupant's affiliation protects it" },
+	{ MUC_CONFLICT, "cancel", "conflict",
+	  "the room keeps an owner, and nobody bans oneself" },
+	{ MUC_NO_NICK, "cancel", "item-not-found", "no such occupant" },
+	{ MUC_NO_ROOM, "cancel", "item-not-found", "no such room" },
+	{ MUC_NOT_OCCUPANT, "modify", "not-acceptable", "not in the room" },
+	{ 0, NULL, NULL, NULL }
+};
+
+/* The entry of rc in table t, or NULL for an outcome that is no refusal. */
+static const struct muc_refusal *refusal_in(const struct muc_refusal *t, int rc)
+{
+	for (; t->cond; t++)
+		if (t->rc == rc)
+			return t;
+	return NULL;
+}
+
+const struct muc_refusal *muc_join_refusal(int rc)
+{
+	return refusal_in(join_refusals, rc);
+}
+
+const struct muc_refusal *muc_iq_refusal(int rc)
+{
+	return refusal_in(iq_refusals, rc);
+}
+
+/* XEP-0045 8.1: a groupchat message with a subject and no body sets
+ * the subject. */
+static int is_subject(const struct xml_node *st)
+{
+	return xml_child(st, NS_CLIENT, "subject") && !xml_child(st, NS_CLIENT, "body");
+}
+
+const struct muc_refusal *muc_message_in(struct store *s, const char *room, const char *self,
+    const char *full, const char *tonick, const struct xml_node *st)
+{
+	static const struct muc_refusal type = { 0, "cancel", "feature-not-implemented",
+		"only groupchat messages to the room, chat to an occupant" };
+	static const struct muc_refusal failed = { 0, "wait", "internal-server-error", NULL };
+	static const struct muc_refusal no_pm = { MUC_FORBIDDEN, "auth", "forbidden",
+		"the room allows no such private message" };
+	static const struct muc_refusal no_subject = { MUC_FORBIDDEN, "auth", "forbidden",
+		"not allowed to change the subject" };
+	static const struct muc_refusal no_voice = { MUC_FORBIDDEN, "auth", "forbidden",
+		"no voice in this room" };
+	const char *t = xml_get(st, "type");
+	int private = tonick[0] != '\0';
+	struct xml_node *m;
+	char sid[MUC_ID_MAX], *xml;
+	size_t len;
+	int rc;
+
+	if (t && !strcmp(t, "error"))
+		return NULL;
+	if (!t || strcmp(t, private ? "chat" : "groupchat"))
+		return &type;
+	m = xml_copy(st);
+	xml_unset(m, "from");
+	xml_unset(m, "to");
+	xml_remove_children(m, NS_SID, "stanza-id");
+	xml = xml_string(m, &len);
+	xml_free(m);
+	if (private)
+		rc = muc_private(s, room, self, full, tonick, xml, len, sid);
+	else if (is_subject(st))
+		rc = muc_subject(s, room, self, full, xml, len, sid);
+	else
+		rc = muc_message(s, room, self, full, xml, len, sid);
+	free(xml);
+	if (rc < 0) {
+		log_msg(LOG_ERR, "muc: %s", s->err);
+		return &failed;
+	}
+	if (rc == MUC_FORBIDDEN)
+		return private ? &no_pm : is_subject(st) ? &no_subject : &no_voice;
+	return rc == MUC_NOT_OCCUPANT || rc == MUC_NO_NICK ? muc_iq_refusal(rc) : NULL;
+}

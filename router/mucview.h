@@ -103,4 +103,31 @@ void muc_view_welcome(struct store *s, struct muc_view *v, const struct xml_node
 void muc_view_history(struct store *s, struct muc_view *v, const struct xml_node *st,
     const char *before, int room_max);
 
+/* The presence st as a room's log keeps it: no 'from', 'to', nor muc
+ * <x/> (malloc'd, *len bytes). */
+char *muc_stored_presence(const struct xml_node *st, size_t *len);
+/* The password in a join's <x xmlns='http://jabber.org/protocol/muc'/>,
+ * "" none; borrowed from st. */
+const char *muc_join_password(const struct xml_node *st);
+
+/* The stanza error that answers a script's outcome rc (XEP-0045
+ * 7.2.5-7.2.9 and 10.1.1 for a join; 7.4, 7.5, 7.8.2 and 8-10 for the
+ * rest), or NULL when rc is no refusal. */
+struct muc_refusal {
+	int rc;
+	const char *type, *cond, *text;
+};
+const struct muc_refusal *muc_join_refusal(int rc);
+const struct muc_refusal *muc_iq_refusal(int rc);
+
+/* A message st (type groupchat or chat) from session full, occupant self
+ * of room ("" not in it): to the room (tonick "") a groupchat message
+ * or, with a subject and no body, a subject change (XEP-0045 8.1); to
+ * occupant tonick a private message (7.5). One script decides. NULL
+ * when the room took it (or st is an error, which ends here), else the
+ * refusal to answer st with (a Redis failure is logged and refused as
+ * internal-server-error). */
+const struct muc_refusal *muc_message_in(struct store *s, const char *room, const char *self,
+    const char *full, const char *tonick, const struct xml_node *st);
+
 #endif

@@ -512,3 +512,8 @@ int config_serves(const struct config *c, const char *domain)
 			return 1;
 	return 0;
 }
+
+int config_federates(const struct config *c, const char *domain)
+{
+	return config_serves(c, domain) || (c->muc_domain[0] && !strcmp(domain, c->muc_domain));
+}

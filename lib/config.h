@@ -148,5 +148,8 @@ int config_s2s_allowed(const struct config *c, const char *domain);
 
 /* 1 if name (already lower-cased/prepped) is one of the served domains. */
 int config_serves(const struct config *c, const char *domain);
+/* 1 if domain speaks for this server to other domains: a served domain,
+ * or the conference domain (muc_domain), whose rooms remote users join. */
+int config_federates(const struct config *c, const char *domain);
 
 #endif

@@ -295,6 +295,19 @@ struct xml_node *xml_copy(const struct xml_node *n)
 	return c;
 }
 
+void xml_rename_ns(struct xml_node *n, const char *from, const char *to)
+{
+	struct xml_node *k;
+
+	if (n->ns && !strcmp(n->ns, from)) {
+		free(n->ns);
+		n->ns = xstrdup(to);
+	}
+	for (k = n->children; k; k = k->next)
+		if (k->name)
+			xml_rename_ns(k, from, to);
+}
+
 int xml_remove_children(struct xml_node *n, const char *ns, const char *name)
 {
 	struct xml_node **link = &n->children, *ch, *prev = NULL;

@@ -66,6 +66,10 @@ struct xml_node *xml_child(const struct xml_node *n, const char *ns, const char 
 /* Unlink and free every child element named name in namespace ns;
  * returns how many. */
 int xml_remove_children(struct xml_node *n, const char *ns, const char *name);
+/* n and the elements under it in namespace from move to namespace to
+ * (jabber:client and jabber:server, the same stanza on the two kinds of
+ * stream). */
+void xml_rename_ns(struct xml_node *n, const char *from, const char *to);
 /* First child element of any name. */
 struct xml_node *xml_first_element(const struct xml_node *n);
 /* Concatenated character data directly below n ("" if none); the pointer

@@ -281,7 +281,7 @@ int s2s_send(struct store *st, const struct config *cfg, const struct xml_node *
 	int r;
 
 	if (!to || !from || jid_parse(to, &t) == -1 || jid_parse(from, &f) == -1 ||
-	    !config_s2s_allowed(cfg, t.domain) || !config_serves(cfg, f.domain))
+	    !config_s2s_allowed(cfg, t.domain) || !config_federates(cfg, f.domain))
 		return XE_INVALID;
 	snprintf(route, sizeof route, "%s/%s", t.domain, f.domain);
 	xml = xml_string(stanza, NULL);
@@ -303,7 +303,8 @@ static int add_leased(const char *key, void *arg)
 
 	if (open && close && close > open && (size_t)(close - open) < sizeof route) {
 		snprintf(route, sizeof route, "%.*s", (int)(close - open - 1), open + 1);
-		strvec_add(arg, route);
+		if (strchr(route, '/'))     /* not a room's relay (mucremote.h) */
+			strvec_add(arg, route);
 	}
 	return 0;
 }

@@ -40,6 +40,7 @@
 #include "certid.h"
 #include "jid.h"
 #include "local.h"
+#include "mucin.h"
 #include "presence.h"
 #include "log.h"
 #include "random.h"
@@ -274,7 +275,7 @@ static int header(struct in *c, struct xml_node *root, const char *ns)
 	c->local[0] = c->from[0] = '\0';
 	if (domain_copy(c->from, xml_get(root, "from")) == -1)
 		c->from[0] = '\0';
-	if (to && domain_copy(c->local, to) == 0 && !config_serves(c->cfg, c->local))
+	if (to && domain_copy(c->local, to) == 0 && !config_federates(c->cfg, c->local))
 		c->local[0] = '\0';
 	if (!root->ns || strcmp(root->ns, NS_STREAMS) || strcmp(root->name, "stream"))
 		return open_error(c, "invalid-namespace", NULL);
@@ -404,7 +405,7 @@ static int db_result(struct in *c, struct xml_node *el)
 	if (domain_copy(remote, xml_get(el, "from")) == -1 ||
 	    domain_copy(local, xml_get(el, "to")) == -1)
 		return fail_stream(c, "improper-addressing", "db:result without from or to");
-	if (!config_serves(c->cfg, local))
+	if (!config_federates(c->cfg, local))
 		return db_answer(c, local, remote, "error", "cancel", "item-not-found");
 	if (!config_s2s_allowed(c->cfg, remote)) {
 		log_msg(LOG_NOTICE, "dialback from %s refused: not allowed by configuration", remote);
@@ -504,7 +505,7 @@ static int db_verify(struct in *c, struct xml_node *el)
 	xbuf_add_esc(o, recv, strlen(recv));
 	xbuf_adds(o, "' id='");
 	xbuf_add_esc(o, sid, strlen(sid));
-	if (!config_serves(c->cfg, orig)) {
+	if (!config_federates(c->cfg, orig)) {
 		xbuf_adds(o, "' type='error'><error type='cancel'><item-not-found xmlns='"
 		    NS_STANZAS "'/></error></db:verify>");
 		return 0;
@@ -618,7 +619,7 @@ static void stanza(struct in *c, struct xml_node *st)
 		fail_stream(c, "invalid-from", NULL);
 		goto out;
 	}
-	if (!config_serves(c->cfg, to->domain)) {
+	if (!config_federates(c->cfg, to->domain)) {
 		fail_stream(c, "host-unknown", NULL);
 		goto out;
 	}
@@ -630,6 +631,14 @@ static void stanza(struct in *c, struct xml_node *st)
 		/* An error could not be queued either: the stream ends, and the
 		 * peer knows its stanzas were not accepted (RFC 6120 4.9.3.8). */
 		fail_stream(c, "internal-server-error", "storage unavailable");
+		goto out;
+	}
+	if (c->cfg->muc_domain[0] && !strcmp(to->domain, c->cfg->muc_domain)) {
+		const struct muc_refusal *no = s2s_muc_in(c->st, c->cfg, st);
+		if (no && !strcmp(no->cond, "internal-server-error"))
+			fail_stream(c, "internal-server-error", "storage unavailable");
+		else if (no)
+			bounce_app(c, st, no->type, no->cond, NULL);
 		goto out;
 	}
 	if (!strcmp(st->name, "presence")) {

@@ -6,7 +6,14 @@
 #include "carbons.h"
 #include "mam.h"
 #include "jid.h"
+#include "log.h"
+#include "s2s.h"
 #include "xerr.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include <nettle/hmac.h>
 #include <stdlib.h>
@@ -100,4 +107,39 @@ enum route_outcome s2s_deliver_local(struct store *s, const struct config *cfg,
 	xbuf_free(&x);
 	xbuf_free(&delay);
 	return o;
+}
+
+/* The lease of name is held by a process of this host that no longer
+ * exists: free it. 1 if it was freed. */
+static int free_dead_lease(struct store *s, const struct config *cfg, const char *name)
+{
+	char n[STORE_MAX_GLOBAL_KEY], key[STORE_MAX_GLOBAL_KEY], host[256];
+	redisReply *r;
+	long pid = 0;
+	int dead = 0;
+
+	snprintf(n, sizeof n, "s2s:lease:{%s}", name);
+	store_global_key(s, n, key, sizeof key);
+	if (!(r = store_cmd(s, "GET %s", key)))
+		return 0;
+	if (r->type == REDIS_REPLY_STRING && sscanf(r->str, "%255s %ld", host, &pid) == 2 &&
+	    !strcmp(host, cfg->hostname) && pid > 0 && pid != (long)getpid() &&
+	    kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+		dead = 1;
+	freeReplyObject(r);
+	if (!dead || s2s_lease_release(s, name, host, pid) < 0)
+		return 0;
+	log_msg(LOG_NOTICE, "%s: took over the lease of process %ld, which is gone", name, pid);
+	return 1;
+}
+
+int s2s_lease_take(struct store *s, const struct config *cfg, const char *name, int ttl)
+{
+	int rc = s2s_lease(s, name, cfg->hostname, (long)getpid(), ttl);
+
+	if (rc == S2S_LEASE_OTHER && free_dead_lease(s, cfg, name))
+		rc = s2s_lease(s, name, cfg->hostname, (long)getpid(), ttl);
+	if (rc < 0)
+		log_msg(LOG_ERR, "%s: redis: %s", name, s->err);
+	return rc;
 }

@@ -39,4 +39,11 @@ void s2s_trust(const struct config *cfg, struct tls_trust *t);
 enum route_outcome s2s_deliver_local(struct store *s, const struct config *cfg,
     const struct xml_node *st);
 
+/* Take the lease of name (a route, or a room for its relay: s2s.h's
+ * s2s_lease) for this host and process, for ttl seconds; a lease held
+ * by a process of this host that no longer exists (killed with its
+ * dispatcher) is freed rather than waited for. S2S_LEASE_OURS,
+ * S2S_LEASE_OTHER, or a negative xerr (logged). */
+int s2s_lease_take(struct store *s, const struct config *cfg, const char *name, int ttl);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * xmpp-s2s-out - the outbound side of federation: the dispatcher that
- * starts one connection process per route with work (xmpp-s2s-out(8)).
+ * starts one connection process per route with work, and one relay per
+ * room with occupants on other domains (xmpp-s2s-out(8)).
  *
  * One dispatcher runs per host (systemd: xmpp-s2s-out.service). It
  * watches Redis for routes "REMOTE/LOCAL" with work (router/s2s.h: the
@@ -9,7 +10,10 @@
  * each route that has none of ours (outconn.c). A child holds the
  * route's lease while it lives, so that one process in the whole cluster
  * serves a route; one that finds the lease taken exits at once, and the
- * route is looked at again later (the holder may die). A child that
+ * route is looked at again later (the holder may die). The rooms
+ * (router/mucremote.h: their set, read with the routes, and the wake-up
+ * "room ROOM") get a child each the same way, their relay
+ * (roomrelay.c). A child that
  * fails is started again after a backoff (DISPATCH_BACKOFF_MIN seconds,
  * doubling to DISPATCH_BACKOFF_MAX) while its route still has work.
  *
@@ -19,7 +23,9 @@
  */
 #include "config.h"
 #include "log.h"
+#include "mucremote.h"
 #include "outconn.h"
+#include "roomrelay.h"
 #include "s2s.h"
 #include "store.h"
 #include "strvec.h"
@@ -51,7 +57,7 @@
 #define DISPATCH_ROUTE_MAX    S2S_ROUTE_MAX
 
 struct child {
-	char route[DISPATCH_ROUTE_MAX];
+	char route[DISPATCH_ROUTE_MAX];     /* a route "REMOTE/LOCAL", or a room */
 	pid_t pid;                  /* 0: none running */
 	time_t not_before;          /* no new child before this (backoff) */
 	int backoff;                /* seconds of the last backoff; 0 none */
@@ -98,7 +104,8 @@ static struct child *child_of(const char *route, int add)
 	return &children[nchildren++];
 }
 
-/* The child's life: serve one route, then exit with outconn's status. */
+/* The child's life: serve one route (or relay one room: a name without
+ * '/'), then exit with outconn's status. */
 static void child_main(const char *route)
 {
 	static char r[DISPATCH_ROUTE_MAX];
@@ -110,7 +117,7 @@ static void child_main(const char *route)
 	free(children);
 	children = NULL;
 	signal(SIGCHLD, SIG_DFL);
-	rc = outconn_run(&cfg, r, &stop);
+	rc = strchr(r, '/') ? outconn_run(&cfg, r, &stop) : roomrelay_run(&cfg, r, &stop);
 	exit(rc);
 }
 
@@ -132,13 +139,14 @@ static void start(struct child *c, time_t now)
 	log_msg(LOG_INFO, "%s: started connection process %ld", c->route, (long)pid);
 }
 
-/* route has work: start a child for it unless one runs or backs off. */
+/* route (or room) has work: start a child for it unless one runs or
+ * backs off. */
 static void consider(const char *route, time_t now)
 {
 	struct child *c;
 
-	if (!strchr(route, '/'))
-		return;                /* not a route (router/s2s.h) */
+	if (!strchr(route, '/') && !strchr(route, '@'))
+		return;                /* neither a route (router/s2s.h) nor a room */
 	if (!(c = child_of(route, 1)) || c->pid)
 		return;
 	if (now < c->not_before) {
@@ -206,13 +214,13 @@ fail:
 	return -1;
 }
 
-/* Every route with work. -1 if Redis is gone. */
+/* Every route with work, every room to relay. -1 if Redis is gone. */
 static int scan(time_t now)
 {
 	struct strvec v = { 0 };
 	size_t i;
 
-	if (s2s_domains(&st, &v) < 0) {
+	if (s2s_domains(&st, &v) < 0 || muc_remote_rooms(&st, &v) < 0) {
 		log_msg(LOG_ERR, "redis: %s", st.err);
 		strvec_free(&v);
 		return -1;
@@ -235,12 +243,17 @@ static int read_wakes(time_t now)
 			return -1;
 		if (!r)
 			return 0;
-		/* "close ROUTE" is for the route's connection, not work. */
+		/* "close ROUTE" is for the route's connection, not work;
+		 * "room ROOM" names a room to relay. */
 		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
 		    r->element[2]->type == REDIS_REPLY_STRING &&
-		    !strcmp(r->element[0]->str, "message") &&
-		    strncmp(r->element[2]->str, S2S_CLOSE_PREFIX, sizeof S2S_CLOSE_PREFIX - 1))
-			consider(r->element[2]->str, now);
+		    !strcmp(r->element[0]->str, "message")) {
+			const char *m = r->element[2]->str;
+			if (!strncmp(m, MUC_REMOTE_WAKE_PREFIX, sizeof MUC_REMOTE_WAKE_PREFIX - 1))
+				consider(m + sizeof MUC_REMOTE_WAKE_PREFIX - 1, now);
+			else if (strncmp(m, S2S_CLOSE_PREFIX, sizeof S2S_CLOSE_PREFIX - 1))
+				consider(m, now);
+		}
 		freeReplyObject(r);
 	}
 }

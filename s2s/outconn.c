@@ -15,6 +15,7 @@
 #include "io.h"
 #include "jid.h"
 #include "local.h"
+#include "mucin.h"
 #include "log.h"
 #include "route.h"
 #include "s2s.h"
@@ -175,21 +176,6 @@ static int read_wake(struct oc *c)
 
 /* The namespace a parsed envelope body carries (xml_parse_string reads it
  * as jabber:client) becomes the stream's, as an inbound stanza's would. */
-static void to_server_ns(struct xml_node *n)
-{
-	struct xml_node *k;
-
-	if (n->ns && !strcmp(n->ns, NS_CLIENT)) {
-		free(n->ns);
-		n->ns = strdup(NS_SERVER);
-		if (!n->ns)
-			abort();
-	}
-	for (k = n->children; k; k = k->next)
-		if (k->name)
-			to_server_ns(k);
-}
-
 /* Answer st (an envelope's stanza) to its local sender with condition
  * (type etype), unless it is an error or presence itself: those are
  * dropped, as RFC 6120 8.3.1 and 6121 say. */
@@ -209,10 +195,17 @@ static void bounce(struct oc *c, struct xml_node *st, const char *etype, const c
 	}
 	snprintf(f, sizeof f, "%s", from);
 	snprintf(t, sizeof t, "%s", to);
+	if (!strcmp(c->local, c->cfg->muc_domain)) {
+		/* From a room to an occupant of REMOTE: it is gone. */
+		char room[JID_MAX];
+		snprintf(room, sizeof room, "%.*s", (int)strcspn(f, "/"), f);
+		s2s_muc_gone(&c->st, room, t);
+		return;
+	}
 	xml_set(st, "from", t);
 	xml_set(st, "to", f);
 	xml_set(st, "type", "error");
-	to_server_ns(st);
+	xml_rename_ns(st, NS_CLIENT, NS_SERVER);
 	e = xml_new_child(st, NS_SERVER, "error");
 	xml_set(e, "type", etype);
 	xml_new_child(e, "urn:ietf:params:xml:ns:xmpp-stanzas", condition);
@@ -768,32 +761,6 @@ static int lease(struct oc *c)
 	return s2s_lease(&c->st, c->route, c->cfg->hostname, (long)getpid(), OUTCONN_LEASE_TTL);
 }
 
-/* The lease is held by a process of this host that no longer exists (a
- * connection process killed with its dispatcher): free it rather than
- * wait for it to expire. 1 if it was freed. */
-static int free_dead_lease(struct oc *c)
-{
-	char name[STORE_MAX_GLOBAL_KEY], key[STORE_MAX_GLOBAL_KEY], host[256];
-	redisReply *r;
-	long pid = 0;
-	int dead = 0;
-
-	snprintf(name, sizeof name, "s2s:lease:{%s}", c->route);
-	store_global_key(&c->st, name, key, sizeof key);
-	if (!(r = store_cmd(&c->st, "GET %s", key)))
-		return 0;
-	if (r->type == REDIS_REPLY_STRING && sscanf(r->str, "%255s %ld", host, &pid) == 2 &&
-	    !strcmp(host, c->cfg->hostname) && pid > 0 && pid != (long)getpid() &&
-	    kill((pid_t)pid, 0) == -1 && errno == ESRCH)
-		dead = 1;
-	freeReplyObject(r);
-	if (!dead || s2s_lease_release(&c->st, c->route, host, pid) < 0)
-		return 0;
-	log_msg(LOG_NOTICE, "%s: took over the lease of process %ld, which is gone", c->route,
-	    pid);
-	return 1;
-}
-
 /* Split "REMOTE/LOCAL"; -1 if it is not a route this server may serve. */
 static int parse_route(struct oc *c)
 {
@@ -1036,13 +1003,9 @@ int outconn_run(const struct config *cfg, const char *route, volatile sig_atomic
 		free(c);
 		return OUTCONN_EXIT_FAIL;
 	}
-	rc = lease(c);
-	if (rc == S2S_LEASE_OTHER && free_dead_lease(c))
-		rc = lease(c);
+	rc = s2s_lease_take(&c->st, cfg, route, OUTCONN_LEASE_TTL);
 	if (rc != S2S_LEASE_OURS) {
-		if (rc < 0)
-			log_msg(LOG_ERR, "%s: redis: %s", route, c->st.err);
-		else
+		if (rc >= 0)
 			log_msg(LOG_INFO, "%s: served by another process", route);
 		store_close(&c->st);
 		free(c);
@@ -1051,7 +1014,7 @@ int outconn_run(const struct config *cfg, const char *route, volatile sig_atomic
 	if (subscribe_wake(c) == -1)
 		log_msg(LOG_WARNING, "%s: no wake-ups (redis subscriber): polling", route);
 	c->ncerts = io_cert_specs(cfg, c->certs, TLS_MAX_CERTS);
-	if (parse_route(c) == -1 || !config_serves(cfg, c->local) ||
+	if (parse_route(c) == -1 || !config_federates(cfg, c->local) ||
 	    !config_s2s_allowed(cfg, c->remote)) {
 		failf(c, OC_FAIL_NOTFOUND, "not a route this server may serve");
 		rc = give_up(c);

@@ -65,3 +65,35 @@ def test_idle_only_without_work(r):
     r("DEL", gkey("s2s:verify:{%s}" % D))
     assert idle(r) == ["idle"]
     assert r("SMEMBERS", gkey("s2s:domains")) == []
+
+
+ROOM = "lounge@rooms.a.test"
+
+
+def remote_sync(r, full, old, new):
+    return r.eval("muc_remote_sync", [gkey("{%s}:remote" % ROOM), gkey("s2s:rooms")],
+                  [ROOM, full, old, new])
+
+
+def test_remote_occupant_written_only_as_read(r):
+    """muc_remote_sync (router/mucremote.h): the relay's write lands only
+    on the entry it read, so a join meanwhile is never undone; a room
+    left without occupants of other domains is unmarked, not before."""
+    h = gkey("{%s}:remote" % ROOM)
+    r("HSET", h, "bob@b.test/b", "1-0 participant 0 bob")
+    r("SADD", gkey("s2s:rooms"), ROOM)
+    assert remote_sync(r, "bob@b.test/b", "1-0 participant 0 bob",
+                       "2-0 participant 0 bob") == ["busy"]
+    assert r("HGET", h, "bob@b.test/b") == "2-0 participant 0 bob"
+    # A join rewrote the entry after the relay read it: the stale write
+    # and the stale removal both leave it.
+    r("HSET", h, "bob@b.test/b", "9-0 participant 0 bob")
+    assert remote_sync(r, "bob@b.test/b", "2-0 participant 0 bob",
+                       "3-0 participant 0 bob") == ["busy"]
+    assert remote_sync(r, "bob@b.test/b", "2-0 participant 0 bob", "") == ["busy"]
+    assert r("HGET", h, "bob@b.test/b") == "9-0 participant 0 bob"
+    assert r("SMEMBERS", gkey("s2s:rooms")) == [ROOM]
+    # The last one out: removed, and the room unmarked.
+    assert remote_sync(r, "bob@b.test/b", "9-0 participant 0 bob", "") == ["idle"]
+    assert not r("EXISTS", h)
+    assert r("SMEMBERS", gkey("s2s:rooms")) == []

@@ -16,6 +16,7 @@ slixmpp clients, subscriptions decided by the test:
 - XEP-0191: alice blocks bob; his next message is refused, with an error
   back to him across the federation.
 """
+import asyncio
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -24,7 +25,7 @@ import clients as C
 import im_helpers as H
 from harness import SANITIZER_MARKS
 from im_helpers import PW, NS_CLIENT
-from s2s_harness import _lua as _lua_str, federation, pki  # noqa: F401 (fixtures)
+from s2s_harness import _lua as _lua_str, federation, pki, wait_for  # noqa: F401 (fixtures)
 from test_s2s_out import Dispatcher
 
 NS_ROSTER = 'jabber:iq:roster'
@@ -246,3 +247,101 @@ def test_local_user_in_a_remote_room(federation):
             assert fed.run_clients(go, timeout=90)
     finally:
         out.stop()
+
+
+def test_remote_user_in_a_local_room(federation):
+    """bob@b.test (Prosody) joins lounge@rooms.a.test, a room of xmppd's
+    conference domain that alice@a.test made: bob gets alice's presence,
+    his own (110) and the room's history and subject; alice sees him
+    come; groupchat both ways, a private message to him, a nick change,
+    then his exit. His occupancy is relayed by xmpp-s2s-out (the room's
+    relay, which ends with his exit), and his join and messages come in
+    through xmpp-s2s-in: the same scripts as a local occupant's."""
+    import muc_helpers as M
+    fed = federation
+    p = fed.prosody('b.test', secure_auth=True)
+    p.adduser('bob', PW)
+    fed.start()
+    crt, key = fed.pki.cert('a.test', names=['a.test', 'rooms.a.test'])
+    x, out = xmppd_with_both_sides(fed, 'a.test', tls_cert=crt, tls_key=key,
+                                   muc_domain='rooms.a.test')
+    fed.publish('rooms.a.test', x.host, x.s2s_port)
+    fed.restart_dns()
+    x.adduser('alice@a.test', PW)
+    room = 'lounge@rooms.a.test'
+    muc = '<x xmlns="http://jabber.org/protocol/muc"/>'
+
+    def codes(el):
+        return M.x_of(el)[1]
+
+    async def go():
+        a = H.IM('alice@a.test/a', PW, plugins=M.PLUGINS)
+        b = H.IM('bob@b.test/b', PW)
+        assert (await a.login(x.port, host=x.host, timeout=10)).session_started
+        assert (await b.login(p.c2s_port, host=p.addr, timeout=10)).session_started
+        a.xmpp.send_presence()
+        b.xmpp.send_presence()
+        await M.create_room(a, 'alice', room=room)
+        a.xmpp.send_message(mto=room, mbody='before bob', mtype='groupchat')
+        await a.wait1(H.body_is('before bob'), timeout=10)
+        pr = b.xmpp.make_presence(pto=room + '/bob')
+        pr.append(ET.fromstring(muc))
+        pr.send()
+        # The welcome, in XEP-0045 7.2.3's order: alice, bob himself, the
+        # history, the subject.
+        al = await b.wait1(H.is_('presence', from_=room + '/alice'), timeout=30)
+        assert M.x_of(al)[0]['affiliation'] == 'owner'
+        me = await b.wait1(H.is_('presence', from_=room + '/bob'), timeout=10)
+        assert '110' in codes(me) and me.get('to') == 'bob@b.test/b'
+        old = await b.wait1(H.body_is('before bob'), timeout=10)
+        assert old.find(H.q('urn:xmpp:delay', 'delay')) is not None
+        await b.wait1(lambda e: e.find(H.q(NS_CLIENT, 'subject')) is not None, timeout=10)
+        order = [e for e in b.received if e.get('from', '').startswith(room)]
+        assert order.index(al) < order.index(me) < order.index(old)
+        seen = await a.wait1(H.is_('presence', from_=room + '/bob'), timeout=10)
+        assert M.x_of(seen)[0]['jid'] == 'bob@b.test/b'     # alice owns it
+        # groupchat both ways, each reflected to its sender
+        b.xmpp.send_message(mto=room, mbody='hello from b', mtype='groupchat')
+        m = await a.wait1(H.body_is('hello from b'), timeout=20)
+        assert m.get('from') == room + '/bob' and m.get('type') == 'groupchat'
+        await b.wait1(H.body_is('hello from b'), timeout=20)
+        a.xmpp.send_message(mto=room, mbody='hello from a', mtype='groupchat')
+        m = await b.wait1(H.body_is('hello from a'), timeout=20)
+        assert m.get('from') == room + '/alice'
+        assert m.find(H.q('urn:xmpp:sid:0', 'stanza-id')).get('by') == room
+        # a private message to his nick
+        a.xmpp.send_message(mto=room + '/bob', mbody='just you', mtype='chat')
+        m = await b.wait1(H.body_is('just you'), timeout=20)
+        assert m.get('from') == room + '/alice'
+        # a nick change (XEP-0045 7.6): 303 with the new nick, then his
+        # messages under it
+        b.xmpp.send_presence(pto=room + '/robert')
+        ch = await a.wait1(H.both(H.is_('presence', from_=room + '/bob', type='unavailable'),
+                                  lambda e: '303' in codes(e)), timeout=20)
+        assert M.x_of(ch)[0]['nick'] == 'robert'
+        await b.wait1(H.both(H.is_('presence', from_=room + '/bob', type='unavailable'),
+                             lambda e: '303' in codes(e) and '110' in codes(e)), timeout=20)
+        await b.wait1(H.is_('presence', from_=room + '/robert'), timeout=20)
+        b.xmpp.send_message(mto=room, mbody='renamed', mtype='groupchat')
+        m = await a.wait1(H.body_is('renamed'), timeout=20)
+        assert m.get('from') == room + '/robert'
+        # his exit: alice sees it, and so does he (110)
+        b.xmpp.send_presence(pto=room + '/robert', ptype='unavailable')
+        await a.wait1(H.is_('presence', from_=room + '/robert', type='unavailable'),
+                      timeout=20)
+        await b.wait1(H.both(H.is_('presence', from_=room + '/robert', type='unavailable'),
+                             lambda e: '110' in codes(e)), timeout=20)
+        # nothing of the room reaches him any more
+        a.xmpp.send_message(mto=room, mbody='after bob', mtype='groupchat')
+        await a.wait1(H.body_is('after bob'), timeout=10)
+        await asyncio.sleep(1)
+        assert not any('after bob' in ET.tostring(e).decode() for e in b.received)
+        return True
+
+    with fed.explain(('xmpp-s2s-out', out.log), ('xmppd', x.log)):
+        assert fed.run_clients(go, timeout=120)
+        # The relay saw him out, unmarked the room and ended.
+        wait_for(lambda: 'no occupant of another domain left' in out.log(), 15,
+                 "the room's relay to end")
+        assert not x.redis('HLEN', 'xmpp:{%s}:remote' % room)
+        assert not x.redis('SMEMBERS', 'xmpp:s2s:rooms')

@@ -227,7 +227,91 @@ static const struct int_key int_keys[] = {
 	INT_KEY(s2s_timeout, 5, 86400),
 	INT_KEY(s2s_idle_timeout, 5, 86400),
 	INT_KEY(s2s_queue_max, 1, 10000000),
+	/* the ranges of the client's keys; an s2s_limit line's too */
+	{ "s2s_max_read_rate", 1024, 1L << 30, offsetof(struct config, s2s_default.read_rate),
+	  KEY_LONG },
+	{ "s2s_max_read_burst", 4096, 1L << 30, offsetof(struct config, s2s_default.read_burst),
+	  KEY_LONG },
+	{ "s2s_max_stanza_size", 1024, 16L * 1024 * 1024,
+	  offsetof(struct config, s2s_default.max_stanza_size), KEY_SIZE },
 };
+
+/* The numeric key named name, or NULL. */
+static const struct int_key *int_key(const char *name)
+{
+	size_t i;
+	for (i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++)
+		if (!strcmp(name, int_keys[i].name))
+			return &int_keys[i];
+	return NULL;
+}
+
+/* v as a value of numeric key name, within its range: 0, or -1. */
+static int parse_key_value(const char *name, const char *v, long *out)
+{
+	const struct int_key *ik = int_key(name);
+	return ik ? parse_int(v, ik->lo, ik->hi, out) : -1;
+}
+
+/* "DOMAIN RATE BURST STANZA": what that remote domain's server may send,
+ * each number within the range of s2s_max_read_rate, s2s_max_read_burst,
+ * s2s_max_stanza_size, or "-" for theirs. One line per domain. */
+static int parse_s2s_limit(struct config *c, char *v)
+{
+	static const char *const keys[] = { "s2s_max_read_rate", "s2s_max_read_burst",
+	    "s2s_max_stanza_size" };
+	long n[3];
+	char *dom, *w, *save = NULL;
+	struct config_s2s_limit *l;
+	struct jid j;
+	int i;
+
+	if (c->ns2s_limits == CONFIG_MAX_S2S_LIMITS)
+		return -1;
+	l = &c->s2s_limits[c->ns2s_limits];
+	dom = strtok_r(v, " \t", &save);
+	if (!dom || jid_parse(dom, &j) == -1 || j.node[0] || j.resource[0] ||
+	    strlen(j.domain) >= sizeof l->domain)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		w = strtok_r(NULL, " \t", &save);
+		if (!w)
+			return -1;
+		n[i] = 0;                    /* "-": config_s2s_limits fills it in */
+		if (strcmp(w, "-") && parse_key_value(keys[i], w, &n[i]) == -1)
+			return -1;
+	}
+	if (strtok_r(NULL, " \t", &save))
+		return -1;
+	for (i = 0; i < c->ns2s_limits; i++)
+		if (!strcmp(c->s2s_limits[i].domain, j.domain))
+			return -1;           /* two lines: which one was meant? */
+	strcpy(l->domain, j.domain);
+	l->lim.read_rate = n[0];
+	l->lim.read_burst = n[1];
+	l->lim.max_stanza_size = (size_t)n[2];
+	c->ns2s_limits++;
+	return 0;
+}
+
+struct config_s2s_limits config_s2s_limits(const struct config *c, const char *domain)
+{
+	struct config_s2s_limits l = { 0, 0, 0 };
+	int i;
+
+	for (i = 0; domain && i < c->ns2s_limits; i++)
+		if (!strcmp(c->s2s_limits[i].domain, domain))
+			l = c->s2s_limits[i].lim;
+	if (!l.read_rate)
+		l.read_rate = c->s2s_default.read_rate ? c->s2s_default.read_rate : c->max_read_rate;
+	if (!l.read_burst)
+		l.read_burst = c->s2s_default.read_burst ? c->s2s_default.read_burst :
+		    c->max_read_burst;
+	if (!l.max_stanza_size)
+		l.max_stanza_size = c->s2s_default.max_stanza_size ?
+		    c->s2s_default.max_stanza_size : c->max_stanza_size;
+	return l;
+}
 
 /* muc_domain, upload_domain: one domain name, lower-cased, none of the
  * served domains nor the other service's (each service is a domain of
@@ -363,7 +447,7 @@ int config_upload_type(const struct config *c, const char *ctype)
 
 static int config_set(struct config *c, const char *k, char *v)
 {
-	size_t i;
+	const struct int_key *ik;
 	long n;
 	if (!strcmp(k, "domain"))
 		return parse_domains(c, v);
@@ -414,23 +498,22 @@ static int config_set(struct config *c, const char *k, char *v)
 		return copy_str(c->s2s_ca_file, sizeof c->s2s_ca_file, v);
 	if (!strcmp(k, "s2s_resolver"))
 		return strpbrk(v, " \t") ? -1 : copy_str(c->s2s_resolver, sizeof c->s2s_resolver, v);
+	if (!strcmp(k, "s2s_limit"))
+		return parse_s2s_limit(c, v);
 	if (!strcmp(k, "hostname"))
 		return strpbrk(v, " \t") ? -1 : copy_str(c->hostname, sizeof c->hostname, v);
-	for (i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++) {
-		const struct int_key *ik = &int_keys[i];
-		if (strcmp(k, ik->name))
-			continue;
-		if (parse_int(v, ik->lo, ik->hi, &n) == -1)
-			return -1;
-		if (ik->kind == KEY_SIZE)
-			*(size_t *)((char *)c + ik->off) = (size_t)n;
-		else if (ik->kind == KEY_LONG)
-			*(long *)((char *)c + ik->off) = n;
-		else
-			*(int *)((char *)c + ik->off) = (int)n;
-		return 0;
-	}
-	return -2;
+	ik = int_key(k);
+	if (!ik)
+		return -2;
+	if (parse_int(v, ik->lo, ik->hi, &n) == -1)
+		return -1;
+	if (ik->kind == KEY_SIZE)
+		*(size_t *)((char *)c + ik->off) = (size_t)n;
+	else if (ik->kind == KEY_LONG)
+		*(long *)((char *)c + ik->off) = n;
+	else
+		*(int *)((char *)c + ik->off) = (int)n;
+	return 0;
 }
 
 const char *config_path(const char *path)

@@ -24,6 +24,8 @@
 #define CONFIG_MAX_EXEMPT    64      /* auth_exempt ranges, all lines together */
 #define CONFIG_MAX_RESUME    86400   /* resume_timeout's ceiling, seconds */
 #define CONFIG_MAX_UPLOAD    (1L << 40) /* upload_max_size's and upload_quota's ceiling, bytes */
+#define CONFIG_MAX_S2S_LIMITS 32     /* s2s_limit lines: remote domains with
+                                        limits of their own */
 
 /* registration: who may create an account in-band (XEP-0077). */
 enum config_registration {
@@ -36,6 +38,21 @@ struct config_tls_domain {
 	char domain[CONFIG_MAX_DOMAIN];
 	char cert[CONFIG_MAX_PATH];
 	char key[CONFIG_MAX_PATH];
+};
+
+/* What one remote domain's server may send an inbound stream
+ * (xmpp-s2s-in). In struct config, 0 means "not set here": read them
+ * through config_s2s_limits(), which fills those in. */
+struct config_s2s_limits {
+	long read_rate;                      /* bytes/s on average */
+	long read_burst;                     /* bytes at once */
+	size_t max_stanza_size;              /* bytes of one top-level element */
+};
+
+/* "s2s_limit = DOMAIN RATE BURST STANZA" */
+struct config_s2s_limit {
+	char domain[CONFIG_MAX_DOMAIN];      /* prepped as JID domains are */
+	struct config_s2s_limits lim;
 };
 
 /* config_load() zeroes the scalars and short strings (up to tls_cert) and
@@ -91,6 +108,10 @@ struct config {
 	int s2s_timeout;                     /* seconds before a queued stanza is bounced */
 	int s2s_idle_timeout;                /* seconds an idle outbound stream stays */
 	int s2s_queue_max;                   /* stanzas queued per remote domain */
+	struct config_s2s_limits s2s_default; /* s2s_max_read_rate, s2s_max_read_burst,
+	                                        s2s_max_stanza_size; 0: the
+	                                        client's (max_read_rate ...) */
+	int ns2s_limits;                     /* "s2s_limit" lines */
 	char hostname[256];                  /* this host's name in session records */
 	/* not zeroed from here on (see above) */
 	char tls_cert[CONFIG_MAX_STR];
@@ -116,6 +137,7 @@ struct config {
 	char domains[CONFIG_MAX_DOMAINS][CONFIG_MAX_DOMAIN];
 	struct config_tls_domain tls_domains[CONFIG_MAX_DOMAINS];
 	struct netaddr_range auth_exempt[CONFIG_MAX_EXEMPT];
+	struct config_s2s_limit s2s_limits[CONFIG_MAX_S2S_LIMITS];
 };
 
 /* The file config_load reads for path: path itself, else $XMPP_CONFIG,
@@ -145,6 +167,14 @@ int config_upload_type(const struct config *c, const char *ctype);
  * federation is on, the domain is not served here, s2s_deny does not
  * name it and s2s_allow is empty or does. */
 int config_s2s_allowed(const struct config *c, const char *domain);
+
+/* The limits on what remote domain's server sends (domain lower-cased;
+ * NULL: a stream that has authenticated no domain yet): its s2s_limit
+ * line, each field that line leaves out ("-") or a domain without a line
+ * taking s2s_max_read_rate, s2s_max_read_burst, s2s_max_stanza_size, and
+ * each of those that is not set the client's max_read_rate,
+ * max_read_burst, max_stanza_size. Every field of the answer is set. */
+struct config_s2s_limits config_s2s_limits(const struct config *c, const char *domain);
 
 /* 1 if name (already lower-cased/prepped) is one of the served domains. */
 int config_serves(const struct config *c, const char *domain);

@@ -25,3 +25,13 @@ int rate_take(struct rate *r, long n)
 	r->tokens -= (double)n;
 	return r->tokens < 0 ? -1 : 0;
 }
+
+void rate_set(struct rate *r, long per_sec, long burst)
+{
+	rate_take(r, 0);               /* credit the time since, at the old rate */
+	r->tokens += (double)(burst - r->burst);
+	if (r->tokens < 0)
+		r->tokens = 0;
+	r->per_sec = per_sec;
+	r->burst = burst;
+}

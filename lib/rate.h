@@ -18,5 +18,9 @@ struct rate {
 void rate_init(struct rate *r, long per_sec, long burst);
 /* Take n bytes: 0, or -1 once the peer has outrun the bucket. */
 int rate_take(struct rate *r, long n);
+/* New limits from now on. What the peer has used of its burst stays
+ * used: the bucket grows or shrinks by the change of burst, never below
+ * empty, so a peer that has spent nothing has the new burst at once. */
+void rate_set(struct rate *r, long per_sec, long burst);
 
 #endif

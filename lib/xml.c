@@ -699,6 +699,11 @@ void xml_stream_stop(struct xml_stream *s)
 	s->stop = 1;
 }
 
+void xml_stream_set_max_stanza(struct xml_stream *s, size_t max_stanza)
+{
+	s->lim.max_stanza = max_stanza;
+}
+
 static int is_xml_space(char ch)
 {
 	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';

@@ -122,5 +122,8 @@ int xml_stream_feed(struct xml_stream *s, const char *buf, size_t len, size_t *c
 void xml_stream_stop(struct xml_stream *s);
 /* A fresh document on the same stream (after SASL or STARTTLS). */
 int xml_stream_reset(struct xml_stream *s);
+/* The largest stanza from now on (also from a callback): what is
+ * already buffered of the current one counts against it. */
+void xml_stream_set_max_stanza(struct xml_stream *s, size_t max_stanza);
 
 #endif

@@ -31,6 +31,9 @@
  *       outbound (s2s_send)
  *   timers (tick): auth_timeout before any domain is authenticated,
  *     idle_timeout without input, each verification's deadline
+ *   limits: what the peer may send (read rate, stanza size) is
+ *     s2s_max_* until a domain is authenticated, then the tightest of
+ *     the authenticated domains' (apply_limits, config_s2s_limits)
  *
  * -T: direct TLS (XEP-0368): TLS from the first byte.
  * Exit status: 0 the stream ended, 100 usage, 111 system failure before
@@ -104,7 +107,7 @@ struct in {
 	struct store *st;
 	int store_ok;
 	struct s2s_stream s;
-	struct rate rate;                /* max_read_rate over the peer's bytes */
+	struct rate rate;                /* the read rate over the peer's bytes */
 	char peer[128];
 	char local[CONFIG_MAX_DOMAIN];   /* the peer header's 'to' */
 	char from[CONFIG_MAX_DOMAIN];    /* the peer header's 'from', or "" */
@@ -193,6 +196,30 @@ static int authed(const struct in *c, const char *remote, const char *local)
 	return 0;
 }
 
+/* What the peer may send once domains are authenticated: each limit the
+ * tightest of theirs (config_s2s_limits), so that piggybacking a domain
+ * never loosens another's. Until then the stream keeps the defaults it
+ * started with. */
+static void apply_limits(struct in *c)
+{
+	struct config_s2s_limits l = config_s2s_limits(c->cfg, c->auth[0].remote), d;
+	int i;
+
+	for (i = 1; i < c->nauth; i++) {
+		d = config_s2s_limits(c->cfg, c->auth[i].remote);
+		if (d.read_rate < l.read_rate)
+			l.read_rate = d.read_rate;
+		if (d.read_burst < l.read_burst)
+			l.read_burst = d.read_burst;
+		if (d.max_stanza_size < l.max_stanza_size)
+			l.max_stanza_size = d.max_stanza_size;
+	}
+	rate_set(&c->rate, l.read_rate, l.read_burst);
+	xml_stream_set_max_stanza(c->s.xs, l.max_stanza_size);
+	log_msg(LOG_INFO, "limits: %ld bytes/s, %ld at once, stanzas up to %zu bytes",
+	    l.read_rate, l.read_burst, l.max_stanza_size);
+}
+
 /* Record (remote, local) as authenticated: 0, or -1 when the set is full. */
 static int auth_add(struct in *c, const char *remote, const char *local, const char *how)
 {
@@ -210,6 +237,7 @@ static int auth_add(struct in *c, const char *remote, const char *local, const c
 	if (c->nauth == 1)
 		log_set_remote(remote, c->auth[0].how);
 	log_msg(LOG_INFO, "authenticated %s for %s by %s", remote, local, how);
+	apply_limits(c);
 	announce(c, time(NULL));
 	return 0;
 }
@@ -818,6 +846,7 @@ int main(int argc, char **argv)
 	static struct config cfg;
 	static struct store st;
 	static struct in c;
+	struct config_s2s_limits lim;
 	const char *cfgpath = NULL;
 	int opt, direct = 0, flags;
 	char err[512];
@@ -850,10 +879,12 @@ int main(int argc, char **argv)
 	c.cfg = &cfg;
 	c.st = &st;
 	c.opened = c.last_input = time(NULL);
-	if (s2s_stream_init(&c.s, STDIN_FILENO, STDOUT_FILENO, cfg.max_stanza_size, cfg.max_depth,
+	/* No domain authenticated yet: the defaults (apply_limits). */
+	lim = config_s2s_limits(&cfg, NULL);
+	if (s2s_stream_init(&c.s, STDIN_FILENO, STDOUT_FILENO, lim.max_stanza_size, cfg.max_depth,
 	    cfg.max_attrs, &stream_cb, &c) == -1)
 		refuse(c.s.err);
-	rate_init(&c.rate, cfg.max_read_rate, cfg.max_read_burst);
+	rate_init(&c.rate, lim.read_rate, lim.read_burst);
 	c.s.limit = &c.rate;
 	log_msg(LOG_INFO, "connect%s", direct ? " (direct TLS)" : "");
 	c.store_ok = store_open_config(&st, &cfg) == 0;

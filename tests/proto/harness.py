@@ -186,7 +186,8 @@ class Server:
         harness's Netns.prefix(): the listener and its handlers then live
         in the test's network namespace); host: the address listeners bind
         (with wrap, one of that namespace's); conf: xmpp.conf lines
-        (True/False become yes/no)."""
+        (True/False become yes/no; a list, one line per item, for keys
+        given on several lines)."""
         self.dir = tempfile.mkdtemp(prefix="xmppd-test-")   # short: unix socket paths
         self.redis_args = [str(a) for a in redis_args]
         self.handler_cmd = [str(a) for a in handler_cmd] if handler_cmd else \
@@ -224,7 +225,8 @@ class Server:
     def start(self):
         with open(self.conf_path, "w") as f:
             for k, v in self.conf.items():
-                f.write("%s = %s\n" % (k, v))
+                for one in v if isinstance(v, list) else [v]:
+                    f.write("%s = %s\n" % (k, one))
         self.start_redis()
         for i in range(self.nlisteners):
             self._start_listener(i)

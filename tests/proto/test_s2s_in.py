@@ -477,6 +477,101 @@ def test_errors_and_answers_queued_outbound(fed):
     assert "%s/localhost" % REMOTE in s.redis("SMEMBERS", "xmpp:s2s:domains")
 
 
+# ---- limits per remote domain ----
+
+def sasl_stream(server, domain):
+    """A stream that has authenticated domain by SASL EXTERNAL with its
+    certificate, reopened after <success/>."""
+    raw, _, _ = connect(server, cert=domain, frm=domain)
+    ev, el = sasl_external(raw, domain)
+    assert ev == "element" and el.tag == q(NS_SASL, "success"), describe(ev, el)
+    raw.restart()
+    s2s_open(raw, frm=domain)
+    return raw
+
+
+def chat(domain, size, mid="m"):
+    """A message from bob@domain to alice@localhost, size bytes long."""
+    head = "<message from='bob@%s/r' to='alice@localhost' type='chat' id='%s'><body>" % (
+        domain, mid)
+    tail = "</body></message>"
+    return head + "x" * (size - len(head) - len(tail)) + tail
+
+
+def test_s2s_defaults_before_authentication(fed):
+    """s2s_max_read_burst and s2s_max_stanza_size hold for a stream that
+    has authenticated nothing, while the client's keys stay larger: 64
+    KiB at once against a 4 KiB burst, a 2000-byte <db:verify/> against
+    1024 bytes, are each policy-violation."""
+    s = fed(s2s_max_read_burst=4096, s2s_max_stanza_size=1024)
+    raw = s.raw(1)
+    s2s_open(raw)
+    raw.send("<!-- %s -->" % ("x" * 65536))
+    expect_stream_error(raw, "policy-violation")
+    raw, _, _ = connect(s)
+    raw.send("<db:verify from='%s' to='localhost' id='sid-1'>%s</db:verify>" % (
+        REMOTE, "0" * 2000))
+    expect_stream_error(raw, "policy-violation")
+
+
+def test_stanza_size_per_domain(fed):
+    """s2s_limit gives remote.test a stanza size of 1024 bytes: its 2000
+    bytes are policy-violation once it is authenticated, while other.test
+    (the defaults) passes the same stanza, and remote.test's small one
+    is delivered."""
+    s = fed(s2s_limit=["%s - - 1024" % REMOTE])
+    alice = online(s, "alice@localhost")
+    other = sasl_stream(s, "other.test")
+    other.send(chat("other.test", 2000, "o1"))
+    raw_wait(alice, is_("message", from_="bob@other.test/r"))
+    raw = sasl_stream(s, REMOTE)
+    raw.send(chat(REMOTE, 500, "r1"))
+    raw_wait(alice, is_("message", from_="bob@%s/r" % REMOTE))
+    raw.send(chat(REMOTE, 2000, "r2"))
+    expect_stream_error(raw, "policy-violation")
+    assert "stanzas up to 1024 bytes" in s.log(), s.log()[-4000:]
+
+
+def test_read_rate_per_domain(fed):
+    """The existing read-rate check (a flood over the burst is
+    policy-violation, test_reading_too_fast_ends_the_stream) with the
+    domain's numbers: remote.test's s2s_limit of 1024 bytes/s and 4096
+    at once refuses a 64 KiB message that other.test, under the
+    defaults, gets delivered; s2s_max_read_burst (8 KiB) would refuse
+    it too, so other.test's own line lifts it."""
+    s = fed(s2s_max_read_burst=8192, s2s_limit=["%s 1024 4096 -" % REMOTE,
+                                                 "other.test - 1048576 -"])
+    alice = online(s, "alice@localhost")
+    other = sasl_stream(s, "other.test")
+    other.send(chat("other.test", 65536, "o1"))
+    m = raw_wait(alice, is_("message", from_="bob@other.test/r"))
+    assert len(m.findtext("{jabber:client}body")) > 65000
+    raw = sasl_stream(s, REMOTE)
+    raw.send(chat(REMOTE, 65536, "r1"))
+    expect_stream_error(raw, "policy-violation")
+
+
+def test_piggybacked_domain_tightens_the_stream(fed):
+    """A stream authenticated for remote.test (default limits) that also
+    authenticates other.test by dialback (XEP-0220 piggybacking) holds to
+    other.test's smaller stanza size, for remote.test's stanzas too."""
+    s = fed(s2s_secure=False, s2s_limit=["other.test - - 1024"])
+    alice = online(s, "alice@localhost")
+    raw, _, _ = connect(s, cert=REMOTE)
+    raw.send("<db:result from='%s' to='localhost'>k</db:result>" % REMOTE)
+    assert expect_el(raw, q(NS_DB, "result")).get("type") == "valid"
+    raw.send(chat(REMOTE, 2000, "r1"))
+    raw_wait(alice, is_("message", from_="bob@%s/r" % REMOTE))
+    raw.send("<db:result from='other.test' to='localhost'>key-two</db:result>")
+    wait_until(lambda: queue(s, "verify", "other.test/localhost"), what="a verification queued")
+    ask = queue(s, "verify", "other.test/localhost")[0].split(" ")[0]
+    s.redis("RPUSH", "xmpp:s2s:verified:" + ask, "valid")
+    el = expect_el(raw, q(NS_DB, "result"))
+    assert el.get("type") == "valid" and el.get("to") == "other.test", to_xml(el)
+    raw.send(chat(REMOTE, 2000, "r2"))
+    expect_stream_error(raw, "policy-violation")
+
+
 # ---- Prosody, through the federation harness ----
 
 def prosody_to_xmppd(fed, body, started=None, direct_tls=False, **conf):

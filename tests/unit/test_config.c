@@ -371,6 +371,9 @@ static long get_num(const struct config *c, const char *key)
 	if (!strcmp(key, "s2s_timeout")) return c->s2s_timeout;
 	if (!strcmp(key, "s2s_idle_timeout")) return c->s2s_idle_timeout;
 	if (!strcmp(key, "s2s_queue_max")) return c->s2s_queue_max;
+	if (!strcmp(key, "s2s_max_read_rate")) return config_s2s_limits(c, NULL).read_rate;
+	if (!strcmp(key, "s2s_max_read_burst")) return config_s2s_limits(c, NULL).read_burst;
+	if (!strcmp(key, "s2s_max_stanza_size")) return (long)config_s2s_limits(c, NULL).max_stanza_size;
 	return -12345;
 }
 
@@ -403,6 +406,9 @@ static void test_numbers(void)
 		{ "s2s_timeout", 5, 86400 },
 		{ "s2s_idle_timeout", 5, 86400 },
 		{ "s2s_queue_max", 1, 10000000 },
+		{ "s2s_max_read_rate", 1024, 1073741824 },
+		{ "s2s_max_read_burst", 4096, 1073741824 },
+		{ "s2s_max_stanza_size", 1024, 16777216 },
 	};
 	static const char *junk[] = { "", "abc", "10x", "1e3", "0x10", "1 0",
 	    "99999999999999999999999" };
@@ -659,6 +665,72 @@ static void test_s2s(void)
 	CHECK_ERR("s2s = maybe\n", 1, "s2s");
 }
 
+#define CHECK_LIMITS(l, rate, burst, stanza) do { \
+	struct config_s2s_limits l_ = (l); \
+	CHECK_INT(l_.read_rate, (rate)); \
+	CHECK_INT(l_.read_burst, (burst)); \
+	CHECK_INT(l_.max_stanza_size, (stanza)); \
+} while (0)
+
+/* What remote servers may send: s2s_max_* over the client's keys, and
+ * s2s_limit lines over those. */
+static void test_s2s_limits(void)
+{
+	char text[64 * (CONFIG_MAX_S2S_LIMITS + 2)];
+	size_t n = 0, last = 0;
+	int i;
+
+	/* Unset: the client's limits, whatever order the lines come in. */
+	CHECK_INT(load(""), 0);
+	CHECK_INT(cfg.ns2s_limits, 0);
+	CHECK_LIMITS(config_s2s_limits(&cfg, NULL), 131072, 1048576, 262144);
+	CHECK_LIMITS(config_s2s_limits(&cfg, "b.example"), 131072, 1048576, 262144);
+	CHECK_INT(load("s2s_limit = b.example - - -\nmax_read_rate = 2048\n"
+	    "max_read_burst = 8192\nmax_stanza_size = 4096\n"), 0);
+	CHECK_LIMITS(config_s2s_limits(&cfg, NULL), 2048, 8192, 4096);
+	CHECK_LIMITS(config_s2s_limits(&cfg, "b.example"), 2048, 8192, 4096);
+
+	/* s2s defaults of their own; per domain, "-" takes them. */
+	CHECK_INT(load("s2s_limit = B.Example. 20000 100000 65536\n"
+	    "s2s_limit = c.example - 5000 -\n"
+	    "s2s_max_read_rate = 1000000\ns2s_max_read_burst = 4000000\n"
+	    "s2s_max_stanza_size = 1048576\nmax_read_rate = 2048\n"), 0);
+	CHECK_INT(cfg.ns2s_limits, 2);
+	CHECK_STR(cfg.s2s_limits[0].domain, "b.example");
+	CHECK_LIMITS(config_s2s_limits(&cfg, NULL), 1000000, 4000000, 1048576);
+	CHECK_LIMITS(config_s2s_limits(&cfg, "b.example"), 20000, 100000, 65536);
+	CHECK_LIMITS(config_s2s_limits(&cfg, "c.example"), 1000000, 5000, 1048576);
+	CHECK_LIMITS(config_s2s_limits(&cfg, "d.example"), 1000000, 4000000, 1048576);
+	CHECK_LIMITS(config_s2s_limits(&cfg, "xb.example"), 1000000, 4000000, 1048576);
+	CHECK_INT(cfg.max_read_rate, 2048);            /* clients keep theirs */
+
+	/* Each field in its key's range; four words; one line per domain. */
+	CHECK_ERR("s2s_limit = b.example 1023 - -\n", 1, "s2s_limit");
+	CHECK_ERR("s2s_limit = b.example - 4095 -\n", 1, "s2s_limit");
+	CHECK_ERR("s2s_limit = b.example - - 16777217\n", 1, "s2s_limit");
+	CHECK_ERR("s2s_limit = b.example 1e4 - -\n", 1, "s2s_limit");
+	CHECK_ERR("s2s_limit = b.example - -\n", 1, "s2s_limit");
+	CHECK_ERR("s2s_limit = b.example - - - -\n", 1, "s2s_limit");
+	CHECK_ERR("s2s_limit =\n", 1, "s2s_limit");
+	CHECK_ERR("s2s_limit = a@b.example - - -\n", 1, "s2s_limit");
+	CHECK_ERR("s2s_limit = b.example/r - - -\n", 1, "s2s_limit");
+	CHECK_ERR("s2s_limit = b.example - - -\ns2s_limit = B.example 2048 - -\n", 2,
+	    "s2s_limit");
+	CHECK_ERR("s2s_max_read_rate = 0\n", 1, "s2s_max_read_rate");
+
+	/* At most CONFIG_MAX_S2S_LIMITS domains. */
+	for (i = 0; i <= CONFIG_MAX_S2S_LIMITS; i++) {
+		last = n;
+		n += (size_t)snprintf(text + n, sizeof text - n, "s2s_limit = d%d.example - - 2048\n", i);
+	}
+	CHECK_ERR(text, CONFIG_MAX_S2S_LIMITS + 1, "s2s_limit");
+	text[last] = '\0';                             /* without the last line */
+	if (CHECK_INT(load(text), 0)) {
+		CHECK_INT(cfg.ns2s_limits, CONFIG_MAX_S2S_LIMITS);
+		CHECK_LIMITS(config_s2s_limits(&cfg, "d31.example"), 131072, 1048576, 2048);
+	}
+}
+
 int main(void)
 {
 	unsetenv("XMPP_CONFIG");
@@ -675,6 +747,7 @@ int main(void)
 	test_serves();
 	test_exempt();
 	test_s2s();
+	test_s2s_limits();
 	cleanup();
 	return CHECK_DONE();
 }

@@ -744,6 +744,49 @@ static void check_any_split(const char *what, const char *all, size_t len, int c
 	rec_free(&ref);
 }
 
+/* The stanza limit changed mid-stream (xmpp-s2s-in, once a domain is
+ * authenticated) holds from the next byte, in both directions. */
+static void test_limit_change(void)
+{
+	struct rec r;
+	char buf[2100];
+
+	strcpy(buf, "<message><body>");
+	memset(buf + 15, 'a', 1968);
+	strcpy(buf + 15 + 1968, "</body></message>");    /* 2000 bytes */
+
+	rec_init(&r, &big_limits);
+	CHECK_INT(feed_str(&r, HDR), XML_FEED_OK);
+	CHECK_INT(feed_str(&r, buf), XML_FEED_OK);
+	CHECK_INT(r.nelem, 1);
+	xml_stream_set_max_stanza(r.s, 1024);
+	CHECK_INT(feed_str(&r, "<presence/>"), XML_FEED_OK);
+	CHECK_INT(r.nelem, 2);
+	CHECK_INT(feed_str(&r, buf), XML_FEED_ERROR);
+	CHECK_STR(r.cond, "policy-violation");
+	CHECK_INT(r.nelem, 2);
+	rec_free(&r);
+
+	/* Lowered with part of a stanza already in: that part counts. */
+	rec_init(&r, &big_limits);
+	CHECK_INT(feed_str(&r, HDR), XML_FEED_OK);
+	CHECK_INT(xml_stream_feed(r.s, buf, 1500, &(size_t){ 0 }), XML_FEED_OK);
+	xml_stream_set_max_stanza(r.s, 1024);
+	CHECK_INT(feed_str(&r, buf + 1500), XML_FEED_ERROR);
+	CHECK_STR(r.cond, "policy-violation");
+	CHECK_INT(r.nelem, 0);
+	rec_free(&r);
+
+	/* Raised: what the old limit refused now passes. */
+	rec_init(&r, &small_limits);
+	CHECK_INT(feed_str(&r, HDR), XML_FEED_OK);
+	xml_stream_set_max_stanza(r.s, 4096);
+	CHECK_INT(feed_str(&r, buf), XML_FEED_OK);
+	CHECK_INT(r.nelem, 1);
+	CHECK_INT(r.nerr, 0);
+	rec_free(&r);
+}
+
 static void test_restart(void)
 {
 	static const char first[] =
@@ -1214,6 +1257,7 @@ int main(void)
 	test_restricted();
 	test_malformed();
 	test_limits();
+	test_limit_change();
 	test_restart();
 	test_restart_whitespace();
 	test_write();

@@ -11,7 +11,8 @@
 # fuzz_xml links lib/xml.c alone; fuzz_stream links every handler/*.c and
 # lib/*.c but main.c (the poll loop), sandbox.c (main's only caller of it,
 # which needs libseccomp) and log.c (replaced by quiet_log.c), with
-# router/format.c (pure functions) and fake_router.c instead of the rest
+# router/format.c (pure functions), router/mucview.c and muchistory.c
+# (rendering over the room's log) and fake_router.c instead of the rest
 # of router/; fuzz_web links web/http.c, web/ws.c, what ws.c writes
 # with (handler/io.c, tls.c) and lib/ (not log.c),
 # with libhttp-parser and libwslay. Libraries are linked dynamically
@@ -94,6 +95,11 @@ if [ -f router/format.c ]; then
 	o1=$(obj router/format.c)
 	fake_objs="$fake_objs $o1"
 fi
+# What a room's occupant is sent: rendering over the (faked) room log.
+for f in router/mucview.c router/muchistory.c; do
+	o1=$(obj "$f")
+	fake_objs="$fake_objs $o1"
+done
 o1=$(obj lib/xml.c)
 o2=$(obj lib/xmalloc.c)
 xml_objs="$o1 $o2"

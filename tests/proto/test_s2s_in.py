@@ -145,19 +145,19 @@ def tls_wrap(raw, certs, cert=None):
     raw.restart()
 
 
-def connect(server, cert=None, frm=REMOTE, direct=False):
-    """A stream over TLS (STARTTLS on listener 1, or direct TLS on 2),
-    presenting the certificate of domain cert (None: none). Returns
-    (raw, header, features after TLS)."""
+def connect(server, cert=None, frm=REMOTE, direct=False, to="localhost"):
+    """A stream over TLS (STARTTLS on listener 1, or direct TLS on 2) to
+    our domain to, presenting the certificate of domain cert (None:
+    none). Returns (raw, header, features after TLS)."""
     raw = server.raw(2 if direct else 1)
     if not direct:
-        _, f = s2s_open(raw, frm=frm)
+        _, f = s2s_open(raw, to=to, frm=frm)
         assert f.find(q(NS_TLS, "starttls")) is not None, to_xml(f)
         raw.send("<starttls xmlns='%s'/>" % NS_TLS)
         ev, el = raw.next()
         assert ev == "element" and el.tag == q(NS_TLS, "proceed"), describe(ev, el)
     tls_wrap(raw, server.pki, cert)
-    hdr, f = s2s_open(raw, frm=frm)
+    hdr, f = s2s_open(raw, to=to, frm=frm)
     return raw, hdr, f
 
 
@@ -479,14 +479,14 @@ def test_errors_and_answers_queued_outbound(fed):
 
 # ---- limits per remote domain ----
 
-def sasl_stream(server, domain):
-    """A stream that has authenticated domain by SASL EXTERNAL with its
-    certificate, reopened after <success/>."""
-    raw, _, _ = connect(server, cert=domain, frm=domain)
+def sasl_stream(server, domain, to="localhost"):
+    """A stream to our domain to that has authenticated domain by SASL
+    EXTERNAL with its certificate, reopened after <success/>."""
+    raw, _, _ = connect(server, cert=domain, frm=domain, to=to)
     ev, el = sasl_external(raw, domain)
     assert ev == "element" and el.tag == q(NS_SASL, "success"), describe(ev, el)
     raw.restart()
-    s2s_open(raw, frm=domain)
+    s2s_open(raw, to=to, frm=domain)
     return raw
 
 

@@ -73,8 +73,10 @@ static const struct muc_refusal *join(struct store *s, const struct config *cfg,
 
 	snprintf(bare, sizeof bare, "%.*s", (int)strcspn(full, "/"), full);
 	xml = muc_stored_presence(st, &len);
+	/* Users of other domains make rooms only where muc_creators names
+	 * them: empty means every local user. */
 	rc = muc_join(s, room, nick, full, xml, len, muc_join_password(st),
-	    config_muc_creator(cfg, bare), &j);
+	    cfg->muc_creators[0] && config_muc_creator(cfg, bare), &j);
 	if (rc < 0) {
 		log_msg(LOG_ERR, "muc: %s", s->err);
 		free(xml);

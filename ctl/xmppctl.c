@@ -81,7 +81,9 @@
 "  s2s                             list federation's outbound routes (REMOTE/LOCAL):\n" \
 "                                  stanzas queued, the oldest's age, verifications\n" \
 "                                  waiting, the host and process connected; then\n" \
-"                                  the inbound streams and what they authenticated\n" \
+"                                  the inbound streams and what they authenticated;\n" \
+"                                  then the rooms with occupants of other domains\n" \
+"                                  and the process relaying each\n" \
 "  s2s close REMOTE/LOCAL          ask the process connected out on that route to\n" \
 "                                  close its stream (what is queued stays)\n" \
 "\n" \
@@ -128,6 +130,7 @@
 #include "muc.h"
 #include "uploads.h"
 #include "uploadstore.h"
+#include "mucremote.h"
 #include "s2s.h"
 #include "netaddr.h"
 #include "xml.h"
@@ -1609,7 +1612,15 @@ static int s2s_close_route(struct ctl *c, const char *route)
 	return XC_OK;
 }
 
-/* s2s: one line per route, as router/s2s.h keeps it. */
+static void count_one(const char *full, const char *value, void *arg)
+{
+	(void)full;
+	(void)value;
+	(void)arg;          /* muc_remote_each counts */
+}
+
+/* s2s: one line per route, as router/s2s.h keeps it; then the inbound
+ * streams, then the rooms relayed to occupants of other domains. */
 static int cmd_s2s(struct ctl *c, int argc, char **argv)
 {
 	struct strvec routes = { 0 }, lines = { 0 };
@@ -1658,6 +1669,25 @@ static int cmd_s2s(struct ctl *c, int argc, char **argv)
 	puts("# in HOST:PID REMOTE/LOCAL:METHOD[,...] peer=ADDRESS since=UNIXTIME");
 	for (i = 0; i < routes.n; i++)
 		printf("in %s\n", routes.v[i]);
+	strvec_free(&routes);
+	/* Rooms with occupants of other domains, and their relay. */
+	if (muc_remote_rooms(&c->st, &routes) < 0) {
+		strvec_free(&routes);
+		return redis_failed(c);
+	}
+	strvec_sort_uniq(&routes);
+	puts("# room ROOM remote=OCCUPANTS relay=HOST:PID|-");
+	for (i = 0; i < routes.n; i++) {
+		if ((rc = muc_remote_each(&c->st, routes.v[i], count_one, NULL)) < 0 ||
+		    s2s_route_info(&c->st, routes.v[i], &info) < 0) {
+			strvec_free(&routes);
+			return redis_failed(c);
+		}
+		if ((sp = strchr(info.holder, ' ')))
+			*sp = ':';
+		printf("room %s remote=%d relay=%s\n", routes.v[i], rc,
+		    info.holder[0] ? info.holder : "-");
+	}
 	strvec_free(&routes);
 	return stdout_flush();
 }

@@ -9,7 +9,8 @@ as bob@remote.test, with alice@localhost a local occupant (raw client).
   refusals come back as stanza errors queued to him (a room he may not
   make, a message from a session not in the room); a self-ping to his
   nick is answered; an error from his server takes him out (333).
-- With xmpp-s2s-out: the room's relay queues what alice says for him; a
+- With xmpp-s2s-out: `xmppctl s2s` lists the room and its relay; the
+  room's relay queues what alice says for him; a
   relay killed with SIGKILL is started again and reads on from the
   record, so what was said meanwhile reaches him; a stanza of the room
   that his server never takes is bounced after s2s_timeout, and the
@@ -128,6 +129,9 @@ def test_relay_reads_on_after_its_death(fed, dns, dispatchers):
     bob_joins(s)
     raw_wait(alice, is_("presence", from_=ROOM + "/bob"))
     wait_until(lambda: relay_pid(s), what="the room's relay")
+    rooms = [l for l in s.ctl("s2s").stdout.splitlines() if l.startswith("room ")]
+    assert rooms == ["room %s remote=1 relay=%s:%d" % (ROOM, s.redis(
+        "GET", "xmpp:s2s:lease:{%s}" % ROOM).split()[0], relay_pid(s))], rooms
     joined = s.redis("HGET", "xmpp:{%s}:remote" % ROOM, BOB)
     alice.send("<message to='%s' type='groupchat' id='a1'><body>one</body></message>" % ROOM)
     wait_until(lambda: said(s, "one"), what="the relay queues alice's message for bob")

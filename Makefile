@@ -24,7 +24,8 @@ XCFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -MMD -MP \
 # web/ (xmpp-web, which runs the handler's stream) handler/ too. A router
 # file that includes a handler header does not compile. s2s/ (federation)
 # sees lib/, router/ and, for the bytes of a connection (io.h, tls.h,
-# certid.h), handler/: it runs no client stream.
+# certid.h) and a room's disco#info (mucinfo.h), handler/: it runs no
+# client stream.
 INC_lib     := -Ilib
 INC_router  := -Ilib -Irouter
 INC_handler := -Ilib -Irouter -Ihandler
@@ -109,10 +110,12 @@ ROUTEROBJ := $(call obj,$(ROUTER)) $(B)/gen/scripts.o
 STREAMOBJ := $(call obj,$(filter-out handler/main.c,$(HANDLER))) $(B)/gen/seccomp.o
 # Federation: each program is its main file and what s2s/ shares (the
 # rest of s2s/), with the connection's bytes from handler/ (TLS, the
-# certificate's names), the router and lib/.
+# certificate's names), a room's disco#info (mucinfo.c and its forms),
+# the router and lib/.
 S2SMAIN   := s2s/in.c s2s/out.c
 S2SOBJ    := $(call obj,$(filter-out $(S2SMAIN),$(S2S))) $(B)/handler/io.o \
-             $(B)/handler/tls.o $(B)/handler/certid.o $(ROUTEROBJ) $(LIBOBJ)
+             $(B)/handler/tls.o $(B)/handler/certid.o $(B)/handler/mucinfo.o \
+             $(B)/handler/xdata.o $(ROUTEROBJ) $(LIBOBJ)
 # srvlookup (test_s2s_dns.py) drives the resolver alone.
 S2SDNSOBJ := $(B)/s2s/dns.o $(B)/lib/random.o
 

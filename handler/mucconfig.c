@@ -14,6 +14,7 @@
 #include "modules.h"
 #include "muc-int.h"
 #include "muc.h"
+#include "mucinfo.h"
 #include "route.h"
 #include "xdata.h"
 #include "log.h"
@@ -24,7 +25,6 @@
 #include <string.h>
 
 #define NS_ROOMCONFIG  NS_MUC "#roomconfig"
-#define NS_ROOMINFO    NS_MUC "#roominfo"
 #define HISTORY_MAX    MUC_LOG_MAX      /* the longest history one may ask */
 #define MAX_USERS_MAX  100000
 
@@ -251,56 +251,15 @@ void muc_owner_iq(struct conn *c, const struct xml_node *iq, const char *room)
 	}
 }
 
-static void feature(struct xml_node *q, const char *var)
-{
-	xml_set(xml_new_child(q, NS_DISCO_INFO, "feature"), "var", var);
-}
-
-/* One of two features, as the room's field key is "1" or not. */
-static void feature_of(struct xml_node *q, const struct muc_info *info, const char *key,
-    const char *yes, const char *no)
-{
-	feature(q, !strcmp(muc_info_get(info, key), "1") ? yes : no);
-}
-
 void muc_room_info(struct conn *c, const struct xml_node *iq, const char *room)
 {
-	struct xml_node *q, *id, *x;
 	struct muc_info info;
-	char n[16];
-	const char *name;
 	int rc = muc_info(conn_store(c), room, conn_bare(c), &info);
 
 	if (rc != MUC_ROOM) {
 		answer(c, iq, rc);
 		return;
 	}
-	name = muc_info_get(&info, "name");
-	q = xml_new(NS_DISCO_INFO, "query");
-	id = xml_new_child(q, NS_DISCO_INFO, "identity");
-	xml_set(id, "category", "conference");
-	xml_set(id, "type", "text");
-	xml_set(id, "name", name[0] ? name : room);
-	feature(q, NS_DISCO_INFO);
-	feature(q, NS_MUC);
-	feature_of(q, &info, "persistent", "muc_persistent", "muc_temporary");
-	feature_of(q, &info, "public", "muc_public", "muc_hidden");
-	feature_of(q, &info, "members_only", "muc_membersonly", "muc_open");
-	feature_of(q, &info, "moderated", "muc_moderated", "muc_unmoderated");
-	feature(q, muc_info_get(&info, "password")[0] ? "muc_passwordprotected" : "muc_unsecured");
-	feature(q, !strcmp(muc_info_get(&info, "whois"), "anyone") ? "muc_nonanonymous"
-	    : "muc_semianonymous");
-	/* XEP-0313 6: only a room that archives says it; queries are still
-	 * answered from what it archived while it did (router/muc.h). */
-	if (!strcmp(muc_info_get(&info, "logging"), "1"))
-		feature(q, NS_MAM);
-	x = xml_add(q, xdata_form("result", NS_ROOMINFO));
-	xdata_field(x, "muc#roominfo_description", "text-single", "Description",
-	    muc_info_get(&info, "desc"), NULL);
-	snprintf(n, sizeof n, "%d", info.occupants);
-	xdata_field(x, "muc#roominfo_occupants", "text-single", "Occupants", n, NULL);
-	xdata_field(x, "muc#roomconfig_changesubject", "boolean", NULL,
-	    muc_info_get(&info, "change_subject"), NULL);
+	conn_iq_result(c, iq, muc_room_info_query(&info, room, 1));
 	muc_info_free(&info);
-	conn_iq_result(c, iq, q);
 }

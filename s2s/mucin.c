@@ -4,6 +4,7 @@
 #include "mucin.h"
 #include "jid.h"
 #include "log.h"
+#include "mucinfo.h"
 #include "mucremote.h"
 #include "s2s.h"
 #include "stream.h"
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #define NS_PING "urn:xmpp:ping"
+#define NS_DISCO_INFO_NS "http://jabber.org/protocol/disco#info"
 
 static void queue(const struct xml_node *st, void *arg)
 {
@@ -162,7 +164,31 @@ static const struct muc_refusal *presence(struct store *s, const struct config *
 	return rc == MUC_CONFLICT ? &conflict : NULL;
 }
 
-/* XEP-0410: a ping to one's own occupant JID says whether one is in. */
+/* The result of IQ st, with payload q (NULL none; taken), queued. */
+static void result(struct store *s, const struct config *cfg, const struct xml_node *st,
+    struct xml_node *q)
+{
+	struct s2s_muc_sink k = { s, cfg, 0 };
+	struct xml_node *r = xml_new(NS_CLIENT, "iq");
+
+	xml_set(r, "type", "result");
+	xml_set(r, "id", xml_get(st, "id") ? xml_get(st, "id") : "");
+	xml_set(r, "from", xml_get(st, "to"));
+	xml_set(r, "to", xml_get(st, "from"));
+	if (q)
+		xml_add(r, q);
+	queue(r, &k);
+	xml_free(r);
+}
+
+static int is_query(const struct xml_node *q, const char *ns, const char *name)
+{
+	return q && q->ns && !strcmp(q->ns, ns) && !strcmp(q->name, name) && !xml_get(q, "node");
+}
+
+/* An IQ to the room: its disco#info (XEP-0045 6.4), without the archive,
+ * whose queries are not served across domains; to one's own occupant
+ * JID, XEP-0410's ping, which says whether one is in. */
 static const struct muc_refusal *iq(struct store *s, const struct config *cfg,
     const struct xml_node *st, const char *room, const char *nick, const char *full)
 {
@@ -170,30 +196,35 @@ static const struct muc_refusal *iq(struct store *s, const struct config *cfg,
 		"not in the room as that nick" };
 	const char *type = xml_get(st, "type");
 	const struct xml_node *q = xml_first_element(st);
-	struct s2s_muc_sink k = { s, cfg, 0 };
-	struct xml_node *r;
+	char bare[JID_MAX];
+	struct muc_info info;
 	int rc;
 
 	if (!type || (strcmp(type, "get") && strcmp(type, "set")))
 		return NULL;            /* results and errors end here */
-	if (!nick[0] || strcmp(type, "get") || !q || !q->ns || strcmp(q->ns, NS_PING) ||
-	    strcmp(q->name, "ping"))
+	if (!strcmp(type, "get") && !nick[0] && is_query(q, NS_DISCO_INFO_NS, "query")) {
+		snprintf(bare, sizeof bare, "%.*s", (int)strcspn(full, "/"), full);
+		if ((rc = muc_info(s, room, bare, &info)) == MUC_ROOM) {
+			result(s, cfg, st, muc_room_info_query(&info, room, 0));
+			muc_info_free(&info);
+			return NULL;
+		}
+	} else if (!strcmp(type, "get") && nick[0] && is_query(q, NS_PING, "ping")) {
+		rc = muc_ping(s, room, nick, full);
+		if (rc == MUC_IN) {
+			result(s, cfg, st, NULL);
+			return NULL;
+		}
+		if (rc >= 0)
+			return &out;
+	} else {
 		return &unavailable;
-	rc = muc_ping(s, room, nick, full);
+	}
 	if (rc < 0) {
 		log_msg(LOG_ERR, "muc: %s", s->err);
 		return &failed;
 	}
-	if (rc != MUC_IN)
-		return &out;
-	r = xml_new(NS_CLIENT, "iq");
-	xml_set(r, "type", "result");
-	xml_set(r, "id", xml_get(st, "id") ? xml_get(st, "id") : "");
-	xml_set(r, "from", xml_get(st, "to"));
-	xml_set(r, "to", full);
-	queue(r, &k);
-	xml_free(r);
-	return NULL;
+	return muc_iq_refusal(rc) ? muc_iq_refusal(rc) : &unavailable;
 }
 
 static const struct muc_refusal *muc_in(struct store *s, const struct config *cfg,

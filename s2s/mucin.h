@@ -9,8 +9,9 @@
  * relay of the room (roomrelay.h, started by xmpp-s2s-out) sends them
  * what the room's log says, as a local occupant's handler writes it to
  * its client. Presence changes, nick changes, exits, groupchat, subject
- * and private messages, and XEP-0410 self-pings are served; other IQs
- * to the room or to an occupant are refused (service-unavailable).
+ * and private messages, the room's disco#info and XEP-0410 self-pings
+ * are served; other IQs to the room or to an occupant are refused
+ * (service-unavailable).
  *
  * Contract: st's 'from' is a JID of an authenticated remote domain and
  * its 'to' a JID of muc_domain (the caller checked both); stanzas go out

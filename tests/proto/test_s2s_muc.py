@@ -7,8 +7,9 @@ as bob@remote.test, with alice@localhost a local occupant (raw client).
   remote.test in that order; he is recorded in {room}:remote and the
   room in s2s:rooms; alice sees him come and his groupchat message;
   refusals come back as stanza errors queued to him (a room he may not
-  make, a message from a session not in the room); a self-ping to his
-  nick is answered; an error from his server takes him out (333).
+  make, a message from a session not in the room, disco#info of a room
+  that does not exist); the room's disco#info (without the archive) and
+  a self-ping to his nick are answered; an error from his server takes him out (333).
 - With xmpp-s2s-out: `xmppctl s2s` lists the room and its relay; the
   room's relay queues what alice says for him; a
   relay killed with SIGKILL is started again and reads on from the
@@ -32,6 +33,7 @@ ROOM = "lobby@" + MUCD
 ROUTE = "%s/%s" % (REMOTE, MUCD)
 NS_MUC = "http://jabber.org/protocol/muc"
 NS_USER = NS_MUC + "#user"
+NS_DISCO = "http://jabber.org/protocol/disco#info"
 BOB = "bob@%s/r" % REMOTE
 
 
@@ -92,7 +94,10 @@ def test_remote_join_through_s2s_in(fed):
              "</message>" % (REMOTE, ROOM))
     raw.send("<iq from='%s' to='%s/bob' type='get' id='p1'><ping xmlns='urn:xmpp:ping'/>"
              "</iq>" % (BOB, ROOM))
-    wait_until(lambda: len(queued(s)) >= n + 3, what="two errors and a ping's answer")
+    raw.send("<iq from='%s' to='%s' type='get' id='d1'><query xmlns='%s'/></iq>"
+             "<iq from='%s' to='none@%s' type='get' id='d2'><query xmlns='%s'/></iq>" % (
+                 BOB, ROOM, NS_DISCO, BOB, MUCD, NS_DISCO))
+    wait_until(lambda: len(queued(s)) >= n + 5, what="three errors and two answers")
     new = queued(s)[n:]
     errs = {e.get("id") or e.get("from"): e for e in new}
     ns = "{urn:ietf:params:xml:ns:xmpp-stanzas}"
@@ -101,6 +106,14 @@ def test_remote_join_through_s2s_in(fed):
     assert errs["g2"].find("{jabber:server}error/%snot-acceptable" % ns) is not None
     assert errs["p1"].get("type") == "result" and errs["p1"].get("to") == BOB
     assert not s.redis("EXISTS", "xmpp:{new@%s}:conf" % MUCD)
+    # the room's disco#info, without the archive (not served across
+    # domains); no such room: item-not-found
+    info = errs["d1"].find("{%s}query" % NS_DISCO)
+    assert errs["d1"].get("type") == "result" and info is not None, ET.tostring(errs["d1"])
+    assert info.find("{%s}identity" % NS_DISCO).get("category") == "conference"
+    feats = [f.get("var") for f in info.findall("{%s}feature" % NS_DISCO)]
+    assert NS_MUC in feats and "urn:xmpp:mam:2" not in feats, feats
+    assert errs["d2"].find("{jabber:server}error/%sitem-not-found" % ns) is not None
     # An error from his server to the room: he is out, and alice is told
     # why (333, a technical problem).
     raw.send("<message from='%s' to='%s' type='error' id='e1'><error type='cancel'>"

@@ -110,12 +110,12 @@ ROUTEROBJ := $(call obj,$(ROUTER)) $(B)/gen/scripts.o
 STREAMOBJ := $(call obj,$(filter-out handler/main.c,$(HANDLER))) $(B)/gen/seccomp.o
 # Federation: each program is its main file and what s2s/ shares (the
 # rest of s2s/), with the connection's bytes from handler/ (TLS, the
-# certificate's names), a room's disco#info (mucinfo.c and its forms),
-# the router and lib/.
+# certificate's names), the disco#info of a room (mucinfo.c) and of the
+# server (serverinfo.c) with their forms, the router and lib/.
 S2SMAIN   := s2s/in.c s2s/out.c
 S2SOBJ    := $(call obj,$(filter-out $(S2SMAIN),$(S2S))) $(B)/handler/io.o \
              $(B)/handler/tls.o $(B)/handler/certid.o $(B)/handler/mucinfo.o \
-             $(B)/handler/xdata.o $(ROUTEROBJ) $(LIBOBJ)
+             $(B)/handler/serverinfo.o $(B)/handler/xdata.o $(ROUTEROBJ) $(LIBOBJ)
 # srvlookup (test_s2s_dns.py) drives the resolver alone.
 S2SDNSOBJ := $(B)/s2s/dns.o $(B)/lib/random.o
 

@@ -7,7 +7,8 @@
  * the account's identities and features, as its owner sees them, or
  * <service-unavailable/> when there is no such account. The server's
  * disco#items names the conference domain (muc_domain)
- * it has, and the upload service (upload_domain).
+ * it has, and the upload service (upload_domain); its disco#info
+ * carries the contact addresses (serverinfo.h).
  */
 #include "modules.h"
 #include "conn.h"
@@ -15,6 +16,7 @@
 #include "config.h"
 #include "jid.h"
 #include "log.h"
+#include "serverinfo.h"
 #include "version.h"
 
 #include <string.h>
@@ -70,6 +72,7 @@ static struct xml_node *disco_info(struct conn *c, const char *to)
 	for (i = 0; modules[i]; i++)
 		if (modules[i] != &mod_serveriq)
 			add_features(q, modules[i]->disco);
+	serverinfo_add(q, conn_cfg(c));
 	return q;
 }
 

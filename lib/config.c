@@ -16,13 +16,21 @@
 
 #define CONFIG_MAX_LINE 4096
 
+const char *const config_contact_kinds[CONFIG_CONTACT_KINDS] = {
+	"abuse", "admin", "feedback", "sales", "security", "status", "support"
+};
+
 static void config_defaults(struct config *c)
 {
+	int i;
+
 	/* The scalars and short strings only: see struct config. */
 	memset(c, 0, offsetof(struct config, tls_cert));
 	c->tls_cert[0] = c->tls_key[0] = c->muc_creators[0] = c->ws_origins[0] = c->http_url[0] = '\0';
 	c->upload_types[0] = '\0';
 	c->s2s_allow[0] = c->s2s_deny[0] = c->s2s_ca_file[0] = c->s2s_resolver[0] = '\0';
+	for (i = 0; i < CONFIG_CONTACT_KINDS; i++)
+		c->contacts[i][0] = '\0';
 	strcpy(c->upload_dir, "/var/lib/xmpp/upload");
 	strcpy(c->domains[0], "localhost");
 	c->ndomains = 1;
@@ -362,6 +370,25 @@ static int parse_words(char *dst, size_t size, char *v, const char *forbidden)
 	return 0;
 }
 
+/* contact_<kind>: URIs (XEP-0157: mailto:, xmpp:, https: ...), space
+ * separated, kept as written: each a scheme of letters, digits, '+',
+ * '-' or '.', a colon and more. */
+static int parse_uris(char *dst, size_t size, char *v)
+{
+	char *w, *save = NULL;
+	size_t used = 0, n;
+
+	dst[0] = '\0';
+	for (w = strtok_r(v, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		n = strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+		if (n == 0 || !isalpha((unsigned char)w[0]) || w[n] != ':' || !w[n + 1] ||
+		    used + strlen(w) + 2 > size)
+			return -1;
+		used += (size_t)snprintf(dst + used, size - used, "%s%s", used ? " " : "", w);
+	}
+	return 0;
+}
+
 /* upload_types: a list of words (parse_words), each "type/subtype" or a
  * whole type as "image/" and a star. */
 static int parse_upload_types(struct config *c, char *v)
@@ -449,6 +476,7 @@ static int config_set(struct config *c, const char *k, char *v)
 {
 	const struct int_key *ik;
 	long n;
+	int i;
 	if (!strcmp(k, "domain"))
 		return parse_domains(c, v);
 	if (!strcmp(k, "redis"))
@@ -486,6 +514,10 @@ static int config_set(struct config *c, const char *k, char *v)
 		return parse_http_url(c, v);
 	if (!strcmp(k, "ws_origins"))
 		return parse_words(c->ws_origins, sizeof c->ws_origins, v, "");
+	if (!strncmp(k, "contact_", 8))
+		for (i = 0; i < CONFIG_CONTACT_KINDS; i++)
+			if (!strcmp(k + 8, config_contact_kinds[i]))
+				return parse_uris(c->contacts[i], sizeof c->contacts[i], v);
 	if (!strcmp(k, "s2s"))
 		return parse_bool(v, &c->s2s);
 	if (!strcmp(k, "s2s_secure"))

@@ -18,6 +18,7 @@
 #define CONFIG_MAX_DOMAINS   16
 #define CONFIG_MAX_DOMAIN    256     /* RFC 7622: domainpart <= 1023 bytes; we keep it smaller */
 #define CONFIG_MAX_STR       1024
+#define CONFIG_CONTACT_KINDS 7          /* config_contact_kinds */
 #define CONFIG_MAX_PATH      256     /* per-domain certificate paths: kept
                                         small, every handler holds this
                                         struct on its stack */
@@ -133,6 +134,9 @@ struct config {
 	                                        separated, lower-cased; "" any */
 	char s2s_deny[CONFIG_MAX_STR];       /* ... never, whatever s2s_allow says */
 	char s2s_ca_file[CONFIG_MAX_PATH];   /* trust anchors for peers; "" the system's */
+	/* XEP-0157 contact addresses, one list per kind of
+	 * config_contact_kinds: URIs, space separated; "" none. */
+	char contacts[CONFIG_CONTACT_KINDS][CONFIG_MAX_STR];
 	char s2s_resolver[CONFIG_MAX_STR];   /* DNS servers host:port,...; "" resolv.conf */
 	char domains[CONFIG_MAX_DOMAINS][CONFIG_MAX_DOMAIN];
 	struct config_tls_domain tls_domains[CONFIG_MAX_DOMAINS];
@@ -181,5 +185,10 @@ int config_serves(const struct config *c, const char *domain);
 /* 1 if domain speaks for this server to other domains: a served domain,
  * or the conference domain (muc_domain), whose rooms remote users join. */
 int config_federates(const struct config *c, const char *domain);
+
+/* XEP-0157's kinds of contact address, in its order ("abuse", "admin",
+ * ...): xmpp.conf's contact_<kind> keys, and the serverinfo form's
+ * <kind>-addresses fields. */
+extern const char *const config_contact_kinds[CONFIG_CONTACT_KINDS];
 
 #endif

@@ -51,6 +51,7 @@
 #include "s2s.h"
 #include "sandbox.h"
 #include "scram.h"
+#include "serverinfo.h"
 #include "store.h"
 #include "stream.h"
 #include "tls.h"
@@ -617,6 +618,7 @@ static int answer_domain_iq(struct in *c, const struct xml_node *st)
 		xml_set(d, "type", "im");
 		xml_set(xml_new_child(d->parent, NS_DISCO_INFO, "feature"), "var", NS_DISCO_INFO);
 		xml_set(xml_new_child(d->parent, NS_DISCO_INFO, "feature"), "var", NS_PING);
+		serverinfo_add(d->parent, c->cfg);
 	}
 	send_out(c, r);
 	xml_free(r);

@@ -448,7 +448,7 @@ def test_db_verify(fed):
 # ---- stanzas ----
 
 def test_errors_and_answers_queued_outbound(fed):
-    s = fed()
+    s = fed(contact_abuse="mailto:abuse@localhost")
     raw, _, _ = connect(s, cert=REMOTE)
     raw.send("<db:result from='%s' to='localhost'>k</db:result>" % REMOTE)
     assert expect_el(raw, q(NS_DB, "result")).get("type") == "valid"
@@ -474,6 +474,9 @@ def test_errors_and_answers_queued_outbound(fed):
     assert p1.get("type") == "result" and p1.get("from") == "localhost", to_xml(p1)
     ident = d1.find(".//{http://jabber.org/protocol/disco#info}identity")
     assert ident is not None and ident.attrib == {"category": "server", "type": "im"}
+    # XEP-0157: other domains see the contact addresses too
+    abuse = d1.find(".//{jabber:x:data}field[@var='abuse-addresses']/{jabber:x:data}value")
+    assert abuse is not None and abuse.text == "mailto:abuse@localhost", to_xml(d1)
     assert "%s/localhost" % REMOTE in s.redis("SMEMBERS", "xmpp:s2s:domains")
 
 

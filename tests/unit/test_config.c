@@ -674,6 +674,29 @@ static void test_s2s(void)
 
 /* What remote servers may send: s2s_max_* over the client's keys, and
  * s2s_limit lines over those. */
+/* XEP-0157 contact addresses: URIs kept as written, one list per kind;
+ * a word without a scheme, or a kind XEP-0157 does not name, refused. */
+static void test_contacts(void)
+{
+	int i;
+
+	CHECK_INT(load(""), 0);
+	for (i = 0; i < CONFIG_CONTACT_KINDS; i++)
+		CHECK_STR(cfg.contacts[i], "");
+	CHECK_INT(load("contact_abuse = mailto:Abuse@example.org  xmpp:abuse@example.org\n"
+	    "contact_support = https://example.org/Help\n"), 0);
+	CHECK_STR(cfg.contacts[0], "mailto:Abuse@example.org xmpp:abuse@example.org");
+	CHECK_STR(config_contact_kinds[0], "abuse");
+	CHECK_STR(cfg.contacts[6], "https://example.org/Help");
+	CHECK_STR(config_contact_kinds[6], "support");
+	CHECK_STR(cfg.contacts[1], "");
+	CHECK_INT(load("contact_admin = admin@example.org\n"), -1);      /* no scheme */
+	CHECK_INT(load("contact_admin = :x\n"), -1);
+	CHECK_INT(load("contact_admin = 1x:y\n"), -1);
+	CHECK_INT(load("contact_admin = mailto:\n"), -1);
+	CHECK_INT(load("contact_owner = mailto:o@example.org\n"), -1);   /* no such kind */
+}
+
 static void test_s2s_limits(void)
 {
 	char text[64 * (CONFIG_MAX_S2S_LIMITS + 2)];
@@ -748,6 +771,7 @@ int main(void)
 	test_exempt();
 	test_s2s();
 	test_s2s_limits();
+	test_contacts();
 	cleanup();
 	return CHECK_DONE();
 }

@@ -13,6 +13,7 @@
  * right after it, on the sender's keys.
  */
 #include "modules.h"
+#include "push.h"
 #include "conn.h"
 #include "config.h"
 #include "relay.h"
@@ -126,7 +127,7 @@ static void batch_send(struct conn *c)
 	struct batch *b = batch_of(c);
 	struct route_req *req;
 	enum route_outcome *out;
-	int i, k, n = b->n, at[DELIVER_BATCH], sent[DELIVER_BATCH];
+	int i, k, n = b->n, at[DELIVER_BATCH], sent[DELIVER_BATCH], asleep[DELIVER_BATCH];
 	long found = -1;
 	struct sm_rider *rider;
 
@@ -151,6 +152,8 @@ static void batch_send(struct conn *c)
 		req[k].carbons = b->p[i].carbons;
 		req[k].from = conn_full(c);
 		req[k].archive_with = b->p[i].archive ? conn_full(c) : NULL;
+		asleep[i] = 0;
+		req[k].asleep = &asleep[i];
 		k++;
 sent_part:
 		sent[i] = sent_wanted(c, &b->p[i]);
@@ -169,6 +172,10 @@ sent_part:
 			answer_outcome(c, b->p[i].st, out[at[i]]);
 		else
 			answer_queued(c, b->p[i].st);
+		/* XEP-0357: no session of the recipient listens. */
+		if (local && asleep[i] &&
+		    push_notify(conn_store(c), conn_cfg(c), b->p[i].bare, b->p[i].st) < 0)
+			log_msg(LOG_ERR, "push: %s", conn_store(c)->err);
 		/* Lost copies or a lost entry are no error of the message's. */
 		if (sent[i] && out[at[i] + local] == RO_ERROR)
 			log_msg(LOG_ERR, "sent copies, archive: %s", conn_store(c)->err);

@@ -22,6 +22,7 @@ const struct module *const modules[] = {
 	&mod_presence,
 	&mod_serveriq,
 	&mod_carbons,
+	&mod_push,
 	&mod_vcard,
 	&mod_private,
 	&mod_register,

@@ -58,6 +58,7 @@ struct xml_node;
 extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
        mod_presence, mod_serveriq, mod_carbons, mod_register, mod_deliver;
 extern const struct module mod_vcard, mod_private, mod_blocking, mod_mam, mod_caps, mod_pep;
+extern const struct module mod_push;
 extern const struct module mod_bookmarks, mod_avatar, mod_muc, mod_upload, mod_federation;
 
 /* muc.c: what the conference domain is called, in its disco#info

@@ -67,6 +67,7 @@ static void config_defaults(struct config *c)
 	c->s2s_timeout = 120;
 	c->s2s_idle_timeout = 300;
 	c->s2s_queue_max = 10000;
+	c->push_interval = 30;
 	c->ack_request_every = 5;
 	c->ack_request_delay = 1;
 	c->registration = CONFIG_REG_CLOSED;
@@ -235,6 +236,7 @@ static const struct int_key int_keys[] = {
 	INT_KEY(s2s_timeout, 5, 86400),
 	INT_KEY(s2s_idle_timeout, 5, 86400),
 	INT_KEY(s2s_queue_max, 1, 10000000),
+	INT_KEY(push_interval, 0, 86400),
 	/* the ranges of the client's keys; an s2s_limit line's too */
 	{ "s2s_max_read_rate", 1024, 1L << 30, offsetof(struct config, s2s_default.read_rate),
 	  KEY_LONG },
@@ -520,6 +522,8 @@ static int config_set(struct config *c, const char *k, char *v)
 				return parse_uris(c->contacts[i], sizeof c->contacts[i], v);
 	if (!strcmp(k, "s2s"))
 		return parse_bool(v, &c->s2s);
+	if (!strcmp(k, "push_body"))
+		return parse_bool(v, &c->push_body);
 	if (!strcmp(k, "s2s_secure"))
 		return parse_bool(v, &c->s2s_secure);
 	if (!strcmp(k, "s2s_allow"))

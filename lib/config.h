@@ -109,6 +109,9 @@ struct config {
 	int s2s_timeout;                     /* seconds before a queued stanza is bounced */
 	int s2s_idle_timeout;                /* seconds an idle outbound stream stays */
 	int s2s_queue_max;                   /* stanzas queued per remote domain */
+	int push_interval;                   /* seconds between two push
+	                                        notifications of one device */
+	int push_body;                       /* notifications carry the body */
 	struct config_s2s_limits s2s_default; /* s2s_max_read_rate, s2s_max_read_burst,
 	                                        s2s_max_stanza_size; 0: the
 	                                        client's (max_read_rate ...) */

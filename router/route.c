@@ -422,6 +422,11 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 		if (o >= 0 && req[i].sent && req[i].carbons_found && rep[i]->elements == 3 &&
 		    rep[i]->element[2]->type == REDIS_REPLY_INTEGER)
 			*req[i].carbons_found = (long)rep[i]->element[2]->integer;
+		/* { 'delivered', receivers, receivers with a handler listening } */
+		if (req[i].asleep)
+			*req[i].asleep = o == RO_OFFLINE || (o == RO_DELIVERED && !req[i].sent &&
+			    rep[i]->elements == 3 && rep[i]->element[2]->type == REDIS_REPLY_INTEGER &&
+			    rep[i]->element[2]->integer == 0);
 		if (rep[i])
 			freeReplyObject(rep[i]);
 		for (j = 0; calls[i].mine[j]; j++)

@@ -202,6 +202,10 @@ struct route_req {
 	 * that JID, its bare JID or its domain) is not delivered. NULL or "":
 	 * no check (the sender is bare itself, or the server). */
 	const char *from;
+	/* XEP-0357 (push.h): if not NULL, set to 1 when the stanza was
+	 * accepted but no session with a handler listening got it (stored
+	 * offline, or kept only by detached sessions' inboxes), else 0. */
+	int *asleep;
 };
 
 /* route_stanza for n stanzas in one pipelined round trip, executed in

@@ -64,6 +64,8 @@ extern const char lua_muc_message[], lua_muc_message_sha[];
 extern const char lua_muc_private[], lua_muc_private_sha[];
 extern const char lua_muc_ping[], lua_muc_ping_sha[];
 extern const char lua_muc_remote_sync[], lua_muc_remote_sync_sha[];
+extern const char lua_push_enable[], lua_push_enable_sha[];
+extern const char lua_push_note[], lua_push_note_sha[];
 extern const char lua_muc_subject[], lua_muc_subject_sha[];
 extern const char lua_muc_info[], lua_muc_info_sha[];
 extern const char lua_muc_config_set[], lua_muc_config_set_sha[];

@@ -7,6 +7,7 @@
 #include "mam.h"
 #include "jid.h"
 #include "log.h"
+#include "push.h"
 #include "s2s.h"
 #include "xerr.h"
 
@@ -71,8 +72,9 @@ enum route_outcome s2s_deliver_local(struct store *s, const struct config *cfg,
 	struct route_req q = { 0 };
 	enum route_outcome o;
 	struct xbuf x = { 0 }, delay = { 0 };
-	struct xml_node *client;
+	struct xml_node *client = NULL;
 	char bare[JID_MAX], *env;
+	int asleep = 0;
 	struct jid j;
 	size_t len;
 
@@ -91,7 +93,6 @@ enum route_outcome s2s_deliver_local(struct store *s, const struct config *cfg,
 		if (mam_archivable(client))
 			q.archive_with = xml_get(st, "from");
 		route_delay_element(j.domain, client, &delay);
-		xml_free(client);
 	}
 	q.bare = bare;
 	q.resource = j.resource;
@@ -102,7 +103,12 @@ enum route_outcome s2s_deliver_local(struct store *s, const struct config *cfg,
 	q.delay = delay.p ? delay.p : "";
 	q.echo_of = "";
 	q.from = xml_get(st, "from");       /* the recipient may block it */
+	q.asleep = &asleep;
 	route_stanza_batch(s, 1, &q, cfg->offline_max, &o);
+	/* XEP-0357: no session of the recipient listens. */
+	if (client && asleep && push_notify(s, cfg, bare, client) < 0)
+		log_msg(LOG_ERR, "push: %s", s->err);
+	xml_free(client);
 	free(env);
 	xbuf_free(&x);
 	xbuf_free(&delay);

@@ -50,3 +50,4 @@ npm_ci() {
 here=$(cd "$(dirname "$0")" && pwd)
 npm_ci "$here/browser"
 npm_ci "$here/clients/bosh"
+npm_ci "$here/clients/stanza"

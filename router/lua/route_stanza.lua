@@ -36,7 +36,9 @@
 -- pub/sub alone is at most once) and a wake-up "inbox" is published on
 -- its full-JID channel; the handler takes from the inbox, and whatever a
 -- session leaves there is routed again when it ends or is reaped.
--- Returns { outcome, count }: 'delivered' (count receivers), 'offline',
+-- Returns { outcome, count }: 'delivered' (count receivers, then how
+-- many of them have a handler listening: 0 when only detached sessions'
+-- inboxes keep it, which XEP-0357 push notifications are for), 'offline',
 -- 'nouser', 'unavailable' (nobody to take it: answer service-unavailable),
 -- 'full' (offline store at its cap), 'dropped' (RFC 6121 says ignore),
 -- 'blocked'.
@@ -98,7 +100,7 @@ end
 -- again), so it counts as one receiver.
 -- e: another envelope than the stanza's (a carbon copy); got: the
 -- resources the stanza itself reached.
-local got = {}
+local got, awake = {}, 0
 local function publish(r, rec, e)
   if not e then archive() end
   local box = ARGV[11] .. r
@@ -108,6 +110,7 @@ local function publish(r, rec, e)
     return 1
   end
   local n = redis.call('PUBLISH', chan .. '/' .. r, 'inbox\n')
+  if n > 0 and not e then awake = awake + 1 end
   if n == 0 then
     local id = record_get(rec, 'id') or ''
     redis.call('ZADD', KEYS[4], 0, expiry_member(id, ARGV[10], r))
@@ -146,7 +149,7 @@ if res ~= '' then
     local n = publish(res, rec)
     if n > 0 then
       carbons(got, 'received')
-      return { 'delivered', n }
+      return { 'delivered', n, awake }
     end
   end
   -- RFC 6121 8.5.3.2.1: no such resource. Only chat falls back to the
@@ -183,7 +186,7 @@ if kind == 'message' and mtype ~= 'groupchat' then
 end
 if delivered > 0 then
   carbons(got, 'received')
-  return { 'delivered', delivered }
+  return { 'delivered', delivered, awake }
 end
 if kind == 'iq' or mtype == 'groupchat' or mtype == 'headline' or mtype == 'error' or
     redis.call('LLEN', KEYS[3]) >= cap then

@@ -24,6 +24,7 @@
 #include "roster.h"
 #include "authfail.h"
 #include "carbons.h"
+#include "push.h"
 #include "vcard.h"
 #include "private.h"
 #include "blocking.h"
@@ -1266,6 +1267,28 @@ int sm_adopt(struct store *s, const char *bare, const char *resource, const char
 {
 	(void)bare; (void)resource; (void)id; (void)seen; (void)secs; (void)now;
 	return failing(s, "sm_adopt") ? XE_REDIS : 0;
+}
+
+/* ---- push.h: registrations accepted, nobody to notify ---- */
+
+int push_enable(struct store *s, const char *bare, const char *jid, const char *node,
+    const char *options)
+{
+	(void)bare; (void)jid; (void)node; (void)options;
+	return failing(s, "push_enable") ? XE_REDIS : PUSH_OK;
+}
+
+int push_disable(struct store *s, const char *bare, const char *jid, const char *node)
+{
+	(void)bare; (void)jid; (void)node;
+	return failing(s, "push_disable") ? XE_REDIS : 0;
+}
+
+int push_notify(struct store *s, const struct config *cfg, const char *bare,
+    const struct xml_node *st)
+{
+	(void)cfg; (void)bare; (void)st;
+	return failing(s, "push_notify") ? XE_REDIS : 0;
 }
 
 /* ---- carbons.h: nobody has carbons enabled ---- */

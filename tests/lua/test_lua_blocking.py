@@ -77,15 +77,15 @@ def test_blocked_sender_never_reaches_the_inbox(r, subscribe):
     assert r("LRANGE", key(A, "inbox:r1"), 0, -1) == []
     assert r("LRANGE", key(A, "offline"), 0, -1) == []
     # another resource of a full-JID item, another domain: delivered
-    assert route(r, "c@x/desk") == ["delivered", 1]
-    assert route(r, "m@good.example/r") == ["delivered", 1]
+    assert route(r, "c@x/desk") == ["delivered", 1, 1]
+    assert route(r, "m@good.example/r") == ["delivered", 1, 1]
 
 
 def test_own_jid_and_no_sender_are_never_blocked(r, subscribe):
     given(r, "x", "alice@x")
     subscribe(key(A) + "/r1")
-    assert route(r, "alice@x/phone") == ["delivered", 1]
-    assert route(r, "") == ["delivered", 1]
+    assert route(r, "alice@x/phone") == ["delivered", 1, 1]
+    assert route(r, "") == ["delivered", 1, 1]
     assert route(r, "b@x/r") == ["blocked", 0]
 
 

@@ -56,7 +56,7 @@ def test_received_copy_to_other_enabled_sessions(r, subscribe):
                          "e": dict(avail=1), "f": dict(avail=1),
                          "g": dict(avail=1, seen=NOW - TTL - 1)},
           {"a": "id-a", "c": "id-c", "d": "id-d", "f": "old", "g": "id-g"})
-    assert route(r, res="a") == ["delivered", 1]
+    assert route(r, res="a") == ["delivered", 1, 1]
     assert inbox(r, "a") == [ENV]
     assert inbox(r, "c") == [copy("c")]
     for res in "defg":
@@ -69,7 +69,7 @@ def test_bare_jid_copies_only_to_whom_it_missed(r, subscribe):
     given(r, subscribe, {"a": dict(avail=1), "b": dict(avail=1, prio=3),
                          "neg": dict(avail=1, prio=-1)},
           {"a": "id-a", "b": "id-b", "neg": "id-neg"})
-    assert route(r) == ["delivered", 2]
+    assert route(r) == ["delivered", 2, 2]
     assert inbox(r, "a") == [ENV] and inbox(r, "b") == [ENV]
     assert inbox(r, "neg") == [copy("neg")]
 
@@ -77,7 +77,7 @@ def test_bare_jid_copies_only_to_whom_it_missed(r, subscribe):
 def test_no_copies_when_not_eligible_or_not_delivered(r, subscribe):
     """Not eligible: no copies. Nothing delivered (stored offline): none."""
     given(r, subscribe, {"a": dict(avail=1), "c": dict(avail=1)}, {"c": "id-c"})
-    assert route(r, res="a", eligible="") == ["delivered", 1]
+    assert route(r, res="a", eligible="") == ["delivered", 1, 1]
     assert inbox(r, "c") == []
     r("HSET", key(B, "sessions"), "a", rec(id="id-a", avail=1, prio=-1))
     r("HSET", key(B, "sessions"), "c", rec(id="id-c", avail=1, prio=-1))

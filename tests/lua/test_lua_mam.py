@@ -40,7 +40,7 @@ def given(r, bare=B, sessions=("r1",)):
 def test_delivered_message_archived_with_stanza_id(r, subscribe):
     given(r)
     sub = subscribe(key(B) + "/r1")
-    assert route(r) == ["delivered", 1]
+    assert route(r) == ["delivered", 1, 1]
     assert sub.message() is not None
     (uid, w, m), = entries(r)
     assert w == "alice@x/a" and m == MSG and uid.endswith("-0123abcd")

@@ -506,7 +506,7 @@ def test_route_detached_session_keeps_it_in_its_inbox(r, subscribe, res):
     r("ZADD", gkey("expiry"), NOW + 1, member("s1"))
     chan = key(A) + "/" + RES
     sub = subscribe(chan)
-    assert route(r, res=res) == ["delivered", 1]
+    assert route(r, res=res) == ["delivered", 1, 0]
     assert inbox(r) == ["stanza 5\n" + MSG]
     assert r("LRANGE", key(A, "offline"), 0, -1) == []
     assert expiry(r) == {member("s1"): NOW + 1}
@@ -531,7 +531,7 @@ def test_route_bare_jid_detached_and_attached(r, subscribe):
     session(r, res="det", id="sd", avail=1, pid=0, det=NOW + 60)
     session(r, res="live", id="sl", avail=1)
     sub = subscribe(key(A) + "/live")
-    assert route(r) == ["delivered", 2]
+    assert route(r) == ["delivered", 2, 1]
     assert inbox(r, "det") == inbox(r, "live") == ["stanza 5\n" + MSG]
     assert sub.message() == [key(A) + "/live", "inbox\n"]
 
@@ -545,7 +545,7 @@ def test_route_dead_handler_resumable_keeps_it(r, res):
     session(r, id="s1", avail=1)
     r("ZADD", gkey("expiry"), NOW + TTL, member("s1"))
     state(r, owner="s1", resume=1)
-    assert route(r, res=res) == ["delivered", 1]
+    assert route(r, res=res) == ["delivered", 1, 0]
     assert inbox(r) == ["stanza 5\n" + MSG]
     assert expiry(r) == {member("s1"): 0}
     assert r("LRANGE", key(A, "offline"), 0, -1) == []
@@ -573,6 +573,6 @@ def test_route_live_handler_with_sm_publishes(r, subscribe):
     state(r, owner="s1")
     r("ZADD", gkey("expiry"), NOW + TTL, member("s1"))
     sub = subscribe(key(A) + "/" + RES)
-    assert route(r, res=RES) == ["delivered", 1]
+    assert route(r, res=RES) == ["delivered", 1, 1]
     assert sub.message() == [key(A) + "/" + RES, "inbox\n"]
     assert expiry(r) == {member("s1"): NOW + TTL}

@@ -371,6 +371,7 @@ static long get_num(const struct config *c, const char *key)
 	if (!strcmp(key, "s2s_timeout")) return c->s2s_timeout;
 	if (!strcmp(key, "s2s_idle_timeout")) return c->s2s_idle_timeout;
 	if (!strcmp(key, "s2s_queue_max")) return c->s2s_queue_max;
+	if (!strcmp(key, "push_interval")) return c->push_interval;
 	if (!strcmp(key, "s2s_max_read_rate")) return config_s2s_limits(c, NULL).read_rate;
 	if (!strcmp(key, "s2s_max_read_burst")) return config_s2s_limits(c, NULL).read_burst;
 	if (!strcmp(key, "s2s_max_stanza_size")) return (long)config_s2s_limits(c, NULL).max_stanza_size;
@@ -409,6 +410,7 @@ static void test_numbers(void)
 		{ "s2s_max_read_rate", 1024, 1073741824 },
 		{ "s2s_max_read_burst", 4096, 1073741824 },
 		{ "s2s_max_stanza_size", 1024, 16777216 },
+		{ "push_interval", 0, 86400 },
 	};
 	static const char *junk[] = { "", "abc", "10x", "1e3", "0x10", "1 0",
 	    "99999999999999999999999" };
@@ -679,6 +681,13 @@ static void test_s2s(void)
 static void test_contacts(void)
 {
 	int i;
+
+	/* push_body: the body stays home unless the operator says so. */
+	CHECK_INT(load(""), 0);
+	CHECK_INT(cfg.push_body, 0);
+	CHECK_INT(cfg.push_interval, 30);
+	CHECK_INT(load("push_body = yes\n"), 0);
+	CHECK_INT(cfg.push_body, 1);
 
 	CHECK_INT(load(""), 0);
 	for (i = 0; i < CONFIG_CONTACT_KINDS; i++)

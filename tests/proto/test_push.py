@@ -21,6 +21,7 @@ them.
 import asyncio
 import json
 import os
+import re
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -28,6 +29,7 @@ import xml.etree.ElementTree as ET
 import clients as C
 from harness import wait_until
 from im_helpers import PW, raw_login
+from s2s_harness import federation, pki  # noqa: F401 (fixtures)
 
 STANZA = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'clients', 'stanza')
 
@@ -152,3 +154,63 @@ def test_detached_session_notified_live_one_not(server_factory):
                what='kept by the detached session')
     time.sleep(0.5)
     assert len(notes(s)) == 1
+
+
+def test_notification_reaches_an_app_server_on_another_domain(federation):
+    """End to end through the federation harness: the app server is
+    push.b.test, Prosody's pubsub component on another domain; bob@a.test
+    registers it with StanzaJS, goes away, alice's message makes xmppd
+    publish the notification there (xmpp-s2s-out, SASL EXTERNAL), and
+    Prosody's pubsub service receives it."""
+    from s2s_harness import _lua
+    from test_s2s_out import Dispatcher
+    import im_helpers as H
+    fed = federation
+    crt, key = fed.pki.cert('push.b.test')
+    p = fed.prosody('b.test', secure_auth=True, host_config=(
+        'Component "push.b.test" "pubsub"\n  ssl = { certificate = %s, key = %s }\n'
+        '  autocreate_on_publish = true\n'
+        # the app server lets the user's server publish (as a real one
+        # authorises the servers it serves)
+        '  admins = { "bob@a.test" }\n' % (_lua(crt), _lua(key))))
+    fed.publish('push.b.test', p.addr, p.s2s_port, host='xmpp.b.test')
+    fed.start()
+    crt, key = fed.pki.cert('a.test')
+    x = fed.xmppd('a.test', listeners=3, s2s_listener=1,
+                  listener_progs=[None, 'xmpp-s2s-in', 'xmpp-web'], s2s='yes',
+                  s2s_ca_file=fed.pki.ca_cert, tls_cert=crt, tls_key=key, push_interval=0)
+    out = Dispatcher(x.conf_path, os.path.join(x.dir, 'out.log'), popen=fed.popen)
+    x.adduser('alice@a.test', PW)
+    x.adduser('bob@a.test', PW)
+    log = os.path.join(x.dir, 'stanza.log')
+    js = fed.popen(['node', os.path.join(STANZA, 'stanza-push.cjs'),
+                    'ws://%s:%d/xmpp-websocket' % (x.host, x.ports[2]), 'bob@a.test', PW,
+                    'enable', 'push.b.test', 'n1', '-'], log=log)
+    try:
+        assert js.wait(40) == 0, open(log).read()
+        assert '"ev":"enabled"' in open(log).read()
+
+        async def go():
+            a = H.IM('alice@a.test/a', PW)
+            assert (await a.login(x.port, host=x.host, timeout=10)).session_started
+            a.xmpp.send_message(mto='bob@a.test', mbody='wake up', mtype='chat')
+            return True
+        with fed.explain(('xmpp-s2s-out', out.log), ('xmppd', x.log)):
+            assert fed.run_clients(go, timeout=60)
+            def received():
+                for line in p.log().splitlines():
+                    if "Received[s2sin]: <iq " in line and "to='push.b.test'" in line and \
+                            "from='bob@a.test'" in line and "type='set'" in line:
+                        return re.search(r"id='(push-[0-9a-f]+)'", line).group(1)
+            iq_id = wait_until(received, timeout=30,
+                               what="Prosody's pubsub service to receive the notification")
+
+            # ... and take it: its result goes back to bob's bare JID
+            def answered():
+                for line in p.log().splitlines():
+                    if "Sending[s2sout]: <iq " in line and "id='%s'" % iq_id in line:
+                        return line
+            line = wait_until(answered, timeout=30, what="Prosody's pubsub service to answer")
+            assert "type='result'" in line, p.log()[-6000:]
+    finally:
+        out.stop()

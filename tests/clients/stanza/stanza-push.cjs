@@ -4,7 +4,7 @@
 //
 //   node stanza-push.cjs URL JID PASSWORD enable APP NODE SECRET
 //     log in, read the account's disco#info, register APP's NODE with a
-//     publish-options form holding SECRET, log out
+//     publish-options form holding SECRET ("-": no form), log out
 //   node stanza-push.cjs URL JID PASSWORD disable APP
 //     log in, unregister every node of APP, log out
 //
@@ -29,7 +29,8 @@ client.on('session:started', async () => {
     if (action === 'enable') {
       const info = await client.getDiscoInfo(jid.split('/')[0]);
       out({ ev: 'features', features: info.features });
-      await client.enableNotifications(app, node, [
+      // SECRET "-": no publish-options at all
+      await client.enableNotifications(app, node, secret === '-' ? undefined : [
         { name: 'FORM_TYPE', type: 'hidden',
           value: 'http://jabber.org/protocol/pubsub#publish-options' },
         { name: 'secret', value: secret },

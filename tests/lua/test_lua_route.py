@@ -50,9 +50,23 @@ def test_full_jid_live_session(r, subscribe):
     account(r)
     session(r, "r1")             # not available: addressed by full JID all the same
     sub = subscribe(key(B) + "/r1")
-    assert route(r, res="r1", kind="iq", mtype="get") == ["delivered", 1]
+    # receivers, and how many have a handler listening (push.h)
+    assert route(r, res="r1", kind="iq", mtype="get") == ["delivered", 1, 1]
     assert inbox(r, "r1") == [env()]
     assert sub.message() == [key(B) + "/r1", "inbox\n"]
+
+
+def test_detached_session_keeps_it_asleep(r, subscribe):
+    """A detached session (XEP-0198) takes it into its inbox, but no
+    handler listens: 'delivered' with nobody awake, what calls for a
+    push notification; one live session beside it is awake."""
+    account(r)
+    session(r, "phone", avail=1, det=NOW + 60)
+    assert route(r) == ["delivered", 1, 0]
+    assert inbox(r, "phone") == [env()]
+    session(r, "desk", avail=1)
+    subscribe(key(B) + "/desk")
+    assert route(r) == ["delivered", 2, 1]
 
 
 def test_full_jid_dead_handler(r):
@@ -95,7 +109,7 @@ def test_bare_jid_available_sessions(r, subscribe):
     session(r, "away", avail=0, prio=9)
     session(r, "stale", avail=1, prio=9, seen=NOW - TTL - 1)
     subs = [subscribe(key(B) + "/" + res) for res in ("a", "b", "neg", "away", "stale")]
-    assert route(r) == ["delivered", 2]
+    assert route(r) == ["delivered", 2, 2]
     for res in ("a", "b"):
         assert inbox(r, res) == [env()]
     for res in ("neg", "away", "stale"):
@@ -112,17 +126,17 @@ def test_own_bare_jid_echo(r, subscribe):
     session(r, "a", avail=1, prio=0)
     session(r, "b", avail=1, prio=0)
     subs = [subscribe(key(B) + "/" + res) for res in ("a", "b")]
-    assert route(r, echo_of="a") == ["delivered", 2]
+    assert route(r, echo_of="a") == ["delivered", 2, 2]
     assert inbox(r, "b") == [env()]
     assert inbox(r, "a") == [env().replace("\n", " echo\n", 1)]
     r("DEL", key(B, "inbox:a"), key(B, "inbox:b"), key(B, "sessions"))
     session(r, "a", avail=1, prio=0)
-    assert route(r, echo_of="a") == ["delivered", 1]
+    assert route(r, echo_of="a") == ["delivered", 1, 1]
     assert inbox(r, "a") == [env()]
     # another user's message is never an echo
     session(r, "b", avail=1, prio=0)
     r("DEL", key(B, "inbox:a"))
-    assert route(r) == ["delivered", 2]
+    assert route(r) == ["delivered", 2, 2]
     assert inbox(r, "a") == [env()]
     assert len(subs) == 2
 

@@ -323,6 +323,43 @@ struct config_s2s_limits config_s2s_limits(const struct config *c, const char *d
 	return l;
 }
 
+/* "DOMAIN SECRET": a component's domain (a JID domain, none of this
+ * server's own: served, conference or upload) and its secret, one word.
+ * One line per domain. */
+static int parse_component(struct config *c, char *v)
+{
+	char *dom, *secret, *save = NULL;
+	struct config_component *k;
+	struct jid j;
+
+	if (c->ncomponents == CONFIG_MAX_COMPONENTS)
+		return -1;
+	k = &c->components[c->ncomponents];
+	dom = strtok_r(v, " \t", &save);
+	secret = strtok_r(NULL, " \t", &save);
+	if (!dom || !secret || strtok_r(NULL, " \t", &save) || jid_parse(dom, &j) == -1 ||
+	    j.node[0] || j.resource[0] || strlen(j.domain) >= sizeof k->domain ||
+	    strlen(secret) >= sizeof k->secret)
+		return -1;
+	if (config_serves(c, j.domain) || !strcmp(j.domain, c->muc_domain) ||
+	    !strcmp(j.domain, c->upload_domain) || config_component(c, j.domain))
+		return -1;
+	strcpy(k->domain, j.domain);
+	strcpy(k->secret, secret);
+	c->ncomponents++;
+	return 0;
+}
+
+const char *config_component(const struct config *c, const char *domain)
+{
+	int i;
+
+	for (i = 0; i < c->ncomponents; i++)
+		if (!strcmp(c->components[i].domain, domain))
+			return c->components[i].secret;
+	return NULL;
+}
+
 /* muc_domain, upload_domain: one domain name, lower-cased, none of the
  * served domains nor the other service's (each service is a domain of
  * its own). "" turns the service off. */
@@ -334,7 +371,7 @@ static int parse_service_domain(struct config *c, char *v, char *dst)
 	for (p = v; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	if (*v && (config_serves(c, v) || !strcmp(v, c->muc_domain) ||
-	    !strcmp(v, c->upload_domain)))
+	    !strcmp(v, c->upload_domain) || config_component(c, v)))
 		return -1;
 	return copy_str(dst, CONFIG_MAX_DOMAIN, v);
 }
@@ -438,7 +475,8 @@ int config_s2s_allowed(const struct config *c, const char *domain)
 	size_t n = strlen(domain);
 
 	if (!c->s2s || !n || config_serves(c, domain) || !strcmp(domain, c->muc_domain) ||
-	    !strcmp(domain, c->upload_domain) || words_have(c->s2s_deny, domain, n))
+	    !strcmp(domain, c->upload_domain) || config_component(c, domain) ||
+	    words_have(c->s2s_deny, domain, n))
 		return 0;
 	return !c->s2s_allow[0] || words_have(c->s2s_allow, domain, n);
 }
@@ -536,6 +574,8 @@ static int config_set(struct config *c, const char *k, char *v)
 		return strpbrk(v, " \t") ? -1 : copy_str(c->s2s_resolver, sizeof c->s2s_resolver, v);
 	if (!strcmp(k, "s2s_limit"))
 		return parse_s2s_limit(c, v);
+	if (!strcmp(k, "component"))
+		return parse_component(c, v);
 	if (!strcmp(k, "hostname"))
 		return strpbrk(v, " \t") ? -1 : copy_str(c->hostname, sizeof c->hostname, v);
 	ik = int_key(k);

@@ -27,6 +27,8 @@
 #define CONFIG_MAX_UPLOAD    (1L << 40) /* upload_max_size's and upload_quota's ceiling, bytes */
 #define CONFIG_MAX_S2S_LIMITS 32     /* s2s_limit lines: remote domains with
                                         limits of their own */
+#define CONFIG_MAX_COMPONENTS 16     /* component lines (XEP-0114) */
+#define CONFIG_MAX_SECRET     256    /* bytes of a component's secret, NUL included */
 
 /* registration: who may create an account in-band (XEP-0077). */
 enum config_registration {
@@ -54,6 +56,13 @@ struct config_s2s_limits {
 struct config_s2s_limit {
 	char domain[CONFIG_MAX_DOMAIN];      /* prepped as JID domains are */
 	struct config_s2s_limits lim;
+};
+
+/* "component = DOMAIN SECRET": an external component (XEP-0114) that
+ * serves DOMAIN and proves it with SECRET (xmpp-component(8)). */
+struct config_component {
+	char domain[CONFIG_MAX_DOMAIN];      /* prepped as JID domains are */
+	char secret[CONFIG_MAX_SECRET];
 };
 
 /* config_load() zeroes the scalars and short strings (up to tls_cert) and
@@ -116,6 +125,7 @@ struct config {
 	                                        s2s_max_stanza_size; 0: the
 	                                        client's (max_read_rate ...) */
 	int ns2s_limits;                     /* "s2s_limit" lines */
+	int ncomponents;                     /* "component" lines */
 	char hostname[256];                  /* this host's name in session records */
 	/* not zeroed from here on (see above) */
 	char tls_cert[CONFIG_MAX_STR];
@@ -145,6 +155,7 @@ struct config {
 	struct config_tls_domain tls_domains[CONFIG_MAX_DOMAINS];
 	struct netaddr_range auth_exempt[CONFIG_MAX_EXEMPT];
 	struct config_s2s_limit s2s_limits[CONFIG_MAX_S2S_LIMITS];
+	struct config_component components[CONFIG_MAX_COMPONENTS];
 };
 
 /* The file config_load reads for path: path itself, else $XMPP_CONFIG,
@@ -171,8 +182,8 @@ int config_ws_origin(const struct config *c, const char *origin, size_t len);
 int config_upload_type(const struct config *c, const char *ctype);
 
 /* 1 if stanzas may go to and come from remote domain (lower-cased):
- * federation is on, the domain is not served here, s2s_deny does not
- * name it and s2s_allow is empty or does. */
+ * federation is on, the domain is not served here nor a component's,
+ * s2s_deny does not name it and s2s_allow is empty or does. */
 int config_s2s_allowed(const struct config *c, const char *domain);
 
 /* The limits on what remote domain's server sends (domain lower-cased;
@@ -182,6 +193,11 @@ int config_s2s_allowed(const struct config *c, const char *domain);
  * each of those that is not set the client's max_read_rate,
  * max_read_burst, max_stanza_size. Every field of the answer is set. */
 struct config_s2s_limits config_s2s_limits(const struct config *c, const char *domain);
+
+/* The secret of the component that serves domain (lower-cased; a
+ * component line), or NULL when no component serves it. Federation
+ * need not be on: a component is part of this server. */
+const char *config_component(const struct config *c, const char *domain);
 
 /* 1 if name (already lower-cased/prepped) is one of the served domains. */
 int config_serves(const struct config *c, const char *domain);

@@ -763,6 +763,38 @@ static void test_s2s_limits(void)
 	}
 }
 
+/* External components: a domain and its secret per line; theirs is no
+ * remote domain, even with federation on. */
+static void test_components(void)
+{
+	CHECK_INT(load(""), 0);
+	CHECK_INT(cfg.ncomponents, 0);
+	CHECK_INT(config_component(&cfg, "irc.example") == NULL, 1);
+	CHECK_INT(load("domain = example.org\ns2s = yes\n"
+	    "component = IRC.Example.ORG s3cret\ncomponent = gw.example.org\tx\n"), 0);
+	CHECK_INT(cfg.ncomponents, 2);
+	CHECK_STR(cfg.components[0].domain, "irc.example.org");
+	if (CHECK_INT(config_component(&cfg, "irc.example.org") != NULL, 1))
+		CHECK_STR(config_component(&cfg, "irc.example.org"), "s3cret");
+	if (CHECK_INT(config_component(&cfg, "gw.example.org") != NULL, 1))
+		CHECK_STR(config_component(&cfg, "gw.example.org"), "x");
+	CHECK_INT(config_component(&cfg, "example.org") == NULL, 1);
+	CHECK_INT(config_s2s_allowed(&cfg, "irc.example.org"), 0);
+	CHECK_INT(config_s2s_allowed(&cfg, "other.example"), 1);
+
+	/* Two words; a domain of its own, once. */
+	CHECK_ERR("component = irc.example.org\n", 1, "component");
+	CHECK_ERR("component = irc.example.org a b\n", 1, "component");
+	CHECK_ERR("component = u@irc.example.org a\n", 1, "component");
+	CHECK_ERR("component = irc.example.org/r a\n", 1, "component");
+	CHECK_ERR("domain = example.org\ncomponent = example.org a\n", 2, "component");
+	CHECK_ERR("muc_domain = muc.example.org\ncomponent = muc.example.org a\n", 2,
+	    "component");
+	CHECK_ERR("component = muc.example.org a\nmuc_domain = muc.example.org\n", 2,
+	    "muc_domain");
+	CHECK_ERR("component = a.example x\ncomponent = A.example y\n", 2, "component");
+}
+
 int main(void)
 {
 	unsetenv("XMPP_CONFIG");
@@ -781,6 +813,7 @@ int main(void)
 	test_s2s();
 	test_s2s_limits();
 	test_contacts();
+	test_components();
 	cleanup();
 	return CHECK_DONE();
 }

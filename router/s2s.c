@@ -31,28 +31,46 @@ static void name_key(struct store *s, const char *name, char *out, size_t outsz)
 	store_global_key(s, name, out, outsz);
 }
 
-int s2s_queue(struct store *s, const char *domain, const char *env, size_t len, int max)
+/* s2s_queue; with leased, only while the route's lease is held (the
+ * lease is then the script's third key). */
+static int queue(struct store *s, const char *domain, const char *env, size_t len, int max,
+    int leased)
 {
 	static const char *const outcomes[] = { [S2S_QUEUED] = "queued", [S2S_FULL] = "full",
-		NULL };
+		[S2S_ABSENT] = "absent", NULL };
 	char q[STORE_MAX_GLOBAL_KEY], set[STORE_MAX_GLOBAL_KEY], wake[STORE_MAX_GLOBAL_KEY];
-	char m[16];
-	const char *argv[6] = { q, set, env, m, domain, wake };
-	size_t lens[6];
+	char lease[STORE_MAX_GLOBAL_KEY], m[16];
+	const char *argv[7];
+	size_t lens[7];
 	redisReply *r;
-	int o, i;
+	int o, n = 0, nkeys, i;
 
 	domain_key(s, "out:", domain, q, sizeof q);
+	domain_key(s, "lease:", domain, lease, sizeof lease);
 	name_key(s, "s2s:domains", set, sizeof set);
 	name_key(s, S2S_WAKE_CHANNEL, wake, sizeof wake);
 	snprintf(m, sizeof m, "%d", max);
-	for (i = 0; i < 6; i++)
-		lens[i] = i == 2 ? len : strlen(argv[i]);
-	o = store_script(s, "s2s_queue", lua_s2s_queue, lua_s2s_queue_sha, 2, 6, argv, lens,
+	argv[n++] = q;
+	argv[n++] = set;
+	if (leased)
+		argv[n++] = lease;
+	nkeys = n;
+	argv[n++] = env;
+	argv[n++] = m;
+	argv[n++] = domain;
+	argv[n++] = wake;
+	for (i = 0; i < n; i++)
+		lens[i] = argv[i] == env ? len : strlen(argv[i]);
+	o = store_script(s, "s2s_queue", lua_s2s_queue, lua_s2s_queue_sha, nkeys, n, argv, lens,
 	    outcomes, &r);
 	if (o >= 0)
 		freeReplyObject(r);
 	return o;
+}
+
+int s2s_queue(struct store *s, const char *domain, const char *env, size_t len, int max)
+{
+	return queue(s, domain, env, len, max, 0);
 }
 
 int s2s_peek(struct store *s, const char *domain, int max,
@@ -206,14 +224,14 @@ int s2s_lease(struct store *s, const char *domain, const char *host, long pid, i
 	static const char *const outcomes[] = { [S2S_LEASE_OTHER] = "other",
 		[S2S_LEASE_OURS] = "ours", NULL };
 	char k[STORE_MAX_GLOBAL_KEY], me[300], t[16];
-	const char *argv[3] = { k, me, t };
+	const char *argv[4] = { k, me, t, S2S_LEASE_VACANT };
 	redisReply *r;
 	int o;
 
 	domain_key(s, "lease:", domain, k, sizeof k);
 	snprintf(me, sizeof me, "%s %ld", host, pid);
 	snprintf(t, sizeof t, "%d", ttl);
-	o = store_script(s, "s2s_lease", lua_s2s_lease, lua_s2s_lease_sha, 1, 3, argv, NULL,
+	o = store_script(s, "s2s_lease", lua_s2s_lease, lua_s2s_lease_sha, 1, 4, argv, NULL,
 	    outcomes, &r);
 	if (o >= 0)
 		freeReplyObject(r);
@@ -231,6 +249,24 @@ int s2s_lease_release(struct store *s, const char *domain, const char *host, lon
 	r = store_cmd(s, "EVAL %s 1 %s %s",
 	    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end "
 	    "return 0", k, me);
+	if (!r)
+		return XE_REDIS;
+	freeReplyObject(r);
+	return 0;
+}
+
+int s2s_lease_vacate(struct store *s, const char *domain, const char *host, long pid, int ttl)
+{
+	char k[STORE_MAX_GLOBAL_KEY], me[300], t[16];
+	redisReply *r;
+
+	domain_key(s, "lease:", domain, k, sizeof k);
+	snprintf(me, sizeof me, "%s %ld", host, pid);
+	snprintf(t, sizeof t, "%d", ttl);
+	r = store_cmd(s, "EVAL %s 1 %s %s %s %s",
+	    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+	    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end return 0",
+	    k, me, S2S_LEASE_VACANT, t);
 	if (!r)
 		return XE_REDIS;
 	freeReplyObject(r);
@@ -272,23 +308,41 @@ int s2s_idle(struct store *s, const char *domain)
 	return o;
 }
 
+void s2s_component_route(const char *domain, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/" S2S_COMPONENT_LOCAL, domain);
+}
+
+int s2s_is_component_route(const char *route)
+{
+	const char *slash = strchr(route, '/');
+	return slash && !strcmp(slash + 1, S2S_COMPONENT_LOCAL);
+}
+
 int s2s_send(struct store *st, const struct config *cfg, const struct xml_node *stanza)
 {
 	const char *to = xml_get(stanza, "to"), *from = xml_get(stanza, "from");
 	char route[S2S_ROUTE_MAX], *xml, *env;
 	struct jid t, f;
 	size_t len;
-	int r;
+	int r, component;
 
-	if (!to || !from || jid_parse(to, &t) == -1 || jid_parse(from, &f) == -1 ||
-	    !config_s2s_allowed(cfg, t.domain) || !config_federates(cfg, f.domain))
+	if (!to || !from || jid_parse(to, &t) == -1 || jid_parse(from, &f) == -1)
 		return XE_INVALID;
-	snprintf(route, sizeof route, "%s/%s", t.domain, f.domain);
+	component = config_component(cfg, t.domain) != NULL;
+	if (component && (config_federates(cfg, f.domain) || config_component(cfg, f.domain)))
+		s2s_component_route(t.domain, route, sizeof route);
+	else if (config_s2s_allowed(cfg, t.domain) && config_federates(cfg, f.domain))
+		snprintf(route, sizeof route, "%s/%s", t.domain, f.domain);
+	else
+		return XE_INVALID;
 	xml = xml_string(stanza, NULL);
 	env = route_envelope_stanza(xml, (long)time(NULL), &len);
-	r = s2s_queue(st, route, env, len, cfg->s2s_queue_max);
+	r = queue(st, route, env, len, cfg->s2s_queue_max, component);
 	if (r == S2S_FULL)
 		snprintf(st->err, sizeof st->err, "the queue to %s is full", t.domain);
+	else if (r == S2S_ABSENT)
+		snprintf(st->err, sizeof st->err, "no component of %s is connected", t.domain);
 	free(xml);
 	free(env);
 	return r;

@@ -27,7 +27,11 @@
  * the remote domain and the served domain a stream to it speaks for
  * (lower case; a domain has no '/'), since a stream is authenticated for
  * one local domain: stanzas from two of our domains to one remote go on
- * two streams.
+ * two streams. An external component (XEP-0114, config_component) has
+ * one route, "COMPONENT/component", whatever domain its stanzas come
+ * from: its own connection process holds the lease and drains the queue
+ * (xmpp-component(8)), never xmpp-s2s-out. No served domain that
+ * federates is named "component" (other servers find ours in the DNS).
  *
  * Contract: as store.h. Functions return a named result (>= 0) or a
  * negative xerr.h code (XE_REDIS, XE_REPLY) with store->err set.
@@ -46,15 +50,28 @@
 #define S2S_VERIFY_MAX    1024         /* bytes of one verification entry */
 #define S2S_ANSWER_TTL    120          /* seconds an unread answer is kept */
 
-enum s2s_queued { S2S_QUEUED = 0, S2S_FULL = 1 };
+#define S2S_COMPONENT_LOCAL "component" /* a component's route:
+                                          "COMPONENT/component" */
+#define S2S_LEASE_VACANT  "-"          /* a lease nobody holds, still alive:
+                                          a component's, while it reconnects */
+
+/* S2S_ABSENT: no component holds the route's lease (nobody would read
+ * the queue). */
+enum s2s_queued { S2S_QUEUED = 0, S2S_FULL = 1, S2S_ABSENT = 2 };
 struct config;
 struct xml_node;
 /* Queue stanza for federation: its 'from' a JID of a served domain, its
  * 'to' one of a remote domain cfg allows (config_s2s_allowed), on the
- * route between the two, accepted now, capped at s2s_queue_max.
- * S2S_QUEUED, S2S_FULL (logged), or XE_INVALID (not such a stanza) /
- * XE_REDIS. */
+ * route between the two, accepted now, capped at s2s_queue_max. Or for
+ * a component: 'to' of a component's domain (config_component), 'from'
+ * of a served domain, the conference domain or a component's, on the
+ * component's route, only while its lease is held. S2S_QUEUED, S2S_FULL
+ * (logged), S2S_ABSENT, or XE_INVALID (not such a stanza) / XE_REDIS. */
 int s2s_send(struct store *s, const struct config *cfg, const struct xml_node *stanza);
+/* The route of component domain into out (S2S_ROUTE_MAX bytes). */
+void s2s_component_route(const char *domain, char *out, size_t outsz);
+/* 1 if route is a component's (s2s_component_route). */
+int s2s_is_component_route(const char *route);
 /* Queue envelope env (len bytes) for remote domain, unless its queue
  * holds max entries already; the domain is marked as having work and
  * S2S_WAKE_CHANNEL told (s2s_queue.lua). S2S_QUEUED or S2S_FULL. */
@@ -89,12 +106,16 @@ int s2s_verify_answer(struct store *s, const char *ask_id, const char *result);
 int s2s_verify_wait(struct store *s, const char *ask_id, int timeout, char *out, size_t outsz);
 
 enum s2s_lease { S2S_LEASE_OTHER = 0, S2S_LEASE_OURS = 1 };
-/* Take domain's lease for host/pid for ttl seconds if nobody holds it,
- * or renew it if it is ours (s2s_lease.lua). S2S_LEASE_OURS, or
+/* Take domain's lease for host/pid for ttl seconds if nobody holds it
+ * (or it is vacant), or renew it if it is ours (s2s_lease.lua). S2S_LEASE_OURS, or
  * S2S_LEASE_OTHER (another process is connected out to domain). */
 int s2s_lease(struct store *s, const char *domain, const char *host, long pid, int ttl);
 /* Give domain's lease up, if ours. 0 or an error. */
 int s2s_lease_release(struct store *s, const char *domain, const char *host, long pid);
+/* Give domain's lease up, if ours, but keep it alive for ttl seconds as
+ * S2S_LEASE_VACANT: anyone may take it, and a component's route still
+ * queues (s2s_send) while its component reconnects. 0 or an error. */
+int s2s_lease_vacate(struct store *s, const char *domain, const char *host, long pid, int ttl);
 
 /* Ask the process connected out on route to close its stream (a
  * wake-up S2S_CLOSE_PREFIX route). How many subscribers got it (every

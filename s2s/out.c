@@ -147,6 +147,8 @@ static void consider(const char *route, time_t now)
 
 	if (!strchr(route, '/') && !strchr(route, '@'))
 		return;                /* neither a route (router/s2s.h) nor a room */
+	if (s2s_is_component_route(route))
+		return;                /* its component's own process serves it */
 	if (!(c = child_of(route, 1)) || c->pid)
 		return;
 	if (now < c->not_before) {

@@ -18,7 +18,7 @@ def ask(r, entry, id="q1", domain=D):
 
 
 def lease(r, me, ttl=30, domain=D):
-    return r.eval("s2s_lease", [gkey("s2s:lease:{%s}" % domain)], [me, ttl])
+    return r.eval("s2s_lease", [gkey("s2s:lease:{%s}" % domain)], [me, ttl, "-"])
 
 
 def idle(r, domain=D):
@@ -37,6 +37,29 @@ def test_queue_wakes_and_caps(r, subscribe):
     assert queue(r, "stanza 4\n<message/>") == ["full"]
     assert r("LRANGE", gkey("s2s:out:{%s}" % D), 0, -1) == [
         "stanza 1\n<message/>", "stanza 2\n<iq/>", "stanza 3\n<presence/>"]
+
+
+C = "irc.example/component"
+
+
+def test_component_queue_needs_its_lease(r):
+    """A component's route (KEYS[3], its lease) takes stanzas only while
+    a component holds the lease or it is vacant after one left."""
+    keys = [gkey("s2s:out:{%s}" % C), gkey("s2s:domains"), gkey("s2s:lease:{%s}" % C)]
+    args = ["stanza 1\n<message/>", 3, C, gkey("s2s:wake")]
+    assert r.eval("s2s_queue", keys, args) == ["absent"]
+    assert not r("EXISTS", keys[0]) and r("SMEMBERS", keys[1]) == []
+    assert lease(r, "h1 10", domain=C) == ["ours"]
+    assert r.eval("s2s_queue", keys, args) == ["queued"]
+    r("SET", keys[2], "-", "EX", 30)
+    assert r.eval("s2s_queue", keys, args) == ["queued"]
+    assert r("LLEN", keys[0]) == 2
+
+
+def test_vacant_lease_is_free(r):
+    r("SET", gkey("s2s:lease:{%s}" % C), "-", "EX", 30)
+    assert lease(r, "h2 20", domain=C) == ["ours"]
+    assert lease(r, "h1 10", domain=C) == ["other", "h2 20"]
 
 
 def test_verify_ask_drops_an_old_answer_and_wakes(r, subscribe):

@@ -79,11 +79,7 @@ static void answer_outcome(struct conn *c, const struct xml_node *st, enum route
  * queued for federation (s2s_send), or answered with why not. */
 static void answer_queued(struct conn *c, const struct xml_node *st)
 {
-	int r = federation_send(conn_store(c), conn_cfg(c), st);
-	if (r == S2S_FULL)
-		conn_error(c, st, "wait", "resource-constraint", NULL);
-	else if (r < 0)
-		conn_error(c, st, "wait", "internal-server-error", NULL);
+	federation_answer(c, st, federation_send(conn_store(c), conn_cfg(c), st));
 }
 
 static void pending_free(struct pending *p)

@@ -7,7 +7,10 @@
  *
  * Only with s2s on and the domain allowed (config_s2s_allowed); else the
  * stanza goes on to the delivery module, which answers
- * remote-server-not-found.
+ * remote-server-not-found. An external component's domain
+ * (config_component) goes the same way, s2s on or off, to the queue its
+ * connection (xmpp-component(8)) drains; when none is connected the
+ * sender is answered service-unavailable at once (S2S_ABSENT).
  */
 #include "conn.h"
 #include "config.h"
@@ -27,7 +30,8 @@
 int federation_remote(const struct config *cfg, const char *jid)
 {
 	struct jid j;
-	return jid_parse(jid, &j) == 0 && config_s2s_allowed(cfg, j.domain);
+	return jid_parse(jid, &j) == 0 && (config_s2s_allowed(cfg, j.domain) ||
+	    config_component(cfg, j.domain));
 }
 
 int federation_send(struct store *st, const struct config *cfg, const struct xml_node *stanza)
@@ -38,6 +42,16 @@ int federation_send(struct store *st, const struct config *cfg, const struct xml
 	else if (r == XE_REDIS)
 		log_msg(LOG_ERR, "federation: %s", st->err);
 	return r;
+}
+
+void federation_answer(struct conn *c, const struct xml_node *st, int r)
+{
+	if (r == S2S_FULL)
+		conn_error(c, st, "wait", "resource-constraint", NULL);
+	else if (r == S2S_ABSENT)
+		conn_error(c, st, "cancel", "service-unavailable", "the component is not connected");
+	else if (r < 0)
+		conn_error(c, st, "wait", "internal-server-error", NULL);
 }
 
 int federation_queue_xml(struct store *st, const struct config *cfg, const char *to,
@@ -58,7 +72,6 @@ int federation_queue_xml(struct store *st, const struct config *cfg, const char 
 static enum mod_ret federation_inbound(struct conn *c, struct xml_node *st)
 {
 	const char *to = xml_get(st, "to");
-	int r;
 
 	/* Messages go with the delivery module's batch (their sent copies and
 	 * archive entry ride with them, deliver.c). */
@@ -67,11 +80,7 @@ static enum mod_ret federation_inbound(struct conn *c, struct xml_node *st)
 	if (!to || !federation_remote(conn_cfg(c), to))
 		return MOD_PASS;
 	xml_set(st, "from", conn_full(c));
-	r = federation_send(conn_store(c), conn_cfg(c), st);
-	if (r == S2S_FULL)
-		conn_error(c, st, "wait", "resource-constraint", NULL);
-	else if (r < 0)
-		conn_error(c, st, "wait", "internal-server-error", NULL);
+	federation_answer(c, st, federation_send(conn_store(c), conn_cfg(c), st));
 	return MOD_HANDLED;
 }
 

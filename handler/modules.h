@@ -78,10 +78,13 @@ struct xml_node *serveriq_service_info(const char *category, const char *type,
 void rosteriq_push(struct conn *c, const char *bare, const char *item, const char *ver);
 
 /* federation.c: 1 if jid is of a remote domain stanzas may go to
- * (config_s2s_allowed). */
+ * (config_s2s_allowed) or of an external component's (config_component). */
 int federation_remote(const struct config *cfg, const char *jid);
 /* s2s_send (router/s2s.h), its failure logged: its result. */
 int federation_send(struct store *st, const struct config *cfg, const struct xml_node *stanza);
+/* Answer the client's stanza st after federation_send returned r: an
+ * error when it was not queued, nothing when it was. */
+void federation_answer(struct conn *c, const struct xml_node *st, int r);
 /* ... of xml (one stanza), addressed to `to` unless it has a 'to'. */
 int federation_queue_xml(struct store *st, const struct config *cfg, const char *to,
     const char *xml);

@@ -655,10 +655,12 @@ out:
 
 /* ---- dispatch ---- */
 
-/* A served domain's JID, or one federation may reach. */
+/* A served domain's JID, or one federation may reach (a remote
+ * domain's, a component's). */
 static int reachable(struct conn *c, const struct jid *j)
 {
-	return config_serves(conn_cfg(c), j->domain) || config_s2s_allowed(conn_cfg(c), j->domain);
+	return config_serves(conn_cfg(c), j->domain) || config_s2s_allowed(conn_cfg(c), j->domain) ||
+	    config_component(conn_cfg(c), j->domain);
 }
 
 static void presence_in(struct conn *c, struct xml_node *p)

@@ -7,8 +7,9 @@
  * the account's identities and features, as its owner sees them, or
  * <service-unavailable/> when there is no such account. The server's
  * disco#items names the conference domain (muc_domain)
- * it has, and the upload service (upload_domain); its disco#info
- * carries the contact addresses (serverinfo.h).
+ * it has, the upload service (upload_domain) and the external
+ * components (XEP-0114: component lines); its disco#info carries the
+ * contact addresses (serverinfo.h).
  */
 #include "modules.h"
 #include "conn.h"
@@ -95,15 +96,18 @@ static void add_item(struct xml_node *r, const char *jid, const char *name)
 	struct xml_node *it = xml_new_child(r, NS_DISCO_ITEMS, "item");
 
 	xml_set(it, "jid", jid);
-	xml_set(it, "name", name);
+	if (name)
+		xml_set(it, "name", name);
 }
 
-/* The server's items: the conference domain and the upload service,
- * when there are (how clients find them); the account's: none. */
+/* The server's items: the conference domain, the upload service and the
+ * components, when there are (how clients find them; a component names
+ * itself in its own disco#info); the account's: none. */
 static struct xml_node *disco_items(struct conn *c, const char *to, const struct xml_node *q)
 {
 	struct xml_node *r = xml_new(NS_DISCO_ITEMS, "query");
 	const struct config *cfg = conn_cfg(c);
+	int i;
 
 	if (xml_get(q, "node") || (to && strcmp(to, conn_domain(c))))
 		return r;
@@ -111,6 +115,8 @@ static struct xml_node *disco_items(struct conn *c, const char *to, const struct
 		add_item(r, cfg->muc_domain, MUC_SERVICE_NAME);
 	if (cfg->upload_domain[0])
 		add_item(r, cfg->upload_domain, UPLOAD_SERVICE_NAME);
+	for (i = 0; i < cfg->ncomponents; i++)
+		add_item(r, cfg->components[i].domain, NULL);
 	return r;
 }
 

@@ -26,9 +26,8 @@
  *       (verify_poll), the stream served meanwhile
  *     <db:verify> -> db_verify: our own key checked, stateless
  *     message / iq / presence -> stanza: 'from' and 'to' must be an
- *       authenticated (remote, local) pair -> s2s_deliver_local, or
- *       s2s_presence_in; errors and answers to the sender are queued
- *       outbound (s2s_send)
+ *       authenticated (remote, local) pair -> s2s_stanza_in (stanzain.h);
+ *       errors and answers to the sender are queued outbound (s2s_send)
  *   timers (tick): auth_timeout before any domain is authenticated,
  *     idle_timeout without input, each verification's deadline
  *   limits: what the peer may send (read rate, stanza size) is
@@ -43,19 +42,16 @@
 #include "certid.h"
 #include "jid.h"
 #include "local.h"
-#include "mucin.h"
-#include "presence.h"
 #include "log.h"
 #include "random.h"
 #include "route.h"
 #include "s2s.h"
 #include "sandbox.h"
+#include "stanzain.h"
 #include "scram.h"
-#include "serverinfo.h"
 #include "store.h"
 #include "stream.h"
 #include "tls.h"
-#include "useriq.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,9 +82,6 @@
 #define CLOSE_GRACE_SEC    5     /* to flush the last bytes */
 #define OUT_MAX            (4 * 1024 * 1024) /* unread output that ends the stream */
 #define NS_STANZAS         "urn:ietf:params:xml:ns:xmpp-stanzas"
-#define NS_PUBSUB_ERRORS   "http://jabber.org/protocol/pubsub#errors"
-#define NS_PING            "urn:xmpp:ping"
-#define NS_DISCO_INFO      "http://jabber.org/protocol/disco#info"
 
 struct pair {
 	char remote[CONFIG_MAX_DOMAIN], local[CONFIG_MAX_DOMAIN];
@@ -552,85 +545,11 @@ static int db_verify(struct in *c, struct xml_node *el)
 
 /* ---- stanzas ---- */
 
-/* Queue st for its remote recipient through the outbound side
- * (s2s_send); failures are logged. */
-static void send_out(struct in *c, const struct xml_node *st)
-{
-	int r = s2s_send(c->st, c->cfg, st);
-
-	if (r < 0 || r == S2S_FULL)
-		log_msg(r == S2S_FULL ? LOG_WARNING : LOG_ERR, "queue to %s: %s",
-		    xml_get(st, "to"), r == XE_INVALID ? "not a stanza for federation" : c->st->err);
-}
-
-/* Send an error for st back to its sender (never for an error, nor for
- * an IQ result: RFC 6120 8.3.1). */
-static int bounce_app(struct in *c, const struct xml_node *st, const char *etype,
-    const char *cond, const char *app)
-{
-	const char *type = xml_get(st, "type");
-	struct xml_node *e, *er;
-
-	if ((type && !strcmp(type, "error")) || (!strcmp(st->name, "iq") && type &&
-	    !strcmp(type, "result")))
-		return 0;
-	e = xml_copy(st);
-	xml_set(e, "from", xml_get(st, "to"));
-	xml_set(e, "to", xml_get(st, "from"));
-	xml_set(e, "type", "error");
-	er = xml_new_child(e, NS_SERVER, "error");
-	xml_set(er, "type", etype);
-	xml_new_child(er, NS_STANZAS, cond);
-	if (app)
-		xml_new_child(er, NS_PUBSUB_ERRORS, app);
-	send_out(c, e);
-	xml_free(e);
-	return 0;
-}
-
-static int bounce(struct in *c, const struct xml_node *st, const char *etype, const char *cond)
-{
-	return bounce_app(c, st, etype, cond, NULL);
-}
-
-/* Answer an IQ for the domain itself (XEP-0199, XEP-0030) through the
- * outbound side. */
-static int answer_domain_iq(struct in *c, const struct xml_node *st)
-{
-	const char *type = xml_get(st, "type"), *id = xml_get(st, "id");
-	struct xml_node *q = xml_first_element(st), *r, *d;
-
-	if (!type || (strcmp(type, "get") && strcmp(type, "set")))
-		return 0;                   /* results and errors need no answer */
-	if (strcmp(type, "get") || !q || !q->ns ||
-	    !((!strcmp(q->ns, NS_PING) && !strcmp(q->name, "ping")) ||
-	    (!strcmp(q->ns, NS_DISCO_INFO) && !strcmp(q->name, "query") && !xml_get(q, "node"))))
-		return bounce(c, st, "cancel", "service-unavailable");
-	r = xml_new(NS_SERVER, "iq");
-	xml_set(r, "type", "result");
-	xml_set(r, "from", xml_get(st, "to"));
-	xml_set(r, "to", xml_get(st, "from"));
-	xml_set(r, "id", id ? id : "");
-	if (!strcmp(q->ns, NS_DISCO_INFO)) {
-		d = xml_new_child(r, NS_DISCO_INFO, "query");
-		d = xml_new_child(d, NS_DISCO_INFO, "identity");
-		xml_set(d, "category", "server");
-		xml_set(d, "type", "im");
-		xml_set(xml_new_child(d->parent, NS_DISCO_INFO, "feature"), "var", NS_DISCO_INFO);
-		xml_set(xml_new_child(d->parent, NS_DISCO_INFO, "feature"), "var", NS_PING);
-		serverinfo_add(d->parent, c->cfg);
-	}
-	send_out(c, r);
-	xml_free(r);
-	return 0;
-}
-
 /* RFC 6120 4.9.3, 8.1.1.2: 'from' of an authenticated remote domain, 'to'
  * of the local domain it was authenticated for. */
 static void stanza(struct in *c, struct xml_node *st)
 {
 	struct jid *from = malloc(sizeof *from), *to = malloc(sizeof *to);
-	enum route_outcome o;
 
 	if (!from || !to)
 		goto out;
@@ -663,52 +582,8 @@ static void stanza(struct in *c, struct xml_node *st)
 		fail_stream(c, "internal-server-error", "storage unavailable");
 		goto out;
 	}
-	if (c->cfg->muc_domain[0] && !strcmp(to->domain, c->cfg->muc_domain)) {
-		const struct muc_refusal *no = s2s_muc_in(c->st, c->cfg, st);
-		if (no && !strcmp(no->cond, "internal-server-error"))
-			fail_stream(c, "internal-server-error", "storage unavailable");
-		else if (no)
-			bounce_app(c, st, no->type, no->cond, NULL);
-		goto out;
-	}
-	if (!strcmp(st->name, "presence")) {
-		/* RFC 6121 across domains (presence.h); nothing of the
-		 * server's own presence to share. */
-		if (to->node[0])
-			s2s_presence_in(c->st, c->cfg, st);
-		else
-			log_msg(LOG_DEBUG, "presence to %s from %s ignored", to->domain,
-			    from->domain);
-		goto out;
-	}
-	if (!to->node[0]) {
-		if (!strcmp(st->name, "iq"))
-			answer_domain_iq(c, st);
-		else
-			bounce(c, st, "cancel", "service-unavailable");
-		goto out;
-	}
-	if (!strcmp(st->name, "iq") && !to->resource[0]) {
-		/* To the user's bare JID: the server answers for the user. */
-		struct s2s_iq_error err;
-		struct xml_node *r = s2s_user_iq(c->st, st, &err);
-		if (r || err.cond) {
-			if (r)
-				send_out(c, r);
-			else
-				bounce_app(c, st, err.type, err.cond, err.app);
-			xml_free(r);
-			goto out;
-		}
-	}
-	o = s2s_deliver_local(c->st, c->cfg, st);
-	if (o == RO_NOUSER || o == RO_UNAVAILABLE || o == RO_FULL || o == RO_BLOCKED)
-		bounce(c, st, "cancel", "service-unavailable");
-	else if (o == RO_ERROR) {
-		/* Redis failed: nor would the error's queueing succeed. */
-		log_msg(LOG_ERR, "deliver: %s", c->st->err);
+	if (s2s_stanza_in(c->st, c->cfg, st, to) == -1)
 		fail_stream(c, "internal-server-error", "storage unavailable");
-	}
 out:
 	free(from);
 	free(to);

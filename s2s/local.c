@@ -149,3 +149,43 @@ int s2s_lease_take(struct store *s, const struct config *cfg, const char *name, 
 		log_msg(LOG_ERR, "%s: redis: %s", name, s->err);
 	return rc;
 }
+
+int s2s_wake_subscribe(struct store *s)
+{
+	char ch[STORE_MAX_GLOBAL_KEY];
+	redisReply *r;
+
+	if (store_open_sub(s) < 0)
+		return -1;
+	store_global_key(s, S2S_WAKE_CHANNEL, ch, sizeof ch);
+	if (redisAppendCommand(s->sub, "SUBSCRIBE %s", ch) != REDIS_OK ||
+	    redisGetReply(s->sub, (void **)&r) != REDIS_OK)
+		return -1;
+	freeReplyObject(r);
+	return 0;
+}
+
+int s2s_wake_read(struct store *s, const char *route)
+{
+	redisReply *r;
+	int woke = S2S_WAKE_NONE;
+
+	if (redisBufferRead(s->sub) != REDIS_OK)
+		return -1;
+	for (;;) {
+		if (redisGetReplyFromReader(s->sub, (void **)&r) != REDIS_OK)
+			return -1;
+		if (!r)
+			return woke;
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		    r->element[2]->type == REDIS_REPLY_STRING) {
+			const char *m = r->element[2]->str;
+			if (!strcmp(m, route) && !woke)
+				woke = S2S_WAKE_WORK;
+			else if (!strncmp(m, S2S_CLOSE_PREFIX, sizeof S2S_CLOSE_PREFIX - 1) &&
+			    !strcmp(m + sizeof S2S_CLOSE_PREFIX - 1, route))
+				woke = S2S_WAKE_CLOSE;
+		}
+		freeReplyObject(r);
+	}
+}

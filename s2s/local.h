@@ -46,4 +46,14 @@ enum route_outcome s2s_deliver_local(struct store *s, const struct config *cfg,
  * S2S_LEASE_OTHER, or a negative xerr (logged). */
 int s2s_lease_take(struct store *s, const struct config *cfg, const char *name, int ttl);
 
+/* Subscribe to S2S_WAKE_CHANNEL on s's subscriber connection (opened
+ * here), for the process that serves one route. 0, or -1 (Redis). */
+int s2s_wake_subscribe(struct store *s);
+/* What the wake-ups that came on s->sub say of route: S2S_WAKE_WORK
+ * (it got work), S2S_WAKE_CLOSE (its connection is asked to close:
+ * s2s_close; it wins over work), S2S_WAKE_NONE; -1 if the subscriber
+ * is gone. */
+enum s2s_wake { S2S_WAKE_NONE = 0, S2S_WAKE_WORK = 1, S2S_WAKE_CLOSE = 2 };
+int s2s_wake_read(struct store *s, const char *route);
+
 #endif

@@ -129,49 +129,6 @@ static void failf(struct oc *c, enum oc_fail kind, const char *fmt, ...)
 }
 
 
-/* Subscribe to the wake channel on a connection of our own. */
-static int subscribe_wake(struct oc *c)
-{
-	char ch[STORE_MAX_GLOBAL_KEY];
-	redisReply *r;
-
-	if (store_open_sub(&c->st) < 0)
-		return -1;
-	store_global_key(&c->st, S2S_WAKE_CHANNEL, ch, sizeof ch);
-	if (redisAppendCommand(c->st.sub, "SUBSCRIBE %s", ch) != REDIS_OK ||
-	    redisGetReply(c->st.sub, (void **)&r) != REDIS_OK)
-		return -1;
-	freeReplyObject(r);
-	return 0;
-}
-
-/* 1 if a wake-up for our route came, 2 if we are asked to close (s2s_close);
- * -1 if the subscriber is gone. */
-static int read_wake(struct oc *c)
-{
-	redisReply *r;
-	int woke = 0;
-
-	if (redisBufferRead(c->st.sub) != REDIS_OK)
-		return -1;
-	for (;;) {
-		if (redisGetReplyFromReader(c->st.sub, (void **)&r) != REDIS_OK)
-			return -1;
-		if (!r)
-			return woke;
-		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-		    r->element[2]->type == REDIS_REPLY_STRING) {
-			const char *m = r->element[2]->str;
-			if (!strcmp(m, c->route) && !woke)
-				woke = 1;
-			else if (!strncmp(m, S2S_CLOSE_PREFIX, sizeof S2S_CLOSE_PREFIX - 1) &&
-			    !strcmp(m + sizeof S2S_CLOSE_PREFIX - 1, c->route))
-				woke = 2;
-		}
-		freeReplyObject(r);
-	}
-}
-
 /* ---- bounces (RFC 6120 8.3, 10.4.3) ---- */
 
 /* The namespace a parsed envelope body carries (xml_parse_string reads it
@@ -921,13 +878,13 @@ static void serve(struct oc *c, int fd, int direct, volatile sig_atomic_t *stop)
 			break;
 		}
 		if (n == 2 && p[1].revents) {
-			r = read_wake(c);
+			r = s2s_wake_read(&c->st, c->route);
 			if (r < 0) {
 				/* Only a wake-up source lost: the queue is still polled. */
 				log_msg(LOG_WARNING, "%s: redis subscriber lost", c->route);
 				redisFree(c->st.sub);
 				c->st.sub = NULL;
-			} else if (r == 2 && !c->s.closing) {
+			} else if (r == S2S_WAKE_CLOSE && !c->s.closing) {
 				log_msg(LOG_NOTICE, "%s: closed by the operator", c->route);
 				s2s_stream_end(&c->s);
 			} else if (r > 0) {
@@ -1011,7 +968,7 @@ int outconn_run(const struct config *cfg, const char *route, volatile sig_atomic
 		free(c);
 		return rc < 0 ? OUTCONN_EXIT_FAIL : OUTCONN_EXIT_LEASE;
 	}
-	if (subscribe_wake(c) == -1)
+	if (s2s_wake_subscribe(&c->st) == -1)
 		log_msg(LOG_WARNING, "%s: no wake-ups (redis subscriber): polling", route);
 	c->ncerts = io_cert_specs(cfg, c->certs, TLS_MAX_CERTS);
 	if (parse_route(c) == -1 || !config_federates(cfg, c->local) ||

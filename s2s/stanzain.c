@@ -32,15 +32,16 @@ static void send_out(struct store *s, const struct config *cfg, const struct xml
 		    r == XE_INVALID ? "not a stanza for federation" : s->err);
 }
 
-static void bounce_app(struct store *s, const struct config *cfg, const struct xml_node *st,
-    const char *etype, const char *cond, const char *app)
+/* s2s_error_for, with a pubsub#errors condition app (or NULL). */
+static struct xml_node *error_app(const struct xml_node *st, const char *etype,
+    const char *cond, const char *app)
 {
 	const char *type = xml_get(st, "type");
 	struct xml_node *e, *er;
 
 	if ((type && !strcmp(type, "error")) || (!strcmp(st->name, "iq") && type &&
 	    !strcmp(type, "result")))
-		return;
+		return NULL;
 	e = xml_copy(st);
 	xml_set(e, "from", xml_get(st, "to"));
 	xml_set(e, "to", xml_get(st, "from"));
@@ -50,7 +51,21 @@ static void bounce_app(struct store *s, const struct config *cfg, const struct x
 	xml_new_child(er, NS_STANZAS, cond);
 	if (app)
 		xml_new_child(er, NS_PUBSUB_ERRORS, app);
-	send_out(s, cfg, e);
+	return e;
+}
+
+struct xml_node *s2s_error_for(const struct xml_node *st, const char *etype, const char *cond)
+{
+	return error_app(st, etype, cond, NULL);
+}
+
+static void bounce_app(struct store *s, const struct config *cfg, const struct xml_node *st,
+    const char *etype, const char *cond, const char *app)
+{
+	struct xml_node *e = error_app(st, etype, cond, app);
+
+	if (e)
+		send_out(s, cfg, e);
 	xml_free(e);
 }
 

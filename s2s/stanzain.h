@@ -27,9 +27,12 @@
 int s2s_stanza_in(struct store *s, const struct config *cfg, const struct xml_node *st,
     const struct jid *to);
 
-/* Send an error (etype, cond) for st back to its sender, through
- * s2s_send; never for an error, nor for an IQ result (RFC 6120
- * 8.3.1). */
+/* The error (etype, cond) that answers st, from its 'to' to its 'from',
+ * in the jabber:server namespace (the caller frees it); NULL when st is
+ * an error or an IQ result, which are never answered (RFC 6120 8.3.1). */
+struct xml_node *s2s_error_for(const struct xml_node *st, const char *etype, const char *cond);
+/* Send s2s_error_for(st, etype, cond) back to the sender, through
+ * s2s_send. */
 void s2s_bounce(struct store *s, const struct config *cfg, const struct xml_node *st,
     const char *etype, const char *cond);
 

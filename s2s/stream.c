@@ -59,6 +59,7 @@ int s2s_stream_init(struct s2s_stream *s, int rfd, int wfd, size_t max_stanza, i
 	io_init(&s->io, rfd, wfd);
 	s->cb = cb;
 	s->arg = arg;
+	s->ns = NS_SERVER;
 	s->xs = xml_stream_new(&lim, &parser_cb, s);
 	if (!s->xs) {
 		snprintf(s->err, sizeof s->err, "no parser");
@@ -78,8 +79,11 @@ void s2s_stream_free(struct s2s_stream *s)
 
 void s2s_stream_header(struct s2s_stream *s, const char *from, const char *to, const char *id)
 {
-	xbuf_adds(&s->out, "<?xml version='1.0'?><stream:stream xmlns='" NS_SERVER
-	    "' xmlns:stream='" NS_STREAMS "' xmlns:db='" NS_DIALBACK "' version='1.0'");
+	xbuf_adds(&s->out, "<?xml version='1.0'?><stream:stream xmlns='");
+	xbuf_adds(&s->out, s->ns);
+	xbuf_adds(&s->out, "' xmlns:stream='" NS_STREAMS "'");
+	if (!strcmp(s->ns, NS_SERVER))
+		xbuf_adds(&s->out, " xmlns:db='" NS_DIALBACK "' version='1.0'");
 	if (from) {
 		xbuf_adds(&s->out, " from='");
 		xbuf_add_esc(&s->out, from, strlen(from));
@@ -101,7 +105,7 @@ void s2s_stream_header(struct s2s_stream *s, const char *from, const char *to, c
 void s2s_stream_send(struct s2s_stream *s, const struct xml_node *el)
 {
 	if (!s->closing)
-		xml_write(&s->out, el, NS_SERVER);
+		xml_write(&s->out, el, s->ns);
 }
 
 void s2s_stream_send_raw(struct s2s_stream *s, const char *xml, size_t len)

@@ -28,6 +28,7 @@
 #define NS_TLS           "urn:ietf:params:xml:ns:xmpp-tls"
 #define NS_SASL          "urn:ietf:params:xml:ns:xmpp-sasl"
 #define NS_DIALBACK_FEATURE "urn:xmpp:features:dialback"
+#define NS_COMPONENT     "jabber:component:accept"   /* XEP-0114 */
 #define S2S_STREAM_ID_MAX 64
 #define S2S_READ_CHUNK    16384
 
@@ -53,6 +54,9 @@ struct s2s_stream {
 	struct xbuf out;
 	const struct s2s_stream_cb *cb;
 	void *arg;
+	const char *ns;              /* the stream's default namespace:
+	                                NS_SERVER, or NS_COMPONENT (set by the
+	                                owner after s2s_stream_init) */
 	int closing;                 /* nothing more is read; flush and end */
 	int restart;                 /* the parser starts a new document after
 	                                the current element (STARTTLS, SASL) */
@@ -67,10 +71,11 @@ int s2s_stream_init(struct s2s_stream *s, int rfd, int wfd, size_t max_stanza, i
 void s2s_stream_free(struct s2s_stream *s);
 
 /* Queue our stream header: from, to (NULL: left out), id (NULL: none,
- * the initiating side's), version 1.0, with the dialback namespace
- * declared. */
+ * the initiating side's); for NS_SERVER version 1.0 with the dialback
+ * namespace declared, for NS_COMPONENT neither (XEP-0114 has no
+ * features). */
 void s2s_stream_header(struct s2s_stream *s, const char *from, const char *to, const char *id);
-/* Queue an element (written in the jabber:server default namespace). */
+/* Queue an element (written in the stream's default namespace). */
 void s2s_stream_send(struct s2s_stream *s, const struct xml_node *el);
 /* Queue bytes as they are (one complete element). */
 void s2s_stream_send_raw(struct s2s_stream *s, const char *xml, size_t len);

@@ -112,15 +112,18 @@ STREAMOBJ := $(call obj,$(filter-out handler/main.c,$(HANDLER))) $(B)/gen/seccom
 # rest of s2s/), with the connection's bytes from handler/ (TLS, the
 # certificate's names), the disco#info of a room (mucinfo.c) and of the
 # server (serverinfo.c) with their forms, the router and lib/.
-S2SMAIN   := s2s/in.c s2s/out.c
+S2SMAIN   := s2s/in.c s2s/out.c s2s/component.c
 S2SOBJ    := $(call obj,$(filter-out $(S2SMAIN),$(S2S))) $(B)/handler/io.o \
              $(B)/handler/tls.o $(B)/handler/certid.o $(B)/handler/mucinfo.o \
              $(B)/handler/serverinfo.o $(B)/handler/xdata.o $(ROUTEROBJ) $(LIBOBJ)
 # srvlookup (test_s2s_dns.py) drives the resolver alone.
 S2SDNSOBJ := $(B)/s2s/dns.o $(B)/lib/random.o
 
-# The federation programs whose main file exists (s2s/in.c, s2s/out.c).
-S2SPROGS  := $(patsubst s2s/%.c,$(B)/xmpp-s2s-%,$(wildcard $(S2SMAIN)))
+# The federation programs whose main file exists (s2s/in.c, s2s/out.c),
+# and the external components' (s2s/component.c: XEP-0114), which shares
+# their queues and streams.
+S2SPROGS  := $(patsubst s2s/%.c,$(B)/xmpp-s2s-%,$(wildcard s2s/in.c s2s/out.c)) \
+             $(if $(wildcard s2s/component.c),$(B)/xmpp-component)
 
 all: $(B)/xmpp-handler $(B)/xmpp-web $(B)/xmppctl $(B)/xmpp-listen $(S2SPROGS)
 
@@ -178,8 +181,10 @@ $(B)/xmpp-web: $(call obj,$(WEB)) $(STREAMOBJ) $(ROUTEROBJ) $(LIBOBJ)
 $(B)/xmpp-s2s-%: $(B)/s2s/%.o $(S2SOBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_S2SPROG) -o $@
 # The inbound side parses what anyone sends: it sandboxes itself as the
-# client handler does (handler/sandbox.h).
+# client handler does (handler/sandbox.h). So does a component's end.
 $(B)/xmpp-s2s-in: $(B)/handler/sandbox.o $(B)/gen/seccomp.o
+$(B)/xmpp-component: $(B)/s2s/component.o $(S2SOBJ) $(B)/handler/sandbox.o $(B)/gen/seccomp.o
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_S2SPROG) -o $@
 
 $(B)/xmppctl: $(call obj,$(CTL)) $(ROUTEROBJ) $(LIBOBJ)
 	@$(call link_static,$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS_CTL) -o $@)

@@ -92,6 +92,11 @@ class Client:
             self.xmpp.register_plugin(p)
         # No whitespace pings during a test: they would only add noise.
         self.xmpp.whitespace_keepalive = False
+        self._watch()
+
+    def _watch(self):
+        """Record the events of self.xmpp (a subclass may make another
+        kind of slixmpp stream, e.g. a ComponentXMPP, then call this)."""
         self.outcome = Outcome()
         self._done = asyncio.get_running_loop().create_future()   # login over
         self._gone = asyncio.get_running_loop().create_future()   # disconnected

@@ -283,6 +283,7 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf || \
 	    install -m 644 xmpp.conf.example $(DESTDIR)$(SYSCONFDIR)/xmpp/xmpp.conf
 	$(MAKE) --no-print-directory install-s2s-in
+	$(if $(wildcard s2s/component.c),$(MAKE) --no-print-directory install-component)
 
 # Inbound federation: xmpp-s2s-in under the handler's sandbox and limits,
 # one unit file for both ports (-T: direct TLS, port 5270).
@@ -301,7 +302,22 @@ install-s2s-in: $(B)/xmpp-s2s-in
 	        $(DESTDIR)$(UNITDIR)/$$n.service.d/20-connection.conf || exit 1; \
 	done
 
+# External components (XEP-0114): xmpp-component under the handler's
+# sandbox and limits, on loopback port 5347.
+install-component: $(B)/xmpp-component
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR)/xmpp-component@.service.d
+	install -m 755 $(B)/xmpp-component $(DESTDIR)$(BINDIR)/
+	install -m 644 units/xmpp-component.socket $(DESTDIR)$(UNITDIR)/
+	sed 's|@BINDIR@|$(BINDIR)|g' units/xmpp-component@.service.in \
+	    > $(DESTDIR)$(UNITDIR)/xmpp-component@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/xmpp-component@.service
+	install -m 644 units/xmpp-sandbox.conf \
+	    $(DESTDIR)$(UNITDIR)/xmpp-component@.service.d/10-sandbox.conf
+	install -m 644 units/xmpp-connection.conf \
+	    $(DESTDIR)$(UNITDIR)/xmpp-component@.service.d/20-connection.conf
+
 clean:
 	rm -rf build
 
-.PHONY: all unit testclients deps lint check run bench fuzz install install-s2s-in clean FORCE
+.PHONY: all unit testclients deps lint check run bench fuzz install install-s2s-in \
+        install-component clean FORCE

@@ -18,7 +18,7 @@
 #   (g) more than 64 concurrent connections are all served, and a login
 #       storm leaves xmpp.socket running;
 #   (h) systemd-analyze security exposure of xmpp@.service (and
-#       xmpps@.service, the web's and federation's units) at most
+#       xmpps@.service, the web's, federation's and components' units) at most
 #       XMPPD_MAX_EXPOSURE; systemd-analyze verify;
 # then controls that show (c) and (g) can fail (systemd's defaults put back
 # in drop-ins), and the variants README documents (a group-only Redis
@@ -1182,6 +1182,7 @@ check_h_security xmpp@.service
 check_h_security xmpp-web@.service
 check_h_security xmpp-upload-expire.service
 check_h_security xmpp-s2s@.service
+check_h_security xmpp-component@.service
 check_h_security xmpp-s2s-out.service
 check_verify
 controls

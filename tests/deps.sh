@@ -19,11 +19,14 @@
 # (tests/proto/s2s_harness.py), which run private Prosody servers in a
 # network namespace; Prosody's own system service must not start (it
 # would take ports 5222 and 5269): while installing, policy-rc.d says no.
+# biboumi (an XMPP-IRC gateway) and ngircd (an IRC server) are for the
+# external component test (tests/proto/test_component_biboumi.py), which
+# runs both privately; ngircd's system service must not start either.
 set -eu
 
 PKGS="pkg-config libexpat1-dev libhiredis-dev libsystemd-dev libssl-dev libidn-dev nettle-dev
 libseccomp-dev libwslay-dev libhttp-parser-dev libc-ares-dev dnsmasq-base prosody iproute2 redis-server redis-tools systemd openssl python3 python3-slixmpp python3-aiohttp python3-openssl python3-pytest
-python3-pytest-xdist mandoc go-sendxmpp libstrophe-dev
+python3-pytest-xdist mandoc go-sendxmpp libstrophe-dev biboumi ngircd
 gajim xvfb dbus-daemon chromium"
 # Debian's node and npm, unless a node is installed already (e.g. nodesource's)
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"

@@ -9,12 +9,14 @@ xmpp-component, and one component line, gw.localhost; federation is off
 wrong secret, unknown domain, a second connection for the domain),
 messages and IQs both ways with any JID of the component's domain as
 'from' and nothing else, the error a user gets while no component is
-connected, what was sent while the component reconnected, and the
-component in the server's disco#items.
+connected, what was sent while the component reconnected, the
+component in the server's disco#items, and a component's user in a
+room (with xmpp-s2s-out running the room's relay).
 """
 import asyncio
 import copy
 import hashlib
+import os
 import re
 import socket
 import time
@@ -27,20 +29,25 @@ except ImportError:
     import clients as C
 
 from im_helpers import PW, body_is, error_condition, is_, online, q, xmls
+from test_s2s_out import dispatchers  # noqa: F401 (fixture)
 
 COMP, SECRET = 'gw.localhost', 's3cret-gw'
 ALICE = 'alice@localhost'
 NS_COMPONENT = 'jabber:component:accept'
 NS_STREAMS = 'http://etherx.jabber.org/streams'
 NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items'
-VACANT_TTL = 30            # s2s/component.c COMP_VACANT_TTL
+MUCD = 'conference.localhost'
+ROOM = 'lobby@' + MUCD
+NS_MUC = 'http://jabber.org/protocol/muc'
+NS_MUC_USER = NS_MUC + '#user'
 
 
-def deployment(server_factory, **conf):
+def deployment(server_factory, alice=True, **conf):
     c = dict(component='%s %s' % (COMP, SECRET))
     c.update(conf)
     s = server_factory(listeners=2, listener_progs=[None, 'xmpp-component'], **c)
-    s.adduser(ALICE, PW)
+    if alice:
+        s.adduser(ALICE, PW)
     return s
 
 
@@ -279,3 +286,32 @@ def test_disco_items_lists_it(server_factory):
         await a.close()
     C.run(go, timeout=60)
     assert COMP in seen['items']
+
+
+def test_room_occupant(server_factory, dispatchers):
+    """A component's user joins a room of the conference domain as a
+    remote server's would: the welcome comes back at once, and what the
+    room says reaches it through the room's relay (xmpp-s2s-out), with
+    federation off."""
+    from test_s2s_muc import alice_makes_the_room
+    server = deployment(server_factory, alice=False, muc_domain=MUCD)
+    dispatchers(server.conf_path, os.path.join(server.dir, 'out.log'))
+    alice = alice_makes_the_room(server)
+    seen = {}
+
+    async def go():
+        comp = await connected(server)
+        p = comp.xmpp.make_presence(pto=ROOM + '/ircuser', pfrom='ircuser@' + COMP + '/x')
+        p.xml.append(slixmpp.xmlstream.ET.Element('{%s}x' % NS_MUC))
+        p.send()
+        me = await comp.wait1(comp_is('presence', from_=ROOM + '/ircuser'))
+        seen['codes'] = sorted(s.get('code') for s in me.iter('{%s}status' % NS_MUC_USER))
+        alice.send("<message to='%s' type='groupchat' id='a1'><body>hi gateway</body>"
+                   "</message>" % ROOM)
+        said = body_is('hi gateway')
+        m = await comp.wait1(lambda e: said(as_client(e)), timeout=15)
+        seen['said'] = (m.get('from'), m.get('to'), m.findtext('{%s}body' % NS_COMPONENT))
+        await comp.close()
+    C.run(go, timeout=60)
+    assert '110' in seen['codes'], seen
+    assert seen['said'] == (ROOM + '/alice', 'ircuser@%s/x' % COMP, 'hi gateway')

@@ -1603,7 +1603,8 @@ static int s2s_close_route(struct ctl *c, const char *route)
 		return rc;
 	if (s2s_route_info(&c->st, route, &info) < 0)
 		return redis_failed(c);
-	if (!info.holder[0]) {
+	/* A vacant lease (a component's that left) is nobody's. */
+	if (!info.holder[0] || !strcmp(info.holder, S2S_LEASE_VACANT)) {
 		ctl_err("nobody is connected on %s", route);
 		return XC_FAIL;
 	}

@@ -274,6 +274,31 @@ def test_queued_while_reconnecting(server_factory):
     assert server.redis('LLEN', 'xmpp:s2s:out:{%s/component}' % COMP) == 0
 
 
+def test_xmppctl_lists_and_closes_it(server_factory):
+    """xmppctl s2s lists the component's route with its connection, and
+    s2s close ends the component's stream; then nobody is connected."""
+    server = deployment(server_factory)
+    seen = {}
+
+    def out_line():
+        return [l for l in server.ctl('s2s').stdout.splitlines()
+                if l.startswith('out %s/component ' % COMP)]
+
+    async def go():
+        comp = await connected(server)
+        seen['listed'] = out_line()
+        seen['close'] = server.ctl('s2s', 'close', COMP + '/component').returncode
+        seen['gone'] = await comp.wait_disconnected(5)
+        seen['after'] = out_line()
+        seen['again'] = server.ctl('s2s', 'close', COMP + '/component').returncode
+    C.run(go, timeout=60)
+    holder = server.redis('GET', 'xmpp:s2s:lease:{%s/component}' % COMP)
+    assert len(seen['listed']) == 1 and ' connected=-' not in seen['listed'][0], seen
+    assert seen['close'] == 0 and seen['gone'], seen
+    assert holder == '-' and seen['after'][0].endswith(' connected=-'), (holder, seen)
+    assert seen['again'] == 1, seen
+
+
 def test_disco_items_lists_it(server_factory):
     """The server's disco#items names the component's domain."""
     server = deployment(server_factory)

@@ -317,10 +317,11 @@ def test_room_occupant(server_factory, dispatchers):
     """A component's user joins a room of the conference domain as a
     remote server's would: the welcome comes back at once, and what the
     room says reaches it through the room's relay (xmpp-s2s-out), with
-    federation off."""
+    federation off. The dispatcher never serves the component's route
+    (the component's process holds it)."""
     from test_s2s_muc import alice_makes_the_room
     server = deployment(server_factory, alice=False, muc_domain=MUCD)
-    dispatchers(server.conf_path, os.path.join(server.dir, 'out.log'))
+    out = dispatchers(server.conf_path, os.path.join(server.dir, 'out.log'))
     alice = alice_makes_the_room(server)
     seen = {}
 
@@ -340,3 +341,6 @@ def test_room_occupant(server_factory, dispatchers):
     C.run(go, timeout=60)
     assert '110' in seen['codes'], seen
     assert seen['said'] == (ROOM + '/alice', 'ircuser@%s/x' % COMP, 'hi gateway')
+    # the room's relay ran; the component's route was never the dispatcher's
+    assert 'lobby@' in out.log(), out.log()
+    assert COMP + '/component' not in out.log(), out.log()

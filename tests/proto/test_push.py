@@ -16,7 +16,10 @@ them.
 - the account's disco#info says urn:xmpp:push:0;
 - a detached session (stream management, TCP cut) is asleep too: a
   notification; a session that is there gets none;
-- push_body = yes adds the body; <disable/> ends the notifications.
+- push_body = yes adds the body; <disable/> ends the notifications;
+- the app server as Prosody's pubsub component on another domain, which
+  accepts the publish, and as an external component of ours (slixmpp's
+  ComponentXMPP), with federation off.
 """
 import asyncio
 import json
@@ -214,3 +217,33 @@ def test_notification_reaches_an_app_server_on_another_domain(federation):
             assert "type='result'" in line, p.log()[-6000:]
     finally:
         out.stop()
+
+
+def test_app_server_as_a_component(server_factory):
+    """The app server is an external component (slixmpp's ComponentXMPP
+    on xmpp-component, XEP-0114): with federation off, the notification
+    reaches it through its route, and its result ends the exchange."""
+    from test_component import Comp, comp_is
+    s = server_factory(listeners=3, listener_progs=[None, 'xmpp-web', 'xmpp-component'],
+                       component='push.localhost s3cret-app', push_interval=0)
+    s.adduser(ALICE, PW)
+    s.adduser(BOB, PW)
+    evs = stanza_js(s, 'enable', 'push.localhost', 'n9', '-')
+    assert {'ev': 'enabled'} in evs, evs
+    alice, alice_full = raw_login(s, ALICE, resource='a')
+
+    async def go():
+        app = Comp(jid='push.localhost', secret='s3cret-app')
+        assert (await app.login(s.ports[2], timeout=10)).session_started
+        wait_until(lambda: not s.redis('HLEN', 'xmpp:{%s}:sessions' % BOB), what='bob gone')
+        send(alice, 'to the phone')
+        iq = await app.wait1(comp_is('iq', type='set'), timeout=10)
+        app.xmpp.make_iq_result(iq.get('id'), ito=iq.get('from')).send()
+        return iq
+    iq = C.run(go, timeout=40)
+    assert iq.get('from') == BOB and iq.get('to') == 'push.localhost'
+    for e in iq.iter():
+        e.tag = e.tag.replace('{jabber:component:accept}', '{jabber:client}')
+    node, fields, _ = summary(iq)
+    assert node == 'n9' and fields['message-count'] == '1', fields
+    assert fields['last-message-sender'] == alice_full

@@ -21,6 +21,8 @@
 #include "s2s.h"
 #include "xerr.h"
 #include "xml.h"
+#include "xmalloc.h"
+#include "strvec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,43 @@ int federation_queue_xml(struct store *st, const struct config *cfg, const char 
 	r = federation_send(st, cfg, p);
 	xml_free(p);
 	return r;
+}
+
+int federation_queue_each(struct store *st, const struct config *cfg, const struct strvec *to,
+    const char *xml)
+{
+	struct xml_node *p = xml_parse_string(xml, strlen(xml));
+	struct xml_node **each;
+	int *out, n = 0, queued = 0, i;
+	size_t k;
+
+	if (!p)
+		return XE_INVALID;
+	each = xcalloc(to->n + 1, sizeof *each);
+	out = xcalloc(to->n + 1, sizeof *out);
+	for (k = 0; k < to->n; k++) {
+		if (!federation_remote(cfg, to->v[k]))
+			continue;
+		each[n] = xml_copy(p);
+		if (!xml_get(p, "to"))
+			xml_set(each[n], "to", to->v[k]);
+		n++;
+	}
+	/* One round trip for all: a presence to a hundred remote contacts
+	 * costs one, not a hundred. */
+	s2s_send_many(st, cfg, n, (const struct xml_node *const *)each, out);
+	for (i = 0; i < n; i++) {
+		if (out[i] == S2S_QUEUED)
+			queued++;
+		else
+			log_msg(out[i] == XE_REDIS ? LOG_ERR : LOG_WARNING, "federation: to %s: %s",
+			    xml_get(each[i], "to"), out[i] == XE_INVALID ? "not for federation" : st->err);
+		xml_free(each[i]);
+	}
+	free(each);
+	free(out);
+	xml_free(p);
+	return queued;
 }
 
 static enum mod_ret federation_inbound(struct conn *c, struct xml_node *st)

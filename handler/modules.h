@@ -88,6 +88,12 @@ void federation_answer(struct conn *c, const struct xml_node *st, int r);
 /* ... of xml (one stanza), addressed to `to` unless it has a 'to'. */
 int federation_queue_xml(struct store *st, const struct config *cfg, const char *to,
     const char *xml);
+struct strvec;
+/* ... to each JID of to that federation reaches (federation_remote; the
+ * others are skipped), in one round trip; failures logged. How many
+ * were queued, or XE_INVALID (xml is no stanza). */
+int federation_queue_each(struct store *st, const struct config *cfg, const struct strvec *to,
+    const char *xml);
 
 /* presence.c: the user sends a subscription presence of type to contact
  * (bare JID), from its stanza orig or, with orig NULL, on its behalf

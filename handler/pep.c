@@ -252,13 +252,12 @@ static void notify(struct conn *c, const char *node, const char *model, const ch
 	presence_unblocked(c, &to);
 	/* Contacts of other domains: their servers deliver it (to the bare
 	 * JID: which of their clients asked for the node is theirs to know). */
+	federation_queue_each(conn_store(c), conn_cfg(c), &to, msg.p);
 	for (i = k = 0; i < to.n; i++) {
-		if (federation_remote(conn_cfg(c), to.v[i])) {
-			federation_queue_xml(conn_store(c), conn_cfg(c), to.v[i], msg.p);
+		if (federation_remote(conn_cfg(c), to.v[i]))
 			free(to.v[i]);
-		} else {
+		else
 			to.v[k++] = to.v[i];
-		}
 	}
 	to.n = k;
 	/* the owner last, whether or not the roster was read */

@@ -105,12 +105,10 @@ static void broadcast(struct conn *c, const char *bare, const char *xml,
 		}
 		from = &l;
 	}
-	for (i = 0; i < (int)from->n; i++) {
-		if (federation_remote(conn_cfg(c), from->v[i]))
-			federation_queue_xml(st, conn_cfg(c), from->v[i], xml);
-		else
+	federation_queue_each(st, conn_cfg(c), from, xml);
+	for (i = 0; i < (int)from->n; i++)
+		if (!federation_remote(conn_cfg(c), from->v[i]))
 			strvec_add(&local, from->v[i]);
-	}
 	from = &local;
 	env = route_envelope("presence", xml, &len);
 	payloads = xcalloc(from->n, sizeof *payloads);
@@ -198,19 +196,15 @@ static int send_pending(const char *contact, const char *stanza, void *arg)
  * (RFC 6121 4.3), which comes back through federation. */
 static void probe_remote(struct conn *c, const struct strvec *to)
 {
-	struct xml_node *p;
-	size_t i;
+	struct xml_node *p = xml_new(NS_CLIENT, "presence");
+	char *xml;
 
-	for (i = 0; i < to->n; i++) {
-		if (!federation_remote(conn_cfg(c), to->v[i]))
-			continue;
-		p = xml_new(NS_CLIENT, "presence");
-		xml_set(p, "type", "probe");
-		xml_set(p, "from", conn_bare(c));
-		xml_set(p, "to", to->v[i]);
-		federation_send(conn_store(c), conn_cfg(c), p);
-		xml_free(p);
-	}
+	xml_set(p, "type", "probe");
+	xml_set(p, "from", conn_bare(c));
+	xml = xml_string(p, NULL);
+	federation_queue_each(conn_store(c), conn_cfg(c), to, xml);
+	free(xml);
+	xml_free(p);
 }
 
 /* What the user receives at initial presence: its contacts' presence

@@ -8,6 +8,7 @@
 #include "scripts.h"
 #include "xml.h"
 #include "xerr.h"
+#include "xmalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,38 +32,57 @@ static void name_key(struct store *s, const char *name, char *out, size_t outsz)
 	store_global_key(s, name, out, outsz);
 }
 
-/* s2s_queue; with leased, only while the route's lease is held (the
- * lease is then the script's third key). */
-static int queue(struct store *s, const char *domain, const char *env, size_t len, int max,
-    int leased)
-{
-	static const char *const outcomes[] = { [S2S_QUEUED] = "queued", [S2S_FULL] = "full",
-		[S2S_ABSENT] = "absent", NULL };
-	char q[STORE_MAX_GLOBAL_KEY], set[STORE_MAX_GLOBAL_KEY], wake[STORE_MAX_GLOBAL_KEY];
-	char lease[STORE_MAX_GLOBAL_KEY], m[16];
-	const char *argv[7];
-	size_t lens[7];
-	redisReply *r;
-	int o, n = 0, nkeys, i;
+static const char *const queue_outcomes[] = { [S2S_QUEUED] = "queued", [S2S_FULL] = "full",
+	[S2S_ABSENT] = "absent", NULL };
 
-	domain_key(s, "out:", domain, q, sizeof q);
-	domain_key(s, "lease:", domain, lease, sizeof lease);
-	name_key(s, "s2s:domains", set, sizeof set);
-	name_key(s, S2S_WAKE_CHANNEL, wake, sizeof wake);
-	snprintf(m, sizeof m, "%d", max);
-	argv[n++] = q;
-	argv[n++] = set;
+/* One call of s2s_queue.lua, its arguments and what they point to. */
+struct queue_call {
+	char q[STORE_MAX_GLOBAL_KEY], set[STORE_MAX_GLOBAL_KEY], wake[STORE_MAX_GLOBAL_KEY];
+	char lease[STORE_MAX_GLOBAL_KEY], m[16], route[S2S_ROUTE_MAX];
+	const char *av[10];         /* EVALSHA sha numkeys keys... args... */
+	size_t al[10];
+	int ac, nkeys;
+	char *env;                  /* owned when made by send_call */
+};
+
+/* The call queueing env on route (domain), capped at max; with leased,
+ * only while the route's lease is held (the lease is then the script's
+ * third key). */
+static void queue_call(struct store *s, struct queue_call *c, const char *domain,
+    const char *env, size_t len, int max, int leased)
+{
+	int n = 0, i;
+
+	snprintf(c->route, sizeof c->route, "%s", domain);
+	domain_key(s, "out:", domain, c->q, sizeof c->q);
+	domain_key(s, "lease:", domain, c->lease, sizeof c->lease);
+	name_key(s, "s2s:domains", c->set, sizeof c->set);
+	name_key(s, S2S_WAKE_CHANNEL, c->wake, sizeof c->wake);
+	snprintf(c->m, sizeof c->m, "%d", max);
+	c->av[n++] = "EVALSHA";
+	c->av[n++] = lua_s2s_queue_sha;
+	c->nkeys = leased ? 3 : 2;
+	c->av[n++] = leased ? "3" : "2";
+	c->av[n++] = c->q;
+	c->av[n++] = c->set;
 	if (leased)
-		argv[n++] = lease;
-	nkeys = n;
-	argv[n++] = env;
-	argv[n++] = m;
-	argv[n++] = domain;
-	argv[n++] = wake;
+		c->av[n++] = c->lease;
+	c->av[n++] = env;
+	c->av[n++] = c->m;
+	c->av[n++] = c->route;
+	c->av[n++] = c->wake;
+	c->ac = n;
 	for (i = 0; i < n; i++)
-		lens[i] = argv[i] == env ? len : strlen(argv[i]);
-	o = store_script(s, "s2s_queue", lua_s2s_queue, lua_s2s_queue_sha, nkeys, n, argv, lens,
-	    outcomes, &r);
+		c->al[i] = c->av[i] == env ? len : strlen(c->av[i]);
+}
+
+/* Run one call. */
+static int queue_run(struct store *s, struct queue_call *c)
+{
+	redisReply *r;
+	int o = store_script(s, "s2s_queue", lua_s2s_queue, lua_s2s_queue_sha, c->nkeys,
+	    c->ac - 3, c->av + 3, c->al + 3, queue_outcomes, &r);
+
 	if (o >= 0)
 		freeReplyObject(r);
 	return o;
@@ -70,7 +90,10 @@ static int queue(struct store *s, const char *domain, const char *env, size_t le
 
 int s2s_queue(struct store *s, const char *domain, const char *env, size_t len, int max)
 {
-	return queue(s, domain, env, len, max, 0);
+	struct queue_call c;
+
+	queue_call(s, &c, domain, env, len, max, 0);
+	return queue_run(s, &c);
 }
 
 int s2s_peek(struct store *s, const char *domain, int max,
@@ -319,14 +342,18 @@ int s2s_is_component_route(const char *route)
 	return slash && !strcmp(slash + 1, S2S_COMPONENT_LOCAL);
 }
 
-int s2s_send(struct store *st, const struct config *cfg, const struct xml_node *stanza)
+/* The call queueing stanza on its route (s2s_send's rules), its
+ * envelope made and owned by c: 0, or XE_INVALID. */
+static int send_call(struct store *st, const struct config *cfg,
+    const struct xml_node *stanza, struct queue_call *c)
 {
 	const char *to = xml_get(stanza, "to"), *from = xml_get(stanza, "from");
-	char route[S2S_ROUTE_MAX], *xml, *env;
+	char route[S2S_ROUTE_MAX], *xml;
 	struct jid t, f;
 	size_t len;
-	int r, component;
+	int component;
 
+	c->env = NULL;
 	if (!to || !from || jid_parse(to, &t) == -1 || jid_parse(from, &f) == -1)
 		return XE_INVALID;
 	component = config_component(cfg, t.domain) != NULL;
@@ -337,17 +364,86 @@ int s2s_send(struct store *st, const struct config *cfg, const struct xml_node *
 	else
 		return XE_INVALID;
 	xml = xml_string(stanza, NULL);
-	env = route_envelope_stanza(xml, (long)time(NULL), &len);
-	r = queue(st, route, env, len, cfg->s2s_queue_max, component);
-	if (r == S2S_FULL)
-		snprintf(st->err, sizeof st->err, "the queue to %s is full", t.domain);
-	else if (r == S2S_ABSENT)
-		snprintf(st->err, sizeof st->err, "no component of %s is connected", t.domain);
+	c->env = route_envelope_stanza(xml, (long)time(NULL), &len);
 	free(xml);
-	free(env);
+	queue_call(st, c, route, c->env, len, cfg->s2s_queue_max, component);
+	return 0;
+}
+
+/* What an outcome o of c leaves in st->err. */
+static void send_err(struct store *st, const struct queue_call *c, int o)
+{
+	const char *remote = c->route;
+	int n = (int)strcspn(remote, "/");
+
+	if (o == S2S_FULL)
+		snprintf(st->err, sizeof st->err, "the queue to %.*s is full", n, remote);
+	else if (o == S2S_ABSENT)
+		snprintf(st->err, sizeof st->err, "no component of %.*s is connected", n, remote);
+}
+
+int s2s_send(struct store *st, const struct config *cfg, const struct xml_node *stanza)
+{
+	struct queue_call *c = xcalloc(1, sizeof *c);
+	int r = send_call(st, cfg, stanza, c);
+
+	if (r == 0) {
+		r = queue_run(st, c);
+		send_err(st, c, r);
+	}
+	free(c->env);
+	free(c);
 	return r;
 }
 
+void s2s_send_many(struct store *st, const struct config *cfg, int n,
+    const struct xml_node *const *stanzas, int *out)
+{
+	struct queue_call *c = xcalloc((size_t)n + 1, sizeof *c);
+	const char ***av = xcalloc((size_t)n + 1, sizeof *av);
+	const size_t **al = xcalloc((size_t)n + 1, sizeof *al);
+	int *ac = xcalloc((size_t)n + 1, sizeof *ac), *res = xcalloc((size_t)n + 1, sizeof *res);
+	redisReply **rep = xcalloc((size_t)n + 1, sizeof *rep);
+	int i, k = 0, *at = xcalloc((size_t)n + 1, sizeof *at);
+
+	/* The valid ones in one pipeline; at[k]: the stanza of call k. */
+	for (i = 0; i < n; i++) {
+		res[i] = send_call(st, cfg, stanzas[i], &c[i]);
+		if (res[i] < 0)
+			continue;
+		av[k] = c[i].av;
+		al[k] = c[i].al;
+		ac[k] = c[i].ac;
+		at[k++] = i;
+	}
+	if (k > 0)
+		store_pipeline(st, k, av, al, ac, rep);
+	for (i = 0; i < k; i++) {
+		struct queue_call *q = &c[at[i]];
+		if (rep[i] && rep[i]->type == REDIS_REPLY_ERROR && !strncmp(rep[i]->str, "NOSCRIPT", 8)) {
+			/* Not run (Redis restarted meanwhile): run it alone. */
+			freeReplyObject(rep[i]);
+			rep[i] = NULL;
+			res[at[i]] = queue_run(st, q);
+		} else {
+			res[at[i]] = store_outcome(rep[i], queue_outcomes);
+			if (!rep[i])
+				res[at[i]] = XE_REDIS;
+			else if (res[at[i]] < 0)
+				snprintf(st->err, sizeof st->err, "s2s_queue: %s",
+				    rep[i]->type == REDIS_REPLY_ERROR ? rep[i]->str : "unexpected reply");
+		}
+		send_err(st, q, res[at[i]]);
+		if (rep[i])
+			freeReplyObject(rep[i]);
+	}
+	for (i = 0; i < n; i++) {
+		if (out)
+			out[i] = res[i];
+		free(c[i].env);
+	}
+	free(c); free(av); free(al); free(ac); free(res); free(rep); free(at);
+}
 
 /* A lease key found by SCAN: its route, between the braces. */
 static int add_leased(const char *key, void *arg)

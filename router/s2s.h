@@ -68,6 +68,11 @@ struct xml_node;
  * component's route, only while its lease is held. S2S_QUEUED, S2S_FULL
  * (logged), S2S_ABSENT, or XE_INVALID (not such a stanza) / XE_REDIS. */
 int s2s_send(struct store *s, const struct config *cfg, const struct xml_node *stanza);
+/* s2s_send for n stanzas in one pipelined round trip (a presence to
+ * every remote contact): out[i], if out is not NULL, gets what s2s_send
+ * would have answered for stanzas[i]; store->err the last failure's. */
+void s2s_send_many(struct store *s, const struct config *cfg, int n,
+    const struct xml_node *const *stanzas, int *out);
 /* The route of component domain into out (S2S_ROUTE_MAX bytes). */
 void s2s_component_route(const char *domain, char *out, size_t outsz);
 /* 1 if route is a component's (s2s_component_route). */

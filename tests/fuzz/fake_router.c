@@ -666,6 +666,17 @@ int s2s_send(struct store *s, const struct config *cfg, const struct xml_node *s
 	return failing(s, "s2s_send") ? XE_REDIS : S2S_QUEUED;
 }
 
+void s2s_send_many(struct store *s, const struct config *cfg, int n,
+    const struct xml_node *const *stanzas, int *out)
+{
+	int i;
+	for (i = 0; i < n; i++) {
+		int r = s2s_send(s, cfg, stanzas[i]);
+		if (out)
+			out[i] = r;
+	}
+}
+
 /* No session reads broadcasts from a log here (only xmpp-web's BOSH
  * does): the log is always empty. */
 int route_bcast_read(struct store *s, const char *bare, const char *after, int max,

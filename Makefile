@@ -236,9 +236,7 @@ check: deps lint
 	$(MAKE) --no-print-directory $(CHECK_J) all
 	$(MAKE) --no-print-directory $(CHECK_J) B=build/san STATIC=libs CFLAGS="-O1 -g $(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all unit testclients
 	$(MAKE) --no-print-directory $(CHECK_J) B=build/vg STATIC=libs build/vg/xmpp-handler
-	sh tests/run.sh build/san
-	sh tests/fuzz/regress.sh
-	bash tests/systemd/run.sh
+	sh tests/check.sh build/san
 
 # libFuzzer over the parser and the whole stream (tests/fuzz/README.md).
 FUZZ_SECONDS ?= 600

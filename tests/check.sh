@@ -9,9 +9,9 @@
 #      processor time those tests leave), the fuzz regressions and the
 #      systemd test's preparation (run.sh --prepare: its builds and the
 #      root image, which needs no quiet machine);
-#   2. once all three have ended (the logs of the background ones are
-#      shown then), the tests marked "timing", one at a time and alone,
-#      as before;
+#   2. once all three have ended (the background ones back at the usual
+#      priority when the tests end first; their logs are shown then), the
+#      tests marked "timing", one at a time and alone, as before;
 #   3. the systemd test itself, alone (its own time bounds).
 #
 # Every part runs whatever an earlier one did; the exit status is 1 when
@@ -35,6 +35,15 @@ bg() {
 	echo "$* # in the background, its log follows the tests"
 	( s=$(date +%s); nice -n 19 "$@" > "$logs/$n.log" 2>&1; echo $? > "$logs/$n.rc"
 	  echo $(($(date +%s) - s)) > "$logs/$n.s" ) &
+	bgpids="$bgpids $!"
+}
+bgpids=
+# tree PID...: those processes and their descendants.
+tree() {
+	for p in "$@"; do
+		echo "$p"
+		tree $(ps -o pid= --ppid "$p")
+	done
 }
 # show NAME WHAT: NAME's log and, when it failed, WHAT in $failed.
 show() {
@@ -48,6 +57,10 @@ bg fuzz sh tests/fuzz/regress.sh
 bg prepare bash tests/systemd/run.sh --prepare
 RUN_ONLY=parallel sh tests/run.sh "$build" || failed="$failed tests/run.sh(parallel)"
 t=$(date +%s)
+# Nothing else of ours runs now: what is left of the background, at
+# nice 19, would yield to anything else on the machine while we wait.
+# (Raising the priority back needs root, as the systemd test does.)
+renice -n 0 -p $(tree $bgpids) > /dev/null 2>&1
 wait
 echo "check.sh: waited $(($(date +%s) - t))s for the background after the tests"
 show fuzz tests/fuzz/regress.sh

@@ -235,12 +235,16 @@ lint:
 
 # Every test, against binaries built with AddressSanitizer and UBSan (and
 # valgrind's run against build/vg: the C library shared, which valgrind needs).
-check: deps all lint
-	$(MAKE) --no-print-directory B=build/san STATIC=libs CFLAGS="-O1 -g $(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all unit testclients
-	$(MAKE) --no-print-directory B=build/vg STATIC=libs build/vg/xmpp-handler
-	sh tests/run.sh build/san
-	sh tests/fuzz/regress.sh
-	bash tests/systemd/run.sh
+# Its builds run CHECK_JOBS compilers at a time (every core), each
+# target's output kept together (-Otarget), unless make was given a -j
+# itself: then its jobserver decides.
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+CHECK_J    = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS)) -Otarget
+check: deps lint
+	$(MAKE) --no-print-directory $(CHECK_J) all
+	$(MAKE) --no-print-directory $(CHECK_J) B=build/san STATIC=libs CFLAGS="-O1 -g $(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all unit testclients
+	$(MAKE) --no-print-directory $(CHECK_J) B=build/vg STATIC=libs build/vg/xmpp-handler
+	sh tests/check.sh build/san
 
 # libFuzzer over the parser and the whole stream (tests/fuzz/README.md).
 FUZZ_SECONDS ?= 600

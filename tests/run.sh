@@ -6,6 +6,9 @@
 # Runs 4 tests at a time when pytest-xdist is installed; the whole suite
 # runs its tests marked "timing" (wall-clock bounds: tests/proto/conftest.py)
 # afterwards, one at a time, so that the others' load does not break them.
+# RUN_ONLY=parallel or RUN_ONLY=timing runs only that part of the whole
+# suite (tests/check.sh, for make check, runs other work beside the
+# first and none beside the second).
 # Exit status is pytest's: non-zero when a test fails.
 set -eu
 if [ $# -lt 1 ]; then
@@ -33,10 +36,19 @@ export XMPPD_BUILD=$build
 if [ -z "$what" ]; then
 	exec /usr/bin/python3 -m pytest -q -p no:cacheprovider $par "$@"
 fi
+only=${RUN_ONLY:-}
+case $only in
+''|parallel|timing) ;;
+*) echo "run.sh: RUN_ONLY is parallel or timing, not '$only'" >&2; exit 100 ;;
+esac
 # pytest's 5 is "no test collected": a -k may leave one of the parts empty.
 rc=0
-/usr/bin/python3 -m pytest -q -p no:cacheprovider $par -m "not timing" $what "$@" ||
-	{ r=$?; [ $r -eq 5 ] || rc=$r; }
-/usr/bin/python3 -m pytest -q -p no:cacheprovider -m timing $what "$@" ||
-	{ r=$?; [ $r -eq 5 ] || rc=$r; }
+if [ "$only" != timing ]; then
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider $par -m "not timing" $what "$@" ||
+		{ r=$?; [ $r -eq 5 ] || rc=$r; }
+fi
+if [ "$only" != parallel ]; then
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider -m timing $what "$@" ||
+		{ r=$?; [ $r -eq 5 ] || rc=$r; }
+fi
 exit $rc

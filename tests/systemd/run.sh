@@ -49,6 +49,11 @@
 # interrupted build is never used); every run boots a throw-away overlay of
 # it. Remove /var/tmp/xmppd-systemd-root-* to rebuild.
 #
+# With --prepare it does only what comes before the run's budget (the
+# prerequisites, the builds, the root image) and exits: make check
+# (tests/check.sh) runs that while the other tests run, and the test
+# itself (which does it again, a no-op by then) after them.
+#
 # Environment:
 #   XMPPD_DEBIAN_MIRROR   debootstrap mirror (default http://deb.debian.org/debian)
 #   XMPPD_SYSTEMD_BUDGET  seconds a run may take once the root exists (300)
@@ -1131,6 +1136,12 @@ check_i_upgrade() {
 
 # ------------------------------------------------------------ main
 
+PREPARE=
+case ${1:-} in
+--prepare) PREPARE=1 ;;
+'') ;;
+*) echo "usage: bash tests/systemd/run.sh [--prepare]" >&2; exit 100 ;;
+esac
 if [ "$(id -u)" -ne 0 ]; then
 	fatal "must run as root (debootstrap, mount, systemd-nspawn, nsenter)"
 fi
@@ -1156,6 +1167,7 @@ if [ -z "$UPGRADE_TO" ]; then
 	fi
 fi
 ensure_root
+[ -n "$PREPARE" ] && finish
 
 # From here on the run is bounded as a whole.
 ( trap 'kill "$s" 2>/dev/null; exit 0' TERM

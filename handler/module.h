@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <time.h>
 
+struct config;
 struct conn;
 struct xml_node;
 struct route_msg;
@@ -44,6 +45,9 @@ struct module {
 	                                      answers on that user's behalf (RFC 6121
 	                                      8.5.2.1.3; XEP-0054), NULL-ended */
 	const char *const *disco;          /* features in the server's disco#info */
+	/* 1 if this configuration offers the module's features (disco),
+	 * 0 to leave them out of disco#info; NULL: always offered. */
+	int (*offered)(const struct config *cfg);
 	const char *const *account_disco;  /* ... in the disco#info of the user's
 	                                      own bare JID (XEP-0313 7) */
 	const char *const *account_identity; /* identities ("category/type") in the

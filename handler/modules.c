@@ -30,6 +30,7 @@ const struct module *const modules[] = {
 	&mod_pep,
 	&mod_bookmarks,
 	&mod_avatar,
+	&mod_extdisco,
 	&mod_federation,        /* before deliver: stanzas to other domains */
 	&mod_deliver,
 	NULL

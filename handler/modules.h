@@ -22,6 +22,8 @@
  *   bookmarks.c XEP-0048 bookmarks in private storage kept as XEP-0402 PEP
  *               items, XEP-0411
  *   avatar.c    vCard photos kept as XEP-0084 PEP avatars and back, XEP-0398
+ *   extdisco.c  STUN and TURN servers for calls, with TURN credentials,
+ *               XEP-0215
  *   deliver.c   messages and IQs from the client to others (RFC 6121 8)
  * and the few functions one module offers another.
  */
@@ -60,6 +62,7 @@ extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_
 extern const struct module mod_vcard, mod_private, mod_blocking, mod_mam, mod_caps, mod_pep;
 extern const struct module mod_push;
 extern const struct module mod_bookmarks, mod_avatar, mod_muc, mod_upload, mod_federation;
+extern const struct module mod_extdisco;
 
 /* muc.c: what the conference domain is called, in its disco#info
  * identity and in the server's disco#items (serveriq.c); upload.c: the

@@ -11,7 +11,6 @@
 #include "sandbox.h"
 #include "config.h"
 #include "log.h"
-#include "tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -232,10 +231,12 @@ static int ll_allow_file(struct ll *l, const char *file)
 	return 0;
 }
 
-static int ll_allow_tls(struct ll *l, const char *name)
+/* The file a configured name means (config_file_path): certificates,
+ * keys and the TURN secret, read after the sandbox is up. */
+static int ll_allow_configured(struct ll *l, const char *name)
 {
 	char path[PATH_MAX];
-	if (!name[0] || tls_file_path(name, path, sizeof path) == -1)
+	if (!name[0] || config_file_path(name, path, sizeof path) == -1)
 		return 0;
 	return ll_allow_file(l, path);
 }
@@ -311,14 +312,16 @@ static int landlock(const struct config *cfg, const char *cfgpath, const char *w
 	if (rc == 0 && writable)
 		rc = ll_allow_write(&l, writable, attr.handled_access_fs);
 	if (rc == 0)
-		rc = ll_allow_tls(&l, cfg->tls_cert);
+		rc = ll_allow_configured(&l, cfg->tls_cert);
 	if (rc == 0)
-		rc = ll_allow_tls(&l, cfg->tls_key);
+		rc = ll_allow_configured(&l, cfg->tls_key);
 	for (i = 0; rc == 0 && i < (size_t)cfg->ntls_domains; i++) {
-		rc = ll_allow_tls(&l, cfg->tls_domains[i].cert);
+		rc = ll_allow_configured(&l, cfg->tls_domains[i].cert);
 		if (rc == 0)
-			rc = ll_allow_tls(&l, cfg->tls_domains[i].key);
+			rc = ll_allow_configured(&l, cfg->tls_domains[i].key);
 	}
+	if (rc == 0)
+		rc = ll_allow_configured(&l, cfg->turn_secret_file);
 	if (rc == -1) {
 		rc = errno;
 		close(l.fd);

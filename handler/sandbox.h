@@ -8,7 +8,8 @@
  * configuration is loaded (log_init() done), and cannot be undone. It
  * leaves the handler everything it still does afterwards: reading files
  * under /etc, /usr, /lib* and the folders of the configuration file, of
- * the TLS certificates and keys (loaded at STARTTLS time) and
+ * the TLS certificates and keys (loaded at STARTTLS time), of the TURN
+ * secret file (read when a client asks for TURN credentials) and
  * $CREDENTIALS_DIRECTORY; sockets of family AF_UNIX, AF_INET and AF_INET6
  * (Redis reconnects, name resolution, the journal); kill(pid, 0), the
  * liveness probe of other handlers; signals to itself (abort()). After

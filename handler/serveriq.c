@@ -2,7 +2,8 @@
  * serveriq.c - IQs the server answers itself: ping (XEP-0199), service
  * discovery (XEP-0030) and software version (XEP-0092). The features
  * disco#info lists are those of the module table: a module that is not
- * there is not advertised. disco#info to another user's bare JID is
+ * there, or whose offered hook says the configuration leaves it out, is
+ * not advertised. disco#info to another user's bare JID is
  * answered on that user's behalf (XEP-0030 3.1, RFC 6121 8.5.2.1.3):
  * the account's identities and features, as its owner sees them, or
  * <service-unavailable/> when there is no such account. The server's
@@ -71,7 +72,8 @@ static struct xml_node *disco_info(struct conn *c, const char *to)
 	xml_set(id, "name", "xmppd");
 	add_features(q, serveriq_disco);
 	for (i = 0; modules[i]; i++)
-		if (modules[i] != &mod_serveriq)
+		if (modules[i] != &mod_serveriq &&
+		    (!modules[i]->offered || modules[i]->offered(conn_cfg(c))))
 			add_features(q, modules[i]->disco);
 	serverinfo_add(q, conn_cfg(c));
 	return q;

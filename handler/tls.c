@@ -16,6 +16,7 @@
  * tls.h's codes.
  */
 #include "tls.h"
+#include "config.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -37,7 +38,6 @@
 #define TLS_ERR_MAX        512   /* saved error text, bytes */
 #define TLS_ERR_ONE        256   /* one OpenSSL error line */
 #define TLS_PATH_MAX       PATH_MAX
-#define CRED_DIR_ENV       "CREDENTIALS_DIRECTORY"
 #define CB_EXPORTER_LABEL  "EXPORTER-Channel-Binding" /* RFC 9266 */
 #define CB_EXPORTER_LEN    32                          /* RFC 9266 */
 #define TLS_ALPN_MAX       255   /* bytes of one ALPN protocol name */
@@ -118,16 +118,7 @@ static int ssl_attach(struct tls *t, SSL_CTX *ctx, int rfd, int wfd, char *err, 
 
 int tls_file_path(const char *name, char *out, size_t outsz)
 {
-	const char *dir = getenv(CRED_DIR_ENV);
-	int n;
-
-	if (name == NULL || name[0] == '\0')
-		return -1;
-	if (name[0] != '/' && dir != NULL && dir[0] != '\0')
-		n = snprintf(out, outsz, "%s/%s", dir, name);
-	else
-		n = snprintf(out, outsz, "%s", name);
-	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+	return config_file_path(name, out, outsz);   /* one rule for every file */
 }
 
 /* tls_file_path with the reason in err. */

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #define CONFIG_MAX_LINE 4096
+#define CRED_DIR_ENV    "CREDENTIALS_DIRECTORY"   /* systemd LoadCredential= */
+#define TURN_TTL_DEFAULT 86400                    /* a day, as coturn's examples */
 
 const char *const config_contact_kinds[CONFIG_CONTACT_KINDS] = {
 	"abuse", "admin", "feedback", "sales", "security", "status", "support"
@@ -31,6 +33,7 @@ static void config_defaults(struct config *c)
 	c->s2s_allow[0] = c->s2s_deny[0] = c->s2s_ca_file[0] = c->s2s_resolver[0] = '\0';
 	for (i = 0; i < CONFIG_CONTACT_KINDS; i++)
 		c->contacts[i][0] = '\0';
+	c->turn_secret[0] = c->turn_secret_file[0] = '\0';
 	strcpy(c->upload_dir, "/var/lib/xmpp/upload");
 	strcpy(c->domains[0], "localhost");
 	c->ndomains = 1;
@@ -77,6 +80,7 @@ static void config_defaults(struct config *c)
 	c->upload_quota = 1024L * 1024 * 1024;
 	c->upload_expiry = 30L * 86400;
 	c->upload_slot_ttl = 300;
+	c->turn_ttl = TURN_TTL_DEFAULT;
 }
 
 static char *trim(char *s)
@@ -237,6 +241,7 @@ static const struct int_key int_keys[] = {
 	INT_KEY(s2s_idle_timeout, 5, 86400),
 	INT_KEY(s2s_queue_max, 1, 10000000),
 	INT_KEY(push_interval, 0, 86400),
+	INT_KEY(turn_ttl, 60, CONFIG_MAX_TURN_TTL),
 	/* the ranges of the client's keys; an s2s_limit line's too */
 	{ "s2s_max_read_rate", 1024, 1L << 30, offsetof(struct config, s2s_default.read_rate),
 	  KEY_LONG },
@@ -358,6 +363,111 @@ const char *config_component(const struct config *c, const char *domain)
 		if (!strcmp(c->components[i].domain, domain))
 			return c->components[i].secret;
 	return NULL;
+}
+
+/* The word of words (NULL-ended) that w is, or NULL. */
+static const char *one_of(const char *w, const char *const *words)
+{
+	for (; *words; words++)
+		if (!strcmp(w, *words))
+			return *words;
+	return NULL;
+}
+
+/* "TYPE HOST PORT TRANSPORT": a STUN or TURN server to announce
+ * (XEP-0215). HOST goes into XML attributes as it is: no blanks, quotes
+ * or markup. */
+static int parse_extdisco(struct config *c, char *v)
+{
+	static const char *const types[] = { "stun", "stuns", "turn", "turns", NULL };
+	static const char *const transports[] = { "udp", "tcp", NULL };
+	struct config_extdisco *e;
+	char *type, *host, *port, *transport, *save = NULL;
+	long n;
+
+	if (c->nextdisco == CONFIG_MAX_EXTDISCO)
+		return -1;
+	e = &c->extdisco[c->nextdisco];
+	type = strtok_r(v, " \t", &save);
+	host = strtok_r(NULL, " \t", &save);
+	port = strtok_r(NULL, " \t", &save);
+	transport = strtok_r(NULL, " \t", &save);
+	if (!transport || strtok_r(NULL, " \t", &save) || !one_of(type, types) ||
+	    !one_of(transport, transports) || strpbrk(host, "\"'<>&/@") ||
+	    parse_int(port, 1, CONFIG_MAX_PORT, &n) == -1 ||
+	    copy_str(e->host, sizeof e->host, host) == -1)
+		return -1;
+	strcpy(e->type, type);
+	strcpy(e->transport, transport);
+	e->port = (int)n;
+	c->nextdisco++;
+	return 0;
+}
+
+int config_file_path(const char *name, char *out, size_t outsz)
+{
+	const char *dir = getenv(CRED_DIR_ENV);
+	int n;
+
+	if (name == NULL || name[0] == '\0')
+		return -1;
+	if (name[0] != '/' && dir != NULL && dir[0] != '\0')
+		n = snprintf(out, outsz, "%s/%s", dir, name);
+	else
+		n = snprintf(out, outsz, "%s", name);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+int config_has_turn_secret(const struct config *c)
+{
+	return c->turn_secret[0] || c->turn_secret_file[0];
+}
+
+int config_turn_secret(const struct config *c, char *out, size_t outsz)
+{
+	char path[CONFIG_MAX_STR], buf[CONFIG_MAX_TURN_SECRET + 2];
+	size_t n;
+	FILE *f;
+	int e, more;
+
+	out[0] = '\0';
+	if (c->turn_secret[0]) {
+		if (copy_str(out, outsz, c->turn_secret) == -1) {
+			errno = EINVAL;
+			return -1;
+		}
+		return 0;
+	}
+	if (!c->turn_secret_file[0]) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (config_file_path(c->turn_secret_file, path, sizeof path) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	more = n == sizeof buf - 1 && fgetc(f) != EOF;   /* longer than any secret */
+	e = ferror(f) ? errno : 0;
+	fclose(f);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	buf[n] = '\0';
+	if (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (more || !n || strlen(buf) != n || strchr(buf, '\n') ||
+	    copy_str(out, outsz, buf) == -1) {
+		out[0] = '\0';
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
 }
 
 /* muc_domain, upload_domain: one domain name, lower-cased, none of the
@@ -576,6 +686,16 @@ static int config_set(struct config *c, const char *k, char *v)
 		return parse_s2s_limit(c, v);
 	if (!strcmp(k, "component"))
 		return parse_component(c, v);
+	if (!strcmp(k, "extdisco_service"))
+		return parse_extdisco(c, v);
+	if (!strcmp(k, "turn_secret")) {
+		c->turn_secret_file[0] = '\0';      /* the later key wins */
+		return copy_str(c->turn_secret, sizeof c->turn_secret, v);
+	}
+	if (!strcmp(k, "turn_secret_file")) {
+		c->turn_secret[0] = '\0';
+		return !*v ? -1 : copy_str(c->turn_secret_file, sizeof c->turn_secret_file, v);
+	}
 	if (!strcmp(k, "hostname"))
 		return strpbrk(v, " \t") ? -1 : copy_str(c->hostname, sizeof c->hostname, v);
 	ik = int_key(k);

@@ -29,6 +29,10 @@
                                         limits of their own */
 #define CONFIG_MAX_COMPONENTS 16     /* component lines (XEP-0114) */
 #define CONFIG_MAX_SECRET     256    /* bytes of a component's secret, NUL included */
+#define CONFIG_MAX_EXTDISCO  8       /* extdisco_service lines (XEP-0215) */
+#define CONFIG_MAX_PORT      65535   /* a TCP or UDP port */
+#define CONFIG_MAX_TURN_SECRET 256   /* bytes of turn_secret, with its NUL */
+#define CONFIG_MAX_TURN_TTL  (30 * 86400) /* turn_ttl's ceiling, seconds */
 
 /* registration: who may create an account in-band (XEP-0077). */
 enum config_registration {
@@ -52,6 +56,15 @@ struct config_s2s_limits {
 	size_t max_stanza_size;              /* bytes of one top-level element */
 };
 
+/* "extdisco_service = TYPE HOST PORT TRANSPORT": a STUN or TURN server
+ * the handler announces to clients (XEP-0215). */
+struct config_extdisco {
+	char type[8];                        /* stun, stuns, turn or turns */
+	char host[CONFIG_MAX_DOMAIN];        /* a name or an address, as written */
+	int port;                            /* 1 to CONFIG_MAX_PORT */
+	char transport[4];                   /* udp or tcp */
+};
+
 /* "s2s_limit = DOMAIN RATE BURST STANZA" */
 struct config_s2s_limit {
 	char domain[CONFIG_MAX_DOMAIN];      /* prepped as JID domains are */
@@ -68,8 +81,9 @@ struct config_component {
 /* config_load() zeroes the scalars and short strings (up to tls_cert) and
  * only the first byte of each longer string: a handler loads this struct on
  * every connection, and the arrays below are mostly unused, so their pages
- * are never touched. Entries past ndomains, ntls_domains and nauth_exempt,
- * and the bytes after a string's terminator, are unspecified. */
+ * are never touched. Entries past ndomains, ntls_domains, nauth_exempt,
+ * ns2s_limits, ncomponents and nextdisco, and the bytes after a
+ * string's terminator, are unspecified. */
 struct config {
 	int ndomains;
 	int allow_plaintext_auth;            /* PLAIN / iq:auth <password> without TLS */
@@ -126,6 +140,8 @@ struct config {
 	                                        client's (max_read_rate ...) */
 	int ns2s_limits;                     /* "s2s_limit" lines */
 	int ncomponents;                     /* "component" lines */
+	int nextdisco;                       /* "extdisco_service" lines */
+	int turn_ttl;                        /* seconds TURN credentials stay valid */
 	char hostname[256];                  /* this host's name in session records */
 	/* not zeroed from here on (see above) */
 	char tls_cert[CONFIG_MAX_STR];
@@ -151,11 +167,17 @@ struct config {
 	 * config_contact_kinds: URIs, space separated; "" none. */
 	char contacts[CONFIG_CONTACT_KINDS][CONFIG_MAX_STR];
 	char s2s_resolver[CONFIG_MAX_STR];   /* DNS servers host:port,...; "" resolv.conf */
+	char turn_secret[CONFIG_MAX_TURN_SECRET]; /* the TURN server's shared
+	                                        secret; "" none (see
+	                                        config_turn_secret) */
+	char turn_secret_file[CONFIG_MAX_PATH]; /* ... or the file holding it:
+	                                        each key clears the other */
 	char domains[CONFIG_MAX_DOMAINS][CONFIG_MAX_DOMAIN];
 	struct config_tls_domain tls_domains[CONFIG_MAX_DOMAINS];
 	struct netaddr_range auth_exempt[CONFIG_MAX_EXEMPT];
 	struct config_s2s_limit s2s_limits[CONFIG_MAX_S2S_LIMITS];
 	struct config_component components[CONFIG_MAX_COMPONENTS];
+	struct config_extdisco extdisco[CONFIG_MAX_EXTDISCO];
 };
 
 /* The file config_load reads for path: path itself, else $XMPP_CONFIG,
@@ -198,6 +220,24 @@ struct config_s2s_limits config_s2s_limits(const struct config *c, const char *d
  * component line), or NULL when no component serves it. Federation
  * need not be on: a component is part of this server. */
 const char *config_component(const struct config *c, const char *domain);
+/* 1 if a TURN secret is configured (turn_secret or turn_secret_file),
+ * else 0. */
+int config_has_turn_secret(const struct config *c);
+/* The TURN secret into out (outsz bytes, at least
+ * CONFIG_MAX_TURN_SECRET): turn_secret, or the first line of the file
+ * turn_secret_file names (config_file_path), read now, its line end
+ * dropped. 0; or -1 with errno set when none is configured (ENOENT),
+ * the file cannot be read, or it is empty, holds more than one line or
+ * a NUL, or its line is too long (EINVAL); out is then "". The file is
+ * read when needed, not by config_load: a program that loads the
+ * configuration without the credential (xmppctl) still can. */
+int config_turn_secret(const struct config *c, char *out, size_t outsz);
+
+/* The file a configured secret file name means: an absolute name as it
+ * is, another under $CREDENTIALS_DIRECTORY (systemd LoadCredential=)
+ * when that is set and not empty. 0, or -1 for an empty name or one
+ * that does not fit in outsz. */
+int config_file_path(const char *name, char *out, size_t outsz);
 
 /* 1 if name (already lower-cased/prepped) is one of the served domains. */
 int config_serves(const struct config *c, const char *domain);

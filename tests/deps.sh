@@ -22,11 +22,14 @@
 # biboumi (an XMPP-IRC gateway) and ngircd (an IRC server) are for the
 # external component test (tests/proto/test_component_biboumi.py), which
 # runs both privately; ngircd's system service must not start either.
+# coturn is for the calls test (tests/proto/test_extdisco.py), which runs
+# its own turnserver on a private port; the package's system service must
+# not start either (it would take port 3478), for the same reason.
 set -eu
 
 PKGS="pkg-config libexpat1-dev libhiredis-dev libsystemd-dev libssl-dev libidn-dev nettle-dev
 libseccomp-dev libwslay-dev libhttp-parser-dev libc-ares-dev dnsmasq-base prosody iproute2 redis-server redis-tools systemd openssl python3 python3-slixmpp python3-aiohttp python3-openssl python3-pytest
-python3-pytest-xdist mandoc go-sendxmpp libstrophe-dev biboumi ngircd
+python3-pytest-xdist mandoc go-sendxmpp libstrophe-dev biboumi ngircd coturn
 gajim xvfb dbus-daemon chromium"
 # Debian's node and npm, unless a node is installed already (e.g. nodesource's)
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"

@@ -713,7 +713,8 @@ class Transcript:
 
         @user test@localhost secret           account created before the run
         @user-digest test@localhost secret    ... with xmppctl --legacy-digest
-        @conf key = value                     extra xmpp.conf line
+        @conf key = value                     extra xmpp.conf line (a key
+                                              given again: one line each)
         @redis WORD...                        a Redis command run after the
                                               users are made (shell quoting)
         # comment
@@ -750,7 +751,11 @@ class Transcript:
             self.users.append((jid, password, word == "@user-digest"))
         elif word == "@conf":
             key, _, value = rest.partition("=")
-            self.conf[key.strip()] = value.strip()
+            key, value = key.strip(), value.strip()
+            if key in self.conf:        # a key given again: one more line
+                prev = self.conf[key]
+                value = (prev if isinstance(prev, list) else [prev]) + [value]
+            self.conf[key] = value
         elif word == "@redis":
             self.redis.append(shlex.split(rest))
         else:

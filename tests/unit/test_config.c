@@ -10,6 +10,7 @@
 #include "xmalloc.h"
 #include "check.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -108,6 +109,10 @@ static void check_defaults(const struct config *c)
 	CHECK_INT(c->registration, CONFIG_REG_CLOSED);
 	CHECK_INT(c->registration_limit, 3);
 	CHECK_INT(c->registration_window, 3600);
+	CHECK_INT(c->nextdisco, 0);
+	CHECK_STR(c->turn_secret, "");
+	CHECK_STR(c->turn_secret_file, "");
+	CHECK_INT(c->turn_ttl, 86400);
 }
 
 static void test_defaults(void)
@@ -795,6 +800,143 @@ static void test_components(void)
 	CHECK_ERR("component = a.example x\ncomponent = A.example y\n", 2, "component");
 }
 
+/* A secret file holding text loads, and config_turn_secret refuses it
+ * with EINVAL. */
+static void check_bad_secret_file(const char *text)
+{
+	char line[CONFIG_MAX_STR], got[CONFIG_MAX_TURN_SECRET];
+
+	snprintf(line, sizeof line, "turn_secret_file = %s\n", conf(text));
+	CHECK_INT(load(line), 0);
+	CHECK_INT(config_turn_secret(&cfg, got, sizeof got), -1);
+	CHECK_INT(errno, EINVAL);
+	CHECK_STR(got, "");
+}
+
+/* extdisco_service lines (XEP-0215), turn_secret, turn_secret_file and
+ * turn_ttl. */
+static void test_extdisco(void)
+{
+	char text[CONFIG_MAX_EXTDISCO * 64 + 64], line[CONFIG_MAX_STR + 64];
+	char got[CONFIG_MAX_TURN_SECRET];
+	char dir[] = "/tmp/xmppd-test-cred-XXXXXX", path[sizeof dir + 16];
+	const char *secret;
+	size_t n = 0, last = 0;
+	FILE *f;
+	int i;
+
+	if (CHECK_INT(load("extdisco_service = stun stun.example 3478 udp\n"
+	    "extdisco_service = turns 192.0.2.1\t5349 tcp\n"
+	    "turn_secret = two words\n"
+	    "turn_ttl = 600\n"), 0)) {
+		CHECK_INT(cfg.nextdisco, 2);
+		CHECK_STR(cfg.extdisco[0].type, "stun");
+		CHECK_STR(cfg.extdisco[0].host, "stun.example");
+		CHECK_INT(cfg.extdisco[0].port, 3478);
+		CHECK_STR(cfg.extdisco[0].transport, "udp");
+		CHECK_STR(cfg.extdisco[1].type, "turns");
+		CHECK_STR(cfg.extdisco[1].host, "192.0.2.1");
+		CHECK_INT(cfg.extdisco[1].port, 5349);
+		CHECK_STR(cfg.extdisco[1].transport, "tcp");
+		CHECK_STR(cfg.turn_secret, "two words");
+		CHECK_INT(cfg.turn_ttl, 600);
+	}
+	CHECK_ERR("extdisco_service = turn t.example 3478\n", 1, "extdisco_service");
+	CHECK_ERR("extdisco_service = turn t.example 3478 udp x\n", 1, "extdisco_service");
+	CHECK_ERR("extdisco_service = relay t.example 3478 udp\n", 1, "extdisco_service");
+	CHECK_ERR("extdisco_service = turn t.example 3478 sctp\n", 1, "extdisco_service");
+	CHECK_ERR("extdisco_service = turn t.example 0 udp\n", 1, "extdisco_service");
+	CHECK_ERR("extdisco_service = turn t.example 65536 udp\n", 1, "extdisco_service");
+	CHECK_ERR("extdisco_service = turn t'x 3478 udp\n", 1, "extdisco_service");
+	CHECK_ERR("turn_ttl = 59\n", 1, "turn_ttl");
+	CHECK_ERR("turn_ttl = 2592001\n", 1, "turn_ttl");
+	memset(line, 'x', sizeof line - 1);
+	line[sizeof line - 1] = '\0';
+	memcpy(line, "turn_secret = ", 14);
+	line[14 + CONFIG_MAX_TURN_SECRET] = '\n';     /* one byte too many */
+	line[15 + CONFIG_MAX_TURN_SECRET] = '\0';
+	CHECK_ERR(line, 1, "turn_secret");
+	line[13 + CONFIG_MAX_TURN_SECRET] = '\n';     /* exactly what fits */
+	line[14 + CONFIG_MAX_TURN_SECRET] = '\0';
+	CHECK_INT(load(line), 0);
+	CHECK_INT(strlen(cfg.turn_secret), CONFIG_MAX_TURN_SECRET - 1);
+
+	/* At most CONFIG_MAX_EXTDISCO services. */
+	for (i = 0; i <= CONFIG_MAX_EXTDISCO; i++) {
+		last = n;
+		n += (size_t)snprintf(text + n, sizeof text - n,
+		    "extdisco_service = turn t%d.example 3478 udp\n", i);
+	}
+	CHECK_ERR(text, CONFIG_MAX_EXTDISCO + 1, "extdisco_service");
+	text[last] = '\0';
+	if (CHECK_INT(load(text), 0))
+		CHECK_INT(cfg.nextdisco, CONFIG_MAX_EXTDISCO);
+
+	/* turn_secret_file: absolute, or under $CREDENTIALS_DIRECTORY, read
+	 * by config_turn_secret, not by config_load. */
+	CHECK_INT(load("turn_secret = s\n"), 0);
+	if (CHECK_INT(config_turn_secret(&cfg, got, sizeof got), 0))
+		CHECK_STR(got, "s");
+	CHECK_INT(config_has_turn_secret(&cfg), 1);
+	CHECK_INT(load(""), 0);
+	CHECK_INT(config_has_turn_secret(&cfg), 0);
+	CHECK_INT(config_turn_secret(&cfg, got, sizeof got), -1);
+	CHECK_INT(errno, ENOENT);
+	secret = conf("s3cret\n");
+	snprintf(line, sizeof line, "turn_secret = old\nturn_secret_file = %s\n", secret);
+	if (CHECK_INT(load(line), 0)) {
+		CHECK_STR(cfg.turn_secret, "");             /* the later key wins */
+		CHECK_INT(config_has_turn_secret(&cfg), 1);
+		CHECK_INT(config_turn_secret(&cfg, got, sizeof got), 0);
+		CHECK_STR(got, "s3cret");
+	}
+	snprintf(line, sizeof line, "turn_secret_file = %s\nturn_secret = new\n", secret);
+	if (CHECK_INT(load(line), 0)) {
+		CHECK_STR(cfg.turn_secret_file, "");
+		CHECK_INT(config_turn_secret(&cfg, got, sizeof got), 0);
+		CHECK_STR(got, "new");
+	}
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	snprintf(path, sizeof path, "%s/turn", dir);
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(2);
+	}
+	fputs("from-credential\r\n", f);
+	fclose(f);
+	/* a credential that is not there yet still loads (xmppctl has none) */
+	CHECK_INT(load("turn_secret_file = turn\n"), 0);
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	if (CHECK_INT(config_turn_secret(&cfg, got, sizeof got), 0))
+		CHECK_STR(got, "from-credential");
+	CHECK_INT(load("turn_secret_file = missing\n"), 0);
+	CHECK_INT(config_turn_secret(&cfg, got, sizeof got), -1);
+	CHECK_INT(errno, ENOENT);
+	CHECK_STR(got, "");
+	unsetenv("CREDENTIALS_DIRECTORY");
+	unlink(path);
+	rmdir(dir);
+	CHECK_ERR("turn_secret_file =\n", 1, "turn_secret_file");
+	check_bad_secret_file("\n");                        /* empty */
+	check_bad_secret_file("a\nb\n");                    /* two lines */
+	memset(line, 'x', CONFIG_MAX_TURN_SECRET);         /* one byte too many */
+	line[CONFIG_MAX_TURN_SECRET] = '\0';
+	check_bad_secret_file(line);
+	/* what fits, a CRLF, and a second line past what is read at once */
+	memcpy(line + CONFIG_MAX_TURN_SECRET - 1, "\r\nx\n", 5);
+	check_bad_secret_file(line);
+	line[CONFIG_MAX_TURN_SECRET - 1] = '\0';           /* exactly what fits */
+	snprintf(line + CONFIG_MAX_TURN_SECRET, sizeof line - CONFIG_MAX_TURN_SECRET,
+	    "turn_secret_file = %s\n", conf(line));
+	if (CHECK_INT(load(line + CONFIG_MAX_TURN_SECRET), 0) &&
+	    CHECK_INT(config_turn_secret(&cfg, got, sizeof got), 0))
+		CHECK_INT(strlen(got), CONFIG_MAX_TURN_SECRET - 1);
+}
+
 int main(void)
 {
 	unsetenv("XMPP_CONFIG");
@@ -814,6 +956,7 @@ int main(void)
 	test_s2s_limits();
 	test_contacts();
 	test_components();
+	test_extdisco();
 	cleanup();
 	return CHECK_DONE();
 }

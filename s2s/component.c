@@ -441,23 +441,9 @@ static void serve(struct comp *c)
 	log_msg(LOG_INFO, "end: %s", c->s.err[0] ? c->s.err : "closed");
 }
 
-/* A bad configuration still deserves a stream error rather than a
- * dropped socket. */
 static void refuse(const char *why)
 {
-	static const char msg[] = "<?xml version='1.0'?><stream:stream xmlns='" NS_COMPONENT
-	    "' xmlns:stream='" NS_STREAMS "'><stream:error><internal-server-error xmlns='"
-	    NS_STREAM_ERRORS "'/></stream:error></stream:stream>";
-	log_msg(LOG_ERR, "refusing connection: %s", why);
-	if (write(STDOUT_FILENO, msg, sizeof msg - 1) == -1)
-		log_msg(LOG_ERR, "write: %s", strerror(errno));
-	exit(111);
-}
-
-static void peer_name(char *out, size_t outsz)
-{
-	const char *a = getenv("REMOTE_ADDR"), *p = getenv("REMOTE_PORT");
-	snprintf(out, outsz, "%s%s%s", a ? a : "?", p ? ":" : "", p ? p : "");
+	s2s_stream_refuse(NS_COMPONENT, why);
 }
 
 int main(int argc, char **argv)
@@ -483,7 +469,7 @@ int main(int argc, char **argv)
 			return 100;
 		}
 	}
-	peer_name(c.peer, sizeof c.peer);
+	s2s_peer_name(c.peer, sizeof c.peer);
 	log_set_context(c.peer, NULL, NULL);
 	if (config_load(&cfg, cfgpath, err, sizeof err) == -1)
 		refuse(err);

@@ -698,24 +698,9 @@ static void serve(struct in *c)
 }
 
 
-/* A bad configuration still deserves a stream error rather than a
- * dropped socket. */
 static void refuse(const char *why)
 {
-	static const char msg[] = "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
-	    "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><stream:error>"
-	    "<internal-server-error xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
-	    "</stream:error></stream:stream>";
-	log_msg(LOG_ERR, "refusing connection: %s", why);
-	if (write(STDOUT_FILENO, msg, sizeof msg - 1) == -1)
-		log_msg(LOG_ERR, "write: %s", strerror(errno));
-	exit(111);
-}
-
-static void peer_name(char *out, size_t outsz)
-{
-	const char *a = getenv("REMOTE_ADDR"), *p = getenv("REMOTE_PORT");
-	snprintf(out, outsz, "%s%s%s", a ? a : "?", p ? ":" : "", p ? p : "");
+	s2s_stream_refuse(NS_SERVER, why);
 }
 
 int main(int argc, char **argv)
@@ -743,7 +728,7 @@ int main(int argc, char **argv)
 			return 100;
 		}
 	}
-	peer_name(c.peer, sizeof c.peer);
+	s2s_peer_name(c.peer, sizeof c.peer);
 	log_set_context(c.peer, NULL, NULL);
 	if (config_load(&cfg, cfgpath, err, sizeof err) == -1)
 		refuse(err);

@@ -2,9 +2,13 @@
  * stream.c - one server-to-server XML stream (stream.h).
  */
 #include "stream.h"
+#include "log.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void on_open(void *ctx, struct xml_node *root, const char *default_ns)
 {
@@ -219,4 +223,25 @@ int s2s_stream_flush(struct s2s_stream *s)
 int s2s_stream_done(const struct s2s_stream *s)
 {
 	return s->closing && !s->out.len;
+}
+
+void s2s_stream_refuse(const char *ns, const char *why)
+{
+	char msg[512];
+	/* XEP-0114's streams carry no version. */
+	int n = snprintf(msg, sizeof msg, "<?xml version='1.0'?><stream:stream xmlns='%s' "
+	    "xmlns:stream='" NS_STREAMS "'%s><stream:error><internal-server-error "
+	    "xmlns='" NS_STREAM_ERRORS "'/></stream:error></stream:stream>", ns,
+	    strcmp(ns, NS_COMPONENT) ? " version='1.0'" : "");
+
+	log_msg(LOG_ERR, "refusing connection: %s", why);
+	if (write(STDOUT_FILENO, msg, (size_t)n) == -1)
+		log_msg(LOG_ERR, "write: %s", strerror(errno));
+	exit(111);
+}
+
+void s2s_peer_name(char *out, size_t outsz)
+{
+	const char *a = getenv("REMOTE_ADDR"), *p = getenv("REMOTE_PORT");
+	snprintf(out, outsz, "%s%s%s", a ? a : "?", p ? ":" : "", p ? p : "");
 }

@@ -102,4 +102,13 @@ int s2s_stream_flush(struct s2s_stream *s);
 /* 1 when closing and everything queued is written: the owner ends. */
 int s2s_stream_done(const struct s2s_stream *s);
 
+/* For the programs that serve one stream on stdin/stdout (xmpp-s2s-in,
+ * xmpp-component): a configuration or setup that fails still deserves
+ * a stream error rather than a dropped socket. Writes a header in
+ * namespace ns with <internal-server-error/>, logs why, and exits 111. */
+void s2s_stream_refuse(const char *ns, const char *why);
+/* The peer's address as socket activation names it (REMOTE_ADDR,
+ * REMOTE_PORT), "?" when it does not. */
+void s2s_peer_name(char *out, size_t outsz);
+
 #endif

@@ -768,3 +768,23 @@ def test_redis_down_ends_the_stream_not_the_stanza(fed):
     raw.send("<message from='bob@%s/r' to='alice@localhost' type='chat'><body>lost?</body>"
              "</message>" % REMOTE)
     expect_stream_error(raw, "internal-server-error")
+
+
+@pytest.mark.parametrize("prog,ns,version", [
+    ("xmpp-s2s-in", "jabber:server", "1.0"),
+    ("xmpp-component", "jabber:component:accept", None),   # XEP-0114: no version
+])
+def test_bad_configuration_gets_a_stream_error(tmp_path, prog, ns, version):
+    """A configuration that does not load still gets the peer a stream
+    error in the stream's namespace, not a dropped socket; exit 111."""
+    from harness import BUILD
+    bad = tmp_path / "xmpp.conf"
+    bad.write_text("no_such_key = 1\n")
+    p = subprocess.run([str(BUILD / prog), "-c", str(bad)], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=10)
+    assert p.returncode == 111, (p.returncode, p.stderr)
+    root = ET.fromstring(p.stdout.decode().split("?>", 1)[1])
+    assert root.tag == q(NS_STREAMS, "stream") and root.get("version") == version
+    assert p.stdout.decode().count("xmlns='%s'" % ns) == 1, p.stdout
+    err = root.find(q(NS_STREAMS, "error"))
+    assert err is not None and err.find(q(NS_STREAM_ERR, "internal-server-error")) is not None

@@ -76,6 +76,7 @@
 #define VERIFY_TIMEOUT_SEC 30    /* for the authoritative server's answer */
 #define VERIFY_POLL_MS     200   /* how often Redis is asked for it */
 #define ASK_ID_BYTES       12    /* random bytes of a verification's name */
+#define NS_SM "urn:xmpp:sm:3"       /* XEP-0198 */
 #define STREAM_ID_BYTES    16    /* random bytes of our stream id */
 #define SASL_TRIES_MAX     3     /* failed SASL attempts before the stream ends */
 #define KEY_MAX            256   /* bytes of a dialback key we look at */
@@ -114,6 +115,8 @@ struct in {
 	int npend;
 	time_t opened, last_input;
 	time_t announced;                /* our entry in Redis renewed (0: none) */
+	int sm;                          /* XEP-0198 enabled by the peer */
+	unsigned long handled;           /* ... stanzas handled since (h) */
 };
 
 static volatile sig_atomic_t got_term;
@@ -260,6 +263,7 @@ static void send_features(struct in *c)
 			xbuf_adds(o, "<mechanisms xmlns='" NS_SASL "'><mechanism>EXTERNAL"
 			    "</mechanism></mechanisms>");
 		xbuf_adds(o, "<dialback xmlns='" NS_DIALBACK_FEATURE "'><errors/></dialback>");
+		xbuf_adds(o, "<sm xmlns='" NS_SM "'/>");
 	}
 	xbuf_adds(o, "</stream:features>");
 }
@@ -594,6 +598,37 @@ static int is(const struct xml_node *el, const char *ns, const char *name)
 	return el->ns && !strcmp(el->ns, ns) && !strcmp(el->name, name);
 }
 
+/* XEP-0198 on this stream, the receiving side: once a domain is
+ * authenticated the peer may enable it, and each <r/> is answered with
+ * the stanzas handled (delivered, stored, or answered with an error)
+ * since, so that the peer knows what was taken and what to bounce if
+ * the stream breaks. Nothing is sent here that would need acks back,
+ * and there is no resumption. */
+static void stream_management(struct in *c, const struct xml_node *el)
+{
+	struct xbuf *o = &c->s.out;
+
+	if (!strcmp(el->name, "enable")) {
+		if (!c->nauth || c->sm) {
+			xbuf_adds(o, "<failed xmlns='" NS_SM "'><unexpected-request xmlns='"
+			    NS_STANZAS "'/></failed>");
+			return;
+		}
+		c->sm = 1;
+		xbuf_adds(o, "<enabled xmlns='" NS_SM "'/>");
+		log_msg(LOG_INFO, "stream management enabled");
+	} else if (!strcmp(el->name, "r")) {
+		if (!c->sm) {
+			fail_stream(c, "unsupported-stanza-type", "stream management not enabled");
+			return;
+		}
+		xbuf_addf(o, "<a xmlns='" NS_SM "' h='%lu'/>", c->handled & 0xffffffffUL);
+	} else if (strcmp(el->name, "a")) {
+		fail_stream(c, "unsupported-stanza-type", NULL);
+	}
+	/* <a/>: this stream carries nothing of ours to acknowledge. */
+}
+
 static void on_element(void *arg, struct s2s_stream *s, struct xml_node *el)
 {
 	struct in *c = arg;
@@ -616,8 +651,12 @@ static void on_element(void *arg, struct s2s_stream *s, struct xml_node *el)
 		db_result(c, el);
 	} else if (is(el, NS_DIALBACK, "verify")) {
 		db_verify(c, el);
+	} else if (el->ns && !strcmp(el->ns, NS_SM)) {
+		stream_management(c, el);
 	} else if (st) {
 		stanza(c, el);
+		if (!c->s.closing)
+			c->handled++;
 	} else {
 		fail_stream(c, "unsupported-stanza-type", NULL);
 	}

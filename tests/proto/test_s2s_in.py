@@ -624,13 +624,18 @@ def prosody_to_xmppd(fed, body, started=None, direct_tls=False, **conf):
 
 def test_prosody_sasl_external(federation):
     """Prosody (certificate from the CA, requiring ours) authenticates with
-    SASL EXTERNAL; its message reaches a local user."""
+    SASL EXTERNAL; its message reaches a local user. Its mod_smacks
+    enables stream management on the stream (XEP-0198 on s2s)."""
     fed = federation
-    fed.prosody("b.test", cert="ca", secure_auth=True)
+    fed.prosody("b.test", cert="ca", secure_auth=True, extra_modules=("smacks",))
     x, frm = prosody_to_xmppd(fed, "hello from prosody")
     assert frm == "bob@b.test/b", frm
     log = x.log()
     assert "authenticated b.test for a.test by SASL EXTERNAL" in log, log[-4000:]
+    # Prosody enables XEP-0198 on its stream to us (smacks_enabled_s2s),
+    # right after the stanza it had queued
+    wait_until(lambda: "stream management enabled" in x.log(), timeout=10,
+               what="xmpp-s2s-in to enable stream management for Prosody")
 
 
 class OutboundVerifier(threading.Thread):
@@ -788,3 +793,34 @@ def test_bad_configuration_gets_a_stream_error(tmp_path, prog, ns, version):
     assert p.stdout.decode().count("xmlns='%s'" % ns) == 1, p.stdout
     err = root.find(q(NS_STREAMS, "error"))
     assert err is not None and err.find(q(NS_STREAM_ERR, "internal-server-error")) is not None
+
+
+NS_SM = "urn:xmpp:sm:3"
+
+
+def test_stream_management_acknowledges_what_was_handled(fed):
+    """XEP-0198 on the inbound stream: offered after TLS, enabled only
+    once a domain is authenticated, and each <r/> answered with how many
+    stanzas were handled (delivered, stored, or answered with an error),
+    so that the peer knows what to bounce if the stream breaks."""
+    s = fed()
+    alice = online(s, "alice@localhost")
+    raw, _, f = connect(s, cert=REMOTE)
+    assert f.find(q(NS_SM, "sm")) is not None, to_xml(f)
+    raw.send("<enable xmlns='%s'/>" % NS_SM)                 # not authenticated yet
+    assert expect_el(raw, q(NS_SM, "failed")) is not None
+    ev, el = sasl_external(raw, REMOTE)
+    assert ev == "element" and el.tag == q(NS_SASL, "success"), describe(ev, el)
+    raw.restart()
+    _, f = s2s_open(raw)
+    assert f.find(q(NS_SM, "sm")) is not None, to_xml(f)
+    raw.send("<enable xmlns='%s'/>" % NS_SM)
+    assert expect_el(raw, q(NS_SM, "enabled")).get("resume") is None
+    raw.send("<message from='bob@%s/r' to='alice@localhost' type='chat' id='m1'>"
+             "<body>one</body></message>"
+             "<message from='bob@%s/r' to='nobody@localhost' id='m2'><body>x</body></message>"
+             "<r xmlns='%s'/>" % (REMOTE, REMOTE, NS_SM))
+    assert expect_el(raw, q(NS_SM, "a")).get("h") == "2"      # delivered, and refused
+    raw_wait(alice, is_("message", from_="bob@%s/r" % REMOTE))
+    raw.send("<enable xmlns='%s'/>" % NS_SM)                 # twice
+    assert expect_el(raw, q(NS_SM, "failed")) is not None

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#define NS_SM "urn:xmpp:sm:3"    /* XEP-0198 */
 #define OC_DNS_TIMEOUT      10    /* seconds for one DNS question */
 #define OC_CONNECT_TIMEOUT  10    /* seconds for one TCP connect */
 #define OC_SETUP_TIMEOUT    30    /* seconds from connect to authenticated */
@@ -106,6 +107,14 @@ struct oc {
 	char sid[DIALBACK_STREAM_ID_MAX + 1];
 	int inflight;                    /* envelopes queued on the stream */
 	time_t inflight_since;
+	/* XEP-0198: with the peer's acknowledgements, an envelope leaves the
+	 * queue once the peer says it handled it, not once written. */
+	int peer_sm;                     /* the peer's last features offered it */
+	enum { SM_OFF, SM_ASKED, SM_ON } sm;
+	unsigned long sm_h;              /* what the peer acknowledged so far */
+	int sm_asked;                    /* <r/> sent for the batch in flight */
+	int sm_more;                     /* a batch was acknowledged: look again */
+	time_t sm_since;                 /* <enable/> sent at */
 	struct oc_verify verify[OC_VERIFY_MAX];
 	int nverify;
 	struct oc_servers sv;
@@ -485,10 +494,54 @@ static void base64(const char *in, char *out, size_t outsz)
 	out[o] = '\0';
 }
 
+/* Authenticated: ask for stream management if the peer offers it. No
+ * batch goes out until it answers. */
+static void sm_enable(struct oc *c)
+{
+	static const char enable[] = "<enable xmlns='" NS_SM "'/>";
+
+	if (!c->peer_sm)
+		return;
+	s2s_stream_send_raw(&c->s, enable, sizeof enable - 1);
+	c->sm = SM_ASKED;
+	c->sm_since = time(NULL);
+}
+
+/* The peer's <a h=/>: what it handled of the batch in flight leaves the
+ * queue. 0, or -1 (failed). */
+static int sm_acked(struct oc *c, const char *h)
+{
+	char *end;
+	unsigned long v = h ? strtoul(h, &end, 10) : 0;
+	long n;
+
+	if (!h || *end || v > 0xffffffffUL)
+		return 0;           /* no count: nothing to take */
+	n = (long)((v - c->sm_h) & 0xffffffffUL);
+	if (n > c->inflight) {
+		failf(c, OC_FAIL_TIMEOUT, "the peer acknowledged %ld of %d stanzas", n, c->inflight);
+		s2s_stream_error(&c->s, "undefined-condition", "h beyond what was sent");
+		return -1;
+	}
+	if (n > 0 && s2s_done(&c->st, c->route, n) < 0) {
+		failf(c, OC_FAIL_TIMEOUT, "redis: %s", c->st.err);
+		return -1;
+	}
+	c->sm_h = v;
+	c->inflight -= (int)n;
+	if (!c->inflight) {
+		c->sm_asked = 0;
+		c->sm_more = 1;
+	}
+	log_msg(LOG_DEBUG, "%s: %ld acknowledged", c->route, n);
+	return 0;
+}
+
 static void on_features(struct oc *c, struct xml_node *el)
 {
 	char buf[CONFIG_MAX_DOMAIN * 2 + 200], b[CONFIG_MAX_DOMAIN * 2];
 
+	c->peer_sm = xml_child(el, NS_SM, "sm") != NULL;
 	switch (c->state) {
 	case OC_PLAIN:
 		if (!xml_child(el, NS_TLS, "starttls")) {
@@ -516,6 +569,7 @@ static void on_features(struct oc *c, struct xml_node *el)
 		c->state = OC_READY;
 		log_set_remote(c->remote, "sasl");
 		log_msg(LOG_INFO, "%s: authenticated by SASL EXTERNAL", c->route);
+		sm_enable(c);
 		return;
 	default:
 		return;
@@ -608,6 +662,7 @@ static void on_element(void *arg, struct s2s_stream *s, struct xml_node *el)
 			c->state = OC_READY;
 			log_set_remote(c->remote, "dialback");
 			log_msg(LOG_INFO, "%s: authenticated by dialback", c->route);
+			sm_enable(c);
 		} else {
 			k = xml_first_element(el);
 			failf(c, OC_FAIL_TIMEOUT, "dialback refused (%s%s%s)",
@@ -616,6 +671,17 @@ static void on_element(void *arg, struct s2s_stream *s, struct xml_node *el)
 		}
 	} else if (!strcmp(ns, NS_DIALBACK) && !strcmp(el->name, "verify")) {
 		on_verify_answer(c, el);
+	} else if (!strcmp(ns, NS_SM) && c->sm == SM_ASKED &&
+	    (!strcmp(el->name, "enabled") || !strcmp(el->name, "failed"))) {
+		c->sm = el->name[0] == 'e' ? SM_ON : SM_OFF;
+		log_msg(LOG_INFO, "%s: stream management %s", c->route,
+		    c->sm == SM_ON ? "enabled" : "refused");
+	} else if (!strcmp(ns, NS_SM) && c->sm == SM_ON && !strcmp(el->name, "a")) {
+		sm_acked(c, xml_get(el, "h"));
+	} else if (!strcmp(ns, NS_SM) && c->sm == SM_ON && !strcmp(el->name, "r")) {
+		/* Nothing comes to us on this stream: none handled. */
+		s2s_stream_send_raw(s, "<a xmlns='" NS_SM "' h='0'/>",
+		    strlen("<a xmlns='" NS_SM "' h='0'/>"));
 	} else {
 		log_msg(LOG_NOTICE, "%s: ignored a <%s/> from the peer", c->route, el->name);
 	}
@@ -792,8 +858,14 @@ static void serve(struct oc *c, int fd, int direct, volatile sig_atomic_t *stop)
 			}
 			last_lease = now;
 		}
-		if (now - last_poll >= OC_POLL_QUEUE)
+		if (c->sm == SM_ASKED && now - c->sm_since >= OC_VERIFY_WAIT) {
+			log_msg(LOG_NOTICE, "%s: no answer to <enable/>: without stream management",
+			    c->route);
+			c->sm = SM_OFF;
+		}
+		if (now - last_poll >= OC_POLL_QUEUE || c->sm_more)
 			want = 1;
+		c->sm_more = 0;
 		if (want && !c->s.closing) {
 			last_poll = now;
 			want = 0;
@@ -801,7 +873,7 @@ static void serve(struct oc *c, int fd, int direct, volatile sig_atomic_t *stop)
 			    (r = s2s_verify_take(&c->st, c->route, OC_VERIFY_MAX - c->nverify,
 			    take_verify, c)) > 0)
 				last_work = now;
-			if (c->state == OC_READY && !c->inflight) {
+			if (c->state == OC_READY && !c->inflight && c->sm != SM_ASKED) {
 				struct batch b = { c, 0 };
 				if (s2s_peek(&c->st, c->route, OC_BATCH, send_one, &b) > 0) {
 					c->inflight = b.n;
@@ -840,7 +912,16 @@ static void serve(struct oc *c, int fd, int direct, volatile sig_atomic_t *stop)
 			tls_up(c);
 			continue;
 		}
-		if (c->inflight && !c->s.out.len && !(c->s.io.tls && c->s.io.handshaking)) {
+		if (c->inflight && !c->s.out.len && !(c->s.io.tls && c->s.io.handshaking) &&
+		    c->sm == SM_ON) {
+			/* Written: the peer says what it handled (sm_acked). */
+			if (!c->sm_asked) {
+				s2s_stream_send_raw(&c->s, "<r xmlns='" NS_SM "'/>",
+				    strlen("<r xmlns='" NS_SM "'/>"));
+				c->sm_asked = 1;
+				continue;
+			}
+		} else if (c->inflight && !c->s.out.len && !(c->s.io.tls && c->s.io.handshaking)) {
 			if (s2s_done(&c->st, c->route, c->inflight) < 0) {
 				failf(c, OC_FAIL_TIMEOUT, "redis: %s", c->st.err);
 				break;
@@ -911,6 +992,10 @@ static void reset_stream(struct oc *c, int fd)
 	c->state = OC_PLAIN;
 	c->sid[0] = '\0';
 	c->can_verify = c->peer_auth = c->inflight = 0;
+	/* What the peer never acknowledged stays queued, for the next. */
+	c->peer_sm = c->sm_asked = c->sm_more = 0;
+	c->sm = SM_OFF;
+	c->sm_h = 0;
 	c->fail = OC_FAIL_NONE;
 	c->why[0] = '\0';
 }

@@ -175,6 +175,11 @@ def test_two_xmppd_with_certificates(federation):
     try:
         two_xmppd_exchange(fed, x, xa, y, ya)
         assert 'SASL EXTERNAL' in xa.log() and 'SASL EXTERNAL' in ya.log()
+        # XEP-0198 both ways: each outbound side enabled it, and the
+        # queue was emptied by the peer's acknowledgements
+        for out in (xa, ya):
+            assert 'stream management enabled' in out.log(), out.log()[-3000:]
+        assert 'stream management enabled' in x.log() and 'stream management enabled' in y.log()
     finally:
         xa.stop()
         ya.stop()

@@ -26,20 +26,11 @@ static void add_strings(const redisReply *r, size_t first, struct strvec *out)
 int blocking_list(struct store *s, const char *bare, struct strvec *out)
 {
 	char key[STORE_MAX_KEY];
-	redisReply *r;
+	int n;
 
 	store_user_key(s, bare, "blocklist", key, sizeof key);
-	r = store_cmd(s, "SMEMBERS %s", key);
-	if (!r)
-		return XE_REDIS;
-	if (r->type != REDIS_REPLY_ARRAY) {
-		snprintf(s->err, sizeof s->err, "SMEMBERS: unexpected reply");
-		freeReplyObject(r);
-		return XE_REPLY;
-	}
-	add_strings(r, 0, out);
-	freeReplyObject(r);
-	return 0;
+	n = store_members(s, key, out);
+	return n < 0 ? n : 0;
 }
 
 int blocking_set(struct store *s, const char *bare, int block, const char *const *jids,

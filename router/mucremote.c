@@ -98,17 +98,11 @@ int muc_remote_sync(struct store *s, const char *room, const char *full, const c
 int muc_remote_rooms(struct store *s, struct strvec *out)
 {
 	char set[STORE_MAX_GLOBAL_KEY];
-	redisReply *r;
-	size_t i;
+	int n;
 
 	store_global_key(s, MUC_REMOTE_ROOMS, set, sizeof set);
-	if (!(r = store_cmd(s, "SMEMBERS %s", set)))
-		return XE_REDIS;
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
-		if (r->element[i]->type == REDIS_REPLY_STRING)
-			strvec_add(out, r->element[i]->str);
-	freeReplyObject(r);
-	return 0;
+	n = store_members(s, set, out);
+	return n < 0 ? n : 0;
 }
 
 int muc_remote_split(const char *value, char *state, char *nick)

@@ -299,18 +299,11 @@ int s2s_lease_vacate(struct store *s, const char *domain, const char *host, long
 int s2s_domains(struct store *s, struct strvec *out)
 {
 	char set[STORE_MAX_GLOBAL_KEY];
-	redisReply *r;
-	size_t i;
+	int n;
 
 	name_key(s, "s2s:domains", set, sizeof set);
-	r = store_cmd(s, "SMEMBERS %s", set);
-	if (!r)
-		return XE_REDIS;
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
-		if (r->element[i]->type == REDIS_REPLY_STRING)
-			strvec_add(out, r->element[i]->str);
-	freeReplyObject(r);
-	return 0;
+	n = store_members(s, set, out);
+	return n < 0 ? n : 0;
 }
 
 int s2s_idle(struct store *s, const char *domain)

@@ -7,6 +7,7 @@
 #include "scripts.h"
 #include "config.h"
 #include "log.h"
+#include "strvec.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -180,6 +181,28 @@ int store_open_sub(struct store *s)
 }
 
 #define MEMBER_KEY_MAX (2 * 3072)   /* a prefix and a JID or resource */
+
+int store_members(struct store *s, const char *key, struct strvec *out)
+{
+	redisReply *r = store_cmd(s, "SMEMBERS %s", key);
+	size_t i;
+	int n = 0;
+
+	if (!r)
+		return XE_REDIS;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		snprintf(s->err, sizeof s->err, "SMEMBERS: unexpected reply");
+		freeReplyObject(r);
+		return XE_REPLY;
+	}
+	for (i = 0; i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING) {
+			strvec_add(out, r->element[i]->str);
+			n++;
+		}
+	freeReplyObject(r);
+	return n;
+}
 
 int store_del_members(struct store *s, const char *bare, const char *cmd,
     const char *list_what, const char *const *prefixes)

@@ -81,6 +81,10 @@ void store_full_channel(const struct store *s, const char *bare,
  * indexes own. 0 or XE_REDIS. */
 int store_del_members(struct store *s, const char *bare, const char *cmd,
     const char *list_what, const char *const *prefixes);
+struct strvec;
+/* Every member of the set key (SMEMBERS: for small sets), added to out.
+ * How many, or XE_REDIS / XE_REPLY. */
+int store_members(struct store *s, const char *key, struct strvec *out);
 /* Global keys: "<prefix><name>" (the users index, the online index). */
 void store_global_key(const struct store *s, const char *name, char *out, size_t outsz);
 /* in (a key prefix) as the start of a SCAN MATCH pattern: glob

@@ -18,24 +18,32 @@ int muc_remote_add(struct store *s, const char *room, const char *full, const ch
 {
 	char h[STORE_MAX_KEY], set[STORE_MAX_GLOBAL_KEY], wake[STORE_MAX_GLOBAL_KEY];
 	char msg[sizeof MUC_REMOTE_WAKE_PREFIX + ROUTE_NODE_MAX];
-	redisReply *r;
+	const char *hset[4] = { "HSET", h, full, value }, *sadd[3] = { "SADD", set, room };
+	const char *pub[3] = { "PUBLISH", wake, msg };
+	const char **av[3] = { hset, sadd, pub };
+	size_t l0[4], l1[3], l2[3];
+	const size_t *al[3] = { l0, l1, l2 };
+	int ac[3] = { 4, 3, 3 }, i, rc;
+	redisReply *rep[3] = { NULL, NULL, NULL };
 
 	remote_key(s, room, h, sizeof h);
 	store_global_key(s, MUC_REMOTE_ROOMS, set, sizeof set);
 	store_global_key(s, S2S_WAKE_CHANNEL, wake, sizeof wake);
 	snprintf(msg, sizeof msg, "%s%s", MUC_REMOTE_WAKE_PREFIX, room);
-	/* In this order: a relay that finds the room empty between the two
-	 * unmarks it, and the SADD marks it again. */
-	if (!(r = store_cmd(s, "HSET %s %s %s", h, full, value)))
-		return XE_REDIS;
-	freeReplyObject(r);
-	if (!(r = store_cmd(s, "SADD %s %s", set, room)))
-		return XE_REDIS;
-	freeReplyObject(r);
-	if (!(r = store_cmd(s, "PUBLISH %s %s", wake, msg)))
-		return XE_REDIS;
-	freeReplyObject(r);
-	return 0;
+	for (i = 0; i < 4; i++)
+		l0[i] = strlen(hset[i]);
+	for (i = 0; i < 3; i++) {
+		l1[i] = strlen(sadd[i]);
+		l2[i] = strlen(pub[i]);
+	}
+	/* One round trip, in this order: a relay that finds the room empty
+	 * between the HSET and the SADD unmarks it, and the SADD marks it
+	 * again. */
+	rc = store_pipeline(s, 3, av, al, ac, rep);
+	for (i = 0; i < 3; i++)
+		if (rep[i])
+			freeReplyObject(rep[i]);
+	return rc < 0 ? XE_REDIS : 0;
 }
 
 int muc_remote_get(struct store *s, const char *room, const char *full, char *value)

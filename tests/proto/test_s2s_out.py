@@ -513,7 +513,11 @@ def test_restarted_after_the_peer_went_away(federation):
             p.stop()
             assert fed.run_clients(second, timeout=60) == 'alice@a.test/a'
         log = out.log()
-        assert 'stream error from the peer: system-shutdown' in log, log[-4000:]
+        # Prosody ends the stream with system-shutdown when it stops in
+        # time; under load stop_proc may kill it first, and the stream is
+        # then just lost.  Either way the connection process ended.
+        assert ('stream error from the peer: system-shutdown' in log
+                or 'connection lost:' in log), log[-4000:]
         assert 'again in 2 s if work remains' in log, log[-4000:]
         assert x.redis('LLEN', 'xmpp:s2s:out:{%s}' % route) == 0
     finally:

@@ -2,6 +2,7 @@
  * dialback.c - XEP-0185 dialback keys (see dialback.h).
  */
 #include "dialback.h"
+#include "hex.h"
 #include "xerr.h"
 
 #include <string.h>
@@ -9,19 +10,6 @@
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
 #include <nettle/sha2.h>
-
-static const char hexdigits[] = "0123456789abcdef";
-
-static void to_hex(const unsigned char *in, size_t len, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hexdigits[in[i] >> 4];
-		out[2 * i + 1] = hexdigits[in[i] & 0x0f];
-	}
-	out[2 * len] = '\0';
-}
 
 /* 1 if s is 1..max bytes, none of them a control character, and (when
  * nospace) none a space; else 0. Reads at most max + 1 bytes of s. */
@@ -59,7 +47,7 @@ int dialback_key(const unsigned char *secret, size_t secret_len,
 	sha256_init(&sha);
 	sha256_update(&sha, secret_len, secret);
 	sha256_digest(&sha, sizeof digest, digest);
-	to_hex(digest, sizeof digest, hkey);
+	hex_encode(digest, sizeof digest, hkey);
 
 	hmac_sha256_set_key(&hmac, 2 * SHA256_DIGEST_SIZE, (const uint8_t *)hkey);
 	hmac_sha256_update(&hmac, strlen(receiving), (const uint8_t *)receiving);
@@ -68,7 +56,7 @@ int dialback_key(const unsigned char *secret, size_t secret_len,
 	hmac_sha256_update(&hmac, 1, (const uint8_t *)" ");
 	hmac_sha256_update(&hmac, strlen(stream_id), (const uint8_t *)stream_id);
 	hmac_sha256_digest(&hmac, sizeof digest, digest);
-	to_hex(digest, sizeof digest, key);
+	hex_encode(digest, sizeof digest, key);
 
 	/* The secret's hash is as good as the secret: leave none of it. */
 	memset(&sha, 0, sizeof sha);

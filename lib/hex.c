@@ -1,5 +1,5 @@
 /*
- * hex.c - hexadecimal digits read back (see hex.h).
+ * hex.c - hexadecimal digits (see hex.h).
  */
 #include "hex.h"
 
@@ -22,4 +22,15 @@ int hex_lower_ok(const char *s, size_t n)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return s[i] == '\0';
+}
+
+void hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
 }

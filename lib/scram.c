@@ -11,6 +11,7 @@
  * a plaintext connection needs no TLS.
  */
 #include "scram.h"
+#include "hex.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -1113,18 +1114,12 @@ done:
  */
 void sha1_hex(const void *data, size_t len, char out[41])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[SHA1_LEN];
-	size_t i;
 
 	if (out == NULL)
 		return;
 	out[0] = '\0';
 	if ((data == NULL && len > 0) || hash_buf(SCRAM_SHA1, data, len, md) < 0)
 		return;
-	for (i = 0; i < SHA1_LEN; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0x0f];
-	}
-	out[2 * SHA1_LEN] = '\0';
+	hex_encode(md, SHA1_LEN, out);
 }

@@ -94,6 +94,7 @@ struct conn {
 	unsigned long long out_written;  /* bytes written to the client so far */
 	struct ackq ackq;                /* messages written but not proven read */
 	int offline_more;                /* offline messages wait to be pulled */
+	int offline_archived;            /* ... but not those the archive holds */
 	int inbox_ready;                 /* a wake-up arrived: pull the inbox */
 	int modules_woken;               /* a wake-up went to a module: flush them */
 	int pull_waiting;                /* a pull stopped: unconfirmed queue full */

@@ -601,7 +601,8 @@ void conn_pull(struct conn *c)
 		if (got == -1 || !c->offline_more)
 			break;
 		/* The inbox is empty: bring the next offline batch into it. */
-		got = route_offline_move(c->store, c->bare, c->jid.resource, PULL_BATCH);
+		got = route_offline_move(c->store, c->bare, c->jid.resource, PULL_BATCH,
+		    c->offline_archived);
 		if (got < PULL_BATCH)
 			c->offline_more = 0;
 		if (got <= 0)
@@ -615,6 +616,11 @@ void conn_offline_start(struct conn *c)
 {
 	c->offline_more = 1;
 	conn_pull(c);
+}
+
+void conn_offline_from_archive(struct conn *c)
+{
+	c->offline_archived = 1;
 }
 
 void conn_offline_stop(struct conn *c)

@@ -85,6 +85,11 @@ void conn_send_deferrable(struct conn *c, const char *xml, size_t len);
 void conn_stream_error(struct conn *c, const char *cond, const char *text);
 /* A stream restart follows the element being handled (RFC 6120 4.3.3). */
 void conn_restart(struct conn *c);
+/* Authentication took effect without a restart (SASL2, XEP-0388): the
+ * stream is in the bind phase now; conn_send_features writes the
+ * features of the phase the stream is in. */
+void conn_enter_bind(struct conn *c);
+void conn_send_features(struct conn *c);
 
 /* ---- replies ---- */
 /* A reply skeleton: same element name, to=<from>, from=<to>, id, type. */
@@ -112,6 +117,10 @@ int conn_bind(struct conn *c, const char *resource);
  * must stop (unavailable). */
 void conn_offline_start(struct conn *c);
 void conn_offline_stop(struct conn *c);
+/* Offline messages that the archive holds stay out of this session: its
+ * client reads the archive instead (Bind2, XEP-0386 4); the others still
+ * come. They are taken out of offline storage all the same. */
+void conn_offline_from_archive(struct conn *c);
 /* A stanza the client was never written (xmppd made it; its 'to' is this
  * session) goes to the user again: other resources, offline storage,
  * or back to its sender as an error (relay.c). */

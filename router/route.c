@@ -490,19 +490,25 @@ static void inbox_key(struct store *s, const char *bare, const char *resource,
 	store_user_key(s, bare, what, out, outsz);
 }
 
-int route_offline_move(struct store *s, const char *bare, const char *resource, int max)
+int route_offline_move(struct store *s, const char *bare, const char *resource, int max,
+    int archived)
 {
 	static const char *const moved[] = { "moved", NULL };
-	char off[STORE_MAX_KEY], box[STORE_MAX_KEY], n[16];
-	const char *argv[3];
+	char off[STORE_MAX_KEY], box[STORE_MAX_KEY], n[16], mark[STORE_MAX_KEY];
+	const char *argv[4];
 	redisReply *r;
 	int got;
 
 	store_user_key(s, bare, "offline", off, sizeof off);
 	inbox_key(s, bare, resource, box, sizeof box);
 	snprintf(n, sizeof n, "%d", max);
-	argv[0] = off; argv[1] = box; argv[2] = n;
-	got = store_script(s, "offline_move", lua_offline_move, lua_offline_move_sha, 2, 3, argv,
+	/* The archive's mark, as route_stanza.lua writes it (a bare JID
+	 * has nothing to escape). */
+	mark[0] = '\0';
+	if (archived)
+		snprintf(mark, sizeof mark, "<stanza-id xmlns='urn:xmpp:sid:0' by='%s'", bare);
+	argv[0] = off; argv[1] = box; argv[2] = n; argv[3] = mark;
+	got = store_script(s, "offline_move", lua_offline_move, lua_offline_move_sha, 2, 4, argv,
 	    NULL, moved, &r);
 	if (got < 0)
 		return got;

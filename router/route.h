@@ -223,9 +223,12 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 int route_presence_of(struct store *s, const char *const *bares, int n,
     void (*fn)(const char *xml, size_t len, void *arg), void *arg);
 /* Move up to max (>= 1) of the user's offline stanzas, oldest first, into
- * one session's inbox (offline_move.lua); returns how many (fewer than
- * max: no more wait), or XE_REDIS / XE_REPLY. */
-int route_offline_move(struct store *s, const char *bare, const char *resource, int max);
+ * one session's inbox (offline_move.lua); with archived, those the
+ * archive holds are taken but not moved (the client reads the archive).
+ * Returns how many were taken (fewer than max: no more wait), or
+ * XE_REDIS / XE_REPLY. */
+int route_offline_move(struct store *s, const char *bare, const char *resource, int max,
+    int archived);
 /* Hand fn up to max envelopes from one session's inbox, oldest first, and
  * only then remove them: a lost answer repeats a stanza, never loses one.
  * One reader per inbox (its session, or whoever reaps it). max >= 1;

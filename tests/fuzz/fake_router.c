@@ -1113,9 +1113,11 @@ int route_presence_of(struct store *s, const char *const *bares, int n,
 
 /* offline_move.lua: up to max offline stanzas of bare, oldest first,
  * into the session's inbox as "stanza" envelopes. */
-int route_offline_move(struct store *s, const char *bare, const char *resource, int max)
+int route_offline_move(struct store *s, const char *bare, const char *resource, int max,
+    int from_archive)
 {
 	int i, n = 0;
+	(void)from_archive;      /* Bind2 is not reached here */
 	if (failing(s, "route_offline_move"))
 		return -1;
 	for (i = 0; i < offline.n && n < max; ) {

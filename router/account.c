@@ -30,7 +30,8 @@ _Static_assert(sizeof ((struct store *)0)->prefix + REG_NAME_MAX <= STORE_MAX_GL
  * archive (mam_delete) and the PEP nodes (pep_delete_all). */
 static const char *const user_keys[] = {
 	"account", "roster", "rosterver", "pending", "sessions", "presence", "offline", "authfail",
-	"carbons", "smids", "vcard", "private", "blocklist", "mamprefs", "pep", "uploads", NULL
+	"carbons", "smids", "vcard", "private", "blocklist", "mamprefs", "pep", "uploads",
+	"clients", "fast", NULL
 };
 /* ... and those of each session (its resource after the colon). */
 static const char *const session_keys[] = { "inbox:", "sm:", "smq:", "muc:", NULL };
@@ -100,6 +101,12 @@ int account_put(struct store *s, const char *bare, const char *scram_sha1,
 	r = digest_secret ? store_cmd(s, "HSET %s digest-secret %s", key, digest_secret)
 	    : store_cmd(s, "HDEL %s digest-secret", key);
 	if (!r)
+		return XE_REDIS;
+	freeReplyObject(r);
+	/* A new password ends every FAST token (fast.h): a stolen device
+	 * must not outlive the password its owner changed because of it. */
+	store_user_key(s, bare, "fast", key, sizeof key);
+	if (!(r = store_cmd(s, "DEL %s", key)))
 		return XE_REDIS;
 	freeReplyObject(r);
 	r = store_cmd(s, "SADD %s %s", users, bare);

@@ -58,7 +58,7 @@ int account_get(struct store *s, const char *bare, struct account *a);
  *
  * Accepts: the SCRAM lines in stored form (scram.h); digest_secret NULL
  *   for no legacy digest (any old one is removed); create_only: leave an
- *   existing account alone.
+ *   existing account alone. Every FAST token of the user ends (fast.h).
  * Returns: ACCOUNT_WRITTEN, ACCOUNT_EXISTS (create_only and it exists:
  *   nothing changed), or XE_REDIS. Not atomic: a failure may leave the
  *   account half written (its "created" field set, say).

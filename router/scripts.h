@@ -65,6 +65,8 @@ extern const char lua_muc_private[], lua_muc_private_sha[];
 extern const char lua_muc_ping[], lua_muc_ping_sha[];
 extern const char lua_muc_remote_sync[], lua_muc_remote_sync_sha[];
 extern const char lua_push_enable[], lua_push_enable_sha[];
+extern const char lua_fast_cas[], lua_fast_cas_sha[];
+extern const char lua_clients_seen[], lua_clients_seen_sha[];
 extern const char lua_push_note[], lua_push_note_sha[];
 extern const char lua_muc_subject[], lua_muc_subject_sha[];
 extern const char lua_muc_info[], lua_muc_info_sha[];

@@ -107,6 +107,21 @@ static void carbons_iq(struct conn *c, struct xml_node *iq)
 	conn_iq_result(c, iq, NULL);
 }
 
+/* Bind2 (XEP-0386): <enable/> inline, as the IQ would; nothing in
+ * <bound/> (XEP-0280 has no reply element of its own). */
+static void carbons_bind2(struct conn *c, const struct xml_node *el, struct xml_node *bound)
+{
+	(void)bound;
+	if (strcmp(el->name, "enable"))
+		return;
+	if (carbons_enable(conn_store(c), conn_bare(c), conn_resource(c), conn_stream_id(c)) < 0) {
+		log_msg(LOG_ERR, "carbons: %s", conn_store(c)->err);
+		return;
+	}
+	carbons_of(c)->enabled = 1;
+	log_msg(LOG_INFO, "carbons enabled (Bind2)");
+}
+
 /* The session record was registered again (Redis lost it): so is the
  * flag, which carries the same stream id. */
 static void carbons_restored(struct conn *c)
@@ -140,6 +155,8 @@ const struct module mod_carbons = {
 	.iq_ns = carbons_ns,
 	.disco = carbons_ns,
 	.iq = carbons_iq,
+	.bind2_var = NS_CARBONS,
+	.bind2 = carbons_bind2,
 	.outbound = carbons_outbound,
 	.restored = carbons_restored,
 	.ended = carbons_ended,

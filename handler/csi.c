@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NS_CSI          "urn:xmpp:csi:0"
 #define CSI_HOLD_MAX    256            /* stanzas held at most ... */
 #define CSI_HOLD_BYTES  (256 * 1024)   /* ... and bytes */
 #define CSI_KEY_MAX     1100           /* "p " or "m " and a full JID */
@@ -151,20 +150,35 @@ static int csi_hold(struct conn *c, const char *xml, size_t len, int deferrable)
 	return 1;
 }
 
-static void csi_element(struct conn *c, struct xml_node *el)
+/* <inactive/> or <active/> (name): 0, or -1 neither. */
+static int csi_set(struct conn *c, const char *name)
 {
 	struct csi *s = csi_of(c);
 
-	if (!strcmp(el->name, "inactive")) {
+	if (!strcmp(name, "inactive")) {
 		s->inactive = 1;
 		conn_set_holding(c, 1);
-	} else if (!strcmp(el->name, "active")) {
+	} else if (!strcmp(name, "active")) {
 		s->inactive = 0;
 		conn_set_holding(c, 0);
 		release(c, s);
 	} else {
-		conn_stream_error(c, "unsupported-stanza-type", el->name);
+		return -1;
 	}
+	return 0;
+}
+
+static void csi_element(struct conn *c, struct xml_node *el)
+{
+	if (csi_set(c, el->name) == -1)
+		conn_stream_error(c, "unsupported-stanza-type", el->name);
+}
+
+/* Bind2 (XEP-0386): the session starts <inactive/> (or <active/>). */
+static void csi_bind2(struct conn *c, const struct xml_node *el, struct xml_node *bound)
+{
+	(void)bound;
+	(void)csi_set(c, el->name);      /* anything else: nothing to do */
 }
 
 /* Offered with bind (XEP-0352 3). */
@@ -199,6 +213,8 @@ const struct module mod_csi = {
 	.toplevel_ns = NS_CSI,
 	.features = csi_features,
 	.element = csi_element,
+	.bind2_var = NS_CSI,
+	.bind2 = csi_bind2,
 	.hold = csi_hold,
 	.leaving = csi_leaving,
 	.free_slot = csi_free,

@@ -288,20 +288,28 @@ static void add_edge(struct xml_node *m, const char *name, const struct mam_item
 	xml_set(e, "timestamp", stamp);
 }
 
-static void metadata(struct conn *c, const struct xml_node *iq)
+struct xml_node *mam_metadata_node(struct conn *c)
 {
 	struct mam_page page;
 	struct xml_node *m;
-	if (mam_metadata(conn_store(c), conn_bare(c), &page) < 0) {
-		failed(c, iq, "archive metadata");
-		return;
-	}
+	if (mam_metadata(conn_store(c), conn_bare(c), &page) < 0)
+		return NULL;
 	m = xml_new(NS_MAM, "metadata");
 	if (page.n == 2) {
 		add_edge(m, "start", &page.items[0]);
 		add_edge(m, "end", &page.items[1]);
 	}
 	mam_page_free(&page);
+	return m;
+}
+
+static void metadata(struct conn *c, const struct xml_node *iq)
+{
+	struct xml_node *m = mam_metadata_node(c);
+	if (!m) {
+		failed(c, iq, "archive metadata");
+		return;
+	}
 	conn_iq_result(c, iq, m);
 }
 

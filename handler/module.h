@@ -98,6 +98,11 @@ struct module {
 	 * took it (XEP-0352 holds it; it writes it later with
 	 * conn_send_raw), else 0: it is written now. */
 	int (*hold)(struct conn *c, const char *xml, size_t len, int deferrable);
+	/* Bind2 (XEP-0386): the feature (var) the module enables inline, and
+	 * the hook acting on the client's element in its namespace inside
+	 * <bind/>, once the session is bound; it may add to bound. */
+	const char *bind2_var;
+	void (*bind2)(struct conn *c, const struct xml_node *el, struct xml_node *bound);
 	/* Timers of a bound session: seconds until the module's next, -1 none. */
 	int (*tick)(struct conn *c, time_t now);
 	void (*free_slot)(void *slot);

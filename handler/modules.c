@@ -10,6 +10,8 @@
 
 const struct module *const modules[] = {
 	&mod_sasl,
+	&mod_sasl2,
+	&mod_fast,
 	&mod_iqauth,
 	&mod_bind,
 	&mod_sm,

@@ -2,6 +2,9 @@
  * modules.h - the feature modules of xmpp-handler, one file each, in the
  * order of the table in modules.c (module.h says what a module is):
  *   sasl.c      SASL authentication (RFC 6120 6)
+ *   sasl2.c     SASL2, XEP-0388, with Bind2 (bind2.c, XEP-0386) and
+ *               stream management resumption inline
+ *   fast.c      FAST token authentication, XEP-0484
  *   iqauth.c    legacy login, XEP-0078 (jabber:iq:auth)
  *   bind.c      resource binding (RFC 6120 7) and the RFC 3921 session IQ
  *   rosteriq.c  the roster (RFC 6121 2) and roster pushes
@@ -56,6 +59,8 @@ struct xml_node;
 #define NS_PUBSUB        "http://jabber.org/protocol/pubsub"
 #define NS_PUBSUB_OWNER  NS_PUBSUB "#owner"
 #define NS_BOOKMARKS     "storage:bookmarks"
+#define NS_SM            "urn:xmpp:sm:3"
+#define NS_CSI           "urn:xmpp:csi:0"
 
 extern const struct module mod_sasl, mod_iqauth, mod_bind, mod_sm, mod_csi, mod_roster,
        mod_presence, mod_serveriq, mod_carbons, mod_register, mod_deliver;
@@ -63,6 +68,7 @@ extern const struct module mod_vcard, mod_private, mod_blocking, mod_mam, mod_ca
 extern const struct module mod_push;
 extern const struct module mod_bookmarks, mod_avatar, mod_muc, mod_upload, mod_federation;
 extern const struct module mod_extdisco;
+extern const struct module mod_sasl2, mod_fast;
 
 /* muc.c: what the conference domain is called, in its disco#info
  * identity and in the server's disco#items (serveriq.c); upload.c: the
@@ -76,6 +82,9 @@ extern const struct module mod_extdisco;
 struct xml_node *serveriq_service_info(const char *category, const char *type,
     const char *name, const char *const *features);
 
+/* mam.c: the user's archive's first and last entries, <metadata/>
+ * (XEP-0313 6.1), or NULL when Redis fails (logged by the caller). */
+struct xml_node *mam_metadata_node(struct conn *c);
 /* rosteriq.c: a roster push for item (stored form) at version ver to
  * every session of bare that asked for the roster. */
 void rosteriq_push(struct conn *c, const char *bare, const char *item, const char *ver);

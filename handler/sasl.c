@@ -5,6 +5,7 @@
  * and SASL_MAX_FAILURES failures end the stream.
  */
 #include "sasl.h"
+#include "sasl2.h"
 #include "modules.h"
 #include "config.h"
 #include "jid.h"
@@ -21,18 +22,22 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SASL_MAX_DATA 4096     /* decoded bytes of one SASL message */
-
-/* Strongest first: clients that take the first they know get the best. */
+/* Strongest first: clients that take the first they know get the best.
+ * The FAST token mechanisms are offered apart (fast.c, SASL2's inline
+ * <fast/>). */
 static const struct {
 	const char *name;
 	enum sasl_mech mech;
+	int fast;
 } mechs[] = {
-	{ "SCRAM-SHA-256-PLUS", SASL_SCRAM_SHA256_PLUS },
-	{ "SCRAM-SHA-1-PLUS", SASL_SCRAM_SHA1_PLUS },
-	{ "SCRAM-SHA-256", SASL_SCRAM_SHA256 },
-	{ "SCRAM-SHA-1", SASL_SCRAM_SHA1 },
-	{ "PLAIN", SASL_PLAIN },
+	{ "SCRAM-SHA-256-PLUS", SASL_SCRAM_SHA256_PLUS, 0 },
+	{ "SCRAM-SHA-1-PLUS", SASL_SCRAM_SHA1_PLUS, 0 },
+	{ "SCRAM-SHA-256", SASL_SCRAM_SHA256, 0 },
+	{ "SCRAM-SHA-1", SASL_SCRAM_SHA1, 0 },
+	{ "PLAIN", SASL_PLAIN, 0 },
+	{ "HT-SHA-256-EXPR", SASL_HT_SHA256_EXPR, 1 },
+	{ "HT-SHA-256-ENDP", SASL_HT_SHA256_ENDP, 1 },
+	{ "HT-SHA-256-NONE", SASL_HT_SHA256_NONE, 1 },
 };
 
 static struct sasl *sasl_of(struct conn *c)
@@ -45,9 +50,15 @@ static int is_plus(enum sasl_mech m)
 	return m == SASL_SCRAM_SHA1_PLUS || m == SASL_SCRAM_SHA256_PLUS;
 }
 
+static int is_fast(enum sasl_mech m)
+{
+	return m == SASL_HT_SHA256_EXPR || m == SASL_HT_SHA256_ENDP || m == SASL_HT_SHA256_NONE;
+}
+
 /* Which mechanisms this stream offers: PLAIN only inside TLS unless the
- * operator allows cleartext; -PLUS only inside TLS (they bind to it). */
-static int mech_offered(const struct conn *c, enum sasl_mech m)
+ * operator allows cleartext; -PLUS only inside TLS (they bind to it);
+ * FAST tokens only to SASL2 (v2), inside TLS, where fast.c offers them. */
+static int mech_offered(struct conn *c, enum sasl_mech m, int v2)
 {
 	if (conn_tls_required(c))
 		return 0;         /* nothing before a required STARTTLS */
@@ -55,24 +66,28 @@ static int mech_offered(const struct conn *c, enum sasl_mech m)
 		return conn_secure(c) || conn_cfg(c)->allow_plaintext_auth;
 	if (is_plus(m))
 		return conn_secure(c);
+	if (is_fast(m))
+		return v2 && fast_mech_offered(c, m);
 	return 1;
+}
+
+void sasl_list_mechanisms(struct conn *c, struct xml_node *parent, const char *ns, int fast)
+{
+	size_t i;
+	for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
+		if (mechs[i].fast != fast || !mech_offered(c, mechs[i].mech, 1))
+			continue;
+		xml_add_text(xml_new_child(parent, ns, "mechanism"), mechs[i].name,
+		    strlen(mechs[i].name));
+	}
 }
 
 static void sasl_features(struct conn *c, struct xml_node *features)
 {
-	struct xml_node *m;
-	size_t i;
-
 	/* Mechanisms only where they may be used (RFC 6120 5.3.1). */
 	if (conn_phase(c) != PHASE_AUTH || conn_tls_required(c))
 		return;
-	m = xml_new_child(features, NS_SASL, "mechanisms");
-	for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
-		if (!mech_offered(c, mechs[i].mech))
-			continue;
-		xml_add_text(xml_new_child(m, NS_SASL, "mechanism"), mechs[i].name,
-		    strlen(mechs[i].name));
-	}
+	sasl_list_mechanisms(c, xml_new_child(features, NS_SASL, "mechanisms"), NS_SASL, 0);
 	if (conn_secure(c)) {
 		/* XEP-0440: the channel-binding types a -PLUS client may use. */
 		struct xml_node *cb = xml_new_child(features, NS_SASL_CB, "sasl-channel-binding");
@@ -87,7 +102,7 @@ static void sasl_features(struct conn *c, struct xml_node *features)
 
 static void send_sasl(struct conn *c, const char *name, const char *b64)
 {
-	struct xml_node *n = xml_new(NS_SASL, name);
+	struct xml_node *n = xml_new(sasl_of(c)->v2 ? NS_SASL2 : NS_SASL, name);
 	if (b64)
 		xml_add_text(n, b64, strlen(b64));
 	conn_send(c, n);
@@ -98,7 +113,7 @@ static void send_data(struct conn *c, const char *name, const char *data, size_t
 {
 	char b64[SASL_MAX_DATA * 2];
 	if (len == 0) {
-		send_sasl(c, name, "=");
+		send_sasl(c, name, sasl_of(c)->v2 ? "" : "=");  /* SASL2: no "=" case */
 		return;
 	}
 	if (b64_encode((const unsigned char *)data, len, b64, sizeof b64) < 0) {
@@ -199,8 +214,9 @@ enum sasl_blame { SF_NONE, SF_PROTOCOL, SF_SECRET, SF_BLOCKED };
 
 static void sasl_fail(struct conn *c, const char *cond, enum sasl_blame blame)
 {
-	struct xml_node *f = xml_new(NS_SASL, "failure");
-	xml_new_child(f, NS_SASL, cond);
+	int v2 = sasl_of(c)->v2;
+	struct xml_node *f = xml_new(v2 ? NS_SASL2 : NS_SASL, "failure");
+	xml_new_child(f, NS_SASL, cond);      /* SASL2 too: RFC 6120's conditions */
 	sasl_of(c)->mech = SASL_NONE;
 	if (blame == SF_SECRET)
 		sasl_record_failure(c, sasl_of(c)->node, cond);
@@ -208,6 +224,8 @@ static void sasl_fail(struct conn *c, const char *cond, enum sasl_blame blame)
 		sasl_record_blocked(c, sasl_of(c)->node);
 	conn_send(c, f);
 	xml_free(f);
+	if (v2)
+		sasl2_failed(c);
 	if (blame != SF_NONE)
 		sasl_stream_failure(c);
 }
@@ -232,6 +250,14 @@ void sasl_set_failures(struct conn *c, int n)
 static void sasl_success(struct conn *c, const char *data, size_t len, const char *how)
 {
 	sasl_record_success(c, sasl_of(c)->node);
+	if (sasl_of(c)->v2) {
+		/* SASL2: what the client asked for inline, then <success/>
+		 * and the features, without a restart (sasl2.c). */
+		sasl_of(c)->mech = SASL_NONE;
+		conn_authenticated(c, sasl_of(c)->node, how);
+		sasl2_succeeded(c, data, len);
+		return;
+	}
 	if (data)
 		send_data(c, "success", data, len);
 	else
@@ -241,9 +267,7 @@ static void sasl_success(struct conn *c, const char *data, size_t len, const cha
 	conn_restart(c);         /* RFC 6120 6.4.6: a new stream follows */
 }
 
-/* Decode the base64 text of a SASL element: "=" is the empty response.
- * Returns the length or -1. */
-static int decode(struct xml_node *el, char *out, size_t outsz)
+int sasl_decode(struct xml_node *el, char *out, size_t outsz)
 {
 	const char *t = xml_text(el);
 	size_t n = strlen(t);
@@ -252,7 +276,7 @@ static int decode(struct xml_node *el, char *out, size_t outsz)
 		return 0;
 	len = b64_decode(t, n, (unsigned char *)out, outsz - 1);
 	if (len < 0)
-		return -1;
+		return -2;
 	out[len] = '\0';
 	return len;
 }
@@ -475,6 +499,40 @@ static void scram_final(struct conn *c, const char *data, size_t len)
 	sasl_success(c, out, strlen(out), how);
 }
 
+static const char *mech_name(enum sasl_mech m);
+
+/* A FAST token (XEP-0484): "authcid NUL HMAC", checked by fast.c. */
+static void token_exchange(struct conn *c, const char *data, size_t len)
+{
+	struct sasl *s = sasl_of(c);
+	const char *mac = memchr(data, '\0', len);
+	unsigned char fin[FAST_MAC_LEN];
+	const char *cond = "not-authorized";
+	int r;
+
+	if (!mac || mac == data || (size_t)(mac + 1 - data) + FAST_MAC_LEN != len) {
+		sasl_fail(c, "malformed-request", SF_PROTOCOL);
+		return;
+	}
+	mac++;
+	if (jid_nodeprep(data, s->node, sizeof s->node) == -1) {
+		snprintf(s->node, sizeof s->node, "(invalid)");
+		sasl_fail(c, "not-authorized", SF_PROTOCOL);
+		return;
+	}
+	if (sasl_blocked(c, s->node)) {
+		sasl_fail(c, "not-authorized", SF_BLOCKED);
+		return;
+	}
+	r = fast_verify(c, mech_name(s->mech), s->node, (const unsigned char *)mac, fin, &cond);
+	if (r == FAST_ERROR)
+		sasl_fail(c, "temporary-auth-failure", SF_NONE);
+	else if (r == FAST_REFUSED)
+		sasl_fail(c, cond, SF_SECRET);
+	else
+		sasl_success(c, (const char *)fin, sizeof fin, mech_name(s->mech));
+}
+
 /* One step of the exchange in progress with the client's data. */
 static void step(struct conn *c, const char *data, size_t len)
 {
@@ -491,60 +549,91 @@ static void step(struct conn *c, const char *data, size_t len)
 		else
 			scram_final(c, data, len);
 		break;
+	case SASL_HT_SHA256_EXPR:
+	case SASL_HT_SHA256_ENDP:
+	case SASL_HT_SHA256_NONE:
+		token_exchange(c, data, len);
+		break;
 	default:
 		break;
 	}
+}
+
+void sasl_begin(struct conn *c, int v2, const char *name, const char *data, int len)
+{
+	struct sasl *s = sasl_of(c);
+	enum sasl_mech m = SASL_NONE;
+	size_t i;
+
+	s->v2 = v2;
+	s->mech = SASL_NONE;
+	s->node[0] = '\0';
+	memset(&s->scram, 0, sizeof s->scram);
+	for (i = 0; name && i < sizeof mechs / sizeof mechs[0]; i++)
+		if (!strcmp(name, mechs[i].name) && (v2 || !mechs[i].fast))
+			m = mechs[i].mech;
+	if (m == SASL_NONE || (is_fast(m) && conn_secure(c) && !mech_offered(c, m, v2))) {
+		sasl_fail(c, "invalid-mechanism", SF_NONE);
+		return;
+	}
+	if (!mech_offered(c, m, v2)) {
+		/* PLAIN, -PLUS or a token without TLS (RFC 6120 6.4.5) */
+		sasl_fail(c, "encryption-required", SF_NONE);
+		return;
+	}
+	s->mech = m;
+	if (len == -1) {
+		/* No initial response: ask for it with an empty challenge. */
+		send_sasl(c, "challenge", NULL);
+		return;
+	}
+	sasl_next(c, data, len);
+}
+
+void sasl_next(struct conn *c, const char *data, int len)
+{
+	if (sasl_of(c)->mech == SASL_NONE) {
+		sasl_fail(c, "malformed-request", SF_NONE);
+		return;
+	}
+	if (len < 0) {
+		sasl_fail(c, "incorrect-encoding", SF_PROTOCOL);
+		return;
+	}
+	step(c, data, (size_t)len);
+}
+
+void sasl_abort(struct conn *c)
+{
+	sasl_fail(c, "aborted", SF_NONE);
+}
+
+int sasl_in_progress(struct conn *c)
+{
+	return sasl_of(c)->mech != SASL_NONE;
 }
 
 static void sasl_handle(struct conn *c, struct xml_node *el)
 {
 	char data[SASL_MAX_DATA];
 	int len;
-	size_t i;
 
 	if (!strcmp(el->name, "abort")) {
-		sasl_of(c)->mech = SASL_NONE;
-		sasl_fail(c, "aborted", SF_NONE);
+		sasl_of(c)->v2 = 0;
+		sasl_abort(c);
 		return;
 	}
-	if (!strcmp(el->name, "auth")) {
-		const char *name = xml_get(el, "mechanism");
-		sasl_of(c)->mech = SASL_NONE;
-		sasl_of(c)->node[0] = '\0';
-		memset(&sasl_of(c)->scram, 0, sizeof sasl_of(c)->scram);
-		for (i = 0; name && i < sizeof mechs / sizeof mechs[0]; i++)
-			if (!strcmp(name, mechs[i].name))
-				sasl_of(c)->mech = mechs[i].mech;
-		if (sasl_of(c)->mech == SASL_NONE) {
-			sasl_fail(c, "invalid-mechanism", SF_NONE);
-			return;
-		}
-		if (!mech_offered(c, sasl_of(c)->mech)) {
-			/* PLAIN or -PLUS without TLS (RFC 6120 6.4.5) */
-			sasl_of(c)->mech = SASL_NONE;
-			sasl_fail(c, "encryption-required", SF_NONE);
-			return;
-		}
-		if (!xml_text(el)[0]) {
-			/* No initial response: ask for it with an empty challenge. */
-			send_sasl(c, "challenge", NULL);
-			return;
-		}
-	} else if (!strcmp(el->name, "response")) {
-		if (sasl_of(c)->mech == SASL_NONE) {
-			sasl_fail(c, "malformed-request", SF_NONE);
-			return;
-		}
-	} else {
+	if (strcmp(el->name, "auth") && strcmp(el->name, "response")) {
 		conn_stream_error(c, "unsupported-stanza-type", el->name);
 		return;
 	}
-	len = decode(el, data, sizeof data);
-	if (len < 0) {
-		sasl_fail(c, "incorrect-encoding", SF_PROTOCOL);
-		return;
+	len = xml_text(el)[0] ? sasl_decode(el, data, sizeof data) : -1;
+	if (!strcmp(el->name, "auth")) {
+		sasl_begin(c, 0, xml_get(el, "mechanism"), data, len);
+	} else {
+		sasl_of(c)->v2 = 0;
+		sasl_next(c, data, len == -1 ? 0 : len);
 	}
-	step(c, data, (size_t)len);
 }
 
 static const char *mech_name(enum sasl_mech m)
@@ -594,7 +683,7 @@ int sasl_restore(struct conn *c, const char *saved)
 		return -1;
 	memset(s, 0, offsetof(struct sasl, snonce));
 	for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++)
-		if (!strcmp(name, mechs[i].name) && mech_offered(c, mechs[i].mech))
+		if (!strcmp(name, mechs[i].name) && mech_offered(c, mechs[i].mech, 0))
 			s->mech = mechs[i].mech;
 	if (s->mech == SASL_NONE || (n == 3 && s->mech == SASL_PLAIN))
 		return -1;

@@ -18,7 +18,9 @@ struct conn;
 struct xml_node;
 
 enum sasl_mech { SASL_NONE, SASL_PLAIN, SASL_SCRAM_SHA1, SASL_SCRAM_SHA256,
-	SASL_SCRAM_SHA1_PLUS, SASL_SCRAM_SHA256_PLUS };
+	SASL_SCRAM_SHA1_PLUS, SASL_SCRAM_SHA256_PLUS,
+	/* XEP-0484 FAST tokens (fast.c), through SASL2 only, inside TLS */
+	SASL_HT_SHA256_EXPR, SASL_HT_SHA256_ENDP, SASL_HT_SHA256_NONE };
 
 #define NS_SASL_CB "urn:xmpp:sasl-cb:0"    /* XEP-0440 */
 
@@ -29,6 +31,7 @@ enum sasl_mech { SASL_NONE, SASL_PLAIN, SASL_SCRAM_SHA1, SASL_SCRAM_SHA256,
 /* The module's state for one stream (its slot). */
 struct sasl {
 	enum sasl_mech mech;      /* exchange in progress, or SASL_NONE */
+	int v2;                   /* ... in XEP-0388's elements (sasl2.c) */
 	int failures;             /* on this stream, SASL and iq:auth alike */
 	struct scram_server scram;
 	char node[1024];          /* user being authenticated */
@@ -53,6 +56,31 @@ struct sasl {
  */
 int sasl_pending(struct conn *c, char *out, size_t outsz);
 int sasl_restore(struct conn *c, const char *saved);
+
+/*
+ * The exchange itself, for RFC 6120's elements (this file) and SASL2's
+ * (sasl2.c, v2 = 1), which differ only in how they are written:
+ *  - sasl_begin: the client chose mechanism name, with an initial
+ *    response of len bytes (len -1: none; -2: it was not base64);
+ *  - sasl_next: its response to our challenge (len as above);
+ *  - sasl_abort: it gave up.
+ * Each ends in a challenge, a failure (sasl2_failed, with v2) or a
+ * success (then conn_authenticated, and with v2 sasl2_succeeded: no
+ * stream restart).
+ */
+void sasl_begin(struct conn *c, int v2, const char *name, const char *data, int len);
+void sasl_next(struct conn *c, const char *data, int len);
+void sasl_abort(struct conn *c);
+/* An exchange is in progress (a challenge awaits its response). */
+int sasl_in_progress(struct conn *c);
+/* Decode the base64 text of el into out: bytes, or -2 when it is not
+ * base64 (RFC 6120's "=" is the empty response). */
+int sasl_decode(struct xml_node *el, char *out, size_t outsz);
+#define SASL_MAX_DATA 4096     /* decoded bytes of one SASL message */
+/* The mechanisms this stream offers, as <mechanism/> children (in ns)
+ * of parent: with fast, the FAST token mechanisms (SASL2 only), else
+ * the others. */
+void sasl_list_mechanisms(struct conn *c, struct xml_node *parent, const char *ns, int fast);
 
 /* Count a failed attempt on this stream (SASL or iq:auth); the stream
  * ends with <policy-violation/> at SASL_MAX_FAILURES. */

@@ -33,6 +33,7 @@
  * has lost its connection.
  */
 #include "conn-int.h"
+#include "sasl2.h"
 #include "modules.h"
 #include "log.h"
 #include "random.h"
@@ -48,7 +49,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define NS_SM           "urn:xmpp:sm:3"
 #define SM_ID_BYTES     18       /* random bytes of an XEP-0198 id */
 #define SM_PULL_MAX     256      /* unacknowledged stanzas beyond which the inbox waits */
 #define SM_UNACKED_MAX  5000     /* beyond this the client does not acknowledge: lost */
@@ -325,15 +325,21 @@ void conn_sm_end(struct conn *c, const char *bare, const char *resource, const c
 
 /* ---- the protocol ---- */
 
-/* <failed xmlns='urn:xmpp:sm:3' [h=]><cond/>[extra]</failed> */
+/* <failed xmlns='urn:xmpp:sm:3' [h=]><cond/>[extra]</failed> into out */
+static void put_failed(struct xbuf *out, const char *cond, const unsigned long *h,
+    const char *extra)
+{
+	xbuf_adds(out, "<failed xmlns='" NS_SM "'");
+	if (h)
+		xbuf_addf(out, " h='%lu'", *h);
+	xbuf_addf(out, "><%s xmlns='" NS_STANZA_ERRORS "'/>%s</failed>", cond,
+	    extra ? extra : "");
+}
+
 static void send_failed(struct conn *c, const char *cond, const unsigned long *h,
     const char *extra)
 {
-	xbuf_adds(&c->out, "<failed xmlns='" NS_SM "'");
-	if (h)
-		xbuf_addf(&c->out, " h='%lu'", *h);
-	xbuf_addf(&c->out, "><%s xmlns='" NS_STANZA_ERRORS "'/>%s</failed>", cond,
-	    extra ? extra : "");
+	put_failed(&c->out, cond, h, extra);
 }
 
 /* An h attribute: a number below 2^32. */
@@ -379,25 +385,44 @@ int conn_sm_start(struct conn *c, int resume, char *id, size_t idsz)
 	return 0;
 }
 
-static void sm_enable_el(struct conn *c, struct xml_node *el)
+/* <enable/>, answered into out: <enabled/> or <failed/>, or nothing
+ * when the stream is closing (the resource is another handler's). */
+static void enable_into(struct conn *c, const struct xml_node *el, struct xbuf *out)
 {
 	char id[2 * SM_ID_BYTES + 1];
 	int resume = attr_true(el, "resume") && c->cfg->resume_timeout > 0, r;
 
 	if (c->state != CS_SESSION || c->sm.on) {
-		send_failed(c, "unexpected-request", NULL, NULL);
+		put_failed(out, "unexpected-request", NULL, NULL);
 		return;
 	}
 	r = conn_sm_start(c, resume, id, sizeof id);
 	if (r == -2)
-		send_failed(c, "internal-server-error", NULL, NULL);
+		put_failed(out, "internal-server-error", NULL, NULL);
 	if (r < 0)
 		return;
-	xbuf_addf(&c->out, "<enabled xmlns='" NS_SM "' id='%s'", id);
+	xbuf_addf(out, "<enabled xmlns='" NS_SM "' id='%s'", id);
 	if (resume)
-		xbuf_addf(&c->out, " resume='true' max='%d'", c->cfg->resume_timeout);
-	xbuf_adds(&c->out, "/>");
+		xbuf_addf(out, " resume='true' max='%d'", c->cfg->resume_timeout);
+	xbuf_adds(out, "/>");
 	log_msg(LOG_INFO, "stream management on%s", resume ? ", resumable" : "");
+}
+
+static void sm_enable_el(struct conn *c, struct xml_node *el)
+{
+	enable_into(c, el, &c->out);
+}
+
+/* Bind2 (XEP-0198 5, inline): <enabled/> goes into <bound/>. */
+static void sm_bind2(struct conn *c, const struct xml_node *el, struct xml_node *bound)
+{
+	struct xbuf b = { 0 };
+	if (strcmp(el->name, "enable"))
+		return;
+	enable_into(c, el, &b);
+	if (b.len)
+		xml_add_raw(bound, b.p, b.len);
+	xbuf_free(&b);
 }
 
 static void sm_ack_el(struct conn *c, struct xml_node *el)
@@ -505,52 +530,88 @@ void conn_sm_resumed(struct conn *c)
 	conn_pull(c);
 }
 
-static void sm_resume_el(struct conn *c, struct xml_node *el)
+/* <resume/>, answered into out: 1 <resumed/> (replay then holds what
+ * the client gets again, to be written after whatever carries out, and
+ * conn_sm_resumed is due), else 0 (<failed/>, or nothing when the
+ * stream is closing). */
+static int resume_into(struct conn *c, const struct xml_node *el, struct xbuf *out,
+    struct xbuf *replay)
 {
 	const char *previd = xml_get(el, "previd");
 	char app[160];
 	unsigned long h, hin;
-	struct xbuf replay = { 0 };
 
 	if (c->state != CS_BIND || c->sm.on) {
-		send_failed(c, "unexpected-request", NULL, NULL);
-		return;
+		put_failed(out, "unexpected-request", NULL, NULL);
+		return 0;
 	}
 	if (!previd || !*previd || strlen(previd) >= SM_ID_MAX || parse_h(el, &h) == -1) {
-		send_failed(c, "bad-request", NULL, NULL);
-		return;
+		put_failed(out, "bad-request", NULL, NULL);
+		return 0;
 	}
-	switch (conn_sm_resume(c, previd, h, 0, &hin, &replay)) {
+	switch (conn_sm_resume(c, previd, h, 0, &hin, replay)) {
 	case SM_RESUMED:
 		break;
 	case SM_GONE:
-		send_failed(c, "item-not-found", &hin, NULL);
-		goto out;
+		put_failed(out, "item-not-found", &hin, NULL);
+		return 0;
 	case SM_UNKNOWN:
-		send_failed(c, "item-not-found", NULL, NULL);
-		goto out;
+		put_failed(out, "item-not-found", NULL, NULL);
+		return 0;
 	case SM_TOOHIGH:
 		snprintf(app, sizeof app, "<handled-count-too-high xmlns='" NS_SM "' h='%lu' "
 		    "send-count='%lu'/>", h, hin);
-		send_failed(c, "undefined-condition", NULL, app);
-		goto out;
+		put_failed(out, "undefined-condition", NULL, app);
+		return 0;
 	case XE_REDIS:
 		if (c->state == CS_CLOSING)
-			goto out;        /* conn_sm_resume ended the stream */
+			return 0;        /* conn_sm_resume ended the stream */
 		/* fall through */
 	default:
 		log_msg(LOG_ERR, "stream management resume: %s", c->store->err);
-		send_failed(c, "internal-server-error", NULL, NULL);
-		goto out;
+		put_failed(out, "internal-server-error", NULL, NULL);
+		return 0;
 	}
-	xbuf_addf(&c->out, "<resumed xmlns='" NS_SM "' h='%lu' previd='", hin);
-	xbuf_add_esc(&c->out, previd, strlen(previd));
-	xbuf_adds(&c->out, "'/>");
-	if (replay.len)
-		xbuf_add(&c->out, replay.p, replay.len);
+	xbuf_addf(out, "<resumed xmlns='" NS_SM "' h='%lu' previd='", hin);
+	xbuf_add_esc(out, previd, strlen(previd));
+	xbuf_adds(out, "'/>");
+	return 1;
+}
+
+void sm_sasl2_replay(struct conn *c, struct xbuf *replay)
+{
+	if (replay->len)
+		xbuf_add(&c->out, replay->p, replay->len);
+	xbuf_free(replay);
 	conn_sm_resumed(c);
-out:
-	xbuf_free(&replay);
+}
+
+static void sm_resume_el(struct conn *c, struct xml_node *el)
+{
+	struct xbuf replay = { 0 };
+	if (resume_into(c, el, &c->out, &replay))
+		sm_sasl2_replay(c, &replay);
+	else
+		xbuf_free(&replay);
+}
+
+int sm_sasl2_resume(struct conn *c, const struct xml_node *el, struct xml_node *success,
+    struct xbuf *replay)
+{
+	struct xbuf b = { 0 };
+	int r = resume_into(c, el, &b, replay);
+	if (b.len)
+		xml_add_raw(success, b.p, b.len);
+	xbuf_free(&b);
+	if (!r)
+		xbuf_free(replay);
+	return r;
+}
+
+void sm_sasl2_offer(struct conn *c, struct xml_node *inl)
+{
+	if (c->store_ok && !c->sm.implicit)
+		xml_new_child(inl, NS_SM, "sm");
 }
 
 static void sm_element(struct conn *c, struct xml_node *el)
@@ -610,5 +671,7 @@ const struct module mod_sm = {
 	.toplevel_ns = NS_SM,
 	.features = sm_features,
 	.element = sm_element,
+	.bind2_var = NS_SM,
+	.bind2 = sm_bind2,
 	.tick = sm_tick,
 };

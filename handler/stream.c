@@ -115,7 +115,13 @@ static int check_version(struct conn *c, const char *v)
 	return 0;
 }
 
-static void send_features(struct conn *c)
+void conn_enter_bind(struct conn *c)
+{
+	c->state = CS_BIND;
+	c->phase = PHASE_BIND;
+}
+
+void conn_send_features(struct conn *c)
 {
 	struct xml_node *f, *ch;
 	int i;
@@ -185,7 +191,7 @@ static void on_open(void *ctx, struct xml_node *root, const char *default_ns)
 	}
 	c->state = c->jid.node[0] ? CS_BIND : CS_AUTH;
 	c->phase = c->state == CS_BIND ? PHASE_BIND : PHASE_AUTH;
-	send_features(c);
+	conn_send_features(c);
 }
 
 static void on_close(void *ctx)

@@ -65,6 +65,7 @@ static void config_defaults(struct config *c)
 	c->session_ttl = 90;
 	c->redis_timeout_ms = 2000;
 	c->resume_timeout = 300;
+	c->fast_token_lifetime = 30L * 86400;
 	c->bosh_inactivity = 60;
 	c->s2s_secure = 1;
 	c->s2s_timeout = 120;
@@ -223,6 +224,7 @@ static const struct int_key int_keys[] = {
 	LONG_KEY(archive_max_age, 0, 100L * 365 * 86400),
 	INT_KEY(session_ttl, 5, 86400),
 	INT_KEY(resume_timeout, 0, CONFIG_MAX_RESUME),
+	LONG_KEY(fast_token_lifetime, 0, 3650L * 86400),
 	INT_KEY(bosh_inactivity, 1, 3600),
 	INT_KEY(ack_request_every, 1, 10000),
 	INT_KEY(ack_request_delay, 1, 3600),

@@ -116,6 +116,7 @@ struct config {
 	int session_ttl;                     /* seconds a session lives without heartbeat */
 	int redis_timeout_ms;                /* connect and command timeout */
 	int resume_timeout;                  /* seconds a lost XEP-0198 session waits; 0 none */
+	long fast_token_lifetime;            /* seconds a FAST token lives (XEP-0484); 0 none */
 	int bosh_inactivity;                 /* seconds a BOSH session waits for a request */
 	int ack_request_every;               /* XEP-0198: <r/> after this many stanzas ... */
 	int ack_request_delay;               /* ... or this many seconds after one */

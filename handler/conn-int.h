@@ -200,6 +200,8 @@ void conn_free(struct conn *c);
 /* stream.c: the parser's callbacks, and a fresh stream id. */
 const struct xml_stream_cb *stream_callbacks(void);
 void stream_new_id(struct conn *c);
+/* message, presence or iq (RFC 6120 8). */
+int conn_is_stanza_name(const char *n);
 /* Walk the modules' flush hooks (next: the element about to be handled). */
 void conn_flush_modules(struct conn *c, const struct xml_node *next);
 /* The client's confirmation of delivered messages, or of the idle ping:

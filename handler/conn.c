@@ -193,13 +193,21 @@ int conn_to_account(const struct conn *c, const struct xml_node *st)
 
 /* Every stanza is queued here (or in send_message), one per call: stream
  * management counts it. */
+int conn_is_stanza_name(const char *n)
+{
+	return !strcmp(n, "message") || !strcmp(n, "presence") || !strcmp(n, "iq");
+}
+
 void conn_send(struct conn *c, const struct xml_node *n)
 {
 	size_t start = c->out.len;
 	if (c->state == CS_CLOSING)
 		return;
 	xml_write(&c->out, n, NS_CLIENT);
-	conn_sm_count(c, start);
+	/* XEP-0198 counts stanzas only: not SASL2's <success/>, say, which
+	 * may carry the <enabled/> that starts the count. */
+	if (n->name && conn_is_stanza_name(n->name))
+		conn_sm_count(c, start);
 }
 
 void conn_send_raw(struct conn *c, const char *xml, size_t len)

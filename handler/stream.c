@@ -217,11 +217,6 @@ static void on_error(void *ctx, const char *cond, const char *reason)
 
 /* ---- dispatch ---- */
 
-static int is_stanza_name(const char *n)
-{
-	return !strcmp(n, "message") || !strcmp(n, "presence") || !strcmp(n, "iq");
-}
-
 /* RFC 6120 8.2.3: an IQ needs an id and a known type; get/set carry
  * exactly one payload element. Answers bad-request and returns -1 if not. */
 static int iq_valid(struct conn *c, struct xml_node *iq)
@@ -408,7 +403,7 @@ static void on_element(void *ctx, struct xml_node *el)
 		c->state = CS_CLOSING;
 		goto done;
 	}
-	if (is_stanza_name(el->name)) {
+	if (conn_is_stanza_name(el->name)) {
 		if (!el->ns || strcmp(el->ns, NS_CLIENT)) {
 			conn_stream_error(c, "invalid-namespace", "stanza outside jabber:client");
 			goto done;

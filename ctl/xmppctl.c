@@ -29,6 +29,7 @@
 #define USAGE PROG " [-c FILE] adduser|passwd [--legacy-digest] JID | deluser JID" \
 " | users | sessions [JID] | roster JID [add|remove CONTACT ...] | kick JID[/RESOURCE]" \
 " | blocks | unblock ADDRESS|--all | archive [--delete] JID" \
+" | clients JID | fast-revoke JID [CLIENT-ID]" \
 " | invite [--expires SECONDS] [--user NODE|JID] [--domain DOMAIN] | invites | uninvite TOKEN" \
 " | rooms | room ROOM | room-destroy ROOM [REASON]" \
 " | uploads [JID] | upload-remove JID | upload-expire | s2s [close ROUTE]   (-h for help)"
@@ -57,6 +58,10 @@
 "  archive JID                     export JID's message archive (XEP-0313) as\n" \
 "                                  XML on standard output, oldest first\n" \
 "  archive --delete JID            delete JID's message archive\n" \
+"  clients JID                     list JID's clients (SASL2 user agents) with\n" \
+"                                  their last login and FAST token's expiry\n" \
+"  fast-revoke JID [CLIENT-ID]     end the FAST tokens of one client of JID\n" \
+"                                  (or of all): they log in with a password next\n" \
 "  invite [--expires SECONDS] [--user NODE|JID] [--domain DOMAIN]\n" \
 "                                  make a single-use invitation to register an\n" \
 "                                  account in-band (registration = invite), valid\n" \
@@ -126,6 +131,7 @@
 #include "route.h"
 #include "authfail.h"
 #include "mam.h"
+#include "fast.h"
 #include "invite.h"
 #include "muc.h"
 #include "uploads.h"
@@ -1191,6 +1197,76 @@ static int cmd_archive(struct ctl *c, int argc, char **argv)
 	return stdout_flush();
 }
 
+/* ---- a user's clients and their FAST tokens ---- */
+
+static void token_state(const struct fast_slot *t, long long now, const char *name, int *any)
+{
+	char stamp[DATETIME_MAX];
+	if (!t->expiry)
+		return;
+	datetime_format(t->expiry * 1000, 0, stamp, sizeof stamp);
+	printf("%s%s=%s%s", *any ? "," : "  token=", name, stamp, t->expiry <= now ? "(expired)" : "");
+	*any = 1;
+}
+
+/* clients JID: one line per user agent (XEP-0388), least recently seen
+ * first, with the state of its FAST token (XEP-0484); never the token. */
+static int cmd_clients(struct ctl *c, int argc, char **argv)
+{
+	struct fast_client *cl;
+	char bare[JID_MAX], seen[DATETIME_MAX];
+	long long now = (long long)time(NULL);
+	int n, i, rc, any;
+
+	if (argc != 1 || argv[0][0] == '-')
+		return usage_error("clients JID");
+	if ((rc = ctl_open_for(c, argv[0], bare, sizeof bare)) != XC_OK)
+		return rc;
+	cl = xcalloc(FAST_CLIENTS_MAX, sizeof *cl);
+	n = fast_clients(&c->st, bare, cl, FAST_CLIENTS_MAX);
+	if (n < 0) {
+		free(cl);
+		return redis_failed(c);
+	}
+	printf("# ID  seen=TIME  software=\"...\"  device=\"...\"  [token=MECH:new=EXPIRY,current=EXPIRY]\n");
+	for (i = 0; i < n; i++) {
+		datetime_format(cl[i].seen * 1000, 0, seen, sizeof seen);
+		printf("%s  seen=%s  software=\"%s\"  device=\"%s\"", cl[i].id, seen, cl[i].software,
+		    cl[i].device);
+		any = 0;
+		if (cl[i].has_record) {
+			token_state(&cl[i].rec.fresh, now, "new", &any);
+			token_state(&cl[i].rec.cur, now, "current", &any);
+			if (any)
+				printf(" (%s)", cl[i].rec.mech);
+		}
+		printf("\n");
+	}
+	free(cl);
+	return stdout_flush();
+}
+
+/* fast-revoke JID [ID]: end the FAST tokens of one client or of all. */
+static int cmd_fast_revoke(struct ctl *c, int argc, char **argv)
+{
+	char bare[JID_MAX];
+	int rc, n;
+
+	if ((argc != 1 && argc != 2) || argv[0][0] == '-')
+		return usage_error("fast-revoke JID [CLIENT-ID]");
+	if ((rc = ctl_open_for(c, argv[0], bare, sizeof bare)) != XC_OK)
+		return rc;
+	n = fast_revoke(&c->st, bare, argc == 2 ? argv[1] : NULL);
+	if (n < 0)
+		return redis_failed(c);
+	if (n == 0) {
+		ctl_err("%s: no FAST token%s%s", bare, argc == 2 ? " for client " : "",
+		    argc == 2 ? argv[1] : "");
+		return XC_FAIL;
+	}
+	return XC_OK;
+}
+
 /* ---- invitations ---- */
 
 /* node as the user part of an xmpp: URI (RFC 5122 2.3): what is not
@@ -1726,6 +1802,8 @@ static const struct command {
 	{ "blocks", cmd_blocks },
 	{ "unblock", cmd_unblock },
 	{ "archive", cmd_archive },
+	{ "clients", cmd_clients },
+	{ "fast-revoke", cmd_fast_revoke },
 	{ "invite", cmd_invite },
 	{ "invites", cmd_invites },
 	{ "uninvite", cmd_uninvite },

@@ -25,6 +25,7 @@
 #include "authfail.h"
 #include "carbons.h"
 #include "push.h"
+#include "fast.h"
 #include "vcard.h"
 #include "private.h"
 #include "blocking.h"
@@ -1117,7 +1118,7 @@ int route_offline_move(struct store *s, const char *bare, const char *resource, 
     int from_archive)
 {
 	int i, n = 0;
-	(void)from_archive;      /* Bind2 is not reached here */
+	(void)from_archive;      /* no stanza here carries the archive's mark */
 	if (failing(s, "route_offline_move"))
 		return -1;
 	for (i = 0; i < offline.n && n < max; ) {
@@ -1280,6 +1281,31 @@ int sm_adopt(struct store *s, const char *bare, const char *resource, const char
 {
 	(void)bare; (void)resource; (void)id; (void)seen; (void)secs; (void)now;
 	return failing(s, "sm_adopt") ? XE_REDIS : 0;
+}
+
+/* ---- fast.h: user agents noted, nobody holds a token ---- */
+
+int fast_get(struct store *s, const char *bare, const char *id, struct fast_record *r,
+    char raw[FAST_RECORD_MAX])
+{
+	(void)bare; (void)id;
+	memset(r, 0, sizeof *r);
+	raw[0] = '\0';
+	return failing(s, "fast_get") ? XE_REDIS : 0;
+}
+
+int fast_put(struct store *s, const char *bare, const char *id, const char *raw,
+    const struct fast_record *r)
+{
+	(void)bare; (void)id; (void)raw; (void)r;
+	return failing(s, "fast_put") ? XE_REDIS : 1;
+}
+
+int fast_client_seen(struct store *s, const char *bare, const char *id,
+    const char *software, const char *device, long long now)
+{
+	(void)bare; (void)id; (void)software; (void)device; (void)now;
+	return failing(s, "fast_client_seen") ? XE_REDIS : 0;
 }
 
 /* ---- push.h: registrations accepted, nobody to notify ---- */

@@ -255,22 +255,34 @@ def b64(data):
     return base64.b64encode(data).decode()
 
 
-def scram(raw, user, password, mech, gs2="n,,", cb_data=b""):
+NS_SASL2 = "urn:xmpp:sasl:2"
+
+
+def scram(raw, user, password, mech, gs2="n,,", cb_data=b"", sasl2=None, out=None):
     """Run one SCRAM exchange on raw. Returns ("success", server signature
     verified?) or ("failure", condition). gs2 is the whole gs2 header
     ("p=tls-exporter,," for -PLUS), cb_data the channel-binding data that
-    goes into c= after it."""
+    goes into c= after it. sasl2: run it in SASL2's elements (XEP-0388),
+    with this XML (user agent, bind ...) inside <authenticate/>; out (a
+    dict) then gets the last element as "el"."""
     h = hashlib.sha256 if "SHA-256" in mech else hashlib.sha1
     hname = "sha256" if h is hashlib.sha256 else "sha1"
+    ns = NS_SASL if sasl2 is None else NS_SASL2
     cnonce = b64(os.urandom(18))
     first_bare = "n=%s,r=%s" % (user, cnonce)
-    raw.send("<auth xmlns='%s' mechanism='%s'>%s</auth>" % (
-        NS_SASL, mech, b64((gs2 + first_bare).encode())))
+    first = b64((gs2 + first_bare).encode())
+    if sasl2 is None:
+        raw.send("<auth xmlns='%s' mechanism='%s'>%s</auth>" % (NS_SASL, mech, first))
+    else:
+        raw.send("<authenticate xmlns='%s' mechanism='%s'><initial-response>%s</initial-response>"
+                 "%s</authenticate>" % (NS_SASL2, mech, first, sasl2))
     ev, el = raw.next()
     assert ev == "element", (ev, el)
-    if el.tag == q(NS_SASL, "failure"):
+    if out is not None:
+        out["el"] = el
+    if el.tag == q(ns, "failure"):
         return ("failure", condition(el))
-    assert el.tag == q(NS_SASL, "challenge"), features_xml(el)
+    assert el.tag == q(ns, "challenge"), features_xml(el)
     server_first = base64.b64decode(el.text).decode()
     attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
     assert attrs["r"].startswith(cnonce), server_first
@@ -283,15 +295,18 @@ def scram(raw, user, password, mech, gs2="n,,", cb_data=b""):
     signature = hmac.new(stored_key, auth_message, h).digest()
     proof = bytes(a ^ b for a, b in zip(client_key, signature))
     raw.send("<response xmlns='%s'>%s</response>" % (
-        NS_SASL, b64((without_proof + ",p=" + b64(proof)).encode())))
+        ns, b64((without_proof + ",p=" + b64(proof)).encode())))
     ev, el = raw.next()
     assert ev == "element", (ev, el)
-    if el.tag == q(NS_SASL, "failure"):
+    if out is not None:
+        out["el"] = el
+    if el.tag == q(ns, "failure"):
         return ("failure", condition(el))
-    assert el.tag == q(NS_SASL, "success"), features_xml(el)
+    assert el.tag == q(ns, "success"), features_xml(el)
     server_key = hmac.new(salted, b"Server Key", h).digest()
     want = "v=" + b64(hmac.new(server_key, auth_message, h).digest())
-    return ("success", base64.b64decode(el.text or "").decode() == want)
+    data = el.text if sasl2 is None else el.findtext(q(NS_SASL2, "additional-data"))
+    return ("success", base64.b64decode(data or "").decode() == want)
 
 
 def condition(el):

@@ -193,8 +193,8 @@ def test_offline_cap(r):
 
 # ---- offline_move ----
 
-def move(r, n, res="r1"):
-    return r.eval("offline_move", [key(B, "offline"), key(B, "inbox:" + res)], [n])
+def move(r, n, res="r1", mark=""):
+    return r.eval("offline_move", [key(B, "offline"), key(B, "inbox:" + res)], [n, mark])
 
 
 def test_offline_move(r):
@@ -207,6 +207,20 @@ def test_offline_move(r):
     assert offline(r) == [] and r("EXISTS", key(B, "offline")) == 0
     assert move(r, 2) == ["moved", 0]
     assert len(inbox(r, "r1")) == 4
+
+
+def test_offline_move_leaves_archived_stanzas_to_the_archive(r):
+    """A Bind2 session's move: what carries the archive's mark is taken
+    (the client reads it from the archive), the rest is moved."""
+    mark = "<stanza-id xmlns='urn:xmpp:sid:0' by='%s'" % B
+    archived = "<message><body>a</body>%s id='1-0-aa'/></message>" % mark
+    other = "<message><body>b</body><stanza-id xmlns='urn:xmpp:sid:0' by='x@y' id='2'/></message>"
+    r("RPUSH", key(B, "offline"), archived, other, "<message><body>c</body></message>")
+    assert move(r, 2, mark=mark) == ["moved", 2]
+    assert inbox(r, "r1") == ["stanza\n" + other]
+    assert move(r, 2, mark=mark) == ["moved", 1]
+    assert inbox(r, "r1") == ["stanza\n" + other, "stanza\n<message><body>c</body></message>"]
+    assert offline(r) == []
 
 
 # ---- presence_get ----

@@ -14,7 +14,7 @@ def test_every_script_is_tested():
         "account_create", "authfail_record", "bcast", "bcast_hold", "blocking_set",
         "bosh_claim", "bosh_fed",
         "bosh_record",
-        "carbons_set", "invite_check",
+        "carbons_set", "clients_seen", "fast_cas", "invite_check",
         "mam_add", "mam_prefs_set", "mam_query", "muc_aff_set", "muc_config_set",
         "muc_destroy", "muc_info", "muc_invite", "muc_join", "muc_leave", "muc_list",
         "muc_mam_query", "muc_message", "muc_nick", "muc_occupant", "muc_people", "muc_ping",

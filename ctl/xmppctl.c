@@ -1228,7 +1228,8 @@ static int cmd_clients(struct ctl *c, int argc, char **argv)
 		free(cl);
 		return redis_failed(c);
 	}
-	printf("# ID  seen=TIME  software=\"...\"  device=\"...\"  [token=MECH:new=EXPIRY,current=EXPIRY]\n");
+	printf("# ID  seen=TIME  software=\"...\"  device=\"...\"  "
+	    "[token=new=EXPIRY,current=EXPIRY (MECHANISM)]\n");
 	for (i = 0; i < n; i++) {
 		datetime_format(cl[i].seen * 1000, 0, seen, sizeof seen);
 		printf("%s  seen=%s  software=\"%s\"  device=\"%s\"", cl[i].id, seen, cl[i].software,

@@ -372,6 +372,9 @@ def test_fast_token_channel_bound(server, pki):
 
 def test_fast_count_invalidate_and_revoke(server, pki):
     token, _ = login_with_token_request(server, pki, "HT-SHA-256-NONE")
+    line = [l for l in server.ctl("clients", ALICE).stdout.splitlines() if l.startswith(UA)]
+    assert len(line) == 1 and "token=new=" in line[0] and "(HT-SHA-256-NONE)" in line[0], line
+    assert token not in line[0]
 
     def login(count=None, invalidate=False):
         raw, _ = tls(server, pki)

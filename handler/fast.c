@@ -9,9 +9,9 @@
  * not 0: -EXPR binds to the TLS exporter (a login seen on one
  * connection is worth nothing on another), -ENDP to our certificate,
  * -NONE to nothing. -UNIQ is not offered: tls-unique does not exist in
- * TLS 1.3. TLS early data (0-RTT) is never accepted (OpenSSL's default,
- * tls.c), so no login can arrive in it; the <fast count/> that guards
- * 0-RTT logins is checked all the same when a client sends one.
+ * TLS 1.3. TLS early data (0-RTT) is never accepted (tls.c issues no
+ * session tickets), so no login can arrive in it; the <fast count/> that
+ * guards 0-RTT logins is checked all the same when a client sends one.
  *
  * Tokens per user and client, in Redis (router/fast.h): issued on
  * <request-token/>, rotated when a login with one finds less than half

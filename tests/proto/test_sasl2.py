@@ -9,6 +9,9 @@ only their SHA-256 is stored.
 import base64
 import hashlib
 import hmac
+import os
+import select
+import subprocess
 import time
 
 import pytest
@@ -334,10 +337,17 @@ def test_inline_resumption(server):
 
 
 def login_with_token_request(server, pki, mech, ua=UA, lib="ssl"):
+    """A password login asking for a token: SCRAM-SHA-256-PLUS bound to
+    the TLS exporter with pyOpenSSL (lib "openssl"), else SCRAM-SHA-256."""
     raw, _ = tls(server, pki, lib)
     out = {}
     extra = agent(ua) + "<request-token xmlns='%s' mechanism='%s'/>" % (NS_FAST, mech)
-    assert scram(raw, "alice", PW, "SCRAM-SHA-256", sasl2=extra, out=out) == ("success", True)
+    if lib == "openssl":
+        got = scram(raw, "alice", PW, "SCRAM-SHA-256-PLUS", gs2="p=tls-exporter,,",
+                    cb_data=raw.sock.exporter(), sasl2=extra, out=out)
+    else:
+        got = scram(raw, "alice", PW, "SCRAM-SHA-256", sasl2=extra, out=out)
+    assert got == ("success", True), (got, to_xml(out["el"]))
     token, expiry = token_of(out["el"])
     raw.close()
     return token, expiry
@@ -345,7 +355,8 @@ def login_with_token_request(server, pki, mech, ua=UA, lib="ssl"):
 
 @needs_pyopenssl
 def test_fast_token_channel_bound(server, pki):
-    token, expiry = login_with_token_request(server, pki, "HT-SHA-256-EXPR")
+    token, expiry = login_with_token_request(server, pki, "HT-SHA-256-EXPR", lib="openssl")
+    assert "login ok (SCRAM-SHA-256-PLUS)" in server.log()
     assert len(token) > 64, token          # longer than SHA-256's block
     rec = record(server).split()
     assert rec[0] == "HT-SHA-256-EXPR" and rec[3] == hashlib.sha256(token.encode()).hexdigest()
@@ -439,3 +450,33 @@ def test_fast_rotation_and_expiry(server, pki):
                  " ".join([mech, count, ne, nh, str(int(time.time()) - 1), ch]))
     failed(fast2(raw, t3), "credentials-expired")
     raw.close()
+
+
+def test_tls_early_data_never_accepted(server, pki):
+    """XEP-0484 6: a FAST login must not be taken from TLS 0-RTT data
+    unless replay-protected. xmppd issues no TLS session tickets (they
+    would come before the stream's features), so no client can resume a
+    TLS session, let alone send early data in it."""
+    p = subprocess.Popen(["openssl", "s_client", "-connect", "127.0.0.1:%d" % server.ports[1],
+                          "-servername", "localhost", "-CAfile", pki.cafile, "-msg"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True, bufsize=0)
+    seen = ""
+    try:
+        p.stdin.write("<?xml version='1.0'?><stream:stream to='localhost' version='1.0' "
+                      "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>")
+        p.stdin.flush()
+        deadline = time.monotonic() + 20
+        fd = p.stdout.fileno()
+        while "stream:features" not in seen and time.monotonic() < deadline:
+            # The XML has no newline to read up to.
+            if select.select([fd], [], [], 0.2)[0]:
+                data = os.read(fd, 65536)
+                if not data:
+                    break
+                seen += data.decode(errors="replace")
+    finally:
+        p.terminate()
+        p.wait(timeout=20)
+    assert "stream:features" in seen and "Verify return code: 0" in seen, seen[-2000:]
+    assert "NewSessionTicket" not in seen, seen[-3000:]

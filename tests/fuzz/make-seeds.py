@@ -271,6 +271,45 @@ def crafted(id1, nonce, id2):
         "<field var='password'><value>pw</value></field></x></query></iq>"
         "<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (SASL, b64("\0dave\0" + PASSWORD)) +
         HEADER + bind("new") + "<presence/></stream:stream>")
+    # SASL2 (XEP-0388) with Bind2 and everything inline, no restart; then
+    # SCRAM in SASL2's elements with a resumption that fails and a bind
+    # that takes over, a token asked for where none is offered; errors.
+    sasl2 = "urn:xmpp:sasl:2"
+    ua = ("<user-agent id='d4565fa7-4d72-4749-b3d3-740edbf87770'><software>fuzz</software>"
+          "<device>box</device></user-agent>")
+    seeds["sasl2-plain-bind2"] = (
+        HEADER + "<authenticate xmlns='%s' mechanism='PLAIN'><initial-response>%s"
+        "</initial-response>%s<bind xmlns='urn:xmpp:bind:0'><tag>Fuzz</tag>"
+        "<enable xmlns='urn:xmpp:carbons:2'/><inactive xmlns='urn:xmpp:csi:0'/>"
+        "<enable xmlns='urn:xmpp:sm:3' resume='true'/></bind></authenticate>"
+        % (sasl2, PLAIN_ALICE, ua) +
+        "<r xmlns='urn:xmpp:sm:3'/><presence/><active xmlns='urn:xmpp:csi:0'/>"
+        "<message to='bob@localhost' type='chat'><body>bind2</body></message>"
+        "<a xmlns='urn:xmpp:sm:3' h='0'/></stream:stream>")
+    first, final = scram("sha1", "alice", "c0ffee00c0ffee00c0ffee00", nonce)
+    seeds["sasl2-scram-resume-fails"] = (
+        HEADER + "<authenticate xmlns='%s' mechanism='SCRAM-SHA-1'><initial-response>%s"
+        "</initial-response>%s<resume xmlns='urn:xmpp:sm:3' previd='nosuch' h='0'/>"
+        "<bind xmlns='urn:xmpp:bind:0'/><request-token xmlns='urn:xmpp:fast:0' "
+        "mechanism='HT-SHA-256-NONE'/></authenticate>" % (sasl2, b64(first), ua) +
+        "<response xmlns='%s'>%s</response>" % (sasl2, b64(final)) +
+        "<iq type='get' id='r'><query xmlns='jabber:iq:roster'/></iq></stream:stream>")
+    seeds["sasl2-errors"] = (
+        HEADER + "<authenticate xmlns='%s' mechanism='CRAM-MD5'/>" % sasl2 +
+        "<authenticate xmlns='%s' mechanism='PLAIN'><initial-response>!!</initial-response>"
+        "</authenticate>" % sasl2 +
+        "<authenticate xmlns='%s' mechanism='HT-SHA-256-NONE'><initial-response>%s"
+        "</initial-response><fast xmlns='urn:xmpp:fast:0' count='1'/></authenticate>"
+        % (sasl2, b64("alice\0" + "x" * 32)) +
+        "<authenticate xmlns='%s' mechanism='PLAIN'><initial-response>%s</initial-response>"
+        "<user-agent id='a b'/></authenticate>" % (sasl2, PLAIN_ALICE) +
+        "<authenticate xmlns='%s' mechanism='SCRAM-SHA-256'/>" % sasl2 +
+        "<response xmlns='%s'>%s</response>" % (sasl2, b64("n,,n=alice,r=abc")) +
+        "<abort xmlns='%s'/>" % sasl2 +
+        "<authenticate xmlns='%s' mechanism='PLAIN'><initial-response>%s</initial-response>"
+        "<bind xmlns='urn:xmpp:bind:0'><tag>%s</tag></bind></authenticate>"
+        % (sasl2, PLAIN_ALICE, "t" * 80) +
+        "<next xmlns='%s' task='TOTP'/>" % sasl2)
     seeds["starttls-refused"] = HEADER + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
     seeds["errors-mixed"] = (
         "<?xml version='1.0' encoding='UTF-8'?>" + HEADER.replace("localhost", "example.org", 1) +

@@ -5,11 +5,13 @@
 # is printed and the exit status is 1. gajim, xvfb and dbus-daemon are for
 # the desktop client test (tests/proto/test_desktop_client.py); chromium,
 # and nodejs with npm where no node is installed, for the browser test
-# (tests/proto/test_browser.py) and the BOSH client of
-# tests/proto/test_bosh.py (Strophe.js in node). Their npm packages
-# (Converse.js and a DevTools driver, pinned by
+# (tests/proto/test_browser.py), the BOSH client of
+# tests/proto/test_bosh.py (Strophe.js in node) and the SASL2/Bind2/FAST
+# client of tests/proto/test_xmppjs.py (xmpp.js in node). Their npm
+# packages (Converse.js and a DevTools driver, pinned by
 # tests/browser/package-lock.json; Strophe.js, by
-# tests/clients/bosh/package-lock.json) are then installed with `npm ci`
+# tests/clients/bosh/package-lock.json; @xmpp/client, by
+# tests/clients/xmppjs/package-lock.json) are then installed with `npm ci`
 # into each folder's node_modules when that is missing or was made from
 # another lock file (any user; needs the npm registry). libc-ares-dev is
 # for s2s/ (federation's DNS), dnsmasq-base for its test
@@ -57,3 +59,4 @@ here=$(cd "$(dirname "$0")" && pwd)
 npm_ci "$here/browser"
 npm_ci "$here/clients/bosh"
 npm_ci "$here/clients/stanza"
+npm_ci "$here/clients/xmppjs"

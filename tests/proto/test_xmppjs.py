@@ -18,6 +18,8 @@ One session, from xmpp.js's own choices:
   token (HT-SHA-256-NONE, no SCRAM), resumes inside <authenticate/>
   (no new binding), the token moves to the record's current slot, and
   the message sent meanwhile arrives exactly once.
+And once too late (the session ended while away): the inline <resume/>
+fails, and the <bind/> beside it binds again in the same login.
 """
 import hashlib
 import json
@@ -53,7 +55,7 @@ class XmppJs:
             stderr=subprocess.STDOUT, text=True, bufsize=1)
         self.events = []           # every event so far, in order
         self.other = []            # lines that are no event (node's own messages)
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()   # predicates may look again
         self.t = threading.Thread(target=self._read, daemon=True)
         self.t.start()
 
@@ -238,6 +240,67 @@ def test_xmppjs_sasl2_bind2_fast_inline_resumption(server_factory, pki):  # noqa
         assert len(js.seen(lambda e: e['event'] == 'message')) == 2, js.dump()
         assert len(js.seen(lambda e: e['event'] == 'online')) == 1, js.dump()
         assert len(js.seen(lambda e: e['event'] == 'token')) == 1, js.dump()
+        assert not js.seen(lambda e: e['event'] in ('error', 'exception', 'timeout')), js.dump()
+        assert js.stop() == 0, js.dump()
+    finally:
+        js.stop()
+
+
+def test_xmppjs_resume_too_late_binds_again_in_the_same_login(server_factory, pki):  # noqa: F811
+    """The session ended while xmpp.js was away (resume_timeout): its
+    inline <resume/> fails, and the <bind/> it sent beside it binds a new
+    session in the same SASL2 round trip (token login, no SCRAM); xmpp.js
+    is online again and the message sent meanwhile waits in the archive
+    (Bind2 leaves offline messages there), not lost."""
+    s = server_factory(listeners=3, listener_args=[['-T'], ['-T'], []],
+                       tls_cert=pki.localhost.cert, tls_key=pki.localhost.key,
+                       resume_timeout=1, session_ttl=6)
+    s.adduser(ALICE, PW)
+    s.adduser(BOB, PW)
+    bob, bob_full = raw_login(s, BOB, listener=2)
+    js = XmppJs(s, pki.localhost.cert, 'xmpps://127.0.0.1:%d' % s.ports[0],
+                'xmpps://127.0.0.1:%d' % s.ports[1])
+    try:
+        agent = js.event('agent')['id']
+        full = js.event('online')['jid']
+        tok = js.event('token')
+        sm = js.event('sm')
+        assert sm['enabled'] is True, sm
+        res = full.split('/', 1)[1]
+        js.cmd('drop')
+        js.event('dropped')
+        wait_until(lambda: 'session detached, resumable' in listener_log(s, 0),
+                   what='the session detached')
+        bob.send("<message to='%s' type='chat'><body>too late</body></message>" % full)
+        # bob's handler reaps it (heartbeat: session_ttl / 3)
+        wait_until(lambda: not s.redis('HGET', 'xmpp:{%s}:sessions' % ALICE, res),
+                   timeout=TIMEOUT * 3, what='the detached session ended')
+        assert 'xmpp:{%s}:mam' % ALICE in redis_holds(s, 'too late')
+        js.cmd('reconnect')
+        js.wait(lambda e: e['event'] == 'online' and
+                len(js.seen(lambda x: x['event'] == 'online')) == 2, 'online again')
+        succ = [e['xml'] for e in js.seen(lambda e: e['event'] == 'in' and
+                                          e['xml'].startswith('<success'))]
+        assert len(succ) == 2, succ
+        assert re.search(r'<failed xmlns="urn:xmpp:sm:3"[^>]*><item-not-found ', succ[1]), succ[1]
+        assert '<bound xmlns="urn:xmpp:bind:0">' in succ[1] and '<enabled ' in succ[1], succ[1]
+        online2 = js.seen(lambda e: e['event'] == 'online')[1]
+        assert online2['jid'] == full, online2          # the same tag and user agent
+        sm2 = js.wait(lambda e: e['event'] == 'sm' and e['id'] != sm['id'],
+                      'stream management enabled again')
+        assert sm2['enabled'] is True and sm2['id'], sm2
+        log1 = listener_log(s, 1)
+        assert 'login ok (HT-SHA-256-NONE)' in log1 and "bound by Bind2 (tag '%s')" % TAG \
+            in log1, log1
+        assert 'session resumed' not in log1, log1
+        assert not js.seen(lambda e: e['event'] == 'resumed'), js.dump()
+        # the new session works, and the message waits in the archive
+        bob.send("<message to='%s' type='chat'><body>after</body></message>" % full)
+        js.wait(lambda e: e['event'] == 'message' and e['body'] == 'after', 'a message')
+        assert not js.seen(lambda e: e['event'] == 'message' and e['body'] == 'too late'), \
+            js.dump()
+        mech, count, new_exp, new_hash, cur_exp, cur_hash = fast_record(s, agent)
+        assert cur_hash == hashlib.sha256(tok['token'].encode()).hexdigest()
         assert not js.seen(lambda e: e['event'] in ('error', 'exception', 'timeout')), js.dump()
         assert js.stop() == 0, js.dump()
     finally:

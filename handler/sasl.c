@@ -587,12 +587,13 @@ void sasl_begin(struct conn *c, int v2, const char *name, const char *data, int 
 		send_sasl(c, "challenge", NULL);
 		return;
 	}
-	sasl_next(c, data, len);
+	sasl_next(c, v2, data, len);
 }
 
-void sasl_next(struct conn *c, const char *data, int len)
+void sasl_next(struct conn *c, int v2, const char *data, int len)
 {
 	if (sasl_of(c)->mech == SASL_NONE) {
+		sasl_of(c)->v2 = v2;          /* answered in the namespace asked in */
 		sasl_fail(c, "malformed-request", SF_NONE);
 		return;
 	}
@@ -603,8 +604,9 @@ void sasl_next(struct conn *c, const char *data, int len)
 	step(c, data, (size_t)len);
 }
 
-void sasl_abort(struct conn *c)
+void sasl_abort(struct conn *c, int v2)
 {
+	sasl_of(c)->v2 = v2;
 	sasl_fail(c, "aborted", SF_NONE);
 }
 
@@ -619,8 +621,7 @@ static void sasl_handle(struct conn *c, struct xml_node *el)
 	int len;
 
 	if (!strcmp(el->name, "abort")) {
-		sasl_of(c)->v2 = 0;
-		sasl_abort(c);
+		sasl_abort(c, 0);
 		return;
 	}
 	if (strcmp(el->name, "auth") && strcmp(el->name, "response")) {
@@ -631,8 +632,7 @@ static void sasl_handle(struct conn *c, struct xml_node *el)
 	if (!strcmp(el->name, "auth")) {
 		sasl_begin(c, 0, xml_get(el, "mechanism"), data, len);
 	} else {
-		sasl_of(c)->v2 = 0;
-		sasl_next(c, data, len == -1 ? 0 : len);
+		sasl_next(c, 0, data, len == -1 ? 0 : len);
 	}
 }
 

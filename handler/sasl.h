@@ -63,14 +63,15 @@ int sasl_restore(struct conn *c, const char *saved);
  *  - sasl_begin: the client chose mechanism name, with an initial
  *    response of len bytes (len -1: none; -2: it was not base64);
  *  - sasl_next: its response to our challenge (len as above);
- *  - sasl_abort: it gave up.
+ *  - sasl_abort: it gave up
+ * (v2: the element came in SASL2's namespace, and so does the answer).
  * Each ends in a challenge, a failure (sasl2_failed, with v2) or a
  * success (then conn_authenticated, and with v2 sasl2_succeeded: no
  * stream restart).
  */
 void sasl_begin(struct conn *c, int v2, const char *name, const char *data, int len);
-void sasl_next(struct conn *c, const char *data, int len);
-void sasl_abort(struct conn *c);
+void sasl_next(struct conn *c, int v2, const char *data, int len);
+void sasl_abort(struct conn *c, int v2);
 /* An exchange is in progress (a challenge awaits its response). */
 int sasl_in_progress(struct conn *c);
 /* Decode the base64 text of el into out: bytes, or -2 when it is not

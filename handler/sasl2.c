@@ -131,9 +131,9 @@ static void sasl2_element(struct conn *c, struct xml_node *el)
 		else
 			authenticate(c, el);
 	} else if (!strcmp(el->name, "response")) {
-		sasl_next(c, data, sasl_decode(el, data, sizeof data));
+		sasl_next(c, 1, data, sasl_decode(el, data, sizeof data));
 	} else if (!strcmp(el->name, "abort")) {
-		sasl_abort(c);
+		sasl_abort(c, 1);
 	} else {
 		conn_stream_error(c, "unsupported-stanza-type", el->name);
 	}

@@ -257,6 +257,11 @@ def test_failures(server_factory, pki):
              "</initial-response></authenticate>" % NS_SASL2)
     failed(raw.next()[1], "incorrect-encoding")
     failed(plain2(raw, extra="<user-agent id='has space'/>"), "malformed-request")
+    # A response or an abort with no exchange: answered in SASL2's terms.
+    raw.send("<response xmlns='%s'>AAAA</response>" % NS_SASL2)
+    failed(raw.next()[1], "malformed-request")
+    raw.send("<abort xmlns='%s'/>" % NS_SASL2)
+    failed(raw.next()[1], "aborted")
     raw.close()
     # The same budget of failures as RFC 6120 SASL: the fifth ends the stream.
     raw = s.raw(0)

@@ -19,13 +19,17 @@ Environment (defaults in brackets):
   WS_MECHS        ws: login mechanisms over WebSocket [plain]
   UPLOAD_MIB      upload: MiB of the file put and got back (XEP-0363) [50]
   FANOUT_K FANOUT_G FANOUT_R FANOUT_S  contacts, groups, rounds, storms [50 4 20 3]
-  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout mam pep room ws upload],
+  BENCH_SCENARIOS scenarios, in this order [login idle messages sm fanout mam pep room ws upload fast],
                   then federation (bench/federation.py, run by run.sh);
                   "storm" is one more (not in the default list: minutes). ws:
                   login, messages and idle with every client over WebSocket
                   (RFC 7395: xmppd's xmpp-web, Prosody's mod_websocket,
                   ejabberd's ejabberd_http_ws); upload: a slot, then PUT and
-                  GET of UPLOAD_MIB MiB (XEP-0363)
+                  GET of UPLOAD_MIB MiB (XEP-0363); fast: LOGIN_N logins, LOGIN_C
+                  at a time, over direct TLS (XEP-0368) to a first message,
+                  round trips counted: RFC 6120 (SCRAM-SHA-1), SASL2 +
+                  Bind2 (XEP-0388, XEP-0386) and FAST (XEP-0484), the
+                  last two on xmppd only
   SM_ACK_EVERY    sm: a client sends <r/> after this many stanzas [5]
   SM_RESUME_N     sm: clients that cut their connection and resume [200]
   STORM_N STORM_C clients of the login storm, logins in progress at a time [10000 1000]
@@ -118,7 +122,7 @@ CFG = {
     "fo_g": env_int("FANOUT_G", 4),
     "fo_r": env_int("FANOUT_R", 20),
     "fo_s": env_int("FANOUT_S", 3),
-    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages sm fanout mam pep room ws upload").split(),
+    "scenarios": os.environ.get("BENCH_SCENARIOS", "login idle messages sm fanout mam pep room ws upload fast").split(),
     "sm_ack_every": env_int("SM_ACK_EVERY", 5),
     "sm_resume_n": env_int("SM_RESUME_N", 200),
     "scale": os.environ.get("BENCH_SCALE", "0") == "1",
@@ -185,6 +189,9 @@ IS_ROOT = os.geteuid() == 0
 # Both need each server's HTTP listener (xmppd: xmpp-web).
 HTTP = "ws" in CFG["scenarios"] or "upload" in CFG["scenarios"]
 UPLOAD = "upload" in CFG["scenarios"]
+# The fast scenario: a direct TLS (XEP-0368) listener on every server,
+# with a certificate of the bench's own (tls_files).
+TLS = "fast" in CFG["scenarios"]
 UPLOAD_DOMAIN = "upload." + DOMAIN      # every server's XEP-0363 service
 MIB = 1 << 20
 
@@ -441,6 +448,20 @@ def resp(*args):
     return b"".join(parts)
 
 
+def tls_files(work):
+    """(certificate, key) for DOMAIN, self-signed, made once in the work
+    directory (readable by ejabberd's user: a throwaway loopback key)."""
+    crt, key = os.path.join(work, "tls.crt"), os.path.join(work, "tls.key")
+    if not os.path.exists(crt):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-days", "2", "-subj", "/CN=" + DOMAIN, "-addext",
+                        "subjectAltName=DNS:" + DOMAIN, "-keyout", key, "-out", crt],
+                       check=True, capture_output=True, timeout=60)
+        os.chmod(crt, 0o644)
+        os.chmod(key, 0o644)
+    return crt, key
+
+
 def write_prosody_data(datadir, ulist):
     """Prosody's internal storage: one Lua file per account and roster."""
     host = Path(datadir) / DOMAIN
@@ -464,11 +485,12 @@ class Xmppd:
     ws_path = "/xmpp-websocket"         # xmpp-web(8)
 
     def __init__(self, work):
+        self.work = work
         self.dir = tempfile.mkdtemp(prefix="xb-x-")      # short: unix socket path
         self.sock = os.path.join(self.dir, "redis.sock")
         self.conf = os.path.join(self.dir, "xmpp.conf")
-        self.redis = self.sa = self.ws_sa = None
-        self.port = self.ws_port = None
+        self.redis = self.sa = self.ws_sa = self.tls_sa = None
+        self.port = self.ws_port = self.tls_port = None
 
     def redis_cli(self, *args, **kw):
         return subprocess.run(["redis-cli", "-s", self.sock] + list(args), capture_output=True,
@@ -533,13 +555,25 @@ class Xmppd:
         # launched the same way, one process per connection.
         if HTTP:
             self.ws_sa, self.ws_port = self.launch(BUILD / "xmpp-web", os.path.join(self.dir, "web.log"))
+        # The fast scenario's listener: direct TLS (xmpp-handler -T, as
+        # xmpp-listen runs it on an xmpps socket), launched the same way;
+        # its configuration is the other's with the certificate, so that
+        # the plain listener offers no STARTTLS to the other scenarios.
+        if TLS:
+            crt, key = tls_files(self.work)
+            conf = os.path.join(self.dir, "xmpps.conf")
+            shutil.copy(self.conf, conf)
+            with open(conf, "a") as f:
+                f.write("tls_cert = %s\ntls_key = %s\n" % (crt, key))
+            self.tls_sa, self.tls_port = self.launch(handler, os.path.join(self.dir, "xmpps.log"),
+                                                     ["-T"], conf)
         if self.upload:
             # slots name xmpp-web's port (the configuration is read on
             # every connection: written once the port is known)
             with open(self.conf, "a") as f:
                 f.write("http_url = http://127.0.0.1:%d\n" % self.ws_port)
 
-    def launch(self, program, logfile):
+    def launch(self, program, logfile, args=(), conf=None):
         """program (xmpp-handler or xmpp-web) once per connection on a free
         port: (the launcher's Popen, the port). listen: systemd-socket-activate
         passes the socket (Accept=no) and execs xmpp-listen at the first
@@ -547,15 +581,16 @@ class Xmppd:
         xmpp-listen.socket does); inetd: it forks a handler per connection
         itself (as xmpp.socket's Accept=yes does, without the units).
         Either way every handler is a child of the launcher's PID and
-        inherits its CPU affinity."""
+        inherits its CPU affinity. args: the program's own; conf: the
+        configuration file, if not self.conf."""
         if CFG["launcher"] == "listen":
-            mode, run = [], [str(BUILD / "xmpp-listen")] + CFG["listen_args"] + [str(program)]
+            mode, run = [], [str(BUILD / "xmpp-listen")] + CFG["listen_args"] + [str(program)] + list(args)
         else:
-            mode, run = ["--inetd", "-a"], [str(program)]
+            mode, run = ["--inetd", "-a"], [str(program)] + list(args)
         for _ in range(5):
             port = free_port()
             cmd = (["systemd-socket-activate"] + mode + ["-l", "127.0.0.1:%d" % port,
-                   "-E", "XMPP_CONFIG=" + self.conf] + run)
+                   "-E", "XMPP_CONFIG=" + (conf or self.conf)] + run)
             with open(logfile, "ab") as lf:
                 sa = subprocess.Popen(on_server_cpus(cmd),
                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=lf)
@@ -569,7 +604,7 @@ class Xmppd:
         raise RuntimeError("xmppd: could not listen for %s" % program.name)
 
     def launchers(self):
-        return [p for p in (self.sa, self.ws_sa) if p]
+        return [p for p in (self.sa, self.ws_sa, self.tls_sa) if p]
 
     def settle_http(self, timeout=10):
         """Wait until the xmpp-web processes have exited (and been
@@ -687,6 +722,7 @@ class Prosody:
         self.port = free_port()
         ws = "ws" in CFG["scenarios"]
         self.ws_port = free_port() if HTTP else None
+        self.tls_port = free_port() if TLS else None
         cfg = os.path.join(self.dir, "prosody.cfg.lua")
         with open(cfg, "w") as f:
             f.write("""-- written by bench/bench.py
@@ -698,6 +734,7 @@ log = { warn = "%(d)s/prosody.log" }
 interfaces = { "127.0.0.1" }
 c2s_ports = { %(port)d }
 c2s_interfaces = { "127.0.0.1" }
+%(tls)s
 network_backend = "epoll"
 -- Nagle off (TCP_NODELAY, as xmppd and ejabberd): with it a reply of
 -- many stanzas waits for the client's delayed ACK (~40 ms a query)
@@ -730,6 +767,12 @@ Component "%(muc)s" "muc"
                   'http_file_share_daily_quota = %d\n' % (UPLOAD_DOMAIN, upload_max(),
                                                            upload_max() * (CFG["runs"] + 1)))
        if UPLOAD else "",
+       # the fast scenario: direct TLS (XEP-0368, Prosody 0.12's
+       # c2s_direct_tls), the certificate for that port only (none in
+       # certificates/: no STARTTLS on the other port)
+       "tls": ('c2s_direct_tls_ports = { %d }\nc2s_direct_tls_interfaces = { "127.0.0.1" }\n'
+               'c2s_direct_tls_ssl = { certificate = "%s"; key = "%s" }' % ((self.tls_port,) + tls_files(self.work)))
+       if TLS else "",
        "storage": 'storage = { archive = "sql" }\nsql = { driver = "SQLite3", database = "%s" }' % self.db
        if self.sql else 'storage = "internal"\nstorage_archive_item_limit = 100000000'})
         if not self.sql:
@@ -743,7 +786,8 @@ Component "%(muc)s" "muc"
                                      stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.dir, "out.log"), "ab"),
                                      stderr=subprocess.STDOUT)
         wait_for(lambda: self.proc.poll() is not None or (
-            port_open(self.port) and (not self.ws_port or port_open(self.ws_port))), 20, "prosody")
+            port_open(self.port) and (not self.ws_port or port_open(self.ws_port)) and
+            (not self.tls_port or port_open(self.tls_port))), 20, "prosody")
         if self.proc.poll() is not None:
             raise RuntimeError("prosody exited: " + open(os.path.join(self.dir, "out.log")).read()[-2000:])
         log("prosody: up in %.1f s" % (time.monotonic() - t))
@@ -823,6 +867,7 @@ class Ejabberd:
     def start(self, ulist):
         self.port = free_port()
         self.ws_port = free_port() if HTTP else None
+        self.tls_port = free_port() if TLS else None
         dist = free_port()
         os.makedirs(self.dir + "/spool")
         os.makedirs(self.dir + "/logs")
@@ -832,7 +877,7 @@ class Ejabberd:
 hosts:
   - %(domain)s
 loglevel: warning
-certfiles: []
+certfiles: [%(certs)s]
 acme:
   auto: false
 listen:
@@ -845,7 +890,7 @@ listen:
     shaper: none
     access: c2s
     starttls_required: false
-%(ws)sauth_method: internal
+%(tls)s%(ws)sauth_method: internal
 auth_password_format: plain
 acl:
   loopback:
@@ -908,6 +953,19 @@ modules:
     thumbnail: false
     access: c2s
 """ % (self.ws_port, self.dir, upload_max()) if UPLOAD else "", "mam_db": "sql" if self.shm else "mnesia",
+               # the fast scenario: direct TLS (XEP-0368) on a listener
+               # of its own, otherwise as the one above
+               "certs": '"%s", "%s"' % tls_files(self.work) if TLS else "",
+               "tls": """  -
+    port: %d
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    tls: true
+    max_stanza_size: 262144
+    backlog: 4096
+    shaper: none
+    access: c2s
+""" % self.tls_port if TLS else "",
                "muc": MUC_DOMAIN, "room_max": max(1000, CFG["room_n"] + 10),
                "sql": "sql_type: sqlite\nsql_database: %s/ejabberd.db\n" % self.shm if self.shm else ""})
         with open(self.dir + "/ejabberdctl.cfg", "w") as f:
@@ -950,7 +1008,8 @@ modules:
             stop_pid(p, 2)
 
     def ports_open(self):
-        return port_open(self.port) and (not self.ws_port or port_open(self.ws_port))
+        return (port_open(self.port) and (not self.ws_port or port_open(self.ws_port)) and
+                (not self.tls_port or port_open(self.tls_port)))
 
     def restart(self):
         """Accounts and rosters stay in the spool (Mnesia)."""
@@ -983,16 +1042,18 @@ def parse_line(line):
     return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
 
 
-def load_cmd(server, scenario, args, ws=False):
+def load_cmd(server, scenario, args, ws=False, tls=False):
     """An xmppload command line against server, on the load generator's
-    CPUs; ws: over WebSocket, to the server's WebSocket endpoint."""
-    where = ["-p", str(server.ws_port), "-x", server.ws_path] if ws else ["-p", str(server.port)]
+    CPUs; ws: over WebSocket, to the server's WebSocket endpoint; tls: to
+    its direct TLS port."""
+    where = (["-p", str(server.ws_port), "-x", server.ws_path] if ws else
+             ["-p", str(server.tls_port), "-E"] if tls else ["-p", str(server.port)])
     return on_load_cpus([str(LOAD), scenario] + where + ["-d", DOMAIN, "-u", PATTERN,
                          "-w", PASSWORD, "-l", server.name] + [str(a) for a in args])
 
 
-def xmppload(server, scenario, args, timeout, ws=False):
-    cmd = load_cmd(server, scenario, args, ws)
+def xmppload(server, scenario, args, timeout, ws=False, tls=False):
+    cmd = load_cmd(server, scenario, args, ws, tls)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     lines = [l for l in p.stdout.splitlines() if l.startswith("scenario=")]
     if not lines:
@@ -1001,13 +1062,13 @@ def xmppload(server, scenario, args, timeout, ws=False):
     return parse_line(lines[-1])
 
 
-def xmppload_marked(server, scenario, args, timeout, exact=None):
+def xmppload_marked(server, scenario, args, timeout, exact=None, tls=False):
     """xmppload, reading the server's CPU at its start and at each of its
     "scenario=SCENARIO-mark phase=P" lines (printed as a phase ends):
     (its result line, [(phase, CPU seconds since the previous mark)]).
     exact, a list, gets (phase, {part: seconds}) from cpu_ns_split (to the
     nanosecond, every live thread; xmppd in its parts)."""
-    p = subprocess.Popen(load_cmd(server, scenario, args), stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(load_cmd(server, scenario, args, tls=tls), stdout=subprocess.PIPE, text=True)
     watchdog = threading.Timer(timeout, p.kill)
     watchdog.start()
     phases, last, result = [], server.cpu_ticks(), None
@@ -1064,6 +1125,35 @@ def sc_login(server, mech, ws=False):
     r, cpu = measure_cpu(server, lambda: xmppload(
         server, "login", ["-m", mech, "-n", n, "-c", CFG["login_c"]], timeout=120 + n / 20, ws=ws))
     r["server_cpu_ms_per_login"] = "%.3f" % (cpu * 1000 / max(1, int(r["ok"])))
+    return r
+
+
+# The fast scenario's three ways in, each to a first message (xmppload -e):
+# xmppload's options, and whether the peers (Prosody 0.12, ejabberd 23.01:
+# neither speaks SASL2 nor FAST) can take it.
+FAST_PATHS = [("rfc6120", [], True), ("sasl2", ["-2"], False), ("fast", ["-F"], False)]
+
+
+def sc_fast(server, path):
+    """LOGIN_N logins, LOGIN_C at a time, over direct TLS, SCRAM-SHA-1 (FAST:
+    a first login with it gets each client a token, then the logins measured
+    use the token), each until the message it sends itself with its initial
+    presence arrives: logins/s, the round trips from TCP connect to the
+    bound session and to that message, the server's CPU per login. None
+    where the server does not speak the path."""
+    opts, peers = [o for p, o, _ in FAST_PATHS if p == path][0], [x for p, _, x in FAST_PATHS if p == path][0]
+    if not peers and server.name != "xmppd":
+        return None
+    n = CFG["login_n"]
+    args = ["-e", "-m", "scram-sha-1", "-n", n, "-c", CFG["login_c"]] + opts
+    if path != "fast":
+        r, cpu = measure_cpu(server, lambda: xmppload(server, "login", args, timeout=120 + n / 10, tls=True))
+    else:
+        # the CPU of the token logins' phase only (xmppload's marks)
+        server.settle()
+        r, phases = xmppload_marked(server, "login", args, timeout=240 + n / 5, tls=True)
+        cpu = dict(phases).get("logins", 0.0)
+    r["server_cpu_ms_per_login"] = "%.3f" % (cpu * 1000 / max(1, int(r["echo_ok"])))
     return r
 
 
@@ -2125,6 +2215,15 @@ for m in CFG["mechs"]:
              ("login %s: latency p90 ms" % M, "login-" + m, "p90_ms", "lower"),
              ("login %s: latency p99 ms" % M, "login-" + m, "p99_ms", "lower"),
              ("login %s: server CPU ms/login" % M, "login-" + m, "server_cpu_ms_per_login", "lower")]
+for p, _, peers in FAST_PATHS:
+    P = {"rfc6120": "RFC 6120", "sasl2": "SASL2+Bind2", "fast": "FAST"}[p] + ("" if peers else " (xmppd only)")
+    ROWS += [("tls %s: round trips, connect to first message" % P, "fast-" + p, "rt_echo", "lower"),
+             ("tls %s: round trips, connect to bound" % P, "fast-" + p, "rt_bound", "lower"),
+             ("tls %s: logins/s (to first message)" % P, "fast-" + p, "echo_rate", "higher"),
+             ("tls %s: connect to first message p50 ms" % P, "fast-" + p, "echo_p50_ms", "lower"),
+             ("tls %s: connect to first message p99 ms" % P, "fast-" + p, "echo_p99_ms", "lower"),
+             ("tls %s: server CPU ms/login" % P, "fast-" + p, "server_cpu_ms_per_login", "lower"),
+             ("tls %s: TLS version" % P, "fast-" + p, "tls", "-")]
 ROWS += [("floor: spawn of a static trivial program, CPU ms", "floor", "true_cpu_ms", "-"),
          ("floor: spawn of xmpp-handler (usage), CPU ms", "floor", "handler_cpu_ms", "-")]
 for m in CFG["mechs"]:
@@ -2538,6 +2637,8 @@ def main():
                     jobs = [("room", sc_room)]
                 elif sc == "upload":
                     jobs = [("upload", sc_upload)]
+                elif sc == "fast":
+                    jobs = [("fast-" + p, (lambda s, p=p: sc_fast(s, p))) for p, _, _ in FAST_PATHS]
                 elif sc == "ws":
                     # the idle part last: it restarts the peers
                     jobs = [("ws-login-" + m, (lambda s, m=m: sc_login(s, m, ws=True))) for m in CFG["ws_mechs"]]
@@ -2549,6 +2650,8 @@ def main():
                             r = fn(s)
                         except (RuntimeError, subprocess.TimeoutExpired) as e:
                             log("%s %s failed: %s" % (s.name, key, e))
+                            continue
+                        if r is None:       # not spoken by this server
                             continue
                         results.setdefault(s.name, {}).setdefault(key, []).append(r)
                 if sc == "login" and "xmppd" in [s.name for s in servers]:
@@ -2577,7 +2680,7 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = ("### %s, commit %s\n\nMachine: %s; load average at start %.2f %.2f %.2f; %s.\n"
             "Runs: %d (median, and min-max over runs). Scenarios: %s. login N=%d C=%d; messages P=%d W=%d T=%ds; "
-            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s%s%s%s%s%s%s. %s; xmppd through %s. Took %.0f s.\n" % (
+            "idle N=%d; fanout K=%d groups=%d rounds=%d storms=%d%s%s%s%s%s%s%s%s. %s; xmppd through %s. Took %.0f s.\n" % (
                 stamp, commit(), machine(), load_start[0], load_start[1], load_start[2], versions(),
                 CFG["runs"], " ".join(CFG["scenarios"] + (["scale"] if CFG["scale"] else [])),
                 CFG["login_n"], CFG["login_c"], CFG["msg_p"], CFG["msg_w"], CFG["msg_t"],
@@ -2597,6 +2700,8 @@ def main():
                 "; ws: login (%s), messages and idle as above over WebSocket (xmppd: xmpp-web)" % " ".join(
                     CFG["ws_mechs"]) if "ws" in CFG["scenarios"] else "",
                 "; upload: %d MiB" % CFG["upload_mib"] if UPLOAD else "",
+                "; fast: login N=%d C=%d over direct TLS, SCRAM-SHA-1, to a first message" % (
+                    CFG["login_n"], CFG["login_c"]) if TLS else "",
                 pinning_note()[0].upper() + pinning_note()[1:], launcher_note(), time.monotonic() - t_start))
     text = head + "\n" + tbl + "\n"
     errs = ["%s: %s" % (n, ", ".join(r.get("first_error", "?") for r in results[n]["storm"]))

@@ -83,14 +83,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
 
 #define MAX_IN        (1 << 20)   /* largest element we accept */
 #define READ_CHUNK    16384
 #define NS_SM         "urn:xmpp:sm:3"
+#define NS_SASL       "urn:ietf:params:xml:ns:xmpp-sasl"
+#define NS_SASL2      "urn:xmpp:sasl:2"
+#define NS_BIND2      "urn:xmpp:bind:0"
+#define NS_FAST       "urn:xmpp:fast:0"
+#define FAST_MECH     "HT-SHA-256-NONE"
+#define FAST_MAC_LEN  32          /* HMAC-SHA-256 */
+#define TOKEN_MAX     256         /* a FAST token as the server gave it */
+#define RT_MAX        64          /* round trips counted, at most */
 #define SM_RQ_MAX     64          /* our <r/> awaiting the server's <a/> */
 #define SM_ID_MAX     128         /* the server's stream id for resumption */
 #define NS_PER_MS     1000000LL
@@ -118,7 +128,11 @@
 
 static struct {
 	const char *host, *domain, *pattern, *password, *resource, *label;
-	int port, mech;           /* mech: 0 auto, 1 PLAIN, 2 SCRAM-SHA-1 */
+	int port, mech;           /* mech: 0 auto, 1 PLAIN, 2 SCRAM-SHA-1 (3: FAST's, set per login) */
+	int tls;                  /* direct TLS (XEP-0368) from the TCP connect */
+	int sasl2;                /* SASL2 (XEP-0388) with Bind2 (XEP-0386) */
+	int fast;                 /* FAST (XEP-0484): a token first, then logins with it */
+	int echo;                 /* login: a message to ourselves ends the login */
 	int n, conc, first;
 	int pairs, window;
 	double secs, drain;
@@ -146,9 +160,11 @@ enum scenario { SC_LOGIN, SC_MESSAGES, SC_IDLE, SC_FANOUT, SC_SM, SC_RESUME, SC_
 static enum scenario scen;
 static const char *scen_name;
 
+#define MECH_FAST 3
+
 static const char *mech_name(int m)
 {
-	return m == 2 ? "SCRAM-SHA-1" : m == 1 ? "PLAIN" : "auto";
+	return m == MECH_FAST ? FAST_MECH : m == 2 ? "SCRAM-SHA-1" : m == 1 ? "PLAIN" : "auto";
 }
 
 /* ---- time, stats ---- */
@@ -190,8 +206,8 @@ static void samples_sort(struct samples *s)
 		qsort(s->v, s->n, sizeof *s->v, cmp64);
 }
 
-/* Percentile of sorted samples, in milliseconds. */
-static double pct_ms(const struct samples *s, double p)
+/* Percentile of sorted samples. */
+static int64_t pct(const struct samples *s, double p)
 {
 	size_t i;
 	if (!s->n)
@@ -199,7 +215,13 @@ static double pct_ms(const struct samples *s, double p)
 	i = (size_t)(p / 100.0 * (double)(s->n - 1) + 0.5);
 	if (i >= s->n)
 		i = s->n - 1;
-	return (double)s->v[i] / 1e6;
+	return s->v[i];
+}
+
+/* ... of samples in nanoseconds, in milliseconds. */
+static double pct_ms(const struct samples *s, double p)
+{
+	return (double)pct(s, p) / 1e6;
 }
 
 static double cpu_secs(void)
@@ -213,8 +235,9 @@ static double cpu_secs(void)
 /* ---- connections ---- */
 
 enum state {
-	ST_FREE, ST_CONNECTING, ST_UPGRADE, ST_HEADER, ST_FEATURES, ST_AUTH, ST_SCRAM_FINAL,
+	ST_FREE, ST_CONNECTING, ST_TLS, ST_UPGRADE, ST_HEADER, ST_FEATURES, ST_AUTH, ST_SCRAM_FINAL,
 	ST_HEADER2, ST_FEATURES2, ST_BIND, ST_SESSION, ST_SM_ENABLE, ST_RESUME,
+	ST_ECHO,                     /* -e: presence and a message to ourselves sent */
 	ST_ONLINE, ST_CLOSING,
 	ST_DONE, ST_FAILED
 };
@@ -231,6 +254,14 @@ struct conn {
 	size_t outlen, outcap;
 	int dirty;
 	int64_t t_start, t_bound;
+	SSL *ssl;                    /* -E: the TLS session over fd */
+	uint64_t wbytes;             /* bytes written to fd (plain TCP) */
+	uint64_t rt_mark;            /* bytes written when the last round trip was counted */
+	int rt;                      /* round trips so far: waits for the server */
+	int bound2;                  /* SASL2's <success/> had <bound/>: features, then online */
+	char full[300];              /* the bound full JID */
+	char agent[40];              /* <user-agent id/>: one UUID per user */
+	char token[TOKEN_MAX];       /* FAST: the token of the first login */
 	/* WebSocket: upgraded (what we send is framed), the accept value the
 	 * server must answer, and a fragmented message being joined */
 	int ws_up, ws_frag;
@@ -268,6 +299,13 @@ static int started, active_logins, online, finished, failed_n, closed_n;
 static char first_error[200];
 static struct samples login_lat;
 static int64_t t_first_connect, t_last_bound;
+/* round trips (connect to bound, connect to the first message), the
+ * first message (-e), FAST's first logins (-F), TLS (-E) */
+static struct samples rt_bound_s, rt_echo_s, echo_lat;
+static int64_t t_last_echo;
+static int tokens_got, token_logins_failed;
+static SSL_CTX *tls_ctx;
+static char tls_version[16] = "none";
 /* stream management */
 static int sm_unsupported, sm_enabled, sm_enable_failed, resuming;
 static int resumed_n, resume_failed;
@@ -464,6 +502,10 @@ static void set_events(struct conn *c, unsigned ev)
 
 static void conn_close(struct conn *c)
 {
+	if (c->ssl) {
+		SSL_free(c->ssl);        /* the socket stays ours: closed below */
+		c->ssl = NULL;
+	}
 	if (c->fd >= 0) {
 		epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
@@ -514,10 +556,96 @@ static void conn_fail(struct conn *c, const char *why)
 	conn_close(c);
 }
 
+/* ---- the transport: plain TCP, or TLS over it (-E) ---- */
+
+/* Bytes that left on the socket so far (with TLS: records, the
+ * handshake's too). */
+static uint64_t wire_out(const struct conn *c)
+{
+	return c->ssl ? (uint64_t)BIO_number_written(SSL_get_wbio(c->ssl)) : c->wbytes;
+}
+
+/* Bytes were read from the socket: if we sent something since bytes
+ * were last read, we were waiting for the server, and one round trip
+ * ends. Counted where the socket is read (sock_read, and with TLS the
+ * socket BIO's callback): one SSL call may send a flight and read the
+ * answer when the server is quicker than our next read. */
+static void rt_arrival(struct conn *c)
+{
+	uint64_t w = wire_out(c);
+	if (w != c->rt_mark) {
+		c->rt++;
+		c->rt_mark = w;
+	}
+}
+
+/* errno for a failed SSL_read/SSL_write/SSL_do_handshake: EAGAIN when
+ * it waits for the socket. */
+static int tls_errno(struct conn *c, int r)
+{
+	int e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return EAGAIN;
+	if (e == SSL_ERROR_SYSCALL && errno)
+		return errno;
+	return EPROTO;
+}
+
+/* The TLS socket BIO's reads, for rt_arrival. */
+static long tls_bio_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
+    int ret, size_t *processed)
+{
+	(void)argp, (void)len, (void)argi, (void)argl;
+	if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed && *processed > 0)
+		rt_arrival((struct conn *)BIO_get_callback_arg(b));
+	return ret;
+}
+
+/* write(2), or SSL_write: bytes taken, or -1 and errno. */
+static ssize_t sock_write(struct conn *c, const void *p, size_t len)
+{
+	ssize_t w;
+	int n;
+	if (!c->ssl) {
+		w = write(c->fd, p, len);
+		if (w > 0)
+			c->wbytes += (uint64_t)w;
+		return w;
+	}
+	ERR_clear_error();
+	n = SSL_write(c->ssl, p, len > INT32_MAX ? INT32_MAX : (int)len);
+	if (n > 0)
+		return n;
+	errno = tls_errno(c, n);
+	return -1;
+}
+
+/* read(2), or SSL_read: bytes, 0 at the end of the stream, or -1 and
+ * errno (an end without close_notify is an end: the options of tls_ctx). */
+static ssize_t sock_read(struct conn *c, void *p, size_t len)
+{
+	ssize_t r;
+	int n;
+	if (!c->ssl) {
+		r = read(c->fd, p, len);
+		if (r > 0)
+			rt_arrival(c);
+		return r;
+	}
+	ERR_clear_error();
+	n = SSL_read(c->ssl, p, len > INT32_MAX ? INT32_MAX : (int)len);
+	if (n > 0)
+		return n;
+	if (SSL_get_error(c->ssl, n) == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	errno = tls_errno(c, n);
+	return -1;
+}
+
 static void flush_conn(struct conn *c)
 {
 	while (c->fd >= 0 && c->outlen) {
-		ssize_t w = write(c->fd, c->out, c->outlen);
+		ssize_t w = sock_write(c, c->out, c->outlen);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -531,7 +659,7 @@ static void flush_conn(struct conn *c)
 		memmove(c->out, c->out + w, c->outlen - (size_t)w);
 		c->outlen -= (size_t)w;
 	}
-	if (c->fd >= 0 && c->st != ST_CONNECTING)
+	if (c->fd >= 0 && c->st != ST_CONNECTING && c->st != ST_TLS)
 		set_events(c, EPOLLIN);
 }
 
@@ -541,7 +669,7 @@ static void flush_dirty(void)
 	for (i = 0; i < ndirty; i++) {
 		struct conn *c = &conns[dirty_list[i]];
 		c->dirty = 0;
-		if (c->st != ST_CONNECTING)
+		if (c->st != ST_CONNECTING && c->st != ST_TLS)
 			flush_conn(c);
 	}
 	ndirty = 0;
@@ -793,13 +921,49 @@ static void send_header(struct conn *c)
 static void scenario_online(struct conn *c);
 static void scenario_stanza(struct conn *c, const char *e, size_t len, const char *name);
 
-static void go_online(struct conn *c)
+/* The login is over (with -e: the first message came back). */
+static void logged_in(struct conn *c)
 {
-	stanza_printf(c, "<presence/>");
 	c->st = ST_ONLINE;
 	active_logins--;
 	online++;
 	scenario_online(c);
+}
+
+/* Initial presence; with -e a message to our own full JID in the same
+ * flight (nothing in the protocol makes it wait for an answer to the
+ * presence), and the login ends when it arrives. */
+static void go_online(struct conn *c)
+{
+	stanza_printf(c, "<presence/>");
+	if (!opt.echo) {
+		logged_in(c);
+		return;
+	}
+	if (!c->full[0]) {
+		conn_fail(c, "no-full-jid");
+		return;
+	}
+	stanza_printf(c, "<message to='%s' type='chat' id='echo'><body>xl echo</body></message>", c->full);
+	c->st = ST_ECHO;
+}
+
+/* The session is bound (bind result, or SASL2's <success/> with <bound/>). */
+static void login_bound(struct conn *c)
+{
+	c->t_bound = now_ns();
+	t_last_bound = c->t_bound;
+	samples_add(&login_lat, c->t_bound - c->t_start);
+	samples_add(&rt_bound_s, c->rt);
+}
+
+/* The first message arrived (-e): connect to it timed, round trips counted. */
+static void echo_arrived(struct conn *c)
+{
+	t_last_echo = now_ns();
+	samples_add(&echo_lat, t_last_echo - c->t_start);
+	samples_add(&rt_echo_s, c->rt);
+	logged_in(c);
 }
 
 /* Bound (and the session IQ done): enable stream management first if the
@@ -911,48 +1075,113 @@ static int sm_element(struct conn *c, const char *e, size_t len, const char *nam
 	return 1;
 }
 
+/* HMAC-SHA-256 of label keyed with the FAST token (XEP-0484 4: no
+ * channel binding data with -NONE). */
+static void token_mac(const struct conn *c, const char *label, unsigned char out[FAST_MAC_LEN])
+{
+	unsigned int l = FAST_MAC_LEN;
+	HMAC(EVP_sha256(), c->token, (int)strlen(c->token), (const unsigned char *)label,
+	    strlen(label), out, &l);
+}
+
+/* The initial response of mechanism mech, base64 into b64. */
+static void initial_response(struct conn *c, int mech, char *b64)
+{
+	char u[128], buf[400];
+	size_t ul;
+	user_name(c->user, u, sizeof u);
+	ul = strlen(u);
+	if (mech == 1) {
+		size_t pl = strlen(opt.password);
+		buf[0] = 0;
+		memcpy(buf + 1, u, ul);
+		buf[1 + ul] = 0;
+		memcpy(buf + 2 + ul, opt.password, pl);
+		b64enc((unsigned char *)buf, 2 + ul + pl, b64);
+	} else if (mech == MECH_FAST) {
+		/* authcid NUL HMAC(token, "Initiator") */
+		memcpy(buf, u, ul);
+		buf[ul] = 0;
+		token_mac(c, "Initiator", (unsigned char *)buf + ul + 1);
+		b64enc((unsigned char *)buf, ul + 1 + FAST_MAC_LEN, b64);
+	} else {
+		unsigned char rnd[18];
+		if (RAND_bytes(rnd, sizeof rnd) != 1)
+			die("RAND_bytes");
+		b64enc(rnd, sizeof rnd, c->cnonce);
+		snprintf(c->first_bare, sizeof c->first_bare, "n=%s,r=%s", u, c->cnonce);
+		snprintf(buf, sizeof buf, "n,,%s", c->first_bare);
+		b64enc((unsigned char *)buf, strlen(buf), b64);
+	}
+}
+
+/* Where the features list the mechanisms we may use: the whole of them,
+ * or with -2 SASL2's <authentication/> (with Bind2 in its <inline/>);
+ * NULL if SASL2 or Bind2 is not offered. */
+static const char *mech_offer(const char *e, size_t len, size_t *olen)
+{
+	const char *a, *end;
+	size_t alen;
+	if (!opt.sasl2) {
+		*olen = len;
+		return e;
+	}
+	if (!(a = el_child(e, len, "authentication", &alen)) || !mem_find(a, alen, NS_SASL2))
+		return NULL;
+	end = memchr(a, '>', alen);                      /* then its end tag */
+	end = end ? mem_find(end, alen - (size_t)(end - a), "authentication>") : NULL;
+	*olen = end ? (size_t)(end - a) : alen;
+	return mem_find(a, *olen, NS_BIND2) ? a : NULL;
+}
+
 static void on_features(struct conn *c, const char *e, size_t len)
 {
-	char u[128], buf[400], b64[600];
-	int mech = opt.mech;
+	char b64[600];
+	int mech = opt.fast && c->token[0] ? MECH_FAST : opt.mech;
 	if (c->st == ST_FEATURES) {
-		int plain = mem_find(e, len, ">PLAIN<") != NULL;
-		int scram = mem_find(e, len, ">SCRAM-SHA-1<") != NULL;
+		size_t ol;
+		const char *offer = mech_offer(e, len, &ol);
+		int plain, scram, fast;
+		if (!offer) {
+			conn_fail(c, "sasl2-or-bind2-not-offered");
+			return;
+		}
+		plain = mem_find(offer, ol, ">PLAIN<") != NULL;
+		scram = mem_find(offer, ol, ">SCRAM-SHA-1<") != NULL;
+		fast = mem_find(offer, ol, ">" FAST_MECH "<") != NULL;
 		if (mech == 0)
 			mech = scram ? 2 : 1;
-		if ((mech == 1 && !plain) || (mech == 2 && !scram)) {
+		if ((mech == 1 && !plain) || (mech == 2 && !scram) || (mech == MECH_FAST && !fast) ||
+		    (opt.fast && !fast)) {
 			conn_fail(c, "mechanism-not-offered");
 			return;
 		}
-		user_name(c->user, u, sizeof u);
-		if (mech == 1) {
-			size_t ul = strlen(u), pl = strlen(opt.password);
-			buf[0] = 0;
-			memcpy(buf + 1, u, ul);
-			buf[1 + ul] = 0;
-			memcpy(buf + 2 + ul, opt.password, pl);
-			b64enc((unsigned char *)buf, 2 + ul + pl, b64);
-			out_printf(c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>%s</auth>", b64);
-		} else {
-			unsigned char rnd[18];
-			char cf[400];
-			if (RAND_bytes(rnd, sizeof rnd) != 1)
-				die("RAND_bytes");
-			b64enc(rnd, sizeof rnd, c->cnonce);
-			snprintf(c->first_bare, sizeof c->first_bare, "n=%s,r=%s", u, c->cnonce);
-			snprintf(cf, sizeof cf, "n,,%s", c->first_bare);
-			b64enc((unsigned char *)cf, strlen(cf), b64);
-			out_printf(c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>%s</auth>", b64);
-		}
+		initial_response(c, mech, b64);
+		if (!opt.sasl2)
+			out_printf(c, "<auth xmlns='" NS_SASL "' mechanism='%s'>%s</auth>", mech_name(mech), b64);
+		else
+			/* XEP-0388 with Bind2 (XEP-0386) inline; FAST (XEP-0484): a
+			 * token asked for at the first login, used at the next */
+			out_printf(c, "<authenticate xmlns='" NS_SASL2 "' mechanism='%s'>"
+			    "<initial-response>%s</initial-response>"
+			    "<user-agent id='%s'><software>xmppload</software></user-agent>"
+			    "<bind xmlns='" NS_BIND2 "'><tag>xmppload</tag></bind>%s</authenticate>",
+			    mech_name(mech), b64, c->agent,
+			    mech == MECH_FAST ? "<fast xmlns='" NS_FAST "'/>" :
+			    opt.fast ? "<request-token xmlns='" NS_FAST "' mechanism='" FAST_MECH "'/>" : "");
 		c->mech = mech;
 		c->st = ST_AUTH;
 		return;
 	}
-	/* after the restart */
+	/* after the restart, or after SASL2's <success/> (no restart) */
 	{
 		size_t sl;
 		const char *s;
 		c->sm_offered = mem_find(e, len, NS_SM) != NULL;
+		if (c->bound2) {
+			session_ready(c);       /* bound inline */
+			return;
+		}
 		if (resuming) {
 			if (!c->sm_offered) {
 				conn_fail(c, "no-sm-feature-at-resume");
@@ -985,9 +1214,44 @@ static void on_features(struct conn *c, const char *e, size_t len)
 	}
 }
 
+/* SASL2's <success/>: the server's data checked (on_sasl), the session
+ * bound (<bound/>), our full JID, a FAST token if one came; then the
+ * features, without a restart. */
+static void sasl2_success(struct conn *c, const char *e, size_t len)
+{
+	size_t cl;
+	const char *ch;
+	if (!el_child(e, len, "bound", &cl) || !mem_find(e, len, NS_BIND2)) {
+		conn_fail(c, "bind2-not-bound");
+		return;
+	}
+	ch = el_child(e, len, "authorization-identifier", &cl);
+	if (!ch || el_text(ch, cl, c->full, sizeof c->full) < 0 || !strchr(c->full, '/')) {
+		conn_fail(c, "sasl2-no-full-jid");
+		return;
+	}
+	/* issued at the first login, or rotated at a later one */
+	if ((ch = el_child(e, len, "token", &cl)) && mem_find(e, len, NS_FAST)) {
+		if (el_attr(ch, cl, "token", c->token, sizeof c->token) < 0 || !c->token[0]) {
+			conn_fail(c, "fast-bad-token");
+			return;
+		}
+		if (c->mech != MECH_FAST)
+			tokens_got++;
+	} else if (opt.fast && c->mech != MECH_FAST) {
+		conn_fail(c, "fast-no-token");
+		return;
+	}
+	login_bound(c);
+	c->bound2 = 1;
+	c->st = ST_FEATURES2;
+}
+
 static void on_sasl(struct conn *c, const char *e, size_t len, const char *name)
 {
 	char text[1200], dec[900], out[600], b64[900];
+	const char *ns = opt.sasl2 ? NS_SASL2 : NS_SASL, *data = e;
+	size_t dl = len;
 	int n;
 	if (!strcmp(name, "failure")) {
 		char cond[64] = "failure", why[80];
@@ -999,7 +1263,10 @@ static void on_sasl(struct conn *c, const char *e, size_t len, const char *name)
 		conn_fail(c, why);
 		return;
 	}
-	if (el_text(e, len, text, sizeof text) < 0) {
+	/* SASL2 puts the server's final data in <additional-data/> */
+	if (opt.sasl2 && !strcmp(name, "success") && !(data = el_child(e, len, "additional-data", &dl)))
+		text[0] = 0;
+	else if (el_text(data, dl, text, sizeof text) < 0) {
 		conn_fail(c, "sasl-bad-element");
 		return;
 	}
@@ -1019,7 +1286,7 @@ static void on_sasl(struct conn *c, const char *e, size_t len, const char *name)
 				return;
 			}
 			b64enc((unsigned char *)out, strlen(out), b64);
-			out_printf(c, "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>%s</response>", b64);
+			out_printf(c, "<response xmlns='%s'>%s</response>", ns, b64);
 			c->st = ST_SCRAM_FINAL;
 		} else if (c->st == ST_SCRAM_FINAL) {
 			/* server-final as a challenge: verify, answer empty */
@@ -1027,7 +1294,7 @@ static void on_sasl(struct conn *c, const char *e, size_t len, const char *name)
 				conn_fail(c, "scram-bad-server-signature");
 				return;
 			}
-			out_printf(c, "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+			out_printf(c, "<response xmlns='%s'/>", ns);
 			c->st = ST_AUTH;    /* verified: an empty success follows */
 		} else {
 			conn_fail(c, "unexpected-challenge");
@@ -1037,6 +1304,19 @@ static void on_sasl(struct conn *c, const char *e, size_t len, const char *name)
 	if (!strcmp(name, "success")) {
 		if (c->st == ST_SCRAM_FINAL && scram_verify(c, dec) < 0) {
 			conn_fail(c, "scram-bad-server-signature");
+			return;
+		}
+		if (c->mech == MECH_FAST) {
+			/* the server proves the token: HMAC(token, "Responder") */
+			unsigned char want[FAST_MAC_LEN];
+			token_mac(c, "Responder", want);
+			if (n != FAST_MAC_LEN || memcmp(dec, want, FAST_MAC_LEN)) {
+				conn_fail(c, "fast-bad-server-hmac");
+				return;
+			}
+		}
+		if (opt.sasl2) {
+			sasl2_success(c, e, len);
 			return;
 		}
 		c->depth = 0;       /* the server's new header follows */
@@ -1115,9 +1395,13 @@ static void on_element(struct conn *c, const char *e, size_t len)
 				conn_fail(c, "bind-error");
 				return;
 			}
-			c->t_bound = now_ns();
-			t_last_bound = c->t_bound;
-			samples_add(&login_lat, c->t_bound - c->t_start);
+			{
+				size_t jl;
+				const char *j = el_child(e, len, "jid", &jl);
+				if (!j || el_text(j, jl, c->full, sizeof c->full) < 0)
+					c->full[0] = 0;
+			}
+			login_bound(c);
 			if (c->need_session) {
 				out_printf(c, "<iq type='set' id='s1'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
 				c->st = ST_SESSION;
@@ -1135,6 +1419,19 @@ static void on_element(struct conn *c, const char *e, size_t len)
 		}
 		return;
 	}
+	case ST_ECHO:
+		if (!strcmp(name, "message")) {
+			char id[16], type[16];
+			if (el_attr(e, len, "id", id, sizeof id) < 0 || strcmp(id, "echo"))
+				return;  /* not ours */
+			if (el_attr(e, len, "type", type, sizeof type) == 0 && !strcmp(type, "error"))
+				conn_fail(c, "echo-error");
+			else
+				echo_arrived(c);
+		} else if (!strcmp(name, "iq")) {
+			answer_iq(c, e, len);
+		}
+		return;
 	case ST_ONLINE:
 	case ST_CLOSING:
 		if (!strcmp(name, "iq")) {
@@ -1499,7 +1796,7 @@ static void on_readable(struct conn *c)
 				die("realloc");
 			c->incap = cap;
 		}
-		r = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
+		r = sock_read(c, c->in + c->inlen, c->incap - c->inlen);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1525,8 +1822,8 @@ static void on_readable(struct conn *c)
 			scan(c);
 		if (c->fd < 0)
 			return;
-		if ((size_t)r < READ_CHUNK)
-			return;
+		if ((size_t)r < READ_CHUNK && !c->ssl)
+			return;          /* TLS: SSL_read gives a record at a time */
 	}
 }
 
@@ -1543,6 +1840,8 @@ static void conn_start(struct conn *c)
 	c->depth = c->intag = 0;     /* a connection may be started again (resume) */
 	c->quote = 0;
 	c->pos = c->tagstart = c->elemstart = 0;
+	c->bound2 = 0;
+	c->full[0] = 0;
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	c->t_start = now_ns();
 	if (!t_first_connect)
@@ -1579,6 +1878,39 @@ static void conn_start(struct conn *c)
 	}
 }
 
+/* The first thing the client says on the stream it has: the WebSocket
+ * upgrade, or the stream header. */
+static void stream_begin(struct conn *c)
+{
+	if (opt.ws_path) {
+		c->st = ST_UPGRADE;
+		ws_request(c);
+	} else {
+		c->st = ST_HEADER;
+		send_header(c);
+	}
+}
+
+/* Direct TLS (XEP-0368): the handshake goes on as the socket allows;
+ * once it is done the stream begins (in TLS 1.3 in the flight of our
+ * Finished). The certificate is not checked: the bench's own, on
+ * loopback. */
+static void tls_step(struct conn *c)
+{
+	int r;
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
+	if (r == 1) {
+		snprintf(tls_version, sizeof tls_version, "%s", SSL_get_version(c->ssl));
+		set_events(c, EPOLLIN);
+		stream_begin(c);
+	} else if (tls_errno(c, r) != EAGAIN) {
+		conn_fail(c, "tls-handshake");
+	} else {
+		set_events(c, SSL_want_write(c->ssl) ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	}
+}
+
 static void on_connected(struct conn *c)
 {
 	int err = 0;
@@ -1590,13 +1922,22 @@ static void on_connected(struct conn *c)
 		return;
 	}
 	set_events(c, EPOLLIN);
-	if (opt.ws_path) {
-		c->st = ST_UPGRADE;
-		ws_request(c);
-	} else {
-		c->st = ST_HEADER;
-		send_header(c);
+	c->rt = 1;                   /* SYN, SYN-ACK */
+	c->rt_mark = c->wbytes = 0;
+	if (!opt.tls) {
+		stream_begin(c);
+		return;
 	}
+	if (!(c->ssl = SSL_new(tls_ctx)) || SSL_set_fd(c->ssl, c->fd) != 1 ||
+	    SSL_set_tlsext_host_name(c->ssl, opt.domain) != 1) {
+		conn_fail(c, "tls-setup");
+		return;
+	}
+	BIO_set_callback_arg(SSL_get_rbio(c->ssl), (char *)c);
+	BIO_set_callback_ex(SSL_get_rbio(c->ssl), tls_bio_cb);
+	SSL_set_connect_state(c->ssl);
+	c->st = ST_TLS;
+	tls_step(c);
 }
 
 /* Send </stream:stream> (WebSocket: <close/>); the connection ends when
@@ -1972,7 +2313,14 @@ static void usage(int code)
 	    "  -l LABEL     label printed as server= (-)\n"
 	    "  -a A         sm, resume: send <r/> after every A stanzas, 0 never (5)\n"
 	    "  -x PATH      XMPP over WebSocket (RFC 7395): upgrade at this HTTP path\n"
-	    "               (e.g. /xmpp-websocket) instead of plain TCP\n");
+	    "               (e.g. /xmpp-websocket) instead of plain TCP\n"
+	    "  -E           direct TLS (XEP-0368) from the TCP connect on (certificate\n"
+	    "               not checked)\n"
+	    "  -2           SASL2 (XEP-0388) with Bind2 (XEP-0386): no restart, no bind IQ\n"
+	    "  -F           login: FAST (XEP-0484, implies -2): a token at a first,\n"
+	    "               untimed login with -m, then the logins with " FAST_MECH "\n"
+	    "  -e           after the bind, presence and a message to our full JID in\n"
+	    "               one flight; the login ends when the message arrives\n");
 	exit(code);
 }
 
@@ -2007,6 +2355,10 @@ static void loop_once(int ms)
 		if (c->st == ST_CONNECTING) {
 			if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
 				on_connected(c);
+			continue;
+		}
+		if (c->st == ST_TLS) {
+			tls_step(c);
 			continue;
 		}
 		if (ev[i].events & EPOLLOUT)
@@ -2082,9 +2434,26 @@ static void print_login_stats(const char *scenario, int total)
 	samples_sort(&login_lat);
 	printf("scenario=%s server=%s mech=%s n=%d c=%d ok=%d failed=%d secs=%.3f rate=%.1f "
 	    "p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f",
-	    scenario, opt.label, mech_name(opt.mech), total, opt.conc, ok, failed_n, secs,
+	    scenario, opt.label, mech_name(opt.fast ? MECH_FAST : opt.mech), total, opt.conc, ok, failed_n, secs,
 	    secs > 0 ? ok / secs : 0, pct_ms(&login_lat, 50), pct_ms(&login_lat, 90),
 	    pct_ms(&login_lat, 99), pct_ms(&login_lat, 100));
+	/* the path, and its round trips: all logins take the same, unless
+	 * the server split an answer (min < max says so) */
+	samples_sort(&rt_bound_s);
+	printf(" path=%s tls=%s rt_bound=%" PRId64 " rt_bound_min=%" PRId64 " rt_bound_max=%" PRId64,
+	    opt.fast ? "fast" : opt.sasl2 ? "sasl2" : "rfc6120", tls_version, pct(&rt_bound_s, 50),
+	    pct(&rt_bound_s, 0), pct(&rt_bound_s, 100));
+	if (opt.echo) {
+		double es = t_last_echo > t_first_connect ? (double)(t_last_echo - t_first_connect) / 1e9 : 0;
+		samples_sort(&echo_lat);
+		samples_sort(&rt_echo_s);
+		printf(" echo_ok=%zu echo_rate=%.1f echo_p50_ms=%.2f echo_p99_ms=%.2f rt_echo=%" PRId64
+		    " rt_echo_min=%" PRId64 " rt_echo_max=%" PRId64,
+		    echo_lat.n, es > 0 ? (double)echo_lat.n / es : 0, pct_ms(&echo_lat, 50),
+		    pct_ms(&echo_lat, 99), pct(&rt_echo_s, 50), pct(&rt_echo_s, 0), pct(&rt_echo_s, 100));
+	}
+	if (opt.fast)
+		printf(" tokens=%d token_logins_failed=%d", tokens_got, token_logins_failed);
 }
 
 static void print_tail(void)
@@ -2092,6 +2461,24 @@ static void print_tail(void)
 	printf(" transport=%s client_cpu_s=%.2f pbkdf2=%ld first_error=%s\n",
 	    opt.ws_path ? "ws" : "tcp", cpu_secs(), pbkdf2_calls, first_error[0] ? first_error : "none");
 	fflush(stdout);
+}
+
+/* A user agent id (XEP-0388) in a UUID's form, the same for a user in
+ * every run: FAST tokens are bound to it (one client per user, not a new
+ * one per run in the server's records), and Bind2 derives the resource
+ * from it. */
+static void agent_id(int user, char *out, size_t outsz)
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	char u[128], in[400];
+	user_name(user, u, sizeof u);
+	snprintf(in, sizeof in, "xmppload %s@%s", u, opt.domain);
+	SHA256((const unsigned char *)in, strlen(in), d);
+	d[6] = (unsigned char)((d[6] & 0x0f) | 0x40);     /* version 4 */
+	d[8] = (unsigned char)((d[8] & 0x3f) | 0x80);     /* RFC 4122 variant */
+	snprintf(out, outsz, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	    d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13],
+	    d[14], d[15]);
 }
 
 static void alloc_conns(int n)
@@ -2107,17 +2494,47 @@ static void alloc_conns(int n)
 		conns[i].idx = i;
 		conns[i].user = opt.first + i;
 		conns[i].peer = -1;
+		agent_id(conns[i].user, conns[i].agent, sizeof conns[i].agent);
 	}
 	raise_nofile(n);
+}
+
+static void wait_ms(int ms);
+static void print_mark(const char *phase);
+
+/* FAST (-F): every client logs in once with its password over SASL2 and
+ * asks for a token (not timed); the logins measured are then the ones
+ * with the tokens, by the clients that got one. Marks (for the caller's
+ * CPU figures): "tokens" once those first sessions have ended, "logins"
+ * at the end (run_login). */
+static void fast_tokens(void)
+{
+	int i;
+	login_all(opt.n, now_ns() + 600LL * NS_PER_SEC);
+	end_all(3000);
+	wait_ms(SETTLE_MS);          /* the handlers have exited */
+	print_mark("tokens");
+	token_logins_failed = failed_n;
+	for (i = 0; i < nconns; i++)
+		conns[i].st = conns[i].token[0] ? ST_FREE : ST_DONE;
+	started = active_logins = failed_n = finished = 0;
+	t_first_connect = t_last_bound = t_last_echo = 0;
+	login_lat.n = rt_bound_s.n = rt_echo_s.n = echo_lat.n = 0;
 }
 
 static int run_login(void)
 {
 	alloc_conns(opt.n);
+	if (opt.fast)
+		fast_tokens();
 	login_all(opt.n, now_ns() + 600LL * 1000000000LL);
 	print_login_stats("login", opt.n);
 	print_tail();
 	end_all(3000);
+	if (opt.fast) {
+		wait_ms(SETTLE_MS);
+		print_mark("logins");
+	}
 	return failed_n ? 1 : 0;
 }
 
@@ -2636,7 +3053,7 @@ int main(int argc, char **argv)
 	else
 		usage(100);
 	optind = 2;
-	while ((o = getopt(argc, argv, "H:p:d:u:w:m:r:f:n:c:P:W:T:D:K:G:R:S:A:kt:l:a:M:s:N:x:h")) != -1) {
+	while ((o = getopt(argc, argv, "H:p:d:u:w:m:r:f:n:c:P:W:T:D:K:G:R:S:A:kt:l:a:M:s:N:x:E2Feh")) != -1) {
 		switch (o) {
 		case 'H': opt.host = optarg; break;
 		case 'p': opt.port = atoi(optarg); break;
@@ -2670,6 +3087,10 @@ int main(int argc, char **argv)
 		case 's': opt.senders = atoi(optarg); break;
 		case 'N': opt.room_max = atol(optarg); break;
 		case 'x': opt.ws_path = optarg; break;
+		case 'E': opt.tls = 1; break;
+		case '2': opt.sasl2 = 1; break;
+		case 'F': opt.fast = opt.sasl2 = 1; break;
+		case 'e': opt.echo = 1; break;
 		case 'h': usage(0); break;
 		default: usage(100);
 		}
@@ -2679,8 +3100,18 @@ int main(int argc, char **argv)
 	    !(opt.login_timeout > 0) || opt.senders < 1 || opt.senders > ROOM_SENDERS_MAX ||
 	    opt.room_max < 0 || !(opt.drain > 0 || scen != SC_ROOM) ||
 	    opt.port < 1 || opt.port > 65535 || !strstr(opt.pattern, "%d") ||
-	    (opt.ws_path && opt.ws_path[0] != '/'))
+	    (opt.ws_path && opt.ws_path[0] != '/') || (opt.sasl2 && scen == SC_RESUME) ||
+	    (opt.fast && scen != SC_LOGIN))
 		usage(100);
+	if (opt.tls) {
+		if (!(tls_ctx = SSL_CTX_new(TLS_client_method())))
+			die("SSL_CTX_new");
+		SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+		/* an end of the stream without close_notify is an end */
+		SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+		SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	}
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigaction(SIGUSR1, &sa, NULL);

@@ -1,5 +1,6 @@
 /*
- * xmppload - an XMPP client load generator (plain RFC 6120/6121, no TLS).
+ * xmppload - an XMPP client load generator (RFC 6120/6121; SASL2, Bind2,
+ * FAST and direct TLS for the login).
  *
  * One process, one epoll loop, non-blocking sockets, thousands of client
  * connections. It speaks to any XMPP server (xmppd, Prosody, ejabberd):
@@ -13,7 +14,13 @@
  * Scenarios (each bounded in time; each prints one line of key=value pairs):
  *   login    N clients log in, C at a time (connect -> auth -> bind ->
  *            presence), then close: logins/s and latency from TCP connect
- *            to the bind result (p50/p90/p99/max).
+ *            to the bind result (p50/p90/p99/max), and the round trips
+ *            to it. -2: SASL2 (XEP-0388) with Bind2 (XEP-0386) inline,
+ *            no restart; -F: FAST (XEP-0484), a first login asks for a
+ *            token, the measured ones use it; -e: a message to our own
+ *            full JID leaves with the presence and ends the login.
+ *            Round trips: bytes read from the socket after we wrote
+ *            some end a wait for the server; TCP connect is the first.
  *   messages P pairs of users; each user keeps W chat messages in flight to
  *            its partner (bare JID) for T seconds, each carrying its send
  *            time; then a drain: delivered/s, latency p50/p99/max, lost.
@@ -49,7 +56,8 @@
  *   sm and resume print sm_unsupported=N (the clients that saw none) and
  *   stop after the logins.
  *
- * Transport: plain TCP, or with -x PATH XMPP over WebSocket (RFC 7395) for
+ * Transport: plain TCP, with -E direct TLS (XEP-0368; OpenSSL over the
+ * socket, certificate not checked), or with -x PATH XMPP over WebSocket (RFC 7395) for
  * every scenario: an HTTP/1.1 upgrade to PATH with the xmpp subprotocol
  * (Sec-WebSocket-Accept checked), then every element we send is one masked
  * text frame (RFC 6455 5.2, 5.3), <open/> and <close/> of the framing

@@ -216,18 +216,23 @@ static int ctl_load_config(struct ctl *c)
 	return XC_OK;
 }
 
-/* The URL as shown in messages: a password in it is masked. */
+/* The URL as shown in messages: passwords in it are masked (before the
+ * '@', and a sentinel:// URL's password= for the servers). */
 static void url_shown(const char *url, char *out, size_t outsz)
 {
-	const char *at = strchr(url, '@'), *colon;
-	if (!strncmp(url, "redis://", 8) && at) {
-		colon = memchr(url + 8, ':', (size_t)(at - url - 8));
-		if (colon) {
-			snprintf(out, outsz, "%.*s:***%s", (int)(colon - url), url, at);
-			return;
-		}
+	const char *at = strchr(url, '@'), *colon, *pw = strstr(url, "password=");
+	size_t scheme = !strncmp(url, "redis://", 8) ? 8 : !strncmp(url, "sentinel://", 11) ? 11 : 0;
+	char head[CONFIG_MAX_STR];
+
+	snprintf(head, sizeof head, "%s", url);
+	if (scheme && at && (colon = memchr(url + scheme, ':', (size_t)(at - url - scheme))))
+		snprintf(head, sizeof head, "%.*s:***%s", (int)(colon - url), url, at);
+	if (scheme == 11 && pw && (pw = strstr(head, "password="))) {
+		const char *amp = strchr(pw, '&');
+		snprintf(out, outsz, "%.*spassword=***%s", (int)(pw - head), head, amp ? amp : "");
+		return;
 	}
-	snprintf(out, outsz, "%s", url);
+	snprintf(out, outsz, "%s", head);
 }
 
 /* store_open()'s reason may start with "connect <url>: ", which would

@@ -64,6 +64,7 @@ static void config_defaults(struct config *c)
 	strcpy(c->archive_default, "always");
 	c->session_ttl = 90;
 	c->redis_timeout_ms = 2000;
+	c->redis_wait_timeout_ms = 1000;
 	c->resume_timeout = 300;
 	c->fast_token_lifetime = 30L * 86400;
 	c->bosh_inactivity = 60;
@@ -229,6 +230,8 @@ static const struct int_key int_keys[] = {
 	INT_KEY(ack_request_every, 1, 10000),
 	INT_KEY(ack_request_delay, 1, 3600),
 	INT_KEY(redis_timeout_ms, 10, 600000),
+	INT_KEY(redis_wait_replicas, 0, 16),
+	INT_KEY(redis_wait_timeout_ms, 1, 60000),
 	INT_KEY(auth_fail_window, 1, 86400),
 	INT_KEY(auth_block_after, 1, 1000000),
 	INT_KEY(registration_limit, 1, 1000000),

@@ -115,6 +115,8 @@ struct config {
 	char archive_default[8];             /* always, roster or never (XEP-0441) */
 	int session_ttl;                     /* seconds a session lives without heartbeat */
 	int redis_timeout_ms;                /* connect and command timeout */
+	int redis_wait_replicas;             /* routing waits for this many replicas */
+	int redis_wait_timeout_ms;           /* ... at most this long */
 	int resume_timeout;                  /* seconds a lost XEP-0198 session waits; 0 none */
 	long fast_token_lifetime;            /* seconds a FAST token lives (XEP-0484); 0 none */
 	int bosh_inactivity;                 /* seconds a BOSH session waits for a request */

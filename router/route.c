@@ -3,6 +3,7 @@
  */
 #include "route.h"
 #include "scripts.h"
+#include "log.h"
 #include "random.h"
 #include "xmalloc.h"
 
@@ -377,10 +378,12 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
     int offline_cap, enum route_outcome *out, struct store_rider *rider)
 {
 	struct route_call *calls = xcalloc((size_t)n, sizeof *calls);
-	const char ***av = xcalloc((size_t)n + 1, sizeof *av);
-	const size_t **al = xcalloc((size_t)n + 1, sizeof *al);
-	int *ac = xcalloc((size_t)n + 1, sizeof *ac), i, j, o;
-	redisReply **rep = xcalloc((size_t)n + 1, sizeof *rep);
+	const char ***av = xcalloc((size_t)n + 2, sizeof *av);
+	const size_t **al = xcalloc((size_t)n + 2, sizeof *al);
+	int *ac = xcalloc((size_t)n + 2, sizeof *ac), i, j, o, m;
+	redisReply **rep = xcalloc((size_t)n + 2, sizeof *rep);
+	char wn[16], wt[16];
+	const char *wargv[3] = { "WAIT", NULL, NULL };
 	char now[32], ttl[16], cap[16], expiry[STORE_MAX_GLOBAL_KEY], count[24], age[24];
 	const char *policy[3] = { count, age, s->archive_default };
 	struct rand_pool pool = { "", 0 };
@@ -402,9 +405,29 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 		al[n] = rider->lens;
 		ac[n] = rider->argc;
 	}
-	store_pipeline(s, n + (rider != NULL), av, al, ac, rep);
+	/* Accepted means on wait_replicas replicas too, when asked: WAIT
+	 * closes the pipeline, so it costs no round trip of its own. */
+	snprintf(wn, sizeof wn, "%d", s->wait_replicas);
+	snprintf(wt, sizeof wt, "%d", s->wait_timeout_ms);
+	wargv[1] = wn;
+	wargv[2] = wt;
+	m = n + (rider != NULL);
+	if (s->wait_replicas > 0) {
+		av[m] = wargv;
+		al[m] = NULL;
+		ac[m] = 3;
+	}
+	store_pipeline(s, m + (s->wait_replicas > 0), av, al, ac, rep);
 	if (rider)
 		rider->reply = rep[n];
+	if (s->wait_replicas > 0) {
+		if (rep[m] && rep[m]->type == REDIS_REPLY_INTEGER && rep[m]->integer < s->wait_replicas)
+			log_msg(LOG_WARNING, "redis: %lld of %d replicas had the routed stanzas within "
+			    "%d ms (they are on the primary)", rep[m]->integer, s->wait_replicas,
+			    s->wait_timeout_ms);
+		if (rep[m])
+			freeReplyObject(rep[m]);
+	}
 	for (i = 0; i < n; i++) {
 		if (rep[i] && rep[i]->type == REDIS_REPLY_ERROR && !strncmp(rep[i]->str, "NOSCRIPT", 8)) {
 			/* Not run: load the script (store_eval does) and run it. */

@@ -26,7 +26,90 @@ struct redis_url {
 	char path[512];          /* unix socket; "" for TCP */
 	char password[256];
 	int db;
+	/* sentinel://: the primary is whoever the sentinels name. */
+	int nsentinels;
+	struct { char host[256]; int port; } sentinel[STORE_SENTINELS_MAX];
+	char sentinel_password[256];
+	char master[128];        /* the name the sentinels monitor */
 };
+
+/* "host[:port]" of len bytes into host, port (default dflt): 0 or -1. */
+static int host_port(const char *p, size_t n, char *host, size_t hostsz, int *port, int dflt)
+{
+	const char *colon = memchr(p, ':', n);
+	char *end;
+	*port = dflt;
+	if (colon) {
+		*port = (int)strtol(colon + 1, &end, 10);
+		if (end != p + n || *port <= 0 || *port > 65535)
+			return -1;
+		n = (size_t)(colon - p);
+	}
+	if (n == 0 || n >= hostsz)
+		return -1;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	return 0;
+}
+
+/* "?password=PW&db=N" (either, both, in any order): 0 or -1. */
+static int url_query(const char *q, struct redis_url *u)
+{
+	char *end;
+	while (q && *q) {
+		const char *amp = strchr(q + 1, '&');
+		size_t n = amp ? (size_t)(amp - q - 1) : strlen(q + 1);
+		if (!strncmp(q + 1, "password=", 9) && n - 9 < sizeof u->password) {
+			memcpy(u->password, q + 10, n - 9);
+			u->password[n - 9] = '\0';
+		} else if (!strncmp(q + 1, "db=", 3)) {
+			u->db = (int)strtol(q + 4, &end, 10);
+			if (end != q + 1 + n || u->db < 0)
+				return -1;
+		} else {
+			return -1;
+		}
+		q = amp;
+	}
+	return 0;
+}
+
+/* sentinel://[:PW@]HOST[:PORT][,HOST[:PORT]...]/NAME[?password=PW&db=N] */
+static int parse_sentinel_url(const char *url, struct redis_url *u)
+{
+	const char *p = url + 11, *at, *slash, *q, *comma;
+	size_t n;
+
+	at = strchr(p, '@');
+	slash = strchr(p, '/');
+	if (!slash)
+		return -1;
+	if (at && at < slash) {
+		const char *pw = memchr(p, ':', (size_t)(at - p));
+		n = pw ? (size_t)(at - pw - 1) : 0;
+		if (!pw || n >= sizeof u->sentinel_password)
+			return -1;
+		memcpy(u->sentinel_password, pw + 1, n);
+		p = at + 1;
+	}
+	while (p < slash) {
+		comma = memchr(p, ',', (size_t)(slash - p));
+		n = comma ? (size_t)(comma - p) : (size_t)(slash - p);
+		if (u->nsentinels == STORE_SENTINELS_MAX ||
+		    host_port(p, n, u->sentinel[u->nsentinels].host,
+		    sizeof u->sentinel[u->nsentinels].host, &u->sentinel[u->nsentinels].port,
+		    26379) == -1)
+			return -1;
+		u->nsentinels++;
+		p += n + (comma != NULL);
+	}
+	q = strchr(slash, '?');
+	n = q ? (size_t)(q - slash - 1) : strlen(slash + 1);
+	if (u->nsentinels == 0 || n == 0 || n >= sizeof u->master)
+		return -1;
+	memcpy(u->master, slash + 1, n);
+	return url_query(q, u);
+}
 
 static int parse_url(const char *url, struct redis_url *u)
 {
@@ -36,6 +119,8 @@ static int parse_url(const char *url, struct redis_url *u)
 
 	memset(u, 0, sizeof *u);
 	u->port = 6379;
+	if (!strncmp(url, "sentinel://", 11))
+		return parse_sentinel_url(url, u);
 	if (!strncmp(url, "unix:", 5)) {
 		const char *q = strchr(url + 5, '?');
 		n = q ? (size_t)(q - url - 5) : strlen(url + 5);
@@ -96,24 +181,26 @@ static void set_err(struct store *s, const char *what, const redisContext *c,
 		snprintf(s->err, sizeof s->err, "%s: unexpected reply", what);
 }
 
-/* Connect, authenticate and select the database; a fresh context or NULL. */
-static redisContext *store_connect(struct store *s)
+/* A command whose reply must not be an error; 0 or -1 (s->err set). */
+static int command_ok(struct store *s, redisContext *c, const char *what, redisReply *r)
 {
-	struct redis_url u;
-	struct timeval tv;
-	redisContext *c;
-	redisReply *r;
+	int ok = r && r->type != REDIS_REPLY_ERROR;
+	if (!ok)
+		set_err(s, what, c, r);
+	if (r)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
+}
 
-	if (parse_url(s->url, &u) == -1) {
-		snprintf(s->err, sizeof s->err, "bad redis URL '%s'", s->url);
-		return NULL;
-	}
-	tv.tv_sec = s->timeout_ms / 1000;
-	tv.tv_usec = (s->timeout_ms % 1000) * 1000;
-	c = u.path[0] ? redisConnectUnixWithTimeout(u.path, tv)
-	    : redisConnectWithTimeout(u.host, u.port, tv);
+/* A TCP or unix connection with the timeouts set; NULL (s->err set,
+ * naming the server as label). */
+static redisContext *dial(struct store *s, const char *host, int port, const char *path,
+    struct timeval tv, const char *label)
+{
+	redisContext *c = path && path[0] ? redisConnectUnixWithTimeout(path, tv)
+	    : redisConnectWithTimeout(host, port, tv);
 	if (!c || c->err) {
-		snprintf(s->err, sizeof s->err, "connect %s: %s", s->url,
+		snprintf(s->err, sizeof s->err, "connect %s: %s", label,
 		    c ? c->errstr : "out of memory");
 		goto fail;
 	}
@@ -121,26 +208,105 @@ static redisContext *store_connect(struct store *s)
 		set_err(s, "timeout", c, NULL);
 		goto fail;
 	}
-	if (u.password[0]) {
-		r = redisCommand(c, "AUTH %s", u.password);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			set_err(s, "AUTH", c, r);
-			if (r)
-				freeReplyObject(r);
-			goto fail;
+	return c;
+fail:
+	if (c)
+		redisFree(c);
+	return NULL;
+}
+
+/* Ask the sentinels, in order, for the primary of u->master: 0 with
+ * u->host and u->port set, or -1 when none answers with an address. */
+static int sentinel_primary(struct store *s, struct redis_url *u, struct timeval tv)
+{
+	char why[STORE_ERR_LEN] = "no sentinel answered";
+	redisContext *c;
+	redisReply *r;
+	int i;
+
+	for (i = 0; i < u->nsentinels; i++) {
+		char label[STORE_PRIMARY_MAX + 16];
+		snprintf(label, sizeof label, "sentinel %s:%d", u->sentinel[i].host,
+		    u->sentinel[i].port);
+		c = dial(s, u->sentinel[i].host, u->sentinel[i].port, NULL, tv, label);
+		if (!c) {
+			snprintf(why, sizeof why, "%s", s->err);
+			continue;
 		}
-		freeReplyObject(r);
-	}
-	if (u.db) {
-		r = redisCommand(c, "SELECT %d", u.db);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			set_err(s, "SELECT", c, r);
-			if (r)
-				freeReplyObject(r);
-			goto fail;
+		if (u->sentinel_password[0] &&
+		    command_ok(s, c, "sentinel AUTH", redisCommand(c, "AUTH %s", u->sentinel_password))) {
+			snprintf(why, sizeof why, "%s", s->err);
+			redisFree(c);
+			continue;
 		}
-		freeReplyObject(r);
+		r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", u->master);
+		if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		    r->element[0]->type == REDIS_REPLY_STRING &&
+		    r->element[1]->type == REDIS_REPLY_STRING &&
+		    r->element[0]->len < sizeof u->host) {
+			snprintf(u->host, sizeof u->host, "%s", r->element[0]->str);
+			u->port = atoi(r->element[1]->str);
+			freeReplyObject(r);
+			redisFree(c);
+			return 0;
+		}
+		snprintf(why, sizeof why, "sentinel %s:%d: no primary named %s", u->sentinel[i].host,
+		    u->sentinel[i].port, u->master);
+		if (r)
+			freeReplyObject(r);
+		redisFree(c);
 	}
+	snprintf(s->err, sizeof s->err, "%s", why);
+	return -1;
+}
+
+/* A primary named by the sentinels must say it is one (ROLE): right
+ * after a failover a sentinel may still name the old one. */
+static int is_primary(struct store *s, redisContext *c)
+{
+	redisReply *r = redisCommand(c, "ROLE");
+	int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+	    r->element[0]->type == REDIS_REPLY_STRING && !strcmp(r->element[0]->str, "master");
+	if (!ok)
+		snprintf(s->err, sizeof s->err, "the server the sentinels named is not a primary "
+		    "(a failover in progress?)");
+	if (r)
+		freeReplyObject(r);
+	return ok;
+}
+
+/* Connect, authenticate and select the database; a fresh context or NULL.
+ * Through Sentinel, the primary's "host:port" goes to primary
+ * (STORE_PRIMARY_MAX bytes; "" otherwise). */
+static redisContext *store_connect(struct store *s, char *primary)
+{
+	char label[STORE_PRIMARY_MAX + 16];
+	struct redis_url u;
+	struct timeval tv;
+	redisContext *c;
+
+	primary[0] = '\0';
+	if (parse_url(s->url, &u) == -1) {
+		snprintf(s->err, sizeof s->err, "bad redis URL '%s'", s->url);
+		return NULL;
+	}
+	tv.tv_sec = s->timeout_ms / 1000;
+	tv.tv_usec = (s->timeout_ms % 1000) * 1000;
+	if (u.nsentinels && sentinel_primary(s, &u, tv) == -1)
+		return NULL;
+	if (u.nsentinels)
+		snprintf(label, sizeof label, "primary %s:%d", u.host, u.port);
+	if (!(c = dial(s, u.host, u.port, u.path, tv, u.nsentinels ? label : s->url)))
+		return NULL;
+	if (u.password[0] && command_ok(s, c, "AUTH", redisCommand(c, "AUTH %s", u.password)))
+		goto fail;
+	if (u.nsentinels) {
+		if (!is_primary(s, c))
+			goto fail;
+		snprintf(primary, STORE_PRIMARY_MAX, "%s:%d", u.host, u.port);
+	}
+	if (u.db && command_ok(s, c, "SELECT", redisCommand(c, "SELECT %d", u.db)))
+		goto fail;
 	return c;
 fail:
 	if (c)
@@ -154,7 +320,7 @@ int store_open(struct store *s, const char *url, const char *prefix, int timeout
 	snprintf(s->url, sizeof s->url, "%s", url);
 	snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
 	s->timeout_ms = timeout_ms;
-	s->cmd = store_connect(s);
+	s->cmd = store_connect(s, s->primary);
 	return s->cmd ? 0 : -1;
 }
 
@@ -176,7 +342,7 @@ int store_open_sub(struct store *s)
 {
 	if (s->sub)
 		return 0;
-	s->sub = store_connect(s);
+	s->sub = store_connect(s, s->sub_primary);
 	return s->sub ? 0 : -1;
 }
 
@@ -236,6 +402,8 @@ void store_policy(struct store *s, const struct config *cfg)
 	s->archive_max_count = cfg->archive_max_count;
 	s->archive_max_age = cfg->archive_max_age;
 	snprintf(s->archive_default, sizeof s->archive_default, "%s", cfg->archive_default);
+	s->wait_replicas = cfg->redis_wait_replicas;
+	s->wait_timeout_ms = cfg->redis_wait_timeout_ms;
 }
 
 void store_close(struct store *s)
@@ -259,7 +427,7 @@ static int store_ensure(struct store *s)
 		redisFree(s->cmd);
 	/* Another connection, maybe another Redis: no script is known. */
 	memset(s->script_known, 0, sizeof s->script_known);
-	s->cmd = store_connect(s);
+	s->cmd = store_connect(s, s->primary);
 	return s->cmd ? 0 : -1;
 }
 
@@ -295,12 +463,30 @@ static int evalsha_index(int argc, const char **argv, const size_t *lens)
 	return script_index(argv[1]);
 }
 
+/* A primary demoted by a failover answers writes with READONLY: the
+ * connection is dropped, and the next command asks the sentinels again
+ * (the command that saw it failed; its caller answers it as such). */
+static void note_demoted(struct store *s, const redisReply *r)
+{
+	if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "READONLY", 8) && s->cmd) {
+		redisFree(s->cmd);
+		s->cmd = NULL;
+		s->last_ok = 0;
+	}
+}
+
+int store_moved(const struct store *s)
+{
+	return s->sub && s->sub_primary[0] && strcmp(s->primary, s->sub_primary);
+}
+
 static redisReply *check_reply(struct store *s, redisReply *r, const char *what)
 {
 	if (!r || r->type == REDIS_REPLY_ERROR) {
 		set_err(s, what, s->cmd, r);
 		if (!r)
 			s->last_ok = 0;      /* the connection is in doubt */
+		note_demoted(s, r);
 		if (r)
 			freeReplyObject(r);
 		return NULL;
@@ -496,6 +682,8 @@ int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t
 			rc = -1;
 	}
 	s->last_ok = rc == 0 ? time(NULL) : 0;
+	for (i = 0; i < n && s->cmd; i++)
+		note_demoted(s, replies[i]);
 	goto out;
 failed:
 	set_err(s, "pipeline", s->cmd, NULL);

@@ -29,9 +29,17 @@
 #define STORE_ERR_LEN  1400
 #define STORE_SCRIPTS_MAX 128   /* scripts a connection keeps track of (scripts.h) */
 
+#define STORE_SENTINELS_MAX 8    /* sentinels one sentinel:// URL names */
+#define STORE_PRIMARY_MAX   300  /* "host:port" */
+
 struct store {
 	redisContext *cmd;            /* request/response commands */
 	redisContext *sub;            /* SUBSCRIBE only (RESP2: no other command) */
+	/* Through Sentinel, the primary each connection reached (else ""). */
+	char primary[STORE_PRIMARY_MAX];
+	char sub_primary[STORE_PRIMARY_MAX];
+	int wait_replicas;            /* WAIT after routing (redis_wait_replicas) */
+	int wait_timeout_ms;
 	char prefix[128];
 	char url[1024];
 	int timeout_ms;
@@ -49,13 +57,22 @@ struct store {
 	char err[STORE_ERR_LEN];
 };
 
-/* Parse url ("redis://[:password@]host[:port][/db]" or "unix:/path[?db=N]")
- * and open the command connection (AUTH and SELECT as needed): 0 or
- * XE_REDIS. */
+/* Parse url ("redis://[:password@]host[:port][/db]", "unix:/path[?db=N]"
+ * or "sentinel://[:password@]host[:port][,host[:port]...]/name
+ * [?password=PW&db=N]") and open the command connection (AUTH and SELECT
+ * as needed): 0 or XE_REDIS. Through Sentinel (Redis's own failover),
+ * every connection asks the sentinels in turn for the primary of name,
+ * checks it with ROLE, and asks again when its connection is lost or the
+ * server answers READONLY (a primary demoted by a failover): the
+ * command that saw it fails, the next one goes to the new primary. */
 int store_open(struct store *s, const char *url, const char *prefix, int timeout_ms);
 /* Open the subscriber connection (lazily: only bound sessions need it):
  * 0 or XE_REDIS. */
 int store_open_sub(struct store *s);
+/* Through Sentinel: the command connection now reaches another primary
+ * than the subscriber does (a failover), whose channels hear nothing
+ * more: the connection must end, and its client come back. */
+int store_moved(const struct store *s);
 void store_close(struct store *s);
 struct config;
 /* Take the operator's policies that the routing decisions apply (session

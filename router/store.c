@@ -287,7 +287,7 @@ static redisContext *store_connect(struct store *s, char *primary)
 
 	primary[0] = '\0';
 	if (parse_url(s->url, &u) == -1) {
-		snprintf(s->err, sizeof s->err, "bad redis URL '%s'", s->url);
+		snprintf(s->err, sizeof s->err, "bad redis URL");     /* it may hold a password */
 		return NULL;
 	}
 	tv.tv_sec = s->timeout_ms / 1000;

@@ -27,10 +27,14 @@
 # coturn is for the calls test (tests/proto/test_extdisco.py), which runs
 # its own turnserver on a private port; the package's system service must
 # not start either (it would take port 3478), for the same reason.
+# redis-sentinel is for the Sentinel tests (tests/proto/test_sentinel.py,
+# issue 18), which run a primary, a replica and three sentinels of their
+# own on free ports; the package's own sentinel service must not start
+# (it would take port 26379) either.
 set -eu
 
 PKGS="pkg-config libexpat1-dev libhiredis-dev libsystemd-dev libssl-dev libidn-dev nettle-dev
-libseccomp-dev libwslay-dev libhttp-parser-dev libc-ares-dev dnsmasq-base prosody iproute2 redis-server redis-tools systemd openssl python3 python3-slixmpp python3-aiohttp python3-openssl python3-pytest
+libseccomp-dev libwslay-dev libhttp-parser-dev libc-ares-dev dnsmasq-base prosody iproute2 redis-server redis-sentinel redis-tools systemd openssl python3 python3-slixmpp python3-aiohttp python3-openssl python3-pytest
 python3-pytest-xdist mandoc go-sendxmpp libstrophe-dev biboumi ngircd coturn
 gajim xvfb dbus-daemon chromium"
 # Debian's node and npm, unless a node is installed already (e.g. nodesource's)

@@ -118,17 +118,27 @@ class RedisError(Exception):
     pass
 
 
-def redis_call(sock_path, *args, timeout=TIMEOUT):
-    """One command over RESP2 on a unix socket: str, int, list, None or RedisError."""
-    with socket.socket(socket.AF_UNIX) as s:
+def _resp_command(args):
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(parts)
+
+
+def redis_call(addr, *args, timeout=TIMEOUT, auth=None):
+    """One command over RESP2: str, int, list, None or RedisError. addr is
+    a unix socket path or a (host, port) pair; auth: a password sent with
+    AUTH first."""
+    tcp = isinstance(addr, tuple)
+    with socket.socket(socket.AF_INET if tcp else socket.AF_UNIX) as s:
         s.settimeout(timeout)
-        s.connect(sock_path)
-        parts = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        s.sendall(b"".join(parts))
+        s.connect(addr)
         f = s.makefile("rb")
+        if auth is not None:
+            s.sendall(_resp_command(("AUTH", auth)))
+            _resp_read(f)
+        s.sendall(_resp_command(args))
         return _resp_read(f)
 
 
@@ -166,7 +176,7 @@ class Server:
 
     def __init__(self, listeners=1, listener_args=None, handler_env=None, redis_args=(),
                  handler_cmd=None, listen=None, listen_fdnames=None, listener_progs=None,
-                 wrap=None, host="127.0.0.1", **conf):
+                 wrap=None, host="127.0.0.1", redis_url=None, redis_addr=None, **conf):
         """listeners: how many; listener_args: one list of extra xmpp-handler
         arguments per listener (missing entries: none), e.g. [[], ["-T"]];
         listener_progs: per listener, the program in $XMPPD_BUILD to run
@@ -187,7 +197,12 @@ class Server:
         in the test's network namespace); host: the address listeners bind
         (with wrap, one of that namespace's); conf: xmpp.conf lines
         (True/False become yes/no; a list, one line per item, for keys
-        given on several lines)."""
+        given on several lines); redis_url: use the Redis the test runs
+        itself (e.g. sentinel_harness.Sentinels): xmpp.conf's redis is this
+        URL and no redis-server is started here; redis_addr, with it: where
+        server.redis() (and so the tests' Redis checks) goes, a unix socket
+        path, a (host, port) pair, or a function returning one when called
+        (e.g. the primary the sentinels name now)."""
         self.dir = tempfile.mkdtemp(prefix="xmppd-test-")   # short: unix socket paths
         self.redis_args = [str(a) for a in redis_args]
         self.handler_cmd = [str(a) for a in handler_cmd] if handler_cmd else \
@@ -203,7 +218,9 @@ class Server:
         self.nlisteners = listeners
         self.wrap = [str(a) for a in (wrap or [])]
         self.host = host
-        self.conf = dict(self.DEFAULTS, redis="unix:" + self.redis_sock)
+        self.redis_url = redis_url
+        self.redis_addr = redis_addr if redis_url else self.redis_sock
+        self.conf = dict(self.DEFAULTS, redis=redis_url or "unix:" + self.redis_sock)
         for k, v in conf.items():
             self.conf[k] = ("yes" if v else "no") if isinstance(v, bool) else v
         self.ports = []
@@ -227,7 +244,8 @@ class Server:
             for k, v in self.conf.items():
                 for one in v if isinstance(v, list) else [v]:
                     f.write("%s = %s\n" % (k, one))
-        self.start_redis()
+        if not self.redis_url:
+            self.start_redis()
         for i in range(self.nlisteners):
             self._start_listener(i)
         return self
@@ -387,7 +405,8 @@ class Server:
         return "".join(out)
 
     def redis(self, *args):
-        return redis_call(self.redis_sock, *args)
+        addr = self.redis_addr() if callable(self.redis_addr) else self.redis_addr
+        return redis_call(addr, *args)
 
     def ctl(self, *args, input=None):
         p = subprocess.run([str(BUILD / "xmppctl"), "-c", self.conf_path] + [str(a) for a in args],

@@ -1,0 +1,506 @@
+"""Redis Sentinel (issue 18): xmppd finds its Redis primary through the
+sentinels (redis = sentinel://...), follows a failover, and with
+redis_wait_replicas = N acknowledges (XEP-0198 <a h/>) only stanzas that
+are on N replicas, so that a failover loses none of them.
+
+The topology is sentinel_harness.Sentinels: a primary, a replica and three
+redis-sentinel processes on 127.0.0.1, all stopped by PID.
+
+test_failover_loses_nothing is the test the issue asks for: pairs of raw
+clients (senders with XEP-0198, receivers without) exchange a steady load
+of messages; the primary is killed with SIGKILL in the middle; the
+sentinels promote the replica; clients whose stream ended log in again
+(senders resume or start a new session and re-send what the server had
+not acknowledged, as real clients do). Then every message is counted:
+sent, acknowledged (accepted), delivered, stored (offline list or the
+receiver's archive, read on the new primary), bounced, and lost = accepted
+but neither delivered nor stored, which must be none. How long logins and
+messages stopped is measured, printed and written to failover.txt in the
+test's tmp_path. XMPPD_KEEP_TMP=1 keeps the Redis and sentinel logs too.
+"""
+import base64
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from harness import NS_CLIENT, NS_STREAMS, NS_STREAM_ERR, Pump, Server, wait_until, to_xml
+from im_helpers import NS_BIND, NS_SASL, PW, q, raw_auth, raw_login, raw_wait
+from sentinel_harness import HOST, Sentinels
+
+NS_SM = "urn:xmpp:sm:3"
+ALICE, BOB = "alice@localhost", "bob@localhost"
+PAIRS = 3                 # sender/receiver pairs of the failover test
+RATE = 15                 # messages a second per sender
+LOAD_BEFORE = 2.0         # seconds of load before the kill
+LOAD_AFTER = 3.0          # ... and after the first message delivered again
+
+
+def sm(name):
+    return q(NS_SM, name)
+
+
+def jc(name):
+    return q(NS_CLIENT, name)
+
+
+@pytest.fixture
+def topo():
+    with Sentinels(replicas=1) as t:
+        t.wait_ready()
+        yield t
+
+
+def sentinel_server(server_factory, topo, **conf):
+    """A Server whose redis is the sentinels' URL; server.redis() goes to
+    the primary the sentinels name at the time of the call."""
+    def primary():
+        return topo.primary() or wait_until(topo.primary, timeout=10, what="a primary")
+    return server_factory(redis_url=topo.url(), redis_addr=primary, **conf)
+
+
+def stream_error(el):
+    """(condition, text) of a stream error element."""
+    cond = next((c.tag.split("}", 1)[1] for c in el if c.tag.startswith("{%s}" % NS_STREAM_ERR)
+                 and not c.tag.endswith("}text")), "?")
+    return cond, el.findtext(q(NS_STREAM_ERR, "text")) or ""
+
+
+def test_login_and_message_through_sentinels(server_factory, topo):
+    prim = topo.primary()
+    server = sentinel_server(server_factory, topo)
+    # xmppctl found the primary through the sentinels: the accounts are there.
+    server.adduser(ALICE, PW)
+    server.adduser(BOB, PW)
+    p = server.ctl("users")
+    assert p.returncode == 0 and ALICE in p.stdout and BOB in p.stdout, (p.stdout, p.stderr)
+    a, afull = raw_login(server, ALICE, resource="a")
+    b, bfull = raw_login(server, BOB, resource="b")
+    b.send("<presence/>")
+    a.send("<message to='%s' type='chat' id='m1'><body>through the sentinels</body></message>"
+           % bfull)
+    el = raw_wait(b, lambda e: e.tag == jc("message"))
+    assert el.findtext(jc("body")) == "through the sentinels" and el.get("from") == afull
+    # The handlers wrote their sessions to the primary the sentinels name
+    # (a replica is read-only), and it went on to the replica.
+    assert topo.call(prim, "HEXISTS", "xmpp:{%s}:sessions" % ALICE, "a") == 1
+    rep = (HOST, topo.live_replicas(prim)[0])
+    wait_until(lambda: topo.call(rep, "HEXISTS", "xmpp:{%s}:sessions" % BOB, "b") == 1,
+               what="the session record on the replica")
+
+
+def test_wait_replicas_holds_the_ack(server_factory, topo):
+    """redis_wait_replicas = 1: the routing of a client stanza ends with
+    WAIT 1, so with the replica stopped the <a h/> comes after
+    redis_wait_timeout_ms, and once it runs again at once."""
+    prim = topo.primary()
+    server = sentinel_server(server_factory, topo, redis_wait_replicas=1,
+                             redis_wait_timeout_ms=1000)
+    server.adduser(ALICE, PW)
+    server.adduser(BOB, PW)
+    a, _ = raw_login(server, ALICE, resource="a")
+    a.send("<enable xmlns='%s'/>" % NS_SM)
+    raw_wait(a, lambda e: e.tag == sm("enabled"))
+
+    def waits():
+        info = topo.call(prim, "INFO", "commandstats")
+        for line in info.splitlines():
+            if line.startswith("cmdstat_wait:"):
+                return int(line.split("calls=")[1].split(",")[0])
+        return 0
+
+    def one(n):
+        t = time.monotonic()
+        a.send("<message to='%s' type='chat'><body>w%d</body></message><r xmlns='%s'/>"
+               % (BOB, n, NS_SM))
+        el = raw_wait(a, lambda e: e.tag == sm("a"), timeout=5)
+        return el, time.monotonic() - t
+
+    before = waits()
+    el, fast = one(1)
+    assert el.get("h") == "1", to_xml(el)
+    assert waits() > before, "no WAIT on the primary for a routed message"
+    rep = topo.redis[topo.live_replicas(prim)[0]]
+    os.kill(rep.pid, signal.SIGSTOP)
+    try:
+        el, slow = one(2)
+    finally:
+        os.kill(rep.pid, signal.SIGCONT)
+    print("ack after %.3f s with the replica up, %.3f s with it stopped (%s)"
+          % (fast, slow, to_xml(el)))
+    assert slow >= 0.8, "acknowledged after %.3f s though the replica could not have it" % slow
+    el, again = one(3)
+    assert el.get("h") == "3" and again < 0.8, (to_xml(el), again)
+
+
+# ---- the failover test ----
+
+class Clock:
+    """Shared between the clients: the kill time and what each saw."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.t0 = time.monotonic()
+        self.kill = None
+        self.logins = []            # (time, who) of every successful login
+        self.login_fails = []       # (time, who, why)
+        self.stream_ends = []       # (time, who, condition, text) or (.., None, "closed")
+
+    def note(self, what, *item):
+        with self.lock:
+            getattr(self, what).append((time.monotonic(),) + item)
+
+
+class Sender(threading.Thread):
+    """A client with XEP-0198 that sends RATE messages a second to `to`
+    while `load` is set, each followed by <r/>; .acked are the ids the
+    server acknowledged. A lost stream: log in again, <resume/> (else a new
+    session) and re-send what was not acknowledged."""
+
+    def __init__(self, server, clock, bare, to, load, stop):
+        super().__init__(daemon=True)
+        self.server, self.clock, self.bare, self.to = server, clock, bare, to
+        self.load, self.stop = load, stop
+        self.sent = {}             # id -> time first sent
+        self.acked = set()
+        self.bounced = {}          # id -> error element
+        self.session = []          # ids sent in this SM session, in order
+        self.h_acked = 0           # the server's last <a h/>
+        self.inbound = 0           # stanzas received in this SM session (our h)
+        self.previd = None
+        self.pump = None
+        self.seen = 0
+        self.n = 0
+        self.resumes = self.new_sessions = 0
+        self.error = None
+
+    def run(self):
+        try:
+            self._run()
+        except Exception as e:       # reported by the test
+            self.error = "%s: %r" % (self.bare, e)
+
+    def _run(self):
+        next_send = time.monotonic()
+        while not self.stop.is_set():
+            if self.pump is None or self.pump.gone:
+                self._ended()
+                if not self._connect():
+                    continue
+            self._read()
+            now = time.monotonic()
+            if self.load.is_set() and now >= next_send:
+                self.n += 1
+                mid = "%s-%d" % (self.bare.split("@")[0], self.n)
+                self.sent[mid] = now
+                self._send(mid)
+                next_send = now + 1.0 / RATE
+            time.sleep(0.005)
+        if self.pump:
+            self.pump.close(timeout=1)
+
+    def _send(self, mid):
+        self.session.append(mid)
+        self.pump.send("<message to='%s' type='chat' id='%s'><body>%s</body></message>"
+                       "<r xmlns='%s'/>" % (self.to, mid, mid, NS_SM))
+
+    def _ended(self):
+        if self.pump is None:
+            return
+        errs = self.pump.seen(lambda e: e.tag == q(NS_STREAMS, "error"))
+        if errs:
+            self.clock.note("stream_ends", self.bare, *stream_error(errs[-1]))
+        else:
+            self.clock.note("stream_ends", self.bare, None, "closed")
+        self._read()
+        self.pump.abort()
+        self.pump = None
+
+    def _read(self):
+        els = self.pump.seen(lambda e: True)
+        for el in els[self.seen:]:
+            if el.tag == sm("a"):
+                h = int(el.get("h"))
+                self.h_acked = max(self.h_acked, h)
+                self.acked.update(self.session[:h])
+            elif el.tag == sm("r"):
+                self.pump.send("<a xmlns='%s' h='%d'/>" % (NS_SM, self.inbound))
+            elif el.tag.startswith("{%s}" % NS_CLIENT):
+                self.inbound += 1
+                if el.tag == jc("message") and el.get("type") == "error":
+                    self.bounced[el.get("id")] = el
+        self.seen = len(els)
+
+    def _connect(self):
+        """Log in again; True when streaming, False after a failed try."""
+        unacked = self.session[self.h_acked:]
+        r = None
+        try:
+            r, _ = raw_auth(self.server, self.bare)
+            if self.previd:
+                r.send("<resume xmlns='%s' previd='%s' h='%d'/>" % (NS_SM, self.previd,
+                                                                     self.inbound))
+                el = raw_wait(r, lambda e: e.tag in (sm("resumed"), sm("failed")))
+                if el.tag == sm("resumed"):
+                    h = int(el.get("h"))
+                    self.acked.update(self.session[:h])
+                    self.h_acked = h
+                    unacked = self.session[h:]
+                    self.session = self.session[:h]
+                    self.resumes += 1
+                    self._streaming(r, unacked)
+                    return True
+            r.send("<iq type='set' id='bind'><bind xmlns='%s'><resource>s</resource></bind></iq>"
+                   % NS_BIND)
+            el = raw_wait(r, lambda e: e.get("id") == "bind")
+            assert el.get("type") == "result", to_xml(el)
+            r.send("<enable xmlns='%s' resume='true'/>" % NS_SM)
+            el = raw_wait(r, lambda e: e.tag in (sm("enabled"), sm("failed")))
+            assert el.tag == sm("enabled"), to_xml(el)
+            self.previd = el.get("id")
+            self.session, self.h_acked, self.inbound = [], 0, 0
+            self.new_sessions += 1
+            self._streaming(r, unacked)
+            return True
+        except (AssertionError, OSError) as e:
+            self.clock.note("login_fails", self.bare, str(e).splitlines()[0][:160])
+            if r:
+                r.close()
+            time.sleep(0.1)
+            return False
+
+    def _streaming(self, r, resend):
+        self.clock.note("logins", self.bare)
+        self.pump = Pump(r)
+        self.seen = 0
+        for mid in resend:
+            self._send(mid)
+
+
+class Receiver(threading.Thread):
+    """A client without XEP-0198, available: records the first arrival of
+    each message body; a lost stream: log in again and send presence (the
+    offline messages come then)."""
+
+    def __init__(self, server, clock, bare, stop):
+        super().__init__(daemon=True)
+        self.server, self.clock, self.bare, self.stop = server, clock, bare, stop
+        self.delivered = {}        # id -> first arrival
+        self.pump = None
+        self.seen = 0
+        self.error = None
+
+    def run(self):
+        try:
+            while not self.stop.is_set():
+                if self.pump is None or self.pump.gone:
+                    if self.pump is not None:
+                        self._read()
+                        errs = self.pump.seen(lambda e: e.tag == q(NS_STREAMS, "error"))
+                        self.clock.note("stream_ends", self.bare,
+                                        *(stream_error(errs[-1]) if errs else (None, "closed")))
+                        self.pump.abort()
+                        self.pump = None
+                    if not self._connect():
+                        continue
+                self._read()
+                time.sleep(0.01)
+            if self.pump:
+                self._read()
+                self.pump.close(timeout=1)
+        except Exception as e:
+            self.error = "%s: %r" % (self.bare, e)
+
+    def _connect(self):
+        r = None
+        try:
+            r, _ = raw_login(self.server, self.bare, resource="r")
+            r.send("<presence/>")
+            raw_wait(r, lambda e: e.tag == jc("presence"))     # our own, back
+            self.clock.note("logins", self.bare)
+            self.pump = Pump(r)
+            self.seen = 0
+            return True
+        except (AssertionError, OSError) as e:
+            self.clock.note("login_fails", self.bare, str(e).splitlines()[0][:160])
+            if r:
+                r.close()
+            time.sleep(0.1)
+            return False
+
+    def _read(self):
+        els = self.pump.seen(lambda e: True)
+        now = time.monotonic()
+        for el in els[self.seen:]:
+            if el.tag == jc("message") and el.get("type") != "error":
+                body = el.findtext(jc("body"))
+                if body and body not in self.delivered:
+                    self.delivered[body] = now
+        self.seen = len(els)
+
+
+class Prober(threading.Thread):
+    """Logs in (SASL PLAIN, bind) every 100 ms with a fresh connection and
+    notes each success or failure: when logins stopped and came back."""
+
+    def __init__(self, server, bare, stop):
+        super().__init__(daemon=True)
+        self.server, self.bare, self.stop = server, bare, stop
+        self.ok, self.fail = [], []
+
+    def run(self):
+        while not self.stop.is_set():
+            t = time.monotonic()
+            r = None
+            try:
+                r, _ = raw_login(self.server, self.bare, resource="p%d" % len(self.ok))
+                self.ok.append(t)
+            except (AssertionError, OSError) as e:
+                self.fail.append((t, str(e).splitlines()[0][:120]))
+            finally:
+                if r:
+                    r.close()
+            time.sleep(max(0, 0.1 - (time.monotonic() - t)))
+
+
+def _stored(topo, prim, bares, ids):
+    """The ids found as message bodies in the offline lists and in the
+    archives of bares on prim: (offline, archive)."""
+    off, mam = "", ""
+    for bare in bares:
+        off += " ".join(topo.call(prim, "LRANGE", "xmpp:{%s}:offline" % bare, 0, -1) or [])
+        for _id, fields in topo.call(prim, "XRANGE", "xmpp:{%s}:mam" % bare, "-", "+") or []:
+            mam += " " + " ".join(fields)
+
+    def found(text):
+        return {m for m in ids if "<body>%s</body>" % m in text}
+    return found(off), found(mam)
+
+
+@pytest.mark.timing
+def test_failover_loses_nothing(server_factory, topo, tmp_path):
+    server = sentinel_server(server_factory, topo, redis_wait_replicas=1,
+                             redis_wait_timeout_ms=1000, resume_timeout=60,
+                             ack_request_every=5, ack_request_delay=1)
+    senders = ["s%d@localhost" % i for i in range(PAIRS)]
+    receivers = ["r%d@localhost" % i for i in range(PAIRS)]
+    for u in senders + receivers + ["probe@localhost"]:
+        server.adduser(u, PW)
+    clock = Clock()
+    load, stop, stop_rx, stop_probe = (threading.Event() for _ in range(4))
+    rx = [Receiver(server, clock, b, stop_rx) for b in receivers]
+    tx = [Sender(server, clock, s, r, load, stop) for s, r in zip(senders, receivers)]
+    probe = Prober(server, "probe@localhost", stop_probe)
+    for t in rx + tx + [probe]:
+        t.start()
+    wait_until(lambda: len({w for _, w in clock.logins}) == 2 * PAIRS, timeout=10,
+               what="every client logged in")
+    load.set()
+    time.sleep(LOAD_BEFORE)
+
+    old = topo.primary()
+    assert old, topo.describe()
+    before_kill = sum(len(s.acked) for s in tx)
+    clock.kill = time.monotonic()
+    topo.kill(old[1])
+    new = topo.wait_failover(old, timeout=15)
+    t_promoted = time.monotonic()
+    # The old primary comes back empty (no persistence) as a replica of the
+    # new one, as an operator's restart after the failover would have it:
+    # WAIT 1 can be met again.
+    topo.restart(old[1], replicaof=new)
+    t_replica = time.monotonic()
+
+    def moving_again():
+        return [t for r in rx for mid, t in r.delivered.items()
+                if t > clock.kill and tx_sent(mid) > clock.kill]
+
+    def tx_sent(mid):
+        for s in tx:
+            if mid in s.sent:
+                return s.sent[mid]
+        return 0
+    wait_until(moving_again, timeout=15, what="a message sent after the kill delivered")
+    time.sleep(LOAD_AFTER)
+    load.clear()
+    # Every sender's last message acknowledged (or the wait runs out).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(
+            s.pump and not s.pump.gone and s.h_acked == len(s.session) for s in tx):
+        time.sleep(0.05)
+    stop.set()
+    stop_probe.set()
+    for t in tx + [probe]:
+        t.join(5)
+    sent = {m for s in tx for m in s.sent}
+    accepted = {m for s in tx for m in s.acked}
+    late = time.monotonic() + 5
+    wait_until(lambda: accepted <= {m for r in rx for m in r.delivered} or
+               time.monotonic() > late, timeout=10, what="deliveries")
+    stop_rx.set()
+    for t in rx:
+        t.join(5)
+    errors = [t.error for t in tx + rx if t.error]
+    assert not errors, errors
+
+    prim = topo.wait_ready(timeout=10)
+    delivered = {m for r in rx for m in r.delivered}
+    offline, archived = _stored(topo, prim, receivers, sent)
+    stored = offline | archived
+    bounced = {m for s in tx for m in s.bounced}
+    lost = sorted(accepted - delivered - stored)
+    never_acked = sent - accepted
+
+    k = clock.kill
+    logins_after = sorted(t for t, _ in clock.logins if t > k)
+    probe_ok_after = sorted(t for t in probe.ok if t > k)
+    probe_ok_before = [t for t in probe.ok if t < k]
+    deliveries = sorted(t for r in rx for t in r.delivered.values())
+    after = sorted(moving_again())
+    gap = max((b - a for a, b in zip(deliveries, deliveries[1:]) if b > k), default=None)
+    ends = [(round(t - k, 2), who, cond, text) for t, who, cond, text in clock.stream_ends]
+    fmt = lambda t: "%.2f s" % (t - k) if t is not None else "never"   # noqa: E731
+    report = "\n".join([
+        "failover with redis_wait_replicas = 1, %d pairs at %d msg/s each" % (PAIRS, RATE),
+        "primary %s:%d killed (SIGKILL); %s:%d promoted after %s; old one back as a "
+        "replica after %s" % (old + new + (fmt(t_promoted), fmt(t_replica))),
+        "messages: sent %d, acknowledged %d (%d before the kill), never acknowledged %d, "
+        "delivered %d, stored %d, bounced %d, lost %d"
+        % (len(sent), len(accepted), before_kill, len(never_acked), len(delivered),
+           len(stored), len(bounced), len(lost)),
+        "acknowledged but not delivered: %d (in the offline list: %d, in the archive: %d)"
+        % (len(accepted - delivered), len((accepted - delivered) & offline),
+           len((accepted - delivered) & archived)),
+        "stored: offline %d, archived %d" % (len(offline), len(archived)),
+        "delivered but never acknowledged: %d" % len(delivered & never_acked),
+        "logins: last probe login before the kill at %s, first after it at %s "
+        "(probe failures after the kill: %d); first client login again at %s"
+        % (fmt(probe_ok_before[-1] if probe_ok_before else None),
+           fmt(probe_ok_after[0] if probe_ok_after else None),
+           len([f for f in probe.fail if f[0] > k]),
+           fmt(logins_after[0] if logins_after else None)),
+        "messages: first delivery of a message sent after the kill at %s; longest pause "
+        "between deliveries %s" % (fmt(after[0] if after else None),
+                                   "%.2f s" % gap if gap is not None else "none"),
+        "senders: %s" % ", ".join("%s resumed %d, new sessions %d" % (
+            s.bare, s.resumes, s.new_sessions - 1) for s in tx),
+        "stream ends (s after kill, who, condition, text): %s" % (ends or "none"),
+        "login failures after the kill: %s" % sorted({w for t, _, w in clock.login_fails
+                                                      if t > k} | {w for t, w in probe.fail
+                                                                   if t > k}),
+        "bounced: %s" % {m: to_xml(e) for s in tx for m, e in s.bounced.items()},
+        "lost: %s" % lost,
+    ])
+    print(report)
+    (tmp_path / "failover.txt").write_text(report + "\n")
+    print("written to", tmp_path / "failover.txt")
+
+    assert len(accepted) >= RATE * PAIRS * (LOAD_BEFORE + LOAD_AFTER) / 2, report
+    assert before_kill > 0 and after, report
+    assert not lost, report
+    # A stream the server ended over the failover says why (issue 18): a
+    # stream error, <internal-server-error/>, not a bare close.
+    bad = [e for e in ends if e[2] != "internal-server-error"]
+    assert not bad, report

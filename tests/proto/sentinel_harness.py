@@ -13,6 +13,7 @@ Sentinels    a primary and N replicas (redis-server on free TCP ports of
     primary()      (host, port) of the primary the sentinels agree on
     wait_ready()   until every sentinel names the same primary and sees
                    every live replica, and the primary sees them too
+    failovers()    how many times the sentinels switched the primary
     wait_failover(old) until every sentinel names a primary other than old
                    and that one answers ROLE as master; returns it
     kill(port)     SIGKILL the redis-server on port (by its PID)
@@ -29,7 +30,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 
 from harness import RedisError, TIMEOUT, free_port, redis_call, wait_until
 
@@ -254,6 +254,19 @@ class Sentinels:
             return p if p and p != tuple(old) else None
         return wait_until(moved, timeout=timeout,
                           what="a failover away from %s (%s)" % (old, self.describe()))
+
+    def failovers(self):
+        """How many times the sentinels switched the primary (the most any
+        one sentinel logged +switch-master)."""
+        n = 0
+        for path in self.logs:
+            if "/sentinel-" in path:
+                try:
+                    with open(path, errors="replace") as f:
+                        n = max(n, f.read().count("+switch-master"))
+                except OSError:
+                    pass
+        return n
 
     def describe(self):
         return "sentinels name %s" % self.named()

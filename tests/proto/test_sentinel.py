@@ -8,17 +8,21 @@ redis-sentinel processes on 127.0.0.1, all stopped by PID.
 
 test_failover_loses_nothing is the test the issue asks for: pairs of raw
 clients (senders with XEP-0198, receivers without) exchange a steady load
-of messages; the primary is killed with SIGKILL in the middle; the
-sentinels promote the replica; clients whose stream ended log in again
-(senders resume or start a new session and re-send what the server had
-not acknowledged, as real clients do). Then every message is counted:
-sent, acknowledged (accepted), delivered, stored (offline list or the
-receiver's archive, read on the new primary), bounced, and lost = accepted
-but neither delivered nor stored, which must be none. How long logins and
-messages stopped is measured, printed and written to failover.txt in the
-test's tmp_path. XMPPD_KEEP_TMP=1 keeps the Redis and sentinel logs too.
+of messages; the replica is stopped (SIGSTOP) for STALL seconds, a
+lagging replica, and the primary killed with SIGKILL at the end of it;
+the replica runs again and the sentinels promote it; the old primary
+comes back, empty, as a replica of the new one (so that WAIT 1 can be
+met again); clients whose stream ended log in again (senders resume or
+start a new session and re-send what the server had not acknowledged,
+as real clients do). Then every message is counted: sent, acknowledged
+(accepted: by <a h/> or <resumed h/>), delivered, stored (offline list
+or the receiver's archive, read on the new primary), bounced, and lost
+= accepted but neither delivered nor stored, which must be none. A
+prober logs in every 100 ms throughout. How long logins and messages
+stopped is measured, printed and written to failover.txt in the test's
+tmp_path (and in the server's dir, kept with XMPPD_KEEP_TMP=1, as are
+the Redis and sentinel logs).
 """
-import base64
 import os
 import signal
 import threading
@@ -26,8 +30,8 @@ import time
 
 import pytest
 
-from harness import NS_CLIENT, NS_STREAMS, NS_STREAM_ERR, Pump, Server, wait_until, to_xml
-from im_helpers import NS_BIND, NS_SASL, PW, q, raw_auth, raw_login, raw_wait
+from harness import NS_CLIENT, NS_STREAMS, NS_STREAM_ERR, Pump, wait_until, to_xml
+from im_helpers import NS_BIND, PW, q, raw_auth, raw_login, raw_wait
 from sentinel_harness import HOST, Sentinels
 
 NS_SM = "urn:xmpp:sm:3"
@@ -36,6 +40,7 @@ PAIRS = 3                 # sender/receiver pairs of the failover test
 RATE = 15                 # messages a second per sender
 LOAD_BEFORE = 2.0         # seconds of load before the kill
 LOAD_AFTER = 3.0          # ... and after the first message delivered again
+STALL = 0.4               # the replica stopped (SIGSTOP) before the kill
 
 
 def sm(name):
@@ -165,6 +170,7 @@ class Sender(threading.Thread):
         self.load, self.stop = load, stop
         self.sent = {}             # id -> time first sent
         self.acked = set()
+        self.how = {}              # id -> how it was first acknowledged: "a" or "resumed"
         self.bounced = {}          # id -> error element
         self.session = []          # ids sent in this SM session, in order
         self.h_acked = 0           # the server's last <a h/>
@@ -224,7 +230,7 @@ class Sender(threading.Thread):
             if el.tag == sm("a"):
                 h = int(el.get("h"))
                 self.h_acked = max(self.h_acked, h)
-                self.acked.update(self.session[:h])
+                self._ack(self.session[:h], "a")
             elif el.tag == sm("r"):
                 self.pump.send("<a xmlns='%s' h='%d'/>" % (NS_SM, self.inbound))
             elif el.tag.startswith("{%s}" % NS_CLIENT):
@@ -232,6 +238,12 @@ class Sender(threading.Thread):
                 if el.tag == jc("message") and el.get("type") == "error":
                     self.bounced[el.get("id")] = el
         self.seen = len(els)
+
+    def _ack(self, ids, how):
+        for m in ids:
+            if m not in self.acked:
+                self.acked.add(m)
+                self.how[m] = (how, time.monotonic())
 
     def _connect(self):
         """Log in again; True when streaming, False after a failed try."""
@@ -245,7 +257,7 @@ class Sender(threading.Thread):
                 el = raw_wait(r, lambda e: e.tag in (sm("resumed"), sm("failed")))
                 if el.tag == sm("resumed"):
                     h = int(el.get("h"))
-                    self.acked.update(self.session[:h])
+                    self._ack(self.session[:h], "resumed")
                     self.h_acked = h
                     unacked = self.session[h:]
                     self.session = self.session[:h]
@@ -318,8 +330,10 @@ class Receiver(threading.Thread):
         try:
             r, _ = raw_login(self.server, self.bare, resource="r")
             r.send("<presence/>")
-            raw_wait(r, lambda e: e.tag == jc("presence"))     # our own, back
+            early = []                # offline messages come before our presence
+            raw_wait(r, lambda e: e.tag == jc("presence"), keep=early)
             self.clock.note("logins", self.bare)
+            self._got(early)
             self.pump = Pump(r)
             self.seen = 0
             return True
@@ -332,13 +346,16 @@ class Receiver(threading.Thread):
 
     def _read(self):
         els = self.pump.seen(lambda e: True)
+        self._got(els[self.seen:])
+        self.seen = len(els)
+
+    def _got(self, els):
         now = time.monotonic()
-        for el in els[self.seen:]:
+        for el in els:
             if el.tag == jc("message") and el.get("type") != "error":
                 body = el.findtext(jc("body"))
                 if body and body not in self.delivered:
                     self.delivered[body] = now
-        self.seen = len(els)
 
 
 class Prober(threading.Thread):
@@ -381,7 +398,8 @@ def _stored(topo, prim, bares, ids):
 
 @pytest.mark.timing
 def test_failover_loses_nothing(server_factory, topo, tmp_path):
-    server = sentinel_server(server_factory, topo, redis_wait_replicas=1,
+    wait = 1
+    server = sentinel_server(server_factory, topo, redis_wait_replicas=wait,
                              redis_wait_timeout_ms=1000, resume_timeout=60,
                              ack_request_every=5, ack_request_delay=1)
     senders = ["s%d@localhost" % i for i in range(PAIRS)]
@@ -402,9 +420,17 @@ def test_failover_loses_nothing(server_factory, topo, tmp_path):
 
     old = topo.primary()
     assert old, topo.describe()
-    before_kill = sum(len(s.acked) for s in tx)
-    clock.kill = time.monotonic()
-    topo.kill(old[1])
+    # The replica falls behind for STALL seconds (a slow link): whatever
+    # the primary acknowledges meanwhile without WAIT is on it alone.
+    replica = topo.redis[topo.live_replicas(old)[0]]
+    os.kill(replica.pid, signal.SIGSTOP)
+    try:
+        time.sleep(STALL)
+        before_kill = sum(len(s.acked) for s in tx)
+        clock.kill = time.monotonic()
+        topo.kill(old[1])
+    finally:
+        os.kill(replica.pid, signal.SIGCONT)
     new = topo.wait_failover(old, timeout=15)
     t_promoted = time.monotonic()
     # The old primary comes back empty (no persistence) as a replica of the
@@ -416,6 +442,12 @@ def test_failover_loses_nothing(server_factory, topo, tmp_path):
     def moving_again():
         return [t for r in rx for mid, t in r.delivered.items()
                 if t > clock.kill and tx_sent(mid) > clock.kill]
+
+    def tx_how(mid):
+        for s in tx:
+            if mid in s.how:
+                return s.how[mid]
+        return ("?", 0)
 
     def tx_sent(mid):
         for s in tx:
@@ -454,6 +486,7 @@ def test_failover_loses_nothing(server_factory, topo, tmp_path):
     never_acked = sent - accepted
 
     k = clock.kill
+    log = server.log()
     logins_after = sorted(t for t, _ in clock.logins if t > k)
     probe_ok_after = sorted(t for t in probe.ok if t > k)
     probe_ok_before = [t for t in probe.ok if t < k]
@@ -463,7 +496,8 @@ def test_failover_loses_nothing(server_factory, topo, tmp_path):
     ends = [(round(t - k, 2), who, cond, text) for t, who, cond, text in clock.stream_ends]
     fmt = lambda t: "%.2f s" % (t - k) if t is not None else "never"   # noqa: E731
     report = "\n".join([
-        "failover with redis_wait_replicas = 1, %d pairs at %d msg/s each" % (PAIRS, RATE),
+        "failover with redis_wait_replicas = %d, %d pairs at %d msg/s each, the replica "
+        "stopped for the last %.1f s before the kill" % (wait, PAIRS, RATE, STALL),
         "primary %s:%d killed (SIGKILL); %s:%d promoted after %s; old one back as a "
         "replica after %s" % (old + new + (fmt(t_promoted), fmt(t_replica))),
         "messages: sent %d, acknowledged %d (%d before the kill), never acknowledged %d, "
@@ -475,6 +509,13 @@ def test_failover_loses_nothing(server_factory, topo, tmp_path):
            len((accepted - delivered) & archived)),
         "stored: offline %d, archived %d" % (len(offline), len(archived)),
         "delivered but never acknowledged: %d" % len(delivered & never_acked),
+        "acknowledged, not delivered (id, first sent, acknowledged by, when; s after "
+        "the kill): %s" % sorted((m, round(tx_sent(m) - k, 2), tx_how(m)[0],
+                                  round(tx_how(m)[1] - k, 2)) for m in accepted - delivered),
+        "acknowledged by <resumed h/>: %d" % len([m for m in accepted
+                                                   if tx_how(m)[0] == "resumed"]),
+        "receivers logged in again at: %s" % {r.bare: [round(t - k, 2) for t, w in clock.logins
+                                                       if w == r.bare and t > k] for r in rx},
         "logins: last probe login before the kill at %s, first after it at %s "
         "(probe failures after the kill: %d); first client login again at %s"
         % (fmt(probe_ok_before[-1] if probe_ok_before else None),
@@ -491,10 +532,16 @@ def test_failover_loses_nothing(server_factory, topo, tmp_path):
                                                       if t > k} | {w for t, w in probe.fail
                                                                    if t > k}),
         "bounced: %s" % {m: to_xml(e) for s in tx for m, e in s.bounced.items()},
+        "failovers the sentinels made: %d; handler log: %d x storage failover, %d x storage "
+        "unavailable, %d x WAIT short of replicas" % (
+            topo.failovers(), log.count("(storage failover)"),
+            log.count("(storage unavailable)"), log.count("replicas had the routed stanzas")),
         "lost: %s" % lost,
     ])
     print(report)
     (tmp_path / "failover.txt").write_text(report + "\n")
+    with open(os.path.join(server.dir, "failover.txt"), "w") as f:   # kept with XMPPD_KEEP_TMP
+        f.write(report + "\n")
     print("written to", tmp_path / "failover.txt")
 
     assert len(accepted) >= RATE * PAIRS * (LOAD_BEFORE + LOAD_AFTER) / 2, report

@@ -140,6 +140,69 @@ def test_wait_replicas_holds_the_ack(server_factory, topo):
     assert el.get("h") == "3" and again < 0.8, (to_xml(el), again)
 
 
+def test_acknowledged_means_on_the_new_primary(server_factory, topo):
+    """Every stanza acknowledged, by <a h/> or by <resumed h/> after the
+    failover, is on the new primary: here in bob's offline list. Alice's
+    last three messages come while the replica lags (stopped), the
+    primary is killed before its WAIT can answer; the handler then ends
+    the stream and detaches the session on the new primary, and Alice
+    resumes it there. What the server did not keep must not be counted
+    in h, so that she sends it again."""
+    server = sentinel_server(server_factory, topo, redis_wait_replicas=1,
+                             redis_wait_timeout_ms=1000, resume_timeout=60)
+    server.adduser(ALICE, PW)
+    server.adduser(BOB, PW)
+    a, _ = raw_login(server, ALICE, resource="s")
+    a.send("<enable xmlns='%s' resume='true'/>" % NS_SM)
+    smid = raw_wait(a, lambda e: e.tag == sm("enabled")).get("id")
+
+    def msg(i):
+        return "<message to='%s' type='chat' id='m%d'><body>m%d</body></message>" \
+            "<r xmlns='%s'/>" % (BOB, i, i, NS_SM)
+    for i in range(3):
+        a.send(msg(i))
+        assert raw_wait(a, lambda e: e.tag == sm("a")).get("h") == str(i + 1)
+    old = topo.primary()
+    replica = topo.redis[topo.live_replicas(old)[0]]
+    os.kill(replica.pid, signal.SIGSTOP)
+    try:
+        for i in range(3, 6):
+            a.send(msg(i))
+            time.sleep(0.1)
+        time.sleep(0.2)
+        topo.kill(old[1])
+    finally:
+        os.kill(replica.pid, signal.SIGCONT)
+    got = a.read_until_closed(timeout=10)
+    h_a = max([int(e.get("h")) for e in got if e.tag == sm("a")] + [3])
+    errs = [stream_error(e) for e in got if e.tag == q(NS_STREAMS, "error")]
+    new = topo.wait_failover(old)
+    r = None
+    for _ in range(50):                     # the session detached on the new primary
+        r, _ = raw_auth(server, ALICE)
+        r.send("<resume xmlns='%s' previd='%s' h='0'/>" % (NS_SM, smid))
+        el = raw_wait(r, lambda e: e.tag in (sm("resumed"), sm("failed")))
+        if el.tag == sm("resumed"):
+            break
+        r.close()
+        time.sleep(0.1)
+    assert el.tag == sm("resumed"), to_xml(el)
+    h = max(h_a, int(el.get("h")))
+    kept = [m for m in ("m%d" % i for i in range(6))
+            if "<body>%s</body>" % m in " ".join(
+                topo.call(new, "LRANGE", "xmpp:{%s}:offline" % BOB, 0, -1) or [])]
+    acked = ["m%d" % i for i in range(h)]
+    print("acknowledged by <a/> up to h=%d, by <resumed/> h=%s; on the new primary: %s; "
+          "stream error %s" % (h_a, el.get("h"), kept, errs))
+    assert set(acked) <= set(kept), \
+        "acknowledged (<a h=%d/>, <resumed h=%s/>) but not on the new primary: %s" % (
+            h_a, el.get("h"), sorted(set(acked) - set(kept)))
+    # The stream ended with a stream error that says why (issue 18).
+    assert errs and errs[0][0] == "internal-server-error", \
+        "the stream ended without <internal-server-error/>; received: %s" % [
+            to_xml(e) for e in got]
+
+
 # ---- the failover test ----
 
 class Clock:

@@ -22,6 +22,10 @@ Sentinels    a primary and N replicas (redis-server on free TCP ports of
                    persistence-less old primary must do after a failover)
     call(addr, ...) one Redis command to (host, port)
 
+sentinel_password makes the sentinels require one (requirepass, and
+sentinel-pass between them); redis_password the Redis servers
+(requirepass, masterauth, and the sentinels' auth-pass).
+
 Everything started here is stopped by PID, never by name. Redis logs are
 left in the temp dir (XMPPD_KEEP_TMP=1 keeps it) for failure reports.
 """
@@ -39,7 +43,8 @@ MASTER = "mymaster"
 
 class Sentinels:
     def __init__(self, replicas=1, sentinels=3, quorum=2, down_after_ms=1000,
-                 failover_timeout_ms=3000, name=MASTER, sentinel_password=None):
+                 failover_timeout_ms=3000, name=MASTER, sentinel_password=None,
+                 redis_password=None):
         self.dir = tempfile.mkdtemp(prefix="xmppd-sentinel-")
         self.nreplicas = replicas
         self.nsentinels = sentinels
@@ -48,6 +53,7 @@ class Sentinels:
         self.failover_timeout_ms = failover_timeout_ms
         self.name = name
         self.sentinel_password = sentinel_password
+        self.redis_password = redis_password
         self.redis = {}            # port -> Popen of its redis-server
         self.sentinel = {}         # port -> Popen of its redis-sentinel
         self.first_primary = None  # port
@@ -85,19 +91,22 @@ class Sentinels:
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
 
-    @staticmethod
-    def _redis_cmd(port, d, log, replicaof=None):
+    def _redis_cmd(self, port, d, log, replicaof=None):
         cmd = ["redis-server", "--port", str(port), "--bind", HOST, "--dir", d,
                "--save", "", "--appendonly", "no", "--logfile", log,
                "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"]
         if replicaof:
             cmd += ["--replicaof", replicaof[0], str(replicaof[1])]
+        if self.redis_password:
+            cmd += ["--requirepass", self.redis_password, "--masterauth", self.redis_password]
         return cmd
 
     def _pong(self, port):
         try:
             return redis_call((HOST, port), "PING", timeout=0.5) == "PONG"
-        except (OSError, RedisError):
+        except RedisError as e:
+            return str(e).startswith("NOAUTH")     # up, with a password
+        except OSError:
             return False
 
     def start_redis(self, replicaof=None, port=None):
@@ -123,6 +132,8 @@ class Sentinels:
                  "sentinel down-after-milliseconds %s %d" % (self.name, self.down_after_ms),
                  "sentinel failover-timeout %s %d" % (self.name, self.failover_timeout_ms),
                  "sentinel parallel-syncs %s 1" % self.name]
+        if self.redis_password:
+            lines.append("sentinel auth-pass %s %s" % (self.name, self.redis_password))
         if self.sentinel_password:
             lines.append("requirepass %s" % self.sentinel_password)
             lines.append("sentinel sentinel-pass %s" % self.sentinel_password)
@@ -168,7 +179,9 @@ class Sentinels:
     # ---- asking ----
 
     def call(self, addr, *args, timeout=TIMEOUT):
-        return redis_call(addr, *args, timeout=timeout)
+        """One command to the redis-server at addr (AUTH first if they have
+        a password)."""
+        return redis_call(addr, *args, timeout=timeout, auth=self.redis_password)
 
     def ask(self, sport, *args):
         """One command to the sentinel on sport (AUTH first if it has a password)."""
@@ -178,6 +191,9 @@ class Sentinels:
         return redis_call((HOST, sport), *args, timeout=1.0)
 
     def url(self, password=None, db=None):
+        """The sentinel:// URL; password: the Redis servers' (default: the
+        one they were started with)."""
+        password = password or self.redis_password
         auth = ":%s@" % self.sentinel_password if self.sentinel_password else ""
         q = "&".join(x for x in ("password=%s" % password if password else "",
                                  "db=%d" % db if db is not None else "") if x)

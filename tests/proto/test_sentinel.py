@@ -25,12 +25,13 @@ the Redis and sentinel logs).
 """
 import os
 import signal
+import subprocess
 import threading
 import time
 
 import pytest
 
-from harness import NS_CLIENT, NS_STREAMS, NS_STREAM_ERR, Pump, wait_until, to_xml
+from harness import NS_CLIENT, NS_STREAMS, NS_STREAM_ERR, Pump, to_xml, wait_until
 from im_helpers import NS_BIND, PW, q, raw_auth, raw_login, raw_wait
 from sentinel_harness import HOST, Sentinels
 
@@ -94,6 +95,34 @@ def test_login_and_message_through_sentinels(server_factory, topo):
     rep = (HOST, topo.live_replicas(prim)[0])
     wait_until(lambda: topo.call(rep, "HEXISTS", "xmpp:{%s}:sessions" % BOB, "b") == 1,
                what="the session record on the replica")
+
+
+def test_passwords_and_db(server_factory):
+    """sentinel://:SENTINELPASS@.../NAME?password=REDISPASS&db=N: the
+    sentinels and the Redis servers each with their own password, and a
+    database other than 0."""
+    with Sentinels(sentinel_password="sent-pw", redis_password="redis-pw") as topo:
+        prim = topo.wait_ready()
+        url = topo.url(db=3)
+        assert url.startswith("sentinel://:sent-pw@") and url.endswith("?password=redis-pw&db=3")
+        server = server_factory(redis_url=url, redis_addr=prim)
+        server.adduser(ALICE, PW)
+        server.adduser(BOB, PW)
+        a, afull = raw_login(server, ALICE, resource="a")
+        b, bfull = raw_login(server, BOB, resource="b")
+        b.send("<presence/>")
+        a.send("<message to='%s' type='chat'><body>with passwords</body></message>" % bfull)
+        el = raw_wait(b, lambda e: e.tag == jc("message"))
+        assert el.findtext(jc("body")) == "with passwords"
+        # Everything is in db 3 of the primary, nothing in db 0.
+        def cli(db, *args):
+            p = subprocess.run(["redis-cli", "-h", prim[0], "-p", str(prim[1]), "--no-auth-warning",
+                                "-a", "redis-pw", "-n", str(db)] + list(args),
+                               capture_output=True, text=True, timeout=10)
+            return p.stdout.strip()
+        assert cli(3, "EXISTS", "xmpp:{%s}:account" % ALICE) == "1"
+        assert cli(3, "HEXISTS", "xmpp:{%s}:sessions" % BOB, "b") == "1"
+        assert cli(0, "DBSIZE") == "0"
 
 
 def test_wait_replicas_holds_the_ack(server_factory, topo):

@@ -489,7 +489,13 @@ def _stored(topo, prim, bares, ids):
 
 
 @pytest.mark.timing
-def test_failover_loses_nothing(server_factory, topo, tmp_path):
+@pytest.mark.parametrize("how", ["kill", "switch"])
+def test_failover_loses_nothing(server_factory, topo, tmp_path, how):
+    """how: "kill" SIGKILLs the primary after the replica lagged STALL
+    seconds, and brings it back empty as a replica once the sentinels
+    promoted the other; "switch" asks a sentinel for a failover
+    (SENTINEL FAILOVER, an operator's switch): the old primary, alive,
+    is demoted (its clients get READONLY) and follows the new one."""
     wait = 1
     server = sentinel_server(server_factory, topo, redis_wait_replicas=wait,
                              redis_wait_timeout_ms=1000, resume_timeout=60,
@@ -514,21 +520,27 @@ def test_failover_loses_nothing(server_factory, topo, tmp_path):
     assert old, topo.describe()
     # The replica falls behind for STALL seconds (a slow link): whatever
     # the primary acknowledges meanwhile without WAIT is on it alone.
-    replica = topo.redis[topo.live_replicas(old)[0]]
-    os.kill(replica.pid, signal.SIGSTOP)
-    try:
-        time.sleep(STALL)
+    if how == "kill":
+        replica = topo.redis[topo.live_replicas(old)[0]]
+        os.kill(replica.pid, signal.SIGSTOP)
+        try:
+            time.sleep(STALL)
+            before_kill = sum(len(s.acked) for s in tx)
+            clock.kill = time.monotonic()
+            topo.kill(old[1])
+        finally:
+            os.kill(replica.pid, signal.SIGCONT)
+    else:
         before_kill = sum(len(s.acked) for s in tx)
         clock.kill = time.monotonic()
-        topo.kill(old[1])
-    finally:
-        os.kill(replica.pid, signal.SIGCONT)
+        assert topo.ask(next(iter(topo.sentinel)), "SENTINEL", "FAILOVER", topo.name) == "OK"
     new = topo.wait_failover(old, timeout=15)
     t_promoted = time.monotonic()
-    # The old primary comes back empty (no persistence) as a replica of the
-    # new one, as an operator's restart after the failover would have it:
-    # WAIT 1 can be met again.
-    topo.restart(old[1], replicaof=new)
+    if how == "kill":
+        # The old primary comes back empty (no persistence) as a replica of
+        # the new one, as an operator's restart after the failover would
+        # have it: WAIT 1 can be met again.
+        topo.restart(old[1], replicaof=new)
     t_replica = time.monotonic()
 
     def moving_again():
@@ -588,10 +600,13 @@ def test_failover_loses_nothing(server_factory, topo, tmp_path):
     ends = [(round(t - k, 2), who, cond, text) for t, who, cond, text in clock.stream_ends]
     fmt = lambda t: "%.2f s" % (t - k) if t is not None else "never"   # noqa: E731
     report = "\n".join([
-        "failover with redis_wait_replicas = %d, %d pairs at %d msg/s each, the replica "
-        "stopped for the last %.1f s before the kill" % (wait, PAIRS, RATE, STALL),
-        "primary %s:%d killed (SIGKILL); %s:%d promoted after %s; old one back as a "
-        "replica after %s" % (old + new + (fmt(t_promoted), fmt(t_replica))),
+        "failover (%s) with redis_wait_replicas = %d, %d pairs at %d msg/s each%s" % (
+            how, wait, PAIRS, RATE, ", the replica stopped for the last %.1f s before the kill"
+            % STALL if how == "kill" else ""),
+        ("primary %s:%d killed (SIGKILL); %s:%d promoted after %s; old one back as a "
+         "replica after %s" if how == "kill" else "primary %s:%d switched (SENTINEL "
+         "FAILOVER) to %s:%d, seen after %s (%s)") % (old + new + (fmt(t_promoted),
+                                                                   fmt(t_replica))),
         "messages: sent %d, acknowledged %d (%d before the kill), never acknowledged %d, "
         "delivered %d, stored %d, bounced %d, lost %d"
         % (len(sent), len(accepted), before_kill, len(never_acked), len(delivered),
@@ -599,7 +614,8 @@ def test_failover_loses_nothing(server_factory, topo, tmp_path):
         "acknowledged but not delivered: %d (in the offline list: %d, in the archive: %d)"
         % (len(accepted - delivered), len((accepted - delivered) & offline),
            len((accepted - delivered) & archived)),
-        "stored: offline %d, archived %d" % (len(offline), len(archived)),
+        "stored: offline %d, archived %d; acknowledged but not in the archive on the new "
+        "primary: %d" % (len(offline), len(archived), len(accepted - archived)),
         "delivered but never acknowledged: %d" % len(delivered & never_acked),
         "acknowledged, not delivered (id, first sent, acknowledged by, when; s after "
         "the kill): %s" % sorted((m, round(tx_sent(m) - k, 2), tx_how(m)[0],

@@ -109,6 +109,10 @@ struct conn {
 	int goes_on;                     /* the connection ends, not the session:
 	                                    detached or resumed elsewhere */
 	int auth_one_step;               /* conn_auth_one_step (conn.h) */
+	/* Where the stream's end (error, </stream:stream>) starts in out,
+	 * while nothing of out was written since (close_queued). */
+	size_t close_at;
+	int close_queued;
 	struct sm_out sm;
 	void *slots[MODULES_MAX];        /* per-module state (conn_slot) */
 	struct io io;                    /* the client's bytes, plain or TLS */
@@ -200,6 +204,9 @@ void conn_free(struct conn *c);
 /* stream.c: the parser's callbacks, and a fresh stream id. */
 const struct xml_stream_cb *stream_callbacks(void);
 void stream_new_id(struct conn *c);
+/* The stream's end is about to be queued (for conn_sm_flush, which may
+ * drop stanzas queued before it but never the end). */
+void conn_mark_close(struct conn *c);
 /* message, presence or iq (RFC 6120 8). */
 int conn_is_stanza_name(const char *n);
 /* Walk the modules' flush hooks (next: the element about to be handled). */

@@ -193,6 +193,12 @@ int conn_to_account(const struct conn *c, const struct xml_node *st)
 
 /* Every stanza is queued here (or in send_message), one per call: stream
  * management counts it. */
+void conn_mark_close(struct conn *c)
+{
+	c->close_at = c->out.len;
+	c->close_queued = 1;
+}
+
 int conn_is_stanza_name(const char *n)
 {
 	return !strcmp(n, "message") || !strcmp(n, "presence") || !strcmp(n, "iq");
@@ -823,6 +829,8 @@ int conn_flush(struct conn *c)
 	r = c->framing ? c->framing->flush(c->framing_state, &c->io, &c->out) :
 	    io_flush(&c->io, &c->out);
 	c->out_written += before - c->out.len;
+	if (before != c->out.len)
+		c->close_queued = 0;        /* offsets moved */
 	if (r == -1) {
 		conn_eof(c, c->io.err);
 		return -1;
@@ -834,6 +842,15 @@ int conn_flush(struct conn *c)
 		    tls_cipher(c->io.tls), tls_sni(c->io.tls) ? tls_sni(c->io.tls) : "-");
 	}
 	return 0;
+}
+
+/* Through Sentinel the loss is a failover, which a resumable session
+ * (XEP-0198) survives: detached like a lost connection. */
+void conn_storage_lost(struct conn *c, const char *why)
+{
+	if (c->state != CS_CLOSING && (c->store->primary[0] || c->store->sub_primary[0]))
+		c->lost = 1;
+	conn_stream_error(c, "internal-server-error", why);
 }
 
 void conn_eof(struct conn *c, const char *why)

@@ -145,6 +145,18 @@ void conn_sm_rider_done(struct conn *c, struct sm_rider *r);
  * whose keys are about to go (its account is removed) and whose stream
  * ends at once. */
 void conn_sm_forget(struct conn *c);
+/* The client's stanzas handled so far (XEP-0198's count; 0 when off),
+ * and taking that count back to an earlier mark: the stanzas handled
+ * since were not kept (Redis was lost before they were), so the client,
+ * told the count when it resumes, sends them again. */
+unsigned long conn_sm_mark(const struct conn *c);
+/* 1 done; 0 stream management is off (nothing to take back). */
+int conn_sm_unhandle(struct conn *c, unsigned long mark);
+/* Redis is gone, or another server is the primary now: the stream ends
+ * with <internal-server-error/> (text why); through Sentinel a
+ * resumable session is detached, as for a lost connection, for its
+ * client to resume on the new primary. */
+void conn_storage_lost(struct conn *c, const char *why);
 
 /* ---- per-module state ---- */
 /* The module's state for this connection: size bytes, zeroed, allocated

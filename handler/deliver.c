@@ -42,6 +42,7 @@ struct pending {
 	int archive;               /* for the archives (XEP-0313) */
 	char *to;                  /* the recipient's JID, for the sender's archive */
 	int remote;                /* to another domain: queued for federation */
+	unsigned long mark;        /* the client's stanzas handled before it (sm) */
 };
 
 struct batch {
@@ -123,13 +124,14 @@ static void batch_send(struct conn *c)
 	struct batch *b = batch_of(c);
 	struct route_req *req;
 	enum route_outcome *out;
-	int i, k, n = b->n, at[DELIVER_BATCH], sent[DELIVER_BATCH], asleep[DELIVER_BATCH];
+	int i, k, n = b->n, at[DELIVER_BATCH], sent[DELIVER_BATCH], asleep[DELIVER_BATCH], lost;
 	long found = -1;
 	struct sm_rider *rider;
 
 	if (n == 0)
 		return;
 	b->n = 0;
+	lost = n;
 	req = xcalloc(DELIVER_REQS, sizeof *req);
 	out = xcalloc(DELIVER_REQS, sizeof *out);
 	for (i = k = 0; i < n; i++) {
@@ -162,9 +164,29 @@ sent_part:
 	conn_sm_rider_done(c, rider);
 	if (found >= 0)
 		carbons_sent_found(c, found);
+	/* Redis was lost during the round trip (or a failover left it
+	 * behind, route.h): from the first message it failed on, none may
+	 * have been kept. Under stream management they count as unhandled
+	 * and the stream ends, so the client sends them again once it has
+	 * resumed; without it, each is answered with an error as usual. */
+	if (store_lost(conn_store(c))) {
+		for (i = 0; i < n && lost == n; i++)
+			if (!b->p[i].remote && out[at[i]] == RO_ERROR)
+				lost = i;
+		/* All ran, but the WAIT after them did not answer: none is
+		 * known to be on a replica. */
+		if (lost == n && conn_store(c)->wait_replicas > 0)
+			lost = 0;
+		if (lost < n && conn_sm_unhandle(c, b->p[lost].mark))
+			conn_storage_lost(c, "storage unavailable");
+		else
+			lost = n;
+	}
 	for (i = 0; i < n; i++) {
 		int local = !b->p[i].remote;
-		if (local)
+		if (i >= lost)
+			;                     /* the client sends it again */
+		else if (local)
 			answer_outcome(c, b->p[i].st, out[at[i]]);
 		else
 			answer_queued(c, b->p[i].st);
@@ -203,6 +225,7 @@ static void queue_message(struct conn *c, struct xml_node *st, const struct jid 
 		batch_send(c);
 	p = &b->p[b->n++];
 	p->remote = remote;
+	p->mark = conn_sm_mark(c);
 	xml_set(st, "from", conn_full(c));
 	jid_bare(to, bare, sizeof bare);
 	/* XEP-0359 3.3: only the server gives a message its stanza-ids; a

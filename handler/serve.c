@@ -120,17 +120,6 @@ int serve_subscriber(struct conn *c, struct store *st)
 	}
 }
 
-/* The subscriber is gone, or hears a server that is no longer the
- * primary: the stream ends. Through Sentinel that is a failover, which
- * a resumable session (XEP-0198) survives: it is detached like a lost
- * connection, and its client resumes it on the new primary. */
-static void storage_lost(struct conn *c, struct store *st, const char *why)
-{
-	if (st->primary[0] || st->sub_primary[0])
-		c->lost = 1;
-	conn_stream_error(c, "internal-server-error", why);
-}
-
 void serve_stream(struct conn *c, struct store *st, const struct config *cfg)
 {
 	char buf[READ_CHUNK];
@@ -185,10 +174,10 @@ void serve_stream(struct conn *c, struct store *st, const struct config *cfg)
 		}
 		if (isub >= 0 && pfd[isub].revents && serve_subscriber(c, st) == -1) {
 			store_suspect(st);
-			storage_lost(c, st, "storage unavailable");
+			conn_storage_lost(c, "storage unavailable");
 		}
 		if (store_moved(st) && !conn_closing(c))
-			storage_lost(c, st, "storage failover");
+			conn_storage_lost(c, "storage failover");
 		conn_after_wakeups(c);
 		if (conn_flush(c) == -1)
 			break;

@@ -107,6 +107,21 @@ void conn_sm_handled(struct conn *c)
 		c->sm.hin = (c->sm.hin + 1) & SM_MASK;
 }
 
+unsigned long conn_sm_mark(const struct conn *c)
+{
+	return c->sm.on ? c->sm.hin : 0;
+}
+
+int conn_sm_unhandle(struct conn *c, unsigned long mark)
+{
+	if (!c->sm.on)
+		return 0;
+	log_msg(LOG_WARNING, "%lu stanzas not kept: counted unhandled",
+	    (c->sm.hin - mark) & SM_MASK);
+	c->sm.hin = mark;
+	return 1;
+}
+
 int conn_sm_room(const struct conn *c)
 {
 	return unacked(c) < SM_PULL_MAX;
@@ -208,9 +223,20 @@ void conn_sm_rider_done(struct conn *c, struct sm_rider *r)
 /* The sync failed: nothing unrecorded may be written. */
 static int sync_failed(struct conn *c, int r)
 {
-	/* Not recorded: not written either. */
-	if (c->sm.unsynced_from != SIZE_MAX && c->sm.unsynced_from <= c->out.len)
+	/* Not recorded: not written either; but the stream's end, queued
+	 * after them, still is (the client learns why it ends). */
+	if (c->sm.unsynced_from != SIZE_MAX && c->sm.unsynced_from <= c->out.len) {
+		struct xbuf end = { 0 };
+		if (c->close_queued && c->close_at >= c->sm.unsynced_from &&
+		    c->close_at <= c->out.len)
+			xbuf_add(&end, c->out.p + c->close_at, c->out.len - c->close_at);
 		c->out.len = c->sm.unsynced_from;
+		if (end.len) {
+			conn_mark_close(c);
+			xbuf_add(&c->out, end.p, end.len);
+		}
+		xbuf_free(&end);
+	}
 	c->sm.unsynced_from = SIZE_MAX;
 	strvec_free(&c->sm.pending);
 	c->sm.inbox_taken = 0;

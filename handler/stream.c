@@ -79,6 +79,7 @@ void conn_stream_error_app(struct conn *c, const char *cond, const char *text, c
 	 * session's connection, not the session (XEP-0198 may resume it). */
 	if (!strcmp(cond, "connection-timeout") || !strcmp(cond, "system-shutdown"))
 		c->lost = 1;
+	conn_mark_close(c);
 	if (!c->header_sent)
 		stream_send_header(c);
 	xbuf_addf(&c->out, "<stream:error><%s xmlns='" NS_STREAM_ERRORS "'/>", cond);
@@ -204,6 +205,7 @@ static void on_close(void *ctx)
 		 * queued here was never written and is routed again. */
 		ackq_confirm_written(&c->ackq, c->out_written);
 		conn_sm_closed(c);
+		conn_mark_close(c);
 		xbuf_adds(&c->out, "</stream:stream>");
 		snprintf(c->end_reason, sizeof c->end_reason, "closed by client");
 		c->state = CS_CLOSING;
@@ -398,6 +400,7 @@ static void on_element(void *ctx, struct xml_node *el)
 	if (c->state == CS_CLOSING)
 		goto done;
 	if (el->ns && !strcmp(el->ns, NS_STREAMS) && !strcmp(el->name, "error")) {
+		conn_mark_close(c);
 		xbuf_adds(&c->out, "</stream:stream>");
 		snprintf(c->end_reason, sizeof c->end_reason, "client sent a stream error");
 		c->state = CS_CLOSING;

@@ -421,9 +421,16 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 	if (rider)
 		rider->reply = rep[n];
 	if (s->wait_replicas > 0) {
-		if (rep[m] && rep[m]->type == REDIS_REPLY_INTEGER && rep[m]->integer < s->wait_replicas)
+		/* Too few replicas: through Sentinel, a primary that lost its
+		 * replicas may have been replaced meanwhile (what it takes
+		 * now is lost at the switch): if so, the connection goes and
+		 * the batch counts as not kept (store_lost). Else the stanzas
+		 * are on the primary alone, which is said. */
+		if (!store_lost(s) && (!rep[m] || rep[m]->type != REDIS_REPLY_INTEGER ||
+		    rep[m]->integer < s->wait_replicas) && store_still_primary(s))
 			log_msg(LOG_WARNING, "redis: %lld of %d replicas had the routed stanzas within "
-			    "%d ms (they are on the primary)", rep[m]->integer, s->wait_replicas,
+			    "%d ms (they are on the primary)", rep[m] && rep[m]->type ==
+			    REDIS_REPLY_INTEGER ? rep[m]->integer : 0, s->wait_replicas,
 			    s->wait_timeout_ms);
 		if (rep[m])
 			freeReplyObject(rep[m]);

@@ -210,7 +210,10 @@ struct route_req {
 
 /* route_stanza for n stanzas in one pipelined round trip, executed in
  * order; out[i] is the outcome of req[i] (RO_ERROR with store->err set
- * when Redis failed or answered nonsense). */
+ * when Redis failed or answered nonsense). With store->wait_replicas the
+ * round trip ends with WAIT; when fewer replicas answer and the sentinels
+ * name another primary, the connection is dropped: store_lost() then
+ * says that the batch may not be kept, whatever out says. */
 void route_stanza_batch(struct store *s, int n, const struct route_req *req,
     int offline_cap, enum route_outcome *out);
 /* ... with rider (if not NULL) sent last in the same round trip. */

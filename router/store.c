@@ -475,6 +475,35 @@ static void note_demoted(struct store *s, const redisReply *r)
 	}
 }
 
+int store_lost(const struct store *s)
+{
+	return !s->cmd || s->cmd->err;
+}
+
+int store_still_primary(struct store *s)
+{
+	char primary[STORE_PRIMARY_MAX];
+	struct redis_url u;
+	struct timeval tv;
+
+	if (!s->primary[0] || parse_url(s->url, &u) == -1 || !u.nsentinels)
+		return 1;
+	tv.tv_sec = s->timeout_ms / 1000;
+	tv.tv_usec = (s->timeout_ms % 1000) * 1000;
+	if (sentinel_primary(s, &u, tv) == -1)
+		return 1;
+	snprintf(primary, sizeof primary, "%s:%d", u.host, u.port);
+	if (!strcmp(primary, s->primary))
+		return 1;
+	snprintf(s->err, sizeof s->err, "the sentinels name %s the primary now, not %s",
+	    primary, s->primary);
+	if (s->cmd)
+		redisFree(s->cmd);
+	s->cmd = NULL;
+	s->last_ok = 0;
+	return 0;
+}
+
 int store_moved(const struct store *s)
 {
 	return s->sub && s->sub_primary[0] && strcmp(s->primary, s->sub_primary);

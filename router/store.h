@@ -73,6 +73,13 @@ int store_open_sub(struct store *s);
  * than the subscriber does (a failover), whose channels hear nothing
  * more: the connection must end, and its client come back. */
 int store_moved(const struct store *s);
+/* The command connection is gone (lost, or dropped after a failover):
+ * the last commands may not have run, and the next one reconnects. */
+int store_lost(const struct store *s);
+/* Through Sentinel: ask the sentinels whether the command connection's
+ * server is still the primary; if not, drop the connection (store_lost)
+ * and return 0; 1 if it is, or when there is no Sentinel or no answer. */
+int store_still_primary(struct store *s);
 void store_close(struct store *s);
 struct config;
 /* Take the operator's policies that the routing decisions apply (session

@@ -3,13 +3,22 @@
 server_factory(listeners=1, **conf) starts a Server (see harness.py): its
 own redis-server, an xmpp.conf with domain localhost, allow_plaintext_auth
 yes, auth_fail_delay_ms 50 plus conf as extra lines, and one
-systemd-socket-activate listener per host. server is one such Server with
-the defaults. Everything is stopped at teardown, by PID, and the test fails
+systemd-socket-activate listener per host (with XMPPD_TEST_REDIS=sentinel,
+a primary, a replica and three sentinels instead, the Server's redis a
+sentinel:// URL). server is one such Server with the defaults. Everything is stopped at teardown, by PID, and the test fails
 there if a sanitizer reported anything.
 """
+import os
+
 import pytest
 
-from harness import Server
+from harness import Server, wait_until
+from sentinel_harness import Sentinels
+
+# XMPPD_TEST_REDIS=sentinel: every Server of server_factory runs on a
+# primary, a replica and three sentinels of its own (redis = sentinel://),
+# unless the test chose its Redis itself (tests/check.sh runs a subset so).
+SENTINEL_MODE = os.environ.get("XMPPD_TEST_REDIS") == "sentinel"
 
 
 def pytest_configure(config):
@@ -20,9 +29,14 @@ def pytest_configure(config):
 
 @pytest.fixture
 def server_factory():
-    started = []
+    started, topos = [], []
 
     def make(listeners=1, **conf):
+        if SENTINEL_MODE and "redis_url" not in conf and "redis_args" not in conf:
+            topo = Sentinels(replicas=1).start()
+            topos.append(topo)
+            conf = dict(conf, redis_url=topo.url(), redis_addr=lambda: wait_until(
+                topo.primary, timeout=10, what="the primary the sentinels name"))
         s = Server(listeners, **conf)
         started.append(s)
         return s.start()
@@ -34,6 +48,8 @@ def server_factory():
             s.stop()
         except AssertionError as e:
             errors.append(str(e))
+    for t in topos:
+        t.stop()
     if errors:
         pytest.fail("\n".join(errors), pytrace=False)
 

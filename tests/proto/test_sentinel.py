@@ -249,6 +249,14 @@ class Clock:
         with self.lock:
             getattr(self, what).append((time.monotonic(),) + item)
 
+    def login_failed(self, who, raw, e):
+        """A login that failed (raw closed, if any): noted, a pause; False."""
+        self.note("login_fails", who, str(e).splitlines()[0][:160])
+        if raw:
+            raw.close()
+        time.sleep(0.1)
+        return False
+
 
 class Sender(threading.Thread):
     """A client with XEP-0198 that sends RATE messages a second to `to`
@@ -369,11 +377,7 @@ class Sender(threading.Thread):
             self._streaming(r, unacked)
             return True
         except (AssertionError, OSError) as e:
-            self.clock.note("login_fails", self.bare, str(e).splitlines()[0][:160])
-            if r:
-                r.close()
-            time.sleep(0.1)
-            return False
+            return self.clock.login_failed(self.bare, r, e)
 
     def _streaming(self, r, resend):
         self.clock.note("logins", self.bare)
@@ -430,11 +434,7 @@ class Receiver(threading.Thread):
             self.seen = 0
             return True
         except (AssertionError, OSError) as e:
-            self.clock.note("login_fails", self.bare, str(e).splitlines()[0][:160])
-            if r:
-                r.close()
-            time.sleep(0.1)
-            return False
+            return self.clock.login_failed(self.bare, r, e)
 
     def _read(self):
         els = self.pump.seen(lambda e: True)

@@ -146,15 +146,22 @@ def listener_log(s, i):
         return f.read()
 
 
-def test_xmppjs_sasl2_bind2_fast_inline_resumption(server_factory, pki):  # noqa: F811
+def start(server_factory, pki, **conf):
+    """Two direct TLS listeners for xmpp.js (the second for its
+    reconnection), a plain one for bob, logged in; xmpp.js started.
+    Returns (server, bob's raw client, bob's full JID, xmpp.js)."""
     s = server_factory(listeners=3, listener_args=[['-T'], ['-T'], []],
-                       tls_cert=pki.localhost.cert, tls_key=pki.localhost.key,
-                       resume_timeout=30)
+                       tls_cert=pki.localhost.cert, tls_key=pki.localhost.key, **conf)
     s.adduser(ALICE, PW)
     s.adduser(BOB, PW)
     bob, bob_full = raw_login(s, BOB, listener=2)
     js = XmppJs(s, pki.localhost.cert, 'xmpps://127.0.0.1:%d' % s.ports[0],
                 'xmpps://127.0.0.1:%d' % s.ports[1])
+    return s, bob, bob_full, js
+
+
+def test_xmppjs_sasl2_bind2_fast_inline_resumption(server_factory, pki):  # noqa: F811
+    s, bob, bob_full, js = start(server_factory, pki, resume_timeout=30)
     try:
         agent = js.event('agent')['id']
 
@@ -252,14 +259,7 @@ def test_xmppjs_resume_too_late_binds_again_in_the_same_login(server_factory, pk
     session in the same SASL2 round trip (token login, no SCRAM); xmpp.js
     is online again and the message sent meanwhile waits in the archive
     (Bind2 leaves offline messages there), not lost."""
-    s = server_factory(listeners=3, listener_args=[['-T'], ['-T'], []],
-                       tls_cert=pki.localhost.cert, tls_key=pki.localhost.key,
-                       resume_timeout=1, session_ttl=6)
-    s.adduser(ALICE, PW)
-    s.adduser(BOB, PW)
-    bob, bob_full = raw_login(s, BOB, listener=2)
-    js = XmppJs(s, pki.localhost.cert, 'xmpps://127.0.0.1:%d' % s.ports[0],
-                'xmpps://127.0.0.1:%d' % s.ports[1])
+    s, bob, bob_full, js = start(server_factory, pki, resume_timeout=1, session_ttl=6)
     try:
         agent = js.event('agent')['id']
         full = js.event('online')['jid']

@@ -69,6 +69,10 @@ const xmpp = client({
   ),
 });
 
+// xmpp.js gives a stream 2 s to open; a test machine under load (four
+// tests at a time, handlers under AddressSanitizer) can take longer.
+xmpp.timeout = 15000;
+
 // Direct TLS to an address: the certificate is checked for the domain.
 const socketParameters = xmpp.socketParameters.bind(xmpp);
 xmpp.socketParameters = (s) => ({ ...socketParameters(s), servername: domain });

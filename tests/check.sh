@@ -4,15 +4,15 @@
 # BUILD_DIR), the fuzz regressions (tests/fuzz/regress.sh) and the
 # real-systemd test (tests/systemd/run.sh), in this order:
 #
-#   1. the protocol and Lua tests not marked "timing", four at a time,
-#      then again the core of them (logins with SASL2, Bind2 and FAST,
-#      resumption, messages, offline storage, the archive) on Redis
-#      Sentinel (XMPPD_TEST_REDIS=sentinel: each server on a primary, a
-#      replica and three sentinels of its own, tests/proto/conftest.py);
+#   1. the protocol and Lua tests not marked "timing", four at a time;
 #      meanwhile, in the background under nice -n 19 (they take the
-#      processor time those tests leave), the fuzz regressions and the
+#      processor time those tests leave), the fuzz regressions, the
 #      systemd test's preparation (run.sh --prepare: its builds and the
-#      root image, which needs no quiet machine);
+#      root image, which needs no quiet machine), and the core protocol
+#      tests again (logins with SASL2, Bind2 and FAST, resumption,
+#      messages, offline storage, the archive) on Redis Sentinel
+#      (XMPPD_TEST_REDIS=sentinel: each server on a primary, a replica and
+#      three sentinels of its own, tests/proto/conftest.py);
 #   2. once all three have ended (the background ones back at the usual
 #      priority when the tests end first; their logs are shown then), the
 #      tests marked "timing", one at a time and alone, as before;
@@ -59,11 +59,10 @@ show() {
 
 bg fuzz sh tests/fuzz/regress.sh
 bg prepare bash tests/systemd/run.sh --prepare
-RUN_ONLY=parallel sh tests/run.sh "$build" || failed="$failed tests/run.sh(parallel)"
 # The whole suite would take 5 more minutes on Sentinel: the core of it.
-XMPPD_TEST_REDIS=sentinel sh tests/run.sh "$build" -m "not timing" \
-	tests/proto/test_im_messages.py tests/proto/test_sasl2.py ||
-	failed="$failed tests/run.sh(sentinel)"
+bg sentinel env XMPPD_TEST_REDIS=sentinel sh tests/run.sh "$build" -m "not timing" \
+	tests/proto/test_im_messages.py tests/proto/test_sasl2.py
+RUN_ONLY=parallel sh tests/run.sh "$build" || failed="$failed tests/run.sh(parallel)"
 t=$(date +%s)
 # Nothing else of ours runs now: what is left of the background, at
 # nice 19, would yield to anything else on the machine while we wait.
@@ -73,6 +72,7 @@ wait
 echo "check.sh: waited $(($(date +%s) - t))s for the background after the tests"
 show fuzz tests/fuzz/regress.sh
 show prepare "tests/systemd/run.sh --prepare"
+show sentinel "tests/run.sh (on Sentinel)"
 
 RUN_ONLY=timing sh tests/run.sh "$build" || failed="$failed tests/run.sh(timing)"
 echo "bash tests/systemd/run.sh"

@@ -33,7 +33,9 @@ def server_factory():
 
     def make(listeners=1, **conf):
         if SENTINEL_MODE and "redis_url" not in conf and "redis_args" not in conf:
-            topo = Sentinels(replicas=1).start()
+            # No failover is meant here: a starved primary (these run
+            # niced beside the others) must not look down after 1 s.
+            topo = Sentinels(replicas=1, down_after_ms=10000).start()
             topos.append(topo)
             conf = dict(conf, redis_url=topo.url(), redis_addr=lambda: wait_until(
                 topo.primary, timeout=10, what="the primary the sentinels name"))

@@ -176,7 +176,7 @@ def test_scram_with_bind2_and_everything_inline(server, pki):
     bob, _ = raw_login(server, BOB)
     bob.send("<message to='%s' type='chat' id='cs1'><composing "
              "xmlns='http://jabber.org/protocol/chatstates'/></message>" % full)
-    with pytest.raises(AssertionError, match="within 1.0 s"):
+    with pytest.raises(AssertionError, match="within"):      # raw_wait or raw.next
         raw_wait(raw, lambda e: e.get("id") == "cs1", timeout=1.0)   # <r/> may come
     raw.send("<active xmlns='urn:xmpp:csi:0'/>")
     el = raw_wait(raw, lambda e: e.get("id") == "cs1")

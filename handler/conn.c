@@ -191,8 +191,6 @@ int conn_to_account(const struct conn *c, const struct xml_node *st)
 
 /* ---- output ---- */
 
-/* Every stanza is queued here (or in send_message), one per call: stream
- * management counts it. */
 void conn_mark_close(struct conn *c)
 {
 	c->close_at = c->out.len;
@@ -204,6 +202,8 @@ int conn_is_stanza_name(const char *n)
 	return !strcmp(n, "message") || !strcmp(n, "presence") || !strcmp(n, "iq");
 }
 
+/* Every stanza is queued here (or in send_message), one per call: stream
+ * management counts it. */
 void conn_send(struct conn *c, const struct xml_node *n)
 {
 	size_t start = c->out.len;

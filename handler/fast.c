@@ -89,18 +89,6 @@ void fast_offer(struct conn *c, struct xml_node *inl)
 		xml_free(f);
 }
 
-/* Is name a token mechanism this stream offers? */
-static int offered_name(struct conn *c, const char *name)
-{
-	struct xml_node *f = xml_new(NS_FAST, "fast"), *m;
-	int yes = 0;
-	sasl_list_mechanisms(c, f, NS_FAST, 1);
-	for (m = f->children; m && name; m = m->next)
-		yes |= m->name && !strcmp(xml_text(m), name);
-	xml_free(f);
-	return yes;
-}
-
 /* HMAC-SHA-256 keyed with the token whose SHA-256 is hash_hex (the same
  * key: the token is longer than the block), over label || cb. */
 static int token_mac(const char *hash_hex, const char *label, const unsigned char *cb,
@@ -160,16 +148,7 @@ static int attr_true(const struct xml_node *el, const char *name)
 	return v && (!strcmp(v, "true") || !strcmp(v, "1"));
 }
 
-static int mech_id(const char *mech)
-{
-	if (!strcmp(mech, "HT-SHA-256-EXPR"))
-		return SASL_HT_SHA256_EXPR;
-	if (!strcmp(mech, "HT-SHA-256-ENDP"))
-		return SASL_HT_SHA256_ENDP;
-	return SASL_HT_SHA256_NONE;
-}
-
-int fast_verify(struct conn *c, const char *mech, const char *node,
+int fast_verify(struct conn *c, int m, const char *mech, const char *node,
     const unsigned char mac[FAST_MAC_LEN], unsigned char out[FAST_MAC_LEN], const char **cond)
 {
 	const struct xml_node *req = sasl2_request(c);
@@ -180,7 +159,7 @@ int fast_verify(struct conn *c, const char *mech, const char *node,
 	unsigned char cb[TLS_CB_MAX];
 	struct fast_record rec, next;
 	char raw[FAST_RECORD_MAX], bare[JID_MAX];
-	int cblen = cb_data(c, mech_id(mech), cb, sizeof cb), tries, r, fresh = 0, cur = 0;
+	int cblen = cb_data(c, m, cb, sizeof cb), tries, r, fresh = 0, cur = 0;
 
 	*cond = "not-authorized";
 	snprintf(bare, sizeof bare, "%s@%s", node, conn_domain(c));
@@ -300,7 +279,7 @@ void fast_issue(struct conn *c, const struct xml_node *req, struct xml_node *suc
 		mech = l->mech;          /* rotation: half its life is gone */
 	if (!mech)
 		return;
-	if (!sasl2_agent_id(c)[0] || !offered_name(c, mech)) {
+	if (!sasl2_agent_id(c)[0] || !fast_mech_offered(c, sasl_mech_named(mech))) {
 		log_msg(LOG_NOTICE, "FAST token not issued: %s", !sasl2_agent_id(c)[0] ?
 		    "no user-agent id" : "mechanism not offered");
 		return;

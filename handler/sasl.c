@@ -524,7 +524,8 @@ static void token_exchange(struct conn *c, const char *data, size_t len)
 		sasl_fail(c, "not-authorized", SF_BLOCKED);
 		return;
 	}
-	r = fast_verify(c, mech_name(s->mech), s->node, (const unsigned char *)mac, fin, &cond);
+	r = fast_verify(c, s->mech, mech_name(s->mech), s->node, (const unsigned char *)mac, fin,
+	    &cond);
 	if (r == FAST_ERROR)
 		sasl_fail(c, "temporary-auth-failure", SF_NONE);
 	else if (r == FAST_REFUSED)
@@ -562,16 +563,15 @@ static void step(struct conn *c, const char *data, size_t len)
 void sasl_begin(struct conn *c, int v2, const char *name, const char *data, int len)
 {
 	struct sasl *s = sasl_of(c);
-	enum sasl_mech m = SASL_NONE;
-	size_t i;
+	enum sasl_mech m;
 
 	s->v2 = v2;
 	s->mech = SASL_NONE;
 	s->node[0] = '\0';
 	memset(&s->scram, 0, sizeof s->scram);
-	for (i = 0; name && i < sizeof mechs / sizeof mechs[0]; i++)
-		if (!strcmp(name, mechs[i].name) && (v2 || !mechs[i].fast))
-			m = mechs[i].mech;
+	m = (enum sasl_mech)sasl_mech_named(name);
+	if (!v2 && is_fast(m))
+		m = SASL_NONE;            /* tokens only through SASL2 */
 	if (m == SASL_NONE || (is_fast(m) && conn_secure(c) && !mech_offered(c, m, v2))) {
 		sasl_fail(c, "invalid-mechanism", SF_NONE);
 		return;
@@ -608,6 +608,15 @@ void sasl_abort(struct conn *c, int v2)
 {
 	sasl_of(c)->v2 = v2;
 	sasl_fail(c, "aborted", SF_NONE);
+}
+
+int sasl_mech_named(const char *name)
+{
+	size_t i;
+	for (i = 0; name && i < sizeof mechs / sizeof mechs[0]; i++)
+		if (!strcmp(name, mechs[i].name))
+			return mechs[i].mech;
+	return SASL_NONE;
 }
 
 int sasl_in_progress(struct conn *c)

@@ -72,6 +72,8 @@ int sasl_restore(struct conn *c, const char *saved);
 void sasl_begin(struct conn *c, int v2, const char *name, const char *data, int len);
 void sasl_next(struct conn *c, int v2, const char *data, int len);
 void sasl_abort(struct conn *c, int v2);
+/* The mechanism called name (enum sasl_mech), or SASL_NONE. */
+int sasl_mech_named(const char *name);
 /* An exchange is in progress (a challenge awaits its response). */
 int sasl_in_progress(struct conn *c);
 /* Decode the base64 text of el into out: bytes, or -2 when it is not

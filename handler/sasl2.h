@@ -55,11 +55,12 @@ enum fast_verdict { FAST_OK = 1, FAST_REFUSED = 0, FAST_ERROR = -1 };
 void fast_offer(struct conn *c, struct xml_node *inl);
 /* Mechanism m (enum sasl_mech) may be used on this stream. */
 int fast_mech_offered(struct conn *c, int m);
-/* Check the initiator's HMAC mac for node's token under mechanism mech
+/* Check the initiator's HMAC mac for node's token under mechanism m
+ * (enum sasl_mech), named mech
  * (the client is sasl2_agent_id's): FAST_OK (out gets the responder's
  * HMAC; the token is marked used), FAST_REFUSED (*cond: not-authorized,
  * credentials-expired), FAST_ERROR (Redis). */
-int fast_verify(struct conn *c, const char *mech, const char *node,
+int fast_verify(struct conn *c, int m, const char *mech, const char *node,
     const unsigned char mac[FAST_MAC_LEN], unsigned char out[FAST_MAC_LEN], const char **cond);
 /* After a successful login: a token asked for (<request-token/>), or a
  * rotation due, as <token/> in success. */

@@ -407,12 +407,12 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 	}
 	/* Accepted means on wait_replicas replicas too, when asked: WAIT
 	 * closes the pipeline, so it costs no round trip of its own. */
-	snprintf(wn, sizeof wn, "%d", s->wait_replicas);
-	snprintf(wt, sizeof wt, "%d", s->wait_timeout_ms);
-	wargv[1] = wn;
-	wargv[2] = wt;
 	m = n + (rider != NULL);
 	if (s->wait_replicas > 0) {
+		snprintf(wn, sizeof wn, "%d", s->wait_replicas);
+		snprintf(wt, sizeof wt, "%d", s->wait_timeout_ms);
+		wargv[1] = wn;
+		wargv[2] = wt;
 		av[m] = wargv;
 		al[m] = NULL;
 		ac[m] = 3;

@@ -44,11 +44,11 @@ class XmppJs:
     """fast.mjs as a child process: commands on its stdin, its events
     (one JSON object a line) read by a thread."""
 
-    def __init__(self, server, cert, service, service2):
+    def __init__(self, server, cert, service, service2, env=None):
         assert shutil.which('node'), 'node is missing: sh tests/deps.sh'
         assert os.path.isdir(os.path.join(CLIENT_DIR, 'node_modules', '@xmpp', 'client')), \
             'xmpp.js is missing: sh tests/deps.sh (npm ci in tests/clients/xmppjs)'
-        env = dict(os.environ, NODE_EXTRA_CA_CERTS=cert, XMPPJS_DEBUG='1')
+        env = dict(os.environ, NODE_EXTRA_CA_CERTS=cert, XMPPJS_DEBUG='1', **(env or {}))
         self.p = subprocess.Popen(
             ['node', 'fast.mjs', service, server.domain, ALICE.split('@')[0], PW, service2,
              TAG], cwd=CLIENT_DIR, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -146,7 +146,7 @@ def listener_log(s, i):
         return f.read()
 
 
-def start(server_factory, pki, **conf):
+def start(server_factory, pki, js_env=None, **conf):
     """Two direct TLS listeners for xmpp.js (the second for its
     reconnection), a plain one for bob, logged in; xmpp.js started.
     Returns (server, bob's raw client, bob's full JID, xmpp.js)."""
@@ -156,7 +156,7 @@ def start(server_factory, pki, **conf):
     s.adduser(BOB, PW)
     bob, bob_full = raw_login(s, BOB, listener=2)
     js = XmppJs(s, pki.localhost.cert, 'xmpps://127.0.0.1:%d' % s.ports[0],
-                'xmpps://127.0.0.1:%d' % s.ports[1])
+                'xmpps://127.0.0.1:%d' % s.ports[1], js_env)
     return s, bob, bob_full, js
 
 
@@ -259,7 +259,10 @@ def test_xmppjs_resume_too_late_binds_again_in_the_same_login(server_factory, pk
     session in the same SASL2 round trip (token login, no SCRAM); xmpp.js
     is online again and the message sent meanwhile waits in the archive
     (Bind2 leaves offline messages there), not lost."""
-    s, bob, bob_full, js = start(server_factory, pki, resume_timeout=1, session_ttl=6)
+    # xmpp.js also enables carbons and client state inline, through its
+    # Bind2 extension point: each login's session has carbons on.
+    s, bob, bob_full, js = start(server_factory, pki, js_env={'XMPPJS_BIND2_MORE': '1'},
+                                 resume_timeout=1, session_ttl=6)
     try:
         agent = js.event('agent')['id']
         full = js.event('online')['jid']
@@ -289,6 +292,8 @@ def test_xmppjs_resume_too_late_binds_again_in_the_same_login(server_factory, pk
         sm2 = js.wait(lambda e: e['event'] == 'sm' and e['id'] != sm['id'],
                       'stream management enabled again')
         assert sm2['enabled'] is True and sm2['id'], sm2
+        assert s.redis('HGET', 'xmpp:{%s}:carbons' % ALICE, res), 'carbons not on'
+        assert 'carbons enabled (Bind2)' in listener_log(s, 0), listener_log(s, 0)
         log1 = listener_log(s, 1)
         assert 'login ok (HT-SHA-256-NONE)' in log1 and "bound by Bind2 (tag '%s')" % TAG \
             in log1, log1

@@ -69,6 +69,14 @@ const xmpp = client({
   ),
 });
 
+// With XMPPJS_BIND2_MORE set, carbons and client state are enabled inline
+// too, through xmpp.js's own Bind2 extension point (bind2.use: what an
+// application adds for the features the server offers inline).
+if (process.env.XMPPJS_BIND2_MORE) {
+  xmpp.bind2.use("urn:xmpp:carbons:2", () => xml("enable", { xmlns: "urn:xmpp:carbons:2" }));
+  xmpp.bind2.use("urn:xmpp:csi:0", () => xml("inactive", { xmlns: "urn:xmpp:csi:0" }));
+}
+
 // xmpp.js gives a stream 2 s to open; a test machine under load (four
 // tests at a time, handlers under AddressSanitizer) can take longer.
 xmpp.timeout = 15000;

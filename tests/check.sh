@@ -60,7 +60,7 @@ show() {
 bg fuzz sh tests/fuzz/regress.sh
 bg prepare bash tests/systemd/run.sh --prepare
 # The whole suite would take 5 more minutes on Sentinel: the core of it.
-bg sentinel env XMPPD_TEST_REDIS=sentinel sh tests/run.sh "$build" -m "not timing" \
+bg sentinel env XMPPD_TEST_REDIS=sentinel XMPPD_TEST_WAIT_SCALE=4 sh tests/run.sh "$build" -m "not timing" \
 	tests/proto/test_im_messages.py tests/proto/test_sasl2.py
 RUN_ONLY=parallel sh tests/run.sh "$build" || failed="$failed tests/run.sh(parallel)"
 t=$(date +%s)

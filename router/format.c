@@ -16,6 +16,7 @@
 #include "invite.h"
 #include "datetime.h"
 #include "hex.h"
+#include "keyslot.h"
 #include "xml.h"
 #include "xmalloc.h"
 
@@ -59,6 +60,40 @@ void store_full_channel(const struct store *s, const char *bare,
 void store_global_key(const struct store *s, const char *name, char *out, size_t outsz)
 {
 	snprintf(out, outsz, "%s%s", s->prefix, name);
+}
+
+void store_shard_key_at(const struct store *s, const char *name, unsigned slot,
+    char *out, size_t outsz)
+{
+	char tag[KEYSLOT_TAG_MAX];
+	if (!s->cluster) {
+		snprintf(out, outsz, "%s%s", s->prefix, name);
+		return;
+	}
+	keyslot_tag(slot, tag);
+	snprintf(out, outsz, "%s%s:{%s}", s->prefix, name, tag);
+}
+
+void store_shard_key(const struct store *s, const char *name, const char *owner,
+    char *out, size_t outsz)
+{
+	char esc[STORE_MAX_KEY];
+	escape_jid(owner, esc, sizeof esc);
+	store_shard_key_at(s, name, keyslot(esc, strlen(esc)), out, outsz);
+}
+
+int store_shard_each(const struct store *s, const char *name,
+    int (*fn)(const char *key, void *arg), void *arg)
+{
+	char key[STORE_MAX_GLOBAL_KEY];
+	unsigned k, shards = s->cluster ? KEYSLOT_SLOTS : 1;
+	int rc;
+	for (k = 0; k < shards; k++) {
+		store_shard_key_at(s, name, k, key, sizeof key);
+		if ((rc = fn(key, arg)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 void store_glob_escape(const char *in, char *out, size_t outsz)

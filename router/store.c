@@ -4,6 +4,8 @@
  * else.
  */
 #include "store.h"
+#include "cluster.h"
+#include "keyslot.h"
 #include "scripts.h"
 #include "config.h"
 #include "log.h"
@@ -26,9 +28,12 @@ struct redis_url {
 	char path[512];          /* unix socket; "" for TCP */
 	char password[256];
 	int db;
-	/* sentinel://: the primary is whoever the sentinels name. */
-	int nsentinels;
-	struct { char host[256]; int port; } sentinel[STORE_SENTINELS_MAX];
+	/* sentinel://: the primary is whoever the sentinels (the nodes)
+	 * name; cluster://: the nodes are the cluster's seeds. */
+	int nnodes;
+	int sentinel, cluster;   /* which of the two */
+	char node_host[STORE_SENTINELS_MAX][256];
+	int node_port[STORE_SENTINELS_MAX];
 	char sentinel_password[256];
 	char master[128];        /* the name the sentinels monitor */
 };
@@ -74,41 +79,60 @@ static int url_query(const char *q, struct redis_url *u)
 	return 0;
 }
 
+/* "[:PW@]HOST[:PORT][,HOST[:PORT]...]" up to end into u's nodes (default
+ * port dflt), the password into pw (256 bytes): 0 or -1. */
+static int parse_nodes(const char *p, const char *end, struct redis_url *u, int dflt, char *pw)
+{
+	const char *at = memchr(p, '@', (size_t)(end - p)), *comma;
+	size_t n;
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		n = colon ? (size_t)(at - colon - 1) : 0;
+		if (!colon || n >= 256)
+			return -1;
+		memcpy(pw, colon + 1, n);
+		pw[n] = '\0';
+		p = at + 1;
+	}
+	while (p < end) {
+		comma = memchr(p, ',', (size_t)(end - p));
+		n = comma ? (size_t)(comma - p) : (size_t)(end - p);
+		if (u->nnodes == STORE_SENTINELS_MAX ||
+		    host_port(p, n, u->node_host[u->nnodes], sizeof u->node_host[0],
+		    &u->node_port[u->nnodes], dflt) == -1)
+			return -1;
+		u->nnodes++;
+		p += n + (comma != NULL);
+	}
+	return u->nnodes ? 0 : -1;
+}
+
 /* sentinel://[:PW@]HOST[:PORT][,HOST[:PORT]...]/NAME[?password=PW&db=N] */
 static int parse_sentinel_url(const char *url, struct redis_url *u)
 {
-	const char *p = url + 11, *at, *slash, *q, *comma;
+	const char *p = url + 11, *slash = strchr(p, '/'), *q;
 	size_t n;
 
-	at = strchr(p, '@');
-	slash = strchr(p, '/');
-	if (!slash)
+	if (!slash || parse_nodes(p, slash, u, 26379, u->sentinel_password) == -1)
 		return -1;
-	if (at && at < slash) {
-		const char *pw = memchr(p, ':', (size_t)(at - p));
-		n = pw ? (size_t)(at - pw - 1) : 0;
-		if (!pw || n >= sizeof u->sentinel_password)
-			return -1;
-		memcpy(u->sentinel_password, pw + 1, n);
-		p = at + 1;
-	}
-	while (p < slash) {
-		comma = memchr(p, ',', (size_t)(slash - p));
-		n = comma ? (size_t)(comma - p) : (size_t)(slash - p);
-		if (u->nsentinels == STORE_SENTINELS_MAX ||
-		    host_port(p, n, u->sentinel[u->nsentinels].host,
-		    sizeof u->sentinel[u->nsentinels].host, &u->sentinel[u->nsentinels].port,
-		    26379) == -1)
-			return -1;
-		u->nsentinels++;
-		p += n + (comma != NULL);
-	}
 	q = strchr(slash, '?');
 	n = q ? (size_t)(q - slash - 1) : strlen(slash + 1);
-	if (u->nsentinels == 0 || n == 0 || n >= sizeof u->master)
+	if (n == 0 || n >= sizeof u->master)
 		return -1;
 	memcpy(u->master, slash + 1, n);
 	return url_query(q, u);
+}
+
+/* cluster://[:PW@]HOST[:PORT][,HOST[:PORT]...][?password=PW]: the seeds
+ * (any of the cluster's nodes), the password of every node. A cluster
+ * has only database 0. */
+static int parse_cluster_url(const char *url, struct redis_url *u)
+{
+	const char *p = url + 10, *q = strchr(p, '?');
+	if (parse_nodes(p, q ? q : p + strlen(p), u, 6379, u->password) == -1 ||
+	    url_query(q, u) == -1 || u->db)
+		return -1;
+	return 0;
 }
 
 static int parse_url(const char *url, struct redis_url *u)
@@ -119,8 +143,14 @@ static int parse_url(const char *url, struct redis_url *u)
 
 	memset(u, 0, sizeof *u);
 	u->port = 6379;
-	if (!strncmp(url, "sentinel://", 11))
+	if (!strncmp(url, "sentinel://", 11)) {
+		u->sentinel = 1;
 		return parse_sentinel_url(url, u);
+	}
+	if (!strncmp(url, "cluster://", 10)) {
+		u->cluster = 1;
+		return parse_cluster_url(url, u);
+	}
 	if (!strncmp(url, "unix:", 5)) {
 		const char *q = strchr(url + 5, '?');
 		n = q ? (size_t)(q - url - 5) : strlen(url + 5);
@@ -215,6 +245,18 @@ fail:
 	return NULL;
 }
 
+redisContext *store_dial(struct store *s, const char *host, int port, const char *password,
+    struct timeval tv, const char *label)
+{
+	redisContext *c = dial(s, host, port, NULL, tv, label);
+	if (c && password[0] &&
+	    command_ok(s, c, "AUTH", redisCommand(c, "AUTH %s", password))) {
+		redisFree(c);
+		return NULL;
+	}
+	return c;
+}
+
 /* Ask the sentinels, in order, for the primary of u->master: 0 with
  * u->host and u->port set, or -1 when none answers with an address. */
 static int sentinel_primary(struct store *s, struct redis_url *u, struct timeval tv)
@@ -224,11 +266,11 @@ static int sentinel_primary(struct store *s, struct redis_url *u, struct timeval
 	redisReply *r;
 	int i;
 
-	for (i = 0; i < u->nsentinels; i++) {
+	for (i = 0; i < u->nnodes; i++) {
 		char label[STORE_PRIMARY_MAX + 16];
-		snprintf(label, sizeof label, "sentinel %s:%d", u->sentinel[i].host,
-		    u->sentinel[i].port);
-		c = dial(s, u->sentinel[i].host, u->sentinel[i].port, NULL, tv, label);
+		snprintf(label, sizeof label, "sentinel %s:%d", u->node_host[i],
+		    u->node_port[i]);
+		c = dial(s, u->node_host[i], u->node_port[i], NULL, tv, label);
 		if (!c) {
 			snprintf(why, sizeof why, "%s", s->err);
 			continue;
@@ -250,8 +292,8 @@ static int sentinel_primary(struct store *s, struct redis_url *u, struct timeval
 			redisFree(c);
 			return 0;
 		}
-		snprintf(why, sizeof why, "sentinel %s:%d: no primary named %s", u->sentinel[i].host,
-		    u->sentinel[i].port, u->master);
+		snprintf(why, sizeof why, "sentinel %s:%d: no primary named %s", u->node_host[i],
+		    u->node_port[i], u->master);
 		if (r)
 			freeReplyObject(r);
 		redisFree(c);
@@ -292,15 +334,15 @@ static redisContext *store_connect(struct store *s, char *primary)
 	}
 	tv.tv_sec = s->timeout_ms / 1000;
 	tv.tv_usec = (s->timeout_ms % 1000) * 1000;
-	if (u.nsentinels && sentinel_primary(s, &u, tv) == -1)
+	if (u.sentinel && sentinel_primary(s, &u, tv) == -1)
 		return NULL;
-	if (u.nsentinels)
+	if (u.sentinel)
 		snprintf(label, sizeof label, "primary %s:%d", u.host, u.port);
-	if (!(c = dial(s, u.host, u.port, u.path, tv, u.nsentinels ? label : s->url)))
+	if (!(c = dial(s, u.host, u.port, u.path, tv, u.sentinel ? label : s->url)))
 		return NULL;
 	if (u.password[0] && command_ok(s, c, "AUTH", redisCommand(c, "AUTH %s", u.password)))
 		goto fail;
-	if (u.nsentinels) {
+	if (u.sentinel) {
 		if (!is_primary(s, c))
 			goto fail;
 		snprintf(primary, STORE_PRIMARY_MAX, "%s:%d", u.host, u.port);
@@ -316,10 +358,22 @@ fail:
 
 int store_open(struct store *s, const char *url, const char *prefix, int timeout_ms)
 {
+	struct redis_url u;
+
 	memset(s, 0, sizeof *s);
 	snprintf(s->url, sizeof s->url, "%s", url);
 	snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
 	s->timeout_ms = timeout_ms;
+	if (parse_url(url, &u) == 0 && u.cluster) {
+		/* The slot map now: a cluster that cannot answer is down. */
+		s->cluster = cluster_new((const char (*)[256])u.node_host, u.node_port, u.nnodes,
+		    u.password, timeout_ms);
+		if (cluster_refresh(s) == 0)
+			return 0;
+		cluster_free(s->cluster);
+		s->cluster = NULL;
+		return -1;
+	}
 	s->cmd = store_connect(s, s->primary);
 	return s->cmd ? 0 : -1;
 }
@@ -342,6 +396,15 @@ int store_open_sub(struct store *s)
 {
 	if (s->sub)
 		return 0;
+	if (s->cluster) {
+		/* PUBLISH reaches the subscribers of every node of a cluster. */
+		int i = cluster_node_for(s, -1);
+		struct cluster_node *n = i >= 0 ? &s->cluster->node[i] : NULL;
+		if (n)
+			s->sub = store_dial(s, n->host, n->port, s->cluster->password,
+			    s->cluster->tv, "cluster node");
+		return s->sub ? 0 : -1;
+	}
 	s->sub = store_connect(s, s->sub_primary);
 	return s->sub ? 0 : -1;
 }
@@ -368,6 +431,42 @@ int store_members(struct store *s, const char *key, struct strvec *out)
 		}
 	freeReplyObject(r);
 	return n;
+}
+
+int store_shard_members(struct store *s, const char *name, struct strvec *out)
+{
+	char (*key)[STORE_MAX_GLOBAL_KEY] = xcalloc(STORE_SHARD_BATCH, sizeof *key);
+	const char **argv[STORE_SHARD_BATCH], *av[STORE_SHARD_BATCH][2];
+	const size_t *lens[STORE_SHARD_BATCH];
+	redisReply **r = xcalloc(STORE_SHARD_BATCH, sizeof *r);
+	int argc[STORE_SHARD_BATCH], i, nb, n = 0, rc = 0;
+	unsigned k = 0, shards = s->cluster ? KEYSLOT_SLOTS : 1;
+	size_t e;
+
+	while (k < shards && rc == 0) {
+		for (nb = 0; k < shards && nb < STORE_SHARD_BATCH; k++, nb++) {
+			store_shard_key_at(s, name, k, key[nb], sizeof key[nb]);
+			av[nb][0] = "SMEMBERS";
+			av[nb][1] = key[nb];
+			argv[nb] = av[nb];
+			lens[nb] = NULL;
+			argc[nb] = 2;
+		}
+		if (store_pipeline(s, nb, argv, lens, argc, r) == -1)
+			rc = XE_REDIS;
+		for (i = 0; i < nb; i++) {
+			for (e = 0; r[i] && r[i]->type == REDIS_REPLY_ARRAY && e < r[i]->elements; e++)
+				if (r[i]->element[e]->type == REDIS_REPLY_STRING) {
+					strvec_add(out, r[i]->element[e]->str);
+					n++;
+				}
+			if (r[i])
+				freeReplyObject(r[i]);
+		}
+	}
+	free(r);
+	free(key);
+	return rc ? rc : n;
 }
 
 int store_del_members(struct store *s, const char *bare, const char *cmd,
@@ -412,7 +511,9 @@ void store_close(struct store *s)
 		redisFree(s->cmd);
 	if (s->sub)
 		redisFree(s->sub);
+	cluster_free(s->cluster);
 	s->cmd = s->sub = NULL;
+	s->cluster = NULL;
 }
 
 /* A command connection that failed (Redis restarted, a timeout) is
@@ -431,6 +532,104 @@ static int store_ensure(struct store *s)
 	return s->cmd ? 0 : -1;
 }
 
+/*
+ * Where a command goes: the one connection, or in a cluster the primary
+ * of the command's slot (STORE_ANY: any primary) or node (>= 0) given.
+ */
+#define STORE_ANY   -1      /* a slot: a keyless command */
+#define STORE_SLOT  -2      /* a slot: the command's own (cluster_command_slot) */
+struct target {
+	redisContext *c;
+	int node;               /* in the cluster, or -1 */
+	unsigned char *known;   /* the scripts the connection saw */
+};
+
+/* The connection for slot (or for node, when node >= 0): 0, or -1 with
+ * s->err set. */
+static int target_for(struct store *s, int slot, int node, struct target *t)
+{
+	if (!s->cluster) {
+		t->node = -1;
+		t->known = s->script_known;
+		if (store_ensure(s) == -1)
+			return -1;
+		t->c = s->cmd;
+		return 0;
+	}
+	if (node < 0 && (node = cluster_node_for(s, slot)) < 0)
+		return -1;
+	t->node = node;
+	t->c = s->cluster->node[node].c;
+	t->known = s->cluster->node[node].script_known;
+	if (!t->c) {
+		snprintf(s->err, sizeof s->err, "cluster: node %d not connected", node);
+		return -1;
+	}
+	return 0;
+}
+
+/* The connection of t failed mid-command: in a cluster, the next command
+ * reconnects (store_ensure does it otherwise). */
+static void target_failed(struct store *s, const struct target *t)
+{
+	if (s->cluster && t->node >= 0 && t->c == s->cluster->node[t->node].c)
+		cluster_drop(s->cluster, t->node);
+}
+
+/*
+ * Send one command (RESP in buf, len bytes) to t and read its reply,
+ * following a cluster's redirections: MOVED (the slot map read again)
+ * and ASK (once, after ASKING), and TRYAGAIN (a multi-key command while
+ * its slot moves) a moment later. NULL when the connection failed
+ * (s->err set); t ends as the connection that answered.
+ */
+static redisReply *run_at(struct store *s, const char *buf, size_t len, struct target *t)
+{
+	redisReply *r = NULL;
+	int hop, k, asking = 0;
+
+	for (hop = 0;; hop++) {
+		void *a = NULL;
+		if ((asking && redisAppendCommand(t->c, "ASKING") != REDIS_OK) ||
+		    redisAppendFormattedCommand(t->c, buf, len) != REDIS_OK ||
+		    (asking && redisGetReply(t->c, &a) != REDIS_OK) ||
+		    redisGetReply(t->c, (void **)&r) != REDIS_OK) {
+			if (a)
+				freeReplyObject(a);
+			set_err(s, "redis", t->c, NULL);
+			target_failed(s, t);
+			return NULL;
+		}
+		if (a)
+			freeReplyObject(a);
+		if (!s->cluster || hop == CLUSTER_HOPS_MAX || r->type != REDIS_REPLY_ERROR)
+			return r;
+		if (!strncmp(r->str, "TRYAGAIN", 8)) {
+			usleep(CLUSTER_TRYAGAIN_MS * 1000);
+			k = 1;
+		} else if ((k = cluster_redirect(s, r, &t->node)) <= 0) {
+			return r;        /* another error, or a node out of reach */
+		}
+		freeReplyObject(r);
+		r = NULL;
+		asking = k == 2;
+		t->c = s->cluster->node[t->node].c;
+		t->known = s->cluster->node[t->node].script_known;
+	}
+}
+
+/* run_at for the command in buf, at its slot (STORE_SLOT), any
+ * (STORE_ANY), or the given one. */
+static redisReply *run(struct store *s, const char *buf, size_t len, int slot,
+    struct target *t)
+{
+	if (slot == STORE_SLOT)
+		slot = s->cluster ? cluster_command_slot(buf, len) : STORE_ANY;
+	if (target_for(s, slot, -1, t) == -1)
+		return NULL;
+	return run_at(s, buf, len, t);
+}
+
 /* The index in lua_scripts of the script with SHA-1 sha (40 bytes), or
  * -1. */
 static int script_index(const char *sha)
@@ -444,12 +643,12 @@ static int script_index(const char *sha)
 
 /* What a reply says of the script at index i: run or loaded, it is
  * known; NOSCRIPT, Redis lost its scripts (a restart): none is. */
-static void script_seen(struct store *s, int i, const redisReply *r)
+static void script_seen(unsigned char *known, int i, const redisReply *r)
 {
 	if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
-		memset(s->script_known, 0, sizeof s->script_known);
+		memset(known, 0, STORE_SCRIPTS_MAX);
 	else if (r && r->type != REDIS_REPLY_ERROR && i >= 0)
-		s->script_known[i] = 1;
+		known[i] = 1;
 }
 
 /* The script index an EVALSHA command runs, or -1 (another command, or
@@ -477,6 +676,8 @@ static void note_demoted(struct store *s, const redisReply *r)
 
 int store_lost(const struct store *s)
 {
+	if (s->cluster)
+		return s->cluster_lost;
 	return !s->cmd || s->cmd->err;
 }
 
@@ -486,7 +687,7 @@ int store_still_primary(struct store *s)
 	struct redis_url u;
 	struct timeval tv;
 
-	if (!s->primary[0] || parse_url(s->url, &u) == -1 || !u.nsentinels)
+	if (!s->primary[0] || parse_url(s->url, &u) == -1 || !u.sentinel)
 		return 1;
 	tv.tv_sec = s->timeout_ms / 1000;
 	tv.tv_usec = (s->timeout_ms % 1000) * 1000;
@@ -511,9 +712,11 @@ int store_moved(const struct store *s)
 
 static redisReply *check_reply(struct store *s, redisReply *r, const char *what)
 {
+	s->cluster_lost = !r;
 	if (!r || r->type == REDIS_REPLY_ERROR) {
-		set_err(s, what, s->cmd, r);
-		if (!r)
+		if (r)
+			set_err(s, what, NULL, r);   /* else run_at set it */
+		else
 			s->last_ok = 0;      /* the connection is in doubt */
 		note_demoted(s, r);
 		if (r)
@@ -524,16 +727,29 @@ static redisReply *check_reply(struct store *s, redisReply *r, const char *what)
 	return r;
 }
 
+/* Run a command formatted by hiredis (len < 0: it failed). */
+static redisReply *run_formatted(struct store *s, char *buf, int len, const char *what)
+{
+	struct target t;
+	redisReply *r;
+	if (len < 0) {
+		snprintf(s->err, sizeof s->err, "%s: cannot format the command", what);
+		return NULL;
+	}
+	r = run(s, buf, (size_t)len, STORE_SLOT, &t);
+	free(buf);
+	return check_reply(s, r, what);
+}
+
 redisReply *store_cmd(struct store *s, const char *fmt, ...)
 {
 	va_list ap;
-	redisReply *r;
-	if (store_ensure(s) == -1)
-		return NULL;
+	char *buf = NULL;
+	int len;
 	va_start(ap, fmt);
-	r = redisvCommand(s->cmd, fmt, ap);
+	len = redisvFormatCommand(&buf, fmt, ap);
 	va_end(ap);
-	return check_reply(s, r, "redis");
+	return run_formatted(s, buf, len, "redis");
 }
 
 void store_suspect(struct store *s)
@@ -545,7 +761,7 @@ int store_wait(struct store *s, int tries, int wait_ms)
 {
 	int i;
 	/* Redis answered a moment ago: a PING would only cost a round trip. */
-	if (s->cmd && !s->cmd->err && time(NULL) - s->last_ok <= STORE_FRESH_SEC)
+	if (!store_lost(s) && (s->cmd || s->cluster) && time(NULL) - s->last_ok <= STORE_FRESH_SEC)
 		return 0;
 	for (i = 0; i < tries; i++) {
 		redisReply *r = store_cmd(s, "PING");
@@ -560,39 +776,39 @@ int store_wait(struct store *s, int tries, int wait_ms)
 
 redisReply *store_cmdargv(struct store *s, int argc, const char **argv, const size_t *lens)
 {
-	if (store_ensure(s) == -1)
-		return NULL;
-	return check_reply(s, redisCommandArgv(s->cmd, argc, argv, lens), "redis");
+	char *buf = NULL;
+	int len = redisFormatCommandArgv(&buf, argc, argv, lens);
+	return run_formatted(s, buf, len, "redis");
 }
 
-int store_scan(struct store *s, const char *set_key, const char *match,
+/* One SCAN or SSCAN walk (argv as store_scan builds it, cursor its
+ * argv[cursor_at]) on node (-1: where the command belongs). */
+static int scan_walk(struct store *s, int node, int argc, const char **argv, char *cursor,
     int (*fn)(const char *item, void *arg), void *arg)
 {
-	char cursor[STORE_CURSOR_MAX] = "0", count[16];
-	const char *argv[7];
 	redisReply *r, *items;
 	size_t i;
-	int argc, rc = 0;
+	int rc = 0;
 
-	snprintf(count, sizeof count, "%d", STORE_SCAN_COUNT);
 	do {
-		argc = 0;
-		argv[argc++] = set_key ? "SSCAN" : "SCAN";
-		if (set_key)
-			argv[argc++] = set_key;
-		argv[argc++] = cursor;
-		if (match) {
-			argv[argc++] = "MATCH";
-			argv[argc++] = match;
+		struct target t;
+		char *buf = NULL;
+		int len = redisFormatCommandArgv(&buf, argc, argv, NULL);
+		if (len < 0) {
+			free(buf);
+			return XE_REDIS;
 		}
-		argv[argc++] = "COUNT";
-		argv[argc++] = count;
-		r = store_cmdargv(s, argc, argv, NULL);
-		if (!r)
+		if (node < 0)
+			r = run(s, buf, (size_t)len, STORE_SLOT, &t);
+		else
+			r = target_for(s, STORE_ANY, node, &t) == 0 ?
+			    run_at(s, buf, (size_t)len, &t) : NULL;
+		free(buf);
+		if (!(r = check_reply(s, r, argv[0])))
 			return XE_REDIS;
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 		    r->element[0]->type != REDIS_REPLY_STRING ||
-		    r->element[0]->len >= sizeof cursor ||
+		    r->element[0]->len >= STORE_CURSOR_MAX ||
 		    r->element[1]->type != REDIS_REPLY_ARRAY) {
 			snprintf(s->err, sizeof s->err, "%s: unexpected reply", argv[0]);
 			freeReplyObject(r);
@@ -608,17 +824,47 @@ int store_scan(struct store *s, const char *set_key, const char *match,
 	return rc;
 }
 
+int store_scan(struct store *s, const char *set_key, const char *match,
+    int (*fn)(const char *item, void *arg), void *arg)
+{
+	char cursor[STORE_CURSOR_MAX] = "0", count[16];
+	const char *argv[7];
+	int argc = 0, nodes[CLUSTER_NODES_MAX], n, i, rc;
+
+	snprintf(count, sizeof count, "%d", STORE_SCAN_COUNT);
+	argv[argc++] = set_key ? "SSCAN" : "SCAN";
+	if (set_key)
+		argv[argc++] = set_key;
+	argv[argc++] = cursor;
+	if (match) {
+		argv[argc++] = "MATCH";
+		argv[argc++] = match;
+	}
+	argv[argc++] = "COUNT";
+	argv[argc++] = count;
+	if (set_key || !s->cluster)
+		return scan_walk(s, -1, argc, argv, cursor, fn, arg);
+	/* The key space of a cluster: every primary's share of it. */
+	if ((n = cluster_primaries(s, nodes)) < 0)
+		return XE_REDIS;
+	for (i = 0; i < n; i++) {
+		strcpy(cursor, "0");
+		if ((rc = scan_walk(s, nodes[i], argc, argv, cursor, fn, arg)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 redisReply *store_eval(struct store *s, const char *script, const char *sha,
     int nkeys, int argc, const char **argv, const size_t *lens)
 {
 	const char **av;
 	size_t *al;
-	char nk[16];
+	char nk[16], *buf = NULL, *load = NULL;
 	redisReply *r = NULL;
-	int i;
+	struct target t;
+	int i, len, loadlen;
 
-	if (store_ensure(s) == -1)
-		return NULL;
 	av = xcalloc((size_t)argc + 3, sizeof *av);
 	al = xcalloc((size_t)argc + 3, sizeof *al);
 	snprintf(nk, sizeof nk, "%d", nkeys);
@@ -629,18 +875,30 @@ redisReply *store_eval(struct store *s, const char *script, const char *sha,
 		av[i + 3] = argv[i];
 		al[i + 3] = lens ? lens[i] : strlen(argv[i]);
 	}
-	r = redisCommandArgv(s->cmd, argc + 3, av, al);
-	if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
-		freeReplyObject(r);
-		r = redisCommand(s->cmd, "SCRIPT LOAD %s", script);
-		if (!check_reply(s, r, "SCRIPT LOAD"))
-			goto out;
-		freeReplyObject(r);
-		r = redisCommandArgv(s->cmd, argc + 3, av, al);
+	len = redisFormatCommandArgv(&buf, argc + 3, av, al);
+	loadlen = redisFormatCommand(&load, "SCRIPT LOAD %s", script);
+	if (len < 0 || loadlen < 0) {
+		snprintf(s->err, sizeof s->err, "EVALSHA: cannot format the command");
+		goto out;
 	}
-	script_seen(s, script_index(sha), r);
+	r = run(s, buf, (size_t)len, STORE_SLOT, &t);
+	if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+		/* Loaded where it was missing (t: the node that answered). */
+		freeReplyObject(r);
+		r = run_at(s, load, (size_t)loadlen, &t);
+		if (!check_reply(s, r, "SCRIPT LOAD")) {
+			r = NULL;
+			goto out;
+		}
+		freeReplyObject(r);
+		r = run(s, buf, (size_t)len, STORE_SLOT, &t);
+	}
+	if (r)
+		script_seen(t.known, script_index(sha), r);
 	r = check_reply(s, r, "EVALSHA");
 out:
+	free(buf);
+	free(load);
 	free(av);
 	free(al);
 	return r;
@@ -666,66 +924,133 @@ int store_script(struct store *s, const char *name, const char *script, const ch
 	return o;
 }
 
+/* A command of a pipeline that a cluster redirected (buf, len), run
+ * again alone where it belongs; script (>= 0) is the script it runs,
+ * loaded there if that node lacks it. Its reply or NULL. */
+static redisReply *rerun(struct store *s, const char *buf, size_t len, int script)
+{
+	struct target t;
+	redisReply *r = run(s, buf, len, STORE_SLOT, &t);
+	char *load = NULL;
+	int ll;
+
+	if (!r || script < 0 || r->type != REDIS_REPLY_ERROR || strncmp(r->str, "NOSCRIPT", 8))
+		return r;
+	freeReplyObject(r);
+	if ((ll = redisFormatCommand(&load, "SCRIPT LOAD %s", lua_scripts[script].text)) < 0)
+		return NULL;
+	r = run_at(s, load, (size_t)ll, &t);
+	free(load);
+	if (!r)
+		return NULL;
+	freeReplyObject(r);
+	return run(s, buf, len, STORE_SLOT, &t);
+}
+
+/*
+ * A pipeline: each command is written to its connection (in a cluster,
+ * the primary of its slot; a keyless one, WAIT, to the previous
+ * command's), all before any reply is read; then the replies are read in
+ * the same order. A command a cluster redirected runs again alone,
+ * where it belongs.
+ */
 int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t *cmd_lens[],
     const int *cmd_argc, redisReply **replies)
 {
-	int i, k, rc = 0, *script = xcalloc((size_t)n + 1, sizeof *script);
-	unsigned char *loading = xcalloc(STORE_SCRIPTS_MAX, 1);
+	struct target *t = xcalloc((size_t)n + 1, sizeof *t);
+	char **buf = xcalloc((size_t)n + 1, sizeof *buf);
+	int *len = xcalloc((size_t)n + 1, sizeof *len);
+	int *script = xcalloc((size_t)n + 1, sizeof *script);
+	/* loading[i * STORE_SCRIPTS_MAX + k]: command i's connection loads k */
+	unsigned char *loading = xcalloc((size_t)n * STORE_SCRIPTS_MAX + 1, 1);
+	int i, j, k, rc = 0, slot = STORE_ANY;
 
-	if (store_ensure(s) == -1) {
-		for (i = 0; i < n; i++)
-			replies[i] = NULL;
-		rc = -1;
-		goto out;
-	}
 	for (i = 0; i < n; i++) {
-		script[i] = evalsha_index(cmd_argc[i], cmd_argv[i], cmd_lens[i]);
-		k = script[i];
+		replies[i] = NULL;
+		script[i] = k = evalsha_index(cmd_argc[i], cmd_argv[i], cmd_lens[i]);
+		len[i] = redisFormatCommandArgv(&buf[i], cmd_argc[i], cmd_argv[i], cmd_lens[i]);
+		t[i].c = NULL;
+		if (len[i] < 0)
+			continue;
+		if (s->cluster) {
+			int own = cluster_command_slot(buf[i], (size_t)len[i]);
+			slot = own >= 0 || i == 0 ? own : slot;
+		}
+		if (!s->cluster && i > 0)
+			t[i] = t[0];            /* one connection, made once */
+		else if (target_for(s, slot, -1, &t[i]) == -1)
+			t[i].c = NULL;
+		if (!t[i].c)
+			continue;
 		/* Alone, a command cannot run out of order: NOSCRIPT is
 		 * cheaper than sending the script (its caller loads it). */
-		if (k >= 0 && n > 1 && !s->script_known[k] && !loading[k]) {
-			loading[k] = 1;
-			if (redisAppendCommand(s->cmd, "SCRIPT LOAD %s", lua_scripts[k].text)
-			    != REDIS_OK)
-				goto failed;
+		if (k >= 0 && n > 1 && !t[i].known[k]) {
+			for (j = 0; j < i && !(t[j].c == t[i].c && loading[j * STORE_SCRIPTS_MAX + k]); j++)
+				;
+			if (j == i) {
+				loading[i * STORE_SCRIPTS_MAX + k] = 1;
+				if (redisAppendCommand(t[i].c, "SCRIPT LOAD %s", lua_scripts[k].text)
+				    != REDIS_OK)
+					t[i].c = NULL;
+			}
 		}
-		if (redisAppendCommandArgv(s->cmd, cmd_argc[i], cmd_argv[i], cmd_lens[i]) != REDIS_OK)
-			goto failed;
+		if (t[i].c && redisAppendFormattedCommand(t[i].c, buf[i], (size_t)len[i]) != REDIS_OK)
+			t[i].c = NULL;
 	}
 	for (i = 0; i < n; i++) {
 		void *r = NULL;
 		k = script[i];
-		if (k >= 0 && loading[k] == 1) {
-			loading[k] = 2;         /* the SCRIPT LOAD's answer comes first */
-			if (redisGetReply(s->cmd, &r) != REDIS_OK)
+		for (j = 0; j < i && t[i].c; j++)
+			if (t[j].c == t[i].c && t[j].c->err)
+				break;       /* lost while reading an earlier reply */
+		if (!t[i].c || j < i) {
+			if (t[i].c || !s->err[0])
+				set_err(s, "pipeline", t[i].c, NULL);
+			continue;
+		}
+		if (k >= 0 && loading[i * STORE_SCRIPTS_MAX + k]) {
+			/* the SCRIPT LOAD's answer comes first */
+			if (redisGetReply(t[i].c, &r) != REDIS_OK)
 				goto lost;
-			script_seen(s, k, r);
+			script_seen(t[i].known, k, r);
 			freeReplyObject(r);
 			r = NULL;
 		}
-		if (redisGetReply(s->cmd, &r) != REDIS_OK)
+		if (redisGetReply(t[i].c, &r) != REDIS_OK)
 			goto lost;
 		replies[i] = r;
-		script_seen(s, k, r);
-		if (!r || replies[i]->type == REDIS_REPLY_ERROR)
+		script_seen(t[i].known, k, r);
+		continue;
+lost:
+		set_err(s, "pipeline", t[i].c, NULL);
+	}
+	/* Every reply read: a connection that failed can go (a reconnection
+	 * below would free it under t[]). */
+	for (i = 0; s->cluster && i < n; i++)
+		if (t[i].c && t[i].c == s->cluster->node[t[i].node].c && t[i].c->err)
+			cluster_drop(s->cluster, t[i].node);
+	for (i = 0; i < n; i++) {
+		if (s->cluster && replies[i] && replies[i]->type == REDIS_REPLY_ERROR &&
+		    (!strncmp(replies[i]->str, "MOVED ", 6) || !strncmp(replies[i]->str, "ASK ", 4) ||
+		    !strncmp(replies[i]->str, "TRYAGAIN", 8))) {
+			/* Not run there: again, alone, where it belongs. */
+			freeReplyObject(replies[i]);
+			replies[i] = rerun(s, buf[i], (size_t)len[i], script[i]);
+		}
+		if (!replies[i] || replies[i]->type == REDIS_REPLY_ERROR)
 			rc = -1;
+		if (s->cmd)
+			note_demoted(s, replies[i]);
+		free(buf[i]);
 	}
 	s->last_ok = rc == 0 ? time(NULL) : 0;
-	for (i = 0; i < n && s->cmd; i++)
-		note_demoted(s, replies[i]);
-	goto out;
-failed:
-	set_err(s, "pipeline", s->cmd, NULL);
+	s->cluster_lost = 0;
 	for (i = 0; i < n; i++)
-		replies[i] = NULL;
-	rc = -1;
-	goto out;
-lost:
-	set_err(s, "pipeline", s->cmd, NULL);
-	for (; i < n; i++)
-		replies[i] = NULL;
-	rc = -1;
-out:
+		if (!replies[i])
+			s->cluster_lost = 1;
+	free(t);
+	free(buf);
+	free(len);
 	free(script);
 	free(loading);
 	return rc;

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <time.h>
 #include <hiredis/hiredis.h>
+#include <sys/time.h>
 #include "xerr.h"
 
 #define STORE_MAX_KEY  4096
@@ -38,6 +39,11 @@ struct store {
 	/* Through Sentinel, the primary each connection reached (else ""). */
 	char primary[STORE_PRIMARY_MAX];
 	char sub_primary[STORE_PRIMARY_MAX];
+	/* cluster://: the slot map and a connection per primary, used
+	 * instead of cmd (cluster.h); the last command found its node's
+	 * connection lost. */
+	struct cluster *cluster;
+	int cluster_lost;
 	int wait_replicas;            /* WAIT after routing (redis_wait_replicas) */
 	int wait_timeout_ms;
 	char prefix[128];
@@ -66,6 +72,10 @@ struct store {
  * server answers READONLY (a primary demoted by a failover): the
  * command that saw it fails, the next one goes to the new primary. */
 int store_open(struct store *s, const char *url, const char *prefix, int timeout_ms);
+/* A connection to host:port authenticated with password ("" for none),
+ * labelled label in errors: NULL with s->err set. (cluster.c) */
+redisContext *store_dial(struct store *s, const char *host, int port, const char *password,
+    struct timeval tv, const char *label);
 /* Open the subscriber connection (lazily: only bound sessions need it):
  * 0 or XE_REDIS. */
 int store_open_sub(struct store *s);
@@ -111,6 +121,28 @@ struct strvec;
 int store_members(struct store *s, const char *key, struct strvec *out);
 /* Global keys: "<prefix><name>" (the users index, the online index). */
 void store_global_key(const struct store *s, const char *name, char *out, size_t outsz);
+/*
+ * A global index that scripts update beside a user's, a room's or a
+ * route's keys (the online users, the session expiry, the users, the
+ * rooms): one key on one Redis, one shard per hash slot on a cluster
+ * (keyslot.h), so that a script touches one slot.
+ * store_shard_key: the shard of index name beside owner's keys (owner as
+ * store_user_key tags it): "<prefix><name>", or "<prefix><name>:{TAG}".
+ * store_shard_each: fn(key, arg) for every shard of name, in slot order
+ * (one key, or KEYSLOT_SLOTS of them); fn's non-zero return stops the walk and
+ * is returned.
+ */
+void store_shard_key(const struct store *s, const char *name, const char *owner,
+    char *out, size_t outsz);
+/* The shard of name at slot (on one Redis: the one key). */
+void store_shard_key_at(const struct store *s, const char *name, unsigned slot,
+    char *out, size_t outsz);
+int store_shard_each(const struct store *s, const char *name,
+    int (*fn)(const char *key, void *arg), void *arg);
+/* Every member of every shard of the set index name, added to out (read
+ * in pipelines of STORE_SHARD_BATCH shards): how many, or XE_REDIS. */
+#define STORE_SHARD_BATCH 512
+int store_shard_members(struct store *s, const char *name, struct strvec *out);
 /* in (a key prefix) as the start of a SCAN MATCH pattern: glob
  * characters escaped; out holds twice in's length and a NUL. Pure
  * (router/format.c). */

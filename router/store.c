@@ -949,8 +949,8 @@ static redisReply *rerun(struct store *s, const char *buf, size_t len, int scrip
 
 /*
  * A pipeline: each command is written to its connection (in a cluster,
- * the primary of its slot; a keyless one, WAIT, to the previous
- * command's), all before any reply is read; then the replies are read in
+ * the primary of its slot; a keyless one, WAIT or MULTI, to the keyed
+ * command's before it, or after it), all before any reply is read; then the replies are read in
  * the same order. A command a cluster redirected runs again alone,
  * where it belongs.
  */
@@ -963,7 +963,7 @@ int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t
 	int *script = xcalloc((size_t)n + 1, sizeof *script);
 	/* loading[i * STORE_SCRIPTS_MAX + k]: command i's connection loads k */
 	unsigned char *loading = xcalloc((size_t)n * STORE_SCRIPTS_MAX + 1, 1);
-	int i, j, k, rc = 0, slot = STORE_ANY;
+	int i, j, k, rc = 0, slot = STORE_ANY, own;
 
 	for (i = 0; i < n; i++) {
 		replies[i] = NULL;
@@ -973,8 +973,16 @@ int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t
 		if (len[i] < 0)
 			continue;
 		if (s->cluster) {
-			int own = cluster_command_slot(buf[i], (size_t)len[i]);
-			slot = own >= 0 || i == 0 ? own : slot;
+			/* A keyless command (WAIT, MULTI) goes with the keyed
+			 * one before it, or the first one after it. */
+			own = cluster_command_slot(buf[i], (size_t)len[i]);
+			for (j = i + 1; own < 0 && slot < 0 && j < n; j++) {
+				char *b = NULL;
+				int l = redisFormatCommandArgv(&b, cmd_argc[j], cmd_argv[j], cmd_lens[j]);
+				own = l < 0 ? -1 : cluster_command_slot(b, (size_t)l);
+				free(b);
+			}
+			slot = own >= 0 ? own : slot;
 		}
 		if (!s->cluster && i > 0)
 			t[i] = t[0];            /* one connection, made once */

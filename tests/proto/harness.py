@@ -176,7 +176,8 @@ class Server:
 
     def __init__(self, listeners=1, listener_args=None, handler_env=None, redis_args=(),
                  handler_cmd=None, listen=None, listen_fdnames=None, listener_progs=None,
-                 wrap=None, host="127.0.0.1", redis_url=None, redis_addr=None, **conf):
+                 wrap=None, host="127.0.0.1", redis_url=None, redis_addr=None,
+                 redis_cluster=None, **conf):
         """listeners: how many; listener_args: one list of extra xmpp-handler
         arguments per listener (missing entries: none), e.g. [[], ["-T"]];
         listener_progs: per listener, the program in $XMPPD_BUILD to run
@@ -202,7 +203,10 @@ class Server:
         URL and no redis-server is started here; redis_addr, with it: where
         server.redis() (and so the tests' Redis checks) goes, a unix socket
         path, a (host, port) pair, or a function returning one when called
-        (e.g. the primary the sentinels name now)."""
+        (e.g. the primary the sentinels name now); redis_cluster: a
+        cluster_harness.Cluster the test runs: redis_url defaults to its
+        URL and server.redis() goes through its run() (each command to the
+        node serving its key, key-less ones to every primary)."""
         self.dir = tempfile.mkdtemp(prefix="xmppd-test-")   # short: unix socket paths
         self.redis_args = [str(a) for a in redis_args]
         self.handler_cmd = [str(a) for a in handler_cmd] if handler_cmd else \
@@ -218,6 +222,9 @@ class Server:
         self.nlisteners = listeners
         self.wrap = [str(a) for a in (wrap or [])]
         self.host = host
+        self.redis_cluster = redis_cluster
+        if redis_cluster and not redis_url:
+            redis_url = redis_cluster.url()
         self.redis_url = redis_url
         self.redis_addr = redis_addr if redis_url else self.redis_sock
         self.conf = dict(self.DEFAULTS, redis=redis_url or "unix:" + self.redis_sock)
@@ -405,6 +412,8 @@ class Server:
         return "".join(out)
 
     def redis(self, *args):
+        if self.redis_cluster:
+            return self.redis_cluster.run(*args)
         addr = self.redis_addr() if callable(self.redis_addr) else self.redis_addr
         return redis_call(addr, *args)
 

@@ -21,11 +21,15 @@ Cluster      N primaries (and R replicas each), redis-server processes on
                      the same sent to every primary, the answers merged:
                      what Server.redis() goes through on a cluster
     keys(), dbsize() every key / how many, over all primaries
+    slot_map(port)   port's CLUSTER SLOTS as (first, last, primary port,
+                     (replica ports)); owner(slot) the primary serving slot
+    wait_ready()     until every live node says ok and gives the same map
     migrate_slot(slot, to_port, during=None)  reshard one slot with its keys
                      as redis-cli does (IMPORTING, MIGRATING, MIGRATE, NODE);
                      during() runs with the slot half migrated
     reshard(n, from_port, to_port)  move n of from_port's slots
-    kill(port)       SIGKILL that redis-server by its PID
+    kill(port)       SIGKILL that redis-server by its PID; live() the ports
+                     of the nodes still running
 
 Everything started here is stopped by PID, never by name. Redis logs are
 left in the temp dir (XMPPD_KEEP_TMP=1 keeps it) for failure reports.

@@ -110,6 +110,18 @@ static void room_forget(struct conn *c, struct muc_room *r)
 	free(r);
 }
 
+/* Subscribe to room's channel (its name into chan): 0, or < 0 with the
+ * store's error. Where a resharding moves the channel, a wake-up without
+ * an event ("muc ROOM", route.h) makes the session read the room's log
+ * for what it missed. */
+static int subscribe_room(struct conn *c, const char *room, char *chan, size_t chansz)
+{
+	char wake[ROUTE_NODE_MAX + 8];
+	store_user_key(conn_store(c), room, NULL, chan, chansz);
+	snprintf(wake, sizeof wake, "muc %s\n", room);
+	return route_subscribe_channel(conn_store(c), chan, wake);
+}
+
 /* Remember (nick) or forget (NULL) that our session is in room, for
  * whoever reaps it if this handler dies (muc_session_set). */
 static void mark(struct conn *c, const char *room, const char *nick)
@@ -191,8 +203,7 @@ static void join(struct conn *c, const struct xml_node *st, const char *room, co
 		return;
 	}
 	/* Subscribed first: no event after our join goes unseen. */
-	store_user_key(conn_store(c), room, NULL, chan, sizeof chan);
-	if (route_subscribe_channel(conn_store(c), chan) < 0) {
+	if (subscribe_room(c, room, chan, sizeof chan) < 0) {
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 		conn_error(c, st, "wait", "internal-server-error", NULL);
 		return;
@@ -621,8 +632,7 @@ static void resume_room(const char *room, const char *nick, const char *state, v
 		s->resume_missing++;
 		return;
 	}
-	store_user_key(conn_store(c), room, NULL, chan, sizeof chan);
-	if (route_subscribe_channel(conn_store(c), chan) < 0) {
+	if (subscribe_room(c, room, chan, sizeof chan) < 0) {
 		log_msg(LOG_ERR, "muc: %s", conn_store(c)->err);
 		return;
 	}

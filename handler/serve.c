@@ -101,23 +101,29 @@ int serve_store(struct store *st, const struct config *cfg)
 	return store_open_config(st, cfg);
 }
 
-/* Hand each published payload to the connection. -1 if Redis went away. */
-int serve_subscriber(struct conn *c, struct store *st)
+static void deliver(const char *payload, size_t len, void *arg)
 {
-	redisReply *r;
-	if (redisBufferRead(st->sub) != REDIS_OK)
-		return -1;
-	for (;;) {
-		if (redisGetReplyFromReader(st->sub, (void **)&r) != REDIS_OK)
-			return -1;
-		if (!r)
-			return 0;
-		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-		    r->element[2]->type == REDIS_REPLY_STRING &&
-		    !strcmp(r->element[0]->str, "message"))
-			conn_deliver(c, r->element[2]->str, r->element[2]->len);
-		freeReplyObject(r);
+	conn_deliver(arg, payload, len);
+}
+
+int serve_sub_poll(const struct store *st, struct pollfd *pfd)
+{
+	int fds[SERVE_SUB_FDS], n = store_sub_fds(st, fds, SERVE_SUB_FDS), i;
+	for (i = 0; i < n; i++) {
+		pfd[i].fd = fds[i];
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
 	}
+	return n;
+}
+
+int serve_subscriber(struct conn *c, struct store *st, const struct pollfd *pfd, int nsub)
+{
+	int i;
+	for (i = 0; i < nsub; i++)
+		if (pfd[i].revents && store_sub_read(st, pfd[i].fd, deliver, c) == -1)
+			return -1;
+	return store_sub_read(st, -1, deliver, c);
 }
 
 void serve_stream(struct conn *c, struct store *st, const struct config *cfg)
@@ -129,8 +135,8 @@ void serve_stream(struct conn *c, struct store *st, const struct config *cfg)
 	/* max_read_rate a second on average, max_read_burst at once */
 	rate_init(&rate, cfg->max_read_rate, cfg->max_read_burst);
 	for (;;) {
-		struct pollfd pfd[2];
-		int n = 0, timeout, isub = -1;
+		struct pollfd pfd[1 + SERVE_SUB_FDS];
+		int n = 0, nsub = 0, timeout;
 		time_t now = time(NULL);
 
 		if (got_term)
@@ -148,11 +154,8 @@ void serve_stream(struct conn *c, struct store *st, const struct config *cfg)
 		}
 		pfd[n].fd = STDIN_FILENO;
 		pfd[n++].events = conn_poll_events(c);
-		if (st->sub && !conn_closing(c)) {
-			isub = n;
-			pfd[n].fd = st->sub->fd;
-			pfd[n++].events = POLLIN;
-		}
+		if (!conn_closing(c))
+			n += nsub = serve_sub_poll(st, pfd + n);
 		if (poll(pfd, (nfds_t)n, timeout * 1000) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -172,7 +175,7 @@ void serve_stream(struct conn *c, struct store *st, const struct config *cfg)
 			if (got == -1)
 				break;
 		}
-		if (isub >= 0 && pfd[isub].revents && serve_subscriber(c, st) == -1) {
+		if (serve_subscriber(c, st, pfd + 1, nsub) == -1) {
 			store_suspect(st);
 			conn_storage_lost(c, "storage unavailable");
 		}

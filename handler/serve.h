@@ -36,8 +36,15 @@ int serve_setup(struct config *cfg, const char *cfgpath, int uploads, char *err,
     size_t errlen);
 int serve_store(struct store *st, const struct config *cfg);
 void serve_stream(struct conn *c, struct store *st, const struct config *cfg);
-/* Hand each payload published to the subscriber to the connection
- * (conn_deliver). -1 if Redis went away. */
-int serve_subscriber(struct conn *c, struct store *st);
+/* The subscriber's connections (store_sub_fds; on a cluster, one per
+ * primary carrying a channel of the session), as POLLIN entries written
+ * to pfd (room for SERVE_SUB_FDS): how many. */
+#define SERVE_SUB_FDS 8
+struct pollfd;
+int serve_sub_poll(const struct store *st, struct pollfd *pfd);
+/* After poll: each payload published on those nsub entries, and any read
+ * before, handed to the connection (conn_deliver). -1 if Redis went
+ * away. */
+int serve_subscriber(struct conn *c, struct store *st, const struct pollfd *pfd, int nsub);
 
 #endif

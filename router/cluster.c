@@ -94,8 +94,11 @@ void cluster_free(struct cluster *cl)
 	int i;
 	if (!cl)
 		return;
-	for (i = 0; i < cl->nnodes; i++)
+	for (i = 0; i < cl->nnodes; i++) {
 		cluster_drop(cl, i);
+		if (cl->node[i].sub)
+			redisFree(cl->node[i].sub);
+	}
 	free(cl);
 }
 

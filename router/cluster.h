@@ -33,6 +33,7 @@ struct cluster_node {
 	char host[256];
 	int port;
 	redisContext *c;
+	redisContext *sub;             /* its shard channels (store_subscribe) */
 	/* The scripts (scripts.h) this connection saw Redis run or load. */
 	unsigned char script_known[STORE_SCRIPTS_MAX];
 };

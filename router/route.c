@@ -24,8 +24,8 @@ static const char *const route_outcomes[] = {
 
 long route_publish(struct store *s, const char *channel, const char *payload, size_t len)
 {
-	const char *argv[3] = { "PUBLISH", channel, payload };
-	size_t lens[3] = { 7, strlen(channel), len };
+	const char *argv[3] = { store_publish_command(channel), channel, payload };
+	size_t lens[3] = { strlen(argv[0]), strlen(channel), len };
 	redisReply *r = store_cmdargv(s, 3, argv, lens);
 	long n;
 	if (!r)
@@ -207,54 +207,25 @@ long route_kick(struct store *s, const char *bare, const char *resource,
 int route_subscribe(struct store *s, const char *bare, const char *resource)
 {
 	char full[STORE_MAX_KEY], barech[STORE_MAX_KEY];
-	redisReply *r;
-	int i;
+	static const char inbox[] = "inbox\n";
 
-	if (store_open_sub(s) < 0)
-		return XE_REDIS;
 	store_full_channel(s, bare, resource, full, sizeof full);
 	store_user_key(s, bare, NULL, barech, sizeof barech);
-	if (redisAppendCommand(s->sub, "SUBSCRIBE %s %s", full, barech) != REDIS_OK) {
-		snprintf(s->err, sizeof s->err, "SUBSCRIBE: %s", s->sub->errstr);
+	/* Confirmed before bind goes on: nothing published after it is missed. */
+	if (store_subscribe(s, full, inbox, 1) == XE_REDIS ||
+	    store_subscribe(s, barech, inbox, 1) == XE_REDIS)
 		return XE_REDIS;
-	}
-	/* Wait for both confirmations so nothing published after bind is missed. */
-	for (i = 0; i < 2; i++) {
-		if (redisGetReply(s->sub, (void **)&r) != REDIS_OK) {
-			snprintf(s->err, sizeof s->err, "SUBSCRIBE: %s", s->sub->errstr);
-			return XE_REDIS;
-		}
-		freeReplyObject(r);
-	}
 	return 0;
 }
 
-/* Write one (UN)SUBSCRIBE on the sub connection without waiting. */
-static int sub_command(struct store *s, const char *cmd, const char *channel)
+int route_subscribe_channel(struct store *s, const char *channel, const char *resync)
 {
-	int done = 0;
-
-	if (store_open_sub(s) < 0)
-		return XE_REDIS;
-	if (redisAppendCommand(s->sub, "%s %s", cmd, channel) != REDIS_OK)
-		goto fail;
-	while (!done)
-		if (redisBufferWrite(s->sub, &done) != REDIS_OK)
-			goto fail;
-	return 0;
-fail:
-	snprintf(s->err, sizeof s->err, "%s: %s", cmd, s->sub->errstr);
-	return XE_REDIS;
-}
-
-int route_subscribe_channel(struct store *s, const char *channel)
-{
-	return sub_command(s, "SUBSCRIBE", channel);
+	return store_subscribe(s, channel, resync, 0);
 }
 
 int route_unsubscribe_channel(struct store *s, const char *channel)
 {
-	return sub_command(s, "UNSUBSCRIBE", channel);
+	return store_unsubscribe(s, channel);
 }
 
 #define ROUTE_KEYS 9

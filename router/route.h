@@ -136,14 +136,15 @@ int route_bcast_release(struct store *s, const char *bare, const char *reader);
  * how many, or XE_REDIS / XE_REPLY. */
 int route_bcast_read(struct store *s, const char *bare, const char *after, int max,
     void (*fn)(const char *id, const char *payload, size_t len, void *arg), void *arg);
-/* Subscribe the sub connection to the session's two channels, and wait
- * for Redis to confirm both. 0 or XE_REDIS. */
+/* Subscribe to the session's two channels (store_subscribe), and wait
+ * for Redis to confirm both; where a resharding moves them, the session
+ * gets an "inbox" wake-up. 0 or XE_REDIS. */
 int route_subscribe(struct store *s, const char *bare, const char *resource);
-/* Subscribe the sub connection to one more channel (a room's), or no
- * longer: the command is written, its confirmation is read with the
- * published payloads (and skipped), so one may come first. 0 or
- * XE_REDIS. */
-int route_subscribe_channel(struct store *s, const char *channel);
+/* Subscribe to one more channel (a room's), or no longer: the command
+ * is written, its confirmation is read with the published payloads (and
+ * skipped), so one may come first; resync (store_subscribe) stands for
+ * what a resharding may make missed. 0 or XE_REDIS. */
+int route_subscribe_channel(struct store *s, const char *channel, const char *resync);
 int route_unsubscribe_channel(struct store *s, const char *channel);
 /* Parse a published payload into *m (zeroed first; m->body points into
  * payload). Pure (router/format.c). Returns 0, or XE_INVALID when the

@@ -507,6 +507,7 @@ void store_policy(struct store *s, const struct config *cfg)
 
 void store_close(struct store *s)
 {
+	int i;
 	if (s->cmd)
 		redisFree(s->cmd);
 	if (s->sub)
@@ -514,6 +515,203 @@ void store_close(struct store *s)
 	cluster_free(s->cluster);
 	s->cmd = s->sub = NULL;
 	s->cluster = NULL;
+	for (i = 0; i < s->nchan; i++) {
+		free(s->chan[i].name);
+		free(s->chan[i].resync);
+	}
+	s->nchan = 0;
+	while (s->early) {
+		struct store_early *e = s->early;
+		s->early = e->next;
+		freeReplyObject(e->r);
+		free(e);
+	}
+}
+
+/* ---- channels ---- */
+
+static int is_shard_channel(const char *channel)
+{
+	return strchr(channel, '{') != NULL;
+}
+
+const char *store_publish_command(const char *channel)
+{
+	return is_shard_channel(channel) ? "SPUBLISH" : "PUBLISH";
+}
+
+/* The connection that carries channel: s->sub, or on a cluster the
+ * subscriber connection to the primary of a shard channel's slot, opened
+ * as needed; NULL with s->err set. */
+static redisContext *channel_conn(struct store *s, const char *channel)
+{
+	struct cluster_node *n;
+	int i;
+	if (!s->cluster || !is_shard_channel(channel))
+		return store_open_sub(s) == 0 ? s->sub : NULL;
+	if ((i = cluster_node_for(s, (int)keyslot(channel, strlen(channel)))) < 0)
+		return NULL;
+	n = &s->cluster->node[i];
+	if (n->sub && n->sub->err) {
+		redisFree(n->sub);      /* store_sub_read already said it failed */
+		n->sub = NULL;
+	}
+	if (!n->sub)
+		n->sub = store_dial(s, n->host, n->port, s->cluster->password, s->cluster->tv,
+		    "cluster node");
+	return n->sub;
+}
+
+/* Write cmd channel on c, without waiting for the answer: 0 or XE_REDIS. */
+static int channel_write(struct store *s, redisContext *c, const char *cmd, const char *channel)
+{
+	int done = 0;
+	if (redisAppendCommand(c, "%s %s", cmd, channel) != REDIS_OK)
+		goto fail;
+	while (!done)
+		if (redisBufferWrite(c, &done) != REDIS_OK)
+			goto fail;
+	return 0;
+fail:
+	snprintf(s->err, sizeof s->err, "%s: %s", cmd, c->errstr);
+	return XE_REDIS;
+}
+
+/* The reply r is ["what", channel, ...]: 1 or 0. */
+static int channel_reply_is(const redisReply *r, const char *what, const char *channel)
+{
+	return r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+	    r->element[0]->type == REDIS_REPLY_STRING && !strcmp(r->element[0]->str, what) &&
+	    r->element[1]->type == REDIS_REPLY_STRING &&
+	    (!channel || !strcmp(r->element[1]->str, channel));
+}
+
+static int channel_index(const struct store *s, const char *channel)
+{
+	int i;
+	for (i = 0; i < s->nchan; i++)
+		if (!strcmp(s->chan[i].name, channel))
+			return i;
+	return -1;
+}
+
+int store_subscribe(struct store *s, const char *channel, const char *resync, int wait)
+{
+	const char *cmd = is_shard_channel(channel) ? "SSUBSCRIBE" : "SUBSCRIBE";
+	redisContext *c = channel_conn(s, channel);
+	struct store_early **tail = &s->early;
+	int i = channel_index(s, channel);
+
+	if (!c || channel_write(s, c, cmd, channel) == XE_REDIS)
+		return XE_REDIS;
+	if (i < 0 && s->nchan < STORE_CHANNELS_MAX) {
+		i = s->nchan++;
+		s->chan[i].name = xstrdup(channel);
+		s->chan[i].resync = resync ? xstrdup(resync) : NULL;
+	}
+	while (*tail)
+		tail = &(*tail)->next;
+	while (wait) {
+		redisReply *r;
+		if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+			snprintf(s->err, sizeof s->err, "%s: %s", cmd, c->errstr);
+			return XE_REDIS;
+		}
+		if (channel_reply_is(r, cmd[0] == 'S' ? "ssubscribe" : "subscribe", channel)) {
+			freeReplyObject(r);
+			break;
+		}
+		/* Published to an earlier channel meanwhile: kept for later. */
+		*tail = xcalloc(1, sizeof **tail);
+		(*tail)->r = r;
+		tail = &(*tail)->next;
+	}
+	return 0;
+}
+
+int store_unsubscribe(struct store *s, const char *channel)
+{
+	redisContext *c = channel_conn(s, channel);
+	int i = channel_index(s, channel);
+	if (i >= 0) {
+		free(s->chan[i].name);
+		free(s->chan[i].resync);
+		s->chan[i] = s->chan[--s->nchan];
+	}
+	if (!c)
+		return XE_REDIS;
+	return channel_write(s, c, is_shard_channel(channel) ? "SUNSUBSCRIBE" : "UNSUBSCRIBE",
+	    channel);
+}
+
+int store_sub_fds(const struct store *s, int *fds, int max)
+{
+	int i, n = 0;
+	if (s->sub && n < max)
+		fds[n++] = s->sub->fd;
+	for (i = 0; s->cluster && i < s->cluster->nnodes && n < max; i++)
+		if (s->cluster->node[i].sub)
+			fds[n++] = s->cluster->node[i].sub->fd;
+	return n;
+}
+
+/* One reply of a subscriber connection: a message's payload to fn; a
+ * shard channel that the server dropped (its slot moved: Redis 7 says
+ * "sunsubscribe" unasked) subscribed again where it went, with its
+ * resync payload to fn in place of what may have been missed. */
+static void channel_reply(struct store *s, redisReply *r,
+    void (*fn)(const char *payload, size_t len, void *arg), void *arg)
+{
+	int i;
+	if ((channel_reply_is(r, "message", NULL) || channel_reply_is(r, "smessage", NULL)) &&
+	    r->element[2]->type == REDIS_REPLY_STRING) {
+		fn(r->element[2]->str, r->element[2]->len, arg);
+	} else if (channel_reply_is(r, "sunsubscribe", NULL) &&
+	    (i = channel_index(s, r->element[1]->str)) >= 0) {
+		char *resync = s->chan[i].resync ? xstrdup(s->chan[i].resync) : NULL;
+		if (s->cluster)
+			(void)cluster_refresh(s);
+		if (store_subscribe(s, r->element[1]->str, resync, 0) == XE_REDIS)
+			log_msg(LOG_WARNING, "redis: %s", s->err);
+		if (resync)
+			fn(resync, strlen(resync), arg);
+		free(resync);
+	}
+}
+
+int store_sub_read(struct store *s, int fd,
+    void (*fn)(const char *payload, size_t len, void *arg), void *arg)
+{
+	redisContext *c = NULL;
+	redisReply *r;
+	int i;
+
+	while (s->early) {
+		struct store_early *e = s->early;
+		s->early = e->next;
+		channel_reply(s, e->r, fn, arg);
+		freeReplyObject(e->r);
+		free(e);
+	}
+	if (fd < 0)
+		return 0;
+	if (s->sub && s->sub->fd == fd)
+		c = s->sub;
+	for (i = 0; !c && s->cluster && i < s->cluster->nnodes; i++)
+		if (s->cluster->node[i].sub && s->cluster->node[i].sub->fd == fd)
+			c = s->cluster->node[i].sub;
+	if (!c)
+		return 0;
+	if (redisBufferRead(c) != REDIS_OK)
+		return -1;
+	for (;;) {
+		if (redisGetReplyFromReader(c, (void **)&r) != REDIS_OK)
+			return -1;
+		if (!r)
+			return 0;
+		channel_reply(s, r, fn, arg);
+		freeReplyObject(r);
+	}
 }
 
 /* A command connection that failed (Redis restarted, a timeout) is

@@ -30,6 +30,7 @@
 #define STORE_ERR_LEN  1400
 #define STORE_SCRIPTS_MAX 128   /* scripts a connection keeps track of (scripts.h) */
 
+#define STORE_CHANNELS_MAX 64     /* channels one process listens to */
 #define STORE_SENTINELS_MAX 8    /* sentinels one sentinel:// URL names */
 #define STORE_PRIMARY_MAX   300  /* "host:port" */
 
@@ -44,6 +45,18 @@ struct store {
 	 * connection lost. */
 	struct cluster *cluster;
 	int cluster_lost;
+	/* The channels subscribed (store_subscribe), to subscribe again
+	 * where a resharding moved them; replies read while waiting for a
+	 * confirmation, handed out by the next store_sub_read. */
+	struct store_channel {
+		char *name;
+		char *resync;
+	} chan[STORE_CHANNELS_MAX];
+	int nchan;
+	struct store_early {
+		redisReply *r;
+		struct store_early *next;
+	} *early;
 	int wait_replicas;            /* WAIT after routing (redis_wait_replicas) */
 	int wait_timeout_ms;
 	char prefix[128];
@@ -79,6 +92,33 @@ redisContext *store_dial(struct store *s, const char *host, int port, const char
 /* Open the subscriber connection (lazily: only bound sessions need it):
  * 0 or XE_REDIS. */
 int store_open_sub(struct store *s);
+/*
+ * Channels (xmpp-redis(7) CHANNELS). One with a hash tag (a user's, a
+ * room's: store_user_key, store_full_channel) is a shard channel,
+ * SSUBSCRIBE and SPUBLISH: on a cluster only the primary of its slot
+ * carries it. One without (the federation wake-up) is a classic one,
+ * SUBSCRIBE and PUBLISH, which every node of a cluster relays, on
+ * s->sub. On one Redis both kinds go through s->sub.
+ *
+ * store_subscribe: listen to channel (wait: until Redis confirms, so
+ *   that nothing published after the return is missed); resync, if not
+ *   NULL, is the payload store_sub_read hands out in place of what may
+ *   have been missed when a resharding moved the channel's slot (the
+ *   channel is then subscribed again where it went). 0 or XE_REDIS.
+ * store_unsubscribe: stop listening (without waiting). 0 or XE_REDIS.
+ * store_sub_fds: the subscriber connections' descriptors to poll, into
+ *   fds (at most max): how many.
+ * store_sub_read: read what arrived on fd (one store_sub_fds gave) and
+ *   call fn with each message's payload: 0, or -1 when the connection
+ *   failed (a wake-up may have been lost: the caller's problem).
+ * store_publish_command: "SPUBLISH" or "PUBLISH", for channel.
+ */
+int store_subscribe(struct store *s, const char *channel, const char *resync, int wait);
+int store_unsubscribe(struct store *s, const char *channel);
+int store_sub_fds(const struct store *s, int *fds, int max);
+int store_sub_read(struct store *s, int fd,
+    void (*fn)(const char *payload, size_t len, void *arg), void *arg);
+const char *store_publish_command(const char *channel);
 /* Through Sentinel: the command connection now reaches another primary
  * than the subscriber does (a failover), whose channels hear nothing
  * more: the connection must end, and its client come back. */

@@ -27,6 +27,7 @@
 
 #define RR_LEASE_RENEW (OUTCONN_LEASE_TTL / 3)
 #define RR_TICK_MS     1000
+#define RR_SUB_FDS     4      /* subscriber connections polled (store_sub_fds) */
 
 struct relay {
 	const struct config *cfg;
@@ -106,23 +107,11 @@ static int relay_all(struct relay *r)
 	return n < 0 ? -1 : n == MUC_REMOTE_IDLE;
 }
 
-/* Wake-ups read since the last time: whether there was one. -1 if the
- * subscriber is gone. */
-static int drain(struct relay *r)
+static void woken(const char *payload, size_t len, void *arg)
 {
-	redisReply *m;
-	int woke = 0;
-
-	if (redisBufferRead(r->st.sub) != REDIS_OK)
-		return -1;
-	for (;;) {
-		if (redisGetReplyFromReader(r->st.sub, (void **)&m) != REDIS_OK)
-			return -1;
-		if (!m)
-			return woke;
-		woke = 1;
-		freeReplyObject(m);
-	}
+	(void)payload;
+	(void)len;
+	*(int *)arg = 1;
 }
 
 static int serve(struct relay *r, volatile sig_atomic_t *stop)
@@ -131,8 +120,6 @@ static int serve(struct relay *r, volatile sig_atomic_t *stop)
 	int woke = 1, rc;
 
 	while (!*stop) {
-		struct pollfd p;
-
 		now = time(NULL);
 		if (now - last_lease >= RR_LEASE_RENEW) {
 			rc = s2s_lease(&r->st, r->room, r->cfg->hostname, (long)getpid(),
@@ -155,18 +142,28 @@ static int serve(struct relay *r, volatile sig_atomic_t *stop)
 				return OUTCONN_EXIT_DONE;
 			}
 		}
-		p.fd = r->st.sub->fd;
-		p.events = POLLIN;
-		if (poll(&p, 1, RR_TICK_MS) == -1) {
+		/* The room's channel: on a cluster, wherever its slot is now. */
+		int fds[RR_SUB_FDS], nfd = store_sub_fds(&r->st, fds, RR_SUB_FDS), i;
+		struct pollfd p[RR_SUB_FDS];
+		if (nfd <= 0 || nfd > RR_SUB_FDS) {
+			log_msg(LOG_ERR, "%s: the subscriber is gone", r->room);
+			return OUTCONN_EXIT_FAIL;
+		}
+		for (i = 0; i < nfd; i++) {
+			p[i].fd = fds[i];
+			p[i].events = POLLIN;
+		}
+		if (poll(p, (nfds_t)nfd, RR_TICK_MS) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_msg(LOG_ERR, "%s: poll: %s", r->room, strerror(errno));
 			return OUTCONN_EXIT_FAIL;
 		}
-		if (p.revents && (woke = drain(r)) < 0) {
-			log_msg(LOG_ERR, "%s: the subscriber is gone", r->room);
-			return OUTCONN_EXIT_FAIL;
-		}
+		for (i = 0; i < nfd; i++)
+			if (p[i].revents && store_sub_read(&r->st, p[i].fd, woken, &woke) == -1) {
+				log_msg(LOG_ERR, "%s: the subscriber is gone", r->room);
+				return OUTCONN_EXIT_FAIL;
+			}
 	}
 	return OUTCONN_EXIT_DONE;
 }
@@ -191,7 +188,7 @@ int roomrelay_run(const struct config *cfg, const char *room, volatile sig_atomi
 	}
 	/* Subscribed before the first read: no event after it goes unseen. */
 	store_user_key(&r.st, room, NULL, chan, sizeof chan);
-	if (store_open_sub(&r.st) == -1 || route_subscribe_channel(&r.st, chan) < 0) {
+	if (route_subscribe_channel(&r.st, chan, "muc\n") < 0) {
 		log_msg(LOG_ERR, "%s: redis: %s", room, r.st.err);
 		rc = OUTCONN_EXIT_FAIL;
 	} else {

@@ -494,8 +494,8 @@ static void hold(struct bosh_req *r)
 
 	for (;;) {
 		time_t now = time(NULL);
-		struct pollfd pfd[2];
-		int t = conn_tick(&r->c, now), n = 1;
+		struct pollfd pfd[1 + SERVE_SUB_FDS];
+		int t = conn_tick(&r->c, now), nsub;
 		ssize_t got;
 
 		conn_flush(&r->c);
@@ -505,12 +505,8 @@ static void hold(struct bosh_req *r)
 			t = (int)(deadline - now);
 		pfd[0].fd = r->http->rfd;
 		pfd[0].events = POLLIN;
-		if (r->st.sub) {
-			pfd[1].fd = r->st.sub->fd;
-			pfd[1].events = POLLIN;
-			n = 2;
-		}
-		if (poll(pfd, (nfds_t)n, t * 1000) == -1) {
+		nsub = serve_sub_poll(&r->st, pfd + 1);
+		if (poll(pfd, (nfds_t)(1 + nsub), t * 1000) == -1) {
 			if (errno == EINTR)
 				continue;
 			conn_eof(&r->c, "poll failed");
@@ -525,7 +521,7 @@ static void hold(struct bosh_req *r)
 				return;
 			}
 		}
-		if (n == 2 && pfd[1].revents && serve_subscriber(&r->c, &r->st) == -1) {
+		if (serve_subscriber(&r->c, &r->st, pfd + 1, nsub) == -1) {
 			store_suspect(&r->st);
 			conn_stream_error(&r->c, "internal-server-error", "storage unavailable");
 		}

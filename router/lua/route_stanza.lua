@@ -109,7 +109,7 @@ local function publish(r, rec, e)
     if not e then got[r] = true end
     return 1
   end
-  local n = redis.call('PUBLISH', chan .. '/' .. r, 'inbox\n')
+  local n = redis.call('SPUBLISH', chan .. '/' .. r, 'inbox\n')
   if n > 0 and not e then awake = awake + 1 end
   if n == 0 then
     local id = record_get(rec, 'id') or ''

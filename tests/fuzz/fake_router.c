@@ -251,6 +251,25 @@ void store_close(struct store *s)
 	s->cmd = s->sub = NULL;
 }
 
+/* Nothing is published in the fake: no subscriber connection to poll. */
+int store_sub_fds(const struct store *s, int *fds, int max)
+{
+	(void)s;
+	(void)fds;
+	(void)max;
+	return 0;
+}
+
+int store_sub_read(struct store *s, int fd,
+    void (*fn)(const char *payload, size_t len, void *arg), void *arg)
+{
+	(void)s;
+	(void)fd;
+	(void)fn;
+	(void)arg;
+	return 0;
+}
+
 void store_suspect(struct store *s)
 {
 	s->last_ok = 0;
@@ -747,9 +766,10 @@ int route_subscribe(struct store *s, const char *bare, const char *resource)
 	return 0;
 }
 
-int route_subscribe_channel(struct store *s, const char *channel)
+int route_subscribe_channel(struct store *s, const char *channel, const char *resync)
 {
 	(void)channel;
+	(void)resync;
 	return failing(s, "route_subscribe_channel") ? -1 : 0;
 }
 

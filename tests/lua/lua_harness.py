@@ -13,7 +13,7 @@ subscribe):
   script(name)  the assembled text of router/lua/NAME.lua
   key(bare, what), gkey(name)   key names as store.h builds them
   rec(...)      a session record in session.h's format
-  Subscriber    a connection SUBSCRIBEd to channels, to see PUBLISH
+  Subscriber    a connection SSUBSCRIBEd to channels, to see SPUBLISH
 """
 import functools
 import socket
@@ -76,23 +76,26 @@ class Redis:
 
 
 class Subscriber:
-    """One connection SUBSCRIBEd to channels (a live handler, to Redis)."""
+    """One connection subscribed to channels (a live handler, to Redis)."""
 
     def __init__(self, sock_path, *channels):
         self.sock = socket.socket(socket.AF_UNIX)
         self.sock.settimeout(TIMEOUT)
         self.sock.connect(sock_path)
-        args = [b"SUBSCRIBE"] + [c.encode() for c in channels]
-        self.sock.sendall(b"*%d\r\n" % len(args) +
-                          b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+        # A user's or a room's channel is a shard channel, as the
+        # handlers subscribe to it (store.h); the others classic ones.
         self.f = self.sock.makefile("rb")
-        for _ in channels:
-            assert _resp_read(self.f)[0] == "subscribe"
+        for c in channels:
+            cmd = b"SSUBSCRIBE" if "{" in c else b"SUBSCRIBE"
+            args = [cmd, c.encode()]
+            self.sock.sendall(b"*%d\r\n" % len(args) +
+                              b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+            assert _resp_read(self.f)[0] == cmd.decode().lower()
 
     def message(self):
         """The next [channel, payload] published to us (waits)."""
         kind, chan, payload = _resp_read(self.f)
-        assert kind == "message"
+        assert kind in ("message", "smessage")
         return [chan, payload]
 
     def close(self):

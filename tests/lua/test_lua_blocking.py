@@ -32,7 +32,7 @@ def test_block_past_the_cap_changes_nothing(r, subscribe):
     sub = subscribe(key(A))
     assert blocking(r, "block", "c@x", "d@x") == ["full"]
     assert members(r) == ["a@x", "b@x"]
-    r("PUBLISH", key(A), "marker")       # nothing was published before it
+    r("SPUBLISH", key(A), "marker")       # nothing was published before it
     assert sub.message() == [key(A), "marker"]
     # what is listed already does not count against the cap
     assert blocking(r, "block", "a@x", "c@x") == ["done", "c@x"]

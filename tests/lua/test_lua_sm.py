@@ -493,7 +493,7 @@ def account(r, bare=A):
 
 def no_message(r, sub, channel):
     """Nothing was published to sub: the next message is our marker."""
-    r("PUBLISH", channel, "marker")
+    r("SPUBLISH", channel, "marker")
     assert sub.message() == [channel, "marker"]
 
 

@@ -6,7 +6,7 @@
 -- and goes between two reads (BOSH: one process per request).
 
 -- Publish payload on chan, and log it first if a reader still keeps the
--- log (entries ids '*', about max of them kept). Returns PUBLISH's count.
+-- log (entries ids '*', about max of them kept). Returns SPUBLISH's count.
 local function bcast_publish(chan, readers, log, payload, now, max)
   if redis.call('EXISTS', readers) == 1 then
     redis.call('ZREMRANGEBYSCORE', readers, '-inf', now)
@@ -16,5 +16,5 @@ local function bcast_publish(chan, readers, log, payload, now, max)
       redis.call('EXPIREAT', log, last[2])
     end
   end
-  return redis.call('PUBLISH', chan, payload)
+  return redis.call('SPUBLISH', chan, payload)
 end

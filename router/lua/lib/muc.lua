@@ -81,10 +81,10 @@ local function muc_event(fields, rand, msg)
   end
   local id = redis.call(unpack(f))
   if msg then
-    redis.call('PUBLISH', ARGV[1], 'muc ' .. ARGV[2] .. ' ' .. id .. ' ' .. prev .. ' ' ..
+    redis.call('SPUBLISH', ARGV[1], 'muc ' .. ARGV[2] .. ' ' .. id .. ' ' .. prev .. ' ' ..
       rand .. '\n' .. msg.nick .. '\n' .. msg.x)
   else
-    redis.call('PUBLISH', ARGV[1], 'muc ' .. ARGV[2] .. '\n')
+    redis.call('SPUBLISH', ARGV[1], 'muc ' .. ARGV[2] .. '\n')
   end
   return id, mam_uid({ id, { 'r', rand } })
 end

@@ -1145,10 +1145,34 @@ static redisReply *rerun(struct store *s, const char *buf, size_t len, int scrip
 	return run(s, buf, len, STORE_SLOT, &t);
 }
 
+/* On a cluster, a WAIT (buf) at i of a pipeline whose commands t[] went
+ * to several primaries: each counts its own replicas, so it goes to
+ * every one of them; those other than t[i]'s into *also (*nalso). */
+static void wait_others(struct store *s, const struct target *t, int i, const char *buf,
+    size_t len, struct target **also, int *nalso)
+{
+	int j, k;
+	*also = xcalloc((size_t)i + 1, sizeof **also);
+	for (j = 0; j < i; j++) {
+		if (!t[j].c || t[j].c == t[i].c)
+			continue;
+		for (k = 0; k < *nalso && (*also)[k].c != t[j].c; k++)
+			;
+		if (k < *nalso)
+			continue;
+		if (redisAppendFormattedCommand(t[j].c, buf, len) != REDIS_OK) {
+			set_err(s, "WAIT", t[j].c, NULL);
+			continue;
+		}
+		(*also)[(*nalso)++] = t[j];
+	}
+}
+
 /*
  * A pipeline: each command is written to its connection (in a cluster,
- * the primary of its slot; a keyless one, WAIT or MULTI, to the keyed
- * command's before it, or after it), all before any reply is read; then the replies are read in
+ * the primary of its slot; a keyless one, MULTI, to the keyed command's
+ * before it, or after it; WAIT to every primary written to before it,
+ * answering the fewest replicas), all before any reply is read; then the replies are read in
  * the same order. A command a cluster redirected runs again alone,
  * where it belongs.
  */
@@ -1161,6 +1185,9 @@ int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t
 	int *script = xcalloc((size_t)n + 1, sizeof *script);
 	/* loading[i * STORE_SCRIPTS_MAX + k]: command i's connection loads k */
 	unsigned char *loading = xcalloc((size_t)n * STORE_SCRIPTS_MAX + 1, 1);
+	/* also[i]: the other primaries a WAIT at i goes to, nalso[i] of them */
+	struct target **also = xcalloc((size_t)n + 1, sizeof *also);
+	int *nalso = xcalloc((size_t)n + 1, sizeof *nalso);
 	int i, j, k, rc = 0, slot = STORE_ANY, own;
 
 	for (i = 0; i < n; i++) {
@@ -1202,6 +1229,8 @@ int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t
 		}
 		if (t[i].c && redisAppendFormattedCommand(t[i].c, buf[i], (size_t)len[i]) != REDIS_OK)
 			t[i].c = NULL;
+		if (s->cluster && t[i].c && cmd_argc[i] > 0 && !strcasecmp(cmd_argv[i][0], "WAIT"))
+			wait_others(s, t, i, buf[i], (size_t)len[i], &also[i], &nalso[i]);
 	}
 	for (i = 0; i < n; i++) {
 		void *r = NULL;
@@ -1226,15 +1255,34 @@ int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t
 			goto lost;
 		replies[i] = r;
 		script_seen(t[i].known, k, r);
+		for (j = 0; j < nalso[i]; j++) {
+			/* A WAIT: the fewest replicas any primary reached. */
+			redisReply *w = NULL;
+			if (redisGetReply(also[i][j].c, (void **)&w) != REDIS_OK || !w ||
+			    w->type != REDIS_REPLY_INTEGER) {
+				if (w)
+					freeReplyObject(w);
+				set_err(s, "WAIT", also[i][j].c, NULL);
+				continue;
+			}
+			if (replies[i]->type == REDIS_REPLY_INTEGER && w->integer < replies[i]->integer)
+				replies[i]->integer = w->integer;
+			freeReplyObject(w);
+		}
 		continue;
 lost:
 		set_err(s, "pipeline", t[i].c, NULL);
 	}
 	/* Every reply read: a connection that failed can go (a reconnection
 	 * below would free it under t[]). */
-	for (i = 0; s->cluster && i < n; i++)
+	for (i = 0; s->cluster && i < n; i++) {
 		if (t[i].c && t[i].c == s->cluster->node[t[i].node].c && t[i].c->err)
 			cluster_drop(s->cluster, t[i].node);
+		for (j = 0; j < nalso[i]; j++)
+			if (also[i][j].c == s->cluster->node[also[i][j].node].c && also[i][j].c->err)
+				cluster_drop(s->cluster, also[i][j].node);
+		free(also[i]);
+	}
 	for (i = 0; i < n; i++) {
 		if (s->cluster && replies[i] && replies[i]->type == REDIS_REPLY_ERROR &&
 		    (!strncmp(replies[i]->str, "MOVED ", 6) || !strncmp(replies[i]->str, "ASK ", 4) ||
@@ -1259,5 +1307,7 @@ lost:
 	free(len);
 	free(script);
 	free(loading);
+	free(also);
+	free(nalso);
 	return rc;
 }

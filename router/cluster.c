@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "xmalloc.h"
 
@@ -167,10 +168,12 @@ static int read_map(struct cluster *cl, const redisReply *r)
 int cluster_refresh(struct store *s)
 {
 	struct cluster *cl = s->cluster;
-	int i;
-	/* The nodes known first (the map's), then the seeds again. */
-	for (i = 0; i < cl->nnodes; i++) {
+	int k, i, from = cl->nnodes ? (int)(getpid() % cl->nnodes) : 0;
+	/* Any node knows the map: each process starts with another one, so
+	 * that thousands of handlers do not all connect to the first seed. */
+	for (k = 0; k < cl->nnodes; k++) {
 		redisReply *r;
+		i = (from + k) % cl->nnodes;
 		if (node_connect(s, i) == -1)
 			continue;
 		r = redisCommand(cl->node[i].c, "CLUSTER SLOTS");
@@ -194,11 +197,11 @@ int cluster_node_for(struct store *s, int slot)
 	struct cluster *cl = s->cluster;
 	int i;
 	if (slot < 0) {
-		/* Any primary: the first one that serves a slot and answers. */
-		for (i = 0; i < CLUSTER_SLOTS; i += CLUSTER_SLOTS / 16)
-			if (cl->slot[i] >= 0 && node_connect(s, cl->slot[i]) == 0)
-				return cl->slot[i];
-		slot = 0;
+		/* Any primary: one connected already, else one of the map's. */
+		for (i = 0; i < cl->nnodes; i++)
+			if (cl->node[i].c && !cl->node[i].c->err && cluster_slot_of_node(cl, i) >= 0)
+				return i;
+		slot = (int)(getpid() % CLUSTER_SLOTS);
 	}
 	if (cl->slot[slot] < 0 && cluster_refresh(s) == -1)
 		return -1;

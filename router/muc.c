@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#define MUC_NKEYS 6
+#define MUC_NKEYS 6             /* the most keys a script takes (lib/muc.lua) */
 #define MUC_RAND 8              /* random bytes of a stanza-id (as mam.h's) */
 #define MUC_NUM_MAX 24
 #define MUC_OCC_FIELDS 5        /* nick, jid, role, affiliation, presence */
@@ -27,6 +27,7 @@
 
 struct muc_args {
 	char keys[MUC_NKEYS][STORE_MAX_KEY];
+	int nkeys;
 	char chan[STORE_MAX_KEY];
 	char rand[2 * MUC_RAND + 1];
 	char num[MUC_NUM_MAX];
@@ -34,28 +35,34 @@ struct muc_args {
 	struct store_argv v;             /* the script's keys and arguments */
 };
 
+/* What room_args and occupant_event are asked for. */
+#define ROOM_FRESH    1         /* a random part for an event's stanza-id */
+#define ROOM_INDEXED  2         /* the script may make or destroy the room */
+#define ROOM_ARCHIVED 4         /* occupant_event: a message the archive keeps */
+
 /* The room's keys, its channel and JID: what every script takes first
- * (lib/muc.lua); with fresh, a random part for the stanza-id of the
- * event the script makes (only scripts that make one: a read-only one
- * costs no getrandom). */
-static int room_args(struct store *s, struct muc_args *a, const char *room, int fresh)
+ * (lib/muc.lua). flags: ROOM_FRESH, a random part for the stanza-id of
+ * the event the script makes (only scripts that make one: a read-only
+ * one costs no getrandom); ROOM_INDEXED, the shard of the set of rooms
+ * beside the room's keys as KEYS[6] (only the scripts that write it: on
+ * a cluster it is in the room's slot, on one Redis the one global set). */
+static int room_args(struct store *s, struct muc_args *a, const char *room, int flags)
 {
-	/* NULL: the global set of rooms. */
-	static const char *const what[MUC_NKEYS] = { "occ", "conf", "log", "aff", NULL,
-		"arch" };
+	static const char *const what[MUC_NKEYS - 1] = { "occ", "conf", "log", "aff", "arch" };
 	int i;
 
 	a->v.argc = 0;
 	a->rand[0] = '\0';
-	if (fresh && random_hex(a->rand, MUC_RAND) < 0) {
+	if ((flags & ROOM_FRESH) && random_hex(a->rand, MUC_RAND) < 0) {
 		snprintf(s->err, sizeof s->err, "no randomness for a stanza-id");
 		return XE_ENTROPY;
 	}
-	for (i = 0; i < MUC_NKEYS; i++) {
-		if (what[i])
+	a->nkeys = flags & ROOM_INDEXED ? MUC_NKEYS : MUC_NKEYS - 1;
+	for (i = 0; i < a->nkeys; i++) {
+		if (i < MUC_NKEYS - 1)
 			store_user_key(s, room, what[i], a->keys[i], sizeof a->keys[i]);
 		else
-			store_global_key(s, MUC_ROOMS_KEY, a->keys[i], sizeof a->keys[i]);
+			store_shard_key(s, MUC_ROOMS_KEY, room, a->keys[i], sizeof a->keys[i]);
 		store_argv_str(&a->v, a->keys[i]);
 	}
 	store_user_key(s, room, NULL, a->chan, sizeof a->chan);
@@ -96,7 +103,7 @@ static const char *str_elem(const redisReply *r, size_t i, size_t *len)
 static int run(struct store *s, const char *name, const char *script, const char *sha,
     struct muc_args *a, const char *const *outcomes, const int *results, redisReply **reply)
 {
-	int o = store_script(s, name, script, sha, MUC_NKEYS, a->v.argc, a->v.argv, a->v.lens,
+	int o = store_script(s, name, script, sha, a->nkeys, a->v.argc, a->v.argv, a->v.lens,
 	    outcomes, reply);
 	return o < 0 ? o : results[o];
 }
@@ -115,7 +122,7 @@ int muc_join(struct store *s, const char *room, const char *nick, const char *fu
 	int rc, k;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = room_args(s, &a, room, 1)) < 0)
+	if ((rc = room_args(s, &a, room, ROOM_FRESH | ROOM_INDEXED)) < 0)
 		return rc;
 	store_argv_str(&a.v, nick);
 	store_argv_str(&a.v, full);
@@ -170,11 +177,12 @@ void muc_join_free(struct muc_join *j)
 /* An occupant's event, one script taking nick, full, xml, then extra
  * (the leave's status codes, the new nick, the private message's
  * recipient; NULL for a groupchat message), the random hex, and for a
- * groupchat message (archived: the room's archive is trimmed) the
- * retention policy; id gets the log id of the event when the script
- * answers its first outcome. */
+ * groupchat message (flags ROOM_ARCHIVED: the room's archive is
+ * trimmed) the retention policy; ROOM_INDEXED for a leave, which may
+ * destroy the room (room_args); id gets the log id of the event when the
+ * script answers its first outcome. */
 static int occupant_event(struct store *s, const char *room, const char *nick,
-    const char *full, const char *xml, size_t len, const char *extra, int archived,
+    const char *full, const char *xml, size_t len, const char *extra, int flags,
     const char *name, const char *script, const char *sha, const char *const *outcomes,
     const int *results, char *id)
 {
@@ -183,7 +191,7 @@ static int occupant_event(struct store *s, const char *room, const char *nick,
 	int rc;
 
 	id[0] = '\0';
-	if ((rc = room_args(s, &a, room, 1)) < 0)
+	if ((rc = room_args(s, &a, room, ROOM_FRESH | (flags & ROOM_INDEXED))) < 0)
 		return rc;
 	store_argv_str(&a.v, nick);
 	store_argv_str(&a.v, full);
@@ -191,7 +199,7 @@ static int occupant_event(struct store *s, const char *room, const char *nick,
 	if (extra)
 		store_argv_str(&a.v, extra);
 	store_argv_str(&a.v, a.rand);
-	if (archived)
+	if (flags & ROOM_ARCHIVED)
 		mam_policy_args(s, &a.policy, &a.v);
 	rc = run(s, name, script, sha, &a, outcomes, results, &r);
 	if (rc == results[0])
@@ -205,7 +213,7 @@ int muc_leave(struct store *s, const char *room, const char *nick, const char *f
 {
 	static const char *const outcomes[] = { "left", "not-occupant", NULL };
 	static const int results[] = { MUC_LEFT, MUC_NOT_OCCUPANT };
-	return occupant_event(s, room, nick, full, xml, len, codes, 0, "muc_leave", lua_muc_leave,
+	return occupant_event(s, room, nick, full, xml, len, codes, ROOM_INDEXED, "muc_leave", lua_muc_leave,
 	    lua_muc_leave_sha, outcomes, results, id);
 }
 
@@ -223,7 +231,7 @@ int muc_message(struct store *s, const char *room, const char *nick, const char 
 {
 	static const char *const outcomes[] = { "sent", "not-occupant", "forbidden", NULL };
 	static const int results[] = { MUC_SENT, MUC_NOT_OCCUPANT, MUC_FORBIDDEN };
-	return occupant_event(s, room, nick, full, xml, len, NULL, 1, "muc_message",
+	return occupant_event(s, room, nick, full, xml, len, NULL, ROOM_ARCHIVED, "muc_message",
 	    lua_muc_message, lua_muc_message_sha, outcomes, results, sid);
 }
 
@@ -300,7 +308,7 @@ int muc_config_set(struct store *s, const char *room, const char *asker,
 	codes[0] = '\0';
 	if (n < 0 || n % 2 || n > MUC_CONFIG_FIELDS_MAX)
 		return XE_REPLY;
-	if ((rc = room_args(s, &a, room, 1)) < 0)
+	if ((rc = room_args(s, &a, room, ROOM_FRESH | ROOM_INDEXED)) < 0)
 		return rc;
 	store_argv_str(&a.v, asker);
 	store_argv_str(&a.v, a.rand);
@@ -323,7 +331,7 @@ int muc_destroy(struct store *s, const char *room, const char *asker, const char
 	redisReply *r;
 	int rc;
 
-	if ((rc = room_args(s, &a, room, 1)) < 0)
+	if ((rc = room_args(s, &a, room, ROOM_FRESH | ROOM_INDEXED)) < 0)
 		return rc;
 	store_argv_str(&a.v, asker);
 	store_argv_str(&a.v, reason);
@@ -607,7 +615,7 @@ static int admin_set(struct store *s, const char *room, const char *full,
 		snprintf(s->err, sizeof s->err, "%s: %d items", name, n);
 		return XE_INVALID;
 	}
-	if ((rc = room_args(s, &a, room, 1)) < 0)
+	if ((rc = room_args(s, &a, room, ROOM_FRESH | ROOM_INDEXED)) < 0)
 		return rc;
 	store_argv_str(&a.v, full);
 	store_argv_str(&a.v, a.rand);
@@ -717,10 +725,16 @@ int muc_invite(struct store *s, const char *room, const char *full,
 
 int muc_room_each(struct store *s, int (*fn)(const char *room, void *arg), void *arg)
 {
-	char key[STORE_MAX_GLOBAL_KEY];
+	struct strvec rooms = { 0 };
+	size_t i;
+	int rc;
 
-	store_global_key(s, MUC_ROOMS_KEY, key, sizeof key);
-	return store_scan(s, key, NULL, fn, arg);
+	/* Every shard (one on one Redis), in pipelines. */
+	rc = store_shard_members(s, MUC_ROOMS_KEY, &rooms);
+	for (i = 0; rc >= 0 && i < rooms.n; i++)
+		rc = fn(rooms.v[i], arg);
+	strvec_free(&rooms);
+	return rc < 0 ? rc : 0;
 }
 
 /* What the directory reads of a room's :conf (muc.h), in this order;

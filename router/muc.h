@@ -46,7 +46,11 @@
  *                        presence fills it, and it keeps MUC_LOG_MAX
  *                        entries whatever the retention policy says.
  *   <prefix>rooms        set: every room's bare JID (for disco#items
- *                        and xmppctl)
+ *                        and xmppctl); on a cluster one shard per slot,
+ *                        <prefix>rooms:{TAG}, each beside the rooms of
+ *                        its slot (store_shard_key), so that the
+ *                        scripts that make or destroy a room touch one
+ *                        slot
  * and every script PUBLISHes the wake-up "muc <room>\n" (route.h) on the
  * room channel <prefix>{room}, which each occupant's handler subscribes
  * to. A room that is not persistent dies with its last occupant, any
@@ -65,7 +69,7 @@
 #define MUC_ID_MAX 64           /* a log entry ID, or a stanza-id */
 #define MUC_LOG_LINGER 60       /* seconds an emptied room's log stays */
 #define MUC_LOG_MAX 1000        /* entries a room's log keeps */
-#define MUC_ROOMS_KEY "rooms"   /* the global set of rooms */
+#define MUC_ROOMS_KEY "rooms"   /* the set of rooms (a sharded index: store.h) */
 #define MUC_CONFIG_FIELDS_MAX 40  /* field names and values one form sets */
 
 enum muc_result {
@@ -307,10 +311,10 @@ int muc_invite(struct store *s, const char *room, const char *full,
  * domain (XEP-0045 6.3) and the operator's list.
  */
 #define MUC_DIRECTORY_BATCH 256 /* rooms whose :conf one round trip reads */
-/* Hand fn the bare JID of every room, read with SSCAN: in no order, and
- * a room made or destroyed meanwhile may be missed or come twice
- * (store_scan). fn returns 0 to go on or a negative value to stop.
- * Returns 0, fn's stop value, or a negative xerr. */
+/* Hand fn the bare JID of every room, read whole (every shard,
+ * store_shard_members) before fn runs: in no order, and a room made or
+ * destroyed meanwhile may be missed. fn returns 0 to go on or a negative
+ * value to stop. Returns 0, fn's stop value, or a negative xerr. */
 int muc_room_each(struct store *s, int (*fn)(const char *room, void *arg), void *arg);
 /* The directory: hand fn, sorted by JID (strcmp), each room that is
  * public and not locked, with its name ("" none). Reads the whole set,

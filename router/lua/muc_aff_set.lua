@@ -2,7 +2,8 @@
 -- room ARGV[2] (XEP-0045 9.1-9.5, 10.3-10.8); ARGV[4] fresh random hex;
 -- then for each item four arguments: nick (used when the jid is ''),
 -- bare JID, affiliation (owner, admin, member, none or outcast, checked
--- by the handler), reason ('' none). Keys and ARGV[1]: lib/muc.lua.
+-- by the handler), reason ('' none). Keys and ARGV[1]: lib/muc.lua,
+-- KEYS[6] (the set of rooms) included.
 -- Owners may do anything but leave the room without an owner (conflict);
 -- admins may only make members, outcasts or nobodies of members,
 -- outcasts and nobodies (making an admin or owner is forbidden, touching

@@ -1,13 +1,14 @@
 -- Bare JID ARGV[3] ('' the operator) configures room ARGV[2] with the
 -- fields and values ARGV[5], ARGV[6], ... (XEP-0045 10.2, checked by the
 -- handler; an empty form, none: the instant room of 10.1.2); ARGV[4]
--- fresh random hex. Keys and ARGV[1]: lib/muc.lua.
+-- fresh random hex. Keys and ARGV[1]: lib/muc.lua, KEYS[6] (the set of
+-- rooms) included.
 -- Only an owner may. The room is unlocked. The occupants of a room that
--- was unlocked already learn of it by one event (t config) with the status codes of 10.2.1: 104, and 172 or
--- 173 when who sees real JIDs changed, 170 or 171 when logging did; wa
--- is the whois now. A room made members-only removes its occupants who
--- are not members (322, 9.7). A room no longer persistent and empty
--- goes.
+-- was unlocked already learn of it by one event (t config) with the
+-- status codes of 10.2.1: 104, and 172 or 173 when who sees real JIDs
+-- changed, 170 or 171 when logging did; wa is the whois now. A room
+-- made members-only removes its occupants who are not members (322,
+-- 9.7). A room no longer persistent and empty goes.
 -- Returns { 'set', status codes } , { 'forbidden' } or { 'no-room' }.
 -- include: lib/mam.lua
 -- include: lib/muc.lua

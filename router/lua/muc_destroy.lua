@@ -1,9 +1,10 @@
 -- Bare JID ARGV[3] ('' the operator) destroys room ARGV[2] (XEP-0045
 -- 10.9) for reason ARGV[4] ('' none), pointing to alternate venue
 -- ARGV[5] (a room JID, '' none); ARGV[6] fresh random hex. Keys and
--- ARGV[1]: lib/muc.lua. Only an owner may. One event (t destroy: rs
--- the reason, av the venue) tells every occupant's handler that its
--- occupant is out; the room's keys go, its log a little later.
+-- ARGV[1]: lib/muc.lua, KEYS[6] (the set of rooms) included.
+-- Only an owner may. One event (t destroy: rs the reason, av the venue)
+-- tells every occupant's handler that its occupant is out; the room's keys
+-- go, its log a little later.
 -- Returns { 'destroyed' }, { 'forbidden' } or { 'no-room' }.
 -- include: lib/mam.lua
 -- include: lib/muc.lua

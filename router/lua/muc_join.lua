@@ -2,7 +2,7 @@
 -- presence ARGV[5] (no 'from' nor 'to'); ARGV[6] fresh random hex,
 -- ARGV[7] now, ARGV[8] the password the client gave ('' none), ARGV[9]
 -- '1' if the joiner may create rooms (xmpp.conf muc_creators). Keys and
--- ARGV[1]: lib/muc.lua.
+-- ARGV[1]: lib/muc.lua, KEYS[6] (the set of rooms) included.
 -- The first join creates the room, locked (XEP-0045 10.1.1) until its
 -- owner submits the configuration form (muc_config_set.lua): the joiner
 -- is its owner and a moderator, its presence event carries status 201.
@@ -27,10 +27,10 @@ local outcome, codes = 'joined', ''
 if redis.call('EXISTS', KEYS[2]) == 0 then
   if ARGV[9] ~= '1' then return { 'not-allowed' } end
   -- A new room: what an earlier room of that name left goes.
-  redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[6])
+  redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5])
   redis.call('HSET', KEYS[2], 'created', ARGV[7], 'locked', 1)
   redis.call('HSET', KEYS[4], bare, 'owner')
-  redis.call('SADD', KEYS[5], ARGV[2])
+  redis.call('SADD', KEYS[6], ARGV[2])
   outcome, codes = 'created', '201'
 end
 local conf = muc_config()

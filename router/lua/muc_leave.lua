@@ -1,9 +1,10 @@
 -- Session ARGV[4] leaves room ARGV[2], where it is nick ARGV[3], with
 -- unavailable presence ARGV[5] (no 'from' nor 'to') and status codes
 -- ARGV[6] ("" or e.g. "332"); ARGV[7] fresh random hex. Keys and ARGV[1]:
--- lib/muc.lua. The nick stays while other sessions hold it (the event's
--- la is then 0: only the leaving session's handler shows it); the room
--- goes with its last occupant.
+-- lib/muc.lua, KEYS[6] (the set of rooms) included.
+-- The nick stays while other sessions hold it (the event's la is then 0:
+-- only the leaving session's handler shows it); the room goes with its
+-- last occupant.
 -- Returns { 'left', entry ID } or { 'not-occupant' }.
 -- include: lib/mam.lua
 -- include: lib/muc.lua

@@ -1,6 +1,6 @@
 -- Session ARGV[3] (a full JID), occupant ARGV[4] of room ARGV[2] as its
 -- handler knows ('' none), reads the room's archive (XEP-0313 on a MUC
--- room: KEYS[6], lib/muc.lua's muc_archive); ARGV[5..] the query as
+-- room: KEYS[5], lib/muc.lua's muc_archive); ARGV[5..] the query as
 -- lib/mam.lua's mam_answer takes it, whose 'page' filter is the query's
 -- 'with' ('' none): the room's JID (every message), room/nick (that
 -- nick's messages), any other JID (nothing). Keys and ARGV[1]:
@@ -31,4 +31,4 @@ if a[1] == 'page' and a[5] ~= '' and a[5] ~= room then
   local by = string.sub(a[5], #room + 2)
   keep = function(e) return mam_field(e, 'n') == by end
 end
-return mam_answer(KEYS[6], nil, a, keep)
+return mam_answer(KEYS[5], nil, a, keep)

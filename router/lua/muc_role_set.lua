@@ -2,7 +2,8 @@
 -- ARGV[2] (XEP-0045 8.2-8.6, 9.6-9.7); ARGV[4] fresh random hex; then
 -- for each item four arguments: nick, '' (unused: a jid), role (none,
 -- visitor, participant or moderator, checked by the handler), reason
--- ('' none). Keys and ARGV[1]: lib/muc.lua.
+-- ('' none). Keys and ARGV[1]: lib/muc.lua, KEYS[6] (the set of rooms)
+-- included.
 -- Only a moderator may (else forbidden). Every item is checked before
 -- any applies, and the first one refused refuses them all: a nick not
 -- in the room (no-nick); an occupant of a higher affiliation than the

@@ -16,7 +16,7 @@ def role_set(r, full, *items, rand="ab"):
     args = [full, rand]
     for nick, role, reason in items:
         args += [nick, "", role, reason]
-    return r.eval("muc_role_set", keys(), head() + args)
+    return r.eval("muc_role_set", keys(True), head() + args)
 
 
 def aff_set(r, full, *items, rand="ac"):
@@ -25,7 +25,7 @@ def aff_set(r, full, *items, rand="ac"):
     for who, aff, reason in items:
         nick, jid = (who[1], "") if isinstance(who, tuple) else ("", who)
         args += [nick, jid, aff, reason]
-    return r.eval("muc_aff_set", keys(), head() + args)
+    return r.eval("muc_aff_set", keys(True), head() + args)
 
 
 def lst(r, full, attr, value):
@@ -106,7 +106,7 @@ def test_role_refusals_change_nothing(r):
     assert role_set(r, C1, ("bo", "none", "")) == ["set"]
     assert role_set(r, A1, ("di", "none", "")) == ["set"]
     assert occ(r, "bo") is None and occ(r, "di") is None
-    r("DEL", *keys())
+    r("DEL", *keys(True))
     assert role_set(r, A1, ("al", "none", "")) == ["no-room"]
 
 
@@ -201,7 +201,7 @@ def test_affiliation_refusals_change_nothing(r):
     assert affs(r)[ALICE] == "member" and occ(r, "al")["role"] == "participant"
     assert aff_set(r, "", (DAVE, "none", "")) == ["conflict"]
     assert aff_set(r, "", (ALICE, "owner", "")) == ["set"]
-    r("DEL", *keys())
+    r("DEL", *keys(True))
     assert aff_set(r, A1, (BOB, "member", "")) == ["no-room"]
 
 
@@ -231,7 +231,7 @@ def test_lists(r):
     assert lst(r, D1, "affiliation", "admin")[0] == "list"
     assert lst(r, C1, "affiliation", "member") == ["list", "cy", CAROL, "", "member"]
     assert lst(r, C1, "affiliation", "outcast") == ["forbidden"]
-    r("DEL", *keys())
+    r("DEL", *keys(True))
     assert lst(r, A1, "role", "moderator") == ["no-room"]
 
 
@@ -244,7 +244,7 @@ def test_invite_open_room(r):
     assert CAROL not in affs(r)             # open rooms make no members
     assert invite(r, C1) == ["not-occupant"]
     assert len(log(r)) == n
-    r("DEL", *keys())
+    r("DEL", *keys(True))
     assert invite(r, B1) == ["no-room"]
 
 

@@ -1,9 +1,13 @@
 -- lib/muc.lua - one XEP-0045 room, as router/muc.h defines it, for the
 -- muc_*.lua scripts. Every script takes the same keys and first
 -- arguments: KEYS[1] <prefix>{room}:occ, KEYS[2] :conf, KEYS[3] :log,
--- KEYS[4] :aff, KEYS[5] <prefix>rooms (the set of every room's JID),
--- KEYS[6] :arch (the room's archive); ARGV[1] the room channel
--- <prefix>{room}, ARGV[2] the room's bare JID. Needs lib/mam.lua
+-- KEYS[4] :aff, KEYS[5] :arch (the room's archive); ARGV[1] the room
+-- channel <prefix>{room}, ARGV[2] the room's bare JID. The scripts that
+-- may make or destroy the room (muc_join, muc_leave, muc_config_set,
+-- muc_destroy, muc_role_set, muc_aff_set) take KEYS[6] too: the shard
+-- of the set of rooms beside the room's keys (<prefix>rooms on one
+-- Redis, <prefix>rooms:{TAG} on a cluster: store.h's store_shard_key),
+-- so that every script touches the room's slot only. Needs lib/mam.lua
 -- (archive ids, trimming) before it.
 
 local MUC_LOG_MAX = 1000     -- entries a room's log keeps (muc.h)
@@ -93,7 +97,7 @@ end
 local MUC_XML_ESCAPES = { ['&'] = '&amp;', ['<'] = '&lt;', ['>'] = '&gt;',
   ["'"] = '&apos;', ['"'] = '&quot;' }
 
--- The room archive (KEYS[6]) keeps groupchat message xml (no 'from' nor
+-- The room archive (KEYS[5]) keeps groupchat message xml (no 'from' nor
 -- 'to') that session full sent as nick, under log entry ID id and random
 -- hex rand, so that its archive id is the stanza-id everyone saw; m is
 -- the message as XEP-0313 forwards it, from room/nick. Then trimmed as
@@ -105,8 +109,8 @@ local function muc_archive(id, nick, full, xml, rand, now, count, age)
     m = "<message from='" .. from .. "'" .. string.sub(xml, 9)
   end
   -- An archive left with later IDs (a clock set back) refuses the entry.
-  redis.pcall('XADD', KEYS[6], id, 'n', nick, 'j', full, 'r', rand, 'm', m)
-  mam_trim(KEYS[6], nil, now, count, age, true)
+  redis.pcall('XADD', KEYS[5], id, 'n', nick, 'j', full, 'r', rand, 'm', m)
+  mam_trim(KEYS[5], nil, now, count, age, true)
 end
 
 -- A presence event of nick's occupant o from session full.
@@ -116,10 +120,10 @@ local function muc_presence(nick, full, o, ptype, last, codes, xml, rand)
 end
 
 -- The room goes: its keys and archive, and its log a little later, read
--- by the handlers still in it.
+-- by the handlers still in it (KEYS[6], the set of rooms, needed).
 local function muc_destroy()
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[6])
-  redis.call('SREM', KEYS[5], ARGV[2])
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[5])
+  redis.call('SREM', KEYS[6], ARGV[2])
   redis.call('EXPIRE', KEYS[3], MUC_LOG_LINGER)
 end
 

@@ -14,36 +14,31 @@ static void remote_key(struct store *s, const char *room, char *out, size_t outs
 	store_user_key(s, room, MUC_REMOTE_KEY, out, outsz);
 }
 
+/* The shard of MUC_REMOTE_ROOMS that room is marked in, in its slot. */
+static void rooms_key(struct store *s, const char *room, char *out, size_t outsz)
+{
+	store_shard_key(s, MUC_REMOTE_ROOMS, room, out, outsz);
+}
+
 int muc_remote_add(struct store *s, const char *room, const char *full, const char *value)
 {
+	static const char *const outcomes[] = { "added", NULL };
 	char h[STORE_MAX_KEY], set[STORE_MAX_GLOBAL_KEY], wake[STORE_MAX_GLOBAL_KEY];
 	char msg[sizeof MUC_REMOTE_WAKE_PREFIX + ROUTE_NODE_MAX];
-	const char *hset[4] = { "HSET", h, full, value }, *sadd[3] = { "SADD", set, room };
-	const char *pub[3] = { "PUBLISH", wake, msg };
-	const char **av[3] = { hset, sadd, pub };
-	size_t l0[4], l1[3], l2[3];
-	const size_t *al[3] = { l0, l1, l2 };
-	int ac[3] = { 4, 3, 3 }, i, rc;
-	redisReply *rep[3] = { NULL, NULL, NULL };
+	const char *argv[7] = { h, set, room, full, value, wake, msg };
+	redisReply *r;
+	int o;
 
 	remote_key(s, room, h, sizeof h);
-	store_global_key(s, MUC_REMOTE_ROOMS, set, sizeof set);
+	rooms_key(s, room, set, sizeof set);
 	store_global_key(s, S2S_WAKE_CHANNEL, wake, sizeof wake);
 	snprintf(msg, sizeof msg, "%s%s", MUC_REMOTE_WAKE_PREFIX, room);
-	for (i = 0; i < 4; i++)
-		l0[i] = strlen(hset[i]);
-	for (i = 0; i < 3; i++) {
-		l1[i] = strlen(sadd[i]);
-		l2[i] = strlen(pub[i]);
-	}
-	/* One round trip, in this order: a relay that finds the room empty
-	 * between the HSET and the SADD unmarks it, and the SADD marks it
-	 * again. */
-	rc = store_pipeline(s, 3, av, al, ac, rep);
-	for (i = 0; i < 3; i++)
-		if (rep[i])
-			freeReplyObject(rep[i]);
-	return rc < 0 ? XE_REDIS : 0;
+	o = store_script(s, "muc_remote_add", lua_muc_remote_add, lua_muc_remote_add_sha, 2, 7,
+	    argv, NULL, outcomes, &r);
+	if (o < 0)
+		return o;
+	freeReplyObject(r);
+	return 0;
 }
 
 int muc_remote_get(struct store *s, const char *room, const char *full, char *value)
@@ -95,7 +90,7 @@ int muc_remote_sync(struct store *s, const char *room, const char *full, const c
 	int o;
 
 	remote_key(s, room, h, sizeof h);
-	store_global_key(s, MUC_REMOTE_ROOMS, set, sizeof set);
+	rooms_key(s, room, set, sizeof set);
 	o = store_script(s, "muc_remote_sync", lua_muc_remote_sync, lua_muc_remote_sync_sha, 2,
 	    6, argv, NULL, outcomes, &r);
 	if (o >= 0)
@@ -105,11 +100,7 @@ int muc_remote_sync(struct store *s, const char *room, const char *full, const c
 
 int muc_remote_rooms(struct store *s, struct strvec *out)
 {
-	char set[STORE_MAX_GLOBAL_KEY];
-	int n;
-
-	store_global_key(s, MUC_REMOTE_ROOMS, set, sizeof set);
-	n = store_members(s, set, out);
+	int n = store_shard_members(s, MUC_REMOTE_ROOMS, out);
 	return n < 0 ? n : 0;
 }
 

@@ -11,7 +11,10 @@
  *                          dispatcher (xmpp-s2s-out), which starts one
  *                          relay per room; S2S_WAKE_CHANNEL (s2s.h)
  *                          carries MUC_REMOTE_WAKE_PREFIX "<room>" when a
- *                          room gets its first one
+ *                          room gets one; on a cluster one shard per
+ *                          slot, <prefix>s2s:rooms:{TAG}, beside the
+ *                          rooms of that slot (store_shard_key), so that
+ *                          the scripts touch one slot
  *
  * xmpp-s2s-in adds an occupant after its join; the relay alone changes
  * or removes it afterwards, and only an entry still as it read it, so a
@@ -30,14 +33,15 @@
 #include "strvec.h"
 
 #define MUC_REMOTE_KEY "remote"          /* after {room}: */
-#define MUC_REMOTE_ROOMS "s2s:rooms"      /* store_global_key name */
+#define MUC_REMOTE_ROOMS "s2s:rooms"      /* store_shard_key name */
 #define MUC_REMOTE_WAKE_PREFIX "room "    /* a wake-up for a room's relay */
 #define MUC_REMOTE_VALUE_MAX (MUC_STATE_MAX + JID_MAX_PART)
 
 enum muc_remote_left { MUC_REMOTE_BUSY = 0, MUC_REMOTE_IDLE = 1 };
 
 /* Occupant full of room (a session of another domain) is read from
- * value on, the room is marked and its relay woken. 0 or XE_REDIS. */
+ * value on, the room is marked and its relay woken, in one step
+ * (muc_remote_add.lua). 0 or a negative xerr. */
 int muc_remote_add(struct store *s, const char *room, const char *full, const char *value);
 /* full's value in room into value (MUC_REMOTE_VALUE_MAX bytes): 1, 0
  * when full is no such occupant, or XE_REDIS. */
@@ -52,7 +56,7 @@ int muc_remote_each(struct store *s, const char *room,
  * (unmarked), MUC_REMOTE_BUSY, or a negative xerr. */
 int muc_remote_sync(struct store *s, const char *room, const char *full, const char *old,
     const char *value);
-/* Every marked room, added to out. 0 or XE_REDIS. */
+/* Every marked room (every shard), added to out. 0 or XE_REDIS. */
 int muc_remote_rooms(struct store *s, struct strvec *out);
 
 /* value's parts: the view state (MUC_STATE_MAX bytes) and the nick

@@ -63,6 +63,7 @@ extern const char lua_muc_nick[], lua_muc_nick_sha[];
 extern const char lua_muc_message[], lua_muc_message_sha[];
 extern const char lua_muc_private[], lua_muc_private_sha[];
 extern const char lua_muc_ping[], lua_muc_ping_sha[];
+extern const char lua_muc_remote_add[], lua_muc_remote_add_sha[];
 extern const char lua_muc_remote_sync[], lua_muc_remote_sync_sha[];
 extern const char lua_push_enable[], lua_push_enable_sha[];
 extern const char lua_fast_cas[], lua_fast_cas_sha[];

@@ -4,6 +4,7 @@
 #include "s2s.h"
 #include "config.h"
 #include "jid.h"
+#include "keyslot.h"
 #include "route.h"
 #include "scripts.h"
 #include "xml.h"
@@ -32,6 +33,18 @@ static void name_key(struct store *s, const char *name, char *out, size_t outsz)
 	store_global_key(s, name, out, outsz);
 }
 
+/* The shard of the set of routes with work (S2S_DOMAINS) that route is
+ * marked in: in the slot of route's keys (domain_key's tag, taken from
+ * the key itself), so that the scripts queueing or unmarking touch one
+ * slot. On one Redis the one set. */
+static void domains_key(struct store *s, const char *route, char *out, size_t outsz)
+{
+	char q[STORE_MAX_GLOBAL_KEY];
+
+	domain_key(s, "out:", route, q, sizeof q);
+	store_shard_key_at(s, S2S_DOMAINS, keyslot(q, strlen(q)), out, outsz);
+}
+
 static const char *const queue_outcomes[] = { [S2S_QUEUED] = "queued", [S2S_FULL] = "full",
 	[S2S_ABSENT] = "absent", NULL };
 
@@ -56,7 +69,7 @@ static void queue_call(struct store *s, struct queue_call *c, const char *domain
 	snprintf(c->route, sizeof c->route, "%s", domain);
 	domain_key(s, "out:", domain, c->q, sizeof c->q);
 	domain_key(s, "lease:", domain, c->lease, sizeof c->lease);
-	name_key(s, "s2s:domains", c->set, sizeof c->set);
+	domains_key(s, domain, c->set, sizeof c->set);
 	name_key(s, S2S_WAKE_CHANNEL, c->wake, sizeof c->wake);
 	snprintf(c->m, sizeof c->m, "%d", max);
 	c->av[n++] = "EVALSHA";
@@ -143,7 +156,7 @@ int s2s_verify_ask(struct store *s, const char *domain, const char *ask_id, cons
 	static const char *const outcomes[] = { "asked", NULL };
 	char l[STORE_MAX_GLOBAL_KEY], set[STORE_MAX_GLOBAL_KEY], wake[STORE_MAX_GLOBAL_KEY];
 	char ans[STORE_MAX_GLOBAL_KEY], name[STORE_MAX_GLOBAL_KEY], entry[S2S_VERIFY_MAX];
-	const char *argv[6] = { l, set, ans, entry, domain, wake };
+	const char *argv[5] = { l, set, entry, domain, wake };
 	redisReply *r;
 	int o;
 
@@ -153,11 +166,17 @@ int s2s_verify_ask(struct store *s, const char *domain, const char *ask_id, cons
 		return XE_INVALID;
 	}
 	domain_key(s, "verify:", domain, l, sizeof l);
-	name_key(s, "s2s:domains", set, sizeof set);
+	domains_key(s, domain, set, sizeof set);
 	name_key(s, S2S_WAKE_CHANNEL, wake, sizeof wake);
 	snprintf(name, sizeof name, "s2s:verified:%s", ask_id);
 	name_key(s, name, ans, sizeof ans);
-	o = store_script(s, "s2s_verify_ask", lua_s2s_verify_ask, lua_s2s_verify_ask_sha, 3, 6,
+	/* An earlier answer under this id goes first, by itself: the answer
+	 * list has no tag (another slot than the route's), and no answer
+	 * can come before the request the script queues next. */
+	if (!(r = store_cmd(s, "DEL %s", ans)))
+		return XE_REDIS;
+	freeReplyObject(r);
+	o = store_script(s, "s2s_verify_ask", lua_s2s_verify_ask, lua_s2s_verify_ask_sha, 2, 5,
 	    argv, NULL, outcomes, &r);
 	if (o >= 0)
 		freeReplyObject(r);
@@ -298,11 +317,7 @@ int s2s_lease_vacate(struct store *s, const char *domain, const char *host, long
 
 int s2s_domains(struct store *s, struct strvec *out)
 {
-	char set[STORE_MAX_GLOBAL_KEY];
-	int n;
-
-	name_key(s, "s2s:domains", set, sizeof set);
-	n = store_members(s, set, out);
+	int n = store_shard_members(s, S2S_DOMAINS, out);
 	return n < 0 ? n : 0;
 }
 
@@ -316,7 +331,7 @@ int s2s_idle(struct store *s, const char *domain)
 
 	domain_key(s, "out:", domain, q, sizeof q);
 	domain_key(s, "verify:", domain, l, sizeof l);
-	name_key(s, "s2s:domains", set, sizeof set);
+	domains_key(s, domain, set, sizeof set);
 	o = store_script(s, "s2s_idle", lua_s2s_idle, lua_s2s_idle_sha, 3, 4, argv, NULL,
 	    outcomes, &r);
 	if (o >= 0)

@@ -13,7 +13,11 @@
  *   xmpp:s2s:verified:ASKID   list: the one answer to a verification,
  *                             "valid", "invalid" or "error", for the
  *                             asker's blocking pop; it expires
- *   xmpp:s2s:domains          set: domains with work waiting
+ *   xmpp:s2s:domains          set: domains with work waiting; on a
+ *                             cluster one shard per slot,
+ *                             xmpp:s2s:domains:{TAG}, each beside the
+ *                             routes of its slot (store_shard_key_at),
+ *                             so that the scripts touch one slot
  *   xmpp:s2s:wake             channel: payload DOMAIN, when DOMAIN got
  *                             work (published by the queueing scripts)
  *   xmpp:s2s:lease:{DOMAIN}   string: "<host> <pid>" of the one process
@@ -45,6 +49,7 @@
 
 #define S2S_ROUTE_MAX     2048         /* "REMOTE/LOCAL" and its NUL */
 #define S2S_WAKE_CHANNEL  "s2s:wake"   /* store_global_key name of the channel */
+#define S2S_DOMAINS       "s2s:domains" /* the sharded set of routes with work */
 #define S2S_CLOSE_PREFIX  "close "     /* a wake-up "close ROUTE": its connection
                                           ends (xmppctl s2s close) */
 #define S2S_VERIFY_MAX    1024         /* bytes of one verification entry */
@@ -141,7 +146,8 @@ int s2s_in_unregister(struct store *s, const char *host, long pid);
  * or an error. */
 int s2s_in_list(struct store *s, struct strvec *out);
 
-/* The domains with work waiting, added to out. 0 or an error. */
+/* The domains with work waiting (every shard), added to out. 0 or an
+ * error. */
 int s2s_domains(struct store *s, struct strvec *out);
 /* Every route with work waiting or a process connected out on it, added
  * to out (may repeat: sort and unique). 0 or an error. */

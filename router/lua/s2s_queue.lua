@@ -3,8 +3,9 @@
 -- dispatchers are woken. A component's route (KEYS[3] given) takes it
 -- only while its lease is held, by a connected component or vacant
 -- after one left (s2s_lease_vacate): otherwise nobody would read it.
--- KEYS[1] the domain's queue, KEYS[2] the set of domains with work,
--- KEYS[3] (optional) the route's lease.
+-- KEYS[1] the domain's queue, KEYS[2] the shard of the set of domains
+-- with work beside it (the route's slot: router/s2s.c), KEYS[3]
+-- (optional) the route's lease.
 -- ARGV[1] the envelope, ARGV[2] the queue's most entries, ARGV[3] the
 -- domain, ARGV[4] the wake channel.
 -- Returns { 'queued' }, { 'full' } or { 'absent' } (nothing changed).

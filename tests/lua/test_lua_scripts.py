@@ -18,7 +18,7 @@ def test_every_script_is_tested():
         "mam_add", "mam_prefs_set", "mam_query", "muc_aff_set", "muc_config_set",
         "muc_destroy", "muc_info", "muc_invite", "muc_join", "muc_leave", "muc_list",
         "muc_mam_query", "muc_message", "muc_nick", "muc_occupant", "muc_people", "muc_ping",
-        "muc_private", "muc_remote_sync", "muc_role_set", "muc_subject", "offline_move",
+        "muc_private", "muc_remote_add", "muc_remote_sync", "muc_role_set", "muc_subject", "offline_move",
         "pep_configure",
         "pep_items",
         "pep_publish", "pep_purge", "pep_retract", "presence_get",

@@ -10,7 +10,8 @@ Cluster      N primaries (and R replicas each), redis-server processes on
 
     url()            the cluster:// URL for xmpp.conf's redis key
     ports            the primaries' ports; replica_ports the replicas'
-    slot_of(key)     the hash slot of key, computed here as Redis does
+    slot_of(key)     the hash slot of key, computed here as Redis does;
+                     slot_tag(slot) the tag of its shards (keyslot.h)
     node_of(key)     the port of the primary owning key's slot now
     call(port, ...)  one command to that node
     cmd(...)         one single-key command (args[1] the key) to whichever
@@ -81,6 +82,32 @@ def slot_of(key):
         if e > s + 1:
             k = k[s + 1:e]
     return crc16(k) % SLOTS
+
+
+_TAGS = []         # slot -> its tag, made on first use
+
+
+def slot_tag(slot):
+    """lib/keyslot.c's keyslot_tag: the first string, counting in base 36
+    (least significant digit first), whose slot is slot: the tag of that
+    slot's shard of a global index (store.h's store_shard_key)."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    if not _TAGS:
+        tags, left, n = [None] * SLOTS, SLOTS, 0
+        while left:
+            v, t = n, ""
+            while True:
+                t += digits[v % 36]
+                v //= 36
+                if not v:
+                    break
+            k = crc16(t.encode()) % SLOTS
+            if tags[k] is None:
+                tags[k] = t
+                left -= 1
+            n += 1
+        _TAGS.extend(tags)
+    return _TAGS[slot % SLOTS]
 
 
 class Cluster:

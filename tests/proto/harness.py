@@ -417,6 +417,24 @@ class Server:
         addr = self.redis_addr() if callable(self.redis_addr) else self.redis_addr
         return redis_call(addr, *args)
 
+    def shard_key(self, name, owner):
+        """store.h's store_shard_key: the shard of global index name beside
+        the keys tagged {owner} (a bare JID, a room, an s2s route, as the
+        server tags them): xmpp:name on one Redis, xmpp:name:{TAG} on a
+        cluster."""
+        if not self.redis_cluster:
+            return "xmpp:" + name
+        from cluster_harness import slot_of, slot_tag
+        return "xmpp:%s:{%s}" % (name, slot_tag(slot_of("{%s}" % owner)))
+
+    def shard_members(self, name):
+        """store_shard_members: every member of every shard of the set
+        index name (on a cluster the shards that exist), in no order."""
+        if not self.redis_cluster:
+            return self.redis("SMEMBERS", "xmpp:" + name)
+        return [m for k in self.redis("KEYS", "xmpp:%s:{*}" % name)
+                for m in self.redis("SMEMBERS", k)]
+
     def ctl(self, *args, input=None):
         p = subprocess.run([str(BUILD / "xmppctl"), "-c", self.conf_path] + [str(a) for a in args],
                            input=input, capture_output=True, text=True, timeout=TIMEOUT * 2,

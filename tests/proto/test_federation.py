@@ -349,4 +349,4 @@ def test_remote_user_in_a_local_room(federation):
         wait_for(lambda: 'no occupant of another domain left' in out.log(), 15,
                  "the room's relay to end")
         assert not x.redis('HLEN', 'xmpp:{%s}:remote' % room)
-        assert not x.redis('SMEMBERS', 'xmpp:s2s:rooms')
+        assert not x.shard_members('s2s:rooms')

@@ -136,7 +136,7 @@ def test_cancel_destroys_a_new_room(server_factory):
         seen['cancel'] = await outcome(a.xmpp['xep_0045'].cancel_config(ROOM, timeout=5))
         seen['gone'] = await a.wait1(muc_presence('Al', type='unavailable'), since=na)
         seen['conf'] = server.redis('EXISTS', 'xmpp:{%s}:conf' % ROOM)
-        seen['rooms'] = server.redis('SMEMBERS', 'xmpp:rooms')
+        seen['rooms'] = server.shard_members('rooms')
         await a.close()
     C.run(go, timeout=30)
     assert seen['cancel'][0] == 'result', seen['cancel']
@@ -293,7 +293,7 @@ def test_who_may_create_rooms(server_factory):
             seen['create'] = (e.presence['error']['type'], e.presence['error']['condition'])
         await create_room(a, 'Al')
         seen['join'] = await join_error(b, 'Bo')
-        seen['rooms'] = server.redis('SMEMBERS', 'xmpp:rooms')
+        seen['rooms'] = server.shard_members('rooms')
         for x in (a, b):
             await x.close()
     C.run(go, timeout=60)

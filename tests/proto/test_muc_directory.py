@@ -202,7 +202,7 @@ def test_directory_bounded(server_factory):
     for i, r in enumerate(rooms):
         server.redis('HSET', 'xmpp:{%s}:conf' % r, 'created', '1', 'locked', '0',
                      *(('public', '0') if i % 3 == 2 else ()))
-        server.redis('SADD', 'xmpp:rooms', r)
+        server.redis('SADD', server.shard_key('rooms', r), r)
     listed = [r for i, r in enumerate(rooms) if i % 3 != 2]
     seen = {}
 
@@ -268,7 +268,7 @@ def test_xmppctl_rooms_room_and_destroy(server_factory):
         seen['rooms_after'] = ctl_lines(server, 'rooms')
         seen['room_after'] = server.ctl('room', lobby).returncode
         seen['again'] = server.ctl('room-destroy', lobby).returncode
-        seen['set'] = sorted(server.redis('SMEMBERS', 'xmpp:rooms'))
+        seen['set'] = sorted(server.shard_members('rooms'))
         seen['dir'] = await disco_items(b, MUCD)
         for x in (a1, a2, b):
             await x.close()

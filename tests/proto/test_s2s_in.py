@@ -477,7 +477,7 @@ def test_errors_and_answers_queued_outbound(fed):
     # XEP-0157: other domains see the contact addresses too
     abuse = d1.find(".//{jabber:x:data}field[@var='abuse-addresses']/{jabber:x:data}value")
     assert abuse is not None and abuse.text == "mailto:abuse@localhost", to_xml(d1)
-    assert "%s/localhost" % REMOTE in s.redis("SMEMBERS", "xmpp:s2s:domains")
+    assert "%s/localhost" % REMOTE in s.shard_members("s2s:domains")
 
 
 # ---- limits per remote domain ----

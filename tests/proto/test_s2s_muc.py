@@ -81,7 +81,7 @@ def test_remote_join_through_s2s_in(fed):
     assert w[2].tag == "message" and w[2].find("subject") is not None, \
         [ET.tostring(e) for e in w]
     assert s.redis("HGET", "xmpp:{%s}:remote" % ROOM, BOB).endswith(" participant 0 bob")
-    assert s.redis("SMEMBERS", "xmpp:s2s:rooms") == [ROOM]
+    assert s.shard_members("s2s:rooms") == [ROOM]
     raw.send("<message from='%s' to='%s' type='groupchat' id='g1'><body>hi all</body>"
              "</message>" % (BOB, ROOM))
     m = raw_wait(alice, lambda e: e.findtext("{jabber:client}body") == "hi all")
@@ -184,4 +184,4 @@ def test_bounce_takes_the_occupant_out(fed, dns, dispatchers):
                what="his record gone")
     wait_until(lambda: "no occupant of another domain left" in out.log(), timeout=10,
                what="the relay to end")
-    assert s.redis("SMEMBERS", "xmpp:s2s:rooms") == []
+    assert s.shard_members("s2s:rooms") == []

@@ -195,7 +195,7 @@ def test_no_such_domain_bounces_not_found(server_factory, dns, dispatchers):
     assert el.find('{jabber:client}body').text == 'hi'
     assert time.monotonic() - t0 < 10
     wait_until(lambda: queue_len(s, 'nowhere.test/localhost') == 0, what='queue emptied')
-    wait_until(lambda: s.redis('SMEMBERS', 'xmpp:s2s:domains') == [],
+    wait_until(lambda: s.shard_members('s2s:domains') == [],
                what='the route unmarked')
     assert 'remote-server-not-found' in out.log()
 
@@ -212,7 +212,7 @@ def test_unreachable_answers_verifications_error_drops_presence(server_factory, 
     env = "stanza %d\n<presence from='%s' to='bob@nowhere.test'/>" % (int(time.time()), full)
     s.redis('RPUSH', 'xmpp:s2s:out:{%s}' % route, env)
     s.redis('RPUSH', 'xmpp:s2s:verify:{%s}' % route, 'ask7 nowhere.test localhost sid-7 ' + 'cd' * 32)
-    s.redis('SADD', 'xmpp:s2s:domains', route)
+    s.redis('SADD', s.shard_key('s2s:domains', route), route)
     out = dispatchers(s.conf_path, os.path.join(s.dir, 'out.log'))
     wait_until(lambda: s.redis('LRANGE', 'xmpp:s2s:verified:ask7', 0, -1) == ['error'],
                timeout=10, what='the verification answered error')
@@ -340,7 +340,7 @@ def test_to_prosody_with_certificates(federation):
             # a key b.test never made: its server answers invalid
             x.redis('RPUSH', 'xmpp:s2s:verify:{%s}' % route,
                     'ask1 b.test a.test sid-1 ' + 'ab' * 32)
-            x.redis('SADD', 'xmpp:s2s:domains', route)
+            x.redis('SADD', x.shard_key('s2s:domains', route), route)
             x.redis('PUBLISH', 'xmpp:s2s:wake', route)
             await C.apoll(lambda: x.redis('LRANGE', 'xmpp:s2s:verified:ask1', 0, -1),
                           timeout=10)
@@ -348,7 +348,7 @@ def test_to_prosody_with_certificates(federation):
             # idle: closed, the route unmarked, no connection process left
             await C.apoll(lambda: 'idle for 5 s' in out.log() and not out.children(),
                           timeout=15)
-            assert x.redis('SMEMBERS', 'xmpp:s2s:domains') == []
+            assert x.shard_members('s2s:domains') == []
             a.xmpp.send_message(mto='bob@b.test/b', mbody='once more', mtype='chat')
             await b.wait1(H.body_is('once more'), timeout=15)
             return got.get('from'), verdict

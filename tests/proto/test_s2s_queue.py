@@ -41,7 +41,7 @@ def test_queued_for_the_route_with_the_full_from(server_factory):
     assert head.startswith('stanza ') and int(head.split()[1]) > 0
     assert "from='%s'" % full in xml and "to='bob@remote.example/phone'" in xml
     assert '<ping' in got[1]
-    assert s.redis('SMEMBERS', 'xmpp:s2s:domains') == ['remote.example/localhost']
+    assert s.shard_members('s2s:domains') == ['remote.example/localhost']
 
 
 def test_not_found_when_off_denied_or_not_allowed(server_factory):

@@ -18,12 +18,18 @@
 #include <unistd.h>
 
 #define S2S_WAIT_STEP_MS 100     /* s2s_verify_wait polls this often */
+/* A route's key: a route (S2S_ROUTE_MAX) is longer than a global key
+ * holds, and a truncated key would lose its tag's closing brace, and so
+ * its slot: a route's keys must never be cut. */
+#define S2S_KEY_MAX STORE_MAX_KEY
+_Static_assert(S2S_KEY_MAX > sizeof "s2s:verify:{}" + S2S_ROUTE_MAX + 128,
+    "S2S_KEY_MAX: a route's key, its prefix included, does not fit");
 
 /* xmpp:s2s:<kind>{domain} (the tag keeps a domain's keys together). */
 static void domain_key(struct store *s, const char *kind, const char *domain, char *out,
     size_t outsz)
 {
-	char name[STORE_MAX_GLOBAL_KEY];
+	char name[S2S_KEY_MAX];
 	snprintf(name, sizeof name, "s2s:%s{%s}", kind, domain);
 	store_global_key(s, name, out, outsz);
 }
@@ -39,7 +45,7 @@ static void name_key(struct store *s, const char *name, char *out, size_t outsz)
  * slot. On one Redis the one set. */
 static void domains_key(struct store *s, const char *route, char *out, size_t outsz)
 {
-	char q[STORE_MAX_GLOBAL_KEY];
+	char q[S2S_KEY_MAX];
 
 	domain_key(s, "out:", route, q, sizeof q);
 	store_shard_key_at(s, S2S_DOMAINS, keyslot(q, strlen(q)), out, outsz);
@@ -50,8 +56,8 @@ static const char *const queue_outcomes[] = { [S2S_QUEUED] = "queued", [S2S_FULL
 
 /* One call of s2s_queue.lua, its arguments and what they point to. */
 struct queue_call {
-	char q[STORE_MAX_GLOBAL_KEY], set[STORE_MAX_GLOBAL_KEY], wake[STORE_MAX_GLOBAL_KEY];
-	char lease[STORE_MAX_GLOBAL_KEY], m[16], route[S2S_ROUTE_MAX];
+	char q[S2S_KEY_MAX], set[STORE_MAX_GLOBAL_KEY], wake[STORE_MAX_GLOBAL_KEY];
+	char lease[S2S_KEY_MAX], m[16], route[S2S_ROUTE_MAX];
 	const char *av[10];         /* EVALSHA sha numkeys keys... args... */
 	size_t al[10];
 	int ac, nkeys;
@@ -112,7 +118,7 @@ int s2s_queue(struct store *s, const char *domain, const char *env, size_t len, 
 int s2s_peek(struct store *s, const char *domain, int max,
     void (*fn)(const char *env, size_t len, void *arg), void *arg)
 {
-	char q[STORE_MAX_GLOBAL_KEY];
+	char q[S2S_KEY_MAX];
 	redisReply *r;
 	size_t i;
 	int n = 0;
@@ -137,7 +143,7 @@ int s2s_peek(struct store *s, const char *domain, int max,
 
 int s2s_done(struct store *s, const char *domain, int n)
 {
-	char q[STORE_MAX_GLOBAL_KEY];
+	char q[S2S_KEY_MAX];
 	redisReply *r;
 
 	if (n <= 0)
@@ -154,7 +160,7 @@ int s2s_verify_ask(struct store *s, const char *domain, const char *ask_id, cons
     const char *to, const char *sid, const char *key)
 {
 	static const char *const outcomes[] = { "asked", NULL };
-	char l[STORE_MAX_GLOBAL_KEY], set[STORE_MAX_GLOBAL_KEY], wake[STORE_MAX_GLOBAL_KEY];
+	char l[S2S_KEY_MAX], set[STORE_MAX_GLOBAL_KEY], wake[STORE_MAX_GLOBAL_KEY];
 	char ans[STORE_MAX_GLOBAL_KEY], name[STORE_MAX_GLOBAL_KEY], entry[S2S_VERIFY_MAX];
 	const char *argv[5] = { l, set, entry, domain, wake };
 	redisReply *r;
@@ -187,7 +193,7 @@ int s2s_verify_take(struct store *s, const char *domain, int max,
     void (*fn)(const char *ask_id, const char *from, const char *to, const char *sid,
     const char *key, void *arg), void *arg)
 {
-	char l[STORE_MAX_GLOBAL_KEY], e[S2S_VERIFY_MAX], *f[5], *save = NULL;
+	char l[S2S_KEY_MAX], e[S2S_VERIFY_MAX], *f[5], *save = NULL;
 	redisReply *r;
 	size_t i;
 	int n = 0, k;
@@ -265,7 +271,7 @@ int s2s_lease(struct store *s, const char *domain, const char *host, long pid, i
 {
 	static const char *const outcomes[] = { [S2S_LEASE_OTHER] = "other",
 		[S2S_LEASE_OURS] = "ours", NULL };
-	char k[STORE_MAX_GLOBAL_KEY], me[300], t[16];
+	char k[S2S_KEY_MAX], me[300], t[16];
 	const char *argv[4] = { k, me, t, S2S_LEASE_VACANT };
 	redisReply *r;
 	int o;
@@ -282,7 +288,7 @@ int s2s_lease(struct store *s, const char *domain, const char *host, long pid, i
 
 int s2s_lease_release(struct store *s, const char *domain, const char *host, long pid)
 {
-	char k[STORE_MAX_GLOBAL_KEY], me[300];
+	char k[S2S_KEY_MAX], me[300];
 	redisReply *r;
 
 	domain_key(s, "lease:", domain, k, sizeof k);
@@ -299,7 +305,7 @@ int s2s_lease_release(struct store *s, const char *domain, const char *host, lon
 
 int s2s_lease_vacate(struct store *s, const char *domain, const char *host, long pid, int ttl)
 {
-	char k[STORE_MAX_GLOBAL_KEY], me[300], t[16];
+	char k[S2S_KEY_MAX], me[300], t[16];
 	redisReply *r;
 
 	domain_key(s, "lease:", domain, k, sizeof k);
@@ -324,7 +330,7 @@ int s2s_domains(struct store *s, struct strvec *out)
 int s2s_idle(struct store *s, const char *domain)
 {
 	static const char *const outcomes[] = { [S2S_BUSY] = "busy", [S2S_IDLE] = "idle", NULL };
-	char q[STORE_MAX_GLOBAL_KEY], l[STORE_MAX_GLOBAL_KEY], set[STORE_MAX_GLOBAL_KEY];
+	char q[S2S_KEY_MAX], l[S2S_KEY_MAX], set[STORE_MAX_GLOBAL_KEY];
 	const char *argv[4] = { q, l, set, domain };
 	redisReply *r;
 	int o;
@@ -480,7 +486,7 @@ int s2s_routes(struct store *s, struct strvec *out)
 
 int s2s_route_info(struct store *s, const char *route, struct s2s_route_info *info)
 {
-	char q[STORE_MAX_GLOBAL_KEY], l[STORE_MAX_GLOBAL_KEY], k[STORE_MAX_GLOBAL_KEY];
+	char q[S2S_KEY_MAX], l[S2S_KEY_MAX], k[S2S_KEY_MAX];
 	const char *a0[2] = { "LLEN", q }, *a1[4] = { "LRANGE", q, "0", "0" };
 	const char *a2[2] = { "LLEN", l }, *a3[2] = { "GET", k };
 	const char **av[4] = { a0, a1, a2, a3 };

@@ -24,7 +24,7 @@ int muc_remote_add(struct store *s, const char *room, const char *full, const ch
 {
 	static const char *const outcomes[] = { "added", NULL };
 	char h[STORE_MAX_KEY], set[STORE_MAX_GLOBAL_KEY], wake[STORE_MAX_GLOBAL_KEY];
-	char msg[sizeof MUC_REMOTE_WAKE_PREFIX + ROUTE_NODE_MAX];
+	char msg[sizeof MUC_REMOTE_WAKE_PREFIX + JID_MAX];     /* a room's bare JID */
 	const char *argv[7] = { h, set, room, full, value, wake, msg };
 	redisReply *r;
 	int o;

@@ -23,46 +23,84 @@ static void addr_key(struct store *s, const char *addr, char *out, size_t outsz)
 	store_global_key(s, name, out, outsz);
 }
 
+/* The counters of bare and addr (either NULL: not that one) into key[],
+ * and where each count goes into slot[]: how many. */
+static int counter_keys(struct store *s, const char *bare, const char *addr,
+    struct authfail_counts *out, char uk[STORE_MAX_KEY], char ak[STORE_MAX_GLOBAL_KEY],
+    const char *key[2], long *slot[2])
+{
+	int n = 0;
+	if (bare) {
+		store_user_key(s, bare, "authfail", uk, STORE_MAX_KEY);
+		key[n] = uk;
+		slot[n++] = &out->account;
+	}
+	if (addr) {
+		addr_key(s, addr, ak, STORE_MAX_GLOBAL_KEY);
+		key[n] = ak;
+		slot[n++] = &out->addr;
+	}
+	return n;
+}
+
+/*
+ * The two counters lie in different hash slots of a cluster: one
+ * command (a script, or a GET) for each, in one round trip. Counting
+ * one and not the other (a failure between) only misses one failure of
+ * the policy's counts; nothing reads the two as one.
+ */
 int authfail_record(struct store *s, const char *bare, const char *addr, int window,
     struct authfail_counts *out)
 {
 	static const char *const counted[] = { "counted", NULL };
-	char uk[STORE_MAX_KEY], ak[STORE_MAX_GLOBAL_KEY], w[16];
-	const char *argv[3];
+	char uk[STORE_MAX_KEY], ak[STORE_MAX_GLOBAL_KEY], w[16], nk[] = "1";
+	const char *key[2], *av[2][5], **argv[2];
+	const size_t *lens[2] = { NULL, NULL };
+	redisReply *rep[2] = { NULL, NULL };
+	int argc[2], n, i, rc;
 	long *slot[2];
-	redisReply *r;
-	int nkeys = 0, rc;
-	size_t i;
 
 	memset(out, 0, sizeof *out);
-	if (bare) {
-		store_user_key(s, bare, "authfail", uk, sizeof uk);
-		slot[nkeys] = &out->account;
-		argv[nkeys++] = uk;
-	}
-	if (addr) {
-		addr_key(s, addr, ak, sizeof ak);
-		slot[nkeys] = &out->addr;
-		argv[nkeys++] = ak;
-	}
-	if (nkeys == 0)
+	if ((n = counter_keys(s, bare, addr, out, uk, ak, key, slot)) == 0)
 		return 0;
 	snprintf(w, sizeof w, "%d", window);
-	argv[nkeys] = w;
-	rc = store_script(s, "authfail_record", lua_authfail_record, lua_authfail_record_sha,
-	    nkeys, nkeys + 1, argv, NULL, counted, &r);
-	if (rc < 0)
-		return rc;
-	/* { 'counted', count of KEYS[1] [, count of KEYS[2]] } */
-	if (r->elements == (size_t)nkeys + 1) {
-		for (i = 0; i < (size_t)nkeys; i++)
-			if (r->element[i + 1]->type == REDIS_REPLY_INTEGER)
-				*slot[i] = (long)r->element[i + 1]->integer;
-	} else {
-		snprintf(s->err, sizeof s->err, "authfail_record: unexpected reply");
-		rc = XE_REPLY;
+	for (i = 0; i < n; i++) {
+		av[i][0] = "EVALSHA";
+		av[i][1] = lua_authfail_record_sha;
+		av[i][2] = nk;
+		av[i][3] = key[i];
+		av[i][4] = w;
+		argv[i] = av[i];
+		argc[i] = 5;
 	}
-	freeReplyObject(r);
+	store_pipeline(s, n, argv, lens, argc, rep);
+	rc = 0;
+	for (i = 0; i < n; i++) {
+		if (rep[i] && rep[i]->type == REDIS_REPLY_ERROR && !strncmp(rep[i]->str, "NOSCRIPT", 8)) {
+			/* Alone in its pipeline, or Redis restarted: loaded now. */
+			freeReplyObject(rep[i]);
+			rep[i] = store_eval(s, lua_authfail_record, lua_authfail_record_sha, 1, 2,
+			    av[i] + 3, NULL);
+		}
+		/* { 'counted', count } */
+		if (rc < 0) {
+			/* the first failure is the one told */
+		} else if (!rep[i] || rep[i]->type == REDIS_REPLY_ERROR) {
+			if (rep[i])
+				snprintf(s->err, sizeof s->err, "authfail_record: %s", rep[i]->str);
+			rc = XE_REDIS;
+		} else if (store_outcome(rep[i], counted) == 0 && rep[i]->elements == 2 &&
+		    rep[i]->element[1]->type == REDIS_REPLY_INTEGER) {
+			*slot[i] = (long)rep[i]->element[1]->integer;
+		} else {
+			snprintf(s->err, sizeof s->err, "authfail_record: unexpected reply");
+			rc = XE_REPLY;
+		}
+		if (rep[i])
+			freeReplyObject(rep[i]);
+	}
+	if (rc < 0)
+		memset(out, 0, sizeof *out);
 	return rc;
 }
 
@@ -70,22 +108,29 @@ int authfail_counts_get(struct store *s, const char *bare, const char *addr,
     struct authfail_counts *out)
 {
 	char uk[STORE_MAX_KEY], ak[STORE_MAX_GLOBAL_KEY];
-	redisReply *r;
+	const char *key[2], *av[2][2], **argv[2];
+	const size_t *lens[2] = { NULL, NULL };
+	redisReply *rep[2] = { NULL, NULL };
+	int argc[2] = { 2, 2 }, n, i, rc;
+	long *slot[2];
 
 	memset(out, 0, sizeof *out);
-	store_user_key(s, bare, "authfail", uk, sizeof uk);
-	addr_key(s, addr, ak, sizeof ak);
-	r = store_cmd(s, "MGET %s %s", uk, ak);
-	if (!r)
-		return XE_REDIS;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-		if (r->element[0]->type == REDIS_REPLY_STRING)
-			out->account = strtol(r->element[0]->str, NULL, 10);
-		if (r->element[1]->type == REDIS_REPLY_STRING)
-			out->addr = strtol(r->element[1]->str, NULL, 10);
+	n = counter_keys(s, bare, addr, out, uk, ak, key, slot);
+	for (i = 0; i < n; i++) {
+		av[i][0] = "GET";
+		av[i][1] = key[i];
+		argv[i] = av[i];
 	}
-	freeReplyObject(r);
-	return 0;
+	rc = n && store_pipeline(s, n, argv, lens, argc, rep) < 0 ? XE_REDIS : 0;
+	for (i = 0; i < n; i++) {
+		if (rc == 0 && rep[i]->type == REDIS_REPLY_STRING)
+			*slot[i] = strtol(rep[i]->str, NULL, 10);
+		if (rep[i])
+			freeReplyObject(rep[i]);
+	}
+	if (rc < 0)
+		memset(out, 0, sizeof *out);
+	return rc;
 }
 
 void authfail_clear(struct store *s, const char *bare)

@@ -25,8 +25,11 @@ struct authfail_counts {
 
 /*
  * Record one failure against the account bare and the address addr
- * (authfail_record.lua), each counter expiring window seconds after its
- * first failure (a counter found without a TTL gets one).
+ * (authfail_record.lua, once for each counter: they lie in different
+ * hash slots of a cluster; both in one round trip), each counter
+ * expiring window seconds after its first failure (a counter found
+ * without a TTL gets one). The two are not counted as one step: a
+ * failure between may count one and not the other.
  *
  * Accepts: bare and addr, either NULL (not counted; both NULL: nothing
  *   to do); window > 0.
@@ -36,8 +39,9 @@ struct authfail_counts {
 int authfail_record(struct store *s, const char *bare, const char *addr, int window,
     struct authfail_counts *out);
 /* The failures in the window of the account bare and of the address
- * addr, in one round trip (MGET): 0 with *out (0 where none), or XE_REDIS
- * with *out zeroed. */
+ * addr (either NULL: not read), in one round trip (a GET each: their
+ * keys lie in different hash slots of a cluster): 0 with *out (0 where
+ * none), or XE_REDIS with *out zeroed. */
 int authfail_counts_get(struct store *s, const char *bare, const char *addr,
     struct authfail_counts *out);
 /* A successful login clears the account's counter. Never the address's:

@@ -118,6 +118,8 @@ int bosh_claim(struct store *s, const char *sid, unsigned long long rid, int ttl
 		b->empty_poll_ms = strtoll(num, NULL, 10);
 		store_reply_str(r, 14, num, sizeof num);
 		b->auth_failures = atoi(num);
+		store_reply_str(r, 15, num, sizeof num);
+		b->claim = strtoull(num, NULL, 10);
 	}
 	freeReplyObject(r);
 	return o;
@@ -168,37 +170,52 @@ int bosh_set_state(struct store *s, const char *sid, const char *state, const ch
 	return run(s, &a);
 }
 
+/* Does stream id owner own the stream management state of bare/res?
+ * 1, 0, or XE_REDIS. */
+static int owns_sm(struct store *s, const char *owner, const char *bare, const char *res)
+{
+	char key[STORE_MAX_KEY], what[STORE_MAX_KEY];
+	redisReply *r;
+	int ours;
+
+	snprintf(what, sizeof what, "sm:%s", res);
+	store_user_key(s, bare, what, key, sizeof key);
+	if (!(r = store_cmd(s, "HGET %s owner", key)))
+		return XE_REDIS;
+	ours = r->type == REDIS_REPLY_STRING && !strcmp(r->str, owner);
+	freeReplyObject(r);
+	return ours;
+}
+
 int bosh_record(struct store *s, const char *sid, unsigned long long rid, const char *answer,
     size_t len, int has_count, unsigned long count, const char *owner, const char *bare,
-    const char *res, long long empty_poll_ms)
+    const char *res, unsigned long long claim, long long empty_poll_ms)
 {
 	static const char *const outcomes[] = { [BOSH_RECORDED] = "recorded",
 		[BOSH_TAKEN] = "taken", [BOSH_GONE] = "none", NULL };
-	char key[STORE_MAX_GLOBAL_KEY], sm[STORE_MAX_KEY], what[STORE_MAX_KEY], rids[24], n[24];
-	char pe[24] = "";
-	const char *argv[7];
-	size_t lens[7];
+	char key[STORE_MAX_GLOBAL_KEY], rids[24], n[24], cl[24] = "", pe[24] = "";
+	const char *argv[6];
+	size_t lens[6];
 	redisReply *r;
 	int o, i;
 
-	bosh_key(s, sid, key, sizeof key);
-	sm[0] = '\0';
 	if (owner[0]) {
-		snprintf(what, sizeof what, "sm:%s", res);
-		store_user_key(s, bare, what, sm, sizeof sm);
+		if ((o = owns_sm(s, owner, bare, res)) <= 0)
+			return o < 0 ? o : BOSH_TAKEN;
+		snprintf(cl, sizeof cl, "%llu", claim);
 	}
+	bosh_key(s, sid, key, sizeof key);
 	snprintf(rids, sizeof rids, "%llu", rid);
 	n[0] = '\0';
 	if (has_count)
 		snprintf(n, sizeof n, "%lu", count);
-	argv[0] = key; argv[1] = sm; argv[2] = rids; argv[3] = answer; argv[4] = n;
-	argv[5] = owner;
 	if (empty_poll_ms > 0)
 		snprintf(pe, sizeof pe, "%lld", empty_poll_ms);
-	argv[6] = pe;
-	for (i = 0; i < 7; i++)
-		lens[i] = i == 3 ? len : strlen(argv[i]);
-	o = store_script(s, "bosh_record", lua_bosh_record, lua_bosh_record_sha, 2, 7, argv,
+	argv[0] = key; argv[1] = rids; argv[2] = answer; argv[3] = n; argv[4] = cl;
+	argv[5] = pe;
+	for (i = 0; i < 6; i++)
+		lens[i] = i == 2 ? len : strlen(argv[i]);
+	o = store_script(s, "bosh_record", lua_bosh_record, lua_bosh_record_sha, 1, 6, argv,
 	    lens, outcomes, &r);
 	if (o >= 0)
 		freeReplyObject(r);

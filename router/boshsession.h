@@ -40,6 +40,8 @@ struct bosh_session {
 	int auth_failures;               /* failed login attempts of its stream */
 	long long empty_poll_ms;         /* the last request, empty, got an empty answer:
 	                                    when it came (Unix ms; 0: not so) */
+	unsigned long long claim;        /* the session's claims, this one's included
+	                                    (bosh_claim), for bosh_record's check */
 };
 
 /* Make the session sid (its first request, rid), alive for ttl seconds.
@@ -71,14 +73,24 @@ int bosh_set_state(struct store *s, const char *sid, const char *state, const ch
     const char *res, const char *smid);
 
 enum bosh_record_result { BOSH_RECORDED = 0, BOSH_TAKEN = 1, BOSH_GONE = 2 };
-/* Keep the answer to rid, and count (when has_count) as the session's
+/*
+ * Keep the answer to rid, and count (when has_count) as the session's
  * count at its end, if stream id owner still owns the stream management
- * state of bare/res (owner "": none yet, no check) (bosh_record.lua);
- * empty_poll_ms > 0: the request was empty, and so is its answer, and
- * it came then (Unix ms), for the next request's polling check. */
+ * state of bare/res (owner "": none yet, no check): BOSH_RECORDED, or
+ * BOSH_TAKEN (a newer request took the session over: nothing kept), or
+ * BOSH_GONE (no such session); or an xerr.h code. empty_poll_ms > 0: the
+ * request was empty, and so is its answer, and it came then (Unix ms),
+ * for the next request's polling check.
+ * The state and the session's hash lie in different hash slots of a
+ * cluster: two steps, the owner read (HGET), then the answer kept
+ * (bosh_record.lua) only if no request claimed the session after this
+ * one's claim (claim: its b.claim). A takeover by a BOSH request begins
+ * with a claim, so none slips between the two; one by a plain XEP-0198
+ * <resume/> between them is as if it came right after.
+ */
 int bosh_record(struct store *s, const char *sid, unsigned long long rid, const char *answer,
     size_t len, int has_count, unsigned long count, const char *owner, const char *bare,
-    const char *res, long long empty_poll_ms);
+    const char *res, unsigned long long claim, long long empty_poll_ms);
 
 /* Keep the SASL exchange in progress (sasl_pending's string; "": none).
  * 0, or an xerr.h code. */

@@ -563,7 +563,7 @@ static void finish(struct bosh_req *r, const char *terminating)
 	} else {
 		rec = bosh_record(&r->st, r->sid, r->rid, b.p, b.len, bound && !c->taken,
 		    c->sm.out, bound && !c->taken ? c->stream_id : "", c->bare, c->jid.resource,
-		    r->empty && !r->out.body.len ? r->arrived_ms : 0);
+		    r->b.claim, r->empty && !r->out.body.len ? r->arrived_ms : 0);
 		if (rec == BOSH_TAKEN) {
 			b.len = 0;
 			body_make(&b, NULL, NULL, 0);

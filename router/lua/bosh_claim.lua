@@ -10,16 +10,19 @@
 -- place).
 -- Claiming proves the answers up to rid - requests read: the count at
 -- the end of the last of them becomes 'acked', and they are forgotten.
+-- Every claim ('claimed' or 'held') counts one more in 'cl', returned:
+-- a request keeps its answer only if no other claimed the session after
+-- it (bosh_record.lua).
 -- KEYS[1] the session's hash. ARGV[1] rid, ARGV[2] the hash's lifetime,
 -- ARGV[3] '1' to claim without the predecessor fed.
 -- Returns { 'claimed', state, jid, res, smid, acked, sent, to, authid,
--- wait, inactivity, requests, sasl, pe, af }, { 'replay', answer }, { 'held',
--- state ... as claimed },
+-- wait, inactivity, requests, sasl, pe, af, cl }, { 'replay', answer },
+-- { 'held', state ... as claimed },
 -- { 'early' }, { 'bad', state ... as claimed } (outside the window, or
 -- still ahead of its predecessor when told to claim anyway: the session
 -- is to end), or { 'none' } (no such session).
 local f = redis.call('HMGET', KEYS[1], 'rid', 'requests', 'state', 'jid', 'res', 'smid',
-  'acked', 'sent', 'to', 'authid', 'wait', 'inactivity', 'fed', 'sasl', 'pe', 'af')
+  'acked', 'sent', 'to', 'authid', 'wait', 'inactivity', 'fed', 'sasl', 'pe', 'af', 'cl')
 if not f[1] then
   return { 'none' }
 end
@@ -27,7 +30,11 @@ local rid, last, req = tonumber(ARGV[1]), tonumber(f[1]), tonumber(f[2])
 local function with_state(outcome, acked)
   return { outcome, f[3] or '', f[4] or '', f[5] or '', f[6] or '', acked, f[8] or acked,
     f[9] or '', f[10] or '', f[11] or '0', f[12] or '0', f[2], f[14] or '', f[15] or '0',
-    f[16] or '0' }
+    f[16] or '0', f[17] or '0' }
+end
+local function claimed(outcome, acked)
+  f[17] = tostring(redis.call('HINCRBY', KEYS[1], 'cl', 1))
+  return with_state(outcome, acked)
 end
 if rid <= last then
   if rid <= last - req then
@@ -41,7 +48,7 @@ if rid <= last then
   if ARGV[3] ~= '1' and tonumber(f[13] or last) < rid then
     return { 'early' }
   end
-  return with_state('held', f[7] or '0')
+  return claimed('held', f[7] or '0')
 end
 if rid > last + req or (rid > last + 1 and ARGV[3] == '1') then
   return with_state('bad', f[7] or '0')
@@ -61,4 +68,4 @@ for r = last - req + 1, rid - req do
 end
 redis.call('HSET', KEYS[1], 'rid', ARGV[1], 'acked', acked)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-return with_state('claimed', acked)
+return claimed('claimed', acked)

@@ -30,9 +30,8 @@ def fed(r, rid):
     return r.eval("bosh_fed", [hkey()], [str(rid)])
 
 
-def record(r, rid, answer, count="", owner="", pe=""):
-    return r.eval("bosh_record", [hkey(), key(A, "sm:" + RES)],
-                  [str(rid), answer, count, owner, pe])
+def record(r, rid, answer, count="", cl="", pe=""):
+    return r.eval("bosh_record", [hkey()], [str(rid), answer, count, cl, pe])
 
 
 def field(r, name):
@@ -47,7 +46,7 @@ def test_claim_next_returns_the_state(r):
     make(r)
     got = claim(r, 11)
     assert got == ["claimed", "session", A, RES, "sm1", "0", "0", "x", "a1", "60", "60", "2",
-                   "", "0", "0"]
+                   "", "0", "0", "1"]
     assert field(r, "rid") == "11"
     assert 0 < r("TTL", hkey()) <= 210
 
@@ -58,7 +57,7 @@ def test_claim_early_bad_held_replay(r):
     assert claim(r, 13)[:2] == ["bad", "session"]   # beyond the window: ends
     # in the window, no answer kept: the retry takes the held one's place
     assert claim(r, 10) == ["held", "session", A, RES, "sm1", "0", "0", "x", "a1", "60",
-                            "60", "2", "", "0", "0"]
+                            "60", "2", "", "0", "0", "1"]
     record(r, 10, "<body/>")
     assert claim(r, 10) == ["replay", "<body/>"]
     assert claim(r, 8)[0] == "bad"           # below the window
@@ -80,14 +79,24 @@ def test_claim_acknowledges_answers_out_of_the_window(r):
     assert field(r, "a:10") is None
 
 
-def test_record_checks_the_owner(r):
+def test_record_checks_no_claim_came_since(r):
+    """The owner of the sm state is read first (boshsession.c); the
+    script checks that no request claimed the session after this one:
+    every takeover by a BOSH request begins with a claim ('cl')."""
     make(r)
-    r("HSET", key(A, "sm:" + RES), "owner", "p1")
-    assert record(r, 11, "<body>x</body>", "4", "p2") == ["taken"]
-    assert field(r, "a:11") is None
-    assert record(r, 11, "<body>x</body>", "4", "p1") == ["recorded"]
-    assert field(r, "a:11") == "<body>x</body>" and field(r, "n:11") == "4"
+    mine = claim(r, 11)[15]
+    assert mine == "1" and field(r, "cl") == "1"
+    fed(r, 11)
+    assert claim(r, 11)[:1] == ["held"] and field(r, "cl") == "2"   # taken over
+    assert record(r, 11, "<body>x</body>", "4", mine) == ["taken"]
+    assert field(r, "a:11") is None and field(r, "sent") == "0"
+    assert record(r, 11, "<body>y</body>", "4", "2") == ["recorded"]
+    assert field(r, "a:11") == "<body>y</body>" and field(r, "n:11") == "4"
     assert field(r, "sent") == "4"
+    assert record(r, 11, "<body/>") == ["recorded"]     # no state: no check
+    assert claim(r, 12)[15] == "3"
+    got = claim(r, 9)                                   # bad: no claim
+    assert got[0] == "bad" and got[15] == "3" and field(r, "cl") == "3"
 
 
 def test_record_keeps_when_an_empty_poll_got_nothing(r):

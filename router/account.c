@@ -10,6 +10,8 @@
 #include "random.h"
 #include "scram.h"
 #include "jid.h"
+#include "strvec.h"
+#include "xmalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,11 +80,11 @@ int account_get(struct store *s, const char *bare, struct account *a)
 int account_put(struct store *s, const char *bare, const char *scram_sha1,
     const char *scram_sha256, const char *digest_secret, int create_only)
 {
-	char key[STORE_MAX_KEY], users[STORE_MAX_GLOBAL_KEY];
+	char key[STORE_MAX_KEY], users[STORE_MAX_KEY];
 	redisReply *r;
 
 	store_user_key(s, bare, "account", key, sizeof key);
-	store_global_key(s, "users", users, sizeof users);
+	store_shard_key(s, "users", bare, users, sizeof users);
 	if (create_only) {
 		r = store_cmd(s, "HSETNX %s created %lld", key, (long long)time(NULL));
 		if (!r)
@@ -138,65 +140,127 @@ int account_created_from(struct store *s, const char *addr, long *n)
 	return 0;
 }
 
-/* account_create.lua's outcomes, in the order of enum account_result. */
-static const char *const create_outcomes[] = {
-	"", "", "created", "exists", "", "limited", "no-invite", "other-user", NULL
-};
-
-int account_create(struct store *s, const char *bare, const char *password, int legacy,
-    const struct account_claim *claim)
+/* Take (mode "take") or give back ("give") a place in addr's count of
+ * in-band creations (registration_count.lua): ACCOUNT_WRITTEN (taken or
+ * given), ACCOUNT_LIMITED (the limit is reached: nothing taken), or
+ * XE_REDIS / XE_REPLY. */
+static int registration_count(struct store *s, const char *addr, const char *mode,
+    int limit, int window)
 {
-	char key[STORE_MAX_KEY], users[STORE_MAX_GLOBAL_KEY], counter[STORE_MAX_GLOBAL_KEY];
-	char inv[STORE_MAX_GLOBAL_KEY], resv[STORE_MAX_KEY];
-	char sha1[ACCOUNT_MAX_FIELD], sha256[ACCOUNT_MAX_FIELD];
-	char node[JID_MAX], now[NUM_MAX], limit[NUM_MAX], window[NUM_MAX];
-	const char *argv[16], *at = strchr(bare, '@'), *token;
+	static const char *const outcomes[] = { "counted", "given", "limited", NULL };
+	char key[STORE_MAX_GLOBAL_KEY], l[NUM_MAX], w[NUM_MAX];
+	const char *argv[4];
 	redisReply *r;
 	int rc;
 
-	if (scram_cred_lines(password, sha1, sha256, sizeof sha1) == -1) {
-		snprintf(s->err, sizeof s->err, "cannot derive SCRAM credentials");
-		return XE_ENTROPY;
-	}
-	token = claim && claim->token ? claim->token : "";
-	snprintf(node, sizeof node, "%.*s", at ? (int)(at - bare) : 0, bare);
+	reg_key(s, addr, key, sizeof key);
+	snprintf(l, sizeof l, "%d", limit);
+	snprintf(w, sizeof w, "%d", window);
+	argv[0] = key;
+	argv[1] = mode;
+	argv[2] = l;
+	argv[3] = w;
+	rc = store_script(s, "registration_count", lua_registration_count,
+	    lua_registration_count_sha, 1, 4, argv, NULL, outcomes, &r);
+	if (rc < 0)
+		return rc;
+	freeReplyObject(r);
+	return rc == 2 ? ACCOUNT_LIMITED : ACCOUNT_WRITTEN;
+}
+
+/* account_create.lua's outcomes, in the order of enum account_result. */
+static const char *const create_outcomes[] = { "", "", "created", "exists", NULL };
+
+/* The account script alone (account_create.lua): the user's keys only.
+ * token: the invitation taken for it ("" none). */
+static int create_in_slot(struct store *s, const char *bare, const char *sha1,
+    const char *sha256, const char *digest, const char *token, int inband)
+{
+	char key[STORE_MAX_KEY], users[STORE_MAX_KEY], resv[STORE_MAX_KEY], now[NUM_MAX];
+	const char *argv[10];
+	redisReply *r;
+	int rc;
+
 	snprintf(now, sizeof now, "%lld", (long long)time(NULL));
-	snprintf(limit, sizeof limit, "%d", claim && claim->addr ? claim->limit : 0);
-	snprintf(window, sizeof window, "%d", claim ? claim->window : 0);
 	store_user_key(s, bare, "account", key, sizeof key);
-	store_global_key(s, "users", users, sizeof users);
-	reg_key(s, claim && claim->addr ? claim->addr : "", counter, sizeof counter);
-	invite_key(s, token, inv, sizeof inv);
+	store_shard_key(s, "users", bare, users, sizeof users);
 	invite_reservation_key(s, bare, resv, sizeof resv);
 	argv[0] = key;
 	argv[1] = users;
-	argv[2] = counter;
-	argv[3] = inv;
-	argv[4] = resv;
-	argv[5] = bare;
-	argv[6] = sha1;
-	argv[7] = sha256;
-	argv[8] = legacy ? password : "";
-	argv[9] = now;
-	argv[10] = limit;
-	argv[11] = window;
-	argv[12] = token;
-	argv[13] = node;
-	argv[14] = at ? at + 1 : "";
-	argv[15] = claim ? "1" : "0";
-	rc = store_script(s, "account_create", lua_account_create, lua_account_create_sha, 5, 16,
+	argv[2] = resv;
+	argv[3] = bare;
+	argv[4] = sha1;
+	argv[5] = sha256;
+	argv[6] = digest;
+	argv[7] = now;
+	argv[8] = token;
+	argv[9] = inband ? "1" : "0";
+	rc = store_script(s, "account_create", lua_account_create, lua_account_create_sha, 3, 10,
 	    argv, NULL, create_outcomes, &r);
-	explicit_bzero(sha1, sizeof sha1);
-	explicit_bzero(sha256, sizeof sha256);
 	if (rc < 0)
 		return rc;
 	freeReplyObject(r);
 	return rc;               /* create_outcomes follows enum account_result */
 }
 
+/*
+ * The address's place and the invitation are taken first, each in one
+ * step on its own key, then the account is created in its slot; a
+ * refusal gives back what was taken, in the reverse order. So nothing
+ * is given twice: a place or an invitation counts once it is taken, and
+ * only a definite 'exists' gives it back. A failure of Redis (or of this
+ * process) between the steps may lose a place until its window ends, or
+ * the invitation, never create two accounts with one.
+ */
+int account_create(struct store *s, const char *bare, const char *password, int legacy,
+    const struct account_claim *claim)
+{
+	char sha1[ACCOUNT_MAX_FIELD], sha256[ACCOUNT_MAX_FIELD];
+	char node[JID_MAX_PART];
+	const char *at = strchr(bare, '@'), *token = claim && claim->token ? claim->token : "";
+	const char *addr = claim && claim->addr && claim->limit > 0 ? claim->addr : NULL;
+	struct invite_held *held = NULL;
+	int rc;
+
+	if (scram_cred_lines(password, sha1, sha256, sizeof sha1) == -1) {
+		snprintf(s->err, sizeof s->err, "cannot derive SCRAM credentials");
+		return XE_ENTROPY;
+	}
+	snprintf(node, sizeof node, "%.*s", at ? (int)(at - bare) : 0, bare);
+	if (addr && (rc = registration_count(s, addr, "take", claim->limit, claim->window))
+	    != ACCOUNT_WRITTEN)
+		goto out;
+	if (token[0]) {
+		held = xmalloc(sizeof *held);
+		rc = invite_take(s, token, at ? at + 1 : "", node, held);
+		if (rc != INVITE_TAKEN) {
+			rc = rc == INVITE_NONE ? ACCOUNT_NO_INVITE :
+			    rc == INVITE_OTHER_USER ? ACCOUNT_OTHER_USER : rc;
+			goto give_place;
+		}
+	}
+	rc = create_in_slot(s, bare, sha1, sha256, legacy ? password : "", token, claim != NULL);
+	if (rc != ACCOUNT_EXISTS)
+		goto out;
+	/* The name is taken: what was taken for it goes back. A failure
+	 * here is not the caller's answer (the name is taken still). */
+	if (token[0])
+		(void)invite_give_back(s, held);
+give_place:
+	if (addr && rc >= 0)
+		(void)registration_count(s, addr, "give", claim->limit, claim->window);
+out:
+	explicit_bzero(sha1, sizeof sha1);
+	explicit_bzero(sha256, sizeof sha256);
+	free(held);
+	return rc;
+}
+
 int account_delete(struct store *s, const char *bare)
 {
-	char key[STORE_MAX_KEY], users[STORE_MAX_GLOBAL_KEY];
+	/* The indexes that name the user: its account's first. */
+	static const char *const indexes[] = { "users", "online", NULL };
+	char key[STORE_MAX_KEY];
 	redisReply *r;
 	long long existed;
 	int i;
@@ -217,27 +281,31 @@ int account_delete(struct store *s, const char *bare)
 			return XE_REDIS;
 		freeReplyObject(r);
 	}
-	store_global_key(s, "users", users, sizeof users);
-	r = store_cmd(s, "SREM %s %s", users, bare);
-	if (!r)
-		return XE_REDIS;
-	existed |= r->integer;
-	freeReplyObject(r);
 	/* Its sessions' records went with the sessions hash: a handler
-	 * ending one later finds none and leaves the online index alone. */
-	store_global_key(s, "online", users, sizeof users);
-	r = store_cmd(s, "SREM %s %s", users, bare);
-	if (!r)
-		return XE_REDIS;
-	freeReplyObject(r);
+	 * ending one later finds none and leaves the online index alone.
+	 * Both indexes are shards beside the user's keys (store.h). */
+	for (i = 0; indexes[i]; i++) {
+		store_shard_key(s, indexes[i], bare, key, sizeof key);
+		if (!(r = store_cmd(s, "SREM %s %s", key, bare)))
+			return XE_REDIS;
+		if (i == 0)
+			existed |= r->integer;
+		freeReplyObject(r);
+	}
 	return existed ? ACCOUNT_REMOVED : ACCOUNT_NONE;
 }
 
 int account_each(struct store *s, int (*fn)(const char *bare, void *arg), void *arg)
 {
-	char users[STORE_MAX_GLOBAL_KEY];
-	store_global_key(s, "users", users, sizeof users);
-	return store_scan(s, users, NULL, fn, arg);
+	struct strvec users = { 0 };
+	size_t i;
+	int rc = store_shard_members(s, "users", &users);
+
+	for (i = 0; rc >= 0 && i < users.n; i++)
+		if (fn(users.v[i], arg) != 0)
+			rc = XE_REDIS;
+	strvec_free(&users);
+	return rc < 0 ? rc : 0;
 }
 
 int account_server_secret(struct store *s, unsigned char out[ACCOUNT_SECRET_LEN])

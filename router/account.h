@@ -1,7 +1,9 @@
 /*
  * account.h - accounts in Redis: <prefix>{jid}:account, a hash holding only
  * SCRAM data (and a plaintext secret for accounts created for legacy
- * XEP-0078 digest login), plus the index set <prefix>users.
+ * XEP-0078 digest login), plus the index set of users: <prefix>users on
+ * one Redis, one shard per hash slot on a cluster (store_shard_key), each
+ * user in the shard of its own keys' slot.
  *
  * Hash fields: "scram-sha-1" and "scram-sha-256", each a line
  * "<iterations>,<b64 salt>,<b64 StoredKey>,<b64 ServerKey>" (see scram.h),
@@ -54,7 +56,8 @@ enum account_result {
 int account_get(struct store *s, const char *bare, struct account *a);
 
 /*
- * Create or replace the credentials of bare, and index the user.
+ * Create or replace the credentials of bare, and index the user (its
+ * users shard).
  *
  * Accepts: the SCRAM lines in stored form (scram.h); digest_secret NULL
  *   for no legacy digest (any old one is removed); create_only: leave an
@@ -81,16 +84,26 @@ struct account_claim {
  * Create the account bare with fresh SCRAM-SHA-1 and SCRAM-SHA-256
  * credentials for password (and, with legacy, the password itself as
  * its digest secret), and index it: what `xmppctl adduser` and in-band
- * registration both do. One script (account_create.lua), so the checks
- * and the creation are one atomic step.
+ * registration both do. With a claim, a place in the address's count
+ * (registration_count.lua) and the invitation (invite_take) are taken
+ * first, each atomically on its own key, then the account is created
+ * by one script on the user's keys (account_create.lua), and what was
+ * taken is given back if the name is taken: two creations never share
+ * one invitation or the limit's last place, or create one name twice.
+ * (A cluster keeps the address's counter, the invitation and the
+ * account in three hash slots, which no one script may touch.) A
+ * failure between the steps may use up the place or the invitation
+ * without an account, never give them twice.
  *
  * Accepts: password already checked (scram_password_acceptable); claim
  *   NULL for the operator, who is neither counted nor held to the
  *   reservation of a JID by an invitation.
- * Returns: ACCOUNT_WRITTEN; ACCOUNT_EXISTS (there already, or reserved
- *   for an invitation's holder); with a claim ACCOUNT_LIMITED,
- *   ACCOUNT_NO_INVITE, ACCOUNT_OTHER_USER (nothing changed); or
- *   XE_ENTROPY (no salt could be drawn), XE_REDIS, XE_REPLY.
+ * Returns, checked in this order: with a claim ACCOUNT_LIMITED,
+ *   ACCOUNT_NO_INVITE, ACCOUNT_OTHER_USER; ACCOUNT_EXISTS (there
+ *   already, or reserved for an invitation's holder): for these nothing
+ *   changed (an invitation given back lives on with the time it had
+ *   left); ACCOUNT_WRITTEN; or XE_ENTROPY (no salt could be drawn),
+ *   XE_REDIS, XE_REPLY.
  */
 int account_create(struct store *s, const char *bare, const char *password, int legacy,
     const struct account_claim *claim);
@@ -102,7 +115,8 @@ int account_created_from(struct store *s, const char *addr, long *n);
 
 /*
  * Remove every key of the user (account, roster, sessions, presence,
- * offline ...), its entry in the users index and in the online index.
+ * offline ...), its entry in the users index and in the online index
+ * (their shards beside its keys). One command at a time.
  *
  * Returns: ACCOUNT_REMOVED, ACCOUNT_NONE (no account and no index entry),
  *   or XE_REDIS.
@@ -120,9 +134,10 @@ int account_delete(struct store *s, const char *bare);
 int account_server_secret(struct store *s, unsigned char out[ACCOUNT_SECRET_LEN]);
 
 /*
- * Call fn for each indexed user (SSCAN, never KEYS: a user added or
- * removed meanwhile may be missed, one may come twice). fn returns 0 to
- * go on, -1 to stop.
+ * Call fn for each indexed user: the members of every shard of the
+ * index (store_shard_members, read whole first), in no order; a user
+ * added or removed meanwhile may be missed. fn returns 0 to go on, -1
+ * to stop.
  *
  * Returns: 0, or XE_REDIS / XE_REPLY; XE_REDIS too when fn stopped the
  *   walk (store->err is then as fn left it).

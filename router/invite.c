@@ -40,6 +40,27 @@ static int run(struct store *s, int n, const char **av[], const int *ac)
 	return rc < 0 ? XE_REDIS : 0;
 }
 
+/* Store the invitation hash key, its life expire_cmd ("EXPIRE" or
+ * "PEXPIRE") amount, or for ever when expire_cmd is NULL: one
+ * transaction, so never an invitation without its expiry. MULTI and
+ * EXEC carry no key: store_pipeline sends them to key's node. 0 or
+ * XE_REDIS. */
+static int put(struct store *s, const char *key, const char *domain, const char *node,
+    const char *created, const char *expire_cmd, const char *amount)
+{
+	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
+	const char *hset[] = { "HSET", key, "domain", domain, "node", node, "created", created };
+	const char *expire[] = { expire_cmd, key, amount };
+	const char **av[4] = { multi, hset, expire, exec };
+	int ac[4] = { 1, 8, 3, 1 };
+
+	if (!expire_cmd) {
+		av[2] = exec;
+		ac[2] = 1;
+	}
+	return run(s, expire_cmd ? 4 : 3, av, ac);
+}
+
 int invite_create(struct store *s, const char *domain, const char *node, int ttl,
     char token[INVITE_TOKEN_MAX])
 {
@@ -69,16 +90,8 @@ int invite_create(struct store *s, const char *domain, const char *node, int ttl
 		if (rc == INVITE_RESERVED)
 			return rc;
 	}
-	{
-		/* One transaction: never an invitation without its expiry. */
-		const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
-		const char *hset[] = { "HSET", key, "domain", domain, "node", node, "created", now };
-		const char *expire[] = { "EXPIRE", key, secs };
-		const char **av[4] = { multi, hset, expire, exec };
-		const int ac[4] = { 1, 8, 3, 1 };
-		if (run(s, 4, av, ac) < 0)
-			return XE_REDIS;
-	}
+	if (put(s, key, domain, node, now, "EXPIRE", secs) < 0)
+		return XE_REDIS;
 	return INVITE_CREATED;
 }
 
@@ -116,6 +129,55 @@ int invite_check(struct store *s, const char *token, const char *domain, int min
 	}
 	freeReplyObject(r);
 	return rc;
+}
+
+int invite_take(struct store *s, const char *token, const char *domain, const char *node,
+    struct invite_held *held)
+{
+	static const char *const outcomes[] = { "no-invite", "other-user", "taken", NULL };
+	char key[STORE_MAX_GLOBAL_KEY];
+	const char *argv[3];
+	redisReply *r;
+	int rc;
+
+	memset(held, 0, sizeof *held);
+	if (!invite_token_ok(token))
+		return INVITE_NONE;
+	invite_key(s, token, key, sizeof key);
+	argv[0] = key;
+	argv[1] = domain;
+	argv[2] = node;
+	rc = store_script(s, "invite_take", lua_invite_take, lua_invite_take_sha, 1, 3, argv,
+	    NULL, outcomes, &r);
+	if (rc < 0)
+		return rc;
+	if (rc != 2) {
+		freeReplyObject(r);
+		return rc == 0 ? INVITE_NONE : INVITE_OTHER_USER;
+	}
+	/* { 'taken', node, created, pttl } */
+	if (r->elements != 4 || r->element[3]->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(r);
+		snprintf(s->err, sizeof s->err, "invite_take: unexpected reply");
+		return XE_REPLY;
+	}
+	snprintf(held->token, sizeof held->token, "%s", token);
+	snprintf(held->domain, sizeof held->domain, "%s", domain);
+	store_reply_str(r, 1, held->node, sizeof held->node);
+	store_reply_str(r, 2, held->created, sizeof held->created);
+	held->pttl = r->element[3]->integer;
+	freeReplyObject(r);
+	return INVITE_TAKEN;
+}
+
+int invite_give_back(struct store *s, const struct invite_held *held)
+{
+	char key[STORE_MAX_GLOBAL_KEY], ms[24];
+
+	invite_key(s, held->token, key, sizeof key);
+	snprintf(ms, sizeof ms, "%lld", held->pttl > 0 ? held->pttl : 1);
+	return put(s, key, held->domain, held->node, held->created,
+	    held->pttl == -1 ? NULL : "PEXPIRE", ms);
 }
 
 /* ---- for the operator ---- */

@@ -7,8 +7,11 @@
  *                           that very user, which reserves the name
  *                           (XEP-0445 4) until it is used or expires
  * A token is INVITE_TOKEN_LEN lower-case hex digits of fresh randomness,
- * used once: account_create (account.h) consumes it with the account it
- * creates, atomically.
+ * used once: account_create (account.h) takes it (invite_take, atomic on
+ * the invitation's key) before it creates the account, and gives it back
+ * (invite_give_back) if the account is not created. The invitation and
+ * the account are in different hash slots of a Redis Cluster, so no one
+ * script can do both.
  *
  * Contract: as store.h: named results >= 0, or a negative xerr.h code
  * (XE_REDIS, XE_REPLY, XE_ENTROPY) with store->err set.
@@ -16,6 +19,7 @@
 #ifndef XMPPD_INVITE_H
 #define XMPPD_INVITE_H
 
+#include "jid.h"
 #include "store.h"
 
 #define INVITE_TOKEN_BYTES 16                       /* 128 bits: not guessable */
@@ -28,7 +32,9 @@ enum invite_result {
 	INVITE_VALID = 1,      /* invite_check: it may be used */
 	INVITE_CREATED = 2,    /* invite_create: stored */
 	INVITE_RESERVED = 3,   /* invite_create: another one holds the name */
-	INVITE_REMOVED = 4     /* invite_delete: gone */
+	INVITE_REMOVED = 4,    /* invite_delete: gone */
+	INVITE_TAKEN = 5,      /* invite_take: taken out of Redis, to use or give back */
+	INVITE_OTHER_USER = 6  /* invite_take: it names another user: left alone */
 };
 
 /* 1 if token is spelt as invite_create makes them, else 0: anything
@@ -56,6 +62,39 @@ int invite_create(struct store *s, const char *domain, const char *node, int ttl
  */
 int invite_check(struct store *s, const char *token, const char *domain, int min_ttl,
     char *node, size_t nodesz);
+
+/* An invitation invite_take took out of Redis: what invite_give_back
+ * needs to put it back as it was. */
+struct invite_held {
+	char token[INVITE_TOKEN_MAX];
+	char domain[JID_MAX_PART];
+	char node[JID_MAX_PART];         /* "" : any user */
+	char created[24];                /* unix time, as stored */
+	long long pttl;                  /* milliseconds it had left; -1: no expiry */
+};
+
+/*
+ * Take token to register node@domain with (invite_take.lua): the
+ * invitation is deleted in the same step as it is checked, so that of
+ * two registrations racing on one token only one has it. Its
+ * reservation of a name (<prefix>{jid}:invite) stays: the account's
+ * creation removes it, in the account's slot.
+ * Returns: INVITE_TAKEN with *held filled; INVITE_NONE (no such
+ *   invitation: used, expired, revoked, for another domain, or a token
+ *   not spelt as ours), INVITE_OTHER_USER (it is for another name):
+ *   nothing changed; or XE_REDIS / XE_REPLY.
+ */
+int invite_take(struct store *s, const char *token, const char *domain, const char *node,
+    struct invite_held *held);
+/*
+ * Put back an invitation taken by invite_take whose account was not
+ * created (the name was taken), with the time it had left: it can be
+ * used again. Between the two, the invitation was absent: a preauth or a
+ * registration with it in that moment is refused, and an `xmppctl
+ * uninvite` of it finds nothing (and does not stop its return).
+ * Returns 0, or XE_REDIS (the invitation is then lost, never given twice).
+ */
+int invite_give_back(struct store *s, const struct invite_held *held);
 
 /* ---- for the operator (xmppctl) ---- */
 

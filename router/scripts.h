@@ -52,6 +52,8 @@ extern const char lua_mam_add[], lua_mam_add_sha[];
 extern const char lua_mam_prefs_set[], lua_mam_prefs_set_sha[];
 extern const char lua_account_create[], lua_account_create_sha[];
 extern const char lua_invite_check[], lua_invite_check_sha[];
+extern const char lua_invite_take[], lua_invite_take_sha[];
+extern const char lua_registration_count[], lua_registration_count_sha[];
 extern const char lua_pep_publish[], lua_pep_publish_sha[];
 extern const char lua_pep_configure[], lua_pep_configure_sha[];
 extern const char lua_pep_retract[], lua_pep_retract_sha[];

@@ -1,6 +1,10 @@
-"""In-band registration inside Redis: account_create.lua (the account,
-the per-address counter and the invitation in one atomic step) and
-invite_check.lua (an XEP-0445 preauth, which uses nothing up)."""
+"""In-band registration inside Redis, one key's slot per script:
+account_create.lua (the account and its users shard, the name's
+reservation), registration_count.lua (the per-address count, a place
+taken and given back), invite_take.lua (an invitation used up before the
+account is made) and invite_check.lua (an XEP-0445 preauth, which uses
+nothing up). router/account.c chains the first three; the proto tests
+(test_register_new.py) check the whole."""
 from lua_harness import NOW, gkey, key
 
 B = "bob@x"
@@ -8,13 +12,18 @@ TOKEN = "ab" * 16
 COUNTER = gkey("registration:10.0.0.1")
 
 
-def create(r, bare=B, token="", limit=3, window=600, inband=True, digest=""):
-    node, domain = bare.split("@")
+def create(r, bare=B, token="", inband=True, digest=""):
     return r.eval("account_create",
-                  [key(bare, "account"), gkey("users"), COUNTER, gkey("invite:" + token),
-                   key(bare, "invite")],
-                  [bare, "s1", "s256", digest, str(NOW), str(limit), str(window), token, node,
-                   domain, "1" if inband else "0"])
+                  [key(bare, "account"), gkey("users"), key(bare, "invite")],
+                  [bare, "s1", "s256", digest, str(NOW), token, "1" if inband else "0"])
+
+
+def count(r, mode="take", limit=3, window=600):
+    return r.eval("registration_count", [COUNTER], [mode, str(limit), str(window)])
+
+
+def take(r, token=TOKEN, domain="x", node="bob"):
+    return r.eval("invite_take", [gkey("invite:" + token)], [domain, node])
 
 
 def invite(r, token=TOKEN, domain="x", node="", ttl=100):
@@ -24,13 +33,11 @@ def invite(r, token=TOKEN, domain="x", node="", ttl=100):
         r("SET", key(node + "@" + domain, "invite"), token, "EX", str(ttl))
 
 
-def test_creates_indexes_and_counts(r):
+def test_creates_and_indexes(r):
     assert create(r) == ["created"]
     assert r("HGETALL", key(B, "account")) == ["created", str(NOW), "scram-sha-1", "s1",
                                                "scram-sha-256", "s256"]
     assert r("SMEMBERS", gkey("users")) == [B]
-    assert r("GET", COUNTER) == "1"
-    assert 0 < r("TTL", COUNTER) <= 600
 
 
 def test_exists_changes_nothing(r):
@@ -38,65 +45,79 @@ def test_exists_changes_nothing(r):
     r("HSET", key(B, "account"), "scram-sha-1", "old")
     assert create(r) == ["exists"]
     assert r("HGET", key(B, "account"), "scram-sha-1") == "old"
-    assert r("GET", COUNTER) == "1"
 
 
-def test_limit_per_address(r):
-    assert create(r, "a@x", limit=2) == ["created"]
-    assert create(r, "b@x", limit=2) == ["created"]
-    assert create(r, "c@x", limit=2) == ["limited", 2]
-    assert r("EXISTS", key("c@x", "account")) == 0
-    assert r("SCARD", gkey("users")) == 2
-
-
-def test_operator_not_counted(r):
-    """limit 0 (xmppctl adduser): no counter, and the digest secret."""
-    assert create(r, limit=0, inband=False, digest="pw") == ["created"]
-    assert r("EXISTS", COUNTER) == 0
+def test_operator_digest_secret(r):
+    assert create(r, inband=False, digest="pw") == ["created"]
     assert r("HGET", key(B, "account"), "digest-secret") == "pw"
 
 
-def test_token_used_once(r):
-    invite(r)
-    assert create(r, "a@x", token=TOKEN) == ["created"]
-    assert r("EXISTS", gkey("invite:" + TOKEN)) == 0
-    assert create(r, "b@x", token=TOKEN) == ["no-invite"]
-    assert r("EXISTS", key("b@x", "account")) == 0
-
-
-def test_token_checked_before_the_name(r):
-    """Without a good token nothing tells whether the name is taken."""
-    assert create(r, "a@x") == ["created"]
-    assert create(r, "a@x", token=TOKEN) == ["no-invite"]
-
-
-def test_token_of_another_domain(r):
-    invite(r, domain="y")
-    assert create(r, token=TOKEN) == ["no-invite"]
-    assert r("EXISTS", gkey("invite:" + TOKEN)) == 1
-
-
-def test_token_for_one_user_reserves_it(r):
+def test_reservation(r):
+    """A name reserved by an invitation: only its token creates it, and
+    the reservation goes with the creation."""
     invite(r, node="bob")
-    assert create(r, "eve@x", token=TOKEN) == ["other-user"]
     assert create(r) == ["exists"]                       # reserved, no token
+    assert create(r, token="cd" * 16) == ["exists"]      # another invitation's
     assert create(r, token=TOKEN) == ["created"]
-    assert r("EXISTS", gkey("invite:" + TOKEN)) == 0
     assert r("EXISTS", key(B, "invite")) == 0
 
 
 def test_operator_ignores_reservation(r):
     invite(r, node="bob")
-    assert create(r, limit=0, inband=False) == ["created"]
+    assert create(r, inband=False) == ["created"]
     assert r("EXISTS", key(B, "invite")) == 0
 
 
-def test_limit_before_token(r):
-    """A limited address uses up no invitation."""
-    invite(r)
-    r("SET", COUNTER, "3")
-    assert create(r, token=TOKEN) == ["limited", 3]
+def test_count_limit_per_address(r):
+    assert count(r, limit=2) == ["counted", 1]
+    assert 0 < r("TTL", COUNTER) <= 600
+    assert count(r, limit=2) == ["counted", 2]
+    assert count(r, limit=2) == ["limited", 2]
+    assert r("GET", COUNTER) == "2"
+
+
+def test_count_given_back(r):
+    """A place taken for an account that was not made: given back, the
+    window unchanged; the last one takes the key with it."""
+    assert count(r) == ["counted", 1]
+    assert count(r) == ["counted", 2]
+    r("EXPIRE", COUNTER, 50)
+    assert count(r, "give") == ["given"]
+    assert r("GET", COUNTER) == "1" and 0 < r("TTL", COUNTER) <= 50
+    assert count(r, "give") == ["given"]
+    assert r("EXISTS", COUNTER) == 0
+    assert count(r, "give") == ["given"]               # none: nothing to give
+    assert r("EXISTS", COUNTER) == 0
+
+
+def test_count_without_ttl_gets_one(r):
+    r("SET", COUNTER, "1")
+    assert count(r, window=30) == ["counted", 2]
+    assert 0 < r("TTL", COUNTER) <= 30
+
+
+def test_take_once(r):
+    invite(r, ttl=100)
+    got = take(r, node="a")
+    assert got[:3] == ["taken", "", str(NOW)] and 95000 < got[3] <= 100000
+    assert r("EXISTS", gkey("invite:" + TOKEN)) == 0
+    assert take(r, node="b") == ["no-invite"]
+
+
+def test_take_another_domain(r):
+    invite(r, domain="y")
+    assert take(r) == ["no-invite"]
     assert r("EXISTS", gkey("invite:" + TOKEN)) == 1
+
+
+def test_take_for_one_user(r):
+    invite(r, node="bob")
+    assert take(r, node="eve") == ["other-user"]
+    assert r("EXISTS", gkey("invite:" + TOKEN)) == 1
+    assert take(r)[:2] == ["taken", "bob"]
+    assert r("EXISTS", gkey("invite:" + TOKEN)) == 0
+    # the reservation is the account's to remove (account_create.lua)
+    assert r("GET", key(B, "invite")) == TOKEN
 
 
 def check(r, domain="x", min_ttl=30, token=TOKEN):

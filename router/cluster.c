@@ -267,6 +267,11 @@ int cluster_primaries(struct store *s, int *out)
 			seen[cl->slot[k]] = 1;
 			out[n++] = cl->slot[k];
 		}
+	/* Connected, as a command sent to one of them needs (the map
+	 * names primaries no command reached yet). */
+	for (k = 0; k < n; k++)
+		if (node_connect(s, out[k]) == -1)
+			return -1;
 	return n;
 }
 

@@ -73,8 +73,8 @@ int cluster_refresh(struct store *s);
 /* The connection of node i failed: drop it (the next use reconnects). */
 void cluster_drop(struct cluster *cl, int i);
 /* The primaries serving slots now, by index, into out (at most
- * CLUSTER_NODES_MAX): how many, or -1. What a command sent to every
- * primary (SCAN) walks. */
+ * CLUSTER_NODES_MAX), each connected: how many, or -1 (one cannot be
+ * reached). What a command sent to every primary (SCAN) walks. */
 int cluster_primaries(struct store *s, int *out);
 /* A slot node i serves (to aim a keyless command at it), or -1. */
 int cluster_slot_of_node(const struct cluster *cl, int i);

@@ -333,6 +333,39 @@ def test_invite_for_one_user(server_factory):
     assert register_on_new_stream(server, 'carol') == 'result'
 
 
+def test_invite_given_back_when_the_name_is_taken(server_factory):
+    """The invitation is used up before the account is made (another
+    slot of a cluster): a name that is taken gives it back, with the time
+    it had left, and it works for another name."""
+    server = server_factory(registration='invite')
+    server.adduser('taken@localhost', PW)
+    token, _ = invite(server, '--expires', '600')
+    r, _ = open_stream(server)
+    assert register_form(r, 'taken', token) == 'conflict/cancel'
+    r.close()
+    assert 500 < server.redis('TTL', 'xmpp:invite:' + token) <= 600
+    assert token in server.ctl('invites').stdout
+    r, _ = open_stream(server)
+    assert register_form(r, 'fresh', token) == 'result', describe(server)
+    r.close()
+    assert server.redis('EXISTS', 'xmpp:invite:' + token) == 0
+    assert users(server) == ['fresh@localhost', 'taken@localhost']
+
+
+def test_limit_place_given_back_when_the_name_is_taken(server_factory):
+    """A place of the address's count is taken before the account is
+    made: a taken name gives it back."""
+    server = server_factory(registration='open', registration_limit=2,
+                            registration_window=600)
+    assert register_on_new_stream(server, 'one') == 'result'
+    assert register_on_new_stream(server, 'one') == 'conflict/cancel'
+    assert register_on_new_stream(server, 'one') == 'conflict/cancel'
+    assert server.redis('GET', 'xmpp:registration:127.0.0.1') == '1'
+    assert register_on_new_stream(server, 'two') == 'result'
+    assert register_on_new_stream(server, 'three') == 'policy-violation/wait'
+    assert server.redis('GET', 'xmpp:registration:127.0.0.1') == '2'
+
+
 def test_invite_race_one_winner(server_factory):
     """Two streams registering with one token at the same moment: one
     account, the other <forbidden/>."""

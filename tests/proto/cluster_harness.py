@@ -47,6 +47,7 @@ from harness import (RedisError, TIMEOUT, _resp_command, _resp_read, free_port,
 
 HOST = "127.0.0.1"
 SLOTS = 16384
+FORM_TIMEOUT = 30.0      # seconds a cluster may take to form (a loaded machine)
 
 
 def _crc16_table():
@@ -184,12 +185,16 @@ class Cluster:
             for i, port in enumerate(self.ports):     # slots split evenly
                 lo, hi = i * SLOTS // self.nprimaries, (i + 1) * SLOTS // self.nprimaries - 1
                 self.call(port, "CLUSTER", "ADDSLOTSRANGE", lo, hi)
-            first = self.ports[0]
-            for port in self.ports[1:] + self.replica_ports:
-                self.call(first, "CLUSTER", "MEET", HOST, port)
+            # Every node meets every other: gossip alone takes seconds on a
+            # loaded machine (the suite runs beside this).
+            every = self.ports + self.replica_ports
+            for a in every:
+                for b in every:
+                    if a != b:
+                        self.call(a, "CLUSTER", "MEET", HOST, b)
             # REPLICATE needs the replica to know its primary's id already.
-            wait_until(self._all_known, what="every node to know every other (%s)"
-                       % self.describe())
+            wait_until(self._all_known, timeout=FORM_TIMEOUT,
+                       what="every node to know every other (%s)" % self.describe())
             for i, port in enumerate(self.replica_ports):
                 self.call(port, "CLUSTER", "REPLICATE", self.ids[self.ports[i % self.nprimaries]])
             self.wait_ready()
@@ -263,7 +268,7 @@ class Cluster:
         m = maps.pop()
         return m if sum(r[1] - r[0] + 1 for r in m) == SLOTS else None
 
-    def wait_ready(self, timeout=15):
+    def wait_ready(self, timeout=FORM_TIMEOUT):
         """Until every live node says cluster_state:ok and gives the same
         CLUSTER SLOTS, every slot covered (and, if there are replicas, each
         one listed under its primary); returns that slot map."""

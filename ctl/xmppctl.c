@@ -837,11 +837,16 @@ static int online_one(const char *bare, void *arg)
 	return 0;
 }
 
-/* Every member of the online index (SSCAN, never SMEMBERS on a big set). */
+/* Every member of the online index: on one Redis by SSCAN (never
+ * SMEMBERS on a big set); on a cluster SMEMBERS of each of its shards
+ * (a slot's users each, a few), pipelined: 16384 SSCAN walks would be
+ * as many round trips. */
 static int online_collect(struct ctl *c, struct strvec *out)
 {
-	char key[STORE_MAX_KEY];
-	store_global_key(&c->st, "online", key, sizeof key);
+	char key[STORE_MAX_GLOBAL_KEY];
+	if (c->st.cluster)
+		return store_shard_members(&c->st, "online", out);
+	store_shard_key_at(&c->st, "online", 0, key, sizeof key);
 	return store_scan(&c->st, key, NULL, online_one, out);
 }
 

@@ -241,7 +241,7 @@ struct route_call {
 	size_t al[ROUTE_ARGS];
 	int ac, nkeys;
 	const char *script;            /* its text, for a Redis that lost it */
-	char *mine[11];
+	char *mine[12];
 	char rand[2 * ROUTE_RAND + 1];
 };
 
@@ -291,10 +291,11 @@ static int pool_take(struct rand_pool *p, char *out)
 }
 
 static void call_args(struct store *s, const struct route_req *q, const char *now,
-    const char *ttl, const char *cap, const char *expiry, const char *const *policy,
+    const char *ttl, const char *cap, const char *const *policy,
     struct rand_pool *pool, struct route_call *c)
 {
 	const char *with = q->archive_with ? q->archive_with : "";
+	char expiry[STORE_MAX_GLOBAL_KEY];
 	int i;
 	c->mine[0] = key_dup(s, q->bare, "account");
 	c->mine[1] = key_dup(s, q->bare, "sessions");
@@ -306,7 +307,10 @@ static void call_args(struct store *s, const struct route_req *q, const char *no
 	c->mine[7] = key_dup(s, q->bare, "mamprefs");
 	c->mine[8] = key_dup(s, q->bare, "mam");
 	c->mine[9] = key_dup(s, q->bare, "roster");
-	c->mine[10] = NULL;
+	/* The expiry index's shard beside the user's keys (store.h). */
+	store_shard_key(s, "expiry", q->bare, expiry, sizeof expiry);
+	c->mine[10] = xstrdup(expiry);
+	c->mine[11] = NULL;
 	/* No randomness, no archive: the message goes on unarchived. */
 	if (with[0] && pool_take(pool, c->rand) < 0)
 		with = "";
@@ -319,7 +323,7 @@ static void call_args(struct store *s, const struct route_req *q, const char *no
 	c->ac = ROUTE_ARGS;
 	c->av[0] = "EVALSHA"; c->av[1] = lua_route_stanza_sha;
 	c->av[2] = ROUTE_STR(ROUTE_KEYS);
-	c->av[3] = c->mine[0]; c->av[4] = c->mine[1]; c->av[5] = c->mine[2]; c->av[6] = expiry;
+	c->av[3] = c->mine[0]; c->av[4] = c->mine[1]; c->av[5] = c->mine[2]; c->av[6] = c->mine[10];
 	c->av[7] = c->mine[5]; c->av[8] = c->mine[6];
 	c->av[9] = c->mine[7]; c->av[10] = c->mine[8]; c->av[11] = c->mine[9];
 	c->av[12] = c->mine[3]; c->av[13] = q->resource;
@@ -355,7 +359,7 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 	redisReply **rep = xcalloc((size_t)n + 2, sizeof *rep);
 	char wn[16], wt[16];
 	const char *wargv[3] = { "WAIT", NULL, NULL };
-	char now[32], ttl[16], cap[16], expiry[STORE_MAX_GLOBAL_KEY], count[24], age[24];
+	char now[32], ttl[16], cap[16], count[24], age[24];
 	const char *policy[3] = { count, age, s->archive_default };
 	struct rand_pool pool = { "", 0 };
 
@@ -364,9 +368,8 @@ void route_stanza_batch_with(struct store *s, int n, const struct route_req *req
 	snprintf(cap, sizeof cap, "%d", offline_cap);
 	snprintf(count, sizeof count, "%d", s->archive_max_count);
 	snprintf(age, sizeof age, "%ld", s->archive_max_age);
-	store_global_key(s, "expiry", expiry, sizeof expiry);
 	for (i = 0; i < n; i++) {
-		call_args(s, &req[i], now, ttl, cap, expiry, policy, &pool, &calls[i]);
+		call_args(s, &req[i], now, ttl, cap, policy, &pool, &calls[i]);
 		av[i] = calls[i].av;
 		al[i] = calls[i].al;
 		ac[i] = calls[i].ac;
@@ -450,37 +453,60 @@ int route_presence_of(struct store *s, const char *const *bares, int n,
     void (*fn)(const char *xml, size_t len, void *arg), void *arg)
 {
 	static const char *const presence[] = { "presence", NULL };
-	char **keys;
-	const char **argv;
-	char now[32], ttl[16];
-	redisReply *r;
-	int i, o;
+	/* Users per script call: all of them on one Redis; one on a
+	 * cluster, where a script reads the keys of one slot. */
+	int per = s->cluster ? 1 : n, calls = per ? n / per : 0, i, k, rc = 0;
+	char **keys = xcalloc(2 * (size_t)n + 1, sizeof *keys), now[32], ttl[16], nk[16];
+	const char **argv = xcalloc(2 * (size_t)n + 5 * (size_t)calls + 1, sizeof *argv);
+	const char ***cmd = xcalloc((size_t)calls + 1, sizeof *cmd);
+	const size_t **lens = xcalloc((size_t)calls + 1, sizeof *lens);
+	int *argc = xcalloc((size_t)calls + 1, sizeof *argc);
+	redisReply **r = xcalloc((size_t)calls + 1, sizeof *r);
+	const char **a = argv;
 
-	if (n == 0)
-		return 0;
-	keys = xcalloc(2 * (size_t)n, sizeof *keys);
-	argv = xcalloc(2 * (size_t)n + 2, sizeof *argv);
+	snprintf(now, sizeof now, "%ld", (long)time(NULL));
+	snprintf(ttl, sizeof ttl, "%d", s->session_ttl);
 	for (i = 0; i < n; i++) {
 		keys[2 * i] = key_dup(s, bares[i], "sessions");
 		keys[2 * i + 1] = key_dup(s, bares[i], "presence");
-		argv[2 * i] = keys[2 * i];
-		argv[2 * i + 1] = keys[2 * i + 1];
 	}
-	snprintf(now, sizeof now, "%ld", (long)time(NULL));
-	snprintf(ttl, sizeof ttl, "%d", s->session_ttl);
-	argv[2 * n] = now;
-	argv[2 * n + 1] = ttl;
-	o = store_script(s, "presence_get", lua_presence_get, lua_presence_get_sha, 2 * n,
-	    2 * n + 2, argv, NULL, presence, &r);
+	/* EVALSHA sha 2per, sessions and presence of per users, now, ttl */
+	snprintf(nk, sizeof nk, "%d", 2 * per);
+	for (k = 0; k < calls; k++) {
+		cmd[k] = a;
+		*a++ = "EVALSHA";
+		*a++ = lua_presence_get_sha;
+		*a++ = nk;
+		for (i = 0; i < 2 * per; i++)
+			*a++ = keys[2 * per * k + i];
+		*a++ = now;
+		*a++ = ttl;
+		argc[k] = 5 + 2 * per;
+	}
+	if (calls)
+		store_pipeline(s, calls, cmd, lens, argc, r);
+	for (k = 0; k < calls; k++) {
+		if (r[k] && r[k]->type == REDIS_REPLY_ERROR && !strncmp(r[k]->str, "NOSCRIPT", 8)) {
+			/* Alone in its pipeline, the script was not loaded first. */
+			freeReplyObject(r[k]);
+			r[k] = store_eval(s, lua_presence_get, lua_presence_get_sha,
+			    argc[k] - 5, argc[k] - 3, cmd[k] + 3, NULL);
+		}
+		if (store_outcome(r[k], presence) < 0) {
+			if (r[k])
+				snprintf(s->err, sizeof s->err, "presence_get: %s",
+				    r[k]->type == REDIS_REPLY_ERROR ? r[k]->str : "unexpected reply");
+			rc = r[k] && r[k]->type != REDIS_REPLY_ERROR ? XE_REPLY : XE_REDIS;
+		} else {
+			each_string(r[k], 1, fn, arg);     /* { 'presence', xml... } */
+		}
+		if (r[k])
+			freeReplyObject(r[k]);
+	}
 	for (i = 0; i < 2 * n; i++)
 		free(keys[i]);
-	free(keys);
-	free(argv);
-	if (o < 0)
-		return o;
-	each_string(r, 1, fn, arg);       /* { 'presence', xml... } */
-	freeReplyObject(r);
-	return 0;
+	free(keys); free(argv); free(cmd); free(lens); free(argc); free(r);
+	return rc;
 }
 
 static void inbox_key(struct store *s, const char *bare, const char *resource,

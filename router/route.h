@@ -221,9 +221,11 @@ void route_stanza_batch(struct store *s, int n, const struct route_req *req,
 void route_stanza_batch_with(struct store *s, int n, const struct route_req *req,
     int offline_cap, enum route_outcome *out, struct store_rider *rider);
 
-/* The current presence of each of n users (presence_get.lua, one round
- * trip, read only): fn(xml) for each available, live resource (xml
- * borrowed for the call). Returns 0 or XE_REDIS / XE_REPLY. */
+/* The current presence of each of n users (presence_get.lua, read only,
+ * one round trip: one call for them all on one Redis, one call per user
+ * on a cluster, pipelined): fn(xml) for each available, live resource
+ * (xml borrowed for the call), users in order. Returns 0, or XE_REDIS /
+ * XE_REPLY when a call failed (fn has seen what the others found). */
 int route_presence_of(struct store *s, const char *const *bares, int n,
     void (*fn)(const char *xml, size_t len, void *arg), void *arg);
 /* Move up to max (>= 1) of the user's offline stanzas, oldest first, into

@@ -5,7 +5,9 @@
  */
 #include "session.h"
 #include "scripts.h"
+#include "keyslot.h"
 #include "sm.h"
+#include "strvec.h"
 #include "xmalloc.h"
 
 #include <stdio.h>
@@ -34,8 +36,10 @@ static void keys_for(struct store *s, const char *bare, struct session_keys *k)
 {
 	store_user_key(s, bare, "sessions", k->sessions, sizeof k->sessions);
 	store_user_key(s, bare, "presence", k->presence, sizeof k->presence);
-	store_global_key(s, "online", k->online, sizeof k->online);
-	store_global_key(s, "expiry", k->expiry, sizeof k->expiry);
+	/* The shards of the global indexes beside the user's keys: one slot
+	 * for the scripts (store.h). */
+	store_shard_key(s, "online", bare, k->online, sizeof k->online);
+	store_shard_key(s, "expiry", bare, k->expiry, sizeof k->expiry);
 }
 
 /* Element i of a script's reply when it is a string, else NULL. */
@@ -198,57 +202,199 @@ static int session_late(struct store *s, const char *host, int (*pid_alive)(long
 	return late;
 }
 
+/* The SET that marks a host alive for one TTL, "SET <prefix>host:<host>
+ * <now> EX <ttl>", as a pipeline command (its strings in the struct). */
+struct host_alive {
+	char key[STORE_MAX_GLOBAL_KEY], now[32], ttl[16];
+	const char *argv[5];
+};
+
+static void host_alive_cmd(const struct store *s, const char *host, long now,
+    struct host_alive *h)
+{
+	host_key(s, host, h->key, sizeof h->key);
+	snprintf(h->now, sizeof h->now, "%ld", now);
+	snprintf(h->ttl, sizeof h->ttl, "%d", s->session_ttl > 0 ? s->session_ttl : 1);
+	h->argv[0] = "SET"; h->argv[1] = h->key; h->argv[2] = h->now;
+	h->argv[3] = "EX"; h->argv[4] = h->ttl;
+}
+
+/* A reply of a pipeline that must not be an error: 0, or XE_REDIS with
+ * s->err set (when r is NULL store_pipeline set it). */
+static int reply_ok(struct store *s, const char *what, const redisReply *r)
+{
+	if (r && r->type == REDIS_REPLY_ERROR)
+		snprintf(s->err, sizeof s->err, "%s: %s", what, r->str);
+	return r && r->type != REDIS_REPLY_ERROR ? 0 : XE_REDIS;
+}
+
+static const char *const claimed_outcome[] = { "claimed", NULL };
+
+#define REAP_ARGC 6       /* EVALSHA sha 1 expiry now batch */
+
+/*
+ * One round trip: first, a command of firstc arguments (none when 0),
+ * then session_reap.lua on the expiry shards of slots from to to - 1
+ * (on one Redis: the one index, from 0 to 1). Every member a script
+ * claimed is added to claimed, whatever else failed: a claimed entry is
+ * out of the index, and only this caller ends its session.
+ * Returns 0, or XE_REDIS / XE_REPLY when a command failed (s->err set).
+ */
+static int claim_shards(struct store *s, const char **first, int firstc,
+    unsigned from, unsigned to, const char *now, struct strvec *claimed)
+{
+	int f = firstc > 0, n = (int)(to - from) + f, i, rc = 0;
+	char (*key)[STORE_MAX_GLOBAL_KEY] = xcalloc(to - from, sizeof *key);
+	const char **argv = xcalloc((size_t)n * REAP_ARGC, sizeof *argv);
+	const char ***cmd = xcalloc((size_t)n, sizeof *cmd);
+	const size_t **lens = xcalloc((size_t)n, sizeof *lens);
+	int *argc = xcalloc((size_t)n, sizeof *argc);
+	redisReply **r = xcalloc((size_t)n, sizeof *r);
+	char batch[16];
+	size_t e;
+
+	snprintf(batch, sizeof batch, "%d", SESSION_REAP_BATCH);
+	if (f) {
+		cmd[0] = first;
+		argc[0] = firstc;
+	}
+	for (i = f; i < n; i++) {
+		const char **a = &argv[(size_t)i * REAP_ARGC];
+		store_shard_key_at(s, "expiry", from + (unsigned)(i - f), key[i - f],
+		    sizeof key[0]);
+		a[0] = "EVALSHA"; a[1] = lua_session_reap_sha; a[2] = "1";
+		a[3] = key[i - f]; a[4] = now; a[5] = batch;
+		cmd[i] = a;
+		argc[i] = REAP_ARGC;
+	}
+	store_pipeline(s, n, cmd, lens, argc, r);
+	if (f && reply_ok(s, "session_reap", r[0]) < 0)
+		rc = XE_REDIS;
+	for (i = f; i < n; i++) {
+		if (r[i] && r[i]->type == REDIS_REPLY_ERROR && !strncmp(r[i]->str, "NOSCRIPT", 8)) {
+			/* Redis lost its scripts (a restart): loaded, run again. */
+			freeReplyObject(r[i]);
+			r[i] = store_eval(s, lua_session_reap, lua_session_reap_sha, 1,
+			    REAP_ARGC - 3, cmd[i] + 3, NULL);
+		}
+		if (reply_ok(s, "session_reap", r[i]) < 0) {
+			rc = XE_REDIS;
+		} else if (store_outcome(r[i], claimed_outcome) < 0) {
+			snprintf(s->err, sizeof s->err, "session_reap: unexpected reply");
+			rc = XE_REPLY;
+		} else {
+			/* { 'claimed', member... } */
+			for (e = 1; e < r[i]->elements; e++)
+				if (r[i]->element[e]->type == REDIS_REPLY_STRING)
+					strvec_add(claimed, r[i]->element[e]->str);
+		}
+		if (r[i])
+			freeReplyObject(r[i]);
+	}
+	if (f && r[0])
+		freeReplyObject(r[0]);
+	free(key); free(argv); free(cmd); free(lens); free(argc); free(r);
+	return rc;
+}
+
+/*
+ * On a cluster, whether this handler's heartbeat is the reaper's turn:
+ * SET <prefix>reaper NX for a TTL / SESSION_REAP_PASSES, so that one
+ * handler of the cluster walks the 16384 expiry shards that often, not
+ * every handler at every heartbeat. h (the host's liveness) rides along:
+ * every heartbeat marks its host alive, reaper or not.
+ * Returns 1 (its turn, even if the liveness SET failed), 0 (another
+ * handler's), or XE_REDIS.
+ */
+static int reaper_turn(struct store *s, struct host_alive *h, const char *host)
+{
+	char key[STORE_MAX_GLOBAL_KEY], every[16];
+	const char *nx[6] = { "SET", key, host, "NX", "EX", every };
+	const char **cmd[2] = { h->argv, nx };
+	const size_t *lens[2] = { NULL, NULL };
+	int argc[2] = { 5, 6 }, won;
+	redisReply *r[2];
+
+	store_global_key(s, "reaper", key, sizeof key);
+	snprintf(every, sizeof every, "%d", s->session_ttl / SESSION_REAP_PASSES > 0 ?
+	    s->session_ttl / SESSION_REAP_PASSES : 1);
+	store_pipeline(s, 2, cmd, lens, argc, r);
+	/* "OK", or nil: another handler's turn. Won, the walk is due
+	 * whatever became of the liveness SET. */
+	won = r[1] && r[1]->type == REDIS_REPLY_STATUS;
+	if (!won && (reply_ok(s, "session_reap", r[0]) < 0 ||
+	    reply_ok(s, "session_reap", r[1]) < 0))
+		won = XE_REDIS;
+	if (r[0])
+		freeReplyObject(r[0]);
+	if (r[1])
+		freeReplyObject(r[1]);
+	return won;
+}
+
+/* End the claimed session of member ("<id> <bare>/<resource>": ids have
+ * no spaces, bare JIDs no '/'), as session_reap says: 1 if it ended it,
+ * else 0. */
+static int reap_one(struct store *s, const char *host, int (*pid_alive)(long pid),
+    void (*fn)(const char *bare, const char *resource, const char *id, const char *presence,
+    void *arg), void *arg, const char *member, long t)
+{
+	char *m = xstrdup(member), *sp = strchr(m, ' '), *slash = sp ? strchr(sp + 1, '/') : NULL;
+	char expiry[STORE_MAX_GLOBAL_KEY], *pres = NULL;
+	redisReply *z;
+	long seen = 0;
+	int ended = 0;
+
+	if (!sp || !slash)
+		goto out;
+	*sp = '\0';
+	*slash = '\0';
+	if (session_late(s, host, pid_alive, sp + 1, slash + 1, m, t, &seen)) {
+		/* Alive, only starved: one more TTL, not the end. */
+		store_shard_key(s, "expiry", sp + 1, expiry, sizeof expiry);
+		z = store_cmd(s, "ZADD %s %ld %s", expiry, t + s->session_ttl, member);
+		if (z)
+			freeReplyObject(z);
+	} else if (seen && sm_adopt(s, sp + 1, slash + 1, m, seen, s->resume_timeout, t) == 1) {
+		/* Its handler died; its client may still resume it. */
+	} else if (session_unregister(s, sp + 1, slash + 1, m, &pres) == SESSION_OURS) {
+		ended = 1;
+		if (fn)
+			fn(sp + 1, slash + 1, m, pres, arg);
+	}
+out:
+	free(pres);
+	free(m);
+	return ended;
+}
+
 int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
     void (*fn)(const char *bare, const char *resource, const char *id, const char *presence,
     void *arg), void *arg)
 {
-	static const char *const claimed[] = { "claimed", NULL };
-	char expiry[STORE_MAX_GLOBAL_KEY], hkey[STORE_MAX_GLOBAL_KEY], now[32], batch[16], ttl[16];
-	const char *argv[5];
-	redisReply *r, *z;
-	size_t i;
-	int n = 0, o;
+	struct strvec claimed = { 0 };
+	struct host_alive h;
+	char now[32];
 	long t = (long)time(NULL);
+	unsigned k;
+	size_t i;
+	int n = 0, rc;
 
-	store_global_key(s, "expiry", expiry, sizeof expiry);
-	host_key(s, host, hkey, sizeof hkey);
+	host_alive_cmd(s, host, t, &h);
 	snprintf(now, sizeof now, "%ld", t);
-	snprintf(batch, sizeof batch, "%d", SESSION_REAP_BATCH);
-	snprintf(ttl, sizeof ttl, "%d", s->session_ttl > 0 ? s->session_ttl : 1);
-	argv[0] = expiry; argv[1] = hkey; argv[2] = now; argv[3] = batch; argv[4] = ttl;
-	o = store_script(s, "session_reap", lua_session_reap, lua_session_reap_sha, 2, 5, argv,
-	    NULL, claimed, &r);
-	if (o < 0)
-		return o;
-	for (i = 1; i < r->elements; i++) {
-		/* "<id> <bare>/<resource>": ids have no spaces, bare JIDs no '/'. */
-		const redisReply *e = reply_str(r, i);
-		char *m = e ? xstrndup(e->str, e->len) : NULL;
-		char *sp = m ? strchr(m, ' ') : NULL, *slash = sp ? strchr(sp + 1, '/') : NULL;
-		char *pres = NULL;
-		long seen = 0;
-		if (sp && slash) {
-			*sp = '\0';
-			*slash = '\0';
-			if (session_late(s, host, pid_alive, sp + 1, slash + 1, m, t, &seen)) {
-				/* Alive, only starved: one more TTL, not the end. */
-				z = store_cmd(s, "ZADD %s %ld %b", expiry, t + s->session_ttl, e->str, e->len);
-				if (z)
-					freeReplyObject(z);
-			} else if (seen && sm_adopt(s, sp + 1, slash + 1, m, seen, s->resume_timeout,
-			    t) == 1) {
-				/* Its handler died; its client may still resume it. */
-			} else if (session_unregister(s, sp + 1, slash + 1, m, &pres) == SESSION_OURS) {
-				n++;
-				if (fn)
-					fn(sp + 1, slash + 1, m, pres, arg);
-			}
-			free(pres);
-		}
-		free(m);
+	if (!s->cluster) {
+		/* One index: every heartbeat claims what is due there. */
+		rc = claim_shards(s, h.argv, 5, 0, 1, now, &claimed);
+	} else if ((rc = reaper_turn(s, &h, host)) == 1) {
+		for (rc = 0, k = 0; k < KEYSLOT_SLOTS; k += STORE_SHARD_BATCH)
+			if (claim_shards(s, NULL, 0, k, k + STORE_SHARD_BATCH < KEYSLOT_SLOTS ?
+			    k + STORE_SHARD_BATCH : KEYSLOT_SLOTS, now, &claimed) < 0)
+				rc = XE_REDIS;
 	}
-	freeReplyObject(r);
-	return n;
+	for (i = 0; i < claimed.n; i++)
+		n += reap_one(s, host, pid_alive, fn, arg, claimed.v[i], t);
+	strvec_free(&claimed);
+	return rc < 0 && n == 0 ? rc : n;
 }
 
 int session_each(struct store *s, const char *bare,
@@ -313,7 +459,7 @@ int session_expire(struct store *s, const char *bare, const char *resource, cons
 	char expiry[STORE_MAX_GLOBAL_KEY], member[SESSION_MAX_RECORD + STORE_MAX_KEY];
 	redisReply *r;
 
-	store_global_key(s, "expiry", expiry, sizeof expiry);
+	store_shard_key(s, "expiry", bare, expiry, sizeof expiry);
 	/* "<stream id> <bare>/<resource>", one argument */
 	snprintf(member, sizeof member, "%s %s/%s", id, bare, resource);
 	r = store_cmd(s, "ZADD %s 0 %s", expiry, member);

@@ -18,7 +18,10 @@
  * the time the session expires unless its handler refreshes it; living
  * handlers reap what expires (session_reap), so a handler killed with
  * SIGKILL or a lost host is noticed within the session TTL plus one
- * heartbeat.
+ * heartbeat (on a cluster, plus the reaper's interval).
+ * On a cluster both are sharded per hash slot (store_shard_key):
+ * <prefix>online:{TAG} and <prefix>expiry:{TAG} hold the entries of the
+ * users whose keys are in that slot, so each script touches one slot.
  *
  * Contract: as store.h. Functions return 0, a count or a named result
  * (>= 0), or a negative xerr.h code: XE_REDIS (Redis failed) or XE_REPLY
@@ -103,8 +106,9 @@ int session_update(struct store *s, const char *bare, const char *resource,
     const char *id, int prio, int avail, const char *presence_xml);
 
 /*
- * Claim up to SESSION_REAP_BATCH expired sessions (session_reap.lua:
- * exactly one caller claims each) and end each with session_unregister,
+ * Claim up to SESSION_REAP_BATCH expired sessions of an expiry index
+ * (session_reap.lua: exactly one caller claims each, the script removing
+ * each entry it claims) and end each with session_unregister,
  * unless its handler is alive: a session is late, not dead, when its
  * record names this host (host) and pid_alive says its process is there,
  * or when it names another host whose liveness key is fresh (a handler
@@ -115,17 +119,25 @@ int session_update(struct store *s, const char *bare, const char *resource,
  * A resumable session (XEP-0198, sm.h) whose handler died is detached
  * instead (sm_adopt), until its last heartbeat plus s->resume_timeout;
  * it is ended when that time comes.
- * The call also marks this host alive (<prefix>host:<host>, one TTL).
+ * The call also marks this host alive (<prefix>host:<host>, one TTL), a
+ * command of its own in the claim's round trip.
+ * On one Redis every call claims from the one index. On a cluster the
+ * index has one shard per slot, too many to read at every heartbeat of
+ * every handler: a call claims only when it wins <prefix>reaper (SET NX,
+ * expiring after the TTL / SESSION_REAP_PASSES), and then claims from
+ * every shard (STORE_SHARD_BATCH a round trip): one pass that often, for
+ * the whole cluster.
  * fn, when not NULL, is called for each one ended (its stream id too),
- * with the presence it
- * had broadcast (NULL if none; borrowed for the call), so the caller
- * tells its contacts it is unavailable and routes again what waits in
- * its inbox.
+ * with the presence it had broadcast (NULL if none; borrowed for the
+ * call), so the caller tells its contacts it is unavailable and routes
+ * again what waits in its inbox.
  *
- * Returns: how many were ended (0: none due), or XE_REDIS / XE_REPLY
- *   when the claim failed.
+ * Returns: how many were ended (0: none due, or not this call's turn),
+ *   or XE_REDIS / XE_REPLY when a claim failed and none was ended
+ *   (what the other claims took is ended all the same).
  */
 #define SESSION_STALE_MAX 10
+#define SESSION_REAP_PASSES 2     /* a cluster's passes per session TTL */
 int session_reap(struct store *s, const char *host, int (*pid_alive)(long pid),
     void (*fn)(const char *bare, const char *resource, const char *id, const char *presence,
     void *arg), void *arg);

@@ -94,7 +94,7 @@ struct sm_sync_cmd *sm_sync_cmd_new(struct store *s, const char *bare, const cha
 	c->keys[1] = res_key_dup(s, bare, "smq:", resource);
 	c->keys[2] = res_key_dup(s, bare, "inbox:", resource);
 	c->keys[3] = res_key_dup(s, bare, "sessions", "");
-	store_global_key(s, "expiry", key, sizeof key);
+	store_shard_key(s, "expiry", bare, key, sizeof key);
 	c->keys[4] = xstrdup(key);
 	snprintf(c->nkeys, sizeof c->nkeys, "%d", SYNC_KEYS);
 	snprintf(c->hin, sizeof c->hin, "%lu", x->hin);
@@ -201,7 +201,7 @@ int sm_resume(struct store *s, const char *bare, const char *smid, unsigned long
 	*hin = 0;
 	store_user_key(s, bare, "smids", smids, sizeof smids);
 	store_user_key(s, bare, "sessions", sessions, sizeof sessions);
-	store_global_key(s, "expiry", expiry, sizeof expiry);
+	store_shard_key(s, "expiry", bare, expiry, sizeof expiry);
 	store_user_key(s, bare, "", prefix, sizeof prefix);
 	snprintf(hs, sizeof hs, "%lu", h);
 	snprintf(pids, sizeof pids, "%ld", pid);
@@ -269,7 +269,7 @@ int sm_adopt(struct store *s, const char *bare, const char *resource, const char
 	int o;
 
 	store_user_key(s, bare, "sessions", sessions, sizeof sessions);
-	store_global_key(s, "expiry", expiry, sizeof expiry);
+	store_shard_key(s, "expiry", bare, expiry, sizeof expiry);
 	res_key(s, bare, "sm:", resource, sm, sizeof sm);
 	snprintf(dl, sizeof dl, "%ld", seen + secs);
 	snprintf(se, sizeof se, "%ld", seen);

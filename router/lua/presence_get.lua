@@ -1,7 +1,8 @@
 #!lua flags=no-writes
 -- The current presence of some users: the last broadcast presence of each
 -- resource whose session is alive and available. KEYS come in pairs, one
--- per user: KEYS[2i-1] sessions hash, KEYS[2i] presence hash.
+-- per user: KEYS[2i-1] sessions hash, KEYS[2i] presence hash. On a
+-- cluster the caller passes one user a call (one slot), pipelined.
 -- ARGV[1] now (unix seconds), ARGV[2] session TTL.
 -- A presence without a live session is stale (its handler died) and is
 -- left out, so a dead host never shows as online.

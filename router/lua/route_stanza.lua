@@ -1,7 +1,8 @@
 -- Deliver a message or IQ to a local user: the one decision that reads the
 -- recipient's sessions and may write its offline store, taken atomically.
 -- KEYS[1] account hash, KEYS[2] sessions hash, KEYS[3] offline list,
--- KEYS[4] session expiry index, KEYS[5] carbons hash (lib/carbons.lua),
+-- KEYS[4] session expiry index (on a cluster its shard beside the
+-- user's keys: store.h), KEYS[5] carbons hash (lib/carbons.lua),
 -- KEYS[6] the user's XEP-0191 blocklist set, KEYS[7] its XEP-0441
 -- archiving preferences, KEYS[8] its XEP-0313 archive stream, KEYS[9]
 -- its roster hash (lib/mam.lua).

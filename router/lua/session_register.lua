@@ -1,6 +1,8 @@
 -- Take resource ARGV[2] of user ARGV[1] for the session record ARGV[3]
 -- (stream id ARGV[4], expiring at ARGV[5] unless refreshed).
--- KEYS[1] sessions hash, KEYS[2] online index set, KEYS[3] expiry index.
+-- KEYS[1] sessions hash, KEYS[2] online index set, KEYS[3] expiry index
+-- (on a cluster, both indexes are the shards beside the user's keys:
+-- store.h).
 -- Returns { 'bound' } when no record held the resource, or
 -- { 'replaced', id } with the stream id of the session whose record it
 -- replaced ('' if that record had none): the caller kicks it.

@@ -3,7 +3,8 @@
 -- its record, its presence, its expiry entry, and the online index entry
 -- with the last session. The expiry entry goes in every case.
 -- KEYS[1] sessions hash, KEYS[2] online set, KEYS[3] presence hash,
--- KEYS[4] expiry index.
+-- KEYS[4] expiry index (on a cluster, both indexes are the shards beside
+-- the user's keys: store.h).
 -- Returns { 'ours', presence } (the presence it had broadcast, '' if
 -- none), { 'taken' } if another session holds the resource (nothing
 -- removed), or { 'norecord' } if there is no record.

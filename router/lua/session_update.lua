@@ -2,7 +2,8 @@
 -- holds stream id ARGV[2]: seen := ARGV[3], expiry := ARGV[6]; when ARGV[5]
 -- is not '-1', prio := ARGV[4] and avail := ARGV[5], and the presence
 -- hash gets ARGV[8] (avail 1) or loses the resource (avail 0).
--- KEYS[1] sessions hash, KEYS[2] presence hash, KEYS[3] expiry index.
+-- KEYS[1] sessions hash, KEYS[2] presence hash, KEYS[3] expiry index (on a
+-- cluster its shard beside the user's keys: store.h).
 -- Returns { 'ours' } if updated, { 'taken' } if another session holds
 -- the resource, { 'norecord' } if there is no record at all (reaped, or
 -- Redis lost its data); nothing changes but with 'ours'.

@@ -3,7 +3,8 @@
 -- resume it, until its last sign of life ARGV[5] plus its own detach
 -- time ('dsecs', a BOSH session's inactivity), or ARGV[3] without one,
 -- if that is after ARGV[6] (now).
--- KEYS[1] sessions hash, KEYS[2] expiry index, KEYS[3] sm hash.
+-- KEYS[1] sessions hash, KEYS[2] expiry index (on a cluster its shard
+-- beside the user's keys: store.h), KEYS[3] sm hash.
 -- ARGV[1] resource, ARGV[2] stream id, ARGV[3] deadline, ARGV[4] bare JID.
 -- Returns { 'adopted' }, or { 'no' } (not resumable, not that session's,
 -- or already detached): the caller ends it.

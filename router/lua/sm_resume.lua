@@ -3,7 +3,8 @@
 -- stanzas: the session's record and state become that handler's, what
 -- the client acknowledged leaves smq, and the rest comes back to be sent
 -- again. The handler that served it, if alive, is kicked by the caller.
--- KEYS[1] smids hash, KEYS[2] sessions hash, KEYS[3] expiry index.
+-- KEYS[1] smids hash, KEYS[2] sessions hash, KEYS[3] expiry index (on a
+-- cluster its shard beside the user's keys: store.h).
 -- ARGV[4] host, ARGV[5] pid, ARGV[6] now, ARGV[7] session TTL, ARGV[9]
 -- the user's key prefix "<prefix>{bare}:".
 -- Returns { 'resumed', resource, hin, old stream id, entry... },

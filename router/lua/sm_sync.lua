@@ -3,7 +3,8 @@
 -- smq list, what is about to be written joins it, and the inbox entries
 -- taken for it leave the inbox, in one step.
 -- KEYS[1] sm hash, KEYS[2] smq list, KEYS[3] inbox list, KEYS[4] sessions
--- hash, KEYS[5] expiry index.
+-- hash, KEYS[5] expiry index (on a cluster its shard beside the user's
+-- keys: store.h).
 -- ARGV[1] the handler's stream id, ARGV[2] hin, ARGV[3] acked, ARGV[4]
 -- smq entries acknowledged since the last sync, ARGV[5] inbox entries
 -- taken since, ARGV[6] a deadline: detach the session, resumable until

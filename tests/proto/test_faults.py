@@ -248,10 +248,12 @@ def stale_state(server, bares):
             v = server.redis(cmd, "xmpp:{%s}:%s" % (b, what))
             if v:
                 out["xmpp:{%s}:%s" % (b, what)] = v
-    for key, cmd in (("xmpp:online", "SMEMBERS"), ("xmpp:expiry", "ZRANGE")):
-        v = server.redis(cmd, key, *([0, -1] if cmd == "ZRANGE" else []))
-        if v:
-            out[key] = v
+    # the indexes' shards beside these users' keys (one key on one Redis)
+    for name, cmd in (("online", "SMEMBERS"), ("expiry", "ZRANGE")):
+        for key in sorted({server.shard_key(name, b) for b in bares}):
+            v = server.redis(cmd, key, *([0, -1] if cmd == "ZRANGE" else []))
+            if v:
+                out[key] = v
     return out
 
 

@@ -151,7 +151,7 @@ def test_unavailable_after_sigkill(server_factory):
         seen['after'] = time.monotonic() - t0
         seen['sessions'] = C.redis_sessions(server, BOB)
         seen['presence'] = redis_hash(server, 'xmpp:{%s}:presence' % BOB)
-        seen['online'] = server.redis('SISMEMBER', 'xmpp:online', BOB)
+        seen['online'] = server.redis('SISMEMBER', server.shard_key('online', BOB), BOB)
         a.xmpp.send_message(mto=BOB, mbody='are you there?', mtype='chat')
         await a.sync()
         seen['llen'] = C.poll(lambda: server.redis('LLEN', 'xmpp:{%s}:offline' % BOB), 3)
@@ -167,6 +167,53 @@ def test_unavailable_after_sigkill(server_factory):
     assert seen['llen'] == 1, seen
     assert seen['errors'] == [], xmls(seen['errors'])
     assert seen['dup'] == 1, seen
+
+
+def evalsha_calls(server):
+    """EVALSHA commands Redis ran so far (every primary's, on a cluster)."""
+    cl = server.redis_cluster
+    total = 0
+    for info in ([cl.call(p, 'INFO', 'commandstats') for p in cl.ports] if cl else
+                 [server.redis('INFO', 'commandstats')]):
+        for line in info.splitlines():
+            if line.startswith('cmdstat_evalsha:'):
+                total += int(line.split('calls=')[1].split(',')[0])
+    return total
+
+
+def test_one_reaper_at_a_time_on_a_cluster(server_factory):
+    """Every heartbeat (each TTL/3) marks its host alive for a TTL. On one
+    Redis it also reaps the one expiry index; on a cluster the index has a
+    shard per slot (16384), and only the heartbeat that wins xmpp:reaper
+    (SET NX for TTL/2) walks them all: one pass per TTL/2 for the whole
+    cluster, not one per heartbeat of every handler."""
+    server = server_factory(session_ttl=6)
+    server.adduser(ALICE, PW)
+    server.adduser(BOB, PW)
+    seen = {}
+
+    async def go():
+        a, b, _ = await contacts_online(server)
+        host = C.parse_session_record(C.redis_sessions(server, BOB)['b1'])['host']
+        n0, t0 = evalsha_calls(server), time.monotonic()
+        await asyncio.sleep(7)              # 3 heartbeats of each handler
+        seen['calls'] = evalsha_calls(server) - n0
+        seen['secs'] = time.monotonic() - t0
+        seen['reaper'] = server.redis('TTL', 'xmpp:reaper')
+        seen['host'] = server.redis('TTL', 'xmpp:host:' + host)
+        await a.close()
+        await b.close()
+    C.run(go, timeout=60)
+
+    assert 0 < seen['host'] <= 6, seen
+    if not server.redis_cluster:
+        assert seen['reaper'] == -2, seen
+        return
+    assert 0 < seen['reaper'] <= 3, seen
+    # a pass at most each 3 s (and the heartbeats' own few scripts), where
+    # two handlers walking at each heartbeat would make 6 passes or more
+    passes = seen['calls'] / 16384.0
+    assert 1 <= passes <= seen['secs'] / 3 + 1.5, seen
 
 
 def test_starved_handler_is_not_reaped(server_factory):
@@ -187,7 +234,7 @@ def test_starved_handler_is_not_reaped(server_factory):
         os.kill(pid, signal.SIGSTOP)
         try:
             await asyncio.sleep(16)
-            seen['expired'] = server.redis('ZSCORE', 'xmpp:expiry',
+            seen['expired'] = server.redis('ZSCORE', server.shard_key('expiry', BOB),
                                            '%s %s/b1' % (C.parse_session_record(
                                                C.redis_sessions(server, BOB)['b1'])['id'], BOB))
             seen['sessions'] = list(C.redis_sessions(server, BOB))

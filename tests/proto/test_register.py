@@ -244,7 +244,8 @@ def test_remove_account(server, alice):
         describe(server, user_keys(server, alice))
     assert alice not in server.ctl('users').stdout.split(), describe(server)
     assert bob in server.ctl('users').stdout.split()
-    assert alice not in (server.redis('SMEMBERS', 'xmpp:online') or []), describe(server)
+    assert alice not in (server.redis('SMEMBERS', server.shard_key('online', alice)) or []), \
+        describe(server)
     for mech in MECHS:
         assert not logs_in(server, alice, OLD, mech), describe(server, mech)
     assert logs_in(server, bob, OLD, 'SCRAM-SHA-1'), describe(server)
@@ -266,7 +267,8 @@ def test_remove_account_with_stream_management(server, alice):
     r.read_until_closed()
     assert C.poll(lambda: user_keys(server, alice) == [], timeout=5), \
         describe(server, user_keys(server, alice))
-    assert alice not in (server.redis('SMEMBERS', 'xmpp:online') or []), describe(server)
+    assert alice not in (server.redis('SMEMBERS', server.shard_key('online', alice)) or []), \
+        describe(server)
     assert not logs_in(server, alice, OLD, 'SCRAM-SHA-1'), describe(server)
 
 

@@ -27,7 +27,8 @@
 #define CLUSTER_SLOTS      KEYSLOT_SLOTS
 #define CLUSTER_NODES_MAX  64      /* primaries (and seeds) one process knows */
 #define CLUSTER_HOPS_MAX   5       /* redirections one command follows */
-#define CLUSTER_TRYAGAIN_MS 50     /* a multi-key command during a move waits */
+#define CLUSTER_TRYAGAIN_MS 50     /* a multi-key command during a move waits, */
+#define CLUSTER_TRYAGAIN_MAX_MS 5000  /* ... at most this long in all */
 
 struct cluster_node {
 	char host[256];

@@ -784,9 +784,9 @@ static void target_failed(struct store *s, const struct target *t)
 static redisReply *run_at(struct store *s, const char *buf, size_t len, struct target *t)
 {
 	redisReply *r = NULL;
-	int hop, k, asking = 0;
+	int hops = 0, k, asking = 0, waited = 0;
 
-	for (hop = 0;; hop++) {
+	for (;;) {
 		void *a = NULL;
 		if ((asking && redisAppendCommand(t->c, "ASKING") != REDIS_OK) ||
 		    redisAppendFormattedCommand(t->c, buf, len) != REDIS_OK ||
@@ -800,14 +800,18 @@ static redisReply *run_at(struct store *s, const char *buf, size_t len, struct t
 		}
 		if (a)
 			freeReplyObject(a);
-		if (!s->cluster || hop == CLUSTER_HOPS_MAX || r->type != REDIS_REPLY_ERROR)
+		if (!s->cluster || r->type != REDIS_REPLY_ERROR)
 			return r;
-		if (!strncmp(r->str, "TRYAGAIN", 8)) {
+		if (!strncmp(r->str, "TRYAGAIN", 8) && waited < CLUSTER_TRYAGAIN_MAX_MS) {
+			/* The slot's keys are on both sides of a move: the rest
+			 * follow in a moment. Again, there. */
 			usleep(CLUSTER_TRYAGAIN_MS * 1000);
-			k = 1;
-		} else if ((k = cluster_redirect(s, r, &t->node)) <= 0) {
-			return r;        /* another error, or a node out of reach */
+			waited += CLUSTER_TRYAGAIN_MS;
+			freeReplyObject(r);
+			continue;
 		}
+		if (hops++ == CLUSTER_HOPS_MAX || (k = cluster_redirect(s, r, &t->node)) <= 0)
+			return r;        /* another error, or a node out of reach */
 		freeReplyObject(r);
 		r = NULL;
 		asking = k == 2;
@@ -1188,33 +1192,57 @@ int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t
 	/* also[i]: the other primaries a WAIT at i goes to, nalso[i] of them */
 	struct target **also = xcalloc((size_t)n + 1, sizeof *also);
 	int *nalso = xcalloc((size_t)n + 1, sizeof *nalso);
+	unsigned char dead[CLUSTER_NODES_MAX] = { 0 };
 	int i, j, k, rc = 0, slot = STORE_ANY, own;
 
+	/* Every command's connection first, before anything is written: a
+	 * reconnection or a slot map read on a connection holding written
+	 * commands would take their replies. A primary out of reach fails
+	 * its commands without being tried again for each. */
 	for (i = 0; i < n; i++) {
 		replies[i] = NULL;
-		script[i] = k = evalsha_index(cmd_argc[i], cmd_argv[i], cmd_lens[i]);
+		script[i] = evalsha_index(cmd_argc[i], cmd_argv[i], cmd_lens[i]);
 		len[i] = redisFormatCommandArgv(&buf[i], cmd_argc[i], cmd_argv[i], cmd_lens[i]);
-		t[i].c = NULL;
+		t[i].node = -1;
 		if (len[i] < 0)
 			continue;
-		if (s->cluster) {
-			/* A keyless command (WAIT, MULTI) goes with the keyed
-			 * one before it, or the first one after it. */
-			own = cluster_command_slot(buf[i], (size_t)len[i]);
-			for (j = i + 1; own < 0 && slot < 0 && j < n; j++) {
-				char *b = NULL;
-				int l = redisFormatCommandArgv(&b, cmd_argc[j], cmd_argv[j], cmd_lens[j]);
-				own = l < 0 ? -1 : cluster_command_slot(b, (size_t)l);
-				free(b);
-			}
-			slot = own >= 0 ? own : slot;
+		if (!s->cluster) {
+			/* one connection, made once */
+			if (i == 0 && target_for(s, STORE_ANY, -1, &t[0]) == -1)
+				t[0].c = NULL;
+			else if (i > 0)
+				t[i] = t[0];
+			continue;
 		}
-		if (!s->cluster && i > 0)
-			t[i] = t[0];            /* one connection, made once */
-		else if (target_for(s, slot, -1, &t[i]) == -1)
-			t[i].c = NULL;
+		/* A keyless command (WAIT, MULTI) goes with the keyed one
+		 * before it, or the first one after it. */
+		own = cluster_command_slot(buf[i], (size_t)len[i]);
+		for (j = i + 1; own < 0 && slot < 0 && j < n; j++) {
+			char *b = NULL;
+			int l = redisFormatCommandArgv(&b, cmd_argc[j], cmd_argv[j], cmd_lens[j]);
+			own = l < 0 ? -1 : cluster_command_slot(b, (size_t)l);
+			free(b);
+		}
+		slot = own >= 0 ? own : slot;
+		k = slot >= 0 ? s->cluster->slot[slot] : -1;
+		if (k >= 0 && dead[k])
+			continue;
+		if (target_for(s, slot, -1, &t[i]) == -1) {
+			t[i].node = -1;
+			if (k >= 0)
+				dead[k] = 1;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (s->cluster) {
+			/* now, after every reconnection of the loop above */
+			t[i].c = t[i].node >= 0 ? s->cluster->node[t[i].node].c : NULL;
+			if (t[i].c)
+				t[i].known = s->cluster->node[t[i].node].script_known;
+		}
 		if (!t[i].c)
 			continue;
+		k = script[i];
 		/* Alone, a command cannot run out of order: NOSCRIPT is
 		 * cheaper than sending the script (its caller loads it). */
 		if (k >= 0 && n > 1 && !t[i].known[k]) {
@@ -1231,6 +1259,17 @@ int store_pipeline(struct store *s, int n, const char **cmd_argv[], const size_t
 			t[i].c = NULL;
 		if (s->cluster && t[i].c && cmd_argc[i] > 0 && !strcasecmp(cmd_argv[i][0], "WAIT"))
 			wait_others(s, t, i, buf[i], (size_t)len[i], &also[i], &nalso[i]);
+	}
+	/* Every primary gets its commands now: hiredis would send each
+	 * connection's only when its first reply is read, one primary after
+	 * the other. */
+	for (i = 0; s->cluster && i < n; i++) {
+		int done = 0;
+		for (j = 0; j < i && t[j].c != t[i].c; j++)
+			;
+		while (t[i].c && j == i && !done && !t[i].c->err)
+			if (redisBufferWrite(t[i].c, &done) != REDIS_OK)
+				break;
 	}
 	for (i = 0; i < n; i++) {
 		void *r = NULL;

@@ -778,8 +778,9 @@ static void target_failed(struct store *s, const struct target *t)
  * Send one command (RESP in buf, len bytes) to t and read its reply,
  * following a cluster's redirections: MOVED (the slot map read again)
  * and ASK (once, after ASKING), and TRYAGAIN (a multi-key command while
- * its slot moves) a moment later. NULL when the connection failed
- * (s->err set); t ends as the connection that answered.
+ * its slot moves) a moment later. NULL when the connection failed, or
+ * the cluster is down (s->err set); t ends as the connection that
+ * answered.
  */
 static redisReply *run_at(struct store *s, const char *buf, size_t len, struct target *t)
 {
@@ -802,6 +803,13 @@ static redisReply *run_at(struct store *s, const char *buf, size_t len, struct t
 			freeReplyObject(a);
 		if (!s->cluster || r->type != REDIS_REPLY_ERROR)
 			return r;
+		if (!strncmp(r->str, "CLUSTERDOWN", 11)) {
+			/* A primary lost and not yet replaced: nothing runs; as
+			 * for a lost connection, the command did not happen. */
+			set_err(s, "redis", NULL, r);
+			freeReplyObject(r);
+			return NULL;
+		}
 		if (!strncmp(r->str, "TRYAGAIN", 8) && waited < CLUSTER_TRYAGAIN_MAX_MS) {
 			/* The slot's keys are on both sides of a move: the rest
 			 * follow in a moment. Again, there. */
@@ -1323,6 +1331,13 @@ lost:
 		free(also[i]);
 	}
 	for (i = 0; i < n; i++) {
+		if (s->cluster && replies[i] && replies[i]->type == REDIS_REPLY_ERROR &&
+		    !strncmp(replies[i]->str, "CLUSTERDOWN", 11)) {
+			/* not run (run_at says why this counts as lost) */
+			set_err(s, "pipeline", NULL, replies[i]);
+			freeReplyObject(replies[i]);
+			replies[i] = NULL;
+		}
 		if (s->cluster && replies[i] && replies[i]->type == REDIS_REPLY_ERROR &&
 		    (!strncmp(replies[i]->str, "MOVED ", 6) || !strncmp(replies[i]->str, "ASK ", 4) ||
 		    !strncmp(replies[i]->str, "TRYAGAIN", 8))) {

@@ -223,3 +223,102 @@ def test_resharding_loses_nothing(server_factory, cluster, tmp_path):
     assert moving_again(), report
     # The keys went with their slots.
     assert where == [(bare, dst) for bare, _, _, dst in moves], report
+
+
+def test_failover_loses_nothing(server_factory, tmp_path):
+    """A primary with a replica is killed (SIGKILL) under the same steady
+    load, with redis_wait_replicas = 1: the cluster promotes the replica
+    (cluster-node-timeout 2 s), and meanwhile every primary answers
+    CLUSTERDOWN. Handlers count what they could not route as unhandled
+    (the senders resend after resuming) and end the streams whose
+    subscriber was on the dead primary. None acknowledged is lost."""
+    with Cluster(primaries=3, replicas=1, node_timeout_ms=2000) as cluster:
+        server = server_factory(redis_cluster=cluster, redis_wait_replicas=1,
+                                redis_wait_timeout_ms=1000, resume_timeout=60,
+                                ack_request_every=5, ack_request_delay=1)
+        people = users_on(cluster, ["s", "r"])
+        senders = [b for b, _ in people if b.startswith("s")][:PAIRS]
+        receivers = [b for b, _ in people if b.startswith("r")][:PAIRS]
+        for u in senders + receivers:
+            server.adduser(u, PW)
+        clock = Clock()
+        load, stop, stop_rx = (threading.Event() for _ in range(3))
+        rx = [Receiver(server, clock, b, stop_rx) for b in receivers]
+        tx = [Sender(server, clock, s, r, load, stop)
+              for s, r in zip(senders, receivers[1:] + receivers[:1])]
+        for t in rx + tx:
+            t.start()
+        wait_until(lambda: len({w for _, w in clock.logins}) == 2 * PAIRS, timeout=20,
+                   what="every client logged in")
+        load.set()
+        time.sleep(LOAD_BEFORE)
+
+        victim = cluster.node_of(key(receivers[0], "account"))
+        slot = cluster.slot_of(key(receivers[0], "account"))
+        clock.kill = time.monotonic()
+        cluster.kill(victim)
+        promoted = wait_until(lambda: cluster.owner(slot) != victim and
+                              cluster.info(cluster.owner(slot)).get("cluster_state") == "ok"
+                              and cluster.owner(slot), timeout=30, what="the replica promoted")
+        t_promoted = time.monotonic()
+
+        def moving_again():
+            return [t for r in rx for t in r.delivered.values() if t > t_promoted]
+        wait_until(moving_again, timeout=30, what="a message delivered after the failover")
+        time.sleep(LOAD_AFTER)
+        load.clear()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not all(
+                s.pump and not s.pump.gone and s.h_acked == len(s.session) for s in tx):
+            time.sleep(0.05)
+        stop.set()
+        for t in tx:
+            t.join(5)
+        sent = {m for s in tx for m in s.sent}
+        accepted = {m for s in tx for m in s.acked}
+        late = time.monotonic() + 5
+        wait_until(lambda: accepted <= {m for r in rx for m in r.delivered} or
+                   time.monotonic() > late, timeout=10, what="deliveries")
+        stop_rx.set()
+        for t in rx:
+            t.join(5)
+        errors = [t.error for t in tx + rx if t.error]
+        assert not errors, errors
+
+        delivered = {m for r in rx for m in r.delivered}
+        offline, archived = _stored(cluster, receivers, sent)
+        bounced = {m for s in tx for m in s.bounced}
+        lost = sorted(accepted - delivered - offline - archived)
+        k = clock.kill
+        deliveries = sorted(t for r in rx for t in r.delivered.values())
+        gap = max((b - a for a, b in zip(deliveries, deliveries[1:]) if b > k), default=None)
+        ends = [(round(t - k, 2), who, cond, text) for t, who, cond, text in clock.stream_ends]
+        logins_after = sorted(t for t, _ in clock.logins if t > k)
+        report = "\n".join([
+            "cluster failover: primary %d killed, replica %d promoted after %.2f s; "
+            "%d pairs at %d msg/s each, redis_wait_replicas = 1"
+            % (victim, promoted, t_promoted - k, PAIRS, RATE),
+            "messages: sent %d, acknowledged %d, delivered %d, offline %d, archived %d, "
+            "bounced %d, lost %d" % (len(sent), len(accepted), len(delivered), len(offline),
+                                     len(archived), len(bounced), len(lost)),
+            "first login after the kill at %s; first delivery after the promotion at "
+            "%.2f s; longest pause between deliveries %s"
+            % ("%.2f s" % (logins_after[0] - k) if logins_after else "never",
+               moving_again()[0] - k if moving_again() else -1,
+               "%.2f s" % gap if gap is not None else "none"),
+            "stream ends (s after the kill, who, condition, text): %s" % (ends or "none"),
+            "senders: %s" % ", ".join("%s resumed %d, new sessions %d" % (
+                s.bare, s.resumes, s.new_sessions - 1) for s in tx),
+            "bounced: %s" % {m: to_xml(e) for s in tx for m, e in s.bounced.items()},
+            "lost: %s" % lost,
+        ])
+        print(report)
+        (tmp_path / "cluster-failover.txt").write_text(report + "\n")
+        with open(os.path.join(server.dir, "cluster-failover.txt"), "w") as f:
+            f.write(report + "\n")
+
+        assert not lost, report
+        assert moving_again(), report
+        # A stream the server ended over the failover says why.
+        bad = [e for e in ends if e[2] != "internal-server-error"]
+        assert not bad, report

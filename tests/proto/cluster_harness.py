@@ -47,6 +47,7 @@ from harness import (RedisError, TIMEOUT, _resp_command, _resp_read, free_port,
 
 HOST = "127.0.0.1"
 SLOTS = 16384
+BUS_OFFSET = 10000       # Redis's cluster bus port is the port + this
 FORM_TIMEOUT = 30.0      # seconds a cluster may take to form (a loaded machine)
 
 
@@ -111,6 +112,21 @@ def slot_tag(slot):
     return _TAGS[slot % SLOTS]
 
 
+def bus_free_port():
+    """A free port whose cluster bus port (port + 10000, which Redis
+    opens beside it) is below 65536 and free too."""
+    while True:
+        port = free_port()
+        if port + BUS_OFFSET > 65535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind((HOST, port + BUS_OFFSET))
+            except OSError:
+                continue
+        return port
+
+
 class Cluster:
     def __init__(self, primaries=3, replicas=0, password=None, node_timeout_ms=2000):
         """replicas: per primary; password: requirepass (and masterauth, for
@@ -157,7 +173,7 @@ class Cluster:
 
     def _spawn(self):
         for _ in range(5):                     # a port taken meanwhile: another
-            port = free_port()
+            port = bus_free_port()
             d = os.path.join(self.dir, "redis-%d" % port)
             os.makedirs(d, exist_ok=True)
             log = os.path.join(d, "log")

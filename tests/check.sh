@@ -12,7 +12,9 @@
 #      tests again (logins with SASL2, Bind2 and FAST, resumption,
 #      messages, offline storage, the archive) on Redis Sentinel
 #      (XMPPD_TEST_REDIS=sentinel: each server on a primary, a replica and
-#      three sentinels of its own, tests/proto/conftest.py);
+#      three sentinels of its own, tests/proto/conftest.py), then on a
+#      Redis Cluster (XMPPD_TEST_REDIS=cluster: three primaries of its
+#      own), with the Cluster's own tests, rooms and registration;
 #   2. once all three have ended (the background ones back at the usual
 #      priority when the tests end first; their logs are shown then), the
 #      tests marked "timing", one at a time and alone, as before;
@@ -59,9 +61,15 @@ show() {
 
 bg fuzz sh tests/fuzz/regress.sh
 bg prepare bash tests/systemd/run.sh --prepare
-# The whole suite would take 5 more minutes on Sentinel: the core of it.
-bg sentinel env XMPPD_TEST_REDIS=sentinel XMPPD_TEST_WAIT_SCALE=4 sh tests/run.sh "$build" -m "not timing" \
-	tests/proto/test_im_messages.py tests/proto/test_sasl2.py
+# The whole suite would take 5 more minutes on Sentinel, 8 on a Cluster
+# (XMPPD_TEST_REDIS=cluster sh tests/run.sh runs it): the core of it,
+# one after the other. On the Cluster also its own tests (resharding and
+# failover under load), rooms and in-band registration.
+bg redis sh -c 'XMPPD_TEST_REDIS=sentinel XMPPD_TEST_WAIT_SCALE=4 sh tests/run.sh "$0" \
+	-m "not timing" tests/proto/test_im_messages.py tests/proto/test_sasl2.py; s=$?
+	XMPPD_TEST_REDIS=cluster XMPPD_TEST_WAIT_SCALE=4 sh tests/run.sh "$0" -m "not timing" \
+	tests/proto/test_cluster.py tests/proto/test_im_messages.py tests/proto/test_sasl2.py \
+	tests/proto/test_muc.py tests/proto/test_register_new.py && exit $s' "$build"
 RUN_ONLY=parallel sh tests/run.sh "$build" || failed="$failed tests/run.sh(parallel)"
 t=$(date +%s)
 # Nothing else of ours runs now: what is left of the background, at
@@ -72,7 +80,7 @@ wait
 echo "check.sh: waited $(($(date +%s) - t))s for the background after the tests"
 show fuzz tests/fuzz/regress.sh
 show prepare "tests/systemd/run.sh --prepare"
-show sentinel "tests/run.sh (on Sentinel)"
+show redis "tests/run.sh (on Sentinel, then on a Cluster)"
 
 RUN_ONLY=timing sh tests/run.sh "$build" || failed="$failed tests/run.sh(timing)"
 echo "bash tests/systemd/run.sh"

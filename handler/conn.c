@@ -498,6 +498,11 @@ void conn_deliver(struct conn *c, const char *payload, size_t len)
 	/* Stanzas on channels were produced by xmppd and are trusted. */
 	if (m.kind == ROUTE_INBOX) {
 		c->inbox_ready = 1;     /* pulled once per read of the subscriber */
+		/* The channels moved (a cluster's resharding): a message that
+		 * found no listener meanwhile went to offline storage, which
+		 * an available session takes as at its initial presence. */
+		if (m.offline && presence_available(c))
+			c->offline_more = 1;
 	} else if (m.kind == ROUTE_STANZA) {
 		if (m.body_len > 8 && !memcmp(m.body, "<message", 8)) {
 			/* Without a body (a chat state, a receipt) it can wait. */

@@ -230,6 +230,8 @@ int route_parse(const char *p, size_t len, struct route_msg *m)
 		m->kind = ROUTE_STANZA;
 	} else if (!strcmp(kind, "inbox")) {
 		m->kind = ROUTE_INBOX;
+		w = strtok_r(NULL, " ", &save);
+		m->offline = w && !strcmp(w, "offline");
 	} else if (!strcmp(kind, "presence")) {
 		m->kind = ROUTE_PRESENCE;
 	} else if (!strcmp(kind, "carbons")) {

@@ -207,13 +207,13 @@ long route_kick(struct store *s, const char *bare, const char *resource,
 int route_subscribe(struct store *s, const char *bare, const char *resource)
 {
 	char full[STORE_MAX_KEY], barech[STORE_MAX_KEY];
-	static const char inbox[] = "inbox\n";
+	static const char resync[] = "inbox offline\n";
 
 	store_full_channel(s, bare, resource, full, sizeof full);
 	store_user_key(s, bare, NULL, barech, sizeof barech);
 	/* Confirmed before bind goes on: nothing published after it is missed. */
-	if (store_subscribe(s, full, inbox, 1) == XE_REDIS ||
-	    store_subscribe(s, barech, inbox, 1) == XE_REDIS)
+	if (store_subscribe(s, full, resync, 1) == XE_REDIS ||
+	    store_subscribe(s, barech, resync, 1) == XE_REDIS)
 		return XE_REDIS;
 	return 0;
 }

@@ -82,6 +82,8 @@ struct route_msg {
 	 * the nick, a newline and the stanza. "" for a bare wake-up. */
 	char prev[64], rand[40];
 	int own;                /* pep: the owner's own sessions' copy */
+	int offline;            /* inbox: offline storage may hold some too (the
+	                           channel moved, route_subscribe) */
 	const char *body;       /* the XML (points into the payload) */
 	size_t body_len;
 };
@@ -138,7 +140,8 @@ int route_bcast_read(struct store *s, const char *bare, const char *after, int m
     void (*fn)(const char *id, const char *payload, size_t len, void *arg), void *arg);
 /* Subscribe to the session's two channels (store_subscribe), and wait
  * for Redis to confirm both; where a resharding moves them, the session
- * gets an "inbox" wake-up. 0 or XE_REDIS. */
+ * gets an "inbox offline" wake-up: what routing found no listener for
+ * while the channel moved went to offline storage. 0 or XE_REDIS. */
 int route_subscribe(struct store *s, const char *bare, const char *resource);
 /* Subscribe to one more channel (a room's), or no longer: the command
  * is written, its confirmation is read with the published payloads (and

@@ -671,7 +671,9 @@ static void channel_reply(struct store *s, redisReply *r,
 		char *resync = s->chan[i].resync ? xstrdup(s->chan[i].resync) : NULL;
 		if (s->cluster)
 			(void)cluster_refresh(s);
-		if (store_subscribe(s, r->element[1]->str, resync, 0) == XE_REDIS)
+		/* Confirmed before the resync: whatever routing found no
+		 * listener for until then, the resync finds. */
+		if (store_subscribe(s, r->element[1]->str, resync, 1) == XE_REDIS)
 			log_msg(LOG_WARNING, "redis: %s", s->err);
 		if (resync)
 			fn(resync, strlen(resync), arg);

@@ -15,7 +15,7 @@ Prober    a fresh login every 100 ms: when logins stopped and came back
 import threading
 import time
 
-from harness import NS_CLIENT, NS_STREAMS, NS_STREAM_ERR, Pump, to_xml
+from harness import NS_CLIENT, NS_STREAMS, NS_STREAM_ERR, Pump, to_xml, wait_until
 from im_helpers import NS_BIND, q, raw_auth, raw_login, raw_wait
 
 NS_SM = "urn:xmpp:sm:3"
@@ -276,3 +276,84 @@ class Prober(threading.Thread):
                 if r:
                     r.close()
             time.sleep(max(0, 0.1 - (time.monotonic() - t)))
+
+
+class Load:
+    """The load of a disruption test, start to end: senders[i] sends to
+    to[i] (receivers in turn, unless given), all log in, the load runs
+    `before` seconds, disrupt() runs and returns the moment from which a
+    message counts as flowing again (sent and delivered after it), the
+    load runs until one does and `after` seconds more, then every
+    sender waits (up to `settle` seconds) for its last acknowledgement
+    and every receiver for what was acknowledged. extra: more threads
+    (a Prober) stopped with the senders. Then sent, accepted,
+    delivered, bounced (sets of ids), tx, rx and clock are there."""
+
+    def __init__(self, server, senders, receivers, to=None, extra=()):
+        self.clock = Clock()
+        self.load, self.stop, self.stop_rx = (threading.Event() for _ in range(3))
+        self.rx = [Receiver(server, self.clock, b, self.stop_rx) for b in receivers]
+        self.tx = [Sender(server, self.clock, s, r, self.load, self.stop)
+                   for s, r in zip(senders, to or receivers)]
+        self.extra = list(extra)
+
+    def sent_at(self, mid):
+        return next((s.sent[mid] for s in self.tx if mid in s.sent), 0)
+
+    def flowing(self, since):
+        """Arrival times of messages sent and delivered after since."""
+        return sorted(t for r in self.rx for mid, t in r.delivered.items()
+                      if t > since and self.sent_at(mid) > since)
+
+    def run(self, before, disrupt, after, settle=10, flowing_timeout=20):
+        for t in self.rx + self.tx + self.extra:
+            t.start()
+        wait_until(lambda: len({w for _, w in self.clock.logins}) == len(self.rx + self.tx),
+                   timeout=20, what="every client logged in")
+        self.load.set()
+        time.sleep(before)
+        self.since = disrupt()
+        wait_until(lambda: self.flowing(self.since), timeout=flowing_timeout,
+                   what="a message sent and delivered after the disruption")
+        time.sleep(after)
+        self.load.clear()
+        deadline = time.monotonic() + settle
+        while time.monotonic() < deadline and not all(
+                s.pump and not s.pump.gone and s.h_acked == len(s.session) for s in self.tx):
+            time.sleep(0.05)
+        self.stop.set()
+        for t in self.tx + self.extra:
+            t.join(5)
+        self.sent = {m for s in self.tx for m in s.sent}
+        self.accepted = {m for s in self.tx for m in s.acked}
+        late = time.monotonic() + 5
+        wait_until(lambda: self.accepted <= {m for r in self.rx for m in r.delivered} or
+                   time.monotonic() > late, timeout=10, what="deliveries")
+        self.stop_rx.set()
+        for t in self.rx:
+            t.join(5)
+        errors = [t.error for t in self.tx + self.rx if t.error]
+        assert not errors, errors
+        self.delivered = {m for r in self.rx for m in r.delivered}
+        self.bounced = {m for s in self.tx for m in s.bounced}
+        return self
+
+    def ends(self):
+        """(s after the disruption began, who, condition, text) of every
+        stream end."""
+        k = self.clock.kill
+        return [(round(t - k, 2), who, cond, text)
+                for t, who, cond, text in self.clock.stream_ends]
+
+    def longest_pause(self):
+        """The longest time without a delivery after the disruption began."""
+        k = self.clock.kill
+        d = sorted(t for r in self.rx for t in r.delivered.values())
+        return max((b - a for a, b in zip(d, d[1:]) if b > k), default=None)
+
+    def senders_line(self):
+        return "senders: %s" % ", ".join("%s resumed %d, new sessions %d" % (
+            s.bare, s.resumes, s.new_sessions - 1) for s in self.tx)
+
+    def bounced_line(self):
+        return "bounced: %s" % {m: to_xml(e) for s in self.tx for m, e in s.bounced.items()}

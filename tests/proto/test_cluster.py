@@ -17,16 +17,15 @@ archive), bounced and lost (acknowledged but neither delivered nor
 stored), which must be none.
 """
 import os
-import threading
 import time
 
 import pytest
 
 import clients as C
 from cluster_harness import Cluster
-from harness import to_xml, wait_until
+from harness import wait_until
 from im_helpers import PW, body_is, handshake, is_, online
-from load_clients import RATE, Clock, Receiver, Sender
+from load_clients import RATE, Load
 
 DOMAIN = "localhost"
 PAIRS = 3                 # sender/receiver pairs of the resharding test
@@ -128,99 +127,80 @@ def _stored(cluster, bares, ids):
     return found(off), found(mam)
 
 
-# Not "timing": it asserts no wall-clock bound, so it runs beside the others.
-def test_resharding_loses_nothing(server_factory, cluster, tmp_path):
-    """Every sender's and receiver's slot moves to the next primary while
-    messages flow; none acknowledged is lost, and after the moves the
-    messages still flow and the keys are on their new primaries."""
-    server = server_factory(redis_cluster=cluster, resume_timeout=60,
-                            ack_request_every=5, ack_request_delay=1)
+def spread_pairs(server, cluster):
+    """PAIRS senders and receivers, each primary holding some of both,
+    with accounts; sender i writes to receiver i + 1 (another primary)."""
     people = users_on(cluster, ["s", "r"])
     senders = [b for b, _ in people if b.startswith("s")][:PAIRS]
     receivers = [b for b, _ in people if b.startswith("r")][:PAIRS]
     for u in senders + receivers:
         server.adduser(u, PW)
-    clock = Clock()
-    load, stop, stop_rx = (threading.Event() for _ in range(3))
-    rx = [Receiver(server, clock, b, stop_rx) for b in receivers]
-    tx = [Sender(server, clock, s, r, load, stop) for s, r in zip(senders, receivers[1:] +
-                                                                    receivers[:1])]
-    for t in rx + tx:
-        t.start()
-    wait_until(lambda: len({w for _, w in clock.logins}) == 2 * PAIRS, timeout=20,
-               what="every client logged in")
-    load.set()
-    time.sleep(LOAD_BEFORE)
+    return senders, receivers, receivers[1:] + receivers[:1]
 
-    clock.kill = time.monotonic()
-    moves = []
-    for bare in senders + receivers:
-        slot = cluster.slot_of(key(bare, "account"))
-        src = cluster.owner(slot)
-        dst = cluster.ports[(cluster.ports.index(src) + 1) % len(cluster.ports)]
-        cluster.migrate_slot(slot, dst, during=lambda: time.sleep(HALF_MOVED))
-        moves.append((bare, slot, src, dst))
-    t_moved = time.monotonic()
 
-    def moving_again():
-        return [t for r in rx for t in r.delivered.values() if t > t_moved]
-    wait_until(moving_again, timeout=20, what="a message delivered after the moves")
-    time.sleep(LOAD_AFTER)
-    load.clear()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not all(
-            s.pump and not s.pump.gone and s.h_acked == len(s.session) for s in tx):
-        time.sleep(0.05)
-    stop.set()
-    for t in tx:
-        t.join(5)
-    sent = {m for s in tx for m in s.sent}
-    accepted = {m for s in tx for m in s.acked}
-    late = time.monotonic() + 5
-    wait_until(lambda: accepted <= {m for r in rx for m in r.delivered} or
-               time.monotonic() > late, timeout=10, what="deliveries")
-    stop_rx.set()
-    for t in rx:
-        t.join(5)
-    errors = [t.error for t in tx + rx if t.error]
-    assert not errors, errors
-
-    delivered = {m for r in rx for m in r.delivered}
-    offline, archived = _stored(cluster, receivers, sent)
-    bounced = {m for s in tx for m in s.bounced}
-    lost = sorted(accepted - delivered - offline - archived)
-    k = clock.kill
-    deliveries = sorted(t for r in rx for t in r.delivered.values())
-    gap = max((b - a for a, b in zip(deliveries, deliveries[1:]) if b > k), default=None)
-    ends = [(round(t - k, 2), who, cond, text) for t, who, cond, text in clock.stream_ends]
-    where = [(bare, cluster.node_of(key(bare, "account"))) for bare, _, _, _ in moves]
-    log = server.log()
-    report = "\n".join([
-        "resharding: %d slots moved (one per user, each half-moved for %.1f s) in %.2f s, "
-        "%d pairs at %d msg/s each" % (len(moves), HALF_MOVED, t_moved - k, PAIRS, RATE),
+def report_of(run, cluster, receivers, title, tmp_path, server, name, more=()):
+    """Every message counted (offline and archive read on the cluster),
+    printed and written to name in tmp_path and the server's dir: the
+    report and the lost ids."""
+    offline, archived = _stored(cluster, receivers, run.sent)
+    lost = sorted(run.accepted - run.delivered - offline - archived)
+    flow = run.flowing(run.since)
+    gap = run.longest_pause()
+    report = "\n".join([title,
         "messages: sent %d, acknowledged %d, delivered %d, offline %d, archived %d, "
-        "bounced %d, lost %d" % (len(sent), len(accepted), len(delivered), len(offline),
-                                 len(archived), len(bounced), len(lost)),
-        "longest pause between deliveries after the first move: %s"
-        % ("%.2f s" % gap if gap is not None else "none"),
-        "stream ends (s after the first move, who, condition, text): %s" % (ends or "none"),
-        "senders: %s" % ", ".join("%s resumed %d, new sessions %d" % (
-            s.bare, s.resumes, s.new_sessions - 1) for s in tx),
-        "handler log: %d x storage unavailable" % log.count("(storage unavailable)"),
-        "bounced: %s" % {m: to_xml(e) for s in tx for m, e in s.bounced.items()},
-        "moves (user, slot, from, to): %s" % moves,
-        "lost: %s" % lost,
-    ])
+        "bounced %d, lost %d" % (len(run.sent), len(run.accepted), len(run.delivered),
+                                 len(offline), len(archived), len(run.bounced), len(lost)),
+        "messages flowing again at %s after the disruption began; longest pause between "
+        "deliveries %s" % ("%.2f s" % (flow[0] - run.clock.kill) if flow else "never",
+                           "%.2f s" % gap if gap is not None else "none"),
+        "stream ends (s after the disruption began, who, condition, text): %s"
+        % (run.ends() or "none"),
+        run.senders_line(), run.bounced_line()] + list(more) + ["lost: %s" % lost])
     print(report)
-    (tmp_path / "resharding.txt").write_text(report + "\n")
-    with open(os.path.join(server.dir, "resharding.txt"), "w") as f:
+    (tmp_path / name).write_text(report + "\n")
+    with open(os.path.join(server.dir, name), "w") as f:   # kept with XMPPD_KEEP_TMP
         f.write(report + "\n")
+    return report, lost
 
-    assert len(accepted) >= RATE * PAIRS * (LOAD_BEFORE + LOAD_AFTER) / 4, report
+
+# Not "timing": it asserts no wall-clock bound, so it runs beside the others.
+def test_resharding_loses_nothing(server_factory, cluster, tmp_path):
+    """Every sender's and receiver's slot moves to the next primary while
+    messages flow; none acknowledged is lost or bounced, and after the
+    moves the messages still flow and the keys are on their new
+    primaries."""
+    server = server_factory(redis_cluster=cluster, resume_timeout=60,
+                            ack_request_every=5, ack_request_delay=1)
+    senders, receivers, to = spread_pairs(server, cluster)
+    run = Load(server, senders, receivers, to)
+    moves = []
+
+    def reshard():
+        run.clock.kill = time.monotonic()
+        for bare in senders + receivers:
+            slot = cluster.slot_of(key(bare, "account"))
+            src = cluster.owner(slot)
+            dst = cluster.ports[(cluster.ports.index(src) + 1) % len(cluster.ports)]
+            cluster.migrate_slot(slot, dst, during=lambda: time.sleep(HALF_MOVED))
+            moves.append((bare, slot, src, dst))
+        return time.monotonic()
+    run.run(LOAD_BEFORE, reshard, LOAD_AFTER)
+    where = [(bare, cluster.node_of(key(bare, "account"))) for bare, _, _, _ in moves]
+    report, lost = report_of(
+        run, cluster, receivers,
+        "resharding: %d slots moved (one per user, each half-moved for %.1f s) in %.2f s, "
+        "%d pairs at %d msg/s each" % (len(moves), HALF_MOVED, run.since - run.clock.kill,
+                                       PAIRS, RATE),
+        tmp_path, server, "resharding.txt",
+        ["handler log: %d x storage unavailable" % server.log().count("(storage unavailable)"),
+         "moves (user, slot, from, to): %s" % moves])
+    assert len(run.accepted) >= RATE * PAIRS * (LOAD_BEFORE + LOAD_AFTER) / 4, report
     assert not lost, report
-    # A move is not a failure: nothing is answered with an error either.
-    assert not bounced, report
-    assert moving_again(), report
+    # A move is not a failure: nothing is answered with an error either,
+    # and what found no listener while a channel moved was taken from
+    # offline storage by the live session once it listened again.
+    assert not run.bounced, report
+    assert run.accepted <= run.delivered, report
     # The keys went with their slots.
     assert where == [(bare, dst) for bare, _, _, dst in moves], report
 
@@ -236,89 +216,31 @@ def test_failover_loses_nothing(server_factory, tmp_path):
         server = server_factory(redis_cluster=cluster, redis_wait_replicas=1,
                                 redis_wait_timeout_ms=1000, resume_timeout=60,
                                 ack_request_every=5, ack_request_delay=1)
-        people = users_on(cluster, ["s", "r"])
-        senders = [b for b, _ in people if b.startswith("s")][:PAIRS]
-        receivers = [b for b, _ in people if b.startswith("r")][:PAIRS]
-        for u in senders + receivers:
-            server.adduser(u, PW)
-        clock = Clock()
-        load, stop, stop_rx = (threading.Event() for _ in range(3))
-        rx = [Receiver(server, clock, b, stop_rx) for b in receivers]
-        tx = [Sender(server, clock, s, r, load, stop)
-              for s, r in zip(senders, receivers[1:] + receivers[:1])]
-        for t in rx + tx:
-            t.start()
-        wait_until(lambda: len({w for _, w in clock.logins}) == 2 * PAIRS, timeout=20,
-                   what="every client logged in")
-        load.set()
-        time.sleep(LOAD_BEFORE)
-
+        senders, receivers, to = spread_pairs(server, cluster)
+        run = Load(server, senders, receivers, to)
         victim = cluster.node_of(key(receivers[0], "account"))
         slot = cluster.slot_of(key(receivers[0], "account"))
-        clock.kill = time.monotonic()
-        cluster.kill(victim)
-        promoted = wait_until(lambda: cluster.owner(slot) != victim and
-                              cluster.info(cluster.owner(slot)).get("cluster_state") == "ok"
-                              and cluster.owner(slot), timeout=30, what="the replica promoted")
-        t_promoted = time.monotonic()
+        promoted = []
 
-        def moving_again():
-            return [t for r in rx for t in r.delivered.values() if t > t_promoted]
-        wait_until(moving_again, timeout=30, what="a message delivered after the failover")
-        time.sleep(LOAD_AFTER)
-        load.clear()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not all(
-                s.pump and not s.pump.gone and s.h_acked == len(s.session) for s in tx):
-            time.sleep(0.05)
-        stop.set()
-        for t in tx:
-            t.join(5)
-        sent = {m for s in tx for m in s.sent}
-        accepted = {m for s in tx for m in s.acked}
-        late = time.monotonic() + 5
-        wait_until(lambda: accepted <= {m for r in rx for m in r.delivered} or
-                   time.monotonic() > late, timeout=10, what="deliveries")
-        stop_rx.set()
-        for t in rx:
-            t.join(5)
-        errors = [t.error for t in tx + rx if t.error]
-        assert not errors, errors
-
-        delivered = {m for r in rx for m in r.delivered}
-        offline, archived = _stored(cluster, receivers, sent)
-        bounced = {m for s in tx for m in s.bounced}
-        lost = sorted(accepted - delivered - offline - archived)
-        k = clock.kill
-        deliveries = sorted(t for r in rx for t in r.delivered.values())
-        gap = max((b - a for a, b in zip(deliveries, deliveries[1:]) if b > k), default=None)
-        ends = [(round(t - k, 2), who, cond, text) for t, who, cond, text in clock.stream_ends]
-        logins_after = sorted(t for t, _ in clock.logins if t > k)
-        report = "\n".join([
+        def kill():
+            run.clock.kill = time.monotonic()
+            cluster.kill(victim)
+            promoted.append(wait_until(
+                lambda: cluster.owner(slot) != victim and
+                cluster.info(cluster.owner(slot)).get("cluster_state") == "ok" and
+                cluster.owner(slot), timeout=30, what="the replica promoted"))
+            return time.monotonic()
+        run.run(LOAD_BEFORE, kill, LOAD_AFTER, settle=15, flowing_timeout=30)
+        logins_after = sorted(t for t, _ in run.clock.logins if t > run.clock.kill)
+        report, lost = report_of(
+            run, cluster, receivers,
             "cluster failover: primary %d killed, replica %d promoted after %.2f s; "
             "%d pairs at %d msg/s each, redis_wait_replicas = 1"
-            % (victim, promoted, t_promoted - k, PAIRS, RATE),
-            "messages: sent %d, acknowledged %d, delivered %d, offline %d, archived %d, "
-            "bounced %d, lost %d" % (len(sent), len(accepted), len(delivered), len(offline),
-                                     len(archived), len(bounced), len(lost)),
-            "first login after the kill at %s; first delivery after the promotion at "
-            "%.2f s; longest pause between deliveries %s"
-            % ("%.2f s" % (logins_after[0] - k) if logins_after else "never",
-               moving_again()[0] - k if moving_again() else -1,
-               "%.2f s" % gap if gap is not None else "none"),
-            "stream ends (s after the kill, who, condition, text): %s" % (ends or "none"),
-            "senders: %s" % ", ".join("%s resumed %d, new sessions %d" % (
-                s.bare, s.resumes, s.new_sessions - 1) for s in tx),
-            "bounced: %s" % {m: to_xml(e) for s in tx for m, e in s.bounced.items()},
-            "lost: %s" % lost,
-        ])
-        print(report)
-        (tmp_path / "cluster-failover.txt").write_text(report + "\n")
-        with open(os.path.join(server.dir, "cluster-failover.txt"), "w") as f:
-            f.write(report + "\n")
-
+            % (victim, promoted[0], run.since - run.clock.kill, PAIRS, RATE),
+            tmp_path, server, "cluster-failover.txt",
+            ["first login after the kill at %s" % ("%.2f s" % (logins_after[0] - run.clock.kill)
+                                                  if logins_after else "never")])
         assert not lost, report
-        assert moving_again(), report
         # A stream the server ended over the failover says why.
-        bad = [e for e in ends if e[2] != "internal-server-error"]
+        bad = [e for e in run.ends() if e[2] != "internal-server-error"]
         assert not bad, report

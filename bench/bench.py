@@ -10,7 +10,8 @@ same minutes of this noisy, shared machine. Prints one table and appends
 it to bench/results.md. Everything started here is stopped by PID.
 
 Environment (defaults in brackets):
-  BENCH_SERVERS   servers to run [xmppd prosody ejabberd]
+  BENCH_SERVERS   servers to run [xmppd prosody ejabberd]; xmppd-cluster is
+                  xmppd on a Redis Cluster of three primaries (see README)
   BENCH_RUNS      runs of every scenario [3]
   BENCH_MECHS     login mechanisms [plain scram-sha-1]
   LOGIN_N LOGIN_C logins and logins in progress at a time [2000 50]
@@ -186,6 +187,7 @@ NROOM = CFG["room_n"] if "room" in CFG["scenarios"] else 0
 RESUME_FIRST = ROOM_FIRST + NROOM
 NRESUME = CFG["sm_resume_n"] if "sm" in CFG["scenarios"] else 0
 IS_ROOT = os.geteuid() == 0
+CLUSTER_PRIMARIES = 3                   # BENCH_SERVERS=xmppd-cluster: its Redis Cluster
 # Both need each server's HTTP listener (xmppd: xmpp-web).
 HTTP = "ws" in CFG["scenarios"] or "upload" in CFG["scenarios"]
 UPLOAD = "upload" in CFG["scenarios"]
@@ -480,6 +482,20 @@ def write_prosody_data(datadir, ulist):
 
 # ---- servers ----
 
+def redis_server_cmd(cmd):
+    """cmd (redis-server and its options) as xmppd's Redis runs here: on the
+    servers' CPUs at BENCH_REDIS_NICE (README: Redis's share of the core),
+    keeping nothing on disk, with room for every connection of the bench."""
+    nice = ["nice", "-n", CFG["redis_nice"]] if CFG["redis_nice"] else []
+    return on_server_cpus(nice + list(cmd) + ["--save", "", "--appendonly", "no", "--maxclients", "120000"])
+
+
+def redis_server(args):
+    """A redis-server with args (redis_server_cmd): its Popen."""
+    return subprocess.Popen(redis_server_cmd(["redis-server"] + list(args)),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 class Xmppd:
     name = "xmppd"
     ws_path = "/xmpp-websocket"         # xmpp-web(8)
@@ -491,16 +507,61 @@ class Xmppd:
         self.conf = os.path.join(self.dir, "xmpp.conf")
         self.redis = self.sa = self.ws_sa = self.tls_sa = None
         self.port = self.ws_port = self.tls_port = None
+        # [(a connection opened when Redis started, the expiry index's
+        # keys on that Redis)]: what sessions() counts
+        self.mons = []
 
-    def redis_cli(self, *args, **kw):
-        return subprocess.run(["redis-cli", "-s", self.sock] + list(args), capture_output=True,
+    # ---- the Redis side: one redis-server on a unix socket here; the
+    # subclass XmppdCluster overrides these for a Redis Cluster ----
+
+    def redis_where(self):
+        """redis-cli's options to reach the Redis (any key)."""
+        return ["-s", self.sock]
+
+    def redis_url(self):
+        """xmpp.conf's redis value."""
+        return "unix:" + self.sock
+
+    def redis_pids(self):
+        return [self.redis.pid] if self.redis else []
+
+    def start_redis(self):
+        self.redis = redis_server(["--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "700",
+                                   "--dir", self.dir, "--logfile", os.path.join(self.dir, "redis.log")])
+        wait_for(lambda: os.path.exists(self.sock) and
+                 self.redis_cli("ping").stdout.strip() == b"PONG", 10, "redis-server")
+        mon = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        mon.connect(self.sock)
+        mon.settimeout(60)
+        self.mons = [(mon, ["xmpp:expiry"])]
+
+    def shard_key(self, name, owner):
+        """store.h's store_shard_key: the global index name (one key on one
+        Redis) where owner's entry is."""
+        return "xmpp:" + name
+
+    def pipe(self, keyed):
+        """keyed: [(key, RESP command on it)], written with redis-cli --pipe."""
+        self.redis_cli("--pipe", input=b"".join(c for _, c in keyed))
+
+    def stop_redis(self):
+        if self.redis:
+            stop_pid(self.redis.pid)
+            try:
+                self.redis.wait(1)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def redis_cli(self, *args, where=None, **kw):
+        return subprocess.run(["redis-cli"] + (where or self.redis_where()) + list(args), capture_output=True,
                               check=True, timeout=60, **kw)
 
     def start(self, ulist):
         handler = BUILD / "xmpp-handler"
         strings = handler.read_bytes()
+        self.start_redis()
         with open(self.conf, "w") as f:
-            f.write("domain = %s\nredis = unix:%s\nallow_plaintext_auth = yes\n" % (DOMAIN, self.sock))
+            f.write("domain = %s\nredis = %s\nallow_plaintext_auth = yes\n" % (DOMAIN, self.redis_url()))
             # The per-connection read limit would throttle the message
             # scenario; Prosody's and ejabberd's limits are off too.
             if b"max_read_rate" in strings:
@@ -519,17 +580,6 @@ class Xmppd:
                 f.write("upload_domain = %s\nupload_dir = %s/up\nupload_max_size = %d\n"
                         "upload_quota = %d\n" % (UPLOAD_DOMAIN, self.dir, upload_max(),
                                                   upload_max() * (CFG["runs"] + 1)))
-        nice = ["nice", "-n", CFG["redis_nice"]] if CFG["redis_nice"] else []
-        self.redis = subprocess.Popen(on_server_cpus(nice +
-            ["redis-server", "--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "700",
-             "--dir", self.dir, "--save", "", "--appendonly", "no", "--maxclients", "120000",
-             "--logfile", os.path.join(self.dir, "redis.log")]),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: os.path.exists(self.sock) and
-                 self.redis_cli("ping").stdout.strip() == b"PONG", 10, "redis-server")
-        self.mon = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.mon.connect(self.sock)
-        self.mon.settimeout(60)
         t = time.monotonic()
         own = [n for n, _ in ulist if n < SCALE_FIRST]
         with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
@@ -540,14 +590,15 @@ class Xmppd:
         cmds = []
         for (n, contacts), (s1, s256) in zip(ulist, creds):
             bare = jid(n)
-            cmds.append(resp("HSET", "xmpp:{%s}:account" % bare, "scram-sha-1", s1,
-                             "scram-sha-256", s256, "created", now))
-            cmds.append(resp("SADD", "xmpp:users", bare))
+            key = "xmpp:{%s}:account" % bare
+            cmds.append((key, resp("HSET", key, "scram-sha-1", s1, "scram-sha-256", s256, "created", now)))
+            key = self.shard_key("users", bare)
+            cmds.append((key, resp("SADD", key, bare)))
+            key = "xmpp:{%s}:roster" % bare
             for c in contacts:
-                cmds.append(resp("HSET", "xmpp:{%s}:roster" % bare, jid(c),
-                                 "<item subscription='both' jid='%s'/>" % jid(c)))
-        self.redis_cli("--pipe", input=b"".join(cmds))
-        log("xmppd: %d accounts written to Redis in %.1f s" % (len(ulist), time.monotonic() - t))
+                cmds.append((key, resp("HSET", key, jid(c), "<item subscription='both' jid='%s'/>" % jid(c))))
+        self.pipe(cmds)
+        log("%s: %d accounts written to Redis in %.1f s" % (self.name, len(ulist), time.monotonic() - t))
         self.log = os.path.join(self.dir, "handlers.log")
         self.sa, self.port = self.launch(handler, self.log)
         # The ws and upload scenarios' listener: xmpp-web, the HTTP front
@@ -618,7 +669,7 @@ class Xmppd:
 
     def procs(self):
         """PIDs whose memory grows with connections: the handlers and Redis."""
-        return [k for sa in self.launchers() for k in children(sa.pid)] + [self.redis.pid]
+        return [k for sa in self.launchers() for k in children(sa.pid)] + self.redis_pids()
 
     def cpu_split(self):
         """Clock ticks so far: the launcher's own (systemd-socket-activate,
@@ -626,8 +677,7 @@ class Xmppd:
         (those reaped, counted in the launcher's cutime+cstime, plus those
         still running) and Redis's (all its threads: used_cpu_sys +
         used_cpu_user of INFO cpu)."""
-        r = proc_stat(self.redis.pid)
-        out = {"listener": 0, "handlers": 0, "redis": r[2]}
+        out = {"listener": 0, "handlers": 0, "redis": sum(proc_stat(p)[2] for p in self.redis_pids())}
         for sa in self.launchers():
             a = proc_stat(sa.pid)
             out["listener"] += a[2]
@@ -666,20 +716,25 @@ class Xmppd:
         return int(self.redis_cli("XLEN", "xmpp:{%s}:mam" % bare).stdout)
 
     def sessions(self):
-        """Session records in Redis: members of the expiry index. Asked on
-        the connection opened when Redis started: during the storm the
-        sessions hold every connection Redis allows, and a new redis-cli
-        would be refused ("max number of clients reached")."""
-        self.mon.sendall(resp("ZCARD", "xmpp:expiry"))
-        line = b""
-        while not line.endswith(b"\r\n"):
-            chunk = self.mon.recv(1)
-            if not chunk:
-                raise RuntimeError("redis-server closed the bench's connection")
-            line += chunk
-        if not line.startswith(b":"):
-            raise RuntimeError("ZCARD xmpp:expiry: %r" % line)
-        return int(line[1:])
+        """Session records in Redis: members of the expiry index (on a
+        cluster, of all its shards). Asked on the connections opened when
+        Redis started: during the storm the sessions hold every connection
+        Redis allows, and a new redis-cli would be refused ("max number of
+        clients reached")."""
+        total = 0
+        for mon, keys in self.mons:
+            mon.sendall(b"".join(resp("ZCARD", k) for k in keys))
+            buf = b""
+            while buf.count(b"\r\n") < len(keys):      # integer or error replies: one line each
+                chunk = mon.recv(1 << 16)
+                if not chunk:
+                    raise RuntimeError("redis-server closed the bench's connection")
+                buf += chunk
+            for line in buf.split(b"\r\n")[:len(keys)]:
+                if not line.startswith(b":"):
+                    raise RuntimeError("ZCARD xmpp:expiry: %r" % line)
+                total += int(line[1:])
+        return total
 
     def stop(self):
         for sa in self.launchers():
@@ -687,15 +742,87 @@ class Xmppd:
             # stops (so would its children, reparented, be out of sight).
             stop_pids(children(sa.pid), 3)
             stop_pid(sa.pid)
-        if self.redis:
-            stop_pid(self.redis.pid)
-        for p in self.launchers() + [self.redis]:
-            if p:
-                try:
-                    p.wait(1)
-                except subprocess.TimeoutExpired:
-                    pass
+        for p in self.launchers():
+            try:
+                p.wait(1)
+            except subprocess.TimeoutExpired:
+                pass
+        self.stop_redis()
         rmtree(self.dir)
+
+
+class XmppdCluster(Xmppd):
+    """xmppd on a Redis Cluster of CLUSTER_PRIMARIES primaries (no replicas):
+    redis-servers on free TCP ports of 127.0.0.1 in their own temporary
+    directory, formed by hand as the cluster tests do (tests/proto/
+    cluster_harness.py: ADDSLOTSRANGE, MEET between every pair, until every
+    node says cluster_state:ok), each started as the single Redis is
+    (redis_server_cmd: pinned, niced). Everything else is Xmppd's."""
+    name = "xmppd-cluster"
+
+    def __init__(self, work):
+        super().__init__(work)
+        self.cluster = None
+        self.slots = []         # [(first slot, last slot, port of its primary)]
+
+    def redis_where(self):
+        # -c: follow MOVED from the first primary to the key's
+        return ["-c", "-h", "127.0.0.1", "-p", str(self.cluster.ports[0])]
+
+    def redis_url(self):
+        return self.cluster.url()
+
+    def redis_pids(self):
+        return [p.pid for p in self.cluster.procs.values()] if self.cluster else []
+
+    def start_redis(self):
+        sys.path.insert(0, str(ROOT / "tests" / "proto"))
+        import cluster_harness as ch
+
+        class BenchCluster(ch.Cluster):
+            def _cmd(self, port, d, log):
+                return redis_server_cmd(super()._cmd(port, d, log))
+
+        self.ch = ch
+        # the cluster's default node timeout (15 s), not the tests' 2 s: on
+        # one busy core a primary must not be taken for failed (without
+        # replicas its slots would then be down)
+        self.cluster = BenchCluster(CLUSTER_PRIMARIES, node_timeout_ms=15000)
+        if os.environ.get("BENCH_KEEP") == "1":
+            os.environ["XMPPD_KEEP_TMP"] = "1"      # the harness's word for it
+        self.cluster.start()
+        self.slots = [(a, b, port) for a, b, port, _ in self.cluster.slot_map(self.cluster.ports[0])]
+        log("xmppd-cluster: Redis Cluster of %d primaries on ports %s (%s)" % (
+            CLUSTER_PRIMARIES, " ".join(map(str, self.cluster.ports)), self.cluster.dir))
+        for a, b, port in self.slots:
+            mon = socket.create_connection(("127.0.0.1", port), timeout=60)
+            self.mons.append((mon, [self.shard_key_at("expiry", k) for k in range(a, b + 1)]))
+
+    def node(self, key):
+        """The port of the primary serving key's slot."""
+        slot = self.ch.slot_of(key)
+        return next(port for a, b, port in self.slots if a <= slot <= b)
+
+    def shard_key_at(self, name, slot):
+        """The shard of index name at slot: xmpp:NAME:{TAG}, TAG the slot's
+        tag (lib/keyslot.c's keyslot_tag)."""
+        return "xmpp:%s:{%s}" % (name, self.ch.slot_tag(slot))
+
+    def shard_key(self, name, owner):
+        """The shard in the slot of owner's own keys (xmpp:{OWNER}:...)."""
+        return self.shard_key_at(name, self.ch.slot_of("{%s}" % owner))
+
+    def pipe(self, keyed):
+        """Each primary gets the commands on its slots' keys, in order."""
+        by = {}
+        for key, c in keyed:
+            by.setdefault(self.node(key), []).append(c)
+        for port, cmds in sorted(by.items()):
+            self.redis_cli("--pipe", input=b"".join(cmds), where=["-h", "127.0.0.1", "-p", str(port)])
+
+    def stop_redis(self):
+        if self.cluster:
+            self.cluster.stop()         # each redis-server by its PID
 
 
 class Prosody:
@@ -1142,7 +1269,7 @@ def sc_fast(server, path):
     bound session and to that message, the server's CPU per login. None
     where the server does not speak the path."""
     opts, peers = [o for p, o, _ in FAST_PATHS if p == path][0], [x for p, _, x in FAST_PATHS if p == path][0]
-    if not peers and server.name != "xmppd":
+    if not peers and not isinstance(server, Xmppd):
         return None
     n = CFG["login_n"]
     args = ["-e", "-m", "scram-sha-1", "-n", n, "-c", CFG["login_c"]] + opts
@@ -1338,8 +1465,9 @@ def snapshot(server, loaders):
             "pkernel": sum(proc_kernel_kib(q) for q in procs),
             "load": sum(pss_kib(l.pid) for l in loaders), "procs": procs}
     if isinstance(server, Xmppd):
-        snap["redis"] = pss_kib(server.redis.pid)
-        hs = [q for q in procs if q != server.redis.pid]
+        rp = server.redis_pids()
+        snap["redis"] = sum(pss_kib(q) for q in rp)
+        hs = [q for q in procs if q not in rp]
         snap["handler_avg"] = sum(pss_kib(q) for q in hs) / max(1, len(hs))
     return snap
 
@@ -1843,7 +1971,7 @@ def cpu_ns_split(server):
         a = proc_stat(server.sa.pid)
         return {"listener": threads_cpu_ns(server.sa.pid),
                 "handlers": a[3] * 1e9 / TICK + sum(threads_cpu_ns(k) for k in children(server.sa.pid)),
-                "redis": threads_cpu_ns(server.redis.pid)}
+                "redis": sum(threads_cpu_ns(q) for q in server.redis_pids())}
     return {"server": sum(threads_cpu_ns(p) for p in server.procs())}
 
 
@@ -2471,7 +2599,7 @@ def est_kib_per_conn(server, results):
                        float(r["total_kib_per_conn"]), float(r["memavail_kib_per_conn"]))
         except (KeyError, ValueError):
             pass
-    return best or (1200.0 if server.name == "xmppd" else 100.0)
+    return best or (1200.0 if isinstance(server, Xmppd) else 100.0)
 
 
 def sc_scale(server, results):
@@ -2578,10 +2706,10 @@ def raise_pid_max(need):
 def main():
     if not LOAD.exists():
         sys.exit("bench.py: %s is missing: run sh bench/run.sh" % LOAD)
-    if HTTP and "xmppd" in CFG["servers"] and not (BUILD / "xmpp-web").exists():
+    if HTTP and {"xmppd", "xmppd-cluster"} & set(CFG["servers"]) and not (BUILD / "xmpp-web").exists():
         sys.exit("bench.py: %s is missing (the ws and upload scenarios): run make" % (BUILD / "xmpp-web"))
     wanted = CFG["servers"]
-    classes = {"xmppd": Xmppd, "prosody": Prosody, "ejabberd": Ejabberd}
+    classes = {"xmppd": Xmppd, "xmppd-cluster": XmppdCluster, "prosody": Prosody, "ejabberd": Ejabberd}
     if "ejabberd" in wanted and not IS_ROOT:
         try:
             if pwd.getpwuid(os.geteuid()).pw_name != "ejabberd":

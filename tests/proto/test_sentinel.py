@@ -26,15 +26,13 @@ the Redis and sentinel logs).
 import os
 import signal
 import subprocess
-import threading
 import time
 
 import pytest
 
 from harness import NS_STREAMS, to_xml, wait_until
 from im_helpers import PW, q, raw_auth, raw_login, raw_wait
-from load_clients import (NS_SM, RATE, Clock, Prober, Receiver, Sender, jc, sm,
-                          stream_error)
+from load_clients import NS_SM, RATE, Load, Prober, jc, sm, stream_error
 from sentinel_harness import HOST, Sentinels
 
 ALICE, BOB = "alice@localhost", "bob@localhost"
@@ -250,88 +248,63 @@ def test_failover_loses_nothing(server_factory, topo, tmp_path, how):
     receivers = ["r%d@localhost" % i for i in range(PAIRS)]
     for u in senders + receivers + ["probe@localhost"]:
         server.adduser(u, PW)
-    clock = Clock()
-    load, stop, stop_rx, stop_probe = (threading.Event() for _ in range(4))
-    rx = [Receiver(server, clock, b, stop_rx) for b in receivers]
-    tx = [Sender(server, clock, s, r, load, stop) for s, r in zip(senders, receivers)]
-    probe = Prober(server, "probe@localhost", stop_probe)
-    for t in rx + tx + [probe]:
-        t.start()
-    wait_until(lambda: len({w for _, w in clock.logins}) == 2 * PAIRS, timeout=10,
-               what="every client logged in")
-    load.set()
-    time.sleep(LOAD_BEFORE)
+    run = Load(server, senders, receivers)
+    probe = Prober(server, "probe@localhost", run.stop)
+    run.extra.append(probe)
+    clock, tx, rx = run.clock, run.tx, run.rx
+    times = {}
 
-    old = topo.primary()
-    assert old, topo.describe()
-    # The replica falls behind for STALL seconds (a slow link): whatever
-    # the primary acknowledges meanwhile without WAIT is on it alone.
-    if how == "kill":
-        replica = topo.redis[topo.live_replicas(old)[0]]
-        os.kill(replica.pid, signal.SIGSTOP)
-        try:
-            time.sleep(STALL)
-            before_kill = sum(len(s.acked) for s in tx)
+    def failover():
+        old = topo.primary()
+        assert old, topo.describe()
+        # The replica falls behind for STALL seconds (a slow link):
+        # whatever the primary acknowledges meanwhile without WAIT is on
+        # it alone.
+        if how == "kill":
+            replica = topo.redis[topo.live_replicas(old)[0]]
+            os.kill(replica.pid, signal.SIGSTOP)
+            try:
+                time.sleep(STALL)
+                times["before_kill"] = sum(len(s.acked) for s in tx)
+                clock.kill = time.monotonic()
+                topo.kill(old[1])
+            finally:
+                os.kill(replica.pid, signal.SIGCONT)
+        else:
+            times["before_kill"] = sum(len(s.acked) for s in tx)
             clock.kill = time.monotonic()
-            topo.kill(old[1])
-        finally:
-            os.kill(replica.pid, signal.SIGCONT)
-    else:
-        before_kill = sum(len(s.acked) for s in tx)
-        clock.kill = time.monotonic()
-        assert topo.ask(next(iter(topo.sentinel)), "SENTINEL", "FAILOVER", topo.name) == "OK"
-    new = topo.wait_failover(old, timeout=15)
-    t_promoted = time.monotonic()
-    if how == "kill":
-        # The old primary comes back empty (no persistence) as a replica of
-        # the new one, as an operator's restart after the failover would
-        # have it: WAIT 1 can be met again.
-        topo.restart(old[1], replicaof=new)
-    t_replica = time.monotonic()
+            assert topo.ask(next(iter(topo.sentinel)), "SENTINEL", "FAILOVER",
+                            topo.name) == "OK"
+        new = topo.wait_failover(old, timeout=15)
+        times["promoted"] = time.monotonic()
+        if how == "kill":
+            # The old primary comes back empty (no persistence) as a
+            # replica of the new one, as an operator's restart after the
+            # failover would have it: WAIT 1 can be met again.
+            topo.restart(old[1], replicaof=new)
+        times["replica"] = time.monotonic()
+        times["old"], times["new"] = old, new
+        return clock.kill
+    run.run(LOAD_BEFORE, failover, LOAD_AFTER, flowing_timeout=15)
+    old, new, before_kill = times["old"], times["new"], times["before_kill"]
+    t_promoted, t_replica = times["promoted"], times["replica"]
+    sent, accepted = run.sent, run.accepted
 
     def moving_again():
-        return [t for r in rx for mid, t in r.delivered.items()
-                if t > clock.kill and tx_sent(mid) > clock.kill]
+        return run.flowing(clock.kill)
 
     def tx_how(mid):
         for s in tx:
             if mid in s.how:
                 return s.how[mid]
         return ("?", 0)
-
-    def tx_sent(mid):
-        for s in tx:
-            if mid in s.sent:
-                return s.sent[mid]
-        return 0
-    wait_until(moving_again, timeout=15, what="a message sent after the kill delivered")
-    time.sleep(LOAD_AFTER)
-    load.clear()
-    # Every sender's last message acknowledged (or the wait runs out).
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not all(
-            s.pump and not s.pump.gone and s.h_acked == len(s.session) for s in tx):
-        time.sleep(0.05)
-    stop.set()
-    stop_probe.set()
-    for t in tx + [probe]:
-        t.join(5)
-    sent = {m for s in tx for m in s.sent}
-    accepted = {m for s in tx for m in s.acked}
-    late = time.monotonic() + 5
-    wait_until(lambda: accepted <= {m for r in rx for m in r.delivered} or
-               time.monotonic() > late, timeout=10, what="deliveries")
-    stop_rx.set()
-    for t in rx:
-        t.join(5)
-    errors = [t.error for t in tx + rx if t.error]
-    assert not errors, errors
+    tx_sent = run.sent_at
 
     prim = topo.wait_ready(timeout=10)
-    delivered = {m for r in rx for m in r.delivered}
+    delivered = run.delivered
     offline, archived = _stored(topo, prim, receivers, sent)
     stored = offline | archived
-    bounced = {m for s in tx for m in s.bounced}
+    bounced = run.bounced
     lost = sorted(accepted - delivered - stored)
     never_acked = sent - accepted
 
@@ -340,10 +313,9 @@ def test_failover_loses_nothing(server_factory, topo, tmp_path, how):
     logins_after = sorted(t for t, _ in clock.logins if t > k)
     probe_ok_after = sorted(t for t in probe.ok if t > k)
     probe_ok_before = [t for t in probe.ok if t < k]
-    deliveries = sorted(t for r in rx for t in r.delivered.values())
     after = sorted(moving_again())
-    gap = max((b - a for a, b in zip(deliveries, deliveries[1:]) if b > k), default=None)
-    ends = [(round(t - k, 2), who, cond, text) for t, who, cond, text in clock.stream_ends]
+    gap = run.longest_pause()
+    ends = run.ends()
     fmt = lambda t: "%.2f s" % (t - k) if t is not None else "never"   # noqa: E731
     report = "\n".join([
         "failover (%s) with redis_wait_replicas = %d, %d pairs at %d msg/s each%s" % (
@@ -379,13 +351,12 @@ def test_failover_loses_nothing(server_factory, topo, tmp_path, how):
         "messages: first delivery of a message sent after the kill at %s; longest pause "
         "between deliveries %s" % (fmt(after[0] if after else None),
                                    "%.2f s" % gap if gap is not None else "none"),
-        "senders: %s" % ", ".join("%s resumed %d, new sessions %d" % (
-            s.bare, s.resumes, s.new_sessions - 1) for s in tx),
+        run.senders_line(),
         "stream ends (s after kill, who, condition, text): %s" % (ends or "none"),
         "login failures after the kill: %s" % sorted({w for t, _, w in clock.login_fails
                                                       if t > k} | {w for t, w in probe.fail
                                                                    if t > k}),
-        "bounced: %s" % {m: to_xml(e) for s in tx for m, e in s.bounced.items()},
+        run.bounced_line(),
         "failovers the sentinels made: %d; handler log: %d x storage failover, %d x storage "
         "unavailable, %d x WAIT short of replicas" % (
             topo.failovers(), log.count("(storage failover)"),

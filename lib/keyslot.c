@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-#include "xmalloc.h"
-
 /* CRC16-CCITT (XMODEM), the checksum Redis Cluster hashes keys with. */
 static unsigned crc16(const char *p, size_t n)
 {
@@ -34,32 +32,5 @@ unsigned keyslot(const char *key, size_t len)
 
 void keyslot_tag(unsigned slot, char *out)
 {
-	/* For each slot, the first string counting in base 36 whose slot it
-	 * is: every process finds the same ones. Short strings cover all
-	 * 16384 slots (at most 4 characters); the table is made once, on
-	 * first use. */
-	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-	static char (*tag)[KEYSLOT_TAG_MAX];
-	unsigned long n;
-	unsigned left = KEYSLOT_SLOTS;
-
-	if (!tag) {
-		tag = xcalloc(KEYSLOT_SLOTS, sizeof *tag);
-		for (n = 0; left; n++) {
-			char t[KEYSLOT_TAG_MAX];
-			unsigned long v = n;
-			unsigned k;
-			int len = 0;
-			do {
-				t[len++] = digits[v % 36];
-				v /= 36;
-			} while (v && len < KEYSLOT_TAG_MAX - 1);
-			k = crc16(t, (size_t)len) % KEYSLOT_SLOTS;
-			if (!tag[k][0]) {
-				memcpy(tag[k], t, (size_t)len);
-				left--;
-			}
-		}
-	}
-	memcpy(out, tag[slot % KEYSLOT_SLOTS], KEYSLOT_TAG_MAX);
+	memcpy(out, keyslot_tags[slot % KEYSLOT_SLOTS], KEYSLOT_TAG_LEN + 1);
 }

@@ -31,6 +31,38 @@ static void test_slots(void)
 	CHECK_INT(slot_of("{}{x}"), 3257);
 }
 
+/* The tags by their definition (keyslot.h), the slow way: what
+ * lib/slottags.py wrote into the table. */
+static void test_table(void)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	static char want[KEYSLOT_SLOTS][KEYSLOT_TAG_MAX];
+	unsigned long n;
+	unsigned k, left = KEYSLOT_SLOTS, differ = 0;
+
+	for (n = 0; left; n++) {
+		char t[KEYSLOT_TAG_MAX] = { 0 };
+		unsigned long v = n;
+		int len = 0;
+		do {
+			t[len++] = digits[v % 36];
+			v /= 36;
+		} while (v);
+		k = slot_of(t);
+		if (!want[k][0]) {
+			memcpy(want[k], t, sizeof t);
+			left--;
+		}
+	}
+	for (k = 0; k < KEYSLOT_SLOTS; k++) {
+		char tag[KEYSLOT_TAG_MAX];
+		keyslot_tag(k, tag);
+		if (strcmp(tag, want[k]))
+			differ++;
+	}
+	CHECK_INT(differ, 0);
+}
+
 static void test_tags(void)
 {
 	char tag[KEYSLOT_TAG_MAX], again[KEYSLOT_TAG_MAX];
@@ -56,5 +88,6 @@ int main(void)
 {
 	test_slots();
 	test_tags();
+	test_table();
 	return CHECK_DONE();
 }

@@ -14,7 +14,7 @@
 #      (XMPPD_TEST_REDIS=sentinel: each server on a primary, a replica and
 #      three sentinels of its own, tests/proto/conftest.py), then on a
 #      Redis Cluster (XMPPD_TEST_REDIS=cluster: three primaries of its
-#      own), with the Cluster's own tests, rooms and registration;
+#      own), with the Cluster's own tests and a file of each feature;
 #   2. once all three have ended (the background ones back at the usual
 #      priority when the tests end first; their logs are shown then), the
 #      tests marked "timing", one at a time and alone, as before;
@@ -64,12 +64,21 @@ bg prepare bash tests/systemd/run.sh --prepare
 # The whole suite would take 5 more minutes on Sentinel, 8 on a Cluster
 # (XMPPD_TEST_REDIS=cluster sh tests/run.sh runs it): the core of it,
 # one after the other. On the Cluster also its own tests (resharding and
-# failover under load), rooms and in-band registration.
+# failover under load) and a file of each feature whose scripts touch
+# keys of their own (rooms, registration, blocking, carbons, private
+# storage, PEP, push, upload, BOSH, the archive, vCards, the federation
+# queues, subscriptions), but their slowest tests.
+slow="repeated_rid or broadcasts_between or inactivity or reaped_session or killed_request"
+slow="$slow or newer_request or overtaking"
 bg redis sh -c 'XMPPD_TEST_REDIS=sentinel XMPPD_TEST_WAIT_SCALE=4 sh tests/run.sh "$0" \
 	-m "not timing" tests/proto/test_im_messages.py tests/proto/test_sasl2.py; s=$?
 	XMPPD_TEST_REDIS=cluster XMPPD_TEST_WAIT_SCALE=4 sh tests/run.sh "$0" -m "not timing" \
-	tests/proto/test_cluster.py tests/proto/test_im_messages.py tests/proto/test_sasl2.py \
-	tests/proto/test_muc.py tests/proto/test_register_new.py && exit $s' "$build"
+	-k "not ($1)" tests/proto/test_cluster.py tests/proto/test_im_messages.py tests/proto/test_sasl2.py \
+	tests/proto/test_muc.py tests/proto/test_register_new.py tests/proto/test_blocking.py \
+	tests/proto/test_carbons.py tests/proto/test_private.py tests/proto/test_pep.py \
+	tests/proto/test_push.py tests/proto/test_upload.py tests/proto/test_bosh.py \
+	tests/proto/test_mam.py tests/proto/test_vcard.py tests/proto/test_s2s_queue.py \
+	tests/proto/test_im_subscription.py && exit $s' "$build" "$slow"
 RUN_ONLY=parallel sh tests/run.sh "$build" || failed="$failed tests/run.sh(parallel)"
 t=$(date +%s)
 # Nothing else of ours runs now: what is left of the background, at

@@ -36,13 +36,14 @@ Everything started here is stopped by PID, never by name. Redis logs are
 left in the temp dir (XMPPD_KEEP_TMP=1 keeps it) for failure reports.
 """
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 
-from harness import (RedisError, TIMEOUT, _resp_command, _resp_read, free_port,
+from harness import (RedisError, TIMEOUT, _resp_command, _resp_read, free_port, log_tails,
                      redis_call, wait_until)
 
 HOST = "127.0.0.1"
@@ -86,29 +87,19 @@ def slot_of(key):
     return crc16(k) % SLOTS
 
 
-_TAGS = []         # slot -> its tag, made on first use
+_TAGS = []         # slot -> its tag, read on first use
+SLOTTAGS_C = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib",
+                          "slottags.c")
 
 
 def slot_tag(slot):
-    """lib/keyslot.c's keyslot_tag: the first string, counting in base 36
-    (least significant digit first), whose slot is slot: the tag of that
-    slot's shard of a global index (store.h's store_shard_key)."""
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    """lib/keyslot.c's keyslot_tag: the tag of slot's shard of a global
+    index (store.h's store_shard_key), from the programs' own table
+    (lib/slottags.c, in slot order)."""
     if not _TAGS:
-        tags, left, n = [None] * SLOTS, SLOTS, 0
-        while left:
-            v, t = n, ""
-            while True:
-                t += digits[v % 36]
-                v //= 36
-                if not v:
-                    break
-            k = crc16(t.encode()) % SLOTS
-            if tags[k] is None:
-                tags[k] = t
-                left -= 1
-            n += 1
-        _TAGS.extend(tags)
+        with open(SLOTTAGS_C) as f:
+            _TAGS.extend(re.findall(r'"([0-9a-z]+)",', f.read()))
+        assert len(_TAGS) == SLOTS, "%s: %d tags" % (SLOTTAGS_C, len(_TAGS))
     return _TAGS[slot % SLOTS]
 
 
@@ -326,15 +317,7 @@ class Cluster:
         return "; ".join(out)
 
     def log_tail(self, n=20):
-        out = []
-        for path in self.logs:
-            try:
-                with open(path, errors="replace") as f:
-                    lines = f.read().splitlines()[-n:]
-            except OSError:
-                continue
-            out.append("%s:\n%s" % (os.path.relpath(path, self.dir), "\n".join(lines)))
-        return "\n\n".join(out)
+        return log_tails(self.logs, self.dir, n)
 
     # ---- asking ----
 

@@ -80,6 +80,20 @@ def wait_until(cond, timeout=TIMEOUT, what="condition"):
         time.sleep(0.02)
 
 
+def log_tails(paths, base, n=20):
+    """The last n lines of each log file of paths (named relative to
+    base), for a failure's message."""
+    out = []
+    for path in paths:
+        try:
+            with open(path, errors="replace") as f:
+                lines = f.read().splitlines()[-n:]
+        except OSError:
+            continue
+        out.append("%s:\n%s" % (os.path.relpath(path, base), "\n".join(lines)))
+    return "\n\n".join(out)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

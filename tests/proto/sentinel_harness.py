@@ -35,7 +35,7 @@ import signal
 import subprocess
 import tempfile
 
-from harness import RedisError, TIMEOUT, free_port, redis_call, wait_until
+from harness import RedisError, TIMEOUT, free_port, log_tails, redis_call, wait_until
 
 HOST = "127.0.0.1"
 MASTER = "mymaster"
@@ -288,12 +288,4 @@ class Sentinels:
         return "sentinels name %s" % self.named()
 
     def log_tail(self, n=20):
-        out = []
-        for path in self.logs:
-            try:
-                with open(path, errors="replace") as f:
-                    lines = f.read().splitlines()[-n:]
-            except OSError:
-                continue
-            out.append("%s:\n%s" % (os.path.relpath(path, self.dir), "\n".join(lines)))
-        return "\n\n".join(out)
+        return log_tails(self.logs, self.dir, n)

@@ -37,14 +37,13 @@ left in the temp dir (XMPPD_KEEP_TMP=1 keeps it) for failure reports.
 """
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 
 from harness import (RedisError, TIMEOUT, _resp_command, _resp_read, free_port, log_tails,
-                     redis_call, wait_until)
+                     redis_call, stop_procs, wait_until)
 
 HOST = "127.0.0.1"
 SLOTS = 16384
@@ -226,17 +225,7 @@ class Cluster:
         p.wait(TIMEOUT)
 
     def stop(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs.values():
-            try:
-                p.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        if not os.environ.get("XMPPD_KEEP_TMP"):
-            shutil.rmtree(self.dir, ignore_errors=True)
+        stop_procs(list(self.procs.values()), self.dir)
 
     def live(self, ports=None):
         return [p for p in (self.procs if ports is None else ports)

@@ -80,6 +80,22 @@ def wait_until(cond, timeout=TIMEOUT, what="condition"):
         time.sleep(0.02)
 
 
+def stop_procs(procs, tmpdir):
+    """Terminate each Popen of procs (SIGKILL after TIMEOUT), then remove
+    tmpdir unless XMPPD_KEEP_TMP is set (failure reports read it)."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if not os.environ.get("XMPPD_KEEP_TMP"):
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
 def log_tails(paths, base, n=20):
     """The last n lines of each log file of paths (named relative to
     base), for a failure's message."""

@@ -30,12 +30,11 @@ Everything started here is stopped by PID, never by name. Redis logs are
 left in the temp dir (XMPPD_KEEP_TMP=1 keeps it) for failure reports.
 """
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
 
-from harness import RedisError, TIMEOUT, free_port, log_tails, redis_call, wait_until
+from harness import RedisError, TIMEOUT, free_port, log_tails, redis_call, stop_procs, wait_until
 
 HOST = "127.0.0.1"
 MASTER = "mymaster"
@@ -164,17 +163,7 @@ class Sentinels:
         return self.start_redis(replicaof=replicaof, port=port)
 
     def stop(self):
-        for p in list(self.sentinel.values()) + list(self.redis.values()):
-            if p.poll() is None:
-                p.terminate()
-        for p in list(self.sentinel.values()) + list(self.redis.values()):
-            try:
-                p.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        if not os.environ.get("XMPPD_KEEP_TMP"):
-            shutil.rmtree(self.dir, ignore_errors=True)
+        stop_procs(list(self.sentinel.values()) + list(self.redis.values()), self.dir)
 
     # ---- asking ----
 

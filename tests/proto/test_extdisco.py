@@ -43,9 +43,26 @@ START_WAIT = 10.0                   # seconds coturn may take to answer
 
 
 def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+    """A port coturn can listen on: free for UDP and TCP, and so is the
+    next one (its alternative listening port). The suite's other servers
+    (Redis Cluster nodes and their bus ports among them) take TCP ports
+    that a free UDP port says nothing of."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(('127.0.0.1', 0))
+            port = s.getsockname()[1]
+        if port < 65535 and all(_bindable(kind, p) for p in (port, port + 1)
+                                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM)):
+            return port
+
+
+def _bindable(kind, port):
+    with socket.socket(socket.AF_INET, kind) as s:
+        try:
+            s.bind(('127.0.0.1', port))
+        except OSError:
+            return False
+    return True
 
 
 class Coturn:

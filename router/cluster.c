@@ -142,6 +142,8 @@ static int read_map(struct cluster *cl, const redisReply *r)
 		return -1;
 	for (k = 0; k < CLUSTER_SLOTS; k++)
 		cl->slot[k] = -1;
+	for (k = 0; k < cl->nnodes; k++)
+		cl->node[k].primary = 0;
 	for (i = 0; i < r->elements; i++) {
 		const redisReply *e = r->element[i], *who;
 		int n;
@@ -158,6 +160,7 @@ static int read_map(struct cluster *cl, const redisReply *r)
 		    (int)who->element[1]->integer);
 		if (n < 0)
 			return -1;
+		cl->node[n].primary = 1;
 		for (k = e->element[0]->integer; k <= e->element[1]->integer && k < CLUSTER_SLOTS; k++)
 			if (k >= 0)
 				cl->slot[k] = (short)n;
@@ -199,7 +202,7 @@ int cluster_node_for(struct store *s, int slot)
 	if (slot < 0) {
 		/* Any primary: one connected already, else one of the map's. */
 		for (i = 0; i < cl->nnodes; i++)
-			if (cl->node[i].c && !cl->node[i].c->err && cluster_slot_of_node(cl, i) >= 0)
+			if (cl->node[i].c && !cl->node[i].c->err && cl->node[i].primary)
 				return i;
 		slot = (int)(getpid() % CLUSTER_SLOTS);
 	}
@@ -245,6 +248,7 @@ int cluster_redirect(struct store *s, const redisReply *r, int *node)
 	if (!ask) {
 		/* A slot moved: others moved with it, most likely. */
 		cl->slot[slot] = (short)n;
+		cl->node[n].primary = 1;
 		(void)cluster_refresh(s);
 		if (cl->slot[slot] >= 0)
 			n = cl->slot[slot];
@@ -258,28 +262,16 @@ int cluster_redirect(struct store *s, const redisReply *r, int *node)
 int cluster_primaries(struct store *s, int *out)
 {
 	struct cluster *cl = s->cluster;
-	unsigned char seen[CLUSTER_NODES_MAX] = { 0 };
-	int k, n = 0;
+	int i, n = 0;
 	if (cl->slot[0] < 0 && cluster_refresh(s) == -1)
 		return -1;
-	for (k = 0; k < CLUSTER_SLOTS; k++)
-		if (cl->slot[k] >= 0 && !seen[cl->slot[k]]) {
-			seen[cl->slot[k]] = 1;
-			out[n++] = cl->slot[k];
-		}
 	/* Connected, as a command sent to one of them needs (the map
 	 * names primaries no command reached yet). */
-	for (k = 0; k < n; k++)
-		if (node_connect(s, out[k]) == -1)
-			return -1;
+	for (i = 0; i < cl->nnodes; i++)
+		if (cl->node[i].primary) {
+			if (node_connect(s, i) == -1)
+				return -1;
+			out[n++] = i;
+		}
 	return n;
-}
-
-int cluster_slot_of_node(const struct cluster *cl, int i)
-{
-	int k;
-	for (k = 0; k < CLUSTER_SLOTS; k++)
-		if (cl->slot[k] == i)
-			return k;
-	return -1;
 }

@@ -35,6 +35,7 @@ struct cluster_node {
 	int port;
 	redisContext *c;
 	redisContext *sub;             /* its shard channels (store_subscribe) */
+	int primary;                   /* it serves slots, as the map says */
 	/* The scripts (scripts.h) this connection saw Redis run or load. */
 	unsigned char script_known[STORE_SCRIPTS_MAX];
 };
@@ -77,7 +78,4 @@ void cluster_drop(struct cluster *cl, int i);
  * CLUSTER_NODES_MAX), each connected: how many, or -1 (one cannot be
  * reached). What a command sent to every primary (SCAN) walks. */
 int cluster_primaries(struct store *s, int *out);
-/* A slot node i serves (to aim a keyless command at it), or -1. */
-int cluster_slot_of_node(const struct cluster *cl, int i);
-
 #endif

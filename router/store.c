@@ -886,6 +886,11 @@ static void note_demoted(struct store *s, const redisReply *r)
 	}
 }
 
+int store_is_open(const struct store *s)
+{
+	return s->cmd || s->cluster;
+}
+
 int store_lost(const struct store *s)
 {
 	if (s->cluster)

@@ -123,6 +123,9 @@ const char *store_publish_command(const char *channel);
  * than the subscriber does (a failover), whose channels hear nothing
  * more: the connection must end, and its client come back. */
 int store_moved(const struct store *s);
+/* Whether the store is open (store_open succeeded, store_close not yet
+ * called): 1 or 0. */
+int store_is_open(const struct store *s);
 /* The command connection is gone (lost, or dropped after a failover):
  * the last commands may not have run, and the next one reconnects. */
 int store_lost(const struct store *s);

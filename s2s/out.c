@@ -192,13 +192,6 @@ static int reap_children(time_t now)
 	return n;
 }
 
-/* Is Redis reached (connect_redis, until store_close)? On a cluster the
- * commands go through st.cluster, and st.cmd stays NULL. */
-static int redis_up(void)
-{
-	return st.cmd || st.cluster;
-}
-
 /* Reach Redis and subscribe to the wake channel. 0, or -1. */
 static int connect_redis(void)
 {
@@ -347,12 +340,12 @@ int main(int argc, char **argv)
 		reap = 0;
 		if (reap_children(now) > 0)
 			rescan = 1;     /* its route is looked at again at once */
-		if (!redis_up() && now - last_try >= DISPATCH_REDIS_RETRY) {
+		if (!store_is_open(&st) && now - last_try >= DISPATCH_REDIS_RETRY) {
 			last_try = now;
 			if (connect_redis() == 0)
 				rescan = 1;
 		}
-		if (redis_up() && (rescan || now - last_scan >= DISPATCH_SCAN)) {
+		if (store_is_open(&st) && (rescan || now - last_scan >= DISPATCH_SCAN)) {
 			rescan = 0;
 			last_scan = now;
 			if (scan(now) == -1)

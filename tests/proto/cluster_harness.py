@@ -39,11 +39,10 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import tempfile
 
 from harness import (RedisError, TIMEOUT, _resp_command, _resp_read, free_port, log_tails,
-                     redis_call, stop_procs, wait_until)
+                     redis_call, spawn_listening, stop_procs, wait_until)
 
 HOST = "127.0.0.1"
 SLOTS = 16384
@@ -162,26 +161,12 @@ class Cluster:
             return False
 
     def _spawn(self):
-        for _ in range(5):                     # a port taken meanwhile: another
-            port = bus_free_port()
-            d = os.path.join(self.dir, "redis-%d" % port)
-            os.makedirs(d, exist_ok=True)
-            log = os.path.join(d, "log")
-            p = subprocess.Popen(self._cmd(port, d, log), stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                wait_until(lambda: p.poll() is not None or self._pong(port),
-                           what="redis-server on port %d" % port)
-            except AssertionError:
-                p.kill()
-                p.wait()
-                raise
-            if p.poll() is None:
-                self.logs.append(log)
-                self.procs[port] = p
-                self.ids[port] = self.call(port, "CLUSTER", "MYID")
-                return port
-        raise AssertionError("could not start redis-server:\n%s" % self.log_tail())
+        port, p, log = spawn_listening(self.dir, "redis", self._cmd, self._pong,
+                                       pick_port=bus_free_port)
+        self.logs.append(log)
+        self.procs[port] = p
+        self.ids[port] = self.call(port, "CLUSTER", "MYID")
+        return port
 
     def start(self):
         try:

@@ -116,6 +116,32 @@ def free_port():
         return s.getsockname()[1]
 
 
+def spawn_listening(tmpdir, what, cmd_of, up, pick_port=free_port, tries=5):
+    """Start cmd_of(port, dir, log) (a server of kind what, in its own dir
+    tmpdir/what-PORT) on a port pick_port gives, another one when that
+    was taken meanwhile, until up(port): (port, Popen, log path).
+    AssertionError with the tried logs when it never came up."""
+    tried = []
+    for _ in range(tries):
+        port = pick_port()
+        d = os.path.join(tmpdir, "%s-%d" % (what, port))
+        os.makedirs(d, exist_ok=True)
+        log = os.path.join(d, "log")
+        tried.append(log)
+        p = subprocess.Popen(cmd_of(port, d, log), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: p.poll() is not None or up(port),
+                       what="%s on port %d" % (what, port))
+        except AssertionError:
+            p.kill()
+            p.wait()
+            raise
+        if p.poll() is None:
+            return port, p, log
+    raise AssertionError("could not start %s:\n%s" % (what, log_tails(tried, tmpdir)))
+
+
 def _children(pid):
     """PIDs whose parent is pid (live ones only: zombies do not count)."""
     kids = []

@@ -34,7 +34,8 @@ import signal
 import subprocess
 import tempfile
 
-from harness import RedisError, TIMEOUT, free_port, log_tails, redis_call, stop_procs, wait_until
+from harness import (RedisError, TIMEOUT, log_tails, redis_call, spawn_listening, stop_procs,
+                     wait_until)
 
 HOST = "127.0.0.1"
 MASTER = "mymaster"
@@ -67,23 +68,9 @@ class Sentinels:
     # ---- processes ----
 
     def _spawn(self, args, what):
-        for _ in range(5):                     # a port taken meanwhile: another
-            port = free_port()
-            d = os.path.join(self.dir, "%s-%d" % (what, port))
-            os.makedirs(d, exist_ok=True)
-            log = os.path.join(d, "log")
-            p = self._popen(args(port, d, log))
-            try:
-                wait_until(lambda: p.poll() is not None or self._pong(port),
-                           what="%s on port %d" % (what, port))
-            except AssertionError:
-                p.kill()
-                p.wait()
-                raise
-            if p.poll() is None:
-                self.logs.append(log)
-                return port, p
-        raise AssertionError("could not start %s:\n%s" % (what, self.log_tail()))
+        port, p, log = spawn_listening(self.dir, what, args, self._pong)
+        self.logs.append(log)
+        return port, p
 
     @staticmethod
     def _popen(cmd):
